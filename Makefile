@@ -1,0 +1,129 @@
+# rinki: authority field-radio and phone-ring gateway.
+#
+#   make            build rinkid, rinkictl and the device simulators (build/)
+#   make demo       install missing Debian packages (as root), build, play one authority call
+#   make test       unit + integration tests, built with ASan/UBSan
+#   make bench      benchmarks under tests/bench (print figures)
+#   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
+#   make install    DESTDIR/PREFIX honoured
+#
+# Layout of build/: build/rel (optimised objects), build/san (sanitizer objects),
+# binaries at build/ (release) and build/san/bin (sanitizer builds used by tests).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PKGS    := libserialport alsa libmodbus sqlite3
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+BASEFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude -Igateway $(PKG_CFLAGS) -MMD -MP
+REL_CFLAGS := $(BASEFLAGS) -O2 -g
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_CFLAGS := $(BASEFLAGS) -O1 -g $(SAN_FLAGS)
+
+GW_SRCS   := $(filter-out gateway/main.c,$(sort $(wildcard gateway/*.c)))
+REL_GW    := $(GW_SRCS:%.c=build/rel/%.o)
+SAN_GW    := $(GW_SRCS:%.c=build/san/%.o)
+
+# Tools: each tools/<name>.c is one program; tools/sim_*.c is shared simulator code.
+SIM_COMMON := $(sort $(wildcard tools/sim_*.c))
+TOOL_NAMES := rinkictl tetra-sim modem-sim
+TOOLS      := $(TOOL_NAMES:%=build/%)
+SAN_TOOLS  := $(TOOL_NAMES:%=build/san/bin/%)
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=build/san/unit/%)
+INTEG_SRCS := $(filter-out tests/integration/harness.c,$(sort $(wildcard tests/integration/test_*.c)))
+INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=build/san/integ/%)
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
+
+# Keep objects that pattern rules build on the way (make would delete them).
+.SECONDARY:
+
+.PHONY: all demo test unit integration bench fuzz install clean deps firmware
+all: build/rinkid $(TOOLS)
+
+deps:
+	@tools/deps.sh
+
+# --- release build ---------------------------------------------------------
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+
+build/rinkid: build/rel/gateway/main.o $(REL_GW)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/rinkictl: build/rel/tools/rinkictl.o $(REL_GW)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
+	$(CC) $(REL_CFLAGS) -o $@ $^ -lm
+
+build/modem-sim: build/rel/tools/modem-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
+	$(CC) $(REL_CFLAGS) -o $@ $^ -lm
+
+# --- sanitizer build (what make test runs) ---------------------------------
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/san/bin/rinkictl: build/san/tools/rinkictl.o $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ -lm
+
+build/san/unit/%: build/san/tests/unit/%.o $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+build/san/integ/%: build/san/tests/integration/%.o build/san/tests/integration/harness.o $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+build/bench/%: tests/bench/%.c tests/integration/harness.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ -lm
+
+# --- tests -----------------------------------------------------------------
+# Every unit binary runs even if one fails; the target fails if any did.
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: build/san/bin/rinkid $(SAN_TOOLS) $(INTEG_BINS)
+	@fail=0; for t in $(INTEG_BINS); do echo "== $$t"; RINKI_BIN=build/san/bin $$t || fail=1; done; exit $$fail
+
+test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
+test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+test:
+	@$(MAKE) --no-print-directory unit integration
+
+bench: all $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/rinki-demo build
+
+# --- install ---------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
+	install -m 0755 build/rinkictl build/tetra-sim build/modem-sim $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
