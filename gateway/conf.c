@@ -1,0 +1,209 @@
+/*
+ * conf: parses rinki.conf. A table maps each key to a parser kind (string with
+ * a maximum length, integer with a range, enum with names) and the field it
+ * fills; gw_conf_parse_line() splits "key value", finds the key and runs the
+ * parser. Lines longer than the buffer are an error, not silently cut.
+ */
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS };
+
+static const struct key {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	size_t size; /* K_STR/K_DIGITS: buffer size */
+	long min, max;
+} keys[] = {
+#define S(n, f)                                                                                    \
+	{                                                                                          \
+		n, K_STR, offsetof(struct gw_conf, f), sizeof(((struct gw_conf *)0)->f), 0, 0      \
+	}
+#define I(n, f, lo, hi)                                                                            \
+	{                                                                                          \
+		n, K_INT, offsetof(struct gw_conf, f), 0, lo, hi                                   \
+	}
+    S("radio.port", radio_port),
+    I("radio.baud", radio_baud, 1200, 921600),
+    S("radio.model", radio_model),
+    {"radio.issi", K_DIGITS, offsetof(struct gw_conf, radio_issi), 18, 1, 17},
+    S("modem.port", modem_port),
+    I("modem.baud", modem_baud, 1200, 921600),
+    S("modem.vendor", modem_vendor),
+    S("io.port", io_port),
+    S("audio.radio", audio_radio),
+    S("audio.phone", audio_phone),
+    S("db.path", db_path),
+    S("recordings.dir", recordings_dir),
+    S("ctl.socket", ctl_socket),
+    I("call.ring_time", ring_time_s, 5, 120),
+    I("call.rounds", rounds, 1, 5),
+    I("modem.clcc_poll_ms", clcc_poll_ms, 100, 5000),
+    {"call.radio_answer", K_ANSWER, offsetof(struct gw_conf, radio_answer), 0, 0, 0},
+    {"log.level", K_LEVEL, offsetof(struct gw_conf, log_level), 16, 0, 0},
+#undef S
+#undef I
+};
+
+void gw_conf_defaults(struct gw_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->radio_port, sizeof(c->radio_port), "/dev/rinki-radio");
+	c->radio_baud = 115200;
+	snprintf(c->radio_model, sizeof(c->radio_model), "generic");
+	snprintf(c->modem_port, sizeof(c->modem_port), "/dev/rinki-modem");
+	c->modem_baud = 115200;
+	snprintf(c->modem_vendor, sizeof(c->modem_vendor), "generic");
+	snprintf(c->io_port, sizeof(c->io_port), "/dev/rinki-io");
+	snprintf(c->audio_radio, sizeof(c->audio_radio), "default");
+	snprintf(c->audio_phone, sizeof(c->audio_phone), "default");
+	snprintf(c->db_path, sizeof(c->db_path), "/var/lib/rinki/rinki.db");
+	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "/var/lib/rinki/recordings");
+	snprintf(c->ctl_socket, sizeof(c->ctl_socket), "/run/rinki/rinki.sock");
+	c->ring_time_s = 25;
+	c->rounds = 2;
+	c->clcc_poll_ms = 500;
+	c->radio_answer = GW_RADIO_ANSWER_AT_ONCE;
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+}
+
+static int parse_value(struct gw_conf *conf, const struct key *k, const char *v, char *err,
+		       int errlen)
+{
+	char *field = (char *)conf + k->off;
+	switch (k->kind) {
+	case K_STR:
+		if (strlen(v) >= k->size) {
+			snprintf(err, (size_t)errlen, "%s: value longer than %zu characters",
+				 k->name, k->size - 1);
+			return -EINVAL;
+		}
+		memcpy(field, v, strlen(v) + 1);
+		return 0;
+	case K_DIGITS: {
+		size_t n = strlen(v);
+		if (n < (size_t)k->min || n > (size_t)k->max || strspn(v, "0123456789") != n) {
+			snprintf(err, (size_t)errlen, "%s: expected %ld to %ld digits, got '%s'",
+				 k->name, k->min, k->max, v);
+			return -EINVAL;
+		}
+		memcpy(field, v, n + 1);
+		return 0;
+	}
+	case K_INT: {
+		char *end;
+		errno = 0;
+		long val = strtol(v, &end, 10);
+		if (errno || end == v || *end) {
+			snprintf(err, (size_t)errlen, "%s: '%s' is not a whole number", k->name, v);
+			return -EINVAL;
+		}
+		if (val < k->min || val > k->max) {
+			snprintf(err, (size_t)errlen, "%s: %ld is outside %ld..%ld", k->name, val,
+				 k->min, k->max);
+			return -EINVAL;
+		}
+		*(int *)field = (int)val;
+		return 0;
+	}
+	case K_ANSWER:
+		if (strcmp(v, "at-once") == 0)
+			*(enum gw_radio_answer *)field = GW_RADIO_ANSWER_AT_ONCE;
+		else if (strcmp(v, "on-accept") == 0)
+			*(enum gw_radio_answer *)field = GW_RADIO_ANSWER_ON_ACCEPT;
+		else {
+			snprintf(err, (size_t)errlen, "%s: expected at-once or on-accept, got '%s'",
+				 k->name, v);
+			return -EINVAL;
+		}
+		return 0;
+	case K_LEVEL:
+		if (gw_log_parse_level(v) < 0) {
+			snprintf(err, (size_t)errlen,
+				 "%s: expected error, warn, notice, info or debug, got '%s'",
+				 k->name, v);
+			return -EINVAL;
+		}
+		snprintf(field, k->size, "%s", v);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int errlen)
+{
+	char buf[512];
+	size_t len = strlen(line);
+	if (len >= sizeof(buf)) {
+		snprintf(err, (size_t)errlen, "line longer than %zu characters", sizeof(buf) - 1);
+		return -EINVAL;
+	}
+	memcpy(buf, line, len + 1);
+	char *p = buf;
+	while (isspace((unsigned char)*p))
+		p++;
+	char *end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (*p == '\0' || *p == '#')
+		return 0;
+	char *key = p;
+	while (*p && !isspace((unsigned char)*p))
+		p++;
+	if (*p)
+		*p++ = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].name, key) != 0)
+			continue;
+		if (*p == '\0') {
+			snprintf(err, (size_t)errlen, "%s: missing value", key);
+			return -EINVAL;
+		}
+		return parse_value(conf, &keys[i], p, err, errlen);
+	}
+	snprintf(err, (size_t)errlen, "unknown key '%.64s'", key);
+	return -EINVAL;
+}
+
+int gw_conf_load(struct gw_conf *conf, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s: cannot read: %s", path, strerror(e));
+		return -e;
+	}
+	char *line = NULL, err[256];
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, rc = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (strlen(line) != (size_t)n) {
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s:%d: NUL byte in line", path, lineno);
+			rc = -EINVAL;
+			continue;
+		}
+		if (gw_conf_parse_line(conf, line, err, sizeof(err)) < 0) {
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s:%d: %s", path, lineno, err);
+			rc = -EINVAL;
+		}
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}

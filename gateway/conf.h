@@ -1,0 +1,53 @@
+/*
+ * conf: rinki.conf, a line-oriented "key value" file.
+ *
+ * One table of keys, each with a typed, range-checked parser. Errors name
+ * file:line. Modules read the parsed values through the const struct returned
+ * by gw_conf_load(); nothing else writes it.
+ */
+#ifndef GW_CONF_H
+#define GW_CONF_H
+
+#include <stdbool.h>
+
+#define GW_CONF_STR 256
+
+enum gw_radio_answer { GW_RADIO_ANSWER_AT_ONCE, GW_RADIO_ANSWER_ON_ACCEPT };
+
+struct gw_conf {
+	char radio_port[GW_CONF_STR];
+	int radio_baud;
+	char radio_model[32];
+	char radio_issi[18]; /* own ISSI, checked against +CNUMF; empty: not checked */
+	char modem_port[GW_CONF_STR];
+	int modem_baud;
+	char modem_vendor[32];
+	char io_port[GW_CONF_STR];
+	char audio_radio[GW_CONF_STR];
+	char audio_phone[GW_CONF_STR];
+	char db_path[GW_CONF_STR];
+	char recordings_dir[GW_CONF_STR];
+	char ctl_socket[GW_CONF_STR];
+	int ring_time_s;  /* T_RING: ring time per chain step */
+	int rounds;	  /* how many times the chain is tried */
+	int clcc_poll_ms; /* AT+CLCC polling period while a phone call exists */
+	enum gw_radio_answer radio_answer;
+	char log_level[16];
+};
+
+/* Fill conf with the built-in defaults. */
+void gw_conf_defaults(struct gw_conf *conf);
+
+/*
+ * Parse one line (without newline) into conf. Blank lines and '#' comments are
+ * accepted. Returns 0, or -EINVAL with a message ("unknown key 'x'") in err.
+ */
+int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int errlen);
+
+/*
+ * Load path over the defaults. On error prints "path:line: message" to the log and
+ * returns -EINVAL (bad content) or -errno (cannot read).
+ */
+int gw_conf_load(struct gw_conf *conf, const char *path);
+
+#endif

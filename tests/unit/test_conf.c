@@ -1,0 +1,99 @@
+/* Unit tests for gateway/conf.c: keys, ranges, file:line errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+static char logged[4096];
+static void sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)
+{
+	(void)cat;
+	(void)level;
+	(void)arg;
+	strncat(logged, line, sizeof(logged) - strlen(logged) - 2);
+	strcat(logged, "\n");
+}
+
+static void test_lines(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	char err[128];
+	gw_conf_defaults(&c);
+	assert_int_equal(c.ring_time_s, 25);
+	assert_int_equal(gw_conf_parse_line(&c, "  # comment", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "radio.port /dev/ttyUSB0 ", err, sizeof(err)), 0);
+	assert_string_equal(c.radio_port, "/dev/ttyUSB0");
+	assert_int_equal(gw_conf_parse_line(&c, "call.ring_time\t30", err, sizeof(err)), 0);
+	assert_int_equal(c.ring_time_s, 30);
+	assert_int_equal(gw_conf_parse_line(&c, "call.ring_time 500", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "outside 5..120"));
+	assert_int_equal(c.ring_time_s, 30);
+	assert_int_equal(gw_conf_parse_line(&c, "call.ring_time 2x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "call.ring_time", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "missing value"));
+	assert_int_equal(gw_conf_parse_line(&c, "radio.prot x", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown key 'radio.prot'"));
+	assert_int_equal(gw_conf_parse_line(&c, "call.radio_answer on-accept", err, sizeof(err)),
+			 0);
+	assert_int_equal(c.radio_answer, GW_RADIO_ANSWER_ON_ACCEPT);
+	assert_int_equal(gw_conf_parse_line(&c, "call.radio_answer later", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "radio.issi 1001", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "radio.issi 10a1", err, sizeof(err)), -EINVAL);
+	char longv[400];
+	memset(longv, 'x', sizeof(longv));
+	memcpy(longv, "db.path ", 8);
+	longv[sizeof(longv) - 1] = '\0';
+	assert_int_equal(gw_conf_parse_line(&c, longv, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "longer than"));
+}
+
+static void test_file_errors_name_line(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/rinki-conf-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char text[] = "# rinki\nradio.port /dev/pts/3\nmodem.baud fast\n\ncall.rounds 9\n"
+			    "log.level debug\nbad\0line\n";
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	struct gw_conf c;
+	gw_conf_defaults(&c);
+	logged[0] = '\0';
+	gw_log_set_sink(sink, NULL);
+	assert_int_equal(gw_conf_load(&c, path), -EINVAL);
+	gw_log_set_sink(NULL, NULL);
+	unlink(path);
+	char want[300];
+	snprintf(want, sizeof(want), "%s:3: modem.baud: 'fast' is not a whole number", path);
+	assert_non_null(strstr(logged, want));
+	snprintf(want, sizeof(want), "%s:5: call.rounds: 9 is outside 1..5", path);
+	assert_non_null(strstr(logged, want));
+	snprintf(want, sizeof(want), "%s:7: NUL byte in line", path);
+	assert_non_null(strstr(logged, want));
+	/* good lines still applied */
+	assert_string_equal(c.radio_port, "/dev/pts/3");
+	assert_string_equal(c.log_level, "debug");
+	assert_int_equal(gw_conf_load(&c, "/nonexistent/rinki.conf"), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_lines),
+	    cmocka_unit_test(test_file_errors_name_line),
+	};
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}
