@@ -1,0 +1,327 @@
+/* Unit tests for gateway/at.c: framing, responses, URCs, timeouts, bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "at.h"
+#include "loop.h"
+
+struct fx {
+	struct gw_loop *loop;
+	struct gw_at *at;
+	char written[8192];
+	size_t wlen;
+	/* last response */
+	int ncb;
+	enum gw_at_result result;
+	int err;
+	int nlines;
+	char lines[GW_AT_RESP_LINES][256];
+	/* URCs */
+	int nurc;
+	char urc[8][256];
+	char urc_trail[8][256];
+	int urc_n[8];
+};
+
+static int fake_write(void *arg, const void *buf, size_t len)
+{
+	struct fx *f = arg;
+	assert_true(f->wlen + len < sizeof(f->written));
+	memcpy(f->written + f->wlen, buf, len);
+	f->wlen += len;
+	f->written[f->wlen] = '\0';
+	return 0;
+}
+
+static void on_resp(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct fx *f = arg;
+	f->ncb++;
+	f->result = r->result;
+	f->err = r->err;
+	f->nlines = r->nlines;
+	for (int i = 0; i < r->nlines; i++)
+		snprintf(f->lines[i], sizeof(f->lines[i]), "%s", r->lines[i]);
+}
+
+static void on_urc(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	struct fx *f = arg;
+	assert_true(f->nurc < 8);
+	snprintf(f->urc[f->nurc], 256, "%s", lines[0]);
+	snprintf(f->urc_trail[f->nurc], 256, "%s", n > 1 ? lines[1] : "");
+	f->urc_n[f->nurc] = n;
+	f->nurc++;
+}
+
+static int setup(void **state)
+{
+	static struct fx f;
+	memset(&f, 0, sizeof(f));
+	f.loop = gw_loop_new();
+	gw_loop_clock_override(f.loop, 1000, 1700000000000);
+	struct gw_at_ops ops = {.write = fake_write, .arg = &f};
+	f.at = gw_at_new(f.loop, GW_LOG_RADIO, "test", &ops);
+	assert_non_null(f.at);
+	assert_int_equal(gw_at_add_urc(f.at, "+CTICN:", 0, on_urc, &f), 0);
+	assert_int_equal(gw_at_add_urc(f.at, "+CTSDSR:", 1, on_urc, &f), 0);
+	assert_int_equal(gw_at_add_urc(f.at, "NO CARRIER", 0, on_urc, &f), 0);
+	assert_int_equal(gw_at_add_urc(f.at, "+CMGS:", 0, on_urc, &f), 0);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	gw_at_free(f->at);
+	gw_loop_free(f->loop);
+	return 0;
+}
+
+static void feed(struct fx *f, const char *s)
+{
+	gw_at_feed(f->at, s, strlen(s));
+}
+
+static void test_simple_ok(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_at_cmd(f->at, "AT", NULL, 1000, 0, on_resp, f), 0);
+	assert_string_equal(f->written, "AT\r");
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_OK);
+	assert_int_equal(f->nlines, 0);
+}
+
+static void test_split_reads_and_info_lines(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd(f->at, "AT+CLCC", "+CLCC:", 1000, 0, on_resp, f);
+	const char *s = "\r\n+CLCC: 1,0,3,0,0,\"+358401234567\",145\r\n\r\nOK\r\n";
+	/* one byte at a time */
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++) {
+		/* nothing completes before the CR that ends "OK" */
+		if (i < n - 2)
+			assert_int_equal(f->ncb, 0);
+		gw_at_feed(f->at, &s[i], 1);
+	}
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_OK);
+	assert_int_equal(f->nlines, 1);
+	assert_string_equal(f->lines[0], "+CLCC: 1,0,3,0,0,\"+358401234567\",145");
+}
+
+static void test_merged_reads_queue(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd(f->at, "ATE0", NULL, 1000, 0, on_resp, f);
+	gw_at_cmd(f->at, "AT+CSQ?", NULL, 1000, 0, on_resp, f);
+	/* only one command outstanding */
+	assert_string_equal(f->written, "ATE0\r");
+	/* echo of ATE0, its OK and the answer to the second command in one read */
+	feed(f, "ATE0\r\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_string_equal(f->written, "ATE0\rAT+CSQ?\r");
+	feed(f, "\r\n+CSQ: 25,99\r\n\r\nOK\r\n");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->nlines, 1);
+	assert_string_equal(f->lines[0], "+CSQ: 25,99");
+}
+
+static void test_urc_inside_command(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd(f->at, "AT+CNUMF?", "+CNUMF:", 1000, 0, on_resp, f);
+	feed(f, "\r\n+CTICN: 1,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n+CNUMF: 6,24400001000001001\r\n"
+		"\r\nOK\r\n");
+	assert_int_equal(f->nurc, 1);
+	assert_string_equal(f->urc[0], "+CTICN: 1,0,0,0,2269001,0,0,0,0,1,0,1001,0");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->nlines, 1);
+	assert_string_equal(f->lines[0], "+CNUMF: 6,24400001000001001");
+}
+
+static void test_trailing_line_urc(void **state)
+{
+	struct fx *f = *state;
+	feed(f, "\r\n+CTSDSR: 13,1234567,0,2345678,0,16\r\n8002\r\n");
+	assert_int_equal(f->nurc, 1);
+	assert_int_equal(f->urc_n[0], 2);
+	assert_string_equal(f->urc_trail[0], "8002");
+	/* the data line must not be taken as an unknown line */
+	assert_int_equal(gw_at_stats(f->at)->lines_skipped, 0);
+}
+
+static void test_trailing_line_missing(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd(f->at, "AT", NULL, 1000, 0, on_resp, f);
+	feed(f, "\r\n+CTSDSR: 13,1234567,0,2345678,0,16\r\nOK\r\n");
+	/* the URC is handed over without data, and the OK still ends the command */
+	assert_int_equal(f->nurc, 1);
+	assert_int_equal(f->urc_n[0], 1);
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_OK);
+}
+
+static void test_timeout_fake_clock(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd(f->at, "AT", NULL, 2000, 0, on_resp, f);
+	gw_at_cmd(f->at, "ATI", NULL, 2000, 0, on_resp, f);
+	gw_loop_clock_advance(f->loop, 1999);
+	assert_int_equal(f->ncb, 0);
+	gw_loop_clock_advance(f->loop, 1);
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_TIMEOUT);
+	assert_int_equal(gw_at_stats(f->at)->timeouts, 1);
+	/* the queue moves on */
+	assert_string_equal(f->written, "AT\rATI\r");
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->result, GW_AT_OK);
+}
+
+static void test_unknown_lines_never_ok(void **state)
+{
+	struct fx *f = *state;
+	/* unsolicited garbage and a stray OK with no command are skipped */
+	feed(f, "\r\nGARBAGE 123\r\n\r\nOK\r\n");
+	assert_int_equal(gw_at_stats(f->at)->lines_skipped, 2);
+	gw_at_cmd(f->at, "AT", NULL, 1000, 0, on_resp, f);
+	/* an unknown line during a command is information, not the final code */
+	feed(f, "\r\n+WHATEVER: 1\r\n");
+	assert_int_equal(f->ncb, 0);
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->nlines, 1);
+}
+
+static void test_overlong_and_nul(void **state)
+{
+	struct fx *f = *state;
+	char big[GW_AT_LINE_MAX + 100];
+	memset(big, 'A', sizeof(big));
+	gw_at_feed(f->at, big, sizeof(big));
+	feed(f, "\r\n");
+	assert_int_equal(gw_at_stats(f->at)->overlong, 1);
+	/* NUL in a line: the whole line is skipped, even if it looks like a URC */
+	const char nul[] = "+CTICN: 1,0\0,0\r\n";
+	gw_at_feed(f->at, nul, sizeof(nul) - 1);
+	assert_int_equal(f->nurc, 0);
+	/* framing recovers: the next good URC arrives */
+	feed(f, "+CTICN: 2,0,0,0,1,0,0,0,0,1,0,1,0\r\n");
+	assert_int_equal(f->nurc, 1);
+}
+
+static void test_cme_error_and_dial_progress(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd(f->at, "AT+FOO", NULL, 1000, 0, on_resp, f);
+	feed(f, "\r\n+CME ERROR: 35\r\n");
+	assert_int_equal(f->result, GW_AT_CME_ERROR);
+	assert_int_equal(f->err, 35);
+	/* NO CARRIER ends a dial command ... */
+	gw_at_cmd(f->at, "ATD123;", NULL, 1000, GW_AT_F_DIAL, on_resp, f);
+	feed(f, "\r\nNO CARRIER\r\n");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->result, GW_AT_NO_CARRIER);
+	/* ... but is a URC while another command is outstanding */
+	gw_at_cmd(f->at, "AT+CLCC", "+CLCC:", 1000, 0, on_resp, f);
+	feed(f, "\r\nNO CARRIER\r\n");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->nurc, 1);
+	assert_string_equal(f->urc[0], "NO CARRIER");
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 3);
+	assert_int_equal(f->result, GW_AT_OK);
+}
+
+static void test_resp_prefix_beats_urc(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd_prompt(f->at, "AT+CMGS=2269001,48", "820401014869", "+CMGS:", 1000, on_resp, f);
+	assert_string_equal(f->written, "AT+CMGS=2269001,48\r");
+	feed(f, "\r\n> ");
+	assert_string_equal(f->written, "AT+CMGS=2269001,48\r820401014869\x1a");
+	feed(f, "\r\n+CMGS: 0\r\n\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->nlines, 1);
+	assert_string_equal(f->lines[0], "+CMGS: 0");
+	/* the later delivery status is a URC */
+	feed(f, "\r\n+CMGS: 0,4,65\r\n");
+	assert_int_equal(f->nurc, 1);
+}
+
+static void test_stuck_prompt_escaped(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", NULL, 5000, on_resp, f);
+	gw_loop_clock_advance(f->loop, 5000);
+	assert_int_equal(f->result, GW_AT_TIMEOUT);
+	assert_non_null(strchr(f->written, 0x1b));
+}
+
+static void test_urgent_order(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd(f->at, "AT", NULL, 1000, 0, on_resp, f);
+	gw_at_cmd(f->at, "AT+CSQ", NULL, 1000, 0, on_resp, f);
+	gw_at_cmd(f->at, "AT+CHUP", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
+	gw_at_cmd(f->at, "ATD1234;", NULL, 1000, GW_AT_F_URGENT | GW_AT_F_DIAL, on_resp, f);
+	for (int i = 0; i < 4; i++)
+		feed(f, "\r\nOK\r\n");
+	assert_string_equal(f->written, "AT\rAT+CHUP\rATD1234;\rAT+CSQ\r");
+}
+
+static void test_fields(void **state)
+{
+	(void)state;
+	char buf[128];
+	const char *fl[8];
+	assert_int_equal(gw_at_fields("1,0, \"+358 40\",,145", buf, sizeof(buf), fl, 8), 5);
+	assert_string_equal(fl[2], "+358 40");
+	assert_string_equal(fl[3], "");
+	assert_string_equal(fl[4], "145");
+	assert_int_equal(gw_at_fields("\"open", buf, sizeof(buf), fl, 8), -EINVAL);
+	assert_int_equal(gw_at_fields("1,2,3", buf, sizeof(buf), fl, 2), -E2BIG);
+	assert_int_equal(gw_at_fields("1,2,3", buf, 4, fl, 8), -E2BIG);
+	long v;
+	assert_int_equal(gw_at_int("12", 0, 20, &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(gw_at_int("21", 0, 20, &v), -EINVAL);
+	assert_int_equal(gw_at_int("", 0, 20, &v), -EINVAL);
+	assert_int_equal(gw_at_int("1x", 0, 20, &v), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_simple_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split_reads_and_info_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_merged_reads_queue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_urc_inside_command, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trailing_line_urc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trailing_line_missing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_fake_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_lines_never_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlong_and_nul, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cme_error_and_dial_progress, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resp_prefix_beats_urc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stuck_prompt_escaped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_urgent_order, setup, teardown),
+	    cmocka_unit_test(test_fields),
+	};
+	return cmocka_run_group_tests_name("at", tests, NULL, NULL);
+}
