@@ -1,0 +1,383 @@
+/*
+ * modem: outgoing voice calls for paging. A call is tracked from ATD to its
+ * end: ATD is sent urgent; while a call exists AT+CLCC runs every
+ * modem.clcc_poll_ms and its stat drives progress (2 dialling, 3 alerting,
+ * 0 active). A call missing from two polls in a row after it was seen ended.
+ * Call-progress result codes arrive as URCs after the ATD's OK and end the call
+ * at once. After an end other than our own hang-up, AT+CEER is asked so the
+ * call log has the network's reason.
+ */
+#include "modem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "at.h"
+#include "log.h"
+#include "serial.h"
+
+#define T_CMD_MS  2000
+#define T_DIAL_MS 10000
+
+struct gw_modem {
+	struct gw_loop *loop;
+	const struct gw_conf *conf;
+	struct gw_modem_ops ops;
+	struct gw_serial *port;
+	struct gw_at *at;
+	int ready;
+
+	enum gw_modem_call_state state;
+	char number[32];
+	int seen;    /* the call appeared in a CLCC list */
+	int missing; /* consecutive polls without it */
+	int polling; /* a CLCC is queued or outstanding */
+	struct gw_timer poll;
+};
+
+static const char *const init_cmds[] = {
+    "AT", "ATE0", "AT+CMEE=2", "AT+CLIP=1", "AT+CCWA=0,0,1", "AT+CMGF=0",
+};
+
+const char *gw_modem_end_name(enum gw_modem_end why)
+{
+	static const char *const names[] = {
+	    [GW_MODEM_END_LOCAL] = "hung up by rinki",
+	    [GW_MODEM_END_BUSY] = "busy",
+	    [GW_MODEM_END_NO_ANSWER] = "no answer",
+	    [GW_MODEM_END_NO_CARRIER] = "remote hung up or network cleared (NO CARRIER)",
+	    [GW_MODEM_END_NO_DIALTONE] = "no dial tone",
+	    [GW_MODEM_END_ERROR] = "dial refused",
+	    [GW_MODEM_END_GONE] = "call vanished from the call list",
+	    [GW_MODEM_END_PORT] = "modem port lost",
+	};
+	return (unsigned)why < sizeof(names) / sizeof(names[0]) ? names[why] : "?";
+}
+
+int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *c)
+{
+	if (strncmp(line, "+CLCC:", 6) != 0)
+		return -EINVAL;
+	const char *f[10];
+	char buf[160];
+	int n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+	long v[5];
+	static const long hi[5] = {99, 1, 5, 9, 1};
+	if (n < 5)
+		return -EINVAL;
+	for (int i = 0; i < 5; i++)
+		if (gw_at_int(f[i], i == 0 ? 1 : 0, hi[i], &v[i]) < 0)
+			return -EINVAL;
+	c->id = (int)v[0];
+	c->dir = (int)v[1];
+	c->stat = (int)v[2];
+	c->mode = (int)v[3];
+	c->mpty = (int)v[4];
+	c->number[0] = '\0';
+	if (n >= 6) {
+		if (strlen(f[5]) >= sizeof(c->number))
+			return -EINVAL;
+		snprintf(c->number, sizeof(c->number), "%s", f[5]);
+	}
+	return 0;
+}
+
+static void ceer_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	for (int i = 0; i < r->nlines; i++)
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "last call cause: %s", r->lines[i]);
+}
+
+static void end_call(struct gw_modem *m, enum gw_modem_end why)
+{
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return;
+	gw_timer_cancel(m->loop, &m->poll);
+	m->state = GW_MODEM_CALL_IDLE;
+	m->seen = 0;
+	m->missing = 0;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s ended: %s", m->number, gw_modem_end_name(why));
+	if (why != GW_MODEM_END_LOCAL && why != GW_MODEM_END_PORT)
+		gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m);
+	m->ops.ended(m->ops.arg, why);
+}
+
+static void set_state(struct gw_modem *m, enum gw_modem_call_state st)
+{
+	if (st == m->state)
+		return;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: %s", m->number,
+	     st == GW_MODEM_CALL_ACTIVE	    ? "answered"
+	     : st == GW_MODEM_CALL_ALERTING ? "ringing"
+	     : st == GW_MODEM_CALL_DIALING  ? "dialling"
+					    : "other state");
+	m->state = st;
+	if (st == GW_MODEM_CALL_ALERTING || st == GW_MODEM_CALL_ACTIVE)
+		m->ops.progress(m->ops.arg, st);
+}
+
+static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	m->polling = 0;
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return;
+	if (r->result == GW_AT_OK) {
+		int found = 0;
+		for (int i = 0; i < r->nlines; i++) {
+			struct gw_modem_clcc c;
+			if (gw_modem_parse_clcc(r->lines[i], &c) < 0) {
+				LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CLCC skipped: %.100s",
+				     r->lines[i]);
+				continue;
+			}
+			if (c.dir != 0 || c.mode != 0)
+				continue;
+			found = 1;
+			m->seen = 1;
+			m->missing = 0;
+			set_state(m, (enum gw_modem_call_state)c.stat);
+		}
+		if (!found) {
+			/* Tolerate one poll racing the call set-up or tear-down. */
+			m->missing++;
+			if ((m->seen && m->missing >= 2) || m->missing >= 4) {
+				end_call(m, GW_MODEM_END_GONE);
+				return;
+			}
+		}
+	} else if (r->result == GW_AT_ABORTED) {
+		return;
+	}
+	/* A failed poll (timeout, error) is retried: one lost answer ends no call. */
+	if (m->state != GW_MODEM_CALL_IDLE)
+		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+}
+
+static void on_poll(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	if (m->polling || m->state == GW_MODEM_CALL_IDLE)
+		return;
+	if (gw_at_cmd(m->at, "AT+CLCC", "+CLCC:", T_CMD_MS, 0, clcc_done, m) == 0)
+		m->polling = 1;
+	else
+		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+}
+
+static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return;
+	switch (r->result) {
+	case GW_AT_OK:
+	case GW_AT_CONNECT:
+		gw_timer_schedule(m->loop, &m->poll, 0);
+		return;
+	case GW_AT_BUSY:
+		end_call(m, GW_MODEM_END_BUSY);
+		return;
+	case GW_AT_NO_ANSWER:
+		end_call(m, GW_MODEM_END_NO_ANSWER);
+		return;
+	case GW_AT_NO_CARRIER:
+		end_call(m, GW_MODEM_END_NO_CARRIER);
+		return;
+	case GW_AT_NO_DIALTONE:
+		end_call(m, GW_MODEM_END_NO_DIALTONE);
+		return;
+	case GW_AT_TIMEOUT:
+		/* Some modems hold the OK until the call is answered: CLCC decides. */
+		gw_timer_schedule(m->loop, &m->poll, 0);
+		return;
+	case GW_AT_ABORTED:
+		end_call(m, GW_MODEM_END_PORT);
+		return;
+	default:
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "ATD refused: %s %d", gw_at_result_name(r->result),
+		     r->err);
+		end_call(m, GW_MODEM_END_ERROR);
+		return;
+	}
+}
+
+static void urc_progress(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	if (m->state == GW_MODEM_CALL_IDLE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "'%s' with no call, skipped", lines[0]);
+		return;
+	}
+	if (strcmp(lines[0], "BUSY") == 0)
+		end_call(m, GW_MODEM_END_BUSY);
+	else if (strcmp(lines[0], "NO ANSWER") == 0)
+		end_call(m, GW_MODEM_END_NO_ANSWER);
+	else if (strcmp(lines[0], "NO DIALTONE") == 0)
+		end_call(m, GW_MODEM_END_NO_DIALTONE);
+	else
+		end_call(m, GW_MODEM_END_NO_CARRIER);
+}
+
+static void urc_later(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	(void)arg;
+	LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "not handled yet: %.120s", lines[0]);
+}
+
+static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	if (r->result != GW_AT_OK && r->result != GW_AT_ABORTED)
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "init step failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+}
+
+static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	const char *sim = r->nlines ? r->lines[0] : "no answer";
+	if (r->result != GW_AT_OK || strstr(sim, "READY") == NULL)
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SIM not ready: %s", sim);
+	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "modem ready");
+	m->ready = 1;
+	if (m->ops.ready)
+		m->ops.ready(m->ops.arg, 1);
+}
+
+static void port_data(void *arg, const char *buf, size_t len)
+{
+	struct gw_modem *m = arg;
+	gw_at_feed(m->at, buf, len);
+}
+
+static void port_state(void *arg, int up)
+{
+	struct gw_modem *m = arg;
+	if (up) {
+		for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
+			gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
+		gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
+		return;
+	}
+	end_call(m, GW_MODEM_END_PORT);
+	gw_at_flush(m->at);
+	m->polling = 0;
+	if (m->ready && m->ops.ready)
+		m->ops.ready(m->ops.arg, 0);
+	m->ready = 0;
+}
+
+static int at_write(void *arg, const void *buf, size_t len)
+{
+	struct gw_modem *m = arg;
+	return gw_serial_write(m->port, buf, len);
+}
+
+int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,
+		 struct gw_modem **out)
+{
+	struct gw_modem *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->loop = loop;
+	m->conf = conf;
+	m->ops = *ops;
+	m->state = GW_MODEM_CALL_IDLE;
+	gw_timer_init(&m->poll, on_poll, m);
+	struct gw_at_ops aops = {.write = at_write, .arg = m};
+	m->at = gw_at_new(loop, GW_LOG_MODEM, "modem", &aops);
+	if (!m->at) {
+		free(m);
+		return -ENOMEM;
+	}
+	static const char *const progress[] = {"BUSY", "NO ANSWER", "NO CARRIER", "NO DIALTONE"};
+	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
+		gw_at_add_urc(m->at, progress[i], 0, urc_progress, m);
+	static const char *const later[] = {
+	    "RING",   "+CRING:", "+CLIP:", "+CMTI:", "+CREG:", "+CEREG:",    "+CLCC:",	 "^ORIG:",
+	    "^CONF:", "^CONN:",	 "^CEND:", "+QIND:", "^DSCI:", "+QTONEDET:", "+RXDTMF:", "+DTMF:"};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+		gw_at_add_urc(m->at, later[i], 0, urc_later, m);
+
+	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = m};
+	int rc =
+	    gw_serial_new(loop, GW_LOG_MODEM, conf->modem_port, conf->modem_baud, &sops, &m->port);
+	if (rc < 0) {
+		gw_at_free(m->at);
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void gw_modem_free(struct gw_modem *m)
+{
+	if (!m)
+		return;
+	gw_timer_cancel(m->loop, &m->poll);
+	gw_serial_free(m->port);
+	gw_at_free(m->at);
+	free(m);
+}
+
+int gw_modem_dial(struct gw_modem *m, const char *number)
+{
+	size_t n = strlen(number);
+	const char *digits = number[0] == '+' ? number + 1 : number;
+	if (n < 3 || n >= sizeof(m->number) || strspn(digits, "0123456789") != strlen(digits))
+		return -EINVAL;
+	if (m->state != GW_MODEM_CALL_IDLE)
+		return -EBUSY;
+	if (!m->ready)
+		return -ENOTCONN;
+	char cmd[48];
+	snprintf(cmd, sizeof(cmd), "ATD%s;", number);
+	int rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, GW_AT_F_URGENT | GW_AT_F_DIAL, atd_done, m);
+	if (rc < 0)
+		return rc;
+	memcpy(m->number, number, n + 1);
+	m->state = GW_MODEM_CALL_DIALING;
+	m->seen = 0;
+	m->missing = 0;
+	return 0;
+}
+
+static void chup_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	if (r->result != GW_AT_OK && r->result != GW_AT_ABORTED)
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "AT+CHUP failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+}
+
+int gw_modem_hangup(struct gw_modem *m)
+{
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return 0;
+	int rc = gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
+	end_call(m, GW_MODEM_END_LOCAL);
+	return rc;
+}
+
+enum gw_modem_call_state gw_modem_call_state(const struct gw_modem *m)
+{
+	return m->state;
+}

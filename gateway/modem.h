@@ -1,0 +1,72 @@
+/*
+ * modem: the cellular modem driver (3GPP TS 27.007 AT commands).
+ *
+ * Owns the modem's serial port and AT engine. Dials voice calls with ATD<n>;
+ * and takes AT+CLCC, polled while a call exists, as the truth about the call:
+ * the OK of ATD only means dialling started. BUSY / NO ANSWER / NO CARRIER /
+ * NO DIALTONE end a call at once; AT+CEER is then asked for the cause text.
+ */
+#ifndef GW_MODEM_H
+#define GW_MODEM_H
+
+#include "conf.h"
+#include "loop.h"
+
+struct gw_modem;
+
+/* +CLCC stat values (27.007) plus our own idle. */
+enum gw_modem_call_state {
+	GW_MODEM_CALL_ACTIVE = 0,
+	GW_MODEM_CALL_HELD = 1,
+	GW_MODEM_CALL_DIALING = 2,
+	GW_MODEM_CALL_ALERTING = 3,
+	GW_MODEM_CALL_INCOMING = 4,
+	GW_MODEM_CALL_WAITING = 5,
+	GW_MODEM_CALL_IDLE = 6,
+};
+
+enum gw_modem_end {
+	GW_MODEM_END_LOCAL, /* we hung up */
+	GW_MODEM_END_BUSY,
+	GW_MODEM_END_NO_ANSWER,
+	GW_MODEM_END_NO_CARRIER, /* remote hung up, or the network cleared the call */
+	GW_MODEM_END_NO_DIALTONE,
+	GW_MODEM_END_ERROR, /* ATD refused (+CME ERROR, ERROR) */
+	GW_MODEM_END_GONE,  /* vanished from the AT+CLCC list */
+	GW_MODEM_END_PORT,  /* the modem's port went away */
+};
+
+struct gw_modem_ops {
+	void (*ready)(void *arg, int up);
+	/* The outgoing call moved to ALERTING or ACTIVE (answered). */
+	void (*progress)(void *arg, enum gw_modem_call_state state);
+	/* The outgoing call ended. */
+	void (*ended)(void *arg, enum gw_modem_end why);
+	void *arg;
+};
+
+/* Create the driver and open conf->modem_port. Returns 0 and *out, or -errno. */
+int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,
+		 struct gw_modem **out);
+void gw_modem_free(struct gw_modem *m);
+
+/*
+ * Dial number (digits with an optional leading '+'). The ATD goes ahead of any
+ * queued housekeeping. Returns 0, -EINVAL (bad number), -EBUSY (a call
+ * exists), -ENOTCONN (modem not ready).
+ */
+int gw_modem_dial(struct gw_modem *m, const char *number);
+/* Hang up the current call (AT+CHUP). ended(LOCAL) follows. Returns 0 or -errno. */
+int gw_modem_hangup(struct gw_modem *m);
+/* Current call state (GW_MODEM_CALL_IDLE when there is none). */
+enum gw_modem_call_state gw_modem_call_state(const struct gw_modem *m);
+
+/* Parse one "+CLCC: id,dir,stat,mode,mpty[,number,type...]" line. Returns 0 or -EINVAL. */
+struct gw_modem_clcc {
+	int id, dir, stat, mode, mpty;
+	char number[32];
+};
+int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *out);
+const char *gw_modem_end_name(enum gw_modem_end why);
+
+#endif

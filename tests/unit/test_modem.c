@@ -1,0 +1,232 @@
+/*
+ * Unit tests for gateway/modem.c over a real pseudo-terminal: this test holds
+ * the master side and plays the modem, so serial (libserialport), the AT
+ * engine and the modem driver run exactly as in production.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "modem.h"
+
+struct fx {
+	int master;
+	struct gw_loop *loop;
+	struct gw_conf conf;
+	struct gw_modem *m;
+	char in[4096];
+	size_t inlen;
+	int ready;
+	int progress[8], nprogress;
+	int ended, end_why;
+};
+
+static void on_ready(void *arg, int up)
+{
+	((struct fx *)arg)->ready = up;
+}
+static void on_progress(void *arg, enum gw_modem_call_state st)
+{
+	struct fx *f = arg;
+	if (f->nprogress < 8)
+		f->progress[f->nprogress++] = st;
+}
+static void on_ended(void *arg, enum gw_modem_end why)
+{
+	struct fx *f = arg;
+	f->ended++;
+	f->end_why = why;
+}
+
+/* Run the loop until the modem side has received a line starting with want. */
+static int expect(struct fx *f, const char *want)
+{
+	for (int i = 0; i < 300; i++) {
+		char *cr;
+		while ((cr = memchr(f->in, '\r', f->inlen)) != NULL) {
+			size_t n = (size_t)(cr - f->in);
+			char line[512];
+			snprintf(line, sizeof(line), "%.*s", (int)n, f->in);
+			memmove(f->in, cr + 1, f->inlen - n - 1);
+			f->inlen -= n + 1;
+			if (strncmp(line, want, strlen(want)) == 0)
+				return 1;
+			fail_msg("modem expected '%s', got '%s'", want, line);
+		}
+		gw_loop_run_once(f->loop, 10);
+		ssize_t r = read(f->master, f->in + f->inlen, sizeof(f->in) - f->inlen - 1);
+		if (r > 0)
+			f->inlen += (size_t)r;
+	}
+	fail_msg("modem never received '%s'", want);
+	return 0;
+}
+
+static void reply(struct fx *f, const char *s)
+{
+	assert_int_equal(write(f->master, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+static void run_for(struct fx *f, int ms)
+{
+	for (int i = 0; i < ms / 5; i++)
+		gw_loop_run_once(f->loop, 5);
+}
+
+static int setup(void **state)
+{
+	static struct fx f;
+	memset(&f, 0, sizeof(f));
+	f.master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(f.master >= 0);
+	assert_int_equal(grantpt(f.master), 0);
+	assert_int_equal(unlockpt(f.master), 0);
+	struct termios t;
+	int slave = open(ptsname(f.master), O_RDWR | O_NOCTTY);
+	tcgetattr(slave, &t);
+	cfmakeraw(&t);
+	tcsetattr(slave, TCSANOW, &t);
+	close(slave);
+	fcntl(f.master, F_SETFL, O_NONBLOCK);
+
+	gw_conf_defaults(&f.conf);
+	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", ptsname(f.master));
+	f.conf.clcc_poll_ms = 100;
+	f.loop = gw_loop_new();
+	struct gw_modem_ops ops = {
+	    .ready = on_ready, .progress = on_progress, .ended = on_ended, .arg = &f};
+	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
+	static const char *const init[] = {"AT",	"ATE0",		 "AT+CMEE=2",
+					   "AT+CLIP=1", "AT+CCWA=0,0,1", "AT+CMGF=0"};
+	for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
+		expect(&f, init[i]);
+		reply(&f, "\r\nOK\r\n");
+	}
+	expect(&f, "AT+CPIN?");
+	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	run_for(&f, 20);
+	assert_int_equal(f.ready, 1);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	gw_modem_free(f->m);
+	gw_loop_free(f->loop);
+	close(f->master);
+	return 0;
+}
+
+static void test_clcc_is_the_truth(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial(f->m, "+358401234567"), 0);
+	assert_int_equal(gw_modem_dial(f->m, "+358401234568"), -EBUSY);
+	expect(f, "ATD+358401234567;");
+	reply(f, "\r\nOK\r\n");
+	/* OK of ATD is not an answer */
+	run_for(f, 20);
+	assert_int_equal(f->nprogress, 0);
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,3,0,0,\"+358401234567\",145\r\n\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(f->nprogress, 1);
+	assert_int_equal(f->progress[0], GW_MODEM_CALL_ALERTING);
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"+358401234567\",145\r\n\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(f->nprogress, 2);
+	assert_int_equal(f->progress[1], GW_MODEM_CALL_ACTIVE);
+	/* the remote hangs up */
+	reply(f, "\r\nOK\r\n\r\nNO CARRIER\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_NO_CARRIER);
+	expect(f, "AT+CEER");
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_IDLE);
+}
+
+static void test_busy_after_ok(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n\r\nBUSY\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_BUSY);
+}
+
+static void test_call_vanishes_from_list(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	/* one empty list is tolerated, the second ends the call */
+	expect(f, "AT+CLCC");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(f->ended, 0);
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_GONE);
+}
+
+static void test_local_hangup_and_bad_numbers(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial(f->m, "12"), -EINVAL);
+	assert_int_equal(gw_modem_dial(f->m, "+35840;ATH"), -EINVAL);
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	assert_int_equal(gw_modem_hangup(f->m), 0);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_LOCAL);
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 250);
+	/* no polling once the call is gone */
+	assert_int_equal(f->inlen, 0);
+}
+
+static void test_port_lost(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	close(f->master);
+	f->master = open("/dev/null", O_RDWR);
+	run_for(f, 50);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_PORT);
+	assert_int_equal(f->ready, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_after_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_call_vanishes_from_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_local_hangup_and_bad_numbers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("modem", tests, NULL, NULL);
+}
