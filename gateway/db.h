@@ -1,0 +1,179 @@
+/*
+ * db: the SQLite database behind rinkid and rinkictl (roster and call log).
+ *
+ * Every function returns >= 0 on success or a negative errno; SQLite's own
+ * errors are logged (category GW_LOG_DB) with their text and mapped to an errno
+ * here, so callers never see SQLite codes. Times are wall-clock milliseconds
+ * since the Unix epoch (UTC). One struct gw_db is one connection; it is not
+ * shared between threads.
+ */
+#ifndef GW_DB_H
+#define GW_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gw_db;
+
+/* gw_db_open_flags() flags. */
+#define GW_DB_NOCREATE 0x1u /* fail with -ENOENT instead of creating a missing file */
+
+/*
+ * Open (creating it unless GW_DB_NOCREATE) and migrate the database at path to the
+ * newest schema this build knows. Returns 0 and *out, or a negative errno;
+ * -EPROTO when the file's schema is newer than this build (nothing is changed).
+ */
+int gw_db_open_flags(const char *path, unsigned flags, struct gw_db **out);
+
+/* gw_db_open_flags(path, 0, out). */
+int gw_db_open(const char *path, struct gw_db **out);
+
+/* Close the connection; a batch still open is committed first. NULL is ignored. */
+void gw_db_close(struct gw_db *db);
+
+/* The schema version this build creates and understands. */
+int gw_db_schema_version(void);
+
+/* ---- call log ------------------------------------------------------------------------ */
+
+/* caller is required; caller_name and line may be NULL (unknown org, no route). */
+struct gw_incident_rec {
+	int64_t started_ms;
+	const char *caller;
+	const char *caller_name;
+	const char *line;
+	int radio_cci;
+};
+
+/*
+ * Start an incident. In the same transaction an event of kind "open" at started_ms
+ * records the caller, name, line and cci, so the timeline is complete from one commit.
+ * Returns 0 and *id_out, or a negative errno.
+ */
+int gw_db_incident_open(struct gw_db *db, const struct gw_incident_rec *rec, int64_t *id_out);
+
+/* Append one event (detail may be NULL). Returns 0, -ENOENT for an unknown incident, or -errno. */
+int gw_db_event_append(struct gw_db *db, int64_t incident, int64_t t_ms, const char *kind,
+		       const char *detail);
+
+/*
+ * Close an open incident with its outcome, cause (< 0: none recorded) and who accepted
+ * (may be NULL), and
+ * append a "close" event at ended_ms in the same transaction. Returns 0, -ENOENT when
+ * the incident does not exist or is already closed, or -errno.
+ */
+int gw_db_incident_close(struct gw_db *db, int64_t incident, int64_t ended_ms, const char *outcome,
+			 int cause, const char *accepted_by);
+
+/*
+ * Open incidents left by a crash: give each an "interrupted" event at now_ms and close it
+ * with outcome "interrupted", ended_ms = now_ms, cause NULL. Returns how many, or -errno.
+ */
+int gw_db_mark_interrupted(struct gw_db *db, int64_t now_ms);
+
+/*
+ * Group the following call-log writes into one transaction (one fsync) until
+ * gw_db_batch_commit(). Inside a batch each write is still atomic on its own (a failed
+ * write leaves no trace) and reports its own result. Returns 0, -EBUSY if a batch is
+ * already open, or -errno.
+ */
+int gw_db_batch_begin(struct gw_db *db);
+
+/* Commit the batch. Returns 0, -EINVAL when no batch is open, or -errno (batch lost). */
+int gw_db_batch_commit(struct gw_db *db);
+
+/* One incident as read back; strings valid only during the callback. */
+struct gw_db_incident {
+	int64_t id;
+	int64_t started_ms;
+	int64_t ended_ms; /* valid when ended */
+	bool ended;
+	const char *caller;
+	const char *caller_name; /* NULL when unknown */
+	const char *line;	 /* NULL when unrouted */
+	int radio_cci;
+	const char *outcome; /* NULL while open */
+	int cause;	     /* valid when has_cause */
+	bool has_cause;
+	const char *accepted_by; /* NULL when nobody */
+};
+
+struct gw_db_event {
+	int64_t id;
+	int64_t t_ms;
+	const char *kind;
+	const char *detail; /* may be NULL */
+};
+
+typedef void (*gw_db_incident_fn)(const struct gw_db_incident *inc, void *arg);
+typedef void (*gw_db_event_fn)(const struct gw_db_event *ev, void *arg);
+
+/* Call fn for up to limit incidents (limit > 0), newest first. Returns how many, or -errno. */
+int gw_db_incident_list(struct gw_db *db, int limit, gw_db_incident_fn fn, void *arg);
+
+/* Call fn once for incident id. Returns 0, -ENOENT when there is none, or -errno. */
+int gw_db_incident_get(struct gw_db *db, int64_t id, gw_db_incident_fn fn, void *arg);
+
+/* Call fn for every event of an incident in the order written. Returns how many, or -errno. */
+int gw_db_event_list(struct gw_db *db, int64_t incident, gw_db_event_fn fn, void *arg);
+
+/* ---- roster tables ------------------------------------------------------------------- */
+
+/*
+ * The roster tables as plain arrays. Every string is malloc'ed and owned by the struct
+ * (free with gw_db_roster_clear). issi (worker) may be NULL. A shift names its line by
+ * code and its worker by handle.
+ */
+struct gw_db_line {
+	char *code, *name_fi, *name_sv, *name_en;
+};
+struct gw_db_worker {
+	char *handle, *name, *phone, *issi;
+	bool active;
+};
+struct gw_db_shift {
+	char *line, *worker;
+	int64_t start_ms, end_ms;
+	int position;
+};
+struct gw_db_route {
+	char *line, *prefix;
+	int priority;
+};
+struct gw_db_dir {
+	char *issi, *org;
+};
+struct gw_db_roster {
+	struct gw_db_line *lines;
+	size_t n_lines;
+	struct gw_db_worker *workers;
+	size_t n_workers;
+	struct gw_db_shift *shifts;
+	size_t n_shifts;
+	struct gw_db_route *routes;
+	size_t n_routes;
+	struct gw_db_dir *dirs;
+	size_t n_dirs;
+};
+
+/* Free every array and string and zero the struct. */
+void gw_db_roster_clear(struct gw_db_roster *r);
+
+/* Read all roster tables in one read transaction into *out (zeroed first). 0 or -errno. */
+int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out);
+
+/*
+ * Replace the whole roster (all five tables) with *in in one transaction: all or nothing.
+ * Returns 0, or -errno with nothing changed (-ENOENT: a shift names an unknown worker).
+ */
+int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in);
+
+/*
+ * 1 when the roster tables changed since the previous call (or since open): a commit by
+ * another connection (PRAGMA data_version, then the roster revision) or
+ * gw_db_roster_replace() on this one. 0 when not, or -errno.
+ */
+int gw_db_roster_changed(struct gw_db *db);
+
+#endif

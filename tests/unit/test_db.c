@@ -1,0 +1,427 @@
+/*
+ * test_db: the SQLite layer on real files in a mkdtemp directory.
+ *
+ * Covers creation and migration, refusal of a newer schema, the call-log round trip
+ * (open, events, close), batches, crash recovery (mark interrupted) and roster change
+ * detection across two connections. A raw sqlite3 connection plays "another program"
+ * where a test needs to fake a file this build did not write.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "log.h"
+
+static char dir[] = "/tmp/rinki-test-db-XXXXXX";
+static char path[256];
+static int seq;
+
+/* Log capture: the last error line printed. */
+static char last_error[1024];
+
+static void sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)
+{
+	(void)cat;
+	(void)arg;
+	if (level <= GW_LOG_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", line);
+}
+
+static void rm_db(const char *p)
+{
+	char f[300];
+	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(f, sizeof(f), "%s%s", p, suffix[i]);
+		unlink(f);
+	}
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	gw_log_set_level(GW_LOG_NCATS, GW_LOG_WARN);
+	gw_log_set_sink(sink, NULL);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	gw_log_set_sink(NULL, NULL);
+	return rmdir(dir);
+}
+
+/* Each test gets a fresh database path, removed afterwards. */
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t%d.db", dir, ++seq);
+	last_error[0] = '\0';
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_db(path);
+	return 0;
+}
+
+static void raw_exec(const char *sql)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static int64_t raw_int(const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void test_open_creates_and_migrates(void **state)
+{
+	struct gw_db *db;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_close(db);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), gw_db_schema_version());
+	assert_int_equal(raw_int("SELECT count(*) FROM schema_version"), 1);
+	/* Every v1 table is there. */
+	assert_int_equal(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+				 "name IN ('service_lines', 'workers', 'shifts', 'routes', "
+				 "'directory', 'incidents', 'incident_events')"),
+			 7);
+	/* WAL is a property of the file. */
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	/* Opening again keeps the version and the data. */
+	raw_exec("INSERT INTO directory VALUES ('123', 'x')");
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_close(db);
+	assert_int_equal(raw_int("SELECT count(*) FROM directory"), 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM schema_version"), 1);
+}
+
+static void test_refuses_newer_schema(void **state)
+{
+	struct gw_db *db = (void *)1;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_close(db);
+	raw_exec("UPDATE schema_version SET version = 99");
+	assert_int_equal(gw_db_open(path, &db), -EPROTO);
+	assert_null(db);
+	assert_non_null(strstr(last_error, "schema version 99 is newer"));
+	/* Nothing was touched. */
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 99);
+}
+
+static void test_open_errors(void **state)
+{
+	struct gw_db *db;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(gw_db_open_flags(path, GW_DB_NOCREATE, &db), -ENOENT);
+	assert_int_equal(access(path, F_OK), -1);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a database, just some text long enough to have a header........"
+	      "..............................",
+	      f);
+	fclose(f);
+	assert_int_equal(gw_db_open(path, &db), -EBADMSG);
+	assert_non_null(strstr(last_error, path));
+}
+
+struct seen {
+	int n;
+	struct gw_db_incident inc;
+	char caller[32], name[64], line[16], outcome[32], accepted[32];
+	struct {
+		int64_t t;
+		char kind[32], detail[128];
+	} ev[8];
+};
+
+static void copy(char *dst, size_t n, const char *s)
+{
+	snprintf(dst, n, "%s", s ? s : "(null)");
+}
+
+static void on_incident(const struct gw_db_incident *inc, void *arg)
+{
+	struct seen *s = arg;
+	s->n++;
+	s->inc = *inc;
+	copy(s->caller, sizeof(s->caller), inc->caller);
+	copy(s->name, sizeof(s->name), inc->caller_name);
+	copy(s->line, sizeof(s->line), inc->line);
+	copy(s->outcome, sizeof(s->outcome), inc->outcome);
+	copy(s->accepted, sizeof(s->accepted), inc->accepted_by);
+}
+
+static void on_event(const struct gw_db_event *ev, void *arg)
+{
+	struct seen *s = arg;
+	if (s->n < 8) {
+		s->ev[s->n].t = ev->t_ms;
+		copy(s->ev[s->n].kind, sizeof(s->ev[0].kind), ev->kind);
+		copy(s->ev[s->n].detail, sizeof(s->ev[0].detail), ev->detail);
+	}
+	s->n++;
+}
+
+static void test_incident_round_trip(void **state)
+{
+	struct gw_incident_rec rec = {
+	    .started_ms = 1767225600123,
+	    .caller = "2269001",
+	    .caller_name = "Poliisi, Mikkeli",
+	    .line = "sos",
+	    .radio_cci = 3,
+	};
+	struct gw_db *db;
+	struct seen s = {0};
+	int64_t id = 0, id2 = 0;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_true(id > 0);
+	assert_int_equal(gw_db_event_append(db, id, rec.started_ms + 40, "page", "step 1 aino"), 0);
+	assert_int_equal(gw_db_event_append(db, id, rec.started_ms + 9000, "dtmf", NULL), 0);
+	assert_int_equal(gw_db_event_append(db, id + 100, 1, "page", "x"), -ENOENT);
+
+	/* Open: no outcome yet. */
+	assert_int_equal(gw_db_incident_get(db, id, on_incident, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_false(s.inc.ended);
+	assert_string_equal(s.outcome, "(null)");
+	assert_false(s.inc.has_cause);
+
+	assert_int_equal(
+	    gw_db_incident_close(db, id, rec.started_ms + 60000, "answered", 1, "aino"), 0);
+	/* Closing twice, or an unknown incident, is refused. */
+	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 70000, "x", 0, NULL),
+			 -ENOENT);
+	assert_int_equal(gw_db_incident_close(db, 999, 1, "x", 0, NULL), -ENOENT);
+	gw_db_close(db);
+
+	/* Read back through a new connection: what was committed is on disk. */
+	assert_int_equal(gw_db_open(path, &db), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gw_db_incident_get(db, id, on_incident, &s), 0);
+	assert_int_equal(s.inc.id, id);
+	assert_int_equal(s.inc.started_ms, rec.started_ms);
+	assert_true(s.inc.ended);
+	assert_int_equal(s.inc.ended_ms, rec.started_ms + 60000);
+	assert_string_equal(s.caller, "2269001");
+	assert_string_equal(s.name, "Poliisi, Mikkeli");
+	assert_string_equal(s.line, "sos");
+	assert_int_equal(s.inc.radio_cci, 3);
+	assert_string_equal(s.outcome, "answered");
+	assert_true(s.inc.has_cause);
+	assert_int_equal(s.inc.cause, 1);
+	assert_string_equal(s.accepted, "aino");
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gw_db_event_list(db, id, on_event, &s), 4);
+	assert_string_equal(s.ev[0].kind, "open");
+	assert_int_equal(s.ev[0].t, rec.started_ms);
+	assert_non_null(strstr(s.ev[0].detail, "2269001"));
+	assert_string_equal(s.ev[1].kind, "page");
+	assert_string_equal(s.ev[1].detail, "step 1 aino");
+	assert_string_equal(s.ev[2].kind, "dtmf");
+	assert_string_equal(s.ev[2].detail, "(null)");
+	assert_string_equal(s.ev[3].kind, "close");
+	assert_int_equal(s.ev[3].t, rec.started_ms + 60000);
+
+	/* A second, unrouted incident from an unknown caller; the list is newest first. */
+	rec.started_ms += 120000;
+	rec.caller_name = NULL;
+	rec.line = NULL;
+	assert_int_equal(gw_db_incident_open(db, &rec, &id2), 0);
+	assert_true(id2 > id);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gw_db_incident_list(db, 1, on_incident, &s), 1);
+	assert_int_equal(s.inc.id, id2);
+	assert_string_equal(s.name, "(null)");
+	assert_string_equal(s.line, "(null)");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gw_db_incident_list(db, 10, on_incident, &s), 2);
+	assert_int_equal(s.inc.id, id); /* the last one seen is the oldest */
+	assert_int_equal(gw_db_incident_get(db, id2 + 1, on_incident, &s), -ENOENT);
+	gw_db_close(db);
+}
+
+static void test_batch(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 1000, .caller = "2269001", .radio_cci = 1};
+	struct gw_db *db;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_batch_commit(db), -EINVAL);
+	assert_int_equal(gw_db_batch_begin(db), 0);
+	assert_int_equal(gw_db_batch_begin(db), -EBUSY);
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_event_append(db, id, 1001, "page", "aino"), 0);
+	/* A failed write inside the batch leaves no trace and does not spoil the batch. */
+	assert_int_equal(gw_db_event_append(db, id + 5, 1002, "page", "x"), -ENOENT);
+	/* Not yet visible to another connection. */
+	assert_int_equal(raw_int("SELECT count(*) FROM incidents"), 0);
+	assert_int_equal(gw_db_batch_commit(db), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM incidents"), 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM incident_events"), 2);
+	gw_db_close(db);
+}
+
+static void test_mark_interrupted(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 5000, .caller = "2269001", .radio_cci = 1};
+	struct gw_db *db;
+	struct seen s = {0};
+	int64_t a, b, c;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_mark_interrupted(db, 6000), 0);
+	assert_int_equal(gw_db_incident_open(db, &rec, &a), 0);
+	assert_int_equal(gw_db_incident_open(db, &rec, &b), 0);
+	assert_int_equal(gw_db_incident_open(db, &rec, &c), 0);
+	assert_int_equal(gw_db_incident_close(db, b, 7000, "answered", 1, "aino"), 0);
+	gw_db_close(db); /* "crash": a and c stay open */
+
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_mark_interrupted(db, 90000), 2);
+	assert_int_equal(gw_db_mark_interrupted(db, 91000), 0);
+	assert_int_equal(gw_db_incident_get(db, a, on_incident, &s), 0);
+	assert_string_equal(s.outcome, "interrupted");
+	assert_true(s.inc.ended);
+	assert_int_equal(s.inc.ended_ms, 90000);
+	assert_false(s.inc.has_cause);
+	assert_int_equal(gw_db_incident_get(db, b, on_incident, &s), 0);
+	assert_string_equal(s.outcome, "answered");
+	assert_int_equal(s.inc.ended_ms, 7000);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gw_db_event_list(db, c, on_event, &s), 2);
+	assert_string_equal(s.ev[1].kind, "interrupted");
+	assert_int_equal(s.ev[1].t, 90000);
+	gw_db_close(db);
+}
+
+/* A minimal one-line roster with strings we do not own (the API only reads them). */
+static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_db_worker *w,
+			struct gw_db_shift *sh, const char *worker)
+{
+	memset(r, 0, sizeof(*r));
+	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
+	*w = (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true};
+	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1};
+	r->lines = l;
+	r->n_lines = 1;
+	r->workers = w;
+	r->n_workers = 1;
+	r->shifts = sh;
+	r->n_shifts = 1;
+}
+
+static void test_roster_changed(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 1, .caller = "1", .radio_cci = 1};
+	struct gw_db *a, *b;
+	struct gw_db_roster r, back;
+	struct gw_db_line l;
+	struct gw_db_worker w;
+	struct gw_db_shift sh;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &a), 0);
+	assert_int_equal(gw_db_open(path, &b), 0);
+	assert_int_equal(gw_db_roster_changed(a), 0);
+
+	/* A roster write by the other connection is seen once. */
+	tiny_roster(&r, &l, &w, &sh, "aino");
+	assert_int_equal(gw_db_roster_replace(b, &r), 0);
+	assert_int_equal(gw_db_roster_changed(a), 1);
+	assert_int_equal(gw_db_roster_changed(a), 0);
+
+	/* A call-log write by the other connection is not a roster change. */
+	assert_int_equal(gw_db_incident_open(b, &rec, &id), 0);
+	assert_int_equal(gw_db_roster_changed(a), 0);
+
+	/* A roster write on this connection counts too (b's first replace), and only once. */
+	assert_int_equal(gw_db_roster_changed(b), 1);
+	assert_int_equal(gw_db_roster_changed(b), 0);
+	assert_int_equal(gw_db_roster_replace(b, &r), 0);
+	assert_int_equal(gw_db_roster_changed(b), 1);
+	assert_int_equal(gw_db_roster_changed(b), 0);
+	assert_int_equal(gw_db_roster_changed(a), 1);
+
+	/* A failed replace (unknown worker) changes nothing and is not a change. */
+	sh.worker = "nobody";
+	assert_int_equal(gw_db_roster_replace(b, &r), -ENOENT);
+	assert_int_equal(gw_db_roster_changed(a), 0);
+	assert_int_equal(gw_db_roster_changed(b), 0);
+	assert_int_equal(gw_db_roster_read(a, &back), 0);
+	assert_int_equal(back.n_shifts, 1);
+	assert_string_equal(back.shifts[0].worker, "aino");
+	assert_string_equal(back.lines[0].name_fi, "Sosiaalipäivystys");
+	assert_null(back.workers[0].issi);
+	assert_true(back.workers[0].active);
+	gw_db_roster_clear(&back);
+	assert_int_equal(back.n_shifts, 0);
+	gw_db_close(a);
+	gw_db_close(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_open_creates_and_migrates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mark_interrupted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roster_changed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
