@@ -1,0 +1,560 @@
+/*
+ * call: incident state machine as a transition table.
+ *
+ * states[] gives, per state, the events it accepts (in_events), the states it
+ * may move to (out_states), its named timeout and its action. dispatch() checks
+ * the event against in_events and every state change against out_states; a
+ * miss is logged with the call prefix and rejected. Actions run with the event
+ * and may change state through set_state().
+ *
+ * Paging order: the ATD for chain step 1 is written first, then the incident
+ * and its first events are committed (one transaction), then the radio is
+ * answered by policy. Nothing on the paging path waits for the database.
+ * Log lines carry "call(<id>){<STATE}>: " so a field log reads like a test trace.
+ */
+#include "call.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define CHAIN_MAX 16
+
+const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
+    {.id = GW_CALL_T_RING, .default_s = 25, .desc = "ring time per worker (call.ring_time)"},
+};
+
+struct step {
+	char handle[32];
+	char name[64];
+	char phone[32];
+};
+
+struct gw_call {
+	struct gw_calls *mgr;
+	int64_t id; /* call log id; 0 when the database refused the incident */
+	int seq;    /* local number for log lines when id is 0 */
+	enum gw_call_state st;
+	int cci;
+	char caller[GW_PEI_ID_MAX];
+	char caller_name[64];
+	char line[16];
+	char line_name[64];
+	struct step chain[CHAIN_MAX];
+	int nchain, step, round;
+	int64_t started_ms;   /* wall clock */
+	int64_t started_mono; /* monotonic, for durations */
+	int64_t page_mono;    /* when the current step was dialled */
+	int64_t bridged_mono;
+	struct gw_timer timer;
+};
+
+struct gw_calls {
+	struct gw_loop *loop;
+	const struct gw_conf *conf;
+	struct gw_db *db;
+	struct gw_call_ops ops;
+	const struct gw_roster *roster;
+	struct gw_call *live;
+	int64_t last_id;
+	int seq;
+};
+
+typedef void (*action_fn)(struct gw_call *c, enum gw_call_event ev, const void *data);
+
+static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
+
+#define EV(e)	 (1u << GW_CALL_EV_##e)
+#define ST(s)	 (1u << GW_CALL_ST_##s)
+#define NO_TIMER (-1)
+
+static const struct state_def {
+	const char *name;
+	unsigned in_events;
+	unsigned out_states;
+	int timer; /* enum gw_call_timer armed on entry, or NO_TIMER */
+	action_fn action;
+} states[GW_CALL_ST_COUNT] = {
+    [GW_CALL_ST_NEW] = {"NEW", EV(START), ST(PAGING) | ST(CLOSED), NO_TIMER, st_new},
+    [GW_CALL_ST_PAGING] = {"PAGING",
+			   EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ALERTING) |
+			       EV(PHONE_ANSWERED) | EV(PHONE_ENDED) | EV(T_RING),
+			   ST(PAGING) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_RING, st_paging},
+    [GW_CALL_ST_BRIDGED] = {"BRIDGED",
+			    EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF),
+			    ST(CLOSED), NO_TIMER, st_bridged},
+    [GW_CALL_ST_CLOSED] = {"CLOSED", 0, 0, NO_TIMER, NULL},
+};
+
+static const char *const event_names[GW_CALL_EV_COUNT] = {
+    [GW_CALL_EV_START] = "START",
+    [GW_CALL_EV_RADIO_CONNECTED] = "RADIO_CONNECTED",
+    [GW_CALL_EV_RADIO_RELEASED] = "RADIO_RELEASED",
+    [GW_CALL_EV_PHONE_ALERTING] = "PHONE_ALERTING",
+    [GW_CALL_EV_PHONE_ANSWERED] = "PHONE_ANSWERED",
+    [GW_CALL_EV_PHONE_ENDED] = "PHONE_ENDED",
+    [GW_CALL_EV_DTMF] = "DTMF",
+    [GW_CALL_EV_T_RING] = "T_RING",
+};
+
+const char *gw_call_state_name(enum gw_call_state st)
+{
+	return (unsigned)st < GW_CALL_ST_COUNT ? states[st].name : "?";
+}
+
+const char *gw_call_event_name(enum gw_call_event ev)
+{
+	return (unsigned)ev < GW_CALL_EV_COUNT ? event_names[ev] : "?";
+}
+
+/* "call(<id>){<STATE>}: "; before the call log has given an id: "call(new<seq>)". */
+#define LOGCALL(c, level, fmt, ...)                                                                \
+	LOGP(GW_LOG_CALL, level, "call(%s%lld){%s}: " fmt, (c)->id ? "" : "new",                   \
+	     (long long)((c)->id ? (c)->id : (c)->seq), states[(c)->st].name, ##__VA_ARGS__)
+
+/* ---- call log ------------------------------------------------------------------------ */
+
+static void log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
+{
+	struct gw_calls *m = c->mgr;
+	char detail[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (!m->db || !c->id)
+		return;
+	int rc = gw_db_event_append(m->db, c->id, gw_loop_wall_ms(m->loop), kind, detail);
+	if (rc < 0)
+		LOGCALL(c, GW_LOG_ERROR, "call log write failed (%s): %s %s", strerror(-rc), kind,
+			detail);
+}
+
+static void fmt_duration(int64_t ms, char *buf, size_t len)
+{
+	int64_t s = ms / 1000;
+	snprintf(buf, len, "%02lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+		 (long long)(s % 60));
+}
+
+/* ---- state machine core -------------------------------------------------------------- */
+
+static void on_timer(struct gw_loop *loop, void *arg);
+
+static int set_state(struct gw_call *c, enum gw_call_state to)
+{
+	const struct state_def *from = &states[c->st];
+	if (!(from->out_states & (1u << to))) {
+		LOGCALL(c, GW_LOG_ERROR, "transition to %s not allowed, rejected", states[to].name);
+		return -EPERM;
+	}
+	LOGCALL(c, GW_LOG_DEBUG, "-> %s", states[to].name);
+	c->st = to;
+	gw_timer_cancel(c->mgr->loop, &c->timer);
+	if (states[to].timer == GW_CALL_T_RING)
+		gw_timer_schedule(c->mgr->loop, &c->timer,
+				  (int64_t)c->mgr->conf->ring_time_s * 1000);
+	return 0;
+}
+
+static int dispatch(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	const struct state_def *sd = &states[c->st];
+	if (!(sd->in_events & (1u << ev)) || !sd->action) {
+		LOGCALL(c, GW_LOG_ERROR, "event %s not accepted in this state, rejected",
+			event_names[ev]);
+		return -EPERM;
+	}
+	LOGCALL(c, GW_LOG_DEBUG, "event %s", event_names[ev]);
+	sd->action(c, ev, data);
+	return c->st;
+}
+
+static void on_timer(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_call *c = arg;
+	assert(c->mgr->live == c);
+	gw_calls_dispatch(c->mgr, GW_CALL_EV_T_RING, NULL);
+}
+
+static void close_incident(struct gw_call *c, const char *outcome, int cause,
+			   const char *accepted_by)
+{
+	struct gw_calls *m = c->mgr;
+	char dur[32];
+	fmt_duration(gw_loop_now_ms(m->loop) - c->started_mono, dur, sizeof(dur));
+	if (set_state(c, GW_CALL_ST_CLOSED) < 0)
+		return;
+	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
+	if (m->db && c->id) {
+		int rc = gw_db_incident_close(m->db, c->id, gw_loop_wall_ms(m->loop), outcome,
+					      cause, accepted_by);
+		if (rc < 0)
+			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
+	}
+}
+
+/* Dial the current chain step. Returns 0, or negative errno when the modem refused. */
+static int page_step(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	c->page_mono = gw_loop_now_ms(m->loop);
+	int rc = m->ops.phone_dial(m->ops.arg, s->phone);
+	if (rc < 0) {
+		LOGCALL(c, GW_LOG_ERROR, "cannot dial %s %s: %s", s->name, s->phone, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static void announce_page(struct gw_call *c)
+{
+	const struct step *s = &c->chain[c->step];
+	LOGCALL(c, GW_LOG_NOTICE, "paging %s %s (step %d of %d, round %d)", s->name, s->phone,
+		c->step + 1, c->nchain, c->round + 1);
+	log_event(c, "page", "%s %s step %d round %d", s->handle, s->phone, c->step + 1,
+		  c->round + 1);
+}
+
+/* Move to the next step; close the incident when every round is used up. */
+static void next_step(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	for (;;) {
+		if (++c->step == c->nchain) {
+			c->step = 0;
+			if (++c->round == m->conf->rounds) {
+				LOGCALL(c, GW_LOG_NOTICE, "nobody reached after %d round(s)",
+					c->round);
+				log_event(c, "unreached", "%d rounds of %d steps", c->round,
+					  c->nchain);
+				m->ops.radio_hangup(m->ops.arg, c->cci);
+				close_incident(c, "unanswered", -1, NULL);
+				return;
+			}
+		}
+		if (set_state(c, GW_CALL_ST_PAGING) < 0)
+			return;
+		if (page_step(c) == 0) {
+			announce_page(c);
+			return;
+		}
+		log_event(c, "page_failed", "%s", c->chain[c->step].phone);
+	}
+}
+
+static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	(void)ev;
+	(void)data;
+	struct gw_calls *m = c->mgr;
+	int dialled = 0;
+
+	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
+	if (c->nchain > 0 && page_step(c) == 0)
+		dialled = 1;
+	LOGCALL(c, GW_LOG_NOTICE, "radio: individual call from %s (%s) -> line %s (%s)", c->caller,
+		c->caller_name[0] ? c->caller_name : "unknown organisation",
+		c->line[0] ? c->line : "none", c->line_name[0] ? c->line_name : "no route");
+
+	/* 2. Commit the incident and its first events in one transaction. */
+	if (m->db) {
+		struct gw_incident_rec rec = {
+		    .started_ms = c->started_ms,
+		    .caller = c->caller,
+		    .caller_name = c->caller_name[0] ? c->caller_name : NULL,
+		    .line = c->line[0] ? c->line : NULL,
+		    .radio_cci = c->cci,
+		};
+		int in_batch = gw_db_batch_begin(m->db) == 0;
+		int rc = gw_db_incident_open(m->db, &rec, &c->id);
+		if (rc < 0) {
+			c->id = 0;
+			LOGCALL(c, GW_LOG_ERROR, "call log refused the incident: %s",
+				strerror(-rc));
+		}
+		if (c->id)
+			m->last_id = c->id;
+		if (dialled)
+			announce_page(c);
+		if (in_batch && gw_db_batch_commit(m->db) < 0)
+			LOGCALL(c, GW_LOG_ERROR, "call log commit failed");
+	} else if (dialled) {
+		announce_page(c);
+	}
+
+	/* 3. Answer the radio leg by policy. */
+	if (m->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
+		m->ops.radio_answer(m->ops.arg, c->cci);
+
+	if (c->nchain == 0) {
+		LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
+		log_event(c, "unstaffed", "line %s", c->line);
+		m->ops.radio_hangup(m->ops.arg, c->cci);
+		close_incident(c, "unstaffed", -1, NULL);
+		return;
+	}
+	if (set_state(c, GW_CALL_ST_PAGING) < 0)
+		return;
+	if (!dialled) {
+		log_event(c, "page_failed", "%s", c->chain[c->step].phone);
+		next_step(c);
+	}
+}
+
+static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	int64_t waited = gw_loop_now_ms(m->loop) - c->page_mono;
+
+	switch (ev) {
+	case GW_CALL_EV_RADIO_CONNECTED:
+		LOGCALL(c, GW_LOG_INFO, "radio leg connected, officer waits");
+		log_event(c, "radio_connected", "cci %d", c->cci);
+		return;
+	case GW_CALL_EV_PHONE_ALERTING:
+		LOGCALL(c, GW_LOG_INFO, "%s's phone is ringing", s->name);
+		log_event(c, "phone_alerting", "%s", s->handle);
+		return;
+	case GW_CALL_EV_PHONE_ANSWERED:
+		LOGCALL(c, GW_LOG_NOTICE, "%s answered after %lld.%01lld s", s->name,
+			(long long)(waited / 1000), (long long)(waited % 1000 / 100));
+		log_event(c, "phone_answered", "%s after %lld ms", s->handle, (long long)waited);
+		if (set_state(c, GW_CALL_ST_BRIDGED) < 0)
+			return;
+		c->bridged_mono = gw_loop_now_ms(m->loop);
+		if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
+			m->ops.radio_answer(m->ops.arg, c->cci);
+		LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
+		log_event(c, "bridged", "%s", s->handle);
+		return;
+	case GW_CALL_EV_PHONE_ENDED: {
+		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "%s not reached: %s after %lld s", s->name,
+			gw_modem_end_name(why), (long long)(waited / 1000));
+		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		next_step(c);
+		return;
+	}
+	case GW_CALL_EV_T_RING:
+		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name,
+			m->conf->ring_time_s);
+		log_event(c, "ring_timeout", "%s after %d s", s->handle, m->conf->ring_time_s);
+		m->ops.phone_hangup(m->ops.arg);
+		next_step(c);
+		return;
+	case GW_CALL_EV_RADIO_RELEASED: {
+		int cause = *(const int *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "officer hung up while paging, cause %d (%s)", cause,
+			gw_pei_cause_name(cause));
+		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		m->ops.phone_hangup(m->ops.arg);
+		close_incident(c, "abandoned", cause, NULL);
+		return;
+	}
+	default:
+		assert(0 && "declared event without handling");
+	}
+}
+
+static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	char dur[32];
+	fmt_duration(gw_loop_now_ms(m->loop) - c->bridged_mono, dur, sizeof(dur));
+
+	switch (ev) {
+	case GW_CALL_EV_RADIO_CONNECTED:
+		log_event(c, "radio_connected", "cci %d", c->cci);
+		return;
+	case GW_CALL_EV_DTMF:
+		log_event(c, "dtmf", "%c", *(const char *)data);
+		return;
+	case GW_CALL_EV_RADIO_RELEASED: {
+		int cause = *(const int *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "released by radio, cause %d (%s), talk time %s", cause,
+			gw_pei_cause_name(cause), dur);
+		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		m->ops.phone_hangup(m->ops.arg);
+		close_incident(c, "completed", cause, s->handle);
+		return;
+	}
+	case GW_CALL_EV_PHONE_ENDED: {
+		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "released by %s (%s), talk time %s", s->name,
+			gw_modem_end_name(why), dur);
+		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		m->ops.radio_hangup(m->ops.arg, c->cci);
+		close_incident(c, "completed", -1, s->handle);
+		return;
+	}
+	default:
+		assert(0 && "declared event without handling");
+	}
+}
+
+/* ---- manager --------------------------------------------------------------------------- */
+
+int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
+		 const struct gw_call_ops *ops, struct gw_calls **out)
+{
+	struct gw_calls *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->loop = loop;
+	m->conf = conf;
+	m->db = db;
+	m->ops = *ops;
+	*out = m;
+	return 0;
+}
+
+void gw_calls_free(struct gw_calls *m)
+{
+	if (!m)
+		return;
+	if (m->live) {
+		gw_timer_cancel(m->loop, &m->live->timer);
+		free(m->live);
+	}
+	free(m);
+}
+
+void gw_calls_set_roster(struct gw_calls *m, const struct gw_roster *roster)
+{
+	m->roster = roster;
+}
+
+int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *data)
+{
+	struct gw_call *c = m->live;
+	if (!c)
+		return -ENOENT;
+	int rc = dispatch(c, ev, data);
+	if (c->st == GW_CALL_ST_CLOSED) {
+		gw_timer_cancel(m->loop, &c->timer);
+		m->live = NULL;
+		free(c);
+	}
+	return rc;
+}
+
+enum gw_call_state gw_calls_state(const struct gw_calls *m)
+{
+	return m->live ? m->live->st : GW_CALL_ST_CLOSED;
+}
+
+int64_t gw_calls_last_id(const struct gw_calls *m)
+{
+	return m->last_id;
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in)
+{
+	if (in->ai_service != 0 || in->comms_type == 1) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO,
+		     "call %d from %s is not an individual speech call (service %d, comms %d): "
+		     "not paged",
+		     in->cci, in->calling, in->ai_service, in->comms_type);
+		return;
+	}
+	if (m->live) {
+		/* One authority call at a time for now: the second one is logged, not paged. */
+		LOGP(GW_LOG_CALL, GW_LOG_WARN, "second call %d from %s while call %lld is live",
+		     in->cci, in->calling, (long long)m->live->id);
+		if (m->db && m->live->id)
+			gw_db_event_append(m->db, m->live->id, gw_loop_wall_ms(m->loop),
+					   "second_call", in->calling);
+		return;
+	}
+	struct gw_call *c = calloc(1, sizeof(*c));
+	if (!c) {
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "out of memory for call from %s", in->calling);
+		return;
+	}
+	c->mgr = m;
+	c->seq = ++m->seq;
+	c->st = GW_CALL_ST_NEW;
+	c->cci = in->cci;
+	copy_str(c->caller, sizeof(c->caller), in->calling);
+	c->started_ms = gw_loop_wall_ms(m->loop);
+	c->started_mono = gw_loop_now_ms(m->loop);
+	gw_timer_init(&c->timer, on_timer, c);
+
+	if (m->roster) {
+		const char *line = gw_roster_route(m->roster, c->caller);
+		copy_str(c->line, sizeof(c->line), line);
+		copy_str(c->caller_name, sizeof(c->caller_name),
+			 gw_roster_org(m->roster, c->caller));
+		if (line) {
+			copy_str(c->line_name, sizeof(c->line_name),
+				 gw_roster_line_name(m->roster, line));
+			struct gw_roster_step steps[CHAIN_MAX];
+			int n = gw_roster_chain(m->roster, line, c->started_ms, steps, CHAIN_MAX);
+			for (int i = 0; i < n; i++) {
+				copy_str(c->chain[i].handle, sizeof(c->chain[i].handle),
+					 steps[i].handle);
+				copy_str(c->chain[i].name, sizeof(c->chain[i].name), steps[i].name);
+				copy_str(c->chain[i].phone, sizeof(c->chain[i].phone),
+					 steps[i].phone);
+			}
+			c->nchain = n > 0 ? n : 0;
+		}
+	}
+	m->live = c;
+	gw_calls_dispatch(m, GW_CALL_EV_START, NULL);
+}
+
+void gw_calls_radio_connected(struct gw_calls *m, int cci)
+{
+	if (!m->live || m->live->cci != cci) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO, "radio call %d connected, no incident for it", cci);
+		return;
+	}
+	gw_calls_dispatch(m, GW_CALL_EV_RADIO_CONNECTED, NULL);
+}
+
+void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
+{
+	if (!m->live || m->live->cci != cci) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO,
+		     "radio call %d released (cause %d), no live incident", cci, cause);
+		return;
+	}
+	gw_calls_dispatch(m, GW_CALL_EV_RADIO_RELEASED, &cause);
+}
+
+void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
+{
+	if (!m->live)
+		return;
+	gw_calls_dispatch(
+	    m, st == GW_MODEM_CALL_ACTIVE ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING,
+	    NULL);
+}
+
+void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
+{
+	/* Our own hang-up is an action's consequence, not news. */
+	if (!m->live || why == GW_MODEM_END_LOCAL)
+		return;
+	gw_calls_dispatch(m, GW_CALL_EV_PHONE_ENDED, &why);
+}

@@ -1,0 +1,92 @@
+/*
+ * call: the authority-call (incident) state machine.
+ *
+ * One incident runs from an officer's individual call to the release of every
+ * leg. States, the events each accepts, where each may go and its timeout are
+ * one table in call.c; an event a state does not declare is logged and
+ * rejected. Drivers report through gw_calls_*() entry points; the machine acts
+ * through the ops (radio and phone legs) and writes the call log through db.
+ */
+#ifndef GW_CALL_H
+#define GW_CALL_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "db.h"
+#include "loop.h"
+#include "modem.h"
+#include "pei.h"
+#include "roster.h"
+
+enum gw_call_state {
+	GW_CALL_ST_NEW,
+	GW_CALL_ST_PAGING,  /* dialling / ringing a worker of the chain */
+	GW_CALL_ST_BRIDGED, /* a worker answered: radio and phone joined */
+	GW_CALL_ST_CLOSED,
+	GW_CALL_ST_COUNT
+};
+
+enum gw_call_event {
+	GW_CALL_EV_START,
+	GW_CALL_EV_RADIO_CONNECTED,
+	GW_CALL_EV_RADIO_RELEASED, /* data: int cause */
+	GW_CALL_EV_PHONE_ALERTING,
+	GW_CALL_EV_PHONE_ANSWERED,
+	GW_CALL_EV_PHONE_ENDED, /* data: enum gw_modem_end */
+	GW_CALL_EV_DTMF,	/* data: char digit */
+	GW_CALL_EV_T_RING,	/* ring time of a chain step ran out */
+	GW_CALL_EV_COUNT
+};
+
+/* Timeouts, one table: id, default, description (see call.c). */
+enum gw_call_timer { GW_CALL_T_RING, GW_CALL_T_COUNT };
+struct gw_call_tdef {
+	enum gw_call_timer id;
+	int default_s;
+	const char *desc;
+};
+extern const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT];
+
+/* What the machine does to the legs. Each returns 0 or negative errno. */
+struct gw_call_ops {
+	int (*radio_answer)(void *arg, int cci);
+	int (*radio_hangup)(void *arg, int cci);
+	int (*phone_dial)(void *arg, const char *number);
+	int (*phone_hangup)(void *arg);
+	void *arg;
+};
+
+struct gw_calls;
+struct gw_call;
+
+/* Create the incident manager. db may be NULL (nothing logged; tests). Returns 0 or -ENOMEM. */
+int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
+		 const struct gw_call_ops *ops, struct gw_calls **out);
+/* Free the manager and any live incident (legs are not touched). */
+void gw_calls_free(struct gw_calls *calls);
+/* Use this roster snapshot for the next incidents (the caller keeps ownership). */
+void gw_calls_set_roster(struct gw_calls *calls, const struct gw_roster *roster);
+
+/* Driver entry points. */
+void gw_calls_radio_incoming(struct gw_calls *calls, const struct gw_pei_call_in *in);
+void gw_calls_radio_connected(struct gw_calls *calls, int cci);
+void gw_calls_radio_released(struct gw_calls *calls, int cci, int cause);
+void gw_calls_phone_progress(struct gw_calls *calls, enum gw_modem_call_state st);
+void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
+
+/*
+ * Feed one event to the live incident. Returns the new state, -ENOENT when no
+ * incident is live, -EPERM when the state does not accept the event.
+ */
+int gw_calls_dispatch(struct gw_calls *calls, enum gw_call_event ev, const void *data);
+
+/* The live incident's state, or GW_CALL_ST_CLOSED when none is live. */
+enum gw_call_state gw_calls_state(const struct gw_calls *calls);
+/* Database id of the live (or last) incident, 0 when none yet. */
+int64_t gw_calls_last_id(const struct gw_calls *calls);
+
+const char *gw_call_state_name(enum gw_call_state st);
+const char *gw_call_event_name(enum gw_call_event ev);
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * Unit tests for gateway/call.c: the incident FSM driven with fake radio and
+ * phone legs, a frozen clock and a real database in a temporary directory.
+ * The trace of leg actions is the behaviour under test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "db.h"
+#include "roster.h"
+
+/* 2026-11-25T12:00:00Z */
+#define T0_WALL 1795608000000LL
+
+static const char roster_csv[] =
+    "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
+    "worker,aino,Aino Virtanen,+358401234567,\n"
+    "worker,mikko,Mikko Korhonen,+358401234568,\n"
+    "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+    "shift,sos,mikko,2026-11-25T00:00Z,2026-11-26T00:00Z,2\n"
+    "route,sos,,0\n"
+    "directory,2269001,\"Poliisi, Mikkeli\"\n";
+
+struct fx {
+	char dir[64], path[128];
+	struct gw_loop *loop;
+	struct gw_conf conf;
+	struct gw_db *db;
+	struct gw_roster *roster;
+	struct gw_calls *calls;
+	char trace[2048];
+};
+
+static void tr(struct fx *f, const char *s)
+{
+	strncat(f->trace, s, sizeof(f->trace) - strlen(f->trace) - 1);
+	strncat(f->trace, ";", sizeof(f->trace) - strlen(f->trace) - 1);
+}
+
+static int op_answer(void *arg, int cci)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "ATA %d", cci);
+	tr(arg, b);
+	return 0;
+}
+static int op_hangup_radio(void *arg, int cci)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "ATH %d", cci);
+	tr(arg, b);
+	return 0;
+}
+static int op_dial(void *arg, const char *number)
+{
+	char b[64];
+	snprintf(b, sizeof(b), "ATD %s", number);
+	tr(arg, b);
+	return 0;
+}
+static int op_hangup_phone(void *arg)
+{
+	tr(arg, "CHUP");
+	return 0;
+}
+
+static int setup(void **state)
+{
+	static struct fx f;
+	memset(&f, 0, sizeof(f));
+	snprintf(f.dir, sizeof(f.dir), "/tmp/rinki-call-XXXXXX");
+	assert_non_null(mkdtemp(f.dir));
+	snprintf(f.path, sizeof(f.path), "%s/rinki.db", f.dir);
+	assert_int_equal(gw_db_open(f.path, &f.db), 0);
+	struct gw_db_roster r;
+	assert_int_equal(
+	    gw_roster_parse_csv("test.csv", roster_csv, strlen(roster_csv), &r, NULL, NULL), 0);
+	assert_int_equal(gw_db_roster_replace(f.db, &r), 0);
+	gw_db_roster_clear(&r);
+	assert_int_equal(gw_roster_load(f.db, &f.roster), 0);
+
+	f.loop = gw_loop_new();
+	gw_loop_clock_override(f.loop, 5000, T0_WALL);
+	gw_conf_defaults(&f.conf);
+	f.conf.ring_time_s = 25;
+	f.conf.rounds = 2;
+	struct gw_call_ops ops = {.radio_answer = op_answer,
+				  .radio_hangup = op_hangup_radio,
+				  .phone_dial = op_dial,
+				  .phone_hangup = op_hangup_phone,
+				  .arg = &f};
+	assert_int_equal(gw_calls_new(f.loop, &f.conf, f.db, &ops, &f.calls), 0);
+	gw_calls_set_roster(f.calls, f.roster);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[160];
+	gw_calls_free(f->calls);
+	gw_roster_free(f->roster);
+	gw_db_close(f->db);
+	gw_loop_free(f->loop);
+	snprintf(p, sizeof(p), "%s/rinki.db", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/rinki.db-wal", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/rinki.db-shm", f->dir);
+	unlink(p);
+	rmdir(f->dir);
+	return 0;
+}
+
+static void incoming(struct fx *f, int cci, const char *from)
+{
+	struct gw_pei_call_in in = {.cci = cci, .hook = 0, .simplex = 0, .comms_type = 0};
+	snprintf(in.calling, sizeof(in.calling), "%s", from);
+	gw_calls_radio_incoming(f->calls, &in);
+}
+
+/* Collected from the call log of one incident. */
+struct logged {
+	char outcome[32], accepted[32], line[16], name[64];
+	int cause, has_cause, ended;
+	char kinds[512];
+};
+static void inc_cb(const struct gw_db_incident *inc, void *arg)
+{
+	struct logged *l = arg;
+	snprintf(l->outcome, sizeof(l->outcome), "%s", inc->outcome ? inc->outcome : "");
+	snprintf(l->accepted, sizeof(l->accepted), "%s", inc->accepted_by ? inc->accepted_by : "");
+	snprintf(l->line, sizeof(l->line), "%s", inc->line ? inc->line : "");
+	snprintf(l->name, sizeof(l->name), "%s", inc->caller_name ? inc->caller_name : "");
+	l->cause = inc->cause;
+	l->has_cause = inc->has_cause;
+	l->ended = inc->ended;
+}
+static void ev_cb(const struct gw_db_event *ev, void *arg)
+{
+	struct logged *l = arg;
+	strncat(l->kinds, ev->kind, sizeof(l->kinds) - strlen(l->kinds) - 2);
+	strcat(l->kinds, ",");
+}
+static void read_log(struct fx *f, struct logged *l)
+{
+	memset(l, 0, sizeof(*l));
+	int64_t id = gw_calls_last_id(f->calls);
+	assert_true(id > 0);
+	assert_int_equal(gw_db_incident_get(f->db, id, inc_cb, l), 0);
+	assert_true(gw_db_event_list(f->db, id, ev_cb, l) > 0);
+}
+
+static void test_answered_then_radio_releases(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 1, "2269001");
+	/* ATD goes out before ATA: paging is never delayed by the radio leg */
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	/* first worker: no answer within the ring time */
+	gw_loop_clock_advance(f->loop, 24999);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;");
+	gw_loop_clock_advance(f->loop, 1);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;CHUP;ATD +358401234568;");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ALERTING);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	/* the ring timer no longer runs once bridged */
+	gw_loop_clock_advance(f->loop, 60000);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	gw_calls_radio_released(f->calls, 1, 1);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;CHUP;ATD +358401234568;CHUP;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+
+	struct logged l;
+	read_log(f, &l);
+	assert_true(l.ended);
+	assert_string_equal(l.outcome, "completed");
+	assert_string_equal(l.accepted, "mikko");
+	assert_string_equal(l.line, "sos");
+	assert_string_equal(l.name, "Poliisi, Mikkeli");
+	assert_true(l.has_cause);
+	assert_int_equal(l.cause, 1);
+	assert_string_equal(l.kinds, "open,page,ring_timeout,page,phone_alerting,phone_answered,"
+				     "bridged,radio_released,close,");
+}
+
+static void test_nobody_answers(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 3, "2269001");
+	/* busy, then ring time out, for two rounds */
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_BUSY);
+	gw_loop_clock_advance(f->loop, 25000);
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_ANSWER);
+	gw_loop_clock_advance(f->loop, 25000);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 3;ATD +358401234568;CHUP;"
+				      "ATD +358401234567;ATD +358401234568;CHUP;ATH 3;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "unanswered");
+	assert_string_equal(l.accepted, "");
+	assert_non_null(strstr(l.kinds, "unreached,close,"));
+}
+
+static void test_officer_hangs_up_while_paging(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 2, "2269001");
+	gw_calls_radio_connected(f->calls, 2);
+	gw_calls_radio_released(f->calls, 2, 13);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 2;CHUP;");
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "abandoned");
+	assert_int_equal(l.cause, 13);
+	/* a later ring timer must not fire for a closed incident */
+	gw_loop_clock_advance(f->loop, 60000);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 2;CHUP;");
+}
+
+static void test_rejects_undeclared_event(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_calls_dispatch(f->calls, GW_CALL_EV_PHONE_ANSWERED, NULL), -ENOENT);
+	incoming(f, 4, "2269001");
+	char d = '4';
+	/* DTMF is not declared while paging */
+	assert_int_equal(gw_calls_dispatch(f->calls, GW_CALL_EV_DTMF, &d), -EPERM);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	/* START only in NEW */
+	assert_int_equal(gw_calls_dispatch(f->calls, GW_CALL_EV_START, NULL), -EPERM);
+	/* a release for another cci does not touch this incident */
+	gw_calls_radio_released(f->calls, 9, 1);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+}
+
+static void test_phone_hangs_up_when_bridged(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 5, "2269001");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_CARRIER);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 5;ATH 5;");
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "completed");
+	assert_string_equal(l.accepted, "aino");
+	assert_false(l.has_cause);
+}
+
+static void test_own_hangup_is_not_news(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 6, "2269001");
+	/* the modem reports our own hang-up: it must not advance the chain */
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_LOCAL);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 6;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_answered_then_radio_releases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rejects_undeclared_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_phone_hangs_up_when_bridged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_own_hangup_is_not_news, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
+}
