@@ -1,0 +1,255 @@
+/*
+ * rinkid: parse arguments, initialise the modules in order, run the loop,
+ * finalise in reverse. The few glue functions below only route driver events
+ * to the call module and call-module actions to the drivers, so drivers never
+ * call each other.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "loop.h"
+#include "modem.h"
+#include "pei.h"
+#include "roster.h"
+
+#define RINKI_VERSION	"0.1.0"
+#define DEFAULT_CONF	"/etc/rinki/rinki.conf"
+#define ROSTER_CHECK_MS 2000
+
+struct rinkid {
+	struct gw_loop *loop;
+	struct gw_conf conf;
+	struct gw_db *db;
+	struct gw_roster *roster;
+	struct gw_calls *calls;
+	struct gw_pei *pei;
+	struct gw_modem *modem;
+	struct gw_timer roster_check;
+};
+
+/* radio -> call */
+static void pei_ready(void *arg, int up)
+{
+	(void)arg;
+	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "radio %s", up ? "up" : "down");
+}
+static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
+{
+	gw_calls_radio_incoming(((struct rinkid *)arg)->calls, in);
+}
+static void pei_connected(void *arg, int cci)
+{
+	gw_calls_radio_connected(((struct rinkid *)arg)->calls, cci);
+}
+static void pei_released(void *arg, int cci, int cause)
+{
+	gw_calls_radio_released(((struct rinkid *)arg)->calls, cci, cause);
+}
+
+/* modem -> call */
+static void modem_ready(void *arg, int up)
+{
+	(void)arg;
+	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "modem %s", up ? "up" : "down");
+}
+static void modem_progress(void *arg, enum gw_modem_call_state st)
+{
+	gw_calls_phone_progress(((struct rinkid *)arg)->calls, st);
+}
+static void modem_ended(void *arg, enum gw_modem_end why)
+{
+	gw_calls_phone_ended(((struct rinkid *)arg)->calls, why);
+}
+
+/* call -> drivers */
+static int op_radio_answer(void *arg, int cci)
+{
+	return gw_pei_answer(((struct rinkid *)arg)->pei, cci);
+}
+static int op_radio_hangup(void *arg, int cci)
+{
+	return gw_pei_hangup(((struct rinkid *)arg)->pei, cci);
+}
+static int op_phone_dial(void *arg, const char *number)
+{
+	return gw_modem_dial(((struct rinkid *)arg)->modem, number);
+}
+static int op_phone_hangup(void *arg)
+{
+	return gw_modem_hangup(((struct rinkid *)arg)->modem);
+}
+
+static void reload_roster(struct rinkid *d)
+{
+	struct gw_roster *r;
+	int rc = gw_roster_load(d->db, &r);
+	if (rc < 0) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "roster reload failed (%s): keeping the old snapshot",
+		     strerror(-rc));
+		return;
+	}
+	gw_calls_set_roster(d->calls, r);
+	gw_roster_free(d->roster);
+	d->roster = r;
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "roster snapshot loaded: %zu service lines",
+	     gw_roster_line_count(r));
+}
+
+static void on_roster_check(struct gw_loop *loop, void *arg)
+{
+	struct rinkid *d = arg;
+	if (gw_db_roster_changed(d->db) > 0)
+		reload_roster(d);
+	gw_timer_schedule(loop, &d->roster_check, ROSTER_CHECK_MS);
+}
+
+static void on_signal(struct gw_loop *loop, int signo, void *arg)
+{
+	struct rinkid *d = arg;
+	if (signo == SIGHUP) {
+		LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "SIGHUP: reloading the roster");
+		reload_roster(d);
+		return;
+	}
+	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "signal %d: stopping", signo);
+	gw_loop_stop(loop);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rinkid [-c CONFIG] [-d] [--check-config] [--version]\n"
+		   "  -c, --config FILE   configuration (default " DEFAULT_CONF ")\n"
+		   "  -d, --debug         log every AT line (debug level, all categories)\n"
+		   "  -s, --syslog        log to syslog instead of stderr\n"
+		   "      --check-config  parse the configuration, report errors and exit\n"
+		   "      --version       print the version and exit\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"syslog", no_argument, NULL, 's'},
+	    {"check-config", no_argument, NULL, 'C'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *conf_path = DEFAULT_CONF;
+	int debug = 0, use_syslog = 0, check_only = 0, opt;
+	while ((opt = getopt_long(argc, argv, "c:dsh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 's':
+			use_syslog = 1;
+			break;
+		case 'C':
+			check_only = 1;
+			break;
+		case 'V':
+			printf("rinkid %s\n", RINKI_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	struct rinkid d = {0};
+	gw_log_init("rinkid", use_syslog);
+	gw_conf_defaults(&d.conf);
+	if (gw_conf_load(&d.conf, conf_path) < 0)
+		return 1;
+	if (check_only) {
+		printf("%s: configuration ok\n", conf_path);
+		return 0;
+	}
+	gw_log_set_level(GW_LOG_NCATS, debug ? GW_LOG_DEBUG : gw_log_parse_level(d.conf.log_level));
+
+	int rc = 1;
+	d.loop = gw_loop_new();
+	if (!d.loop)
+		goto out;
+	if (gw_db_open(d.conf.db_path, &d.db) < 0) {
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot open the database %s", d.conf.db_path);
+		goto out;
+	}
+	int n = gw_db_mark_interrupted(d.db, gw_loop_wall_ms(d.loop));
+	if (n > 0)
+		LOGP(GW_LOG_MAIN, GW_LOG_WARN,
+		     "%d incident(s) left open by an earlier run marked "
+		     "interrupted",
+		     n);
+	if (gw_roster_load(d.db, &d.roster) < 0) {
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot load the roster from %s", d.conf.db_path);
+		goto out;
+	}
+	gw_db_roster_changed(d.db); /* baseline for change detection */
+
+	struct gw_call_ops cops = {.radio_answer = op_radio_answer,
+				   .radio_hangup = op_radio_hangup,
+				   .phone_dial = op_phone_dial,
+				   .phone_hangup = op_phone_hangup,
+				   .arg = &d};
+	if (gw_calls_new(d.loop, &d.conf, d.db, &cops, &d.calls) < 0)
+		goto out;
+	gw_calls_set_roster(d.calls, d.roster);
+
+	struct gw_pei_ops pops = {.ready = pei_ready,
+				  .incoming = pei_incoming,
+				  .connected = pei_connected,
+				  .released = pei_released,
+				  .arg = &d};
+	if (gw_pei_new(d.loop, &d.conf, &pops, &d.pei) < 0)
+		goto out;
+	struct gw_modem_ops mops = {
+	    .ready = modem_ready, .progress = modem_progress, .ended = modem_ended, .arg = &d};
+	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
+		goto out;
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (gw_loop_add_signals(d.loop, &set, on_signal, &d) < 0)
+		goto out;
+	gw_timer_init(&d.roster_check, on_roster_check, &d);
+	gw_timer_schedule(d.loop, &d.roster_check, ROSTER_CHECK_MS);
+
+	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "rinkid %s running: radio %s, modem %s, database %s",
+	     RINKI_VERSION, d.conf.radio_port, d.conf.modem_port, d.conf.db_path);
+	gw_loop_run(d.loop);
+	rc = 0;
+out:
+	if (d.loop)
+		gw_timer_cancel(d.loop, &d.roster_check);
+	gw_modem_free(d.modem);
+	gw_pei_free(d.pei);
+	gw_calls_free(d.calls);
+	gw_roster_free(d.roster);
+	gw_db_close(d.db);
+	gw_loop_free(d.loop);
+	return rc;
+}
