@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# sim-selftest: drive tetra-sim and modem-sim through their pty and control socket and
+# check a few exchanges of each. Exits non-zero on the first mismatch.
+#
+#   tools/sim-selftest.sh [BINDIR]        (default BINDIR: build, the release binaries)
+#   SIM_WRAP="valgrind -q --error-exitcode=99" tools/sim-selftest.sh   (run the sims under a tool)
+#
+# Needs bash, socat and stty. The control connection is `socat - UNIX-CONNECT:<sock>` on two
+# FIFOs; the pty is opened directly by the shell. Every process started here is stopped by
+# pid on exit, and its exit status is checked.
+set -u
+
+BINDIR=${1:-build}
+WRAP=${SIM_WRAP:-}
+TMO=3 # seconds to wait for any expected line
+WORK=$(mktemp -d /tmp/sim-selftest.XXXXXX)
+SIM_PID=
+SOCAT_PID=
+PTY_FD=
+CTL_W=
+CTL_R=
+EVENTS=()
+CHECKS=0
+
+cleanup() {
+	[[ -n $SOCAT_PID ]] && kill "$SOCAT_PID" 2>/dev/null
+	[[ -n $SIM_PID ]] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	echo "  sim stderr (last lines):" >&2
+	tail -n 5 "$WORK/sim.err" 2>/dev/null | sed 's/^/    /' >&2
+	exit 1
+}
+
+pass() {
+	CHECKS=$((CHECKS + 1))
+	[[ -n ${VERBOSE:-} ]] && echo "ok: $*"
+	return 0
+}
+
+# start_sim NAME ARGS... : start a sim, connect the control socket, open the pty.
+start_sim() {
+	local name=$1
+	shift
+	EVENTS=()
+	rm -f "$WORK/sim.out" "$WORK/ctl.in" "$WORK/ctl.out"
+	$WRAP "$BINDIR/$name" --ctl "$WORK/ctl.sock" --link "$WORK/tty" "$@" \
+		</dev/null >"$WORK/sim.out" 2>"$WORK/sim.err" &
+	SIM_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $WORK/sim.out && -S $WORK/ctl.sock ]] && break
+		sleep 0.05
+	done
+	local first
+	read -r first <"$WORK/sim.out" || fail "$name printed nothing"
+	[[ $first =~ ^pty\ (/dev/pts/[0-9]+)$ ]] || fail "$name first line '$first'"
+	PTY=${BASH_REMATCH[1]}
+	[[ $(readlink "$WORK/tty") == "$PTY" ]] || fail "--link does not point to $PTY"
+	pass "start $name on $PTY"
+
+	mkfifo "$WORK/ctl.in" "$WORK/ctl.out"
+	socat - "UNIX-CONNECT:$WORK/ctl.sock" <"$WORK/ctl.in" >"$WORK/ctl.out" &
+	SOCAT_PID=$!
+	exec {CTL_W}>"$WORK/ctl.in" {CTL_R}<"$WORK/ctl.out"
+	ctl_ok state '^ok ' # connected: events from here on reach us
+	open_pty "$PTY"
+}
+
+open_pty() {
+	[[ -n $PTY_FD ]] && exec {PTY_FD}<&-
+	exec {PTY_FD}<>"$1" || fail "open $1"
+	stty -F "$1" raw -echo 115200 || fail "stty $1"
+	PTY=$1
+}
+
+# stop_sim: send quit (or the given signal) and check the exit status and cleanup.
+stop_sim() {
+	local how=${1:-quit} st
+	if [[ $how == quit ]]; then
+		ctl quit
+		[[ $REPLY_LINE == ok ]] || fail "quit -> '$REPLY_LINE'"
+	else
+		kill "-$how" "$SIM_PID"
+	fi
+	wait "$SIM_PID"
+	st=$?
+	[[ $st == 0 ]] || fail "sim exit status $st after $how"
+	SIM_PID=
+	[[ ! -e $WORK/ctl.sock && ! -e $WORK/tty ]] || fail "socket or link left behind"
+	pass "stop by $how"
+	exec {CTL_W}>&- {CTL_R}<&- {PTY_FD}<&-
+	PTY_FD=
+	wait "$SOCAT_PID" 2>/dev/null
+	SOCAT_PID=
+}
+
+# at CMD : write CMD + CR to the pty.
+at() {
+	printf '%s\r' "$1" >&"$PTY_FD"
+}
+
+# expect LINE... : the next non-empty pty lines must be exactly these (CR stripped).
+expect() {
+	local want got
+	for want in "$@"; do
+		while :; do
+			IFS= read -r -t "$TMO" got <&"$PTY_FD" || fail "pty: wanted '$want', got nothing"
+			got=${got//$'\r'/}
+			[[ -n $got ]] && break
+		done
+		[[ $got == "$want" ]] || fail "pty: wanted '$want', got '$got'"
+	done
+	pass "pty $*"
+}
+
+# quiet SECONDS : nothing may arrive on the pty for that long.
+quiet() {
+	local got
+	if IFS= read -r -t "$1" got <&"$PTY_FD"; then
+		fail "pty: wanted silence, got '${got//$'\r'/}'"
+	fi
+	pass "quiet"
+}
+
+# ctl CMD : send a control command; the reply line goes to REPLY_LINE, events to EVENTS.
+ctl() {
+	local line
+	printf '%s\n' "$1" >&"$CTL_W"
+	while IFS= read -r -t "$TMO" line <&"$CTL_R"; do
+		if [[ $line == event\ * ]]; then
+			EVENTS+=("$line")
+			continue
+		fi
+		REPLY_LINE=$line
+		return 0
+	done
+	fail "ctl '$1': no reply"
+}
+
+# ctl_ok CMD [REGEX] : the reply must match REGEX (default: ok or ok t=<n>).
+ctl_ok() {
+	ctl "$1"
+	[[ $REPLY_LINE =~ ${2:-^ok( t=[0-9]+)?$} ]] || fail "ctl '$1' -> '$REPLY_LINE'"
+	pass "ctl $1"
+}
+
+ctl_err() {
+	ctl "$1"
+	[[ $REPLY_LINE == err\ * ]] || fail "ctl '$1' should fail, got '$REPLY_LINE'"
+	pass "ctl $1 rejected"
+}
+
+# event REGEX : an event line matching REGEX must be (or arrive) in EVENTS; consumes it.
+event() {
+	local i line
+	local deadline=$((SECONDS + TMO))
+	while :; do
+		for i in "${!EVENTS[@]}"; do
+			if [[ ${EVENTS[$i]} =~ $1 ]]; then
+				unset 'EVENTS[i]'
+				EVENTS=("${EVENTS[@]}")
+				pass "event $1"
+				return 0
+			fi
+		done
+		((SECONDS <= deadline)) || fail "no event matching '$1'"
+		IFS= read -r -t 1 line <&"$CTL_R" && EVENTS+=("$line")
+	done
+}
+
+test_tetra() {
+	start_sim tetra-sim --issi 2001
+
+	at AT
+	expect OK
+	event '^event rx ([0-9]+) AT$'
+	local t_rx=${BASH_REMATCH[1]}
+	event '^event tx ([0-9]+) OK$'
+	((BASH_REMATCH[1] >= t_rx)) || fail "tx time before rx time"
+	pass "rx/tx timestamps ordered"
+
+	at 'AT+CNUMF?'
+	expect '+CNUMF: 6,02440000100002001' OK
+	at 'AT+CTOM=1'
+	expect OK
+	at 'AT+CTOM?'
+	expect '+CTOM: 1' OK
+	at 'AT+CREG?'
+	expect '+CREG: 1,1,2440001' OK
+	at 'AT+CTOM=9'
+	expect '+CME ERROR: 35'
+	at 'AT+BOGUS'
+	expect '+CME ERROR: 35'
+	printf 'AT+CSQ?\r\n' >&"$PTY_FD" # CRLF accepted as well
+	expect '+CSQ: 25,99' OK
+
+	# incoming individual call, answered, talker, own PTT, release
+	ctl_ok 'call 1234' '^ok cci=1 t=[0-9]+$'
+	expect '+CTICN: 1,0,0,0,1234,0,0,0,0,1,0,2001,0'
+	ctl_ok state '^ok calls=1 1:ringing$'
+	at ATA
+	expect OK '+CTCC: 1,0,0,0,0,0,1'
+	at ATA
+	expect '+CME ERROR: 3'
+	ctl_ok 'talker 1 1234'
+	expect '+CTXG: 1,3,0,0,0,1234'
+	ctl_ok 'cease 1'
+	expect '+CDTXC: 1,0'
+	at 'AT+CTXD=1,1'
+	expect OK '+CTXG: 1,0,0,0'
+	ctl_ok state '^ok calls=1 1:tx$'
+	at 'AT+CUTXC=1'
+	expect OK
+	at 'AT+CTXD=7,1'
+	expect '+CME ERROR: 3'
+	ctl_ok 'release 1 13'
+	expect '+CTCR: 1,13'
+	ctl_ok state '^ok calls=0$'
+
+	# call options, TSI caller, group call, ATH releases all
+	ctl_ok 'call 09011638300023404 hook=1 simplex=1 prio=3 cci=7 called=55' \
+		'^ok cci=7 t=[0-9]+$'
+	expect '+CTICN: 7,0,0,5,09011638300023404,1,1,0,0,1,0,55,3'
+	ctl_ok 'group 1002 9001' '^ok cci=2 t=[0-9]+$'
+	expect '+CTICN: 2,0,0,0,1002,1,1,0,1,1,0,9001,0'
+	at ATH
+	expect OK '+CTCR: 7,1' '+CTCR: 2,1'
+	event '^event released 7 1$'
+	event '^event released 2 1$'
+
+	# outgoing call
+	at 'AT+CTSDC=0,0,0,1,1,0,1,1,0,0'
+	expect OK
+	at 'ATD9001'
+	expect OK '+CTOCP: 3,2'
+	ctl_ok 'answer-out 3'
+	expect '+CTCC: 3,1,1,0,0,1,1'
+	ctl_err 'answer-out 3'
+	ctl_ok 'release 3 1'
+	expect '+CTCR: 3,1'
+
+	# SDS from the host: AT+CMGS, CRLF, hex, Ctrl-Z
+	printf 'AT+CMGS=23404,048\r\n820401014869\x1a' >&"$PTY_FD"
+	expect '+CMGS: 0' OK '+CMGS: 0,4,1'
+	event '^event sds-out 23404 820401014869$'
+	printf 'AT+CMGS=23404,048\r\n8204XY014869\x1a' >&"$PTY_FD"
+	expect '+CME ERROR: 35'
+	printf '8002\x1a' >&"$PTY_FD"
+	expect '+CME ERROR: 36'
+	ctl_ok 'cmgs-status 5'
+	printf 'AT+CMGS=2002,16\r8002\x1a' >&"$PTY_FD"
+	expect '+CMGS: 1' OK '+CMGS: 1,5,1'
+
+	# SDS to the host
+	ctl_ok 'sds-text 1234 Hyvää yötä' '^ok ref=1 t=[0-9]+$'
+	expect '+CTSDSR: 12,1234,0,2001,0,112' '82040101487976E4E42079F674E4'
+	ctl_err 'sds-text 1234 Ω'
+	ctl_ok 'sds-status 1234 8002'
+	expect '+CTSDSR: 13,1234,0,2001,0,16' '8002'
+	ctl_ok 'sds-report 1234 1'
+	expect '+CTSDSR: 12,1234,0,2001,0,32' '82100001'
+
+	# bad control commands
+	ctl_err 'call 12345678901'
+	ctl_err 'call 1234 hook=2'
+	ctl_err 'talker 99 1234'
+	ctl_err 'rawbytes 4'
+	ctl_err 'frobnicate'
+
+	# forced error, echo, silence, raw output
+	ctl_ok 'cme 42'
+	at AT
+	expect '+CME ERROR: 42'
+	at ATE1
+	expect OK # typed while echo was off: not echoed
+	at AT
+	expect AT OK
+	at ATE0
+	expect ATE0 OK
+	ctl_ok 'silent on'
+	at AT
+	quiet 0.5
+	event '^event rx [0-9]+ AT$'
+	ctl_ok 'silent off'
+	ctl_ok 'raw +CTOM: 5'
+	expect '+CTOM: 5'
+	ctl_ok 'rawbytes 410D0A'
+	expect A
+	event '^event tx [0-9]+ A\\x0D\\x0A$'
+
+	# reboot banner drops calls and resets echo
+	ctl_ok 'call 1234' '^ok cci=4 t=[0-9]+$'
+	expect '+CTICN: 4,0,0,0,1234,0,0,0,0,1,0,2001,0'
+	ctl_ok 'echo on'
+	ctl_ok banner
+	expect '+CTOM: 0'
+	ctl_ok state '^ok calls=0$'
+	at AT
+	expect OK
+
+	# unplug/replug
+	local old=$PTY
+	ctl_ok hangup-port '^ok pty=/dev/pts/[0-9]+$'
+	local new=${REPLY_LINE#ok pty=}
+	event "^event pty $new\$"
+	[[ $(sed -n 2p "$WORK/sim.out") == "pty $new" ]] || fail "second pty line missing"
+	[[ $(readlink "$WORK/tty") == "$new" ]] || fail "link not updated"
+	pass "hangup-port $old -> $new"
+	open_pty "$new"
+	at AT
+	expect OK
+
+	stop_sim quit
+}
+
+test_modem() {
+	start_sim modem-sim --dialect huawei
+
+	at AT
+	expect OK
+	at 'AT+CPIN?'
+	expect '+CPIN: READY' OK
+	at 'AT+CREG?'
+	expect '+CREG: 2,1,"00C3","0000A13F",7' OK
+	at 'AT+CSQ'
+	expect '+CSQ: 20,99' OK
+	at 'AT+COPS?'
+	expect '+COPS: 0,0,"Elisa",7' OK
+	at 'AT+CMEE=2'
+	expect OK
+	at 'AT+CMEE=7'
+	expect ERROR
+	at 'AT+CNMI=2,1,0,0,0'
+	expect OK
+	at 'AT^DDSETEX=2'
+	expect OK
+	at 'AT+QPCMV=1,2'
+	expect ERROR
+	at 'AT+CEER'
+	expect '+CEER: "No cause information available"' OK
+	at 'AT+CLCC'
+	expect OK
+
+	# answered call, DTMF, remote hang-up
+	ctl_ok 'callee +358401234567 answer 0.5'
+	at 'ATD+358401234567;'
+	expect OK '^ORIG:1,0'
+	event '^event dial [0-9]+ \+358401234567$'
+	event '^event call dialing$'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,0,2,0,0,"+358401234567",145' OK
+	expect '^CONF:1'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,0,3,0,0,"+358401234567",145' OK
+	ctl_ok state '^ok call=alerting number=\+358401234567$'
+	expect '^CONN:1,0'
+	event '^event call active$'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,0,0,0,0,"+358401234567",145' OK
+	at 'ATD+358401234567;'
+	expect '+CME ERROR: 3'
+	ctl_ok 'dtmf 4'
+	expect '+DTMF: 4'
+	ctl_ok hangup
+	expect 'NO CARRIER' '^CEND:1,0,0,16'
+	ctl_ok state '^ok call=none number=$'
+	ctl_err hangup
+
+	# busy, reject, no answer
+	ctl_ok 'callee 555 busy'
+	at 'ATD555;'
+	expect OK '^ORIG:1,0' '^CONF:1' BUSY '^CEND:1,0,0,16'
+	at 'AT+CEER'
+	expect '+CEER: "User busy"' OK
+	ctl_ok 'callee 556 reject'
+	at 'ATD556;'
+	expect OK '^ORIG:1,0' '^CONF:1' 'NO CARRIER' '^CEND:1,0,0,16'
+	ctl_ok 'callee default noanswer 0.4'
+	at 'ATD0401234567;'
+	expect OK '^ORIG:1,0' '^CONF:1' 'NO ANSWER' '^CEND:1,0,0,16'
+	ctl_err 'callee 557 answer'
+	ctl_err 'callee 557 busy 3'
+
+	# host hang-up
+	ctl_ok 'callee default noanswer'
+	at 'ATD123;'
+	expect OK '^ORIG:1,0' '^CONF:1'
+	at 'AT+CHUP'
+	expect OK '^CEND:1,0,0,16'
+	event '^event hangup host$'
+	at 'ATD123'
+	expect ERROR
+
+	# incoming call
+	ctl_ok 'ring +358501112233'
+	expect RING '+CLIP: "+358501112233",145,"",,"",0'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,1,4,0,0,"+358501112233",145' OK
+	at ATA
+	expect OK '^CONN:1,0'
+	ctl_ok state '^ok call=active number=\+358501112233$'
+	at ATH
+	expect OK
+	expect '^CEND:1,0,0,16'
+	at ATA
+	expect 'NO CARRIER'
+
+	stop_sim TERM
+
+	start_sim modem-sim --dialect quectel --echo
+	at 'ATD112;'
+	expect 'ATD112;' OK '+QIND: "ccinfo",1,0,2,0,0,"112",129'
+	expect '+QIND: "ccinfo",1,0,3,0,0,"112",129'
+	ctl_ok 'cme 30'
+	at AT
+	expect AT '+CME ERROR: 30'
+	expect '+QIND: "ccinfo",1,0,0,0,0,"112",129'
+	ctl_ok 'dtmf 4'
+	expect '+QTONEDET: 52'
+	at ATE0
+	expect ATE0 OK
+	at ATH
+	expect OK '+QIND: "ccinfo",1,0,-1,0,0,"112",129'
+	stop_sim INT
+
+	start_sim modem-sim --dialect simcom
+	ctl_ok 'ring 0501112233'
+	expect '+CLCC: 1,1,4,0,0,"0501112233",129' RING '+CLIP: "0501112233",129,"",,"",0'
+	ctl_err 'dtmf 5'
+	TMO=$((TMO + 4))
+	expect RING '+CLIP: "0501112233",129,"",,"",0' # repeats every 4 s
+	TMO=$((TMO - 4))
+	at ATA
+	expect OK '+CLCC: 1,1,0,0,0,"0501112233",129'
+	ctl_ok 'dtmf 5'
+	expect '+RXDTMF: 5'
+	stop_sim quit
+}
+
+command -v socat >/dev/null || fail "socat not installed"
+[[ -x $BINDIR/tetra-sim && -x $BINDIR/modem-sim ]] ||
+	fail "build the sims first (make build/tetra-sim build/modem-sim)"
+[[ -n $WRAP ]] && TMO=8 # slower under valgrind and friends
+test_tetra
+test_modem
+echo "sim-selftest: $CHECKS checks passed"

@@ -1,0 +1,855 @@
+/*
+ * tetra-sim: a TETRA terminal on a pty, speaking the PEI AT subset rinki uses.
+ *
+ * The host sends AT commands ending in CR; the sim answers "\r\n<text>\r\n" lines and a
+ * final OK or +CME ERROR, as a Motorola-style terminal does (facts in
+ * /work/shared/reference/tetra-pei.md and tetra-hw-and-checks.md). Calls are kept in a
+ * small table keyed by CC instance; a test drives the radio side (incoming calls, talkers,
+ * releases, SDS, reboot, unplug) through the control channel of sim_common. SDS sent by
+ * the host (AT+CMGS + hex + Ctrl-Z) is accepted with "+CMGS: <inst>", OK, and a delayed
+ * "+CMGS: <inst>,<status>,<ref>" report.
+ */
+#include "sim_common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CALLS    8
+#define MAX_CCI	     999
+#define MAX_REPORTS  8
+#define ID_MAX	     17 /* digits of an extended TSI */
+#define SDS_MAX_BITS 2047
+#define CMGS_DATA_NS (30LL * 1000000000) /* wait for the PDU after AT+CMGS */
+#define CMGS_REP_NS  (100LL * 1000000)	 /* delay of the "+CMGS: i,4,ref" report */
+#define MCC	     244
+#define MNC	     1
+#define MNI_TEXT     "2440001" /* as AT+CREG? shows it */
+
+/* CME error numbers the sim uses (EN 300 392-5 via tetra-pei.md). */
+enum {
+	CME_NOT_ALLOWED = 3,
+	CME_SYNTAX = 35,
+	CME_DATA_WITHOUT_CMGS = 36,
+	CME_CMGS_TIMEOUT = 37,
+};
+
+enum call_state { CALL_FREE, CALL_RINGING, CALL_PAGED, CALL_ACTIVE };
+
+static const char *const call_state_names[] = {
+    [CALL_FREE] = "free",
+    [CALL_RINGING] = "ringing",
+    [CALL_PAGED] = "paged",
+    [CALL_ACTIVE] = "active",
+};
+
+struct call {
+	int cci;
+	enum call_state st;
+	int hook;
+	int simplex;
+	int comms;
+	bool tx_own; /* our own transmission granted (AT+CTXD) */
+};
+
+struct report {
+	struct tetra *t;
+	struct sim_timer timer;
+	int inst;
+	int ref;
+};
+
+struct tetra {
+	struct sim sim;
+	unsigned long issi;
+	char tsi[ID_MAX + 1];
+	int mode;	/* AT+CTOM */
+	int ctsdc_hook; /* from the last AT+CTSDC, used by ATD */
+	int ctsdc_simplex;
+	int ctsdc_comms;
+	int next_cci;
+	int pending_cme; /* answer the next command with this error; -1 = none */
+	int cmgs_status; /* status in the delayed +CMGS report; 0 = send none */
+	int next_inst;	 /* SDS instance for +CMGS */
+	int next_ref;	 /* message reference for sds-text */
+	bool sds_data;	 /* reading the PDU after AT+CMGS */
+	char sds_to[ID_MAX + 1];
+	long sds_bits;
+	size_t sds_hexlen;
+	char sds_hex[SIM_LINE_MAX + 1];
+	struct sim_timer sds_timer;
+	struct call calls[MAX_CALLS];
+	struct report reports[MAX_REPORTS];
+};
+
+/* Identity type of an SSI (< 9 digits) or 17-digit TSI; -1 for anything else. */
+static int id_type(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (!sim_is_digits(id, ID_MAX))
+		return -1;
+	if (n < 9)
+		return 0;
+	return n == ID_MAX ? 5 : -1;
+}
+
+static struct call *find_call(struct tetra *t, long cci)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (t->calls[i].st != CALL_FREE && t->calls[i].cci == cci)
+			return &t->calls[i];
+	return NULL;
+}
+
+/* A free slot with a new CC instance (or the given one, if > 0 and unused). */
+static struct call *new_call(struct tetra *t, long want_cci)
+{
+	struct call *c = NULL;
+
+	for (int i = 0; i < MAX_CALLS && !c; i++)
+		if (t->calls[i].st == CALL_FREE)
+			c = &t->calls[i];
+	if (!c)
+		return NULL;
+	if (want_cci > 0) {
+		if (find_call(t, want_cci))
+			return NULL;
+		c->cci = (int)want_cci;
+	} else {
+		do {
+			c->cci = t->next_cci;
+			t->next_cci = t->next_cci % MAX_CCI + 1;
+		} while (find_call(t, c->cci));
+	}
+	c->tx_own = false;
+	return c;
+}
+
+static int ncalls(const struct tetra *t)
+{
+	int n = 0;
+
+	for (int i = 0; i < MAX_CALLS; i++)
+		n += t->calls[i].st != CALL_FREE;
+	return n;
+}
+
+static void reply_ok(struct tetra *t)
+{
+	sim_out(&t->sim, "OK");
+}
+
+static void reply_cme(struct tetra *t, int n)
+{
+	sim_out(&t->sim, "+CME ERROR: %d", n);
+}
+
+/*
+ * Split "a,b,,d" into at most max numeric fields; empty fields are allowed and marked
+ * absent. Returns the field count, or -1 on a non-digit, a value over 99999 or too many
+ * fields.
+ */
+static int parse_fields(char *args, long *val, bool *present, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		char *comma = strchr(args, ',');
+
+		if (n == max)
+			return -1;
+		if (comma)
+			*comma = '\0';
+		present[n] = *args != '\0';
+		val[n] = 0;
+		if (present[n] && sim_parse_long(args, 0, 99999, &val[n]) < 0)
+			return -1;
+		n++;
+		if (!comma)
+			return n;
+		args = comma + 1;
+	}
+}
+
+/* --- host commands -------------------------------------------------------- */
+
+static void at_answer(struct tetra *t)
+{
+	for (int i = 0; i < MAX_CALLS; i++) {
+		struct call *c = &t->calls[i];
+
+		if (c->st == CALL_RINGING) {
+			c->st = CALL_ACTIVE;
+			reply_ok(t);
+			sim_out(&t->sim, "+CTCC: %d,%d,%d,0,0,0,1", c->cci, c->hook, c->simplex);
+			return;
+		}
+	}
+	reply_cme(t, CME_NOT_ALLOWED);
+}
+
+static void at_hangup(struct tetra *t)
+{
+	reply_ok(t);
+	for (int i = 0; i < MAX_CALLS; i++) {
+		struct call *c = &t->calls[i];
+
+		if (c->st == CALL_FREE)
+			continue;
+		sim_out(&t->sim, "+CTCR: %d,1", c->cci);
+		sim_event(&t->sim, "released %d 1", c->cci);
+		c->st = CALL_FREE;
+	}
+}
+
+static void at_dial(struct tetra *t, const char *ssi, int64_t t_ns)
+{
+	struct call *c;
+
+	if (id_type(ssi) < 0) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	c = new_call(t, 0);
+	if (!c) {
+		reply_cme(t, CME_NOT_ALLOWED);
+		return;
+	}
+	c->st = CALL_PAGED;
+	c->hook = t->ctsdc_hook;
+	c->simplex = t->ctsdc_simplex;
+	c->comms = t->ctsdc_comms;
+	sim_event(&t->sim, "dial %lld %s cci=%d", (long long)t_ns, ssi, c->cci);
+	reply_ok(t);
+	sim_out(&t->sim, "+CTOCP: %d,2", c->cci);
+}
+
+static void at_ctsdc(struct tetra *t, char *args)
+{
+	long v[11];
+	bool has[11];
+
+	if (parse_fields(args, v, has, 11) < 2 || !has[0] || !has[1]) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	if (has[3])
+		t->ctsdc_hook = v[3] != 0;
+	if (has[4])
+		t->ctsdc_simplex = v[4] != 0;
+	if (has[6])
+		t->ctsdc_comms = (int)(v[6] & 3);
+	reply_ok(t);
+}
+
+static void at_ctxd(struct tetra *t, char *args)
+{
+	long v[2];
+	bool has[2];
+	struct call *c;
+
+	if (parse_fields(args, v, has, 2) != 2 || !has[0] || !has[1] || v[1] > 3) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	c = find_call(t, v[0]);
+	if (!c || c->st != CALL_ACTIVE) {
+		reply_cme(t, CME_NOT_ALLOWED);
+		return;
+	}
+	c->tx_own = true;
+	reply_ok(t);
+	sim_out(&t->sim, "+CTXG: %d,0,0,0", c->cci);
+}
+
+static void at_cutxc(struct tetra *t, char *args)
+{
+	long v[1];
+	bool has[1];
+	struct call *c;
+
+	if (parse_fields(args, v, has, 1) != 1 || !has[0]) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	c = find_call(t, v[0]);
+	if (!c || c->st != CALL_ACTIVE) {
+		reply_cme(t, CME_NOT_ALLOWED);
+		return;
+	}
+	c->tx_own = false;
+	reply_ok(t);
+}
+
+static void at_cmgs(struct tetra *t, char *args)
+{
+	char *comma = strchr(args, ',');
+
+	if (!comma) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	*comma = '\0';
+	if (id_type(args) < 0 || sim_parse_long(comma + 1, 1, SDS_MAX_BITS, &t->sds_bits) < 0) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	strcpy(t->sds_to, args);
+	t->sds_data = true;
+	t->sds_hexlen = 0;
+	sim_timer_arm(&t->sds_timer, CMGS_DATA_NS);
+}
+
+static void on_sds_timeout(struct sim *s, void *arg)
+{
+	struct tetra *t = arg;
+
+	(void)s;
+	t->sds_data = false;
+	reply_cme(t, CME_CMGS_TIMEOUT);
+}
+
+static void on_report(struct sim *s, void *arg)
+{
+	struct report *r = arg;
+
+	if (r->t->cmgs_status)
+		sim_out(s, "+CMGS: %d,%d,%d", r->inst, r->t->cmgs_status, r->ref);
+	r->inst = -1;
+}
+
+/* The hex PDU after AT+CMGS, ended by Ctrl-Z (or ESC to abort). */
+static void sds_data_line(struct tetra *t, const char *line, size_t len, int term)
+{
+	uint8_t pdu[SDS_MAX_BITS / 8 + 2];
+	size_t need = ((size_t)t->sds_bits + 3) / 4;
+	struct report *r = NULL;
+	int inst;
+	int ref;
+
+	if (term == 0x1b) {
+		t->sds_data = false;
+		sim_timer_cancel(&t->sds_timer);
+		reply_ok(t);
+		return;
+	}
+	if (t->sds_hexlen + len > SIM_LINE_MAX || strlen(line) != len) {
+		t->sds_data = false;
+		sim_timer_cancel(&t->sds_timer);
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	memcpy(t->sds_hex + t->sds_hexlen, line, len);
+	t->sds_hexlen += len;
+	t->sds_hex[t->sds_hexlen] = '\0';
+	if (term != 0x1a)
+		return; /* the PDU may span lines; Ctrl-Z ends it */
+	t->sds_data = false;
+	sim_timer_cancel(&t->sds_timer);
+	for (size_t i = 0; i < t->sds_hexlen; i++)
+		t->sds_hex[i] = (char)toupper((unsigned char)t->sds_hex[i]);
+	/* Hex length must cover the bit count; one octet of padding is tolerated (LIP). */
+	if (t->sds_hexlen < need || t->sds_hexlen > need + 2 ||
+	    strspn(t->sds_hex, "0123456789ABCDEF") != t->sds_hexlen) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	{
+		char even[SIM_LINE_MAX + 2];
+
+		snprintf(even, sizeof(even), "%s%s", t->sds_hex, t->sds_hexlen % 2 ? "0" : "");
+		sim_hex_decode(even, pdu, sizeof(pdu));
+	}
+	inst = t->next_inst;
+	t->next_inst = (t->next_inst + 1) % 256;
+	/* SDS-TL transfer (PID >= 0x80, message type 0) carries its own reference. */
+	ref = (pdu[0] >= 0x80 && t->sds_hexlen >= 6 && (pdu[1] >> 4) == 0) ? pdu[2] : inst;
+	sim_event(&t->sim, "sds-out %s %s", t->sds_to, t->sds_hex);
+	sim_out(&t->sim, "+CMGS: %d", inst);
+	reply_ok(t);
+	for (int i = 0; i < MAX_REPORTS && !r; i++)
+		if (t->reports[i].inst < 0)
+			r = &t->reports[i];
+	if (!r) {
+		sim_warn(&t->sim, "more than %d SDS reports pending, one dropped", MAX_REPORTS);
+		return;
+	}
+	r->inst = inst;
+	r->ref = ref;
+	sim_timer_arm(&r->timer, CMGS_REP_NS);
+}
+
+static void at_command(struct tetra *t, char *cmd, int64_t t_ns)
+{
+	char *body = cmd + 2;
+	char *args;
+	long v;
+
+	if (strncmp(cmd, "AT", 2)) {
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
+	if (!*body || !strcmp(body, "Z")) {
+		reply_ok(t);
+	} else if (!strcmp(body, "E0") || !strcmp(body, "E1")) {
+		t->sim.echo = body[1] == '1';
+		reply_ok(t);
+	} else if (!strcmp(body, "A")) {
+		at_answer(t);
+	} else if (!strcmp(body, "H") || !strcmp(body, "H0")) {
+		at_hangup(t);
+	} else if (body[0] == 'D') {
+		at_dial(t, body + 1, t_ns);
+	} else if (!strcmp(body, "+CTOM?")) {
+		sim_out(&t->sim, "+CTOM: %d", t->mode);
+		reply_ok(t);
+	} else if (!strncmp(body, "+CTOM=", 6)) {
+		if (sim_parse_long(body + 6, 0, 6, &v) < 0) {
+			reply_cme(t, CME_SYNTAX);
+		} else {
+			t->mode = (int)v;
+			reply_ok(t);
+		}
+	} else if (!strncmp(body, "+CTSP=", 6) || !strncmp(body, "+CTSDS=", 7)) {
+		long f[5];
+		bool has[5];
+
+		args = strchr(body, '=') + 1;
+		if (parse_fields(args, f, has, 5) < 2 || !has[0] || !has[1])
+			reply_cme(t, CME_SYNTAX);
+		else
+			reply_ok(t);
+	} else if (!strncmp(body, "+CTSDC=", 7)) {
+		at_ctsdc(t, body + 7);
+	} else if (!strcmp(body, "+CNUMF?")) {
+		sim_out(&t->sim, "+CNUMF: 6,%s", t->tsi);
+		reply_ok(t);
+	} else if (!strcmp(body, "+CREG?")) {
+		sim_out(&t->sim, "+CREG: 1,1," MNI_TEXT);
+		reply_ok(t);
+	} else if (!strcmp(body, "+CSQ?")) {
+		sim_out(&t->sim, "+CSQ: 25,99");
+		reply_ok(t);
+	} else if (!strcmp(body, "+GMI?")) {
+		sim_out(&t->sim, "+GMI: RINKI-SIM");
+		reply_ok(t);
+	} else if (!strcmp(body, "+GMM?")) {
+		sim_out(&t->sim, "+GMM: 1,TETRA-SIM,1.0");
+		reply_ok(t);
+	} else if (!strncmp(body, "+CTXD=", 6)) {
+		at_ctxd(t, body + 6);
+	} else if (!strncmp(body, "+CUTXC=", 7)) {
+		at_cutxc(t, body + 7);
+	} else if (!strncmp(body, "+CMGS=", 6)) {
+		at_cmgs(t, body + 6);
+	} else {
+		reply_cme(t, CME_SYNTAX);
+	}
+}
+
+static void tetra_pty_line(struct sim *s, char *line, size_t len, int term, int64_t t_ns)
+{
+	struct tetra *t = s->priv;
+
+	if (t->sds_data) {
+		sds_data_line(t, line, len, term);
+		return;
+	}
+	if (term == 0x1a || term == 0x1b) {
+		reply_cme(t, CME_DATA_WITHOUT_CMGS);
+		return;
+	}
+	if (t->pending_cme >= 0) {
+		reply_cme(t, t->pending_cme);
+		t->pending_cme = -1;
+		return;
+	}
+	if (strlen(line) != len) {
+		reply_cme(t, CME_SYNTAX); /* embedded NUL */
+		return;
+	}
+	for (char *p = line; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	at_command(t, line, t_ns);
+}
+
+/* --- control commands ----------------------------------------------------- */
+
+/* Parse "key=value" with value in [min, max]; returns 1 if key matched, -1 on a bad value. */
+static int kv(const char *tok, const char *key, long min, long max, long *out)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(tok, key, n) || tok[n] != '=')
+		return 0;
+	return sim_parse_long(tok + n + 1, min, max, out) < 0 ? -1 : 1;
+}
+
+static void ctl_call(struct tetra *t, struct sim_client *cl, char *args, bool group)
+{
+	long hook = group, simplex = group, prio = 0, cci = 0;
+	const char *calling = sim_next_token(&args);
+	const char *called = NULL;
+	char own[16];
+	struct call *c;
+	char *tok;
+	int64_t t_ns;
+
+	if (!calling || id_type(calling) < 0) {
+		sim_reply(cl, "err calling id must be an SSI (< 9 digits) or a 17-digit TSI");
+		return;
+	}
+	if (group) {
+		called = sim_next_token(&args);
+		if (!called || sim_next_token(&args)) {
+			sim_reply(cl, "err usage: group <calling> <gssi>");
+			return;
+		}
+	}
+	while (!group && (tok = sim_next_token(&args))) {
+		int r = kv(tok, "hook", 0, 1, &hook);
+
+		if (!r)
+			r = kv(tok, "simplex", 0, 1, &simplex);
+		if (!r)
+			r = kv(tok, "prio", 0, 15, &prio);
+		if (!r)
+			r = kv(tok, "cci", 1, MAX_CCI, &cci);
+		if (!r && !strncmp(tok, "called=", 7)) {
+			called = tok + 7;
+			r = 1;
+		}
+		if (r != 1) {
+			sim_reply(cl,
+				  "err bad option %s (hook=0|1 simplex=0|1 prio=0..15 "
+				  "cci=1..%d called=ID)",
+				  tok, MAX_CCI);
+			return;
+		}
+	}
+	if (!called) {
+		snprintf(own, sizeof(own), "%lu", t->issi);
+		called = own;
+	}
+	if (id_type(called) < 0) {
+		sim_reply(cl, "err called id must be an SSI (< 9 digits) or a 17-digit TSI");
+		return;
+	}
+	c = new_call(t, cci);
+	if (!c) {
+		sim_reply(cl, "err %s", cci && find_call(t, cci) ? "cci in use" : "too many calls");
+		return;
+	}
+	c->hook = (int)hook;
+	c->simplex = (int)simplex;
+	c->comms = group;
+	c->st = hook || group ? CALL_ACTIVE : CALL_RINGING;
+	sim_out(&t->sim, "+CTICN: %d,0,0,%d,%s,%d,%d,0,%d,1,%d,%s,%ld", c->cci, id_type(calling),
+		calling, c->hook, c->simplex, c->comms, id_type(called), called, prio);
+	t_ns = sim_flush(&t->sim);
+	sim_reply(cl, "ok cci=%d t=%lld", c->cci, (long long)t_ns);
+}
+
+/* Parse "<cci>" of an existing call; replies the error itself and returns NULL. */
+static struct call *ctl_cci(struct tetra *t, struct sim_client *cl, const char *tok)
+{
+	long cci;
+	struct call *c;
+
+	if (!tok || sim_parse_long(tok, 1, MAX_CCI, &cci) < 0) {
+		sim_reply(cl, "err cci must be 1..%d", MAX_CCI);
+		return NULL;
+	}
+	c = find_call(t, cci);
+	if (!c)
+		sim_reply(cl, "err no call with cci %ld", cci);
+	return c;
+}
+
+static void reply_written(struct tetra *t, struct sim_client *cl)
+{
+	sim_reply(cl, "ok t=%lld", (long long)sim_flush(&t->sim));
+}
+
+/* Convert UTF-8 to ISO-8859-1; returns the byte count or -1 on bad UTF-8 / no mapping. */
+static int utf8_to_latin1(const char *in, uint8_t *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = 0;
+
+	while (*p) {
+		unsigned cp;
+
+		if (*p < 0x80) {
+			cp = *p++;
+		} else if ((p[0] & 0xe0) == 0xc0 && (p[1] & 0xc0) == 0x80) {
+			cp = (unsigned)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+			if (cp < 0x80)
+				return -1; /* overlong */
+			p += 2;
+		} else {
+			return -1; /* 3- and 4-byte sequences are all above U+00FF */
+		}
+		if (cp > 0xff || n == cap)
+			return -1;
+		out[n++] = (uint8_t)cp;
+	}
+	return (int)n;
+}
+
+static void send_sdsr(struct tetra *t, int ai, const char *from, const uint8_t *pdu, size_t len)
+{
+	char hex[2 * 256 + 1];
+
+	for (size_t i = 0; i < len; i++)
+		sprintf(hex + 2 * i, "%02X", pdu[i]);
+	hex[2 * len] = '\0';
+	sim_out(&t->sim, "+CTSDSR: %d,%s,%d,%lu,0,%zu", ai, from, id_type(from), t->issi, len * 8);
+	sim_out_cont(&t->sim, "%s", hex);
+}
+
+static void ctl_sds_text(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *from = sim_next_token(&args);
+	uint8_t pdu[255];
+	int n;
+
+	if (!from || id_type(from) < 0 || !*args) {
+		sim_reply(cl, "err usage: sds-text <from SSI|TSI> <text>");
+		return;
+	}
+	n = utf8_to_latin1(args, pdu + 4, sizeof(pdu) - 4);
+	if (n < 0) {
+		sim_reply(cl, "err text must be ISO-8859-1 characters, at most %zu",
+			  sizeof(pdu) - 4);
+		return;
+	}
+	pdu[0] = 0x82;
+	pdu[1] = 0x04;
+	pdu[2] = (uint8_t)t->next_ref;
+	pdu[3] = 0x01;
+	t->next_ref = t->next_ref % 255 + 1;
+	send_sdsr(t, 12, from, pdu, (size_t)n + 4);
+	sim_reply(cl, "ok ref=%d t=%lld", pdu[2], (long long)sim_flush(&t->sim));
+}
+
+static void ctl_sds_status(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *from = sim_next_token(&args);
+	const char *val = sim_next_token(&args);
+	uint8_t pdu[2];
+	char *end;
+	unsigned long v;
+
+	if (!from || id_type(from) < 0 || !val || sim_next_token(&args)) {
+		sim_reply(cl, "err usage: sds-status <from SSI|TSI> <hex value>");
+		return;
+	}
+	v = strtoul(val, &end, 16);
+	if (*end || strlen(val) > 4 || !isxdigit((unsigned char)*val)) {
+		sim_reply(cl, "err status value must be 1..4 hex digits");
+		return;
+	}
+	pdu[0] = (uint8_t)(v >> 8);
+	pdu[1] = (uint8_t)v;
+	send_sdsr(t, 13, from, pdu, 2);
+	reply_written(t, cl);
+}
+
+static void ctl_sds_report(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *from = sim_next_token(&args);
+	const char *ref = sim_next_token(&args);
+	const char *st = sim_next_token(&args);
+	long r, status = 0;
+	uint8_t pdu[4];
+
+	if (!from || id_type(from) < 0 || !ref || sim_parse_long(ref, 0, 255, &r) < 0 ||
+	    (st && sim_parse_long(st, 0, 255, &status) < 0) || sim_next_token(&args)) {
+		sim_reply(cl, "err usage: sds-report <from> <ref 0..255> [status 0..255]");
+		return;
+	}
+	pdu[0] = 0x82;
+	pdu[1] = 0x10;
+	pdu[2] = (uint8_t)status;
+	pdu[3] = (uint8_t)r;
+	send_sdsr(t, 12, from, pdu, 4);
+	reply_written(t, cl);
+}
+
+static void ctl_state(struct tetra *t, struct sim_client *cl)
+{
+	char buf[MAX_CALLS * 24 + 32];
+	int n = snprintf(buf, sizeof(buf), "ok calls=%d", ncalls(t));
+
+	for (int i = 0; i < MAX_CALLS; i++) {
+		const struct call *c = &t->calls[i];
+
+		if (c->st != CALL_FREE)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %d:%s", c->cci,
+				      c->tx_own ? "tx" : call_state_names[c->st]);
+	}
+	sim_reply(cl, "%s", buf);
+}
+
+static void ctl_banner(struct tetra *t, struct sim_client *cl)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		t->calls[i].st = CALL_FREE;
+	for (int i = 0; i < MAX_REPORTS; i++) {
+		t->reports[i].inst = -1;
+		sim_timer_cancel(&t->reports[i].timer);
+	}
+	t->sds_data = false;
+	sim_timer_cancel(&t->sds_timer);
+	t->pending_cme = -1;
+	t->mode = 0;
+	t->sim.echo = t->sim.echo_default;
+	sim_out(&t->sim, "+CTOM: 0");
+	reply_written(t, cl);
+}
+
+static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args)
+{
+	struct tetra *t = s->priv;
+	struct call *c;
+	long v;
+
+	if (!strcmp(cmd, "call") || !strcmp(cmd, "group")) {
+		ctl_call(t, cl, args, cmd[0] == 'g');
+	} else if (!strcmp(cmd, "talker")) {
+		const char *id;
+
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		id = sim_next_token(&args);
+		if (!id || id_type(id) < 0 || sim_next_token(&args)) {
+			sim_reply(cl, "err usage: talker <cci> <SSI|TSI>");
+			return 0;
+		}
+		c->tx_own = false;
+		sim_out(s, "+CTXG: %d,3,0,0,%d,%s", c->cci, id_type(id), id);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "cease")) {
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		sim_out(s, "+CDTXC: %d,0", c->cci);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "release")) {
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		if (sim_parse_long(sim_next_token(&args), 0, 255, &v) < 0) {
+			sim_reply(cl, "err usage: release <cci> <cause 0..255>");
+			return 0;
+		}
+		c->st = CALL_FREE;
+		sim_out(s, "+CTCR: %d,%ld", c->cci, v);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "answer-out")) {
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		if (c->st != CALL_PAGED) {
+			sim_reply(cl, "err call %d is not an outgoing call being set up", c->cci);
+			return 0;
+		}
+		c->st = CALL_ACTIVE;
+		sim_out(s, "+CTCC: %d,%d,%d,0,0,%d,1", c->cci, c->hook, c->simplex, c->comms);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "sds-status")) {
+		ctl_sds_status(t, cl, args);
+	} else if (!strcmp(cmd, "sds-text")) {
+		ctl_sds_text(t, cl, args);
+	} else if (!strcmp(cmd, "sds-report")) {
+		ctl_sds_report(t, cl, args);
+	} else if (!strcmp(cmd, "cmgs-status")) {
+		if (!strcmp(args, "none"))
+			v = 0;
+		else if (sim_parse_long(args, 4, 5, &v) < 0) {
+			sim_reply(cl, "err usage: cmgs-status 4|5|none");
+			return 0;
+		}
+		t->cmgs_status = (int)v;
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "cme")) {
+		if (sim_parse_long(args, 0, 999, &v) < 0) {
+			sim_reply(cl, "err usage: cme <n>");
+			return 0;
+		}
+		t->pending_cme = (int)v;
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "banner")) {
+		ctl_banner(t, cl);
+	} else if (!strcmp(cmd, "state")) {
+		ctl_state(t, cl);
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static const struct sim_ops tetra_ops = {
+    .pty_line = tetra_pty_line,
+    .ctl = tetra_ctl,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tetra-sim [--ctl SOCKPATH] [--link PATH] [--issi N] [--echo] [-v]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct tetra t; /* large buffers: keep them off the stack */
+	static const struct option opts[] = {
+	    SIM_COMMON_LONGOPTS,
+	    {"issi", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	long issi;
+	int opt;
+	int ret;
+
+	sim_init(&t.sim, "tetra-sim", &tetra_ops, &t);
+	t.issi = 1001;
+	while ((opt = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (sim_parse_common_opt(&t.sim, opt, optarg))
+			continue;
+		if (opt == 'i' && sim_parse_long(optarg, 1, 16777215, &issi) == 0) {
+			t.issi = (unsigned long)issi;
+		} else if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			if (opt == 'i')
+				fprintf(stderr, "tetra-sim: --issi must be 1..16777215\n");
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	snprintf(t.tsi, sizeof(t.tsi), "%04d%05d%08lu", MCC, MNC, t.issi);
+	t.next_cci = 1;
+	t.next_ref = 1;
+	t.pending_cme = -1;
+	t.cmgs_status = 4;
+	sim_timer_init(&t.sim, &t.sds_timer, on_sds_timeout, &t);
+	for (int i = 0; i < MAX_REPORTS; i++) {
+		t.reports[i].t = &t;
+		t.reports[i].inst = -1;
+		sim_timer_init(&t.sim, &t.reports[i].timer, on_report, &t.reports[i]);
+	}
+	ret = sim_start(&t.sim);
+	if (ret < 0)
+		return 1;
+	ret = sim_run(&t.sim);
+	sim_stop(&t.sim);
+	return ret < 0 ? 1 : 0;
+}
