@@ -1,0 +1,454 @@
+/*
+ * harness: process management and control-socket plumbing for the
+ * integration tests. Processes are recorded in a static table the moment they
+ * are forked; an atexit hook and SIGINT/SIGTERM/SIGABRT/SIGSEGV handlers kill
+ * whatever is still alive, so a failing assertion never leaves sims running.
+ */
+
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PROCS 16
+static pid_t procs[MAX_PROCS];
+static int rinkid_status = -1;
+static struct h_rig *cur_rig;
+
+static void kill_all(void)
+{
+	for (int i = 0; i < MAX_PROCS; i++) {
+		if (procs[i] > 0) {
+			kill(procs[i], SIGKILL);
+			waitpid(procs[i], NULL, 0);
+			procs[i] = 0;
+		}
+	}
+}
+
+static void on_fatal(int sig)
+{
+	kill_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void track(pid_t pid)
+{
+	static int hooked;
+	if (!hooked) {
+		atexit(kill_all);
+		signal(SIGINT, on_fatal);
+		signal(SIGTERM, on_fatal);
+		signal(SIGABRT, on_fatal);
+		signal(SIGSEGV, on_fatal);
+		signal(SIGPIPE, SIG_IGN);
+		hooked = 1;
+	}
+	for (int i = 0; i < MAX_PROCS; i++) {
+		if (procs[i] == 0) {
+			procs[i] = pid;
+			return;
+		}
+	}
+}
+
+static void untrack(pid_t pid)
+{
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (procs[i] == pid)
+			procs[i] = 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *h_bin(void)
+{
+	const char *b = getenv("RINKI_BIN");
+	return b && *b ? b : "build/san/bin";
+}
+
+/* Run a command to completion; returns its exit status or -1. */
+static int run(char *const argv[], const char *out_path)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (out_path) {
+			int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	track(pid);
+	int st;
+	waitpid(pid, &st, 0);
+	untrack(pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int h_rig_init(struct h_rig *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->radio.ctl = r->modem.ctl = -1;
+	snprintf(r->dir, sizeof(r->dir), "/tmp/rinki-it-XXXXXX");
+	if (!mkdtemp(r->dir))
+		return -1;
+	snprintf(r->db, sizeof(r->db), "%s/rinki.db", r->dir);
+	snprintf(r->conf, sizeof(r->conf), "%s/rinki.conf", r->dir);
+	snprintf(r->log, sizeof(r->log), "%s/rinkid.log", r->dir);
+	cur_rig = r;
+	char ctl[256], out[160];
+	snprintf(ctl, sizeof(ctl), "%s/rinkictl", h_bin());
+	snprintf(out, sizeof(out), "%s/rinkictl.out", r->dir);
+	char *argv[] = {ctl, "-d", r->db, "roster", "import", "tools/demo/roster.csv", NULL};
+	if (run(argv, out) != 0) {
+		fprintf(stderr, "harness: roster import failed, see %s\n", out);
+		return -1;
+	}
+	return 0;
+}
+
+static int start_sim(struct h_rig *r, struct h_sim *s, const char *prog, const char *name)
+{
+	char bin[256], sock[100];
+	snprintf(bin, sizeof(bin), "%s/%s", h_bin(), prog);
+	if (snprintf(sock, sizeof(sock), "%s/%s.ctl", r->dir, name) >= (int)sizeof(sock))
+		return -1;
+	snprintf(s->link, sizeof(s->link), "%s/%s.tty", r->dir, name);
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char errlog[200];
+		snprintf(errlog, sizeof(errlog), "%s/%s.log", r->dir, name);
+		int fd = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int nul = open("/dev/null", O_RDONLY);
+		dup2(p[1], 1);
+		if (fd >= 0)
+			dup2(fd, 2);
+		if (nul >= 0)
+			dup2(nul, 0);
+		close(p[0]);
+		execl(bin, bin, "--ctl", sock, "--link", s->link, "-v", (char *)NULL);
+		_exit(127);
+	}
+	track(pid);
+	s->pid = pid;
+	close(p[1]);
+	/* first line: "pty <path>" */
+	char line[256];
+	size_t n = 0;
+	int64_t end = now_ms() + 5000;
+	while (now_ms() < end && n < sizeof(line) - 1) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t k = read(p[0], line + n, 1);
+		if (k <= 0)
+			break;
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	/* keep the pipe's read end open in a harmless way: the sim may print again */
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	if (strncmp(line, "pty ", 4) != 0) {
+		fprintf(stderr, "harness: %s did not print its pty (got '%s')\n", prog, line);
+		return -1;
+	}
+	snprintf(s->pty, sizeof(s->pty), "%s", line + 4);
+	/* connect the control socket */
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	for (int i = 0; i < 100; i++) {
+		s->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(s->ctl, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return 0;
+		close(s->ctl);
+		s->ctl = -1;
+		usleep(20000);
+	}
+	fprintf(stderr, "harness: cannot connect to %s\n", sock);
+	return -1;
+}
+
+int h_start_sims(struct h_rig *r)
+{
+	if (start_sim(r, &r->radio, "tetra-sim", "radio") < 0)
+		return -1;
+	return start_sim(r, &r->modem, "modem-sim", "modem");
+}
+
+int h_start_rinkid(struct h_rig *r, const char *extra)
+{
+	FILE *f = fopen(r->conf, "w");
+	if (!f)
+		return -1;
+	fprintf(f,
+		"# written by the integration harness\n"
+		"radio.port %s\nmodem.port %s\ndb.path %s\nlog.level info\n"
+		"modem.clcc_poll_ms 200\n%s\n",
+		r->radio.link, r->modem.link, r->db, extra ? extra : "");
+	fclose(f);
+	char bin[256];
+	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int nul = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (nul >= 0)
+			dup2(nul, 0);
+		if (r->quiet)
+			execl(bin, bin, "-c", r->conf, (char *)NULL);
+		else
+			execl(bin, bin, "-c", r->conf, "-d", (char *)NULL);
+		_exit(127);
+	}
+	track(pid);
+	r->rinkid = pid;
+	if (h_wait_log(r, "terminal ready", 5000) < 0 || h_wait_log(r, "modem ready", 5000) < 0) {
+		fprintf(stderr, "harness: rinkid did not get both devices ready, see %s\n", r->log);
+		return -1;
+	}
+	return 0;
+}
+
+static void stop(pid_t pid, int *status)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	int st;
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			untrack(pid);
+			if (status)
+				*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			return;
+		}
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	untrack(pid);
+	if (status)
+		*status = -1;
+}
+
+int h_rinkid_status(void)
+{
+	return rinkid_status;
+}
+
+void h_rig_fini(struct h_rig *r)
+{
+	rinkid_status = -1;
+	stop(r->rinkid, &rinkid_status);
+	if (rinkid_status != 0 && r->rinkid > 0) {
+		/* show rinkid's log so a failure can be read from the test output */
+		char cmd[200];
+		snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", r->log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: cannot show %s\n", r->log);
+	}
+	stop(r->radio.pid, NULL);
+	stop(r->modem.pid, NULL);
+	if (r->radio.ctl >= 0)
+		close(r->radio.ctl);
+	if (r->modem.ctl >= 0)
+		close(r->modem.ctl);
+	if (!getenv("RINKI_KEEP")) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", r->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: cannot remove %s\n", r->dir);
+	} else {
+		fprintf(stderr, "harness: kept %s\n", r->dir);
+	}
+	r->rinkid = r->radio.pid = r->modem.pid = 0;
+	cur_rig = NULL;
+}
+
+/* Read what is available on the ctl socket; move complete event lines to events. */
+static void pump_one(struct h_sim *s, int wait_ms)
+{
+	struct pollfd pfd = {.fd = s->ctl, .events = POLLIN};
+	if (s->ctl < 0 || poll(&pfd, 1, wait_ms) <= 0)
+		return;
+	ssize_t n = read(s->ctl, s->buf + s->len, sizeof(s->buf) - s->len - 1);
+	if (n <= 0)
+		return;
+	s->len += (size_t)n;
+	s->buf[s->len] = '\0';
+	/* events move out; replies stay until h_cmd takes them */
+	size_t keep = 0;
+	char *p = s->buf;
+	char *nl;
+	char kept[H_EVENTS_MAX];
+	while ((nl = strchr(p, '\n')) != NULL) {
+		size_t ln = (size_t)(nl - p) + 1;
+		if (strncmp(p, "event ", 6) == 0) {
+			if (s->elen + ln < sizeof(s->events) - 1) {
+				memcpy(s->events + s->elen, p, ln);
+				s->elen += ln;
+				s->events[s->elen] = '\0';
+			}
+		} else {
+			memcpy(kept + keep, p, ln);
+			keep += ln;
+		}
+		p = nl + 1;
+	}
+	size_t rest = strlen(p);
+	memcpy(kept + keep, p, rest);
+	keep += rest;
+	memcpy(s->buf, kept, keep);
+	s->len = keep;
+	s->buf[s->len] = '\0';
+}
+
+int h_cmd(struct h_sim *s, char *reply, size_t len, const char *fmt, ...)
+{
+	static char line[16384];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(line) - 1)
+		return -1;
+	line[n++] = '\n';
+	if (write(s->ctl, line, (size_t)n) != n)
+		return -1;
+	int64_t end = now_ms() + 5000;
+	while (now_ms() < end) {
+		char *nl = memchr(s->buf, '\n', s->len);
+		if (nl) {
+			size_t ln = (size_t)(nl - s->buf);
+			if (reply)
+				snprintf(reply, len, "%.*s", (int)ln, s->buf);
+			int ok = strncmp(s->buf, "ok", 2) == 0;
+			if (!ok)
+				fprintf(stderr, "harness: '%.*s' -> '%.*s'\n", n > 80 ? 80 : n - 1,
+					line, (int)ln, s->buf);
+			memmove(s->buf, nl + 1, s->len - ln - 1);
+			s->len -= ln + 1;
+			return ok ? 0 : -1;
+		}
+		pump_one(s, 50);
+	}
+	fprintf(stderr, "harness: no reply to '%.*s'\n", n - 1, line);
+	return -1;
+}
+
+void h_pump(struct h_rig *r, int ms)
+{
+	int64_t end = now_ms() + ms;
+	do {
+		pump_one(&r->radio, 5);
+		pump_one(&r->modem, 5);
+	} while (now_ms() < end);
+}
+
+int h_wait_event(struct h_sim *s, size_t *pos, const char *needle, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+	for (;;) {
+		char *hit = strstr(s->events + *pos, needle);
+		if (hit) {
+			char *nl = strchr(hit, '\n');
+			*pos = (size_t)((nl ? nl + 1 : hit + strlen(hit)) - s->events);
+			return 0;
+		}
+		if (now_ms() >= end)
+			break;
+		pump_one(s, 20);
+		/* keep the other sim's socket drained too */
+		if (cur_rig)
+			pump_one(s == &cur_rig->radio ? &cur_rig->modem : &cur_rig->radio, 0);
+	}
+	fprintf(stderr, "harness: event '%s' did not come within %d ms\n", needle, timeout_ms);
+	return -1;
+}
+
+int h_count_events(const struct h_sim *s, const char *needle)
+{
+	int n = 0;
+	const char *p = s->events;
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+int64_t h_event_time(const struct h_sim *s, const char *needle)
+{
+	const char *hit = strstr(s->events, needle);
+	if (!hit)
+		return -1;
+	/* back to the start of the line */
+	while (hit > s->events && hit[-1] != '\n')
+		hit--;
+	long long t;
+	char kind[16];
+	if (sscanf(hit, "event %15s %lld", kind, &t) != 2)
+		return -1;
+	return t;
+}
+
+int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+	do {
+		FILE *f = fopen(r->log, "r");
+		if (f) {
+			char line[2048];
+			while (fgets(line, sizeof(line), f)) {
+				if (strstr(line, needle)) {
+					fclose(f);
+					return 0;
+				}
+			}
+			fclose(f);
+		}
+		if (r->radio.ctl >= 0)
+			pump_one(&r->radio, 0);
+		if (r->modem.ctl >= 0)
+			pump_one(&r->modem, 0);
+		usleep(20000);
+	} while (now_ms() < end);
+	return -1;
+}

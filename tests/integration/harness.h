@@ -1,0 +1,67 @@
+/*
+ * harness: start rinkid and the device simulators as separate processes, talk
+ * to the simulators' control sockets, and clean every process up by pid, also
+ * when a test fails (atexit and fatal-signal handlers).
+ */
+#ifndef RINKI_HARNESS_H
+#define RINKI_HARNESS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define H_EVENTS_MAX 65536
+
+struct h_sim {
+	pid_t pid;
+	int ctl;		/* control socket */
+	char pty[256];		/* pty path the sim printed */
+	char link[160];		/* stable symlink to it */
+	char buf[H_EVENTS_MAX]; /* unconsumed bytes from ctl */
+	size_t len;
+	char events[H_EVENTS_MAX]; /* every "event" line seen, newline separated */
+	size_t elen;
+};
+
+struct h_rig {
+	char dir[64]; /* temporary directory for sockets, links, db, config */
+	char db[128];
+	char conf[128];
+	char log[128]; /* rinkid's stderr */
+	struct h_sim radio, modem;
+	pid_t rinkid;
+	int quiet; /* start rinkid without -d (benchmarks) */
+};
+
+/* Directory of the binaries (RINKI_BIN, default build/san/bin). */
+const char *h_bin(void);
+
+/* Make the temp dir, import tools/demo/roster.csv into a fresh db with rinkictl. 0 or -1. */
+int h_rig_init(struct h_rig *r);
+/* Start tetra-sim and modem-sim (extra args may be NULL). 0 or -1. */
+int h_start_sims(struct h_rig *r);
+/* Write the config (extra lines appended) and start rinkid; wait until both devices are up. */
+int h_start_rinkid(struct h_rig *r, const char *extra_conf);
+/* Stop everything (SIGTERM, then SIGKILL after 2 s) and remove the temp dir. */
+void h_rig_fini(struct h_rig *r);
+/* Exit status of the stopped rinkid (from h_rig_fini's stop); -1 unknown. */
+int h_rinkid_status(void);
+
+/* Send a control command; returns 0 when the reply started with "ok", copying it to reply. */
+int h_cmd(struct h_sim *s, char *reply, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/*
+ * Wait until an event line containing needle appears (searching from *pos in
+ * s->events, which is advanced past the match). Returns 0, or -1 on timeout.
+ */
+int h_wait_event(struct h_sim *s, size_t *pos, const char *needle, int timeout_ms);
+/* Pump both sims' control sockets for ms milliseconds. */
+void h_pump(struct h_rig *r, int ms);
+/* Count event lines containing needle. */
+int h_count_events(const struct h_sim *s, const char *needle);
+/* Wait until rinkid's log contains needle. 0 or -1. */
+int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms);
+
+/* Nanosecond timestamp from an event line "event rx <t_ns> ..." found by needle. */
+int64_t h_event_time(const struct h_sim *s, const char *needle);
+
+#endif
