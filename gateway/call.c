@@ -195,13 +195,14 @@ static void close_incident(struct gw_call *c, const char *outcome, int cause,
 	fmt_duration(gw_loop_now_ms(m->loop) - c->started_mono, dur, sizeof(dur));
 	if (set_state(c, GW_CALL_ST_CLOSED) < 0)
 		return;
-	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
+	/* Committed first, reported after: whoever reads the log line finds the row. */
 	if (m->db && c->id) {
 		int rc = gw_db_incident_close(m->db, c->id, gw_loop_wall_ms(m->loop), outcome,
 					      cause, accepted_by);
 		if (rc < 0)
 			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
 	}
+	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
 }
 
 /* Dial the current chain step. Returns 0, or negative errno when the modem refused. */
