@@ -40,6 +40,11 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=build/san/unit/%)
 INTEG_SRCS := $(filter-out tests/integration/harness.c,$(sort $(wildcard tests/integration/test_*.c)))
 INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=build/san/integ/%)
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+# Gateway fuzz targets (tests/fuzz/fuzz_fw_* belong to firmware/firmware.mk).
+FUZZ_SRCS  := $(filter-out tests/fuzz/fuzz_fw_%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC    ?= clang
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 
 # Keep objects that pattern rules build on the way (make would delete them).
@@ -97,6 +102,11 @@ build/bench/%: tests/bench/%.c tests/integration/harness.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ -lm
 
+build/fuzz/%: tests/fuzz/%.c $(GW_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-Iinclude -Igateway $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 # --- tests -----------------------------------------------------------------
 # Every unit binary runs even if one fails; the target fails if any did.
 unit: $(UNIT_BINS)
@@ -112,6 +122,11 @@ test:
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
+
+# Long runs by hand: each target FUZZ_SECONDS (default 60) with its corpus in build/fuzz/.
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do c=$$f.corpus; mkdir -p $$c; echo "== $$f"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$c tools/demo || exit 1; done
 
 demo: deps
 	@$(MAKE) --no-print-directory all
