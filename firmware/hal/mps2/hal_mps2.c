@@ -1,0 +1,237 @@
+/*
+ * HAL for QEMU mps2-an385 (Cortex-M3, 25 MHz): UART0 (CMSDK APB UART, RX interrupt into an
+ * event queue), TIMER0 as a one-shot inter-frame gap timer restarted by every received byte,
+ * SysTick as the 1 ms clock, the CMSDK APB watchdog (first expiry NMI, second reset), and
+ * GPIO simulated in RAM because the machine has no GPIO model. Register facts are from
+ * shared/reference/firmware-qemu.md; the timer IRQ number (8) was checked by running it.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hal.h"
+#include "hal_mps2.h"
+#include "rinki/regmap.h"
+
+#define REG(addr) (*(volatile uint32_t *)(addr))
+
+#define SYSCLK_HZ 25000000u
+
+#ifndef FW_UART_BAUD
+#define FW_UART_BAUD 115200u
+#endif
+/* Modbus: 3.5 characters of 11 bits, but a fixed 1.75 ms above 19200 baud. */
+#ifndef FW_UART_GAP_US
+#define FW_UART_GAP_US (FW_UART_BAUD > 19200u ? 1750u : 35u * 1000000u / FW_UART_BAUD + 1u)
+#endif
+
+#define UART0		  0x40004000u
+#define UART_DATA	  REG(UART0 + 0x00)
+#define UART_STATE	  REG(UART0 + 0x04)
+#define UART_CTRL	  REG(UART0 + 0x08)
+#define UART_INT	  REG(UART0 + 0x0C)
+#define UART_BAUDDIV	  REG(UART0 + 0x10)
+#define UART_STATE_TXFULL 0x1u
+#define UART_STATE_RXFULL 0x2u
+#define UART_CTRL_TXEN	  0x1u
+#define UART_CTRL_RXEN	  0x2u
+#define UART_CTRL_RXIE	  0x8u
+#define UART_INT_RX	  0x2u
+#define UART0_RX_IRQ	  0
+
+#define TIMER0		 0x40000000u
+#define TIMER_CTRL	 REG(TIMER0 + 0x00)
+#define TIMER_VALUE	 REG(TIMER0 + 0x04)
+#define TIMER_RELOAD	 REG(TIMER0 + 0x08)
+#define TIMER_INT	 REG(TIMER0 + 0x0C)
+#define TIMER_CTRL_EN	 0x1u
+#define TIMER_CTRL_IRQEN 0x8u
+#define TIMER0_IRQ	 8
+
+#define WDT		  0x40008000u
+#define WDT_LOAD	  REG(WDT + 0x000)
+#define WDT_CONTROL	  REG(WDT + 0x008)
+#define WDT_INTCLR	  REG(WDT + 0x00C)
+#define WDT_LOCK	  REG(WDT + 0xC00)
+#define WDT_UNLOCK_KEY	  0x1ACCE551u
+#define WDT_CONTROL_INTEN 0x1u
+#define WDT_CONTROL_RESEN 0x2u
+#define WDT_TIMEOUT_MS	  500u /* NMI after this, reset after twice this */
+
+#define SYST_CSR   REG(0xE000E010u)
+#define SYST_RVR   REG(0xE000E014u)
+#define SYST_CVR   REG(0xE000E018u)
+#define NVIC_ISER0 REG(0xE000E100u)
+#define NVIC_ICPR0 REG(0xE000E280u)
+
+#define RX_QUEUE_LEN   128u	   /* power of two */
+#define WDT_FLAG_MAGIC 0x57445446u /* "WDTF" */
+
+static volatile uint32_t ticks_ms;
+static volatile uint16_t rx_queue[RX_QUEUE_LEN];
+static volatile uint32_t rx_head, rx_tail; /* head written by ISRs, tail by the main loop */
+static volatile uint8_t rx_lost;
+static uint8_t gpio[HAL_PIN_COUNT];
+static enum hal_reset_cause reset_cause;
+
+/* Retained RAM (link.ld): HAL_RETAINED_WORDS for the core, then the watchdog flag. */
+extern uint32_t _sretained[];
+#define retained _sretained
+#define wdt_flag (*(volatile uint32_t *)&_sretained[HAL_RETAINED_WORDS])
+
+static inline void irq_off(void)
+{
+	__asm volatile("cpsid i" ::: "memory");
+}
+
+static inline void irq_on(void)
+{
+	__asm volatile("cpsie i" ::: "memory");
+}
+
+void hal_init(void)
+{
+	reset_cause = wdt_flag == WDT_FLAG_MAGIC ? HAL_RESET_WDT : HAL_RESET_POWER;
+	wdt_flag = 0;
+
+	WDT_LOCK = WDT_UNLOCK_KEY;
+	WDT_LOAD = SYSCLK_HZ / 1000u * WDT_TIMEOUT_MS;
+	WDT_CONTROL = WDT_CONTROL_INTEN | WDT_CONTROL_RESEN;
+	WDT_LOCK = 0;
+
+	SYST_RVR = SYSCLK_HZ / 1000u - 1u;
+	SYST_CVR = 0;
+	SYST_CSR = 0x7; /* core clock, interrupt, enable */
+
+	TIMER_CTRL = 0;
+	TIMER_INT = 1;
+
+	UART_BAUDDIV = SYSCLK_HZ / FW_UART_BAUD;
+	UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXIE;
+	NVIC_ISER0 = (1u << UART0_RX_IRQ) | (1u << TIMER0_IRQ);
+}
+
+uint16_t hal_board_id(void)
+{
+	return RINKI_BOARD_ID_QEMU_MPS2;
+}
+
+uint32_t hal_time_ms(void)
+{
+	return ticks_ms;
+}
+
+void mps2_systick_handler(void)
+{
+	ticks_ms++;
+}
+
+/* Queue an event (ISR context). A full queue drops it and queues HAL_UART_OVERRUN later. */
+static void rx_push(uint16_t ev)
+{
+	if (rx_lost) {
+		if (rx_head - rx_tail >= RX_QUEUE_LEN)
+			return;
+		rx_queue[rx_head % RX_QUEUE_LEN] = HAL_UART_OVERRUN;
+		rx_head++;
+		rx_lost = 0;
+	}
+	if (rx_head - rx_tail >= RX_QUEUE_LEN) {
+		rx_lost = 1;
+		return;
+	}
+	rx_queue[rx_head % RX_QUEUE_LEN] = ev;
+	rx_head++;
+}
+
+void mps2_uart0_rx_handler(void)
+{
+	uint32_t gap = SYSCLK_HZ / 1000000u * FW_UART_GAP_US;
+
+	UART_INT = UART_INT_RX; /* clear before reading DATA */
+	while (UART_STATE & UART_STATE_RXFULL)
+		rx_push((uint16_t)(UART_DATA & 0xFF));
+
+	/* Restart the one-shot gap timer, dropping an expiry that is already pending. */
+	TIMER_CTRL = 0;
+	TIMER_INT = 1;
+	NVIC_ICPR0 = 1u << TIMER0_IRQ;
+	TIMER_RELOAD = gap;
+	TIMER_VALUE = gap;
+	TIMER_CTRL = TIMER_CTRL_EN | TIMER_CTRL_IRQEN;
+}
+
+void mps2_timer0_handler(void)
+{
+	TIMER_CTRL = 0;
+	TIMER_INT = 1;
+	rx_push(HAL_UART_GAP);
+}
+
+int hal_uart_getc(void)
+{
+	if (rx_tail == rx_head)
+		return HAL_UART_EMPTY;
+	int ev = rx_queue[rx_tail % RX_QUEUE_LEN];
+	rx_tail++;
+	return ev;
+}
+
+void hal_uart_write(const uint8_t *buf, uint16_t len)
+{
+	for (uint16_t i = 0; i < len; i++) {
+		while (UART_STATE & UART_STATE_TXFULL)
+			;
+		UART_DATA = buf[i];
+	}
+}
+
+void hal_gpio_write(enum hal_pin pin, bool on)
+{
+	if (pin < HAL_PIN_COR)
+		gpio[pin] = on;
+}
+
+bool hal_gpio_read(enum hal_pin pin)
+{
+	return pin < HAL_PIN_COUNT && gpio[pin];
+}
+
+#ifdef FW_HAL_TEST_INPUTS
+void hal_test_set_input(enum hal_pin pin, bool level)
+{
+	if (pin >= HAL_PIN_COR && pin < HAL_PIN_COUNT)
+		gpio[pin] = level;
+}
+#endif
+
+void hal_wdt_kick(void)
+{
+	WDT_LOCK = WDT_UNLOCK_KEY;
+	WDT_INTCLR = 1; /* clears the interrupt and reloads the counter */
+	WDT_LOCK = 0;
+}
+
+void mps2_nmi_handler(void)
+{
+	wdt_flag = WDT_FLAG_MAGIC;
+	for (;;)
+		;
+}
+
+enum hal_reset_cause hal_reset_cause(void)
+{
+	return reset_cause;
+}
+
+uint32_t *hal_retained(void)
+{
+	return retained;
+}
+
+void hal_idle(void)
+{
+	irq_off();
+	if (rx_tail == rx_head)
+		__asm volatile("wfi");
+	irq_on();
+}
