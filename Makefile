@@ -5,6 +5,7 @@
 #   make test       unit + integration tests, built with ASan/UBSan
 #   make bench      benchmarks under tests/bench (print figures)
 #   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
+#   make firmware   the I/O MCU image for QEMU mps2-an385 (firmware/firmware.mk)
 #   make install    DESTDIR/PREFIX honoured
 #
 # Layout of build/: build/rel (optimised objects), build/san (sanitizer objects),
@@ -118,14 +119,14 @@ integration: build/san/bin/rinkid $(SAN_TOOLS) $(INTEG_BINS)
 test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 test:
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration fw-test
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
 
 # Long runs by hand: each target FUZZ_SECONDS (default 60) with its corpus in build/fuzz/.
-fuzz: $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do c=$$f.corpus; mkdir -p $$c; echo "== $$f"; \
+fuzz: $(FUZZ_BINS) build/fw/fuzz/fuzz_fw_modbus
+	@for f in $(FUZZ_BINS) build/fw/fuzz/fuzz_fw_modbus; do c=$$f.corpus; mkdir -p $$c; echo "== $$f"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$c tools/demo || exit 1; done
 
 demo: deps
@@ -140,5 +141,8 @@ install: all
 
 clean:
 	rm -rf build
+
+# The I/O microcontroller firmware: make firmware, fw-test (part of make test), fw-fuzz.
+include firmware/firmware.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -4,12 +4,9 @@
 # apt-get line and fails, so nothing half-works.
 set -euo pipefail
 
+# gateway and tools; then the I/O board firmware, built with the Arm toolchain and run in QEMU
 PKGS=(gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev libsqlite3-dev
-      libcmocka-dev socat)
-# The I/O board firmware (firmware/) is built and run in QEMU when its tools exist.
-if [ -f firmware/firmware.mk ]; then
-	PKGS+=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
-fi
+      libcmocka-dev socat gcc-arm-none-eabi qemu-system-arm)
 
 missing=()
 for p in "${PKGS[@]}"; do
