@@ -3,9 +3,9 @@
  * end: ATD is sent urgent; while a call exists AT+CLCC runs every
  * modem.clcc_poll_ms and its stat drives progress (2 dialling, 3 alerting,
  * 0 active). A call missing from two polls in a row after it was seen ended.
- * Call-progress result codes arrive as URCs after the ATD's OK and end the call
- * at once. After an end other than our own hang-up, AT+CEER is asked so the
- * call log has the network's reason.
+ * Call-progress result codes arrive as URCs after the ATD's OK; each triggers
+ * an immediate poll, and the call ends when the list no longer has it. After an end other than our
+ * own hang-up, AT+CEER is asked so the call log has the network's reason.
  */
 #include "modem.h"
 
@@ -31,8 +31,10 @@ struct gw_modem {
 
 	enum gw_modem_call_state state;
 	char number[32];
-	int seen;    /* the call appeared in a CLCC list */
-	int missing; /* consecutive polls without it */
+	int seen;	  /* the call appeared in a CLCC list */
+	int missing;	  /* consecutive polls without it */
+	int end_reported; /* a call-progress code said the call ended: CLCC confirms */
+	enum gw_modem_end end_why;
 	int polling; /* a CLCC is queued or outstanding */
 	struct gw_timer poll;
 };
@@ -100,6 +102,7 @@ static void end_call(struct gw_modem *m, enum gw_modem_end why)
 	m->state = GW_MODEM_CALL_IDLE;
 	m->seen = 0;
 	m->missing = 0;
+	m->end_reported = 0;
 	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s ended: %s", m->number, gw_modem_end_name(why));
 	if (why != GW_MODEM_END_LOCAL && why != GW_MODEM_END_PORT)
 		gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m);
@@ -142,6 +145,17 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 			m->seen = 1;
 			m->missing = 0;
 			set_state(m, (enum gw_modem_call_state)c.stat);
+		}
+		if (!found && m->end_reported) {
+			/* the call-progress code and the list agree */
+			end_call(m, m->end_why);
+			return;
+		}
+		if (found && m->end_reported) {
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+			     "%s reported but the call is still listed: ignored",
+			     gw_modem_end_name(m->end_why));
+			m->end_reported = 0;
 		}
 		if (!found) {
 			/* Tolerate one poll racing the call set-up or tear-down. */
@@ -209,6 +223,11 @@ static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	}
 }
 
+/*
+ * BUSY / NO ANSWER / NO CARRIER / NO DIALTONE after the ATD's OK. The code is
+ * taken as a reason, not as the verdict: an immediate AT+CLCC decides, so a
+ * stray or corrupted line never tears down a live call.
+ */
 static void urc_progress(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -219,13 +238,16 @@ static void urc_progress(struct gw_at *at, const char *const *lines, int n, void
 		return;
 	}
 	if (strcmp(lines[0], "BUSY") == 0)
-		end_call(m, GW_MODEM_END_BUSY);
+		m->end_why = GW_MODEM_END_BUSY;
 	else if (strcmp(lines[0], "NO ANSWER") == 0)
-		end_call(m, GW_MODEM_END_NO_ANSWER);
+		m->end_why = GW_MODEM_END_NO_ANSWER;
 	else if (strcmp(lines[0], "NO DIALTONE") == 0)
-		end_call(m, GW_MODEM_END_NO_DIALTONE);
+		m->end_why = GW_MODEM_END_NO_DIALTONE;
 	else
-		end_call(m, GW_MODEM_END_NO_CARRIER);
+		m->end_why = GW_MODEM_END_NO_CARRIER;
+	m->end_reported = 1;
+	if (!m->polling)
+		gw_timer_schedule(m->loop, &m->poll, 0);
 }
 
 static void urc_later(struct gw_at *at, const char *const *lines, int n, void *arg)

@@ -85,8 +85,7 @@ const char *h_bin(void)
 	return b && *b ? b : "build/san/bin";
 }
 
-/* Run a command to completion; returns its exit status or -1. */
-static int run(char *const argv[], const char *out_path)
+int h_run(char *const argv[], const char *out_path)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -124,7 +123,7 @@ int h_rig_init(struct h_rig *r)
 	snprintf(ctl, sizeof(ctl), "%s/rinkictl", h_bin());
 	snprintf(out, sizeof(out), "%s/rinkictl.out", r->dir);
 	char *argv[] = {ctl, "-d", r->db, "roster", "import", "tools/demo/roster.csv", NULL};
-	if (run(argv, out) != 0) {
+	if (h_run(argv, out) != 0) {
 		fprintf(stderr, "harness: roster import failed, see %s\n", out);
 		return -1;
 	}

@@ -35,6 +35,9 @@ struct h_rig {
 /* Directory of the binaries (RINKI_BIN, default build/san/bin). */
 const char *h_bin(void);
 
+/* Run argv to completion, stdout and stderr appended to out_path (NULL: inherited).
+   Returns the exit status, or -1 when it did not exit normally. */
+int h_run(char *const argv[], const char *out_path);
 /* Make the temp dir, import tools/demo/roster.csv into a fresh db with rinkictl. 0 or -1. */
 int h_rig_init(struct h_rig *r);
 /* Start tetra-sim and modem-sim (extra args may be NULL). 0 or -1. */

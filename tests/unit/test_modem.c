@@ -147,8 +147,11 @@ static void test_clcc_is_the_truth(void **state)
 	expect(f, "AT+CLCC");
 	assert_int_equal(f->nprogress, 2);
 	assert_int_equal(f->progress[1], GW_MODEM_CALL_ACTIVE);
-	/* the remote hangs up */
+	/* the remote hangs up: the code is confirmed by the list before the call ends */
 	reply(f, "\r\nOK\r\n\r\nNO CARRIER\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(f->ended, 0);
+	reply(f, "\r\nOK\r\n");
 	run_for(f, 20);
 	assert_int_equal(f->ended, 1);
 	assert_int_equal(f->end_why, GW_MODEM_END_NO_CARRIER);
@@ -164,9 +167,32 @@ static void test_busy_after_ok(void **state)
 	reply(f, "\r\nOK\r\n");
 	expect(f, "AT+CLCC");
 	reply(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n\r\nBUSY\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\nOK\r\n");
 	run_for(f, 20);
 	assert_int_equal(f->ended, 1);
 	assert_int_equal(f->end_why, GW_MODEM_END_BUSY);
+}
+
+static void test_stray_code_does_not_end_a_live_call(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	/* a stray NO DIALTONE while the list still shows the call active */
+	reply(f, "\r\nNO DIALTONE\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 0);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_ACTIVE);
+	/* polling goes on as before */
+	expect(f, "AT+CLCC");
 }
 
 static void test_call_vanishes_from_list(void **state)
@@ -225,6 +251,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_after_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_call_vanishes_from_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stray_code_does_not_end_a_live_call, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_local_hangup_and_bad_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	};

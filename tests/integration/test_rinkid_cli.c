@@ -1,0 +1,106 @@
+/*
+ * Integration: rinkid's command line as a technician uses it. A bad
+ * configuration names file:line for every error and exits non-zero; a good
+ * one passes --check-config; --version answers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char dir[] = "/tmp/rinki-cli-XXXXXX";
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (int)n;
+}
+
+static void test_bad_config_names_file_line(void **state)
+{
+	(void)state;
+	char conf[128], out[128], bin[256], text[4096];
+	snprintf(conf, sizeof(conf), "%s/bad.conf", dir);
+	snprintf(out, sizeof(out), "%s/bad.out", dir);
+	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
+	write_file(conf, "# field config\nradio.port /dev/ttyUSB0\ncall.ring_time 2\n"
+			 "modem.speed 9600\n");
+	char *argv[] = {bin, "-c", conf, "--check-config", NULL};
+	assert_int_equal(h_run(argv, out), 1);
+	assert_true(slurp(out, text, sizeof(text)) > 0);
+	char want[256];
+	snprintf(want, sizeof(want), "%s:3: call.ring_time: 2 is outside 5..120", conf);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof(want), "%s:4: unknown key 'modem.speed'", conf);
+	assert_non_null(strstr(text, want));
+	/* and the daemon itself refuses to start on it */
+	char *argv2[] = {bin, "-c", conf, NULL};
+	assert_int_equal(h_run(argv2, out), 1);
+	/* a missing file is an error too */
+	char *argv3[] = {bin, "-c", "/nonexistent/rinki.conf", "--check-config", NULL};
+	assert_int_equal(h_run(argv3, out), 1);
+}
+
+static void test_good_config_and_version(void **state)
+{
+	(void)state;
+	char conf[128], out[128], bin[256], text[4096];
+	snprintf(conf, sizeof(conf), "%s/good.conf", dir);
+	snprintf(out, sizeof(out), "%s/good.out", dir);
+	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
+	write_file(conf,
+		   "radio.port /dev/ttyUSB0\ncall.ring_time 30\ncall.radio_answer on-accept\n");
+	char *argv[] = {bin, "-c", conf, "--check-config", NULL};
+	assert_int_equal(h_run(argv, out), 0);
+	char *argv2[] = {bin, "--version", NULL};
+	assert_int_equal(h_run(argv2, out), 0);
+	assert_true(slurp(out, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "configuration ok"));
+	assert_non_null(strstr(text, "rinkid 0."));
+	char *argv3[] = {bin, "--no-such-option", NULL};
+	assert_int_equal(h_run(argv3, out), 2);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_bad_config_names_file_line),
+	    cmocka_unit_test(test_good_config_and_version),
+	};
+	return cmocka_run_group_tests_name("integration: rinkid command line", tests, setup,
+					   teardown);
+}
