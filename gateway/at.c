@@ -128,6 +128,9 @@ int gw_at_add_urc(struct gw_at *at, const char *prefix, int trailing, gw_at_urc_
 		return -EINVAL;
 	if (at->nurcs == URC_MAX)
 		return -ENOSPC;
+	for (int i = 0; i < at->nurcs; i++)
+		if (strcmp(at->urcs[i].prefix, prefix) == 0)
+			return -EEXIST;
 	struct urc *u = &at->urcs[at->nurcs++];
 	memcpy(u->prefix, prefix, n + 1);
 	u->plen = n;

@@ -64,7 +64,8 @@ void gw_at_free(struct gw_at *at);
 
 /*
  * Register a URC prefix (e.g. "+CTICN:", "RING", "NO CARRIER") with the number
- * of trailing lines that belong to it. Returns 0, -ENOSPC, -EINVAL.
+ * of trailing lines that belong to it. Returns 0, -EEXIST (prefix already
+ * registered), -ENOSPC, -EINVAL.
  */
 int gw_at_add_urc(struct gw_at *at, const char *prefix, int trailing, gw_at_urc_cb cb, void *arg);
 

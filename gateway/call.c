@@ -25,8 +25,26 @@
 #define CHAIN_MAX 16
 
 const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
-    {.id = GW_CALL_T_RING, .default_s = 25, .desc = "ring time per worker (call.ring_time)"},
+    {GW_CALL_T_RING, "call.ring_time", GW_CALL_EV_T_RING,
+     "ring time per worker; then hang up and page the next step (default 25 s)"},
+    {GW_CALL_T_ACCEPT, "call.accept_time", GW_CALL_EV_T_ACCEPT,
+     "time to press 4 after answering; an answer without it is a voicemail or a pocket "
+     "(default 20 s)"},
 };
+
+static int64_t timer_ms(const struct gw_conf *conf, enum gw_call_timer id)
+{
+	switch (id) {
+	case GW_CALL_T_RING:
+		return (int64_t)conf->ring_time_s * 1000;
+	case GW_CALL_T_ACCEPT:
+		return (int64_t)conf->accept_time_s * 1000;
+	case GW_CALL_T_COUNT:
+		break;
+	}
+	assert(0 && "timer without a value");
+	return 0;
+}
 
 struct step {
 	char handle[32];
@@ -68,6 +86,7 @@ typedef void (*action_fn)(struct gw_call *c, enum gw_call_event ev, const void *
 
 static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
 
 #define EV(e)	 (1u << GW_CALL_EV_##e)
@@ -85,7 +104,12 @@ static const struct state_def {
     [GW_CALL_ST_PAGING] = {"PAGING",
 			   EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ALERTING) |
 			       EV(PHONE_ANSWERED) | EV(PHONE_ENDED) | EV(T_RING),
-			   ST(PAGING) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_RING, st_paging},
+			   ST(PAGING) | ST(ANNOUNCE) | ST(CLOSED), GW_CALL_T_RING, st_paging},
+    [GW_CALL_ST_ANNOUNCE] = {"ANNOUNCE",
+			     EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF) |
+				 EV(T_ACCEPT),
+			     ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_ACCEPT,
+			     st_announce},
     [GW_CALL_ST_BRIDGED] = {"BRIDGED",
 			    EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF),
 			    ST(CLOSED), NO_TIMER, st_bridged},
@@ -101,6 +125,7 @@ static const char *const event_names[GW_CALL_EV_COUNT] = {
     [GW_CALL_EV_PHONE_ENDED] = "PHONE_ENDED",
     [GW_CALL_EV_DTMF] = "DTMF",
     [GW_CALL_EV_T_RING] = "T_RING",
+    [GW_CALL_EV_T_ACCEPT] = "T_ACCEPT",
 };
 
 const char *gw_call_state_name(enum gw_call_state st)
@@ -160,9 +185,9 @@ static int set_state(struct gw_call *c, enum gw_call_state to)
 	LOGCALL(c, GW_LOG_DEBUG, "-> %s", states[to].name);
 	c->st = to;
 	gw_timer_cancel(c->mgr->loop, &c->timer);
-	if (states[to].timer == GW_CALL_T_RING)
+	if (states[to].timer != NO_TIMER)
 		gw_timer_schedule(c->mgr->loop, &c->timer,
-				  (int64_t)c->mgr->conf->ring_time_s * 1000);
+				  timer_ms(c->mgr->conf, (enum gw_call_timer)states[to].timer));
 	return 0;
 }
 
@@ -183,8 +208,8 @@ static void on_timer(struct gw_loop *loop, void *arg)
 {
 	(void)loop;
 	struct gw_call *c = arg;
-	assert(c->mgr->live == c);
-	gw_calls_dispatch(c->mgr, GW_CALL_EV_T_RING, NULL);
+	assert(c->mgr->live == c && states[c->st].timer != NO_TIMER);
+	gw_calls_dispatch(c->mgr, gw_call_tdefs[states[c->st].timer].event, NULL);
 }
 
 static void close_incident(struct gw_call *c, const char *outcome, int cause,
@@ -330,16 +355,11 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 		log_event(c, "phone_alerting", "%s", s->handle);
 		return;
 	case GW_CALL_EV_PHONE_ANSWERED:
-		LOGCALL(c, GW_LOG_NOTICE, "%s answered after %lld.%01lld s", s->name,
+		LOGCALL(c, GW_LOG_NOTICE,
+			"%s answered after %lld.%01lld s: announcing, press 4 to accept", s->name,
 			(long long)(waited / 1000), (long long)(waited % 1000 / 100));
 		log_event(c, "phone_answered", "%s after %lld ms", s->handle, (long long)waited);
-		if (set_state(c, GW_CALL_ST_BRIDGED) < 0)
-			return;
-		c->bridged_mono = gw_loop_now_ms(m->loop);
-		if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
-			m->ops.radio_answer(m->ops.arg, c->cci);
-		LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
-		log_event(c, "bridged", "%s", s->handle);
+		set_state(c, GW_CALL_ST_ANNOUNCE);
 		return;
 	case GW_CALL_EV_PHONE_ENDED: {
 		enum gw_modem_end why = *(const enum gw_modem_end *)data;
@@ -360,6 +380,73 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 		int cause = *(const int *)data;
 		LOGCALL(c, GW_LOG_NOTICE, "officer hung up while paging, cause %d (%s)", cause,
 			gw_pei_cause_name(cause));
+		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		m->ops.phone_hangup(m->ops.arg);
+		close_incident(c, "abandoned", cause, NULL);
+		return;
+	}
+	default:
+		assert(0 && "declared event without handling");
+	}
+}
+
+/* Hang up the phone leg and go on down the chain. */
+static void decline(struct gw_call *c, const char *kind, const char *why)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	LOGCALL(c, GW_LOG_NOTICE, "%s did not accept: %s", s->name, why);
+	log_event(c, kind, "%s", s->handle);
+	m->ops.phone_hangup(m->ops.arg);
+	next_step(c);
+}
+
+static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+
+	switch (ev) {
+	case GW_CALL_EV_RADIO_CONNECTED:
+		log_event(c, "radio_connected", "cci %d", c->cci);
+		return;
+	case GW_CALL_EV_DTMF: {
+		char d = *(const char *)data;
+		log_event(c, "dtmf", "%s %c", s->handle, d);
+		if (d == '4') {
+			if (set_state(c, GW_CALL_ST_BRIDGED) < 0)
+				return;
+			c->bridged_mono = gw_loop_now_ms(m->loop);
+			log_event(c, "accepted", "%s", s->handle);
+			if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
+				m->ops.radio_answer(m->ops.arg, c->cci);
+			LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
+			log_event(c, "bridged", "%s", s->handle);
+		} else if (d == '5') {
+			decline(c, "declined", "pressed 5 (pass)");
+		} else if (d == '*') {
+			LOGCALL(c, GW_LOG_INFO, "%s asked to hear the announcement again", s->name);
+			set_state(c, GW_CALL_ST_ANNOUNCE); /* restarts the accept time */
+		} else {
+			LOGCALL(c, GW_LOG_INFO, "key %c ignored, waiting for 4 or 5", d);
+		}
+		return;
+	}
+	case GW_CALL_EV_T_ACCEPT:
+		decline(c, "accept_timeout", "no key within the accept time (voicemail?)");
+		return;
+	case GW_CALL_EV_PHONE_ENDED: {
+		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "%s hung up before accepting (%s)", s->name,
+			gw_modem_end_name(why));
+		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		next_step(c);
+		return;
+	}
+	case GW_CALL_EV_RADIO_RELEASED: {
+		int cause = *(const int *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "officer hung up before a worker accepted, cause %d (%s)",
+			cause, gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
 		m->ops.phone_hangup(m->ops.arg);
 		close_incident(c, "abandoned", cause, NULL);
@@ -550,6 +637,15 @@ void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
 	gw_calls_dispatch(
 	    m, st == GW_MODEM_CALL_ACTIVE ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING,
 	    NULL);
+}
+
+void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
+{
+	if (!m->live) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO, "key %c with no live incident, ignored", digit);
+		return;
+	}
+	gw_calls_dispatch(m, GW_CALL_EV_DTMF, &digit);
 }
 
 void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)

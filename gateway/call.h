@@ -21,8 +21,9 @@
 
 enum gw_call_state {
 	GW_CALL_ST_NEW,
-	GW_CALL_ST_PAGING,  /* dialling / ringing a worker of the chain */
-	GW_CALL_ST_BRIDGED, /* a worker answered: radio and phone joined */
+	GW_CALL_ST_PAGING,   /* dialling / ringing a worker of the chain */
+	GW_CALL_ST_ANNOUNCE, /* the phone answered: announcement, waiting for the accept key */
+	GW_CALL_ST_BRIDGED,  /* the worker accepted: radio and phone joined */
 	GW_CALL_ST_CLOSED,
 	GW_CALL_ST_COUNT
 };
@@ -36,14 +37,16 @@ enum gw_call_event {
 	GW_CALL_EV_PHONE_ENDED, /* data: enum gw_modem_end */
 	GW_CALL_EV_DTMF,	/* data: char digit */
 	GW_CALL_EV_T_RING,	/* ring time of a chain step ran out */
+	GW_CALL_EV_T_ACCEPT,	/* no accept key within the accept time */
 	GW_CALL_EV_COUNT
 };
 
-/* Timeouts, one table: id, default, description (see call.c). */
-enum gw_call_timer { GW_CALL_T_RING, GW_CALL_T_COUNT };
+/* Timeouts, one table (call.c): the state that arms it, its config key, its event. */
+enum gw_call_timer { GW_CALL_T_RING, GW_CALL_T_ACCEPT, GW_CALL_T_COUNT };
 struct gw_call_tdef {
 	enum gw_call_timer id;
-	int default_s;
+	const char *conf_key;	  /* rinki.conf key holding the value in seconds */
+	enum gw_call_event event; /* what its expiry feeds to the state machine */
 	const char *desc;
 };
 extern const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT];
@@ -74,6 +77,8 @@ void gw_calls_radio_connected(struct gw_calls *calls, int cci);
 void gw_calls_radio_released(struct gw_calls *calls, int cci, int cause);
 void gw_calls_phone_progress(struct gw_calls *calls, enum gw_modem_call_state st);
 void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
+/* A key pressed on the worker's phone (modem URC or in-band detector). */
+void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
 
 /*
  * Feed one event to the live incident. Returns the new state, -ENOENT when no

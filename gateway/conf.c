@@ -48,6 +48,7 @@ static const struct key {
     S("ctl.socket", ctl_socket),
     I("call.ring_time", ring_time_s, 5, 120),
     I("call.rounds", rounds, 1, 5),
+    I("call.accept_time", accept_time_s, 5, 120),
     I("modem.clcc_poll_ms", clcc_poll_ms, 100, 5000),
     {"call.radio_answer", K_ANSWER, offsetof(struct gw_conf, radio_answer), 0, 0, 0},
     {"log.level", K_LEVEL, offsetof(struct gw_conf, log_level), 16, 0, 0},
@@ -72,6 +73,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	snprintf(c->ctl_socket, sizeof(c->ctl_socket), "/run/rinki/rinki.sock");
 	c->ring_time_s = 25;
 	c->rounds = 2;
+	c->accept_time_s = 20;
 	c->clcc_poll_ms = 500;
 	c->radio_answer = GW_RADIO_ANSWER_AT_ONCE;
 	snprintf(c->log_level, sizeof(c->log_level), "info");

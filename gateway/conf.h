@@ -28,9 +28,10 @@ struct gw_conf {
 	char db_path[GW_CONF_STR];
 	char recordings_dir[GW_CONF_STR];
 	char ctl_socket[GW_CONF_STR];
-	int ring_time_s;  /* T_RING: ring time per chain step */
-	int rounds;	  /* how many times the chain is tried */
-	int clcc_poll_ms; /* AT+CLCC polling period while a phone call exists */
+	int ring_time_s;   /* T_RING: ring time per chain step */
+	int rounds;	   /* how many times the chain is tried */
+	int accept_time_s; /* T_ACCEPT: time for the accept key after the phone answered */
+	int clcc_poll_ms;  /* AT+CLCC polling period while a phone call exists */
 	enum gw_radio_answer radio_answer;
 	char log_level[16];
 };

@@ -68,6 +68,10 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 {
 	gw_calls_phone_ended(((struct rinkid *)arg)->calls, why);
 }
+static void modem_dtmf(void *arg, char digit)
+{
+	gw_calls_phone_dtmf(((struct rinkid *)arg)->calls, digit);
+}
 
 /* call -> drivers */
 static int op_radio_answer(void *arg, int cci)
@@ -223,8 +227,11 @@ int main(int argc, char **argv)
 				  .arg = &d};
 	if (gw_pei_new(d.loop, &d.conf, &pops, &d.pei) < 0)
 		goto out;
-	struct gw_modem_ops mops = {
-	    .ready = modem_ready, .progress = modem_progress, .ended = modem_ended, .arg = &d};
+	struct gw_modem_ops mops = {.ready = modem_ready,
+				    .progress = modem_progress,
+				    .ended = modem_ended,
+				    .dtmf = modem_dtmf,
+				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
 		goto out;
 

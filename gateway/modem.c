@@ -250,6 +250,51 @@ static void urc_progress(struct gw_at *at, const char *const *lines, int n, void
 		gw_timer_schedule(m->loop, &m->poll, 0);
 }
 
+int gw_modem_parse_dtmf(const char *line)
+{
+	static const char digits[] = "0123456789*#ABCD";
+	const char *p;
+	long v;
+	if (strncmp(line, "+QTONEDET:", 10) == 0) {
+		p = line + 10;
+		while (*p == ' ')
+			p++;
+		if (gw_at_int(p, 0, 127, &v) < 0 || v == 0 || !strchr(digits, (int)v))
+			return -EINVAL;
+		return (int)v;
+	}
+	if (strncmp(line, "+RXDTMF:", 8) == 0)
+		p = line + 8;
+	else if (strncmp(line, "+DTMF:", 6) == 0)
+		p = line + 6;
+	else
+		return -EINVAL;
+	while (*p == ' ')
+		p++;
+	if (p[0] == '\0' || p[1] != '\0' || !strchr(digits, p[0]))
+		return -EINVAL;
+	return p[0];
+}
+
+static void urc_dtmf(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	int d = gw_modem_parse_dtmf(lines[0]);
+	if (d < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed DTMF report skipped: %.60s", lines[0]);
+		return;
+	}
+	if (m->state != GW_MODEM_CALL_ACTIVE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "key %c with no active call, ignored", d);
+		return;
+	}
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "key %c pressed on %s", d, m->number);
+	if (m->ops.dtmf)
+		m->ops.dtmf(m->ops.arg, (char)d);
+}
+
 static void urc_later(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -294,6 +339,11 @@ static void port_state(void *arg, int up)
 	if (up) {
 		for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
 			gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
+		/* received-DTMF reports, where the module has them */
+		if (strcmp(m->conf->modem_vendor, "quectel") == 0)
+			gw_at_cmd(m->at, "AT+QTONEDET=1", NULL, T_CMD_MS, 0, init_step_done, m);
+		else if (strcmp(m->conf->modem_vendor, "simcom") == 0)
+			gw_at_cmd(m->at, "AT+DDET=1", NULL, T_CMD_MS, 0, init_step_done, m);
 		gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
 		return;
 	}
@@ -332,10 +382,13 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
 		gw_at_add_urc(m->at, progress[i], 0, urc_progress, m);
 	static const char *const later[] = {
-	    "RING",   "+CRING:", "+CLIP:", "+CMTI:", "+CREG:", "+CEREG:",    "+CLCC:",	 "^ORIG:",
-	    "^CONF:", "^CONN:",	 "^CEND:", "+QIND:", "^DSCI:", "+QTONEDET:", "+RXDTMF:", "+DTMF:"};
+	    "RING",   "+CRING:", "+CLIP:", "+CMTI:", "+CREG:", "+CEREG:", "+CLCC:",
+	    "^ORIG:", "^CONF:",	 "^CONN:", "^CEND:", "+QIND:", "^DSCI:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(m->at, later[i], 0, urc_later, m);
+	static const char *const dtmf[] = {"+QTONEDET:", "+RXDTMF:", "+DTMF:"};
+	for (size_t i = 0; i < sizeof(dtmf) / sizeof(dtmf[0]); i++)
+		gw_at_add_urc(m->at, dtmf[i], 0, urc_dtmf, m);
 
 	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = m};
 	int rc =

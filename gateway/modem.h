@@ -4,7 +4,9 @@
  * Owns the modem's serial port and AT engine. Dials voice calls with ATD<n>;
  * and takes AT+CLCC, polled while a call exists, as the truth about the call:
  * the OK of ATD only means dialling started. BUSY / NO ANSWER / NO CARRIER /
- * NO DIALTONE end a call at once; AT+CEER is then asked for the cause text.
+ * NO DIALTONE are confirmed by AT+CLCC, then end the call; AT+CEER is then
+ * asked for the cause text. Keys pressed on the far phone come from vendor URCs
+ * (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF), enabled by modem.vendor.
  */
 #ifndef GW_MODEM_H
 #define GW_MODEM_H
@@ -42,6 +44,8 @@ struct gw_modem_ops {
 	void (*progress)(void *arg, enum gw_modem_call_state state);
 	/* The outgoing call ended. */
 	void (*ended)(void *arg, enum gw_modem_end why);
+	/* A key pressed on the far phone, reported by the modem (0-9 * # A-D). */
+	void (*dtmf)(void *arg, char digit);
 	void *arg;
 };
 
@@ -68,5 +72,11 @@ struct gw_modem_clcc {
 };
 int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *out);
 const char *gw_modem_end_name(enum gw_modem_end why);
+
+/*
+ * Parse a received-DTMF URC: Quectel "+QTONEDET: <ASCII code>", SIMCom "+RXDTMF: <d>"
+ * and "+DTMF:<d>". Returns the digit, or -EINVAL.
+ */
+int gw_modem_parse_dtmf(const char *line);
 
 #endif

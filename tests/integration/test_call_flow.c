@@ -110,6 +110,9 @@ static void test_demo_call(void **state)
 	/* no answer within 5 s: hang up, next worker */
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 7000), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" MIKKO ";", 3000), 0);
+	/* answered is not accepted: Mikko presses 4 */
+	assert_int_equal(h_wait_log(&rig, "Mikko Korhonen answered", 5000), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
 	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Mikko Korhonen", 5000), 0);
 	/* junk and a second authority call during the live call change nothing but the log */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "raw +CTCR: 1"), 0);
@@ -135,7 +138,8 @@ static void test_demo_call(void **state)
 	assert_int_equal(l.cause, 1);
 	assert_non_null(strstr(l.kinds, "open,page,"));
 	assert_non_null(strstr(l.kinds, "ring_timeout,page,"));
-	assert_non_null(strstr(l.kinds, "phone_answered,bridged,second_call,radio_released,close,"));
+	assert_non_null(strstr(l.kinds, "phone_answered,dtmf,accepted,bridged,second_call,"
+					"radio_released,close,"));
 	/* each worker was dialled exactly once */
 	assert_int_equal(h_count_events(&rig.modem, "ATD" AINO ";"), 1);
 	assert_int_equal(h_count_events(&rig.modem, "ATD" MIKKO ";"), 1);

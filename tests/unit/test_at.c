@@ -75,6 +75,7 @@ static int setup(void **state)
 	assert_int_equal(gw_at_add_urc(f.at, "+CTSDSR:", 1, on_urc, &f), 0);
 	assert_int_equal(gw_at_add_urc(f.at, "NO CARRIER", 0, on_urc, &f), 0);
 	assert_int_equal(gw_at_add_urc(f.at, "+CMGS:", 0, on_urc, &f), 0);
+	assert_int_equal(gw_at_add_urc(f.at, "+CMGS:", 0, on_urc, &f), -EEXIST);
 	*state = &f;
 	return 0;
 }

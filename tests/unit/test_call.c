@@ -175,6 +175,11 @@ static void test_answered_then_radio_releases(void **state)
 	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;CHUP;ATD +358401234568;");
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ALERTING);
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	/* answered is not accepted: the worker must press 4 */
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_phone_dtmf(f->calls, '7');
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_phone_dtmf(f->calls, '4');
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 	/* the ring timer no longer runs once bridged */
 	gw_loop_clock_advance(f->loop, 60000);
@@ -193,7 +198,7 @@ static void test_answered_then_radio_releases(void **state)
 	assert_true(l.has_cause);
 	assert_int_equal(l.cause, 1);
 	assert_string_equal(l.kinds, "open,page,ring_timeout,page,phone_alerting,phone_answered,"
-				     "bridged,radio_released,close,");
+				     "dtmf,dtmf,accepted,bridged,radio_released,close,");
 }
 
 static void test_nobody_answers(void **state)
@@ -252,6 +257,7 @@ static void test_phone_hangs_up_when_bridged(void **state)
 	struct fx *f = *state;
 	incoming(f, 5, "2269001");
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	gw_calls_phone_dtmf(f->calls, '4');
 	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_CARRIER);
 	assert_string_equal(f->trace, "ATD +358401234567;ATA 5;ATH 5;");
 	struct logged l;
@@ -271,6 +277,43 @@ static void test_own_hangup_is_not_news(void **state)
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
 }
 
+static void test_voicemail_guard(void **state)
+{
+	struct fx *f = *state;
+	f->conf.rounds = 1;
+	incoming(f, 7, "2269001");
+	/* Aino's voicemail answers: no key within the accept time */
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	gw_loop_clock_advance(f->loop, 19999);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_loop_clock_advance(f->loop, 1);
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 7;CHUP;ATD +358401234568;");
+	/* Mikko answers and passes with 5 */
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	gw_calls_phone_dtmf(f->calls, '*'); /* repeat: restarts the accept time */
+	gw_loop_clock_advance(f->loop, 15000);
+	gw_calls_phone_dtmf(f->calls, '5');
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 7;CHUP;ATD +358401234568;CHUP;ATH 7;");
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "unanswered");
+	assert_non_null(strstr(l.kinds, "phone_answered,accept_timeout,page,"));
+	assert_non_null(strstr(l.kinds, "dtmf,dtmf,declined,unreached,close,"));
+}
+
+static void test_answer_on_accept_policy(void **state)
+{
+	struct fx *f = *state;
+	f->conf.radio_answer = GW_RADIO_ANSWER_ON_ACCEPT;
+	incoming(f, 8, "2269001");
+	/* the radio leg is answered only when a worker accepted */
+	assert_string_equal(f->trace, "ATD +358401234567;");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_string_equal(f->trace, "ATD +358401234567;");
+	gw_calls_phone_dtmf(f->calls, '4');
+	assert_string_equal(f->trace, "ATD +358401234567;ATA 8;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +323,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rejects_undeclared_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_hangs_up_when_bridged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_own_hangup_is_not_news, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_voicemail_guard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_answer_on_accept_policy, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }

@@ -47,6 +47,14 @@ static void on_ended(void *arg, enum gw_modem_end why)
 	f->end_why = why;
 }
 
+static int keys[8], nkeys;
+static void on_dtmf(void *arg, char d)
+{
+	(void)arg;
+	if (nkeys < 8)
+		keys[nkeys++] = d;
+}
+
 /* Run the loop until the modem side has received a line starting with want. */
 static int expect(struct fx *f, const char *want)
 {
@@ -102,8 +110,11 @@ static int setup(void **state)
 	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", ptsname(f.master));
 	f.conf.clcc_poll_ms = 100;
 	f.loop = gw_loop_new();
-	struct gw_modem_ops ops = {
-	    .ready = on_ready, .progress = on_progress, .ended = on_ended, .arg = &f};
+	struct gw_modem_ops ops = {.ready = on_ready,
+				   .progress = on_progress,
+				   .ended = on_ended,
+				   .dtmf = on_dtmf,
+				   .arg = &f};
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	static const char *const init[] = {"AT",	"ATE0",		 "AT+CMEE=2",
 					   "AT+CLIP=1", "AT+CCWA=0,0,1", "AT+CMGF=0"};
@@ -214,6 +225,43 @@ static void test_call_vanishes_from_list(void **state)
 	assert_int_equal(f->end_why, GW_MODEM_END_GONE);
 }
 
+static void test_dtmf_reports(void **state)
+{
+	(void)state;
+	assert_int_equal(gw_modem_parse_dtmf("+QTONEDET: 52"), '4');
+	assert_int_equal(gw_modem_parse_dtmf("+QTONEDET: 35"), '#');
+	assert_int_equal(gw_modem_parse_dtmf("+RXDTMF: 5"), '5');
+	assert_int_equal(gw_modem_parse_dtmf("+DTMF:*"), '*');
+	assert_int_equal(gw_modem_parse_dtmf("+QTONEDET: 65"), 'A');
+	assert_int_equal(gw_modem_parse_dtmf("+QTONEDET: 120"), -EINVAL);
+	assert_int_equal(gw_modem_parse_dtmf("+QTONEDET: 0"), -EINVAL);
+	assert_int_equal(gw_modem_parse_dtmf("+DTMF: 45"), -EINVAL);
+	assert_int_equal(gw_modem_parse_dtmf("+DTMF: x"), -EINVAL);
+	assert_int_equal(gw_modem_parse_dtmf("+DTMF:"), -EINVAL);
+	assert_int_equal(gw_modem_parse_dtmf("+CLCC: 1"), -EINVAL);
+}
+
+static void test_dtmf_only_in_active_call(void **state)
+{
+	struct fx *f = *state;
+	nkeys = 0;
+	/* no call: ignored */
+	reply(f, "\r\n+QTONEDET: 52\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->nprogress, 0);
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	reply(f, "\r\n+QTONEDET: 52\r\n\r\n+RXDTMF: 5\r\n\r\n+DTMF: 99\r\n");
+	run_for(f, 20);
+	assert_int_equal(nkeys, 2);
+	assert_int_equal(keys[0], '4');
+	assert_int_equal(keys[1], '5');
+}
+
 static void test_local_hangup_and_bad_numbers(void **state)
 {
 	struct fx *f = *state;
@@ -255,6 +303,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_local_hangup_and_bad_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
+	    cmocka_unit_test(test_dtmf_reports),
+	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("modem", tests, NULL, NULL);
 }
