@@ -16,7 +16,7 @@
 
 #include "log.h"
 
-enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS };
+enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF };
 
 static const struct key {
 	const char *name;
@@ -24,22 +24,31 @@ static const struct key {
 	size_t off;
 	size_t size; /* K_STR/K_DIGITS: buffer size */
 	long min, max;
+	const char *choices; /* K_ONEOF: space-separated allowed words */
 } keys[] = {
+#define F(f) .off = offsetof(struct gw_conf, f), .size = sizeof(((struct gw_conf *)0)->f)
 #define S(n, f)                                                                                    \
 	{                                                                                          \
-		n, K_STR, offsetof(struct gw_conf, f), sizeof(((struct gw_conf *)0)->f), 0, 0      \
+		.name = n, .kind = K_STR, F(f)                                                     \
 	}
 #define I(n, f, lo, hi)                                                                            \
 	{                                                                                          \
-		n, K_INT, offsetof(struct gw_conf, f), 0, lo, hi                                   \
+		.name = n, .kind = K_INT, F(f), .min = lo, .max = hi                               \
+	}
+#define ONEOF(n, f, words)                                                                         \
+	{                                                                                          \
+		.name = n, .kind = K_ONEOF, F(f), .choices = words                                 \
 	}
     S("radio.port", radio_port),
     I("radio.baud", radio_baud, 1200, 921600),
-    S("radio.model", radio_model),
-    {"radio.issi", K_DIGITS, offsetof(struct gw_conf, radio_issi), 18, 1, 17},
+    ONEOF("radio.model", radio_model, "generic motorola sepura airbus"),
+    {.name = "radio.issi", .kind = K_DIGITS, F(radio_issi), .min = 1, .max = 17},
+    I("radio.probe_idle", radio_probe_idle_s, 1, 600),
+    I("radio.health_interval", radio_health_interval_s, 5, 3600),
     S("modem.port", modem_port),
     I("modem.baud", modem_baud, 1200, 921600),
-    S("modem.vendor", modem_vendor),
+    ONEOF("modem.vendor", modem_vendor, "generic huawei quectel simcom"),
+    I("modem.clcc_poll_ms", clcc_poll_ms, 100, 5000),
     S("io.port", io_port),
     S("audio.radio", audio_radio),
     S("audio.phone", audio_phone),
@@ -47,13 +56,14 @@ static const struct key {
     S("recordings.dir", recordings_dir),
     S("ctl.socket", ctl_socket),
     I("call.ring_time", ring_time_s, 5, 120),
-    I("call.rounds", rounds, 1, 5),
     I("call.accept_time", accept_time_s, 5, 120),
-    I("modem.clcc_poll_ms", clcc_poll_ms, 100, 5000),
-    {"call.radio_answer", K_ANSWER, offsetof(struct gw_conf, radio_answer), 0, 0, 0},
-    {"log.level", K_LEVEL, offsetof(struct gw_conf, log_level), 16, 0, 0},
+    I("call.rounds", rounds, 1, 5),
+    {.name = "call.radio_answer", .kind = K_ANSWER, F(radio_answer)},
+    {.name = "log.level", .kind = K_LEVEL, F(log_level)},
 #undef S
 #undef I
+#undef ONEOF
+#undef F
 };
 
 void gw_conf_defaults(struct gw_conf *c)
@@ -73,6 +83,8 @@ void gw_conf_defaults(struct gw_conf *c)
 	snprintf(c->ctl_socket, sizeof(c->ctl_socket), "/run/rinki/rinki.sock");
 	c->ring_time_s = 25;
 	c->rounds = 2;
+	c->radio_probe_idle_s = 10;
+	c->radio_health_interval_s = 60;
 	c->accept_time_s = 20;
 	c->clcc_poll_ms = 500;
 	c->radio_answer = GW_RADIO_ANSWER_AT_ONCE;
@@ -129,6 +141,22 @@ static int parse_value(struct gw_conf *conf, const struct key *k, const char *v,
 			return -EINVAL;
 		}
 		return 0;
+	case K_ONEOF: {
+		size_t n = strlen(v);
+		for (const char *c = k->choices; *c;) {
+			size_t w = strcspn(c, " ");
+			if (w == n && strncmp(c, v, n) == 0) {
+				memcpy(field, v, n + 1);
+				return 0;
+			}
+			c += w;
+			while (*c == ' ')
+				c++;
+		}
+		snprintf(err, (size_t)errlen, "%s: expected one of %s, got '%s'", k->name,
+			 k->choices, v);
+		return -EINVAL;
+	}
 	case K_LEVEL:
 		if (gw_log_parse_level(v) < 0) {
 			snprintf(err, (size_t)errlen,

@@ -18,7 +18,9 @@ struct gw_conf {
 	char radio_port[GW_CONF_STR];
 	int radio_baud;
 	char radio_model[32];
-	char radio_issi[18]; /* own ISSI, checked against +CNUMF; empty: not checked */
+	char radio_issi[18];	     /* own ISSI, checked against +CNUMF; empty: not checked */
+	int radio_probe_idle_s;	     /* silence before an AT probe */
+	int radio_health_interval_s; /* +CREG?/+CSQ? period */
 	char modem_port[GW_CONF_STR];
 	int modem_baud;
 	char modem_vendor[32];

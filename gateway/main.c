@@ -248,6 +248,10 @@ int main(int argc, char **argv)
 	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "rinkid %s running: radio %s, modem %s, database %s",
 	     RINKI_VERSION, d.conf.radio_port, d.conf.modem_port, d.conf.db_path);
 	gw_loop_run(d.loop);
+	/* Leave no radio call up: ATH for live calls, waiting at most 2 s for the answer. */
+	if (gw_pei_shutdown(d.pei) > 0)
+		for (int i = 0; i < 200 && gw_pei_pending(d.pei) > 0; i++)
+			gw_loop_run_once(d.loop, 10);
 	rc = 0;
 out:
 	if (d.loop)

@@ -52,6 +52,27 @@ int gw_pei_answer(struct gw_pei *pei, int cci);
 /* Release the call (ATH). Returns 0 or -errno. */
 int gw_pei_hangup(struct gw_pei *pei, int cci);
 
+/* Health kept for status. */
+struct gw_pei_health {
+	int port_up, ready;
+	int reg_stat; /* +CREG stat: 1 home, 5 visited; -1 not asked yet */
+	int rssi_dbm; /* from +CSQ; 0 unknown */
+	int live_calls;
+	char identity[GW_PEI_ID_MAX];
+};
+void gw_pei_health(const struct gw_pei *pei, struct gw_pei_health *out);
+
+/* Number of radio calls the terminal holds (from +CTICN/+CTCC until +CTCR). */
+int gw_pei_live_calls(const struct gw_pei *pei);
+
+/*
+ * Before rinkid exits: release every live radio call (ATH) so the terminal is
+ * not left in a call or transmitting. Returns how many calls, 0, or -errno. The
+ * caller runs the loop until gw_pei_pending() is 0 (bounded).
+ */
+int gw_pei_shutdown(struct gw_pei *pei);
+int gw_pei_pending(const struct gw_pei *pei);
+
 /* Parse a "+CTICN: ..." line. Returns 0 or -EINVAL (with the reason logged by the caller). */
 int gw_pei_parse_cticn(const char *line, struct gw_pei_call_in *out);
 /* Parse "+CTCC: <cci>,..." (only the cci is required). Returns 0 or -EINVAL. */

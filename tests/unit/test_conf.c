@@ -49,6 +49,12 @@ static void test_lines(void **state)
 	assert_int_equal(c.radio_answer, GW_RADIO_ANSWER_ON_ACCEPT);
 	assert_int_equal(gw_conf_parse_line(&c, "call.radio_answer later", err, sizeof(err)),
 			 -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "radio.model motorola", err, sizeof(err)), 0);
+	assert_string_equal(c.radio_model, "motorola");
+	assert_int_equal(gw_conf_parse_line(&c, "radio.model motorol", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "expected one of generic motorola sepura airbus"));
+	assert_int_equal(gw_conf_parse_line(&c, "modem.vendor quectel", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "modem.vendor nokia", err, sizeof(err)), -EINVAL);
 	assert_int_equal(gw_conf_parse_line(&c, "radio.issi 1001", err, sizeof(err)), 0);
 	assert_int_equal(gw_conf_parse_line(&c, "radio.issi 10a1", err, sizeof(err)), -EINVAL);
 	char longv[400];

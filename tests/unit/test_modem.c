@@ -17,14 +17,13 @@
 #include <unistd.h>
 
 #include "modem.h"
+#include "pty_peer.h"
 
 struct fx {
-	int master;
+	struct pty_peer dev;
 	struct gw_loop *loop;
 	struct gw_conf conf;
 	struct gw_modem *m;
-	char in[4096];
-	size_t inlen;
 	int ready;
 	int progress[8], nprogress;
 	int ended, end_why;
@@ -55,61 +54,30 @@ static void on_dtmf(void *arg, char d)
 		keys[nkeys++] = d;
 }
 
-/* Run the loop until the modem side has received a line starting with want. */
-static int expect(struct fx *f, const char *want)
+static void expect(struct fx *f, const char *want)
 {
-	for (int i = 0; i < 300; i++) {
-		char *cr;
-		while ((cr = memchr(f->in, '\r', f->inlen)) != NULL) {
-			size_t n = (size_t)(cr - f->in);
-			char line[512];
-			snprintf(line, sizeof(line), "%.*s", (int)n, f->in);
-			memmove(f->in, cr + 1, f->inlen - n - 1);
-			f->inlen -= n + 1;
-			if (strncmp(line, want, strlen(want)) == 0)
-				return 1;
-			fail_msg("modem expected '%s', got '%s'", want, line);
-		}
-		gw_loop_run_once(f->loop, 10);
-		ssize_t r = read(f->master, f->in + f->inlen, sizeof(f->in) - f->inlen - 1);
-		if (r > 0)
-			f->inlen += (size_t)r;
-	}
-	fail_msg("modem never received '%s'", want);
-	return 0;
+	pty_peer_expect(&f->dev, want);
 }
 
 static void reply(struct fx *f, const char *s)
 {
-	assert_int_equal(write(f->master, s, strlen(s)), (ssize_t)strlen(s));
+	pty_peer_send(&f->dev, s);
 }
 
 static void run_for(struct fx *f, int ms)
 {
-	for (int i = 0; i < ms / 5; i++)
-		gw_loop_run_once(f->loop, 5);
+	pty_peer_run(&f->dev, ms);
 }
 
 static int setup(void **state)
 {
 	static struct fx f;
 	memset(&f, 0, sizeof(f));
-	f.master = posix_openpt(O_RDWR | O_NOCTTY);
-	assert_true(f.master >= 0);
-	assert_int_equal(grantpt(f.master), 0);
-	assert_int_equal(unlockpt(f.master), 0);
-	struct termios t;
-	int slave = open(ptsname(f.master), O_RDWR | O_NOCTTY);
-	tcgetattr(slave, &t);
-	cfmakeraw(&t);
-	tcsetattr(slave, TCSANOW, &t);
-	close(slave);
-	fcntl(f.master, F_SETFL, O_NONBLOCK);
-
-	gw_conf_defaults(&f.conf);
-	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", ptsname(f.master));
-	f.conf.clcc_poll_ms = 100;
 	f.loop = gw_loop_new();
+	const char *path = pty_peer_open(&f.dev, f.loop);
+	gw_conf_defaults(&f.conf);
+	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
+	f.conf.clcc_poll_ms = 100;
 	struct gw_modem_ops ops = {.ready = on_ready,
 				   .progress = on_progress,
 				   .ended = on_ended,
@@ -135,7 +103,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	gw_modem_free(f->m);
 	gw_loop_free(f->loop);
-	close(f->master);
+	close(f->dev.master);
 	return 0;
 }
 
@@ -275,9 +243,9 @@ static void test_local_hangup_and_bad_numbers(void **state)
 	reply(f, "\r\nOK\r\n");
 	expect(f, "AT+CHUP");
 	reply(f, "\r\nOK\r\n");
-	run_for(f, 250);
-	/* no polling once the call is gone */
-	assert_int_equal(f->inlen, 0);
+	/* no polling once the call is gone: nothing more is written for 3 poll periods */
+	char line[128];
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 300), 0);
 }
 
 static void test_port_lost(void **state)
@@ -285,8 +253,8 @@ static void test_port_lost(void **state)
 	struct fx *f = *state;
 	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
 	expect(f, "ATD0401234567;");
-	close(f->master);
-	f->master = open("/dev/null", O_RDWR);
+	close(f->dev.master);
+	f->dev.master = open("/dev/null", O_RDWR);
 	run_for(f, 50);
 	assert_int_equal(f->ended, 1);
 	assert_int_equal(f->end_why, GW_MODEM_END_PORT);

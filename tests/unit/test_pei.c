@@ -1,4 +1,9 @@
-/* Unit tests for gateway/pei.c line parsers. */
+/*
+ * Unit tests for gateway/pei.c: the line parsers, and the driver over a real
+ * pseudo-terminal whose far end this test plays as the TETRA terminal
+ * (resync after +CME ERROR: 35, probes and reopen on silence, re-init after a
+ * terminal restart, release of live calls at shutdown).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +13,7 @@
 #include <string.h>
 
 #include "pei.h"
+#include "pty_peer.h"
 
 static void test_cticn_full(void **state)
 {
@@ -88,6 +94,172 @@ static void test_ctcc_ctcr(void **state)
 	assert_string_equal(gw_pei_cause_name(41), "unknown");
 }
 
+struct drv {
+	struct pty_peer dev;
+	struct gw_loop *loop;
+	struct gw_conf conf;
+	struct gw_pei *pei;
+	int ready, downs, incoming, released[4], nreleased;
+};
+
+static void d_ready(void *arg, int up)
+{
+	struct drv *d = arg;
+	d->ready = up;
+	if (!up)
+		d->downs++;
+}
+static void d_incoming(void *arg, const struct gw_pei_call_in *c)
+{
+	(void)c;
+	((struct drv *)arg)->incoming++;
+}
+static void d_connected(void *arg, int cci)
+{
+	(void)arg;
+	(void)cci;
+}
+static void d_released(void *arg, int cci, int cause)
+{
+	struct drv *d = arg;
+	(void)cause;
+	if (d->nreleased < 4)
+		d->released[d->nreleased++] = cci;
+}
+
+static const char *const generic_init[] = {"ATE0", "AT+CTOM=0", "AT+CTSP=2,0,0", "AT+CTSP=1,3,130",
+					   "AT+CTSP=2,2,20"};
+
+/* Answer the init after its first "AT" and check the driver reports ready. */
+static void finish_init(struct drv *d)
+{
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	for (size_t i = 0; i < sizeof(generic_init) / sizeof(generic_init[0]); i++) {
+		pty_peer_expect(&d->dev, generic_init[i]);
+		pty_peer_send(&d->dev, "\r\nOK\r\n");
+	}
+	pty_peer_expect(&d->dev, "AT+CNUMF?");
+	pty_peer_send(&d->dev, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ready, 1);
+}
+
+static int drv_setup(void **state)
+{
+	static struct drv d;
+	memset(&d, 0, sizeof(d));
+	d.loop = gw_loop_new();
+	const char *path = pty_peer_open(&d.dev, d.loop);
+	gw_conf_defaults(&d.conf);
+	snprintf(d.conf.radio_port, sizeof(d.conf.radio_port), "%s", path);
+	d.conf.radio_probe_idle_s = 1;
+	d.conf.radio_health_interval_s = 3600;
+	struct gw_pei_ops ops = {.ready = d_ready,
+				 .incoming = d_incoming,
+				 .connected = d_connected,
+				 .released = d_released,
+				 .arg = &d};
+	assert_int_equal(gw_pei_new(d.loop, &d.conf, &ops, &d.pei), 0);
+	*state = &d;
+	return 0;
+}
+
+static int drv_teardown(void **state)
+{
+	struct drv *d = *state;
+	gw_pei_free(d->pei);
+	gw_loop_free(d->loop);
+	close(d->dev.master);
+	return 0;
+}
+
+static void test_resync_after_cme35(void **state)
+{
+	struct drv *d = *state;
+	/* the terminal still chews on old bytes: two syntax errors, then it is in step */
+	pty_peer_expect(&d->dev, "AT");
+	pty_peer_send(&d->dev, "\r\n+CME ERROR: 35\r\n");
+	pty_peer_expect(&d->dev, "AT");
+	pty_peer_send(&d->dev, "\r\n+CME ERROR: 35\r\n");
+	pty_peer_expect(&d->dev, "AT");
+	assert_int_equal(d->ready, 0);
+	finish_init(d);
+	/* the health poll follows the init */
+	pty_peer_expect(&d->dev, "AT+CREG?");
+}
+
+static void test_restart_reinit_and_lost_call(void **state)
+{
+	struct drv *d = *state;
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	pty_peer_expect(&d->dev, "AT+CREG?");
+	pty_peer_send(&d->dev, "\r\n+CREG: 1,1,2440001\r\n\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CSQ?");
+	pty_peer_send(&d->dev, "\r\n+CSQ: 25,99\r\n\r\nOK\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTICN: 4,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->incoming, 1);
+	struct gw_pei_health h;
+	gw_pei_health(d->pei, &h);
+	assert_int_equal(h.live_calls, 1);
+	assert_int_equal(h.reg_stat, 1);
+	assert_int_equal(h.rssi_dbm, -63);
+	assert_string_equal(h.identity, "02440000100001001");
+	/* the terminal reboots: its banner; the call is gone, the init runs again */
+	pty_peer_send(&d->dev, "\r\n+CTOM: 0\r\n");
+	pty_peer_expect(&d->dev, "AT");
+	assert_int_equal(d->nreleased, 1);
+	assert_int_equal(d->released[0], 4);
+	assert_int_equal(d->downs, 1);
+	assert_int_equal(gw_pei_live_calls(d->pei), 0);
+	finish_init(d);
+}
+
+static void test_silence_probes_then_reopen(void **state)
+{
+	struct drv *d = *state;
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	pty_peer_expect(&d->dev, "AT+CREG?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CSQ?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	/* then silence: a probe after the idle time; answered, all is well */
+	pty_peer_expect(&d->dev, "AT");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	/* the terminal stops answering: three probes go unanswered, then the port reopens
+	   and the init starts again */
+	for (int i = 0; i < 3; i++)
+		pty_peer_expect(&d->dev, "AT");
+	pty_peer_expect(&d->dev, "AT");
+	assert_int_equal(d->downs, 1);
+	assert_int_equal(d->ready, 0);
+	finish_init(d);
+}
+
+static void test_shutdown_releases_live_calls(void **state)
+{
+	struct drv *d = *state;
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	assert_int_equal(gw_pei_shutdown(d->pei), 0); /* nothing live: nothing sent */
+	pty_peer_send(&d->dev, "\r\n+CTICN: 2,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTCC: 2,0,0,0,0,0,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(gw_pei_shutdown(d->pei), 1);
+	char line[64];
+	/* the health poll may be first in the queue; ATH is urgent and goes next */
+	do {
+		assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 1000), 1);
+		if (strcmp(line, "ATH") != 0)
+			pty_peer_send(&d->dev, "\r\nOK\r\n");
+	} while (strcmp(line, "ATH") != 0);
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTCR: 2,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(gw_pei_live_calls(d->pei), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -95,6 +267,13 @@ int main(void)
 	    cmocka_unit_test(test_cticn_optional_fields),
 	    cmocka_unit_test(test_cticn_bad),
 	    cmocka_unit_test(test_ctcc_ctcr),
+	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_reinit_and_lost_call, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_silence_probes_then_reopen, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_releases_live_calls, drv_setup,
+					    drv_teardown),
 	};
 	return cmocka_run_group_tests_name("pei", tests, NULL, NULL);
 }

@@ -1,0 +1,87 @@
+/*
+ * pty_peer: the device end of a pseudo-terminal for unit tests that play a
+ * radio or a modem against a driver running in a real gw_loop. Header-only so
+ * each test binary stays one file plus the gateway objects.
+ */
+#ifndef RINKI_PTY_PEER_H
+#define RINKI_PTY_PEER_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+struct pty_peer {
+	int master;
+	struct gw_loop *loop;
+	char in[4096];
+	size_t inlen;
+};
+
+/* Open a pty (raw, non-blocking master); returns the slave path for the driver's config. */
+static inline const char *pty_peer_open(struct pty_peer *p, struct gw_loop *loop)
+{
+	memset(p, 0, sizeof(*p));
+	p->loop = loop;
+	p->master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(p->master >= 0);
+	assert_int_equal(grantpt(p->master), 0);
+	assert_int_equal(unlockpt(p->master), 0);
+	struct termios t;
+	int slave = open(ptsname(p->master), O_RDWR | O_NOCTTY);
+	assert_true(slave >= 0);
+	tcgetattr(slave, &t);
+	cfmakeraw(&t);
+	tcsetattr(slave, TCSANOW, &t);
+	close(slave);
+	fcntl(p->master, F_SETFL, O_NONBLOCK);
+	return ptsname(p->master);
+}
+
+/* Next complete line the driver wrote (CR-terminated) into line, running the loop meanwhile;
+   gives up after about ms milliseconds. Returns 1, or 0 on timeout. */
+static inline int pty_peer_line(struct pty_peer *p, char *line, size_t len, int ms)
+{
+	for (int i = 0; i < ms / 10 + 1; i++) {
+		char *cr = memchr(p->in, '\r', p->inlen);
+		if (cr) {
+			size_t n = (size_t)(cr - p->in);
+			snprintf(line, len, "%.*s", (int)n, p->in);
+			memmove(p->in, cr + 1, p->inlen - n - 1);
+			p->inlen -= n + 1;
+			return 1;
+		}
+		gw_loop_run_once(p->loop, 10);
+		ssize_t r = read(p->master, p->in + p->inlen, sizeof(p->in) - p->inlen - 1);
+		if (r > 0)
+			p->inlen += (size_t)r;
+	}
+	return 0;
+}
+
+/* Fail the test unless the next line the driver writes starts with want. */
+static inline void pty_peer_expect(struct pty_peer *p, const char *want)
+{
+	char line[512];
+	if (!pty_peer_line(p, line, sizeof(line), 3000))
+		fail_msg("device never received '%s'", want);
+	if (strncmp(line, want, strlen(want)) != 0)
+		fail_msg("device expected '%s', got '%s'", want, line);
+}
+
+static inline void pty_peer_send(struct pty_peer *p, const char *s)
+{
+	assert_int_equal(write(p->master, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+static inline void pty_peer_run(struct pty_peer *p, int ms)
+{
+	for (int i = 0; i < ms / 5; i++)
+		gw_loop_run_once(p->loop, 5);
+}
+
+#endif
