@@ -14,7 +14,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS    := libserialport alsa libmodbus sqlite3
+PKGS    := libserialport alsa libmodbus sqlite3 libcrypto
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -113,7 +113,8 @@ build/fuzz/%: tests/fuzz/%.c $(GW_SRCS)
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-integration: build/san/bin/rinkid $(SAN_TOOLS) $(INTEG_BINS)
+# test_io_board runs the firmware image in QEMU
+integration: build/san/bin/rinkid $(SAN_TOOLS) $(INTEG_BINS) build/fw/fw.elf
 	@fail=0; for t in $(INTEG_BINS); do echo "== $$t"; RINKI_BIN=build/san/bin $$t || fail=1; done; exit $$fail
 
 test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1

@@ -75,7 +75,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	snprintf(c->modem_port, sizeof(c->modem_port), "/dev/rinki-modem");
 	c->modem_baud = 115200;
 	snprintf(c->modem_vendor, sizeof(c->modem_vendor), "generic");
-	snprintf(c->io_port, sizeof(c->io_port), "/dev/rinki-io");
+	c->io_port[0] = '\0'; /* no I/O board unless configured */
 	snprintf(c->audio_radio, sizeof(c->audio_radio), "default");
 	snprintf(c->audio_phone, sizeof(c->audio_phone), "default");
 	snprintf(c->db_path, sizeof(c->db_path), "/var/lib/rinki/rinki.db");

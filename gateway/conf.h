@@ -24,7 +24,7 @@ struct gw_conf {
 	char modem_port[GW_CONF_STR];
 	int modem_baud;
 	char modem_vendor[32];
-	char io_port[GW_CONF_STR];
+	char io_port[GW_CONF_STR]; /* the I/O board's serial port; empty: no board */
 	char audio_radio[GW_CONF_STR];
 	char audio_phone[GW_CONF_STR];
 	char db_path[GW_CONF_STR];

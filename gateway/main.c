@@ -14,6 +14,7 @@
 #include "call.h"
 #include "conf.h"
 #include "db.h"
+#include "io.h"
 #include "log.h"
 #include "loop.h"
 #include "modem.h"
@@ -32,6 +33,7 @@ struct rinkid {
 	struct gw_calls *calls;
 	struct gw_pei *pei;
 	struct gw_modem *modem;
+	struct gw_io *io;
 	struct gw_timer roster_check;
 };
 
@@ -71,6 +73,18 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 static void modem_dtmf(void *arg, char digit)
 {
 	gw_calls_phone_dtmf(((struct rinkid *)arg)->calls, digit);
+}
+
+/* I/O board */
+static void io_ready(void *arg, int up)
+{
+	(void)arg;
+	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "I/O board %s", up ? "up" : "down");
+}
+static void io_squelch(void *arg, bool open)
+{
+	(void)arg;
+	LOGP(GW_LOG_MAIN, GW_LOG_DEBUG, "radio squelch %s", open ? "open" : "closed");
 }
 
 /* call -> drivers */
@@ -234,6 +248,9 @@ int main(int argc, char **argv)
 				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
 		goto out;
+	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
+	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
+		goto out;
 
 	sigset_t set;
 	sigemptyset(&set);
@@ -256,6 +273,7 @@ int main(int argc, char **argv)
 out:
 	if (d.loop)
 		gw_timer_cancel(d.loop, &d.roster_check);
+	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);
 	gw_calls_free(d.calls);
