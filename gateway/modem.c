@@ -17,9 +17,24 @@
 #include "at.h"
 #include "log.h"
 #include "serial.h"
+#include "sms.h"
 
-#define T_CMD_MS  2000
-#define T_DIAL_MS 10000
+#define T_CMD_MS      2000
+#define T_DIAL_MS     10000
+#define T_SMS_MS      40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
+#define SMS_JOBS      8
+#define SMS_PARTS_MAX 8
+#define SMS_REASM_MS  (10 * 60 * 1000)
+
+/* One SMS send of up to SMS_PARTS_MAX parts in flight. */
+struct sms_job {
+	struct gw_modem *m;
+	int used;
+	int parts, done;
+	int failed;
+	gw_modem_sms_cb cb;
+	void *arg;
+};
 
 struct gw_modem {
 	struct gw_loop *loop;
@@ -35,6 +50,9 @@ struct gw_modem {
 	int missing;	  /* consecutive polls without it */
 	int end_reported; /* a call-progress code said the call ended: CLCC confirms */
 	enum gw_modem_end end_why;
+	struct sms_job jobs[SMS_JOBS];
+	uint8_t sms_ref;
+	struct gw_sms_reasm reasm;
 	int polling; /* a CLCC is queued or outstanding */
 	struct gw_timer poll;
 };
@@ -295,6 +313,179 @@ static void urc_dtmf(struct gw_at *at, const char *const *lines, int n, void *ar
 		m->ops.dtmf(m->ops.arg, (char)d);
 }
 
+/* ---- SMS ------------------------------------------------------------------------------- */
+
+static void sms_part_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct sms_job *j = arg;
+	int mr = -1;
+	if (j->failed) {
+		/* an earlier part failed: the rest was reported already */
+	} else if (r->result == GW_AT_OK) {
+		for (int i = 0; i < r->nlines; i++) {
+			long v;
+			const char *p = r->lines[i] + 6;
+			while (*p == ' ')
+				p++;
+			if (strncmp(r->lines[i], "+CMGS:", 6) == 0 && gw_at_int(p, 0, 255, &v) == 0)
+				mr = (int)v;
+		}
+	} else {
+		j->failed = 1;
+		int rc = r->result == GW_AT_CMS_ERROR || r->result == GW_AT_CME_ERROR
+			     ? (r->err > 0 ? r->err : 500)
+			 : r->result == GW_AT_TIMEOUT ? -ETIMEDOUT
+			 : r->result == GW_AT_ABORTED ? -ECONNABORTED
+						      : -EIO;
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part %d of %d failed: %s %d", j->done + 1,
+		     j->parts, gw_at_result_name(r->result), r->err);
+		if (j->cb)
+			j->cb(j->arg, rc, -1);
+	}
+	if (++j->done == j->parts) {
+		if (!j->failed && j->cb)
+			j->cb(j->arg, 0, mr);
+		j->used = 0;
+	}
+}
+
+int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, gw_modem_sms_cb cb,
+		      void *arg)
+{
+	if (!m->ready)
+		return -ENOTCONN;
+	struct sms_job *j = NULL;
+	for (int i = 0; i < SMS_JOBS && !j; i++)
+		if (!m->jobs[i].used)
+			j = &m->jobs[i];
+	if (!j)
+		return -EBUSY;
+	struct gw_sms_submit sub;
+	gw_sms_submit_defaults(&sub);
+	sub.to = number;
+	sub.text = text;
+	sub.ref = ++m->sms_ref;
+	struct gw_sms_pdu pdus[SMS_PARTS_MAX];
+	char err[128];
+	int n = gw_sms_encode(&sub, pdus, SMS_PARTS_MAX, err, sizeof(err));
+	if (n < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SMS to %s not sent: %s", number, err);
+		return n == -ENOSPC ? -EMSGSIZE : n;
+	}
+	*j = (struct sms_job){.m = m, .used = 1, .parts = n, .cb = cb, .arg = arg};
+	for (int i = 0; i < n; i++) {
+		char cmd[32];
+		snprintf(cmd, sizeof(cmd), "AT+CMGS=%d", pdus[i].tpdu_len);
+		int rc =
+		    gw_at_cmd_prompt(m->at, cmd, pdus[i].hex, "+CMGS:", T_SMS_MS, sms_part_done, j);
+		if (rc < 0) {
+			/* parts already queued report through the job; count the rest as failed */
+			LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SMS to %s: part %d not queued: %s",
+			     number, i + 1, strerror(-rc));
+			if (i == 0) {
+				j->used = 0;
+				return rc;
+			}
+			j->parts = i;
+			break;
+		}
+	}
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "SMS to %s queued in %d part(s)", number, n);
+	return n;
+}
+
+static void cmgd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	if (r->result != GW_AT_OK && r->result != GW_AT_ABORTED)
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "deleting a received SMS failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+}
+
+static void delete_sms(struct gw_modem *m, long idx)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CMGD=%ld", idx);
+	gw_at_cmd(m->at, cmd, NULL, T_CMD_MS, 0, cmgd_done, m);
+}
+
+struct cmgr_ctx {
+	struct gw_modem *m;
+	long idx;
+};
+
+static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = ((struct cmgr_ctx *)arg)->m;
+	long idx = ((struct cmgr_ctx *)arg)->idx;
+	free(arg);
+	if (r->result == GW_AT_ABORTED)
+		return; /* the port went away: the message stays stored and is read later */
+	/* +CMGR: <stat>,[<alpha>],<length> then the PDU line */
+	const char *pdu = NULL;
+	for (int i = 0; i + 1 < r->nlines; i++)
+		if (strncmp(r->lines[i], "+CMGR:", 6) == 0)
+			pdu = r->lines[i + 1];
+	if (r->result != GW_AT_OK || !pdu) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld unreadable (%s %d): deleted", idx,
+		     gw_at_result_name(r->result), r->err);
+		delete_sms(m, idx);
+		return;
+	}
+	static struct gw_sms_msg msg; /* large; the loop is single-threaded */
+	char err[128];
+	int type = gw_sms_decode(pdu, &msg, err, sizeof(err));
+	if (type < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld does not parse (%s): deleted", idx, err);
+	} else if (type == GW_SMS_STATUS_REPORT) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "SMS status report: message %u to %s status 0x%02x",
+		     msg.mr, msg.addr, msg.status);
+	} else {
+		static char text[GW_SMS_REASM_TEXT_MAX];
+		int done =
+		    gw_sms_reasm_add(&m->reasm, &msg, gw_loop_now_ms(m->loop), text, sizeof(text));
+		if (done == 1 && m->ops.sms_in)
+			m->ops.sms_in(m->ops.arg, msg.addr, text,
+				      msg.scts.valid ? msg.scts.utc_ms : 0);
+		else if (done < 0)
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part from %s dropped: %s", msg.addr,
+			     strerror(-done));
+	}
+	delete_sms(m, idx);
+}
+
+static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	char buf[64];
+	const char *f[3];
+	long idx;
+	if (gw_at_fields(lines[0] + 6, buf, sizeof(buf), f, 3) != 2 ||
+	    gw_at_int(f[1], 0, 9999, &idx) < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+		     "new-SMS indication without a usable index, "
+		     "skipped: %.60s",
+		     lines[0]);
+		return;
+	}
+	struct cmgr_ctx *ctx = malloc(sizeof(*ctx));
+	if (!ctx) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "out of memory: SMS %ld left for later", idx);
+		return;
+	}
+	ctx->m = m;
+	ctx->idx = idx;
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CMGR=%ld", idx);
+	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, ctx) < 0)
+		free(ctx);
+}
+
 static void urc_later(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -382,10 +573,12 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
 		gw_at_add_urc(m->at, progress[i], 0, urc_progress, m);
 	static const char *const later[] = {
-	    "RING",   "+CRING:", "+CLIP:", "+CMTI:", "+CREG:", "+CEREG:", "+CLCC:",
-	    "^ORIG:", "^CONF:",	 "^CONN:", "^CEND:", "+QIND:", "^DSCI:"};
+	    "RING",   "+CRING:", "+CLIP:", "+CREG:", "+CEREG:", "+CLCC:",
+	    "^ORIG:", "^CONF:",	 "^CONN:", "^CEND:", "+QIND:",	"^DSCI:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(m->at, later[i], 0, urc_later, m);
+	gw_at_add_urc(m->at, "+CMTI:", 0, urc_cmti, m);
+	gw_sms_reasm_init(&m->reasm, SMS_REASM_MS);
 	static const char *const dtmf[] = {"+QTONEDET:", "+RXDTMF:", "+DTMF:"};
 	for (size_t i = 0; i < sizeof(dtmf) / sizeof(dtmf[0]); i++)
 		gw_at_add_urc(m->at, dtmf[i], 0, urc_dtmf, m);

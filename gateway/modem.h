@@ -7,6 +7,8 @@
  * NO DIALTONE are confirmed by AT+CLCC, then end the call; AT+CEER is then
  * asked for the cause text. Keys pressed on the far phone come from vendor URCs
  * (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF), enabled by modem.vendor.
+ * SMS: PDU mode both ways (gateway/sms); received messages are read on +CMTI
+ * and always deleted afterwards, even when they do not parse.
  */
 #ifndef GW_MODEM_H
 #define GW_MODEM_H
@@ -46,6 +48,8 @@ struct gw_modem_ops {
 	void (*ended)(void *arg, enum gw_modem_end why);
 	/* A key pressed on the far phone, reported by the modem (0-9 * # A-D). */
 	void (*dtmf)(void *arg, char digit);
+	/* A complete received SMS (parts reassembled): sender, UTF-8 text, SC time (UTC ms). */
+	void (*sms_in)(void *arg, const char *from, const char *text, int64_t sent_ms);
 	void *arg;
 };
 
@@ -60,6 +64,22 @@ void gw_modem_free(struct gw_modem *m);
  * exists), -ENOTCONN (modem not ready).
  */
 int gw_modem_dial(struct gw_modem *m, const char *number);
+/*
+ * Result of an SMS send: rc 0 with the modem's message reference of the last
+ * part, rc > 0 a +CMS ERROR code, rc < 0 negative errno (-ETIMEDOUT: no answer,
+ * the prompt was left with ESC; -ECONNABORTED: the port went down).
+ */
+typedef void (*gw_modem_sms_cb)(void *arg, int rc, int mr);
+
+/*
+ * Send text (UTF-8) to number as one or more PDU-mode parts (GSM 7-bit when it
+ * fits, else UCS-2). Queued behind call handling; never interrupts a call.
+ * Returns the number of parts queued, or -EINVAL (bad number/text), -EMSGSIZE
+ * (more than 8 parts), -EBUSY (too many sends in flight), -ENOTCONN.
+ */
+int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, gw_modem_sms_cb cb,
+		      void *arg);
+
 /* Hang up the current call (AT+CHUP). ended(LOCAL) follows. Returns 0 or -errno. */
 int gw_modem_hangup(struct gw_modem *m);
 /* Current call state (GW_MODEM_CALL_IDLE when there is none). */

@@ -63,6 +63,27 @@ static inline int pty_peer_line(struct pty_peer *p, char *line, size_t len, int 
 	return 0;
 }
 
+/* Bytes the driver wrote up to and including term (e.g. Ctrl-Z after an SMS body), without
+   term, into buf. Returns 1, or 0 when term did not come within about ms milliseconds. */
+static inline int pty_peer_until(struct pty_peer *p, char term, char *buf, size_t len, int ms)
+{
+	for (int i = 0; i < ms / 10 + 1; i++) {
+		char *t = memchr(p->in, term, p->inlen);
+		if (t) {
+			size_t n = (size_t)(t - p->in);
+			snprintf(buf, len, "%.*s", (int)n, p->in);
+			memmove(p->in, t + 1, p->inlen - n - 1);
+			p->inlen -= n + 1;
+			return 1;
+		}
+		gw_loop_run_once(p->loop, 10);
+		ssize_t r = read(p->master, p->in + p->inlen, sizeof(p->in) - p->inlen - 1);
+		if (r > 0)
+			p->inlen += (size_t)r;
+	}
+	return 0;
+}
+
 /* Fail the test unless the next line the driver writes starts with want. */
 static inline void pty_peer_expect(struct pty_peer *p, const char *want)
 {

@@ -18,6 +18,7 @@
 
 #include "modem.h"
 #include "pty_peer.h"
+#include "sms.h"
 
 struct fx {
 	struct pty_peer dev;
@@ -47,6 +48,23 @@ static void on_ended(void *arg, enum gw_modem_end why)
 }
 
 static int keys[8], nkeys;
+static char sms_from[64], sms_text[1024];
+static int sms_count;
+static void on_sms_in(void *arg, const char *from, const char *text, int64_t sent_ms)
+{
+	(void)arg;
+	(void)sent_ms;
+	snprintf(sms_from, sizeof(sms_from), "%s", from);
+	snprintf(sms_text, sizeof(sms_text), "%s", text);
+	sms_count++;
+}
+static int sent_rc = 99, sent_mr = -2;
+static void on_sent(void *arg, int rc, int mr)
+{
+	(void)arg;
+	sent_rc = rc;
+	sent_mr = mr;
+}
 static void on_dtmf(void *arg, char d)
 {
 	(void)arg;
@@ -82,6 +100,7 @@ static int setup(void **state)
 				   .progress = on_progress,
 				   .ended = on_ended,
 				   .dtmf = on_dtmf,
+				   .sms_in = on_sms_in,
 				   .arg = &f};
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	static const char *const init[] = {"AT",	"ATE0",		 "AT+CMEE=2",
@@ -230,6 +249,74 @@ static void test_dtmf_only_in_active_call(void **state)
 	assert_int_equal(keys[1], '5');
 }
 
+static void test_sms_send(void **state)
+{
+	struct fx *f = *state;
+	char body[1024];
+	/* the reference's example: "Hälytys 4" in GSM 7-bit, TPDU 22 octets */
+	assert_int_equal(gw_modem_send_sms(f->m, "+358401234567", "Hälytys 4", on_sent, NULL), 1);
+	expect(f, "AT+CMGS=22");
+	reply(f, "\r\n> ");
+	assert_int_equal(pty_peer_until(&f->dev, 0x1a, body, sizeof(body), 2000), 1);
+	assert_string_equal(body, "0011000C915348103254760000AA09C83D3B4FCFCF4134");
+	reply(f, "\r\n+CMGS: 42\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(sent_rc, 0);
+	assert_int_equal(sent_mr, 42);
+	/* a refused send reports the +CMS ERROR code */
+	assert_int_equal(gw_modem_send_sms(f->m, "0401234567", "kuittaa 4", on_sent, NULL), 1);
+	expect(f, "AT+CMGS=");
+	reply(f, "\r\n> ");
+	assert_int_equal(pty_peer_until(&f->dev, 0x1a, body, sizeof(body), 2000), 1);
+	reply(f, "\r\n+CMS ERROR: 500\r\n");
+	run_for(f, 20);
+	assert_int_equal(sent_rc, 500);
+	/* two parts for a long text; bad numbers refused at once */
+	char text[300];
+	memset(text, 'a', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	assert_int_equal(gw_modem_send_sms(f->m, "0401234567", text, on_sent, NULL), 2);
+	assert_int_equal(gw_modem_send_sms(f->m, "04x1", "x", on_sent, NULL), -EINVAL);
+}
+
+static void test_sms_receive_and_delete(void **state)
+{
+	struct fx *f = *state;
+	/* a DELIVER made from a known SUBMIT: from +358401234568, "4 ok" */
+	struct gw_sms_submit sub;
+	struct gw_sms_pdu pdu;
+	char err[128], deliver[512], line[600];
+	gw_sms_submit_defaults(&sub);
+	sub.to = "+358401234567";
+	sub.text = "4 ok";
+	assert_int_equal(gw_sms_encode(&sub, &pdu, 1, err, sizeof(err)), 1);
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+	int tpdu = gw_sms_submit_to_deliver(pdu.hex, "+358401234568", scts, deliver,
+					    sizeof(deliver), err, sizeof(err));
+	assert_true(tpdu > 0);
+	sms_count = 0;
+	reply(f, "\r\n+CMTI: \"ME\",3\r\n");
+	expect(f, "AT+CMGR=3");
+	snprintf(line, sizeof(line), "\r\n+CMGR: 0,,%d\r\n%s\r\n\r\nOK\r\n", tpdu, deliver);
+	reply(f, line);
+	expect(f, "AT+CMGD=3");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(sms_count, 1);
+	assert_string_equal(sms_from, "+358401234568");
+	assert_string_equal(sms_text, "4 ok");
+	/* garbage is deleted too, and reported to nobody */
+	reply(f, "\r\n+CMTI: \"ME\",4\r\n");
+	expect(f, "AT+CMGR=4");
+	reply(f, "\r\n+CMGR: 0,,5\r\n00ZZ11\r\n\r\nOK\r\n");
+	expect(f, "AT+CMGD=4");
+	reply(f, "\r\nOK\r\n");
+	/* an index of -1 (seen in the wild) is skipped without a read */
+	reply(f, "\r\n+CMTI: \"SM\",-1\r\n");
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 200), 0);
+	assert_int_equal(sms_count, 1);
+}
+
 static void test_local_hangup_and_bad_numbers(void **state)
 {
 	struct fx *f = *state;
@@ -272,6 +359,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_local_hangup_and_bad_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	    cmocka_unit_test(test_dtmf_reports),
+	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("modem", tests, NULL, NULL);
