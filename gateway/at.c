@@ -208,10 +208,16 @@ static void send_next(struct gw_at *at)
 {
 	while (!at->active && at->qlen > 0) {
 		struct cmd *c = &at->queue[at->qhead];
-		char buf[CMD_MAX + 2];
+		char buf[CMD_MAX + BODY_MAX + 2];
 		int n = snprintf(buf, sizeof(buf), "%s\r", c->text);
 		at->active = 1;
-		at->awaiting_prompt = c->body[0] != '\0';
+		at->awaiting_prompt = c->body[0] != '\0' && !(c->flags & GW_AT_F_DATA);
+		if (c->flags & GW_AT_F_DATA) {
+			size_t bl = strlen(c->body);
+			memcpy(buf + n, c->body, bl);
+			buf[n + (int)bl] = 0x1a;
+			n += (int)bl + 1;
+		}
 		at->stats.cmds++;
 		at->nresp = 0;
 		at->arena_used = 0;
@@ -276,6 +282,14 @@ int gw_at_cmd_prompt(struct gw_at *at, const char *cmd, const char *body, const 
 	if (!body || !*body)
 		return -EINVAL;
 	return enqueue(at, cmd, body, resp_prefix, timeout_ms, 0, cb, arg);
+}
+
+int gw_at_cmd_data(struct gw_at *at, const char *cmd, const char *data, const char *resp_prefix,
+		   int timeout_ms, unsigned flags, gw_at_resp_cb cb, void *arg)
+{
+	if (!data || !*data)
+		return -EINVAL;
+	return enqueue(at, cmd, data, resp_prefix, timeout_ms, flags | GW_AT_F_DATA, cb, arg);
 }
 
 void gw_at_flush(struct gw_at *at)

@@ -55,6 +55,7 @@ struct gw_at_ops {
 /* Command flags. */
 #define GW_AT_F_URGENT 0x1 /* goes ahead of the queued (not the outstanding) commands */
 #define GW_AT_F_DIAL   0x2 /* BUSY/NO CARRIER/NO ANSWER/NO DIALTONE end this command */
+#define GW_AT_F_DATA   0x4 /* internal: body follows the command at once, no prompt */
 
 /* Create an engine writing through ops; name tags log lines ("radio", "modem"). */
 struct gw_at *gw_at_new(struct gw_loop *loop, enum gw_log_cat cat, const char *name,
@@ -85,6 +86,14 @@ int gw_at_cmd(struct gw_at *at, const char *cmd, const char *resp_prefix, int ti
  */
 int gw_at_cmd_prompt(struct gw_at *at, const char *cmd, const char *body, const char *resp_prefix,
 		     int timeout_ms, gw_at_resp_cb cb, void *arg);
+
+/*
+ * Queue a command whose data follows at once, without waiting for a prompt:
+ * "cmd\r" + data + Ctrl-Z in one write (PEI AT+CMGS, EN 300 392-5). Returns as
+ * gw_at_cmd().
+ */
+int gw_at_cmd_data(struct gw_at *at, const char *cmd, const char *data, const char *resp_prefix,
+		   int timeout_ms, unsigned flags, gw_at_resp_cb cb, void *arg);
 
 /* Feed bytes read from the device. */
 void gw_at_feed(struct gw_at *at, const char *buf, size_t len);

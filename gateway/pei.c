@@ -53,6 +53,30 @@ struct gw_pei {
 	struct gw_timer health;
 	struct gw_pei_health h;
 	int calls[MAX_CALLS]; /* live ccis, -1 free */
+	int sds_type;	      /* AI service last set with AT+CTSDS, -1 unknown */
+	uint8_t sds_ref;
+	int sds_handles;
+	struct sds_job *jobs;
+	struct gw_sds_reasm reasm;
+};
+
+/* One SDS we send, from queueing to its delivery report. */
+#define SDS_JOBS	   16
+#define SDS_RETRY_MS	   5000
+#define SDS_REPORT_WAIT_MS 60000
+#define SDS_REASM_MS	   (5 * 60 * 1000)
+enum job_state { JOB_FREE, JOB_WAIT_CMGS, JOB_WAIT_NET, JOB_WAIT_REPORT, JOB_RETRY };
+struct sds_job {
+	struct gw_pei *pei;
+	enum job_state st;
+	int handle; /* 0: an acknowledgement we send, not reported to the owner */
+	char to[GW_PEI_ID_MAX];
+	char hex[GW_SDS_HEX_MAX];
+	int bits;
+	uint8_t ref;
+	int inst; /* the terminal's SDS instance from +CMGS */
+	int tries;
+	struct gw_timer timer;
 };
 
 /*
@@ -268,6 +292,328 @@ int gw_pei_live_calls(const struct gw_pei *pei)
 	return n;
 }
 
+/* ---- SDS ------------------------------------------------------------------------------ */
+
+const char *gw_pei_sds_state_name(enum gw_pei_sds_state st)
+{
+	static const char *const names[] = {
+	    [GW_PEI_SDS_ACCEPTED] = "accepted by the terminal",
+	    [GW_PEI_SDS_SENT] = "sent (network accepted)",
+	    [GW_PEI_SDS_DELIVERED] = "delivered",
+	    [GW_PEI_SDS_UNCONFIRMED] = "sent, delivery not confirmed",
+	    [GW_PEI_SDS_FAILED] = "failed",
+	};
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* Identities compare by their SSI: a 17-digit TSI ends in the 8-digit SSI. */
+static const char *ssi_of(const char *id)
+{
+	size_t n = strlen(id);
+	const char *p = n == 17 ? id + 9 : id;
+	while (*p == '0' && p[1])
+		p++;
+	return p;
+}
+
+static void job_report(struct sds_job *j, enum gw_pei_sds_state st, int detail)
+{
+	struct gw_pei *pei = j->pei;
+	LOGP(GW_LOG_RADIO, st == GW_PEI_SDS_FAILED ? GW_LOG_WARN : GW_LOG_INFO,
+	     "SDS %d to %s (ref %u): %s", j->handle, j->to, j->ref, gw_pei_sds_state_name(st));
+	if (j->handle && pei->ops.sds_state)
+		pei->ops.sds_state(pei->ops.arg, j->handle, st, detail);
+}
+
+static void job_free(struct sds_job *j)
+{
+	gw_timer_cancel(j->pei->loop, &j->timer);
+	j->st = JOB_FREE;
+}
+
+static void job_send(struct sds_job *j);
+
+static void job_failed(struct sds_job *j, int detail)
+{
+	if (j->tries < GW_PEI_SDS_TRIES) {
+		j->st = JOB_RETRY;
+		gw_timer_schedule(j->pei->loop, &j->timer, SDS_RETRY_MS);
+		return;
+	}
+	job_report(j, GW_PEI_SDS_FAILED, detail);
+	job_free(j);
+}
+
+static void on_job_timer(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct sds_job *j = arg;
+	switch (j->st) {
+	case JOB_RETRY:
+		job_send(j);
+		return;
+	case JOB_WAIT_NET:
+		/* no "+CMGS: <inst>,<status>": some terminals send none; wait for the report */
+		j->st = JOB_WAIT_REPORT;
+		gw_timer_schedule(j->pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
+		return;
+	case JOB_WAIT_REPORT:
+		if (j->handle)
+			job_report(j, GW_PEI_SDS_UNCONFIRMED, 0);
+		job_free(j);
+		return;
+	default:
+		return;
+	}
+}
+
+static void ctsds_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	pei->sds_type = r->result == GW_AT_OK ? GW_SDS_AI_SDSTL : -1;
+}
+
+static void cmgs_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct sds_job *j = arg;
+	if (j->st != JOB_WAIT_CMGS)
+		return;
+	if (r->result != GW_AT_OK) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS to %s: AT+CMGS %s %d (try %d of %d)", j->to,
+		     gw_at_result_name(r->result), r->err, j->tries, GW_PEI_SDS_TRIES);
+		job_failed(j, r->result == GW_AT_CME_ERROR ? r->err : 0);
+		return;
+	}
+	j->inst = -1;
+	char buf[64];
+	const char *f[3];
+	long v;
+	for (int i = 0; i < r->nlines; i++)
+		if (gw_at_fields(r->lines[i] + 6, buf, sizeof(buf), f, 3) >= 1 &&
+		    gw_at_int(f[0], 0, 65535, &v) == 0)
+			j->inst = (int)v;
+	if (j->handle)
+		job_report(j, GW_PEI_SDS_ACCEPTED, j->inst);
+	j->st = JOB_WAIT_NET;
+	gw_timer_schedule(j->pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
+}
+
+static void job_send(struct sds_job *j)
+{
+	struct gw_pei *pei = j->pei;
+	char cmd[48];
+	j->tries++;
+	j->st = JOB_WAIT_CMGS;
+	if (pei->sds_type != GW_SDS_AI_SDSTL)
+		gw_at_cmd(pei->at, "AT+CTSDS=12,0,0,0,1", NULL, T_CMD_MS, 0, ctsds_done, pei);
+	snprintf(cmd, sizeof(cmd), "AT+CMGS=%s,%d", j->to, j->bits);
+	if (gw_at_cmd_data(pei->at, cmd, j->hex, "+CMGS:", T_CMD_MS, 0, cmgs_done, j) < 0)
+		job_failed(j, 0);
+}
+
+static struct sds_job *job_new(struct gw_pei *pei)
+{
+	for (int i = 0; i < SDS_JOBS; i++)
+		if (pei->jobs[i].st == JOB_FREE)
+			return &pei->jobs[i];
+	return NULL;
+}
+
+static int valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 0 && n < GW_PEI_ID_MAX && strspn(id, "0123456789") == n;
+}
+
+int gw_pei_send_sds(struct gw_pei *pei, const char *to, const char *text)
+{
+	if (!valid_id(to))
+		return -EINVAL;
+	struct sds_job *j = job_new(pei);
+	if (!j)
+		return -EBUSY;
+	uint8_t ref = ++pei->sds_ref ? pei->sds_ref : ++pei->sds_ref; /* refs 1..255 */
+	int rc =
+	    gw_sds_encode_text(text, GW_SDS_RR_RECEIVED, ref, j->hex, sizeof(j->hex), &j->bits);
+	if (rc < 0)
+		return rc == -ENOBUFS ? -EMSGSIZE : rc;
+	if (j->bits > GW_SDS_MAX_BITS)
+		return -EMSGSIZE;
+	snprintf(j->to, sizeof(j->to), "%s", to);
+	j->pei = pei;
+	j->ref = ref;
+	j->tries = 0;
+	j->handle = ++pei->sds_handles;
+	if (pei->sds_handles == 0x7fffffff)
+		pei->sds_handles = 0;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "SDS %d to %s (ref %u): %s", j->handle, to, ref, text);
+	job_send(j);
+	return j->handle;
+}
+
+/* Acknowledge a received text that asked for a receipt report (not tracked). */
+static void send_receipt(struct gw_pei *pei, const char *to, const struct gw_sds_msg *m)
+{
+	struct sds_job *j = job_new(pei);
+	if (!j) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "no room to acknowledge SDS %u from %s",
+		     m->text.ref, to);
+		return;
+	}
+	if (gw_sds_encode_report(m->pid, 0x00, m->text.ref, j->hex, sizeof(j->hex), &j->bits) < 0)
+		return;
+	snprintf(j->to, sizeof(j->to), "%s", to);
+	j->pei = pei;
+	j->ref = m->text.ref;
+	j->tries = GW_PEI_SDS_TRIES - 1; /* one retry at most for an acknowledgement */
+	j->handle = 0;
+	job_send(j);
+}
+
+/* +CMGS: <inst>,<status>[,<ref>] after the send: 4 sent, 5 failed. */
+static void urc_cmgs(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	char buf[64];
+	const char *f[4];
+	long inst, st;
+	if (gw_at_fields(lines[0] + 6, buf, sizeof(buf), f, 4) < 2 ||
+	    gw_at_int(f[0], 0, 65535, &inst) < 0 || gw_at_int(f[1], 0, 99, &st) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "malformed +CMGS report skipped: %.60s", lines[0]);
+		return;
+	}
+	for (int i = 0; i < SDS_JOBS; i++) {
+		struct sds_job *j = &pei->jobs[i];
+		if (j->st != JOB_WAIT_NET || j->inst != inst)
+			continue;
+		if (st == 4) {
+			if (!j->handle) {
+				job_free(j); /* an acknowledgement: nothing more to wait for */
+				return;
+			}
+			job_report(j, GW_PEI_SDS_SENT, 0);
+			j->st = JOB_WAIT_REPORT;
+			gw_timer_schedule(pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
+		} else {
+			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS to %s not sent (status %ld)", j->to,
+			     st);
+			job_failed(j, (int)st);
+		}
+		return;
+	}
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "+CMGS report for unknown SDS instance %ld", inst);
+}
+
+int gw_pei_parse_ctsdsr(const char *line, int *ai, char *from, char *to, int *bits)
+{
+	const char *p = params_of(line, "+CTSDSR:");
+	const char *f[8];
+	char buf[128];
+	long v;
+	if (!p)
+		return -EINVAL;
+	int n = gw_at_fields(p, buf, sizeof(buf), f, 8);
+	const char *fa, *ffrom = "", *fto, *fbits;
+	switch (n) {
+	case 3:
+		fa = f[0], fto = f[1], fbits = f[2];
+		break;
+	case 4:
+		fa = f[0], fto = f[1], fbits = f[3];
+		break;
+	case 6:
+	case 7:
+		fa = f[0], ffrom = f[1], fto = f[3], fbits = f[5];
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (gw_at_int(fa, 0, 15, &v) < 0)
+		return -EINVAL;
+	*ai = (int)v;
+	if (gw_at_int(fbits, 1, GW_SDS_MAX_BITS, &v) < 0)
+		return -EINVAL;
+	*bits = (int)v;
+	if ((*ffrom && parse_id(ffrom, from) < 0) || parse_id(fto, to) < 0)
+		return -EINVAL;
+	if (!*ffrom)
+		from[0] = '\0';
+	return 0;
+}
+
+/* A report on one of our SDS: match the sender and reference. 1 when consumed. */
+static int take_report(struct gw_pei *pei, const char *from, const struct gw_sds_msg *m)
+{
+	for (int i = 0; i < SDS_JOBS; i++) {
+		struct sds_job *j = &pei->jobs[i];
+		if (j->st == JOB_FREE || !j->handle || j->ref != m->report.ref ||
+		    strcmp(ssi_of(j->to), ssi_of(from)) != 0)
+			continue;
+		enum gw_sds_dclass dc = gw_sds_delivery_class(m->report.status);
+		if (dc == GW_SDS_DC_SUCCESS) {
+			job_report(j, GW_PEI_SDS_DELIVERED, m->report.status);
+			job_free(j);
+		} else if (dc == GW_SDS_DC_TEMPORARY) {
+			LOGP(GW_LOG_RADIO, GW_LOG_INFO, "SDS %d to %s: %s, waiting", j->handle,
+			     j->to, gw_sds_delivery_name(m->report.status));
+		} else {
+			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS %d to %s: %s", j->handle, j->to,
+			     gw_sds_delivery_name(m->report.status));
+			job_report(j, GW_PEI_SDS_FAILED, m->report.status);
+			job_free(j);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static void urc_ctsdsr(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	int ai, bits;
+	char from[GW_PEI_ID_MAX], to[GW_PEI_ID_MAX];
+	if (gw_pei_parse_ctsdsr(lines[0], &ai, from, to, &bits) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTSDSR skipped: %.100s", lines[0]);
+		return;
+	}
+	if (n < 2) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "SDS from %s without its data line, skipped",
+		     from);
+		return;
+	}
+	static struct gw_sds_msg m; /* about 1.5 KB; the loop is single-threaded */
+	const char *why = "";
+	int rc = gw_sds_decode(ai, bits, lines[1], &m, &why);
+	if (rc < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS from %s not understood (%s): %.80s",
+		     *from ? from : "?", why, lines[1]);
+		return;
+	}
+	if ((m.kind == GW_SDS_REPORT || m.kind == GW_SDS_ACK) && take_report(pei, from, &m))
+		return;
+	if (m.kind == GW_SDS_TEXT && m.text.sdstl &&
+	    (m.text.report_req == GW_SDS_RR_RECEIVED || m.text.report_req == GW_SDS_RR_BOTH) &&
+	    *from)
+		send_receipt(pei, from, &m);
+	if (m.kind == GW_SDS_TEXT && m.text.concat) {
+		static char text[GW_SDS_TEXT_MAX];
+		rc = gw_sds_reasm_add(&pei->reasm, from, &m, (uint64_t)gw_loop_now_ms(pei->loop),
+				      text, sizeof(text));
+		if (rc <= 0)
+			return; /* waiting for more parts (or a part was refused: logged there) */
+		snprintf(m.text.text, sizeof(m.text.text), "%s", text);
+		m.text.len = strlen(m.text.text);
+		m.text.concat = false;
+	}
+	if (pei->ops.sds_in)
+		pei->ops.sds_in(pei->ops.arg, from, &m);
+}
+
 /* ---- URCs ------------------------------------------------------------------------------ */
 
 static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *arg)
@@ -426,6 +772,7 @@ static void on_init_retry(struct gw_loop *loop, void *arg)
 
 static void start_init(struct gw_pei *pei)
 {
+	pei->sds_type = -1; /* the terminal forgot it, or may have */
 	pei->init_step = 0;
 	pei->init_retries = 0;
 	init_next(pei);
@@ -581,6 +928,17 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	pei->profile = prof;
 	pei->init_step = -1;
 	pei->h.reg_stat = -1;
+	pei->sds_type = -1;
+	pei->jobs = calloc(SDS_JOBS, sizeof(*pei->jobs));
+	if (!pei->jobs) {
+		free(pei);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < SDS_JOBS; i++) {
+		pei->jobs[i].pei = pei;
+		gw_timer_init(&pei->jobs[i].timer, on_job_timer, &pei->jobs[i]);
+	}
+	gw_sds_reasm_init(&pei->reasm, SDS_REASM_MS);
 	for (int i = 0; i < MAX_CALLS; i++)
 		pei->calls[i] = -1;
 	gw_timer_init(&pei->init_retry, on_init_retry, pei);
@@ -589,6 +947,7 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	struct gw_at_ops aops = {.write = at_write, .arg = pei};
 	pei->at = gw_at_new(loop, GW_LOG_RADIO, "radio", &aops);
 	if (!pei->at) {
+		free(pei->jobs);
 		free(pei);
 		return -ENOMEM;
 	}
@@ -598,16 +957,18 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	gw_at_add_urc(pei->at, "+CTOM:", 0, urc_ctom, pei);
 	/* Known PEI indications that later work handles; listed so they are not "unknown". */
 	static const char *const later[] = {
-	    "+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:", "+CTOCP:", "+CMGS:", "+CREG:", "+CSQ:"};
+	    "+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:", "+CTOCP:", "+CREG:", "+CSQ:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(pei->at, later[i], 0, urc_ignore, pei);
-	gw_at_add_urc(pei->at, "+CTSDSR:", 1, urc_ignore, pei);
+	gw_at_add_urc(pei->at, "+CTSDSR:", 1, urc_ctsdsr, pei);
+	gw_at_add_urc(pei->at, "+CMGS:", 0, urc_cmgs, pei);
 
 	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = pei};
 	int rc = gw_serial_new(loop, GW_LOG_RADIO, conf->radio_port, conf->radio_baud, &sops,
 			       &pei->port);
 	if (rc < 0) {
 		gw_at_free(pei->at);
+		free(pei->jobs);
 		free(pei);
 		return rc;
 	}
@@ -622,8 +983,11 @@ void gw_pei_free(struct gw_pei *pei)
 	gw_timer_cancel(pei->loop, &pei->init_retry);
 	gw_timer_cancel(pei->loop, &pei->probe);
 	gw_timer_cancel(pei->loop, &pei->health);
+	for (int i = 0; i < SDS_JOBS; i++)
+		gw_timer_cancel(pei->loop, &pei->jobs[i].timer);
 	gw_serial_free(pei->port);
 	gw_at_free(pei->at);
+	free(pei->jobs);
 	free(pei);
 }
 

@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "loop.h"
+#include "sds.h"
 
 struct gw_pei;
 
@@ -33,12 +34,25 @@ struct gw_pei_call_in {
 	int priority;
 };
 
+/* Where an SDS we send stands. */
+enum gw_pei_sds_state {
+	GW_PEI_SDS_ACCEPTED,	/* the terminal took it (+CMGS: <inst>) */
+	GW_PEI_SDS_SENT,	/* the network took it (+CMGS: <inst>,4): not yet delivered */
+	GW_PEI_SDS_DELIVERED,	/* the destination's SDS-REPORT says received */
+	GW_PEI_SDS_UNCONFIRMED, /* sent, but no delivery report came in time */
+	GW_PEI_SDS_FAILED,	/* refused, or every retry failed; detail: +CME code or status */
+};
+
 struct gw_pei_ops {
 	/* The terminal finished its init profile (up = 1) or its port went away (0). */
 	void (*ready)(void *arg, int up);
 	void (*incoming)(void *arg, const struct gw_pei_call_in *call);
 	void (*connected)(void *arg, int cci);
 	void (*released)(void *arg, int cci, int cause);
+	/* An SDS arrived (text reassembled, reports for our own SDS already consumed). */
+	void (*sds_in)(void *arg, const char *from, const struct gw_sds_msg *msg);
+	/* Progress of an SDS sent with gw_pei_send_sds(); handle as returned there. */
+	void (*sds_state)(void *arg, int handle, enum gw_pei_sds_state st, int detail);
 	void *arg;
 };
 
@@ -72,6 +86,25 @@ int gw_pei_live_calls(const struct gw_pei *pei);
  */
 int gw_pei_shutdown(struct gw_pei *pei);
 int gw_pei_pending(const struct gw_pei *pei);
+
+/*
+ * Send text (UTF-8) as one SDS-TL text with a receipt report request to the
+ * ISSI/TSI `to`. AT+CTSDS is set first when the terminal's SDS type differs.
+ * "+CMGS: <inst>,4" counts as sent by the network only; delivery is the
+ * destination's SDS-REPORT. A failed send is retried on a timer (never on
+ * OK), at most GW_PEI_SDS_TRIES times. Returns a handle > 0, or -EINVAL (bad
+ * identity or text), -EMSGSIZE (does not fit one SDS), -EBUSY (too many in
+ * flight).
+ */
+#define GW_PEI_SDS_TRIES 3
+int gw_pei_send_sds(struct gw_pei *pei, const char *to, const char *text);
+const char *gw_pei_sds_state_name(enum gw_pei_sds_state st);
+
+/*
+ * Parse a "+CTSDSR:" header (the 3-, 4-, 6- and 7-field forms). from is "" when
+ * the form has no calling identity. Returns 0 or -EINVAL.
+ */
+int gw_pei_parse_ctsdsr(const char *line, int *ai_service, char *from, char *to, int *bits);
 
 /* Parse a "+CTICN: ..." line. Returns 0 or -EINVAL (with the reason logged by the caller). */
 int gw_pei_parse_cticn(const char *line, struct gw_pei_call_in *out);

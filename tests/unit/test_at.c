@@ -265,6 +265,19 @@ static void test_resp_prefix_beats_urc(void **state)
 	assert_int_equal(f->nurc, 1);
 }
 
+static void test_data_without_prompt(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd_data(f->at, "AT+CMGS=2269001,48", "820601014869", "+CMGS:", 1000, 0, on_resp, f);
+	/* PEI style: command, CR, data and Ctrl-Z at once */
+	assert_string_equal(f->written, "AT+CMGS=2269001,48\r820601014869\x1a");
+	feed(f, "\r\n+CMGS: 3\r\n\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_string_equal(f->lines[0], "+CMGS: 3");
+	assert_int_equal(gw_at_cmd_data(f->at, "AT+CMGS=1,8", "", NULL, 1000, 0, on_resp, f),
+			 -EINVAL);
+}
+
 static void test_stuck_prompt_escaped(void **state)
 {
 	struct fx *f = *state;
@@ -321,6 +334,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cme_error_and_dial_progress, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resp_prefix_beats_urc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_prompt_escaped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_data_without_prompt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urgent_order, setup, teardown),
 	    cmocka_unit_test(test_fields),
 	};

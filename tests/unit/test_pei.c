@@ -100,6 +100,9 @@ struct drv {
 	struct gw_conf conf;
 	struct gw_pei *pei;
 	int ready, downs, incoming, released[4], nreleased;
+	int sds_states[8], nstates;
+	char sds_from[20], sds_text[1024];
+	int nsds;
 };
 
 static void d_ready(void *arg, int up)
@@ -125,6 +128,23 @@ static void d_released(void *arg, int cci, int cause)
 	(void)cause;
 	if (d->nreleased < 4)
 		d->released[d->nreleased++] = cci;
+}
+
+static void d_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
+{
+	struct drv *d = arg;
+	d->nsds++;
+	snprintf(d->sds_from, sizeof(d->sds_from), "%s", from);
+	snprintf(d->sds_text, sizeof(d->sds_text), "%s",
+		 m->kind == GW_SDS_TEXT ? m->text.text : "");
+}
+static void d_sds_state(void *arg, int handle, enum gw_pei_sds_state st, int detail)
+{
+	struct drv *d = arg;
+	(void)handle;
+	(void)detail;
+	if (d->nstates < 8)
+		d->sds_states[d->nstates++] = st;
 }
 
 static const char *const generic_init[] = {"ATE0", "AT+CTOM=0", "AT+CTSP=2,0,0", "AT+CTSP=1,3,130",
@@ -158,6 +178,8 @@ static int drv_setup(void **state)
 				 .incoming = d_incoming,
 				 .connected = d_connected,
 				 .released = d_released,
+				 .sds_in = d_sds_in,
+				 .sds_state = d_sds_state,
 				 .arg = &d};
 	assert_int_equal(gw_pei_new(d.loop, &d.conf, &ops, &d.pei), 0);
 	*state = &d;
@@ -260,6 +282,104 @@ static void test_shutdown_releases_live_calls(void **state)
 	assert_int_equal(gw_pei_live_calls(d->pei), 0);
 }
 
+static void test_sds_send_and_delivery(void **state)
+{
+	struct drv *d = *state;
+	char data[600], line[128];
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	pty_peer_expect(&d->dev, "AT+CREG?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CSQ?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	assert_int_equal(gw_pei_send_sds(d->pei, "12a", "x"), -EINVAL);
+	int h = gw_pei_send_sds(d->pei, "2269001", "Päivystäjä tavoitettu");
+	assert_true(h > 0);
+	/* the SDS type is set first, then the text goes with its data at once */
+	pty_peer_expect(&d->dev, "AT+CTSDS=12,0,0,0,1");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 1000), 1);
+	assert_int_equal(strncmp(line, "AT+CMGS=2269001,", 16), 0);
+	assert_int_equal(pty_peer_until(&d->dev, 0x1a, data, sizeof(data), 1000), 1);
+	/* 82, receipt report requested, ref 1, ISO-8859-1; 'ä' is E4 */
+	assert_int_equal(strncmp(data, "82", 2), 0);
+	assert_non_null(strstr(data, "50E46976797374E46AE4"));
+	assert_int_equal(atoi(line + 16), (int)strlen(data) * 4);
+	pty_peer_send(&d->dev, "\r\n+CMGS: 7\r\n\r\nOK\r\n");
+	pty_peer_run(&d->dev, 20);
+	/* the network took it: sent, not delivered */
+	pty_peer_send(&d->dev, "\r\n+CMGS: 7,4,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nstates, 2);
+	assert_int_equal(d->sds_states[0], GW_PEI_SDS_ACCEPTED);
+	assert_int_equal(d->sds_states[1], GW_PEI_SDS_SENT);
+	/* a report from someone else, or for another ref, is not ours */
+	pty_peer_send(&d->dev, "\r\n+CTSDSR: 12,2269002,0,1001,0,32\r\n82100001\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTSDSR: 12,2269001,0,1001,0,32\r\n82100009\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nstates, 2);
+	/* the destination's receipt report: delivered (TSI form of the same ISSI) */
+	pty_peer_send(&d->dev, "\r\n+CTSDSR: 12,02440000102269001,0,1001,0,32\r\n82100001\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nstates, 3);
+	assert_int_equal(d->sds_states[2], GW_PEI_SDS_DELIVERED);
+}
+
+static void test_sds_receive_acknowledged(void **state)
+{
+	struct drv *d = *state;
+	char data[128], line[128];
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	pty_peer_expect(&d->dev, "AT+CREG?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CSQ?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	/* "testmessage" (ftl's example) asking for a receipt report: 82 04 ... ref 9C */
+	pty_peer_send(&d->dev, "\r\n+CTSDSR: 12,1234567,0,2345678,0,120\r\n"
+			       "82049C01746573746D657373616765\r\n");
+	pty_peer_expect(&d->dev, "AT+CTSDS=12,0,0,0,1");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 1000), 1);
+	assert_string_equal(line, "AT+CMGS=1234567,32");
+	assert_int_equal(pty_peer_until(&d->dev, 0x1a, data, sizeof(data), 1000), 1);
+	assert_string_equal(data, "8210009C");
+	assert_int_equal(d->nsds, 1);
+	assert_string_equal(d->sds_from, "1234567");
+	assert_string_equal(d->sds_text, "testmessage");
+	/* a status SDS and garbage after the header */
+	pty_peer_send(&d->dev, "\r\n+CMGS: 1\r\n\r\nOK\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTSDSR: 13,1234567,0,2345678,0,16\r\n8002\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTSDSR: 12,1234567,0,2345678,0,64\r\nZZ\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTSDSR: 12,x,0\r\n00\r\n");
+	pty_peer_run(&d->dev, 50);
+	assert_int_equal(d->nsds, 2);
+}
+
+static void test_ctsdsr_header(void **state)
+{
+	(void)state;
+	int ai, bits;
+	char from[20], to[20];
+	assert_int_equal(
+	    gw_pei_parse_ctsdsr("+CTSDSR: 12,23404,0,23401,0,112", &ai, from, to, &bits), 0);
+	assert_int_equal(ai, 12);
+	assert_string_equal(from, "23404");
+	assert_string_equal(to, "23401");
+	assert_int_equal(bits, 112);
+	assert_int_equal(gw_pei_parse_ctsdsr("+CTSDSR: 13,2345678,16", &ai, from, to, &bits), 0);
+	assert_string_equal(from, "");
+	assert_string_equal(to, "2345678");
+	assert_int_equal(gw_pei_parse_ctsdsr("+CTSDSR: 12,2345678,0,84", &ai, from, to, &bits), 0);
+	assert_int_equal(bits, 84);
+	assert_int_equal(gw_pei_parse_ctsdsr("+CTSDSR: 12,1,0,2,0,16,0", &ai, from, to, &bits), 0);
+	assert_int_equal(gw_pei_parse_ctsdsr("+CTSDSR: 12,1,0,2,0", &ai, from, to, &bits), -EINVAL);
+	assert_int_equal(gw_pei_parse_ctsdsr("+CTSDSR: 12,1,0,2,0,9999", &ai, from, to, &bits),
+			 -EINVAL);
+	assert_int_equal(gw_pei_parse_ctsdsr("+CTSDSR: 12,1a,0,2,0,16", &ai, from, to, &bits),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +394,9 @@ int main(void)
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_shutdown_releases_live_calls, drv_setup,
 					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_sds_send_and_delivery, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_sds_receive_acknowledged, drv_setup, drv_teardown),
+	    cmocka_unit_test(test_ctsdsr_header),
 	};
 	return cmocka_run_group_tests_name("pei", tests, NULL, NULL);
 }
