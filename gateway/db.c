@@ -13,69 +13,111 @@
  * Roster changes are detected cheaply: PRAGMA data_version moves when any other
  * connection commits, and only then is roster_meta.rev (bumped by every roster
  * import) read to tell a roster change from a call-log write.
+ *
+ * The call log is a hash chain (schema v2): every incident_events row stores the
+ * SHA-256 (OpenSSL libcrypto) of its own fields and of the previous row's hash, and
+ * chain_head remembers the last row, so an edited, removed or cut-off row shows up in
+ * gw_db_log_verify(). Every call-log write is described once as a struct gw_spool_rec
+ * and applied by apply(): a write the database cannot take (busy past a short timeout,
+ * full, read-only, I/O error, gone) goes to the spool journal instead (spool.c), and
+ * gw_db_spool_replay() applies the journal later with the same apply(), in order, each
+ * record's key recorded in spool_applied in the same transaction so nothing is applied
+ * twice.
  */
 #include "db.h"
 #include "log.h"
+#include "spool.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
-#define BUSY_TIMEOUT_MS 5000
+/* Call-log writes wait this long for a lock before they go to the spool. */
+#define BUSY_TIMEOUT_MS 250
+/* Migrations and roster imports are not on the call path and may wait longer. */
+#define SLOW_BUSY_TIMEOUT_MS 5000
+#define HASH_LEN	     32
 
-/* Migrations: migrations[i] takes the schema from version i to version i + 1. */
-static const char *const migrations[] = {
+struct gw_db;
+static int chain_existing(struct gw_db *db);
+
+/*
+ * Migrations: migrations[i] takes the schema from version i to version i + 1: its SQL,
+ * then its post() step (C code, may be NULL) in the same transaction.
+ */
+static const struct migration {
+	const char *sql;
+	int (*post)(struct gw_db *db);
+} migrations[] = {
     /* v1 */
-    "CREATE TABLE service_lines ("
-    " code TEXT PRIMARY KEY NOT NULL,"
-    " name_fi TEXT NOT NULL, name_sv TEXT NOT NULL, name_en TEXT NOT NULL);"
-    "CREATE TABLE workers ("
-    " id INTEGER PRIMARY KEY,"
-    " handle TEXT NOT NULL UNIQUE,"
-    " name TEXT NOT NULL,"
-    " phone TEXT NOT NULL,"
-    " issi TEXT,"
-    " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)));"
-    "CREATE TABLE shifts ("
-    " id INTEGER PRIMARY KEY,"
-    " line TEXT NOT NULL REFERENCES service_lines(code),"
-    " worker INTEGER NOT NULL REFERENCES workers(id),"
-    " start_utc INTEGER NOT NULL,"
-    " end_utc INTEGER NOT NULL,"
-    " position INTEGER NOT NULL,"
-    " CHECK (end_utc > start_utc));"
-    "CREATE INDEX shifts_line_start ON shifts(line, start_utc);"
-    "CREATE TABLE routes ("
-    " id INTEGER PRIMARY KEY,"
-    " line TEXT NOT NULL REFERENCES service_lines(code),"
-    " caller_prefix TEXT NOT NULL,"
-    " priority INTEGER NOT NULL);"
-    "CREATE TABLE directory (issi TEXT PRIMARY KEY NOT NULL, org TEXT NOT NULL);"
-    "CREATE TABLE incidents ("
-    " id INTEGER PRIMARY KEY,"
-    " started_ms INTEGER NOT NULL,"
-    " ended_ms INTEGER,"
-    " caller TEXT NOT NULL,"
-    " caller_name TEXT,"
-    " line TEXT,"
-    " radio_cci INTEGER NOT NULL,"
-    " outcome TEXT,"
-    " cause INTEGER,"
-    " accepted_by TEXT);"
-    "CREATE INDEX incidents_open ON incidents(id) WHERE ended_ms IS NULL;"
-    "CREATE TABLE incident_events ("
-    " id INTEGER PRIMARY KEY,"
-    " incident INTEGER NOT NULL REFERENCES incidents(id),"
-    " t_ms INTEGER NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " detail TEXT);"
-    "CREATE INDEX incident_events_incident ON incident_events(incident, id);"
-    "CREATE TABLE roster_meta (rev INTEGER NOT NULL);"
-    "INSERT INTO roster_meta (rev) VALUES (0);",
+    {"CREATE TABLE service_lines ("
+     " code TEXT PRIMARY KEY NOT NULL,"
+     " name_fi TEXT NOT NULL, name_sv TEXT NOT NULL, name_en TEXT NOT NULL);"
+     "CREATE TABLE workers ("
+     " id INTEGER PRIMARY KEY,"
+     " handle TEXT NOT NULL UNIQUE,"
+     " name TEXT NOT NULL,"
+     " phone TEXT NOT NULL,"
+     " issi TEXT,"
+     " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)));"
+     "CREATE TABLE shifts ("
+     " id INTEGER PRIMARY KEY,"
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " worker INTEGER NOT NULL REFERENCES workers(id),"
+     " start_utc INTEGER NOT NULL,"
+     " end_utc INTEGER NOT NULL,"
+     " position INTEGER NOT NULL,"
+     " CHECK (end_utc > start_utc));"
+     "CREATE INDEX shifts_line_start ON shifts(line, start_utc);"
+     "CREATE TABLE routes ("
+     " id INTEGER PRIMARY KEY,"
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " caller_prefix TEXT NOT NULL,"
+     " priority INTEGER NOT NULL);"
+     "CREATE TABLE directory (issi TEXT PRIMARY KEY NOT NULL, org TEXT NOT NULL);"
+     "CREATE TABLE incidents ("
+     " id INTEGER PRIMARY KEY,"
+     " started_ms INTEGER NOT NULL,"
+     " ended_ms INTEGER,"
+     " caller TEXT NOT NULL,"
+     " caller_name TEXT,"
+     " line TEXT,"
+     " radio_cci INTEGER NOT NULL,"
+     " outcome TEXT,"
+     " cause INTEGER,"
+     " accepted_by TEXT);"
+     "CREATE INDEX incidents_open ON incidents(id) WHERE ended_ms IS NULL;"
+     "CREATE TABLE incident_events ("
+     " id INTEGER PRIMARY KEY,"
+     " incident INTEGER NOT NULL REFERENCES incidents(id),"
+     " t_ms INTEGER NOT NULL,"
+     " kind TEXT NOT NULL,"
+     " detail TEXT);"
+     "CREATE INDEX incident_events_incident ON incident_events(incident, id);"
+     "CREATE TABLE roster_meta (rev INTEGER NOT NULL);"
+     "INSERT INTO roster_meta (rev) VALUES (0);",
+     NULL},
+    /* v2: the hash chain over incident_events, and the spool's applied keys */
+    {"ALTER TABLE incident_events ADD COLUMN prev_hash BLOB;"
+     "ALTER TABLE incident_events ADD COLUMN hash BLOB;"
+     "CREATE TABLE chain_head ("
+     " one INTEGER PRIMARY KEY CHECK (one = 1),"
+     " last_id INTEGER NOT NULL,"
+     " hash BLOB NOT NULL);"
+     "CREATE TABLE spool_applied ("
+     " origin INTEGER NOT NULL,"
+     " seq INTEGER NOT NULL,"
+     " PRIMARY KEY (origin, seq)) WITHOUT ROWID;",
+     chain_existing},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -90,14 +132,24 @@ enum db_stmt {
 	DB_STMT_DATA_VERSION,
 	DB_STMT_ROSTER_REV,
 	DB_STMT_ROSTER_REV_BUMP,
+	DB_STMT_INCIDENT_NEXT_ID,
 	DB_STMT_INCIDENT_INSERT,
+	DB_STMT_EVENT_NEXT_ID,
+	DB_STMT_HEAD_GET,
+	DB_STMT_HEAD_SET,
 	DB_STMT_EVENT_INSERT,
 	DB_STMT_INCIDENT_CLOSE,
-	DB_STMT_INTERRUPTED_EVENTS,
+	DB_STMT_OPEN_BELOW,
 	DB_STMT_INTERRUPTED_CLOSE,
 	DB_STMT_INCIDENT_LIST,
+	DB_STMT_INCIDENT_RANGE,
+	DB_STMT_INCIDENT_ALL,
 	DB_STMT_INCIDENT_GET,
 	DB_STMT_EVENT_LIST,
+	DB_STMT_CHAIN_WALK,
+	DB_STMT_APPLIED_CHECK,
+	DB_STMT_APPLIED_INSERT,
+	DB_STMT_APPLIED_CLEAR,
 	DB_STMT_LINE_LIST,
 	DB_STMT_WORKER_LIST,
 	DB_STMT_SHIFT_LIST,
@@ -131,25 +183,40 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_DATA_VERSION] = "PRAGMA data_version",
     [DB_STMT_ROSTER_REV] = "SELECT rev FROM roster_meta",
     [DB_STMT_ROSTER_REV_BUMP] = "UPDATE roster_meta SET rev = rev + 1 RETURNING rev",
+    [DB_STMT_INCIDENT_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM incidents",
     [DB_STMT_INCIDENT_INSERT] =
-	"INSERT INTO incidents (started_ms, caller, caller_name, line, radio_cci)"
-	" VALUES ($started, $caller, $caller_name, $line, $cci)",
-    [DB_STMT_EVENT_INSERT] = "INSERT INTO incident_events (incident, t_ms, kind, detail)"
-			     " VALUES ($incident, $t, $kind, $detail)",
+	"INSERT INTO incidents (id, started_ms, caller, caller_name, line, radio_cci)"
+	" VALUES ($id, $started, $caller, $caller_name, $line, $cci)",
+    [DB_STMT_EVENT_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM incident_events",
+    [DB_STMT_HEAD_GET] = "SELECT last_id, hash FROM chain_head WHERE one = 1",
+    [DB_STMT_HEAD_SET] = "INSERT INTO chain_head (one, last_id, hash) VALUES (1, $id, $hash)"
+			 " ON CONFLICT (one) DO UPDATE SET last_id = $id, hash = $hash",
+    [DB_STMT_EVENT_INSERT] =
+	"INSERT INTO incident_events (id, incident, t_ms, kind, detail, prev_hash, hash)"
+	" VALUES ($id, $incident, $t, $kind, $detail, $prev, $hash)",
     [DB_STMT_INCIDENT_CLOSE] =
 	"UPDATE incidents SET ended_ms = $ended, outcome = $outcome, cause = $cause,"
 	" accepted_by = $accepted_by WHERE id = $id AND ended_ms IS NULL",
-    [DB_STMT_INTERRUPTED_EVENTS] =
-	"INSERT INTO incident_events (incident, t_ms, kind, detail)"
-	" SELECT id, $now, 'interrupted', 'open at restart' FROM incidents"
-	" WHERE ended_ms IS NULL ORDER BY id",
+    [DB_STMT_OPEN_BELOW] = "SELECT id FROM incidents WHERE ended_ms IS NULL AND id < $below"
+			   " ORDER BY id",
     [DB_STMT_INTERRUPTED_CLOSE] = "UPDATE incidents SET ended_ms = $now,"
-				  " outcome = 'interrupted' WHERE ended_ms IS NULL",
+				  " outcome = 'interrupted' WHERE ended_ms IS NULL AND id < $below",
     [DB_STMT_INCIDENT_LIST] = "SELECT " INCIDENT_COLS " FROM incidents"
 			      " ORDER BY started_ms DESC, id DESC LIMIT $limit",
+    [DB_STMT_INCIDENT_RANGE] = "SELECT " INCIDENT_COLS " FROM incidents"
+			       " WHERE started_ms >= $from AND started_ms < $to"
+			       " ORDER BY started_ms, id",
+    [DB_STMT_INCIDENT_ALL] = "SELECT " INCIDENT_COLS " FROM incidents ORDER BY id",
     [DB_STMT_INCIDENT_GET] = "SELECT " INCIDENT_COLS " FROM incidents WHERE id = $id",
     [DB_STMT_EVENT_LIST] = "SELECT id, t_ms, kind, detail FROM incident_events"
 			   " WHERE incident = $incident ORDER BY id",
+    [DB_STMT_CHAIN_WALK] = "SELECT e.id, e.incident, e.t_ms, e.kind, e.detail, e.prev_hash,"
+			   " e.hash, i.id IS NULL FROM incident_events e"
+			   " LEFT JOIN incidents i ON i.id = e.incident ORDER BY e.id",
+    [DB_STMT_APPLIED_CHECK] = "SELECT count(*) FROM spool_applied"
+			      " WHERE origin = $origin AND seq = $seq",
+    [DB_STMT_APPLIED_INSERT] = "INSERT INTO spool_applied (origin, seq) VALUES ($origin, $seq)",
+    [DB_STMT_APPLIED_CLEAR] = "DELETE FROM spool_applied",
     [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en FROM service_lines"
 			  " ORDER BY code",
     [DB_STMT_WORKER_LIST] = "SELECT handle, name, phone, issi, active FROM workers"
@@ -180,10 +247,25 @@ struct gw_db {
 	sqlite3 *h;
 	char *path;
 	sqlite3_stmt *st[DB_STMT_COUNT];
-	bool batch;
+	EVP_MD_CTX *md;
+	bool batch;    /* between gw_db_batch_begin and _commit */
+	bool batch_tx; /* ... and the batch's transaction is open */
+	/* Records written in the open batch transaction (encoded), spooled if it fails. */
+	uint8_t *bbuf;
+	size_t blen, bcap;
+	bool bbuf_lost; /* a record could not be kept there */
 	int64_t data_version;
 	int64_t roster_rev;
 	bool roster_dirty;
+	/* Set by db_fail(): the last failure means the database cannot take writes now. */
+	bool unavailable;
+	bool gone; /* ... and the connection should be reopened before trying again */
+	/* Spool. */
+	char *spool_path;
+	bool spool_pending; /* records wait in the spool: writes go there too, in order */
+	int64_t next_incident;
+	uint64_t origin, seq; /* key of this connection's next spool record */
+	int busy_ms;
 };
 
 /* ---- errors -------------------------------------------------------------------------- */
@@ -229,14 +311,34 @@ static int errno_of(sqlite3 *h, int rc)
 	}
 }
 
-/* Log a failed SQLite call with its detail; returns the matching negative errno. */
-static int db_fail(const struct gw_db *db, int rc, const char *what)
+/*
+ * Log a failed SQLite call with its detail; returns the matching negative errno and
+ * records whether the failure means "the database cannot take writes now" (spool them).
+ */
+static int db_fail(struct gw_db *db, int rc, const char *what)
 {
 	const char *msg = db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
 	int err = errno_of(db->h, rc);
 
 	if (err == 0)
 		err = -EIO;
+	switch (rc & 0xff) {
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		db->gone = true;
+		/* fall through */
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_NOMEM:
+		db->unavailable = true;
+		break;
+	}
+	if (rc == SQLITE_READONLY_DBMOVED)
+		db->gone = true;
 	LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s: %s (sqlite %d)", db->path, what, msg, rc);
 	return err;
 }
@@ -262,6 +364,11 @@ static void bind_text(sqlite3_stmt *st, const char *name, const char *v)
 static void bind_i64(sqlite3_stmt *st, const char *name, int64_t v)
 {
 	sqlite3_bind_int64(st, param(st, name), v);
+}
+
+static void bind_blob(sqlite3_stmt *st, const char *name, const uint8_t *v, int n)
+{
+	sqlite3_bind_blob(st, param(st, name), v, n, SQLITE_STATIC);
 }
 
 static void done(sqlite3_stmt *st)
@@ -307,16 +414,18 @@ static const char *col_text(sqlite3_stmt *st, int i)
  */
 static int tx_begin(struct gw_db *db)
 {
-	int rc = run(db, db->batch ? DB_STMT_SAVEPOINT : DB_STMT_BEGIN);
+	int rc = run(db, db->batch_tx ? DB_STMT_SAVEPOINT : DB_STMT_BEGIN);
 	return rc < 0 ? rc : 0;
 }
 
 static void tx_rollback(struct gw_db *db)
 {
-	if (db->batch) {
+	if (sqlite3_get_autocommit(db->h))
+		return; /* nothing open (SQLite may have rolled back by itself) */
+	if (db->batch_tx) {
 		run(db, DB_STMT_ROLLBACK_TO);
 		run(db, DB_STMT_RELEASE);
-	} else if (!sqlite3_get_autocommit(db->h)) {
+	} else {
 		run(db, DB_STMT_ROLLBACK);
 	}
 }
@@ -325,7 +434,7 @@ static void tx_rollback(struct gw_db *db)
 static int tx_end(struct gw_db *db, int rc)
 {
 	if (rc >= 0) {
-		int c = run(db, db->batch ? DB_STMT_RELEASE : DB_STMT_COMMIT);
+		int c = run(db, db->batch_tx ? DB_STMT_RELEASE : DB_STMT_COMMIT);
 		if (c >= 0)
 			return rc;
 		rc = c;
@@ -366,7 +475,7 @@ static int set_pragmas(struct gw_db *db)
 	sqlite3_stmt *st;
 	int rc;
 
-	sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(db->h, SLOW_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db->h, 1);
 	rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode=WAL", -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -430,7 +539,9 @@ static int migrate(struct gw_db *db)
 	for (int i = (int)v; i < SCHEMA_VERSION; i++) {
 		char what[48];
 		snprintf(what, sizeof(what), "migration to version %d", i + 1);
-		if ((rc = exec(db, migrations[i], what)) < 0)
+		if ((rc = exec(db, migrations[i].sql, what)) < 0)
+			goto fail;
+		if (migrations[i].post && (rc = migrations[i].post(db)) < 0)
 			goto fail;
 		LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: schema migrated to version %d", db->path, i + 1);
 	}
@@ -465,31 +576,334 @@ int gw_db_schema_version(void)
 	return SCHEMA_VERSION;
 }
 
+/* ---- hash chain ---------------------------------------------------------------------- */
+
+/* One incident_events row as hashed; text with its exact byte length. */
+struct ev_row {
+	int64_t id, incident, t_ms;
+	const char *kind;
+	size_t kind_len;
+	const char *detail; /* NULL: SQL NULL */
+	size_t detail_len;
+};
+
+/* Read id, incident, t_ms, kind, detail from columns 0..4. */
+static void ev_row_read(sqlite3_stmt *st, struct ev_row *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->incident = sqlite3_column_int64(st, 1);
+	r->t_ms = sqlite3_column_int64(st, 2);
+	r->kind = col_text(st, 3);
+	r->kind_len = (size_t)sqlite3_column_bytes(st, 3);
+	if (!r->kind)
+		r->kind = "";
+	r->detail = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : col_text(st, 4);
+	r->detail_len = r->detail ? (size_t)sqlite3_column_bytes(st, 4) : 0;
+}
+
+static int md_u64(EVP_MD_CTX *md, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+	return EVP_DigestUpdate(md, b, sizeof(b));
+}
+
+/*
+ * The hash of one event row: SHA-256 over
+ *	"rinki-event-v2\0" | prev (32 bytes) | id | incident | t_ms (u64 big-endian each) |
+ *	u64 len(kind) | kind | u8 0 (detail NULL) or u8 1 | u64 len(detail) | detail
+ * Every field has a fixed width or a length prefix, so no two rows encode alike.
+ */
+static int event_hash(struct gw_db *db, const struct ev_row *r, const uint8_t *prev,
+		      uint8_t out[HASH_LEN])
+{
+	static const char tag[] = "rinki-event-v2";
+	static const uint8_t null_mark = 0, text_mark = 1;
+	EVP_MD_CTX *md = db->md;
+	unsigned int n = 0;
+	int ok;
+
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+	ok = ok && EVP_DigestUpdate(md, tag, sizeof(tag)) == 1;
+	ok = ok && EVP_DigestUpdate(md, prev, HASH_LEN) == 1;
+	ok = ok && md_u64(md, (uint64_t)r->id) == 1 && md_u64(md, (uint64_t)r->incident) == 1 &&
+	     md_u64(md, (uint64_t)r->t_ms) == 1;
+	ok = ok && md_u64(md, r->kind_len) == 1 && EVP_DigestUpdate(md, r->kind, r->kind_len) == 1;
+	if (r->detail)
+		ok = ok && EVP_DigestUpdate(md, &text_mark, 1) == 1 &&
+		     md_u64(md, r->detail_len) == 1 &&
+		     EVP_DigestUpdate(md, r->detail, r->detail_len) == 1;
+	else
+		ok = ok && EVP_DigestUpdate(md, &null_mark, 1) == 1;
+	ok = ok && EVP_DigestFinal_ex(md, out, &n) == 1 && n == HASH_LEN;
+	if (!ok) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: SHA-256 failed", db->path);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Migration to v2: chain the rows a v1 database already has, in id order. */
+static int chain_existing(struct gw_db *db)
+{
+	static const char sel_sql[] =
+	    "SELECT id, incident, t_ms, kind, detail FROM incident_events ORDER BY id";
+	static const char upd_sql[] =
+	    "UPDATE incident_events SET prev_hash = ?1, hash = ?2 WHERE id = ?3";
+	static const char head_sql[] =
+	    "INSERT INTO chain_head (one, last_id, hash) VALUES (1, ?1, ?2)";
+	sqlite3_stmt *sel = NULL, *upd = NULL, *head = NULL;
+	uint8_t prev[HASH_LEN] = {0}, h[HASH_LEN];
+	int64_t n = 0, last = 0;
+	int rc, s;
+
+	if ((s = sqlite3_prepare_v2(db->h, sel_sql, -1, &sel, NULL)) != SQLITE_OK ||
+	    (s = sqlite3_prepare_v2(db->h, upd_sql, -1, &upd, NULL)) != SQLITE_OK ||
+	    (s = sqlite3_prepare_v2(db->h, head_sql, -1, &head, NULL)) != SQLITE_OK) {
+		rc = db_fail(db, s, "prepare chain migration");
+		goto out;
+	}
+	rc = 0;
+	while ((s = sqlite3_step(sel)) == SQLITE_ROW) {
+		struct ev_row r;
+		ev_row_read(sel, &r);
+		if ((rc = event_hash(db, &r, prev, h)) < 0)
+			goto out;
+		sqlite3_bind_blob(upd, 1, prev, HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(upd, 2, h, HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(upd, 3, r.id);
+		if ((s = sqlite3_step(upd)) != SQLITE_DONE) {
+			rc = db_fail(db, s, upd_sql);
+			goto out;
+		}
+		sqlite3_reset(upd);
+		memcpy(prev, h, HASH_LEN);
+		last = r.id;
+		n++;
+	}
+	if (s != SQLITE_DONE) {
+		rc = db_fail(db, s, sel_sql);
+		goto out;
+	}
+	if (n > 0) {
+		sqlite3_bind_int64(head, 1, last);
+		sqlite3_bind_blob(head, 2, prev, HASH_LEN, SQLITE_STATIC);
+		if ((s = sqlite3_step(head)) != SQLITE_DONE) {
+			rc = db_fail(db, s, head_sql);
+			goto out;
+		}
+	}
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: hash chain computed over %lld existing event(s)",
+	     db->path, (long long)n);
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	sqlite3_finalize(head);
+	return rc;
+}
+
+/* The chain head (last event id and its hash); id 0 and zero hash when there is none. */
+static int head_get(struct gw_db *db, int64_t *id, uint8_t hash[HASH_LEN], bool *found)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_HEAD_GET];
+	int rc = sqlite3_step(st);
+
+	*id = 0;
+	memset(hash, 0, HASH_LEN);
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		*id = sqlite3_column_int64(st, 0);
+		if (b)
+			memcpy(hash, b, n < HASH_LEN ? (size_t)n : HASH_LEN);
+	}
+	done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, rc, stmt_sql[DB_STMT_HEAD_GET]);
+	return 0;
+}
+
+/* Append one event to the chain: next id, prev = the head's hash, then move the head. */
+static int event_insert(struct gw_db *db, int64_t incident, int64_t t_ms, const char *kind,
+			const char *detail)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_EVENT_INSERT];
+	struct ev_row r = {
+	    .incident = incident,
+	    .t_ms = t_ms,
+	    .kind = kind,
+	    .kind_len = strlen(kind),
+	    .detail = detail,
+	    .detail_len = detail ? strlen(detail) : 0,
+	};
+	uint8_t prev[HASH_LEN], h[HASH_LEN];
+	int64_t head_id;
+	bool found;
+	int rc;
+
+	if ((rc = run_i64(db, DB_STMT_EVENT_NEXT_ID, &r.id)) < 0 ||
+	    (rc = head_get(db, &head_id, prev, &found)) < 0 ||
+	    (rc = event_hash(db, &r, prev, h)) < 0)
+		return rc;
+	bind_i64(st, "$id", r.id);
+	bind_i64(st, "$incident", incident);
+	bind_i64(st, "$t", t_ms);
+	bind_text(st, "$kind", kind);
+	bind_text(st, "$detail", detail);
+	bind_blob(st, "$prev", prev, HASH_LEN);
+	bind_blob(st, "$hash", h, HASH_LEN);
+	if ((rc = run(db, DB_STMT_EVENT_INSERT)) < 0)
+		return rc;
+	st = db->st[DB_STMT_HEAD_SET];
+	bind_i64(st, "$id", r.id);
+	bind_blob(st, "$hash", h, HASH_LEN);
+	rc = run(db, DB_STMT_HEAD_SET);
+	return rc < 0 ? rc : 1;
+}
+
+/* ---- open / close -------------------------------------------------------------------- */
+
+/* Open db->h on db->path, bring the file to this build's schema, prepare the statements. */
+static int db_connect(struct gw_db *db, unsigned flags)
+{
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	if (!(flags & GW_DB_NOCREATE))
+		oflags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(db->path, &db->h, oflags, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "open");
+	if ((rc = set_pragmas(db)) < 0 || (rc = migrate(db)) < 0 || (rc = prepare_all(db)) < 0)
+		return rc;
+	sqlite3_busy_timeout(db->h, db->busy_ms);
+	return run_i64(db, DB_STMT_DATA_VERSION, &db->data_version);
+}
+
+static void db_disconnect(struct gw_db *db)
+{
+	for (int i = 0; i < DB_STMT_COUNT; i++) {
+		sqlite3_finalize(db->st[i]);
+		db->st[i] = NULL;
+	}
+	if (db->h && sqlite3_close(db->h) != SQLITE_OK)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: close: %s", db->path, sqlite3_errmsg(db->h));
+	db->h = NULL;
+}
+
+/*
+ * The file went away or failed with an I/O error: open it again (never creating it, an
+ * operator restores it), swapping the new connection in only when it works.
+ */
+static int db_reconnect(struct gw_db *db)
+{
+	struct gw_db *n = calloc(1, sizeof(*n));
+	int rc;
+
+	if (!n)
+		return -ENOMEM;
+	n->path = db->path; /* borrowed */
+	n->md = db->md;	    /* borrowed */
+	n->busy_ms = db->busy_ms;
+	rc = db_connect(n, GW_DB_NOCREATE);
+	if (rc < 0) {
+		db_disconnect(n);
+		free(n);
+		return rc;
+	}
+	db_disconnect(db);
+	db->h = n->h;
+	memcpy(db->st, n->st, sizeof(db->st));
+	db->data_version = n->data_version;
+	db->roster_dirty = true; /* it may be another file now: have the roster read again */
+	db->gone = false;
+	free(n);
+	LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%s: database reopened", db->path);
+	return 0;
+}
+
+static uint64_t new_origin(void)
+{
+	uint64_t v = 0;
+	struct timespec ts;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v) && v)
+		return v;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+}
+
+static int scan_max_id(const struct gw_spool_rec *rec, void *arg)
+{
+	int64_t *next = arg;
+	if (rec->type == GW_SPOOL_OPEN && rec->incident >= *next)
+		*next = rec->incident + 1;
+	return 0;
+}
+
+/* At open: is anything waiting in the spool? Cut a torn tail; ids there are taken. */
+static int spool_scan(struct gw_db *db)
+{
+	struct gw_spool_scan scan;
+	struct gw_spool *s;
+	struct stat sb;
+	int rc;
+
+	if (stat(db->spool_path, &sb) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: %s", db->spool_path, strerror(-rc));
+		return rc;
+	}
+	if (sb.st_size == 0)
+		return 0;
+	rc = gw_spool_open(db->spool_path, false, &s);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = gw_spool_replay(s, scan_max_id, &db->next_incident, &scan);
+	gw_spool_close(s);
+	if (rc < 0)
+		return rc;
+	if (scan.records > 0) {
+		db->spool_pending = true;
+		LOGP(GW_LOG_DB, GW_LOG_NOTICE, "spool %s: %zu call-log record(s) waiting",
+		     db->spool_path, scan.records);
+	}
+	return 0;
+}
+
 int gw_db_open_flags(const char *path, unsigned flags, struct gw_db **out)
 {
 	struct gw_db *db;
-	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	int rc;
 
 	assert(path && out);
 	*out = NULL;
-	if (!(flags & GW_DB_NOCREATE))
-		oflags |= SQLITE_OPEN_CREATE;
 	db = calloc(1, sizeof(*db));
-	if (!db || !(db->path = strdup(path))) {
-		free(db);
+	if (!db)
 		return -ENOMEM;
-	}
-	rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
-	if (rc != SQLITE_OK) {
-		rc = db_fail(db, rc, "open");
+	db->busy_ms = BUSY_TIMEOUT_MS;
+	db->path = strdup(path);
+	db->md = EVP_MD_CTX_new();
+	if (!db->path || !db->md || asprintf(&db->spool_path, "%s.spool", path) < 0) {
+		db->spool_path = NULL;
+		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = set_pragmas(db)) < 0 || (rc = migrate(db)) < 0 || (rc = prepare_all(db)) < 0)
+	if ((rc = db_connect(db, flags)) < 0 ||
+	    (rc = run_i64(db, DB_STMT_ROSTER_REV, &db->roster_rev)) < 0 ||
+	    (rc = run_i64(db, DB_STMT_INCIDENT_NEXT_ID, &db->next_incident)) < 0 ||
+	    (rc = spool_scan(db)) < 0)
 		goto fail;
-	if ((rc = run_i64(db, DB_STMT_DATA_VERSION, &db->data_version)) < 0 ||
-	    (rc = run_i64(db, DB_STMT_ROSTER_REV, &db->roster_rev)) < 0)
-		goto fail;
+	db->origin = new_origin();
+	if (db->spool_pending && (rc = gw_db_spool_replay(db)) < 0)
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "%s: spool not replayed yet (%s): will retry", path,
+		     strerror(-rc));
 	*out = db;
 	return 0;
 fail:
@@ -508,118 +922,335 @@ void gw_db_close(struct gw_db *db)
 		return;
 	if (db->batch && gw_db_batch_commit(db) < 0)
 		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: batch lost at close", db->path);
-	for (int i = 0; i < DB_STMT_COUNT; i++)
-		sqlite3_finalize(db->st[i]);
-	if (db->h && sqlite3_close(db->h) != SQLITE_OK)
-		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: close: %s", db->path, sqlite3_errmsg(db->h));
+	db_disconnect(db);
+	EVP_MD_CTX_free(db->md);
+	free(db->bbuf);
+	free(db->spool_path);
 	free(db->path);
 	free(db);
 }
 
+void gw_db_set_busy_timeout(struct gw_db *db, int ms)
+{
+	assert(ms >= 0);
+	db->busy_ms = ms;
+	sqlite3_busy_timeout(db->h, ms);
+}
+
 /* ---- call log ------------------------------------------------------------------------ */
 
-static int event_insert(struct gw_db *db, int64_t incident, int64_t t_ms, const char *kind,
-			const char *detail)
+static void open_detail(const char *caller, const char *caller_name, const char *line, int cci,
+			char *buf, size_t len)
 {
-	sqlite3_stmt *st = db->st[DB_STMT_EVENT_INSERT];
+	snprintf(buf, len, "caller %s (%s) line %s cci %d", caller,
+		 caller_name ? caller_name : "unknown", line ? line : "-", cci);
+}
 
-	bind_i64(st, "$incident", incident);
-	bind_i64(st, "$t", t_ms);
-	bind_text(st, "$kind", kind);
-	bind_text(st, "$detail", detail);
-	return run(db, DB_STMT_EVENT_INSERT);
+static void close_detail(const char *outcome, bool has_cause, int cause, const char *accepted_by,
+			 char *buf, size_t len)
+{
+	if (has_cause)
+		snprintf(buf, len, "outcome %s cause %d accepted by %s", outcome, cause,
+			 accepted_by ? accepted_by : "nobody");
+	else
+		snprintf(buf, len, "outcome %s accepted by %s", outcome,
+			 accepted_by ? accepted_by : "nobody");
+}
+
+#define INTERRUPTED_DETAIL "open at restart"
+
+/* Close every open incident with an id below "below" as interrupted. Returns how many. */
+static int mark(struct gw_db *db, int64_t below, int64_t now_ms)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_OPEN_BELOW];
+	int rc = 0, s;
+
+	bind_i64(st, "$below", below);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = event_insert(db, sqlite3_column_int64(st, 0), now_ms, "interrupted",
+				  INTERRUPTED_DETAIL);
+		if (rc < 0)
+			break;
+	}
+	done(st);
+	if (rc < 0)
+		return rc;
+	if (s != SQLITE_DONE)
+		return db_fail(db, s, stmt_sql[DB_STMT_OPEN_BELOW]);
+	st = db->st[DB_STMT_INTERRUPTED_CLOSE];
+	bind_i64(st, "$now", now_ms);
+	bind_i64(st, "$below", below);
+	return run(db, DB_STMT_INTERRUPTED_CLOSE);
+}
+
+/*
+ * Apply one call-log write inside the caller's transaction. The one place that turns a
+ * record into rows, for direct writes and spool replay alike. Returns >= 0 or -errno.
+ */
+static int apply(struct gw_db *db, const struct gw_spool_rec *rec)
+{
+	char detail[256];
+	sqlite3_stmt *st;
+	int rc;
+
+	switch (rec->type) {
+	case GW_SPOOL_OPEN:
+		st = db->st[DB_STMT_INCIDENT_INSERT];
+		bind_i64(st, "$id", rec->incident);
+		bind_i64(st, "$started", rec->t_ms);
+		bind_text(st, "$caller", rec->caller);
+		bind_text(st, "$caller_name", rec->caller_name);
+		bind_text(st, "$line", rec->line);
+		bind_i64(st, "$cci", rec->num);
+		if ((rc = run(db, DB_STMT_INCIDENT_INSERT)) < 0)
+			return rc;
+		open_detail(rec->caller, rec->caller_name, rec->line, rec->num, detail,
+			    sizeof(detail));
+		return event_insert(db, rec->incident, rec->t_ms, "open", detail);
+	case GW_SPOOL_EVENT:
+		return event_insert(db, rec->incident, rec->t_ms, rec->kind, rec->detail);
+	case GW_SPOOL_CLOSE:
+		st = db->st[DB_STMT_INCIDENT_CLOSE];
+		bind_i64(st, "$id", rec->incident);
+		bind_i64(st, "$ended", rec->t_ms);
+		bind_text(st, "$outcome", rec->outcome);
+		if (rec->num >= 0)
+			bind_i64(st, "$cause", rec->num);
+		else
+			sqlite3_bind_null(st, param(st, "$cause"));
+		bind_text(st, "$accepted_by", rec->accepted_by);
+		rc = run(db, DB_STMT_INCIDENT_CLOSE);
+		if (rc == 0) {
+			LOGP(GW_LOG_DB, GW_LOG_WARN, "close incident %lld: not open",
+			     (long long)rec->incident);
+			return -ENOENT;
+		}
+		if (rc < 0)
+			return rc;
+		close_detail(rec->outcome, rec->num >= 0, rec->num, rec->accepted_by, detail,
+			     sizeof(detail));
+		return event_insert(db, rec->incident, rec->t_ms, "close", detail);
+	case GW_SPOOL_MARK:
+		return mark(db, rec->incident, rec->t_ms);
+	}
+	return -EINVAL;
+}
+
+/* The id of a new incident: after every id in the file and every id this connection gave. */
+static int alloc_incident(struct gw_db *db, int64_t *id)
+{
+	int64_t next;
+	int rc = run_i64(db, DB_STMT_INCIDENT_NEXT_ID, &next);
+
+	if (rc < 0)
+		return rc;
+	*id = next > db->next_incident ? next : db->next_incident;
+	return 0;
+}
+
+/* Keep a copy of a write made in the open batch transaction, to spool it if the batch fails. */
+static void batch_keep(struct gw_db *db, const struct gw_spool_rec *rec)
+{
+	size_t need = db->blen + GW_SPOOL_HDR + GW_SPOOL_PAYLOAD_MAX;
+	int n;
+
+	if (need > db->bcap) {
+		size_t cap = db->bcap ? db->bcap * 2 : 4 * need;
+		uint8_t *p = realloc(db->bbuf, cap > need ? cap : need);
+		if (!p) {
+			db->bbuf_lost = true;
+			LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: no memory to keep a batch record",
+			     db->path);
+			return;
+		}
+		db->bbuf = p;
+		db->bcap = cap > need ? cap : need;
+	}
+	n = gw_spool_encode(rec, db->bbuf + db->blen, db->bcap - db->blen);
+	if (n < 0) {
+		db->bbuf_lost = true;
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: cannot keep a batch record: %s", db->path,
+		     strerror(-n));
+		return;
+	}
+	db->blen += (size_t)n;
+}
+
+static int spool_append_cb(const struct gw_spool_rec *rec, void *arg)
+{
+	return gw_spool_append(arg, rec);
+}
+
+/*
+ * Put rec (may be NULL), and before it when flush_batch the writes of the failed batch
+ * transaction, into the spool. From then on every call-log write goes there, in order,
+ * until gw_db_spool_replay() has emptied it. Returns 0 or -errno (the write is lost).
+ */
+static int spool_put(struct gw_db *db, const struct gw_spool_rec *rec, bool flush_batch)
+{
+	struct gw_spool_scan scan;
+	struct gw_spool *s;
+	int rc = gw_spool_open(db->spool_path, true, &s);
+
+	if (rc >= 0 && flush_batch && db->bbuf_lost)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: a write of the failed batch was not kept: lost",
+		     db->path);
+	if (rc >= 0 && flush_batch && db->blen)
+		rc = gw_spool_parse(db->bbuf, db->blen, spool_append_cb, s, &scan);
+	if (rc >= 0 && rec)
+		rc = gw_spool_append(s, rec);
+	gw_spool_close(s);
+	if (flush_batch) {
+		db->blen = 0;
+		db->bbuf_lost = false;
+	}
+	if (rc < 0) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR,
+		     "%s: call-log write LOST: neither the database nor the spool %s took it (%s)",
+		     db->path, db->spool_path, strerror(-rc));
+		return rc;
+	}
+	if (!db->spool_pending)
+		LOGP(GW_LOG_DB, GW_LOG_WARN,
+		     "%s: database unavailable: call-log writes go to %s until it works again",
+		     db->path, db->spool_path);
+	db->spool_pending = true;
+	return 0;
+}
+
+/* Roll back the whole batch transaction (not just the last write's savepoint). */
+static void batch_abandon(struct gw_db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		run(db, DB_STMT_ROLLBACK);
+	db->batch_tx = false;
+}
+
+/*
+ * In WAL mode SQLite goes on writing to a database file that was renamed or deleted (the
+ * writes would be lost with the inode): check the name still leads to our file.
+ */
+static bool db_moved(struct gw_db *db)
+{
+	int moved = 0;
+
+	if (sqlite3_file_control(db->h, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+	    !moved)
+		return false;
+	LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: the database file was moved or deleted", db->path);
+	db->unavailable = db->gone = true;
+	return true;
+}
+
+/*
+ * One call-log write: to the database, or to the spool when the spool already holds
+ * records (order) or the database cannot take it now. An OPEN gets its incident id here.
+ */
+static int log_write(struct gw_db *db, struct gw_spool_rec *rec)
+{
+	bool flush = false;
+	int rc = 0;
+
+	rec->origin = db->origin;
+	rec->seq = ++db->seq;
+	db->unavailable = false;
+	if (!db->spool_pending) {
+		if (!db->batch_tx && db_moved(db))
+			rc = -ENOENT;
+		else if ((rc = tx_begin(db)) >= 0) {
+			if (rec->type == GW_SPOOL_OPEN)
+				rc = alloc_incident(db, &rec->incident);
+			if (rc >= 0)
+				rc = apply(db, rec);
+			rc = tx_end(db, rc);
+		}
+		if (rc >= 0 && db->batch_tx)
+			batch_keep(db, rec);
+		if (rc >= 0 || !db->unavailable)
+			goto out;
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "%s: call-log write not taken (%s): spooling it",
+		     db->path, strerror(-rc));
+		if (db->batch_tx) {
+			batch_abandon(db);
+			flush = true;
+		}
+	}
+	if (rec->type == GW_SPOOL_OPEN && rec->incident <= 0)
+		rec->incident = db->next_incident;
+	if (rec->type == GW_SPOOL_MARK)
+		rec->incident = db->next_incident;
+	rc = spool_put(db, rec, flush);
+	if (rc >= 0 && rec->type == GW_SPOOL_MARK)
+		rc = 0; /* how many is known only at replay */
+out:
+	if (rc >= 0 && rec->type == GW_SPOOL_OPEN && rec->incident >= db->next_incident)
+		db->next_incident = rec->incident + 1;
+	return rc;
 }
 
 int gw_db_incident_open(struct gw_db *db, const struct gw_incident_rec *rec, int64_t *id_out)
 {
-	sqlite3_stmt *st = db->st[DB_STMT_INCIDENT_INSERT];
-	char detail[256];
-	int64_t id = 0;
+	struct gw_spool_rec r = {
+	    .type = GW_SPOOL_OPEN,
+	    .t_ms = rec->started_ms,
+	    .num = rec->radio_cci,
+	    .caller = rec->caller,
+	    .caller_name = rec->caller_name,
+	    .line = rec->line,
+	};
 	int rc;
 
 	assert(rec && rec->caller && id_out);
-	snprintf(detail, sizeof(detail), "caller %s (%s) line %s cci %d", rec->caller,
-		 rec->caller_name ? rec->caller_name : "unknown", rec->line ? rec->line : "-",
-		 rec->radio_cci);
-	if ((rc = tx_begin(db)) < 0)
+	if ((rc = log_write(db, &r)) < 0)
 		return rc;
-	bind_i64(st, "$started", rec->started_ms);
-	bind_text(st, "$caller", rec->caller);
-	bind_text(st, "$caller_name", rec->caller_name);
-	bind_text(st, "$line", rec->line);
-	bind_i64(st, "$cci", rec->radio_cci);
-	rc = run(db, DB_STMT_INCIDENT_INSERT);
-	if (rc >= 0) {
-		id = sqlite3_last_insert_rowid(db->h);
-		rc = event_insert(db, id, rec->started_ms, "open", detail);
-	}
-	rc = tx_end(db, rc);
-	if (rc < 0)
-		return rc;
-	*id_out = id;
+	*id_out = r.incident;
 	return 0;
 }
 
 int gw_db_event_append(struct gw_db *db, int64_t incident, int64_t t_ms, const char *kind,
 		       const char *detail)
 {
+	struct gw_spool_rec r = {
+	    .type = GW_SPOOL_EVENT,
+	    .incident = incident,
+	    .t_ms = t_ms,
+	    .kind = kind,
+	    .detail = detail,
+	};
 	int rc;
 
 	assert(kind);
-	if ((rc = tx_begin(db)) < 0)
-		return rc;
-	rc = tx_end(db, event_insert(db, incident, t_ms, kind, detail));
+	if (incident <= 0)
+		return -ENOENT;
+	rc = log_write(db, &r);
 	return rc < 0 ? rc : 0;
 }
 
 int gw_db_incident_close(struct gw_db *db, int64_t incident, int64_t ended_ms, const char *outcome,
 			 int cause, const char *accepted_by)
 {
-	sqlite3_stmt *st = db->st[DB_STMT_INCIDENT_CLOSE];
-	char detail[256];
+	struct gw_spool_rec r = {
+	    .type = GW_SPOOL_CLOSE,
+	    .incident = incident,
+	    .t_ms = ended_ms,
+	    .num = cause < 0 ? -1 : cause,
+	    .outcome = outcome,
+	    .accepted_by = accepted_by,
+	};
 	int rc;
 
 	assert(outcome);
-	if (cause >= 0)
-		snprintf(detail, sizeof(detail), "outcome %s cause %d accepted by %s", outcome,
-			 cause, accepted_by ? accepted_by : "nobody");
-	else
-		snprintf(detail, sizeof(detail), "outcome %s accepted by %s", outcome,
-			 accepted_by ? accepted_by : "nobody");
-	if ((rc = tx_begin(db)) < 0)
-		return rc;
-	bind_i64(st, "$id", incident);
-	bind_i64(st, "$ended", ended_ms);
-	bind_text(st, "$outcome", outcome);
-	if (cause >= 0)
-		bind_i64(st, "$cause", cause);
-	else
-		sqlite3_bind_null(st, sqlite3_bind_parameter_index(st, "$cause"));
-	bind_text(st, "$accepted_by", accepted_by);
-	rc = run(db, DB_STMT_INCIDENT_CLOSE);
-	if (rc == 0) {
-		LOGP(GW_LOG_DB, GW_LOG_WARN, "close incident %lld: not open", (long long)incident);
-		rc = -ENOENT;
-	}
-	if (rc >= 0)
-		rc = event_insert(db, incident, ended_ms, "close", detail);
-	rc = tx_end(db, rc);
+	if (incident <= 0)
+		return -ENOENT;
+	rc = log_write(db, &r);
 	return rc < 0 ? rc : 0;
 }
 
 int gw_db_mark_interrupted(struct gw_db *db, int64_t now_ms)
 {
-	int rc;
+	struct gw_spool_rec r = {.type = GW_SPOOL_MARK, .incident = INT64_MAX, .t_ms = now_ms};
+	int rc = log_write(db, &r);
 
-	if ((rc = tx_begin(db)) < 0)
-		return rc;
-	bind_i64(db->st[DB_STMT_INTERRUPTED_EVENTS], "$now", now_ms);
-	rc = run(db, DB_STMT_INTERRUPTED_EVENTS);
-	if (rc >= 0) {
-		bind_i64(db->st[DB_STMT_INTERRUPTED_CLOSE], "$now", now_ms);
-		rc = run(db, DB_STMT_INTERRUPTED_CLOSE);
-	}
-	rc = tx_end(db, rc);
 	if (rc > 0)
 		LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%s: %d incident(s) left open marked interrupted",
 		     db->path, rc);
@@ -632,8 +1263,17 @@ int gw_db_batch_begin(struct gw_db *db)
 
 	if (db->batch)
 		return -EBUSY;
-	if ((rc = run(db, DB_STMT_BEGIN)) < 0)
-		return rc;
+	db->blen = 0;
+	db->bbuf_lost = false;
+	if (!db->spool_pending) {
+		db->unavailable = false;
+		rc = run(db, DB_STMT_BEGIN);
+		if (rc >= 0)
+			db->batch_tx = true;
+		else if (!db->unavailable)
+			return rc;
+		/* Unavailable: each write of the batch tries on its own, then spools. */
+	}
 	db->batch = true;
 	return 0;
 }
@@ -645,10 +1285,131 @@ int gw_db_batch_commit(struct gw_db *db)
 	if (!db->batch)
 		return -EINVAL;
 	db->batch = false;
+	if (!db->batch_tx)
+		return 0;
+	db->batch_tx = false;
+	db->unavailable = false;
 	rc = run(db, DB_STMT_COMMIT);
-	if (rc < 0 && !sqlite3_get_autocommit(db->h))
+	if (rc >= 0) {
+		db->blen = 0;
+		return 0;
+	}
+	if (!sqlite3_get_autocommit(db->h))
 		run(db, DB_STMT_ROLLBACK);
-	return rc < 0 ? rc : 0;
+	if (db->unavailable)
+		return spool_put(db, NULL, true);
+	LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: batch commit failed: its writes are lost", db->path);
+	db->blen = 0;
+	return rc;
+}
+
+/* ---- spool replay -------------------------------------------------------------------- */
+
+struct replay {
+	struct gw_db *db;
+	int applied, skipped, dropped;
+};
+
+static const char *const rec_names[] = {
+    [GW_SPOOL_OPEN] = "open",
+    [GW_SPOOL_EVENT] = "event",
+    [GW_SPOOL_CLOSE] = "close",
+    [GW_SPOOL_MARK] = "mark-interrupted",
+};
+
+/* Apply one spooled record unless its key says it was applied before. 0 or -errno (stop). */
+static int replay_one(const struct gw_spool_rec *rec, void *arg)
+{
+	struct replay *r = arg;
+	struct gw_db *db = r->db;
+	sqlite3_stmt *st = db->st[DB_STMT_APPLIED_CHECK];
+	int64_t seen = 0;
+	int rc;
+
+	bind_i64(st, "$origin", (int64_t)rec->origin);
+	bind_i64(st, "$seq", (int64_t)rec->seq);
+	if ((rc = run_i64(db, DB_STMT_APPLIED_CHECK, &seen)) < 0)
+		return rc;
+	if (seen) {
+		r->skipped++;
+		return 0;
+	}
+	if ((rc = run(db, DB_STMT_SAVEPOINT)) < 0)
+		return rc;
+	rc = apply(db, rec);
+	if (rc < 0 && db->unavailable)
+		return rc; /* the caller rolls the whole replay back */
+	if (rc < 0) {
+		run(db, DB_STMT_ROLLBACK_TO);
+		LOGP(GW_LOG_DB, GW_LOG_ERROR,
+		     "spool %s: %s record for incident %lld at %lld dropped: %s", db->spool_path,
+		     rec_names[rec->type], (long long)rec->incident, (long long)rec->t_ms,
+		     strerror(-rc));
+		r->dropped++;
+	} else {
+		r->applied++;
+	}
+	if ((rc = run(db, DB_STMT_RELEASE)) < 0)
+		return rc;
+	st = db->st[DB_STMT_APPLIED_INSERT];
+	bind_i64(st, "$origin", (int64_t)rec->origin);
+	bind_i64(st, "$seq", (int64_t)rec->seq);
+	if ((rc = run(db, DB_STMT_APPLIED_INSERT)) < 0)
+		return rc;
+	if (rec->type == GW_SPOOL_OPEN && rec->incident >= db->next_incident)
+		db->next_incident = rec->incident + 1;
+	return 0;
+}
+
+int gw_db_spool_replay(struct gw_db *db)
+{
+	struct replay r = {.db = db};
+	struct gw_spool_scan scan;
+	struct gw_spool *s;
+	int rc;
+
+	if (!db->spool_pending)
+		return 0;
+	if (db->batch)
+		return -EBUSY;
+	db->unavailable = false;
+	if (db->gone && (rc = db_reconnect(db)) < 0)
+		return rc;
+	rc = gw_spool_open(db->spool_path, false, &s);
+	if (rc == -ENOENT) {
+		db->spool_pending = false;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = run(db, DB_STMT_BEGIN)) >= 0) {
+		rc = gw_spool_replay(s, replay_one, &r, &scan);
+		if (rc >= 0)
+			rc = run(db, DB_STMT_COMMIT);
+		if (rc < 0 && !sqlite3_get_autocommit(db->h))
+			run(db, DB_STMT_ROLLBACK);
+	}
+	if (rc >= 0)
+		rc = gw_spool_clear(s);
+	if (rc >= 0) {
+		db->spool_pending = false;
+		/* Every key there belonged to a record now gone from the file. */
+		run(db, DB_STMT_APPLIED_CLEAR);
+		LOGP(GW_LOG_DB, GW_LOG_NOTICE,
+		     "%s: spool replayed: %d record(s) applied, %d already there, %d dropped",
+		     db->path, r.applied, r.skipped, r.dropped);
+		rc = r.applied;
+	} else {
+		LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: spool kept (%s): will retry", db->path,
+		     strerror(-rc));
+	}
+	gw_spool_close(s);
+	return rc;
+}
+
+bool gw_db_spool_pending(const struct gw_db *db)
+{
+	return db->spool_pending;
 }
 
 static void incident_from_row(sqlite3_stmt *st, struct gw_db_incident *inc)
@@ -745,6 +1506,193 @@ int gw_db_event_list(struct gw_db *db, int64_t incident, gw_db_event_fn fn, void
 	assert(fn);
 	bind_i64(db->st[DB_STMT_EVENT_LIST], "$incident", incident);
 	return each_row(db, DB_STMT_EVENT_LIST, event_row, &cb);
+}
+
+int gw_db_incident_range(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_incident_fn fn,
+			 void *arg)
+{
+	struct incident_cb cb = {.fn = fn, .arg = arg};
+	sqlite3_stmt *st = db->st[DB_STMT_INCIDENT_RANGE];
+
+	assert(fn);
+	bind_i64(st, "$from", from_ms);
+	bind_i64(st, "$to", to_ms);
+	return each_row(db, DB_STMT_INCIDENT_RANGE, incident_row, &cb);
+}
+
+/* ---- verification -------------------------------------------------------------------- */
+
+static void broken(struct gw_db_verify *v, int64_t event, int64_t incident, const char *why)
+{
+	v->bad_event = event;
+	v->bad_incident = incident;
+	v->reason = why;
+}
+
+/* Walk incident_events in id order checking every link. 1 broken (v filled), 0, -errno. */
+static int chain_walk(struct gw_db *db, struct gw_db_verify *v)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_CHAIN_WALK];
+	uint8_t prev[HASH_LEN] = {0}, h[HASH_LEN], head[HASH_LEN];
+	int64_t head_id, last = 0;
+	bool have_head;
+	int rc, s;
+
+	if ((rc = head_get(db, &head_id, head, &have_head)) < 0)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ev_row r;
+		const void *ph = sqlite3_column_blob(st, 5), *hh = sqlite3_column_blob(st, 6);
+		ev_row_read(st, &r);
+		v->events++;
+		if (sqlite3_column_bytes(st, 5) != HASH_LEN ||
+		    sqlite3_column_bytes(st, 6) != HASH_LEN)
+			broken(v, r.id, r.incident, "hash missing or malformed");
+		else if (memcmp(ph, prev, HASH_LEN) != 0)
+			broken(
+			    v, r.id, r.incident,
+			    "does not link to the row before it (a row was removed or rewritten)");
+		else if ((rc = event_hash(db, &r, prev, h)) < 0)
+			break;
+		else if (memcmp(hh, h, HASH_LEN) != 0)
+			broken(v, r.id, r.incident,
+			       "content does not match its hash (row changed)");
+		else if (sqlite3_column_int(st, 7))
+			broken(v, r.id, r.incident, "names an incident that does not exist");
+		else if (!have_head || r.id > head_id)
+			broken(v, r.id, r.incident,
+			       "comes after the chain head (added outside rinki)");
+		if (v->reason)
+			break;
+		memcpy(prev, hh, HASH_LEN);
+		last = r.id;
+	}
+	done(st);
+	if (rc < 0)
+		return rc;
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		return db_fail(db, s, stmt_sql[DB_STMT_CHAIN_WALK]);
+	if (v->reason)
+		return 1;
+	memcpy(v->head, prev, HASH_LEN);
+	if (have_head && head_id != last) {
+		broken(v, head_id, 0,
+		       "missing: the chain head names it (the last rows were removed)");
+		return 1;
+	}
+	if (have_head && memcmp(head, prev, HASH_LEN) != 0) {
+		broken(v, last, 0,
+		       "its hash differs from the chain head's (the chain was rewritten)");
+		return 1;
+	}
+	return 0;
+}
+
+static bool text_is(const char *s, size_t n, const char *want)
+{
+	return s && n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+/*
+ * An incident row against its chained events: started_ms, caller, name, line and cci
+ * against its first event ("open"), the closing fields against its last "close" or
+ * "interrupted" event. 1 broken (v filled), 0, -errno.
+ */
+static int incident_check(struct gw_db *db, const struct gw_db_incident *inc,
+			  struct gw_db_verify *v)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_EVENT_LIST];
+	char want_open[256], want_close[256] = "";
+	int64_t open_id = 0, close_id = 0, close_t = 0;
+	bool open_ok = false, close_is_close = false, close_detail_ok = false;
+	int n = 0, s;
+
+	open_detail(inc->caller, inc->caller_name, inc->line, inc->radio_cci, want_open,
+		    sizeof(want_open));
+	if (inc->outcome)
+		close_detail(inc->outcome, inc->has_cause, inc->cause, inc->accepted_by, want_close,
+			     sizeof(want_close));
+	bind_i64(st, "$incident", inc->id);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0), t = sqlite3_column_int64(st, 1);
+		const char *kind = col_text(st, 2), *detail = col_text(st, 3);
+		size_t klen = (size_t)sqlite3_column_bytes(st, 2);
+		size_t dlen = (size_t)sqlite3_column_bytes(st, 3);
+
+		if (n++ == 0) {
+			open_id = id;
+			open_ok = text_is(kind, klen, "open") && t == inc->started_ms &&
+				  text_is(detail, dlen, want_open);
+		} else if (text_is(kind, klen, "close")) {
+			close_id = id;
+			close_t = t;
+			close_is_close = true;
+			close_detail_ok = inc->outcome && text_is(detail, dlen, want_close);
+		} else if (text_is(kind, klen, "interrupted")) {
+			close_id = id;
+			close_t = t;
+			close_is_close = false;
+			close_detail_ok = text_is(detail, dlen, INTERRUPTED_DETAIL);
+		}
+	}
+	done(st);
+	if (s != SQLITE_DONE)
+		return db_fail(db, s, stmt_sql[DB_STMT_EVENT_LIST]);
+	if (n == 0)
+		broken(v, 0, inc->id, "incident has no events");
+	else if (!open_ok)
+		broken(v, open_id, inc->id, "incident row does not match its open event");
+	else if (!inc->ended && close_id)
+		broken(v, close_id, inc->id, "incident row is open but an event closed it");
+	else if (!inc->ended && (inc->outcome || inc->has_cause || inc->accepted_by))
+		broken(v, open_id, inc->id, "open incident row has closing fields");
+	else if (inc->ended && !close_id)
+		broken(v, open_id, inc->id, "incident row is closed but no event closed it");
+	else if (inc->ended &&
+		 (close_t != inc->ended_ms || !close_detail_ok ||
+		  (!close_is_close && (!inc->outcome || strcmp(inc->outcome, "interrupted") != 0 ||
+				       inc->has_cause || inc->accepted_by))))
+		broken(v, close_id, inc->id, "incident row does not match its closing event");
+	return v->reason ? 1 : 0;
+}
+
+int gw_db_log_verify_report(struct gw_db *db, struct gw_db_verify *v)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_INCIDENT_ALL];
+	bool own_tx = sqlite3_get_autocommit(db->h);
+	int rc, s = SQLITE_DONE;
+
+	memset(v, 0, sizeof(*v));
+	/* One read transaction: the walk sees one state of the file. */
+	if (own_tx && (rc = run(db, DB_STMT_BEGIN_READ)) < 0)
+		return rc;
+	rc = chain_walk(db, v);
+	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct gw_db_incident inc;
+		incident_from_row(st, &inc);
+		v->incidents++;
+		rc = incident_check(db, &inc, v);
+	}
+	done(st);
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = db_fail(db, s, stmt_sql[DB_STMT_INCIDENT_ALL]);
+	if (own_tx && !sqlite3_get_autocommit(db->h))
+		run(db, rc < 0 ? DB_STMT_ROLLBACK : DB_STMT_COMMIT);
+	if (rc == 1)
+		LOGP(GW_LOG_DB, GW_LOG_WARN,
+		     "%s: call log chain broken at event %lld (incident %lld): %s", db->path,
+		     (long long)v->bad_event, (long long)v->bad_incident, v->reason);
+	return rc;
+}
+
+int gw_db_log_verify(struct gw_db *db, int64_t *bad_event_id)
+{
+	struct gw_db_verify v;
+	int rc = gw_db_log_verify_report(db, &v);
+
+	if (bad_event_id)
+		*bad_event_id = rc == 1 ? v.bad_event : 0;
+	return rc;
 }
 
 /* ---- roster tables ------------------------------------------------------------------- */
@@ -982,15 +1930,16 @@ int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
 
 	if (db->batch)
 		return -EBUSY;
-	if ((rc = tx_begin(db)) < 0)
-		return rc;
+	sqlite3_busy_timeout(db->h, SLOW_BUSY_TIMEOUT_MS); /* not on the call path */
+	rc = tx_begin(db);
 	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]) && rc >= 0; i++)
 		rc = run(db, deletes[i]);
 	if (rc >= 0)
 		rc = roster_insert(db, in);
 	if (rc >= 0)
 		rc = run_i64(db, DB_STMT_ROSTER_REV_BUMP, &rev);
-	rc = tx_end(db, rc);
+	rc = tx_end(db, rc); /* rolls back nothing when tx_begin failed */
+	sqlite3_busy_timeout(db->h, db->busy_ms);
 	if (rc < 0)
 		return rc;
 	db->roster_rev = rev;

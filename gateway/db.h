@@ -6,6 +6,36 @@
  * here, so callers never see SQLite codes. Times are wall-clock milliseconds
  * since the Unix epoch (UTC). One struct gw_db is one connection; it is not
  * shared between threads.
+ *
+ * Tamper evidence (schema v2). Every incident_events row carries hash = SHA-256 over
+ * (id, incident, t_ms, kind, detail, prev_hash) in a length-prefixed encoding, and
+ * prev_hash = the previous row's hash (32 zero bytes for the first); chain_head keeps
+ * the last row's id and hash. Incident rows are covered through their events: every
+ * incident change is an event (open: caller, name, line, cci, started_ms; close: outcome,
+ * cause, accepted by, ended_ms; interrupted), and gw_db_log_verify() checks each incident
+ * row against those chained events. What it catches: a changed, inserted or removed event
+ * row, cut-off last rows, an incident row whose fields disagree with its events, events
+ * of a missing incident. What it does not: someone with write access who rewrites the
+ * chain from the changed row on and moves chain_head (no secret key, no external anchor;
+ * record the head hash rinkictl log verify prints elsewhere to catch that), a whole
+ * incident deleted together with its events and the chain recomputed, and the roster
+ * tables, which are not part of the call log.
+ *
+ * Spool (when the database is locked past a 250 ms busy timeout, full, read-only, has an
+ * I/O error or is gone). Call-log writes (incident open, event, close, mark interrupted)
+ * the database cannot take go to <db>.spool (see spool.h), one fsynced record each, and
+ * the call returns 0. Once a record is there, every later call-log write goes there too
+ * until gw_db_spool_replay() has applied the file, in order, so the log order holds.
+ * Incident ids: this connection hands out ids itself, after the largest id in the file,
+ * in the spool and ever given out (single writer: only rinkid opens incidents), and an
+ * incident opened while the database is down keeps its id; replay inserts it with that
+ * id. Each record has a unique key (origin, a random number per connection, and a
+ * sequence number) that replay stores in spool_applied in the same transaction, so a
+ * replay cut short (crash) never applies a record twice. A write that reaches the spool
+ * but later fails at replay for a logical reason (close of an incident that is not open,
+ * event for an unknown incident) is dropped with an error line: it returned 0 earlier.
+ * Should the spool file fail too (same full disk), the write is lost with an error line
+ * and its -errno.
  */
 #ifndef GW_DB_H
 #define GW_DB_H
@@ -35,6 +65,9 @@ void gw_db_close(struct gw_db *db);
 /* The schema version this build creates and understands. */
 int gw_db_schema_version(void);
 
+/* How long call-log writes wait for another connection's lock before spooling (ms). */
+void gw_db_set_busy_timeout(struct gw_db *db, int ms);
+
 /* ---- call log ------------------------------------------------------------------------ */
 
 /* caller is required; caller_name and line may be NULL (unknown org, no route). */
@@ -49,7 +82,7 @@ struct gw_incident_rec {
 /*
  * Start an incident. In the same transaction an event of kind "open" at started_ms
  * records the caller, name, line and cci, so the timeline is complete from one commit.
- * Returns 0 and *id_out, or a negative errno.
+ * Returns 0 and *id_out (also when the write was spooled: the id stays valid), or -errno.
  */
 int gw_db_incident_open(struct gw_db *db, const struct gw_incident_rec *rec, int64_t *id_out);
 
@@ -68,20 +101,61 @@ int gw_db_incident_close(struct gw_db *db, int64_t incident, int64_t ended_ms, c
 
 /*
  * Open incidents left by a crash: give each an "interrupted" event at now_ms and close it
- * with outcome "interrupted", ended_ms = now_ms, cause NULL. Returns how many, or -errno.
+ * with outcome "interrupted", ended_ms = now_ms, cause NULL. Returns how many, or -errno;
+ * 0 when spooled (the incidents opened so far are marked when the spool is replayed).
  */
 int gw_db_mark_interrupted(struct gw_db *db, int64_t now_ms);
 
 /*
  * Group the following call-log writes into one transaction (one fsync) until
  * gw_db_batch_commit(). Inside a batch each write is still atomic on its own (a failed
- * write leaves no trace) and reports its own result. Returns 0, -EBUSY if a batch is
- * already open, or -errno.
+ * write leaves no trace) and reports its own result. When the database becomes
+ * unavailable during the batch, the batch's writes so far and the rest go to the spool,
+ * in order. Returns 0, -EBUSY if a batch is already open, or -errno.
  */
 int gw_db_batch_begin(struct gw_db *db);
 
-/* Commit the batch. Returns 0, -EINVAL when no batch is open, or -errno (batch lost). */
+/*
+ * Commit the batch; when the database cannot take it, its writes are spooled (returns 0).
+ * Returns 0, -EINVAL when no batch is open, or -errno (batch lost, logged).
+ */
 int gw_db_batch_commit(struct gw_db *db);
+
+/*
+ * Apply the spool to the database in order and empty it; gw_db_open() calls it, and the
+ * main loop should call it on a timer (every few seconds) while gw_db_spool_pending().
+ * Records already applied are skipped. Returns how many records were applied (0 when
+ * nothing waits), -EBUSY inside a batch, or -errno when the database still cannot take
+ * them (everything stays in the spool for the next try).
+ */
+int gw_db_spool_replay(struct gw_db *db);
+
+/* True while records wait in the spool (this connection's view). */
+bool gw_db_spool_pending(const struct gw_db *db);
+
+/* What gw_db_log_verify_report() found. */
+struct gw_db_verify {
+	int64_t events;	      /* event rows walked (all of them when intact) */
+	int64_t incidents;    /* incident rows checked */
+	int64_t bad_event;    /* first event row that fails; 0 when none or not one row */
+	int64_t bad_incident; /* the incident concerned, when known; 0 otherwise */
+	const char *reason;   /* static text, NULL when intact */
+	uint8_t head[32];     /* hash of the last event (the value to record elsewhere) */
+};
+
+/*
+ * Walk the chain in id order: every row's prev_hash and hash, the chain head, then each
+ * incident row against its open and closing events. Returns 0 intact, 1 broken (*out names
+ * the first problem), or -errno.
+ */
+int gw_db_log_verify_report(struct gw_db *db, struct gw_db_verify *out);
+
+/*
+ * gw_db_log_verify_report() reduced to: 0 intact, 1 broken with *bad_event_id the first
+ * broken event row's id (for an incident row that disagrees with its events, the event it
+ * disagrees with; 0 when it has none), or -errno.
+ */
+int gw_db_log_verify(struct gw_db *db, int64_t *bad_event_id);
 
 /* One incident as read back; strings valid only during the callback. */
 struct gw_db_incident {
@@ -111,6 +185,10 @@ typedef void (*gw_db_event_fn)(const struct gw_db_event *ev, void *arg);
 
 /* Call fn for up to limit incidents (limit > 0), newest first. Returns how many, or -errno. */
 int gw_db_incident_list(struct gw_db *db, int limit, gw_db_incident_fn fn, void *arg);
+
+/* Call fn for the incidents started in [from_ms, to_ms), oldest first. Count or -errno. */
+int gw_db_incident_range(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_incident_fn fn,
+			 void *arg);
 
 /* Call fn once for incident id. Returns 0, -ENOENT when there is none, or -errno. */
 int gw_db_incident_get(struct gw_db *db, int64_t id, gw_db_incident_fn fn, void *arg);

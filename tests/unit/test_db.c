@@ -1,10 +1,12 @@
 /*
  * test_db: the SQLite layer on real files in a mkdtemp directory.
  *
- * Covers creation and migration, refusal of a newer schema, the call-log round trip
- * (open, events, close), batches, crash recovery (mark interrupted) and roster change
- * detection across two connections. A raw sqlite3 connection plays "another program"
- * where a test needs to fake a file this build did not write.
+ * Covers creation and migration (including v1 -> v2, which chains existing rows), refusal
+ * of a newer schema, the call-log round trip (open, events, close), batches, crash
+ * recovery (mark interrupted), roster change detection across two connections, and the
+ * hash chain: intact, a changed detail, a deleted middle or last row, an edited incident
+ * row. A raw sqlite3 connection plays "another program" (or the attacker) where a test
+ * needs to fake or tamper with a file this build did not write.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,8 +43,8 @@ static void sink(enum gw_log_cat cat, enum gw_log_level level, const char *line,
 static void rm_db(const char *p)
 {
 	char f[300];
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
+	const char *suffix[] = {"", "-wal", "-shm", "-journal", ".spool"};
+	for (size_t i = 0; i < 5; i++) {
 		snprintf(f, sizeof(f), "%s%s", p, suffix[i]);
 		unlink(f);
 	}
@@ -412,6 +414,269 @@ static void test_roster_changed(void **state)
 	gw_db_close(b);
 }
 
+/* ---- hash chain ---------------------------------------------------------------------- */
+
+/* Two incidents, one closed, one left open and then marked interrupted: 7 events. */
+static void fill_log(int64_t ids[2])
+{
+	struct gw_incident_rec rec = {.started_ms = 1767225600000,
+				      .caller = "2269001",
+				      .caller_name = "Poliisi, Mikkeli",
+				      .line = "sos",
+				      .radio_cci = 3};
+	struct gw_db *db;
+
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_incident_open(db, &rec, &ids[0]), 0);
+	assert_int_equal(gw_db_event_append(db, ids[0], rec.started_ms + 40, "page", "aino"), 0);
+	rec.started_ms += 1000;
+	rec.caller_name = NULL;
+	assert_int_equal(gw_db_incident_open(db, &rec, &ids[1]), 0);
+	assert_int_equal(gw_db_event_append(db, ids[0], rec.started_ms + 50, "dtmf", NULL), 0);
+	assert_int_equal(
+	    gw_db_incident_close(db, ids[0], rec.started_ms + 9000, "answered", 16, "aino"), 0);
+	assert_int_equal(gw_db_event_append(db, ids[1], rec.started_ms + 9500, "page", "mikko"), 0);
+	assert_int_equal(gw_db_mark_interrupted(db, rec.started_ms + 20000), 1);
+	gw_db_close(db);
+}
+
+/* Verify through a fresh connection; returns the result and fills *v. */
+static int verify(struct gw_db_verify *v)
+{
+	struct gw_db *db;
+	int rc;
+
+	assert_int_equal(gw_db_open(path, &db), 0);
+	rc = gw_db_log_verify_report(db, v);
+	gw_db_close(db);
+	return rc;
+}
+
+static void test_chain_intact(void **state)
+{
+	struct gw_db_verify v;
+	struct gw_db *db;
+	int64_t ids[2], bad = -1;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_log_verify(db, &bad), 0); /* empty log: intact */
+	assert_int_equal(bad, 0);
+	gw_db_close(db);
+	fill_log(ids);
+	assert_int_equal(verify(&v), 0);
+	assert_int_equal(v.events, 7);
+	assert_int_equal(v.events, raw_int("SELECT count(*) FROM incident_events"));
+	assert_int_equal(v.incidents, 2);
+	assert_null(v.reason);
+	/* The first row links to 32 zero bytes, every other to its predecessor. */
+	assert_int_equal(raw_int("SELECT prev_hash = zeroblob(32) FROM incident_events "
+				 "ORDER BY id LIMIT 1"),
+			 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM incident_events e JOIN incident_events p"
+				 " ON p.id = e.id - 1 WHERE e.prev_hash = p.hash"),
+			 6);
+	assert_int_equal(raw_int("SELECT last_id FROM chain_head"),
+			 raw_int("SELECT max(id) FROM incident_events"));
+	/* The head reported is the last row's hash. */
+	assert_int_equal(raw_int("SELECT length(hash) FROM incident_events ORDER BY id DESC"), 32);
+	{
+		sqlite3 *h;
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_prepare_v2(h,
+				       "SELECT hash FROM incident_events ORDER BY id DESC"
+				       " LIMIT 1",
+				       -1, &st, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_memory_equal(sqlite3_column_blob(st, 0), v.head, 32);
+		sqlite3_finalize(st);
+		sqlite3_close(h);
+	}
+}
+
+static void test_chain_tampered_detail(void **state)
+{
+	struct gw_db_verify v;
+	int64_t ids[2], victim;
+
+	(void)state;
+	fill_log(ids);
+	victim = raw_int("SELECT id FROM incident_events WHERE kind = 'page' ORDER BY id LIMIT 1");
+	raw_exec("UPDATE incident_events SET detail = 'mikko' WHERE id = (SELECT id FROM "
+		 "incident_events WHERE kind = 'page' ORDER BY id LIMIT 1)");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event, victim);
+	assert_int_equal(v.bad_incident, ids[0]);
+	assert_non_null(strstr(v.reason, "does not match its hash"));
+	/* Undo it: intact again (the check is on content, not on "was written to"). */
+	raw_exec("UPDATE incident_events SET detail = 'aino' WHERE kind = 'page' AND "
+		 "detail = 'mikko' AND incident = (SELECT min(id) FROM incidents)");
+	assert_int_equal(verify(&v), 0);
+	/* A NULL detail turned into '' is a change too, and so is a time. */
+	raw_exec("UPDATE incident_events SET detail = '' WHERE kind = 'dtmf'");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event,
+			 raw_int("SELECT id FROM incident_events WHERE kind = 'dtmf'"));
+	raw_exec("UPDATE incident_events SET detail = NULL WHERE kind = 'dtmf'");
+	raw_exec("UPDATE incident_events SET t_ms = t_ms + 1 WHERE kind = 'interrupted'");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event,
+			 raw_int("SELECT id FROM incident_events WHERE kind = 'interrupted'"));
+	/* Rewriting a row's hash to match its neighbour's link still breaks the next link. */
+	raw_exec("UPDATE incident_events SET t_ms = t_ms - 1 WHERE kind = 'interrupted'");
+	raw_exec("UPDATE incident_events SET hash = randomblob(32) WHERE id = 2");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event, 2);
+}
+
+static void test_chain_deleted_rows(void **state)
+{
+	struct gw_db_verify v;
+	struct gw_db *db;
+	int64_t ids[2], last, bad = 0;
+
+	(void)state;
+	fill_log(ids);
+	/* A middle row: the one after it no longer links. */
+	raw_exec("DELETE FROM incident_events WHERE id = 3");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event, 4);
+	assert_non_null(strstr(v.reason, "does not link"));
+	teardown(NULL);
+	setup(NULL);
+
+	/* The last row: the chain head still names it. */
+	fill_log(ids);
+	last = raw_int("SELECT max(id) FROM incident_events");
+	raw_exec("DELETE FROM incident_events WHERE id = (SELECT max(id) FROM incident_events)");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event, last);
+	assert_non_null(strstr(v.reason, "missing"));
+	/* Writing on does not hide it: the new row takes the id and links to the lost one. */
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_event_append(db, ids[1], 99, "note", "x"), 0);
+	assert_int_equal(gw_db_log_verify(db, &bad), 1);
+	assert_int_equal(bad, last);
+	gw_db_close(db);
+}
+
+static void test_chain_incident_row_edited(void **state)
+{
+	struct gw_db_verify v;
+	int64_t ids[2];
+	char sql[160];
+
+	(void)state;
+	fill_log(ids);
+	snprintf(sql, sizeof(sql), "UPDATE incidents SET accepted_by = 'mikko' WHERE id = %lld",
+		 (long long)ids[0]);
+	raw_exec(sql);
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_incident, ids[0]);
+	assert_int_equal(v.bad_event, raw_int("SELECT id FROM incident_events WHERE kind = "
+					      "'close'"));
+	assert_non_null(strstr(v.reason, "closing event"));
+	snprintf(sql, sizeof(sql),
+		 "UPDATE incidents SET accepted_by = 'aino', caller = '2269002' WHERE id = %lld",
+		 (long long)ids[0]);
+	raw_exec(sql);
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_incident, ids[0]);
+	assert_non_null(strstr(v.reason, "open event"));
+	snprintf(sql, sizeof(sql), "UPDATE incidents SET caller = '2269001' WHERE id = %lld",
+		 (long long)ids[0]);
+	raw_exec(sql);
+	assert_int_equal(verify(&v), 0);
+	/* Re-opening a closed incident in the table, or an outcome on the interrupted one. */
+	snprintf(sql, sizeof(sql), "UPDATE incidents SET outcome = 'answered' WHERE id = %lld",
+		 (long long)ids[1]);
+	raw_exec(sql);
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_incident, ids[1]);
+}
+
+/* The v1 schema exactly as the v1 build created it, with rows as the v1 code wrote them. */
+static const char v1_schema[] =
+    "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+    "CREATE TABLE service_lines (code TEXT PRIMARY KEY NOT NULL, name_fi TEXT NOT NULL,"
+    " name_sv TEXT NOT NULL, name_en TEXT NOT NULL);"
+    "CREATE TABLE workers (id INTEGER PRIMARY KEY, handle TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL, phone TEXT NOT NULL, issi TEXT,"
+    " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)));"
+    "CREATE TABLE shifts (id INTEGER PRIMARY KEY,"
+    " line TEXT NOT NULL REFERENCES service_lines(code),"
+    " worker INTEGER NOT NULL REFERENCES workers(id), start_utc INTEGER NOT NULL,"
+    " end_utc INTEGER NOT NULL, position INTEGER NOT NULL, CHECK (end_utc > start_utc));"
+    "CREATE INDEX shifts_line_start ON shifts(line, start_utc);"
+    "CREATE TABLE routes (id INTEGER PRIMARY KEY,"
+    " line TEXT NOT NULL REFERENCES service_lines(code),"
+    " caller_prefix TEXT NOT NULL, priority INTEGER NOT NULL);"
+    "CREATE TABLE directory (issi TEXT PRIMARY KEY NOT NULL, org TEXT NOT NULL);"
+    "CREATE TABLE incidents (id INTEGER PRIMARY KEY, started_ms INTEGER NOT NULL,"
+    " ended_ms INTEGER, caller TEXT NOT NULL, caller_name TEXT, line TEXT,"
+    " radio_cci INTEGER NOT NULL, outcome TEXT, cause INTEGER, accepted_by TEXT);"
+    "CREATE INDEX incidents_open ON incidents(id) WHERE ended_ms IS NULL;"
+    "CREATE TABLE incident_events (id INTEGER PRIMARY KEY,"
+    " incident INTEGER NOT NULL REFERENCES incidents(id), t_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, detail TEXT);"
+    "CREATE INDEX incident_events_incident ON incident_events(incident, id);"
+    "CREATE TABLE roster_meta (rev INTEGER NOT NULL);"
+    "INSERT INTO roster_meta (rev) VALUES (0);"
+    "INSERT INTO schema_version VALUES (1);"
+    "INSERT INTO incidents VALUES (1, 1000, 61000, '2269001', 'Poliisi, Mikkeli', 'sos', 3,"
+    " 'answered', 1, 'aino');"
+    "INSERT INTO incidents VALUES (2, 70000, NULL, '2269002', NULL, NULL, 4, NULL, NULL,"
+    " NULL);"
+    "INSERT INTO incident_events (incident, t_ms, kind, detail) VALUES"
+    " (1, 1000, 'open', 'caller 2269001 (Poliisi, Mikkeli) line sos cci 3'),"
+    " (1, 1040, 'page', 'aino +358401234567 step 1 round 1'),"
+    " (1, 61000, 'close', 'outcome answered cause 1 accepted by aino'),"
+    " (2, 70000, 'open', 'caller 2269002 (unknown) line - cci 4'),"
+    " (2, 70100, 'dtmf', NULL);";
+
+static void test_migrate_v1_to_v2(void **state)
+{
+	struct gw_db_verify v;
+	struct gw_db *db;
+	struct seen s = {0};
+	int64_t id;
+
+	(void)state;
+	raw_exec(v1_schema);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_close(db);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int("SELECT count(*) FROM incident_events"), 5);
+	assert_int_equal(raw_int("SELECT count(*) FROM incident_events WHERE length(hash) = 32"
+				 " AND length(prev_hash) = 32"),
+			 5);
+	assert_int_equal(raw_int("SELECT last_id FROM chain_head"), 5);
+	assert_int_equal(verify(&v), 0);
+	assert_int_equal(v.events, 5);
+	assert_int_equal(v.incidents, 2);
+
+	/* The migrated log goes on: ids continue, the chain stays intact, old rows read back. */
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_incident_close(db, 2, 90000, "unanswered", -1, NULL), 0);
+	struct gw_incident_rec rec = {.started_ms = 100000, .caller = "1", .radio_cci = 1};
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(id, 3);
+	assert_int_equal(gw_db_event_list(db, 1, on_event, &s), 3);
+	assert_string_equal(s.ev[1].detail, "aino +358401234567 step 1 round 1");
+	gw_db_close(db);
+	assert_int_equal(verify(&v), 0);
+	assert_int_equal(v.events, 7);
+
+	/* A tampered v1 row is chained as it is, so tamper before the upgrade goes unseen;
+	 * tamper after it is caught (here: the migrated first row). */
+	raw_exec("UPDATE incident_events SET detail = 'x' WHERE id = 1");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +687,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_interrupted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roster_changed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_intact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_tampered_detail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
