@@ -126,6 +126,12 @@ static void on_roster_check(struct gw_loop *loop, void *arg)
 	struct rinkid *d = arg;
 	if (gw_db_roster_changed(d->db) > 0)
 		reload_roster(d);
+	/* call-log writes that went to the spool while the database was away */
+	if (gw_db_spool_pending(d->db)) {
+		int n = gw_db_spool_replay(d->db);
+		if (n > 0)
+			LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%d spooled call-log write(s) applied", n);
+	}
 	gw_timer_schedule(loop, &d->roster_check, ROSTER_CHECK_MS);
 }
 
