@@ -4,8 +4,8 @@
  * It opens the same SQLite file as rinkid (WAL lets it read while rinkid writes) and
  * uses only the gateway's db and roster modules, so every write goes through the one
  * API rinkid watches (gw_db_roster_changed). Commands: who is on call, the call log,
- * one incident's timeline, and the roster CSV import. Exit status: 0 ok, 1 error,
- * 2 usage.
+ * one incident's timeline, the call log's hash-chain check and CSV export, and the roster
+ * CSV import. Exit status: 0 ok, 1 error (or a broken chain), 2 usage.
  */
 #include "db.h"
 #include "log.h"
@@ -36,9 +36,13 @@ static void ctl_usage(FILE *f)
 	    "  oncall [--line L] [--at TIME]   escalation chain per service line, in ring order\n"
 	    "  log [--limit N]                 latest incidents, newest first (default %d)\n"
 	    "  log show ID                     one incident with all its events\n"
+	    "  log verify                      check the call log's hash chain (exit 1: broken)\n"
+	    "  log export [--from D] [--to D]  incidents with their events as CSV (RFC 4180)\n"
 	    "  roster import FILE              validate FILE and replace the roster with it\n"
 	    "\n"
 	    "TIME is ISO 8601 with a zone, e.g. 2026-03-01T14:00+02:00 or 2026-03-01T12:00Z.\n"
+	    "D is a TIME or a local date YYYY-MM-DD (--from: its start, --to: its end); export\n"
+	    "selects incidents started in [from, to).\n"
 	    "DBPATH defaults to $RINKI_DB, else %s.\n",
 	    prog, DEFAULT_LIMIT, DEFAULT_DB);
 }
@@ -257,6 +261,178 @@ static int ctl_log_show(struct gw_db *db, const char *dbpath, const char *arg)
 	return 0;
 }
 
+/* ---- log verify ---------------------------------------------------------------------- */
+
+static int ctl_log_verify(struct gw_db *db, const char *dbpath)
+{
+	struct gw_db_verify v;
+	int rc;
+
+	if (gw_db_spool_pending(db))
+		fprintf(stderr,
+			"%s: warning: call-log records still wait in %s.spool (the database "
+			"is busy or unavailable); they are not verified\n",
+			prog, dbpath);
+	rc = gw_db_log_verify_report(db, &v);
+	if (rc < 0)
+		return ctl_fail("%s: cannot verify the call log: %s", dbpath, strerror(-rc));
+	if (rc == 1) {
+		if (v.bad_event)
+			printf("chain broken at event %" PRId64, v.bad_event);
+		else
+			printf("chain broken");
+		if (v.bad_incident)
+			printf(" (incident %" PRId64 ")", v.bad_incident);
+		printf(": %s\n", v.reason);
+		return EXIT_FAILURE;
+	}
+	printf("chain intact: %" PRId64 " events\n", v.events);
+	printf("incidents checked: %" PRId64 "\nhead: ", v.incidents);
+	for (size_t i = 0; i < sizeof(v.head); i++)
+		printf("%02x", v.head[i]);
+	putchar('\n');
+	return 0;
+}
+
+/* ---- log export ---------------------------------------------------------------------- */
+
+/*
+ * A --from/--to argument: a TIME with zone, or a local date YYYY-MM-DD meaning its start
+ * (end_of_day false) or the start of the next day (true). False when malformed.
+ */
+static bool ctl_parse_date(const char *s, bool end_of_day, int64_t *ms)
+{
+	struct tm tm = {0};
+	int y, mo, d, n = -1;
+	time_t t;
+
+	if (gw_roster_parse_time(s, ms) == 0)
+		return true;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0')
+		return false;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == (time_t)-1 || tm.tm_year != y - 1900 || tm.tm_mon != mo - 1 ||
+	    tm.tm_mday != d)
+		return false; /* 2026-02-30 and the like */
+	if (end_of_day) {
+		tm = (struct tm){
+		    .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d + 1, .tm_isdst = -1};
+		if ((t = mktime(&tm)) == (time_t)-1)
+			return false;
+	}
+	*ms = (int64_t)t * 1000;
+	return true;
+}
+
+/* One CSV field (RFC 4180): quoted, with quotes doubled, when it holds , " CR or LF. */
+static void ctl_csv_field(const char *s, bool last)
+{
+	if (s && strpbrk(s, ",\"\r\n")) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else if (s) {
+		fputs(s, stdout);
+	}
+	fputs(last ? "\r\n" : ",", stdout);
+}
+
+/* UTC ISO 8601 with milliseconds, e.g. 2026-03-01T12:00:00.250Z. */
+static const char *ctl_utc(int64_t t_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+
+	if (t_ms < 0 || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf, len, "@%" PRId64, t_ms);
+		return buf;
+	}
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%03dZ", (int)(t_ms % 1000));
+	return buf;
+}
+
+struct ctl_export {
+	struct gw_db *db;
+	const struct gw_db_incident *cur; /* valid during its event callbacks */
+	int events;
+	int rc;
+};
+
+static void ctl_export_incident_cols(const struct gw_db_incident *inc)
+{
+	char t[48], n[24];
+
+	snprintf(n, sizeof(n), "%" PRId64, inc->id);
+	ctl_csv_field(n, false);
+	ctl_csv_field(ctl_utc(inc->started_ms, t, sizeof(t)), false);
+	ctl_csv_field(inc->ended ? ctl_utc(inc->ended_ms, t, sizeof(t)) : NULL, false);
+	ctl_csv_field(inc->caller, false);
+	ctl_csv_field(inc->caller_name, false);
+	ctl_csv_field(inc->line, false);
+	snprintf(n, sizeof(n), "%d", inc->radio_cci);
+	ctl_csv_field(n, false);
+	ctl_csv_field(inc->outcome, false);
+	snprintf(n, sizeof(n), "%d", inc->cause);
+	ctl_csv_field(inc->has_cause ? n : NULL, false);
+	ctl_csv_field(inc->accepted_by, false);
+}
+
+static void ctl_export_event(const struct gw_db_event *ev, void *arg)
+{
+	struct ctl_export *x = arg;
+	char t[48], n[24];
+
+	ctl_export_incident_cols(x->cur);
+	snprintf(n, sizeof(n), "%" PRId64, ev->id);
+	ctl_csv_field(n, false);
+	ctl_csv_field(ctl_utc(ev->t_ms, t, sizeof(t)), false);
+	ctl_csv_field(ev->kind, false);
+	ctl_csv_field(ev->detail, true);
+	x->events++;
+}
+
+static void ctl_export_incident(const struct gw_db_incident *inc, void *arg)
+{
+	struct ctl_export *x = arg;
+	int rc;
+
+	if (x->rc < 0)
+		return;
+	x->cur = inc;
+	x->events = 0;
+	rc = gw_db_event_list(x->db, inc->id, ctl_export_event, x);
+	if (rc < 0)
+		x->rc = rc;
+	else if (x->events == 0) { /* an incident without events still gets its row */
+		ctl_export_incident_cols(inc);
+		fputs(",,,\r\n", stdout);
+	}
+}
+
+static int ctl_log_export(struct gw_db *db, const char *dbpath, int64_t from, int64_t to)
+{
+	struct ctl_export x = {.db = db};
+	int n;
+
+	fputs("incident,started_utc,ended_utc,caller,caller_name,line,radio_cci,outcome,cause,"
+	      "accepted_by,event,event_utc,kind,detail\r\n",
+	      stdout);
+	n = gw_db_incident_range(db, from, to, ctl_export_incident, &x);
+	if (n < 0 || x.rc < 0)
+		return ctl_fail("%s: cannot read the call log: %s", dbpath,
+				strerror(-(n < 0 ? n : x.rc)));
+	if (fflush(stdout) != 0)
+		return ctl_fail("writing the export: %s", strerror(errno));
+	return 0;
+}
+
 static int ctl_log(const char *dbpath, int argc, char **argv)
 {
 	struct gw_db *db;
@@ -264,6 +440,34 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 	const char *show = NULL;
 	int rc;
 
+	if (argc >= 1 && strcmp(argv[0], "verify") == 0) {
+		if (argc != 1)
+			return ctl_bad_usage("log verify takes no arguments");
+		if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+			return rc;
+		rc = ctl_log_verify(db, dbpath);
+		gw_db_close(db);
+		return rc;
+	}
+	if (argc >= 1 && strcmp(argv[0], "export") == 0) {
+		int64_t from = INT64_MIN, to = INT64_MAX;
+		for (int i = 1; i < argc; i++) {
+			bool is_to = strcmp(argv[i], "--to") == 0;
+			if ((is_to || strcmp(argv[i], "--from") == 0) && i + 1 < argc) {
+				if (!ctl_parse_date(argv[++i], is_to, is_to ? &to : &from))
+					return ctl_bad_usage("bad date '%s'", argv[i]);
+			} else {
+				return ctl_bad_usage("log export: unexpected '%s'", argv[i]);
+			}
+		}
+		if (from >= to)
+			return ctl_bad_usage("log export: --from is not before --to");
+		if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+			return rc;
+		rc = ctl_log_export(db, dbpath, from, to);
+		gw_db_close(db);
+		return rc;
+	}
 	if (argc >= 1 && strcmp(argv[0], "show") == 0) {
 		if (argc != 2)
 			return ctl_bad_usage("log show takes one incident id");
