@@ -9,6 +9,22 @@
  * option adds the vendor call-state URCs (Huawei ^ORIG/^CONF/^CONN/^CEND, Quectel
  * +QIND "ccinfo", SIMCom unsolicited +CLCC). Incoming calls (`ring`), remote hang-up and
  * received DTMF are driven through the control channel of sim_common.
+ *
+ * SMS (modem-at.md 1.4, 2 and 2.1), PDU mode only: AT+CMGF=1 is stored, but text-mode sends
+ * and reads then answer +CMS ERROR: 302. AT+CMGS=<tpdu_len> opens the "\r\n> " prompt (no
+ * CRLF after it); the hex body may span several lines (CR/LF inside it are dropped) and ends
+ * at Ctrl-Z, or ESC aborts it (OK, nothing sent). A valid body (hex, even length, octets -
+ * 1 - SMSC length octet == tpdu_len; else +CMS ERROR: 304) gets "+CMGS: <mr>" and OK, with
+ * mr counting 0..255 over successful sends. As on real modems there is no time limit on the
+ * prompt: without Ctrl-Z or ESC it stays open for ever (every host line is taken as body).
+ * The event "sms-out <t_ns> <mr> <hex>" has the body as the host sent it.
+ * `sms-fail <code>` fails the next valid body, `sms-stuck on` makes Ctrl-Z be swallowed
+ * (a stuck prompt) until ESC. Received messages live in "ME" storage, indexes 1..30: the
+ * control command `sms-in` stores an SMS-DELIVER (or SMS-STATUS-REPORT) PDU as AT+CMGR
+ * prints it and sends +CMTI at once (whatever AT+CNMI said, and even while the prompt is
+ * open, as URCs may come in the middle of a command). AT+CMGR marks an unread message read;
+ * AT+CMGD deletes (delflag 1..3: all read, 4: all); AT+CPMS accepts only "ME". SMS state is
+ * separate from the call: it all works while a call is up.
  */
 #include "sim_common.h"
 
@@ -19,12 +35,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NUMBER_MAX  32
 #define MAX_CALLEES 32
 #define STEP_NS	    (300LL * 1000000)  /* dialing -> alerting, busy, reject */
 #define RING_NS	    (4LL * 1000000000) /* RING repeat */
 #define MAX_SEC	    3600.0	       /* longest scripted delay */
+
+#define SMS_SLOTS    30	 /* "ME" storage, indexes 1..SMS_SLOTS */
+#define SMS_TPDU_MAX 164 /* longest TPDU (SMS-SUBMIT with 140 octets of user data) */
+#define SMS_SMSC_MAX 11	 /* SMSC length octet: type of address + 10 octets of digits */
+#define SMS_PDU_MAX  (1 + SMS_SMSC_MAX + SMS_TPDU_MAX) /* octets, SMSC field included */
+#define SMS_HEX_MAX  (2 * SMS_PDU_MAX)
+/* Stored by sms-in-bad: an SMS-DELIVER cut off inside its originating address
+ * (8 octets of SMSC field, then 4 of TPDU). */
+#define SMS_BAD_PDU	 "0791534850020200040C9153"
+#define SMS_BAD_TPDU_LEN 4
+
+/* +CMS ERROR codes (TS 27.005 3.2.5) */
+enum {
+	CMS_NOT_ALLOWED = 302,
+	CMS_BAD_PDU_PARAM = 304,
+	CMS_BAD_INDEX = 321,
+};
+
+/* The AT+CMGS prompt: none, reading the body, or stuck (swallowing all until ESC). */
+enum prompt { PROMPT_NONE, PROMPT_OPEN, PROMPT_STUCK };
+
+/* One message in "ME" storage. */
+struct stored_sms {
+	bool used;
+	int stat; /* +CMGR <stat>: 0 received unread, 1 received read */
+	int tpdu_len;
+	char hex[SMS_HEX_MAX + 1]; /* SMSC field first, as AT+CMGR prints it */
+};
 
 enum dialect { DIALECT_NONE, DIALECT_HUAWEI, DIALECT_QUECTEL, DIALECT_SIMCOM };
 
@@ -62,6 +107,18 @@ struct modem {
 	struct sim_timer step; /* dialing -> alerting, then the script's outcome */
 	struct sim_timer ring; /* repeats RING for an incoming call */
 	struct script callees[MAX_CALLEES];
+
+	/* SMS */
+	bool text_mode; /* AT+CMGF=1 */
+	enum prompt prompt;
+	long cmgs_len; /* <tpdu_len> of the open AT+CMGS */
+	size_t body_len;
+	bool body_bad; /* a NUL byte or more than SMS_HEX_MAX digits */
+	char body[SMS_HEX_MAX + 1];
+	int next_mr;
+	int sms_fail;			    /* +CMS ERROR for the next valid body; -1 = none */
+	bool sms_stuck;			    /* Ctrl-Z leaves the prompt stuck until ESC */
+	struct stored_sms store[SMS_SLOTS]; /* store[i] is index i + 1 */
 };
 
 static const char *state_name(enum call_state st)
@@ -109,6 +166,11 @@ static void error(struct modem *m)
 static void cme(struct modem *m, int n)
 {
 	sim_out(&m->sim, "+CME ERROR: %d", n);
+}
+
+static void cms(struct modem *m, int n)
+{
+	sim_out(&m->sim, "+CMS ERROR: %d", n);
 }
 
 /* Vendor URC for the current state (called after every state change). */
@@ -336,6 +398,321 @@ static bool at_vendor(struct modem *m, const char *cmd)
 	return false;
 }
 
+/* --- SMS ------------------------------------------------------------------ */
+
+/*
+ * Hex text of a PDU as AT+CMGR prints it, SMSC field first: decode it into buf (at least
+ * SMS_PDU_MAX octets) and check the SMSC framing. Returns the TPDU length in octets, or
+ * -EINVAL with the reason in err.
+ */
+static int pdu_decode(const char *hex, uint8_t *buf, char *err, size_t errlen)
+{
+	size_t len = strlen(hex);
+	int n;
+
+	if (len > SMS_HEX_MAX) {
+		snprintf(err, errlen, "%zu hex digits, at most %d", len, SMS_HEX_MAX);
+		return -EINVAL;
+	}
+	n = sim_hex_decode(hex, buf, SMS_PDU_MAX);
+	if (n <= 0) {
+		snprintf(err, errlen, "not hex digits, or an odd number of them");
+		return -EINVAL;
+	}
+	if (buf[0] > SMS_SMSC_MAX || n - 1 - buf[0] < 1) {
+		snprintf(err, errlen, "SMSC length octet %u leaves no TPDU in %d octets", buf[0],
+			 n);
+		return -EINVAL;
+	}
+	if (n - 1 - buf[0] > SMS_TPDU_MAX) {
+		snprintf(err, errlen, "TPDU of %d octets, at most %d", n - 1 - buf[0],
+			 SMS_TPDU_MAX);
+		return -EINVAL;
+	}
+	return n - 1 - buf[0];
+}
+
+/* True if the data coding scheme means GSM 7-bit packed user data (TS 23.038 4). */
+static bool dcs_gsm7(uint8_t dcs)
+{
+	if ((dcs & 0x80) == 0) /* general data coding, maybe marked for automatic deletion */
+		return !(dcs & 0x20) && ((dcs >> 2) & 3) == 0;
+	if ((dcs & 0xf0) == 0xc0 || (dcs & 0xf0) == 0xd0) /* message waiting, GSM 7-bit */
+		return true;
+	if ((dcs & 0xf0) == 0xf0) /* data coding/message class */
+		return !(dcs & 0x04);
+	return false; /* UCS-2 message waiting, reserved groups */
+}
+
+/* Octets of user data that TP-UDL announces; -1 if it is out of range. */
+static int ud_octets(uint8_t dcs, uint8_t udl)
+{
+	if (dcs_gsm7(dcs))
+		return udl <= 160 ? (udl * 7 + 7) / 8 : -1;
+	return udl <= 140 ? udl : -1;
+}
+
+/*
+ * Walk a TPDU (TS 23.040 9.2.2.1 SMS-DELIVER, 9.2.2.3 SMS-STATUS-REPORT) and check that
+ * every field is present and nothing follows the last one. Returns 0 or -EINVAL with err.
+ */
+static int tpdu_check_received(const uint8_t *p, int len, char *err, size_t errlen)
+{
+	int mti = p[0] & 3;
+	int at = 1;
+	int ud;
+
+	if (mti != 0 && mti != 2) {
+		snprintf(err, errlen, "TP-MTI %d: not an SMS-DELIVER or SMS-STATUS-REPORT", mti);
+		return -EINVAL;
+	}
+	if (mti == 2)
+		at++; /* TP-MR */
+	/* TP-OA / TP-RA: digit count, type of address, packed digits */
+	if (at >= len || p[at] > 20) {
+		snprintf(err, errlen, "address missing or longer than 20 digits");
+		return -EINVAL;
+	}
+	at += 2 + (p[at] + 1) / 2;
+	if (mti == 0) {
+		at += 2 + 7; /* TP-PID, TP-DCS, TP-SCTS */
+		if (at >= len) {
+			snprintf(err, errlen, "TPDU of %d octets ends before TP-UDL", len);
+			return -EINVAL;
+		}
+		ud = ud_octets(p[at - 8], p[at]);
+		at++;
+	} else {
+		uint8_t pi;
+		uint8_t dcs = 0;
+
+		at += 7 + 7 + 1; /* TP-SCTS, TP-DT, TP-ST */
+		if (at > len) {
+			snprintf(err, errlen, "TPDU of %d octets ends before TP-ST", len);
+			return -EINVAL;
+		}
+		if (at == len)
+			return 0; /* no TP-PI: no optional fields */
+		pi = p[at++];
+		if (pi & 1)
+			at++; /* TP-PID */
+		if (pi & 2) {
+			if (at < len)
+				dcs = p[at];
+			at++;
+		}
+		ud = 0;
+		if (pi & 4) {
+			if (at >= len) {
+				snprintf(err, errlen, "TPDU of %d octets ends before TP-UDL", len);
+				return -EINVAL;
+			}
+			ud = ud_octets(dcs, p[at++]);
+		}
+		if (at > len) {
+			snprintf(err, errlen, "TPDU of %d octets ends inside TP-PI's fields", len);
+			return -EINVAL;
+		}
+	}
+	if (ud < 0) {
+		snprintf(err, errlen, "TP-UDL %u too long for its coding", p[at - 1]);
+		return -EINVAL;
+	}
+	if (len - at != ud) {
+		snprintf(err, errlen, "%d octets of user data, TP-UDL says %d", len - at, ud);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sms_used(const struct modem *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < SMS_SLOTS; i++)
+		n += m->store[i].used;
+	return n;
+}
+
+/* Store a received message (hex checked) and announce it; returns its index or -ENOSPC. */
+static int sms_store(struct modem *m, const char *hex, int tpdu_len)
+{
+	for (int i = 0; i < SMS_SLOTS; i++) {
+		struct stored_sms *sm = &m->store[i];
+
+		if (sm->used)
+			continue;
+		sm->used = true;
+		sm->stat = 0;
+		sm->tpdu_len = tpdu_len;
+		snprintf(sm->hex, sizeof(sm->hex), "%s", hex);
+		for (char *c = sm->hex; *c; c++) /* modems print upper-case hex */
+			*c = (char)toupper((unsigned char)*c);
+		sim_out(&m->sim, "+CMTI: \"ME\",%d", i + 1);
+		return i + 1;
+	}
+	return -ENOSPC;
+}
+
+static void sms_delete(struct modem *m, int idx)
+{
+	m->store[idx - 1].used = false;
+	sim_event(&m->sim, "sms-deleted %d", idx);
+}
+
+static void at_cmgs(struct modem *m, const char *arg)
+{
+	long len;
+
+	if (m->text_mode) {
+		cms(m, CMS_NOT_ALLOWED);
+		return;
+	}
+	if (sim_parse_long(arg, 1, SMS_TPDU_MAX, &len) < 0) {
+		cms(m, CMS_BAD_PDU_PARAM);
+		return;
+	}
+	m->cmgs_len = len;
+	m->body_len = 0;
+	m->body_bad = false;
+	m->body[0] = '\0';
+	m->prompt = PROMPT_OPEN;
+	sim_out_bytes(&m->sim, "\r\n> ", 4, 4);
+}
+
+/* The body after AT+CMGS: hex up to Ctrl-Z, ESC aborts; the line reader splits it. */
+static void sms_body_line(struct modem *m, const char *line, size_t len, int term, int64_t t_ns)
+{
+	uint8_t pdu[SMS_PDU_MAX];
+	int n;
+	int mr;
+
+	if (term == 0x1b) {
+		m->prompt = PROMPT_NONE;
+		sim_event(&m->sim, "sms-abort %lld", (long long)t_ns);
+		ok(m);
+		return;
+	}
+	if (m->prompt == PROMPT_STUCK)
+		return;
+	if (strlen(line) != len || m->body_len + len > SMS_HEX_MAX) {
+		m->body_bad = true;
+	} else {
+		memcpy(m->body + m->body_len, line, len);
+		m->body_len += len;
+		m->body[m->body_len] = '\0';
+	}
+	if (term != 0x1a)
+		return; /* CR or LF inside the body: keep reading */
+	if (m->sms_stuck) {
+		m->prompt = PROMPT_STUCK;
+		return;
+	}
+	m->prompt = PROMPT_NONE;
+	n = m->body_bad ? -EINVAL : sim_hex_decode(m->body, pdu, sizeof(pdu));
+	if (n <= 0 || n - 1 - pdu[0] != m->cmgs_len) {
+		cms(m, CMS_BAD_PDU_PARAM);
+		return;
+	}
+	if (m->sms_fail >= 0) {
+		cms(m, m->sms_fail);
+		m->sms_fail = -1;
+		return;
+	}
+	mr = m->next_mr;
+	m->next_mr = (m->next_mr + 1) % 256;
+	sim_event(&m->sim, "sms-out %lld %d %s", (long long)t_ns, mr, m->body);
+	sim_out(&m->sim, "+CMGS: %d", mr);
+	ok(m);
+}
+
+static void at_cmgr(struct modem *m, const char *arg)
+{
+	const struct stored_sms *sm;
+	long idx;
+	int ret;
+
+	if (m->text_mode) {
+		cms(m, CMS_NOT_ALLOWED);
+		return;
+	}
+	ret = sim_parse_long(arg, 1, SMS_SLOTS, &idx);
+	if (ret == -EINVAL) {
+		error(m);
+		return;
+	}
+	if (ret < 0 || !m->store[idx - 1].used) {
+		cms(m, CMS_BAD_INDEX);
+		return;
+	}
+	sm = &m->store[idx - 1];
+	sim_out(&m->sim, "+CMGR: %d,,%d", sm->stat, sm->tpdu_len);
+	sim_out_cont(&m->sim, "%s", sm->hex);
+	ok(m);
+	m->store[idx - 1].stat = 1;
+}
+
+/* AT+CMGD=<index>[,<delflag>]: 0 that index; 1..3 every read message; 4 every message. */
+static void at_cmgd(struct modem *m, char *arg)
+{
+	char *comma = strchr(arg, ',');
+	long idx;
+	long flag = 0;
+	int ret;
+
+	if (comma) {
+		*comma = '\0';
+		if (sim_parse_long(comma + 1, 0, 4, &flag) < 0) {
+			error(m);
+			return;
+		}
+	}
+	ret = sim_parse_long(arg, flag ? 0 : 1, flag ? 9999 : SMS_SLOTS, &idx);
+	if (ret == -EINVAL) {
+		error(m);
+		return;
+	}
+	if (ret < 0) {
+		cms(m, CMS_BAD_INDEX);
+		return;
+	}
+	if (flag == 0) {
+		if (m->store[idx - 1].used) /* a free index is deleted already: OK */
+			sms_delete(m, (int)idx);
+	} else {
+		for (int i = 0; i < SMS_SLOTS; i++)
+			if (m->store[i].used && (flag == 4 || m->store[i].stat == 1))
+				sms_delete(m, i + 1);
+	}
+	ok(m);
+}
+
+/* AT+CPMS=<mem1>[,<mem2>[,<mem3>]]: only "ME" is simulated. */
+static void at_cpms_set(struct modem *m, const char *arg)
+{
+	int n = 0;
+
+	for (const char *p = arg;; p += 5) {
+		if (strncmp(p, "\"", 1) || strncasecmp(p + 1, "ME\"", 3)) {
+			if (*p == '"')
+				cms(m, CMS_NOT_ALLOWED); /* a storage we do not have */
+			else
+				error(m);
+			return;
+		}
+		n++;
+		if (p[4] == '\0')
+			break;
+		if (p[4] != ',' || n == 3) {
+			error(m);
+			return;
+		}
+	}
+	n = sms_used(m);
+	sim_out(&m->sim, "+CPMS: %d,%d,%d,%d,%d,%d", n, SMS_SLOTS, n, SMS_SLOTS, n, SMS_SLOTS);
+	ok(m);
+}
+
 static void at_command(struct modem *m, char *cmd, int64_t t_ns)
 {
 	long v;
@@ -377,12 +754,29 @@ static void at_command(struct modem *m, char *cmd, int64_t t_ns)
 	} else if (!strncmp(cmd, "AT+CRC=", 7)) {
 		if (at_set(m, cmd + 7, 0, 1, &v) == 0)
 			m->crc = v;
-	} else if (!strncmp(cmd, "AT+CMGF=", 8) || !strncmp(cmd, "AT+CVHU=", 8)) {
-		at_set(m, cmd + 8, 0, 1, NULL);
-	} else if ((!strncmp(cmd, "AT+CNMI=", 8) || !strncmp(cmd, "AT+CCWA=", 8) ||
-		    !strncmp(cmd, "AT+CPMS=", 8)) &&
-		   cmd[8]) {
+	} else if (!strncmp(cmd, "AT+CMGF=", 8)) {
+		if (at_set(m, cmd + 8, 0, 1, &v) == 0)
+			m->text_mode = v;
+	} else if (!strcmp(cmd, "AT+CMGF?")) {
+		sim_out(&m->sim, "+CMGF: %d", m->text_mode);
 		ok(m);
+	} else if (!strncmp(cmd, "AT+CVHU=", 8)) {
+		at_set(m, cmd + 8, 0, 1, NULL);
+	} else if ((!strncmp(cmd, "AT+CNMI=", 8) || !strncmp(cmd, "AT+CCWA=", 8)) && cmd[8]) {
+		ok(m);
+	} else if (!strncmp(cmd, "AT+CMGS=", 8)) {
+		at_cmgs(m, cmd + 8);
+	} else if (!strncmp(cmd, "AT+CMGR=", 8)) {
+		at_cmgr(m, cmd + 8);
+	} else if (!strncmp(cmd, "AT+CMGD=", 8)) {
+		at_cmgd(m, cmd + 8);
+	} else if (!strcmp(cmd, "AT+CPMS?")) {
+		v = sms_used(m);
+		sim_out(&m->sim, "+CPMS: \"ME\",%ld,%d,\"ME\",%ld,%d,\"ME\",%ld,%d", v, SMS_SLOTS,
+			v, SMS_SLOTS, v, SMS_SLOTS);
+		ok(m);
+	} else if (!strncmp(cmd, "AT+CPMS=", 8)) {
+		at_cpms_set(m, cmd + 8);
 	} else if (!strcmp(cmd, "AT+CEER")) {
 		sim_out(&m->sim, "+CEER: \"%s\"", m->ceer);
 		ok(m);
@@ -404,6 +798,10 @@ static void modem_pty_line(struct sim *s, char *line, size_t len, int term, int6
 {
 	struct modem *m = s->priv;
 
+	if (m->prompt != PROMPT_NONE) {
+		sms_body_line(m, line, len, term, t_ns);
+		return;
+	}
 	if (term == 0x1a || term == 0x1b || strlen(line) != len) {
 		error(m); /* no SMS prompt is open; stray Ctrl-Z/ESC or a NUL byte */
 		return;
@@ -506,6 +904,43 @@ static void ctl_dtmf(struct modem *m, struct sim_client *cl, const char *d)
 	reply_written(m, cl);
 }
 
+/* sms-in <hex>: store a received message as AT+CMGR shows it and send +CMTI. */
+static void ctl_sms_in(struct modem *m, struct sim_client *cl, char *args)
+{
+	const char *hex = sim_next_token(&args);
+	uint8_t pdu[SMS_PDU_MAX];
+	char why[96];
+	int tpdu_len;
+	int idx;
+
+	if (!hex || sim_next_token(&args)) {
+		sim_reply(cl, "err usage: sms-in <pdu hex, SMSC field first>");
+		return;
+	}
+	tpdu_len = pdu_decode(hex, pdu, why, sizeof(why));
+	if (tpdu_len < 0 || tpdu_check_received(pdu + 1 + pdu[0], tpdu_len, why, sizeof(why)) < 0) {
+		sim_reply(cl, "err sms-in: %s", why);
+		return;
+	}
+	idx = sms_store(m, hex, tpdu_len);
+	if (idx < 0)
+		sim_reply(cl, "err memory full (%d messages)", SMS_SLOTS);
+	else
+		sim_reply(cl, "ok idx=%d", idx);
+}
+
+static void ctl_sms_list(struct modem *m, struct sim_client *cl)
+{
+	char list[SMS_SLOTS * 4 + 1] = "";
+	size_t n = 0;
+
+	for (int i = 0; i < SMS_SLOTS; i++)
+		if (m->store[i].used)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", n ? "," : "",
+					      i + 1);
+	sim_reply(cl, "ok%s%s", n ? " " : "", list);
+}
+
 static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args)
 {
 	struct modem *m = s->priv;
@@ -544,6 +979,45 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		}
 		m->pending_cme = (int)v;
 		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "sms-in")) {
+		ctl_sms_in(m, cl, args);
+	} else if (!strcmp(cmd, "sms-in-bad")) {
+		if (*args) {
+			sim_reply(cl, "err sms-in-bad takes no arguments");
+		} else if ((v = sms_store(m, SMS_BAD_PDU, SMS_BAD_TPDU_LEN)) < 0) {
+			sim_reply(cl, "err memory full (%d messages)", SMS_SLOTS);
+		} else {
+			sim_reply(cl, "ok idx=%ld", v);
+		}
+	} else if (!strcmp(cmd, "cmti-bogus")) {
+		if (*args) {
+			sim_reply(cl, "err cmti-bogus takes no arguments");
+		} else {
+			sim_out(&m->sim, "+CMTI: \"SM\",-1");
+			reply_written(m, cl);
+		}
+	} else if (!strcmp(cmd, "sms-list")) {
+		if (*args)
+			sim_reply(cl, "err sms-list takes no arguments");
+		else
+			ctl_sms_list(m, cl);
+	} else if (!strcmp(cmd, "sms-fail")) {
+		if (!strcmp(args, "none")) {
+			m->sms_fail = -1;
+		} else if (sim_parse_long(args, 0, 511, &v) < 0) {
+			sim_reply(cl, "err usage: sms-fail <0..511>|none");
+			return 0;
+		} else {
+			m->sms_fail = (int)v;
+		}
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "sms-stuck")) {
+		if (!strcmp(args, "on") || !strcmp(args, "off")) {
+			m->sms_stuck = args[1] == 'n';
+			sim_reply(cl, "ok");
+		} else {
+			sim_reply(cl, "err usage: sms-stuck on|off");
+		}
 	} else if (!strcmp(cmd, "state")) {
 		sim_reply(cl, "ok call=%s number=%s", state_name(m->st), m->number);
 	} else {
@@ -605,6 +1079,7 @@ int main(int argc, char **argv)
 	m.st = ST_NONE;
 	m.clip = true;
 	m.pending_cme = -1;
+	m.sms_fail = -1;
 	snprintf(m.ceer, sizeof(m.ceer), "No cause information available");
 	strcpy(m.callees[0].number, "default");
 	m.callees[0].kind = SCRIPT_ANSWER;

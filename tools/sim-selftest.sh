@@ -118,6 +118,15 @@ expect() {
 	pass "pty $*"
 }
 
+# expect_prompt : the next pty bytes must be the SMS prompt "\r\n> " (no CRLF after it).
+# (Not `read -N`: on a tty bash switches to its own mode for that, which turns CR into LF.)
+expect_prompt() {
+	local got
+	got=$(timeout "$TMO" dd bs=1 count=4 status=none <&"$PTY_FD" | od -An -tx1 | tr -d ' \n')
+	[[ $got == 0d0a3e20 ]] || fail "pty: wanted the prompt 0d0a3e20, got '$got'"
+	pass "prompt"
+}
+
 # quiet SECONDS : nothing may arrive on the pty for that long.
 quiet() {
 	local got
@@ -442,10 +451,281 @@ test_modem() {
 	stop_sim quit
 }
 
+# SMS in PDU mode (modem-at.md 1.4, 2.1), all of it while a voice call is up.
+test_sms() {
+	# SMS-SUBMIT to +358401234567, "Hälytys 4" (modem-at.md 2.1): 22 TPDU octets
+	local sub=0011000C915348103254760000AA09C83D3B4FCFCF4134
+	local smsc=0791534850020200 # SMSC field +358405202000 (8 octets)
+	# SMS-DELIVER (33 TPDU octets) and SMS-STATUS-REPORT (25), as AT+CMGR prints them
+	local dlv=${smsc}040C9153481032547600004230514103508010CB7A9A4E0F8775A07D9A9E063D97
+	local rep=${smsc}062A0C91534810325476423051410350804230514123508000
+	local low=${smsc}${sub:2}
+	local i
+
+	start_sim modem-sim
+	at 'AT+CMGF=0'
+	expect OK
+	at 'AT+CMGF?'
+	expect '+CMGF: 0' OK
+	at 'AT+CNMI=2,1,0,0,0'
+	expect OK
+	at 'AT+CPMS?'
+	expect '+CPMS: "ME",0,30,"ME",0,30,"ME",0,30' OK
+	at 'AT+CPMS="ME","me","ME"'
+	expect '+CPMS: 0,30,0,30,0,30' OK
+	at 'AT+CPMS="SM","SM","SM"'
+	expect '+CMS ERROR: 302'
+	at 'AT+CPMS="ME","ME","ME","ME"'
+	expect ERROR
+	at 'AT+CPMS=ME'
+	expect ERROR
+
+	ctl_ok 'callee default answer 0'
+	at 'ATD+358401234567;'
+	expect OK
+	event '^event call active$'
+
+	# send: prompt without CRLF, body + Ctrl-Z, +CMGS: <mr> counting from 0
+	at 'AT+CMGS=22'
+	expect_prompt
+	quiet 0.3
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	expect '+CMGS: 0' OK
+	event "^event sms-out [0-9]+ 0 $sub\$"
+	# CRLF inside the body, lower-case hex, an SMSC address in front
+	printf 'AT+CMGS=22\r' >&"$PTY_FD"
+	expect_prompt
+	printf '%s\r\n%s\x1a' "${sub:0:12}" "${sub:12}" >&"$PTY_FD"
+	expect '+CMGS: 1' OK
+	event "^event sms-out [0-9]+ 1 $sub\$"
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1a' "${low,,}" >&"$PTY_FD"
+	expect '+CMGS: 2' OK
+	event "^event sms-out [0-9]+ 2 ${low,,}\$"
+
+	# invalid bodies: 304 and no message reference used
+	at 'AT+CMGS=21'
+	expect_prompt
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s0\x1a' "$sub" >&"$PTY_FD" # odd length
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf 'XY%s\x1a' "${sub:2}" >&"$PTY_FD" # not hex
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '0A%s\x1a' "${sub:2}" >&"$PTY_FD" # SMSC length octet beyond the PDU
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS=1'
+	expect_prompt
+	printf '\x1a' >&"$PTY_FD" # empty body
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS=0'
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS=165'
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS="+358401234567"'
+	expect '+CMS ERROR: 304'
+
+	# ESC aborts, also after host lines were swallowed as body; URCs still come
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1b' "${sub:0:10}" >&"$PTY_FD"
+	expect OK
+	event '^event sms-abort [0-9]+$'
+	at 'AT+CMGS=22'
+	expect_prompt
+	at AT
+	at 'AT+CLCC'
+	quiet 0.5 # no Ctrl-Z: the prompt stays open, without a time limit
+	ctl_ok 'dtmf 7'
+	expect '+DTMF: 7'
+	printf '\x1b' >&"$PTY_FD"
+	expect OK
+	event '^event sms-abort [0-9]+$'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '\x1a' >&"$PTY_FD" # the swallowed lines did not stay in the body
+	expect '+CMS ERROR: 304'
+
+	# sms-fail: the next valid body fails; an invalid one still gets 304
+	ctl_ok 'sms-fail 500'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1a' "${sub}00" >&"$PTY_FD"
+	expect '+CMS ERROR: 304'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	expect '+CMS ERROR: 500'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	expect '+CMGS: 3' OK
+	ctl_ok 'sms-fail 332'
+	ctl_ok 'sms-fail none'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	expect '+CMGS: 4' OK
+	ctl_err 'sms-fail 512'
+	ctl_err 'sms-fail'
+
+	# sms-stuck: Ctrl-Z and later commands swallowed until ESC
+	ctl_ok 'sms-stuck on'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	quiet 0.5
+	at AT
+	quiet 0.3
+	printf '\x1b' >&"$PTY_FD"
+	expect OK
+	at AT
+	expect OK
+	ctl_ok 'sms-stuck off'
+	ctl_err 'sms-stuck maybe'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	expect '+CMGS: 5' OK
+
+	# text mode: sends and reads are refused
+	at 'AT+CMGF=1'
+	expect OK
+	at 'AT+CMGS="+358401234567"'
+	expect '+CMS ERROR: 302'
+	at 'AT+CMGS=22'
+	expect '+CMS ERROR: 302'
+	at 'AT+CMGR=1'
+	expect '+CMS ERROR: 302'
+	at 'AT+CMGF=0'
+	expect OK
+
+	# receive: +CMTI, AT+CMGR marks read, AT+CMGD deletes
+	ctl_ok "sms-in $dlv" '^ok idx=1$'
+	expect '+CMTI: "ME",1'
+	ctl_ok sms-in-bad '^ok idx=2$'
+	expect '+CMTI: "ME",2'
+	ctl_ok sms-list '^ok 1,2$'
+	at 'AT+CPMS?'
+	expect '+CPMS: "ME",2,30,"ME",2,30,"ME",2,30' OK
+	at 'AT+CMGR=1'
+	expect '+CMGR: 0,,33' "$dlv" OK
+	at 'AT+CMGR=1'
+	expect '+CMGR: 1,,33' "$dlv" OK
+	at 'AT+CMGR=2'
+	expect '+CMGR: 0,,4' 0791534850020200040C9153 OK
+	at 'AT+CMGR=3'
+	expect '+CMS ERROR: 321'
+	at 'AT+CMGR=31'
+	expect '+CMS ERROR: 321'
+	at 'AT+CMGR=x'
+	expect ERROR
+	at 'AT+CMGD=2'
+	expect OK
+	event '^event sms-deleted 2$'
+	ctl_ok sms-list '^ok 1$'
+	at 'AT+CMGR=2'
+	expect '+CMS ERROR: 321'
+	at 'AT+CMGD=2'
+	expect OK # already free
+	at 'AT+CMGD=31'
+	expect '+CMS ERROR: 321'
+	at 'AT+CMGD=1,5'
+	expect ERROR
+	ctl_ok "sms-in $rep" '^ok idx=2$' # the lowest free index
+	expect '+CMTI: "ME",2'
+	ctl_ok "sms-in ${dlv,,}" '^ok idx=3$'
+	expect '+CMTI: "ME",3'
+	at 'AT+CMGR=3'
+	expect '+CMGR: 0,,33' "$dlv" OK # printed in upper case
+	at 'AT+CMGR=2'
+	expect '+CMGR: 0,,25' "$rep" OK
+	at 'AT+CMGR=3'
+	expect '+CMGR: 1,,33' "$dlv" OK
+	ctl_ok "sms-in $dlv" '^ok idx=4$'
+	expect '+CMTI: "ME",4'
+	at 'AT+CMGD=0,1' # every read message: 1, 2, 3, not the unread 4
+	expect OK
+	event '^event sms-deleted 1$'
+	event '^event sms-deleted 2$'
+	event '^event sms-deleted 3$'
+	ctl_ok sms-list '^ok 4$'
+	ctl_ok "sms-in $rep" '^ok idx=1$'
+	expect '+CMTI: "ME",1'
+	at 'AT+CMGD=1,4' # all
+	expect OK
+	event '^event sms-deleted 1$'
+	event '^event sms-deleted 4$'
+	ctl_ok sms-list '^ok$'
+	ctl_ok cmti-bogus
+	expect '+CMTI: "SM",-1'
+
+	# sms-in checks its PDU
+	ctl_err 'sms-in'
+	ctl_err "sms-in $dlv 00"
+	ctl_err 'sms-in 00'
+	ctl_err 'sms-in 0G'
+	ctl_err "sms-in ${dlv}0"
+	ctl_err "sms-in ${dlv:0:-2}"   # user data shorter than TP-UDL
+	ctl_err "sms-in ${dlv}00"      # one octet too many
+	ctl_err "sms-in $smsc${sub:2}" # an SMS-SUBMIT
+	ctl_err "sms-in 0C${dlv:2}"    # SMSC length beyond the limit
+	ctl_err "sms-in ${rep:0:-2}"   # status report without TP-ST
+	ctl_ok sms-list '^ok$'
+
+	# a message arriving while the prompt is open; the send still completes
+	at 'AT+CMGS=22'
+	expect_prompt
+	ctl_ok "sms-in $dlv" '^ok idx=1$'
+	expect '+CMTI: "ME",1'
+	printf '%s\x1a' "$sub" >&"$PTY_FD"
+	expect '+CMGS: 6' OK
+
+	# storage full at 30
+	for ((i = 2; i <= 30; i++)); do
+		ctl_ok sms-in-bad "^ok idx=$i\$"
+		expect "+CMTI: \"ME\",$i"
+	done
+	ctl_err sms-in-bad
+	ctl_err "sms-in $dlv"
+	at 'AT+CPMS?'
+	expect '+CPMS: "ME",30,30,"ME",30,30,"ME",30,30' OK
+
+	# the message reference wraps after 255
+	for ((i = 7; i <= 256; i++)); do
+		if ((i % 32 == 8)); then # read and drop the events so far (keeps the last batch)
+			ctl_ok state '^ok '
+			EVENTS=()
+		fi
+		printf 'AT+CMGS=22\r' >&"$PTY_FD"
+		expect_prompt
+		printf '%s\x1a' "$sub" >&"$PTY_FD"
+		expect "+CMGS: $((i % 256))" OK
+	done
+	event "^event sms-out [0-9]+ 255 $sub\$"
+	event "^event sms-out [0-9]+ 0 $sub\$"
+
+	# the call was never touched
+	ctl_ok state '^ok call=active number=\+358401234567$'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,0,0,0,0,"+358401234567",145' OK
+	ctl_ok hangup
+	expect 'NO CARRIER'
+	stop_sim quit
+}
+
 command -v socat >/dev/null || fail "socat not installed"
 [[ -x $BINDIR/tetra-sim && -x $BINDIR/modem-sim ]] ||
 	fail "build the sims first (make build/tetra-sim build/modem-sim)"
 [[ -n $WRAP ]] && TMO=8 # slower under valgrind and friends
 test_tetra
 test_modem
+test_sms
 echo "sim-selftest: $CHECKS checks passed"
