@@ -62,6 +62,7 @@ struct gw_call {
 	char caller_name[64];
 	char line[16];
 	char line_name[64];
+	char line_name_fi[96];
 	struct step chain[CHAIN_MAX];
 	int nchain, step, round;
 	int64_t started_ms;   /* wall clock */
@@ -244,6 +245,46 @@ static int page_step(struct gw_call *c)
 	return 0;
 }
 
+/* The caller as people read it: "Poliisi, Mikkeli (2269001)" or just the number. */
+static void caller_text(const struct gw_call *c, char *buf, size_t len)
+{
+	if (c->caller_name[0])
+		snprintf(buf, len, "%s (%s)", c->caller_name, c->caller);
+	else
+		snprintf(buf, len, "%s", c->caller);
+}
+
+static const char *line_text(const struct gw_call *c)
+{
+	return c->line_name_fi[0] ? c->line_name_fi : c->line[0] ? c->line : "?";
+}
+
+/* SMS to a worker; logged, never blocking: the modem queues it behind call handling. */
+static void send_sms(struct gw_call *c, const struct step *s, const char *kind, const char *text)
+{
+	struct gw_calls *m = c->mgr;
+	if (!m->ops.phone_sms)
+		return;
+	int rc = m->ops.phone_sms(m->ops.arg, s->phone, text);
+	if (rc < 0)
+		LOGCALL(c, GW_LOG_WARN, "%s SMS to %s not sent: %s", kind, s->name, strerror(-rc));
+	log_event(c, rc < 0 ? "sms_failed" : "sms", "%s %s %s", kind, s->handle, s->phone);
+}
+
+/* SDS to the officer who called. */
+static void tell_officer(struct gw_call *c, const char *kind, const char *text)
+{
+	struct gw_calls *m = c->mgr;
+	if (!m->conf->sds_notify || !m->ops.radio_sds)
+		return;
+	int rc = m->ops.radio_sds(m->ops.arg, c->caller, text);
+	if (rc < 0)
+		LOGCALL(c, GW_LOG_WARN, "SDS to the officer not sent: %s", strerror(-rc));
+	else
+		LOGCALL(c, GW_LOG_NOTICE, "officer told by SDS: %s", text);
+	log_event(c, rc < 0 ? "sds_failed" : "sds", "%s %s", kind, c->caller);
+}
+
 static void announce_page(struct gw_call *c)
 {
 	const struct step *s = &c->chain[c->step];
@@ -251,6 +292,14 @@ static void announce_page(struct gw_call *c)
 		c->step + 1, c->nchain, c->round + 1);
 	log_event(c, "page", "%s %s step %d round %d", s->handle, s->phone, c->step + 1,
 		  c->round + 1);
+	if (c->mgr->conf->sms_page && c->step == 0 && c->round == 0) {
+		char who[128], text[320];
+		caller_text(c, who, sizeof(who));
+		snprintf(text, sizeof(text),
+			 "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4 ottaaksesi vastaan.",
+			 who, line_text(c));
+		send_sms(c, s, "page", text);
+	}
 }
 
 /* Move to the next step; close the incident when every round is used up. */
@@ -265,6 +314,20 @@ static void next_step(struct gw_call *c)
 					c->round);
 				log_event(c, "unreached", "%d rounds of %d steps", c->round,
 					  c->nchain);
+				char text[320], who[128];
+				snprintf(text, sizeof(text),
+					 "%s: päivystäjää ei tavoitettu. Yritä uudelleen hetken "
+					 "kuluttua.",
+					 line_text(c));
+				tell_officer(c, "unreached", text);
+				if (m->conf->sms_page) {
+					caller_text(c, who, sizeof(who));
+					snprintf(text, sizeof(text),
+						 "Vastaamaton VIRVE-puhelu: %s, %s. Kukaan ei "
+						 "vastannut.",
+						 who, line_text(c));
+					send_sms(c, &c->chain[0], "missed", text);
+				}
 				m->ops.radio_hangup(m->ops.arg, c->cci);
 				close_incident(c, "unanswered", -1, NULL);
 				return;
@@ -327,6 +390,10 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 	if (c->nchain == 0) {
 		LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
 		log_event(c, "unstaffed", "line %s", c->line);
+		char text[320];
+		snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.",
+			 line_text(c));
+		tell_officer(c, "unstaffed", text);
 		m->ops.radio_hangup(m->ops.arg, c->cci);
 		close_incident(c, "unstaffed", -1, NULL);
 		return;
@@ -595,6 +662,8 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		if (line) {
 			copy_str(c->line_name, sizeof(c->line_name),
 				 gw_roster_line_name(m->roster, line));
+			copy_str(c->line_name_fi, sizeof(c->line_name_fi),
+				 gw_roster_line_name_fi(m->roster, line));
 			struct gw_roster_step steps[CHAIN_MAX];
 			int n = gw_roster_chain(m->roster, line, c->started_ms, steps, CHAIN_MAX);
 			for (int i = 0; i < n; i++) {

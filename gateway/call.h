@@ -57,6 +57,9 @@ struct gw_call_ops {
 	int (*radio_hangup)(void *arg, int cci);
 	int (*phone_dial)(void *arg, const char *number);
 	int (*phone_hangup)(void *arg);
+	/* Messages; may be NULL when the gateway has no such channel. */
+	int (*phone_sms)(void *arg, const char *number, const char *text);
+	int (*radio_sds)(void *arg, const char *issi, const char *text);
 	void *arg;
 };
 

@@ -16,7 +16,7 @@
 
 #include "log.h"
 
-enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF };
+enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL };
 
 static const struct key {
 	const char *name;
@@ -59,6 +59,8 @@ static const struct key {
     I("call.accept_time", accept_time_s, 5, 120),
     I("call.rounds", rounds, 1, 5),
     {.name = "call.radio_answer", .kind = K_ANSWER, F(radio_answer)},
+    {.name = "call.sms_page", .kind = K_BOOL, F(sms_page)},
+    {.name = "call.sds_notify", .kind = K_BOOL, F(sds_notify)},
     {.name = "log.level", .kind = K_LEVEL, F(log_level)},
 #undef S
 #undef I
@@ -86,6 +88,8 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->radio_probe_idle_s = 10;
 	c->radio_health_interval_s = 60;
 	c->accept_time_s = 20;
+	c->sms_page = true;
+	c->sds_notify = true;
 	c->clcc_poll_ms = 500;
 	c->radio_answer = GW_RADIO_ANSWER_AT_ONCE;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
@@ -141,6 +145,13 @@ static int parse_value(struct gw_conf *conf, const struct key *k, const char *v,
 			return -EINVAL;
 		}
 		return 0;
+	case K_BOOL:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+			*(bool *)field = v[0] == 'y';
+			return 0;
+		}
+		snprintf(err, (size_t)errlen, "%s: expected yes or no, got '%s'", k->name, v);
+		return -EINVAL;
 	case K_ONEOF: {
 		size_t n = strlen(v);
 		for (const char *c = k->choices; *c;) {

@@ -35,6 +35,8 @@ struct gw_conf {
 	int accept_time_s; /* T_ACCEPT: time for the accept key after the phone answered */
 	int clcc_poll_ms;  /* AT+CLCC polling period while a phone call exists */
 	enum gw_radio_answer radio_answer;
+	bool sms_page;	 /* SMS to the first worker paged, and a missed-call SMS if unanswered */
+	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */
 	char log_level[16];
 };
 

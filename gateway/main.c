@@ -104,6 +104,16 @@ static int op_phone_hangup(void *arg)
 {
 	return gw_modem_hangup(((struct rinkid *)arg)->modem);
 }
+static int op_phone_sms(void *arg, const char *number, const char *text)
+{
+	int rc = gw_modem_send_sms(((struct rinkid *)arg)->modem, number, text, NULL, NULL);
+	return rc < 0 ? rc : 0;
+}
+static int op_radio_sds(void *arg, const char *issi, const char *text)
+{
+	int rc = gw_pei_send_sds(((struct rinkid *)arg)->pei, issi, text);
+	return rc < 0 ? rc : 0;
+}
 
 static void reload_roster(struct rinkid *d)
 {
@@ -235,6 +245,8 @@ int main(int argc, char **argv)
 				   .radio_hangup = op_radio_hangup,
 				   .phone_dial = op_phone_dial,
 				   .phone_hangup = op_phone_hangup,
+				   .phone_sms = op_phone_sms,
+				   .radio_sds = op_radio_sds,
 				   .arg = &d};
 	if (gw_calls_new(d.loop, &d.conf, d.db, &cops, &d.calls) < 0)
 		goto out;

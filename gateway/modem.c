@@ -58,7 +58,14 @@ struct gw_modem {
 };
 
 static const char *const init_cmds[] = {
-    "AT", "ATE0", "AT+CMEE=2", "AT+CLIP=1", "AT+CCWA=0,0,1", "AT+CMGF=0",
+    "AT",
+    "ATE0",
+    "AT+CMEE=2",
+    "AT+CLIP=1",
+    "AT+CCWA=0,0,1",
+    "AT+CMGF=0",
+    "AT+CPMS=\"ME\",\"ME\",\"ME\"",
+    "AT+CNMI=2,1,0,0,0",
 };
 
 const char *gw_modem_end_name(enum gw_modem_end why)

@@ -402,6 +402,12 @@ const char *gw_roster_line_name(const struct gw_roster *r, const char *line)
 	return l ? l->l->name_en : NULL;
 }
 
+const char *gw_roster_line_name_fi(const struct gw_roster *r, const char *line)
+{
+	const struct rline *l = find_line(r, line);
+	return l ? l->l->name_fi : NULL;
+}
+
 size_t gw_roster_line_count(const struct gw_roster *r)
 {
 	return r->n_lines;

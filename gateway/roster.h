@@ -54,6 +54,8 @@ const char *gw_roster_org(const struct gw_roster *r, const char *issi);
 
 /* English name of a service line, or NULL for an unknown code. */
 const char *gw_roster_line_name(const struct gw_roster *r, const char *line);
+/* Finnish name of a service line (what officers and workers read), or NULL. */
+const char *gw_roster_line_name_fi(const struct gw_roster *r, const char *line);
 
 /* Number of service lines, and the code of line i (sorted by code; NULL when i is too big). */
 size_t gw_roster_line_count(const struct gw_roster *r);

@@ -14,6 +14,8 @@
 
 #include "db.h"
 #include "harness.h"
+#include "sds.h"
+#include "sms.h"
 
 #define AINO  "+358401234567"
 #define MIKKO "+358401234568"
@@ -140,6 +142,13 @@ static void test_demo_call(void **state)
 	assert_non_null(strstr(l.kinds, "ring_timeout,page,"));
 	assert_non_null(strstr(l.kinds, "phone_answered,dtmf,accepted,bridged,second_call,"
 					"radio_released,close,"));
+	/* the first worker got the SMS page, in GSM 7-bit, naming the caller */
+	size_t sp = 0;
+	assert_int_equal(h_wait_event(&rig.modem, &sp, "event sms-out", 100), 0);
+	char hex[600];
+	const char *ev = strstr(rig.modem.events, "event sms-out");
+	assert_int_equal(sscanf(ev, "event sms-out %*s %*s %599s", hex), 1);
+	assert_non_null(strstr(hex, "0C915348103254760000")); /* to +358401234567, GSM 7-bit */
 	/* each worker was dialled exactly once */
 	assert_int_equal(h_count_events(&rig.modem, "ATD" AINO ";"), 1);
 	assert_int_equal(h_count_events(&rig.modem, "ATD" MIKKO ";"), 1);
@@ -164,7 +173,19 @@ static void test_nobody_answers(void **state)
 	read_incident(&l);
 	assert_string_equal(l.outcome, "unanswered");
 	assert_string_equal(l.accepted, "");
-	assert_non_null(strstr(l.kinds, "unreached,close,"));
+	assert_non_null(strstr(l.kinds, "unreached,sds,sms,close,"));
+	/* the officer was told by SDS, in Finnish, and it decodes */
+	size_t sp = 0;
+	assert_int_equal(h_wait_event(&rig.radio, &sp, "event sds-out 2269001", 3000), 0);
+	char hex[600];
+	const char *ev = strstr(rig.radio.events, "event sds-out 2269001");
+	assert_int_equal(sscanf(ev, "event sds-out 2269001 %599s", hex), 1);
+	static struct gw_sds_msg msg;
+	assert_int_equal(gw_sds_decode(GW_SDS_AI_SDSTL, (int)strlen(hex) * 4, hex, &msg, NULL), 0);
+	assert_int_equal(msg.kind, GW_SDS_TEXT);
+	assert_non_null(strstr(msg.text.text, "päivystäjää ei tavoitettu"));
+	/* and the first worker a missed-call SMS */
+	assert_int_equal(h_wait_event(&rig.modem, &sp, "event sms-out", 3000), 0);
 	/* the radio leg was released by rinkid */
 	assert_int_equal(h_count_events(&rig.radio, "event rx") >= 2, 1);
 }

@@ -72,6 +72,23 @@ static int op_hangup_phone(void *arg)
 	tr(arg, "CHUP");
 	return 0;
 }
+static char last_sms[320], last_sds[320];
+static int op_sms(void *arg, const char *number, const char *text)
+{
+	char b[64];
+	snprintf(b, sizeof(b), "SMS %s", number);
+	tr(arg, b);
+	snprintf(last_sms, sizeof(last_sms), "%s", text);
+	return 0;
+}
+static int op_sds(void *arg, const char *issi, const char *text)
+{
+	char b[64];
+	snprintf(b, sizeof(b), "SDS %s", issi);
+	tr(arg, b);
+	snprintf(last_sds, sizeof(last_sds), "%s", text);
+	return 0;
+}
 
 static int setup(void **state)
 {
@@ -97,6 +114,8 @@ static int setup(void **state)
 				  .radio_hangup = op_hangup_radio,
 				  .phone_dial = op_dial,
 				  .phone_hangup = op_hangup_phone,
+				  .phone_sms = op_sms,
+				  .radio_sds = op_sds,
 				  .arg = &f};
 	assert_int_equal(gw_calls_new(f.loop, &f.conf, f.db, &ops, &f.calls), 0);
 	gw_calls_set_roster(f.calls, f.roster);
@@ -166,13 +185,14 @@ static void test_answered_then_radio_releases(void **state)
 	struct fx *f = *state;
 	incoming(f, 1, "2269001");
 	/* ATD goes out before ATA: paging is never delayed by the radio leg */
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 1;");
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
 	/* first worker: no answer within the ring time */
 	gw_loop_clock_advance(f->loop, 24999);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 1;");
 	gw_loop_clock_advance(f->loop, 1);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;CHUP;ATD +358401234568;");
+	assert_string_equal(f->trace,
+			    "ATD +358401234567;SMS +358401234567;ATA 1;CHUP;ATD +358401234568;");
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ALERTING);
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
 	/* answered is not accepted: the worker must press 4 */
@@ -185,7 +205,8 @@ static void test_answered_then_radio_releases(void **state)
 	gw_loop_clock_advance(f->loop, 60000);
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 	gw_calls_radio_released(f->calls, 1, 1);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 1;CHUP;ATD +358401234568;CHUP;");
+	assert_string_equal(
+	    f->trace, "ATD +358401234567;SMS +358401234567;ATA 1;CHUP;ATD +358401234568;CHUP;");
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
 
 	struct logged l;
@@ -197,8 +218,10 @@ static void test_answered_then_radio_releases(void **state)
 	assert_string_equal(l.name, "Poliisi, Mikkeli");
 	assert_true(l.has_cause);
 	assert_int_equal(l.cause, 1);
-	assert_string_equal(l.kinds, "open,page,ring_timeout,page,phone_alerting,phone_answered,"
-				     "dtmf,dtmf,accepted,bridged,radio_released,close,");
+	assert_string_equal(l.kinds,
+			    "open,page,sms,ring_timeout,page,phone_alerting,"
+			    "phone_answered,dtmf,dtmf,accepted,bridged,radio_released,close,");
+	assert_non_null(strstr(last_sms, "VIRVE-puhelu: Poliisi, Mikkeli (2269001)"));
 }
 
 static void test_nobody_answers(void **state)
@@ -210,14 +233,20 @@ static void test_nobody_answers(void **state)
 	gw_loop_clock_advance(f->loop, 25000);
 	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_ANSWER);
 	gw_loop_clock_advance(f->loop, 25000);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 3;ATD +358401234568;CHUP;"
-				      "ATD +358401234567;ATD +358401234568;CHUP;ATH 3;");
+	assert_string_equal(
+	    f->trace,
+	    "ATD +358401234567;SMS +358401234567;ATA 3;ATD +358401234568;CHUP;"
+	    "ATD +358401234567;ATD +358401234568;CHUP;SDS 2269001;SMS +358401234567;ATH 3;");
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "unanswered");
 	assert_string_equal(l.accepted, "");
-	assert_non_null(strstr(l.kinds, "unreached,close,"));
+	assert_non_null(strstr(l.kinds, "unreached,sds,sms,close,"));
+	/* the officer is told in Finnish, with the line's Finnish name */
+	assert_string_equal(last_sds, "Sosiaali- ja kriisipäivystys: päivystäjää ei tavoitettu. "
+				      "Yritä uudelleen hetken kuluttua.");
+	assert_non_null(strstr(last_sms, "Vastaamaton VIRVE-puhelu"));
 }
 
 static void test_officer_hangs_up_while_paging(void **state)
@@ -226,14 +255,14 @@ static void test_officer_hangs_up_while_paging(void **state)
 	incoming(f, 2, "2269001");
 	gw_calls_radio_connected(f->calls, 2);
 	gw_calls_radio_released(f->calls, 2, 13);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 2;CHUP;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 2;CHUP;");
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "abandoned");
 	assert_int_equal(l.cause, 13);
 	/* a later ring timer must not fire for a closed incident */
 	gw_loop_clock_advance(f->loop, 60000);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 2;CHUP;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 2;CHUP;");
 }
 
 static void test_rejects_undeclared_event(void **state)
@@ -259,7 +288,7 @@ static void test_phone_hangs_up_when_bridged(void **state)
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
 	gw_calls_phone_dtmf(f->calls, '4');
 	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_CARRIER);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 5;ATH 5;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 5;ATH 5;");
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "completed");
@@ -273,7 +302,7 @@ static void test_own_hangup_is_not_news(void **state)
 	incoming(f, 6, "2269001");
 	/* the modem reports our own hang-up: it must not advance the chain */
 	gw_calls_phone_ended(f->calls, GW_MODEM_END_LOCAL);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 6;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 6;");
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
 }
 
@@ -287,18 +316,20 @@ static void test_voicemail_guard(void **state)
 	gw_loop_clock_advance(f->loop, 19999);
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
 	gw_loop_clock_advance(f->loop, 1);
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 7;CHUP;ATD +358401234568;");
+	assert_string_equal(f->trace,
+			    "ATD +358401234567;SMS +358401234567;ATA 7;CHUP;ATD +358401234568;");
 	/* Mikko answers and passes with 5 */
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
 	gw_calls_phone_dtmf(f->calls, '*'); /* repeat: restarts the accept time */
 	gw_loop_clock_advance(f->loop, 15000);
 	gw_calls_phone_dtmf(f->calls, '5');
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 7;CHUP;ATD +358401234568;CHUP;ATH 7;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 7;CHUP;ATD "
+				      "+358401234568;CHUP;SDS 2269001;SMS +358401234567;ATH 7;");
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "unanswered");
 	assert_non_null(strstr(l.kinds, "phone_answered,accept_timeout,page,"));
-	assert_non_null(strstr(l.kinds, "dtmf,dtmf,declined,unreached,close,"));
+	assert_non_null(strstr(l.kinds, "dtmf,dtmf,declined,unreached,sds,sms,close,"));
 }
 
 static void test_answer_on_accept_policy(void **state)
@@ -307,11 +338,11 @@ static void test_answer_on_accept_policy(void **state)
 	f->conf.radio_answer = GW_RADIO_ANSWER_ON_ACCEPT;
 	incoming(f, 8, "2269001");
 	/* the radio leg is answered only when a worker accepted */
-	assert_string_equal(f->trace, "ATD +358401234567;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;");
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
-	assert_string_equal(f->trace, "ATD +358401234567;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;");
 	gw_calls_phone_dtmf(f->calls, '4');
-	assert_string_equal(f->trace, "ATD +358401234567;ATA 8;");
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 8;");
 }
 
 int main(void)

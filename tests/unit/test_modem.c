@@ -103,8 +103,14 @@ static int setup(void **state)
 				   .sms_in = on_sms_in,
 				   .arg = &f};
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
-	static const char *const init[] = {"AT",	"ATE0",		 "AT+CMEE=2",
-					   "AT+CLIP=1", "AT+CCWA=0,0,1", "AT+CMGF=0"};
+	static const char *const init[] = {"AT",
+					   "ATE0",
+					   "AT+CMEE=2",
+					   "AT+CLIP=1",
+					   "AT+CCWA=0,0,1",
+					   "AT+CMGF=0",
+					   "AT+CPMS=\"ME\",\"ME\",\"ME\"",
+					   "AT+CNMI=2,1,0,0,0"};
 	for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
 		expect(&f, init[i]);
 		reply(&f, "\r\nOK\r\n");
