@@ -30,8 +30,10 @@ GW_SRCS   := $(filter-out gateway/main.c,$(sort $(wildcard gateway/*.c)))
 REL_GW    := $(GW_SRCS:%.c=build/rel/%.o)
 SAN_GW    := $(GW_SRCS:%.c=build/san/%.o)
 
-# Tools: each tools/<name>.c is one program; tools/sim_*.c is shared simulator code.
+# Tools: each tools/<name>.c is one program; tools/sim_*.c is shared simulator code;
+# tools/rinkictl_*.c are parts of rinkictl.
 SIM_COMMON := $(sort $(wildcard tools/sim_*.c))
+CTL_PARTS  := $(sort $(wildcard tools/rinkictl_*.c))
 TOOL_NAMES := rinkictl tetra-sim modem-sim
 TOOLS      := $(TOOL_NAMES:%=build/%)
 SAN_TOOLS  := $(TOOL_NAMES:%=build/san/bin/%)
@@ -65,7 +67,7 @@ build/rel/%.o: %.c
 build/rinkid: build/rel/gateway/main.o $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/rinkictl: build/rel/tools/rinkictl.o $(REL_GW)
+build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
@@ -83,7 +85,7 @@ build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/san/bin/rinkictl: build/san/tools/rinkictl.o $(SAN_GW)
+build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
