@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "modem.h"
 #include "pei.h"
+#include "relay.h"
 #include "roster.h"
 
 #define RINKI_VERSION	"0.1.0"
@@ -31,6 +32,7 @@ struct rinkid {
 	struct gw_db *db;
 	struct gw_roster *roster;
 	struct gw_calls *calls;
+	struct gw_relay *relay;
 	struct gw_pei *pei;
 	struct gw_modem *modem;
 	struct gw_io *io;
@@ -56,6 +58,18 @@ static void pei_released(void *arg, int cci, int cause)
 	gw_calls_radio_released(((struct rinkid *)arg)->calls, cci, cause);
 }
 
+static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
+{
+	struct rinkid *d = arg;
+	if (m->kind == GW_SDS_TEXT && *from)
+		gw_relay_officer_text(d->relay, from, m->text.text);
+	else if (m->kind == GW_SDS_STATUS)
+		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x from %s", m->status.value, from);
+	else if (m->kind == GW_SDS_LIP)
+		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "location of %s: %.5f %.5f", from, m->lip.lat_deg,
+		     m->lip.lon_deg);
+}
+
 /* modem -> call */
 static void modem_ready(void *arg, int up)
 {
@@ -73,6 +87,23 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 static void modem_dtmf(void *arg, char digit)
 {
 	gw_calls_phone_dtmf(((struct rinkid *)arg)->calls, digit);
+}
+static void modem_sms_in(void *arg, const char *from, const char *text, int64_t sent_ms)
+{
+	(void)sent_ms;
+	gw_relay_worker_text(((struct rinkid *)arg)->relay, from, text);
+}
+
+/* relay -> drivers */
+static int relay_sms(void *arg, const char *number, const char *text)
+{
+	int rc = gw_modem_send_sms(((struct rinkid *)arg)->modem, number, text, NULL, NULL);
+	return rc < 0 ? rc : 0;
+}
+static int relay_sds(void *arg, const char *issi, const char *text)
+{
+	int rc = gw_pei_send_sds(((struct rinkid *)arg)->pei, issi, text);
+	return rc < 0 ? rc : 0;
 }
 
 /* I/O board */
@@ -125,6 +156,7 @@ static void reload_roster(struct rinkid *d)
 		return;
 	}
 	gw_calls_set_roster(d->calls, r);
+	gw_relay_set_roster(d->relay, r);
 	gw_roster_free(d->roster);
 	d->roster = r;
 	LOGP(GW_LOG_DB, GW_LOG_INFO, "roster snapshot loaded: %zu service lines",
@@ -251,11 +283,16 @@ int main(int argc, char **argv)
 	if (gw_calls_new(d.loop, &d.conf, d.db, &cops, &d.calls) < 0)
 		goto out;
 	gw_calls_set_roster(d.calls, d.roster);
+	struct gw_relay_ops rops = {.send_sms = relay_sms, .send_sds = relay_sds, .arg = &d};
+	if (gw_relay_new(d.loop, d.db, &rops, &d.relay) < 0)
+		goto out;
+	gw_relay_set_roster(d.relay, d.roster);
 
 	struct gw_pei_ops pops = {.ready = pei_ready,
 				  .incoming = pei_incoming,
 				  .connected = pei_connected,
 				  .released = pei_released,
+				  .sds_in = pei_sds_in,
 				  .arg = &d};
 	if (gw_pei_new(d.loop, &d.conf, &pops, &d.pei) < 0)
 		goto out;
@@ -263,6 +300,7 @@ int main(int argc, char **argv)
 				    .progress = modem_progress,
 				    .ended = modem_ended,
 				    .dtmf = modem_dtmf,
+				    .sms_in = modem_sms_in,
 				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
 		goto out;
@@ -294,6 +332,7 @@ out:
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);
+	gw_relay_free(d.relay);
 	gw_calls_free(d.calls);
 	gw_roster_free(d.roster);
 	gw_db_close(d.db);

@@ -1,0 +1,196 @@
+/*
+ * relay: a small table of threads (worker phone -> officer ISSI, call-log id,
+ * expiry). An officer's text opens or refreshes the thread for the worker it
+ * went to; a worker's SMS looks its thread up by number. Numbers compare by
+ * their last nine digits, so "+358401234567" and "0401234567" are one phone.
+ * Threads expire after GW_RELAY_THREAD_MS; the oldest is reused when the
+ * table is full.
+ */
+#include "relay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define THREADS 16
+
+struct thread {
+	int used;
+	char phone[32];
+	char worker[64];
+	char officer[18];
+	int64_t incident;
+	int64_t expires_ms;
+};
+
+struct gw_relay {
+	struct gw_loop *loop;
+	struct gw_db *db;
+	struct gw_relay_ops ops;
+	const struct gw_roster *roster;
+	struct thread t[THREADS];
+};
+
+int gw_relay_new(struct gw_loop *loop, struct gw_db *db, const struct gw_relay_ops *ops,
+		 struct gw_relay **out)
+{
+	struct gw_relay *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->loop = loop;
+	r->db = db;
+	r->ops = *ops;
+	*out = r;
+	return 0;
+}
+
+void gw_relay_free(struct gw_relay *r)
+{
+	free(r);
+}
+
+void gw_relay_set_roster(struct gw_relay *r, const struct gw_roster *roster)
+{
+	r->roster = roster;
+}
+
+/* The last nine digits of a number, or NULL when it has fewer. */
+static const char *tail9(const char *n, char *buf)
+{
+	int k = 0;
+	for (const char *p = n; *p && k < 31; p++)
+		if (*p >= '0' && *p <= '9')
+			buf[k++] = *p;
+	buf[k] = '\0';
+	return k >= 9 ? buf + k - 9 : NULL;
+}
+
+int gw_relay_same_number(const char *a, const char *b)
+{
+	char x[32], y[32];
+	const char *ta = tail9(a, x), *tb = tail9(b, y);
+	return ta && tb && strcmp(ta, tb) == 0;
+}
+
+static void log_ev(struct gw_relay *r, int64_t incident, const char *kind, const char *detail)
+{
+	if (!r->db || incident <= 0)
+		return;
+	int rc = gw_db_event_append(r->db, incident, gw_loop_wall_ms(r->loop), kind, detail);
+	if (rc < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "message log write failed (%s): %s", strerror(-rc),
+		     kind);
+}
+
+static struct thread *find(struct gw_relay *r, const char *phone)
+{
+	int64_t now = gw_loop_now_ms(r->loop);
+	for (int i = 0; i < THREADS; i++)
+		if (r->t[i].used && r->t[i].expires_ms > now &&
+		    gw_relay_same_number(r->t[i].phone, phone))
+			return &r->t[i];
+	return NULL;
+}
+
+static struct thread *slot(struct gw_relay *r)
+{
+	int64_t now = gw_loop_now_ms(r->loop);
+	struct thread *oldest = &r->t[0];
+	for (int i = 0; i < THREADS; i++) {
+		if (!r->t[i].used || r->t[i].expires_ms <= now)
+			return &r->t[i];
+		if (r->t[i].expires_ms < oldest->expires_ms)
+			oldest = &r->t[i];
+	}
+	return oldest;
+}
+
+int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text)
+{
+	const char *line = r->roster ? gw_roster_route(r->roster, issi) : NULL;
+	const char *org = r->roster ? gw_roster_org(r->roster, issi) : NULL;
+	const char *line_fi = line ? gw_roster_line_name_fi(r->roster, line) : NULL;
+	struct gw_roster_step step;
+	int n = line ? gw_roster_chain(r->roster, line, gw_loop_wall_ms(r->loop), &step, 1) : 0;
+	char who[128], msg[480];
+	snprintf(who, sizeof(who), "%s%s%s%s", org ? org : "", org ? " (" : "", issi,
+		 org ? ")" : "");
+
+	int64_t id = 0;
+	if (r->db) {
+		struct gw_incident_rec rec = {.started_ms = gw_loop_wall_ms(r->loop),
+					      .caller = issi,
+					      .caller_name = org,
+					      .line = line,
+					      .radio_cci = -1};
+		if (gw_db_incident_open(r->db, &rec, &id) < 0)
+			id = 0;
+	}
+	log_ev(r, id, "sds_text", text);
+	if (n <= 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "text from %s: nobody on duty for line %s", who,
+		     line ? line : "(no route)");
+		snprintf(msg, sizeof(msg), "%s: ei päivystäjää vuorossa, viestiä ei välitetty.",
+			 line_fi ? line_fi : "Päivystys");
+		int rc = r->ops.send_sds(r->ops.arg, issi, msg);
+		log_ev(r, id, rc < 0 ? "sds_failed" : "sds", "unstaffed");
+		if (r->db && id)
+			gw_db_incident_close(r->db, id, gw_loop_wall_ms(r->loop),
+					     "message unstaffed", -1, NULL);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "VIRVE %s: %s (vastaa tähän viestiin)", who, text);
+	int rc = r->ops.send_sms(r->ops.arg, step.phone, msg);
+	if (rc < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "text from %s not relayed to %s: %s", who,
+		     step.name, strerror(-rc));
+		log_ev(r, id, "sms_failed", step.handle);
+		if (r->db && id)
+			gw_db_incident_close(r->db, id, gw_loop_wall_ms(r->loop), "message failed",
+					     -1, NULL);
+		return rc;
+	}
+	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "text from %s relayed by SMS to %s %s", who, step.name,
+	     step.phone);
+	log_ev(r, id, "sms", step.handle);
+	/* The entry is closed at once; replies still append their events to it. */
+	if (r->db && id)
+		gw_db_incident_close(r->db, id, gw_loop_wall_ms(r->loop), "message relayed", -1,
+				     step.handle);
+	struct thread *t = find(r, step.phone);
+	if (!t)
+		t = slot(r);
+	*t = (struct thread){.used = 1, .incident = id};
+	snprintf(t->phone, sizeof(t->phone), "%s", step.phone);
+	snprintf(t->worker, sizeof(t->worker), "%s", step.handle);
+	snprintf(t->officer, sizeof(t->officer), "%s", issi);
+	t->expires_ms = gw_loop_now_ms(r->loop) + GW_RELAY_THREAD_MS;
+	return 1;
+}
+
+int gw_relay_worker_text(struct gw_relay *r, const char *from, const char *text)
+{
+	struct thread *t = find(r, from);
+	if (!t) {
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "SMS from %s with no open thread: not relayed",
+		     from);
+		return 0;
+	}
+	char msg[480];
+	snprintf(msg, sizeof(msg), "%s: %s", t->worker, text);
+	log_ev(r, t->incident, "sms_text", text);
+	int rc = r->ops.send_sds(r->ops.arg, t->officer, msg);
+	log_ev(r, t->incident, rc < 0 ? "sds_failed" : "sds", t->officer);
+	if (rc < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "reply from %s not relayed to %s: %s", from,
+		     t->officer, strerror(-rc));
+		return rc;
+	}
+	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "reply from %s relayed by SDS to officer %s", t->worker,
+	     t->officer);
+	t->expires_ms = gw_loop_now_ms(r->loop) + GW_RELAY_THREAD_MS;
+	return 1;
+}

@@ -1,0 +1,103 @@
+/*
+ * Integration: an officer's SDS text reaches the on-duty worker by SMS, and
+ * the worker's SMS reply reaches the officer by SDS, through rinkid and both
+ * simulators over ptys. The PDUs are decoded with the gateway's own codecs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "sds.h"
+#include "sms.h"
+
+static struct h_rig rig;
+
+static int setup(void **state)
+{
+	(void)state;
+	if (h_rig_init(&rig) < 0 || h_start_sims(&rig) < 0 || h_start_rinkid(&rig, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_rig_fini(&rig);
+	return h_rinkid_status() == 0 ? 0 : -1;
+}
+
+/* The hex after the last "event <kind> ... " line's prefix. */
+static void last_hex(const struct h_sim *s, const char *prefix, char *hex, size_t len)
+{
+	const char *ev = NULL, *p = s->events;
+	while ((p = strstr(p, prefix)) != NULL)
+		ev = p++;
+	assert_non_null(ev);
+	const char *end = strchr(ev, '\n');
+	const char *sp = end;
+	while (sp > ev && sp[-1] != ' ')
+		sp--;
+	snprintf(hex, len, "%.*s", (int)(end - sp), sp);
+}
+
+static void test_officer_text_and_reply(void **state)
+{
+	(void)state;
+	size_t mp = 0, rp = 0;
+	char hex[1024], err[128];
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0,
+			       "sds-text 2269001 Tarvitaan sosiaalipäivystäjä, "
+			       "Porrassalmenkatu 5"),
+			 0);
+	/* the terminal got a receipt report for the officer's text */
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "event sds-out 2269001", 3000), 0);
+	/* the first worker on duty for sos gets it by SMS */
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
+	last_hex(&rig.modem, "event sms-out", hex, sizeof(hex));
+	static struct gw_sms_msg m;
+	char deliver[1024];
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+	assert_true(gw_sms_submit_to_deliver(hex, "+358401234567", scts, deliver, sizeof(deliver),
+					     err, sizeof(err)) > 0);
+	assert_int_equal(gw_sms_decode(deliver, &m, err, sizeof(err)), GW_SMS_DELIVER);
+	assert_non_null(strstr(m.text, "VIRVE Poliisi, Mikkeli (2269001): Tarvitaan "
+				       "sosiaalipäivystäjä, Porrassalmenkatu 5"));
+
+	/* Aino answers by SMS */
+	struct gw_sms_submit sub;
+	struct gw_sms_pdu pdu;
+	gw_sms_submit_defaults(&sub);
+	sub.to = "+358409999999";
+	sub.text = "Lähden nyt, perillä 15 min";
+	assert_int_equal(gw_sms_encode(&sub, &pdu, 1, err, sizeof(err)), 1);
+	assert_true(gw_sms_submit_to_deliver(pdu.hex, "+358401234567", scts, deliver,
+					     sizeof(deliver), err, sizeof(err)) > 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sms-in %s", deliver), 0);
+	/* read and deleted, then relayed to the officer */
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-deleted", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "event sds-out 2269001", 3000), 0);
+	last_hex(&rig.radio, "event sds-out 2269001", hex, sizeof(hex));
+	static struct gw_sds_msg s;
+	assert_int_equal(gw_sds_decode(GW_SDS_AI_SDSTL, (int)strlen(hex) * 4, hex, &s, NULL), 0);
+	assert_int_equal(s.kind, GW_SDS_TEXT);
+	assert_string_equal(s.text.text, "aino: Lähden nyt, perillä 15 min");
+
+	/* a garbage SMS is deleted and relayed to nobody */
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sms-in-bad"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-deleted", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "does not parse", 2000), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_officer_text_and_reply, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("integration: messages", tests, NULL, NULL);
+}

@@ -1,0 +1,173 @@
+/*
+ * Unit tests for gateway/relay.c: officer text -> SMS to the worker on duty,
+ * the worker's reply -> SDS to that officer, with the call log written to a
+ * real database in a temporary directory and the clock frozen.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+#define T0_WALL 1795608000000LL /* 2026-11-25T12:00:00Z */
+
+static const char roster_csv[] =
+    "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
+    "line,lsp,Lastensuojelun päivystys,Barnskyddsjour,Child protection on-call\n"
+    "worker,aino,Aino Virtanen,+358401234567,\n"
+    "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+    "route,sos,,0\n"
+    "route,lsp,2270,10\n"
+    "directory,2269001,\"Poliisi, Mikkeli\"\n";
+
+struct fx {
+	char dir[64], path[128];
+	struct gw_loop *loop;
+	struct gw_db *db;
+	struct gw_roster *roster;
+	struct gw_relay *relay;
+	char sms_to[32], sms[512], sds_to[32], sds[512];
+	int nsms, nsds, fail;
+};
+
+static int op_sms(void *arg, const char *number, const char *text)
+{
+	struct fx *f = arg;
+	if (f->fail)
+		return -EBUSY;
+	f->nsms++;
+	snprintf(f->sms_to, sizeof(f->sms_to), "%s", number);
+	snprintf(f->sms, sizeof(f->sms), "%s", text);
+	return 0;
+}
+static int op_sds(void *arg, const char *issi, const char *text)
+{
+	struct fx *f = arg;
+	f->nsds++;
+	snprintf(f->sds_to, sizeof(f->sds_to), "%s", issi);
+	snprintf(f->sds, sizeof(f->sds), "%s", text);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	static struct fx f;
+	memset(&f, 0, sizeof(f));
+	snprintf(f.dir, sizeof(f.dir), "/tmp/rinki-relay-XXXXXX");
+	assert_non_null(mkdtemp(f.dir));
+	snprintf(f.path, sizeof(f.path), "%s/rinki.db", f.dir);
+	assert_int_equal(gw_db_open(f.path, &f.db), 0);
+	struct gw_db_roster r;
+	assert_int_equal(
+	    gw_roster_parse_csv("t.csv", roster_csv, strlen(roster_csv), &r, NULL, NULL), 0);
+	assert_int_equal(gw_db_roster_replace(f.db, &r), 0);
+	gw_db_roster_clear(&r);
+	assert_int_equal(gw_roster_load(f.db, &f.roster), 0);
+	f.loop = gw_loop_new();
+	gw_loop_clock_override(f.loop, 1000, T0_WALL);
+	struct gw_relay_ops ops = {.send_sms = op_sms, .send_sds = op_sds, .arg = &f};
+	assert_int_equal(gw_relay_new(f.loop, f.db, &ops, &f.relay), 0);
+	gw_relay_set_roster(f.relay, f.roster);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+	gw_relay_free(f->relay);
+	gw_roster_free(f->roster);
+	gw_db_close(f->db);
+	gw_loop_free(f->loop);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static char kinds[512];
+static int64_t newest;
+static void id_cb(const struct gw_db_incident *inc, void *arg)
+{
+	(void)arg;
+	newest = inc->id;
+}
+static void ev_cb(const struct gw_db_event *ev, void *arg)
+{
+	(void)arg;
+	strncat(kinds, ev->kind, sizeof(kinds) - strlen(kinds) - 2);
+	strcat(kinds, ",");
+}
+
+static void test_text_and_reply(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(
+	    gw_relay_officer_text(f->relay, "2269001", "Tarvitaan apua, Porrassalmenkatu 5"), 1);
+	assert_string_equal(f->sms_to, "+358401234567");
+	assert_string_equal(f->sms, "VIRVE Poliisi, Mikkeli (2269001): Tarvitaan apua, "
+				    "Porrassalmenkatu 5 (vastaa tähän viestiin)");
+	/* the reply comes from the national form of the same number */
+	gw_loop_clock_advance(f->loop, 60000);
+	assert_int_equal(gw_relay_worker_text(f->relay, "0401234567", "Tulen 15 min"), 1);
+	assert_string_equal(f->sds_to, "2269001");
+	assert_string_equal(f->sds, "aino: Tulen 15 min");
+	/* a stranger's SMS is not relayed */
+	assert_int_equal(gw_relay_worker_text(f->relay, "+358501112233", "hei"), 0);
+	assert_int_equal(f->nsds, 1);
+	/* the log has the thread */
+	kinds[0] = '\0';
+	assert_int_equal(gw_db_incident_list(f->db, 1, id_cb, NULL), 1);
+	assert_true(gw_db_event_list(f->db, newest, ev_cb, NULL) > 0);
+	assert_string_equal(kinds, "open,sds_text,sms,close,sms_text,sds,");
+	/* threads expire */
+	gw_loop_clock_advance(f->loop, GW_RELAY_THREAD_MS);
+	assert_int_equal(gw_relay_worker_text(f->relay, "0401234567", "myöhässä"), 0);
+}
+
+static void test_nobody_on_duty(void **state)
+{
+	struct fx *f = *state;
+	/* 2270... routes to child protection, which has nobody on duty */
+	assert_int_equal(gw_relay_officer_text(f->relay, "2270123", "lapsi yksin kotona"), 0);
+	assert_int_equal(f->nsms, 0);
+	assert_string_equal(f->sds_to, "2270123");
+	assert_string_equal(
+	    f->sds, "Lastensuojelun päivystys: ei päivystäjää vuorossa, viestiä ei välitetty.");
+}
+
+static void test_sms_refused(void **state)
+{
+	struct fx *f = *state;
+	f->fail = 1;
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "x"), -EBUSY);
+	/* no thread was opened */
+	f->fail = 0;
+	assert_int_equal(gw_relay_worker_text(f->relay, "+358401234567", "?"), 0);
+}
+
+static void test_same_number(void **state)
+{
+	(void)state;
+	assert_true(gw_relay_same_number("+358401234567", "0401234567"));
+	assert_true(gw_relay_same_number("+358 40 123 4567", "358401234567"));
+	assert_false(gw_relay_same_number("+358401234567", "+358401234568"));
+	assert_false(gw_relay_same_number("1234", "1234"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_text_and_reply, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nobody_on_duty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_refused, setup, teardown),
+	    cmocka_unit_test(test_same_number),
+	};
+	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
+}
