@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 
@@ -65,6 +66,9 @@ struct gw_call {
 	char line_name_fi[96];
 	struct step chain[CHAIN_MAX];
 	int nchain, step, round;
+	int paged_upto;	      /* highest chain index dialled so far (-1: none) */
+	int pre_accepted;     /* the worker being dialled accepted by SMS: bridge on answer */
+	int sms_paged;	      /* the SMS page went out (once, to the first worker paged) */
 	int64_t started_ms;   /* wall clock */
 	int64_t started_mono; /* monotonic, for durations */
 	int64_t page_mono;    /* when the current step was dialled */
@@ -89,6 +93,8 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void bridge(struct gw_call *c, const char *how);
+static void sms_accept(struct gw_call *c, int idx);
 
 #define EV(e)	 (1u << GW_CALL_EV_##e)
 #define ST(s)	 (1u << GW_CALL_ST_##s)
@@ -104,11 +110,12 @@ static const struct state_def {
     [GW_CALL_ST_NEW] = {"NEW", EV(START), ST(PAGING) | ST(CLOSED), NO_TIMER, st_new},
     [GW_CALL_ST_PAGING] = {"PAGING",
 			   EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ALERTING) |
-			       EV(PHONE_ANSWERED) | EV(PHONE_ENDED) | EV(T_RING),
-			   ST(PAGING) | ST(ANNOUNCE) | ST(CLOSED), GW_CALL_T_RING, st_paging},
+			       EV(PHONE_ANSWERED) | EV(PHONE_ENDED) | EV(T_RING) | EV(SMS_ACCEPT),
+			   ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_RING,
+			   st_paging},
     [GW_CALL_ST_ANNOUNCE] = {"ANNOUNCE",
 			     EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF) |
-				 EV(T_ACCEPT),
+				 EV(T_ACCEPT) | EV(SMS_ACCEPT),
 			     ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_ACCEPT,
 			     st_announce},
     [GW_CALL_ST_BRIDGED] = {"BRIDGED",
@@ -127,6 +134,7 @@ static const char *const event_names[GW_CALL_EV_COUNT] = {
     [GW_CALL_EV_DTMF] = "DTMF",
     [GW_CALL_EV_T_RING] = "T_RING",
     [GW_CALL_EV_T_ACCEPT] = "T_ACCEPT",
+    [GW_CALL_EV_SMS_ACCEPT] = "SMS_ACCEPT",
 };
 
 const char *gw_call_state_name(enum gw_call_state st)
@@ -237,6 +245,9 @@ static int page_step(struct gw_call *c)
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	c->page_mono = gw_loop_now_ms(m->loop);
+	c->pre_accepted = 0;
+	if (c->step > c->paged_upto)
+		c->paged_upto = c->step;
 	int rc = m->ops.phone_dial(m->ops.arg, s->phone);
 	if (rc < 0) {
 		LOGCALL(c, GW_LOG_ERROR, "cannot dial %s %s: %s", s->name, s->phone, strerror(-rc));
@@ -292,11 +303,12 @@ static void announce_page(struct gw_call *c)
 		c->step + 1, c->nchain, c->round + 1);
 	log_event(c, "page", "%s %s step %d round %d", s->handle, s->phone, c->step + 1,
 		  c->round + 1);
-	if (c->mgr->conf->sms_page && c->step == 0 && c->round == 0) {
+	if (c->mgr->conf->sms_page && !c->sms_paged) {
+		c->sms_paged = 1;
 		char who[128], text[320];
 		caller_text(c, who, sizeof(who));
 		snprintf(text, sizeof(text),
-			 "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4 ottaaksesi vastaan.",
+			 "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4, tai vastaa tähän OK.",
 			 who, line_text(c));
 		send_sms(c, s, "page", text);
 	}
@@ -426,7 +438,14 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 			"%s answered after %lld.%01lld s: announcing, press 4 to accept", s->name,
 			(long long)(waited / 1000), (long long)(waited % 1000 / 100));
 		log_event(c, "phone_answered", "%s after %lld ms", s->handle, (long long)waited);
+		if (c->pre_accepted) {
+			bridge(c, "by SMS, then answered");
+			return;
+		}
 		set_state(c, GW_CALL_ST_ANNOUNCE);
+		return;
+	case GW_CALL_EV_SMS_ACCEPT:
+		sms_accept(c, *(const int *)data);
 		return;
 	case GW_CALL_EV_PHONE_ENDED: {
 		enum gw_modem_end why = *(const enum gw_modem_end *)data;
@@ -457,6 +476,52 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 	}
 }
 
+/* The worker of the current step accepted: join the legs. */
+static void bridge(struct gw_call *c, const char *how)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	if (set_state(c, GW_CALL_ST_BRIDGED) < 0)
+		return;
+	c->bridged_mono = gw_loop_now_ms(m->loop);
+	log_event(c, "accepted", "%s %s", s->handle, how);
+	if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
+		m->ops.radio_answer(m->ops.arg, c->cci);
+	LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
+	log_event(c, "bridged", "%s", s->handle);
+}
+
+/*
+ * A worker accepted by SMS. The current one: bridge now (answered) or on
+ * answer. Another one already paged: drop the current leg and dial them.
+ */
+static void sms_accept(struct gw_call *c, int idx)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[idx];
+	LOGCALL(c, GW_LOG_NOTICE, "%s accepted by SMS", s->name);
+	log_event(c, "sms_accept", "%s", s->handle);
+	if (idx == c->step) {
+		if (c->st == GW_CALL_ST_ANNOUNCE) {
+			bridge(c, "by SMS");
+			return;
+		}
+		c->pre_accepted = 1;
+		return;
+	}
+	m->ops.phone_hangup(m->ops.arg);
+	c->step = idx;
+	if (set_state(c, GW_CALL_ST_PAGING) < 0)
+		return;
+	if (page_step(c) < 0) {
+		log_event(c, "page_failed", "%s", s->phone);
+		next_step(c);
+		return;
+	}
+	c->pre_accepted = 1;
+	announce_page(c);
+}
+
 /* Hang up the phone leg and go on down the chain. */
 static void decline(struct gw_call *c, const char *kind, const char *why)
 {
@@ -481,14 +546,7 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 		char d = *(const char *)data;
 		log_event(c, "dtmf", "%s %c", s->handle, d);
 		if (d == '4') {
-			if (set_state(c, GW_CALL_ST_BRIDGED) < 0)
-				return;
-			c->bridged_mono = gw_loop_now_ms(m->loop);
-			log_event(c, "accepted", "%s", s->handle);
-			if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
-				m->ops.radio_answer(m->ops.arg, c->cci);
-			LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
-			log_event(c, "bridged", "%s", s->handle);
+			bridge(c, "with 4");
 		} else if (d == '5') {
 			decline(c, "declined", "pressed 5 (pass)");
 		} else if (d == '*') {
@@ -501,6 +559,9 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 	}
 	case GW_CALL_EV_T_ACCEPT:
 		decline(c, "accept_timeout", "no key within the accept time (voicemail?)");
+		return;
+	case GW_CALL_EV_SMS_ACCEPT:
+		sms_accept(c, *(const int *)data);
 		return;
 	case GW_CALL_EV_PHONE_ENDED: {
 		enum gw_modem_end why = *(const enum gw_modem_end *)data;
@@ -649,6 +710,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	c->seq = ++m->seq;
 	c->st = GW_CALL_ST_NEW;
 	c->cci = in->cci;
+	c->paged_upto = -1;
 	copy_str(c->caller, sizeof(c->caller), in->calling);
 	c->started_ms = gw_loop_wall_ms(m->loop);
 	c->started_mono = gw_loop_now_ms(m->loop);
@@ -715,6 +777,53 @@ void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 		return;
 	}
 	gw_calls_dispatch(m, GW_CALL_EV_DTMF, &digit);
+}
+
+/* Accept codes, compared without case and surrounding blanks. */
+static int is_accept_code(const char *text)
+{
+	static const char *const codes[] = {"4", "ok", "kuittaus", "a"};
+	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+		text++;
+	size_t n = strlen(text);
+	while (n && (text[n - 1] == ' ' || text[n - 1] == '\t' || text[n - 1] == '\n' ||
+		     text[n - 1] == '\r' || text[n - 1] == '.' || text[n - 1] == '!'))
+		n--;
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strlen(codes[i]) == n && strncasecmp(codes[i], text, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Same subscriber: the last nine digits agree. */
+static int same_phone(const char *a, const char *b)
+{
+	char x[32], y[32];
+	int i = 0, j = 0;
+	for (; *a && i < 31; a++)
+		if (*a >= '0' && *a <= '9')
+			x[i++] = *a;
+	for (; *b && j < 31; b++)
+		if (*b >= '0' && *b <= '9')
+			y[j++] = *b;
+	return i >= 9 && j >= 9 && memcmp(x + i - 9, y + j - 9, 9) == 0;
+}
+
+int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
+{
+	struct gw_call *c = m->live;
+	if (!c || (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE) ||
+	    !is_accept_code(text))
+		return 0;
+	for (int i = 0; i <= c->paged_upto && i < c->nchain; i++) {
+		if (same_phone(c->chain[i].phone, from)) {
+			gw_calls_dispatch(m, GW_CALL_EV_SMS_ACCEPT, &i);
+			return 1;
+		}
+	}
+	LOGCALL(c, GW_LOG_WARN, "accept code from %s, who was not paged for this call: ignored",
+		from);
+	return 0;
 }
 
 void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)

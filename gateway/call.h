@@ -38,6 +38,7 @@ enum gw_call_event {
 	GW_CALL_EV_DTMF,	/* data: char digit */
 	GW_CALL_EV_T_RING,	/* ring time of a chain step ran out */
 	GW_CALL_EV_T_ACCEPT,	/* no accept key within the accept time */
+	GW_CALL_EV_SMS_ACCEPT,	/* a paged worker accepted by SMS; data: int chain step */
 	GW_CALL_EV_COUNT
 };
 
@@ -82,6 +83,13 @@ void gw_calls_phone_progress(struct gw_calls *calls, enum gw_modem_call_state st
 void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
 /* A key pressed on the worker's phone (modem URC or in-band detector). */
 void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
+/*
+ * An SMS from a phone. When it is an accept code ("4", "ok", "kuittaus", "a",
+ * any case, surrounding spaces ignored) from a worker already paged for the
+ * live incident, that worker takes the call: rinkid connects them and bridges
+ * on answer without asking for 4 again. Returns 1 when consumed, else 0.
+ */
+int gw_calls_phone_sms(struct gw_calls *calls, const char *from, const char *text);
 
 /*
  * Feed one event to the live incident. Returns the new state, -ENOENT when no

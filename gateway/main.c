@@ -91,7 +91,10 @@ static void modem_dtmf(void *arg, char digit)
 static void modem_sms_in(void *arg, const char *from, const char *text, int64_t sent_ms)
 {
 	(void)sent_ms;
-	gw_relay_worker_text(((struct rinkid *)arg)->relay, from, text);
+	struct rinkid *d = arg;
+	/* an accept code for the live authority call first, else a reply to a thread */
+	if (!gw_calls_phone_sms(d->calls, from, text))
+		gw_relay_worker_text(d->relay, from, text);
 }
 
 /* relay -> drivers */

@@ -345,6 +345,54 @@ static void test_answer_on_accept_policy(void **state)
 	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 8;");
 }
 
+static void test_sms_accept_while_ringing(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 9, "2269001");
+	/* Aino's phone rings; she answers the SMS page with "OK" */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", " OK "), 1);
+	/* the answer then bridges without asking for 4 */
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	struct logged l;
+	gw_calls_radio_released(f->calls, 9, 1);
+	read_log(f, &l);
+	assert_string_equal(l.accepted, "aino");
+	assert_non_null(strstr(l.kinds, "sms_accept,phone_answered,accepted,bridged,"));
+}
+
+static void test_sms_accept_by_earlier_worker(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 10, "2269001");
+	gw_loop_clock_advance(f->loop, 25000); /* Aino did not answer: Mikko is dialled */
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 10;CHUP;"
+				      "ATD +358401234568;");
+	/* now Aino replies "kuittaus": Mikko's call is dropped, Aino is dialled */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "Kuittaus"), 1);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 10;CHUP;"
+				      "ATD +358401234568;CHUP;ATD +358401234567;");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+}
+
+static void test_sms_not_an_accept(void **state)
+{
+	struct fx *f = *state;
+	/* no live call: not consumed (the relay may take it) */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "4"), 0);
+	incoming(f, 11, "2269001");
+	/* not a code; a code from someone not paged yet (Mikko is second) */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "tulossa"), 0);
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234568", "4"), 0);
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358409999999", "ok"), 0);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	/* in ANNOUNCE an accept by SMS from the same worker bridges at once */
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "a"), 1);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +404,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_own_hangup_is_not_news, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_voicemail_guard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_on_accept_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_accept_while_ringing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_accept_by_earlier_worker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_not_an_accept, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }
