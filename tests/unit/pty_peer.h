@@ -42,27 +42,6 @@ static inline const char *pty_peer_open(struct pty_peer *p, struct gw_loop *loop
 	return ptsname(p->master);
 }
 
-/* Next complete line the driver wrote (CR-terminated) into line, running the loop meanwhile;
-   gives up after about ms milliseconds. Returns 1, or 0 on timeout. */
-static inline int pty_peer_line(struct pty_peer *p, char *line, size_t len, int ms)
-{
-	for (int i = 0; i < ms / 10 + 1; i++) {
-		char *cr = memchr(p->in, '\r', p->inlen);
-		if (cr) {
-			size_t n = (size_t)(cr - p->in);
-			snprintf(line, len, "%.*s", (int)n, p->in);
-			memmove(p->in, cr + 1, p->inlen - n - 1);
-			p->inlen -= n + 1;
-			return 1;
-		}
-		gw_loop_run_once(p->loop, 10);
-		ssize_t r = read(p->master, p->in + p->inlen, sizeof(p->in) - p->inlen - 1);
-		if (r > 0)
-			p->inlen += (size_t)r;
-	}
-	return 0;
-}
-
 /* Bytes the driver wrote up to and including term (e.g. Ctrl-Z after an SMS body), without
    term, into buf. Returns 1, or 0 when term did not come within about ms milliseconds. */
 static inline int pty_peer_until(struct pty_peer *p, char term, char *buf, size_t len, int ms)
@@ -82,6 +61,13 @@ static inline int pty_peer_until(struct pty_peer *p, char term, char *buf, size_
 			p->inlen += (size_t)r;
 	}
 	return 0;
+}
+
+/* Next complete line the driver wrote (CR-terminated) into line, running the loop meanwhile;
+   gives up after about ms milliseconds. Returns 1, or 0 on timeout. */
+static inline int pty_peer_line(struct pty_peer *p, char *line, size_t len, int ms)
+{
+	return pty_peer_until(p, '\r', line, len, ms);
 }
 
 /* Fail the test unless the next line the driver writes starts with want. */
