@@ -133,7 +133,7 @@ fuzz: $(FUZZ_BINS) build/fw/fuzz/fuzz_fw_modbus
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$c tools/demo || exit 1; done
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all firmware
 	@tools/rinki-demo build
 
 # --- install ---------------------------------------------------------------

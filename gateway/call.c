@@ -192,7 +192,10 @@ static int set_state(struct gw_call *c, enum gw_call_state to)
 		return -EPERM;
 	}
 	LOGCALL(c, GW_LOG_DEBUG, "-> %s", states[to].name);
+	int changed = c->st != to;
 	c->st = to;
+	if (changed && c->mgr->ops.state)
+		c->mgr->ops.state(c->mgr->ops.arg, to);
 	gw_timer_cancel(c->mgr->loop, &c->timer);
 	if (states[to].timer != NO_TIMER)
 		gw_timer_schedule(c->mgr->loop, &c->timer,

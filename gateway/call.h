@@ -61,6 +61,8 @@ struct gw_call_ops {
 	/* Messages; may be NULL when the gateway has no such channel. */
 	int (*phone_sms)(void *arg, const char *number, const char *text);
 	int (*radio_sds)(void *arg, const char *issi, const char *text);
+	/* The live incident changed state (CLOSED when it ended); may be NULL. */
+	void (*state)(void *arg, enum gw_call_state st);
 	void *arg;
 };
 

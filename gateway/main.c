@@ -36,14 +36,27 @@ struct rinkid {
 	struct gw_pei *pei;
 	struct gw_modem *modem;
 	struct gw_io *io;
+	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 };
 
 /* radio -> call */
+/* Board LEDs follow the gateway's state (when there is a board). */
+static void led(struct rinkid *d, enum gw_io_led which, enum gw_io_led_pattern p)
+{
+	static const char *const names[] = {"radio ok", "modem ok", "on call", "fault"};
+	static const char *const pats[] = {"off", "on", "slow blink", "fast blink"};
+	if (!d->io || d->leds[which] == (int)p + 1)
+		return;
+	d->leds[which] = (int)p + 1;
+	if (gw_io_set_led(d->io, which, p) == 0)
+		LOGP(GW_LOG_IO, GW_LOG_NOTICE, "board: %s LED %s", names[which], pats[p]);
+}
+
 static void pei_ready(void *arg, int up)
 {
-	(void)arg;
 	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "radio %s", up ? "up" : "down");
+	led(arg, GW_IO_LED_RADIO_OK, up ? GW_IO_LED_ON : GW_IO_LED_OFF);
 }
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
@@ -73,8 +86,8 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 /* modem -> call */
 static void modem_ready(void *arg, int up)
 {
-	(void)arg;
 	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "modem %s", up ? "up" : "down");
+	led(arg, GW_IO_LED_MODEM_OK, up ? GW_IO_LED_ON : GW_IO_LED_OFF);
 }
 static void modem_progress(void *arg, enum gw_modem_call_state st)
 {
@@ -112,8 +125,23 @@ static int relay_sds(void *arg, const char *issi, const char *text)
 /* I/O board */
 static void io_ready(void *arg, int up)
 {
-	(void)arg;
-	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "I/O board %s", up ? "up" : "down");
+	struct rinkid *d = arg;
+	LOGP(GW_LOG_MAIN, up ? GW_LOG_NOTICE : GW_LOG_WARN, "I/O board %s", up ? "up" : "down");
+	if (!up)
+		return;
+	struct gw_io_status st;
+	gw_io_status(d->io, &st);
+	LOGP(GW_LOG_IO, GW_LOG_NOTICE, "board: %s, firmware %u.%u.%u",
+	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
+}
+
+/* call -> board: the on-call LED blinks while paging and is lit while bridged */
+static void call_state(void *arg, enum gw_call_state st)
+{
+	led(arg, GW_IO_LED_ON_CALL,
+	    st == GW_CALL_ST_BRIDGED  ? GW_IO_LED_ON
+	    : st == GW_CALL_ST_CLOSED ? GW_IO_LED_OFF
+				      : GW_IO_LED_BLINK_FAST);
 }
 static void io_squelch(void *arg, bool open)
 {
@@ -282,6 +310,7 @@ int main(int argc, char **argv)
 				   .phone_hangup = op_phone_hangup,
 				   .phone_sms = op_phone_sms,
 				   .radio_sds = op_radio_sds,
+				   .state = call_state,
 				   .arg = &d};
 	if (gw_calls_new(d.loop, &d.conf, d.db, &cops, &d.calls) < 0)
 		goto out;
@@ -291,6 +320,10 @@ int main(int argc, char **argv)
 		goto out;
 	gw_relay_set_roster(d.relay, d.roster);
 
+	/* the board first, so the drivers' first state already reaches its LEDs */
+	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
+	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
+		goto out;
 	struct gw_pei_ops pops = {.ready = pei_ready,
 				  .incoming = pei_incoming,
 				  .connected = pei_connected,
@@ -306,9 +339,6 @@ int main(int argc, char **argv)
 				    .sms_in = modem_sms_in,
 				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
-		goto out;
-	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
-	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
 		goto out;
 
 	sigset_t set;
