@@ -145,6 +145,13 @@ install: all
 clean:
 	rm -rf build
 
+# Virtual sound cards for the audio tests and bench (tools/alsa/alsa.mk).
+include tools/alsa/alsa.mk
+build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
+build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm
+
 # The I/O microcontroller firmware: make firmware, fw-test (part of make test), fw-fuzz.
 include firmware/firmware.mk
 

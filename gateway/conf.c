@@ -52,6 +52,9 @@ static const struct key {
     S("io.port", io_port),
     S("audio.radio", audio_radio),
     S("audio.phone", audio_phone),
+    I("audio.rate", audio_rate, 8000, 48000),
+    I("audio.period_ms", audio_period_ms, 5, 40),
+    {.name = "audio.drift", .kind = K_BOOL, F(audio_drift)},
     S("db.path", db_path),
     S("recordings.dir", recordings_dir),
     S("ctl.socket", ctl_socket),
@@ -88,6 +91,9 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->radio_probe_idle_s = 10;
 	c->radio_health_interval_s = 60;
 	c->accept_time_s = 20;
+	c->audio_rate = 8000;
+	c->audio_period_ms = 10;
+	c->audio_drift = true;
 	c->sms_page = true;
 	c->sds_notify = true;
 	c->clcc_poll_ms = 500;

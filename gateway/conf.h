@@ -27,6 +27,9 @@ struct gw_conf {
 	char io_port[GW_CONF_STR]; /* the I/O board's serial port; empty: no board */
 	char audio_radio[GW_CONF_STR];
 	char audio_phone[GW_CONF_STR];
+	int audio_rate;	     /* Hz, both devices */
+	int audio_period_ms; /* bridge period */
+	bool audio_drift;    /* clock drift compensation */
 	char db_path[GW_CONF_STR];
 	char recordings_dir[GW_CONF_STR];
 	char ctl_socket[GW_CONF_STR];
