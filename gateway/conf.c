@@ -80,9 +80,9 @@ void gw_conf_defaults(struct gw_conf *c)
 	snprintf(c->modem_port, sizeof(c->modem_port), "/dev/rinki-modem");
 	c->modem_baud = 115200;
 	snprintf(c->modem_vendor, sizeof(c->modem_vendor), "generic");
-	c->io_port[0] = '\0'; /* no I/O board unless configured */
-	snprintf(c->audio_radio, sizeof(c->audio_radio), "default");
-	snprintf(c->audio_phone, sizeof(c->audio_phone), "default");
+	c->io_port[0] = '\0';	  /* no I/O board unless configured */
+	c->audio_radio[0] = '\0'; /* no voice bridge unless both PCMs are configured */
+	c->audio_phone[0] = '\0';
 	snprintf(c->db_path, sizeof(c->db_path), "/var/lib/rinki/rinki.db");
 	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "/var/lib/rinki/recordings");
 	snprintf(c->ctl_socket, sizeof(c->ctl_socket), "/run/rinki/rinki.sock");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio.h"
 #include "call.h"
 #include "conf.h"
 #include "db.h"
@@ -36,6 +37,7 @@ struct rinkid {
 	struct gw_pei *pei;
 	struct gw_modem *modem;
 	struct gw_io *io;
+	struct gw_audio *audio;
 	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 };
@@ -135,9 +137,15 @@ static void io_ready(void *arg, int up)
 	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
 }
 
-/* call -> board: the on-call LED blinks while paging and is lit while bridged */
+/* call -> board and voice: the on-call LED blinks while paging and is lit while bridged;
+   the voice bridge runs while bridged */
 static void call_state(void *arg, enum gw_call_state st)
 {
+	struct rinkid *d = arg;
+	if (d->audio && st == GW_CALL_ST_BRIDGED && gw_audio_bridge_start(d->audio) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice bridge did not start");
+	if (d->audio && st == GW_CALL_ST_CLOSED)
+		gw_audio_bridge_stop(d->audio);
 	led(arg, GW_IO_LED_ON_CALL,
 	    st == GW_CALL_ST_BRIDGED  ? GW_IO_LED_ON
 	    : st == GW_CALL_ST_CLOSED ? GW_IO_LED_OFF
@@ -320,6 +328,14 @@ int main(int argc, char **argv)
 		goto out;
 	gw_relay_set_roster(d.relay, d.roster);
 
+	/* No voice is no reason to stop paging: without its devices the calls go on. */
+	if (d.conf.audio_radio[0] && d.conf.audio_phone[0] &&
+	    gw_audio_new(d.loop, &d.conf, &d.audio) < 0) {
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR,
+		     "voice bridge unavailable (%s, %s): calls are paged but not bridged",
+		     d.conf.audio_radio, d.conf.audio_phone);
+		d.audio = NULL;
+	}
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
@@ -362,6 +378,7 @@ int main(int argc, char **argv)
 out:
 	if (d.loop)
 		gw_timer_cancel(d.loop, &d.roster_check);
+	gw_audio_free(d.audio);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);
