@@ -211,6 +211,15 @@ int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int er
 		*p++ = '\0';
 	while (isspace((unsigned char)*p))
 		p++;
+	/* a '#' after blanks starts a comment: "call.ring_time 25   # seconds" */
+	for (char *q = p; *q; q++) {
+		if (*q == '#' && (q == p || isspace((unsigned char)q[-1]))) {
+			*q = '\0';
+			while (q > p && isspace((unsigned char)q[-1]))
+				*--q = '\0';
+			break;
+		}
+	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(keys[i].name, key) != 0)
 			continue;

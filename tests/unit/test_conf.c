@@ -36,6 +36,15 @@ static void test_lines(void **state)
 	assert_string_equal(c.radio_port, "/dev/ttyUSB0");
 	assert_int_equal(gw_conf_parse_line(&c, "call.ring_time\t30", err, sizeof(err)), 0);
 	assert_int_equal(c.ring_time_s, 30);
+	/* comments after the value; a '#' inside a value stays */
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "radio.port /dev/serial/by-id/x#1  # the PEI", err, sizeof(err)),
+	    0);
+	assert_string_equal(c.radio_port, "/dev/serial/by-id/x#1");
+	assert_int_equal(gw_conf_parse_line(&c, "call.rounds 3\t# twice", err, sizeof(err)), 0);
+	assert_int_equal(c.rounds, 3);
+	assert_int_equal(gw_conf_parse_line(&c, "call.rounds # none", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "missing value"));
 	assert_int_equal(gw_conf_parse_line(&c, "call.ring_time 500", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "outside 5..120"));
 	assert_int_equal(c.ring_time_s, 30);
