@@ -429,6 +429,7 @@ int64_t sim_flush(struct sim *s)
 		s->ntxlines = 0;
 		return 0;
 	}
+	s->flush_start_ns = sim_now_ns();
 	pty_write(s, s->txbuf, s->txlen);
 	t = sim_now_ns();
 	for (size_t i = 0; i < s->ntxlines; i++) {

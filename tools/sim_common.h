@@ -61,7 +61,8 @@ struct sim_ops {
 struct sim {
 	const struct sim_ops *ops;
 	void *priv;
-	const char *name; /* program name for stderr messages */
+	int64_t flush_start_ns; /* CLOCK_MONOTONIC just before the last sim_flush() write */
+	const char *name;	/* program name for stderr messages */
 
 	/* options */
 	const char *ctl_path;

@@ -551,7 +551,10 @@ static void ctl_call(struct tetra *t, struct sim_client *cl, char *args, bool gr
 	sim_out(&t->sim, "+CTICN: %d,0,0,%d,%s,%d,%d,0,%d,1,%d,%s,%ld", c->cci, id_type(calling),
 		calling, c->hook, c->simplex, c->comms, id_type(called), called, prio);
 	t_ns = sim_flush(&t->sim);
-	sim_reply(cl, "ok cci=%d t=%lld", c->cci, (long long)t_ns);
+	/* t: after the write returned; t0: just before it (benchmarks take t0, since the
+	   reader may already have the bytes when write() returns) */
+	sim_reply(cl, "ok cci=%d t=%lld t0=%lld", c->cci, (long long)t_ns,
+		  (long long)t->sim.flush_start_ns);
 }
 
 /* Parse "<cci>" of an existing call; replies the error itself and returns NULL. */

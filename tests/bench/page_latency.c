@@ -1,9 +1,10 @@
 /*
  * page_latency: how fast an officer's call becomes a page.
  *
- * Measures, for N incoming calls, the time from tetra-sim writing the last
- * byte of +CTICN to modem-sim reading the ATD for the first worker (both
- * CLOCK_MONOTONIC, reported by the simulators). The floor is the same path
+ * Measures, for N incoming calls, the time from tetra-sim starting the write
+ * of +CTICN to modem-sim reading the end of the ATD for the first worker (both
+ * CLOCK_MONOTONIC, reported by the simulators; the time after write() returns
+ * can already be later than the reader's, so the start is used). The floor is the same path
  * with a bare relay in rinkid's place: a process that reads from the radio pty
  * and writes a fixed ATD to the modem pty, no parsing, no database. The two
  * runs use the same simulators, so only the middle differs. Prints p50/p99
@@ -88,7 +89,7 @@ static int floor_run(int n, int gap_ms, int64_t *out)
 		char *t;
 		if (h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001 cci=%d", i % 200 + 1) <
 			0 ||
-		    !(t = strstr(reply, "t=")) || sscanf(t, "t=%lld", &t0) != 1 ||
+		    !(t = strstr(reply, "t0=")) || sscanf(t, "t0=%lld", &t0) != 1 ||
 		    h_wait_event(&rig.modem, &mp, "event dial", 3000) < 0) {
 			rc = -1;
 			break;
@@ -128,8 +129,8 @@ static int rinkid_run(int n, int gap_ms, int64_t *out)
 			rc = -1;
 			break;
 		}
-		char *t = strstr(reply, "t=");
-		if (!t || sscanf(t, "t=%lld", &t0) != 1) {
+		char *t = strstr(reply, "t0=");
+		if (!t || sscanf(t, "t0=%lld", &t0) != 1) {
 			rc = -1;
 			break;
 		}
