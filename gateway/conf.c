@@ -58,6 +58,9 @@ static const struct key {
     S("db.path", db_path),
     S("recordings.dir", recordings_dir),
     S("ctl.socket", ctl_socket),
+    S("ctl.group", ctl_group),
+    S("ctl.admin_group", ctl_admin_group),
+    S("run.user", run_user),
     I("call.ring_time", ring_time_s, 5, 120),
     I("call.accept_time", accept_time_s, 5, 120),
     I("call.rounds", rounds, 1, 5),
@@ -91,6 +94,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->radio_probe_idle_s = 10;
 	c->radio_health_interval_s = 60;
 	c->accept_time_s = 20;
+	snprintf(c->run_user, sizeof(c->run_user), "rinki");
 	c->audio_rate = 8000;
 	c->audio_period_ms = 10;
 	c->audio_drift = true;

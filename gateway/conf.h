@@ -33,10 +33,13 @@ struct gw_conf {
 	char db_path[GW_CONF_STR];
 	char recordings_dir[GW_CONF_STR];
 	char ctl_socket[GW_CONF_STR];
-	int ring_time_s;   /* T_RING: ring time per chain step */
-	int rounds;	   /* how many times the chain is tried */
-	int accept_time_s; /* T_ACCEPT: time for the accept key after the phone answered */
-	int clcc_poll_ms;  /* AT+CLCC polling period while a phone call exists */
+	char ctl_group[64];	  /* may read status over the socket; empty: root and run.user */
+	char ctl_admin_group[64]; /* may page-test and send SDS; empty: root only */
+	char run_user[64];	  /* rinkid drops to this user after opening its devices */
+	int ring_time_s;	  /* T_RING: ring time per chain step */
+	int rounds;		  /* how many times the chain is tried */
+	int accept_time_s;	  /* T_ACCEPT: time for the accept key after the phone answered */
+	int clcc_poll_ms;	  /* AT+CLCC polling period while a phone call exists */
 	enum gw_radio_answer radio_answer;
 	bool sms_page;	 /* SMS to the first worker paged, and a missed-call SMS if unanswered */
 	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */

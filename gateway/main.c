@@ -14,12 +14,15 @@
 #include "audio.h"
 #include "call.h"
 #include "conf.h"
+#include "ctl.h"
 #include "db.h"
 #include "io.h"
 #include "log.h"
 #include "loop.h"
 #include "modem.h"
+#include "notify.h"
 #include "pei.h"
+#include "priv.h"
 #include "relay.h"
 #include "roster.h"
 
@@ -40,7 +43,38 @@ struct rinkid {
 	struct gw_audio *audio;
 	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
+	struct gw_ctl *ctl;
+	struct gw_notify *notify;
+	struct gw_ctl_counters counters;
+	bool radio_up, modem_up;
+	int64_t started_ms, radio_down_ms, modem_down_ms; /* loop time; 0: not down */
+	bool page_test;					  /* the modem's call is a page-test */
+	struct gw_timer page_test_end;
 };
+
+#define DEVICE_DOWN_UNHEALTHY_MS (5 * 60 * 1000)
+
+/* systemd's STATUS= line: what an operator sees in systemctl status. */
+static void update_status(struct rinkid *d)
+{
+	enum gw_call_state st = d->calls ? gw_calls_state(d->calls) : GW_CALL_ST_CLOSED;
+	if (st != GW_CALL_ST_CLOSED)
+		gw_notify_status(d->notify, "radio %s, modem %s, incident %lld %s",
+				 d->radio_up ? "ready" : "DOWN", d->modem_up ? "ready" : "DOWN",
+				 (long long)gw_calls_last_id(d->calls), gw_call_state_name(st));
+	else
+		gw_notify_status(d->notify, "radio %s, modem %s, idle",
+				 d->radio_up ? "ready" : "DOWN", d->modem_up ? "ready" : "DOWN");
+}
+
+/* Watchdog pings go out while this holds: a device down for minutes may need a restart. */
+static bool rinkid_healthy(void *arg)
+{
+	struct rinkid *d = arg;
+	int64_t now = gw_loop_now_ms(d->loop);
+	return !(d->radio_down_ms && now - d->radio_down_ms > DEVICE_DOWN_UNHEALTHY_MS) &&
+	       !(d->modem_down_ms && now - d->modem_down_ms > DEVICE_DOWN_UNHEALTHY_MS);
+}
 
 /* radio -> call */
 /* Board LEDs follow the gateway's state (when there is a board). */
@@ -57,12 +91,20 @@ static void led(struct rinkid *d, enum gw_io_led which, enum gw_io_led_pattern p
 
 static void pei_ready(void *arg, int up)
 {
+	struct rinkid *d = arg;
+	d->radio_up = up;
+	d->radio_down_ms = up ? 0 : gw_loop_now_ms(d->loop);
+	update_status(d);
 	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "radio %s", up ? "up" : "down");
 	led(arg, GW_IO_LED_RADIO_OK, up ? GW_IO_LED_ON : GW_IO_LED_OFF);
 }
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
-	gw_calls_radio_incoming(((struct rinkid *)arg)->calls, in);
+	struct rinkid *d = arg;
+	d->counters.incidents++;
+	if (d->page_test) /* an authority call wins over a test */
+		gw_modem_hangup(d->modem);
+	gw_calls_radio_incoming(d->calls, in);
 }
 static void pei_connected(void *arg, int cci)
 {
@@ -88,16 +130,34 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 /* modem -> call */
 static void modem_ready(void *arg, int up)
 {
+	struct rinkid *d = arg;
+	d->modem_up = up;
+	d->modem_down_ms = up ? 0 : gw_loop_now_ms(d->loop);
+	update_status(d);
 	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "modem %s", up ? "up" : "down");
 	led(arg, GW_IO_LED_MODEM_OK, up ? GW_IO_LED_ON : GW_IO_LED_OFF);
 }
 static void modem_progress(void *arg, enum gw_modem_call_state st)
 {
-	gw_calls_phone_progress(((struct rinkid *)arg)->calls, st);
+	struct rinkid *d = arg;
+	if (d->page_test) {
+		LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "page-test: call %s",
+		     st == GW_MODEM_CALL_ACTIVE ? "answered" : "ringing");
+		return;
+	}
+	gw_calls_phone_progress(d->calls, st);
 }
 static void modem_ended(void *arg, enum gw_modem_end why)
 {
-	gw_calls_phone_ended(((struct rinkid *)arg)->calls, why);
+	struct rinkid *d = arg;
+	if (d->page_test) {
+		LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "page-test: call ended (%s)",
+		     gw_modem_end_name(why));
+		d->page_test = false;
+		gw_timer_cancel(d->loop, &d->page_test_end);
+		return;
+	}
+	gw_calls_phone_ended(d->calls, why);
 }
 static void modem_dtmf(void *arg, char digit)
 {
@@ -202,9 +262,58 @@ static void reload_roster(struct rinkid *d)
 	     gw_roster_line_count(r));
 }
 
+/* control socket -> gateway */
+static int ctl_status(void *arg, struct gw_ctl_status *st)
+{
+	struct rinkid *d = arg;
+	snprintf(st->version, sizeof(st->version), "%s", RINKI_VERSION);
+	st->uptime_s = (gw_loop_now_ms(d->loop) - d->started_ms) / 1000;
+	gw_pei_health(d->pei, &st->radio);
+	st->modem.ready = d->modem_up;
+	st->modem.call = gw_modem_call_state(d->modem);
+	st->io_present = d->io != NULL;
+	if (d->io)
+		gw_io_status(d->io, &st->io);
+	st->call.state = gw_calls_state(d->calls);
+	st->call.live = st->call.state != GW_CALL_ST_CLOSED;
+	st->call.id = gw_calls_last_id(d->calls);
+	st->db.spooling = gw_db_spool_pending(d->db);
+	st->counters = d->counters;
+	return 0;
+}
+static void on_page_test_end(struct gw_loop *loop, void *arg)
+{
+	struct rinkid *d = arg;
+	(void)loop;
+	if (d->page_test)
+		gw_modem_hangup(d->modem);
+}
+static int ctl_page_test(void *arg, const char *number)
+{
+	struct rinkid *d = arg;
+	if (d->page_test || gw_calls_state(d->calls) != GW_CALL_ST_CLOSED)
+		return -EBUSY;
+	int rc = gw_modem_dial(d->modem, number);
+	if (rc < 0)
+		return rc;
+	d->page_test = true;
+	d->counters.pages++;
+	gw_timer_schedule(d->loop, &d->page_test_end, (int64_t)d->conf.ring_time_s * 1000);
+	return 0;
+}
+static int ctl_sds_send(void *arg, const char *issi, const char *text)
+{
+	struct rinkid *d = arg;
+	int rc = gw_pei_send_sds(d->pei, issi, text);
+	if (rc > 0)
+		d->counters.sds_out++;
+	return rc;
+}
+
 static void on_roster_check(struct gw_loop *loop, void *arg)
 {
 	struct rinkid *d = arg;
+	update_status(d);
 	if (gw_db_roster_changed(d->db) > 0)
 		reload_roster(d);
 	/* call-log writes that went to the spool while the database was away */
@@ -230,10 +339,11 @@ static void on_signal(struct gw_loop *loop, int signo, void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rinkid [-c CONFIG] [-d] [--check-config] [--version]\n"
+	fprintf(f, "usage: rinkid [-c CONFIG] [-d] [--allow-root] [--check-config] [--version]\n"
 		   "  -c, --config FILE   configuration (default " DEFAULT_CONF ")\n"
 		   "  -d, --debug         log every AT line (debug level, all categories)\n"
 		   "  -s, --syslog        log to syslog instead of stderr\n"
+		   "      --allow-root    keep running as root (else drop to run.user)\n"
 		   "      --check-config  parse the configuration, report errors and exit\n"
 		   "      --version       print the version and exit\n");
 }
@@ -241,16 +351,13 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"syslog", no_argument, NULL, 's'},
-	    {"check-config", no_argument, NULL, 'C'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"debug", no_argument, NULL, 'd'},
+	    {"syslog", no_argument, NULL, 's'},	      {"check-config", no_argument, NULL, 'C'},
+	    {"version", no_argument, NULL, 'V'},      {"allow-root", no_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	const char *conf_path = DEFAULT_CONF;
-	int debug = 0, use_syslog = 0, check_only = 0, opt;
+	int debug = 0, use_syslog = 0, check_only = 0, allow_root = 0, opt;
 	while ((opt = getopt_long(argc, argv, "c:dsh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -264,6 +371,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check_only = 1;
+			break;
+		case 'R':
+			allow_root = 1;
 			break;
 		case 'V':
 			printf("rinkid %s\n", RINKI_VERSION);
@@ -296,6 +406,22 @@ int main(int argc, char **argv)
 	d.loop = gw_loop_new();
 	if (!d.loop)
 		goto out;
+	d.started_ms = gw_loop_now_ms(d.loop);
+	if (gw_notify_new(d.loop, rinkid_healthy, &d, &d.notify) < 0)
+		goto out;
+	/* the control socket, as root, so it can get its group */
+	struct gw_ctl_ops tops = {
+	    .status = ctl_status, .page_test = ctl_page_test, .sds_send = ctl_sds_send, .arg = &d};
+	struct gw_ctl_conf tconf = {.path = d.conf.ctl_socket,
+				    .group = d.conf.ctl_group,
+				    .admin_group = d.conf.ctl_admin_group};
+	if (gw_ctl_new(&tops, &d.ctl) < 0)
+		goto out;
+	/* Without the socket rinkictl status is blind, but paging goes on. */
+	if (gw_ctl_listen(d.ctl, d.loop, &tconf) < 0)
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "no control socket at %s: running without it",
+		     d.conf.ctl_socket);
+	gw_timer_init(&d.page_test_end, on_page_test_end, &d);
 	if (gw_db_open(d.conf.db_path, &d.db) < 0) {
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot open the database %s", d.conf.db_path);
 		goto out;
@@ -356,6 +482,9 @@ int main(int argc, char **argv)
 				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
 		goto out;
+	/* ports, PCMs and the socket are open: root is no longer needed */
+	if (gw_priv_drop(d.conf.run_user, allow_root) < 0)
+		goto out;
 
 	sigset_t set;
 	sigemptyset(&set);
@@ -369,15 +498,22 @@ int main(int argc, char **argv)
 
 	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "rinkid %s running: radio %s, modem %s, database %s",
 	     RINKI_VERSION, d.conf.radio_port, d.conf.modem_port, d.conf.db_path);
+	gw_notify_ready(d.notify, d.radio_up && d.modem_up ? "radio ready, modem ready, idle"
+							   : "waiting for the radio and the modem");
 	gw_loop_run(d.loop);
+	gw_notify_stopping(d.notify);
 	/* Leave no radio call up: ATH for live calls, waiting at most 2 s for the answer. */
 	if (gw_pei_shutdown(d.pei) > 0)
 		for (int i = 0; i < 200 && gw_pei_pending(d.pei) > 0; i++)
 			gw_loop_run_once(d.loop, 10);
 	rc = 0;
 out:
-	if (d.loop)
+	if (d.loop) {
 		gw_timer_cancel(d.loop, &d.roster_check);
+		gw_timer_cancel(d.loop, &d.page_test_end);
+	}
+	gw_ctl_free(d.ctl);
+	gw_notify_free(d.notify);
 	gw_audio_free(d.audio);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);

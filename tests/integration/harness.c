@@ -213,8 +213,8 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 	fprintf(f,
 		"# written by the integration harness\n"
 		"radio.port %s\nmodem.port %s\ndb.path %s\nlog.level info\n"
-		"modem.clcc_poll_ms 200\n%s\n",
-		r->radio.link, r->modem.link, r->db, extra ? extra : "");
+		"modem.clcc_poll_ms 200\nctl.socket %s/ctl.sock\n%s\n",
+		r->radio.link, r->modem.link, r->db, r->dir, extra ? extra : "");
 	fclose(f);
 	char bin[256];
 	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
@@ -230,10 +230,11 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 		}
 		if (nul >= 0)
 			dup2(nul, 0);
+		/* tests run as root, and the machine has no rinki user */
 		if (r->quiet)
-			execl(bin, bin, "-c", r->conf, (char *)NULL);
+			execl(bin, bin, "-c", r->conf, "--allow-root", (char *)NULL);
 		else
-			execl(bin, bin, "-c", r->conf, "-d", (char *)NULL);
+			execl(bin, bin, "-c", r->conf, "-d", "--allow-root", (char *)NULL);
 		_exit(127);
 	}
 	track(pid);

@@ -1,0 +1,55 @@
+/*
+ * proto: the control-socket protocol between rinkid and rinkictl (and any script).
+ *
+ * A UNIX stream socket (default RINKI_CTL_SOCKET_DEFAULT, rinki.conf ctl.socket). The
+ * client sends requests, one per line; rinkid answers each with exactly one line, in order.
+ *
+ *   request  = verb *( SP key "=" value ) LF          at most RINKI_CTL_REQ_MAX bytes with LF
+ *   verb     = 1*( "a"-"z" / "0"-"9" / "-" )          at most RINKI_CTL_WORD_MAX bytes
+ *   key      = 1*( "a"-"z" / "0"-"9" / "_" / "." )    at most RINKI_CTL_WORD_MAX bytes
+ *   value    = *( vchar / "%" HEXDIG HEXDIG )         vchar: 0x21..0x7e except "%"
+ *
+ * Values are percent-encoded: a space is "%20", "%" is "%25", any byte outside 0x21..0x7e
+ * is %XX. "=" inside a value needs no escape (the key ends at the first "="). A decoded
+ * value must be valid UTF-8 without control characters. A key appears at most once;
+ * at most RINKI_CTL_ARGS_MAX pairs; a trailing CR before LF is ignored.
+ *
+ * Replies, one line each, at most RINKI_CTL_REPLY_MAX bytes with LF:
+ *   "ok" *( SP key "=" value )        success; same encoding as a request
+ *   "{" ... "}"                       status with format=json: one JSON object
+ *   "err" SP code SP text             failure; code is one of the RINKI_CTL_E_* words,
+ *                                     text is for people (printable ASCII/UTF-8)
+ *
+ * Requests (R: read-only, A: admin; see rinkid(8) for who may send which):
+ *   status [format=kv|json]       R  radio, modem, board, live incident, counters
+ *   page-test number=N            A  dial N on the modem (a test page; hung up after ring time)
+ *                                    ok reply: number=N
+ *   sds-send issi=I text=T        A  send text T as one SDS to ISSI/TSI I (1..17 digits)
+ *                                    ok reply: handle=H (delivery is logged by rinkid)
+ *
+ * A request longer than RINKI_CTL_REQ_MAX gets "err toolong ..." and the connection is
+ * closed; so is a client whose unread replies pile up beyond the server's buffer, or one
+ * that stays idle for RINKI_CTL_IDLE_MS.
+ */
+#ifndef RINKI_PROTO_H
+#define RINKI_PROTO_H
+
+#define RINKI_CTL_PROTO_VERSION	 1
+#define RINKI_CTL_SOCKET_DEFAULT "/run/rinki/rinki.sock"
+#define RINKI_CTL_SOCKET_ENV	 "RINKI_SOCKET"
+
+#define RINKI_CTL_REQ_MAX   1024 /* request line, LF included */
+#define RINKI_CTL_REPLY_MAX 4096 /* reply line, LF included */
+#define RINKI_CTL_WORD_MAX  32	 /* verb or key */
+#define RINKI_CTL_ARGS_MAX  64	 /* key=value pairs in one line */
+#define RINKI_CTL_IDLE_MS   30000
+
+/* Error codes in "err <code> <text>". */
+#define RINKI_CTL_E_USAGE	"usage"	      /* malformed request, unknown verb or key */
+#define RINKI_CTL_E_TOOLONG	"toolong"     /* request or a value too long */
+#define RINKI_CTL_E_DENIED	"denied"      /* the peer's credentials do not allow it */
+#define RINKI_CTL_E_BUSY	"busy"	      /* a call is in progress / too many clients */
+#define RINKI_CTL_E_UNAVAILABLE "unavailable" /* the device needed is not ready */
+#define RINKI_CTL_E_FAILED	"failed"      /* the gateway tried and it failed */
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * rinkictl_status: the rinkictl commands that talk to a running rinkid over its control
+ * socket (protocol: include/rinki/proto.h): status (people's text or --json), page-test
+ * and sds send. One connection, one request, one reply line read with a time-out. The
+ * request is encoded and the "ok" reply parsed with the gateway's own ctl functions, so
+ * both ends share one grammar. Exit status: 0 ok, 1 error (rinkid not running, refused,
+ * err reply), 2 usage.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "rinki/proto.h"
+
+#define REPLY_TIMEOUT_MS 10000
+#define EXIT_USAGE	 2
+
+int ctl_status_main(const char *socket_path, int argc, char **argv);
+
+static const char *const usage_text =
+    "usage: rinkictl [-s SOCKET] status [--json]\n"
+    "       rinkictl [-s SOCKET] page-test NUMBER\n"
+    "       rinkictl [-s SOCKET] sds send ISSI TEXT...\n"
+    "SOCKET defaults to $" RINKI_CTL_SOCKET_ENV ", else " RINKI_CTL_SOCKET_DEFAULT ".\n";
+
+__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("rinkictl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("rinkictl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	return EXIT_FAILURE;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connect, send req (with LF), read one reply line into reply (no LF). 0 or exit status. */
+static int exchange(const char *path, const char *req, char *reply, size_t len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return fail("%s: socket path too long", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == ENOENT)
+			return fail("rinkid is not running: no control socket %s "
+				    "(see ctl.socket in rinki.conf, or -s)",
+				    path);
+		if (e == ECONNREFUSED)
+			return fail("rinkid is not running: %s refuses connections "
+				    "(a socket left by an earlier rinkid)",
+				    path);
+		if (e == EACCES || e == EPERM)
+			return fail("%s: permission denied: needs root or membership of the "
+				    "socket's group (ctl.group)",
+				    path);
+		return fail("%s: %s", path, strerror(e));
+	}
+	/* A refused peer may find the connection closed already; the refusal is still there
+	 * to read, so a failed send is not the end. */
+	size_t n = strlen(req), off = 0;
+	while (off < n) {
+		ssize_t k = send(fd, req + off, n - off, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		off += (size_t)k;
+	}
+	size_t got = 0;
+	int64_t end = now_ms() + REPLY_TIMEOUT_MS;
+	for (;;) {
+		int64_t left = end - now_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+			close(fd);
+			return fail("rinkid did not answer within %d s", REPLY_TIMEOUT_MS / 1000);
+		}
+		ssize_t k = read(fd, reply + got, len - 1 - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			close(fd);
+			return fail("rinkid closed the connection without an answer%s%s",
+				    k < 0 ? ": " : "", k < 0 ? strerror(errno) : "");
+		}
+		got += (size_t)k;
+		char *nl = memchr(reply, '\n', got);
+		if (nl) {
+			*nl = '\0';
+			break;
+		}
+		if (got == len - 1) {
+			close(fd);
+			return fail("rinkid's answer is longer than %zu bytes", len - 1);
+		}
+	}
+	close(fd);
+	if (strncmp(reply, "err ", 4) == 0) {
+		const char *code = reply + 4, *text = strchr(code, ' ');
+		return fail("rinkid: %s (%.*s)", text ? text + 1 : "",
+			    (int)(text ? (size_t)(text - code) : strlen(code)), code);
+	}
+	return 0;
+}
+
+/* ---- status --------------------------------------------------------------------------------- */
+
+static const char *get(const struct gw_ctl_msg *m, const char *key)
+{
+	const char *v = gw_ctl_msg_get(m, key);
+	return v ? v : "?";
+}
+
+static bool yes(const struct gw_ctl_msg *m, const char *key)
+{
+	return strcmp(get(m, key), "yes") == 0;
+}
+
+static void print_uptime(const char *s)
+{
+	long t = strtol(s, NULL, 10);
+	if (t >= 86400)
+		printf("%ld d %ld h", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		printf("%ld h %02ld min", t / 3600, t % 3600 / 60);
+	else
+		printf("%ld min %02ld s", t / 60, t % 60);
+}
+
+static void print_status(const struct gw_ctl_msg *m)
+{
+	printf("rinkid %s (protocol %s), up ", get(m, "version"), get(m, "proto"));
+	print_uptime(get(m, "uptime_s"));
+	printf("\n");
+
+	printf("radio     ");
+	if (!yes(m, "radio.port_up"))
+		printf("PORT CLOSED");
+	else
+		printf("%s", yes(m, "radio.ready") ? "ready" : "NOT READY");
+	printf(", registration %s", get(m, "radio.reg"));
+	if (strcmp(get(m, "radio.rssi_dbm"), "0") != 0)
+		printf(", %s dBm", get(m, "radio.rssi_dbm"));
+	if (get(m, "radio.identity")[0])
+		printf(", identity %s", get(m, "radio.identity"));
+	printf(", %s call(s)\n", get(m, "radio.live_calls"));
+
+	printf("modem     %s, call %s\n", yes(m, "modem.ready") ? "ready" : "NOT READY",
+	       get(m, "modem.call"));
+
+	printf("board     ");
+	if (!yes(m, "io.present"))
+		printf("none configured\n");
+	else
+		printf("%s, %s, firmware %s, squelch %s, PTT %s, polls %s, failures %s%s%s\n",
+		       yes(m, "io.up") ? "up" : "DOWN", get(m, "io.board"), get(m, "io.fw"),
+		       yes(m, "io.squelch") ? "open" : "closed", yes(m, "io.ptt") ? "on" : "off",
+		       get(m, "io.polls"), get(m, "io.failures"),
+		       get(m, "io.last_error")[0] ? ", last error: " : "", get(m, "io.last_error"));
+
+	if (yes(m, "call.live"))
+		printf("incident  %s, %s\n", get(m, "call.id"), get(m, "call.state"));
+	else if (strcmp(get(m, "call.id"), "0") != 0)
+		printf("incident  none (last %s)\n", get(m, "call.id"));
+	else
+		printf("incident  none\n");
+	printf("database  %s\n",
+	       yes(m, "db.spooling") ? "AWAY: call-log writes are spooled" : "ok");
+	printf("counters  incidents %s, pages %s, SMS out %s in %s, SDS out %s in %s\n",
+	       get(m, "counters.incidents"), get(m, "counters.pages"), get(m, "counters.sms_out"),
+	       get(m, "counters.sms_in"), get(m, "counters.sds_out"), get(m, "counters.sds_in"));
+	printf("control   clients %s, requests %s, denied %s, dropped %s\n", get(m, "ctl.clients"),
+	       get(m, "ctl.requests"), get(m, "ctl.denied"), get(m, "ctl.dropped"));
+}
+
+static int cmd_status(const char *path, int argc, char **argv)
+{
+	static char reply[RINKI_CTL_REPLY_MAX + 1];
+	static struct gw_ctl_msg m;
+	char err[160];
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else
+			return usage("status: unknown argument '%s'", argv[i]);
+	}
+	int rc = exchange(path, json ? "status format=json\n" : "status\n", reply, sizeof(reply));
+	if (rc)
+		return rc;
+	if (json) {
+		if (reply[0] != '{')
+			return fail("rinkid's answer is not JSON: %.80s", reply);
+		puts(reply);
+		return 0;
+	}
+	if (gw_ctl_parse(reply, strlen(reply), &m, err, sizeof(err)) < 0 ||
+	    strcmp(m.verb, "ok") != 0)
+		return fail("cannot read rinkid's answer: %s", err);
+	print_status(&m);
+	return 0;
+}
+
+/* ---- admin commands ---------------------------------------------------------------------------
+ */
+
+static int cmd_page_test(const char *path, int argc, char **argv)
+{
+	char req[RINKI_CTL_REQ_MAX], reply[RINKI_CTL_REPLY_MAX + 1], enc[64];
+	if (argc != 2)
+		return usage("page-test takes one NUMBER");
+	if (gw_ctl_encode(enc, sizeof(enc), argv[1]) < 0)
+		return fail("'%.40s...' is too long for a number", argv[1]);
+	snprintf(req, sizeof(req), "page-test number=%s\n", enc);
+	int rc = exchange(path, req, reply, sizeof(reply));
+	if (rc)
+		return rc;
+	printf("page-test: rinkid is dialling %s\n", argv[1]);
+	return 0;
+}
+
+static int cmd_sds(const char *path, int argc, char **argv)
+{
+	char text[RINKI_CTL_REQ_MAX], enc[RINKI_CTL_REQ_MAX], issi[64];
+	char req[RINKI_CTL_REQ_MAX + 64], reply[RINKI_CTL_REPLY_MAX + 1];
+	static struct gw_ctl_msg m;
+	char err[160];
+	if (argc < 2 || strcmp(argv[1], "send") != 0)
+		return usage("sds: the subcommand is 'send'");
+	if (argc < 4)
+		return usage("sds send needs ISSI and TEXT");
+	/* the words of TEXT are joined with single spaces */
+	size_t n = 0;
+	for (int i = 3; i < argc; i++) {
+		int k = snprintf(text + n, sizeof(text) - n, "%s%s", i > 3 ? " " : "", argv[i]);
+		if (k < 0 || (size_t)k >= sizeof(text) - n)
+			return fail("text too long");
+		n += (size_t)k;
+	}
+	if (gw_ctl_encode(issi, sizeof(issi), argv[2]) < 0)
+		return fail("ISSI too long");
+	if (gw_ctl_encode(enc, sizeof(enc), text) < 0)
+		return fail("text too long for one request");
+	int k = snprintf(req, sizeof(req), "sds-send issi=%s text=%s\n", issi, enc);
+	if (k < 0 || k >= RINKI_CTL_REQ_MAX)
+		return fail("text too long for one request (%d bytes encoded, at most %d)", k,
+			    RINKI_CTL_REQ_MAX - 1);
+	int rc = exchange(path, req, reply, sizeof(reply));
+	if (rc)
+		return rc;
+	if (gw_ctl_parse(reply, strlen(reply), &m, err, sizeof(err)) < 0)
+		return fail("cannot read rinkid's answer: %s", err);
+	printf("SDS to %s queued (handle %s); rinkid logs its delivery\n", argv[2],
+	       get(&m, "handle"));
+	return 0;
+}
+
+int ctl_status_main(const char *socket_path, int argc, char **argv)
+{
+	const char *path = socket_path;
+	if (!path || !path[0])
+		path = getenv(RINKI_CTL_SOCKET_ENV);
+	if (!path || !path[0])
+		path = RINKI_CTL_SOCKET_DEFAULT;
+	if (argc < 1)
+		return usage("no command given");
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status(path, argc, argv);
+	if (strcmp(argv[0], "page-test") == 0)
+		return cmd_page_test(path, argc, argv);
+	if (strcmp(argv[0], "sds") == 0)
+		return cmd_sds(path, argc, argv);
+	return usage("unknown command '%s'", argv[0]);
+}
