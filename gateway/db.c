@@ -118,6 +118,74 @@ static const struct migration {
      " seq INTEGER NOT NULL,"
      " PRIMARY KEY (origin, seq)) WITHOUT ROWID;",
      chain_existing},
+    /*
+     * v3: rotations, overrides, escalation chains, holidays; incident_events gets
+     * detail_hash (chain encoding v3, see event_hash) and may name no incident (system
+     * events such as "retention"), which needs a table rebuild in SQLite. Rows already
+     * there keep their v2 hashes: chain_meta.v3_from is the first row hashed the new way.
+     */
+    {"CREATE TABLE incident_events_v3 ("
+     " id INTEGER PRIMARY KEY,"
+     " incident INTEGER REFERENCES incidents(id),"
+     " t_ms INTEGER NOT NULL,"
+     " kind TEXT NOT NULL,"
+     " detail TEXT,"
+     " prev_hash BLOB,"
+     " hash BLOB,"
+     " detail_hash BLOB);"
+     "INSERT INTO incident_events_v3 (id, incident, t_ms, kind, detail, prev_hash, hash)"
+     " SELECT id, incident, t_ms, kind, detail, prev_hash, hash FROM incident_events;"
+     "DROP TABLE incident_events;"
+     "ALTER TABLE incident_events_v3 RENAME TO incident_events;"
+     "CREATE INDEX incident_events_incident ON incident_events(incident, id);"
+     "CREATE TABLE chain_meta ("
+     " one INTEGER PRIMARY KEY CHECK (one = 1),"
+     " v3_from INTEGER NOT NULL);"
+     "INSERT INTO chain_meta SELECT 1, coalesce(max(id), 0) + 1 FROM incident_events;"
+     "CREATE TABLE rotations ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly')),"
+     " start_date TEXT NOT NULL,"
+     " end_date TEXT,"
+     " handoff_min INTEGER NOT NULL CHECK (handoff_min BETWEEN 0 AND 1439),"
+     " position INTEGER NOT NULL,"
+     " hours TEXT NOT NULL CHECK (hours IN ('all', 'office', 'after')));"
+     "CREATE TABLE rotation_members ("
+     " rotation INTEGER NOT NULL REFERENCES rotations(id),"
+     " ord INTEGER NOT NULL,"
+     " worker INTEGER NOT NULL REFERENCES workers(id),"
+     " PRIMARY KEY (rotation, ord)) WITHOUT ROWID;"
+     "CREATE TABLE overrides ("
+     " id INTEGER PRIMARY KEY,"
+     " kind TEXT NOT NULL CHECK (kind IN ('add', 'remove', 'replace')),"
+     " line TEXT REFERENCES service_lines(code),"
+     " worker INTEGER NOT NULL REFERENCES workers(id),"
+     " by_worker INTEGER REFERENCES workers(id),"
+     " start_utc INTEGER NOT NULL,"
+     " end_utc INTEGER NOT NULL,"
+     " position INTEGER NOT NULL DEFAULT 0,"
+     " CHECK (end_utc > start_utc),"
+     " CHECK ((kind = 'replace') = (by_worker IS NOT NULL)),"
+     " CHECK (kind <> 'add' OR line IS NOT NULL));"
+     "CREATE TABLE chain_steps ("
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " ord INTEGER NOT NULL,"
+     " kind TEXT NOT NULL CHECK (kind IN ('person', 'oncall', 'duty')),"
+     " worker INTEGER REFERENCES workers(id),"
+     " target_line TEXT REFERENCES service_lines(code),"
+     " ring_s INTEGER,"
+     " CHECK ((kind = 'person') = (worker IS NOT NULL)),"
+     " CHECK ((kind = 'person') = (target_line IS NULL)),"
+     " PRIMARY KEY (line, ord)) WITHOUT ROWID;"
+     "CREATE TABLE chains ("
+     " line TEXT PRIMARY KEY NOT NULL REFERENCES service_lines(code),"
+     " rounds INTEGER,"
+     " fallback INTEGER REFERENCES workers(id),"
+     " fallback_ring_s INTEGER);"
+     "CREATE TABLE holidays (date TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL);",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -165,6 +233,30 @@ enum db_stmt {
 	DB_STMT_SHIFT_INSERT,
 	DB_STMT_ROUTE_INSERT,
 	DB_STMT_DIR_INSERT,
+	DB_STMT_CHAIN_META,
+	DB_STMT_SYSTEM_EVENT_LIST,
+	DB_STMT_ROT_LIST,
+	DB_STMT_MEMBER_LIST,
+	DB_STMT_OVR_LIST,
+	DB_STMT_STEP_LIST,
+	DB_STMT_CHAIN_LIST,
+	DB_STMT_HOLIDAY_LIST,
+	DB_STMT_STEP_DELETE,
+	DB_STMT_CHAIN_DELETE,
+	DB_STMT_OVR_DELETE,
+	DB_STMT_MEMBER_DELETE,
+	DB_STMT_ROT_DELETE,
+	DB_STMT_HOLIDAY_DELETE,
+	DB_STMT_ROT_INSERT,
+	DB_STMT_MEMBER_INSERT,
+	DB_STMT_OVR_INSERT,
+	DB_STMT_STEP_INSERT,
+	DB_STMT_CHAIN_INSERT,
+	DB_STMT_HOLIDAY_INSERT,
+	DB_STMT_WORKER_SET_ACTIVE,
+	DB_STMT_OVR_DELETE_ID,
+	DB_STMT_REPORT,
+	DB_STMT_RETENTION_BLANK,
 	DB_STMT_COUNT
 };
 
@@ -191,9 +283,9 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_HEAD_GET] = "SELECT last_id, hash FROM chain_head WHERE one = 1",
     [DB_STMT_HEAD_SET] = "INSERT INTO chain_head (one, last_id, hash) VALUES (1, $id, $hash)"
 			 " ON CONFLICT (one) DO UPDATE SET last_id = $id, hash = $hash",
-    [DB_STMT_EVENT_INSERT] =
-	"INSERT INTO incident_events (id, incident, t_ms, kind, detail, prev_hash, hash)"
-	" VALUES ($id, $incident, $t, $kind, $detail, $prev, $hash)",
+    [DB_STMT_EVENT_INSERT] = "INSERT INTO incident_events (id, incident, t_ms, kind, detail,"
+			     " prev_hash, hash, detail_hash)"
+			     " VALUES ($id, $incident, $t, $kind, $detail, $prev, $hash, $dhash)",
     [DB_STMT_INCIDENT_CLOSE] =
 	"UPDATE incidents SET ended_ms = $ended, outcome = $outcome, cause = $cause,"
 	" accepted_by = $accepted_by WHERE id = $id AND ended_ms IS NULL",
@@ -208,10 +300,11 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 			       " ORDER BY started_ms, id",
     [DB_STMT_INCIDENT_ALL] = "SELECT " INCIDENT_COLS " FROM incidents ORDER BY id",
     [DB_STMT_INCIDENT_GET] = "SELECT " INCIDENT_COLS " FROM incidents WHERE id = $id",
-    [DB_STMT_EVENT_LIST] = "SELECT id, t_ms, kind, detail FROM incident_events"
-			   " WHERE incident = $incident ORDER BY id",
+    [DB_STMT_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
+			   " FROM incident_events WHERE incident = $incident ORDER BY id",
     [DB_STMT_CHAIN_WALK] = "SELECT e.id, e.incident, e.t_ms, e.kind, e.detail, e.prev_hash,"
-			   " e.hash, i.id IS NULL FROM incident_events e"
+			   " e.hash, e.incident IS NOT NULL AND i.id IS NULL, e.detail_hash"
+			   " FROM incident_events e"
 			   " LEFT JOIN incidents i ON i.id = e.incident ORDER BY e.id",
     [DB_STMT_APPLIED_CHECK] = "SELECT count(*) FROM spool_applied"
 			      " WHERE origin = $origin AND seq = $seq",
@@ -241,6 +334,68 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority)"
 			     " VALUES ($line, $prefix, $priority)",
     [DB_STMT_DIR_INSERT] = "INSERT INTO directory (issi, org) VALUES ($issi, $org)",
+    [DB_STMT_CHAIN_META] = "SELECT v3_from FROM chain_meta WHERE one = 1",
+    [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
+				  " FROM incident_events WHERE incident IS NULL ORDER BY id",
+    [DB_STMT_ROT_LIST] = "SELECT name, line, kind, start_date, end_date, handoff_min, position,"
+			 " hours FROM rotations ORDER BY line, position, name",
+    [DB_STMT_MEMBER_LIST] = "SELECT r.name, m.ord, w.handle FROM rotation_members m"
+			    " JOIN rotations r ON r.id = m.rotation"
+			    " JOIN workers w ON w.id = m.worker ORDER BY r.name, m.ord",
+    [DB_STMT_OVR_LIST] = "SELECT o.id, o.kind, o.line, w.handle, b.handle, o.start_utc,"
+			 " o.end_utc, o.position FROM overrides o"
+			 " JOIN workers w ON w.id = o.worker"
+			 " LEFT JOIN workers b ON b.id = o.by_worker ORDER BY o.start_utc, o.id",
+    [DB_STMT_STEP_LIST] = "SELECT s.line, s.ord, s.kind, coalesce(w.handle, s.target_line),"
+			  " coalesce(s.ring_s, 0) FROM chain_steps s"
+			  " LEFT JOIN workers w ON w.id = s.worker ORDER BY s.line, s.ord",
+    [DB_STMT_CHAIN_LIST] = "SELECT c.line, coalesce(c.rounds, 0), w.handle,"
+			   " coalesce(c.fallback_ring_s, 0) FROM chains c"
+			   " LEFT JOIN workers w ON w.id = c.fallback ORDER BY c.line",
+    [DB_STMT_HOLIDAY_LIST] = "SELECT date, name FROM holidays ORDER BY date",
+    [DB_STMT_STEP_DELETE] = "DELETE FROM chain_steps",
+    [DB_STMT_CHAIN_DELETE] = "DELETE FROM chains",
+    [DB_STMT_OVR_DELETE] = "DELETE FROM overrides",
+    [DB_STMT_MEMBER_DELETE] = "DELETE FROM rotation_members",
+    [DB_STMT_ROT_DELETE] = "DELETE FROM rotations",
+    [DB_STMT_HOLIDAY_DELETE] = "DELETE FROM holidays",
+    [DB_STMT_ROT_INSERT] =
+	"INSERT INTO rotations (name, line, kind, start_date, end_date, handoff_min, position,"
+	" hours) VALUES ($name, $line, $kind, $start, $end, $handoff, $position, $hours)",
+    [DB_STMT_MEMBER_INSERT] = "INSERT INTO rotation_members (rotation, ord, worker)"
+			      " SELECT r.id, $ord, w.id FROM rotations r, workers w"
+			      " WHERE r.name = $rotation AND w.handle = $worker",
+    [DB_STMT_OVR_INSERT] =
+	"INSERT INTO overrides (kind, line, worker, by_worker, start_utc, end_utc, position)"
+	" SELECT $kind, $line, w.id, b.id, $start, $end, $position FROM workers w"
+	" LEFT JOIN workers b ON b.handle = $by"
+	" WHERE w.handle = $worker AND ($by IS NULL OR b.id IS NOT NULL)",
+    [DB_STMT_STEP_INSERT] =
+	"INSERT INTO chain_steps (line, ord, kind, worker, target_line, ring_s)"
+	" SELECT $line, $ord, $kind, w.id, CASE WHEN $kind = 'person' THEN NULL ELSE $who END,"
+	" nullif($ring, 0) FROM (SELECT 1) LEFT JOIN workers w"
+	" ON $kind = 'person' AND w.handle = $who"
+	" WHERE $kind <> 'person' OR w.id IS NOT NULL",
+    [DB_STMT_CHAIN_INSERT] = "INSERT INTO chains (line, rounds, fallback, fallback_ring_s)"
+			     " SELECT $line, nullif($rounds, 0), w.id, nullif($ring, 0)"
+			     " FROM (SELECT 1) LEFT JOIN workers w ON w.handle = $fallback"
+			     " WHERE $fallback IS NULL OR w.id IS NOT NULL",
+    [DB_STMT_HOLIDAY_INSERT] = "INSERT INTO holidays (date, name) VALUES ($date, $name)",
+    [DB_STMT_WORKER_SET_ACTIVE] = "UPDATE workers SET active = $active WHERE handle = $handle",
+    [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
+    [DB_STMT_REPORT] =
+	"SELECT line, count(*), sum(acc IS NOT NULL),"
+	" sum(acc IS NOT NULL AND acc - started_ms <= $within), sum(pages > 1) FROM ("
+	" SELECT coalesce(i.line, '') AS line, i.started_ms,"
+	" (SELECT min(e.t_ms) FROM incident_events e"
+	"  WHERE e.incident = i.id AND e.kind = 'accepted') AS acc,"
+	" (SELECT count(*) FROM incident_events e"
+	"  WHERE e.incident = i.id AND e.kind = 'page') AS pages"
+	" FROM incidents i WHERE i.started_ms >= $from AND i.started_ms < $to)"
+	" GROUP BY line ORDER BY line",
+    [DB_STMT_RETENTION_BLANK] =
+	"UPDATE incident_events SET detail = NULL WHERE kind IN ('sms_text', 'sds_text')"
+	" AND t_ms < $cutoff AND detail IS NOT NULL AND id >= $v3_from",
 };
 
 struct gw_db {
@@ -266,6 +421,7 @@ struct gw_db {
 	int64_t next_incident;
 	uint64_t origin, seq; /* key of this connection's next spool record */
 	int busy_ms;
+	int64_t v3_from; /* first event row hashed with encoding v3 (chain_meta) */
 };
 
 /* ---- errors -------------------------------------------------------------------------- */
@@ -580,11 +736,12 @@ int gw_db_schema_version(void)
 
 /* One incident_events row as hashed; text with its exact byte length. */
 struct ev_row {
-	int64_t id, incident, t_ms;
+	int64_t id, incident, t_ms; /* incident 0: a system event (SQL NULL) */
 	const char *kind;
 	size_t kind_len;
 	const char *detail; /* NULL: SQL NULL */
 	size_t detail_len;
+	const uint8_t *detail_hash; /* encoding v3: SHA-256(detail), NULL when never had one */
 };
 
 /* Read id, incident, t_ms, kind, detail from columns 0..4. */
@@ -609,28 +766,51 @@ static int md_u64(EVP_MD_CTX *md, uint64_t v)
 	return EVP_DigestUpdate(md, b, sizeof(b));
 }
 
+/* SHA-256 of n bytes at p. 0 or -EIO. */
+static int sha256(struct gw_db *db, const void *p, size_t n, uint8_t out[HASH_LEN])
+{
+	unsigned int len = 0;
+
+	if (EVP_DigestInit_ex(db->md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(db->md, p, n) != 1 || EVP_DigestFinal_ex(db->md, out, &len) != 1 ||
+	    len != HASH_LEN) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: SHA-256 failed", db->path);
+		return -EIO;
+	}
+	return 0;
+}
+
 /*
  * The hash of one event row: SHA-256 over
- *	"rinki-event-v2\0" | prev (32 bytes) | id | incident | t_ms (u64 big-endian each) |
- *	u64 len(kind) | kind | u8 0 (detail NULL) or u8 1 | u64 len(detail) | detail
+ *	tag | prev (32 bytes) | id | incident | t_ms (u64 big-endian each) |
+ *	u64 len(kind) | kind | detail part
+ * Encoding v2 (tag "rinki-event-v2\0", rows before chain_meta.v3_from): detail part =
+ *	u8 0 (detail NULL) or u8 1 | u64 len(detail) | detail
+ * Encoding v3 (tag "rinki-event-v3\0"): detail part =
+ *	u8 0 (no detail was ever written) or u8 1 | SHA-256(detail) (32 bytes)
+ * so blanking a message body (retention) leaves the row's hash valid; the stored
+ * detail_hash is then checked against the detail whenever the detail is there.
  * Every field has a fixed width or a length prefix, so no two rows encode alike.
  */
-static int event_hash(struct gw_db *db, const struct ev_row *r, const uint8_t *prev,
+static int event_hash(struct gw_db *db, const struct ev_row *r, bool v3, const uint8_t *prev,
 		      uint8_t out[HASH_LEN])
 {
-	static const char tag[] = "rinki-event-v2";
+	static const char tag2[] = "rinki-event-v2", tag3[] = "rinki-event-v3";
 	static const uint8_t null_mark = 0, text_mark = 1;
 	EVP_MD_CTX *md = db->md;
 	unsigned int n = 0;
 	int ok;
 
 	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-	ok = ok && EVP_DigestUpdate(md, tag, sizeof(tag)) == 1;
+	ok = ok && EVP_DigestUpdate(md, v3 ? tag3 : tag2, sizeof(tag2)) == 1;
 	ok = ok && EVP_DigestUpdate(md, prev, HASH_LEN) == 1;
 	ok = ok && md_u64(md, (uint64_t)r->id) == 1 && md_u64(md, (uint64_t)r->incident) == 1 &&
 	     md_u64(md, (uint64_t)r->t_ms) == 1;
 	ok = ok && md_u64(md, r->kind_len) == 1 && EVP_DigestUpdate(md, r->kind, r->kind_len) == 1;
-	if (r->detail)
+	if (v3 && r->detail_hash)
+		ok = ok && EVP_DigestUpdate(md, &text_mark, 1) == 1 &&
+		     EVP_DigestUpdate(md, r->detail_hash, HASH_LEN) == 1;
+	else if (!v3 && r->detail)
 		ok = ok && EVP_DigestUpdate(md, &text_mark, 1) == 1 &&
 		     md_u64(md, r->detail_len) == 1 &&
 		     EVP_DigestUpdate(md, r->detail, r->detail_len) == 1;
@@ -668,7 +848,7 @@ static int chain_existing(struct gw_db *db)
 	while ((s = sqlite3_step(sel)) == SQLITE_ROW) {
 		struct ev_row r;
 		ev_row_read(sel, &r);
-		if ((rc = event_hash(db, &r, prev, h)) < 0)
+		if ((rc = event_hash(db, &r, false, prev, h)) < 0)
 			goto out;
 		sqlite3_bind_blob(upd, 1, prev, HASH_LEN, SQLITE_STATIC);
 		sqlite3_bind_blob(upd, 2, h, HASH_LEN, SQLITE_STATIC);
@@ -738,22 +918,34 @@ static int event_insert(struct gw_db *db, int64_t incident, int64_t t_ms, const 
 	    .detail = detail,
 	    .detail_len = detail ? strlen(detail) : 0,
 	};
-	uint8_t prev[HASH_LEN], h[HASH_LEN];
+	uint8_t prev[HASH_LEN], h[HASH_LEN], dh[HASH_LEN];
 	int64_t head_id;
 	bool found;
 	int rc;
 
+	if (detail) {
+		if ((rc = sha256(db, detail, r.detail_len, dh)) < 0)
+			return rc;
+		r.detail_hash = dh;
+	}
 	if ((rc = run_i64(db, DB_STMT_EVENT_NEXT_ID, &r.id)) < 0 ||
 	    (rc = head_get(db, &head_id, prev, &found)) < 0 ||
-	    (rc = event_hash(db, &r, prev, h)) < 0)
+	    (rc = event_hash(db, &r, r.id >= db->v3_from, prev, h)) < 0)
 		return rc;
 	bind_i64(st, "$id", r.id);
-	bind_i64(st, "$incident", incident);
+	if (incident > 0)
+		bind_i64(st, "$incident", incident);
+	else
+		sqlite3_bind_null(st, param(st, "$incident"));
 	bind_i64(st, "$t", t_ms);
 	bind_text(st, "$kind", kind);
 	bind_text(st, "$detail", detail);
 	bind_blob(st, "$prev", prev, HASH_LEN);
 	bind_blob(st, "$hash", h, HASH_LEN);
+	if (detail)
+		bind_blob(st, "$dhash", dh, HASH_LEN);
+	else
+		sqlite3_bind_null(st, param(st, "$dhash"));
 	if ((rc = run(db, DB_STMT_EVENT_INSERT)) < 0)
 		return rc;
 	st = db->st[DB_STMT_HEAD_SET];
@@ -776,7 +968,8 @@ static int db_connect(struct gw_db *db, unsigned flags)
 	rc = sqlite3_open_v2(db->path, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(db, rc, "open");
-	if ((rc = set_pragmas(db)) < 0 || (rc = migrate(db)) < 0 || (rc = prepare_all(db)) < 0)
+	if ((rc = set_pragmas(db)) < 0 || (rc = migrate(db)) < 0 || (rc = prepare_all(db)) < 0 ||
+	    (rc = run_i64(db, DB_STMT_CHAIN_META, &db->v3_from)) < 0)
 		return rc;
 	sqlite3_busy_timeout(db->h, db->busy_ms);
 	return run_i64(db, DB_STMT_DATA_VERSION, &db->data_version);
@@ -817,6 +1010,7 @@ static int db_reconnect(struct gw_db *db)
 	db->h = n->h;
 	memcpy(db->st, n->st, sizeof(db->st));
 	db->data_version = n->data_version;
+	db->v3_from = n->v3_from;
 	db->roster_dirty = true; /* it may be another file now: have the roster read again */
 	db->gone = false;
 	free(n);
@@ -1471,6 +1665,7 @@ static void event_row(sqlite3_stmt *st, void *arg)
 	    .t_ms = sqlite3_column_int64(st, 1),
 	    .kind = col_text(st, 2),
 	    .detail = col_text(st, 3),
+	    .removed = sqlite3_column_type(st, 3) == SQLITE_NULL && sqlite3_column_int(st, 4),
 	};
 	if (!ev.kind)
 		ev.kind = "";
@@ -1529,12 +1724,61 @@ static void broken(struct gw_db_verify *v, int64_t event, int64_t incident, cons
 	v->reason = why;
 }
 
+static bool text_is(const char *s, size_t n, const char *want)
+{
+	return s && n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+/* The cutoff a "retention" system event records, or INT64_MIN when it has none. */
+static int64_t retention_cutoff(const struct ev_row *r)
+{
+	long long cut;
+
+	if (r->incident != 0 || !r->detail || !text_is(r->kind, r->kind_len, "retention") ||
+	    sscanf(r->detail, "cutoff %lld", &cut) != 1)
+		return INT64_MIN;
+	return cut;
+}
+
+/*
+ * The detail part of a v3 row: detail and detail_hash must agree, or the detail was
+ * blanked, which is allowed for message bodies only (the caller checks their age).
+ * Returns NULL when fine, else why not; *blanked tells a blanked body.
+ */
+static const char *detail_check(struct gw_db *db, struct ev_row *r, const void *dh, int dh_len,
+				bool *blanked, int *rc)
+{
+	uint8_t want[HASH_LEN];
+
+	*blanked = false;
+	r->detail_hash = NULL;
+	if (dh && dh_len != HASH_LEN)
+		return "hash missing or malformed";
+	r->detail_hash = dh;
+	if (!r->detail) {
+		if (!dh)
+			return NULL;
+		*blanked = true;
+		return gw_db_kind_is_body(r->kind) ? NULL
+						   : "detail removed from an event that is not a "
+						     "message body";
+	}
+	if (!dh)
+		return "content does not match its hash (row changed)";
+	if ((*rc = sha256(db, r->detail, r->detail_len, want)) < 0)
+		return NULL;
+	if (memcmp(want, dh, HASH_LEN) != 0)
+		return "content does not match its hash (row changed)";
+	return NULL;
+}
+
 /* Walk incident_events in id order checking every link. 1 broken (v filled), 0, -errno. */
 static int chain_walk(struct gw_db *db, struct gw_db_verify *v)
 {
 	sqlite3_stmt *st = db->st[DB_STMT_CHAIN_WALK];
 	uint8_t prev[HASH_LEN] = {0}, h[HASH_LEN], head[HASH_LEN];
-	int64_t head_id, last = 0;
+	int64_t head_id, last = 0, cutoff = INT64_MIN;
+	int64_t blank_t = INT64_MIN, blank_id = 0, blank_inc = 0;
 	bool have_head;
 	int rc, s;
 
@@ -1543,27 +1787,43 @@ static int chain_walk(struct gw_db *db, struct gw_db_verify *v)
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ev_row r;
 		const void *ph = sqlite3_column_blob(st, 5), *hh = sqlite3_column_blob(st, 6);
+		const void *dh = sqlite3_column_blob(st, 8);
+		bool v3, blanked = false;
+		const char *why = NULL;
+
 		ev_row_read(st, &r);
+		v3 = r.id >= db->v3_from;
 		v->events++;
 		if (sqlite3_column_bytes(st, 5) != HASH_LEN ||
 		    sqlite3_column_bytes(st, 6) != HASH_LEN)
-			broken(v, r.id, r.incident, "hash missing or malformed");
+			why = "hash missing or malformed";
 		else if (memcmp(ph, prev, HASH_LEN) != 0)
-			broken(
-			    v, r.id, r.incident,
-			    "does not link to the row before it (a row was removed or rewritten)");
-		else if ((rc = event_hash(db, &r, prev, h)) < 0)
+			why = "does not link to the row before it (a row was removed or rewritten)";
+		else if (v3)
+			why = detail_check(db, &r, dh, sqlite3_column_bytes(st, 8), &blanked, &rc);
+		if (rc < 0)
 			break;
-		else if (memcmp(hh, h, HASH_LEN) != 0)
-			broken(v, r.id, r.incident,
-			       "content does not match its hash (row changed)");
-		else if (sqlite3_column_int(st, 7))
-			broken(v, r.id, r.incident, "names an incident that does not exist");
-		else if (!have_head || r.id > head_id)
-			broken(v, r.id, r.incident,
-			       "comes after the chain head (added outside rinki)");
-		if (v->reason)
+		if (!why) {
+			if ((rc = event_hash(db, &r, v3, prev, h)) < 0)
+				break;
+			if (memcmp(hh, h, HASH_LEN) != 0)
+				why = "content does not match its hash (row changed)";
+			else if (sqlite3_column_int(st, 7))
+				why = "names an incident that does not exist";
+			else if (!have_head || r.id > head_id)
+				why = "comes after the chain head (added outside rinki)";
+		}
+		if (why) {
+			broken(v, r.id, r.incident, why);
 			break;
+		}
+		if (blanked && r.t_ms >= blank_t) {
+			blank_t = r.t_ms;
+			blank_id = r.id;
+			blank_inc = r.incident;
+		}
+		if (retention_cutoff(&r) > cutoff)
+			cutoff = retention_cutoff(&r);
 		memcpy(prev, hh, HASH_LEN);
 		last = r.id;
 	}
@@ -1585,12 +1845,12 @@ static int chain_walk(struct gw_db *db, struct gw_db_verify *v)
 		       "its hash differs from the chain head's (the chain was rewritten)");
 		return 1;
 	}
+	if (blank_id && blank_t >= cutoff) {
+		broken(v, blank_id, blank_inc,
+		       "message body removed, but no retention run covers its time");
+		return 1;
+	}
 	return 0;
-}
-
-static bool text_is(const char *s, size_t n, const char *want)
-{
-	return s && n == strlen(want) && memcmp(s, want, n) == 0;
 }
 
 /*
@@ -1723,18 +1983,56 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(r->dirs[i].issi);
 		free(r->dirs[i].org);
 	}
+	for (size_t i = 0; i < r->n_rotations; i++) {
+		struct gw_db_rotation *x = &r->rotations[i];
+		free(x->name);
+		free(x->line);
+		free(x->kind);
+		free(x->start_date);
+		free(x->end_date);
+		free(x->hours);
+	}
+	for (size_t i = 0; i < r->n_members; i++) {
+		free(r->members[i].rotation);
+		free(r->members[i].worker);
+	}
+	for (size_t i = 0; i < r->n_overrides; i++) {
+		free(r->overrides[i].kind);
+		free(r->overrides[i].line);
+		free(r->overrides[i].worker);
+		free(r->overrides[i].by);
+	}
+	for (size_t i = 0; i < r->n_steps; i++) {
+		free(r->steps[i].line);
+		free(r->steps[i].kind);
+		free(r->steps[i].who);
+	}
+	for (size_t i = 0; i < r->n_chains; i++) {
+		free(r->chains[i].line);
+		free(r->chains[i].fallback);
+	}
+	for (size_t i = 0; i < r->n_holidays; i++) {
+		free(r->holidays[i].date);
+		free(r->holidays[i].name);
+	}
 	free(r->lines);
 	free(r->workers);
 	free(r->shifts);
 	free(r->routes);
 	free(r->dirs);
+	free(r->rotations);
+	free(r->members);
+	free(r->overrides);
+	free(r->steps);
+	free(r->chains);
+	free(r->holidays);
 	memset(r, 0, sizeof(*r));
 }
 
 /* Reading rows into growing arrays; any allocation failure is remembered in oom. */
 struct reader {
 	struct gw_db_roster *r;
-	size_t cap[5]; /* capacity of lines, workers, shifts, routes, dirs */
+	size_t cap[11]; /* capacity of each array, in struct gw_db_roster order */
 	bool oom;
 };
 
@@ -1772,11 +2070,13 @@ static void *grow(struct reader *rd, void **arr, size_t *n, size_t *cap, size_t 
 	return p;
 }
 
+#define GROW(rd, arr, n, k)                                                                        \
+	grow(rd, (void **)&(rd)->r->arr, &(rd)->r->n, &(rd)->cap[k], sizeof(*(rd)->r->arr))
+
 static void line_row(sqlite3_stmt *st, void *arg)
 {
 	struct reader *rd = arg;
-	struct gw_db_line *l =
-	    grow(rd, (void **)&rd->r->lines, &rd->r->n_lines, &rd->cap[0], sizeof(*l));
+	struct gw_db_line *l = GROW(rd, lines, n_lines, 0);
 	if (!l)
 		return;
 	l->code = dup_col(rd, st, 0, false);
@@ -1788,8 +2088,7 @@ static void line_row(sqlite3_stmt *st, void *arg)
 static void worker_row(sqlite3_stmt *st, void *arg)
 {
 	struct reader *rd = arg;
-	struct gw_db_worker *w =
-	    grow(rd, (void **)&rd->r->workers, &rd->r->n_workers, &rd->cap[1], sizeof(*w));
+	struct gw_db_worker *w = GROW(rd, workers, n_workers, 1);
 	if (!w)
 		return;
 	w->handle = dup_col(rd, st, 0, false);
@@ -1802,8 +2101,7 @@ static void worker_row(sqlite3_stmt *st, void *arg)
 static void shift_row(sqlite3_stmt *st, void *arg)
 {
 	struct reader *rd = arg;
-	struct gw_db_shift *s =
-	    grow(rd, (void **)&rd->r->shifts, &rd->r->n_shifts, &rd->cap[2], sizeof(*s));
+	struct gw_db_shift *s = GROW(rd, shifts, n_shifts, 2);
 	if (!s)
 		return;
 	s->line = dup_col(rd, st, 0, false);
@@ -1816,8 +2114,7 @@ static void shift_row(sqlite3_stmt *st, void *arg)
 static void route_row(sqlite3_stmt *st, void *arg)
 {
 	struct reader *rd = arg;
-	struct gw_db_route *rt =
-	    grow(rd, (void **)&rd->r->routes, &rd->r->n_routes, &rd->cap[3], sizeof(*rt));
+	struct gw_db_route *rt = GROW(rd, routes, n_routes, 3);
 	if (!rt)
 		return;
 	rt->line = dup_col(rd, st, 0, false);
@@ -1828,12 +2125,89 @@ static void route_row(sqlite3_stmt *st, void *arg)
 static void dir_row(sqlite3_stmt *st, void *arg)
 {
 	struct reader *rd = arg;
-	struct gw_db_dir *d =
-	    grow(rd, (void **)&rd->r->dirs, &rd->r->n_dirs, &rd->cap[4], sizeof(*d));
+	struct gw_db_dir *d = GROW(rd, dirs, n_dirs, 4);
 	if (!d)
 		return;
 	d->issi = dup_col(rd, st, 0, false);
 	d->org = dup_col(rd, st, 1, false);
+}
+
+static void rotation_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_rotation *x = GROW(rd, rotations, n_rotations, 5);
+	if (!x)
+		return;
+	x->name = dup_col(rd, st, 0, false);
+	x->line = dup_col(rd, st, 1, false);
+	x->kind = dup_col(rd, st, 2, false);
+	x->start_date = dup_col(rd, st, 3, false);
+	x->end_date = dup_col(rd, st, 4, true);
+	x->handoff_min = sqlite3_column_int(st, 5);
+	x->position = sqlite3_column_int(st, 6);
+	x->hours = dup_col(rd, st, 7, false);
+}
+
+static void member_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_member *m = GROW(rd, members, n_members, 6);
+	if (!m)
+		return;
+	m->rotation = dup_col(rd, st, 0, false);
+	m->order = sqlite3_column_int(st, 1);
+	m->worker = dup_col(rd, st, 2, false);
+}
+
+static void override_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_override *o = GROW(rd, overrides, n_overrides, 7);
+	if (!o)
+		return;
+	o->id = sqlite3_column_int64(st, 0);
+	o->kind = dup_col(rd, st, 1, false);
+	o->line = dup_col(rd, st, 2, true);
+	o->worker = dup_col(rd, st, 3, false);
+	o->by = dup_col(rd, st, 4, true);
+	o->start_ms = sqlite3_column_int64(st, 5);
+	o->end_ms = sqlite3_column_int64(st, 6);
+	o->position = sqlite3_column_int(st, 7);
+}
+
+static void step_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_chain_step *c = GROW(rd, steps, n_steps, 8);
+	if (!c)
+		return;
+	c->line = dup_col(rd, st, 0, false);
+	c->order = sqlite3_column_int(st, 1);
+	c->kind = dup_col(rd, st, 2, false);
+	c->who = dup_col(rd, st, 3, false);
+	c->ring_s = sqlite3_column_int(st, 4);
+}
+
+static void chain_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_chain *c = GROW(rd, chains, n_chains, 9);
+	if (!c)
+		return;
+	c->line = dup_col(rd, st, 0, false);
+	c->rounds = sqlite3_column_int(st, 1);
+	c->fallback = dup_col(rd, st, 2, true);
+	c->fallback_ring_s = sqlite3_column_int(st, 3);
+}
+
+static void holiday_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_holiday *h = GROW(rd, holidays, n_holidays, 10);
+	if (!h)
+		return;
+	h->date = dup_col(rd, st, 0, false);
+	h->name = dup_col(rd, st, 1, false);
 }
 
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
@@ -1842,9 +2216,12 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 		enum db_stmt id;
 		void (*row)(sqlite3_stmt *, void *);
 	} tables[] = {
-	    {DB_STMT_LINE_LIST, line_row},   {DB_STMT_WORKER_LIST, worker_row},
-	    {DB_STMT_SHIFT_LIST, shift_row}, {DB_STMT_ROUTE_LIST, route_row},
-	    {DB_STMT_DIR_LIST, dir_row},
+	    {DB_STMT_LINE_LIST, line_row},	 {DB_STMT_WORKER_LIST, worker_row},
+	    {DB_STMT_SHIFT_LIST, shift_row},	 {DB_STMT_ROUTE_LIST, route_row},
+	    {DB_STMT_DIR_LIST, dir_row},	 {DB_STMT_ROT_LIST, rotation_row},
+	    {DB_STMT_MEMBER_LIST, member_row},	 {DB_STMT_OVR_LIST, override_row},
+	    {DB_STMT_STEP_LIST, step_row},	 {DB_STMT_CHAIN_LIST, chain_row},
+	    {DB_STMT_HOLIDAY_LIST, holiday_row},
 	};
 	struct reader rd = {.r = out};
 	int rc;
@@ -1867,6 +2244,44 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 	return 0;
 }
 
+/* Run an INSERT ... SELECT that names rows by handle or name: no row inserted is -ENOENT. */
+static int insert_named(struct gw_db *db, enum db_stmt id, const char *what, const char *name)
+{
+	int rc = run(db, id);
+
+	if (rc == 0) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s names unknown %s", db->path, what, name);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+static int worker_insert(struct gw_db *db, const struct gw_db_worker *w)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_WORKER_INSERT];
+
+	bind_text(st, "$handle", w->handle);
+	bind_text(st, "$name", w->name);
+	bind_text(st, "$phone", w->phone);
+	bind_text(st, "$issi", w->issi);
+	bind_i64(st, "$active", w->active);
+	return run(db, DB_STMT_WORKER_INSERT);
+}
+
+static int override_insert(struct gw_db *db, const struct gw_db_override *o)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_OVR_INSERT];
+
+	bind_text(st, "$kind", o->kind);
+	bind_text(st, "$line", o->line);
+	bind_text(st, "$worker", o->worker);
+	bind_text(st, "$by", o->by);
+	bind_i64(st, "$start", o->start_ms);
+	bind_i64(st, "$end", o->end_ms);
+	bind_i64(st, "$position", o->position);
+	return insert_named(db, DB_STMT_OVR_INSERT, "override", o->by ? "worker(s)" : o->worker);
+}
+
 static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 {
 	int rc = 0;
@@ -1879,15 +2294,8 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_text(st, "$name_en", in->lines[i].name_en);
 		rc = run(db, DB_STMT_LINE_INSERT);
 	}
-	for (size_t i = 0; i < in->n_workers && rc >= 0; i++) {
-		sqlite3_stmt *st = db->st[DB_STMT_WORKER_INSERT];
-		bind_text(st, "$handle", in->workers[i].handle);
-		bind_text(st, "$name", in->workers[i].name);
-		bind_text(st, "$phone", in->workers[i].phone);
-		bind_text(st, "$issi", in->workers[i].issi);
-		bind_i64(st, "$active", in->workers[i].active);
-		rc = run(db, DB_STMT_WORKER_INSERT);
-	}
+	for (size_t i = 0; i < in->n_workers && rc >= 0; i++)
+		rc = worker_insert(db, &in->workers[i]);
 	for (size_t i = 0; i < in->n_shifts && rc >= 0; i++) {
 		const struct gw_db_shift *s = &in->shifts[i];
 		sqlite3_stmt *st = db->st[DB_STMT_SHIFT_INSERT];
@@ -1896,12 +2304,7 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_i64(st, "$start", s->start_ms);
 		bind_i64(st, "$end", s->end_ms);
 		bind_i64(st, "$position", s->position);
-		rc = run(db, DB_STMT_SHIFT_INSERT);
-		if (rc == 0) {
-			LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: shift names unknown worker %s", db->path,
-			     s->worker);
-			rc = -ENOENT;
-		}
+		rc = insert_named(db, DB_STMT_SHIFT_INSERT, "shift", s->worker);
 	}
 	for (size_t i = 0; i < in->n_routes && rc >= 0; i++) {
 		sqlite3_stmt *st = db->st[DB_STMT_ROUTE_INSERT];
@@ -1916,42 +2319,316 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_text(st, "$org", in->dirs[i].org);
 		rc = run(db, DB_STMT_DIR_INSERT);
 	}
+	for (size_t i = 0; i < in->n_rotations && rc >= 0; i++) {
+		const struct gw_db_rotation *x = &in->rotations[i];
+		sqlite3_stmt *st = db->st[DB_STMT_ROT_INSERT];
+		bind_text(st, "$name", x->name);
+		bind_text(st, "$line", x->line);
+		bind_text(st, "$kind", x->kind);
+		bind_text(st, "$start", x->start_date);
+		bind_text(st, "$end", x->end_date);
+		bind_i64(st, "$handoff", x->handoff_min);
+		bind_i64(st, "$position", x->position);
+		bind_text(st, "$hours", x->hours);
+		rc = run(db, DB_STMT_ROT_INSERT);
+	}
+	for (size_t i = 0; i < in->n_members && rc >= 0; i++) {
+		const struct gw_db_member *m = &in->members[i];
+		sqlite3_stmt *st = db->st[DB_STMT_MEMBER_INSERT];
+		bind_text(st, "$rotation", m->rotation);
+		bind_i64(st, "$ord", m->order);
+		bind_text(st, "$worker", m->worker);
+		rc = insert_named(db, DB_STMT_MEMBER_INSERT, "rotation member", m->worker);
+	}
+	for (size_t i = 0; i < in->n_overrides && rc >= 0; i++)
+		rc = override_insert(db, &in->overrides[i]);
+	for (size_t i = 0; i < in->n_steps && rc >= 0; i++) {
+		const struct gw_db_chain_step *c = &in->steps[i];
+		sqlite3_stmt *st = db->st[DB_STMT_STEP_INSERT];
+		bind_text(st, "$line", c->line);
+		bind_i64(st, "$ord", c->order);
+		bind_text(st, "$kind", c->kind);
+		bind_text(st, "$who", c->who);
+		bind_i64(st, "$ring", c->ring_s);
+		rc = insert_named(db, DB_STMT_STEP_INSERT, "chain step", c->who);
+	}
+	for (size_t i = 0; i < in->n_chains && rc >= 0; i++) {
+		const struct gw_db_chain *c = &in->chains[i];
+		sqlite3_stmt *st = db->st[DB_STMT_CHAIN_INSERT];
+		bind_text(st, "$line", c->line);
+		bind_i64(st, "$rounds", c->rounds);
+		bind_text(st, "$fallback", c->fallback);
+		bind_i64(st, "$ring", c->fallback_ring_s);
+		rc = insert_named(db, DB_STMT_CHAIN_INSERT, "chain fallback", c->fallback);
+	}
+	for (size_t i = 0; i < in->n_holidays && rc >= 0; i++) {
+		sqlite3_stmt *st = db->st[DB_STMT_HOLIDAY_INSERT];
+		bind_text(st, "$date", in->holidays[i].date);
+		bind_text(st, "$name", in->holidays[i].name);
+		rc = run(db, DB_STMT_HOLIDAY_INSERT);
+	}
 	return rc;
 }
 
-int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
+/*
+ * Roster edits: one write transaction (not on the call path: waits longer for a lock)
+ * that bumps roster_meta.rev so rinkid reloads. edit() does the change; >= 0 commits.
+ */
+static int roster_edit(struct gw_db *db, int (*edit)(struct gw_db *db, const void *arg),
+		       const void *arg, int64_t *rev_out)
 {
-	static const enum db_stmt deletes[] = {
-	    DB_STMT_SHIFT_DELETE,  DB_STMT_ROUTE_DELETE, DB_STMT_DIR_DELETE,
-	    DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
-	};
 	int64_t rev = 0;
 	int rc;
 
 	if (db->batch)
 		return -EBUSY;
-	sqlite3_busy_timeout(db->h, SLOW_BUSY_TIMEOUT_MS); /* not on the call path */
+	sqlite3_busy_timeout(db->h, SLOW_BUSY_TIMEOUT_MS);
 	rc = tx_begin(db);
-	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]) && rc >= 0; i++)
-		rc = run(db, deletes[i]);
 	if (rc >= 0)
-		rc = roster_insert(db, in);
-	if (rc >= 0)
-		rc = run_i64(db, DB_STMT_ROSTER_REV_BUMP, &rev);
+		rc = edit(db, arg);
+	if (rc >= 0) {
+		int b = run_i64(db, DB_STMT_ROSTER_REV_BUMP, &rev);
+		if (b < 0)
+			rc = b;
+	}
 	rc = tx_end(db, rc); /* rolls back nothing when tx_begin failed */
 	sqlite3_busy_timeout(db->h, db->busy_ms);
 	if (rc < 0)
 		return rc;
 	db->roster_rev = rev;
 	db->roster_dirty = true;
+	if (rev_out)
+		*rev_out = rev;
+	return rc;
+}
+
+static int replace_all(struct gw_db *db, const void *arg)
+{
+	/* Children before parents (foreign keys). */
+	static const enum db_stmt deletes[] = {
+	    DB_STMT_STEP_DELETE,   DB_STMT_CHAIN_DELETE, DB_STMT_OVR_DELETE,
+	    DB_STMT_MEMBER_DELETE, DB_STMT_ROT_DELETE,	 DB_STMT_SHIFT_DELETE,
+	    DB_STMT_ROUTE_DELETE,  DB_STMT_DIR_DELETE,	 DB_STMT_HOLIDAY_DELETE,
+	    DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
+	};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]) && rc >= 0; i++)
+		rc = run(db, deletes[i]);
+	return rc < 0 ? rc : roster_insert(db, arg);
+}
+
+int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
+{
+	int64_t rev = 0;
+	int rc = roster_edit(db, replace_all, in, &rev);
+
+	if (rc < 0)
+		return rc;
 	LOGP(GW_LOG_DB, GW_LOG_INFO,
 	     "%s: roster replaced (rev %lld): %zu lines, %zu workers, %zu shifts, %zu routes, "
-	     "%zu directory entries",
+	     "%zu directory entries, %zu rotations, %zu overrides, %zu chain steps",
 	     db->path, (long long)rev, in->n_lines, in->n_workers, in->n_shifts, in->n_routes,
-	     in->n_dirs);
+	     in->n_dirs, in->n_rotations, in->n_overrides, in->n_steps);
 	return 0;
 }
 
+static int edit_worker_add(struct gw_db *db, const void *arg)
+{
+	return worker_insert(db, arg);
+}
+
+int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w)
+{
+	int rc;
+
+	assert(w && w->handle && w->name && w->phone);
+	rc = roster_edit(db, edit_worker_add, w, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+struct set_active {
+	const char *handle;
+	bool active;
+};
+
+static int edit_set_active(struct gw_db *db, const void *arg)
+{
+	const struct set_active *a = arg;
+	sqlite3_stmt *st = db->st[DB_STMT_WORKER_SET_ACTIVE];
+	int rc;
+
+	bind_text(st, "$handle", a->handle);
+	bind_i64(st, "$active", a->active);
+	rc = run(db, DB_STMT_WORKER_SET_ACTIVE);
+	return rc == 0 ? -ENOENT : rc;
+}
+
+int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active)
+{
+	struct set_active a = {handle, active};
+	int rc = roster_edit(db, edit_set_active, &a, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+struct ovr_add {
+	const struct gw_db_override *o;
+	int64_t id;
+};
+
+static int edit_override_add(struct gw_db *db, const void *arg)
+{
+	struct ovr_add *a = (struct ovr_add *)arg;
+	int rc = override_insert(db, a->o);
+
+	if (rc > 0)
+		a->id = sqlite3_last_insert_rowid(db->h);
+	return rc;
+}
+
+int gw_db_override_add(struct gw_db *db, const struct gw_db_override *o, int64_t *id_out)
+{
+	struct ovr_add a = {.o = o};
+	int rc;
+
+	assert(o && o->kind && o->worker);
+	rc = roster_edit(db, edit_override_add, &a, NULL);
+	if (rc < 0)
+		return rc;
+	if (id_out)
+		*id_out = a.id;
+	return 0;
+}
+
+static int edit_override_remove(struct gw_db *db, const void *arg)
+{
+	int rc;
+
+	bind_i64(db->st[DB_STMT_OVR_DELETE_ID], "$id", *(const int64_t *)arg);
+	rc = run(db, DB_STMT_OVR_DELETE_ID);
+	return rc == 0 ? -ENOENT : rc;
+}
+
+int gw_db_override_remove(struct gw_db *db, int64_t id)
+{
+	int rc = roster_edit(db, edit_override_remove, &id, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+struct dir_set {
+	const struct gw_db_dir *dirs;
+	size_t n;
+};
+
+static int edit_directory(struct gw_db *db, const void *arg)
+{
+	const struct dir_set *d = arg;
+	int rc = run(db, DB_STMT_DIR_DELETE);
+
+	for (size_t i = 0; i < d->n && rc >= 0; i++) {
+		sqlite3_stmt *st = db->st[DB_STMT_DIR_INSERT];
+		bind_text(st, "$issi", d->dirs[i].issi);
+		bind_text(st, "$org", d->dirs[i].org);
+		rc = run(db, DB_STMT_DIR_INSERT);
+	}
+	return rc;
+}
+
+int gw_db_directory_replace(struct gw_db *db, const struct gw_db_dir *dirs, size_t n)
+{
+	struct dir_set d = {dirs, n};
+	int rc = roster_edit(db, edit_directory, &d, NULL);
+
+	if (rc < 0)
+		return rc;
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: directory replaced: %zu entries", db->path, n);
+	return 0;
+}
+
+/* ---- system events, report, retention ------------------------------------------------ */
+
+int gw_db_system_event_list(struct gw_db *db, gw_db_event_fn fn, void *arg)
+{
+	struct incident_cb cb = {.efn = fn, .arg = arg};
+
+	assert(fn);
+	return each_row(db, DB_STMT_SYSTEM_EVENT_LIST, event_row, &cb);
+}
+
+struct report_cb {
+	gw_db_report_fn fn;
+	void *arg;
+};
+
+static void report_row(sqlite3_stmt *st, void *arg)
+{
+	struct report_cb *cb = arg;
+	struct gw_db_report_row row = {
+	    .line = col_text(st, 0),
+	    .calls = sqlite3_column_int64(st, 1),
+	    .answered = sqlite3_column_int64(st, 2),
+	    .answered_within = sqlite3_column_int64(st, 3),
+	    .escalated = sqlite3_column_int64(st, 4),
+	};
+	if (!row.line)
+		row.line = "";
+	row.unanswered = row.calls - row.answered;
+	cb->fn(&row, cb->arg);
+}
+
+int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
+		 gw_db_report_fn fn, void *arg)
+{
+	struct report_cb cb = {fn, arg};
+	sqlite3_stmt *st = db->st[DB_STMT_REPORT];
+
+	assert(fn);
+	bind_i64(st, "$from", from_ms);
+	bind_i64(st, "$to", to_ms);
+	bind_i64(st, "$within", within_ms);
+	return each_row(db, DB_STMT_REPORT, report_row, &cb);
+}
+
+bool gw_db_kind_is_body(const char *kind)
+{
+	/* Keep in step with DB_STMT_RETENTION_BLANK. */
+	return kind && (strcmp(kind, "sms_text") == 0 || strcmp(kind, "sds_text") == 0);
+}
+
+int gw_db_retention_run(struct gw_db *db, int64_t now_ms, int days, int64_t *removed)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_RETENTION_BLANK];
+	int64_t cutoff = now_ms - (int64_t)days * 86400000;
+	char detail[128];
+	int rc, n = 0;
+
+	if (days < 1)
+		return -EINVAL;
+	if (db->batch || db->spool_pending)
+		return -EBUSY; /* the retention event would overtake spooled call-log records */
+	sqlite3_busy_timeout(db->h, SLOW_BUSY_TIMEOUT_MS);
+	rc = tx_begin(db);
+	if (rc >= 0) {
+		bind_i64(st, "$cutoff", cutoff);
+		bind_i64(st, "$v3_from", db->v3_from);
+		rc = n = run(db, DB_STMT_RETENTION_BLANK);
+	}
+	if (rc >= 0) {
+		snprintf(detail, sizeof(detail), "cutoff %lld removed %d (older than %d days)",
+			 (long long)cutoff, n, days);
+		rc = event_insert(db, 0, now_ms, "retention", detail);
+	}
+	rc = tx_end(db, rc);
+	sqlite3_busy_timeout(db->h, db->busy_ms);
+	if (rc < 0)
+		return rc;
+	LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%s: retention: %d message bod%s older than %d days removed",
+	     db->path, n, n == 1 ? "y" : "ies", days);
+	if (removed)
+		*removed = n;
+	return 0;
+}
 int gw_db_roster_changed(struct gw_db *db)
 {
 	int changed = db->roster_dirty;

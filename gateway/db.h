@@ -7,19 +7,23 @@
  * since the Unix epoch (UTC). One struct gw_db is one connection; it is not
  * shared between threads.
  *
- * Tamper evidence (schema v2). Every incident_events row carries hash = SHA-256 over
- * (id, incident, t_ms, kind, detail, prev_hash) in a length-prefixed encoding, and
- * prev_hash = the previous row's hash (32 zero bytes for the first); chain_head keeps
- * the last row's id and hash. Incident rows are covered through their events: every
- * incident change is an event (open: caller, name, line, cci, started_ms; close: outcome,
- * cause, accepted by, ended_ms; interrupted), and gw_db_log_verify() checks each incident
- * row against those chained events. What it catches: a changed, inserted or removed event
- * row, cut-off last rows, an incident row whose fields disagree with its events, events
- * of a missing incident. What it does not: someone with write access who rewrites the
- * chain from the changed row on and moves chain_head (no secret key, no external anchor;
- * record the head hash rinkictl log verify prints elsewhere to catch that), a whole
- * incident deleted together with its events and the chain recomputed, and the roster
- * tables, which are not part of the call log.
+ * Tamper evidence (schema v2, encoding v3 since schema v3). Every incident_events row
+ * carries hash = SHA-256 over (id, incident, t_ms, kind, detail, prev_hash) in a
+ * length-prefixed encoding, and prev_hash = the previous row's hash (32 zero bytes for the
+ * first); chain_head keeps the last row's id and hash. Rows written since schema v3 hash
+ * SHA-256(detail) (kept in detail_hash) instead of the detail itself, so retention can
+ * blank a message body and the chain still verifies; rows written before keep their v2
+ * hash untouched (chain_meta.v3_from is the first v3 row), so an upgrade never re-hashes,
+ * and never launders, an old row. A blanked detail is accepted only on a body kind
+ * (gw_db_kind_is_body()) older than the cutoff of a later "retention" event. Incident rows are
+ * covered through their events: every incident change is an event (open: caller, name, line, cci,
+ * started_ms; close: outcome, cause, accepted by, ended_ms; interrupted), and gw_db_log_verify()
+ * checks each incident row against those chained events. What it catches: a changed, inserted or
+ * removed event row, cut-off last rows, an incident row whose fields disagree with its events,
+ * events of a missing incident. What it does not: someone with write access who rewrites the chain
+ * from the changed row on and moves chain_head (no secret key, no external anchor; record the head
+ * hash rinkictl log verify prints elsewhere to catch that), a whole incident deleted together with
+ * its events and the chain recomputed, and the roster tables, which are not part of the call log.
  *
  * Spool (when the database is locked past a 250 ms busy timeout, full, read-only, has an
  * I/O error or is gone). Call-log writes (incident open, event, close, mark interrupted)
@@ -178,6 +182,7 @@ struct gw_db_event {
 	int64_t t_ms;
 	const char *kind;
 	const char *detail; /* may be NULL */
+	bool removed;	    /* detail NULL because retention blanked a message body */
 };
 
 typedef void (*gw_db_incident_fn)(const struct gw_db_incident *inc, void *arg);
@@ -195,6 +200,45 @@ int gw_db_incident_get(struct gw_db *db, int64_t id, gw_db_incident_fn fn, void 
 
 /* Call fn for every event of an incident in the order written. Returns how many, or -errno. */
 int gw_db_event_list(struct gw_db *db, int64_t incident, gw_db_event_fn fn, void *arg);
+
+/* Call fn for every system event (no incident, e.g. "retention") in order. Count or -errno. */
+int gw_db_system_event_list(struct gw_db *db, gw_db_event_fn fn, void *arg);
+
+/* ---- report and retention ------------------------------------------------------------ */
+
+/* One service line's figures for gw_db_report(); line "" collects calls without a line. */
+struct gw_db_report_row {
+	const char *line;
+	int64_t calls;
+	int64_t answered;	 /* accepted by a worker (an "accepted" event) */
+	int64_t answered_within; /* ... the first acceptance within within_ms of the start */
+	int64_t escalated;	 /* more than one "page" event: step 2 or a later round */
+	int64_t unanswered;	 /* calls - answered */
+};
+typedef void (*gw_db_report_fn)(const struct gw_db_report_row *row, void *arg);
+
+/*
+ * Per line (sorted by code) over the incidents started in [from_ms, to_ms): call fn once
+ * per line that had calls. Returns how many rows, or -errno.
+ */
+int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
+		 gw_db_report_fn fn, void *arg);
+
+/*
+ * Event kinds whose detail is a message body (free text someone wrote): "sms_text" and
+ * "sds_text". Their detail is the text alone; who sent it to whom is a separate event
+ * ("sms", "sds", ...) that retention keeps. True for those kinds.
+ */
+bool gw_db_kind_is_body(const char *kind);
+
+/*
+ * Retention: blank the detail of body events (gw_db_kind_is_body) older than now_ms minus
+ * days, keep every other column and every other event, and append a system event
+ * "retention" with the cutoff and the count, all in one transaction; the hash chain stays
+ * verifiable. *removed (may be NULL) gets the count. Returns 0, -EINVAL (days < 1), -EBUSY
+ * (a batch is open or call-log records wait in the spool), or -errno.
+ */
+int gw_db_retention_run(struct gw_db *db, int64_t now_ms, int days, int64_t *removed);
 
 /* ---- roster tables ------------------------------------------------------------------- */
 
@@ -222,6 +266,50 @@ struct gw_db_route {
 struct gw_db_dir {
 	char *issi, *org;
 };
+/*
+ * A rotation (schema v3): members take turns, one per period; a period starts at
+ * handoff_min minutes after local midnight (Europe/Helsinki) of start_date (member 1) and
+ * lasts one day ("daily") or seven ("weekly"); end_date (may be NULL: open) is the local
+ * date whose handoff ends it. hours: "all", "office" (Mon-Fri 08-16 except holidays) or
+ * "after" (the rest). Dates are "YYYY-MM-DD".
+ */
+struct gw_db_rotation {
+	char *name, *line, *kind, *start_date, *end_date, *hours;
+	int handoff_min;
+	int position;
+};
+struct gw_db_member {
+	char *rotation, *worker;
+	int order; /* 1 = first turn */
+};
+/*
+ * An override for [start_ms, end_ms): kind "add" (worker is also on duty on line at
+ * position), "remove" (worker is off duty) or "replace" (by takes worker's places). line
+ * NULL (remove and replace only): every line and every chain step. id is the database's.
+ */
+struct gw_db_override {
+	int64_t id;
+	char *kind, *line, *worker, *by;
+	int64_t start_ms, end_ms;
+	int position; /* add only; 0 otherwise */
+};
+/*
+ * One step of a line's escalation chain: kind "person" (who = worker handle), "oncall"
+ * (who = line code: the first on duty there at the time) or "duty" (who = line code:
+ * everyone on duty there, in duty order). ring_s 0: the configured ring time.
+ */
+struct gw_db_chain_step {
+	char *line, *kind, *who;
+	int order, ring_s;
+};
+/* Chain settings of a line: rounds (0: configured), fallback worker (NULL: none). */
+struct gw_db_chain {
+	char *line, *fallback;
+	int rounds, fallback_ring_s;
+};
+struct gw_db_holiday {
+	char *date, *name;
+};
 struct gw_db_roster {
 	struct gw_db_line *lines;
 	size_t n_lines;
@@ -233,6 +321,19 @@ struct gw_db_roster {
 	size_t n_routes;
 	struct gw_db_dir *dirs;
 	size_t n_dirs;
+	/* schema v3 */
+	struct gw_db_rotation *rotations;
+	size_t n_rotations;
+	struct gw_db_member *members;
+	size_t n_members;
+	struct gw_db_override *overrides;
+	size_t n_overrides;
+	struct gw_db_chain_step *steps;
+	size_t n_steps;
+	struct gw_db_chain *chains;
+	size_t n_chains;
+	struct gw_db_holiday *holidays;
+	size_t n_holidays;
 };
 
 /* Free every array and string and zero the struct. */
@@ -242,10 +343,29 @@ void gw_db_roster_clear(struct gw_db_roster *r);
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out);
 
 /*
- * Replace the whole roster (all five tables) with *in in one transaction: all or nothing.
- * Returns 0, or -errno with nothing changed (-ENOENT: a shift names an unknown worker).
+ * Replace the whole roster (every roster table) with *in in one transaction: all or
+ * nothing. Returns 0, or -errno with nothing changed (-ENOENT: a row names an unknown
+ * worker, line or rotation).
  */
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in);
+
+/* Add one worker (handle, name, phone required). 0, -EEXIST (handle taken) or -errno. */
+int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
+
+/* Set a worker's active flag. 0, -ENOENT (no such handle) or -errno. */
+int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);
+
+/*
+ * Add an override (fields as in struct gw_db_override; id ignored) and return its id in
+ * *id_out (may be NULL). 0, -ENOENT (unknown worker or line) or -errno.
+ */
+int gw_db_override_add(struct gw_db *db, const struct gw_db_override *o, int64_t *id_out);
+
+/* Delete override id. 0, -ENOENT (no such override) or -errno. */
+int gw_db_override_remove(struct gw_db *db, int64_t id);
+
+/* Replace the whole directory with dirs[0..n) in one transaction. 0 or -errno. */
+int gw_db_directory_replace(struct gw_db *db, const struct gw_db_dir *dirs, size_t n);
 
 /*
  * 1 when the roster tables changed since the previous call (or since open): a commit by

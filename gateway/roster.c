@@ -1,20 +1,28 @@
 /*
- * roster: the in-memory snapshot that answers "which line, and who, right now?"
- * on the paging path, plus the coordinators' CSV import.
+ * roster: the in-memory snapshot that answers "which line, who, and in what order,
+ * right now?" on the paging path, plus the coordinators' CSV import and export.
  *
- * A snapshot owns a copy of the roster tables (struct gw_db_roster) and indexes it:
- * lines and the directory sorted for binary search, routes sorted so the first
- * prefix match is the answer, and each line's shifts sorted by start. Shifts may
- * overlap and have any length (a year-long supervisor shift beside 8-hour ones),
- * so a plain binary search on start does not find every shift covering an instant;
- * the sorted array is read as an implicit balanced tree (midpoint = node) where
- * each node keeps the latest end in its subtree, which turns "who covers t" into
- * O(log n + k log n) without any allocation.
+ * A snapshot owns a copy of the roster tables (struct gw_db_roster) and resolves them
+ * once, at build time, into one flat list of duty intervals per line: one-off shifts as
+ * they are, rotations expanded period by period over a horizon (7 days back to 400 days
+ * ahead of the build time; rinkid rebuilds daily, see gw_roster_stale), then the
+ * overrides applied in a fixed order (replace, then remove, then add; each kind by start
+ * time). Each line's intervals are sorted by start and read as an implicit balanced tree
+ * (midpoint = node) where each node keeps the latest end in its subtree, which turns
+ * "who covers t" into O(log n + k log n) without any allocation or disk access.
+ * Escalation chains are resolved at lookup (gw_roster_plan): person steps, "the first
+ * on duty of line X" and "everyone on duty of line X" steps, rounds and a fallback.
+ *
+ * Local time is Europe/Helsinki, computed here by the EU rule (UTC+2, summer time UTC+3
+ * from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October,
+ * the rule since 1996) rather than through the C library's TZ database: the result does
+ * not depend on the machine's TZ or tzdata, and a lookup never reads a file. Should the
+ * EU drop summer time, helsinki_offset_min() is the one place to change.
  *
  * The CSV parser takes a buffer, follows RFC 4180 quoting, and reports every bad
  * row as file:line before anything is written; cross-row checks (unknown line or
- * worker, duplicates) run after the whole file is read so the file's row order is
- * free.
+ * worker, duplicates, overlapping shifts) run after the whole file is read so the file's
+ * row order is free.
  */
 #include "roster.h"
 #include "log.h"
@@ -28,14 +36,227 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SSI_DIGITS	 8
 #define TSI_DIGITS	 17
 #define MAX_FILE_BYTES	 (64u << 20)
-#define MAX_FIELDS	 8
+#define MAX_FIELDS	 10
 #define MAX_RECORD_BYTES 4096
 #define MAX_COVER	 128 /* shifts considered at one instant before ordering */
+#define DAY_MS		 86400000LL
+#define HORIZON_BACK_MS	 (7 * DAY_MS)
+#define HORIZON_AHEAD_MS (400 * DAY_MS)
+#define OFFICE_FROM_MIN	 (8 * 60) /* office hours: Mon-Fri 08:00-16:00, not on holidays */
+#define OFFICE_TO_MIN	 (16 * 60)
+
+/* ---- time ---------------------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400;
+	int yoe = y - era * 400;
+	int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int64_t)era * 146097 + doe - 719468;
+}
+
+/* The date of a day number (H. Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+/* Day of the week of a day number: 0 Monday .. 6 Sunday (1970-01-01 was a Thursday). */
+static int weekday(int64_t day)
+{
+	return (int)(((day % 7) + 7 + 3) % 7);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* UTC ms of an EU summer-time switch: the last Sunday of month m at 01:00 UTC. */
+static int64_t eu_switch_ms(int y, int m)
+{
+	int64_t last = days_from_civil(y, m, days_in_month(y, m));
+	last -= (weekday(last) + 1) % 7;
+	return (last * 86400 + 3600) * 1000;
+}
+
+/* Europe/Helsinki's offset from UTC at t_ms, in minutes (120 or 180). */
+static int helsinki_offset_min(int64_t t_ms)
+{
+	int y, m, d;
+
+	civil_from_days(floor_div(t_ms, DAY_MS), &y, &m, &d);
+	return t_ms >= eu_switch_ms(y, 3) && t_ms < eu_switch_ms(y, 10) ? 180 : 120;
+}
+
+int gw_roster_utc_offset_min(int64_t t_ms)
+{
+	return helsinki_offset_min(t_ms);
+}
+
+/*
+ * UTC ms of local (Helsinki) minute min of day number day. A local time that occurs
+ * twice (autumn, 03:00-03:59) is its first occurrence; one that does not exist (spring,
+ * 03:00-03:59) is read with the winter offset, i.e. an hour later on the clock.
+ */
+static int64_t local_to_utc(int64_t day, int min)
+{
+	int64_t local = day * DAY_MS + (int64_t)min * 60000;
+	int64_t summer = local - 180 * 60000, winter = local - 120 * 60000;
+
+	if (helsinki_offset_min(summer) == 180)
+		return summer;
+	return winter;
+}
+
+int64_t gw_roster_local_to_utc(int y, int m, int d, int minute)
+{
+	return local_to_utc(days_from_civil(y, m, d), minute);
+}
+
+/* Local day number and minute of the day of t_ms. */
+static int64_t utc_to_local_day(int64_t t_ms, int *min)
+{
+	int64_t local = t_ms + (int64_t)helsinki_offset_min(t_ms) * 60000;
+	int64_t day = floor_div(local, DAY_MS);
+	if (min)
+		*min = (int)((local - day * DAY_MS) / 60000);
+	return day;
+}
+
+/* Read exactly n digits at *p into *v and advance. */
+static bool digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		char ch = (*p)[i];
+		if (ch < '0' || ch > '9')
+			return false;
+		*v = *v * 10 + (ch - '0');
+	}
+	*p += n;
+	return true;
+}
+
+/* "YYYY-MM-DD" (a real date, 1970..9999) to its day number. */
+static bool parse_date(const char *s, int64_t *day)
+{
+	int y, m, d;
+	const char *p = s;
+
+	if (!s || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &m) || *p++ != '-' ||
+	    !digits(&p, 2, &d) || *p)
+		return false;
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+		return false;
+	*day = days_from_civil(y, m, d);
+	return true;
+}
+
+/* "HH:MM" (00:00..23:59) to minutes after midnight. */
+static bool parse_hhmm(const char *s, int *min)
+{
+	int h, m;
+	const char *p = s;
+
+	if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &m) || *p || h > 23 || m > 59)
+		return false;
+	*min = h * 60 + m;
+	return true;
+}
+
+int gw_roster_parse_time(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 1;
+	const char *p = s;
+
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+	    !digits(&p, 2, &d) || *p++ != 'T' || !digits(&p, 2, &h) || *p++ != ':' ||
+	    !digits(&p, 2, &mi))
+		return -EINVAL;
+	if (*p == ':') {
+		p++;
+		if (!digits(&p, 2, &sec))
+			return -EINVAL;
+		if (*p == '.') {
+			int n = 0;
+			p++;
+			for (; *p >= '0' && *p <= '9'; p++, n++)
+				if (n < 3)
+					frac = frac * 10 + (*p - '0');
+			if (n == 0 || n > 9)
+				return -EINVAL;
+			for (; n < 3; n++)
+				frac *= 10;
+		}
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (!digits(&p, 2, &oh))
+			return -EINVAL;
+		if (*p == ':')
+			p++;
+		if ((p[-1] == ':' || *p) && !digits(&p, 2, &om))
+			return -EINVAL;
+		if (oh > 14 || om > 59 || (oh == 14 && om > 0))
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 59)
+		return -EINVAL;
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t -= sign * (oh * 3600 + om * 60);
+	*ms = t * 1000 + frac;
+	return 0;
+}
+
+/* UTC ISO 8601 as the CSV export writes it: minutes, seconds and ms only when needed. */
+static void format_utc(int64_t ms, char *buf, size_t len)
+{
+	int64_t day = floor_div(ms, DAY_MS), rest = ms - day * DAY_MS;
+	int y, m, d, sec = (int)(rest / 1000 % 60), frac = (int)(rest % 1000);
+	int n;
+
+	civil_from_days(day, &y, &m, &d);
+	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d", y, m, d, (int)(rest / 3600000),
+		     (int)(rest / 60000 % 60));
+	if (n > 0 && (size_t)n < len && (sec || frac))
+		n += snprintf(buf + n, len - (size_t)n, ":%02d", sec);
+	if (n > 0 && (size_t)n < len && frac)
+		n += snprintf(buf + n, len - (size_t)n, ".%03d", frac);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "Z");
+}
 
 /* ---- snapshot ------------------------------------------------------------------------ */
 
@@ -46,10 +267,34 @@ struct rshift {
 	const struct gw_db_worker *w;
 };
 
+struct rline;
+
+/* A chain step resolved: a worker (person) or a line (oncall, duty). */
+struct rstep {
+	enum { STEP_PERSON, STEP_ONCALL, STEP_DUTY } kind;
+	const struct gw_db_worker *w;
+	const struct rline *target;
+	int ring_s;
+};
+
 struct rline {
 	const struct gw_db_line *l;
-	struct rshift *shifts; /* slice of gw_roster.shifts, sorted by start */
-	size_t n;
+	struct rshift *shifts; /* duty intervals, sorted by start (owned) */
+	size_t n, cap;
+	bool rotations;	     /* some of its duty comes from rotations (horizon applies) */
+	struct rstep *steps; /* explicit escalation chain (owned), NULL: the duty order */
+	size_t n_steps;
+	int rounds;
+	const struct gw_db_worker *fallback;
+	int fallback_ring_s;
+};
+
+/* A remove or replace override as lookups of person steps apply it. */
+struct rovr {
+	bool replace;
+	const struct rline *line; /* NULL: every line */
+	const struct gw_db_worker *w, *by;
+	int64_t start, end;
 };
 
 struct rroute {
@@ -64,11 +309,16 @@ struct gw_roster {
 	struct gw_db_roster data;
 	struct rline *lines; /* sorted by code */
 	size_t n_lines;
-	struct rshift *shifts;
 	struct rroute *routes; /* longest prefix first, then priority, then order */
 	size_t n_routes;
 	const struct gw_db_dir **dirs; /* sorted by canonical issi */
 	size_t n_dirs;
+	const struct gw_db_worker **wk; /* sorted by handle */
+	struct rovr *ovr;		/* replaces first, then removes, each by start */
+	size_t n_ovr;
+	int64_t *holidays; /* local day numbers, sorted */
+	size_t n_holidays;
+	int64_t built_ms, from_ms, to_ms; /* build time and rotation horizon [from, to) */
 };
 
 /*
@@ -120,6 +370,16 @@ static int cmp_worker_key(const void *k, const void *e)
 	return strcmp(k, (*(const struct gw_db_worker *const *)e)->handle);
 }
 
+static const struct gw_db_worker *find_worker(const struct gw_roster *r, const char *handle)
+{
+	const struct gw_db_worker *const *w;
+
+	if (!handle)
+		return NULL;
+	w = bsearch(handle, r->wk, r->data.n_workers, sizeof(*r->wk), cmp_worker_key);
+	return w ? *w : NULL;
+}
+
 static int cmp_rshift(const void *a, const void *b)
 {
 	const struct rshift *x = a, *y = b;
@@ -151,6 +411,12 @@ static int cmp_dir_key(const void *k, const void *e)
 	return strcmp(k, (*(const struct gw_db_dir *const *)e)->issi);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* Fill maxend over s[lo, hi) as an implicit tree rooted at the midpoint; returns the max. */
 static int64_t build_maxend(struct rshift *s, size_t lo, size_t hi)
 {
@@ -168,70 +434,298 @@ static int64_t build_maxend(struct rshift *s, size_t lo, size_t hi)
 	return m;
 }
 
+/* Append a duty interval to a line; false on ENOMEM. Empty intervals are dropped. */
+static bool add_interval(struct rline *l, int64_t start, int64_t end, int position,
+			 const struct gw_db_worker *w)
+{
+	if (end <= start)
+		return true;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		struct rshift *p = reallocarray(l->shifts, ncap, sizeof(*p));
+		if (!p)
+			return false;
+		l->shifts = p;
+		l->cap = ncap;
+	}
+	l->shifts[l->n++] =
+	    (struct rshift){.start = start, .end = end, .position = position, .w = w};
+	return true;
+}
+
+static bool is_holiday(const struct gw_roster *r, int64_t day)
+{
+	return bsearch(&day, r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64) != NULL;
+}
+
+enum hours { HOURS_ALL, HOURS_OFFICE, HOURS_AFTER };
+
+/*
+ * Add [start, end) of w to l, restricted to hours: office hours (Mon-Fri 08:00-16:00
+ * local, not on holidays), the rest ("after"), or all of it.
+ */
+static bool add_hours(const struct gw_roster *r, struct rline *l, enum hours hours, int64_t start,
+		      int64_t end, int position, const struct gw_db_worker *w)
+{
+	int64_t cursor = start;
+
+	if (hours == HOURS_ALL)
+		return add_interval(l, start, end, position, w);
+	for (int64_t day = utc_to_local_day(start, NULL) - 1;; day++) {
+		int64_t o1 = local_to_utc(day, OFFICE_FROM_MIN),
+			o2 = local_to_utc(day, OFFICE_TO_MIN);
+		if (o1 >= end)
+			break;
+		if (weekday(day) >= 5 || is_holiday(r, day) || o2 <= cursor)
+			continue;
+		if (hours == HOURS_OFFICE) {
+			if (!add_interval(l, o1 > start ? o1 : start, o2 < end ? o2 : end, position,
+					  w))
+				return false;
+		} else {
+			if (o1 > cursor && !add_interval(l, cursor, o1, position, w))
+				return false;
+			cursor = o2;
+		}
+	}
+	return hours == HOURS_OFFICE || add_interval(l, cursor, end, position, w);
+}
+
+/* Expand one rotation over the snapshot's horizon into its line's intervals. */
+static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
+{
+	struct rline *l = (struct rline *)find_line(r, x->line);
+	const struct gw_db_worker *members[100] = {0};
+	int64_t d0, dend = INT64_MAX;
+	int n = 0, period;
+	enum hours hours;
+
+	if (!l || !parse_date(x->start_date, &d0) ||
+	    (x->end_date && !parse_date(x->end_date, &dend))) {
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "roster: rotation %s is malformed: skipped", x->name);
+		return 0;
+	}
+	period = strcmp(x->kind, "weekly") == 0 ? 7 : 1;
+	hours = strcmp(x->hours, "office") == 0	 ? HOURS_OFFICE
+		: strcmp(x->hours, "after") == 0 ? HOURS_AFTER
+						 : HOURS_ALL;
+	for (size_t i = 0; i < r->data.n_members; i++) {
+		const struct gw_db_member *m = &r->data.members[i];
+		if (strcmp(m->rotation, x->name) != 0 || m->order < 1 || m->order > 99)
+			continue;
+		members[m->order] = find_worker(r, m->worker);
+		if (m->order > n)
+			n = m->order;
+	}
+	l->rotations = true;
+	if (n == 0)
+		return 0;
+	/* The first period that can reach the horizon, then one period after another. */
+	int64_t k = floor_div(utc_to_local_day(r->from_ms, NULL) - 1 - d0, period);
+	if (k < 0)
+		k = 0;
+	for (;; k++) {
+		int64_t day = d0 + k * period;
+		if (day >= dend)
+			break;
+		int64_t s = local_to_utc(day, x->handoff_min);
+		int64_t e = local_to_utc(day + period < dend ? day + period : dend, x->handoff_min);
+		if (s >= r->to_ms)
+			break;
+		const struct gw_db_worker *w = members[k % n + 1];
+		if (!w || e <= r->from_ms)
+			continue; /* a gap in the member numbers: nobody for that turn */
+		if (!add_hours(r, l, hours, s > r->from_ms ? s : r->from_ms,
+			       e < r->to_ms ? e : r->to_ms, x->position, w))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Apply a replace (by != NULL) or remove override to l: w's intervals overlapping
+ * [a, b) lose that part, which goes to by (replace) or nobody (remove).
+ */
+static bool apply_cut(struct rline *l, const struct gw_db_worker *w, const struct gw_db_worker *by,
+		      int64_t a, int64_t b)
+{
+	size_t n = l->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rshift s = l->shifts[i];
+		if (s.w != w || s.end <= a || s.start >= b)
+			continue;
+		int64_t m1 = s.start > a ? s.start : a, m2 = s.end < b ? s.end : b;
+		l->shifts[i].w = NULL; /* dropped; the pieces are appended */
+		if (!add_interval(l, s.start, m1, s.position, w) ||
+		    !add_interval(l, m2, s.end, s.position, w) ||
+		    (by && !add_interval(l, m1, m2, s.position, by)))
+			return false;
+	}
+	return true;
+}
+
+static int ovr_rank(const struct gw_db_override *o)
+{
+	return strcmp(o->kind, "replace") == 0 ? 0 : strcmp(o->kind, "remove") == 0 ? 1 : 2;
+}
+
+static int cmp_override(const void *a, const void *b)
+{
+	const struct gw_db_override *x = *(const struct gw_db_override *const *)a;
+	const struct gw_db_override *y = *(const struct gw_db_override *const *)b;
+	if (ovr_rank(x) != ovr_rank(y))
+		return ovr_rank(x) - ovr_rank(y);
+	if (x->start_ms != y->start_ms)
+		return x->start_ms < y->start_ms ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Overrides in the order they apply: replaces, removes, adds; each kind by start. */
+static int apply_overrides(struct gw_roster *r)
+{
+	struct gw_db_roster *d = &r->data;
+	const struct gw_db_override **o = calloc(d->n_overrides + 1, sizeof(*o));
+	int rc = -ENOMEM;
+
+	r->ovr = calloc(d->n_overrides + 1, sizeof(*r->ovr));
+	if (!o || !r->ovr)
+		goto out;
+	for (size_t i = 0; i < d->n_overrides; i++)
+		o[i] = &d->overrides[i];
+	qsort(o, d->n_overrides, sizeof(*o), cmp_override);
+	for (size_t i = 0; i < d->n_overrides; i++) {
+		const struct gw_db_worker *w = find_worker(r, o[i]->worker);
+		const struct gw_db_worker *by = find_worker(r, o[i]->by);
+		struct rline *l = (struct rline *)find_line(r, o[i]->line);
+		int rank = ovr_rank(o[i]);
+
+		if (!w || (o[i]->line && !l) || (rank == 0 && !by) || (rank == 2 && !l)) {
+			LOGP(GW_LOG_DB, GW_LOG_WARN,
+			     "roster: override %lld names unknown rows: "
+			     "skipped",
+			     (long long)o[i]->id);
+			continue;
+		}
+		if (rank == 2) {
+			if (!add_interval(l, o[i]->start_ms, o[i]->end_ms, o[i]->position, w))
+				goto out;
+			continue;
+		}
+		r->ovr[r->n_ovr++] = (struct rovr){
+		    rank == 0, l, w, rank == 0 ? by : NULL, o[i]->start_ms, o[i]->end_ms};
+		for (size_t k = 0; k < r->n_lines; k++) {
+			struct rline *x = &r->lines[k];
+			if ((!l || l == x) &&
+			    !apply_cut(x, w, rank == 0 ? by : NULL, o[i]->start_ms, o[i]->end_ms))
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(o);
+	return rc;
+}
+
+/* Escalation chains: each line's steps in order, and its settings. */
+static int build_chains(struct gw_roster *r)
+{
+	struct gw_db_roster *d = &r->data;
+
+	for (size_t i = 0; i < d->n_chains; i++) {
+		struct rline *l = (struct rline *)find_line(r, d->chains[i].line);
+		if (!l)
+			continue;
+		l->rounds = d->chains[i].rounds;
+		l->fallback = find_worker(r, d->chains[i].fallback);
+		l->fallback_ring_s = d->chains[i].fallback_ring_s;
+	}
+	/* Steps come from the database ordered by line, then order. */
+	for (size_t i = 0; i < d->n_steps; i++) {
+		const struct gw_db_chain_step *c = &d->steps[i];
+		struct rline *l = (struct rline *)find_line(r, c->line);
+		struct rstep st = {.ring_s = c->ring_s};
+
+		if (!l)
+			continue;
+		if (strcmp(c->kind, "person") == 0) {
+			st.kind = STEP_PERSON;
+			st.w = find_worker(r, c->who);
+		} else {
+			st.kind = strcmp(c->kind, "duty") == 0 ? STEP_DUTY : STEP_ONCALL;
+			st.target = find_line(r, c->who);
+		}
+		if (!st.w && !st.target) {
+			LOGP(GW_LOG_DB, GW_LOG_WARN,
+			     "roster: chain step %d of %s names %s: skipped", c->order, c->line,
+			     c->who);
+			continue;
+		}
+		if (!l->steps && !(l->steps = calloc(d->n_steps, sizeof(*l->steps))))
+			return -ENOMEM;
+		l->steps[l->n_steps++] = st;
+	}
+	return 0;
+}
+
 static int build(struct gw_roster *r)
 {
 	struct gw_db_roster *d = &r->data;
-	const struct gw_db_worker **wk = NULL;
 	size_t n_shifts = 0;
-	int rc = -ENOMEM;
+	int rc;
 
 	r->lines = calloc(d->n_lines ? d->n_lines : 1, sizeof(*r->lines));
-	r->shifts = calloc(d->n_shifts ? d->n_shifts : 1, sizeof(*r->shifts));
 	r->routes = calloc(d->n_routes ? d->n_routes : 1, sizeof(*r->routes));
 	r->dirs = calloc(d->n_dirs ? d->n_dirs : 1, sizeof(*r->dirs));
-	wk = calloc(d->n_workers ? d->n_workers : 1, sizeof(*wk));
-	if (!r->lines || !r->shifts || !r->routes || !r->dirs || !wk)
-		goto out;
+	r->wk = calloc(d->n_workers ? d->n_workers : 1, sizeof(*r->wk));
+	r->holidays = calloc(d->n_holidays ? d->n_holidays : 1, sizeof(*r->holidays));
+	if (!r->lines || !r->routes || !r->dirs || !r->wk || !r->holidays)
+		return -ENOMEM;
 
 	for (size_t i = 0; i < d->n_lines; i++)
 		r->lines[i].l = &d->lines[i];
 	r->n_lines = d->n_lines;
 	qsort(r->lines, r->n_lines, sizeof(*r->lines), cmp_rline);
 	for (size_t i = 0; i < d->n_workers; i++)
-		wk[i] = &d->workers[i];
-	qsort(wk, d->n_workers, sizeof(*wk), cmp_worker_ptr);
+		r->wk[i] = &d->workers[i];
+	qsort(r->wk, d->n_workers, sizeof(*r->wk), cmp_worker_ptr);
+	for (size_t i = 0; i < d->n_holidays; i++)
+		if (parse_date(d->holidays[i].date, &r->holidays[r->n_holidays]))
+			r->n_holidays++;
+	qsort(r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64);
 
-	/* Shifts: count per line, carve slices, fill, sort each slice by start. */
-	size_t *line_of = calloc(d->n_shifts ? d->n_shifts : 1, sizeof(*line_of));
-	if (!line_of)
-		goto out;
-	for (size_t i = 0; i < d->n_shifts; i++) {
-		const struct rline *l = find_line(r, d->shifts[i].line);
-		line_of[i] = SIZE_MAX;
-		if (!l) {
-			LOGP(GW_LOG_DB, GW_LOG_WARN, "roster: shift on unknown line %s skipped",
-			     d->shifts[i].line);
-			continue;
-		}
-		line_of[i] = (size_t)(l - r->lines);
-		r->lines[line_of[i]].n++;
-	}
-	for (size_t i = 0, off = 0; i < r->n_lines; i++) {
-		r->lines[i].shifts = r->shifts + off;
-		off += r->lines[i].n;
-		r->lines[i].n = 0;
-	}
+	/* Duty intervals: one-off shifts, rotations, then the overrides. */
 	for (size_t i = 0; i < d->n_shifts; i++) {
 		const struct gw_db_shift *s = &d->shifts[i];
-		const struct gw_db_worker *const *w;
+		struct rline *l = (struct rline *)find_line(r, s->line);
+		const struct gw_db_worker *w = find_worker(r, s->worker);
 
-		if (line_of[i] == SIZE_MAX)
-			continue;
-		w = bsearch(s->worker, wk, d->n_workers, sizeof(*wk), cmp_worker_key);
-		if (!w) {
-			LOGP(GW_LOG_DB, GW_LOG_WARN, "roster: shift of unknown worker %s skipped",
-			     s->worker);
+		if (!l || !w) {
+			LOGP(GW_LOG_DB, GW_LOG_WARN,
+			     "roster: shift of %s on %s names unknown rows: "
+			     "skipped",
+			     s->worker, s->line);
 			continue;
 		}
-		struct rline *l = &r->lines[line_of[i]];
-		l->shifts[l->n++] = (struct rshift){
-		    .start = s->start_ms, .end = s->end_ms, .position = s->position, .w = *w};
+		if (!add_interval(l, s->start_ms, s->end_ms, s->position, w))
+			return -ENOMEM;
 		n_shifts++;
 	}
-	free(line_of);
+	for (size_t i = 0; i < d->n_rotations; i++)
+		if ((rc = expand_rotation(r, &d->rotations[i])) < 0)
+			return rc;
+	if ((rc = apply_overrides(r)) < 0 || (rc = build_chains(r)) < 0)
+		return rc;
 	for (size_t i = 0; i < r->n_lines; i++) {
-		qsort(r->lines[i].shifts, r->lines[i].n, sizeof(struct rshift), cmp_rshift);
-		build_maxend(r->lines[i].shifts, 0, r->lines[i].n);
+		struct rline *l = &r->lines[i];
+		size_t k = 0;
+		for (size_t j = 0; j < l->n; j++) /* drop what the overrides cut away */
+			if (l->shifts[j].w)
+				l->shifts[k++] = l->shifts[j];
+		l->n = k;
+		if (l->n)
+			qsort(l->shifts, l->n, sizeof(struct rshift), cmp_rshift);
+		build_maxend(l->shifts, 0, l->n);
 	}
 
 	for (size_t i = 0; i < d->n_routes; i++) {
@@ -263,15 +757,14 @@ static int build(struct gw_roster *r)
 	}
 	qsort(r->dirs, r->n_dirs, sizeof(*r->dirs), cmp_dir_ptr);
 	LOGP(GW_LOG_DB, GW_LOG_INFO,
-	     "roster loaded: %zu lines, %zu workers, %zu shifts, %zu routes, %zu directory entries",
-	     r->n_lines, d->n_workers, n_shifts, r->n_routes, r->n_dirs);
-	rc = 0;
-out:
-	free(wk);
-	return rc;
+	     "roster loaded: %zu lines, %zu workers, %zu shifts, %zu rotations, %zu overrides, "
+	     "%zu chain steps, %zu routes, %zu directory entries",
+	     r->n_lines, d->n_workers, n_shifts, d->n_rotations, d->n_overrides, d->n_steps,
+	     r->n_routes, r->n_dirs);
+	return 0;
 }
 
-int gw_roster_load(struct gw_db *db, struct gw_roster **out)
+int gw_roster_load_at(struct gw_db *db, int64_t now_ms, struct gw_roster **out)
 {
 	struct gw_roster *r = calloc(1, sizeof(*r));
 	int rc;
@@ -279,6 +772,9 @@ int gw_roster_load(struct gw_db *db, struct gw_roster **out)
 	*out = NULL;
 	if (!r)
 		return -ENOMEM;
+	r->built_ms = now_ms;
+	r->from_ms = now_ms - HORIZON_BACK_MS;
+	r->to_ms = now_ms + HORIZON_AHEAD_MS;
 	if ((rc = gw_db_roster_read(db, &r->data)) < 0 || (rc = build(r)) < 0) {
 		gw_roster_free(r);
 		return rc;
@@ -287,15 +783,34 @@ int gw_roster_load(struct gw_db *db, struct gw_roster **out)
 	return 0;
 }
 
+int gw_roster_load(struct gw_db *db, struct gw_roster **out)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return gw_roster_load_at(db, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
+}
+
+bool gw_roster_stale(const struct gw_roster *r, int64_t now_ms)
+{
+	return now_ms < r->built_ms - DAY_MS || now_ms >= r->built_ms + DAY_MS;
+}
+
 void gw_roster_free(struct gw_roster *r)
 {
 	if (!r)
 		return;
+	for (size_t i = 0; r->lines && i < r->n_lines; i++) {
+		free(r->lines[i].shifts);
+		free(r->lines[i].steps);
+	}
 	gw_db_roster_clear(&r->data);
 	free(r->lines);
-	free(r->shifts);
 	free(r->routes);
 	free(r->dirs);
+	free(r->wk);
+	free(r->ovr);
+	free(r->holidays);
 	free(r);
 }
 
@@ -359,30 +874,121 @@ static void stab(const struct rshift *s, size_t lo, size_t hi, int64_t t, struct
 	}
 }
 
-int gw_roster_chain(const struct gw_roster *r, const char *line, int64_t t_ms,
-		    struct gw_roster_step *steps, int max)
+/* The duty order of l at t: active workers, each once. Count (<= max) or -ERANGE. */
+static int duty(const struct gw_roster *r, const struct rline *l, int64_t t,
+		const struct gw_db_worker **out, int max)
 {
-	const struct rline *l = find_line(r, line);
 	struct cover c;
 	int n = 0;
 
-	if (!l)
-		return -ENOENT;
-	if (max > GW_ROSTER_CHAIN_MAX)
-		max = GW_ROSTER_CHAIN_MAX;
+	if (l->rotations && (t < r->from_ms || t >= r->to_ms))
+		return -ERANGE;
 	c.n = 0;
-	stab(l->shifts, 0, l->n, t_ms, &c);
+	stab(l->shifts, 0, l->n, t, &c);
 	for (int i = 0; i < c.n && n < max; i++) {
 		const struct gw_db_worker *w = c.s[i]->w;
 		bool dup = false;
 		for (int j = 0; j < i && !dup; j++)
 			dup = c.s[j]->w == w;
-		if (dup)
-			continue;
-		steps[n++] = (struct gw_roster_step){
-		    .handle = w->handle, .name = w->name, .phone = w->phone};
+		if (!dup)
+			out[n++] = w;
 	}
 	return n;
+}
+
+int gw_roster_chain(const struct gw_roster *r, const char *line, int64_t t_ms,
+		    struct gw_roster_step *steps, int max)
+{
+	const struct rline *l = find_line(r, line);
+	const struct gw_db_worker *w[GW_ROSTER_CHAIN_MAX];
+	int n;
+
+	if (!l)
+		return -ENOENT;
+	if (max > GW_ROSTER_CHAIN_MAX)
+		max = GW_ROSTER_CHAIN_MAX;
+	if (max <= 0)
+		return 0;
+	n = duty(r, l, t_ms, w, max);
+	for (int i = 0; i < n; i++)
+		steps[i] = (struct gw_roster_step){
+		    .handle = w[i]->handle, .name = w[i]->name, .phone = w[i]->phone};
+	return n;
+}
+
+/* A person step at t on line l: replace and remove overrides applied; NULL when off. */
+static const struct gw_db_worker *person_at(const struct gw_roster *r, const struct rline *l,
+					    const struct gw_db_worker *w, int64_t t)
+{
+	for (size_t i = 0; i < r->n_ovr && w; i++) {
+		const struct rovr *o = &r->ovr[i];
+		if (o->w == w && o->start <= t && t < o->end && (!o->line || o->line == l))
+			w = o->replace ? o->by : NULL;
+	}
+	return w && w->active ? w : NULL;
+}
+
+static void plan_add(struct gw_roster_plan *p, const struct gw_db_worker *w, int ring_s)
+{
+	for (int i = 0; i < p->n_steps; i++)
+		if (strcmp(p->steps[i].handle, w->handle) == 0)
+			return; /* each worker once, at their first place */
+	if (p->n_steps == GW_ROSTER_CHAIN_MAX)
+		return;
+	p->steps[p->n_steps++] = (struct gw_roster_plan_step){
+	    .handle = w->handle, .name = w->name, .phone = w->phone, .ring_s = ring_s};
+}
+
+int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
+		   struct gw_roster_plan *out)
+{
+	const struct rline *l = find_line(r, line);
+	const struct gw_db_worker *w[GW_ROSTER_CHAIN_MAX];
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (!l)
+		return -ENOENT;
+	out->rounds = l->rounds;
+	out->explicit_chain = l->n_steps > 0;
+	if (!l->n_steps) {
+		if ((n = duty(r, l, t_ms, w, GW_ROSTER_CHAIN_MAX)) < 0)
+			return n;
+		for (int i = 0; i < n; i++)
+			plan_add(out, w[i], 0);
+	}
+	for (size_t i = 0; i < l->n_steps; i++) {
+		const struct rstep *s = &l->steps[i];
+		const struct gw_db_worker *p;
+
+		switch (s->kind) {
+		case STEP_PERSON:
+			if ((p = person_at(r, l, s->w, t_ms)))
+				plan_add(out, p, s->ring_s);
+			break;
+		case STEP_ONCALL:
+		case STEP_DUTY:
+			n = duty(r, s->target, t_ms, w,
+				 s->kind == STEP_ONCALL ? 1 : GW_ROSTER_CHAIN_MAX);
+			if (n < 0)
+				return n;
+			for (int k = 0; k < n; k++)
+				plan_add(out, w[k], s->ring_s);
+			break;
+		}
+	}
+	if (l->fallback) {
+		const struct gw_db_worker *p = person_at(r, l, l->fallback, t_ms);
+		if (p) {
+			out->has_fallback = true;
+			out->fallback = (struct gw_roster_plan_step){.handle = p->handle,
+								     .name = p->name,
+								     .phone = p->phone,
+								     .ring_s = l->fallback_ring_s};
+		}
+	}
+	out->empty = out->n_steps == 0 && !out->has_fallback;
+	return out->n_steps;
 }
 
 const char *gw_roster_org(const struct gw_roster *r, const char *issi)
@@ -418,94 +1024,22 @@ const char *gw_roster_line_code(const struct gw_roster *r, size_t i)
 	return i < r->n_lines ? r->lines[i].l->code : NULL;
 }
 
-/* ---- time ---------------------------------------------------------------------------- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int era = (y >= 0 ? y : y - 399) / 400;
-	int yoe = y - era * 400;
-	int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int64_t)era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : dm[m - 1];
-}
-
-/* Read exactly n digits at *p into *v and advance. */
-static bool digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++) {
-		char ch = (*p)[i];
-		if (ch < '0' || ch > '9')
-			return false;
-		*v = *v * 10 + (ch - '0');
-	}
-	*p += n;
-	return true;
-}
-
-int gw_roster_parse_time(const char *s, int64_t *ms)
-{
-	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 1;
-	const char *p = s;
-
-	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
-	    !digits(&p, 2, &d) || *p++ != 'T' || !digits(&p, 2, &h) || *p++ != ':' ||
-	    !digits(&p, 2, &mi))
-		return -EINVAL;
-	if (*p == ':') {
-		p++;
-		if (!digits(&p, 2, &sec))
-			return -EINVAL;
-		if (*p == '.') {
-			int n = 0;
-			p++;
-			for (; *p >= '0' && *p <= '9'; p++, n++)
-				if (n < 3)
-					frac = frac * 10 + (*p - '0');
-			if (n == 0 || n > 9)
-				return -EINVAL;
-			for (; n < 3; n++)
-				frac *= 10;
-		}
-	}
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (!digits(&p, 2, &oh))
-			return -EINVAL;
-		if (*p == ':')
-			p++;
-		if ((p[-1] == ':' || *p) && !digits(&p, 2, &om))
-			return -EINVAL;
-		if (oh > 14 || om > 59 || (oh == 14 && om > 0))
-			return -EINVAL;
-	} else {
-		return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-	    mi > 59 || sec > 59)
-		return -EINVAL;
-	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	t -= sign * (oh * 3600 + om * 60);
-	*ms = t * 1000 + frac;
-	return 0;
-}
-
 /* ---- CSV parser ---------------------------------------------------------------------- */
 
-enum { T_LINE, T_WORKER, T_SHIFT, T_ROUTE, T_DIR, T_COUNT };
+enum {
+	T_LINE,
+	T_WORKER,
+	T_SHIFT,
+	T_ROUTE,
+	T_DIR,
+	T_ROT,
+	T_MEMBER,
+	T_OVR,
+	T_STEP,
+	T_CHAIN,
+	T_HOLIDAY,
+	T_COUNT
+};
 
 /* One reported problem, kept until the file is fully checked. */
 struct perr {
@@ -522,6 +1056,7 @@ struct parser {
 	unsigned recline; /* line the current record started on */
 	int errors;
 	bool oom;
+	bool dir_only; /* a directory file: directory records only, no line needed */
 	struct gw_db_roster *out;
 	size_t cap[T_COUNT];
 	unsigned *src[T_COUNT]; /* source line of every row, per record type */
@@ -610,13 +1145,23 @@ static void *push(struct parser *ps, void **arr, size_t *n, size_t *cap, size_t 
 static void *add_row(struct parser *ps, int t)
 {
 	static const size_t elem[T_COUNT] = {
-	    sizeof(struct gw_db_line),	sizeof(struct gw_db_worker), sizeof(struct gw_db_shift),
-	    sizeof(struct gw_db_route), sizeof(struct gw_db_dir),
+	    sizeof(struct gw_db_line),	     sizeof(struct gw_db_worker),
+	    sizeof(struct gw_db_shift),	     sizeof(struct gw_db_route),
+	    sizeof(struct gw_db_dir),	     sizeof(struct gw_db_rotation),
+	    sizeof(struct gw_db_member),     sizeof(struct gw_db_override),
+	    sizeof(struct gw_db_chain_step), sizeof(struct gw_db_chain),
+	    sizeof(struct gw_db_holiday),
 	};
 	struct gw_db_roster *o = ps->out;
-	void **arr[T_COUNT] = {(void **)&o->lines, (void **)&o->workers, (void **)&o->shifts,
-			       (void **)&o->routes, (void **)&o->dirs};
-	size_t *n[T_COUNT] = {&o->n_lines, &o->n_workers, &o->n_shifts, &o->n_routes, &o->n_dirs};
+	void **arr[T_COUNT] = {
+	    (void **)&o->lines,	  (void **)&o->workers,	  (void **)&o->shifts,
+	    (void **)&o->routes,  (void **)&o->dirs,	  (void **)&o->rotations,
+	    (void **)&o->members, (void **)&o->overrides, (void **)&o->steps,
+	    (void **)&o->chains,  (void **)&o->holidays,
+	};
+	size_t *n[T_COUNT] = {&o->n_lines, &o->n_workers,   &o->n_shifts,  &o->n_routes,
+			      &o->n_dirs,  &o->n_rotations, &o->n_members, &o->n_overrides,
+			      &o->n_steps, &o->n_chains,    &o->n_holidays};
 	size_t n_src = *n[t];
 	unsigned *src = push(ps, (void **)&ps->src[t], &n_src, &ps->src_cap[t], sizeof(unsigned));
 	if (!src)
@@ -670,6 +1215,84 @@ static bool text_ok(const char *s)
 		p += n + 1;
 	}
 	return true;
+}
+
+/*
+ * Offset of the first byte that is not well-formed UTF-8 in buf[0..len), or len. Control
+ * characters are fine here (the rows check them).
+ */
+static size_t utf8_bad_at(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = p[i], n;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return i;
+		}
+		if (len - i <= n)
+			return i;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+/*
+ * The file as a whole must be UTF-8 (a BOM is skipped by the caller). Reports UTF-16/32
+ * and legacy 8-bit encodings with what to do about them. False when it is not UTF-8.
+ */
+static bool check_encoding(struct parser *ps)
+{
+	const char *b = ps->p;
+	size_t len = (size_t)(ps->end - ps->p), bad;
+	unsigned line = 1;
+
+	if (ps->p - ps->begin == 0 && len >= 2 &&
+	    ((b[0] == '\xff' && b[1] == '\xfe') || (b[0] == '\xfe' && b[1] == '\xff'))) {
+		report(ps, 0,
+		       "the file is UTF-16 (it starts with a UTF-16 byte order mark): "
+		       "save it as UTF-8");
+		return false;
+	}
+	if (memchr(b, '\0', len < 4096 ? len : 4096)) {
+		report(ps, 0,
+		       "the file has NUL bytes: UTF-16 or a binary file? save it as UTF-8 "
+		       "text");
+		return false;
+	}
+	bad = utf8_bad_at(b, len);
+	if (bad == len)
+		return true;
+	for (size_t i = 0; i < bad; i++)
+		line += b[i] == '\n' || (b[i] == '\r' && (i + 1 == len || b[i + 1] != '\n'));
+	report(ps, line,
+	       "the file is not UTF-8 (byte 0x%02x here; ISO-8859-1 or Windows-1252?): save it as "
+	       "UTF-8; nothing imported",
+	       (unsigned char)b[bad]);
+	return false;
 }
 
 static bool is_blank(char c)
@@ -924,6 +1547,67 @@ static bool need_time(struct parser *ps, const char *what, const char *s, int64_
 	return false;
 }
 
+/* Checks shared with rinkictl (worker add, override add); why gets the first problem. */
+__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len)
+{
+	char issi[SSI_DIGITS + 1];
+
+	if (!w->handle || !code_ok(w->handle, 32, "._-"))
+		return bad(why, len,
+			   "bad worker handle '%s' (1-32 letters, digits, '.', '_' or "
+			   "'-')",
+			   w->handle ? w->handle : "");
+	if (!w->name || !*w->name || strlen(w->name) > 200 || !text_ok(w->name))
+		return bad(why, len, "bad name (1-200 bytes of UTF-8 text)");
+	if (!w->phone || !phone_ok(w->phone))
+		return bad(why, len, "bad phone number '%s' (+ and 3-15 digits)",
+			   w->phone ? w->phone : "");
+	if (w->issi && *w->issi) {
+		if (!ssi_key(w->issi, issi) || strcmp(issi, "0") == 0)
+			return bad(why, len, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)",
+				   w->issi);
+		strcpy(w->issi, issi); /* never longer */
+	}
+	return 0;
+}
+
+int gw_roster_check_override(const struct gw_db_override *o, char *why, size_t len)
+{
+	bool add = o->kind && strcmp(o->kind, "add") == 0;
+	bool replace = o->kind && strcmp(o->kind, "replace") == 0;
+
+	if (!add && !replace && !(o->kind && strcmp(o->kind, "remove") == 0))
+		return bad(why, len, "bad override kind '%s' (add, remove or replace)",
+			   o->kind ? o->kind : "");
+	if (o->line && !code_ok(o->line, 16, "_-"))
+		return bad(why, len, "bad line code '%s'", o->line);
+	if (add && !o->line)
+		return bad(why, len, "an add override needs a line");
+	if (!o->worker || !code_ok(o->worker, 32, "._-"))
+		return bad(why, len, "bad worker handle '%s'", o->worker ? o->worker : "");
+	if (replace && (!o->by || !code_ok(o->by, 32, "._-")))
+		return bad(why, len, "a replace override needs the handle of the substitute");
+	if (!replace && o->by)
+		return bad(why, len, "only a replace override names a substitute");
+	if (replace && strcmp(o->by, o->worker) == 0)
+		return bad(why, len, "a worker cannot replace themselves ('%s')", o->worker);
+	if (o->end_ms <= o->start_ms)
+		return bad(why, len, "override must end after it starts");
+	if (add ? o->position < 1 || o->position > 99 : o->position != 0)
+		return bad(why, len, "bad position %d (add: 1-99, others: none)", o->position);
+	return 0;
+}
+
 static void row_line(struct parser *ps, char **f)
 {
 	struct gw_db_line *l;
@@ -1035,6 +1719,203 @@ static void row_dir(struct parser *ps, char **f)
 	d->org = sdup(ps, f[2]);
 }
 
+static bool need_date(struct parser *ps, const char *what, const char *s)
+{
+	int64_t day;
+
+	if (parse_date(s, &day))
+		return true;
+	report(ps, ps->recline, "bad %s date '%s' (want YYYY-MM-DD)", what, s);
+	return false;
+}
+
+static bool need_ring(struct parser *ps, const char *s, int *ring_s)
+{
+	*ring_s = 0;
+	if (!*s || int_ok(s, GW_ROSTER_RING_MIN_S, GW_ROSTER_RING_MAX_S, ring_s))
+		return true;
+	report(ps, ps->recline, "bad ring time '%s' (empty for the default, or %d-%d seconds)", s,
+	       GW_ROSTER_RING_MIN_S, GW_ROSTER_RING_MAX_S);
+	return false;
+}
+
+static bool need_rotation_name(struct parser *ps, const char *s)
+{
+	if (code_ok(s, 32, "._-"))
+		return true;
+	report(ps, ps->recline, "bad rotation name '%s' (1-32 letters, digits, '.', '_' or '-')",
+	       s);
+	return false;
+}
+
+static void row_rotation(struct parser *ps, char **f, int n)
+{
+	static const char *const hours[] = {"all", "office", "after"};
+	const char *h = n > 7 && *f[7] ? f[7] : "all";
+	const char *end = n > 8 && *f[8] ? f[8] : NULL;
+	struct gw_db_rotation *x;
+	int64_t d0, d1;
+	int handoff, pos;
+	bool hours_ok = false;
+
+	if (!need_rotation_name(ps, f[1]) || !need_code(ps, "line code", f[2]))
+		return;
+	if (strcmp(f[3], "daily") != 0 && strcmp(f[3], "weekly") != 0) {
+		report(ps, ps->recline, "bad rotation kind '%s' (daily or weekly)", f[3]);
+		return;
+	}
+	if (!need_date(ps, "start", f[4]) || (end && !need_date(ps, "end", end)))
+		return;
+	if (!parse_hhmm(f[5], &handoff)) {
+		report(ps, ps->recline, "bad handoff time '%s' (HH:MM, local time)", f[5]);
+		return;
+	}
+	if (!int_ok(f[6], 1, 99, &pos)) {
+		report(ps, ps->recline, "bad position '%s' (1-99)", f[6]);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(hours) / sizeof(hours[0]); i++)
+		hours_ok |= strcmp(h, hours[i]) == 0;
+	if (!hours_ok) {
+		report(ps, ps->recline, "bad hours '%s' (all, office or after)", h);
+		return;
+	}
+	parse_date(f[4], &d0);
+	if (end && (!parse_date(end, &d1) || d1 <= d0)) {
+		report(ps, ps->recline, "rotation must end after it starts (%s, %s)", f[4], end);
+		return;
+	}
+	if (!(x = add_row(ps, T_ROT)))
+		return;
+	x->name = sdup(ps, f[1]);
+	x->line = sdup(ps, f[2]);
+	x->kind = sdup(ps, f[3]);
+	x->start_date = sdup(ps, f[4]);
+	x->end_date = end ? sdup(ps, end) : NULL;
+	x->handoff_min = handoff;
+	x->position = pos;
+	x->hours = sdup(ps, h);
+}
+
+static void row_member(struct parser *ps, char **f)
+{
+	struct gw_db_member *m;
+	int order;
+
+	if (!need_rotation_name(ps, f[1]))
+		return;
+	if (!int_ok(f[2], 1, 99, &order)) {
+		report(ps, ps->recline, "bad member order '%s' (1-99)", f[2]);
+		return;
+	}
+	if (!need_handle(ps, f[3]) || !(m = add_row(ps, T_MEMBER)))
+		return;
+	m->rotation = sdup(ps, f[1]);
+	m->order = order;
+	m->worker = sdup(ps, f[3]);
+}
+
+static void row_override(struct parser *ps, char **f, int n)
+{
+	struct gw_db_override *o, tmp = {0};
+	char why[160];
+
+	tmp.kind = f[1];
+	tmp.line = *f[2] ? f[2] : NULL;
+	tmp.worker = f[3];
+	if (!need_time(ps, "start", f[4], &tmp.start_ms) ||
+	    !need_time(ps, "end", f[5], &tmp.end_ms))
+		return;
+	if (strcmp(f[1], "add") == 0 && (n < 7 || !int_ok(f[6], 1, 99, &tmp.position))) {
+		report(ps, ps->recline, "bad position '%s' (an add override needs 1-99)",
+		       n < 7 ? "" : f[6]);
+		return;
+	}
+	if (strcmp(f[1], "replace") == 0)
+		tmp.by = n > 6 && *f[6] ? f[6] : NULL;
+	else if (strcmp(f[1], "remove") == 0 && n > 6 && *f[6]) {
+		report(ps, ps->recline, "a remove override takes no 7th field");
+		return;
+	}
+	if (gw_roster_check_override(&tmp, why, sizeof(why)) < 0) {
+		report(ps, ps->recline, "%s", why);
+		return;
+	}
+	if (!(o = add_row(ps, T_OVR)))
+		return;
+	o->kind = sdup(ps, tmp.kind);
+	o->line = tmp.line ? sdup(ps, tmp.line) : NULL;
+	o->worker = sdup(ps, tmp.worker);
+	o->by = tmp.by ? sdup(ps, tmp.by) : NULL;
+	o->start_ms = tmp.start_ms;
+	o->end_ms = tmp.end_ms;
+	o->position = tmp.position;
+}
+
+static void row_step(struct parser *ps, char **f, int n)
+{
+	struct gw_db_chain_step *c;
+	int order, ring = 0;
+	bool person = strcmp(f[3], "person") == 0;
+
+	if (!need_code(ps, "line code", f[1]))
+		return;
+	if (!int_ok(f[2], 1, 99, &order)) {
+		report(ps, ps->recline, "bad step order '%s' (1-99)", f[2]);
+		return;
+	}
+	if (!person && strcmp(f[3], "oncall") != 0 && strcmp(f[3], "duty") != 0) {
+		report(ps, ps->recline, "bad step kind '%s' (person, oncall or duty)", f[3]);
+		return;
+	}
+	if ((person && !need_handle(ps, f[4])) || (!person && !need_code(ps, "line code", f[4])))
+		return;
+	if (n > 5 && !need_ring(ps, f[5], &ring))
+		return;
+	if (!(c = add_row(ps, T_STEP)))
+		return;
+	c->line = sdup(ps, f[1]);
+	c->order = order;
+	c->kind = sdup(ps, f[3]);
+	c->who = sdup(ps, f[4]);
+	c->ring_s = ring;
+}
+
+static void row_chain(struct parser *ps, char **f, int n)
+{
+	struct gw_db_chain *c;
+	int rounds = 0, ring = 0;
+
+	if (!need_code(ps, "line code", f[1]))
+		return;
+	if (*f[2] && !int_ok(f[2], 1, 5, &rounds)) {
+		report(ps, ps->recline, "bad rounds '%s' (empty for the default, or 1-5)", f[2]);
+		return;
+	}
+	if (*f[3] && !need_handle(ps, f[3]))
+		return;
+	if (n > 4 && !need_ring(ps, f[4], &ring))
+		return;
+	if (!(c = add_row(ps, T_CHAIN)))
+		return;
+	c->line = sdup(ps, f[1]);
+	c->rounds = rounds;
+	c->fallback = *f[3] ? sdup(ps, f[3]) : NULL;
+	c->fallback_ring_s = ring;
+}
+
+static void row_holiday(struct parser *ps, char **f)
+{
+	struct gw_db_holiday *h;
+
+	if (!need_date(ps, "holiday", f[1]) || !need_text(ps, "holiday name", f[2]))
+		return;
+	if (!(h = add_row(ps, T_HOLIDAY)))
+		return;
+	h->date = sdup(ps, f[1]);
+	h->name = sdup(ps, f[2]);
+}
+
 static const struct {
 	const char *name;
 	int type;
@@ -1046,6 +1927,13 @@ static const struct {
     {"shift", T_SHIFT, 6, 6, "shift,LINE,WORKER,START,END,POSITION"},
     {"route", T_ROUTE, 4, 4, "route,LINE,CALLER_PREFIX,PRIORITY"},
     {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION"},
+    {"rotation", T_ROT, 7, 9,
+     "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE]]"},
+    {"rotation_member", T_MEMBER, 4, 4, "rotation_member,ROTATION,ORDER,WORKER"},
+    {"override", T_OVR, 6, 7, "override,add|remove|replace,LINE,WORKER,START,END[,POSITION|BY]"},
+    {"chain_step", T_STEP, 5, 6, "chain_step,LINE,ORDER,person|oncall|duty,WHO[,RING_S]"},
+    {"chain", T_CHAIN, 4, 5, "chain,LINE,ROUNDS,FALLBACK[,FALLBACK_RING_S]"},
+    {"holiday", T_HOLIDAY, 3, 3, "holiday,DATE,NAME"},
 };
 
 static void parse_row(struct parser *ps, struct record *rec)
@@ -1063,8 +1951,14 @@ static void parse_row(struct parser *ps, struct record *rec)
 			break;
 	if (i == sizeof(rectypes) / sizeof(rectypes[0])) {
 		report(ps, ps->recline,
-		       "unknown record type '%.40s' (line, worker, shift, route, directory)",
+		       "unknown record type '%.40s' (line, worker, shift, route, directory, "
+		       "rotation, rotation_member, override, chain_step, chain, holiday)",
 		       rec->f[0]);
+		return;
+	}
+	if (ps->dir_only && rectypes[i].type != T_DIR) {
+		report(ps, ps->recline, "a directory file holds directory records only, not %s",
+		       rectypes[i].name);
 		return;
 	}
 	if (rec->n < rectypes[i].min || rec->n > rectypes[i].max) {
@@ -1087,6 +1981,24 @@ static void parse_row(struct parser *ps, struct record *rec)
 		break;
 	case T_DIR:
 		row_dir(ps, rec->f);
+		break;
+	case T_ROT:
+		row_rotation(ps, rec->f, rec->n);
+		break;
+	case T_MEMBER:
+		row_member(ps, rec->f);
+		break;
+	case T_OVR:
+		row_override(ps, rec->f, rec->n);
+		break;
+	case T_STEP:
+		row_step(ps, rec->f, rec->n);
+		break;
+	case T_CHAIN:
+		row_chain(ps, rec->f, rec->n);
+		break;
+	case T_HOLIDAY:
+		row_holiday(ps, rec->f);
 		break;
 	}
 }
@@ -1125,12 +2037,68 @@ static void index_unique(struct parser *ps, struct keyed *k, size_t n, const cha
 			       k[i - 1].src);
 }
 
+static bool known(const char *key, const struct keyed *k, size_t n)
+{
+	return key && bsearch(key, k, n, sizeof(*k), cmp_keyed_key) != NULL;
+}
+
+/* Shifts by line, worker, start: to find a worker's overlapping shifts on one line. */
+static const struct gw_db_shift *overlap_base;
+
+static int cmp_shift_idx(const void *a, const void *b)
+{
+	const struct gw_db_shift *x = &overlap_base[*(const size_t *)a];
+	const struct gw_db_shift *y = &overlap_base[*(const size_t *)b];
+	int c = strcmp(x->line, y->line);
+	if (!c)
+		c = strcmp(x->worker, y->worker);
+	if (!c && x->start_ms != y->start_ms)
+		c = x->start_ms < y->start_ms ? -1 : 1;
+	return c;
+}
+
+static void check_overlaps(struct parser *ps)
+{
+	const struct gw_db_roster *o = ps->out;
+	size_t *idx = calloc(o->n_shifts + 1, sizeof(*idx));
+	size_t last = 0;
+
+	if (!idx) {
+		ps->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < o->n_shifts; i++)
+		idx[i] = i;
+	overlap_base = o->shifts; /* qsort has no context argument; single-threaded use */
+	qsort(idx, o->n_shifts, sizeof(*idx), cmp_shift_idx);
+	for (size_t i = 1; i < o->n_shifts; i++) {
+		const struct gw_db_shift *p = &o->shifts[idx[last]], *s = &o->shifts[idx[i]];
+		if (strcmp(p->line, s->line) != 0 || strcmp(p->worker, s->worker) != 0) {
+			last = i;
+			continue;
+		}
+		if (s->start_ms < p->end_ms) {
+			char a[40], b[40];
+			format_utc(s->start_ms, a, sizeof(a));
+			format_utc(p->end_ms, b, sizeof(b));
+			report(ps, ps->src[T_SHIFT][idx[i]],
+			       "shift of %s on %s overlaps the shift on line %u (starts %s, before "
+			       "that one ends %s)",
+			       s->worker, s->line, ps->src[T_SHIFT][idx[last]], a, b);
+		}
+		if (s->end_ms > p->end_ms)
+			last = i; /* compare the next one with whichever ends later */
+	}
+	free(idx);
+}
+
 static void cross_check(struct parser *ps)
 {
 	struct gw_db_roster *o = ps->out;
-	size_t nk = o->n_lines + o->n_workers + o->n_routes + o->n_dirs;
+	size_t nk = o->n_lines + o->n_workers + o->n_routes + o->n_dirs + o->n_rotations +
+		    o->n_members + o->n_steps + o->n_chains + o->n_holidays;
 	struct keyed *k = calloc(nk ? nk : 1, sizeof(*k));
-	struct keyed *lines, *workers, *routes, *dirs;
+	struct keyed *lines, *workers, *routes, *dirs, *rots, *members, *steps, *chains, *hols;
 
 	if (!k) {
 		ps->oom = true;
@@ -1140,6 +2108,11 @@ static void cross_check(struct parser *ps)
 	workers = lines + o->n_lines;
 	routes = workers + o->n_workers;
 	dirs = routes + o->n_routes;
+	rots = dirs + o->n_dirs;
+	members = rots + o->n_rotations;
+	steps = members + o->n_members;
+	chains = steps + o->n_steps;
+	hols = chains + o->n_chains;
 	for (size_t i = 0; i < o->n_lines; i++)
 		lines[i] = (struct keyed){o->lines[i].code, 0, ps->src[T_LINE][i]};
 	for (size_t i = 0; i < o->n_workers; i++)
@@ -1149,9 +2122,23 @@ static void cross_check(struct parser *ps)
 		    (struct keyed){o->routes[i].prefix, o->routes[i].priority, ps->src[T_ROUTE][i]};
 	for (size_t i = 0; i < o->n_dirs; i++)
 		dirs[i] = (struct keyed){o->dirs[i].issi, 0, ps->src[T_DIR][i]};
+	for (size_t i = 0; i < o->n_rotations; i++)
+		rots[i] = (struct keyed){o->rotations[i].name, 0, ps->src[T_ROT][i]};
+	for (size_t i = 0; i < o->n_members; i++)
+		members[i] = (struct keyed){o->members[i].rotation, o->members[i].order,
+					    ps->src[T_MEMBER][i]};
+	for (size_t i = 0; i < o->n_steps; i++)
+		steps[i] = (struct keyed){o->steps[i].line, o->steps[i].order, ps->src[T_STEP][i]};
+	for (size_t i = 0; i < o->n_chains; i++)
+		chains[i] = (struct keyed){o->chains[i].line, 0, ps->src[T_CHAIN][i]};
+	for (size_t i = 0; i < o->n_holidays; i++)
+		hols[i] = (struct keyed){o->holidays[i].date, 0, ps->src[T_HOLIDAY][i]};
 	index_unique(ps, lines, o->n_lines, "line");
 	index_unique(ps, workers, o->n_workers, "worker");
 	index_unique(ps, dirs, o->n_dirs, "directory ISSI");
+	index_unique(ps, rots, o->n_rotations, "rotation");
+	index_unique(ps, chains, o->n_chains, "chain settings for line");
+	index_unique(ps, hols, o->n_holidays, "holiday");
 	qsort(routes, o->n_routes, sizeof(*routes), cmp_keyed);
 	for (size_t i = 1; i < o->n_routes; i++)
 		if (strcmp(routes[i].key, routes[i - 1].key) == 0 &&
@@ -1159,26 +2146,101 @@ static void cross_check(struct parser *ps)
 			report(ps, routes[i].src,
 			       "route prefix '%s' with priority %d is ambiguous (also on line %u)",
 			       routes[i].key, routes[i].prio, routes[i - 1].src);
+	qsort(members, o->n_members, sizeof(*members), cmp_keyed);
+	for (size_t i = 1; i < o->n_members; i++)
+		if (strcmp(members[i].key, members[i - 1].key) == 0 &&
+		    members[i].prio == members[i - 1].prio)
+			report(ps, members[i].src,
+			       "rotation %s has two members with order %d (also on line %u)",
+			       members[i].key, members[i].prio, members[i - 1].src);
+	qsort(steps, o->n_steps, sizeof(*steps), cmp_keyed);
+	for (size_t i = 1; i < o->n_steps; i++)
+		if (strcmp(steps[i].key, steps[i - 1].key) == 0 &&
+		    steps[i].prio == steps[i - 1].prio)
+			report(ps, steps[i].src,
+			       "line %s has two chain steps with order %d (also on line %u)",
+			       steps[i].key, steps[i].prio, steps[i - 1].src);
 
 	for (size_t i = 0; i < o->n_shifts; i++) {
 		const struct gw_db_shift *s = &o->shifts[i];
-		if (!bsearch(s->line, lines, o->n_lines, sizeof(*lines), cmp_keyed_key))
+		if (!known(s->line, lines, o->n_lines))
 			report(ps, ps->src[T_SHIFT][i], "shift on unknown line '%s'", s->line);
-		else if (!bsearch(s->worker, workers, o->n_workers, sizeof(*workers),
-				  cmp_keyed_key))
+		else if (!known(s->worker, workers, o->n_workers))
 			report(ps, ps->src[T_SHIFT][i], "shift of unknown worker '%s'", s->worker);
 	}
 	for (size_t i = 0; i < o->n_routes; i++)
-		if (!bsearch(o->routes[i].line, lines, o->n_lines, sizeof(*lines), cmp_keyed_key))
+		if (!known(o->routes[i].line, lines, o->n_lines))
 			report(ps, ps->src[T_ROUTE][i], "route to unknown line '%s'",
 			       o->routes[i].line);
-	if (o->n_lines == 0 && ps->errors == 0)
+	for (size_t i = 0; i < o->n_rotations; i++) {
+		const struct gw_db_rotation *x = &o->rotations[i];
+		bool seen[100] = {false};
+		int count = 0, max = 0;
+		if (!known(x->line, lines, o->n_lines))
+			report(ps, ps->src[T_ROT][i], "rotation on unknown line '%s'", x->line);
+		for (size_t j = 0; j < o->n_members; j++)
+			if (strcmp(o->members[j].rotation, x->name) == 0) {
+				int ord = o->members[j].order; /* 1..99, checked per row */
+				count += !seen[ord];
+				seen[ord] = true;
+				if (ord > max)
+					max = ord;
+			}
+		if (count == 0)
+			report(ps, ps->src[T_ROT][i], "rotation %s has no rotation_member records",
+			       x->name);
+		else if (max != count)
+			report(ps, ps->src[T_ROT][i],
+			       "rotation %s: member orders must run 1..N without gaps", x->name);
+	}
+	for (size_t i = 0; i < o->n_members; i++) {
+		const struct gw_db_member *m = &o->members[i];
+		if (!known(m->rotation, rots, o->n_rotations))
+			report(ps, ps->src[T_MEMBER][i], "member of unknown rotation '%s'",
+			       m->rotation);
+		else if (!known(m->worker, workers, o->n_workers))
+			report(ps, ps->src[T_MEMBER][i], "rotation member is unknown worker '%s'",
+			       m->worker);
+	}
+	for (size_t i = 0; i < o->n_overrides; i++) {
+		const struct gw_db_override *v = &o->overrides[i];
+		if (v->line && !known(v->line, lines, o->n_lines))
+			report(ps, ps->src[T_OVR][i], "override on unknown line '%s'", v->line);
+		else if (!known(v->worker, workers, o->n_workers))
+			report(ps, ps->src[T_OVR][i], "override of unknown worker '%s'", v->worker);
+		else if (v->by && !known(v->by, workers, o->n_workers))
+			report(ps, ps->src[T_OVR][i], "override by unknown worker '%s'", v->by);
+	}
+	for (size_t i = 0; i < o->n_steps; i++) {
+		const struct gw_db_chain_step *c = &o->steps[i];
+		bool person = strcmp(c->kind, "person") == 0;
+		if (!known(c->line, lines, o->n_lines))
+			report(ps, ps->src[T_STEP][i], "chain step of unknown line '%s'", c->line);
+		else if (person && !known(c->who, workers, o->n_workers))
+			report(ps, ps->src[T_STEP][i], "chain step names unknown worker '%s'",
+			       c->who);
+		else if (!person && !known(c->who, lines, o->n_lines))
+			report(ps, ps->src[T_STEP][i], "chain step names unknown line '%s'",
+			       c->who);
+	}
+	for (size_t i = 0; i < o->n_chains; i++) {
+		const struct gw_db_chain *c = &o->chains[i];
+		if (!known(c->line, lines, o->n_lines))
+			report(ps, ps->src[T_CHAIN][i], "chain settings of unknown line '%s'",
+			       c->line);
+		else if (c->fallback && !known(c->fallback, workers, o->n_workers))
+			report(ps, ps->src[T_CHAIN][i], "chain fallback is unknown worker '%s'",
+			       c->fallback);
+	}
+	if (!ps->oom)
+		check_overlaps(ps);
+	if (o->n_lines == 0 && ps->errors == 0 && !ps->dir_only)
 		report(ps, 0, "no line records: refusing an empty roster");
 	free(k);
 }
 
-int gw_roster_parse_csv(const char *file, const char *buf, size_t len, struct gw_db_roster *out,
-			gw_roster_err_fn err, void *arg)
+static int parse(const char *file, const char *buf, size_t len, bool dir_only,
+		 struct gw_db_roster *out, gw_roster_err_fn err, void *arg)
 {
 	struct parser ps = {
 	    .file = file,
@@ -1188,6 +2250,7 @@ int gw_roster_parse_csv(const char *file, const char *buf, size_t len, struct gw
 	    .p = buf,
 	    .end = buf + len,
 	    .lineno = 1,
+	    .dir_only = dir_only,
 	    .out = out,
 	};
 	struct record *rec = malloc(sizeof(*rec));
@@ -1198,12 +2261,14 @@ int gw_roster_parse_csv(const char *file, const char *buf, size_t len, struct gw
 		return -ENOMEM;
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		ps.p += 3;
-	while (!ps.oom && (rc = read_record(&ps, rec)) != 0)
-		if (rc > 0)
-			parse_row(&ps, rec);
+	if (check_encoding(&ps)) {
+		while (!ps.oom && (rc = read_record(&ps, rec)) != 0)
+			if (rc > 0)
+				parse_row(&ps, rec);
+		if (!ps.oom)
+			cross_check(&ps);
+	}
 	free(rec);
-	if (!ps.oom)
-		cross_check(&ps);
 	for (int t = 0; t < T_COUNT; t++)
 		free(ps.src[t]);
 	flush_errors(&ps);
@@ -1214,52 +2279,55 @@ int gw_roster_parse_csv(const char *file, const char *buf, size_t len, struct gw
 	return 0;
 }
 
-int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
-			  struct gw_roster_counts *counts)
+int gw_roster_parse_csv(const char *file, const char *buf, size_t len, struct gw_db_roster *out,
+			gw_roster_err_fn err, void *arg)
 {
-	struct gw_db_roster data;
+	return parse(file, buf, len, false, out, err, arg);
+}
+
+int gw_roster_parse_directory_csv(const char *file, const char *buf, size_t len,
+				  struct gw_db_roster *out, gw_roster_err_fn err, void *arg)
+{
+	return parse(file, buf, len, true, out, err, arg);
+}
+
+/* Read a whole regular file (at most MAX_FILE_BYTES). 0 and *buf (free it), or -errno. */
+static int read_file(const char *path, char **buf, size_t *len, gw_roster_err_fn err, void *arg)
+{
 	char reason[160];
 	struct stat st;
-	char *buf = NULL;
 	size_t got = 0;
 	int fd, rc;
 
+	*buf = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
-		goto io_fail;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > MAX_FILE_BYTES) {
 		rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		goto io_fail;
+		goto fail;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
 		rc = -ENOMEM;
-		goto io_fail;
+		goto fail;
 	}
 	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			rc = n < 0 ? -errno : -EIO;
-			goto io_fail;
+			goto fail;
 		}
 		got += (size_t)n;
 	}
 	close(fd);
-	rc = gw_roster_parse_csv(path, buf, got, &data, err, arg);
-	free(buf);
-	if (rc < 0)
-		return rc;
-	rc = gw_db_roster_replace(db, &data);
-	if (rc == 0 && counts)
-		*counts = (struct gw_roster_counts){data.n_lines, data.n_workers, data.n_shifts,
-						    data.n_routes, data.n_dirs};
-	gw_db_roster_clear(&data);
-	return rc;
-io_fail:
+	*len = got;
+	return 0;
+fail:
 	snprintf(reason, sizeof(reason), "cannot read: %s", strerror(-rc));
 	if (err)
 		err(path, 0, reason, arg);
@@ -1267,6 +2335,197 @@ io_fail:
 		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s", path, reason);
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	free(*buf);
+	*buf = NULL;
 	return rc;
+}
+
+int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
+			  struct gw_roster_counts *counts)
+{
+	struct gw_db_roster data;
+	char *buf;
+	size_t len;
+	int rc;
+
+	if ((rc = read_file(path, &buf, &len, err, arg)) < 0)
+		return rc;
+	rc = gw_roster_parse_csv(path, buf, len, &data, err, arg);
+	free(buf);
+	if (rc < 0)
+		return rc;
+	rc = gw_db_roster_replace(db, &data);
+	if (rc == 0 && counts)
+		*counts = (struct gw_roster_counts){
+		    .lines = data.n_lines,
+		    .workers = data.n_workers,
+		    .shifts = data.n_shifts,
+		    .routes = data.n_routes,
+		    .dirs = data.n_dirs,
+		    .rotations = data.n_rotations,
+		    .overrides = data.n_overrides,
+		    .steps = data.n_steps,
+		    .holidays = data.n_holidays,
+		};
+	gw_db_roster_clear(&data);
+	return rc;
+}
+
+int gw_roster_import_directory_file(struct gw_db *db, const char *path, gw_roster_err_fn err,
+				    void *arg, size_t *count)
+{
+	struct gw_db_roster data;
+	char *buf;
+	size_t len;
+	int rc;
+
+	if ((rc = read_file(path, &buf, &len, err, arg)) < 0)
+		return rc;
+	rc = gw_roster_parse_directory_csv(path, buf, len, &data, err, arg);
+	free(buf);
+	if (rc < 0)
+		return rc;
+	rc = gw_db_directory_replace(db, data.dirs, data.n_dirs);
+	if (rc == 0 && count)
+		*count = data.n_dirs;
+	gw_db_roster_clear(&data);
+	return rc;
+}
+
+/* ---- CSV export ---------------------------------------------------------------------- */
+
+/* One field, quoted when the parser would otherwise read it differently. */
+static void put_field(FILE *f, const char *s, bool last)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (s && (strpbrk(s, ",\"\r\n#") || (n && (is_blank(s[0]) || is_blank(s[n - 1]))))) {
+		fputc('"', f);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputc('"', f);
+	} else if (s) {
+		fputs(s, f);
+	}
+	fputc(last ? '\n' : ',', f);
+}
+
+static void put_int(FILE *f, int v, bool omit_zero, bool last)
+{
+	char b[16];
+	snprintf(b, sizeof(b), "%d", v);
+	put_field(f, omit_zero && v == 0 ? "" : b, last);
+}
+
+static void put_time(FILE *f, int64_t ms, bool last)
+{
+	char b[40];
+	format_utc(ms, b, sizeof(b));
+	put_field(f, b, last);
+}
+
+int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
+{
+	fputs("# rinki roster, written by rinkictl roster export (times in UTC).\n"
+	      "# Import it with: rinkictl roster import FILE\n",
+	      f);
+	for (size_t i = 0; i < d->n_lines; i++) {
+		put_field(f, "line", false);
+		put_field(f, d->lines[i].code, false);
+		put_field(f, d->lines[i].name_fi, false);
+		put_field(f, d->lines[i].name_sv, false);
+		put_field(f, d->lines[i].name_en, true);
+	}
+	for (size_t i = 0; i < d->n_workers; i++) {
+		const struct gw_db_worker *w = &d->workers[i];
+		put_field(f, "worker", false);
+		put_field(f, w->handle, false);
+		put_field(f, w->name, false);
+		put_field(f, w->phone, false);
+		put_field(f, w->issi ? w->issi : "", false);
+		put_int(f, w->active, false, true);
+	}
+	for (size_t i = 0; i < d->n_shifts; i++) {
+		const struct gw_db_shift *s = &d->shifts[i];
+		put_field(f, "shift", false);
+		put_field(f, s->line, false);
+		put_field(f, s->worker, false);
+		put_time(f, s->start_ms, false);
+		put_time(f, s->end_ms, false);
+		put_int(f, s->position, false, true);
+	}
+	for (size_t i = 0; i < d->n_rotations; i++) {
+		const struct gw_db_rotation *x = &d->rotations[i];
+		char hh[8];
+		snprintf(hh, sizeof(hh), "%02d:%02d", x->handoff_min / 60 % 24,
+			 x->handoff_min % 60);
+		put_field(f, "rotation", false);
+		put_field(f, x->name, false);
+		put_field(f, x->line, false);
+		put_field(f, x->kind, false);
+		put_field(f, x->start_date, false);
+		put_field(f, hh, false);
+		put_int(f, x->position, false, false);
+		put_field(f, x->hours, false);
+		put_field(f, x->end_date ? x->end_date : "", true);
+	}
+	for (size_t i = 0; i < d->n_members; i++) {
+		put_field(f, "rotation_member", false);
+		put_field(f, d->members[i].rotation, false);
+		put_int(f, d->members[i].order, false, false);
+		put_field(f, d->members[i].worker, true);
+	}
+	for (size_t i = 0; i < d->n_overrides; i++) {
+		const struct gw_db_override *o = &d->overrides[i];
+		bool add = strcmp(o->kind, "add") == 0, remove = strcmp(o->kind, "remove") == 0;
+		put_field(f, "override", false);
+		put_field(f, o->kind, false);
+		put_field(f, o->line ? o->line : "", false);
+		put_field(f, o->worker, false);
+		put_time(f, o->start_ms, false);
+		put_time(f, o->end_ms, remove);
+		if (add)
+			put_int(f, o->position, false, true);
+		else if (!remove)
+			put_field(f, o->by, true);
+	}
+	for (size_t i = 0; i < d->n_steps; i++) {
+		const struct gw_db_chain_step *c = &d->steps[i];
+		put_field(f, "chain_step", false);
+		put_field(f, c->line, false);
+		put_int(f, c->order, false, false);
+		put_field(f, c->kind, false);
+		put_field(f, c->who, false);
+		put_int(f, c->ring_s, true, true);
+	}
+	for (size_t i = 0; i < d->n_chains; i++) {
+		const struct gw_db_chain *c = &d->chains[i];
+		put_field(f, "chain", false);
+		put_field(f, c->line, false);
+		put_int(f, c->rounds, true, false);
+		put_field(f, c->fallback ? c->fallback : "", false);
+		put_int(f, c->fallback_ring_s, true, true);
+	}
+	for (size_t i = 0; i < d->n_routes; i++) {
+		put_field(f, "route", false);
+		put_field(f, d->routes[i].line, false);
+		put_field(f, d->routes[i].prefix, false);
+		put_int(f, d->routes[i].priority, false, true);
+	}
+	for (size_t i = 0; i < d->n_dirs; i++) {
+		put_field(f, "directory", false);
+		put_field(f, d->dirs[i].issi, false);
+		put_field(f, d->dirs[i].org, true);
+	}
+	for (size_t i = 0; i < d->n_holidays; i++) {
+		put_field(f, "holiday", false);
+		put_field(f, d->holidays[i].date, false);
+		put_field(f, d->holidays[i].name, true);
+	}
+	if (fflush(f) != 0 || ferror(f))
+		return -(errno ? errno : EIO);
+	return 0;
 }

@@ -3,9 +3,15 @@
  *
  * It opens the same SQLite file as rinkid (WAL lets it read while rinkid writes) and
  * uses only the gateway's db and roster modules, so every write goes through the one
- * API rinkid watches (gw_db_roster_changed). Commands: who is on call, the call log,
- * one incident's timeline, the call log's hash-chain check and CSV export, and the roster
- * CSV import. Exit status: 0 ok, 1 error (or a broken chain), 2 usage.
+ * API rinkid watches (gw_db_roster_changed). Commands: who is on call and the escalation
+ * plan, the call log (list, one incident, hash-chain check, CSV export), the monthly
+ * report, retention of message bodies, the roster CSV import and export, the directory
+ * import, and small roster edits (workers, overrides). Listings take --json (one JSON
+ * document on stdout). Every command takes --help.
+ *
+ * Exit status: 0 ok; 1 failed (database or file error, invalid input file, broken
+ * chain); 2 usage (bad command line); 3 not found (no such worker, override, incident or
+ * line).
  */
 #include "db.h"
 #include "log.h"
@@ -20,31 +26,111 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_DB    "/var/lib/rinki/rinki.db"
-#define EXIT_USAGE    2
-#define DEFAULT_LIMIT 20
+#define DEFAULT_DB     "/var/lib/rinki/rinki.db"
+#define EXIT_USAGE     2
+#define EXIT_NOT_FOUND 3
+#define DEFAULT_LIMIT  20
+#define DEFAULT_WITHIN 60
 
 static const char *prog = "rinkictl";
 
+/* Every command with its synopsis and what it does (the --help text). */
+static const struct ctl_cmd_help {
+	const char *cmd, *synopsis, *text;
+} ctl_help[] = {
+    {"oncall", "oncall [--line L] [--at TIME] [--json]",
+     "Who is on duty per service line, in ring order, and the escalation plan (chain steps,\n"
+     "ring times, rounds, fallback) at TIME (default: now)."},
+    {"log", "log [--limit N] [--json]", "The latest incidents, newest first (default 20)."},
+    {"log show", "log show ID", "One incident with all its events."},
+    {"log verify", "log verify",
+     "Check the call log's hash chain; exit 1 when it is broken. Prints the head hash to\n"
+     "record elsewhere."},
+    {"log export", "log export [--from D] [--to D]",
+     "Incidents started in [from, to) with their events as CSV (RFC 4180)."},
+    {"report", "report --month YYYY-MM [--within N]",
+     "Per service line for a month (Helsinki time) as CSV: calls, answered, answered\n"
+     "within N seconds of the call (default 60), escalations (calls that needed a second\n"
+     "page: step 2 or a later round), unanswered; and a total row."},
+    {"retention", "retention run --days N",
+     "Remove message bodies (event kinds sms_text and sds_text) older than N days; every\n"
+     "other event and the incidents stay, the hash chain stays verifiable, and a\n"
+     "\"retention\" event records the run."},
+    {"roster import", "roster import FILE",
+     "Validate FILE (format: tools/demo/roster.csv) and replace the whole roster with it;\n"
+     "every bad row is reported and nothing changes unless the whole file is valid."},
+    {"roster export", "roster export [FILE]",
+     "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
+    {"directory import", "directory import FILE",
+     "Replace the ISSI directory with FILE's directory,ISSI,ORGANISATION records."},
+    {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--inactive]", "Add a worker."},
+    {"worker list", "worker list [--json]", "All workers."},
+    {"worker disable", "worker disable HANDLE",
+     "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it)."},
+    {"worker enable", "worker enable HANDLE", "Mark a worker active again."},
+    {"override add",
+     "override add add|remove|replace WORKER FROM TO [--line L] [--by B] [--position N]",
+     "add: WORKER is on duty on line L at position N too; remove: WORKER is off duty\n"
+     "(no --line: on every line); replace: B takes WORKER's places (no --line: every\n"
+     "line). FROM and TO are TIMEs or local dates."},
+    {"override list", "override list [--json]", "All overrides with their ids."},
+    {"override remove", "override remove ID", "Delete an override."},
+    {"status", "[-s SOCKET] status [--json]",
+     "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is."},
+    {"page-test", "[-s SOCKET] page-test NUMBER", "Have rinkid ring NUMBER as a test page."},
+    {"sds", "[-s SOCKET] sds send ISSI TEXT...", "Have rinkid send an SDS text."},
+};
+
+/* Commands that talk to rinkid over its control socket (tools/rinkictl_status.c). */
+int ctl_status_main(const char *socket_path, int argc, char **argv);
+
 static void ctl_usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: %s [-d DBPATH] COMMAND\n"
-	    "\n"
-	    "commands:\n"
-	    "  oncall [--line L] [--at TIME]   escalation chain per service line, in ring order\n"
-	    "  log [--limit N]                 latest incidents, newest first (default %d)\n"
-	    "  log show ID                     one incident with all its events\n"
-	    "  log verify                      check the call log's hash chain (exit 1: broken)\n"
-	    "  log export [--from D] [--to D]  incidents with their events as CSV (RFC 4180)\n"
-	    "  roster import FILE              validate FILE and replace the roster with it\n"
-	    "\n"
-	    "TIME is ISO 8601 with a zone, e.g. 2026-03-01T14:00+02:00 or 2026-03-01T12:00Z.\n"
-	    "D is a TIME or a local date YYYY-MM-DD (--from: its start, --to: its end); export\n"
-	    "selects incidents started in [from, to).\n"
-	    "DBPATH defaults to $RINKI_DB, else %s.\n",
-	    prog, DEFAULT_LIMIT, DEFAULT_DB);
+	fprintf(f, "usage: %s [-d DBPATH] [-s SOCKET] COMMAND [ARGS]\n\ncommands:\n", prog);
+	for (size_t i = 0; i < sizeof(ctl_help) / sizeof(ctl_help[0]); i++)
+		fprintf(f, "  %s\n", ctl_help[i].synopsis);
+	fprintf(f,
+		"\n"
+		"COMMAND --help explains one command.\n"
+		"TIME is ISO 8601 with a zone, e.g. 2026-03-01T14:00+02:00 or 2026-03-01T12:00Z.\n"
+		"D is a TIME or a local date YYYY-MM-DD (--from: its start, --to: its end).\n"
+		"DBPATH defaults to $RINKI_DB, else %s.\n"
+		"Exit status: 0 ok, 1 failed, 2 usage, 3 not found.\n",
+		DEFAULT_DB);
+}
+
+/* The help of the command whose name is the longest prefix of words; 0, or 2 if none. */
+static int ctl_command_help(const char *w1, const char *w2)
+{
+	const struct ctl_cmd_help *best = NULL;
+	char two[64];
+
+	snprintf(two, sizeof(two), "%s %s", w1, w2 ? w2 : "");
+	for (size_t i = 0; i < sizeof(ctl_help) / sizeof(ctl_help[0]); i++) {
+		if (w2 && strcmp(ctl_help[i].cmd, two) == 0) {
+			best = &ctl_help[i];
+			break;
+		}
+		if (!best && strcmp(ctl_help[i].cmd, w1) == 0)
+			best = &ctl_help[i];
+	}
+	if (!best) {
+		bool any = false;
+		for (size_t i = 0; i < sizeof(ctl_help) / sizeof(ctl_help[0]); i++)
+			if (strncmp(ctl_help[i].cmd, w1, strlen(w1)) == 0 &&
+			    ctl_help[i].cmd[strlen(w1)] == ' ') {
+				if (!any)
+					printf("%s commands:\n", w1);
+				printf("  %s %s\n", prog, ctl_help[i].synopsis);
+				any = true;
+			}
+		if (any)
+			return 0;
+		fprintf(stderr, "%s: no command '%s'\n", prog, w1);
+		return EXIT_USAGE;
+	}
+	printf("usage: %s [-d DBPATH] %s\n\n%s\n", prog, best->synopsis, best->text);
+	return 0;
 }
 
 __attribute__((format(printf, 1, 2))) static int ctl_bad_usage(const char *fmt, ...)
@@ -124,21 +210,244 @@ static int ctl_open(const char *path, unsigned flags, struct gw_db **db)
 	return 0;
 }
 
+/* ---- shared helpers ------------------------------------------------------------------ */
+
+/*
+ * A --from/--to argument: a TIME with zone, or a local (Helsinki) date YYYY-MM-DD meaning
+ * its start (end_of_day false) or the start of the next day (true). False when malformed.
+ */
+static bool ctl_parse_date(const char *s, bool end_of_day, int64_t *ms)
+{
+	int y, mo, d, n = -1;
+
+	if (gw_roster_parse_time(s, ms) == 0)
+		return true;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0')
+		return false;
+	/* Validate through the ISO parser (rejects 2026-02-30 and the like). */
+	char iso[32];
+	int64_t probe;
+	snprintf(iso, sizeof(iso), "%.10sT00:00Z", s);
+	if (gw_roster_parse_time(iso, &probe) < 0)
+		return false;
+	/* The next local midnight is d + 1 (the date arithmetic carries into the month). */
+	*ms = gw_roster_local_to_utc(y, mo, end_of_day ? d + 1 : d, 0);
+	return true;
+}
+
+/* One CSV field (RFC 4180): quoted, with quotes doubled, when it holds , " CR or LF. */
+static void ctl_csv_field(const char *s, bool last)
+{
+	if (s && strpbrk(s, ",\"\r\n")) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else if (s) {
+		fputs(s, stdout);
+	}
+	fputs(last ? "\r\n" : ",", stdout);
+}
+
+/* UTC ISO 8601 with milliseconds, e.g. 2026-03-01T12:00:00.250Z. */
+static const char *ctl_utc(int64_t t_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+
+	if (t_ms < 0 || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf, len, "@%" PRId64, t_ms);
+		return buf;
+	}
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%03dZ", (int)(t_ms % 1000));
+	return buf;
+}
+
+/* A JSON string (RFC 8259): quotes, backslash and control characters escaped; NULL: null. */
+static void ctl_json_str(const char *s)
+{
+	if (!s) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+/* "key": as the start of an object member, with a comma before all but the first. */
+static void ctl_json_key(const char *key, bool *first)
+{
+	if (!*first)
+		putchar(',');
+	*first = false;
+	ctl_json_str(key);
+	putchar(':');
+}
+
+static void ctl_json_kv_str(const char *key, const char *v, bool *first)
+{
+	ctl_json_key(key, first);
+	ctl_json_str(v);
+}
+
+static void ctl_json_kv_int(const char *key, int64_t v, bool *first)
+{
+	ctl_json_key(key, first);
+	printf("%" PRId64, v);
+}
+
+static void ctl_json_kv_time(const char *key, int64_t t_ms, bool *first)
+{
+	char t[48];
+	ctl_json_kv_str(key, ctl_utc(t_ms, t, sizeof(t)), first);
+}
+
+static int ctl_flush(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return ctl_fail("writing the output: %s", strerror(errno ? errno : EIO));
+	return 0;
+}
+
+/* True when args hold --help or -h (every command takes it). */
+static bool ctl_wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static void ctl_csv_error(const char *file, unsigned line, const char *reason, void *arg)
+{
+	(*(int *)arg)++;
+	if (line)
+		fprintf(stderr, "%s:%u: %s\n", file, line, reason);
+	else
+		fprintf(stderr, "%s: %s\n", file, reason);
+}
+
 /* ---- oncall -------------------------------------------------------------------------- */
+
+static void ctl_print_plan_step(int i, const struct gw_roster_plan_step *s)
+{
+	char ring[16] = "default";
+
+	if (s->ring_s)
+		snprintf(ring, sizeof(ring), "%d s", s->ring_s);
+	if (i)
+		printf("  %2d. ", i);
+	else
+		printf(" then ");
+	ctl_put_padded(s->name, 24);
+	printf(" %-16s %-10s ring %s\n", s->phone, s->handle, ring);
+}
 
 static void ctl_print_chain(const struct gw_roster *r, const char *line, int64_t at)
 {
 	struct gw_roster_step steps[GW_ROSTER_CHAIN_MAX];
+	struct gw_roster_plan plan;
 	int n = gw_roster_chain(r, line, at, steps, GW_ROSTER_CHAIN_MAX);
 
 	printf("%s  %s\n", line, gw_roster_line_name(r, line));
 	if (n == 0)
 		printf("   (nobody on duty)\n");
+	if (n < 0)
+		printf("   (cannot tell: %s)\n", strerror(-n));
 	for (int i = 0; i < n; i++) {
 		printf("  %2d. ", i + 1);
 		ctl_put_padded(steps[i].name, 24);
 		printf(" %-16s %s\n", steps[i].phone, steps[i].handle);
 	}
+	if (gw_roster_plan(r, line, at, &plan) < 0 ||
+	    (!plan.explicit_chain && !plan.has_fallback && !plan.rounds))
+		return;
+	printf("  escalation chain");
+	if (plan.rounds)
+		printf(", %d round%s", plan.rounds, plan.rounds == 1 ? "" : "s");
+	printf(":\n");
+	for (int i = 0; i < plan.n_steps; i++)
+		ctl_print_plan_step(i + 1, &plan.steps[i]);
+	if (plan.has_fallback)
+		ctl_print_plan_step(0, &plan.fallback);
+	if (plan.empty)
+		printf("   (nobody to page: the officer is told)\n");
+}
+
+static void ctl_json_step(const char *handle, const char *name, const char *phone, int ring_s,
+			  bool with_ring)
+{
+	bool first = true;
+
+	putchar('{');
+	ctl_json_kv_str("handle", handle, &first);
+	ctl_json_kv_str("name", name, &first);
+	ctl_json_kv_str("phone", phone, &first);
+	if (with_ring)
+		ctl_json_kv_int("ring_s", ring_s, &first);
+	putchar('}');
+}
+
+static void ctl_json_line(const struct gw_roster *r, const char *line, int64_t at)
+{
+	struct gw_roster_step steps[GW_ROSTER_CHAIN_MAX];
+	struct gw_roster_plan plan;
+	int n = gw_roster_chain(r, line, at, steps, GW_ROSTER_CHAIN_MAX);
+	bool first = true;
+
+	putchar('{');
+	ctl_json_kv_str("line", line, &first);
+	ctl_json_kv_str("name", gw_roster_line_name(r, line), &first);
+	ctl_json_kv_str("name_fi", gw_roster_line_name_fi(r, line), &first);
+	ctl_json_key("duty", &first);
+	putchar('[');
+	for (int i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		ctl_json_step(steps[i].handle, steps[i].name, steps[i].phone, 0, false);
+	}
+	putchar(']');
+	ctl_json_key("plan", &first);
+	if (gw_roster_plan(r, line, at, &plan) < 0) {
+		fputs("null}", stdout);
+		return;
+	}
+	bool pf = true;
+	putchar('{');
+	ctl_json_key("steps", &pf);
+	putchar('[');
+	for (int i = 0; i < plan.n_steps; i++) {
+		if (i)
+			putchar(',');
+		ctl_json_step(plan.steps[i].handle, plan.steps[i].name, plan.steps[i].phone,
+			      plan.steps[i].ring_s, true);
+	}
+	putchar(']');
+	ctl_json_kv_int("rounds", plan.rounds, &pf);
+	ctl_json_key("fallback", &pf);
+	if (plan.has_fallback)
+		ctl_json_step(plan.fallback.handle, plan.fallback.name, plan.fallback.phone,
+			      plan.fallback.ring_s, true);
+	else
+		fputs("null", stdout);
+	ctl_json_key("explicit_chain", &pf);
+	fputs(plan.explicit_chain ? "true" : "false", stdout);
+	ctl_json_key("empty", &pf);
+	fputs(plan.empty ? "true" : "false", stdout);
+	fputs("}}", stdout);
 }
 
 static int ctl_oncall(const char *dbpath, int argc, char **argv)
@@ -147,6 +456,7 @@ static int ctl_oncall(const char *dbpath, int argc, char **argv)
 	struct gw_roster *r = NULL;
 	struct gw_db *db = NULL;
 	int64_t at = (int64_t)time(NULL) * 1000;
+	bool json = false;
 	char when[40];
 	int rc;
 
@@ -156,25 +466,45 @@ static int ctl_oncall(const char *dbpath, int argc, char **argv)
 		} else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
 			if (gw_roster_parse_time(argv[++i], &at) < 0)
 				return ctl_bad_usage("bad time '%s'", argv[i]);
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
 		} else {
 			return ctl_bad_usage("oncall: unexpected '%s'", argv[i]);
 		}
 	}
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
-	rc = gw_roster_load(db, &r);
+	rc = gw_roster_load_at(db, at, &r); /* the rotation horizon around --at */
 	gw_db_close(db);
 	if (rc < 0)
 		return ctl_fail("%s: cannot load the roster: %s", dbpath, strerror(-rc));
 	if (line && !gw_roster_line_name(r, line)) {
-		rc = ctl_fail("no service line '%s'", line);
 		gw_roster_free(r);
-		return rc;
+		ctl_fail("no service line '%s'", line);
+		return EXIT_NOT_FOUND;
 	}
 	if (gw_roster_line_count(r) == 0) {
 		rc = ctl_fail("%s: the roster is empty (rinkictl roster import FILE)", dbpath);
 		gw_roster_free(r);
 		return rc;
+	}
+	if (json) {
+		bool first = true;
+		putchar('{');
+		ctl_json_kv_time("at", at, &first);
+		ctl_json_key("lines", &first);
+		putchar('[');
+		for (size_t i = 0; i < gw_roster_line_count(r); i++) {
+			const char *code = gw_roster_line_code(r, i);
+			if (line && strcmp(code, line) != 0)
+				continue;
+			if (!line && i)
+				putchar(',');
+			ctl_json_line(r, code, at);
+		}
+		fputs("]}\n", stdout);
+		gw_roster_free(r);
+		return ctl_flush();
 	}
 	printf("on call at %s (local time)\n\n", ctl_local_time(at, false, when, sizeof(when)));
 	if (line) {
@@ -187,7 +517,7 @@ static int ctl_oncall(const char *dbpath, int argc, char **argv)
 		}
 	}
 	gw_roster_free(r);
-	return 0;
+	return ctl_flush();
 }
 
 /* ---- log ----------------------------------------------------------------------------- */
@@ -238,7 +568,10 @@ static void ctl_print_event(const struct gw_db_event *ev, void *arg)
 	char t[40];
 
 	printf("  %s  %+8.3f  %-12s %s\n", ctl_local_time(ev->t_ms, true, t, sizeof(t)),
-	       (double)(ev->t_ms - start) / 1000.0, ev->kind, ev->detail ? ev->detail : "");
+	       (double)(ev->t_ms - start) / 1000.0, ev->kind,
+	       ev->removed  ? "(removed by retention)"
+	       : ev->detail ? ev->detail
+			    : "");
 }
 
 static int ctl_log_show(struct gw_db *db, const char *dbpath, const char *arg)
@@ -250,8 +583,10 @@ static int ctl_log_show(struct gw_db *db, const char *dbpath, const char *arg)
 	if (!ctl_parse_int(arg, 1, LONG_MAX, &id))
 		return ctl_bad_usage("log show: bad incident id '%s'", arg);
 	rc = gw_db_incident_get(db, id, ctl_print_incident, &start);
-	if (rc == -ENOENT)
-		return ctl_fail("%s: no incident %ld", dbpath, id);
+	if (rc == -ENOENT) {
+		ctl_fail("%s: no incident %ld", dbpath, id);
+		return EXIT_NOT_FOUND;
+	}
 	if (rc < 0)
 		return ctl_fail("%s: cannot read incident %ld: %s", dbpath, id, strerror(-rc));
 	printf("events:\n");
@@ -259,6 +594,35 @@ static int ctl_log_show(struct gw_db *db, const char *dbpath, const char *arg)
 	if (rc < 0)
 		return ctl_fail("%s: cannot read events: %s", dbpath, strerror(-rc));
 	return 0;
+}
+
+static void ctl_json_incident(const struct gw_db_incident *inc, void *arg)
+{
+	bool first = true;
+
+	if ((*(int *)arg)++)
+		putchar(',');
+	putchar('{');
+	ctl_json_kv_int("id", inc->id, &first);
+	ctl_json_kv_time("started", inc->started_ms, &first);
+	if (inc->ended) {
+		ctl_json_kv_time("ended", inc->ended_ms, &first);
+	} else {
+		ctl_json_key("ended", &first);
+		fputs("null", stdout);
+	}
+	ctl_json_kv_str("caller", inc->caller, &first);
+	ctl_json_kv_str("caller_name", inc->caller_name, &first);
+	ctl_json_kv_str("line", inc->line, &first);
+	ctl_json_kv_int("radio_cci", inc->radio_cci, &first);
+	ctl_json_kv_str("outcome", inc->outcome, &first);
+	ctl_json_key("cause", &first);
+	if (inc->has_cause)
+		printf("%d", inc->cause);
+	else
+		fputs("null", stdout);
+	ctl_json_kv_str("accepted_by", inc->accepted_by, &first);
+	putchar('}');
 }
 
 /* ---- log verify ---------------------------------------------------------------------- */
@@ -295,68 +659,6 @@ static int ctl_log_verify(struct gw_db *db, const char *dbpath)
 }
 
 /* ---- log export ---------------------------------------------------------------------- */
-
-/*
- * A --from/--to argument: a TIME with zone, or a local date YYYY-MM-DD meaning its start
- * (end_of_day false) or the start of the next day (true). False when malformed.
- */
-static bool ctl_parse_date(const char *s, bool end_of_day, int64_t *ms)
-{
-	struct tm tm = {0};
-	int y, mo, d, n = -1;
-	time_t t;
-
-	if (gw_roster_parse_time(s, ms) == 0)
-		return true;
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0')
-		return false;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_isdst = -1;
-	if ((t = mktime(&tm)) == (time_t)-1 || tm.tm_year != y - 1900 || tm.tm_mon != mo - 1 ||
-	    tm.tm_mday != d)
-		return false; /* 2026-02-30 and the like */
-	if (end_of_day) {
-		tm = (struct tm){
-		    .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d + 1, .tm_isdst = -1};
-		if ((t = mktime(&tm)) == (time_t)-1)
-			return false;
-	}
-	*ms = (int64_t)t * 1000;
-	return true;
-}
-
-/* One CSV field (RFC 4180): quoted, with quotes doubled, when it holds , " CR or LF. */
-static void ctl_csv_field(const char *s, bool last)
-{
-	if (s && strpbrk(s, ",\"\r\n")) {
-		putchar('"');
-		for (; *s; s++) {
-			if (*s == '"')
-				putchar('"');
-			putchar(*s);
-		}
-		putchar('"');
-	} else if (s) {
-		fputs(s, stdout);
-	}
-	fputs(last ? "\r\n" : ",", stdout);
-}
-
-/* UTC ISO 8601 with milliseconds, e.g. 2026-03-01T12:00:00.250Z. */
-static const char *ctl_utc(int64_t t_ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(t_ms / 1000);
-	struct tm tm;
-
-	if (t_ms < 0 || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm)) {
-		snprintf(buf, len, "@%" PRId64, t_ms);
-		return buf;
-	}
-	snprintf(buf + strlen(buf), len - strlen(buf), ".%03dZ", (int)(t_ms % 1000));
-	return buf;
-}
 
 struct ctl_export {
 	struct gw_db *db;
@@ -438,6 +740,7 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 	struct gw_db *db;
 	long limit = DEFAULT_LIMIT;
 	const char *show = NULL;
+	bool json = false;
 	int rc;
 
 	if (argc >= 1 && strcmp(argv[0], "verify") == 0) {
@@ -474,7 +777,9 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 		show = argv[1];
 	} else {
 		for (int i = 0; i < argc; i++) {
-			if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			if (strcmp(argv[i], "--json") == 0) {
+				json = true;
+			} else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
 				if (!ctl_parse_int(argv[++i], 1, 1000000, &limit))
 					return ctl_bad_usage("bad limit '%s' (1-1000000)", argv[i]);
 			} else {
@@ -489,6 +794,16 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 		gw_db_close(db);
 		return rc;
 	}
+	if (json) {
+		int n = 0;
+		fputs("{\"incidents\":[", stdout);
+		rc = gw_db_incident_list(db, (int)limit, ctl_json_incident, &n);
+		gw_db_close(db);
+		if (rc < 0)
+			return ctl_fail("%s: cannot read the call log: %s", dbpath, strerror(-rc));
+		fputs("]}\n", stdout);
+		return ctl_flush();
+	}
 	printf("%6s  %-19s  %-17s %-28s %-5s %-12s %5s  %s\n", "ID", "STARTED", "CALLER",
 	       "CALLER NAME", "LINE", "OUTCOME", "CAUSE", "ACCEPTED BY");
 	rc = gw_db_incident_list(db, (int)limit, ctl_print_incident_row, NULL);
@@ -500,15 +815,157 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 	return 0;
 }
 
-/* ---- roster import ------------------------------------------------------------------- */
+/* ---- report -------------------------------------------------------------------------- */
 
-static void ctl_csv_error(const char *file, unsigned line, const char *reason, void *arg)
+struct ctl_report {
+	const struct gw_roster *r;
+	struct gw_db_report_row total;
+	const char *month;
+};
+
+static void ctl_report_csv_row(const char *month, const char *line, const char *name,
+			       const struct gw_db_report_row *row)
 {
-	(*(int *)arg)++;
-	if (line)
-		fprintf(stderr, "%s:%u: %s\n", file, line, reason);
-	else
-		fprintf(stderr, "%s: %s\n", file, reason);
+	char n[5][24];
+
+	snprintf(n[0], sizeof(n[0]), "%" PRId64, row->calls);
+	snprintf(n[1], sizeof(n[1]), "%" PRId64, row->answered);
+	snprintf(n[2], sizeof(n[2]), "%" PRId64, row->answered_within);
+	snprintf(n[3], sizeof(n[3]), "%" PRId64, row->escalated);
+	snprintf(n[4], sizeof(n[4]), "%" PRId64, row->unanswered);
+	ctl_csv_field(month, false);
+	ctl_csv_field(line, false);
+	ctl_csv_field(name, false);
+	for (int i = 0; i < 5; i++)
+		ctl_csv_field(n[i], i == 4);
+}
+
+static void ctl_report_row(const struct gw_db_report_row *row, void *arg)
+{
+	struct ctl_report *x = arg;
+	const char *name = x->r ? gw_roster_line_name(x->r, row->line) : NULL;
+
+	ctl_report_csv_row(x->month, *row->line ? row->line : "-",
+			   *row->line ? (name ? name : "") : "(no line)", row);
+	x->total.calls += row->calls;
+	x->total.answered += row->answered;
+	x->total.answered_within += row->answered_within;
+	x->total.escalated += row->escalated;
+	x->total.unanswered += row->unanswered;
+}
+
+static int ctl_report(const char *dbpath, int argc, char **argv)
+{
+	struct ctl_report x = {0};
+	struct gw_roster *r = NULL;
+	struct gw_db *db;
+	const char *month = NULL;
+	long within = DEFAULT_WITHIN;
+	int y, m, n = -1, rc;
+	char hdr[160];
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
+			month = argv[++i];
+		} else if (strcmp(argv[i], "--within") == 0 && i + 1 < argc) {
+			if (!ctl_parse_int(argv[++i], 1, 86400, &within))
+				return ctl_bad_usage("bad --within '%s' (1-86400 seconds)",
+						     argv[i]);
+		} else {
+			return ctl_bad_usage("report: unexpected '%s'", argv[i]);
+		}
+	}
+	if (!month)
+		return ctl_bad_usage("report: --month YYYY-MM is required");
+	if (sscanf(month, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || month[n] || y < 1970 ||
+	    m < 1 || m > 12)
+		return ctl_bad_usage("report: bad month '%s' (YYYY-MM)", month);
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	if (gw_roster_load(db, &r) < 0)
+		r = NULL; /* names are a nicety: the figures come from the call log */
+	x.r = r;
+	x.month = month;
+	snprintf(hdr, sizeof(hdr),
+		 "month,line,name,calls,answered,answered_within_%lds,escalations,unanswered\r\n",
+		 within);
+	fputs(hdr, stdout);
+	rc = gw_db_report(db, gw_roster_local_to_utc(y, m, 1, 0),
+			  gw_roster_local_to_utc(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, 0),
+			  (int64_t)within * 1000, ctl_report_row, &x);
+	gw_db_close(db);
+	gw_roster_free(r);
+	if (rc < 0)
+		return ctl_fail("%s: cannot read the call log: %s", dbpath, strerror(-rc));
+	ctl_report_csv_row(month, "total", "", &x.total);
+	return ctl_flush();
+}
+
+/* ---- retention ----------------------------------------------------------------------- */
+
+static int ctl_retention(const char *dbpath, int argc, char **argv)
+{
+	int64_t removed = 0, now = (int64_t)time(NULL) * 1000;
+	struct gw_db *db;
+	long days = 0;
+	char when[40];
+	int rc;
+
+	if (argc < 1 || strcmp(argv[0], "run") != 0)
+		return ctl_bad_usage("usage: retention run --days N");
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
+			if (!ctl_parse_int(argv[++i], 1, 36500, &days))
+				return ctl_bad_usage("bad --days '%s' (1-36500)", argv[i]);
+		} else {
+			return ctl_bad_usage("retention run: unexpected '%s'", argv[i]);
+		}
+	}
+	if (!days)
+		return ctl_bad_usage("retention run: --days N is required");
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_retention_run(db, now, (int)days, &removed);
+	gw_db_close(db);
+	if (rc == -EBUSY)
+		return ctl_fail("%s: call-log records still wait in the spool; run it again when "
+				"rinkid has written them",
+				dbpath);
+	if (rc < 0)
+		return ctl_fail("%s: retention failed, nothing removed: %s", dbpath, strerror(-rc));
+	printf("removed %" PRId64 " message bod%s older than %ld days (before %s)\n", removed,
+	       removed == 1 ? "y" : "ies", days,
+	       ctl_local_time(now - days * 86400000LL, false, when, sizeof(when)));
+	return ctl_flush();
+}
+
+/* ---- roster and directory ------------------------------------------------------------ */
+
+static int ctl_roster_export(const char *dbpath, const char *file)
+{
+	struct gw_db_roster d;
+	struct gw_db *db;
+	FILE *f = stdout;
+	int rc;
+
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_roster_read(db, &d);
+	gw_db_close(db);
+	if (rc < 0)
+		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
+	if (file && !(f = fopen(file, "w"))) {
+		rc = -errno;
+		gw_db_roster_clear(&d);
+		return ctl_fail("%s: %s", file, strerror(-rc));
+	}
+	rc = gw_roster_write_csv(&d, f);
+	if (file && fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	gw_db_roster_clear(&d);
+	if (rc < 0)
+		return ctl_fail("%s: cannot write: %s", file ? file : "stdout", strerror(-rc));
+	return 0;
 }
 
 static int ctl_roster(const char *dbpath, int argc, char **argv)
@@ -517,8 +974,13 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 	struct gw_db *db;
 	int errors = 0, rc;
 
+	if (argc >= 1 && strcmp(argv[0], "export") == 0) {
+		if (argc > 2)
+			return ctl_bad_usage("usage: roster export [FILE]");
+		return ctl_roster_export(dbpath, argc == 2 ? argv[1] : NULL);
+	}
 	if (argc != 2 || strcmp(argv[0], "import") != 0)
-		return ctl_bad_usage("usage: roster import FILE");
+		return ctl_bad_usage("usage: roster import FILE | roster export [FILE]");
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
 	rc = gw_roster_import_file(db, argv[1], ctl_csv_error, &errors, &c);
@@ -528,15 +990,297 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 				errors == 1 ? "" : "s");
 	if (rc < 0)
 		return ctl_fail("%s: import failed, nothing imported: %s", argv[1], strerror(-rc));
-	printf("imported %s into %s: %zu lines, %zu workers, %zu shifts, %zu routes, "
-	       "%zu directory entries\n",
-	       argv[1], dbpath, c.lines, c.workers, c.shifts, c.routes, c.dirs);
+	printf("imported %s into %s: %zu lines, %zu workers, %zu shifts, %zu rotations, "
+	       "%zu overrides, %zu chain steps, %zu routes, %zu directory entries, %zu "
+	       "holidays\n",
+	       argv[1], dbpath, c.lines, c.workers, c.shifts, c.rotations, c.overrides, c.steps,
+	       c.routes, c.dirs, c.holidays);
+	return 0;
+}
+
+static int ctl_directory(const char *dbpath, int argc, char **argv)
+{
+	struct gw_db *db;
+	int errors = 0, rc;
+	size_t n = 0;
+
+	if (argc != 2 || strcmp(argv[0], "import") != 0)
+		return ctl_bad_usage("usage: directory import FILE");
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_roster_import_directory_file(db, argv[1], ctl_csv_error, &errors, &n);
+	gw_db_close(db);
+	if (rc < 0 && errors)
+		return ctl_fail("%s: %d error%s, nothing imported", argv[1], errors,
+				errors == 1 ? "" : "s");
+	if (rc < 0)
+		return ctl_fail("%s: import failed, nothing imported: %s", argv[1], strerror(-rc));
+	printf("imported %zu directory entr%s from %s\n", n, n == 1 ? "y" : "ies", argv[1]);
+	return 0;
+}
+
+/* ---- workers ------------------------------------------------------------------------- */
+
+static int ctl_worker_list(const char *dbpath, bool json)
+{
+	struct gw_db_roster d;
+	struct gw_db *db;
+	int rc;
+
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_roster_read(db, &d);
+	gw_db_close(db);
+	if (rc < 0)
+		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
+	if (json)
+		fputs("{\"workers\":[", stdout);
+	else
+		printf("%-16s %-24s %-16s %-8s %s\n", "HANDLE", "NAME", "PHONE", "ISSI", "ACTIVE");
+	for (size_t i = 0; i < d.n_workers; i++) {
+		const struct gw_db_worker *w = &d.workers[i];
+		bool first = true;
+		if (!json) {
+			printf("%-16s ", w->handle);
+			ctl_put_padded(w->name, 24);
+			printf(" %-16s %-8s %s\n", w->phone, w->issi ? w->issi : "-",
+			       w->active ? "yes" : "no");
+			continue;
+		}
+		if (i)
+			putchar(',');
+		putchar('{');
+		ctl_json_kv_str("handle", w->handle, &first);
+		ctl_json_kv_str("name", w->name, &first);
+		ctl_json_kv_str("phone", w->phone, &first);
+		ctl_json_kv_str("issi", w->issi, &first);
+		ctl_json_key("active", &first);
+		fputs(w->active ? "true}" : "false}", stdout);
+	}
+	if (json)
+		fputs("]}\n", stdout);
+	gw_db_roster_clear(&d);
+	return ctl_flush();
+}
+
+static int ctl_worker(const char *dbpath, int argc, char **argv)
+{
+	struct gw_db *db;
+	char why[160];
+	int rc;
+
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			return ctl_worker_list(dbpath, argc == 2);
+		return ctl_bad_usage("usage: worker list [--json]");
+	}
+	if (argc >= 1 && (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0)) {
+		bool enable = argv[0][0] == 'e';
+		if (argc != 2)
+			return ctl_bad_usage("usage: worker %s HANDLE", argv[0]);
+		if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+			return rc;
+		rc = gw_db_worker_set_active(db, argv[1], enable);
+		gw_db_close(db);
+		if (rc == -ENOENT) {
+			ctl_fail("no worker '%s'", argv[1]);
+			return EXIT_NOT_FOUND;
+		}
+		if (rc < 0)
+			return ctl_fail("%s: cannot change worker %s: %s", dbpath, argv[1],
+					strerror(-rc));
+		printf("worker %s %s\n", argv[1], enable ? "enabled" : "disabled (never rung)");
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], "add") != 0)
+		return ctl_bad_usage("usage: worker add|list|disable|enable ...");
+	struct gw_db_worker w = {.active = true};
+	char issi[32] = "";
+	int pos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--issi") == 0 && i + 1 < argc) {
+			snprintf(issi, sizeof(issi), "%s", argv[++i]);
+			w.issi = issi;
+		} else if (strcmp(argv[i], "--inactive") == 0) {
+			w.active = false;
+		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
+			return ctl_bad_usage("worker add: unknown option '%s'", argv[i]);
+		} else if (pos < 3) {
+			char **slot[] = {&w.handle, &w.name, &w.phone};
+			*slot[pos++] = argv[i];
+		} else {
+			return ctl_bad_usage("worker add: unexpected '%s'", argv[i]);
+		}
+	}
+	if (pos != 3)
+		return ctl_bad_usage("usage: worker add HANDLE NAME PHONE [--issi ISSI] "
+				     "[--inactive]");
+	if (gw_roster_check_worker(&w, why, sizeof(why)) < 0)
+		return ctl_bad_usage("worker add: %s", why);
+	if (w.issi && !*w.issi)
+		w.issi = NULL;
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_worker_add(db, &w);
+	gw_db_close(db);
+	if (rc == -EEXIST)
+		return ctl_fail("worker '%s' exists already", w.handle);
+	if (rc < 0)
+		return ctl_fail("%s: cannot add worker %s: %s", dbpath, w.handle, strerror(-rc));
+	printf("worker %s added\n", w.handle);
+	return 0;
+}
+
+/* ---- overrides ----------------------------------------------------------------------- */
+
+static int ctl_override_list(const char *dbpath, bool json)
+{
+	struct gw_db_roster d;
+	struct gw_db *db;
+	char a[40], b[40];
+	int rc;
+
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_roster_read(db, &d);
+	gw_db_close(db);
+	if (rc < 0)
+		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
+	if (json)
+		fputs("{\"overrides\":[", stdout);
+	else
+		printf("%5s  %-8s %-6s %-12s %-12s %-19s  %-19s  %s\n", "ID", "KIND", "LINE",
+		       "WORKER", "BY", "FROM", "TO", "POSITION");
+	for (size_t i = 0; i < d.n_overrides; i++) {
+		const struct gw_db_override *o = &d.overrides[i];
+		bool first = true;
+		if (!json) {
+			printf("%5" PRId64 "  %-8s %-6s %-12s %-12s %-19s  %-19s  ", o->id, o->kind,
+			       o->line ? o->line : "(all)", o->worker, o->by ? o->by : "-",
+			       ctl_local_time(o->start_ms, false, a, sizeof(a)),
+			       ctl_local_time(o->end_ms, false, b, sizeof(b)));
+			if (o->position)
+				printf("%d\n", o->position);
+			else
+				printf("-\n");
+			continue;
+		}
+		if (i)
+			putchar(',');
+		putchar('{');
+		ctl_json_kv_int("id", o->id, &first);
+		ctl_json_kv_str("kind", o->kind, &first);
+		ctl_json_kv_str("line", o->line, &first);
+		ctl_json_kv_str("worker", o->worker, &first);
+		ctl_json_kv_str("by", o->by, &first);
+		ctl_json_kv_time("from", o->start_ms, &first);
+		ctl_json_kv_time("to", o->end_ms, &first);
+		ctl_json_kv_int("position", o->position, &first);
+		putchar('}');
+	}
+	if (json)
+		fputs("]}\n", stdout);
+	else if (d.n_overrides == 0)
+		printf("(no overrides)\n");
+	gw_db_roster_clear(&d);
+	return ctl_flush();
+}
+
+static int ctl_override(const char *dbpath, int argc, char **argv)
+{
+	struct gw_db_override o = {0};
+	struct gw_db *db;
+	char why[160];
+	int64_t id;
+	long v;
+	int rc;
+
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			return ctl_override_list(dbpath, argc == 2);
+		return ctl_bad_usage("usage: override list [--json]");
+	}
+	if (argc >= 1 && strcmp(argv[0], "remove") == 0) {
+		if (argc != 2 || !ctl_parse_int(argv[1], 1, LONG_MAX, &v))
+			return ctl_bad_usage("usage: override remove ID");
+		if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+			return rc;
+		rc = gw_db_override_remove(db, v);
+		gw_db_close(db);
+		if (rc == -ENOENT) {
+			ctl_fail("no override %ld", v);
+			return EXIT_NOT_FOUND;
+		}
+		if (rc < 0)
+			return ctl_fail("%s: cannot remove override %ld: %s", dbpath, v,
+					strerror(-rc));
+		printf("override %ld removed\n", v);
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], "add") != 0)
+		return ctl_bad_usage("usage: override add|list|remove ...");
+	int pos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
+			o.line = argv[++i];
+		} else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc) {
+			o.by = argv[++i];
+		} else if (strcmp(argv[i], "--position") == 0 && i + 1 < argc) {
+			if (!ctl_parse_int(argv[++i], 1, 99, &v))
+				return ctl_bad_usage("bad --position '%s' (1-99)", argv[i]);
+			o.position = (int)v;
+		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
+			return ctl_bad_usage("override add: unknown option '%s'", argv[i]);
+		} else if (pos == 0) {
+			o.kind = argv[i];
+			pos++;
+		} else if (pos == 1) {
+			o.worker = argv[i];
+			pos++;
+		} else if (pos == 2 || pos == 3) {
+			if (!ctl_parse_date(argv[i], pos == 3, pos == 2 ? &o.start_ms : &o.end_ms))
+				return ctl_bad_usage(
+				    "bad time '%s' (TIME with a zone, or YYYY-MM-DD)", argv[i]);
+			pos++;
+		} else {
+			return ctl_bad_usage("override add: unexpected '%s'", argv[i]);
+		}
+	}
+	if (pos != 4)
+		return ctl_bad_usage("usage: override add KIND WORKER FROM TO [--line L] [--by B] "
+				     "[--position N]");
+	if (o.kind && strcmp(o.kind, "add") == 0 && !o.position)
+		o.position = 1; /* an extra person rings first unless told otherwise */
+	if (gw_roster_check_override(&o, why, sizeof(why)) < 0)
+		return ctl_bad_usage("override add: %s", why);
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_override_add(db, &o, &id);
+	gw_db_close(db);
+	if (rc == -ENOENT) {
+		ctl_fail("override add: unknown worker or line (%s%s%s%s%s)", o.worker,
+			 o.by ? ", " : "", o.by ? o.by : "", o.line ? ", line " : "",
+			 o.line ? o.line : "");
+		return EXIT_NOT_FOUND;
+	}
+	if (rc < 0)
+		return ctl_fail("%s: cannot add the override: %s", dbpath, strerror(-rc));
+	printf("override %" PRId64 " added\n", id);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*fn)(const char *dbpath, int argc, char **argv);
+	} cmds[] = {
+	    {"oncall", ctl_oncall},	  {"log", ctl_log},	      {"report", ctl_report},
+	    {"retention", ctl_retention}, {"roster", ctl_roster},     {"directory", ctl_directory},
+	    {"worker", ctl_worker},	  {"override", ctl_override},
+	};
 	const char *dbpath = getenv("RINKI_DB");
+	const char *socket_path = NULL;
 	int i = 1;
 
 	if (!dbpath || !*dbpath)
@@ -546,6 +1290,8 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
 			dbpath = argv[++i];
+		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+			socket_path = argv[++i];
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			ctl_usage(stdout);
 			return 0;
@@ -556,11 +1302,22 @@ int main(int argc, char **argv)
 	if (i == argc)
 		return ctl_bad_usage("no command given");
 	const char *cmd = argv[i++];
-	if (strcmp(cmd, "oncall") == 0)
-		return ctl_oncall(dbpath, argc - i, argv + i);
-	if (strcmp(cmd, "log") == 0)
-		return ctl_log(dbpath, argc - i, argv + i);
-	if (strcmp(cmd, "roster") == 0)
-		return ctl_roster(dbpath, argc - i, argv + i);
+	if (strcmp(cmd, "help") == 0) {
+		if (i == argc) {
+			ctl_usage(stdout);
+			return 0;
+		}
+		return ctl_command_help(argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+	}
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "page-test") == 0 || strcmp(cmd, "sds") == 0)
+		return ctl_status_main(socket_path, argc - i + 1, argv + i - 1);
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		if (strcmp(cmd, cmds[k].name) != 0)
+			continue;
+		if (ctl_wants_help(argc - i, argv + i))
+			return ctl_command_help(cmd,
+						i < argc && argv[i][0] != '-' ? argv[i] : NULL);
+		return cmds[k].fn(dbpath, argc - i, argv + i);
+	}
 	return ctl_bad_usage("unknown command '%s'", cmd);
 }

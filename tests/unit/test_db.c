@@ -5,8 +5,12 @@
  * of a newer schema, the call-log round trip (open, events, close), batches, crash
  * recovery (mark interrupted), roster change detection across two connections, and the
  * hash chain: intact, a changed detail, a deleted middle or last row, an edited incident
- * row. A raw sqlite3 connection plays "another program" (or the attacker) where a test
- * needs to fake or tamper with a file this build did not write.
+ * row. Schema v3: the chain encoding v3 (detail hash) beside old v2 rows, retention
+ * blanking message bodies with the chain still verifiable (and a blanked non-body or
+ * recent body caught), system events, the monthly report's figures, and the roster edits
+ * (worker add/disable, overrides, directory) bumping the roster revision. A raw sqlite3
+ * connection plays "another program" (or the attacker) where a test needs to fake or
+ * tamper with a file this build did not write.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -648,7 +652,11 @@ static void test_migrate_v1_to_v2(void **state)
 	raw_exec(v1_schema);
 	assert_int_equal(gw_db_open(path, &db), 0);
 	gw_db_close(db);
-	assert_int_equal(raw_int("SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), gw_db_schema_version());
+	/* v3: the rows v2 chained keep their v2 hashes; new rows use encoding v3. */
+	assert_int_equal(raw_int("SELECT v3_from FROM chain_meta"), 6);
+	assert_int_equal(raw_int("SELECT count(*) FROM incident_events WHERE detail_hash IS NULL"),
+			 5);
 	assert_int_equal(raw_int("SELECT count(*) FROM incident_events"), 5);
 	assert_int_equal(raw_int("SELECT count(*) FROM incident_events WHERE length(hash) = 32"
 				 " AND length(prev_hash) = 32"),
@@ -677,6 +685,256 @@ static void test_migrate_v1_to_v2(void **state)
 	assert_int_equal(v.bad_event, 1);
 }
 
+/* ---- retention ----------------------------------------------------------------------- */
+
+#define DAY 86400000LL
+
+static void sys_event(const struct gw_db_event *ev, void *arg)
+{
+	on_event(ev, arg);
+}
+
+static void test_retention(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 10 * DAY, .caller = "2269001", .radio_cci = 1};
+	struct gw_db_verify v;
+	struct gw_db *db;
+	struct seen s = {0};
+	int64_t id, id2, removed = -1;
+
+	(void)state;
+	assert_true(gw_db_kind_is_body("sms_text") && gw_db_kind_is_body("sds_text"));
+	assert_false(gw_db_kind_is_body("sms") || gw_db_kind_is_body("page"));
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_event_append(db, id, 10 * DAY + 1, "sds", "in from 2269001 ref 7"),
+			 0);
+	assert_int_equal(gw_db_event_append(db, id, 10 * DAY + 2, "sds_text", "Tarvitaan apua"), 0);
+	assert_int_equal(gw_db_event_append(db, id, 10 * DAY + 3, "sms_text", "Tulen"), 0);
+	assert_int_equal(gw_db_incident_close(db, id, 10 * DAY + 9, "completed", -1, "aino"), 0);
+	rec.started_ms = 40 * DAY;
+	assert_int_equal(gw_db_incident_open(db, &rec, &id2), 0);
+	assert_int_equal(gw_db_event_append(db, id2, 40 * DAY + 2, "sds_text", "Uusi viesti"), 0);
+	assert_int_equal(gw_db_retention_run(db, 45 * DAY, 0, &removed), -EINVAL);
+	/* Older than 30 days at day 45: the day-10 bodies go, the day-40 one stays. */
+	assert_int_equal(gw_db_retention_run(db, 45 * DAY, 30, &removed), 0);
+	assert_int_equal(removed, 2);
+	assert_int_equal(gw_db_event_list(db, id, on_event, &s), 5);
+	assert_string_equal(s.ev[1].detail, "in from 2269001 ref 7"); /* metadata kept */
+	assert_string_equal(s.ev[2].kind, "sds_text");
+	assert_string_equal(s.ev[2].detail, "(null)");
+	assert_int_equal(s.ev[2].t, 10 * DAY + 2);
+	assert_string_equal(s.ev[4].kind, "close");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gw_db_event_list(db, id2, on_event, &s), 2);
+	assert_string_equal(s.ev[1].detail, "Uusi viesti");
+	/* The run is logged as a system event. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gw_db_system_event_list(db, sys_event, &s), 1);
+	assert_string_equal(s.ev[0].kind, "retention");
+	assert_non_null(strstr(s.ev[0].detail, "removed 2 (older than 30 days)"));
+	assert_int_equal(s.ev[0].t, 45 * DAY);
+	/* Incident metadata stays; the chain verifies; a second run removes nothing. */
+	assert_int_equal(gw_db_log_verify_report(db, &v), 0);
+	assert_int_equal(v.events, 8);
+	assert_int_equal(gw_db_retention_run(db, 46 * DAY, 30, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(gw_db_event_append(db, id2, 46 * DAY, "note", "after retention"), 0);
+	gw_db_close(db);
+	assert_int_equal(raw_int("SELECT count(*) FROM incidents WHERE accepted_by = 'aino'"), 1);
+	assert_int_equal(verify(&v), 0);
+
+	/* Blanking what retention may not: a non-body detail, a body newer than the cutoff. */
+	raw_exec("UPDATE incident_events SET detail = NULL WHERE kind = 'sds'");
+	assert_int_equal(verify(&v), 1);
+	assert_int_equal(v.bad_event, raw_int("SELECT id FROM incident_events WHERE kind = 'sds'"));
+	assert_non_null(strstr(v.reason, "not a message body"));
+	raw_exec("UPDATE incident_events SET detail = 'in from 2269001 ref 7' WHERE kind = 'sds'");
+	assert_int_equal(verify(&v), 0);
+	raw_exec("UPDATE incident_events SET detail = NULL WHERE detail = 'Uusi viesti'");
+	assert_int_equal(verify(&v), 1);
+	assert_non_null(strstr(v.reason, "no retention run covers"));
+	/* A blanked body cannot be given a different text either. */
+	raw_exec("UPDATE incident_events SET detail = 'Uusi viesti' WHERE kind = 'sds_text' AND "
+		 "t_ms = 40 * 86400000 + 2");
+	assert_int_equal(verify(&v), 0);
+	raw_exec("UPDATE incident_events SET detail = 'Toinen teksti' WHERE kind = 'sds_text' AND "
+		 "t_ms = 10 * 86400000 + 2");
+	assert_int_equal(verify(&v), 1);
+	assert_non_null(strstr(v.reason, "does not match its hash"));
+}
+
+/* Retention waits while call-log records are spooled (its event would overtake them). */
+static void test_retention_spool(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 1000, .caller = "1", .radio_cci = 1};
+	struct gw_db *a, *b;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &a), 0);
+	assert_int_equal(gw_db_open(path, &b), 0);
+	gw_db_set_busy_timeout(a, 0);
+	raw_exec("SELECT 1"); /* the file exists */
+	/* b holds the write lock: a's call-log write goes to the spool. */
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(gw_db_incident_open(a, &rec, &id), 0);
+	assert_true(gw_db_spool_pending(a));
+	assert_int_equal(gw_db_retention_run(a, 100 * DAY, 30, NULL), -EBUSY);
+	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_true(gw_db_spool_replay(a) >= 1);
+	assert_int_equal(gw_db_retention_run(a, 100 * DAY, 30, NULL), 0);
+	gw_db_close(a);
+	gw_db_close(b);
+}
+
+/* ---- report -------------------------------------------------------------------------- */
+
+struct rep {
+	int n;
+	struct gw_db_report_row row[4];
+	char line[4][16];
+};
+
+static void on_row(const struct gw_db_report_row *row, void *arg)
+{
+	struct rep *r = arg;
+	if (r->n < 4) {
+		r->row[r->n] = *row;
+		snprintf(r->line[r->n], sizeof(r->line[0]), "%s", row->line);
+	}
+	r->n++;
+}
+
+/* One call: opened at t, paged pages times, accepted after accept_s (< 0: never). */
+static void seed_call(struct gw_db *db, const char *line, int64_t t, int pages, int accept_s)
+{
+	struct gw_incident_rec rec = {.started_ms = t, .caller = "2269001", .line = line};
+	int64_t id;
+
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	for (int i = 0; i < pages; i++)
+		assert_int_equal(gw_db_event_append(db, id, t + 10 + i, "page", "x"), 0);
+	if (accept_s >= 0)
+		assert_int_equal(gw_db_event_append(db, id, t + accept_s * 1000LL, "accepted", "a"),
+				 0);
+	assert_int_equal(gw_db_incident_close(db, id, t + 200000,
+					      accept_s >= 0 ? "completed" : "unanswered", -1,
+					      accept_s >= 0 ? "a" : NULL),
+			 0);
+}
+
+static void test_report(void **state)
+{
+	int64_t m0 = 1772316000000, m1 = 1774990800000; /* March 2026 in Helsinki time */
+	struct gw_db *db;
+	struct rep r = {0};
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	seed_call(db, "sos", m0, 1, 20);	   /* answered in time at the first step */
+	seed_call(db, "sos", m0 + DAY, 2, 60);	   /* escalated, answered at exactly 60 s */
+	seed_call(db, "sos", m0 + 2 * DAY, 3, 61); /* escalated, answered late */
+	seed_call(db, "sos", m0 + 3 * DAY, 4, -1); /* escalated, unanswered */
+	seed_call(db, "mhs", m1 - 1, 1, -1);	   /* last ms of March */
+	seed_call(db, NULL, m0 + 5 * DAY, 0, -1);  /* unrouted */
+	seed_call(db, "sos", m0 - 1, 1, 5);	   /* February: not counted */
+	seed_call(db, "sos", m1, 1, 5);		   /* April: not counted */
+	assert_int_equal(gw_db_report(db, m0, m1, 60000, on_row, &r), 3);
+	gw_db_close(db);
+	assert_string_equal(r.line[0], "");
+	assert_int_equal(r.row[0].calls, 1);
+	assert_int_equal(r.row[0].unanswered, 1);
+	assert_string_equal(r.line[1], "mhs");
+	assert_int_equal(r.row[1].calls, 1);
+	assert_int_equal(r.row[1].answered, 0);
+	assert_string_equal(r.line[2], "sos");
+	assert_int_equal(r.row[2].calls, 4);
+	assert_int_equal(r.row[2].answered, 3);
+	assert_int_equal(r.row[2].answered_within, 2);
+	assert_int_equal(r.row[2].escalated, 3);
+	assert_int_equal(r.row[2].unanswered, 1);
+}
+
+/* ---- roster edits -------------------------------------------------------------------- */
+
+static void test_roster_edits(void **state)
+{
+	struct gw_db_roster r, back;
+	struct gw_db_line l;
+	struct gw_db_worker w;
+	struct gw_db_shift sh;
+	struct gw_db *a, *b;
+	int64_t id1, id2;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &a), 0);
+	assert_int_equal(gw_db_open(path, &b), 0);
+	tiny_roster(&r, &l, &w, &sh, "aino");
+	assert_int_equal(gw_db_roster_replace(a, &r), 0);
+	assert_int_equal(gw_db_roster_changed(b), 1);
+
+	struct gw_db_worker pia = {"pia", "Pia", "+358401111111", "12345", true};
+	assert_int_equal(gw_db_worker_add(a, &pia), 0);
+	assert_int_equal(gw_db_roster_changed(b), 1);
+	assert_int_equal(gw_db_worker_add(a, &pia), -EEXIST);
+	assert_int_equal(gw_db_roster_changed(b), 0);
+	assert_int_equal(gw_db_worker_set_active(a, "pia", false), 0);
+	assert_int_equal(gw_db_roster_changed(b), 1);
+	assert_int_equal(gw_db_worker_set_active(a, "nobody", false), -ENOENT);
+
+	struct gw_db_override o = {.kind = "replace",
+				   .line = "sos",
+				   .worker = "aino",
+				   .by = "pia",
+				   .start_ms = 1000,
+				   .end_ms = 2000};
+	assert_int_equal(gw_db_override_add(a, &o, &id1), 0);
+	o = (struct gw_db_override){.kind = "remove", .worker = "aino", .start_ms = 5, .end_ms = 6};
+	assert_int_equal(gw_db_override_add(a, &o, &id2), 0);
+	assert_true(id2 > id1);
+	o.worker = "nobody";
+	assert_int_equal(gw_db_override_add(a, &o, NULL), -ENOENT);
+	o = (struct gw_db_override){
+	    .kind = "replace", .worker = "aino", .by = "nobody", .start_ms = 5, .end_ms = 6};
+	assert_int_equal(gw_db_override_add(a, &o, NULL), -ENOENT);
+	o = (struct gw_db_override){.kind = "add",
+				    .line = "xyz",
+				    .worker = "aino",
+				    .start_ms = 5,
+				    .end_ms = 6,
+				    .position = 1};
+	assert_int_equal(gw_db_override_add(a, &o, NULL), -ENOENT);
+	assert_int_equal(gw_db_roster_changed(b), 1);
+
+	struct gw_db_dir dirs[] = {{"2269001", "Poliisi"}, {"2271001", "Pelastus"}};
+	assert_int_equal(gw_db_directory_replace(a, dirs, 2), 0);
+
+	assert_int_equal(gw_db_roster_read(b, &back), 0);
+	assert_int_equal(back.n_workers, 2);
+	assert_string_equal(back.workers[1].handle, "pia");
+	assert_false(back.workers[1].active);
+	assert_string_equal(back.workers[1].issi, "12345");
+	assert_int_equal(back.n_overrides, 2);
+	assert_string_equal(back.overrides[0].kind, "remove"); /* by start */
+	assert_null(back.overrides[0].line);
+	assert_null(back.overrides[0].by);
+	assert_int_equal(back.overrides[1].id, id1);
+	assert_string_equal(back.overrides[1].by, "pia");
+	assert_int_equal(back.n_dirs, 2);
+	assert_int_equal(back.n_shifts, 1); /* the rest of the roster is untouched */
+	gw_db_roster_clear(&back);
+
+	assert_int_equal(gw_db_override_remove(a, id1), 0);
+	assert_int_equal(gw_db_override_remove(a, id1), -ENOENT);
+	assert_int_equal(raw_int("SELECT count(*) FROM overrides"), 1);
+	gw_db_close(a);
+	gw_db_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +950,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roster_edits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -217,9 +218,10 @@ static void test_chain_order(void **state)
 		 "shift,mhs,aino,2026-03-01T06:00Z,2026-03-01T12:00Z,2\n"
 		 /* inactive worker: never in a chain */
 		 "shift,sos,olli,2026-03-01T06:00Z,2026-03-01T18:00Z,1\n"
-		 /* leena twice on mhs: listed once, at the better place */
+		 /* leena twice on mhs (a shift and an add override): listed once, at the
+		  * better place; two overlapping shifts of one worker are refused */
 		 "shift,mhs,leena,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n"
-		 "shift,mhs,leena,2026-03-01T00:00Z,2026-03-02T00:00Z,3\n",
+		 "override,add,mhs,leena,2026-03-01T00:00Z,2026-03-02T00:00Z,3\n",
 		 base_roster);
 	assert_int_equal(import_text(csv), 0);
 	r = load();
@@ -464,13 +466,49 @@ static void test_csv_errors(void **state)
 	assert_int_equal(gw_roster_parse_csv("e.csv", "# nothing\n", 10, &out, on_err, NULL),
 			 -EINVAL);
 	assert_true(has_err("e.csv:0: ", "empty roster"));
-	/* Invalid UTF-8 and NUL bytes. */
-	static const char enc[] = "line,a,\xc3\x28,b,c\nline,b,x\0y,b,c\n";
+	/* A control character in a field. */
+	static const char ctl[] = "line,a,x\x01y,b,c\n";
 	n_errs = 0;
-	assert_int_equal(gw_roster_parse_csv("u.csv", enc, sizeof(enc) - 1, &out, on_err, NULL),
+	assert_int_equal(gw_roster_parse_csv("c.csv", ctl, sizeof(ctl) - 1, &out, on_err, NULL),
 			 -EINVAL);
-	assert_true(has_err("u.csv:1: ", "field 3 has a control character or is not UTF-8"));
-	assert_true(has_err("u.csv:2: ", "NUL byte"));
+	assert_true(has_err("c.csv:1: ", "field 3 has a control character"));
+}
+
+/* Wrong encodings are refused as a whole file, with what to do; UTF-8 with a BOM is fine. */
+static void test_csv_encodings(void **state)
+{
+	static const char latin1[] = "line,sos,S,S,S\nworker,leena,Leena M\xe4kinen,+358401,\n";
+	static const char broken[] = "line,a,\xc3\x28,b,c\n";
+	static const char utf16[] = "\xff\xfel\0i\0n\0e\0";
+	static const char nul[] = "line,b,x\0y,b,c\n";
+	static const char bom[] = "\xef\xbb\xbfline,sos,Sosiaalipäivystys,S,S\n";
+	struct gw_db_roster out;
+
+	(void)state;
+	n_errs = 0;
+	assert_int_equal(
+	    gw_roster_parse_csv("l.csv", latin1, sizeof(latin1) - 1, &out, on_err, NULL), -EINVAL);
+	assert_true(has_err("l.csv:2: ", "not UTF-8 (byte 0xe4"));
+	assert_true(has_err("l.csv:2: ", "ISO-8859-1"));
+	assert_int_equal(n_errs, 1); /* one clear message, not one per row */
+	n_errs = 0;
+	assert_int_equal(
+	    gw_roster_parse_csv("b.csv", broken, sizeof(broken) - 1, &out, on_err, NULL), -EINVAL);
+	assert_true(has_err("b.csv:1: ", "not UTF-8 (byte 0xc3"));
+	n_errs = 0;
+	assert_int_equal(gw_roster_parse_csv("w.csv", utf16, sizeof(utf16) - 1, &out, on_err, NULL),
+			 -EINVAL);
+	assert_true(has_err("w.csv:0: ", "UTF-16"));
+	n_errs = 0;
+	assert_int_equal(gw_roster_parse_csv("n.csv", nul, sizeof(nul) - 1, &out, on_err, NULL),
+			 -EINVAL);
+	assert_true(has_err("n.csv:0: ", "NUL bytes"));
+	n_errs = 0;
+	assert_int_equal(gw_roster_parse_csv("m.csv", bom, sizeof(bom) - 1, &out, on_err, NULL), 0);
+	assert_int_equal(n_errs, 0);
+	assert_string_equal(out.lines[0].code, "sos"); /* the BOM is not part of "line" */
+	assert_string_equal(out.lines[0].name_fi, "Sosiaalipäivystys");
+	gw_db_roster_clear(&out);
 }
 
 static void test_import_all_or_nothing(void **state)
@@ -501,10 +539,20 @@ static void test_import_all_or_nothing(void **state)
 	assert_string_equal(gw_roster_route(r, "1"), "sos");
 	gw_roster_free(r);
 
-	/* A good import replaces the whole roster: sos is gone. */
+	/* Fixed the wrong way (a second, overlapping shift of riikka): still refused. */
 	bad[strlen(bad) - strlen("x\n")] = '\0';
 	strcat(bad, "1\n");
-	/* the now-duplicate shift row is allowed: two identical shifts are harmless */
+	assert_int_equal(import_text(bad), -EINVAL);
+	assert_true(has_err(csvpath, ":5: shift of riikka on lsp overlaps the shift on line 3"));
+	assert_int_equal(gw_db_roster_changed(db), 0);
+
+	/* A good import replaces the whole roster: sos is gone. */
+	snprintf(bad, sizeof(bad),
+		 "line,lsp,L,L,L\n"
+		 "worker,riikka,Riikka Heikkinen,+358401234573,\n"
+		 "shift,lsp,riikka,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n"
+		 "route,lsp,,0\n"
+		 "shift,lsp,riikka,2027-01-01T00:00Z,2028-01-01T00:00Z,1\n");
 	assert_int_equal(import_text(bad), 0);
 	r = load();
 	assert_null(gw_roster_line_name(r, "sos"));
@@ -529,19 +577,460 @@ static void test_demo_roster(void **state)
 	assert_int_equal(gw_roster_import_file(db, "tools/demo/roster.csv", on_err, NULL, &c), 0);
 	assert_int_equal(c.lines, 4);
 	assert_true(c.workers >= 10);
-	r = load();
-	const char *instants[] = {"2026-01-01T00:00Z", "2026-07-01T05:00Z", "2027-01-01T06:00Z",
+	assert_true(c.rotations >= 1); /* the demo uses rotations for at least one line */
+	const char *instants[] = {"2026-01-05T06:00Z", "2026-07-01T05:00Z", "2027-01-01T06:00Z",
 				  "2027-12-31T23:59:59.999Z"};
 	for (size_t i = 0; i < 4; i++) {
 		int64_t at = t(instants[i]);
+		assert_int_equal(gw_roster_load_at(db, at, &r), 0); /* rotation horizon */
 		assert_string_equal(chain(r, "sos", at), "aino,mikko,leena");
 		assert_int_equal(strlen(chain(r, "mhs", at)) > 0, 1);
 		assert_int_equal(strlen(chain(r, "lsp", at)) > 0, 1);
 		assert_int_equal(strlen(chain(r, "vwc", at)) > 0, 1);
+		gw_roster_free(r);
 	}
+	/* mhs: Juha and Sanna swap weekly at Monday 08:00 Helsinki time. */
+	assert_int_equal(gw_roster_load_at(db, t("2026-01-05T00:00Z"), &r), 0);
+	assert_string_equal(chain(r, "mhs", t("2026-01-05T05:59Z")), "maria");
+	assert_string_equal(chain(r, "mhs", t("2026-01-05T06:00Z")), "juha,sanna,maria");
+	assert_string_equal(chain(r, "mhs", t("2026-01-12T06:00Z")), "sanna,juha,maria");
 	assert_string_equal(gw_roster_org(r, "2269001"), "Poliisi, Mikkeli");
 	assert_string_equal(gw_roster_route(r, "2269001"), "sos");
 	gw_roster_free(r);
+}
+
+/* ---- time zone ----------------------------------------------------------------------- */
+
+static void test_helsinki_time(void **state)
+{
+	(void)state;
+	/* 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC. */
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-03-29T00:59:59.999Z")), 120);
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-03-29T01:00Z")), 180);
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-10-25T00:59:59.999Z")), 180);
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-10-25T01:00Z")), 120);
+	assert_int_equal(gw_roster_local_to_utc(2026, 1, 15, 8 * 60), t("2026-01-15T08:00+02:00"));
+	assert_int_equal(gw_roster_local_to_utc(2026, 7, 15, 8 * 60), t("2026-07-15T08:00+03:00"));
+	/* 03:30 does not exist on 29 March: read with the winter offset (04:30 summer time). */
+	assert_int_equal(gw_roster_local_to_utc(2026, 3, 29, 210), t("2026-03-29T01:30Z"));
+	/* 03:30 happens twice on 25 October: the first one (summer time). */
+	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 210), t("2026-10-25T00:30Z"));
+	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 240), t("2026-10-25T04:00+02:00"));
+	/* Day 32 of a month is the 1st of the next (callers use it for "the next day"). */
+	assert_int_equal(gw_roster_local_to_utc(2026, 12, 32, 0), t("2027-01-01T00:00+02:00"));
+
+	/* Against the C library's tz database, every hour of 2025-2029, when it is here. */
+	if (access("/usr/share/zoneinfo/Europe/Helsinki", R_OK) != 0) {
+		print_message("  (no tzdata: the libc cross-check is skipped)\n");
+		return;
+	}
+	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", "Europe/Helsinki", 1);
+	tzset();
+	for (int64_t ts = t("2025-01-01T00:30Z") / 1000; ts < t("2030-01-01T00:00Z") / 1000;
+	     ts += 3600) {
+		time_t tt = (time_t)ts;
+		struct tm tm;
+		assert_non_null(localtime_r(&tt, &tm));
+		if (gw_roster_utc_offset_min(ts * 1000) * 60 != tm.tm_gmtoff)
+			fail_msg("offset at %lld: %d min, libc %ld s", (long long)ts,
+				 gw_roster_utc_offset_min(ts * 1000), tm.tm_gmtoff);
+		/* Wall clock back to UTC, except in the repeated autumn hour. */
+		int min = tm.tm_hour * 60 + tm.tm_min;
+		int64_t back =
+		    gw_roster_local_to_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, min);
+		if (back != ts * 1000 && !(tm.tm_mon == 9 && tm.tm_hour == 3 && !tm.tm_isdst))
+			fail_msg("local %04d-%02d-%02d %02d:%02d -> %lld, want %lld",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				 tm.tm_min, (long long)back, (long long)ts * 1000);
+	}
+	if (old) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+}
+
+/* ---- rotations ----------------------------------------------------------------------- */
+
+static struct gw_roster *load_at(const char *iso)
+{
+	struct gw_roster *r;
+	assert_int_equal(gw_roster_load_at(db, t(iso), &r), 0);
+	return r;
+}
+
+static void test_rotation_dst(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 /* weekly, Monday 08:00 local, from Monday 23 March 2026 (DST on the 29th) */
+		 "rotation,week,sos,weekly,2026-03-23,08:00,1\n"
+		 "rotation_member,week,1,aino\n"
+		 "rotation_member,week,2,mikko\n"
+		 "rotation_member,week,3,leena\n"
+		 /* daily at 08:00 on mhs over the spring change, ends 2026-04-02 08:00 */
+		 "rotation,day,mhs,daily,2026-03-27,08:00,1,all,2026-04-02\n"
+		 "rotation_member,day,1,aino\n"
+		 "rotation_member,day,2,mikko\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-20T00:00Z");
+	/* Before the first handoff: nobody; then 08:00 EET = 06:00Z. */
+	assert_string_equal(chain(r, "sos", t("2026-03-23T05:59:59.999Z")), "");
+	assert_string_equal(chain(r, "sos", t("2026-03-23T06:00Z")), "aino");
+	/* Handoff a week later at 08:00 EEST = 05:00Z, not 06:00Z: the week had 167 hours. */
+	assert_string_equal(chain(r, "sos", t("2026-03-30T04:59:59.999Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-30T05:00Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-04-06T05:00Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-04-13T05:00Z")), "aino"); /* round again */
+	/* Autumn: week 30 (aino) hands off to week 31 (mikko) on 26 October at 08:00 EET. */
+	assert_string_equal(chain(r, "sos", t("2026-10-26T05:59:59.999Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-10-26T06:00Z")), "mikko");
+	/* Daily: the 28th 08:00 EET (06:00Z) to the 29th 08:00 EEST (05:00Z) is 23 hours. */
+	assert_string_equal(chain(r, "mhs", t("2026-03-28T06:00Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-03-29T04:59:59.999Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-03-29T05:00Z")), "aino");
+	assert_string_equal(chain(r, "mhs", t("2026-04-01T05:00Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-04-02T04:59Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-04-02T05:00Z")), ""); /* ended */
+	/* Outside the horizon a line with rotations cannot answer, and says so. */
+	struct gw_roster_step st[4];
+	assert_int_equal(gw_roster_chain(r, "sos", t("2026-03-12T00:00Z"), st, 4), -ERANGE);
+	assert_int_equal(gw_roster_chain(r, "sos", t("2027-04-25T00:00Z"), st, 4), -ERANGE);
+	/* The snapshot asks to be rebuilt a day after it was built. */
+	assert_false(gw_roster_stale(r, t("2026-03-20T23:59Z")));
+	assert_true(gw_roster_stale(r, t("2026-03-21T00:00Z")));
+	gw_roster_free(r);
+
+	/* The autumn change in a daily rotation: 25 October lasts 25 hours. */
+	r = load_at("2026-10-20T00:00Z");
+	/* day 0 = 27 March (aino); 24 October is day 211 (mikko) but the rotation ended. */
+	assert_string_equal(chain(r, "mhs", t("2026-10-24T12:00Z")), "");
+	assert_string_equal(chain(r, "sos", t("2026-10-26T06:00Z")), "mikko");
+	gw_roster_free(r);
+}
+
+/* ---- overrides ----------------------------------------------------------------------- */
+
+static void test_overrides(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "worker,juha,Juha Nieminen,+358401234570,\n"
+		 "shift,sos,aino,2026-03-01T00:00Z,2026-04-01T00:00Z,1\n"
+		 "shift,sos,mikko,2026-03-01T00:00Z,2026-04-01T00:00Z,2\n"
+		 "shift,mhs,aino,2026-03-01T00:00Z,2026-04-01T00:00Z,1\n"
+		 /* leena stands in for aino on sos only */
+		 "override,replace,sos,aino,2026-03-10T00:00Z,2026-03-12T00:00Z,leena\n"
+		 /* ... but is off sick one morning (every line): the substitute is removed */
+		 "override,remove,,leena,2026-03-11T00:00Z,2026-03-11T12:00Z\n"
+		 /* juha is added, and a remove does not take an added person away */
+		 "override,add,sos,juha,2026-03-11T00:00Z,2026-03-13T00:00Z,3\n"
+		 "override,remove,,juha,2026-03-12T00:00Z,2026-03-12T06:00Z\n"
+		 /* overlapping replaces chain: mikko -> aino, and aino -> leena */
+		 "override,replace,sos,mikko,2026-03-20T00:00Z,2026-03-22T00:00Z,aino\n"
+		 "override,replace,sos,aino,2026-03-21T00:00Z,2026-03-23T00:00Z,leena\n"
+		 /* a replace on every line, by an inactive worker: nobody in that place */
+		 "override,replace,,aino,2026-03-25T00:00Z,2026-03-26T00:00Z,olli\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-05T00:00Z");
+	assert_string_equal(chain(r, "sos", t("2026-03-09T23:59Z")), "aino,mikko");
+	assert_string_equal(chain(r, "sos", t("2026-03-10T00:00Z")), "leena,mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-03-10T00:00Z")), "aino"); /* sos only */
+	assert_string_equal(chain(r, "sos", t("2026-03-11T06:00Z")), "mikko,juha");
+	assert_string_equal(chain(r, "sos", t("2026-03-11T12:00Z")), "leena,mikko,juha");
+	assert_string_equal(chain(r, "sos", t("2026-03-12T03:00Z")), "aino,mikko,juha");
+	assert_string_equal(chain(r, "sos", t("2026-03-13T00:00Z")), "aino,mikko");
+	assert_string_equal(chain(r, "sos", t("2026-03-20T12:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-21T12:00Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-03-22T12:00Z")), "leena,mikko");
+	assert_string_equal(chain(r, "sos", t("2026-03-25T12:00Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-03-25T12:00Z")), "");
+	gw_roster_free(r);
+
+	/* Bad overrides are reported by line. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "override,replace,sos,aino,2026-03-10T00:00Z,2026-03-12T00:00Z,aino\n"	  /* 7 */
+		 "override,add,,aino,2026-03-10T00:00Z,2026-03-12T00:00Z,1\n"		  /* 8 */
+		 "override,swap,sos,aino,2026-03-10T00:00Z,2026-03-12T00:00Z\n"		  /* 9 */
+		 "override,remove,sos,aino,2026-03-12T00:00Z,2026-03-10T00:00Z\n"	  /* 10 */
+		 "override,replace,sos,aino,2026-03-10T00:00Z,2026-03-12T00:00Z,nobody\n" /* 11 */
+		 "override,add,sos,aino,2026-03-10T00:00Z,2026-03-12T00:00Z\n",		  /* 12 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: a worker cannot replace themselves"));
+	assert_true(has_err(csvpath, ":8: an add override needs a line"));
+	assert_true(has_err(csvpath, ":9: bad override kind 'swap'"));
+	assert_true(has_err(csvpath, ":10: override must end after it starts"));
+	assert_true(has_err(csvpath, ":11: override by unknown worker 'nobody'"));
+	assert_true(has_err(csvpath, ":12: bad position"));
+}
+
+/* ---- holidays and office hours ------------------------------------------------------- */
+
+static void test_holidays(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "rotation,office,sos,weekly,2026-12-07,08:00,1,office\n"
+		 "rotation_member,office,1,aino\n"
+		 "rotation,nights,sos,daily,2026-12-07,16:00,1,after\n"
+		 "rotation_member,nights,1,mikko\n"
+		 "holiday,2026-12-24,Jouluaatto\n"
+		 "holiday,2026-12-25,Joulupäivä\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-12-10T00:00Z");
+	/* Wednesday 23 December: office 08-16 local (06-14Z), the rest after hours. */
+	assert_string_equal(chain(r, "sos", t("2026-12-23T05:59Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-12-23T06:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-12-23T13:59Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-12-23T14:00Z")), "mikko");
+	/* Thursday 24 and Friday 25 December are holidays: after-hours all day. */
+	assert_string_equal(chain(r, "sos", t("2026-12-24T10:00Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-12-25T10:00Z")), "mikko");
+	/* Saturday: a weekend. Monday 28th: office again. */
+	assert_string_equal(chain(r, "sos", t("2026-12-26T10:00Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-12-28T10:00Z")), "aino");
+	gw_roster_free(r);
+
+	/* A holiday twice, or not a date. */
+	snprintf(csv, sizeof(csv),
+		 "%sholiday,2026-12-24,a\nholiday,2026-12-24,b\n"
+		 "holiday,2026-02-30,c\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":8: duplicate holiday '2026-12-24' (first on line 7)"));
+	assert_true(has_err(csvpath, ":9: bad holiday date '2026-02-30'"));
+}
+
+/* ---- escalation plans ---------------------------------------------------------------- */
+
+static const char *plan_str(const struct gw_roster *r, const char *line, int64_t at,
+			    struct gw_roster_plan *p)
+{
+	static char buf[512];
+
+	assert_true(gw_roster_plan(r, line, at, p) >= 0);
+	buf[0] = '\0';
+	for (int i = 0; i < p->n_steps; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s/%d", i ? "," : "",
+			 p->steps[i].handle, p->steps[i].ring_s);
+	if (p->has_fallback)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " then %s/%d",
+			 p->fallback.handle, p->fallback.ring_s);
+	return buf;
+}
+
+static void test_plan(void **state)
+{
+	char csv[4096];
+	struct gw_roster_plan p;
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "line,lsp,Lastensuojelu,Barnskydd,Child protection\n"
+		 "line,vwc,Väkivaltatyö,Våldsarbete,Violence work\n"
+		 "%s"
+		 "worker,juha,Juha Nieminen,+358401234570,\n"
+		 "shift,sos,aino,2026-03-01T00:00Z,2026-04-01T00:00Z,1\n"
+		 "shift,sos,mikko,2026-03-01T00:00Z,2026-04-01T00:00Z,2\n"
+		 "shift,mhs,juha,2026-03-01T00:00Z,2026-04-01T00:00Z,1\n"
+		 "shift,mhs,aino,2026-03-01T00:00Z,2026-04-01T00:00Z,2\n"
+		 /* mhs: the first on duty of sos, leena (40 s), everyone on mhs (15 s) */
+		 "chain_step,mhs,1,oncall,sos\n"
+		 "chain_step,mhs,2,person,leena,40\n"
+		 "chain_step,mhs,3,duty,mhs,15\n"
+		 "chain,mhs,3,mikko,60\n"
+		 /* sos: no steps: its duty order, with settings */
+		 "chain,sos,2,leena\n"
+		 /* lsp: nobody at all; vwc: only a fallback who is on leave */
+		 "chain,vwc,,olli\n"
+		 "override,remove,,leena,2026-03-15T00:00Z,2026-03-16T00:00Z\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-05T00:00Z");
+	int64_t at = t("2026-03-10T12:00Z");
+	/* aino is the first of sos and is on mhs too: once, at her first place. */
+	assert_string_equal(plan_str(r, "mhs", at, &p), "aino/0,leena/40,juha/15 then mikko/60");
+	assert_int_equal(p.n_steps, 3);
+	assert_int_equal(p.rounds, 3);
+	assert_true(p.explicit_chain);
+	assert_false(p.empty);
+	assert_string_equal(p.steps[1].phone, "+358401234569");
+	/* leena removed for a day (every line): her person step is skipped. */
+	assert_string_equal(plan_str(r, "mhs", t("2026-03-15T12:00Z"), &p),
+			    "aino/0,juha/15 then mikko/60");
+	/* The duty order when there are no steps; the chain's rounds and fallback apply. */
+	assert_string_equal(plan_str(r, "sos", at, &p), "aino/0,mikko/0 then leena/0");
+	assert_int_equal(p.rounds, 2);
+	assert_false(p.explicit_chain);
+	/* Nobody: said so, never silently. */
+	assert_string_equal(plan_str(r, "lsp", at, &p), "");
+	assert_true(p.empty);
+	assert_int_equal(p.rounds, 0);
+	assert_string_equal(plan_str(r, "vwc", at, &p), "");
+	assert_true(p.empty); /* the fallback is inactive */
+	/* After March nobody is on sos, so mhs's oncall step gives nobody. */
+	assert_string_equal(plan_str(r, "mhs", t("2026-04-10T12:00Z"), &p),
+			    "leena/40 then mikko/60");
+	assert_int_equal(gw_roster_plan(r, "nope", at, &p), -ENOENT);
+	/* The old interface still gives the duty order. */
+	assert_string_equal(chain(r, "mhs", at), "juha,aino");
+	gw_roster_free(r);
+
+	/* Chain records are checked. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "chain_step,sos,1,person,nobody\n" /* 7 */
+		 "chain_step,sos,1,oncall,mhs\n"    /* 8: order twice */
+		 "chain_step,sos,2,oncall,xyz\n"    /* 9 */
+		 "chain_step,sos,3,someone,aino\n"  /* 10 */
+		 "chain_step,sos,4,person,aino,3\n" /* 11: ring too short */
+		 "chain,sos,9,leena\n"		    /* 12 */
+		 "chain,mhs,,nobody\n"		    /* 13 */
+		 "chain,mhs,2,\n",		    /* 14: twice */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: chain step names unknown worker 'nobody'"));
+	assert_true(has_err(csvpath, ":8: line sos has two chain steps with order 1"));
+	assert_true(has_err(csvpath, ":9: chain step names unknown line 'xyz'"));
+	assert_true(has_err(csvpath, ":10: bad step kind 'someone'"));
+	assert_true(has_err(csvpath, ":11: bad ring time '3'"));
+	assert_true(has_err(csvpath, ":12: bad rounds '9'"));
+	assert_true(has_err(csvpath, ":13: chain fallback is unknown worker 'nobody'"));
+	assert_true(has_err(csvpath, ":14: duplicate chain settings for line 'mhs'"));
+}
+
+/* ---- rotation records ---------------------------------------------------------------- */
+
+static void test_rotation_errors(void **state)
+{
+	char csv[4096];
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "rotation,r1,sos,monthly,2026-01-05,08:00,1\n"		      /* 7 */
+		 "rotation,r2,sos,weekly,2026-13-05,08:00,1\n"		      /* 8 */
+		 "rotation,r3,sos,weekly,2026-01-05,8:00,1\n"		      /* 9 */
+		 "rotation,r4,sos,weekly,2026-01-05,08:00,1,nights\n"	      /* 10 */
+		 "rotation,r5,xyz,daily,2026-01-05,08:00,1\n"		      /* 11 */
+		 "rotation_member,r5,1,aino\n"				      /* 12 */
+		 "rotation,r6,sos,daily,2026-01-05,08:00,1\n"		      /* 13: no members */
+		 "rotation,r7,sos,daily,2026-01-05,08:00,1\n"		      /* 14: a gap */
+		 "rotation_member,r7,1,aino\n"				      /* 15 */
+		 "rotation_member,r7,3,mikko\n"				      /* 16 */
+		 "rotation_member,r7,1,leena\n"				      /* 17: order twice */
+		 "rotation_member,r9,1,aino\n"				      /* 18 */
+		 "rotation_member,r5,2,nobody\n"			      /* 19 */
+		 "rotation,r5,sos,daily,2026-01-05,08:00,2\n"		      /* 20: name twice */
+		 "rotation,r8,sos,daily,2026-01-05,08:00,1,all,2026-01-05\n", /* 21 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: bad rotation kind 'monthly'"));
+	assert_true(has_err(csvpath, ":8: bad start date '2026-13-05'"));
+	assert_true(has_err(csvpath, ":9: bad handoff time '8:00'"));
+	assert_true(has_err(csvpath, ":10: bad hours 'nights'"));
+	assert_true(has_err(csvpath, ":11: rotation on unknown line 'xyz'"));
+	assert_true(has_err(csvpath, ":13: rotation r6 has no rotation_member records"));
+	assert_true(has_err(csvpath, ":14: rotation r7: member orders must run 1..N"));
+	assert_true(has_err(csvpath, ":17: rotation r7 has two members with order 1"));
+	assert_true(has_err(csvpath, ":18: member of unknown rotation 'r9'"));
+	assert_true(has_err(csvpath, ":19: rotation member is unknown worker 'nobody'"));
+	assert_true(has_err(csvpath, ":20: duplicate rotation 'r5' (first on line 11)"));
+	assert_true(has_err(csvpath, ":21: rotation must end after it starts"));
+	assert_int_equal(gw_db_roster_changed(db), 0); /* nothing written */
+}
+
+/* ---- export and import back ---------------------------------------------------------- */
+
+static char *export_text(void)
+{
+	struct gw_db_roster d;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(gw_db_roster_read(db, &d), 0);
+	assert_int_equal(gw_roster_write_csv(&d, f), 0);
+	fclose(f);
+	gw_db_roster_clear(&d);
+	return text;
+}
+
+static void test_export_round_trip(void **state)
+{
+	static const char extra[] =
+	    "worker,pia,\"Pia \"\"P\"\" Testi, #1\",+358401111111,2269999\n"
+	    "override,add,sos,pia,2026-03-01T00:00:00.250Z,2026-03-02T00:00Z,2\n"
+	    "override,remove,,aino,2026-03-05T00:00+02:00,2026-03-06T00:00+02:00\n"
+	    "override,replace,mhs,juha,2026-03-07T00:00Z,2026-03-08T00:00:30Z,sanna\n"
+	    "holiday,2028-12-24,\" Jouluaatto \"\n"
+	    "chain,sos,,leena,30\n"
+	    "chain_step,lsp,1,person,pia,45\n";
+	struct gw_roster *r1, *r2;
+	char *buf, *text1, *text2;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	/* The demo roster plus what it does not use. */
+	f = fopen("tools/demo/roster.csv", "r");
+	assert_non_null(f);
+	buf = calloc(1, 1 << 20);
+	assert_non_null(buf);
+	len = fread(buf, 1, (1 << 20) - sizeof(extra), f);
+	fclose(f);
+	memcpy(buf + len, extra, sizeof(extra));
+	assert_int_equal(import_text(buf), 0);
+	free(buf);
+	text1 = export_text();
+	assert_int_equal(import_text(text1), 0);
+	text2 = export_text();
+	assert_string_equal(text1, text2);
+	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T00:00:00.250Z,"));
+	assert_non_null(strstr(text1, "\"Pia \"\"P\"\" Testi, #1\""));
+	assert_non_null(strstr(text1, "\" Jouluaatto \""));
+
+	/* And the two rosters answer alike. */
+	assert_int_equal(gw_roster_load_at(db, t("2026-03-01T00:00Z"), &r2), 0);
+	assert_int_equal(import_text(text1), 0);
+	assert_int_equal(gw_roster_load_at(db, t("2026-03-01T00:00Z"), &r1), 0);
+	for (int64_t at = t("2026-03-01T00:00Z"); at < t("2026-03-10T00:00Z"); at += 3600000) {
+		for (size_t i = 0; i < gw_roster_line_count(r1); i++) {
+			const char *code = gw_roster_line_code(r1, i);
+			struct gw_roster_plan a, b;
+			char ca[256];
+			snprintf(ca, sizeof(ca), "%s", chain(r1, code, at));
+			assert_string_equal(ca, chain(r2, code, at));
+			snprintf(ca, sizeof(ca), "%s", plan_str(r1, code, at, &a));
+			assert_string_equal(ca, plan_str(r2, code, at, &b));
+		}
+	}
+	gw_roster_free(r1);
+	gw_roster_free(r2);
+	free(text1);
+	free(text2);
 }
 
 int main(void)
@@ -556,6 +1045,14 @@ int main(void)
 	    cmocka_unit_test(test_csv_errors),
 	    cmocka_unit_test_setup_teardown(test_import_all_or_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_demo_roster, setup, teardown),
+	    cmocka_unit_test(test_csv_encodings),
+	    cmocka_unit_test(test_helsinki_time),
+	    cmocka_unit_test_setup_teardown(test_rotation_dst, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_holidays, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

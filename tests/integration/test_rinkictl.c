@@ -1,0 +1,426 @@
+/*
+ * Integration: the rinkictl binary as an administrator uses it, on a real database in a
+ * mkdtemp directory. Exit codes (0 ok, 1 failed, 2 usage, 3 not found), --help for every
+ * command, --json listings checked with a small JSON parser (and with python3 -m
+ * json.tool when python3 is installed), worker and override edits seen by oncall, roster
+ * export -> import -> export giving the same bytes, the directory import, the monthly
+ * report on a month of calls seeded through the gateway's db API, and retention keeping
+ * the call log verifiable. Every child is waited for by pid.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "harness.h"
+#include "log.h"
+#include "roster.h"
+
+static char dir[] = "/tmp/rinki-ctl-XXXXXX";
+static char dbpath[128], outpath[128], errpath[128];
+static char out[1 << 16], err[1 << 14];
+
+static int slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	buf[0] = '\0';
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (int)n;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Run argv with stdout and stderr to their own files, read back into out and err. */
+static int run_argv(char *const argv[])
+{
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (o < 0 || e < 0)
+			_exit(126);
+		dup2(o, 1);
+		dup2(e, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	slurp(outpath, out, sizeof(out));
+	slurp(errpath, err, sizeof(err));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* rinkictl -d DB args... (NULL-terminated); returns the exit status. */
+static int ctl(const char *first, ...)
+{
+	char bin[256];
+	char *argv[32];
+	int n = 0;
+	va_list ap;
+
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	argv[n++] = bin;
+	argv[n++] = "-d";
+	argv[n++] = dbpath;
+	va_start(ap, first);
+	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	return run_argv(argv);
+}
+
+/* ---- a small JSON validator (RFC 8259 syntax) ----------------------------------------- */
+
+static const char *js_value(const char *p, int depth);
+
+static const char *js_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *js_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	while (*p && *p != '"') {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+						return NULL;
+				p += 4;
+			} else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+				return NULL;
+			}
+		}
+		p++;
+	}
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *js_number(const char *p)
+{
+	const char *s = p;
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		if (!(*++p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return p > s ? p : NULL;
+}
+
+static const char *js_value(const char *p, int depth)
+{
+	p = js_ws(p);
+	if (depth > 64)
+		return NULL;
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		bool obj = *p == '{';
+		p = js_ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (obj) {
+				if (!(p = js_string(js_ws(p))))
+					return NULL;
+				p = js_ws(p);
+				if (*p++ != ':')
+					return NULL;
+			}
+			if (!(p = js_value(p, depth + 1)))
+				return NULL;
+			p = js_ws(p);
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	}
+	if (*p == '"')
+		return js_string(p);
+	if (strncmp(p, "true", 4) == 0)
+		return p + 4;
+	if (strncmp(p, "false", 5) == 0)
+		return p + 5;
+	if (strncmp(p, "null", 4) == 0)
+		return p + 4;
+	return js_number(p);
+}
+
+static bool json_ok(const char *text)
+{
+	const char *end = js_value(text, 0);
+	return end && *js_ws(end) == '\0';
+}
+
+/* out must be one JSON document: our parser, and python3's when there is one. */
+static void assert_json(void)
+{
+	char py[] = "python3", *argv[] = {py, "-m", "json.tool", NULL, NULL};
+	char copy[128];
+
+	if (!json_ok(out))
+		fail_msg("not JSON: %s", out);
+	if (system("command -v python3 >/dev/null 2>&1") != 0)
+		return;
+	snprintf(copy, sizeof(copy), "%s/doc.json", dir);
+	write_file(copy, out);
+	argv[3] = copy;
+	char *keep = strdup(out); /* run_argv() overwrites out */
+	assert_non_null(keep);
+	assert_int_equal(run_argv(argv), 0);
+	snprintf(out, sizeof(out), "%s", keep);
+	free(keep);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(dbpath, sizeof(dbpath), "%s/rinki.db", dir);
+	snprintf(outpath, sizeof(outpath), "%s/out", dir);
+	snprintf(errpath, sizeof(errpath), "%s/err", dir);
+	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[160];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+static void test_usage_and_help(void **state)
+{
+	static const char *const cmds[][2] = {
+	    {"oncall", NULL},	     {"log", NULL},	   {"log", "show"},
+	    {"log", "verify"},	     {"log", "export"},	   {"report", NULL},
+	    {"retention", "run"},    {"roster", "import"}, {"roster", "export"},
+	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
+	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
+	    {"override", "remove"},
+	};
+
+	(void)state;
+	assert_int_equal(ctl("--help", NULL), 0);
+	assert_non_null(strstr(out, "Exit status: 0 ok, 1 failed, 2 usage, 3 not found"));
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		int rc = cmds[i][1] ? ctl(cmds[i][0], cmds[i][1], "--help", NULL)
+				    : ctl(cmds[i][0], "--help", NULL);
+		if (rc != 0 || !strstr(out, "usage: rinkictl"))
+			fail_msg("%s %s --help: exit %d, %s", cmds[i][0],
+				 cmds[i][1] ? cmds[i][1] : "", rc, out);
+	}
+	assert_int_equal(ctl("help", "override", NULL), 0);
+	assert_non_null(strstr(out, "override remove ID"));
+	assert_int_equal(ctl(NULL), 2);
+	assert_non_null(strstr(err, "no command given"));
+	assert_int_equal(ctl("bogus", NULL), 2);
+	assert_int_equal(ctl("report", "--month", "2026-13", NULL), 2);
+	assert_int_equal(ctl("retention", "run", NULL), 2);
+	assert_int_equal(ctl("worker", "add", "x", NULL), 2);
+	/* No database yet: a clear error, not a new empty file. */
+	assert_int_equal(ctl("oncall", NULL), 1);
+	assert_non_null(strstr(err, "no such database"));
+	assert_int_not_equal(access(dbpath, F_OK), 0);
+}
+
+static void test_roster_and_edits(void **state)
+{
+	char f1[128], f2[128], bad[128], text1[1 << 15], text2[1 << 15];
+
+	(void)state;
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);
+	assert_non_null(strstr(out, "2 rotations"));
+	/* A Latin-1 file: refused with what to do, nothing changed. */
+	snprintf(bad, sizeof(bad), "%s/latin1.csv", dir);
+	write_file(bad, "line,sos,Sosiaalip\xe4ivystys,S,S\n");
+	assert_int_equal(ctl("roster", "import", bad, NULL), 1);
+	assert_non_null(strstr(err, "not UTF-8"));
+	assert_non_null(strstr(err, "nothing imported"));
+
+	assert_int_equal(ctl("oncall", "--json", "--at", "2026-03-30T06:00Z", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"line\":\"mhs\""));
+	assert_non_null(strstr(out, "\"ring_s\":20"));
+	assert_int_equal(ctl("oncall", "--line", "nope", NULL), 3);
+
+	assert_int_equal(
+	    ctl("worker", "add", "pia", "Pia Testi", "+358401111111", "--issi", "0012345", NULL),
+	    0);
+	assert_int_equal(ctl("worker", "add", "pia", "Pia", "+358401111111", NULL), 1);
+	assert_non_null(strstr(err, "exists already"));
+	assert_int_equal(ctl("worker", "add", "bad handle", "X", "+358401111111", NULL), 2);
+	assert_int_equal(ctl("worker", "disable", "nobody", NULL), 3);
+	assert_int_equal(ctl("worker", "list", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "{\"handle\":\"pia\",\"name\":\"Pia Testi\","
+				    "\"phone\":\"+358401111111\",\"issi\":\"12345\","
+				    "\"active\":true}"));
+
+	/* Pia replaces Aino on sos: oncall shows it; removing the override undoes it. */
+	assert_int_equal(ctl("override", "add", "replace", "aino", "2026-03-01", "2026-03-02",
+			     "--line", "sos", "--by", "pia", NULL),
+			 0);
+	assert_non_null(strstr(out, "override 1 added"));
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-03-01T12:00Z", NULL), 0);
+	assert_non_null(strstr(out, "1. Pia Testi"));
+	assert_int_equal(ctl("override", "add", "add", "nobody", "2026-03-01", "2026-03-02",
+			     "--line", "sos", NULL),
+			 3);
+	assert_int_equal(ctl("override", "add", "swap", "aino", "2026-03-01", "2026-03-02", NULL),
+			 2);
+	assert_int_equal(ctl("override", "list", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"kind\":\"replace\""));
+	assert_non_null(strstr(out, "\"from\":\"2026-02-28T22:00:00.000Z\"")); /* local date */
+	assert_int_equal(ctl("worker", "disable", "pia", NULL), 0);
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-03-01T12:00Z", NULL), 0);
+	assert_null(strstr(out, "Pia Testi"));
+	assert_int_equal(ctl("worker", "enable", "pia", NULL), 0);
+
+	/* Export, import into another database, export again: the same bytes. */
+	snprintf(f1, sizeof(f1), "%s/e1.csv", dir);
+	snprintf(f2, sizeof(f2), "%s/e2.csv", dir);
+	assert_int_equal(ctl("roster", "export", f1, NULL), 0);
+	char other[128], bin[256];
+	snprintf(other, sizeof(other), "%s/other.db", dir);
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	char *imp[] = {bin, "-d", other, "roster", "import", f1, NULL};
+	assert_int_equal(run_argv(imp), 0);
+	char *exp[] = {bin, "-d", other, "roster", "export", f2, NULL};
+	assert_int_equal(run_argv(exp), 0);
+	assert_true(slurp(f1, text1, sizeof(text1)) > 0);
+	assert_true(slurp(f2, text2, sizeof(text2)) > 0);
+	assert_string_equal(text1, text2);
+	assert_non_null(strstr(text1, "override,replace,sos,aino,2026-02-28T22:00Z,"));
+
+	assert_int_equal(ctl("override", "remove", "1", NULL), 0);
+	assert_int_equal(ctl("override", "remove", "1", NULL), 3);
+	assert_int_equal(ctl("override", "list", NULL), 0);
+	assert_non_null(strstr(out, "(no overrides)"));
+
+	/* The directory alone. */
+	snprintf(f1, sizeof(f1), "%s/dir.csv", dir);
+	write_file(f1, "directory,2269001,\"Poliisi, Mikkeli\"\ndirectory,2260000,Testi\n");
+	assert_int_equal(ctl("directory", "import", f1, NULL), 0);
+	assert_non_null(strstr(out, "imported 2 directory entries"));
+	write_file(f1, "directory,2269001,x\nline,a,b,c,d\n");
+	assert_int_equal(ctl("directory", "import", f1, NULL), 1);
+	assert_non_null(strstr(err, ":2: a directory file holds directory records only"));
+}
+
+/* March 2026 (Helsinki): the report's figures, then retention and the chain. */
+static void test_report_and_retention(void **state)
+{
+	int64_t m0 = gw_roster_local_to_utc(2026, 3, 1, 0);
+	struct gw_db *db;
+
+	(void)state;
+	assert_int_equal(gw_db_open(dbpath, &db), 0);
+	for (int i = 0; i < 10; i++) {
+		struct gw_incident_rec rec = {.started_ms = m0 + i * 86400000LL,
+					      .caller = "2269001",
+					      .line = i < 7 ? "sos" : "mhs"};
+		int64_t id, t0 = rec.started_ms;
+		int pages = i % 3 + 1;
+		assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+		for (int p = 0; p < pages; p++)
+			assert_int_equal(gw_db_event_append(db, id, t0 + 100 + p, "page", "x"), 0);
+		assert_int_equal(gw_db_event_append(db, id, t0 + 200, "sds_text", "viesti"), 0);
+		if (i % 4 != 3) /* 3 and 7 unanswered; answer times 10 s, 40 s, 70 s, ... */
+			assert_int_equal(gw_db_event_append(db, id, t0 + (10 + 30 * (i % 3)) * 1000,
+							    "accepted", "aino"),
+					 0);
+		assert_int_equal(gw_db_incident_close(db, id, t0 + 300000, "completed", -1,
+						      i % 4 != 3 ? "aino" : NULL),
+				 0);
+	}
+	gw_db_close(db);
+	assert_int_equal(ctl("report", "--month", "2026-03", NULL), 0);
+	/* sos: i 0..6: answered except 3; within 60 s: i%3 != 2 -> 0,1,4,6 (3 unanswered);
+	 * escalated (2+ pages): i%3 != 0 -> 1,2,4,5. mhs: i 7..9: 7 unanswered; within: 9;
+	 * escalated: 7, 8. */
+	assert_non_null(strstr(out, "month,line,name,calls,answered,answered_within_60s,"
+				    "escalations,unanswered\r\n"));
+	assert_non_null(
+	    strstr(out, "2026-03,mhs,Mental health and substance on-call,3,2,1,2,1\r\n"));
+	assert_non_null(strstr(out, "2026-03,sos,Social and crisis on-call,7,6,4,4,1\r\n"));
+	assert_non_null(strstr(out, "2026-03,total,,10,8,5,6,2\r\n"));
+	assert_int_equal(ctl("report", "--month", "2026-03", "--within", "100", NULL), 0);
+	assert_non_null(strstr(out, "2026-03,total,,10,8,8,6,2\r\n"));
+	assert_int_equal(ctl("report", "--month", "2026-04", NULL), 0);
+	assert_non_null(strstr(out, "2026-04,total,,0,0,0,0,0\r\n"));
+
+	assert_int_equal(ctl("log", "--json", "--limit", "3", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"line\":\"mhs\""));
+	assert_int_equal(ctl("log", "show", "999", NULL), 3);
+
+	/* Every body is older than 30 days now; the chain verifies after they go. */
+	assert_int_equal(ctl("retention", "run", "--days", "30", NULL), 0);
+	assert_non_null(strstr(out, "removed 10 message bodies older than 30 days"));
+	assert_int_equal(ctl("log", "verify", NULL), 0);
+	assert_non_null(strstr(out, "chain intact"));
+	assert_int_equal(ctl("log", "show", "1", NULL), 0);
+	assert_non_null(strstr(out, "(removed by retention)"));
+	assert_non_null(strstr(out, "accepted"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_usage_and_help),
+	    cmocka_unit_test(test_roster_and_edits),
+	    cmocka_unit_test(test_report_and_retention),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
