@@ -137,13 +137,19 @@ demo: deps
 	@tools/rinki-demo build
 
 # --- install ---------------------------------------------------------------
-install: all
+include tools/install.mk
+install: all install-ops
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
 	install -m 0755 build/rinkictl build/tetra-sim build/modem-sim $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf build
+
+# --- benchmarks that link the gateway objects --------------------------------
+build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
 
 # Virtual sound cards for the audio tests and bench (tools/alsa/alsa.mk).
 include tools/alsa/alsa.mk
