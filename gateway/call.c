@@ -33,24 +33,14 @@ const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
      "(default 20 s)"},
 };
 
-static int64_t timer_ms(const struct gw_conf *conf, enum gw_call_timer id)
-{
-	switch (id) {
-	case GW_CALL_T_RING:
-		return (int64_t)conf->ring_time_s * 1000;
-	case GW_CALL_T_ACCEPT:
-		return (int64_t)conf->accept_time_s * 1000;
-	case GW_CALL_T_COUNT:
-		break;
-	}
-	assert(0 && "timer without a value");
-	return 0;
-}
+struct gw_call;
+static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id);
 
 struct step {
 	char handle[32];
 	char name[64];
 	char phone[32];
+	int ring_s; /* this step's ring time */
 };
 
 struct gw_call {
@@ -64,8 +54,10 @@ struct gw_call {
 	char line[16];
 	char line_name[64];
 	char line_name_fi[96];
-	struct step chain[CHAIN_MAX];
-	int nchain, step, round;
+	struct step chain[CHAIN_MAX + 1]; /* the plan's steps, then its fallback */
+	int nchain, step, round;	  /* nchain: steps tried in rounds */
+	int rounds;
+	int fallback;	      /* index of the fallback in chain[], -1 when the plan has none */
 	int paged_upto;	      /* highest chain index dialled so far (-1: none) */
 	int pre_accepted;     /* the worker being dialled accepted by SMS: bridge on answer */
 	int sms_paged;	      /* the SMS page went out (once, to the first worker paged) */
@@ -86,6 +78,20 @@ struct gw_calls {
 	int64_t last_id;
 	int seq;
 };
+
+static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
+{
+	switch (id) {
+	case GW_CALL_T_RING:
+		return (int64_t)c->chain[c->step].ring_s * 1000;
+	case GW_CALL_T_ACCEPT:
+		return (int64_t)c->mgr->conf->accept_time_s * 1000;
+	case GW_CALL_T_COUNT:
+		break;
+	}
+	assert(0 && "timer without a value");
+	return 0;
+}
 
 typedef void (*action_fn)(struct gw_call *c, enum gw_call_event ev, const void *data);
 
@@ -199,7 +205,7 @@ static int set_state(struct gw_call *c, enum gw_call_state to)
 	gw_timer_cancel(c->mgr->loop, &c->timer);
 	if (states[to].timer != NO_TIMER)
 		gw_timer_schedule(c->mgr->loop, &c->timer,
-				  timer_ms(c->mgr->conf, (enum gw_call_timer)states[to].timer));
+				  timer_ms(c, (enum gw_call_timer)states[to].timer));
 	return 0;
 }
 
@@ -317,35 +323,48 @@ static void announce_page(struct gw_call *c)
 	}
 }
 
-/* Move to the next step; close the incident when every round is used up. */
-static void next_step(struct gw_call *c)
+/* Nobody took the call: tell the officer and the first worker, release the radio. */
+static void unreached(struct gw_call *c)
 {
 	struct gw_calls *m = c->mgr;
+	char text[320], who[128];
+	LOGCALL(c, GW_LOG_NOTICE, "nobody reached after %d round(s)%s", c->round,
+		c->fallback >= 0 ? " and the fallback" : "");
+	log_event(c, "unreached", "%d rounds of %d steps", c->round, c->nchain);
+	snprintf(text, sizeof(text),
+		 "%s: päivystäjää ei tavoitettu. Yritä uudelleen hetken kuluttua.", line_text(c));
+	tell_officer(c, "unreached", text);
+	if (m->conf->sms_page) {
+		caller_text(c, who, sizeof(who));
+		snprintf(text, sizeof(text),
+			 "Vastaamaton VIRVE-puhelu: %s, %s. Kukaan ei vastannut.", who,
+			 line_text(c));
+		send_sms(c, &c->chain[0], "missed", text);
+	}
+	m->ops.radio_hangup(m->ops.arg, c->cci);
+	close_incident(c, "unanswered", -1, NULL);
+}
+
+/*
+ * Move to the next step: through the plan's steps for its rounds, then its
+ * fallback once, then give up. A step whose dial is refused is skipped.
+ */
+static void next_step(struct gw_call *c)
+{
 	for (;;) {
-		if (++c->step == c->nchain) {
+		if (c->step == c->fallback) {
+			unreached(c);
+			return;
+		}
+		if (++c->step >= c->nchain) {
 			c->step = 0;
-			if (++c->round == m->conf->rounds) {
-				LOGCALL(c, GW_LOG_NOTICE, "nobody reached after %d round(s)",
-					c->round);
-				log_event(c, "unreached", "%d rounds of %d steps", c->round,
-					  c->nchain);
-				char text[320], who[128];
-				snprintf(text, sizeof(text),
-					 "%s: päivystäjää ei tavoitettu. Yritä uudelleen hetken "
-					 "kuluttua.",
-					 line_text(c));
-				tell_officer(c, "unreached", text);
-				if (m->conf->sms_page) {
-					caller_text(c, who, sizeof(who));
-					snprintf(text, sizeof(text),
-						 "Vastaamaton VIRVE-puhelu: %s, %s. Kukaan ei "
-						 "vastannut.",
-						 who, line_text(c));
-					send_sms(c, &c->chain[0], "missed", text);
+			if (++c->round >= c->rounds || c->nchain == 0) {
+				if (c->fallback < 0) {
+					unreached(c);
+					return;
 				}
-				m->ops.radio_hangup(m->ops.arg, c->cci);
-				close_incident(c, "unanswered", -1, NULL);
-				return;
+				c->step = c->fallback;
+				LOGCALL(c, GW_LOG_NOTICE, "chain used up: paging the fallback");
 			}
 		}
 		if (set_state(c, GW_CALL_ST_PAGING) < 0)
@@ -366,7 +385,10 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 	int dialled = 0;
 
 	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
-	if (c->nchain > 0 && page_step(c) == 0)
+	int staffed = c->nchain > 0 || c->fallback >= 0;
+	if (c->nchain == 0)
+		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
+	if (staffed && page_step(c) == 0)
 		dialled = 1;
 	LOGCALL(c, GW_LOG_NOTICE, "radio: individual call from %s (%s) -> line %s (%s)", c->caller,
 		c->caller_name[0] ? c->caller_name : "unknown organisation",
@@ -402,7 +424,7 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 	if (m->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
 		m->ops.radio_answer(m->ops.arg, c->cci);
 
-	if (c->nchain == 0) {
+	if (!staffed) {
 		LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
 		log_event(c, "unstaffed", "line %s", c->line);
 		char text[320];
@@ -459,9 +481,8 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 		return;
 	}
 	case GW_CALL_EV_T_RING:
-		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name,
-			m->conf->ring_time_s);
-		log_event(c, "ring_timeout", "%s after %d s", s->handle, m->conf->ring_time_s);
+		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name, s->ring_s);
+		log_event(c, "ring_timeout", "%s after %d s", s->handle, s->ring_s);
 		m->ops.phone_hangup(m->ops.arg);
 		next_step(c);
 		return;
@@ -686,6 +707,14 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+static void set_step(struct step *d, const struct gw_roster_plan_step *s, int default_ring_s)
+{
+	copy_str(d->handle, sizeof(d->handle), s->handle);
+	copy_str(d->name, sizeof(d->name), s->name);
+	copy_str(d->phone, sizeof(d->phone), s->phone);
+	d->ring_s = s->ring_s > 0 ? s->ring_s : default_ring_s;
+}
+
 void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in)
 {
 	if (in->ai_service != 0 || in->comms_type == 1) {
@@ -714,6 +743,8 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	c->st = GW_CALL_ST_NEW;
 	c->cci = in->cci;
 	c->paged_upto = -1;
+	c->fallback = -1;
+	c->rounds = m->conf->rounds;
 	copy_str(c->caller, sizeof(c->caller), in->calling);
 	c->started_ms = gw_loop_wall_ms(m->loop);
 	c->started_mono = gw_loop_now_ms(m->loop);
@@ -729,16 +760,24 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 				 gw_roster_line_name(m->roster, line));
 			copy_str(c->line_name_fi, sizeof(c->line_name_fi),
 				 gw_roster_line_name_fi(m->roster, line));
-			struct gw_roster_step steps[CHAIN_MAX];
-			int n = gw_roster_chain(m->roster, line, c->started_ms, steps, CHAIN_MAX);
-			for (int i = 0; i < n; i++) {
-				copy_str(c->chain[i].handle, sizeof(c->chain[i].handle),
-					 steps[i].handle);
-				copy_str(c->chain[i].name, sizeof(c->chain[i].name), steps[i].name);
-				copy_str(c->chain[i].phone, sizeof(c->chain[i].phone),
-					 steps[i].phone);
+			static struct gw_roster_plan plan; /* large; single-threaded loop */
+			int n = gw_roster_plan(m->roster, line, c->started_ms, &plan);
+			if (n < 0) {
+				LOGP(GW_LOG_CALL, GW_LOG_ERROR,
+				     "no escalation plan for line %s: %s", line, strerror(-n));
+				n = 0;
+				plan.has_fallback = false;
 			}
-			c->nchain = n > 0 ? n : 0;
+			if (n > CHAIN_MAX)
+				n = CHAIN_MAX;
+			for (int i = 0; i < n; i++)
+				set_step(&c->chain[i], &plan.steps[i], m->conf->ring_time_s);
+			c->nchain = n;
+			c->rounds = plan.rounds > 0 ? plan.rounds : m->conf->rounds;
+			if (plan.has_fallback) {
+				c->fallback = n;
+				set_step(&c->chain[n], &plan.fallback, m->conf->ring_time_s);
+			}
 		}
 	}
 	m->live = c;
@@ -818,7 +857,7 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 	if (!c || (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE) ||
 	    !is_accept_code(text))
 		return 0;
-	for (int i = 0; i <= c->paged_upto && i < c->nchain; i++) {
+	for (int i = 0; i <= c->paged_upto && i < c->nchain + (c->fallback >= 0); i++) {
 		if (same_phone(c->chain[i].phone, from)) {
 			gw_calls_dispatch(m, GW_CALL_EV_SMS_ACCEPT, &i);
 			return 1;

@@ -393,6 +393,49 @@ static void test_sms_not_an_accept(void **state)
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 }
 
+/* A line with an explicit chain: per-step ring time, one round, then the fallback. */
+static const char chain_csv[] =
+    "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
+    "worker,aino,Aino Virtanen,+358401234567,\n"
+    "worker,mikko,Mikko Korhonen,+358401234568,\n"
+    "worker,leena,Leena Mäkinen,+358401234569,\n"
+    "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+    "chain_step,sos,1,oncall,sos,10\n"
+    "chain_step,sos,2,person,mikko,15\n"
+    "chain,sos,1,leena,30\n"
+    "route,sos,,0\n";
+
+static void test_plan_ring_times_and_fallback(void **state)
+{
+	struct fx *f = *state;
+	struct gw_db_roster r;
+	struct gw_roster *plan_roster;
+	assert_int_equal(
+	    gw_roster_parse_csv("chain.csv", chain_csv, strlen(chain_csv), &r, NULL, NULL), 0);
+	assert_int_equal(gw_db_roster_replace(f->db, &r), 0);
+	gw_db_roster_clear(&r);
+	assert_int_equal(gw_roster_load_at(f->db, T0_WALL, &plan_roster), 0);
+	gw_calls_set_roster(f->calls, plan_roster);
+	incoming(f, 12, "2269001");
+	/* Aino rings 10 s, Mikko 15 s, then (one round only) Leena, the fallback, 30 s */
+	gw_loop_clock_advance(f->loop, 10000);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 12;CHUP;"
+				      "ATD +358401234568;");
+	gw_loop_clock_advance(f->loop, 14999);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 12;CHUP;"
+				      "ATD +358401234568;");
+	gw_loop_clock_advance(f->loop, 1);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 12;CHUP;"
+				      "ATD +358401234568;CHUP;ATD +358401234569;");
+	gw_loop_clock_advance(f->loop, 30000);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "unanswered");
+	gw_calls_set_roster(f->calls, f->roster);
+	gw_roster_free(plan_roster);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +450,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_accept_while_ringing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_accept_by_earlier_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_not_an_accept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }
