@@ -68,6 +68,7 @@ static const struct key {
     {.name = "call.sms_page", .kind = K_BOOL, F(sms_page)},
     {.name = "call.sds_notify", .kind = K_BOOL, F(sds_notify)},
     {.name = "log.level", .kind = K_LEVEL, F(log_level)},
+    I("log.retention_days", retention_days, 0, 3650),
 #undef S
 #undef I
 #undef ONEOF

@@ -44,6 +44,7 @@ struct gw_conf {
 	bool sms_page;	 /* SMS to the first worker paged, and a missed-call SMS if unanswered */
 	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */
 	char log_level[16];
+	int retention_days; /* message bodies older than this are blanked daily; 0: kept */
 };
 
 /* Fill conf with the built-in defaults. */

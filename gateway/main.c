@@ -43,6 +43,7 @@ struct rinkid {
 	struct gw_audio *audio;
 	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
+	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
 	struct gw_ctl *ctl;
 	struct gw_notify *notify;
 	struct gw_ctl_counters counters;
@@ -310,12 +311,27 @@ static int ctl_sds_send(void *arg, const char *issi, const char *text)
 	return rc;
 }
 
+#define DAY_MS (24LL * 60 * 60 * 1000)
+
 static void on_roster_check(struct gw_loop *loop, void *arg)
 {
 	struct rinkid *d = arg;
 	update_status(d);
-	if (gw_db_roster_changed(d->db) > 0)
+	/* a new roster in the database, or a day gone by: rotations are expanded from now */
+	if (gw_db_roster_changed(d->db) > 0 || gw_roster_stale(d->roster, gw_loop_wall_ms(loop)))
 		reload_roster(d);
+	/* once a day: blank message bodies older than log.retention_days */
+	int64_t now = gw_loop_now_ms(loop);
+	if (d->conf.retention_days > 0 && (!d->retention_ms || now - d->retention_ms >= DAY_MS)) {
+		int64_t removed = 0;
+		int rc = gw_db_retention_run(d->db, gw_loop_wall_ms(loop), d->conf.retention_days,
+					     &removed);
+		if (rc >= 0) {
+			d->retention_ms = now;
+			LOGP(GW_LOG_DB, GW_LOG_INFO, "retention: %lld message bodies blanked",
+			     (long long)removed);
+		} /* -EBUSY while the spool waits: tried again on the next tick */
+	}
 	/* call-log writes that went to the spool while the database was away */
 	if (gw_db_spool_pending(d->db)) {
 		int n = gw_db_spool_replay(d->db);
