@@ -177,8 +177,8 @@ static void test_wav_in_wav_out(void **state)
  * Phone card 100 ppm fast: radio->phone must repeat samples, phone->radio drop them.
  * At 4x speed the playback margin is 1.25 ms of wall time, and a loaded machine can
  * stall the loop that long: an xrun re-primes, which resets the phase and the drift
- * seen so far. So a run with an xrun is tried once more; when both have one, only the
- * direction of the corrections is checked.
+ * seen so far. So a run with an xrun is tried once more; when both have one, the test
+ * is reported skipped (cmocka counts it), not passed.
  */
 static void test_drift_100ppm_bounded(void **state)
 {
@@ -205,10 +205,10 @@ static void test_drift_100ppm_bounded(void **state)
 	assert_int_equal(st.to_phone.dropped, 0);
 	assert_int_equal(st.to_radio.inserted, 0);
 	if (!clean) {
-		print_message("the loop stalled in both runs; checking directions only\n");
-		assert_true(st.to_phone.inserted >= 4);
-		assert_true(st.to_radio.dropped >= 4);
-		return;
+		/* xruns re-prime the phase and throw away the drift seen so far: such a run
+		   proves nothing either way, so the test says so instead of guessing */
+		print_message("the loop stalled in both runs (machine under load): skipped\n");
+		skip();
 	}
 	/* How many corrections the 25 frames of drift take depends on when the phase target
 	   was learned and on scheduling: the property is the bound, not the count. */
@@ -224,7 +224,7 @@ static void test_drift_100ppm_bounded(void **state)
  * +2000 ppm on the phone: its playback eats 16 frames/s more than radio capture gives,
  * so uncompensated it underruns within about 2.5 s. A stall of this shared machine can
  * cause an xrun too, so, as above, a run with one is tried once more, and when both
- * have one only the corrections are checked.
+ * have one the test is reported skipped.
  */
 static void test_drift_2000ppm_no_underrun(void **state)
 {
@@ -244,8 +244,10 @@ static void test_drift_2000ppm_no_underrun(void **state)
 		fx_down(&f);
 		clean = st.to_phone.xruns_playback == 0;
 	}
-	if (!clean)
-		print_message("the loop stalled in both runs; checking the corrections only\n");
+	if (!clean) {
+		print_message("the loop stalled in both runs (machine under load): skipped\n");
+		skip();
+	}
 	assert_true(st.to_phone.inserted >= 20);
 	assert_true(st.to_radio.dropped >= 20);
 }
