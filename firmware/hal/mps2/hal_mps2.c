@@ -2,23 +2,22 @@
  * HAL for QEMU mps2-an385 (Cortex-M3, 25 MHz): UART0 (CMSDK APB UART, RX interrupt into an
  * event queue), TIMER0 as a one-shot inter-frame gap timer restarted by every received byte,
  * SysTick as the 1 ms clock, the CMSDK APB watchdog (first expiry NMI, second reset), and
- * GPIO simulated in RAM because the machine has no GPIO model. Register facts are from
+ * GPIO simulated in RAM because the machine has no GPIO model, and the entry into the
+ * bootloader (fw_boot_hal.h) by SYSRESETREQ. Register facts are from
  * shared/reference/firmware-qemu.md; the timer IRQ number (8) was checked by running it.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fw_boot_hal.h"
 #include "hal.h"
 #include "hal_mps2.h"
 #include "rinki/regmap.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
 
-#define SYSCLK_HZ 25000000u
+#define SYSCLK_HZ MPS2_SYSCLK_HZ
 
-#ifndef FW_UART_BAUD
-#define FW_UART_BAUD 115200u
-#endif
 /* Modbus: 3.5 characters of 11 bits, but a fixed 1.75 ms above 19200 baud. */
 #ifndef FW_UART_GAP_US
 #define FW_UART_GAP_US (FW_UART_BAUD > 19200u ? 1750u : 35u * 1000000u / FW_UART_BAUD + 1u)
@@ -57,10 +56,14 @@
 #define WDT_CONTROL_RESEN 0x2u
 #define WDT_TIMEOUT_MS	  500u /* NMI after this, reset after twice this */
 
+#define SCB_AIRCR	  REG(0xE000ED0Cu)
+#define AIRCR_SYSRESETREQ 0x05FA0004u
+
 #define SYST_CSR   REG(0xE000E010u)
 #define SYST_RVR   REG(0xE000E014u)
 #define SYST_CVR   REG(0xE000E018u)
 #define NVIC_ISER0 REG(0xE000E100u)
+#define NVIC_ISPR0 REG(0xE000E200u)
 #define NVIC_ICPR0 REG(0xE000E280u)
 
 #define RX_QUEUE_LEN   128u	   /* power of two */
@@ -73,10 +76,12 @@ static volatile uint8_t rx_lost;
 static uint8_t gpio[HAL_PIN_COUNT];
 static enum hal_reset_cause reset_cause;
 
-/* Retained RAM (link.ld): HAL_RETAINED_WORDS for the core, then the watchdog flag. */
+/* Retained RAM (link.ld): HAL_RETAINED_WORDS for the core, then the HAL's (hal_mps2.h). */
 extern uint32_t _sretained[];
 #define retained _sretained
-#define wdt_flag (*(volatile uint32_t *)&_sretained[HAL_RETAINED_WORDS])
+#define wdt_flag (*(volatile uint32_t *)&_sretained[MPS2_RETAINED_WDT_FLAG])
+#define boot_req (*(volatile uint32_t *)&_sretained[MPS2_RETAINED_BOOT_REQ])
+_Static_assert(MPS2_RETAINED_WDT_FLAG >= HAL_RETAINED_WORDS, "retained words overlap");
 
 static inline void irq_off(void)
 {
@@ -108,6 +113,12 @@ void hal_init(void)
 	UART_BAUDDIV = SYSCLK_HZ / FW_UART_BAUD;
 	UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXIE;
 	NVIC_ISER0 = (1u << UART0_RX_IRQ) | (1u << TIMER0_IRQ);
+	/*
+	 * A byte that came in before RXIE was set (QEMU's UART takes one even with RX off, e.g.
+	 * while the bootloader hands over) raises no interrupt, and the 1-byte buffer then takes
+	 * no more: the UART would stay deaf. Run the handler once to drain it.
+	 */
+	NVIC_ISPR0 = 1u << UART0_RX_IRQ;
 }
 
 uint16_t hal_board_id(void)
@@ -234,4 +245,18 @@ void hal_idle(void)
 	if (rx_tail == rx_head)
 		__asm volatile("wfi");
 	irq_on();
+}
+
+void hal_boot_enter(void)
+{
+	/* Let the reply that asked for it leave the UART (about 1 ms at 115200), then reset. */
+	uint32_t t0 = hal_time_ms();
+	while (hal_time_ms() - t0 < 2)
+		;
+	boot_req = MPS2_BOOT_REQ_MAGIC;
+	__asm volatile("dsb" ::: "memory");
+	SCB_AIRCR = AIRCR_SYSRESETREQ;
+	__asm volatile("dsb" ::: "memory");
+	for (;;)
+		;
 }

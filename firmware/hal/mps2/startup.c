@@ -1,11 +1,14 @@
 /*
  * Reset and exception entry for QEMU mps2-an385 (Cortex-M3): the vector table, the reset
  * handler (copy .data, zero .bss, run main) and main itself, the firmware's main loop. Faults
- * spin until the hardware watchdog resets the machine.
+ * spin until the hardware watchdog resets the machine. Built with FW_BOOT_APP for a slot
+ * (started by the bootloader), the loop also runs the boot control (fw_boot_app.h), which
+ * stops it when an unconfirmed trial ends.
  */
 #include <stdint.h>
 
 #include "fw_app.h"
+#include "fw_boot_app.h"
 #include "hal.h"
 #include "hal_mps2.h"
 
@@ -17,6 +20,9 @@ static void Default_Handler(void);
 int main(void);
 
 static struct fw_app app;
+#ifdef FW_BOOT_APP
+static struct fw_boot_app boot_app;
+#endif
 
 __attribute__((section(".isr_vector"), used)) static void (*const vectors[])(void) = {
     (void (*)(void))(&_estack),
@@ -75,8 +81,17 @@ int main(void)
 {
 	hal_init();
 	fw_app_init(&app);
+#ifdef FW_BOOT_APP
+	fw_boot_app_attach(&boot_app, &app.mb, (uint32_t)vectors, hal_time_ms());
+	for (;;) {
+		if (fw_boot_app_poll(&boot_app, hal_time_ms()) == FW_BOOT_APP_RUN)
+			fw_app_poll(&app);
+		hal_idle();
+	}
+#else
 	for (;;) {
 		fw_app_poll(&app);
 		hal_idle();
 	}
+#endif
 }

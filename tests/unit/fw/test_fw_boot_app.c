@@ -1,0 +1,204 @@
+/*
+ * Unit tests of the application's boot control (fw_boot_app) inside the real application
+ * core (fw_app, fake HAL, fake flash): the boot registers, confirmation over Modbus and in
+ * flash, entry into the bootloader after the reply, the trial timer, and that every other
+ * register still reaches the I/O data model.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_flash.h"
+#include "fake_hal.h"
+#include "fw_app.h"
+#include "fw_boot.h"
+#include "fw_boot_app.h"
+#include "rinki/fwimage.h"
+#include "rinki/regmap.h"
+
+static struct fw_app app;
+static struct fw_boot_app ba;
+static uint8_t rsp[FW_MB_ADU_MAX];
+
+/* Put a valid image of length 64 in slot, with the trailer words given (0 = leave erased). */
+static void install(unsigned slot, uint16_t patch, uint32_t seq, bool tried, bool confirmed)
+{
+	uint32_t base = fake_layout.slot_addr[slot];
+	uint8_t pl[64];
+
+	for (unsigned i = 0; i < sizeof(pl); i++)
+		pl[i] = (uint8_t)(i * 7 + slot);
+	struct rinki_fwimage_hdr h = {
+	    .magic = RINKI_FWIMAGE_MAGIC,
+	    .hdr_version = RINKI_FWIMAGE_HDR_VERSION,
+	    .board_id = FAKE_BOARD,
+	    .ver_major = 3,
+	    .ver_minor = 4,
+	    .ver_patch = patch,
+	    .load_addr = base + RINKI_FWIMAGE_SLOT_HDR,
+	    .length = sizeof(pl),
+	    .payload_crc = rinki_crc32(0, pl, sizeof(pl)),
+	};
+	h.hdr_crc = rinki_crc32(0, &h, offsetof(struct rinki_fwimage_hdr, hdr_crc));
+	memcpy(fake_flash + base, &h, sizeof(h));
+	memcpy(fake_flash + base + RINKI_FWIMAGE_SLOT_HDR, pl, sizeof(pl));
+	uint32_t w[] = {seq, RINKI_TRAILER_MAGIC_PENDING, RINKI_TRAILER_MAGIC_TRIED,
+			RINKI_TRAILER_MAGIC_CONFIRMED};
+	uint32_t at[] = {RINKI_TRAILER_SEQ, RINKI_TRAILER_PENDING, RINKI_TRAILER_TRIED,
+			 RINKI_TRAILER_CONFIRMED};
+	bool set[] = {true, true, tried, confirmed};
+	for (int i = 0; i < 4; i++)
+		if (set[i])
+			memcpy(fake_flash + base + at[i], &w[i], 4);
+}
+
+/* App started from slot running (-1: from elsewhere). */
+static void start(int running)
+{
+	fw_app_init(&app);
+	uint32_t vt = running < 0 ? 0x10 : fake_layout.slot_addr[running] + RINKI_FWIMAGE_SLOT_HDR;
+	fw_boot_app_attach(&ba, &app.mb, vt, fake_time);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_hal_reset();
+	fake_flash_reset();
+	install(0, 1, 1, true, true);  /* A: confirmed, seq 1 */
+	install(1, 2, 2, true, false); /* B: on trial, seq 2 */
+	fake_time = 5000;
+	start(1);
+	return 0;
+}
+
+/* Send fc/addr/word, return the exception code of the reply (0 = normal reply). */
+static int request(uint8_t fc, uint16_t addr, uint16_t word)
+{
+	const uint8_t req[] = {1, fc, addr >> 8, addr & 0xFF, word >> 8, word & 0xFF};
+	size_t n = fake_transact(&app, req, sizeof(req), rsp, sizeof(rsp));
+
+	assert_true(n >= 5);
+	assert_int_equal(fw_mb_crc16(rsp, (uint16_t)n), 0);
+	return rsp[1] & 0x80 ? rsp[2] : 0;
+}
+
+static uint16_t boot_reg(uint16_t addr)
+{
+	assert_int_equal(request(0x04, addr, 1), 0);
+	return (uint16_t)(rsp[3] << 8 | rsp[4]);
+}
+
+static uint16_t slot_reg(unsigned slot, unsigned reg)
+{
+	return boot_reg((uint16_t)(RINKI_IREG_BOOT_SLOT_BASE + slot * RINKI_BOOT_SLOT_REGS + reg));
+}
+
+static void test_registers(void **state)
+{
+	(void)state;
+	/* The whole block in one read. */
+	assert_int_equal(request(0x04, RINKI_IREG_BOOT_SLOT, RINKI_IREG_BOOT_NREGS), 0);
+	assert_int_equal(rsp[2], 2 * RINKI_IREG_BOOT_NREGS);
+	assert_int_equal(boot_reg(RINKI_IREG_BOOT_SLOT), 1);
+	assert_int_equal(boot_reg(RINKI_IREG_BOOT_TRIAL_LEFT), FW_BOOT_TRIAL_MS / 1000);
+	assert_int_equal(slot_reg(0, RINKI_BOOT_SLOT_REG_STATE), RINKI_SLOT_CONFIRMED);
+	assert_int_equal(slot_reg(0, RINKI_BOOT_SLOT_REG_VER), 0x0304);
+	assert_int_equal(slot_reg(0, RINKI_BOOT_SLOT_REG_PATCH), 1);
+	assert_int_equal(slot_reg(0, RINKI_BOOT_SLOT_REG_SEQ), 1);
+	assert_int_equal(slot_reg(1, RINKI_BOOT_SLOT_REG_STATE), RINKI_SLOT_TRIAL);
+	assert_int_equal(slot_reg(1, RINKI_BOOT_SLOT_REG_SEQ), 2);
+	/* Beyond the block; other registers still answered by the I/O model. */
+	assert_int_equal(request(0x04, RINKI_IREG_BOOT_SLOT + RINKI_IREG_BOOT_NREGS, 1),
+			 FW_MB_EX_ILLEGAL_ADDRESS);
+	assert_int_equal(request(0x04, RINKI_IREG_BOARD_ID, 1), 0);
+	assert_int_equal(rsp[3] << 8 | rsp[4], FAKE_BOARD_ID);
+	assert_int_equal(request(0x06, RINKI_HREG_LED_FAULT, RINKI_LED_ON), 0);
+	assert_int_equal(app.io.led[3], RINKI_LED_ON);
+	assert_int_equal(request(0x03, RINKI_HREG_BOOT_CTL, 1), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, 0x1234), FW_MB_EX_ILLEGAL_VALUE);
+}
+
+static void test_confirm(void **state)
+{
+	(void)state;
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM), 0);
+	assert_int_equal(slot_reg(1, RINKI_BOOT_SLOT_REG_STATE), RINKI_SLOT_CONFIRMED);
+	assert_int_equal(boot_reg(RINKI_IREG_BOOT_TRIAL_LEFT), 0);
+	/* In flash, as the bootloader will see it. */
+	struct fw_boot b;
+	fw_boot_init(&b, &fake_layout);
+	assert_int_equal(b.slot[1].state, RINKI_SLOT_CONFIRMED);
+	assert_int_equal(fw_boot_pick(&b), 1);
+	/* Again: no change, no error; and no trial end any more. */
+	unsigned ops = fake_flash_ops;
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM), 0);
+	assert_int_equal(fake_flash_ops, ops);
+	fake_time += FW_BOOT_TRIAL_MS + 1;
+	assert_int_equal(fw_boot_app_poll(&ba, fake_time), FW_BOOT_APP_RUN);
+	assert_int_equal(fake_flash_violations, 0);
+}
+
+static void test_trial_ends(void **state)
+{
+	(void)state;
+	fake_time += FW_BOOT_TRIAL_MS - 1;
+	assert_int_equal(fw_boot_app_poll(&ba, fake_time), FW_BOOT_APP_RUN);
+	assert_int_equal(boot_reg(RINKI_IREG_BOOT_TRIAL_LEFT), 1);
+	fake_time++;
+	assert_int_equal(fw_boot_app_poll(&ba, fake_time), FW_BOOT_APP_STOP);
+	/* Too late to confirm. */
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM),
+			 FW_MB_EX_DEVICE_FAILURE);
+	struct fw_boot b;
+	fw_boot_init(&b, &fake_layout);
+	assert_int_equal(b.slot[1].state, RINKI_SLOT_TRIAL);
+	/* The bootloader's next start rejects it and goes back to A. */
+	fw_boot_reject_failed(&b);
+	assert_int_equal(b.slot[1].state, RINKI_SLOT_REJECTED);
+	assert_int_equal(fw_boot_pick(&b), 0);
+}
+
+static void test_enter_after_reply(void **state)
+{
+	(void)state;
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), 0);
+	assert_int_equal(rsp[4] << 8 | rsp[5], RINKI_BOOT_CTL_ENTER); /* the reply went out */
+	assert_int_equal(fake_boot_enters, 0);
+	fw_boot_app_poll(&ba, fake_time);
+	assert_int_equal(fake_boot_enters, 1);
+	assert_true(fake_boot_request);
+}
+
+static void test_confirmed_image_and_foreign_start(void **state)
+{
+	(void)state;
+	/* Running the confirmed A: confirm is accepted, nothing ends. */
+	start(0);
+	assert_int_equal(boot_reg(RINKI_IREG_BOOT_SLOT), 0);
+	assert_int_equal(boot_reg(RINKI_IREG_BOOT_TRIAL_LEFT), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM), 0);
+	fake_time += FW_BOOT_TRIAL_MS + 1;
+	assert_int_equal(fw_boot_app_poll(&ba, fake_time), FW_BOOT_APP_RUN);
+	/* Started from no slot: nothing to confirm. */
+	start(-1);
+	assert_int_equal(boot_reg(RINKI_IREG_BOOT_SLOT), 0xFFFF);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM),
+			 FW_MB_EX_DEVICE_FAILURE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_registers, setup),
+	    cmocka_unit_test_setup(test_confirm, setup),
+	    cmocka_unit_test_setup(test_trial_ends, setup),
+	    cmocka_unit_test_setup(test_enter_after_reply, setup),
+	    cmocka_unit_test_setup(test_confirmed_image_and_foreign_start, setup),
+	};
+	return cmocka_run_group_tests_name("fw_boot_app", tests, NULL, NULL);
+}

@@ -1,0 +1,1373 @@
+/*
+ * rinki-flash: firmware updates of the I/O board over its serial line.
+ *
+ *   rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--pubkey FILE] info
+ *   rinki-flash [...] flash [--no-confirm] IMAGE
+ *   rinki-flash [...] confirm | boot
+ *   rinki-flash keygen [--test] BASE            (writes BASE.sec and BASE.pub)
+ *   rinki-flash pack -k SEC --board ID --version MAJ.MIN.PATCH --build-hash H [--pad N]
+ *                    -o OUT ADDR=BIN...
+ *
+ * It talks Modbus RTU (libmodbus) to the running application and the bootloader's framed
+ * protocol (include/rinki/fwimage.h, hw/bootloader.md) over raw termios to the bootloader.
+ * Every image in a file is checked (header, CRC32, Ed25519 signature with libsodium) before
+ * the board is touched; the image whose load address matches the slot the bootloader names
+ * is uploaded, the board is booted into it, its identity registers are compared with the
+ * header and only then is it confirmed. Exit status: 0 ok, 1 failure, 2 usage, 3 the board
+ * is (and stays) in the bootloader (info).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <modbus.h>
+#include <sodium.h>
+
+#include "rinki/fwimage.h"
+#include "rinki/regmap.h"
+
+#ifndef RF_DEFAULT_PUBKEY
+#define RF_DEFAULT_PUBKEY "/usr/local/share/rinki/fw-signing.pub"
+#endif
+
+#define EXIT_USAGE 2
+#define EXIT_IN_BL 3
+
+#define MAX_IMAGES	 4
+#define MAX_FILE	 (1u << 20)
+#define SYNC_TRY_MS	 100  /* wait for the answer to one sync word */
+#define ERASE_TIMEOUT_MS 5000 /* START erases up to a whole slot */
+#define REPLY_TIMEOUT_MS 1000
+#define RETRIES		 3
+#define APP_START_MS	 6000 /* bootloader window + application start */
+#define ENTER_BL_MS	 3000
+#define PROBE_TIMEOUT_US 100000 /* one identity read: 29 bytes, 2.5 ms on the wire */
+#define RESYNC_MS	 150	/* silence that makes the bootloader drop a partial frame */
+
+struct opts {
+	const char *port;
+	int baud;
+	int slave;
+	const char *pubkey;
+	bool no_confirm;
+};
+
+struct image {
+	struct rinki_fwimage_hdr hdr;
+	const uint8_t *payload;
+};
+
+struct image_file {
+	uint8_t *data;
+	size_t len;
+	struct image img[MAX_IMAGES];
+	int n;
+};
+
+/* What the running application reports. */
+struct app_info {
+	uint16_t id[8]; /* RINKI_IREG_BOARD_ID .. STATUS */
+	bool has_boot;	/* answers the boot registers */
+	uint16_t boot[RINKI_IREG_BOOT_NREGS];
+};
+
+/* A bootloader session over a raw serial port, with byte counts for the figures. */
+struct bl {
+	int fd;
+	unsigned long tx_bytes, rx_bytes, round_trips;
+};
+
+static const uint8_t sync_word[RINKI_BL_SYNC_LEN] = {RINKI_BL_SYNC_BYTES};
+
+static const char *const slot_names[] = {"A", "B"};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rinki-flash: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAILURE;
+}
+
+static const char *state_name(unsigned st)
+{
+	static const char *const names[] = {"empty", "invalid",	  "staged",  "pending",
+					    "trial", "confirmed", "rejected"};
+
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
+}
+
+static const char *bl_status_name(int st)
+{
+	static const char *const names[] = {
+	    "ok",
+	    "frame damaged on the line",
+	    "command unknown to the bootloader",
+	    "command out of sequence",
+	    "bad image header",
+	    "image for another board",
+	    "image does not fit the slot",
+	    "image linked for the other slot",
+	    "data out of sequence",
+	    "flash erase or write failed",
+	    "payload CRC in flash does not match the header",
+	};
+
+	if (st < 0)
+		return strerror(-st);
+	return (size_t)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown status";
+}
+
+static const char *entry_name(unsigned e)
+{
+	switch (e) {
+	case RINKI_BL_ENTRY_REQUEST:
+		return "asked to stay by the application";
+	case RINKI_BL_ENTRY_NO_IMAGE:
+		return "no bootable image";
+	case RINKI_BL_ENTRY_WINDOW:
+		return "caught in its start-up window";
+	default:
+		return "unknown reason";
+	}
+}
+
+/* --- keys ---------------------------------------------------------------------------------- */
+
+static int hex_decode(const char *s, uint8_t *out, size_t n)
+{
+	size_t len = strspn(s, "0123456789abcdefABCDEF");
+
+	if (len != 2 * n || (s[len] && s[len] != '\n' && s[len] != '\r'))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/*
+ * Read a key file: '#' comment lines, then one line of 2n hex digits. The first comment goes
+ * to label (may be NULL). Returns 0 or -1 with a message printed.
+ */
+static int read_key(const char *path, uint8_t *key, size_t n, char *label, size_t label_len)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	int rc = -1;
+
+	if (label && label_len)
+		label[0] = '\0';
+	if (!f) {
+		fail("key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#') {
+			if (label && !label[0])
+				snprintf(label, label_len, "%s", line + 1 + (line[1] == ' '));
+			continue;
+		}
+		rc = hex_decode(line, key, n);
+		break;
+	}
+	fclose(f);
+	if (label)
+		label[strcspn(label, "\r\n")] = '\0';
+	if (rc != 0)
+		fail("key %s: expected one line of %zu hex digits", path, 2 * n);
+	return rc;
+}
+
+static int write_key(const char *path, const char *comment, const uint8_t *key, size_t n,
+		     mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+
+	if (fd < 0)
+		return fail("%s: %s", path, strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return fail("%s: %s", path, strerror(errno));
+	}
+	fprintf(f, "# %s\n", comment);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", key[i]);
+	fputc('\n', f);
+	if (fclose(f) != 0)
+		return fail("%s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	bool test = false;
+	int i = 1;
+
+	if (i < argc && strcmp(argv[i], "--test") == 0) {
+		test = true;
+		i++;
+	}
+	if (i + 1 != argc) {
+		fprintf(stderr, "usage: rinki-flash keygen [--test] BASE\n");
+		return EXIT_USAGE;
+	}
+	char sec_path[4096], pub_path[4096];
+	snprintf(sec_path, sizeof(sec_path), "%s.sec", argv[i]);
+	snprintf(pub_path, sizeof(pub_path), "%s.pub", argv[i]);
+
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t seed[crypto_sign_SEEDBYTES];
+	randombytes_buf(seed, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+
+	const char *what = test ? "TEST KEY: made at build time for tests and development; never "
+				  "sign a release with it"
+				: "rinki I/O board firmware signing key";
+	char sec_c[256], pub_c[256];
+	snprintf(sec_c, sizeof(sec_c), "rinki firmware signing secret key (Ed25519 seed). %s",
+		 what);
+	snprintf(pub_c, sizeof(pub_c), "rinki firmware signing public key (Ed25519). %s", what);
+	int rc = write_key(sec_path, sec_c, seed, sizeof(seed), 0600);
+	if (rc == 0)
+		rc = write_key(pub_path, pub_c, pk, sizeof(pk), 0644);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	if (rc == 0)
+		printf("wrote %s and %s%s\n", sec_path, pub_path, test ? " (TEST KEY)" : "");
+	return rc;
+}
+
+/* --- image files --------------------------------------------------------------------------- */
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = malloc(MAX_FILE + 1);
+	size_t n = 0;
+
+	if (!f || !buf) {
+		int e = errno;
+		if (f)
+			fclose(f);
+		free(buf);
+		return fail("%s: %s", path, strerror(e));
+	}
+	n = fread(buf, 1, MAX_FILE + 1, f);
+	int err = ferror(f);
+	fclose(f);
+	if (err) {
+		free(buf);
+		return fail("%s: read error", path);
+	}
+	if (n > MAX_FILE) {
+		free(buf);
+		return fail("%s: larger than %u bytes", path, MAX_FILE);
+	}
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+/* Signed message: header bytes [0, 64) followed by the payload. */
+static uint8_t *signed_message(const struct rinki_fwimage_hdr *h, const uint8_t *payload)
+{
+	uint8_t *m = malloc(RINKI_FWIMAGE_SIGNED_SIZE + (size_t)h->length);
+
+	if (m) {
+		memcpy(m, h, RINKI_FWIMAGE_SIGNED_SIZE);
+		memcpy(m + RINKI_FWIMAGE_SIGNED_SIZE, payload, h->length);
+	}
+	return m;
+}
+
+/*
+ * Parse an image file: images back to back, each header checked (magic, version, flags, CRC),
+ * its payload inside the file and matching its CRC32. Returns 0 or 1 with a message.
+ */
+static int load_images(const char *path, struct image_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (read_file(path, &f->data, &f->len) != 0)
+		return EXIT_FAILURE;
+	size_t off = 0;
+	while (off < f->len) {
+		struct image *im = &f->img[f->n];
+		struct rinki_fwimage_hdr *h = &im->hdr;
+		if (f->n == MAX_IMAGES)
+			return fail("%s: more than %d images", path, MAX_IMAGES);
+		if (f->len - off < RINKI_FWIMAGE_HDR_SIZE)
+			return fail("%s: %zu stray bytes at offset %zu", path, f->len - off, off);
+		memcpy(h, f->data + off, sizeof(*h));
+		if (h->magic != RINKI_FWIMAGE_MAGIC)
+			return fail("%s: offset %zu: not a rinki firmware image (bad magic)", path,
+				    off);
+		if (h->hdr_version != RINKI_FWIMAGE_HDR_VERSION || h->flags != 0)
+			return fail("%s: offset %zu: header version %u flags 0x%x not supported",
+				    path, off, h->hdr_version, h->flags);
+		if (h->hdr_crc != rinki_crc32(0, h, offsetof(struct rinki_fwimage_hdr, hdr_crc)))
+			return fail("%s: offset %zu: header CRC mismatch", path, off);
+		off += RINKI_FWIMAGE_HDR_SIZE;
+		if (h->length > f->len - off)
+			return fail(
+			    "%s: image %d: payload of %u bytes runs past the end of the file", path,
+			    f->n + 1, h->length);
+		im->payload = f->data + off;
+		if (rinki_crc32(0, im->payload, h->length) != h->payload_crc)
+			return fail("%s: image %d: payload CRC mismatch", path, f->n + 1);
+		off += h->length;
+		f->n++;
+	}
+	if (f->n == 0)
+		return fail("%s: empty file", path);
+	for (int i = 1; i < f->n; i++)
+		if (f->img[i].hdr.board_id != f->img[0].hdr.board_id)
+			return fail("%s: images for different boards in one file", path);
+	return 0;
+}
+
+static int verify_images(const char *path, const struct image_file *f, const char *pubkey)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	char label[256];
+
+	if (read_key(pubkey, pk, sizeof(pk), label, sizeof(label)) != 0)
+		return EXIT_FAILURE;
+	for (int i = 0; i < f->n; i++) {
+		const struct image *im = &f->img[i];
+		uint8_t *m = signed_message(&im->hdr, im->payload);
+		if (!m)
+			return fail("out of memory");
+		int bad = crypto_sign_verify_detached(
+		    im->hdr.signature, m, RINKI_FWIMAGE_SIGNED_SIZE + im->hdr.length, pk);
+		free(m);
+		if (bad)
+			return fail("%s: image %d (load address 0x%08x): bad signature: not signed "
+				    "by the key %s; refusing it",
+				    path, i + 1, im->hdr.load_addr, pubkey);
+	}
+	printf("%s: %d image%s, version %u.%u.%u, build %08x, board 0x%04x, signature good "
+	       "(%s%s)\n",
+	       path, f->n, f->n == 1 ? "" : "s", f->img[0].hdr.ver_major, f->img[0].hdr.ver_minor,
+	       f->img[0].hdr.ver_patch, f->img[0].hdr.build_hash, f->img[0].hdr.board_id, pubkey,
+	       strstr(label, "TEST KEY") ? ", TEST KEY" : "");
+	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > max || s[0] == '-')
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int cmd_pack(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    {"key", required_argument, NULL, 'k'},
+	    {"board", required_argument, NULL, 'B'},
+	    {"version", required_argument, NULL, 'V'},
+	    {"build-hash", required_argument, NULL, 'H'},
+	    {"pad", required_argument, NULL, 'P'},
+	    {"output", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *key = NULL, *out = NULL;
+	uint32_t board = 0, hash = 0, pad = 0;
+	unsigned maj = 0, min = 0, patch = 0;
+	bool have_board = false, have_ver = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:o:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			key = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'B':
+			if (parse_u32(optarg, 0xFFFF, &board) != 0)
+				return fail("--board %s: expected 0..0xffff", optarg);
+			have_board = true;
+			break;
+		case 'V': {
+			int n = 0;
+			if (sscanf(optarg, "%u.%u.%u%n", &maj, &min, &patch, &n) != 3 ||
+			    optarg[n] || maj > 255 || min > 255 || patch > 0xFFFF)
+				return fail("--version %s: expected MAJOR.MINOR.PATCH", optarg);
+			have_ver = true;
+			break;
+		}
+		case 'H':
+			if (parse_u32(optarg, 0xFFFFFFFFu, &hash) != 0)
+				return fail("--build-hash %s: expected a 32-bit number", optarg);
+			break;
+		case 'P':
+			if (parse_u32(optarg, MAX_FILE, &pad) != 0)
+				return fail("--pad %s: expected 0..%u", optarg, MAX_FILE);
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (!key || !out || !have_board || !have_ver || optind == argc) {
+		fprintf(stderr, "usage: rinki-flash pack -k SECRET --board ID --version "
+				"MAJ.MIN.PATCH [--build-hash H] [--pad N] -o OUT ADDR=BIN...\n");
+		return EXIT_USAGE;
+	}
+
+	uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	if (read_key(key, seed, sizeof(seed), NULL, 0) != 0)
+		return EXIT_FAILURE;
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+	FILE *fo = fopen(tmp, "wb");
+	if (!fo)
+		return fail("%s: %s", tmp, strerror(errno));
+	int rc = 0;
+	for (int i = optind; i < argc && rc == 0; i++) {
+		char *eq = strchr(argv[i], '=');
+		uint32_t addr;
+		uint8_t *bin = NULL;
+		size_t len = 0;
+		if (!eq) {
+			rc = fail("%s: expected LOADADDR=FILE", argv[i]);
+			break;
+		}
+		*eq = '\0';
+		if (parse_u32(argv[i], 0xFFFFFFFFu, &addr) != 0) {
+			rc = fail("%s: bad load address", argv[i]);
+			break;
+		}
+		if (read_file(eq + 1, &bin, &len) != 0) {
+			rc = EXIT_FAILURE;
+			break;
+		}
+		size_t plen = len < pad ? pad : len;
+		uint8_t *payload = realloc(bin, plen ? plen : 1);
+		if (!payload) {
+			free(bin);
+			rc = fail("out of memory");
+			break;
+		}
+		memset(payload + len, 0xFF, plen - len);
+		struct rinki_fwimage_hdr h = {
+		    .magic = RINKI_FWIMAGE_MAGIC,
+		    .hdr_version = RINKI_FWIMAGE_HDR_VERSION,
+		    .board_id = (uint16_t)board,
+		    .ver_major = (uint16_t)maj,
+		    .ver_minor = (uint16_t)min,
+		    .ver_patch = (uint16_t)patch,
+		    .build_hash = hash,
+		    .load_addr = addr,
+		    .length = (uint32_t)plen,
+		    .payload_crc = rinki_crc32(0, payload, plen),
+		};
+		h.hdr_crc = rinki_crc32(0, &h, offsetof(struct rinki_fwimage_hdr, hdr_crc));
+		uint8_t *m = signed_message(&h, payload);
+		if (!m) {
+			free(payload);
+			rc = fail("out of memory");
+			break;
+		}
+		crypto_sign_detached(h.signature, NULL, m, RINKI_FWIMAGE_SIGNED_SIZE + plen, sk);
+		free(m);
+		if (fwrite(&h, sizeof(h), 1, fo) != 1 || fwrite(payload, 1, plen, fo) != plen)
+			rc = fail("%s: write error", tmp);
+		free(payload);
+	}
+	sodium_memzero(sk, sizeof(sk));
+	if (fclose(fo) != 0 && rc == 0)
+		rc = fail("%s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, out) != 0)
+		rc = fail("%s: %s", out, strerror(errno));
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* --- serial port and bootloader frames ----------------------------------------------------- */
+
+static speed_t baud_const(int baud)
+{
+	switch (baud) {
+	case 9600:
+		return B9600;
+	case 19200:
+		return B19200;
+	case 38400:
+		return B38400;
+	case 57600:
+		return B57600;
+	case 115200:
+		return B115200;
+	case 230400:
+		return B230400;
+	default:
+		return 0;
+	}
+}
+
+static int serial_open(const struct opts *o)
+{
+	int fd = open(o->port, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios t;
+
+	if (fd < 0) {
+		fail("cannot open %s: %s", o->port, strerror(errno));
+		return -1;
+	}
+	if (tcgetattr(fd, &t) != 0) {
+		fail("%s is not a serial port: %s", o->port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	cfmakeraw(&t);
+	t.c_cflag |= CLOCAL | CREAD;
+	t.c_cc[VMIN] = 0;
+	t.c_cc[VTIME] = 0;
+	cfsetispeed(&t, baud_const(o->baud));
+	cfsetospeed(&t, baud_const(o->baud));
+	if (tcsetattr(fd, TCSANOW, &t) != 0) {
+		fail("%s: cannot set %d 8N1 raw: %s", o->port, o->baud, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	tcflush(fd, TCIOFLUSH);
+	return fd;
+}
+
+static int write_all(struct bl *b, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(b->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		b->tx_bytes += (unsigned long)w;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Read exactly n bytes before the deadline (now_s() based). 0, -ETIMEDOUT or -errno. */
+static int read_exact(struct bl *b, uint8_t *p, size_t n, double deadline)
+{
+	while (n) {
+		int left = (int)((deadline - now_s()) * 1000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd pfd = {.fd = b->fd, .events = POLLIN};
+		int r = poll(&pfd, 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		ssize_t got = read(b->fd, p, n);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0 && (pfd.revents & POLLHUP))
+			return -EPIPE;
+		b->rx_bytes += (unsigned long)got;
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/*
+ * Read one reply frame within timeout_ms: skips bytes before SOF, checks the length against
+ * cap and the CRC. Returns the payload length, -ETIMEDOUT, -EMSGSIZE or -EBADMSG.
+ */
+static int read_frame(struct bl *b, uint8_t *type, uint8_t *pl, uint16_t cap, int timeout_ms)
+{
+	double deadline = now_s() + timeout_ms / 1000.0;
+	uint8_t c = 0, h[3], crc[4];
+	int rc;
+
+	do {
+		if ((rc = read_exact(b, &c, 1, deadline)) != 0)
+			return rc;
+	} while (c != RINKI_BL_SOF);
+	if ((rc = read_exact(b, h, 3, deadline)) != 0)
+		return rc;
+	uint16_t n = (uint16_t)(h[1] | h[2] << 8);
+	if (n > cap)
+		return -EMSGSIZE;
+	if ((rc = read_exact(b, pl, n, deadline)) != 0 || (rc = read_exact(b, crc, 4, deadline)))
+		return rc;
+	uint32_t want = rinki_crc32(rinki_crc32(0, h, 3), pl, n);
+	if (want != ((uint32_t)crc[0] | (uint32_t)crc[1] << 8 | (uint32_t)crc[2] << 16 |
+		     (uint32_t)crc[3] << 24))
+		return -EBADMSG;
+	*type = h[0];
+	return n;
+}
+
+/*
+ * One command: send the frame, read the reply (resending on a damaged frame, a NAK or no
+ * answer, up to RETRIES times). Returns the bootloader's status (>= 0) with the reply
+ * payload in rsp (*rlen bytes), or a negative errno.
+ */
+static int bl_command(struct bl *b, uint8_t type, const uint8_t *pl, uint16_t n, uint8_t *rsp,
+		      uint16_t cap, uint16_t *rlen, int timeout_ms)
+{
+	static uint8_t frame[RINKI_BL_FRAME_OVH + RINKI_BL_PAYLOAD_MAX];
+	int rc = -ETIMEDOUT;
+
+	if (n > RINKI_BL_PAYLOAD_MAX)
+		return -EMSGSIZE;
+	frame[0] = RINKI_BL_SOF;
+	frame[1] = type;
+	frame[2] = (uint8_t)n;
+	frame[3] = (uint8_t)(n >> 8);
+	if (n)
+		memcpy(frame + 4, pl, n);
+	uint32_t crc = rinki_crc32(0, frame + 1, 3u + n);
+	for (int i = 0; i < 4; i++)
+		frame[4 + n + i] = (uint8_t)(crc >> (8 * i));
+
+	for (int attempt = 0; attempt <= RETRIES; attempt++) {
+		uint8_t rt = 0;
+		if ((rc = write_all(b, frame, RINKI_BL_FRAME_OVH + n)) != 0)
+			return rc;
+		b->round_trips++;
+		rc = read_frame(b, &rt, rsp, cap, timeout_ms);
+		if (rc >= 1 && rt == RINKI_BL_NAK && rsp[0] == RINKI_BL_E_FRAME) {
+			rc = -EBADMSG; /* it read a damaged frame and waits for the next */
+			continue;
+		}
+		if (rc == -ETIMEDOUT || rc == -EBADMSG || rc == -EMSGSIZE) {
+			/* Let it drop what it has of the frame, and drop the rest of the reply. */
+			sleep_ms(RESYNC_MS);
+			tcflush(b->fd, TCIFLUSH);
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		if (rt != (RINKI_BL_REPLY_TYPE | type) || rc < 1)
+			return -EPROTO;
+		*rlen = (uint16_t)rc;
+		return rsp[0];
+	}
+	return rc;
+}
+
+/*
+ * Open a session: send the sync word until the bootloader answers with its info, for up to
+ * total_ms. Returns 0, -ETIMEDOUT (no bootloader) or a negative errno.
+ */
+static int bl_sync(struct bl *b, struct rinki_bl_info *info, int total_ms)
+{
+	double end = now_s() + total_ms / 1000.0;
+	uint8_t rsp[sizeof(*info) + 16];
+
+	do {
+		uint8_t rt = 0;
+		int rc = write_all(b, sync_word, sizeof(sync_word));
+		if (rc != 0)
+			return rc;
+		rc = read_frame(b, &rt, rsp, sizeof(rsp), SYNC_TRY_MS);
+		if (rc == (int)sizeof(*info) && rt == (RINKI_BL_REPLY_TYPE | RINKI_BL_INFO)) {
+			memcpy(info, rsp, sizeof(*info));
+			if (info->proto != RINKI_BL_PROTO)
+				return -EPROTONOSUPPORT;
+			return 0;
+		}
+	} while (now_s() < end);
+	return -ETIMEDOUT;
+}
+
+static int bl_open(const struct opts *o, struct bl *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = serial_open(o);
+	return b->fd < 0 ? -1 : 0;
+}
+
+static void bl_close(struct bl *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+}
+
+/* --- the application over Modbus ----------------------------------------------------------- */
+
+static modbus_t *mb_open(const struct opts *o)
+{
+	modbus_t *ctx = modbus_new_rtu(o->port, o->baud, 'N', 8, 1);
+
+	if (!ctx) {
+		fail("%s: %s", o->port, modbus_strerror(errno));
+		return NULL;
+	}
+	if (modbus_set_slave(ctx, o->slave) != 0 || modbus_connect(ctx) != 0) {
+		fail("cannot open %s: %s", o->port, modbus_strerror(errno));
+		modbus_free(ctx);
+		return NULL;
+	}
+	modbus_set_response_timeout(ctx, 0, 300000);
+	modbus_flush(ctx);
+	return ctx;
+}
+
+static void mb_close(modbus_t *ctx)
+{
+	if (ctx) {
+		modbus_close(ctx);
+		modbus_free(ctx);
+	}
+}
+
+/*
+ * Ask the application who it is, trying for up to ms. Returns 0 with a filled, -ETIMEDOUT
+ * if nothing answers, or another negative errno.
+ */
+static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
+{
+	double end = now_s() + ms / 1000.0;
+
+	memset(a, 0, sizeof(*a));
+	modbus_set_response_timeout(ctx, 0, PROBE_TIMEOUT_US);
+	for (;;) {
+		if (modbus_read_input_registers(ctx, RINKI_IREG_BOARD_ID, 8, a->id) == 8)
+			break;
+		if (errno != ETIMEDOUT && errno != EMBBADCRC && errno != EMBBADDATA &&
+		    errno != EMBBADSLAVE)
+			return -errno;
+		if (now_s() > end)
+			return -ETIMEDOUT;
+		modbus_flush(ctx);
+	}
+	modbus_flush(ctx);
+	modbus_set_response_timeout(ctx, 0, 300000);
+	if (modbus_read_input_registers(ctx, RINKI_IREG_BOOT_SLOT, RINKI_IREG_BOOT_NREGS,
+					a->boot) == RINKI_IREG_BOOT_NREGS)
+		a->has_boot = true;
+	else if (errno != EMBXILADD)
+		return -errno;
+	return 0;
+}
+
+static uint16_t slot_reg(const struct app_info *a, unsigned slot, unsigned reg)
+{
+	return a->boot[RINKI_IREG_BOOT_SLOT_BASE - RINKI_IREG_BOOT_SLOT +
+		       slot * RINKI_BOOT_SLOT_REGS + reg];
+}
+
+static uint32_t app_hash(const struct app_info *a)
+{
+	return (uint32_t)a->id[RINKI_IREG_BUILD_HASH_HI] << 16 | a->id[RINKI_IREG_BUILD_HASH_LO];
+}
+
+static void print_app(const struct opts *o, const struct app_info *a)
+{
+	printf("port %s: application running\n", o->port);
+	printf("  board id     0x%04x\n", a->id[RINKI_IREG_BOARD_ID]);
+	printf("  version      %u.%u.%u build %08x\n", a->id[RINKI_IREG_FW_MAJOR],
+	       a->id[RINKI_IREG_FW_MINOR], a->id[RINKI_IREG_FW_PATCH], app_hash(a));
+	if (!a->has_boot) {
+		printf("  bootloader   none (the firmware runs without one)\n");
+		return;
+	}
+	uint16_t run = a->boot[0],
+		 left = a->boot[RINKI_IREG_BOOT_TRIAL_LEFT - RINKI_IREG_BOOT_SLOT];
+	printf("  running      slot %s\n", run < 2 ? slot_names[run] : "?");
+	for (unsigned s = 0; s < 2; s++) {
+		uint16_t st = slot_reg(a, s, RINKI_BOOT_SLOT_REG_STATE);
+		uint16_t v = slot_reg(a, s, RINKI_BOOT_SLOT_REG_VER);
+		printf("  slot %s       %-9s", slot_names[s], state_name(st));
+		if (st >= RINKI_SLOT_STAGED)
+			printf(" version %u.%u.%u seq %u", v >> 8, v & 0xFF,
+			       slot_reg(a, s, RINKI_BOOT_SLOT_REG_PATCH),
+			       slot_reg(a, s, RINKI_BOOT_SLOT_REG_SEQ));
+		if (s == run && st == RINKI_SLOT_TRIAL)
+			printf(", %u s left to confirm", left);
+		printf("\n");
+	}
+}
+
+static void print_bl(const struct opts *o, const struct rinki_bl_info *in)
+{
+	printf("port %s: bootloader %u.%u running (%s)\n", o->port, in->bl_version >> 8,
+	       in->bl_version & 0xFF, entry_name(in->entry));
+	printf("  board id     0x%04x\n", in->board_id);
+	for (unsigned s = 0; s < 2; s++) {
+		const struct rinki_bl_slot_info *si = &in->slot[s];
+		struct rinki_fwimage_hdr h;
+		memcpy(&h, si->hdr, sizeof(si->hdr));
+		printf("  slot %s       %-9s at 0x%08x", slot_names[s], state_name(si->state),
+		       si->addr);
+		if (si->state >= RINKI_SLOT_STAGED)
+			printf(" version %u.%u.%u build %08x seq %u", h.ver_major, h.ver_minor,
+			       h.ver_patch, h.build_hash, si->seq);
+		printf("%s\n", s == in->target ? " (next upload goes here)" : "");
+	}
+}
+
+static bool bl_bootable(const struct rinki_bl_info *in)
+{
+	for (unsigned s = 0; s < 2; s++)
+		if (in->slot[s].state == RINKI_SLOT_PENDING ||
+		    in->slot[s].state == RINKI_SLOT_CONFIRMED)
+			return true;
+	return false;
+}
+
+static int no_answer(const struct opts *o)
+{
+	return fail("no answer on %s at %d baud from the application (Modbus address %d) or the "
+		    "bootloader: check the port, the cable, the baud rate and the board's power",
+		    o->port, o->baud, o->slave);
+}
+
+/* --- commands ------------------------------------------------------------------------------ */
+
+/*
+ * The application did not answer: say whether the bootloader does. A board our sync word
+ * caught while it was starting is told to boot on. Returns the exit status for the caller:
+ * EXIT_IN_BL, or EXIT_FAILURE with a message.
+ */
+static int app_silent(const struct opts *o, bool show)
+{
+	struct bl b;
+	struct rinki_bl_info in;
+	uint8_t rsp[8];
+	uint16_t n;
+
+	if (bl_open(o, &b) != 0)
+		return EXIT_FAILURE;
+	int rc = bl_sync(&b, &in, 1000);
+	if (rc != 0) {
+		bl_close(&b);
+		return rc == -ETIMEDOUT ? no_answer(o) : fail("%s: %s", o->port, strerror(-rc));
+	}
+	if (show)
+		print_bl(o, &in);
+	if (in.entry == RINKI_BL_ENTRY_WINDOW && bl_bootable(&in)) {
+		rc = bl_command(&b, RINKI_BL_BOOT, NULL, 0, rsp, sizeof(rsp), &n, REPLY_TIMEOUT_MS);
+		bl_close(&b);
+		if (rc != RINKI_BL_OK)
+			return fail("bootloader: boot: %s", bl_status_name(rc));
+		return fail(
+		    "the board was starting (caught in its bootloader's window) and was told "
+		    "to boot: try again");
+	}
+	bl_close(&b);
+	fprintf(stderr,
+		"rinki-flash: the board is in the bootloader (%s): `rinki-flash flash IMAGE` "
+		"installs an image%s\n",
+		entry_name(in.entry),
+		bl_bootable(&in) ? ", `rinki-flash boot` starts the one it has" : "");
+	return EXIT_IN_BL;
+}
+
+static int cmd_info(const struct opts *o)
+{
+	struct app_info a;
+	modbus_t *ctx = mb_open(o);
+
+	if (!ctx)
+		return EXIT_FAILURE;
+	int rc = app_probe(ctx, &a, 1000);
+	mb_close(ctx);
+	if (rc == 0) {
+		print_app(o, &a);
+		return 0;
+	}
+	if (rc != -ETIMEDOUT)
+		return fail("%s: %s", o->port, modbus_strerror(-rc));
+	return app_silent(o, true);
+}
+
+static void progress(uint32_t done, uint32_t total)
+{
+	static int next_mark;
+	int pct = total ? (int)((uint64_t)done * 100 / total) : 100;
+
+	if (isatty(STDERR_FILENO)) {
+		int w = pct * 40 / 100;
+		fprintf(stderr, "\r  [%.*s%*s] %3d%% %u/%u B", w,
+			"########################################", 40 - w, "", pct, done, total);
+		if (done == total)
+			fputc('\n', stderr);
+		return;
+	}
+	if (pct >= next_mark) {
+		fprintf(stderr, "  %3d%% %u/%u B\n", pct, done, total);
+		while (next_mark <= pct)
+			next_mark += 25;
+	}
+	if (done == total)
+		next_mark = 0;
+}
+
+/*
+ * Get a bootloader session: ask a running application to enter it, or find the board
+ * already there. Returns 0 with b open and in filled, or an exit status.
+ */
+static int enter_bootloader(const struct opts *o, const struct image_file *f, struct bl *b,
+			    struct rinki_bl_info *in)
+{
+	struct app_info a;
+	modbus_t *ctx = mb_open(o);
+
+	if (!ctx)
+		return EXIT_FAILURE;
+	int rc = app_probe(ctx, &a, 1000);
+	if (rc == 0) {
+		if (a.id[RINKI_IREG_BOARD_ID] != f->img[0].hdr.board_id) {
+			mb_close(ctx);
+			return fail("the image is for board 0x%04x, the board on %s is 0x%04x: "
+				    "refusing it",
+				    f->img[0].hdr.board_id, o->port, a.id[RINKI_IREG_BOARD_ID]);
+		}
+		if (!a.has_boot) {
+			mb_close(ctx);
+			return fail("the firmware on %s runs without a bootloader (no boot "
+				    "registers): it cannot be updated over the serial line",
+				    o->port);
+		}
+		printf("application %u.%u.%u build %08x in slot %s: entering the bootloader\n",
+		       a.id[RINKI_IREG_FW_MAJOR], a.id[RINKI_IREG_FW_MINOR],
+		       a.id[RINKI_IREG_FW_PATCH], app_hash(&a),
+		       a.boot[0] < 2 ? slot_names[a.boot[0]] : "?");
+		if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER) != 1) {
+			int e = errno;
+			mb_close(ctx);
+			return fail("asking the application to enter the bootloader: %s",
+				    modbus_strerror(e));
+		}
+	} else if (rc != -ETIMEDOUT) {
+		mb_close(ctx);
+		return fail("%s: %s", o->port, modbus_strerror(-rc));
+	}
+	mb_close(ctx);
+
+	if (bl_open(o, b) != 0)
+		return EXIT_FAILURE;
+	rc = bl_sync(b, in, rc == 0 ? ENTER_BL_MS : 1000);
+	if (rc == -ETIMEDOUT) {
+		bl_close(b);
+		if (a.id[RINKI_IREG_BOARD_ID] != 0)
+			return fail("the application accepted the request but the bootloader does "
+				    "not answer on %s",
+				    o->port);
+		return no_answer(o);
+	}
+	if (rc != 0) {
+		bl_close(b);
+		return fail("bootloader on %s: %s", o->port, strerror(-rc));
+	}
+	if (a.id[RINKI_IREG_BOARD_ID] == 0)
+		printf("the board is in the bootloader (%s)\n", entry_name(in->entry));
+	return 0;
+}
+
+/* Upload im into slot (the bootloader's target) and commit it. Returns 0 or an exit status. */
+static int upload(struct bl *b, const struct image *im, unsigned slot, uint16_t chunk_max,
+		  double *secs)
+{
+	uint8_t rsp[16], buf[4 + RINKI_BL_CHUNK_MAX];
+	uint16_t n;
+	uint32_t len = im->hdr.length, off = 0;
+	double t0 = now_s();
+
+	if (chunk_max == 0 || chunk_max > RINKI_BL_CHUNK_MAX)
+		chunk_max = RINKI_BL_CHUNK_MAX;
+	printf("writing %u.%u.%u build %08x (%u B) to slot %s\n", im->hdr.ver_major,
+	       im->hdr.ver_minor, im->hdr.ver_patch, im->hdr.build_hash, len, slot_names[slot]);
+	int st = bl_command(b, RINKI_BL_START, (const uint8_t *)&im->hdr, sizeof(im->hdr), rsp,
+			    sizeof(rsp), &n, ERASE_TIMEOUT_MS);
+	if (st != RINKI_BL_OK)
+		return fail("bootloader refused the image: %s", bl_status_name(st));
+	while (off < len) {
+		uint32_t c = len - off < chunk_max ? len - off : chunk_max;
+		for (int i = 0; i < 4; i++)
+			buf[i] = (uint8_t)(off >> (8 * i));
+		memcpy(buf + 4, im->payload + off, c);
+		st = bl_command(b, RINKI_BL_DATA, buf, (uint16_t)(4 + c), rsp, sizeof(rsp), &n,
+				REPLY_TIMEOUT_MS);
+		if (st != RINKI_BL_OK || n < 5)
+			return fail("data at offset %u: %s", off, bl_status_name(st));
+		uint32_t next = (uint32_t)rsp[1] | (uint32_t)rsp[2] << 8 | (uint32_t)rsp[3] << 16 |
+				(uint32_t)rsp[4] << 24;
+		if (next != off + c)
+			return fail("data at offset %u: the bootloader expects offset %u", off,
+				    next);
+		off = next;
+		progress(off, len);
+	}
+	st = bl_command(b, RINKI_BL_END, NULL, 0, rsp, sizeof(rsp), &n, ERASE_TIMEOUT_MS);
+	if (st != RINKI_BL_OK)
+		return fail("verify: %s", bl_status_name(st));
+	printf("verified: payload CRC32 %08x in flash matches\n", im->hdr.payload_crc);
+	st = bl_command(b, RINKI_BL_COMMIT, NULL, 0, rsp, sizeof(rsp), &n, REPLY_TIMEOUT_MS);
+	if (st != RINKI_BL_OK)
+		return fail("commit: %s", bl_status_name(st));
+	*secs = now_s() - t0;
+	return 0;
+}
+
+/* Wait for the application to answer after a boot. 0, or an exit status with a message. */
+static int wait_app(const struct opts *o, struct app_info *a)
+{
+	modbus_t *ctx = mb_open(o);
+
+	if (!ctx)
+		return EXIT_FAILURE;
+	int rc = app_probe(ctx, a, APP_START_MS);
+	mb_close(ctx);
+	if (rc == 0)
+		return 0;
+	if (rc != -ETIMEDOUT)
+		return fail("%s: %s", o->port, modbus_strerror(-rc));
+	/* Nothing over Modbus: is it stuck in the bootloader? */
+	struct bl b;
+	struct rinki_bl_info in;
+	if (bl_open(o, &b) != 0)
+		return EXIT_FAILURE;
+	rc = bl_sync(&b, &in, 500);
+	bl_close(&b);
+	if (rc == 0) {
+		print_bl(o, &in);
+		return fail("the board stayed in the bootloader (%s) instead of starting the new "
+			    "image",
+			    entry_name(in.entry));
+	}
+	return fail("no answer on %s after the boot: neither the application nor the "
+		    "bootloader",
+		    o->port);
+}
+
+static int confirm(const struct opts *o, struct app_info *a)
+{
+	modbus_t *ctx = mb_open(o);
+
+	if (!ctx)
+		return EXIT_FAILURE;
+	if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM) != 1) {
+		int e = errno;
+		mb_close(ctx);
+		if (e == EMBXSFAIL)
+			return fail("confirm refused: the running image is not on trial (too late, "
+				    "or no bootloader)");
+		return fail("confirm: %s", modbus_strerror(e));
+	}
+	int rc = app_probe(ctx, a, 1000);
+	mb_close(ctx);
+	if (rc != 0)
+		return fail("reading back after confirm: %s", modbus_strerror(-rc));
+	if (!a->has_boot || a->boot[0] > 1 ||
+	    slot_reg(a, a->boot[0], RINKI_BOOT_SLOT_REG_STATE) != RINKI_SLOT_CONFIRMED)
+		return fail("confirm did not stick: the slot is not confirmed");
+	return 0;
+}
+
+static int cmd_flash(const struct opts *o, const char *path)
+{
+	struct image_file f;
+	struct bl b;
+	struct rinki_bl_info in;
+	struct app_info a;
+	uint8_t rsp[8];
+	uint16_t n;
+	double t0 = now_s(), up_s = 0;
+	int rc;
+
+	if ((rc = load_images(path, &f)) != 0 || (rc = verify_images(path, &f, o->pubkey)) != 0)
+		goto out;
+	if ((rc = enter_bootloader(o, &f, &b, &in)) != 0)
+		goto out;
+	rc = EXIT_FAILURE;
+	if (in.board_id != f.img[0].hdr.board_id) {
+		fail("the image is for board 0x%04x, the bootloader reports board 0x%04x: refusing "
+		     "it",
+		     f.img[0].hdr.board_id, in.board_id);
+		goto close;
+	}
+	unsigned slot = in.target;
+	const struct image *im = NULL;
+	for (int i = 0; i < f.n && slot < 2; i++)
+		if (f.img[i].hdr.load_addr == in.slot[slot].addr + RINKI_FWIMAGE_SLOT_HDR)
+			im = &f.img[i];
+	if (!im) {
+		fail("%s has no image linked for slot %s (0x%08x), where the bootloader writes",
+		     path, slot < 2 ? slot_names[slot] : "?",
+		     slot < 2 ? in.slot[slot].addr + RINKI_FWIMAGE_SLOT_HDR : 0);
+		goto close;
+	}
+	if ((rc = upload(&b, im, slot, in.chunk_max, &up_s)) != 0)
+		goto close;
+	double wire = (RINKI_FWIMAGE_HDR_SIZE + im->hdr.length) * 10.0 / o->baud;
+	printf("upload: %u B image in %.2f s, %lu B sent and %lu B received in %lu round trips; "
+	       "wire time at %d baud %.2f s: %.2fx\n",
+	       RINKI_FWIMAGE_HDR_SIZE + im->hdr.length, up_s, b.tx_bytes, b.rx_bytes, b.round_trips,
+	       o->baud, wire, up_s / wire);
+	int st = bl_command(&b, RINKI_BL_BOOT, NULL, 0, rsp, sizeof(rsp), &n, REPLY_TIMEOUT_MS);
+	bl_close(&b);
+	if (st != RINKI_BL_OK) {
+		rc = fail("boot: %s", bl_status_name(st));
+		goto out;
+	}
+	if ((rc = wait_app(o, &a)) != 0)
+		goto out;
+	rc = EXIT_FAILURE;
+	uint16_t state = a.has_boot && a.boot[0] < 2
+			     ? slot_reg(&a, a.boot[0], RINKI_BOOT_SLOT_REG_STATE)
+			     : 0xFFFF;
+	if (a.id[RINKI_IREG_FW_MAJOR] != im->hdr.ver_major ||
+	    a.id[RINKI_IREG_FW_MINOR] != im->hdr.ver_minor ||
+	    a.id[RINKI_IREG_FW_PATCH] != im->hdr.ver_patch || app_hash(&a) != im->hdr.build_hash ||
+	    a.boot[0] != slot || state != RINKI_SLOT_TRIAL) {
+		print_app(o, &a);
+		fail("the board does not run the new image on trial (expected %u.%u.%u build %08x "
+		     "in slot %s): not confirming it",
+		     im->hdr.ver_major, im->hdr.ver_minor, im->hdr.ver_patch, im->hdr.build_hash,
+		     slot_names[slot]);
+		goto out;
+	}
+	uint16_t left = a.boot[RINKI_IREG_BOOT_TRIAL_LEFT - RINKI_IREG_BOOT_SLOT];
+	printf("started: %u.%u.%u build %08x runs from slot %s on trial\n", im->hdr.ver_major,
+	       im->hdr.ver_minor, im->hdr.ver_patch, im->hdr.build_hash, slot_names[slot]);
+	if (o->no_confirm) {
+		printf("not confirmed: the board goes back to the previous image in %u s unless "
+		       "`rinki-flash confirm` runs\n",
+		       left);
+		rc = 0;
+		goto out;
+	}
+	if ((rc = confirm(o, &a)) != 0)
+		goto out;
+	double total = now_s() - t0;
+	printf("confirmed: slot %s is the board's image now\n", slot_names[slot]);
+	printf("flash: %.2f s in all (wire time of the image %.2f s: %.2fx)\n", total, wire,
+	       total / wire);
+	rc = 0;
+	goto out;
+close:
+	bl_close(&b);
+out:
+	free(f.data);
+	return rc;
+}
+
+static int cmd_confirm(const struct opts *o)
+{
+	struct app_info a;
+	modbus_t *ctx = mb_open(o);
+
+	if (!ctx)
+		return EXIT_FAILURE;
+	int rc = app_probe(ctx, &a, 1000);
+	mb_close(ctx);
+	if (rc == -ETIMEDOUT) {
+		app_silent(o, false); /* says why; nothing to confirm either way */
+		return EXIT_FAILURE;
+	}
+	if (rc != 0)
+		return fail("%s: %s", o->port, modbus_strerror(-rc));
+	if (!a.has_boot)
+		return fail("the firmware on %s runs without a bootloader: nothing to confirm",
+			    o->port);
+	if ((rc = confirm(o, &a)) != 0)
+		return rc;
+	printf("confirmed: %u.%u.%u build %08x in slot %s\n", a.id[RINKI_IREG_FW_MAJOR],
+	       a.id[RINKI_IREG_FW_MINOR], a.id[RINKI_IREG_FW_PATCH], app_hash(&a),
+	       slot_names[a.boot[0]]);
+	return 0;
+}
+
+static int cmd_boot(const struct opts *o)
+{
+	struct bl b;
+	struct rinki_bl_info in;
+	uint8_t rsp[8];
+	uint16_t n;
+
+	if (bl_open(o, &b) != 0)
+		return EXIT_FAILURE;
+	int rc = bl_sync(&b, &in, 1000);
+	if (rc != 0) {
+		bl_close(&b);
+		return rc == -ETIMEDOUT ? fail("no bootloader answers on %s (an application "
+					       "that runs answers `info`)",
+					       o->port)
+					: fail("%s: %s", o->port, strerror(-rc));
+	}
+	if (!bl_bootable(&in)) {
+		bl_close(&b);
+		print_bl(o, &in);
+		return fail("the board has no bootable image: `rinki-flash flash IMAGE` first");
+	}
+	rc = bl_command(&b, RINKI_BL_BOOT, NULL, 0, rsp, sizeof(rsp), &n, REPLY_TIMEOUT_MS);
+	bl_close(&b);
+	if (rc != RINKI_BL_OK)
+		return fail("boot: %s", bl_status_name(rc));
+	printf("the bootloader is starting the newest good image\n");
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--pubkey FILE] COMMAND\n"
+	    "  info                board id, versions and slot states\n"
+	    "  flash [--no-confirm] IMAGE\n"
+	    "                      check the image's signature, upload it to the free slot,\n"
+	    "                      boot it, check it runs, confirm it\n"
+	    "  confirm             confirm the image on trial\n"
+	    "  boot                make a board held in the bootloader start its image\n"
+	    "  keygen [--test] BASE\n"
+	    "  pack -k SECRET --board ID --version M.m.p [--build-hash H] [--pad N] -o OUT "
+	    "ADDR=BIN...\n"
+	    "PORT defaults to $RINKI_FLASH_PORT, BAUD to 115200, ADDR (Modbus) to 1, the public\n"
+	    "key to $RINKI_FLASH_PUBKEY or %s.\n",
+	    RF_DEFAULT_PUBKEY);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    {"port", required_argument, NULL, 'p'},
+	    {"baud", required_argument, NULL, 'b'},
+	    {"address", required_argument, NULL, 'a'},
+	    {"pubkey", required_argument, NULL, 'K'},
+	    {"no-confirm", no_argument, NULL, 'N'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct opts o = {
+	    .port = getenv("RINKI_FLASH_PORT"),
+	    .baud = 115200,
+	    .slave = RINKI_SLAVE_ADDR_DEFAULT,
+	    .pubkey =
+		getenv("RINKI_FLASH_PUBKEY") ? getenv("RINKI_FLASH_PUBKEY") : RF_DEFAULT_PUBKEY,
+	};
+	uint32_t v;
+	int c;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (sodium_init() < 0)
+		return fail("libsodium failed to initialise");
+	/* keygen and pack have their own options. */
+	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "pack") == 0)
+		return cmd_pack(argc - 1, argv + 1);
+
+	while ((c = getopt_long(argc, argv, "+p:b:a:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o.port = optarg;
+			break;
+		case 'b':
+			if (parse_u32(optarg, 1000000, &v) != 0 || !baud_const((int)v))
+				return fail(
+				    "-b %s: use 9600, 19200, 38400, 57600, 115200 or 230400",
+				    optarg);
+			o.baud = (int)v;
+			break;
+		case 'a':
+			if (parse_u32(optarg, RINKI_SLAVE_ADDR_MAX, &v) != 0 || v < 1)
+				return fail("-a %s: Modbus address 1..247", optarg);
+			o.slave = (int)v;
+			break;
+		case 'K':
+			o.pubkey = optarg;
+			break;
+		case 'N':
+			o.no_confirm = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[optind];
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(argc - optind, argv + optind);
+	if (strcmp(cmd, "pack") == 0)
+		return cmd_pack(argc - optind, argv + optind);
+	optind++;
+	/* Allow --no-confirm after the command too. */
+	if (strcmp(cmd, "flash") == 0 && optind < argc &&
+	    strcmp(argv[optind], "--no-confirm") == 0) {
+		o.no_confirm = true;
+		optind++;
+	}
+	int nargs = argc - optind;
+	if (!o.port)
+		return fail("no port: give -p PORT or set RINKI_FLASH_PORT");
+	if (strcmp(cmd, "info") == 0 && nargs == 0)
+		return cmd_info(&o);
+	if (strcmp(cmd, "flash") == 0 && nargs == 1)
+		return cmd_flash(&o, argv[optind]);
+	if (strcmp(cmd, "confirm") == 0 && nargs == 0)
+		return cmd_confirm(&o);
+	if (strcmp(cmd, "boot") == 0 && nargs == 0)
+		return cmd_boot(&o);
+	usage(stderr);
+	return EXIT_USAGE;
+}
