@@ -128,8 +128,9 @@ bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
 
 # Long runs by hand: each target FUZZ_SECONDS (default 60) with its corpus in build/fuzz/.
-fuzz: $(FUZZ_BINS) build/fw/fuzz/fuzz_fw_modbus
-	@for f in $(FUZZ_BINS) build/fw/fuzz/fuzz_fw_modbus; do c=$$f.corpus; mkdir -p $$c; echo "== $$f"; \
+FW_FUZZ := build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot
+fuzz: $(FUZZ_BINS) $(FW_FUZZ)
+	@for f in $(FUZZ_BINS) $(FW_FUZZ); do c=$$f.corpus; mkdir -p $$c; echo "== $$f"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$c tools/demo || exit 1; done
 
 demo: deps
@@ -141,7 +142,8 @@ include tools/install.mk
 install: all install-ops
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
-	install -m 0755 build/rinkictl build/tetra-sim build/modem-sim $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 build/rinkictl build/rinki-flash build/tetra-sim build/modem-sim \
+		$(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf build
