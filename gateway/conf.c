@@ -61,6 +61,7 @@ static const struct key {
     S("ctl.group", ctl_group),
     S("ctl.admin_group", ctl_admin_group),
     S("run.user", run_user),
+    I("run.rt_priority", rt_priority, 0, 99),
     I("call.ring_time", ring_time_s, 5, 120),
     I("call.accept_time", accept_time_s, 5, 120),
     I("call.rounds", rounds, 1, 5),

@@ -36,6 +36,7 @@ struct gw_conf {
 	char ctl_group[64];	  /* may read status over the socket; empty: root and run.user */
 	char ctl_admin_group[64]; /* may page-test and send SDS; empty: root only */
 	char run_user[64];	  /* rinkid drops to this user after opening its devices */
+	int rt_priority;	  /* SCHED_FIFO priority of rinkid; 0: the normal scheduler */
 	int ring_time_s;	  /* T_RING: ring time per chain step */
 	int rounds;		  /* how many times the chain is tried */
 	int accept_time_s;	  /* T_ACCEPT: time for the accept key after the phone answered */

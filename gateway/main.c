@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,17 @@ int main(int argc, char **argv)
 				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
 		goto out;
+	/*
+	 * Real-time priority for the one loop that pages and bridges: under the normal
+	 * scheduler a woken rinkid that has done some work waits behind busier processes
+	 * (page latency p50 2.4x a bare relay on an idle machine, 1.2x with SCHED_FIFO).
+	 */
+	if (d.conf.rt_priority > 0) {
+		struct sched_param sp = {.sched_priority = d.conf.rt_priority};
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "run.rt_priority %d: %s (running without)",
+			     d.conf.rt_priority, strerror(errno));
+	}
 	/* ports, PCMs and the socket are open: root is no longer needed */
 	if (gw_priv_drop(d.conf.run_user, allow_root) < 0)
 		goto out;
