@@ -49,6 +49,8 @@ static const struct key {
     I("modem.baud", modem_baud, 1200, 921600),
     ONEOF("modem.vendor", modem_vendor, "generic huawei quectel simcom"),
     I("modem.clcc_poll_ms", clcc_poll_ms, 100, 5000),
+    I("modem.probe_idle", modem_probe_idle_s, 1, 600),
+    I("modem.health_interval", modem_health_interval_s, 5, 3600),
     S("io.port", io_port),
     S("audio.radio", audio_radio),
     S("audio.phone", audio_phone),
@@ -103,6 +105,8 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->sms_page = true;
 	c->sds_notify = true;
 	c->clcc_poll_ms = 500;
+	c->modem_probe_idle_s = 10;
+	c->modem_health_interval_s = 60;
 	c->radio_answer = GW_RADIO_ANSWER_AT_ONCE;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 }

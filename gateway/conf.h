@@ -40,7 +40,11 @@ struct gw_conf {
 	int ring_time_s;	  /* T_RING: ring time per chain step */
 	int rounds;		  /* how many times the chain is tried */
 	int accept_time_s;	  /* T_ACCEPT: time for the accept key after the phone answered */
-	int clcc_poll_ms;	  /* AT+CLCC polling period while a phone call exists */
+	int clcc_poll_ms;
+	int modem_probe_idle_s; /* silence before an AT probe */
+	int modem_health_interval_s;
+	    /* +CPIN?/+CREG?/+CSQ/+COPS? period */ /* AT+CLCC polling period while a phone call
+						      exists */
 	enum gw_radio_answer radio_answer;
 	bool sms_page;	 /* SMS to the first worker paged, and a missed-call SMS if unanswered */
 	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */

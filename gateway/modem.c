@@ -55,6 +55,9 @@ struct gw_modem {
 	struct gw_sms_reasm reasm;
 	int polling; /* a CLCC is queued or outstanding */
 	struct gw_timer poll;
+	struct gw_timer probe, health;
+	int probing, probe_fails;
+	struct gw_modem_health h;
 };
 
 static const char *const init_cmds[] = {
@@ -517,17 +520,151 @@ static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	if (r->result == GW_AT_ABORTED)
 		return;
 	const char *sim = r->nlines ? r->lines[0] : "no answer";
-	if (r->result != GW_AT_OK || strstr(sim, "READY") == NULL)
+	m->h.sim_ready = r->result == GW_AT_OK && strstr(sim, "READY") != NULL;
+	if (!m->h.sim_ready)
 		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SIM not ready: %s", sim);
+	if (m->ready)
+		return; /* a health poll */
 	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "modem ready");
 	m->ready = 1;
 	if (m->ops.ready)
 		m->ops.ready(m->ops.arg, 1);
+	gw_timer_schedule(m->loop, &m->health, 0);
+}
+
+/* ---- health and recovery --------------------------------------------------------------- */
+
+#define PROBE_FAILS_RECOVER 3
+
+static void creg_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	char buf[96];
+	const char *f[6];
+	long v;
+	for (int i = 0; i < r->nlines; i++) {
+		const char *p = strchr(r->lines[i], ':');
+		if (!p || gw_at_fields(p + 1, buf, sizeof(buf), f, 6) < 2 ||
+		    gw_at_int(f[1], 0, 10, &v) < 0)
+			continue;
+		int was = m->h.reg_stat;
+		m->h.reg_stat = (int)v;
+		int ok = v == 1 || v == 5, was_ok = was == 1 || was == 5;
+		if (ok != was_ok)
+			LOGP(GW_LOG_MODEM, ok ? GW_LOG_NOTICE : GW_LOG_ERROR,
+			     "modem %s the network (stat %ld)",
+			     ok ? "registered to" : "NOT registered to", v);
+	}
+}
+
+static void csq_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	char buf[64];
+	const char *f[3];
+	long v;
+	for (int i = 0; i < r->nlines; i++)
+		if (strncmp(r->lines[i], "+CSQ:", 5) == 0 &&
+		    gw_at_fields(r->lines[i] + 5, buf, sizeof(buf), f, 3) >= 1 &&
+		    gw_at_int(f[0], 0, 99, &v) == 0)
+			m->h.rssi_dbm = v == 99 ? 0 : (int)(-113 + 2 * v);
+}
+
+static void cops_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	char buf[96];
+	const char *f[4];
+	for (int i = 0; i < r->nlines; i++)
+		if (strncmp(r->lines[i], "+COPS:", 6) == 0 &&
+		    gw_at_fields(r->lines[i] + 6, buf, sizeof(buf), f, 4) >= 3)
+			snprintf(m->h.operator_name, sizeof(m->h.operator_name), "%s", f[2]);
+}
+
+static void on_health(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	if (m->ready) {
+		gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
+		gw_at_cmd(m->at, "AT+CREG?", "+CREG:", T_CMD_MS, 0, creg_done, m);
+		gw_at_cmd(m->at, "AT+CSQ", "+CSQ:", T_CMD_MS, 0, csq_done, m);
+		gw_at_cmd(m->at, "AT+COPS?", "+COPS:", T_CMD_MS, 0, cops_done, m);
+	}
+	gw_timer_schedule(m->loop, &m->health, (int64_t)m->conf->modem_health_interval_s * 1000);
+}
+
+void gw_modem_health(const struct gw_modem *m, struct gw_modem_health *out)
+{
+	*out = m->h;
+	out->ready = m->ready;
+	out->port_up = gw_serial_is_up(m->port);
+	out->call = m->state;
+}
+
+static void cfun_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	/* the module restarts (USB modules re-enumerate): open the port afresh */
+	gw_serial_reopen(m->port);
+}
+
+/*
+ * Recovery ladder for a modem that stopped answering: resync with AT probes;
+ * after PROBE_FAILS_RECOVER of them a full restart (AT+CFUN=1,1) when no call
+ * exists, else only a port reopen: a live call is never reset by rinki.
+ */
+static void probe_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	m->probing = 0;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	if (r->result != GW_AT_TIMEOUT) {
+		m->probe_fails = 0;
+		return;
+	}
+	m->probe_fails++;
+	LOGP(GW_LOG_MODEM, GW_LOG_WARN, "modem does not answer (%d of %d probes)", m->probe_fails,
+	     PROBE_FAILS_RECOVER);
+	if (m->probe_fails < PROBE_FAILS_RECOVER) {
+		gw_timer_schedule(m->loop, &m->probe, 0);
+		return;
+	}
+	m->probe_fails = 0;
+	m->h.recoveries++;
+	if (m->state == GW_MODEM_CALL_IDLE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "modem silent: restarting it (AT+CFUN=1,1)");
+		gw_at_cmd(m->at, "AT+CFUN=1,1", NULL, T_CMD_MS, GW_AT_F_URGENT, cfun_done, m);
+	} else {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "modem silent during a call: reopening the port");
+		gw_serial_reopen(m->port);
+	}
+}
+
+static void on_probe(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	if (!gw_serial_is_up(m->port))
+		return;
+	if (!m->probing && gw_at_pending(m->at) == 0 &&
+	    gw_at_cmd(m->at, "AT", NULL, T_CMD_MS, 0, probe_done, m) == 0)
+		m->probing = 1;
+	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
 }
 
 static void port_data(void *arg, const char *buf, size_t len)
 {
 	struct gw_modem *m = arg;
+	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
 	gw_at_feed(m->at, buf, len);
 }
 
@@ -535,6 +672,8 @@ static void port_state(void *arg, int up)
 {
 	struct gw_modem *m = arg;
 	if (up) {
+		m->probe_fails = 0;
+		gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
 		for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
 			gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
 		/* received-DTMF reports, where the module has them */
@@ -546,8 +685,10 @@ static void port_state(void *arg, int up)
 		return;
 	}
 	end_call(m, GW_MODEM_END_PORT);
+	gw_timer_cancel(m->loop, &m->probe);
 	gw_at_flush(m->at);
 	m->polling = 0;
+	m->probing = 0;
 	if (m->ready && m->ops.ready)
 		m->ops.ready(m->ops.arg, 0);
 	m->ready = 0;
@@ -570,6 +711,9 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	m->ops = *ops;
 	m->state = GW_MODEM_CALL_IDLE;
 	gw_timer_init(&m->poll, on_poll, m);
+	gw_timer_init(&m->probe, on_probe, m);
+	gw_timer_init(&m->health, on_health, m);
+	m->h.reg_stat = -1;
 	struct gw_at_ops aops = {.write = at_write, .arg = m};
 	m->at = gw_at_new(loop, GW_LOG_MODEM, "modem", &aops);
 	if (!m->at) {
@@ -607,6 +751,8 @@ void gw_modem_free(struct gw_modem *m)
 	if (!m)
 		return;
 	gw_timer_cancel(m->loop, &m->poll);
+	gw_timer_cancel(m->loop, &m->probe);
+	gw_timer_cancel(m->loop, &m->health);
 	gw_serial_free(m->port);
 	gw_at_free(m->at);
 	free(m);

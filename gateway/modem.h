@@ -5,10 +5,12 @@
  * and takes AT+CLCC, polled while a call exists, as the truth about the call:
  * the OK of ATD only means dialling started. BUSY / NO ANSWER / NO CARRIER /
  * NO DIALTONE are confirmed by AT+CLCC, then end the call; AT+CEER is then
- * asked for the cause text. Keys pressed on the far phone come from vendor URCs
- * (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF), enabled by modem.vendor.
- * SMS: PDU mode both ways (gateway/sms); received messages are read on +CMTI
- * and always deleted afterwards, even when they do not parse.
+ * asked for the cause text. Liveness: modem.probe_idle seconds of silence send
+ * an AT probe; three unanswered probes restart the modem (AT+CFUN=1,1) when no
+ * call exists, or only reopen its port during a call. Keys pressed on the far phone come from
+ * vendor URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF), enabled by modem.vendor. SMS: PDU mode
+ * both ways (gateway/sms); received messages are read on +CMTI and always deleted afterwards, even
+ * when they do not parse.
  */
 #ifndef GW_MODEM_H
 #define GW_MODEM_H
@@ -84,6 +86,17 @@ int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, 
 int gw_modem_hangup(struct gw_modem *m);
 /* Current call state (GW_MODEM_CALL_IDLE when there is none). */
 enum gw_modem_call_state gw_modem_call_state(const struct gw_modem *m);
+
+/* Health kept for status: polled every modem.health_interval seconds. */
+struct gw_modem_health {
+	int port_up, ready, sim_ready;
+	int reg_stat; /* +CREG stat: 1 home, 5 roaming; -1 not asked yet */
+	int rssi_dbm; /* 0 unknown */
+	char operator_name[32];
+	enum gw_modem_call_state call;
+	unsigned recoveries; /* times the recovery ladder restarted or reopened the modem */
+};
+void gw_modem_health(const struct gw_modem *m, struct gw_modem_health *out);
 
 /* Parse one "+CLCC: id,dir,stat,mode,mpty[,number,type...]" line. Returns 0 or -EINVAL. */
 struct gw_modem_clcc {

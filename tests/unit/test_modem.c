@@ -96,6 +96,7 @@ static int setup(void **state)
 	gw_conf_defaults(&f.conf);
 	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
 	f.conf.clcc_poll_ms = 100;
+	f.conf.modem_probe_idle_s = 1;
 	struct gw_modem_ops ops = {.ready = on_ready,
 				   .progress = on_progress,
 				   .ended = on_ended,
@@ -119,6 +120,16 @@ static int setup(void **state)
 	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
 	run_for(&f, 20);
 	assert_int_equal(f.ready, 1);
+	/* the first health poll follows at once */
+	expect(&f, "AT+CPIN?");
+	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	expect(&f, "AT+CREG?");
+	reply(&f, "\r\n+CREG: 2,1,\"00C3\",\"0000A13F\",7\r\n\r\nOK\r\n");
+	expect(&f, "AT+CSQ");
+	reply(&f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+	expect(&f, "AT+COPS?");
+	reply(&f, "\r\n+COPS: 0,0,\"Elisa\",7\r\n\r\nOK\r\n");
+	run_for(&f, 20);
 	*state = &f;
 	return 0;
 }
@@ -323,6 +334,38 @@ static void test_sms_receive_and_delete(void **state)
 	assert_int_equal(sms_count, 1);
 }
 
+static void test_health(void **state)
+{
+	struct fx *f = *state;
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_int_equal(h.ready, 1);
+	assert_int_equal(h.sim_ready, 1);
+	assert_int_equal(h.reg_stat, 1);
+	assert_int_equal(h.rssi_dbm, -73);
+	assert_string_equal(h.operator_name, "Elisa");
+	assert_int_equal(h.call, GW_MODEM_CALL_IDLE);
+}
+
+static void test_silent_modem_is_restarted(void **state)
+{
+	struct fx *f = *state;
+	char line[64];
+	/* after the idle time a probe; three unanswered, then AT+CFUN=1,1 (no call exists) */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 3000), 1);
+		assert_string_equal(line, "AT");
+	}
+	expect(f, "AT+CFUN=1,1");
+	reply(f, "\r\nOK\r\n");
+	/* the port is reopened and the init starts over */
+	expect(f, "AT");
+	assert_int_equal(f->ready, 0);
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_int_equal(h.recoveries, 1);
+}
+
 static void test_local_hangup_and_bad_numbers(void **state)
 {
 	struct fx *f = *state;
@@ -365,6 +408,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_local_hangup_and_bad_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	    cmocka_unit_test(test_dtmf_reports),
+	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_modem_is_restarted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
