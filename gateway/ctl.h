@@ -41,10 +41,7 @@ struct gw_ctl_status {
 	char version[16];
 	int64_t uptime_s;
 	struct gw_pei_health radio;
-	struct {
-		bool ready;
-		enum gw_modem_call_state call;
-	} modem;
+	struct gw_modem_health modem;
 	bool io_present; /* an I/O board is configured; io is meaningful only then */
 	struct gw_io_status io;
 	struct {

@@ -271,8 +271,7 @@ static int ctl_status(void *arg, struct gw_ctl_status *st)
 	snprintf(st->version, sizeof(st->version), "%s", RINKI_VERSION);
 	st->uptime_s = (gw_loop_now_ms(d->loop) - d->started_ms) / 1000;
 	gw_pei_health(d->pei, &st->radio);
-	st->modem.ready = d->modem_up;
-	st->modem.call = gw_modem_call_state(d->modem);
+	gw_modem_health(d->modem, &st->modem);
 	st->io_present = d->io != NULL;
 	if (d->io)
 		gw_io_status(d->io, &st->io);
