@@ -179,8 +179,21 @@ static void print_status(const struct gw_ctl_msg *m)
 		printf(", identity %s", get(m, "radio.identity"));
 	printf(", %s call(s)\n", get(m, "radio.live_calls"));
 
-	printf("modem     %s, call %s\n", yes(m, "modem.ready") ? "ready" : "NOT READY",
-	       get(m, "modem.call"));
+	printf("modem     ");
+	if (!yes(m, "modem.port_up"))
+		printf("PORT CLOSED");
+	else
+		printf("%s", yes(m, "modem.ready") ? "ready" : "NOT READY");
+	printf(", SIM %s, registration %s", yes(m, "modem.sim") ? "ready" : "NOT READY",
+	       get(m, "modem.reg"));
+	if (get(m, "modem.operator")[0])
+		printf(" (%s)", get(m, "modem.operator"));
+	if (strcmp(get(m, "modem.rssi_dbm"), "0") != 0)
+		printf(", %s dBm", get(m, "modem.rssi_dbm"));
+	printf(", call %s", get(m, "modem.call"));
+	if (strcmp(get(m, "modem.recoveries"), "0") != 0)
+		printf(", %s recoveries", get(m, "modem.recoveries"));
+	printf("\n");
 
 	printf("board     ");
 	if (!yes(m, "io.present"))

@@ -135,7 +135,9 @@ static void test_status(void **state)
 	assert_int_equal(rinkictl(text, sizeof(text), "status", "--json", NULL), 0);
 	assert_int_equal(text[0], '{');
 	if (!strstr(text, "\"radio\":{\"port_up\":true,\"ready\":true") ||
-	    !strstr(text, "\"modem\":{\"ready\":true,\"call\":\"idle\"}"))
+	    !strstr(text, "\"modem\":{\"port_up\":true,\"ready\":true,\"sim\":true,"
+			  "\"reg\":\"home\",\"rssi_dbm\":-73,\"operator\":\"Elisa\","
+			  "\"call\":\"idle\""))
 		fail_msg("status --json output:\n%s", text);
 	assert_int_equal(rinkictl(text, sizeof(text), "status", "--yaml", NULL), 2);
 }
