@@ -273,3 +273,39 @@ int gw_conf_load(struct gw_conf *conf, const char *path)
 	fclose(f);
 	return rc;
 }
+
+int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *restart, int len)
+{
+	/* Keys read at each use: safe to change under a live call. */
+	static const char *const live[] = {
+	    "radio.probe_idle",	  "radio.health_interval", "modem.clcc_poll_ms",
+	    "modem.probe_idle",	  "modem.health_interval", "call.ring_time",
+	    "call.accept_time",	  "call.rounds",	   "call.radio_answer",
+	    "call.sms_page",	  "call.sds_notify",	   "log.level",
+	    "log.retention_days",
+	};
+	int n = 0;
+	size_t used = 0;
+	restart[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		size_t sz = k->kind == K_INT || k->kind == K_ANSWER ? sizeof(int)
+			    : k->kind == K_BOOL			    ? sizeof(bool)
+								    : k->size;
+		char *dst = (char *)conf + k->off;
+		const char *src = (const char *)next + k->off;
+		if (memcmp(dst, src, sz) == 0)
+			continue;
+		int is_live = 0;
+		for (size_t j = 0; j < sizeof(live) / sizeof(live[0]); j++)
+			is_live |= strcmp(live[j], k->name) == 0;
+		if (is_live) {
+			memcpy(dst, src, sz);
+			n++;
+		} else if (used + strlen(k->name) + 3 < (size_t)len) {
+			used += (size_t)snprintf(restart + used, (size_t)len - used, "%s%s",
+						 used ? ", " : "", k->name);
+		}
+	}
+	return n;
+}

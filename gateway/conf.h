@@ -43,8 +43,8 @@ struct gw_conf {
 	int clcc_poll_ms;
 	int modem_probe_idle_s; /* silence before an AT probe */
 	int modem_health_interval_s;
-	    /* +CPIN?/+CREG?/+CSQ/+COPS? period */ /* AT+CLCC polling period while a phone call
-						      exists */
+	/* +CPIN?/+CREG?/+CSQ/+COPS? period */ /* AT+CLCC polling period while a phone call
+						  exists */
 	enum gw_radio_answer radio_answer;
 	bool sms_page;	 /* SMS to the first worker paged, and a missed-call SMS if unanswered */
 	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */
@@ -60,6 +60,15 @@ void gw_conf_defaults(struct gw_conf *conf);
  * accepted. Returns 0, or -EINVAL with a message ("unknown key 'x'") in err.
  */
 int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int errlen);
+
+/*
+ * Take over from next the keys that can change while rinkid runs (call timing and
+ * policies, polling intervals, log level, retention); keys that need a restart
+ * (ports, devices, paths, socket, user) are left as they are and named in
+ * changed_restart (comma-separated, may be empty). Returns how many live keys changed.
+ */
+int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *changed_restart,
+		       int len);
 
 /*
  * Load path over the defaults. On error prints "path:line: message" to the log and

@@ -34,6 +34,8 @@
 struct rinkid {
 	struct gw_loop *loop;
 	struct gw_conf conf;
+	const char *conf_path;
+	int debug; /* -d: every category at debug, whatever log.level says */
 	struct gw_db *db;
 	struct gw_roster *roster;
 	struct gw_calls *calls;
@@ -345,6 +347,21 @@ static void on_signal(struct gw_loop *loop, int signo, void *arg)
 {
 	struct rinkid *d = arg;
 	if (signo == SIGHUP) {
+		/* the configuration: what can change under a live call does; the rest waits */
+		static struct gw_conf next; /* large; the loop is single-threaded */
+		char restart[256];
+		gw_conf_defaults(&next);
+		if (gw_conf_load(&next, d->conf_path) < 0) {
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "SIGHUP: %s has errors: configuration kept",
+			     d->conf_path);
+		} else {
+			int n = gw_conf_apply_live(&d->conf, &next, restart, sizeof(restart));
+			if (!d->debug)
+				gw_log_set_level(GW_LOG_NCATS,
+						 gw_log_parse_level(d->conf.log_level));
+			LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "SIGHUP: %d setting(s) changed%s%s", n,
+			     restart[0] ? "; these need a restart: " : "", restart);
+		}
 		LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "SIGHUP: reloading the roster");
 		reload_roster(d);
 		return;
@@ -410,6 +427,8 @@ int main(int argc, char **argv)
 	struct rinkid d = {0};
 	gw_log_init("rinkid", use_syslog);
 	gw_conf_defaults(&d.conf);
+	d.conf_path = conf_path;
+	d.debug = debug;
 	if (gw_conf_load(&d.conf, conf_path) < 0)
 		return 1;
 	if (check_only) {

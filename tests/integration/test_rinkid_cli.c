@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include "harness.h"
 
 static char dir[] = "/tmp/rinki-cli-XXXXXX";
@@ -81,6 +83,35 @@ static void test_good_config_and_version(void **state)
 	assert_int_equal(h_run(argv3, out), 2);
 }
 
+/* SIGHUP: the live settings change at once, the ones needing a restart are named. */
+static void test_sighup_reload(void **state)
+{
+	(void)state;
+	static struct h_rig rig;
+	assert_int_equal(h_rig_init(&rig), 0);
+	assert_int_equal(h_start_sims(&rig), 0);
+	assert_int_equal(h_start_rinkid(&rig, "call.ring_time 25"), 0);
+	FILE *f = fopen(rig.conf, "a");
+	assert_non_null(f);
+	fprintf(f, "call.ring_time 40\ndb.path %s/other.db\n", rig.dir);
+	fclose(f);
+	assert_int_equal(kill(rig.rinkid, SIGHUP), 0);
+	assert_int_equal(h_wait_log(&rig,
+				    "SIGHUP: 1 setting(s) changed; these need a restart: "
+				    "db.path",
+				    3000),
+			 0);
+	/* a broken file is refused whole */
+	f = fopen(rig.conf, "a");
+	assert_non_null(f);
+	fprintf(f, "call.ring_time soon\n");
+	fclose(f);
+	assert_int_equal(kill(rig.rinkid, SIGHUP), 0);
+	assert_int_equal(h_wait_log(&rig, "has errors: configuration kept", 3000), 0);
+	h_rig_fini(&rig);
+	assert_int_equal(h_rinkid_status(), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -100,6 +131,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bad_config_names_file_line),
 	    cmocka_unit_test(test_good_config_and_version),
+	    cmocka_unit_test(test_sighup_reload),
 	};
 	return cmocka_run_group_tests_name("integration: rinkid command line", tests, setup,
 					   teardown);

@@ -104,11 +104,33 @@ static void test_file_errors_name_line(void **state)
 	assert_int_equal(gw_conf_load(&c, "/nonexistent/rinki.conf"), -ENOENT);
 }
 
+static void test_apply_live(void **state)
+{
+	(void)state;
+	struct gw_conf cur, next;
+	char err[128], restart[256];
+	gw_conf_defaults(&cur);
+	gw_conf_defaults(&next);
+	assert_int_equal(gw_conf_apply_live(&cur, &next, restart, sizeof(restart)), 0);
+	assert_string_equal(restart, "");
+	assert_int_equal(gw_conf_parse_line(&next, "call.ring_time 40", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&next, "call.sms_page no", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&next, "radio.port /dev/ttyUSB9", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&next, "db.path /tmp/x.db", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_apply_live(&cur, &next, restart, sizeof(restart)), 2);
+	assert_int_equal(cur.ring_time_s, 40);
+	assert_false(cur.sms_page);
+	/* ports and paths need a restart: unchanged, and named */
+	assert_string_equal(cur.radio_port, "/dev/rinki-radio");
+	assert_string_equal(restart, "radio.port, db.path");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lines),
 	    cmocka_unit_test(test_file_errors_name_line),
+	    cmocka_unit_test(test_apply_live),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }
