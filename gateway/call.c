@@ -420,6 +420,14 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 		announce_page(c);
 	}
 
+	/* An authority call from an ISSI not in the directory is served all the same, and flagged.
+	 */
+	if (!c->caller_name[0]) {
+		LOGCALL(c, GW_LOG_WARN, "caller %s is not in the directory: served, flagged",
+			c->caller);
+		log_event(c, "unknown_caller", "%s", c->caller);
+	}
+
 	/* 3. Answer the radio leg by policy. */
 	if (m->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
 		m->ops.radio_answer(m->ops.arg, c->cci);

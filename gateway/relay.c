@@ -15,7 +15,10 @@
 
 #include "log.h"
 
-#define THREADS 16
+#define THREADS	   16
+#define RATE_SLOTS 16
+#define RATE_MAX   10	       /* texts one officer may have relayed ... */
+#define RATE_MS	   (60 * 1000) /* ... per this window */
 
 struct thread {
 	int used;
@@ -32,7 +35,41 @@ struct gw_relay {
 	struct gw_relay_ops ops;
 	const struct gw_roster *roster;
 	struct thread t[THREADS];
+	struct {
+		char issi[18];
+		int64_t window_ms;
+		int count;
+	} rate[RATE_SLOTS];
 };
+
+/*
+ * A radio that floods texts (a stuck key, a script) must not flood the worker's
+ * phone: each officer gets RATE_MAX relayed texts per RATE_MS. 1 when allowed.
+ */
+static int rate_ok(struct gw_relay *r, const char *issi)
+{
+	int64_t now = gw_loop_now_ms(r->loop);
+	int slot = -1, oldest = 0;
+	for (int i = 0; i < RATE_SLOTS; i++) {
+		if (strcmp(r->rate[i].issi, issi) == 0) {
+			slot = i;
+			break;
+		}
+		if (r->rate[i].window_ms < r->rate[oldest].window_ms)
+			oldest = i;
+	}
+	if (slot < 0) {
+		slot = oldest;
+		snprintf(r->rate[slot].issi, sizeof(r->rate[slot].issi), "%s", issi);
+		r->rate[slot].window_ms = now;
+		r->rate[slot].count = 0;
+	}
+	if (now - r->rate[slot].window_ms >= RATE_MS) {
+		r->rate[slot].window_ms = now;
+		r->rate[slot].count = 0;
+	}
+	return ++r->rate[slot].count <= RATE_MAX;
+}
 
 int gw_relay_new(struct gw_loop *loop, struct gw_db *db, const struct gw_relay_ops *ops,
 		 struct gw_relay **out)
@@ -110,6 +147,12 @@ static struct thread *slot(struct gw_relay *r)
 
 int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text)
 {
+	if (!rate_ok(r, issi)) {
+		LOGP(GW_LOG_CALL, GW_LOG_WARN,
+		     "text from %s dropped: more than %d texts a minute from one radio", issi,
+		     RATE_MAX);
+		return -EBUSY;
+	}
 	const char *line = r->roster ? gw_roster_route(r->roster, issi) : NULL;
 	const char *org = r->roster ? gw_roster_org(r->roster, issi) : NULL;
 	const char *line_fi = line ? gw_roster_line_name_fi(r->roster, line) : NULL;

@@ -405,6 +405,19 @@ static const char chain_csv[] =
     "chain,sos,1,leena,30\n"
     "route,sos,,0\n";
 
+static void test_unknown_caller_served_and_flagged(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 13, "3000123");
+	/* not in the directory: paged all the same */
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 13;");
+	gw_calls_radio_released(f->calls, 13, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.name, "");
+	assert_non_null(strstr(l.kinds, "unknown_caller"));
+}
+
 static void test_plan_ring_times_and_fallback(void **state)
 {
 	struct fx *f = *state;
@@ -451,6 +464,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_accept_by_earlier_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_not_an_accept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }

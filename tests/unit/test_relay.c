@@ -152,6 +152,20 @@ static void test_sms_refused(void **state)
 	assert_int_equal(gw_relay_worker_text(f->relay, "+358401234567", "?"), 0);
 }
 
+static void test_flood_is_limited(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "x"), 1);
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "x"), -EBUSY);
+	assert_int_equal(f->nsms, 10);
+	/* another radio is not affected; the window passes */
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269002", "y"), 1);
+	gw_loop_clock_advance(f->loop, 60000);
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "z"), 1);
+	assert_int_equal(f->nsms, 12);
+}
+
 static void test_same_number(void **state)
 {
 	(void)state;
@@ -167,6 +181,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_text_and_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_on_duty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flood_is_limited, setup, teardown),
 	    cmocka_unit_test(test_same_number),
 	};
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
