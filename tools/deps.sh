@@ -6,7 +6,7 @@ set -euo pipefail
 
 # gateway and tools; then the I/O board firmware, built with the Arm toolchain and run in QEMU
 PKGS=(gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev libsqlite3-dev
-      libcmocka-dev libssl-dev libsodium-dev socat gcc-arm-none-eabi qemu-system-arm)
+      libcmocka-dev libssl-dev libsodium-dev socat gcc-arm-none-eabi qemu-system-arm mbpoll)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -16,7 +16,8 @@
 
 /* Board identities (RINKI_IREG_BOARD_ID). */
 #define RINKI_BOARD_ID_QEMU_MPS2 ((uint16_t)0x0001u) /* firmware/hal/mps2, QEMU mps2-an385 */
-#define RINKI_BOARD_ID_REV_A	 ((uint16_t)0x0100u) /* real board, rev A (unconfirmed, no HAL yet) */
+#define RINKI_BOARD_ID_REV_A                                                                       \
+	((uint16_t)0x0100u) /* real board, rev A: STM32F103C8 HAL, untested on hardware */
 
 /* Coils (FC 01 read, 05/0F write). */
 #define RINKI_COIL_PTT	 ((uint16_t)0x0000u) /* 1 = key the radio (see hw/registers.md) */

@@ -1,0 +1,379 @@
+/*
+ * HAL for the real board, rev A: STM32F103 (Cortex-M3), 8 MHz crystal and PLL to 72 MHz (HSI
+ * 8 MHz if the crystal does not start). USART1 (PA9/PA10) with an RX interrupt into an event
+ * queue, TIM2 as a one-shot inter-frame gap timer restarted by every received byte, SysTick as
+ * the 1 ms clock, the independent watchdog (IWDG, LSI clock), GPIO from the generated pin
+ * header (hw/pins.csv via tools/pins-gen.sh) and the entry into the bootloader by SYSRESETREQ.
+ * Unlike the mps2 watchdog the IWDG has no early interrupt: the reset cause comes from RCC_CSR.
+ * Register facts: see hal_stm32f103.h. Not yet run on hardware (no board): UNVERIFIED.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_boot_hal.h"
+#include "hal.h"
+#include "hal_stm32f103.h"
+#include "pins.h"
+#include "rinki/regmap.h"
+
+#define REG(addr) (*(volatile uint32_t *)(addr))
+
+/* Modbus: 3.5 characters of 11 bits, but a fixed 1.75 ms above 19200 baud. */
+#ifndef FW_UART_GAP_US
+#define FW_UART_GAP_US (FW_UART_BAUD > 19200u ? 1750u : 35u * 1000000u / FW_UART_BAUD + 1u)
+#endif
+_Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
+
+#define RCC		 0x40021000u
+#define RCC_CR		 REG(RCC + 0x00)
+#define RCC_CFGR	 REG(RCC + 0x04)
+#define RCC_APB2ENR	 REG(RCC + 0x18)
+#define RCC_APB1ENR	 REG(RCC + 0x1C)
+#define RCC_CSR		 REG(RCC + 0x24)
+#define RCC_CR_HSEON	 (1u << 16)
+#define RCC_CR_HSERDY	 (1u << 17)
+#define RCC_CR_PLLON	 (1u << 24)
+#define RCC_CR_PLLRDY	 (1u << 25)
+#define RCC_CFGR_SW_PLL	 0x2u
+#define RCC_CFGR_SWS_PLL (0x2u << 2)
+#define RCC_CFGR_PPRE1_2 (0x4u << 8)  /* APB1 = HCLK / 2 (36 MHz max) */
+#define RCC_CFGR_PLLSRC	 (1u << 16)   /* PLL from HSE */
+#define RCC_CFGR_PLLMUL9 (0x7u << 18) /* x9 */
+#define RCC_CSR_RMVF	 (1u << 24)
+#define RCC_CSR_IWDGRSTF (1u << 29)
+#define RCC_APB2_AFIO	 (1u << 0)
+#define RCC_APB2_IOPA	 (1u << 2)
+#define RCC_APB2_IOPB	 (1u << 3)
+#define RCC_APB2_IOPC	 (1u << 4)
+#define RCC_APB2_USART1	 (1u << 14)
+#define RCC_APB1_TIM2	 (1u << 0)
+
+#define FLASH_ACR	    REG(0x40022000u)
+#define FLASH_ACR_LATENCY_2 0x2u
+#define FLASH_ACR_PRFTBE    (1u << 4)
+
+#define GPIO_BASE(port)	   (0x40010800u + 0x400u * (port)) /* A = 0x40010800, B, C, ... */
+#define GPIO_CR(port, pin) REG(GPIO_BASE(port) + ((pin) < 8 ? 0x00u : 0x04u))
+#define GPIO_IDR(port)	   REG(GPIO_BASE(port) + 0x08u)
+#define GPIO_ODR(port)	   REG(GPIO_BASE(port) + 0x0Cu)
+#define GPIO_BSRR(port)	   REG(GPIO_BASE(port) + 0x10u)
+/* CNF:MODE nibbles. */
+#define GPIO_OUT_PP_2MHZ 0x2u
+#define GPIO_AF_PP_50MHZ 0xBu
+#define GPIO_IN_PULL	 0x8u /* pull-up or -down as ODR says */
+
+#define USART1	       0x40013800u
+#define USART_SR       REG(USART1 + 0x00)
+#define USART_DR       REG(USART1 + 0x04)
+#define USART_BRR      REG(USART1 + 0x08)
+#define USART_CR1      REG(USART1 + 0x0C)
+#define USART_SR_ORE   (1u << 3)
+#define USART_SR_RXNE  (1u << 5)
+#define USART_SR_TC    (1u << 6)
+#define USART_SR_TXE   (1u << 7)
+#define USART_CR1_RE   (1u << 2)
+#define USART_CR1_TE   (1u << 3)
+#define USART_CR1_RXNE (1u << 5)
+#define USART_CR1_UE   (1u << 13)
+#define USART1_IRQ     37
+
+#define TIM2	     0x40000000u
+#define TIM2_CR1     REG(TIM2 + 0x00)
+#define TIM2_DIER    REG(TIM2 + 0x0C)
+#define TIM2_SR	     REG(TIM2 + 0x10)
+#define TIM2_EGR     REG(TIM2 + 0x14)
+#define TIM2_CNT     REG(TIM2 + 0x24)
+#define TIM2_PSC     REG(TIM2 + 0x28)
+#define TIM2_ARR     REG(TIM2 + 0x2C)
+#define TIM_CR1_CEN  (1u << 0)
+#define TIM_CR1_URS  (1u << 2)
+#define TIM_CR1_OPM  (1u << 3)
+#define TIM_DIER_UIE (1u << 0)
+#define TIM_SR_UIF   (1u << 0)
+#define TIM_EGR_UG   (1u << 0)
+#define TIM2_IRQ     28
+
+#define IWDG_KR		REG(0x40003000u)
+#define IWDG_PR		REG(0x40003004u)
+#define IWDG_RLR	REG(0x40003008u)
+#define IWDG_SR		REG(0x4000300Cu)
+#define IWDG_KEY_ACCESS 0x5555u
+#define IWDG_KEY_RELOAD 0xAAAAu
+#define IWDG_KEY_START	0xCCCCu
+#define IWDG_PR_DIV32	0x3u
+/* LSI 40 kHz nominal (30..60 kHz): /32 and 625 counts = 500 ms (333..667 ms). */
+#define IWDG_RELOAD 625u
+
+#define SCB_AIRCR	  REG(0xE000ED0Cu)
+#define AIRCR_SYSRESETREQ 0x05FA0004u
+#define SYST_CSR	  REG(0xE000E010u)
+#define SYST_RVR	  REG(0xE000E014u)
+#define SYST_CVR	  REG(0xE000E018u)
+#define NVIC_ISER(n)	  REG(0xE000E100u + 4u * ((n) / 32u))
+#define NVIC_ICPR(n)	  REG(0xE000E280u + 4u * ((n) / 32u))
+#define NVIC_BIT(n)	  (1u << ((n) % 32u))
+
+#define RX_QUEUE_LEN 128u /* power of two */
+
+struct pin_def {
+	uint8_t port, pin, active_low;
+};
+static const struct pin_def pins[HAL_PIN_COUNT] = {PINS_HAL_TABLE};
+_Static_assert(PINS_HAL_COUNT == HAL_PIN_COUNT, "hw/pins.csv and hal.h disagree");
+
+static uint32_t sysclk_hz;
+static volatile uint32_t ticks_ms;
+static volatile uint16_t rx_queue[RX_QUEUE_LEN];
+static volatile uint32_t rx_head, rx_tail; /* head written by ISRs, tail by the main loop */
+static volatile uint8_t rx_lost;
+static uint8_t out_level[HAL_PIN_COUNT];
+static enum hal_reset_cause reset_cause;
+#ifdef FW_HAL_TEST_INPUTS
+static uint8_t test_forced[HAL_PIN_COUNT], test_level[HAL_PIN_COUNT];
+#endif
+
+extern uint32_t _sretained[];
+#define boot_req (*(volatile uint32_t *)&_sretained[F103_RETAINED_BOOT_REQ])
+_Static_assert(F103_RETAINED_BOOT_REQ >= HAL_RETAINED_WORDS, "retained words overlap");
+
+static inline void irq_off(void)
+{
+	__asm volatile("cpsid i" ::: "memory");
+}
+
+static inline void irq_on(void)
+{
+	__asm volatile("cpsie i" ::: "memory");
+}
+
+/* 72 MHz from the 8 MHz crystal; stays on HSI 8 MHz if the crystal or PLL does not start. */
+static void clock_init(void)
+{
+	sysclk_hz = 8000000u;
+	RCC_CR |= RCC_CR_HSEON;
+	for (uint32_t n = 0; !(RCC_CR & RCC_CR_HSERDY); n++)
+		if (n > 100000u)
+			return;
+	FLASH_ACR = FLASH_ACR_PRFTBE | FLASH_ACR_LATENCY_2; /* 2 wait states above 48 MHz */
+	RCC_CFGR = RCC_CFGR_PLLSRC | RCC_CFGR_PLLMUL9 | RCC_CFGR_PPRE1_2;
+	RCC_CR |= RCC_CR_PLLON;
+	for (uint32_t n = 0; !(RCC_CR & RCC_CR_PLLRDY); n++)
+		if (n > 100000u)
+			return;
+	RCC_CFGR |= RCC_CFGR_SW_PLL;
+	while ((RCC_CFGR & (0x3u << 2)) != RCC_CFGR_SWS_PLL)
+		;
+	sysclk_hz = 72000000u;
+}
+
+static void pin_mode(unsigned port, unsigned pin, uint32_t mode)
+{
+	volatile uint32_t *cr = &GPIO_CR(port, pin);
+	unsigned shift = (pin % 8u) * 4u;
+
+	*cr = (*cr & ~(0xFu << shift)) | (mode << shift);
+}
+
+static void pin_set(unsigned port, unsigned pin, bool high)
+{
+	GPIO_BSRR(port) = high ? 1u << pin : 1u << (pin + 16u);
+}
+
+static void gpio_init(void)
+{
+	RCC_APB2ENR |= RCC_APB2_AFIO | RCC_APB2_IOPA | RCC_APB2_IOPB | RCC_APB2_IOPC;
+	for (unsigned i = 0; i < HAL_PIN_COUNT; i++) {
+		const struct pin_def *p = &pins[i];
+
+		if (i < HAL_PIN_COR) {
+			pin_set(p->port, p->pin, p->active_low); /* inactive before output */
+			pin_mode(p->port, p->pin, GPIO_OUT_PP_2MHZ);
+		} else {
+			pin_set(p->port, p->pin, p->active_low); /* pull towards inactive */
+			pin_mode(p->port, p->pin, GPIO_IN_PULL);
+		}
+	}
+	pin_mode(PIN_UART_TX_PORT, PIN_UART_TX_PIN, GPIO_AF_PP_50MHZ);
+	pin_set(PIN_UART_RX_PORT, PIN_UART_RX_PIN, true);
+	pin_mode(PIN_UART_RX_PORT, PIN_UART_RX_PIN, GPIO_IN_PULL);
+}
+
+void hal_init(void)
+{
+	reset_cause = RCC_CSR & RCC_CSR_IWDGRSTF ? HAL_RESET_WDT : HAL_RESET_POWER;
+	RCC_CSR |= RCC_CSR_RMVF;
+
+	/* The watchdog first: a hang in the clock start-up must not go unnoticed. */
+	IWDG_KR = IWDG_KEY_START;
+	IWDG_KR = IWDG_KEY_ACCESS;
+	IWDG_PR = IWDG_PR_DIV32;
+	IWDG_RLR = IWDG_RELOAD;
+	IWDG_KR = IWDG_KEY_RELOAD;
+
+	clock_init();
+	gpio_init();
+
+	SYST_RVR = sysclk_hz / 1000u - 1u;
+	SYST_CVR = 0;
+	SYST_CSR = 0x7; /* core clock, interrupt, enable */
+
+	/* TIM2 at 1 MHz, one-shot, update interrupt only on overflow (URS). */
+	RCC_APB1ENR |= RCC_APB1_TIM2;
+	TIM2_CR1 = 0;
+	TIM2_PSC = sysclk_hz / 1000000u - 1u; /* timer clock = sysclk (APB1 /2, x2) or HSI */
+	TIM2_ARR = FW_UART_GAP_US;
+	TIM2_EGR = TIM_EGR_UG; /* load PSC */
+	TIM2_SR = 0;
+	TIM2_DIER = TIM_DIER_UIE;
+
+	RCC_APB2ENR |= RCC_APB2_USART1;
+	USART_BRR = (sysclk_hz + FW_UART_BAUD / 2u) / FW_UART_BAUD; /* USART1 on APB2 = sysclk */
+	USART_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE | USART_CR1_RXNE;
+	NVIC_ISER(USART1_IRQ) = NVIC_BIT(USART1_IRQ);
+	NVIC_ISER(TIM2_IRQ) = NVIC_BIT(TIM2_IRQ);
+}
+
+uint16_t hal_board_id(void)
+{
+	return RINKI_BOARD_ID_REV_A;
+}
+
+uint32_t hal_time_ms(void)
+{
+	return ticks_ms;
+}
+
+void f103_systick_handler(void)
+{
+	ticks_ms++;
+}
+
+/* Queue an event (ISR context). A full queue drops it and queues HAL_UART_OVERRUN later. */
+static void rx_push(uint16_t ev)
+{
+	if (rx_lost) {
+		if (rx_head - rx_tail >= RX_QUEUE_LEN)
+			return;
+		rx_queue[rx_head % RX_QUEUE_LEN] = HAL_UART_OVERRUN;
+		rx_head++;
+		rx_lost = 0;
+	}
+	if (rx_head - rx_tail >= RX_QUEUE_LEN) {
+		rx_lost = 1;
+		return;
+	}
+	rx_queue[rx_head % RX_QUEUE_LEN] = ev;
+	rx_head++;
+}
+
+void f103_usart1_handler(void)
+{
+	uint32_t sr = USART_SR;
+
+	if (!(sr & (USART_SR_RXNE | USART_SR_ORE)))
+		return;
+	uint16_t byte = (uint16_t)(USART_DR & 0xFF); /* SR then DR read also clears ORE */
+	if (sr & USART_SR_ORE)
+		rx_push(HAL_UART_OVERRUN);
+	rx_push(byte);
+
+	/* Restart the one-shot gap timer, dropping an expiry that is already pending. */
+	TIM2_CR1 = 0;
+	TIM2_CNT = 0;
+	TIM2_SR = 0;
+	NVIC_ICPR(TIM2_IRQ) = NVIC_BIT(TIM2_IRQ);
+	TIM2_CR1 = TIM_CR1_URS | TIM_CR1_OPM | TIM_CR1_CEN;
+}
+
+void f103_tim2_handler(void)
+{
+	TIM2_SR = 0;
+	rx_push(HAL_UART_GAP);
+}
+
+int hal_uart_getc(void)
+{
+	if (rx_tail == rx_head)
+		return HAL_UART_EMPTY;
+	int ev = rx_queue[rx_tail % RX_QUEUE_LEN];
+	rx_tail++;
+	return ev;
+}
+
+void hal_uart_write(const uint8_t *buf, uint16_t len)
+{
+	for (uint16_t i = 0; i < len; i++) {
+		while (!(USART_SR & USART_SR_TXE))
+			;
+		USART_DR = buf[i];
+	}
+}
+
+void hal_gpio_write(enum hal_pin pin, bool on)
+{
+	if (pin >= HAL_PIN_COR)
+		return;
+	out_level[pin] = on;
+	pin_set(pins[pin].port, pins[pin].pin, on != (bool)pins[pin].active_low);
+}
+
+bool hal_gpio_read(enum hal_pin pin)
+{
+	if (pin >= HAL_PIN_COUNT)
+		return false;
+	if (pin < HAL_PIN_COR)
+		return out_level[pin];
+#ifdef FW_HAL_TEST_INPUTS
+	if (test_forced[pin])
+		return test_level[pin];
+#endif
+	bool high = GPIO_IDR(pins[pin].port) >> pins[pin].pin & 1u;
+	return high != (bool)pins[pin].active_low;
+}
+
+#ifdef FW_HAL_TEST_INPUTS
+void hal_test_set_input(enum hal_pin pin, bool level)
+{
+	if (pin >= HAL_PIN_COR && pin < HAL_PIN_COUNT) {
+		test_forced[pin] = 1;
+		test_level[pin] = level;
+	}
+}
+#endif
+
+void hal_wdt_kick(void)
+{
+	IWDG_KR = IWDG_KEY_RELOAD;
+}
+
+enum hal_reset_cause hal_reset_cause(void)
+{
+	return reset_cause;
+}
+
+uint32_t *hal_retained(void)
+{
+	return _sretained;
+}
+
+void hal_idle(void)
+{
+	irq_off();
+	if (rx_tail == rx_head)
+		__asm volatile("wfi");
+	irq_on();
+}
+
+void hal_boot_enter(void)
+{
+	/* Let the reply that asked for it leave the UART, then reset. */
+	uint32_t t0 = hal_time_ms();
+	while (!(USART_SR & USART_SR_TC) && hal_time_ms() - t0 < 5)
+		;
+	boot_req = F103_BOOT_REQ_MAGIC;
+	__asm volatile("dsb" ::: "memory");
+	SCB_AIRCR = AIRCR_SYSRESETREQ;
+	__asm volatile("dsb" ::: "memory");
+	for (;;)
+		;
+}
