@@ -500,7 +500,8 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 			gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
 		m->ops.phone_hangup(m->ops.arg);
-		close_incident(c, "abandoned", cause, NULL);
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "abandoned", cause,
+			       NULL);
 		return;
 	}
 	default:
@@ -609,7 +610,8 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 			cause, gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
 		m->ops.phone_hangup(m->ops.arg);
-		close_incident(c, "abandoned", cause, NULL);
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "abandoned", cause,
+			       NULL);
 		return;
 	}
 	default:
@@ -637,7 +639,8 @@ static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *dat
 			gw_pei_cause_name(cause), dur);
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
 		m->ops.phone_hangup(m->ops.arg);
-		close_incident(c, "completed", cause, s->handle);
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "completed", cause,
+			       s->handle);
 		return;
 	}
 	case GW_CALL_EV_PHONE_ENDED: {
@@ -874,6 +877,17 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 	LOGCALL(c, GW_LOG_WARN, "accept code from %s, who was not paged for this call: ignored",
 		from);
 	return 0;
+}
+
+void gw_calls_radio_link(struct gw_calls *m, int up)
+{
+	struct gw_call *c = m->live;
+	if (!c)
+		return;
+	/* The terminal may well keep the call while its port is away: note it, close nothing. */
+	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "radio port %s during the call",
+		up ? "back" : "lost");
+	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->cci);
 }
 
 void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)

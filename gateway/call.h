@@ -83,6 +83,8 @@ void gw_calls_radio_connected(struct gw_calls *calls, int cci);
 void gw_calls_radio_released(struct gw_calls *calls, int cci, int cause);
 void gw_calls_phone_progress(struct gw_calls *calls, enum gw_modem_call_state st);
 void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
+/* The radio's port went away (up = 0) or came back with the terminal initialised (1). */
+void gw_calls_radio_link(struct gw_calls *calls, int up);
 /* A key pressed on the worker's phone (modem URC or in-band detector). */
 void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
 /*

@@ -101,6 +101,7 @@ static void pei_ready(void *arg, int up)
 	update_status(d);
 	LOGP(GW_LOG_MAIN, up ? GW_LOG_INFO : GW_LOG_WARN, "radio %s", up ? "up" : "down");
 	led(arg, GW_IO_LED_RADIO_OK, up ? GW_IO_LED_ON : GW_IO_LED_OFF);
+	gw_calls_radio_link(d->calls, up);
 }
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {

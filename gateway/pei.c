@@ -158,6 +158,8 @@ static const char *const causes[] = {
 
 const char *gw_pei_cause_name(int cause)
 {
+	if (cause == GW_PEI_CAUSE_RESTART)
+		return "terminal restarted, call lost";
 	if (cause < 0 || cause >= (int)(sizeof(causes) / sizeof(causes[0])))
 		return "unknown";
 	return causes[cause] ? causes[cause] : "reserved";
@@ -683,7 +685,7 @@ static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *ar
 			int cci = pei->calls[i];
 			pei->calls[i] = -1;
 			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d lost in the restart", cci);
-			pei->ops.released(pei->ops.arg, cci, 0);
+			pei->ops.released(pei->ops.arg, cci, GW_PEI_CAUSE_RESTART);
 		}
 	}
 	gw_at_flush(pei->at);

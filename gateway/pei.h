@@ -17,6 +17,9 @@ struct gw_pei;
 
 #define GW_PEI_ID_MAX 18 /* 17-digit TSI + NUL */
 
+/* released() cause for a call the terminal lost by restarting (outside the PEI's 0..255). */
+#define GW_PEI_CAUSE_RESTART 256
+
 /* +CTICN fields; optional fields absent in the line are -1 or "". */
 struct gw_pei_call_in {
 	int cci;
