@@ -90,6 +90,7 @@ static const char *const result_names[] = {
     [GW_AT_CONNECT] = "CONNECT",
     [GW_AT_TIMEOUT] = "TIMEOUT",
     [GW_AT_ABORTED] = "ABORTED",
+    [GW_AT_PREEMPTED] = "PREEMPTED",
 };
 
 const char *gw_at_result_name(enum gw_at_result r)
@@ -138,6 +139,25 @@ int gw_at_add_urc(struct gw_at *at, const char *prefix, int trailing, gw_at_urc_
 	u->cb = cb;
 	u->arg = arg;
 	return 0;
+}
+
+int gw_at_cancel(struct gw_at *at, gw_at_resp_cb cb, void *arg)
+{
+	int first = at->active ? 1 : 0, kept = first, dropped = 0;
+	for (int i = first; i < at->qlen; i++) {
+		struct cmd *c = &at->queue[(at->qhead + i) % QUEUE_LEN];
+		if (c->cb == cb && c->arg == arg) {
+			LOGP(at->cat, GW_LOG_INFO, "%s: %s cancelled before it was sent", at->name,
+			     c->text);
+			dropped++;
+			continue;
+		}
+		if (kept != i)
+			at->queue[(at->qhead + kept) % QUEUE_LEN] = *c;
+		kept++;
+	}
+	at->qlen = kept;
+	return dropped;
 }
 
 int gw_at_pending(const struct gw_at *at)
@@ -568,4 +588,16 @@ int gw_at_int(const char *field, long lo, long hi, long *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int gw_at_preempt(struct gw_at *at)
+{
+	if (!at->active || at->qlen == 0 || at->queue[at->qhead].body[0] == '\0')
+		return 0;
+	LOGP(at->cat, GW_LOG_WARN, "%s: %s given up (ESC) for an urgent command", at->name,
+	     at->queue[at->qhead].text);
+	write_raw(at, "\x1b", 1);
+	at->linelen = 0; /* a half-received "> " belongs to the command given up */
+	complete(at, GW_AT_PREEMPTED, 0);
+	return 1;
 }

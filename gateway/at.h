@@ -31,8 +31,9 @@ enum gw_at_result {
 	GW_AT_NO_ANSWER,
 	GW_AT_NO_DIALTONE,
 	GW_AT_CONNECT,
-	GW_AT_TIMEOUT, /* no final result within the command's timeout */
-	GW_AT_ABORTED, /* the port went down or the queue was flushed */
+	GW_AT_TIMEOUT,	 /* no final result within the command's timeout */
+	GW_AT_ABORTED,	 /* the port went down or the queue was flushed */
+	GW_AT_PREEMPTED, /* a prompt/data command given up (ESC) for an urgent one */
 };
 
 struct gw_at_resp {
@@ -100,6 +101,20 @@ void gw_at_feed(struct gw_at *at, const char *buf, size_t len);
 
 /* Abort the outstanding and all queued commands (callbacks get GW_AT_ABORTED). */
 void gw_at_flush(struct gw_at *at);
+
+/*
+ * Drop the queued commands (not the outstanding one) whose callback and arg are
+ * cb and arg, without calling them. Returns how many were dropped.
+ */
+int gw_at_cancel(struct gw_at *at, gw_at_resp_cb cb, void *arg);
+
+/*
+ * When the outstanding command is one with a body (an SMS waiting for its prompt or
+ * its +CMGS), give it up: write ESC and complete it with GW_AT_PREEMPTED, so the
+ * queue moves on to the urgent command behind it. Its owner may queue it again.
+ * Returns 1 when one was given up, else 0.
+ */
+int gw_at_preempt(struct gw_at *at);
 
 /* Number of commands queued or outstanding. */
 int gw_at_pending(const struct gw_at *at);

@@ -27,6 +27,14 @@
 #define SMS_REASM_MS  (10 * 60 * 1000)
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
+struct sms_job;
+/* One part on its way; kept so a part given up for an ATD can be queued again. */
+struct sms_part {
+	struct sms_job *j;
+	int preempted; /* times given up for an ATD */
+	char cmd[24];
+	char hex[GW_SMS_PDU_HEX_MAX];
+};
 struct sms_job {
 	struct gw_modem *m;
 	int used;
@@ -34,6 +42,7 @@ struct sms_job {
 	int failed;
 	gw_modem_sms_cb cb;
 	void *arg;
+	struct sms_part part[SMS_PARTS_MAX];
 };
 
 struct gw_modem {
@@ -63,6 +72,7 @@ struct gw_modem {
 static const char *const init_cmds[] = {
     "AT",
     "ATE0",
+    "AT+CHUP", /* a call left from before a restart or a lost port: rinki has no owner for it */
     "AT+CMEE=2",
     "AT+CLIP=1",
     "AT+CCWA=0,0,1",
@@ -328,8 +338,14 @@ static void urc_dtmf(struct gw_at *at, const char *const *lines, int n, void *ar
 static void sms_part_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
-	struct sms_job *j = arg;
+	struct sms_part *pt = arg;
+	struct sms_job *j = pt->j;
 	int mr = -1;
+	/* given up so a page could be dialled: the SMS goes again behind it */
+	if (r->result == GW_AT_PREEMPTED && !j->failed && pt->preempted++ < 3 &&
+	    gw_at_cmd_prompt(j->m->at, pt->cmd, pt->hex, "+CMGS:", T_SMS_MS, sms_part_done, pt) ==
+		0)
+		return;
 	if (j->failed) {
 		/* an earlier part failed: the rest was reported already */
 	} else if (r->result == GW_AT_OK) {
@@ -383,12 +399,21 @@ int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, 
 		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SMS to %s not sent: %s", number, err);
 		return n == -ENOSPC ? -EMSGSIZE : n;
 	}
-	*j = (struct sms_job){.m = m, .used = 1, .parts = n, .cb = cb, .arg = arg};
+	j->m = m;
+	j->used = 1;
+	j->parts = n;
+	j->done = 0;
+	j->failed = 0;
+	j->cb = cb;
+	j->arg = arg;
 	for (int i = 0; i < n; i++) {
-		char cmd[32];
-		snprintf(cmd, sizeof(cmd), "AT+CMGS=%d", pdus[i].tpdu_len);
-		int rc =
-		    gw_at_cmd_prompt(m->at, cmd, pdus[i].hex, "+CMGS:", T_SMS_MS, sms_part_done, j);
+		struct sms_part *pt = &j->part[i];
+		pt->j = j;
+		pt->preempted = 0;
+		snprintf(pt->cmd, sizeof(pt->cmd), "AT+CMGS=%d", pdus[i].tpdu_len);
+		snprintf(pt->hex, sizeof(pt->hex), "%s", pdus[i].hex);
+		int rc = gw_at_cmd_prompt(m->at, pt->cmd, pt->hex, "+CMGS:", T_SMS_MS,
+					  sms_part_done, pt);
 		if (rc < 0) {
 			/* parts already queued report through the job; count the rest as failed */
 			LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SMS to %s: part %d not queued: %s",
@@ -773,6 +798,8 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 	int rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, GW_AT_F_URGENT | GW_AT_F_DIAL, atd_done, m);
 	if (rc < 0)
 		return rc;
+	/* an SMS stuck at its prompt (or waiting for +CMGS) must not hold a page back */
+	gw_at_preempt(m->at);
 	memcpy(m->number, number, n + 1);
 	m->state = GW_MODEM_CALL_DIALING;
 	m->seen = 0;
@@ -793,6 +820,11 @@ int gw_modem_hangup(struct gw_modem *m)
 {
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return 0;
+	/* An ATD still waiting in the queue (the modem was busy or silent) never goes out. */
+	if (gw_at_cancel(m->at, atd_done, m) > 0) {
+		end_call(m, GW_MODEM_END_LOCAL);
+		return 0;
+	}
 	int rc = gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
 	end_call(m, GW_MODEM_END_LOCAL);
 	return rc;

@@ -278,6 +278,38 @@ static void test_data_without_prompt(void **state)
 			 -EINVAL);
 }
 
+static void test_cancel_and_preempt(void **state)
+{
+	struct fx *f = *state;
+	static int other;
+	gw_at_cmd(f->at, "AT", NULL, 1000, 0, on_resp, f);
+	gw_at_cmd(f->at, "ATD1;", NULL, 1000, 0, on_resp, &other);
+	gw_at_cmd(f->at, "AT+CSQ", NULL, 1000, 0, on_resp, f);
+	/* the queued ATD goes; the outstanding AT stays */
+	assert_int_equal(gw_at_cancel(f->at, on_resp, &other), 1);
+	assert_int_equal(gw_at_pending(f->at), 2);
+	feed(f, "\r\nOK\r\n");
+	assert_string_equal(f->written, "AT\rAT+CSQ\r");
+	feed(f, "\r\nOK\r\n");
+	/* nothing outstanding: nothing to give up */
+	assert_int_equal(gw_at_preempt(f->at), 0);
+}
+
+static void test_preempt_prompt(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", NULL, 5000, on_resp, f);
+	gw_at_cmd(f->at, "ATD1;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
+	assert_string_equal(f->written, "AT+CMGS=22\r");
+	assert_int_equal(gw_at_preempt(f->at), 1);
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_PREEMPTED);
+	assert_string_equal(f->written, "AT+CMGS=22\r\x1b"
+					"ATD1;\r");
+	/* a plain command is never given up */
+	assert_int_equal(gw_at_preempt(f->at), 0);
+}
+
 static void test_stuck_prompt_escaped(void **state)
 {
 	struct fx *f = *state;
@@ -335,6 +367,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resp_prefix_beats_urc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_prompt_escaped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_without_prompt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_and_preempt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_preempt_prompt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urgent_order, setup, teardown),
 	    cmocka_unit_test(test_fields),
 	};

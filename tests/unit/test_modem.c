@@ -106,6 +106,7 @@ static int setup(void **state)
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	static const char *const init[] = {"AT",
 					   "ATE0",
+					   "AT+CHUP",
 					   "AT+CMEE=2",
 					   "AT+CLIP=1",
 					   "AT+CCWA=0,0,1",
@@ -366,6 +367,42 @@ static void test_silent_modem_is_restarted(void **state)
 	assert_int_equal(h.recoveries, 1);
 }
 
+static void test_page_preempts_stuck_sms(void **state)
+{
+	struct fx *f = *state;
+	char body[512], line[64];
+	assert_int_equal(gw_modem_send_sms(f->m, "+358401234567", "Hälytys 4", on_sent, NULL), 1);
+	expect(f, "AT+CMGS=22");
+	/* the modem never gives the prompt; an authority call must be dialled anyway */
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	assert_int_equal(pty_peer_until(&f->dev, 0x1b, body, sizeof(body), 1000), 1);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	/* the SMS is queued again behind the call's first poll */
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 1000), 1);
+	if (strcmp(line, "AT+CLCC") == 0) {
+		reply(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+		assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 1000), 1);
+	}
+	assert_string_equal(line, "AT+CMGS=22");
+}
+
+static void test_hangup_before_atd_left(void **state)
+{
+	struct fx *f = *state;
+	char line[64];
+	/* the modem goes quiet: rinki's liveness probe is outstanding, unanswered */
+	expect(f, "AT");
+	/* the ATD waits behind it; the call is given up before the ATD ever left */
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	assert_int_equal(gw_modem_hangup(f->m), 0);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_LOCAL);
+	reply(f, "\r\nOK\r\n");
+	/* nothing follows: no ATD, and no AT+CHUP for a call that never started */
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 500), 0);
+}
+
 static void test_local_hangup_and_bad_numbers(void **state)
 {
 	struct fx *f = *state;
@@ -409,6 +446,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	    cmocka_unit_test(test_dtmf_reports),
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_page_preempts_stuck_sms, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hangup_before_atd_left, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_modem_is_restarted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
