@@ -1178,41 +1178,55 @@ static char *sdup(struct parser *ps, const char *s)
 	return d;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (at most avail bytes; p[0] >= 0x80), or 0
+ * when it is not one: overlong forms, surrogates and code points above U+10FFFF refused.
+ */
+static unsigned utf8_seq(const unsigned char *p, size_t avail)
+{
+	unsigned c = p[0], n;
+	uint32_t cp;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (avail <= n)
+		return 0;
+	for (unsigned k = 1; k <= n; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
 /* Well-formed UTF-8 without control characters (tab allowed). */
 static bool text_ok(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
 
 	while (*p) {
-		unsigned c = *p, n;
-		uint32_t cp;
+		unsigned c = *p, n = 1;
 		if (c < 0x80) {
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				return false;
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		} else if ((n = utf8_seq(p, left)) == 0) {
 			return false;
 		}
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
+		p += n;
+		left -= n;
 	}
 	return true;
 }
@@ -1227,35 +1241,10 @@ static size_t utf8_bad_at(const char *buf, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned c = p[i], n;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		unsigned n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+		if (n == 0)
 			return i;
-		}
-		if (len - i <= n)
-			return i;
-		for (unsigned k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += n + 1;
+		i += n;
 	}
 	return len;
 }
