@@ -153,6 +153,9 @@ build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
 
+# make soak: long load runs by hand (tests/soak/soak.mk), not part of make test.
+include tests/soak/soak.mk
+
 # Virtual sound cards for the audio tests and bench (tools/alsa/alsa.mk).
 include tools/alsa/alsa.mk
 build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin

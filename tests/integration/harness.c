@@ -7,6 +7,7 @@
 
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -451,4 +452,64 @@ int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms)
 		usleep(20000);
 	} while (now_ms() < end);
 	return -1;
+}
+
+/* --- fault drills ----------------------------------------------------------- */
+
+int h_log_count(const struct h_rig *r, const char *needle)
+{
+	FILE *f = fopen(r->log, "r");
+	if (!f)
+		return -1;
+	char line[2048];
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+	do {
+		if (h_log_count(r, needle) >= n)
+			return 0;
+		if (r->radio.ctl >= 0)
+			pump_one(&r->radio, 0);
+		if (r->modem.ctl >= 0)
+			pump_one(&r->modem, 0);
+		usleep(20000);
+	} while (now_ms() < end);
+	fprintf(stderr, "harness: '%s' not %d times in rinkid's log within %d ms\n", needle, n,
+		timeout_ms);
+	return -1;
+}
+
+int h_fd_count(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int h_kill_rinkid(struct h_rig *r, int sig)
+{
+	if (r->rinkid <= 0 || kill(r->rinkid, sig) < 0)
+		return -1;
+	int st;
+	pid_t got = waitpid(r->rinkid, &st, 0);
+	untrack(r->rinkid);
+	r->rinkid = 0;
+	return got > 0 ? 0 : -1;
 }

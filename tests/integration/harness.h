@@ -68,3 +68,14 @@ int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms);
 int64_t h_event_time(const struct h_sim *s, const char *needle);
 
 #endif
+
+/* --- fault drills (test_faults, soak) --------------------------------------- */
+
+/* How many lines of rinkid's log contain needle; -1 when the log cannot be read. */
+int h_log_count(const struct h_rig *r, const char *needle);
+/* Wait until at least n lines of rinkid's log contain needle (pumping both sims). 0 or -1. */
+int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms);
+/* Number of open file descriptors of pid (entries in /proc/<pid>/fd); -1 on error. */
+int h_fd_count(pid_t pid);
+/* Send sig to rinkid and reap it (the pid is forgotten); for SIGKILL drills. 0 or -1. */
+int h_kill_rinkid(struct h_rig *r, int sig);
