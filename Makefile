@@ -121,7 +121,9 @@ integration: build/san/bin/rinkid $(SAN_TOOLS) $(INTEG_BINS) build/fw/fw.elf
 
 test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+# The release build is built too, so nothing that only -O2 warns about slips past make test.
 test:
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit integration fw-test
 
 bench: all $(BENCH_BINS)

@@ -411,7 +411,7 @@ int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, 
 		pt->j = j;
 		pt->preempted = 0;
 		snprintf(pt->cmd, sizeof(pt->cmd), "AT+CMGS=%d", pdus[i].tpdu_len);
-		snprintf(pt->hex, sizeof(pt->hex), "%s", pdus[i].hex);
+		memcpy(pt->hex, pdus[i].hex, sizeof(pt->hex)); /* same size, NUL-terminated */
 		int rc = gw_at_cmd_prompt(m->at, pt->cmd, pt->hex, "+CMGS:", T_SMS_MS,
 					  sms_part_done, pt);
 		if (rc < 0) {
