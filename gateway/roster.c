@@ -2026,6 +2026,15 @@ static void index_unique(struct parser *ps, struct keyed *k, size_t n, const cha
 			       k[i - 1].src);
 }
 
+/* Sort k and report each (key, order) pair seen twice; fmt gets key, order, first line. */
+static void index_unique_order(struct parser *ps, struct keyed *k, size_t n, const char *fmt)
+{
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(k[i].key, k[i - 1].key) == 0 && k[i].prio == k[i - 1].prio)
+			report(ps, k[i].src, fmt, k[i].key, k[i].prio, k[i - 1].src);
+}
+
 static bool known(const char *key, const struct keyed *k, size_t n)
 {
 	return key && bsearch(key, k, n, sizeof(*k), cmp_keyed_key) != NULL;
@@ -2128,27 +2137,12 @@ static void cross_check(struct parser *ps)
 	index_unique(ps, rots, o->n_rotations, "rotation");
 	index_unique(ps, chains, o->n_chains, "chain settings for line");
 	index_unique(ps, hols, o->n_holidays, "holiday");
-	qsort(routes, o->n_routes, sizeof(*routes), cmp_keyed);
-	for (size_t i = 1; i < o->n_routes; i++)
-		if (strcmp(routes[i].key, routes[i - 1].key) == 0 &&
-		    routes[i].prio == routes[i - 1].prio)
-			report(ps, routes[i].src,
-			       "route prefix '%s' with priority %d is ambiguous (also on line %u)",
-			       routes[i].key, routes[i].prio, routes[i - 1].src);
-	qsort(members, o->n_members, sizeof(*members), cmp_keyed);
-	for (size_t i = 1; i < o->n_members; i++)
-		if (strcmp(members[i].key, members[i - 1].key) == 0 &&
-		    members[i].prio == members[i - 1].prio)
-			report(ps, members[i].src,
-			       "rotation %s has two members with order %d (also on line %u)",
-			       members[i].key, members[i].prio, members[i - 1].src);
-	qsort(steps, o->n_steps, sizeof(*steps), cmp_keyed);
-	for (size_t i = 1; i < o->n_steps; i++)
-		if (strcmp(steps[i].key, steps[i - 1].key) == 0 &&
-		    steps[i].prio == steps[i - 1].prio)
-			report(ps, steps[i].src,
-			       "line %s has two chain steps with order %d (also on line %u)",
-			       steps[i].key, steps[i].prio, steps[i - 1].src);
+	index_unique_order(ps, routes, o->n_routes,
+			   "route prefix '%s' with priority %d is ambiguous (also on line %u)");
+	index_unique_order(ps, members, o->n_members,
+			   "rotation %s has two members with order %d (also on line %u)");
+	index_unique_order(ps, steps, o->n_steps,
+			   "line %s has two chain steps with order %d (also on line %u)");
 
 	for (size_t i = 0; i < o->n_shifts; i++) {
 		const struct gw_db_shift *s = &o->shifts[i];
