@@ -56,8 +56,24 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 .PHONY: all demo test unit integration bench fuzz install clean deps firmware
 all: build/rinkid $(TOOLS)
 
+# Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
+# firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). As root `make deps`
+# installs what is missing with apt-get; otherwise it prints the exact line and fails.
+DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
+	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
+	    gcc-arm-none-eabi qemu-system-arm mbpoll
+
 deps:
-	@tools/deps.sh
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| echo $$p; done); \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "rinki needs these Debian packages; install them with:" >&2; \
+		echo "  sudo apt-get install -y" $$missing >&2; exit 1; fi; \
+	echo "installing:" $$missing; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing
 
 # --- release build ---------------------------------------------------------
 build/rel/%.o: %.c
