@@ -2323,18 +2323,27 @@ fail:
 	return rc;
 }
 
+/* Read path and parse it with one of the CSV parsers into *data. 0 or negative errno. */
+static int read_csv(const char *path,
+		    int (*parse_fn)(const char *, const char *, size_t, struct gw_db_roster *,
+				    gw_roster_err_fn, void *),
+		    struct gw_db_roster *data, gw_roster_err_fn err, void *arg)
+{
+	char *buf;
+	size_t len;
+	int rc = read_file(path, &buf, &len, err, arg);
+	if (rc < 0)
+		return rc;
+	rc = parse_fn(path, buf, len, data, err, arg);
+	free(buf);
+	return rc;
+}
+
 int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
 			  struct gw_roster_counts *counts)
 {
 	struct gw_db_roster data;
-	char *buf;
-	size_t len;
-	int rc;
-
-	if ((rc = read_file(path, &buf, &len, err, arg)) < 0)
-		return rc;
-	rc = gw_roster_parse_csv(path, buf, len, &data, err, arg);
-	free(buf);
+	int rc = read_csv(path, gw_roster_parse_csv, &data, err, arg);
 	if (rc < 0)
 		return rc;
 	rc = gw_db_roster_replace(db, &data);
@@ -2358,14 +2367,7 @@ int gw_roster_import_directory_file(struct gw_db *db, const char *path, gw_roste
 				    void *arg, size_t *count)
 {
 	struct gw_db_roster data;
-	char *buf;
-	size_t len;
-	int rc;
-
-	if ((rc = read_file(path, &buf, &len, err, arg)) < 0)
-		return rc;
-	rc = gw_roster_parse_directory_csv(path, buf, len, &data, err, arg);
-	free(buf);
+	int rc = read_csv(path, gw_roster_parse_directory_csv, &data, err, arg);
 	if (rc < 0)
 		return rc;
 	rc = gw_db_directory_replace(db, data.dirs, data.n_dirs);
