@@ -74,7 +74,8 @@ struct gw_calls {
 	struct gw_db *db;
 	struct gw_call_ops ops;
 	const struct gw_roster *roster;
-	struct gw_call *live;
+	struct gw_call *live; /* &slot while an incident is live, else NULL */
+	struct gw_call slot;  /* one incident at a time: no allocation on the paging path */
 	int64_t last_id;
 	int seq;
 };
@@ -677,10 +678,8 @@ void gw_calls_free(struct gw_calls *m)
 {
 	if (!m)
 		return;
-	if (m->live) {
+	if (m->live)
 		gw_timer_cancel(m->loop, &m->live->timer);
-		free(m->live);
-	}
 	free(m);
 }
 
@@ -698,7 +697,6 @@ int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *dat
 	if (c->st == GW_CALL_ST_CLOSED) {
 		gw_timer_cancel(m->loop, &c->timer);
 		m->live = NULL;
-		free(c);
 	}
 	return rc;
 }
@@ -744,11 +742,8 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 					   "second_call", in->calling);
 		return;
 	}
-	struct gw_call *c = calloc(1, sizeof(*c));
-	if (!c) {
-		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "out of memory for call from %s", in->calling);
-		return;
-	}
+	struct gw_call *c = &m->slot;
+	memset(c, 0, sizeof(*c));
 	c->mgr = m;
 	c->seq = ++m->seq;
 	c->st = GW_CALL_ST_NEW;
