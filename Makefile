@@ -177,6 +177,8 @@ include tests/soak/soak.mk
 # Virtual sound cards for the audio tests and bench (tools/alsa/alsa.mk).
 include tools/alsa/alsa.mk
 build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
+# The I/O board in QEMU (tests/integration/qemu_rig.c).
+build/san/integ/test_io_board: build/san/tests/integration/qemu_rig.o
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm

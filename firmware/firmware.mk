@@ -260,21 +260,23 @@ build/san/fwunit/prod/tests/unit/fw/%.o $(FW_UNIT_PROD_OBJS)
 	$(CC) $(FW_UNIT_CFLAGS) -o $@ $^ $(FW_CMOCKA_LIBS)
 
 # --- QEMU test (libmodbus against the real image) ---------------------------
+# Both QEMU tests start QEMU through tests/integration/qemu_rig.c (linked in).
+FW_QEMU_RIG := tests/integration/qemu_rig.c tests/integration/qemu_rig.h
 FW_QEMU_TEST := build/san/fwunit/test_fw_qemu
-$(FW_QEMU_TEST): tests/integration/fw/test_fw_qemu.c build/fw/fw_build.h include/rinki/regmap.h \
-		 firmware/core/fw_version.h
+$(FW_QEMU_TEST): tests/integration/fw/test_fw_qemu.c $(FW_QEMU_RIG) build/fw/fw_build.h \
+		 include/rinki/regmap.h firmware/core/fw_version.h
 	@mkdir -p $(@D)
 	$(CC) $(FW_HOST_CFLAGS) -include build/fw/fw_build.h \
-		$(shell pkg-config --cflags libmodbus) -o $@ $< \
+		$(shell pkg-config --cflags libmodbus) -o $@ $(filter %.c,$^) \
 		$(shell pkg-config --libs libmodbus) $(FW_CMOCKA_LIBS)
 
 # The bootloader + rinki-flash cycle in QEMU.
 FW_BOOT_QEMU_TEST := build/san/fwunit/test_fw_boot_qemu
-$(FW_BOOT_QEMU_TEST): tests/integration/fw/test_fw_boot_qemu.c build/fw/fw_build.h \
-		      include/rinki/regmap.h include/rinki/fwimage.h
+$(FW_BOOT_QEMU_TEST): tests/integration/fw/test_fw_boot_qemu.c $(FW_QEMU_RIG) \
+		      build/fw/fw_build.h include/rinki/regmap.h include/rinki/fwimage.h
 	@mkdir -p $(@D)
 	$(CC) $(FW_HOST_CFLAGS) -include build/fw/fw_build.h \
-		$(shell pkg-config --cflags libmodbus) -o $@ $< \
+		$(shell pkg-config --cflags libmodbus) -o $@ $(filter %.c,$^) \
 		$(shell pkg-config --libs libmodbus) $(FW_CMOCKA_LIBS)
 
 fw-test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1

@@ -7,11 +7,9 @@
  * line. Covers identity, heartbeat, PTT and LEDs down to the output pins, squelch and spare
  * inputs (levels and short pulses), a board that stops answering (watchdog reset), and a board
  * killed and started again, with the worst loop stall measured by a 10 ms timer. QEMU and socat
- * are killed by pid on every exit path (teardown, atexit, SIGINT/SIGTERM/SIGHUP/SIGABRT, and
- * PR_SET_PDEATHSIG if this process dies).
+ * are run by tests/integration/qemu_rig.c, which kills them by pid on every exit path.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,9 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,13 +28,12 @@
 #include "io.h"
 #include "log.h"
 #include "loop.h"
+#include "qemu_rig.h"
 #include "rinki/regmap.h"
 
 #define STALL_TICK_MS 10
 
-static char run_dir[64] = "";
-static char sock_path[128], tty_path[128], qlog_path[128], out_path[128];
-static volatile pid_t qemu_pid = -1, socat_pid = -1;
+static struct qrig rig;
 
 /* What the test observes of gw_io. */
 static struct {
@@ -61,7 +55,7 @@ static struct {
 	int64_t cpu_prev_us, worst_cpu_us; /* loop-thread CPU time in the worst interval */
 } t;
 
-/* --- processes ------------------------------------------------------------------ */
+/* --- clocks ------------------------------------------------------------------------ */
 
 static int64_t clock_us(clockid_t id)
 {
@@ -74,144 +68,6 @@ static int64_t clock_us(clockid_t id)
 static int64_t now_us(void)
 {
 	return clock_us(CLOCK_MONOTONIC);
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* SIGTERM, up to 2 s, then SIGKILL. Async-signal-safe. */
-static void stop_child(volatile pid_t *pid, int sig)
-{
-	pid_t p = *pid;
-
-	if (p <= 0)
-		return;
-	*pid = -1;
-	kill(p, sig);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(p, NULL, WNOHANG) == p)
-			return;
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
-	}
-	kill(p, SIGKILL);
-	waitpid(p, NULL, 0);
-}
-
-static void stop_board(void)
-{
-	stop_child(&socat_pid, SIGTERM);
-	stop_child(&qemu_pid, SIGTERM);
-}
-
-static void remove_run_dir(void)
-{
-	if (!run_dir[0])
-		return;
-	unlink(sock_path);
-	unlink(tty_path);
-	unlink(qlog_path);
-	unlink(out_path);
-	rmdir(run_dir);
-	run_dir[0] = '\0';
-}
-
-static void at_exit(void)
-{
-	stop_board();
-	remove_run_dir();
-}
-
-static void on_signal(int sig)
-{
-	at_exit();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* fork + exec argv, output to out_path; the child dies with this process. */
-static pid_t spawn(char *const argv[])
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	execvp(argv[0], argv);
-	_exit(127);
-}
-
-static int wait_for_path(const char *path, volatile pid_t *pid, int ms)
-{
-	struct stat st;
-
-	for (int64_t end = now_us() + ms * 1000; now_us() < end; sleep_ms(10)) {
-		if (stat(path, &st) == 0)
-			return 0;
-		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-			*pid = -1;
-			fprintf(stderr, "child exited before %s appeared, see %s\n", path,
-				out_path);
-			return -1;
-		}
-	}
-	fprintf(stderr, "timed out waiting for %s\n", path);
-	return -1;
-}
-
-/* QEMU with the image, its UART on a UNIX socket, socat making that a pty at tty_path. */
-static int start_board(void)
-{
-	const char *elf = getenv("FW_ELF") ? getenv("FW_ELF") : "build/fw/fw.elf";
-	const char *qemu = getenv("QEMU") ? getenv("QEMU") : "qemu-system-arm";
-	char serial[160], socat_pty[160], socat_unix[160];
-
-	snprintf(serial, sizeof(serial), "unix:%s,server=on,wait=off", sock_path);
-	snprintf(socat_pty, sizeof(socat_pty), "PTY,link=%s,raw,echo=0", tty_path);
-	snprintf(socat_unix, sizeof(socat_unix), "UNIX-CONNECT:%s", sock_path);
-	/* clang-format off */
-	char *qemu_argv[] = {
-		(char *)qemu, "-M", "mps2-an385", "-display", "none", "-monitor", "none",
-		"-serial", serial, "-kernel", (char *)elf,
-		"-d", "guest_errors,unimp", "-D", qlog_path, NULL,
-	};
-	/* clang-format on */
-	char *socat_argv[] = {"socat", socat_pty, socat_unix, NULL};
-
-	unlink(sock_path);
-	qemu_pid = spawn(qemu_argv);
-	if (qemu_pid < 0 || wait_for_path(sock_path, &qemu_pid, 5000) != 0)
-		return -1;
-	socat_pid = spawn(socat_argv);
-	if (socat_pid < 0 || wait_for_path(tty_path, &socat_pid, 5000) != 0)
-		return -1;
-	return 0;
-}
-
-static void print_file(const char *path)
-{
-	char buf[512];
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return;
-	while (fgets(buf, sizeof(buf), f))
-		fprintf(stderr, "  %s", buf);
-	fclose(f);
 }
 
 /* --- gw_io observers ----------------------------------------------------------------- */
@@ -337,9 +193,9 @@ static void quiesce(void)
 
 static int open_tctx(void)
 {
-	t.tctx = modbus_new_rtu(tty_path, 115200, 'N', 8, 1);
+	t.tctx = modbus_new_rtu(rig.tty, 115200, 'N', 8, 1);
 	if (!t.tctx || modbus_set_slave(t.tctx, 1) != 0 || modbus_connect(t.tctx) != 0) {
-		fprintf(stderr, "test context on %s: %s\n", tty_path, modbus_strerror(errno));
+		fprintf(stderr, "test context on %s: %s\n", rig.tty, modbus_strerror(errno));
 		return -1;
 	}
 	modbus_set_response_timeout(t.tctx, 1, 0);
@@ -408,8 +264,7 @@ static int group_teardown(void **state)
 		t.loop = NULL;
 	}
 	gw_log_set_sink(NULL, NULL);
-	stop_board();
-	remove_run_dir();
+	qrig_fini(&rig);
 	return 0;
 }
 
@@ -421,7 +276,7 @@ static int new_io(void)
 	struct gw_conf conf;
 
 	gw_conf_defaults(&conf);
-	snprintf(conf.io_port, sizeof(conf.io_port), "%s", tty_path);
+	snprintf(conf.io_port, sizeof(conf.io_port), "%s", rig.tty);
 	return gw_io_new(t.loop, &conf, &ops, &t.io);
 }
 
@@ -430,32 +285,18 @@ static int group_setup(void **state)
 	const char *elf = getenv("FW_ELF") ? getenv("FW_ELF") : "build/fw/fw.elf";
 
 	(void)state;
-	if (access(elf, R_OK) != 0) {
-		fprintf(stderr, "%s: %s (run make firmware)\n", elf, strerror(errno));
+	if (qrig_init(&rig, "iob", elf, 0) != 0)
 		return -1;
-	}
-	strcpy(run_dir, "/tmp/rinki-iob.XXXXXX");
-	if (!mkdtemp(run_dir)) {
-		perror("mkdtemp");
-		run_dir[0] = '\0';
-		return -1;
-	}
-	snprintf(sock_path, sizeof(sock_path), "%s/mcu.sock", run_dir);
-	snprintf(tty_path, sizeof(tty_path), "%s/ttyIO", run_dir);
-	snprintf(qlog_path, sizeof(qlog_path), "%s/qemu.log", run_dir);
-	snprintf(out_path, sizeof(out_path), "%s/children.out", run_dir);
-
 	gw_log_init("test_io_board", false);
 	gw_log_set_sink(log_sink, NULL);
 	t.loop = gw_loop_new();
-	if (!t.loop || start_board() != 0)
+	if (!t.loop || qrig_start(&rig) != 0)
 		goto fail;
 	gw_timer_init(&t.tick, on_tick, NULL);
 	if (new_io() != 0)
 		goto fail;
 	return 0;
 fail:
-	print_file(out_path);
 	group_teardown(state);
 	return -1;
 }
@@ -510,7 +351,7 @@ static void test_heartbeat(void **state)
 	assert_int_not_equal(hreg(RINKI_HREG_HEARTBEAT), hb0);
 
 	/* The control: gw_io idle for 800 ms (the loop is not run) lets the board time out. */
-	sleep_ms(800);
+	qrig_sleep_ms(800);
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_SAFE, RINKI_STATUS_SAFE);
 	assert_int_equal(ireg(RINKI_IREG_HB_LOSSES), losses + 1);
 	run_ms(500);
@@ -556,7 +397,7 @@ static void test_ptt_and_leds(void **state)
 	/* In safe state (board timed out while gw_io was idle) PTT still goes through at once:
 	 * the heartbeat leads every job. */
 	set_hreg(RINKI_HREG_HB_TIMEOUT_MS, RINKI_HB_TIMEOUT_MIN);
-	sleep_ms(300);
+	qrig_sleep_ms(300);
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_SAFE, RINKI_STATUS_SAFE);
 	set_hreg(RINKI_HREG_HB_TIMEOUT_MS, RINKI_HB_TIMEOUT_DEFAULT);
 	assert_int_equal(gw_io_set_ptt(t.io, true), 0);
@@ -620,9 +461,9 @@ static void test_squelch(void **state)
 	/* A pulse between two polls (gw_io idle meanwhile) comes as open, then closed. */
 	quiesce();
 	set_hreg(RINKI_HREG_TEST_INPUTS, RINKI_TEST_IN_COR);
-	sleep_ms(80); /* > 20 ms debounce */
+	qrig_sleep_ms(80); /* > 20 ms debounce */
 	set_hreg(RINKI_HREG_TEST_INPUTS, 0);
-	sleep_ms(80);
+	qrig_sleep_ms(80);
 	want_squelch = n0 + 4;
 	assert_true(run_until(squelch_seen, 2000) >= 0);
 	assert_true(t.squelch_ev[n0 + 2]);
@@ -739,7 +580,7 @@ static void test_board_killed(void **state)
 
 	int downs = t.downs, ups = t.ups;
 	int64_t t0 = now_us();
-	kill(qemu_pid, SIGKILL); /* reaped below: the loop must run at once */
+	qrig_kill_qemu(&rig); /* reaped below: the loop must run at once */
 	stall_meter_reset();
 	int took = run_until(io_down, 5000);
 	print_message("board down reported %d ms after QEMU was killed\n", took);
@@ -757,10 +598,9 @@ static void test_board_killed(void **state)
 		      (long long)t.stall_max_us, (long long)t.worst_cpu_us);
 	assert_true(t.stall_max_us < 50000);
 	assert_true(t.ticks >= (now_us() - t0) / 1000 / STALL_TICK_MS / 2);
-	stop_child(&qemu_pid, SIGKILL);
-	stop_child(&socat_pid, SIGTERM); /* normally gone with QEMU already */
+	qrig_stop(&rig); /* reaps QEMU; socat is normally gone with it already */
 
-	assert_int_equal(start_board(), 0);
+	assert_int_equal(qrig_start(&rig), 0);
 	stall_meter_reset();
 	took = run_until(io_up, 15000);
 	print_message("board up again %d ms after QEMU restarted; %ld ticks, %ld over 1 ms late, "
@@ -799,17 +639,6 @@ static void test_free_releases_ptt(void **state)
 	assert_int_equal(t.ups, ups + 1);
 }
 
-static void test_qemu_log_clean(void **state)
-{
-	(void)state;
-	struct stat st;
-
-	if (stat(qlog_path, &st) == 0 && st.st_size > 0) {
-		print_file(qlog_path);
-		fail_msg("%s is not empty", qlog_path);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -817,14 +646,9 @@ int main(void)
 	    cmocka_unit_test(test_ptt_and_leds),     cmocka_unit_test(test_squelch),
 	    cmocka_unit_test(test_inline_poll_cost), cmocka_unit_test(test_board_stalls),
 	    cmocka_unit_test(test_board_killed),     cmocka_unit_test(test_free_releases_ptt),
-	    cmocka_unit_test(test_qemu_log_clean),
+	    cmocka_unit_test(qrig_test_log_clean),
 	};
 
-	atexit(at_exit);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGABRT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests_name("io_board", tests, group_setup, group_teardown);
 }

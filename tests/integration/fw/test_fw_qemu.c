@@ -5,158 +5,29 @@
  * identity registers, every function code, exception replies, broadcast, a burst of large
  * transactions without framing errors, PTT time-out, heartbeat loss and recovery, input
  * debounce through the test registers and a watchdog reset. QEMU and socat are started once
- * for the group and killed by pid on every exit path (teardown, failed setup, atexit, SIGINT/
- * SIGTERM/SIGHUP, and PR_SET_PDEATHSIG if this process dies).
+ * for the group by tests/integration/qemu_rig.c, which kills them by pid on every exit path.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <modbus.h>
 
 #include "../../../firmware/core/fw_version.h"
+#include "../qemu_rig.h"
 #include "rinki/regmap.h"
 
 #define SLAVE 1
 
-static char run_dir[64] = "";
-static char sock_path[128], tty_path[128], log_path[128], out_path[128];
-static volatile pid_t qemu_pid = -1, socat_pid = -1;
+static struct qrig rig;
 static modbus_t *ctx;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Terminate one child by pid: SIGTERM, up to 2 s, then SIGKILL. Async-signal-safe. */
-static void stop_child(volatile pid_t *pid)
-{
-	pid_t p = *pid;
-
-	if (p <= 0)
-		return;
-	*pid = -1;
-	kill(p, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(p, NULL, WNOHANG) == p)
-			return;
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
-	}
-	kill(p, SIGKILL);
-	waitpid(p, NULL, 0);
-}
-
-static void stop_children(void)
-{
-	stop_child(&socat_pid);
-	stop_child(&qemu_pid);
-}
-
-/* Remove the run directory and what the children left in it. Async-signal-safe. */
-static void remove_run_dir(void)
-{
-	if (!run_dir[0])
-		return;
-	unlink(sock_path);
-	unlink(tty_path);
-	unlink(log_path);
-	unlink(out_path);
-	rmdir(run_dir);
-	run_dir[0] = '\0';
-}
-
-static void at_exit(void)
-{
-	stop_children();
-	remove_run_dir();
-}
-
-static void on_signal(int sig)
-{
-	at_exit();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* fork + exec argv with stdout/stderr to out_path; the child dies with this process. */
-static pid_t spawn(char *const argv[])
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	execvp(argv[0], argv);
-	_exit(127);
-}
-
-/* Wait up to ms for path to exist while pid is alive; returns 0 or -1. */
-static int wait_for_path(const char *path, volatile pid_t *pid, unsigned ms)
-{
-	uint64_t end = now_ms() + ms;
-	struct stat st;
-
-	while (now_ms() < end) {
-		if (stat(path, &st) == 0)
-			return 0;
-		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-			*pid = -1;
-			fprintf(stderr, "child exited before %s appeared, see %s\n", path,
-				out_path);
-			return -1;
-		}
-		sleep_ms(10);
-	}
-	fprintf(stderr, "timed out waiting for %s\n", path);
-	return -1;
-}
-
-static void print_file(const char *path)
-{
-	char buf[512];
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return;
-	while (fgets(buf, sizeof(buf), f))
-		fprintf(stderr, "  %s", buf);
-	fclose(f);
-}
 
 static int group_teardown(void **state)
 {
@@ -166,62 +37,28 @@ static int group_teardown(void **state)
 		modbus_free(ctx);
 		ctx = NULL;
 	}
-	stop_children();
-	remove_run_dir();
+	qrig_fini(&rig);
 	return 0;
 }
 
 static int group_setup(void **state)
 {
 	const char *elf = getenv("FW_ELF") ? getenv("FW_ELF") : "build/fw/fw.elf";
-	const char *qemu = getenv("QEMU") ? getenv("QEMU") : "qemu-system-arm";
-	char serial[160], socat_pty[160], socat_unix[160];
 	uint16_t id;
 
-	if (access(elf, R_OK) != 0) {
-		fprintf(stderr, "%s: %s (run make firmware)\n", elf, strerror(errno));
-		return -1;
-	}
-	strcpy(run_dir, "/tmp/rinki-fwq.XXXXXX");
-	if (!mkdtemp(run_dir)) {
-		perror("mkdtemp");
-		run_dir[0] = '\0';
-		return -1;
-	}
-	snprintf(sock_path, sizeof(sock_path), "%s/mcu.sock", run_dir);
-	snprintf(tty_path, sizeof(tty_path), "%s/ttyMCU", run_dir);
-	snprintf(log_path, sizeof(log_path), "%s/qemu.log", run_dir);
-	snprintf(out_path, sizeof(out_path), "%s/children.out", run_dir);
-	snprintf(serial, sizeof(serial), "unix:%s,server=on,wait=off", sock_path);
-	snprintf(socat_pty, sizeof(socat_pty), "PTY,link=%s,raw,echo=0", tty_path);
-	snprintf(socat_unix, sizeof(socat_unix), "UNIX-CONNECT:%s", sock_path);
-
-	/* clang-format off */
-	char *qemu_argv[] = {
-		(char *)qemu, "-M", "mps2-an385", "-display", "none", "-monitor", "none",
-		"-serial", serial, "-kernel", (char *)elf,
-		"-d", "guest_errors,unimp", "-D", log_path, NULL,
-	};
-	/* clang-format on */
-	char *socat_argv[] = {"socat", socat_pty, socat_unix, NULL};
-
-	qemu_pid = spawn(qemu_argv);
-	if (qemu_pid < 0 || wait_for_path(sock_path, &qemu_pid, 5000) != 0)
-		goto fail;
-	socat_pid = spawn(socat_argv);
-	if (socat_pid < 0 || wait_for_path(tty_path, &socat_pid, 5000) != 0)
+	if (qrig_init(&rig, "fwq", elf, 0) != 0 || qrig_start(&rig) != 0)
 		goto fail;
 
-	ctx = modbus_new_rtu(tty_path, 115200, 'N', 8, 1);
+	ctx = modbus_new_rtu(rig.tty, 115200, 'N', 8, 1);
 	if (!ctx || modbus_set_slave(ctx, SLAVE) != 0 || modbus_connect(ctx) != 0) {
-		fprintf(stderr, "libmodbus on %s: %s\n", tty_path, modbus_strerror(errno));
+		fprintf(stderr, "libmodbus on %s: %s\n", rig.tty, modbus_strerror(errno));
 		goto fail;
 	}
 	/* First probe: retry until the firmware answers, then drop anything stale. */
 	modbus_set_response_timeout(ctx, 0, 200000);
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = qrig_now_ms() + 5000;
 	while (modbus_read_input_registers(ctx, RINKI_IREG_BOARD_ID, 1, &id) != 1) {
-		if (now_ms() > end) {
+		if (qrig_now_ms() > end) {
 			fprintf(stderr, "firmware does not answer: %s\n", modbus_strerror(errno));
 			goto fail;
 		}
@@ -231,7 +68,6 @@ static int group_setup(void **state)
 	*state = ctx;
 	return 0;
 fail:
-	print_file(out_path);
 	group_teardown(state);
 	return -1;
 }
@@ -317,7 +153,7 @@ static void test_identity(void **state)
 	assert_int_equal(r[RINKI_IREG_WDT_RESETS], 0);
 	/* Uptime counts in real time (SysTick follows the host clock in QEMU). */
 	uint32_t up0 = (uint32_t)r[RINKI_IREG_UPTIME_HI] << 16 | r[RINKI_IREG_UPTIME_LO];
-	sleep_ms(1100);
+	qrig_sleep_ms(1100);
 	uint32_t up1 = (uint32_t)ireg(RINKI_IREG_UPTIME_HI) << 16 | ireg(RINKI_IREG_UPTIME_LO);
 	assert_in_range(up1 - up0, 1, 2);
 }
@@ -388,7 +224,7 @@ static void test_exceptions(void **state)
 			 MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
 	/* Safe state refuses PTT with 04. */
 	set_hreg(RINKI_HREG_HB_TIMEOUT_MS, RINKI_HB_TIMEOUT_MIN);
-	sleep_ms(300);
+	qrig_sleep_ms(300);
 	assert_int_equal(modbus_write_bit(ctx, RINKI_COIL_PTT, 1), -1);
 	assert_int_equal(errno, EMBXSFAIL);
 	calm();
@@ -427,7 +263,7 @@ static void test_burst(void **state)
 	(void)state;
 	uint16_t r[MODBUS_MAX_READ_REGISTERS], w[RINKI_HREG_COUNT];
 	uint16_t crc0 = ireg(RINKI_IREG_CRC_ERRORS), frame0 = ireg(RINKI_IREG_FRAME_ERRORS);
-	uint64_t t0 = now_ms();
+	uint64_t t0 = qrig_now_ms();
 
 	for (int i = 0; i < 100; i++) {
 		uint8_t bits[RINKI_DI_COUNT];
@@ -444,7 +280,8 @@ static void test_burst(void **state)
 		burst_check(modbus_write_registers(ctx, 0, RINKI_HREG_COUNT, w), RINKI_HREG_COUNT,
 			    "FC10", i);
 	}
-	print_message("burst: 400 transactions in %llu ms\n", (unsigned long long)(now_ms() - t0));
+	print_message("burst: 400 transactions in %llu ms\n",
+		      (unsigned long long)(qrig_now_ms() - t0));
 	assert_int_equal(hreg(RINKI_HREG_HEARTBEAT), 99);
 	assert_int_equal(ireg(RINKI_IREG_CRC_ERRORS), crc0);
 	assert_int_equal(ireg(RINKI_IREG_FRAME_ERRORS), frame0);
@@ -456,13 +293,13 @@ static void test_ptt_timeout(void **state)
 	calm();
 	uint16_t faults = ireg(RINKI_IREG_PTT_TIMEOUTS);
 	set_hreg(RINKI_HREG_PTT_TIMEOUT, 3); /* 300 ms */
-	uint64_t t0 = now_ms();
+	uint64_t t0 = qrig_now_ms();
 	assert_int_equal(modbus_write_bit(ctx, RINKI_COIL_PTT, 1), 1);
 	assert_int_equal(coil(RINKI_COIL_PTT), 1);
 	assert_int_equal(ireg(RINKI_IREG_TEST_OUTPUTS) & RINKI_TEST_OUT_PTT, RINKI_TEST_OUT_PTT);
-	while (coil(RINKI_COIL_PTT) == 1 && now_ms() - t0 < 2000)
-		sleep_ms(10);
-	uint64_t took = now_ms() - t0;
+	while (coil(RINKI_COIL_PTT) == 1 && qrig_now_ms() - t0 < 2000)
+		qrig_sleep_ms(10);
+	uint64_t took = qrig_now_ms() - t0;
 	print_message("PTT forced off after %llu ms (time-out 300 ms)\n", (unsigned long long)took);
 	assert_in_range(took, 300, 1000);
 	assert_int_equal(ireg(RINKI_IREG_TEST_OUTPUTS) & RINKI_TEST_OUT_PTT, 0);
@@ -483,13 +320,13 @@ static void test_heartbeat(void **state)
 	assert_int_equal(modbus_write_bit(ctx, RINKI_COIL_PTT, 1), 1);
 	/* Fed every 100 ms for a second: stays keyed. */
 	for (int i = 0; i < 10; i++) {
-		sleep_ms(100);
+		qrig_sleep_ms(100);
 		set_hreg(RINKI_HREG_HEARTBEAT, (uint16_t)i);
 	}
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_SAFE, 0);
 	assert_int_equal(coil(RINKI_COIL_PTT), 1);
 	/* Host silent: safe state. */
-	sleep_ms(600);
+	qrig_sleep_ms(600);
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & (RINKI_STATUS_SAFE | RINKI_STATUS_PTT),
 			 RINKI_STATUS_SAFE);
 	assert_int_equal(ireg(RINKI_IREG_TEST_OUTPUTS) & RINKI_TEST_OUT_PTT, 0);
@@ -503,7 +340,7 @@ static void test_heartbeat(void **state)
 			on++;
 		else
 			off++;
-		sleep_ms(10);
+		qrig_sleep_ms(10);
 	}
 	assert_true(on > 0 && off > 0);
 	/* Recovery. */
@@ -523,16 +360,16 @@ static void test_debounce(void **state)
 	/* A pulse of a few ms is ignored. */
 	set_hreg(RINKI_HREG_TEST_INPUTS, RINKI_TEST_IN_COR);
 	set_hreg(RINKI_HREG_TEST_INPUTS, 0);
-	sleep_ms(400);
+	qrig_sleep_ms(400);
 	assert_int_equal(input_bit(RINKI_DI_COR), 0);
 	assert_int_equal(ireg(RINKI_IREG_COR_CHANGES), changes);
 	/* A held level is taken after the debounce time, once. */
-	uint64_t t0 = now_ms();
+	uint64_t t0 = qrig_now_ms();
 	set_hreg(RINKI_HREG_TEST_INPUTS, RINKI_TEST_IN_COR | RINKI_TEST_IN_SPARE1);
 	assert_int_equal(input_bit(RINKI_DI_COR), 0);
-	while (input_bit(RINKI_DI_COR) == 0 && now_ms() - t0 < 2000)
-		sleep_ms(5);
-	uint64_t took = now_ms() - t0;
+	while (input_bit(RINKI_DI_COR) == 0 && qrig_now_ms() - t0 < 2000)
+		qrig_sleep_ms(5);
+	uint64_t took = qrig_now_ms() - t0;
 	print_message("COR debounced after %llu ms (debounce 200 ms)\n", (unsigned long long)took);
 	assert_in_range(took, 200, 600);
 	assert_int_equal(input_bit(RINKI_DI_SPARE1), 1);
@@ -540,7 +377,7 @@ static void test_debounce(void **state)
 	assert_int_equal(ireg(RINKI_IREG_COR_CHANGES), changes + 1);
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_COR, RINKI_STATUS_COR);
 	set_hreg(RINKI_HREG_TEST_INPUTS, 0);
-	sleep_ms(400);
+	qrig_sleep_ms(400);
 	assert_int_equal(input_bit(RINKI_DI_COR), 0);
 	assert_int_equal(ireg(RINKI_IREG_COR_CHANGES), changes + 2);
 	set_hreg(RINKI_HREG_DEBOUNCE_MS, RINKI_DEBOUNCE_DEFAULT);
@@ -554,15 +391,15 @@ static void test_watchdog_reset(void **state)
 
 	set_hreg(RINKI_HREG_LED_RADIO_OK, RINKI_LED_ON);
 	set_hreg(RINKI_HREG_TEST_STALL, RINKI_TEST_STALL_MAGIC);
-	uint64_t t0 = now_ms();
+	uint64_t t0 = qrig_now_ms();
 	modbus_set_response_timeout(ctx, 0, 100000);
 	/* Stalled: no answers; then the watchdog (NMI at 0.5 s, reset at 1 s) brings it back. */
 	int silent = 0;
 	while (modbus_read_input_registers(ctx, RINKI_IREG_BOOT_COUNT, 1, &v) != 1 || v == boots) {
 		silent++;
-		assert_true(now_ms() - t0 < 5000);
+		assert_true(qrig_now_ms() - t0 < 5000);
 	}
-	uint64_t took = now_ms() - t0;
+	uint64_t took = qrig_now_ms() - t0;
 	modbus_flush(ctx);
 	modbus_set_response_timeout(ctx, 1, 0);
 	print_message("back after %llu ms, %d unanswered polls\n", (unsigned long long)took,
@@ -582,18 +419,6 @@ static void test_watchdog_reset(void **state)
 	assert_int_equal(modbus_write_bit(ctx, RINKI_COIL_PTT, 0), 1);
 }
 
-/* QEMU logged no guest errors or unimplemented-device accesses during the whole run. */
-static void test_qemu_log_clean(void **state)
-{
-	(void)state;
-	struct stat st;
-
-	if (stat(log_path, &st) == 0 && st.st_size > 0) {
-		print_file(log_path);
-		fail_msg("%s is not empty", log_path);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,12 +426,8 @@ int main(void)
 	    cmocka_unit_test(test_exceptions),	   cmocka_unit_test(test_broadcast),
 	    cmocka_unit_test(test_burst),	   cmocka_unit_test(test_ptt_timeout),
 	    cmocka_unit_test(test_heartbeat),	   cmocka_unit_test(test_debounce),
-	    cmocka_unit_test(test_watchdog_reset), cmocka_unit_test(test_qemu_log_clean),
+	    cmocka_unit_test(test_watchdog_reset), cmocka_unit_test(qrig_test_log_clean),
 	};
 
-	atexit(at_exit);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
 	return cmocka_run_group_tests_name("fw_qemu", tests, group_setup, group_teardown);
 }
