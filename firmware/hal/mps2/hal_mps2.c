@@ -2,8 +2,9 @@
  * HAL for QEMU mps2-an385 (Cortex-M3, 25 MHz): UART0 (CMSDK APB UART, RX interrupt into an
  * event queue), TIMER0 as a one-shot inter-frame gap timer restarted by every received byte,
  * SysTick as the 1 ms clock, the CMSDK APB watchdog (first expiry NMI, second reset), and
- * GPIO simulated in RAM because the machine has no GPIO model, and the entry into the
- * bootloader (fw_boot_hal.h) by SYSRESETREQ. Register facts are from
+ * GPIO simulated in RAM because the machine has no GPIO model (pin levels at the indices and
+ * active levels hw/pins.csv gives target mps2, through the generated pins.h), and the entry
+ * into the bootloader (fw_boot_hal.h) by SYSRESETREQ. Register facts are from
  * shared/reference/firmware-qemu.md; the timer IRQ number (8) was checked by running it.
  */
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include "fw_boot_hal.h"
 #include "hal.h"
 #include "hal_mps2.h"
+#include "pins.h"
 #include "rinki/regmap.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
@@ -73,7 +75,19 @@ static volatile uint32_t ticks_ms;
 static volatile uint16_t rx_queue[RX_QUEUE_LEN];
 static volatile uint32_t rx_head, rx_tail; /* head written by ISRs, tail by the main loop */
 static volatile uint8_t rx_lost;
-static uint8_t gpio[HAL_PIN_COUNT];
+/* Pins from hw/pins.csv (tools/pins-gen.sh): each HAL pin is a level in sim_level[]. */
+#ifndef PINS_FOR_mps2
+#error "pins.h is not the one generated for target mps2"
+#endif
+_Static_assert(PINS_HAL_COUNT == HAL_PIN_COUNT, "hw/pins.csv and hal.h disagree on the pins");
+_Static_assert(PINS_HAL_PORT_MASK == 1u << PINS_PORT_SIM,
+	       "hw/pins.csv: mps2 has no GPIO, every HAL pin must be on port SIM");
+struct pin_def {
+	uint8_t port, pin, active_low;
+};
+static const struct pin_def pins[HAL_PIN_COUNT] = {PINS_HAL_TABLE};
+static uint8_t sim_level[PINS_SIM_COUNT]; /* the "wire" level of each simulated pin */
+
 static enum hal_reset_cause reset_cause;
 
 /* Retained RAM (link.ld): HAL_RETAINED_WORDS for the core, then the HAL's (hal_mps2.h). */
@@ -109,6 +123,9 @@ void hal_init(void)
 
 	TIMER_CTRL = 0;
 	TIMER_INT = 1;
+
+	for (unsigned i = 0; i < HAL_PIN_COUNT; i++) /* outputs off, inputs inactive */
+		sim_level[pins[i].pin] = pins[i].active_low;
 
 	UART_BAUDDIV = SYSCLK_HZ / FW_UART_BAUD;
 	UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXIE;
@@ -199,19 +216,20 @@ void hal_uart_write(const uint8_t *buf, uint16_t len)
 void hal_gpio_write(enum hal_pin pin, bool on)
 {
 	if (pin < HAL_PIN_COR)
-		gpio[pin] = on;
+		sim_level[pins[pin].pin] = on != (bool)pins[pin].active_low;
 }
 
 bool hal_gpio_read(enum hal_pin pin)
 {
-	return pin < HAL_PIN_COUNT && gpio[pin];
+	return pin < HAL_PIN_COUNT && sim_level[pins[pin].pin] != (bool)pins[pin].active_low;
 }
 
 #ifdef FW_HAL_TEST_INPUTS
+/* level is the logical one (true = active), as hal_gpio_read() returns it. */
 void hal_test_set_input(enum hal_pin pin, bool level)
 {
 	if (pin >= HAL_PIN_COR && pin < HAL_PIN_COUNT)
-		gpio[pin] = level;
+		sim_level[pins[pin].pin] = level != (bool)pins[pin].active_low;
 }
 #endif
 

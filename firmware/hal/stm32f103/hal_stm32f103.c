@@ -115,11 +115,15 @@ _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 
 #define RX_QUEUE_LEN 128u /* power of two */
 
+#ifndef PINS_FOR_stm32f103
+#error "pins.h is not the one generated for target stm32f103"
+#endif
+_Static_assert(PINS_HAL_COUNT == HAL_PIN_COUNT, "hw/pins.csv and hal.h disagree on the pins");
+_Static_assert(PINS_HAL_PORT_MASK < 1u << 3, "hw/pins.csv: stm32f103 HAL pins on ports A..C only");
 struct pin_def {
 	uint8_t port, pin, active_low;
 };
 static const struct pin_def pins[HAL_PIN_COUNT] = {PINS_HAL_TABLE};
-_Static_assert(PINS_HAL_COUNT == HAL_PIN_COUNT, "hw/pins.csv and hal.h disagree");
 
 static uint32_t sysclk_hz;
 static volatile uint32_t ticks_ms;
