@@ -3,8 +3,10 @@
  * programming through the FLASH interface (unlock keys, PER/PG, BSY/EOP/PGERR/WRPRTERR), for
  * the two slots only; the bootloader's own 4 KiB are out of reach. Like the mps2 version it
  * refuses to program a 1 over a 0 (the hardware would set PGERR on a non-erased half-word).
- * The CPU stalls while the flash is busy, so the code may run from flash. Register facts from
- * RM0008 as recalled: UNVERIFIED on hardware.
+ * The CPU stalls while the flash is busy, so the code may run from flash (unverified, like the
+ * page size, half-word programming and the write-1-to-clear SR flags: hw/stm32f103-facts.md).
+ * Register addresses, bits and the unlock keys: [CMSIS] (see hal_stm32f103.h). Not run on
+ * hardware.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,8 @@
  * the 1 ms clock, the independent watchdog (IWDG, LSI clock), GPIO from the generated pin
  * header (hw/pins.csv via tools/pins-gen.sh) and the entry into the bootloader by SYSRESETREQ.
  * Unlike the mps2 watchdog the IWDG has no early interrupt: the reset cause comes from RCC_CSR.
- * Register facts: see hal_stm32f103.h. Not yet run on hardware (no board): UNVERIFIED.
+ * Register facts: checked against the sources tagged in hal_stm32f103.h (each group below names
+ * its tag); what is not checked is listed in hw/stm32f103-facts.md. Not yet run on hardware.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 #endif
 _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 
+/* RCC: base, offsets, CR/CFGR/CSR/APB2ENR/APB1ENR bits [CMSIS]. */
 #define RCC		 0x40021000u
 #define RCC_CR		 REG(RCC + 0x00)
 #define RCC_CFGR	 REG(RCC + 0x04)
@@ -48,10 +50,12 @@ _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 #define RCC_APB2_USART1	 (1u << 14)
 #define RCC_APB1_TIM2	 (1u << 0)
 
+/* FLASH_ACR: address and bits [CMSIS]; 2 wait states for 48 < SYSCLK <= 72 MHz [SVD]. */
 #define FLASH_ACR	    REG(0x40022000u)
 #define FLASH_ACR_LATENCY_2 0x2u
 #define FLASH_ACR_PRFTBE    (1u << 4)
 
+/* GPIO: bases A..C, CRL/CRH/IDR/ODR/BSRR offsets [CMSIS]; CNF:MODE codes [LL-GPIO]. */
 #define GPIO_BASE(port)	   (0x40010800u + 0x400u * (port)) /* A = 0x40010800, B, C, ... */
 #define GPIO_CR(port, pin) REG(GPIO_BASE(port) + ((pin) < 8 ? 0x00u : 0x04u))
 #define GPIO_IDR(port)	   REG(GPIO_BASE(port) + 0x08u)
@@ -62,6 +66,7 @@ _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 #define GPIO_AF_PP_50MHZ 0xBu
 #define GPIO_IN_PULL	 0x8u /* pull-up or -down as ODR says */
 
+/* USART1: base, SR/DR/BRR/CR1 offsets and bits, IRQ 37 [CMSIS]. */
 #define USART1	       0x40013800u
 #define USART_SR       REG(USART1 + 0x00)
 #define USART_DR       REG(USART1 + 0x04)
@@ -77,6 +82,7 @@ _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 #define USART_CR1_UE   (1u << 13)
 #define USART1_IRQ     37
 
+/* TIM2: base, register offsets, CR1/DIER/SR/EGR bits, IRQ 28 [CMSIS]. */
 #define TIM2	     0x40000000u
 #define TIM2_CR1     REG(TIM2 + 0x00)
 #define TIM2_DIER    REG(TIM2 + 0x0C)
@@ -93,6 +99,7 @@ _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 #define TIM_EGR_UG   (1u << 0)
 #define TIM2_IRQ     28
 
+/* IWDG: base, offsets, PR/RLR widths [CMSIS]; keys, PR code 3 = /32 [LL-IWDG]. */
 #define IWDG_KR		REG(0x40003000u)
 #define IWDG_PR		REG(0x40003004u)
 #define IWDG_RLR	REG(0x40003008u)
@@ -101,9 +108,10 @@ _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 #define IWDG_KEY_RELOAD 0xAAAAu
 #define IWDG_KEY_START	0xCCCCu
 #define IWDG_PR_DIV32	0x3u
-/* LSI 40 kHz nominal (30..60 kHz): /32 and 625 counts = 500 ms (333..667 ms). */
+/* LSI 40 kHz nominal [DS] (30..60 kHz: unverified): /32 and 625 counts = 500 ms (333..667 ms). */
 #define IWDG_RELOAD 625u
 
+/* Cortex-M3 core registers [QEMU]. */
 #define SCB_AIRCR	  REG(0xE000ED0Cu)
 #define AIRCR_SYSRESETREQ 0x05FA0004u
 #define SYST_CSR	  REG(0xE000E010u)

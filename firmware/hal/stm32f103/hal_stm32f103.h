@@ -1,8 +1,20 @@
 /*
  * STM32F103 (Blue Pill class board, rev A) target facts shared by the application HAL and the
  * flash code, and the interrupt handlers of the application HAL referenced by the vector table
- * in startup.c. Register facts: RM0008 as recalled; the RCC/GPIO/USART layout was cross-checked
- * against public register headers, IWDG/FLASH/TIM2 bit positions are UNVERIFIED on hardware.
+ * in startup.c.
+ *
+ * Register facts (addresses, offsets, bit positions, key values, IRQ numbers) were checked
+ * against these public sources; each group in the .c files names its tag. Facts only, no code
+ * taken. What could not be checked is listed in hw/stm32f103-facts.md. Nothing has run on a
+ * real board yet.
+ *   [CMSIS]   ST's CMSIS device header stm32f103xb.h, STMicroelectronics/STM32CubeF1,
+ *             Drivers/CMSIS/Device/ST/STM32F1xx/Include/, commit 660179d4
+ *   [LL-IWDG] ST's stm32f1xx_ll_iwdg.h (STM32CubeF1 HAL driver): KR keys, PR codes
+ *   [LL-GPIO] ST's stm32f1xx_ll_gpio.h (STM32CubeF1 HAL driver): CNF/MODE codes, pull via ODR
+ *   [SVD]     docs.rs crate stm32f1 (generated from ST's SVD): FLASH_ACR.LATENCY ranges
+ *   [DS]      STM32F103x8/xB datasheet, features: "internal 40 kHz RC" (LSI)
+ *   [QEMU]    ARMv7-M core registers (SysTick, NVIC, SCB) as used by firmware/hal/mps2, which
+ *             run in the QEMU tests on the same Cortex-M3 core
  */
 #ifndef HAL_STM32F103_H
 #define HAL_STM32F103_H
@@ -12,7 +24,8 @@
 #endif
 
 /*
- * Flash map (STM32F103C8: 64 KiB at 0x08000000, 1 KiB pages): bootloader 0x08000000-0x08000FFF,
+ * Flash map (STM32F103C8: 64 KiB at 0x08000000 [CMSIS FLASH_BASE], 1 KiB pages: page size
+ * unverified, hw/stm32f103-facts.md): bootloader 0x08000000-0x08000FFF,
  * slot A 0x08001000-0x080087FF, slot B 0x08008800-0x0800FFFF. The link scripts repeat these.
  */
 #define F103_FLASH_BASE	 0x08000000u

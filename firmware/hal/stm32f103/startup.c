@@ -3,7 +3,8 @@
  * exceptions, then the F103 IRQs up to USART1 = 37; TIM2 = 28), the reset handler (copy .data,
  * zero .bss, run main) and main, the firmware's main loop. Faults spin until the IWDG resets
  * the MCU. Built with FW_BOOT_APP for a slot, the loop also runs the boot control
- * (fw_boot_app.h). IRQ numbers from RM0008's vector table as recalled: UNVERIFIED.
+ * (fw_boot_app.h). IRQ numbers: TIM2_IRQn = 28, USART1_IRQn = 37 in ST's stm32f103xb.h
+ * ([CMSIS], see hal_stm32f103.h).
  */
 #include <stdint.h>
 
