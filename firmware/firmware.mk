@@ -7,8 +7,11 @@
 #                   build/fw/fw.img    the application for slot A and slot B, signed with the
 #                                      build-time TEST KEY (build/fw/keys/); fw-alt.img is the
 #                                      same with another build hash, fw-32k.img padded to 32 KiB
+#                   and the STM32F103 board's images (build/fw/stm32f103/: fw.elf, boot.elf,
+#                   app-a/b.elf, fw.img signed the same way for board id 0x0100)
 #   make fw-test    host unit tests of firmware/core (ASan/UBSan, fake HAL and flash) + the
-#                   QEMU tests (the application alone; bootloader + rinki-flash)
+#                   QEMU tests (the application alone; bootloader + rinki-flash) + the
+#                   STM32F103 signed image checked by rinki-flash on the host
 #   make fw-fuzz    build the libFuzzer targets build/fw/fuzz/fuzz_fw_* (clang), run by hand
 #
 # Only file-specific rules (explicit or static pattern rules over listed files) under build/fw/
@@ -34,7 +37,7 @@ FW_HDRS      := $(sort $(wildcard firmware/core/*.h firmware/hal/mps2/*.h firmwa
 FW_SLOT_SRCS := $(FW_CORE_SRCS) firmware/core/fw_boot.c firmware/core/fw_boot_app.c \
 		$(FW_MPS2_SRCS) firmware/hal/mps2/flash_mps2.c
 FW_BOOT_SRCS := firmware/core/fw_boot.c firmware/core/fw_boot_proto.c firmware/boot/boot_main.c \
-		firmware/hal/mps2/boot_mps2.c firmware/hal/mps2/flash_mps2.c \
+		firmware/boot/boot_cm3.c firmware/hal/mps2/boot_mps2.c firmware/hal/mps2/flash_mps2.c \
 		firmware/hal/mps2/libc_min.c
 FW_ALL_LD    := $(sort $(wildcard firmware/hal/mps2/*.ld))
 
@@ -46,12 +49,16 @@ FW_ALL_LD    := $(sort $(wildcard firmware/hal/mps2/*.ld))
 # extra load also had timed-out transactions, not diagnosed). With 5 ms (and 10 ms): 0 of 3
 # under that load; with 5 ms, 0 of 5 without it.
 FW_QEMU_GAP_US ?= 5000
+# Board id the images are signed for; compiled in (FW_IMAGE_BOARD_ID) and checked against
+# regmap.h by flash_<target>.c.
+FW_MPS2_BOARD := 0x0001
 FW_ARM_OBJS   := $(patsubst %.c,build/fw/%.o,$(FW_CORE_SRCS) $(FW_MPS2_SRCS))
 FW_ARM_BASE_CFLAGS := -mcpu=cortex-m3 -mthumb -Os -g -std=gnu11 -ffreestanding \
 		 -ffunction-sections -fdata-sections -fno-common \
 		 -fno-tree-loop-distribute-patterns \
 		 -Wall -Wextra -Werror -Wshadow -Iinclude -Ifirmware/core -Ifirmware/hal/mps2 \
-		 -Ibuild/fw/mps2 -DFW_HAL_TEST_INPUTS -DFW_UART_GAP_US=$(FW_QEMU_GAP_US)u -MMD -MP
+		 -Ibuild/fw/mps2 -DFW_IMAGE_BOARD_ID=$(FW_MPS2_BOARD) \
+		 -DFW_HAL_TEST_INPUTS -DFW_UART_GAP_US=$(FW_QEMU_GAP_US)u -MMD -MP
 FW_ARM_CFLAGS := $(FW_ARM_BASE_CFLAGS) -include build/fw/fw_build.h
 FW_ARM_LDFLAGS := -Lfirmware/hal/mps2 -nostdlib -nostartfiles -Wl,--gc-sections
 
@@ -122,8 +129,8 @@ FW_SIGN_KEY ?= $(FW_TEST_KEY).sec
 FW_VERSION  := $(shell sed -n 's/^\#define FW_VERSION_[A-Z]*[ \t][ \t]*\([0-9][0-9]*\)$$/\1/p' \
 		 firmware/core/fw_version.h | paste -sd. -)
 # Payload addresses of the slots (hal_mps2.h, link_slot_*.ld).
-FW_LOAD_A := 0x00001100
-FW_LOAD_B := 0x0000B100
+FW_MPS2_LOAD_A := 0x00001100
+FW_MPS2_LOAD_B := 0x0000B100
 
 $(FW_TEST_KEY).sec: | build/rinki-flash
 	@mkdir -p $(@D)
@@ -131,26 +138,28 @@ $(FW_TEST_KEY).sec: | build/rinki-flash
 
 $(FW_TEST_KEY).pub: $(FW_TEST_KEY).sec
 
-# pack: $(1) output, $(2) build-hash header, $(3) bin prefix, $(4) extra options
+# pack: $(1) output, $(2) build-hash header, $(3) bin prefix, $(4) extra options, $(5) target
+# prefix: $(5)_BOARD is the board id, $(5)_LOAD_A/B the payload addresses of slots A and B
 define fw_pack
-	build/rinki-flash pack -k $(FW_SIGN_KEY) --board 0x0001 --version $(FW_VERSION) \
+	build/rinki-flash pack -k $(FW_SIGN_KEY) --board $($(5)_BOARD) --version $(FW_VERSION) \
 		--build-hash $$(sed -n 's/.*FW_BUILD_HASH \(0x[0-9a-f]*\)u.*/\1/p' $(2)) $(4) \
-		-o $(1) $(FW_LOAD_A)=$(3)-a.bin $(FW_LOAD_B)=$(3)-b.bin
+		-o $(1) $($(5)_LOAD_A)=$(3)-a.bin $($(5)_LOAD_B)=$(3)-b.bin
 endef
 
 build/fw/fw.img: build/fw/app-a.bin build/fw/app-b.bin $(FW_SIGN_KEY) build/rinki-flash
-	$(call fw_pack,$@,build/fw/fw_build.h,build/fw/app)
+	$(call fw_pack,$@,build/fw/fw_build.h,build/fw/app,,FW_MPS2)
 
 build/fw/fw-alt.img: build/fw/alt-a.bin build/fw/alt-b.bin $(FW_SIGN_KEY) build/rinki-flash
-	$(call fw_pack,$@,build/fw/alt/fw_build.h,build/fw/alt)
+	$(call fw_pack,$@,build/fw/alt/fw_build.h,build/fw/alt,,FW_MPS2)
 
 build/fw/fw-32k.img: build/fw/app-a.bin build/fw/app-b.bin $(FW_SIGN_KEY) build/rinki-flash
-	$(call fw_pack,$@,build/fw/fw_build.h,build/fw/app,--pad 32768)
+	$(call fw_pack,$@,build/fw/fw_build.h,build/fw/app,--pad 32768,FW_MPS2)
 
 FW_IMAGES := build/fw/fw.img build/fw/fw-alt.img build/fw/fw-32k.img
 # The real board's images (section below); set here because `firmware:` needs it when read.
 FW_F103_DIR  := build/fw/stm32f103
-FW_BOARD_IMAGES := $(FW_F103_DIR)/fw.elf $(FW_F103_DIR)/fw.bin $(FW_F103_DIR)/app-a.elf
+FW_BOARD_IMAGES := $(FW_F103_DIR)/fw.elf $(FW_F103_DIR)/fw.bin $(FW_F103_DIR)/boot.elf \
+		   $(FW_F103_DIR)/fw.img
 
 # Prints the sizes and the use of the budgets (the link already fails when a region
 # overflows; RAM includes the 1 KiB stack and 64 B retained words).
@@ -160,30 +169,43 @@ firmware: build/fw/fw.elf build/fw/boot.elf build/fw/app-a.elf $(FW_IMAGES) $(FW
 		$(FW_ARM_SIZE) build/fw/$${f%:*} | awk -v n=$${f%:*} -v max=$${f#*:} 'NR == 2 { \
 		printf "%-10s flash %5d / %5d B, RAM %4d + 1024 stack + 64 retained / 4096 B\n", \
 		n, $$1 + $$2, max, $$2 + $$3 - 1024 }'; done
-	$(call fw_size_check,$(FW_F103_DIR)/fw.elf)
-	$(call fw_size_check,$(FW_F103_DIR)/app-a.elf)
+	$(call fw_size_check,$(FW_F103_DIR)/fw.elf,16384)
+	$(call fw_size_check,$(FW_F103_DIR)/app-a.elf,16384)
+	$(call fw_size_check,$(FW_F103_DIR)/app-b.elf,16384)
+	$(call fw_size_check,$(FW_F103_DIR)/boot.elf,4096)
 
 
 # --- real board: STM32F103 (firmware/hal/stm32f103) ----------------------------------------
 # Production build (no test registers), Modbus gap 1.75 ms as the HAL computes it. Pins come from
 # hw/pins.csv through tools/pins-gen.sh into build/fw/<target>/pins.h (generated, not committed).
-# Images: build/fw/stm32f103/fw.elf (alone at 0x08000000) and app-a.elf (slot A payload). The
-# link fails when a budget region overflows; fw-size-check prints the use and fails above
-# 16 KiB flash / 4 KiB RAM as well. No bootloader for this board yet.
+# Images: build/fw/stm32f103/fw.elf (alone at 0x08000000), boot.elf (the bootloader, 4 KiB at
+# 0x08000000), app-a.elf / app-b.elf (slot payloads) and fw.img (both, signed like the mps2
+# fw.img, board id FW_F103_BOARD). The link fails when a budget region overflows;
+# fw_size_check prints the use and fails above the budget as well.
 FW_F103_HAL  := firmware/hal/stm32f103/startup.c firmware/hal/stm32f103/hal_stm32f103.c \
 		firmware/hal/mps2/libc_min.c
 FW_F103_SRCS := $(FW_CORE_SRCS) $(FW_F103_HAL)
 FW_F103_SLOT_SRCS := $(FW_F103_SRCS) firmware/core/fw_boot.c firmware/core/fw_boot_app.c \
 		     firmware/hal/stm32f103/flash_stm32f103.c
+FW_F103_BOOT_SRCS := firmware/core/fw_boot.c firmware/core/fw_boot_proto.c \
+		     firmware/boot/boot_main.c firmware/boot/boot_cm3.c \
+		     firmware/hal/stm32f103/boot_stm32f103.c \
+		     firmware/hal/stm32f103/flash_stm32f103.c firmware/hal/mps2/libc_min.c
 FW_F103_LD   := $(sort $(wildcard firmware/hal/stm32f103/*.ld))
-FW_F103_HDRS := $(sort $(wildcard firmware/core/*.h firmware/hal/stm32f103/*.h)) \
+FW_F103_HDRS := $(sort $(wildcard firmware/core/*.h firmware/hal/stm32f103/*.h firmware/boot/*.h)) \
 		include/rinki/regmap.h include/rinki/fwimage.h
 FW_F103_OBJS := $(patsubst %.c,$(FW_F103_DIR)/%.o,$(FW_F103_SRCS))
 FW_F103_SLOT_OBJS := $(patsubst %.c,$(FW_F103_DIR)/slot/%.o,$(FW_F103_SLOT_SRCS))
+FW_F103_BOOT_OBJS := $(patsubst %.c,$(FW_F103_DIR)/boot/%.o,$(FW_F103_BOOT_SRCS))
+# Board id of the images (RINKI_BOARD_ID_REV_A) and the slot payload addresses (link_slot_*.ld).
+FW_F103_BOARD  := 0x0100
+FW_F103_LOAD_A := 0x08001100
+FW_F103_LOAD_B := 0x08008900
 FW_F103_CFLAGS := -mcpu=cortex-m3 -mthumb -Os -g -std=gnu11 -ffreestanding \
 		  -ffunction-sections -fdata-sections -fno-common -fno-tree-loop-distribute-patterns \
 		  -Wall -Wextra -Werror -Wshadow -Iinclude -Ifirmware/core -Ifirmware/hal/stm32f103 \
-		  -I$(FW_F103_DIR) -include $(FW_F103_DIR)/fw_build.h -MMD -MP
+		  -I$(FW_F103_DIR) -include $(FW_F103_DIR)/fw_build.h \
+		  -DFW_IMAGE_BOARD_ID=$(FW_F103_BOARD) -MMD -MP
 FW_F103_LDFLAGS := -Lfirmware/hal/stm32f103 -nostdlib -nostartfiles -Wl,--gc-sections
 
 # Generated pin headers, one per target (see hw/pins.md). A csv that does not fit the HAL
@@ -192,7 +214,8 @@ build/fw/stm32f103/pins.h build/fw/mps2/pins.h: build/fw/%/pins.h: hw/pins.csv \
 		firmware/core/hal.h tools/pins-gen.sh
 	tools/pins-gen.sh hw/pins.csv firmware/core/hal.h $* $@
 
-$(FW_F103_DIR)/fw_build.h: $(sort $(FW_F103_SLOT_SRCS)) $(FW_F103_LD) $(FW_F103_HDRS) hw/pins.csv
+$(FW_F103_DIR)/fw_build.h: $(sort $(FW_F103_SLOT_SRCS) $(FW_F103_BOOT_SRCS)) $(FW_F103_LD) \
+			   $(FW_F103_HDRS) hw/pins.csv
 	@mkdir -p $(@D)
 	@h=$$(cat $^ | cksum | cut -d' ' -f1); \
 	printf '/* generated by firmware/firmware.mk */\n#define FW_BUILD_HASH 0x%08xu\n' $$h > $@
@@ -205,26 +228,42 @@ $(FW_F103_SLOT_OBJS): $(FW_F103_DIR)/slot/%.o: %.c $(FW_F103_DIR)/fw_build.h $(F
 	@mkdir -p $(@D)
 	$(FW_ARM_CC) $(FW_F103_CFLAGS) -DFW_BOOT_APP -c $< -o $@
 
-# fw_size_check: $(1) elf; fails above 16 KiB flash or 4 KiB RAM (stack and retained included).
+$(FW_F103_BOOT_OBJS): $(FW_F103_DIR)/boot/%.o: %.c $(FW_F103_DIR)/fw_build.h $(FW_F103_DIR)/pins.h
+	@mkdir -p $(@D)
+	$(FW_ARM_CC) $(FW_F103_CFLAGS) -Ifirmware/boot -c $< -o $@
+
+# fw_size_check: $(1) elf, $(2) flash budget in bytes; fails above it or above 4 KiB RAM (stack
+# and retained words included), and removes the elf so the next make tries again.
 define fw_size_check
-	@$(FW_ARM_SIZE) $(1) | awk -v n=$(1) 'NR == 2 { fl = $$1 + $$2; ram = $$2 + $$3 + 64; \
-		printf "%-32s flash %5d / 16384 B, RAM %4d / 4096 B (1024 stack + 64 retained)\n", \
-		n, fl, ram; if (fl > 16384 || ram > 4096) { print n ": over budget"; exit 1 } }' \
-		|| { rm -f $(1); exit 1; }
+	@$(FW_ARM_SIZE) $(1) | awk -v n=$(1) -v max=$(2) 'NR == 2 { fl = $$1 + $$2; \
+		ram = $$2 + $$3 + 64; printf "%-32s flash %5d / %5d B, RAM %4d / 4096 B " \
+		"(1024 stack + 64 retained)\n", n, fl, max, ram; \
+		if (fl > max || ram > 4096) { print n ": over budget"; exit 1 } } \
+		END { if (NR < 2) exit 1 }' || { rm -f $(1); exit 1; }
 endef
 
 $(FW_F103_DIR)/fw.elf: $(FW_F103_OBJS) $(FW_F103_LD)
 	$(FW_ARM_CC) $(FW_F103_CFLAGS) $(FW_F103_LDFLAGS) -T firmware/hal/stm32f103/link.ld \
 		-Wl,-Map=$(FW_F103_DIR)/fw.map -o $@ $(FW_F103_OBJS) -lgcc
-	$(call fw_size_check,$@)
+	$(call fw_size_check,$@,16384)
 
-$(FW_F103_DIR)/app-a.elf: $(FW_F103_SLOT_OBJS) $(FW_F103_LD)
-	$(FW_ARM_CC) $(FW_F103_CFLAGS) $(FW_F103_LDFLAGS) -T firmware/hal/stm32f103/link_slot_a.ld \
-		-Wl,-Map=$(FW_F103_DIR)/app-a.map -o $@ $(FW_F103_SLOT_OBJS) -lgcc
-	$(call fw_size_check,$@)
+$(FW_F103_DIR)/app-a.elf $(FW_F103_DIR)/app-b.elf: $(FW_F103_DIR)/app-%.elf: \
+		$(FW_F103_SLOT_OBJS) $(FW_F103_LD)
+	$(FW_ARM_CC) $(FW_F103_CFLAGS) $(FW_F103_LDFLAGS) -T firmware/hal/stm32f103/link_slot_$*.ld \
+		-Wl,-Map=$(FW_F103_DIR)/app-$*.map -o $@ $(FW_F103_SLOT_OBJS) -lgcc
+	$(call fw_size_check,$@,16384)
 
-$(FW_F103_DIR)/fw.bin: $(FW_F103_DIR)/fw.elf
+$(FW_F103_DIR)/boot.elf: $(FW_F103_BOOT_OBJS) $(FW_F103_LD)
+	$(FW_ARM_CC) $(FW_F103_CFLAGS) $(FW_F103_LDFLAGS) -T firmware/hal/stm32f103/link_boot.ld \
+		-Wl,-Map=$(FW_F103_DIR)/boot.map -o $@ $(FW_F103_BOOT_OBJS) -lgcc
+	$(call fw_size_check,$@,4096)
+
+$(FW_F103_DIR)/fw.bin $(FW_F103_DIR)/app-a.bin $(FW_F103_DIR)/app-b.bin: %.bin: %.elf
 	$(FW_OBJCOPY) -O binary $< $@
+
+$(FW_F103_DIR)/fw.img: $(FW_F103_DIR)/app-a.bin $(FW_F103_DIR)/app-b.bin $(FW_SIGN_KEY) \
+		       build/rinki-flash
+	$(call fw_pack,$@,$(FW_F103_DIR)/fw_build.h,$(FW_F103_DIR)/app,,FW_F103)
 
 # --- host unit tests of the core (fake HAL) ---------------------------------
 FW_HOST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -291,6 +330,9 @@ fw-test: $(FW_UNIT_BINS) $(FW_QEMU_TEST) build/fw/fw.elf $(FW_BOOT_QEMU_TEST) bu
 		$(FW_BOOT_QEMU_TEST) || fail=1; \
 	echo "== tests/integration/fw/test_fw_mbpoll.sh"; FW_ELF=build/fw/fw.elf \
 		FW_BUILD_H=build/fw/fw_build.h tests/integration/fw/test_fw_mbpoll.sh || fail=1; \
+	echo "== tests/integration/fw/test_fw_f103_image.sh"; RINKI_FLASH=build/san/bin/rinki-flash \
+		FW_F103_DIR=$(FW_F103_DIR) FW_KEY=$(FW_TEST_KEY) FW_MPS2_IMG=build/fw/fw.img \
+		tests/integration/fw/test_fw_f103_image.sh || fail=1; \
 	exit $$fail
 
 # --- fuzz target (not part of make test) ------------------------------------

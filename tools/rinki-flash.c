@@ -4,6 +4,7 @@
  *   rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--pubkey FILE] info
  *   rinki-flash [...] flash [--no-confirm] IMAGE
  *   rinki-flash [...] confirm | boot
+ *   rinki-flash [--pubkey FILE] check [--board ID] IMAGE   (no board needed)
  *   rinki-flash keygen [--test] BASE            (writes BASE.sec and BASE.pub)
  *   rinki-flash pack -k SEC --board ID --version MAJ.MIN.PATCH --build-hash H [--pad N]
  *                    -o OUT ADDR=BIN...
@@ -1272,12 +1273,47 @@ static void usage(FILE *f)
 	    "                      boot it, check it runs, confirm it\n"
 	    "  confirm             confirm the image on trial\n"
 	    "  boot                make a board held in the bootloader start its image\n"
+	    "  check [--board ID] IMAGE\n"
+	    "                      check the image file as flash does before it opens the port\n"
+	    "                      (headers, CRCs, signature, one board id; no port needed)\n"
 	    "  keygen [--test] BASE\n"
 	    "  pack -k SECRET --board ID --version M.m.p [--build-hash H] [--pad N] -o OUT "
 	    "ADDR=BIN...\n"
 	    "PORT defaults to $RINKI_FLASH_PORT, BAUD to 115200, ADDR (Modbus) to 1, the public\n"
 	    "key to $RINKI_FLASH_PUBKEY or %s.\n",
 	    RF_DEFAULT_PUBKEY);
+}
+
+/*
+ * check [--board ID] IMAGE: what flash checks before it opens the port (every header, CRC32
+ * and signature, one board id in the file), and that the board id is ID. Exit 0 good, 1 bad,
+ * 2 usage.
+ */
+static int cmd_check(const struct opts *o, int argc, char **argv)
+{
+	struct image_file f;
+	uint32_t board = 0;
+	bool have_board = false;
+
+	if (argc >= 2 && strcmp(argv[0], "--board") == 0) {
+		if (parse_u32(argv[1], 0xFFFF, &board) != 0)
+			return fail("--board %s: expected 0..0xffff", argv[1]);
+		have_board = true;
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	int rc = load_images(argv[0], &f);
+	if (rc == 0)
+		rc = verify_images(argv[0], &f, o->pubkey);
+	if (rc == 0 && have_board && f.img[0].hdr.board_id != board)
+		rc = fail("%s: the image is for board 0x%04x, not 0x%04x: refusing it", argv[0],
+			  f.img[0].hdr.board_id, board);
+	free(f.data);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -1358,6 +1394,8 @@ int main(int argc, char **argv)
 		optind++;
 	}
 	int nargs = argc - optind;
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(&o, nargs, argv + optind);
 	if (!o.port)
 		return fail("no port: give -p PORT or set RINKI_FLASH_PORT");
 	if (strcmp(cmd, "info") == 0 && nargs == 0)

@@ -12,6 +12,12 @@
 #include "hal_mps2.h"
 #include "rinki/regmap.h"
 
+/* The board id the build signs the images with (firmware.mk) is the one the board reports. */
+#ifdef FW_IMAGE_BOARD_ID
+_Static_assert(FW_IMAGE_BOARD_ID == RINKI_BOARD_ID_QEMU_MPS2,
+	       "firmware.mk signs images for another board id");
+#endif
+
 static const struct fw_boot_layout layout = {
     .slot_addr = {MPS2_SLOT_A, MPS2_SLOT_B},
     .slot_size = MPS2_SLOT_SIZE,

@@ -13,26 +13,16 @@
 
 #include "fw_boot_hal.h"
 #include "hal_stm32f103.h"
+#include "regs_stm32f103.h"
 #include "rinki/regmap.h"
 
-#define REG(addr) (*(volatile uint32_t *)(addr))
-
-#define FLASH_KEYR	    REG(0x40022004u)
-#define FLASH_SR	    REG(0x4002200Cu)
-#define FLASH_CR	    REG(0x40022010u)
-#define FLASH_AR	    REG(0x40022014u)
-#define FLASH_KEY1	    0x45670123u
-#define FLASH_KEY2	    0xCDEF89ABu
-#define FLASH_SR_BSY	    (1u << 0)
-#define FLASH_SR_PGERR	    (1u << 2)
-#define FLASH_SR_WRPRTERR   (1u << 4)
-#define FLASH_SR_EOP	    (1u << 5)
-#define FLASH_CR_PG	    (1u << 0)
-#define FLASH_CR_PER	    (1u << 1)
-#define FLASH_CR_STRT	    (1u << 6)
-#define FLASH_CR_LOCK	    (1u << 7)
-#define FLASH_SR_ERR	    (FLASH_SR_PGERR | FLASH_SR_WRPRTERR)
 #define FLASH_BUSY_SPIN_MAX 2000000u /* page erase is 20-40 ms at most; this is far more */
+
+/* The board id the build signs the images with (firmware.mk) is the one the board reports. */
+#ifdef FW_IMAGE_BOARD_ID
+_Static_assert(FW_IMAGE_BOARD_ID == RINKI_BOARD_ID_REV_A,
+	       "firmware.mk signs images for another board id");
+#endif
 
 static const struct fw_boot_layout layout = {
     .slot_addr = {F103_SLOT_A, F103_SLOT_B},

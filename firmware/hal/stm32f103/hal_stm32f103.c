@@ -14,112 +14,15 @@
 #include "fw_boot_hal.h"
 #include "hal.h"
 #include "hal_stm32f103.h"
+#include "regs_stm32f103.h"
 #include "pins.h"
 #include "rinki/regmap.h"
-
-#define REG(addr) (*(volatile uint32_t *)(addr))
 
 /* Modbus: 3.5 characters of 11 bits, but a fixed 1.75 ms above 19200 baud. */
 #ifndef FW_UART_GAP_US
 #define FW_UART_GAP_US (FW_UART_BAUD > 19200u ? 1750u : 35u * 1000000u / FW_UART_BAUD + 1u)
 #endif
 _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
-
-/* RCC: base, offsets, CR/CFGR/CSR/APB2ENR/APB1ENR bits [CMSIS]. */
-#define RCC		 0x40021000u
-#define RCC_CR		 REG(RCC + 0x00)
-#define RCC_CFGR	 REG(RCC + 0x04)
-#define RCC_APB2ENR	 REG(RCC + 0x18)
-#define RCC_APB1ENR	 REG(RCC + 0x1C)
-#define RCC_CSR		 REG(RCC + 0x24)
-#define RCC_CR_HSEON	 (1u << 16)
-#define RCC_CR_HSERDY	 (1u << 17)
-#define RCC_CR_PLLON	 (1u << 24)
-#define RCC_CR_PLLRDY	 (1u << 25)
-#define RCC_CFGR_SW_PLL	 0x2u
-#define RCC_CFGR_SWS_PLL (0x2u << 2)
-#define RCC_CFGR_PPRE1_2 (0x4u << 8)  /* APB1 = HCLK / 2 (36 MHz max) */
-#define RCC_CFGR_PLLSRC	 (1u << 16)   /* PLL from HSE */
-#define RCC_CFGR_PLLMUL9 (0x7u << 18) /* x9 */
-#define RCC_CSR_RMVF	 (1u << 24)
-#define RCC_CSR_IWDGRSTF (1u << 29)
-#define RCC_APB2_AFIO	 (1u << 0)
-#define RCC_APB2_IOPA	 (1u << 2)
-#define RCC_APB2_IOPB	 (1u << 3)
-#define RCC_APB2_IOPC	 (1u << 4)
-#define RCC_APB2_USART1	 (1u << 14)
-#define RCC_APB1_TIM2	 (1u << 0)
-
-/* FLASH_ACR: address and bits [CMSIS]; 2 wait states for 48 < SYSCLK <= 72 MHz [SVD]. */
-#define FLASH_ACR	    REG(0x40022000u)
-#define FLASH_ACR_LATENCY_2 0x2u
-#define FLASH_ACR_PRFTBE    (1u << 4)
-
-/* GPIO: bases A..C, CRL/CRH/IDR/ODR/BSRR offsets [CMSIS]; CNF:MODE codes [LL-GPIO]. */
-#define GPIO_BASE(port)	   (0x40010800u + 0x400u * (port)) /* A = 0x40010800, B, C, ... */
-#define GPIO_CR(port, pin) REG(GPIO_BASE(port) + ((pin) < 8 ? 0x00u : 0x04u))
-#define GPIO_IDR(port)	   REG(GPIO_BASE(port) + 0x08u)
-#define GPIO_ODR(port)	   REG(GPIO_BASE(port) + 0x0Cu)
-#define GPIO_BSRR(port)	   REG(GPIO_BASE(port) + 0x10u)
-/* CNF:MODE nibbles. */
-#define GPIO_OUT_PP_2MHZ 0x2u
-#define GPIO_AF_PP_50MHZ 0xBu
-#define GPIO_IN_PULL	 0x8u /* pull-up or -down as ODR says */
-
-/* USART1: base, SR/DR/BRR/CR1 offsets and bits, IRQ 37 [CMSIS]. */
-#define USART1	       0x40013800u
-#define USART_SR       REG(USART1 + 0x00)
-#define USART_DR       REG(USART1 + 0x04)
-#define USART_BRR      REG(USART1 + 0x08)
-#define USART_CR1      REG(USART1 + 0x0C)
-#define USART_SR_ORE   (1u << 3)
-#define USART_SR_RXNE  (1u << 5)
-#define USART_SR_TC    (1u << 6)
-#define USART_SR_TXE   (1u << 7)
-#define USART_CR1_RE   (1u << 2)
-#define USART_CR1_TE   (1u << 3)
-#define USART_CR1_RXNE (1u << 5)
-#define USART_CR1_UE   (1u << 13)
-#define USART1_IRQ     37
-
-/* TIM2: base, register offsets, CR1/DIER/SR/EGR bits, IRQ 28 [CMSIS]. */
-#define TIM2	     0x40000000u
-#define TIM2_CR1     REG(TIM2 + 0x00)
-#define TIM2_DIER    REG(TIM2 + 0x0C)
-#define TIM2_SR	     REG(TIM2 + 0x10)
-#define TIM2_EGR     REG(TIM2 + 0x14)
-#define TIM2_CNT     REG(TIM2 + 0x24)
-#define TIM2_PSC     REG(TIM2 + 0x28)
-#define TIM2_ARR     REG(TIM2 + 0x2C)
-#define TIM_CR1_CEN  (1u << 0)
-#define TIM_CR1_URS  (1u << 2)
-#define TIM_CR1_OPM  (1u << 3)
-#define TIM_DIER_UIE (1u << 0)
-#define TIM_SR_UIF   (1u << 0)
-#define TIM_EGR_UG   (1u << 0)
-#define TIM2_IRQ     28
-
-/* IWDG: base, offsets, PR/RLR widths [CMSIS]; keys, PR code 3 = /32 [LL-IWDG]. */
-#define IWDG_KR		REG(0x40003000u)
-#define IWDG_PR		REG(0x40003004u)
-#define IWDG_RLR	REG(0x40003008u)
-#define IWDG_SR		REG(0x4000300Cu)
-#define IWDG_KEY_ACCESS 0x5555u
-#define IWDG_KEY_RELOAD 0xAAAAu
-#define IWDG_KEY_START	0xCCCCu
-#define IWDG_PR_DIV32	0x3u
-/* LSI 40 kHz nominal [DS] (30..60 kHz: unverified): /32 and 625 counts = 500 ms (333..667 ms). */
-#define IWDG_RELOAD 625u
-
-/* Cortex-M3 core registers [QEMU]. */
-#define SCB_AIRCR	  REG(0xE000ED0Cu)
-#define AIRCR_SYSRESETREQ 0x05FA0004u
-#define SYST_CSR	  REG(0xE000E010u)
-#define SYST_RVR	  REG(0xE000E014u)
-#define SYST_CVR	  REG(0xE000E018u)
-#define NVIC_ISER(n)	  REG(0xE000E100u + 4u * ((n) / 32u))
-#define NVIC_ICPR(n)	  REG(0xE000E280u + 4u * ((n) / 32u))
-#define NVIC_BIT(n)	  (1u << ((n) % 32u))
 
 #define RX_QUEUE_LEN 128u /* power of two */
 
@@ -178,19 +81,6 @@ static void clock_init(void)
 	sysclk_hz = 72000000u;
 }
 
-static void pin_mode(unsigned port, unsigned pin, uint32_t mode)
-{
-	volatile uint32_t *cr = &GPIO_CR(port, pin);
-	unsigned shift = (pin % 8u) * 4u;
-
-	*cr = (*cr & ~(0xFu << shift)) | (mode << shift);
-}
-
-static void pin_set(unsigned port, unsigned pin, bool high)
-{
-	GPIO_BSRR(port) = high ? 1u << pin : 1u << (pin + 16u);
-}
-
 static void gpio_init(void)
 {
 	RCC_APB2ENR |= RCC_APB2_AFIO | RCC_APB2_IOPA | RCC_APB2_IOPB | RCC_APB2_IOPC;
@@ -198,16 +88,13 @@ static void gpio_init(void)
 		const struct pin_def *p = &pins[i];
 
 		if (i < HAL_PIN_COR) {
-			pin_set(p->port, p->pin, p->active_low); /* inactive before output */
-			pin_mode(p->port, p->pin, GPIO_OUT_PP_2MHZ);
+			f103_pin_set(p->port, p->pin, p->active_low); /* inactive before output */
+			f103_pin_mode(p->port, p->pin, GPIO_OUT_PP_2MHZ);
 		} else {
-			pin_set(p->port, p->pin, p->active_low); /* pull towards inactive */
-			pin_mode(p->port, p->pin, GPIO_IN_PULL);
+			f103_pin_set(p->port, p->pin, p->active_low); /* pull towards inactive */
+			f103_pin_mode(p->port, p->pin, GPIO_IN_PULL);
 		}
 	}
-	pin_mode(PIN_UART_TX_PORT, PIN_UART_TX_PIN, GPIO_AF_PP_50MHZ);
-	pin_set(PIN_UART_RX_PORT, PIN_UART_RX_PIN, true);
-	pin_mode(PIN_UART_RX_PORT, PIN_UART_RX_PIN, GPIO_IN_PULL);
 }
 
 void hal_init(void)
@@ -238,9 +125,7 @@ void hal_init(void)
 	TIM2_SR = 0;
 	TIM2_DIER = TIM_DIER_UIE;
 
-	RCC_APB2ENR |= RCC_APB2_USART1;
-	USART_BRR = (sysclk_hz + FW_UART_BAUD / 2u) / FW_UART_BAUD; /* USART1 on APB2 = sysclk */
-	USART_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE | USART_CR1_RXNE;
+	f103_usart1_init(sysclk_hz, FW_UART_BAUD, USART_CR1_RXNE); /* USART1 on APB2 = sysclk */
 	NVIC_ISER(USART1_IRQ) = NVIC_BIT(USART1_IRQ);
 	NVIC_ISER(TIM2_IRQ) = NVIC_BIT(TIM2_IRQ);
 }
@@ -326,7 +211,7 @@ void hal_gpio_write(enum hal_pin pin, bool on)
 	if (pin >= HAL_PIN_COR)
 		return;
 	out_level[pin] = on;
-	pin_set(pins[pin].port, pins[pin].pin, on != (bool)pins[pin].active_low);
+	f103_pin_set(pins[pin].port, pins[pin].pin, on != (bool)pins[pin].active_low);
 }
 
 bool hal_gpio_read(enum hal_pin pin)

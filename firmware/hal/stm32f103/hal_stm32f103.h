@@ -2,19 +2,7 @@
  * STM32F103 (Blue Pill class board, rev A) target facts shared by the application HAL and the
  * flash code, and the interrupt handlers of the application HAL referenced by the vector table
  * in startup.c.
- *
- * Register facts (addresses, offsets, bit positions, key values, IRQ numbers) were checked
- * against these public sources; each group in the .c files names its tag. Facts only, no code
- * taken. What could not be checked is listed in hw/stm32f103-facts.md. Nothing has run on a
- * real board yet.
- *   [CMSIS]   ST's CMSIS device header stm32f103xb.h, STMicroelectronics/STM32CubeF1,
- *             Drivers/CMSIS/Device/ST/STM32F1xx/Include/, commit 660179d4
- *   [LL-IWDG] ST's stm32f1xx_ll_iwdg.h (STM32CubeF1 HAL driver): KR keys, PR codes
- *   [LL-GPIO] ST's stm32f1xx_ll_gpio.h (STM32CubeF1 HAL driver): CNF/MODE codes, pull via ODR
- *   [SVD]     docs.rs crate stm32f1 (generated from ST's SVD): FLASH_ACR.LATENCY ranges
- *   [DS]      STM32F103x8/xB datasheet, features: "internal 40 kHz RC" (LSI)
- *   [QEMU]    ARMv7-M core registers (SysTick, NVIC, SCB) as used by firmware/hal/mps2, which
- *             run in the QEMU tests on the same Cortex-M3 core
+ * Register definitions: regs_stm32f103.h.
  */
 #ifndef HAL_STM32F103_H
 #define HAL_STM32F103_H
