@@ -146,7 +146,8 @@ bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
 
 # Long runs by hand: each target FUZZ_SECONDS (default 60) with its corpus in build/fuzz/.
-FW_FUZZ := build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot
+FW_FUZZ := build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot \
+	   build/fw/fuzz/fuzz_fw_flash_image
 fuzz: $(FUZZ_BINS) $(FW_FUZZ)
 	@for f in $(FUZZ_BINS) $(FW_FUZZ); do c=$$f.corpus; mkdir -p $$c; echo "== $$f"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$c tools/demo || exit 1; done

@@ -351,7 +351,15 @@ build/fw/fuzz/fuzz_fw_boot: tests/fuzz/fuzz_fw_boot.c firmware/core/fw_boot.c \
 		tests/fuzz/fuzz_fw_boot.c \
 		firmware/core/fw_boot.c firmware/core/fw_boot_proto.c tests/unit/fw/fake_flash.c
 
-fw-fuzz: build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot
+# rinki-flash's image-file parser (tools/rinki-flash.c included whole, its main renamed).
+build/fw/fuzz/fuzz_fw_flash_image: tests/fuzz/fuzz_fw_flash_image.c tools/rinki-flash.c \
+				   include/rinki/fwimage.h include/rinki/regmap.h
+	@mkdir -p $(@D)
+	$(FW_CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude \
+		$(RF_PKG_CFLAGS) -DRF_DEFAULT_PUBKEY='"none"' -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(RF_PKG_LIBS)
+
+fw-fuzz: build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot build/fw/fuzz/fuzz_fw_flash_image
 
 # rinki-flash (host tool) has its own rules.
 include tools/rinki-flash.mk
