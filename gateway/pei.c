@@ -17,6 +17,12 @@
  *
  * Calls: the ccis of live calls are tracked from +CTICN/+CTCC to +CTCR, so a
  * reboot can report each lost call, and shutdown can release them with ATH.
+ *
+ * Floor: per call we keep whether we asked for or hold the floor (AT+CTXD until
+ * AT+CUTXC, a refusal, an interruption or the release) and whether another
+ * party talks (+CTXG with its identity until +CDTXC). Shutdown sends AT+CUTXC
+ * for a floor we hold before the ATH. Field layouts: tetra-pei.md section 2;
+ * +CTXI/+CTXW carry the cci first, the rest is not relied on.
  */
 #include "pei.h"
 
@@ -36,6 +42,14 @@
 #define BUSY_RETRY_MS	   1000
 #define PROBE_FAILS_REOPEN 3
 
+/* A live radio call; cci -1 marks a free slot. */
+enum own_floor { OWN_NONE, OWN_ASKED, OWN_HELD };
+struct pcall {
+	int cci;
+	enum own_floor own;
+	int down; /* another party transmits (from +CTXG until +CDTXC) */
+};
+
 struct gw_pei {
 	struct gw_loop *loop;
 	const struct gw_conf *conf;
@@ -52,8 +66,8 @@ struct gw_pei {
 	int probing;
 	struct gw_timer health;
 	struct gw_pei_health h;
-	int calls[MAX_CALLS]; /* live ccis, -1 free */
-	int sds_type;	      /* AI service last set with AT+CTSDS, -1 unknown */
+	struct pcall calls[MAX_CALLS];
+	int sds_type; /* AI service last set with AT+CTSDS, -1 unknown */
 	uint8_t sds_ref;
 	int sds_handles;
 	struct sds_job *jobs;
@@ -264,16 +278,22 @@ int gw_pei_parse_ctcr(const char *line, int *cci, int *cause)
 
 /* ---- live calls ---------------------------------------------------------------------- */
 
-static void call_add(struct gw_pei *pei, int cci)
+static struct pcall *call_find(struct gw_pei *pei, int cci)
 {
 	for (int i = 0; i < MAX_CALLS; i++)
-		if (pei->calls[i] == cci)
-			return;
-	for (int i = 0; i < MAX_CALLS; i++) {
-		if (pei->calls[i] < 0) {
-			pei->calls[i] = cci;
-			return;
-		}
+		if (pei->calls[i].cci == cci)
+			return &pei->calls[i];
+	return NULL;
+}
+
+static void call_add(struct gw_pei *pei, int cci)
+{
+	if (call_find(pei, cci))
+		return;
+	struct pcall *c = call_find(pei, -1);
+	if (c) {
+		*c = (struct pcall){.cci = cci, .own = OWN_NONE};
+		return;
 	}
 	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "more than %d calls at once: call %d not tracked",
 	     MAX_CALLS, cci);
@@ -281,16 +301,16 @@ static void call_add(struct gw_pei *pei, int cci)
 
 static void call_del(struct gw_pei *pei, int cci)
 {
-	for (int i = 0; i < MAX_CALLS; i++)
-		if (pei->calls[i] == cci)
-			pei->calls[i] = -1;
+	struct pcall *c = call_find(pei, cci);
+	if (c)
+		c->cci = -1;
 }
 
 int gw_pei_live_calls(const struct gw_pei *pei)
 {
 	int n = 0;
 	for (int i = 0; i < MAX_CALLS; i++)
-		n += pei->calls[i] >= 0;
+		n += pei->calls[i].cci >= 0;
 	return n;
 }
 
@@ -334,6 +354,12 @@ static void job_free(struct sds_job *j)
 }
 
 static void job_send(struct sds_job *j);
+
+/* The floor changed: SDS held back for a transmission may go (see step 3). */
+static void sds_floor_free(struct gw_pei *pei)
+{
+	(void)pei;
+}
 
 static void job_failed(struct sds_job *j, int detail)
 {
@@ -660,6 +686,115 @@ static void urc_ctcr(struct gw_at *at, const char *const *lines, int n, void *ar
 	pei->ops.released(pei->ops.arg, cci, cause);
 }
 
+/* ---- floor ------------------------------------------------------------------------------ */
+
+const char *gw_pei_floor_name(enum gw_pei_floor ev)
+{
+	static const char *const names[] = {
+	    [GW_PEI_FLOOR_GRANTED] = "granted", [GW_PEI_FLOOR_OTHER] = "other talker",
+	    [GW_PEI_FLOOR_QUEUED] = "queued",	[GW_PEI_FLOOR_REFUSED] = "refused",
+	    [GW_PEI_FLOOR_WAIT] = "wait",	[GW_PEI_FLOOR_INTERRUPTED] = "interrupted",
+	    [GW_PEI_FLOOR_CEASED] = "ceased",
+	};
+	return (unsigned)ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "?";
+}
+
+int gw_pei_parse_floor(const char *line, int *cci, enum gw_pei_floor *ev, char *talker)
+{
+	static const struct {
+		const char *prefix;
+		enum gw_pei_floor ev;
+		int tpi; /* index of <TPI type>; the TPI follows it */
+	} kinds[] = {
+	    {"+CTXG:", GW_PEI_FLOOR_GRANTED, 4},
+	    {"+CTXI:", GW_PEI_FLOOR_INTERRUPTED, 3},
+	    {"+CTXW:", GW_PEI_FLOOR_WAIT, -1},
+	    {"+CDTXC:", GW_PEI_FLOOR_CEASED, -1},
+	};
+	const char *p = NULL;
+	size_t k;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !p; k++)
+		p = params_of(line, kinds[k].prefix);
+	if (!p)
+		return -EINVAL;
+	k--;
+	const char *f[8];
+	char buf[128];
+	long v;
+	int n = gw_at_fields(p, buf, sizeof(buf), f, 8);
+	if (n < 1 || gw_at_int(f[0], 0, 65535, &v) < 0)
+		return -EINVAL;
+	*cci = (int)v;
+	*ev = kinds[k].ev;
+	talker[0] = '\0';
+	int t = kinds[k].tpi;
+	if (t > 0 && n > t + 1 && *f[t + 1] && parse_id(f[t + 1], talker) < 0)
+		return -EINVAL;
+	if (*ev != GW_PEI_FLOOR_GRANTED)
+		return 0;
+	/* +CTXG: the TxGrant field decides */
+	if (n < 2 || gw_at_int(f[1], 0, 3, &v) < 0)
+		return -EINVAL;
+	static const enum gw_pei_floor by_grant[] = {GW_PEI_FLOOR_GRANTED, GW_PEI_FLOOR_REFUSED,
+						     GW_PEI_FLOOR_QUEUED, GW_PEI_FLOOR_OTHER};
+	*ev = by_grant[v];
+	if (*ev == GW_PEI_FLOOR_GRANTED && talker[0])
+		*ev = GW_PEI_FLOOR_OTHER; /* granted, with a talking party: someone else talks */
+	return 0;
+}
+
+static void sds_floor_free(struct gw_pei *pei);
+
+static void urc_floor(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci;
+	enum gw_pei_floor ev;
+	char talker[GW_PEI_ID_MAX];
+	if (gw_pei_parse_floor(lines[0], &cci, &ev, talker) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed floor indication skipped: %.120s",
+		     lines[0]);
+		return;
+	}
+	struct pcall *c = call_find(pei, cci);
+	if (!c) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "floor indication for unknown call %d skipped: %.80s", cci, lines[0]);
+		return;
+	}
+	/* our own identity as the talking party is our own grant */
+	if (ev == GW_PEI_FLOOR_OTHER && talker[0] && pei->h.identity[0] &&
+	    strcmp(ssi_of(talker), ssi_of(pei->h.identity)) == 0 && c->own != OWN_NONE)
+		ev = GW_PEI_FLOOR_GRANTED;
+	switch (ev) {
+	case GW_PEI_FLOOR_GRANTED:
+		c->own = OWN_HELD;
+		c->down = 0;
+		break;
+	case GW_PEI_FLOOR_OTHER:
+		c->own = OWN_NONE;
+		c->down = 1;
+		break;
+	case GW_PEI_FLOOR_REFUSED:
+	case GW_PEI_FLOOR_INTERRUPTED:
+		c->own = OWN_NONE;
+		break;
+	case GW_PEI_FLOOR_CEASED:
+		c->down = 0;
+		break;
+	case GW_PEI_FLOOR_QUEUED:
+	case GW_PEI_FLOOR_WAIT:
+		break;
+	}
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d floor: %s%s%s", cci, gw_pei_floor_name(ev),
+	     talker[0] ? " " : "", talker);
+	if (pei->ops.floor)
+		pei->ops.floor(pei->ops.arg, cci, ev, talker);
+	sds_floor_free(pei);
+}
+
 static void urc_ignore(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -681,9 +816,9 @@ static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *ar
 	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "terminal restarted or changed mode (%s): init again",
 	     lines[0]);
 	for (int i = 0; i < MAX_CALLS; i++) {
-		if (pei->calls[i] >= 0) {
-			int cci = pei->calls[i];
-			pei->calls[i] = -1;
+		if (pei->calls[i].cci >= 0) {
+			int cci = pei->calls[i].cci;
+			pei->calls[i].cci = -1;
 			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d lost in the restart", cci);
 			pei->ops.released(pei->ops.arg, cci, GW_PEI_CAUSE_RESTART);
 		}
@@ -942,7 +1077,7 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	}
 	gw_sds_reasm_init(&pei->reasm, SDS_REASM_MS);
 	for (int i = 0; i < MAX_CALLS; i++)
-		pei->calls[i] = -1;
+		pei->calls[i].cci = -1;
 	gw_timer_init(&pei->init_retry, on_init_retry, pei);
 	gw_timer_init(&pei->probe, on_probe, pei);
 	gw_timer_init(&pei->health, on_health, pei);
@@ -958,8 +1093,10 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	gw_at_add_urc(pei->at, "+CTCR:", 0, urc_ctcr, pei);
 	gw_at_add_urc(pei->at, "+CTOM:", 0, urc_ctom, pei);
 	/* Known PEI indications that later work handles; listed so they are not "unknown". */
-	static const char *const later[] = {
-	    "+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:", "+CTOCP:", "+CREG:", "+CSQ:"};
+	static const char *const floor[] = {"+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:"};
+	for (size_t i = 0; i < sizeof(floor) / sizeof(floor[0]); i++)
+		gw_at_add_urc(pei->at, floor[i], 0, urc_floor, pei);
+	static const char *const later[] = {"+CTOCP:", "+CREG:", "+CSQ:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(pei->at, later[i], 0, urc_ignore, pei);
 	gw_at_add_urc(pei->at, "+CTSDSR:", 1, urc_ctsdsr, pei);
@@ -1014,12 +1151,78 @@ int gw_pei_hangup(struct gw_pei *pei, int cci)
 	return gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
 }
 
+static void cutxc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	cmd_done(at, r, arg);
+	sds_floor_free(arg);
+}
+
+static int send_cutxc(struct gw_pei *pei, struct pcall *c)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CUTXC=%d", c->cci);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, GW_AT_F_URGENT, cutxc_done, pei);
+	if (rc == 0)
+		c->own = OWN_NONE; /* the transmission ends with the command, whatever it answers */
+	return rc;
+}
+
+/* AT+CTXD answered: a refusal (e.g. +CME ERROR: 3) ends the request as "refused". */
+static void ctxd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	struct gw_pei *pei = arg;
+	cmd_done(at, r, arg);
+	if (r->result == GW_AT_OK || r->result == GW_AT_ABORTED)
+		return;
+	for (int i = 0; i < MAX_CALLS; i++) {
+		struct pcall *c = &pei->calls[i];
+		if (c->cci < 0 || c->own != OWN_ASKED)
+			continue;
+		c->own = OWN_NONE;
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d floor: request refused by the terminal",
+		     c->cci);
+		if (pei->ops.floor)
+			pei->ops.floor(pei->ops.arg, c->cci, GW_PEI_FLOOR_REFUSED, "");
+	}
+	sds_floor_free(pei);
+}
+
+int gw_pei_tx_request(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = cci >= 0 ? call_find(pei, cci) : NULL;
+	char cmd[32];
+	if (!c)
+		return -ENOENT;
+	if (c->own != OWN_NONE)
+		return -EALREADY;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d: asking for the floor", cci);
+	snprintf(cmd, sizeof(cmd), "AT+CTXD=%d,1", cci);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, GW_AT_F_URGENT, ctxd_done, pei);
+	if (rc == 0)
+		c->own = OWN_ASKED;
+	return rc;
+}
+
+int gw_pei_tx_cease(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = cci >= 0 ? call_find(pei, cci) : NULL;
+	if (!c)
+		return -ENOENT;
+	if (c->own == OWN_NONE)
+		return -EALREADY;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d: giving up the floor", cci);
+	return send_cutxc(pei, c);
+}
+
 int gw_pei_shutdown(struct gw_pei *pei)
 {
 	int n = gw_pei_live_calls(pei);
 	if (n == 0 || !gw_serial_is_up(pei->port))
 		return 0;
 	LOGP(GW_LOG_RADIO, GW_LOG_NOTICE, "shutting down: releasing %d live radio call(s)", n);
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (pei->calls[i].cci >= 0 && pei->calls[i].own != OWN_NONE)
+			send_cutxc(pei, &pei->calls[i]);
 	int rc = gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
 	return rc < 0 ? rc : n;
 }

@@ -52,8 +52,13 @@ struct call {
 	int hook;
 	int simplex;
 	int comms;
-	bool tx_own; /* our own transmission granted (AT+CTXD) */
+	bool tx_own;	/* our own transmission granted (AT+CTXD) */
+	bool tx_queued; /* AT+CTXD queued, waiting for "grant <cci>" */
+	bool tx_down;	/* another party talks (talker .. cease) */
 };
+
+/* How the sim answers AT+CTXD (scenario command floor-reply). */
+enum floor_reply { FLOOR_GRANT, FLOOR_QUEUE, FLOOR_REFUSE, FLOOR_BUSY };
 
 struct report {
 	struct tetra *t;
@@ -70,6 +75,7 @@ struct tetra {
 	int ctsdc_hook; /* from the last AT+CTSDC, used by ATD */
 	int ctsdc_simplex;
 	int ctsdc_comms;
+	enum floor_reply floor_reply;
 	int next_cci;
 	int pending_cme; /* answer the next command with this error; -1 = none */
 	int cmgs_status; /* status in the delayed +CMGS report; 0 = send none */
@@ -126,6 +132,8 @@ static struct call *new_call(struct tetra *t, long want_cci)
 		} while (find_call(t, c->cci));
 	}
 	c->tx_own = false;
+	c->tx_queued = false;
+	c->tx_down = false;
 	return c;
 }
 
@@ -257,13 +265,25 @@ static void at_ctxd(struct tetra *t, char *args)
 		return;
 	}
 	c = find_call(t, v[0]);
-	if (!c || c->st != CALL_ACTIVE) {
+	if (!c || c->st != CALL_ACTIVE || t->floor_reply == FLOOR_BUSY) {
 		reply_cme(t, CME_NOT_ALLOWED);
 		return;
 	}
-	c->tx_own = true;
 	reply_ok(t);
-	sim_out(&t->sim, "+CTXG: %d,0,0,0", c->cci);
+	switch (t->floor_reply) {
+	case FLOOR_GRANT:
+		c->tx_own = true;
+		c->tx_down = false;
+		sim_out(&t->sim, "+CTXG: %d,0,0,0", c->cci);
+		break;
+	case FLOOR_QUEUE:
+		c->tx_queued = true;
+		sim_out(&t->sim, "+CTXG: %d,2,0,0", c->cci);
+		break;
+	default:
+		sim_out(&t->sim, "+CTXG: %d,1,0,0", c->cci);
+		break;
+	}
 }
 
 static void at_cutxc(struct tetra *t, char *args)
@@ -282,6 +302,7 @@ static void at_cutxc(struct tetra *t, char *args)
 		return;
 	}
 	c->tx_own = false;
+	c->tx_queued = false;
 	reply_ok(t);
 }
 
@@ -735,12 +756,57 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 			return 0;
 		}
 		c->tx_own = false;
+		c->tx_down = true;
 		sim_out(s, "+CTXG: %d,3,0,0,%d,%s", c->cci, id_type(id), id);
 		reply_written(t, cl);
 	} else if (!strcmp(cmd, "cease")) {
 		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
 			return 0;
+		c->tx_down = false;
 		sim_out(s, "+CDTXC: %d,0", c->cci);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "floor-reply")) {
+		static const char *const modes[] = {"grant", "queue", "refuse", "busy"};
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(args, modes[i]); i++)
+			;
+		if (i == 4) {
+			sim_reply(cl, "err usage: floor-reply grant|queue|refuse|busy");
+			return 0;
+		}
+		t->floor_reply = (enum floor_reply)i;
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "grant")) {
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		if (!c->tx_queued) {
+			sim_reply(cl, "err no queued floor request on call %d", c->cci);
+			return 0;
+		}
+		c->tx_queued = false;
+		c->tx_own = true;
+		c->tx_down = false;
+		sim_out(s, "+CTXG: %d,0,0,0", c->cci);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "interrupt") || !strcmp(cmd, "txwait")) {
+		bool intr = cmd[0] == 'i';
+		const char *id;
+
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		id = sim_next_token(&args);
+		if ((intr && (!id || id_type(id) < 0)) || (!intr && id) || sim_next_token(&args)) {
+			sim_reply(cl, "err usage: interrupt <cci> <SSI|TSI> | txwait <cci>");
+			return 0;
+		}
+		if (intr) {
+			c->tx_own = false;
+			c->tx_down = true;
+			sim_out(s, "+CTXI: %d,0,0,%d,%s", c->cci, id_type(id), id);
+		} else {
+			sim_out(s, "+CTXW: %d,0", c->cci);
+		}
 		reply_written(t, cl);
 	} else if (!strcmp(cmd, "release")) {
 		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
@@ -799,9 +865,29 @@ static const struct sim_ops tetra_ops = {
     .ctl = tetra_ctl,
 };
 
-static void usage(FILE *f)
+static void usage(FILE *f, bool full)
 {
 	fprintf(f, "usage: tetra-sim [--ctl SOCKPATH] [--link PATH] [--issi N] [--echo] [-v]\n");
+	if (!full)
+		return;
+	fputs("\nScenario commands (stdin or --ctl; each answers \"ok ...\" or \"err ...\"):\n"
+	      "  call <id> [hook=0|1] [simplex=0|1] [prio=N] [cci=N] [called=ID]  incoming call\n"
+	      "  group <id> <gssi>            incoming group call\n"
+	      "  talker <cci> <id>            +CTXG: another party talks\n"
+	      "  cease <cci>                  +CDTXC: the talker stopped\n"
+	      "  floor-reply grant|queue|refuse|busy  how AT+CTXD is answered (default grant)\n"
+	      "  grant <cci>                  give a queued AT+CTXD the floor\n"
+	      "  interrupt <cci> <id>         +CTXI: our transmission pre-empted by id\n"
+	      "  txwait <cci>                 +CTXW: our transmission must wait\n"
+	      "  release <cci> <cause>        +CTCR\n"
+	      "  answer-out <cci>             the called party answers an outgoing call\n"
+	      "  sds-text <from> <text> | sds-status <from> <hex> | sds-report <from> <ref> [st]\n"
+	      "  cmgs-status 4|5|none         status of the delayed +CMGS report\n"
+	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
+	      "  banner                       terminal restart (+CTOM: 0), calls dropped\n"
+	      "  state                        calls and their states\n"
+	      "  raw <line> | rawbytes <hex> | silent | echo | hangup-port | quit  (common)\n",
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -825,17 +911,17 @@ int main(int argc, char **argv)
 		if (opt == 'i' && sim_parse_long(optarg, 1, 16777215, &issi) == 0) {
 			t.issi = (unsigned long)issi;
 		} else if (opt == 'h') {
-			usage(stdout);
+			usage(stdout, true);
 			return 0;
 		} else {
 			if (opt == 'i')
 				fprintf(stderr, "tetra-sim: --issi must be 1..16777215\n");
-			usage(stderr);
+			usage(stderr, false);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		usage(stderr, false);
 		return 2;
 	}
 	snprintf(t.tsi, sizeof(t.tsi), "%04d%05d%08lu", MCC, MNC, t.issi);
