@@ -23,6 +23,10 @@
  * party talks (+CTXG with its identity until +CDTXC). Shutdown sends AT+CUTXC
  * for a floor we hold before the ATH. Field layouts: tetra-pei.md section 2;
  * +CTXI/+CTXW carry the cci first, the rest is not relied on.
+ *
+ * Outgoing calls: one set-up at a time waits for its CC instance (AT+CTSDC,
+ * ATD, then the first +CTOCP/+CTCC/+CTCR of a cci we do not know yet); from
+ * then on the call is tracked like any other, but reported to dial_state().
  */
 #include "pei.h"
 
@@ -41,6 +45,7 @@
 #define RESYNC_MS	   300
 #define BUSY_RETRY_MS	   1000
 #define PROBE_FAILS_REOPEN 3
+#define DIAL_CCI_WAIT_MS   10000 /* after ATD's OK, for the terminal to name the call */
 
 /* A live radio call; cci -1 marks a free slot. */
 enum own_floor { OWN_NONE, OWN_ASKED, OWN_HELD };
@@ -48,6 +53,7 @@ struct pcall {
 	int cci;
 	enum own_floor own;
 	int down; /* another party transmits (from +CTXG until +CDTXC) */
+	int dial; /* our outgoing call's handle; 0 for an incoming call */
 };
 
 struct gw_pei {
@@ -72,6 +78,9 @@ struct gw_pei {
 	int sds_handles;
 	struct sds_job *jobs;
 	struct gw_sds_reasm reasm;
+	int dial_handles;
+	int dial_wait; /* handle of the dial waiting for its cci; 0 none */
+	struct gw_timer dial_timer;
 };
 
 /* One SDS we send, from queueing to its delivery report. */
@@ -658,6 +667,151 @@ static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *a
 	pei->ops.incoming(pei->ops.arg, &c);
 }
 
+/* ---- outgoing calls ---------------------------------------------------------------------- */
+
+const char *gw_pei_dial_state_name(enum gw_pei_dial_state st)
+{
+	static const char *const names[] = {
+	    [GW_PEI_DIAL_PROGRESS] = "progress",
+	    [GW_PEI_DIAL_CONNECTED] = "connected",
+	    [GW_PEI_DIAL_RELEASED] = "released",
+	    [GW_PEI_DIAL_FAILED] = "failed",
+	};
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+int gw_pei_parse_ctocp(const char *line, int *cci, int *call_status)
+{
+	const char *p = params_of(line, "+CTOCP:");
+	const char *f[16];
+	char buf[256];
+	long a, b;
+	if (!p || gw_at_fields(p, buf, sizeof(buf), f, 16) < 2 ||
+	    gw_at_int(f[0], 0, 65535, &a) < 0 || gw_at_int(f[1], 0, 9, &b) < 0)
+		return -EINVAL;
+	*cci = (int)a;
+	*call_status = (int)b;
+	return 0;
+}
+
+static void dial_report(struct gw_pei *pei, int handle, int cci, enum gw_pei_dial_state st,
+			int cause)
+{
+	LOGP(GW_LOG_RADIO, st == GW_PEI_DIAL_FAILED ? GW_LOG_WARN : GW_LOG_INFO,
+	     "outgoing call %d (cci %d): %s %d%s%s", handle, cci, gw_pei_dial_state_name(st), cause,
+	     st == GW_PEI_DIAL_RELEASED ? " " : "",
+	     st == GW_PEI_DIAL_RELEASED ? gw_pei_cause_name(cause) : "");
+	if (pei->ops.dial_state)
+		pei->ops.dial_state(pei->ops.arg, handle, cci, st, cause);
+}
+
+static void dial_fail(struct gw_pei *pei, int cause)
+{
+	int h = pei->dial_wait;
+	if (!h)
+		return;
+	pei->dial_wait = 0;
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
+	dial_report(pei, h, -1, GW_PEI_DIAL_FAILED, cause);
+}
+
+/*
+ * A call indication for cci: when it is our outgoing call, or the first word of the
+ * dial waiting for its cci, return the tracked call (adding it); else NULL.
+ */
+static struct pcall *dial_call(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = call_find(pei, cci);
+	if (c)
+		return c->dial ? c : NULL;
+	if (!pei->dial_wait)
+		return NULL;
+	call_add(pei, cci);
+	c = call_find(pei, cci);
+	if (!c)
+		return NULL;
+	c->dial = pei->dial_wait;
+	pei->dial_wait = 0;
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
+	return c;
+}
+
+static void on_dial_timer(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "the terminal did not name the outgoing call in %d s",
+	     DIAL_CCI_WAIT_MS / 1000);
+	dial_fail(arg, -1);
+}
+
+static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	if (!pei->dial_wait)
+		return; /* the call was already named (+CTOCP before the OK) */
+	if (r->result != GW_AT_OK) {
+		dial_fail(pei, r->result == GW_AT_CME_ERROR ? r->err : -1);
+		return;
+	}
+	gw_timer_schedule(pei->loop, &pei->dial_timer, DIAL_CCI_WAIT_MS);
+}
+
+static void ctsdc_dial_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	struct gw_pei *pei = arg;
+	if (r->result == GW_AT_OK || !pei->dial_wait)
+		return;
+	gw_at_cancel(at, atd_done, pei); /* no ATD with the wrong parameters */
+	dial_fail(pei, r->result == GW_AT_CME_ERROR ? r->err : -1);
+}
+
+int gw_pei_dial(struct gw_pei *pei, const char *to, bool simplex)
+{
+	char cmd[80];
+	if (!valid_id(to) || (strlen(to) > 8 && strlen(to) != 17))
+		return -EINVAL;
+	if (pei->dial_wait)
+		return -EBUSY;
+	if (!pei->ready)
+		return -ENOTCONN;
+	/* speech, SSI or extended TSI, hook signalling, simplex/duplex, point-to-point */
+	snprintf(cmd, sizeof(cmd), "AT+CTSDC=0,%d,0,0,%d,0,0,1,0,0", strlen(to) == 17 ? 5 : 0,
+		 simplex ? 1 : 0);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, 0, ctsdc_dial_done, pei);
+	if (rc < 0)
+		return rc;
+	snprintf(cmd, sizeof(cmd), "ATD%s", to);
+	rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS * 5, GW_AT_F_DIAL, atd_done, pei);
+	if (rc < 0)
+		return rc; /* the AT+CTSDC alone changes nothing the next dial does not set */
+	pei->dial_wait = ++pei->dial_handles;
+	if (pei->dial_handles == 0x7fffffff)
+		pei->dial_handles = 0;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "outgoing call %d to %s (%s)", pei->dial_wait, to,
+	     simplex ? "simplex" : "duplex");
+	return pei->dial_wait;
+}
+
+static void urc_ctocp(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci, st;
+	if (gw_pei_parse_ctocp(lines[0], &cci, &st) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTOCP skipped: %.120s", lines[0]);
+		return;
+	}
+	struct pcall *c = dial_call(pei, cci);
+	if (!c) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "+CTOCP for a call we did not make: %.80s",
+		     lines[0]);
+		return;
+	}
+	dial_report(pei, c->dial, cci, GW_PEI_DIAL_PROGRESS, st);
+}
+
 static void urc_ctcc(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -666,6 +820,11 @@ static void urc_ctcc(struct gw_at *at, const char *const *lines, int n, void *ar
 	int cci;
 	if (gw_pei_parse_ctcc(lines[0], &cci) < 0) {
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCC skipped: %.120s", lines[0]);
+		return;
+	}
+	struct pcall *dc = dial_call(pei, cci);
+	if (dc) {
+		dial_report(pei, dc->dial, cci, GW_PEI_DIAL_CONNECTED, 0);
 		return;
 	}
 	call_add(pei, cci);
@@ -682,7 +841,14 @@ static void urc_ctcr(struct gw_at *at, const char *const *lines, int n, void *ar
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCR skipped: %.120s", lines[0]);
 		return;
 	}
+	struct pcall *dc = dial_call(pei, cci);
+	int handle = dc ? dc->dial : 0;
 	call_del(pei, cci);
+	sds_floor_free(pei);
+	if (handle) {
+		dial_report(pei, handle, cci, GW_PEI_DIAL_RELEASED, cause);
+		return;
+	}
 	pei->ops.released(pei->ops.arg, cci, cause);
 }
 
@@ -820,9 +986,14 @@ static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *ar
 			int cci = pei->calls[i].cci;
 			pei->calls[i].cci = -1;
 			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d lost in the restart", cci);
-			pei->ops.released(pei->ops.arg, cci, GW_PEI_CAUSE_RESTART);
+			if (pei->calls[i].dial)
+				dial_report(pei, pei->calls[i].dial, cci, GW_PEI_DIAL_RELEASED,
+					    GW_PEI_CAUSE_RESTART);
+			else
+				pei->ops.released(pei->ops.arg, cci, GW_PEI_CAUSE_RESTART);
 		}
 	}
+	dial_fail(pei, -1);
 	gw_at_flush(pei->at);
 	if (pei->ready && pei->ops.ready)
 		pei->ops.ready(pei->ops.arg, 0);
@@ -1081,6 +1252,7 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	gw_timer_init(&pei->init_retry, on_init_retry, pei);
 	gw_timer_init(&pei->probe, on_probe, pei);
 	gw_timer_init(&pei->health, on_health, pei);
+	gw_timer_init(&pei->dial_timer, on_dial_timer, pei);
 	struct gw_at_ops aops = {.write = at_write, .arg = pei};
 	pei->at = gw_at_new(loop, GW_LOG_RADIO, "radio", &aops);
 	if (!pei->at) {
@@ -1096,7 +1268,8 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	static const char *const floor[] = {"+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:"};
 	for (size_t i = 0; i < sizeof(floor) / sizeof(floor[0]); i++)
 		gw_at_add_urc(pei->at, floor[i], 0, urc_floor, pei);
-	static const char *const later[] = {"+CTOCP:", "+CREG:", "+CSQ:"};
+	gw_at_add_urc(pei->at, "+CTOCP:", 0, urc_ctocp, pei);
+	static const char *const later[] = {"+CREG:", "+CSQ:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(pei->at, later[i], 0, urc_ignore, pei);
 	gw_at_add_urc(pei->at, "+CTSDSR:", 1, urc_ctsdsr, pei);
@@ -1122,6 +1295,7 @@ void gw_pei_free(struct gw_pei *pei)
 	gw_timer_cancel(pei->loop, &pei->init_retry);
 	gw_timer_cancel(pei->loop, &pei->probe);
 	gw_timer_cancel(pei->loop, &pei->health);
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
 	for (int i = 0; i < SDS_JOBS; i++)
 		gw_timer_cancel(pei->loop, &pei->jobs[i].timer);
 	gw_serial_free(pei->port);

@@ -12,6 +12,8 @@
 #ifndef GW_PEI_H
 #define GW_PEI_H
 
+#include <stdbool.h>
+
 #include "conf.h"
 #include "loop.h"
 #include "sds.h"
@@ -60,6 +62,15 @@ enum gw_pei_floor {
 	GW_PEI_FLOOR_CEASED,	  /* +CDTXC: the down transmission (the talker) ceased */
 };
 
+/* Progress of an outgoing call set up with gw_pei_dial(). */
+enum gw_pei_dial_state {
+	GW_PEI_DIAL_PROGRESS,  /* +CTOCP: cause = its call status (0 progressing, 1 queued,
+				  2 called party paged, 3 continue, 4 hang time expired) */
+	GW_PEI_DIAL_CONNECTED, /* +CTCC: the called party answered */
+	GW_PEI_DIAL_RELEASED,  /* +CTCR: cause = disconnect cause (gw_pei_cause_name()) */
+	GW_PEI_DIAL_FAILED,    /* the terminal refused the set-up: cause = +CME code or -1 */
+};
+
 struct gw_pei_ops {
 	/* The terminal finished its init profile (up = 1) or its port went away (0). */
 	void (*ready)(void *arg, int up);
@@ -73,6 +84,9 @@ struct gw_pei_ops {
 	/* Floor event of call cci; talker is the talking party's SSI/TSI or "" (may be NULL
 	   in ops: floor events are then only logged). */
 	void (*floor)(void *arg, int cci, enum gw_pei_floor ev, const char *talker);
+	/* An outgoing call's progress (handle from gw_pei_dial(); cci -1 until the terminal
+	   names it). Such calls get no connected()/released(): only this. May be NULL. */
+	void (*dial_state)(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause);
 	void *arg;
 };
 
@@ -99,6 +113,17 @@ int gw_pei_tx_request(struct gw_pei *pei, int cci);
 int gw_pei_tx_cease(struct gw_pei *pei, int cci);
 /* Name of a floor event ("granted", "other talker", ...). */
 const char *gw_pei_floor_name(enum gw_pei_floor ev);
+
+/*
+ * Call the ISSI/TSI `to` (individual call, hook signalling, simplex or duplex):
+ * AT+CTSDC sets the call parameters, then ATD<to>. Progress comes through
+ * dial_state(). Returns a handle > 0, -EINVAL (bad identity), -EBUSY (another
+ * dial still waits for its CC instance), -ENOTCONN (terminal not ready) or -errno.
+ */
+int gw_pei_dial(struct gw_pei *pei, const char *to, bool simplex);
+const char *gw_pei_dial_state_name(enum gw_pei_dial_state st);
+/* Parse "+CTOCP: <cci>,<call status>,...". Returns 0 or -EINVAL. */
+int gw_pei_parse_ctocp(const char *line, int *cci, int *call_status);
 
 /* Health kept for status. */
 struct gw_pei_health {

@@ -57,6 +57,9 @@ struct call {
 	bool tx_down;	/* another party talks (talker .. cease) */
 };
 
+/* What the called party does with an ATD (scenario command dial-reply). */
+enum dial_reply { DIAL_IGNORE, DIAL_ANSWER, DIAL_REJECT, DIAL_REFUSE };
+
 /* How the sim answers AT+CTXD (scenario command floor-reply). */
 enum floor_reply { FLOOR_GRANT, FLOOR_QUEUE, FLOOR_REFUSE, FLOOR_BUSY };
 
@@ -76,6 +79,8 @@ struct tetra {
 	int ctsdc_simplex;
 	int ctsdc_comms;
 	enum floor_reply floor_reply;
+	enum dial_reply dial_reply;
+	int dial_cause; /* +CTCR cause for DIAL_REJECT */
 	int next_cci;
 	int pending_cme; /* answer the next command with this error; -1 = none */
 	int cmgs_status; /* status in the delayed +CMGS report; 0 = send none */
@@ -222,7 +227,7 @@ static void at_dial(struct tetra *t, const char *ssi, int64_t t_ns)
 		reply_cme(t, CME_SYNTAX);
 		return;
 	}
-	c = new_call(t, 0);
+	c = t->dial_reply == DIAL_REFUSE ? NULL : new_call(t, 0);
 	if (!c) {
 		reply_cme(t, CME_NOT_ALLOWED);
 		return;
@@ -234,6 +239,13 @@ static void at_dial(struct tetra *t, const char *ssi, int64_t t_ns)
 	sim_event(&t->sim, "dial %lld %s cci=%d", (long long)t_ns, ssi, c->cci);
 	reply_ok(t);
 	sim_out(&t->sim, "+CTOCP: %d,2", c->cci);
+	if (t->dial_reply == DIAL_ANSWER) {
+		c->st = CALL_ACTIVE;
+		sim_out(&t->sim, "+CTCC: %d,%d,%d,0,0,%d,1", c->cci, c->hook, c->simplex, c->comms);
+	} else if (t->dial_reply == DIAL_REJECT) {
+		c->st = CALL_FREE;
+		sim_out(&t->sim, "+CTCR: %d,%d", c->cci, t->dial_cause);
+	}
 }
 
 static void at_ctsdc(struct tetra *t, char *args)
@@ -765,6 +777,24 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		c->tx_down = false;
 		sim_out(s, "+CDTXC: %d,0", c->cci);
 		reply_written(t, cl);
+	} else if (!strcmp(cmd, "dial-reply")) {
+		static const char *const modes[] = {"ignore", "answer", "reject", "refuse"};
+		const char *m = sim_next_token(&args);
+		const char *cause = sim_next_token(&args);
+		size_t i;
+
+		for (i = 0; m && i < 4 && strcmp(m, modes[i]); i++)
+			;
+		v = 11; /* called party rejection */
+		if (!m || i == 4 ||
+		    (cause && (i != DIAL_REJECT || sim_parse_long(cause, 0, 255, &v) < 0)) ||
+		    sim_next_token(&args)) {
+			sim_reply(cl, "err usage: dial-reply ignore|answer|reject [cause]|refuse");
+			return 0;
+		}
+		t->dial_reply = (enum dial_reply)i;
+		t->dial_cause = (int)v;
+		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "floor-reply")) {
 		static const char *const modes[] = {"grant", "queue", "refuse", "busy"};
 		size_t i;
@@ -880,6 +910,9 @@ static void usage(FILE *f, bool full)
 	      "  interrupt <cci> <id>         +CTXI: our transmission pre-empted by id\n"
 	      "  txwait <cci>                 +CTXW: our transmission must wait\n"
 	      "  release <cci> <cause>        +CTCR\n"
+	      "  dial-reply ignore|answer|reject [cause]|refuse  what ATD gets (default ignore:\n"
+	      "                               +CTOCP only; reject: +CTCR cause, default 11;\n"
+	      "                               refuse: +CME ERROR: 3)\n"
 	      "  answer-out <cci>             the called party answers an outgoing call\n"
 	      "  sds-text <from> <text> | sds-status <from> <hex> | sds-report <from> <ref> [st]\n"
 	      "  cmgs-status 4|5|none         status of the delayed +CMGS report\n"

@@ -149,7 +149,19 @@ struct drv {
 	int nsds;
 	int floor_ev[8], floor_cci[8], nfloor;
 	char floor_who[20];
+	int dial_st[8], dial_cci[8], dial_cause[8], dial_handle, ndial, connected;
 };
+
+static void d_dial_state(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause)
+{
+	struct drv *d = arg;
+	d->dial_handle = handle;
+	if (d->ndial < 8) {
+		d->dial_st[d->ndial] = st;
+		d->dial_cci[d->ndial] = cci;
+		d->dial_cause[d->ndial++] = cause;
+	}
+}
 
 static void d_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talker)
 {
@@ -175,8 +187,8 @@ static void d_incoming(void *arg, const struct gw_pei_call_in *c)
 }
 static void d_connected(void *arg, int cci)
 {
-	(void)arg;
 	(void)cci;
+	((struct drv *)arg)->connected++;
 }
 static void d_released(void *arg, int cci, int cause)
 {
@@ -237,6 +249,7 @@ static int drv_setup(void **state)
 				 .sds_in = d_sds_in,
 				 .sds_state = d_sds_state,
 				 .floor = d_floor,
+				 .dial_state = d_dial_state,
 				 .arg = &d};
 	assert_int_equal(gw_pei_new(d.loop, &d.conf, &ops, &d.pei), 0);
 	*state = &d;
@@ -424,6 +437,72 @@ static void test_shutdown_ceases_floor_first(void **state)
 	pty_peer_send(&d->dev, "\r\nOK\r\n");
 }
 
+static void test_dial(void **state)
+{
+	struct drv *d = *state;
+	assert_int_equal(gw_pei_dial(d->pei, "2269001", true), -ENOTCONN);
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	assert_int_equal(gw_pei_parse_ctocp("+CTOCP: 3,2", &(int){0}, &(int){0}), 0);
+	assert_int_equal(gw_pei_parse_ctocp("+CTOCP: 3", &(int){0}, &(int){0}), -EINVAL);
+	assert_int_equal(gw_pei_dial(d->pei, "22a", true), -EINVAL);
+	assert_int_equal(gw_pei_dial(d->pei, "123456789", true), -EINVAL); /* neither SSI nor TSI */
+	/* simplex to an SSI: parameters, dial, paged, answered, floor, released */
+	int h = gw_pei_dial(d->pei, "2269001", true);
+	assert_true(h > 0);
+	assert_int_equal(gw_pei_dial(d->pei, "2269002", true), -EBUSY);
+	expect_skipping(d, "AT+CTSDC=0,0,0,0,1,0,0,1,0,0");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATD2269001");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTOCP: 6,2,0,0,0,1,1,0,0,0\r\n"
+			       "\r\n+CTCC: 6,0,1,0,0,0,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 2);
+	assert_int_equal(d->dial_handle, h);
+	assert_int_equal(d->dial_st[0], GW_PEI_DIAL_PROGRESS);
+	assert_int_equal(d->dial_cci[0], 6);
+	assert_int_equal(d->dial_cause[0], 2);
+	assert_int_equal(d->dial_st[1], GW_PEI_DIAL_CONNECTED);
+	assert_int_equal(d->connected, 0); /* not an incoming call's connect */
+	assert_int_equal(gw_pei_live_calls(d->pei), 1);
+	assert_int_equal(gw_pei_tx_request(d->pei, 6), 0);
+	expect_skipping(d, "AT+CTXD=6,1");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTCR: 6,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 3);
+	assert_int_equal(d->dial_st[2], GW_PEI_DIAL_RELEASED);
+	assert_int_equal(d->dial_cause[2], 1);
+	assert_int_equal(d->nreleased, 0);
+	assert_int_equal(gw_pei_live_calls(d->pei), 0);
+	/* duplex to a TSI, rejected by the called party (release before any +CTOCP) */
+	h = gw_pei_dial(d->pei, "02440000102269002", false);
+	expect_skipping(d, "AT+CTSDC=0,5,0,0,0,0,0,1,0,0");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATD02440000102269002");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTCR: 7,11\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 4);
+	assert_int_equal(d->dial_handle, h);
+	assert_int_equal(d->dial_st[3], GW_PEI_DIAL_RELEASED);
+	assert_int_equal(d->dial_cause[3], 11);
+	/* the terminal refuses the dial itself */
+	h = gw_pei_dial(d->pei, "2269003", true);
+	expect_skipping(d, "AT+CTSDC=0,0,0,0,1,0,0,1,0,0");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATD2269003");
+	pty_peer_send(&d->dev, "\r\n+CME ERROR: 3\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 5);
+	assert_int_equal(d->dial_st[4], GW_PEI_DIAL_FAILED);
+	assert_int_equal(d->dial_cci[4], -1);
+	assert_int_equal(d->dial_cause[4], 3);
+	/* a +CTOCP nobody asked for is skipped; the next dial is free to go */
+	pty_peer_send(&d->dev, "\r\n+CTOCP: 9,2\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 5);
+	assert_true(gw_pei_dial(d->pei, "2269003", true) > h);
+}
+
 static void test_sds_send_and_delivery(void **state)
 {
 	struct drv *d = *state;
@@ -533,6 +612,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_floor_control, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_shutdown_ceases_floor_first, drv_setup,
 					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_dial, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_reinit_and_lost_call, drv_setup,
 					    drv_teardown),
