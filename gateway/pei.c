@@ -24,6 +24,13 @@
  * for a floor we hold before the ATH. Field layouts: tetra-pei.md section 2;
  * +CTXI/+CTXW carry the cci first, the rest is not relied on.
  *
+ * SDS and transmissions: while we hold or asked for the floor, or another party
+ * transmits (a group call's +CTICN or +CTXG until +CDTXC/+CTCR), SDS wait in
+ * their queue without spending a try, as SvxLink TetraLogic holds them while
+ * the squelch is open; they go when the floor is free, or after SDS_HOLD_MAX_MS
+ * in case an end of transmission was lost. A refusal that still comes (+CME
+ * ERROR) is retried on the timer like any failed send.
+ *
  * Outgoing calls: one set-up at a time waits for its CC instance (AT+CTSDC,
  * ATD, then the first +CTOCP/+CTCC/+CTCR of a cci we do not know yet); from
  * then on the call is tracked like any other, but reported to dial_state().
@@ -88,7 +95,8 @@ struct gw_pei {
 #define SDS_RETRY_MS	   5000
 #define SDS_REPORT_WAIT_MS 60000
 #define SDS_REASM_MS	   (5 * 60 * 1000)
-enum job_state { JOB_FREE, JOB_WAIT_CMGS, JOB_WAIT_NET, JOB_WAIT_REPORT, JOB_RETRY };
+#define SDS_HOLD_MAX_MS	   120000
+enum job_state { JOB_FREE, JOB_WAIT_CMGS, JOB_WAIT_NET, JOB_WAIT_REPORT, JOB_RETRY, JOB_HELD };
 struct sds_job {
 	struct gw_pei *pei;
 	enum job_state st;
@@ -99,6 +107,7 @@ struct sds_job {
 	uint8_t ref;
 	int inst; /* the terminal's SDS instance from +CMGS */
 	int tries;
+	int hold_over; /* held SDS_HOLD_MAX_MS already: send even during a transmission */
 	struct gw_timer timer;
 };
 
@@ -364,10 +373,27 @@ static void job_free(struct sds_job *j)
 
 static void job_send(struct sds_job *j);
 
-/* The floor changed: SDS held back for a transmission may go (see step 3). */
+/* A transmission on a live call: ours (asked or held) or another party's. */
+static int floor_busy(const struct gw_pei *pei)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (pei->calls[i].cci >= 0 && (pei->calls[i].own != OWN_NONE || pei->calls[i].down))
+			return 1;
+	return 0;
+}
+
+/* The floor changed: SDS held back for a transmission go when it is free. */
 static void sds_floor_free(struct gw_pei *pei)
 {
-	(void)pei;
+	if (floor_busy(pei))
+		return;
+	for (int i = 0; i < SDS_JOBS; i++) {
+		struct sds_job *j = &pei->jobs[i];
+		if (j->st == JOB_HELD) {
+			gw_timer_cancel(pei->loop, &j->timer);
+			job_send(j);
+		}
+	}
 }
 
 static void job_failed(struct sds_job *j, int detail)
@@ -387,6 +413,13 @@ static void on_job_timer(struct gw_loop *loop, void *arg)
 	struct sds_job *j = arg;
 	switch (j->st) {
 	case JOB_RETRY:
+		job_send(j);
+		return;
+	case JOB_HELD:
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "SDS to %s held %d s for a transmission: sending now", j->to,
+		     SDS_HOLD_MAX_MS / 1000);
+		j->hold_over = 1;
 		job_send(j);
 		return;
 	case JOB_WAIT_NET:
@@ -441,6 +474,16 @@ static void job_send(struct sds_job *j)
 {
 	struct gw_pei *pei = j->pei;
 	char cmd[48];
+	if (!j->hold_over && floor_busy(pei)) {
+		if (j->st != JOB_HELD) {
+			LOGP(GW_LOG_RADIO, GW_LOG_INFO,
+			     "SDS to %s (ref %u) waits: a transmission is in progress", j->to,
+			     j->ref);
+			j->st = JOB_HELD;
+			gw_timer_schedule(pei->loop, &j->timer, SDS_HOLD_MAX_MS);
+		}
+		return;
+	}
 	j->tries++;
 	j->st = JOB_WAIT_CMGS;
 	if (pei->sds_type != GW_SDS_AI_SDSTL)
@@ -482,6 +525,7 @@ int gw_pei_send_sds(struct gw_pei *pei, const char *to, const char *text)
 	j->pei = pei;
 	j->ref = ref;
 	j->tries = 0;
+	j->hold_over = 0;
 	j->handle = ++pei->sds_handles;
 	if (pei->sds_handles == 0x7fffffff)
 		pei->sds_handles = 0;
@@ -505,6 +549,7 @@ static void send_receipt(struct gw_pei *pei, const char *to, const struct gw_sds
 	j->pei = pei;
 	j->ref = m->text.ref;
 	j->tries = GW_PEI_SDS_TRIES - 1; /* one retry at most for an acknowledgement */
+	j->hold_over = 0;
 	j->handle = 0;
 	job_send(j);
 }
@@ -664,6 +709,9 @@ static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *a
 		return;
 	}
 	call_add(pei, c.cci);
+	struct pcall *pc = call_find(pei, c.cci);
+	if (pc && c.comms_type >= 1)
+		pc->down = 1; /* a group call starts with its caller talking */
 	pei->ops.incoming(pei->ops.arg, &c);
 }
 
@@ -999,6 +1047,7 @@ static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *ar
 		pei->ops.ready(pei->ops.arg, 0);
 	pei->ready = 0;
 	start_init(pei);
+	sds_floor_free(pei); /* held SDS queue behind the init */
 }
 
 /* ---- init -------------------------------------------------------------------------------- */

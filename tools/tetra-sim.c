@@ -35,6 +35,7 @@ enum {
 	CME_SYNTAX = 35,
 	CME_DATA_WITHOUT_CMGS = 36,
 	CME_CMGS_TIMEOUT = 37,
+	CME_BUSY_SIGNALLING = 42,
 };
 
 enum call_state { CALL_FREE, CALL_RINGING, CALL_PAGED, CALL_ACTIVE };
@@ -80,7 +81,8 @@ struct tetra {
 	int ctsdc_comms;
 	enum floor_reply floor_reply;
 	enum dial_reply dial_reply;
-	int dial_cause; /* +CTCR cause for DIAL_REJECT */
+	int dial_cause;	    /* +CTCR cause for DIAL_REJECT */
+	bool sds_tx_refuse; /* refuse AT+CMGS during a transmission (sds-during-tx) */
 	int next_cci;
 	int pending_cme; /* answer the next command with this error; -1 = none */
 	int cmgs_status; /* status in the delayed +CMGS report; 0 = send none */
@@ -149,6 +151,15 @@ static int ncalls(const struct tetra *t)
 	for (int i = 0; i < MAX_CALLS; i++)
 		n += t->calls[i].st != CALL_FREE;
 	return n;
+}
+
+/* A transmission on some call: our own (granted) or another party's. */
+static bool in_transmission(const struct tetra *t)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (t->calls[i].st != CALL_FREE && (t->calls[i].tx_own || t->calls[i].tx_down))
+			return true;
+	return false;
 }
 
 static void reply_ok(struct tetra *t)
@@ -397,6 +408,11 @@ static void sds_data_line(struct tetra *t, const char *line, size_t len, int ter
 		snprintf(even, sizeof(even), "%s%s", t->sds_hex, t->sds_hexlen % 2 ? "0" : "");
 		sim_hex_decode(even, pdu, sizeof(pdu));
 	}
+	if (t->sds_tx_refuse && in_transmission(t)) {
+		sim_event(&t->sim, "sds-refused %s %s", t->sds_to, t->sds_hex);
+		reply_cme(t, CME_BUSY_SIGNALLING);
+		return;
+	}
 	inst = t->next_inst;
 	t->next_inst = (t->next_inst + 1) % 256;
 	/* SDS-TL transfer (PID >= 0x80, message type 0) carries its own reference. */
@@ -580,6 +596,7 @@ static void ctl_call(struct tetra *t, struct sim_client *cl, char *args, bool gr
 	c->hook = (int)hook;
 	c->simplex = (int)simplex;
 	c->comms = group;
+	c->tx_down = group; /* a group call starts with its caller talking */
 	c->st = hook || group ? CALL_ACTIVE : CALL_RINGING;
 	sim_out(&t->sim, "+CTICN: %d,0,0,%d,%s,%d,%d,0,%d,1,%d,%s,%ld", c->cci, id_type(calling),
 		calling, c->hook, c->simplex, c->comms, id_type(called), called, prio);
@@ -795,6 +812,13 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		t->dial_reply = (enum dial_reply)i;
 		t->dial_cause = (int)v;
 		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "sds-during-tx")) {
+		if (strcmp(args, "refuse") && strcmp(args, "accept")) {
+			sim_reply(cl, "err usage: sds-during-tx refuse|accept");
+			return 0;
+		}
+		t->sds_tx_refuse = args[0] == 'r';
+		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "floor-reply")) {
 		static const char *const modes[] = {"grant", "queue", "refuse", "busy"};
 		size_t i;
@@ -916,6 +940,8 @@ static void usage(FILE *f, bool full)
 	      "  answer-out <cci>             the called party answers an outgoing call\n"
 	      "  sds-text <from> <text> | sds-status <from> <hex> | sds-report <from> <ref> [st]\n"
 	      "  cmgs-status 4|5|none         status of the delayed +CMGS report\n"
+	      "  sds-during-tx refuse|accept  AT+CMGS during a transmission gets +CME ERROR: 42\n"
+	      "                               (event sds-refused) or goes (default accept)\n"
 	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
 	      "  banner                       terminal restart (+CTOM: 0), calls dropped\n"
 	      "  state                        calls and their states\n"

@@ -2,7 +2,8 @@
  * Integration: the pei driver in this process against tetra-sim as a separate
  * process over a pseudo-terminal. Outgoing individual calls (answered,
  * rejected, refused, unanswered then answered), simplex floor control (our
- * grant, a queued grant, another talker, pre-emption) as the sim plays them.
+ * grant, a queued grant, another talker, pre-emption) as the sim plays them,
+ * and SDS held back while a transmission is on (the sim refuses them then).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@ struct radio {
 	int dial_st[16], dial_cci[16], dial_cause[16], ndial;
 	int floor_ev[16], nfloor;
 	char talker[20];
+	int sds_st[16], nsds;
 };
 static struct radio R;
 
@@ -69,6 +71,15 @@ static void r_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talker
 	snprintf(r->talker, sizeof(r->talker), "%s", talker);
 }
 
+static void r_sds_state(void *arg, int handle, enum gw_pei_sds_state st, int detail)
+{
+	struct radio *r = arg;
+	(void)handle;
+	(void)detail;
+	if (r->nsds < 16)
+		r->sds_st[r->nsds++] = st;
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -102,6 +113,7 @@ static int setup(void **state)
 				 .released = r_released,
 				 .floor = r_floor,
 				 .dial_state = r_dial,
+				 .sds_state = r_sds_state,
 				 .arg = &R};
 	if (gw_pei_new(R.loop, &R.conf, &ops, &R.pei) < 0)
 		return -1;
@@ -215,11 +227,50 @@ static void test_floor_with_sim(void **state)
 	assert_int_equal(gw_pei_tx_cease(R.pei, cci), -EALREADY);
 }
 
+static void test_sds_waits_for_transmissions(void **state)
+{
+	(void)state;
+	char reply[128];
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-during-tx refuse"), 0);
+	/* a group call: its caller talks, then a second talker; the SDS waits for both */
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "group 2269001 9001"), 0);
+	int cci = 0;
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
+	UNTIL(gw_pei_live_calls(R.pei) == 1, 3000);
+	assert_true(gw_pei_send_sds(R.pei, "2269005", "odota") > 0);
+	h_pump(&rig, 300);
+	gw_loop_run_once(R.loop, 5);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "talker %d 2269002", cci), 0);
+	UNTIL(R.nfloor == 1, 3000);
+	h_pump(&rig, 300);
+	gw_loop_run_once(R.loop, 5);
+	assert_int_equal(h_count_events(&rig.radio, "AT+CMGS"), 0);
+	assert_int_equal(R.nsds, 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "cease %d", cci), 0);
+	UNTIL(h_count_events(&rig.radio, "event sds-out 2269005") == 1, 3000);
+	UNTIL(R.nsds == 2, 3000);
+	assert_int_equal(R.sds_st[0], GW_PEI_SDS_ACCEPTED);
+	assert_int_equal(R.sds_st[1], GW_PEI_SDS_SENT);
+	/* our own transmission: held until we give up the floor */
+	assert_int_equal(gw_pei_tx_request(R.pei, cci), 0);
+	UNTIL(R.nfloor == 3, 3000);
+	assert_int_equal(R.floor_ev[2], GW_PEI_FLOOR_GRANTED);
+	assert_true(gw_pei_send_sds(R.pei, "2269006", "hetki") > 0);
+	h_pump(&rig, 300);
+	gw_loop_run_once(R.loop, 5);
+	assert_int_equal(h_count_events(&rig.radio, "AT+CMGS=2269006"), 0);
+	assert_int_equal(gw_pei_tx_cease(R.pei, cci), 0);
+	UNTIL(h_count_events(&rig.radio, "event sds-out 2269006") == 1, 3000);
+	/* nothing was ever refused: no try was spent on a transmission */
+	assert_int_equal(h_count_events(&rig.radio, "sds-refused"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_dial_outcomes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_floor_with_sim, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sds_waits_for_transmissions, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: radio", tests, NULL, NULL);
 }
