@@ -16,7 +16,7 @@
 
 #include "log.h"
 
-enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL };
+enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL, K_GSSIS };
 
 static const struct key {
 	const char *name;
@@ -45,6 +45,7 @@ static const struct key {
     {.name = "radio.issi", .kind = K_DIGITS, F(radio_issi), .min = 1, .max = 17},
     I("radio.probe_idle", radio_probe_idle_s, 1, 600),
     I("radio.health_interval", radio_health_interval_s, 5, 3600),
+    {.name = "radio.monitor_gssi", .kind = K_GSSIS, F(radio_monitor_gssi)},
     S("modem.port", modem_port),
     I("modem.baud", modem_baud, 1200, 921600),
     ONEOF("modem.vendor", modem_vendor, "generic huawei quectel simcom"),
@@ -184,6 +185,25 @@ static int parse_value(struct gw_conf *conf, const struct key *k, const char *v,
 			 k->choices, v);
 		return -EINVAL;
 	}
+	case K_GSSIS: {
+		uint32_t g[GW_CONF_GSSI_MAX];
+		int n = gw_conf_gssi_list(v, g, GW_CONF_GSSI_MAX);
+		if (n < 0) {
+			snprintf(
+			    err, (size_t)errlen,
+			    "%s: expected up to %d different GSSIs 1..16777215, comma-separated, "
+			    "got '%.64s'",
+			    k->name, GW_CONF_GSSI_MAX, v);
+			return -EINVAL;
+		}
+		/* kept normalised: "9001,9002" */
+		size_t used = 0;
+		field[0] = '\0';
+		for (int i = 0; i < n; i++)
+			used += (size_t)snprintf(field + used, k->size - used, "%s%u", i ? "," : "",
+						 (unsigned)g[i]);
+		return 0;
+	}
 	case K_LEVEL:
 		if (gw_log_parse_level(v) < 0) {
 			snprintf(err, (size_t)errlen,
@@ -195,6 +215,39 @@ static int parse_value(struct gw_conf *conf, const struct key *k, const char *v,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int gw_conf_gssi_list(const char *list, uint32_t *out, int max)
+{
+	int n = 0;
+	const char *p = list;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p)
+		return 0;
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		size_t digits = strspn(p, "0123456789");
+		if (digits == 0 || digits > 8)
+			return -EINVAL;
+		unsigned long v = strtoul(p, NULL, 10);
+		if (v < 1 || v > 16777215)
+			return -EINVAL;
+		for (int i = 0; i < n; i++)
+			if (out[i] == v)
+				return -EINVAL;
+		if (n == max)
+			return -E2BIG;
+		out[n++] = (uint32_t)v;
+		p += digits;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			return n;
+		if (*p++ != ',')
+			return -EINVAL;
+	}
 }
 
 int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int errlen)
@@ -233,7 +286,7 @@ int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int er
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(keys[i].name, key) != 0)
 			continue;
-		if (*p == '\0') {
+		if (*p == '\0' && keys[i].kind != K_GSSIS) { /* an empty GSSI list: off */
 			snprintf(err, (size_t)errlen, "%s: missing value", key);
 			return -EINVAL;
 		}

@@ -9,8 +9,10 @@
 #define GW_CONF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
-#define GW_CONF_STR 256
+#define GW_CONF_STR	 256
+#define GW_CONF_GSSI_MAX 16 /* radio.monitor_gssi entries */
 
 enum gw_radio_answer { GW_RADIO_ANSWER_AT_ONCE, GW_RADIO_ANSWER_ON_ACCEPT };
 
@@ -50,7 +52,15 @@ struct gw_conf {
 	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */
 	char log_level[16];
 	int retention_days; /* message bodies older than this are blanked daily; 0: kept */
+	/* talkgroups logged, never paged: "9001,9002" (validated); empty: no monitor */
+	char radio_monitor_gssi[GW_CONF_STR];
 };
+
+/*
+ * Parse a comma-separated GSSI list ("9001, 9002"; each 1..16777215) into out[0..max).
+ * Returns the count (0 for ""), or -EINVAL (bad entry, duplicate) / -E2BIG (over max).
+ */
+int gw_conf_gssi_list(const char *list, uint32_t *out, int max);
 
 /* Fill conf with the built-in defaults. */
 void gw_conf_defaults(struct gw_conf *conf);

@@ -74,6 +74,41 @@ static void test_lines(void **state)
 	assert_non_null(strstr(err, "longer than"));
 }
 
+static void test_monitor_gssi(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	char err[160];
+	uint32_t g[GW_CONF_GSSI_MAX];
+	gw_conf_defaults(&c);
+	assert_string_equal(c.radio_monitor_gssi, "");
+	assert_int_equal(gw_conf_gssi_list(c.radio_monitor_gssi, g, GW_CONF_GSSI_MAX), 0);
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "radio.monitor_gssi 9001, 09002 ,16777215", err, sizeof(err)),
+	    0);
+	assert_string_equal(c.radio_monitor_gssi, "9001,9002,16777215");
+	assert_int_equal(gw_conf_gssi_list(c.radio_monitor_gssi, g, GW_CONF_GSSI_MAX), 3);
+	assert_int_equal(g[1], 9002);
+	/* empty: the monitor is off */
+	assert_int_equal(gw_conf_parse_line(&c, "radio.monitor_gssi", err, sizeof(err)), 0);
+	assert_string_equal(c.radio_monitor_gssi, "");
+	static const char *const bad[] = {
+	    "radio.monitor_gssi 0",	    "radio.monitor_gssi 16777216",
+	    "radio.monitor_gssi 9001,",	    "radio.monitor_gssi ,9001",
+	    "radio.monitor_gssi 9001,9001", "radio.monitor_gssi 9a",
+	    "radio.monitor_gssi 9001 9002", "radio.monitor_gssi 123456789",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(gw_conf_parse_line(&c, bad[i], err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "radio.monitor_gssi: expected up to 16"));
+	}
+	assert_string_equal(c.radio_monitor_gssi, "");
+	char many[200] = "radio.monitor_gssi 1";
+	for (int i = 2; i <= 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), ",%d", i);
+	assert_int_equal(gw_conf_parse_line(&c, many, err, sizeof(err)), -EINVAL);
+}
+
 static void test_file_errors_name_line(void **state)
 {
 	(void)state;
@@ -129,6 +164,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lines),
+	    cmocka_unit_test(test_monitor_gssi),
 	    cmocka_unit_test(test_file_errors_name_line),
 	    cmocka_unit_test(test_apply_live),
 	};
