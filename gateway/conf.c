@@ -250,6 +250,49 @@ int gw_conf_gssi_list(const char *list, uint32_t *out, int max)
 	}
 }
 
+const char *gw_conf_status_text(const struct gw_conf *conf, uint16_t v)
+{
+	for (int i = 0; i < conf->n_sds_status; i++)
+		if (conf->sds_status[i].value == v)
+			return conf->sds_status[i].text;
+	return NULL;
+}
+
+/* "sds.status.<value> <text>": value decimal or 0x hex, 16 bits; a later line wins. */
+static int parse_status_key(struct gw_conf *conf, const char *key, const char *v, char *err,
+			    int errlen)
+{
+	const char *num = key + strlen("sds.status.");
+	int hex = num[0] == '0' && (num[1] == 'x' || num[1] == 'X');
+	const char *d = hex ? num + 2 : num;
+	size_t nd = strspn(d, hex ? "0123456789abcdefABCDEF" : "0123456789");
+	unsigned long val = nd && nd <= 5 && !d[nd] ? strtoul(d, NULL, hex ? 16 : 10) : 0x10000;
+	if (val > 0xffff) {
+		snprintf(err, (size_t)errlen,
+			 "%.64s: status value must be 0..65535 (decimal) or 0x0..0xffff", key);
+		return -EINVAL;
+	}
+	size_t len = strlen(v);
+	if (len == 0 || len >= GW_CONF_STATUS_LEN) {
+		snprintf(err, (size_t)errlen, "%.64s: text must be 1..%d characters", key,
+			 GW_CONF_STATUS_LEN - 1);
+		return -EINVAL;
+	}
+	int i = 0;
+	while (i < conf->n_sds_status && conf->sds_status[i].value != val)
+		i++;
+	if (i == GW_CONF_STATUS_MAX) {
+		snprintf(err, (size_t)errlen, "%.64s: more than %d sds.status keys", key,
+			 GW_CONF_STATUS_MAX);
+		return -EINVAL;
+	}
+	conf->sds_status[i].value = (uint16_t)val;
+	memcpy(conf->sds_status[i].text, v, len + 1);
+	if (i == conf->n_sds_status)
+		conf->n_sds_status++;
+	return 0;
+}
+
 int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int errlen)
 {
 	char buf[512];
@@ -291,6 +334,13 @@ int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int er
 			return -EINVAL;
 		}
 		return parse_value(conf, &keys[i], p, err, errlen);
+	}
+	if (strncmp(key, "sds.status.", 11) == 0) {
+		if (*p == '\0') {
+			snprintf(err, (size_t)errlen, "%.64s: missing value", key);
+			return -EINVAL;
+		}
+		return parse_status_key(conf, key, p, err, errlen);
 	}
 	snprintf(err, (size_t)errlen, "unknown key '%.64s'", key);
 	return -EINVAL;
@@ -359,6 +409,13 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 			used += (size_t)snprintf(restart + used, (size_t)len - used, "%s%s",
 						 used ? ", " : "", k->name);
 		}
+	}
+	/* status meanings are looked up at each received status: live */
+	if (conf->n_sds_status != next->n_sds_status ||
+	    memcmp(conf->sds_status, next->sds_status, sizeof(conf->sds_status)) != 0) {
+		memcpy(conf->sds_status, next->sds_status, sizeof(conf->sds_status));
+		conf->n_sds_status = next->n_sds_status;
+		n++;
 	}
 	return n;
 }

@@ -136,7 +136,10 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 	if (m->kind == GW_SDS_TEXT && *from)
 		gw_relay_officer_text(d->relay, from, m->text.text);
 	else if (m->kind == GW_SDS_STATUS)
-		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x from %s", m->status.value, from);
+		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x (%s) from %s", m->status.value,
+		     gw_conf_status_text(&d->conf, m->status.value)
+			 ?: gw_sds_status_name(m->status.value),
+		     from);
 	else if (m->kind == GW_SDS_LIP)
 		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "location of %s: %.5f %.5f", from, m->lip.lat_deg,
 		     m->lip.lon_deg);

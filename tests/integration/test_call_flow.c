@@ -4,7 +4,8 @@
  * authority call and checks the AT traffic both simulators saw and the
  * incident rinkid wrote to the call log. A group call on a monitored
  * talkgroup (radio.monitor_gssi) is never paged and leaves group_talk/group_call
- * rows.
+ * rows; received statuses are logged with their configured (sds.status.<value>)
+ * or built-in meaning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -248,7 +249,10 @@ static void test_monitored_group_logged_not_paged(void **state)
 	(void)state;
 	char reply[128];
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
-	assert_int_equal(h_start_rinkid(&rig, "radio.monitor_gssi 9001, 9002"), 0);
+	assert_int_equal(h_start_rinkid(&rig, "radio.monitor_gssi 9001, 9002\n"
+					      "sds.status.0x8002 Paikalla\n"
+					      "sds.status.32771 Matkalla"),
+			 0);
 	assert_int_equal(h_wait_log(&rig, "monitoring group calls on 9001,9002", 3000), 0);
 	/* the group call on 9001 (GTSI form): caller, a second talker, the caller again */
 	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "group 2269001 02440000100009001"),
@@ -278,6 +282,16 @@ static void test_monitored_group_logged_not_paged(void **state)
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
 	h_pump(&rig, 200);
 	assert_int_equal(h_log_count(&rig, "group_call:"), 1);
+
+	/* statuses: configured (hex and decimal keys) and built-in meanings */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8002"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8003"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8004"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 0"), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x8002 (Paikalla) from 2269001", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x8003 (Matkalla) from 2269001", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x8004 (user-defined status)", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x0000 (emergency)", 3000), 0);
 
 	/* the call log: three spurts and the call, as system events */
 	struct gw_db *db;
