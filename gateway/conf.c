@@ -16,7 +16,7 @@
 
 #include "log.h"
 
-enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL };
+enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL, K_GSSIS };
 
 static const struct key {
 	const char *name;
@@ -45,6 +45,7 @@ static const struct key {
     {.name = "radio.issi", .kind = K_DIGITS, F(radio_issi), .min = 1, .max = 17},
     I("radio.probe_idle", radio_probe_idle_s, 1, 600),
     I("radio.health_interval", radio_health_interval_s, 5, 3600),
+    {.name = "radio.monitor_gssi", .kind = K_GSSIS, F(radio_monitor_gssi)},
     S("modem.port", modem_port),
     I("modem.baud", modem_baud, 1200, 921600),
     ONEOF("modem.vendor", modem_vendor, "generic huawei quectel simcom"),
@@ -184,6 +185,25 @@ static int parse_value(struct gw_conf *conf, const struct key *k, const char *v,
 			 k->choices, v);
 		return -EINVAL;
 	}
+	case K_GSSIS: {
+		uint32_t g[GW_CONF_GSSI_MAX];
+		int n = gw_conf_gssi_list(v, g, GW_CONF_GSSI_MAX);
+		if (n < 0) {
+			snprintf(
+			    err, (size_t)errlen,
+			    "%s: expected up to %d different GSSIs 1..16777215, comma-separated, "
+			    "got '%.64s'",
+			    k->name, GW_CONF_GSSI_MAX, v);
+			return -EINVAL;
+		}
+		/* kept normalised: "9001,9002" */
+		size_t used = 0;
+		field[0] = '\0';
+		for (int i = 0; i < n; i++)
+			used += (size_t)snprintf(field + used, k->size - used, "%s%u", i ? "," : "",
+						 (unsigned)g[i]);
+		return 0;
+	}
 	case K_LEVEL:
 		if (gw_log_parse_level(v) < 0) {
 			snprintf(err, (size_t)errlen,
@@ -195,6 +215,82 @@ static int parse_value(struct gw_conf *conf, const struct key *k, const char *v,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int gw_conf_gssi_list(const char *list, uint32_t *out, int max)
+{
+	int n = 0;
+	const char *p = list;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p)
+		return 0;
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		size_t digits = strspn(p, "0123456789");
+		if (digits == 0 || digits > 8)
+			return -EINVAL;
+		unsigned long v = strtoul(p, NULL, 10);
+		if (v < 1 || v > 16777215)
+			return -EINVAL;
+		for (int i = 0; i < n; i++)
+			if (out[i] == v)
+				return -EINVAL;
+		if (n == max)
+			return -E2BIG;
+		out[n++] = (uint32_t)v;
+		p += digits;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			return n;
+		if (*p++ != ',')
+			return -EINVAL;
+	}
+}
+
+const char *gw_conf_status_text(const struct gw_conf *conf, uint16_t v)
+{
+	for (int i = 0; i < conf->n_sds_status; i++)
+		if (conf->sds_status[i].value == v)
+			return conf->sds_status[i].text;
+	return NULL;
+}
+
+/* "sds.status.<value> <text>": value decimal or 0x hex, 16 bits; a later line wins. */
+static int parse_status_key(struct gw_conf *conf, const char *key, const char *v, char *err,
+			    int errlen)
+{
+	const char *num = key + strlen("sds.status.");
+	int hex = num[0] == '0' && (num[1] == 'x' || num[1] == 'X');
+	const char *d = hex ? num + 2 : num;
+	size_t nd = strspn(d, hex ? "0123456789abcdefABCDEF" : "0123456789");
+	unsigned long val = nd && nd <= 5 && !d[nd] ? strtoul(d, NULL, hex ? 16 : 10) : 0x10000;
+	if (val > 0xffff) {
+		snprintf(err, (size_t)errlen,
+			 "%.64s: status value must be 0..65535 (decimal) or 0x0..0xffff", key);
+		return -EINVAL;
+	}
+	size_t len = strlen(v);
+	if (len == 0 || len >= GW_CONF_STATUS_LEN) {
+		snprintf(err, (size_t)errlen, "%.64s: text must be 1..%d characters", key,
+			 GW_CONF_STATUS_LEN - 1);
+		return -EINVAL;
+	}
+	int i = 0;
+	while (i < conf->n_sds_status && conf->sds_status[i].value != val)
+		i++;
+	if (i == GW_CONF_STATUS_MAX) {
+		snprintf(err, (size_t)errlen, "%.64s: more than %d sds.status keys", key,
+			 GW_CONF_STATUS_MAX);
+		return -EINVAL;
+	}
+	conf->sds_status[i].value = (uint16_t)val;
+	memcpy(conf->sds_status[i].text, v, len + 1);
+	if (i == conf->n_sds_status)
+		conf->n_sds_status++;
+	return 0;
 }
 
 int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int errlen)
@@ -233,11 +329,18 @@ int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int er
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(keys[i].name, key) != 0)
 			continue;
-		if (*p == '\0') {
+		if (*p == '\0' && keys[i].kind != K_GSSIS) { /* an empty GSSI list: off */
 			snprintf(err, (size_t)errlen, "%s: missing value", key);
 			return -EINVAL;
 		}
 		return parse_value(conf, &keys[i], p, err, errlen);
+	}
+	if (strncmp(key, "sds.status.", 11) == 0) {
+		if (*p == '\0') {
+			snprintf(err, (size_t)errlen, "%.64s: missing value", key);
+			return -EINVAL;
+		}
+		return parse_status_key(conf, key, p, err, errlen);
 	}
 	snprintf(err, (size_t)errlen, "unknown key '%.64s'", key);
 	return -EINVAL;
@@ -306,6 +409,13 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 			used += (size_t)snprintf(restart + used, (size_t)len - used, "%s%s",
 						 used ? ", " : "", k->name);
 		}
+	}
+	/* status meanings are looked up at each received status: live */
+	if (conf->n_sds_status != next->n_sds_status ||
+	    memcmp(conf->sds_status, next->sds_status, sizeof(conf->sds_status)) != 0) {
+		memcpy(conf->sds_status, next->sds_status, sizeof(conf->sds_status));
+		conf->n_sds_status = next->n_sds_status;
+		n++;
 	}
 	return n;
 }

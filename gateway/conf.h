@@ -9,8 +9,18 @@
 #define GW_CONF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
-#define GW_CONF_STR 256
+#define GW_CONF_STR	   256
+#define GW_CONF_GSSI_MAX   16 /* radio.monitor_gssi entries */
+#define GW_CONF_STATUS_MAX 64 /* sds.status.<value> keys */
+#define GW_CONF_STATUS_LEN 64 /* text of one, with the NUL */
+
+/* One sds.status.<value> key: the meaning of a received 16-bit status. */
+struct gw_conf_status {
+	uint16_t value;
+	char text[GW_CONF_STATUS_LEN];
+};
 
 enum gw_radio_answer { GW_RADIO_ANSWER_AT_ONCE, GW_RADIO_ANSWER_ON_ACCEPT };
 
@@ -50,7 +60,20 @@ struct gw_conf {
 	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */
 	char log_level[16];
 	int retention_days; /* message bodies older than this are blanked daily; 0: kept */
+	/* talkgroups logged, never paged: "9001,9002" (validated); empty: no monitor */
+	char radio_monitor_gssi[GW_CONF_STR];
+	struct gw_conf_status sds_status[GW_CONF_STATUS_MAX]; /* configured status meanings */
+	int n_sds_status;
 };
+
+/*
+ * Parse a comma-separated GSSI list ("9001, 9002"; each 1..16777215) into out[0..max).
+ * Returns the count (0 for ""), or -EINVAL (bad entry, duplicate) / -E2BIG (over max).
+ */
+int gw_conf_gssi_list(const char *list, uint32_t *out, int max);
+
+/* Configured meaning of status value v (sds.status.<v>), or NULL when none is set. */
+const char *gw_conf_status_text(const struct gw_conf *conf, uint16_t v);
 
 /* Fill conf with the built-in defaults. */
 void gw_conf_defaults(struct gw_conf *conf);

@@ -2556,6 +2556,20 @@ int gw_db_system_event_list(struct gw_db *db, gw_db_event_fn fn, void *arg)
 	return each_row(db, DB_STMT_SYSTEM_EVENT_LIST, event_row, &cb);
 }
 
+int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, const char *detail)
+{
+	int rc;
+
+	assert(kind);
+	if (db->batch || db->spool_pending)
+		return -EBUSY;
+	rc = tx_begin(db);
+	if (rc >= 0)
+		rc = event_insert(db, 0, t_ms, kind, detail);
+	rc = tx_end(db, rc);
+	return rc < 0 ? rc : 0;
+}
+
 struct report_cb {
 	gw_db_report_fn fn;
 	void *arg;

@@ -204,6 +204,13 @@ int gw_db_event_list(struct gw_db *db, int64_t incident, gw_db_event_fn fn, void
 /* Call fn for every system event (no incident, e.g. "retention") in order. Count or -errno. */
 int gw_db_system_event_list(struct gw_db *db, gw_db_event_fn fn, void *arg);
 
+/*
+ * Append a system event (no incident; e.g. "group_call" from the talkgroup monitor) in its
+ * own transaction, chained like every event. Not spooled: -EBUSY while a batch is open or
+ * call-log records wait in the spool (it would overtake them); else 0 or -errno.
+ */
+int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, const char *detail);
+
 /* ---- report and retention ------------------------------------------------------------ */
 
 /* One service line's figures for gw_db_report(); line "" collects calls without a line. */

@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "modem.h"
 #include "notify.h"
+#include "monitor.h"
 #include "pei.h"
 #include "priv.h"
 #include "relay.h"
@@ -41,6 +42,7 @@ struct rinkid {
 	struct gw_calls *calls;
 	struct gw_relay *relay;
 	struct gw_pei *pei;
+	struct gw_monitor *monitor;
 	struct gw_modem *modem;
 	struct gw_io *io;
 	struct gw_audio *audio;
@@ -106,6 +108,8 @@ static void pei_ready(void *arg, int up)
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
 	struct rinkid *d = arg;
+	if (gw_monitor_incoming(d->monitor, in))
+		return; /* a monitored talkgroup: logged, never paged */
 	d->counters.incidents++;
 	if (d->page_test) /* an authority call wins over a test */
 		gw_modem_hangup(d->modem);
@@ -113,11 +117,17 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 }
 static void pei_connected(void *arg, int cci)
 {
-	gw_calls_radio_connected(((struct rinkid *)arg)->calls, cci);
+	if (!gw_monitor_owns(((struct rinkid *)arg)->monitor, cci))
+		gw_calls_radio_connected(((struct rinkid *)arg)->calls, cci);
 }
 static void pei_released(void *arg, int cci, int cause)
 {
-	gw_calls_radio_released(((struct rinkid *)arg)->calls, cci, cause);
+	if (!gw_monitor_released(((struct rinkid *)arg)->monitor, cci, cause))
+		gw_calls_radio_released(((struct rinkid *)arg)->calls, cci, cause);
+}
+static void pei_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talker)
+{
+	gw_monitor_floor(((struct rinkid *)arg)->monitor, cci, ev, talker);
 }
 
 static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
@@ -126,7 +136,10 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 	if (m->kind == GW_SDS_TEXT && *from)
 		gw_relay_officer_text(d->relay, from, m->text.text);
 	else if (m->kind == GW_SDS_STATUS)
-		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x from %s", m->status.value, from);
+		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x (%s) from %s", m->status.value,
+		     gw_conf_status_text(&d->conf, m->status.value)
+			 ?: gw_sds_status_name(m->status.value),
+		     from);
 	else if (m->kind == GW_SDS_LIP)
 		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "location of %s: %.5f %.5f", from, m->lip.lat_deg,
 		     m->lip.lon_deg);
@@ -507,7 +520,10 @@ int main(int argc, char **argv)
 				  .connected = pei_connected,
 				  .released = pei_released,
 				  .sds_in = pei_sds_in,
+				  .floor = pei_floor,
 				  .arg = &d};
+	if (gw_monitor_new(d.loop, &d.conf, d.db, &d.monitor) < 0)
+		goto out;
 	if (gw_pei_new(d.loop, &d.conf, &pops, &d.pei) < 0)
 		goto out;
 	struct gw_modem_ops mops = {.ready = modem_ready,
@@ -565,6 +581,7 @@ out:
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);
+	gw_monitor_free(d.monitor);
 	gw_relay_free(d.relay);
 	gw_calls_free(d.calls);
 	gw_roster_free(d.roster);

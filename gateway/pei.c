@@ -17,6 +17,23 @@
  *
  * Calls: the ccis of live calls are tracked from +CTICN/+CTCC to +CTCR, so a
  * reboot can report each lost call, and shutdown can release them with ATH.
+ *
+ * Floor: per call we keep whether we asked for or hold the floor (AT+CTXD until
+ * AT+CUTXC, a refusal, an interruption or the release) and whether another
+ * party talks (+CTXG with its identity until +CDTXC). Shutdown sends AT+CUTXC
+ * for a floor we hold before the ATH. Field layouts: tetra-pei.md section 2;
+ * +CTXI/+CTXW carry the cci first, the rest is not relied on.
+ *
+ * SDS and transmissions: while we hold or asked for the floor, or another party
+ * transmits (a group call's +CTICN or +CTXG until +CDTXC/+CTCR), SDS wait in
+ * their queue without spending a try, as SvxLink TetraLogic holds them while
+ * the squelch is open; they go when the floor is free, or after SDS_HOLD_MAX_MS
+ * in case an end of transmission was lost. A refusal that still comes (+CME
+ * ERROR) is retried on the timer like any failed send.
+ *
+ * Outgoing calls: one set-up at a time waits for its CC instance (AT+CTSDC,
+ * ATD, then the first +CTOCP/+CTCC/+CTCR of a cci we do not know yet); from
+ * then on the call is tracked like any other, but reported to dial_state().
  */
 #include "pei.h"
 
@@ -35,6 +52,16 @@
 #define RESYNC_MS	   300
 #define BUSY_RETRY_MS	   1000
 #define PROBE_FAILS_REOPEN 3
+#define DIAL_CCI_WAIT_MS   10000 /* after ATD's OK, for the terminal to name the call */
+
+/* A live radio call; cci -1 marks a free slot. */
+enum own_floor { OWN_NONE, OWN_ASKED, OWN_HELD };
+struct pcall {
+	int cci;
+	enum own_floor own;
+	int down; /* another party transmits (from +CTXG until +CDTXC) */
+	int dial; /* our outgoing call's handle; 0 for an incoming call */
+};
 
 struct gw_pei {
 	struct gw_loop *loop;
@@ -52,12 +79,15 @@ struct gw_pei {
 	int probing;
 	struct gw_timer health;
 	struct gw_pei_health h;
-	int calls[MAX_CALLS]; /* live ccis, -1 free */
-	int sds_type;	      /* AI service last set with AT+CTSDS, -1 unknown */
+	struct pcall calls[MAX_CALLS];
+	int sds_type; /* AI service last set with AT+CTSDS, -1 unknown */
 	uint8_t sds_ref;
 	int sds_handles;
 	struct sds_job *jobs;
 	struct gw_sds_reasm reasm;
+	int dial_handles;
+	int dial_wait; /* handle of the dial waiting for its cci; 0 none */
+	struct gw_timer dial_timer;
 };
 
 /* One SDS we send, from queueing to its delivery report. */
@@ -65,7 +95,8 @@ struct gw_pei {
 #define SDS_RETRY_MS	   5000
 #define SDS_REPORT_WAIT_MS 60000
 #define SDS_REASM_MS	   (5 * 60 * 1000)
-enum job_state { JOB_FREE, JOB_WAIT_CMGS, JOB_WAIT_NET, JOB_WAIT_REPORT, JOB_RETRY };
+#define SDS_HOLD_MAX_MS	   120000
+enum job_state { JOB_FREE, JOB_WAIT_CMGS, JOB_WAIT_NET, JOB_WAIT_REPORT, JOB_RETRY, JOB_HELD };
 struct sds_job {
 	struct gw_pei *pei;
 	enum job_state st;
@@ -76,6 +107,7 @@ struct sds_job {
 	uint8_t ref;
 	int inst; /* the terminal's SDS instance from +CMGS */
 	int tries;
+	int hold_over; /* held SDS_HOLD_MAX_MS already: send even during a transmission */
 	struct gw_timer timer;
 };
 
@@ -264,16 +296,22 @@ int gw_pei_parse_ctcr(const char *line, int *cci, int *cause)
 
 /* ---- live calls ---------------------------------------------------------------------- */
 
-static void call_add(struct gw_pei *pei, int cci)
+static struct pcall *call_find(struct gw_pei *pei, int cci)
 {
 	for (int i = 0; i < MAX_CALLS; i++)
-		if (pei->calls[i] == cci)
-			return;
-	for (int i = 0; i < MAX_CALLS; i++) {
-		if (pei->calls[i] < 0) {
-			pei->calls[i] = cci;
-			return;
-		}
+		if (pei->calls[i].cci == cci)
+			return &pei->calls[i];
+	return NULL;
+}
+
+static void call_add(struct gw_pei *pei, int cci)
+{
+	if (call_find(pei, cci))
+		return;
+	struct pcall *c = call_find(pei, -1);
+	if (c) {
+		*c = (struct pcall){.cci = cci, .own = OWN_NONE};
+		return;
 	}
 	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "more than %d calls at once: call %d not tracked",
 	     MAX_CALLS, cci);
@@ -281,16 +319,16 @@ static void call_add(struct gw_pei *pei, int cci)
 
 static void call_del(struct gw_pei *pei, int cci)
 {
-	for (int i = 0; i < MAX_CALLS; i++)
-		if (pei->calls[i] == cci)
-			pei->calls[i] = -1;
+	struct pcall *c = call_find(pei, cci);
+	if (c)
+		c->cci = -1;
 }
 
 int gw_pei_live_calls(const struct gw_pei *pei)
 {
 	int n = 0;
 	for (int i = 0; i < MAX_CALLS; i++)
-		n += pei->calls[i] >= 0;
+		n += pei->calls[i].cci >= 0;
 	return n;
 }
 
@@ -335,6 +373,29 @@ static void job_free(struct sds_job *j)
 
 static void job_send(struct sds_job *j);
 
+/* A transmission on a live call: ours (asked or held) or another party's. */
+static int floor_busy(const struct gw_pei *pei)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (pei->calls[i].cci >= 0 && (pei->calls[i].own != OWN_NONE || pei->calls[i].down))
+			return 1;
+	return 0;
+}
+
+/* The floor changed: SDS held back for a transmission go when it is free. */
+static void sds_floor_free(struct gw_pei *pei)
+{
+	if (floor_busy(pei))
+		return;
+	for (int i = 0; i < SDS_JOBS; i++) {
+		struct sds_job *j = &pei->jobs[i];
+		if (j->st == JOB_HELD) {
+			gw_timer_cancel(pei->loop, &j->timer);
+			job_send(j);
+		}
+	}
+}
+
 static void job_failed(struct sds_job *j, int detail)
 {
 	if (j->tries < GW_PEI_SDS_TRIES) {
@@ -352,6 +413,13 @@ static void on_job_timer(struct gw_loop *loop, void *arg)
 	struct sds_job *j = arg;
 	switch (j->st) {
 	case JOB_RETRY:
+		job_send(j);
+		return;
+	case JOB_HELD:
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "SDS to %s held %d s for a transmission: sending now", j->to,
+		     SDS_HOLD_MAX_MS / 1000);
+		j->hold_over = 1;
 		job_send(j);
 		return;
 	case JOB_WAIT_NET:
@@ -406,6 +474,16 @@ static void job_send(struct sds_job *j)
 {
 	struct gw_pei *pei = j->pei;
 	char cmd[48];
+	if (!j->hold_over && floor_busy(pei)) {
+		if (j->st != JOB_HELD) {
+			LOGP(GW_LOG_RADIO, GW_LOG_INFO,
+			     "SDS to %s (ref %u) waits: a transmission is in progress", j->to,
+			     j->ref);
+			j->st = JOB_HELD;
+			gw_timer_schedule(pei->loop, &j->timer, SDS_HOLD_MAX_MS);
+		}
+		return;
+	}
 	j->tries++;
 	j->st = JOB_WAIT_CMGS;
 	if (pei->sds_type != GW_SDS_AI_SDSTL)
@@ -447,6 +525,7 @@ int gw_pei_send_sds(struct gw_pei *pei, const char *to, const char *text)
 	j->pei = pei;
 	j->ref = ref;
 	j->tries = 0;
+	j->hold_over = 0;
 	j->handle = ++pei->sds_handles;
 	if (pei->sds_handles == 0x7fffffff)
 		pei->sds_handles = 0;
@@ -470,6 +549,7 @@ static void send_receipt(struct gw_pei *pei, const char *to, const struct gw_sds
 	j->pei = pei;
 	j->ref = m->text.ref;
 	j->tries = GW_PEI_SDS_TRIES - 1; /* one retry at most for an acknowledgement */
+	j->hold_over = 0;
 	j->handle = 0;
 	job_send(j);
 }
@@ -629,7 +709,155 @@ static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *a
 		return;
 	}
 	call_add(pei, c.cci);
+	struct pcall *pc = call_find(pei, c.cci);
+	if (pc && c.comms_type >= 1)
+		pc->down = 1; /* a group call starts with its caller talking */
 	pei->ops.incoming(pei->ops.arg, &c);
+}
+
+/* ---- outgoing calls ---------------------------------------------------------------------- */
+
+const char *gw_pei_dial_state_name(enum gw_pei_dial_state st)
+{
+	static const char *const names[] = {
+	    [GW_PEI_DIAL_PROGRESS] = "progress",
+	    [GW_PEI_DIAL_CONNECTED] = "connected",
+	    [GW_PEI_DIAL_RELEASED] = "released",
+	    [GW_PEI_DIAL_FAILED] = "failed",
+	};
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+int gw_pei_parse_ctocp(const char *line, int *cci, int *call_status)
+{
+	const char *p = params_of(line, "+CTOCP:");
+	const char *f[16];
+	char buf[256];
+	long a, b;
+	if (!p || gw_at_fields(p, buf, sizeof(buf), f, 16) < 2 ||
+	    gw_at_int(f[0], 0, 65535, &a) < 0 || gw_at_int(f[1], 0, 9, &b) < 0)
+		return -EINVAL;
+	*cci = (int)a;
+	*call_status = (int)b;
+	return 0;
+}
+
+static void dial_report(struct gw_pei *pei, int handle, int cci, enum gw_pei_dial_state st,
+			int cause)
+{
+	LOGP(GW_LOG_RADIO, st == GW_PEI_DIAL_FAILED ? GW_LOG_WARN : GW_LOG_INFO,
+	     "outgoing call %d (cci %d): %s %d%s%s", handle, cci, gw_pei_dial_state_name(st), cause,
+	     st == GW_PEI_DIAL_RELEASED ? " " : "",
+	     st == GW_PEI_DIAL_RELEASED ? gw_pei_cause_name(cause) : "");
+	if (pei->ops.dial_state)
+		pei->ops.dial_state(pei->ops.arg, handle, cci, st, cause);
+}
+
+static void dial_fail(struct gw_pei *pei, int cause)
+{
+	int h = pei->dial_wait;
+	if (!h)
+		return;
+	pei->dial_wait = 0;
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
+	dial_report(pei, h, -1, GW_PEI_DIAL_FAILED, cause);
+}
+
+/*
+ * A call indication for cci: when it is our outgoing call, or the first word of the
+ * dial waiting for its cci, return the tracked call (adding it); else NULL.
+ */
+static struct pcall *dial_call(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = call_find(pei, cci);
+	if (c)
+		return c->dial ? c : NULL;
+	if (!pei->dial_wait)
+		return NULL;
+	call_add(pei, cci);
+	c = call_find(pei, cci);
+	if (!c)
+		return NULL;
+	c->dial = pei->dial_wait;
+	pei->dial_wait = 0;
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
+	return c;
+}
+
+static void on_dial_timer(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "the terminal did not name the outgoing call in %d s",
+	     DIAL_CCI_WAIT_MS / 1000);
+	dial_fail(arg, -1);
+}
+
+static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	if (!pei->dial_wait)
+		return; /* the call was already named (+CTOCP before the OK) */
+	if (r->result != GW_AT_OK) {
+		dial_fail(pei, r->result == GW_AT_CME_ERROR ? r->err : -1);
+		return;
+	}
+	gw_timer_schedule(pei->loop, &pei->dial_timer, DIAL_CCI_WAIT_MS);
+}
+
+static void ctsdc_dial_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	struct gw_pei *pei = arg;
+	if (r->result == GW_AT_OK || !pei->dial_wait)
+		return;
+	gw_at_cancel(at, atd_done, pei); /* no ATD with the wrong parameters */
+	dial_fail(pei, r->result == GW_AT_CME_ERROR ? r->err : -1);
+}
+
+int gw_pei_dial(struct gw_pei *pei, const char *to, bool simplex)
+{
+	char cmd[80];
+	if (!valid_id(to) || (strlen(to) > 8 && strlen(to) != 17))
+		return -EINVAL;
+	if (pei->dial_wait)
+		return -EBUSY;
+	if (!pei->ready)
+		return -ENOTCONN;
+	/* speech, SSI or extended TSI, hook signalling, simplex/duplex, point-to-point */
+	snprintf(cmd, sizeof(cmd), "AT+CTSDC=0,%d,0,0,%d,0,0,1,0,0", strlen(to) == 17 ? 5 : 0,
+		 simplex ? 1 : 0);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, 0, ctsdc_dial_done, pei);
+	if (rc < 0)
+		return rc;
+	snprintf(cmd, sizeof(cmd), "ATD%s", to);
+	rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS * 5, GW_AT_F_DIAL, atd_done, pei);
+	if (rc < 0)
+		return rc; /* the AT+CTSDC alone changes nothing the next dial does not set */
+	pei->dial_wait = ++pei->dial_handles;
+	if (pei->dial_handles == 0x7fffffff)
+		pei->dial_handles = 0;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "outgoing call %d to %s (%s)", pei->dial_wait, to,
+	     simplex ? "simplex" : "duplex");
+	return pei->dial_wait;
+}
+
+static void urc_ctocp(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci, st;
+	if (gw_pei_parse_ctocp(lines[0], &cci, &st) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTOCP skipped: %.120s", lines[0]);
+		return;
+	}
+	struct pcall *c = dial_call(pei, cci);
+	if (!c) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "+CTOCP for a call we did not make: %.80s",
+		     lines[0]);
+		return;
+	}
+	dial_report(pei, c->dial, cci, GW_PEI_DIAL_PROGRESS, st);
 }
 
 static void urc_ctcc(struct gw_at *at, const char *const *lines, int n, void *arg)
@@ -640,6 +868,11 @@ static void urc_ctcc(struct gw_at *at, const char *const *lines, int n, void *ar
 	int cci;
 	if (gw_pei_parse_ctcc(lines[0], &cci) < 0) {
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCC skipped: %.120s", lines[0]);
+		return;
+	}
+	struct pcall *dc = dial_call(pei, cci);
+	if (dc) {
+		dial_report(pei, dc->dial, cci, GW_PEI_DIAL_CONNECTED, 0);
 		return;
 	}
 	call_add(pei, cci);
@@ -656,8 +889,124 @@ static void urc_ctcr(struct gw_at *at, const char *const *lines, int n, void *ar
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCR skipped: %.120s", lines[0]);
 		return;
 	}
+	struct pcall *dc = dial_call(pei, cci);
+	int handle = dc ? dc->dial : 0;
 	call_del(pei, cci);
+	sds_floor_free(pei);
+	if (handle) {
+		dial_report(pei, handle, cci, GW_PEI_DIAL_RELEASED, cause);
+		return;
+	}
 	pei->ops.released(pei->ops.arg, cci, cause);
+}
+
+/* ---- floor ------------------------------------------------------------------------------ */
+
+const char *gw_pei_floor_name(enum gw_pei_floor ev)
+{
+	static const char *const names[] = {
+	    [GW_PEI_FLOOR_GRANTED] = "granted", [GW_PEI_FLOOR_OTHER] = "other talker",
+	    [GW_PEI_FLOOR_QUEUED] = "queued",	[GW_PEI_FLOOR_REFUSED] = "refused",
+	    [GW_PEI_FLOOR_WAIT] = "wait",	[GW_PEI_FLOOR_INTERRUPTED] = "interrupted",
+	    [GW_PEI_FLOOR_CEASED] = "ceased",
+	};
+	return (unsigned)ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "?";
+}
+
+int gw_pei_parse_floor(const char *line, int *cci, enum gw_pei_floor *ev, char *talker)
+{
+	static const struct {
+		const char *prefix;
+		enum gw_pei_floor ev;
+		int tpi; /* index of <TPI type>; the TPI follows it */
+	} kinds[] = {
+	    {"+CTXG:", GW_PEI_FLOOR_GRANTED, 4},
+	    {"+CTXI:", GW_PEI_FLOOR_INTERRUPTED, 3},
+	    {"+CTXW:", GW_PEI_FLOOR_WAIT, -1},
+	    {"+CDTXC:", GW_PEI_FLOOR_CEASED, -1},
+	};
+	const char *p = NULL;
+	size_t k;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !p; k++)
+		p = params_of(line, kinds[k].prefix);
+	if (!p)
+		return -EINVAL;
+	k--;
+	const char *f[8];
+	char buf[128];
+	long v;
+	int n = gw_at_fields(p, buf, sizeof(buf), f, 8);
+	if (n < 1 || gw_at_int(f[0], 0, 65535, &v) < 0)
+		return -EINVAL;
+	*cci = (int)v;
+	*ev = kinds[k].ev;
+	talker[0] = '\0';
+	int t = kinds[k].tpi;
+	if (t > 0 && n > t + 1 && *f[t + 1] && parse_id(f[t + 1], talker) < 0)
+		return -EINVAL;
+	if (*ev != GW_PEI_FLOOR_GRANTED)
+		return 0;
+	/* +CTXG: the TxGrant field decides */
+	if (n < 2 || gw_at_int(f[1], 0, 3, &v) < 0)
+		return -EINVAL;
+	static const enum gw_pei_floor by_grant[] = {GW_PEI_FLOOR_GRANTED, GW_PEI_FLOOR_REFUSED,
+						     GW_PEI_FLOOR_QUEUED, GW_PEI_FLOOR_OTHER};
+	*ev = by_grant[v];
+	if (*ev == GW_PEI_FLOOR_GRANTED && talker[0])
+		*ev = GW_PEI_FLOOR_OTHER; /* granted, with a talking party: someone else talks */
+	return 0;
+}
+
+static void sds_floor_free(struct gw_pei *pei);
+
+static void urc_floor(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci;
+	enum gw_pei_floor ev;
+	char talker[GW_PEI_ID_MAX];
+	if (gw_pei_parse_floor(lines[0], &cci, &ev, talker) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed floor indication skipped: %.120s",
+		     lines[0]);
+		return;
+	}
+	struct pcall *c = call_find(pei, cci);
+	if (!c) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "floor indication for unknown call %d skipped: %.80s", cci, lines[0]);
+		return;
+	}
+	/* our own identity as the talking party is our own grant */
+	if (ev == GW_PEI_FLOOR_OTHER && talker[0] && pei->h.identity[0] &&
+	    strcmp(ssi_of(talker), ssi_of(pei->h.identity)) == 0 && c->own != OWN_NONE)
+		ev = GW_PEI_FLOOR_GRANTED;
+	switch (ev) {
+	case GW_PEI_FLOOR_GRANTED:
+		c->own = OWN_HELD;
+		c->down = 0;
+		break;
+	case GW_PEI_FLOOR_OTHER:
+		c->own = OWN_NONE;
+		c->down = 1;
+		break;
+	case GW_PEI_FLOOR_REFUSED:
+	case GW_PEI_FLOOR_INTERRUPTED:
+		c->own = OWN_NONE;
+		break;
+	case GW_PEI_FLOOR_CEASED:
+		c->down = 0;
+		break;
+	case GW_PEI_FLOOR_QUEUED:
+	case GW_PEI_FLOOR_WAIT:
+		break;
+	}
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d floor: %s%s%s", cci, gw_pei_floor_name(ev),
+	     talker[0] ? " " : "", talker);
+	if (pei->ops.floor)
+		pei->ops.floor(pei->ops.arg, cci, ev, talker);
+	sds_floor_free(pei);
 }
 
 static void urc_ignore(struct gw_at *at, const char *const *lines, int n, void *arg)
@@ -681,18 +1030,24 @@ static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *ar
 	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "terminal restarted or changed mode (%s): init again",
 	     lines[0]);
 	for (int i = 0; i < MAX_CALLS; i++) {
-		if (pei->calls[i] >= 0) {
-			int cci = pei->calls[i];
-			pei->calls[i] = -1;
+		if (pei->calls[i].cci >= 0) {
+			int cci = pei->calls[i].cci;
+			pei->calls[i].cci = -1;
 			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d lost in the restart", cci);
-			pei->ops.released(pei->ops.arg, cci, GW_PEI_CAUSE_RESTART);
+			if (pei->calls[i].dial)
+				dial_report(pei, pei->calls[i].dial, cci, GW_PEI_DIAL_RELEASED,
+					    GW_PEI_CAUSE_RESTART);
+			else
+				pei->ops.released(pei->ops.arg, cci, GW_PEI_CAUSE_RESTART);
 		}
 	}
+	dial_fail(pei, -1);
 	gw_at_flush(pei->at);
 	if (pei->ready && pei->ops.ready)
 		pei->ops.ready(pei->ops.arg, 0);
 	pei->ready = 0;
 	start_init(pei);
+	sds_floor_free(pei); /* held SDS queue behind the init */
 }
 
 /* ---- init -------------------------------------------------------------------------------- */
@@ -942,10 +1297,11 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	}
 	gw_sds_reasm_init(&pei->reasm, SDS_REASM_MS);
 	for (int i = 0; i < MAX_CALLS; i++)
-		pei->calls[i] = -1;
+		pei->calls[i].cci = -1;
 	gw_timer_init(&pei->init_retry, on_init_retry, pei);
 	gw_timer_init(&pei->probe, on_probe, pei);
 	gw_timer_init(&pei->health, on_health, pei);
+	gw_timer_init(&pei->dial_timer, on_dial_timer, pei);
 	struct gw_at_ops aops = {.write = at_write, .arg = pei};
 	pei->at = gw_at_new(loop, GW_LOG_RADIO, "radio", &aops);
 	if (!pei->at) {
@@ -958,8 +1314,11 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	gw_at_add_urc(pei->at, "+CTCR:", 0, urc_ctcr, pei);
 	gw_at_add_urc(pei->at, "+CTOM:", 0, urc_ctom, pei);
 	/* Known PEI indications that later work handles; listed so they are not "unknown". */
-	static const char *const later[] = {
-	    "+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:", "+CTOCP:", "+CREG:", "+CSQ:"};
+	static const char *const floor[] = {"+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:"};
+	for (size_t i = 0; i < sizeof(floor) / sizeof(floor[0]); i++)
+		gw_at_add_urc(pei->at, floor[i], 0, urc_floor, pei);
+	gw_at_add_urc(pei->at, "+CTOCP:", 0, urc_ctocp, pei);
+	static const char *const later[] = {"+CREG:", "+CSQ:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(pei->at, later[i], 0, urc_ignore, pei);
 	gw_at_add_urc(pei->at, "+CTSDSR:", 1, urc_ctsdsr, pei);
@@ -985,6 +1344,7 @@ void gw_pei_free(struct gw_pei *pei)
 	gw_timer_cancel(pei->loop, &pei->init_retry);
 	gw_timer_cancel(pei->loop, &pei->probe);
 	gw_timer_cancel(pei->loop, &pei->health);
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
 	for (int i = 0; i < SDS_JOBS; i++)
 		gw_timer_cancel(pei->loop, &pei->jobs[i].timer);
 	gw_serial_free(pei->port);
@@ -1014,12 +1374,78 @@ int gw_pei_hangup(struct gw_pei *pei, int cci)
 	return gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
 }
 
+static void cutxc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	cmd_done(at, r, arg);
+	sds_floor_free(arg);
+}
+
+static int send_cutxc(struct gw_pei *pei, struct pcall *c)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CUTXC=%d", c->cci);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, GW_AT_F_URGENT, cutxc_done, pei);
+	if (rc == 0)
+		c->own = OWN_NONE; /* the transmission ends with the command, whatever it answers */
+	return rc;
+}
+
+/* AT+CTXD answered: a refusal (e.g. +CME ERROR: 3) ends the request as "refused". */
+static void ctxd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	struct gw_pei *pei = arg;
+	cmd_done(at, r, arg);
+	if (r->result == GW_AT_OK || r->result == GW_AT_ABORTED)
+		return;
+	for (int i = 0; i < MAX_CALLS; i++) {
+		struct pcall *c = &pei->calls[i];
+		if (c->cci < 0 || c->own != OWN_ASKED)
+			continue;
+		c->own = OWN_NONE;
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d floor: request refused by the terminal",
+		     c->cci);
+		if (pei->ops.floor)
+			pei->ops.floor(pei->ops.arg, c->cci, GW_PEI_FLOOR_REFUSED, "");
+	}
+	sds_floor_free(pei);
+}
+
+int gw_pei_tx_request(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = cci >= 0 ? call_find(pei, cci) : NULL;
+	char cmd[32];
+	if (!c)
+		return -ENOENT;
+	if (c->own != OWN_NONE)
+		return -EALREADY;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d: asking for the floor", cci);
+	snprintf(cmd, sizeof(cmd), "AT+CTXD=%d,1", cci);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, GW_AT_F_URGENT, ctxd_done, pei);
+	if (rc == 0)
+		c->own = OWN_ASKED;
+	return rc;
+}
+
+int gw_pei_tx_cease(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = cci >= 0 ? call_find(pei, cci) : NULL;
+	if (!c)
+		return -ENOENT;
+	if (c->own == OWN_NONE)
+		return -EALREADY;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d: giving up the floor", cci);
+	return send_cutxc(pei, c);
+}
+
 int gw_pei_shutdown(struct gw_pei *pei)
 {
 	int n = gw_pei_live_calls(pei);
 	if (n == 0 || !gw_serial_is_up(pei->port))
 		return 0;
 	LOGP(GW_LOG_RADIO, GW_LOG_NOTICE, "shutting down: releasing %d live radio call(s)", n);
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (pei->calls[i].cci >= 0 && pei->calls[i].own != OWN_NONE)
+			send_cutxc(pei, &pei->calls[i]);
 	int rc = gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
 	return rc < 0 ? rc : n;
 }

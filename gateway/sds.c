@@ -922,6 +922,17 @@ const char *gw_sds_lip_pos_error_name(int code)
 	return code >= 0 && code < 8 ? names[code] : "invalid";
 }
 
+/* Pre-coded status 0 is the emergency status (EN 300 392-2; unconfirmed: check against the
+   standard); 0x8000-0xFFFF is the user range TL accepts (tetra-pei.md section 3). */
+const char *gw_sds_status_name(uint16_t value)
+{
+	if (value == 0)
+		return "emergency";
+	if ((value >> 8 & 0xFC) == 0x7C)
+		return "SDS-SHORT-REPORT";
+	return value >= 0x8000 ? "user-defined status" : "status";
+}
+
 /* TS 100 392-18-1 V1.3.1 6.3.64 as reproduced in TL TetraLib.h. */
 const char *gw_sds_lip_reason_name(int code)
 {

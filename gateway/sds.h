@@ -183,6 +183,13 @@ struct gw_sds_part {
 int gw_sds_split_text(const char *utf8, enum gw_sds_report_req rr, uint8_t ref, int max_bits,
 		      struct gw_sds_part *parts, size_t max_parts);
 
+/*
+ * Built-in meaning of a received 16-bit status (AI service 13): "emergency" for 0,
+ * "SDS-SHORT-REPORT" for 0x7C00-0x7FFF, "user-defined status" for 0x8000-0xFFFF (what
+ * it means is local: rinki.conf sds.status.<value> names it), else "status". Never NULL.
+ */
+const char *gw_sds_status_name(uint16_t value);
+
 /* Name of an SDS-REPORT delivery status, or a class name for codes without one. */
 const char *gw_sds_delivery_name(uint8_t status);
 /* Class of a delivery status (decides retry vs. escalate). */

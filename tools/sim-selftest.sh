@@ -209,7 +209,7 @@ test_tetra() {
 	expect '+CSQ: 25,99' OK
 
 	# incoming individual call, answered, talker, own PTT, release
-	ctl_ok 'call 1234' '^ok cci=1 t=[0-9]+$'
+	ctl_ok 'call 1234' '^ok cci=1 t=[0-9]+ t0=[0-9]+$'
 	expect '+CTICN: 1,0,0,0,1234,0,0,0,0,1,0,2001,0'
 	ctl_ok state '^ok calls=1 1:ringing$'
 	at ATA
@@ -233,9 +233,9 @@ test_tetra() {
 
 	# call options, TSI caller, group call, ATH releases all
 	ctl_ok 'call 09011638300023404 hook=1 simplex=1 prio=3 cci=7 called=55' \
-		'^ok cci=7 t=[0-9]+$'
+		'^ok cci=7 t=[0-9]+ t0=[0-9]+$'
 	expect '+CTICN: 7,0,0,5,09011638300023404,1,1,0,0,1,0,55,3'
-	ctl_ok 'group 1002 9001' '^ok cci=2 t=[0-9]+$'
+	ctl_ok 'group 1002 9001' '^ok cci=2 t=[0-9]+ t0=[0-9]+$'
 	expect '+CTICN: 2,0,0,0,1002,1,1,0,1,1,0,9001,0'
 	at ATH
 	expect OK '+CTCR: 7,1' '+CTCR: 2,1'
@@ -303,7 +303,7 @@ test_tetra() {
 	event '^event tx [0-9]+ A\\x0D\\x0A$'
 
 	# reboot banner drops calls and resets echo
-	ctl_ok 'call 1234' '^ok cci=4 t=[0-9]+$'
+	ctl_ok 'call 1234' '^ok cci=4 t=[0-9]+ t0=[0-9]+$'
 	expect '+CTICN: 4,0,0,0,1234,0,0,0,0,1,0,2001,0'
 	ctl_ok 'echo on'
 	ctl_ok banner
@@ -323,6 +323,46 @@ test_tetra() {
 	open_pty "$new"
 	at AT
 	expect OK
+
+	# scenario replies: dial-reply, floor-reply, grant/interrupt/txwait, sds-during-tx
+	at 'AT+CTSDC=0,0,0,0,1,0,0,1,0,0'
+	expect OK
+	ctl_ok 'dial-reply answer'
+	at 'ATD9002'
+	expect OK '+CTOCP: 5,2' '+CTCC: 5,0,1,0,0,0,1'
+	ctl_ok 'floor-reply queue'
+	at 'AT+CTXD=5,1'
+	expect OK '+CTXG: 5,2,0,0'
+	ctl_ok 'grant 5'
+	expect '+CTXG: 5,0,0,0'
+	ctl_err 'grant 5'
+	ctl_ok 'txwait 5'
+	expect '+CTXW: 5,0'
+	ctl_ok 'interrupt 5 2269009'
+	expect '+CTXI: 5,0,0,0,2269009'
+	ctl_ok 'floor-reply refuse'
+	at 'AT+CTXD=5,1'
+	expect OK '+CTXG: 5,1,0,0'
+	ctl_ok 'floor-reply busy'
+	at 'AT+CTXD=5,1'
+	expect '+CME ERROR: 3'
+	ctl_err 'floor-reply maybe'
+	ctl_ok 'sds-during-tx refuse'
+	printf 'AT+CMGS=23404,16\r\n8002\x1a' >&"$PTY_FD"
+	expect '+CME ERROR: 42'
+	event '^event sds-refused 23404 8002$'
+	ctl_ok 'cease 5'
+	expect '+CDTXC: 5,0'
+	ctl_ok 'release 5 1'
+	expect '+CTCR: 5,1'
+	ctl_ok 'dial-reply reject 2'
+	at 'ATD9003'
+	expect OK '+CTOCP: 6,2' '+CTCR: 6,2'
+	ctl_ok 'dial-reply refuse'
+	at 'ATD9004'
+	expect '+CME ERROR: 3'
+	ctl_err 'dial-reply answer 3'
+	ctl_ok state '^ok calls=0$'
 
 	stop_sim quit
 }

@@ -35,6 +35,7 @@ enum {
 	CME_SYNTAX = 35,
 	CME_DATA_WITHOUT_CMGS = 36,
 	CME_CMGS_TIMEOUT = 37,
+	CME_BUSY_SIGNALLING = 42,
 };
 
 enum call_state { CALL_FREE, CALL_RINGING, CALL_PAGED, CALL_ACTIVE };
@@ -52,8 +53,16 @@ struct call {
 	int hook;
 	int simplex;
 	int comms;
-	bool tx_own; /* our own transmission granted (AT+CTXD) */
+	bool tx_own;	/* our own transmission granted (AT+CTXD) */
+	bool tx_queued; /* AT+CTXD queued, waiting for "grant <cci>" */
+	bool tx_down;	/* another party talks (talker .. cease) */
 };
+
+/* What the called party does with an ATD (scenario command dial-reply). */
+enum dial_reply { DIAL_IGNORE, DIAL_ANSWER, DIAL_REJECT, DIAL_REFUSE };
+
+/* How the sim answers AT+CTXD (scenario command floor-reply). */
+enum floor_reply { FLOOR_GRANT, FLOOR_QUEUE, FLOOR_REFUSE, FLOOR_BUSY };
 
 struct report {
 	struct tetra *t;
@@ -70,6 +79,10 @@ struct tetra {
 	int ctsdc_hook; /* from the last AT+CTSDC, used by ATD */
 	int ctsdc_simplex;
 	int ctsdc_comms;
+	enum floor_reply floor_reply;
+	enum dial_reply dial_reply;
+	int dial_cause;	    /* +CTCR cause for DIAL_REJECT */
+	bool sds_tx_refuse; /* refuse AT+CMGS during a transmission (sds-during-tx) */
 	int next_cci;
 	int pending_cme; /* answer the next command with this error; -1 = none */
 	int cmgs_status; /* status in the delayed +CMGS report; 0 = send none */
@@ -126,6 +139,8 @@ static struct call *new_call(struct tetra *t, long want_cci)
 		} while (find_call(t, c->cci));
 	}
 	c->tx_own = false;
+	c->tx_queued = false;
+	c->tx_down = false;
 	return c;
 }
 
@@ -136,6 +151,15 @@ static int ncalls(const struct tetra *t)
 	for (int i = 0; i < MAX_CALLS; i++)
 		n += t->calls[i].st != CALL_FREE;
 	return n;
+}
+
+/* A transmission on some call: our own (granted) or another party's. */
+static bool in_transmission(const struct tetra *t)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (t->calls[i].st != CALL_FREE && (t->calls[i].tx_own || t->calls[i].tx_down))
+			return true;
+	return false;
 }
 
 static void reply_ok(struct tetra *t)
@@ -214,7 +238,7 @@ static void at_dial(struct tetra *t, const char *ssi, int64_t t_ns)
 		reply_cme(t, CME_SYNTAX);
 		return;
 	}
-	c = new_call(t, 0);
+	c = t->dial_reply == DIAL_REFUSE ? NULL : new_call(t, 0);
 	if (!c) {
 		reply_cme(t, CME_NOT_ALLOWED);
 		return;
@@ -226,6 +250,13 @@ static void at_dial(struct tetra *t, const char *ssi, int64_t t_ns)
 	sim_event(&t->sim, "dial %lld %s cci=%d", (long long)t_ns, ssi, c->cci);
 	reply_ok(t);
 	sim_out(&t->sim, "+CTOCP: %d,2", c->cci);
+	if (t->dial_reply == DIAL_ANSWER) {
+		c->st = CALL_ACTIVE;
+		sim_out(&t->sim, "+CTCC: %d,%d,%d,0,0,%d,1", c->cci, c->hook, c->simplex, c->comms);
+	} else if (t->dial_reply == DIAL_REJECT) {
+		c->st = CALL_FREE;
+		sim_out(&t->sim, "+CTCR: %d,%d", c->cci, t->dial_cause);
+	}
 }
 
 static void at_ctsdc(struct tetra *t, char *args)
@@ -257,13 +288,25 @@ static void at_ctxd(struct tetra *t, char *args)
 		return;
 	}
 	c = find_call(t, v[0]);
-	if (!c || c->st != CALL_ACTIVE) {
+	if (!c || c->st != CALL_ACTIVE || t->floor_reply == FLOOR_BUSY) {
 		reply_cme(t, CME_NOT_ALLOWED);
 		return;
 	}
-	c->tx_own = true;
 	reply_ok(t);
-	sim_out(&t->sim, "+CTXG: %d,0,0,0", c->cci);
+	switch (t->floor_reply) {
+	case FLOOR_GRANT:
+		c->tx_own = true;
+		c->tx_down = false;
+		sim_out(&t->sim, "+CTXG: %d,0,0,0", c->cci);
+		break;
+	case FLOOR_QUEUE:
+		c->tx_queued = true;
+		sim_out(&t->sim, "+CTXG: %d,2,0,0", c->cci);
+		break;
+	default:
+		sim_out(&t->sim, "+CTXG: %d,1,0,0", c->cci);
+		break;
+	}
 }
 
 static void at_cutxc(struct tetra *t, char *args)
@@ -282,6 +325,7 @@ static void at_cutxc(struct tetra *t, char *args)
 		return;
 	}
 	c->tx_own = false;
+	c->tx_queued = false;
 	reply_ok(t);
 }
 
@@ -363,6 +407,11 @@ static void sds_data_line(struct tetra *t, const char *line, size_t len, int ter
 
 		snprintf(even, sizeof(even), "%s%s", t->sds_hex, t->sds_hexlen % 2 ? "0" : "");
 		sim_hex_decode(even, pdu, sizeof(pdu));
+	}
+	if (t->sds_tx_refuse && in_transmission(t)) {
+		sim_event(&t->sim, "sds-refused %s %s", t->sds_to, t->sds_hex);
+		reply_cme(t, CME_BUSY_SIGNALLING);
+		return;
 	}
 	inst = t->next_inst;
 	t->next_inst = (t->next_inst + 1) % 256;
@@ -547,6 +596,7 @@ static void ctl_call(struct tetra *t, struct sim_client *cl, char *args, bool gr
 	c->hook = (int)hook;
 	c->simplex = (int)simplex;
 	c->comms = group;
+	c->tx_down = group; /* a group call starts with its caller talking */
 	c->st = hook || group ? CALL_ACTIVE : CALL_RINGING;
 	sim_out(&t->sim, "+CTICN: %d,0,0,%d,%s,%d,%d,0,%d,1,%d,%s,%ld", c->cci, id_type(calling),
 		calling, c->hook, c->simplex, c->comms, id_type(called), called, prio);
@@ -735,12 +785,82 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 			return 0;
 		}
 		c->tx_own = false;
+		c->tx_down = true;
 		sim_out(s, "+CTXG: %d,3,0,0,%d,%s", c->cci, id_type(id), id);
 		reply_written(t, cl);
 	} else if (!strcmp(cmd, "cease")) {
 		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
 			return 0;
+		c->tx_down = false;
 		sim_out(s, "+CDTXC: %d,0", c->cci);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "dial-reply")) {
+		static const char *const modes[] = {"ignore", "answer", "reject", "refuse"};
+		const char *m = sim_next_token(&args);
+		const char *cause = sim_next_token(&args);
+		size_t i;
+
+		for (i = 0; m && i < 4 && strcmp(m, modes[i]); i++)
+			;
+		v = 11; /* called party rejection */
+		if (!m || i == 4 ||
+		    (cause && (i != DIAL_REJECT || sim_parse_long(cause, 0, 255, &v) < 0)) ||
+		    sim_next_token(&args)) {
+			sim_reply(cl, "err usage: dial-reply ignore|answer|reject [cause]|refuse");
+			return 0;
+		}
+		t->dial_reply = (enum dial_reply)i;
+		t->dial_cause = (int)v;
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "sds-during-tx")) {
+		if (strcmp(args, "refuse") && strcmp(args, "accept")) {
+			sim_reply(cl, "err usage: sds-during-tx refuse|accept");
+			return 0;
+		}
+		t->sds_tx_refuse = args[0] == 'r';
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "floor-reply")) {
+		static const char *const modes[] = {"grant", "queue", "refuse", "busy"};
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(args, modes[i]); i++)
+			;
+		if (i == 4) {
+			sim_reply(cl, "err usage: floor-reply grant|queue|refuse|busy");
+			return 0;
+		}
+		t->floor_reply = (enum floor_reply)i;
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "grant")) {
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		if (!c->tx_queued) {
+			sim_reply(cl, "err no queued floor request on call %d", c->cci);
+			return 0;
+		}
+		c->tx_queued = false;
+		c->tx_own = true;
+		c->tx_down = false;
+		sim_out(s, "+CTXG: %d,0,0,0", c->cci);
+		reply_written(t, cl);
+	} else if (!strcmp(cmd, "interrupt") || !strcmp(cmd, "txwait")) {
+		bool intr = cmd[0] == 'i';
+		const char *id;
+
+		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
+			return 0;
+		id = sim_next_token(&args);
+		if ((intr && (!id || id_type(id) < 0)) || (!intr && id) || sim_next_token(&args)) {
+			sim_reply(cl, "err usage: interrupt <cci> <SSI|TSI> | txwait <cci>");
+			return 0;
+		}
+		if (intr) {
+			c->tx_own = false;
+			c->tx_down = true;
+			sim_out(s, "+CTXI: %d,0,0,%d,%s", c->cci, id_type(id), id);
+		} else {
+			sim_out(s, "+CTXW: %d,0", c->cci);
+		}
 		reply_written(t, cl);
 	} else if (!strcmp(cmd, "release")) {
 		if (!(c = ctl_cci(t, cl, sim_next_token(&args))))
@@ -799,9 +919,34 @@ static const struct sim_ops tetra_ops = {
     .ctl = tetra_ctl,
 };
 
-static void usage(FILE *f)
+static void usage(FILE *f, bool full)
 {
 	fprintf(f, "usage: tetra-sim [--ctl SOCKPATH] [--link PATH] [--issi N] [--echo] [-v]\n");
+	if (!full)
+		return;
+	fputs("\nScenario commands (stdin or --ctl; each answers \"ok ...\" or \"err ...\"):\n"
+	      "  call <id> [hook=0|1] [simplex=0|1] [prio=N] [cci=N] [called=ID]  incoming call\n"
+	      "  group <id> <gssi>            incoming group call\n"
+	      "  talker <cci> <id>            +CTXG: another party talks\n"
+	      "  cease <cci>                  +CDTXC: the talker stopped\n"
+	      "  floor-reply grant|queue|refuse|busy  how AT+CTXD is answered (default grant)\n"
+	      "  grant <cci>                  give a queued AT+CTXD the floor\n"
+	      "  interrupt <cci> <id>         +CTXI: our transmission pre-empted by id\n"
+	      "  txwait <cci>                 +CTXW: our transmission must wait\n"
+	      "  release <cci> <cause>        +CTCR\n"
+	      "  dial-reply ignore|answer|reject [cause]|refuse  what ATD gets (default ignore:\n"
+	      "                               +CTOCP only; reject: +CTCR cause, default 11;\n"
+	      "                               refuse: +CME ERROR: 3)\n"
+	      "  answer-out <cci>             the called party answers an outgoing call\n"
+	      "  sds-text <from> <text> | sds-status <from> <hex> | sds-report <from> <ref> [st]\n"
+	      "  cmgs-status 4|5|none         status of the delayed +CMGS report\n"
+	      "  sds-during-tx refuse|accept  AT+CMGS during a transmission gets +CME ERROR: 42\n"
+	      "                               (event sds-refused) or goes (default accept)\n"
+	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
+	      "  banner                       terminal restart (+CTOM: 0), calls dropped\n"
+	      "  state                        calls and their states\n"
+	      "  raw <line> | rawbytes <hex> | silent | echo | hangup-port | quit  (common)\n",
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -825,17 +970,17 @@ int main(int argc, char **argv)
 		if (opt == 'i' && sim_parse_long(optarg, 1, 16777215, &issi) == 0) {
 			t.issi = (unsigned long)issi;
 		} else if (opt == 'h') {
-			usage(stdout);
+			usage(stdout, true);
 			return 0;
 		} else {
 			if (opt == 'i')
 				fprintf(stderr, "tetra-sim: --issi must be 1..16777215\n");
-			usage(stderr);
+			usage(stderr, false);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		usage(stderr, false);
 		return 2;
 	}
 	snprintf(t.tsi, sizeof(t.tsi), "%04d%05d%08lu", MCC, MNC, t.issi);

@@ -34,6 +34,14 @@ static void check_line(const char *l)
 	if (gw_pei_parse_ctcr(l, &cci, &cause) == 0 && gw_pei_cause_name(cause) == NULL)
 		abort();
 	gw_modem_parse_clcc(l, &c);
+	enum gw_pei_floor ev;
+	char who[GW_PEI_ID_MAX];
+	if (gw_pei_parse_floor(l, &cci, &ev, who) == 0 &&
+	    (strlen(who) >= GW_PEI_ID_MAX || strcmp(gw_pei_floor_name(ev), "?") == 0))
+		abort();
+	int st;
+	if (gw_pei_parse_ctocp(l, &cci, &st) == 0 && (st < 0 || st > 9))
+		abort();
 }
 
 static void on_resp(struct gw_at *at, const struct gw_at_resp *r, void *arg)

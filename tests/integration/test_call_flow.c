@@ -2,7 +2,10 @@
  * Integration: rinkid, tetra-sim and modem-sim as separate processes over
  * pseudo-terminals, the demo roster in a real database. Each test plays one
  * authority call and checks the AT traffic both simulators saw and the
- * incident rinkid wrote to the call log.
+ * incident rinkid wrote to the call log. A group call on a monitored
+ * talkgroup (radio.monitor_gssi) is never paged and leaves group_talk/group_call
+ * rows; received statuses are logged with their configured (sds.status.<value>)
+ * or built-in meaning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -60,6 +64,36 @@ static void read_incident(struct logged *l)
 	assert_int_equal(gw_db_incident_get(db, newest_id, inc_cb, l), 0);
 	assert_true(gw_db_event_list(db, newest_id, ev_cb, l) > 0);
 	gw_db_close(db);
+}
+
+struct sysev {
+	char kind[16][16];
+	char detail[16][200];
+	int64_t t[16];
+	int n;
+};
+static void sys_cb(const struct gw_db_event *ev, void *arg)
+{
+	struct sysev *s = arg;
+	if (s->n == 16)
+		return;
+	snprintf(s->kind[s->n], sizeof(s->kind[0]), "%s", ev->kind);
+	snprintf(s->detail[s->n], sizeof(s->detail[0]), "%s", ev->detail ? ev->detail : "");
+	s->t[s->n++] = ev->t_ms;
+}
+static void count_cb(const struct gw_db_incident *inc, void *arg)
+{
+	(void)inc;
+	(*(int *)arg)++;
+}
+
+/* The number after "<key> " in an event detail; -1 when missing. */
+static long field(const char *detail, const char *key)
+{
+	char k[32];
+	snprintf(k, sizeof(k), "%s ", key);
+	const char *p = strstr(detail, k);
+	return p ? strtol(p + strlen(k), NULL, 10) : -1;
 }
 
 static int setup(void **state)
@@ -210,12 +244,93 @@ static void test_officer_hangs_up_while_paging(void **state)
 	assert_int_equal(h_count_events(&rig.modem, "ATD" MIKKO), 0);
 }
 
+static void test_monitored_group_logged_not_paged(void **state)
+{
+	(void)state;
+	char reply[128];
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_start_rinkid(&rig, "radio.monitor_gssi 9001, 9002\n"
+					      "sds.status.0x8002 Paikalla\n"
+					      "sds.status.32771 Matkalla"),
+			 0);
+	assert_int_equal(h_wait_log(&rig, "monitoring group calls on 9001,9002", 3000), 0);
+	/* the group call on 9001 (GTSI form): caller, a second talker, the caller again */
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "group 2269001 02440000100009001"),
+			 0);
+	int cci = 0;
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
+	assert_int_equal(h_wait_log(&rig, "on monitored group 9001 from 2269001", 3000), 0);
+	h_pump(&rig, 300);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "talker %d 2269002", cci), 0);
+	h_pump(&rig, 300);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "cease %d", cci), 0);
+	h_pump(&rig, 100);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "talker %d 2269001", cci), 0);
+	h_pump(&rig, 200);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log(&rig, "group_call: gssi 9001", 3000), 0);
+	/* nobody was paged, no incident was opened */
+	h_pump(&rig, 300);
+	assert_int_equal(h_count_events(&rig.modem, "ATD"), 0);
+	assert_int_equal(h_log_count(&rig, "ATA"), 0);
+
+	/* a group call on a group not monitored goes to the call manager as before (which
+	   pages individual calls only): not monitored, not logged as a group call */
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "group 2269001 9003"), 0);
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
+	assert_int_equal(h_wait_log(&rig, "is not an individual speech call", 3000), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	h_pump(&rig, 200);
+	assert_int_equal(h_log_count(&rig, "group_call:"), 1);
+
+	/* statuses: configured (hex and decimal keys) and built-in meanings */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8002"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8003"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8004"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 0"), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x8002 (Paikalla) from 2269001", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x8003 (Matkalla) from 2269001", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x8004 (user-defined status)", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x0000 (emergency)", 3000), 0);
+
+	/* the call log: three spurts and the call, as system events */
+	struct gw_db *db;
+	struct sysev s = {0};
+	int incidents = 0;
+	assert_int_equal(gw_db_open_flags(rig.db, GW_DB_NOCREATE, &db), 0);
+	assert_true(gw_db_system_event_list(db, sys_cb, &s) >= 0);
+	assert_int_equal(gw_db_incident_list(db, 10, count_cb, &incidents), 0);
+	int64_t bad = -1;
+	assert_int_equal(gw_db_log_verify(db, &bad), 0);
+	gw_db_close(db);
+	assert_int_equal(s.n, 4);
+	static const char *const who[] = {"2269001", "2269002", "2269001"};
+	static const long min_ms[] = {250, 250, 150};
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(s.kind[i], "group_talk");
+		assert_int_equal(field(s.detail[i], "gssi"), 9001);
+		assert_non_null(strstr(s.detail[i], who[i]));
+		assert_true(field(s.detail[i], "ms") >= min_ms[i]);
+		assert_true(field(s.detail[i], "ms") < 3000);
+		if (i)
+			assert_true(s.t[i] >= s.t[i - 1] + min_ms[i - 1]);
+	}
+	assert_string_equal(s.kind[3], "group_call");
+	assert_int_equal(field(s.detail[3], "gssi"), 9001);
+	assert_non_null(strstr(s.detail[3], "caller 2269001"));
+	assert_int_equal(field(s.detail[3], "talks"), 3);
+	assert_int_equal(field(s.detail[3], "cause"), 1);
+	assert_true(field(s.detail[3], "ms") >= 850);
+	assert_true(s.t[3] <= s.t[0]); /* the call row carries the call's start */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_demo_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_monitored_group_logged_not_paged, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: call flow", tests, NULL, NULL);
 }

@@ -74,6 +74,93 @@ static void test_lines(void **state)
 	assert_non_null(strstr(err, "longer than"));
 }
 
+static void test_monitor_gssi(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	char err[160];
+	uint32_t g[GW_CONF_GSSI_MAX];
+	gw_conf_defaults(&c);
+	assert_string_equal(c.radio_monitor_gssi, "");
+	assert_int_equal(gw_conf_gssi_list(c.radio_monitor_gssi, g, GW_CONF_GSSI_MAX), 0);
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "radio.monitor_gssi 9001, 09002 ,16777215", err, sizeof(err)),
+	    0);
+	assert_string_equal(c.radio_monitor_gssi, "9001,9002,16777215");
+	assert_int_equal(gw_conf_gssi_list(c.radio_monitor_gssi, g, GW_CONF_GSSI_MAX), 3);
+	assert_int_equal(g[1], 9002);
+	/* empty: the monitor is off */
+	assert_int_equal(gw_conf_parse_line(&c, "radio.monitor_gssi", err, sizeof(err)), 0);
+	assert_string_equal(c.radio_monitor_gssi, "");
+	static const char *const bad[] = {
+	    "radio.monitor_gssi 0",	    "radio.monitor_gssi 16777216",
+	    "radio.monitor_gssi 9001,",	    "radio.monitor_gssi ,9001",
+	    "radio.monitor_gssi 9001,9001", "radio.monitor_gssi 9a",
+	    "radio.monitor_gssi 9001 9002", "radio.monitor_gssi 123456789",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(gw_conf_parse_line(&c, bad[i], err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "radio.monitor_gssi: expected up to 16"));
+	}
+	assert_string_equal(c.radio_monitor_gssi, "");
+	char many[200] = "radio.monitor_gssi 1";
+	for (int i = 2; i <= 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), ",%d", i);
+	assert_int_equal(gw_conf_parse_line(&c, many, err, sizeof(err)), -EINVAL);
+}
+
+static void test_status_meanings(void **state)
+{
+	(void)state;
+	struct gw_conf c, next;
+	char err[160], restart[256];
+	gw_conf_defaults(&c);
+	assert_null(gw_conf_status_text(&c, 0x8002));
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "sds.status.0x8002 Paikalla  # on scene", err, sizeof(err)), 0);
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "sds.status.32771 Matkalla kohteeseen", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "sds.status.0 Hätä", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "sds.status.0xFFFF viimeinen", err, sizeof(err)),
+			 0);
+	assert_string_equal(gw_conf_status_text(&c, 0x8002), "Paikalla");
+	assert_string_equal(gw_conf_status_text(&c, 0x8003), "Matkalla kohteeseen");
+	assert_string_equal(gw_conf_status_text(&c, 0), "Hätä");
+	assert_string_equal(gw_conf_status_text(&c, 0xffff), "viimeinen");
+	assert_null(gw_conf_status_text(&c, 0x8004));
+	/* a later line for the same value wins */
+	assert_int_equal(gw_conf_parse_line(&c, "sds.status.0x8002 Perillä", err, sizeof(err)), 0);
+	assert_string_equal(gw_conf_status_text(&c, 0x8002), "Perillä");
+	assert_int_equal(c.n_sds_status, 4);
+	static const char *const bad[] = {
+	    "sds.status.65536 x", "sds.status.0x10000 x", "sds.status.0x x",   "sds.status. x",
+	    "sds.status.12a x",	  "sds.status.-1 x",	  "sds.status.0x8002",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(gw_conf_parse_line(&c, bad[i], err, sizeof(err)), -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "sds.status.1 x", err, sizeof(err)), 0);
+	char longtext[120] = "sds.status.2 ";
+	memset(longtext + strlen(longtext), 'a', 70);
+	assert_int_equal(gw_conf_parse_line(&c, longtext, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "1..63 characters"));
+	/* at most GW_CONF_STATUS_MAX values */
+	gw_conf_defaults(&c);
+	for (int i = 0; i < GW_CONF_STATUS_MAX; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "sds.status.%d s%d", 0x8000 + i, i);
+		assert_int_equal(gw_conf_parse_line(&c, line, err, sizeof(err)), 0);
+	}
+	assert_int_equal(gw_conf_parse_line(&c, "sds.status.1 x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "sds.status.0x8000 again", err, sizeof(err)), 0);
+	/* meanings change live */
+	gw_conf_defaults(&c);
+	gw_conf_defaults(&next);
+	assert_int_equal(gw_conf_parse_line(&next, "sds.status.0x8002 Uusi", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_apply_live(&c, &next, restart, sizeof(restart)), 1);
+	assert_string_equal(restart, "");
+	assert_string_equal(gw_conf_status_text(&c, 0x8002), "Uusi");
+}
+
 static void test_file_errors_name_line(void **state)
 {
 	(void)state;
@@ -128,8 +215,8 @@ static void test_apply_live(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lines),
-	    cmocka_unit_test(test_file_errors_name_line),
+	    cmocka_unit_test(test_lines),	    cmocka_unit_test(test_monitor_gssi),
+	    cmocka_unit_test(test_status_meanings), cmocka_unit_test(test_file_errors_name_line),
 	    cmocka_unit_test(test_apply_live),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

@@ -94,6 +94,50 @@ static void test_ctcc_ctcr(void **state)
 	assert_string_equal(gw_pei_cause_name(41), "unknown");
 }
 
+static void test_floor_parse(void **state)
+{
+	(void)state;
+	/* reference lines (TL:1715, the +CDTXC example), the 4-field own grant, and more */
+	static const struct {
+		const char *line;
+		int cci;
+		enum gw_pei_floor ev;
+		const char *who;
+	} ok[] = {
+	    {"+CTXG: 1,3,0,0,3,09011638300023404", 1, GW_PEI_FLOOR_OTHER, "09011638300023404"},
+	    {"+CDTXC: 1,0", 1, GW_PEI_FLOOR_CEASED, ""},
+	    {"+CTXG: 5,0,0,0", 5, GW_PEI_FLOOR_GRANTED, ""},
+	    {"+CTXG: 5,0,0,0,,", 5, GW_PEI_FLOOR_GRANTED, ""},
+	    {"+CTXG: 5,0,0,0,0,2269001", 5, GW_PEI_FLOOR_OTHER, "2269001"},
+	    {"+CTXG: 5,1,0,0", 5, GW_PEI_FLOOR_REFUSED, ""},
+	    {"+CTXG: 5,2,1,0", 5, GW_PEI_FLOOR_QUEUED, ""},
+	    {"+CTXI: 5,0,0,0,2269002", 5, GW_PEI_FLOOR_INTERRUPTED, "2269002"},
+	    {"+CTXW: 7,0", 7, GW_PEI_FLOOR_WAIT, ""},
+	};
+	/* TxGrant out of range, no cci, bad identities, other prefixes */
+	static const char *const bad[] = {
+	    "+CTXG: 5,4,0,0",
+	    "+CTXG: 5",
+	    "+CTXG: ,0,0,0",
+	    "+CTXG: 1,3,0,0,3,0901x",
+	    "+CTXG: 1,3,0,0,3,123456789012345678",
+	    "+CDTXC:",
+	    "+CTCC: 1",
+	};
+	int cci;
+	enum gw_pei_floor ev;
+	char who[GW_PEI_ID_MAX];
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(gw_pei_parse_floor(ok[i].line, &cci, &ev, who), 0);
+		assert_int_equal(cci, ok[i].cci);
+		assert_int_equal(ev, ok[i].ev);
+		assert_string_equal(who, ok[i].who);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(gw_pei_parse_floor(bad[i], &cci, &ev, who), -EINVAL);
+	assert_string_equal(gw_pei_floor_name(GW_PEI_FLOOR_OTHER), "other talker");
+}
+
 struct drv {
 	struct pty_peer dev;
 	struct gw_loop *loop;
@@ -103,7 +147,31 @@ struct drv {
 	int sds_states[8], nstates;
 	char sds_from[20], sds_text[1024];
 	int nsds;
+	int floor_ev[8], floor_cci[8], nfloor;
+	char floor_who[20];
+	int dial_st[8], dial_cci[8], dial_cause[8], dial_handle, ndial, connected;
 };
+
+static void d_dial_state(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause)
+{
+	struct drv *d = arg;
+	d->dial_handle = handle;
+	if (d->ndial < 8) {
+		d->dial_st[d->ndial] = st;
+		d->dial_cci[d->ndial] = cci;
+		d->dial_cause[d->ndial++] = cause;
+	}
+}
+
+static void d_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talker)
+{
+	struct drv *d = arg;
+	if (d->nfloor < 8) {
+		d->floor_cci[d->nfloor] = cci;
+		d->floor_ev[d->nfloor++] = ev;
+	}
+	snprintf(d->floor_who, sizeof(d->floor_who), "%s", talker);
+}
 
 static void d_ready(void *arg, int up)
 {
@@ -119,8 +187,8 @@ static void d_incoming(void *arg, const struct gw_pei_call_in *c)
 }
 static void d_connected(void *arg, int cci)
 {
-	(void)arg;
 	(void)cci;
+	((struct drv *)arg)->connected++;
 }
 static void d_released(void *arg, int cci, int cause)
 {
@@ -180,6 +248,8 @@ static int drv_setup(void **state)
 				 .released = d_released,
 				 .sds_in = d_sds_in,
 				 .sds_state = d_sds_state,
+				 .floor = d_floor,
+				 .dial_state = d_dial_state,
 				 .arg = &d};
 	assert_int_equal(gw_pei_new(d.loop, &d.conf, &ops, &d.pei), 0);
 	*state = &d;
@@ -280,6 +350,157 @@ static void test_shutdown_releases_live_calls(void **state)
 	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTCR: 2,1\r\n");
 	pty_peer_run(&d->dev, 20);
 	assert_int_equal(gw_pei_live_calls(d->pei), 0);
+}
+
+/* Answer OK to whatever the driver sends until it sends want (health polls may come first). */
+static void expect_skipping(struct drv *d, const char *want)
+{
+	char line[128];
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 1000), 1);
+		if (strcmp(line, want) == 0)
+			return;
+		pty_peer_send(&d->dev, "\r\nOK\r\n");
+	}
+	fail_msg("%s never came", want);
+}
+
+static void test_floor_control(void **state)
+{
+	struct drv *d = *state;
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	assert_int_equal(gw_pei_tx_request(d->pei, 3), -ENOENT);
+	pty_peer_send(&d->dev, "\r\n+CTICN: 3,0,0,0,2269001,1,1,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(gw_pei_tx_cease(d->pei, 3), -EALREADY);
+	/* the officer talks first (TSI form), then stops */
+	pty_peer_send(&d->dev, "\r\n+CTXG: 3,3,0,0,5,02440000102269001\r\n\r\n+CDTXC: 3,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nfloor, 2);
+	assert_int_equal(d->floor_cci[0], 3);
+	assert_int_equal(d->floor_ev[0], GW_PEI_FLOOR_OTHER);
+	assert_int_equal(d->floor_ev[1], GW_PEI_FLOOR_CEASED);
+	/* we ask: AT+CTXD, granted */
+	assert_int_equal(gw_pei_tx_request(d->pei, 3), 0);
+	assert_int_equal(gw_pei_tx_request(d->pei, 3), -EALREADY);
+	expect_skipping(d, "AT+CTXD=3,1");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTXG: 3,0,0,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nfloor, 3);
+	assert_int_equal(d->floor_ev[2], GW_PEI_FLOOR_GRANTED);
+	/* a floor indication for a call we do not know, and a bad one: skipped */
+	pty_peer_send(&d->dev, "\r\n+CTXG: 9,0,0,0\r\n\r\n+CTXG: 3,7,0,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nfloor, 3);
+	/* we stop: AT+CUTXC */
+	assert_int_equal(gw_pei_tx_cease(d->pei, 3), 0);
+	expect_skipping(d, "AT+CUTXC=3");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	/* a request the terminal refuses, then one pre-empted */
+	assert_int_equal(gw_pei_tx_request(d->pei, 3), 0);
+	expect_skipping(d, "AT+CTXD=3,1");
+	pty_peer_send(&d->dev, "\r\n+CME ERROR: 3\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nfloor, 4);
+	assert_int_equal(d->floor_ev[3], GW_PEI_FLOOR_REFUSED);
+	assert_int_equal(gw_pei_tx_request(d->pei, 3), 0);
+	expect_skipping(d, "AT+CTXD=3,1");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTXG: 3,2,0,0\r\n\r\n+CTXG: 3,0,0,0\r\n"
+			       "\r\n+CTXI: 3,0,0,0,2269002\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nfloor, 7);
+	assert_int_equal(d->floor_ev[4], GW_PEI_FLOOR_QUEUED);
+	assert_int_equal(d->floor_ev[5], GW_PEI_FLOOR_GRANTED);
+	assert_int_equal(d->floor_ev[6], GW_PEI_FLOOR_INTERRUPTED);
+	assert_string_equal(d->floor_who, "2269002");
+	assert_int_equal(gw_pei_tx_cease(d->pei, 3), -EALREADY);
+}
+
+static void test_shutdown_ceases_floor_first(void **state)
+{
+	struct drv *d = *state;
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	pty_peer_send(&d->dev, "\r\n+CTICN: 2,0,0,0,2269001,1,1,0,0,1,0,1001,0\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTICN: 4,0,0,0,2269002,1,1,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(gw_pei_tx_request(d->pei, 4), 0);
+	expect_skipping(d, "AT+CTXD=4,1");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTXG: 4,0,0,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(gw_pei_shutdown(d->pei), 2);
+	/* only the call whose floor we hold gets AT+CUTXC, and before the ATH */
+	expect_skipping(d, "AT+CUTXC=4");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATH");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+}
+
+static void test_dial(void **state)
+{
+	struct drv *d = *state;
+	assert_int_equal(gw_pei_dial(d->pei, "2269001", true), -ENOTCONN);
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	assert_int_equal(gw_pei_parse_ctocp("+CTOCP: 3,2", &(int){0}, &(int){0}), 0);
+	assert_int_equal(gw_pei_parse_ctocp("+CTOCP: 3", &(int){0}, &(int){0}), -EINVAL);
+	assert_int_equal(gw_pei_dial(d->pei, "22a", true), -EINVAL);
+	assert_int_equal(gw_pei_dial(d->pei, "123456789", true), -EINVAL); /* neither SSI nor TSI */
+	/* simplex to an SSI: parameters, dial, paged, answered, floor, released */
+	int h = gw_pei_dial(d->pei, "2269001", true);
+	assert_true(h > 0);
+	assert_int_equal(gw_pei_dial(d->pei, "2269002", true), -EBUSY);
+	expect_skipping(d, "AT+CTSDC=0,0,0,0,1,0,0,1,0,0");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATD2269001");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTOCP: 6,2,0,0,0,1,1,0,0,0\r\n"
+			       "\r\n+CTCC: 6,0,1,0,0,0,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 2);
+	assert_int_equal(d->dial_handle, h);
+	assert_int_equal(d->dial_st[0], GW_PEI_DIAL_PROGRESS);
+	assert_int_equal(d->dial_cci[0], 6);
+	assert_int_equal(d->dial_cause[0], 2);
+	assert_int_equal(d->dial_st[1], GW_PEI_DIAL_CONNECTED);
+	assert_int_equal(d->connected, 0); /* not an incoming call's connect */
+	assert_int_equal(gw_pei_live_calls(d->pei), 1);
+	assert_int_equal(gw_pei_tx_request(d->pei, 6), 0);
+	expect_skipping(d, "AT+CTXD=6,1");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTCR: 6,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 3);
+	assert_int_equal(d->dial_st[2], GW_PEI_DIAL_RELEASED);
+	assert_int_equal(d->dial_cause[2], 1);
+	assert_int_equal(d->nreleased, 0);
+	assert_int_equal(gw_pei_live_calls(d->pei), 0);
+	/* duplex to a TSI, rejected by the called party (release before any +CTOCP) */
+	h = gw_pei_dial(d->pei, "02440000102269002", false);
+	expect_skipping(d, "AT+CTSDC=0,5,0,0,0,0,0,1,0,0");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATD02440000102269002");
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTCR: 7,11\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 4);
+	assert_int_equal(d->dial_handle, h);
+	assert_int_equal(d->dial_st[3], GW_PEI_DIAL_RELEASED);
+	assert_int_equal(d->dial_cause[3], 11);
+	/* the terminal refuses the dial itself */
+	h = gw_pei_dial(d->pei, "2269003", true);
+	expect_skipping(d, "AT+CTSDC=0,0,0,0,1,0,0,1,0,0");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATD2269003");
+	pty_peer_send(&d->dev, "\r\n+CME ERROR: 3\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 5);
+	assert_int_equal(d->dial_st[4], GW_PEI_DIAL_FAILED);
+	assert_int_equal(d->dial_cci[4], -1);
+	assert_int_equal(d->dial_cause[4], 3);
+	/* a +CTOCP nobody asked for is skipped; the next dial is free to go */
+	pty_peer_send(&d->dev, "\r\n+CTOCP: 9,2\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ndial, 5);
+	assert_true(gw_pei_dial(d->pei, "2269003", true) > h);
 }
 
 static void test_sds_send_and_delivery(void **state)
@@ -387,6 +608,11 @@ int main(void)
 	    cmocka_unit_test(test_cticn_optional_fields),
 	    cmocka_unit_test(test_cticn_bad),
 	    cmocka_unit_test(test_ctcc_ctcr),
+	    cmocka_unit_test(test_floor_parse),
+	    cmocka_unit_test_setup_teardown(test_floor_control, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_ceases_floor_first, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_dial, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_reinit_and_lost_call, drv_setup,
 					    drv_teardown),

@@ -664,6 +664,25 @@ static void test_split_limits(void **state)
 	assert_int_equal(gw_sds_split_text(huge, 0, 1, 160, parts, 254), -EMSGSIZE);
 }
 
+static void test_status_names(void **state)
+{
+	(void)state;
+	static const struct {
+		uint16_t v;
+		const char *name;
+	} t[] = {
+	    {0, "emergency"},
+	    {0x8002, "user-defined status"},
+	    {0xffff, "user-defined status"},
+	    {0x7c05, "SDS-SHORT-REPORT"},
+	    {0x7fff, "SDS-SHORT-REPORT"},
+	    {0x7bff, "status"},
+	    {1, "status"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_string_equal(gw_sds_status_name(t[i].v), t[i].name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +708,7 @@ int main(void)
 	    cmocka_unit_test(test_reassembly_timeout),
 	    cmocka_unit_test(test_reassembly_table_full),
 	    cmocka_unit_test(test_split_limits),
+	    cmocka_unit_test(test_status_names),
 	};
 	return cmocka_run_group_tests_name("sds", tests, NULL, NULL);
 }
