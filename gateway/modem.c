@@ -63,11 +63,37 @@ struct gw_modem {
 	uint8_t sms_ref;
 	struct gw_sms_reasm reasm;
 	int polling; /* a CLCC is queued or outstanding */
+	int repoll;  /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
 	struct gw_timer probe, health;
 	int probing, probe_fails;
 	struct gw_modem_health h;
 };
+
+/*
+ * Vendor profiles (modem.vendor): what each module needs on top of the 3GPP init. The
+ * call-state URCs it sends are accelerators only: each asks AT+CLCC at once, and the list
+ * stays the truth. Huawei sends ^ORIG/^CONF/^CONN/^CEND unasked and has no received-DTMF
+ * URC (keys come from the in-band detector); Quectel needs +QIND "ccinfo" and +QTONEDET
+ * switched on; SIMCom pushes +CLCC with AT+CLCC=1 and reports keys with AT+DDET=1.
+ */
+static const struct profile {
+	const char *name;
+	const char *init[3];
+} profiles[] = {
+    {"generic", {NULL}},
+    {"huawei", {NULL}},
+    {"quectel", {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL}},
+    {"simcom", {"AT+CLCC=1", "AT+DDET=1", NULL}},
+};
+
+static const struct profile *profile_of(const struct gw_conf *conf)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(profiles[i].name, conf->modem_vendor) == 0)
+			return &profiles[i];
+	return &profiles[0]; /* conf.c admits only the names above */
+}
 
 static const char *const init_cmds[] = {
     "AT",
@@ -141,6 +167,7 @@ static void end_call(struct gw_modem *m, enum gw_modem_end why)
 	m->seen = 0;
 	m->missing = 0;
 	m->end_reported = 0;
+	m->repoll = 0;
 	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s ended: %s", m->number, gw_modem_end_name(why));
 	if (why != GW_MODEM_END_LOCAL && why != GW_MODEM_END_PORT)
 		gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m);
@@ -208,7 +235,8 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	}
 	/* A failed poll (timeout, error) is retried: one lost answer ends no call. */
 	if (m->state != GW_MODEM_CALL_IDLE)
-		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+		gw_timer_schedule(m->loop, &m->poll, m->repoll ? 0 : m->conf->clcc_poll_ms);
+	m->repoll = 0;
 }
 
 static void on_poll(struct gw_loop *loop, void *arg)
@@ -285,6 +313,98 @@ static void urc_progress(struct gw_at *at, const char *const *lines, int n, void
 		m->end_why = GW_MODEM_END_NO_CARRIER;
 	m->end_reported = 1;
 	if (!m->polling)
+		gw_timer_schedule(m->loop, &m->poll, 0);
+}
+
+int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *u)
+{
+	static const struct {
+		const char *prefix;
+		enum gw_modem_call_state state;
+		int min_fields;
+	} huawei[] = {
+	    {"^ORIG:", GW_MODEM_CALL_DIALING, 1},
+	    {"^CONF:", GW_MODEM_CALL_ALERTING, 1},
+	    {"^CONN:", GW_MODEM_CALL_ACTIVE, 1},
+	    {"^CEND:", GW_MODEM_CALL_IDLE, 3},
+	};
+	char buf[160];
+	const char *f[10];
+	long id, dir, stat, cause;
+	int n, first = 0;
+	u->dir = -1;
+	u->cause = -1;
+	for (size_t i = 0; i < sizeof(huawei) / sizeof(huawei[0]); i++) {
+		if (strncmp(line, huawei[i].prefix, 6) != 0)
+			continue;
+		n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+		if (n < huawei[i].min_fields || gw_at_int(f[0], 0, 99, &id) < 0)
+			return -EINVAL;
+		if (huawei[i].state == GW_MODEM_CALL_IDLE && n >= 4) {
+			if (gw_at_int(f[3], 0, 255, &cause) < 0)
+				return -EINVAL;
+			u->cause = (int)cause;
+		}
+		u->id = (int)id;
+		u->state = huawei[i].state;
+		return 0;
+	}
+	/* +QIND: "ccinfo",<id>,<dir>,<state>,...; ^DSCI: and +CLCC: <id>,<dir>,<stat>,... */
+	if (strncmp(line, "+QIND:", 6) == 0 || strncmp(line, "^DSCI:", 6) == 0 ||
+	    strncmp(line, "+CLCC:", 6) == 0)
+		n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+	else
+		return -EINVAL;
+	if (line[1] == 'Q') {
+		if (n < 1)
+			return -EINVAL;
+		if (strcmp(f[0], "ccinfo") != 0)
+			return -ENOENT;
+		first = 1;
+	}
+	/* released: Quectel state -1, SIMCom and ^DSCI stat 6 (disconnected) */
+	if (n < first + 3 || gw_at_int(f[first], 1, 99, &id) < 0 ||
+	    gw_at_int(f[first + 1], 0, 1, &dir) < 0 ||
+	    gw_at_int(f[first + 2], first ? -1 : 0, first ? 5 : 6, &stat) < 0)
+		return -EINVAL;
+	u->id = (int)id;
+	u->dir = (int)dir;
+	u->state = stat < 0 || stat == 6 ? GW_MODEM_CALL_IDLE : (enum gw_modem_call_state)stat;
+	return 0;
+}
+
+/*
+ * A vendor call-state URC: an accelerator. It asks AT+CLCC at once (or right after the
+ * poll in flight, whose answer may predate it) so an answer is seen one round trip after
+ * the modem knew it, not at the next poll. A release is noted as the end's reason, which
+ * the list then confirms, as for the call-progress codes.
+ */
+static void urc_call_state(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	struct gw_modem_call_urc u;
+	int rc = gw_modem_parse_call_urc(lines[0], &u);
+	if (rc == -ENOENT)
+		return; /* another +QIND indication (csq, smsfull, ...) */
+	if (rc < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed call-state report skipped: %.80s",
+		     lines[0]);
+		return;
+	}
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return; /* an incoming call's report, or the echo of one already ended */
+	if (u.state == GW_MODEM_CALL_IDLE && !m->end_reported) {
+		/* ^CEND's cc_cause (TS 24.008): 17 user busy, 18/19 no answer */
+		m->end_why = u.cause == 17		      ? GW_MODEM_END_BUSY
+			     : u.cause == 18 || u.cause == 19 ? GW_MODEM_END_NO_ANSWER
+							      : GW_MODEM_END_NO_CARRIER;
+		m->end_reported = 1;
+	}
+	if (m->polling)
+		m->repoll = 1;
+	else
 		gw_timer_schedule(m->loop, &m->poll, 0);
 }
 
@@ -701,11 +821,9 @@ static void port_state(void *arg, int up)
 		gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
 		for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
 			gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
-		/* received-DTMF reports, where the module has them */
-		if (strcmp(m->conf->modem_vendor, "quectel") == 0)
-			gw_at_cmd(m->at, "AT+QTONEDET=1", NULL, T_CMD_MS, 0, init_step_done, m);
-		else if (strcmp(m->conf->modem_vendor, "simcom") == 0)
-			gw_at_cmd(m->at, "AT+DDET=1", NULL, T_CMD_MS, 0, init_step_done, m);
+		/* the vendor's call-state and received-DTMF reports, where it has them */
+		for (const char *const *c = profile_of(m->conf)->init; *c; c++)
+			gw_at_cmd(m->at, *c, NULL, T_CMD_MS, 0, init_step_done, m);
 		gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
 		return;
 	}
@@ -748,11 +866,13 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	static const char *const progress[] = {"BUSY", "NO ANSWER", "NO CARRIER", "NO DIALTONE"};
 	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
 		gw_at_add_urc(m->at, progress[i], 0, urc_progress, m);
-	static const char *const later[] = {
-	    "RING",   "+CRING:", "+CLIP:", "+CREG:", "+CEREG:", "+CLCC:",
-	    "^ORIG:", "^CONF:",	 "^CONN:", "^CEND:", "+QIND:",	"^DSCI:"};
+	static const char *const later[] = {"RING", "+CRING:", "+CLIP:", "+CREG:", "+CEREG:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(m->at, later[i], 0, urc_later, m);
+	static const char *const call_state[] = {
+	    "^ORIG:", "^CONF:", "^CONN:", "^CEND:", "+QIND:", "^DSCI:", "+CLCC:"};
+	for (size_t i = 0; i < sizeof(call_state) / sizeof(call_state[0]); i++)
+		gw_at_add_urc(m->at, call_state[i], 0, urc_call_state, m);
 	gw_at_add_urc(m->at, "+CMTI:", 0, urc_cmti, m);
 	gw_sms_reasm_init(&m->reasm, SMS_REASM_MS);
 	static const char *const dtmf[] = {"+QTONEDET:", "+RXDTMF:", "+DTMF:"};

@@ -7,8 +7,10 @@
  * NO DIALTONE are confirmed by AT+CLCC, then end the call; AT+CEER is then
  * asked for the cause text. Liveness: modem.probe_idle seconds of silence send
  * an AT probe; three unanswered probes restart the modem (AT+CFUN=1,1) when no
- * call exists, or only reopen its port during a call. Keys pressed on the far phone come from
- * vendor URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF), enabled by modem.vendor. SMS: PDU mode
+ * call exists, or only reopen its port during a call. modem.vendor picks a profile (generic,
+ * huawei, quectel, simcom): its init lines enable the vendor's call-state URCs (^ORIG/^CONN/
+ * ^CEND, +QIND "ccinfo", ^DSCI, unsolicited +CLCC), which only trigger an immediate AT+CLCC,
+ * and its received-DTMF URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF). SMS: PDU mode
  * both ways (gateway/sms); received messages are read on +CMTI and always deleted afterwards, even
  * when they do not parse.
  */
@@ -105,6 +107,20 @@ struct gw_modem_clcc {
 };
 int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *out);
 const char *gw_modem_end_name(enum gw_modem_end why);
+
+/* A vendor call-state report: an accelerator only, AT+CLCC stays the truth. */
+struct gw_modem_call_urc {
+	int id;				/* call index */
+	int dir;			/* 0 outgoing, 1 incoming, -1 not said (Huawei) */
+	enum gw_modem_call_state state; /* GW_MODEM_CALL_IDLE: released */
+	int cause;			/* ^CEND cc_cause (TS 24.008), -1 when not said */
+};
+/*
+ * Parse Huawei "^ORIG:", "^CONF:", "^CONN:", "^CEND:", Quectel "+QIND: \"ccinfo\",...",
+ * "^DSCI:" and an unsolicited SIMCom "+CLCC:" (stat 6: released). Returns 0, -ENOENT for
+ * a +QIND of another kind, or -EINVAL.
+ */
+int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *out);
 
 /*
  * Parse a received-DTMF URC: Quectel "+QTONEDET: <ASCII code>", SIMCom "+RXDTMF: <d>"

@@ -8,7 +8,8 @@
  * Checked besides memory errors: every queued command gets exactly one
  * callback, and every URC and response line handed out is a C string shorter
  * than GW_AT_LINE_MAX without NUL bytes inside. Every line is also given to the
- * PEI and modem parsers. Run: make fuzz (FUZZ_SECONDS per target).
+ * PEI and modem parsers (+CLCC, vendor call-state URCs).
+ * Run: make fuzz (FUZZ_SECONDS per target).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +35,10 @@ static void check_line(const char *l)
 	if (gw_pei_parse_ctcr(l, &cci, &cause) == 0 && gw_pei_cause_name(cause) == NULL)
 		abort();
 	gw_modem_parse_clcc(l, &c);
+	struct gw_modem_call_urc u;
+	if (gw_modem_parse_call_urc(l, &u) == 0 &&
+	    ((unsigned)u.state > GW_MODEM_CALL_IDLE || u.dir < -1 || u.dir > 1 || u.cause > 255))
+		abort();
 }
 
 static void on_resp(struct gw_at *at, const struct gw_at_resp *r, void *arg)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "modem.h"
@@ -87,13 +88,15 @@ static void run_for(struct fx *f, int ms)
 	pty_peer_run(&f->dev, ms);
 }
 
-static int setup(void **state)
+/* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init. */
+static int setup_vendor(void **state, const char *vendor, const char *const *vendor_init)
 {
 	static struct fx f;
 	memset(&f, 0, sizeof(f));
 	f.loop = gw_loop_new();
 	const char *path = pty_peer_open(&f.dev, f.loop);
 	gw_conf_defaults(&f.conf);
+	snprintf(f.conf.modem_vendor, sizeof(f.conf.modem_vendor), "%s", vendor);
 	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
 	f.conf.clcc_poll_ms = 100;
 	f.conf.modem_probe_idle_s = 1;
@@ -117,6 +120,10 @@ static int setup(void **state)
 		expect(&f, init[i]);
 		reply(&f, "\r\nOK\r\n");
 	}
+	for (; vendor_init && *vendor_init; vendor_init++) {
+		expect(&f, *vendor_init);
+		reply(&f, "\r\nOK\r\n");
+	}
 	expect(&f, "AT+CPIN?");
 	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
 	run_for(&f, 20);
@@ -133,6 +140,28 @@ static int setup(void **state)
 	run_for(&f, 20);
 	*state = &f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_vendor(state, "generic", NULL);
+}
+
+static int setup_huawei(void **state)
+{
+	return setup_vendor(state, "huawei", NULL);
+}
+
+static int setup_quectel(void **state)
+{
+	static const char *const init[] = {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL};
+	return setup_vendor(state, "quectel", init);
+}
+
+static int setup_simcom(void **state)
+{
+	static const char *const init[] = {"AT+CLCC=1", "AT+DDET=1", NULL};
+	return setup_vendor(state, "simcom", init);
 }
 
 static int teardown(void **state)
@@ -434,6 +463,178 @@ static void test_port_lost(void **state)
 	assert_int_equal(f->ready, 0);
 }
 
+/* Dial 0401234567; the first AT+CLCC lists it with stat (after extra URC lines, if any). */
+static void start_call(struct fx *f, int stat, const char *urcs)
+{
+	char line[160];
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	snprintf(line, sizeof(line), "%s\r\n+CLCC: 1,0,%d,0,0,\"0401234567\",129\r\n\r\nOK\r\n",
+		 urcs ? urcs : "", stat);
+	reply(f, line);
+}
+
+/* The modem reports the end with urc; the next list is empty: the call ended with why. */
+static void end_by_urc(struct fx *f, const char *urc, enum gw_modem_end why)
+{
+	reply(f, urc);
+	expect(f, "AT+CLCC");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, why);
+}
+
+static void test_call_urc_parse(void **state)
+{
+	(void)state;
+	struct gw_modem_call_urc u;
+	assert_int_equal(gw_modem_parse_call_urc("^ORIG:1,0", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_DIALING);
+	assert_int_equal(u.dir, -1);
+	assert_int_equal(gw_modem_parse_call_urc("^CONF:1", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ALERTING);
+	assert_int_equal(gw_modem_parse_call_urc("^CONN:1,0", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,12,104,16", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	assert_int_equal(u.cause, 16);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0,104", &u), 0);
+	assert_int_equal(u.cause, -1);
+	assert_int_equal(
+	    gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0,0,0,0,\"+358401234567\",145", &u), 0);
+	assert_int_equal(u.id, 1);
+	assert_int_equal(u.dir, 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(
+	    gw_modem_parse_call_urc("+QIND: \"ccinfo\",2,1,-1,0,0,\"+358401234567\",145", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	assert_int_equal(u.dir, 1);
+	assert_int_equal(gw_modem_parse_call_urc("^DSCI: 1,0,3,0,+358401234567,145", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ALERTING);
+	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,0,6,0,0,\"0401234567\",129", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	/* other +QIND kinds are not call reports; malformed ones are refused */
+	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"csq\",20,99", &u), -ENOENT);
+	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0,9,0,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CONN:", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CONN:x,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0,104,300", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,2,0,0,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,0,-1,0,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^DSCI: 1,0,\"3", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("RING", &u), -EINVAL);
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Answer -> progress(ACTIVE) delay over 10 calls, the callee answering 0..450 ms after a
+ * poll (modem.clcc_poll_ms 500). With urc set, the modem reports the answer with it.
+ * Prints and returns the mean; *max gets the worst.
+ */
+static double answer_delay(struct fx *f, const char *urc, double *max)
+{
+	double sum = 0;
+	*max = 0;
+	f->conf.clcc_poll_ms = 500;
+	for (int k = 0; k < 10; k++) {
+		f->nprogress = 0;
+		start_call(f, 3, NULL);
+		run_for(f, 50 * k);
+		/* the callee answers now: every later list shows the call active */
+		double t0 = mono_ms();
+		if (urc)
+			reply(f, urc);
+		expect(f, "AT+CLCC");
+		reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+		while (f->nprogress < 2 && mono_ms() - t0 < 3000)
+			gw_loop_run_once(f->loop, 1);
+		double d = mono_ms() - t0;
+		assert_int_equal(f->nprogress, 2);
+		assert_int_equal(f->progress[1], GW_MODEM_CALL_ACTIVE);
+		sum += d;
+		if (d > *max)
+			*max = d;
+		assert_int_equal(gw_modem_hangup(f->m), 0);
+		expect(f, "AT+CHUP");
+		reply(f, "\r\nOK\r\n");
+		run_for(f, 10);
+	}
+	printf("answer->event delay, %s: mean %.1f ms, max %.1f ms (10 calls, poll 500 ms)\n",
+	       urc ? "with the call-state URC" : "CLCC polling alone", sum / 10, *max);
+	return sum / 10;
+}
+
+static void test_accelerator_answer_delay(void **state)
+{
+	struct fx *f = *state;
+	double max_poll, max_urc;
+	double mean_poll = answer_delay(f, NULL, &max_poll);
+	double mean_urc = answer_delay(f, "\r\n^CONN:1,0\r\n", &max_urc);
+	/* one round trip over the pty, not the rest of a poll period */
+	assert_true(max_urc < 100);
+	assert_true(mean_poll > 150);
+	assert_true(mean_urc * 3 < mean_poll);
+}
+
+/* A release report lets the first empty list end the call, with the reported cause. */
+static void test_release_urc_ends_on_first_empty_list(void **state)
+{
+	struct fx *f = *state;
+	f->conf.clcc_poll_ms = 2000;
+	double t0 = mono_ms();
+	start_call(f, 3, "\r\n+QIND: \"ccinfo\",1,0,3,0,0,\"0401234567\",129\r\n");
+	/* the URC came during the poll: the next poll is at once, not after 2 s */
+	expect(f, "AT+CLCC");
+	assert_true(mono_ms() - t0 < 500);
+	reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 0);
+	/* released as busy (Quectel has no cause: the list decides, reason no carrier) */
+	end_by_urc(f, "\r\n+QIND: \"ccinfo\",1,0,-1,0,0,\"0401234567\",129\r\n",
+		   GW_MODEM_END_NO_CARRIER);
+	/* a report with no call of ours changes nothing */
+	reply(f, "\r\n+QIND: \"ccinfo\",1,0,0,0,0,\"0401234567\",129\r\n");
+	expect(f, "AT+CEER");
+	char line[64];
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 300), 0);
+}
+
+static void test_huawei_cend_cause(void **state)
+{
+	struct fx *f = *state;
+	start_call(f, 3, "\r\n^ORIG:1,0\r\n");
+	run_for(f, 20);
+	/* cc_cause 17: user busy */
+	end_by_urc(f, "\r\n^CEND:1,0,104,17\r\n", GW_MODEM_END_BUSY);
+}
+
+static void test_simcom_unsolicited_clcc(void **state)
+{
+	struct fx *f = *state;
+	f->conf.clcc_poll_ms = 2000;
+	start_call(f, 3, NULL);
+	run_for(f, 20);
+	/* the pushed +CLCC asks the list at once, well before the 2 s poll */
+	double t0 = mono_ms();
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n");
+	expect(f, "AT+CLCC");
+	assert_true(mono_ms() - t0 < 500);
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->progress[f->nprogress - 1], GW_MODEM_CALL_ACTIVE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +653,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
+	    cmocka_unit_test(test_call_urc_parse),
+	    cmocka_unit_test_setup_teardown(test_accelerator_answer_delay, setup_huawei, teardown),
+	    cmocka_unit_test_setup_teardown(test_release_urc_ends_on_first_empty_list,
+					    setup_quectel, teardown),
+	    cmocka_unit_test_setup_teardown(test_huawei_cend_cause, setup_huawei, teardown),
+	    cmocka_unit_test_setup_teardown(test_simcom_unsolicited_clcc, setup_simcom, teardown),
 	};
 	return cmocka_run_group_tests_name("modem", tests, NULL, NULL);
 }
