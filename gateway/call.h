@@ -88,12 +88,23 @@ void gw_calls_radio_link(struct gw_calls *calls, int up);
 /* A key pressed on the worker's phone (modem URC or in-band detector). */
 void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
 /*
- * An SMS from a phone. When it is an accept code ("4", "ok", "kuittaus", "a",
- * any case, surrounding spaces ignored) from a worker already paged for the
- * live incident, that worker takes the call: rinkid connects them and bridges
- * on answer without asking for 4 again. Returns 1 when consumed, else 0.
+ * An SMS from a phone. A bare accept ("4", "ok", "kuittaus", "a", any case,
+ * surrounding spaces ignored) from a worker already paged for the live incident,
+ * or the code of that worker's SMS page ("37a", "37", "37 ok"), makes that worker
+ * take the call: rinkid connects them and bridges on answer without asking for 4
+ * again. A code that is expired or unknown for that phone gets a reply SMS; a code
+ * from a number not in the roster is logged and dropped. Returns 1 when consumed
+ * (every coded reply), else 0.
  */
 int gw_calls_phone_sms(struct gw_calls *calls, const char *from, const char *text);
+
+/* What an SMS reply says (gw_call_parse_sms_reply). */
+enum gw_call_reply { GW_CALL_REPLY_NONE, GW_CALL_REPLY_ACCEPT, GW_CALL_REPLY_CODE };
+/*
+ * Classify an SMS text: a bare accept word, a two-digit page code with an optional accept
+ * word ("37", "37a", "37 ok"; *code set to 37), or neither. Never fails.
+ */
+enum gw_call_reply gw_call_parse_sms_reply(const char *text, int *code);
 
 /*
  * Feed one event to the live incident. Returns the new state, -ENOENT when no

@@ -50,6 +50,8 @@ struct gw_conf {
 	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */
 	char log_level[16];
 	int retention_days; /* message bodies older than this are blanked daily; 0: kept */
+
+	int ack_code_ttl_s; /* lifetime of an SMS page's accept code (it also ends with the call) */
 };
 
 /* Fill conf with the built-in defaults. */
