@@ -945,16 +945,23 @@ static void reply_sms(struct gw_calls *m, const char *to, const char *text)
 		LOGP(GW_LOG_CALL, GW_LOG_WARN, "reply SMS to %s not sent: %s", to, strerror(-rc));
 }
 
+/* Chain index of the worker with this phone among those c has paged, or -1. */
+static int paged_index(const struct gw_call *c, const char *phone)
+{
+	for (int i = 0; i <= c->paged_upto && i < c->nchain + (c->fallback >= 0); i++)
+		if (gw_roster_same_phone(c->chain[i].phone, phone))
+			return i;
+	return -1;
+}
+
 /* The paged worker of c with this phone: dispatch the accept. 1 when done. */
 static int accept_from(struct gw_calls *m, struct gw_call *c, const char *from)
 {
-	for (int i = 0; i <= c->paged_upto && i < c->nchain + (c->fallback >= 0); i++) {
-		if (gw_roster_same_phone(c->chain[i].phone, from)) {
-			gw_calls_dispatch(m, GW_CALL_EV_SMS_ACCEPT, &i);
-			return 1;
-		}
-	}
-	return 0;
+	int i = paged_index(c, from);
+	if (i < 0)
+		return 0;
+	gw_calls_dispatch(m, GW_CALL_EV_SMS_ACCEPT, &i);
+	return 1;
 }
 
 /* A coded reply: valid only from a roster worker, for that phone's live code. */
@@ -1018,6 +1025,47 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 		    ? "not in the roster"
 		    : "who was not paged for this call");
 	return 0;
+}
+
+/* ---- calls to the gateway's phone number ------------------------------------------------ */
+
+static int reject_incoming(struct gw_calls *m)
+{
+	int rc = m->ops.phone_reject ? m->ops.phone_reject(m->ops.arg) : -ENOTSUP;
+	if (rc < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "incoming call not rejected: %s", strerror(-rc));
+	return rc;
+}
+
+int gw_calls_phone_incoming(struct gw_calls *m, const char *number)
+{
+	struct gw_call *c = m->live;
+	struct gw_roster_step w;
+	const char *who = number[0] ? number : "a withheld number";
+	if (!number[0] || gw_roster_worker_by_phone(m->roster, number, &w) < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_WARN,
+		     "call to the gateway from %s, not in the roster: "
+		     "rejected",
+		     who);
+		return reject_incoming(m);
+	}
+	/*
+	 * A roster worker. Taking the call as their answer to a page would skip the voicemail
+	 * guard and needs the phone leg the page uses; the call-back (PIN, then the officer's
+	 * radio) is not there yet. So: hang up and say why.
+	 */
+	if (c && paged_index(c, number) >= 0) {
+		LOGCALL(c, GW_LOG_NOTICE,
+			"%s called the gateway while paged: not taken as an answer (press 4 on "
+			"rinki's call or reply to the SMS), hung up",
+			w.name);
+		log_event(c, "call_in", "%s rejected: no call-back yet", w.handle);
+	} else {
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE,
+		     "call to the gateway from %s (%s): no call-back service yet, hung up", w.name,
+		     number);
+	}
+	return reject_incoming(m);
 }
 
 void gw_calls_radio_link(struct gw_calls *m, int up)

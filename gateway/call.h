@@ -61,6 +61,8 @@ struct gw_call_ops {
 	/* Messages; may be NULL when the gateway has no such channel. */
 	int (*phone_sms)(void *arg, const char *number, const char *text);
 	int (*radio_sds)(void *arg, const char *issi, const char *text);
+	/* Hang up the call ringing in on the phone (gw_calls_phone_incoming); may be NULL. */
+	int (*phone_reject)(void *arg);
 	/* The live incident changed state (CLOSED when it ended); may be NULL. */
 	void (*state)(void *arg, enum gw_call_state st);
 	void *arg;
@@ -105,6 +107,15 @@ enum gw_call_reply { GW_CALL_REPLY_NONE, GW_CALL_REPLY_ACCEPT, GW_CALL_REPLY_COD
  * word ("37", "37a", "37 ok"; *code set to 37), or neither. Never fails.
  */
 enum gw_call_reply gw_call_parse_sms_reply(const char *text, int *code);
+
+/*
+ * Someone calls the gateway's phone number ("" when withheld). Nobody is connected yet
+ * (a PIN-checked call-back to the officer's radio is planned): a number not in the roster
+ * is rejected and logged as such; a roster worker is rejected with a log line saying why,
+ * plus a call_in event when the live incident has paged them. Returns 0 when rejected,
+ * or the negative errno of ops.phone_reject (-ENOTSUP when there is none).
+ */
+int gw_calls_phone_incoming(struct gw_calls *calls, const char *number);
 
 /*
  * Feed one event to the live incident. Returns the new state, -ENOENT when no

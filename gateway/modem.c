@@ -62,6 +62,13 @@ struct gw_modem {
 	struct sms_job jobs[SMS_JOBS];
 	uint8_t sms_ref;
 	struct gw_sms_reasm reasm;
+	int dir; /* of the call: 0 we dialled it, 1 we answered it */
+	struct {
+		int ringing;  /* RING/+CLIP seen, not yet answered, rejected or gone */
+		int reported; /* ops.incoming was called for it */
+		char number[32];
+	} in;
+	struct gw_timer in_clip, in_gone;
 	int polling; /* a CLCC is queued or outstanding */
 	int repoll;  /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
@@ -184,7 +191,8 @@ static void set_state(struct gw_modem *m, enum gw_modem_call_state st)
 	     : st == GW_MODEM_CALL_DIALING  ? "dialling"
 					    : "other state");
 	m->state = st;
-	if (st == GW_MODEM_CALL_ALERTING || st == GW_MODEM_CALL_ACTIVE)
+	/* progress is the outgoing call's; an answered incoming one is active already */
+	if (m->dir == 0 && (st == GW_MODEM_CALL_ALERTING || st == GW_MODEM_CALL_ACTIVE))
 		m->ops.progress(m->ops.arg, st);
 }
 
@@ -204,7 +212,7 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 				     r->lines[i]);
 				continue;
 			}
-			if (c.dir != 0 || c.mode != 0)
+			if (c.dir != m->dir || c.mode != 0)
 				continue;
 			found = 1;
 			m->seen = 1;
@@ -641,6 +649,146 @@ static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *ar
 		free(ctx);
 }
 
+/* ---- incoming calls ------------------------------------------------------------------- */
+
+#define T_IN_CLIP_MS 1000  /* RING without +CLIP: reported without a number after this */
+#define T_IN_GONE_MS 10000 /* no RING for this long: the caller gave up (RING every ~4 s) */
+
+int gw_modem_parse_clip(const char *line, char *number, size_t len)
+{
+	char buf[160];
+	const char *f[8];
+	long type, validity = 0;
+	if (strncmp(line, "+CLIP:", 6) != 0)
+		return -EINVAL;
+	int n = gw_at_fields(line + 6, buf, sizeof(buf), f, 8);
+	if (n < 2 || gw_at_int(f[1], 0, 255, &type) < 0 ||
+	    (n >= 6 && f[5][0] && gw_at_int(f[5], 0, 2, &validity) < 0))
+		return -EINVAL;
+	const char *digits = f[0][0] == '+' ? f[0] + 1 : f[0];
+	if (strlen(f[0]) >= len || strlen(f[0]) >= 32 ||
+	    strspn(digits, "0123456789*#") != strlen(digits) || (f[0][0] == '+' && !*digits))
+		return -EINVAL;
+	/* withheld (1) or not available (2): no number, whatever the field says */
+	snprintf(number, len, "%s", validity ? "" : f[0]);
+	return 0;
+}
+
+static void in_report(struct gw_modem *m)
+{
+	if (m->in.reported)
+		return;
+	m->in.reported = 1;
+	gw_timer_cancel(m->loop, &m->in_clip);
+	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "incoming call from %s",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	if (m->ops.incoming)
+		m->ops.incoming(m->ops.arg, m->in.number);
+}
+
+static void on_in_clip(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	in_report(arg);
+}
+
+static void in_done(struct gw_modem *m)
+{
+	m->in.ringing = 0;
+	gw_timer_cancel(m->loop, &m->in_clip);
+	gw_timer_cancel(m->loop, &m->in_gone);
+}
+
+static void on_in_gone(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "incoming call from %s stopped ringing",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	in_done(m);
+}
+
+/*
+ * RING / +CRING / +CLIP: an incoming call. Reported once (ops.incoming), with the
+ * number from +CLIP, or without one when no +CLIP follows the RING within T_IN_CLIP_MS.
+ * With call waiting off no call rings while ours exists; if one is reported, it is ignored.
+ */
+static void urc_ring(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	char number[32];
+	int clip = strncmp(lines[0], "+CLIP:", 6) == 0;
+	if (clip && gw_modem_parse_clip(lines[0], number, sizeof(number)) < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed caller ID skipped: %.80s", lines[0]);
+		return;
+	}
+	if (m->state != GW_MODEM_CALL_IDLE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "'%.60s' while a call exists: ignored", lines[0]);
+		return;
+	}
+	if (!m->in.ringing) {
+		m->in.ringing = 1;
+		m->in.reported = 0;
+		m->in.number[0] = '\0';
+		gw_timer_schedule(m->loop, &m->in_clip, T_IN_CLIP_MS);
+	}
+	gw_timer_schedule(m->loop, &m->in_gone, T_IN_GONE_MS);
+	if (clip && !m->in.reported) {
+		memcpy(m->in.number, number, sizeof(number));
+		in_report(m);
+	}
+}
+
+static void ata_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (m->state != GW_MODEM_CALL_INCOMING)
+		return;
+	if (r->result == GW_AT_OK || r->result == GW_AT_CONNECT) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call from %s answered",
+		     m->number[0] ? m->number : "a withheld number");
+		m->state = GW_MODEM_CALL_ACTIVE;
+		m->seen = 1;
+		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+		return;
+	}
+	LOGP(GW_LOG_MODEM, GW_LOG_WARN, "ATA failed: %s %d", gw_at_result_name(r->result), r->err);
+	end_call(m, r->result == GW_AT_ABORTED ? GW_MODEM_END_PORT : GW_MODEM_END_NO_CARRIER);
+}
+
+int gw_modem_answer(struct gw_modem *m)
+{
+	if (!m->in.ringing)
+		return -ENOENT;
+	if (m->state != GW_MODEM_CALL_IDLE)
+		return -EBUSY;
+	int rc = gw_at_cmd(m->at, "ATA", NULL, T_DIAL_MS, GW_AT_F_URGENT, ata_done, m);
+	if (rc < 0)
+		return rc;
+	snprintf(m->number, sizeof(m->number), "%s", m->in.number);
+	m->state = GW_MODEM_CALL_INCOMING;
+	m->dir = 1;
+	m->seen = 0;
+	m->missing = 0;
+	in_done(m);
+	return 0;
+}
+
+static void chup_done(struct gw_at *at, const struct gw_at_resp *r, void *arg);
+
+int gw_modem_reject(struct gw_modem *m)
+{
+	if (!m->in.ringing)
+		return -ENOENT;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "incoming call from %s: hanging up",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	in_done(m);
+	return gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
+}
+
 static void urc_later(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -828,6 +976,7 @@ static void port_state(void *arg, int up)
 		return;
 	}
 	end_call(m, GW_MODEM_END_PORT);
+	in_done(m);
 	gw_timer_cancel(m->loop, &m->probe);
 	gw_at_flush(m->at);
 	m->polling = 0;
@@ -856,6 +1005,8 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	gw_timer_init(&m->poll, on_poll, m);
 	gw_timer_init(&m->probe, on_probe, m);
 	gw_timer_init(&m->health, on_health, m);
+	gw_timer_init(&m->in_clip, on_in_clip, m);
+	gw_timer_init(&m->in_gone, on_in_gone, m);
 	m->h.reg_stat = -1;
 	struct gw_at_ops aops = {.write = at_write, .arg = m};
 	m->at = gw_at_new(loop, GW_LOG_MODEM, "modem", &aops);
@@ -866,7 +1017,10 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	static const char *const progress[] = {"BUSY", "NO ANSWER", "NO CARRIER", "NO DIALTONE"};
 	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
 		gw_at_add_urc(m->at, progress[i], 0, urc_progress, m);
-	static const char *const later[] = {"RING", "+CRING:", "+CLIP:", "+CREG:", "+CEREG:"};
+	static const char *const ring[] = {"RING", "+CRING:", "+CLIP:"};
+	for (size_t i = 0; i < sizeof(ring) / sizeof(ring[0]); i++)
+		gw_at_add_urc(m->at, ring[i], 0, urc_ring, m);
+	static const char *const later[] = {"+CREG:", "+CEREG:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(m->at, later[i], 0, urc_later, m);
 	static const char *const call_state[] = {
@@ -898,6 +1052,7 @@ void gw_modem_free(struct gw_modem *m)
 	gw_timer_cancel(m->loop, &m->poll);
 	gw_timer_cancel(m->loop, &m->probe);
 	gw_timer_cancel(m->loop, &m->health);
+	in_done(m);
 	gw_serial_free(m->port);
 	gw_at_free(m->at);
 	free(m);
@@ -913,6 +1068,12 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 		return -EBUSY;
 	if (!m->ready)
 		return -ENOTCONN;
+	/* a call ringing in would make the ATD fail: a page goes first */
+	if (m->in.ringing) {
+		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "incoming call from %s dropped for a page",
+		     m->in.number[0] ? m->in.number : "a withheld number");
+		gw_modem_reject(m);
+	}
 	char cmd[48];
 	snprintf(cmd, sizeof(cmd), "ATD%s;", number);
 	int rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, GW_AT_F_URGENT | GW_AT_F_DIAL, atd_done, m);
@@ -922,6 +1083,7 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 	gw_at_preempt(m->at);
 	memcpy(m->number, number, n + 1);
 	m->state = GW_MODEM_CALL_DIALING;
+	m->dir = 0;
 	m->seen = 0;
 	m->missing = 0;
 	return 0;

@@ -12,7 +12,8 @@
  * ^CEND, +QIND "ccinfo", ^DSCI, unsolicited +CLCC), which only trigger an immediate AT+CLCC,
  * and its received-DTMF URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF). SMS: PDU mode
  * both ways (gateway/sms); received messages are read on +CMTI and always deleted afterwards, even
- * when they do not parse.
+ * when they do not parse. Incoming calls (RING/+CRING, caller ID from +CLIP) are reported once
+ * and answered (ATA) or rejected (AT+CHUP) by the owner; a page dialled meanwhile drops them.
  */
 #ifndef GW_MODEM_H
 #define GW_MODEM_H
@@ -54,6 +55,12 @@ struct gw_modem_ops {
 	void (*dtmf)(void *arg, char digit);
 	/* A complete received SMS (parts reassembled): sender, UTF-8 text, SC time (UTC ms). */
 	void (*sms_in)(void *arg, const char *from, const char *text, int64_t sent_ms);
+	/*
+	 * A call rings in (RING/+CRING with +CLIP), reported once per call; number is ""
+	 * when withheld. The owner answers (gw_modem_answer) or rejects (gw_modem_reject) it;
+	 * left alone it rings until the caller gives up. May be NULL.
+	 */
+	void (*incoming)(void *arg, const char *number);
 	void *arg;
 };
 
@@ -83,6 +90,15 @@ typedef void (*gw_modem_sms_cb)(void *arg, int rc, int mr);
  */
 int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, gw_modem_sms_cb cb,
 		      void *arg);
+
+/*
+ * Answer the call ringing in (ATA). It then is the modem's one call, as a dialled one
+ * is: AT+CLCC polling, gw_modem_hangup(), ended() at its end; progress() is not called
+ * for it. Returns 0, -ENOENT (nothing rings), -EBUSY (a call exists) or -errno.
+ */
+int gw_modem_answer(struct gw_modem *m);
+/* Hang up the call ringing in (AT+CHUP). Returns 0, -ENOENT (nothing rings) or -errno. */
+int gw_modem_reject(struct gw_modem *m);
 
 /* Hang up the current call (AT+CHUP). ended(LOCAL) follows. Returns 0 or -errno. */
 int gw_modem_hangup(struct gw_modem *m);
@@ -121,6 +137,13 @@ struct gw_modem_call_urc {
  * a +QIND of another kind, or -EINVAL.
  */
 int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *out);
+
+/*
+ * Parse "+CLIP: \"<number>\",<type>[,<subaddr>,<satype>,<alpha>,<validity>]" into number
+ * (len bytes): "" when the number is withheld or not available (validity 1 or 2).
+ * Returns 0, or -EINVAL (malformed, or not digits with an optional leading '+').
+ */
+int gw_modem_parse_clip(const char *line, char *number, size_t len);
 
 /*
  * Parse a received-DTMF URC: Quectel "+QTONEDET: <ASCII code>", SIMCom "+RXDTMF: <d>"

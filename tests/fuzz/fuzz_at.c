@@ -8,7 +8,7 @@
  * Checked besides memory errors: every queued command gets exactly one
  * callback, and every URC and response line handed out is a C string shorter
  * than GW_AT_LINE_MAX without NUL bytes inside. Every line is also given to the
- * PEI and modem parsers (+CLCC, vendor call-state URCs).
+ * PEI and modem parsers (+CLCC, vendor call-state URCs, +CLIP).
  * Run: make fuzz (FUZZ_SECONDS per target).
  */
 #include <stdint.h>
@@ -38,6 +38,11 @@ static void check_line(const char *l)
 	struct gw_modem_call_urc u;
 	if (gw_modem_parse_call_urc(l, &u) == 0 &&
 	    ((unsigned)u.state > GW_MODEM_CALL_IDLE || u.dir < -1 || u.dir > 1 || u.cause > 255))
+		abort();
+	char number[32];
+	if (gw_modem_parse_clip(l, number, sizeof(number)) == 0 &&
+	    strspn(number[0] == '+' ? number + 1 : number, "0123456789*#") !=
+		strlen(number[0] == '+' ? number + 1 : number))
 		abort();
 }
 

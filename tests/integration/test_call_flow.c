@@ -288,6 +288,28 @@ static void test_sms_code_accept(void **state)
 	assert_non_null(strstr(l.kinds, "ack_rejected,sms_accept,"));
 }
 
+/* Calls to the gateway's phone number are hung up: strangers and roster workers alike. */
+static void test_incoming_call_rejected(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	assert_int_equal(h_start_rinkid(&rig, NULL), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring +358409876543"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "from +358409876543, not in the roster: rejected", 3000),
+			 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring %s", AINO), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "from Aino Virtanen (" AINO "): no call-back", 3000), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring withheld"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "from a withheld number, not in the roster", 3000), 0);
+	/* the modem is free again: a page goes out as usual */
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +317,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_code_accept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incoming_call_rejected, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: call flow", tests, NULL, NULL);
 }

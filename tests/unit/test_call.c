@@ -72,6 +72,11 @@ static int op_hangup_phone(void *arg)
 	tr(arg, "CHUP");
 	return 0;
 }
+static int op_reject(void *arg)
+{
+	tr(arg, "REJECT");
+	return 0;
+}
 static char last_sms[320], last_sds[320];
 static int op_sms(void *arg, const char *number, const char *text)
 {
@@ -115,6 +120,7 @@ static int setup(void **state)
 				  .phone_dial = op_dial,
 				  .phone_hangup = op_hangup_phone,
 				  .phone_sms = op_sms,
+				  .phone_reject = op_reject,
 				  .radio_sds = op_sds,
 				  .arg = &f};
 	assert_int_equal(gw_calls_new(f.loop, &f.conf, f.db, &ops, &f.calls), 0);
@@ -484,6 +490,29 @@ static void test_sms_code_expires(void **state)
 	assert_non_null(strstr(l.kinds, "ack_expired,sms_accept,"));
 }
 
+static void test_incoming_phone_calls_rejected(void **state)
+{
+	struct fx *f = *state;
+	/* not in the roster, withheld, a roster worker with no incident: all hung up */
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "+358409876543"), 0);
+	assert_int_equal(gw_calls_phone_incoming(f->calls, ""), 0);
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "0401234568"), 0);
+	assert_string_equal(f->trace, "REJECT;REJECT;REJECT;");
+	/* Aino, being paged, calls in: hung up, noted in the incident, paging goes on */
+	incoming(f, 30, "2269001");
+	f->trace[0] = '\0';
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "+358401234567"), 0);
+	assert_string_equal(f->trace, "REJECT;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	/* Mikko, not paged yet: hung up, not in this incident's log */
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "+358401234568"), 0);
+	assert_string_equal(f->trace, "REJECT;REJECT;");
+	gw_calls_radio_released(f->calls, 30, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "sms,call_in,radio_released,"));
+}
+
 /* A line with an explicit chain: per-step ring time, one round, then the fallback. */
 static const char chain_csv[] =
     "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
@@ -557,6 +586,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_sms_reply),
 	    cmocka_unit_test_setup_teardown(test_sms_code_accept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_code_expires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incoming_phone_calls_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),

@@ -29,6 +29,8 @@ struct fx {
 	int ready;
 	int progress[8], nprogress;
 	int ended, end_why;
+	int incoming;
+	char in_number[32];
 };
 
 static void on_ready(void *arg, int up)
@@ -46,6 +48,13 @@ static void on_ended(void *arg, enum gw_modem_end why)
 	struct fx *f = arg;
 	f->ended++;
 	f->end_why = why;
+}
+
+static void on_incoming(void *arg, const char *number)
+{
+	struct fx *f = arg;
+	f->incoming++;
+	snprintf(f->in_number, sizeof(f->in_number), "%s", number);
 }
 
 static int keys[8], nkeys;
@@ -105,6 +114,7 @@ static int setup_vendor(void **state, const char *vendor, const char *const *ven
 				   .ended = on_ended,
 				   .dtmf = on_dtmf,
 				   .sms_in = on_sms_in,
+				   .incoming = on_incoming,
 				   .arg = &f};
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	static const char *const init[] = {"AT",
@@ -635,6 +645,104 @@ static void test_simcom_unsolicited_clcc(void **state)
 	assert_int_equal(f->progress[f->nprogress - 1], GW_MODEM_CALL_ACTIVE);
 }
 
+static void test_clip_parse(void **state)
+{
+	(void)state;
+	char n[32];
+	assert_int_equal(
+	    gw_modem_parse_clip("+CLIP: \"+358501112233\",145,\"\",,\"\",0", n, sizeof(n)), 0);
+	assert_string_equal(n, "+358501112233");
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",129", n, sizeof(n)), 0);
+	assert_string_equal(n, "0401234567");
+	/* withheld: no number, whatever the field says */
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"\",128,\"\",,\"\",1", n, sizeof(n)), 0);
+	assert_string_equal(n, "");
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"123\",129,,,,2", n, sizeof(n)), 0);
+	assert_string_equal(n, "");
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\"", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"04012;ATH\",129", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"+\",145", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"040\",129,,,,7", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",x", n, sizeof(n)), -EINVAL);
+	assert_int_equal(
+	    gw_modem_parse_clip("+CLIP: \"123456789012345678901234567890123\",129", n, sizeof(n)),
+	    -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",129", n, 8), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("RING", n, sizeof(n)), -EINVAL);
+}
+
+static void ring_in(struct fx *f, const char *number)
+{
+	char line[128];
+	snprintf(line, sizeof(line), "\r\nRING\r\n\r\n+CLIP: \"%s\",145,\"\",,\"\",0\r\n", number);
+	reply(f, line);
+	run_for(f, 20);
+}
+
+static void test_incoming_reported_once_and_rejected(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_reject(f->m), -ENOENT);
+	ring_in(f, "+358501112233");
+	ring_in(f, "+358501112233"); /* RING repeats while it rings */
+	assert_int_equal(f->incoming, 1);
+	assert_string_equal(f->in_number, "+358501112233");
+	assert_int_equal(gw_modem_reject(f->m), 0);
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	assert_int_equal(gw_modem_reject(f->m), -ENOENT);
+	/* the next call is news again */
+	ring_in(f, "0401234567");
+	assert_int_equal(f->incoming, 2);
+	assert_string_equal(f->in_number, "0401234567");
+}
+
+static void test_ring_without_caller_id(void **state)
+{
+	struct fx *f = *state;
+	reply(f, "\r\nRING\r\n");
+	run_for(f, 500);
+	assert_int_equal(f->incoming, 0);
+	run_for(f, 700);
+	assert_int_equal(f->incoming, 1);
+	assert_string_equal(f->in_number, "");
+}
+
+static void test_answer_incoming(void **state)
+{
+	struct fx *f = *state;
+	ring_in(f, "+358501112233");
+	assert_int_equal(gw_modem_answer(f->m), 0);
+	expect(f, "ATA");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), -EBUSY);
+	/* polled as any call, listed as incoming (dir 1); no progress for it */
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,1,0,0,0,\"+358501112233\",145\r\n\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(f->nprogress, 0);
+	assert_int_equal(f->ended, 0);
+	reply(f, "\r\nOK\r\n\r\nNO CARRIER\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_NO_CARRIER);
+}
+
+static void test_page_drops_ringing_call(void **state)
+{
+	struct fx *f = *state;
+	ring_in(f, "+358501112233");
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "ATD0401234567;");
+	assert_int_equal(gw_modem_answer(f->m), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +762,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
 	    cmocka_unit_test(test_call_urc_parse),
+	    cmocka_unit_test(test_clip_parse),
+	    cmocka_unit_test_setup_teardown(test_incoming_reported_once_and_rejected, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ring_without_caller_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_answer_incoming, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_page_drops_ringing_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_accelerator_answer_delay, setup_huawei, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_urc_ends_on_first_empty_list,
 					    setup_quectel, teardown),
