@@ -101,6 +101,7 @@ struct gw_calls {
 	int seq;
 	struct ack_code codes[ACK_CODES];
 	int next_code;
+	int64_t closed_mono; /* when slot's incident closed (monotonic ms), 0: not yet */
 };
 
 static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
@@ -774,6 +775,7 @@ int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *dat
 	if (c->st == GW_CALL_ST_CLOSED) {
 		gw_timer_cancel(m->loop, &c->timer);
 		m->live = NULL;
+		m->closed_mono = gw_loop_now_ms(m->loop);
 	}
 	return rc;
 }
@@ -1025,6 +1027,21 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 		    ? "not in the roster"
 		    : "who was not paged for this call");
 	return 0;
+}
+
+/* A cause that comes this long after its incident closed is not its own any more. */
+#define CAUSE_LATE_MS 10000
+
+void gw_calls_phone_cause(struct gw_calls *m, const char *number, const char *text)
+{
+	/* the live incident, or the one that just closed (its last page failed) */
+	struct gw_call *c = m->live ? m->live : &m->slot;
+	if (!m->live && (!c->seq || gw_loop_now_ms(m->loop) - m->closed_mono > CAUSE_LATE_MS))
+		return;
+	int i = paged_index(c, number);
+	if (i < 0)
+		return; /* not a page of this incident (a page-test, an incoming call) */
+	log_event(c, "phone_cause", "%s %s", c->chain[i].handle, text);
 }
 
 /* ---- calls to the gateway's phone number ------------------------------------------------ */

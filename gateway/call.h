@@ -109,6 +109,13 @@ enum gw_call_reply { GW_CALL_REPLY_NONE, GW_CALL_REPLY_ACCEPT, GW_CALL_REPLY_COD
 enum gw_call_reply gw_call_parse_sms_reply(const char *text, int *code);
 
 /*
+ * The network's reason (AT+CEER text) for the end of the call to number: a phone_cause
+ * event in the call log of the live incident, or of the one that closed just before,
+ * when number was paged for it. Otherwise nothing.
+ */
+void gw_calls_phone_cause(struct gw_calls *calls, const char *number, const char *text);
+
+/*
  * Someone calls the gateway's phone number ("" when withheld). Nobody is connected yet
  * (a PIN-checked call-back to the officer's radio is planned): a number not in the roster
  * is rejected and logged as such; a roster worker is rejected with a log line saying why,

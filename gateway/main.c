@@ -168,6 +168,10 @@ static void modem_dtmf(void *arg, char digit)
 {
 	gw_calls_phone_dtmf(((struct rinkid *)arg)->calls, digit);
 }
+static void modem_cause(void *arg, const char *number, const char *text)
+{
+	gw_calls_phone_cause(((struct rinkid *)arg)->calls, number, text);
+}
 static void modem_incoming(void *arg, const char *number)
 {
 	gw_calls_phone_incoming(((struct rinkid *)arg)->calls, number);
@@ -525,6 +529,7 @@ int main(int argc, char **argv)
 				    .dtmf = modem_dtmf,
 				    .sms_in = modem_sms_in,
 				    .incoming = modem_incoming,
+				    .cause = modem_cause,
 				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
 		goto out;

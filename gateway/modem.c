@@ -5,7 +5,9 @@
  * 0 active). A call missing from two polls in a row after it was seen ended.
  * Call-progress result codes arrive as URCs after the ATD's OK; each triggers
  * an immediate poll, and the call ends when the list no longer has it. After an end other than our
- * own hang-up, AT+CEER is asked so the call log has the network's reason.
+ * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
+ * and its text goes to ops.cause, so the call log has the network's reason. Vendor profiles,
+ * call-state accelerators and incoming calls: see modem.h.
  */
 #include "modem.h"
 
@@ -157,12 +159,65 @@ int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *c)
 	return 0;
 }
 
+int gw_modem_parse_ceer(const char *line, char *text, size_t len)
+{
+	if (strncmp(line, "+CEER:", 6) != 0 || len == 0)
+		return -EINVAL;
+	const char *p = line + 6;
+	p += strspn(p, " ");
+	size_t n = strlen(p);
+	while (n && p[n - 1] == ' ')
+		n--;
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+		p++;
+		n -= 2;
+	}
+	if (n == 0)
+		return -EINVAL;
+	/* vendor text: keep printable ASCII, as much as fits */
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 1 < len; i++)
+		text[k++] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	text[k] = '\0';
+	return 0;
+}
+
+/* The AT+CEER asked after a call ended: for the number that call had. */
+struct ceer_ctx {
+	struct gw_modem *m;
+	char number[32];
+};
+
 static void ceer_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
-	(void)arg;
-	for (int i = 0; i < r->nlines; i++)
-		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "last call cause: %s", r->lines[i]);
+	struct ceer_ctx *ctx = arg;
+	char text[96];
+	for (int i = 0; i < r->nlines; i++) {
+		if (gw_modem_parse_ceer(r->lines[i], text, sizeof(text)) < 0) {
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CEER skipped: %.80s",
+			     r->lines[i]);
+			continue;
+		}
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: network cause '%s'", ctx->number,
+		     text);
+		if (ctx->m->ops.cause)
+			ctx->m->ops.cause(ctx->m->ops.arg, ctx->number, text);
+	}
+	free(ctx);
+}
+
+static void ask_cause(struct gw_modem *m)
+{
+	struct ceer_ctx *ctx = malloc(sizeof(*ctx));
+	if (!ctx) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "out of memory: AT+CEER not asked");
+		return;
+	}
+	ctx->m = m;
+	memcpy(ctx->number, m->number, sizeof(ctx->number));
+	if (gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, ctx) < 0)
+		free(ctx);
 }
 
 static void end_call(struct gw_modem *m, enum gw_modem_end why)
@@ -177,7 +232,7 @@ static void end_call(struct gw_modem *m, enum gw_modem_end why)
 	m->repoll = 0;
 	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s ended: %s", m->number, gw_modem_end_name(why));
 	if (why != GW_MODEM_END_LOCAL && why != GW_MODEM_END_PORT)
-		gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m);
+		ask_cause(m);
 	m->ops.ended(m->ops.arg, why);
 }
 

@@ -61,6 +61,11 @@ struct gw_modem_ops {
 	 * left alone it rings until the caller gives up. May be NULL.
 	 */
 	void (*incoming)(void *arg, const char *number);
+	/*
+	 * The network's reason (AT+CEER text) for the end of the call to number, asked after
+	 * ended() for every end but our own hang-up and a lost port. May be NULL.
+	 */
+	void (*cause)(void *arg, const char *number, const char *text);
 	void *arg;
 };
 
@@ -144,6 +149,12 @@ int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *out);
  * Returns 0, or -EINVAL (malformed, or not digits with an optional leading '+').
  */
 int gw_modem_parse_clip(const char *line, char *number, size_t len);
+
+/*
+ * Parse "+CEER: <text>" (quoted or not; vendors differ) into text (len bytes, cut to fit,
+ * bytes outside printable ASCII as '?'). Returns 0, or -EINVAL (not +CEER, or empty).
+ */
+int gw_modem_parse_ceer(const char *line, char *text, size_t len);
 
 /*
  * Parse a received-DTMF URC: Quectel "+QTONEDET: <ASCII code>", SIMCom "+RXDTMF: <d>"

@@ -8,7 +8,7 @@
  * Checked besides memory errors: every queued command gets exactly one
  * callback, and every URC and response line handed out is a C string shorter
  * than GW_AT_LINE_MAX without NUL bytes inside. Every line is also given to the
- * PEI and modem parsers (+CLCC, vendor call-state URCs, +CLIP).
+ * PEI and modem parsers (+CLCC, vendor call-state URCs, +CLIP, +CEER).
  * Run: make fuzz (FUZZ_SECONDS per target).
  */
 #include <stdint.h>
@@ -43,6 +43,10 @@ static void check_line(const char *l)
 	if (gw_modem_parse_clip(l, number, sizeof(number)) == 0 &&
 	    strspn(number[0] == '+' ? number + 1 : number, "0123456789*#") !=
 		strlen(number[0] == '+' ? number + 1 : number))
+		abort();
+	char why[24];
+	if (gw_modem_parse_ceer(l, why, sizeof(why)) == 0 &&
+	    (why[0] == 0 || strlen(why) >= sizeof(why)))
 		abort();
 }
 

@@ -174,6 +174,8 @@ static void test_nobody_answers(void **state)
 	assert_string_equal(l.outcome, "unanswered");
 	assert_string_equal(l.accepted, "");
 	assert_non_null(strstr(l.kinds, "unreached,sds,sms,close,"));
+	/* the network's reason for Aino's busy line (AT+CEER) is in the log */
+	assert_non_null(strstr(l.kinds, "phone_cause"));
 	/* the officer was told by SDS, in Finnish, and it decodes */
 	size_t sp = 0;
 	assert_int_equal(h_wait_event(&rig.radio, &sp, "event sds-out 2269001", 3000), 0);

@@ -513,6 +513,32 @@ static void test_incoming_phone_calls_rejected(void **state)
 	assert_non_null(strstr(l.kinds, "sms,call_in,radio_released,"));
 }
 
+static void test_phone_cause_logged(void **state)
+{
+	struct fx *f = *state;
+	/* no incident yet: nothing to log it in */
+	gw_calls_phone_cause(f->calls, "+358401234567", "User busy");
+	incoming(f, 31, "2269001");
+	enum gw_modem_end busy = GW_MODEM_END_BUSY;
+	gw_calls_phone_ended(f->calls, busy);
+	/* Mikko is dialled; then Aino's cause comes, and one for a number not paged */
+	gw_calls_phone_cause(f->calls, "0401234567", "User busy");
+	gw_calls_phone_cause(f->calls, "+358409876543", "Normal call clearing");
+	gw_calls_radio_released(f->calls, 31, 1);
+	/* just after the close, Mikko's (the last page's) cause still belongs to it */
+	gw_loop_clock_advance(f->loop, 9000);
+	gw_calls_phone_cause(f->calls, "+358401234568", "Normal call clearing");
+	/* much later it does not */
+	gw_loop_clock_advance(f->loop, 2000);
+	gw_calls_phone_cause(f->calls, "+358401234568", "Normal call clearing");
+	struct logged l;
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "phone_ended,page,phone_cause,radio_released,close,"
+					"phone_cause,"));
+	assert_null(strstr(l.kinds, "phone_cause,phone_cause"));
+	assert_null(strstr(l.kinds, "close,phone_cause,phone_cause"));
+}
+
 /* A line with an explicit chain: per-step ring time, one round, then the fallback. */
 static const char chain_csv[] =
     "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
@@ -587,6 +613,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_code_accept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_code_expires, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incoming_phone_calls_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_phone_cause_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),

@@ -31,6 +31,7 @@ struct fx {
 	int ended, end_why;
 	int incoming;
 	char in_number[32];
+	char cause[160];
 };
 
 static void on_ready(void *arg, int up)
@@ -55,6 +56,12 @@ static void on_incoming(void *arg, const char *number)
 	struct fx *f = arg;
 	f->incoming++;
 	snprintf(f->in_number, sizeof(f->in_number), "%s", number);
+}
+
+static void on_cause(void *arg, const char *number, const char *text)
+{
+	struct fx *f = arg;
+	snprintf(f->cause, sizeof(f->cause), "%s: %s", number, text);
 }
 
 static int keys[8], nkeys;
@@ -115,6 +122,7 @@ static int setup_vendor(void **state, const char *vendor, const char *const *ven
 				   .dtmf = on_dtmf,
 				   .sms_in = on_sms_in,
 				   .incoming = on_incoming,
+				   .cause = on_cause,
 				   .arg = &f};
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	static const char *const init[] = {"AT",
@@ -743,6 +751,36 @@ static void test_page_drops_ringing_call(void **state)
 	assert_int_equal(gw_modem_answer(f->m), -ENOENT);
 }
 
+static void test_ceer_parse(void **state)
+{
+	(void)state;
+	char t[16];
+	assert_int_equal(gw_modem_parse_ceer("+CEER: \"User busy\"", t, sizeof(t)), 0);
+	assert_string_equal(t, "User busy");
+	assert_int_equal(gw_modem_parse_ceer("+CEER: Normal call clearing", t, sizeof(t)), 0);
+	assert_string_equal(t, "Normal call cle"); /* cut to fit */
+	assert_int_equal(gw_modem_parse_ceer("+CEER:\"a\tb\"", t, sizeof(t)), 0);
+	assert_string_equal(t, "a?b");
+	assert_int_equal(gw_modem_parse_ceer("+CEER: \"\"", t, sizeof(t)), -EINVAL);
+	assert_int_equal(gw_modem_parse_ceer("+CEER:", t, sizeof(t)), -EINVAL);
+	assert_int_equal(gw_modem_parse_ceer("+CEER: \"", t, sizeof(t)), 0);
+	assert_string_equal(t, "\"");
+	assert_int_equal(gw_modem_parse_ceer("+CLCC: 1", t, sizeof(t)), -EINVAL);
+}
+
+/* The next page's ATD goes ahead of AT+CEER: the cause still names the ended call. */
+static void test_cause_names_the_ended_call(void **state)
+{
+	struct fx *f = *state;
+	start_call(f, 3, NULL);
+	end_by_urc(f, "\r\nBUSY\r\n", GW_MODEM_END_BUSY);
+	expect(f, "AT+CEER");
+	assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
+	reply(f, "\r\n+CEER: \"User busy\"\r\n\r\nOK\r\n");
+	expect(f, "ATD0401234568;");
+	assert_string_equal(f->cause, "0401234567: User busy");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -763,6 +801,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
 	    cmocka_unit_test(test_call_urc_parse),
 	    cmocka_unit_test(test_clip_parse),
+	    cmocka_unit_test(test_ceer_parse),
+	    cmocka_unit_test_setup_teardown(test_cause_names_the_ended_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incoming_reported_once_and_rejected, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_without_caller_id, setup, teardown),
