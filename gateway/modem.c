@@ -27,6 +27,7 @@
 #define SMS_JOBS      8
 #define SMS_PARTS_MAX 8
 #define SMS_REASM_MS  (10 * 60 * 1000)
+#define CEER_PENDING  4
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
 struct sms_job;
@@ -71,6 +72,10 @@ struct gw_modem {
 		char number[32];
 	} in;
 	struct gw_timer in_clip, in_gone;
+	struct {
+		char number[CEER_PENDING][32]; /* calls whose AT+CEER is queued, oldest first */
+		int head, n;
+	} ceer;
 	int polling; /* a CLCC is queued or outstanding */
 	int repoll;  /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
@@ -182,42 +187,42 @@ int gw_modem_parse_ceer(const char *line, char *text, size_t len)
 	return 0;
 }
 
-/* The AT+CEER asked after a call ended: for the number that call had. */
-struct ceer_ctx {
-	struct gw_modem *m;
-	char number[32];
-};
-
 static void ceer_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
-	struct ceer_ctx *ctx = arg;
-	char text[96];
+	struct gw_modem *m = arg;
+	char text[96], number[32];
+	/* AT+CEER answers come in the order they were asked: the oldest number is this one's */
+	memcpy(number, m->ceer.number[m->ceer.head], sizeof(number));
+	m->ceer.head = (m->ceer.head + 1) % CEER_PENDING;
+	m->ceer.n--;
 	for (int i = 0; i < r->nlines; i++) {
 		if (gw_modem_parse_ceer(r->lines[i], text, sizeof(text)) < 0) {
 			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CEER skipped: %.80s",
 			     r->lines[i]);
 			continue;
 		}
-		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: network cause '%s'", ctx->number,
-		     text);
-		if (ctx->m->ops.cause)
-			ctx->m->ops.cause(ctx->m->ops.arg, ctx->number, text);
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: network cause '%s'", number, text);
+		if (m->ops.cause)
+			m->ops.cause(m->ops.arg, number, text);
 	}
-	free(ctx);
 }
 
+/* Ask AT+CEER for the call that just ended, remembering its number (the next ATD may go
+ * first and change m->number). Kept in the driver, not allocated: a command dropped with
+ * the engine gets no callback. */
 static void ask_cause(struct gw_modem *m)
 {
-	struct ceer_ctx *ctx = malloc(sizeof(*ctx));
-	if (!ctx) {
-		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "out of memory: AT+CEER not asked");
+	if (m->ceer.n == CEER_PENDING) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CEER unanswered: not asked for %s",
+		     CEER_PENDING, m->number);
 		return;
 	}
-	ctx->m = m;
-	memcpy(ctx->number, m->number, sizeof(ctx->number));
-	if (gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, ctx) < 0)
-		free(ctx);
+	if (gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m) < 0)
+		return;
+	memcpy(m->ceer.number[(m->ceer.head + m->ceer.n) % CEER_PENDING], m->number,
+	       sizeof(m->number));
+	m->ceer.n++;
 }
 
 static void end_call(struct gw_modem *m, enum gw_modem_end why)
