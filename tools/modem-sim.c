@@ -212,7 +212,7 @@ static void set_state(struct modem *m, enum call_state st)
 		m->t_active = sim_now_ns();
 	dialect_urc(m, st);
 	m->st = st;
-	sim_event(&m->sim, "call %s", state_name(st));
+	sim_event(&m->sim, "call %s %lld", state_name(st), (long long)sim_now_ns());
 }
 
 /* The call is gone: optional final code, cause for AT+CEER, URCs, events. */
