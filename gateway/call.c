@@ -15,6 +15,7 @@
 #include "call.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,24 @@
 #include "log.h"
 
 #define CHAIN_MAX 16
+
+/*
+ * SMS accept codes: every SMS page carries a two-digit code for that phone, unique among
+ * the live ones. It accepts only from the number it went to, until call.ack_code_ttl runs
+ * out or its incident closes. Codes are handed out in turn (10 .. 99, then 10 again), so a
+ * code comes back as late as it can; a spent code stays in the table until its slot is
+ * reused, so a late reply is told "expired" rather than "unknown".
+ */
+#define ACK_CODES    32
+#define ACK_CODE_MIN 10
+#define ACK_CODE_MAX 99
+
+struct ack_code {
+	int code; /* 0: slot never used */
+	char phone[32];
+	int seq;	    /* the incident's local number (gw_call.seq) */
+	int64_t expires_ms; /* monotonic */
+};
 
 const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
     {GW_CALL_T_RING, "call.ring_time", GW_CALL_EV_T_RING,
@@ -35,6 +54,8 @@ const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
 
 struct gw_call;
 static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id);
+static void copy_str(char *dst, size_t len, const char *src);
+static void codes_spend(struct gw_call *c);
 
 struct step {
 	char handle[32];
@@ -78,6 +99,9 @@ struct gw_calls {
 	struct gw_call slot;  /* one incident at a time: no allocation on the paging path */
 	int64_t last_id;
 	int seq;
+	struct ack_code codes[ACK_CODES];
+	int next_code;
+	int64_t closed_mono; /* when slot's incident closed (monotonic ms), 0: not yet */
 };
 
 static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
@@ -239,6 +263,7 @@ static void close_incident(struct gw_call *c, const char *outcome, int cause,
 	fmt_duration(gw_loop_now_ms(m->loop) - c->started_mono, dur, sizeof(dur));
 	if (set_state(c, GW_CALL_ST_CLOSED) < 0)
 		return;
+	codes_spend(c);
 	/* Committed first, reported after: whoever reads the log line finds the row. */
 	if (m->db && c->id) {
 		int rc = gw_db_incident_close(m->db, c->id, gw_loop_wall_ms(m->loop), outcome,
@@ -306,6 +331,53 @@ static void tell_officer(struct gw_call *c, const char *kind, const char *text)
 	log_event(c, rc < 0 ? "sds_failed" : "sds", "%s %s", kind, c->caller);
 }
 
+/* ---- SMS accept codes ---------------------------------------------------------------- */
+
+static int code_live(const struct ack_code *k, int64_t now)
+{
+	return k->code && k->expires_ms > now;
+}
+
+/* A code for phone on this incident's SMS page. Returns it, or -ENOSPC (all slots live). */
+static int code_issue(struct gw_call *c, const char *phone)
+{
+	struct gw_calls *m = c->mgr;
+	int64_t now = gw_loop_now_ms(m->loop);
+	struct ack_code *slot = NULL;
+	for (int i = 0; i < ACK_CODES; i++)
+		if (!code_live(&m->codes[i], now) &&
+		    (!slot || m->codes[i].expires_ms < slot->expires_ms))
+			slot = &m->codes[i];
+	if (!slot) {
+		LOGCALL(c, GW_LOG_WARN, "%d accept codes live: SMS page without a code", ACK_CODES);
+		return -ENOSPC;
+	}
+	int code = m->next_code < ACK_CODE_MIN ? ACK_CODE_MIN : m->next_code;
+	for (int taken = 1; taken;) {
+		taken = 0;
+		for (int i = 0; i < ACK_CODES; i++)
+			taken |= code_live(&m->codes[i], now) && m->codes[i].code == code;
+		if (taken && ++code > ACK_CODE_MAX)
+			code = ACK_CODE_MIN;
+	}
+	m->next_code = code == ACK_CODE_MAX ? ACK_CODE_MIN : code + 1;
+	slot->code = code;
+	copy_str(slot->phone, sizeof(slot->phone), phone);
+	slot->seq = c->seq;
+	slot->expires_ms = now + (int64_t)m->conf->ack_code_ttl_s * 1000;
+	return code;
+}
+
+/* The incident closed: its codes are spent. */
+static void codes_spend(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	int64_t now = gw_loop_now_ms(m->loop);
+	for (int i = 0; i < ACK_CODES; i++)
+		if (m->codes[i].seq == c->seq && code_live(&m->codes[i], now))
+			m->codes[i].expires_ms = now;
+}
+
 static void announce_page(struct gw_call *c)
 {
 	const struct step *s = &c->chain[c->step];
@@ -315,11 +387,17 @@ static void announce_page(struct gw_call *c)
 		  c->round + 1);
 	if (c->mgr->conf->sms_page && !c->sms_paged) {
 		c->sms_paged = 1;
-		char who[128], text[320];
+		char who[128], text[320], reply[16] = "OK";
+		int code = code_issue(c, s->phone);
+		if (code > 0) {
+			snprintf(reply, sizeof(reply), "%da", code);
+			log_event(c, "ack_code", "%s %d valid %d s", s->handle, code,
+				  c->mgr->conf->ack_code_ttl_s);
+		}
 		caller_text(c, who, sizeof(who));
 		snprintf(text, sizeof(text),
-			 "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4, tai vastaa tähän OK.",
-			 who, line_text(c));
+			 "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4, tai vastaa tähän %s.",
+			 who, line_text(c), reply);
 		send_sms(c, s, "page", text);
 	}
 }
@@ -697,6 +775,7 @@ int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *dat
 	if (c->st == GW_CALL_ST_CLOSED) {
 		gw_timer_cancel(m->loop, &c->timer);
 		m->live = NULL;
+		m->closed_mono = gw_loop_now_ms(m->loop);
 	}
 	return rc;
 }
@@ -827,51 +906,183 @@ void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 	gw_calls_dispatch(m, GW_CALL_EV_DTMF, &digit);
 }
 
-/* Accept codes, compared without case and surrounding blanks. */
-static int is_accept_code(const char *text)
+static int accept_word(const char *w, size_t n)
 {
-	static const char *const codes[] = {"4", "ok", "kuittaus", "a"};
-	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
-		text++;
-	size_t n = strlen(text);
-	while (n && (text[n - 1] == ' ' || text[n - 1] == '\t' || text[n - 1] == '\n' ||
-		     text[n - 1] == '\r' || text[n - 1] == '.' || text[n - 1] == '!'))
-		n--;
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (strlen(codes[i]) == n && strncasecmp(codes[i], text, n) == 0)
+	static const char *const words[] = {"4", "ok", "kuittaus", "a"};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == n && strncasecmp(words[i], w, n) == 0)
 			return 1;
 	return 0;
 }
 
-/* Same subscriber: the last nine digits agree. */
-static int same_phone(const char *a, const char *b)
+enum gw_call_reply gw_call_parse_sms_reply(const char *text, int *code)
 {
-	char x[32], y[32];
-	int i = 0, j = 0;
-	for (; *a && i < 31; a++)
-		if (*a >= '0' && *a <= '9')
-			x[i++] = *a;
-	for (; *b && j < 31; b++)
-		if (*b >= '0' && *b <= '9')
-			y[j++] = *b;
-	return i >= 9 && j >= 9 && memcmp(x + i - 9, y + j - 9, 9) == 0;
+	static const char blank[] = " \t\r\n";
+	text += strspn(text, blank);
+	size_t n = strlen(text);
+	while (n && (strchr(blank, text[n - 1]) || text[n - 1] == '.' || text[n - 1] == '!'))
+		n--;
+	if (accept_word(text, n))
+		return GW_CALL_REPLY_ACCEPT;
+	/* "<code>", "<code>a", "<code> a", "<code> ok", "<code> kuittaus": two digits first */
+	if (n < 2 || !isdigit((unsigned char)text[0]) || !isdigit((unsigned char)text[1]) ||
+	    (n > 2 && isdigit((unsigned char)text[2])))
+		return GW_CALL_REPLY_NONE;
+	const char *w = text + 2;
+	size_t wn = n - 2;
+	while (wn && (*w == ' ' || *w == '\t')) {
+		w++;
+		wn--;
+	}
+	if (wn && (!accept_word(w, wn) || (w[0] == '4' && w == text + 2)))
+		return GW_CALL_REPLY_NONE; /* "374" is no code; "37 4" is */
+	*code = (text[0] - '0') * 10 + (text[1] - '0');
+	return GW_CALL_REPLY_CODE;
+}
+
+static void reply_sms(struct gw_calls *m, const char *to, const char *text)
+{
+	int rc = m->ops.phone_sms ? m->ops.phone_sms(m->ops.arg, to, text) : -ENOTSUP;
+	if (rc < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_WARN, "reply SMS to %s not sent: %s", to, strerror(-rc));
+}
+
+/* Chain index of the worker with this phone among those c has paged, or -1. */
+static int paged_index(const struct gw_call *c, const char *phone)
+{
+	for (int i = 0; i <= c->paged_upto && i < c->nchain + (c->fallback >= 0); i++)
+		if (gw_roster_same_phone(c->chain[i].phone, phone))
+			return i;
+	return -1;
+}
+
+/* The paged worker of c with this phone: dispatch the accept. 1 when done. */
+static int accept_from(struct gw_calls *m, struct gw_call *c, const char *from)
+{
+	int i = paged_index(c, from);
+	if (i < 0)
+		return 0;
+	gw_calls_dispatch(m, GW_CALL_EV_SMS_ACCEPT, &i);
+	return 1;
+}
+
+/* A coded reply: valid only from a roster worker, for that phone's live code. */
+static int code_reply(struct gw_calls *m, const char *from, int code)
+{
+	struct gw_call *c = m->live;
+	int64_t now = gw_loop_now_ms(m->loop);
+	struct gw_roster_step w;
+	const struct ack_code *k = NULL;
+	char text[160];
+	for (int i = 0; i < ACK_CODES; i++)
+		if (m->codes[i].code == code && gw_roster_same_phone(m->codes[i].phone, from) &&
+		    (!k || m->codes[i].expires_ms > k->expires_ms))
+			k = &m->codes[i];
+	int for_live = c && k && k->seq == c->seq;
+	if (gw_roster_worker_by_phone(m->roster, from, &w) < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_WARN,
+		     "accept code %02d from %s, not in the roster: rejected", code, from);
+		if (c)
+			log_event(c, "ack_rejected", "code %02d from %s: not in the roster", code,
+				  from);
+		return 1;
+	}
+	if (!k || !code_live(k, now) || !for_live) {
+		const char *why = k ? "expired" : "unknown";
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "accept code %02d from %s (%s): %s, told so", code,
+		     from, w.handle, why);
+		if (for_live)
+			log_event(c, "ack_expired", "%s code %02d", w.handle, code);
+		snprintf(text, sizeof(text),
+			 k ? "Koodi %02d on vanhentunut: puhelua ei voi enää ottaa vastaan sillä."
+			   : "Koodia %02d ei tunneta. Tarkista koodi viimeisimmästä viestistä.",
+			 code);
+		reply_sms(m, from, text);
+		return 1;
+	}
+	if ((c->st == GW_CALL_ST_PAGING || c->st == GW_CALL_ST_ANNOUNCE) && accept_from(m, c, from))
+		return 1;
+	LOGCALL(c, GW_LOG_NOTICE, "accept code %02d from %s after the call was taken: told so",
+		code, w.handle);
+	log_event(c, "ack_late", "%s code %02d", w.handle, code);
+	reply_sms(m, from, "Puhelu on jo otettu vastaan.");
+	return 1;
 }
 
 int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 {
 	struct gw_call *c = m->live;
-	if (!c || (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE) ||
-	    !is_accept_code(text))
+	int code = 0;
+	int kind = gw_call_parse_sms_reply(text, &code);
+	if (kind == GW_CALL_REPLY_CODE)
+		return code_reply(m, from, code);
+	if (kind != GW_CALL_REPLY_ACCEPT || !c ||
+	    (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE))
 		return 0;
-	for (int i = 0; i <= c->paged_upto && i < c->nchain + (c->fallback >= 0); i++) {
-		if (same_phone(c->chain[i].phone, from)) {
-			gw_calls_dispatch(m, GW_CALL_EV_SMS_ACCEPT, &i);
-			return 1;
-		}
-	}
-	LOGCALL(c, GW_LOG_WARN, "accept code from %s, who was not paged for this call: ignored",
-		from);
+	if (accept_from(m, c, from))
+		return 1;
+	struct gw_roster_step w;
+	LOGCALL(c, GW_LOG_WARN, "accept code from %s, %s: ignored", from,
+		gw_roster_worker_by_phone(m->roster, from, &w) < 0
+		    ? "not in the roster"
+		    : "who was not paged for this call");
 	return 0;
+}
+
+/* A cause that comes this long after its incident closed is not its own any more. */
+#define CAUSE_LATE_MS 10000
+
+void gw_calls_phone_cause(struct gw_calls *m, const char *number, const char *text)
+{
+	/* the live incident, or the one that just closed (its last page failed) */
+	struct gw_call *c = m->live ? m->live : &m->slot;
+	if (!m->live && (!c->seq || gw_loop_now_ms(m->loop) - m->closed_mono > CAUSE_LATE_MS))
+		return;
+	int i = paged_index(c, number);
+	if (i < 0)
+		return; /* not a page of this incident (a page-test, an incoming call) */
+	log_event(c, "phone_cause", "%s %s", c->chain[i].handle, text);
+}
+
+/* ---- calls to the gateway's phone number ------------------------------------------------ */
+
+static int reject_incoming(struct gw_calls *m)
+{
+	int rc = m->ops.phone_reject ? m->ops.phone_reject(m->ops.arg) : -ENOTSUP;
+	if (rc < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "incoming call not rejected: %s", strerror(-rc));
+	return rc;
+}
+
+int gw_calls_phone_incoming(struct gw_calls *m, const char *number)
+{
+	struct gw_call *c = m->live;
+	struct gw_roster_step w;
+	const char *who = number[0] ? number : "a withheld number";
+	if (!number[0] || gw_roster_worker_by_phone(m->roster, number, &w) < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_WARN,
+		     "call to the gateway from %s, not in the roster: "
+		     "rejected",
+		     who);
+		return reject_incoming(m);
+	}
+	/*
+	 * A roster worker. Taking the call as their answer to a page would skip the voicemail
+	 * guard and needs the phone leg the page uses; the call-back (PIN, then the officer's
+	 * radio) is not there yet. So: hang up and say why.
+	 */
+	if (c && paged_index(c, number) >= 0) {
+		LOGCALL(c, GW_LOG_NOTICE,
+			"%s called the gateway while paged: not taken as an answer (press 4 on "
+			"rinki's call or reply to the SMS), hung up",
+			w.name);
+		log_event(c, "call_in", "%s rejected: no call-back yet", w.handle);
+	} else {
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE,
+		     "call to the gateway from %s (%s): no call-back service yet, hung up", w.name,
+		     number);
+	}
+	return reject_incoming(m);
 }
 
 void gw_calls_radio_link(struct gw_calls *m, int up)

@@ -61,6 +61,8 @@ struct gw_call_ops {
 	/* Messages; may be NULL when the gateway has no such channel. */
 	int (*phone_sms)(void *arg, const char *number, const char *text);
 	int (*radio_sds)(void *arg, const char *issi, const char *text);
+	/* Hang up the call ringing in on the phone (gw_calls_phone_incoming); may be NULL. */
+	int (*phone_reject)(void *arg);
 	/* The live incident changed state (CLOSED when it ended); may be NULL. */
 	void (*state)(void *arg, enum gw_call_state st);
 	void *arg;
@@ -88,12 +90,39 @@ void gw_calls_radio_link(struct gw_calls *calls, int up);
 /* A key pressed on the worker's phone (modem URC or in-band detector). */
 void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
 /*
- * An SMS from a phone. When it is an accept code ("4", "ok", "kuittaus", "a",
- * any case, surrounding spaces ignored) from a worker already paged for the
- * live incident, that worker takes the call: rinkid connects them and bridges
- * on answer without asking for 4 again. Returns 1 when consumed, else 0.
+ * An SMS from a phone. A bare accept ("4", "ok", "kuittaus", "a", any case,
+ * surrounding spaces ignored) from a worker already paged for the live incident,
+ * or the code of that worker's SMS page ("37a", "37", "37 ok"), makes that worker
+ * take the call: rinkid connects them and bridges on answer without asking for 4
+ * again. A code that is expired or unknown for that phone gets a reply SMS; a code
+ * from a number not in the roster is logged and dropped. Returns 1 when consumed
+ * (every coded reply), else 0.
  */
 int gw_calls_phone_sms(struct gw_calls *calls, const char *from, const char *text);
+
+/* What an SMS reply says (gw_call_parse_sms_reply). */
+enum gw_call_reply { GW_CALL_REPLY_NONE, GW_CALL_REPLY_ACCEPT, GW_CALL_REPLY_CODE };
+/*
+ * Classify an SMS text: a bare accept word, a two-digit page code with an optional accept
+ * word ("37", "37a", "37 ok"; *code set to 37), or neither. Never fails.
+ */
+enum gw_call_reply gw_call_parse_sms_reply(const char *text, int *code);
+
+/*
+ * The network's reason (AT+CEER text) for the end of the call to number: a phone_cause
+ * event in the call log of the live incident, or of the one that closed just before,
+ * when number was paged for it. Otherwise nothing.
+ */
+void gw_calls_phone_cause(struct gw_calls *calls, const char *number, const char *text);
+
+/*
+ * Someone calls the gateway's phone number ("" when withheld). Nobody is connected yet
+ * (a PIN-checked call-back to the officer's radio is planned): a number not in the roster
+ * is rejected and logged as such; a roster worker is rejected with a log line saying why,
+ * plus a call_in event when the live incident has paged them. Returns 0 when rejected,
+ * or the negative errno of ops.phone_reject (-ENOTSUP when there is none).
+ */
+int gw_calls_phone_incoming(struct gw_calls *calls, const char *number);
 
 /*
  * Feed one event to the live incident. Returns the new state, -ENOENT when no

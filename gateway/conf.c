@@ -71,6 +71,7 @@ static const struct key {
     {.name = "call.radio_answer", .kind = K_ANSWER, F(radio_answer)},
     {.name = "call.sms_page", .kind = K_BOOL, F(sms_page)},
     {.name = "call.sds_notify", .kind = K_BOOL, F(sds_notify)},
+    I("call.ack_code_ttl", ack_code_ttl_s, 60, 86400),
     {.name = "log.level", .kind = K_LEVEL, F(log_level)},
     I("log.retention_days", retention_days, 0, 3650),
 #undef S
@@ -105,6 +106,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->audio_drift = true;
 	c->sms_page = true;
 	c->sds_notify = true;
+	c->ack_code_ttl_s = 15 * 60;
 	c->clcc_poll_ms = 500;
 	c->modem_probe_idle_s = 10;
 	c->modem_health_interval_s = 60;
@@ -385,7 +387,7 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 	    "modem.probe_idle",	  "modem.health_interval", "call.ring_time",
 	    "call.accept_time",	  "call.rounds",	   "call.radio_answer",
 	    "call.sms_page",	  "call.sds_notify",	   "log.level",
-	    "log.retention_days",
+	    "log.retention_days", "call.ack_code_ttl",
 	};
 	int n = 0;
 	size_t used = 0;

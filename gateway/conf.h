@@ -64,6 +64,8 @@ struct gw_conf {
 	char radio_monitor_gssi[GW_CONF_STR];
 	struct gw_conf_status sds_status[GW_CONF_STATUS_MAX]; /* configured status meanings */
 	int n_sds_status;
+
+	int ack_code_ttl_s; /* lifetime of an SMS page's accept code (it also ends with the call) */
 };
 
 /*

@@ -181,6 +181,14 @@ static void modem_dtmf(void *arg, char digit)
 {
 	gw_calls_phone_dtmf(((struct rinkid *)arg)->calls, digit);
 }
+static void modem_cause(void *arg, const char *number, const char *text)
+{
+	gw_calls_phone_cause(((struct rinkid *)arg)->calls, number, text);
+}
+static void modem_incoming(void *arg, const char *number)
+{
+	gw_calls_phone_incoming(((struct rinkid *)arg)->calls, number);
+}
 static void modem_sms_in(void *arg, const char *from, const char *text, int64_t sent_ms)
 {
 	(void)sent_ms;
@@ -251,6 +259,10 @@ static int op_phone_dial(void *arg, const char *number)
 static int op_phone_hangup(void *arg)
 {
 	return gw_modem_hangup(((struct rinkid *)arg)->modem);
+}
+static int op_phone_reject(void *arg)
+{
+	return gw_modem_reject(((struct rinkid *)arg)->modem);
 }
 static int op_phone_sms(void *arg, const char *number, const char *text)
 {
@@ -492,6 +504,7 @@ int main(int argc, char **argv)
 				   .phone_dial = op_phone_dial,
 				   .phone_hangup = op_phone_hangup,
 				   .phone_sms = op_phone_sms,
+				   .phone_reject = op_phone_reject,
 				   .radio_sds = op_radio_sds,
 				   .state = call_state,
 				   .arg = &d};
@@ -531,6 +544,8 @@ int main(int argc, char **argv)
 				    .ended = modem_ended,
 				    .dtmf = modem_dtmf,
 				    .sms_in = modem_sms_in,
+				    .incoming = modem_incoming,
+				    .cause = modem_cause,
 				    .arg = &d};
 	if (gw_modem_new(d.loop, &d.conf, &mops, &d.modem) < 0)
 		goto out;

@@ -5,7 +5,9 @@
  * 0 active). A call missing from two polls in a row after it was seen ended.
  * Call-progress result codes arrive as URCs after the ATD's OK; each triggers
  * an immediate poll, and the call ends when the list no longer has it. After an end other than our
- * own hang-up, AT+CEER is asked so the call log has the network's reason.
+ * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
+ * and its text goes to ops.cause, so the call log has the network's reason. Vendor profiles,
+ * call-state accelerators and incoming calls: see modem.h.
  */
 #include "modem.h"
 
@@ -25,6 +27,7 @@
 #define SMS_JOBS      8
 #define SMS_PARTS_MAX 8
 #define SMS_REASM_MS  (10 * 60 * 1000)
+#define CEER_PENDING  4
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
 struct sms_job;
@@ -62,12 +65,49 @@ struct gw_modem {
 	struct sms_job jobs[SMS_JOBS];
 	uint8_t sms_ref;
 	struct gw_sms_reasm reasm;
+	int dir; /* of the call: 0 we dialled it, 1 we answered it */
+	struct {
+		int ringing;  /* RING/+CLIP seen, not yet answered, rejected or gone */
+		int reported; /* ops.incoming was called for it */
+		char number[32];
+	} in;
+	struct gw_timer in_clip, in_gone;
+	struct {
+		char number[CEER_PENDING][32]; /* calls whose AT+CEER is queued, oldest first */
+		int head, n;
+	} ceer;
 	int polling; /* a CLCC is queued or outstanding */
+	int repoll;  /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
 	struct gw_timer probe, health;
 	int probing, probe_fails;
 	struct gw_modem_health h;
 };
+
+/*
+ * Vendor profiles (modem.vendor): what each module needs on top of the 3GPP init. The
+ * call-state URCs it sends are accelerators only: each asks AT+CLCC at once, and the list
+ * stays the truth. Huawei sends ^ORIG/^CONF/^CONN/^CEND unasked and has no received-DTMF
+ * URC (keys come from the in-band detector); Quectel needs +QIND "ccinfo" and +QTONEDET
+ * switched on; SIMCom pushes +CLCC with AT+CLCC=1 and reports keys with AT+DDET=1.
+ */
+static const struct profile {
+	const char *name;
+	const char *init[3];
+} profiles[] = {
+    {"generic", {NULL}},
+    {"huawei", {NULL}},
+    {"quectel", {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL}},
+    {"simcom", {"AT+CLCC=1", "AT+DDET=1", NULL}},
+};
+
+static const struct profile *profile_of(const struct gw_conf *conf)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(profiles[i].name, conf->modem_vendor) == 0)
+			return &profiles[i];
+	return &profiles[0]; /* conf.c admits only the names above */
+}
 
 static const char *const init_cmds[] = {
     "AT",
@@ -124,12 +164,65 @@ int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *c)
 	return 0;
 }
 
+int gw_modem_parse_ceer(const char *line, char *text, size_t len)
+{
+	if (strncmp(line, "+CEER:", 6) != 0 || len == 0)
+		return -EINVAL;
+	const char *p = line + 6;
+	p += strspn(p, " ");
+	size_t n = strlen(p);
+	while (n && p[n - 1] == ' ')
+		n--;
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+		p++;
+		n -= 2;
+	}
+	if (n == 0)
+		return -EINVAL;
+	/* vendor text: keep printable ASCII, as much as fits */
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 1 < len; i++)
+		text[k++] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	text[k] = '\0';
+	return 0;
+}
+
 static void ceer_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
-	(void)arg;
-	for (int i = 0; i < r->nlines; i++)
-		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "last call cause: %s", r->lines[i]);
+	struct gw_modem *m = arg;
+	char text[96], number[32];
+	/* AT+CEER answers come in the order they were asked: the oldest number is this one's */
+	memcpy(number, m->ceer.number[m->ceer.head], sizeof(number));
+	m->ceer.head = (m->ceer.head + 1) % CEER_PENDING;
+	m->ceer.n--;
+	for (int i = 0; i < r->nlines; i++) {
+		if (gw_modem_parse_ceer(r->lines[i], text, sizeof(text)) < 0) {
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CEER skipped: %.80s",
+			     r->lines[i]);
+			continue;
+		}
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: network cause '%s'", number, text);
+		if (m->ops.cause)
+			m->ops.cause(m->ops.arg, number, text);
+	}
+}
+
+/* Ask AT+CEER for the call that just ended, remembering its number (the next ATD may go
+ * first and change m->number). Kept in the driver, not allocated: a command dropped with
+ * the engine gets no callback. */
+static void ask_cause(struct gw_modem *m)
+{
+	if (m->ceer.n == CEER_PENDING) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CEER unanswered: not asked for %s",
+		     CEER_PENDING, m->number);
+		return;
+	}
+	if (gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m) < 0)
+		return;
+	memcpy(m->ceer.number[(m->ceer.head + m->ceer.n) % CEER_PENDING], m->number,
+	       sizeof(m->number));
+	m->ceer.n++;
 }
 
 static void end_call(struct gw_modem *m, enum gw_modem_end why)
@@ -141,9 +234,10 @@ static void end_call(struct gw_modem *m, enum gw_modem_end why)
 	m->seen = 0;
 	m->missing = 0;
 	m->end_reported = 0;
+	m->repoll = 0;
 	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s ended: %s", m->number, gw_modem_end_name(why));
 	if (why != GW_MODEM_END_LOCAL && why != GW_MODEM_END_PORT)
-		gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m);
+		ask_cause(m);
 	m->ops.ended(m->ops.arg, why);
 }
 
@@ -157,7 +251,8 @@ static void set_state(struct gw_modem *m, enum gw_modem_call_state st)
 	     : st == GW_MODEM_CALL_DIALING  ? "dialling"
 					    : "other state");
 	m->state = st;
-	if (st == GW_MODEM_CALL_ALERTING || st == GW_MODEM_CALL_ACTIVE)
+	/* progress is the outgoing call's; an answered incoming one is active already */
+	if (m->dir == 0 && (st == GW_MODEM_CALL_ALERTING || st == GW_MODEM_CALL_ACTIVE))
 		m->ops.progress(m->ops.arg, st);
 }
 
@@ -177,7 +272,7 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 				     r->lines[i]);
 				continue;
 			}
-			if (c.dir != 0 || c.mode != 0)
+			if (c.dir != m->dir || c.mode != 0)
 				continue;
 			found = 1;
 			m->seen = 1;
@@ -208,7 +303,8 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	}
 	/* A failed poll (timeout, error) is retried: one lost answer ends no call. */
 	if (m->state != GW_MODEM_CALL_IDLE)
-		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+		gw_timer_schedule(m->loop, &m->poll, m->repoll ? 0 : m->conf->clcc_poll_ms);
+	m->repoll = 0;
 }
 
 static void on_poll(struct gw_loop *loop, void *arg)
@@ -285,6 +381,98 @@ static void urc_progress(struct gw_at *at, const char *const *lines, int n, void
 		m->end_why = GW_MODEM_END_NO_CARRIER;
 	m->end_reported = 1;
 	if (!m->polling)
+		gw_timer_schedule(m->loop, &m->poll, 0);
+}
+
+int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *u)
+{
+	static const struct {
+		const char *prefix;
+		enum gw_modem_call_state state;
+		int min_fields;
+	} huawei[] = {
+	    {"^ORIG:", GW_MODEM_CALL_DIALING, 1},
+	    {"^CONF:", GW_MODEM_CALL_ALERTING, 1},
+	    {"^CONN:", GW_MODEM_CALL_ACTIVE, 1},
+	    {"^CEND:", GW_MODEM_CALL_IDLE, 3},
+	};
+	char buf[160];
+	const char *f[10];
+	long id, dir, stat, cause;
+	int n, first = 0;
+	u->dir = -1;
+	u->cause = -1;
+	for (size_t i = 0; i < sizeof(huawei) / sizeof(huawei[0]); i++) {
+		if (strncmp(line, huawei[i].prefix, 6) != 0)
+			continue;
+		n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+		if (n < huawei[i].min_fields || gw_at_int(f[0], 0, 99, &id) < 0)
+			return -EINVAL;
+		if (huawei[i].state == GW_MODEM_CALL_IDLE && n >= 4) {
+			if (gw_at_int(f[3], 0, 255, &cause) < 0)
+				return -EINVAL;
+			u->cause = (int)cause;
+		}
+		u->id = (int)id;
+		u->state = huawei[i].state;
+		return 0;
+	}
+	/* +QIND: "ccinfo",<id>,<dir>,<state>,...; ^DSCI: and +CLCC: <id>,<dir>,<stat>,... */
+	if (strncmp(line, "+QIND:", 6) == 0 || strncmp(line, "^DSCI:", 6) == 0 ||
+	    strncmp(line, "+CLCC:", 6) == 0)
+		n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+	else
+		return -EINVAL;
+	if (line[1] == 'Q') {
+		if (n < 1)
+			return -EINVAL;
+		if (strcmp(f[0], "ccinfo") != 0)
+			return -ENOENT;
+		first = 1;
+	}
+	/* released: Quectel state -1, SIMCom and ^DSCI stat 6 (disconnected) */
+	if (n < first + 3 || gw_at_int(f[first], 1, 99, &id) < 0 ||
+	    gw_at_int(f[first + 1], 0, 1, &dir) < 0 ||
+	    gw_at_int(f[first + 2], first ? -1 : 0, first ? 5 : 6, &stat) < 0)
+		return -EINVAL;
+	u->id = (int)id;
+	u->dir = (int)dir;
+	u->state = stat < 0 || stat == 6 ? GW_MODEM_CALL_IDLE : (enum gw_modem_call_state)stat;
+	return 0;
+}
+
+/*
+ * A vendor call-state URC: an accelerator. It asks AT+CLCC at once (or right after the
+ * poll in flight, whose answer may predate it) so an answer is seen one round trip after
+ * the modem knew it, not at the next poll. A release is noted as the end's reason, which
+ * the list then confirms, as for the call-progress codes.
+ */
+static void urc_call_state(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	struct gw_modem_call_urc u;
+	int rc = gw_modem_parse_call_urc(lines[0], &u);
+	if (rc == -ENOENT)
+		return; /* another +QIND indication (csq, smsfull, ...) */
+	if (rc < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed call-state report skipped: %.80s",
+		     lines[0]);
+		return;
+	}
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return; /* an incoming call's report, or the echo of one already ended */
+	if (u.state == GW_MODEM_CALL_IDLE && !m->end_reported) {
+		/* ^CEND's cc_cause (TS 24.008): 17 user busy, 18/19 no answer */
+		m->end_why = u.cause == 17		      ? GW_MODEM_END_BUSY
+			     : u.cause == 18 || u.cause == 19 ? GW_MODEM_END_NO_ANSWER
+							      : GW_MODEM_END_NO_CARRIER;
+		m->end_reported = 1;
+	}
+	if (m->polling)
+		m->repoll = 1;
+	else
 		gw_timer_schedule(m->loop, &m->poll, 0);
 }
 
@@ -521,6 +709,146 @@ static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *ar
 		free(ctx);
 }
 
+/* ---- incoming calls ------------------------------------------------------------------- */
+
+#define T_IN_CLIP_MS 1000  /* RING without +CLIP: reported without a number after this */
+#define T_IN_GONE_MS 10000 /* no RING for this long: the caller gave up (RING every ~4 s) */
+
+int gw_modem_parse_clip(const char *line, char *number, size_t len)
+{
+	char buf[160];
+	const char *f[8];
+	long type, validity = 0;
+	if (strncmp(line, "+CLIP:", 6) != 0)
+		return -EINVAL;
+	int n = gw_at_fields(line + 6, buf, sizeof(buf), f, 8);
+	if (n < 2 || gw_at_int(f[1], 0, 255, &type) < 0 ||
+	    (n >= 6 && f[5][0] && gw_at_int(f[5], 0, 2, &validity) < 0))
+		return -EINVAL;
+	const char *digits = f[0][0] == '+' ? f[0] + 1 : f[0];
+	if (strlen(f[0]) >= len || strlen(f[0]) >= 32 ||
+	    strspn(digits, "0123456789*#") != strlen(digits) || (f[0][0] == '+' && !*digits))
+		return -EINVAL;
+	/* withheld (1) or not available (2): no number, whatever the field says */
+	snprintf(number, len, "%s", validity ? "" : f[0]);
+	return 0;
+}
+
+static void in_report(struct gw_modem *m)
+{
+	if (m->in.reported)
+		return;
+	m->in.reported = 1;
+	gw_timer_cancel(m->loop, &m->in_clip);
+	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "incoming call from %s",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	if (m->ops.incoming)
+		m->ops.incoming(m->ops.arg, m->in.number);
+}
+
+static void on_in_clip(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	in_report(arg);
+}
+
+static void in_done(struct gw_modem *m)
+{
+	m->in.ringing = 0;
+	gw_timer_cancel(m->loop, &m->in_clip);
+	gw_timer_cancel(m->loop, &m->in_gone);
+}
+
+static void on_in_gone(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "incoming call from %s stopped ringing",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	in_done(m);
+}
+
+/*
+ * RING / +CRING / +CLIP: an incoming call. Reported once (ops.incoming), with the
+ * number from +CLIP, or without one when no +CLIP follows the RING within T_IN_CLIP_MS.
+ * With call waiting off no call rings while ours exists; if one is reported, it is ignored.
+ */
+static void urc_ring(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	char number[32];
+	int clip = strncmp(lines[0], "+CLIP:", 6) == 0;
+	if (clip && gw_modem_parse_clip(lines[0], number, sizeof(number)) < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed caller ID skipped: %.80s", lines[0]);
+		return;
+	}
+	if (m->state != GW_MODEM_CALL_IDLE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "'%.60s' while a call exists: ignored", lines[0]);
+		return;
+	}
+	if (!m->in.ringing) {
+		m->in.ringing = 1;
+		m->in.reported = 0;
+		m->in.number[0] = '\0';
+		gw_timer_schedule(m->loop, &m->in_clip, T_IN_CLIP_MS);
+	}
+	gw_timer_schedule(m->loop, &m->in_gone, T_IN_GONE_MS);
+	if (clip && !m->in.reported) {
+		memcpy(m->in.number, number, sizeof(number));
+		in_report(m);
+	}
+}
+
+static void ata_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (m->state != GW_MODEM_CALL_INCOMING)
+		return;
+	if (r->result == GW_AT_OK || r->result == GW_AT_CONNECT) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call from %s answered",
+		     m->number[0] ? m->number : "a withheld number");
+		m->state = GW_MODEM_CALL_ACTIVE;
+		m->seen = 1;
+		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+		return;
+	}
+	LOGP(GW_LOG_MODEM, GW_LOG_WARN, "ATA failed: %s %d", gw_at_result_name(r->result), r->err);
+	end_call(m, r->result == GW_AT_ABORTED ? GW_MODEM_END_PORT : GW_MODEM_END_NO_CARRIER);
+}
+
+int gw_modem_answer(struct gw_modem *m)
+{
+	if (!m->in.ringing)
+		return -ENOENT;
+	if (m->state != GW_MODEM_CALL_IDLE)
+		return -EBUSY;
+	int rc = gw_at_cmd(m->at, "ATA", NULL, T_DIAL_MS, GW_AT_F_URGENT, ata_done, m);
+	if (rc < 0)
+		return rc;
+	snprintf(m->number, sizeof(m->number), "%s", m->in.number);
+	m->state = GW_MODEM_CALL_INCOMING;
+	m->dir = 1;
+	m->seen = 0;
+	m->missing = 0;
+	in_done(m);
+	return 0;
+}
+
+static void chup_done(struct gw_at *at, const struct gw_at_resp *r, void *arg);
+
+int gw_modem_reject(struct gw_modem *m)
+{
+	if (!m->in.ringing)
+		return -ENOENT;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "incoming call from %s: hanging up",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	in_done(m);
+	return gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
+}
+
 static void urc_later(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -701,15 +1029,14 @@ static void port_state(void *arg, int up)
 		gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
 		for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
 			gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
-		/* received-DTMF reports, where the module has them */
-		if (strcmp(m->conf->modem_vendor, "quectel") == 0)
-			gw_at_cmd(m->at, "AT+QTONEDET=1", NULL, T_CMD_MS, 0, init_step_done, m);
-		else if (strcmp(m->conf->modem_vendor, "simcom") == 0)
-			gw_at_cmd(m->at, "AT+DDET=1", NULL, T_CMD_MS, 0, init_step_done, m);
+		/* the vendor's call-state and received-DTMF reports, where it has them */
+		for (const char *const *c = profile_of(m->conf)->init; *c; c++)
+			gw_at_cmd(m->at, *c, NULL, T_CMD_MS, 0, init_step_done, m);
 		gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
 		return;
 	}
 	end_call(m, GW_MODEM_END_PORT);
+	in_done(m);
 	gw_timer_cancel(m->loop, &m->probe);
 	gw_at_flush(m->at);
 	m->polling = 0;
@@ -738,6 +1065,8 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	gw_timer_init(&m->poll, on_poll, m);
 	gw_timer_init(&m->probe, on_probe, m);
 	gw_timer_init(&m->health, on_health, m);
+	gw_timer_init(&m->in_clip, on_in_clip, m);
+	gw_timer_init(&m->in_gone, on_in_gone, m);
 	m->h.reg_stat = -1;
 	struct gw_at_ops aops = {.write = at_write, .arg = m};
 	m->at = gw_at_new(loop, GW_LOG_MODEM, "modem", &aops);
@@ -748,11 +1077,16 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	static const char *const progress[] = {"BUSY", "NO ANSWER", "NO CARRIER", "NO DIALTONE"};
 	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
 		gw_at_add_urc(m->at, progress[i], 0, urc_progress, m);
-	static const char *const later[] = {
-	    "RING",   "+CRING:", "+CLIP:", "+CREG:", "+CEREG:", "+CLCC:",
-	    "^ORIG:", "^CONF:",	 "^CONN:", "^CEND:", "+QIND:",	"^DSCI:"};
+	static const char *const ring[] = {"RING", "+CRING:", "+CLIP:"};
+	for (size_t i = 0; i < sizeof(ring) / sizeof(ring[0]); i++)
+		gw_at_add_urc(m->at, ring[i], 0, urc_ring, m);
+	static const char *const later[] = {"+CREG:", "+CEREG:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(m->at, later[i], 0, urc_later, m);
+	static const char *const call_state[] = {
+	    "^ORIG:", "^CONF:", "^CONN:", "^CEND:", "+QIND:", "^DSCI:", "+CLCC:"};
+	for (size_t i = 0; i < sizeof(call_state) / sizeof(call_state[0]); i++)
+		gw_at_add_urc(m->at, call_state[i], 0, urc_call_state, m);
 	gw_at_add_urc(m->at, "+CMTI:", 0, urc_cmti, m);
 	gw_sms_reasm_init(&m->reasm, SMS_REASM_MS);
 	static const char *const dtmf[] = {"+QTONEDET:", "+RXDTMF:", "+DTMF:"};
@@ -778,6 +1112,7 @@ void gw_modem_free(struct gw_modem *m)
 	gw_timer_cancel(m->loop, &m->poll);
 	gw_timer_cancel(m->loop, &m->probe);
 	gw_timer_cancel(m->loop, &m->health);
+	in_done(m);
 	gw_serial_free(m->port);
 	gw_at_free(m->at);
 	free(m);
@@ -793,6 +1128,12 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 		return -EBUSY;
 	if (!m->ready)
 		return -ENOTCONN;
+	/* a call ringing in would make the ATD fail: a page goes first */
+	if (m->in.ringing) {
+		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "incoming call from %s dropped for a page",
+		     m->in.number[0] ? m->in.number : "a withheld number");
+		gw_modem_reject(m);
+	}
 	char cmd[48];
 	snprintf(cmd, sizeof(cmd), "ATD%s;", number);
 	int rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, GW_AT_F_URGENT | GW_AT_F_DIAL, atd_done, m);
@@ -802,6 +1143,7 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 	gw_at_preempt(m->at);
 	memcpy(m->number, number, n + 1);
 	m->state = GW_MODEM_CALL_DIALING;
+	m->dir = 0;
 	m->seen = 0;
 	m->missing = 0;
 	return 0;

@@ -7,10 +7,13 @@
  * NO DIALTONE are confirmed by AT+CLCC, then end the call; AT+CEER is then
  * asked for the cause text. Liveness: modem.probe_idle seconds of silence send
  * an AT probe; three unanswered probes restart the modem (AT+CFUN=1,1) when no
- * call exists, or only reopen its port during a call. Keys pressed on the far phone come from
- * vendor URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF), enabled by modem.vendor. SMS: PDU mode
+ * call exists, or only reopen its port during a call. modem.vendor picks a profile (generic,
+ * huawei, quectel, simcom): its init lines enable the vendor's call-state URCs (^ORIG/^CONN/
+ * ^CEND, +QIND "ccinfo", ^DSCI, unsolicited +CLCC), which only trigger an immediate AT+CLCC,
+ * and its received-DTMF URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF). SMS: PDU mode
  * both ways (gateway/sms); received messages are read on +CMTI and always deleted afterwards, even
- * when they do not parse.
+ * when they do not parse. Incoming calls (RING/+CRING, caller ID from +CLIP) are reported once
+ * and answered (ATA) or rejected (AT+CHUP) by the owner; a page dialled meanwhile drops them.
  */
 #ifndef GW_MODEM_H
 #define GW_MODEM_H
@@ -52,6 +55,17 @@ struct gw_modem_ops {
 	void (*dtmf)(void *arg, char digit);
 	/* A complete received SMS (parts reassembled): sender, UTF-8 text, SC time (UTC ms). */
 	void (*sms_in)(void *arg, const char *from, const char *text, int64_t sent_ms);
+	/*
+	 * A call rings in (RING/+CRING with +CLIP), reported once per call; number is ""
+	 * when withheld. The owner answers (gw_modem_answer) or rejects (gw_modem_reject) it;
+	 * left alone it rings until the caller gives up. May be NULL.
+	 */
+	void (*incoming)(void *arg, const char *number);
+	/*
+	 * The network's reason (AT+CEER text) for the end of the call to number, asked after
+	 * ended() for every end but our own hang-up and a lost port. May be NULL.
+	 */
+	void (*cause)(void *arg, const char *number, const char *text);
 	void *arg;
 };
 
@@ -82,6 +96,15 @@ typedef void (*gw_modem_sms_cb)(void *arg, int rc, int mr);
 int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, gw_modem_sms_cb cb,
 		      void *arg);
 
+/*
+ * Answer the call ringing in (ATA). It then is the modem's one call, as a dialled one
+ * is: AT+CLCC polling, gw_modem_hangup(), ended() at its end; progress() is not called
+ * for it. Returns 0, -ENOENT (nothing rings), -EBUSY (a call exists) or -errno.
+ */
+int gw_modem_answer(struct gw_modem *m);
+/* Hang up the call ringing in (AT+CHUP). Returns 0, -ENOENT (nothing rings) or -errno. */
+int gw_modem_reject(struct gw_modem *m);
+
 /* Hang up the current call (AT+CHUP). ended(LOCAL) follows. Returns 0 or -errno. */
 int gw_modem_hangup(struct gw_modem *m);
 /* Current call state (GW_MODEM_CALL_IDLE when there is none). */
@@ -105,6 +128,33 @@ struct gw_modem_clcc {
 };
 int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *out);
 const char *gw_modem_end_name(enum gw_modem_end why);
+
+/* A vendor call-state report: an accelerator only, AT+CLCC stays the truth. */
+struct gw_modem_call_urc {
+	int id;				/* call index */
+	int dir;			/* 0 outgoing, 1 incoming, -1 not said (Huawei) */
+	enum gw_modem_call_state state; /* GW_MODEM_CALL_IDLE: released */
+	int cause;			/* ^CEND cc_cause (TS 24.008), -1 when not said */
+};
+/*
+ * Parse Huawei "^ORIG:", "^CONF:", "^CONN:", "^CEND:", Quectel "+QIND: \"ccinfo\",...",
+ * "^DSCI:" and an unsolicited SIMCom "+CLCC:" (stat 6: released). Returns 0, -ENOENT for
+ * a +QIND of another kind, or -EINVAL.
+ */
+int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *out);
+
+/*
+ * Parse "+CLIP: \"<number>\",<type>[,<subaddr>,<satype>,<alpha>,<validity>]" into number
+ * (len bytes): "" when the number is withheld or not available (validity 1 or 2).
+ * Returns 0, or -EINVAL (malformed, or not digits with an optional leading '+').
+ */
+int gw_modem_parse_clip(const char *line, char *number, size_t len);
+
+/*
+ * Parse "+CEER: <text>" (quoted or not; vendors differ) into text (len bytes, cut to fit,
+ * bytes outside printable ASCII as '?'). Returns 0, or -EINVAL (not +CEER, or empty).
+ */
+int gw_modem_parse_ceer(const char *line, char *text, size_t len);
 
 /*
  * Parse a received-DTMF URC: Quectel "+QTONEDET: <ASCII code>", SIMCom "+RXDTMF: <d>"

@@ -107,6 +107,18 @@ int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 /* Directory name (organisation) for an ISSI/TSI, or NULL when not listed. */
 const char *gw_roster_org(const struct gw_roster *r, const char *issi);
 
+/*
+ * Same subscriber: the last nine digits of a and b agree ("+358401234567" and
+ * "0401234567"). False when either has fewer than nine digits.
+ */
+bool gw_roster_same_phone(const char *a, const char *b);
+/*
+ * The roster worker (active or not) whose phone is number, compared as
+ * gw_roster_same_phone(). Returns 0 with *out filled (strings owned by r), or -ENOENT.
+ */
+int gw_roster_worker_by_phone(const struct gw_roster *r, const char *number,
+			      struct gw_roster_step *out);
+
 /* English name of a service line, or NULL for an unknown code. */
 const char *gw_roster_line_name(const struct gw_roster *r, const char *line);
 /* Finnish name of a service line (what officers and workers read), or NULL. */

@@ -7,8 +7,9 @@
  * follows the script set for the called number with the `callee` control command (answer
  * after N s, busy, no answer, reject). AT+CLCC is the truth about the call; the --dialect
  * option adds the vendor call-state URCs (Huawei ^ORIG/^CONF/^CONN/^CEND, Quectel
- * +QIND "ccinfo", SIMCom unsolicited +CLCC). Incoming calls (`ring`), remote hang-up and
- * received DTMF are driven through the control channel of sim_common.
+ * +QIND "ccinfo", SIMCom unsolicited +CLCC). Incoming calls (`ring <number>|withheld`: RING
+ * and +CLIP every 4 s until ATA or AT+CHUP), remote hang-up and received DTMF are driven
+ * through the control channel of sim_common.
  *
  * SMS (modem-at.md 1.4, 2 and 2.1), PDU mode only: AT+CMGF=1 is stored, but text-mode sends
  * and reads then answer +CMS ERROR: 302. AT+CMGS=<tpdu_len> opens the "\r\n> " prompt (no
@@ -211,7 +212,7 @@ static void set_state(struct modem *m, enum call_state st)
 		m->t_active = sim_now_ns();
 	dialect_urc(m, st);
 	m->st = st;
-	sim_event(&m->sim, "call %s", state_name(st));
+	sim_event(&m->sim, "call %s %lld", state_name(st), (long long)sim_now_ns());
 }
 
 /* The call is gone: optional final code, cause for AT+CEER, URCs, events. */
@@ -281,7 +282,9 @@ static void on_step(struct sim *s, void *arg)
 static void send_ring(struct modem *m)
 {
 	sim_out(&m->sim, "%s", m->crc ? "+CRING: VOICE" : "RING");
-	if (m->clip)
+	if (m->clip && !m->number[0]) /* withheld: CLI validity 1 */
+		sim_out(&m->sim, "+CLIP: \"\",128,\"\",,\"\",1");
+	else if (m->clip)
 		sim_out(&m->sim, "+CLIP: \"%s\",%d,\"\",,\"\",0", m->number,
 			number_type(m->number));
 }
@@ -960,8 +963,12 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 	} else if (!strcmp(cmd, "dtmf")) {
 		ctl_dtmf(m, cl, args);
 	} else if (!strcmp(cmd, "ring")) {
-		if (!number_ok(args)) {
-			sim_reply(cl, "err usage: ring <number>");
+		bool withheld = !strcmp(args, "withheld");
+
+		if (withheld)
+			args[0] = '\0';
+		if (!withheld && !number_ok(args)) {
+			sim_reply(cl, "err usage: ring <number>|withheld");
 		} else if (m->st != ST_NONE) {
 			sim_reply(cl, "err a call exists");
 		} else {

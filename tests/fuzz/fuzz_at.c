@@ -8,7 +8,8 @@
  * Checked besides memory errors: every queued command gets exactly one
  * callback, and every URC and response line handed out is a C string shorter
  * than GW_AT_LINE_MAX without NUL bytes inside. Every line is also given to the
- * PEI and modem parsers. Run: make fuzz (FUZZ_SECONDS per target).
+ * PEI and modem parsers (+CLCC, vendor call-state URCs, +CLIP, +CEER).
+ * Run: make fuzz (FUZZ_SECONDS per target).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +42,19 @@ static void check_line(const char *l)
 		abort();
 	int st;
 	if (gw_pei_parse_ctocp(l, &cci, &st) == 0 && (st < 0 || st > 9))
+		abort();
+	struct gw_modem_call_urc u;
+	if (gw_modem_parse_call_urc(l, &u) == 0 &&
+	    ((unsigned)u.state > GW_MODEM_CALL_IDLE || u.dir < -1 || u.dir > 1 || u.cause > 255))
+		abort();
+	char number[32];
+	if (gw_modem_parse_clip(l, number, sizeof(number)) == 0 &&
+	    strspn(number[0] == '+' ? number + 1 : number, "0123456789*#") !=
+		strlen(number[0] == '+' ? number + 1 : number))
+		abort();
+	char why[24];
+	if (gw_modem_parse_ceer(l, why, sizeof(why)) == 0 &&
+	    (why[0] == 0 || strlen(why) >= sizeof(why)))
 		abort();
 }
 

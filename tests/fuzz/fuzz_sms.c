@@ -13,13 +13,15 @@
  *
  * Checked besides memory errors: a rejected PDU always has a reason; a decoded
  * one has NUL-terminated strings, valid UTF-8 text, sane lengths and
- * concatenation fields; decoded DELIVERs also go through a reassembly table.
+ * concatenation fields; decoded DELIVERs also go through a reassembly table and the
+ * SMS reply parser (gw_call_parse_sms_reply: a code is 0..99).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "sms.h"
 
 static struct gw_sms_reasm reasm;
@@ -76,6 +78,12 @@ static void decode_one(const char *hex, size_t octets)
 	if (m.msg_class < -1 || m.msg_class > 3)
 		abort();
 	if (m.concat && (m.seq < 1 || m.seq > m.total))
+		abort();
+	/* what rinkid does with a received text first: is it an accept or a page code? */
+	int code = -1;
+	enum gw_call_reply kind = gw_call_parse_sms_reply(m.text, &code);
+	if (kind == GW_CALL_REPLY_CODE ? code < 0 || code > 99
+				       : kind != GW_CALL_REPLY_NONE && kind != GW_CALL_REPLY_ACCEPT)
 		abort();
 	now_ms += 1000;
 	rc = gw_sms_reasm_add(&reasm, &m, now_ms, out, sizeof(out));

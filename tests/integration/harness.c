@@ -155,7 +155,11 @@ static int start_sim(struct h_rig *r, struct h_sim *s, const char *prog, const c
 		if (nul >= 0)
 			dup2(nul, 0);
 		close(p[0]);
-		execl(bin, bin, "--ctl", sock, "--link", s->link, "-v", (char *)NULL);
+		if (s == &r->modem && r->modem_dialect)
+			execl(bin, bin, "--ctl", sock, "--link", s->link, "-v", "--dialect",
+			      r->modem_dialect, (char *)NULL);
+		else
+			execl(bin, bin, "--ctl", sock, "--link", s->link, "-v", (char *)NULL);
 		_exit(127);
 	}
 	track(pid);

@@ -30,6 +30,8 @@ struct h_rig {
 	struct h_sim radio, modem;
 	pid_t rinkid;
 	int quiet; /* start rinkid without -d (benchmarks) */
+	/* modem-sim --dialect (huawei quectel simcom); NULL: none. Set after h_rig_init. */
+	const char *modem_dialect;
 };
 
 /* Directory of the binaries (RINKI_BIN, default build/san/bin). */

@@ -208,6 +208,8 @@ static void test_nobody_answers(void **state)
 	assert_string_equal(l.outcome, "unanswered");
 	assert_string_equal(l.accepted, "");
 	assert_non_null(strstr(l.kinds, "unreached,sds,sms,close,"));
+	/* the network's reason for Aino's busy line (AT+CEER) is in the log */
+	assert_non_null(strstr(l.kinds, "phone_cause"));
 	/* the officer was told by SDS, in Finnish, and it decodes */
 	size_t sp = 0;
 	assert_int_equal(h_wait_event(&rig.radio, &sp, "event sds-out 2269001", 3000), 0);
@@ -324,6 +326,109 @@ static void test_monitored_group_logged_not_paged(void **state)
 	assert_true(s.t[3] <= s.t[0]); /* the call row carries the call's start */
 }
 
+/* Decoded text of the newest "event sms-out" (as its recipient reads it). */
+static void last_sms_text(char *out, size_t len)
+{
+	const char *ev = NULL, *p = rig.modem.events;
+	while ((p = strstr(p, "event sms-out")) != NULL)
+		ev = p++;
+	assert_non_null(ev);
+	char hex[1024], deliver[1024], err[128];
+	assert_int_equal(sscanf(ev, "event sms-out %*s %*s %1023s", hex), 1);
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+	static struct gw_sms_msg m;
+	assert_true(gw_sms_submit_to_deliver(hex, "+358401234567", scts, deliver, sizeof(deliver),
+					     err, sizeof(err)) > 0);
+	assert_int_equal(gw_sms_decode(deliver, &m, err, sizeof(err)), GW_SMS_DELIVER);
+	snprintf(out, len, "%s", m.text);
+}
+
+/* An SMS from number with text arrives at the modem. */
+static void sms_from(const char *number, const char *text)
+{
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+	struct gw_sms_submit sub;
+	struct gw_sms_pdu pdu;
+	char deliver[1024], err[128];
+	gw_sms_submit_defaults(&sub);
+	sub.to = "+358409999999";
+	sub.text = text;
+	assert_int_equal(gw_sms_encode(&sub, &pdu, 1, err, sizeof(err)), 1);
+	assert_true(gw_sms_submit_to_deliver(pdu.hex, number, scts, deliver, sizeof(deliver), err,
+					     sizeof(err)) > 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sms-in %s", deliver), 0);
+}
+
+/* The SMS page's code: a wrong or foreign code is answered or dropped, the right one accepts. */
+static void test_sms_code_accept(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	char text[400], reply[16];
+	int code;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s answer 4", AINO), 0);
+	assert_int_equal(h_start_rinkid(&rig, "call.ring_time 10"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
+	last_sms_text(text, sizeof(text));
+	const char *p = strstr(text, "vastaa tähän ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "vastaa tähän %da.", &code), 1);
+	/* Mikko (in the roster) with Aino's code: told it is unknown for him */
+	snprintf(reply, sizeof(reply), "%da", code);
+	sms_from(MIKKO, reply);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
+	last_sms_text(text, sizeof(text));
+	assert_non_null(strstr(text, "ei tunneta"));
+	/* a number not in the roster: logged, no answer */
+	sms_from("+358409876543", reply);
+	assert_int_equal(h_wait_log(&rig, "from +358409876543, not in the roster: rejected", 3000),
+			 0);
+	/* Aino with her code: she takes the call, bridged when she answers */
+	sms_from(AINO, reply);
+	assert_int_equal(h_wait_log(&rig, "Aino Virtanen accepted by SMS", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Aino Virtanen", 6000), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	/* her code is spent with the call: a late reply is told so */
+	size_t before = (size_t)h_count_events(&rig.modem, "event sms-out");
+	sms_from(AINO, reply);
+	assert_int_equal(h_wait_log(&rig, "(aino): expired, told so", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
+	assert_int_equal((size_t)h_count_events(&rig.modem, "event sms-out"), before + 1);
+	struct logged l;
+	read_incident(&l);
+	assert_string_equal(l.accepted, "aino");
+	assert_non_null(strstr(l.kinds, "ack_code,"));
+	/* in this order (phone_alerting may come between them, as the machine is loaded) */
+	const char *rej = strstr(l.kinds, "ack_rejected,");
+	assert_non_null(rej);
+	assert_non_null(strstr(rej, "sms_accept,"));
+}
+
+/* Calls to the gateway's phone number are hung up: strangers and roster workers alike. */
+static void test_incoming_call_rejected(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	assert_int_equal(h_start_rinkid(&rig, NULL), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring +358409876543"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "from +358409876543, not in the roster: rejected", 3000),
+			 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring %s", AINO), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "from Aino Virtanen (" AINO "): no call-back", 3000), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring withheld"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "from a withheld number, not in the roster", 3000), 0);
+	/* the modem is free again: a page goes out as usual */
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +436,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_monitored_group_logged_not_paged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_code_accept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incoming_call_rejected, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: call flow", tests, NULL, NULL);
 }

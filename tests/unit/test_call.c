@@ -72,6 +72,11 @@ static int op_hangup_phone(void *arg)
 	tr(arg, "CHUP");
 	return 0;
 }
+static int op_reject(void *arg)
+{
+	tr(arg, "REJECT");
+	return 0;
+}
 static char last_sms[320], last_sds[320];
 static int op_sms(void *arg, const char *number, const char *text)
 {
@@ -115,6 +120,7 @@ static int setup(void **state)
 				  .phone_dial = op_dial,
 				  .phone_hangup = op_hangup_phone,
 				  .phone_sms = op_sms,
+				  .phone_reject = op_reject,
 				  .radio_sds = op_sds,
 				  .arg = &f};
 	assert_int_equal(gw_calls_new(f.loop, &f.conf, f.db, &ops, &f.calls), 0);
@@ -219,7 +225,7 @@ static void test_answered_then_radio_releases(void **state)
 	assert_true(l.has_cause);
 	assert_int_equal(l.cause, 1);
 	assert_string_equal(l.kinds,
-			    "open,page,sms,ring_timeout,page,phone_alerting,"
+			    "open,page,ack_code,sms,ring_timeout,page,phone_alerting,"
 			    "phone_answered,dtmf,dtmf,accepted,bridged,radio_released,close,");
 	assert_non_null(strstr(last_sms, "VIRVE-puhelu: Poliisi, Mikkeli (2269001)"));
 }
@@ -393,6 +399,146 @@ static void test_sms_not_an_accept(void **state)
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 }
 
+static void test_parse_sms_reply(void **state)
+{
+	(void)state;
+	int code = -1;
+	assert_int_equal(gw_call_parse_sms_reply(" Kuittaus! ", &code), GW_CALL_REPLY_ACCEPT);
+	assert_int_equal(gw_call_parse_sms_reply("4", &code), GW_CALL_REPLY_ACCEPT);
+	assert_int_equal(gw_call_parse_sms_reply("37a", &code), GW_CALL_REPLY_CODE);
+	assert_int_equal(code, 37);
+	assert_int_equal(gw_call_parse_sms_reply(" 05 OK.", &code), GW_CALL_REPLY_CODE);
+	assert_int_equal(code, 5);
+	assert_int_equal(gw_call_parse_sms_reply("42", &code), GW_CALL_REPLY_CODE);
+	assert_int_equal(gw_call_parse_sms_reply("42 4", &code), GW_CALL_REPLY_CODE);
+	assert_int_equal(gw_call_parse_sms_reply("11 kuittaus", &code), GW_CALL_REPLY_CODE);
+	assert_int_equal(code, 11);
+	static const char *const none[] = {"",		 "3",	"374",	"424",	 "37b",
+					   "37 tulossa", "a37", "37aa", "ok 37", "1 2"};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		assert_int_equal(gw_call_parse_sms_reply(none[i], &code), GW_CALL_REPLY_NONE);
+}
+
+/* The code of the last SMS page ("... vastaa tähän 37a."), or -1. */
+static int page_code(void)
+{
+	const char *p = strstr(last_sms, "vastaa tähän ");
+	int code;
+	return p && sscanf(p, "vastaa tähän %da.", &code) == 1 ? code : -1;
+}
+
+static void test_sms_code_accept(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 20, "2269001");
+	int code = page_code();
+	assert_true(code >= 10 && code <= 99);
+	char reply[16];
+	snprintf(reply, sizeof(reply), "%da", code);
+	/* another roster worker with Aino's code: unknown for that phone, told so */
+	f->trace[0] = '\0';
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234568", reply), 1);
+	assert_string_equal(f->trace, "SMS +358401234568;");
+	assert_non_null(strstr(last_sms, "ei tunneta"));
+	/* a number not in the roster: rejected, logged, no reply */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358409999999", reply), 1);
+	assert_string_equal(f->trace, "SMS +358401234568;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	/* Aino with her code, in another form: she takes the call */
+	snprintf(reply, sizeof(reply), "%d ok", code);
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", reply), 1);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	gw_calls_radio_released(f->calls, 20, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.accepted, "aino");
+	assert_non_null(strstr(l.kinds, "ack_code,sms,ack_rejected,sms_accept,phone_answered,"));
+	/* the call is over: the code is spent, and a late reply is told so */
+	f->trace[0] = '\0';
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", reply), 1);
+	assert_string_equal(f->trace, "SMS 0401234567;");
+	assert_non_null(strstr(last_sms, "vanhentunut"));
+	/* the next incident's code is another one */
+	incoming(f, 21, "2269001");
+	assert_int_not_equal(page_code(), code);
+	assert_true(page_code() >= 10);
+}
+
+static void test_sms_code_expires(void **state)
+{
+	struct fx *f = *state;
+	f->conf.ack_code_ttl_s = 60;
+	incoming(f, 22, "2269001");
+	int code = page_code();
+	char reply[16];
+	snprintf(reply, sizeof(reply), "%da", code);
+	/* round 2 pages Aino again at 50 s; at 61 s her code is no longer valid */
+	gw_loop_clock_advance(f->loop, 60999);
+	gw_loop_clock_advance(f->loop, 1);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	f->trace[0] = '\0';
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", reply), 1);
+	assert_string_equal(f->trace, "SMS +358401234567;");
+	assert_non_null(strstr(last_sms, "vanhentunut"));
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	/* the bare accept from a paged worker still works */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "ok"), 1);
+	gw_calls_radio_released(f->calls, 22, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "ack_expired,sms_accept,"));
+}
+
+static void test_incoming_phone_calls_rejected(void **state)
+{
+	struct fx *f = *state;
+	/* not in the roster, withheld, a roster worker with no incident: all hung up */
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "+358409876543"), 0);
+	assert_int_equal(gw_calls_phone_incoming(f->calls, ""), 0);
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "0401234568"), 0);
+	assert_string_equal(f->trace, "REJECT;REJECT;REJECT;");
+	/* Aino, being paged, calls in: hung up, noted in the incident, paging goes on */
+	incoming(f, 30, "2269001");
+	f->trace[0] = '\0';
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "+358401234567"), 0);
+	assert_string_equal(f->trace, "REJECT;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	/* Mikko, not paged yet: hung up, not in this incident's log */
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "+358401234568"), 0);
+	assert_string_equal(f->trace, "REJECT;REJECT;");
+	gw_calls_radio_released(f->calls, 30, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "sms,call_in,radio_released,"));
+}
+
+static void test_phone_cause_logged(void **state)
+{
+	struct fx *f = *state;
+	/* no incident yet: nothing to log it in */
+	gw_calls_phone_cause(f->calls, "+358401234567", "User busy");
+	incoming(f, 31, "2269001");
+	enum gw_modem_end busy = GW_MODEM_END_BUSY;
+	gw_calls_phone_ended(f->calls, busy);
+	/* Mikko is dialled; then Aino's cause comes, and one for a number not paged */
+	gw_calls_phone_cause(f->calls, "0401234567", "User busy");
+	gw_calls_phone_cause(f->calls, "+358409876543", "Normal call clearing");
+	gw_calls_radio_released(f->calls, 31, 1);
+	/* just after the close, Mikko's (the last page's) cause still belongs to it */
+	gw_loop_clock_advance(f->loop, 9000);
+	gw_calls_phone_cause(f->calls, "+358401234568", "Normal call clearing");
+	/* much later it does not */
+	gw_loop_clock_advance(f->loop, 2000);
+	gw_calls_phone_cause(f->calls, "+358401234568", "Normal call clearing");
+	struct logged l;
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "phone_ended,page,phone_cause,radio_released,close,"
+					"phone_cause,"));
+	assert_null(strstr(l.kinds, "phone_cause,phone_cause"));
+	assert_null(strstr(l.kinds, "close,phone_cause,phone_cause"));
+}
+
 /* A line with an explicit chain: per-step ring time, one round, then the fallback. */
 static const char chain_csv[] =
     "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
@@ -463,6 +609,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_accept_while_ringing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_accept_by_earlier_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_not_an_accept, setup, teardown),
+	    cmocka_unit_test(test_parse_sms_reply),
+	    cmocka_unit_test_setup_teardown(test_sms_code_accept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_code_expires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incoming_phone_calls_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_phone_cause_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),

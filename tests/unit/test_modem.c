@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "modem.h"
@@ -28,6 +29,9 @@ struct fx {
 	int ready;
 	int progress[8], nprogress;
 	int ended, end_why;
+	int incoming;
+	char in_number[32];
+	char cause[160];
 };
 
 static void on_ready(void *arg, int up)
@@ -45,6 +49,19 @@ static void on_ended(void *arg, enum gw_modem_end why)
 	struct fx *f = arg;
 	f->ended++;
 	f->end_why = why;
+}
+
+static void on_incoming(void *arg, const char *number)
+{
+	struct fx *f = arg;
+	f->incoming++;
+	snprintf(f->in_number, sizeof(f->in_number), "%s", number);
+}
+
+static void on_cause(void *arg, const char *number, const char *text)
+{
+	struct fx *f = arg;
+	snprintf(f->cause, sizeof(f->cause), "%s: %s", number, text);
 }
 
 static int keys[8], nkeys;
@@ -87,13 +104,15 @@ static void run_for(struct fx *f, int ms)
 	pty_peer_run(&f->dev, ms);
 }
 
-static int setup(void **state)
+/* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init. */
+static int setup_vendor(void **state, const char *vendor, const char *const *vendor_init)
 {
 	static struct fx f;
 	memset(&f, 0, sizeof(f));
 	f.loop = gw_loop_new();
 	const char *path = pty_peer_open(&f.dev, f.loop);
 	gw_conf_defaults(&f.conf);
+	snprintf(f.conf.modem_vendor, sizeof(f.conf.modem_vendor), "%s", vendor);
 	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
 	f.conf.clcc_poll_ms = 100;
 	f.conf.modem_probe_idle_s = 1;
@@ -102,6 +121,8 @@ static int setup(void **state)
 				   .ended = on_ended,
 				   .dtmf = on_dtmf,
 				   .sms_in = on_sms_in,
+				   .incoming = on_incoming,
+				   .cause = on_cause,
 				   .arg = &f};
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	static const char *const init[] = {"AT",
@@ -115,6 +136,10 @@ static int setup(void **state)
 					   "AT+CNMI=2,1,0,0,0"};
 	for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
 		expect(&f, init[i]);
+		reply(&f, "\r\nOK\r\n");
+	}
+	for (; vendor_init && *vendor_init; vendor_init++) {
+		expect(&f, *vendor_init);
 		reply(&f, "\r\nOK\r\n");
 	}
 	expect(&f, "AT+CPIN?");
@@ -133,6 +158,28 @@ static int setup(void **state)
 	run_for(&f, 20);
 	*state = &f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_vendor(state, "generic", NULL);
+}
+
+static int setup_huawei(void **state)
+{
+	return setup_vendor(state, "huawei", NULL);
+}
+
+static int setup_quectel(void **state)
+{
+	static const char *const init[] = {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL};
+	return setup_vendor(state, "quectel", init);
+}
+
+static int setup_simcom(void **state)
+{
+	static const char *const init[] = {"AT+CLCC=1", "AT+DDET=1", NULL};
+	return setup_vendor(state, "simcom", init);
 }
 
 static int teardown(void **state)
@@ -434,6 +481,306 @@ static void test_port_lost(void **state)
 	assert_int_equal(f->ready, 0);
 }
 
+/* Dial 0401234567; the first AT+CLCC lists it with stat (after extra URC lines, if any). */
+static void start_call(struct fx *f, int stat, const char *urcs)
+{
+	char line[160];
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	snprintf(line, sizeof(line), "%s\r\n+CLCC: 1,0,%d,0,0,\"0401234567\",129\r\n\r\nOK\r\n",
+		 urcs ? urcs : "", stat);
+	reply(f, line);
+}
+
+/* The modem reports the end with urc; the next list is empty: the call ended with why. */
+static void end_by_urc(struct fx *f, const char *urc, enum gw_modem_end why)
+{
+	reply(f, urc);
+	expect(f, "AT+CLCC");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, why);
+}
+
+static void test_call_urc_parse(void **state)
+{
+	(void)state;
+	struct gw_modem_call_urc u;
+	assert_int_equal(gw_modem_parse_call_urc("^ORIG:1,0", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_DIALING);
+	assert_int_equal(u.dir, -1);
+	assert_int_equal(gw_modem_parse_call_urc("^CONF:1", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ALERTING);
+	assert_int_equal(gw_modem_parse_call_urc("^CONN:1,0", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,12,104,16", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	assert_int_equal(u.cause, 16);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0,104", &u), 0);
+	assert_int_equal(u.cause, -1);
+	assert_int_equal(
+	    gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0,0,0,0,\"+358401234567\",145", &u), 0);
+	assert_int_equal(u.id, 1);
+	assert_int_equal(u.dir, 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(
+	    gw_modem_parse_call_urc("+QIND: \"ccinfo\",2,1,-1,0,0,\"+358401234567\",145", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	assert_int_equal(u.dir, 1);
+	assert_int_equal(gw_modem_parse_call_urc("^DSCI: 1,0,3,0,+358401234567,145", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_ALERTING);
+	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,0,6,0,0,\"0401234567\",129", &u), 0);
+	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	/* other +QIND kinds are not call reports; malformed ones are refused */
+	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"csq\",20,99", &u), -ENOENT);
+	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0,9,0,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CONN:", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CONN:x,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0,104,300", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,2,0,0,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,0,-1,0,0", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("^DSCI: 1,0,\"3", &u), -EINVAL);
+	assert_int_equal(gw_modem_parse_call_urc("RING", &u), -EINVAL);
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Answer -> progress(ACTIVE) delay over 10 calls, the callee answering 0..450 ms after a
+ * poll (modem.clcc_poll_ms 500). With urc set, the modem reports the answer with it.
+ * Prints and returns the mean; *max gets the worst.
+ */
+static double answer_delay(struct fx *f, const char *urc, double *max)
+{
+	double sum = 0;
+	*max = 0;
+	f->conf.clcc_poll_ms = 500;
+	for (int k = 0; k < 10; k++) {
+		f->nprogress = 0;
+		start_call(f, 3, NULL);
+		run_for(f, 50 * k);
+		/* the callee answers now: every later list shows the call active */
+		double t0 = mono_ms();
+		if (urc)
+			reply(f, urc);
+		expect(f, "AT+CLCC");
+		reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+		while (f->nprogress < 2 && mono_ms() - t0 < 3000)
+			gw_loop_run_once(f->loop, 1);
+		double d = mono_ms() - t0;
+		assert_int_equal(f->nprogress, 2);
+		assert_int_equal(f->progress[1], GW_MODEM_CALL_ACTIVE);
+		sum += d;
+		if (d > *max)
+			*max = d;
+		assert_int_equal(gw_modem_hangup(f->m), 0);
+		expect(f, "AT+CHUP");
+		reply(f, "\r\nOK\r\n");
+		run_for(f, 10);
+	}
+	printf("answer->event delay, %s: mean %.1f ms, max %.1f ms (10 calls, poll 500 ms)\n",
+	       urc ? "with the call-state URC" : "CLCC polling alone", sum / 10, *max);
+	return sum / 10;
+}
+
+static void test_accelerator_answer_delay(void **state)
+{
+	struct fx *f = *state;
+	double max_poll, max_urc;
+	double mean_poll = answer_delay(f, NULL, &max_poll);
+	double mean_urc = answer_delay(f, "\r\n^CONN:1,0\r\n", &max_urc);
+	/* one round trip over the pty, not the rest of a poll period */
+	assert_true(max_urc < 100);
+	assert_true(mean_poll > 150);
+	assert_true(mean_urc * 3 < mean_poll);
+}
+
+/* A release report lets the first empty list end the call, with the reported cause. */
+static void test_release_urc_ends_on_first_empty_list(void **state)
+{
+	struct fx *f = *state;
+	f->conf.clcc_poll_ms = 2000;
+	double t0 = mono_ms();
+	start_call(f, 3, "\r\n+QIND: \"ccinfo\",1,0,3,0,0,\"0401234567\",129\r\n");
+	/* the URC came during the poll: the next poll is at once, not after 2 s */
+	expect(f, "AT+CLCC");
+	assert_true(mono_ms() - t0 < 500);
+	reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 0);
+	/* released as busy (Quectel has no cause: the list decides, reason no carrier) */
+	end_by_urc(f, "\r\n+QIND: \"ccinfo\",1,0,-1,0,0,\"0401234567\",129\r\n",
+		   GW_MODEM_END_NO_CARRIER);
+	/* a report with no call of ours changes nothing */
+	reply(f, "\r\n+QIND: \"ccinfo\",1,0,0,0,0,\"0401234567\",129\r\n");
+	expect(f, "AT+CEER");
+	char line[64];
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 300), 0);
+}
+
+static void test_huawei_cend_cause(void **state)
+{
+	struct fx *f = *state;
+	start_call(f, 3, "\r\n^ORIG:1,0\r\n");
+	run_for(f, 20);
+	/* cc_cause 17: user busy */
+	end_by_urc(f, "\r\n^CEND:1,0,104,17\r\n", GW_MODEM_END_BUSY);
+}
+
+static void test_simcom_unsolicited_clcc(void **state)
+{
+	struct fx *f = *state;
+	f->conf.clcc_poll_ms = 2000;
+	start_call(f, 3, NULL);
+	run_for(f, 20);
+	/* the pushed +CLCC asks the list at once, well before the 2 s poll */
+	double t0 = mono_ms();
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n");
+	expect(f, "AT+CLCC");
+	assert_true(mono_ms() - t0 < 500);
+	reply(f, "\r\n+CLCC: 1,0,0,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->progress[f->nprogress - 1], GW_MODEM_CALL_ACTIVE);
+}
+
+static void test_clip_parse(void **state)
+{
+	(void)state;
+	char n[32];
+	assert_int_equal(
+	    gw_modem_parse_clip("+CLIP: \"+358501112233\",145,\"\",,\"\",0", n, sizeof(n)), 0);
+	assert_string_equal(n, "+358501112233");
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",129", n, sizeof(n)), 0);
+	assert_string_equal(n, "0401234567");
+	/* withheld: no number, whatever the field says */
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"\",128,\"\",,\"\",1", n, sizeof(n)), 0);
+	assert_string_equal(n, "");
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"123\",129,,,,2", n, sizeof(n)), 0);
+	assert_string_equal(n, "");
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\"", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"04012;ATH\",129", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"+\",145", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"040\",129,,,,7", n, sizeof(n)), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",x", n, sizeof(n)), -EINVAL);
+	assert_int_equal(
+	    gw_modem_parse_clip("+CLIP: \"123456789012345678901234567890123\",129", n, sizeof(n)),
+	    -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",129", n, 8), -EINVAL);
+	assert_int_equal(gw_modem_parse_clip("RING", n, sizeof(n)), -EINVAL);
+}
+
+static void ring_in(struct fx *f, const char *number)
+{
+	char line[128];
+	snprintf(line, sizeof(line), "\r\nRING\r\n\r\n+CLIP: \"%s\",145,\"\",,\"\",0\r\n", number);
+	reply(f, line);
+	run_for(f, 20);
+}
+
+static void test_incoming_reported_once_and_rejected(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_reject(f->m), -ENOENT);
+	ring_in(f, "+358501112233");
+	ring_in(f, "+358501112233"); /* RING repeats while it rings */
+	assert_int_equal(f->incoming, 1);
+	assert_string_equal(f->in_number, "+358501112233");
+	assert_int_equal(gw_modem_reject(f->m), 0);
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	assert_int_equal(gw_modem_reject(f->m), -ENOENT);
+	/* the next call is news again */
+	ring_in(f, "0401234567");
+	assert_int_equal(f->incoming, 2);
+	assert_string_equal(f->in_number, "0401234567");
+}
+
+static void test_ring_without_caller_id(void **state)
+{
+	struct fx *f = *state;
+	reply(f, "\r\nRING\r\n");
+	run_for(f, 500);
+	assert_int_equal(f->incoming, 0);
+	run_for(f, 700);
+	assert_int_equal(f->incoming, 1);
+	assert_string_equal(f->in_number, "");
+}
+
+static void test_answer_incoming(void **state)
+{
+	struct fx *f = *state;
+	ring_in(f, "+358501112233");
+	assert_int_equal(gw_modem_answer(f->m), 0);
+	expect(f, "ATA");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), -EBUSY);
+	/* polled as any call, listed as incoming (dir 1); no progress for it */
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,1,0,0,0,\"+358501112233\",145\r\n\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(f->nprogress, 0);
+	assert_int_equal(f->ended, 0);
+	reply(f, "\r\nOK\r\n\r\nNO CARRIER\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_NO_CARRIER);
+}
+
+static void test_page_drops_ringing_call(void **state)
+{
+	struct fx *f = *state;
+	ring_in(f, "+358501112233");
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "ATD0401234567;");
+	assert_int_equal(gw_modem_answer(f->m), -ENOENT);
+}
+
+static void test_ceer_parse(void **state)
+{
+	(void)state;
+	char t[16];
+	assert_int_equal(gw_modem_parse_ceer("+CEER: \"User busy\"", t, sizeof(t)), 0);
+	assert_string_equal(t, "User busy");
+	assert_int_equal(gw_modem_parse_ceer("+CEER: Normal call clearing", t, sizeof(t)), 0);
+	assert_string_equal(t, "Normal call cle"); /* cut to fit */
+	assert_int_equal(gw_modem_parse_ceer("+CEER:\"a\tb\"", t, sizeof(t)), 0);
+	assert_string_equal(t, "a?b");
+	assert_int_equal(gw_modem_parse_ceer("+CEER: \"\"", t, sizeof(t)), -EINVAL);
+	assert_int_equal(gw_modem_parse_ceer("+CEER:", t, sizeof(t)), -EINVAL);
+	assert_int_equal(gw_modem_parse_ceer("+CEER: \"", t, sizeof(t)), 0);
+	assert_string_equal(t, "\"");
+	assert_int_equal(gw_modem_parse_ceer("+CLCC: 1", t, sizeof(t)), -EINVAL);
+}
+
+/* The next page's ATD goes ahead of AT+CEER: the cause still names the ended call. */
+static void test_cause_names_the_ended_call(void **state)
+{
+	struct fx *f = *state;
+	start_call(f, 3, NULL);
+	end_by_urc(f, "\r\nBUSY\r\n", GW_MODEM_END_BUSY);
+	expect(f, "AT+CEER");
+	assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
+	reply(f, "\r\n+CEER: \"User busy\"\r\n\r\nOK\r\n");
+	expect(f, "ATD0401234568;");
+	assert_string_equal(f->cause, "0401234567: User busy");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +799,20 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
+	    cmocka_unit_test(test_call_urc_parse),
+	    cmocka_unit_test(test_clip_parse),
+	    cmocka_unit_test(test_ceer_parse),
+	    cmocka_unit_test_setup_teardown(test_cause_names_the_ended_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incoming_reported_once_and_rejected, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ring_without_caller_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_answer_incoming, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_page_drops_ringing_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accelerator_answer_delay, setup_huawei, teardown),
+	    cmocka_unit_test_setup_teardown(test_release_urc_ends_on_first_empty_list,
+					    setup_quectel, teardown),
+	    cmocka_unit_test_setup_teardown(test_huawei_cend_cause, setup_huawei, teardown),
+	    cmocka_unit_test_setup_teardown(test_simcom_unsolicited_clcc, setup_simcom, teardown),
 	};
 	return cmocka_run_group_tests_name("modem", tests, NULL, NULL);
 }
