@@ -186,6 +186,15 @@ static const struct migration {
      " fallback_ring_s INTEGER);"
      "CREATE TABLE holidays (date TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL);",
      NULL},
+    /*
+     * v4: a worker's language, and PINs (libsodium crypto_pwhash_str strings, never the
+     * PIN) kept by handle in their own table, so a roster import, which replaces the
+     * workers, keeps the PINs of the handles it keeps.
+     */
+    {"ALTER TABLE workers ADD COLUMN lang TEXT NOT NULL DEFAULT 'fi'"
+     " CHECK (lang IN ('fi', 'sv', 'en'));"
+     "CREATE TABLE worker_pins (handle TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL);",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -254,6 +263,8 @@ enum db_stmt {
 	DB_STMT_CHAIN_INSERT,
 	DB_STMT_HOLIDAY_INSERT,
 	DB_STMT_WORKER_SET_ACTIVE,
+	DB_STMT_PIN_SET,
+	DB_STMT_PIN_ORPHANS,
 	DB_STMT_OVR_DELETE_ID,
 	DB_STMT_REPORT,
 	DB_STMT_RETENTION_BLANK,
@@ -312,8 +323,9 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_APPLIED_CLEAR] = "DELETE FROM spool_applied",
     [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en FROM service_lines"
 			  " ORDER BY code",
-    [DB_STMT_WORKER_LIST] = "SELECT handle, name, phone, issi, active FROM workers"
-			    " ORDER BY handle",
+    [DB_STMT_WORKER_LIST] = "SELECT w.handle, w.name, w.phone, w.issi, w.active, w.lang,"
+			    " p.hash FROM workers w LEFT JOIN worker_pins p ON p.handle = w.handle"
+			    " ORDER BY w.handle",
     [DB_STMT_SHIFT_LIST] = "SELECT s.line, w.handle, s.start_utc, s.end_utc, s.position"
 			   " FROM shifts s JOIN workers w ON w.id = s.worker"
 			   " ORDER BY s.line, s.start_utc, s.id",
@@ -326,8 +338,9 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_LINE_DELETE] = "DELETE FROM service_lines",
     [DB_STMT_LINE_INSERT] = "INSERT INTO service_lines (code, name_fi, name_sv, name_en)"
 			    " VALUES ($code, $name_fi, $name_sv, $name_en)",
-    [DB_STMT_WORKER_INSERT] = "INSERT INTO workers (handle, name, phone, issi, active)"
-			      " VALUES ($handle, $name, $phone, $issi, $active)",
+    [DB_STMT_WORKER_INSERT] = "INSERT INTO workers (handle, name, phone, issi, active, lang)"
+			      " VALUES ($handle, $name, $phone, $issi, $active,"
+			      " coalesce($lang, 'fi'))",
     [DB_STMT_SHIFT_INSERT] =
 	"INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
 	" SELECT $line, id, $start, $end, $position FROM workers WHERE handle = $worker",
@@ -382,6 +395,11 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 			     " WHERE $fallback IS NULL OR w.id IS NOT NULL",
     [DB_STMT_HOLIDAY_INSERT] = "INSERT INTO holidays (date, name) VALUES ($date, $name)",
     [DB_STMT_WORKER_SET_ACTIVE] = "UPDATE workers SET active = $active WHERE handle = $handle",
+    [DB_STMT_PIN_SET] = "INSERT INTO worker_pins (handle, hash)"
+			" SELECT handle, $hash FROM workers WHERE handle = $handle"
+			" ON CONFLICT (handle) DO UPDATE SET hash = excluded.hash",
+    [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
+			    " WHERE handle NOT IN (SELECT handle FROM workers)",
     [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
     [DB_STMT_REPORT] =
 	"SELECT line, count(*), sum(acc IS NOT NULL),"
@@ -1970,6 +1988,10 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(r->workers[i].name);
 		free(r->workers[i].phone);
 		free(r->workers[i].issi);
+		free(r->workers[i].lang);
+		if (r->workers[i].pin_hash) /* not left behind in freed memory */
+			explicit_bzero(r->workers[i].pin_hash, strlen(r->workers[i].pin_hash));
+		free(r->workers[i].pin_hash);
 	}
 	for (size_t i = 0; i < r->n_shifts; i++) {
 		free(r->shifts[i].line);
@@ -2096,6 +2118,8 @@ static void worker_row(sqlite3_stmt *st, void *arg)
 	w->phone = dup_col(rd, st, 2, false);
 	w->issi = dup_col(rd, st, 3, true);
 	w->active = sqlite3_column_int(st, 4) != 0;
+	w->lang = dup_col(rd, st, 5, false);
+	w->pin_hash = dup_col(rd, st, 6, true);
 }
 
 static void shift_row(sqlite3_stmt *st, void *arg)
@@ -2265,6 +2289,7 @@ static int worker_insert(struct gw_db *db, const struct gw_db_worker *w)
 	bind_text(st, "$phone", w->phone);
 	bind_text(st, "$issi", w->issi);
 	bind_i64(st, "$active", w->active);
+	bind_text(st, "$lang", w->lang);
 	return run(db, DB_STMT_WORKER_INSERT);
 }
 
@@ -2415,7 +2440,10 @@ static int replace_all(struct gw_db *db, const void *arg)
 
 	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]) && rc >= 0; i++)
 		rc = run(db, deletes[i]);
-	return rc < 0 ? rc : roster_insert(db, arg);
+	if (rc >= 0)
+		rc = roster_insert(db, arg);
+	/* PINs stay with the handles that stay (the CSV never carries them). */
+	return rc < 0 ? rc : run(db, DB_STMT_PIN_ORPHANS);
 }
 
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
@@ -2447,29 +2475,49 @@ int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w)
 	return rc < 0 ? rc : 0;
 }
 
-struct set_active {
+/* One worker's active flag, or (hash set) PIN hash, by handle. */
+struct worker_edit {
 	const char *handle;
 	bool active;
+	const char *hash;
 };
 
-static int edit_set_active(struct gw_db *db, const void *arg)
+static int edit_worker(struct gw_db *db, const void *arg)
 {
-	const struct set_active *a = arg;
-	sqlite3_stmt *st = db->st[DB_STMT_WORKER_SET_ACTIVE];
+	const struct worker_edit *a = arg;
+	enum db_stmt id = a->hash ? DB_STMT_PIN_SET : DB_STMT_WORKER_SET_ACTIVE;
+	sqlite3_stmt *st = db->st[id];
 	int rc;
 
 	bind_text(st, "$handle", a->handle);
-	bind_i64(st, "$active", a->active);
-	rc = run(db, DB_STMT_WORKER_SET_ACTIVE);
+	if (a->hash)
+		bind_text(st, "$hash", a->hash);
+	else
+		bind_i64(st, "$active", a->active);
+	rc = run(db, id);
 	return rc == 0 ? -ENOENT : rc;
 }
 
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active)
 {
-	struct set_active a = {handle, active};
-	int rc = roster_edit(db, edit_set_active, &a, NULL);
+	struct worker_edit a = {handle, active, NULL};
+	int rc = roster_edit(db, edit_worker, &a, NULL);
 
 	return rc < 0 ? rc : 0;
+}
+
+int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash)
+{
+	struct worker_edit a = {handle, false, hash};
+	int rc;
+
+	assert(handle && hash);
+	rc = roster_edit(db, edit_worker, &a, NULL);
+	if (rc < 0)
+		return rc;
+	/* The handle only: the hash is not for the log either. */
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: PIN of worker %s set", db->path, handle);
+	return 0;
 }
 
 struct ovr_add {

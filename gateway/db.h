@@ -250,9 +250,15 @@ int gw_db_retention_run(struct gw_db *db, int64_t now_ms, int days, int64_t *rem
 struct gw_db_line {
 	char *code, *name_fi, *name_sv, *name_en;
 };
+/*
+ * lang (schema v4): "fi", "sv" or "en"; NULL on insert means "fi". pin_hash: the PIN as a
+ * libsodium crypto_pwhash_str() string (argon2id), NULL when none; read only, never
+ * written by gw_db_roster_replace/gw_db_worker_add (see gw_db_worker_set_pin).
+ */
 struct gw_db_worker {
 	char *handle, *name, *phone, *issi;
 	bool active;
+	char *lang, *pin_hash;
 };
 struct gw_db_shift {
 	char *line, *worker;
@@ -344,13 +350,21 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out);
 
 /*
  * Replace the whole roster (every roster table) with *in in one transaction: all or
- * nothing. Returns 0, or -errno with nothing changed (-ENOENT: a row names an unknown
- * worker, line or rotation).
+ * nothing; workers' PINs stay with their handles (in->workers' pin_hash is ignored).
+ * Returns 0, or -errno with nothing changed (-ENOENT: a row names an unknown worker, line
+ * or rotation).
  */
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in);
 
 /* Add one worker (handle, name, phone required). 0, -EEXIST (handle taken) or -errno. */
 int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
+
+/*
+ * Set worker handle's PIN hash (a crypto_pwhash_str string, see gw_roster_hash_pin).
+ * PINs are kept by handle: gw_db_roster_replace keeps those of the handles it keeps and
+ * drops the others. 0, -ENOENT (no such handle) or -errno.
+ */
+int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash);
 
 /* Set a worker's active flag. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);

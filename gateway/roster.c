@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #define SSI_DIGITS	 8
 #define TSI_DIGITS	 17
 #define MAX_FILE_BYTES	 (64u << 20)
@@ -378,6 +380,27 @@ static const struct gw_db_worker *find_worker(const struct gw_roster *r, const c
 		return NULL;
 	w = bsearch(handle, r->wk, r->data.n_workers, sizeof(*r->wk), cmp_worker_key);
 	return w ? *w : NULL;
+}
+
+static bool digits_ok(const char *s, size_t min, size_t max);
+
+static bool lang_ok(const char *s)
+{
+	return s && (strcmp(s, "fi") == 0 || strcmp(s, "sv") == 0 || strcmp(s, "en") == 0);
+}
+
+/*
+ * The worker a phone number names: the active one with exactly that number (first by
+ * handle when several share it), or NULL. A linear walk: tens of workers.
+ */
+static const struct gw_db_worker *worker_by_phone(const struct gw_roster *r, const char *phone)
+{
+	if (!r || !phone)
+		return NULL;
+	for (size_t i = 0; i < r->data.n_workers; i++)
+		if (r->wk[i]->active && strcmp(r->wk[i]->phone, phone) == 0)
+			return r->wk[i];
+	return NULL;
 }
 
 static int cmp_rshift(const void *a, const void *b)
@@ -812,6 +835,51 @@ void gw_roster_free(struct gw_roster *r)
 	free(r->ovr);
 	free(r->holidays);
 	free(r);
+}
+
+/* ---- worker PIN and language ----------------------------------------------------------- */
+
+_Static_assert(GW_ROSTER_PIN_HASH_MAX >= crypto_pwhash_STRBYTES, "PIN hash buffer too small");
+
+bool gw_roster_pin_ok(const char *pin)
+{
+	return pin && digits_ok(pin, GW_ROSTER_PIN_MIN, GW_ROSTER_PIN_MAX);
+}
+
+int gw_roster_hash_pin(const char *pin, char out[GW_ROSTER_PIN_HASH_MAX])
+{
+	if (!gw_roster_pin_ok(pin))
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+	if (crypto_pwhash_str_alg(out, pin, strlen(pin), GW_ROSTER_PIN_OPSLIMIT,
+				  GW_ROSTER_PIN_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return -ENOMEM; /* libsodium's only failure here: the memory limit */
+	return 0;
+}
+
+int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char *pin)
+{
+	const struct gw_db_worker *w = worker_by_phone(r, phone);
+
+	if (!w || !w->pin_hash)
+		return -ENOENT;
+	if (!gw_roster_pin_ok(pin))
+		return -EACCES; /* not even a PIN: no need to hash it */
+	if (sodium_init() < 0)
+		return -EIO;
+	if (crypto_pwhash_str_verify(w->pin_hash, pin, strlen(pin)) != 0)
+		return -EACCES;
+	return 0;
+}
+
+const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone)
+{
+	const struct gw_db_worker *w = worker_by_phone(r, phone);
+
+	if (!w)
+		return NULL;
+	return lang_ok(w->lang) ? w->lang : "fi";
 }
 
 const char *gw_roster_route(const struct gw_roster *r, const char *caller)
@@ -1567,6 +1635,8 @@ int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len)
 				   w->issi);
 		strcpy(w->issi, issi); /* never longer */
 	}
+	if (w->lang && !lang_ok(w->lang))
+		return bad(why, len, "bad language '%s' (fi, sv or en)", w->lang);
 	return 0;
 }
 
@@ -1632,6 +1702,10 @@ static void row_worker(struct parser *ps, char **f, int n)
 		report(ps, ps->recline, "bad active flag '%s' (1 or 0)", f[5]);
 		return;
 	}
+	if (n > 6 && *f[6] && !lang_ok(f[6])) {
+		report(ps, ps->recline, "bad language '%s' (fi, sv or en)", f[6]);
+		return;
+	}
 	if (!(w = add_row(ps, T_WORKER)))
 		return;
 	w->handle = sdup(ps, f[1]);
@@ -1639,6 +1713,7 @@ static void row_worker(struct parser *ps, char **f, int n)
 	w->phone = sdup(ps, f[3]);
 	w->issi = *issi ? sdup(ps, issi) : NULL;
 	w->active = active;
+	w->lang = sdup(ps, n > 6 && *f[6] ? f[6] : "fi");
 }
 
 static void row_shift(struct parser *ps, char **f)
@@ -1912,7 +1987,7 @@ static const struct {
 	const char *syntax;
 } rectypes[] = {
     {"line", T_LINE, 5, 5, "line,CODE,NAME_FI,NAME_SV,NAME_EN"},
-    {"worker", T_WORKER, 5, 6, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE]"},
+    {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]"},
     {"shift", T_SHIFT, 6, 6, "shift,LINE,WORKER,START,END,POSITION"},
     {"route", T_ROUTE, 4, 4, "route,LINE,CALLER_PREFIX,PRIORITY"},
     {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION"},
@@ -2431,7 +2506,8 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 		put_field(f, w->name, false);
 		put_field(f, w->phone, false);
 		put_field(f, w->issi ? w->issi : "", false);
-		put_int(f, w->active, false, true);
+		put_int(f, w->active, false, false);
+		put_field(f, lang_ok(w->lang) ? w->lang : "fi", true); /* never the PIN hash */
 	}
 	for (size_t i = 0; i < d->n_shifts; i++) {
 		const struct gw_db_shift *s = &d->shifts[i];

@@ -104,6 +104,39 @@ struct gw_roster_plan {
 int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 		   struct gw_roster_plan *out);
 
+/* ---- worker PIN and language ------------------------------------------------------------ */
+
+/*
+ * PINs are 4-8 digits, stored only as libsodium crypto_pwhash_str() strings (argon2id,
+ * random salt) with these limits, chosen for a small board (8 MiB of RAM per check):
+ * 2 passes over 8 MiB took 6-8 ms per check on the 2-core x86-64 build host; expect
+ * ~5-10x that on an ARM board. A check runs on the main loop, so it stays this cheap.
+ */
+#define GW_ROSTER_PIN_MIN      4
+#define GW_ROSTER_PIN_MAX      8
+#define GW_ROSTER_PIN_OPSLIMIT 2
+#define GW_ROSTER_PIN_MEMLIMIT (8u << 20)
+#define GW_ROSTER_PIN_HASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
+
+/* True when pin is 4-8 ASCII digits. */
+bool gw_roster_pin_ok(const char *pin);
+
+/*
+ * Hash pin for gw_db_worker_set_pin() into out (NUL-terminated). Returns 0, -EINVAL when
+ * pin is not 4-8 digits, -ENOMEM (argon2 memory) or -EIO (libsodium would not start).
+ */
+int gw_roster_hash_pin(const char *pin, char out[GW_ROSTER_PIN_HASH_MAX]);
+
+/*
+ * Check the PIN a worker typed, the worker named by phone (exactly as in the roster; the
+ * active worker with that number, first by handle). Returns 0 on a match, -EACCES for a
+ * wrong PIN, -ENOENT when no active worker has that phone or the worker has no PIN.
+ */
+int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char *pin);
+
+/* Language ("fi", "sv" or "en") of the active worker with that phone, or NULL if none. */
+const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone);
+
 /* Directory name (organisation) for an ISSI/TSI, or NULL when not listed. */
 const char *gw_roster_org(const struct gw_roster *r, const char *issi);
 
@@ -142,7 +175,7 @@ int gw_roster_utc_offset_min(int64_t t_ms);
 
 /*
  * Check a worker as "worker add" takes it: handle, name, phone, ISSI (canonicalised in
- * place; "" or NULL: none). Returns 0, or -EINVAL with the reason in why.
+ * place; "" or NULL: none), lang (NULL: "fi"). Returns 0, or -EINVAL with the reason in why.
  */
 int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len);
 

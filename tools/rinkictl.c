@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_DB     "/var/lib/rinki/rinki.db"
 #define EXIT_USAGE     2
@@ -63,8 +65,12 @@ static const struct ctl_cmd_help {
      "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
     {"directory import", "directory import FILE",
      "Replace the ISSI directory with FILE's directory,ISSI,ORGANISATION records."},
-    {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--inactive]", "Add a worker."},
-    {"worker list", "worker list [--json]", "All workers."},
+    {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--lang fi|sv|en] [--inactive]",
+     "Add a worker (language default fi: the language rinki speaks to them)."},
+    {"worker list", "worker list [--json]", "All workers, with language and whether a PIN is set."},
+    {"worker pin", "worker pin HANDLE",
+     "Set the worker's PIN (4-8 digits), read from the terminal (asked twice, not shown)\n"
+     "or from one line of standard input. Only a salted argon2id hash is stored."},
     {"worker disable", "worker disable HANDLE",
      "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it)."},
     {"worker enable", "worker enable HANDLE", "Mark a worker active again."},
@@ -1036,15 +1042,16 @@ static int ctl_worker_list(const char *dbpath, bool json)
 	if (json)
 		fputs("{\"workers\":[", stdout);
 	else
-		printf("%-16s %-24s %-16s %-8s %s\n", "HANDLE", "NAME", "PHONE", "ISSI", "ACTIVE");
+		printf("%-16s %-24s %-16s %-8s %-6s %-4s %s\n", "HANDLE", "NAME", "PHONE", "ISSI",
+		       "ACTIVE", "LANG", "PIN");
 	for (size_t i = 0; i < d.n_workers; i++) {
 		const struct gw_db_worker *w = &d.workers[i];
 		bool first = true;
 		if (!json) {
 			printf("%-16s ", w->handle);
 			ctl_put_padded(w->name, 24);
-			printf(" %-16s %-8s %s\n", w->phone, w->issi ? w->issi : "-",
-			       w->active ? "yes" : "no");
+			printf(" %-16s %-8s %-6s %-4s %s\n", w->phone, w->issi ? w->issi : "-",
+			       w->active ? "yes" : "no", w->lang, w->pin_hash ? "set" : "-");
 			continue;
 		}
 		if (i)
@@ -1054,13 +1061,77 @@ static int ctl_worker_list(const char *dbpath, bool json)
 		ctl_json_kv_str("name", w->name, &first);
 		ctl_json_kv_str("phone", w->phone, &first);
 		ctl_json_kv_str("issi", w->issi, &first);
+		ctl_json_kv_str("lang", w->lang, &first);
 		ctl_json_key("active", &first);
-		fputs(w->active ? "true}" : "false}", stdout);
+		fputs(w->active ? "true" : "false", stdout);
+		ctl_json_key("pin_set", &first);
+		fputs(w->pin_hash ? "true}" : "false}", stdout);
 	}
 	if (json)
 		fputs("]}\n", stdout);
 	gw_db_roster_clear(&d);
 	return ctl_flush();
+}
+
+/* Read one line into buf without its newline; on a terminal without echo. 0 or -1 (EOF). */
+static int ctl_read_secret(const char *prompt, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	int rc = 0;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (!fgets(buf, (int)len, stdin))
+		rc = -1;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return rc;
+}
+
+/* worker pin HANDLE: the PIN from the terminal (twice) or one stdin line, hashed here. */
+static int ctl_worker_pin(const char *dbpath, const char *handle)
+{
+	char pin[64] = "", again[64] = "", hash[GW_ROSTER_PIN_HASH_MAX];
+	struct gw_db *db;
+	int rc;
+
+	if (ctl_read_secret("PIN (4-8 digits): ", pin, sizeof(pin)) < 0)
+		return ctl_fail("worker pin: no PIN given");
+	if (!gw_roster_pin_ok(pin)) {
+		explicit_bzero(pin, sizeof(pin));
+		return ctl_fail("worker pin: a PIN is 4-8 digits");
+	}
+	if (isatty(STDIN_FILENO) &&
+	    (ctl_read_secret("again: ", again, sizeof(again)) < 0 || strcmp(pin, again) != 0)) {
+		explicit_bzero(pin, sizeof(pin));
+		explicit_bzero(again, sizeof(again));
+		return ctl_fail("worker pin: the two PINs differ");
+	}
+	rc = gw_roster_hash_pin(pin, hash);
+	explicit_bzero(pin, sizeof(pin));
+	explicit_bzero(again, sizeof(again));
+	if (rc < 0)
+		return ctl_fail("worker pin: cannot hash the PIN: %s", strerror(-rc));
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_worker_set_pin(db, handle, hash);
+	gw_db_close(db);
+	if (rc == -ENOENT) {
+		ctl_fail("no worker '%s'", handle);
+		return EXIT_NOT_FOUND;
+	}
+	if (rc < 0)
+		return ctl_fail("%s: cannot set the PIN of %s: %s", dbpath, handle, strerror(-rc));
+	printf("PIN of worker %s set\n", handle);
+	return 0;
 }
 
 static int ctl_worker(const char *dbpath, int argc, char **argv)
@@ -1092,8 +1163,13 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		printf("worker %s %s\n", argv[1], enable ? "enabled" : "disabled (never rung)");
 		return 0;
 	}
+	if (argc >= 1 && strcmp(argv[0], "pin") == 0) {
+		if (argc != 2)
+			return ctl_bad_usage("usage: worker pin HANDLE");
+		return ctl_worker_pin(dbpath, argv[1]);
+	}
 	if (argc < 1 || strcmp(argv[0], "add") != 0)
-		return ctl_bad_usage("usage: worker add|list|disable|enable ...");
+		return ctl_bad_usage("usage: worker add|list|pin|disable|enable ...");
 	struct gw_db_worker w = {.active = true};
 	char issi[32] = "";
 	int pos = 0;
@@ -1101,6 +1177,8 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		if (strcmp(argv[i], "--issi") == 0 && i + 1 < argc) {
 			snprintf(issi, sizeof(issi), "%s", argv[++i]);
 			w.issi = issi;
+		} else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc) {
+			w.lang = argv[++i];
 		} else if (strcmp(argv[i], "--inactive") == 0) {
 			w.active = false;
 		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
@@ -1114,7 +1192,7 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 	}
 	if (pos != 3)
 		return ctl_bad_usage("usage: worker add HANDLE NAME PHONE [--issi ISSI] "
-				     "[--inactive]");
+				     "[--lang fi|sv|en] [--inactive]");
 	if (gw_roster_check_worker(&w, why, sizeof(why)) < 0)
 		return ctl_bad_usage("worker add: %s", why);
 	if (w.issi && !*w.issi)

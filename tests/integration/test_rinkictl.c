@@ -28,6 +28,7 @@
 static char dir[] = "/tmp/rinki-ctl-XXXXXX";
 static char dbpath[128], outpath[128], errpath[128];
 static char out[1 << 16], err[1 << 14];
+static const char *in_path; /* the child's stdin when set, else /dev/null */
 
 static int slurp(const char *path, char *buf, size_t len)
 {
@@ -62,8 +63,10 @@ static int run_argv(char *const argv[])
 	if (pid == 0) {
 		int o = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (o < 0 || e < 0)
+		int i = open(in_path ? in_path : "/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || i < 0)
 			_exit(126);
+		dup2(i, 0);
 		dup2(o, 1);
 		dup2(e, 2);
 		execvp(argv[0], argv);
@@ -241,12 +244,12 @@ static int group_teardown(void **state)
 static void test_usage_and_help(void **state)
 {
 	static const char *const cmds[][2] = {
-	    {"oncall", NULL},	     {"log", NULL},	   {"log", "show"},
-	    {"log", "verify"},	     {"log", "export"},	   {"report", NULL},
-	    {"retention", "run"},    {"roster", "import"}, {"roster", "export"},
-	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
-	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
-	    {"override", "remove"},
+	    {"oncall", NULL},	     {"log", NULL},	     {"log", "show"},
+	    {"log", "verify"},	     {"log", "export"},	     {"report", NULL},
+	    {"retention", "run"},    {"roster", "import"},   {"roster", "export"},
+	    {"directory", "import"}, {"worker", "add"},	     {"worker", "list"},
+	    {"worker", "disable"},   {"override", "add"},    {"override", "list"},
+	    {"worker", "pin"},	     {"override", "remove"},
 	};
 
 	(void)state;
@@ -304,7 +307,48 @@ static void test_roster_and_edits(void **state)
 	assert_json();
 	assert_non_null(strstr(out, "{\"handle\":\"pia\",\"name\":\"Pia Testi\","
 				    "\"phone\":\"+358401111111\",\"issi\":\"12345\","
-				    "\"active\":true}"));
+				    "\"lang\":\"fi\",\"active\":true,\"pin_set\":false}"));
+
+	/* Language and PIN: the PIN read from stdin, only a hash stored, never shown. */
+	char pinfile[128];
+	static char dbtext[1 << 21];
+	snprintf(pinfile, sizeof(pinfile), "%s/pin.txt", dir);
+	assert_int_equal(
+	    ctl("worker", "add", "stina", "Stina Lind", "+358401111112", "--lang", "sv", NULL), 0);
+	assert_int_equal(ctl("worker", "add", "x", "X", "+358401111113", "--lang", "de", NULL), 2);
+	assert_non_null(strstr(err, "bad language 'de'"));
+	in_path = pinfile;
+	write_file(pinfile, "12ab\n");
+	assert_int_equal(ctl("worker", "pin", "stina", NULL), 1);
+	assert_non_null(strstr(err, "4-8 digits"));
+	write_file(pinfile, "");
+	assert_int_equal(ctl("worker", "pin", "stina", NULL), 1);
+	write_file(pinfile, "271828\n");
+	assert_int_equal(ctl("worker", "pin", "nobody", NULL), 3);
+	assert_int_equal(ctl("worker", "pin", "stina", NULL), 0);
+	assert_null(strstr(out, "271828"));
+	in_path = NULL;
+	assert_int_equal(ctl("worker", "pin", NULL), 2);
+	assert_int_equal(ctl("worker", "list", NULL), 0);
+	assert_non_null(strstr(out, "LANG PIN"));
+	assert_non_null(strstr(out, "no     fi   -\n")); /* olli: inactive, no PIN */
+	assert_non_null(strstr(out, "yes    sv   set\n"));
+	assert_int_equal(ctl("worker", "list", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"lang\":\"sv\",\"active\":true,\"pin_set\":true}"));
+	assert_null(strstr(out, "argon2"));
+	assert_int_equal(ctl("roster", "export", NULL), 0);
+	assert_non_null(strstr(out, "worker,stina,Stina Lind,+358401111112,,1,sv\n"));
+	assert_null(strstr(out, "argon2"));
+	assert_null(strstr(out, "271828"));
+	/* Not in the database file in clear either (nor in its WAL). */
+	for (int k = 0; k < 2; k++) {
+		char p[160];
+		snprintf(p, sizeof(p), "%s%s", dbpath, k ? "-wal" : "");
+		int n = slurp(p, dbtext, sizeof(dbtext));
+		for (int j = 0; n > 0 && j + 6 <= n; j++)
+			assert_false(memcmp(dbtext + j, "271828", 6) == 0);
+	}
 
 	/* Pia replaces Aino on sos: oncall shows it; removing the override undoes it. */
 	assert_int_equal(ctl("override", "add", "replace", "aino", "2026-03-01", "2026-03-02",

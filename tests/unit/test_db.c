@@ -358,7 +358,8 @@ static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_
 {
 	memset(r, 0, sizeof(*r));
 	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
-	*w = (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true};
+	*w =
+	    (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true, NULL, NULL};
 	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1};
 	r->lines = l;
 	r->n_lines = 1;
@@ -877,7 +878,7 @@ static void test_roster_edits(void **state)
 	assert_int_equal(gw_db_roster_replace(a, &r), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 
-	struct gw_db_worker pia = {"pia", "Pia", "+358401111111", "12345", true};
+	struct gw_db_worker pia = {"pia", "Pia", "+358401111111", "12345", true, NULL, NULL};
 	assert_int_equal(gw_db_worker_add(a, &pia), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 	assert_int_equal(gw_db_worker_add(a, &pia), -EEXIST);

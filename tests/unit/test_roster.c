@@ -255,8 +255,8 @@ static void test_year_of_shifts(void **state)
 	(void)state;
 	assert_non_null(sh);
 	for (int i = 0; i < 3; i++)
-		w[i] = (struct gw_db_worker){(char *)who[i], (char *)who[i], "+358400000000", NULL,
-					     true};
+		w[i] = (struct gw_db_worker){
+		    (char *)who[i], (char *)who[i], "+358400000000", NULL, true, NULL, NULL};
 	for (int d = 0; d < 365; d++)
 		for (int k = 0; k < 3; k++)
 			for (int p = 0; p < 3; p++) {
@@ -1033,6 +1033,105 @@ static void test_export_round_trip(void **state)
 	free(text2);
 }
 
+/* ---- worker language and PIN --------------------------------------------------------- */
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void test_worker_lang_pin(void **state)
+{
+	char csv[2048], hash[GW_ROSTER_PIN_HASH_MAX], *text;
+	struct gw_roster *r;
+	double t0, ms;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "worker,stina,Stina Lind,+358401234590,,1,sv\n"
+		 "worker,john,John Smith,+358401234591,,,en\n"
+		 "worker,gone,Gone,+358401234592,,0,fi\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+
+	/* Bad PINs are refused before hashing. */
+	assert_int_equal(gw_roster_hash_pin("123", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("123456789", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("12a4", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("4711", hash), 0);
+	assert_null(strstr(hash, "4711"));
+	assert_non_null(strstr(hash, "$argon2id$"));
+	assert_int_equal(gw_db_worker_set_pin(db, "stina", hash), 0);
+	assert_int_equal(gw_db_worker_set_pin(db, "nobody", hash), -ENOENT);
+	assert_int_equal(gw_roster_hash_pin("12345678", hash), 0);
+	assert_int_equal(gw_db_worker_set_pin(db, "gone", hash), 0);
+	/* The same PIN twice gives two hashes (random salt). */
+	{
+		char h2[GW_ROSTER_PIN_HASH_MAX];
+		assert_int_equal(gw_roster_hash_pin("12345678", h2), 0);
+		assert_string_not_equal(hash, h2);
+	}
+
+	r = load();
+	assert_string_equal(gw_roster_worker_lang(r, "+358401234590"), "sv");
+	assert_string_equal(gw_roster_worker_lang(r, "+358401234591"), "en");
+	assert_string_equal(gw_roster_worker_lang(r, "+358401234567"), "fi"); /* default */
+	assert_null(gw_roster_worker_lang(r, "+358401234592"));		      /* inactive */
+	assert_null(gw_roster_worker_lang(r, "+358409999999"));
+	assert_null(gw_roster_worker_lang(r, NULL));
+
+	t0 = mono_ms();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4711"), 0);
+	ms = mono_ms() - t0;
+	print_message("  PIN check (match): %.1f ms (this build)\n", ms);
+	t0 = mono_ms();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4712"), -EACCES);
+	print_message("  PIN check (wrong): %.1f ms (this build)\n", mono_ms() - t0);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "47111"), -EACCES);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", ""), -EACCES);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", NULL), -EACCES);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234591", "4711"), -ENOENT); /* no PIN */
+	assert_int_equal(gw_roster_check_pin(r, "+358401234592", "12345678"), -ENOENT);
+	assert_int_equal(gw_roster_check_pin(r, "+358409999999", "4711"), -ENOENT);
+	gw_roster_free(r);
+
+	/* Export carries the language, never the PIN or its hash; a re-import keeps the PIN. */
+	text = export_text();
+	assert_non_null(strstr(text, "worker,stina,Stina Lind,+358401234590,,1,sv\n"));
+	assert_non_null(strstr(text, "worker,aino,Aino Virtanen,+358401234567,,1,fi\n"));
+	assert_null(strstr(text, "argon2"));
+	assert_null(strstr(text, "4711"));
+	assert_int_equal(import_text(text), 0);
+	free(text);
+	r = load();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4711"), 0);
+	gw_roster_free(r);
+	/* A handle the new roster drops loses its PIN, also when it comes back later. */
+	assert_int_equal(import_text(base_roster), 0);
+	snprintf(csv, sizeof(csv), "%sworker,stina,Stina Lind,+358401234590,,1,sv\n", base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4711"), -ENOENT);
+	gw_roster_free(r);
+
+	/* Bad languages. */
+	snprintf(csv, sizeof(csv), "%sworker,x,X,+358401234599,,1,de\n", base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, "bad language 'de' (fi, sv or en)"));
+	{
+		struct gw_db_worker w = {"x", "X", "+358401234599", NULL, true, "FI", NULL};
+		char why[160];
+		assert_int_equal(gw_roster_check_worker(&w, why, sizeof(why)), -EINVAL);
+		assert_non_null(strstr(why, "language"));
+		w.lang = "sv";
+		assert_int_equal(gw_roster_check_worker(&w, why, sizeof(why)), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1053,6 +1152,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
