@@ -195,6 +195,18 @@ static const struct migration {
      " CHECK (lang IN ('fi', 'sv', 'en'));"
      "CREATE TABLE worker_pins (handle TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL);",
      NULL},
+    /*
+     * v5: route conditions (see struct gw_db_route): weekdays, a local time window,
+     * holidays, an SDS status code. Existing routes get none: they match as before.
+     */
+    {"ALTER TABLE routes ADD COLUMN days INTEGER NOT NULL DEFAULT 0"
+     " CHECK (days BETWEEN 0 AND 127);"
+     "ALTER TABLE routes ADD COLUMN win_from INTEGER CHECK (win_from BETWEEN 0 AND 1439);"
+     "ALTER TABLE routes ADD COLUMN win_to INTEGER CHECK (win_to BETWEEN 0 AND 1439);"
+     "ALTER TABLE routes ADD COLUMN holidays INTEGER NOT NULL DEFAULT 0"
+     " CHECK (holidays IN (0, 1, 2));"
+     "ALTER TABLE routes ADD COLUMN status INTEGER CHECK (status BETWEEN 0 AND 65535);",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -329,7 +341,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_SHIFT_LIST] = "SELECT s.line, w.handle, s.start_utc, s.end_utc, s.position"
 			   " FROM shifts s JOIN workers w ON w.id = s.worker"
 			   " ORDER BY s.line, s.start_utc, s.id",
-    [DB_STMT_ROUTE_LIST] = "SELECT line, caller_prefix, priority FROM routes ORDER BY id",
+    [DB_STMT_ROUTE_LIST] = "SELECT line, caller_prefix, priority, days, win_from, win_to,"
+			   " holidays, status FROM routes ORDER BY id",
     [DB_STMT_DIR_LIST] = "SELECT issi, org FROM directory ORDER BY issi",
     [DB_STMT_SHIFT_DELETE] = "DELETE FROM shifts",
     [DB_STMT_ROUTE_DELETE] = "DELETE FROM routes",
@@ -344,8 +357,9 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_SHIFT_INSERT] =
 	"INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
 	" SELECT $line, id, $start, $end, $position FROM workers WHERE handle = $worker",
-    [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority)"
-			     " VALUES ($line, $prefix, $priority)",
+    [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority, days,"
+			     " win_from, win_to, holidays, status) VALUES ($line, $prefix,"
+			     " $priority, $days, $from, $to, $holidays, $status)",
     [DB_STMT_DIR_INSERT] = "INSERT INTO directory (issi, org) VALUES ($issi, $org)",
     [DB_STMT_CHAIN_META] = "SELECT v3_from FROM chain_meta WHERE one = 1",
     [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
@@ -2144,6 +2158,13 @@ static void route_row(sqlite3_stmt *st, void *arg)
 	rt->line = dup_col(rd, st, 0, false);
 	rt->prefix = dup_col(rd, st, 1, false);
 	rt->priority = sqlite3_column_int(st, 2);
+	rt->days = sqlite3_column_int(st, 3);
+	rt->window = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	rt->from_min = sqlite3_column_int(st, 4);
+	rt->to_min = sqlite3_column_int(st, 5);
+	rt->holidays = sqlite3_column_int(st, 6);
+	rt->has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	rt->status = sqlite3_column_int(st, 7);
 }
 
 static void dir_row(sqlite3_stmt *st, void *arg)
@@ -2336,6 +2357,14 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_text(st, "$line", in->routes[i].line);
 		bind_text(st, "$prefix", in->routes[i].prefix);
 		bind_i64(st, "$priority", in->routes[i].priority);
+		bind_i64(st, "$days", in->routes[i].days);
+		bind_i64(st, "$holidays", in->routes[i].holidays);
+		if (in->routes[i].window) {
+			bind_i64(st, "$from", in->routes[i].from_min);
+			bind_i64(st, "$to", in->routes[i].to_min);
+		}
+		if (in->routes[i].has_status)
+			bind_i64(st, "$status", in->routes[i].status);
 		rc = run(db, DB_STMT_ROUTE_INSERT);
 	}
 	for (size_t i = 0; i < in->n_dirs && rc >= 0; i++) {

@@ -265,9 +265,22 @@ struct gw_db_shift {
 	int64_t start_ms, end_ms;
 	int position;
 };
+/*
+ * A route (conditions since schema v5; a zeroed condition is "any"): days, bit 0 Monday ..
+ * bit 6 Sunday (0: every day); window [from_min, to_min) local Helsinki minutes of the day,
+ * crossing midnight when from_min > to_min (days and holidays then apply to the day it
+ * began); holidays GW_DB_ROUTE_HOL_*; status an SDS status code (has_status false: any).
+ */
+enum { GW_DB_ROUTE_HOL_ANY, GW_DB_ROUTE_HOL_ONLY, GW_DB_ROUTE_HOL_EXCEPT };
 struct gw_db_route {
 	char *line, *prefix;
 	int priority;
+	int days;
+	bool window;
+	int from_min, to_min;
+	int holidays;
+	bool has_status;
+	int status;
 };
 struct gw_db_dir {
 	char *issi, *org;

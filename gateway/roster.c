@@ -305,6 +305,8 @@ struct rroute {
 	int priority;
 	size_t order;
 	const char *line;
+	const struct gw_db_route *c; /* its conditions */
+	int n_cond;		     /* how many of days, window, holidays it sets */
 };
 
 struct gw_roster {
@@ -413,11 +415,16 @@ static int cmp_rshift(const void *a, const void *b)
 	return 0;
 }
 
+/* The order routes are tried in: see gw_roster_route_at() in roster.h. */
 static int cmp_rroute(const void *a, const void *b)
 {
 	const struct rroute *x = a, *y = b;
+	if (x->c->has_status != y->c->has_status)
+		return x->c->has_status ? -1 : 1;
 	if (x->len != y->len)
 		return x->len > y->len ? -1 : 1;
+	if (x->n_cond != y->n_cond)
+		return x->n_cond > y->n_cond ? -1 : 1;
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
@@ -764,6 +771,9 @@ static int build(struct gw_roster *r)
 		    .priority = d->routes[i].priority,
 		    .order = i,
 		    .line = l->l->code,
+		    .c = &d->routes[i],
+		    .n_cond = (d->routes[i].days != 0) + d->routes[i].window +
+			      (d->routes[i].holidays != GW_DB_ROUTE_HOL_ANY),
 		};
 	}
 	qsort(r->routes, r->n_routes, sizeof(*r->routes), cmp_rroute);
@@ -882,19 +892,53 @@ const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone)
 	return lang_ok(w->lang) ? w->lang : "fi";
 }
 
-const char *gw_roster_route(const struct gw_roster *r, const char *caller)
+/* Whether a route's day, window and holiday conditions hold at local day, minute. */
+static bool route_time_ok(const struct gw_roster *r, const struct gw_db_route *c, int64_t day,
+			  int min)
+{
+	if (c->window) {
+		if (c->from_min < c->to_min) {
+			if (min < c->from_min || min >= c->to_min)
+				return false;
+		} else if (min < c->to_min) {
+			day--; /* the part after midnight of a window that began the day before */
+		} else if (min < c->from_min) {
+			return false;
+		}
+	}
+	if (c->days && !(c->days & (1 << weekday(day))))
+		return false;
+	if (c->holidays != GW_DB_ROUTE_HOL_ANY &&
+	    is_holiday(r, day) != (c->holidays == GW_DB_ROUTE_HOL_ONLY))
+		return false;
+	return true;
+}
+
+const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t)
 {
 	char key[SSI_DIGITS + 1];
 	const char *k = caller;
+	int min;
+	int64_t day = utc_to_local_day((int64_t)t * 1000, &min);
 
 	if (!caller)
 		return NULL;
 	if (ssi_key(caller, key))
 		k = key;
-	for (size_t i = 0; i < r->n_routes; i++)
-		if (strncmp(k, r->routes[i].prefix, r->routes[i].len) == 0)
-			return r->routes[i].line;
+	for (size_t i = 0; i < r->n_routes; i++) {
+		const struct rroute *rt = &r->routes[i];
+		if (strncmp(k, rt->prefix, rt->len) != 0 ||
+		    (rt->c->has_status && rt->c->status != status) ||
+		    (rt->n_cond && !route_time_ok(r, rt->c, day, min)))
+			continue;
+		return rt->line;
+	}
 	return NULL;
+}
+
+const char *gw_roster_route(const struct gw_roster *r, const char *caller)
+{
+	return gw_roster_route_at(r, caller, -1, time(NULL));
 }
 
 /* Candidates covering an instant, kept ordered by (position, start) and bounded. */
@@ -1742,9 +1786,142 @@ static void row_shift(struct parser *ps, char **f)
 	s->position = pos;
 }
 
-static void row_route(struct parser *ps, char **f)
+static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+static int day_index(const char *s, size_t n)
 {
-	struct gw_db_route *rt;
+	for (int i = 0; i < 7; i++)
+		if (n == 3 && strncmp(s, day_names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Weekdays "mon-fri", "sat+sun", "fri-mon" (ranges may wrap), "mon+wed-fri": names and
+ * ranges joined by '+'. Returns the mask (bit 0 Monday), or -1.
+ */
+static int parse_days(const char *s)
+{
+	int mask = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, "+-");
+		int a = day_index(s, n), b = a;
+		s += n;
+		if (*s == '-') {
+			n = strcspn(++s, "+-");
+			b = day_index(s, n);
+			s += n;
+		}
+		if (a < 0 || b < 0 || *s == '-')
+			return -1;
+		for (int d = a;; d = (d + 1) % 7) {
+			mask |= 1 << d;
+			if (d == b)
+				break;
+		}
+		if (*s == '+' && !*++s)
+			return -1;
+	}
+	return mask;
+}
+
+/* A day mask as parse_days() reads it: runs of three or more days as ranges. */
+static void format_days(int mask, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int d = 0; d < 7; d++) {
+		int e = d;
+		if (!(mask & (1 << d)))
+			continue;
+		while (e + 1 < 7 && (mask & (1 << (e + 1))))
+			e++;
+		if (e - d >= 2) {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s-%s", n ? "+" : "",
+					      day_names[d], day_names[e]);
+			d = e;
+		} else {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "+" : "", day_names[d]);
+		}
+		if (n >= len)
+			return;
+	}
+}
+
+static const char *const hol_names[] = {"any", "only", "except"};
+
+/* The condition fields of a route as the CSV writes them: days, window, holidays, status. */
+struct route_cond_text {
+	char days[40], window[48], holidays[8], status[16];
+};
+
+static void route_cond_format(const struct gw_db_route *rt, struct route_cond_text *t)
+{
+	format_days(rt->days, t->days, sizeof(t->days));
+	t->window[0] = t->status[0] = '\0';
+	if (rt->window)
+		snprintf(t->window, sizeof(t->window), "%02d:%02d-%02d:%02d", rt->from_min / 60,
+			 rt->from_min % 60, rt->to_min / 60, rt->to_min % 60);
+	snprintf(t->holidays, sizeof(t->holidays), "%s",
+		 rt->holidays == GW_DB_ROUTE_HOL_ANY ? "" : hol_names[rt->holidays]);
+	if (rt->has_status)
+		snprintf(t->status, sizeof(t->status), "%d", rt->status);
+}
+
+static bool route_has_cond(const struct gw_db_route *rt)
+{
+	return rt->days || rt->window || rt->holidays || rt->has_status;
+}
+
+/* The optional condition fields of a route row (f[4..n)); false after a report. */
+static bool route_conditions(struct parser *ps, char **f, int n, struct gw_db_route *c)
+{
+	char from[8], to[8];
+
+	if (n > 4 && *f[4] && (c->days = parse_days(f[4])) <= 0) {
+		c->days = 0;
+		report(ps, ps->recline, "bad days '%s' (e.g. mon-fri, sat+sun; empty: every day)",
+		       f[4]);
+		return false;
+	}
+	if (n > 5 && *f[5]) {
+		if (strlen(f[5]) != 11 || f[5][5] != '-' ||
+		    (memcpy(from, f[5], 5), from[5] = '\0', !parse_hhmm(from, &c->from_min)) ||
+		    (memcpy(to, f[5] + 6, 5), to[5] = '\0', !parse_hhmm(to, &c->to_min)) ||
+		    c->from_min == c->to_min) {
+			report(ps, ps->recline,
+			       "bad window '%s' (HH:MM-HH:MM local time, e.g. 16:00-08:00; empty: "
+			       "all day)",
+			       f[5]);
+			return false;
+		}
+		c->window = true;
+	}
+	if (n > 6 && *f[6]) {
+		for (c->holidays = 2; c->holidays >= 0; c->holidays--)
+			if (strcmp(f[6], hol_names[c->holidays]) == 0)
+				break;
+		if (c->holidays < 0) {
+			c->holidays = 0;
+			report(ps, ps->recline, "bad holidays '%s' (any, only or except)", f[6]);
+			return false;
+		}
+	}
+	if (n > 7 && *f[7]) {
+		if (!int_ok(f[7], 0, 65535, &c->status)) {
+			report(ps, ps->recline, "bad status code '%s' (0-65535; empty: any)", f[7]);
+			return false;
+		}
+		c->has_status = true;
+	}
+	return true;
+}
+
+static void row_route(struct parser *ps, char **f, int n)
+{
+	struct gw_db_route *rt, c = {0};
 	int prio;
 
 	if (!need_code(ps, "line code", f[1]))
@@ -1759,8 +1936,11 @@ static void row_route(struct parser *ps, char **f)
 		report(ps, ps->recline, "bad priority '%s' (-1000..1000)", f[3]);
 		return;
 	}
+	if (!route_conditions(ps, f, n, &c))
+		return;
 	if (!(rt = add_row(ps, T_ROUTE)))
 		return;
+	*rt = c;
 	rt->line = sdup(ps, f[1]);
 	rt->prefix = sdup(ps, f[2]);
 	rt->priority = prio;
@@ -1989,7 +2169,8 @@ static const struct {
     {"line", T_LINE, 5, 5, "line,CODE,NAME_FI,NAME_SV,NAME_EN"},
     {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]"},
     {"shift", T_SHIFT, 6, 6, "shift,LINE,WORKER,START,END,POSITION"},
-    {"route", T_ROUTE, 4, 4, "route,LINE,CALLER_PREFIX,PRIORITY"},
+    {"route", T_ROUTE, 4, 8,
+     "route,LINE,CALLER_PREFIX,PRIORITY[,DAYS[,WINDOW[,HOLIDAYS[,STATUS]]]]"},
     {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION"},
     {"rotation", T_ROT, 7, 9,
      "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE]]"},
@@ -2041,7 +2222,7 @@ static void parse_row(struct parser *ps, struct record *rec)
 		row_shift(ps, rec->f);
 		break;
 	case T_ROUTE:
-		row_route(ps, rec->f);
+		row_route(ps, rec->f, rec->n);
 		break;
 	case T_DIR:
 		row_dir(ps, rec->f);
@@ -2172,8 +2353,11 @@ static void cross_check(struct parser *ps)
 		    o->n_members + o->n_steps + o->n_chains + o->n_holidays;
 	struct keyed *k = calloc(nk ? nk : 1, sizeof(*k));
 	struct keyed *lines, *workers, *routes, *dirs, *rots, *members, *steps, *chains, *hols;
+	char(*rkeys)[160] = calloc(o->n_routes ? o->n_routes : 1, sizeof(*rkeys));
 
-	if (!k) {
+	if (!k || !rkeys) {
+		free(k);
+		free(rkeys);
 		ps->oom = true;
 		return;
 	}
@@ -2190,9 +2374,18 @@ static void cross_check(struct parser *ps)
 		lines[i] = (struct keyed){o->lines[i].code, 0, ps->src[T_LINE][i]};
 	for (size_t i = 0; i < o->n_workers; i++)
 		workers[i] = (struct keyed){o->workers[i].handle, 0, ps->src[T_WORKER][i]};
-	for (size_t i = 0; i < o->n_routes; i++)
-		routes[i] =
-		    (struct keyed){o->routes[i].prefix, o->routes[i].priority, ps->src[T_ROUTE][i]};
+	for (size_t i = 0; i < o->n_routes; i++) {
+		const struct gw_db_route *rt = &o->routes[i];
+		struct route_cond_text ct;
+		const char *key = rt->prefix;
+		if (route_has_cond(rt)) { /* the same prefix under other conditions is no repeat */
+			route_cond_format(rt, &ct);
+			snprintf(rkeys[i], sizeof(rkeys[i]), "%s' if '%s,%s,%s,%s", rt->prefix,
+				 ct.days, ct.window, ct.holidays, ct.status);
+			key = rkeys[i];
+		}
+		routes[i] = (struct keyed){key, rt->priority, ps->src[T_ROUTE][i]};
+	}
 	for (size_t i = 0; i < o->n_dirs; i++)
 		dirs[i] = (struct keyed){o->dirs[i].issi, 0, ps->src[T_DIR][i]};
 	for (size_t i = 0; i < o->n_rotations; i++)
@@ -2295,6 +2488,7 @@ static void cross_check(struct parser *ps)
 	if (o->n_lines == 0 && ps->errors == 0 && !ps->dir_only)
 		report(ps, 0, "no line records: refusing an empty roster");
 	free(k);
+	free(rkeys);
 }
 
 static int parse(const char *file, const char *buf, size_t len, bool dir_only,
@@ -2571,10 +2765,20 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 		put_int(f, c->fallback_ring_s, true, true);
 	}
 	for (size_t i = 0; i < d->n_routes; i++) {
+		const struct gw_db_route *rt = &d->routes[i];
+		bool cond = route_has_cond(rt);
+		struct route_cond_text ct;
 		put_field(f, "route", false);
-		put_field(f, d->routes[i].line, false);
-		put_field(f, d->routes[i].prefix, false);
-		put_int(f, d->routes[i].priority, false, true);
+		put_field(f, rt->line, false);
+		put_field(f, rt->prefix, false);
+		put_int(f, rt->priority, false, !cond);
+		if (!cond)
+			continue;
+		route_cond_format(rt, &ct);
+		put_field(f, ct.days, false);
+		put_field(f, ct.window, false);
+		put_field(f, ct.holidays, false);
+		put_field(f, ct.status, true);
 	}
 	for (size_t i = 0; i < d->n_dirs; i++) {
 		put_field(f, "directory", false);

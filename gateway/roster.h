@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "db.h"
 
@@ -57,10 +58,18 @@ struct gw_roster_step {
 };
 
 /*
- * Route a caller (SSI or TSI digits) to a service line code: longest caller_prefix match
- * among routes, ties by the higher priority, then the earlier route; "" prefix is the
- * default. Returns the line code (owned by r) or NULL when no route matches.
+ * Route a caller (SSI or TSI digits) at t to a service line code. A route matches when the
+ * caller starts with its prefix ("" matches everyone) and its conditions hold: status (an
+ * SDS status code; a route with one matches only that status, status -1 is a voice call),
+ * weekdays, a local Helsinki time window (may cross midnight: weekdays and holidays are
+ * then those of the day it began) and holidays (only / except). Among matching routes
+ * the most specific wins: one naming the status, then the longest prefix, then the most
+ * conditions of days, window and holidays, then the higher priority, then the earlier
+ * route. Returns the line code (owned by r) or NULL when no route matches.
  */
+const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t);
+
+/* gw_roster_route_at(r, caller, -1, now): a voice call now. */
 const char *gw_roster_route(const struct gw_roster *r, const char *caller);
 
 /*

@@ -987,7 +987,9 @@ static void test_export_round_trip(void **state)
 	    "override,replace,mhs,juha,2026-03-07T00:00Z,2026-03-08T00:00:30Z,sanna\n"
 	    "holiday,2028-12-24,\" Jouluaatto \"\n"
 	    "chain,sos,,leena,30\n"
-	    "chain_step,lsp,1,person,pia,45\n";
+	    "chain_step,lsp,1,person,pia,45\n"
+	    "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"
+	    "route,vwc,,0,mon+wed-fri+sun,,only,65535\n";
 	struct gw_roster *r1, *r2;
 	char *buf, *text1, *text2;
 	size_t len;
@@ -1011,6 +1013,9 @@ static void test_export_round_trip(void **state)
 	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T00:00:00.250Z,"));
 	assert_non_null(strstr(text1, "\"Pia \"\"P\"\" Testi, #1\""));
 	assert_non_null(strstr(text1, "\" Jouluaatto \""));
+	assert_non_null(strstr(text1, "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"));
+	assert_non_null(strstr(text1, "route,vwc,,0,mon+wed-fri+sun,,only,65535\n"));
+	assert_non_null(strstr(text1, "route,sos,,0\n"));
 
 	/* And the two rosters answer alike. */
 	assert_int_equal(gw_roster_load_at(db, t("2026-03-01T00:00Z"), &r2), 0);
@@ -1031,6 +1036,121 @@ static void test_export_round_trip(void **state)
 	gw_roster_free(r2);
 	free(text1);
 	free(text2);
+}
+
+/* ---- routing by time, holidays and status ------------------------------------------- */
+
+static time_t ts(const char *iso)
+{
+	return (time_t)(t(iso) / 1000);
+}
+
+static void test_route_conditions(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+	const char *c = "1234567";
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "line,lsp,Lastensuojelu,Barnskydd,Child protection\n"
+		 "line,vwc,Väkivaltatyö,Våldsarbete,Violence work\n"
+		 "line,hol,Pyhä,Helg,Holiday\n"
+		 "route,sos,,0\n"
+		 "route,mhs,,0,,16:00-08:00\n"	  /* evenings and nights, every day */
+		 "route,lsp,,0,sat+sun\n"	  /* weekends (same specificity as mhs) */
+		 "route,vwc,,0,fri,22:00-06:00\n" /* Friday night: two conditions */
+		 "route,hol,,0,,,only\n"	  /* public holidays */
+		 "route,lsp,2269,0\n"		  /* police: prefix beats conditions */
+		 "route,vwc,,0,,,,3\n"		  /* status 3 from anyone */
+		 "route,hol,2269,0,mon-fri,08:00-16:00,except,5\n" /* police status 5 */
+		 "holiday,2026-04-03,Pitkäperjantai\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load();
+	/* Wednesday 2026-03-11 (winter time, UTC+2). */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T12:00+02:00")), "sos");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T15:59+02:00")), "sos");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T16:00+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-12T07:59+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-12T08:00+02:00")), "sos");
+	/* Weekend: days only by day; evening ties with the window: the earlier route. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T12:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T20:00+02:00")), "mhs");
+	/* Friday night, across midnight: Saturday 05:59 is still Friday's window. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-13T21:59+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-13T22:00+02:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T05:59+02:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T06:00+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T23:00+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-12T23:00+02:00")), "mhs");
+	/* Good Friday: holiday by day, Friday night still more specific. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-04-03T12:00+03:00")), "hol");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-04-03T23:00+03:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-04-02T12:00+03:00")), "sos");
+	/* DST starts Sunday 2026-03-29 01:00Z: 05:00Z is 08:00 local, not 07:00. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T04:59Z")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T05:00Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T12:59Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T13:00Z")), "mhs");
+	/* DST ends Sunday 2026-10-25 01:00Z: 16:00 local is 14:00Z again. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T05:59Z")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T06:00Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T13:30Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T14:00Z")), "mhs");
+	/* Saturday 2026-10-24 was summer time: 05:00Z is 08:00 local. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-24T04:59Z")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-24T05:00Z")), "lsp");
+
+	/* Police: the prefix wins over time conditions; status routes first. */
+	const char *p = "2269001";
+	assert_string_equal(gw_roster_route_at(r, p, -1, ts("2026-03-14T05:59+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 3, ts("2026-03-11T12:00+02:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, p, 4, ts("2026-03-11T12:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-03-11T12:00+02:00")), "hol");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-03-11T16:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-03-14T12:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-04-03T12:00+03:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, 5, ts("2026-03-11T12:00+02:00")), "sos");
+	assert_string_equal(gw_roster_route_at(r, c, 3, ts("2026-03-14T05:59+02:00")), "vwc");
+	/* A voice call never takes a status route. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T12:00+02:00")), "sos");
+	gw_roster_free(r);
+
+	/* Without a default, nothing matches outside the window. */
+	snprintf(csv, sizeof(csv), "%sroute,mhs,,0,mon-fri,08:00-16:00\n", base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load();
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T08:00+02:00")), "mhs");
+	assert_null(gw_roster_route_at(r, c, -1, ts("2026-03-11T16:00+02:00")));
+	assert_null(gw_roster_route_at(r, c, -1, ts("2026-03-15T12:00+02:00")));
+	gw_roster_free(r);
+
+	/* Bad conditions, and what is (not) a repeat. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "route,sos,,0,mon-xyz\n"	      /* 7 */
+		 "route,sos,,0,mon+\n"		      /* 8 */
+		 "route,sos,,0,,8:00-16:00\n"	      /* 9 */
+		 "route,sos,,0,,16:00-16:00\n"	      /* 10 */
+		 "route,sos,,0,,,yes\n"		      /* 11 */
+		 "route,sos,,0,,,,70000\n"	      /* 12 */
+		 "route,sos,,0,sat+sun,,,\n"	      /* 13 */
+		 "route,mhs,,0,sat-sun\n"	      /* 14: the same as 13 */
+		 "route,mhs,,0,fri-mon,22:00-06:00\n" /* 15: wraps, fine */
+		 "route,sos,,0,,,,1,x\n",	      /* 16 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: bad days 'mon-xyz'"));
+	assert_true(has_err(csvpath, ":8: bad days 'mon+'"));
+	assert_true(has_err(csvpath, ":9: bad window '8:00-16:00'"));
+	assert_true(has_err(csvpath, ":10: bad window '16:00-16:00'"));
+	assert_true(has_err(csvpath, ":11: bad holidays 'yes'"));
+	assert_true(has_err(csvpath, ":12: bad status code '70000'"));
+	assert_true(has_err(csvpath, ":14: route prefix '' if 'sat+sun,,,' with priority 0 is"));
+	assert_true(has_err(csvpath, ":16: route: 9 fields"));
+	assert_int_equal(n_errs, 8);
 }
 
 /* ---- worker language and PIN --------------------------------------------------------- */
@@ -1153,6 +1273,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rotation_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_conditions, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
