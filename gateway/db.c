@@ -207,6 +207,19 @@ static const struct migration {
      " CHECK (holidays IN (0, 1, 2));"
      "ALTER TABLE routes ADD COLUMN status INTEGER CHECK (status BETWEEN 0 AND 65535);",
      NULL},
+    /*
+     * v6: temporary rosters (struct gw_db_temp): a named date range of a line whose own
+     * rotations and shifts (temp_roster set) replace the line's normal ones there.
+     */
+    {"CREATE TABLE temp_rosters ("
+     " name TEXT PRIMARY KEY NOT NULL,"
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " from_date TEXT NOT NULL,"
+     " to_date TEXT NOT NULL,"
+     " handoff_min INTEGER NOT NULL CHECK (handoff_min BETWEEN 0 AND 1439));"
+     "ALTER TABLE rotations ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);"
+     "ALTER TABLE shifts ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -274,6 +287,9 @@ enum db_stmt {
 	DB_STMT_STEP_INSERT,
 	DB_STMT_CHAIN_INSERT,
 	DB_STMT_HOLIDAY_INSERT,
+	DB_STMT_TEMP_LIST,
+	DB_STMT_TEMP_DELETE,
+	DB_STMT_TEMP_INSERT,
 	DB_STMT_WORKER_SET_ACTIVE,
 	DB_STMT_PIN_SET,
 	DB_STMT_PIN_ORPHANS,
@@ -338,7 +354,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_WORKER_LIST] = "SELECT w.handle, w.name, w.phone, w.issi, w.active, w.lang,"
 			    " p.hash FROM workers w LEFT JOIN worker_pins p ON p.handle = w.handle"
 			    " ORDER BY w.handle",
-    [DB_STMT_SHIFT_LIST] = "SELECT s.line, w.handle, s.start_utc, s.end_utc, s.position"
+    [DB_STMT_SHIFT_LIST] = "SELECT s.line, w.handle, s.start_utc, s.end_utc, s.position,"
+			   " s.temp_roster"
 			   " FROM shifts s JOIN workers w ON w.id = s.worker"
 			   " ORDER BY s.line, s.start_utc, s.id",
     [DB_STMT_ROUTE_LIST] = "SELECT line, caller_prefix, priority, days, win_from, win_to,"
@@ -355,8 +372,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 			      " VALUES ($handle, $name, $phone, $issi, $active,"
 			      " coalesce($lang, 'fi'))",
     [DB_STMT_SHIFT_INSERT] =
-	"INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
-	" SELECT $line, id, $start, $end, $position FROM workers WHERE handle = $worker",
+	"INSERT INTO shifts (line, worker, start_utc, end_utc, position, temp_roster)"
+	" SELECT $line, id, $start, $end, $position, $temp FROM workers WHERE handle = $worker",
     [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority, days,"
 			     " win_from, win_to, holidays, status) VALUES ($line, $prefix,"
 			     " $priority, $days, $from, $to, $holidays, $status)",
@@ -365,7 +382,7 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
 				  " FROM incident_events WHERE incident IS NULL ORDER BY id",
     [DB_STMT_ROT_LIST] = "SELECT name, line, kind, start_date, end_date, handoff_min, position,"
-			 " hours FROM rotations ORDER BY line, position, name",
+			 " hours, temp_roster FROM rotations ORDER BY line, position, name",
     [DB_STMT_MEMBER_LIST] = "SELECT r.name, m.ord, w.handle FROM rotation_members m"
 			    " JOIN rotations r ON r.id = m.rotation"
 			    " JOIN workers w ON w.id = m.worker ORDER BY r.name, m.ord",
@@ -388,7 +405,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_HOLIDAY_DELETE] = "DELETE FROM holidays",
     [DB_STMT_ROT_INSERT] =
 	"INSERT INTO rotations (name, line, kind, start_date, end_date, handoff_min, position,"
-	" hours) VALUES ($name, $line, $kind, $start, $end, $handoff, $position, $hours)",
+	" hours, temp_roster) VALUES ($name, $line, $kind, $start, $end, $handoff, $position,"
+	" $hours, $temp)",
     [DB_STMT_MEMBER_INSERT] = "INSERT INTO rotation_members (rotation, ord, worker)"
 			      " SELECT r.id, $ord, w.id FROM rotations r, workers w"
 			      " WHERE r.name = $rotation AND w.handle = $worker",
@@ -408,6 +426,11 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 			     " FROM (SELECT 1) LEFT JOIN workers w ON w.handle = $fallback"
 			     " WHERE $fallback IS NULL OR w.id IS NOT NULL",
     [DB_STMT_HOLIDAY_INSERT] = "INSERT INTO holidays (date, name) VALUES ($date, $name)",
+    [DB_STMT_TEMP_LIST] = "SELECT name, line, from_date, to_date, handoff_min FROM temp_rosters"
+			  " ORDER BY line, from_date, name",
+    [DB_STMT_TEMP_DELETE] = "DELETE FROM temp_rosters",
+    [DB_STMT_TEMP_INSERT] = "INSERT INTO temp_rosters (name, line, from_date, to_date,"
+			    " handoff_min) VALUES ($name, $line, $from, $to, $handoff)",
     [DB_STMT_WORKER_SET_ACTIVE] = "UPDATE workers SET active = $active WHERE handle = $handle",
     [DB_STMT_PIN_SET] = "INSERT INTO worker_pins (handle, hash)"
 			" SELECT handle, $hash FROM workers WHERE handle = $handle"
@@ -2010,6 +2033,7 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 	for (size_t i = 0; i < r->n_shifts; i++) {
 		free(r->shifts[i].line);
 		free(r->shifts[i].worker);
+		free(r->shifts[i].temp);
 	}
 	for (size_t i = 0; i < r->n_routes; i++) {
 		free(r->routes[i].line);
@@ -2027,6 +2051,7 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(x->start_date);
 		free(x->end_date);
 		free(x->hours);
+		free(x->temp);
 	}
 	for (size_t i = 0; i < r->n_members; i++) {
 		free(r->members[i].rotation);
@@ -2051,6 +2076,13 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(r->holidays[i].date);
 		free(r->holidays[i].name);
 	}
+	for (size_t i = 0; i < r->n_temps; i++) {
+		free(r->temps[i].name);
+		free(r->temps[i].line);
+		free(r->temps[i].from_date);
+		free(r->temps[i].to_date);
+	}
+	free(r->temps);
 	free(r->lines);
 	free(r->workers);
 	free(r->shifts);
@@ -2068,7 +2100,7 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 /* Reading rows into growing arrays; any allocation failure is remembered in oom. */
 struct reader {
 	struct gw_db_roster *r;
-	size_t cap[11]; /* capacity of each array, in struct gw_db_roster order */
+	size_t cap[12]; /* capacity of each array, in struct gw_db_roster order */
 	bool oom;
 };
 
@@ -2147,6 +2179,7 @@ static void shift_row(sqlite3_stmt *st, void *arg)
 	s->start_ms = sqlite3_column_int64(st, 2);
 	s->end_ms = sqlite3_column_int64(st, 3);
 	s->position = sqlite3_column_int(st, 4);
+	s->temp = dup_col(rd, st, 5, true);
 }
 
 static void route_row(sqlite3_stmt *st, void *arg)
@@ -2191,6 +2224,7 @@ static void rotation_row(sqlite3_stmt *st, void *arg)
 	x->handoff_min = sqlite3_column_int(st, 5);
 	x->position = sqlite3_column_int(st, 6);
 	x->hours = dup_col(rd, st, 7, false);
+	x->temp = dup_col(rd, st, 8, true);
 }
 
 static void member_row(sqlite3_stmt *st, void *arg)
@@ -2245,6 +2279,19 @@ static void chain_row(sqlite3_stmt *st, void *arg)
 	c->fallback_ring_s = sqlite3_column_int(st, 3);
 }
 
+static void temp_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_temp *x = GROW(rd, temps, n_temps, 11);
+	if (!x)
+		return;
+	x->name = dup_col(rd, st, 0, false);
+	x->line = dup_col(rd, st, 1, false);
+	x->from_date = dup_col(rd, st, 2, false);
+	x->to_date = dup_col(rd, st, 3, false);
+	x->handoff_min = sqlite3_column_int(st, 4);
+}
+
 static void holiday_row(sqlite3_stmt *st, void *arg)
 {
 	struct reader *rd = arg;
@@ -2266,7 +2313,7 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 	    {DB_STMT_DIR_LIST, dir_row},	 {DB_STMT_ROT_LIST, rotation_row},
 	    {DB_STMT_MEMBER_LIST, member_row},	 {DB_STMT_OVR_LIST, override_row},
 	    {DB_STMT_STEP_LIST, step_row},	 {DB_STMT_CHAIN_LIST, chain_row},
-	    {DB_STMT_HOLIDAY_LIST, holiday_row},
+	    {DB_STMT_HOLIDAY_LIST, holiday_row}, {DB_STMT_TEMP_LIST, temp_row},
 	};
 	struct reader rd = {.r = out};
 	int rc;
@@ -2342,6 +2389,16 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 	}
 	for (size_t i = 0; i < in->n_workers && rc >= 0; i++)
 		rc = worker_insert(db, &in->workers[i]);
+	for (size_t i = 0; i < in->n_temps && rc >= 0; i++) {
+		const struct gw_db_temp *x = &in->temps[i];
+		sqlite3_stmt *st = db->st[DB_STMT_TEMP_INSERT];
+		bind_text(st, "$name", x->name);
+		bind_text(st, "$line", x->line);
+		bind_text(st, "$from", x->from_date);
+		bind_text(st, "$to", x->to_date);
+		bind_i64(st, "$handoff", x->handoff_min);
+		rc = run(db, DB_STMT_TEMP_INSERT);
+	}
 	for (size_t i = 0; i < in->n_shifts && rc >= 0; i++) {
 		const struct gw_db_shift *s = &in->shifts[i];
 		sqlite3_stmt *st = db->st[DB_STMT_SHIFT_INSERT];
@@ -2350,6 +2407,7 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_i64(st, "$start", s->start_ms);
 		bind_i64(st, "$end", s->end_ms);
 		bind_i64(st, "$position", s->position);
+		bind_text(st, "$temp", s->temp);
 		rc = insert_named(db, DB_STMT_SHIFT_INSERT, "shift", s->worker);
 	}
 	for (size_t i = 0; i < in->n_routes && rc >= 0; i++) {
@@ -2384,6 +2442,7 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_i64(st, "$handoff", x->handoff_min);
 		bind_i64(st, "$position", x->position);
 		bind_text(st, "$hours", x->hours);
+		bind_text(st, "$temp", x->temp);
 		rc = run(db, DB_STMT_ROT_INSERT);
 	}
 	for (size_t i = 0; i < in->n_members && rc >= 0; i++) {
@@ -2460,10 +2519,10 @@ static int replace_all(struct gw_db *db, const void *arg)
 {
 	/* Children before parents (foreign keys). */
 	static const enum db_stmt deletes[] = {
-	    DB_STMT_STEP_DELETE,   DB_STMT_CHAIN_DELETE, DB_STMT_OVR_DELETE,
-	    DB_STMT_MEMBER_DELETE, DB_STMT_ROT_DELETE,	 DB_STMT_SHIFT_DELETE,
-	    DB_STMT_ROUTE_DELETE,  DB_STMT_DIR_DELETE,	 DB_STMT_HOLIDAY_DELETE,
-	    DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
+	    DB_STMT_STEP_DELETE,   DB_STMT_CHAIN_DELETE,  DB_STMT_OVR_DELETE,
+	    DB_STMT_MEMBER_DELETE, DB_STMT_ROT_DELETE,	  DB_STMT_SHIFT_DELETE,
+	    DB_STMT_ROUTE_DELETE,  DB_STMT_DIR_DELETE,	  DB_STMT_HOLIDAY_DELETE,
+	    DB_STMT_TEMP_DELETE,   DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
 	};
 	int rc = 0;
 

@@ -264,6 +264,7 @@ struct gw_db_shift {
 	char *line, *worker;
 	int64_t start_ms, end_ms;
 	int position;
+	char *temp; /* schema v6: the temporary roster it belongs to, or NULL */
 };
 /*
  * A route (conditions since schema v5; a zeroed condition is "any"): days, bit 0 Monday ..
@@ -296,6 +297,16 @@ struct gw_db_rotation {
 	char *name, *line, *kind, *start_date, *end_date, *hours;
 	int handoff_min;
 	int position;
+	char *temp; /* schema v6: the temporary roster it belongs to, or NULL */
+};
+/*
+ * A temporary roster (schema v6): from from_date's handoff_min (local Helsinki) until
+ * to_date's, the shifts and rotations that name it are line's duty, and the line's other
+ * shifts and rotations are not (overrides still apply). They never overlap on one line.
+ */
+struct gw_db_temp {
+	char *name, *line, *from_date, *to_date;
+	int handoff_min;
 };
 struct gw_db_member {
 	char *rotation, *worker;
@@ -353,6 +364,9 @@ struct gw_db_roster {
 	size_t n_chains;
 	struct gw_db_holiday *holidays;
 	size_t n_holidays;
+	/* schema v6 */
+	struct gw_db_temp *temps;
+	size_t n_temps;
 };
 
 /* Free every array and string and zero the struct. */

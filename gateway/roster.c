@@ -299,6 +299,13 @@ struct rovr {
 	int64_t start, end;
 };
 
+/* A temporary roster: [start, end) in UTC ms on line. */
+struct rtemp {
+	const struct gw_db_temp *t;
+	const struct rline *line;
+	int64_t start, end;
+};
+
 struct rroute {
 	const char *prefix;
 	size_t len;
@@ -322,6 +329,8 @@ struct gw_roster {
 	size_t n_ovr;
 	int64_t *holidays; /* local day numbers, sorted */
 	size_t n_holidays;
+	struct rtemp *temps; /* temporary rosters, by start */
+	size_t n_temps;
 	int64_t built_ms, from_ms, to_ms; /* build time and rotation horizon [from, to) */
 };
 
@@ -441,6 +450,12 @@ static int cmp_dir_key(const void *k, const void *e)
 	return strcmp(k, (*(const struct gw_db_dir *const *)e)->issi);
 }
 
+static int cmp_rtemp(const void *a, const void *b)
+{
+	const struct rtemp *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -490,17 +505,50 @@ static bool is_holiday(const struct gw_roster *r, int64_t day)
 
 enum hours { HOURS_ALL, HOURS_OFFICE, HOURS_AFTER };
 
+static const struct rtemp *find_temp(const struct gw_roster *r, const char *name)
+{
+	for (size_t i = 0; name && i < r->n_temps; i++)
+		if (strcmp(r->temps[i].t->name, name) == 0)
+			return &r->temps[i];
+	return NULL;
+}
+
+/*
+ * Add normal or temporary-roster duty to l: a temporary roster's duty (temp set) only
+ * within its range, the line's normal duty only outside the ranges of the line's
+ * temporary rosters. False on ENOMEM.
+ */
+static bool add_planned(const struct gw_roster *r, struct rline *l, int64_t start, int64_t end,
+			int position, const struct gw_db_worker *w, const struct rtemp *temp)
+{
+	int64_t cursor = start;
+
+	if (temp)
+		return add_interval(l, start > temp->start ? start : temp->start,
+				    end < temp->end ? end : temp->end, position, w);
+	for (size_t i = 0; i < r->n_temps && cursor < end; i++) {
+		const struct rtemp *x = &r->temps[i];
+		if (x->line != l || x->end <= cursor || x->start >= end)
+			continue;
+		if (!add_interval(l, cursor, x->start, position, w))
+			return false;
+		cursor = x->end;
+	}
+	return add_interval(l, cursor, end, position, w);
+}
+
 /*
  * Add [start, end) of w to l, restricted to hours: office hours (Mon-Fri 08:00-16:00
  * local, not on holidays), the rest ("after"), or all of it.
  */
 static bool add_hours(const struct gw_roster *r, struct rline *l, enum hours hours, int64_t start,
-		      int64_t end, int position, const struct gw_db_worker *w)
+		      int64_t end, int position, const struct gw_db_worker *w,
+		      const struct rtemp *temp)
 {
 	int64_t cursor = start;
 
 	if (hours == HOURS_ALL)
-		return add_interval(l, start, end, position, w);
+		return add_planned(r, l, start, end, position, w, temp);
 	for (int64_t day = utc_to_local_day(start, NULL) - 1;; day++) {
 		int64_t o1 = local_to_utc(day, OFFICE_FROM_MIN),
 			o2 = local_to_utc(day, OFFICE_TO_MIN);
@@ -509,29 +557,30 @@ static bool add_hours(const struct gw_roster *r, struct rline *l, enum hours hou
 		if (weekday(day) >= 5 || is_holiday(r, day) || o2 <= cursor)
 			continue;
 		if (hours == HOURS_OFFICE) {
-			if (!add_interval(l, o1 > start ? o1 : start, o2 < end ? o2 : end, position,
-					  w))
+			if (!add_planned(r, l, o1 > start ? o1 : start, o2 < end ? o2 : end,
+					 position, w, temp))
 				return false;
 		} else {
-			if (o1 > cursor && !add_interval(l, cursor, o1, position, w))
+			if (o1 > cursor && !add_planned(r, l, cursor, o1, position, w, temp))
 				return false;
 			cursor = o2;
 		}
 	}
-	return hours == HOURS_OFFICE || add_interval(l, cursor, end, position, w);
+	return hours == HOURS_OFFICE || add_planned(r, l, cursor, end, position, w, temp);
 }
 
 /* Expand one rotation over the snapshot's horizon into its line's intervals. */
 static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 {
 	struct rline *l = (struct rline *)find_line(r, x->line);
+	const struct rtemp *temp = find_temp(r, x->temp);
 	const struct gw_db_worker *members[100] = {0};
 	int64_t d0, dend = INT64_MAX;
 	int n = 0, period;
 	enum hours hours;
 
 	if (!l || !parse_date(x->start_date, &d0) ||
-	    (x->end_date && !parse_date(x->end_date, &dend))) {
+	    (x->end_date && !parse_date(x->end_date, &dend)) || (x->temp && !temp)) {
 		LOGP(GW_LOG_DB, GW_LOG_WARN, "roster: rotation %s is malformed: skipped", x->name);
 		return 0;
 	}
@@ -566,7 +615,7 @@ static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 		if (!w || e <= r->from_ms)
 			continue; /* a gap in the member numbers: nobody for that turn */
 		if (!add_hours(r, l, hours, s > r->from_ms ? s : r->from_ms,
-			       e < r->to_ms ? e : r->to_ms, x->position, w))
+			       e < r->to_ms ? e : r->to_ms, x->position, w, temp))
 			return -ENOMEM;
 	}
 	return 0;
@@ -709,7 +758,8 @@ static int build(struct gw_roster *r)
 	r->dirs = calloc(d->n_dirs ? d->n_dirs : 1, sizeof(*r->dirs));
 	r->wk = calloc(d->n_workers ? d->n_workers : 1, sizeof(*r->wk));
 	r->holidays = calloc(d->n_holidays ? d->n_holidays : 1, sizeof(*r->holidays));
-	if (!r->lines || !r->routes || !r->dirs || !r->wk || !r->holidays)
+	r->temps = calloc(d->n_temps ? d->n_temps : 1, sizeof(*r->temps));
+	if (!r->lines || !r->routes || !r->dirs || !r->wk || !r->holidays || !r->temps)
 		return -ENOMEM;
 
 	for (size_t i = 0; i < d->n_lines; i++)
@@ -723,21 +773,38 @@ static int build(struct gw_roster *r)
 		if (parse_date(d->holidays[i].date, &r->holidays[r->n_holidays]))
 			r->n_holidays++;
 	qsort(r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64);
+	for (size_t i = 0; i < d->n_temps; i++) {
+		struct rtemp *x = &r->temps[r->n_temps];
+		int64_t d0, d1;
+		if (!(x->line = find_line(r, d->temps[i].line)) ||
+		    !parse_date(d->temps[i].from_date, &d0) ||
+		    !parse_date(d->temps[i].to_date, &d1)) {
+			LOGP(GW_LOG_DB, GW_LOG_WARN,
+			     "roster: temporary roster %s is malformed: skipped", d->temps[i].name);
+			continue;
+		}
+		x->t = &d->temps[i];
+		x->start = local_to_utc(d0, d->temps[i].handoff_min);
+		x->end = local_to_utc(d1, d->temps[i].handoff_min);
+		r->n_temps++;
+	}
+	qsort(r->temps, r->n_temps, sizeof(*r->temps), cmp_rtemp);
 
 	/* Duty intervals: one-off shifts, rotations, then the overrides. */
 	for (size_t i = 0; i < d->n_shifts; i++) {
 		const struct gw_db_shift *s = &d->shifts[i];
 		struct rline *l = (struct rline *)find_line(r, s->line);
 		const struct gw_db_worker *w = find_worker(r, s->worker);
+		const struct rtemp *temp = find_temp(r, s->temp);
 
-		if (!l || !w) {
+		if (!l || !w || (s->temp && !temp)) {
 			LOGP(GW_LOG_DB, GW_LOG_WARN,
 			     "roster: shift of %s on %s names unknown rows: "
 			     "skipped",
 			     s->worker, s->line);
 			continue;
 		}
-		if (!add_interval(l, s->start_ms, s->end_ms, s->position, w))
+		if (!add_planned(r, l, s->start_ms, s->end_ms, s->position, w, temp))
 			return -ENOMEM;
 		n_shifts++;
 	}
@@ -844,7 +911,18 @@ void gw_roster_free(struct gw_roster *r)
 	free(r->wk);
 	free(r->ovr);
 	free(r->holidays);
+	free(r->temps);
 	free(r);
+}
+
+const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64_t t_ms)
+{
+	const struct rline *l = find_line(r, line);
+
+	for (size_t i = 0; l && i < r->n_temps; i++)
+		if (r->temps[i].line == l && r->temps[i].start <= t_ms && t_ms < r->temps[i].end)
+			return r->temps[i].t->name;
+	return NULL;
 }
 
 /* ---- worker PIN and language ----------------------------------------------------------- */
@@ -1150,6 +1228,7 @@ enum {
 	T_STEP,
 	T_CHAIN,
 	T_HOLIDAY,
+	T_TEMP,
 	T_COUNT
 };
 
@@ -1262,18 +1341,18 @@ static void *add_row(struct parser *ps, int t)
 	    sizeof(struct gw_db_dir),	     sizeof(struct gw_db_rotation),
 	    sizeof(struct gw_db_member),     sizeof(struct gw_db_override),
 	    sizeof(struct gw_db_chain_step), sizeof(struct gw_db_chain),
-	    sizeof(struct gw_db_holiday),
+	    sizeof(struct gw_db_holiday),    sizeof(struct gw_db_temp),
 	};
 	struct gw_db_roster *o = ps->out;
 	void **arr[T_COUNT] = {
 	    (void **)&o->lines,	  (void **)&o->workers,	  (void **)&o->shifts,
 	    (void **)&o->routes,  (void **)&o->dirs,	  (void **)&o->rotations,
 	    (void **)&o->members, (void **)&o->overrides, (void **)&o->steps,
-	    (void **)&o->chains,  (void **)&o->holidays,
+	    (void **)&o->chains,  (void **)&o->holidays,  (void **)&o->temps,
 	};
-	size_t *n[T_COUNT] = {&o->n_lines, &o->n_workers,   &o->n_shifts,  &o->n_routes,
-			      &o->n_dirs,  &o->n_rotations, &o->n_members, &o->n_overrides,
-			      &o->n_steps, &o->n_chains,    &o->n_holidays};
+	size_t *n[T_COUNT] = {&o->n_lines, &o->n_workers,   &o->n_shifts,   &o->n_routes,
+			      &o->n_dirs,  &o->n_rotations, &o->n_members,  &o->n_overrides,
+			      &o->n_steps, &o->n_chains,    &o->n_holidays, &o->n_temps};
 	size_t n_src = *n[t];
 	unsigned *src = push(ps, (void **)&ps->src[t], &n_src, &ps->src_cap[t], sizeof(unsigned));
 	if (!src)
@@ -1760,7 +1839,19 @@ static void row_worker(struct parser *ps, char **f, int n)
 	w->lang = sdup(ps, n > 6 && *f[6] ? f[6] : "fi");
 }
 
-static void row_shift(struct parser *ps, char **f)
+/* The optional TEMP_ROSTER field f[i] of a shift or rotation: 1 none, 0 ok, -1 reported. */
+static int temp_field(struct parser *ps, char **f, int n, int i)
+{
+	if (n <= i || !*f[i])
+		return 1;
+	if (code_ok(f[i], 32, "._-"))
+		return 0;
+	report(ps, ps->recline,
+	       "bad temporary roster name '%s' (1-32 letters, digits, '.', '_' or '-')", f[i]);
+	return -1;
+}
+
+static void row_shift(struct parser *ps, char **f, int n)
 {
 	struct gw_db_shift *s;
 	int64_t start, end;
@@ -1777,8 +1868,10 @@ static void row_shift(struct parser *ps, char **f)
 		report(ps, ps->recline, "bad position '%s' (1-99)", f[5]);
 		return;
 	}
-	if (!(s = add_row(ps, T_SHIFT)))
+	int temp = temp_field(ps, f, n, 6);
+	if (temp < 0 || !(s = add_row(ps, T_SHIFT)))
 		return;
+	s->temp = temp == 0 ? sdup(ps, f[6]) : NULL;
 	s->line = sdup(ps, f[1]);
 	s->worker = sdup(ps, f[2]);
 	s->start_ms = start;
@@ -2029,8 +2122,10 @@ static void row_rotation(struct parser *ps, char **f, int n)
 		report(ps, ps->recline, "rotation must end after it starts (%s, %s)", f[4], end);
 		return;
 	}
-	if (!(x = add_row(ps, T_ROT)))
+	int temp = temp_field(ps, f, n, 9);
+	if (temp < 0 || !(x = add_row(ps, T_ROT)))
 		return;
+	x->temp = temp == 0 ? sdup(ps, f[9]) : NULL;
 	x->name = sdup(ps, f[1]);
 	x->line = sdup(ps, f[2]);
 	x->kind = sdup(ps, f[3]);
@@ -2160,6 +2255,40 @@ static void row_holiday(struct parser *ps, char **f)
 	h->name = sdup(ps, f[2]);
 }
 
+static void row_temp(struct parser *ps, char **f, int n)
+{
+	struct gw_db_temp *x;
+	int64_t d0, d1;
+	int handoff = 0;
+
+	if (temp_field(ps, f, n, 1) != 0) {
+		if (!*f[1])
+			report(ps, ps->recline, "temporary roster name is empty");
+		return;
+	}
+	if (!need_code(ps, "line code", f[2]) || !need_date(ps, "from", f[3]) ||
+	    !need_date(ps, "to", f[4]))
+		return;
+	if (n > 5 && *f[5] && !parse_hhmm(f[5], &handoff)) {
+		report(ps, ps->recline, "bad handoff time '%s' (HH:MM, local time)", f[5]);
+		return;
+	}
+	parse_date(f[3], &d0);
+	parse_date(f[4], &d1);
+	if (d1 <= d0) {
+		report(ps, ps->recline, "temporary roster must end after it starts (%s, %s)", f[3],
+		       f[4]);
+		return;
+	}
+	if (!(x = add_row(ps, T_TEMP)))
+		return;
+	x->name = sdup(ps, f[1]);
+	x->line = sdup(ps, f[2]);
+	x->from_date = sdup(ps, f[3]);
+	x->to_date = sdup(ps, f[4]);
+	x->handoff_min = handoff;
+}
+
 static const struct {
 	const char *name;
 	int type;
@@ -2168,17 +2297,19 @@ static const struct {
 } rectypes[] = {
     {"line", T_LINE, 5, 5, "line,CODE,NAME_FI,NAME_SV,NAME_EN"},
     {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]"},
-    {"shift", T_SHIFT, 6, 6, "shift,LINE,WORKER,START,END,POSITION"},
+    {"shift", T_SHIFT, 6, 7, "shift,LINE,WORKER,START,END,POSITION[,TEMP_ROSTER]"},
     {"route", T_ROUTE, 4, 8,
      "route,LINE,CALLER_PREFIX,PRIORITY[,DAYS[,WINDOW[,HOLIDAYS[,STATUS]]]]"},
     {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION"},
-    {"rotation", T_ROT, 7, 9,
-     "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE]]"},
+    {"rotation", T_ROT, 7, 10,
+     "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE[,"
+     "TEMP_ROSTER]]]"},
     {"rotation_member", T_MEMBER, 4, 4, "rotation_member,ROTATION,ORDER,WORKER"},
     {"override", T_OVR, 6, 7, "override,add|remove|replace,LINE,WORKER,START,END[,POSITION|BY]"},
     {"chain_step", T_STEP, 5, 6, "chain_step,LINE,ORDER,person|oncall|duty,WHO[,RING_S]"},
     {"chain", T_CHAIN, 4, 5, "chain,LINE,ROUNDS,FALLBACK[,FALLBACK_RING_S]"},
     {"holiday", T_HOLIDAY, 3, 3, "holiday,DATE,NAME"},
+    {"temp_roster", T_TEMP, 5, 6, "temp_roster,NAME,LINE,FROM_DATE,TO_DATE[,HANDOFF]"},
 };
 
 static void parse_row(struct parser *ps, struct record *rec)
@@ -2197,7 +2328,8 @@ static void parse_row(struct parser *ps, struct record *rec)
 	if (i == sizeof(rectypes) / sizeof(rectypes[0])) {
 		report(ps, ps->recline,
 		       "unknown record type '%.40s' (line, worker, shift, route, directory, "
-		       "rotation, rotation_member, override, chain_step, chain, holiday)",
+		       "rotation, rotation_member, override, chain_step, chain, holiday, "
+		       "temp_roster)",
 		       rec->f[0]);
 		return;
 	}
@@ -2219,7 +2351,7 @@ static void parse_row(struct parser *ps, struct record *rec)
 		row_worker(ps, rec->f, rec->n);
 		break;
 	case T_SHIFT:
-		row_shift(ps, rec->f);
+		row_shift(ps, rec->f, rec->n);
 		break;
 	case T_ROUTE:
 		row_route(ps, rec->f, rec->n);
@@ -2244,6 +2376,9 @@ static void parse_row(struct parser *ps, struct record *rec)
 		break;
 	case T_HOLIDAY:
 		row_holiday(ps, rec->f);
+		break;
+	case T_TEMP:
+		row_temp(ps, rec->f, rec->n);
 		break;
 	}
 }
@@ -2306,6 +2441,8 @@ static int cmp_shift_idx(const void *a, const void *b)
 	int c = strcmp(x->line, y->line);
 	if (!c)
 		c = strcmp(x->worker, y->worker);
+	if (!c)
+		c = strcmp(x->temp ? x->temp : "", y->temp ? y->temp : "");
 	if (!c && x->start_ms != y->start_ms)
 		c = x->start_ms < y->start_ms ? -1 : 1;
 	return c;
@@ -2327,7 +2464,8 @@ static void check_overlaps(struct parser *ps)
 	qsort(idx, o->n_shifts, sizeof(*idx), cmp_shift_idx);
 	for (size_t i = 1; i < o->n_shifts; i++) {
 		const struct gw_db_shift *p = &o->shifts[idx[last]], *s = &o->shifts[idx[i]];
-		if (strcmp(p->line, s->line) != 0 || strcmp(p->worker, s->worker) != 0) {
+		if (strcmp(p->line, s->line) != 0 || strcmp(p->worker, s->worker) != 0 ||
+		    strcmp(p->temp ? p->temp : "", s->temp ? s->temp : "") != 0) {
 			last = i;
 			continue;
 		}
@@ -2346,13 +2484,71 @@ static void check_overlaps(struct parser *ps)
 	free(idx);
 }
 
+/* The local date range of a temporary roster in UTC ms (checked dates). */
+static void temp_range(const struct gw_db_temp *x, int64_t *a, int64_t *b)
+{
+	int64_t d0 = 0, d1 = 0;
+
+	parse_date(x->from_date, &d0);
+	parse_date(x->to_date, &d1);
+	*a = local_to_utc(d0, x->handoff_min);
+	*b = local_to_utc(d1, x->handoff_min);
+}
+
+/*
+ * Temporary rosters: known line, no two overlapping on one line, and the shifts and
+ * rotations naming one are on its line. lines is sorted (index_unique).
+ */
+static void cross_check_temps(struct parser *ps, const struct keyed *lines)
+{
+	const struct gw_db_roster *o = ps->out;
+
+	for (size_t i = 0; i < o->n_temps; i++) {
+		const struct gw_db_temp *x = &o->temps[i];
+		int64_t a, b;
+		if (!known(x->line, lines, o->n_lines)) {
+			report(ps, ps->src[T_TEMP][i], "temporary roster on unknown line '%s'",
+			       x->line);
+			continue;
+		}
+		temp_range(x, &a, &b);
+		for (size_t j = 0; j < i; j++) {
+			int64_t c, d;
+			temp_range(&o->temps[j], &c, &d);
+			if (strcmp(o->temps[j].line, x->line) == 0 && a < d && c < b)
+				report(ps, ps->src[T_TEMP][i],
+				       "temporary roster %s overlaps %s (line %u) on line %s",
+				       x->name, o->temps[j].name, ps->src[T_TEMP][j], x->line);
+		}
+	}
+	for (size_t i = 0; i < o->n_shifts + o->n_rotations; i++) {
+		bool sh = i < o->n_shifts;
+		const char *temp = sh ? o->shifts[i].temp : o->rotations[i - o->n_shifts].temp;
+		const char *line = sh ? o->shifts[i].line : o->rotations[i - o->n_shifts].line;
+		unsigned src = sh ? ps->src[T_SHIFT][i] : ps->src[T_ROT][i - o->n_shifts];
+		const struct gw_db_temp *x = NULL;
+		if (!temp)
+			continue;
+		for (size_t j = 0; j < o->n_temps && !x; j++)
+			if (strcmp(o->temps[j].name, temp) == 0)
+				x = &o->temps[j];
+		if (!x)
+			report(ps, src, "%s names unknown temporary roster '%s'",
+			       sh ? "shift" : "rotation", temp);
+		else if (strcmp(x->line, line) != 0)
+			report(ps, src, "%s on line %s names temporary roster %s of line %s",
+			       sh ? "shift" : "rotation", line, temp, x->line);
+	}
+}
+
 static void cross_check(struct parser *ps)
 {
 	struct gw_db_roster *o = ps->out;
 	size_t nk = o->n_lines + o->n_workers + o->n_routes + o->n_dirs + o->n_rotations +
-		    o->n_members + o->n_steps + o->n_chains + o->n_holidays;
+		    o->n_members + o->n_steps + o->n_chains + o->n_holidays + o->n_temps;
 	struct keyed *k = calloc(nk ? nk : 1, sizeof(*k));
 	struct keyed *lines, *workers, *routes, *dirs, *rots, *members, *steps, *chains, *hols;
+	struct keyed *temps;
 	char(*rkeys)[160] = calloc(o->n_routes ? o->n_routes : 1, sizeof(*rkeys));
 
 	if (!k || !rkeys) {
@@ -2370,6 +2566,7 @@ static void cross_check(struct parser *ps)
 	steps = members + o->n_members;
 	chains = steps + o->n_steps;
 	hols = chains + o->n_chains;
+	temps = hols + o->n_holidays;
 	for (size_t i = 0; i < o->n_lines; i++)
 		lines[i] = (struct keyed){o->lines[i].code, 0, ps->src[T_LINE][i]};
 	for (size_t i = 0; i < o->n_workers; i++)
@@ -2405,6 +2602,10 @@ static void cross_check(struct parser *ps)
 	index_unique(ps, rots, o->n_rotations, "rotation");
 	index_unique(ps, chains, o->n_chains, "chain settings for line");
 	index_unique(ps, hols, o->n_holidays, "holiday");
+	for (size_t i = 0; i < o->n_temps; i++)
+		temps[i] = (struct keyed){o->temps[i].name, 0, ps->src[T_TEMP][i]};
+	index_unique(ps, temps, o->n_temps, "temporary roster");
+	cross_check_temps(ps, lines);
 	index_unique_order(ps, routes, o->n_routes,
 			   "route prefix '%s' with priority %d is ambiguous (also on line %u)");
 	index_unique_order(ps, members, o->n_members,
@@ -2674,6 +2875,14 @@ static void put_int(FILE *f, int v, bool omit_zero, bool last)
 	put_field(f, omit_zero && v == 0 ? "" : b, last);
 }
 
+/* A local time of day (minutes after midnight) as HH:MM. */
+static void put_hhmm(FILE *f, int min, bool last)
+{
+	char b[16];
+	snprintf(b, sizeof(b), "%02d:%02d", min / 60 % 24, min % 60);
+	put_field(f, b, last);
+}
+
 static void put_time(FILE *f, int64_t ms, bool last)
 {
 	char b[40];
@@ -2703,6 +2912,15 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 		put_int(f, w->active, false, false);
 		put_field(f, lang_ok(w->lang) ? w->lang : "fi", true); /* never the PIN hash */
 	}
+	for (size_t i = 0; i < d->n_temps; i++) {
+		const struct gw_db_temp *x = &d->temps[i];
+		put_field(f, "temp_roster", false);
+		put_field(f, x->name, false);
+		put_field(f, x->line, false);
+		put_field(f, x->from_date, false);
+		put_field(f, x->to_date, false);
+		put_hhmm(f, x->handoff_min, true);
+	}
 	for (size_t i = 0; i < d->n_shifts; i++) {
 		const struct gw_db_shift *s = &d->shifts[i];
 		put_field(f, "shift", false);
@@ -2710,22 +2928,23 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 		put_field(f, s->worker, false);
 		put_time(f, s->start_ms, false);
 		put_time(f, s->end_ms, false);
-		put_int(f, s->position, false, true);
+		put_int(f, s->position, false, !s->temp);
+		if (s->temp)
+			put_field(f, s->temp, true);
 	}
 	for (size_t i = 0; i < d->n_rotations; i++) {
 		const struct gw_db_rotation *x = &d->rotations[i];
-		char hh[8];
-		snprintf(hh, sizeof(hh), "%02d:%02d", x->handoff_min / 60 % 24,
-			 x->handoff_min % 60);
 		put_field(f, "rotation", false);
 		put_field(f, x->name, false);
 		put_field(f, x->line, false);
 		put_field(f, x->kind, false);
 		put_field(f, x->start_date, false);
-		put_field(f, hh, false);
+		put_hhmm(f, x->handoff_min, false);
 		put_int(f, x->position, false, false);
 		put_field(f, x->hours, false);
-		put_field(f, x->end_date ? x->end_date : "", true);
+		put_field(f, x->end_date ? x->end_date : "", !x->temp);
+		if (x->temp)
+			put_field(f, x->temp, true);
 	}
 	for (size_t i = 0; i < d->n_members; i++) {
 		put_field(f, "rotation_member", false);

@@ -8,7 +8,8 @@
  * parsed and imported here (all or nothing), and exported back (gw_roster_write_csv).
  *
  * Who is on duty on a line at t: one-off shifts and rotation turns (daily or weekly,
- * handed off at a local Europe/Helsinki time, DST-correct), then overrides in a fixed
+ * handed off at a local Europe/Helsinki time, DST-correct) -- within a temporary roster's
+ * date range only those of that temporary roster, then overrides in a fixed
  * order: every "replace" (A's duty goes to B), then every "remove" (A is off), then
  * every "add" (A is on duty too), each kind by start time. So a substitute who is off
  * sick is removed, and an added person is never removed by another override.
@@ -112,6 +113,13 @@ struct gw_roster_plan {
  */
 int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 		   struct gw_roster_plan *out);
+
+/*
+ * The temporary roster in effect on line at t_ms (its name, owned by r), or NULL: then the
+ * line's normal shifts and rotations apply. While one is in effect, only the shifts and
+ * rotations that name it make the line's duty (overrides apply on top as always).
+ */
+const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64_t t_ms);
 
 /* ---- worker PIN and language ------------------------------------------------------------ */
 

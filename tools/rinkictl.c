@@ -63,6 +63,10 @@ static const struct ctl_cmd_help {
      "every bad row is reported and nothing changes unless the whole file is valid."},
     {"roster export", "roster export [FILE]",
      "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
+    {"roster temp", "roster temp [--json]",
+     "The temporary rosters (the roster CSV's temp_roster records): name, line, the local\n"
+     "range they replace the line's normal shifts and rotations in, and how many shifts\n"
+     "and rotations they have. oncall names the one in effect."},
     {"directory import", "directory import FILE",
      "Replace the ISSI directory with FILE's directory,ISSI,ORGANISATION records."},
     {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--lang fi|sv|en] [--inactive]",
@@ -368,7 +372,9 @@ static void ctl_print_chain(const struct gw_roster *r, const char *line, int64_t
 	struct gw_roster_plan plan;
 	int n = gw_roster_chain(r, line, at, steps, GW_ROSTER_CHAIN_MAX);
 
-	printf("%s  %s\n", line, gw_roster_line_name(r, line));
+	const char *temp = gw_roster_temp_at(r, line, at);
+	printf("%s  %s%s%s%s\n", line, gw_roster_line_name(r, line),
+	       temp ? "  (temporary roster " : "", temp ? temp : "", temp ? ")" : "");
 	if (n == 0)
 		printf("   (nobody on duty)\n");
 	if (n < 0)
@@ -418,6 +424,7 @@ static void ctl_json_line(const struct gw_roster *r, const char *line, int64_t a
 	ctl_json_kv_str("line", line, &first);
 	ctl_json_kv_str("name", gw_roster_line_name(r, line), &first);
 	ctl_json_kv_str("name_fi", gw_roster_line_name_fi(r, line), &first);
+	ctl_json_kv_str("temp_roster", gw_roster_temp_at(r, line, at), &first);
 	ctl_json_key("duty", &first);
 	putchar('[');
 	for (int i = 0; i < n; i++) {
@@ -947,19 +954,29 @@ static int ctl_retention(const char *dbpath, int argc, char **argv)
 
 /* ---- roster and directory ------------------------------------------------------------ */
 
-static int ctl_roster_export(const char *dbpath, const char *file)
+/* Read the whole roster of dbpath into *d. 0, or the exit status after the message. */
+static int ctl_read_roster(const char *dbpath, struct gw_db_roster *d)
 {
-	struct gw_db_roster d;
 	struct gw_db *db;
-	FILE *f = stdout;
 	int rc;
 
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
-	rc = gw_db_roster_read(db, &d);
+	rc = gw_db_roster_read(db, d);
 	gw_db_close(db);
 	if (rc < 0)
 		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
+	return 0;
+}
+
+static int ctl_roster_export(const char *dbpath, const char *file)
+{
+	struct gw_db_roster d;
+	FILE *f = stdout;
+	int rc;
+
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
+		return rc;
 	if (file && !(f = fopen(file, "w"))) {
 		rc = -errno;
 		gw_db_roster_clear(&d);
@@ -974,6 +991,56 @@ static int ctl_roster_export(const char *dbpath, const char *file)
 	return 0;
 }
 
+/* roster temp: the temporary rosters with their own shift and rotation counts. */
+static int ctl_roster_temp(const char *dbpath, bool json)
+{
+	struct gw_db_roster d;
+	int rc;
+
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
+		return rc;
+	if (json)
+		fputs("{\"temp_rosters\":[", stdout);
+	else
+		printf("%-16s %-6s %-16s  %-16s  %s\n", "NAME", "LINE", "FROM", "TO",
+		       "SHIFTS ROTATIONS");
+	for (size_t i = 0; i < d.n_temps; i++) {
+		const struct gw_db_temp *x = &d.temps[i];
+		int shifts = 0, rots = 0;
+		char a[24], b[24];
+		bool first = true;
+		for (size_t k = 0; k < d.n_shifts; k++)
+			shifts += d.shifts[k].temp && strcmp(d.shifts[k].temp, x->name) == 0;
+		for (size_t k = 0; k < d.n_rotations; k++)
+			rots += d.rotations[k].temp && strcmp(d.rotations[k].temp, x->name) == 0;
+		snprintf(a, sizeof(a), "%s %02d:%02d", x->from_date, x->handoff_min / 60,
+			 x->handoff_min % 60);
+		snprintf(b, sizeof(b), "%s %02d:%02d", x->to_date, x->handoff_min / 60,
+			 x->handoff_min % 60);
+		if (!json) {
+			printf("%-16s %-6s %-16s  %-16s  %6d %9d\n", x->name, x->line, a, b, shifts,
+			       rots);
+			continue;
+		}
+		if (i)
+			putchar(',');
+		putchar('{');
+		ctl_json_kv_str("name", x->name, &first);
+		ctl_json_kv_str("line", x->line, &first);
+		ctl_json_kv_str("from", a, &first);
+		ctl_json_kv_str("to", b, &first);
+		ctl_json_kv_int("shifts", shifts, &first);
+		ctl_json_kv_int("rotations", rots, &first);
+		putchar('}');
+	}
+	if (json)
+		fputs("]}\n", stdout);
+	else if (d.n_temps == 0)
+		printf("(no temporary rosters)\n");
+	gw_db_roster_clear(&d);
+	return ctl_flush();
+}
+
 static int ctl_roster(const char *dbpath, int argc, char **argv)
 {
 	struct gw_roster_counts c;
@@ -985,8 +1052,14 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 			return ctl_bad_usage("usage: roster export [FILE]");
 		return ctl_roster_export(dbpath, argc == 2 ? argv[1] : NULL);
 	}
+	if (argc >= 1 && strcmp(argv[0], "temp") == 0) {
+		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			return ctl_roster_temp(dbpath, argc == 2);
+		return ctl_bad_usage("usage: roster temp [--json]");
+	}
 	if (argc != 2 || strcmp(argv[0], "import") != 0)
-		return ctl_bad_usage("usage: roster import FILE | roster export [FILE]");
+		return ctl_bad_usage(
+		    "usage: roster import FILE | roster export [FILE] | roster temp");
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
 	rc = gw_roster_import_file(db, argv[1], ctl_csv_error, &errors, &c);
@@ -1030,15 +1103,10 @@ static int ctl_directory(const char *dbpath, int argc, char **argv)
 static int ctl_worker_list(const char *dbpath, bool json)
 {
 	struct gw_db_roster d;
-	struct gw_db *db;
 	int rc;
 
-	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
 		return rc;
-	rc = gw_db_roster_read(db, &d);
-	gw_db_close(db);
-	if (rc < 0)
-		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
 	if (json)
 		fputs("{\"workers\":[", stdout);
 	else
@@ -1214,16 +1282,11 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 static int ctl_override_list(const char *dbpath, bool json)
 {
 	struct gw_db_roster d;
-	struct gw_db *db;
 	char a[40], b[40];
 	int rc;
 
-	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
 		return rc;
-	rc = gw_db_roster_read(db, &d);
-	gw_db_close(db);
-	if (rc < 0)
-		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
 	if (json)
 		fputs("{\"overrides\":[", stdout);
 	else

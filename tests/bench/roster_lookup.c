@@ -97,9 +97,9 @@ static void make_roster(struct gw_db_roster *r)
 					int64_t t0 = YEAR_START + d * DAY_MS + s * 8 * 3600000LL;
 					snprintf(b, sizeof(b), "w%02d",
 						 l * 12 + (d + s + p * 4) % 12);
-					r->shifts[k++] =
-					    (struct gw_db_shift){xstrdup(codes[l]), xstrdup(b), t0,
-								 t0 + 8 * 3600000LL, p + 1};
+					r->shifts[k++] = (struct gw_db_shift){
+					    xstrdup(codes[l]),	xstrdup(b), t0,
+					    t0 + 8 * 3600000LL, p + 1,	    NULL};
 				}
 	r->n_shifts = k;
 	for (int l = 0; l < LINES; l++) {

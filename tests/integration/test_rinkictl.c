@@ -244,12 +244,12 @@ static int group_teardown(void **state)
 static void test_usage_and_help(void **state)
 {
 	static const char *const cmds[][2] = {
-	    {"oncall", NULL},	     {"log", NULL},	     {"log", "show"},
-	    {"log", "verify"},	     {"log", "export"},	     {"report", NULL},
-	    {"retention", "run"},    {"roster", "import"},   {"roster", "export"},
-	    {"directory", "import"}, {"worker", "add"},	     {"worker", "list"},
-	    {"worker", "disable"},   {"override", "add"},    {"override", "list"},
-	    {"worker", "pin"},	     {"override", "remove"},
+	    {"oncall", NULL},	     {"log", NULL},	   {"log", "show"},
+	    {"log", "verify"},	     {"log", "export"},	   {"report", NULL},
+	    {"retention", "run"},    {"roster", "import"}, {"roster", "export"},
+	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
+	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
+	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
 	};
 
 	(void)state;
@@ -459,12 +459,55 @@ static void test_report_and_retention(void **state)
 	assert_non_null(strstr(out, "accepted"));
 }
 
+/* A temporary roster: imported with the roster, listed, named by oncall at its bounds. */
+static void test_temp_roster_cli(void **state)
+{
+	static char csv[1 << 16];
+	char path[128];
+	FILE *f = fopen("tools/demo/roster.csv", "r");
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(csv, 1, sizeof(csv) - 512, f);
+	fclose(f);
+	snprintf(csv + n, sizeof(csv) - n,
+		 "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"
+		 "shift,sos,maria,2026-12-01T00:00Z,2027-02-01T00:00Z,1,xmas\n");
+	snprintf(path, sizeof(path), "%s/temp.csv", dir);
+	write_file(path, csv);
+	assert_int_equal(ctl("roster", "import", path, NULL), 0);
+	assert_int_equal(ctl("roster", "temp", NULL), 0);
+	assert_non_null(strstr(out, "xmas             sos    2026-12-20 08:00  2027-01-07 08:00  "
+				    "     1         0\n"));
+	assert_int_equal(ctl("roster", "temp", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "{\"name\":\"xmas\",\"line\":\"sos\",\"from\":\"2026-12-20 "
+				    "08:00\",\"to\":\"2027-01-07 08:00\",\"shifts\":1,"
+				    "\"rotations\":0}"));
+	assert_int_equal(ctl("roster", "temp", "x", NULL), 2);
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-12-20T05:59Z", NULL), 0);
+	assert_null(strstr(out, "temporary roster"));
+	assert_non_null(strstr(out, "1. Aino Virtanen"));
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-12-20T06:00Z", NULL), 0);
+	assert_non_null(strstr(out, "(temporary roster xmas)"));
+	assert_non_null(strstr(out, "1. Maria Saarinen"));
+	assert_null(strstr(out, "Aino"));
+	assert_int_equal(ctl("oncall", "--json", "--at", "2026-12-24T12:00Z", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"line\":\"sos\""));
+	assert_non_null(strstr(out, "\"temp_roster\":\"xmas\""));
+	assert_int_equal(ctl("roster", "export", NULL), 0);
+	assert_non_null(strstr(out, "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_usage_and_help),
 	    cmocka_unit_test(test_roster_and_edits),
 	    cmocka_unit_test(test_report_and_retention),
+	    cmocka_unit_test(test_temp_roster_cli),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

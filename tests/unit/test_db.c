@@ -360,7 +360,7 @@ static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_
 	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
 	*w =
 	    (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true, NULL, NULL};
-	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1};
+	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1, NULL};
 	r->lines = l;
 	r->n_lines = 1;
 	r->workers = w;

@@ -262,13 +262,14 @@ static void test_year_of_shifts(void **state)
 			for (int p = 0; p < 3; p++) {
 				int64_t s0 = y0 + ((int64_t)d * 3 + k) * 8 * 3600000;
 				sh[n++] = (struct gw_db_shift){"sos", (char *)who[(d + k + p) % 3],
-							       s0, s0 + 8 * 3600000, p + 1};
+							       s0,    s0 + 8 * 3600000,
+							       p + 1, NULL};
 			}
 	/* Long and odd shifts that overlap many short ones. */
-	sh[n++] = (struct gw_db_shift){"sos", "leena", y0, y0 + 365LL * 86400000, 4};
-	sh[n++] = (struct gw_db_shift){"sos", "aino", y0 + 100LL * 86400000 + 1,
-				       y0 + 200LL * 86400000 - 7, 1};
-	sh[n++] = (struct gw_db_shift){"sos", "mikko", y0 - 86400000, y0 + 3600000, 2};
+	sh[n++] = (struct gw_db_shift){"sos", "leena", y0, y0 + 365LL * 86400000, 4, NULL};
+	sh[n++] = (struct gw_db_shift){
+	    "sos", "aino", y0 + 100LL * 86400000 + 1, y0 + 200LL * 86400000 - 7, 1, NULL};
+	sh[n++] = (struct gw_db_shift){"sos", "mikko", y0 - 86400000, y0 + 3600000, 2, NULL};
 	in.lines = &line;
 	in.n_lines = 1;
 	in.workers = w;
@@ -989,7 +990,11 @@ static void test_export_round_trip(void **state)
 	    "chain,sos,,leena,30\n"
 	    "chain_step,lsp,1,person,pia,45\n"
 	    "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"
-	    "route,vwc,,0,mon+wed-fri+sun,,only,65535\n";
+	    "route,vwc,,0,mon+wed-fri+sun,,only,65535\n"
+	    "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"
+	    "shift,sos,pia,2026-12-01T00:00Z,2027-02-01T00:00Z,1,xmas\n"
+	    "rotation,xmas-r,sos,weekly,2026-12-21,08:00,2,,,xmas\n"
+	    "rotation_member,xmas-r,1,pia\n";
 	struct gw_roster *r1, *r2;
 	char *buf, *text1, *text2;
 	size_t len;
@@ -1016,6 +1021,9 @@ static void test_export_round_trip(void **state)
 	assert_non_null(strstr(text1, "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"));
 	assert_non_null(strstr(text1, "route,vwc,,0,mon+wed-fri+sun,,only,65535\n"));
 	assert_non_null(strstr(text1, "route,sos,,0\n"));
+	assert_non_null(strstr(text1, "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"));
+	assert_non_null(strstr(text1, ",1,xmas\n"));
+	assert_non_null(strstr(text1, "rotation,xmas-r,sos,weekly,2026-12-21,08:00,2,all,,xmas\n"));
 
 	/* And the two rosters answer alike. */
 	assert_int_equal(gw_roster_load_at(db, t("2026-03-01T00:00Z"), &r2), 0);
@@ -1153,6 +1161,98 @@ static void test_route_conditions(void **state)
 	assert_int_equal(n_errs, 8);
 }
 
+/* ---- temporary rosters --------------------------------------------------------------- */
+
+static void test_temp_roster(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-01-01T00:00Z,2028-01-01T00:00Z,1\n"
+		 "rotation,mhs-r,mhs,daily,2026-12-01,08:00,1\n"
+		 "rotation_member,mhs-r,1,mikko\n"
+		 "rotation_member,mhs-r,2,leena\n"
+		 /* Christmas cover on sos: 2026-12-20 08:00 to 2027-01-07 08:00 Helsinki. */
+		 "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"
+		 "shift,sos,mikko,2026-12-01T00:00Z,2027-02-01T00:00Z,1,xmas\n"
+		 "shift,sos,aino,2026-12-01T00:00Z,2027-02-01T00:00Z,3,xmas\n" /* no overlap */
+		 "rotation,xmas-r,sos,weekly,2026-12-21,08:00,2,,,xmas\n"
+		 "rotation_member,xmas-r,1,leena\n"
+		 "rotation_member,xmas-r,2,aino\n"
+		 "override,remove,sos,mikko,2026-12-24T06:00Z,2026-12-25T06:00Z\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	assert_int_equal(gw_roster_load_at(db, t("2026-12-15T00:00Z"), &r), 0);
+	assert_string_equal(chain(r, "sos", t("2026-12-20T05:59:59.999Z")), "aino");
+	assert_null(gw_roster_temp_at(r, "sos", t("2026-12-20T05:59:59.999Z")));
+	assert_string_equal(chain(r, "sos", t("2026-12-20T06:00Z")), "mikko,aino");
+	assert_string_equal(gw_roster_temp_at(r, "sos", t("2026-12-20T06:00Z")), "xmas");
+	assert_null(gw_roster_temp_at(r, "mhs", t("2026-12-20T06:00Z")));
+	assert_null(gw_roster_temp_at(r, "nope", t("2026-12-20T06:00Z")));
+	assert_string_equal(chain(r, "sos", t("2026-12-21T05:59Z")), "mikko,aino");
+	assert_string_equal(chain(r, "sos", t("2026-12-21T06:00Z")), "mikko,leena,aino");
+	/* Overrides still apply inside a temporary roster. */
+	assert_string_equal(chain(r, "sos", t("2026-12-24T12:00Z")), "leena,aino");
+	assert_string_equal(chain(r, "sos", t("2026-12-28T06:00Z")), "mikko,aino");
+	assert_string_equal(chain(r, "sos", t("2027-01-07T05:59:59.999Z")), "mikko,leena,aino");
+	assert_string_equal(gw_roster_temp_at(r, "sos", t("2027-01-07T05:59:59.999Z")), "xmas");
+	assert_string_equal(chain(r, "sos", t("2027-01-07T06:00Z")), "aino");
+	assert_null(gw_roster_temp_at(r, "sos", t("2027-01-07T06:00Z")));
+	/* Other lines keep their own rotation. */
+	assert_string_equal(chain(r, "mhs", t("2026-12-24T12:00Z")), "leena");
+	assert_string_equal(chain(r, "mhs", t("2026-12-25T12:00Z")), "mikko");
+	gw_roster_free(r);
+
+	/* A handoff in the DST gap (03:30 on 2026-03-29 does not exist): the winter offset. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-01-01T00:00Z,2028-01-01T00:00Z,1\n"
+		 "temp_roster,spring,sos,2026-03-28,2026-03-29,03:30\n"
+		 "shift,sos,leena,2026-03-01T00:00Z,2026-04-01T00:00Z,1,spring\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	assert_int_equal(gw_roster_load_at(db, t("2026-03-20T00:00Z"), &r), 0);
+	assert_string_equal(chain(r, "sos", t("2026-03-28T01:29Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T01:30Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:29Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:30Z")), "aino");
+	gw_roster_free(r);
+
+	/* Errors. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "temp_roster,a,sos,2026-12-20,2027-01-07\n"		       /* 7 */
+		 "temp_roster,b,sos,2027-01-06,2027-01-10\n"		       /* 8 */
+		 "temp_roster,c,mhs,2027-01-06,2027-01-10\n"		       /* 9 */
+		 "temp_roster,a,mhs,2028-01-06,2028-01-10\n"		       /* 10 */
+		 "temp_roster,d,sos,2027-02-10,2027-02-10\n"		       /* 11 */
+		 "temp_roster,e,xyz,2027-02-10,2027-02-11\n"		       /* 12 */
+		 "temp_roster,f,sos,2027-02-10,2027-02-11,25:00\n"	       /* 13 */
+		 "shift,sos,aino,2026-12-01T00:00Z,2026-12-02T00:00Z,1,nope\n" /* 14 */
+		 "shift,sos,aino,2026-12-01T00:00Z,2026-12-02T00:00Z,1,c\n"    /* 15 */
+		 "rotation,r,sos,daily,2026-12-01,08:00,1,,,c\n"	       /* 16 */
+		 "rotation_member,r,1,aino\n"				       /* 17 */
+		 "temp_roster,,sos,2027-02-10,2027-02-11\n"		       /* 18 */
+		 "shift,sos,aino,2026-12-01T12:00Z,2026-12-03T00:00Z,1\n"      /* 19 */
+		 "shift,sos,aino,2026-12-01T12:00Z,2026-12-03T00:00Z,1,a\n",   /* 20 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":8: temporary roster b overlaps a (line 7) on line sos"));
+	assert_true(has_err(csvpath, ":10: duplicate temporary roster 'a' (first on line 7)"));
+	assert_true(has_err(csvpath, ":11: temporary roster must end after it starts"));
+	assert_true(has_err(csvpath, ":12: temporary roster on unknown line 'xyz'"));
+	assert_true(has_err(csvpath, ":13: bad handoff time '25:00'"));
+	assert_true(has_err(csvpath, ":14: shift names unknown temporary roster 'nope'"));
+	assert_true(
+	    has_err(csvpath, ":15: shift on line sos names temporary roster c of line mhs"));
+	assert_true(has_err(csvpath, ":16: rotation on line sos names temporary roster c of line"));
+	assert_true(has_err(csvpath, ":18: temporary roster name is empty"));
+	assert_int_equal(n_errs, 9); /* 19 and 20 overlap but are in different plans */
+}
+
 /* ---- worker language and PIN --------------------------------------------------------- */
 
 static double mono_ms(void)
@@ -1274,6 +1374,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_conditions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_temp_roster, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
