@@ -12,6 +12,9 @@
  * "who covers t" into O(log n + k log n) without any allocation or disk access.
  * Escalation chains are resolved at lookup (gw_roster_plan): person steps, "the first
  * on duty of line X" and "everyone on duty of line X" steps, rounds and a fallback.
+ * A temporary roster cuts its line's normal intervals out of its date range and clips
+ * its own shifts and rotations to it (add_planned), before the overrides. Routes are
+ * sorted once by specificity, so routing is the first match of a linear walk.
  *
  * Local time is Europe/Helsinki, computed here by the EU rule (UTC+2, summer time UTC+3
  * from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October,
