@@ -836,7 +836,8 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	gw_timer_init(&c->timer, on_timer, c);
 
 	if (m->roster) {
-		const char *line = gw_roster_route(m->roster, c->caller);
+		const char *line =
+		    gw_roster_route_at(m->roster, c->caller, -1, c->started_ms / 1000);
 		copy_str(c->line, sizeof(c->line), line);
 		copy_str(c->caller_name, sizeof(c->caller_name),
 			 gw_roster_org(m->roster, c->caller));

@@ -186,6 +186,40 @@ static const struct migration {
      " fallback_ring_s INTEGER);"
      "CREATE TABLE holidays (date TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL);",
      NULL},
+    /*
+     * v4: a worker's language, and PINs (libsodium crypto_pwhash_str strings, never the
+     * PIN) kept by handle in their own table, so a roster import, which replaces the
+     * workers, keeps the PINs of the handles it keeps.
+     */
+    {"ALTER TABLE workers ADD COLUMN lang TEXT NOT NULL DEFAULT 'fi'"
+     " CHECK (lang IN ('fi', 'sv', 'en'));"
+     "CREATE TABLE worker_pins (handle TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL);",
+     NULL},
+    /*
+     * v5: route conditions (see struct gw_db_route): weekdays, a local time window,
+     * holidays, an SDS status code. Existing routes get none: they match as before.
+     */
+    {"ALTER TABLE routes ADD COLUMN days INTEGER NOT NULL DEFAULT 0"
+     " CHECK (days BETWEEN 0 AND 127);"
+     "ALTER TABLE routes ADD COLUMN win_from INTEGER CHECK (win_from BETWEEN 0 AND 1439);"
+     "ALTER TABLE routes ADD COLUMN win_to INTEGER CHECK (win_to BETWEEN 0 AND 1439);"
+     "ALTER TABLE routes ADD COLUMN holidays INTEGER NOT NULL DEFAULT 0"
+     " CHECK (holidays IN (0, 1, 2));"
+     "ALTER TABLE routes ADD COLUMN status INTEGER CHECK (status BETWEEN 0 AND 65535);",
+     NULL},
+    /*
+     * v6: temporary rosters (struct gw_db_temp): a named date range of a line whose own
+     * rotations and shifts (temp_roster set) replace the line's normal ones there.
+     */
+    {"CREATE TABLE temp_rosters ("
+     " name TEXT PRIMARY KEY NOT NULL,"
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " from_date TEXT NOT NULL,"
+     " to_date TEXT NOT NULL,"
+     " handoff_min INTEGER NOT NULL CHECK (handoff_min BETWEEN 0 AND 1439));"
+     "ALTER TABLE rotations ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);"
+     "ALTER TABLE shifts ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -253,7 +287,12 @@ enum db_stmt {
 	DB_STMT_STEP_INSERT,
 	DB_STMT_CHAIN_INSERT,
 	DB_STMT_HOLIDAY_INSERT,
+	DB_STMT_TEMP_LIST,
+	DB_STMT_TEMP_DELETE,
+	DB_STMT_TEMP_INSERT,
 	DB_STMT_WORKER_SET_ACTIVE,
+	DB_STMT_PIN_SET,
+	DB_STMT_PIN_ORPHANS,
 	DB_STMT_OVR_DELETE_ID,
 	DB_STMT_REPORT,
 	DB_STMT_RETENTION_BLANK,
@@ -312,12 +351,15 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_APPLIED_CLEAR] = "DELETE FROM spool_applied",
     [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en FROM service_lines"
 			  " ORDER BY code",
-    [DB_STMT_WORKER_LIST] = "SELECT handle, name, phone, issi, active FROM workers"
-			    " ORDER BY handle",
-    [DB_STMT_SHIFT_LIST] = "SELECT s.line, w.handle, s.start_utc, s.end_utc, s.position"
+    [DB_STMT_WORKER_LIST] = "SELECT w.handle, w.name, w.phone, w.issi, w.active, w.lang,"
+			    " p.hash FROM workers w LEFT JOIN worker_pins p ON p.handle = w.handle"
+			    " ORDER BY w.handle",
+    [DB_STMT_SHIFT_LIST] = "SELECT s.line, w.handle, s.start_utc, s.end_utc, s.position,"
+			   " s.temp_roster"
 			   " FROM shifts s JOIN workers w ON w.id = s.worker"
 			   " ORDER BY s.line, s.start_utc, s.id",
-    [DB_STMT_ROUTE_LIST] = "SELECT line, caller_prefix, priority FROM routes ORDER BY id",
+    [DB_STMT_ROUTE_LIST] = "SELECT line, caller_prefix, priority, days, win_from, win_to,"
+			   " holidays, status FROM routes ORDER BY id",
     [DB_STMT_DIR_LIST] = "SELECT issi, org FROM directory ORDER BY issi",
     [DB_STMT_SHIFT_DELETE] = "DELETE FROM shifts",
     [DB_STMT_ROUTE_DELETE] = "DELETE FROM routes",
@@ -326,19 +368,21 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_LINE_DELETE] = "DELETE FROM service_lines",
     [DB_STMT_LINE_INSERT] = "INSERT INTO service_lines (code, name_fi, name_sv, name_en)"
 			    " VALUES ($code, $name_fi, $name_sv, $name_en)",
-    [DB_STMT_WORKER_INSERT] = "INSERT INTO workers (handle, name, phone, issi, active)"
-			      " VALUES ($handle, $name, $phone, $issi, $active)",
+    [DB_STMT_WORKER_INSERT] = "INSERT INTO workers (handle, name, phone, issi, active, lang)"
+			      " VALUES ($handle, $name, $phone, $issi, $active,"
+			      " coalesce($lang, 'fi'))",
     [DB_STMT_SHIFT_INSERT] =
-	"INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
-	" SELECT $line, id, $start, $end, $position FROM workers WHERE handle = $worker",
-    [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority)"
-			     " VALUES ($line, $prefix, $priority)",
+	"INSERT INTO shifts (line, worker, start_utc, end_utc, position, temp_roster)"
+	" SELECT $line, id, $start, $end, $position, $temp FROM workers WHERE handle = $worker",
+    [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority, days,"
+			     " win_from, win_to, holidays, status) VALUES ($line, $prefix,"
+			     " $priority, $days, $from, $to, $holidays, $status)",
     [DB_STMT_DIR_INSERT] = "INSERT INTO directory (issi, org) VALUES ($issi, $org)",
     [DB_STMT_CHAIN_META] = "SELECT v3_from FROM chain_meta WHERE one = 1",
     [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
 				  " FROM incident_events WHERE incident IS NULL ORDER BY id",
     [DB_STMT_ROT_LIST] = "SELECT name, line, kind, start_date, end_date, handoff_min, position,"
-			 " hours FROM rotations ORDER BY line, position, name",
+			 " hours, temp_roster FROM rotations ORDER BY line, position, name",
     [DB_STMT_MEMBER_LIST] = "SELECT r.name, m.ord, w.handle FROM rotation_members m"
 			    " JOIN rotations r ON r.id = m.rotation"
 			    " JOIN workers w ON w.id = m.worker ORDER BY r.name, m.ord",
@@ -361,7 +405,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_HOLIDAY_DELETE] = "DELETE FROM holidays",
     [DB_STMT_ROT_INSERT] =
 	"INSERT INTO rotations (name, line, kind, start_date, end_date, handoff_min, position,"
-	" hours) VALUES ($name, $line, $kind, $start, $end, $handoff, $position, $hours)",
+	" hours, temp_roster) VALUES ($name, $line, $kind, $start, $end, $handoff, $position,"
+	" $hours, $temp)",
     [DB_STMT_MEMBER_INSERT] = "INSERT INTO rotation_members (rotation, ord, worker)"
 			      " SELECT r.id, $ord, w.id FROM rotations r, workers w"
 			      " WHERE r.name = $rotation AND w.handle = $worker",
@@ -381,7 +426,17 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 			     " FROM (SELECT 1) LEFT JOIN workers w ON w.handle = $fallback"
 			     " WHERE $fallback IS NULL OR w.id IS NOT NULL",
     [DB_STMT_HOLIDAY_INSERT] = "INSERT INTO holidays (date, name) VALUES ($date, $name)",
+    [DB_STMT_TEMP_LIST] = "SELECT name, line, from_date, to_date, handoff_min FROM temp_rosters"
+			  " ORDER BY line, from_date, name",
+    [DB_STMT_TEMP_DELETE] = "DELETE FROM temp_rosters",
+    [DB_STMT_TEMP_INSERT] = "INSERT INTO temp_rosters (name, line, from_date, to_date,"
+			    " handoff_min) VALUES ($name, $line, $from, $to, $handoff)",
     [DB_STMT_WORKER_SET_ACTIVE] = "UPDATE workers SET active = $active WHERE handle = $handle",
+    [DB_STMT_PIN_SET] = "INSERT INTO worker_pins (handle, hash)"
+			" SELECT handle, $hash FROM workers WHERE handle = $handle"
+			" ON CONFLICT (handle) DO UPDATE SET hash = excluded.hash",
+    [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
+			    " WHERE handle NOT IN (SELECT handle FROM workers)",
     [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
     [DB_STMT_REPORT] =
 	"SELECT line, count(*), sum(acc IS NOT NULL),"
@@ -1970,10 +2025,15 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(r->workers[i].name);
 		free(r->workers[i].phone);
 		free(r->workers[i].issi);
+		free(r->workers[i].lang);
+		if (r->workers[i].pin_hash) /* not left behind in freed memory */
+			explicit_bzero(r->workers[i].pin_hash, strlen(r->workers[i].pin_hash));
+		free(r->workers[i].pin_hash);
 	}
 	for (size_t i = 0; i < r->n_shifts; i++) {
 		free(r->shifts[i].line);
 		free(r->shifts[i].worker);
+		free(r->shifts[i].temp);
 	}
 	for (size_t i = 0; i < r->n_routes; i++) {
 		free(r->routes[i].line);
@@ -1991,6 +2051,7 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(x->start_date);
 		free(x->end_date);
 		free(x->hours);
+		free(x->temp);
 	}
 	for (size_t i = 0; i < r->n_members; i++) {
 		free(r->members[i].rotation);
@@ -2015,6 +2076,13 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(r->holidays[i].date);
 		free(r->holidays[i].name);
 	}
+	for (size_t i = 0; i < r->n_temps; i++) {
+		free(r->temps[i].name);
+		free(r->temps[i].line);
+		free(r->temps[i].from_date);
+		free(r->temps[i].to_date);
+	}
+	free(r->temps);
 	free(r->lines);
 	free(r->workers);
 	free(r->shifts);
@@ -2032,7 +2100,7 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 /* Reading rows into growing arrays; any allocation failure is remembered in oom. */
 struct reader {
 	struct gw_db_roster *r;
-	size_t cap[11]; /* capacity of each array, in struct gw_db_roster order */
+	size_t cap[12]; /* capacity of each array, in struct gw_db_roster order */
 	bool oom;
 };
 
@@ -2096,6 +2164,8 @@ static void worker_row(sqlite3_stmt *st, void *arg)
 	w->phone = dup_col(rd, st, 2, false);
 	w->issi = dup_col(rd, st, 3, true);
 	w->active = sqlite3_column_int(st, 4) != 0;
+	w->lang = dup_col(rd, st, 5, false);
+	w->pin_hash = dup_col(rd, st, 6, true);
 }
 
 static void shift_row(sqlite3_stmt *st, void *arg)
@@ -2109,6 +2179,7 @@ static void shift_row(sqlite3_stmt *st, void *arg)
 	s->start_ms = sqlite3_column_int64(st, 2);
 	s->end_ms = sqlite3_column_int64(st, 3);
 	s->position = sqlite3_column_int(st, 4);
+	s->temp = dup_col(rd, st, 5, true);
 }
 
 static void route_row(sqlite3_stmt *st, void *arg)
@@ -2120,6 +2191,13 @@ static void route_row(sqlite3_stmt *st, void *arg)
 	rt->line = dup_col(rd, st, 0, false);
 	rt->prefix = dup_col(rd, st, 1, false);
 	rt->priority = sqlite3_column_int(st, 2);
+	rt->days = sqlite3_column_int(st, 3);
+	rt->window = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	rt->from_min = sqlite3_column_int(st, 4);
+	rt->to_min = sqlite3_column_int(st, 5);
+	rt->holidays = sqlite3_column_int(st, 6);
+	rt->has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	rt->status = sqlite3_column_int(st, 7);
 }
 
 static void dir_row(sqlite3_stmt *st, void *arg)
@@ -2146,6 +2224,7 @@ static void rotation_row(sqlite3_stmt *st, void *arg)
 	x->handoff_min = sqlite3_column_int(st, 5);
 	x->position = sqlite3_column_int(st, 6);
 	x->hours = dup_col(rd, st, 7, false);
+	x->temp = dup_col(rd, st, 8, true);
 }
 
 static void member_row(sqlite3_stmt *st, void *arg)
@@ -2200,6 +2279,19 @@ static void chain_row(sqlite3_stmt *st, void *arg)
 	c->fallback_ring_s = sqlite3_column_int(st, 3);
 }
 
+static void temp_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_temp *x = GROW(rd, temps, n_temps, 11);
+	if (!x)
+		return;
+	x->name = dup_col(rd, st, 0, false);
+	x->line = dup_col(rd, st, 1, false);
+	x->from_date = dup_col(rd, st, 2, false);
+	x->to_date = dup_col(rd, st, 3, false);
+	x->handoff_min = sqlite3_column_int(st, 4);
+}
+
 static void holiday_row(sqlite3_stmt *st, void *arg)
 {
 	struct reader *rd = arg;
@@ -2221,7 +2313,7 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 	    {DB_STMT_DIR_LIST, dir_row},	 {DB_STMT_ROT_LIST, rotation_row},
 	    {DB_STMT_MEMBER_LIST, member_row},	 {DB_STMT_OVR_LIST, override_row},
 	    {DB_STMT_STEP_LIST, step_row},	 {DB_STMT_CHAIN_LIST, chain_row},
-	    {DB_STMT_HOLIDAY_LIST, holiday_row},
+	    {DB_STMT_HOLIDAY_LIST, holiday_row}, {DB_STMT_TEMP_LIST, temp_row},
 	};
 	struct reader rd = {.r = out};
 	int rc;
@@ -2265,6 +2357,7 @@ static int worker_insert(struct gw_db *db, const struct gw_db_worker *w)
 	bind_text(st, "$phone", w->phone);
 	bind_text(st, "$issi", w->issi);
 	bind_i64(st, "$active", w->active);
+	bind_text(st, "$lang", w->lang);
 	return run(db, DB_STMT_WORKER_INSERT);
 }
 
@@ -2296,6 +2389,16 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 	}
 	for (size_t i = 0; i < in->n_workers && rc >= 0; i++)
 		rc = worker_insert(db, &in->workers[i]);
+	for (size_t i = 0; i < in->n_temps && rc >= 0; i++) {
+		const struct gw_db_temp *x = &in->temps[i];
+		sqlite3_stmt *st = db->st[DB_STMT_TEMP_INSERT];
+		bind_text(st, "$name", x->name);
+		bind_text(st, "$line", x->line);
+		bind_text(st, "$from", x->from_date);
+		bind_text(st, "$to", x->to_date);
+		bind_i64(st, "$handoff", x->handoff_min);
+		rc = run(db, DB_STMT_TEMP_INSERT);
+	}
 	for (size_t i = 0; i < in->n_shifts && rc >= 0; i++) {
 		const struct gw_db_shift *s = &in->shifts[i];
 		sqlite3_stmt *st = db->st[DB_STMT_SHIFT_INSERT];
@@ -2304,6 +2407,7 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_i64(st, "$start", s->start_ms);
 		bind_i64(st, "$end", s->end_ms);
 		bind_i64(st, "$position", s->position);
+		bind_text(st, "$temp", s->temp);
 		rc = insert_named(db, DB_STMT_SHIFT_INSERT, "shift", s->worker);
 	}
 	for (size_t i = 0; i < in->n_routes && rc >= 0; i++) {
@@ -2311,6 +2415,14 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_text(st, "$line", in->routes[i].line);
 		bind_text(st, "$prefix", in->routes[i].prefix);
 		bind_i64(st, "$priority", in->routes[i].priority);
+		bind_i64(st, "$days", in->routes[i].days);
+		bind_i64(st, "$holidays", in->routes[i].holidays);
+		if (in->routes[i].window) {
+			bind_i64(st, "$from", in->routes[i].from_min);
+			bind_i64(st, "$to", in->routes[i].to_min);
+		}
+		if (in->routes[i].has_status)
+			bind_i64(st, "$status", in->routes[i].status);
 		rc = run(db, DB_STMT_ROUTE_INSERT);
 	}
 	for (size_t i = 0; i < in->n_dirs && rc >= 0; i++) {
@@ -2330,6 +2442,7 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		bind_i64(st, "$handoff", x->handoff_min);
 		bind_i64(st, "$position", x->position);
 		bind_text(st, "$hours", x->hours);
+		bind_text(st, "$temp", x->temp);
 		rc = run(db, DB_STMT_ROT_INSERT);
 	}
 	for (size_t i = 0; i < in->n_members && rc >= 0; i++) {
@@ -2406,16 +2519,19 @@ static int replace_all(struct gw_db *db, const void *arg)
 {
 	/* Children before parents (foreign keys). */
 	static const enum db_stmt deletes[] = {
-	    DB_STMT_STEP_DELETE,   DB_STMT_CHAIN_DELETE, DB_STMT_OVR_DELETE,
-	    DB_STMT_MEMBER_DELETE, DB_STMT_ROT_DELETE,	 DB_STMT_SHIFT_DELETE,
-	    DB_STMT_ROUTE_DELETE,  DB_STMT_DIR_DELETE,	 DB_STMT_HOLIDAY_DELETE,
-	    DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
+	    DB_STMT_STEP_DELETE,   DB_STMT_CHAIN_DELETE,  DB_STMT_OVR_DELETE,
+	    DB_STMT_MEMBER_DELETE, DB_STMT_ROT_DELETE,	  DB_STMT_SHIFT_DELETE,
+	    DB_STMT_ROUTE_DELETE,  DB_STMT_DIR_DELETE,	  DB_STMT_HOLIDAY_DELETE,
+	    DB_STMT_TEMP_DELETE,   DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
 	};
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]) && rc >= 0; i++)
 		rc = run(db, deletes[i]);
-	return rc < 0 ? rc : roster_insert(db, arg);
+	if (rc >= 0)
+		rc = roster_insert(db, arg);
+	/* PINs stay with the handles that stay (the CSV never carries them). */
+	return rc < 0 ? rc : run(db, DB_STMT_PIN_ORPHANS);
 }
 
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
@@ -2447,29 +2563,49 @@ int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w)
 	return rc < 0 ? rc : 0;
 }
 
-struct set_active {
+/* One worker's active flag, or (hash set) PIN hash, by handle. */
+struct worker_edit {
 	const char *handle;
 	bool active;
+	const char *hash;
 };
 
-static int edit_set_active(struct gw_db *db, const void *arg)
+static int edit_worker(struct gw_db *db, const void *arg)
 {
-	const struct set_active *a = arg;
-	sqlite3_stmt *st = db->st[DB_STMT_WORKER_SET_ACTIVE];
+	const struct worker_edit *a = arg;
+	enum db_stmt id = a->hash ? DB_STMT_PIN_SET : DB_STMT_WORKER_SET_ACTIVE;
+	sqlite3_stmt *st = db->st[id];
 	int rc;
 
 	bind_text(st, "$handle", a->handle);
-	bind_i64(st, "$active", a->active);
-	rc = run(db, DB_STMT_WORKER_SET_ACTIVE);
+	if (a->hash)
+		bind_text(st, "$hash", a->hash);
+	else
+		bind_i64(st, "$active", a->active);
+	rc = run(db, id);
 	return rc == 0 ? -ENOENT : rc;
 }
 
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active)
 {
-	struct set_active a = {handle, active};
-	int rc = roster_edit(db, edit_set_active, &a, NULL);
+	struct worker_edit a = {handle, active, NULL};
+	int rc = roster_edit(db, edit_worker, &a, NULL);
 
 	return rc < 0 ? rc : 0;
+}
+
+int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash)
+{
+	struct worker_edit a = {handle, false, hash};
+	int rc;
+
+	assert(handle && hash);
+	rc = roster_edit(db, edit_worker, &a, NULL);
+	if (rc < 0)
+		return rc;
+	/* The handle only: the hash is not for the log either. */
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: PIN of worker %s set", db->path, handle);
+	return 0;
 }
 
 struct ovr_add {

@@ -257,18 +257,38 @@ int gw_db_retention_run(struct gw_db *db, int64_t now_ms, int days, int64_t *rem
 struct gw_db_line {
 	char *code, *name_fi, *name_sv, *name_en;
 };
+/*
+ * lang (schema v4): "fi", "sv" or "en"; NULL on insert means "fi". pin_hash: the PIN as a
+ * libsodium crypto_pwhash_str() string (argon2id), NULL when none; read only, never
+ * written by gw_db_roster_replace/gw_db_worker_add (see gw_db_worker_set_pin).
+ */
 struct gw_db_worker {
 	char *handle, *name, *phone, *issi;
 	bool active;
+	char *lang, *pin_hash;
 };
 struct gw_db_shift {
 	char *line, *worker;
 	int64_t start_ms, end_ms;
 	int position;
+	char *temp; /* schema v6: the temporary roster it belongs to, or NULL */
 };
+/*
+ * A route (conditions since schema v5; a zeroed condition is "any"): days, bit 0 Monday ..
+ * bit 6 Sunday (0: every day); window [from_min, to_min) local Helsinki minutes of the day,
+ * crossing midnight when from_min > to_min (days and holidays then apply to the day it
+ * began); holidays GW_DB_ROUTE_HOL_*; status an SDS status code (has_status false: any).
+ */
+enum { GW_DB_ROUTE_HOL_ANY, GW_DB_ROUTE_HOL_ONLY, GW_DB_ROUTE_HOL_EXCEPT };
 struct gw_db_route {
 	char *line, *prefix;
 	int priority;
+	int days;
+	bool window;
+	int from_min, to_min;
+	int holidays;
+	bool has_status;
+	int status;
 };
 struct gw_db_dir {
 	char *issi, *org;
@@ -284,6 +304,16 @@ struct gw_db_rotation {
 	char *name, *line, *kind, *start_date, *end_date, *hours;
 	int handoff_min;
 	int position;
+	char *temp; /* schema v6: the temporary roster it belongs to, or NULL */
+};
+/*
+ * A temporary roster (schema v6): from from_date's handoff_min (local Helsinki) until
+ * to_date's, the shifts and rotations that name it are line's duty, and the line's other
+ * shifts and rotations are not (overrides still apply). They never overlap on one line.
+ */
+struct gw_db_temp {
+	char *name, *line, *from_date, *to_date;
+	int handoff_min;
 };
 struct gw_db_member {
 	char *rotation, *worker;
@@ -341,6 +371,9 @@ struct gw_db_roster {
 	size_t n_chains;
 	struct gw_db_holiday *holidays;
 	size_t n_holidays;
+	/* schema v6 */
+	struct gw_db_temp *temps;
+	size_t n_temps;
 };
 
 /* Free every array and string and zero the struct. */
@@ -351,13 +384,21 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out);
 
 /*
  * Replace the whole roster (every roster table) with *in in one transaction: all or
- * nothing. Returns 0, or -errno with nothing changed (-ENOENT: a row names an unknown
- * worker, line or rotation).
+ * nothing; workers' PINs stay with their handles (in->workers' pin_hash is ignored).
+ * Returns 0, or -errno with nothing changed (-ENOENT: a row names an unknown worker, line
+ * or rotation).
  */
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in);
 
 /* Add one worker (handle, name, phone required). 0, -EEXIST (handle taken) or -errno. */
 int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
+
+/*
+ * Set worker handle's PIN hash (a crypto_pwhash_str string, see gw_roster_hash_pin).
+ * PINs are kept by handle: gw_db_roster_replace keeps those of the handles it keeps and
+ * drops the others. 0, -ENOENT (no such handle) or -errno.
+ */
+int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash);
 
 /* Set a worker's active flag. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);

@@ -12,6 +12,9 @@
  * "who covers t" into O(log n + k log n) without any allocation or disk access.
  * Escalation chains are resolved at lookup (gw_roster_plan): person steps, "the first
  * on duty of line X" and "everyone on duty of line X" steps, rounds and a fallback.
+ * A temporary roster cuts its line's normal intervals out of its date range and clips
+ * its own shifts and rotations to it (add_planned), before the overrides. Routes are
+ * sorted once by specificity, so routing is the first match of a linear walk.
  *
  * Local time is Europe/Helsinki, computed here by the EU rule (UTC+2, summer time UTC+3
  * from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October,
@@ -38,6 +41,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #define SSI_DIGITS	 8
 #define TSI_DIGITS	 17
@@ -297,12 +302,21 @@ struct rovr {
 	int64_t start, end;
 };
 
+/* A temporary roster: [start, end) in UTC ms on line. */
+struct rtemp {
+	const struct gw_db_temp *t;
+	const struct rline *line;
+	int64_t start, end;
+};
+
 struct rroute {
 	const char *prefix;
 	size_t len;
 	int priority;
 	size_t order;
 	const char *line;
+	const struct gw_db_route *c; /* its conditions */
+	int n_cond;		     /* how many of days, window, holidays it sets */
 };
 
 struct gw_roster {
@@ -318,6 +332,8 @@ struct gw_roster {
 	size_t n_ovr;
 	int64_t *holidays; /* local day numbers, sorted */
 	size_t n_holidays;
+	struct rtemp *temps; /* temporary rosters, by start */
+	size_t n_temps;
 	int64_t built_ms, from_ms, to_ms; /* build time and rotation horizon [from, to) */
 };
 
@@ -380,6 +396,27 @@ static const struct gw_db_worker *find_worker(const struct gw_roster *r, const c
 	return w ? *w : NULL;
 }
 
+static bool digits_ok(const char *s, size_t min, size_t max);
+
+static bool lang_ok(const char *s)
+{
+	return s && (strcmp(s, "fi") == 0 || strcmp(s, "sv") == 0 || strcmp(s, "en") == 0);
+}
+
+/*
+ * The worker a phone number names: the active one with exactly that number (first by
+ * handle when several share it), or NULL. A linear walk: tens of workers.
+ */
+static const struct gw_db_worker *worker_by_phone(const struct gw_roster *r, const char *phone)
+{
+	if (!r || !phone)
+		return NULL;
+	for (size_t i = 0; i < r->data.n_workers; i++)
+		if (r->wk[i]->active && strcmp(r->wk[i]->phone, phone) == 0)
+			return r->wk[i];
+	return NULL;
+}
+
 static int cmp_rshift(const void *a, const void *b)
 {
 	const struct rshift *x = a, *y = b;
@@ -390,11 +427,16 @@ static int cmp_rshift(const void *a, const void *b)
 	return 0;
 }
 
+/* The order routes are tried in: see gw_roster_route_at() in roster.h. */
 static int cmp_rroute(const void *a, const void *b)
 {
 	const struct rroute *x = a, *y = b;
+	if (x->c->has_status != y->c->has_status)
+		return x->c->has_status ? -1 : 1;
 	if (x->len != y->len)
 		return x->len > y->len ? -1 : 1;
+	if (x->n_cond != y->n_cond)
+		return x->n_cond > y->n_cond ? -1 : 1;
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
@@ -409,6 +451,12 @@ static int cmp_dir_ptr(const void *a, const void *b)
 static int cmp_dir_key(const void *k, const void *e)
 {
 	return strcmp(k, (*(const struct gw_db_dir *const *)e)->issi);
+}
+
+static int cmp_rtemp(const void *a, const void *b)
+{
+	const struct rtemp *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -460,17 +508,50 @@ static bool is_holiday(const struct gw_roster *r, int64_t day)
 
 enum hours { HOURS_ALL, HOURS_OFFICE, HOURS_AFTER };
 
+static const struct rtemp *find_temp(const struct gw_roster *r, const char *name)
+{
+	for (size_t i = 0; name && i < r->n_temps; i++)
+		if (strcmp(r->temps[i].t->name, name) == 0)
+			return &r->temps[i];
+	return NULL;
+}
+
+/*
+ * Add normal or temporary-roster duty to l: a temporary roster's duty (temp set) only
+ * within its range, the line's normal duty only outside the ranges of the line's
+ * temporary rosters. False on ENOMEM.
+ */
+static bool add_planned(const struct gw_roster *r, struct rline *l, int64_t start, int64_t end,
+			int position, const struct gw_db_worker *w, const struct rtemp *temp)
+{
+	int64_t cursor = start;
+
+	if (temp)
+		return add_interval(l, start > temp->start ? start : temp->start,
+				    end < temp->end ? end : temp->end, position, w);
+	for (size_t i = 0; i < r->n_temps && cursor < end; i++) {
+		const struct rtemp *x = &r->temps[i];
+		if (x->line != l || x->end <= cursor || x->start >= end)
+			continue;
+		if (!add_interval(l, cursor, x->start, position, w))
+			return false;
+		cursor = x->end;
+	}
+	return add_interval(l, cursor, end, position, w);
+}
+
 /*
  * Add [start, end) of w to l, restricted to hours: office hours (Mon-Fri 08:00-16:00
  * local, not on holidays), the rest ("after"), or all of it.
  */
 static bool add_hours(const struct gw_roster *r, struct rline *l, enum hours hours, int64_t start,
-		      int64_t end, int position, const struct gw_db_worker *w)
+		      int64_t end, int position, const struct gw_db_worker *w,
+		      const struct rtemp *temp)
 {
 	int64_t cursor = start;
 
 	if (hours == HOURS_ALL)
-		return add_interval(l, start, end, position, w);
+		return add_planned(r, l, start, end, position, w, temp);
 	for (int64_t day = utc_to_local_day(start, NULL) - 1;; day++) {
 		int64_t o1 = local_to_utc(day, OFFICE_FROM_MIN),
 			o2 = local_to_utc(day, OFFICE_TO_MIN);
@@ -479,29 +560,30 @@ static bool add_hours(const struct gw_roster *r, struct rline *l, enum hours hou
 		if (weekday(day) >= 5 || is_holiday(r, day) || o2 <= cursor)
 			continue;
 		if (hours == HOURS_OFFICE) {
-			if (!add_interval(l, o1 > start ? o1 : start, o2 < end ? o2 : end, position,
-					  w))
+			if (!add_planned(r, l, o1 > start ? o1 : start, o2 < end ? o2 : end,
+					 position, w, temp))
 				return false;
 		} else {
-			if (o1 > cursor && !add_interval(l, cursor, o1, position, w))
+			if (o1 > cursor && !add_planned(r, l, cursor, o1, position, w, temp))
 				return false;
 			cursor = o2;
 		}
 	}
-	return hours == HOURS_OFFICE || add_interval(l, cursor, end, position, w);
+	return hours == HOURS_OFFICE || add_planned(r, l, cursor, end, position, w, temp);
 }
 
 /* Expand one rotation over the snapshot's horizon into its line's intervals. */
 static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 {
 	struct rline *l = (struct rline *)find_line(r, x->line);
+	const struct rtemp *temp = find_temp(r, x->temp);
 	const struct gw_db_worker *members[100] = {0};
 	int64_t d0, dend = INT64_MAX;
 	int n = 0, period;
 	enum hours hours;
 
 	if (!l || !parse_date(x->start_date, &d0) ||
-	    (x->end_date && !parse_date(x->end_date, &dend))) {
+	    (x->end_date && !parse_date(x->end_date, &dend)) || (x->temp && !temp)) {
 		LOGP(GW_LOG_DB, GW_LOG_WARN, "roster: rotation %s is malformed: skipped", x->name);
 		return 0;
 	}
@@ -536,7 +618,7 @@ static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 		if (!w || e <= r->from_ms)
 			continue; /* a gap in the member numbers: nobody for that turn */
 		if (!add_hours(r, l, hours, s > r->from_ms ? s : r->from_ms,
-			       e < r->to_ms ? e : r->to_ms, x->position, w))
+			       e < r->to_ms ? e : r->to_ms, x->position, w, temp))
 			return -ENOMEM;
 	}
 	return 0;
@@ -679,7 +761,8 @@ static int build(struct gw_roster *r)
 	r->dirs = calloc(d->n_dirs ? d->n_dirs : 1, sizeof(*r->dirs));
 	r->wk = calloc(d->n_workers ? d->n_workers : 1, sizeof(*r->wk));
 	r->holidays = calloc(d->n_holidays ? d->n_holidays : 1, sizeof(*r->holidays));
-	if (!r->lines || !r->routes || !r->dirs || !r->wk || !r->holidays)
+	r->temps = calloc(d->n_temps ? d->n_temps : 1, sizeof(*r->temps));
+	if (!r->lines || !r->routes || !r->dirs || !r->wk || !r->holidays || !r->temps)
 		return -ENOMEM;
 
 	for (size_t i = 0; i < d->n_lines; i++)
@@ -693,21 +776,38 @@ static int build(struct gw_roster *r)
 		if (parse_date(d->holidays[i].date, &r->holidays[r->n_holidays]))
 			r->n_holidays++;
 	qsort(r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64);
+	for (size_t i = 0; i < d->n_temps; i++) {
+		struct rtemp *x = &r->temps[r->n_temps];
+		int64_t d0, d1;
+		if (!(x->line = find_line(r, d->temps[i].line)) ||
+		    !parse_date(d->temps[i].from_date, &d0) ||
+		    !parse_date(d->temps[i].to_date, &d1)) {
+			LOGP(GW_LOG_DB, GW_LOG_WARN,
+			     "roster: temporary roster %s is malformed: skipped", d->temps[i].name);
+			continue;
+		}
+		x->t = &d->temps[i];
+		x->start = local_to_utc(d0, d->temps[i].handoff_min);
+		x->end = local_to_utc(d1, d->temps[i].handoff_min);
+		r->n_temps++;
+	}
+	qsort(r->temps, r->n_temps, sizeof(*r->temps), cmp_rtemp);
 
 	/* Duty intervals: one-off shifts, rotations, then the overrides. */
 	for (size_t i = 0; i < d->n_shifts; i++) {
 		const struct gw_db_shift *s = &d->shifts[i];
 		struct rline *l = (struct rline *)find_line(r, s->line);
 		const struct gw_db_worker *w = find_worker(r, s->worker);
+		const struct rtemp *temp = find_temp(r, s->temp);
 
-		if (!l || !w) {
+		if (!l || !w || (s->temp && !temp)) {
 			LOGP(GW_LOG_DB, GW_LOG_WARN,
 			     "roster: shift of %s on %s names unknown rows: "
 			     "skipped",
 			     s->worker, s->line);
 			continue;
 		}
-		if (!add_interval(l, s->start_ms, s->end_ms, s->position, w))
+		if (!add_planned(r, l, s->start_ms, s->end_ms, s->position, w, temp))
 			return -ENOMEM;
 		n_shifts++;
 	}
@@ -741,6 +841,9 @@ static int build(struct gw_roster *r)
 		    .priority = d->routes[i].priority,
 		    .order = i,
 		    .line = l->l->code,
+		    .c = &d->routes[i],
+		    .n_cond = (d->routes[i].days != 0) + d->routes[i].window +
+			      (d->routes[i].holidays != GW_DB_ROUTE_HOL_ANY),
 		};
 	}
 	qsort(r->routes, r->n_routes, sizeof(*r->routes), cmp_rroute);
@@ -811,22 +914,112 @@ void gw_roster_free(struct gw_roster *r)
 	free(r->wk);
 	free(r->ovr);
 	free(r->holidays);
+	free(r->temps);
 	free(r);
 }
 
-const char *gw_roster_route(const struct gw_roster *r, const char *caller)
+const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64_t t_ms)
+{
+	const struct rline *l = find_line(r, line);
+
+	for (size_t i = 0; l && i < r->n_temps; i++)
+		if (r->temps[i].line == l && r->temps[i].start <= t_ms && t_ms < r->temps[i].end)
+			return r->temps[i].t->name;
+	return NULL;
+}
+
+/* ---- worker PIN and language ----------------------------------------------------------- */
+
+_Static_assert(GW_ROSTER_PIN_HASH_MAX >= crypto_pwhash_STRBYTES, "PIN hash buffer too small");
+
+bool gw_roster_pin_ok(const char *pin)
+{
+	return pin && digits_ok(pin, GW_ROSTER_PIN_MIN, GW_ROSTER_PIN_MAX);
+}
+
+int gw_roster_hash_pin(const char *pin, char out[GW_ROSTER_PIN_HASH_MAX])
+{
+	if (!gw_roster_pin_ok(pin))
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+	if (crypto_pwhash_str_alg(out, pin, strlen(pin), GW_ROSTER_PIN_OPSLIMIT,
+				  GW_ROSTER_PIN_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return -ENOMEM; /* libsodium's only failure here: the memory limit */
+	return 0;
+}
+
+int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char *pin)
+{
+	const struct gw_db_worker *w = worker_by_phone(r, phone);
+
+	if (!w || !w->pin_hash)
+		return -ENOENT;
+	if (!gw_roster_pin_ok(pin))
+		return -EACCES; /* not even a PIN: no need to hash it */
+	if (sodium_init() < 0)
+		return -EIO;
+	if (crypto_pwhash_str_verify(w->pin_hash, pin, strlen(pin)) != 0)
+		return -EACCES;
+	return 0;
+}
+
+const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone)
+{
+	const struct gw_db_worker *w = worker_by_phone(r, phone);
+
+	if (!w)
+		return NULL;
+	return lang_ok(w->lang) ? w->lang : "fi";
+}
+
+/* Whether a route's day, window and holiday conditions hold at local day, minute. */
+static bool route_time_ok(const struct gw_roster *r, const struct gw_db_route *c, int64_t day,
+			  int min)
+{
+	if (c->window) {
+		if (c->from_min < c->to_min) {
+			if (min < c->from_min || min >= c->to_min)
+				return false;
+		} else if (min < c->to_min) {
+			day--; /* the part after midnight of a window that began the day before */
+		} else if (min < c->from_min) {
+			return false;
+		}
+	}
+	if (c->days && !(c->days & (1 << weekday(day))))
+		return false;
+	if (c->holidays != GW_DB_ROUTE_HOL_ANY &&
+	    is_holiday(r, day) != (c->holidays == GW_DB_ROUTE_HOL_ONLY))
+		return false;
+	return true;
+}
+
+const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t)
 {
 	char key[SSI_DIGITS + 1];
 	const char *k = caller;
+	int min;
+	int64_t day = utc_to_local_day((int64_t)t * 1000, &min);
 
 	if (!caller)
 		return NULL;
 	if (ssi_key(caller, key))
 		k = key;
-	for (size_t i = 0; i < r->n_routes; i++)
-		if (strncmp(k, r->routes[i].prefix, r->routes[i].len) == 0)
-			return r->routes[i].line;
+	for (size_t i = 0; i < r->n_routes; i++) {
+		const struct rroute *rt = &r->routes[i];
+		if (strncmp(k, rt->prefix, rt->len) != 0 ||
+		    (rt->c->has_status && rt->c->status != status) ||
+		    (rt->n_cond && !route_time_ok(r, rt->c, day, min)))
+			continue;
+		return rt->line;
+	}
 	return NULL;
+}
+
+const char *gw_roster_route(const struct gw_roster *r, const char *caller)
+{
+	return gw_roster_route_at(r, caller, -1, time(NULL));
 }
 
 /* Candidates covering an instant, kept ordered by (position, start) and bounded. */
@@ -1075,6 +1268,7 @@ enum {
 	T_STEP,
 	T_CHAIN,
 	T_HOLIDAY,
+	T_TEMP,
 	T_COUNT
 };
 
@@ -1187,18 +1381,18 @@ static void *add_row(struct parser *ps, int t)
 	    sizeof(struct gw_db_dir),	     sizeof(struct gw_db_rotation),
 	    sizeof(struct gw_db_member),     sizeof(struct gw_db_override),
 	    sizeof(struct gw_db_chain_step), sizeof(struct gw_db_chain),
-	    sizeof(struct gw_db_holiday),
+	    sizeof(struct gw_db_holiday),    sizeof(struct gw_db_temp),
 	};
 	struct gw_db_roster *o = ps->out;
 	void **arr[T_COUNT] = {
 	    (void **)&o->lines,	  (void **)&o->workers,	  (void **)&o->shifts,
 	    (void **)&o->routes,  (void **)&o->dirs,	  (void **)&o->rotations,
 	    (void **)&o->members, (void **)&o->overrides, (void **)&o->steps,
-	    (void **)&o->chains,  (void **)&o->holidays,
+	    (void **)&o->chains,  (void **)&o->holidays,  (void **)&o->temps,
 	};
-	size_t *n[T_COUNT] = {&o->n_lines, &o->n_workers,   &o->n_shifts,  &o->n_routes,
-			      &o->n_dirs,  &o->n_rotations, &o->n_members, &o->n_overrides,
-			      &o->n_steps, &o->n_chains,    &o->n_holidays};
+	size_t *n[T_COUNT] = {&o->n_lines, &o->n_workers,   &o->n_shifts,   &o->n_routes,
+			      &o->n_dirs,  &o->n_rotations, &o->n_members,  &o->n_overrides,
+			      &o->n_steps, &o->n_chains,    &o->n_holidays, &o->n_temps};
 	size_t n_src = *n[t];
 	unsigned *src = push(ps, (void **)&ps->src[t], &n_src, &ps->src_cap[t], sizeof(unsigned));
 	if (!src)
@@ -1604,6 +1798,8 @@ int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len)
 				   w->issi);
 		strcpy(w->issi, issi); /* never longer */
 	}
+	if (w->lang && !lang_ok(w->lang))
+		return bad(why, len, "bad language '%s' (fi, sv or en)", w->lang);
 	return 0;
 }
 
@@ -1669,6 +1865,10 @@ static void row_worker(struct parser *ps, char **f, int n)
 		report(ps, ps->recline, "bad active flag '%s' (1 or 0)", f[5]);
 		return;
 	}
+	if (n > 6 && *f[6] && !lang_ok(f[6])) {
+		report(ps, ps->recline, "bad language '%s' (fi, sv or en)", f[6]);
+		return;
+	}
 	if (!(w = add_row(ps, T_WORKER)))
 		return;
 	w->handle = sdup(ps, f[1]);
@@ -1676,9 +1876,22 @@ static void row_worker(struct parser *ps, char **f, int n)
 	w->phone = sdup(ps, f[3]);
 	w->issi = *issi ? sdup(ps, issi) : NULL;
 	w->active = active;
+	w->lang = sdup(ps, n > 6 && *f[6] ? f[6] : "fi");
 }
 
-static void row_shift(struct parser *ps, char **f)
+/* The optional TEMP_ROSTER field f[i] of a shift or rotation: 1 none, 0 ok, -1 reported. */
+static int temp_field(struct parser *ps, char **f, int n, int i)
+{
+	if (n <= i || !*f[i])
+		return 1;
+	if (code_ok(f[i], 32, "._-"))
+		return 0;
+	report(ps, ps->recline,
+	       "bad temporary roster name '%s' (1-32 letters, digits, '.', '_' or '-')", f[i]);
+	return -1;
+}
+
+static void row_shift(struct parser *ps, char **f, int n)
 {
 	struct gw_db_shift *s;
 	int64_t start, end;
@@ -1695,8 +1908,10 @@ static void row_shift(struct parser *ps, char **f)
 		report(ps, ps->recline, "bad position '%s' (1-99)", f[5]);
 		return;
 	}
-	if (!(s = add_row(ps, T_SHIFT)))
+	int temp = temp_field(ps, f, n, 6);
+	if (temp < 0 || !(s = add_row(ps, T_SHIFT)))
 		return;
+	s->temp = temp == 0 ? sdup(ps, f[6]) : NULL;
 	s->line = sdup(ps, f[1]);
 	s->worker = sdup(ps, f[2]);
 	s->start_ms = start;
@@ -1704,9 +1919,142 @@ static void row_shift(struct parser *ps, char **f)
 	s->position = pos;
 }
 
-static void row_route(struct parser *ps, char **f)
+static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+static int day_index(const char *s, size_t n)
 {
-	struct gw_db_route *rt;
+	for (int i = 0; i < 7; i++)
+		if (n == 3 && strncmp(s, day_names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Weekdays "mon-fri", "sat+sun", "fri-mon" (ranges may wrap), "mon+wed-fri": names and
+ * ranges joined by '+'. Returns the mask (bit 0 Monday), or -1.
+ */
+static int parse_days(const char *s)
+{
+	int mask = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, "+-");
+		int a = day_index(s, n), b = a;
+		s += n;
+		if (*s == '-') {
+			n = strcspn(++s, "+-");
+			b = day_index(s, n);
+			s += n;
+		}
+		if (a < 0 || b < 0 || *s == '-')
+			return -1;
+		for (int d = a;; d = (d + 1) % 7) {
+			mask |= 1 << d;
+			if (d == b)
+				break;
+		}
+		if (*s == '+' && !*++s)
+			return -1;
+	}
+	return mask;
+}
+
+/* A day mask as parse_days() reads it: runs of three or more days as ranges. */
+static void format_days(int mask, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int d = 0; d < 7; d++) {
+		int e = d;
+		if (!(mask & (1 << d)))
+			continue;
+		while (e + 1 < 7 && (mask & (1 << (e + 1))))
+			e++;
+		if (e - d >= 2) {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s-%s", n ? "+" : "",
+					      day_names[d], day_names[e]);
+			d = e;
+		} else {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "+" : "", day_names[d]);
+		}
+		if (n >= len)
+			return;
+	}
+}
+
+static const char *const hol_names[] = {"any", "only", "except"};
+
+/* The condition fields of a route as the CSV writes them: days, window, holidays, status. */
+struct route_cond_text {
+	char days[40], window[48], holidays[8], status[16];
+};
+
+static void route_cond_format(const struct gw_db_route *rt, struct route_cond_text *t)
+{
+	format_days(rt->days, t->days, sizeof(t->days));
+	t->window[0] = t->status[0] = '\0';
+	if (rt->window)
+		snprintf(t->window, sizeof(t->window), "%02d:%02d-%02d:%02d", rt->from_min / 60,
+			 rt->from_min % 60, rt->to_min / 60, rt->to_min % 60);
+	snprintf(t->holidays, sizeof(t->holidays), "%s",
+		 rt->holidays == GW_DB_ROUTE_HOL_ANY ? "" : hol_names[rt->holidays]);
+	if (rt->has_status)
+		snprintf(t->status, sizeof(t->status), "%d", rt->status);
+}
+
+static bool route_has_cond(const struct gw_db_route *rt)
+{
+	return rt->days || rt->window || rt->holidays || rt->has_status;
+}
+
+/* The optional condition fields of a route row (f[4..n)); false after a report. */
+static bool route_conditions(struct parser *ps, char **f, int n, struct gw_db_route *c)
+{
+	char from[8], to[8];
+
+	if (n > 4 && *f[4] && (c->days = parse_days(f[4])) <= 0) {
+		c->days = 0;
+		report(ps, ps->recline, "bad days '%s' (e.g. mon-fri, sat+sun; empty: every day)",
+		       f[4]);
+		return false;
+	}
+	if (n > 5 && *f[5]) {
+		if (strlen(f[5]) != 11 || f[5][5] != '-' ||
+		    (memcpy(from, f[5], 5), from[5] = '\0', !parse_hhmm(from, &c->from_min)) ||
+		    (memcpy(to, f[5] + 6, 5), to[5] = '\0', !parse_hhmm(to, &c->to_min)) ||
+		    c->from_min == c->to_min) {
+			report(ps, ps->recline,
+			       "bad window '%s' (HH:MM-HH:MM local time, e.g. 16:00-08:00; empty: "
+			       "all day)",
+			       f[5]);
+			return false;
+		}
+		c->window = true;
+	}
+	if (n > 6 && *f[6]) {
+		for (c->holidays = 2; c->holidays >= 0; c->holidays--)
+			if (strcmp(f[6], hol_names[c->holidays]) == 0)
+				break;
+		if (c->holidays < 0) {
+			c->holidays = 0;
+			report(ps, ps->recline, "bad holidays '%s' (any, only or except)", f[6]);
+			return false;
+		}
+	}
+	if (n > 7 && *f[7]) {
+		if (!int_ok(f[7], 0, 65535, &c->status)) {
+			report(ps, ps->recline, "bad status code '%s' (0-65535; empty: any)", f[7]);
+			return false;
+		}
+		c->has_status = true;
+	}
+	return true;
+}
+
+static void row_route(struct parser *ps, char **f, int n)
+{
+	struct gw_db_route *rt, c = {0};
 	int prio;
 
 	if (!need_code(ps, "line code", f[1]))
@@ -1721,8 +2069,11 @@ static void row_route(struct parser *ps, char **f)
 		report(ps, ps->recline, "bad priority '%s' (-1000..1000)", f[3]);
 		return;
 	}
+	if (!route_conditions(ps, f, n, &c))
+		return;
 	if (!(rt = add_row(ps, T_ROUTE)))
 		return;
+	*rt = c;
 	rt->line = sdup(ps, f[1]);
 	rt->prefix = sdup(ps, f[2]);
 	rt->priority = prio;
@@ -1811,8 +2162,10 @@ static void row_rotation(struct parser *ps, char **f, int n)
 		report(ps, ps->recline, "rotation must end after it starts (%s, %s)", f[4], end);
 		return;
 	}
-	if (!(x = add_row(ps, T_ROT)))
+	int temp = temp_field(ps, f, n, 9);
+	if (temp < 0 || !(x = add_row(ps, T_ROT)))
 		return;
+	x->temp = temp == 0 ? sdup(ps, f[9]) : NULL;
 	x->name = sdup(ps, f[1]);
 	x->line = sdup(ps, f[2]);
 	x->kind = sdup(ps, f[3]);
@@ -1942,6 +2295,40 @@ static void row_holiday(struct parser *ps, char **f)
 	h->name = sdup(ps, f[2]);
 }
 
+static void row_temp(struct parser *ps, char **f, int n)
+{
+	struct gw_db_temp *x;
+	int64_t d0, d1;
+	int handoff = 0;
+
+	if (temp_field(ps, f, n, 1) != 0) {
+		if (!*f[1])
+			report(ps, ps->recline, "temporary roster name is empty");
+		return;
+	}
+	if (!need_code(ps, "line code", f[2]) || !need_date(ps, "from", f[3]) ||
+	    !need_date(ps, "to", f[4]))
+		return;
+	if (n > 5 && *f[5] && !parse_hhmm(f[5], &handoff)) {
+		report(ps, ps->recline, "bad handoff time '%s' (HH:MM, local time)", f[5]);
+		return;
+	}
+	parse_date(f[3], &d0);
+	parse_date(f[4], &d1);
+	if (d1 <= d0) {
+		report(ps, ps->recline, "temporary roster must end after it starts (%s, %s)", f[3],
+		       f[4]);
+		return;
+	}
+	if (!(x = add_row(ps, T_TEMP)))
+		return;
+	x->name = sdup(ps, f[1]);
+	x->line = sdup(ps, f[2]);
+	x->from_date = sdup(ps, f[3]);
+	x->to_date = sdup(ps, f[4]);
+	x->handoff_min = handoff;
+}
+
 static const struct {
 	const char *name;
 	int type;
@@ -1949,17 +2336,20 @@ static const struct {
 	const char *syntax;
 } rectypes[] = {
     {"line", T_LINE, 5, 5, "line,CODE,NAME_FI,NAME_SV,NAME_EN"},
-    {"worker", T_WORKER, 5, 6, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE]"},
-    {"shift", T_SHIFT, 6, 6, "shift,LINE,WORKER,START,END,POSITION"},
-    {"route", T_ROUTE, 4, 4, "route,LINE,CALLER_PREFIX,PRIORITY"},
+    {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]"},
+    {"shift", T_SHIFT, 6, 7, "shift,LINE,WORKER,START,END,POSITION[,TEMP_ROSTER]"},
+    {"route", T_ROUTE, 4, 8,
+     "route,LINE,CALLER_PREFIX,PRIORITY[,DAYS[,WINDOW[,HOLIDAYS[,STATUS]]]]"},
     {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION"},
-    {"rotation", T_ROT, 7, 9,
-     "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE]]"},
+    {"rotation", T_ROT, 7, 10,
+     "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE[,"
+     "TEMP_ROSTER]]]"},
     {"rotation_member", T_MEMBER, 4, 4, "rotation_member,ROTATION,ORDER,WORKER"},
     {"override", T_OVR, 6, 7, "override,add|remove|replace,LINE,WORKER,START,END[,POSITION|BY]"},
     {"chain_step", T_STEP, 5, 6, "chain_step,LINE,ORDER,person|oncall|duty,WHO[,RING_S]"},
     {"chain", T_CHAIN, 4, 5, "chain,LINE,ROUNDS,FALLBACK[,FALLBACK_RING_S]"},
     {"holiday", T_HOLIDAY, 3, 3, "holiday,DATE,NAME"},
+    {"temp_roster", T_TEMP, 5, 6, "temp_roster,NAME,LINE,FROM_DATE,TO_DATE[,HANDOFF]"},
 };
 
 static void parse_row(struct parser *ps, struct record *rec)
@@ -1978,7 +2368,8 @@ static void parse_row(struct parser *ps, struct record *rec)
 	if (i == sizeof(rectypes) / sizeof(rectypes[0])) {
 		report(ps, ps->recline,
 		       "unknown record type '%.40s' (line, worker, shift, route, directory, "
-		       "rotation, rotation_member, override, chain_step, chain, holiday)",
+		       "rotation, rotation_member, override, chain_step, chain, holiday, "
+		       "temp_roster)",
 		       rec->f[0]);
 		return;
 	}
@@ -2000,10 +2391,10 @@ static void parse_row(struct parser *ps, struct record *rec)
 		row_worker(ps, rec->f, rec->n);
 		break;
 	case T_SHIFT:
-		row_shift(ps, rec->f);
+		row_shift(ps, rec->f, rec->n);
 		break;
 	case T_ROUTE:
-		row_route(ps, rec->f);
+		row_route(ps, rec->f, rec->n);
 		break;
 	case T_DIR:
 		row_dir(ps, rec->f);
@@ -2025,6 +2416,9 @@ static void parse_row(struct parser *ps, struct record *rec)
 		break;
 	case T_HOLIDAY:
 		row_holiday(ps, rec->f);
+		break;
+	case T_TEMP:
+		row_temp(ps, rec->f, rec->n);
 		break;
 	}
 }
@@ -2087,6 +2481,8 @@ static int cmp_shift_idx(const void *a, const void *b)
 	int c = strcmp(x->line, y->line);
 	if (!c)
 		c = strcmp(x->worker, y->worker);
+	if (!c)
+		c = strcmp(x->temp ? x->temp : "", y->temp ? y->temp : "");
 	if (!c && x->start_ms != y->start_ms)
 		c = x->start_ms < y->start_ms ? -1 : 1;
 	return c;
@@ -2108,7 +2504,8 @@ static void check_overlaps(struct parser *ps)
 	qsort(idx, o->n_shifts, sizeof(*idx), cmp_shift_idx);
 	for (size_t i = 1; i < o->n_shifts; i++) {
 		const struct gw_db_shift *p = &o->shifts[idx[last]], *s = &o->shifts[idx[i]];
-		if (strcmp(p->line, s->line) != 0 || strcmp(p->worker, s->worker) != 0) {
+		if (strcmp(p->line, s->line) != 0 || strcmp(p->worker, s->worker) != 0 ||
+		    strcmp(p->temp ? p->temp : "", s->temp ? s->temp : "") != 0) {
 			last = i;
 			continue;
 		}
@@ -2127,15 +2524,76 @@ static void check_overlaps(struct parser *ps)
 	free(idx);
 }
 
+/* The local date range of a temporary roster in UTC ms (checked dates). */
+static void temp_range(const struct gw_db_temp *x, int64_t *a, int64_t *b)
+{
+	int64_t d0 = 0, d1 = 0;
+
+	parse_date(x->from_date, &d0);
+	parse_date(x->to_date, &d1);
+	*a = local_to_utc(d0, x->handoff_min);
+	*b = local_to_utc(d1, x->handoff_min);
+}
+
+/*
+ * Temporary rosters: known line, no two overlapping on one line, and the shifts and
+ * rotations naming one are on its line. lines is sorted (index_unique).
+ */
+static void cross_check_temps(struct parser *ps, const struct keyed *lines)
+{
+	const struct gw_db_roster *o = ps->out;
+
+	for (size_t i = 0; i < o->n_temps; i++) {
+		const struct gw_db_temp *x = &o->temps[i];
+		int64_t a, b;
+		if (!known(x->line, lines, o->n_lines)) {
+			report(ps, ps->src[T_TEMP][i], "temporary roster on unknown line '%s'",
+			       x->line);
+			continue;
+		}
+		temp_range(x, &a, &b);
+		for (size_t j = 0; j < i; j++) {
+			int64_t c, d;
+			temp_range(&o->temps[j], &c, &d);
+			if (strcmp(o->temps[j].line, x->line) == 0 && a < d && c < b)
+				report(ps, ps->src[T_TEMP][i],
+				       "temporary roster %s overlaps %s (line %u) on line %s",
+				       x->name, o->temps[j].name, ps->src[T_TEMP][j], x->line);
+		}
+	}
+	for (size_t i = 0; i < o->n_shifts + o->n_rotations; i++) {
+		bool sh = i < o->n_shifts;
+		const char *temp = sh ? o->shifts[i].temp : o->rotations[i - o->n_shifts].temp;
+		const char *line = sh ? o->shifts[i].line : o->rotations[i - o->n_shifts].line;
+		unsigned src = sh ? ps->src[T_SHIFT][i] : ps->src[T_ROT][i - o->n_shifts];
+		const struct gw_db_temp *x = NULL;
+		if (!temp)
+			continue;
+		for (size_t j = 0; j < o->n_temps && !x; j++)
+			if (strcmp(o->temps[j].name, temp) == 0)
+				x = &o->temps[j];
+		if (!x)
+			report(ps, src, "%s names unknown temporary roster '%s'",
+			       sh ? "shift" : "rotation", temp);
+		else if (strcmp(x->line, line) != 0)
+			report(ps, src, "%s on line %s names temporary roster %s of line %s",
+			       sh ? "shift" : "rotation", line, temp, x->line);
+	}
+}
+
 static void cross_check(struct parser *ps)
 {
 	struct gw_db_roster *o = ps->out;
 	size_t nk = o->n_lines + o->n_workers + o->n_routes + o->n_dirs + o->n_rotations +
-		    o->n_members + o->n_steps + o->n_chains + o->n_holidays;
+		    o->n_members + o->n_steps + o->n_chains + o->n_holidays + o->n_temps;
 	struct keyed *k = calloc(nk ? nk : 1, sizeof(*k));
 	struct keyed *lines, *workers, *routes, *dirs, *rots, *members, *steps, *chains, *hols;
+	struct keyed *temps;
+	char(*rkeys)[160] = calloc(o->n_routes ? o->n_routes : 1, sizeof(*rkeys));
 
-	if (!k) {
+	if (!k || !rkeys) {
+		free(k);
+		free(rkeys);
 		ps->oom = true;
 		return;
 	}
@@ -2148,13 +2606,23 @@ static void cross_check(struct parser *ps)
 	steps = members + o->n_members;
 	chains = steps + o->n_steps;
 	hols = chains + o->n_chains;
+	temps = hols + o->n_holidays;
 	for (size_t i = 0; i < o->n_lines; i++)
 		lines[i] = (struct keyed){o->lines[i].code, 0, ps->src[T_LINE][i]};
 	for (size_t i = 0; i < o->n_workers; i++)
 		workers[i] = (struct keyed){o->workers[i].handle, 0, ps->src[T_WORKER][i]};
-	for (size_t i = 0; i < o->n_routes; i++)
-		routes[i] =
-		    (struct keyed){o->routes[i].prefix, o->routes[i].priority, ps->src[T_ROUTE][i]};
+	for (size_t i = 0; i < o->n_routes; i++) {
+		const struct gw_db_route *rt = &o->routes[i];
+		struct route_cond_text ct;
+		const char *key = rt->prefix;
+		if (route_has_cond(rt)) { /* the same prefix under other conditions is no repeat */
+			route_cond_format(rt, &ct);
+			snprintf(rkeys[i], sizeof(rkeys[i]), "%s' if '%s,%s,%s,%s", rt->prefix,
+				 ct.days, ct.window, ct.holidays, ct.status);
+			key = rkeys[i];
+		}
+		routes[i] = (struct keyed){key, rt->priority, ps->src[T_ROUTE][i]};
+	}
 	for (size_t i = 0; i < o->n_dirs; i++)
 		dirs[i] = (struct keyed){o->dirs[i].issi, 0, ps->src[T_DIR][i]};
 	for (size_t i = 0; i < o->n_rotations; i++)
@@ -2174,6 +2642,10 @@ static void cross_check(struct parser *ps)
 	index_unique(ps, rots, o->n_rotations, "rotation");
 	index_unique(ps, chains, o->n_chains, "chain settings for line");
 	index_unique(ps, hols, o->n_holidays, "holiday");
+	for (size_t i = 0; i < o->n_temps; i++)
+		temps[i] = (struct keyed){o->temps[i].name, 0, ps->src[T_TEMP][i]};
+	index_unique(ps, temps, o->n_temps, "temporary roster");
+	cross_check_temps(ps, lines);
 	index_unique_order(ps, routes, o->n_routes,
 			   "route prefix '%s' with priority %d is ambiguous (also on line %u)");
 	index_unique_order(ps, members, o->n_members,
@@ -2257,6 +2729,7 @@ static void cross_check(struct parser *ps)
 	if (o->n_lines == 0 && ps->errors == 0 && !ps->dir_only)
 		report(ps, 0, "no line records: refusing an empty roster");
 	free(k);
+	free(rkeys);
 }
 
 static int parse(const char *file, const char *buf, size_t len, bool dir_only,
@@ -2442,6 +2915,14 @@ static void put_int(FILE *f, int v, bool omit_zero, bool last)
 	put_field(f, omit_zero && v == 0 ? "" : b, last);
 }
 
+/* A local time of day (minutes after midnight) as HH:MM. */
+static void put_hhmm(FILE *f, int min, bool last)
+{
+	char b[16];
+	snprintf(b, sizeof(b), "%02d:%02d", min / 60 % 24, min % 60);
+	put_field(f, b, last);
+}
+
 static void put_time(FILE *f, int64_t ms, bool last)
 {
 	char b[40];
@@ -2468,7 +2949,17 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 		put_field(f, w->name, false);
 		put_field(f, w->phone, false);
 		put_field(f, w->issi ? w->issi : "", false);
-		put_int(f, w->active, false, true);
+		put_int(f, w->active, false, false);
+		put_field(f, lang_ok(w->lang) ? w->lang : "fi", true); /* never the PIN hash */
+	}
+	for (size_t i = 0; i < d->n_temps; i++) {
+		const struct gw_db_temp *x = &d->temps[i];
+		put_field(f, "temp_roster", false);
+		put_field(f, x->name, false);
+		put_field(f, x->line, false);
+		put_field(f, x->from_date, false);
+		put_field(f, x->to_date, false);
+		put_hhmm(f, x->handoff_min, true);
 	}
 	for (size_t i = 0; i < d->n_shifts; i++) {
 		const struct gw_db_shift *s = &d->shifts[i];
@@ -2477,22 +2968,23 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 		put_field(f, s->worker, false);
 		put_time(f, s->start_ms, false);
 		put_time(f, s->end_ms, false);
-		put_int(f, s->position, false, true);
+		put_int(f, s->position, false, !s->temp);
+		if (s->temp)
+			put_field(f, s->temp, true);
 	}
 	for (size_t i = 0; i < d->n_rotations; i++) {
 		const struct gw_db_rotation *x = &d->rotations[i];
-		char hh[8];
-		snprintf(hh, sizeof(hh), "%02d:%02d", x->handoff_min / 60 % 24,
-			 x->handoff_min % 60);
 		put_field(f, "rotation", false);
 		put_field(f, x->name, false);
 		put_field(f, x->line, false);
 		put_field(f, x->kind, false);
 		put_field(f, x->start_date, false);
-		put_field(f, hh, false);
+		put_hhmm(f, x->handoff_min, false);
 		put_int(f, x->position, false, false);
 		put_field(f, x->hours, false);
-		put_field(f, x->end_date ? x->end_date : "", true);
+		put_field(f, x->end_date ? x->end_date : "", !x->temp);
+		if (x->temp)
+			put_field(f, x->temp, true);
 	}
 	for (size_t i = 0; i < d->n_members; i++) {
 		put_field(f, "rotation_member", false);
@@ -2532,10 +3024,20 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 		put_int(f, c->fallback_ring_s, true, true);
 	}
 	for (size_t i = 0; i < d->n_routes; i++) {
+		const struct gw_db_route *rt = &d->routes[i];
+		bool cond = route_has_cond(rt);
+		struct route_cond_text ct;
 		put_field(f, "route", false);
-		put_field(f, d->routes[i].line, false);
-		put_field(f, d->routes[i].prefix, false);
-		put_int(f, d->routes[i].priority, false, true);
+		put_field(f, rt->line, false);
+		put_field(f, rt->prefix, false);
+		put_int(f, rt->priority, false, !cond);
+		if (!cond)
+			continue;
+		route_cond_format(rt, &ct);
+		put_field(f, ct.days, false);
+		put_field(f, ct.window, false);
+		put_field(f, ct.holidays, false);
+		put_field(f, ct.status, true);
 	}
 	for (size_t i = 0; i < d->n_dirs; i++) {
 		put_field(f, "directory", false);

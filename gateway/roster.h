@@ -8,7 +8,8 @@
  * parsed and imported here (all or nothing), and exported back (gw_roster_write_csv).
  *
  * Who is on duty on a line at t: one-off shifts and rotation turns (daily or weekly,
- * handed off at a local Europe/Helsinki time, DST-correct), then overrides in a fixed
+ * handed off at a local Europe/Helsinki time, DST-correct) -- within a temporary roster's
+ * date range only those of that temporary roster, then overrides in a fixed
  * order: every "replace" (A's duty goes to B), then every "remove" (A is off), then
  * every "add" (A is on duty too), each kind by start time. So a substitute who is off
  * sick is removed, and an added person is never removed by another override.
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "db.h"
 
@@ -57,10 +59,18 @@ struct gw_roster_step {
 };
 
 /*
- * Route a caller (SSI or TSI digits) to a service line code: longest caller_prefix match
- * among routes, ties by the higher priority, then the earlier route; "" prefix is the
- * default. Returns the line code (owned by r) or NULL when no route matches.
+ * Route a caller (SSI or TSI digits) at t to a service line code. A route matches when the
+ * caller starts with its prefix ("" matches everyone) and its conditions hold: status (an
+ * SDS status code; a route with one matches only that status, status -1 is a voice call),
+ * weekdays, a local Helsinki time window (may cross midnight: weekdays and holidays are
+ * then those of the day it began) and holidays (only / except). Among matching routes
+ * the most specific wins: one naming the status, then the longest prefix, then the most
+ * conditions of days, window and holidays, then the higher priority, then the earlier
+ * route. Returns the line code (owned by r) or NULL when no route matches.
  */
+const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t);
+
+/* gw_roster_route_at(r, caller, -1, now): a voice call now. */
 const char *gw_roster_route(const struct gw_roster *r, const char *caller);
 
 /*
@@ -103,6 +113,46 @@ struct gw_roster_plan {
  */
 int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 		   struct gw_roster_plan *out);
+
+/*
+ * The temporary roster in effect on line at t_ms (its name, owned by r), or NULL: then the
+ * line's normal shifts and rotations apply. While one is in effect, only the shifts and
+ * rotations that name it make the line's duty (overrides apply on top as always).
+ */
+const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64_t t_ms);
+
+/* ---- worker PIN and language ------------------------------------------------------------ */
+
+/*
+ * PINs are 4-8 digits, stored only as libsodium crypto_pwhash_str() strings (argon2id,
+ * random salt) with these limits, chosen for a small board (8 MiB of RAM per check):
+ * 2 passes over 8 MiB took 6-8 ms per check on the 2-core x86-64 build host; expect
+ * ~5-10x that on an ARM board. A check runs on the main loop, so it stays this cheap.
+ */
+#define GW_ROSTER_PIN_MIN      4
+#define GW_ROSTER_PIN_MAX      8
+#define GW_ROSTER_PIN_OPSLIMIT 2
+#define GW_ROSTER_PIN_MEMLIMIT (8u << 20)
+#define GW_ROSTER_PIN_HASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
+
+/* True when pin is 4-8 ASCII digits. */
+bool gw_roster_pin_ok(const char *pin);
+
+/*
+ * Hash pin for gw_db_worker_set_pin() into out (NUL-terminated). Returns 0, -EINVAL when
+ * pin is not 4-8 digits, -ENOMEM (argon2 memory) or -EIO (libsodium would not start).
+ */
+int gw_roster_hash_pin(const char *pin, char out[GW_ROSTER_PIN_HASH_MAX]);
+
+/*
+ * Check the PIN a worker typed, the worker named by phone (exactly as in the roster; the
+ * active worker with that number, first by handle). Returns 0 on a match, -EACCES for a
+ * wrong PIN, -ENOENT when no active worker has that phone or the worker has no PIN.
+ */
+int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char *pin);
+
+/* Language ("fi", "sv" or "en") of the active worker with that phone, or NULL if none. */
+const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone);
 
 /* Directory name (organisation) for an ISSI/TSI, or NULL when not listed. */
 const char *gw_roster_org(const struct gw_roster *r, const char *issi);
@@ -154,7 +204,7 @@ int gw_roster_utc_offset_min(int64_t t_ms);
 
 /*
  * Check a worker as "worker add" takes it: handle, name, phone, ISSI (canonicalised in
- * place; "" or NULL: none). Returns 0, or -EINVAL with the reason in why.
+ * place; "" or NULL: none), lang (NULL: "fi"). Returns 0, or -EINVAL with the reason in why.
  */
 int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len);
 

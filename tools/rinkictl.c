@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_DB     "/var/lib/rinki/rinki.db"
 #define EXIT_USAGE     2
@@ -61,10 +63,18 @@ static const struct ctl_cmd_help {
      "every bad row is reported and nothing changes unless the whole file is valid."},
     {"roster export", "roster export [FILE]",
      "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
+    {"roster temp", "roster temp [--json]",
+     "The temporary rosters (the roster CSV's temp_roster records): name, line, the local\n"
+     "range they replace the line's normal shifts and rotations in, and how many shifts\n"
+     "and rotations they have. oncall names the one in effect."},
     {"directory import", "directory import FILE",
      "Replace the ISSI directory with FILE's directory,ISSI,ORGANISATION records."},
-    {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--inactive]", "Add a worker."},
-    {"worker list", "worker list [--json]", "All workers."},
+    {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--lang fi|sv|en] [--inactive]",
+     "Add a worker (language default fi: the language rinki speaks to them)."},
+    {"worker list", "worker list [--json]", "All workers, with language and whether a PIN is set."},
+    {"worker pin", "worker pin HANDLE",
+     "Set the worker's PIN (4-8 digits), read from the terminal (asked twice, not shown)\n"
+     "or from one line of standard input. Only a salted argon2id hash is stored."},
     {"worker disable", "worker disable HANDLE",
      "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it)."},
     {"worker enable", "worker enable HANDLE", "Mark a worker active again."},
@@ -362,7 +372,9 @@ static void ctl_print_chain(const struct gw_roster *r, const char *line, int64_t
 	struct gw_roster_plan plan;
 	int n = gw_roster_chain(r, line, at, steps, GW_ROSTER_CHAIN_MAX);
 
-	printf("%s  %s\n", line, gw_roster_line_name(r, line));
+	const char *temp = gw_roster_temp_at(r, line, at);
+	printf("%s  %s%s%s%s\n", line, gw_roster_line_name(r, line),
+	       temp ? "  (temporary roster " : "", temp ? temp : "", temp ? ")" : "");
 	if (n == 0)
 		printf("   (nobody on duty)\n");
 	if (n < 0)
@@ -412,6 +424,7 @@ static void ctl_json_line(const struct gw_roster *r, const char *line, int64_t a
 	ctl_json_kv_str("line", line, &first);
 	ctl_json_kv_str("name", gw_roster_line_name(r, line), &first);
 	ctl_json_kv_str("name_fi", gw_roster_line_name_fi(r, line), &first);
+	ctl_json_kv_str("temp_roster", gw_roster_temp_at(r, line, at), &first);
 	ctl_json_key("duty", &first);
 	putchar('[');
 	for (int i = 0; i < n; i++) {
@@ -941,19 +954,29 @@ static int ctl_retention(const char *dbpath, int argc, char **argv)
 
 /* ---- roster and directory ------------------------------------------------------------ */
 
-static int ctl_roster_export(const char *dbpath, const char *file)
+/* Read the whole roster of dbpath into *d. 0, or the exit status after the message. */
+static int ctl_read_roster(const char *dbpath, struct gw_db_roster *d)
 {
-	struct gw_db_roster d;
 	struct gw_db *db;
-	FILE *f = stdout;
 	int rc;
 
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
-	rc = gw_db_roster_read(db, &d);
+	rc = gw_db_roster_read(db, d);
 	gw_db_close(db);
 	if (rc < 0)
 		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
+	return 0;
+}
+
+static int ctl_roster_export(const char *dbpath, const char *file)
+{
+	struct gw_db_roster d;
+	FILE *f = stdout;
+	int rc;
+
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
+		return rc;
 	if (file && !(f = fopen(file, "w"))) {
 		rc = -errno;
 		gw_db_roster_clear(&d);
@@ -968,6 +991,56 @@ static int ctl_roster_export(const char *dbpath, const char *file)
 	return 0;
 }
 
+/* roster temp: the temporary rosters with their own shift and rotation counts. */
+static int ctl_roster_temp(const char *dbpath, bool json)
+{
+	struct gw_db_roster d;
+	int rc;
+
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
+		return rc;
+	if (json)
+		fputs("{\"temp_rosters\":[", stdout);
+	else
+		printf("%-16s %-6s %-16s  %-16s  %s\n", "NAME", "LINE", "FROM", "TO",
+		       "SHIFTS ROTATIONS");
+	for (size_t i = 0; i < d.n_temps; i++) {
+		const struct gw_db_temp *x = &d.temps[i];
+		int shifts = 0, rots = 0;
+		char a[24], b[24];
+		bool first = true;
+		for (size_t k = 0; k < d.n_shifts; k++)
+			shifts += d.shifts[k].temp && strcmp(d.shifts[k].temp, x->name) == 0;
+		for (size_t k = 0; k < d.n_rotations; k++)
+			rots += d.rotations[k].temp && strcmp(d.rotations[k].temp, x->name) == 0;
+		snprintf(a, sizeof(a), "%s %02d:%02d", x->from_date, x->handoff_min / 60,
+			 x->handoff_min % 60);
+		snprintf(b, sizeof(b), "%s %02d:%02d", x->to_date, x->handoff_min / 60,
+			 x->handoff_min % 60);
+		if (!json) {
+			printf("%-16s %-6s %-16s  %-16s  %6d %9d\n", x->name, x->line, a, b, shifts,
+			       rots);
+			continue;
+		}
+		if (i)
+			putchar(',');
+		putchar('{');
+		ctl_json_kv_str("name", x->name, &first);
+		ctl_json_kv_str("line", x->line, &first);
+		ctl_json_kv_str("from", a, &first);
+		ctl_json_kv_str("to", b, &first);
+		ctl_json_kv_int("shifts", shifts, &first);
+		ctl_json_kv_int("rotations", rots, &first);
+		putchar('}');
+	}
+	if (json)
+		fputs("]}\n", stdout);
+	else if (d.n_temps == 0)
+		printf("(no temporary rosters)\n");
+	gw_db_roster_clear(&d);
+	return ctl_flush();
+}
+
 static int ctl_roster(const char *dbpath, int argc, char **argv)
 {
 	struct gw_roster_counts c;
@@ -979,8 +1052,14 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 			return ctl_bad_usage("usage: roster export [FILE]");
 		return ctl_roster_export(dbpath, argc == 2 ? argv[1] : NULL);
 	}
+	if (argc >= 1 && strcmp(argv[0], "temp") == 0) {
+		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			return ctl_roster_temp(dbpath, argc == 2);
+		return ctl_bad_usage("usage: roster temp [--json]");
+	}
 	if (argc != 2 || strcmp(argv[0], "import") != 0)
-		return ctl_bad_usage("usage: roster import FILE | roster export [FILE]");
+		return ctl_bad_usage(
+		    "usage: roster import FILE | roster export [FILE] | roster temp");
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
 	rc = gw_roster_import_file(db, argv[1], ctl_csv_error, &errors, &c);
@@ -1024,27 +1103,23 @@ static int ctl_directory(const char *dbpath, int argc, char **argv)
 static int ctl_worker_list(const char *dbpath, bool json)
 {
 	struct gw_db_roster d;
-	struct gw_db *db;
 	int rc;
 
-	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
 		return rc;
-	rc = gw_db_roster_read(db, &d);
-	gw_db_close(db);
-	if (rc < 0)
-		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
 	if (json)
 		fputs("{\"workers\":[", stdout);
 	else
-		printf("%-16s %-24s %-16s %-8s %s\n", "HANDLE", "NAME", "PHONE", "ISSI", "ACTIVE");
+		printf("%-16s %-24s %-16s %-8s %-6s %-4s %s\n", "HANDLE", "NAME", "PHONE", "ISSI",
+		       "ACTIVE", "LANG", "PIN");
 	for (size_t i = 0; i < d.n_workers; i++) {
 		const struct gw_db_worker *w = &d.workers[i];
 		bool first = true;
 		if (!json) {
 			printf("%-16s ", w->handle);
 			ctl_put_padded(w->name, 24);
-			printf(" %-16s %-8s %s\n", w->phone, w->issi ? w->issi : "-",
-			       w->active ? "yes" : "no");
+			printf(" %-16s %-8s %-6s %-4s %s\n", w->phone, w->issi ? w->issi : "-",
+			       w->active ? "yes" : "no", w->lang, w->pin_hash ? "set" : "-");
 			continue;
 		}
 		if (i)
@@ -1054,13 +1129,77 @@ static int ctl_worker_list(const char *dbpath, bool json)
 		ctl_json_kv_str("name", w->name, &first);
 		ctl_json_kv_str("phone", w->phone, &first);
 		ctl_json_kv_str("issi", w->issi, &first);
+		ctl_json_kv_str("lang", w->lang, &first);
 		ctl_json_key("active", &first);
-		fputs(w->active ? "true}" : "false}", stdout);
+		fputs(w->active ? "true" : "false", stdout);
+		ctl_json_key("pin_set", &first);
+		fputs(w->pin_hash ? "true}" : "false}", stdout);
 	}
 	if (json)
 		fputs("]}\n", stdout);
 	gw_db_roster_clear(&d);
 	return ctl_flush();
+}
+
+/* Read one line into buf without its newline; on a terminal without echo. 0 or -1 (EOF). */
+static int ctl_read_secret(const char *prompt, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	int rc = 0;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (!fgets(buf, (int)len, stdin))
+		rc = -1;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return rc;
+}
+
+/* worker pin HANDLE: the PIN from the terminal (twice) or one stdin line, hashed here. */
+static int ctl_worker_pin(const char *dbpath, const char *handle)
+{
+	char pin[64] = "", again[64] = "", hash[GW_ROSTER_PIN_HASH_MAX];
+	struct gw_db *db;
+	int rc;
+
+	if (ctl_read_secret("PIN (4-8 digits): ", pin, sizeof(pin)) < 0)
+		return ctl_fail("worker pin: no PIN given");
+	if (!gw_roster_pin_ok(pin)) {
+		explicit_bzero(pin, sizeof(pin));
+		return ctl_fail("worker pin: a PIN is 4-8 digits");
+	}
+	if (isatty(STDIN_FILENO) &&
+	    (ctl_read_secret("again: ", again, sizeof(again)) < 0 || strcmp(pin, again) != 0)) {
+		explicit_bzero(pin, sizeof(pin));
+		explicit_bzero(again, sizeof(again));
+		return ctl_fail("worker pin: the two PINs differ");
+	}
+	rc = gw_roster_hash_pin(pin, hash);
+	explicit_bzero(pin, sizeof(pin));
+	explicit_bzero(again, sizeof(again));
+	if (rc < 0)
+		return ctl_fail("worker pin: cannot hash the PIN: %s", strerror(-rc));
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_worker_set_pin(db, handle, hash);
+	gw_db_close(db);
+	if (rc == -ENOENT) {
+		ctl_fail("no worker '%s'", handle);
+		return EXIT_NOT_FOUND;
+	}
+	if (rc < 0)
+		return ctl_fail("%s: cannot set the PIN of %s: %s", dbpath, handle, strerror(-rc));
+	printf("PIN of worker %s set\n", handle);
+	return 0;
 }
 
 static int ctl_worker(const char *dbpath, int argc, char **argv)
@@ -1092,8 +1231,13 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		printf("worker %s %s\n", argv[1], enable ? "enabled" : "disabled (never rung)");
 		return 0;
 	}
+	if (argc >= 1 && strcmp(argv[0], "pin") == 0) {
+		if (argc != 2)
+			return ctl_bad_usage("usage: worker pin HANDLE");
+		return ctl_worker_pin(dbpath, argv[1]);
+	}
 	if (argc < 1 || strcmp(argv[0], "add") != 0)
-		return ctl_bad_usage("usage: worker add|list|disable|enable ...");
+		return ctl_bad_usage("usage: worker add|list|pin|disable|enable ...");
 	struct gw_db_worker w = {.active = true};
 	char issi[32] = "";
 	int pos = 0;
@@ -1101,6 +1245,8 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		if (strcmp(argv[i], "--issi") == 0 && i + 1 < argc) {
 			snprintf(issi, sizeof(issi), "%s", argv[++i]);
 			w.issi = issi;
+		} else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc) {
+			w.lang = argv[++i];
 		} else if (strcmp(argv[i], "--inactive") == 0) {
 			w.active = false;
 		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
@@ -1114,7 +1260,7 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 	}
 	if (pos != 3)
 		return ctl_bad_usage("usage: worker add HANDLE NAME PHONE [--issi ISSI] "
-				     "[--inactive]");
+				     "[--lang fi|sv|en] [--inactive]");
 	if (gw_roster_check_worker(&w, why, sizeof(why)) < 0)
 		return ctl_bad_usage("worker add: %s", why);
 	if (w.issi && !*w.issi)
@@ -1136,16 +1282,11 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 static int ctl_override_list(const char *dbpath, bool json)
 {
 	struct gw_db_roster d;
-	struct gw_db *db;
 	char a[40], b[40];
 	int rc;
 
-	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
 		return rc;
-	rc = gw_db_roster_read(db, &d);
-	gw_db_close(db);
-	if (rc < 0)
-		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
 	if (json)
 		fputs("{\"overrides\":[", stdout);
 	else

@@ -87,7 +87,7 @@ static void make_roster(struct gw_db_roster *r)
 	for (int i = 0; i < WORKERS; i++) {
 		snprintf(b, sizeof(b), "w%02d", i);
 		r->workers[r->n_workers++] = (struct gw_db_worker){
-		    xstrdup(b), xstrdup(b), xstrdup("+358400000000"), NULL, true};
+		    xstrdup(b), xstrdup(b), xstrdup("+358400000000"), NULL, true, NULL, NULL};
 	}
 	/* Each line has its own 12 workers; three 8-hour shifts a day, three positions. */
 	for (int l = 0; l < LINES; l++)
@@ -97,9 +97,9 @@ static void make_roster(struct gw_db_roster *r)
 					int64_t t0 = YEAR_START + d * DAY_MS + s * 8 * 3600000LL;
 					snprintf(b, sizeof(b), "w%02d",
 						 l * 12 + (d + s + p * 4) % 12);
-					r->shifts[k++] =
-					    (struct gw_db_shift){xstrdup(codes[l]), xstrdup(b), t0,
-								 t0 + 8 * 3600000LL, p + 1};
+					r->shifts[k++] = (struct gw_db_shift){
+					    xstrdup(codes[l]),	xstrdup(b), t0,
+					    t0 + 8 * 3600000LL, p + 1,	    NULL};
 				}
 	r->n_shifts = k;
 	for (int l = 0; l < LINES; l++) {

@@ -28,6 +28,7 @@
 static char dir[] = "/tmp/rinki-ctl-XXXXXX";
 static char dbpath[128], outpath[128], errpath[128];
 static char out[1 << 16], err[1 << 14];
+static const char *in_path; /* the child's stdin when set, else /dev/null */
 
 static int slurp(const char *path, char *buf, size_t len)
 {
@@ -62,8 +63,10 @@ static int run_argv(char *const argv[])
 	if (pid == 0) {
 		int o = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (o < 0 || e < 0)
+		int i = open(in_path ? in_path : "/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || i < 0)
 			_exit(126);
+		dup2(i, 0);
 		dup2(o, 1);
 		dup2(e, 2);
 		execvp(argv[0], argv);
@@ -246,7 +249,7 @@ static void test_usage_and_help(void **state)
 	    {"retention", "run"},    {"roster", "import"}, {"roster", "export"},
 	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
 	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
-	    {"override", "remove"},
+	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
 	};
 
 	(void)state;
@@ -304,7 +307,48 @@ static void test_roster_and_edits(void **state)
 	assert_json();
 	assert_non_null(strstr(out, "{\"handle\":\"pia\",\"name\":\"Pia Testi\","
 				    "\"phone\":\"+358401111111\",\"issi\":\"12345\","
-				    "\"active\":true}"));
+				    "\"lang\":\"fi\",\"active\":true,\"pin_set\":false}"));
+
+	/* Language and PIN: the PIN read from stdin, only a hash stored, never shown. */
+	char pinfile[128];
+	static char dbtext[1 << 21];
+	snprintf(pinfile, sizeof(pinfile), "%s/pin.txt", dir);
+	assert_int_equal(
+	    ctl("worker", "add", "stina", "Stina Lind", "+358401111112", "--lang", "sv", NULL), 0);
+	assert_int_equal(ctl("worker", "add", "x", "X", "+358401111113", "--lang", "de", NULL), 2);
+	assert_non_null(strstr(err, "bad language 'de'"));
+	in_path = pinfile;
+	write_file(pinfile, "12ab\n");
+	assert_int_equal(ctl("worker", "pin", "stina", NULL), 1);
+	assert_non_null(strstr(err, "4-8 digits"));
+	write_file(pinfile, "");
+	assert_int_equal(ctl("worker", "pin", "stina", NULL), 1);
+	write_file(pinfile, "271828\n");
+	assert_int_equal(ctl("worker", "pin", "nobody", NULL), 3);
+	assert_int_equal(ctl("worker", "pin", "stina", NULL), 0);
+	assert_null(strstr(out, "271828"));
+	in_path = NULL;
+	assert_int_equal(ctl("worker", "pin", NULL), 2);
+	assert_int_equal(ctl("worker", "list", NULL), 0);
+	assert_non_null(strstr(out, "LANG PIN"));
+	assert_non_null(strstr(out, "no     fi   -\n")); /* olli: inactive, no PIN */
+	assert_non_null(strstr(out, "yes    sv   set\n"));
+	assert_int_equal(ctl("worker", "list", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"lang\":\"sv\",\"active\":true,\"pin_set\":true}"));
+	assert_null(strstr(out, "argon2"));
+	assert_int_equal(ctl("roster", "export", NULL), 0);
+	assert_non_null(strstr(out, "worker,stina,Stina Lind,+358401111112,,1,sv\n"));
+	assert_null(strstr(out, "argon2"));
+	assert_null(strstr(out, "271828"));
+	/* Not in the database file in clear either (nor in its WAL). */
+	for (int k = 0; k < 2; k++) {
+		char p[160];
+		snprintf(p, sizeof(p), "%s%s", dbpath, k ? "-wal" : "");
+		int n = slurp(p, dbtext, sizeof(dbtext));
+		for (int j = 0; n > 0 && j + 6 <= n; j++)
+			assert_false(memcmp(dbtext + j, "271828", 6) == 0);
+	}
 
 	/* Pia replaces Aino on sos: oncall shows it; removing the override undoes it. */
 	assert_int_equal(ctl("override", "add", "replace", "aino", "2026-03-01", "2026-03-02",
@@ -415,12 +459,55 @@ static void test_report_and_retention(void **state)
 	assert_non_null(strstr(out, "accepted"));
 }
 
+/* A temporary roster: imported with the roster, listed, named by oncall at its bounds. */
+static void test_temp_roster_cli(void **state)
+{
+	static char csv[1 << 16];
+	char path[128];
+	FILE *f = fopen("tools/demo/roster.csv", "r");
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(csv, 1, sizeof(csv) - 512, f);
+	fclose(f);
+	snprintf(csv + n, sizeof(csv) - n,
+		 "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"
+		 "shift,sos,maria,2026-12-01T00:00Z,2027-02-01T00:00Z,1,xmas\n");
+	snprintf(path, sizeof(path), "%s/temp.csv", dir);
+	write_file(path, csv);
+	assert_int_equal(ctl("roster", "import", path, NULL), 0);
+	assert_int_equal(ctl("roster", "temp", NULL), 0);
+	assert_non_null(strstr(out, "xmas             sos    2026-12-20 08:00  2027-01-07 08:00  "
+				    "     1         0\n"));
+	assert_int_equal(ctl("roster", "temp", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "{\"name\":\"xmas\",\"line\":\"sos\",\"from\":\"2026-12-20 "
+				    "08:00\",\"to\":\"2027-01-07 08:00\",\"shifts\":1,"
+				    "\"rotations\":0}"));
+	assert_int_equal(ctl("roster", "temp", "x", NULL), 2);
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-12-20T05:59Z", NULL), 0);
+	assert_null(strstr(out, "temporary roster"));
+	assert_non_null(strstr(out, "1. Aino Virtanen"));
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-12-20T06:00Z", NULL), 0);
+	assert_non_null(strstr(out, "(temporary roster xmas)"));
+	assert_non_null(strstr(out, "1. Maria Saarinen"));
+	assert_null(strstr(out, "Aino"));
+	assert_int_equal(ctl("oncall", "--json", "--at", "2026-12-24T12:00Z", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"line\":\"sos\""));
+	assert_non_null(strstr(out, "\"temp_roster\":\"xmas\""));
+	assert_int_equal(ctl("roster", "export", NULL), 0);
+	assert_non_null(strstr(out, "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_usage_and_help),
 	    cmocka_unit_test(test_roster_and_edits),
 	    cmocka_unit_test(test_report_and_retention),
+	    cmocka_unit_test(test_temp_roster_cli),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

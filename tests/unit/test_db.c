@@ -358,8 +358,9 @@ static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_
 {
 	memset(r, 0, sizeof(*r));
 	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
-	*w = (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true};
-	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1};
+	*w =
+	    (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true, NULL, NULL};
+	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1, NULL};
 	r->lines = l;
 	r->n_lines = 1;
 	r->workers = w;
@@ -877,7 +878,7 @@ static void test_roster_edits(void **state)
 	assert_int_equal(gw_db_roster_replace(a, &r), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 
-	struct gw_db_worker pia = {"pia", "Pia", "+358401111111", "12345", true};
+	struct gw_db_worker pia = {"pia", "Pia", "+358401111111", "12345", true, NULL, NULL};
 	assert_int_equal(gw_db_worker_add(a, &pia), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 	assert_int_equal(gw_db_worker_add(a, &pia), -EEXIST);
@@ -935,6 +936,45 @@ static void test_roster_edits(void **state)
 	gw_db_close(b);
 }
 
+/* A v1 roster migrated to v6: language fi, no PIN, unconditional routes, no temp rosters. */
+static void test_migrate_roster_to_v6(void **state)
+{
+	struct gw_db_roster r;
+	struct gw_db *db;
+
+	(void)state;
+	raw_exec(v1_schema);
+	raw_exec("INSERT INTO service_lines VALUES ('sos', 'S', 'S', 'S');"
+		 "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"
+		 "INSERT INTO routes (line, caller_prefix, priority) VALUES ('sos', '2269', 1);"
+		 "INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
+		 " VALUES ('sos', 1, 0, 1000, 1);");
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_schema_version(), 6);
+	assert_int_equal(gw_db_roster_read(db, &r), 0);
+	assert_int_equal(r.n_workers, 1);
+	assert_string_equal(r.workers[0].lang, "fi");
+	assert_null(r.workers[0].pin_hash);
+	assert_int_equal(r.n_routes, 1);
+	assert_string_equal(r.routes[0].prefix, "2269");
+	assert_int_equal(r.routes[0].days, 0);
+	assert_false(r.routes[0].window);
+	assert_int_equal(r.routes[0].holidays, GW_DB_ROUTE_HOL_ANY);
+	assert_false(r.routes[0].has_status);
+	assert_int_equal(r.n_shifts, 1);
+	assert_null(r.shifts[0].temp);
+	assert_int_equal(r.n_temps, 0);
+	gw_db_roster_clear(&r);
+	/* A PIN is kept by handle, and only for a known handle. */
+	assert_int_equal(gw_db_worker_set_pin(db, "aino", "$argon2id$x"), 0);
+	assert_int_equal(gw_db_worker_set_pin(db, "nobody", "$argon2id$x"), -ENOENT);
+	assert_int_equal(gw_db_roster_read(db, &r), 0);
+	assert_string_equal(r.workers[0].pin_hash, "$argon2id$x");
+	gw_db_roster_clear(&r);
+	gw_db_close(db);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -950,6 +990,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_v6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),

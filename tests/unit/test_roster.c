@@ -255,20 +255,21 @@ static void test_year_of_shifts(void **state)
 	(void)state;
 	assert_non_null(sh);
 	for (int i = 0; i < 3; i++)
-		w[i] = (struct gw_db_worker){(char *)who[i], (char *)who[i], "+358400000000", NULL,
-					     true};
+		w[i] = (struct gw_db_worker){
+		    (char *)who[i], (char *)who[i], "+358400000000", NULL, true, NULL, NULL};
 	for (int d = 0; d < 365; d++)
 		for (int k = 0; k < 3; k++)
 			for (int p = 0; p < 3; p++) {
 				int64_t s0 = y0 + ((int64_t)d * 3 + k) * 8 * 3600000;
 				sh[n++] = (struct gw_db_shift){"sos", (char *)who[(d + k + p) % 3],
-							       s0, s0 + 8 * 3600000, p + 1};
+							       s0,    s0 + 8 * 3600000,
+							       p + 1, NULL};
 			}
 	/* Long and odd shifts that overlap many short ones. */
-	sh[n++] = (struct gw_db_shift){"sos", "leena", y0, y0 + 365LL * 86400000, 4};
-	sh[n++] = (struct gw_db_shift){"sos", "aino", y0 + 100LL * 86400000 + 1,
-				       y0 + 200LL * 86400000 - 7, 1};
-	sh[n++] = (struct gw_db_shift){"sos", "mikko", y0 - 86400000, y0 + 3600000, 2};
+	sh[n++] = (struct gw_db_shift){"sos", "leena", y0, y0 + 365LL * 86400000, 4, NULL};
+	sh[n++] = (struct gw_db_shift){
+	    "sos", "aino", y0 + 100LL * 86400000 + 1, y0 + 200LL * 86400000 - 7, 1, NULL};
+	sh[n++] = (struct gw_db_shift){"sos", "mikko", y0 - 86400000, y0 + 3600000, 2, NULL};
 	in.lines = &line;
 	in.n_lines = 1;
 	in.workers = w;
@@ -987,7 +988,13 @@ static void test_export_round_trip(void **state)
 	    "override,replace,mhs,juha,2026-03-07T00:00Z,2026-03-08T00:00:30Z,sanna\n"
 	    "holiday,2028-12-24,\" Jouluaatto \"\n"
 	    "chain,sos,,leena,30\n"
-	    "chain_step,lsp,1,person,pia,45\n";
+	    "chain_step,lsp,1,person,pia,45\n"
+	    "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"
+	    "route,vwc,,0,mon+wed-fri+sun,,only,65535\n"
+	    "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"
+	    "shift,sos,pia,2026-12-01T00:00Z,2027-02-01T00:00Z,1,xmas\n"
+	    "rotation,xmas-r,sos,weekly,2026-12-21,08:00,2,,,xmas\n"
+	    "rotation_member,xmas-r,1,pia\n";
 	struct gw_roster *r1, *r2;
 	char *buf, *text1, *text2;
 	size_t len;
@@ -1011,6 +1018,12 @@ static void test_export_round_trip(void **state)
 	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T00:00:00.250Z,"));
 	assert_non_null(strstr(text1, "\"Pia \"\"P\"\" Testi, #1\""));
 	assert_non_null(strstr(text1, "\" Jouluaatto \""));
+	assert_non_null(strstr(text1, "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"));
+	assert_non_null(strstr(text1, "route,vwc,,0,mon+wed-fri+sun,,only,65535\n"));
+	assert_non_null(strstr(text1, "route,sos,,0\n"));
+	assert_non_null(strstr(text1, "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"));
+	assert_non_null(strstr(text1, ",1,xmas\n"));
+	assert_non_null(strstr(text1, "rotation,xmas-r,sos,weekly,2026-12-21,08:00,2,all,,xmas\n"));
 
 	/* And the two rosters answer alike. */
 	assert_int_equal(gw_roster_load_at(db, t("2026-03-01T00:00Z"), &r2), 0);
@@ -1033,6 +1046,312 @@ static void test_export_round_trip(void **state)
 	free(text2);
 }
 
+/* ---- routing by time, holidays and status ------------------------------------------- */
+
+static time_t ts(const char *iso)
+{
+	return (time_t)(t(iso) / 1000);
+}
+
+static void test_route_conditions(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+	const char *c = "1234567";
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "line,lsp,Lastensuojelu,Barnskydd,Child protection\n"
+		 "line,vwc,Väkivaltatyö,Våldsarbete,Violence work\n"
+		 "line,hol,Pyhä,Helg,Holiday\n"
+		 "route,sos,,0\n"
+		 "route,mhs,,0,,16:00-08:00\n"	  /* evenings and nights, every day */
+		 "route,lsp,,0,sat+sun\n"	  /* weekends (same specificity as mhs) */
+		 "route,vwc,,0,fri,22:00-06:00\n" /* Friday night: two conditions */
+		 "route,hol,,0,,,only\n"	  /* public holidays */
+		 "route,lsp,2269,0\n"		  /* police: prefix beats conditions */
+		 "route,vwc,,0,,,,3\n"		  /* status 3 from anyone */
+		 "route,hol,2269,0,mon-fri,08:00-16:00,except,5\n" /* police status 5 */
+		 "holiday,2026-04-03,Pitkäperjantai\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load();
+	/* Wednesday 2026-03-11 (winter time, UTC+2). */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T12:00+02:00")), "sos");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T15:59+02:00")), "sos");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T16:00+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-12T07:59+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-12T08:00+02:00")), "sos");
+	/* Weekend: days only by day; evening ties with the window: the earlier route. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T12:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T20:00+02:00")), "mhs");
+	/* Friday night, across midnight: Saturday 05:59 is still Friday's window. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-13T21:59+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-13T22:00+02:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T05:59+02:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T06:00+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-14T23:00+02:00")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-12T23:00+02:00")), "mhs");
+	/* Good Friday: holiday by day, Friday night still more specific. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-04-03T12:00+03:00")), "hol");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-04-03T23:00+03:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-04-02T12:00+03:00")), "sos");
+	/* DST starts Sunday 2026-03-29 01:00Z: 05:00Z is 08:00 local, not 07:00. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T04:59Z")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T05:00Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T12:59Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-29T13:00Z")), "mhs");
+	/* DST ends Sunday 2026-10-25 01:00Z: 16:00 local is 14:00Z again. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T05:59Z")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T06:00Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T13:30Z")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-25T14:00Z")), "mhs");
+	/* Saturday 2026-10-24 was summer time: 05:00Z is 08:00 local. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-24T04:59Z")), "mhs");
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-10-24T05:00Z")), "lsp");
+
+	/* Police: the prefix wins over time conditions; status routes first. */
+	const char *p = "2269001";
+	assert_string_equal(gw_roster_route_at(r, p, -1, ts("2026-03-14T05:59+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 3, ts("2026-03-11T12:00+02:00")), "vwc");
+	assert_string_equal(gw_roster_route_at(r, p, 4, ts("2026-03-11T12:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-03-11T12:00+02:00")), "hol");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-03-11T16:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-03-14T12:00+02:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, p, 5, ts("2026-04-03T12:00+03:00")), "lsp");
+	assert_string_equal(gw_roster_route_at(r, c, 5, ts("2026-03-11T12:00+02:00")), "sos");
+	assert_string_equal(gw_roster_route_at(r, c, 3, ts("2026-03-14T05:59+02:00")), "vwc");
+	/* A voice call never takes a status route. */
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T12:00+02:00")), "sos");
+	gw_roster_free(r);
+
+	/* Without a default, nothing matches outside the window. */
+	snprintf(csv, sizeof(csv), "%sroute,mhs,,0,mon-fri,08:00-16:00\n", base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load();
+	assert_string_equal(gw_roster_route_at(r, c, -1, ts("2026-03-11T08:00+02:00")), "mhs");
+	assert_null(gw_roster_route_at(r, c, -1, ts("2026-03-11T16:00+02:00")));
+	assert_null(gw_roster_route_at(r, c, -1, ts("2026-03-15T12:00+02:00")));
+	gw_roster_free(r);
+
+	/* Bad conditions, and what is (not) a repeat. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "route,sos,,0,mon-xyz\n"	      /* 7 */
+		 "route,sos,,0,mon+\n"		      /* 8 */
+		 "route,sos,,0,,8:00-16:00\n"	      /* 9 */
+		 "route,sos,,0,,16:00-16:00\n"	      /* 10 */
+		 "route,sos,,0,,,yes\n"		      /* 11 */
+		 "route,sos,,0,,,,70000\n"	      /* 12 */
+		 "route,sos,,0,sat+sun,,,\n"	      /* 13 */
+		 "route,mhs,,0,sat-sun\n"	      /* 14: the same as 13 */
+		 "route,mhs,,0,fri-mon,22:00-06:00\n" /* 15: wraps, fine */
+		 "route,sos,,0,,,,1,x\n",	      /* 16 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: bad days 'mon-xyz'"));
+	assert_true(has_err(csvpath, ":8: bad days 'mon+'"));
+	assert_true(has_err(csvpath, ":9: bad window '8:00-16:00'"));
+	assert_true(has_err(csvpath, ":10: bad window '16:00-16:00'"));
+	assert_true(has_err(csvpath, ":11: bad holidays 'yes'"));
+	assert_true(has_err(csvpath, ":12: bad status code '70000'"));
+	assert_true(has_err(csvpath, ":14: route prefix '' if 'sat+sun,,,' with priority 0 is"));
+	assert_true(has_err(csvpath, ":16: route: 9 fields"));
+	assert_int_equal(n_errs, 8);
+}
+
+/* ---- temporary rosters --------------------------------------------------------------- */
+
+static void test_temp_roster(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-01-01T00:00Z,2028-01-01T00:00Z,1\n"
+		 "rotation,mhs-r,mhs,daily,2026-12-01,08:00,1\n"
+		 "rotation_member,mhs-r,1,mikko\n"
+		 "rotation_member,mhs-r,2,leena\n"
+		 /* Christmas cover on sos: 2026-12-20 08:00 to 2027-01-07 08:00 Helsinki. */
+		 "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"
+		 "shift,sos,mikko,2026-12-01T00:00Z,2027-02-01T00:00Z,1,xmas\n"
+		 "shift,sos,aino,2026-12-01T00:00Z,2027-02-01T00:00Z,3,xmas\n" /* no overlap */
+		 "rotation,xmas-r,sos,weekly,2026-12-21,08:00,2,,,xmas\n"
+		 "rotation_member,xmas-r,1,leena\n"
+		 "rotation_member,xmas-r,2,aino\n"
+		 "override,remove,sos,mikko,2026-12-24T06:00Z,2026-12-25T06:00Z\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	assert_int_equal(gw_roster_load_at(db, t("2026-12-15T00:00Z"), &r), 0);
+	assert_string_equal(chain(r, "sos", t("2026-12-20T05:59:59.999Z")), "aino");
+	assert_null(gw_roster_temp_at(r, "sos", t("2026-12-20T05:59:59.999Z")));
+	assert_string_equal(chain(r, "sos", t("2026-12-20T06:00Z")), "mikko,aino");
+	assert_string_equal(gw_roster_temp_at(r, "sos", t("2026-12-20T06:00Z")), "xmas");
+	assert_null(gw_roster_temp_at(r, "mhs", t("2026-12-20T06:00Z")));
+	assert_null(gw_roster_temp_at(r, "nope", t("2026-12-20T06:00Z")));
+	assert_string_equal(chain(r, "sos", t("2026-12-21T05:59Z")), "mikko,aino");
+	assert_string_equal(chain(r, "sos", t("2026-12-21T06:00Z")), "mikko,leena,aino");
+	/* Overrides still apply inside a temporary roster. */
+	assert_string_equal(chain(r, "sos", t("2026-12-24T12:00Z")), "leena,aino");
+	assert_string_equal(chain(r, "sos", t("2026-12-28T06:00Z")), "mikko,aino");
+	assert_string_equal(chain(r, "sos", t("2027-01-07T05:59:59.999Z")), "mikko,leena,aino");
+	assert_string_equal(gw_roster_temp_at(r, "sos", t("2027-01-07T05:59:59.999Z")), "xmas");
+	assert_string_equal(chain(r, "sos", t("2027-01-07T06:00Z")), "aino");
+	assert_null(gw_roster_temp_at(r, "sos", t("2027-01-07T06:00Z")));
+	/* Other lines keep their own rotation. */
+	assert_string_equal(chain(r, "mhs", t("2026-12-24T12:00Z")), "leena");
+	assert_string_equal(chain(r, "mhs", t("2026-12-25T12:00Z")), "mikko");
+	gw_roster_free(r);
+
+	/* A handoff in the DST gap (03:30 on 2026-03-29 does not exist): the winter offset. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-01-01T00:00Z,2028-01-01T00:00Z,1\n"
+		 "temp_roster,spring,sos,2026-03-28,2026-03-29,03:30\n"
+		 "shift,sos,leena,2026-03-01T00:00Z,2026-04-01T00:00Z,1,spring\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	assert_int_equal(gw_roster_load_at(db, t("2026-03-20T00:00Z"), &r), 0);
+	assert_string_equal(chain(r, "sos", t("2026-03-28T01:29Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T01:30Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:29Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:30Z")), "aino");
+	gw_roster_free(r);
+
+	/* Errors. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "temp_roster,a,sos,2026-12-20,2027-01-07\n"		       /* 7 */
+		 "temp_roster,b,sos,2027-01-06,2027-01-10\n"		       /* 8 */
+		 "temp_roster,c,mhs,2027-01-06,2027-01-10\n"		       /* 9 */
+		 "temp_roster,a,mhs,2028-01-06,2028-01-10\n"		       /* 10 */
+		 "temp_roster,d,sos,2027-02-10,2027-02-10\n"		       /* 11 */
+		 "temp_roster,e,xyz,2027-02-10,2027-02-11\n"		       /* 12 */
+		 "temp_roster,f,sos,2027-02-10,2027-02-11,25:00\n"	       /* 13 */
+		 "shift,sos,aino,2026-12-01T00:00Z,2026-12-02T00:00Z,1,nope\n" /* 14 */
+		 "shift,sos,aino,2026-12-01T00:00Z,2026-12-02T00:00Z,1,c\n"    /* 15 */
+		 "rotation,r,sos,daily,2026-12-01,08:00,1,,,c\n"	       /* 16 */
+		 "rotation_member,r,1,aino\n"				       /* 17 */
+		 "temp_roster,,sos,2027-02-10,2027-02-11\n"		       /* 18 */
+		 "shift,sos,aino,2026-12-01T12:00Z,2026-12-03T00:00Z,1\n"      /* 19 */
+		 "shift,sos,aino,2026-12-01T12:00Z,2026-12-03T00:00Z,1,a\n",   /* 20 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":8: temporary roster b overlaps a (line 7) on line sos"));
+	assert_true(has_err(csvpath, ":10: duplicate temporary roster 'a' (first on line 7)"));
+	assert_true(has_err(csvpath, ":11: temporary roster must end after it starts"));
+	assert_true(has_err(csvpath, ":12: temporary roster on unknown line 'xyz'"));
+	assert_true(has_err(csvpath, ":13: bad handoff time '25:00'"));
+	assert_true(has_err(csvpath, ":14: shift names unknown temporary roster 'nope'"));
+	assert_true(
+	    has_err(csvpath, ":15: shift on line sos names temporary roster c of line mhs"));
+	assert_true(has_err(csvpath, ":16: rotation on line sos names temporary roster c of line"));
+	assert_true(has_err(csvpath, ":18: temporary roster name is empty"));
+	assert_int_equal(n_errs, 9); /* 19 and 20 overlap but are in different plans */
+}
+
+/* ---- worker language and PIN --------------------------------------------------------- */
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void test_worker_lang_pin(void **state)
+{
+	char csv[2048], hash[GW_ROSTER_PIN_HASH_MAX], *text;
+	struct gw_roster *r;
+	double t0, ms;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "worker,stina,Stina Lind,+358401234590,,1,sv\n"
+		 "worker,john,John Smith,+358401234591,,,en\n"
+		 "worker,gone,Gone,+358401234592,,0,fi\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+
+	/* Bad PINs are refused before hashing. */
+	assert_int_equal(gw_roster_hash_pin("123", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("123456789", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("12a4", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("", hash), -EINVAL);
+	assert_int_equal(gw_roster_hash_pin("4711", hash), 0);
+	assert_null(strstr(hash, "4711"));
+	assert_non_null(strstr(hash, "$argon2id$"));
+	assert_int_equal(gw_db_worker_set_pin(db, "stina", hash), 0);
+	assert_int_equal(gw_db_worker_set_pin(db, "nobody", hash), -ENOENT);
+	assert_int_equal(gw_roster_hash_pin("12345678", hash), 0);
+	assert_int_equal(gw_db_worker_set_pin(db, "gone", hash), 0);
+	/* The same PIN twice gives two hashes (random salt). */
+	{
+		char h2[GW_ROSTER_PIN_HASH_MAX];
+		assert_int_equal(gw_roster_hash_pin("12345678", h2), 0);
+		assert_string_not_equal(hash, h2);
+	}
+
+	r = load();
+	assert_string_equal(gw_roster_worker_lang(r, "+358401234590"), "sv");
+	assert_string_equal(gw_roster_worker_lang(r, "+358401234591"), "en");
+	assert_string_equal(gw_roster_worker_lang(r, "+358401234567"), "fi"); /* default */
+	assert_null(gw_roster_worker_lang(r, "+358401234592"));		      /* inactive */
+	assert_null(gw_roster_worker_lang(r, "+358409999999"));
+	assert_null(gw_roster_worker_lang(r, NULL));
+
+	t0 = mono_ms();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4711"), 0);
+	ms = mono_ms() - t0;
+	print_message("  PIN check (match): %.1f ms (this build)\n", ms);
+	t0 = mono_ms();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4712"), -EACCES);
+	print_message("  PIN check (wrong): %.1f ms (this build)\n", mono_ms() - t0);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "47111"), -EACCES);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", ""), -EACCES);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", NULL), -EACCES);
+	assert_int_equal(gw_roster_check_pin(r, "+358401234591", "4711"), -ENOENT); /* no PIN */
+	assert_int_equal(gw_roster_check_pin(r, "+358401234592", "12345678"), -ENOENT);
+	assert_int_equal(gw_roster_check_pin(r, "+358409999999", "4711"), -ENOENT);
+	gw_roster_free(r);
+
+	/* Export carries the language, never the PIN or its hash; a re-import keeps the PIN. */
+	text = export_text();
+	assert_non_null(strstr(text, "worker,stina,Stina Lind,+358401234590,,1,sv\n"));
+	assert_non_null(strstr(text, "worker,aino,Aino Virtanen,+358401234567,,1,fi\n"));
+	assert_null(strstr(text, "argon2"));
+	assert_null(strstr(text, "4711"));
+	assert_int_equal(import_text(text), 0);
+	free(text);
+	r = load();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4711"), 0);
+	gw_roster_free(r);
+	/* A handle the new roster drops loses its PIN, also when it comes back later. */
+	assert_int_equal(import_text(base_roster), 0);
+	snprintf(csv, sizeof(csv), "%sworker,stina,Stina Lind,+358401234590,,1,sv\n", base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load();
+	assert_int_equal(gw_roster_check_pin(r, "+358401234590", "4711"), -ENOENT);
+	gw_roster_free(r);
+
+	/* Bad languages. */
+	snprintf(csv, sizeof(csv), "%sworker,x,X,+358401234599,,1,de\n", base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, "bad language 'de' (fi, sv or en)"));
+	{
+		struct gw_db_worker w = {"x", "X", "+358401234599", NULL, true, "FI", NULL};
+		char why[160];
+		assert_int_equal(gw_roster_check_worker(&w, why, sizeof(why)), -EINVAL);
+		assert_non_null(strstr(why, "language"));
+		w.lang = "sv";
+		assert_int_equal(gw_roster_check_worker(&w, why, sizeof(why)), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1053,6 +1372,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_conditions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_temp_roster, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
