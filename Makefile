@@ -14,7 +14,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS    := libserialport alsa libmodbus sqlite3 libcrypto
+PKGS    := libserialport alsa libmodbus sqlite3 libcrypto spandsp sndfile
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -61,7 +61,8 @@ all: build/rinkid $(TOOLS)
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
-	    gcc-arm-none-eabi qemu-system-arm mbpoll
+	    gcc-arm-none-eabi qemu-system-arm mbpoll \
+	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -177,9 +178,28 @@ include tests/soak/soak.mk
 # Virtual sound cards for the audio tests and bench (tools/alsa/alsa.mk).
 include tools/alsa/alsa.mk
 build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
+build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm
+
+# Voice: prompts and the DTMF tests' speech corpus are built from text with espeak-ng
+# (fixed voice, rate and pitch) and tools/prompt-wav (libsndfile + libsamplerate), never
+# committed. build/speech: tests/data/speech/<lang>.txt in two voices per language, 8 kHz.
+SPEECH_LANGS  := fi sv en
+SPEECH_VOICES := $(foreach l,$(SPEECH_LANGS),$(l) $(l)+f3)
+SPEECH_WAVS   := $(SPEECH_VOICES:%=build/speech/%.wav)
+build/prompt-wav: tools/prompt-wav.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(shell pkg-config --libs sndfile samplerate)
+define speech_rule
+build/speech/$(1).wav: build/prompt-wav tests/data/speech/$(firstword $(subst +, ,$(1))).txt
+	@mkdir -p $$(dir $$@)
+	espeak-ng -v $(1) -s 160 -p 50 -f $$(word 2,$$^) -w $$@.22k
+	build/prompt-wav $$@.22k 8000 $$@ && rm -f $$@.22k
+endef
+$(foreach v,$(SPEECH_VOICES),$(eval $(call speech_rule,$(v))))
+build/san/unit/test_dtmf: | $(SPEECH_WAVS)
 
 # The I/O microcontroller firmware: make firmware, fw-test (part of make test), fw-fuzz.
 include firmware/firmware.mk
