@@ -78,6 +78,7 @@ struct gw_calls {
 	struct gw_call slot;  /* one incident at a time: no allocation on the paging path */
 	int64_t last_id;
 	int seq;
+	struct gw_dtmf_dedup keys; /* last key report, to join modem and in-band reports */
 };
 
 static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
@@ -825,6 +826,18 @@ void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 		return;
 	}
 	gw_calls_dispatch(m, GW_CALL_EV_DTMF, &digit);
+}
+
+void gw_calls_phone_key(struct gw_calls *m, char digit, enum gw_dtmf_src src)
+{
+	const char *from = src == GW_DTMF_SRC_INBAND ? "in-band" : "modem";
+	if (!gw_dtmf_dedup_accept(&m->keys, digit, src, gw_loop_now_ms(m->loop))) {
+		LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s) is the press already reported", digit,
+		     from);
+		return;
+	}
+	LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s)", digit, from);
+	gw_calls_phone_dtmf(m, digit);
 }
 
 /* Accept codes, compared without case and surrounding blanks. */

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "dtmf.h"
 #include "loop.h"
 #include "modem.h"
 #include "pei.h"
@@ -87,6 +88,12 @@ void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
 void gw_calls_radio_link(struct gw_calls *calls, int up);
 /* A key pressed on the worker's phone (modem URC or in-band detector). */
 void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
+/*
+ * A key report from one source. Where the modem's reports and the in-band detector
+ * meet: the same key from the other source within GW_DTMF_DEDUP_MS of an accepted
+ * report is the same press and dropped (logged at debug); else gw_calls_phone_dtmf().
+ */
+void gw_calls_phone_key(struct gw_calls *calls, char digit, enum gw_dtmf_src src);
 /*
  * An SMS from a phone. When it is an accept code ("4", "ok", "kuittaus", "a",
  * any case, surrounding spaces ignored) from a worker already paged for the

@@ -345,6 +345,31 @@ static void test_answer_on_accept_policy(void **state)
 	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 8;");
 }
 
+/* The modem's report and the in-band detector's of one key press are one key. */
+static void test_key_from_both_sources_is_one_press(void **state)
+{
+	struct fx *f = *state;
+	struct logged l;
+	incoming(f, 3, "2269001");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_MODEM);
+	gw_loop_clock_advance(f->loop, GW_DTMF_DEDUP_MS);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_INBAND); /* same press */
+	gw_loop_clock_advance(f->loop, 100);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_INBAND); /* a second press */
+	gw_loop_clock_advance(f->loop, GW_DTMF_DEDUP_MS + 1);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_MODEM); /* too late: a third */
+	gw_loop_clock_advance(f->loop, 1000);
+	gw_calls_phone_key(f->calls, '4', GW_DTMF_SRC_INBAND);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	gw_calls_phone_key(f->calls, '4', GW_DTMF_SRC_MODEM); /* same press: not logged */
+	gw_calls_radio_released(f->calls, 3, 1);
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "phone_answered,dtmf,dtmf,dtmf,dtmf,accepted,bridged,"
+					"radio_released,"));
+}
+
 static void test_sms_accept_while_ringing(void **state)
 {
 	struct fx *f = *state;
@@ -460,6 +485,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_own_hangup_is_not_news, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_voicemail_guard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_on_accept_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_key_from_both_sources_is_one_press, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_accept_while_ringing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_accept_by_earlier_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_not_an_accept, setup, teardown),
