@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "db.h"
+#include "dtmf.h"
 #include "io.h"
 #include "log.h"
 #include "loop.h"
@@ -44,6 +45,7 @@ struct rinkid {
 	struct gw_modem *modem;
 	struct gw_io *io;
 	struct gw_audio *audio;
+	struct gw_dtmf *dtmf;	   /* in-band keys on the phone's capture, while audio runs */
 	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
@@ -166,7 +168,7 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 }
 static void modem_dtmf(void *arg, char digit)
 {
-	gw_calls_phone_dtmf(((struct rinkid *)arg)->calls, digit);
+	gw_calls_phone_key(((struct rinkid *)arg)->calls, digit, GW_DTMF_SRC_MODEM);
 }
 static void modem_sms_in(void *arg, const char *from, const char *text, int64_t sent_ms)
 {
@@ -202,15 +204,49 @@ static void io_ready(void *arg, int up)
 	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
 }
 
-/* call -> board and voice: the on-call LED blinks while paging and is lit while bridged;
-   the voice bridge runs while bridged */
+/* audio -> call: keys heard in the phone's capture */
+static void inband_key(void *arg, char digit)
+{
+	gw_calls_phone_key(((struct rinkid *)arg)->calls, digit, GW_DTMF_SRC_INBAND);
+}
+static void phone_heard(void *arg, const int16_t *s, size_t n)
+{
+	gw_dtmf_feed(((struct rinkid *)arg)->dtmf, s, n);
+}
+
+/*
+ * Voice per call state. The audio path runs from the worker's answer (ANNOUNCE: the
+ * phone's capture feeds the in-band DTMF detector; neither side hears the other) to
+ * the end of the call (BRIDGED: both pass through).
+ */
+static void voice_for_state(struct rinkid *d, enum gw_call_state st)
+{
+	if (!d->audio)
+		return;
+	if (st == GW_CALL_ST_CLOSED) {
+		gw_audio_bridge_stop(d->audio);
+		return;
+	}
+	if (st != GW_CALL_ST_ANNOUNCE && st != GW_CALL_ST_BRIDGED)
+		return;
+	bool bridged = st == GW_CALL_ST_BRIDGED;
+	(bridged ? gw_audio_pass : gw_audio_mute)(d->audio, GW_AUDIO_PHONE);
+	(bridged ? gw_audio_pass : gw_audio_mute)(d->audio, GW_AUDIO_RADIO);
+	struct gw_audio_stats as;
+	gw_audio_stats(d->audio, &as);
+	if (as.running)
+		return;
+	if (d->dtmf)
+		gw_dtmf_reset(d->dtmf);
+	if (gw_audio_bridge_start(d->audio) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice path did not start");
+}
+
+/* call -> board and voice: the on-call LED blinks while paging and is lit while bridged */
 static void call_state(void *arg, enum gw_call_state st)
 {
 	struct rinkid *d = arg;
-	if (d->audio && st == GW_CALL_ST_BRIDGED && gw_audio_bridge_start(d->audio) < 0)
-		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice bridge did not start");
-	if (d->audio && st == GW_CALL_ST_CLOSED)
-		gw_audio_bridge_stop(d->audio);
+	voice_for_state(d, st);
 	led(arg, GW_IO_LED_ON_CALL,
 	    st == GW_CALL_ST_BRIDGED  ? GW_IO_LED_ON
 	    : st == GW_CALL_ST_CLOSED ? GW_IO_LED_OFF
@@ -498,6 +534,8 @@ int main(int argc, char **argv)
 		     d.conf.audio_radio, d.conf.audio_phone);
 		d.audio = NULL;
 	}
+	if (d.audio && gw_dtmf_new(gw_audio_rate(d.audio), inband_key, &d, &d.dtmf) == 0)
+		gw_audio_set_phone_listener(d.audio, phone_heard, &d);
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
@@ -562,6 +600,7 @@ out:
 	gw_ctl_free(d.ctl);
 	gw_notify_free(d.notify);
 	gw_audio_free(d.audio);
+	gw_dtmf_free(d.dtmf);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);
