@@ -163,6 +163,8 @@ install: all install-ops
 	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
 	install -m 0755 build/rinkictl build/rinki-flash build/tetra-sim build/modem-sim \
 		$(DESTDIR)$(PREFIX)/bin/
+	cd build/prompts && for f in */*.wav; do \
+		install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/rinki/prompts/$$f; done
 
 clean:
 	rm -rf build
@@ -178,7 +180,7 @@ include tests/soak/soak.mk
 # Virtual sound cards for the audio tests and bench (tools/alsa/alsa.mk).
 include tools/alsa/alsa.mk
 build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
-build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin
+build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm
@@ -200,6 +202,27 @@ build/speech/$(1).wav: build/prompt-wav tests/data/speech/$(firstword $(subst +,
 endef
 $(foreach v,$(SPEECH_VOICES),$(eval $(call speech_rule,$(v))))
 build/san/unit/test_dtmf: | $(SPEECH_WAVS)
+
+# Prompts: tools/prompts/<lang>/<name>.txt -> build/prompts/<lang>/<name>.wav at PROMPT_RATE
+# (audio.rate of the field config). Same text, same bytes (make prompts-check shows it).
+PROMPT_RATE ?= 8000
+PROMPT_TXTS := $(sort $(wildcard tools/prompts/*/*.txt))
+PROMPT_WAVS := $(PROMPT_TXTS:tools/prompts/%.txt=build/prompts/%.wav)
+build/prompts/%.wav: tools/prompts/%.txt build/prompt-wav
+	@mkdir -p $(dir $@)
+	espeak-ng -v $(firstword $(subst /, ,$*)) -s 150 -p 50 -f $< -w $@.22k
+	build/prompt-wav $@.22k $(PROMPT_RATE) $@ && rm -f $@.22k
+PROMPT_DIR_DEF := -DGW_PROMPT_DIR='"$(PREFIX)/share/rinki/prompts"'
+build/rel/gateway/conf.o: REL_CFLAGS += $(PROMPT_DIR_DEF)
+build/san/gateway/conf.o: SAN_CFLAGS += $(PROMPT_DIR_DEF)
+.PHONY: prompts prompts-check
+prompts: $(PROMPT_WAVS)
+all: prompts
+prompts-check: prompts
+	@rm -rf build/prompts.again && cp -a build/prompts build/prompts.again && \
+	rm -f $(PROMPT_WAVS) && $(MAKE) --no-print-directory -s prompts && \
+	diff -r build/prompts build/prompts.again && rm -rf build/prompts.again && \
+	echo "prompts: two builds, identical bytes ($(words $(PROMPT_WAVS)) files)"
 
 # The I/O microcontroller firmware: make firmware, fw-test (part of make test), fw-fuzz.
 include firmware/firmware.mk
