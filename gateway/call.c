@@ -102,6 +102,7 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void bridge(struct gw_call *c, const char *how);
+static void announce(struct gw_call *c);
 static void sms_accept(struct gw_call *c, int idx);
 
 #define EV(e)	 (1u << GW_CALL_EV_##e)
@@ -477,7 +478,8 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 			bridge(c, "by SMS, then answered");
 			return;
 		}
-		set_state(c, GW_CALL_ST_ANNOUNCE);
+		if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0)
+			announce(c);
 		return;
 	case GW_CALL_EV_SMS_ACCEPT:
 		sms_accept(c, *(const int *)data);
@@ -509,6 +511,14 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 	default:
 		assert(0 && "declared event without handling");
 	}
+}
+
+/* Ask for the announcement to be played to the worker (now in ANNOUNCE). */
+static void announce(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	if (m->ops.announce)
+		m->ops.announce(m->ops.arg, c->caller_name[0] ? c->caller_name : NULL);
 }
 
 /* The worker of the current step accepted: join the legs. */
@@ -586,7 +596,8 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 			decline(c, "declined", "pressed 5 (pass)");
 		} else if (d == '*') {
 			LOGCALL(c, GW_LOG_INFO, "%s asked to hear the announcement again", s->name);
-			set_state(c, GW_CALL_ST_ANNOUNCE); /* restarts the accept time */
+			if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0) /* restarts the accept time */
+				announce(c);
 		} else {
 			LOGCALL(c, GW_LOG_INFO, "key %c ignored, waiting for 4 or 5", d);
 		}

@@ -64,6 +64,9 @@ struct gw_call_ops {
 	int (*radio_sds)(void *arg, const char *issi, const char *text);
 	/* The live incident changed state (CLOSED when it ended); may be NULL. */
 	void (*state)(void *arg, enum gw_call_state st);
+	/* The worker should hear the announcement (again): on answering and on '*'. org is
+	   the caller's organisation from the directory, NULL when unknown. May be NULL. */
+	void (*announce)(void *arg, const char *org);
 	void *arg;
 };
 

@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "pei.h"
 #include "priv.h"
+#include "prompt.h"
 #include "relay.h"
 #include "roster.h"
 
@@ -45,8 +46,9 @@ struct rinkid {
 	struct gw_modem *modem;
 	struct gw_io *io;
 	struct gw_audio *audio;
-	struct gw_dtmf *dtmf;	   /* in-band keys on the phone's capture, while audio runs */
-	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
+	struct gw_dtmf *dtmf;	    /* in-band keys on the phone's capture, while audio runs */
+	struct gw_prompts *prompts; /* NULL: no prompts (the path runs silent) */
+	int leds[GW_IO_LED_COUNT];  /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
 	struct gw_ctl *ctl;
@@ -113,9 +115,11 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 		gw_modem_hangup(d->modem);
 	gw_calls_radio_incoming(d->calls, in);
 }
+static void voice_hold(struct rinkid *d);
 static void pei_connected(void *arg, int cci)
 {
 	gw_calls_radio_connected(((struct rinkid *)arg)->calls, cci);
+	voice_hold(arg);
 }
 static void pei_released(void *arg, int cci, int cause)
 {
@@ -214,24 +218,9 @@ static void phone_heard(void *arg, const int16_t *s, size_t n)
 	gw_dtmf_feed(((struct rinkid *)arg)->dtmf, s, n);
 }
 
-/*
- * Voice per call state. The audio path runs from the worker's answer (ANNOUNCE: the
- * phone's capture feeds the in-band DTMF detector; neither side hears the other) to
- * the end of the call (BRIDGED: both pass through).
- */
-static void voice_for_state(struct rinkid *d, enum gw_call_state st)
+/* Start the audio path unless it runs (the in-band detector starts over). */
+static void voice_start(struct rinkid *d)
 {
-	if (!d->audio)
-		return;
-	if (st == GW_CALL_ST_CLOSED) {
-		gw_audio_bridge_stop(d->audio);
-		return;
-	}
-	if (st != GW_CALL_ST_ANNOUNCE && st != GW_CALL_ST_BRIDGED)
-		return;
-	bool bridged = st == GW_CALL_ST_BRIDGED;
-	(bridged ? gw_audio_pass : gw_audio_mute)(d->audio, GW_AUDIO_PHONE);
-	(bridged ? gw_audio_pass : gw_audio_mute)(d->audio, GW_AUDIO_RADIO);
 	struct gw_audio_stats as;
 	gw_audio_stats(d->audio, &as);
 	if (as.running)
@@ -240,6 +229,65 @@ static void voice_for_state(struct rinkid *d, enum gw_call_state st)
 		gw_dtmf_reset(d->dtmf);
 	if (gw_audio_bridge_start(d->audio) < 0)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice path did not start");
+}
+
+/*
+ * Voice per call state. The audio path runs from the radio leg's answer while paging
+ * (the officer hears the hold message) or the worker's answer (ANNOUNCE: the
+ * announcement, the phone's capture feeding the in-band DTMF detector; neither side
+ * hears the other) to the end of the call (BRIDGED: both pass through).
+ */
+static void voice_for_state(struct rinkid *d, enum gw_call_state st)
+{
+	if (!d->audio)
+		return;
+	switch (st) {
+	case GW_CALL_ST_CLOSED:
+		gw_audio_bridge_stop(d->audio);
+		return;
+	case GW_CALL_ST_BRIDGED:
+		gw_audio_pass(d->audio, GW_AUDIO_PHONE);
+		gw_audio_pass(d->audio, GW_AUDIO_RADIO);
+		voice_start(d);
+		return;
+	case GW_CALL_ST_ANNOUNCE: /* the announcement itself: call_announce */
+		if (!gw_audio_playing(d->audio, GW_AUDIO_RADIO))
+			gw_audio_mute(d->audio, GW_AUDIO_RADIO);
+		gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+		voice_start(d);
+		return;
+	case GW_CALL_ST_PAGING: /* the worker passed or hung up: nobody to hear the officer */
+		gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+		return;
+	default:
+		return;
+	}
+}
+
+/* call -> voice: the announcement for the worker, from its start */
+static void call_announce(void *arg, const char *org)
+{
+	struct rinkid *d = arg;
+	const int16_t *pcm;
+	size_t n;
+	if (!d->audio || !d->prompts)
+		return;
+	/* Hook: the organisation's name, synthesized, goes in here; until then the
+	   generic "authority call" (org is logged in the call log either way). */
+	(void)org;
+	if (gw_prompts_announcement(d->prompts, NULL, 0, &pcm, &n) == 0)
+		gw_audio_play(d->audio, GW_AUDIO_PHONE, pcm, n);
+}
+
+/* radio -> voice: the officer's leg is up while the workers are paged: hold message */
+static void voice_hold(struct rinkid *d)
+{
+	if (!d->audio || !d->prompts || gw_calls_state(d->calls) != GW_CALL_ST_PAGING)
+		return;
+	const struct gw_prompt *hold = gw_prompts_get(d->prompts, GW_PROMPT_HOLD);
+	gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+	gw_audio_play(d->audio, GW_AUDIO_RADIO, hold->pcm, hold->n);
+	voice_start(d);
 }
 
 /* call -> board and voice: the on-call LED blinks while paging and is lit while bridged */
@@ -517,6 +565,7 @@ int main(int argc, char **argv)
 				   .phone_sms = op_phone_sms,
 				   .radio_sds = op_radio_sds,
 				   .state = call_state,
+				   .announce = call_announce,
 				   .arg = &d};
 	if (gw_calls_new(d.loop, &d.conf, d.db, &cops, &d.calls) < 0)
 		goto out;
@@ -536,6 +585,12 @@ int main(int argc, char **argv)
 	}
 	if (d.audio && gw_dtmf_new(gw_audio_rate(d.audio), inband_key, &d, &d.dtmf) == 0)
 		gw_audio_set_phone_listener(d.audio, phone_heard, &d);
+	if (d.audio && gw_prompts_load(d.conf.prompt_dir, d.conf.prompt_language,
+				       gw_audio_rate(d.audio), &d.prompts) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR,
+		     "no voice prompts (prompt.dir %s): the worker "
+		     "hears silence until the key",
+		     d.conf.prompt_dir);
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
@@ -601,6 +656,7 @@ out:
 	gw_notify_free(d.notify);
 	gw_audio_free(d.audio);
 	gw_dtmf_free(d.dtmf);
+	gw_prompts_free(d.prompts);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);

@@ -5,6 +5,9 @@
  * CLOCK_MONOTONIC in their own threads.
  *  - While announcing: keys sent into the phone card's capture are detected in-band,
  *    all 16 in order, and neither side hears the other (both play silence).
+ *  - The prompts built by make come out of the cards bit-exact: the announcement on
+ *    the phone (again from the start on '*'), the hold message on the radio; then the
+ *    bridge passes audio through again. Prompt files that do not fit are refused.
  * Needs build/alsa/libasound_module_pcm_vcard.so (make alsa-plugin); run from the
  * repository root.
  */
@@ -14,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <alsa/asoundlib.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 #include "dtmf.h"
 #include "log.h"
 #include "loop.h"
+#include "prompt.h"
 #include "../../tools/alsa/vcard_rig.h"
 
 #define RATE 8000
@@ -38,10 +43,11 @@ struct fx {
 	int64_t heard; /* phone capture samples the listener saw */
 };
 
-/* Run the loop until side's card has played at least want samples (10 s at most). */
+/* Run the loop until side's card has played at least want samples (20 s at most). */
 static void play_until(struct fx *f, enum vr_side side, long want)
 {
-	for (int i = 0; i < 1000; i++) {
+	int64_t end = gw_loop_now_ms(f->loop) + 20000;
+	while (gw_loop_now_ms(f->loop) < end) {
 		int16_t *s;
 		long n = vr_played(f->rig, side, &s);
 		free(s);
@@ -49,7 +55,21 @@ static void play_until(struct fx *f, enum vr_side side, long want)
 			return;
 		gw_loop_run_once(f->loop, 10);
 	}
-	fail_msg("the card played less than %ld samples in 10 s", want);
+	fail_msg("the card played less than %ld samples in 20 s", want);
+}
+
+/* Run the loop until side has played its whole prompt, then a quarter second more. */
+static void play_prompt_out(struct fx *f, enum gw_audio_side side)
+{
+	enum vr_side card = side == GW_AUDIO_PHONE ? VR_PHONE : VR_RADIO;
+	int64_t end = gw_loop_now_ms(f->loop) + 30000;
+	while (gw_audio_playing(f->a, side) && gw_loop_now_ms(f->loop) < end)
+		gw_loop_run_once(f->loop, 10);
+	assert_false(gw_audio_playing(f->a, side));
+	int16_t *s;
+	long n = vr_played(f->rig, card, &s);
+	free(s);
+	play_until(f, card, n + RATE / 4);
 }
 
 static void on_key(void *arg, char digit)
@@ -66,12 +86,13 @@ static void on_phone(void *arg, const int16_t *s, size_t n)
 	gw_dtmf_feed(f->dtmf, s, n);
 }
 
-static void fx_up(struct fx *f)
+static void fx_up_speed(struct fx *f, double speed)
 {
 	struct vr_opts o;
 	struct gw_audio_params p;
 	memset(f, 0, sizeof(*f));
 	vr_opts_default(&o);
+	o.speed = speed;
 	assert_int_equal(vr_rig_new(&o, &f->rig), 0);
 	f->loop = gw_loop_new();
 	assert_non_null(f->loop);
@@ -81,6 +102,11 @@ static void fx_up(struct fx *f)
 	assert_int_equal(gw_audio_new_params(f->loop, &p, &f->a), 0);
 	assert_int_equal(gw_dtmf_new(gw_audio_rate(f->a), on_key, f, &f->dtmf), 0);
 	gw_audio_set_phone_listener(f->a, on_phone, f);
+}
+
+static void fx_up(struct fx *f)
+{
+	fx_up_speed(f, 1);
 }
 
 static void fx_down(struct fx *f)
@@ -160,11 +186,133 @@ static void test_keys_heard_while_announcing(void **state)
 	fx_down(&f);
 }
 
+/*
+ * Where the prompt pcm[0..n) came out on side, searching from sample from: period by
+ * period, bit-exact and in order. An xrun re-primes playback, which puts silence
+ * between two periods and may skip one, so *missing counts periods not found and
+ * *whole tells whether all came out in one piece. Returns where the first period
+ * found is, or -1 when none was.
+ */
+static long find_played(struct fx *f, enum vr_side side, const int16_t *pcm, size_t n, long from,
+			int *missing, bool *whole)
+{
+	const size_t period = RATE / 100;
+	int16_t *got;
+	long len = vr_played(f->rig, side, &got), first = -1, pos = from;
+	assert_true(len >= 0);
+	*whole = true;
+	*missing = 0;
+	for (size_t i = 0; i < n; i += period) {
+		size_t k = n - i < period ? n - i : period;
+		long at = pos < len ? vr_find(got + pos, (size_t)(len - pos), pcm + i, k) : -1;
+		if (at < 0) {
+			(*missing)++;
+			*whole = false;
+			continue;
+		}
+		if (first < 0)
+			first = pos + at;
+		else if (at != 0)
+			*whole = false;
+		pos += at + (long)k;
+	}
+	free(got);
+	return first;
+}
+
+/*
+ * The prompts built by make (build/prompts/<lang>, 8 kHz) through the cards at 2x
+ * speed: the announcement comes out of the phone card and the hold message out of
+ * the radio card bit-exact (period by period; whole when no xrun happened: a loaded
+ * machine can make the sped-up cards underrun); '*' plays the announcement again from
+ * its start; then both sides pass audio through again.
+ */
+static void test_prompts_reach_the_cards(void **state)
+{
+	(void)state;
+	static const char *const langs[] = {"fi", "sv", "en"};
+	struct gw_prompts *pr;
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(gw_prompts_load("build/prompts", langs[i], RATE, &pr), 0);
+		gw_prompts_free(pr);
+	}
+	assert_int_equal(gw_prompts_load("build/prompts", "fi", RATE, &pr), 0);
+	const struct gw_prompt *hold = gw_prompts_get(pr, GW_PROMPT_HOLD);
+	const int16_t *ann;
+	size_t n;
+	assert_int_equal(gw_prompts_announcement(pr, NULL, 0, &ann, &n), 0);
+	print_message("announcement %.2f s, hold %.2f s\n", (double)n / RATE,
+		      (double)hold->n / RATE);
+
+	struct fx f;
+	fx_up_speed(&f, 2);
+	gw_audio_play(f.a, GW_AUDIO_PHONE, ann, n);
+	gw_audio_play(f.a, GW_AUDIO_RADIO, hold->pcm, hold->n);
+	assert_int_equal(gw_audio_bridge_start(f.a), 0);
+	play_prompt_out(&f, GW_AUDIO_PHONE);
+	bool whole, hwhole, awhole;
+	int miss, hmiss, amiss;
+	long at = find_played(&f, VR_PHONE, ann, n, 0, &miss, &whole);
+	long hat = find_played(&f, VR_RADIO, hold->pcm, hold->n, 0, &hmiss, &hwhole);
+
+	/* '*': from the start again */
+	gw_audio_play(f.a, GW_AUDIO_PHONE, ann, n);
+	assert_true(gw_audio_playing(f.a, GW_AUDIO_PHONE));
+	play_prompt_out(&f, GW_AUDIO_PHONE);
+	long again = find_played(&f, VR_PHONE, ann, n, at + (long)n, &amiss, &awhole);
+	struct gw_audio_stats st;
+	gw_audio_stats(f.a, &st);
+	unsigned xruns = st.to_phone.xruns_playback + st.to_radio.xruns_playback +
+			 st.to_phone.xruns_capture + st.to_radio.xruns_capture;
+	print_message("announcement at phone sample %ld (%s, %d periods missing), again at %ld "
+		      "(%s, %d); hold at radio sample %ld (%s, %d); xruns %u\n",
+		      at, whole ? "whole" : "in pieces", miss, again,
+		      awhole ? "whole" : "in pieces", amiss, hat, hwhole ? "whole" : "in pieces",
+		      hmiss, xruns);
+	assert_true(at >= 0);
+	assert_true(hat >= 0);
+	assert_true(again > at);
+	if (xruns == 0) /* no xrun: each in one piece, bit-exact */
+		assert_true(whole && awhole && hwhole);
+	assert_true(miss + amiss + hmiss <= (int)xruns); /* at most one period per xrun */
+
+	/* accepted: the bridge passes the other side through again */
+	gw_audio_pass(f.a, GW_AUDIO_PHONE);
+	gw_audio_pass(f.a, GW_AUDIO_RADIO);
+	int16_t *noise = malloc(RATE * sizeof(*noise));
+	vr_noise(noise, RATE, 9, 15000);
+	vr_played_reset(f.rig, VR_PHONE);
+	assert_true(vr_inject(f.rig, VR_RADIO, noise, RATE) > 0);
+	play_until(&f, VR_PHONE, RATE + RATE / 2);
+	assert_true(find_played(&f, VR_PHONE, noise, RATE, 0, &miss, &whole) >= 0);
+	gw_audio_stats(f.a, &st);
+	assert_true(miss <= (int)st.to_phone.xruns_playback);
+	free(noise);
+	fx_down(&f);
+	gw_prompts_free(pr);
+}
+
+/* Files that are not 16-bit mono WAV at the device rate are refused, with a reason. */
+static void test_prompt_files_checked(void **state)
+{
+	(void)state;
+	struct gw_prompts *pr = NULL;
+	assert_int_equal(gw_prompts_load("build/prompts", "fi", 16000, &pr), -EINVAL);
+	assert_int_equal(gw_prompts_load("build/prompts", "xx", RATE, &pr), -ENOENT);
+	assert_null(pr);
+	struct gw_prompt p;
+	static const unsigned char junk[] = "RIFF\x10\0\0\0WAVEfmt junk";
+	assert_int_equal(gw_prompt_parse(junk, sizeof(junk), RATE, "junk", &p), -EINVAL);
+	assert_null(p.pcm);
+}
+
 int main(void)
 {
 	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keys_heard_while_announcing),
+	    cmocka_unit_test(test_prompts_reach_the_cards),
+	    cmocka_unit_test(test_prompt_files_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
