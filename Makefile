@@ -14,7 +14,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS    := libserialport alsa libmodbus sqlite3 libcrypto spandsp sndfile
+PKGS    := libserialport alsa libmodbus sqlite3 libcrypto spandsp sndfile samplerate
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -27,6 +27,7 @@
 #include "priv.h"
 #include "prompt.h"
 #include "relay.h"
+#include "speak.h"
 #include "roster.h"
 
 #define RINKI_VERSION	"0.1.0"
@@ -48,6 +49,7 @@ struct rinkid {
 	struct gw_audio *audio;
 	struct gw_dtmf *dtmf;	    /* in-band keys on the phone's capture, while audio runs */
 	struct gw_prompts *prompts; /* NULL: no prompts (the path runs silent) */
+	struct gw_speak *speak;	    /* the organisation's name for the announcement */
 	int leds[GW_IO_LED_COUNT];  /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
@@ -218,6 +220,12 @@ static void phone_heard(void *arg, const int16_t *s, size_t n)
 	gw_dtmf_feed(((struct rinkid *)arg)->dtmf, s, n);
 }
 
+/* The prompts' language. Hook: the worker's own language when the roster has it. */
+static const char *prompt_language(const struct rinkid *d)
+{
+	return d->conf.prompt_language;
+}
+
 /* Start the audio path unless it runs (the in-band detector starts over). */
 static void voice_start(struct rinkid *d)
 {
@@ -258,6 +266,9 @@ static void voice_for_state(struct rinkid *d, enum gw_call_state st)
 		return;
 	case GW_CALL_ST_PAGING: /* the worker passed or hung up: nobody to hear the officer */
 		gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+		/* a new incident: speak its organisation now, seconds before anyone answers */
+		if (d->speak && gw_calls_caller_org(d->calls))
+			gw_speak_start(d->speak, prompt_language(d), gw_calls_caller_org(d->calls));
 		return;
 	default:
 		return;
@@ -272,10 +283,13 @@ static void call_announce(void *arg, const char *org)
 	size_t n;
 	if (!d->audio || !d->prompts)
 		return;
-	/* Hook: the organisation's name, synthesized, goes in here; until then the
-	   generic "authority call" (org is logged in the call log either way). */
-	(void)org;
-	if (gw_prompts_announcement(d->prompts, NULL, 0, &pcm, &n) == 0)
+	/* the name spoken when the incident started; the generic "authority call" when
+	   it is unknown, not ready yet or could not be made */
+	const int16_t *name = NULL;
+	size_t nn = 0;
+	if (!d->speak || !org || gw_speak_get(d->speak, prompt_language(d), org, &name, &nn) < 0)
+		name = NULL;
+	if (gw_prompts_announcement(d->prompts, name, nn, &pcm, &n) == 0)
 		gw_audio_play(d->audio, GW_AUDIO_PHONE, pcm, n);
 }
 
@@ -656,6 +670,7 @@ out:
 	gw_notify_free(d.notify);
 	gw_audio_free(d.audio);
 	gw_dtmf_free(d.dtmf);
+	gw_speak_free(d.speak);
 	gw_prompts_free(d.prompts);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);

@@ -89,9 +89,11 @@ static sf_count_t mem_tell(void *arg)
 	return ((struct mem *)arg)->pos;
 }
 
+/* what NULL: the caller runs outside the loop's thread and logs itself */
 static int bad(const char *what, const char *why)
 {
-	LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "prompt %s: %s", what, why);
+	if (what)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "prompt %s: %s", what, why);
 	return -EINVAL;
 }
 

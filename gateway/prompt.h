@@ -34,7 +34,8 @@ const char *gw_prompt_name(enum gw_prompt_id id);
  * Parse a RIFF/WAVE file held in buf[0..len) (libsndfile through a memory reader):
  * one channel, 16-bit PCM, rate Hz (0: any, 8000..48000), 1 frame..GW_PROMPT_MAX_S.
  * On success fills out (pcm malloc'd, free with gw_prompt_clear) and returns 0; else
- * -EINVAL with the reason logged under what (a file name), or -ENOMEM.
+ * -EINVAL with the reason logged under what (a file name; NULL: not logged, for
+ * callers outside the loop's thread), or -ENOMEM.
  */
 int gw_prompt_parse(const void *buf, size_t len, unsigned int rate, const char *what,
 		    struct gw_prompt *out);
