@@ -344,7 +344,7 @@ static void unreached(struct gw_call *c)
 			 line_text(c));
 		send_sms(c, &c->chain[0], "missed", text);
 	}
-	m->ops.radio_hangup(m->ops.arg, c->cci);
+	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg, c->cci);
 	close_incident(c, "unanswered", -1, NULL);
 }
 

@@ -57,6 +57,9 @@ extern const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT];
 struct gw_call_ops {
 	int (*radio_answer)(void *arg, int cci);
 	int (*radio_hangup)(void *arg, int cci);
+	/* Nobody was reached: tell the officer by voice, then release the leg. May be NULL
+	   (radio_hangup is used). */
+	int (*radio_unreached)(void *arg, int cci);
 	int (*phone_dial)(void *arg, const char *number);
 	int (*phone_hangup)(void *arg);
 	/* Messages; may be NULL when the gateway has no such channel. */

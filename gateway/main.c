@@ -50,6 +50,8 @@ struct rinkid {
 	struct gw_dtmf *dtmf;	    /* in-band keys on the phone's capture, while audio runs */
 	struct gw_prompts *prompts; /* NULL: no prompts (the path runs silent) */
 	struct gw_speak *speak;	    /* the organisation's name for the announcement */
+	struct gw_timer goodbye;    /* "nobody reached" playing to the officer, then release */
+	int goodbye_cci;	    /* the radio call to release then; -1: none */
 	int leds[GW_IO_LED_COUNT];  /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
@@ -250,8 +252,9 @@ static void voice_for_state(struct rinkid *d, enum gw_call_state st)
 	if (!d->audio)
 		return;
 	switch (st) {
-	case GW_CALL_ST_CLOSED:
-		gw_audio_bridge_stop(d->audio);
+	case GW_CALL_ST_CLOSED: /* after "nobody reached", on_goodbye stops it */
+		if (d->goodbye_cci < 0)
+			gw_audio_bridge_stop(d->audio);
 		return;
 	case GW_CALL_ST_BRIDGED:
 		gw_audio_pass(d->audio, GW_AUDIO_PHONE);
@@ -328,6 +331,31 @@ static int op_radio_answer(void *arg, int cci)
 static int op_radio_hangup(void *arg, int cci)
 {
 	return gw_pei_hangup(((struct rinkid *)arg)->pei, cci);
+}
+/* "nobody reached" has been played to the officer: release the radio call */
+static void on_goodbye(struct gw_loop *loop, void *arg)
+{
+	struct rinkid *d = arg;
+	(void)loop;
+	gw_pei_hangup(d->pei, d->goodbye_cci);
+	d->goodbye_cci = -1;
+	if (d->audio && gw_calls_state(d->calls) == GW_CALL_ST_CLOSED)
+		gw_audio_bridge_stop(d->audio);
+}
+/* Nobody reached: say so on the radio when its leg is up and voiced, then release. */
+static int op_radio_unreached(void *arg, int cci)
+{
+	struct rinkid *d = arg;
+	struct gw_audio_stats as;
+	if (!d->audio || !d->prompts || (gw_audio_stats(d->audio, &as), !as.running))
+		return gw_pei_hangup(d->pei, cci);
+	const struct gw_prompt *p = gw_prompts_get(d->prompts, GW_PROMPT_NOBODY);
+	gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+	gw_audio_play(d->audio, GW_AUDIO_RADIO, p->pcm, p->n);
+	d->goodbye_cci = cci;
+	/* the prompt, the playback queue and a breath */
+	gw_timer_schedule(d->loop, &d->goodbye, (int64_t)(p->n * 1000 / p->rate) + 300);
+	return 0;
 }
 static int op_phone_dial(void *arg, const char *number)
 {
@@ -556,6 +584,8 @@ int main(int argc, char **argv)
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "no control socket at %s: running without it",
 		     d.conf.ctl_socket);
 	gw_timer_init(&d.page_test_end, on_page_test_end, &d);
+	gw_timer_init(&d.goodbye, on_goodbye, &d);
+	d.goodbye_cci = -1;
 	if (gw_db_open(d.conf.db_path, &d.db) < 0) {
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot open the database %s", d.conf.db_path);
 		goto out;
@@ -574,6 +604,7 @@ int main(int argc, char **argv)
 
 	struct gw_call_ops cops = {.radio_answer = op_radio_answer,
 				   .radio_hangup = op_radio_hangup,
+				   .radio_unreached = op_radio_unreached,
 				   .phone_dial = op_phone_dial,
 				   .phone_hangup = op_phone_hangup,
 				   .phone_sms = op_phone_sms,
@@ -665,6 +696,7 @@ out:
 	if (d.loop) {
 		gw_timer_cancel(d.loop, &d.roster_check);
 		gw_timer_cancel(d.loop, &d.page_test_end);
+		gw_timer_cancel(d.loop, &d.goodbye);
 	}
 	gw_ctl_free(d.ctl);
 	gw_notify_free(d.notify);
