@@ -633,9 +633,10 @@ int main(int argc, char **argv)
 	if (d.audio && gw_prompts_load(d.conf.prompt_dir, d.conf.prompt_language,
 				       gw_audio_rate(d.audio), &d.prompts) < 0)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR,
-		     "no voice prompts (prompt.dir %s): the worker "
-		     "hears silence until the key",
+		     "no voice prompts (prompt.dir %s): the worker hears silence until the key",
 		     d.conf.prompt_dir);
+	if (d.prompts && gw_speak_new(d.loop, NULL, gw_audio_rate(d.audio), &d.speak) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "announcements without the organisation's name");
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <samplerate.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -357,7 +358,12 @@ int gw_speak_start(struct gw_speak *s, const char *lang, const char *text)
 	pthread_attr_setinheritsched(&ta, PTHREAD_EXPLICIT_SCHED);
 	pthread_attr_setschedpolicy(&ta, SCHED_OTHER);
 	pthread_attr_setschedparam(&ta, &sp);
+	/* and takes no signals: they belong to the loop's signalfd */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&s->thread, &ta, job_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&ta);
 	if (rc != 0) {
 		e->state = E_FAILED;
