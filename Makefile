@@ -14,7 +14,8 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS    := libserialport alsa libmodbus sqlite3 libcrypto libsodium
+PKGS    := libserialport alsa libmodbus sqlite3 libcrypto libsodium spandsp sndfile \
+	   samplerate
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -61,7 +62,8 @@ all: build/rinkid $(TOOLS)
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
-	    gcc-arm-none-eabi qemu-system-arm mbpoll
+	    gcc-arm-none-eabi qemu-system-arm mbpoll \
+	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -163,6 +165,8 @@ install: all install-ops
 	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
 	install -m 0755 build/rinkictl build/rinki-flash build/tetra-sim build/modem-sim \
 		$(DESTDIR)$(PREFIX)/bin/
+	cd build/prompts && for f in */*.wav; do \
+		install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/rinki/prompts/$$f; done
 
 clean:
 	rm -rf build
@@ -180,9 +184,50 @@ include tools/alsa/alsa.mk
 build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
 # The I/O board in QEMU (tests/integration/qemu_rig.c).
 build/san/integ/test_io_board: build/san/tests/integration/qemu_rig.o
+build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts
+build/san/integ/test_voice_call: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm
+
+# Voice: prompts and the DTMF tests' speech corpus are built from text with espeak-ng
+# (fixed voice, rate and pitch) and tools/prompt-wav (libsndfile + libsamplerate), never
+# committed. build/speech: tests/data/speech/<lang>.txt in two voices per language, 8 kHz.
+SPEECH_LANGS  := fi sv en
+SPEECH_VOICES := $(foreach l,$(SPEECH_LANGS),$(l) $(l)+f3)
+SPEECH_WAVS   := $(SPEECH_VOICES:%=build/speech/%.wav)
+build/prompt-wav: tools/prompt-wav.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(shell pkg-config --libs sndfile samplerate)
+define speech_rule
+build/speech/$(1).wav: build/prompt-wav tests/data/speech/$(firstword $(subst +, ,$(1))).txt
+	@mkdir -p $$(dir $$@)
+	espeak-ng -v $(1) -s 160 -p 50 -f $$(word 2,$$^) -w $$@.22k
+	build/prompt-wav $$@.22k 8000 $$@ && rm -f $$@.22k
+endef
+$(foreach v,$(SPEECH_VOICES),$(eval $(call speech_rule,$(v))))
+build/san/unit/test_dtmf: | $(SPEECH_WAVS)
+
+# Prompts: tools/prompts/<lang>/<name>.txt -> build/prompts/<lang>/<name>.wav at PROMPT_RATE
+# (audio.rate of the field config). Same text, same bytes (make prompts-check shows it).
+PROMPT_RATE ?= 8000
+PROMPT_TXTS := $(sort $(wildcard tools/prompts/*/*.txt))
+PROMPT_WAVS := $(PROMPT_TXTS:tools/prompts/%.txt=build/prompts/%.wav)
+build/prompts/%.wav: tools/prompts/%.txt build/prompt-wav
+	@mkdir -p $(dir $@)
+	espeak-ng -v $(firstword $(subst /, ,$*)) -s 150 -p 50 -f $< -w $@.22k
+	build/prompt-wav $@.22k $(PROMPT_RATE) $@ && rm -f $@.22k
+PROMPT_DIR_DEF := -DGW_PROMPT_DIR='"$(PREFIX)/share/rinki/prompts"'
+build/rel/gateway/conf.o: REL_CFLAGS += $(PROMPT_DIR_DEF)
+build/san/gateway/conf.o: SAN_CFLAGS += $(PROMPT_DIR_DEF)
+.PHONY: prompts prompts-check
+prompts: $(PROMPT_WAVS)
+all: prompts
+prompts-check: prompts
+	@rm -rf build/prompts.again && cp -a build/prompts build/prompts.again && \
+	rm -f $(PROMPT_WAVS) && $(MAKE) --no-print-directory -s prompts && \
+	diff -r build/prompts build/prompts.again && rm -rf build/prompts.again && \
+	echo "prompts: two builds, identical bytes ($(words $(PROMPT_WAVS)) files)"
 
 # The I/O microcontroller firmware: make firmware, fw-test (part of make test), fw-fuzz.
 include firmware/firmware.mk

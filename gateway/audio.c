@@ -22,6 +22,11 @@
  *
  * An xrun on either side is recovered with snd_pcm_recover(); playback is primed
  * again, which restores the phase, and the compensator starts over.
+ *
+ * The same path runs before the bridge: each direction can write a prompt or silence
+ * in place of what it captured (gw_audio_play/mute/pass), and a listener sees every
+ * phone capture period (the in-band DTMF detector), so the announcement and the keys
+ * use the cards' clocks, phase and drift handling exactly as the bridged voice does.
  */
 #include "audio.h"
 
@@ -38,8 +43,16 @@
 #define DRIFT_SMOOTH	 16   /* phase smoothing, periods */
 #define DRIFT_LEARN	 8    /* periods after priming that set the phase to hold */
 
+/* What a direction writes to its playback instead of its capture (see gw_audio_play). */
+struct source {
+	enum { SRC_PASS, SRC_MUTE, SRC_PROMPT } kind;
+	const int16_t *pcm;
+	size_t n, pos;
+};
+
 struct dir {
 	struct gw_audio *a;
+	struct source src;
 	const char *name; /* "radio->phone" */
 	snd_pcm_t *cap, *play;
 	struct pollfd *pfds;
@@ -58,6 +71,8 @@ struct gw_audio {
 	int16_t *buf, *out, *zeros;
 	struct dir to_phone, to_radio;
 	bool running;
+	gw_audio_listen_fn phone_listener;
+	void *phone_listener_arg;
 };
 
 void gw_audio_params_defaults(struct gw_audio_params *p)
@@ -403,6 +418,69 @@ static void capture_xrun(struct dir *d, int err)
 	d->need_prime = true;
 }
 
+/* ---- phone listener and prompt sources ----------------------------------- */
+
+/* Before a captured period is forwarded: hand the phone's to the listener, then put the
+   prompt or silence in its place when the direction is not passing audio through. */
+static void listen_and_source(struct dir *d, int16_t *buf)
+{
+	struct gw_audio *a = d->a;
+	size_t p = (size_t)a->period;
+	if (d == &a->to_radio && a->phone_listener)
+		a->phone_listener(a->phone_listener_arg, buf, p);
+	struct source *src = &d->src;
+	if (src->kind == SRC_PASS)
+		return;
+	size_t take = 0;
+	if (src->kind == SRC_PROMPT && src->pos < src->n) {
+		take = src->n - src->pos < p ? src->n - src->pos : p;
+		memcpy(buf, src->pcm + src->pos, take * sizeof(*buf));
+		src->pos += take;
+	}
+	memset(buf + take, 0, (p - take) * sizeof(*buf));
+}
+
+/* The direction whose playback is side. */
+static struct dir *dir_to(struct gw_audio *a, enum gw_audio_side side)
+{
+	return side == GW_AUDIO_PHONE ? &a->to_phone : &a->to_radio;
+}
+
+void gw_audio_set_phone_listener(struct gw_audio *a, gw_audio_listen_fn fn, void *arg)
+{
+	a->phone_listener = fn;
+	a->phone_listener_arg = arg;
+}
+
+int gw_audio_play(struct gw_audio *a, enum gw_audio_side side, const int16_t *pcm, size_t n)
+{
+	dir_to(a, side)->src = (struct source){.kind = SRC_PROMPT, .pcm = pcm, .n = n};
+	return 0;
+}
+
+int gw_audio_mute(struct gw_audio *a, enum gw_audio_side side)
+{
+	dir_to(a, side)->src = (struct source){.kind = SRC_MUTE};
+	return 0;
+}
+
+int gw_audio_pass(struct gw_audio *a, enum gw_audio_side side)
+{
+	dir_to(a, side)->src = (struct source){.kind = SRC_PASS};
+	return 0;
+}
+
+int gw_audio_playing(const struct gw_audio *a, enum gw_audio_side side)
+{
+	const struct source *src = side == GW_AUDIO_PHONE ? &a->to_phone.src : &a->to_radio.src;
+	return src->kind == SRC_PROMPT && src->pos < src->n;
+}
+
+unsigned int gw_audio_rate(const struct gw_audio *a)
+{
+	return a->p.rate;
+}
+
 static void on_capture(struct gw_loop *loop, int fd, short revents, void *arg)
 {
 	struct dir *d = arg;
@@ -433,8 +511,10 @@ static void on_capture(struct gw_loop *loop, int fd, short revents, void *arg)
 			return;
 		}
 		d->st.frames_in += (uint64_t)r;
-		if (r == a->period)
+		if (r == a->period) {
+			listen_and_source(d, a->buf);
 			forward(d, a->buf, (int)(avail - r));
+		}
 	}
 }
 

@@ -65,6 +65,32 @@ int gw_audio_bridge_stop(struct gw_audio *a);
 int gw_audio_stats(const struct gw_audio *a, struct gw_audio_stats *st);
 
 /*
+ * What each side's playback gets, and a listener on the phone's capture: the
+ * announcement before the worker accepts (with the DTMF detector listening), the
+ * hold message for the officer, silence instead of the other party. Default and
+ * after gw_audio_pass(): the other side's capture (the bridge).
+ */
+enum gw_audio_side { GW_AUDIO_RADIO, GW_AUDIO_PHONE };
+
+/* Each phone capture period, bridged or not, as read (S16 mono at the device rate). */
+typedef void (*gw_audio_listen_fn)(void *arg, const int16_t *s, size_t n);
+/* Set (or with fn NULL clear) the phone capture listener. */
+void gw_audio_set_phone_listener(struct gw_audio *a, gw_audio_listen_fn fn, void *arg);
+/*
+ * From the next period on, side plays pcm[0..n) (S16 mono at the device rate), then
+ * silence. pcm must stay valid until the side is given something else. Returns 0.
+ */
+int gw_audio_play(struct gw_audio *a, enum gw_audio_side side, const int16_t *pcm, size_t n);
+/* side plays silence. Returns 0. */
+int gw_audio_mute(struct gw_audio *a, enum gw_audio_side side);
+/* side plays the other side's capture again (the bridge). Returns 0. */
+int gw_audio_pass(struct gw_audio *a, enum gw_audio_side side);
+/* 1 while side is playing a prompt given to gw_audio_play() and not finished, else 0. */
+int gw_audio_playing(const struct gw_audio *a, enum gw_audio_side side);
+/* The configured device rate in Hz (prompts and the DTMF detector must match it). */
+unsigned int gw_audio_rate(const struct gw_audio *a);
+
+/*
  * Drift compensator, one per direction (public for unit tests). Each period it takes
  * the playback "phase" (frames queued before the write plus capture frames still
  * waiting), smooths it and, while it is more than band frames off the phase seen in

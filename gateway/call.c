@@ -102,6 +102,7 @@ struct gw_calls {
 	struct ack_code codes[ACK_CODES];
 	int next_code;
 	int64_t closed_mono; /* when slot's incident closed (monotonic ms), 0: not yet */
+	struct gw_dtmf_dedup keys; /* last key report, to join modem and in-band reports */
 };
 
 static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
@@ -125,6 +126,7 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
 static void bridge(struct gw_call *c, const char *how);
+static void announce(struct gw_call *c);
 static void sms_accept(struct gw_call *c, int idx);
 
 #define EV(e)	 (1u << GW_CALL_EV_##e)
@@ -420,7 +422,7 @@ static void unreached(struct gw_call *c)
 			 line_text(c));
 		send_sms(c, &c->chain[0], "missed", text);
 	}
-	m->ops.radio_hangup(m->ops.arg, c->cci);
+	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg, c->cci);
 	close_incident(c, "unanswered", -1, NULL);
 }
 
@@ -554,7 +556,8 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 			bridge(c, "by SMS, then answered");
 			return;
 		}
-		set_state(c, GW_CALL_ST_ANNOUNCE);
+		if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0)
+			announce(c);
 		return;
 	case GW_CALL_EV_SMS_ACCEPT:
 		sms_accept(c, *(const int *)data);
@@ -586,6 +589,14 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 	default:
 		assert(0 && "declared event without handling");
 	}
+}
+
+/* Ask for the announcement to be played to the worker (now in ANNOUNCE). */
+static void announce(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	if (m->ops.announce)
+		m->ops.announce(m->ops.arg, c->caller_name[0] ? c->caller_name : NULL);
 }
 
 /* The worker of the current step accepted: join the legs. */
@@ -663,7 +674,8 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 			decline(c, "declined", "pressed 5 (pass)");
 		} else if (d == '*') {
 			LOGCALL(c, GW_LOG_INFO, "%s asked to hear the announcement again", s->name);
-			set_state(c, GW_CALL_ST_ANNOUNCE); /* restarts the accept time */
+			if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0) /* restarts the accept time */
+				announce(c);
 		} else {
 			LOGCALL(c, GW_LOG_INFO, "key %c ignored, waiting for 4 or 5", d);
 		}
@@ -905,6 +917,23 @@ void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 		return;
 	}
 	gw_calls_dispatch(m, GW_CALL_EV_DTMF, &digit);
+}
+
+const char *gw_calls_caller_org(const struct gw_calls *m)
+{
+	return m->live && m->live->caller_name[0] ? m->live->caller_name : NULL;
+}
+
+void gw_calls_phone_key(struct gw_calls *m, char digit, enum gw_dtmf_src src)
+{
+	const char *from = src == GW_DTMF_SRC_INBAND ? "in-band" : "modem";
+	if (!gw_dtmf_dedup_accept(&m->keys, digit, src, gw_loop_now_ms(m->loop))) {
+		LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s) is the press already reported", digit,
+		     from);
+		return;
+	}
+	LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s)", digit, from);
+	gw_calls_phone_dtmf(m, digit);
 }
 
 static int accept_word(const char *w, size_t n)

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "dtmf.h"
 #include "loop.h"
 #include "modem.h"
 #include "pei.h"
@@ -56,6 +57,9 @@ extern const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT];
 struct gw_call_ops {
 	int (*radio_answer)(void *arg, int cci);
 	int (*radio_hangup)(void *arg, int cci);
+	/* Nobody was reached: tell the officer by voice, then release the leg. May be NULL
+	   (radio_hangup is used). */
+	int (*radio_unreached)(void *arg, int cci);
 	int (*phone_dial)(void *arg, const char *number);
 	int (*phone_hangup)(void *arg);
 	/* Messages; may be NULL when the gateway has no such channel. */
@@ -65,6 +69,9 @@ struct gw_call_ops {
 	int (*phone_reject)(void *arg);
 	/* The live incident changed state (CLOSED when it ended); may be NULL. */
 	void (*state)(void *arg, enum gw_call_state st);
+	/* The worker should hear the announcement (again): on answering and on '*'. org is
+	   the caller's organisation from the directory, NULL when unknown. May be NULL. */
+	void (*announce)(void *arg, const char *org);
 	void *arg;
 };
 
@@ -89,6 +96,12 @@ void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
 void gw_calls_radio_link(struct gw_calls *calls, int up);
 /* A key pressed on the worker's phone (modem URC or in-band detector). */
 void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
+/*
+ * A key report from one source. Where the modem's reports and the in-band detector
+ * meet: the same key from the other source within GW_DTMF_DEDUP_MS of an accepted
+ * report is the same press and dropped (logged at debug); else gw_calls_phone_dtmf().
+ */
+void gw_calls_phone_key(struct gw_calls *calls, char digit, enum gw_dtmf_src src);
 /*
  * An SMS from a phone. A bare accept ("4", "ok", "kuittaus", "a", any case,
  * surrounding spaces ignored) from a worker already paged for the live incident,
@@ -132,6 +145,8 @@ int gw_calls_dispatch(struct gw_calls *calls, enum gw_call_event ev, const void 
 
 /* The live incident's state, or GW_CALL_ST_CLOSED when none is live. */
 enum gw_call_state gw_calls_state(const struct gw_calls *calls);
+/* The live incident's caller organisation from the directory; NULL when unknown or none. */
+const char *gw_calls_caller_org(const struct gw_calls *calls);
 /* Database id of the live (or last) incident, 0 when none yet. */
 int64_t gw_calls_last_id(const struct gw_calls *calls);
 

@@ -18,6 +18,10 @@
 
 enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL, K_GSSIS };
 
+#ifndef GW_PROMPT_DIR /* make passes $(PREFIX)/share/rinki/prompts */
+#define GW_PROMPT_DIR "/usr/local/share/rinki/prompts"
+#endif
+
 static const struct key {
 	const char *name;
 	enum kind kind;
@@ -58,6 +62,8 @@ static const struct key {
     I("audio.rate", audio_rate, 8000, 48000),
     I("audio.period_ms", audio_period_ms, 5, 40),
     {.name = "audio.drift", .kind = K_BOOL, F(audio_drift)},
+    S("prompt.dir", prompt_dir),
+    ONEOF("prompt.language", prompt_language, "fi sv en"),
     S("db.path", db_path),
     S("recordings.dir", recordings_dir),
     S("ctl.socket", ctl_socket),
@@ -104,6 +110,8 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->audio_rate = 8000;
 	c->audio_period_ms = 10;
 	c->audio_drift = true;
+	snprintf(c->prompt_dir, sizeof(c->prompt_dir), "%s", GW_PROMPT_DIR);
+	snprintf(c->prompt_language, sizeof(c->prompt_language), "fi");
 	c->sms_page = true;
 	c->sds_notify = true;
 	c->ack_code_ttl_s = 15 * 60;

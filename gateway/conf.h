@@ -40,6 +40,9 @@ struct gw_conf {
 	int audio_rate;	     /* Hz, both devices */
 	int audio_period_ms; /* bridge period */
 	bool audio_drift;    /* clock drift compensation */
+
+	char prompt_dir[GW_CONF_STR]; /* <dir>/<lang>/<name>.wav, built by make */
+	char prompt_language[8];      /* fi, sv or en; the worker's own when the roster has it */
 	char db_path[GW_CONF_STR];
 	char recordings_dir[GW_CONF_STR];
 	char ctl_socket[GW_CONF_STR];

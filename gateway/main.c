@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "db.h"
+#include "dtmf.h"
 #include "io.h"
 #include "log.h"
 #include "loop.h"
@@ -25,7 +26,9 @@
 #include "monitor.h"
 #include "pei.h"
 #include "priv.h"
+#include "prompt.h"
 #include "relay.h"
+#include "speak.h"
 #include "roster.h"
 
 #define RINKI_VERSION	"0.1.0"
@@ -46,7 +49,12 @@ struct rinkid {
 	struct gw_modem *modem;
 	struct gw_io *io;
 	struct gw_audio *audio;
-	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
+	struct gw_dtmf *dtmf;	    /* in-band keys on the phone's capture, while audio runs */
+	struct gw_prompts *prompts; /* NULL: no prompts (the path runs silent) */
+	struct gw_speak *speak;	    /* the organisation's name for the announcement */
+	struct gw_timer goodbye;    /* "nobody reached" playing to the officer, then release */
+	int goodbye_cci;	    /* the radio call to release then; -1: none */
+	int leds[GW_IO_LED_COUNT];  /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
 	struct gw_ctl *ctl;
@@ -115,10 +123,14 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 		gw_modem_hangup(d->modem);
 	gw_calls_radio_incoming(d->calls, in);
 }
+static void voice_hold(struct rinkid *d);
 static void pei_connected(void *arg, int cci)
 {
-	if (!gw_monitor_owns(((struct rinkid *)arg)->monitor, cci))
-		gw_calls_radio_connected(((struct rinkid *)arg)->calls, cci);
+	struct rinkid *d = arg;
+	if (gw_monitor_owns(d->monitor, cci))
+		return;
+	gw_calls_radio_connected(d->calls, cci);
+	voice_hold(d);
 }
 static void pei_released(void *arg, int cci, int cause)
 {
@@ -179,7 +191,7 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 }
 static void modem_dtmf(void *arg, char digit)
 {
-	gw_calls_phone_dtmf(((struct rinkid *)arg)->calls, digit);
+	gw_calls_phone_key(((struct rinkid *)arg)->calls, digit, GW_DTMF_SRC_MODEM);
 }
 static void modem_cause(void *arg, const char *number, const char *text)
 {
@@ -223,15 +235,106 @@ static void io_ready(void *arg, int up)
 	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
 }
 
-/* call -> board and voice: the on-call LED blinks while paging and is lit while bridged;
-   the voice bridge runs while bridged */
+/* audio -> call: keys heard in the phone's capture */
+static void inband_key(void *arg, char digit)
+{
+	gw_calls_phone_key(((struct rinkid *)arg)->calls, digit, GW_DTMF_SRC_INBAND);
+}
+static void phone_heard(void *arg, const int16_t *s, size_t n)
+{
+	gw_dtmf_feed(((struct rinkid *)arg)->dtmf, s, n);
+}
+
+/* The prompts' language. Hook: the worker's own language when the roster has it. */
+static const char *prompt_language(const struct rinkid *d)
+{
+	return d->conf.prompt_language;
+}
+
+/* Start the audio path unless it runs (the in-band detector starts over). */
+static void voice_start(struct rinkid *d)
+{
+	struct gw_audio_stats as;
+	gw_audio_stats(d->audio, &as);
+	if (as.running)
+		return;
+	if (d->dtmf)
+		gw_dtmf_reset(d->dtmf);
+	if (gw_audio_bridge_start(d->audio) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice path did not start");
+}
+
+/*
+ * Voice per call state. The audio path runs from the radio leg's answer while paging
+ * (the officer hears the hold message) or the worker's answer (ANNOUNCE: the
+ * announcement, the phone's capture feeding the in-band DTMF detector; neither side
+ * hears the other) to the end of the call (BRIDGED: both pass through).
+ */
+static void voice_for_state(struct rinkid *d, enum gw_call_state st)
+{
+	if (!d->audio)
+		return;
+	switch (st) {
+	case GW_CALL_ST_CLOSED: /* after "nobody reached", on_goodbye stops it */
+		if (d->goodbye_cci < 0)
+			gw_audio_bridge_stop(d->audio);
+		return;
+	case GW_CALL_ST_BRIDGED:
+		gw_audio_pass(d->audio, GW_AUDIO_PHONE);
+		gw_audio_pass(d->audio, GW_AUDIO_RADIO);
+		voice_start(d);
+		return;
+	case GW_CALL_ST_ANNOUNCE: /* the announcement itself: call_announce */
+		if (!gw_audio_playing(d->audio, GW_AUDIO_RADIO))
+			gw_audio_mute(d->audio, GW_AUDIO_RADIO);
+		gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+		voice_start(d);
+		return;
+	case GW_CALL_ST_PAGING: /* the worker passed or hung up: nobody to hear the officer */
+		gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+		/* a new incident: speak its organisation now, seconds before anyone answers */
+		if (d->speak && gw_calls_caller_org(d->calls))
+			gw_speak_start(d->speak, prompt_language(d), gw_calls_caller_org(d->calls));
+		return;
+	default:
+		return;
+	}
+}
+
+/* call -> voice: the announcement for the worker, from its start */
+static void call_announce(void *arg, const char *org)
+{
+	struct rinkid *d = arg;
+	const int16_t *pcm;
+	size_t n;
+	if (!d->audio || !d->prompts)
+		return;
+	/* the name spoken when the incident started; the generic "authority call" when
+	   it is unknown, not ready yet or could not be made */
+	const int16_t *name = NULL;
+	size_t nn = 0;
+	if (!d->speak || !org || gw_speak_get(d->speak, prompt_language(d), org, &name, &nn) < 0)
+		name = NULL;
+	if (gw_prompts_announcement(d->prompts, name, nn, &pcm, &n) == 0)
+		gw_audio_play(d->audio, GW_AUDIO_PHONE, pcm, n);
+}
+
+/* radio -> voice: the officer's leg is up while the workers are paged: hold message */
+static void voice_hold(struct rinkid *d)
+{
+	if (!d->audio || !d->prompts || gw_calls_state(d->calls) != GW_CALL_ST_PAGING)
+		return;
+	const struct gw_prompt *hold = gw_prompts_get(d->prompts, GW_PROMPT_HOLD);
+	gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+	gw_audio_play(d->audio, GW_AUDIO_RADIO, hold->pcm, hold->n);
+	voice_start(d);
+}
+
+/* call -> board and voice: the on-call LED blinks while paging and is lit while bridged */
 static void call_state(void *arg, enum gw_call_state st)
 {
 	struct rinkid *d = arg;
-	if (d->audio && st == GW_CALL_ST_BRIDGED && gw_audio_bridge_start(d->audio) < 0)
-		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice bridge did not start");
-	if (d->audio && st == GW_CALL_ST_CLOSED)
-		gw_audio_bridge_stop(d->audio);
+	voice_for_state(d, st);
 	led(arg, GW_IO_LED_ON_CALL,
 	    st == GW_CALL_ST_BRIDGED  ? GW_IO_LED_ON
 	    : st == GW_CALL_ST_CLOSED ? GW_IO_LED_OFF
@@ -251,6 +354,31 @@ static int op_radio_answer(void *arg, int cci)
 static int op_radio_hangup(void *arg, int cci)
 {
 	return gw_pei_hangup(((struct rinkid *)arg)->pei, cci);
+}
+/* "nobody reached" has been played to the officer: release the radio call */
+static void on_goodbye(struct gw_loop *loop, void *arg)
+{
+	struct rinkid *d = arg;
+	(void)loop;
+	gw_pei_hangup(d->pei, d->goodbye_cci);
+	d->goodbye_cci = -1;
+	if (d->audio && gw_calls_state(d->calls) == GW_CALL_ST_CLOSED)
+		gw_audio_bridge_stop(d->audio);
+}
+/* Nobody reached: say so on the radio when its leg is up and voiced, then release. */
+static int op_radio_unreached(void *arg, int cci)
+{
+	struct rinkid *d = arg;
+	struct gw_audio_stats as;
+	if (!d->audio || !d->prompts || (gw_audio_stats(d->audio, &as), !as.running))
+		return gw_pei_hangup(d->pei, cci);
+	const struct gw_prompt *p = gw_prompts_get(d->prompts, GW_PROMPT_NOBODY);
+	gw_audio_mute(d->audio, GW_AUDIO_PHONE);
+	gw_audio_play(d->audio, GW_AUDIO_RADIO, p->pcm, p->n);
+	d->goodbye_cci = cci;
+	/* the prompt, the playback queue and a breath */
+	gw_timer_schedule(d->loop, &d->goodbye, (int64_t)(p->n * 1000 / p->rate) + 300);
+	return 0;
 }
 static int op_phone_dial(void *arg, const char *number)
 {
@@ -483,6 +611,8 @@ int main(int argc, char **argv)
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "no control socket at %s: running without it",
 		     d.conf.ctl_socket);
 	gw_timer_init(&d.page_test_end, on_page_test_end, &d);
+	gw_timer_init(&d.goodbye, on_goodbye, &d);
+	d.goodbye_cci = -1;
 	if (gw_db_open(d.conf.db_path, &d.db) < 0) {
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot open the database %s", d.conf.db_path);
 		goto out;
@@ -501,12 +631,14 @@ int main(int argc, char **argv)
 
 	struct gw_call_ops cops = {.radio_answer = op_radio_answer,
 				   .radio_hangup = op_radio_hangup,
+				   .radio_unreached = op_radio_unreached,
 				   .phone_dial = op_phone_dial,
 				   .phone_hangup = op_phone_hangup,
 				   .phone_sms = op_phone_sms,
 				   .phone_reject = op_phone_reject,
 				   .radio_sds = op_radio_sds,
 				   .state = call_state,
+				   .announce = call_announce,
 				   .arg = &d};
 	if (gw_calls_new(d.loop, &d.conf, d.db, &cops, &d.calls) < 0)
 		goto out;
@@ -524,6 +656,15 @@ int main(int argc, char **argv)
 		     d.conf.audio_radio, d.conf.audio_phone);
 		d.audio = NULL;
 	}
+	if (d.audio && gw_dtmf_new(gw_audio_rate(d.audio), inband_key, &d, &d.dtmf) == 0)
+		gw_audio_set_phone_listener(d.audio, phone_heard, &d);
+	if (d.audio && gw_prompts_load(d.conf.prompt_dir, d.conf.prompt_language,
+				       gw_audio_rate(d.audio), &d.prompts) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR,
+		     "no voice prompts (prompt.dir %s): the worker hears silence until the key",
+		     d.conf.prompt_dir);
+	if (d.prompts && gw_speak_new(d.loop, NULL, gw_audio_rate(d.audio), &d.speak) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "announcements without the organisation's name");
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
@@ -589,10 +730,14 @@ out:
 	if (d.loop) {
 		gw_timer_cancel(d.loop, &d.roster_check);
 		gw_timer_cancel(d.loop, &d.page_test_end);
+		gw_timer_cancel(d.loop, &d.goodbye);
 	}
 	gw_ctl_free(d.ctl);
 	gw_notify_free(d.notify);
 	gw_audio_free(d.audio);
+	gw_dtmf_free(d.dtmf);
+	gw_speak_free(d.speak);
+	gw_prompts_free(d.prompts);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);

@@ -95,6 +95,15 @@ static int op_sds(void *arg, const char *issi, const char *text)
 	return 0;
 }
 
+static char last_announce[64];
+static int announces;
+static void op_announce(void *arg, const char *org)
+{
+	(void)arg;
+	announces++;
+	snprintf(last_announce, sizeof(last_announce), "%s", org ? org : "(none)");
+}
+
 static int setup(void **state)
 {
 	static struct fx f;
@@ -122,7 +131,10 @@ static int setup(void **state)
 				  .phone_sms = op_sms,
 				  .phone_reject = op_reject,
 				  .radio_sds = op_sds,
+				  .announce = op_announce,
 				  .arg = &f};
+	announces = 0;
+	last_announce[0] = 0;
 	assert_int_equal(gw_calls_new(f.loop, &f.conf, f.db, &ops, &f.calls), 0);
 	gw_calls_set_roster(f.calls, f.roster);
 	*state = &f;
@@ -349,6 +361,49 @@ static void test_answer_on_accept_policy(void **state)
 	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;");
 	gw_calls_phone_dtmf(f->calls, '4');
 	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 8;");
+}
+
+/* The modem's report and the in-band detector's of one key press are one key. */
+static void test_key_from_both_sources_is_one_press(void **state)
+{
+	struct fx *f = *state;
+	struct logged l;
+	incoming(f, 3, "2269001");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_MODEM);
+	gw_loop_clock_advance(f->loop, GW_DTMF_DEDUP_MS);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_INBAND); /* same press */
+	gw_loop_clock_advance(f->loop, 100);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_INBAND); /* a second press */
+	gw_loop_clock_advance(f->loop, GW_DTMF_DEDUP_MS + 1);
+	gw_calls_phone_key(f->calls, '7', GW_DTMF_SRC_MODEM); /* too late: a third */
+	gw_loop_clock_advance(f->loop, 1000);
+	gw_calls_phone_key(f->calls, '4', GW_DTMF_SRC_INBAND);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	gw_calls_phone_key(f->calls, '4', GW_DTMF_SRC_MODEM); /* same press: not logged */
+	gw_calls_radio_released(f->calls, 3, 1);
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "phone_answered,dtmf,dtmf,dtmf,dtmf,accepted,bridged,"
+					"radio_released,"));
+}
+
+/* The announcement is asked for on answering and again on '*', naming the organisation. */
+static void test_announce_on_answer_and_star(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 4, "2269001");
+	assert_int_equal(announces, 0);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(announces, 1);
+	assert_string_equal(last_announce, "Poliisi, Mikkeli");
+	gw_calls_phone_dtmf(f->calls, '7');
+	assert_int_equal(announces, 1);
+	gw_calls_phone_dtmf(f->calls, '*');
+	assert_int_equal(announces, 2);
+	gw_calls_phone_dtmf(f->calls, '4');
+	assert_int_equal(announces, 2);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 }
 
 static void test_sms_accept_while_ringing(void **state)
@@ -606,6 +661,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_own_hangup_is_not_news, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_voicemail_guard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_on_accept_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_key_from_both_sources_is_one_press, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_announce_on_answer_and_star, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_accept_while_ringing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_accept_by_earlier_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_not_an_accept, setup, teardown),

@@ -29,6 +29,7 @@
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -529,7 +530,14 @@ SND_PCM_PLUGIN_DEFINE_FUNC(vcard)
 		SNDERR("vcard: timerfd_create: %s", strerror(errno));
 		goto fail;
 	}
-	if (pthread_create(&vc->thread, NULL, dma_thread, vc) != 0) {
+	/* The "DMA" thread takes no signals: a real card has no thread in the process, and
+	   the application's signals (rinkid's signalfd) must not land here. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int terr = pthread_create(&vc->thread, NULL, dma_thread, vc);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (terr != 0) {
 		err = -EAGAIN;
 		goto fail;
 	}

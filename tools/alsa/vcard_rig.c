@@ -498,3 +498,27 @@ long vr_find(const int16_t *hay, size_t nh, const int16_t *needle, size_t nn)
 			return (long)i;
 	return -1;
 }
+
+long vr_find_chunks(const int16_t *hay, size_t nh, size_t from, const int16_t *needle, size_t nn,
+		    size_t chunk, int *missing, int *whole)
+{
+	long first = -1;
+	size_t pos = from;
+	*missing = 0;
+	*whole = 1;
+	for (size_t i = 0; i < nn && chunk; i += chunk) {
+		size_t k = nn - i < chunk ? nn - i : chunk;
+		long at = pos < nh ? vr_find(hay + pos, nh - pos, needle + i, k) : -1;
+		if (at < 0) {
+			(*missing)++;
+			*whole = 0;
+			continue;
+		}
+		if (first < 0)
+			first = (long)pos + at;
+		else if (at != 0)
+			*whole = 0;
+		pos += (size_t)at + k;
+	}
+	return first;
+}

@@ -68,5 +68,12 @@ int vr_wav_load(const char *path, int16_t **out, size_t *n, unsigned *rate);
 long vr_onset(const int16_t *s, size_t n, size_t from, int threshold);
 /* First index where needle occurs bit-exactly in hay, or -1. */
 long vr_find(const int16_t *hay, size_t nh, const int16_t *needle, size_t nn);
+/*
+ * needle in hay from index from, chunk by chunk (a period), each bit-exact and in order:
+ * an xrun puts silence between two periods or skips one. *missing counts chunks not
+ * found, *whole is 1 when all came out back to back. Index of the first chunk found, or -1.
+ */
+long vr_find_chunks(const int16_t *hay, size_t nh, size_t from, const int16_t *needle, size_t nn,
+		    size_t chunk, int *missing, int *whole);
 
 #endif

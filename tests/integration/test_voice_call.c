@@ -1,0 +1,178 @@
+/*
+ * Integration: the voice of a whole authority call. rinkid, tetra-sim and modem-sim
+ * run as processes (tests/integration/harness), and rinkid's audio.radio/audio.phone
+ * are the paced virtual cards of tools/alsa (the rig exports ALSA_CONFIG_PATH, which
+ * rinkid inherits). What the cards play is compared with what the test builds itself
+ * from the same prompt files and the same synthesizer:
+ *  - the officer hears the hold message while Aino is paged; Aino hears the
+ *    announcement with "Poliisi, Mikkeli" spoken in it; she presses 4 as a tone in
+ *    her audio only (the modem reports nothing) and the call is bridged;
+ *  - nobody answers: the officer hears "nobody reached" before rinkid releases the
+ *    radio call.
+ * Run from the repository root (make builds the prompts and the card plugin).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <alsa/asoundlib.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "log.h"
+#include "loop.h"
+#include "prompt.h"
+#include "speak.h"
+#include "../../tools/alsa/vcard_rig.h"
+
+#define RATE  8000
+#define AINO  "+358401234567"
+#define MIKKO "+358401234568"
+#define VOICE_CONF                                                                                 \
+	"audio.radio rinki_radio\naudio.phone rinki_phone\nprompt.dir build/prompts\n"             \
+	"prompt.language fi\ncall.ring_time 5\ncall.rounds 1\n"
+
+static struct h_rig rig;
+static struct vr_rig *cards;
+static struct gw_prompts *prompts;
+
+static int setup(void **state)
+{
+	(void)state;
+	struct vr_opts o;
+	vr_opts_default(&o);
+	/* the cards first: the rig exports ALSA_CONFIG_PATH, which rinkid inherits */
+	bool up = vr_rig_new(&o, &cards) == 0 &&
+		  gw_prompts_load("build/prompts", "fi", RATE, &prompts) == 0 &&
+		  h_rig_init(&rig) == 0 && h_start_sims(&rig) == 0;
+	return up ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_rig_fini(&rig); /* rinkid stops before its cards go */
+	vr_rig_free(cards);
+	gw_prompts_free(prompts);
+	snd_config_update_free_global();
+	return h_rinkid_status() == 0 ? 0 : -1;
+}
+
+/* Pump the sims until side has played want samples (timeout_ms at most). */
+static long wait_played(enum vr_side side, long want, int timeout_ms)
+{
+	for (int t = 0;; t += 50) {
+		int16_t *s;
+		long n = vr_played(cards, side, &s);
+		free(s);
+		if (n >= want || t >= timeout_ms)
+			return n;
+		h_pump(&rig, 50);
+	}
+}
+
+/* Where pcm came out on side (period by period, see vr_find_chunks); prints the find. */
+static long find_on(enum vr_side side, const char *what, const int16_t *pcm, size_t n)
+{
+	int16_t *got;
+	int missing, whole;
+	long len = vr_played(cards, side, &got);
+	long at = vr_find_chunks(got, (size_t)len, 0, pcm, n, RATE / 100, &missing, &whole);
+	free(got);
+	print_message("%s: %.2f s at %s sample %ld, %s, %d periods missing\n", what,
+		      (double)n / RATE, side == VR_RADIO ? "radio" : "phone", at,
+		      whole ? "whole" : "in pieces", missing);
+	return at >= 0 && missing * 20 <= (int)(n / (RATE / 100)) ? at : -1;
+}
+
+/* The key 4 (770 + 1209 Hz), 80 ms, then 80 ms of silence. */
+static void press_4(void)
+{
+	int16_t lo[RATE / 10], hi[RATE / 10], key[RATE / 5] = {0};
+	size_t on = RATE * 80 / 1000;
+	vr_tone(lo, on, RATE, 770, 6000);
+	vr_tone(hi, on, RATE, 1209, 6000);
+	for (size_t i = 0; i < on; i++)
+		key[i] = (int16_t)(lo[i] + hi[i]);
+	assert_true(vr_inject(cards, VR_PHONE, key, RATE / 5) > 0);
+}
+
+static void test_announced_and_accepted_in_band(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	/* what Aino should hear: the announcement with the organisation, made like rinkid */
+	struct gw_loop *loop = gw_loop_new();
+	struct gw_speak *sp;
+	const int16_t *name, *ann;
+	size_t nname, nann;
+	assert_int_equal(gw_speak_new(loop, NULL, RATE, &sp), 0);
+	assert_int_equal(gw_speak_start(sp, "fi", "Poliisi, Mikkeli"), 0);
+	assert_int_equal(gw_speak_wait(sp, 5000), 0);
+	assert_int_equal(gw_speak_get(sp, "fi", "Poliisi, Mikkeli", &name, &nname), 0);
+	assert_int_equal(gw_prompts_announcement(prompts, name, nname, &ann, &nann), 0);
+	const struct gw_prompt *hold = gw_prompts_get(prompts, GW_PROMPT_HOLD);
+
+	/* Aino answers after 2 s of ringing, then waits; no DTMF from the modem */
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s answer 2", AINO), 0);
+	assert_int_equal(h_start_rinkid(&rig, VOICE_CONF), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "Aino Virtanen answered", 5000), 0);
+	/* the name was made while her phone rang */
+	assert_int_equal(h_wait_log(&rig, "spoke 'Poliisi, Mikkeli'", 100), 0);
+	/* the announcement plays out in full (Aino listens to all of it) */
+	long answered_at = wait_played(VR_PHONE, 0, 0);
+	wait_played(VR_PHONE, answered_at + (long)nann + RATE, 20000);
+	assert_true(find_on(VR_RADIO, "hold message", hold->pcm, hold->n) >= 0);
+	assert_true(find_on(VR_PHONE, "announcement with the name", ann, nann) >= 0);
+	/* she presses 4: heard in-band only */
+	press_4();
+	assert_int_equal(h_wait_log(&rig, "key 4 (in-band)", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Aino Virtanen", 3000), 0);
+	assert_int_equal(h_log_count(&rig, "key 4 (modem)"), 0);
+	/* bridged: the officer's voice reaches Aino */
+	int16_t noise[RATE];
+	vr_noise(noise, RATE, 77, 12000);
+	vr_played_reset(cards, VR_PHONE);
+	assert_true(vr_inject(cards, VR_RADIO, noise, RATE) > 0);
+	wait_played(VR_PHONE, RATE * 2, 5000);
+	assert_true(find_on(VR_PHONE, "officer's voice", noise, RATE) >= 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	gw_speak_free(sp);
+	gw_loop_free(loop);
+}
+
+static void test_nobody_reached_is_spoken(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	const struct gw_prompt *nobody = gw_prompts_get(prompts, GW_PROMPT_NOBODY);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_start_rinkid(&rig, VOICE_CONF), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "nobody reached", 25000), 0);
+	assert_int_equal(
+	    h_wait_event(&rig.radio, &rp, "ATH", (int)(nobody->n * 1000 / RATE) + 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: unanswered", 3000), 0);
+	h_pump(&rig, 300);
+	assert_true(find_on(VR_RADIO, "nobody reached", nobody->pcm, nobody->n) >= 0);
+}
+
+int main(void)
+{
+	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_announced_and_accepted_in_band, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nobody_reached_is_spoken, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
