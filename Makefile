@@ -14,7 +14,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS    := libserialport alsa libmodbus sqlite3 libcrypto
+PKGS    := libserialport alsa libmodbus sqlite3 libcrypto sndfile
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -60,7 +60,7 @@ all: build/rinkid $(TOOLS)
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
-	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
+	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat libsndfile1-dev \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll
 
 deps:
@@ -177,6 +177,7 @@ include tests/soak/soak.mk
 # Virtual sound cards for the audio tests and bench (tools/alsa/alsa.mk).
 include tools/alsa/alsa.mk
 build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
+build/san/integ/test_record: build/alsa/san/vcard_rig.o | alsa-plugin
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm

@@ -64,6 +64,22 @@ int gw_audio_bridge_stop(struct gw_audio *a);
 /* Copy the counters of the current (or last) bridge run. Returns 0. */
 int gw_audio_stats(const struct gw_audio *a, struct gw_audio_stats *st);
 
+/* The device a captured period came from. */
+enum gw_audio_side { GW_AUDIO_RADIO, GW_AUDIO_PHONE };
+/*
+ * Called in the loop thread with every captured period, before it is forwarded (and
+ * before the radio TX gate mutes it): must not block (a recorder's ring, a VAD).
+ */
+typedef void (*gw_audio_tap_fn)(void *arg, enum gw_audio_side from, const int16_t *pcm, int n);
+/* Install the one tap (fn NULL removes it). Returns 0. */
+int gw_audio_set_tap(struct gw_audio *a, gw_audio_tap_fn fn, void *arg);
+/*
+ * Phone -> radio audio passes while the gate is open (the default, and again after each
+ * bridge start); closed, silence is sent instead, e.g. while another radio talker holds
+ * the floor. Returns 0.
+ */
+int gw_audio_set_radio_tx_gate(struct gw_audio *a, bool open);
+
 /*
  * Drift compensator, one per direction (public for unit tests). Each period it takes
  * the playback "phase" (frames queued before the write plus capture frames still

@@ -59,6 +59,8 @@ static const struct key {
     {.name = "audio.drift", .kind = K_BOOL, F(audio_drift)},
     S("db.path", db_path),
     S("recordings.dir", recordings_dir),
+    {.name = "record.enabled", .kind = K_BOOL, F(record_enabled)},
+    S("record.lines", record_lines),
     S("ctl.socket", ctl_socket),
     S("ctl.group", ctl_group),
     S("ctl.admin_group", ctl_admin_group),

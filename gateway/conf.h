@@ -32,6 +32,8 @@ struct gw_conf {
 	bool audio_drift;    /* clock drift compensation */
 	char db_path[GW_CONF_STR];
 	char recordings_dir[GW_CONF_STR];
+	bool record_enabled;		/* record bridged authority calls to recordings_dir */
+	char record_lines[GW_CONF_STR]; /* line codes to record, comma-separated; empty: all */
 	char ctl_socket[GW_CONF_STR];
 	char ctl_group[64];	  /* may read status over the socket; empty: root and run.user */
 	char ctl_admin_group[64]; /* may page-test and send SDS; empty: root only */

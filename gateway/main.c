@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "audio.h"
+#include "rec.h"
 #include "call.h"
 #include "conf.h"
 #include "ctl.h"
@@ -44,6 +45,7 @@ struct rinkid {
 	struct gw_modem *modem;
 	struct gw_io *io;
 	struct gw_audio *audio;
+	struct gw_rec *rec;	   /* record.enabled with a voice bridge; else NULL */
 	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
@@ -202,15 +204,45 @@ static void io_ready(void *arg, int up)
 	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
 }
 
+/* recording: every captured period into the recorder's ring (radio left, phone right) */
+static void audio_tap(void *arg, enum gw_audio_side from, const int16_t *pcm, int n)
+{
+	struct rinkid *d = arg;
+	gw_rec_push(d->rec, from == GW_AUDIO_RADIO ? GW_REC_RADIO : GW_REC_PHONE, pcm, n);
+}
+static void incident_line(const struct gw_db_incident *inc, void *arg)
+{
+	snprintf(arg, 16, "%s", inc->line ? inc->line : "");
+}
+/* A bridged call of a recorded line: start the file and log its path with the incident. */
+static void record_start(struct rinkid *d)
+{
+	int64_t id = d->calls ? gw_calls_last_id(d->calls) : 0;
+	char line[16] = "", path[512];
+	if (!d->rec || gw_rec_running(d->rec) || id <= 0)
+		return;
+	gw_db_incident_get(d->db, id, incident_line, line);
+	if (!gw_rec_line_selected(d->conf.record_lines, line))
+		return;
+	if (gw_rec_start(d->rec, id, path, sizeof(path)) < 0)
+		return;
+	if (gw_db_event_append(d->db, id, gw_loop_wall_ms(d->loop), "recording", path) < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "recording %s not in the call log", path);
+}
+
 /* call -> board and voice: the on-call LED blinks while paging and is lit while bridged;
    the voice bridge runs while bridged */
 static void call_state(void *arg, enum gw_call_state st)
 {
 	struct rinkid *d = arg;
+	if (d->audio && st == GW_CALL_ST_BRIDGED)
+		record_start(d);
 	if (d->audio && st == GW_CALL_ST_BRIDGED && gw_audio_bridge_start(d->audio) < 0)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice bridge did not start");
 	if (d->audio && st == GW_CALL_ST_CLOSED)
 		gw_audio_bridge_stop(d->audio);
+	if (d->rec && st == GW_CALL_ST_CLOSED && gw_rec_running(d->rec))
+		gw_rec_stop(d->rec);
 	led(arg, GW_IO_LED_ON_CALL,
 	    st == GW_CALL_ST_BRIDGED  ? GW_IO_LED_ON
 	    : st == GW_CALL_ST_CLOSED ? GW_IO_LED_OFF
@@ -334,6 +366,9 @@ static void on_roster_check(struct gw_loop *loop, void *arg)
 			LOGP(GW_LOG_DB, GW_LOG_INFO, "retention: %lld message bodies blanked",
 			     (long long)removed);
 		} /* -EBUSY while the spool waits: tried again on the next tick */
+		if (rc >= 0)
+			gw_db_recording_retention(d->db, gw_loop_wall_ms(loop),
+						  d->conf.retention_days, NULL);
 	}
 	/* call-log writes that went to the spool while the database was away */
 	if (gw_db_spool_pending(d->db)) {
@@ -498,6 +533,11 @@ int main(int argc, char **argv)
 		     d.conf.audio_radio, d.conf.audio_phone);
 		d.audio = NULL;
 	}
+	/* Recording needs the bridge; without its directory the calls go on unrecorded. */
+	if (d.audio && d.conf.record_enabled &&
+	    gw_rec_new(d.conf.recordings_dir, (unsigned)d.conf.audio_rate,
+		       (unsigned)(d.conf.audio_rate * d.conf.audio_period_ms / 1000), &d.rec) == 0)
+		gw_audio_set_tap(d.audio, audio_tap, &d);
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
@@ -562,6 +602,7 @@ out:
 	gw_ctl_free(d.ctl);
 	gw_notify_free(d.notify);
 	gw_audio_free(d.audio);
+	gw_rec_free(d.rec);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);
