@@ -178,6 +178,7 @@ include tests/soak/soak.mk
 include tools/alsa/alsa.mk
 build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_record: build/alsa/san/vcard_rig.o | alsa-plugin
+build/san/integ/test_audio_tap: build/alsa/san/vcard_rig.o | alsa-plugin
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm

@@ -61,6 +61,9 @@ static const struct key {
     S("recordings.dir", recordings_dir),
     {.name = "record.enabled", .kind = K_BOOL, F(record_enabled)},
     S("record.lines", record_lines),
+    I("vad.attack_ms", vad_attack_ms, 10, 500),
+    I("vad.hangover_ms", vad_hangover_ms, 50, 5000),
+    I("vad.margin_db", vad_margin_db, 3, 40),
     S("ctl.socket", ctl_socket),
     S("ctl.group", ctl_group),
     S("ctl.admin_group", ctl_admin_group),
@@ -104,6 +107,9 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->audio_rate = 8000;
 	c->audio_period_ms = 10;
 	c->audio_drift = true;
+	c->vad_attack_ms = 40;
+	c->vad_hangover_ms = 500;
+	c->vad_margin_db = 12;
 	c->sms_page = true;
 	c->sds_notify = true;
 	c->clcc_poll_ms = 500;

@@ -14,6 +14,7 @@
 
 #include "audio.h"
 #include "rec.h"
+#include "vad.h"
 #include "call.h"
 #include "conf.h"
 #include "ctl.h"
@@ -46,6 +47,7 @@ struct rinkid {
 	struct gw_io *io;
 	struct gw_audio *audio;
 	struct gw_rec *rec;	   /* record.enabled with a voice bridge; else NULL */
+	struct gw_vad vad;	   /* phone-side voice activity while bridged (with d->audio) */
 	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
@@ -204,11 +206,21 @@ static void io_ready(void *arg, int up)
 	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
 }
 
-/* recording: every captured period into the recorder's ring (radio left, phone right) */
+/* Every captured period: into the recorder's ring (radio left, phone right), and the
+   phone side through the VAD. */
 static void audio_tap(void *arg, enum gw_audio_side from, const int16_t *pcm, int n)
 {
 	struct rinkid *d = arg;
 	gw_rec_push(d->rec, from == GW_AUDIO_RADIO ? GW_REC_RADIO : GW_REC_PHONE, pcm, n);
+	if (from == GW_AUDIO_PHONE)
+		gw_vad_process(&d->vad, pcm, n);
+}
+/* VAD -> floor: in a simplex radio call, talk on the phone side asks for the radio
+   floor and its end releases it (gw_pei_tx_request / gw_pei_tx_cease go here). */
+static void phone_talk(void *arg, bool talking)
+{
+	(void)arg;
+	LOGP(GW_LOG_AUDIO, GW_LOG_INFO, "phone side %s", talking ? "talking" : "silent");
 }
 static void incident_line(const struct gw_db_incident *inc, void *arg)
 {
@@ -235,8 +247,10 @@ static void record_start(struct rinkid *d)
 static void call_state(void *arg, enum gw_call_state st)
 {
 	struct rinkid *d = arg;
-	if (d->audio && st == GW_CALL_ST_BRIDGED)
+	if (d->audio && st == GW_CALL_ST_BRIDGED) {
 		record_start(d);
+		gw_vad_reset(&d->vad);
+	}
 	if (d->audio && st == GW_CALL_ST_BRIDGED && gw_audio_bridge_start(d->audio) < 0)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice bridge did not start");
 	if (d->audio && st == GW_CALL_ST_CLOSED)
@@ -533,11 +547,21 @@ int main(int argc, char **argv)
 		     d.conf.audio_radio, d.conf.audio_phone);
 		d.audio = NULL;
 	}
-	/* Recording needs the bridge; without its directory the calls go on unrecorded. */
-	if (d.audio && d.conf.record_enabled &&
-	    gw_rec_new(d.conf.recordings_dir, (unsigned)d.conf.audio_rate,
-		       (unsigned)(d.conf.audio_rate * d.conf.audio_period_ms / 1000), &d.rec) == 0)
+	/* Recording and the VAD need the bridge; without its directory calls go unrecorded. */
+	if (d.audio && d.conf.record_enabled)
+		gw_rec_new(d.conf.recordings_dir, (unsigned)d.conf.audio_rate,
+			   (unsigned)(d.conf.audio_rate * d.conf.audio_period_ms / 1000), &d.rec);
+	if (d.audio) {
+		struct gw_vad_params vp;
+		gw_vad_params_defaults(&vp);
+		vp.rate = (unsigned)d.conf.audio_rate;
+		vp.attack_ms = d.conf.vad_attack_ms;
+		vp.hangover_ms = d.conf.vad_hangover_ms;
+		vp.margin_db = d.conf.vad_margin_db;
+		if (gw_vad_init(&d.vad, &vp, phone_talk, &d) < 0)
+			goto out;
 		gw_audio_set_tap(d.audio, audio_tap, &d);
+	}
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)

@@ -10,6 +10,7 @@
  *  - recording retention removes it once it is older than the configured days, and
  *    logs a "recording_retention" system event.
  * And record.lines without the call's line: bridged, not recorded, nothing logged.
+ * Both calls also check that rinkid's phone-side VAD reported talk for the noise.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,6 +103,8 @@ static int64_t recorded_call(struct h_rig *rig, struct vr_rig *vr, const char *e
 	assert_true(vr_inject(vr, VR_RADIO, radio, n) > 0);
 	assert_true(vr_inject(vr, VR_PHONE, phone, n) > 0);
 	h_pump(rig, (int)(n * 1000 / RATE) + 500);
+	/* the VAD on the bridge's tap heard the phone side */
+	assert_int_equal(h_wait_log(rig, "phone side talking", 1000), 0);
 	assert_int_equal(h_cmd(&rig->radio, NULL, 0, "release 1 1"), 0);
 	assert_int_equal(h_wait_log(rig, "incident closed", 5000), 0);
 	struct gw_db *db;
