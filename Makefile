@@ -57,10 +57,12 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 all: build/rinkid $(TOOLS)
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
-# firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). As root `make deps`
+# firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
+# audio bench its alsaloop, espeak-ng the VAD test its speech. As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat libsndfile1-dev \
+	    alsa-utils espeak-ng \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll
 
 deps:
