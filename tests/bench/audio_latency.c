@@ -77,6 +77,19 @@ static void on_stall(struct gw_loop *loop, void *arg)
 	gw_timer_schedule(loop, &s->t, 500);
 }
 
+/* A fresh pair of virtual cards, the phone's clock skewed by ppm, at speed; exits on failure. */
+static struct vr_rig *rig_up(double phone_ppm, double speed)
+{
+	struct vr_opts o;
+	struct vr_rig *rig;
+	vr_opts_default(&o);
+	o.phone_ppm = phone_ppm;
+	o.speed = speed;
+	if (vr_rig_new(&o, &rig) < 0)
+		exit(1);
+	return rig;
+}
+
 static struct gw_audio *bridge(struct gw_loop *loop, unsigned period_ms, bool comp)
 {
 	struct gw_audio_params p;
@@ -162,11 +175,7 @@ struct row {
 
 static void latency_run(unsigned period_ms, int trials, struct row *row)
 {
-	struct vr_opts o;
-	struct vr_rig *rig;
-	vr_opts_default(&o);
-	if (vr_rig_new(&o, &rig) < 0)
-		exit(1);
+	struct vr_rig *rig = rig_up(0, 1);
 	struct gw_loop *loop = gw_loop_new();
 	struct gw_audio *a = bridge(loop, period_ms, true);
 	struct driver dv = {.loop = loop};
@@ -201,13 +210,7 @@ static void latency_run(unsigned period_ms, int trials, struct row *row)
 
 static void drift_run(double ppm, bool comp, double card_s, double speed)
 {
-	struct vr_opts o;
-	struct vr_rig *rig;
-	vr_opts_default(&o);
-	o.phone_ppm = ppm;
-	o.speed = speed;
-	if (vr_rig_new(&o, &rig) < 0)
-		exit(1);
+	struct vr_rig *rig = rig_up(ppm, speed);
 	struct gw_loop *loop = gw_loop_new();
 	struct gw_audio *a = bridge(loop, 10, comp);
 	run_for(loop, (int64_t)(card_s * 1000 / speed));
@@ -230,11 +233,7 @@ static void drift_run(double ppm, bool comp, double card_s, double speed)
 
 static void stall_run(unsigned period_ms, int stall_ms)
 {
-	struct vr_opts o;
-	struct vr_rig *rig;
-	vr_opts_default(&o);
-	if (vr_rig_new(&o, &rig) < 0)
-		exit(1);
+	struct vr_rig *rig = rig_up(0, 1);
 	struct gw_loop *loop = gw_loop_new();
 	struct gw_audio *a = bridge(loop, period_ms, true);
 	struct stall s = {.loop = loop, .ms = stall_ms};
@@ -313,11 +312,7 @@ static bool have_alsaloop(void)
 
 static void alsaloop_run(const char *args, int trials, struct row *row)
 {
-	struct vr_opts o;
-	struct vr_rig *rig;
-	vr_opts_default(&o);
-	if (vr_rig_new(&o, &rig) < 0)
-		exit(1);
+	struct vr_rig *rig = rig_up(0, 1);
 	char tmpl[] = "/tmp/rinki-alsaloop-XXXXXX";
 	int out = mkstemp(tmpl);
 	if (out < 0) {
