@@ -251,8 +251,11 @@ static void call_state(void *arg, enum gw_call_state st)
 		record_start(d);
 		gw_vad_reset(&d->vad);
 	}
-	if (d->audio && st == GW_CALL_ST_BRIDGED && gw_audio_bridge_start(d->audio) < 0)
+	if (d->audio && st == GW_CALL_ST_BRIDGED && gw_audio_bridge_start(d->audio) < 0) {
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "voice bridge did not start");
+		if (gw_rec_running(d->rec)) /* the file stays, as short as it is: logged */
+			gw_rec_stop(d->rec);
+	}
 	if (d->audio && st == GW_CALL_ST_CLOSED)
 		gw_audio_bridge_stop(d->audio);
 	if (d->rec && st == GW_CALL_ST_CLOSED && gw_rec_running(d->rec))
