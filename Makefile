@@ -58,12 +58,13 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 all: build/rinkid $(TOOLS)
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
-# firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). As root `make deps`
+# firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
+# audio bench its alsaloop, espeak-ng the VAD test its speech. As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
-	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng
+	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -186,6 +187,8 @@ build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_io_board: build/san/tests/integration/qemu_rig.o
 build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/san/integ/test_voice_call: build/alsa/san/vcard_rig.o | alsa-plugin prompts
+build/san/integ/test_record: build/alsa/san/vcard_rig.o | alsa-plugin
+build/san/integ/test_audio_tap: build/alsa/san/vcard_rig.o | alsa-plugin
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm

@@ -32,6 +32,8 @@
 
 #include <alsa/asoundlib.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +75,10 @@ struct gw_audio {
 	bool running;
 	gw_audio_listen_fn phone_listener;
 	void *phone_listener_arg;
+	/* tap and radio TX gate (gw_audio_set_tap, gw_audio_set_radio_tx_gate) */
+	gw_audio_tap_fn tap;
+	void *tap_arg;
+	bool tx_closed;
 };
 
 void gw_audio_params_defaults(struct gw_audio_params *p)
@@ -157,7 +163,13 @@ static int setup_pcm(struct gw_audio *a, const char *name, snd_pcm_stream_t stre
 	snd_pcm_sw_params_t *sw;
 	snd_pcm_uframes_t period = (snd_pcm_uframes_t)a->period, buffer, boundary;
 	int periods = stream == SND_PCM_STREAM_CAPTURE ? CAPTURE_PERIODS : PLAYBACK_PERIODS;
+	/* Some plugins start a thread at open (vcard, pulse, jack): it takes no signals, which
+	   belong to the loop's signalfd (an unblocking thread would die of SIGTERM). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int err = snd_pcm_open(&pcm, name, stream, SND_PCM_NONBLOCK);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err < 0)
 		return alsa_fail(name, sname, err);
 	snd_pcm_hw_params_alloca(&hw);
@@ -481,6 +493,40 @@ unsigned int gw_audio_rate(const struct gw_audio *a)
 	return a->p.rate;
 }
 
+/* ---- tap and radio TX gate ------------------------------------------------ */
+
+int gw_audio_set_tap(struct gw_audio *a, gw_audio_tap_fn fn, void *arg)
+{
+	a->tap = fn;
+	a->tap_arg = arg;
+	return 0;
+}
+
+int gw_audio_set_radio_tx_gate(struct gw_audio *a, bool open)
+{
+	if (a->tx_closed == !open)
+		return 0;
+	a->tx_closed = !open;
+	LOGP(GW_LOG_AUDIO, GW_LOG_DEBUG, "phone->radio %s", open ? "open" : "muted");
+	return 0;
+}
+
+/* A captured period as captured, before any prompt or gate: to the tap. */
+static void tap_capture(struct dir *d, const int16_t *buf, int n)
+{
+	struct gw_audio *a = d->a;
+	if (a->tap)
+		a->tap(a->tap_arg, d == &a->to_phone ? GW_AUDIO_RADIO : GW_AUDIO_PHONE, buf, n);
+}
+
+/* The last step before forwarding: phone->radio muted while the gate is closed. */
+static void gate_radio_tx(struct dir *d, int16_t *buf, int n)
+{
+	struct gw_audio *a = d->a;
+	if (d == &a->to_radio && a->tx_closed)
+		memset(buf, 0, (size_t)n * sizeof(*buf));
+}
+
 static void on_capture(struct gw_loop *loop, int fd, short revents, void *arg)
 {
 	struct dir *d = arg;
@@ -512,7 +558,9 @@ static void on_capture(struct gw_loop *loop, int fd, short revents, void *arg)
 		}
 		d->st.frames_in += (uint64_t)r;
 		if (r == a->period) {
+			tap_capture(d, a->buf, (int)r);
 			listen_and_source(d, a->buf);
+			gate_radio_tx(d, a->buf, (int)r);
 			forward(d, a->buf, (int)(avail - r));
 		}
 	}
@@ -569,6 +617,7 @@ int gw_audio_bridge_start(struct gw_audio *a)
 	if (err < 0)
 		return err;
 	a->running = true;
+	a->tx_closed = false;
 	/* Back to back, so both directions see the same loop delays. */
 	if ((err = snd_pcm_start(a->to_phone.cap)) < 0 ||
 	    (err = snd_pcm_start(a->to_radio.cap)) < 0) {

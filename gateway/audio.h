@@ -64,14 +64,28 @@ int gw_audio_bridge_stop(struct gw_audio *a);
 /* Copy the counters of the current (or last) bridge run. Returns 0. */
 int gw_audio_stats(const struct gw_audio *a, struct gw_audio_stats *st);
 
+/* The device a captured period came from. */
+enum gw_audio_side { GW_AUDIO_RADIO, GW_AUDIO_PHONE };
+/*
+ * Called in the loop thread with every captured period, before it is forwarded (and
+ * before the radio TX gate mutes it): must not block (a recorder's ring, a VAD).
+ */
+typedef void (*gw_audio_tap_fn)(void *arg, enum gw_audio_side from, const int16_t *pcm, int n);
+/* Install the one tap (fn NULL removes it). Returns 0. */
+int gw_audio_set_tap(struct gw_audio *a, gw_audio_tap_fn fn, void *arg);
+/*
+ * Phone -> radio audio passes while the gate is open (the default, and again after each
+ * bridge start); closed, silence is sent instead, e.g. while another radio talker holds
+ * the floor. Returns 0.
+ */
+int gw_audio_set_radio_tx_gate(struct gw_audio *a, bool open);
+
 /*
  * What each side's playback gets, and a listener on the phone's capture: the
  * announcement before the worker accepts (with the DTMF detector listening), the
  * hold message for the officer, silence instead of the other party. Default and
- * after gw_audio_pass(): the other side's capture (the bridge).
+ * after gw_audio_pass(): the other side's capture (the bridge). Sides: gw_audio_side above.
  */
-enum gw_audio_side { GW_AUDIO_RADIO, GW_AUDIO_PHONE };
-
 /* Each phone capture period, bridged or not, as read (S16 mono at the device rate). */
 typedef void (*gw_audio_listen_fn)(void *arg, const int16_t *s, size_t n);
 /* Set (or with fn NULL clear) the phone capture listener. */

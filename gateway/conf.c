@@ -66,6 +66,11 @@ static const struct key {
     ONEOF("prompt.language", prompt_language, "fi sv en"),
     S("db.path", db_path),
     S("recordings.dir", recordings_dir),
+    {.name = "record.enabled", .kind = K_BOOL, F(record_enabled)},
+    S("record.lines", record_lines),
+    I("vad.attack_ms", vad_attack_ms, 10, 500),
+    I("vad.hangover_ms", vad_hangover_ms, 50, 5000),
+    I("vad.margin_db", vad_margin_db, 3, 40),
     S("ctl.socket", ctl_socket),
     S("ctl.group", ctl_group),
     S("ctl.admin_group", ctl_admin_group),
@@ -112,6 +117,9 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->audio_drift = true;
 	snprintf(c->prompt_dir, sizeof(c->prompt_dir), "%s", GW_PROMPT_DIR);
 	snprintf(c->prompt_language, sizeof(c->prompt_language), "fi");
+	c->vad_attack_ms = 40;
+	c->vad_hangover_ms = 500;
+	c->vad_margin_db = 12;
 	c->sms_page = true;
 	c->sds_notify = true;
 	c->ack_code_ttl_s = 15 * 60;

@@ -45,6 +45,11 @@ struct gw_conf {
 	char prompt_language[8];      /* fi, sv or en; the worker's own when the roster has it */
 	char db_path[GW_CONF_STR];
 	char recordings_dir[GW_CONF_STR];
+	bool record_enabled;		/* record bridged authority calls to recordings_dir */
+	char record_lines[GW_CONF_STR]; /* line codes to record, comma-separated; empty: all */
+	int vad_attack_ms;		/* phone voice activity: speech before talk starts */
+	int vad_hangover_ms;		/* ... and non-speech before it ends */
+	int vad_margin_db;		/* speech: this far above the noise floor */
 	char ctl_socket[GW_CONF_STR];
 	char ctl_group[64];	  /* may read status over the socket; empty: root and run.user */
 	char ctl_admin_group[64]; /* may page-test and send SDS; empty: root only */

@@ -296,6 +296,7 @@ enum db_stmt {
 	DB_STMT_OVR_DELETE_ID,
 	DB_STMT_REPORT,
 	DB_STMT_RETENTION_BLANK,
+	DB_STMT_RECORDING_OLD,
 	DB_STMT_COUNT
 };
 
@@ -451,6 +452,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_RETENTION_BLANK] =
 	"UPDATE incident_events SET detail = NULL WHERE kind IN ('sms_text', 'sds_text')"
 	" AND t_ms < $cutoff AND detail IS NOT NULL AND id >= $v3_from",
+    [DB_STMT_RECORDING_OLD] = "SELECT detail FROM incident_events WHERE kind = 'recording'"
+			      " AND t_ms < $cutoff AND detail IS NOT NULL ORDER BY id",
 };
 
 struct gw_db {
@@ -2779,6 +2782,90 @@ int gw_db_retention_run(struct gw_db *db, int64_t now_ms, int days, int64_t *rem
 		*removed = n;
 	return 0;
 }
+/* ---- recording retention ------------------------------------------------------------- */
+
+struct rec_paths {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+static void rec_path_row(sqlite3_stmt *st, void *arg)
+{
+	struct rec_paths *p = arg;
+	const char *path = col_text(st, 0);
+	if (!path || p->err)
+		return;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 16;
+		char **v = realloc(p->v, cap * sizeof(*v));
+		if (!v) {
+			p->err = -ENOMEM;
+			return;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	if (!(p->v[p->n] = strdup(path)))
+		p->err = -ENOMEM;
+	else
+		p->n++;
+}
+
+/* Only what gateway/rec.c names: <dir>/incident-<id>[-k].wav, no "..". */
+static bool is_recording_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(path);
+	return base && strncmp(base + 1, "incident-", 9) == 0 && n > 4 &&
+	       strcmp(path + n - 4, ".wav") == 0 && !strstr(path, "/../");
+}
+
+int gw_db_recording_retention(struct gw_db *db, int64_t now_ms, int days, int64_t *removed)
+{
+	int64_t cutoff = now_ms - (int64_t)days * 86400000;
+	struct rec_paths p = {0};
+	int rc, n = 0;
+
+	if (days < 1)
+		return -EINVAL;
+	if (db->batch || db->spool_pending)
+		return -EBUSY; /* as gw_db_retention_run: the event would overtake the spool */
+	bind_i64(db->st[DB_STMT_RECORDING_OLD], "$cutoff", cutoff);
+	rc = each_row(db, DB_STMT_RECORDING_OLD, rec_path_row, &p);
+	if (rc >= 0 && p.err)
+		rc = p.err;
+	for (size_t i = 0; rc >= 0 && i < p.n; i++) {
+		if (!is_recording_path(p.v[i])) {
+			LOGP(GW_LOG_DB, GW_LOG_WARN, "retention: '%s' is not a recording, kept",
+			     p.v[i]);
+		} else if (unlink(p.v[i]) == 0) {
+			LOGP(GW_LOG_DB, GW_LOG_NOTICE, "retention: recording %s removed", p.v[i]);
+			n++;
+		} else if (errno != ENOENT) { /* ENOENT: an earlier run removed it */
+			LOGP(GW_LOG_DB, GW_LOG_WARN, "retention: cannot remove %s: %s", p.v[i],
+			     strerror(errno));
+		}
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.v[i]);
+	free(p.v);
+	if (rc >= 0 && n > 0) {
+		char detail[128];
+		snprintf(detail, sizeof(detail), "cutoff %lld removed %d (older than %d days)",
+			 (long long)cutoff, n, days);
+		rc = tx_begin(db);
+		if (rc >= 0)
+			rc = event_insert(db, 0, now_ms, "recording_retention", detail);
+		rc = tx_end(db, rc);
+	}
+	if (rc < 0)
+		return rc;
+	if (removed)
+		*removed = n;
+	return 0;
+}
+
 int gw_db_roster_changed(struct gw_db *db)
 {
 	int changed = db->roster_dirty;

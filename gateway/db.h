@@ -247,6 +247,14 @@ bool gw_db_kind_is_body(const char *kind);
  */
 int gw_db_retention_run(struct gw_db *db, int64_t now_ms, int days, int64_t *removed);
 
+/*
+ * Recording retention: delete the files named by "recording" events (gateway/rec.c's
+ * incident-*.wav) older than now_ms minus days, log each, and when any went append a
+ * system event "recording_retention" with the cutoff and the count. The events stay.
+ * *removed (may be NULL) gets the count. 0, -EINVAL (days < 1), -EBUSY (as above), -errno.
+ */
+int gw_db_recording_retention(struct gw_db *db, int64_t now_ms, int days, int64_t *removed);
+
 /* ---- roster tables ------------------------------------------------------------------- */
 
 /*

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "audio.h"
+#include "rec.h"
+#include "vad.h"
 #include "call.h"
 #include "conf.h"
 #include "ctl.h"
@@ -55,6 +57,8 @@ struct rinkid {
 	struct gw_timer goodbye;    /* "nobody reached" playing to the officer, then release */
 	int goodbye_cci;	    /* the radio call to release then; -1: none */
 	int leds[GW_IO_LED_COUNT];  /* pattern + 1 last asked for; 0 none yet */
+	struct gw_rec *rec;	    /* record.enabled with a voice bridge; else NULL */
+	struct gw_vad vad;	    /* phone-side voice activity while bridged (with d->audio) */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
 	struct gw_ctl *ctl;
@@ -330,11 +334,59 @@ static void voice_hold(struct rinkid *d)
 	voice_start(d);
 }
 
-/* call -> board and voice: the on-call LED blinks while paging and is lit while bridged */
+/* Every captured period: into the recorder's ring (radio left, phone right), and the
+   phone side through the VAD. */
+static void audio_tap(void *arg, enum gw_audio_side from, const int16_t *pcm, int n)
+{
+	struct rinkid *d = arg;
+	gw_rec_push(d->rec, from == GW_AUDIO_RADIO ? GW_REC_RADIO : GW_REC_PHONE, pcm, n);
+	if (from == GW_AUDIO_PHONE)
+		gw_vad_process(&d->vad, pcm, n);
+}
+/* VAD -> floor: in a simplex radio call, talk on the phone side asks for the radio
+   floor and its end releases it (gw_pei_tx_request / gw_pei_tx_cease go here). */
+static void phone_talk(void *arg, bool talking)
+{
+	(void)arg;
+	LOGP(GW_LOG_AUDIO, GW_LOG_INFO, "phone side %s", talking ? "talking" : "silent");
+}
+static void incident_line(const struct gw_db_incident *inc, void *arg)
+{
+	snprintf(arg, 16, "%s", inc->line ? inc->line : "");
+}
+/* A bridged call of a recorded line: start the file and log its path with the incident. */
+static void record_start(struct rinkid *d)
+{
+	int64_t id = d->calls ? gw_calls_last_id(d->calls) : 0;
+	char line[16] = "", path[512];
+	if (!d->rec || gw_rec_running(d->rec) || id <= 0)
+		return;
+	gw_db_incident_get(d->db, id, incident_line, line);
+	if (!gw_rec_line_selected(d->conf.record_lines, line))
+		return;
+	if (gw_rec_start(d->rec, id, path, sizeof(path)) < 0)
+		return;
+	if (gw_db_event_append(d->db, id, gw_loop_wall_ms(d->loop), "recording", path) < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "recording %s not in the call log", path);
+}
+
+/* call -> board and voice: the on-call LED blinks while paging and is lit while bridged;
+   the voice path and the recording follow the call (voice_for_state, record_start) */
 static void call_state(void *arg, enum gw_call_state st)
 {
 	struct rinkid *d = arg;
+	if (d->audio && st == GW_CALL_ST_BRIDGED) {
+		record_start(d);
+		gw_vad_reset(&d->vad);
+	}
 	voice_for_state(d, st);
+	if (d->rec && gw_rec_running(d->rec)) {
+		struct gw_audio_stats as;
+		gw_audio_stats(d->audio, &as);
+		/* closed, or the bridge did not start: the file stays, as short as it is */
+		if (st == GW_CALL_ST_CLOSED || !as.running)
+			gw_rec_stop(d->rec);
+	}
 	led(arg, GW_IO_LED_ON_CALL,
 	    st == GW_CALL_ST_BRIDGED  ? GW_IO_LED_ON
 	    : st == GW_CALL_ST_CLOSED ? GW_IO_LED_OFF
@@ -487,6 +539,9 @@ static void on_roster_check(struct gw_loop *loop, void *arg)
 			LOGP(GW_LOG_DB, GW_LOG_INFO, "retention: %lld message bodies blanked",
 			     (long long)removed);
 		} /* -EBUSY while the spool waits: tried again on the next tick */
+		if (rc >= 0)
+			gw_db_recording_retention(d->db, gw_loop_wall_ms(loop),
+						  d->conf.retention_days, NULL);
 	}
 	/* call-log writes that went to the spool while the database was away */
 	if (gw_db_spool_pending(d->db)) {
@@ -665,6 +720,21 @@ int main(int argc, char **argv)
 		     d.conf.prompt_dir);
 	if (d.prompts && gw_speak_new(d.loop, NULL, gw_audio_rate(d.audio), &d.speak) < 0)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "announcements without the organisation's name");
+	/* Recording and the VAD need the bridge; without its directory calls go unrecorded. */
+	if (d.audio && d.conf.record_enabled)
+		gw_rec_new(d.conf.recordings_dir, (unsigned)d.conf.audio_rate,
+			   (unsigned)(d.conf.audio_rate * d.conf.audio_period_ms / 1000), &d.rec);
+	if (d.audio) {
+		struct gw_vad_params vp;
+		gw_vad_params_defaults(&vp);
+		vp.rate = (unsigned)d.conf.audio_rate;
+		vp.attack_ms = d.conf.vad_attack_ms;
+		vp.hangover_ms = d.conf.vad_hangover_ms;
+		vp.margin_db = d.conf.vad_margin_db;
+		if (gw_vad_init(&d.vad, &vp, phone_talk, &d) < 0)
+			goto out;
+		gw_audio_set_tap(d.audio, audio_tap, &d);
+	}
 	/* the board first, so the drivers' first state already reaches its LEDs */
 	struct gw_io_ops iops = {.ready = io_ready, .squelch = io_squelch, .arg = &d};
 	if (d.conf.io_port[0] && gw_io_new(d.loop, &d.conf, &iops, &d.io) < 0)
@@ -738,6 +808,7 @@ out:
 	gw_dtmf_free(d.dtmf);
 	gw_speak_free(d.speak);
 	gw_prompts_free(d.prompts);
+	gw_rec_free(d.rec);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);

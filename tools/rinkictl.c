@@ -57,7 +57,8 @@ static const struct ctl_cmd_help {
     {"retention", "retention run --days N",
      "Remove message bodies (event kinds sms_text and sds_text) older than N days; every\n"
      "other event and the incidents stay, the hash chain stays verifiable, and a\n"
-     "\"retention\" event records the run."},
+     "\"retention\" event records the run. Then the call recordings (\"recording\" events)\n"
+     "older than N days are deleted, recorded by a \"recording_retention\" event."},
     {"roster import", "roster import FILE",
      "Validate FILE (format: tools/demo/roster.csv) and replace the whole roster with it;\n"
      "every bad row is reported and nothing changes unless the whole file is valid."},
@@ -939,6 +940,8 @@ static int ctl_retention(const char *dbpath, int argc, char **argv)
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
 	rc = gw_db_retention_run(db, now, (int)days, &removed);
+	int64_t recs = 0;
+	int rrc = rc < 0 ? 0 : gw_db_recording_retention(db, now, (int)days, &recs);
 	gw_db_close(db);
 	if (rc == -EBUSY)
 		return ctl_fail("%s: call-log records still wait in the spool; run it again when "
@@ -949,6 +952,9 @@ static int ctl_retention(const char *dbpath, int argc, char **argv)
 	printf("removed %" PRId64 " message bod%s older than %ld days (before %s)\n", removed,
 	       removed == 1 ? "y" : "ies", days,
 	       ctl_local_time(now - days * 86400000LL, false, when, sizeof(when)));
+	if (rrc < 0)
+		return ctl_fail("%s: recordings not removed: %s", dbpath, strerror(-rrc));
+	printf("removed %" PRId64 " recording%s\n", recs, recs == 1 ? "" : "s");
 	return ctl_flush();
 }
 
