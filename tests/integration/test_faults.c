@@ -5,8 +5,12 @@
  * another connection, and rinkid killed with SIGKILL. Each drill checks that rinkid
  * recovers by itself, that the call log says what happened and still verifies, and
  * (where the process lives on) that it holds no more file descriptors than before.
- * Every drill prints what it checked and how long recovery took.
+ * Every drill prints what it checked and how long recovery took. The board drill runs the
+ * I/O firmware in QEMU (build/fw/fw.elf) while an authority call is bridged.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <modbus.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,11 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db.h"
 #include "harness.h"
+#include "rinki/regmap.h"
 
 #define AINO  "+358401234567"
 #define MIKKO "+358401234568"
@@ -547,6 +555,263 @@ static void drill_kill9(void **state)
 	printf("  rinkictl log verify: chain intact\n");
 }
 
+/* ---- the I/O board: firmware in QEMU, its UART a pty through socat ------------------------- */
+
+/*
+ * A small board rig in the shape of tools/rinki-demo: QEMU mps2-an385 with build/fw/fw.elf
+ * ($FW_ELF), its UART on a UNIX socket, socat making that a pty that rinkid's io.port names.
+ * Kept to start/stop/pause so it can give way to tests/integration/qemu_rig.c (branch board).
+ * The children die with this process (PR_SET_PDEATHSIG) and are killed by pid at exit.
+ */
+static struct {
+	pid_t qemu, socat;
+	char sock[128], tty[128], out[128];
+} board = {.qemu = -1, .socat = -1};
+
+static pid_t board_spawn(char *const argv[])
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	int fd = open(board.out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+static void board_reap(pid_t *pid, int sig)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGCONT); /* a paused QEMU must see the signal */
+	kill(*pid, sig);
+	for (int i = 0; i < 200 && waitpid(*pid, NULL, WNOHANG) != *pid; i++)
+		usleep(10000);
+	if (kill(*pid, 0) == 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = -1;
+}
+
+static void board_stop(void)
+{
+	board_reap(&board.socat, SIGTERM);
+	board_reap(&board.qemu, SIGTERM);
+}
+
+static int board_wait_path(const char *path, pid_t *pid)
+{
+	struct stat st;
+	for (int i = 0; i < 500; i++) {
+		if (stat(path, &st) == 0)
+			return 0;
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1;
+			fprintf(stderr, "board: child exited before %s appeared (see %s)\n", path,
+				board.out);
+			return -1;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "board: %s did not appear\n", path);
+	return -1;
+}
+
+/* Start QEMU and socat in dir; the pty's stable name is board.tty. 0 or -1. */
+static int board_start(const char *dir)
+{
+	static int hooked;
+	if (!hooked) {
+		atexit(board_stop);
+		hooked = 1;
+	}
+	const char *elf = getenv("FW_ELF") ? getenv("FW_ELF") : "build/fw/fw.elf";
+	char serial[160], pty[160], unix_[160];
+	snprintf(board.sock, sizeof(board.sock), "%s/board.sock", dir);
+	snprintf(board.tty, sizeof(board.tty), "%s/board.tty", dir);
+	snprintf(board.out, sizeof(board.out), "%s/board.out", dir);
+	snprintf(serial, sizeof(serial), "unix:%s,server=on,wait=off", board.sock);
+	snprintf(pty, sizeof(pty), "PTY,link=%s,raw,echo=0", board.tty);
+	snprintf(unix_, sizeof(unix_), "UNIX-CONNECT:%s", board.sock);
+	char *qemu[] = {"qemu-system-arm", "-M",   "mps2-an385", "-display", "none",
+			"-monitor",	   "none", "-serial",	 serial,     "-kernel",
+			(char *)elf,	   NULL};
+	char *socat[] = {"socat", pty, unix_, NULL};
+	unlink(board.sock);
+	board.qemu = board_spawn(qemu);
+	if (board.qemu < 0 || board_wait_path(board.sock, &board.qemu) < 0)
+		return -1;
+	board.socat = board_spawn(socat);
+	if (board.socat < 0 || board_wait_path(board.tty, &board.socat) < 0)
+		return -1;
+	return 0;
+}
+
+/* The board's LED holding registers, read by a second master once rinkid has let go. */
+static int board_read_leds(uint16_t led[4])
+{
+	modbus_t *ctx = modbus_new_rtu(board.tty, 115200, 'N', 8, 1);
+	if (!ctx)
+		return -1;
+	modbus_set_slave(ctx, RINKI_SLAVE_ADDR_DEFAULT);
+	modbus_set_response_timeout(ctx, 0, 200000);
+	int rc = -1;
+	if (modbus_connect(ctx) == 0) {
+		/* the pty bridge may swallow the first request */
+		for (int i = 0; i < 10 && rc < 0; i++)
+			if (modbus_read_registers(ctx, RINKI_HREG_LED_RADIO_OK, 4, led) == 4)
+				rc = 0;
+		modbus_close(ctx);
+	}
+	modbus_free(ctx);
+	return rc;
+}
+
+/* rinkictl -s <ctl socket> status; output in text. Returns the exit status. */
+static int rinkictl_status(char *text, size_t len)
+{
+	char sock[128];
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", rig.dir);
+	return rinkictl(text, len, "-s", sock, "status", NULL);
+}
+
+/* The "board" line of rinkictl status, for printing. */
+static const char *status_line(const char *text, const char *key, char *buf, size_t len)
+{
+	const char *p = strstr(text, key);
+	size_t n = p ? strcspn(p, "\n") : 0;
+	snprintf(buf, len, "%.*s", (int)n, p ? p : "");
+	return buf;
+}
+
+/* Wait until rinkictl status contains needle. Returns ms waited, or -1. */
+static int wait_status(const char *needle, int timeout_ms, char *text, size_t len)
+{
+	int64_t t0 = mono_ms();
+	do {
+		if (rinkictl_status(text, len) == 0 && strstr(text, needle))
+			return (int)(mono_ms() - t0);
+		h_pump(&rig, 100);
+	} while (mono_ms() - t0 < timeout_ms);
+	return -1;
+}
+
+#define BOARD_DOWN_BOUND_MS 3000  /* 3 failed polls of 200 ms + 100 ms time-out each, ~1 s */
+#define BOARD_BACK_BOUND_MS 10000 /* reconnect backoff (max 5 s) + identity probe */
+
+/*
+ * Board silent (QEMU paused with SIGSTOP: the port stays, nothing answers), then gone
+ * (QEMU killed) and started fresh, all while an authority call is bridged. rinkid must
+ * report the board down within BOARD_DOWN_BOUND_MS (log ALARM and rinkictl status), keep
+ * the call, report it up again when it answers, and set the fresh board's LEDs again.
+ */
+static void drill_board_silent(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	char text[4096], line[256], conf[256];
+	assert_int_equal(board_start(rig.dir), 0);
+	snprintf(conf, sizeof(conf), CONF "\nio.port %s", board.tty);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, conf), 0);
+	assert_int_equal(h_wait_log(&rig, "I/O board up on", 10000), 0);
+	int cci = bridged_call(&rp, &mp, 1);
+	assert_true(wait_status("BRIDGED", 3000, text, sizeof(text)) >= 0);
+	assert_non_null(strstr(text, "board     up"));
+	int fails0 = h_log_count(&rig, "I/O board poll failed");
+	int ath0 = h_count_events(&rig.radio, "ATH"), chup0 = h_count_events(&rig.modem, "AT+CHUP");
+
+	/* 1. silent: the port is there, the firmware does not run */
+	int64_t t0 = mono_ms();
+	assert_int_equal(kill(board.qemu, SIGSTOP), 0);
+	assert_int_equal(h_wait_log(&rig, "ALARM: I/O board on", BOARD_DOWN_BOUND_MS), 0);
+	int64_t took = mono_ms() - t0;
+	assert_true(wait_status("board     DOWN", 1000, text, sizeof(text)) >= 0);
+	printf("  board paused (SIGSTOP): ALARM logged after %lld ms (bound %d), %d failed "
+	       "polls; status: %s\n",
+	       (long long)took, BOARD_DOWN_BOUND_MS,
+	       h_log_count(&rig, "I/O board poll failed") - fails0,
+	       status_line(text, "board", line, sizeof(line)));
+	assert_non_null(strstr(text, "BRIDGED"));
+	h_pump(&rig, 1500); /* silent for a while: the firmware's heartbeat time-out (3 s) */
+	assert_int_equal(kill(board.qemu, SIGCONT), 0);
+	t0 = mono_ms();
+	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 2, BOARD_BACK_BOUND_MS), 0);
+	took = mono_ms() - t0;
+	int back = wait_status("board     up", 2000, text, sizeof(text));
+	assert_true(back >= 0);
+	long polls0 = -1, polls1 = -1;
+	const char *p = strstr(text, "polls ");
+	assert_non_null(p);
+	polls0 = strtol(p + 6, NULL, 10);
+	h_pump(&rig, 1000);
+	assert_int_equal(rinkictl_status(text, sizeof(text)), 0);
+	p = strstr(text, "polls ");
+	assert_non_null(p);
+	polls1 = strtol(p + 6, NULL, 10);
+	printf("  board resumed (SIGCONT): up again after %lld ms (bound %d); polls %ld -> %ld in "
+	       "1 s; call still %s\n",
+	       (long long)took, BOARD_BACK_BOUND_MS, polls0, polls1,
+	       strstr(text, "BRIDGED") ? "BRIDGED" : "NOT BRIDGED");
+	assert_true(polls1 - polls0 >= 3); /* heartbeat every 200 ms */
+	assert_non_null(strstr(text, "BRIDGED"));
+
+	/* 2. gone: QEMU killed (the pty goes with socat), then a fresh board */
+	t0 = mono_ms();
+	board_stop();
+	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 2, BOARD_DOWN_BOUND_MS), 0);
+	printf("  board killed: ALARM after %lld ms\n", (long long)(mono_ms() - t0));
+	h_pump(&rig, 500);
+	assert_int_equal(board_start(rig.dir), 0);
+	t0 = mono_ms();
+	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 3, BOARD_BACK_BOUND_MS), 0);
+	printf("  fresh board (boot count 1): up after %lld ms\n", (long long)(mono_ms() - t0));
+	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
+	assert_non_null(strstr(text, "BRIDGED"));
+
+	/*
+	 * The fresh board got the LEDs of a bridged call: read them as a second master while
+	 * rinkid is paused (a poll it had in flight fails once; three in a row would be down).
+	 */
+	h_pump(&rig, 500);
+	assert_int_equal(kill(rig.rinkid, SIGSTOP), 0);
+	usleep(300000);
+	uint16_t leds[4];
+	int rd = board_read_leds(leds);
+	assert_int_equal(kill(rig.rinkid, SIGCONT), 0);
+	assert_int_equal(rd, 0);
+	printf("  fresh board's LED registers: radio %u, modem %u, on call %u, fault %u "
+	       "(1 = on)\n",
+	       leds[0], leds[1], leds[2], leds[3]);
+	assert_int_equal(leds[0], RINKI_LED_ON);
+	assert_int_equal(leds[1], RINKI_LED_ON);
+	assert_int_equal(leds[2], RINKI_LED_ON);
+
+	/* the call was never touched: no ATH, no hang-up, it ends normally */
+	assert_int_equal(h_count_events(&rig.radio, "ATH"), ath0);
+	assert_int_equal(h_count_events(&rig.modem, "AT+CHUP"), chup0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	struct logged l;
+	read_incident(0, &l);
+	printf("  incident %lld through both board faults: '%s', events %s\n", (long long)l.id,
+	       l.outcome, l.kinds);
+	assert_string_equal(l.outcome, "completed");
+	assert_int_equal(h_wait_log(&rig, "board: on call LED off", 1000), 0);
+	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
+	assert_log_verifies();
+	board_stop();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -559,6 +824,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(drill_sms_prompt_stuck, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_db_locked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_kill9, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_board_silent, setup, teardown),
 	};
+	/* RINKI_FAULTS_ONLY=drill_board* runs the matching drills only */
+	if (getenv("RINKI_FAULTS_ONLY"))
+		cmocka_set_test_filter(getenv("RINKI_FAULTS_ONLY"));
 	return cmocka_run_group_tests_name("integration: fault drills", tests, NULL, NULL);
 }
