@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -170,6 +171,25 @@ static void assert_log_verifies(void)
 	assert_int_equal(rc, 0);
 }
 
+/* The newest incident, completed after a spool replay: every event once, in order. */
+static void read_replayed_incident(struct logged *l)
+{
+	read_incident(0, l);
+	printf("  incident %lld: outcome '%s', %d events: %s\n", (long long)l->id, l->outcome,
+	       l->nevents, l->kinds);
+	assert_string_equal(l->outcome, "completed");
+	/* the expected sequence, nothing doubled by the replay */
+	assert_non_null(strstr(l->kinds, "open,page,"));
+	assert_non_null(strstr(l->kinds, "bridged,radio_released,close,"));
+	const char *once[] = {"open,",	   "page,",	      "bridged,",
+			      "accepted,", "radio_released,", "close,"};
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		const char *p = strstr(l->kinds, once[i]);
+		assert_non_null(p);
+		assert_null(strstr(p + 1, once[i]));
+	}
+}
+
 /* ---- common steps ------------------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -188,6 +208,14 @@ static int teardown(void **state)
 	h_rig_fini(&rig);
 	/* rinkid must stop cleanly on SIGTERM (sanitizers report through the exit code) */
 	return !started || h_rinkid_status() == 0 ? 0 : -1;
+}
+
+/* Every worker answers after 1 s; rinkid started. Returns rinkid's fd count. */
+static int start_answering(void)
+{
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
+	return h_fd_count(rig.rinkid);
 }
 
 /* The officer calls, Aino answers after 1 s and presses 4: the call is bridged.
@@ -225,6 +253,12 @@ static void check_fds(int before, const char *what)
 	h_pump(&rig, 300);
 	int after = h_fd_count(rig.rinkid);
 	printf("  fds of rinkid: %d before, %d after %s\n", before, after, what);
+	if (after != before) {
+		char cmd[96];
+		snprintf(cmd, sizeof(cmd), "ls -l /proc/%ld/fd", (long)rig.rinkid);
+		if (system(cmd) != 0)
+			printf("  (cannot list them)\n");
+	}
 	assert_true(before > 0);
 	assert_int_equal(after, before);
 }
@@ -235,9 +269,7 @@ static void drill_radio_port_closed(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 	int cci = bridged_call(&rp, &mp, 1);
 
 	int64_t t0 = mono_ms();
@@ -274,9 +306,7 @@ static void drill_modem_port_closed(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 	int cci = bridged_call(&rp, &mp, 1);
 
 	int64_t t0 = mono_ms();
@@ -325,9 +355,7 @@ static void drill_radio_reboot(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 	bridged_call(&rp, &mp, 1);
 
 	int64_t t0 = mono_ms();
@@ -468,9 +496,7 @@ static void drill_db_locked(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 
 	sqlite3 *h;
 	assert_int_equal(sqlite3_open(rig.db, &h), SQLITE_OK);
@@ -498,19 +524,7 @@ static void drill_db_locked(void **state)
 	printf("  replayed %lld ms after the unlock\n", (long long)(mono_ms() - t0 - 4000));
 
 	struct logged l;
-	read_incident(0, &l);
-	printf("  incident %lld: outcome '%s', %d events: %s\n", (long long)l.id, l.outcome,
-	       l.nevents, l.kinds);
-	assert_string_equal(l.outcome, "completed");
-	/* every event once: the expected sequence, nothing doubled by the replay */
-	assert_non_null(strstr(l.kinds, "open,page,"));
-	assert_non_null(strstr(l.kinds, "bridged,radio_released,close,"));
-	const char *once[] = {"open,", "bridged,", "accepted,", "radio_released,", "close,"};
-	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
-		const char *p = strstr(l.kinds, once[i]);
-		assert_non_null(p);
-		assert_null(strstr(p + 1, once[i]));
-	}
+	read_replayed_incident(&l);
 	static char text[16384];
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", (long long)l.id);
@@ -553,6 +567,143 @@ static void drill_kill9(void **state)
 	assert_non_null(strstr(l.kinds, "interrupted,"));
 	assert_log_verifies();
 	printf("  rinkictl log verify: chain intact\n");
+}
+
+/* ---- disk full ---------------------------------------------------------------------------- */
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Rows in incidents, read without gw_db (whose open replays the spool). -1 on error. */
+static int raw_incident_count(void)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_open_v2(rig.db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT count(*) FROM incidents", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	return n;
+}
+
+/* Set rinkid's RLIMIT_FSIZE (RLIM_INFINITY lifts it). 0 or -1. */
+static int limit_rinkid_files(rlim_t bytes)
+{
+	struct rlimit rl = {.rlim_cur = bytes, .rlim_max = RLIM_INFINITY};
+	return prlimit(rig.rinkid, RLIMIT_FSIZE, &rl, NULL);
+}
+
+/*
+ * Disk full for the database during a whole incident. A tmpfs or loop mount needs root (or
+ * a user namespace CI may not allow), so the drill sets RLIMIT_FSIZE on the running rinkid
+ * (prlimit, no privilege) right at the size of its WAL file: every append to the WAL fails
+ * with EFBIG (and SIGXFSZ, which rinkid must survive), while the spool and the log, which
+ * are much smaller, still fit. The WAL is first grown well past the log's size with a
+ * scratch table from a second connection (dropped again), so the log never reaches the
+ * limit. Then the limit is lifted: the spool must replay, every event once, and the
+ * chain verify.
+ */
+/* One incident with the disk full, then space back: returns the incident's id. */
+static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
+{
+	char wal[160], spool[160];
+	snprintf(wal, sizeof(wal), "%s-wal", rig.db);
+	snprintf(spool, sizeof(spool), "%s.spool", rig.db);
+	int incidents = raw_incident_count();
+	int replays = h_log_count(&rig, "spooled call-log write(s) applied");
+	int warned = h_log_count(&rig, "call-log writes go to");
+
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(rig.db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 2000);
+	assert_int_equal(sqlite3_exec(h,
+				      "CREATE TABLE drill_pad(x); INSERT INTO drill_pad "
+				      "VALUES(zeroblob(600000)); DROP TABLE drill_pad;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(h);
+	off_t limit = file_size(wal);
+	off_t logsz = file_size(rig.log);
+	assert_true(limit > 4 * logsz);
+	assert_int_equal(limit_rinkid_files((rlim_t)limit), 0);
+	printf("  rinkid's RLIMIT_FSIZE set to %lld bytes (its WAL's size; log %lld bytes)\n",
+	       (long long)limit, (long long)logsz);
+
+	/* a whole incident while the database cannot grow */
+	int64_t t0 = mono_ms();
+	int cci = bridged_call(rp, mp, nth);
+	printf("  paged and bridged %lld ms after the call with the disk full\n",
+	       (long long)(mono_ms() - t0));
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log_count(&rig, "incident closed: completed", nth, 3000), 0);
+	assert_int_equal(h_wait_log_count(&rig, "call-log writes go to", warned + 1, 1000), 0);
+	h_pump(&rig, 2500); /* at least one replay attempt while still full */
+	off_t spooled = file_size(spool);
+	printf("  spool %lld bytes; log lines: %d 'disk I/O error', %d 'LOST', %d 'spool "
+	       "kept'\n",
+	       (long long)spooled, h_log_count(&rig, "disk I/O error"), h_log_count(&rig, "LOST"),
+	       h_log_count(&rig, "spool kept"));
+	/* the error is logged: SQLite's, then where the writes go */
+	assert_true(h_log_count(&rig, "ERROR  db") > 0);
+	assert_true(spooled > 0);
+	assert_int_equal(h_log_count(&rig, "LOST"), 0);
+	assert_int_equal(h_log_count(&rig, "spooled call-log write(s) applied"), replays);
+	assert_int_equal(file_size(wal), limit);
+	/* nothing of it reached the database (plain SQLite: gw_db_open would replay) */
+	assert_int_equal(raw_incident_count(), incidents);
+
+	/* space comes back */
+	t0 = mono_ms();
+	assert_int_equal(limit_rinkid_files(RLIM_INFINITY), 0);
+	assert_int_equal(
+	    h_wait_log_count(&rig, "spooled call-log write(s) applied", replays + 1, 5000), 0);
+	printf("  limit lifted: spool replayed after %lld ms\n", (long long)(mono_ms() - t0));
+	assert_int_equal(raw_incident_count(), incidents + 1);
+
+	struct logged l;
+	read_replayed_incident(&l);
+	assert_log_verifies();
+	printf("  rinkictl log verify: chain intact\n");
+	return l.id;
+}
+
+/*
+ * Disk full for the database during a whole incident. A tmpfs or loop mount needs root (or
+ * a user namespace CI may not allow), so the drill sets RLIMIT_FSIZE on the running rinkid
+ * (prlimit, no privilege) right at the size of its WAL file: every append to the WAL fails
+ * with EFBIG (and SIGXFSZ, which rinkid must survive), while the spool and the log, which
+ * are much smaller, still fit. The WAL is first grown well past the log's size with a
+ * scratch table from a second connection (dropped again), so the log never reaches the
+ * limit. Then the limit is lifted: the spool must replay, every event once, and the
+ * chain verify. Twice, to tell a leak from SQLite's one deferred descriptor.
+ */
+static void drill_disk_full(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	int fds = start_answering();
+	disk_full_round(&rp, &mp, 1);
+	new_call_works(&rp, &mp, 2);
+	/*
+	 * The database is reopened after an I/O error (db_reconnect: new connection
+	 * first, then the old one closed). SQLite keeps the old connection's
+	 * descriptor of the file open while another connection of the process holds
+	 * locks on it (POSIX locks would go with any close) and reuses it at the
+	 * next open: one more, not growth.
+	 */
+	h_pump(&rig, 300);
+	int after1 = h_fd_count(rig.rinkid);
+	printf("  fds of rinkid: %d before, %d after the first round\n", fds, after1);
+	assert_true(after1 == fds || after1 == fds + 1);
+	disk_full_round(&rp, &mp, 3);
+	check_fds(after1, "the second round");
 }
 
 /* ---- the I/O board: firmware in QEMU, its UART a pty through socat ------------------------- */
@@ -824,6 +975,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(drill_sms_prompt_stuck, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_db_locked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_kill9, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_disk_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_board_silent, setup, teardown),
 	};
 	/* RINKI_FAULTS_ONLY=drill_board* runs the matching drills only */
