@@ -70,6 +70,8 @@ static const struct key {
     {.name = "call.radio_answer", .kind = K_ANSWER, F(radio_answer)},
     {.name = "call.sms_page", .kind = K_BOOL, F(sms_page)},
     {.name = "call.sds_notify", .kind = K_BOOL, F(sds_notify)},
+    S("call.busy_fallback", busy_fallback),
+    S("call.busy_text", busy_text),
     {.name = "log.level", .kind = K_LEVEL, F(log_level)},
     I("log.retention_days", retention_days, 0, 3650),
 #undef S
@@ -282,7 +284,7 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 	    "modem.probe_idle",	  "modem.health_interval", "call.ring_time",
 	    "call.accept_time",	  "call.rounds",	   "call.radio_answer",
 	    "call.sms_page",	  "call.sds_notify",	   "log.level",
-	    "log.retention_days",
+	    "log.retention_days", "call.busy_fallback",	   "call.busy_text",
 	};
 	int n = 0;
 	size_t used = 0;

@@ -5,8 +5,9 @@
  * another connection, and rinkid killed with SIGKILL. Each drill checks that rinkid
  * recovers by itself, that the call log says what happened and still verifies, and
  * (where the process lives on) that it holds no more file descriptors than before.
- * Every drill prints what it checked and how long recovery took. The board drill runs the
- * I/O firmware in QEMU (build/fw/fw.elf) while an authority call is bridged.
+ * Every drill prints what it checked and how long recovery took. Also: the database's disk
+ * full (RLIMIT_FSIZE), the I/O board silent and gone (firmware in QEMU, build/fw/fw.elf),
+ * and a second authority call while one is bridged (busy treatment).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include "db.h"
 #include "harness.h"
 #include "rinki/regmap.h"
+#include "sds.h"
 
 #define AINO  "+358401234567"
 #define MIKKO "+358401234568"
@@ -963,6 +965,85 @@ static void drill_board_silent(void **state)
 	board_stop();
 }
 
+/* ---- busy treatment ------------------------------------------------------------------------ */
+
+/* The text of the last SDS the terminal sent to issi ("event sds-out <issi> <hex>"). */
+static void last_sds_to(const char *issi, char *text, size_t len)
+{
+	char needle[48], hex[GW_SDS_HEX_MAX];
+	const char *ev = NULL;
+	snprintf(needle, sizeof(needle), "event sds-out %s ", issi);
+	for (const char *p = rig.radio.events; (p = strstr(p, needle)) != NULL; p++)
+		ev = p;
+	assert_non_null(ev);
+	assert_int_equal(sscanf(ev + strlen(needle), "%515[0-9A-Fa-f]", hex), 1);
+	static struct gw_sds_msg m;
+	assert_int_equal(gw_sds_decode(GW_SDS_AI_SDSTL, (int)strlen(hex) * 4, hex, &m, NULL), 0);
+	assert_int_equal(m.kind, GW_SDS_TEXT);
+	snprintf(text, len, "%.*s", (int)(len - 1), m.text.text);
+}
+
+/*
+ * A second authority call while one is bridged: its own entry (outcome busy), an SDS to the
+ * second officer naming the fallback number, no ATH (it would clear the live call too) and
+ * nothing else touched; the second officer's giving up is logged in the busy entry.
+ */
+static void drill_busy_second_call(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	char reply[128], text[512];
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, CONF "\ncall.busy_fallback 0401234599"), 0);
+	int cci = bridged_call(&rp, &mp, 1);
+	int ath0 = h_count_events(&rig.radio, "ATH"), chup0 = h_count_events(&rig.modem, "AT+CHUP");
+	int atd0 = h_count_events(&rig.modem, "ATD");
+
+	int64_t t0 = mono_ms();
+	int cci2 = -1;
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2270123"), 0);
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci2), 1);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "event sds-out 2270123", 3000), 0);
+	printf("  second call (cci %d) while call %d is bridged: SDS to 2270123 after %lld ms\n",
+	       cci2, cci, (long long)(mono_ms() - t0));
+	last_sds_to("2270123", text, sizeof(text));
+	printf("  busy SDS: %s\n", text);
+	assert_non_null(strstr(text, "Busy with another authority call: try again or call "
+				     "0401234599."));
+	assert_non_null(strstr(text, "soita uudelleen tai 0401234599"));
+	h_pump(&rig, 500);
+	assert_int_equal(h_count_events(&rig.radio, "ATH"), ath0);
+	assert_int_equal(h_count_events(&rig.radio, "ATA"), 1);
+	assert_int_equal(h_count_events(&rig.modem, "AT+CHUP"), chup0);
+	assert_int_equal(h_count_events(&rig.modem, "ATD"), atd0); /* nobody paged for it */
+	assert_true(wait_status("BRIDGED", 1000, text, sizeof(text)) >= 0); /* undisturbed */
+
+	/* the second officer gives up; the first call goes on and ends normally */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci2), 0);
+	assert_int_equal(h_wait_log(&rig, "radio call 2 released", 3000), 0);
+	assert_int_equal(h_log_count(&rig, "incident closed"), 0); /* the first one is live */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+
+	struct logged busy, first;
+	read_incident(0, &busy);
+	read_incident(1, &first);
+	printf("  incident %lld: '%s', events %s\n", (long long)busy.id, busy.outcome,
+	       busy.details);
+	printf("  incident %lld: '%s', events %s\n", (long long)first.id, first.outcome,
+	       first.kinds);
+	assert_string_equal(busy.outcome, "busy");
+	assert_true(busy.ended);
+	assert_non_null(strstr(busy.details, "open caller 2270123"));
+	assert_non_null(strstr(busy.details, "|busy incident 1 live|"));
+	assert_non_null(strstr(busy.details, "|sds busy|close outcome busy"));
+	assert_non_null(strstr(busy.details, "|radio_released cause 1 "));
+	assert_string_equal(first.outcome, "completed");
+	assert_non_null(strstr(first.details, "second_call 2270123 busy incident 2|"));
+	assert_non_null(strstr(first.kinds, "bridged,second_call,radio_released,close,"));
+	assert_log_verifies();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -976,6 +1057,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(drill_db_locked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_disk_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_busy_second_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_board_silent, setup, teardown),
 	};
 	/* RINKI_FAULTS_ONLY=drill_board* runs the matching drills only */
