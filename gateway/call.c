@@ -776,49 +776,50 @@ static void busy_text(const struct gw_conf *conf, char *buf, size_t len)
 static void busy_treatment(struct gw_calls *m, const struct gw_pei_call_in *in)
 {
 	int64_t now = gw_loop_wall_ms(m->loop), id = 0;
-	const char *line = m->roster ? gw_roster_route(m->roster, in->calling) : NULL;
-	const char *org = m->roster ? gw_roster_org(m->roster, in->calling) : NULL;
-	if (m->db) {
-		struct gw_incident_rec rec = {.started_ms = now,
-					      .caller = in->calling,
-					      .caller_name = org,
-					      .line = line,
-					      .radio_cci = in->cci};
-		int in_batch = gw_db_batch_begin(m->db) == 0;
-		if (gw_db_incident_open(m->db, &rec, &id) < 0)
-			id = 0;
-		char detail[64];
-		snprintf(detail, sizeof(detail), "incident %lld live", (long long)m->live->id);
-		if (id)
-			gw_db_event_append(m->db, id, now, "busy", detail);
-		if (id && !org)
-			gw_db_event_append(m->db, id, now, "unknown_caller", in->calling);
-		snprintf(detail, sizeof(detail), "%s busy incident %lld", in->calling,
-			 (long long)id);
-		if (m->live->id)
-			gw_db_event_append(m->db, m->live->id, now, "second_call", detail);
-		if (in_batch && gw_db_batch_commit(m->db) < 0)
-			LOGP(GW_LOG_CALL, GW_LOG_ERROR, "call log commit failed");
-	}
 	LOGP(GW_LOG_CALL, GW_LOG_WARN,
-	     "call(%lld){BUSY}: second authority call %d from %s while call %lld is live: not "
-	     "answered, caller told by SDS",
-	     (long long)id, in->cci, in->calling, (long long)m->live->id);
+	     "second authority call %d from %s while call %lld is live: busy, not answered",
+	     in->cci, in->calling, (long long)m->live->id);
+	/* the SDS is only queued: the call log below waits for nothing */
 	char text[GW_CONF_STR + 64];
 	int rc = -ENOTSUP;
 	if (m->conf->sds_notify && m->ops.radio_sds) {
 		busy_text(m->conf, text, sizeof(text));
 		rc = m->ops.radio_sds(m->ops.arg, in->calling, text);
 		if (rc < 0)
-			LOGP(GW_LOG_CALL, GW_LOG_WARN, "call(%lld){BUSY}: busy SDS not sent: %s",
-			     (long long)id, strerror(-rc));
+			LOGP(GW_LOG_CALL, GW_LOG_WARN, "busy SDS to %s not sent: %s", in->calling,
+			     strerror(-rc));
 	}
-	if (!m->db || !id)
+	if (!m->db)
 		return;
-	if (rc != -ENOTSUP)
-		gw_db_event_append(m->db, id, gw_loop_wall_ms(m->loop),
-				   rc < 0 ? "sds_failed" : "sds", "busy");
-	gw_db_incident_close(m->db, id, gw_loop_wall_ms(m->loop), "busy", -1, NULL);
+	const char *org = m->roster ? gw_roster_org(m->roster, in->calling) : NULL;
+	struct gw_incident_rec rec = {.started_ms = now,
+				      .caller = in->calling,
+				      .caller_name = org,
+				      .line = m->roster ? gw_roster_route(m->roster, in->calling)
+							: NULL,
+				      .radio_cci = in->cci};
+	char detail[64];
+	int in_batch = gw_db_batch_begin(m->db) == 0;
+	if (gw_db_incident_open(m->db, &rec, &id) < 0)
+		id = 0;
+	if (id) {
+		snprintf(detail, sizeof(detail), "incident %lld live", (long long)m->live->id);
+		gw_db_event_append(m->db, id, now, "busy", detail);
+		if (!org)
+			gw_db_event_append(m->db, id, now, "unknown_caller", in->calling);
+		if (rc != -ENOTSUP)
+			gw_db_event_append(m->db, id, now, rc < 0 ? "sds_failed" : "sds", "busy");
+		gw_db_incident_close(m->db, id, now, "busy", -1, NULL);
+	}
+	snprintf(detail, sizeof(detail), "%s busy incident %lld", in->calling, (long long)id);
+	if (m->live->id)
+		gw_db_event_append(m->db, m->live->id, now, "second_call", detail);
+	if (in_batch && gw_db_batch_commit(m->db) < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "call log commit failed");
+	if (!id)
+		return;
+	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "call(%lld){BUSY}: %s told by SDS, entry closed: busy",
+	     (long long)id, in->calling);
 	/* remember the radio call: its release goes in this entry */
 	int slot = 0;
 	for (int i = 0; i < BUSY_MAX; i++)
@@ -836,8 +837,7 @@ static int busy_released(struct gw_calls *m, int cci, int cause)
 		if (m->busy[i].cci != cci || !m->busy[i].cci)
 			continue;
 		LOGP(GW_LOG_CALL, GW_LOG_INFO,
-		     "call(%lld){BUSY}: radio call %d released, cause %d "
-		     "(%s)",
+		     "call(%lld){BUSY}: radio call %d released, cause %d (%s)",
 		     (long long)m->busy[i].id, cci, cause, gw_pei_cause_name(cause));
 		char detail[64];
 		snprintf(detail, sizeof(detail), "cause %d %s", cause, gw_pei_cause_name(cause));
