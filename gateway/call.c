@@ -89,6 +89,13 @@ struct gw_call {
 	struct gw_timer timer;
 };
 
+/* A busy caller's radio call, until its release is logged in its busy entry. */
+#define BUSY_MAX 4
+struct busy_call {
+	int cci;
+	int64_t id;
+};
+
 struct gw_calls {
 	struct gw_loop *loop;
 	const struct gw_conf *conf;
@@ -101,8 +108,9 @@ struct gw_calls {
 	int seq;
 	struct ack_code codes[ACK_CODES];
 	int next_code;
-	int64_t closed_mono; /* when slot's incident closed (monotonic ms), 0: not yet */
+	int64_t closed_mono;	   /* when slot's incident closed (monotonic ms), 0: not yet */
 	struct gw_dtmf_dedup keys; /* last key report, to join modem and in-band reports */
+	struct busy_call busy[BUSY_MAX]; /* cci 0: free */
 };
 
 static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
@@ -815,6 +823,124 @@ static void set_step(struct step *d, const struct gw_roster_plan_step *s, int de
 	d->ring_s = s->ring_s > 0 ? s->ring_s : default_ring_s;
 }
 
+/* The busy SDS: call.busy_text with "{fallback}" replaced, or the built-in fi/sv/en text. */
+static void busy_text(const struct gw_conf *conf, char *buf, size_t len)
+{
+	const char *fb = conf->busy_fallback;
+	if (!conf->busy_text[0] && fb[0]) {
+		snprintf(buf, len,
+			 "rinki varattu, toinen viranomaispuhelu kesken: soita uudelleen tai %s. / "
+			 "Upptaget: ring igen eller %s. / Busy with another authority call: try "
+			 "again or call %s.",
+			 fb, fb, fb);
+		return;
+	}
+	if (!conf->busy_text[0]) {
+		snprintf(buf, len,
+			 "rinki varattu, toinen viranomaispuhelu kesken: soita hetken päästä "
+			 "uudelleen. / Upptaget: ring igen. / Busy with another authority call: "
+			 "try again.");
+		return;
+	}
+	size_t n = 0;
+	buf[0] = '\0';
+	for (const char *p = conf->busy_text; *p && n + 1 < len;) {
+		if (strncmp(p, "{fallback}", 10) == 0) {
+			n += (size_t)snprintf(buf + n, len - n, "%s", fb);
+			p += 10;
+		} else {
+			buf[n++] = *p++;
+			buf[n] = '\0';
+		}
+		if (n >= len)
+			n = len - 1;
+	}
+}
+
+/*
+ * A second authority call while one is live gets an entry of its own (outcome "busy") and
+ * an SDS saying so. The radio call is not answered and not hung up: ATH takes no CC
+ * instance and the terminal clears every call with it (tetra-pei.md; tetra-sim does), which
+ * would cut the live call. It rings out at the officer's end; its release is logged in the
+ * busy entry. The live incident only notes it (event "second_call").
+ */
+static void busy_treatment(struct gw_calls *m, const struct gw_pei_call_in *in)
+{
+	int64_t now = gw_loop_wall_ms(m->loop), id = 0;
+	LOGP(GW_LOG_CALL, GW_LOG_WARN,
+	     "second authority call %d from %s while call %lld is live: busy, not answered",
+	     in->cci, in->calling, (long long)m->live->id);
+	/* the SDS is only queued: the call log below waits for nothing */
+	char text[GW_CONF_STR + 64];
+	int rc = -ENOTSUP;
+	if (m->conf->sds_notify && m->ops.radio_sds) {
+		busy_text(m->conf, text, sizeof(text));
+		rc = m->ops.radio_sds(m->ops.arg, in->calling, text);
+		if (rc < 0)
+			LOGP(GW_LOG_CALL, GW_LOG_WARN, "busy SDS to %s not sent: %s", in->calling,
+			     strerror(-rc));
+	}
+	if (!m->db)
+		return;
+	const char *org = m->roster ? gw_roster_org(m->roster, in->calling) : NULL;
+	struct gw_incident_rec rec = {.started_ms = now,
+				      .caller = in->calling,
+				      .caller_name = org,
+				      .line = m->roster ? gw_roster_route(m->roster, in->calling)
+							: NULL,
+				      .radio_cci = in->cci};
+	char detail[64];
+	int in_batch = gw_db_batch_begin(m->db) == 0;
+	if (gw_db_incident_open(m->db, &rec, &id) < 0)
+		id = 0;
+	if (id) {
+		snprintf(detail, sizeof(detail), "incident %lld live", (long long)m->live->id);
+		gw_db_event_append(m->db, id, now, "busy", detail);
+		if (!org)
+			gw_db_event_append(m->db, id, now, "unknown_caller", in->calling);
+		if (rc != -ENOTSUP)
+			gw_db_event_append(m->db, id, now, rc < 0 ? "sds_failed" : "sds", "busy");
+		gw_db_incident_close(m->db, id, now, "busy", -1, NULL);
+	}
+	snprintf(detail, sizeof(detail), "%s busy incident %lld", in->calling, (long long)id);
+	if (m->live->id)
+		gw_db_event_append(m->db, m->live->id, now, "second_call", detail);
+	if (in_batch && gw_db_batch_commit(m->db) < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "call log commit failed");
+	if (!id)
+		return;
+	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "call(%lld){BUSY}: %s told by SDS, entry closed: busy",
+	     (long long)id, in->calling);
+	/* remember the radio call: its release goes in this entry */
+	int slot = 0;
+	for (int i = 0; i < BUSY_MAX; i++)
+		if (m->busy[i].cci == 0 || m->busy[i].cci == in->cci) {
+			slot = i;
+			break;
+		}
+	m->busy[slot] = (struct busy_call){.cci = in->cci, .id = id};
+}
+
+/* A busy caller's radio call ended: logged in its busy entry. 1 when it was one. */
+static int busy_released(struct gw_calls *m, int cci, int cause)
+{
+	for (int i = 0; i < BUSY_MAX; i++) {
+		if (m->busy[i].cci != cci || !m->busy[i].cci)
+			continue;
+		LOGP(GW_LOG_CALL, GW_LOG_INFO,
+		     "call(%lld){BUSY}: radio call %d released, cause %d (%s)",
+		     (long long)m->busy[i].id, cci, cause, gw_pei_cause_name(cause));
+		char detail[64];
+		snprintf(detail, sizeof(detail), "cause %d %s", cause, gw_pei_cause_name(cause));
+		if (m->db)
+			gw_db_event_append(m->db, m->busy[i].id, gw_loop_wall_ms(m->loop),
+					   "radio_released", detail);
+		m->busy[i].cci = 0;
+		return 1;
+	}
+	return 0;
+}
+
 void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in)
 {
 	if (in->ai_service != 0 || in->comms_type == 1) {
@@ -825,12 +951,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		return;
 	}
 	if (m->live) {
-		/* One authority call at a time for now: the second one is logged, not paged. */
-		LOGP(GW_LOG_CALL, GW_LOG_WARN, "second call %d from %s while call %lld is live",
-		     in->cci, in->calling, (long long)m->live->id);
-		if (m->db && m->live->id)
-			gw_db_event_append(m->db, m->live->id, gw_loop_wall_ms(m->loop),
-					   "second_call", in->calling);
+		busy_treatment(m, in);
 		return;
 	}
 	struct gw_call *c = &m->slot;
@@ -893,6 +1014,8 @@ void gw_calls_radio_connected(struct gw_calls *m, int cci)
 
 void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
 {
+	if ((!m->live || m->live->cci != cci) && busy_released(m, cci, cause))
+		return;
 	if (!m->live || m->live->cci != cci) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO,
 		     "radio call %d released (cause %d), no live incident", cci, cause);

@@ -87,6 +87,12 @@ void gw_calls_free(struct gw_calls *calls);
 void gw_calls_set_roster(struct gw_calls *calls, const struct gw_roster *roster);
 
 /* Driver entry points. */
+/*
+ * An officer's individual call: starts the incident. While one is live the call is busy:
+ * an entry of its own (outcome "busy"), an SDS to its caller (call.busy_text), not
+ * answered nor hung up (ATH would clear the live call too); its later release is logged
+ * in that entry.
+ */
 void gw_calls_radio_incoming(struct gw_calls *calls, const struct gw_pei_call_in *in);
 void gw_calls_radio_connected(struct gw_calls *calls, int cci);
 void gw_calls_radio_released(struct gw_calls *calls, int cci, int cause);

@@ -83,6 +83,8 @@ static const struct key {
     {.name = "call.sms_page", .kind = K_BOOL, F(sms_page)},
     {.name = "call.sds_notify", .kind = K_BOOL, F(sds_notify)},
     I("call.ack_code_ttl", ack_code_ttl_s, 60, 86400),
+    S("call.busy_fallback", busy_fallback),
+    S("call.busy_text", busy_text),
     {.name = "log.level", .kind = K_LEVEL, F(log_level)},
     I("log.retention_days", retention_days, 0, 3650),
 #undef S
@@ -403,7 +405,8 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 	    "modem.probe_idle",	  "modem.health_interval", "call.ring_time",
 	    "call.accept_time",	  "call.rounds",	   "call.radio_answer",
 	    "call.sms_page",	  "call.sds_notify",	   "log.level",
-	    "log.retention_days", "call.ack_code_ttl",
+	    "log.retention_days", "call.ack_code_ttl",	   "call.busy_fallback",
+	    "call.busy_text",
 	};
 	int n = 0;
 	size_t used = 0;

@@ -65,7 +65,9 @@ struct gw_conf {
 						  exists */
 	enum gw_radio_answer radio_answer;
 	bool sms_page;	 /* SMS to the first worker paged, and a missed-call SMS if unanswered */
-	bool sds_notify; /* SDS to the officer when nobody is reached or on duty */
+	bool sds_notify; /* SDS to the officer when nobody is reached or on duty, or busy */
+	char busy_fallback[32];	     /* number a busy caller is told to call; empty: none */
+	char busy_text[GW_CONF_STR]; /* busy SDS, "{fallback}" replaced; empty: built-in */
 	char log_level[16];
 	int retention_days; /* message bodies older than this are blanked daily; 0: kept */
 	/* talkgroups logged, never paged: "9001,9002" (validated); empty: no monitor */

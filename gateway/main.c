@@ -646,6 +646,10 @@ int main(int argc, char **argv)
 	}
 	gw_log_set_level(GW_LOG_NCATS, debug ? GW_LOG_DEBUG : gw_log_parse_level(d.conf.log_level));
 
+	/* A file-size limit (LimitFSIZE=, a size-limited file) is a failed write the call log
+	   spools, not a reason to die mid-incident as SIGXFSZ's default action would. */
+	signal(SIGXFSZ, SIG_IGN);
+
 	int rc = 1;
 	d.loop = gw_loop_new();
 	if (!d.loop)

@@ -9,6 +9,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,12 +146,57 @@ static struct thread *slot(struct gw_relay *r)
 	return oldest;
 }
 
+/* Characters of a UTF-8 text (continuation bytes not counted). */
+static size_t utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/*
+ * A text the rate limit dropped still gets its own call-log entry (outcome "message
+ * rate_limited"): a "rate_limited" event with the sender and the length, and the body as
+ * an "sds_text" event like every officer text, so retention blanks it the same way. One
+ * transaction, so a flood costs one commit per text. Returns the entry's id, 0 when not
+ * logged.
+ */
+static int64_t log_dropped(struct gw_relay *r, const char *issi, const char *text)
+{
+	if (!r->db)
+		return 0;
+	int64_t now = gw_loop_wall_ms(r->loop), id = 0;
+	const char *line = r->roster ? gw_roster_route(r->roster, issi) : NULL;
+	struct gw_incident_rec rec = {.started_ms = now,
+				      .caller = issi,
+				      .caller_name =
+					  r->roster ? gw_roster_org(r->roster, issi) : NULL,
+				      .line = line,
+				      .radio_cci = -1};
+	bool batch = gw_db_batch_begin(r->db) >= 0;
+	if (gw_db_incident_open(r->db, &rec, &id) < 0)
+		id = 0;
+	char detail[96];
+	snprintf(detail, sizeof(detail), "from %s, %zu characters, over %d texts a minute", issi,
+		 utf8_len(text), RATE_MAX);
+	log_ev(r, id, "rate_limited", detail);
+	log_ev(r, id, "sds_text", text);
+	if (id)
+		gw_db_incident_close(r->db, id, now, "message rate_limited", -1, NULL);
+	if (batch && gw_db_batch_commit(r->db) < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "message log commit failed");
+	return id;
+}
+
 int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text)
 {
 	if (!rate_ok(r, issi)) {
+		int64_t id = log_dropped(r, issi, text);
 		LOGP(GW_LOG_CALL, GW_LOG_WARN,
-		     "text from %s dropped: more than %d texts a minute from one radio", issi,
-		     RATE_MAX);
+		     "text from %s dropped: more than %d texts a minute from one radio (call log "
+		     "%lld)",
+		     issi, RATE_MAX, (long long)id);
 		return -EBUSY;
 	}
 	const char *line = r->roster ? gw_roster_route(r->roster, issi) : NULL;

@@ -38,7 +38,8 @@ void gw_relay_set_roster(struct gw_relay *r, const struct gw_roster *roster);
 /*
  * A text SDS from an officer. Returns 1 when relayed to a worker, 0 when no
  * worker is on duty (the officer is told by SDS), -EBUSY when that radio sent
- * more than 10 texts in a minute (dropped, logged), or negative errno.
+ * more than 10 texts in a minute (dropped; a call-log entry with outcome
+ * "message rate_limited" records it), or negative errno.
  */
 int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text);
 

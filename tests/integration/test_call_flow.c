@@ -55,14 +55,17 @@ static void id_cb(const struct gw_db_incident *inc, void *arg)
 	(void)arg;
 	newest_id = inc->id;
 }
-static void read_incident(struct logged *l)
+/* Incident id (0: the newest) with its events. */
+static void read_incident_id(struct logged *l, int64_t id)
 {
 	memset(l, 0, sizeof(*l));
 	struct gw_db *db;
 	assert_int_equal(gw_db_open_flags(rig.db, GW_DB_NOCREATE, &db), 0);
 	assert_int_equal(gw_db_incident_list(db, 1, id_cb, NULL), 1);
-	assert_int_equal(gw_db_incident_get(db, newest_id, inc_cb, l), 0);
-	assert_true(gw_db_event_list(db, newest_id, ev_cb, l) > 0);
+	if (!id)
+		id = newest_id;
+	assert_int_equal(gw_db_incident_get(db, id, inc_cb, l), 0);
+	assert_true(gw_db_event_list(db, id, ev_cb, l) > 0);
 	gw_db_close(db);
 }
 
@@ -94,6 +97,11 @@ static long field(const char *detail, const char *key)
 	snprintf(k, sizeof(k), "%s ", key);
 	const char *p = strstr(detail, k);
 	return p ? strtol(p + strlen(k), NULL, 10) : -1;
+}
+
+static void read_incident(struct logged *l)
+{
+	read_incident_id(l, 0);
 }
 
 static int setup(void **state)
@@ -156,14 +164,17 @@ static void test_demo_call(void **state)
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "raw NO DIALTONE"), 0);
 	assert_int_equal(h_wait_log(&rig, "malformed +CTCR skipped", 3000), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269002 cci=2"), 0);
-	assert_int_equal(h_wait_log(&rig, "second call 2 from 2269002", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "second authority call 2 from 2269002", 3000), 0);
 	/* the officer ends the call */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 3000), 0);
 	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
 
 	struct logged l;
-	read_incident(&l);
+	read_incident_id(&l, 2); /* the second call's own entry (busy treatment) */
+	assert_string_equal(l.caller, "2269002");
+	assert_string_equal(l.outcome, "busy");
+	read_incident_id(&l, 1);
 	assert_string_equal(l.caller, "2269001");
 	assert_string_equal(l.name, "Poliisi, Mikkeli");
 	assert_string_equal(l.line, "sos");

@@ -6,8 +6,13 @@
  * officers' SDS texts). Each drill checks that rinkid
  * recovers by itself, that the call log says what happened and still verifies, and
  * (where the process lives on) that it holds no more file descriptors than before.
- * Every drill prints what it checked and how long recovery took.
+ * Every drill prints what it checked and how long recovery took. Also: the database's disk
+ * full (RLIMIT_FSIZE), the I/O board silent and gone (firmware in QEMU, build/fw/fw.elf),
+ * and a second authority call while one is bridged (busy treatment).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <modbus.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,12 +24,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db.h"
 #include "harness.h"
 #include "sms.h"
+#include "rinki/regmap.h"
+#include "sds.h"
 
 #define AINO  "+358401234567"
 #define MIKKO "+358401234568"
@@ -165,6 +176,25 @@ static void assert_log_verifies(void)
 	assert_int_equal(rc, 0);
 }
 
+/* The newest incident, completed after a spool replay: every event once, in order. */
+static void read_replayed_incident(struct logged *l)
+{
+	read_incident(0, l);
+	printf("  incident %lld: outcome '%s', %d events: %s\n", (long long)l->id, l->outcome,
+	       l->nevents, l->kinds);
+	assert_string_equal(l->outcome, "completed");
+	/* the expected sequence, nothing doubled by the replay */
+	assert_non_null(strstr(l->kinds, "open,page,"));
+	assert_non_null(strstr(l->kinds, "bridged,radio_released,close,"));
+	const char *once[] = {"open,",	   "page,",	      "bridged,",
+			      "accepted,", "radio_released,", "close,"};
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		const char *p = strstr(l->kinds, once[i]);
+		assert_non_null(p);
+		assert_null(strstr(p + 1, once[i]));
+	}
+}
+
 /* ---- common steps ------------------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -183,6 +213,14 @@ static int teardown(void **state)
 	h_rig_fini(&rig);
 	/* rinkid must stop cleanly on SIGTERM (sanitizers report through the exit code) */
 	return !started || h_rinkid_status() == 0 ? 0 : -1;
+}
+
+/* Every worker answers after 1 s; rinkid started. Returns rinkid's fd count. */
+static int start_answering(void)
+{
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
+	return h_fd_count(rig.rinkid);
 }
 
 /* The officer calls, Aino answers after 1 s and presses 4: the call is bridged.
@@ -220,6 +258,12 @@ static void check_fds(int before, const char *what)
 	h_pump(&rig, 300);
 	int after = h_fd_count(rig.rinkid);
 	printf("  fds of rinkid: %d before, %d after %s\n", before, after, what);
+	if (after != before) {
+		char cmd[96];
+		snprintf(cmd, sizeof(cmd), "ls -l /proc/%ld/fd", (long)rig.rinkid);
+		if (system(cmd) != 0)
+			printf("  (cannot list them)\n");
+	}
 	assert_true(before > 0);
 	assert_int_equal(after, before);
 }
@@ -230,9 +274,7 @@ static void drill_radio_port_closed(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 	int cci = bridged_call(&rp, &mp, 1);
 
 	int64_t t0 = mono_ms();
@@ -269,9 +311,7 @@ static void drill_modem_port_closed(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 	int cci = bridged_call(&rp, &mp, 1);
 
 	int64_t t0 = mono_ms();
@@ -320,9 +360,7 @@ static void drill_radio_reboot(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 	bridged_call(&rp, &mp, 1);
 
 	int64_t t0 = mono_ms();
@@ -463,9 +501,7 @@ static void drill_db_locked(void **state)
 {
 	(void)state;
 	size_t rp = 0, mp = 0;
-	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
-	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
-	int fds = h_fd_count(rig.rinkid);
+	int fds = start_answering();
 
 	sqlite3 *h;
 	assert_int_equal(sqlite3_open(rig.db, &h), SQLITE_OK);
@@ -493,19 +529,7 @@ static void drill_db_locked(void **state)
 	printf("  replayed %lld ms after the unlock\n", (long long)(mono_ms() - t0 - 4000));
 
 	struct logged l;
-	read_incident(0, &l);
-	printf("  incident %lld: outcome '%s', %d events: %s\n", (long long)l.id, l.outcome,
-	       l.nevents, l.kinds);
-	assert_string_equal(l.outcome, "completed");
-	/* every event once: the expected sequence, nothing doubled by the replay */
-	assert_non_null(strstr(l.kinds, "open,page,"));
-	assert_non_null(strstr(l.kinds, "bridged,radio_released,close,"));
-	const char *once[] = {"open,", "bridged,", "accepted,", "radio_released,", "close,"};
-	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
-		const char *p = strstr(l.kinds, once[i]);
-		assert_non_null(p);
-		assert_null(strstr(p + 1, once[i]));
-	}
+	read_replayed_incident(&l);
 	static char text[16384];
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", (long long)l.id);
@@ -714,10 +738,483 @@ static void drill_kill9_burst(void **state)
 	       n_acked, n_logged, extra);
 }
 
+/* ---- disk full ---------------------------------------------------------------------------- */
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Rows in incidents, read without gw_db (whose open replays the spool). -1 on error. */
+static int raw_incident_count(void)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int n = -1;
+	if (sqlite3_open_v2(rig.db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT count(*) FROM incidents", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	return n;
+}
+
+/* Set rinkid's RLIMIT_FSIZE (RLIM_INFINITY lifts it). 0 or -1. */
+static int limit_rinkid_files(rlim_t bytes)
+{
+	struct rlimit rl = {.rlim_cur = bytes, .rlim_max = RLIM_INFINITY};
+	return prlimit(rig.rinkid, RLIMIT_FSIZE, &rl, NULL);
+}
+
+/*
+ * Disk full for the database during a whole incident. A tmpfs or loop mount needs root (or
+ * a user namespace CI may not allow), so the drill sets RLIMIT_FSIZE on the running rinkid
+ * (prlimit, no privilege) right at the size of its WAL file: every append to the WAL fails
+ * with EFBIG (and SIGXFSZ, which rinkid must survive), while the spool and the log, which
+ * are much smaller, still fit. The WAL is first grown well past the log's size with a
+ * scratch table from a second connection (dropped again), so the log never reaches the
+ * limit. Then the limit is lifted: the spool must replay, every event once, and the
+ * chain verify.
+ */
+/* One incident with the disk full, then space back: returns the incident's id. */
+static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
+{
+	char wal[160], spool[160];
+	snprintf(wal, sizeof(wal), "%s-wal", rig.db);
+	snprintf(spool, sizeof(spool), "%s.spool", rig.db);
+	int incidents = raw_incident_count();
+	int replays = h_log_count(&rig, "spooled call-log write(s) applied");
+	int warned = h_log_count(&rig, "call-log writes go to");
+
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(rig.db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 2000);
+	assert_int_equal(sqlite3_exec(h,
+				      "CREATE TABLE drill_pad(x); INSERT INTO drill_pad "
+				      "VALUES(zeroblob(600000)); DROP TABLE drill_pad;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(h);
+	off_t limit = file_size(wal);
+	off_t logsz = file_size(rig.log);
+	assert_true(limit > 4 * logsz);
+	assert_int_equal(limit_rinkid_files((rlim_t)limit), 0);
+	printf("  rinkid's RLIMIT_FSIZE set to %lld bytes (its WAL's size; log %lld bytes)\n",
+	       (long long)limit, (long long)logsz);
+
+	/* a whole incident while the database cannot grow */
+	int64_t t0 = mono_ms();
+	int cci = bridged_call(rp, mp, nth);
+	printf("  paged and bridged %lld ms after the call with the disk full\n",
+	       (long long)(mono_ms() - t0));
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log_count(&rig, "incident closed: completed", nth, 3000), 0);
+	assert_int_equal(h_wait_log_count(&rig, "call-log writes go to", warned + 1, 1000), 0);
+	h_pump(&rig, 2500); /* at least one replay attempt while still full */
+	off_t spooled = file_size(spool);
+	printf("  spool %lld bytes; log lines: %d 'disk I/O error', %d 'LOST', %d 'spool "
+	       "kept'\n",
+	       (long long)spooled, h_log_count(&rig, "disk I/O error"), h_log_count(&rig, "LOST"),
+	       h_log_count(&rig, "spool kept"));
+	/* the error is logged: SQLite's, then where the writes go */
+	assert_true(h_log_count(&rig, "ERROR  db") > 0);
+	assert_true(spooled > 0);
+	assert_int_equal(h_log_count(&rig, "LOST"), 0);
+	assert_int_equal(h_log_count(&rig, "spooled call-log write(s) applied"), replays);
+	assert_int_equal(file_size(wal), limit);
+	/* nothing of it reached the database (plain SQLite: gw_db_open would replay) */
+	assert_int_equal(raw_incident_count(), incidents);
+
+	/* space comes back */
+	t0 = mono_ms();
+	assert_int_equal(limit_rinkid_files(RLIM_INFINITY), 0);
+	assert_int_equal(
+	    h_wait_log_count(&rig, "spooled call-log write(s) applied", replays + 1, 5000), 0);
+	printf("  limit lifted: spool replayed after %lld ms\n", (long long)(mono_ms() - t0));
+	assert_int_equal(raw_incident_count(), incidents + 1);
+
+	struct logged l;
+	read_replayed_incident(&l);
+	assert_log_verifies();
+	printf("  rinkictl log verify: chain intact\n");
+	return l.id;
+}
+
+/*
+ * Disk full for the database during a whole incident. A tmpfs or loop mount needs root (or
+ * a user namespace CI may not allow), so the drill sets RLIMIT_FSIZE on the running rinkid
+ * (prlimit, no privilege) right at the size of its WAL file: every append to the WAL fails
+ * with EFBIG (and SIGXFSZ, which rinkid must survive), while the spool and the log, which
+ * are much smaller, still fit. The WAL is first grown well past the log's size with a
+ * scratch table from a second connection (dropped again), so the log never reaches the
+ * limit. Then the limit is lifted: the spool must replay, every event once, and the
+ * chain verify. Twice, to tell a leak from SQLite's one deferred descriptor.
+ */
+static void drill_disk_full(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	int fds = start_answering();
+	disk_full_round(&rp, &mp, 1);
+	new_call_works(&rp, &mp, 2);
+	/*
+	 * The database is reopened after an I/O error (db_reconnect: new connection
+	 * first, then the old one closed). SQLite keeps the old connection's
+	 * descriptor of the file open while another connection of the process holds
+	 * locks on it (POSIX locks would go with any close) and reuses it at the
+	 * next open: one more, not growth.
+	 */
+	h_pump(&rig, 300);
+	int after1 = h_fd_count(rig.rinkid);
+	printf("  fds of rinkid: %d before, %d after the first round\n", fds, after1);
+	assert_true(after1 == fds || after1 == fds + 1);
+	disk_full_round(&rp, &mp, 3);
+	check_fds(after1, "the second round");
+}
+
+/* ---- the I/O board: firmware in QEMU, its UART a pty through socat ------------------------- */
+
+/*
+ * A small board rig in the shape of tools/rinki-demo: QEMU mps2-an385 with build/fw/fw.elf
+ * ($FW_ELF), its UART on a UNIX socket, socat making that a pty that rinkid's io.port names.
+ * Kept to start/stop/pause so it can give way to tests/integration/qemu_rig.c (branch board).
+ * The children die with this process (PR_SET_PDEATHSIG) and are killed by pid at exit.
+ */
+static struct {
+	pid_t qemu, socat;
+	char sock[128], tty[128], out[128];
+} board = {.qemu = -1, .socat = -1};
+
+static pid_t board_spawn(char *const argv[])
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	int fd = open(board.out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+static void board_reap(pid_t *pid, int sig)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGCONT); /* a paused QEMU must see the signal */
+	kill(*pid, sig);
+	for (int i = 0; i < 200 && waitpid(*pid, NULL, WNOHANG) != *pid; i++)
+		usleep(10000);
+	if (kill(*pid, 0) == 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = -1;
+}
+
+static void board_stop(void)
+{
+	board_reap(&board.socat, SIGTERM);
+	board_reap(&board.qemu, SIGTERM);
+}
+
+static int board_wait_path(const char *path, pid_t *pid)
+{
+	struct stat st;
+	for (int i = 0; i < 500; i++) {
+		if (stat(path, &st) == 0)
+			return 0;
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1;
+			fprintf(stderr, "board: child exited before %s appeared (see %s)\n", path,
+				board.out);
+			return -1;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "board: %s did not appear\n", path);
+	return -1;
+}
+
+/* Start QEMU and socat in dir; the pty's stable name is board.tty. 0 or -1. */
+static int board_start(const char *dir)
+{
+	static int hooked;
+	if (!hooked) {
+		atexit(board_stop);
+		hooked = 1;
+	}
+	const char *elf = getenv("FW_ELF") ? getenv("FW_ELF") : "build/fw/fw.elf";
+	char serial[160], pty[160], unix_[160];
+	snprintf(board.sock, sizeof(board.sock), "%s/board.sock", dir);
+	snprintf(board.tty, sizeof(board.tty), "%s/board.tty", dir);
+	snprintf(board.out, sizeof(board.out), "%s/board.out", dir);
+	snprintf(serial, sizeof(serial), "unix:%s,server=on,wait=off", board.sock);
+	snprintf(pty, sizeof(pty), "PTY,link=%s,raw,echo=0", board.tty);
+	snprintf(unix_, sizeof(unix_), "UNIX-CONNECT:%s", board.sock);
+	char *qemu[] = {"qemu-system-arm", "-M",   "mps2-an385", "-display", "none",
+			"-monitor",	   "none", "-serial",	 serial,     "-kernel",
+			(char *)elf,	   NULL};
+	char *socat[] = {"socat", pty, unix_, NULL};
+	unlink(board.sock);
+	board.qemu = board_spawn(qemu);
+	if (board.qemu < 0 || board_wait_path(board.sock, &board.qemu) < 0)
+		return -1;
+	board.socat = board_spawn(socat);
+	if (board.socat < 0 || board_wait_path(board.tty, &board.socat) < 0)
+		return -1;
+	return 0;
+}
+
+/* The board's LED holding registers, read by a second master once rinkid has let go. */
+static int board_read_leds(uint16_t led[4])
+{
+	modbus_t *ctx = modbus_new_rtu(board.tty, 115200, 'N', 8, 1);
+	if (!ctx)
+		return -1;
+	modbus_set_slave(ctx, RINKI_SLAVE_ADDR_DEFAULT);
+	modbus_set_response_timeout(ctx, 0, 200000);
+	int rc = -1;
+	if (modbus_connect(ctx) == 0) {
+		/* the pty bridge may swallow the first request */
+		for (int i = 0; i < 10 && rc < 0; i++)
+			if (modbus_read_registers(ctx, RINKI_HREG_LED_RADIO_OK, 4, led) == 4)
+				rc = 0;
+		modbus_close(ctx);
+	}
+	modbus_free(ctx);
+	return rc;
+}
+
+/* rinkictl -s <ctl socket> status; output in text. Returns the exit status. */
+static int rinkictl_status(char *text, size_t len)
+{
+	char sock[128];
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", rig.dir);
+	return rinkictl(text, len, "-s", sock, "status", NULL);
+}
+
+/* The "board" line of rinkictl status, for printing. */
+static const char *status_line(const char *text, const char *key, char *buf, size_t len)
+{
+	const char *p = strstr(text, key);
+	size_t n = p ? strcspn(p, "\n") : 0;
+	snprintf(buf, len, "%.*s", (int)n, p ? p : "");
+	return buf;
+}
+
+/* Wait until rinkictl status contains needle. Returns ms waited, or -1. */
+static int wait_status(const char *needle, int timeout_ms, char *text, size_t len)
+{
+	int64_t t0 = mono_ms();
+	do {
+		if (rinkictl_status(text, len) == 0 && strstr(text, needle))
+			return (int)(mono_ms() - t0);
+		h_pump(&rig, 100);
+	} while (mono_ms() - t0 < timeout_ms);
+	return -1;
+}
+
+#define BOARD_DOWN_BOUND_MS 3000  /* 3 failed polls of 200 ms + 100 ms time-out each, ~1 s */
+#define BOARD_BACK_BOUND_MS 10000 /* reconnect backoff (max 5 s) + identity probe */
+
+/*
+ * Board silent (QEMU paused with SIGSTOP: the port stays, nothing answers), then gone
+ * (QEMU killed) and started fresh, all while an authority call is bridged. rinkid must
+ * report the board down within BOARD_DOWN_BOUND_MS (log ALARM and rinkictl status), keep
+ * the call, report it up again when it answers, and set the fresh board's LEDs again.
+ */
+static void drill_board_silent(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	char text[4096], line[256], conf[256];
+	assert_int_equal(board_start(rig.dir), 0);
+	snprintf(conf, sizeof(conf), CONF "\nio.port %s", board.tty);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, conf), 0);
+	assert_int_equal(h_wait_log(&rig, "I/O board up on", 10000), 0);
+	int cci = bridged_call(&rp, &mp, 1);
+	assert_true(wait_status("BRIDGED", 3000, text, sizeof(text)) >= 0);
+	assert_non_null(strstr(text, "board     up"));
+	int fails0 = h_log_count(&rig, "I/O board poll failed");
+	int ath0 = h_count_events(&rig.radio, "ATH"), chup0 = h_count_events(&rig.modem, "AT+CHUP");
+
+	/* 1. silent: the port is there, the firmware does not run */
+	int64_t t0 = mono_ms();
+	assert_int_equal(kill(board.qemu, SIGSTOP), 0);
+	assert_int_equal(h_wait_log(&rig, "ALARM: I/O board on", BOARD_DOWN_BOUND_MS), 0);
+	int64_t took = mono_ms() - t0;
+	assert_true(wait_status("board     DOWN", 1000, text, sizeof(text)) >= 0);
+	printf("  board paused (SIGSTOP): ALARM logged after %lld ms (bound %d), %d failed "
+	       "polls; status: %s\n",
+	       (long long)took, BOARD_DOWN_BOUND_MS,
+	       h_log_count(&rig, "I/O board poll failed") - fails0,
+	       status_line(text, "board", line, sizeof(line)));
+	assert_non_null(strstr(text, "BRIDGED"));
+	h_pump(&rig, 1500); /* silent for a while: the firmware's heartbeat time-out (3 s) */
+	assert_int_equal(kill(board.qemu, SIGCONT), 0);
+	t0 = mono_ms();
+	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 2, BOARD_BACK_BOUND_MS), 0);
+	took = mono_ms() - t0;
+	int back = wait_status("board     up", 2000, text, sizeof(text));
+	assert_true(back >= 0);
+	long polls0 = -1, polls1 = -1;
+	const char *p = strstr(text, "polls ");
+	assert_non_null(p);
+	polls0 = strtol(p + 6, NULL, 10);
+	h_pump(&rig, 1000);
+	assert_int_equal(rinkictl_status(text, sizeof(text)), 0);
+	p = strstr(text, "polls ");
+	assert_non_null(p);
+	polls1 = strtol(p + 6, NULL, 10);
+	printf("  board resumed (SIGCONT): up again after %lld ms (bound %d); polls %ld -> %ld in "
+	       "1 s; call still %s\n",
+	       (long long)took, BOARD_BACK_BOUND_MS, polls0, polls1,
+	       strstr(text, "BRIDGED") ? "BRIDGED" : "NOT BRIDGED");
+	assert_true(polls1 - polls0 >= 3); /* heartbeat every 200 ms */
+	assert_non_null(strstr(text, "BRIDGED"));
+
+	/* 2. gone: QEMU killed (the pty goes with socat), then a fresh board */
+	t0 = mono_ms();
+	board_stop();
+	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 2, BOARD_DOWN_BOUND_MS), 0);
+	printf("  board killed: ALARM after %lld ms\n", (long long)(mono_ms() - t0));
+	h_pump(&rig, 500);
+	assert_int_equal(board_start(rig.dir), 0);
+	t0 = mono_ms();
+	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 3, BOARD_BACK_BOUND_MS), 0);
+	printf("  fresh board (boot count 1): up after %lld ms\n", (long long)(mono_ms() - t0));
+	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
+	assert_non_null(strstr(text, "BRIDGED"));
+
+	/*
+	 * The fresh board got the LEDs of a bridged call: read them as a second master while
+	 * rinkid is paused (a poll it had in flight fails once; three in a row would be down).
+	 */
+	h_pump(&rig, 500);
+	assert_int_equal(kill(rig.rinkid, SIGSTOP), 0);
+	usleep(300000);
+	uint16_t leds[4];
+	int rd = board_read_leds(leds);
+	assert_int_equal(kill(rig.rinkid, SIGCONT), 0);
+	assert_int_equal(rd, 0);
+	printf("  fresh board's LED registers: radio %u, modem %u, on call %u, fault %u "
+	       "(1 = on)\n",
+	       leds[0], leds[1], leds[2], leds[3]);
+	assert_int_equal(leds[0], RINKI_LED_ON);
+	assert_int_equal(leds[1], RINKI_LED_ON);
+	assert_int_equal(leds[2], RINKI_LED_ON);
+
+	/* the call was never touched: no ATH, no hang-up, it ends normally */
+	assert_int_equal(h_count_events(&rig.radio, "ATH"), ath0);
+	assert_int_equal(h_count_events(&rig.modem, "AT+CHUP"), chup0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	struct logged l;
+	read_incident(0, &l);
+	printf("  incident %lld through both board faults: '%s', events %s\n", (long long)l.id,
+	       l.outcome, l.kinds);
+	assert_string_equal(l.outcome, "completed");
+	assert_int_equal(h_wait_log(&rig, "board: on call LED off", 1000), 0);
+	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
+	assert_log_verifies();
+	board_stop();
+}
+
+/* ---- busy treatment ------------------------------------------------------------------------ */
+
+/* The text of the last SDS the terminal sent to issi ("event sds-out <issi> <hex>"). */
+static void last_sds_to(const char *issi, char *text, size_t len)
+{
+	char needle[48], hex[GW_SDS_HEX_MAX];
+	const char *ev = NULL;
+	snprintf(needle, sizeof(needle), "event sds-out %s ", issi);
+	for (const char *p = rig.radio.events; (p = strstr(p, needle)) != NULL; p++)
+		ev = p;
+	assert_non_null(ev);
+	assert_int_equal(sscanf(ev + strlen(needle), "%515[0-9A-Fa-f]", hex), 1);
+	static struct gw_sds_msg m;
+	assert_int_equal(gw_sds_decode(GW_SDS_AI_SDSTL, (int)strlen(hex) * 4, hex, &m, NULL), 0);
+	assert_int_equal(m.kind, GW_SDS_TEXT);
+	snprintf(text, len, "%.*s", (int)(len - 1), m.text.text);
+}
+
+/*
+ * A second authority call while one is bridged: its own entry (outcome busy), an SDS to the
+ * second officer naming the fallback number, no ATH (it would clear the live call too) and
+ * nothing else touched; the second officer's giving up is logged in the busy entry.
+ */
+static void drill_busy_second_call(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	char reply[128], text[512];
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, CONF "\ncall.busy_fallback 0401234599"), 0);
+	int cci = bridged_call(&rp, &mp, 1);
+	int ath0 = h_count_events(&rig.radio, "ATH"), chup0 = h_count_events(&rig.modem, "AT+CHUP");
+	int atd0 = h_count_events(&rig.modem, "ATD");
+
+	int64_t t0 = mono_ms();
+	int cci2 = -1;
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2270123"), 0);
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci2), 1);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "event sds-out 2270123", 3000), 0);
+	printf("  second call (cci %d) while call %d is bridged: SDS to 2270123 after %lld ms\n",
+	       cci2, cci, (long long)(mono_ms() - t0));
+	last_sds_to("2270123", text, sizeof(text));
+	printf("  busy SDS: %s\n", text);
+	assert_non_null(strstr(text, "Busy with another authority call: try again or call "
+				     "0401234599."));
+	assert_non_null(strstr(text, "soita uudelleen tai 0401234599"));
+	h_pump(&rig, 500);
+	assert_int_equal(h_count_events(&rig.radio, "ATH"), ath0);
+	assert_int_equal(h_count_events(&rig.radio, "ATA"), 1);
+	assert_int_equal(h_count_events(&rig.modem, "AT+CHUP"), chup0);
+	assert_int_equal(h_count_events(&rig.modem, "ATD"), atd0); /* nobody paged for it */
+	assert_true(wait_status("BRIDGED", 1000, text, sizeof(text)) >= 0); /* undisturbed */
+
+	/* the second officer gives up; the first call goes on and ends normally */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci2), 0);
+	assert_int_equal(h_wait_log(&rig, "radio call 2 released", 3000), 0);
+	assert_int_equal(h_log_count(&rig, "incident closed"), 0); /* the first one is live */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+
+	struct logged busy, first;
+	read_incident(0, &busy);
+	read_incident(1, &first);
+	printf("  incident %lld: '%s', events %s\n", (long long)busy.id, busy.outcome,
+	       busy.details);
+	printf("  incident %lld: '%s', events %s\n", (long long)first.id, first.outcome,
+	       first.kinds);
+	assert_string_equal(busy.outcome, "busy");
+	assert_true(busy.ended);
+	assert_non_null(strstr(busy.details, "open caller 2270123"));
+	assert_non_null(strstr(busy.details, "|busy incident 1 live|"));
+	assert_non_null(strstr(busy.details, "|sds busy|close outcome busy"));
+	assert_non_null(strstr(busy.details, "|radio_released cause 1 "));
+	assert_string_equal(first.outcome, "completed");
+	assert_non_null(strstr(first.details, "second_call 2270123 busy incident 2|"));
+	assert_non_null(strstr(first.kinds, "bridged,second_call,radio_released,close,"));
+	assert_log_verifies();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (getenv("RINKI_DRILL")) /* one drill by name, e.g. RINKI_DRILL=drill_kill9_burst */
+	if (getenv("RINKI_DRILL")) /* drills by name: RINKI_DRILL=drill_kill9_burst, drill_board* */
 		cmocka_set_test_filter(getenv("RINKI_DRILL"));
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(drill_radio_port_closed, setup, teardown),
@@ -729,6 +1226,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(drill_db_locked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_kill9_burst, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_disk_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_busy_second_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_board_silent, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: fault drills", tests, NULL, NULL);
 }

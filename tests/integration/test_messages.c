@@ -94,10 +94,41 @@ static void test_officer_text_and_reply(void **state)
 	assert_int_equal(h_wait_log(&rig, "does not parse", 2000), 0);
 }
 
+/* The eleventh text in a minute from one radio is dropped, and recorded in the call log. */
+static void test_rate_limited_text_logged(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	/* one at a time: the modem queues only a few SMS (a burst of 11 is refused from the 9th) */
+	for (int i = 1; i <= 10; i++) {
+		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-text 2269001 viesti %d", i), 0);
+		assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 5000), 0);
+	}
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-text 2269001 viesti 11"), 0);
+	assert_int_equal(h_wait_log(&rig, "text from 2269001 dropped", 3000), 0);
+	h_pump(&rig, 300);
+	assert_int_equal(h_count_events(&rig.modem, "event sms-out"), 10);
+
+	char bin[256], out[200], text[4096] = "";
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	snprintf(out, sizeof(out), "%s/log-show.out", rig.dir);
+	char *argv[] = {bin, "-d", rig.db, "log", "show", "11", NULL};
+	assert_int_equal(h_run(argv, out), 0);
+	FILE *f = fopen(out, "r");
+	assert_non_null(f);
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	printf("  rinkictl log show 11:\n%s", text);
+	assert_non_null(strstr(text, "message rate_limited"));
+	assert_non_null(strstr(text, "from 2269001, 9 characters, over 10 texts a minute"));
+	assert_non_null(strstr(text, "viesti 11"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_officer_text_and_reply, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limited_text_logged, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: messages", tests, NULL, NULL);
 }

@@ -619,6 +619,42 @@ static void test_unknown_caller_served_and_flagged(void **state)
 	assert_non_null(strstr(l.kinds, "unknown_caller"));
 }
 
+/* A second authority call while one is live: busy entry and SDS, nothing sent to any leg. */
+static void test_busy_second_call(void **state)
+{
+	struct fx *f = *state;
+	snprintf(f->conf.busy_fallback, sizeof(f->conf.busy_fallback), "0401234599");
+	snprintf(f->conf.busy_text, sizeof(f->conf.busy_text),
+		 "Varattu, soita {fallback} / call {fallback}.");
+	incoming(f, 1, "2269001");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	f->trace[0] = '\0';
+	incoming(f, 2, "3000123");
+	assert_string_equal(f->trace, "SDS 3000123;");
+	assert_string_equal(last_sds, "Varattu, soita 0401234599 / call 0401234599.");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	assert_int_equal(gw_calls_last_id(f->calls), 1);
+	/* the busy caller gives up: logged in the busy entry, the live call untouched */
+	gw_calls_radio_released(f->calls, 2, 1);
+	assert_string_equal(f->trace, "SDS 3000123;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	struct logged l;
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(gw_db_incident_get(f->db, 2, inc_cb, &l), 0);
+	assert_true(gw_db_event_list(f->db, 2, ev_cb, &l) > 0);
+	assert_string_equal(l.outcome, "busy");
+	assert_string_equal(l.kinds, "open,busy,unknown_caller,sds,close,radio_released,");
+	gw_calls_radio_released(f->calls, 1, 1);
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "abandoned");
+	assert_non_null(strstr(l.kinds, "second_call,"));
+	/* without a fallback the built-in text only says to try again */
+	f->conf.busy_fallback[0] = f->conf.busy_text[0] = '\0';
+	incoming(f, 3, "2269001");
+	incoming(f, 4, "2269002");
+	assert_non_null(strstr(last_sds, "Busy with another authority call: try again."));
+}
+
 static void test_plan_ring_times_and_fallback(void **state)
 {
 	struct fx *f = *state;
@@ -673,6 +709,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_incoming_phone_calls_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_cause_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_second_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),
 	};

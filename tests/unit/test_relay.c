@@ -166,6 +166,58 @@ static void test_flood_is_limited(void **state)
 	assert_int_equal(f->nsms, 12);
 }
 
+static char outcome[64], details[1024];
+static int nlisted;
+static void list_cb(const struct gw_db_incident *inc, void *arg)
+{
+	(void)arg;
+	nlisted++;
+	if (!newest)
+		newest = inc->id;
+}
+static void inc_cb(const struct gw_db_incident *inc, void *arg)
+{
+	(void)arg;
+	snprintf(outcome, sizeof(outcome), "%s|%s|%lld", inc->outcome ? inc->outcome : "",
+		 inc->caller, (long long)inc->started_ms);
+}
+static void detail_cb(const struct gw_db_event *ev, void *arg)
+{
+	(void)arg;
+	size_t n = strlen(details);
+	snprintf(details + n, sizeof(details) - n, "%s %s|", ev->kind,
+		 ev->detail ? ev->detail : "");
+}
+
+/* Each text the limit drops is an entry of its own: who, when, how long, why; the body is
+   an sds_text event like any officer text's (retention blanks it the same way). */
+static void test_dropped_text_logged(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "x"), 1);
+	gw_loop_clock_advance(f->loop, 5000);
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "Lähetä äkkiä"), -EBUSY);
+	assert_int_equal(f->nsms, 10);
+	nlisted = 0;
+	newest = 0;
+	assert_int_equal(gw_db_incident_list(f->db, 100, list_cb, NULL), 11);
+	assert_int_equal(nlisted, 11);
+	assert_int_equal(gw_db_incident_get(f->db, newest, inc_cb, NULL), 0);
+	char want[96];
+	snprintf(want, sizeof(want), "message rate_limited|2269001|%lld", T0_WALL + 5000);
+	assert_string_equal(outcome, want);
+	details[0] = '\0';
+	assert_true(gw_db_event_list(f->db, newest, detail_cb, NULL) > 0);
+	assert_non_null(strstr(details,
+			       "|rate_limited from 2269001, 12 characters, over 10 texts a "
+			       "minute|sds_text Lähetä äkkiä|close "));
+	assert_true(gw_db_kind_is_body("sds_text"));
+	/* a second dropped text is a second entry */
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "y"), -EBUSY);
+	assert_int_equal(gw_db_incident_list(f->db, 100, list_cb, NULL), 12);
+}
+
 static void test_same_number(void **state)
 {
 	(void)state;
@@ -182,6 +234,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_nobody_on_duty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flood_is_limited, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dropped_text_logged, setup, teardown),
 	    cmocka_unit_test(test_same_number),
 	};
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
