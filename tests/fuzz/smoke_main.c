@@ -12,9 +12,9 @@
  * ASan error as under libFuzzer. When a run dies (sanitizer report, abort(), a signal) the
  * input is written to <outdir>/crash-<target>-<run> and a line says how to replay it:
  * file arguments are run like seeds, so `<binary> -n 0 <crash file>` runs it alone.
- * The target's own stderr is closed (as libFuzzer's -close_fd_mask=2; some parsers report
- * every rejection there); sanitizer reports and this driver's messages still go to the
- * original stderr. -v keeps it open.
+ * The target's stdio stderr goes to /dev/null (as libFuzzer's -close_fd_mask=2; some parsers
+ * report every rejection there); sanitizer reports and this driver's messages are written to
+ * fd 2, which stays the real stderr. -v keeps the target's stderr.
  *
  * Usage: <binary> [-n mutations] [-t seconds] [-s seed] [-m max_len] [-o outdir] [-v]
  *                 seed-dir-or-file...
@@ -49,7 +49,6 @@ static struct input *seeds;
 static size_t nseeds, cap_seeds;
 static const char *target = "fuzz";
 static const char *outdir = ".";
-static int err_fd = 2;			  /* the original stderr */
 static uint64_t rng_seed = 0x52494e4b49u; /* "RINKI" */
 static uint64_t rng;
 
@@ -85,7 +84,7 @@ static void say(const char *s)
 {
 	size_t n = strlen(s);
 	while (n) {
-		ssize_t w = write(err_fd, s, n);
+		ssize_t w = write(2, s, n);
 		if (w <= 0)
 			return;
 		s += w;
@@ -132,8 +131,25 @@ static void dump_crash(void)
 	say(msg);
 }
 
+/*
+ * gcc links UBSan as its own runtime, which does not call ASan's death callback and by
+ * default ends with _exit(1). Aborting instead lets on_signal save the input; options
+ * given in UBSAN_OPTIONS still win.
+ */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+	return "abort_on_error=1:halt_on_error=1:print_stacktrace=1";
+}
+
+/* abort() from a target's own checks (ASan reports SEGV, BUS and FPE itself and then calls
+ * dump_crash as its death callback). */
 static void on_signal(int sig)
 {
+	if (!dumped) {
+		say("fuzz-smoke: deadly signal\n");
+		__sanitizer_print_stack_trace();
+	}
 	dump_crash();
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -395,22 +411,18 @@ int main(int argc, char **argv)
 		add_seed("(empty)", calloc(1, 1), 0);
 	}
 
-	/* Sanitizer reports and our messages to the real stderr; the target's to /dev/null. */
+	/* The target's stdio stderr to /dev/null; fd 2 stays the real stderr for sanitizer
+	 * reports and our messages (moving fd 2 away loses ASan's deadly-signal reports). */
 	if (!verbose) {
-		err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (err_fd < 0 || null < 0 || dup2(null, 2) < 0) {
-			say("fuzz-smoke: cannot redirect stderr\n");
+		FILE *null = fopen("/dev/null", "w");
+		if (!null) {
+			say("fuzz-smoke: cannot open /dev/null\n");
 			return 1;
 		}
-		close(null);
-		__sanitizer_set_report_fd((void *)(intptr_t)err_fd);
+		stderr = null;
 	}
 	__sanitizer_set_death_callback(dump_crash);
 	signal(SIGABRT, on_signal);
-	signal(SIGSEGV, on_signal);
-	signal(SIGBUS, on_signal);
-	signal(SIGFPE, on_signal);
 	signal(SIGILL, on_signal);
 
 	if (LLVMFuzzerInitialize)
