@@ -5,6 +5,7 @@
 #   make test       unit + integration tests, built with ASan/UBSan
 #   make bench      benchmarks under tests/bench (print figures)
 #   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
+#   make fuzz-smoke every fuzz target under gcc + ASan/UBSan, seeds + bounded mutations
 #   make firmware   the I/O MCU image for QEMU mps2-an385 (firmware/firmware.mk)
 #   make install    DESTDIR/PREFIX honoured
 #
@@ -54,7 +55,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 # Keep objects that pattern rules build on the way (make would delete them).
 .SECONDARY:
 
-.PHONY: all demo test unit integration bench fuzz install clean deps firmware
+.PHONY: all demo test unit integration bench fuzz fuzz-smoke install clean deps firmware
 all: build/rinkid $(TOOLS)
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
@@ -143,17 +144,39 @@ test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 # The release build is built too, so nothing that only -O2 warns about slips past make test.
 test:
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration fw-test
+	@$(MAKE) --no-print-directory unit integration fw-test fuzz-smoke
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
 
-# Long runs by hand: each target FUZZ_SECONDS (default 60) with its corpus in build/fuzz/.
+# Long runs by hand: each target FUZZ_SECONDS (default 60); the corpus it grows is in
+# build/ (first dir, written to), the committed seeds tests/fuzz/seeds/<target>/ second.
 FW_FUZZ := build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot \
 	   build/fw/fuzz/fuzz_fw_flash_image
 fuzz: $(FUZZ_BINS) $(FW_FUZZ)
-	@for f in $(FUZZ_BINS) $(FW_FUZZ); do c=$$f.corpus; mkdir -p $$c; echo "== $$f"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$c tools/demo || exit 1; done
+	@for f in $(FUZZ_BINS) $(FW_FUZZ); do c=$$f.corpus; s=tests/fuzz/seeds/$${f##*/}; \
+		mkdir -p $$c; echo "== $$f"; [ -d $$s ] || s=; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$c $$s || exit 1; done
+
+# Fuzz smoke (part of make test, no clang needed): every tests/fuzz/fuzz_*.c linked with
+# tests/fuzz/smoke_main.c under gcc + ASan/UBSan runs its seeds, then deterministic mutations
+# of them: FUZZ_SMOKE_RUNS or FUZZ_SMOKE_SECONDS per target, whichever ends first. The fw
+# targets' binaries come from firmware/firmware.mk (their own host objects). A crash leaves
+# its input in build/san/fuzz/ and prints how to replay it.
+FUZZ_SMOKE_RUNS    ?= 100000
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SMOKE_SEED    ?= 0x52494e4b49
+SMOKE_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/san/fuzz/%)
+build/san/fuzz/%: build/san/tests/fuzz/%.o build/san/tests/fuzz/smoke_main.o $(SAN_GW)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-smoke: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
+fuzz-smoke: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+fuzz-smoke: $(SMOKE_BINS)
+	@mkdir -p build/san/fuzz; fail=0; for f in $^; do s=tests/fuzz/seeds/$${f##*/}; \
+		[ -d $$s ] || s=; $$f -n $(FUZZ_SMOKE_RUNS) -t $(FUZZ_SMOKE_SECONDS) \
+		-s $(FUZZ_SMOKE_SEED) -o build/san/fuzz $$s || fail=1; done; exit $$fail
 
 demo: deps
 	@$(MAKE) --no-print-directory all firmware

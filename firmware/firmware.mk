@@ -364,5 +364,24 @@ fw-fuzz: build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot build/fw/fuzz/f
 # rinki-flash (host tool) has its own rules.
 include tools/rinki-flash.mk
 
+# --- fuzz smoke of the fw targets (root Makefile's fuzz-smoke, part of make test) ----------
+# Every tests/fuzz/fuzz_fw_*.c with tests/fuzz/smoke_main.c under gcc + ASan/UBSan, linked
+# against the host objects of the unit tests (an archive: each target takes what it uses).
+FW_SMOKE_SRCS := $(sort $(wildcard tests/fuzz/fuzz_fw_*.c))
+FW_SMOKE_BINS := $(FW_SMOKE_SRCS:tests/fuzz/%.c=build/san/fwunit/smoke/%)
+
+build/san/fwunit/libfwhost.a: $(FW_UNIT_TEST_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FW_SMOKE_BINS): build/san/fwunit/smoke/%: tests/fuzz/%.c build/san/tests/fuzz/smoke_main.o \
+		  build/san/fwunit/libfwhost.a $(FW_HDRS) $(RF_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(FW_UNIT_CFLAGS) -DFW_HAL_TEST_INPUTS $(RF_PKG_CFLAGS) -DRF_DEFAULT_PUBKEY='"none"' \
+		-o $@ $< build/san/tests/fuzz/smoke_main.o build/san/fwunit/libfwhost.a \
+		$(RF_PKG_LIBS)
+
+fuzz-smoke: $(FW_SMOKE_BINS)
+
 .PHONY: firmware fw-test fw-fuzz
 .DEFAULT_GOAL := $(FW_SAVED_GOAL)

@@ -1,10 +1,8 @@
 /*
  * fuzz_roster_csv: libFuzzer target for the roster CSV parser and the ISO time parser.
  *
- * Build by hand, e.g.:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Igateway tests/fuzz/fuzz_roster_csv.c \
- *         gateway/roster.c gateway/db.c gateway/log.c -lsqlite3 -o build/fuzz_roster_csv
- *   build/fuzz_roster_csv -max_len=4096 tools/demo/   (the demo roster as a seed)
+ * Run: make fuzz (grows build/fuzz/fuzz_roster_csv.corpus from the seeds in
+ * tests/fuzz/seeds/fuzz_roster_csv/); make fuzz-smoke runs it under gcc as part of make test.
  * Besides memory errors it checks what the parser promises: reported line numbers lie
  * within the input, an accepted roster satisfies the row rules (worker languages, route
  * conditions, temporary rosters and the rows naming them), and it survives the export:
