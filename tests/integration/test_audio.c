@@ -28,6 +28,7 @@
 #include "audio.h"
 #include "log.h"
 #include "loop.h"
+#include "loop_run.h"
 #include "../../tools/alsa/vcard_rig.h"
 
 #define RATE 8000
@@ -37,20 +38,6 @@ struct fx {
 	struct gw_loop *loop;
 	struct gw_audio *a;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void run_for(struct gw_loop *loop, int64_t ms)
-{
-	int64_t end = mono_ms() + ms;
-	for (int64_t now = mono_ms(); now < end; now = mono_ms())
-		gw_loop_run_once(loop, (int)(end - now));
-}
 
 static void fx_up(struct fx *f, const struct vr_opts *o, unsigned period_ms, bool comp)
 {
@@ -105,14 +92,14 @@ static void test_bit_exact_both_ways(void **state)
 	struct vr_opts o;
 	vr_opts_default(&o);
 	fx_up(&f, &o, 10, true);
-	run_for(f.loop, 200);
+	lr_run_for(f.loop, 200);
 	size_t n = RATE; /* 1 s of noise each way, no zero samples, different seeds */
 	int16_t *r = malloc(n * 2), *p = malloc(n * 2);
 	vr_noise(r, n, 11, 20000);
 	vr_noise(p, n, 22, 20000);
 	assert_true(vr_inject(f.rig, VR_RADIO, r, n) > 0);
 	assert_true(vr_inject(f.rig, VR_PHONE, p, n) > 0);
-	run_for(f.loop, 1300);
+	lr_run_for(f.loop, 1300);
 	assert_copy(f.rig, VR_PHONE, r, n);
 	assert_copy(f.rig, VR_RADIO, p, n);
 	struct gw_audio_stats st;
@@ -193,7 +180,7 @@ static void test_drift_100ppm_bounded(void **state)
 		o.speed = 4;
 		o.tick_us = 2000;
 		fx_up(&f, &o, 10, true);
-		run_for(f.loop, 8000); /* 32 s of card time: 3.2 ms = 25 frames of drift */
+		lr_run_for(f.loop, 8000); /* 32 s of card time: 3.2 ms = 25 frames of drift */
 		gw_audio_stats(f.a, &st);
 		fx_down(&f);
 		print_dir("radio->phone", &st.to_phone);
@@ -237,7 +224,7 @@ static void test_drift_2000ppm_no_underrun(void **state)
 		vr_opts_default(&o);
 		o.phone_ppm = 2000;
 		fx_up(&f, &o, 10, true);
-		run_for(f.loop, 3500);
+		lr_run_for(f.loop, 3500);
 		gw_audio_stats(f.a, &st);
 		print_dir("radio->phone", &st.to_phone);
 		print_dir("phone->radio", &st.to_radio);
@@ -260,11 +247,11 @@ static void test_stall_recovers_phase(void **state)
 	struct vr_opts o;
 	vr_opts_default(&o);
 	fx_up(&f, &o, 10, true);
-	run_for(f.loop, 500);
+	lr_run_for(f.loop, 500);
 	struct gw_audio_stats before, after;
 	gw_audio_stats(f.a, &before);
 	usleep(40000);
-	run_for(f.loop, 700);
+	lr_run_for(f.loop, 700);
 	gw_audio_stats(f.a, &after);
 	print_dir("radio->phone", &after.to_phone);
 	assert_int_equal(before.to_phone.xruns_playback, 0);

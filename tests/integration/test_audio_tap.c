@@ -21,6 +21,7 @@
 #include "audio.h"
 #include "log.h"
 #include "loop.h"
+#include "loop_run.h"
 #include "vad.h"
 
 #define RATE 8000
@@ -51,20 +52,6 @@ static void tap(void *arg, enum gw_audio_side from, const int16_t *pcm, int n)
 	}
 	if (from == GW_AUDIO_PHONE)
 		gw_vad_process(&t->vad, pcm, n);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void run_for(struct gw_loop *loop, int64_t ms)
-{
-	int64_t end = mono_ms() + ms;
-	for (int64_t now = mono_ms(); now < end; now = mono_ms())
-		gw_loop_run_once(loop, (int)(end - now));
 }
 
 static long played_find(struct vr_rig *rig, enum vr_side side, const int16_t *want, size_t n)
@@ -110,7 +97,7 @@ static void test_tap_and_gate(void **state)
 	assert_int_equal(gw_audio_new_params(loop, &p, &a), 0);
 	assert_int_equal(gw_audio_set_tap(a, tap, &t), 0);
 	assert_int_equal(gw_audio_bridge_start(a), 0);
-	run_for(loop, 200);
+	lr_run_for(loop, 200);
 
 	size_t n = RATE / 2;
 	int16_t *r = malloc(n * 2), *ph = malloc(n * 2), *ph2 = malloc(n * 2);
@@ -120,7 +107,7 @@ static void test_tap_and_gate(void **state)
 	/* open: both ways through, and the tap saw both as captured */
 	assert_true(vr_inject(rig, VR_RADIO, r, n) > 0);
 	assert_true(vr_inject(rig, VR_PHONE, ph, n) > 0);
-	run_for(loop, 800);
+	lr_run_for(loop, 800);
 	assert_true(played_find(rig, VR_RADIO, ph, n) >= 0);
 	assert_true(played_find(rig, VR_PHONE, r, n) >= 0);
 	assert_true(vr_find(t.s[0], (size_t)t.n[0], r, n) >= 0);
@@ -133,7 +120,7 @@ static void test_tap_and_gate(void **state)
 	assert_int_equal(gw_audio_set_radio_tx_gate(a, false), 0);
 	assert_true(vr_inject(rig, VR_PHONE, ph2, n) > 0);
 	assert_true(vr_inject(rig, VR_RADIO, r, n) > 0);
-	run_for(loop, 800);
+	lr_run_for(loop, 800);
 	int peak = played_peak(rig, VR_RADIO);
 	print_message("radio played peak with the gate closed: %d\n", peak);
 	assert_int_equal(peak, 0);
@@ -144,7 +131,7 @@ static void test_tap_and_gate(void **state)
 	vr_played_reset(rig, VR_RADIO);
 	assert_int_equal(gw_audio_set_radio_tx_gate(a, true), 0);
 	assert_true(vr_inject(rig, VR_PHONE, ph2, n) > 0);
-	run_for(loop, 800);
+	lr_run_for(loop, 800);
 	assert_true(played_find(rig, VR_RADIO, ph2, n) >= 0);
 
 	struct gw_audio_stats st;
