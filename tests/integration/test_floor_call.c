@@ -9,6 +9,8 @@
  *  - the noise stops: AT+CUTXC after the VAD's hangover;
  *  - another radio talker (+CTXG with its identity): the phone's noise does not reach
  *    the radio (peak 0 there) while the talker's audio reaches the phone;
+ *  - our transmission interrupted (+CTXI): the radio gets silence from then on, and the
+ *    talk's end sends no AT+CUTXC;
  *  - the worker talks, holds the floor and hangs up: AT+CUTXC goes before the ATH;
  *  - the call log has the floor events.
  * And a duplex call: the phone's noise passes straight through, no AT+CTXD is sent.
@@ -199,13 +201,34 @@ static void test_simplex_floor(void **state)
 	assert_int_equal(h_wait_log(&rig, "the other talker ceased", 2000), 0);
 	h_pump(&rig, HANGOVER_MS + 300);
 
-	/* 4. Aino talks, holds the floor, and hangs up: AT+CUTXC goes before the ATH */
+	/* 4. Aino holds the floor and is interrupted: muted at once, nothing to give up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "floor-reply grant"), 0);
+	vr_played_reset(cards, VR_RADIO);
+	assert_true(vr_inject(cards, VR_PHONE, talk, n) > 0);
+	assert_int_equal(h_wait_log_count(&rig, "floor of radio call 1: granted after", 2, 3000),
+			 0);
+	h_pump(&rig, 300);
+	int p_held = vr_played_peak(cards, VR_RADIO);
+	int cutxc = h_count_events(&rig.radio, CUTXC);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "interrupt 1 2269009"), 0);
+	assert_int_equal(h_wait_log(&rig, "interrupted by 2269009", 2000), 0);
+	h_pump(&rig, 100); /* what was queued in the radio's playback before it */
+	vr_played_reset(cards, VR_RADIO);
+	h_pump(&rig, (int)(n * 1000 / RATE) + HANGOVER_MS);
+	int p_intr = vr_played_peak(cards, VR_RADIO);
+	print_message("interrupted: peak at the radio %d while held, %d after\n", p_held, p_intr);
+	assert_true(p_held > 0);
+	assert_int_equal(p_intr, 0);
+	assert_int_equal(h_count_events(&rig.radio, CUTXC), cutxc);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "cease 1"), 0);
+	h_pump(&rig, 200);
+
+	/* 5. Aino talks, holds the floor, and hangs up: AT+CUTXC goes before the ATH */
 	rp = rig.radio.elen;
 	assert_true(vr_inject(cards, VR_PHONE, talk, n) > 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, CTXD, 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "+CTXG: 1,0,0,0", 2000), 0);
-	assert_int_equal(h_wait_log_count(&rig, "floor of radio call 1: granted after", 2, 2000),
+	assert_int_equal(h_wait_log_count(&rig, "floor of radio call 1: granted after", 3, 2000),
 			 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "hangup"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, CUTXC, 3000), 0);
@@ -222,8 +245,8 @@ static void test_simplex_floor(void **state)
 	gw_db_close(db);
 	print_message("floor events: %d (request %d, granted %d, cease %d, other %d)\n", f.n,
 		      f.request, f.granted, f.cease, f.other);
-	assert_true(f.request >= 2);
-	assert_int_equal(f.granted, 2);
+	assert_true(f.request >= 4);
+	assert_int_equal(f.granted, 3);
 	assert_true(f.cease >= 2);
 	assert_int_equal(f.other, 1);
 	assert_int_equal(f.summary, 1);
