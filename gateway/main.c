@@ -147,7 +147,7 @@ static void pei_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talk
 {
 	struct rinkid *d = arg;
 	if (!gw_monitor_floor(d->monitor, cci, ev, talker))
-		gw_floor_event(d->floor, cci, ev, talker); /* the bridged call's floor, if its */
+		gw_floor_event(d->floor, cci, ev, talker); /* the bridged call's, when cci is its */
 }
 
 static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
