@@ -212,6 +212,7 @@ build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/san/integ/test_voice_call: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/san/integ/test_record: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_audio_tap: build/alsa/san/vcard_rig.o | alsa-plugin
+build/san/integ/test_floor_call: build/alsa/san/vcard_rig.o | alsa-plugin
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm

@@ -70,6 +70,7 @@ struct gw_call {
 	int seq;    /* local number for log lines when id is 0 */
 	enum gw_call_state st;
 	int cci;
+	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
 	char caller[GW_PEI_ID_MAX];
 	char caller_name[64];
 	char line[16];
@@ -810,6 +811,16 @@ int64_t gw_calls_last_id(const struct gw_calls *m)
 	return m->last_id;
 }
 
+int gw_calls_radio_cci(const struct gw_calls *m)
+{
+	return m->live ? m->live->cci : -1;
+}
+
+int gw_calls_radio_simplex(const struct gw_calls *m)
+{
+	return m->live ? m->live->simplex : 0;
+}
+
 static void copy_str(char *dst, size_t len, const char *src)
 {
 	snprintf(dst, len, "%s", src ? src : "");
@@ -960,6 +971,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	c->seq = ++m->seq;
 	c->st = GW_CALL_ST_NEW;
 	c->cci = in->cci;
+	c->simplex = in->simplex == 1;
 	c->paged_upto = -1;
 	c->fallback = -1;
 	c->rounds = m->conf->rounds;

@@ -155,6 +155,10 @@ enum gw_call_state gw_calls_state(const struct gw_calls *calls);
 const char *gw_calls_caller_org(const struct gw_calls *calls);
 /* Database id of the live (or last) incident, 0 when none yet. */
 int64_t gw_calls_last_id(const struct gw_calls *calls);
+/* The live incident's radio call: its CC instance, or -1 when no incident is live. */
+int gw_calls_radio_cci(const struct gw_calls *calls);
+/* 1 when the live incident's radio call is simplex (+CTICN simplex field 1), else 0. */
+int gw_calls_radio_simplex(const struct gw_calls *calls);
 
 const char *gw_call_state_name(enum gw_call_state st);
 const char *gw_call_event_name(enum gw_call_event ev);

@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "db.h"
 #include "dtmf.h"
+#include "floor.h"
 #include "io.h"
 #include "log.h"
 #include "loop.h"
@@ -59,6 +60,7 @@ struct rinkid {
 	int leds[GW_IO_LED_COUNT];  /* pattern + 1 last asked for; 0 none yet */
 	struct gw_rec *rec;	    /* record.enabled with a voice bridge; else NULL */
 	struct gw_vad vad;	    /* phone-side voice activity while bridged (with d->audio) */
+	struct gw_floor *floor;	    /* simplex floor control of the bridged call (with d->audio) */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
 	struct gw_ctl *ctl;
@@ -143,7 +145,9 @@ static void pei_released(void *arg, int cci, int cause)
 }
 static void pei_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talker)
 {
-	gw_monitor_floor(((struct rinkid *)arg)->monitor, cci, ev, talker);
+	struct rinkid *d = arg;
+	if (!gw_monitor_floor(d->monitor, cci, ev, talker))
+		gw_floor_event(d->floor, cci, ev, talker); /* the bridged call's, when cci is its */
 }
 
 static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
@@ -344,11 +348,31 @@ static void audio_tap(void *arg, enum gw_audio_side from, const int16_t *pcm, in
 		gw_vad_process(&d->vad, pcm, n);
 }
 /* VAD -> floor: in a simplex radio call, talk on the phone side asks for the radio
-   floor and its end releases it (gw_pei_tx_request / gw_pei_tx_cease go here). */
+   floor and its end releases it (gateway/floor.c). */
 static void phone_talk(void *arg, bool talking)
 {
-	(void)arg;
 	LOGP(GW_LOG_AUDIO, GW_LOG_INFO, "phone side %s", talking ? "talking" : "silent");
+	gw_floor_talk(((struct rinkid *)arg)->floor, talking);
+}
+/* floor -> radio, bridge and call log */
+static int floor_tx_request(void *arg, int cci)
+{
+	return gw_pei_tx_request(((struct rinkid *)arg)->pei, cci);
+}
+static int floor_tx_cease(void *arg, int cci)
+{
+	return gw_pei_tx_cease(((struct rinkid *)arg)->pei, cci);
+}
+static void floor_gate(void *arg, bool open)
+{
+	gw_audio_set_radio_tx_gate(((struct rinkid *)arg)->audio, open);
+}
+static void floor_event(void *arg, const char *kind, const char *detail)
+{
+	struct rinkid *d = arg;
+	int64_t id = gw_calls_last_id(d->calls);
+	if (id > 0 && gw_db_event_append(d->db, id, gw_loop_wall_ms(d->loop), kind, detail) < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s event not in the call log: %s", kind, detail);
 }
 static void incident_line(const struct gw_db_incident *inc, void *arg)
 {
@@ -380,6 +404,12 @@ static void call_state(void *arg, enum gw_call_state st)
 		gw_vad_reset(&d->vad);
 	}
 	voice_for_state(d, st);
+	/* after the bridge start, which opens the phone->radio gate */
+	if (st == GW_CALL_ST_BRIDGED)
+		gw_floor_start(d->floor, gw_calls_radio_cci(d->calls),
+			       gw_calls_radio_simplex(d->calls));
+	else if (st == GW_CALL_ST_CLOSED)
+		gw_floor_stop(d->floor);
 	if (d->rec && gw_rec_running(d->rec)) {
 		struct gw_audio_stats as;
 		gw_audio_stats(d->audio, &as);
@@ -405,6 +435,7 @@ static int op_radio_answer(void *arg, int cci)
 }
 static int op_radio_hangup(void *arg, int cci)
 {
+	gw_floor_stop(((struct rinkid *)arg)->floor); /* AT+CUTXC ahead of the ATH */
 	return gw_pei_hangup(((struct rinkid *)arg)->pei, cci);
 }
 /* "nobody reached" has been played to the officer: release the radio call */
@@ -737,6 +768,13 @@ int main(int argc, char **argv)
 		vp.margin_db = d.conf.vad_margin_db;
 		if (gw_vad_init(&d.vad, &vp, phone_talk, &d) < 0)
 			goto out;
+		struct gw_floor_ops fops = {.tx_request = floor_tx_request,
+					    .tx_cease = floor_tx_cease,
+					    .gate = floor_gate,
+					    .event = floor_event,
+					    .arg = &d};
+		if (gw_floor_new(d.loop, &fops, &d.floor) < 0)
+			goto out;
 		gw_audio_set_tap(d.audio, audio_tap, &d);
 	}
 	/* the board first, so the drivers' first state already reaches its LEDs */
@@ -813,6 +851,7 @@ out:
 	gw_speak_free(d.speak);
 	gw_prompts_free(d.prompts);
 	gw_rec_free(d.rec);
+	gw_floor_free(d.floor);
 	gw_io_free(d.io);
 	gw_modem_free(d.modem);
 	gw_pei_free(d.pei);

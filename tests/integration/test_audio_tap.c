@@ -63,18 +63,6 @@ static long played_find(struct vr_rig *rig, enum vr_side side, const int16_t *wa
 	return at;
 }
 
-/* Largest |sample| the side played since the last reset. */
-static int played_peak(struct vr_rig *rig, enum vr_side side)
-{
-	int16_t *got;
-	long len = vr_played(rig, side, &got);
-	int peak = 0;
-	for (long i = 0; i < len; i++)
-		peak = abs(got[i]) > peak ? abs(got[i]) : peak;
-	free(got);
-	return peak;
-}
-
 static void test_tap_and_gate(void **state)
 {
 	(void)state;
@@ -121,7 +109,7 @@ static void test_tap_and_gate(void **state)
 	assert_true(vr_inject(rig, VR_PHONE, ph2, n) > 0);
 	assert_true(vr_inject(rig, VR_RADIO, r, n) > 0);
 	lr_run_for(loop, 800);
-	int peak = played_peak(rig, VR_RADIO);
+	int peak = vr_played_peak(rig, VR_RADIO);
 	print_message("radio played peak with the gate closed: %d\n", peak);
 	assert_int_equal(peak, 0);
 	assert_true(played_find(rig, VR_PHONE, r, n) >= 0);

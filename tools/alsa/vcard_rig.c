@@ -378,6 +378,18 @@ int64_t vr_played_time(struct vr_rig *r, enum vr_side side, size_t idx)
 	return t;
 }
 
+int vr_played_peak(struct vr_rig *r, enum vr_side side)
+{
+	struct side *sd = &r->s[side];
+	int peak = 0;
+	pthread_mutex_lock(&r->lock);
+	drain_out(sd);
+	for (size_t i = 0; i < sd->plen; i++)
+		peak = abs(sd->p[i]) > peak ? abs(sd->p[i]) : peak;
+	pthread_mutex_unlock(&r->lock);
+	return peak;
+}
+
 void vr_played_reset(struct vr_rig *r, enum vr_side side)
 {
 	struct side *sd = &r->s[side];

@@ -51,6 +51,8 @@ int64_t vr_inject(struct vr_rig *r, enum vr_side side, const int16_t *s, size_t 
 long vr_played(struct vr_rig *r, enum vr_side side, int16_t **out);
 /* CLOCK_MONOTONIC ns at which played sample idx came out of the card, or -1. */
 int64_t vr_played_time(struct vr_rig *r, enum vr_side side, size_t idx);
+/* Largest |sample| the side's card played so far (since the last reset). */
+int vr_played_peak(struct vr_rig *r, enum vr_side side);
 /* Forget what was played so far (indices restart at 0). */
 void vr_played_reset(struct vr_rig *r, enum vr_side side);
 
