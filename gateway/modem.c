@@ -28,6 +28,7 @@
 #define SMS_PARTS_MAX 8
 #define SMS_REASM_MS  (10 * 60 * 1000)
 #define CEER_PENDING  4
+#define CMGR_PENDING  8
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
 struct sms_job;
@@ -76,6 +77,10 @@ struct gw_modem {
 		char number[CEER_PENDING][32]; /* calls whose AT+CEER is queued, oldest first */
 		int head, n;
 	} ceer;
+	struct {
+		long idx[CMGR_PENDING]; /* messages whose AT+CMGR is queued, oldest first */
+		int head, n;
+	} cmgr;
 	int polling; /* a CLCC is queued or outstanding */
 	int repoll;  /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
@@ -634,17 +639,14 @@ static void delete_sms(struct gw_modem *m, long idx)
 	gw_at_cmd(m->at, cmd, NULL, T_CMD_MS, 0, cmgd_done, m);
 }
 
-struct cmgr_ctx {
-	struct gw_modem *m;
-	long idx;
-};
-
 static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
-	struct gw_modem *m = ((struct cmgr_ctx *)arg)->m;
-	long idx = ((struct cmgr_ctx *)arg)->idx;
-	free(arg);
+	struct gw_modem *m = arg;
+	/* AT+CMGR answers come in the order they were asked: the oldest index is this one's */
+	long idx = m->cmgr.idx[m->cmgr.head];
+	m->cmgr.head = (m->cmgr.head + 1) % CMGR_PENDING;
+	m->cmgr.n--;
 	if (r->result == GW_AT_ABORTED)
 		return; /* the port went away: the message stays stored and is read later */
 	/* +CMGR: <stat>,[<alpha>],<length> then the PDU line */
@@ -696,17 +698,18 @@ static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *ar
 		     lines[0]);
 		return;
 	}
-	struct cmgr_ctx *ctx = malloc(sizeof(*ctx));
-	if (!ctx) {
-		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "out of memory: SMS %ld left for later", idx);
+	/* Kept in the driver, not allocated: a command dropped with the engine gets no callback */
+	if (m->cmgr.n == CMGR_PENDING) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CMGR unanswered: SMS %ld left for later",
+		     CMGR_PENDING, idx);
 		return;
 	}
-	ctx->m = m;
-	ctx->idx = idx;
 	char cmd[32];
 	snprintf(cmd, sizeof(cmd), "AT+CMGR=%ld", idx);
-	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, ctx) < 0)
-		free(ctx);
+	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, m) < 0)
+		return;
+	m->cmgr.idx[(m->cmgr.head + m->cmgr.n) % CMGR_PENDING] = idx;
+	m->cmgr.n++;
 }
 
 /* ---- incoming calls ------------------------------------------------------------------- */
