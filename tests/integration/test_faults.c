@@ -33,6 +33,7 @@
 
 #include "db.h"
 #include "harness.h"
+#include "qemu_rig.h"
 #include "sms.h"
 #include "rinki/regmap.h"
 #include "sds.h"
@@ -871,105 +872,18 @@ static void drill_disk_full(void **state)
 	check_fds(after1, "the second round");
 }
 
-/* ---- the I/O board: firmware in QEMU, its UART a pty through socat ------------------------- */
+/* ---- the I/O board: firmware in QEMU, its UART a pty (tests/integration/qemu_rig.c) ------ */
 
-/*
- * A small board rig in the shape of tools/rinki-demo: QEMU mps2-an385 with build/fw/fw.elf
- * ($FW_ELF), its UART on a UNIX socket, socat making that a pty that rinkid's io.port names.
- * Kept to start/stop/pause so it can give way to tests/integration/qemu_rig.c (branch board).
- * The children die with this process (PR_SET_PDEATHSIG) and are killed by pid at exit.
- */
-static struct {
-	pid_t qemu, socat;
-	char sock[128], tty[128], out[128];
-} board = {.qemu = -1, .socat = -1};
+/* The board: build/fw/fw.elf ($FW_ELF) in QEMU, socat bridge; rinkid's io.port is board.tty. */
+static struct qrig board;
 
-static pid_t board_spawn(char *const argv[])
+/* Start the board (the rig is made on the first call). 0 or -1. */
+static int board_start(void)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	int fd = open(board.out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(fd);
-	}
-	execvp(argv[0], argv);
-	_exit(127);
-}
-
-static void board_reap(pid_t *pid, int sig)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGCONT); /* a paused QEMU must see the signal */
-	kill(*pid, sig);
-	for (int i = 0; i < 200 && waitpid(*pid, NULL, WNOHANG) != *pid; i++)
-		usleep(10000);
-	if (kill(*pid, 0) == 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, NULL, 0);
-	}
-	*pid = -1;
-}
-
-static void board_stop(void)
-{
-	board_reap(&board.socat, SIGTERM);
-	board_reap(&board.qemu, SIGTERM);
-}
-
-static int board_wait_path(const char *path, pid_t *pid)
-{
-	struct stat st;
-	for (int i = 0; i < 500; i++) {
-		if (stat(path, &st) == 0)
-			return 0;
-		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-			*pid = -1;
-			fprintf(stderr, "board: child exited before %s appeared (see %s)\n", path,
-				board.out);
-			return -1;
-		}
-		usleep(10000);
-	}
-	fprintf(stderr, "board: %s did not appear\n", path);
-	return -1;
-}
-
-/* Start QEMU and socat in dir; the pty's stable name is board.tty. 0 or -1. */
-static int board_start(const char *dir)
-{
-	static int hooked;
-	if (!hooked) {
-		atexit(board_stop);
-		hooked = 1;
-	}
 	const char *elf = getenv("FW_ELF") ? getenv("FW_ELF") : "build/fw/fw.elf";
-	char serial[160], pty[160], unix_[160];
-	snprintf(board.sock, sizeof(board.sock), "%s/board.sock", dir);
-	snprintf(board.tty, sizeof(board.tty), "%s/board.tty", dir);
-	snprintf(board.out, sizeof(board.out), "%s/board.out", dir);
-	snprintf(serial, sizeof(serial), "unix:%s,server=on,wait=off", board.sock);
-	snprintf(pty, sizeof(pty), "PTY,link=%s,raw,echo=0", board.tty);
-	snprintf(unix_, sizeof(unix_), "UNIX-CONNECT:%s", board.sock);
-	char *qemu[] = {"qemu-system-arm", "-M",   "mps2-an385", "-display", "none",
-			"-monitor",	   "none", "-serial",	 serial,     "-kernel",
-			(char *)elf,	   NULL};
-	char *socat[] = {"socat", pty, unix_, NULL};
-	unlink(board.sock);
-	board.qemu = board_spawn(qemu);
-	if (board.qemu < 0 || board_wait_path(board.sock, &board.qemu) < 0)
+	if (!board.dir[0] && qrig_init(&board, "faults", elf, 0) != 0)
 		return -1;
-	board.socat = board_spawn(socat);
-	if (board.socat < 0 || board_wait_path(board.tty, &board.socat) < 0)
-		return -1;
-	return 0;
+	return qrig_start(&board);
 }
 
 /* The board's LED holding registers, read by a second master once rinkid has let go. */
@@ -1035,7 +949,7 @@ static void drill_board_silent(void **state)
 	(void)state;
 	size_t rp = 0, mp = 0;
 	char text[4096], line[256], conf[256];
-	assert_int_equal(board_start(rig.dir), 0);
+	assert_int_equal(board_start(), 0);
 	snprintf(conf, sizeof(conf), CONF "\nio.port %s", board.tty);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
 	assert_int_equal(h_start_rinkid(&rig, conf), 0);
@@ -1083,11 +997,11 @@ static void drill_board_silent(void **state)
 
 	/* 2. gone: QEMU killed (the pty goes with socat), then a fresh board */
 	t0 = mono_ms();
-	board_stop();
+	qrig_stop(&board);
 	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 2, BOARD_DOWN_BOUND_MS), 0);
 	printf("  board killed: ALARM after %lld ms\n", (long long)(mono_ms() - t0));
 	h_pump(&rig, 500);
-	assert_int_equal(board_start(rig.dir), 0);
+	assert_int_equal(board_start(), 0);
 	t0 = mono_ms();
 	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 3, BOARD_BACK_BOUND_MS), 0);
 	printf("  fresh board (boot count 1): up after %lld ms\n", (long long)(mono_ms() - t0));
@@ -1125,7 +1039,7 @@ static void drill_board_silent(void **state)
 	assert_int_equal(h_wait_log(&rig, "board: on call LED off", 1000), 0);
 	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
 	assert_log_verifies();
-	board_stop();
+	qrig_fini(&board);
 }
 
 /* ---- busy treatment ------------------------------------------------------------------------ */
