@@ -146,16 +146,22 @@ static void pei_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talk
 	gw_monitor_floor(((struct rinkid *)arg)->monitor, cci, ev, talker);
 }
 
+/* A status SDS: logged; relayed to the on-duty worker when a route names its code. */
+static void sds_status_in(struct rinkid *d, const char *from, int code)
+{
+	const char *meaning = gw_conf_status_text(&d->conf, code) ?: gw_sds_status_name(code);
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x (%s) from %s", code, meaning, from);
+	if (*from)
+		gw_relay_officer_status(d->relay, from, code, meaning);
+}
+
 static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 {
 	struct rinkid *d = arg;
 	if (m->kind == GW_SDS_TEXT && *from)
 		gw_relay_officer_text(d->relay, from, m->text.text);
 	else if (m->kind == GW_SDS_STATUS)
-		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x (%s) from %s", m->status.value,
-		     gw_conf_status_text(&d->conf, m->status.value)
-			 ?: gw_sds_status_name(m->status.value),
-		     from);
+		sds_status_in(d, from, m->status.value);
 	else if (m->kind == GW_SDS_LIP)
 		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "location of %s: %.5f %.5f", from, m->lip.lat_deg,
 		     m->lip.lon_deg);
