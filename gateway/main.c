@@ -68,6 +68,7 @@ struct rinkid {
 	int64_t started_ms, radio_down_ms, modem_down_ms; /* loop time; 0: not down */
 	bool page_test;					  /* the modem's call is a page-test */
 	struct gw_timer page_test_end;
+	bool board_down; /* the I/O board went silent and has not answered since */
 };
 
 #define DEVICE_DOWN_UNHEALTHY_MS (5 * 60 * 1000)
@@ -232,15 +233,41 @@ static int relay_sds(void *arg, const char *issi, const char *text)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The board went silent, or answers after that (not its first answer at start): an event of
+ * the live incident, else a system event in the call log.
+ */
+static void board_event(struct rinkid *d, int up, const struct gw_io_status *st)
+{
+	char detail[400]; /* the port's path is up to 255 characters */
+	if (up)
+		snprintf(detail, sizeof(detail), "%s: %s, firmware %u.%u.%u, boot count %u",
+			 d->conf.io_port, gw_io_board_name(st->board_id), st->fw_major,
+			 st->fw_minor, st->fw_patch, st->boot_count);
+	else
+		snprintf(detail, sizeof(detail), "%s: %s", d->conf.io_port,
+			 gw_io_strerror(st->last_error));
+	const char *kind = up ? "board_up" : "board_down";
+	if (gw_calls_board_link(d->calls, up, detail) > 0)
+		return;
+	int rc = gw_db_system_event_append(d->db, gw_loop_wall_ms(d->loop), kind, detail);
+	if (rc < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "system event not logged (%s): %s %s", strerror(-rc),
+		     kind, detail);
+}
+
 /* I/O board */
 static void io_ready(void *arg, int up)
 {
 	struct rinkid *d = arg;
 	LOGP(GW_LOG_MAIN, up ? GW_LOG_NOTICE : GW_LOG_WARN, "I/O board %s", up ? "up" : "down");
-	if (!up)
-		return;
 	struct gw_io_status st;
 	gw_io_status(d->io, &st);
+	if (!up || d->board_down)
+		board_event(d, up, &st);
+	d->board_down = !up;
+	if (!up)
+		return;
 	LOGP(GW_LOG_IO, GW_LOG_NOTICE, "board: %s, firmware %u.%u.%u",
 	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
 }

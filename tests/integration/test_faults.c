@@ -886,6 +886,15 @@ static int board_start(void)
 	return qrig_start(&board);
 }
 
+/* How many times needle occurs in hay. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 /* The board's LED holding registers, read by a second master once rinkid has let go. */
 static int board_read_leds(uint16_t led[4])
 {
@@ -942,7 +951,8 @@ static int wait_status(const char *needle, int timeout_ms, char *text, size_t le
  * Board silent (QEMU paused with SIGSTOP: the port stays, nothing answers), then gone
  * (QEMU killed) and started fresh, all while an authority call is bridged. rinkid must
  * report the board down within BOARD_DOWN_BOUND_MS (log ALARM and rinkictl status), keep
- * the call, report it up again when it answers, and set the fresh board's LEDs again.
+ * the call, report it up again when it answers, and set the fresh board's LEDs again. Each
+ * down and up is an event of the incident; with no call live, a system event.
  */
 static void drill_board_silent(void **state)
 {
@@ -1036,8 +1046,28 @@ static void drill_board_silent(void **state)
 	printf("  incident %lld through both board faults: '%s', events %s\n", (long long)l.id,
 	       l.outcome, l.kinds);
 	assert_string_equal(l.outcome, "completed");
+	/* both faults are in the incident: down, up (paused), down, up (killed, fresh board) */
+	assert_non_null(strstr(l.kinds, ",board_down,board_up,"));
+	assert_int_equal(count_of(l.kinds, "board_down,"), 2);
+	assert_int_equal(count_of(l.kinds, "board_up,"), 2);
 	assert_int_equal(h_wait_log(&rig, "board: on call LED off", 1000), 0);
 	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
+
+	/* 3. gone and back with no incident live: system events (none at start) */
+	qrig_stop(&board);
+	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 3, BOARD_DOWN_BOUND_MS), 0);
+	h_pump(&rig, 500);
+	assert_int_equal(board_start(), 0);
+	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 4, BOARD_BACK_BOUND_MS), 0);
+	h_pump(&rig, 200);
+	struct gw_db *db;
+	struct logged sys;
+	memset(&sys, 0, sizeof(sys));
+	assert_int_equal(gw_db_open_flags(rig.db, GW_DB_NOCREATE, &db), 0);
+	assert_true(gw_db_system_event_list(db, ev_cb, &sys) >= 0);
+	gw_db_close(db);
+	printf("  board down and up between calls: system events %s\n", sys.details);
+	assert_string_equal(sys.kinds, "board_down,board_up,");
 	assert_log_verifies();
 	qrig_fini(&board);
 }
