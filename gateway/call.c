@@ -1261,6 +1261,18 @@ void gw_calls_radio_link(struct gw_calls *m, int up)
 	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->cci);
 }
 
+int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
+{
+	struct gw_call *c = m->live;
+	if (!c)
+		return 0;
+	/* PTT, squelch and LEDs are away: the call goes on, the log says so */
+	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "I/O board %s during the call",
+		up ? "back" : "down");
+	log_event(c, up ? "board_up" : "board_down", "%s", detail);
+	return 1;
+}
+
 void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
 {
 	/* Our own hang-up is an action's consequence, not news. */

@@ -100,6 +100,12 @@ void gw_calls_phone_progress(struct gw_calls *calls, enum gw_modem_call_state st
 void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
 /* The radio's port went away (up = 0) or came back with the terminal initialised (1). */
 void gw_calls_radio_link(struct gw_calls *calls, int up);
+/*
+ * The I/O board went silent (up = 0) or answers again (1); detail says which and why. Noted
+ * as an event ("board_down"/"board_up") of the live incident: returns 1, or 0 when none is
+ * live (the caller logs a system event instead).
+ */
+int gw_calls_board_link(struct gw_calls *calls, int up, const char *detail);
 /* A key pressed on the worker's phone (modem URC or in-band detector). */
 void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
 /*

@@ -70,6 +70,7 @@ struct rinkid {
 	int64_t started_ms, radio_down_ms, modem_down_ms; /* loop time; 0: not down */
 	bool page_test;					  /* the modem's call is a page-test */
 	struct gw_timer page_test_end;
+	bool board_down; /* the I/O board went silent and has not answered since */
 };
 
 #define DEVICE_DOWN_UNHEALTHY_MS (5 * 60 * 1000)
@@ -150,16 +151,22 @@ static void pei_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talk
 		gw_floor_event(d->floor, cci, ev, talker); /* the bridged call's, when cci is its */
 }
 
+/* A status SDS: logged; relayed to the on-duty worker when a route names its code. */
+static void sds_status_in(struct rinkid *d, const char *from, int code)
+{
+	const char *meaning = gw_conf_status_text(&d->conf, code) ?: gw_sds_status_name(code);
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x (%s) from %s", code, meaning, from);
+	if (*from)
+		gw_relay_officer_status(d->relay, from, code, meaning);
+}
+
 static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 {
 	struct rinkid *d = arg;
 	if (m->kind == GW_SDS_TEXT && *from)
 		gw_relay_officer_text(d->relay, from, m->text.text);
 	else if (m->kind == GW_SDS_STATUS)
-		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "status 0x%04x (%s) from %s", m->status.value,
-		     gw_conf_status_text(&d->conf, m->status.value)
-			 ?: gw_sds_status_name(m->status.value),
-		     from);
+		sds_status_in(d, from, m->status.value);
 	else if (m->kind == GW_SDS_LIP)
 		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "location of %s: %.5f %.5f", from, m->lip.lat_deg,
 		     m->lip.lon_deg);
@@ -230,15 +237,41 @@ static int relay_sds(void *arg, const char *issi, const char *text)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The board went silent, or answers after that (not its first answer at start): an event of
+ * the live incident, else a system event in the call log.
+ */
+static void board_event(struct rinkid *d, int up, const struct gw_io_status *st)
+{
+	char detail[400]; /* the port's path is up to 255 characters */
+	if (up)
+		snprintf(detail, sizeof(detail), "%s: %s, firmware %u.%u.%u, boot count %u",
+			 d->conf.io_port, gw_io_board_name(st->board_id), st->fw_major,
+			 st->fw_minor, st->fw_patch, st->boot_count);
+	else
+		snprintf(detail, sizeof(detail), "%s: %s", d->conf.io_port,
+			 gw_io_strerror(st->last_error));
+	const char *kind = up ? "board_up" : "board_down";
+	if (gw_calls_board_link(d->calls, up, detail) > 0)
+		return;
+	int rc = gw_db_system_event_append(d->db, gw_loop_wall_ms(d->loop), kind, detail);
+	if (rc < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "system event not logged (%s): %s %s", strerror(-rc),
+		     kind, detail);
+}
+
 /* I/O board */
 static void io_ready(void *arg, int up)
 {
 	struct rinkid *d = arg;
 	LOGP(GW_LOG_MAIN, up ? GW_LOG_NOTICE : GW_LOG_WARN, "I/O board %s", up ? "up" : "down");
-	if (!up)
-		return;
 	struct gw_io_status st;
 	gw_io_status(d->io, &st);
+	if (!up || d->board_down)
+		board_event(d, up, &st);
+	d->board_down = !up;
+	if (!up)
+		return;
 	LOGP(GW_LOG_IO, GW_LOG_NOTICE, "board: %s, firmware %u.%u.%u",
 	     gw_io_board_name(st.board_id), st.fw_major, st.fw_minor, st.fw_patch);
 }

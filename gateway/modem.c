@@ -6,7 +6,9 @@
  * Call-progress result codes arrive as URCs after the ATD's OK; each triggers
  * an immediate poll, and the call ends when the list no longer has it. After an end other than our
  * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
- * and its text goes to ops.cause, so the call log has the network's reason. Vendor profiles,
+ * and its text goes to ops.cause, so the call log has the network's reason. Every port open
+ * (start and reopen) first writes ESC and drains the input for a bounded time: a modem left at
+ * the SMS prompt by a killed rinkid would take the init as message text. Vendor profiles,
  * call-state accelerators and incoming calls: see modem.h.
  */
 #include "modem.h"
@@ -28,6 +30,9 @@
 #define SMS_PARTS_MAX 8
 #define SMS_REASM_MS  (10 * 60 * 1000)
 #define CEER_PENDING  4
+#define CMGR_PENDING  8
+#define T_SETTLE_MS   100 /* after the ESC on open: input quiet this long ends the drain */
+#define T_SETTLE_MAX  500 /* ... and the drain ends this long after the ESC in any case */
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
 struct sms_job;
@@ -76,10 +81,16 @@ struct gw_modem {
 		char number[CEER_PENDING][32]; /* calls whose AT+CEER is queued, oldest first */
 		int head, n;
 	} ceer;
+	struct {
+		long idx[CMGR_PENDING]; /* messages whose AT+CMGR is queued, oldest first */
+		int head, n;
+	} cmgr;
 	int polling; /* a CLCC is queued or outstanding */
 	int repoll;  /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
 	struct gw_timer probe, health;
+	struct gw_timer settle; /* the port just opened: ESC written, input drained */
+	int64_t settle_end;	/* 0 when not settling */
 	int probing, probe_fails;
 	struct gw_modem_health h;
 };
@@ -634,17 +645,14 @@ static void delete_sms(struct gw_modem *m, long idx)
 	gw_at_cmd(m->at, cmd, NULL, T_CMD_MS, 0, cmgd_done, m);
 }
 
-struct cmgr_ctx {
-	struct gw_modem *m;
-	long idx;
-};
-
 static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
-	struct gw_modem *m = ((struct cmgr_ctx *)arg)->m;
-	long idx = ((struct cmgr_ctx *)arg)->idx;
-	free(arg);
+	struct gw_modem *m = arg;
+	/* AT+CMGR answers come in the order they were asked: the oldest index is this one's */
+	long idx = m->cmgr.idx[m->cmgr.head];
+	m->cmgr.head = (m->cmgr.head + 1) % CMGR_PENDING;
+	m->cmgr.n--;
 	if (r->result == GW_AT_ABORTED)
 		return; /* the port went away: the message stays stored and is read later */
 	/* +CMGR: <stat>,[<alpha>],<length> then the PDU line */
@@ -696,17 +704,18 @@ static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *ar
 		     lines[0]);
 		return;
 	}
-	struct cmgr_ctx *ctx = malloc(sizeof(*ctx));
-	if (!ctx) {
-		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "out of memory: SMS %ld left for later", idx);
+	/* Kept in the driver, not allocated: a command dropped with the engine gets no callback */
+	if (m->cmgr.n == CMGR_PENDING) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CMGR unanswered: SMS %ld left for later",
+		     CMGR_PENDING, idx);
 		return;
 	}
-	ctx->m = m;
-	ctx->idx = idx;
 	char cmd[32];
 	snprintf(cmd, sizeof(cmd), "AT+CMGR=%ld", idx);
-	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, ctx) < 0)
-		free(ctx);
+	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, m) < 0)
+		return;
+	m->cmgr.idx[(m->cmgr.head + m->cmgr.n) % CMGR_PENDING] = idx;
+	m->cmgr.n++;
 }
 
 /* ---- incoming calls ------------------------------------------------------------------- */
@@ -1017,24 +1026,51 @@ static void on_probe(struct gw_loop *loop, void *arg)
 static void port_data(void *arg, const char *buf, size_t len)
 {
 	struct gw_modem *m = arg;
+	if (m->settle_end) {
+		/* the answer to the ESC, or the tail of what came before: not for the engine */
+		LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "%zu bytes drained after the ESC", len);
+		int64_t left = m->settle_end - gw_loop_now_ms(m->loop);
+		gw_timer_schedule(m->loop, &m->settle, left < T_SETTLE_MS ? left : T_SETTLE_MS);
+		return;
+	}
 	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
 	gw_at_feed(m->at, buf, len);
+}
+
+/* The drain after the ESC is over: the init sequence. */
+static void on_settled(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	m->settle_end = 0;
+	m->probe_fails = 0;
+	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
+	for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
+		gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
+	/* the vendor's call-state and received-DTMF reports, where it has them */
+	for (const char *const *c = profile_of(m->conf)->init; *c; c++)
+		gw_at_cmd(m->at, *c, NULL, T_CMD_MS, 0, init_step_done, m);
+	gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
 }
 
 static void port_state(void *arg, int up)
 {
 	struct gw_modem *m = arg;
 	if (up) {
-		m->probe_fails = 0;
-		gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
-		for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
-			gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
-		/* the vendor's call-state and received-DTMF reports, where it has them */
-		for (const char *const *c = profile_of(m->conf)->init; *c; c++)
-			gw_at_cmd(m->at, *c, NULL, T_CMD_MS, 0, init_step_done, m);
-		gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
+		/*
+		 * A modem left at the SMS "> " prompt (rinkid died between AT+CMGS and the body)
+		 * takes every command as message text, AT+CFUN=1,1 too. ESC aborts the prompt
+		 * (and is a harmless ERROR otherwise); what comes back is drained until the
+		 * input is quiet for T_SETTLE_MS, at most T_SETTLE_MAX, then the init starts.
+		 */
+		m->settle_end = gw_loop_now_ms(m->loop) + T_SETTLE_MAX;
+		gw_timer_schedule(m->loop, &m->settle, T_SETTLE_MS);
+		if (gw_serial_write(m->port, "\x1b", 1) < 0)
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "ESC on port open not written");
 		return;
 	}
+	gw_timer_cancel(m->loop, &m->settle);
+	m->settle_end = 0;
 	end_call(m, GW_MODEM_END_PORT);
 	in_done(m);
 	gw_timer_cancel(m->loop, &m->probe);
@@ -1065,6 +1101,7 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	gw_timer_init(&m->poll, on_poll, m);
 	gw_timer_init(&m->probe, on_probe, m);
 	gw_timer_init(&m->health, on_health, m);
+	gw_timer_init(&m->settle, on_settled, m);
 	gw_timer_init(&m->in_clip, on_in_clip, m);
 	gw_timer_init(&m->in_gone, on_in_gone, m);
 	m->h.reg_stat = -1;
@@ -1112,6 +1149,7 @@ void gw_modem_free(struct gw_modem *m)
 	gw_timer_cancel(m->loop, &m->poll);
 	gw_timer_cancel(m->loop, &m->probe);
 	gw_timer_cancel(m->loop, &m->health);
+	gw_timer_cancel(m->loop, &m->settle);
 	in_done(m);
 	gw_serial_free(m->port);
 	gw_at_free(m->at);

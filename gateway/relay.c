@@ -1,10 +1,11 @@
 /*
  * relay: a small table of threads (worker phone -> officer ISSI, call-log id,
- * expiry). An officer's text opens or refreshes the thread for the worker it
- * went to; a worker's SMS looks its thread up by number. Numbers compare by
- * their last nine digits, so "+358401234567" and "0401234567" are one phone.
- * Threads expire after GW_RELAY_THREAD_MS; the oldest is reused when the
- * table is full.
+ * expiry). An officer's text (or a status SDS a route names) opens or refreshes the
+ * thread for the worker it went to; a worker's SMS looks its thread up by number.
+ * Numbers compare as gw_roster_same_phone() (last nine digits), so "+358401234567" and
+ * "0401234567" are one phone. Texts route as voice calls (status -1), statuses by the
+ * route naming their code, both at the time the SDS was received. Threads expire after
+ * GW_RELAY_THREAD_MS; the oldest is reused when the table is full.
  */
 #include "relay.h"
 
@@ -95,24 +96,6 @@ void gw_relay_set_roster(struct gw_relay *r, const struct gw_roster *roster)
 	r->roster = roster;
 }
 
-/* The last nine digits of a number, or NULL when it has fewer. */
-static const char *tail9(const char *n, char *buf)
-{
-	int k = 0;
-	for (const char *p = n; *p && k < 31; p++)
-		if (*p >= '0' && *p <= '9')
-			buf[k++] = *p;
-	buf[k] = '\0';
-	return k >= 9 ? buf + k - 9 : NULL;
-}
-
-int gw_relay_same_number(const char *a, const char *b)
-{
-	char x[32], y[32];
-	const char *ta = tail9(a, x), *tb = tail9(b, y);
-	return ta && tb && strcmp(ta, tb) == 0;
-}
-
 static void log_ev(struct gw_relay *r, int64_t incident, const char *kind, const char *detail)
 {
 	if (!r->db || incident <= 0)
@@ -128,7 +111,7 @@ static struct thread *find(struct gw_relay *r, const char *phone)
 	int64_t now = gw_loop_now_ms(r->loop);
 	for (int i = 0; i < THREADS; i++)
 		if (r->t[i].used && r->t[i].expires_ms > now &&
-		    gw_relay_same_number(r->t[i].phone, phone))
+		    gw_roster_same_phone(r->t[i].phone, phone))
 			return &r->t[i];
 	return NULL;
 }
@@ -162,12 +145,12 @@ static size_t utf8_len(const char *s)
  * transaction, so a flood costs one commit per text. Returns the entry's id, 0 when not
  * logged.
  */
-static int64_t log_dropped(struct gw_relay *r, const char *issi, const char *text)
+static int64_t log_dropped(struct gw_relay *r, const char *issi, const char *line, const char *kind,
+			   const char *body)
 {
 	if (!r->db)
 		return 0;
 	int64_t now = gw_loop_wall_ms(r->loop), id = 0;
-	const char *line = r->roster ? gw_roster_route(r->roster, issi) : NULL;
 	struct gw_incident_rec rec = {.started_ms = now,
 				      .caller = issi,
 				      .caller_name =
@@ -179,9 +162,9 @@ static int64_t log_dropped(struct gw_relay *r, const char *issi, const char *tex
 		id = 0;
 	char detail[96];
 	snprintf(detail, sizeof(detail), "from %s, %zu characters, over %d texts a minute", issi,
-		 utf8_len(text), RATE_MAX);
+		 utf8_len(body), RATE_MAX);
 	log_ev(r, id, "rate_limited", detail);
-	log_ev(r, id, "sds_text", text);
+	log_ev(r, id, kind, body);
 	if (id)
 		gw_db_incident_close(r->db, id, now, "message rate_limited", -1, NULL);
 	if (batch && gw_db_batch_commit(r->db) < 0)
@@ -189,28 +172,34 @@ static int64_t log_dropped(struct gw_relay *r, const char *issi, const char *tex
 	return id;
 }
 
-int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text)
+/*
+ * One officer SDS (what: "text" or "status", for the log; kind and body: its call-log event)
+ * to the first worker on duty on line at rx_ms, by SMS msg (NULL: made from the text). A
+ * call-log entry of its own; unstaffed: the officer is told by SDS. Returns as
+ * gw_relay_officer_text().
+ */
+static int relay_officer(struct gw_relay *r, const char *issi, int64_t rx_ms, const char *line,
+			 const char *what, const char *kind, const char *body, const char *msg)
 {
 	if (!rate_ok(r, issi)) {
-		int64_t id = log_dropped(r, issi, text);
+		int64_t id = log_dropped(r, issi, line, kind, body);
 		LOGP(GW_LOG_CALL, GW_LOG_WARN,
-		     "text from %s dropped: more than %d texts a minute from one radio (call log "
+		     "%s from %s dropped: more than %d texts a minute from one radio (call log "
 		     "%lld)",
-		     issi, RATE_MAX, (long long)id);
+		     what, issi, RATE_MAX, (long long)id);
 		return -EBUSY;
 	}
-	const char *line = r->roster ? gw_roster_route(r->roster, issi) : NULL;
 	const char *org = r->roster ? gw_roster_org(r->roster, issi) : NULL;
 	const char *line_fi = line ? gw_roster_line_name_fi(r->roster, line) : NULL;
 	struct gw_roster_step step;
-	int n = line ? gw_roster_chain(r->roster, line, gw_loop_wall_ms(r->loop), &step, 1) : 0;
-	char who[128], msg[480];
+	int n = line ? gw_roster_chain(r->roster, line, rx_ms, &step, 1) : 0;
+	char who[128], sms[480];
 	snprintf(who, sizeof(who), "%s%s%s%s", org ? org : "", org ? " (" : "", issi,
 		 org ? ")" : "");
 
 	int64_t id = 0;
 	if (r->db) {
-		struct gw_incident_rec rec = {.started_ms = gw_loop_wall_ms(r->loop),
+		struct gw_incident_rec rec = {.started_ms = rx_ms,
 					      .caller = issi,
 					      .caller_name = org,
 					      .line = line,
@@ -218,23 +207,26 @@ int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text
 		if (gw_db_incident_open(r->db, &rec, &id) < 0)
 			id = 0;
 	}
-	log_ev(r, id, "sds_text", text);
+	log_ev(r, id, kind, body);
 	if (n <= 0) {
-		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "text from %s: nobody on duty for line %s", who,
-		     line ? line : "(no route)");
-		snprintf(msg, sizeof(msg), "%s: ei päivystäjää vuorossa, viestiä ei välitetty.",
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "%s from %s: nobody on duty for line %s", what,
+		     who, line ? line : "(no route)");
+		snprintf(sms, sizeof(sms), "%s: ei päivystäjää vuorossa, viestiä ei välitetty.",
 			 line_fi ? line_fi : "Päivystys");
-		int rc = r->ops.send_sds(r->ops.arg, issi, msg);
+		int rc = r->ops.send_sds(r->ops.arg, issi, sms);
 		log_ev(r, id, rc < 0 ? "sds_failed" : "sds", "unstaffed");
 		if (r->db && id)
 			gw_db_incident_close(r->db, id, gw_loop_wall_ms(r->loop),
 					     "message unstaffed", -1, NULL);
 		return 0;
 	}
-	snprintf(msg, sizeof(msg), "VIRVE %s: %s (vastaa tähän viestiin)", who, text);
+	if (!msg) {
+		snprintf(sms, sizeof(sms), "VIRVE %s: %s (vastaa tähän viestiin)", who, body);
+		msg = sms;
+	}
 	int rc = r->ops.send_sms(r->ops.arg, step.phone, msg);
 	if (rc < 0) {
-		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "text from %s not relayed to %s: %s", who,
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "%s from %s not relayed to %s: %s", what, who,
 		     step.name, strerror(-rc));
 		log_ev(r, id, "sms_failed", step.handle);
 		if (r->db && id)
@@ -242,7 +234,7 @@ int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text
 					     -1, NULL);
 		return rc;
 	}
-	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "text from %s relayed by SMS to %s %s", who, step.name,
+	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "%s from %s relayed by SMS to %s %s", what, who, step.name,
 	     step.phone);
 	log_ev(r, id, "sms", step.handle);
 	/* The entry is closed at once; replies still append their events to it. */
@@ -258,6 +250,30 @@ int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text
 	snprintf(t->officer, sizeof(t->officer), "%s", issi);
 	t->expires_ms = gw_loop_now_ms(r->loop) + GW_RELAY_THREAD_MS;
 	return 1;
+}
+
+int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text)
+{
+	int64_t rx_ms = gw_loop_wall_ms(r->loop); /* called as the SDS is received */
+	const char *line =
+	    r->roster ? gw_roster_route_at(r->roster, issi, -1, (time_t)(rx_ms / 1000)) : NULL;
+	return relay_officer(r, issi, rx_ms, line, "text", "sds_text", text, NULL);
+}
+
+int gw_relay_officer_status(struct gw_relay *r, const char *issi, int code, const char *meaning)
+{
+	int64_t rx_ms = gw_loop_wall_ms(r->loop); /* called as the SDS is received */
+	const char *line =
+	    r->roster ? gw_roster_route_status_at(r->roster, issi, code, (time_t)(rx_ms / 1000))
+		      : NULL;
+	if (!line)
+		return -ENOENT; /* no route names this status: the caller only logs it */
+	const char *org = gw_roster_org(r->roster, issi);
+	char body[160], msg[240];
+	snprintf(body, sizeof(body), "0x%04x (%s)", (unsigned)code, meaning ? meaning : "status");
+	snprintf(msg, sizeof(msg), "status %s from %s%s%s", body, issi, org ? "/" : "",
+		 org ? org : "");
+	return relay_officer(r, issi, rx_ms, line, "status", "sds_status", body, msg);
 }
 
 int gw_relay_worker_text(struct gw_relay *r, const char *from, const char *text)

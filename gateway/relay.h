@@ -1,11 +1,11 @@
 /*
  * relay: text messages between an officer's radio and the on-call phone.
  *
- * An officer's SDS text goes by SMS to the first worker on duty for the line
- * the officer routes to, and opens a thread; the worker's SMS reply goes back
- * to that officer by SDS. Each officer text is one entry in the call log
- * (outcome "message relayed"); replies are later events of that entry. Bodies are logged as events
- * of kind "sds_text"/"sms_text" so retention can blank them later.
+ * An officer's SDS text (or a status SDS whose code a route names) goes by SMS to the
+ * first worker on duty for the line the officer routes to, and opens a thread; the worker's SMS
+ * reply goes back to that officer by SDS. Each officer text is one entry in the call log (outcome
+ * "message relayed"); replies are later events of that entry. Bodies are logged as events of kind
+ * "sds_text"/"sms_text" so retention can blank them later.
  */
 #ifndef GW_RELAY_H
 #define GW_RELAY_H
@@ -50,7 +50,13 @@ int gw_relay_officer_text(struct gw_relay *r, const char *issi, const char *text
  */
 int gw_relay_worker_text(struct gw_relay *r, const char *from, const char *text);
 
-/* 1 when two phone numbers are the same subscriber (+358 40... and 040... match). */
-int gw_relay_same_number(const char *a, const char *b);
+/*
+ * A status SDS from an officer (code 0..65535; meaning: its name for people, may be NULL).
+ * Only when a route names that code for issi now: an SMS "status 0x8002 (meaning) from
+ * <ISSI>/<org>" to that line's first worker on duty, logged as a call-log entry (event
+ * "sds_status") like a text, and a thread for the reply. Returns -ENOENT when no route names
+ * the code (nothing sent or logged), else as gw_relay_officer_text().
+ */
+int gw_relay_officer_status(struct gw_relay *r, const char *issi, int code, const char *meaning);
 
 #endif

@@ -995,7 +995,9 @@ static bool route_time_ok(const struct gw_roster *r, const struct gw_db_route *c
 	return true;
 }
 
-const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t)
+/* The first route in cmp_rroute order matching; named: only one that names status. */
+static const char *route_find(const struct gw_roster *r, const char *caller, int status, time_t t,
+			      bool named)
 {
 	char key[SSI_DIGITS + 1];
 	const char *k = caller;
@@ -1010,11 +1012,23 @@ const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, in
 		const struct rroute *rt = &r->routes[i];
 		if (strncmp(k, rt->prefix, rt->len) != 0 ||
 		    (rt->c->has_status && rt->c->status != status) ||
+		    (named && !rt->c->has_status) ||
 		    (rt->n_cond && !route_time_ok(r, rt->c, day, min)))
 			continue;
 		return rt->line;
 	}
 	return NULL;
+}
+
+const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t)
+{
+	return route_find(r, caller, status, t, false);
+}
+
+const char *gw_roster_route_status_at(const struct gw_roster *r, const char *caller, int status,
+				      time_t t)
+{
+	return status < 0 ? NULL : route_find(r, caller, status, t, true);
 }
 
 const char *gw_roster_route(const struct gw_roster *r, const char *caller)

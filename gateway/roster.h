@@ -70,6 +70,14 @@ struct gw_roster_step {
  */
 const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t);
 
+/*
+ * As gw_roster_route_at() for a status SDS, but only a route that names status (a code
+ * 0..65535) counts: routes without a status are ignored. Returns the line code (owned by r),
+ * or NULL when no route names status for caller at t (or status < 0).
+ */
+const char *gw_roster_route_status_at(const struct gw_roster *r, const char *caller, int status,
+				      time_t t);
+
 /* gw_roster_route_at(r, caller, -1, now): a voice call now. */
 const char *gw_roster_route(const struct gw_roster *r, const char *caller);
 

@@ -124,11 +124,60 @@ static void test_rate_limited_text_logged(void **state)
 	assert_non_null(strstr(text, "viesti 11"));
 }
 
+/*
+ * A status SDS whose code a route names goes by SMS to that line's worker on duty (the demo
+ * roster plus a route sending status 0x8002 to violence-work coordination: Katja); a status
+ * no route names is only logged.
+ */
+static void test_status_relayed(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	char path[200], out[200], bin[256], line[512], hex[1024], err[128], deliver[1024];
+	snprintf(path, sizeof(path), "%s/status-roster.csv", rig.dir);
+	FILE *in = fopen("tools/demo/roster.csv", "r"), *f = fopen(path, "w");
+	assert_non_null(in);
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), in))
+		fputs(line, f);
+	fputs("route,vwc,,0,,,,32770\n", f);
+	fclose(in);
+	fclose(f);
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	snprintf(out, sizeof(out), "%s/import.out", rig.dir);
+	char *argv[] = {bin, "-d", rig.db, "roster", "import", path, NULL};
+	assert_int_equal(h_run(argv, out), 0);
+	assert_int_equal(h_wait_log(&rig, "roster snapshot loaded", 5000), 0);
+
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8003"), 0);
+	assert_int_equal(h_wait_log(&rig, "status 0x8003 (user-defined status) from 2269001", 3000),
+			 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8002"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
+	h_pump(&rig, 300);
+	assert_int_equal(h_count_events(&rig.modem, "event sms-out"), 1); /* 0x8003: none */
+	last_hex(&rig.modem, "event sms-out", hex, sizeof(hex));
+	static struct gw_sms_msg m;
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+	assert_true(gw_sms_submit_to_deliver(hex, "+358401234575", scts, deliver, sizeof(deliver),
+					     err, sizeof(err)) > 0);
+	assert_int_equal(gw_sms_decode(deliver, &m, err, sizeof(err)), GW_SMS_DELIVER);
+	printf("  status 0x8002 relayed by SMS: '%s'\n", m.text);
+	assert_string_equal(m.text, "status 0x8002 (user-defined status) from 2269001/Poliisi, "
+				    "Mikkeli");
+	assert_int_equal(h_wait_log(&rig,
+				    "status from Poliisi, Mikkeli (2269001) relayed by SMS "
+				    "to Katja Järvinen +358401234575",
+				    1000),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_officer_text_and_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_limited_text_logged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_relayed, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: messages", tests, NULL, NULL);
 }

@@ -104,8 +104,20 @@ static void run_for(struct fx *f, int ms)
 	pty_peer_run(&f->dev, ms);
 }
 
-/* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init. */
-static int setup_vendor(void **state, const char *vendor, const char *const *vendor_init)
+/* Fail the test unless the driver's next byte is ESC (the port just opened), nothing before. */
+static void expect_esc(struct fx *f)
+{
+	char before[512];
+	if (!pty_peer_until(&f->dev, 0x1b, before, sizeof(before), 3000))
+		fail_msg("device never received ESC");
+	if (before[0])
+		fail_msg("device got '%s' before the ESC", before);
+}
+
+/* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init.
+ * esc_answer: what the modem says to the ESC written on port open. */
+static int setup_modem(void **state, const char *vendor, const char *const *vendor_init,
+		       const char *esc_answer)
 {
 	static struct fx f;
 	memset(&f, 0, sizeof(f));
@@ -125,6 +137,8 @@ static int setup_vendor(void **state, const char *vendor, const char *const *ven
 				   .cause = on_cause,
 				   .arg = &f};
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
+	expect_esc(&f);
+	reply(&f, esc_answer);
 	static const char *const init[] = {"AT",
 					   "ATE0",
 					   "AT+CHUP",
@@ -160,9 +174,34 @@ static int setup_vendor(void **state, const char *vendor, const char *const *ven
 	return 0;
 }
 
+static int setup_vendor(void **state, const char *vendor, const char *const *vendor_init)
+{
+	/* no SMS prompt open: a lone ESC is an ERROR, drained before the init */
+	return setup_modem(state, vendor, vendor_init, "\r\nERROR\r\n");
+}
+
 static int setup(void **state)
 {
 	return setup_vendor(state, "generic", NULL);
+}
+
+/*
+ * The modem is still at the SMS "> " prompt a killed rinkid left: it would take every command
+ * as message text. expect_esc fails if anything comes before the ESC; the modem then aborts
+ * the message with OK, and the init (checked by setup_modem) goes through.
+ */
+static int setup_at_prompt(void **state)
+{
+	return setup_modem(state, "generic", NULL, "\r\nOK\r\n");
+}
+
+static void test_ready_after_prompt_left_open(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(f->ready, 1);
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_int_equal(h.sim_ready, 1);
 }
 
 static int setup_huawei(void **state)
@@ -382,6 +421,18 @@ static void test_sms_receive_and_delete(void **state)
 	assert_int_equal(sms_count, 1);
 }
 
+/* Reads still asked when the driver is freed get no callback: nothing of theirs may leak (the
+ * teardown frees the driver; LeakSanitizer checks at exit). */
+static void test_free_with_cmgr_queued(void **state)
+{
+	struct fx *f = *state;
+	reply(f, "\r\n+CMTI: \"ME\",5\r\n");
+	expect(f, "AT+CMGR=5");
+	/* unanswered; a second read waits behind it */
+	reply(f, "\r\n+CMTI: \"ME\",6\r\n");
+	run_for(f, 20);
+}
+
 static void test_health(void **state)
 {
 	struct fx *f = *state;
@@ -406,7 +457,8 @@ static void test_silent_modem_is_restarted(void **state)
 	}
 	expect(f, "AT+CFUN=1,1");
 	reply(f, "\r\nOK\r\n");
-	/* the port is reopened and the init starts over */
+	/* the port is reopened: ESC first, then the init starts over */
+	expect_esc(f);
 	expect(f, "AT");
 	assert_int_equal(f->ready, 0);
 	struct gw_modem_health h;
@@ -793,11 +845,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	    cmocka_unit_test(test_dtmf_reports),
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ready_after_prompt_left_open, setup_at_prompt,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_page_preempts_stuck_sms, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hangup_before_atd_left, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_modem_is_restarted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_with_cmgr_queued, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
 	    cmocka_unit_test(test_call_urc_parse),
 	    cmocka_unit_test(test_clip_parse),

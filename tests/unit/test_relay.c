@@ -25,7 +25,14 @@ static const char roster_csv[] =
     "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
     "route,sos,,0\n"
     "route,lsp,2270,10\n"
-    "directory,2269001,\"Poliisi, Mikkeli\"\n";
+    "directory,2269001,\"Poliisi, Mikkeli\"\n"
+    /* violence-work coordination: Mikko; radios 2281... route there in the evening
+       (16:00-08:00 Helsinki), and status 0x8002 (32770) from anyone goes there */
+    "line,vwc,Väkivaltatyön koordinaatio,Samordning av våldsarbete,Violence work\n"
+    "worker,mikko,Mikko Korhonen,+358401234568,\n"
+    "shift,vwc,mikko,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+    "route,vwc,2281,0,,16:00-08:00\n"
+    "route,vwc,,0,,,,32770\n";
 
 struct fx {
 	char dir[64], path[128];
@@ -218,13 +225,56 @@ static void test_dropped_text_logged(void **state)
 	assert_int_equal(gw_db_incident_list(f->db, 100, list_cb, NULL), 12);
 }
 
+/* Threads find their worker as the roster compares phones (gw_roster_same_phone). */
 static void test_same_number(void **state)
 {
 	(void)state;
-	assert_true(gw_relay_same_number("+358401234567", "0401234567"));
-	assert_true(gw_relay_same_number("+358 40 123 4567", "358401234567"));
-	assert_false(gw_relay_same_number("+358401234567", "+358401234568"));
-	assert_false(gw_relay_same_number("1234", "1234"));
+	assert_true(gw_roster_same_phone("+358401234567", "0401234567"));
+	assert_true(gw_roster_same_phone("+358 40 123 4567", "358401234567"));
+	assert_false(gw_roster_same_phone("+358401234567", "+358401234568"));
+	assert_false(gw_roster_same_phone("1234", "1234"));
+}
+
+/* A text routes by the time it was received (the loop's clock), not the machine's. */
+static void test_text_routed_at_receipt(void **state)
+{
+	struct fx *f = *state;
+	/* 12:00Z is 14:00 in Helsinki: the evening route does not hold, the default does */
+	assert_int_equal(gw_relay_officer_text(f->relay, "2281001", "päivällä"), 1);
+	assert_string_equal(f->sms_to, "+358401234567");
+	/* 15:00Z is 17:00 in Helsinki: the evening route to violence-work coordination */
+	gw_loop_clock_advance(f->loop, 3 * 3600 * 1000);
+	assert_int_equal(gw_relay_officer_text(f->relay, "2281001", "illalla"), 1);
+	assert_string_equal(f->sms_to, "+358401234568");
+	/* a route naming a status never takes a text */
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "teksti"), 1);
+	assert_string_equal(f->sms_to, "+358401234567");
+}
+
+/* A status a route names goes to that line's worker as an SMS, logged, with a thread. */
+static void test_status_relayed(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_relay_officer_status(f->relay, "2269001", 0x8002, "kohteessa"), 1);
+	assert_int_equal(f->nsms, 1);
+	assert_string_equal(f->sms_to, "+358401234568");
+	assert_string_equal(f->sms, "status 0x8002 (kohteessa) from 2269001/Poliisi, Mikkeli");
+	kinds[0] = '\0';
+	assert_int_equal(gw_db_incident_list(f->db, 1, id_cb, NULL), 1);
+	details[0] = '\0';
+	assert_true(gw_db_event_list(f->db, newest, detail_cb, NULL) > 0);
+	assert_non_null(strstr(details, "|sds_status 0x8002 (kohteessa)|sms mikko|close "));
+	/* the worker's reply goes back to the officer */
+	assert_int_equal(gw_relay_worker_text(f->relay, "0401234568", "Selvä"), 1);
+	assert_string_equal(f->sds_to, "2269001");
+	assert_string_equal(f->sds, "mikko: Selvä");
+	/* no directory name: the ISSI alone */
+	assert_int_equal(gw_relay_officer_status(f->relay, "2270555", 0x8002, "kohteessa"), 1);
+	assert_string_equal(f->sms, "status 0x8002 (kohteessa) from 2270555");
+	/* a status no route names: nothing sent, nothing logged (rinkid only logs it) */
+	assert_int_equal(gw_relay_officer_status(f->relay, "2269001", 0x8003, "vapaa"), -ENOENT);
+	assert_int_equal(f->nsms, 2);
+	assert_int_equal(gw_db_incident_list(f->db, 100, list_cb, NULL), 2);
 }
 
 int main(void)
@@ -236,6 +286,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_flood_is_limited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dropped_text_logged, setup, teardown),
 	    cmocka_unit_test(test_same_number),
+	    cmocka_unit_test_setup_teardown(test_text_routed_at_receipt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_relayed, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
 }
