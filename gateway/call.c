@@ -1269,12 +1269,14 @@ void gw_calls_radio_link(struct gw_calls *m, int up)
 
 void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
 {
+	/* Our own hang-up is an action's consequence, not news. */
+	if (why == GW_MODEM_END_LOCAL)
+		return;
 	if (!m->live && gw_callback_live(m->callback)) {
 		gw_callback_phone_ended(m->callback, why);
 		return;
 	}
-	/* Our own hang-up is an action's consequence, not news. */
-	if (!m->live || why == GW_MODEM_END_LOCAL)
+	if (!m->live)
 		return;
 	gw_calls_dispatch(m, GW_CALL_EV_PHONE_ENDED, &why);
 }

@@ -208,6 +208,13 @@ static void finish(struct gw_callback *cb, const char *outcome, int cause)
 	set_state(cb, GW_CB_ST_IDLE);
 }
 
+static void phone_hangup(struct gw_callback *cb)
+{
+	int rc = cb->ops.phone_hangup(cb->ops.arg);
+	if (rc < 0)
+		LOGCB(cb, GW_LOG_ERROR, "phone not hung up: %s", strerror(-rc));
+}
+
 static void phone_gone(struct gw_callback *cb, const void *data, const char *outcome)
 {
 	enum gw_modem_end why = *(const enum gw_modem_end *)data;
@@ -403,10 +410,8 @@ static void act_bridged(struct gw_callback *cb, enum gw_cb_event ev, const void 
 		log_event(cb, "released", "%s cause %d (%s)", cb->issi, cause,
 			  gw_pei_cause_name(cause));
 		cb->dial_handle = 0;
-		int rc = cb->ops.phone_hangup(cb->ops.arg);
-		if (rc < 0)
-			LOGCB(cb, GW_LOG_ERROR, "phone not hung up: %s", strerror(-rc));
 		finish(cb, "connected", cause);
+		phone_hangup(cb); /* after the close: its end is no news to us */
 		return;
 	}
 	case GW_CB_EV_PHONE_ENDED:
@@ -430,13 +435,10 @@ static void act_goodbye(struct gw_callback *cb, enum gw_cb_event ev, const void 
 		log_event(cb, "released", "%s cause %d (%s)", cb->issi, *(const int *)data,
 			  gw_pei_cause_name(*(const int *)data));
 		return;
-	case GW_CB_EV_T_GOODBYE: {
-		int rc = cb->ops.phone_hangup(cb->ops.arg);
-		if (rc < 0)
-			LOGCB(cb, GW_LOG_ERROR, "phone not hung up: %s", strerror(-rc));
+	case GW_CB_EV_T_GOODBYE:
 		finish(cb, cb->outcome, cb->cause);
+		phone_hangup(cb);
 		return;
-	}
 	case GW_CB_EV_PHONE_ENDED:
 		log_event(cb, "phone_ended", "%s %s", cb->handle,
 			  gw_modem_end_name(*(const enum gw_modem_end *)data));

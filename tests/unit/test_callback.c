@@ -76,9 +76,13 @@ static int op_answer(void *arg)
 	tr(arg, "ANSWER");
 	return 0;
 }
+/* as gw_modem_hangup: ended(LOCAL) from inside the hang-up */
 static int op_hangup(void *arg)
 {
-	tr(arg, "CHUP");
+	struct fx *f = arg;
+	tr(f, "CHUP");
+	if (f->calls)
+		gw_calls_phone_ended(f->calls, GW_MODEM_END_LOCAL);
 	return 0;
 }
 static void op_play(void *arg, const int16_t *pcm, size_t n)
@@ -310,7 +314,7 @@ static void test_right_pin_bridged_radio_releases(void **state)
 	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_BRIDGED);
 	assert_string_equal(f->trace, "");
 	gw_callback_dial_state(f->cb, 7, 3, GW_PEI_DIAL_RELEASED, 1);
-	assert_string_equal(f->trace, "CHUP;VOICE OFF;");
+	assert_string_equal(f->trace, "VOICE OFF;CHUP;");
 	assert_false(gw_callback_live(f->cb));
 	struct logged l;
 	read_log(f, &l);
@@ -343,7 +347,7 @@ static void test_wrong_pin_three_times_locks_out(void **state)
 	gw_loop_clock_advance(f->loop, prompt_ms(1, GW_CB_PROMPT_GOODBYE) + 300);
 	assert_string_equal(
 	    f->trace,
-	    "PLAY sv/cb_wrong_pin;PLAY sv/cb_wrong_pin;PLAY sv/cb_goodbye;CHUP;VOICE OFF;");
+	    "PLAY sv/cb_wrong_pin;PLAY sv/cb_wrong_pin;PLAY sv/cb_goodbye;VOICE OFF;CHUP;");
 	assert_false(gw_callback_live(f->cb));
 	struct logged l;
 	read_log(f, &l);
@@ -401,7 +405,7 @@ static void test_key_timeouts(void **state)
 	gw_loop_clock_advance(f->loop, 1);
 	assert_string_equal(f->trace, "PLAY sv/cb_goodbye;");
 	gw_loop_clock_advance(f->loop, prompt_ms(1, GW_CB_PROMPT_GOODBYE) + 300);
-	assert_string_equal(f->trace, "PLAY sv/cb_goodbye;CHUP;VOICE OFF;");
+	assert_string_equal(f->trace, "PLAY sv/cb_goodbye;VOICE OFF;CHUP;");
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "timeout");
@@ -469,7 +473,7 @@ static void test_radio_refuses_or_rejects(void **state)
 	gw_callback_dial_state(f->cb, 7, -1, GW_PEI_DIAL_FAILED, 3);
 	assert_string_equal(f->trace, "PLAY sv/cb_no_answer;");
 	gw_loop_clock_advance(f->loop, prompt_ms(1, GW_CB_PROMPT_NOANSWER) + 300);
-	assert_string_equal(f->trace, "PLAY sv/cb_no_answer;CHUP;VOICE OFF;");
+	assert_string_equal(f->trace, "PLAY sv/cb_no_answer;VOICE OFF;CHUP;");
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "no_answer");
