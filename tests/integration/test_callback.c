@@ -20,46 +20,18 @@
 #include "harness.h"
 #include "roster.h"
 
+#include "../calllog_read.h"
+
 #define AINO "+358401234567"
 
 static struct h_rig rig;
 
-struct logged {
-	char line[16], outcome[24], accepted[16];
-	char kinds[512];
-	char details[1024];
-};
-static int64_t newest_id;
-static void id_cb(const struct gw_db_incident *inc, void *arg)
-{
-	(void)arg;
-	newest_id = inc->id;
-}
-static void inc_cb(const struct gw_db_incident *inc, void *arg)
-{
-	struct logged *l = arg;
-	snprintf(l->line, sizeof(l->line), "%s", inc->line ? inc->line : "");
-	snprintf(l->outcome, sizeof(l->outcome), "%s", inc->outcome ? inc->outcome : "");
-	snprintf(l->accepted, sizeof(l->accepted), "%s", inc->accepted_by ? inc->accepted_by : "");
-}
-static void ev_cb(const struct gw_db_event *ev, void *arg)
-{
-	struct logged *l = arg;
-	strncat(l->kinds, ev->kind, sizeof(l->kinds) - strlen(l->kinds) - 2);
-	strcat(l->kinds, ",");
-	strncat(l->details, ev->detail ? ev->detail : "",
-		sizeof(l->details) - strlen(l->details) - 2);
-	strcat(l->details, "|");
-}
 /* The newest incident of rinkid's call log. */
 static void read_newest(struct logged *l)
 {
 	struct gw_db *db;
-	memset(l, 0, sizeof(*l));
 	assert_int_equal(gw_db_open_flags(rig.db, GW_DB_NOCREATE, &db), 0);
-	assert_int_equal(gw_db_incident_list(db, 1, id_cb, NULL), 1);
-	assert_int_equal(gw_db_incident_get(db, newest_id, inc_cb, l), 0);
-	assert_true(gw_db_event_list(db, newest_id, ev_cb, l) > 0);
+	logged_newest(db, l);
 	gw_db_close(db);
 }
 

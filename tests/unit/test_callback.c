@@ -22,6 +22,8 @@
 #include "db.h"
 #include "roster.h"
 
+#include "../calllog_read.h"
+
 /* 2026-11-25T12:00:00Z */
 #define T0_WALL 1795608000000LL
 #define AINO	"+358401234567" /* PIN 2468, Swedish */
@@ -242,45 +244,9 @@ static void keys(struct fx *f, const char *s)
 	}
 }
 
-struct logged {
-	char line[16], outcome[24], accepted[16];
-	int cause;
-	bool has_cause, ended;
-	char kinds[512];
-	char details[1024];
-};
-static void inc_cb(const struct gw_db_incident *inc, void *arg)
-{
-	struct logged *l = arg;
-	snprintf(l->line, sizeof(l->line), "%s", inc->line ? inc->line : "");
-	snprintf(l->outcome, sizeof(l->outcome), "%s", inc->outcome ? inc->outcome : "");
-	snprintf(l->accepted, sizeof(l->accepted), "%s", inc->accepted_by ? inc->accepted_by : "");
-	l->cause = inc->cause;
-	l->has_cause = inc->has_cause;
-	l->ended = inc->ended;
-}
-static void ev_cb(const struct gw_db_event *ev, void *arg)
-{
-	struct logged *l = arg;
-	strncat(l->kinds, ev->kind, sizeof(l->kinds) - strlen(l->kinds) - 2);
-	strcat(l->kinds, ",");
-	strncat(l->details, ev->detail ? ev->detail : "",
-		sizeof(l->details) - strlen(l->details) - 2);
-	strcat(l->details, "|");
-}
-static int64_t last_id;
-static void id_cb(const struct gw_db_incident *inc, void *arg)
-{
-	(void)arg;
-	last_id = inc->id;
-}
 static void read_log(struct fx *f, struct logged *l)
 {
-	memset(l, 0, sizeof(*l));
-	last_id = 0;
-	assert_int_equal(gw_db_incident_list(f->db, 1, id_cb, NULL), 1);
-	assert_int_equal(gw_db_incident_get(f->db, last_id, inc_cb, l), 0);
-	assert_true(gw_db_event_list(f->db, last_id, ev_cb, l) > 0);
+	logged_newest(f->db, l);
 }
 
 /* Aino calls in and is answered: the PIN prompt in her language (sv). */
@@ -580,8 +546,7 @@ static void test_authority_call_busy_during_callback(void **state)
 	read_log(f, &l); /* the busy entry */
 	assert_string_equal(l.outcome, "busy");
 	assert_non_null(strstr(l.details, "live"));
-	memset(&l, 0, sizeof(l));
-	assert_true(gw_db_event_list(f->db, cb_id, ev_cb, &l) > 0);
+	logged_events(f->db, cb_id, &l);
 	assert_non_null(strstr(l.kinds, "second_call,"));
 }
 
