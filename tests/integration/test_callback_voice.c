@@ -67,15 +67,6 @@ static int teardown(void **state)
 	return h_rinkid_status() == 0 ? 0 : -1;
 }
 
-static long wait_played(enum vr_side side, long want, int timeout_ms)
-{
-	return vf_wait_played(&rig, cards, side, want, timeout_ms);
-}
-static long find_on(enum vr_side side, const char *what, const int16_t *pcm, size_t n)
-{
-	return vf_find_on(cards, RATE, side, what, pcm, n);
-}
-
 /* keys as DTMF tones (80 ms on, 80 ms off each) in the worker's audio */
 static void tones(const char *keys)
 {
@@ -103,9 +94,10 @@ static void test_callback_voice(void **state)
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring %s", AINO), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "call active", 3000), 0);
 	/* her own language (fi), not prompt.language (sv) */
-	long at = wait_played(VR_PHONE, 0, 0);
-	wait_played(VR_PHONE, at + (long)pin_prompt.n + RATE / 2, 15000);
-	assert_true(find_on(VR_PHONE, "PIN prompt (fi)", pin_prompt.pcm, pin_prompt.n) >= 0);
+	long at = vf_wait_played(&rig, cards, VR_PHONE, 0, 0);
+	vf_wait_played(&rig, cards, VR_PHONE, at + (long)pin_prompt.n + RATE / 2, 15000);
+	assert_true(vf_find_on(cards, RATE, VR_PHONE, "PIN prompt (fi)", pin_prompt.pcm,
+			       pin_prompt.n) >= 0);
 	/* the PIN in-band only */
 	tones("2468#");
 	assert_int_equal(h_wait_log(&rig, "pin_ok aino", 5000), 0);
@@ -122,9 +114,10 @@ static void test_callback_voice(void **state)
 	assert_non_null(ev);
 	int cci = atoi(strstr(ev, "cci=") + 4);
 	/* the hold prompt while the radio rings; then the officer answers */
-	at = wait_played(VR_PHONE, 0, 0);
-	wait_played(VR_PHONE, at + (long)hold_prompt.n + RATE / 2, 15000);
-	assert_true(find_on(VR_PHONE, "hold prompt (fi)", hold_prompt.pcm, hold_prompt.n) >= 0);
+	at = vf_wait_played(&rig, cards, VR_PHONE, 0, 0);
+	vf_wait_played(&rig, cards, VR_PHONE, at + (long)hold_prompt.n + RATE / 2, 15000);
+	assert_true(vf_find_on(cards, RATE, VR_PHONE, "hold prompt (fi)", hold_prompt.pcm,
+			       hold_prompt.n) >= 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "answer-out %d", cci), 0);
 	assert_int_equal(h_wait_log(&rig, "connected 2269001", 3000), 0);
 	/* bridged: the officer's voice reaches her */
@@ -133,8 +126,8 @@ static void test_callback_voice(void **state)
 	h_pump(&rig, 200);
 	vr_played_reset(cards, VR_PHONE);
 	assert_true(vr_inject(cards, VR_RADIO, noise, RATE) > 0);
-	wait_played(VR_PHONE, RATE * 2, 5000);
-	assert_true(find_on(VR_PHONE, "officer's voice", noise, RATE) >= 0);
+	vf_wait_played(&rig, cards, VR_PHONE, RATE * 2, 5000);
+	assert_true(vf_find_on(cards, RATE, VR_PHONE, "officer's voice", noise, RATE) >= 0);
 	/* she hangs up: the radio call is released */
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "hangup"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATH", 3000), 0);
