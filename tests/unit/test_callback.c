@@ -258,6 +258,12 @@ static void ring_aino(struct fx *f)
 	f->trace[0] = '\0';
 }
 
+static void no_row(const struct gw_db_report_row *row, void *arg)
+{
+	(void)arg;
+	fail_msg("report row for line '%s'", row->line);
+}
+
 static void test_right_pin_bridged_radio_releases(void **state)
 {
 	struct fx *f = *state;
@@ -294,6 +300,8 @@ static void test_right_pin_bridged_radio_releases(void **state)
 	assert_null(strstr(l.details, "2468")); /* never the PIN */
 	/* our own hang-up's end is no news */
 	gw_calls_phone_ended(f->calls, GW_MODEM_END_LOCAL);
+	/* no authority call: not in the monthly report */
+	assert_int_equal(gw_db_report(f->db, 0, T0_WALL + 86400000LL, 60000, no_row, NULL), 0);
 }
 
 static void test_wrong_pin_three_times_locks_out(void **state)
