@@ -211,6 +211,7 @@ build/san/integ/test_io_board: build/san/tests/integration/qemu_rig.o
 build/san/integ/test_faults: build/san/tests/integration/qemu_rig.o
 build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/san/integ/test_voice_call: build/alsa/san/vcard_rig.o | alsa-plugin prompts
+build/san/integ/test_callback_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/san/integ/test_record: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_audio_tap: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_floor_call: build/alsa/san/vcard_rig.o | alsa-plugin

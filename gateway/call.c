@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "callback.h"
 #include "log.h"
 
 #define CHAIN_MAX 16
@@ -112,6 +113,7 @@ struct gw_calls {
 	int64_t closed_mono;	   /* when slot's incident closed (monotonic ms), 0: not yet */
 	struct gw_dtmf_dedup keys; /* last key report, to join modem and in-band reports */
 	struct busy_call busy[BUSY_MAX]; /* cci 0: free */
+	struct gw_callback *callback;	 /* worker call-backs; NULL: none */
 };
 
 static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
@@ -878,9 +880,11 @@ static void busy_text(const struct gw_conf *conf, char *buf, size_t len)
 static void busy_treatment(struct gw_calls *m, const struct gw_pei_call_in *in)
 {
 	int64_t now = gw_loop_wall_ms(m->loop), id = 0;
+	/* the live incident, or the live call-back (its own incident in the call log) */
+	int64_t live_id = m->live ? m->live->id : gw_callback_id(m->callback);
 	LOGP(GW_LOG_CALL, GW_LOG_WARN,
-	     "second authority call %d from %s while call %lld is live: busy, not answered",
-	     in->cci, in->calling, (long long)m->live->id);
+	     "second authority call %d from %s while %s %lld is live: busy, not answered", in->cci,
+	     in->calling, m->live ? "call" : "call-back", (long long)live_id);
 	/* the SDS is only queued: the call log below waits for nothing */
 	char text[GW_CONF_STR + 64];
 	int rc = -ENOTSUP;
@@ -905,7 +909,7 @@ static void busy_treatment(struct gw_calls *m, const struct gw_pei_call_in *in)
 	if (gw_db_incident_open(m->db, &rec, &id) < 0)
 		id = 0;
 	if (id) {
-		snprintf(detail, sizeof(detail), "incident %lld live", (long long)m->live->id);
+		snprintf(detail, sizeof(detail), "incident %lld live", (long long)live_id);
 		gw_db_event_append(m->db, id, now, "busy", detail);
 		if (!org)
 			gw_db_event_append(m->db, id, now, "unknown_caller", in->calling);
@@ -914,8 +918,8 @@ static void busy_treatment(struct gw_calls *m, const struct gw_pei_call_in *in)
 		gw_db_incident_close(m->db, id, now, "busy", -1, NULL);
 	}
 	snprintf(detail, sizeof(detail), "%s busy incident %lld", in->calling, (long long)id);
-	if (m->live->id)
-		gw_db_event_append(m->db, m->live->id, now, "second_call", detail);
+	if (live_id)
+		gw_db_event_append(m->db, live_id, now, "second_call", detail);
 	if (in_batch && gw_db_batch_commit(m->db) < 0)
 		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "call log commit failed");
 	if (!id)
@@ -961,7 +965,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		     in->cci, in->calling, in->ai_service, in->comms_type);
 		return;
 	}
-	if (m->live) {
+	if (m->live || gw_callback_live(m->callback)) {
 		busy_treatment(m, in);
 		return;
 	}
@@ -1047,6 +1051,10 @@ void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
 
 void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 {
+	if (!m->live && gw_callback_live(m->callback)) {
+		gw_callback_key(m->callback, digit);
+		return;
+	}
 	if (!m->live) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO, "key %c with no live incident, ignored", digit);
 		return;
@@ -1231,23 +1239,33 @@ int gw_calls_phone_incoming(struct gw_calls *m, const char *number)
 		     who);
 		return reject_incoming(m);
 	}
+	/* A roster worker while nothing is live: the call-back takes it when it can. */
+	if (!c) {
+		int rc = gw_callback_offer(m->callback, number);
+		if (rc > 0)
+			return 1;
+	}
 	/*
-	 * A roster worker. Taking the call as their answer to a page would skip the voicemail
-	 * guard and needs the phone leg the page uses; the call-back (PIN, then the officer's
-	 * radio) is not there yet. So: hang up and say why.
+	 * Taking the call as their answer to a page would skip the voicemail guard and needs
+	 * the phone leg the page uses. So: hang up and say why.
 	 */
 	if (c && paged_index(c, number) >= 0) {
 		LOGCALL(c, GW_LOG_NOTICE,
 			"%s called the gateway while paged: not taken as an answer (press 4 on "
 			"rinki's call or reply to the SMS), hung up",
 			w.name);
-		log_event(c, "call_in", "%s rejected: no call-back yet", w.handle);
+		log_event(c, "call_in", "%s rejected: no call-back during a call", w.handle);
 	} else {
 		LOGP(GW_LOG_CALL, GW_LOG_NOTICE,
-		     "call to the gateway from %s (%s): no call-back service yet, hung up", w.name,
-		     number);
+		     "call to the gateway from %s (%s): no call-back for this call, hung up",
+		     w.name, number);
 	}
 	return reject_incoming(m);
+}
+
+void gw_calls_set_callback(struct gw_calls *m, struct gw_callback *cb)
+{
+	m->callback = cb;
 }
 
 void gw_calls_radio_link(struct gw_calls *m, int up)
@@ -1276,7 +1294,13 @@ int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
 void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
 {
 	/* Our own hang-up is an action's consequence, not news. */
-	if (!m->live || why == GW_MODEM_END_LOCAL)
+	if (why == GW_MODEM_END_LOCAL)
+		return;
+	if (!m->live && gw_callback_live(m->callback)) {
+		gw_callback_phone_ended(m->callback, why);
+		return;
+	}
+	if (!m->live)
 		return;
 	gw_calls_dispatch(m, GW_CALL_EV_PHONE_ENDED, &why);
 }

@@ -83,6 +83,13 @@ int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db 
 		 const struct gw_call_ops *ops, struct gw_calls **out);
 /* Free the manager and any live incident (legs are not touched). */
 void gw_calls_free(struct gw_calls *calls);
+/*
+ * Offer roster workers' calls to the call-back (gateway/callback) while no incident is
+ * live, and route its keys and phone end there while it is; a call-back makes authority
+ * calls busy as an incident does. NULL: no call-back (the default).
+ */
+struct gw_callback;
+void gw_calls_set_callback(struct gw_calls *calls, struct gw_callback *cb);
 /* Use this roster snapshot for the next incidents (the caller keeps ownership). */
 void gw_calls_set_roster(struct gw_calls *calls, const struct gw_roster *roster);
 
@@ -141,11 +148,12 @@ enum gw_call_reply gw_call_parse_sms_reply(const char *text, int *code);
 void gw_calls_phone_cause(struct gw_calls *calls, const char *number, const char *text);
 
 /*
- * Someone calls the gateway's phone number ("" when withheld). Nobody is connected yet
- * (a PIN-checked call-back to the officer's radio is planned): a number not in the roster
- * is rejected and logged as such; a roster worker is rejected with a log line saying why,
- * plus a call_in event when the live incident has paged them. Returns 0 when rejected,
- * or the negative errno of ops.phone_reject (-ENOTSUP when there is none).
+ * Someone calls the gateway's phone number ("" when withheld). A roster worker's call while
+ * no incident is live is offered to the call-back (gw_calls_set_callback; PIN, then the
+ * officer's radio): returns 1 when it took it. Otherwise the call is rejected: a number not
+ * in the roster logged as such; a roster worker with a log line saying why, plus a call_in
+ * event when the live incident has paged them. Returns 0 when rejected, or the negative
+ * errno of ops.phone_reject (-ENOTSUP when there is none).
  */
 int gw_calls_phone_incoming(struct gw_calls *calls, const char *number);
 

@@ -85,6 +85,9 @@ static const struct key {
     I("call.ack_code_ttl", ack_code_ttl_s, 60, 86400),
     S("call.busy_fallback", busy_fallback),
     S("call.busy_text", busy_text),
+    I("callback.key_time", callback_key_time_s, 3, 60),
+    I("callback.lockout_s", callback_lockout_s, 0, 86400),
+    {.name = "callback.simplex", .kind = K_BOOL, F(callback_simplex)},
     {.name = "log.level", .kind = K_LEVEL, F(log_level)},
     I("log.retention_days", retention_days, 0, 3650),
 #undef S
@@ -125,6 +128,8 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->sms_page = true;
 	c->sds_notify = true;
 	c->ack_code_ttl_s = 15 * 60;
+	c->callback_key_time_s = 10;
+	c->callback_lockout_s = 10 * 60;
 	c->clcc_poll_ms = 500;
 	c->modem_probe_idle_s = 10;
 	c->modem_health_interval_s = 60;
@@ -406,7 +411,8 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 	    "call.accept_time",	  "call.rounds",	   "call.radio_answer",
 	    "call.sms_page",	  "call.sds_notify",	   "log.level",
 	    "log.retention_days", "call.ack_code_ttl",	   "call.busy_fallback",
-	    "call.busy_text",
+	    "call.busy_text",	  "callback.key_time",	   "callback.lockout_s",
+	    "callback.simplex",
 	};
 	int n = 0;
 	size_t used = 0;

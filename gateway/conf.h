@@ -76,6 +76,11 @@ struct gw_conf {
 	int n_sds_status;
 
 	int ack_code_ttl_s; /* lifetime of an SMS page's accept code (it also ends with the call) */
+
+	/* call-back (worker -> officer's radio, gateway/callback.c) */
+	int callback_key_time_s; /* time for each key of the PIN and radio number stages */
+	int callback_lockout_s;	 /* lock-out after 3 wrong PINs (and their window); 0: none */
+	bool callback_simplex;	 /* the radio call is simplex (else duplex) */
 };
 
 /*

@@ -447,7 +447,8 @@ static const char *const stmt_sql[DB_STMT_COUNT] = {
 	"  WHERE e.incident = i.id AND e.kind = 'accepted') AS acc,"
 	" (SELECT count(*) FROM incident_events e"
 	"  WHERE e.incident = i.id AND e.kind = 'page') AS pages"
-	" FROM incidents i WHERE i.started_ms >= $from AND i.started_ms < $to)"
+	" FROM incidents i WHERE i.started_ms >= $from AND i.started_ms < $to"
+	" AND coalesce(i.line, '') <> 'callback')" /* call-backs are no authority calls */
 	" GROUP BY line ORDER BY line",
     [DB_STMT_RETENTION_BLANK] =
 	"UPDATE incident_events SET detail = NULL WHERE kind IN ('sms_text', 'sds_text')"

@@ -226,7 +226,8 @@ typedef void (*gw_db_report_fn)(const struct gw_db_report_row *row, void *arg);
 
 /*
  * Per line (sorted by code) over the incidents started in [from_ms, to_ms): call fn once
- * per line that had calls. Returns how many rows, or -errno.
+ * per line that had calls. Call-backs (line "callback", gateway/callback) are no authority
+ * calls and are left out. Returns how many rows, or -errno.
  */
 int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
 		 gw_db_report_fn fn, void *arg);

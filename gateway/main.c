@@ -16,6 +16,7 @@
 #include "rec.h"
 #include "vad.h"
 #include "call.h"
+#include "callback.h"
 #include "conf.h"
 #include "ctl.h"
 #include "db.h"
@@ -46,6 +47,7 @@ struct rinkid {
 	struct gw_db *db;
 	struct gw_roster *roster;
 	struct gw_calls *calls;
+	struct gw_callback *callback; /* worker call-backs to an officer's radio */
 	struct gw_relay *relay;
 	struct gw_pei *pei;
 	struct gw_monitor *monitor;
@@ -143,6 +145,10 @@ static void pei_released(void *arg, int cci, int cause)
 {
 	if (!gw_monitor_released(((struct rinkid *)arg)->monitor, cci, cause))
 		gw_calls_radio_released(((struct rinkid *)arg)->calls, cci, cause);
+}
+static void pei_dial_state(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause)
+{
+	gw_callback_dial_state(((struct rinkid *)arg)->callback, handle, cci, st, cause);
 }
 static void pei_floor(void *arg, int cci, enum gw_pei_floor ev, const char *talker)
 {
@@ -519,6 +525,38 @@ static int op_radio_sds(void *arg, const char *issi, const char *text)
 	return rc < 0 ? rc : 0;
 }
 
+/* call-back -> drivers and voice */
+static int cb_phone_answer(void *arg)
+{
+	return gw_modem_answer(((struct rinkid *)arg)->modem);
+}
+static void cb_play(void *arg, const int16_t *pcm, size_t n)
+{
+	struct rinkid *d = arg;
+	if (!d->audio)
+		return;
+	gw_audio_mute(d->audio, GW_AUDIO_RADIO);
+	gw_audio_play(d->audio, GW_AUDIO_PHONE, pcm, n);
+	voice_start(d);
+}
+static int cb_radio_dial(void *arg, const char *issi, bool simplex)
+{
+	return gw_pei_dial(((struct rinkid *)arg)->pei, issi, simplex);
+}
+static void cb_bridge(void *arg, int on)
+{
+	struct rinkid *d = arg;
+	if (!d->audio)
+		return;
+	if (on) {
+		gw_audio_pass(d->audio, GW_AUDIO_PHONE);
+		gw_audio_pass(d->audio, GW_AUDIO_RADIO);
+		voice_start(d);
+	} else if (gw_calls_state(d->calls) == GW_CALL_ST_CLOSED) {
+		gw_audio_bridge_stop(d->audio);
+	}
+}
+
 static void reload_roster(struct rinkid *d)
 {
 	struct gw_roster *r;
@@ -529,6 +567,7 @@ static void reload_roster(struct rinkid *d)
 		return;
 	}
 	gw_calls_set_roster(d->calls, r);
+	gw_callback_set_roster(d->callback, r);
 	gw_relay_set_roster(d->relay, r);
 	gw_roster_free(d->roster);
 	d->roster = r;
@@ -766,6 +805,17 @@ int main(int argc, char **argv)
 	if (gw_calls_new(d.loop, &d.conf, d.db, &cops, &d.calls) < 0)
 		goto out;
 	gw_calls_set_roster(d.calls, d.roster);
+	struct gw_callback_ops bops = {.phone_answer = cb_phone_answer,
+				       .phone_hangup = op_phone_hangup,
+				       .play = cb_play,
+				       .radio_dial = cb_radio_dial,
+				       .radio_hangup = op_radio_hangup,
+				       .bridge = cb_bridge,
+				       .arg = &d};
+	if (gw_callback_new(d.loop, &d.conf, d.db, &bops, &d.callback) < 0)
+		goto out;
+	gw_callback_set_roster(d.callback, d.roster);
+	gw_calls_set_callback(d.calls, d.callback);
 	struct gw_relay_ops rops = {.send_sms = relay_sms, .send_sds = relay_sds, .arg = &d};
 	if (gw_relay_new(d.loop, d.db, &rops, &d.relay) < 0)
 		goto out;
@@ -785,6 +835,10 @@ int main(int argc, char **argv)
 				       gw_audio_rate(d.audio), &d.prompts) < 0)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR,
 		     "no voice prompts (prompt.dir %s): the worker hears silence until the key",
+		     d.conf.prompt_dir);
+	if (d.audio &&
+	    gw_callback_load_prompts(d.callback, d.conf.prompt_dir, gw_audio_rate(d.audio)) < 0)
+		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "call-backs without voice prompts (prompt.dir %s)",
 		     d.conf.prompt_dir);
 	if (d.prompts && gw_speak_new(d.loop, NULL, gw_audio_rate(d.audio), &d.speak) < 0)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR, "announcements without the organisation's name");
@@ -820,6 +874,7 @@ int main(int argc, char **argv)
 				  .released = pei_released,
 				  .sds_in = pei_sds_in,
 				  .floor = pei_floor,
+				  .dial_state = pei_dial_state,
 				  .arg = &d};
 	if (gw_monitor_new(d.loop, &d.conf, d.db, &d.monitor) < 0)
 		goto out;
@@ -890,6 +945,7 @@ out:
 	gw_pei_free(d.pei);
 	gw_monitor_free(d.monitor);
 	gw_relay_free(d.relay);
+	gw_callback_free(d.callback);
 	gw_calls_free(d.calls);
 	gw_roster_free(d.roster);
 	gw_db_close(d.db);

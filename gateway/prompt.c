@@ -178,6 +178,21 @@ static int read_file(const char *path, unsigned char **buf, size_t *len)
 	return 0;
 }
 
+int gw_prompt_load(const char *dir, const char *lang, const char *name, unsigned int rate,
+		   struct gw_prompt *out)
+{
+	char path[512];
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "%s/%s/%s.wav", dir, lang, name);
+	int err = read_file(path, &buf, &len);
+	if (err < 0)
+		return err;
+	err = gw_prompt_parse(buf, len, rate, path, out);
+	free(buf);
+	return err;
+}
+
 int gw_prompts_load(const char *dir, const char *lang, unsigned int rate, struct gw_prompts **out)
 {
 	struct gw_prompts *p = calloc(1, sizeof(*p));

@@ -42,6 +42,13 @@ int gw_prompt_parse(const void *buf, size_t len, unsigned int rate, const char *
 /* Free a prompt's samples; p may be zeroed or cleared already. */
 void gw_prompt_clear(struct gw_prompt *p);
 
+/*
+ * Load one prompt, dir/<lang>/<name>.wav, at rate Hz into out (free with gw_prompt_clear).
+ * Returns 0, -ENOENT/-errno when the file cannot be read, -EINVAL (logged), -ENOMEM.
+ */
+int gw_prompt_load(const char *dir, const char *lang, const char *name, unsigned int rate,
+		   struct gw_prompt *out);
+
 struct gw_prompts;
 
 /*

@@ -28,6 +28,7 @@
 #include "prompt.h"
 #include "speak.h"
 #include "../../tools/alsa/vcard_rig.h"
+#include "vcard_find.h"
 
 #define RATE  8000
 #define AINO  "+358401234567"
@@ -62,31 +63,13 @@ static int teardown(void **state)
 	return h_rinkid_status() == 0 ? 0 : -1;
 }
 
-/* Pump the sims until side has played want samples (timeout_ms at most). */
 static long wait_played(enum vr_side side, long want, int timeout_ms)
 {
-	for (int t = 0;; t += 50) {
-		int16_t *s;
-		long n = vr_played(cards, side, &s);
-		free(s);
-		if (n >= want || t >= timeout_ms)
-			return n;
-		h_pump(&rig, 50);
-	}
+	return vf_wait_played(&rig, cards, side, want, timeout_ms);
 }
-
-/* Where pcm came out on side (period by period, see vr_find_chunks); prints the find. */
 static long find_on(enum vr_side side, const char *what, const int16_t *pcm, size_t n)
 {
-	int16_t *got;
-	int missing, whole;
-	long len = vr_played(cards, side, &got);
-	long at = vr_find_chunks(got, (size_t)len, 0, pcm, n, RATE / 100, &missing, &whole);
-	free(got);
-	print_message("%s: %.2f s at %s sample %ld, %s, %d periods missing\n", what,
-		      (double)n / RATE, side == VR_RADIO ? "radio" : "phone", at,
-		      whole ? "whole" : "in pieces", missing);
-	return at >= 0 && missing * 20 <= (int)(n / (RATE / 100)) ? at : -1;
+	return vf_find_on(cards, RATE, side, what, pcm, n);
 }
 
 /* The key 4 (770 + 1209 Hz), 80 ms, then 80 ms of silence. */
