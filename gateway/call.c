@@ -1062,6 +1062,15 @@ void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 	gw_calls_dispatch(m, GW_CALL_EV_DTMF, &digit);
 }
 
+const char *gw_calls_paged_phone(const struct gw_calls *m)
+{
+	const struct gw_call *c = m->live;
+	if (!c || (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE) || c->step < 0 ||
+	    c->step > c->nchain || !c->chain[c->step].phone[0])
+		return NULL;
+	return c->chain[c->step].phone;
+}
+
 const char *gw_calls_caller_org(const struct gw_calls *m)
 {
 	return m->live && m->live->caller_name[0] ? m->live->caller_name : NULL;

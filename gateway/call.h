@@ -165,6 +165,8 @@ int gw_calls_dispatch(struct gw_calls *calls, enum gw_call_event ev, const void 
 
 /* The live incident's state, or GW_CALL_ST_CLOSED when none is live. */
 enum gw_call_state gw_calls_state(const struct gw_calls *calls);
+/* The phone of the worker being paged or hearing the announcement; NULL when none. */
+const char *gw_calls_paged_phone(const struct gw_calls *calls);
 /* The live incident's caller organisation from the directory; NULL when unknown or none. */
 const char *gw_calls_caller_org(const struct gw_calls *calls);
 /* Database id of the live (or last) incident, 0 when none yet. */

@@ -55,14 +55,15 @@ struct rinkid {
 	struct gw_io *io;
 	struct gw_audio *audio;
 	struct gw_dtmf *dtmf;	    /* in-band keys on the phone's capture, while audio runs */
-	struct gw_prompts *prompts; /* NULL: no prompts (the path runs silent) */
-	struct gw_speak *speak;	    /* the organisation's name for the announcement */
-	struct gw_timer goodbye;    /* "nobody reached" playing to the officer, then release */
-	int goodbye_cci;	    /* the radio call to release then; -1: none */
-	int leds[GW_IO_LED_COUNT];  /* pattern + 1 last asked for; 0 none yet */
-	struct gw_rec *rec;	    /* record.enabled with a voice bridge; else NULL */
-	struct gw_vad vad;	    /* phone-side voice activity while bridged (with d->audio) */
-	struct gw_floor *floor;	    /* simplex floor control of the bridged call (with d->audio) */
+	struct gw_prompts *prompts; /* prompt.language's; NULL: none (the path runs silent) */
+	struct gw_prompts *lang_prompts[3]; /* fi, sv, en (prompt_langs); NULL: not built */
+	struct gw_speak *speak;		    /* the organisation's name for the announcement */
+	struct gw_timer goodbye;   /* "nobody reached" playing to the officer, then release */
+	int goodbye_cci;	   /* the radio call to release then; -1: none */
+	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
+	struct gw_rec *rec;	   /* record.enabled with a voice bridge; else NULL */
+	struct gw_vad vad;	   /* phone-side voice activity while bridged (with d->audio) */
+	struct gw_floor *floor;	   /* simplex floor control of the bridged call (with d->audio) */
 	struct gw_timer roster_check;
 	int64_t retention_ms; /* loop time of the last retention run; 0: not yet */
 	struct gw_ctl *ctl;
@@ -292,10 +293,25 @@ static void phone_heard(void *arg, const int16_t *s, size_t n)
 	gw_dtmf_feed(((struct rinkid *)arg)->dtmf, s, n);
 }
 
-/* The prompts' language. Hook: the worker's own language when the roster has it. */
-static const char *prompt_language(const struct rinkid *d)
+static const char *const prompt_langs[] = {"fi", "sv", "en"};
+
+/* The language of the worker paged or announced to (roster), else prompt.language. The
+   officer's prompts (hold, nobody reached) stay in prompt.language. */
+static const char *worker_language(const struct rinkid *d)
 {
-	return d->conf.prompt_language;
+	const char *phone = gw_calls_paged_phone(d->calls);
+	const char *lang = phone ? gw_roster_worker_lang(d->roster, phone) : NULL;
+	return lang ? lang : d->conf.prompt_language;
+}
+
+/* The prompt set in the worker's language; prompt.language's when that one is not built. */
+static struct gw_prompts *worker_prompts(const struct rinkid *d)
+{
+	const char *lang = worker_language(d);
+	for (size_t i = 0; i < sizeof(prompt_langs) / sizeof(prompt_langs[0]); i++)
+		if (strcmp(lang, prompt_langs[i]) == 0 && d->lang_prompts[i])
+			return d->lang_prompts[i];
+	return d->prompts;
 }
 
 /* Start the audio path unless it runs (the in-band detector starts over). */
@@ -341,7 +357,7 @@ static void voice_for_state(struct rinkid *d, enum gw_call_state st)
 		gw_audio_mute(d->audio, GW_AUDIO_PHONE);
 		/* a new incident: speak its organisation now, seconds before anyone answers */
 		if (d->speak && gw_calls_caller_org(d->calls))
-			gw_speak_start(d->speak, prompt_language(d), gw_calls_caller_org(d->calls));
+			gw_speak_start(d->speak, worker_language(d), gw_calls_caller_org(d->calls));
 		return;
 	default:
 		return;
@@ -360,9 +376,9 @@ static void call_announce(void *arg, const char *org)
 	   it is unknown, not ready yet or could not be made */
 	const int16_t *name = NULL;
 	size_t nn = 0;
-	if (!d->speak || !org || gw_speak_get(d->speak, prompt_language(d), org, &name, &nn) < 0)
+	if (!d->speak || !org || gw_speak_get(d->speak, worker_language(d), org, &name, &nn) < 0)
 		name = NULL;
-	if (gw_prompts_announcement(d->prompts, name, nn, &pcm, &n) == 0)
+	if (gw_prompts_announcement(worker_prompts(d), name, nn, &pcm, &n) == 0)
 		gw_audio_play(d->audio, GW_AUDIO_PHONE, pcm, n);
 }
 
@@ -831,8 +847,15 @@ int main(int argc, char **argv)
 	}
 	if (d.audio && gw_dtmf_new(gw_audio_rate(d.audio), inband_key, &d, &d.dtmf) == 0)
 		gw_audio_set_phone_listener(d.audio, phone_heard, &d);
-	if (d.audio && gw_prompts_load(d.conf.prompt_dir, d.conf.prompt_language,
-				       gw_audio_rate(d.audio), &d.prompts) < 0)
+	/* every language's prompts, for workers whose roster language differs */
+	for (size_t i = 0; d.audio && i < sizeof(prompt_langs) / sizeof(prompt_langs[0]); i++) {
+		if (gw_prompts_load(d.conf.prompt_dir, prompt_langs[i], gw_audio_rate(d.audio),
+				    &d.lang_prompts[i]) < 0)
+			d.lang_prompts[i] = NULL;
+		else if (strcmp(prompt_langs[i], d.conf.prompt_language) == 0)
+			d.prompts = d.lang_prompts[i];
+	}
+	if (d.audio && !d.prompts)
 		LOGP(GW_LOG_AUDIO, GW_LOG_ERROR,
 		     "no voice prompts (prompt.dir %s): the worker hears silence until the key",
 		     d.conf.prompt_dir);
@@ -937,7 +960,8 @@ out:
 	gw_audio_free(d.audio);
 	gw_dtmf_free(d.dtmf);
 	gw_speak_free(d.speak);
-	gw_prompts_free(d.prompts);
+	for (size_t i = 0; i < sizeof(d.lang_prompts) / sizeof(d.lang_prompts[0]); i++)
+		gw_prompts_free(d.lang_prompts[i]);
 	gw_rec_free(d.rec);
 	gw_floor_free(d.floor);
 	gw_io_free(d.io);

@@ -132,6 +132,48 @@ static void test_announced_and_accepted_in_band(void **state)
 	gw_loop_free(loop);
 }
 
+/*
+ * The worker hears the prompts in her roster language (Aino: fi, the roster default) even
+ * when prompt.language, the officer's, is English: the hold message comes in English, the
+ * announcement in Finnish with the name spoken in Finnish.
+ */
+static void test_worker_hears_own_language(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	struct gw_prompts *en;
+	struct gw_loop *loop = gw_loop_new();
+	struct gw_speak *sp;
+	const int16_t *name, *ann;
+	size_t nname, nann;
+	assert_int_equal(gw_prompts_load("build/prompts", "en", RATE, &en), 0);
+	assert_int_equal(gw_speak_new(loop, NULL, RATE, &sp), 0);
+	assert_int_equal(gw_speak_start(sp, "fi", "Poliisi, Mikkeli"), 0);
+	assert_int_equal(gw_speak_wait(sp, 5000), 0);
+	assert_int_equal(gw_speak_get(sp, "fi", "Poliisi, Mikkeli", &name, &nname), 0);
+	assert_int_equal(gw_prompts_announcement(prompts, name, nname, &ann, &nann), 0);
+	const struct gw_prompt *hold = gw_prompts_get(en, GW_PROMPT_HOLD);
+
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s answer 2", AINO), 0);
+	assert_int_equal(h_start_rinkid(&rig, "audio.radio rinki_radio\naudio.phone rinki_phone\n"
+					      "prompt.dir build/prompts\nprompt.language en\n"
+					      "call.ring_time 5\ncall.rounds 1\n"),
+			 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "Aino Virtanen answered", 5000), 0);
+	long answered_at = wait_played(VR_PHONE, 0, 0);
+	wait_played(VR_PHONE, answered_at + (long)nann + RATE, 20000);
+	assert_true(find_on(VR_RADIO, "hold message (en)", hold->pcm, hold->n) >= 0);
+	assert_true(find_on(VR_PHONE, "announcement (fi, the worker's)", ann, nann) >= 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed", 3000), 0);
+	gw_speak_free(sp);
+	gw_loop_free(loop);
+	gw_prompts_free(en);
+}
+
 static void test_nobody_reached_is_spoken(void **state)
 {
 	(void)state;
@@ -155,6 +197,7 @@ int main(void)
 	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_announced_and_accepted_in_band, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_worker_hears_own_language, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_reached_is_spoken, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
