@@ -29,6 +29,8 @@
 #define URC_MAX	   48
 #define TRAIL_MAX  2
 #define ARENA	   8192
+/* how long a command given up with ESC may take to answer it before the next one goes */
+#define OWED_MS 200
 
 struct cmd {
 	char text[CMD_MAX];
@@ -68,6 +70,8 @@ struct gw_at {
 	int qhead, qlen;
 	int active; /* queue[qhead] has been written and waits for its final code */
 	int awaiting_prompt;
+	int owed; /* a command given up with ESC still owes its final code: nothing is sent
+		     until it comes (or OWED_MS passes), so it cannot answer the next one */
 	struct gw_timer timer;
 
 	char arena[ARENA];
@@ -215,17 +219,28 @@ static void on_timeout(struct gw_loop *loop, void *arg)
 {
 	(void)loop;
 	struct gw_at *at = arg;
-	if (!at->active)
+	if (!at->active) {
+		if (at->owed) { /* the ESC's answer never came: go on */
+			LOGP(at->cat, GW_LOG_DEBUG, "%s: no answer to the ESC", at->name);
+			at->owed = 0;
+			send_next(at);
+		}
 		return;
+	}
 	if (at->awaiting_prompt) {
-		/* A stuck "> " prompt is only left with ESC. */
+		/* A stuck "> " prompt is only left with ESC, which is answered in turn. */
 		write_raw(at, "\x1b", 1);
+		at->owed = 1;
 	}
 	complete(at, GW_AT_TIMEOUT, 0);
 }
 
 static void send_next(struct gw_at *at)
 {
+	if (at->owed && !at->active) {
+		gw_timer_schedule(at->loop, &at->timer, OWED_MS);
+		return;
+	}
 	while (!at->active && at->qlen > 0) {
 		struct cmd *c = &at->queue[at->qhead];
 		char buf[CMD_MAX + BODY_MAX + 2];
@@ -317,6 +332,7 @@ void gw_at_flush(struct gw_at *at)
 	gw_timer_cancel(at->loop, &at->timer);
 	at->active = 0;
 	at->awaiting_prompt = 0;
+	at->owed = 0;
 	at->collecting = NULL;
 	while (at->qlen > 0) {
 		struct cmd *c = &at->queue[at->qhead];
@@ -439,6 +455,14 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 		return;
 	}
 	if (final_code(line, &res, &err, &progress)) {
+		if (!c && at->owed && !progress) {
+			/* the answer to an ESC (or the given-up command's own result) */
+			LOGP(at->cat, GW_LOG_DEBUG, "%s: '%s' answers the ESC", at->name, line);
+			at->owed = 0;
+			gw_timer_cancel(at->loop, &at->timer);
+			send_next(at);
+			return;
+		}
 		if (c && (!progress || (c->flags & GW_AT_F_DIAL))) {
 			complete(at, res, err);
 			return;
@@ -463,6 +487,10 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 	}
 	if (c) {
 		add_resp_line(at, line, len);
+		return;
+	}
+	if (at->owed) { /* e.g. "+CMGS: 41" of an SMS sent before its ESC arrived */
+		LOGP(at->cat, GW_LOG_DEBUG, "%s: '%.80s' of the command given up", at->name, line);
 		return;
 	}
 	LOGP(at->cat, GW_LOG_WARN, "%s: unknown line skipped: %.80s", at->name, line);
@@ -592,12 +620,16 @@ int gw_at_int(const char *field, long lo, long hi, long *out)
 
 int gw_at_preempt(struct gw_at *at)
 {
-	if (!at->active || at->qlen == 0 || at->queue[at->qhead].body[0] == '\0')
+	/* Only a command still at (or before) its "> " prompt is given up: once the body is
+	   out the modem answers it anyway, and an ESC then would be one more answer to match. */
+	if (!at->active || at->qlen == 0 || at->queue[at->qhead].body[0] == '\0' ||
+	    !at->awaiting_prompt)
 		return 0;
 	LOGP(at->cat, GW_LOG_WARN, "%s: %s given up (ESC) for an urgent command", at->name,
 	     at->queue[at->qhead].text);
 	write_raw(at, "\x1b", 1);
 	at->linelen = 0; /* a half-received "> " belongs to the command given up */
+	at->owed = 1;	 /* its OK (or +CMGS result) must not answer the urgent command */
 	complete(at, GW_AT_PREEMPTED, 0);
 	return 1;
 }

@@ -109,10 +109,11 @@ void gw_at_flush(struct gw_at *at);
 int gw_at_cancel(struct gw_at *at, gw_at_resp_cb cb, void *arg);
 
 /*
- * When the outstanding command is one with a body (an SMS waiting for its prompt or
- * its +CMGS), give it up: write ESC and complete it with GW_AT_PREEMPTED, so the
- * queue moves on to the urgent command behind it. Its owner may queue it again.
- * Returns 1 when one was given up, else 0.
+ * When the outstanding command waits for its "> " prompt (an SMS whose body is not
+ * out yet), give it up: write ESC and complete it with GW_AT_PREEMPTED. The next
+ * command goes when the modem has answered the ESC (or after 200 ms), so that answer
+ * is never taken for the urgent command's. Its owner may queue it again. A command
+ * whose body is out is left to finish. Returns 1 when one was given up, else 0.
  */
 int gw_at_preempt(struct gw_at *at);
 

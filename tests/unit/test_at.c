@@ -304,10 +304,46 @@ static void test_preempt_prompt(void **state)
 	assert_int_equal(gw_at_preempt(f->at), 1);
 	assert_int_equal(f->ncb, 1);
 	assert_int_equal(f->result, GW_AT_PREEMPTED);
+	/* the ESC is answered in turn: the ATD waits for that answer, which is not its own */
+	assert_string_equal(f->written, "AT+CMGS=22\r\x1b");
+	feed(f, "\r\nOK\r\n");
 	assert_string_equal(f->written, "AT+CMGS=22\r\x1b"
 					"ATD1;\r");
+	assert_int_equal(f->ncb, 1);
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->result, GW_AT_OK);
 	/* a plain command is never given up */
 	assert_int_equal(gw_at_preempt(f->at), 0);
+}
+
+/* An SMS whose body is out is not given up (the modem answers it anyway): the ATD goes
+   after its +CMGS result and gets its own answer; and when an ESC is not answered, the
+   ATD goes after OWED_MS anyway. */
+static void test_preempt_result_not_misattributed(void **state)
+{
+	struct fx *f = *state;
+	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
+	feed(f, "\r\n> ");
+	gw_at_cmd(f->at, "ATD1;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
+	assert_int_equal(gw_at_preempt(f->at), 0);
+	assert_null(strstr(f->written, "\x1b"));
+	feed(f, "\r\n+CMGS: 41\r\n\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_OK);
+	assert_non_null(strstr(f->written, "ATD1;"));
+	feed(f, "\r\n+CME ERROR: 3\r\n");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->result, GW_AT_CME_ERROR);
+	/* a silent ESC: the next prompt command given up, then nothing comes back */
+	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
+	gw_at_cmd(f->at, "ATD2;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
+	assert_int_equal(gw_at_preempt(f->at), 1);
+	assert_null(strstr(f->written, "ATD2;"));
+	gw_loop_clock_advance(f->loop, 199);
+	assert_null(strstr(f->written, "ATD2;"));
+	gw_loop_clock_advance(f->loop, 1);
+	assert_non_null(strstr(f->written, "ATD2;"));
 }
 
 static void test_stuck_prompt_escaped(void **state)
@@ -369,6 +405,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_data_without_prompt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_and_preempt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_preempt_prompt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_preempt_result_not_misattributed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urgent_order, setup, teardown),
 	    cmocka_unit_test(test_fields),
 	};
