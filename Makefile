@@ -144,7 +144,7 @@ test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 # The release build is built too, so nothing that only -O2 warns about slips past make test.
 test:
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration fw-test fuzz-smoke
+	@$(MAKE) --no-print-directory unit integration fw-test fuzz-smoke soak-short
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
