@@ -31,6 +31,11 @@
 #define ARENA	   8192
 /* how long a command given up with ESC may take to answer it before the next one goes */
 #define OWED_MS 200
+/* a command whose body is out is given this long to be answered before the ESC ... */
+#define GRACE_MS 1500
+/* ... after which every answer is drained until the line is quiet this long */
+#define QUIET_MS   150
+#define OWED_DRAIN (-1)
 
 struct cmd {
 	char text[CMD_MAX];
@@ -70,8 +75,10 @@ struct gw_at {
 	int qhead, qlen;
 	int active; /* queue[qhead] has been written and waits for its final code */
 	int awaiting_prompt;
-	int owed; /* a command given up with ESC still owes its final code: nothing is sent
-		     until it comes (or OWED_MS passes), so it cannot answer the next one */
+	int owed;  /* a command given up with ESC still owes its final code: nothing is sent
+		      until it comes (or OWED_MS passes), so it cannot answer the next one;
+		      OWED_DRAIN: how many is not known, drain until QUIET_MS of quiet */
+	int grace; /* the outstanding command (body out) is given up when its timer fires */
 	struct gw_timer timer;
 
 	char arena[ARENA];
@@ -205,6 +212,7 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 		at->stats.timeouts++;
 	at->active = 0;
 	at->awaiting_prompt = 0;
+	at->grace = 0;
 	at->qhead = (at->qhead + 1) % QUEUE_LEN;
 	at->qlen--;
 	if (cb)
@@ -220,11 +228,21 @@ static void on_timeout(struct gw_loop *loop, void *arg)
 	(void)loop;
 	struct gw_at *at = arg;
 	if (!at->active) {
-		if (at->owed) { /* the ESC's answer never came: go on */
-			LOGP(at->cat, GW_LOG_DEBUG, "%s: no answer to the ESC", at->name);
+		if (at->owed) { /* the ESC's answer never came, or the line is quiet: go on */
+			LOGP(at->cat, GW_LOG_DEBUG, "%s: done waiting after the ESC", at->name);
 			at->owed = 0;
 			send_next(at);
 		}
+		return;
+	}
+	if (at->grace) {
+		/* the body went out but no answer came: stuck (some modems swallow all until
+		   ESC) or slow; ESC, then drain whatever answers until the line is quiet */
+		LOGP(at->cat, GW_LOG_WARN, "%s: %s given up (ESC) for an urgent command", at->name,
+		     at->queue[at->qhead].text);
+		write_raw(at, "\x1b", 1);
+		at->owed = OWED_DRAIN;
+		complete(at, GW_AT_PREEMPTED, 0);
 		return;
 	}
 	if (at->awaiting_prompt) {
@@ -238,7 +256,8 @@ static void on_timeout(struct gw_loop *loop, void *arg)
 static void send_next(struct gw_at *at)
 {
 	if (at->owed && !at->active) {
-		gw_timer_schedule(at->loop, &at->timer, OWED_MS);
+		gw_timer_schedule(at->loop, &at->timer,
+				  at->owed == OWED_DRAIN ? QUIET_MS : OWED_MS);
 		return;
 	}
 	while (!at->active && at->qlen > 0) {
@@ -333,6 +352,7 @@ void gw_at_flush(struct gw_at *at)
 	at->active = 0;
 	at->awaiting_prompt = 0;
 	at->owed = 0;
+	at->grace = 0;
 	at->collecting = NULL;
 	while (at->qlen > 0) {
 		struct cmd *c = &at->queue[at->qhead];
@@ -458,9 +478,10 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 		if (!c && at->owed && !progress) {
 			/* the answer to an ESC (or the given-up command's own result) */
 			LOGP(at->cat, GW_LOG_DEBUG, "%s: '%s' answers the ESC", at->name, line);
-			at->owed = 0;
+			if (at->owed != OWED_DRAIN)
+				at->owed = 0;
 			gw_timer_cancel(at->loop, &at->timer);
-			send_next(at);
+			send_next(at); /* draining: waits for QUIET_MS from now */
 			return;
 		}
 		if (c && (!progress || (c->flags & GW_AT_F_DIAL))) {
@@ -620,11 +641,17 @@ int gw_at_int(const char *field, long lo, long hi, long *out)
 
 int gw_at_preempt(struct gw_at *at)
 {
-	/* Only a command still at (or before) its "> " prompt is given up: once the body is
-	   out the modem answers it anyway, and an ESC then would be one more answer to match. */
-	if (!at->active || at->qlen == 0 || at->queue[at->qhead].body[0] == '\0' ||
-	    !at->awaiting_prompt)
+	if (!at->active || at->qlen == 0 || at->queue[at->qhead].body[0] == '\0')
 		return 0;
+	if (!at->awaiting_prompt) {
+		/* The body is out: the modem answers it, usually soon. It gets GRACE_MS; then
+		   on_timeout gives it up with ESC and drains (the count of answers unknown). */
+		if (!at->grace) {
+			at->grace = 1;
+			gw_timer_schedule(at->loop, &at->timer, GRACE_MS);
+		}
+		return 1;
+	}
 	LOGP(at->cat, GW_LOG_WARN, "%s: %s given up (ESC) for an urgent command", at->name,
 	     at->queue[at->qhead].text);
 	write_raw(at, "\x1b", 1);

@@ -109,11 +109,13 @@ void gw_at_flush(struct gw_at *at);
 int gw_at_cancel(struct gw_at *at, gw_at_resp_cb cb, void *arg);
 
 /*
- * When the outstanding command waits for its "> " prompt (an SMS whose body is not
- * out yet), give it up: write ESC and complete it with GW_AT_PREEMPTED. The next
- * command goes when the modem has answered the ESC (or after 200 ms), so that answer
- * is never taken for the urgent command's. Its owner may queue it again. A command
- * whose body is out is left to finish. Returns 1 when one was given up, else 0.
+ * Give up the outstanding command with a body (an SMS) for the urgent one behind it.
+ * At or before its "> " prompt: ESC at once, completed with GW_AT_PREEMPTED, and the
+ * next command goes when the modem has answered the ESC (or after 200 ms). With its
+ * body out: it has 1.5 s to be answered as usual; then ESC, GW_AT_PREEMPTED, and every
+ * answer is drained until the line has been quiet 150 ms. Either way no answer of the
+ * given-up command is taken for the next one's. Its owner may queue it again.
+ * Returns 1 when one is (or will be) given up, else 0.
  */
 int gw_at_preempt(struct gw_at *at);
 

@@ -317,16 +317,18 @@ static void test_preempt_prompt(void **state)
 	assert_int_equal(gw_at_preempt(f->at), 0);
 }
 
-/* An SMS whose body is out is not given up (the modem answers it anyway): the ATD goes
-   after its +CMGS result and gets its own answer; and when an ESC is not answered, the
-   ATD goes after OWED_MS anyway. */
+/* An SMS whose body is out gets its grace: answered in time, the ATD goes after its
+   +CMGS result and gets its own answer. Stuck: ESC after the grace, and the ESC's answer
+   and a late +CMGS are both drained before the ATD goes. And when an ESC at the prompt is
+   not answered, the ATD goes after OWED_MS anyway. */
 static void test_preempt_result_not_misattributed(void **state)
 {
 	struct fx *f = *state;
 	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
 	feed(f, "\r\n> ");
 	gw_at_cmd(f->at, "ATD1;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
-	assert_int_equal(gw_at_preempt(f->at), 0);
+	assert_int_equal(gw_at_preempt(f->at), 1);
+	gw_loop_clock_advance(f->loop, 1000);
 	assert_null(strstr(f->written, "\x1b"));
 	feed(f, "\r\n+CMGS: 41\r\n\r\nOK\r\n");
 	assert_int_equal(f->ncb, 1);
@@ -335,6 +337,27 @@ static void test_preempt_result_not_misattributed(void **state)
 	feed(f, "\r\n+CME ERROR: 3\r\n");
 	assert_int_equal(f->ncb, 2);
 	assert_int_equal(f->result, GW_AT_CME_ERROR);
+	/* stuck after the body: ESC at 1.5 s, two answers drained, then the ATD */
+	f->wlen = 0;
+	f->written[0] = '\0';
+	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
+	feed(f, "\r\n> ");
+	gw_at_cmd(f->at, "ATD3;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
+	assert_int_equal(gw_at_preempt(f->at), 1);
+	gw_loop_clock_advance(f->loop, 1499);
+	assert_null(strstr(f->written, "\x1b"));
+	gw_loop_clock_advance(f->loop, 1);
+	assert_non_null(strstr(f->written, "\x1b"));
+	assert_int_equal(f->result, GW_AT_PREEMPTED);
+	feed(f, "\r\n+CMGS: 42\r\n\r\nOK\r\n");
+	gw_loop_clock_advance(f->loop, 100);
+	feed(f, "\r\nERROR\r\n");
+	gw_loop_clock_advance(f->loop, 149);
+	assert_null(strstr(f->written, "ATD3;"));
+	gw_loop_clock_advance(f->loop, 1);
+	assert_non_null(strstr(f->written, "ATD3;"));
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->result, GW_AT_OK);
 	/* a silent ESC: the next prompt command given up, then nothing comes back */
 	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
 	gw_at_cmd(f->at, "ATD2;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
