@@ -8,7 +8,8 @@
  * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
  * and its text goes to ops.cause, so the call log has the network's reason. Every port open
  * (start and reopen) first writes ESC and drains the input for a bounded time: a modem left at
- * the SMS prompt by a killed rinkid would take the init as message text. Vendor profiles,
+ * the SMS prompt by a killed rinkid would take the init as message text; a +CMTI in that
+ * drain is lost, so after each init AT+CMGL=4 lists what is stored. Vendor profiles,
  * call-state accelerators and incoming calls: see modem.h.
  */
 #include "modem.h"
@@ -31,6 +32,7 @@
 #define SMS_REASM_MS  (10 * 60 * 1000)
 #define CEER_PENDING  4
 #define CMGR_PENDING  8
+#define CMGL_ROUNDS   4	  /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
 #define T_SETTLE_MS   100 /* after the ESC on open: input quiet this long ends the drain */
 #define T_SETTLE_MAX  500 /* ... and the drain ends this long after the ESC in any case */
 
@@ -85,8 +87,10 @@ struct gw_modem {
 		long idx[CMGR_PENDING]; /* messages whose AT+CMGR is queued, oldest first */
 		int head, n;
 	} cmgr;
-	int polling; /* a CLCC is queued or outstanding */
-	int repoll;  /* a call-state URC came during that poll: poll again at once */
+	int cmgl_more;	 /* the last listing had more than CMGR_PENDING: list again when read */
+	int cmgl_rounds; /* listings since the last init */
+	int polling;	 /* a CLCC is queued or outstanding */
+	int repoll;	 /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
 	struct gw_timer probe, health;
 	struct gw_timer settle; /* the port just opened: ESC written, input drained */
@@ -645,6 +649,16 @@ static void delete_sms(struct gw_modem *m, long idx)
 	gw_at_cmd(m->at, cmd, NULL, T_CMD_MS, 0, cmgd_done, m);
 }
 
+static void list_sms(struct gw_modem *m);
+
+/* Message idx was read (or found unreadable): delete it; list again when a listing was cut. */
+static void read_done(struct gw_modem *m, long idx)
+{
+	delete_sms(m, idx);
+	if (m->cmgl_more && m->cmgr.n == 0)
+		list_sms(m); /* queued behind the AT+CMGD just sent */
+}
+
 static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
@@ -663,7 +677,7 @@ static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	if (r->result != GW_AT_OK || !pdu) {
 		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld unreadable (%s %d): deleted", idx,
 		     gw_at_result_name(r->result), r->err);
-		delete_sms(m, idx);
+		read_done(m, idx);
 		return;
 	}
 	static struct gw_sms_msg msg; /* large; the loop is single-threaded */
@@ -685,7 +699,101 @@ static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part from %s dropped: %s", msg.addr,
 			     strerror(-done));
 	}
-	delete_sms(m, idx);
+	read_done(m, idx);
+}
+
+/*
+ * Queue AT+CMGR for the stored message idx (from +CMTI or AT+CMGL): cmgr_done delivers and
+ * deletes it. An index already queued is not asked twice. Returns 0, or -ENOBUFS when
+ * CMGR_PENDING reads are queued (the message stays stored) or the AT queue is full.
+ */
+static int read_sms(struct gw_modem *m, long idx)
+{
+	for (int i = 0; i < m->cmgr.n; i++)
+		if (m->cmgr.idx[(m->cmgr.head + i) % CMGR_PENDING] == idx)
+			return 0;
+	/* Kept in the driver, not allocated: a command dropped with the engine gets no callback */
+	if (m->cmgr.n == CMGR_PENDING) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CMGR unanswered: SMS %ld left for later",
+		     CMGR_PENDING, idx);
+		return -ENOBUFS;
+	}
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CMGR=%ld", idx);
+	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, m) < 0)
+		return -ENOBUFS;
+	m->cmgr.idx[(m->cmgr.head + m->cmgr.n) % CMGR_PENDING] = idx;
+	m->cmgr.n++;
+	return 0;
+}
+
+int gw_modem_parse_cmgl(const char *line, struct gw_modem_cmgl *out)
+{
+	if (strncmp(line, "+CMGL:", 6) != 0)
+		return -EINVAL;
+	char buf[128];
+	const char *f[5];
+	long idx, stat, len;
+	/* PDU mode: <index>,<stat>,[<alpha>],<length>; the alpha may be left out altogether */
+	int n = gw_at_fields(line + 6, buf, sizeof(buf), f, 4);
+	if ((n != 3 && n != 4) || gw_at_int(f[0], 0, 9999, &idx) < 0 ||
+	    gw_at_int(f[1], 0, 4, &stat) < 0 || gw_at_int(f[n - 1], 1, 255, &len) < 0)
+		return -EINVAL;
+	out->index = idx;
+	out->stat = (int)stat;
+	out->length = (int)len;
+	return 0;
+}
+
+static void cmgl_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (r->result == GW_AT_ABORTED)
+		return; /* listed again after the next init */
+	if (r->result != GW_AT_OK) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "listing the stored SMS failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+		return;
+	}
+	int found = 0, queued = 0;
+	for (int i = 0; i < r->nlines; i++) {
+		struct gw_modem_cmgl e;
+		if (strncmp(r->lines[i], "+CMGL:", 6) != 0)
+			continue; /* a PDU line: AT+CMGR reads it again */
+		if (gw_modem_parse_cmgl(r->lines[i], &e) < 0) {
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+			     "stored-SMS line without a usable index, "
+			     "skipped: %.60s",
+			     r->lines[i]);
+			continue;
+		}
+		if (e.stat > 1)
+			continue; /* stored to send (AT+CMGW): not rinki's, left alone */
+		found++;
+		queued += read_sms(m, e.index) == 0;
+	}
+	/* a full response may have dropped lines: list again once these are deleted */
+	m->cmgl_more = queued > 0 && (queued < found || r->nlines == GW_AT_RESP_LINES);
+	if (found)
+		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "%d stored SMS found, %d read now", found,
+		     queued);
+}
+
+/*
+ * List the messages stored while nobody listened (rinkid down, or the drain after ESC) and
+ * read each as a +CMTI would. At most CMGL_ROUNDS listings after one init, so a message that
+ * will not delete cannot keep the queue busy.
+ */
+static void list_sms(struct gw_modem *m)
+{
+	m->cmgl_more = 0;
+	if (m->cmgl_rounds >= CMGL_ROUNDS) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "stored SMS left after %d listings", CMGL_ROUNDS);
+		return;
+	}
+	m->cmgl_rounds++;
+	gw_at_cmd(m->at, "AT+CMGL=4", "+CMGL:", T_CMD_MS, 0, cmgl_done, m);
 }
 
 static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *arg)
@@ -704,18 +812,7 @@ static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *ar
 		     lines[0]);
 		return;
 	}
-	/* Kept in the driver, not allocated: a command dropped with the engine gets no callback */
-	if (m->cmgr.n == CMGR_PENDING) {
-		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CMGR unanswered: SMS %ld left for later",
-		     CMGR_PENDING, idx);
-		return;
-	}
-	char cmd[32];
-	snprintf(cmd, sizeof(cmd), "AT+CMGR=%ld", idx);
-	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, m) < 0)
-		return;
-	m->cmgr.idx[(m->cmgr.head + m->cmgr.n) % CMGR_PENDING] = idx;
-	m->cmgr.n++;
+	read_sms(m, idx);
 }
 
 /* ---- incoming calls ------------------------------------------------------------------- */
@@ -1051,6 +1148,8 @@ static void on_settled(struct gw_loop *loop, void *arg)
 	for (const char *const *c = profile_of(m->conf)->init; *c; c++)
 		gw_at_cmd(m->at, *c, NULL, T_CMD_MS, 0, init_step_done, m);
 	gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
+	m->cmgl_rounds = 0;
+	list_sms(m);
 }
 
 static void port_state(void *arg, int up)

@@ -12,8 +12,10 @@
  * ^CEND, +QIND "ccinfo", ^DSCI, unsolicited +CLCC), which only trigger an immediate AT+CLCC,
  * and its received-DTMF URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF). SMS: PDU mode
  * both ways (gateway/sms); received messages are read on +CMTI and always deleted afterwards, even
- * when they do not parse. Incoming calls (RING/+CRING, caller ID from +CLIP) are reported once
- * and answered (ATA) or rejected (AT+CHUP) by the owner; a page dialled meanwhile drops them.
+ * when they do not parse; after every init AT+CMGL=4 lists those stored while nobody
+ * listened, and each is read the same way (at most 8 per listing, 4 listings). Incoming calls
+ * (RING/+CRING, caller ID from +CLIP) are reported once and answered (ATA) or rejected (AT+CHUP) by
+ * the owner; a page dialled meanwhile drops them.
  */
 #ifndef GW_MODEM_H
 #define GW_MODEM_H
@@ -155,6 +157,18 @@ int gw_modem_parse_clip(const char *line, char *number, size_t len);
  * bytes outside printable ASCII as '?'). Returns 0, or -EINVAL (not +CEER, or empty).
  */
 int gw_modem_parse_ceer(const char *line, char *text, size_t len);
+
+/*
+ * Parse one PDU-mode "+CMGL: <index>,<stat>,[<alpha>],<length>" line (the PDU is on the
+ * next line; the alpha field may be missing). Returns 0, or -EINVAL (malformed, index
+ * outside 0..9999, stat outside 0..4, length outside 1..255).
+ */
+struct gw_modem_cmgl {
+	long index;
+	int stat;   /* 0 received unread, 1 received read, 2 stored unsent, 3 stored sent, 4 all */
+	int length; /* TPDU octets */
+};
+int gw_modem_parse_cmgl(const char *line, struct gw_modem_cmgl *out);
 
 /*
  * Parse a received-DTMF URC: Quectel "+QTONEDET: <ASCII code>", SIMCom "+RXDTMF: <d>"

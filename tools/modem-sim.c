@@ -23,9 +23,10 @@
  * (a stuck prompt) until ESC. Received messages live in "ME" storage, indexes 1..30: the
  * control command `sms-in` stores an SMS-DELIVER (or SMS-STATUS-REPORT) PDU as AT+CMGR
  * prints it and sends +CMTI at once (whatever AT+CNMI said, and even while the prompt is
- * open, as URCs may come in the middle of a command). AT+CMGR marks an unread message read;
- * AT+CMGD deletes (delflag 1..3: all read, 4: all); AT+CPMS accepts only "ME". SMS state is
- * separate from the call: it all works while a call is up.
+ * open, as URCs may come in the middle of a command); `sms-store` stores one without +CMTI (it
+ * came while nobody listened) and AT+CMGL=<stat> lists them (event "sms-listed <stat>"). AT+CMGR
+ * marks an unread message read; AT+CMGD deletes (delflag 1..3: all read, 4: all); AT+CPMS accepts
+ * only "ME". SMS state is separate from the call: it all works while a call is up.
  */
 #include "sim_common.h"
 
@@ -537,8 +538,8 @@ static int sms_used(const struct modem *m)
 	return n;
 }
 
-/* Store a received message (hex checked) and announce it; returns its index or -ENOSPC. */
-static int sms_store(struct modem *m, const char *hex, int tpdu_len)
+/* Store a received message (hex checked), with or without +CMTI; returns its index or -ENOSPC. */
+static int sms_store(struct modem *m, const char *hex, int tpdu_len, bool announce)
 {
 	for (int i = 0; i < SMS_SLOTS; i++) {
 		struct stored_sms *sm = &m->store[i];
@@ -551,7 +552,8 @@ static int sms_store(struct modem *m, const char *hex, int tpdu_len)
 		snprintf(sm->hex, sizeof(sm->hex), "%s", hex);
 		for (char *c = sm->hex; *c; c++) /* modems print upper-case hex */
 			*c = (char)toupper((unsigned char)*c);
-		sim_out(&m->sim, "+CMTI: \"ME\",%d", i + 1);
+		if (announce)
+			sim_out(&m->sim, "+CMTI: \"ME\",%d", i + 1);
 		return i + 1;
 	}
 	return -ENOSPC;
@@ -653,6 +655,35 @@ static void at_cmgr(struct modem *m, const char *arg)
 	sim_out_cont(&m->sim, "%s", sm->hex);
 	ok(m);
 	m->store[idx - 1].stat = 1;
+}
+
+/*
+ * AT+CMGL=<stat> (PDU mode): "+CMGL: <index>,<stat>,,<length>" and the PDU line for each
+ * stored message of that stat (4: all); listed unread messages become read.
+ */
+static void at_cmgl(struct modem *m, const char *arg)
+{
+	long stat;
+
+	if (m->text_mode) {
+		cms(m, CMS_NOT_ALLOWED);
+		return;
+	}
+	if (sim_parse_long(arg, 0, 4, &stat) < 0) {
+		error(m);
+		return;
+	}
+	for (int i = 0; i < SMS_SLOTS; i++) {
+		struct stored_sms *sm = &m->store[i];
+
+		if (!sm->used || (stat != 4 && sm->stat != stat))
+			continue;
+		sim_out(&m->sim, "+CMGL: %d,%d,,%d", i + 1, sm->stat, sm->tpdu_len);
+		sim_out_cont(&m->sim, "%s", sm->hex);
+		sm->stat = 1;
+	}
+	sim_event(&m->sim, "sms-listed %ld", stat);
+	ok(m);
 }
 
 /* AT+CMGD=<index>[,<delflag>]: 0 that index; 1..3 every read message; 4 every message. */
@@ -771,6 +802,8 @@ static void at_command(struct modem *m, char *cmd, int64_t t_ns)
 		at_cmgs(m, cmd + 8);
 	} else if (!strncmp(cmd, "AT+CMGR=", 8)) {
 		at_cmgr(m, cmd + 8);
+	} else if (!strncmp(cmd, "AT+CMGL=", 8)) {
+		at_cmgl(m, cmd + 8);
 	} else if (!strncmp(cmd, "AT+CMGD=", 8)) {
 		at_cmgd(m, cmd + 8);
 	} else if (!strcmp(cmd, "AT+CPMS?")) {
@@ -907,8 +940,8 @@ static void ctl_dtmf(struct modem *m, struct sim_client *cl, const char *d)
 	reply_written(m, cl);
 }
 
-/* sms-in <hex>: store a received message as AT+CMGR shows it and send +CMTI. */
-static void ctl_sms_in(struct modem *m, struct sim_client *cl, char *args)
+/* sms-in|sms-store <hex>: store a received message as AT+CMGR shows it; sms-in sends +CMTI. */
+static void ctl_sms_in(struct modem *m, struct sim_client *cl, char *args, bool announce)
 {
 	const char *hex = sim_next_token(&args);
 	uint8_t pdu[SMS_PDU_MAX];
@@ -917,7 +950,8 @@ static void ctl_sms_in(struct modem *m, struct sim_client *cl, char *args)
 	int idx;
 
 	if (!hex || sim_next_token(&args)) {
-		sim_reply(cl, "err usage: sms-in <pdu hex, SMSC field first>");
+		sim_reply(cl, "err usage: %s <pdu hex, SMSC field first>",
+			  announce ? "sms-in" : "sms-store");
 		return;
 	}
 	tpdu_len = pdu_decode(hex, pdu, why, sizeof(why));
@@ -925,7 +959,7 @@ static void ctl_sms_in(struct modem *m, struct sim_client *cl, char *args)
 		sim_reply(cl, "err sms-in: %s", why);
 		return;
 	}
-	idx = sms_store(m, hex, tpdu_len);
+	idx = sms_store(m, hex, tpdu_len, announce);
 	if (idx < 0)
 		sim_reply(cl, "err memory full (%d messages)", SMS_SLOTS);
 	else
@@ -987,11 +1021,13 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		m->pending_cme = (int)v;
 		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "sms-in")) {
-		ctl_sms_in(m, cl, args);
+		ctl_sms_in(m, cl, args, true);
+	} else if (!strcmp(cmd, "sms-store")) {
+		ctl_sms_in(m, cl, args, false);
 	} else if (!strcmp(cmd, "sms-in-bad")) {
 		if (*args) {
 			sim_reply(cl, "err sms-in-bad takes no arguments");
-		} else if ((v = sms_store(m, SMS_BAD_PDU, SMS_BAD_TPDU_LEN)) < 0) {
+		} else if ((v = sms_store(m, SMS_BAD_PDU, SMS_BAD_TPDU_LEN, true)) < 0) {
 			sim_reply(cl, "err memory full (%d messages)", SMS_SLOTS);
 		} else {
 			sim_reply(cl, "ok idx=%ld", v);

@@ -704,6 +704,25 @@ test_sms() {
 	event '^event sms-deleted 1$'
 	event '^event sms-deleted 4$'
 	ctl_ok sms-list '^ok$'
+	# sms-store: stored without +CMTI (it came while nobody listened), found by AT+CMGL
+	ctl_ok "sms-store $dlv" '^ok idx=1$'
+	quiet 0.3
+	ctl_ok sms-in-bad '^ok idx=2$'
+	expect '+CMTI: "ME",2'
+	at 'AT+CMGL=0'
+	expect '+CMGL: 1,0,,33' "$dlv" '+CMGL: 2,0,,4' 0791534850020200040C9153 OK
+	event '^event sms-listed 0$'
+	at 'AT+CMGL=0' # listed: now read
+	expect OK
+	at 'AT+CMGL=4'
+	expect '+CMGL: 1,1,,33' "$dlv" '+CMGL: 2,1,,4' 0791534850020200040C9153 OK
+	at 'AT+CMGL=5'
+	expect ERROR
+	at 'AT+CMGD=1,4'
+	expect OK
+	event '^event sms-deleted 1$'
+	event '^event sms-deleted 2$'
+	ctl_err 'sms-store'
 	ctl_ok cmti-bogus
 	expect '+CMTI: "SM",-1'
 

@@ -8,7 +8,7 @@
  * Checked besides memory errors: every queued command gets exactly one
  * callback, and every URC and response line handed out is a C string shorter
  * than GW_AT_LINE_MAX without NUL bytes inside. Every line is also given to the
- * PEI and modem parsers (+CLCC, vendor call-state URCs, +CLIP, +CEER).
+ * PEI and modem parsers (+CLCC, vendor call-state URCs, +CLIP, +CEER, +CMGL).
  * Run: make fuzz (FUZZ_SECONDS per target).
  */
 #include <stdint.h>
@@ -55,6 +55,10 @@ static void check_line(const char *l)
 	char why[24];
 	if (gw_modem_parse_ceer(l, why, sizeof(why)) == 0 &&
 	    (why[0] == 0 || strlen(why) >= sizeof(why)))
+		abort();
+	struct gw_modem_cmgl sl;
+	if (gw_modem_parse_cmgl(l, &sl) == 0 && (sl.index < 0 || sl.index > 9999 || sl.stat < 0 ||
+						 sl.stat > 4 || sl.length < 1 || sl.length > 255))
 		abort();
 }
 

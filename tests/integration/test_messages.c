@@ -94,6 +94,43 @@ static void test_officer_text_and_reply(void **state)
 	assert_int_equal(h_wait_log(&rig, "does not parse", 2000), 0);
 }
 
+/*
+ * An SMS that came while rinkid was down sits in the modem's storage with no +CMTI to come:
+ * rinkid lists it after the modem's init (AT+CMGL=4), hands it on and deletes it.
+ */
+static int setup_stored(void **state)
+{
+	(void)state;
+	struct gw_sms_submit sub;
+	struct gw_sms_pdu pdu;
+	char err[128], deliver[1024];
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+	gw_sms_submit_defaults(&sub);
+	sub.to = "+358409999999";
+	sub.text = "Tullut yöllä";
+	if (h_rig_init(&rig) < 0 || h_start_sims(&rig) < 0 ||
+	    gw_sms_encode(&sub, &pdu, 1, err, sizeof(err)) != 1 ||
+	    gw_sms_submit_to_deliver(pdu.hex, "+358401234567", scts, deliver, sizeof(deliver), err,
+				     sizeof(err)) <= 0 ||
+	    h_cmd(&rig.modem, NULL, 0, "sms-store %s", deliver) < 0 ||
+	    h_start_rinkid(&rig, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static void test_stored_sms_read_after_start(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	char list[64];
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-listed 4", 5000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-deleted 1", 3000), 0);
+	/* it reached the relay: from Aino, with no thread open */
+	assert_int_equal(h_wait_log(&rig, "SMS from +358401234567 with no open thread", 2000), 0);
+	assert_int_equal(h_cmd(&rig.modem, list, sizeof(list), "sms-list"), 0);
+	assert_string_equal(list, "ok");
+}
+
 /* The eleventh text in a minute from one radio is dropped, and recorded in the call log. */
 static void test_rate_limited_text_logged(void **state)
 {
@@ -178,6 +215,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_officer_text_and_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_limited_text_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_relayed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stored_sms_read_after_start, setup_stored,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("integration: messages", tests, NULL, NULL);
 }

@@ -114,6 +114,9 @@ static void expect_esc(struct fx *f)
 		fail_msg("device got '%s' before the ESC", before);
 }
 
+/* What the modem answers to the AT+CMGL=4 after the init (NULL: an empty list). */
+static const char *cmgl_answer;
+
 /* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init.
  * esc_answer: what the modem says to the ESC written on port open. */
 static int setup_modem(void **state, const char *vendor, const char *const *vendor_init,
@@ -158,6 +161,9 @@ static int setup_modem(void **state, const char *vendor, const char *const *vend
 	}
 	expect(&f, "AT+CPIN?");
 	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	/* the messages stored while nobody listened */
+	expect(&f, "AT+CMGL=4");
+	reply(&f, cmgl_answer ? cmgl_answer : "\r\nOK\r\n");
 	run_for(&f, 20);
 	assert_int_equal(f.ready, 1);
 	/* the first health poll follows at once */
@@ -383,21 +389,29 @@ static void test_sms_send(void **state)
 	assert_int_equal(gw_modem_send_sms(f->m, "04x1", "x", on_sent, NULL), -EINVAL);
 }
 
+/* A DELIVER from +358401234568 saying text; returns its TPDU length. */
+static int make_deliver(const char *text, char *deliver, size_t len)
+{
+	struct gw_sms_submit sub;
+	struct gw_sms_pdu pdu;
+	char err[128];
+	gw_sms_submit_defaults(&sub);
+	sub.to = "+358401234567";
+	sub.text = text;
+	assert_int_equal(gw_sms_encode(&sub, &pdu, 1, err, sizeof(err)), 1);
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+	int tpdu = gw_sms_submit_to_deliver(pdu.hex, "+358401234568", scts, deliver, len, err,
+					    sizeof(err));
+	assert_true(tpdu > 0);
+	return tpdu;
+}
+
 static void test_sms_receive_and_delete(void **state)
 {
 	struct fx *f = *state;
 	/* a DELIVER made from a known SUBMIT: from +358401234568, "4 ok" */
-	struct gw_sms_submit sub;
-	struct gw_sms_pdu pdu;
-	char err[128], deliver[512], line[600];
-	gw_sms_submit_defaults(&sub);
-	sub.to = "+358401234567";
-	sub.text = "4 ok";
-	assert_int_equal(gw_sms_encode(&sub, &pdu, 1, err, sizeof(err)), 1);
-	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
-	int tpdu = gw_sms_submit_to_deliver(pdu.hex, "+358401234568", scts, deliver,
-					    sizeof(deliver), err, sizeof(err));
-	assert_true(tpdu > 0);
+	char deliver[512], line[600];
+	int tpdu = make_deliver("4 ok", deliver, sizeof(deliver));
 	sms_count = 0;
 	reply(f, "\r\n+CMTI: \"ME\",3\r\n");
 	expect(f, "AT+CMGR=3");
@@ -419,6 +433,114 @@ static void test_sms_receive_and_delete(void **state)
 	reply(f, "\r\n+CMTI: \"SM\",-1\r\n");
 	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 200), 0);
 	assert_int_equal(sms_count, 1);
+}
+
+static void test_cmgl_parse(void **state)
+{
+	(void)state;
+	struct gw_modem_cmgl e;
+	assert_int_equal(gw_modem_parse_cmgl("+CMGL: 3,0,,24", &e), 0);
+	assert_int_equal(e.index, 3);
+	assert_int_equal(e.stat, 0);
+	assert_int_equal(e.length, 24);
+	assert_int_equal(gw_modem_parse_cmgl("+CMGL: 12,1,\"Aino, koti\",140", &e), 0);
+	assert_int_equal(e.index, 12);
+	assert_int_equal(e.stat, 1);
+	assert_int_equal(e.length, 140);
+	assert_int_equal(gw_modem_parse_cmgl("+CMGL:0,3,23", &e), 0); /* no alpha field */
+	assert_int_equal(e.index, 0);
+	assert_int_equal(e.stat, 3);
+	assert_int_equal(e.length, 23);
+	static const char *const bad[] = {
+	    "+CMGL:",	      "+CMGL: ",	  "+CMGL: 3",
+	    "+CMGL: 3,0",     "+CMGL: -1,0,,24",  "+CMGL: 10000,0,,24",
+	    "+CMGL: 3,5,,24", "+CMGL: 3,0,,0",	  "+CMGL: 3,0,,256",
+	    "+CMGL: x,0,,24", "+CMGL: 3,0,,24,1", "+CMGL: 3,0,\"a,24",
+	    "+CMGR: 0,,24",   "0791534850020200"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (gw_modem_parse_cmgl(bad[i], &e) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+}
+
+/*
+ * Messages stored while rinkid was down are listed after the init and each read and deleted
+ * as a +CMTI would have it: a good one delivered, garbage deleted unreported, one stored to
+ * send (stat 3) and an unparsable line left alone.
+ */
+static int setup_stored(void **state)
+{
+	static char answer[1024];
+	char deliver[512];
+	int tpdu = make_deliver("tallessa", deliver, sizeof(deliver));
+	snprintf(answer, sizeof(answer),
+		 "\r\n+CMGL: 2,0,,%d\r\n%s\r\n+CMGL: 7,3,,5\r\n0011000000\r\n"
+		 "+CMGL: x,0,,5\r\n00\r\n+CMGL: 4,1,,5\r\n00ZZ11\r\n\r\nOK\r\n",
+		 tpdu, deliver);
+	cmgl_answer = answer;
+	sms_count = 0;
+	int rc = setup(state);
+	cmgl_answer = NULL;
+	return rc;
+}
+
+static void test_stored_sms_read_after_init(void **state)
+{
+	struct fx *f = *state;
+	char deliver[512], line[600];
+	int tpdu = make_deliver("tallessa", deliver, sizeof(deliver));
+	expect(f, "AT+CMGR=2");
+	snprintf(line, sizeof(line), "\r\n+CMGR: 1,,%d\r\n%s\r\n\r\nOK\r\n", tpdu, deliver);
+	reply(f, line);
+	expect(f, "AT+CMGR=4");
+	reply(f, "\r\n+CMGR: 1,,5\r\n00ZZ11\r\n\r\nOK\r\n");
+	expect(f, "AT+CMGD=2");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CMGD=4");
+	reply(f, "\r\nOK\r\n");
+	/* nothing more: index 7 and the bad line are not read */
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 200), 0);
+	assert_int_equal(sms_count, 1);
+	assert_string_equal(sms_from, "+358401234568");
+	assert_string_equal(sms_text, "tallessa");
+}
+
+/* A listing cut at CMGR_PENDING (8) messages is asked again once those are read and deleted. */
+static int setup_stored_many(void **state)
+{
+	static char answer[2048];
+	size_t n = 0;
+	for (int i = 1; i <= 9; i++)
+		n += (size_t)snprintf(answer + n, sizeof(answer) - n,
+				      "\r\n+CMGL: %d,0,,5\r\n00ZZ11", i);
+	snprintf(answer + n, sizeof(answer) - n, "\r\n\r\nOK\r\n");
+	cmgl_answer = answer;
+	int rc = setup(state);
+	cmgl_answer = NULL;
+	return rc;
+}
+
+static void test_stored_sms_listed_again(void **state)
+{
+	struct fx *f = *state;
+	char cmd[32];
+	for (int i = 1; i <= 8; i++) {
+		snprintf(cmd, sizeof(cmd), "AT+CMGR=%d", i);
+		expect(f, cmd);
+		reply(f, "\r\n+CMGR: 1,,5\r\n00ZZ11\r\n\r\nOK\r\n");
+	}
+	for (int i = 1; i <= 8; i++) {
+		snprintf(cmd, sizeof(cmd), "AT+CMGD=%d", i);
+		expect(f, cmd);
+		reply(f, "\r\nOK\r\n");
+	}
+	expect(f, "AT+CMGL=4");
+	reply(f, "\r\n+CMGL: 9,1,,5\r\n00ZZ11\r\n\r\nOK\r\n");
+	expect(f, "AT+CMGR=9");
+	reply(f, "\r\n+CMGR: 1,,5\r\n00ZZ11\r\n\r\nOK\r\n");
+	expect(f, "AT+CMGD=9");
+	reply(f, "\r\nOK\r\n");
+	char line[64];
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 200), 0);
 }
 
 /* Reads still asked when the driver is freed get no callback: nothing of theirs may leak (the
@@ -857,6 +979,11 @@ int main(void)
 	    cmocka_unit_test(test_call_urc_parse),
 	    cmocka_unit_test(test_clip_parse),
 	    cmocka_unit_test(test_ceer_parse),
+	    cmocka_unit_test(test_cmgl_parse),
+	    cmocka_unit_test_setup_teardown(test_stored_sms_read_after_init, setup_stored,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_stored_sms_listed_again, setup_stored_many,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cause_names_the_ended_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incoming_reported_once_and_rejected, setup,
 					    teardown),
