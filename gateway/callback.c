@@ -53,6 +53,7 @@ struct gw_callback {
 	int seq;	 /* local number for log lines */
 	char phone[32];	 /* the worker's phone as in the roster */
 	char handle[32]; /* ... and handle */
+	char name[64];	 /* ... and name (status) */
 	int lang;	 /* index into langs[] */
 	char keys[KEYS_MAX + 1];
 	int nkeys, overflow;
@@ -491,6 +492,8 @@ static void set_state(struct gw_callback *cb, enum gw_cb_state to)
 	}
 	LOGCB(cb, GW_LOG_DEBUG, "-> %s", state_names[to]);
 	cb->st = to;
+	if (cb->ops.state)
+		cb->ops.state(cb->ops.arg, to);
 }
 
 /* Feed one event. Returns the new state, or -EPERM when the state does not accept it. */
@@ -503,6 +506,11 @@ static int dispatch(struct gw_callback *cb, enum gw_cb_event ev, const void *dat
 	}
 	states[cb->st].action(cb, ev, data);
 	return cb->st;
+}
+
+const char *gw_callback_worker(const struct gw_callback *cb)
+{
+	return gw_callback_live(cb) ? cb->name : "";
 }
 
 static void on_timer(struct gw_loop *loop, void *arg)
@@ -584,7 +592,7 @@ int64_t gw_callback_id(const struct gw_callback *cb)
 
 enum gw_cb_state gw_callback_state(const struct gw_callback *cb)
 {
-	return cb->st;
+	return cb ? cb->st : GW_CB_ST_IDLE;
 }
 
 int64_t gw_callback_lockout_left(const struct gw_callback *cb, const char *phone)
@@ -634,6 +642,7 @@ int gw_callback_offer(struct gw_callback *cb, const char *number)
 	cb->id = 0;
 	snprintf(cb->phone, sizeof(cb->phone), "%s", w.phone);
 	snprintf(cb->handle, sizeof(cb->handle), "%s", w.handle);
+	snprintf(cb->name, sizeof(cb->name), "%s", w.name ? w.name : "");
 	const char *lang = gw_roster_worker_lang(cb->roster, w.phone);
 	cb->lang = 0;
 	for (int l = 0; lang && l < CB_LANGS; l++)

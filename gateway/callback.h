@@ -65,6 +65,8 @@ struct gw_callback_ops {
 	int (*radio_hangup)(void *arg, int cci);
 	/* Voice both ways (on = 1) or the audio path stopped (0). May be NULL. */
 	void (*bridge)(void *arg, int on);
+	/* Every change of state, after it is made (status, LEDs). May be NULL. */
+	void (*state)(void *arg, enum gw_cb_state st);
 	void *arg;
 };
 
@@ -94,7 +96,10 @@ int gw_callback_offer(struct gw_callback *cb, const char *number);
 bool gw_callback_live(const struct gw_callback *cb);
 /* Call-log id of the live call-back, 0 when none (or the database refused it). */
 int64_t gw_callback_id(const struct gw_callback *cb);
+/* State of the call-back machine (GW_CB_ST_IDLE when none is live). NULL is fine (IDLE). */
 enum gw_cb_state gw_callback_state(const struct gw_callback *cb);
+/* Roster name of the live call-back's worker; "" when none is live. NULL is fine (""). */
+const char *gw_callback_worker(const struct gw_callback *cb);
 
 /* Driver reports while live (ignored, logged at debug, when not). */
 void gw_callback_key(struct gw_callback *cb, char digit);

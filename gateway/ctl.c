@@ -412,6 +412,12 @@ int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, s
 	put_int(&o, "id", st->call.id);
 	put_str(&o, "state", st->call.live ? gw_call_state_name(st->call.state) : "none");
 
+	out_group(&o, "callback");
+	put_bool(&o, "live", st->callback.live);
+	put_int(&o, "id", st->callback.live ? st->callback.id : 0);
+	put_str(&o, "state", st->callback.live ? gw_cb_state_name(st->callback.state) : "none");
+	put_str(&o, "worker", st->callback.live ? st->callback.worker : "");
+
 	out_group(&o, "db");
 	put_bool(&o, "spooling", st->db.spooling);
 

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "call.h"
+#include "callback.h"
 #include "io.h"
 #include "loop.h"
 #include "modem.h"
@@ -49,6 +50,12 @@ struct gw_ctl_status {
 		int64_t id; /* live incident, or the last one; 0 none yet */
 		enum gw_call_state state;
 	} call;
+	struct {
+		bool live;
+		int64_t id; /* the live call-back's incident; 0 none (or not logged) */
+		enum gw_cb_state state;
+		char worker[64]; /* its worker's roster name; never the PIN or typed digits */
+	} callback;
 	struct {
 		bool spooling; /* call-log writes wait in the spool (database away) */
 	} db;

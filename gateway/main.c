@@ -82,13 +82,21 @@ struct rinkid {
 static void update_status(struct rinkid *d)
 {
 	enum gw_call_state st = d->calls ? gw_calls_state(d->calls) : GW_CALL_ST_CLOSED;
+	/* a live call-back: its incident and state (the worker's name stays out of the
+	   world-readable systemctl status; rinkictl status names the worker) */
+	char cb[64] = "";
+	if (gw_callback_live(d->callback))
+		snprintf(cb, sizeof(cb), ", call-back %lld %s",
+			 (long long)gw_callback_id(d->callback),
+			 gw_cb_state_name(gw_callback_state(d->callback)));
 	if (st != GW_CALL_ST_CLOSED)
-		gw_notify_status(d->notify, "radio %s, modem %s, incident %lld %s",
+		gw_notify_status(d->notify, "radio %s, modem %s, incident %lld %s%s",
 				 d->radio_up ? "ready" : "DOWN", d->modem_up ? "ready" : "DOWN",
-				 (long long)gw_calls_last_id(d->calls), gw_call_state_name(st));
+				 (long long)gw_calls_last_id(d->calls), gw_call_state_name(st), cb);
 	else
-		gw_notify_status(d->notify, "radio %s, modem %s, idle",
-				 d->radio_up ? "ready" : "DOWN", d->modem_up ? "ready" : "DOWN");
+		gw_notify_status(d->notify, "radio %s, modem %s, %s",
+				 d->radio_up ? "ready" : "DOWN", d->modem_up ? "ready" : "DOWN",
+				 cb[0] ? cb + 2 : "idle");
 }
 
 /* Watchdog pings go out while this holds: a device down for minutes may need a restart. */
@@ -449,6 +457,16 @@ static void record_start(struct rinkid *d)
 		LOGP(GW_LOG_DB, GW_LOG_ERROR, "recording %s not in the call log", path);
 }
 
+/* The on-call LED, of the authority call and the call-back together: lit while either is
+   bridged, blinking while either is otherwise live, off when both are idle. */
+static void on_call_led(struct rinkid *d, enum gw_call_state st, enum gw_cb_state cst)
+{
+	led(d, GW_IO_LED_ON_CALL,
+	    st == GW_CALL_ST_BRIDGED || cst == GW_CB_ST_BRIDGED ? GW_IO_LED_ON
+	    : st == GW_CALL_ST_CLOSED && cst == GW_CB_ST_IDLE	? GW_IO_LED_OFF
+								: GW_IO_LED_BLINK_FAST);
+}
+
 /* call -> board and voice: the on-call LED blinks while paging and is lit while bridged;
    the voice path and the recording follow the call (voice_for_state, record_start) */
 static void call_state(void *arg, enum gw_call_state st)
@@ -472,10 +490,7 @@ static void call_state(void *arg, enum gw_call_state st)
 		if (st == GW_CALL_ST_CLOSED || !as.running)
 			gw_rec_stop(d->rec);
 	}
-	led(arg, GW_IO_LED_ON_CALL,
-	    st == GW_CALL_ST_BRIDGED  ? GW_IO_LED_ON
-	    : st == GW_CALL_ST_CLOSED ? GW_IO_LED_OFF
-				      : GW_IO_LED_BLINK_FAST);
+	on_call_led(d, st, gw_callback_state(d->callback));
 }
 static void io_squelch(void *arg, bool open)
 {
@@ -573,6 +588,14 @@ static void cb_bridge(void *arg, int on)
 	}
 }
 
+/* call-back -> board and status: the on-call LED as for authority calls, STATUS= at once */
+static void cb_state(void *arg, enum gw_cb_state st)
+{
+	struct rinkid *d = arg;
+	on_call_led(d, gw_calls_state(d->calls), st);
+	update_status(d);
+}
+
 static void reload_roster(struct rinkid *d)
 {
 	struct gw_roster *r;
@@ -605,6 +628,11 @@ static int ctl_status(void *arg, struct gw_ctl_status *st)
 	st->call.state = gw_calls_state(d->calls);
 	st->call.live = st->call.state != GW_CALL_ST_CLOSED;
 	st->call.id = gw_calls_last_id(d->calls);
+	st->callback.live = gw_callback_live(d->callback);
+	st->callback.id = gw_callback_id(d->callback);
+	st->callback.state = gw_callback_state(d->callback);
+	snprintf(st->callback.worker, sizeof(st->callback.worker), "%s",
+		 gw_callback_worker(d->callback));
 	st->db.spooling = gw_db_spool_pending(d->db);
 	st->counters = d->counters;
 	return 0;
@@ -827,6 +855,7 @@ int main(int argc, char **argv)
 				       .radio_dial = cb_radio_dial,
 				       .radio_hangup = op_radio_hangup,
 				       .bridge = cb_bridge,
+				       .state = cb_state,
 				       .arg = &d};
 	if (gw_callback_new(d.loop, &d.conf, d.db, &bops, &d.callback) < 0)
 		goto out;

@@ -211,6 +211,11 @@ static void print_status(const struct gw_ctl_msg *m)
 		printf("incident  none (last %s)\n", get(m, "call.id"));
 	else
 		printf("incident  none\n");
+	if (yes(m, "callback.live"))
+		printf("call-back %s, %s, worker %s\n", get(m, "callback.id"),
+		       get(m, "callback.state"), get(m, "callback.worker"));
+	else
+		printf("call-back none\n");
 	printf("database  %s\n",
 	       yes(m, "db.spooling") ? "AWAY: call-log writes are spooled" : "ok");
 	printf("counters  incidents %s, pages %s, SMS out %s in %s, SDS out %s in %s\n",

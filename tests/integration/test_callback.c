@@ -3,9 +3,12 @@
  * tetra-sim: a roster worker with a PIN rings the gateway, types the PIN and the
  * officer's ISSI as DTMF (modem-sim's dtmf command, the modem's key URC), and rinkid
  * dials the radio (tetra-sim sees ATD<ISSI> and answers); the release ends the phone
- * call and the call log holds the call-back incident. Then the wrong-PIN path with its
- * lock-out.
+ * call and the call log holds the call-back incident. Along the way the control socket's
+ * status (callback.*), rinkictl status and systemd's STATUS= (a fake $NOTIFY_SOCKET) show
+ * the call-back: PIN with the worker's name, then BRIDGED, then none/idle; never the PIN.
+ * Then the wrong-PIN path with its lock-out.
  */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "ctl.h"
 #include "db.h"
 #include "harness.h"
 #include "roster.h"
@@ -54,11 +61,92 @@ static void press(const char *keys)
 	}
 }
 
+static int nfd = -1; /* the fake systemd's notify socket */
+static char status_text[RINKI_CTL_REPLY_MAX];
+
+/* rinkid's status over its control socket (h_start_rinkid's ctl.sock), parsed into m. */
+static void ctl_status(struct gw_ctl_msg *m)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char err[128];
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ctl.sock", rig.dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(send(fd, "status\n", 7, MSG_NOSIGNAL), 7);
+	/* one reply line: read until its LF, 5 s at most per chunk */
+	size_t n = 0;
+	char *lf = NULL;
+	while (!lf && n < sizeof(status_text) - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		ssize_t k = read(fd, status_text + n, sizeof(status_text) - 1 - n);
+		assert_true(k > 0);
+		lf = memchr(status_text + n, '\n', (size_t)k);
+		n += (size_t)k;
+	}
+	close(fd);
+	assert_non_null(lf);
+	*lf = '\0';
+	if (gw_ctl_parse(status_text, (size_t)(lf - status_text), m, err, sizeof(err)) < 0 ||
+	    strcmp(m->verb, "ok") != 0)
+		fail_msg("status reply (%s): %s", err, status_text);
+}
+
+static const char *field(const struct gw_ctl_msg *m, const char *key)
+{
+	const char *v = gw_ctl_msg_get(m, key);
+	if (!v)
+		fail_msg("no %s in the status: %s", key, status_text);
+	return v;
+}
+
+/* Wait (pumping the sims) for a STATUS= datagram holding needle. 0 or -1. */
+static int wait_status(const char *needle, int timeout_ms)
+{
+	char buf[512];
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		ssize_t n;
+		while ((n = recv(nfd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, "STATUS=") && strstr(buf, needle))
+				return 0;
+		}
+		h_pump(&rig, 50);
+	}
+	return -1;
+}
+
+/* rinkictl status's text, in out. */
+static void rinkictl_status(char *out, size_t len)
+{
+	char bin[256], path[200];
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	snprintf(path, sizeof(path), "%s/rinkictl.out", rig.dir);
+	char *argv[] = {bin, "status", NULL};
+	assert_int_equal(h_run(argv, path), 0);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	if (h_rig_init(&rig) < 0 || h_start_sims(&rig) < 0)
 		return -1;
+	char path[100];
+	snprintf(path, sizeof(path), "%s/notify", rig.dir);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (nfd < 0 || bind(nfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	setenv("NOTIFY_SOCKET", path, 1);
+	snprintf(path, sizeof(path), "%s/ctl.sock", rig.dir);
+	setenv(RINKI_CTL_SOCKET_ENV, path, 1);
 	set_pin("aino", "2468");
 	return 0;
 }
@@ -67,6 +155,11 @@ static int teardown(void **state)
 {
 	(void)state;
 	h_rig_fini(&rig);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv(RINKI_CTL_SOCKET_ENV);
+	if (nfd >= 0)
+		close(nfd);
+	nfd = -1;
 	return h_rinkid_status() == 0 ? 0 : -1;
 }
 
@@ -79,8 +172,26 @@ static void test_callback_to_radio(void **state)
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring %s", AINO), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "call active", 3000), 0);
 	assert_int_equal(h_wait_log(&rig, "call_in aino fi", 3000), 0);
-	press("2468#");
+	/* the PIN stage: live, PIN, the worker's name; STATUS= too */
+	struct gw_ctl_msg m;
+	ctl_status(&m);
+	assert_string_equal(field(&m, "callback.live"), "yes");
+	assert_string_equal(field(&m, "callback.state"), "PIN");
+	assert_string_equal(field(&m, "callback.worker"), "Aino Virtanen");
+	int64_t id = atoll(field(&m, "callback.id"));
+	assert_true(id > 0);
+	assert_string_equal(field(&m, "call.live"), "no"); /* no authority call */
+	char want[64];
+	/* sent on the change itself: well inside rinkid's 2 s periodic STATUS= refresh */
+	snprintf(want, sizeof(want), "call-back %lld PIN", (long long)id);
+	assert_int_equal(wait_status(want, 500), 0);
+	press("24");
+	ctl_status(&m);
+	assert_string_equal(field(&m, "callback.state"), "PIN");
+	press("68#");
 	assert_int_equal(h_wait_log(&rig, "pin_ok aino", 3000), 0);
+	ctl_status(&m);
+	assert_string_equal(field(&m, "callback.state"), "ISSI");
 	press("2269001#");
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "dial ", 3000), 0);
 	const char *ev = strstr(rig.radio.events, "event dial ");
@@ -88,10 +199,35 @@ static void test_callback_to_radio(void **state)
 	assert_non_null(strstr(ev, " 2269001 cci="));
 	int cci = atoi(strstr(ev, "cci=") + 4);
 	assert_int_equal(h_wait_log(&rig, "connected 2269001", 3000), 0);
+	/* bridged: the same incident, BRIDGED, in the socket, rinkictl's text and STATUS= */
+	ctl_status(&m);
+	assert_string_equal(field(&m, "callback.live"), "yes");
+	assert_string_equal(field(&m, "callback.state"), "BRIDGED");
+	assert_string_equal(field(&m, "callback.worker"), "Aino Virtanen");
+	assert_int_equal(atoll(field(&m, "callback.id")), id);
+	assert_null(strstr(status_text, "2468"));
+	char text[4096];
+	rinkictl_status(text, sizeof(text));
+	snprintf(want, sizeof(want), "call-back %lld, BRIDGED, worker Aino Virtanen\n",
+		 (long long)id);
+	if (!strstr(text, want))
+		fail_msg("no '%s' in rinkictl status:\n%s", want, text);
+	snprintf(want, sizeof(want), "call-back %lld BRIDGED", (long long)id);
+	assert_int_equal(wait_status(want, 500), 0);
 	/* the officer ends the call: the worker's phone is hung up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
 	assert_int_equal(h_wait_log(&rig, "closed: connected", 3000), 0);
+	/* over: idle everywhere */
+	ctl_status(&m);
+	assert_string_equal(field(&m, "callback.live"), "no");
+	assert_string_equal(field(&m, "callback.state"), "none");
+	assert_string_equal(field(&m, "callback.worker"), "");
+	assert_string_equal(field(&m, "callback.id"), "0");
+	assert_int_equal(wait_status("modem ready, idle", 500), 0);
+	rinkictl_status(text, sizeof(text));
+	if (!strstr(text, "call-back none\n"))
+		fail_msg("no 'call-back none' in rinkictl status:\n%s", text);
 	struct logged l;
 	read_newest(&l);
 	assert_string_equal(l.line, "callback");

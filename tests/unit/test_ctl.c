@@ -58,6 +58,9 @@ static int fake_status(void *arg, struct gw_ctl_status *st)
 	st->call.live = true;
 	st->call.id = 17;
 	st->call.state = GW_CALL_ST_PAGING;
+	st->callback.id = 9; /* stale: not live */
+	st->callback.state = GW_CB_ST_BRIDGED;
+	snprintf(st->callback.worker, sizeof(st->callback.worker), "stale");
 	st->counters.incidents = 3;
 	st->counters.pages = 5;
 	return 0;
@@ -265,8 +268,29 @@ static void test_status_with_board_and_overflow(void **state)
 	assert_string_equal(gw_ctl_msg_get(&m, "io.fw"), "1.2.3");
 	assert_string_equal(gw_ctl_msg_get(&m, "io.polls"), "99");
 	assert_string_equal(gw_ctl_msg_get(&m, "io.last_error"), "");
-	/* the biggest status (board present, long identity) fits a reply with room to spare */
+	/* no call-back live: none, whatever the struct still holds */
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.live"), "no");
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.state"), "none");
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.id"), "0");
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.worker"), "");
+	/* a live one: its incident, state and worker, encoded in both forms */
+	st.callback.live = true;
+	st.callback.id = 23;
+	st.callback.state = GW_CB_ST_DIALING;
+	snprintf(st.callback.worker, sizeof(st.callback.worker), "Aino \"A\" Virtanen");
+	n = gw_ctl_format_status(&st, false, buf, sizeof(buf));
+	assert_int_equal(gw_ctl_parse(buf, (size_t)n, &m, err, sizeof(err)), 0);
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.live"), "yes");
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.id"), "23");
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.state"), "DIALING");
+	assert_string_equal(gw_ctl_msg_get(&m, "callback.worker"), "Aino \"A\" Virtanen");
+	assert_true(gw_ctl_format_status(&st, true, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\"callback\":{\"live\":true,\"id\":23,\"state\":\"DIALING\","
+				    "\"worker\":\"Aino \\\"A\\\" Virtanen\"}"));
+	/* the biggest status (board present, long identity and worker name) fits a reply with
+	   room to spare */
 	memset(st.radio.identity, '9', sizeof(st.radio.identity) - 1);
+	memset(st.callback.worker, 'x', sizeof(st.callback.worker) - 1);
 	assert_true(gw_ctl_format_status(&st, true, buf, sizeof(buf)) < RINKI_CTL_REPLY_MAX / 2);
 	assert_true(m.nargs < RINKI_CTL_ARGS_MAX);
 	assert_int_equal(gw_ctl_format_status(&st, true, buf, 100), -ENOSPC);
