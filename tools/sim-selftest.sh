@@ -400,7 +400,7 @@ test_modem() {
 	at 'ATD+358401234567;'
 	expect OK '^ORIG:1,0'
 	event '^event dial [0-9]+ \+358401234567$'
-	event '^event call dialing$'
+	event '^event call dialing( [0-9]+)?$'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,2,0,0,"+358401234567",145' OK
 	expect '^CONF:1'
@@ -408,7 +408,7 @@ test_modem() {
 	expect '+CLCC: 1,0,3,0,0,"+358401234567",145' OK
 	ctl_ok state '^ok call=alerting number=\+358401234567$'
 	expect '^CONN:1,0'
-	event '^event call active$'
+	event '^event call active( [0-9]+)?$'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,0,0,0,"+358401234567",145' OK
 	at 'ATD+358401234567;'
@@ -523,7 +523,7 @@ test_sms() {
 	ctl_ok 'callee default answer 0'
 	at 'ATD+358401234567;'
 	expect OK
-	event '^event call active$'
+	event '^event call active( [0-9]+)?$'
 
 	# send: prompt without CRLF, body + Ctrl-Z, +CMGS: <mr> counting from 0
 	at 'AT+CMGS=22'
