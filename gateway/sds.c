@@ -16,6 +16,7 @@
  * octet-aligned PDU (value 0x00 or CR) is dropped. Neither the packing order
  * nor the alphabet is confirmed against EN 300 392-2.
  */
+#include "hex.h"
 #include "sds.h"
 
 #include <assert.h>
@@ -64,17 +65,6 @@ static bool skip_bits(struct bitrd *b, size_t width)
 
 /* --- hex ------------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static int parse_hex(const char *hex, int bits, uint8_t *buf, const char **why)
 {
 	if (bits <= 0) {
@@ -96,7 +86,7 @@ static int parse_hex(const char *hex, int bits, uint8_t *buf, const char **why)
 	}
 	memset(buf, 0, MAX_OCTETS);
 	for (size_t i = 0; i < len; i++) {
-		int v = hexval(hex[i]);
+		int v = gw_hexval(hex[i]);
 		if (v < 0) {
 			*why = "not a hex digit";
 			return -EINVAL;

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "sms.h"
 
 #define GSM7_SINGLE 160
@@ -185,17 +186,6 @@ static int put_utf8(char *out, size_t outlen, size_t *pos, uint32_t cp)
 
 /* ---- hex and packing ----------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Hex string to octets. Returns the octet count or a negative errno. */
 static int hex_decode(const char *hex, uint8_t *out, size_t max, char *err, int errlen)
 {
@@ -209,7 +199,7 @@ static int hex_decode(const char *hex, uint8_t *out, size_t max, char *err, int 
 		return fail(err, errlen, -E2BIG, "PDU of %zu octets is longer than %zu", len / 2,
 			    max);
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		int hi = gw_hexval(hex[i]), lo = gw_hexval(hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return fail(err, errlen, -EINVAL, "bad hex digit at offset %zu",
 				    hi < 0 ? i : i + 1);

@@ -12,6 +12,7 @@
  * backslash as \xNN / \\ so that one event is always one line. Signals only set a flag
  * (SIGTERM/SIGINT are blocked except inside ppoll), so shutdown happens in the loop.
  */
+#include "hex.h"
 #include "sim_common.h"
 
 #include <errno.h>
@@ -177,17 +178,6 @@ bool sim_is_digits(const char *str, size_t maxlen)
 	return n >= 1 && n <= maxlen;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int sim_hex_decode(const char *hex, uint8_t *buf, size_t cap)
 {
 	size_t len = strlen(hex);
@@ -197,8 +187,8 @@ int sim_hex_decode(const char *hex, uint8_t *buf, size_t cap)
 	if (len / 2 > cap)
 		return -E2BIG;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval((unsigned char)hex[i]);
-		int lo = hexval((unsigned char)hex[i + 1]);
+		int hi = gw_hexval((unsigned char)hex[i]);
+		int lo = gw_hexval((unsigned char)hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
