@@ -28,9 +28,14 @@ REL_CFLAGS := $(BASEFLAGS) -O2 -g
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_CFLAGS := $(BASEFLAGS) -O1 -g $(SAN_FLAGS)
 
-GW_SRCS   := $(filter-out gateway/main.c,$(sort $(wildcard gateway/*.c)))
-REL_GW    := $(GW_SRCS:%.c=build/rel/%.o)
-SAN_GW    := $(GW_SRCS:%.c=build/san/%.o)
+# The gateway's modules (gateway/<layer>/*.c) go into one archive per build; rinkid,
+# rinkictl, tests, fuzz targets and benches link it and take only the objects they use.
+GW_SRCS   := $(sort $(wildcard gateway/*/*.c))
+REL_GW    := build/rel/libgateway.a
+SAN_GW    := build/san/libgateway.a
+# rinkictl uses the store and the control-socket codec only: no ALSA, spandsp or libmodbus.
+CTL_PKGS  := sqlite3 libcrypto libsodium
+CTL_LIBS  := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null)
 
 # Tools: each tools/<name>.c is one program; tools/sim_*.c is shared simulator code;
 # tools/rinkictl_*.c are parts of rinkictl.
@@ -55,7 +60,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 # Keep objects that pattern rules build on the way (make would delete them).
 .SECONDARY:
 
-.PHONY: all demo test unit integration bench fuzz fuzz-smoke install clean deps firmware
+.PHONY: all demo test lint unit integration bench fuzz fuzz-smoke install clean deps firmware
 all: build/rinkid $(TOOLS)
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
@@ -84,11 +89,19 @@ build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -c $< -o $@
 
+build/rel/libgateway.a: $(GW_SRCS:%.c=build/rel/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/san/libgateway.a: $(GW_SRCS:%.c=build/san/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
 build/rinkid: build/rel/gateway/main.o $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(REL_GW)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
 build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
 	$(CC) $(REL_CFLAGS) -o $@ $^ -lm
@@ -107,7 +120,7 @@ build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
 
 build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -144,7 +157,16 @@ test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 # The release build is built too, so nothing that only -O2 warns about slips past make test.
 test:
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration fw-test fuzz-smoke soak-short
+	@$(MAKE) --no-print-directory lint unit integration fw-test fuzz-smoke soak-short
+
+# Layer rules of gateway/ (tests/lint), and rinkictl's dependencies: no audio, DSP or Modbus.
+.PHONY: lint
+lint: build/rinkictl
+	@tests/lint/check-layers-selftest.sh
+	@tests/lint/check-layers.sh
+	@if readelf -d build/rinkictl | grep -E 'NEEDED.*(libasound|libspandsp|libmodbus)'; then \
+		echo "lint: rinkictl links the libraries above"; exit 1; fi; \
+		echo "lint: rinkictl links no ALSA, spandsp or libmodbus"
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
@@ -247,8 +269,8 @@ build/prompts/%.wav: tools/prompts/%.txt build/prompt-wav
 	espeak-ng -v $(firstword $(subst /, ,$*)) -s 150 -p 50 -f $< -w $@.22k
 	build/prompt-wav $@.22k $(PROMPT_RATE) $@ && rm -f $@.22k
 PROMPT_DIR_DEF := -DGW_PROMPT_DIR='"$(PREFIX)/share/rinki/prompts"'
-build/rel/gateway/conf.o: REL_CFLAGS += $(PROMPT_DIR_DEF)
-build/san/gateway/conf.o: SAN_CFLAGS += $(PROMPT_DIR_DEF)
+build/rel/gateway/core/conf.o: REL_CFLAGS += $(PROMPT_DIR_DEF)
+build/san/gateway/core/conf.o: SAN_CFLAGS += $(PROMPT_DIR_DEF)
 .PHONY: prompts prompts-check
 prompts: $(PROMPT_WAVS)
 all: prompts

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
+#include "store/db.h"
 
 struct logged {
 	int64_t id;

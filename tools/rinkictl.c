@@ -13,9 +13,9 @@
  * chain); 2 usage (bad command line); 3 not found (no such worker, override, incident or
  * line).
  */
-#include "db.h"
-#include "log.h"
-#include "roster.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "store/roster.h"
 
 #include <errno.h>
 #include <inttypes.h>

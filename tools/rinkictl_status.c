@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "rinki/proto.h"
 
 #define REPLY_TIMEOUT_MS 10000

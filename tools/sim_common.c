@@ -12,7 +12,7 @@
  * backslash as \xNN / \\ so that one event is always one line. Signals only set a flag
  * (SIGTERM/SIGINT are blocked except inside ppoll), so shutdown happens in the loop.
  */
-#include "hex.h"
+#include "core/hex.h"
 #include "sim_common.h"
 
 #include <errno.h>

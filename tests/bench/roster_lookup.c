@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "log.h"
-#include "roster.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "store/roster.h"
 
 #define LINES	   4
 #define WORKERS	   50

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "at.h"
-#include "log.h"
-#include "loop.h"
-#include "modem.h"
-#include "pei.h"
+#include "link/at.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "phone/modem.h"
+#include "radio/pei.h"
 
 static int callbacks;
 

@@ -21,11 +21,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "call.h"
-#include "callback.h"
-#include "db.h"
-#include "log.h"
-#include "roster.h"
+#include "service/call.h"
+#include "service/callback.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "store/roster.h"
 
 #define AINO "+358401234567"
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "log.h"
+#include "ctl/ctl.h"
+#include "core/log.h"
 
 static int calls;
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtmf.h"
-#include "log.h"
+#include "voice/dtmf.h"
+#include "core/log.h"
 
 static int calls;
 

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "log.h"
-#include "prompt.h"
+#include "core/log.h"
+#include "voice/prompt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "log.h"
-#include "roster.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "store/roster.h"
 
 static unsigned max_line;
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sds.h"
+#include "radio/sds.h"
 
 static struct gw_sds_msg msg;
 static struct gw_sds_reasm reasm, rt_reasm;

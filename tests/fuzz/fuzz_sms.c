@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "call.h"
-#include "sms.h"
+#include "service/call.h"
+#include "phone/sms.h"
 
 static struct gw_sms_reasm reasm;
 static struct gw_sms_pdu pdus[GW_SMS_MAX_PARTS];

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "spool.h"
+#include "core/log.h"
+#include "store/spool.h"
 
 static int same(const char *a, const char *b)
 {

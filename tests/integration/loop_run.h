@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "loop.h"
+#include "core/loop.h"
 
 /* CLOCK_MONOTONIC in ms. */
 static inline int64_t lr_mono_ms(void)

@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio.h"
-#include "log.h"
-#include "loop.h"
+#include "voice/audio.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "loop_run.h"
 #include "../../tools/alsa/vcard_rig.h"
 

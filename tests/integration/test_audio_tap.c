@@ -18,11 +18,11 @@
 #include <time.h>
 
 #include "../../tools/alsa/vcard_rig.h"
-#include "audio.h"
-#include "log.h"
-#include "loop.h"
+#include "voice/audio.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "loop_run.h"
-#include "vad.h"
+#include "voice/vad.h"
 
 #define RATE 8000
 

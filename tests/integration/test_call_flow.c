@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "harness.h"
-#include "sds.h"
-#include "sms.h"
+#include "radio/sds.h"
+#include "phone/sms.h"
 
 #define AINO  "+358401234567"
 #define MIKKO "+358401234568"

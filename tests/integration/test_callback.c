@@ -22,10 +22,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "db.h"
+#include "ctl/ctl.h"
+#include "store/db.h"
 #include "harness.h"
-#include "roster.h"
+#include "store/roster.h"
 
 #include "../calllog_read.h"
 

@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "harness.h"
-#include "log.h"
-#include "prompt.h"
-#include "roster.h"
+#include "core/log.h"
+#include "voice/prompt.h"
+#include "store/roster.h"
 #include "../../tools/alsa/vcard_rig.h"
 #include "vcard_find.h"
 

@@ -31,12 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "harness.h"
 #include "qemu_rig.h"
-#include "sms.h"
+#include "phone/sms.h"
 #include "rinki/regmap.h"
-#include "sds.h"
+#include "radio/sds.h"
 
 #define AINO  "+358401234567"
 #define MIKKO "+358401234568"

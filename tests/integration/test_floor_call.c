@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "../../tools/alsa/vcard_rig.h"
-#include "db.h"
+#include "store/db.h"
 #include "harness.h"
 
 #define RATE	    8000

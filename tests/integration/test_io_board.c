@@ -25,9 +25,9 @@
 #include <modbus.h>
 
 #include "../../firmware/core/fw_version.h"
-#include "io.h"
-#include "log.h"
-#include "loop.h"
+#include "board/io.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "qemu_rig.h"
 #include "rinki/regmap.h"
 

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "harness.h"
-#include "sds.h"
-#include "sms.h"
+#include "radio/sds.h"
+#include "phone/sms.h"
 
 static struct h_rig rig;
 

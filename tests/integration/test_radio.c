@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "harness.h"
-#include "pei.h"
+#include "radio/pei.h"
 
 static struct h_rig rig;
 

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "../../tools/alsa/vcard_rig.h"
-#include "db.h"
+#include "store/db.h"
 #include "harness.h"
 
 #define AINO "+358401234567" /* first on duty for line sos in the demo roster */

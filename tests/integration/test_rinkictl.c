@@ -20,10 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "store/db.h"
 #include "harness.h"
-#include "log.h"
-#include "roster.h"
+#include "core/log.h"
+#include "store/roster.h"
 
 static char dir[] = "/tmp/rinki-ctl-XXXXXX";
 static char dbpath[128], outpath[128], errpath[128];

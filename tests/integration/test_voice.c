@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio.h"
-#include "dtmf.h"
-#include "log.h"
-#include "loop.h"
-#include "prompt.h"
+#include "voice/audio.h"
+#include "voice/dtmf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "voice/prompt.h"
 #include "../../tools/alsa/vcard_rig.h"
 
 #define RATE 8000

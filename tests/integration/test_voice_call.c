@@ -23,10 +23,10 @@
 #include <string.h>
 
 #include "harness.h"
-#include "log.h"
-#include "loop.h"
-#include "prompt.h"
-#include "speak.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "voice/prompt.h"
+#include "voice/speak.h"
 #include "../../tools/alsa/vcard_rig.h"
 #include "vcard_find.h"
 

@@ -13,7 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "core/loop.h"
 
 struct pty_peer {
 	int master;

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "at.h"
-#include "loop.h"
+#include "link/at.h"
+#include "core/loop.h"
 
 struct fx {
 	struct gw_loop *loop;

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio.h"
-#include "log.h"
-#include "loop.h"
+#include "voice/audio.h"
+#include "core/log.h"
+#include "core/loop.h"
 
 #define P    80 /* 10 ms at 8 kHz */
 #define RATE 8000

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "call.h"
-#include "db.h"
-#include "roster.h"
+#include "service/call.h"
+#include "store/db.h"
+#include "store/roster.h"
 
 /* 2026-11-25T12:00:00Z */
 #define T0_WALL 1795608000000LL

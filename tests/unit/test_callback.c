@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "call.h"
-#include "callback.h"
-#include "db.h"
-#include "roster.h"
+#include "service/call.h"
+#include "service/callback.h"
+#include "store/db.h"
+#include "store/roster.h"
 
 #include "../calllog_read.h"
 

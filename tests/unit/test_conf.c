@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
+#include "core/conf.h"
+#include "core/log.h"
 
 static char logged[4096];
 static void sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "ctl.h"
-#include "log.h"
-#include "loop.h"
+#include "ctl/ctl.h"
+#include "core/log.h"
+#include "core/loop.h"
 
 #define NOBODY	    65534
 #define READ_GROUP  4242 /* ctl.group in the credential tests */

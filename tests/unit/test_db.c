@@ -26,8 +26,8 @@
 
 #include <sqlite3.h>
 
-#include "db.h"
-#include "log.h"
+#include "store/db.h"
+#include "core/log.h"
 
 static char dir[] = "/tmp/rinki-test-db-XXXXXX";
 static char path[256];

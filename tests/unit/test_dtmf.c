@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtmf.h"
+#include "voice/dtmf.h"
 
 #define KEYS "123A456B789C*0#D"
 

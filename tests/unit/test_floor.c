@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "floor.h"
-#include "log.h"
-#include "loop.h"
+#include "service/floor.h"
+#include "core/log.h"
+#include "core/loop.h"
 
 struct fake {
 	int requests, ceases, gate_calls, events;

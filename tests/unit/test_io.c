@@ -21,9 +21,9 @@
 #include <cmocka.h>
 #include <modbus.h>
 
-#include "io.h"
-#include "log.h"
-#include "loop.h"
+#include "board/io.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "rinki/regmap.h"
 
 struct fake {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "core/loop.h"
 
 static char order[64];
 

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "modem.h"
+#include "phone/modem.h"
 #include "pty_peer.h"
-#include "sms.h"
+#include "phone/sms.h"
 
 struct fx {
 	struct pty_peer dev;

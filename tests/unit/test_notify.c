@@ -19,9 +19,9 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "loop.h"
-#include "notify.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/notify.h"
 
 static char dir[] = "/tmp/rinki-notify-XXXXXX";
 static char path[96];

@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "pei.h"
+#include "radio/pei.h"
 #include "pty_peer.h"
 
 static void test_cticn_full(void **state)

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "priv.h"
+#include "core/log.h"
+#include "core/priv.h"
 
 /* Run fn in a child; returns its exit status (or 200 + signal). */
 static int in_child(int (*fn)(void))

@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "prompt.h"
+#include "core/log.h"
+#include "voice/prompt.h"
 
 static char dir[] = "/tmp/rinki-prompt-XXXXXX";
 

@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "rec.h"
+#include "core/log.h"
+#include "voice/rec.h"
 
 #define RATE   8000
 #define PERIOD 80

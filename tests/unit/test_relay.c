@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relay.h"
+#include "service/relay.h"
 
 #define T0_WALL 1795608000000LL /* 2026-11-25T12:00:00Z */
 

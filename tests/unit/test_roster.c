@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "log.h"
-#include "roster.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "store/roster.h"
 
 static char dir[] = "/tmp/rinki-test-roster-XXXXXX";
 static char dbpath[256], csvpath[256];

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sds.h"
+#include "radio/sds.h"
 
 /* cmocka 1.1 has no assert_double_equal */
 #define assert_near(got, want, eps) near((got), (want), (eps), __LINE__)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serial.h"
+#include "link/serial.h"
 
 struct fx {
 	char dir[64], link[96];

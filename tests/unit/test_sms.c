@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sms.h"
+#include "phone/sms.h"
 
 #define MAXP 8
 

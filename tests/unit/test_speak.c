@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "speak.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "voice/speak.h"
 
 static double now_ms(void)
 {

@@ -26,9 +26,9 @@
 
 #include <sqlite3.h>
 
-#include "db.h"
-#include "log.h"
-#include "spool.h"
+#include "store/db.h"
+#include "core/log.h"
+#include "store/spool.h"
 
 static char dir[] = "/tmp/rinki-test-spool-XXXXXX";
 static char path[256], spath[300];

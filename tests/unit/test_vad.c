@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "vad.h"
+#include "core/log.h"
+#include "voice/vad.h"
 
 #define RATE 8000
 

@@ -1,0 +1,802 @@
+/*
+ * ctl: the control socket. One listening UNIX stream socket in the loop; each accepted
+ * connection gets its peer credentials read once (SO_PEERCRED, SO_PEERGROUPS) and turned
+ * into an access level, an input buffer of one request line and a bounded output buffer.
+ * Complete lines go through gw_ctl_handle(): parse (include/rinki/proto.h grammar),
+ * look the verb up in a table with the access it needs, run it through the ops, format
+ * one reply line. Replies are written at once; what the peer does not take waits in the
+ * output buffer, and a peer whose unread replies would overflow it is dropped, so a client
+ * that stops reading never blocks rinkid. Oversize lines get an error and a close; idle
+ * connections are closed after RINKI_CTL_IDLE_MS.
+ */
+#include "ctl/ctl.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+struct client {
+	struct gw_ctl *ctl;
+	int fd;
+	struct gw_ctl_peer peer;
+	bool closing; /* close once out is flushed; read nothing more */
+	char in[RINKI_CTL_REQ_MAX];
+	size_t inlen;
+	char out[GW_CTL_OUTBUF];
+	size_t outlen;
+	struct gw_timer idle;
+	struct client *next;
+};
+
+struct gw_ctl {
+	struct gw_ctl_ops ops;
+	struct gw_loop *loop;
+	int lfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+	bool has_group, has_admin;
+	gid_t group, admin;
+	struct client *clients;
+	int nclients;
+	uint32_t requests, denied, dropped;
+};
+
+/* ---- status formatting ---------------------------------------------------------------- */
+
+/* One writer for both forms: "ok group.key=value ..." or {"key":v,"group":{"key":v}}. */
+struct out {
+	char *buf;
+	size_t len, cap;
+	bool json, overflow;
+	bool in_group, first;
+	const char *group;
+};
+
+__attribute__((format(printf, 2, 3))) static void out_raw(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len) {
+		o->overflow = true;
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+static void out_group(struct out *o, const char *name)
+{
+	if (o->json) {
+		out_raw(o, "%s%s\"%s\":{", o->in_group ? "}" : "", o->first ? "" : ",", name);
+		o->first = true;
+	}
+	o->in_group = true;
+	o->group = name;
+}
+
+static void out_key(struct out *o, const char *key)
+{
+	if (o->json)
+		out_raw(o, "%s\"%s\":", o->first ? "" : ",", key);
+	else if (o->in_group)
+		out_raw(o, " %s.%s=", o->group, key);
+	else
+		out_raw(o, " %s=", key);
+	o->first = false;
+}
+
+static void put_bool(struct out *o, const char *key, bool v)
+{
+	out_key(o, key);
+	out_raw(o, "%s", o->json ? (v ? "true" : "false") : (v ? "yes" : "no"));
+}
+
+static void put_int(struct out *o, const char *key, int64_t v)
+{
+	out_key(o, key);
+	out_raw(o, "%" PRId64, v);
+}
+
+static void put_str(struct out *o, const char *key, const char *s)
+{
+	out_key(o, key);
+	if (o->overflow)
+		return;
+	if (!o->json) {
+		int n = gw_ctl_encode(o->buf + o->len, o->cap - o->len, s);
+		if (n < 0)
+			o->overflow = true;
+		else
+			o->len += (size_t)n;
+		return;
+	}
+	out_raw(o, "\"");
+	for (; *s && !o->overflow; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			out_raw(o, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			out_raw(o, "\\u%04x", c);
+		else
+			out_raw(o, "%c", c);
+	}
+	out_raw(o, "\"");
+}
+
+static const char *reg_name(int stat)
+{
+	static const char *const names[] = {"not-registered", "home",	 "searching",
+					    "denied",	      "unknown", "visited"};
+	if (stat < 0)
+		return "not-asked";
+	return stat < (int)(sizeof(names) / sizeof(names[0])) ? names[stat] : "unknown";
+}
+
+static const char *modem_call_name(enum gw_modem_call_state st)
+{
+	static const char *const names[] = {
+	    [GW_MODEM_CALL_ACTIVE] = "active",	   [GW_MODEM_CALL_HELD] = "held",
+	    [GW_MODEM_CALL_DIALING] = "dialing",   [GW_MODEM_CALL_ALERTING] = "alerting",
+	    [GW_MODEM_CALL_INCOMING] = "incoming", [GW_MODEM_CALL_WAITING] = "waiting",
+	    [GW_MODEM_CALL_IDLE] = "idle",
+	};
+	if ((unsigned)st < sizeof(names) / sizeof(names[0]) && names[st])
+		return names[st];
+	return "unknown";
+}
+
+int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, size_t len)
+{
+	struct out o = {.buf = buf, .cap = len, .json = json, .first = true};
+	char fw[24];
+
+	if (len == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	out_raw(&o, "%s", json ? "{" : "ok");
+	put_int(&o, "proto", RINKI_CTL_PROTO_VERSION);
+	put_str(&o, "version", st->version);
+	put_int(&o, "uptime_s", st->uptime_s);
+
+	out_group(&o, "radio");
+	put_bool(&o, "port_up", st->radio.port_up);
+	put_bool(&o, "ready", st->radio.ready);
+	put_str(&o, "reg", reg_name(st->radio.reg_stat));
+	put_int(&o, "rssi_dbm", st->radio.rssi_dbm);
+	put_int(&o, "live_calls", st->radio.live_calls);
+	put_str(&o, "identity", st->radio.identity);
+
+	out_group(&o, "modem");
+	put_bool(&o, "port_up", st->modem.port_up);
+	put_bool(&o, "ready", st->modem.ready);
+	put_bool(&o, "sim", st->modem.sim_ready);
+	put_str(&o, "reg", reg_name(st->modem.reg_stat));
+	put_int(&o, "rssi_dbm", st->modem.rssi_dbm);
+	put_str(&o, "operator", st->modem.operator_name);
+	put_str(&o, "call", modem_call_name(st->modem.call));
+	put_int(&o, "recoveries", st->modem.recoveries);
+
+	out_group(&o, "io");
+	put_bool(&o, "present", st->io_present);
+	if (st->io_present) {
+		const struct gw_io_status *io = &st->io;
+		snprintf(fw, sizeof(fw), "%u.%u.%u", io->fw_major, io->fw_minor, io->fw_patch);
+		put_bool(&o, "up", io->up);
+		put_str(&o, "board", gw_io_board_name(io->board_id));
+		put_str(&o, "fw", fw);
+		put_int(&o, "uptime_s", io->uptime_s);
+		put_bool(&o, "squelch", io->squelch);
+		put_bool(&o, "ptt", io->ptt_wanted);
+		put_int(&o, "polls", io->polls);
+		put_int(&o, "failures", io->failures);
+		put_str(&o, "last_error", io->last_error ? gw_io_strerror(io->last_error) : "");
+		put_int(&o, "boot_count", io->boot_count);
+		put_int(&o, "wdt_resets", io->wdt_resets);
+		put_int(&o, "ptt_timeouts", io->ptt_timeouts);
+		put_int(&o, "crc_errors", io->crc_errors);
+	}
+
+	out_group(&o, "call");
+	put_bool(&o, "live", st->call.live);
+	put_int(&o, "id", st->call.id);
+	put_str(&o, "state", st->call.live ? gw_call_state_name(st->call.state) : "none");
+
+	out_group(&o, "callback");
+	put_bool(&o, "live", st->callback.live);
+	put_int(&o, "id", st->callback.live ? st->callback.id : 0);
+	put_str(&o, "state", st->callback.live ? gw_cb_state_name(st->callback.state) : "none");
+	put_str(&o, "worker", st->callback.live ? st->callback.worker : "");
+
+	out_group(&o, "db");
+	put_bool(&o, "spooling", st->db.spooling);
+
+	out_group(&o, "counters");
+	put_int(&o, "incidents", st->counters.incidents);
+	put_int(&o, "pages", st->counters.pages);
+	put_int(&o, "sms_out", st->counters.sms_out);
+	put_int(&o, "sms_in", st->counters.sms_in);
+	put_int(&o, "sds_out", st->counters.sds_out);
+	put_int(&o, "sds_in", st->counters.sds_in);
+
+	out_group(&o, "ctl");
+	put_int(&o, "clients", st->ctl.clients);
+	put_int(&o, "requests", st->ctl.requests);
+	put_int(&o, "denied", st->ctl.denied);
+	put_int(&o, "dropped", st->ctl.dropped);
+	if (json)
+		out_raw(&o, "}}");
+	return o.overflow ? -ENOSPC : (int)o.len;
+}
+
+/* ---- access ------------------------------------------------------------------------------ */
+
+static bool member(const struct gw_ctl_peer *p, gid_t g)
+{
+	if (p->gid == g)
+		return true;
+	for (int i = 0; i < p->ngroups && i < GW_CTL_GROUPS_MAX; i++)
+		if (p->groups[i] == g)
+			return true;
+	return false;
+}
+
+enum gw_ctl_access gw_ctl_access(const struct gw_ctl *ctl, const struct gw_ctl_peer *peer)
+{
+	if (peer->uid == 0 || (ctl->has_admin && member(peer, ctl->admin)))
+		return GW_CTL_ACCESS_ADMIN;
+	if (peer->uid == geteuid() || (ctl->has_group && member(peer, ctl->group)))
+		return GW_CTL_ACCESS_READ;
+	return GW_CTL_ACCESS_NONE;
+}
+
+int gw_ctl_peer_get(int fd, struct gw_ctl_peer *out)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -errno;
+	out->pid = cr.pid;
+	out->uid = cr.uid;
+	out->gid = cr.gid;
+	len = sizeof(out->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, out->groups, &len) < 0) {
+		/* ERANGE: more groups than we look at; ENOPROTOOPT: kernel before 4.13 */
+		LOGP(GW_LOG_CTL, GW_LOG_INFO, "pid %d: supplementary groups unknown (%s)",
+		     (int)cr.pid, strerror(errno));
+		out->ngroups = -1;
+		return 0;
+	}
+	out->ngroups = (int)(len / sizeof(gid_t));
+	return 0;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 4, 5))) static int reply_err(char *reply, size_t rlen,
+							   const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(reply, rlen, "err %s ", code);
+	if (n > 0 && (size_t)n < rlen) {
+		va_start(ap, fmt);
+		vsnprintf(reply + n, rlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static bool valid_digits(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+	return n >= min && n <= max && strspn(s, "0123456789") == n;
+}
+
+/* Every key in m must be among the allowed (NULL-terminated). */
+static int check_keys(const struct gw_ctl_msg *m, const char *const *allowed, char *reply,
+		      size_t rlen)
+{
+	for (int i = 0; i < m->nargs; i++) {
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, m->args[i].key) != 0)
+			a++;
+		if (!*a)
+			return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "%s takes no key '%s'",
+					 m->verb, m->args[i].key);
+	}
+	return 0;
+}
+
+static int req_status(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+		      const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"format", NULL};
+	struct gw_ctl_status st;
+	(void)peer;
+	if (check_keys(m, keys, reply, rlen) < 0)
+		return -1;
+	const char *fmt = gw_ctl_msg_get(m, "format");
+	if (fmt && strcmp(fmt, "kv") != 0 && strcmp(fmt, "json") != 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "format is kv or json");
+	memset(&st, 0, sizeof(st));
+	st.radio.reg_stat = -1;
+	st.modem.call = GW_MODEM_CALL_IDLE;
+	st.call.state = GW_CALL_ST_CLOSED;
+	if (!ctl->ops.status)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "status not provided");
+	int rc = ctl->ops.status(ctl->ops.arg, &st);
+	if (rc < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "status: %s", strerror(-rc));
+	st.ctl.clients = (uint32_t)ctl->nclients;
+	st.ctl.requests = ctl->requests;
+	st.ctl.denied = ctl->denied;
+	st.ctl.dropped = ctl->dropped;
+	if (gw_ctl_format_status(&st, fmt && strcmp(fmt, "json") == 0, reply, rlen) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "status does not fit a reply");
+	return 0;
+}
+
+static int req_page_test(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			 const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"number", NULL};
+	if (check_keys(m, keys, reply, rlen) < 0)
+		return -1;
+	const char *num = gw_ctl_msg_get(m, "number");
+	if (!num)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "page-test needs number=");
+	if (!valid_digits(num + (num[0] == '+'), 3, 20))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "number is an optional + and 3 to 20 digits");
+	if (!ctl->ops.page_test)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "page-test not provided");
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "page-test %s requested by uid %u pid %d", num,
+	     (unsigned)peer->uid, (int)peer->pid);
+	int rc = ctl->ops.page_test(ctl->ops.arg, num);
+	if (rc == -EBUSY)
+		return reply_err(reply, rlen, RINKI_CTL_E_BUSY, "a call is in progress");
+	if (rc == -ENOTCONN)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "the modem is not ready");
+	if (rc < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "page-test: %s", strerror(-rc));
+	snprintf(reply, rlen, "ok number=%s", num); /* '+' and digits need no escape */
+	return 0;
+}
+
+static int req_sds_send(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"issi", "text", NULL};
+	if (check_keys(m, keys, reply, rlen) < 0)
+		return -1;
+	const char *issi = gw_ctl_msg_get(m, "issi"), *text = gw_ctl_msg_get(m, "text");
+	if (!issi || !text || !text[0])
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "sds-send needs issi= and text=");
+	if (!valid_digits(issi, 1, 17))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "issi is 1 to 17 digits");
+	if (!ctl->ops.sds_send)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "sds-send not provided");
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "sds-send to %s (%zu bytes) requested by uid %u pid %d",
+	     issi, strlen(text), (unsigned)peer->uid, (int)peer->pid);
+	int rc = ctl->ops.sds_send(ctl->ops.arg, issi, text);
+	if (rc == -EMSGSIZE)
+		return reply_err(reply, rlen, RINKI_CTL_E_TOOLONG, "the text does not fit one SDS");
+	if (rc == -EBUSY)
+		return reply_err(reply, rlen, RINKI_CTL_E_BUSY, "too many SDS in flight");
+	if (rc == -ENOTCONN)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "the radio is not ready");
+	if (rc == -EINVAL)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "the radio refused issi or text");
+	if (rc <= 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "sds-send: %s",
+				 rc ? strerror(-rc) : "no handle");
+	snprintf(reply, rlen, "ok handle=%d", rc);
+	return 0;
+}
+
+static const struct request {
+	const char *verb;
+	enum gw_ctl_access need;
+	int (*fn)(struct gw_ctl *ctl, const struct gw_ctl_msg *m, const struct gw_ctl_peer *peer,
+		  char *reply, size_t rlen);
+} requests[] = {
+    {"status", GW_CTL_ACCESS_READ, req_status},
+    {"page-test", GW_CTL_ACCESS_ADMIN, req_page_test},
+    {"sds-send", GW_CTL_ACCESS_ADMIN, req_sds_send},
+};
+
+int gw_ctl_handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line, size_t len,
+		  char *reply, size_t rlen)
+{
+	struct gw_ctl_msg m;
+	char err[160];
+
+	assert(rlen > 0);
+	if (rlen > RINKI_CTL_REPLY_MAX)
+		rlen = RINKI_CTL_REPLY_MAX;
+	ctl->requests++;
+	if (len >= RINKI_CTL_REQ_MAX)
+		return reply_err(reply, rlen, RINKI_CTL_E_TOOLONG, "request longer than %d bytes",
+				 RINKI_CTL_REQ_MAX - 1);
+	if (memchr(line, '\0', len))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "NUL byte in request");
+	int rc = gw_ctl_parse(line, len, &m, err, sizeof(err));
+	if (rc < 0) {
+		LOGP(GW_LOG_CTL, GW_LOG_INFO, "pid %d: malformed request: %s", (int)peer->pid, err);
+		return reply_err(reply, rlen,
+				 rc == -EMSGSIZE ? RINKI_CTL_E_TOOLONG : RINKI_CTL_E_USAGE, "%s",
+				 err);
+	}
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		const struct request *r = &requests[i];
+		if (strcmp(r->verb, m.verb) != 0)
+			continue;
+		if (gw_ctl_access(ctl, peer) < r->need) {
+			ctl->denied++;
+			LOGP(GW_LOG_CTL, GW_LOG_WARN, "%s denied to uid %u pid %d", m.verb,
+			     (unsigned)peer->uid, (int)peer->pid);
+			return reply_err(reply, rlen, RINKI_CTL_E_DENIED,
+					 "%s needs uid 0 or membership of ctl.admin_group", m.verb);
+		}
+		return r->fn(ctl, &m, peer, reply, rlen);
+	}
+	return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "unknown request '%s'", m.verb);
+}
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+static void client_close(struct client *c, const char *why)
+{
+	struct gw_ctl *ctl = c->ctl;
+	if (why) {
+		ctl->dropped++;
+		LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "client pid %d dropped: %s", (int)c->peer.pid, why);
+	}
+	gw_timer_cancel(ctl->loop, &c->idle);
+	gw_loop_del_fd(ctl->loop, c->fd);
+	close(c->fd);
+	for (struct client **pp = &ctl->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	ctl->nclients--;
+	free(c);
+}
+
+/* Write what the peer takes. Returns 0, or -1 when the connection failed (c is freed). */
+static int client_flush(struct client *c)
+{
+	while (c->outlen) {
+		ssize_t n = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			LOGP(GW_LOG_CTL, GW_LOG_DEBUG, "client pid %d: send: %s", (int)c->peer.pid,
+			     n < 0 ? strerror(errno) : "nothing written");
+			client_close(c, NULL);
+			return -1;
+		}
+		memmove(c->out, c->out + n, c->outlen - (size_t)n);
+		c->outlen -= (size_t)n;
+	}
+	if (c->closing && c->outlen == 0) {
+		client_close(c, NULL);
+		return -1;
+	}
+	gw_loop_mod_fd(c->ctl->loop, c->fd,
+		       (short)((c->closing ? 0 : POLLIN) | (c->outlen ? POLLOUT : 0)));
+	return 0;
+}
+
+/* Queue one reply line. Returns 0, or -1 when c was dropped (its replies pile up). */
+static int client_reply(struct client *c, const char *reply)
+{
+	size_t n = strlen(reply);
+	if (c->outlen + n + 1 > sizeof(c->out)) {
+		client_close(c, "it does not read its replies");
+		return -1;
+	}
+	memcpy(c->out + c->outlen, reply, n);
+	c->out[c->outlen + n] = '\n';
+	c->outlen += n + 1;
+	return client_flush(c);
+}
+
+/* Handle every complete line in c->in. Returns 0, or -1 when c is gone. */
+static int client_lines(struct client *c, bool eof)
+{
+	static char reply[RINKI_CTL_REPLY_MAX];
+	for (;;) {
+		char *nl = memchr(c->in, '\n', c->inlen);
+		size_t len;
+		if (nl) {
+			len = (size_t)(nl - c->in);
+		} else if (c->inlen == sizeof(c->in)) {
+			c->ctl->requests++;
+			reply_err(reply, sizeof(reply), RINKI_CTL_E_TOOLONG,
+				  "request longer than %d bytes", RINKI_CTL_REQ_MAX - 1);
+			c->closing = true;
+			c->ctl->dropped++;
+			LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "client pid %d: request too long, closing",
+			     (int)c->peer.pid);
+			return client_reply(c, reply);
+		} else if (eof && c->inlen) {
+			len = c->inlen; /* a last line without LF still counts */
+		} else {
+			return 0;
+		}
+		gw_ctl_handle(c->ctl, &c->peer, c->in, len, reply, sizeof(reply));
+		size_t used = nl ? len + 1 : len;
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+		gw_timer_schedule(c->ctl->loop, &c->idle, RINKI_CTL_IDLE_MS);
+		if (client_reply(c, reply) < 0)
+			return -1;
+		if (c->closing)
+			return 0;
+	}
+}
+
+static void on_client(struct gw_loop *loop, int fd, short revents, void *arg)
+{
+	struct client *c = arg;
+	(void)loop;
+	(void)fd;
+	if ((revents & POLLOUT) && client_flush(c) < 0)
+		return;
+	if (c->closing)
+		return;
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			LOGP(GW_LOG_CTL, GW_LOG_DEBUG, "client pid %d: recv: %s", (int)c->peer.pid,
+			     strerror(errno));
+			client_close(c, NULL);
+			return;
+		}
+		c->inlen += (size_t)n;
+		if (client_lines(c, n == 0) < 0)
+			return;
+		if (n == 0) {
+			/* the peer finished sending: close once its replies are out */
+			c->closing = true;
+			client_flush(c);
+		}
+	}
+}
+
+static void on_idle(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	client_close(arg, "idle");
+}
+
+/* Refuse a connection with one err line, best effort, without blocking. */
+static void refuse(int fd, const char *code, const char *text)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "err %s %s\n", code, text);
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		LOGP(GW_LOG_CTL, GW_LOG_DEBUG, "refusal not sent: %s", strerror(errno));
+	close(fd);
+}
+
+static void on_accept(struct gw_loop *loop, int lfd, short revents, void *arg)
+{
+	struct gw_ctl *ctl = arg;
+	struct gw_ctl_peer peer;
+	(void)revents;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			LOGP(GW_LOG_CTL, GW_LOG_ERROR, "accept: %s", strerror(errno));
+		return;
+	}
+	int rc = gw_ctl_peer_get(fd, &peer);
+	if (rc < 0) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "peer credentials: %s", strerror(-rc));
+		close(fd);
+		return;
+	}
+	if (gw_ctl_access(ctl, &peer) == GW_CTL_ACCESS_NONE) {
+		ctl->denied++;
+		LOGP(GW_LOG_CTL, GW_LOG_WARN, "connection from uid %u pid %d denied",
+		     (unsigned)peer.uid, (int)peer.pid);
+		refuse(fd, RINKI_CTL_E_DENIED, "needs uid 0 or membership of ctl.group");
+		return;
+	}
+	if (ctl->nclients >= GW_CTL_CLIENTS_MAX) {
+		LOGP(GW_LOG_CTL, GW_LOG_WARN, "connection from pid %d refused: %d clients already",
+		     (int)peer.pid, ctl->nclients);
+		refuse(fd, RINKI_CTL_E_BUSY, "too many connections");
+		return;
+	}
+	struct client *c = calloc(1, sizeof(*c));
+	if (!c || gw_loop_add_fd(loop, fd, POLLIN, on_client, c) < 0) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "no memory for a client");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->fd = fd;
+	c->peer = peer;
+	gw_timer_init(&c->idle, on_idle, c);
+	gw_timer_schedule(loop, &c->idle, RINKI_CTL_IDLE_MS);
+	c->next = ctl->clients;
+	ctl->clients = c;
+	ctl->nclients++;
+	LOGP(GW_LOG_CTL, GW_LOG_DEBUG, "client uid %u pid %d connected", (unsigned)peer.uid,
+	     (int)peer.pid);
+}
+
+/* ---- lifetime ------------------------------------------------------------------------------ */
+
+int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out)
+{
+	struct gw_ctl *ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return -ENOMEM;
+	ctl->ops = *ops;
+	ctl->lfd = -1;
+	*out = ctl;
+	return 0;
+}
+
+/* A group by name or number. Returns 0 or -ENOENT. */
+static int resolve_group(const char *key, const char *name, gid_t *gid)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(name, &end, 10);
+	if (isdigit((unsigned char)name[0]) && !*end && !errno && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	struct group *g = getgrnam(name);
+	if (!g) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: no group '%s'", key, name);
+		return -ENOENT;
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
+/* Make way for the socket: a stale one goes, a live one or another file stays. */
+static int clear_path(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat stb;
+	if (lstat(path, &stb) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(stb.st_mode)) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s exists and is not a socket", path);
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	int e = errno;
+	close(fd);
+	if (rc == 0) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: another rinkid is listening there", path);
+		return -EADDRINUSE;
+	}
+	if (e != ECONNREFUSED) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	LOGP(GW_LOG_CTL, GW_LOG_INFO, "%s: removed a stale socket", path);
+	return 0;
+}
+
+int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_conf *conf)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat stb;
+	int rc;
+
+	assert(ctl->lfd < 0 && conf->path);
+	ctl->has_group = conf->group && conf->group[0];
+	ctl->has_admin = conf->admin_group && conf->admin_group[0];
+	if (ctl->has_group && (rc = resolve_group("ctl.group", conf->group, &ctl->group)) < 0)
+		return rc;
+	if (ctl->has_admin &&
+	    (rc = resolve_group("ctl.admin_group", conf->admin_group, &ctl->admin)) < 0)
+		return rc;
+	if (!conf->path[0] || strlen(conf->path) >= sizeof(sa.sun_path)) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "ctl.socket: path empty or longer than %zu bytes",
+		     sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, conf->path, strlen(conf->path) + 1);
+	if ((rc = clear_path(conf->path, &sa)) < 0)
+		return rc;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	mode_t old = umask(0117); /* born 0660: no window with wider access */
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	umask(old);
+	if (rc < 0) {
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "bind %s: %s", conf->path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	snprintf(ctl->path, sizeof(ctl->path), "%s", conf->path);
+	ctl->lfd = fd;
+	ctl->loop = loop;
+	if (chmod(conf->path, 0660) < 0 ||
+	    (ctl->has_group && chown(conf->path, (uid_t)-1, ctl->group) < 0)) {
+		rc = -errno;
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: cannot set mode 0660 / group %s: %s",
+		     conf->path, ctl->has_group ? conf->group : "-", strerror(-rc));
+		goto fail;
+	}
+	if (stat(conf->path, &stb) == 0) {
+		ctl->dev = stb.st_dev;
+		ctl->ino = stb.st_ino;
+	}
+	if (listen(fd, 16) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = gw_loop_add_fd(loop, fd, POLLIN, on_accept, ctl)) < 0)
+		goto fail;
+	LOGP(GW_LOG_CTL, GW_LOG_INFO, "control socket %s (group %s, admin group %s)", conf->path,
+	     ctl->has_group ? conf->group : "-", ctl->has_admin ? conf->admin_group : "-");
+	return 0;
+fail:
+	unlink(ctl->path);
+	close(fd);
+	ctl->lfd = -1;
+	ctl->path[0] = '\0';
+	return rc;
+}
+
+int gw_ctl_clients(const struct gw_ctl *ctl)
+{
+	return ctl->nclients;
+}
+
+void gw_ctl_free(struct gw_ctl *ctl)
+{
+	struct stat stb;
+	if (!ctl)
+		return;
+	while (ctl->clients)
+		client_close(ctl->clients, NULL);
+	if (ctl->lfd >= 0) {
+		gw_loop_del_fd(ctl->loop, ctl->lfd);
+		close(ctl->lfd);
+		/* only our own socket: a successor may have replaced it */
+		if (stat(ctl->path, &stb) == 0 && stb.st_dev == ctl->dev &&
+		    stb.st_ino == ctl->ino && unlink(ctl->path) < 0)
+			LOGP(GW_LOG_CTL, GW_LOG_INFO, "unlink %s: %s", ctl->path, strerror(errno));
+	}
+	free(ctl);
+}

@@ -1,0 +1,149 @@
+/*
+ * at: AT line framing and command queue, shared by the radio (PEI) and modem.
+ *
+ * Bytes from the port go in with gw_at_feed(); complete CRLF lines come out
+ * either as the response to the one outstanding command or as URCs dispatched
+ * by prefix. A URC may own trailing lines (PEI +CTSDSR is followed by its PDU
+ * on the next line). Commands wait in a queue; each has its own timeout. A line
+ * that is neither a known URC nor part of a response is logged and skipped: it
+ * never counts as OK.
+ */
+#ifndef GW_AT_H
+#define GW_AT_H
+
+#include <stddef.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+
+#define GW_AT_LINE_MAX	 4096
+#define GW_AT_RESP_LINES 16
+
+struct gw_at;
+
+enum gw_at_result {
+	GW_AT_OK,
+	GW_AT_ERROR,
+	GW_AT_CME_ERROR, /* err holds the code */
+	GW_AT_CMS_ERROR, /* err holds the code */
+	GW_AT_NO_CARRIER,
+	GW_AT_BUSY,
+	GW_AT_NO_ANSWER,
+	GW_AT_NO_DIALTONE,
+	GW_AT_CONNECT,
+	GW_AT_TIMEOUT,	 /* no final result within the command's timeout */
+	GW_AT_ABORTED,	 /* the port went down or the queue was flushed */
+	GW_AT_PREEMPTED, /* a prompt/data command given up (ESC) for an urgent one */
+};
+
+struct gw_at_resp {
+	enum gw_at_result result;
+	int err;
+	int nlines;			     /* information lines before the final code */
+	const char *lines[GW_AT_RESP_LINES]; /* valid only during the callback */
+};
+
+typedef void (*gw_at_resp_cb)(struct gw_at *at, const struct gw_at_resp *r, void *arg);
+/* lines[0] is the URC line, lines[1..n] its trailing lines. */
+typedef void (*gw_at_urc_cb)(struct gw_at *at, const char *const *lines, int n, void *arg);
+
+struct gw_at_ops {
+	/* Write bytes to the device. Returns 0 or negative errno. */
+	int (*write)(void *arg, const void *buf, size_t len);
+	void *arg;
+};
+
+/* Command flags. */
+#define GW_AT_F_URGENT 0x1 /* goes ahead of the queued (not the outstanding) commands */
+#define GW_AT_F_DIAL   0x2 /* BUSY/NO CARRIER/NO ANSWER/NO DIALTONE end this command */
+#define GW_AT_F_DATA   0x4 /* internal: body follows the command at once, no prompt */
+
+/* Create an engine writing through ops; name tags log lines ("radio", "modem"). */
+struct gw_at *gw_at_new(struct gw_loop *loop, enum gw_log_cat cat, const char *name,
+			const struct gw_at_ops *ops);
+/* Free the engine; queued commands are dropped without callbacks. */
+void gw_at_free(struct gw_at *at);
+
+/*
+ * Register a URC prefix (e.g. "+CTICN:", "RING", "NO CARRIER") with the number
+ * of trailing lines that belong to it. Returns 0, -EEXIST (prefix already
+ * registered), -ENOSPC, -EINVAL.
+ */
+int gw_at_add_urc(struct gw_at *at, const char *prefix, int trailing, gw_at_urc_cb cb, void *arg);
+
+/*
+ * Queue a command (without the CR). resp_prefix, when not NULL, names the
+ * information lines this command expects (e.g. "+CLCC:"): such lines go to the
+ * response even when the same prefix is also a URC. cb may be NULL.
+ * Returns 0, -E2BIG (command too long), -ENOBUFS (queue full).
+ */
+int gw_at_cmd(struct gw_at *at, const char *cmd, const char *resp_prefix, int timeout_ms,
+	      unsigned flags, gw_at_resp_cb cb, void *arg);
+
+/*
+ * Queue a command that is answered by the "> " prompt, after which body and
+ * Ctrl-Z are written (SMS/SDS send). A prompt that does not come within the
+ * timeout is aborted with ESC. Returns as gw_at_cmd().
+ */
+int gw_at_cmd_prompt(struct gw_at *at, const char *cmd, const char *body, const char *resp_prefix,
+		     int timeout_ms, gw_at_resp_cb cb, void *arg);
+
+/*
+ * Queue a command whose data follows at once, without waiting for a prompt:
+ * "cmd\r" + data + Ctrl-Z in one write (PEI AT+CMGS, EN 300 392-5). Returns as
+ * gw_at_cmd().
+ */
+int gw_at_cmd_data(struct gw_at *at, const char *cmd, const char *data, const char *resp_prefix,
+		   int timeout_ms, unsigned flags, gw_at_resp_cb cb, void *arg);
+
+/* Feed bytes read from the device. */
+void gw_at_feed(struct gw_at *at, const char *buf, size_t len);
+
+/* Abort the outstanding and all queued commands (callbacks get GW_AT_ABORTED). */
+void gw_at_flush(struct gw_at *at);
+
+/*
+ * Drop the queued commands (not the outstanding one) whose callback and arg are
+ * cb and arg, without calling them. Returns how many were dropped.
+ */
+int gw_at_cancel(struct gw_at *at, gw_at_resp_cb cb, void *arg);
+
+/*
+ * Give up the outstanding command with a body (an SMS) for the urgent one behind it.
+ * At or before its "> " prompt: ESC at once, completed with GW_AT_PREEMPTED, and the
+ * next command goes when the modem has answered the ESC (or after 200 ms). With its
+ * body out: it has 1.5 s to be answered as usual; then ESC, GW_AT_PREEMPTED, and every
+ * answer is drained until the line has been quiet 150 ms. Either way no answer of the
+ * given-up command is taken for the next one's. Its owner may queue it again.
+ * Returns 1 when one is (or will be) given up, else 0.
+ */
+int gw_at_preempt(struct gw_at *at);
+
+/* Number of commands queued or outstanding. */
+int gw_at_pending(const struct gw_at *at);
+
+/* Counters for health and tests. */
+struct gw_at_stats {
+	unsigned lines_in, lines_skipped, urcs, cmds, timeouts, overlong;
+};
+const struct gw_at_stats *gw_at_stats(const struct gw_at *at);
+
+/* Name of a result ("OK", "BUSY", "TIMEOUT", ...). */
+const char *gw_at_result_name(enum gw_at_result r);
+
+/*
+ * Split the parameter part of an information line ("1,0,\"+358...\",145") at
+ * commas into fields[], honouring double quotes (which are removed) and
+ * keeping empty fields as "". Whitespace around fields is trimmed. The text is
+ * copied into buf. Returns the field count, or -E2BIG when there are more than
+ * max fields or buf is too small, -EINVAL for an unterminated quote.
+ */
+int gw_at_fields(const char *params, char *buf, size_t buflen, const char **fields, int max);
+
+/*
+ * Parse a decimal field into *out within lo..hi. Returns 0, or -EINVAL when
+ * the field is empty, not a number or out of range.
+ */
+int gw_at_int(const char *field, long lo, long hi, long *out);
+
+#endif

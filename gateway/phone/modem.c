@@ -1,0 +1,1315 @@
+/*
+ * modem: outgoing voice calls for paging. A call is tracked from ATD to its
+ * end: ATD is sent urgent; while a call exists AT+CLCC runs every
+ * modem.clcc_poll_ms and its stat drives progress (2 dialling, 3 alerting,
+ * 0 active). A call missing from two polls in a row after it was seen ended.
+ * Call-progress result codes arrive as URCs after the ATD's OK; each triggers
+ * an immediate poll, and the call ends when the list no longer has it. After an end other than our
+ * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
+ * and its text goes to ops.cause, so the call log has the network's reason. Every port open
+ * (start and reopen) first writes ESC and drains the input for a bounded time: a modem left at
+ * the SMS prompt by a killed rinkid would take the init as message text; a +CMTI in that
+ * drain is lost, so after each init AT+CMGL=4 lists what is stored. Vendor profiles,
+ * call-state accelerators and incoming calls: see modem.h.
+ */
+#include "phone/modem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/at.h"
+#include "core/log.h"
+#include "link/serial.h"
+#include "phone/sms.h"
+
+#define T_CMD_MS      2000
+#define T_DIAL_MS     10000
+#define T_SMS_MS      40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
+#define SMS_JOBS      8
+#define SMS_PARTS_MAX 8
+#define SMS_REASM_MS  (10 * 60 * 1000)
+#define CEER_PENDING  4
+#define CMGR_PENDING  8
+#define CMGL_ROUNDS   4	  /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
+#define T_SETTLE_MS   100 /* after the ESC on open: input quiet this long ends the drain */
+#define T_SETTLE_MAX  500 /* ... and the drain ends this long after the ESC in any case */
+
+/* One SMS send of up to SMS_PARTS_MAX parts in flight. */
+struct sms_job;
+/* One part on its way; kept so a part given up for an ATD can be queued again. */
+struct sms_part {
+	struct sms_job *j;
+	int preempted; /* times given up for an ATD */
+	char cmd[24];
+	char hex[GW_SMS_PDU_HEX_MAX];
+};
+struct sms_job {
+	struct gw_modem *m;
+	int used;
+	int parts, done;
+	int failed;
+	gw_modem_sms_cb cb;
+	void *arg;
+	struct sms_part part[SMS_PARTS_MAX];
+};
+
+struct gw_modem {
+	struct gw_loop *loop;
+	const struct gw_conf *conf;
+	struct gw_modem_ops ops;
+	struct gw_serial *port;
+	struct gw_at *at;
+	int ready;
+
+	enum gw_modem_call_state state;
+	char number[32];
+	int seen;	  /* the call appeared in a CLCC list */
+	int missing;	  /* consecutive polls without it */
+	int end_reported; /* a call-progress code said the call ended: CLCC confirms */
+	enum gw_modem_end end_why;
+	struct sms_job jobs[SMS_JOBS];
+	uint8_t sms_ref;
+	struct gw_sms_reasm reasm;
+	int dir; /* of the call: 0 we dialled it, 1 we answered it */
+	struct {
+		int ringing;  /* RING/+CLIP seen, not yet answered, rejected or gone */
+		int reported; /* ops.incoming was called for it */
+		char number[32];
+	} in;
+	struct gw_timer in_clip, in_gone;
+	struct {
+		char number[CEER_PENDING][32]; /* calls whose AT+CEER is queued, oldest first */
+		int head, n;
+	} ceer;
+	struct {
+		long idx[CMGR_PENDING]; /* messages whose AT+CMGR is queued, oldest first */
+		int head, n;
+	} cmgr;
+	int cmgl_more;	 /* the last listing had more than CMGR_PENDING: list again when read */
+	int cmgl_rounds; /* listings since the last init */
+	int polling;	 /* a CLCC is queued or outstanding */
+	int repoll;	 /* a call-state URC came during that poll: poll again at once */
+	struct gw_timer poll;
+	struct gw_timer probe, health;
+	struct gw_timer settle; /* the port just opened: ESC written, input drained */
+	int64_t settle_end;	/* 0 when not settling */
+	int probing, probe_fails;
+	struct gw_modem_health h;
+};
+
+/*
+ * Vendor profiles (modem.vendor): what each module needs on top of the 3GPP init. The
+ * call-state URCs it sends are accelerators only: each asks AT+CLCC at once, and the list
+ * stays the truth. Huawei sends ^ORIG/^CONF/^CONN/^CEND unasked and has no received-DTMF
+ * URC (keys come from the in-band detector); Quectel needs +QIND "ccinfo" and +QTONEDET
+ * switched on; SIMCom pushes +CLCC with AT+CLCC=1 and reports keys with AT+DDET=1.
+ */
+static const struct profile {
+	const char *name;
+	const char *init[3];
+} profiles[] = {
+    {"generic", {NULL}},
+    {"huawei", {NULL}},
+    {"quectel", {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL}},
+    {"simcom", {"AT+CLCC=1", "AT+DDET=1", NULL}},
+};
+
+static const struct profile *profile_of(const struct gw_conf *conf)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(profiles[i].name, conf->modem_vendor) == 0)
+			return &profiles[i];
+	return &profiles[0]; /* conf.c admits only the names above */
+}
+
+static const char *const init_cmds[] = {
+    "AT",
+    "ATE0",
+    "AT+CHUP", /* a call left from before a restart or a lost port: rinki has no owner for it */
+    "AT+CMEE=2",
+    "AT+CLIP=1",
+    "AT+CCWA=0,0,1",
+    "AT+CMGF=0",
+    "AT+CPMS=\"ME\",\"ME\",\"ME\"",
+    "AT+CNMI=2,1,0,0,0",
+};
+
+const char *gw_modem_end_name(enum gw_modem_end why)
+{
+	static const char *const names[] = {
+	    [GW_MODEM_END_LOCAL] = "hung up by rinki",
+	    [GW_MODEM_END_BUSY] = "busy",
+	    [GW_MODEM_END_NO_ANSWER] = "no answer",
+	    [GW_MODEM_END_NO_CARRIER] = "remote hung up or network cleared (NO CARRIER)",
+	    [GW_MODEM_END_NO_DIALTONE] = "no dial tone",
+	    [GW_MODEM_END_ERROR] = "dial refused",
+	    [GW_MODEM_END_GONE] = "call vanished from the call list",
+	    [GW_MODEM_END_PORT] = "modem port lost",
+	};
+	return (unsigned)why < sizeof(names) / sizeof(names[0]) ? names[why] : "?";
+}
+
+int gw_modem_parse_clcc(const char *line, struct gw_modem_clcc *c)
+{
+	if (strncmp(line, "+CLCC:", 6) != 0)
+		return -EINVAL;
+	const char *f[10];
+	char buf[160];
+	int n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+	long v[5];
+	static const long hi[5] = {99, 1, 5, 9, 1};
+	if (n < 5)
+		return -EINVAL;
+	for (int i = 0; i < 5; i++)
+		if (gw_at_int(f[i], i == 0 ? 1 : 0, hi[i], &v[i]) < 0)
+			return -EINVAL;
+	c->id = (int)v[0];
+	c->dir = (int)v[1];
+	c->stat = (int)v[2];
+	c->mode = (int)v[3];
+	c->mpty = (int)v[4];
+	c->number[0] = '\0';
+	if (n >= 6) {
+		if (strlen(f[5]) >= sizeof(c->number))
+			return -EINVAL;
+		snprintf(c->number, sizeof(c->number), "%s", f[5]);
+	}
+	return 0;
+}
+
+int gw_modem_parse_ceer(const char *line, char *text, size_t len)
+{
+	if (strncmp(line, "+CEER:", 6) != 0 || len == 0)
+		return -EINVAL;
+	const char *p = line + 6;
+	p += strspn(p, " ");
+	size_t n = strlen(p);
+	while (n && p[n - 1] == ' ')
+		n--;
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+		p++;
+		n -= 2;
+	}
+	if (n == 0)
+		return -EINVAL;
+	/* vendor text: keep printable ASCII, as much as fits */
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 1 < len; i++)
+		text[k++] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	text[k] = '\0';
+	return 0;
+}
+
+static void ceer_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	char text[96], number[32];
+	/* AT+CEER answers come in the order they were asked: the oldest number is this one's */
+	memcpy(number, m->ceer.number[m->ceer.head], sizeof(number));
+	m->ceer.head = (m->ceer.head + 1) % CEER_PENDING;
+	m->ceer.n--;
+	for (int i = 0; i < r->nlines; i++) {
+		if (gw_modem_parse_ceer(r->lines[i], text, sizeof(text)) < 0) {
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CEER skipped: %.80s",
+			     r->lines[i]);
+			continue;
+		}
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: network cause '%s'", number, text);
+		if (m->ops.cause)
+			m->ops.cause(m->ops.arg, number, text);
+	}
+}
+
+/* Ask AT+CEER for the call that just ended, remembering its number (the next ATD may go
+ * first and change m->number). Kept in the driver, not allocated: a command dropped with
+ * the engine gets no callback. */
+static void ask_cause(struct gw_modem *m)
+{
+	if (m->ceer.n == CEER_PENDING) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CEER unanswered: not asked for %s",
+		     CEER_PENDING, m->number);
+		return;
+	}
+	if (gw_at_cmd(m->at, "AT+CEER", "+CEER:", T_CMD_MS, 0, ceer_done, m) < 0)
+		return;
+	memcpy(m->ceer.number[(m->ceer.head + m->ceer.n) % CEER_PENDING], m->number,
+	       sizeof(m->number));
+	m->ceer.n++;
+}
+
+static void end_call(struct gw_modem *m, enum gw_modem_end why)
+{
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return;
+	gw_timer_cancel(m->loop, &m->poll);
+	m->state = GW_MODEM_CALL_IDLE;
+	m->seen = 0;
+	m->missing = 0;
+	m->end_reported = 0;
+	m->repoll = 0;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s ended: %s", m->number, gw_modem_end_name(why));
+	if (why != GW_MODEM_END_LOCAL && why != GW_MODEM_END_PORT)
+		ask_cause(m);
+	m->ops.ended(m->ops.arg, why);
+}
+
+static void set_state(struct gw_modem *m, enum gw_modem_call_state st)
+{
+	if (st == m->state)
+		return;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: %s", m->number,
+	     st == GW_MODEM_CALL_ACTIVE	    ? "answered"
+	     : st == GW_MODEM_CALL_ALERTING ? "ringing"
+	     : st == GW_MODEM_CALL_DIALING  ? "dialling"
+					    : "other state");
+	m->state = st;
+	/* progress is the outgoing call's; an answered incoming one is active already */
+	if (m->dir == 0 && (st == GW_MODEM_CALL_ALERTING || st == GW_MODEM_CALL_ACTIVE))
+		m->ops.progress(m->ops.arg, st);
+}
+
+static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	m->polling = 0;
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return;
+	if (r->result == GW_AT_OK) {
+		int found = 0;
+		for (int i = 0; i < r->nlines; i++) {
+			struct gw_modem_clcc c;
+			if (gw_modem_parse_clcc(r->lines[i], &c) < 0) {
+				LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CLCC skipped: %.100s",
+				     r->lines[i]);
+				continue;
+			}
+			if (c.dir != m->dir || c.mode != 0)
+				continue;
+			found = 1;
+			m->seen = 1;
+			m->missing = 0;
+			set_state(m, (enum gw_modem_call_state)c.stat);
+		}
+		if (!found && m->end_reported) {
+			/* the call-progress code and the list agree */
+			end_call(m, m->end_why);
+			return;
+		}
+		if (found && m->end_reported) {
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+			     "%s reported but the call is still listed: ignored",
+			     gw_modem_end_name(m->end_why));
+			m->end_reported = 0;
+		}
+		if (!found) {
+			/* Tolerate one poll racing the call set-up or tear-down. */
+			m->missing++;
+			if ((m->seen && m->missing >= 2) || m->missing >= 4) {
+				end_call(m, GW_MODEM_END_GONE);
+				return;
+			}
+		}
+	} else if (r->result == GW_AT_ABORTED) {
+		return;
+	}
+	/* A failed poll (timeout, error) is retried: one lost answer ends no call. */
+	if (m->state != GW_MODEM_CALL_IDLE)
+		gw_timer_schedule(m->loop, &m->poll, m->repoll ? 0 : m->conf->clcc_poll_ms);
+	m->repoll = 0;
+}
+
+static void on_poll(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	if (m->polling || m->state == GW_MODEM_CALL_IDLE)
+		return;
+	if (gw_at_cmd(m->at, "AT+CLCC", "+CLCC:", T_CMD_MS, 0, clcc_done, m) == 0)
+		m->polling = 1;
+	else
+		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+}
+
+static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return;
+	switch (r->result) {
+	case GW_AT_OK:
+	case GW_AT_CONNECT:
+		gw_timer_schedule(m->loop, &m->poll, 0);
+		return;
+	case GW_AT_BUSY:
+		end_call(m, GW_MODEM_END_BUSY);
+		return;
+	case GW_AT_NO_ANSWER:
+		end_call(m, GW_MODEM_END_NO_ANSWER);
+		return;
+	case GW_AT_NO_CARRIER:
+		end_call(m, GW_MODEM_END_NO_CARRIER);
+		return;
+	case GW_AT_NO_DIALTONE:
+		end_call(m, GW_MODEM_END_NO_DIALTONE);
+		return;
+	case GW_AT_TIMEOUT:
+		/* Some modems hold the OK until the call is answered: CLCC decides. */
+		gw_timer_schedule(m->loop, &m->poll, 0);
+		return;
+	case GW_AT_ABORTED:
+		end_call(m, GW_MODEM_END_PORT);
+		return;
+	default:
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "ATD refused: %s %d", gw_at_result_name(r->result),
+		     r->err);
+		end_call(m, GW_MODEM_END_ERROR);
+		return;
+	}
+}
+
+/*
+ * BUSY / NO ANSWER / NO CARRIER / NO DIALTONE after the ATD's OK. The code is
+ * taken as a reason, not as the verdict: an immediate AT+CLCC decides, so a
+ * stray or corrupted line never tears down a live call.
+ */
+static void urc_progress(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	if (m->state == GW_MODEM_CALL_IDLE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "'%s' with no call, skipped", lines[0]);
+		return;
+	}
+	if (strcmp(lines[0], "BUSY") == 0)
+		m->end_why = GW_MODEM_END_BUSY;
+	else if (strcmp(lines[0], "NO ANSWER") == 0)
+		m->end_why = GW_MODEM_END_NO_ANSWER;
+	else if (strcmp(lines[0], "NO DIALTONE") == 0)
+		m->end_why = GW_MODEM_END_NO_DIALTONE;
+	else
+		m->end_why = GW_MODEM_END_NO_CARRIER;
+	m->end_reported = 1;
+	if (!m->polling)
+		gw_timer_schedule(m->loop, &m->poll, 0);
+}
+
+int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *u)
+{
+	static const struct {
+		const char *prefix;
+		enum gw_modem_call_state state;
+		int min_fields;
+	} huawei[] = {
+	    {"^ORIG:", GW_MODEM_CALL_DIALING, 1},
+	    {"^CONF:", GW_MODEM_CALL_ALERTING, 1},
+	    {"^CONN:", GW_MODEM_CALL_ACTIVE, 1},
+	    {"^CEND:", GW_MODEM_CALL_IDLE, 3},
+	};
+	char buf[160];
+	const char *f[10];
+	long id, dir, stat, cause;
+	int n, first = 0;
+	u->dir = -1;
+	u->cause = -1;
+	for (size_t i = 0; i < sizeof(huawei) / sizeof(huawei[0]); i++) {
+		if (strncmp(line, huawei[i].prefix, 6) != 0)
+			continue;
+		n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+		if (n < huawei[i].min_fields || gw_at_int(f[0], 0, 99, &id) < 0)
+			return -EINVAL;
+		if (huawei[i].state == GW_MODEM_CALL_IDLE && n >= 4) {
+			if (gw_at_int(f[3], 0, 255, &cause) < 0)
+				return -EINVAL;
+			u->cause = (int)cause;
+		}
+		u->id = (int)id;
+		u->state = huawei[i].state;
+		return 0;
+	}
+	/* +QIND: "ccinfo",<id>,<dir>,<state>,...; ^DSCI: and +CLCC: <id>,<dir>,<stat>,... */
+	if (strncmp(line, "+QIND:", 6) == 0 || strncmp(line, "^DSCI:", 6) == 0 ||
+	    strncmp(line, "+CLCC:", 6) == 0)
+		n = gw_at_fields(line + 6, buf, sizeof(buf), f, 10);
+	else
+		return -EINVAL;
+	if (line[1] == 'Q') {
+		if (n < 1)
+			return -EINVAL;
+		if (strcmp(f[0], "ccinfo") != 0)
+			return -ENOENT;
+		first = 1;
+	}
+	/* released: Quectel state -1, SIMCom and ^DSCI stat 6 (disconnected) */
+	if (n < first + 3 || gw_at_int(f[first], 1, 99, &id) < 0 ||
+	    gw_at_int(f[first + 1], 0, 1, &dir) < 0 ||
+	    gw_at_int(f[first + 2], first ? -1 : 0, first ? 5 : 6, &stat) < 0)
+		return -EINVAL;
+	u->id = (int)id;
+	u->dir = (int)dir;
+	u->state = stat < 0 || stat == 6 ? GW_MODEM_CALL_IDLE : (enum gw_modem_call_state)stat;
+	return 0;
+}
+
+/*
+ * A vendor call-state URC: an accelerator. It asks AT+CLCC at once (or right after the
+ * poll in flight, whose answer may predate it) so an answer is seen one round trip after
+ * the modem knew it, not at the next poll. A release is noted as the end's reason, which
+ * the list then confirms, as for the call-progress codes.
+ */
+static void urc_call_state(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	struct gw_modem_call_urc u;
+	int rc = gw_modem_parse_call_urc(lines[0], &u);
+	if (rc == -ENOENT)
+		return; /* another +QIND indication (csq, smsfull, ...) */
+	if (rc < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed call-state report skipped: %.80s",
+		     lines[0]);
+		return;
+	}
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return; /* an incoming call's report, or the echo of one already ended */
+	if (u.state == GW_MODEM_CALL_IDLE && !m->end_reported) {
+		/* ^CEND's cc_cause (TS 24.008): 17 user busy, 18/19 no answer */
+		m->end_why = u.cause == 17		      ? GW_MODEM_END_BUSY
+			     : u.cause == 18 || u.cause == 19 ? GW_MODEM_END_NO_ANSWER
+							      : GW_MODEM_END_NO_CARRIER;
+		m->end_reported = 1;
+	}
+	if (m->polling)
+		m->repoll = 1;
+	else
+		gw_timer_schedule(m->loop, &m->poll, 0);
+}
+
+int gw_modem_parse_dtmf(const char *line)
+{
+	static const char digits[] = "0123456789*#ABCD";
+	const char *p;
+	long v;
+	if (strncmp(line, "+QTONEDET:", 10) == 0) {
+		p = line + 10;
+		while (*p == ' ')
+			p++;
+		if (gw_at_int(p, 0, 127, &v) < 0 || v == 0 || !strchr(digits, (int)v))
+			return -EINVAL;
+		return (int)v;
+	}
+	if (strncmp(line, "+RXDTMF:", 8) == 0)
+		p = line + 8;
+	else if (strncmp(line, "+DTMF:", 6) == 0)
+		p = line + 6;
+	else
+		return -EINVAL;
+	while (*p == ' ')
+		p++;
+	if (p[0] == '\0' || p[1] != '\0' || !strchr(digits, p[0]))
+		return -EINVAL;
+	return p[0];
+}
+
+static void urc_dtmf(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	int d = gw_modem_parse_dtmf(lines[0]);
+	if (d < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed DTMF report skipped: %.60s", lines[0]);
+		return;
+	}
+	if (m->state != GW_MODEM_CALL_ACTIVE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "key %c with no active call, ignored", d);
+		return;
+	}
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "key %c pressed on %s", d, m->number);
+	if (m->ops.dtmf)
+		m->ops.dtmf(m->ops.arg, (char)d);
+}
+
+/* ---- SMS ------------------------------------------------------------------------------- */
+
+static void sms_part_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct sms_part *pt = arg;
+	struct sms_job *j = pt->j;
+	int mr = -1;
+	/* given up so a page could be dialled: the SMS goes again behind it */
+	if (r->result == GW_AT_PREEMPTED && !j->failed && pt->preempted++ < 3 &&
+	    gw_at_cmd_prompt(j->m->at, pt->cmd, pt->hex, "+CMGS:", T_SMS_MS, sms_part_done, pt) ==
+		0)
+		return;
+	if (j->failed) {
+		/* an earlier part failed: the rest was reported already */
+	} else if (r->result == GW_AT_OK) {
+		for (int i = 0; i < r->nlines; i++) {
+			long v;
+			const char *p = r->lines[i] + 6;
+			while (*p == ' ')
+				p++;
+			if (strncmp(r->lines[i], "+CMGS:", 6) == 0 && gw_at_int(p, 0, 255, &v) == 0)
+				mr = (int)v;
+		}
+	} else {
+		j->failed = 1;
+		int rc = r->result == GW_AT_CMS_ERROR || r->result == GW_AT_CME_ERROR
+			     ? (r->err > 0 ? r->err : 500)
+			 : r->result == GW_AT_TIMEOUT ? -ETIMEDOUT
+			 : r->result == GW_AT_ABORTED ? -ECONNABORTED
+						      : -EIO;
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part %d of %d failed: %s %d", j->done + 1,
+		     j->parts, gw_at_result_name(r->result), r->err);
+		if (j->cb)
+			j->cb(j->arg, rc, -1);
+	}
+	if (++j->done == j->parts) {
+		if (!j->failed && j->cb)
+			j->cb(j->arg, 0, mr);
+		j->used = 0;
+	}
+}
+
+int gw_modem_send_sms(struct gw_modem *m, const char *number, const char *text, gw_modem_sms_cb cb,
+		      void *arg)
+{
+	if (!m->ready)
+		return -ENOTCONN;
+	struct sms_job *j = NULL;
+	for (int i = 0; i < SMS_JOBS && !j; i++)
+		if (!m->jobs[i].used)
+			j = &m->jobs[i];
+	if (!j)
+		return -EBUSY;
+	struct gw_sms_submit sub;
+	gw_sms_submit_defaults(&sub);
+	sub.to = number;
+	sub.text = text;
+	sub.ref = ++m->sms_ref;
+	struct gw_sms_pdu pdus[SMS_PARTS_MAX];
+	char err[128];
+	int n = gw_sms_encode(&sub, pdus, SMS_PARTS_MAX, err, sizeof(err));
+	if (n < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SMS to %s not sent: %s", number, err);
+		return n == -ENOSPC ? -EMSGSIZE : n;
+	}
+	j->m = m;
+	j->used = 1;
+	j->parts = n;
+	j->done = 0;
+	j->failed = 0;
+	j->cb = cb;
+	j->arg = arg;
+	for (int i = 0; i < n; i++) {
+		struct sms_part *pt = &j->part[i];
+		pt->j = j;
+		pt->preempted = 0;
+		snprintf(pt->cmd, sizeof(pt->cmd), "AT+CMGS=%d", pdus[i].tpdu_len);
+		memcpy(pt->hex, pdus[i].hex, sizeof(pt->hex)); /* same size, NUL-terminated */
+		int rc = gw_at_cmd_prompt(m->at, pt->cmd, pt->hex, "+CMGS:", T_SMS_MS,
+					  sms_part_done, pt);
+		if (rc < 0) {
+			/* parts already queued report through the job; count the rest as failed */
+			LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SMS to %s: part %d not queued: %s",
+			     number, i + 1, strerror(-rc));
+			if (i == 0) {
+				j->used = 0;
+				return rc;
+			}
+			j->parts = i;
+			break;
+		}
+	}
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "SMS to %s queued in %d part(s)", number, n);
+	return n;
+}
+
+static void cmgd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	if (r->result != GW_AT_OK && r->result != GW_AT_ABORTED)
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "deleting a received SMS failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+}
+
+static void delete_sms(struct gw_modem *m, long idx)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CMGD=%ld", idx);
+	gw_at_cmd(m->at, cmd, NULL, T_CMD_MS, 0, cmgd_done, m);
+}
+
+static void list_sms(struct gw_modem *m);
+
+/* Message idx was read (or found unreadable): delete it; list again when a listing was cut. */
+static void read_done(struct gw_modem *m, long idx)
+{
+	delete_sms(m, idx);
+	if (m->cmgl_more && m->cmgr.n == 0)
+		list_sms(m); /* queued behind the AT+CMGD just sent */
+}
+
+static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	/* AT+CMGR answers come in the order they were asked: the oldest index is this one's */
+	long idx = m->cmgr.idx[m->cmgr.head];
+	m->cmgr.head = (m->cmgr.head + 1) % CMGR_PENDING;
+	m->cmgr.n--;
+	if (r->result == GW_AT_ABORTED)
+		return; /* the port went away: the message stays stored and is read later */
+	/* +CMGR: <stat>,[<alpha>],<length> then the PDU line */
+	const char *pdu = NULL;
+	for (int i = 0; i + 1 < r->nlines; i++)
+		if (strncmp(r->lines[i], "+CMGR:", 6) == 0)
+			pdu = r->lines[i + 1];
+	if (r->result != GW_AT_OK || !pdu) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld unreadable (%s %d): deleted", idx,
+		     gw_at_result_name(r->result), r->err);
+		read_done(m, idx);
+		return;
+	}
+	static struct gw_sms_msg msg; /* large; the loop is single-threaded */
+	char err[128];
+	int type = gw_sms_decode(pdu, &msg, err, sizeof(err));
+	if (type < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld does not parse (%s): deleted", idx, err);
+	} else if (type == GW_SMS_STATUS_REPORT) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "SMS status report: message %u to %s status 0x%02x",
+		     msg.mr, msg.addr, msg.status);
+	} else {
+		static char text[GW_SMS_REASM_TEXT_MAX];
+		int done =
+		    gw_sms_reasm_add(&m->reasm, &msg, gw_loop_now_ms(m->loop), text, sizeof(text));
+		if (done == 1 && m->ops.sms_in)
+			m->ops.sms_in(m->ops.arg, msg.addr, text,
+				      msg.scts.valid ? msg.scts.utc_ms : 0);
+		else if (done < 0)
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part from %s dropped: %s", msg.addr,
+			     strerror(-done));
+	}
+	read_done(m, idx);
+}
+
+/*
+ * Queue AT+CMGR for the stored message idx (from +CMTI or AT+CMGL): cmgr_done delivers and
+ * deletes it. An index already queued is not asked twice. Returns 0, or -ENOBUFS when
+ * CMGR_PENDING reads are queued (the message stays stored) or the AT queue is full.
+ */
+static int read_sms(struct gw_modem *m, long idx)
+{
+	for (int i = 0; i < m->cmgr.n; i++)
+		if (m->cmgr.idx[(m->cmgr.head + i) % CMGR_PENDING] == idx)
+			return 0;
+	/* Kept in the driver, not allocated: a command dropped with the engine gets no callback */
+	if (m->cmgr.n == CMGR_PENDING) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "%d AT+CMGR unanswered: SMS %ld left for later",
+		     CMGR_PENDING, idx);
+		return -ENOBUFS;
+	}
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CMGR=%ld", idx);
+	if (gw_at_cmd(m->at, cmd, "+CMGR:", T_CMD_MS, 0, cmgr_done, m) < 0)
+		return -ENOBUFS;
+	m->cmgr.idx[(m->cmgr.head + m->cmgr.n) % CMGR_PENDING] = idx;
+	m->cmgr.n++;
+	return 0;
+}
+
+int gw_modem_parse_cmgl(const char *line, struct gw_modem_cmgl *out)
+{
+	if (strncmp(line, "+CMGL:", 6) != 0)
+		return -EINVAL;
+	char buf[128];
+	const char *f[5];
+	long idx, stat, len;
+	/* PDU mode: <index>,<stat>,[<alpha>],<length>; the alpha may be left out altogether */
+	int n = gw_at_fields(line + 6, buf, sizeof(buf), f, 4);
+	if ((n != 3 && n != 4) || gw_at_int(f[0], 0, 9999, &idx) < 0 ||
+	    gw_at_int(f[1], 0, 4, &stat) < 0 || gw_at_int(f[n - 1], 1, 255, &len) < 0)
+		return -EINVAL;
+	out->index = idx;
+	out->stat = (int)stat;
+	out->length = (int)len;
+	return 0;
+}
+
+static void cmgl_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (r->result == GW_AT_ABORTED)
+		return; /* listed again after the next init */
+	if (r->result != GW_AT_OK) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "listing the stored SMS failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+		return;
+	}
+	int found = 0, queued = 0;
+	for (int i = 0; i < r->nlines; i++) {
+		struct gw_modem_cmgl e;
+		if (strncmp(r->lines[i], "+CMGL:", 6) != 0)
+			continue; /* a PDU line: AT+CMGR reads it again */
+		if (gw_modem_parse_cmgl(r->lines[i], &e) < 0) {
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+			     "stored-SMS line without a usable index, "
+			     "skipped: %.60s",
+			     r->lines[i]);
+			continue;
+		}
+		if (e.stat > 1)
+			continue; /* stored to send (AT+CMGW): not rinki's, left alone */
+		found++;
+		queued += read_sms(m, e.index) == 0;
+	}
+	/* a full response may have dropped lines: list again once these are deleted */
+	m->cmgl_more = queued > 0 && (queued < found || r->nlines == GW_AT_RESP_LINES);
+	if (found)
+		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "%d stored SMS found, %d read now", found,
+		     queued);
+}
+
+/*
+ * List the messages stored while nobody listened (rinkid down, or the drain after ESC) and
+ * read each as a +CMTI would. At most CMGL_ROUNDS listings after one init, so a message that
+ * will not delete cannot keep the queue busy.
+ */
+static void list_sms(struct gw_modem *m)
+{
+	m->cmgl_more = 0;
+	if (m->cmgl_rounds >= CMGL_ROUNDS) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "stored SMS left after %d listings", CMGL_ROUNDS);
+		return;
+	}
+	m->cmgl_rounds++;
+	gw_at_cmd(m->at, "AT+CMGL=4", "+CMGL:", T_CMD_MS, 0, cmgl_done, m);
+}
+
+static void urc_cmti(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	char buf[64];
+	const char *f[3];
+	long idx;
+	if (gw_at_fields(lines[0] + 6, buf, sizeof(buf), f, 3) != 2 ||
+	    gw_at_int(f[1], 0, 9999, &idx) < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+		     "new-SMS indication without a usable index, "
+		     "skipped: %.60s",
+		     lines[0]);
+		return;
+	}
+	read_sms(m, idx);
+}
+
+/* ---- incoming calls ------------------------------------------------------------------- */
+
+#define T_IN_CLIP_MS 1000  /* RING without +CLIP: reported without a number after this */
+#define T_IN_GONE_MS 10000 /* no RING for this long: the caller gave up (RING every ~4 s) */
+
+int gw_modem_parse_clip(const char *line, char *number, size_t len)
+{
+	char buf[160];
+	const char *f[8];
+	long type, validity = 0;
+	if (strncmp(line, "+CLIP:", 6) != 0)
+		return -EINVAL;
+	int n = gw_at_fields(line + 6, buf, sizeof(buf), f, 8);
+	if (n < 2 || gw_at_int(f[1], 0, 255, &type) < 0 ||
+	    (n >= 6 && f[5][0] && gw_at_int(f[5], 0, 2, &validity) < 0))
+		return -EINVAL;
+	const char *digits = f[0][0] == '+' ? f[0] + 1 : f[0];
+	if (strlen(f[0]) >= len || strlen(f[0]) >= 32 ||
+	    strspn(digits, "0123456789*#") != strlen(digits) || (f[0][0] == '+' && !*digits))
+		return -EINVAL;
+	/* withheld (1) or not available (2): no number, whatever the field says */
+	snprintf(number, len, "%s", validity ? "" : f[0]);
+	return 0;
+}
+
+static void in_report(struct gw_modem *m)
+{
+	if (m->in.reported)
+		return;
+	m->in.reported = 1;
+	gw_timer_cancel(m->loop, &m->in_clip);
+	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "incoming call from %s",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	if (m->ops.incoming)
+		m->ops.incoming(m->ops.arg, m->in.number);
+}
+
+static void on_in_clip(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	in_report(arg);
+}
+
+static void in_done(struct gw_modem *m)
+{
+	m->in.ringing = 0;
+	gw_timer_cancel(m->loop, &m->in_clip);
+	gw_timer_cancel(m->loop, &m->in_gone);
+}
+
+static void on_in_gone(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "incoming call from %s stopped ringing",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	in_done(m);
+}
+
+/*
+ * RING / +CRING / +CLIP: an incoming call. Reported once (ops.incoming), with the
+ * number from +CLIP, or without one when no +CLIP follows the RING within T_IN_CLIP_MS.
+ * With call waiting off no call rings while ours exists; if one is reported, it is ignored.
+ */
+static void urc_ring(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_modem *m = arg;
+	char number[32];
+	int clip = strncmp(lines[0], "+CLIP:", 6) == 0;
+	if (clip && gw_modem_parse_clip(lines[0], number, sizeof(number)) < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed caller ID skipped: %.80s", lines[0]);
+		return;
+	}
+	if (m->state != GW_MODEM_CALL_IDLE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "'%.60s' while a call exists: ignored", lines[0]);
+		return;
+	}
+	if (!m->in.ringing) {
+		m->in.ringing = 1;
+		m->in.reported = 0;
+		m->in.number[0] = '\0';
+		gw_timer_schedule(m->loop, &m->in_clip, T_IN_CLIP_MS);
+	}
+	gw_timer_schedule(m->loop, &m->in_gone, T_IN_GONE_MS);
+	if (clip && !m->in.reported) {
+		memcpy(m->in.number, number, sizeof(number));
+		in_report(m);
+	}
+}
+
+static void ata_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (m->state != GW_MODEM_CALL_INCOMING)
+		return;
+	if (r->result == GW_AT_OK || r->result == GW_AT_CONNECT) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call from %s answered",
+		     m->number[0] ? m->number : "a withheld number");
+		m->state = GW_MODEM_CALL_ACTIVE;
+		m->seen = 1;
+		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+		return;
+	}
+	LOGP(GW_LOG_MODEM, GW_LOG_WARN, "ATA failed: %s %d", gw_at_result_name(r->result), r->err);
+	end_call(m, r->result == GW_AT_ABORTED ? GW_MODEM_END_PORT : GW_MODEM_END_NO_CARRIER);
+}
+
+int gw_modem_answer(struct gw_modem *m)
+{
+	if (!m->in.ringing)
+		return -ENOENT;
+	if (m->state != GW_MODEM_CALL_IDLE)
+		return -EBUSY;
+	int rc = gw_at_cmd(m->at, "ATA", NULL, T_DIAL_MS, GW_AT_F_URGENT, ata_done, m);
+	if (rc < 0)
+		return rc;
+	snprintf(m->number, sizeof(m->number), "%s", m->in.number);
+	m->state = GW_MODEM_CALL_INCOMING;
+	m->dir = 1;
+	m->seen = 0;
+	m->missing = 0;
+	in_done(m);
+	return 0;
+}
+
+static void chup_done(struct gw_at *at, const struct gw_at_resp *r, void *arg);
+
+int gw_modem_reject(struct gw_modem *m)
+{
+	if (!m->in.ringing)
+		return -ENOENT;
+	LOGP(GW_LOG_MODEM, GW_LOG_INFO, "incoming call from %s: hanging up",
+	     m->in.number[0] ? m->in.number : "a withheld number");
+	in_done(m);
+	return gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
+}
+
+static void urc_later(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	(void)arg;
+	LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "not handled yet: %.120s", lines[0]);
+}
+
+static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	if (r->result != GW_AT_OK && r->result != GW_AT_ABORTED)
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "init step failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+}
+
+static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	const char *sim = r->nlines ? r->lines[0] : "no answer";
+	m->h.sim_ready = r->result == GW_AT_OK && strstr(sim, "READY") != NULL;
+	if (!m->h.sim_ready)
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SIM not ready: %s", sim);
+	if (m->ready)
+		return; /* a health poll */
+	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "modem ready");
+	m->ready = 1;
+	if (m->ops.ready)
+		m->ops.ready(m->ops.arg, 1);
+	gw_timer_schedule(m->loop, &m->health, 0);
+}
+
+/* ---- health and recovery --------------------------------------------------------------- */
+
+#define PROBE_FAILS_RECOVER 3
+
+static void creg_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	char buf[96];
+	const char *f[6];
+	long v;
+	for (int i = 0; i < r->nlines; i++) {
+		const char *p = strchr(r->lines[i], ':');
+		if (!p || gw_at_fields(p + 1, buf, sizeof(buf), f, 6) < 2 ||
+		    gw_at_int(f[1], 0, 10, &v) < 0)
+			continue;
+		int was = m->h.reg_stat;
+		m->h.reg_stat = (int)v;
+		int ok = v == 1 || v == 5, was_ok = was == 1 || was == 5;
+		if (ok != was_ok)
+			LOGP(GW_LOG_MODEM, ok ? GW_LOG_NOTICE : GW_LOG_ERROR,
+			     "modem %s the network (stat %ld)",
+			     ok ? "registered to" : "NOT registered to", v);
+	}
+}
+
+static void csq_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	char buf[64];
+	const char *f[3];
+	long v;
+	for (int i = 0; i < r->nlines; i++)
+		if (strncmp(r->lines[i], "+CSQ:", 5) == 0 &&
+		    gw_at_fields(r->lines[i] + 5, buf, sizeof(buf), f, 3) >= 1 &&
+		    gw_at_int(f[0], 0, 99, &v) == 0)
+			m->h.rssi_dbm = v == 99 ? 0 : (int)(-113 + 2 * v);
+}
+
+static void cops_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	char buf[96];
+	const char *f[4];
+	for (int i = 0; i < r->nlines; i++)
+		if (strncmp(r->lines[i], "+COPS:", 6) == 0 &&
+		    gw_at_fields(r->lines[i] + 6, buf, sizeof(buf), f, 4) >= 3)
+			snprintf(m->h.operator_name, sizeof(m->h.operator_name), "%s", f[2]);
+}
+
+static void on_health(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	if (m->ready) {
+		gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
+		gw_at_cmd(m->at, "AT+CREG?", "+CREG:", T_CMD_MS, 0, creg_done, m);
+		gw_at_cmd(m->at, "AT+CSQ", "+CSQ:", T_CMD_MS, 0, csq_done, m);
+		gw_at_cmd(m->at, "AT+COPS?", "+COPS:", T_CMD_MS, 0, cops_done, m);
+	}
+	gw_timer_schedule(m->loop, &m->health, (int64_t)m->conf->modem_health_interval_s * 1000);
+}
+
+void gw_modem_health(const struct gw_modem *m, struct gw_modem_health *out)
+{
+	*out = m->h;
+	out->ready = m->ready;
+	out->port_up = gw_serial_is_up(m->port);
+	out->call = m->state;
+}
+
+static void cfun_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	/* the module restarts (USB modules re-enumerate): open the port afresh */
+	gw_serial_reopen(m->port);
+}
+
+/*
+ * Recovery ladder for a modem that stopped answering: resync with AT probes;
+ * after PROBE_FAILS_RECOVER of them a full restart (AT+CFUN=1,1) when no call
+ * exists, else only a port reopen: a live call is never reset by rinki.
+ */
+static void probe_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	m->probing = 0;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	if (r->result != GW_AT_TIMEOUT) {
+		m->probe_fails = 0;
+		return;
+	}
+	m->probe_fails++;
+	LOGP(GW_LOG_MODEM, GW_LOG_WARN, "modem does not answer (%d of %d probes)", m->probe_fails,
+	     PROBE_FAILS_RECOVER);
+	if (m->probe_fails < PROBE_FAILS_RECOVER) {
+		gw_timer_schedule(m->loop, &m->probe, 0);
+		return;
+	}
+	m->probe_fails = 0;
+	m->h.recoveries++;
+	if (m->state == GW_MODEM_CALL_IDLE) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "modem silent: restarting it (AT+CFUN=1,1)");
+		gw_at_cmd(m->at, "AT+CFUN=1,1", NULL, T_CMD_MS, GW_AT_F_URGENT, cfun_done, m);
+	} else {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "modem silent during a call: reopening the port");
+		gw_serial_reopen(m->port);
+	}
+}
+
+static void on_probe(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	if (!gw_serial_is_up(m->port))
+		return;
+	if (!m->probing && gw_at_pending(m->at) == 0 &&
+	    gw_at_cmd(m->at, "AT", NULL, T_CMD_MS, 0, probe_done, m) == 0)
+		m->probing = 1;
+	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
+}
+
+static void port_data(void *arg, const char *buf, size_t len)
+{
+	struct gw_modem *m = arg;
+	if (m->settle_end) {
+		/* the answer to the ESC, or the tail of what came before: not for the engine */
+		LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "%zu bytes drained after the ESC", len);
+		int64_t left = m->settle_end - gw_loop_now_ms(m->loop);
+		gw_timer_schedule(m->loop, &m->settle, left < T_SETTLE_MS ? left : T_SETTLE_MS);
+		return;
+	}
+	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
+	gw_at_feed(m->at, buf, len);
+}
+
+/* The drain after the ESC is over: the init sequence. */
+static void on_settled(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_modem *m = arg;
+	m->settle_end = 0;
+	m->probe_fails = 0;
+	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
+	for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
+		gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
+	/* the vendor's call-state and received-DTMF reports, where it has them */
+	for (const char *const *c = profile_of(m->conf)->init; *c; c++)
+		gw_at_cmd(m->at, *c, NULL, T_CMD_MS, 0, init_step_done, m);
+	gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
+	m->cmgl_rounds = 0;
+	list_sms(m);
+}
+
+static void port_state(void *arg, int up)
+{
+	struct gw_modem *m = arg;
+	if (up) {
+		/*
+		 * A modem left at the SMS "> " prompt (rinkid died between AT+CMGS and the body)
+		 * takes every command as message text, AT+CFUN=1,1 too. ESC aborts the prompt
+		 * (and is a harmless ERROR otherwise); what comes back is drained until the
+		 * input is quiet for T_SETTLE_MS, at most T_SETTLE_MAX, then the init starts.
+		 */
+		m->settle_end = gw_loop_now_ms(m->loop) + T_SETTLE_MAX;
+		gw_timer_schedule(m->loop, &m->settle, T_SETTLE_MS);
+		if (gw_serial_write(m->port, "\x1b", 1) < 0)
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "ESC on port open not written");
+		return;
+	}
+	gw_timer_cancel(m->loop, &m->settle);
+	m->settle_end = 0;
+	end_call(m, GW_MODEM_END_PORT);
+	in_done(m);
+	gw_timer_cancel(m->loop, &m->probe);
+	gw_at_flush(m->at);
+	m->polling = 0;
+	m->probing = 0;
+	if (m->ready && m->ops.ready)
+		m->ops.ready(m->ops.arg, 0);
+	m->ready = 0;
+}
+
+static int at_write(void *arg, const void *buf, size_t len)
+{
+	struct gw_modem *m = arg;
+	return gw_serial_write(m->port, buf, len);
+}
+
+int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,
+		 struct gw_modem **out)
+{
+	struct gw_modem *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->loop = loop;
+	m->conf = conf;
+	m->ops = *ops;
+	m->state = GW_MODEM_CALL_IDLE;
+	gw_timer_init(&m->poll, on_poll, m);
+	gw_timer_init(&m->probe, on_probe, m);
+	gw_timer_init(&m->health, on_health, m);
+	gw_timer_init(&m->settle, on_settled, m);
+	gw_timer_init(&m->in_clip, on_in_clip, m);
+	gw_timer_init(&m->in_gone, on_in_gone, m);
+	m->h.reg_stat = -1;
+	struct gw_at_ops aops = {.write = at_write, .arg = m};
+	m->at = gw_at_new(loop, GW_LOG_MODEM, "modem", &aops);
+	if (!m->at) {
+		free(m);
+		return -ENOMEM;
+	}
+	static const char *const progress[] = {"BUSY", "NO ANSWER", "NO CARRIER", "NO DIALTONE"};
+	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
+		gw_at_add_urc(m->at, progress[i], 0, urc_progress, m);
+	static const char *const ring[] = {"RING", "+CRING:", "+CLIP:"};
+	for (size_t i = 0; i < sizeof(ring) / sizeof(ring[0]); i++)
+		gw_at_add_urc(m->at, ring[i], 0, urc_ring, m);
+	static const char *const later[] = {"+CREG:", "+CEREG:"};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+		gw_at_add_urc(m->at, later[i], 0, urc_later, m);
+	static const char *const call_state[] = {
+	    "^ORIG:", "^CONF:", "^CONN:", "^CEND:", "+QIND:", "^DSCI:", "+CLCC:"};
+	for (size_t i = 0; i < sizeof(call_state) / sizeof(call_state[0]); i++)
+		gw_at_add_urc(m->at, call_state[i], 0, urc_call_state, m);
+	gw_at_add_urc(m->at, "+CMTI:", 0, urc_cmti, m);
+	gw_sms_reasm_init(&m->reasm, SMS_REASM_MS);
+	static const char *const dtmf[] = {"+QTONEDET:", "+RXDTMF:", "+DTMF:"};
+	for (size_t i = 0; i < sizeof(dtmf) / sizeof(dtmf[0]); i++)
+		gw_at_add_urc(m->at, dtmf[i], 0, urc_dtmf, m);
+
+	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = m};
+	int rc =
+	    gw_serial_new(loop, GW_LOG_MODEM, conf->modem_port, conf->modem_baud, &sops, &m->port);
+	if (rc < 0) {
+		gw_at_free(m->at);
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void gw_modem_free(struct gw_modem *m)
+{
+	if (!m)
+		return;
+	gw_timer_cancel(m->loop, &m->poll);
+	gw_timer_cancel(m->loop, &m->probe);
+	gw_timer_cancel(m->loop, &m->health);
+	gw_timer_cancel(m->loop, &m->settle);
+	in_done(m);
+	gw_serial_free(m->port);
+	gw_at_free(m->at);
+	free(m);
+}
+
+int gw_modem_dial(struct gw_modem *m, const char *number)
+{
+	size_t n = strlen(number);
+	const char *digits = number[0] == '+' ? number + 1 : number;
+	if (n < 3 || n >= sizeof(m->number) || strspn(digits, "0123456789") != strlen(digits))
+		return -EINVAL;
+	if (m->state != GW_MODEM_CALL_IDLE)
+		return -EBUSY;
+	if (!m->ready)
+		return -ENOTCONN;
+	/* a call ringing in would make the ATD fail: a page goes first */
+	if (m->in.ringing) {
+		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "incoming call from %s dropped for a page",
+		     m->in.number[0] ? m->in.number : "a withheld number");
+		gw_modem_reject(m);
+	}
+	char cmd[48];
+	snprintf(cmd, sizeof(cmd), "ATD%s;", number);
+	int rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, GW_AT_F_URGENT | GW_AT_F_DIAL, atd_done, m);
+	if (rc < 0)
+		return rc;
+	/* an SMS stuck at its prompt (or waiting for +CMGS) must not hold a page back */
+	gw_at_preempt(m->at);
+	memcpy(m->number, number, n + 1);
+	m->state = GW_MODEM_CALL_DIALING;
+	m->dir = 0;
+	m->seen = 0;
+	m->missing = 0;
+	return 0;
+}
+
+static void chup_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	if (r->result != GW_AT_OK && r->result != GW_AT_ABORTED)
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "AT+CHUP failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+}
+
+int gw_modem_hangup(struct gw_modem *m)
+{
+	if (m->state == GW_MODEM_CALL_IDLE)
+		return 0;
+	/* An ATD still waiting in the queue (the modem was busy or silent) never goes out. */
+	if (gw_at_cancel(m->at, atd_done, m) > 0) {
+		end_call(m, GW_MODEM_END_LOCAL);
+		return 0;
+	}
+	int rc = gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
+	end_call(m, GW_MODEM_END_LOCAL);
+	return rc;
+}
+
+enum gw_modem_call_state gw_modem_call_state(const struct gw_modem *m)
+{
+	return m->state;
+}

@@ -1,0 +1,1456 @@
+/*
+ * pei: radio driver. The serial port feeds the AT engine; URC callbacks parse
+ * the PEI lines into typed events.
+ *
+ * Init: every (re)open of the port, and every terminal reboot (an unsolicited
+ * +CTOM), runs the model's init profile one step at a time. +CME ERROR: 35
+ * right after the port opens means the terminal still chews on old bytes: the
+ * "AT" step repeats until it passes (as ftl/tetra-pei does); +CME ERROR: 42
+ * (busy in signalling) retries the step a second later; any other failure is
+ * logged and the profile goes on, so a terminal that rejects an optional
+ * setting still carries calls. +CNUMF is checked against radio.issi.
+ *
+ * Liveness: after radio.probe_idle seconds without a byte from the terminal an
+ * "AT" probe goes out; three unanswered probes in a row reopen the port (which
+ * runs the init again). Registration and signal (+CREG?, +CSQ?) are polled
+ * every radio.health_interval seconds and kept for status.
+ *
+ * Calls: the ccis of live calls are tracked from +CTICN/+CTCC to +CTCR, so a
+ * reboot can report each lost call, and shutdown can release them with ATH.
+ *
+ * Floor: per call we keep whether we asked for or hold the floor (AT+CTXD until
+ * AT+CUTXC, a refusal, an interruption or the release) and whether another
+ * party talks (+CTXG with its identity until +CDTXC). Shutdown sends AT+CUTXC
+ * for a floor we hold before the ATH. Field layouts: tetra-pei.md section 2;
+ * +CTXI/+CTXW carry the cci first, the rest is not relied on.
+ *
+ * SDS and transmissions: while we hold or asked for the floor, or another party
+ * transmits (a group call's +CTICN or +CTXG until +CDTXC/+CTCR), SDS wait in
+ * their queue without spending a try, as SvxLink TetraLogic holds them while
+ * the squelch is open; they go when the floor is free, or after SDS_HOLD_MAX_MS
+ * in case an end of transmission was lost. A refusal that still comes (+CME
+ * ERROR) is retried on the timer like any failed send.
+ *
+ * Outgoing calls: one set-up at a time waits for its CC instance (AT+CTSDC,
+ * ATD, then the first +CTOCP/+CTCC/+CTCR of a cci we do not know yet); from
+ * then on the call is tracked like any other, but reported to dial_state().
+ */
+#include "radio/pei.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link/at.h"
+#include "core/log.h"
+#include "link/serial.h"
+
+#define T_CMD_MS	   2000
+#define MAX_CALLS	   8
+#define RESYNC_MAX	   20
+#define RESYNC_MS	   300
+#define BUSY_RETRY_MS	   1000
+#define PROBE_FAILS_REOPEN 3
+#define DIAL_CCI_WAIT_MS   10000 /* after ATD's OK, for the terminal to name the call */
+
+/* A live radio call; cci -1 marks a free slot. */
+enum own_floor { OWN_NONE, OWN_ASKED, OWN_HELD };
+struct pcall {
+	int cci;
+	enum own_floor own;
+	int down; /* another party transmits (from +CTXG until +CDTXC) */
+	int dial; /* our outgoing call's handle; 0 for an incoming call */
+};
+
+struct gw_pei {
+	struct gw_loop *loop;
+	const struct gw_conf *conf;
+	struct gw_pei_ops ops;
+	struct gw_serial *port;
+	struct gw_at *at;
+	int ready;
+	const struct profile *profile;
+	int init_step; /* index into profile->cmds; -1 when no init runs */
+	int init_retries;
+	struct gw_timer init_retry;
+	struct gw_timer probe;
+	int probe_fails;
+	int probing;
+	struct gw_timer health;
+	struct gw_pei_health h;
+	struct pcall calls[MAX_CALLS];
+	int sds_type; /* AI service last set with AT+CTSDS, -1 unknown */
+	uint8_t sds_ref;
+	int sds_handles;
+	struct sds_job *jobs;
+	struct gw_sds_reasm reasm;
+	int dial_handles;
+	int dial_wait; /* handle of the dial waiting for its cci; 0 none */
+	struct gw_timer dial_timer;
+};
+
+/* One SDS we send, from queueing to its delivery report. */
+#define SDS_JOBS	   16
+#define SDS_RETRY_MS	   5000
+#define SDS_REPORT_WAIT_MS 60000
+#define SDS_REASM_MS	   (5 * 60 * 1000)
+#define SDS_HOLD_MAX_MS	   120000
+enum job_state { JOB_FREE, JOB_WAIT_CMGS, JOB_WAIT_NET, JOB_WAIT_REPORT, JOB_RETRY, JOB_HELD };
+struct sds_job {
+	struct gw_pei *pei;
+	enum job_state st;
+	int handle; /* 0: an acknowledgement we send, not reported to the owner */
+	char to[GW_PEI_ID_MAX];
+	char hex[GW_SDS_HEX_MAX];
+	int bits;
+	uint8_t ref;
+	int inst; /* the terminal's SDS instance from +CMGS */
+	int tries;
+	int hold_over; /* held SDS_HOLD_MAX_MS already: send even during a transmission */
+	struct gw_timer timer;
+};
+
+/*
+ * Init profiles per terminal model. "generic" is the ETSI set: TMO, voice and
+ * SDS-TL text/status to the TE. "motorola" is SvxLink TetraLogic's TMO list for
+ * MTM5400/MTM800E (pei-init.json). Sepura and Airbus terminals use the generic
+ * set: no public source confirms their PEI defaults (reference: unconfirmed).
+ */
+struct profile {
+	const char *model;
+	const char *const *cmds;
+	int ncmds;
+};
+static const char *const init_generic[] = {
+    "AT", "ATE0", "AT+CTOM=0", "AT+CTSP=2,0,0", "AT+CTSP=1,3,130", "AT+CTSP=2,2,20",
+};
+static const char *const init_motorola[] = {
+    "AT",
+    "ATE0",
+    "AT+CTOM=0",
+    "AT+CTSP=1,3,131",
+    "AT+CTSP=1,3,130",
+    "AT+CTSP=1,3,138",
+    "AT+CTSP=1,2,20",
+    "AT+CTSP=2,0,0",
+    "AT+CTSP=1,3,24",
+    "AT+CTSP=1,3,25",
+    "AT+CTSP=1,3,3",
+    "AT+CTSP=1,3,10",
+    "AT+CTSP=1,1,11",
+    "AT+CTSDC=0,0,0,0,0,0,0,1,0,0",
+};
+#define PROFILE(m, c)                                                                              \
+	{                                                                                          \
+		m, c, (int)(sizeof(c) / sizeof(c[0]))                                              \
+	}
+static const struct profile profiles[] = {
+    PROFILE("generic", init_generic),
+    PROFILE("motorola", init_motorola),
+    PROFILE("sepura", init_generic),
+    PROFILE("airbus", init_generic),
+};
+
+static const char *const causes[] = {
+    "not defined or unknown",
+    "user request",
+    "called party busy",
+    "called party not reachable",
+    "called party does not support encryption",
+    "network congestion",
+    "not allowed traffic",
+    "incompatible traffic",
+    "service not available",
+    "pre-emption",
+    "invalid call identifier",
+    "called party rejection",
+    "no idle CC entity",
+    "timer expiry",
+    "SwMI disconnect",
+    "no acknowledgement",
+    "unknown TETRA identity",
+    "supplementary service dependent",
+    "unknown external subscriber number",
+    "call restoration failed",
+    "called party requires encryption",
+    "concurrent set-up not supported",
+    "called party is under the same DM-GATE as the calling party",
+    [31] = "called party offered unacceptable service",
+    "pre-emption by late entering gateway",
+    "link to DM-REP not established or failed",
+    "link to gateway failed",
+    "call rejected by gateway",
+    "V+D call set-up failure",
+    "V+D resource lost or call timer expired",
+    "transmit authorization lost",
+    "channel has become occupied by other users",
+    "security parameter mismatch",
+};
+
+const char *gw_pei_cause_name(int cause)
+{
+	if (cause == GW_PEI_CAUSE_RESTART)
+		return "terminal restarted, call lost";
+	if (cause < 0 || cause >= (int)(sizeof(causes) / sizeof(causes[0])))
+		return "unknown";
+	return causes[cause] ? causes[cause] : "reserved";
+}
+
+static int parse_id(const char *f, char *out)
+{
+	size_t n = strlen(f);
+	if (n == 0 || n >= GW_PEI_ID_MAX || strspn(f, "0123456789") != n)
+		return -EINVAL;
+	memcpy(out, f, n + 1);
+	return 0;
+}
+
+/* Optional small integer field: "" gives -1. */
+static int opt_int(const char *f, long hi, int *out)
+{
+	long v;
+	if (!f || !*f) {
+		*out = -1;
+		return 0;
+	}
+	if (gw_at_int(f, 0, hi, &v) < 0)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static const char *params_of(const char *line, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(line, prefix, n) != 0)
+		return NULL;
+	line += n;
+	while (*line == ' ')
+		line++;
+	return line;
+}
+
+int gw_pei_parse_cticn(const char *line, struct gw_pei_call_in *c)
+{
+	const char *p = params_of(line, "+CTICN:");
+	const char *f[13];
+	char buf[256];
+	if (!p)
+		return -EINVAL;
+	int n = gw_at_fields(p, buf, sizeof(buf), f, 13);
+	if (n < 3)
+		return -EINVAL;
+	memset(c, 0, sizeof(*c));
+	long v;
+	if (gw_at_int(f[0], 0, 65535, &v) < 0)
+		return -EINVAL;
+	c->cci = (int)v;
+	if (opt_int(f[1], 9, &c->call_status) < 0 || opt_int(f[2], 15, &c->ai_service) < 0)
+		return -EINVAL;
+	int *ints[] = {&c->calling_type, NULL,	    &c->hook,	     &c->simplex, &c->e2ee,
+		       &c->comms_type,	 &c->slots, &c->called_type, NULL,	  &c->priority};
+	for (int i = 3; i < 13; i++) {
+		const char *fv = i < n ? f[i] : "";
+		if (i == 4) {
+			if (*fv && parse_id(fv, c->calling) < 0)
+				return -EINVAL;
+			continue;
+		}
+		if (i == 11) {
+			if (*fv && parse_id(fv, c->called) < 0)
+				return -EINVAL;
+			continue;
+		}
+		if (opt_int(fv, i == 12 ? 15 : 9, ints[i - 3]) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int gw_pei_parse_ctcc(const char *line, int *cci)
+{
+	const char *p = params_of(line, "+CTCC:");
+	const char *f[8];
+	char buf[128];
+	long v;
+	if (!p || gw_at_fields(p, buf, sizeof(buf), f, 8) < 1 || gw_at_int(f[0], 0, 65535, &v) < 0)
+		return -EINVAL;
+	*cci = (int)v;
+	return 0;
+}
+
+int gw_pei_parse_ctcr(const char *line, int *cci, int *cause)
+{
+	const char *p = params_of(line, "+CTCR:");
+	const char *f[3];
+	char buf[64];
+	long a, b;
+	if (!p || gw_at_fields(p, buf, sizeof(buf), f, 3) != 2 ||
+	    gw_at_int(f[0], 0, 65535, &a) < 0 || gw_at_int(f[1], 0, 255, &b) < 0)
+		return -EINVAL;
+	*cci = (int)a;
+	*cause = (int)b;
+	return 0;
+}
+
+/* ---- live calls ---------------------------------------------------------------------- */
+
+static struct pcall *call_find(struct gw_pei *pei, int cci)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (pei->calls[i].cci == cci)
+			return &pei->calls[i];
+	return NULL;
+}
+
+static void call_add(struct gw_pei *pei, int cci)
+{
+	if (call_find(pei, cci))
+		return;
+	struct pcall *c = call_find(pei, -1);
+	if (c) {
+		*c = (struct pcall){.cci = cci, .own = OWN_NONE};
+		return;
+	}
+	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "more than %d calls at once: call %d not tracked",
+	     MAX_CALLS, cci);
+}
+
+static void call_del(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = call_find(pei, cci);
+	if (c)
+		c->cci = -1;
+}
+
+int gw_pei_live_calls(const struct gw_pei *pei)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_CALLS; i++)
+		n += pei->calls[i].cci >= 0;
+	return n;
+}
+
+/* ---- SDS ------------------------------------------------------------------------------ */
+
+const char *gw_pei_sds_state_name(enum gw_pei_sds_state st)
+{
+	static const char *const names[] = {
+	    [GW_PEI_SDS_ACCEPTED] = "accepted by the terminal",
+	    [GW_PEI_SDS_SENT] = "sent (network accepted)",
+	    [GW_PEI_SDS_DELIVERED] = "delivered",
+	    [GW_PEI_SDS_UNCONFIRMED] = "sent, delivery not confirmed",
+	    [GW_PEI_SDS_FAILED] = "failed",
+	};
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* Identities compare by their SSI: a 17-digit TSI ends in the 8-digit SSI. */
+static const char *ssi_of(const char *id)
+{
+	size_t n = strlen(id);
+	const char *p = n == 17 ? id + 9 : id;
+	while (*p == '0' && p[1])
+		p++;
+	return p;
+}
+
+static void job_report(struct sds_job *j, enum gw_pei_sds_state st, int detail)
+{
+	struct gw_pei *pei = j->pei;
+	LOGP(GW_LOG_RADIO, st == GW_PEI_SDS_FAILED ? GW_LOG_WARN : GW_LOG_INFO,
+	     "SDS %d to %s (ref %u): %s", j->handle, j->to, j->ref, gw_pei_sds_state_name(st));
+	if (j->handle && pei->ops.sds_state)
+		pei->ops.sds_state(pei->ops.arg, j->handle, st, detail);
+}
+
+static void job_free(struct sds_job *j)
+{
+	gw_timer_cancel(j->pei->loop, &j->timer);
+	j->st = JOB_FREE;
+}
+
+static void job_send(struct sds_job *j);
+
+/* A transmission on a live call: ours (asked or held) or another party's. */
+static int floor_busy(const struct gw_pei *pei)
+{
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (pei->calls[i].cci >= 0 && (pei->calls[i].own != OWN_NONE || pei->calls[i].down))
+			return 1;
+	return 0;
+}
+
+/* The floor changed: SDS held back for a transmission go when it is free. */
+static void sds_floor_free(struct gw_pei *pei)
+{
+	if (floor_busy(pei))
+		return;
+	for (int i = 0; i < SDS_JOBS; i++) {
+		struct sds_job *j = &pei->jobs[i];
+		if (j->st == JOB_HELD) {
+			gw_timer_cancel(pei->loop, &j->timer);
+			job_send(j);
+		}
+	}
+}
+
+static void job_failed(struct sds_job *j, int detail)
+{
+	if (j->tries < GW_PEI_SDS_TRIES) {
+		j->st = JOB_RETRY;
+		gw_timer_schedule(j->pei->loop, &j->timer, SDS_RETRY_MS);
+		return;
+	}
+	job_report(j, GW_PEI_SDS_FAILED, detail);
+	job_free(j);
+}
+
+static void on_job_timer(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct sds_job *j = arg;
+	switch (j->st) {
+	case JOB_RETRY:
+		job_send(j);
+		return;
+	case JOB_HELD:
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "SDS to %s held %d s for a transmission: sending now", j->to,
+		     SDS_HOLD_MAX_MS / 1000);
+		j->hold_over = 1;
+		job_send(j);
+		return;
+	case JOB_WAIT_NET:
+		/* no "+CMGS: <inst>,<status>": some terminals send none; wait for the report */
+		j->st = JOB_WAIT_REPORT;
+		gw_timer_schedule(j->pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
+		return;
+	case JOB_WAIT_REPORT:
+		if (j->handle)
+			job_report(j, GW_PEI_SDS_UNCONFIRMED, 0);
+		job_free(j);
+		return;
+	default:
+		return;
+	}
+}
+
+static void ctsds_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	pei->sds_type = r->result == GW_AT_OK ? GW_SDS_AI_SDSTL : -1;
+}
+
+static void cmgs_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct sds_job *j = arg;
+	if (j->st != JOB_WAIT_CMGS)
+		return;
+	if (r->result != GW_AT_OK) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS to %s: AT+CMGS %s %d (try %d of %d)", j->to,
+		     gw_at_result_name(r->result), r->err, j->tries, GW_PEI_SDS_TRIES);
+		job_failed(j, r->result == GW_AT_CME_ERROR ? r->err : 0);
+		return;
+	}
+	j->inst = -1;
+	char buf[64];
+	const char *f[3];
+	long v;
+	for (int i = 0; i < r->nlines; i++)
+		if (gw_at_fields(r->lines[i] + 6, buf, sizeof(buf), f, 3) >= 1 &&
+		    gw_at_int(f[0], 0, 65535, &v) == 0)
+			j->inst = (int)v;
+	if (j->handle)
+		job_report(j, GW_PEI_SDS_ACCEPTED, j->inst);
+	j->st = JOB_WAIT_NET;
+	gw_timer_schedule(j->pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
+}
+
+static void job_send(struct sds_job *j)
+{
+	struct gw_pei *pei = j->pei;
+	char cmd[48];
+	if (!j->hold_over && floor_busy(pei)) {
+		if (j->st != JOB_HELD) {
+			LOGP(GW_LOG_RADIO, GW_LOG_INFO,
+			     "SDS to %s (ref %u) waits: a transmission is in progress", j->to,
+			     j->ref);
+			j->st = JOB_HELD;
+			gw_timer_schedule(pei->loop, &j->timer, SDS_HOLD_MAX_MS);
+		}
+		return;
+	}
+	j->tries++;
+	j->st = JOB_WAIT_CMGS;
+	if (pei->sds_type != GW_SDS_AI_SDSTL)
+		gw_at_cmd(pei->at, "AT+CTSDS=12,0,0,0,1", NULL, T_CMD_MS, 0, ctsds_done, pei);
+	snprintf(cmd, sizeof(cmd), "AT+CMGS=%s,%d", j->to, j->bits);
+	if (gw_at_cmd_data(pei->at, cmd, j->hex, "+CMGS:", T_CMD_MS, 0, cmgs_done, j) < 0)
+		job_failed(j, 0);
+}
+
+static struct sds_job *job_new(struct gw_pei *pei)
+{
+	for (int i = 0; i < SDS_JOBS; i++)
+		if (pei->jobs[i].st == JOB_FREE)
+			return &pei->jobs[i];
+	return NULL;
+}
+
+static int valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 0 && n < GW_PEI_ID_MAX && strspn(id, "0123456789") == n;
+}
+
+int gw_pei_send_sds(struct gw_pei *pei, const char *to, const char *text)
+{
+	if (!valid_id(to))
+		return -EINVAL;
+	struct sds_job *j = job_new(pei);
+	if (!j)
+		return -EBUSY;
+	uint8_t ref = ++pei->sds_ref ? pei->sds_ref : ++pei->sds_ref; /* refs 1..255 */
+	int rc =
+	    gw_sds_encode_text(text, GW_SDS_RR_RECEIVED, ref, j->hex, sizeof(j->hex), &j->bits);
+	if (rc < 0)
+		return rc == -ENOBUFS ? -EMSGSIZE : rc;
+	if (j->bits > GW_SDS_MAX_BITS)
+		return -EMSGSIZE;
+	snprintf(j->to, sizeof(j->to), "%s", to);
+	j->pei = pei;
+	j->ref = ref;
+	j->tries = 0;
+	j->hold_over = 0;
+	j->handle = ++pei->sds_handles;
+	if (pei->sds_handles == 0x7fffffff)
+		pei->sds_handles = 0;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "SDS %d to %s (ref %u): %s", j->handle, to, ref, text);
+	job_send(j);
+	return j->handle;
+}
+
+/* Acknowledge a received text that asked for a receipt report (not tracked). */
+static void send_receipt(struct gw_pei *pei, const char *to, const struct gw_sds_msg *m)
+{
+	struct sds_job *j = job_new(pei);
+	if (!j) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "no room to acknowledge SDS %u from %s",
+		     m->text.ref, to);
+		return;
+	}
+	if (gw_sds_encode_report(m->pid, 0x00, m->text.ref, j->hex, sizeof(j->hex), &j->bits) < 0)
+		return;
+	snprintf(j->to, sizeof(j->to), "%s", to);
+	j->pei = pei;
+	j->ref = m->text.ref;
+	j->tries = GW_PEI_SDS_TRIES - 1; /* one retry at most for an acknowledgement */
+	j->hold_over = 0;
+	j->handle = 0;
+	job_send(j);
+}
+
+/* +CMGS: <inst>,<status>[,<ref>] after the send: 4 sent, 5 failed. */
+static void urc_cmgs(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	char buf[64];
+	const char *f[4];
+	long inst, st;
+	if (gw_at_fields(lines[0] + 6, buf, sizeof(buf), f, 4) < 2 ||
+	    gw_at_int(f[0], 0, 65535, &inst) < 0 || gw_at_int(f[1], 0, 99, &st) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "malformed +CMGS report skipped: %.60s", lines[0]);
+		return;
+	}
+	for (int i = 0; i < SDS_JOBS; i++) {
+		struct sds_job *j = &pei->jobs[i];
+		if (j->st != JOB_WAIT_NET || j->inst != inst)
+			continue;
+		if (st == 4) {
+			if (!j->handle) {
+				job_free(j); /* an acknowledgement: nothing more to wait for */
+				return;
+			}
+			job_report(j, GW_PEI_SDS_SENT, 0);
+			j->st = JOB_WAIT_REPORT;
+			gw_timer_schedule(pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
+		} else {
+			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS to %s not sent (status %ld)", j->to,
+			     st);
+			job_failed(j, (int)st);
+		}
+		return;
+	}
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "+CMGS report for unknown SDS instance %ld", inst);
+}
+
+int gw_pei_parse_ctsdsr(const char *line, int *ai, char *from, char *to, int *bits)
+{
+	const char *p = params_of(line, "+CTSDSR:");
+	const char *f[8];
+	char buf[128];
+	long v;
+	if (!p)
+		return -EINVAL;
+	int n = gw_at_fields(p, buf, sizeof(buf), f, 8);
+	const char *fa, *ffrom = "", *fto, *fbits;
+	switch (n) {
+	case 3:
+		fa = f[0], fto = f[1], fbits = f[2];
+		break;
+	case 4:
+		fa = f[0], fto = f[1], fbits = f[3];
+		break;
+	case 6:
+	case 7:
+		fa = f[0], ffrom = f[1], fto = f[3], fbits = f[5];
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (gw_at_int(fa, 0, 15, &v) < 0)
+		return -EINVAL;
+	*ai = (int)v;
+	if (gw_at_int(fbits, 1, GW_SDS_MAX_BITS, &v) < 0)
+		return -EINVAL;
+	*bits = (int)v;
+	if ((*ffrom && parse_id(ffrom, from) < 0) || parse_id(fto, to) < 0)
+		return -EINVAL;
+	if (!*ffrom)
+		from[0] = '\0';
+	return 0;
+}
+
+/* A report on one of our SDS: match the sender and reference. 1 when consumed. */
+static int take_report(struct gw_pei *pei, const char *from, const struct gw_sds_msg *m)
+{
+	for (int i = 0; i < SDS_JOBS; i++) {
+		struct sds_job *j = &pei->jobs[i];
+		if (j->st == JOB_FREE || !j->handle || j->ref != m->report.ref ||
+		    strcmp(ssi_of(j->to), ssi_of(from)) != 0)
+			continue;
+		enum gw_sds_dclass dc = gw_sds_delivery_class(m->report.status);
+		if (dc == GW_SDS_DC_SUCCESS) {
+			job_report(j, GW_PEI_SDS_DELIVERED, m->report.status);
+			job_free(j);
+		} else if (dc == GW_SDS_DC_TEMPORARY) {
+			LOGP(GW_LOG_RADIO, GW_LOG_INFO, "SDS %d to %s: %s, waiting", j->handle,
+			     j->to, gw_sds_delivery_name(m->report.status));
+		} else {
+			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS %d to %s: %s", j->handle, j->to,
+			     gw_sds_delivery_name(m->report.status));
+			job_report(j, GW_PEI_SDS_FAILED, m->report.status);
+			job_free(j);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static void urc_ctsdsr(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	int ai, bits;
+	char from[GW_PEI_ID_MAX], to[GW_PEI_ID_MAX];
+	if (gw_pei_parse_ctsdsr(lines[0], &ai, from, to, &bits) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTSDSR skipped: %.100s", lines[0]);
+		return;
+	}
+	if (n < 2) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "SDS from %s without its data line, skipped",
+		     from);
+		return;
+	}
+	static struct gw_sds_msg m; /* about 1.5 KB; the loop is single-threaded */
+	const char *why = "";
+	int rc = gw_sds_decode(ai, bits, lines[1], &m, &why);
+	if (rc < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS from %s not understood (%s): %.80s",
+		     *from ? from : "?", why, lines[1]);
+		return;
+	}
+	if ((m.kind == GW_SDS_REPORT || m.kind == GW_SDS_ACK) && take_report(pei, from, &m))
+		return;
+	if (m.kind == GW_SDS_TEXT && m.text.sdstl &&
+	    (m.text.report_req == GW_SDS_RR_RECEIVED || m.text.report_req == GW_SDS_RR_BOTH) &&
+	    *from)
+		send_receipt(pei, from, &m);
+	if (m.kind == GW_SDS_TEXT && m.text.concat) {
+		static char text[GW_SDS_TEXT_MAX];
+		rc = gw_sds_reasm_add(&pei->reasm, from, &m, (uint64_t)gw_loop_now_ms(pei->loop),
+				      text, sizeof(text));
+		if (rc <= 0)
+			return; /* waiting for more parts (or a part was refused: logged there) */
+		snprintf(m.text.text, sizeof(m.text.text), "%s", text);
+		m.text.len = strlen(m.text.text);
+		m.text.concat = false;
+	}
+	if (pei->ops.sds_in)
+		pei->ops.sds_in(pei->ops.arg, from, &m);
+}
+
+/* ---- URCs ------------------------------------------------------------------------------ */
+
+static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	struct gw_pei_call_in c;
+	if (gw_pei_parse_cticn(lines[0], &c) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTICN skipped: %.120s", lines[0]);
+		return;
+	}
+	call_add(pei, c.cci);
+	struct pcall *pc = call_find(pei, c.cci);
+	if (pc && c.comms_type >= 1)
+		pc->down = 1; /* a group call starts with its caller talking */
+	pei->ops.incoming(pei->ops.arg, &c);
+}
+
+/* ---- outgoing calls ---------------------------------------------------------------------- */
+
+const char *gw_pei_dial_state_name(enum gw_pei_dial_state st)
+{
+	static const char *const names[] = {
+	    [GW_PEI_DIAL_PROGRESS] = "progress",
+	    [GW_PEI_DIAL_CONNECTED] = "connected",
+	    [GW_PEI_DIAL_RELEASED] = "released",
+	    [GW_PEI_DIAL_FAILED] = "failed",
+	};
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+int gw_pei_parse_ctocp(const char *line, int *cci, int *call_status)
+{
+	const char *p = params_of(line, "+CTOCP:");
+	const char *f[16];
+	char buf[256];
+	long a, b;
+	if (!p || gw_at_fields(p, buf, sizeof(buf), f, 16) < 2 ||
+	    gw_at_int(f[0], 0, 65535, &a) < 0 || gw_at_int(f[1], 0, 9, &b) < 0)
+		return -EINVAL;
+	*cci = (int)a;
+	*call_status = (int)b;
+	return 0;
+}
+
+static void dial_report(struct gw_pei *pei, int handle, int cci, enum gw_pei_dial_state st,
+			int cause)
+{
+	LOGP(GW_LOG_RADIO, st == GW_PEI_DIAL_FAILED ? GW_LOG_WARN : GW_LOG_INFO,
+	     "outgoing call %d (cci %d): %s %d%s%s", handle, cci, gw_pei_dial_state_name(st), cause,
+	     st == GW_PEI_DIAL_RELEASED ? " " : "",
+	     st == GW_PEI_DIAL_RELEASED ? gw_pei_cause_name(cause) : "");
+	if (pei->ops.dial_state)
+		pei->ops.dial_state(pei->ops.arg, handle, cci, st, cause);
+}
+
+static void dial_fail(struct gw_pei *pei, int cause)
+{
+	int h = pei->dial_wait;
+	if (!h)
+		return;
+	pei->dial_wait = 0;
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
+	dial_report(pei, h, -1, GW_PEI_DIAL_FAILED, cause);
+}
+
+/*
+ * A call indication for cci: when it is our outgoing call, or the first word of the
+ * dial waiting for its cci, return the tracked call (adding it); else NULL.
+ */
+static struct pcall *dial_call(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = call_find(pei, cci);
+	if (c)
+		return c->dial ? c : NULL;
+	if (!pei->dial_wait)
+		return NULL;
+	call_add(pei, cci);
+	c = call_find(pei, cci);
+	if (!c)
+		return NULL;
+	c->dial = pei->dial_wait;
+	pei->dial_wait = 0;
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
+	return c;
+}
+
+static void on_dial_timer(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "the terminal did not name the outgoing call in %d s",
+	     DIAL_CCI_WAIT_MS / 1000);
+	dial_fail(arg, -1);
+}
+
+static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	if (!pei->dial_wait)
+		return; /* the call was already named (+CTOCP before the OK) */
+	if (r->result != GW_AT_OK) {
+		dial_fail(pei, r->result == GW_AT_CME_ERROR ? r->err : -1);
+		return;
+	}
+	gw_timer_schedule(pei->loop, &pei->dial_timer, DIAL_CCI_WAIT_MS);
+}
+
+static void ctsdc_dial_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	struct gw_pei *pei = arg;
+	if (r->result == GW_AT_OK || !pei->dial_wait)
+		return;
+	gw_at_cancel(at, atd_done, pei); /* no ATD with the wrong parameters */
+	dial_fail(pei, r->result == GW_AT_CME_ERROR ? r->err : -1);
+}
+
+int gw_pei_dial(struct gw_pei *pei, const char *to, bool simplex)
+{
+	char cmd[80];
+	if (!valid_id(to) || (strlen(to) > 8 && strlen(to) != 17))
+		return -EINVAL;
+	if (pei->dial_wait)
+		return -EBUSY;
+	if (!pei->ready)
+		return -ENOTCONN;
+	/* speech, SSI or extended TSI, hook signalling, simplex/duplex, point-to-point */
+	snprintf(cmd, sizeof(cmd), "AT+CTSDC=0,%d,0,0,%d,0,0,1,0,0", strlen(to) == 17 ? 5 : 0,
+		 simplex ? 1 : 0);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, 0, ctsdc_dial_done, pei);
+	if (rc < 0)
+		return rc;
+	snprintf(cmd, sizeof(cmd), "ATD%s", to);
+	rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS * 5, GW_AT_F_DIAL, atd_done, pei);
+	if (rc < 0)
+		return rc; /* the AT+CTSDC alone changes nothing the next dial does not set */
+	pei->dial_wait = ++pei->dial_handles;
+	if (pei->dial_handles == 0x7fffffff)
+		pei->dial_handles = 0;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "outgoing call %d to %s (%s)", pei->dial_wait, to,
+	     simplex ? "simplex" : "duplex");
+	return pei->dial_wait;
+}
+
+static void urc_ctocp(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci, st;
+	if (gw_pei_parse_ctocp(lines[0], &cci, &st) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTOCP skipped: %.120s", lines[0]);
+		return;
+	}
+	struct pcall *c = dial_call(pei, cci);
+	if (!c) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "+CTOCP for a call we did not make: %.80s",
+		     lines[0]);
+		return;
+	}
+	dial_report(pei, c->dial, cci, GW_PEI_DIAL_PROGRESS, st);
+}
+
+static void urc_ctcc(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci;
+	if (gw_pei_parse_ctcc(lines[0], &cci) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCC skipped: %.120s", lines[0]);
+		return;
+	}
+	struct pcall *dc = dial_call(pei, cci);
+	if (dc) {
+		dial_report(pei, dc->dial, cci, GW_PEI_DIAL_CONNECTED, 0);
+		return;
+	}
+	call_add(pei, cci);
+	pei->ops.connected(pei->ops.arg, cci);
+}
+
+static void urc_ctcr(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci, cause;
+	if (gw_pei_parse_ctcr(lines[0], &cci, &cause) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCR skipped: %.120s", lines[0]);
+		return;
+	}
+	struct pcall *dc = dial_call(pei, cci);
+	int handle = dc ? dc->dial : 0;
+	call_del(pei, cci);
+	sds_floor_free(pei);
+	if (handle) {
+		dial_report(pei, handle, cci, GW_PEI_DIAL_RELEASED, cause);
+		return;
+	}
+	pei->ops.released(pei->ops.arg, cci, cause);
+}
+
+/* ---- floor ------------------------------------------------------------------------------ */
+
+const char *gw_pei_floor_name(enum gw_pei_floor ev)
+{
+	static const char *const names[] = {
+	    [GW_PEI_FLOOR_GRANTED] = "granted", [GW_PEI_FLOOR_OTHER] = "other talker",
+	    [GW_PEI_FLOOR_QUEUED] = "queued",	[GW_PEI_FLOOR_REFUSED] = "refused",
+	    [GW_PEI_FLOOR_WAIT] = "wait",	[GW_PEI_FLOOR_INTERRUPTED] = "interrupted",
+	    [GW_PEI_FLOOR_CEASED] = "ceased",
+	};
+	return (unsigned)ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "?";
+}
+
+int gw_pei_parse_floor(const char *line, int *cci, enum gw_pei_floor *ev, char *talker)
+{
+	static const struct {
+		const char *prefix;
+		enum gw_pei_floor ev;
+		int tpi; /* index of <TPI type>; the TPI follows it */
+	} kinds[] = {
+	    {"+CTXG:", GW_PEI_FLOOR_GRANTED, 4},
+	    {"+CTXI:", GW_PEI_FLOOR_INTERRUPTED, 3},
+	    {"+CTXW:", GW_PEI_FLOOR_WAIT, -1},
+	    {"+CDTXC:", GW_PEI_FLOOR_CEASED, -1},
+	};
+	const char *p = NULL;
+	size_t k;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !p; k++)
+		p = params_of(line, kinds[k].prefix);
+	if (!p)
+		return -EINVAL;
+	k--;
+	const char *f[8];
+	char buf[128];
+	long v;
+	int n = gw_at_fields(p, buf, sizeof(buf), f, 8);
+	if (n < 1 || gw_at_int(f[0], 0, 65535, &v) < 0)
+		return -EINVAL;
+	*cci = (int)v;
+	*ev = kinds[k].ev;
+	talker[0] = '\0';
+	int t = kinds[k].tpi;
+	if (t > 0 && n > t + 1 && *f[t + 1] && parse_id(f[t + 1], talker) < 0)
+		return -EINVAL;
+	if (*ev != GW_PEI_FLOOR_GRANTED)
+		return 0;
+	/* +CTXG: the TxGrant field decides */
+	if (n < 2 || gw_at_int(f[1], 0, 3, &v) < 0)
+		return -EINVAL;
+	static const enum gw_pei_floor by_grant[] = {GW_PEI_FLOOR_GRANTED, GW_PEI_FLOOR_REFUSED,
+						     GW_PEI_FLOOR_QUEUED, GW_PEI_FLOOR_OTHER};
+	*ev = by_grant[v];
+	if (*ev == GW_PEI_FLOOR_GRANTED && talker[0])
+		*ev = GW_PEI_FLOOR_OTHER; /* granted, with a talking party: someone else talks */
+	return 0;
+}
+
+static void sds_floor_free(struct gw_pei *pei);
+
+static void urc_floor(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	int cci;
+	enum gw_pei_floor ev;
+	char talker[GW_PEI_ID_MAX];
+	if (gw_pei_parse_floor(lines[0], &cci, &ev, talker) < 0) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed floor indication skipped: %.120s",
+		     lines[0]);
+		return;
+	}
+	struct pcall *c = call_find(pei, cci);
+	if (!c) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "floor indication for unknown call %d skipped: %.80s", cci, lines[0]);
+		return;
+	}
+	/* our own identity as the talking party is our own grant */
+	if (ev == GW_PEI_FLOOR_OTHER && talker[0] && pei->h.identity[0] &&
+	    strcmp(ssi_of(talker), ssi_of(pei->h.identity)) == 0 && c->own != OWN_NONE)
+		ev = GW_PEI_FLOOR_GRANTED;
+	switch (ev) {
+	case GW_PEI_FLOOR_GRANTED:
+		c->own = OWN_HELD;
+		c->down = 0;
+		break;
+	case GW_PEI_FLOOR_OTHER:
+		c->own = OWN_NONE;
+		c->down = 1;
+		break;
+	case GW_PEI_FLOOR_REFUSED:
+	case GW_PEI_FLOOR_INTERRUPTED:
+		c->own = OWN_NONE;
+		break;
+	case GW_PEI_FLOOR_CEASED:
+		c->down = 0;
+		break;
+	case GW_PEI_FLOOR_QUEUED:
+	case GW_PEI_FLOOR_WAIT:
+		break;
+	}
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d floor: %s%s%s", cci, gw_pei_floor_name(ev),
+	     talker[0] ? " " : "", talker);
+	if (pei->ops.floor)
+		pei->ops.floor(pei->ops.arg, cci, ev, talker);
+	sds_floor_free(pei);
+}
+
+static void urc_ignore(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	(void)arg;
+	LOGP(GW_LOG_RADIO, GW_LOG_DEBUG, "not handled yet: %.120s", lines[0]);
+}
+
+static void start_init(struct gw_pei *pei);
+
+/* +CTOM outside the init: the terminal restarted or changed mode. Its calls are gone. */
+static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	if (pei->init_step >= 0)
+		return; /* our own AT+CTOM= during the init */
+	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "terminal restarted or changed mode (%s): init again",
+	     lines[0]);
+	for (int i = 0; i < MAX_CALLS; i++) {
+		if (pei->calls[i].cci >= 0) {
+			int cci = pei->calls[i].cci;
+			pei->calls[i].cci = -1;
+			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d lost in the restart", cci);
+			if (pei->calls[i].dial)
+				dial_report(pei, pei->calls[i].dial, cci, GW_PEI_DIAL_RELEASED,
+					    GW_PEI_CAUSE_RESTART);
+			else
+				pei->ops.released(pei->ops.arg, cci, GW_PEI_CAUSE_RESTART);
+		}
+	}
+	dial_fail(pei, -1);
+	gw_at_flush(pei->at);
+	if (pei->ready && pei->ops.ready)
+		pei->ops.ready(pei->ops.arg, 0);
+	pei->ready = 0;
+	start_init(pei);
+	sds_floor_free(pei); /* held SDS queue behind the init */
+}
+
+/* ---- init -------------------------------------------------------------------------------- */
+
+static void init_next(struct gw_pei *pei);
+
+static void cnumf_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	pei->init_step = -1;
+	const char *own = "";
+	char buf[64];
+	const char *f[2];
+	for (int i = 0; i < r->nlines; i++) {
+		const char *p = params_of(r->lines[i], "+CNUMF:");
+		if (p && gw_at_fields(p, buf, sizeof(buf), f, 2) == 2)
+			own = f[1];
+	}
+	snprintf(pei->h.identity, sizeof(pei->h.identity), "%s", own);
+	const char *want = pei->conf->radio_issi;
+	size_t ol = strlen(own), wl = strlen(want);
+	if (wl && (ol < wl || strcmp(own + ol - wl, want) != 0))
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR,
+		     "terminal identity %s does not end in the configured ISSI %s: check "
+		     "radio.issi",
+		     *own ? own : "(none)", want);
+	LOGP(GW_LOG_RADIO, GW_LOG_NOTICE, "terminal ready, identity %s", *own ? own : "unknown");
+	pei->ready = 1;
+	if (pei->ops.ready)
+		pei->ops.ready(pei->ops.arg, 1);
+	gw_timer_schedule(pei->loop, &pei->health, 0);
+}
+
+static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	if (r->result == GW_AT_ABORTED || pei->init_step < 0)
+		return;
+	const char *cmd = pei->profile->cmds[pei->init_step];
+	if (r->result == GW_AT_CME_ERROR && r->err == 35 && pei->init_step == 0 &&
+	    pei->init_retries < RESYNC_MAX) {
+		/* syntax error right after open: old bytes in the terminal; resync */
+		pei->init_retries++;
+		gw_timer_schedule(pei->loop, &pei->init_retry, RESYNC_MS);
+		return;
+	}
+	if (r->result == GW_AT_CME_ERROR && r->err == 42 && pei->init_retries < RESYNC_MAX) {
+		pei->init_retries++;
+		gw_timer_schedule(pei->loop, &pei->init_retry, BUSY_RETRY_MS);
+		return;
+	}
+	if (r->result != GW_AT_OK)
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "init step %s failed: %s %d, going on", cmd,
+		     gw_at_result_name(r->result), r->err);
+	pei->init_step++;
+	pei->init_retries = 0;
+	init_next(pei);
+}
+
+static void init_next(struct gw_pei *pei)
+{
+	if (pei->init_step < pei->profile->ncmds) {
+		gw_at_cmd(pei->at, pei->profile->cmds[pei->init_step], NULL, T_CMD_MS, 0,
+			  init_step_done, pei);
+		return;
+	}
+	gw_at_cmd(pei->at, "AT+CNUMF?", "+CNUMF:", T_CMD_MS, 0, cnumf_done, pei);
+}
+
+static void on_init_retry(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	init_next(arg);
+}
+
+static void start_init(struct gw_pei *pei)
+{
+	pei->sds_type = -1; /* the terminal forgot it, or may have */
+	pei->init_step = 0;
+	pei->init_retries = 0;
+	init_next(pei);
+}
+
+/* ---- liveness and health ---------------------------------------------------------------- */
+
+static void probe_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	pei->probing = 0;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	if (r->result != GW_AT_TIMEOUT) {
+		pei->probe_fails = 0;
+		return;
+	}
+	pei->probe_fails++;
+	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "terminal does not answer (%d of %d probes)",
+	     pei->probe_fails, PROBE_FAILS_REOPEN);
+	if (pei->probe_fails >= PROBE_FAILS_REOPEN) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "terminal silent: reopening the port");
+		pei->probe_fails = 0;
+		gw_serial_reopen(pei->port);
+		return;
+	}
+	gw_timer_schedule(pei->loop, &pei->probe, 0);
+}
+
+static void on_probe(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_pei *pei = arg;
+	if (!gw_serial_is_up(pei->port))
+		return;
+	if (!pei->probing && gw_at_pending(pei->at) == 0 &&
+	    gw_at_cmd(pei->at, "AT", NULL, T_CMD_MS, 0, probe_done, pei) == 0)
+		pei->probing = 1;
+	gw_timer_schedule(pei->loop, &pei->probe, (int64_t)pei->conf->radio_probe_idle_s * 1000);
+}
+
+static void creg_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	char buf[96];
+	const char *f[4];
+	long v;
+	for (int i = 0; i < r->nlines; i++) {
+		const char *p = params_of(r->lines[i], "+CREG:");
+		if (p && gw_at_fields(p, buf, sizeof(buf), f, 4) >= 1 &&
+		    gw_at_int(f[0], 0, 9, &v) == 0) {
+			int was = pei->h.reg_stat;
+			pei->h.reg_stat = (int)v;
+			if ((v == 1 || v == 5) != (was == 1 || was == 5))
+				LOGP(GW_LOG_RADIO, v == 1 || v == 5 ? GW_LOG_NOTICE : GW_LOG_ERROR,
+				     "terminal %s the network (+CREG stat %ld)",
+				     v == 1 || v == 5 ? "registered to" : "NOT registered to", v);
+		}
+	}
+}
+
+static void csq_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	char buf[64];
+	const char *f[3];
+	long v;
+	for (int i = 0; i < r->nlines; i++) {
+		const char *p = params_of(r->lines[i], "+CSQ:");
+		if (p && gw_at_fields(p, buf, sizeof(buf), f, 3) >= 1 &&
+		    gw_at_int(f[0], 0, 99, &v) == 0)
+			pei->h.rssi_dbm = v == 99 ? 0 : (int)(-113 + 2 * v);
+	}
+}
+
+static void on_health(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_pei *pei = arg;
+	if (pei->ready) {
+		gw_at_cmd(pei->at, "AT+CREG?", "+CREG:", T_CMD_MS, 0, creg_done, pei);
+		gw_at_cmd(pei->at, "AT+CSQ?", "+CSQ:", T_CMD_MS, 0, csq_done, pei);
+	}
+	gw_timer_schedule(pei->loop, &pei->health,
+			  (int64_t)pei->conf->radio_health_interval_s * 1000);
+}
+
+void gw_pei_health(const struct gw_pei *pei, struct gw_pei_health *out)
+{
+	*out = pei->h;
+	out->ready = pei->ready;
+	out->port_up = gw_serial_is_up(pei->port);
+	out->live_calls = gw_pei_live_calls(pei);
+}
+
+/* ---- port --------------------------------------------------------------------------------- */
+
+static void port_data(void *arg, const char *buf, size_t len)
+{
+	struct gw_pei *pei = arg;
+	/* any byte from the terminal proves it alive: push the probe back */
+	gw_timer_schedule(pei->loop, &pei->probe, (int64_t)pei->conf->radio_probe_idle_s * 1000);
+	gw_at_feed(pei->at, buf, len);
+}
+
+static void port_state(void *arg, int up)
+{
+	struct gw_pei *pei = arg;
+	if (up) {
+		pei->probe_fails = 0;
+		gw_timer_schedule(pei->loop, &pei->probe,
+				  (int64_t)pei->conf->radio_probe_idle_s * 1000);
+		start_init(pei);
+		return;
+	}
+	gw_timer_cancel(pei->loop, &pei->probe);
+	gw_timer_cancel(pei->loop, &pei->init_retry);
+	pei->init_step = -1;
+	pei->probing = 0;
+	gw_at_flush(pei->at);
+	if (pei->ready && pei->ops.ready)
+		pei->ops.ready(pei->ops.arg, 0);
+	pei->ready = 0;
+}
+
+static int at_write(void *arg, const void *buf, size_t len)
+{
+	struct gw_pei *pei = arg;
+	return gw_serial_write(pei->port, buf, len);
+}
+
+int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_pei_ops *ops,
+	       struct gw_pei **out)
+{
+	const struct profile *prof = NULL;
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(profiles[i].model, conf->radio_model) == 0)
+			prof = &profiles[i];
+	if (!prof) {
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "radio.model %s: no init profile",
+		     conf->radio_model);
+		return -EINVAL;
+	}
+	struct gw_pei *pei = calloc(1, sizeof(*pei));
+	if (!pei)
+		return -ENOMEM;
+	pei->loop = loop;
+	pei->conf = conf;
+	pei->ops = *ops;
+	pei->profile = prof;
+	pei->init_step = -1;
+	pei->h.reg_stat = -1;
+	pei->sds_type = -1;
+	pei->jobs = calloc(SDS_JOBS, sizeof(*pei->jobs));
+	if (!pei->jobs) {
+		free(pei);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < SDS_JOBS; i++) {
+		pei->jobs[i].pei = pei;
+		gw_timer_init(&pei->jobs[i].timer, on_job_timer, &pei->jobs[i]);
+	}
+	gw_sds_reasm_init(&pei->reasm, SDS_REASM_MS);
+	for (int i = 0; i < MAX_CALLS; i++)
+		pei->calls[i].cci = -1;
+	gw_timer_init(&pei->init_retry, on_init_retry, pei);
+	gw_timer_init(&pei->probe, on_probe, pei);
+	gw_timer_init(&pei->health, on_health, pei);
+	gw_timer_init(&pei->dial_timer, on_dial_timer, pei);
+	struct gw_at_ops aops = {.write = at_write, .arg = pei};
+	pei->at = gw_at_new(loop, GW_LOG_RADIO, "radio", &aops);
+	if (!pei->at) {
+		free(pei->jobs);
+		free(pei);
+		return -ENOMEM;
+	}
+	gw_at_add_urc(pei->at, "+CTICN:", 0, urc_cticn, pei);
+	gw_at_add_urc(pei->at, "+CTCC:", 0, urc_ctcc, pei);
+	gw_at_add_urc(pei->at, "+CTCR:", 0, urc_ctcr, pei);
+	gw_at_add_urc(pei->at, "+CTOM:", 0, urc_ctom, pei);
+	/* Known PEI indications that later work handles; listed so they are not "unknown". */
+	static const char *const floor[] = {"+CTXG:", "+CDTXC:", "+CTXI:", "+CTXW:"};
+	for (size_t i = 0; i < sizeof(floor) / sizeof(floor[0]); i++)
+		gw_at_add_urc(pei->at, floor[i], 0, urc_floor, pei);
+	gw_at_add_urc(pei->at, "+CTOCP:", 0, urc_ctocp, pei);
+	static const char *const later[] = {"+CREG:", "+CSQ:"};
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+		gw_at_add_urc(pei->at, later[i], 0, urc_ignore, pei);
+	gw_at_add_urc(pei->at, "+CTSDSR:", 1, urc_ctsdsr, pei);
+	gw_at_add_urc(pei->at, "+CMGS:", 0, urc_cmgs, pei);
+
+	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = pei};
+	int rc = gw_serial_new(loop, GW_LOG_RADIO, conf->radio_port, conf->radio_baud, &sops,
+			       &pei->port);
+	if (rc < 0) {
+		gw_at_free(pei->at);
+		free(pei->jobs);
+		free(pei);
+		return rc;
+	}
+	*out = pei;
+	return 0;
+}
+
+void gw_pei_free(struct gw_pei *pei)
+{
+	if (!pei)
+		return;
+	gw_timer_cancel(pei->loop, &pei->init_retry);
+	gw_timer_cancel(pei->loop, &pei->probe);
+	gw_timer_cancel(pei->loop, &pei->health);
+	gw_timer_cancel(pei->loop, &pei->dial_timer);
+	for (int i = 0; i < SDS_JOBS; i++)
+		gw_timer_cancel(pei->loop, &pei->jobs[i].timer);
+	gw_serial_free(pei->port);
+	gw_at_free(pei->at);
+	free(pei->jobs);
+	free(pei);
+}
+
+static void cmd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	(void)arg;
+	if (r->result != GW_AT_OK && r->result != GW_AT_ABORTED)
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "radio command failed: %s %d",
+		     gw_at_result_name(r->result), r->err);
+}
+
+int gw_pei_answer(struct gw_pei *pei, int cci)
+{
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "answering call %d", cci);
+	return gw_at_cmd(pei->at, "ATA", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
+}
+
+int gw_pei_hangup(struct gw_pei *pei, int cci)
+{
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "releasing call %d", cci);
+	return gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
+}
+
+static void cutxc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	cmd_done(at, r, arg);
+	sds_floor_free(arg);
+}
+
+static int send_cutxc(struct gw_pei *pei, struct pcall *c)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CUTXC=%d", c->cci);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, GW_AT_F_URGENT, cutxc_done, pei);
+	if (rc == 0)
+		c->own = OWN_NONE; /* the transmission ends with the command, whatever it answers */
+	return rc;
+}
+
+/* AT+CTXD answered: a refusal (e.g. +CME ERROR: 3) ends the request as "refused". */
+static void ctxd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	struct gw_pei *pei = arg;
+	cmd_done(at, r, arg);
+	if (r->result == GW_AT_OK || r->result == GW_AT_ABORTED)
+		return;
+	for (int i = 0; i < MAX_CALLS; i++) {
+		struct pcall *c = &pei->calls[i];
+		if (c->cci < 0 || c->own != OWN_ASKED)
+			continue;
+		c->own = OWN_NONE;
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d floor: request refused by the terminal",
+		     c->cci);
+		if (pei->ops.floor)
+			pei->ops.floor(pei->ops.arg, c->cci, GW_PEI_FLOOR_REFUSED, "");
+	}
+	sds_floor_free(pei);
+}
+
+int gw_pei_tx_request(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = cci >= 0 ? call_find(pei, cci) : NULL;
+	char cmd[32];
+	if (!c)
+		return -ENOENT;
+	if (c->own != OWN_NONE)
+		return -EALREADY;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d: asking for the floor", cci);
+	snprintf(cmd, sizeof(cmd), "AT+CTXD=%d,1", cci);
+	int rc = gw_at_cmd(pei->at, cmd, NULL, T_CMD_MS, GW_AT_F_URGENT, ctxd_done, pei);
+	if (rc == 0)
+		c->own = OWN_ASKED;
+	return rc;
+}
+
+int gw_pei_tx_cease(struct gw_pei *pei, int cci)
+{
+	struct pcall *c = cci >= 0 ? call_find(pei, cci) : NULL;
+	if (!c)
+		return -ENOENT;
+	if (c->own == OWN_NONE)
+		return -EALREADY;
+	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d: giving up the floor", cci);
+	return send_cutxc(pei, c);
+}
+
+int gw_pei_shutdown(struct gw_pei *pei)
+{
+	int n = gw_pei_live_calls(pei);
+	if (n == 0 || !gw_serial_is_up(pei->port))
+		return 0;
+	LOGP(GW_LOG_RADIO, GW_LOG_NOTICE, "shutting down: releasing %d live radio call(s)", n);
+	for (int i = 0; i < MAX_CALLS; i++)
+		if (pei->calls[i].cci >= 0 && pei->calls[i].own != OWN_NONE)
+			send_cutxc(pei, &pei->calls[i]);
+	int rc = gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
+	return rc < 0 ? rc : n;
+}
+
+int gw_pei_pending(const struct gw_pei *pei)
+{
+	return gw_at_pending(pei->at);
+}

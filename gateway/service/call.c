@@ -1,0 +1,1315 @@
+/*
+ * call: incident state machine as a transition table.
+ *
+ * states[] gives, per state, the events it accepts (in_events), the states it
+ * may move to (out_states), its named timeout and its action. dispatch() checks
+ * the event against in_events and every state change against out_states; a
+ * miss is logged with the call prefix and rejected. Actions run with the event
+ * and may change state through set_state().
+ *
+ * Paging order: the ATD for chain step 1 is written first, then the incident
+ * and its first events are committed (one transaction), then the radio is
+ * answered by policy. Nothing on the paging path waits for the database.
+ * Log lines carry "call(<id>){<STATE}>: " so a field log reads like a test trace.
+ */
+#include "service/call.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "service/callback.h"
+#include "core/log.h"
+
+#define CHAIN_MAX 16
+
+/*
+ * SMS accept codes: every SMS page carries a two-digit code for that phone, unique among
+ * the live ones. It accepts only from the number it went to, until call.ack_code_ttl runs
+ * out or its incident closes. Codes are handed out in turn (10 .. 99, then 10 again), so a
+ * code comes back as late as it can; a spent code stays in the table until its slot is
+ * reused, so a late reply is told "expired" rather than "unknown".
+ */
+#define ACK_CODES    32
+#define ACK_CODE_MIN 10
+#define ACK_CODE_MAX 99
+
+struct ack_code {
+	int code; /* 0: slot never used */
+	char phone[32];
+	int seq;	    /* the incident's local number (gw_call.seq) */
+	int64_t expires_ms; /* monotonic */
+};
+
+const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
+    {GW_CALL_T_RING, "call.ring_time", GW_CALL_EV_T_RING,
+     "ring time per worker; then hang up and page the next step (default 25 s)"},
+    {GW_CALL_T_ACCEPT, "call.accept_time", GW_CALL_EV_T_ACCEPT,
+     "time to press 4 after answering; an answer without it is a voicemail or a pocket "
+     "(default 20 s)"},
+};
+
+struct gw_call;
+static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id);
+static void copy_str(char *dst, size_t len, const char *src);
+static void codes_spend(struct gw_call *c);
+
+struct step {
+	char handle[32];
+	char name[64];
+	char phone[32];
+	int ring_s; /* this step's ring time */
+};
+
+struct gw_call {
+	struct gw_calls *mgr;
+	int64_t id; /* call log id; 0 when the database refused the incident */
+	int seq;    /* local number for log lines when id is 0 */
+	enum gw_call_state st;
+	int cci;
+	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
+	char caller[GW_PEI_ID_MAX];
+	char caller_name[64];
+	char line[16];
+	char line_name[64];
+	char line_name_fi[96];
+	struct step chain[CHAIN_MAX + 1]; /* the plan's steps, then its fallback */
+	int nchain, step, round;	  /* nchain: steps tried in rounds */
+	int rounds;
+	int fallback;	      /* index of the fallback in chain[], -1 when the plan has none */
+	int paged_upto;	      /* highest chain index dialled so far (-1: none) */
+	int pre_accepted;     /* the worker being dialled accepted by SMS: bridge on answer */
+	int sms_paged;	      /* the SMS page went out (once, to the first worker paged) */
+	int64_t started_ms;   /* wall clock */
+	int64_t started_mono; /* monotonic, for durations */
+	int64_t page_mono;    /* when the current step was dialled */
+	int64_t bridged_mono;
+	struct gw_timer timer;
+};
+
+/* A busy caller's radio call, until its release is logged in its busy entry. */
+#define BUSY_MAX 4
+struct busy_call {
+	int cci;
+	int64_t id;
+};
+
+struct gw_calls {
+	struct gw_loop *loop;
+	const struct gw_conf *conf;
+	struct gw_db *db;
+	struct gw_call_ops ops;
+	const struct gw_roster *roster;
+	struct gw_call *live; /* &slot while an incident is live, else NULL */
+	struct gw_call slot;  /* one incident at a time: no allocation on the paging path */
+	int64_t last_id;
+	int seq;
+	struct ack_code codes[ACK_CODES];
+	int next_code;
+	int64_t closed_mono;	   /* when slot's incident closed (monotonic ms), 0: not yet */
+	struct gw_dtmf_dedup keys; /* last key report, to join modem and in-band reports */
+	struct busy_call busy[BUSY_MAX]; /* cci 0: free */
+	struct gw_callback *callback;	 /* worker call-backs; NULL: none */
+};
+
+static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
+{
+	switch (id) {
+	case GW_CALL_T_RING:
+		return (int64_t)c->chain[c->step].ring_s * 1000;
+	case GW_CALL_T_ACCEPT:
+		return (int64_t)c->mgr->conf->accept_time_s * 1000;
+	case GW_CALL_T_COUNT:
+		break;
+	}
+	assert(0 && "timer without a value");
+	return 0;
+}
+
+typedef void (*action_fn)(struct gw_call *c, enum gw_call_event ev, const void *data);
+
+static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void bridge(struct gw_call *c, const char *how);
+static void announce(struct gw_call *c);
+static void sms_accept(struct gw_call *c, int idx);
+
+#define EV(e)	 (1u << GW_CALL_EV_##e)
+#define ST(s)	 (1u << GW_CALL_ST_##s)
+#define NO_TIMER (-1)
+
+static const struct state_def {
+	const char *name;
+	unsigned in_events;
+	unsigned out_states;
+	int timer; /* enum gw_call_timer armed on entry, or NO_TIMER */
+	action_fn action;
+} states[GW_CALL_ST_COUNT] = {
+    [GW_CALL_ST_NEW] = {"NEW", EV(START), ST(PAGING) | ST(CLOSED), NO_TIMER, st_new},
+    [GW_CALL_ST_PAGING] = {"PAGING",
+			   EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ALERTING) |
+			       EV(PHONE_ANSWERED) | EV(PHONE_ENDED) | EV(T_RING) | EV(SMS_ACCEPT),
+			   ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_RING,
+			   st_paging},
+    [GW_CALL_ST_ANNOUNCE] = {"ANNOUNCE",
+			     EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF) |
+				 EV(T_ACCEPT) | EV(SMS_ACCEPT),
+			     ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_ACCEPT,
+			     st_announce},
+    [GW_CALL_ST_BRIDGED] = {"BRIDGED",
+			    EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF),
+			    ST(CLOSED), NO_TIMER, st_bridged},
+    [GW_CALL_ST_CLOSED] = {"CLOSED", 0, 0, NO_TIMER, NULL},
+};
+
+static const char *const event_names[GW_CALL_EV_COUNT] = {
+    [GW_CALL_EV_START] = "START",
+    [GW_CALL_EV_RADIO_CONNECTED] = "RADIO_CONNECTED",
+    [GW_CALL_EV_RADIO_RELEASED] = "RADIO_RELEASED",
+    [GW_CALL_EV_PHONE_ALERTING] = "PHONE_ALERTING",
+    [GW_CALL_EV_PHONE_ANSWERED] = "PHONE_ANSWERED",
+    [GW_CALL_EV_PHONE_ENDED] = "PHONE_ENDED",
+    [GW_CALL_EV_DTMF] = "DTMF",
+    [GW_CALL_EV_T_RING] = "T_RING",
+    [GW_CALL_EV_T_ACCEPT] = "T_ACCEPT",
+    [GW_CALL_EV_SMS_ACCEPT] = "SMS_ACCEPT",
+};
+
+const char *gw_call_state_name(enum gw_call_state st)
+{
+	return (unsigned)st < GW_CALL_ST_COUNT ? states[st].name : "?";
+}
+
+const char *gw_call_event_name(enum gw_call_event ev)
+{
+	return (unsigned)ev < GW_CALL_EV_COUNT ? event_names[ev] : "?";
+}
+
+/* "call(<id>){<STATE>}: "; before the call log has given an id: "call(new<seq>)". */
+#define LOGCALL(c, level, fmt, ...)                                                                \
+	LOGP(GW_LOG_CALL, level, "call(%s%lld){%s}: " fmt, (c)->id ? "" : "new",                   \
+	     (long long)((c)->id ? (c)->id : (c)->seq), states[(c)->st].name, ##__VA_ARGS__)
+
+/* ---- call log ------------------------------------------------------------------------ */
+
+static void log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
+{
+	struct gw_calls *m = c->mgr;
+	char detail[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (!m->db || !c->id)
+		return;
+	int rc = gw_db_event_append(m->db, c->id, gw_loop_wall_ms(m->loop), kind, detail);
+	if (rc < 0)
+		LOGCALL(c, GW_LOG_ERROR, "call log write failed (%s): %s %s", strerror(-rc), kind,
+			detail);
+}
+
+static void fmt_duration(int64_t ms, char *buf, size_t len)
+{
+	int64_t s = ms / 1000;
+	snprintf(buf, len, "%02lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+		 (long long)(s % 60));
+}
+
+/* ---- state machine core -------------------------------------------------------------- */
+
+static void on_timer(struct gw_loop *loop, void *arg);
+
+static int set_state(struct gw_call *c, enum gw_call_state to)
+{
+	const struct state_def *from = &states[c->st];
+	if (!(from->out_states & (1u << to))) {
+		LOGCALL(c, GW_LOG_ERROR, "transition to %s not allowed, rejected", states[to].name);
+		return -EPERM;
+	}
+	LOGCALL(c, GW_LOG_DEBUG, "-> %s", states[to].name);
+	int changed = c->st != to;
+	c->st = to;
+	if (changed && c->mgr->ops.state)
+		c->mgr->ops.state(c->mgr->ops.arg, to);
+	gw_timer_cancel(c->mgr->loop, &c->timer);
+	if (states[to].timer != NO_TIMER)
+		gw_timer_schedule(c->mgr->loop, &c->timer,
+				  timer_ms(c, (enum gw_call_timer)states[to].timer));
+	return 0;
+}
+
+static int dispatch(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	const struct state_def *sd = &states[c->st];
+	if (!(sd->in_events & (1u << ev)) || !sd->action) {
+		LOGCALL(c, GW_LOG_ERROR, "event %s not accepted in this state, rejected",
+			event_names[ev]);
+		return -EPERM;
+	}
+	LOGCALL(c, GW_LOG_DEBUG, "event %s", event_names[ev]);
+	sd->action(c, ev, data);
+	return c->st;
+}
+
+static void on_timer(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	struct gw_call *c = arg;
+	assert(c->mgr->live == c && states[c->st].timer != NO_TIMER);
+	gw_calls_dispatch(c->mgr, gw_call_tdefs[states[c->st].timer].event, NULL);
+}
+
+static void close_incident(struct gw_call *c, const char *outcome, int cause,
+			   const char *accepted_by)
+{
+	struct gw_calls *m = c->mgr;
+	char dur[32];
+	fmt_duration(gw_loop_now_ms(m->loop) - c->started_mono, dur, sizeof(dur));
+	if (set_state(c, GW_CALL_ST_CLOSED) < 0)
+		return;
+	codes_spend(c);
+	/* Committed first, reported after: whoever reads the log line finds the row. */
+	if (m->db && c->id) {
+		int rc = gw_db_incident_close(m->db, c->id, gw_loop_wall_ms(m->loop), outcome,
+					      cause, accepted_by);
+		if (rc < 0)
+			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
+	}
+	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
+}
+
+/* Dial the current chain step. Returns 0, or negative errno when the modem refused. */
+static int page_step(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	c->page_mono = gw_loop_now_ms(m->loop);
+	c->pre_accepted = 0;
+	if (c->step > c->paged_upto)
+		c->paged_upto = c->step;
+	int rc = m->ops.phone_dial(m->ops.arg, s->phone);
+	if (rc < 0) {
+		LOGCALL(c, GW_LOG_ERROR, "cannot dial %s %s: %s", s->name, s->phone, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* The caller as people read it: "Poliisi, Mikkeli (2269001)" or just the number. */
+static void caller_text(const struct gw_call *c, char *buf, size_t len)
+{
+	if (c->caller_name[0])
+		snprintf(buf, len, "%s (%s)", c->caller_name, c->caller);
+	else
+		snprintf(buf, len, "%s", c->caller);
+}
+
+static const char *line_text(const struct gw_call *c)
+{
+	return c->line_name_fi[0] ? c->line_name_fi : c->line[0] ? c->line : "?";
+}
+
+/* SMS to a worker; logged, never blocking: the modem queues it behind call handling. */
+static void send_sms(struct gw_call *c, const struct step *s, const char *kind, const char *text)
+{
+	struct gw_calls *m = c->mgr;
+	if (!m->ops.phone_sms)
+		return;
+	int rc = m->ops.phone_sms(m->ops.arg, s->phone, text);
+	if (rc < 0)
+		LOGCALL(c, GW_LOG_WARN, "%s SMS to %s not sent: %s", kind, s->name, strerror(-rc));
+	log_event(c, rc < 0 ? "sms_failed" : "sms", "%s %s %s", kind, s->handle, s->phone);
+}
+
+/* SDS to the officer who called. */
+static void tell_officer(struct gw_call *c, const char *kind, const char *text)
+{
+	struct gw_calls *m = c->mgr;
+	if (!m->conf->sds_notify || !m->ops.radio_sds)
+		return;
+	int rc = m->ops.radio_sds(m->ops.arg, c->caller, text);
+	if (rc < 0)
+		LOGCALL(c, GW_LOG_WARN, "SDS to the officer not sent: %s", strerror(-rc));
+	else
+		LOGCALL(c, GW_LOG_NOTICE, "officer told by SDS: %s", text);
+	log_event(c, rc < 0 ? "sds_failed" : "sds", "%s %s", kind, c->caller);
+}
+
+/* ---- SMS accept codes ---------------------------------------------------------------- */
+
+static int code_live(const struct ack_code *k, int64_t now)
+{
+	return k->code && k->expires_ms > now;
+}
+
+/* A code for phone on this incident's SMS page. Returns it, or -ENOSPC (all slots live). */
+static int code_issue(struct gw_call *c, const char *phone)
+{
+	struct gw_calls *m = c->mgr;
+	int64_t now = gw_loop_now_ms(m->loop);
+	struct ack_code *slot = NULL;
+	for (int i = 0; i < ACK_CODES; i++)
+		if (!code_live(&m->codes[i], now) &&
+		    (!slot || m->codes[i].expires_ms < slot->expires_ms))
+			slot = &m->codes[i];
+	if (!slot) {
+		LOGCALL(c, GW_LOG_WARN, "%d accept codes live: SMS page without a code", ACK_CODES);
+		return -ENOSPC;
+	}
+	int code = m->next_code < ACK_CODE_MIN ? ACK_CODE_MIN : m->next_code;
+	for (int taken = 1; taken;) {
+		taken = 0;
+		for (int i = 0; i < ACK_CODES; i++)
+			taken |= code_live(&m->codes[i], now) && m->codes[i].code == code;
+		if (taken && ++code > ACK_CODE_MAX)
+			code = ACK_CODE_MIN;
+	}
+	m->next_code = code == ACK_CODE_MAX ? ACK_CODE_MIN : code + 1;
+	slot->code = code;
+	copy_str(slot->phone, sizeof(slot->phone), phone);
+	slot->seq = c->seq;
+	slot->expires_ms = now + (int64_t)m->conf->ack_code_ttl_s * 1000;
+	return code;
+}
+
+/* The incident closed: its codes are spent. */
+static void codes_spend(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	int64_t now = gw_loop_now_ms(m->loop);
+	for (int i = 0; i < ACK_CODES; i++)
+		if (m->codes[i].seq == c->seq && code_live(&m->codes[i], now))
+			m->codes[i].expires_ms = now;
+}
+
+static void announce_page(struct gw_call *c)
+{
+	const struct step *s = &c->chain[c->step];
+	LOGCALL(c, GW_LOG_NOTICE, "paging %s %s (step %d of %d, round %d)", s->name, s->phone,
+		c->step + 1, c->nchain, c->round + 1);
+	log_event(c, "page", "%s %s step %d round %d", s->handle, s->phone, c->step + 1,
+		  c->round + 1);
+	if (c->mgr->conf->sms_page && !c->sms_paged) {
+		c->sms_paged = 1;
+		char who[128], text[320], reply[16] = "OK";
+		int code = code_issue(c, s->phone);
+		if (code > 0) {
+			snprintf(reply, sizeof(reply), "%da", code);
+			log_event(c, "ack_code", "%s %d valid %d s", s->handle, code,
+				  c->mgr->conf->ack_code_ttl_s);
+		}
+		caller_text(c, who, sizeof(who));
+		snprintf(text, sizeof(text),
+			 "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4, tai vastaa tähän %s.",
+			 who, line_text(c), reply);
+		send_sms(c, s, "page", text);
+	}
+}
+
+/* Nobody took the call: tell the officer and the first worker, release the radio. */
+static void unreached(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	char text[320], who[128];
+	LOGCALL(c, GW_LOG_NOTICE, "nobody reached after %d round(s)%s", c->round,
+		c->fallback >= 0 ? " and the fallback" : "");
+	log_event(c, "unreached", "%d rounds of %d steps", c->round, c->nchain);
+	snprintf(text, sizeof(text),
+		 "%s: päivystäjää ei tavoitettu. Yritä uudelleen hetken kuluttua.", line_text(c));
+	tell_officer(c, "unreached", text);
+	if (m->conf->sms_page) {
+		caller_text(c, who, sizeof(who));
+		snprintf(text, sizeof(text),
+			 "Vastaamaton VIRVE-puhelu: %s, %s. Kukaan ei vastannut.", who,
+			 line_text(c));
+		send_sms(c, &c->chain[0], "missed", text);
+	}
+	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg, c->cci);
+	close_incident(c, "unanswered", -1, NULL);
+}
+
+/*
+ * Move to the next step: through the plan's steps for its rounds, then its
+ * fallback once, then give up. A step whose dial is refused is skipped.
+ */
+static void next_step(struct gw_call *c)
+{
+	for (;;) {
+		if (c->step == c->fallback) {
+			unreached(c);
+			return;
+		}
+		if (++c->step >= c->nchain) {
+			c->step = 0;
+			if (++c->round >= c->rounds || c->nchain == 0) {
+				if (c->fallback < 0) {
+					unreached(c);
+					return;
+				}
+				c->step = c->fallback;
+				LOGCALL(c, GW_LOG_NOTICE, "chain used up: paging the fallback");
+			}
+		}
+		if (set_state(c, GW_CALL_ST_PAGING) < 0)
+			return;
+		if (page_step(c) == 0) {
+			announce_page(c);
+			return;
+		}
+		log_event(c, "page_failed", "%s", c->chain[c->step].phone);
+	}
+}
+
+static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	(void)ev;
+	(void)data;
+	struct gw_calls *m = c->mgr;
+	int dialled = 0;
+
+	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
+	int staffed = c->nchain > 0 || c->fallback >= 0;
+	if (c->nchain == 0)
+		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
+	if (staffed && page_step(c) == 0)
+		dialled = 1;
+	LOGCALL(c, GW_LOG_NOTICE, "radio: individual call from %s (%s) -> line %s (%s)", c->caller,
+		c->caller_name[0] ? c->caller_name : "unknown organisation",
+		c->line[0] ? c->line : "none", c->line_name[0] ? c->line_name : "no route");
+
+	/* 2. Commit the incident and its first events in one transaction. */
+	if (m->db) {
+		struct gw_incident_rec rec = {
+		    .started_ms = c->started_ms,
+		    .caller = c->caller,
+		    .caller_name = c->caller_name[0] ? c->caller_name : NULL,
+		    .line = c->line[0] ? c->line : NULL,
+		    .radio_cci = c->cci,
+		};
+		int in_batch = gw_db_batch_begin(m->db) == 0;
+		int rc = gw_db_incident_open(m->db, &rec, &c->id);
+		if (rc < 0) {
+			c->id = 0;
+			LOGCALL(c, GW_LOG_ERROR, "call log refused the incident: %s",
+				strerror(-rc));
+		}
+		if (c->id)
+			m->last_id = c->id;
+		if (dialled)
+			announce_page(c);
+		if (in_batch && gw_db_batch_commit(m->db) < 0)
+			LOGCALL(c, GW_LOG_ERROR, "call log commit failed");
+	} else if (dialled) {
+		announce_page(c);
+	}
+
+	/* An authority call from an ISSI not in the directory is served all the same, and flagged.
+	 */
+	if (!c->caller_name[0]) {
+		LOGCALL(c, GW_LOG_WARN, "caller %s is not in the directory: served, flagged",
+			c->caller);
+		log_event(c, "unknown_caller", "%s", c->caller);
+	}
+
+	/* 3. Answer the radio leg by policy. */
+	if (m->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
+		m->ops.radio_answer(m->ops.arg, c->cci);
+
+	if (!staffed) {
+		LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
+		log_event(c, "unstaffed", "line %s", c->line);
+		char text[320];
+		snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.",
+			 line_text(c));
+		tell_officer(c, "unstaffed", text);
+		m->ops.radio_hangup(m->ops.arg, c->cci);
+		close_incident(c, "unstaffed", -1, NULL);
+		return;
+	}
+	if (set_state(c, GW_CALL_ST_PAGING) < 0)
+		return;
+	if (!dialled) {
+		log_event(c, "page_failed", "%s", c->chain[c->step].phone);
+		next_step(c);
+	}
+}
+
+static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	int64_t waited = gw_loop_now_ms(m->loop) - c->page_mono;
+
+	switch (ev) {
+	case GW_CALL_EV_RADIO_CONNECTED:
+		LOGCALL(c, GW_LOG_INFO, "radio leg connected, officer waits");
+		log_event(c, "radio_connected", "cci %d", c->cci);
+		return;
+	case GW_CALL_EV_PHONE_ALERTING:
+		LOGCALL(c, GW_LOG_INFO, "%s's phone is ringing", s->name);
+		log_event(c, "phone_alerting", "%s", s->handle);
+		return;
+	case GW_CALL_EV_PHONE_ANSWERED:
+		LOGCALL(c, GW_LOG_NOTICE,
+			"%s answered after %lld.%01lld s: announcing, press 4 to accept", s->name,
+			(long long)(waited / 1000), (long long)(waited % 1000 / 100));
+		log_event(c, "phone_answered", "%s after %lld ms", s->handle, (long long)waited);
+		if (c->pre_accepted) {
+			bridge(c, "by SMS, then answered");
+			return;
+		}
+		if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0)
+			announce(c);
+		return;
+	case GW_CALL_EV_SMS_ACCEPT:
+		sms_accept(c, *(const int *)data);
+		return;
+	case GW_CALL_EV_PHONE_ENDED: {
+		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "%s not reached: %s after %lld s", s->name,
+			gw_modem_end_name(why), (long long)(waited / 1000));
+		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		next_step(c);
+		return;
+	}
+	case GW_CALL_EV_T_RING:
+		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name, s->ring_s);
+		log_event(c, "ring_timeout", "%s after %d s", s->handle, s->ring_s);
+		m->ops.phone_hangup(m->ops.arg);
+		next_step(c);
+		return;
+	case GW_CALL_EV_RADIO_RELEASED: {
+		int cause = *(const int *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "officer hung up while paging, cause %d (%s)", cause,
+			gw_pei_cause_name(cause));
+		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		m->ops.phone_hangup(m->ops.arg);
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "abandoned", cause,
+			       NULL);
+		return;
+	}
+	default:
+		assert(0 && "declared event without handling");
+	}
+}
+
+/* Ask for the announcement to be played to the worker (now in ANNOUNCE). */
+static void announce(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	if (m->ops.announce)
+		m->ops.announce(m->ops.arg, c->caller_name[0] ? c->caller_name : NULL);
+}
+
+/* The worker of the current step accepted: join the legs. */
+static void bridge(struct gw_call *c, const char *how)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	if (set_state(c, GW_CALL_ST_BRIDGED) < 0)
+		return;
+	c->bridged_mono = gw_loop_now_ms(m->loop);
+	log_event(c, "accepted", "%s %s", s->handle, how);
+	if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
+		m->ops.radio_answer(m->ops.arg, c->cci);
+	LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
+	log_event(c, "bridged", "%s", s->handle);
+}
+
+/*
+ * A worker accepted by SMS. The current one: bridge now (answered) or on
+ * answer. Another one already paged: drop the current leg and dial them.
+ */
+static void sms_accept(struct gw_call *c, int idx)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[idx];
+	LOGCALL(c, GW_LOG_NOTICE, "%s accepted by SMS", s->name);
+	log_event(c, "sms_accept", "%s", s->handle);
+	if (idx == c->step) {
+		if (c->st == GW_CALL_ST_ANNOUNCE) {
+			bridge(c, "by SMS");
+			return;
+		}
+		c->pre_accepted = 1;
+		return;
+	}
+	m->ops.phone_hangup(m->ops.arg);
+	c->step = idx;
+	if (set_state(c, GW_CALL_ST_PAGING) < 0)
+		return;
+	if (page_step(c) < 0) {
+		log_event(c, "page_failed", "%s", s->phone);
+		next_step(c);
+		return;
+	}
+	c->pre_accepted = 1;
+	announce_page(c);
+}
+
+/* Hang up the phone leg and go on down the chain. */
+static void decline(struct gw_call *c, const char *kind, const char *why)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	LOGCALL(c, GW_LOG_NOTICE, "%s did not accept: %s", s->name, why);
+	log_event(c, kind, "%s", s->handle);
+	m->ops.phone_hangup(m->ops.arg);
+	next_step(c);
+}
+
+static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+
+	switch (ev) {
+	case GW_CALL_EV_RADIO_CONNECTED:
+		log_event(c, "radio_connected", "cci %d", c->cci);
+		return;
+	case GW_CALL_EV_DTMF: {
+		char d = *(const char *)data;
+		log_event(c, "dtmf", "%s %c", s->handle, d);
+		if (d == '4') {
+			bridge(c, "with 4");
+		} else if (d == '5') {
+			decline(c, "declined", "pressed 5 (pass)");
+		} else if (d == '*') {
+			LOGCALL(c, GW_LOG_INFO, "%s asked to hear the announcement again", s->name);
+			if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0) /* restarts the accept time */
+				announce(c);
+		} else {
+			LOGCALL(c, GW_LOG_INFO, "key %c ignored, waiting for 4 or 5", d);
+		}
+		return;
+	}
+	case GW_CALL_EV_T_ACCEPT:
+		decline(c, "accept_timeout", "no key within the accept time (voicemail?)");
+		return;
+	case GW_CALL_EV_SMS_ACCEPT:
+		sms_accept(c, *(const int *)data);
+		return;
+	case GW_CALL_EV_PHONE_ENDED: {
+		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "%s hung up before accepting (%s)", s->name,
+			gw_modem_end_name(why));
+		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		next_step(c);
+		return;
+	}
+	case GW_CALL_EV_RADIO_RELEASED: {
+		int cause = *(const int *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "officer hung up before a worker accepted, cause %d (%s)",
+			cause, gw_pei_cause_name(cause));
+		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		m->ops.phone_hangup(m->ops.arg);
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "abandoned", cause,
+			       NULL);
+		return;
+	}
+	default:
+		assert(0 && "declared event without handling");
+	}
+}
+
+static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	char dur[32];
+	fmt_duration(gw_loop_now_ms(m->loop) - c->bridged_mono, dur, sizeof(dur));
+
+	switch (ev) {
+	case GW_CALL_EV_RADIO_CONNECTED:
+		log_event(c, "radio_connected", "cci %d", c->cci);
+		return;
+	case GW_CALL_EV_DTMF:
+		log_event(c, "dtmf", "%c", *(const char *)data);
+		return;
+	case GW_CALL_EV_RADIO_RELEASED: {
+		int cause = *(const int *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "released by radio, cause %d (%s), talk time %s", cause,
+			gw_pei_cause_name(cause), dur);
+		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		m->ops.phone_hangup(m->ops.arg);
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "completed", cause,
+			       s->handle);
+		return;
+	}
+	case GW_CALL_EV_PHONE_ENDED: {
+		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		LOGCALL(c, GW_LOG_NOTICE, "released by %s (%s), talk time %s", s->name,
+			gw_modem_end_name(why), dur);
+		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		m->ops.radio_hangup(m->ops.arg, c->cci);
+		close_incident(c, "completed", -1, s->handle);
+		return;
+	}
+	default:
+		assert(0 && "declared event without handling");
+	}
+}
+
+/* ---- manager --------------------------------------------------------------------------- */
+
+int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
+		 const struct gw_call_ops *ops, struct gw_calls **out)
+{
+	struct gw_calls *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->loop = loop;
+	m->conf = conf;
+	m->db = db;
+	m->ops = *ops;
+	*out = m;
+	return 0;
+}
+
+void gw_calls_free(struct gw_calls *m)
+{
+	if (!m)
+		return;
+	if (m->live)
+		gw_timer_cancel(m->loop, &m->live->timer);
+	free(m);
+}
+
+void gw_calls_set_roster(struct gw_calls *m, const struct gw_roster *roster)
+{
+	m->roster = roster;
+}
+
+int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *data)
+{
+	struct gw_call *c = m->live;
+	if (!c)
+		return -ENOENT;
+	int rc = dispatch(c, ev, data);
+	if (c->st == GW_CALL_ST_CLOSED) {
+		gw_timer_cancel(m->loop, &c->timer);
+		m->live = NULL;
+		m->closed_mono = gw_loop_now_ms(m->loop);
+	}
+	return rc;
+}
+
+enum gw_call_state gw_calls_state(const struct gw_calls *m)
+{
+	return m->live ? m->live->st : GW_CALL_ST_CLOSED;
+}
+
+int64_t gw_calls_last_id(const struct gw_calls *m)
+{
+	return m->last_id;
+}
+
+int gw_calls_radio_cci(const struct gw_calls *m)
+{
+	return m->live ? m->live->cci : -1;
+}
+
+int gw_calls_radio_simplex(const struct gw_calls *m)
+{
+	return m->live ? m->live->simplex : 0;
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static void set_step(struct step *d, const struct gw_roster_plan_step *s, int default_ring_s)
+{
+	copy_str(d->handle, sizeof(d->handle), s->handle);
+	copy_str(d->name, sizeof(d->name), s->name);
+	copy_str(d->phone, sizeof(d->phone), s->phone);
+	d->ring_s = s->ring_s > 0 ? s->ring_s : default_ring_s;
+}
+
+/* The busy SDS: call.busy_text with "{fallback}" replaced, or the built-in fi/sv/en text. */
+static void busy_text(const struct gw_conf *conf, char *buf, size_t len)
+{
+	const char *fb = conf->busy_fallback;
+	if (!conf->busy_text[0] && fb[0]) {
+		snprintf(buf, len,
+			 "rinki varattu, toinen viranomaispuhelu kesken: soita uudelleen tai %s. / "
+			 "Upptaget: ring igen eller %s. / Busy with another authority call: try "
+			 "again or call %s.",
+			 fb, fb, fb);
+		return;
+	}
+	if (!conf->busy_text[0]) {
+		snprintf(buf, len,
+			 "rinki varattu, toinen viranomaispuhelu kesken: soita hetken päästä "
+			 "uudelleen. / Upptaget: ring igen. / Busy with another authority call: "
+			 "try again.");
+		return;
+	}
+	size_t n = 0;
+	buf[0] = '\0';
+	for (const char *p = conf->busy_text; *p && n + 1 < len;) {
+		if (strncmp(p, "{fallback}", 10) == 0) {
+			n += (size_t)snprintf(buf + n, len - n, "%s", fb);
+			p += 10;
+		} else {
+			buf[n++] = *p++;
+			buf[n] = '\0';
+		}
+		if (n >= len)
+			n = len - 1;
+	}
+}
+
+/*
+ * A second authority call while one is live gets an entry of its own (outcome "busy") and
+ * an SDS saying so. The radio call is not answered and not hung up: ATH takes no CC
+ * instance and the terminal clears every call with it (tetra-pei.md; tetra-sim does), which
+ * would cut the live call. It rings out at the officer's end; its release is logged in the
+ * busy entry. The live incident only notes it (event "second_call").
+ */
+static void busy_treatment(struct gw_calls *m, const struct gw_pei_call_in *in)
+{
+	int64_t now = gw_loop_wall_ms(m->loop), id = 0;
+	/* the live incident, or the live call-back (its own incident in the call log) */
+	int64_t live_id = m->live ? m->live->id : gw_callback_id(m->callback);
+	LOGP(GW_LOG_CALL, GW_LOG_WARN,
+	     "second authority call %d from %s while %s %lld is live: busy, not answered", in->cci,
+	     in->calling, m->live ? "call" : "call-back", (long long)live_id);
+	/* the SDS is only queued: the call log below waits for nothing */
+	char text[GW_CONF_STR + 64];
+	int rc = -ENOTSUP;
+	if (m->conf->sds_notify && m->ops.radio_sds) {
+		busy_text(m->conf, text, sizeof(text));
+		rc = m->ops.radio_sds(m->ops.arg, in->calling, text);
+		if (rc < 0)
+			LOGP(GW_LOG_CALL, GW_LOG_WARN, "busy SDS to %s not sent: %s", in->calling,
+			     strerror(-rc));
+	}
+	if (!m->db)
+		return;
+	const char *org = m->roster ? gw_roster_org(m->roster, in->calling) : NULL;
+	struct gw_incident_rec rec = {.started_ms = now,
+				      .caller = in->calling,
+				      .caller_name = org,
+				      .line = m->roster ? gw_roster_route(m->roster, in->calling)
+							: NULL,
+				      .radio_cci = in->cci};
+	char detail[64];
+	int in_batch = gw_db_batch_begin(m->db) == 0;
+	if (gw_db_incident_open(m->db, &rec, &id) < 0)
+		id = 0;
+	if (id) {
+		snprintf(detail, sizeof(detail), "incident %lld live", (long long)live_id);
+		gw_db_event_append(m->db, id, now, "busy", detail);
+		if (!org)
+			gw_db_event_append(m->db, id, now, "unknown_caller", in->calling);
+		if (rc != -ENOTSUP)
+			gw_db_event_append(m->db, id, now, rc < 0 ? "sds_failed" : "sds", "busy");
+		gw_db_incident_close(m->db, id, now, "busy", -1, NULL);
+	}
+	snprintf(detail, sizeof(detail), "%s busy incident %lld", in->calling, (long long)id);
+	if (live_id)
+		gw_db_event_append(m->db, live_id, now, "second_call", detail);
+	if (in_batch && gw_db_batch_commit(m->db) < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "call log commit failed");
+	if (!id)
+		return;
+	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "call(%lld){BUSY}: %s told by SDS, entry closed: busy",
+	     (long long)id, in->calling);
+	/* remember the radio call: its release goes in this entry */
+	int slot = 0;
+	for (int i = 0; i < BUSY_MAX; i++)
+		if (m->busy[i].cci == 0 || m->busy[i].cci == in->cci) {
+			slot = i;
+			break;
+		}
+	m->busy[slot] = (struct busy_call){.cci = in->cci, .id = id};
+}
+
+/* A busy caller's radio call ended: logged in its busy entry. 1 when it was one. */
+static int busy_released(struct gw_calls *m, int cci, int cause)
+{
+	for (int i = 0; i < BUSY_MAX; i++) {
+		if (m->busy[i].cci != cci || !m->busy[i].cci)
+			continue;
+		LOGP(GW_LOG_CALL, GW_LOG_INFO,
+		     "call(%lld){BUSY}: radio call %d released, cause %d (%s)",
+		     (long long)m->busy[i].id, cci, cause, gw_pei_cause_name(cause));
+		char detail[64];
+		snprintf(detail, sizeof(detail), "cause %d %s", cause, gw_pei_cause_name(cause));
+		if (m->db)
+			gw_db_event_append(m->db, m->busy[i].id, gw_loop_wall_ms(m->loop),
+					   "radio_released", detail);
+		m->busy[i].cci = 0;
+		return 1;
+	}
+	return 0;
+}
+
+void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in)
+{
+	if (in->ai_service != 0 || in->comms_type == 1) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO,
+		     "call %d from %s is not an individual speech call (service %d, comms %d): "
+		     "not paged",
+		     in->cci, in->calling, in->ai_service, in->comms_type);
+		return;
+	}
+	if (m->live || gw_callback_live(m->callback)) {
+		busy_treatment(m, in);
+		return;
+	}
+	struct gw_call *c = &m->slot;
+	memset(c, 0, sizeof(*c));
+	c->mgr = m;
+	c->seq = ++m->seq;
+	c->st = GW_CALL_ST_NEW;
+	c->cci = in->cci;
+	c->simplex = in->simplex == 1;
+	c->paged_upto = -1;
+	c->fallback = -1;
+	c->rounds = m->conf->rounds;
+	copy_str(c->caller, sizeof(c->caller), in->calling);
+	c->started_ms = gw_loop_wall_ms(m->loop);
+	c->started_mono = gw_loop_now_ms(m->loop);
+	gw_timer_init(&c->timer, on_timer, c);
+
+	if (m->roster) {
+		const char *line =
+		    gw_roster_route_at(m->roster, c->caller, -1, c->started_ms / 1000);
+		copy_str(c->line, sizeof(c->line), line);
+		copy_str(c->caller_name, sizeof(c->caller_name),
+			 gw_roster_org(m->roster, c->caller));
+		if (line) {
+			copy_str(c->line_name, sizeof(c->line_name),
+				 gw_roster_line_name(m->roster, line));
+			copy_str(c->line_name_fi, sizeof(c->line_name_fi),
+				 gw_roster_line_name_fi(m->roster, line));
+			static struct gw_roster_plan plan; /* large; single-threaded loop */
+			int n = gw_roster_plan(m->roster, line, c->started_ms, &plan);
+			if (n < 0) {
+				LOGP(GW_LOG_CALL, GW_LOG_ERROR,
+				     "no escalation plan for line %s: %s", line, strerror(-n));
+				n = 0;
+				plan.has_fallback = false;
+			}
+			if (n > CHAIN_MAX)
+				n = CHAIN_MAX;
+			for (int i = 0; i < n; i++)
+				set_step(&c->chain[i], &plan.steps[i], m->conf->ring_time_s);
+			c->nchain = n;
+			c->rounds = plan.rounds > 0 ? plan.rounds : m->conf->rounds;
+			if (plan.has_fallback) {
+				c->fallback = n;
+				set_step(&c->chain[n], &plan.fallback, m->conf->ring_time_s);
+			}
+		}
+	}
+	m->live = c;
+	gw_calls_dispatch(m, GW_CALL_EV_START, NULL);
+}
+
+void gw_calls_radio_connected(struct gw_calls *m, int cci)
+{
+	if (!m->live || m->live->cci != cci) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO, "radio call %d connected, no incident for it", cci);
+		return;
+	}
+	gw_calls_dispatch(m, GW_CALL_EV_RADIO_CONNECTED, NULL);
+}
+
+void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
+{
+	if ((!m->live || m->live->cci != cci) && busy_released(m, cci, cause))
+		return;
+	if (!m->live || m->live->cci != cci) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO,
+		     "radio call %d released (cause %d), no live incident", cci, cause);
+		return;
+	}
+	gw_calls_dispatch(m, GW_CALL_EV_RADIO_RELEASED, &cause);
+}
+
+void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
+{
+	if (!m->live)
+		return;
+	gw_calls_dispatch(
+	    m, st == GW_MODEM_CALL_ACTIVE ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING,
+	    NULL);
+}
+
+void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
+{
+	if (!m->live && gw_callback_live(m->callback)) {
+		gw_callback_key(m->callback, digit);
+		return;
+	}
+	if (!m->live) {
+		LOGP(GW_LOG_CALL, GW_LOG_INFO, "key %c with no live incident, ignored", digit);
+		return;
+	}
+	gw_calls_dispatch(m, GW_CALL_EV_DTMF, &digit);
+}
+
+const char *gw_calls_paged_phone(const struct gw_calls *m)
+{
+	const struct gw_call *c = m->live;
+	if (!c || (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE) || c->step < 0 ||
+	    c->step > c->nchain || !c->chain[c->step].phone[0])
+		return NULL;
+	return c->chain[c->step].phone;
+}
+
+const char *gw_calls_caller_org(const struct gw_calls *m)
+{
+	return m->live && m->live->caller_name[0] ? m->live->caller_name : NULL;
+}
+
+void gw_calls_phone_key(struct gw_calls *m, char digit, enum gw_dtmf_src src)
+{
+	const char *from = src == GW_DTMF_SRC_INBAND ? "in-band" : "modem";
+	if (!gw_dtmf_dedup_accept(&m->keys, digit, src, gw_loop_now_ms(m->loop))) {
+		LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s) is the press already reported", digit,
+		     from);
+		return;
+	}
+	LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s)", digit, from);
+	gw_calls_phone_dtmf(m, digit);
+}
+
+static int accept_word(const char *w, size_t n)
+{
+	static const char *const words[] = {"4", "ok", "kuittaus", "a"};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == n && strncasecmp(words[i], w, n) == 0)
+			return 1;
+	return 0;
+}
+
+enum gw_call_reply gw_call_parse_sms_reply(const char *text, int *code)
+{
+	static const char blank[] = " \t\r\n";
+	text += strspn(text, blank);
+	size_t n = strlen(text);
+	while (n && (strchr(blank, text[n - 1]) || text[n - 1] == '.' || text[n - 1] == '!'))
+		n--;
+	if (accept_word(text, n))
+		return GW_CALL_REPLY_ACCEPT;
+	/* "<code>", "<code>a", "<code> a", "<code> ok", "<code> kuittaus": two digits first */
+	if (n < 2 || !isdigit((unsigned char)text[0]) || !isdigit((unsigned char)text[1]) ||
+	    (n > 2 && isdigit((unsigned char)text[2])))
+		return GW_CALL_REPLY_NONE;
+	const char *w = text + 2;
+	size_t wn = n - 2;
+	while (wn && (*w == ' ' || *w == '\t')) {
+		w++;
+		wn--;
+	}
+	if (wn && (!accept_word(w, wn) || (w[0] == '4' && w == text + 2)))
+		return GW_CALL_REPLY_NONE; /* "374" is no code; "37 4" is */
+	*code = (text[0] - '0') * 10 + (text[1] - '0');
+	return GW_CALL_REPLY_CODE;
+}
+
+static void reply_sms(struct gw_calls *m, const char *to, const char *text)
+{
+	int rc = m->ops.phone_sms ? m->ops.phone_sms(m->ops.arg, to, text) : -ENOTSUP;
+	if (rc < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_WARN, "reply SMS to %s not sent: %s", to, strerror(-rc));
+}
+
+/* Chain index of the worker with this phone among those c has paged, or -1. */
+static int paged_index(const struct gw_call *c, const char *phone)
+{
+	for (int i = 0; i <= c->paged_upto && i < c->nchain + (c->fallback >= 0); i++)
+		if (gw_roster_same_phone(c->chain[i].phone, phone))
+			return i;
+	return -1;
+}
+
+/* The paged worker of c with this phone: dispatch the accept. 1 when done. */
+static int accept_from(struct gw_calls *m, struct gw_call *c, const char *from)
+{
+	int i = paged_index(c, from);
+	if (i < 0)
+		return 0;
+	gw_calls_dispatch(m, GW_CALL_EV_SMS_ACCEPT, &i);
+	return 1;
+}
+
+/* A coded reply: valid only from a roster worker, for that phone's live code. */
+static int code_reply(struct gw_calls *m, const char *from, int code)
+{
+	struct gw_call *c = m->live;
+	int64_t now = gw_loop_now_ms(m->loop);
+	struct gw_roster_step w;
+	const struct ack_code *k = NULL;
+	char text[160];
+	for (int i = 0; i < ACK_CODES; i++)
+		if (m->codes[i].code == code && gw_roster_same_phone(m->codes[i].phone, from) &&
+		    (!k || m->codes[i].expires_ms > k->expires_ms))
+			k = &m->codes[i];
+	int for_live = c && k && k->seq == c->seq;
+	if (gw_roster_worker_by_phone(m->roster, from, &w) < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_WARN,
+		     "accept code %02d from %s, not in the roster: rejected", code, from);
+		if (c)
+			log_event(c, "ack_rejected", "code %02d from %s: not in the roster", code,
+				  from);
+		return 1;
+	}
+	if (!k || !code_live(k, now) || !for_live) {
+		const char *why = k ? "expired" : "unknown";
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "accept code %02d from %s (%s): %s, told so", code,
+		     from, w.handle, why);
+		if (for_live)
+			log_event(c, "ack_expired", "%s code %02d", w.handle, code);
+		snprintf(text, sizeof(text),
+			 k ? "Koodi %02d on vanhentunut: puhelua ei voi enää ottaa vastaan sillä."
+			   : "Koodia %02d ei tunneta. Tarkista koodi viimeisimmästä viestistä.",
+			 code);
+		reply_sms(m, from, text);
+		return 1;
+	}
+	if ((c->st == GW_CALL_ST_PAGING || c->st == GW_CALL_ST_ANNOUNCE) && accept_from(m, c, from))
+		return 1;
+	LOGCALL(c, GW_LOG_NOTICE, "accept code %02d from %s after the call was taken: told so",
+		code, w.handle);
+	log_event(c, "ack_late", "%s code %02d", w.handle, code);
+	reply_sms(m, from, "Puhelu on jo otettu vastaan.");
+	return 1;
+}
+
+int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
+{
+	struct gw_call *c = m->live;
+	int code = 0;
+	int kind = gw_call_parse_sms_reply(text, &code);
+	if (kind == GW_CALL_REPLY_CODE)
+		return code_reply(m, from, code);
+	if (kind != GW_CALL_REPLY_ACCEPT || !c ||
+	    (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE))
+		return 0;
+	if (accept_from(m, c, from))
+		return 1;
+	struct gw_roster_step w;
+	LOGCALL(c, GW_LOG_WARN, "accept code from %s, %s: ignored", from,
+		gw_roster_worker_by_phone(m->roster, from, &w) < 0
+		    ? "not in the roster"
+		    : "who was not paged for this call");
+	return 0;
+}
+
+/* A cause that comes this long after its incident closed is not its own any more. */
+#define CAUSE_LATE_MS 10000
+
+void gw_calls_phone_cause(struct gw_calls *m, const char *number, const char *text)
+{
+	/* the live incident, or the one that just closed (its last page failed) */
+	struct gw_call *c = m->live ? m->live : &m->slot;
+	if (!m->live && (!c->seq || gw_loop_now_ms(m->loop) - m->closed_mono > CAUSE_LATE_MS))
+		return;
+	int i = paged_index(c, number);
+	if (i < 0)
+		return; /* not a page of this incident (a page-test, an incoming call) */
+	log_event(c, "phone_cause", "%s %s", c->chain[i].handle, text);
+}
+
+/* ---- calls to the gateway's phone number ------------------------------------------------ */
+
+static int reject_incoming(struct gw_calls *m)
+{
+	int rc = m->ops.phone_reject ? m->ops.phone_reject(m->ops.arg) : -ENOTSUP;
+	if (rc < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "incoming call not rejected: %s", strerror(-rc));
+	return rc;
+}
+
+int gw_calls_phone_incoming(struct gw_calls *m, const char *number)
+{
+	struct gw_call *c = m->live;
+	struct gw_roster_step w;
+	const char *who = number[0] ? number : "a withheld number";
+	if (!number[0] || gw_roster_worker_by_phone(m->roster, number, &w) < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_WARN,
+		     "call to the gateway from %s, not in the roster: "
+		     "rejected",
+		     who);
+		return reject_incoming(m);
+	}
+	/* A roster worker while nothing is live: the call-back takes it when it can. */
+	if (!c) {
+		int rc = gw_callback_offer(m->callback, number);
+		if (rc > 0)
+			return 1;
+	}
+	/*
+	 * Taking the call as their answer to a page would skip the voicemail guard and needs
+	 * the phone leg the page uses. So: hang up and say why.
+	 */
+	if (c && paged_index(c, number) >= 0) {
+		LOGCALL(c, GW_LOG_NOTICE,
+			"%s called the gateway while paged: not taken as an answer (press 4 on "
+			"rinki's call or reply to the SMS), hung up",
+			w.name);
+		log_event(c, "call_in", "%s rejected: no call-back during a call", w.handle);
+	} else {
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE,
+		     "call to the gateway from %s (%s): no call-back for this call, hung up",
+		     w.name, number);
+	}
+	return reject_incoming(m);
+}
+
+void gw_calls_set_callback(struct gw_calls *m, struct gw_callback *cb)
+{
+	m->callback = cb;
+}
+
+void gw_calls_radio_link(struct gw_calls *m, int up)
+{
+	struct gw_call *c = m->live;
+	if (!c)
+		return;
+	/* The terminal may well keep the call while its port is away: note it, close nothing. */
+	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "radio port %s during the call",
+		up ? "back" : "lost");
+	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->cci);
+}
+
+int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
+{
+	struct gw_call *c = m->live;
+	if (!c)
+		return 0;
+	/* PTT, squelch and LEDs are away: the call goes on, the log says so */
+	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "I/O board %s during the call",
+		up ? "back" : "down");
+	log_event(c, up ? "board_up" : "board_down", "%s", detail);
+	return 1;
+}
+
+void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
+{
+	/* Our own hang-up is an action's consequence, not news. */
+	if (why == GW_MODEM_END_LOCAL)
+		return;
+	if (!m->live && gw_callback_live(m->callback)) {
+		gw_callback_phone_ended(m->callback, why);
+		return;
+	}
+	if (!m->live)
+		return;
+	gw_calls_dispatch(m, GW_CALL_EV_PHONE_ENDED, &why);
+}

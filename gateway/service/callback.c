@@ -1,0 +1,747 @@
+/*
+ * callback: a worker's call to the gateway put through to an officer's radio, as a
+ * transition table.
+ *
+ * states[] gives, per state, the events it accepts, the states it may go to and its
+ * action; dispatch() rejects (and logs) anything else. One timer per call-back: the key
+ * time of the PIN and ISSI stages (from the end of their prompt, restarted by every
+ * key), the dial guard (call.ring_time) and the last prompt before hanging up. Keys are
+ * collected in a fixed buffer: '#' ends an entry, '*' clears it. The PIN is checked with
+ * gw_roster_check_pin (argon2id, some ms on the loop) and its digits are never logged.
+ * Wrong PINs count per phone across calls; the third within callback.lockout_s locks the
+ * phone out for callback.lockout_s. Every step is an event of the call-back's incident
+ * (line "callback"), opened when the call is answered.
+ */
+#include "service/callback.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "voice/prompt.h"
+
+#define PIN_TRIES   3 /* wrong PINs before the lock-out */
+#define ISSI_TRIES  3 /* bad radio numbers before goodbye */
+#define KEYS_MAX    24
+#define LOCKOUT_MAX 16	/* phones remembered for wrong PINs */
+#define GOODBYE_GAP 300 /* ms after the last prompt before hanging up */
+#define CB_LANGS    3
+
+static const char *const langs[CB_LANGS] = {"fi", "sv", "en"};
+
+struct lockout {
+	char phone[32]; /* as in the roster; "" free */
+	int fails;
+	int64_t last_fail_ms; /* monotonic */
+	int64_t until_ms;     /* monotonic; 0: not locked */
+};
+
+struct gw_callback {
+	struct gw_loop *loop;
+	const struct gw_conf *conf;
+	struct gw_db *db;
+	struct gw_callback_ops ops;
+	const struct gw_roster *roster;
+	struct gw_prompt prompts[CB_LANGS][GW_CB_PROMPT_COUNT]; /* n 0: not loaded */
+
+	enum gw_cb_state st;
+	int64_t id;	 /* call-log id of the live (or last) call-back; 0: none */
+	int seq;	 /* local number for log lines */
+	char phone[32];	 /* the worker's phone as in the roster */
+	char handle[32]; /* ... and handle */
+	char name[64];	 /* ... and name (status) */
+	int lang;	 /* index into langs[] */
+	char keys[KEYS_MAX + 1];
+	int nkeys, overflow;
+	int issi_bad;
+	char issi[GW_PEI_ID_MAX];
+	int dial_handle;     /* the radio dial in flight or up; 0 none */
+	int cci;	     /* its call, once named; -1 unknown */
+	int radio_hung;	     /* ATH sent for cci */
+	const char *outcome; /* for the close after the last prompt */
+	int cause;
+	struct gw_timer timer;
+	struct lockout lock[LOCKOUT_MAX];
+};
+
+/* ---- names ------------------------------------------------------------------------------ */
+
+static const char *const state_names[GW_CB_ST_COUNT] = {
+    [GW_CB_ST_IDLE] = "IDLE",	    [GW_CB_ST_PIN] = "PIN",	    [GW_CB_ST_ISSI] = "ISSI",
+    [GW_CB_ST_DIALING] = "DIALING", [GW_CB_ST_BRIDGED] = "BRIDGED", [GW_CB_ST_GOODBYE] = "GOODBYE",
+};
+static const char *const event_names[GW_CB_EV_COUNT] = {
+    [GW_CB_EV_KEY] = "key",
+    [GW_CB_EV_T_KEY] = "key time out",
+    [GW_CB_EV_T_DIAL] = "dial time out",
+    [GW_CB_EV_RADIO_CONNECTED] = "radio connected",
+    [GW_CB_EV_RADIO_ENDED] = "radio ended",
+    [GW_CB_EV_PHONE_ENDED] = "phone ended",
+    [GW_CB_EV_T_GOODBYE] = "goodbye played",
+};
+static const char *const prompt_names[GW_CB_PROMPT_COUNT] = {
+    [GW_CB_PROMPT_PIN] = "cb_pin",
+    [GW_CB_PROMPT_ISSI] = "cb_issi",
+    [GW_CB_PROMPT_WRONG] = "cb_wrong_pin",
+    [GW_CB_PROMPT_HOLD] = "cb_hold",
+    [GW_CB_PROMPT_NOANSWER] = "cb_no_answer",
+    [GW_CB_PROMPT_GOODBYE] = "cb_goodbye",
+};
+
+const char *gw_cb_state_name(enum gw_cb_state st)
+{
+	return st < GW_CB_ST_COUNT ? state_names[st] : "?";
+}
+const char *gw_cb_event_name(enum gw_cb_event ev)
+{
+	return ev < GW_CB_EV_COUNT ? event_names[ev] : "?";
+}
+const char *gw_cb_prompt_name(enum gw_cb_prompt p)
+{
+	return p < GW_CB_PROMPT_COUNT ? prompt_names[p] : "?";
+}
+
+#define LOGCB(cb, level, fmt, ...)                                                                 \
+	LOGP(GW_LOG_CALL, level, "callback(%lld){%s}: " fmt,                                       \
+	     (long long)((cb)->id ? (cb)->id : -(cb)->seq), state_names[(cb)->st], ##__VA_ARGS__)
+
+/* ---- call log --------------------------------------------------------------------------- */
+
+static void log_event(struct gw_callback *cb, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void log_event(struct gw_callback *cb, const char *kind, const char *fmt, ...)
+{
+	char detail[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	LOGCB(cb, GW_LOG_INFO, "%s %s", kind, detail);
+	if (!cb->db || !cb->id)
+		return;
+	int rc = gw_db_event_append(cb->db, cb->id, gw_loop_wall_ms(cb->loop), kind, detail);
+	if (rc < 0)
+		LOGCB(cb, GW_LOG_ERROR, "call log write failed (%s): %s", strerror(-rc), kind);
+}
+
+static void log_close(struct gw_callback *cb, const char *outcome, int cause)
+{
+	LOGCB(cb, GW_LOG_NOTICE, "closed: %s", outcome);
+	if (!cb->db || !cb->id)
+		return;
+	int rc = gw_db_incident_close(cb->db, cb->id, gw_loop_wall_ms(cb->loop), outcome, cause,
+				      cb->handle);
+	if (rc < 0)
+		LOGCB(cb, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
+}
+
+/* ---- the machine ------------------------------------------------------------------------ */
+
+typedef void (*action_fn)(struct gw_callback *cb, enum gw_cb_event ev, const void *data);
+
+struct state {
+	const char *name;
+	uint32_t in_events;
+	uint32_t out_states;
+	action_fn action;
+};
+
+#define EV(e) (1u << (e))
+#define ST(s) (1u << (s))
+
+static void set_state(struct gw_callback *cb, enum gw_cb_state to);
+
+/* Play prompt p to the worker; returns its length in ms (0 without voice). */
+static int64_t say(struct gw_callback *cb, enum gw_cb_prompt p)
+{
+	const struct gw_prompt *pr = &cb->prompts[cb->lang][p];
+	if (!pr->n || !cb->ops.play)
+		return 0;
+	cb->ops.play(cb->ops.arg, pr->pcm, pr->n);
+	return (int64_t)pr->n * 1000 / pr->rate;
+}
+
+/* A key stage: its prompt, an empty entry and the key time from the prompt's end. */
+static void ask(struct gw_callback *cb, enum gw_cb_prompt p)
+{
+	cb->nkeys = 0;
+	cb->overflow = 0;
+	cb->keys[0] = '\0';
+	int64_t ms = say(cb, p);
+	gw_timer_schedule(cb->loop, &cb->timer, ms + (int64_t)cb->conf->callback_key_time_s * 1000);
+}
+
+/* The last prompt, then hang up and close with outcome. */
+static void goodbye(struct gw_callback *cb, enum gw_cb_prompt p, const char *outcome, int cause)
+{
+	cb->outcome = outcome;
+	cb->cause = cause;
+	int64_t ms = say(cb, p);
+	gw_timer_schedule(cb->loop, &cb->timer, ms + GOODBYE_GAP);
+	set_state(cb, GW_CB_ST_GOODBYE);
+}
+
+static void radio_hangup(struct gw_callback *cb)
+{
+	if (!cb->dial_handle || cb->radio_hung)
+		return;
+	if (cb->cci < 0) {
+		LOGCB(cb, GW_LOG_INFO, "radio call not named yet: hung up when it is");
+		return; /* gw_callback_dial_state hangs it up */
+	}
+	cb->radio_hung = 1;
+	int rc = cb->ops.radio_hangup(cb->ops.arg, cb->cci);
+	if (rc < 0)
+		LOGCB(cb, GW_LOG_ERROR, "radio call %d not hung up: %s", cb->cci, strerror(-rc));
+}
+
+/* The call-back is over: the phone is gone or hung up by us. */
+static void finish(struct gw_callback *cb, const char *outcome, int cause)
+{
+	gw_timer_cancel(cb->loop, &cb->timer);
+	if (cb->ops.bridge) /* the prompts ran the voice path too */
+		cb->ops.bridge(cb->ops.arg, 0);
+	log_close(cb, outcome, cause);
+	set_state(cb, GW_CB_ST_IDLE);
+}
+
+static void phone_hangup(struct gw_callback *cb)
+{
+	int rc = cb->ops.phone_hangup(cb->ops.arg);
+	if (rc < 0)
+		LOGCB(cb, GW_LOG_ERROR, "phone not hung up: %s", strerror(-rc));
+}
+
+static void phone_gone(struct gw_callback *cb, const void *data, const char *outcome)
+{
+	enum gw_modem_end why = *(const enum gw_modem_end *)data;
+	log_event(cb, "phone_ended", "%s %s", cb->handle, gw_modem_end_name(why));
+	radio_hangup(cb);
+	finish(cb, outcome, -1);
+}
+
+static struct lockout *lock_of(struct gw_callback *cb, const char *phone, int create)
+{
+	struct lockout *free_slot = NULL, *oldest = &cb->lock[0];
+	for (int i = 0; i < LOCKOUT_MAX; i++) {
+		struct lockout *l = &cb->lock[i];
+		if (l->phone[0] && gw_roster_same_phone(l->phone, phone))
+			return l;
+		if (!l->phone[0] && !free_slot)
+			free_slot = l;
+		if (l->last_fail_ms < oldest->last_fail_ms)
+			oldest = l;
+	}
+	if (!create)
+		return NULL;
+	struct lockout *l = free_slot ? free_slot : oldest;
+	memset(l, 0, sizeof(*l));
+	snprintf(l->phone, sizeof(l->phone), "%s", phone);
+	return l;
+}
+
+/* A wrong PIN: 1 when it locked the phone out. */
+static int pin_failed(struct gw_callback *cb)
+{
+	int64_t now = gw_loop_now_ms(cb->loop), win = (int64_t)cb->conf->callback_lockout_s * 1000;
+	struct lockout *l = lock_of(cb, cb->phone, 1);
+	if (now - l->last_fail_ms > win)
+		l->fails = 0; /* earlier failures are old news */
+	l->fails++;
+	l->last_fail_ms = now;
+	log_event(cb, "pin_bad", "%s attempt %d of %d", cb->handle, l->fails, PIN_TRIES);
+	if (l->fails < PIN_TRIES)
+		return 0;
+	l->fails = 0;
+	if (win > 0) {
+		l->until_ms = now + win;
+		LOGCB(cb, GW_LOG_WARN, "%s: %d wrong PINs, phone locked out for %d s", cb->handle,
+		      PIN_TRIES, cb->conf->callback_lockout_s);
+		log_event(cb, "locked_out", "%s for %d s", cb->handle,
+			  cb->conf->callback_lockout_s);
+	}
+	return 1;
+}
+
+/* '#' in the PIN stage. */
+static void pin_entered(struct gw_callback *cb)
+{
+	int rc = cb->overflow ? -EACCES : gw_roster_check_pin(cb->roster, cb->phone, cb->keys);
+	memset(cb->keys, 0, sizeof(cb->keys)); /* the digits are not kept */
+	cb->nkeys = 0;
+	if (rc == 0) {
+		struct lockout *l = lock_of(cb, cb->phone, 0);
+		if (l)
+			l->fails = 0;
+		log_event(cb, "pin_ok", "%s", cb->handle);
+		set_state(cb, GW_CB_ST_ISSI);
+		ask(cb, GW_CB_PROMPT_ISSI);
+		return;
+	}
+	if (rc != -EACCES) {
+		log_event(cb, "pin_error", "%s %s", cb->handle, strerror(-rc));
+		goodbye(cb, GW_CB_PROMPT_GOODBYE, "no_pin", -1);
+		return;
+	}
+	if (pin_failed(cb))
+		goodbye(cb, GW_CB_PROMPT_GOODBYE, "pin_failed", -1);
+	else
+		ask(cb, GW_CB_PROMPT_WRONG);
+}
+
+/* '#' in the ISSI stage. */
+static void issi_entered(struct gw_callback *cb)
+{
+	char id[GW_PEI_ID_MAX];
+	if (cb->overflow || gw_callback_parse_id(cb->keys, id) < 0) {
+		log_event(cb, "issi_bad", "%s %d digit(s)", cb->handle,
+			  cb->overflow ? KEYS_MAX : cb->nkeys);
+		if (++cb->issi_bad >= ISSI_TRIES)
+			goodbye(cb, GW_CB_PROMPT_GOODBYE, "bad_number", -1);
+		else
+			ask(cb, GW_CB_PROMPT_ISSI);
+		return;
+	}
+	snprintf(cb->issi, sizeof(cb->issi), "%s", id);
+	int h = cb->ops.radio_dial(cb->ops.arg, id, cb->conf->callback_simplex);
+	if (h <= 0) {
+		log_event(cb, "dial_failed", "%s %s", id, strerror(h < 0 ? -h : EIO));
+		goodbye(cb, GW_CB_PROMPT_NOANSWER, "no_answer", -1);
+		return;
+	}
+	cb->dial_handle = h;
+	cb->cci = -1;
+	cb->radio_hung = 0;
+	log_event(cb, "dial", "%s %s", id, cb->conf->callback_simplex ? "simplex" : "duplex");
+	set_state(cb, GW_CB_ST_DIALING);
+	say(cb, GW_CB_PROMPT_HOLD);
+	gw_timer_schedule(cb->loop, &cb->timer, (int64_t)cb->conf->ring_time_s * 1000);
+}
+
+static void on_key(struct gw_callback *cb, char d)
+{
+	if (d == '*') {
+		cb->nkeys = 0;
+		cb->overflow = 0;
+		cb->keys[0] = '\0';
+		LOGCB(cb, GW_LOG_DEBUG, "entry cleared");
+	} else if (d >= '0' && d <= '9') {
+		if (cb->nkeys < KEYS_MAX) {
+			cb->keys[cb->nkeys++] = d;
+			cb->keys[cb->nkeys] = '\0';
+		} else {
+			cb->overflow = 1;
+		}
+	} else if (d == '#') {
+		gw_timer_cancel(cb->loop, &cb->timer);
+		if (cb->st == GW_CB_ST_PIN)
+			pin_entered(cb);
+		else
+			issi_entered(cb);
+		return;
+	} else {
+		LOGCB(cb, GW_LOG_DEBUG, "key %c ignored", d);
+	}
+	gw_timer_schedule(cb->loop, &cb->timer, (int64_t)cb->conf->callback_key_time_s * 1000);
+}
+
+static void act_keys(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+{
+	switch (ev) {
+	case GW_CB_EV_KEY:
+		on_key(cb, *(const char *)data);
+		return;
+	case GW_CB_EV_T_KEY:
+		log_event(cb, "timeout", "%s %s", cb->handle,
+			  cb->st == GW_CB_ST_PIN ? "pin" : "issi");
+		goodbye(cb, GW_CB_PROMPT_GOODBYE, "timeout", -1);
+		return;
+	case GW_CB_EV_PHONE_ENDED:
+		phone_gone(cb, data, "abandoned");
+		return;
+	default:
+		assert(0 && "undeclared event");
+	}
+}
+
+static void act_dialing(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+{
+	switch (ev) {
+	case GW_CB_EV_KEY:
+		LOGCB(cb, GW_LOG_DEBUG, "key %c while dialling, ignored", *(const char *)data);
+		return;
+	case GW_CB_EV_RADIO_CONNECTED:
+		log_event(cb, "connected", "%s cci %d", cb->issi, cb->cci);
+		gw_timer_cancel(cb->loop, &cb->timer);
+		set_state(cb, GW_CB_ST_BRIDGED);
+		if (cb->ops.bridge)
+			cb->ops.bridge(cb->ops.arg, 1);
+		return;
+	case GW_CB_EV_RADIO_ENDED: {
+		int cause = *(const int *)data;
+		log_event(cb, "radio_failed", "%s cause %d (%s)", cb->issi, cause,
+			  cause >= 0 ? gw_pei_cause_name(cause) : "refused");
+		goodbye(cb, GW_CB_PROMPT_NOANSWER, "no_answer", cause);
+		return;
+	}
+	case GW_CB_EV_T_DIAL:
+		log_event(cb, "timeout", "%s radio %s", cb->handle, cb->issi);
+		radio_hangup(cb);
+		goodbye(cb, GW_CB_PROMPT_NOANSWER, "no_answer", -1);
+		return;
+	case GW_CB_EV_PHONE_ENDED:
+		phone_gone(cb, data, "abandoned");
+		return;
+	default:
+		assert(0 && "undeclared event");
+	}
+}
+
+static void act_bridged(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+{
+	switch (ev) {
+	case GW_CB_EV_KEY:
+		return; /* keys in the conversation are not ours */
+	case GW_CB_EV_RADIO_ENDED: {
+		int cause = *(const int *)data;
+		log_event(cb, "released", "%s cause %d (%s)", cb->issi, cause,
+			  gw_pei_cause_name(cause));
+		cb->dial_handle = 0;
+		finish(cb, "connected", cause);
+		phone_hangup(cb); /* after the close: its end is no news to us */
+		return;
+	}
+	case GW_CB_EV_PHONE_ENDED:
+		phone_gone(cb, data, "connected");
+		return;
+	default:
+		assert(0 && "undeclared event");
+	}
+}
+
+static void act_goodbye(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+{
+	switch (ev) {
+	case GW_CB_EV_KEY:
+		return;
+	case GW_CB_EV_RADIO_CONNECTED: /* too late: the worker is being told it did not answer */
+		log_event(cb, "connected_late", "%s cci %d", cb->issi, cb->cci);
+		radio_hangup(cb);
+		return;
+	case GW_CB_EV_RADIO_ENDED:
+		log_event(cb, "released", "%s cause %d (%s)", cb->issi, *(const int *)data,
+			  gw_pei_cause_name(*(const int *)data));
+		return;
+	case GW_CB_EV_T_GOODBYE:
+		finish(cb, cb->outcome, cb->cause);
+		phone_hangup(cb);
+		return;
+	case GW_CB_EV_PHONE_ENDED:
+		log_event(cb, "phone_ended", "%s %s", cb->handle,
+			  gw_modem_end_name(*(const enum gw_modem_end *)data));
+		finish(cb, cb->outcome, cb->cause);
+		return;
+	default:
+		assert(0 && "undeclared event");
+	}
+}
+
+static const struct state states[GW_CB_ST_COUNT] = {
+    [GW_CB_ST_IDLE] = {.name = "IDLE", .out_states = ST(GW_CB_ST_PIN)},
+    [GW_CB_ST_PIN] = {.name = "PIN",
+		      .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_T_KEY) | EV(GW_CB_EV_PHONE_ENDED),
+		      .out_states = ST(GW_CB_ST_ISSI) | ST(GW_CB_ST_GOODBYE) | ST(GW_CB_ST_IDLE),
+		      .action = act_keys},
+    [GW_CB_ST_ISSI] = {.name = "ISSI",
+		       .in_events =
+			   EV(GW_CB_EV_KEY) | EV(GW_CB_EV_T_KEY) | EV(GW_CB_EV_PHONE_ENDED),
+		       .out_states =
+			   ST(GW_CB_ST_DIALING) | ST(GW_CB_ST_GOODBYE) | ST(GW_CB_ST_IDLE),
+		       .action = act_keys},
+    [GW_CB_ST_DIALING] = {.name = "DIALING",
+			  .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_RADIO_CONNECTED) |
+				       EV(GW_CB_EV_RADIO_ENDED) | EV(GW_CB_EV_T_DIAL) |
+				       EV(GW_CB_EV_PHONE_ENDED),
+			  .out_states =
+			      ST(GW_CB_ST_BRIDGED) | ST(GW_CB_ST_GOODBYE) | ST(GW_CB_ST_IDLE),
+			  .action = act_dialing},
+    [GW_CB_ST_BRIDGED] = {.name = "BRIDGED",
+			  .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_RADIO_ENDED) |
+				       EV(GW_CB_EV_PHONE_ENDED),
+			  .out_states = ST(GW_CB_ST_IDLE),
+			  .action = act_bridged},
+    [GW_CB_ST_GOODBYE] = {.name = "GOODBYE",
+			  .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_RADIO_CONNECTED) |
+				       EV(GW_CB_EV_RADIO_ENDED) | EV(GW_CB_EV_T_GOODBYE) |
+				       EV(GW_CB_EV_PHONE_ENDED),
+			  .out_states = ST(GW_CB_ST_IDLE),
+			  .action = act_goodbye},
+};
+
+static void set_state(struct gw_callback *cb, enum gw_cb_state to)
+{
+	if (to == cb->st)
+		return;
+	if (!(states[cb->st].out_states & ST(to))) {
+		LOGCB(cb, GW_LOG_ERROR, "transition to %s not allowed, rejected", state_names[to]);
+		return;
+	}
+	LOGCB(cb, GW_LOG_DEBUG, "-> %s", state_names[to]);
+	cb->st = to;
+	if (cb->ops.state)
+		cb->ops.state(cb->ops.arg, to);
+}
+
+/* Feed one event. Returns the new state, or -EPERM when the state does not accept it. */
+static int dispatch(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+{
+	if (!(states[cb->st].in_events & EV(ev))) {
+		LOGCB(cb, GW_LOG_ERROR, "event %s not accepted in this state, rejected",
+		      event_names[ev]);
+		return -EPERM;
+	}
+	states[cb->st].action(cb, ev, data);
+	return cb->st;
+}
+
+const char *gw_callback_worker(const struct gw_callback *cb)
+{
+	return gw_callback_live(cb) ? cb->name : "";
+}
+
+static void on_timer(struct gw_loop *loop, void *arg)
+{
+	struct gw_callback *cb = arg;
+	(void)loop;
+	switch (cb->st) {
+	case GW_CB_ST_PIN:
+	case GW_CB_ST_ISSI:
+		dispatch(cb, GW_CB_EV_T_KEY, NULL);
+		return;
+	case GW_CB_ST_DIALING:
+		dispatch(cb, GW_CB_EV_T_DIAL, NULL);
+		return;
+	case GW_CB_ST_GOODBYE:
+		dispatch(cb, GW_CB_EV_T_GOODBYE, NULL);
+		return;
+	default:
+		LOGCB(cb, GW_LOG_ERROR, "timer in a state without one, ignored");
+	}
+}
+
+/* ---- entry points ----------------------------------------------------------------------- */
+
+int gw_callback_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
+		    const struct gw_callback_ops *ops, struct gw_callback **out)
+{
+	struct gw_callback *cb = calloc(1, sizeof(*cb));
+	if (!cb)
+		return -ENOMEM;
+	cb->loop = loop;
+	cb->conf = conf;
+	cb->db = db;
+	cb->ops = *ops;
+	cb->cci = -1;
+	gw_timer_init(&cb->timer, on_timer, cb);
+	*out = cb;
+	return 0;
+}
+
+void gw_callback_free(struct gw_callback *cb)
+{
+	if (!cb)
+		return;
+	gw_timer_cancel(cb->loop, &cb->timer);
+	for (int l = 0; l < CB_LANGS; l++)
+		for (int p = 0; p < GW_CB_PROMPT_COUNT; p++)
+			gw_prompt_clear(&cb->prompts[l][p]);
+	free(cb);
+}
+
+void gw_callback_set_roster(struct gw_callback *cb, const struct gw_roster *roster)
+{
+	cb->roster = roster;
+}
+
+int gw_callback_load_prompts(struct gw_callback *cb, const char *dir, unsigned int rate)
+{
+	for (int l = 0; l < CB_LANGS; l++)
+		for (int p = 0; p < GW_CB_PROMPT_COUNT; p++) {
+			gw_prompt_clear(&cb->prompts[l][p]);
+			int rc = gw_prompt_load(dir, langs[l], prompt_names[p], rate,
+						&cb->prompts[l][p]);
+			if (rc < 0)
+				return rc;
+		}
+	return 0;
+}
+
+bool gw_callback_live(const struct gw_callback *cb)
+{
+	return cb && cb->st != GW_CB_ST_IDLE;
+}
+
+int64_t gw_callback_id(const struct gw_callback *cb)
+{
+	return cb && cb->st != GW_CB_ST_IDLE ? cb->id : 0;
+}
+
+enum gw_cb_state gw_callback_state(const struct gw_callback *cb)
+{
+	return cb ? cb->st : GW_CB_ST_IDLE;
+}
+
+int64_t gw_callback_lockout_left(const struct gw_callback *cb, const char *phone)
+{
+	int64_t now = gw_loop_now_ms(cb->loop);
+	for (int i = 0; i < LOCKOUT_MAX; i++) {
+		const struct lockout *l = &cb->lock[i];
+		if (l->phone[0] && gw_roster_same_phone(l->phone, phone))
+			return l->until_ms > now ? l->until_ms - now : 0;
+	}
+	return 0;
+}
+
+int gw_callback_offer(struct gw_callback *cb, const char *number)
+{
+	struct gw_roster_step w;
+	if (!cb || !cb->roster || !number[0] ||
+	    gw_roster_worker_by_phone(cb->roster, number, &w) < 0)
+		return 0;
+	if (cb->st != GW_CB_ST_IDLE) {
+		LOGCB(cb, GW_LOG_NOTICE,
+		      "call from %s (%s) while this call-back is live: not taken", w.name, number);
+		return 0;
+	}
+	/* an empty PIN is never hashed: -ENOENT no PIN (or not active), -EACCES has one */
+	if (gw_roster_check_pin(cb->roster, w.phone, "") != -EACCES) {
+		LOGP(GW_LOG_CALL, GW_LOG_NOTICE,
+		     "call to the gateway from %s (%s): no PIN set (or not active), no call-back",
+		     w.name, number);
+		return 0;
+	}
+	int64_t left = gw_callback_lockout_left(cb, w.phone);
+	if (left > 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_WARN,
+		     "call to the gateway from %s (%s): locked out for %lld s more after wrong "
+		     "PINs, no call-back",
+		     w.name, number, (long long)((left + 999) / 1000));
+		return 0;
+	}
+	int rc = cb->ops.phone_answer(cb->ops.arg);
+	if (rc < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "call-back from %s not answered: %s", w.name,
+		     strerror(-rc));
+		return rc;
+	}
+	cb->seq++;
+	cb->id = 0;
+	snprintf(cb->phone, sizeof(cb->phone), "%s", w.phone);
+	snprintf(cb->handle, sizeof(cb->handle), "%s", w.handle);
+	snprintf(cb->name, sizeof(cb->name), "%s", w.name ? w.name : "");
+	const char *lang = gw_roster_worker_lang(cb->roster, w.phone);
+	cb->lang = 0;
+	for (int l = 0; lang && l < CB_LANGS; l++)
+		if (!strcmp(lang, langs[l]))
+			cb->lang = l;
+	cb->issi_bad = 0;
+	cb->issi[0] = '\0';
+	cb->dial_handle = 0;
+	cb->cci = -1;
+	cb->radio_hung = 0;
+	if (cb->db) {
+		struct gw_incident_rec rec = {.started_ms = gw_loop_wall_ms(cb->loop),
+					      .caller = number,
+					      .caller_name = w.name,
+					      .line = "callback",
+					      .radio_cci = 0};
+		if (gw_db_incident_open(cb->db, &rec, &cb->id) < 0)
+			cb->id = 0;
+	}
+	set_state(cb, GW_CB_ST_PIN);
+	log_event(cb, "call_in", "%s %s", w.handle, langs[cb->lang]);
+	ask(cb, GW_CB_PROMPT_PIN);
+	return 1;
+}
+
+void gw_callback_key(struct gw_callback *cb, char digit)
+{
+	if (!gw_callback_live(cb))
+		return;
+	dispatch(cb, GW_CB_EV_KEY, &digit);
+}
+
+void gw_callback_phone_ended(struct gw_callback *cb, enum gw_modem_end why)
+{
+	if (!gw_callback_live(cb))
+		return;
+	dispatch(cb, GW_CB_EV_PHONE_ENDED, &why);
+}
+
+int gw_callback_dial_state(struct gw_callback *cb, int handle, int cci, enum gw_pei_dial_state st,
+			   int cause)
+{
+	if (!cb || !cb->dial_handle || handle != cb->dial_handle)
+		return 0;
+	if (cci >= 0 && cb->cci < 0)
+		cb->cci = cci;
+	int over = st == GW_PEI_DIAL_RELEASED || st == GW_PEI_DIAL_FAILED;
+	int ours =
+	    cb->st == GW_CB_ST_DIALING || cb->st == GW_CB_ST_BRIDGED || cb->st == GW_CB_ST_GOODBYE;
+	if (!ours) {
+		/* the worker hung up while the radio call was being set up */
+		LOGP(GW_LOG_CALL, GW_LOG_INFO, "call-back radio call %d %s after its end", cb->cci,
+		     gw_pei_dial_state_name(st));
+		if (over)
+			cb->dial_handle = 0;
+		else if (cb->cci >= 0 && !cb->radio_hung) {
+			cb->radio_hung = 1;
+			cb->ops.radio_hangup(cb->ops.arg, cb->cci);
+		}
+		return 1;
+	}
+	if (st == GW_PEI_DIAL_PROGRESS) {
+		LOGCB(cb, GW_LOG_DEBUG, "radio call %d progress %d", cci, cause);
+		if (cb->st == GW_CB_ST_GOODBYE && cb->cci >= 0)
+			radio_hangup(cb); /* named only now: the time-out's hang-up */
+		return 1;
+	}
+	if (over) {
+		cb->dial_handle = 0;
+		if (st == GW_PEI_DIAL_FAILED)
+			cause = -1;
+		dispatch(cb, GW_CB_EV_RADIO_ENDED, &cause);
+	} else {
+		dispatch(cb, GW_CB_EV_RADIO_CONNECTED, &cci);
+	}
+	return 1;
+}
+
+int gw_callback_parse_id(const char *digits, char out[GW_PEI_ID_MAX])
+{
+	size_t n = strlen(digits);
+	if (n == 0 || strspn(digits, "0123456789") != n)
+		return -EINVAL;
+	if (n <= 8) {
+		unsigned long v = strtoul(digits, NULL, 10);
+		if (v < 1 || v > 16777215)
+			return -EINVAL;
+		snprintf(out, GW_PEI_ID_MAX, "%lu", v);
+		return 0;
+	}
+	if (n != 17) /* a TSI: MCC (4), MNC (5), SSI (8) */
+		return -EINVAL;
+	unsigned long mcc =
+	    strtoul((char[5]){digits[0], digits[1], digits[2], digits[3], 0}, NULL, 10);
+	unsigned long mnc =
+	    strtoul((char[6]){digits[4], digits[5], digits[6], digits[7], digits[8], 0}, NULL, 10);
+	unsigned long ssi = strtoul(digits + 9, NULL, 10);
+	if (mcc > 1023 || mnc > 16383 || ssi < 1 || ssi > 16777215)
+		return -EINVAL;
+	memcpy(out, digits, 18);
+	return 0;
+}

@@ -1,0 +1,156 @@
+/*
+ * db_priv: what the store's SQL files (db.c, db_log.c, db_roster.c) share and nobody else
+ * may use: the connection struct, the statement enum, and the helpers that bind, step and
+ * translate SQLite errors. Include only from gateway/store/db*.c.
+ */
+#ifndef GW_DB_PRIV_H
+#define GW_DB_PRIV_H
+
+#include "store/db.h"
+#include "core/log.h"
+#include "store/spool.h"
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+/* Call-log writes wait this long for a lock before they go to the spool. */
+#define BUSY_TIMEOUT_MS 250
+/* Migrations and roster imports are not on the call path and may wait longer. */
+#define SLOW_BUSY_TIMEOUT_MS 5000
+#define HASH_LEN	     32
+
+struct gw_db;
+
+enum db_stmt {
+	DB_STMT_BEGIN,
+	DB_STMT_BEGIN_READ,
+	DB_STMT_COMMIT,
+	DB_STMT_ROLLBACK,
+	DB_STMT_SAVEPOINT,
+	DB_STMT_RELEASE,
+	DB_STMT_ROLLBACK_TO,
+	DB_STMT_DATA_VERSION,
+	DB_STMT_ROSTER_REV,
+	DB_STMT_ROSTER_REV_BUMP,
+	DB_STMT_INCIDENT_NEXT_ID,
+	DB_STMT_INCIDENT_INSERT,
+	DB_STMT_EVENT_NEXT_ID,
+	DB_STMT_HEAD_GET,
+	DB_STMT_HEAD_SET,
+	DB_STMT_EVENT_INSERT,
+	DB_STMT_INCIDENT_CLOSE,
+	DB_STMT_OPEN_BELOW,
+	DB_STMT_INTERRUPTED_CLOSE,
+	DB_STMT_INCIDENT_LIST,
+	DB_STMT_INCIDENT_RANGE,
+	DB_STMT_INCIDENT_ALL,
+	DB_STMT_INCIDENT_GET,
+	DB_STMT_EVENT_LIST,
+	DB_STMT_CHAIN_WALK,
+	DB_STMT_APPLIED_CHECK,
+	DB_STMT_APPLIED_INSERT,
+	DB_STMT_APPLIED_CLEAR,
+	DB_STMT_LINE_LIST,
+	DB_STMT_WORKER_LIST,
+	DB_STMT_SHIFT_LIST,
+	DB_STMT_ROUTE_LIST,
+	DB_STMT_DIR_LIST,
+	DB_STMT_SHIFT_DELETE,
+	DB_STMT_ROUTE_DELETE,
+	DB_STMT_DIR_DELETE,
+	DB_STMT_WORKER_DELETE,
+	DB_STMT_LINE_DELETE,
+	DB_STMT_LINE_INSERT,
+	DB_STMT_WORKER_INSERT,
+	DB_STMT_SHIFT_INSERT,
+	DB_STMT_ROUTE_INSERT,
+	DB_STMT_DIR_INSERT,
+	DB_STMT_CHAIN_META,
+	DB_STMT_SYSTEM_EVENT_LIST,
+	DB_STMT_ROT_LIST,
+	DB_STMT_MEMBER_LIST,
+	DB_STMT_OVR_LIST,
+	DB_STMT_STEP_LIST,
+	DB_STMT_CHAIN_LIST,
+	DB_STMT_HOLIDAY_LIST,
+	DB_STMT_STEP_DELETE,
+	DB_STMT_CHAIN_DELETE,
+	DB_STMT_OVR_DELETE,
+	DB_STMT_MEMBER_DELETE,
+	DB_STMT_ROT_DELETE,
+	DB_STMT_HOLIDAY_DELETE,
+	DB_STMT_ROT_INSERT,
+	DB_STMT_MEMBER_INSERT,
+	DB_STMT_OVR_INSERT,
+	DB_STMT_STEP_INSERT,
+	DB_STMT_CHAIN_INSERT,
+	DB_STMT_HOLIDAY_INSERT,
+	DB_STMT_TEMP_LIST,
+	DB_STMT_TEMP_DELETE,
+	DB_STMT_TEMP_INSERT,
+	DB_STMT_WORKER_SET_ACTIVE,
+	DB_STMT_PIN_SET,
+	DB_STMT_PIN_ORPHANS,
+	DB_STMT_OVR_DELETE_ID,
+	DB_STMT_REPORT,
+	DB_STMT_RETENTION_BLANK,
+	DB_STMT_RECORDING_OLD,
+	DB_STMT_COUNT
+};
+
+struct gw_db {
+	sqlite3 *h;
+	char *path;
+	sqlite3_stmt *st[DB_STMT_COUNT];
+	EVP_MD_CTX *md;
+	bool batch;    /* between gw_db_batch_begin and _commit */
+	bool batch_tx; /* ... and the batch's transaction is open */
+	/* Records written in the open batch transaction (encoded), spooled if it fails. */
+	uint8_t *bbuf;
+	size_t blen, bcap;
+	bool bbuf_lost; /* a record could not be kept there */
+	int64_t data_version;
+	int64_t roster_rev;
+	bool roster_dirty;
+	/* Set by db_fail(): the last failure means the database cannot take writes now. */
+	bool unavailable;
+	bool gone; /* ... and the connection should be reopened before trying again */
+	/* Spool. */
+	char *spool_path;
+	bool spool_pending; /* records wait in the spool: writes go there too, in order */
+	int64_t next_incident;
+	uint64_t origin, seq; /* key of this connection's next spool record */
+	int busy_ms;
+	int64_t v3_from; /* first event row hashed with encoding v3 (chain_meta) */
+};
+
+struct ev_row;
+struct gw_db;
+
+extern const char *const db_stmt_sql[DB_STMT_COUNT];
+int db_fail(struct gw_db *db, int rc, const char *what);
+int db_param(sqlite3_stmt *st, const char *name);
+void db_bind_text(sqlite3_stmt *st, const char *name, const char *v);
+void db_bind_i64(sqlite3_stmt *st, const char *name, int64_t v);
+void db_bind_blob(sqlite3_stmt *st, const char *name, const uint8_t *v, int n);
+void db_done(sqlite3_stmt *st);
+int db_run(struct gw_db *db, enum db_stmt id);
+int db_run_i64(struct gw_db *db, enum db_stmt id, int64_t *v);
+const char *db_col_text(sqlite3_stmt *st, int i);
+int db_tx_begin(struct gw_db *db);
+int db_tx_end(struct gw_db *db, int rc);
+int db_reconnect(struct gw_db *db);
+int db_event_hash(struct gw_db *db, const struct ev_row *r, bool v3, const uint8_t *prev,
+		  uint8_t out[HASH_LEN]);
+int db_chain_existing(struct gw_db *db);
+int db_each_row(struct gw_db *db, enum db_stmt id, void (*row)(sqlite3_stmt *, void *), void *arg);
+
+#endif

@@ -1,0 +1,678 @@
+/*
+ * db_roster: the roster tables: a whole roster written in one transaction (an import),
+ * read back into struct gw_db_roster for a snapshot, and the single-row changes rinkictl
+ * makes (overrides, workers, PINs).
+ */
+#include "store/db_priv.h"
+
+/* ---- roster tables ------------------------------------------------------------------- */
+
+void gw_db_roster_clear(struct gw_db_roster *r)
+{
+	for (size_t i = 0; i < r->n_lines; i++) {
+		free(r->lines[i].code);
+		free(r->lines[i].name_fi);
+		free(r->lines[i].name_sv);
+		free(r->lines[i].name_en);
+	}
+	for (size_t i = 0; i < r->n_workers; i++) {
+		free(r->workers[i].handle);
+		free(r->workers[i].name);
+		free(r->workers[i].phone);
+		free(r->workers[i].issi);
+		free(r->workers[i].lang);
+		if (r->workers[i].pin_hash) /* not left behind in freed memory */
+			explicit_bzero(r->workers[i].pin_hash, strlen(r->workers[i].pin_hash));
+		free(r->workers[i].pin_hash);
+	}
+	for (size_t i = 0; i < r->n_shifts; i++) {
+		free(r->shifts[i].line);
+		free(r->shifts[i].worker);
+		free(r->shifts[i].temp);
+	}
+	for (size_t i = 0; i < r->n_routes; i++) {
+		free(r->routes[i].line);
+		free(r->routes[i].prefix);
+	}
+	for (size_t i = 0; i < r->n_dirs; i++) {
+		free(r->dirs[i].issi);
+		free(r->dirs[i].org);
+	}
+	for (size_t i = 0; i < r->n_rotations; i++) {
+		struct gw_db_rotation *x = &r->rotations[i];
+		free(x->name);
+		free(x->line);
+		free(x->kind);
+		free(x->start_date);
+		free(x->end_date);
+		free(x->hours);
+		free(x->temp);
+	}
+	for (size_t i = 0; i < r->n_members; i++) {
+		free(r->members[i].rotation);
+		free(r->members[i].worker);
+	}
+	for (size_t i = 0; i < r->n_overrides; i++) {
+		free(r->overrides[i].kind);
+		free(r->overrides[i].line);
+		free(r->overrides[i].worker);
+		free(r->overrides[i].by);
+	}
+	for (size_t i = 0; i < r->n_steps; i++) {
+		free(r->steps[i].line);
+		free(r->steps[i].kind);
+		free(r->steps[i].who);
+	}
+	for (size_t i = 0; i < r->n_chains; i++) {
+		free(r->chains[i].line);
+		free(r->chains[i].fallback);
+	}
+	for (size_t i = 0; i < r->n_holidays; i++) {
+		free(r->holidays[i].date);
+		free(r->holidays[i].name);
+	}
+	for (size_t i = 0; i < r->n_temps; i++) {
+		free(r->temps[i].name);
+		free(r->temps[i].line);
+		free(r->temps[i].from_date);
+		free(r->temps[i].to_date);
+	}
+	free(r->temps);
+	free(r->lines);
+	free(r->workers);
+	free(r->shifts);
+	free(r->routes);
+	free(r->dirs);
+	free(r->rotations);
+	free(r->members);
+	free(r->overrides);
+	free(r->steps);
+	free(r->chains);
+	free(r->holidays);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Reading rows into growing arrays; any allocation failure is remembered in oom. */
+struct reader {
+	struct gw_db_roster *r;
+	size_t cap[12]; /* capacity of each array, in struct gw_db_roster order */
+	bool oom;
+};
+
+static char *dup_col(struct reader *rd, sqlite3_stmt *st, int i, bool nullable)
+{
+	const char *s = db_col_text(st, i);
+	char *d;
+
+	if (!s && nullable)
+		return NULL;
+	d = strdup(s ? s : "");
+	if (!d)
+		rd->oom = true;
+	return d;
+}
+
+/* Append one zeroed slot to *arr (elem bytes each, *n used, *cap allocated); NULL on ENOMEM. */
+static void *grow(struct reader *rd, void **arr, size_t *n, size_t *cap, size_t elem)
+{
+	void *p;
+
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		p = reallocarray(*arr, ncap, elem);
+		if (!p) {
+			rd->oom = true;
+			return NULL;
+		}
+		*arr = p;
+		*cap = ncap;
+	}
+	p = (char *)*arr + *n * elem;
+	memset(p, 0, elem);
+	(*n)++;
+	return p;
+}
+
+#define GROW(rd, arr, n, k)                                                                        \
+	grow(rd, (void **)&(rd)->r->arr, &(rd)->r->n, &(rd)->cap[k], sizeof(*(rd)->r->arr))
+
+static void line_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_line *l = GROW(rd, lines, n_lines, 0);
+	if (!l)
+		return;
+	l->code = dup_col(rd, st, 0, false);
+	l->name_fi = dup_col(rd, st, 1, false);
+	l->name_sv = dup_col(rd, st, 2, false);
+	l->name_en = dup_col(rd, st, 3, false);
+}
+
+static void worker_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_worker *w = GROW(rd, workers, n_workers, 1);
+	if (!w)
+		return;
+	w->handle = dup_col(rd, st, 0, false);
+	w->name = dup_col(rd, st, 1, false);
+	w->phone = dup_col(rd, st, 2, false);
+	w->issi = dup_col(rd, st, 3, true);
+	w->active = sqlite3_column_int(st, 4) != 0;
+	w->lang = dup_col(rd, st, 5, false);
+	w->pin_hash = dup_col(rd, st, 6, true);
+}
+
+static void shift_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_shift *s = GROW(rd, shifts, n_shifts, 2);
+	if (!s)
+		return;
+	s->line = dup_col(rd, st, 0, false);
+	s->worker = dup_col(rd, st, 1, false);
+	s->start_ms = sqlite3_column_int64(st, 2);
+	s->end_ms = sqlite3_column_int64(st, 3);
+	s->position = sqlite3_column_int(st, 4);
+	s->temp = dup_col(rd, st, 5, true);
+}
+
+static void route_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_route *rt = GROW(rd, routes, n_routes, 3);
+	if (!rt)
+		return;
+	rt->line = dup_col(rd, st, 0, false);
+	rt->prefix = dup_col(rd, st, 1, false);
+	rt->priority = sqlite3_column_int(st, 2);
+	rt->days = sqlite3_column_int(st, 3);
+	rt->window = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	rt->from_min = sqlite3_column_int(st, 4);
+	rt->to_min = sqlite3_column_int(st, 5);
+	rt->holidays = sqlite3_column_int(st, 6);
+	rt->has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	rt->status = sqlite3_column_int(st, 7);
+}
+
+static void dir_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_dir *d = GROW(rd, dirs, n_dirs, 4);
+	if (!d)
+		return;
+	d->issi = dup_col(rd, st, 0, false);
+	d->org = dup_col(rd, st, 1, false);
+}
+
+static void rotation_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_rotation *x = GROW(rd, rotations, n_rotations, 5);
+	if (!x)
+		return;
+	x->name = dup_col(rd, st, 0, false);
+	x->line = dup_col(rd, st, 1, false);
+	x->kind = dup_col(rd, st, 2, false);
+	x->start_date = dup_col(rd, st, 3, false);
+	x->end_date = dup_col(rd, st, 4, true);
+	x->handoff_min = sqlite3_column_int(st, 5);
+	x->position = sqlite3_column_int(st, 6);
+	x->hours = dup_col(rd, st, 7, false);
+	x->temp = dup_col(rd, st, 8, true);
+}
+
+static void member_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_member *m = GROW(rd, members, n_members, 6);
+	if (!m)
+		return;
+	m->rotation = dup_col(rd, st, 0, false);
+	m->order = sqlite3_column_int(st, 1);
+	m->worker = dup_col(rd, st, 2, false);
+}
+
+static void override_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_override *o = GROW(rd, overrides, n_overrides, 7);
+	if (!o)
+		return;
+	o->id = sqlite3_column_int64(st, 0);
+	o->kind = dup_col(rd, st, 1, false);
+	o->line = dup_col(rd, st, 2, true);
+	o->worker = dup_col(rd, st, 3, false);
+	o->by = dup_col(rd, st, 4, true);
+	o->start_ms = sqlite3_column_int64(st, 5);
+	o->end_ms = sqlite3_column_int64(st, 6);
+	o->position = sqlite3_column_int(st, 7);
+}
+
+static void step_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_chain_step *c = GROW(rd, steps, n_steps, 8);
+	if (!c)
+		return;
+	c->line = dup_col(rd, st, 0, false);
+	c->order = sqlite3_column_int(st, 1);
+	c->kind = dup_col(rd, st, 2, false);
+	c->who = dup_col(rd, st, 3, false);
+	c->ring_s = sqlite3_column_int(st, 4);
+}
+
+static void chain_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_chain *c = GROW(rd, chains, n_chains, 9);
+	if (!c)
+		return;
+	c->line = dup_col(rd, st, 0, false);
+	c->rounds = sqlite3_column_int(st, 1);
+	c->fallback = dup_col(rd, st, 2, true);
+	c->fallback_ring_s = sqlite3_column_int(st, 3);
+}
+
+static void temp_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_temp *x = GROW(rd, temps, n_temps, 11);
+	if (!x)
+		return;
+	x->name = dup_col(rd, st, 0, false);
+	x->line = dup_col(rd, st, 1, false);
+	x->from_date = dup_col(rd, st, 2, false);
+	x->to_date = dup_col(rd, st, 3, false);
+	x->handoff_min = sqlite3_column_int(st, 4);
+}
+
+static void holiday_row(sqlite3_stmt *st, void *arg)
+{
+	struct reader *rd = arg;
+	struct gw_db_holiday *h = GROW(rd, holidays, n_holidays, 10);
+	if (!h)
+		return;
+	h->date = dup_col(rd, st, 0, false);
+	h->name = dup_col(rd, st, 1, false);
+}
+
+int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
+{
+	static const struct {
+		enum db_stmt id;
+		void (*row)(sqlite3_stmt *, void *);
+	} tables[] = {
+	    {DB_STMT_LINE_LIST, line_row},	 {DB_STMT_WORKER_LIST, worker_row},
+	    {DB_STMT_SHIFT_LIST, shift_row},	 {DB_STMT_ROUTE_LIST, route_row},
+	    {DB_STMT_DIR_LIST, dir_row},	 {DB_STMT_ROT_LIST, rotation_row},
+	    {DB_STMT_MEMBER_LIST, member_row},	 {DB_STMT_OVR_LIST, override_row},
+	    {DB_STMT_STEP_LIST, step_row},	 {DB_STMT_CHAIN_LIST, chain_row},
+	    {DB_STMT_HOLIDAY_LIST, holiday_row}, {DB_STMT_TEMP_LIST, temp_row},
+	};
+	struct reader rd = {.r = out};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = db_run(db, DB_STMT_BEGIN_READ)) < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && rc >= 0 && !rd.oom; i++)
+		rc = db_each_row(db, tables[i].id, tables[i].row, &rd);
+	if (rc >= 0 && rd.oom)
+		rc = -ENOMEM;
+	if (rc >= 0)
+		rc = db_run(db, DB_STMT_COMMIT);
+	if (rc < 0) {
+		if (!sqlite3_get_autocommit(db->h))
+			db_run(db, DB_STMT_ROLLBACK);
+		gw_db_roster_clear(out);
+		return rc;
+	}
+	return 0;
+}
+
+/* Run an INSERT ... SELECT that names rows by handle or name: no row inserted is -ENOENT. */
+static int insert_named(struct gw_db *db, enum db_stmt id, const char *what, const char *name)
+{
+	int rc = db_run(db, id);
+
+	if (rc == 0) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s names unknown %s", db->path, what, name);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+static int worker_insert(struct gw_db *db, const struct gw_db_worker *w)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_WORKER_INSERT];
+
+	db_bind_text(st, "$handle", w->handle);
+	db_bind_text(st, "$name", w->name);
+	db_bind_text(st, "$phone", w->phone);
+	db_bind_text(st, "$issi", w->issi);
+	db_bind_i64(st, "$active", w->active);
+	db_bind_text(st, "$lang", w->lang);
+	return db_run(db, DB_STMT_WORKER_INSERT);
+}
+
+static int override_insert(struct gw_db *db, const struct gw_db_override *o)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_OVR_INSERT];
+
+	db_bind_text(st, "$kind", o->kind);
+	db_bind_text(st, "$line", o->line);
+	db_bind_text(st, "$worker", o->worker);
+	db_bind_text(st, "$by", o->by);
+	db_bind_i64(st, "$start", o->start_ms);
+	db_bind_i64(st, "$end", o->end_ms);
+	db_bind_i64(st, "$position", o->position);
+	return insert_named(db, DB_STMT_OVR_INSERT, "override", o->by ? "worker(s)" : o->worker);
+}
+
+static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < in->n_lines && rc >= 0; i++) {
+		sqlite3_stmt *st = db->st[DB_STMT_LINE_INSERT];
+		db_bind_text(st, "$code", in->lines[i].code);
+		db_bind_text(st, "$name_fi", in->lines[i].name_fi);
+		db_bind_text(st, "$name_sv", in->lines[i].name_sv);
+		db_bind_text(st, "$name_en", in->lines[i].name_en);
+		rc = db_run(db, DB_STMT_LINE_INSERT);
+	}
+	for (size_t i = 0; i < in->n_workers && rc >= 0; i++)
+		rc = worker_insert(db, &in->workers[i]);
+	for (size_t i = 0; i < in->n_temps && rc >= 0; i++) {
+		const struct gw_db_temp *x = &in->temps[i];
+		sqlite3_stmt *st = db->st[DB_STMT_TEMP_INSERT];
+		db_bind_text(st, "$name", x->name);
+		db_bind_text(st, "$line", x->line);
+		db_bind_text(st, "$from", x->from_date);
+		db_bind_text(st, "$to", x->to_date);
+		db_bind_i64(st, "$handoff", x->handoff_min);
+		rc = db_run(db, DB_STMT_TEMP_INSERT);
+	}
+	for (size_t i = 0; i < in->n_shifts && rc >= 0; i++) {
+		const struct gw_db_shift *s = &in->shifts[i];
+		sqlite3_stmt *st = db->st[DB_STMT_SHIFT_INSERT];
+		db_bind_text(st, "$line", s->line);
+		db_bind_text(st, "$worker", s->worker);
+		db_bind_i64(st, "$start", s->start_ms);
+		db_bind_i64(st, "$end", s->end_ms);
+		db_bind_i64(st, "$position", s->position);
+		db_bind_text(st, "$temp", s->temp);
+		rc = insert_named(db, DB_STMT_SHIFT_INSERT, "shift", s->worker);
+	}
+	for (size_t i = 0; i < in->n_routes && rc >= 0; i++) {
+		sqlite3_stmt *st = db->st[DB_STMT_ROUTE_INSERT];
+		db_bind_text(st, "$line", in->routes[i].line);
+		db_bind_text(st, "$prefix", in->routes[i].prefix);
+		db_bind_i64(st, "$priority", in->routes[i].priority);
+		db_bind_i64(st, "$days", in->routes[i].days);
+		db_bind_i64(st, "$holidays", in->routes[i].holidays);
+		if (in->routes[i].window) {
+			db_bind_i64(st, "$from", in->routes[i].from_min);
+			db_bind_i64(st, "$to", in->routes[i].to_min);
+		}
+		if (in->routes[i].has_status)
+			db_bind_i64(st, "$status", in->routes[i].status);
+		rc = db_run(db, DB_STMT_ROUTE_INSERT);
+	}
+	for (size_t i = 0; i < in->n_dirs && rc >= 0; i++) {
+		sqlite3_stmt *st = db->st[DB_STMT_DIR_INSERT];
+		db_bind_text(st, "$issi", in->dirs[i].issi);
+		db_bind_text(st, "$org", in->dirs[i].org);
+		rc = db_run(db, DB_STMT_DIR_INSERT);
+	}
+	for (size_t i = 0; i < in->n_rotations && rc >= 0; i++) {
+		const struct gw_db_rotation *x = &in->rotations[i];
+		sqlite3_stmt *st = db->st[DB_STMT_ROT_INSERT];
+		db_bind_text(st, "$name", x->name);
+		db_bind_text(st, "$line", x->line);
+		db_bind_text(st, "$kind", x->kind);
+		db_bind_text(st, "$start", x->start_date);
+		db_bind_text(st, "$end", x->end_date);
+		db_bind_i64(st, "$handoff", x->handoff_min);
+		db_bind_i64(st, "$position", x->position);
+		db_bind_text(st, "$hours", x->hours);
+		db_bind_text(st, "$temp", x->temp);
+		rc = db_run(db, DB_STMT_ROT_INSERT);
+	}
+	for (size_t i = 0; i < in->n_members && rc >= 0; i++) {
+		const struct gw_db_member *m = &in->members[i];
+		sqlite3_stmt *st = db->st[DB_STMT_MEMBER_INSERT];
+		db_bind_text(st, "$rotation", m->rotation);
+		db_bind_i64(st, "$ord", m->order);
+		db_bind_text(st, "$worker", m->worker);
+		rc = insert_named(db, DB_STMT_MEMBER_INSERT, "rotation member", m->worker);
+	}
+	for (size_t i = 0; i < in->n_overrides && rc >= 0; i++)
+		rc = override_insert(db, &in->overrides[i]);
+	for (size_t i = 0; i < in->n_steps && rc >= 0; i++) {
+		const struct gw_db_chain_step *c = &in->steps[i];
+		sqlite3_stmt *st = db->st[DB_STMT_STEP_INSERT];
+		db_bind_text(st, "$line", c->line);
+		db_bind_i64(st, "$ord", c->order);
+		db_bind_text(st, "$kind", c->kind);
+		db_bind_text(st, "$who", c->who);
+		db_bind_i64(st, "$ring", c->ring_s);
+		rc = insert_named(db, DB_STMT_STEP_INSERT, "chain step", c->who);
+	}
+	for (size_t i = 0; i < in->n_chains && rc >= 0; i++) {
+		const struct gw_db_chain *c = &in->chains[i];
+		sqlite3_stmt *st = db->st[DB_STMT_CHAIN_INSERT];
+		db_bind_text(st, "$line", c->line);
+		db_bind_i64(st, "$rounds", c->rounds);
+		db_bind_text(st, "$fallback", c->fallback);
+		db_bind_i64(st, "$ring", c->fallback_ring_s);
+		rc = insert_named(db, DB_STMT_CHAIN_INSERT, "chain fallback", c->fallback);
+	}
+	for (size_t i = 0; i < in->n_holidays && rc >= 0; i++) {
+		sqlite3_stmt *st = db->st[DB_STMT_HOLIDAY_INSERT];
+		db_bind_text(st, "$date", in->holidays[i].date);
+		db_bind_text(st, "$name", in->holidays[i].name);
+		rc = db_run(db, DB_STMT_HOLIDAY_INSERT);
+	}
+	return rc;
+}
+
+/*
+ * Roster edits: one write transaction (not on the call path: waits longer for a lock)
+ * that bumps roster_meta.rev so rinkid reloads. edit() does the change; >= 0 commits.
+ */
+static int roster_edit(struct gw_db *db, int (*edit)(struct gw_db *db, const void *arg),
+		       const void *arg, int64_t *rev_out)
+{
+	int64_t rev = 0;
+	int rc;
+
+	if (db->batch)
+		return -EBUSY;
+	sqlite3_busy_timeout(db->h, SLOW_BUSY_TIMEOUT_MS);
+	rc = db_tx_begin(db);
+	if (rc >= 0)
+		rc = edit(db, arg);
+	if (rc >= 0) {
+		int b = db_run_i64(db, DB_STMT_ROSTER_REV_BUMP, &rev);
+		if (b < 0)
+			rc = b;
+	}
+	rc = db_tx_end(db, rc); /* rolls back nothing when tx_begin failed */
+	sqlite3_busy_timeout(db->h, db->busy_ms);
+	if (rc < 0)
+		return rc;
+	db->roster_rev = rev;
+	db->roster_dirty = true;
+	if (rev_out)
+		*rev_out = rev;
+	return rc;
+}
+
+static int replace_all(struct gw_db *db, const void *arg)
+{
+	/* Children before parents (foreign keys). */
+	static const enum db_stmt deletes[] = {
+	    DB_STMT_STEP_DELETE,   DB_STMT_CHAIN_DELETE,  DB_STMT_OVR_DELETE,
+	    DB_STMT_MEMBER_DELETE, DB_STMT_ROT_DELETE,	  DB_STMT_SHIFT_DELETE,
+	    DB_STMT_ROUTE_DELETE,  DB_STMT_DIR_DELETE,	  DB_STMT_HOLIDAY_DELETE,
+	    DB_STMT_TEMP_DELETE,   DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
+	};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]) && rc >= 0; i++)
+		rc = db_run(db, deletes[i]);
+	if (rc >= 0)
+		rc = roster_insert(db, arg);
+	/* PINs stay with the handles that stay (the CSV never carries them). */
+	return rc < 0 ? rc : db_run(db, DB_STMT_PIN_ORPHANS);
+}
+
+int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
+{
+	int64_t rev = 0;
+	int rc = roster_edit(db, replace_all, in, &rev);
+
+	if (rc < 0)
+		return rc;
+	LOGP(GW_LOG_DB, GW_LOG_INFO,
+	     "%s: roster replaced (rev %lld): %zu lines, %zu workers, %zu shifts, %zu routes, "
+	     "%zu directory entries, %zu rotations, %zu overrides, %zu chain steps",
+	     db->path, (long long)rev, in->n_lines, in->n_workers, in->n_shifts, in->n_routes,
+	     in->n_dirs, in->n_rotations, in->n_overrides, in->n_steps);
+	return 0;
+}
+
+static int edit_worker_add(struct gw_db *db, const void *arg)
+{
+	return worker_insert(db, arg);
+}
+
+int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w)
+{
+	int rc;
+
+	assert(w && w->handle && w->name && w->phone);
+	rc = roster_edit(db, edit_worker_add, w, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+/* One worker's active flag, or (hash set) PIN hash, by handle. */
+struct worker_edit {
+	const char *handle;
+	bool active;
+	const char *hash;
+};
+
+static int edit_worker(struct gw_db *db, const void *arg)
+{
+	const struct worker_edit *a = arg;
+	enum db_stmt id = a->hash ? DB_STMT_PIN_SET : DB_STMT_WORKER_SET_ACTIVE;
+	sqlite3_stmt *st = db->st[id];
+	int rc;
+
+	db_bind_text(st, "$handle", a->handle);
+	if (a->hash)
+		db_bind_text(st, "$hash", a->hash);
+	else
+		db_bind_i64(st, "$active", a->active);
+	rc = db_run(db, id);
+	return rc == 0 ? -ENOENT : rc;
+}
+
+int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active)
+{
+	struct worker_edit a = {handle, active, NULL};
+	int rc = roster_edit(db, edit_worker, &a, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash)
+{
+	struct worker_edit a = {handle, false, hash};
+	int rc;
+
+	assert(handle && hash);
+	rc = roster_edit(db, edit_worker, &a, NULL);
+	if (rc < 0)
+		return rc;
+	/* The handle only: the hash is not for the log either. */
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: PIN of worker %s set", db->path, handle);
+	return 0;
+}
+
+struct ovr_add {
+	const struct gw_db_override *o;
+	int64_t id;
+};
+
+static int edit_override_add(struct gw_db *db, const void *arg)
+{
+	struct ovr_add *a = (struct ovr_add *)arg;
+	int rc = override_insert(db, a->o);
+
+	if (rc > 0)
+		a->id = sqlite3_last_insert_rowid(db->h);
+	return rc;
+}
+
+int gw_db_override_add(struct gw_db *db, const struct gw_db_override *o, int64_t *id_out)
+{
+	struct ovr_add a = {.o = o};
+	int rc;
+
+	assert(o && o->kind && o->worker);
+	rc = roster_edit(db, edit_override_add, &a, NULL);
+	if (rc < 0)
+		return rc;
+	if (id_out)
+		*id_out = a.id;
+	return 0;
+}
+
+static int edit_override_remove(struct gw_db *db, const void *arg)
+{
+	int rc;
+
+	db_bind_i64(db->st[DB_STMT_OVR_DELETE_ID], "$id", *(const int64_t *)arg);
+	rc = db_run(db, DB_STMT_OVR_DELETE_ID);
+	return rc == 0 ? -ENOENT : rc;
+}
+
+int gw_db_override_remove(struct gw_db *db, int64_t id)
+{
+	int rc = roster_edit(db, edit_override_remove, &id, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+struct dir_set {
+	const struct gw_db_dir *dirs;
+	size_t n;
+};
+
+static int edit_directory(struct gw_db *db, const void *arg)
+{
+	const struct dir_set *d = arg;
+	int rc = db_run(db, DB_STMT_DIR_DELETE);
+
+	for (size_t i = 0; i < d->n && rc >= 0; i++) {
+		sqlite3_stmt *st = db->st[DB_STMT_DIR_INSERT];
+		db_bind_text(st, "$issi", d->dirs[i].issi);
+		db_bind_text(st, "$org", d->dirs[i].org);
+		rc = db_run(db, DB_STMT_DIR_INSERT);
+	}
+	return rc;
+}
+
+int gw_db_directory_replace(struct gw_db *db, const struct gw_db_dir *dirs, size_t n)
+{
+	struct dir_set d = {dirs, n};
+	int rc = roster_edit(db, edit_directory, &d, NULL);
+
+	if (rc < 0)
+		return rc;
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: directory replaced: %zu entries", db->path, n);
+	return 0;
+}

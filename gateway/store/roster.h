@@ -1,0 +1,265 @@
+/*
+ * roster: who answers an authority call, from an in-memory snapshot.
+ *
+ * A snapshot is built from the database (gw_roster_load) and never touches disk on
+ * lookup; rinkid rebuilds it when gw_db_roster_changed() says so, and once a day
+ * (gw_roster_stale), because rotations are expanded over a horizon of 7 days back to
+ * 400 days ahead of the build time. The coordinators maintain the roster as one CSV file,
+ * parsed and imported here (all or nothing), and exported back (gw_roster_write_csv).
+ *
+ * Who is on duty on a line at t: one-off shifts and rotation turns (daily or weekly,
+ * handed off at a local Europe/Helsinki time, DST-correct) -- within a temporary roster's
+ * date range only those of that temporary roster, then overrides in a fixed
+ * order: every "replace" (A's duty goes to B), then every "remove" (A is off), then
+ * every "add" (A is on duty too), each kind by start time. So a substitute who is off
+ * sick is removed, and an added person is never removed by another override.
+ *
+ * Callers are matched by their ISSI: a caller given as a 17-digit TSI
+ * (MCC 4 + MNC 5 + SSI 8 digits) is reduced to its SSI, and leading zeros are dropped,
+ * so "09011638300023404", "00023404" and "23404" are the same caller.
+ */
+#ifndef GW_ROSTER_H
+#define GW_ROSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "store/db.h"
+
+struct gw_roster;
+
+/* Most steps gw_roster_chain() and gw_roster_plan() ever return. */
+#define GW_ROSTER_CHAIN_MAX 32
+/* Ring times a roster may set per step (the range of call.ring_time). */
+#define GW_ROSTER_RING_MIN_S 5
+#define GW_ROSTER_RING_MAX_S 120
+
+/* Build a snapshot from the database's roster tables, now. Returns 0 and *out, or -errno. */
+int gw_roster_load(struct gw_db *db, struct gw_roster **out);
+
+/* gw_roster_load() with the horizon around now_ms (UTC ms) instead of the wall clock. */
+int gw_roster_load_at(struct gw_db *db, int64_t now_ms, struct gw_roster **out);
+
+/*
+ * True when the snapshot should be rebuilt because time moved on: now_ms is a day or
+ * more after (or before) its build time. rinkid checks it on its roster timer.
+ */
+bool gw_roster_stale(const struct gw_roster *r, int64_t now_ms);
+
+/* Free a snapshot; every string it handed out becomes invalid. NULL is ignored. */
+void gw_roster_free(struct gw_roster *r);
+
+struct gw_roster_step {
+	const char *handle;
+	const char *name;
+	const char *phone;
+};
+
+/*
+ * Route a caller (SSI or TSI digits) at t to a service line code. A route matches when the
+ * caller starts with its prefix ("" matches everyone) and its conditions hold: status (an
+ * SDS status code; a route with one matches only that status, status -1 is a voice call),
+ * weekdays, a local Helsinki time window (may cross midnight: weekdays and holidays are
+ * then those of the day it began) and holidays (only / except). Among matching routes
+ * the most specific wins: one naming the status, then the longest prefix, then the most
+ * conditions of days, window and holidays, then the higher priority, then the earlier
+ * route. Returns the line code (owned by r) or NULL when no route matches.
+ */
+const char *gw_roster_route_at(const struct gw_roster *r, const char *caller, int status, time_t t);
+
+/*
+ * As gw_roster_route_at() for a status SDS, but only a route that names status (a code
+ * 0..65535) counts: routes without a status are ignored. Returns the line code (owned by r),
+ * or NULL when no route names status for caller at t (or status < 0).
+ */
+const char *gw_roster_route_status_at(const struct gw_roster *r, const char *caller, int status,
+				      time_t t);
+
+/* gw_roster_route_at(r, caller, -1, now): a voice call now. */
+const char *gw_roster_route(const struct gw_roster *r, const char *caller);
+
+/*
+ * Fill steps[] with the workers on duty for line at t_ms (start <= t < end), after
+ * rotations and overrides, ordered by position then start; active workers only, each
+ * worker once (at their first place). This is the duty order, whatever the line's
+ * escalation chain says. Returns the count (<= max, <= GW_ROSTER_CHAIN_MAX), -ENOENT for
+ * an unknown line, or -ERANGE when the line has rotations and t_ms is outside the
+ * snapshot's horizon (never for a snapshot kept fresh with gw_roster_stale).
+ */
+int gw_roster_chain(const struct gw_roster *r, const char *line, int64_t t_ms,
+		    struct gw_roster_step *steps, int max);
+
+/* One step of an escalation plan; strings owned by the snapshot. */
+struct gw_roster_plan_step {
+	const char *handle;
+	const char *name;
+	const char *phone;
+	int ring_s; /* 0: the configured ring time (call.ring_time) */
+};
+
+struct gw_roster_plan {
+	struct gw_roster_plan_step steps[GW_ROSTER_CHAIN_MAX];
+	int n_steps;
+	int rounds;	   /* times steps[] is tried; 0: the configured call.rounds */
+	bool has_fallback; /* fallback is tried once after the last round */
+	struct gw_roster_plan_step fallback;
+	bool explicit_chain; /* steps come from chain_step records, else the duty order */
+	bool empty;	     /* nobody at all to page: no steps and no fallback */
+};
+
+/*
+ * The escalation plan for line at t_ms. With chain_step records: each step in order,
+ * a person (replace/remove overrides of that line or of every line applied; inactive or
+ * removed: skipped), the first on duty of a line ("oncall") or everyone on duty there
+ * ("duty"); each worker once, at their first place. Without: the duty order
+ * (gw_roster_chain). Rounds and fallback from the line's chain record. An empty plan is
+ * not an error: out->empty says nobody can be paged (the caller must tell the officer).
+ * Returns the number of steps, -ENOENT for an unknown line or -ERANGE (see chain).
+ */
+int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
+		   struct gw_roster_plan *out);
+
+/*
+ * The temporary roster in effect on line at t_ms (its name, owned by r), or NULL: then the
+ * line's normal shifts and rotations apply. While one is in effect, only the shifts and
+ * rotations that name it make the line's duty (overrides apply on top as always).
+ */
+const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64_t t_ms);
+
+/* ---- worker PIN and language ------------------------------------------------------------ */
+
+/*
+ * PINs are 4-8 digits, stored only as libsodium crypto_pwhash_str() strings (argon2id,
+ * random salt) with these limits, chosen for a small board (8 MiB of RAM per check):
+ * 2 passes over 8 MiB took 6-8 ms per check on the 2-core x86-64 build host; expect
+ * ~5-10x that on an ARM board. A check runs on the main loop, so it stays this cheap.
+ */
+#define GW_ROSTER_PIN_MIN      4
+#define GW_ROSTER_PIN_MAX      8
+#define GW_ROSTER_PIN_OPSLIMIT 2
+#define GW_ROSTER_PIN_MEMLIMIT (8u << 20)
+#define GW_ROSTER_PIN_HASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
+
+/* True when pin is 4-8 ASCII digits. */
+bool gw_roster_pin_ok(const char *pin);
+
+/*
+ * Hash pin for gw_db_worker_set_pin() into out (NUL-terminated). Returns 0, -EINVAL when
+ * pin is not 4-8 digits, -ENOMEM (argon2 memory) or -EIO (libsodium would not start).
+ */
+int gw_roster_hash_pin(const char *pin, char out[GW_ROSTER_PIN_HASH_MAX]);
+
+/*
+ * Check the PIN a worker typed, the worker named by phone (exactly as in the roster; the
+ * active worker with that number, first by handle). Returns 0 on a match, -EACCES for a
+ * wrong PIN, -ENOENT when no active worker has that phone or the worker has no PIN.
+ */
+int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char *pin);
+
+/* Language ("fi", "sv" or "en") of the active worker with that phone, or NULL if none. */
+const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone);
+
+/* Directory name (organisation) for an ISSI/TSI, or NULL when not listed. */
+const char *gw_roster_org(const struct gw_roster *r, const char *issi);
+
+/*
+ * Same subscriber: the last nine digits of a and b agree ("+358401234567" and
+ * "0401234567"). False when either has fewer than nine digits.
+ */
+bool gw_roster_same_phone(const char *a, const char *b);
+/*
+ * The roster worker (active or not) whose phone is number, compared as
+ * gw_roster_same_phone(). Returns 0 with *out filled (strings owned by r), or -ENOENT.
+ */
+int gw_roster_worker_by_phone(const struct gw_roster *r, const char *number,
+			      struct gw_roster_step *out);
+
+/* English name of a service line, or NULL for an unknown code. */
+const char *gw_roster_line_name(const struct gw_roster *r, const char *line);
+/* Finnish name of a service line (what officers and workers read), or NULL. */
+const char *gw_roster_line_name_fi(const struct gw_roster *r, const char *line);
+
+/* Number of service lines, and the code of line i (sorted by code; NULL when i is too big). */
+size_t gw_roster_line_count(const struct gw_roster *r);
+const char *gw_roster_line_code(const struct gw_roster *r, size_t i);
+
+/* ---- CSV import ---------------------------------------------------------------------- */
+
+/*
+ * Called once per problem found: file, 1-based line (0 when the problem is the file as
+ * a whole) and a reason without trailing newline.
+ */
+typedef void (*gw_roster_err_fn)(const char *file, unsigned line, const char *reason, void *arg);
+
+/*
+ * Parse ISO-8601 "YYYY-MM-DDTHH:MM[:SS[.fff]]" followed by "Z" or an offset "+HH:MM",
+ * "+HHMM" or "+HH". Returns 0 and *ms (UTC ms since the epoch), or -EINVAL.
+ */
+int gw_roster_parse_time(const char *s, int64_t *ms);
+
+/*
+ * UTC ms of a Europe/Helsinki wall-clock time: minute (0..1439) of date y-m-d. A time
+ * that occurs twice (last Sunday of October, 03:00-03:59) is the first; one that does
+ * not exist (last Sunday of March, 03:00-03:59) is taken with the winter offset.
+ */
+int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
+
+/* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
+int gw_roster_utc_offset_min(int64_t t_ms);
+
+/*
+ * Check a worker as "worker add" takes it: handle, name, phone, ISSI (canonicalised in
+ * place; "" or NULL: none), lang (NULL: "fi"). Returns 0, or -EINVAL with the reason in why.
+ */
+int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len);
+
+/* Check an override's own fields (kind, line, handles, times, position). 0 or -EINVAL. */
+int gw_roster_check_override(const struct gw_db_override *o, char *why, size_t len);
+
+/*
+ * Parse and validate the roster CSV in buf[0..len) (see tools/demo/roster.csv for the
+ * format). Every bad row is reported through err (NULL: logged) and the whole file is
+ * checked before returning. Returns 0 with *out filled (free with gw_db_roster_clear),
+ * -EINVAL when any row was bad (*out empty), or -ENOMEM.
+ */
+int gw_roster_parse_csv(const char *file, const char *buf, size_t len, struct gw_db_roster *out,
+			gw_roster_err_fn err, void *arg);
+
+/*
+ * Parse a directory file: directory records only (directory,ISSI,ORGANISATION), same
+ * syntax and checks. Returns as gw_roster_parse_csv (only out->dirs is filled).
+ */
+int gw_roster_parse_directory_csv(const char *file, const char *buf, size_t len,
+				  struct gw_db_roster *out, gw_roster_err_fn err, void *arg);
+
+/*
+ * Read a directory file, validate it and replace the database's directory with it (the
+ * rest of the roster stays). *count (may be NULL) gets the entries. As import_file.
+ */
+int gw_roster_import_directory_file(struct gw_db *db, const char *path, gw_roster_err_fn err,
+				    void *arg, size_t *count);
+
+/*
+ * Write d as roster CSV that gw_roster_parse_csv() reads back to the same roster (times
+ * in UTC, override ids not kept). Returns 0 or -errno (write error).
+ */
+int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f);
+
+struct gw_roster_counts {
+	size_t lines, workers, shifts, routes, dirs;
+	size_t rotations, overrides, steps, holidays;
+};
+
+/*
+ * Read the CSV file at path, validate it and replace the database roster with it in one
+ * transaction. If counts is not NULL it receives what was imported. Returns 0, -EINVAL
+ * when the file had errors (all reported through err, nothing changed), or -errno
+ * (a file that cannot be read is reported through err with line 0 too).
+ */
+int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
+			  struct gw_roster_counts *counts);
+
+#endif

@@ -1,0 +1,1231 @@
+/*
+ * roster_check: the roster CSV's checks: each field of each record kind, then the
+ * cross-row checks (unknown line or worker, duplicates, overlapping shifts) once the whole
+ * file is read, so the file's row order is free. Every error names file:line.
+ */
+#include "store/roster_priv.h"
+
+/* ---- field checks -------------------------------------------------------------------- */
+
+static bool code_ok(const char *s, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr(extra, *s)))
+			return false;
+	return true;
+}
+
+bool roster_digits_ok(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static bool int_ok(const char *s, long min, long max, int *v)
+{
+	char *end;
+	long x;
+
+	if (!*s || roster_is_blank(*s))
+		return false;
+	errno = 0;
+	x = strtol(s, &end, 10);
+	if (errno || *end || x < min || x > max)
+		return false;
+	*v = (int)x;
+	return true;
+}
+
+static bool phone_ok(const char *s)
+{
+	return roster_digits_ok(s[0] == '+' ? s + 1 : s, 3, 15);
+}
+
+/* Each row parser returns false after reporting the first problem of its row. */
+static bool need_text(struct parser *ps, const char *what, const char *s)
+{
+	if (!*s) {
+		roster_report(ps, ps->recline, "%s is empty", what);
+		return false;
+	}
+	if (strlen(s) > 200) {
+		roster_report(ps, ps->recline, "%s is longer than 200 bytes", what);
+		return false;
+	}
+	return true;
+}
+
+static bool need_code(struct parser *ps, const char *what, const char *s)
+{
+	if (code_ok(s, 16, "_-"))
+		return true;
+	roster_report(ps, ps->recline, "bad %s '%s' (1-16 letters, digits, '_' or '-')", what, s);
+	return false;
+}
+
+static bool need_handle(struct parser *ps, const char *s)
+{
+	if (code_ok(s, 32, "._-"))
+		return true;
+	roster_report(ps, ps->recline,
+		      "bad worker handle '%s' (1-32 letters, digits, '.', '_' or '-')", s);
+	return false;
+}
+
+static bool need_time(struct parser *ps, const char *what, const char *s, int64_t *ms)
+{
+	if (gw_roster_parse_time(s, ms) == 0)
+		return true;
+	roster_report(ps, ps->recline, "bad %s time '%s' (want e.g. 2026-01-01T00:00Z or +02:00)",
+		      what, s);
+	return false;
+}
+
+/* Checks shared with rinkictl (worker add, override add); why gets the first problem. */
+__attribute__((format(printf, 3, 4))) int roster_bad(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len)
+{
+	char issi[SSI_DIGITS + 1];
+
+	if (!w->handle || !code_ok(w->handle, 32, "._-"))
+		return roster_bad(why, len,
+				  "bad worker handle '%s' (1-32 letters, digits, '.', '_' or "
+				  "'-')",
+				  w->handle ? w->handle : "");
+	if (!w->name || !*w->name || strlen(w->name) > 200 || !roster_text_ok(w->name))
+		return roster_bad(why, len, "bad name (1-200 bytes of UTF-8 text)");
+	if (!w->phone || !phone_ok(w->phone))
+		return roster_bad(why, len, "bad phone number '%s' (+ and 3-15 digits)",
+				  w->phone ? w->phone : "");
+	if (w->issi && *w->issi) {
+		if (!roster_ssi_key(w->issi, issi) || strcmp(issi, "0") == 0)
+			return roster_bad(why, len, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)",
+					  w->issi);
+		strcpy(w->issi, issi); /* never longer */
+	}
+	if (w->lang && !roster_lang_ok(w->lang))
+		return roster_bad(why, len, "bad language '%s' (fi, sv or en)", w->lang);
+	return 0;
+}
+
+int gw_roster_check_override(const struct gw_db_override *o, char *why, size_t len)
+{
+	bool add = o->kind && strcmp(o->kind, "add") == 0;
+	bool replace = o->kind && strcmp(o->kind, "replace") == 0;
+
+	if (!add && !replace && !(o->kind && strcmp(o->kind, "remove") == 0))
+		return roster_bad(why, len, "bad override kind '%s' (add, remove or replace)",
+				  o->kind ? o->kind : "");
+	if (o->line && !code_ok(o->line, 16, "_-"))
+		return roster_bad(why, len, "bad line code '%s'", o->line);
+	if (add && !o->line)
+		return roster_bad(why, len, "an add override needs a line");
+	if (!o->worker || !code_ok(o->worker, 32, "._-"))
+		return roster_bad(why, len, "bad worker handle '%s'", o->worker ? o->worker : "");
+	if (replace && (!o->by || !code_ok(o->by, 32, "._-")))
+		return roster_bad(why, len,
+				  "a replace override needs the handle of the substitute");
+	if (!replace && o->by)
+		return roster_bad(why, len, "only a replace override names a substitute");
+	if (replace && strcmp(o->by, o->worker) == 0)
+		return roster_bad(why, len, "a worker cannot replace themselves ('%s')", o->worker);
+	if (o->end_ms <= o->start_ms)
+		return roster_bad(why, len, "override must end after it starts");
+	if (add ? o->position < 1 || o->position > 99 : o->position != 0)
+		return roster_bad(why, len, "bad position %d (add: 1-99, others: none)",
+				  o->position);
+	return 0;
+}
+
+static void row_line(struct parser *ps, char **f)
+{
+	struct gw_db_line *l;
+
+	if (!need_code(ps, "line code", f[1]) || !need_text(ps, "Finnish name", f[2]) ||
+	    !need_text(ps, "Swedish name", f[3]) || !need_text(ps, "English name", f[4]))
+		return;
+	if (!(l = roster_add_row(ps, T_LINE)))
+		return;
+	l->code = roster_sdup(ps, f[1]);
+	l->name_fi = roster_sdup(ps, f[2]);
+	l->name_sv = roster_sdup(ps, f[3]);
+	l->name_en = roster_sdup(ps, f[4]);
+}
+
+static void row_worker(struct parser *ps, char **f, int n)
+{
+	struct gw_db_worker *w;
+	int active = 1;
+	char issi[SSI_DIGITS + 1] = "";
+
+	if (!need_handle(ps, f[1]) || !need_text(ps, "name", f[2]))
+		return;
+	if (!phone_ok(f[3])) {
+		roster_report(ps, ps->recline, "bad phone number '%s' (+ and 3-15 digits)", f[3]);
+		return;
+	}
+	if (*f[4] && (!roster_ssi_key(f[4], issi) || strcmp(issi, "0") == 0)) {
+		roster_report(ps, ps->recline, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)",
+			      f[4]);
+		return;
+	}
+	if (n > 5 && *f[5] && !int_ok(f[5], 0, 1, &active)) {
+		roster_report(ps, ps->recline, "bad active flag '%s' (1 or 0)", f[5]);
+		return;
+	}
+	if (n > 6 && *f[6] && !roster_lang_ok(f[6])) {
+		roster_report(ps, ps->recline, "bad language '%s' (fi, sv or en)", f[6]);
+		return;
+	}
+	if (!(w = roster_add_row(ps, T_WORKER)))
+		return;
+	w->handle = roster_sdup(ps, f[1]);
+	w->name = roster_sdup(ps, f[2]);
+	w->phone = roster_sdup(ps, f[3]);
+	w->issi = *issi ? roster_sdup(ps, issi) : NULL;
+	w->active = active;
+	w->lang = roster_sdup(ps, n > 6 && *f[6] ? f[6] : "fi");
+}
+
+/* The optional TEMP_ROSTER field f[i] of a shift or rotation: 1 none, 0 ok, -1 reported. */
+static int temp_field(struct parser *ps, char **f, int n, int i)
+{
+	if (n <= i || !*f[i])
+		return 1;
+	if (code_ok(f[i], 32, "._-"))
+		return 0;
+	roster_report(ps, ps->recline,
+		      "bad temporary roster name '%s' (1-32 letters, digits, '.', '_' or '-')",
+		      f[i]);
+	return -1;
+}
+
+static void row_shift(struct parser *ps, char **f, int n)
+{
+	struct gw_db_shift *s;
+	int64_t start, end;
+	int pos;
+
+	if (!need_code(ps, "line code", f[1]) || !need_handle(ps, f[2]) ||
+	    !need_time(ps, "start", f[3], &start) || !need_time(ps, "end", f[4], &end))
+		return;
+	if (end <= start) {
+		roster_report(ps, ps->recline, "shift must end after it starts (%s, %s)", f[3],
+			      f[4]);
+		return;
+	}
+	if (!int_ok(f[5], 1, 99, &pos)) {
+		roster_report(ps, ps->recline, "bad position '%s' (1-99)", f[5]);
+		return;
+	}
+	int temp = temp_field(ps, f, n, 6);
+	if (temp < 0 || !(s = roster_add_row(ps, T_SHIFT)))
+		return;
+	s->temp = temp == 0 ? roster_sdup(ps, f[6]) : NULL;
+	s->line = roster_sdup(ps, f[1]);
+	s->worker = roster_sdup(ps, f[2]);
+	s->start_ms = start;
+	s->end_ms = end;
+	s->position = pos;
+}
+
+static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+static int day_index(const char *s, size_t n)
+{
+	for (int i = 0; i < 7; i++)
+		if (n == 3 && strncmp(s, day_names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Weekdays "mon-fri", "sat+sun", "fri-mon" (ranges may wrap), "mon+wed-fri": names and
+ * ranges joined by '+'. Returns the mask (bit 0 Monday), or -1.
+ */
+static int parse_days(const char *s)
+{
+	int mask = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, "+-");
+		int a = day_index(s, n), b = a;
+		s += n;
+		if (*s == '-') {
+			n = strcspn(++s, "+-");
+			b = day_index(s, n);
+			s += n;
+		}
+		if (a < 0 || b < 0 || *s == '-')
+			return -1;
+		for (int d = a;; d = (d + 1) % 7) {
+			mask |= 1 << d;
+			if (d == b)
+				break;
+		}
+		if (*s == '+' && !*++s)
+			return -1;
+	}
+	return mask;
+}
+
+/* A day mask as parse_days() reads it: runs of three or more days as ranges. */
+static void format_days(int mask, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int d = 0; d < 7; d++) {
+		int e = d;
+		if (!(mask & (1 << d)))
+			continue;
+		while (e + 1 < 7 && (mask & (1 << (e + 1))))
+			e++;
+		if (e - d >= 2) {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s-%s", n ? "+" : "",
+					      day_names[d], day_names[e]);
+			d = e;
+		} else {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "+" : "", day_names[d]);
+		}
+		if (n >= len)
+			return;
+	}
+}
+
+static const char *const hol_names[] = {"any", "only", "except"};
+
+void roster_route_cond_format(const struct gw_db_route *rt, struct route_cond_text *t)
+{
+	format_days(rt->days, t->days, sizeof(t->days));
+	t->window[0] = t->status[0] = '\0';
+	if (rt->window)
+		snprintf(t->window, sizeof(t->window), "%02d:%02d-%02d:%02d", rt->from_min / 60,
+			 rt->from_min % 60, rt->to_min / 60, rt->to_min % 60);
+	snprintf(t->holidays, sizeof(t->holidays), "%s",
+		 rt->holidays == GW_DB_ROUTE_HOL_ANY ? "" : hol_names[rt->holidays]);
+	if (rt->has_status)
+		snprintf(t->status, sizeof(t->status), "%d", rt->status);
+}
+
+bool roster_route_has_cond(const struct gw_db_route *rt)
+{
+	return rt->days || rt->window || rt->holidays || rt->has_status;
+}
+
+/* The optional condition fields of a route row (f[4..n)); false after a report. */
+static bool route_conditions(struct parser *ps, char **f, int n, struct gw_db_route *c)
+{
+	char from[8], to[8];
+
+	if (n > 4 && *f[4] && (c->days = parse_days(f[4])) <= 0) {
+		c->days = 0;
+		roster_report(ps, ps->recline,
+			      "bad days '%s' (e.g. mon-fri, sat+sun; empty: every day)", f[4]);
+		return false;
+	}
+	if (n > 5 && *f[5]) {
+		if (strlen(f[5]) != 11 || f[5][5] != '-' ||
+		    (memcpy(from, f[5], 5), from[5] = '\0',
+		     !roster_parse_hhmm(from, &c->from_min)) ||
+		    (memcpy(to, f[5] + 6, 5), to[5] = '\0', !roster_parse_hhmm(to, &c->to_min)) ||
+		    c->from_min == c->to_min) {
+			roster_report(
+			    ps, ps->recline,
+			    "bad window '%s' (HH:MM-HH:MM local time, e.g. 16:00-08:00; empty: "
+			    "all day)",
+			    f[5]);
+			return false;
+		}
+		c->window = true;
+	}
+	if (n > 6 && *f[6]) {
+		for (c->holidays = 2; c->holidays >= 0; c->holidays--)
+			if (strcmp(f[6], hol_names[c->holidays]) == 0)
+				break;
+		if (c->holidays < 0) {
+			c->holidays = 0;
+			roster_report(ps, ps->recline, "bad holidays '%s' (any, only or except)",
+				      f[6]);
+			return false;
+		}
+	}
+	if (n > 7 && *f[7]) {
+		if (!int_ok(f[7], 0, 65535, &c->status)) {
+			roster_report(ps, ps->recline, "bad status code '%s' (0-65535; empty: any)",
+				      f[7]);
+			return false;
+		}
+		c->has_status = true;
+	}
+	return true;
+}
+
+static void row_route(struct parser *ps, char **f, int n)
+{
+	struct gw_db_route *rt, c = {0};
+	int prio;
+
+	if (!need_code(ps, "line code", f[1]))
+		return;
+	if (!roster_digits_ok(f[2], 0, SSI_DIGITS) || f[2][0] == '0') {
+		roster_report(
+		    ps, ps->recline,
+		    "bad caller prefix '%s' (empty or up to 8 digits, not starting with 0)", f[2]);
+		return;
+	}
+	if (!int_ok(f[3], -1000, 1000, &prio)) {
+		roster_report(ps, ps->recline, "bad priority '%s' (-1000..1000)", f[3]);
+		return;
+	}
+	if (!route_conditions(ps, f, n, &c))
+		return;
+	if (!(rt = roster_add_row(ps, T_ROUTE)))
+		return;
+	*rt = c;
+	rt->line = roster_sdup(ps, f[1]);
+	rt->prefix = roster_sdup(ps, f[2]);
+	rt->priority = prio;
+}
+
+static void row_dir(struct parser *ps, char **f)
+{
+	struct gw_db_dir *d;
+	char issi[SSI_DIGITS + 1];
+
+	if (!roster_ssi_key(f[1], issi) || strcmp(issi, "0") == 0) {
+		roster_report(ps, ps->recline, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)",
+			      f[1]);
+		return;
+	}
+	if (!need_text(ps, "organisation", f[2]))
+		return;
+	if (!(d = roster_add_row(ps, T_DIR)))
+		return;
+	d->issi = roster_sdup(ps, issi);
+	d->org = roster_sdup(ps, f[2]);
+}
+
+static bool need_date(struct parser *ps, const char *what, const char *s)
+{
+	int64_t day;
+
+	if (roster_parse_date(s, &day))
+		return true;
+	roster_report(ps, ps->recline, "bad %s date '%s' (want YYYY-MM-DD)", what, s);
+	return false;
+}
+
+static bool need_ring(struct parser *ps, const char *s, int *ring_s)
+{
+	*ring_s = 0;
+	if (!*s || int_ok(s, GW_ROSTER_RING_MIN_S, GW_ROSTER_RING_MAX_S, ring_s))
+		return true;
+	roster_report(ps, ps->recline,
+		      "bad ring time '%s' (empty for the default, or %d-%d seconds)", s,
+		      GW_ROSTER_RING_MIN_S, GW_ROSTER_RING_MAX_S);
+	return false;
+}
+
+static bool need_rotation_name(struct parser *ps, const char *s)
+{
+	if (code_ok(s, 32, "._-"))
+		return true;
+	roster_report(ps, ps->recline,
+		      "bad rotation name '%s' (1-32 letters, digits, '.', '_' or '-')", s);
+	return false;
+}
+
+static void row_rotation(struct parser *ps, char **f, int n)
+{
+	static const char *const hours[] = {"all", "office", "after"};
+	const char *h = n > 7 && *f[7] ? f[7] : "all";
+	const char *end = n > 8 && *f[8] ? f[8] : NULL;
+	struct gw_db_rotation *x;
+	int64_t d0, d1;
+	int handoff, pos;
+	bool hours_ok = false;
+
+	if (!need_rotation_name(ps, f[1]) || !need_code(ps, "line code", f[2]))
+		return;
+	if (strcmp(f[3], "daily") != 0 && strcmp(f[3], "weekly") != 0) {
+		roster_report(ps, ps->recline, "bad rotation kind '%s' (daily or weekly)", f[3]);
+		return;
+	}
+	if (!need_date(ps, "start", f[4]) || (end && !need_date(ps, "end", end)))
+		return;
+	if (!roster_parse_hhmm(f[5], &handoff)) {
+		roster_report(ps, ps->recline, "bad handoff time '%s' (HH:MM, local time)", f[5]);
+		return;
+	}
+	if (!int_ok(f[6], 1, 99, &pos)) {
+		roster_report(ps, ps->recline, "bad position '%s' (1-99)", f[6]);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(hours) / sizeof(hours[0]); i++)
+		hours_ok |= strcmp(h, hours[i]) == 0;
+	if (!hours_ok) {
+		roster_report(ps, ps->recline, "bad hours '%s' (all, office or after)", h);
+		return;
+	}
+	roster_parse_date(f[4], &d0);
+	if (end && (!roster_parse_date(end, &d1) || d1 <= d0)) {
+		roster_report(ps, ps->recline, "rotation must end after it starts (%s, %s)", f[4],
+			      end);
+		return;
+	}
+	int temp = temp_field(ps, f, n, 9);
+	if (temp < 0 || !(x = roster_add_row(ps, T_ROT)))
+		return;
+	x->temp = temp == 0 ? roster_sdup(ps, f[9]) : NULL;
+	x->name = roster_sdup(ps, f[1]);
+	x->line = roster_sdup(ps, f[2]);
+	x->kind = roster_sdup(ps, f[3]);
+	x->start_date = roster_sdup(ps, f[4]);
+	x->end_date = end ? roster_sdup(ps, end) : NULL;
+	x->handoff_min = handoff;
+	x->position = pos;
+	x->hours = roster_sdup(ps, h);
+}
+
+static void row_member(struct parser *ps, char **f)
+{
+	struct gw_db_member *m;
+	int order;
+
+	if (!need_rotation_name(ps, f[1]))
+		return;
+	if (!int_ok(f[2], 1, 99, &order)) {
+		roster_report(ps, ps->recline, "bad member order '%s' (1-99)", f[2]);
+		return;
+	}
+	if (!need_handle(ps, f[3]) || !(m = roster_add_row(ps, T_MEMBER)))
+		return;
+	m->rotation = roster_sdup(ps, f[1]);
+	m->order = order;
+	m->worker = roster_sdup(ps, f[3]);
+}
+
+static void row_override(struct parser *ps, char **f, int n)
+{
+	struct gw_db_override *o, tmp = {0};
+	char why[160];
+
+	tmp.kind = f[1];
+	tmp.line = *f[2] ? f[2] : NULL;
+	tmp.worker = f[3];
+	if (!need_time(ps, "start", f[4], &tmp.start_ms) ||
+	    !need_time(ps, "end", f[5], &tmp.end_ms))
+		return;
+	if (strcmp(f[1], "add") == 0 && (n < 7 || !int_ok(f[6], 1, 99, &tmp.position))) {
+		roster_report(ps, ps->recline, "bad position '%s' (an add override needs 1-99)",
+			      n < 7 ? "" : f[6]);
+		return;
+	}
+	if (strcmp(f[1], "replace") == 0)
+		tmp.by = n > 6 && *f[6] ? f[6] : NULL;
+	else if (strcmp(f[1], "remove") == 0 && n > 6 && *f[6]) {
+		roster_report(ps, ps->recline, "a remove override takes no 7th field");
+		return;
+	}
+	if (gw_roster_check_override(&tmp, why, sizeof(why)) < 0) {
+		roster_report(ps, ps->recline, "%s", why);
+		return;
+	}
+	if (!(o = roster_add_row(ps, T_OVR)))
+		return;
+	o->kind = roster_sdup(ps, tmp.kind);
+	o->line = tmp.line ? roster_sdup(ps, tmp.line) : NULL;
+	o->worker = roster_sdup(ps, tmp.worker);
+	o->by = tmp.by ? roster_sdup(ps, tmp.by) : NULL;
+	o->start_ms = tmp.start_ms;
+	o->end_ms = tmp.end_ms;
+	o->position = tmp.position;
+}
+
+static void row_step(struct parser *ps, char **f, int n)
+{
+	struct gw_db_chain_step *c;
+	int order, ring = 0;
+	bool person = strcmp(f[3], "person") == 0;
+
+	if (!need_code(ps, "line code", f[1]))
+		return;
+	if (!int_ok(f[2], 1, 99, &order)) {
+		roster_report(ps, ps->recline, "bad step order '%s' (1-99)", f[2]);
+		return;
+	}
+	if (!person && strcmp(f[3], "oncall") != 0 && strcmp(f[3], "duty") != 0) {
+		roster_report(ps, ps->recline, "bad step kind '%s' (person, oncall or duty)", f[3]);
+		return;
+	}
+	if ((person && !need_handle(ps, f[4])) || (!person && !need_code(ps, "line code", f[4])))
+		return;
+	if (n > 5 && !need_ring(ps, f[5], &ring))
+		return;
+	if (!(c = roster_add_row(ps, T_STEP)))
+		return;
+	c->line = roster_sdup(ps, f[1]);
+	c->order = order;
+	c->kind = roster_sdup(ps, f[3]);
+	c->who = roster_sdup(ps, f[4]);
+	c->ring_s = ring;
+}
+
+static void row_chain(struct parser *ps, char **f, int n)
+{
+	struct gw_db_chain *c;
+	int rounds = 0, ring = 0;
+
+	if (!need_code(ps, "line code", f[1]))
+		return;
+	if (*f[2] && !int_ok(f[2], 1, 5, &rounds)) {
+		roster_report(ps, ps->recline, "bad rounds '%s' (empty for the default, or 1-5)",
+			      f[2]);
+		return;
+	}
+	if (*f[3] && !need_handle(ps, f[3]))
+		return;
+	if (n > 4 && !need_ring(ps, f[4], &ring))
+		return;
+	if (!(c = roster_add_row(ps, T_CHAIN)))
+		return;
+	c->line = roster_sdup(ps, f[1]);
+	c->rounds = rounds;
+	c->fallback = *f[3] ? roster_sdup(ps, f[3]) : NULL;
+	c->fallback_ring_s = ring;
+}
+
+static void row_holiday(struct parser *ps, char **f)
+{
+	struct gw_db_holiday *h;
+
+	if (!need_date(ps, "holiday", f[1]) || !need_text(ps, "holiday name", f[2]))
+		return;
+	if (!(h = roster_add_row(ps, T_HOLIDAY)))
+		return;
+	h->date = roster_sdup(ps, f[1]);
+	h->name = roster_sdup(ps, f[2]);
+}
+
+static void row_temp(struct parser *ps, char **f, int n)
+{
+	struct gw_db_temp *x;
+	int64_t d0, d1;
+	int handoff = 0;
+
+	if (temp_field(ps, f, n, 1) != 0) {
+		if (!*f[1])
+			roster_report(ps, ps->recline, "temporary roster name is empty");
+		return;
+	}
+	if (!need_code(ps, "line code", f[2]) || !need_date(ps, "from", f[3]) ||
+	    !need_date(ps, "to", f[4]))
+		return;
+	if (n > 5 && *f[5] && !roster_parse_hhmm(f[5], &handoff)) {
+		roster_report(ps, ps->recline, "bad handoff time '%s' (HH:MM, local time)", f[5]);
+		return;
+	}
+	roster_parse_date(f[3], &d0);
+	roster_parse_date(f[4], &d1);
+	if (d1 <= d0) {
+		roster_report(ps, ps->recline, "temporary roster must end after it starts (%s, %s)",
+			      f[3], f[4]);
+		return;
+	}
+	if (!(x = roster_add_row(ps, T_TEMP)))
+		return;
+	x->name = roster_sdup(ps, f[1]);
+	x->line = roster_sdup(ps, f[2]);
+	x->from_date = roster_sdup(ps, f[3]);
+	x->to_date = roster_sdup(ps, f[4]);
+	x->handoff_min = handoff;
+}
+
+static const struct {
+	const char *name;
+	int type;
+	int min, max; /* field count including the type */
+	const char *syntax;
+} rectypes[] = {
+    {"line", T_LINE, 5, 5, "line,CODE,NAME_FI,NAME_SV,NAME_EN"},
+    {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]"},
+    {"shift", T_SHIFT, 6, 7, "shift,LINE,WORKER,START,END,POSITION[,TEMP_ROSTER]"},
+    {"route", T_ROUTE, 4, 8,
+     "route,LINE,CALLER_PREFIX,PRIORITY[,DAYS[,WINDOW[,HOLIDAYS[,STATUS]]]]"},
+    {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION"},
+    {"rotation", T_ROT, 7, 10,
+     "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE[,"
+     "TEMP_ROSTER]]]"},
+    {"rotation_member", T_MEMBER, 4, 4, "rotation_member,ROTATION,ORDER,WORKER"},
+    {"override", T_OVR, 6, 7, "override,add|remove|replace,LINE,WORKER,START,END[,POSITION|BY]"},
+    {"chain_step", T_STEP, 5, 6, "chain_step,LINE,ORDER,person|oncall|duty,WHO[,RING_S]"},
+    {"chain", T_CHAIN, 4, 5, "chain,LINE,ROUNDS,FALLBACK[,FALLBACK_RING_S]"},
+    {"holiday", T_HOLIDAY, 3, 3, "holiday,DATE,NAME"},
+    {"temp_roster", T_TEMP, 5, 6, "temp_roster,NAME,LINE,FROM_DATE,TO_DATE[,HANDOFF]"},
+};
+
+static void parse_row(struct parser *ps, struct record *rec)
+{
+	size_t i;
+
+	for (int k = 0; k < rec->n; k++)
+		if (!roster_text_ok(rec->f[k])) {
+			roster_report(ps, ps->recline,
+				      "field %d has a control character or is not UTF-8", k + 1);
+			return;
+		}
+	for (i = 0; i < sizeof(rectypes) / sizeof(rectypes[0]); i++)
+		if (strcmp(rec->f[0], rectypes[i].name) == 0)
+			break;
+	if (i == sizeof(rectypes) / sizeof(rectypes[0])) {
+		roster_report(ps, ps->recline,
+			      "unknown record type '%.40s' (line, worker, shift, route, directory, "
+			      "rotation, rotation_member, override, chain_step, chain, holiday, "
+			      "temp_roster)",
+			      rec->f[0]);
+		return;
+	}
+	if (ps->dir_only && rectypes[i].type != T_DIR) {
+		roster_report(ps, ps->recline,
+			      "a directory file holds directory records only, not %s",
+			      rectypes[i].name);
+		return;
+	}
+	if (rec->n < rectypes[i].min || rec->n > rectypes[i].max) {
+		roster_report(ps, ps->recline, "%s: %d fields, want %s", rectypes[i].name, rec->n,
+			      rectypes[i].syntax);
+		return;
+	}
+	switch (rectypes[i].type) {
+	case T_LINE:
+		row_line(ps, rec->f);
+		break;
+	case T_WORKER:
+		row_worker(ps, rec->f, rec->n);
+		break;
+	case T_SHIFT:
+		row_shift(ps, rec->f, rec->n);
+		break;
+	case T_ROUTE:
+		row_route(ps, rec->f, rec->n);
+		break;
+	case T_DIR:
+		row_dir(ps, rec->f);
+		break;
+	case T_ROT:
+		row_rotation(ps, rec->f, rec->n);
+		break;
+	case T_MEMBER:
+		row_member(ps, rec->f);
+		break;
+	case T_OVR:
+		row_override(ps, rec->f, rec->n);
+		break;
+	case T_STEP:
+		row_step(ps, rec->f, rec->n);
+		break;
+	case T_CHAIN:
+		row_chain(ps, rec->f, rec->n);
+		break;
+	case T_HOLIDAY:
+		row_holiday(ps, rec->f);
+		break;
+	case T_TEMP:
+		row_temp(ps, rec->f, rec->n);
+		break;
+	}
+}
+
+/* ---- cross-row checks ---------------------------------------------------------------- */
+
+struct keyed {
+	const char *key;
+	int prio; /* routes only */
+	unsigned src;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	if (c)
+		return c;
+	if (x->prio != y->prio)
+		return x->prio < y->prio ? -1 : 1;
+	return x->src < y->src ? -1 : x->src > y->src;
+}
+
+static int cmp_keyed_key(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct keyed *)e)->key);
+}
+
+/* Sort keys and report every repeat. */
+static void index_unique(struct parser *ps, struct keyed *k, size_t n, const char *what)
+{
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(k[i].key, k[i - 1].key) == 0 && k[i].prio == k[i - 1].prio)
+			roster_report(ps, k[i].src, "duplicate %s '%s' (first on line %u)", what,
+				      k[i].key, k[i - 1].src);
+}
+
+/* Sort k and report each (key, order) pair seen twice; fmt gets key, order, first line. */
+static void index_unique_order(struct parser *ps, struct keyed *k, size_t n, const char *fmt)
+{
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(k[i].key, k[i - 1].key) == 0 && k[i].prio == k[i - 1].prio)
+			roster_report(ps, k[i].src, fmt, k[i].key, k[i].prio, k[i - 1].src);
+}
+
+static bool known(const char *key, const struct keyed *k, size_t n)
+{
+	return key && bsearch(key, k, n, sizeof(*k), cmp_keyed_key) != NULL;
+}
+
+/* Shifts by line, worker, start: to find a worker's overlapping shifts on one line. */
+static const struct gw_db_shift *overlap_base;
+
+static int cmp_shift_idx(const void *a, const void *b)
+{
+	const struct gw_db_shift *x = &overlap_base[*(const size_t *)a];
+	const struct gw_db_shift *y = &overlap_base[*(const size_t *)b];
+	int c = strcmp(x->line, y->line);
+	if (!c)
+		c = strcmp(x->worker, y->worker);
+	if (!c)
+		c = strcmp(x->temp ? x->temp : "", y->temp ? y->temp : "");
+	if (!c && x->start_ms != y->start_ms)
+		c = x->start_ms < y->start_ms ? -1 : 1;
+	return c;
+}
+
+static void check_overlaps(struct parser *ps)
+{
+	const struct gw_db_roster *o = ps->out;
+	size_t *idx = calloc(o->n_shifts + 1, sizeof(*idx));
+	size_t last = 0;
+
+	if (!idx) {
+		ps->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < o->n_shifts; i++)
+		idx[i] = i;
+	overlap_base = o->shifts; /* qsort has no context argument; single-threaded use */
+	qsort(idx, o->n_shifts, sizeof(*idx), cmp_shift_idx);
+	for (size_t i = 1; i < o->n_shifts; i++) {
+		const struct gw_db_shift *p = &o->shifts[idx[last]], *s = &o->shifts[idx[i]];
+		if (strcmp(p->line, s->line) != 0 || strcmp(p->worker, s->worker) != 0 ||
+		    strcmp(p->temp ? p->temp : "", s->temp ? s->temp : "") != 0) {
+			last = i;
+			continue;
+		}
+		if (s->start_ms < p->end_ms) {
+			char a[40], b[40];
+			roster_format_utc(s->start_ms, a, sizeof(a));
+			roster_format_utc(p->end_ms, b, sizeof(b));
+			roster_report(
+			    ps, ps->src[T_SHIFT][idx[i]],
+			    "shift of %s on %s overlaps the shift on line %u (starts %s, before "
+			    "that one ends %s)",
+			    s->worker, s->line, ps->src[T_SHIFT][idx[last]], a, b);
+		}
+		if (s->end_ms > p->end_ms)
+			last = i; /* compare the next one with whichever ends later */
+	}
+	free(idx);
+}
+
+/* The local date range of a temporary roster in UTC ms (checked dates). */
+static void temp_range(const struct gw_db_temp *x, int64_t *a, int64_t *b)
+{
+	int64_t d0 = 0, d1 = 0;
+
+	roster_parse_date(x->from_date, &d0);
+	roster_parse_date(x->to_date, &d1);
+	*a = roster_local_to_utc(d0, x->handoff_min);
+	*b = roster_local_to_utc(d1, x->handoff_min);
+}
+
+/*
+ * Temporary rosters: known line, no two overlapping on one line, and the shifts and
+ * rotations naming one are on its line. lines is sorted (index_unique).
+ */
+static void cross_check_temps(struct parser *ps, const struct keyed *lines)
+{
+	const struct gw_db_roster *o = ps->out;
+
+	for (size_t i = 0; i < o->n_temps; i++) {
+		const struct gw_db_temp *x = &o->temps[i];
+		int64_t a, b;
+		if (!known(x->line, lines, o->n_lines)) {
+			roster_report(ps, ps->src[T_TEMP][i],
+				      "temporary roster on unknown line '%s'", x->line);
+			continue;
+		}
+		temp_range(x, &a, &b);
+		for (size_t j = 0; j < i; j++) {
+			int64_t c, d;
+			temp_range(&o->temps[j], &c, &d);
+			if (strcmp(o->temps[j].line, x->line) == 0 && a < d && c < b)
+				roster_report(
+				    ps, ps->src[T_TEMP][i],
+				    "temporary roster %s overlaps %s (line %u) on line %s", x->name,
+				    o->temps[j].name, ps->src[T_TEMP][j], x->line);
+		}
+	}
+	for (size_t i = 0; i < o->n_shifts + o->n_rotations; i++) {
+		bool sh = i < o->n_shifts;
+		const char *temp = sh ? o->shifts[i].temp : o->rotations[i - o->n_shifts].temp;
+		const char *line = sh ? o->shifts[i].line : o->rotations[i - o->n_shifts].line;
+		unsigned src = sh ? ps->src[T_SHIFT][i] : ps->src[T_ROT][i - o->n_shifts];
+		const struct gw_db_temp *x = NULL;
+		if (!temp)
+			continue;
+		for (size_t j = 0; j < o->n_temps && !x; j++)
+			if (strcmp(o->temps[j].name, temp) == 0)
+				x = &o->temps[j];
+		if (!x)
+			roster_report(ps, src, "%s names unknown temporary roster '%s'",
+				      sh ? "shift" : "rotation", temp);
+		else if (strcmp(x->line, line) != 0)
+			roster_report(ps, src, "%s on line %s names temporary roster %s of line %s",
+				      sh ? "shift" : "rotation", line, temp, x->line);
+	}
+}
+
+static void cross_check(struct parser *ps)
+{
+	struct gw_db_roster *o = ps->out;
+	size_t nk = o->n_lines + o->n_workers + o->n_routes + o->n_dirs + o->n_rotations +
+		    o->n_members + o->n_steps + o->n_chains + o->n_holidays + o->n_temps;
+	struct keyed *k = calloc(nk ? nk : 1, sizeof(*k));
+	struct keyed *lines, *workers, *routes, *dirs, *rots, *members, *steps, *chains, *hols;
+	struct keyed *temps;
+	char(*rkeys)[160] = calloc(o->n_routes ? o->n_routes : 1, sizeof(*rkeys));
+
+	if (!k || !rkeys) {
+		free(k);
+		free(rkeys);
+		ps->oom = true;
+		return;
+	}
+	lines = k;
+	workers = lines + o->n_lines;
+	routes = workers + o->n_workers;
+	dirs = routes + o->n_routes;
+	rots = dirs + o->n_dirs;
+	members = rots + o->n_rotations;
+	steps = members + o->n_members;
+	chains = steps + o->n_steps;
+	hols = chains + o->n_chains;
+	temps = hols + o->n_holidays;
+	for (size_t i = 0; i < o->n_lines; i++)
+		lines[i] = (struct keyed){o->lines[i].code, 0, ps->src[T_LINE][i]};
+	for (size_t i = 0; i < o->n_workers; i++)
+		workers[i] = (struct keyed){o->workers[i].handle, 0, ps->src[T_WORKER][i]};
+	for (size_t i = 0; i < o->n_routes; i++) {
+		const struct gw_db_route *rt = &o->routes[i];
+		struct route_cond_text ct;
+		const char *key = rt->prefix;
+		if (roster_route_has_cond(
+			rt)) { /* the same prefix under other conditions is no repeat */
+			roster_route_cond_format(rt, &ct);
+			snprintf(rkeys[i], sizeof(rkeys[i]), "%s' if '%s,%s,%s,%s", rt->prefix,
+				 ct.days, ct.window, ct.holidays, ct.status);
+			key = rkeys[i];
+		}
+		routes[i] = (struct keyed){key, rt->priority, ps->src[T_ROUTE][i]};
+	}
+	for (size_t i = 0; i < o->n_dirs; i++)
+		dirs[i] = (struct keyed){o->dirs[i].issi, 0, ps->src[T_DIR][i]};
+	for (size_t i = 0; i < o->n_rotations; i++)
+		rots[i] = (struct keyed){o->rotations[i].name, 0, ps->src[T_ROT][i]};
+	for (size_t i = 0; i < o->n_members; i++)
+		members[i] = (struct keyed){o->members[i].rotation, o->members[i].order,
+					    ps->src[T_MEMBER][i]};
+	for (size_t i = 0; i < o->n_steps; i++)
+		steps[i] = (struct keyed){o->steps[i].line, o->steps[i].order, ps->src[T_STEP][i]};
+	for (size_t i = 0; i < o->n_chains; i++)
+		chains[i] = (struct keyed){o->chains[i].line, 0, ps->src[T_CHAIN][i]};
+	for (size_t i = 0; i < o->n_holidays; i++)
+		hols[i] = (struct keyed){o->holidays[i].date, 0, ps->src[T_HOLIDAY][i]};
+	index_unique(ps, lines, o->n_lines, "line");
+	index_unique(ps, workers, o->n_workers, "worker");
+	index_unique(ps, dirs, o->n_dirs, "directory ISSI");
+	index_unique(ps, rots, o->n_rotations, "rotation");
+	index_unique(ps, chains, o->n_chains, "chain settings for line");
+	index_unique(ps, hols, o->n_holidays, "holiday");
+	for (size_t i = 0; i < o->n_temps; i++)
+		temps[i] = (struct keyed){o->temps[i].name, 0, ps->src[T_TEMP][i]};
+	index_unique(ps, temps, o->n_temps, "temporary roster");
+	cross_check_temps(ps, lines);
+	index_unique_order(ps, routes, o->n_routes,
+			   "route prefix '%s' with priority %d is ambiguous (also on line %u)");
+	index_unique_order(ps, members, o->n_members,
+			   "rotation %s has two members with order %d (also on line %u)");
+	index_unique_order(ps, steps, o->n_steps,
+			   "line %s has two chain steps with order %d (also on line %u)");
+
+	for (size_t i = 0; i < o->n_shifts; i++) {
+		const struct gw_db_shift *s = &o->shifts[i];
+		if (!known(s->line, lines, o->n_lines))
+			roster_report(ps, ps->src[T_SHIFT][i], "shift on unknown line '%s'",
+				      s->line);
+		else if (!known(s->worker, workers, o->n_workers))
+			roster_report(ps, ps->src[T_SHIFT][i], "shift of unknown worker '%s'",
+				      s->worker);
+	}
+	for (size_t i = 0; i < o->n_routes; i++)
+		if (!known(o->routes[i].line, lines, o->n_lines))
+			roster_report(ps, ps->src[T_ROUTE][i], "route to unknown line '%s'",
+				      o->routes[i].line);
+	for (size_t i = 0; i < o->n_rotations; i++) {
+		const struct gw_db_rotation *x = &o->rotations[i];
+		bool seen[100] = {false};
+		int count = 0, max = 0;
+		if (!known(x->line, lines, o->n_lines))
+			roster_report(ps, ps->src[T_ROT][i], "rotation on unknown line '%s'",
+				      x->line);
+		for (size_t j = 0; j < o->n_members; j++)
+			if (strcmp(o->members[j].rotation, x->name) == 0) {
+				int ord = o->members[j].order; /* 1..99, checked per row */
+				count += !seen[ord];
+				seen[ord] = true;
+				if (ord > max)
+					max = ord;
+			}
+		if (count == 0)
+			roster_report(ps, ps->src[T_ROT][i],
+				      "rotation %s has no rotation_member records", x->name);
+		else if (max != count)
+			roster_report(ps, ps->src[T_ROT][i],
+				      "rotation %s: member orders must run 1..N without gaps",
+				      x->name);
+	}
+	for (size_t i = 0; i < o->n_members; i++) {
+		const struct gw_db_member *m = &o->members[i];
+		if (!known(m->rotation, rots, o->n_rotations))
+			roster_report(ps, ps->src[T_MEMBER][i], "member of unknown rotation '%s'",
+				      m->rotation);
+		else if (!known(m->worker, workers, o->n_workers))
+			roster_report(ps, ps->src[T_MEMBER][i],
+				      "rotation member is unknown worker '%s'", m->worker);
+	}
+	for (size_t i = 0; i < o->n_overrides; i++) {
+		const struct gw_db_override *v = &o->overrides[i];
+		if (v->line && !known(v->line, lines, o->n_lines))
+			roster_report(ps, ps->src[T_OVR][i], "override on unknown line '%s'",
+				      v->line);
+		else if (!known(v->worker, workers, o->n_workers))
+			roster_report(ps, ps->src[T_OVR][i], "override of unknown worker '%s'",
+				      v->worker);
+		else if (v->by && !known(v->by, workers, o->n_workers))
+			roster_report(ps, ps->src[T_OVR][i], "override by unknown worker '%s'",
+				      v->by);
+	}
+	for (size_t i = 0; i < o->n_steps; i++) {
+		const struct gw_db_chain_step *c = &o->steps[i];
+		bool person = strcmp(c->kind, "person") == 0;
+		if (!known(c->line, lines, o->n_lines))
+			roster_report(ps, ps->src[T_STEP][i], "chain step of unknown line '%s'",
+				      c->line);
+		else if (person && !known(c->who, workers, o->n_workers))
+			roster_report(ps, ps->src[T_STEP][i],
+				      "chain step names unknown worker '%s'", c->who);
+		else if (!person && !known(c->who, lines, o->n_lines))
+			roster_report(ps, ps->src[T_STEP][i], "chain step names unknown line '%s'",
+				      c->who);
+	}
+	for (size_t i = 0; i < o->n_chains; i++) {
+		const struct gw_db_chain *c = &o->chains[i];
+		if (!known(c->line, lines, o->n_lines))
+			roster_report(ps, ps->src[T_CHAIN][i],
+				      "chain settings of unknown line '%s'", c->line);
+		else if (c->fallback && !known(c->fallback, workers, o->n_workers))
+			roster_report(ps, ps->src[T_CHAIN][i],
+				      "chain fallback is unknown worker '%s'", c->fallback);
+	}
+	if (!ps->oom)
+		check_overlaps(ps);
+	if (o->n_lines == 0 && ps->errors == 0 && !ps->dir_only)
+		roster_report(ps, 0, "no line records: refusing an empty roster");
+	free(k);
+	free(rkeys);
+}
+
+static int parse(const char *file, const char *buf, size_t len, bool dir_only,
+		 struct gw_db_roster *out, gw_roster_err_fn err, void *arg)
+{
+	struct parser ps = {
+	    .file = file,
+	    .err = err,
+	    .arg = arg,
+	    .begin = buf,
+	    .p = buf,
+	    .end = buf + len,
+	    .lineno = 1,
+	    .dir_only = dir_only,
+	    .out = out,
+	};
+	struct record *rec = malloc(sizeof(*rec));
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!rec)
+		return -ENOMEM;
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		ps.p += 3;
+	if (roster_check_encoding(&ps)) {
+		while (!ps.oom && (rc = roster_read_record(&ps, rec)) != 0)
+			if (rc > 0)
+				parse_row(&ps, rec);
+		if (!ps.oom)
+			cross_check(&ps);
+	}
+	free(rec);
+	for (int t = 0; t < T_COUNT; t++)
+		free(ps.src[t]);
+	roster_flush_errors(&ps);
+	if (ps.oom || ps.errors) {
+		gw_db_roster_clear(out);
+		return ps.oom ? -ENOMEM : -EINVAL;
+	}
+	return 0;
+}
+
+int gw_roster_parse_csv(const char *file, const char *buf, size_t len, struct gw_db_roster *out,
+			gw_roster_err_fn err, void *arg)
+{
+	return parse(file, buf, len, false, out, err, arg);
+}
+
+int gw_roster_parse_directory_csv(const char *file, const char *buf, size_t len,
+				  struct gw_db_roster *out, gw_roster_err_fn err, void *arg)
+{
+	return parse(file, buf, len, true, out, err, arg);
+}
+
+/* Read a whole regular file (at most MAX_FILE_BYTES). 0 and *buf (free it), or -errno. */
+static int read_file(const char *path, char **buf, size_t *len, gw_roster_err_fn err, void *arg)
+{
+	char reason[160];
+	struct stat st;
+	size_t got = 0;
+	int fd, rc;
+
+	*buf = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > MAX_FILE_BYTES) {
+		rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		goto fail;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return 0;
+fail:
+	snprintf(reason, sizeof(reason), "cannot read: %s", strerror(-rc));
+	if (err)
+		err(path, 0, reason, arg);
+	else
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s", path, reason);
+	if (fd >= 0)
+		close(fd);
+	free(*buf);
+	*buf = NULL;
+	return rc;
+}
+
+/* Read path and parse it with one of the CSV parsers into *data. 0 or negative errno. */
+static int read_csv(const char *path,
+		    int (*parse_fn)(const char *, const char *, size_t, struct gw_db_roster *,
+				    gw_roster_err_fn, void *),
+		    struct gw_db_roster *data, gw_roster_err_fn err, void *arg)
+{
+	char *buf;
+	size_t len;
+	int rc = read_file(path, &buf, &len, err, arg);
+	if (rc < 0)
+		return rc;
+	rc = parse_fn(path, buf, len, data, err, arg);
+	free(buf);
+	return rc;
+}
+
+int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
+			  struct gw_roster_counts *counts)
+{
+	struct gw_db_roster data;
+	int rc = read_csv(path, gw_roster_parse_csv, &data, err, arg);
+	if (rc < 0)
+		return rc;
+	rc = gw_db_roster_replace(db, &data);
+	if (rc == 0 && counts)
+		*counts = (struct gw_roster_counts){
+		    .lines = data.n_lines,
+		    .workers = data.n_workers,
+		    .shifts = data.n_shifts,
+		    .routes = data.n_routes,
+		    .dirs = data.n_dirs,
+		    .rotations = data.n_rotations,
+		    .overrides = data.n_overrides,
+		    .steps = data.n_steps,
+		    .holidays = data.n_holidays,
+		};
+	gw_db_roster_clear(&data);
+	return rc;
+}
+
+int gw_roster_import_directory_file(struct gw_db *db, const char *path, gw_roster_err_fn err,
+				    void *arg, size_t *count)
+{
+	struct gw_db_roster data;
+	int rc = read_csv(path, gw_roster_parse_directory_csv, &data, err, arg);
+	if (rc < 0)
+		return rc;
+	rc = gw_db_directory_replace(db, data.dirs, data.n_dirs);
+	if (rc == 0 && count)
+		*count = data.n_dirs;
+	gw_db_roster_clear(&data);
+	return rc;
+}
