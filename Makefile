@@ -222,6 +222,10 @@ build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
 
+build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
 # make soak: long load runs by hand (tests/soak/soak.mk), not part of make test.
 include tests/soak/soak.mk
 

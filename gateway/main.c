@@ -956,6 +956,9 @@ int main(int argc, char **argv)
 	/* ports, PCMs and the socket are open: root is no longer needed */
 	if (gw_priv_drop(d.conf.run_user, allow_root) < 0)
 		goto out;
+	/* Call-log commits leave the loop; after the drop, so the queue file is the daemon's.
+	   Without the thread (logged) they stay on the loop, as before. */
+	gw_db_writer_start(d.db);
 
 	sigset_t set;
 	sigemptyset(&set);

@@ -201,6 +201,14 @@ static const struct migration {
      "ALTER TABLE rotations ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);"
      "ALTER TABLE shifts ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);",
      NULL},
+    /*
+     * v7: the writer thread's high-water mark: per origin (one rinkid run), the largest
+     * sequence number of a queued call-log write already in the database (db_writer.c).
+     */
+    {"CREATE TABLE queue_applied ("
+     " origin INTEGER PRIMARY KEY,"
+     " seq INTEGER NOT NULL);",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -253,6 +261,11 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 			      " WHERE origin = $origin AND seq = $seq",
     [DB_STMT_APPLIED_INSERT] = "INSERT INTO spool_applied (origin, seq) VALUES ($origin, $seq)",
     [DB_STMT_APPLIED_CLEAR] = "DELETE FROM spool_applied",
+    [DB_STMT_QUEUE_APPLIED_GET] = "SELECT coalesce(max(seq), 0) FROM queue_applied"
+				  " WHERE origin = $origin",
+    [DB_STMT_QUEUE_APPLIED_SET] =
+	"INSERT INTO queue_applied (origin, seq) VALUES ($origin, $seq)"
+	" ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq)",
     [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en FROM service_lines"
 			  " ORDER BY code",
     [DB_STMT_WORKER_LIST] = "SELECT w.handle, w.name, w.phone, w.issi, w.active, w.lang,"
@@ -827,6 +840,8 @@ void gw_db_close(struct gw_db *db)
 {
 	if (!db)
 		return;
+	db_writer_stop(db->w); /* everything queued is committed first */
+	db->w = NULL;
 	if (db->batch && gw_db_batch_commit(db) < 0)
 		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: batch lost at close", db->path);
 	db_disconnect(db);

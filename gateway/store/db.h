@@ -137,6 +137,33 @@ int gw_db_spool_replay(struct gw_db *db);
 /* True while records wait in the spool (this connection's view). */
 bool gw_db_spool_pending(const struct gw_db *db);
 
+/*
+ * Move this connection's commits off the caller's thread (rinkid's event loop): a second
+ * connection in a thread of its own commits the call-log writes (incident open, event,
+ * close, mark, system event) handed to it in order through the queue file <path>.queue
+ * (0640, one process at a time). The calls above then return once the write is queued:
+ * 0, with the incident id of an open already given; the writer reports its failures in the
+ * log and spools as before when the database cannot take them. A queued write survives a
+ * crash of the process (it is committed at the next start), not a power cut before its
+ * commit; a commit is as durable as before. gw_db_spool_replay() asks the writer to replay,
+ * gw_db_spool_pending() tells its state, gw_db_close() commits what is queued and stops it.
+ * Reads stay on this connection and see a write once the writer has committed it.
+ * Returns 0, -EBUSY (already started, or inside a batch), -EWOULDBLOCK (another process
+ * has the queue) or -errno.
+ */
+int gw_db_writer_start(struct gw_db *db);
+
+struct gw_db_writer_stats {
+	uint64_t commits;      /* transactions */
+	uint64_t records;      /* call-log writes taken from the queue */
+	uint64_t skipped;      /* ... already committed before a crash */
+	uint64_t lost;	       /* refused by the queue (full) or by both database and spool */
+	uint64_t queued_bytes; /* waiting now */
+};
+
+/* The writer's counters. Returns 0, or -ENOENT when no writer was started. */
+int gw_db_writer_stats(const struct gw_db *db, struct gw_db_writer_stats *st);
+
 /* What gw_db_log_verify_report() found. */
 struct gw_db_verify {
 	int64_t events;	      /* event rows walked (all of them when intact) */
@@ -205,9 +232,9 @@ int gw_db_event_list(struct gw_db *db, int64_t incident, gw_db_event_fn fn, void
 int gw_db_system_event_list(struct gw_db *db, gw_db_event_fn fn, void *arg);
 
 /*
- * Append a system event (no incident; e.g. "group_call" from the talkgroup monitor) in its
- * own transaction, chained like every event. Not spooled: -EBUSY while a batch is open or
- * call-log records wait in the spool (it would overtake them); else 0 or -errno.
+ * Append a system event (no incident; e.g. "group_call" from the talkgroup monitor),
+ * chained like every event: a call-log write like the others (in the open batch, spooled
+ * when the database cannot take it, through the writer when there is one). 0 or -errno.
  */
 int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, const char *detail);
 

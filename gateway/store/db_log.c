@@ -324,6 +324,8 @@ static int apply(struct gw_db *db, const struct gw_spool_rec *rec)
 		return event_insert(db, rec->incident, rec->t_ms, "close", detail);
 	case GW_SPOOL_MARK:
 		return mark(db, rec->incident, rec->t_ms);
+	case GW_SPOOL_SYS:
+		return event_insert(db, 0, rec->t_ms, rec->kind, rec->detail);
 	}
 	return -EINVAL;
 }
@@ -435,22 +437,21 @@ static bool db_moved(struct gw_db *db)
 }
 
 /*
- * One call-log write: to the database, or to the spool when the spool already holds
- * records (order) or the database cannot take it now. An OPEN gets its incident id here.
+ * One call-log write with its key already set: to the database, or to the spool when the
+ * spool already holds records (order) or the database cannot take it now. An OPEN without
+ * an id gets one here.
  */
-static int log_write(struct gw_db *db, struct gw_spool_rec *rec)
+int db_log_write_keyed(struct gw_db *db, struct gw_spool_rec *rec)
 {
 	bool flush = false;
 	int rc = 0;
 
-	rec->origin = db->origin;
-	rec->seq = ++db->seq;
 	db->unavailable = false;
 	if (!db->spool_pending) {
 		if (!db->batch_tx && db_moved(db))
 			rc = -ENOENT;
 		else if ((rc = db_tx_begin(db)) >= 0) {
-			if (rec->type == GW_SPOOL_OPEN)
+			if (rec->type == GW_SPOOL_OPEN && rec->incident <= 0)
 				rc = alloc_incident(db, &rec->incident);
 			if (rc >= 0)
 				rc = apply(db, rec);
@@ -478,6 +479,21 @@ out:
 	if (rc >= 0 && rec->type == GW_SPOOL_OPEN && rec->incident >= db->next_incident)
 		db->next_incident = rec->incident + 1;
 	return rc;
+}
+
+/*
+ * One call-log write of this connection: keyed (origin, next seq), then written here, or,
+ * with a writer thread, given an incident id here (an OPEN) and handed to the writer.
+ */
+static int log_write(struct gw_db *db, struct gw_spool_rec *rec)
+{
+	rec->origin = db->origin;
+	rec->seq = ++db->seq;
+	if (!db->w)
+		return db_log_write_keyed(db, rec);
+	if (rec->type == GW_SPOOL_OPEN)
+		rec->incident = db->next_incident++;
+	return db_writer_put(db->w, rec);
 }
 
 int gw_db_incident_open(struct gw_db *db, const struct gw_incident_rec *rec, int64_t *id_out)
@@ -555,6 +571,10 @@ int gw_db_batch_begin(struct gw_db *db)
 
 	if (db->batch)
 		return -EBUSY;
+	if (db->w) { /* the writer groups what it finds queued */
+		db->batch = true;
+		return 0;
+	}
 	db->blen = 0;
 	db->bbuf_lost = false;
 	if (!db->spool_pending) {
@@ -577,7 +597,7 @@ int gw_db_batch_commit(struct gw_db *db)
 	if (!db->batch)
 		return -EINVAL;
 	db->batch = false;
-	if (!db->batch_tx)
+	if (db->w || !db->batch_tx)
 		return 0;
 	db->batch_tx = false;
 	db->unavailable = false;
@@ -603,10 +623,9 @@ struct replay {
 };
 
 static const char *const rec_names[] = {
-    [GW_SPOOL_OPEN] = "open",
-    [GW_SPOOL_EVENT] = "event",
-    [GW_SPOOL_CLOSE] = "close",
-    [GW_SPOOL_MARK] = "mark-interrupted",
+    [GW_SPOOL_OPEN] = "open",	     [GW_SPOOL_EVENT] = "event",
+    [GW_SPOOL_CLOSE] = "close",	     [GW_SPOOL_MARK] = "mark-interrupted",
+    [GW_SPOOL_SYS] = "system event",
 };
 
 /* Apply one spooled record unless its key says it was applied before. 0 or -errno (stop). */
@@ -648,6 +667,9 @@ static int replay_one(const struct gw_spool_rec *rec, void *arg)
 	db_bind_i64(st, "$seq", (int64_t)rec->seq);
 	if ((rc = db_run(db, DB_STMT_APPLIED_INSERT)) < 0)
 		return rc;
+	/* queued writes of the same run that reached the spool are not committed again */
+	if ((rc = db_queue_applied_set(db, rec->origin, rec->seq)) < 0)
+		return rc;
 	if (rec->type == GW_SPOOL_OPEN && rec->incident >= db->next_incident)
 		db->next_incident = rec->incident + 1;
 	return 0;
@@ -660,6 +682,10 @@ int gw_db_spool_replay(struct gw_db *db)
 	struct gw_spool *s;
 	int rc;
 
+	if (db->w) {
+		db_writer_replay(db->w);
+		return 0;
+	}
 	if (!db->spool_pending)
 		return 0;
 	if (db->batch)
@@ -701,7 +727,22 @@ int gw_db_spool_replay(struct gw_db *db)
 
 bool gw_db_spool_pending(const struct gw_db *db)
 {
-	return db->spool_pending;
+	return db->w ? db_writer_spool_pending(db->w) : db->spool_pending;
+}
+
+int db_queue_applied_get(struct gw_db *db, uint64_t origin, int64_t *seq)
+{
+	db_bind_i64(db->st[DB_STMT_QUEUE_APPLIED_GET], "$origin", (int64_t)origin);
+	return db_run_i64(db, DB_STMT_QUEUE_APPLIED_GET, seq);
+}
+
+int db_queue_applied_set(struct gw_db *db, uint64_t origin, uint64_t seq)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_QUEUE_APPLIED_SET];
+	db_bind_i64(st, "$origin", (int64_t)origin);
+	db_bind_i64(st, "$seq", (int64_t)seq);
+	int rc = db_run(db, DB_STMT_QUEUE_APPLIED_SET);
+	return rc < 0 ? rc : 0;
 }
 
 static void incident_from_row(sqlite3_stmt *st, struct gw_db_incident *inc)
@@ -1066,13 +1107,11 @@ int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, 
 {
 	int rc;
 
+	struct gw_spool_rec r = {
+	    .type = GW_SPOOL_SYS, .t_ms = t_ms, .kind = kind, .detail = detail};
+
 	assert(kind);
-	if (db->batch || db->spool_pending)
-		return -EBUSY;
-	rc = db_tx_begin(db);
-	if (rc >= 0)
-		rc = event_insert(db, 0, t_ms, kind, detail);
-	rc = db_tx_end(db, rc);
+	rc = log_write(db, &r);
 	return rc < 0 ? rc : 0;
 }
 

@@ -58,6 +58,8 @@ enum db_stmt {
 	DB_STMT_APPLIED_CHECK,
 	DB_STMT_APPLIED_INSERT,
 	DB_STMT_APPLIED_CLEAR,
+	DB_STMT_QUEUE_APPLIED_GET,
+	DB_STMT_QUEUE_APPLIED_SET,
 	DB_STMT_LINE_LIST,
 	DB_STMT_WORKER_LIST,
 	DB_STMT_SHIFT_LIST,
@@ -130,6 +132,9 @@ struct gw_db {
 	uint64_t origin, seq; /* key of this connection's next spool record */
 	int busy_ms;
 	int64_t v3_from; /* first event row hashed with encoding v3 (chain_meta) */
+	/* Set by gw_db_writer_start(): call-log writes go through the queue to the writer
+	   thread, which has a connection of its own. */
+	struct db_writer *w;
 };
 
 struct ev_row;
@@ -152,5 +157,28 @@ int db_event_hash(struct gw_db *db, const struct ev_row *r, bool v3, const uint8
 		  uint8_t out[HASH_LEN]);
 int db_chain_existing(struct gw_db *db);
 int db_each_row(struct gw_db *db, enum db_stmt id, void (*row)(sqlite3_stmt *, void *), void *arg);
+
+/* The writer thread (db_writer.c). */
+struct db_writer;
+/* Hand rec (keyed with the connection's origin and next seq) to the writer; 0 or -errno. */
+int db_writer_put(struct db_writer *w, const struct gw_spool_rec *rec);
+/* Ask the writer to replay the spool soon. */
+void db_writer_replay(struct db_writer *w);
+/* True while the writer's connection has records waiting in the spool. */
+bool db_writer_spool_pending(const struct db_writer *w);
+/* Stop the writer after it has committed everything queued, and free it. */
+void db_writer_stop(struct db_writer *w);
+
+/*
+ * One call-log write on this connection, keeping rec's key (origin, seq) and, for an OPEN,
+ * its incident id when it has one: to the database, or to the spool as log_write does.
+ * Returns 0 or -errno.
+ */
+int db_log_write_keyed(struct gw_db *db, struct gw_spool_rec *rec);
+
+/* The high-water mark of origin in queue_applied (0: none), or -errno. */
+int db_queue_applied_get(struct gw_db *db, uint64_t origin, int64_t *seq);
+/* Raise it to seq inside the open transaction. Returns 0 or -errno. */
+int db_queue_applied_set(struct gw_db *db, uint64_t origin, uint64_t seq);
 
 #endif

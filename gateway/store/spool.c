@@ -106,6 +106,7 @@ int gw_spool_encode(const struct gw_spool_rec *rec, uint8_t *buf, size_t cap)
 			return -EINVAL;
 		break;
 	case GW_SPOOL_EVENT:
+	case GW_SPOOL_SYS:
 		if (!str_ok(rec->kind) || (rec->detail && !str_ok(rec->detail)))
 			return -EINVAL;
 		break;
@@ -132,6 +133,7 @@ int gw_spool_encode(const struct gw_spool_rec *rec, uint8_t *buf, size_t cap)
 		put_ostr(&w, rec->line);
 		break;
 	case GW_SPOOL_EVENT:
+	case GW_SPOOL_SYS:
 		put_str(&w, rec->kind);
 		put_ostr(&w, rec->detail);
 		break;
@@ -223,7 +225,7 @@ int gw_spool_decode(const uint8_t *p, size_t len, struct gw_spool_rec *out, cons
 	type = get_u(&r, 1, "short record");
 	if (!r.why && format != GW_SPOOL_FORMAT)
 		r.why = "unknown record format";
-	if (!r.why && (type < GW_SPOOL_OPEN || type > GW_SPOOL_MARK))
+	if (!r.why && (type < GW_SPOOL_OPEN || type > GW_SPOOL_SYS))
 		r.why = "unknown record type";
 	out->type = (enum gw_spool_type)type;
 	out->origin = get_u(&r, 8, "short key");
@@ -239,6 +241,7 @@ int gw_spool_decode(const uint8_t *p, size_t len, struct gw_spool_rec *out, cons
 			out->line = get_ostr(&r, "bad line");
 			break;
 		case GW_SPOOL_EVENT:
+		case GW_SPOOL_SYS:
 			out->kind = get_str(&r, "bad event kind");
 			out->detail = get_ostr(&r, "bad event detail");
 			break;
@@ -253,7 +256,10 @@ int gw_spool_decode(const uint8_t *p, size_t len, struct gw_spool_rec *out, cons
 	}
 	if (!r.why && r.pos != r.len)
 		r.why = "trailing bytes in record";
-	if (!r.why && out->type != GW_SPOOL_MARK && out->incident <= 0)
+	if (!r.why && out->type == GW_SPOOL_SYS && out->incident != 0)
+		r.why = "system event with an incident id";
+	else if (!r.why && out->type != GW_SPOOL_MARK && out->type != GW_SPOOL_SYS &&
+		 out->incident <= 0)
 		r.why = "incident id not positive";
 	if (r.why) {
 		if (why)

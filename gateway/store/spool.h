@@ -14,6 +14,7 @@
  *	CLOSE: i64 incident | i64 ended_ms | i32 cause (< 0: none) | str outcome |
  *	       ostr accepted_by
  *	MARK:  i64 below (incidents with a smaller id) | i64 now_ms
+ *	SYS:   i64 0 | i64 t_ms | str kind | ostr detail   (a system event: no incident)
  *
  * where str is u16 n (1..GW_SPOOL_STR_MAX) and n bytes ending in the only NUL, and ostr is
  * u8 0 (NULL) or u8 1 followed by a str. (origin, seq) is the record's unique key. This
@@ -37,6 +38,7 @@ enum gw_spool_type {
 	GW_SPOOL_EVENT = 2,
 	GW_SPOOL_CLOSE = 3,
 	GW_SPOOL_MARK = 4,
+	GW_SPOOL_SYS = 5,
 };
 
 /*
@@ -50,7 +52,7 @@ struct gw_spool_rec {
 	int64_t t_ms;
 	int32_t num;
 	const char *caller, *caller_name, *line; /* OPEN */
-	const char *kind, *detail;		 /* EVENT */
+	const char *kind, *detail;		 /* EVENT, SYS */
 	const char *outcome, *accepted_by;	 /* CLOSE */
 };
 

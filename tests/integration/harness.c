@@ -387,6 +387,32 @@ void h_pump(struct h_rig *r, int ms)
 	} while (now_ms() < end);
 }
 
+/*
+ * rinkid commits the call log in a writer thread: what it logged or did before an event the
+ * test saw is committed once the writer has emptied <db>.queue (head == tail in its header:
+ * magic, size, head, tail as u64). Wait for that, bounded, while rinkid runs, so a test that
+ * reads the database after an event reads what rinkid wrote before it.
+ */
+static void settle(const struct h_rig *r)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s.queue", r->db);
+	int64_t end = now_ms() + 30000;
+	for (;;) {
+		uint64_t ht[2] = {0, 0};
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return; /* no writer thread: commits are on the loop */
+		ssize_t n = pread(fd, ht, sizeof(ht), 16);
+		close(fd);
+		if (n != (ssize_t)sizeof(ht) || ht[0] == ht[1])
+			return;
+		if (r->rinkid <= 0 || kill(r->rinkid, 0) < 0 || now_ms() >= end)
+			return; /* nobody left to commit it now (a drill killed rinkid) */
+		usleep(2000);
+	}
+}
+
 int h_wait_event(struct h_sim *s, size_t *pos, const char *needle, int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;
@@ -395,6 +421,8 @@ int h_wait_event(struct h_sim *s, size_t *pos, const char *needle, int timeout_m
 		if (hit) {
 			char *nl = strchr(hit, '\n');
 			*pos = (size_t)((nl ? nl + 1 : hit + strlen(hit)) - s->events);
+			if (cur_rig)
+				settle(cur_rig);
 			return 0;
 		}
 		if (now_ms() >= end)
@@ -444,6 +472,7 @@ int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms)
 			while (fgets(line, sizeof(line), f)) {
 				if (strstr(line, needle)) {
 					fclose(f);
+					settle(r);
 					return 0;
 				}
 			}
@@ -478,8 +507,10 @@ int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;
 	do {
-		if (h_log_count(r, needle) >= n)
+		if (h_log_count(r, needle) >= n) {
+			settle(r);
 			return 0;
+		}
 		if (r->radio.ctl >= 0)
 			pump_one(&r->radio, 0);
 		if (r->modem.ctl >= 0)

@@ -950,7 +950,7 @@ static void test_migrate_roster_to_v6(void **state)
 		 "INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
 		 " VALUES ('sos', 1, 0, 1000, 1);");
 	assert_int_equal(gw_db_open(path, &db), 0);
-	assert_int_equal(gw_db_schema_version(), 6);
+	assert_true(gw_db_schema_version() >= 6); /* v6 and every later migration */
 	assert_int_equal(gw_db_roster_read(db, &r), 0);
 	assert_int_equal(r.n_workers, 1);
 	assert_string_equal(r.workers[0].lang, "fi");
@@ -972,7 +972,7 @@ static void test_migrate_roster_to_v6(void **state)
 	assert_string_equal(r.workers[0].pin_hash, "$argon2id$x");
 	gw_db_roster_clear(&r);
 	gw_db_close(db);
-	assert_int_equal(raw_int("SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), gw_db_schema_version());
 }
 
 int main(void)

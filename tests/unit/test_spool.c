@@ -320,6 +320,54 @@ static void test_locked_then_replayed(void **state)
 	gw_db_close(db);
 }
 
+/* A system event while the database is away is spooled like any call-log write (it used to
+   be refused with -EBUSY and lost), kept in order, and a SYS record names no incident. */
+static void test_system_event_spooled(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 1000, .caller = "2269001", .radio_cci = 1};
+	struct gw_db *db;
+	int64_t a;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_set_busy_timeout(db, 20);
+	sqlite3 *lock = lock_db();
+	assert_int_equal(gw_db_incident_open(db, &rec, &a), 0);
+	assert_int_equal(gw_db_system_event_append(db, 1500, "board_down", "no answer"), 0);
+	assert_int_equal(gw_db_event_append(db, a, 1600, "page", "aino"), 0);
+	assert_true(gw_db_spool_pending(db));
+	unlock_db(lock);
+	assert_int_equal(gw_db_spool_replay(db), 3);
+	assert_int_equal(raw_int("SELECT count(*) FROM incident_events WHERE incident IS NULL AND "
+				 "kind = 'board_down'"),
+			 1);
+	/* in the order written: open, board_down, page */
+	assert_int_equal(raw_int("SELECT id FROM incident_events WHERE kind = 'board_down'"), 2);
+	assert_int_equal(gw_db_log_verify(db, NULL), 0);
+	gw_db_close(db);
+
+	uint8_t buf[256];
+	struct gw_spool_rec r = {.type = GW_SPOOL_SYS,
+				 .origin = 1,
+				 .seq = 2,
+				 .t_ms = 5,
+				 .kind = "tick"},
+			    out;
+	const char *why = NULL;
+	int n = gw_spool_encode(&r, buf, sizeof(buf));
+	assert_true(n > GW_SPOOL_HDR);
+	assert_int_equal(gw_spool_decode(buf + GW_SPOOL_HDR, (size_t)n - GW_SPOOL_HDR, &out, &why),
+			 0);
+	assert_int_equal(out.type, GW_SPOOL_SYS);
+	assert_string_equal(out.kind, "tick");
+	assert_null(out.detail);
+	r.incident = 4; /* a system event names no incident */
+	n = gw_spool_encode(&r, buf, sizeof(buf));
+	assert_int_equal(gw_spool_decode(buf + GW_SPOOL_HDR, (size_t)n - GW_SPOOL_HDR, &out, &why),
+			 -EBADMSG);
+	assert_string_equal(why, "system event with an incident id");
+}
+
 /* A batch begun while the lock is held (nothing spooled yet): each write spools itself. */
 static void test_batch_begun_while_locked(void **state)
 {
@@ -542,6 +590,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_torn_tail),
 	    cmocka_unit_test_setup_teardown(test_locked_then_replayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_begun_while_locked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_system_event_spooled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_records_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_last_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
