@@ -163,6 +163,22 @@ static int teardown(void **state)
 	return h_rinkid_status() == 0 ? 0 : -1;
 }
 
+/* Lines of rinkid's log whose text after the time stamp contains needle. */
+static int log_text_count(const char *needle)
+{
+	FILE *f = fopen(rig.log, "r");
+	assert_non_null(f);
+	char line[2048];
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " ");
+		p += strspn(p, "0123456789.");
+		n += strstr(p, needle) != NULL;
+	}
+	fclose(f);
+	return n;
+}
+
 static void test_callback_to_radio(void **state)
 {
 	(void)state;
@@ -235,8 +251,9 @@ static void test_callback_to_radio(void **state)
 	assert_string_equal(l.accepted, "aino");
 	assert_string_equal(l.kinds, "open,call_in,pin_ok,dial,connected,released,close,");
 	assert_null(strstr(l.details, "2468"));
-	/* the PIN never reaches the log either */
-	assert_int_equal(h_log_count(&rig, "2468"), 0);
+	/* the PIN never reaches the log either (its text, not the time stamps: "1132.924680") */
+	assert_int_equal(log_text_count("2468"), 0);
+	assert_true(log_text_count("pin_ok") > 0); /* the counting reads the log */
 }
 
 static void test_callback_wrong_pin(void **state)
