@@ -192,10 +192,10 @@ build/san/unit/test_web: build/san/tests/unit/test_web.o $(WEB_LIB_SRCS:%.c=buil
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(WEB_LIBS) $(CMOCKA_LIBS) -lm
 build/san/fuzz/fuzz_web: build/san/tests/fuzz/fuzz_web.o build/san/tests/fuzz/smoke_main.o \
-		build/san/tools/web/form.o $(SAN_GW)
+		build/san/tools/web/form.o build/san/tools/web/html.o $(SAN_GW)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c
+build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 		-Iinclude -Igateway -Itools -o $@ $^ $(shell pkg-config --libs libsodium)
