@@ -62,13 +62,15 @@ static void put_time(struct web_req *r, int64_t t_ms)
 		       tm.tm_mon + 1, tm.tm_hour, tm.tm_min);
 }
 
-/* "2026-12-07 08:00:05.123" */
-static void put_time_full(struct web_req *r, int64_t t_ms)
+/* "2026-12-07 08:00:05.123", or "08:00:05.123" without the date */
+static void put_time_full(struct web_req *r, int64_t t_ms, bool date)
 {
 	struct tm tm;
 	local_tm(t_ms, &tm);
-	web_buf_printf(&r->out, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
-		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	if (date)
+		web_buf_printf(&r->out, "%04d-%02d-%02d ", tm.tm_year + 1900, tm.tm_mon + 1,
+			       tm.tm_mday);
+	web_buf_printf(&r->out, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		       (int)(t_ms % 1000));
 }
 
@@ -409,14 +411,14 @@ static void put_timeline(struct web_req *r, const char *line, const struct seg *
 	struct web_buf *b = &r->out;
 	const double w = 1000.0 / (double)HORIZON_MS;
 
-	web_buf_puts(b, "<svg class=\"tl\" viewBox=\"0 0 1000 46\" role=\"img\" aria-label=\"");
+	web_buf_puts(b, "<svg class=\"tl\" viewBox=\"0 0 1000 66\" role=\"img\" aria-label=\"");
 	web_buf_esc(b, line);
 	web_buf_printf(b, " %s\">", T(r, T_NEXT14));
 	for (int i = 0; i < n; i++) {
 		double x = (double)(segs[i].from - from) * w;
 		double wd = (double)(segs[i].to - segs[i].from) * w;
 		web_buf_printf(b,
-			       "<rect class=\"%s\" x=\"%.2f\" y=\"4\" width=\"%.2f\" height=\"22\" "
+			       "<rect class=\"%s\" x=\"%.2f\" y=\"4\" width=\"%.2f\" height=\"34\" "
 			       "fill=\"%s\"><title>",
 			       segs[i].n == 0 ? "gap" : "duty", x, wd < 0.5 ? 0.5 : wd,
 			       seg_colour(&segs[i]));
@@ -445,8 +447,8 @@ static void put_timeline(struct web_req *r, const char *line, const struct seg *
 			continue;
 		double x = (double)(mid - from) * w;
 		web_buf_printf(b,
-			       "<line x1=\"%.2f\" y1=\"2\" x2=\"%.2f\" y2=\"30\" stroke=\"#222\" "
-			       "stroke-width=\"1\"/><text x=\"%.2f\" y=\"42\" font-size=\"11\" "
+			       "<line x1=\"%.2f\" y1=\"2\" x2=\"%.2f\" y2=\"42\" stroke=\"#222\" "
+			       "stroke-width=\"1.5\"/><text x=\"%.2f\" y=\"62\" font-size=\"18\" "
 			       "text-anchor=\"middle\">%d.%d.</text>",
 			       x, x, x, t2.tm_mday, t2.tm_mon + 1);
 	}
@@ -745,7 +747,7 @@ static void show_incident(const struct gw_db_incident *inc, void *arg)
 	s->start = inc->started_ms;
 	web_buf_printf(b, "<div class=\"wrap\"><table id=\"incident\"><tr><th>%s</th><td>",
 		       T(r, T_STARTED));
-	put_time_full(r, inc->started_ms);
+	put_time_full(r, inc->started_ms, true);
 	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_DURATION));
 	if (inc->ended)
 		web_buf_printf(b, "%.1f s", (double)(inc->ended_ms - inc->started_ms) / 1000.0);
@@ -775,7 +777,7 @@ static void show_event(const struct gw_db_event *ev, void *arg)
 	struct web_buf *b = &s->r->out;
 
 	web_buf_puts(b, "<tr><td>");
-	put_time_full(s->r, ev->t_ms);
+	put_time_full(s->r, ev->t_ms, false);
 	web_buf_printf(b, "</td><td>%+.3f</td><td>", (double)(ev->t_ms - s->start) / 1000.0);
 	web_buf_esc(b, ev->kind);
 	web_buf_puts(b, "</td><td>");
