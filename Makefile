@@ -251,6 +251,7 @@ include tools/install.mk
 install: all install-ops
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
+	install -m 0755 build/rinki-web $(DESTDIR)$(PREFIX)/sbin/rinki-web
 	install -m 0755 build/rinkictl build/rinki-flash build/tetra-sim build/modem-sim \
 		$(DESTDIR)$(PREFIX)/bin/
 	cd build/prompts && for f in */*.wav; do \

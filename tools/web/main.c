@@ -20,7 +20,6 @@
 
 #include "core/conf.h"
 #include "core/log.h"
-#include "core/notify.h"
 #include "core/priv.h"
 #include "web.h"
 
@@ -231,12 +230,10 @@ static int serve(struct gw_conf *conf, struct web_users *users)
 	gw_log(GW_LOG_MAIN, GW_LOG_NOTICE, "rinki-web: listening on http://%s/", where);
 	printf("listening http://%s/\n", where);
 	fflush(stdout);
-	gw_notify_send("READY=1");
 	do {
 		if (sigwait(&set, &sig) != 0)
 			break;
 	} while (sig == SIGHUP);
-	gw_notify_send("STOPPING=1");
 	web_http_stop(d);
 	gw_log(GW_LOG_MAIN, GW_LOG_NOTICE, "rinki-web: stopped by signal %d", sig);
 	return 0;
