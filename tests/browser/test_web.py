@@ -11,6 +11,8 @@ in the protocol of include/rinki/proto.h. On a phone-sized screen the test:
   * opens the call log and an incident: its events and the chain verification; a caller
     name that is markup shows as text;
   * sends a change (POST /logout) without and with a wrong CSRF token: 403, still logged in;
+  * sets a new password from the command line (the open session ends) and on the password
+    page (the session goes on with new tokens);
   * opens the system page (the status from the socket) and logs out with the button;
   * logs in as a manager: the overview has no names or phone numbers, and the
     coordinator's pages (/oncall, /log, /log/ID) answer 403;
@@ -350,6 +352,26 @@ def scenario(chromium, tmp, procs):
             page.shot("csrf-refused")
         check(page.goto(base + "/oncall") == 200 and page.js("location.pathname") == "/oncall",
               "still logged in after the refused change")
+
+    # a new password set from the command line ends the sessions opened before it
+    run([web, "-c", conf] + root + ["user", "passwd", "aino"], stdin="aino's new password\n")
+    page.goto(base + "/oncall")
+    check(page.js("location.pathname") == "/login", "a new password ends the open session")
+    page.submit(login % (json.dumps("aino"), json.dumps("aino's new password")))
+    check(page.js("location.pathname") == "/oncall", "the new password logs in")
+    # and one set on the password page: the session goes on with new tokens
+    page.goto(base + "/password")
+    old_csrf = page.js("document.querySelector('input[name=csrf]').value")
+    status = page.submit("document.querySelector('input[name=old]').value = %s; "
+                         "document.querySelector('input[name=new]').value = %s; "
+                         "document.querySelector('form.login button').click()"
+                         % (json.dumps("aino's new password"), json.dumps("aino's web password")))
+    check(status == 200 and page.js("document.getElementById('msg').className") == "ok",
+          "the password page sets a new password")
+    check(page.js("document.querySelector('input[name=csrf]').value") != old_csrf,
+          "the session's CSRF token is new after the password change")
+    check(page.goto(base + "/oncall") == 200 and page.js("location.pathname") == "/oncall",
+          "the session goes on after its own password change")
 
     page.goto(base + "/system")
     status = page.js("document.getElementById('status').innerText")

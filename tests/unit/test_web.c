@@ -214,6 +214,12 @@ static void test_sessions(void **state)
 		assert_non_null(web_session_find(&t, id, now));
 	assert_null(web_session_find(&t, id, WEB_SESSION_MAX_MS));
 
+	/* a session that began before its account changed is stale */
+	s = web_session_start(&t, "aino", 5000);
+	assert_false(web_session_stale(s, 4999));
+	assert_false(web_session_stale(s, 5000));
+	assert_true(web_session_stale(s, 5001));
+
 	/* wrong token, and ending every session of a user */
 	s = web_session_start(&t, "mikko", 0);
 	web_session_start(&t, "mikko", 0);
@@ -385,12 +391,16 @@ static void test_lockout(void **state)
 	assert_int_equal(web_users_login(t->u, "mikko", "brand new password", "::1",
 					 now + WEB_USERS_LOCK_MS * 2, &w),
 			 0);
+	assert_int_equal(web_users_get(t->u, "mikko", &w), 0);
+	assert_int_equal(w.changed_ms, now + WEB_USERS_LOCK_MS * 2); /* sessions before it end */
 	assert_int_equal(web_users_passwd(t->u, "nobody", "brand new password", "cli", now),
 			 -ENOENT);
 	assert_int_equal(web_users_passwd(t->u, "mikko", "short", "cli", now), -EINVAL);
 
 	/* disabled: refused even with the right password */
-	assert_int_equal(web_users_set_disabled(t->u, "mikko", true, "cli", now), 0);
+	assert_int_equal(web_users_set_disabled(t->u, "mikko", true, "cli", now + 7), 0);
+	assert_int_equal(web_users_get(t->u, "mikko", &w), 0);
+	assert_int_equal(w.changed_ms, now + 7);
 	assert_int_equal(web_users_login(t->u, "mikko", "brand new password", "::1",
 					 now + WEB_USERS_LOCK_MS * 3, &w),
 			 -EPERM);

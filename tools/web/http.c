@@ -185,7 +185,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct web_req *r)
 	return rc;
 }
 
-/* The session of the request's cookie, with its user re-read (disabled: no session). */
+/*
+ * The session of the request's cookie, with its user re-read: a user gone, disabled, or
+ * changed since the session began (a new password) has no session any more.
+ */
 static void find_session(struct web_app *app, struct MHD_Connection *c, struct web_req *r)
 {
 	char id[WEB_COOKIE_VAL_MAX + 1];
@@ -196,7 +199,8 @@ static void find_session(struct web_app *app, struct MHD_Connection *c, struct w
 	struct web_session *s = web_session_find(&app->sessions, id, app->now_ms());
 	if (!s)
 		return;
-	if (web_users_get(app->users, s->user, &r->user) < 0 || r->user.disabled) {
+	if (web_users_get(app->users, s->user, &r->user) < 0 || r->user.disabled ||
+	    web_session_stale(s, r->user.changed_ms)) {
 		web_session_end(s);
 		return;
 	}

@@ -265,6 +265,11 @@ void web_page_password(struct web_req *r)
 		if (web_users_password_ok(pw) &&
 		    web_users_login(r->app->users, r->user.name, old, r->ip, now, &u) == 0 &&
 		    web_users_passwd(r->app->users, r->user.name, pw, r->user.name, now) == 0) {
+			/* every session of the account ends; this one goes on with new tokens */
+			web_session_end_user(&r->app->sessions, r->user.name);
+			r->sess = web_session_start(&r->app->sessions, r->user.name, now);
+			web_req_cookie(r, "rinki_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
+				       r->sess->id, secure_attr(r));
 			msg = T_PW_CHANGED;
 		} else {
 			msg = T_PW_BAD;

@@ -54,6 +54,11 @@ struct web_session *web_session_find(struct web_sessions *t, const char *id, int
 	return found;
 }
 
+bool web_session_stale(const struct web_session *s, int64_t changed_ms)
+{
+	return s->created_ms < changed_ms;
+}
+
 void web_session_end(struct web_session *s)
 {
 	if (s)

@@ -3,7 +3,8 @@
  * memory (a restart logs everybody out, which is the safe direction). A session is a
  * random token in an HttpOnly, SameSite=Strict cookie, with its own random CSRF token
  * that every form that changes anything must carry. Sessions end after WEB_SESSION_IDLE_MS
- * without a request or WEB_SESSION_MAX_MS after login, whichever comes first. Time comes
+ * without a request or WEB_SESSION_MAX_MS after login, whichever comes first, and when
+ * the account changes (web_session_stale). Time comes
  * from the caller (now_ms), so expiry is tested with a fake clock.
  */
 #ifndef WEB_SESSION_H
@@ -46,6 +47,12 @@ struct web_session *web_session_start(struct web_sessions *t, const char *user, 
  * when there is none or it expired (it is then ended).
  */
 struct web_session *web_session_find(struct web_sessions *t, const char *id, int64_t now_ms);
+
+/*
+ * True when s began before its user's account last changed (changed_ms: a new password,
+ * disabled or enabled): such a session must end.
+ */
+bool web_session_stale(const struct web_session *s, int64_t changed_ms);
 
 /* End a session (its tokens are wiped). NULL is ignored. */
 void web_session_end(struct web_session *s);

@@ -35,8 +35,8 @@ enum stmt {
 static const char *const sql[ST_COUNT] = {
     [ST_ADD] = "INSERT INTO users(name, role, lang, hash, created_ms, changed_ms) "
 	       "VALUES($name, $role, $lang, $hash, $now, $now)",
-    [ST_GET] = "SELECT name, role, lang, hash, disabled, fails, first_fail_ms, locked_until_ms "
-	       "FROM users WHERE name = $name",
+    [ST_GET] = "SELECT name, role, lang, hash, disabled, fails, first_fail_ms, locked_until_ms, "
+	       "changed_ms FROM users WHERE name = $name",
     [ST_SET_HASH] = "UPDATE users SET hash = $hash, fails = 0, first_fail_ms = 0, "
 		    "locked_until_ms = 0, changed_ms = $now WHERE name = $name",
     [ST_SET_DISABLED] = "UPDATE users SET disabled = $disabled, changed_ms = $now "
@@ -336,6 +336,7 @@ static int get_row(struct web_users *u, const char *name, struct web_user *out, 
 	if (first_fail)
 		*first_fail = sqlite3_column_int64(s, 6);
 	out->locked_until_ms = sqlite3_column_int64(s, 7);
+	out->changed_ms = sqlite3_column_int64(s, 8);
 	sqlite3_reset(s);
 	return 0;
 }

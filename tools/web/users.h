@@ -44,6 +44,7 @@ struct web_user {
 	char lang[4]; /* "fi", "sv" or "en" */
 	bool disabled;
 	int64_t locked_until_ms; /* 0: not locked */
+	int64_t changed_ms; /* last password, role or disabled change (sessions before it end) */
 };
 
 struct web_users;
