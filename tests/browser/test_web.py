@@ -281,6 +281,10 @@ def scenario(chromium, tmp, procs):
     browser.stdout = browser.stderr  # wait_line reads .stdout
     port = int(wait_line(browser, r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", "chromium")
                .group(1))
+    # keep reading Chromium's stderr (to a file), so a chatty browser never blocks on a full pipe
+    chromium_log = open(os.path.join(tmp, "chromium.log"), "wb")
+    threading.Thread(target=lambda: shutil.copyfileobj(browser.stderr, chromium_log),
+                     daemon=True).start()
     with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port, timeout=WAIT_S) as f:
         target = next(t for t in json.load(f) if t["type"] == "page")
     page = Page(target["webSocketDebuggerUrl"])
