@@ -16,7 +16,11 @@ in the protocol of include/rinki/proto.h. On a phone-sized screen the test:
   * opens the system page (the status from the socket) and logs out with the button;
   * logs in as a manager: the overview has no names or phone numbers, and the
     coordinator's pages (/oncall, /log, /log/ID) answer 403;
+  * logs in as a technician: the system page only;
   * finds every refusal in rinki-web's audit trail.
+
+Five logins in all, which the per-address limit (a burst of five) lets through whatever
+the machine's speed.
 
 Screenshots go to build/test-artefacts/web-*.png. Every wait is bounded and waits for an
 event that must come (a page load, a line on stdout). Without Chromium the test says so
@@ -257,6 +261,8 @@ def scenario(chromium, tmp, procs):
         stdin="aino's long password\n")
     run([web, "-c", conf] + root + ["user", "add", "maija", "manager", "--lang", "en"],
         stdin="maija's long password\n")
+    run([web, "-c", conf] + root + ["user", "add", "timo", "technician", "--lang", "sv"],
+        stdin="timo's long password\n")
 
     # a non-loopback address is refused while TLS is not there
     with open(conf + ".any", "w") as f:
@@ -307,6 +313,13 @@ def scenario(chromium, tmp, procs):
     page.shot("login-refused")
     page.submit(login % (json.dumps("aino"), json.dumps("aino's long password")))
     check(page.js("location.pathname") == "/oncall", "the right password opens the on-call page")
+    cookies = {c["name"]: c for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]}
+    sc = cookies.get("rinki_session", {})
+    check(sc.get("httpOnly") is True and sc.get("sameSite") == "Strict" and sc.get("path") == "/"
+          and not sc.get("secure") and sc.get("session") is True,
+          "the session cookie is HttpOnly, SameSite=Strict, not Secure without TLS: %r"
+          % ({k: sc.get(k) for k in ("httpOnly", "sameSite", "secure", "path", "session")},))
+    check(page.js("document.cookie") == "", "scripts cannot read the session cookie")
     check(page.js("document.querySelector('#line-sos ol.now').innerText.includes('Aino Virtanen')"),
           "on call now: Aino on line sos")
     check(page.js("document.querySelector('#line-sos a[href^=\"tel:\"]').textContent")
@@ -379,7 +392,8 @@ def scenario(chromium, tmp, procs):
 
     page.goto(base + "/system")
     status = page.js("document.getElementById('status').innerText")
-    check("9.9-test" in status and "Elisa" in status, "the system page shows rinkid's status")
+    check("9.9-test" in status and "Elisa" in status and "1 h 02 min" in status,
+          "the system page shows rinkid's status")
     check(page.js("document.querySelector('#status .err') !== null"),
           "a modem that is not ready is marked")
     page.shot("system")
@@ -406,10 +420,20 @@ def scenario(chromium, tmp, procs):
               "the refusal shows no phone number")
     page.shot("manager-refused")
 
+    # --- technician: the system page only ----------------------------------------------
+    page.submit("document.querySelector('form[action=\"/logout\"] button').click()")
+    page.submit(login % (json.dumps("timo"), json.dumps("timo's long password")))
+    check(page.js("location.pathname") == "/system", "the technician lands on the system page")
+    check(page.js("document.getElementById('chain').className") == "ok",
+          "the technician sees the chain check")
+    for path in ("/overview", "/log", "/oncall"):
+        check(page.goto(base + path) == 403, "the technician opening %s is refused" % path)
+
     audit = run([web, "-c", conf] + root + ["audit", "100"])
     for action in ("login_fail", "csrf_refused", "denied", "logout", "login"):
         check(re.search(r"\b%s\b" % action, audit) is not None, "audit has %s" % action)
-    check(fake.requests == [b"status\n"], "rinki-web asked the socket for status only")
+    check(len(fake.requests) == 2 and set(fake.requests) == {b"status\n"},
+          "rinki-web asked the socket for status only, once per system page")
 
     srv.send_signal(signal.SIGTERM)
     check(srv.wait(timeout=WAIT_S) == 0, "rinki-web exits 0 on SIGTERM (ASan found nothing)")

@@ -937,6 +937,24 @@ static void put_row(struct web_req *r, const char *head, const struct gw_ctl_msg
 	web_buf_puts(&r->out, "</td></tr>");
 }
 
+/* rinkid's uptime as "3 d 4 h", "2 h 05 min" or "4 min 09 s" (as rinkictl status). */
+static void put_uptime(struct web_req *r, const char *v)
+{
+	char *end;
+	long long t = strtoll(v, &end, 10);
+
+	web_buf_puts(&r->out, "<tr><th>uptime</th><td>");
+	if (*end || t < 0)
+		web_buf_esc(&r->out, v);
+	else if (t >= 86400)
+		web_buf_printf(&r->out, "%lld d %lld h", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		web_buf_printf(&r->out, "%lld h %02lld min", t / 3600, t % 3600 / 60);
+	else
+		web_buf_printf(&r->out, "%lld min %02lld s", t / 60, t % 60);
+	web_buf_puts(&r->out, "</td></tr>");
+}
+
 void web_page_system(struct web_req *r)
 {
 	static char reply[RINKI_CTL_REPLY_MAX + 1];
@@ -953,7 +971,7 @@ void web_page_system(struct web_req *r)
 		web_buf_esc(b, r->app->conf->ctl_socket);
 		web_buf_printf(b, ": %s)</p>", strerror(-rc));
 	} else {
-		static const char *const k_main[] = {"version", "proto", "uptime_s", NULL};
+		static const char *const k_main[] = {"version", "proto", NULL};
 		static const char *const k_radio[] = {
 		    "radio.port_up",  "radio.ready",	  "radio.reg", "radio.rssi_dbm",
 		    "radio.identity", "radio.live_calls", NULL};
@@ -980,6 +998,7 @@ void web_page_system(struct web_req *r)
 						    "ctl.dropped", NULL};
 		web_buf_puts(b, "<div class=\"wrap\"><table id=\"status\">");
 		put_row(r, "rinkid", &m, k_main);
+		put_uptime(r, kv(&m, "uptime_s"));
 		put_row(r, T(r, T_RADIO), &m, k_radio);
 		put_row(r, T(r, T_MODEM), &m, k_modem);
 		put_row(r, T(r, T_BOARD), &m, k_io);
