@@ -421,6 +421,28 @@ static void test_lockout(void **state)
 	assert_int_equal(audits, 3);
 }
 
+static char last_detail[64], last_user[64];
+static void keep_audit(const struct web_audit *a, void *arg)
+{
+	(void)arg;
+	snprintf(last_detail, sizeof(last_detail), "%s", a->detail ? a->detail : "");
+	snprintf(last_user, sizeof(last_user), "%s", a->user ? a->user : "");
+}
+
+/* A URL or a name from the network must not write lines or terminal codes into the audit. */
+static void test_audit_controls(void **state)
+{
+	struct tmpdb *t = *state;
+
+	assert_int_equal(web_users_audit(t->u, 1, "ai\nno", "::1", "denied",
+					 "/log/1\nNOTICE audit: login user=root\x1b[2J\x7f"),
+			 0);
+	assert_int_equal(web_users_audit_list(t->u, 1, keep_audit, NULL), 1);
+	assert_null(strpbrk(last_detail, "\n\r\x1b\x7f"));
+	assert_string_equal(last_detail, "/log/1?NOTICE audit: login user=root?[2J?");
+	assert_string_equal(last_user, "ai?no");
+}
+
 /* ---- listen address, routes, text ------------------------------------------------------- */
 
 static void test_listen(void **state)
@@ -523,6 +545,7 @@ int main(void)
 	    cmocka_unit_test(test_rate),
 	    cmocka_unit_test_setup_teardown(test_users, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_lockout, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_controls, users_setup, users_teardown),
 	    cmocka_unit_test(test_listen),
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_text),

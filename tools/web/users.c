@@ -263,10 +263,28 @@ static int hash_password(const char *password, char out[crypto_pwhash_STRBYTES])
 	return 0;
 }
 
+/* Copy s into buf (cut to len - 1) with control characters as '?'; NULL stays NULL. */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (!s)
+		return NULL;
+	for (; s[i] && i < len - 1; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 int web_users_audit(struct web_users *u, int64_t now_ms, const char *user, const char *ip,
 		    const char *action, const char *detail)
 {
+	char ubuf[WEB_USERS_NAME_MAX * 2 + 1], dbuf[256];
 	sqlite3_stmt *s = stmt(u, ST_AUDIT);
+
+	/* a URL or a name from the network never writes lines or terminal codes */
+	user = printable(user, ubuf, sizeof(ubuf));
+	detail = printable(detail, dbuf, sizeof(dbuf));
 
 	bind_int(s, "$now", now_ms);
 	bind_text(s, "$user", user);

@@ -103,7 +103,10 @@ int web_users_get(struct web_users *u, const char *name, struct web_user *out);
 int web_users_login(struct web_users *u, const char *name, const char *password, const char *ip,
 		    int64_t now_ms, struct web_user *out);
 
-/* Append an audit row (user and detail may be NULL) and log it. Returns 0 or -errno. */
+/*
+ * Append an audit row (user and detail may be NULL; control characters in them become '?',
+ * detail is cut at 255 bytes) and log it. Returns 0 or -errno.
+ */
 int web_users_audit(struct web_users *u, int64_t now_ms, const char *user, const char *ip,
 		    const char *action, const char *detail);
 
