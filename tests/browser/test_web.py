@@ -4,7 +4,9 @@
 rinki-web (the ASan build) runs on a temporary rinki.db: a roster imported by rinkictl
 with a one-day gap on line sos, call-log entries written by web_fixture through the
 store, and a stand-in for rinkid's control socket that answers "status" with one ok line
-in the protocol of include/rinki/proto.h. On a phone-sized screen the test:
+in the protocol of include/rinki/proto.h. Plain HTTP requests first check the limits (413,
+415, 400, 405, 404) and the headers every answer carries; then, on a phone-sized screen,
+the test:
 
   * logs in with a wrong password (refused, the form says so) and then the right one,
     and lands on the on-call page: the line, who is on duty now, the gap in red;
@@ -276,6 +278,35 @@ def scenario(chromium, tmp, procs):
         os.path.join(tmp, "web.log"), "w"))
     procs.append(srv)
     base = wait_line(srv, r"listening (http://127\.0\.0\.1:\d+)/", "rinki-web").group(1)
+
+    # plain HTTP first: limits, methods and the headers every answer carries
+    import http.client
+    host, hport = base[len("http://"):].split(":")
+
+    def request(method, path, body=None, ctype=None):
+        c = http.client.HTTPConnection(host, int(hport), timeout=WAIT_S)
+        c.request(method, path, body=body, headers={"Content-Type": ctype} if ctype else {})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r
+
+    r = request("GET", "/login")
+    check(r.status == 200 and r.getheader("X-Frame-Options") == "DENY" and
+          "frame-ancestors 'none'" in (r.getheader("Content-Security-Policy") or "") and
+          r.getheader("Cache-Control") == "no-store" and
+          r.getheader("X-Content-Type-Options") == "nosniff", "security headers on every page")
+    form = "application/x-www-form-urlencoded"
+    check(request("POST", "/login", "a=" + "x" * 5000, form).status == 413,
+          "a form body over 4 KiB is refused (413)")
+    check(request("POST", "/login", "user=aino", "text/plain").status == 415,
+          "a body that is not a form is refused (415)")
+    check(request("POST", "/login", "user=a&user=b", form).status == 400,
+          "a malformed form is refused (400)")
+    check(request("DELETE", "/login").status == 405, "an unknown method is refused (405)")
+    check(request("GET", "/../etc/passwd").status == 404, "an unknown path is 404")
+    r = request("GET", "/oncall")
+    check(r.status == 303 and r.getheader("Location") == "/login", "pages ask for a login")
 
     profile = os.path.join(tmp, "chromium")
     args = [chromium, "--headless=new", "--disable-gpu", "--no-first-run",

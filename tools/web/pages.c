@@ -815,9 +815,9 @@ static void put_verify(struct web_req *r, struct gw_db *db, int64_t incident)
 		return;
 	}
 	web_buf_printf(b,
-		       "<p class=\"ok\" id=\"chain\">%s: %" PRId64 " events, %" PRId64
-		       " incidents; head <code>",
-		       T(r, T_CHAIN_OK), v.events, v.incidents);
+		       "<p class=\"ok\" id=\"chain\">%s: %" PRId64 " %s, %" PRId64 " %s; %s <code>",
+		       T(r, T_CHAIN_OK), v.events, T(r, T_N_EVENTS), v.incidents,
+		       T(r, T_N_INCIDENTS), T(r, T_HEAD));
 	for (size_t i = 0; i < 8; i++)
 		web_buf_printf(b, "%02x", v.head[i]);
 	web_buf_puts(b, "…</code></p>");

@@ -83,6 +83,9 @@ static const char *const cat[T_COUNT][WEB_LANG_COUNT] = {
     [T_NONE] = {"ei mitään", "inget", "none"},
     [T_BAD_INPUT] = {"Virheellinen haku", "Felaktig sökning", "Bad search"},
     [T_INCIDENT_LIVE] = {"Käynnissä oleva tapaus", "Pågående ärende", "Live incident"},
+    [T_N_EVENTS] = {"tapahtumaa", "händelser", "events"},
+    [T_N_INCIDENTS] = {"tapausta", "ärenden", "incidents"},
+    [T_HEAD] = {"ketjun pää", "kedjans huvud", "head"},
 };
 
 const char *web_t(enum web_lang lang, enum web_str s)

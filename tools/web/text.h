@@ -70,6 +70,9 @@ enum web_str {
 	T_NONE,
 	T_BAD_INPUT,
 	T_INCIDENT_LIVE,
+	T_N_EVENTS,
+	T_N_INCIDENTS,
+	T_HEAD,
 	T_COUNT
 };
 
