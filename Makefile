@@ -1,11 +1,12 @@
 # rinki: authority field-radio and phone-ring gateway.
 #
-#   make            build rinkid, rinkictl and the device simulators (build/)
+#   make            build rinkid, rinkictl, rinki-web and the device simulators (build/)
 #   make demo       install missing Debian packages (as root), build, play one authority call
 #   make test       unit + integration tests, built with ASan/UBSan
 #   make bench      benchmarks under tests/bench (print figures)
 #   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
 #   make fuzz-smoke every fuzz target under gcc + ASan/UBSan, seeds + bounded mutations
+#   make browser    rinki-web in headless Chromium (tests/browser/), screenshots in build/
 #   make firmware   the I/O MCU image for QEMU mps2-an385 (firmware/firmware.mk)
 #   make install    DESTDIR/PREFIX honoured
 #
