@@ -310,7 +310,8 @@ def scenario(chromium, tmp, procs):
 
     profile = os.path.join(tmp, "chromium")
     args = [chromium, "--headless=new", "--disable-gpu", "--no-first-run",
-            "--remote-debugging-port=0", "--user-data-dir=" + profile, "about:blank"]
+            "--disable-dev-shm-usage", "--remote-debugging-port=0", "--user-data-dir=" + profile,
+            "about:blank"]
     if os.getuid() == 0:
         args.insert(1, "--no-sandbox")  # Chromium's sandbox refuses to run as root
     browser = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -367,7 +368,8 @@ def scenario(chromium, tmp, procs):
 
     page.goto(base + "/log")
     links = page.js("[...document.querySelectorAll('#calls a')].map(a => a.getAttribute('href'))")
-    check(links == ["/log/%d" % i for i in reversed(ids)], "call log lists the incidents: %r" % (links,))
+    check(links == ["/log/%d" % i for i in reversed(ids)],
+          "call log lists the incidents: %r" % (links,))
     check(page.js("document.querySelectorAll('script').length") == 0 and
           page.js("document.body.innerText.includes('<script>alert(1)</script>')"),
           "a caller name that is markup shows as text")
