@@ -1,11 +1,12 @@
 # rinki: authority field-radio and phone-ring gateway.
 #
-#   make            build rinkid, rinkictl and the device simulators (build/)
+#   make            build rinkid, rinkictl, rinki-web and the device simulators (build/)
 #   make demo       install missing Debian packages (as root), build, play one authority call
 #   make test       unit + integration tests, built with ASan/UBSan
 #   make bench      benchmarks under tests/bench (print figures)
 #   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
 #   make fuzz-smoke every fuzz target under gcc + ASan/UBSan, seeds + bounded mutations
+#   make browser    rinki-web in headless Chromium (tests/browser/), screenshots in build/
 #   make firmware   the I/O MCU image for QEMU mps2-an385 (firmware/firmware.mk)
 #   make install    DESTDIR/PREFIX honoured
 #
@@ -44,6 +45,12 @@ CTL_PARTS  := $(sort $(wildcard tools/rinkictl_*.c))
 TOOL_NAMES := rinkictl tetra-sim modem-sim
 TOOLS      := $(TOOL_NAMES:%=build/%)
 SAN_TOOLS  := $(TOOL_NAMES:%=build/san/bin/%)
+# rinki-web (tools/web/, the web console): its own objects, plus the store, the control
+# socket's codec and core from libgateway; libmicrohttpd only here.
+WEB_SRCS     := $(sort $(wildcard tools/web/*.c))
+WEB_LIB_SRCS := $(filter-out tools/web/main.c,$(WEB_SRCS))
+WEB_LIBS     := $(shell pkg-config --libs libmicrohttpd sqlite3 libcrypto libsodium 2>/dev/null)
+WEB_CFLAGS   := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=build/san/unit/%)
@@ -61,16 +68,18 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 .SECONDARY:
 
 .PHONY: all demo test lint unit integration bench fuzz fuzz-smoke install clean deps firmware
-all: build/rinkid $(TOOLS)
+all: build/rinkid $(TOOLS) build/rinki-web
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
-# audio bench its alsaloop, espeak-ng the VAD test its speech. As root `make deps`
+# audio bench its alsaloop, espeak-ng the VAD test its speech; libmicrohttpd is rinki-web's,
+# chromium and python3-websocket drive its browser test (tests/browser/). As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
-	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils
+	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
+	    libmicrohttpd-dev chromium python3-websocket
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -103,6 +112,10 @@ build/rinkid: build/rel/gateway/main.o $(REL_GW)
 build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
+build/rinki-web: $(WEB_SRCS:%.c=build/rel/%.o) $(REL_GW)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
+build/rel/tools/web/%.o: REL_CFLAGS += $(WEB_CFLAGS)
+
 build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
 	$(CC) $(REL_CFLAGS) -o $@ $^ -lm
 
@@ -121,6 +134,11 @@ build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
 build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+
+build/san/bin/rinki-web: $(WEB_SRCS:%.c=build/san/%.o) $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
+build/san/tools/web/%.o: SAN_CFLAGS += $(WEB_CFLAGS)
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -157,7 +175,7 @@ test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 # The release build is built too, so nothing that only -O2 warns about slips past make test.
 test:
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory lint unit integration fw-test fuzz-smoke soak-short
+	@$(MAKE) --no-print-directory lint unit integration browser fw-test fuzz-smoke soak-short
 
 # Layer rules of gateway/ (tests/lint), and rinkictl's dependencies: no audio, DSP or Modbus.
 .PHONY: lint
@@ -167,6 +185,31 @@ lint: build/rinkictl
 	@if readelf -d build/rinkictl | grep -E 'NEEDED.*(libasound|libspandsp|libmodbus)'; then \
 		echo "lint: rinkictl links the libraries above"; exit 1; fi; \
 		echo "lint: rinkictl links no ALSA, spandsp or libmodbus"
+
+# rinki-web's unit test and fuzz target link its objects (tools/web/ is no gateway module).
+build/san/tests/unit/test_web.o build/san/tests/fuzz/fuzz_web.o: SAN_CFLAGS += -Itools
+build/san/unit/test_web: build/san/tests/unit/test_web.o $(WEB_LIB_SRCS:%.c=build/san/%.o) \
+		$(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(WEB_LIBS) $(CMOCKA_LIBS) -lm
+build/san/fuzz/fuzz_web: build/san/tests/fuzz/fuzz_web.o build/san/tests/fuzz/smoke_main.o \
+		build/san/tools/web/form.o build/san/tools/web/html.o $(SAN_GW)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-Iinclude -Igateway -Itools -o $@ $^ $(shell pkg-config --libs libsodium)
+
+# The browser test (tests/browser/): rinki-web on a temporary database, driven by Debian's
+# headless Chromium over the DevTools protocol; screenshots in build/test-artefacts/.
+.PHONY: browser
+browser: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
+browser: build/san/bin/rinki-web build/san/bin/rinkictl build/san/browser/web_fixture
+	@/usr/bin/python3 tests/browser/test_web.py
+build/san/browser/web_fixture: build/san/tests/browser/web_fixture.o $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
@@ -209,6 +252,7 @@ include tools/install.mk
 install: all install-ops
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
+	install -m 0755 build/rinki-web $(DESTDIR)$(PREFIX)/sbin/rinki-web
 	install -m 0755 build/rinkictl build/rinki-flash build/tetra-sim build/modem-sim \
 		$(DESTDIR)$(PREFIX)/bin/
 	cd build/prompts && for f in */*.wav; do \

@@ -90,6 +90,9 @@ static const struct key {
     {.name = "callback.simplex", .kind = K_BOOL, F(callback_simplex)},
     {.name = "log.level", .kind = K_LEVEL, F(log_level)},
     I("log.retention_days", retention_days, 0, 3650),
+    S("web.listen", web_listen),
+    S("web.users", web_users),
+    S("web.user", web_user),
 #undef S
 #undef I
 #undef ONEOF
@@ -117,6 +120,8 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->radio_health_interval_s = 60;
 	c->accept_time_s = 20;
 	snprintf(c->run_user, sizeof(c->run_user), "rinki");
+	snprintf(c->web_users, sizeof(c->web_users), "/var/lib/rinki-web/users.db");
+	snprintf(c->web_user, sizeof(c->web_user), "rinki-web");
 	c->audio_rate = 8000;
 	c->audio_period_ms = 10;
 	c->audio_drift = true;
@@ -424,8 +429,8 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 								    : k->size;
 		char *dst = (char *)conf + k->off;
 		const char *src = (const char *)next + k->off;
-		if (memcmp(dst, src, sz) == 0)
-			continue;
+		if (memcmp(dst, src, sz) == 0 || strncmp(k->name, "web.", 4) == 0)
+			continue; /* web.* belong to rinki-web, which reads them at its start */
 		int is_live = 0;
 		for (size_t j = 0; j < sizeof(live) / sizeof(live[0]); j++)
 			is_live |= strcmp(live[j], k->name) == 0;

@@ -81,6 +81,11 @@ struct gw_conf {
 	int callback_key_time_s; /* time for each key of the PIN and radio number stages */
 	int callback_lockout_s;	 /* lock-out after 3 wrong PINs (and their window); 0: none */
 	bool callback_simplex;	 /* the radio call is simplex (else duplex) */
+
+	/* rinki-web, the web console (tools/web/); rinkid itself ignores these */
+	char web_listen[64];	     /* ADDR:PORT; empty: the console is off */
+	char web_users[GW_CONF_STR]; /* rinki-web's accounts file */
+	char web_user[64];	     /* rinki-web drops to this user when started as root */
 };
 
 /*

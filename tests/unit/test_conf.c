@@ -210,6 +210,19 @@ static void test_apply_live(void **state)
 	/* ports and paths need a restart: unchanged, and named */
 	assert_string_equal(cur.radio_port, "/dev/rinki-radio");
 	assert_string_equal(restart, "radio.port, db.path");
+	/* web.* are rinki-web's: accepted, and a reload of rinkid neither applies nor names them */
+	gw_conf_defaults(&cur);
+	gw_conf_defaults(&next);
+	assert_int_equal(gw_conf_parse_line(&next, "web.listen 127.0.0.1:8080", err, sizeof(err)),
+			 0);
+	assert_int_equal(gw_conf_parse_line(&next, "web.users /tmp/u.db", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&next, "web.user www", err, sizeof(err)), 0);
+	assert_string_equal(next.web_listen, "127.0.0.1:8080");
+	assert_int_equal(gw_conf_apply_live(&cur, &next, restart, sizeof(restart)), 0);
+	assert_string_equal(restart, "");
+	assert_string_equal(cur.web_listen, "");
+	assert_string_equal(cur.web_users, "/var/lib/rinki-web/users.db");
+	assert_string_equal(cur.web_user, "rinki-web");
 }
 
 int main(void)

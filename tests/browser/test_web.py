@@ -1,0 +1,483 @@
+#!/usr/bin/python3
+"""Browser test of rinki-web: Debian's headless Chromium, driven over the DevTools protocol.
+
+rinki-web (the ASan build) runs on a temporary rinki.db: a roster imported by rinkictl
+with a one-day gap on line sos, call-log entries written by web_fixture through the
+store, and a stand-in for rinkid's control socket that answers "status" with one ok line
+in the protocol of include/rinki/proto.h. Plain HTTP requests first check the limits (413,
+415, 400, 405, 404) and the headers every answer carries; then, on a phone-sized screen,
+the test:
+
+  * logs in with a wrong password (refused, the form says so) and then the right one,
+    and lands on the on-call page: the line, who is on duty now, the gap in red;
+  * opens the call log and an incident: its events and the chain verification; a caller
+    name that is markup shows as text;
+  * sends a change (POST /logout) without and with a wrong CSRF token: 403, still logged in;
+  * sets a new password from the command line (the open session ends) and on the password
+    page (the session goes on with new tokens);
+  * opens the system page (the status from the socket) and logs out with the button;
+  * logs in as a manager: the overview has no names or phone numbers, and the
+    coordinator's pages (/oncall, /log, /log/ID) answer 403;
+  * logs in as a technician: the system page only;
+  * finds every refusal in rinki-web's audit trail.
+
+Five logins in all, which the per-address limit (a burst of five) lets through whatever
+the machine's speed.
+
+Screenshots go to build/test-artefacts/web-*.png. Every wait is bounded and waits for an
+event that must come (a page load, a line on stdout). Without Chromium the test says so
+and exits 0 (the only case it skips).
+"""
+import base64
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("RINKI_BIN", os.path.join(ROOT, "build/san/bin"))
+FIXTURE = os.path.join(ROOT, "build/san/browser/web_fixture")
+ARTEFACTS = os.path.join(ROOT, "build/test-artefacts")
+WAIT_S = 60  # bound on any one wait; a loaded machine is slow, never wrong
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def wait_line(proc, pattern, what):
+    """Read proc's stdout until a line matches pattern (bounded)."""
+    end = time.monotonic() + WAIT_S
+    buf = b""
+    while time.monotonic() < end:
+        r, _, _ = select.select([proc.stdout], [], [], max(0.0, end - time.monotonic()))
+        if not r:
+            break
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+        m = re.search(pattern, buf.decode("utf-8", "replace"))
+        if m:
+            return m
+    raise RuntimeError("%s: no line matching %r within %d s; got %r" % (what, pattern, WAIT_S, buf))
+
+
+class FakeRinkid(threading.Thread):
+    """Answers 'status' on a UNIX socket with one ok line, as rinkid's control socket does."""
+
+    LINE = ("ok version=9.9-test proto=1 uptime_s=3725 radio.port_up=yes radio.ready=yes "
+            "radio.reg=1 radio.rssi_dbm=-71 radio.identity=1001 radio.live_calls=0 "
+            "modem.port_up=yes modem.ready=no modem.sim=yes modem.reg=5 "
+            "modem.operator=Elisa modem.rssi_dbm=-85 modem.call=idle modem.recoveries=0 "
+            "io.present=no call.live=no call.id=3 call.state=IDLE callback.live=no "
+            "callback.id=0 callback.state=IDLE callback.worker= db.spooling=no "
+            "counters.incidents=3 counters.pages=4 counters.sms_out=1 counters.sms_in=0 "
+            "counters.sds_out=0 counters.sds_in=0 ctl.clients=1 ctl.requests=1 "
+            "ctl.denied=0 ctl.dropped=0\n")
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(4)
+        self.requests = []
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\n" not in data:
+                    k = c.recv(1024)
+                    if not k:
+                        break
+                    data += k
+                self.requests.append(data)
+                if data.strip() == b"status":
+                    c.sendall(self.LINE.encode())
+                else:
+                    c.sendall(b"err usage unknown request\n")
+
+
+class Page:
+    """One Chromium tab over the DevTools protocol (websocket-client from Debian)."""
+
+    def __init__(self, ws_url):
+        import websocket  # python3-websocket
+
+        self.ws = websocket.create_connection(ws_url, timeout=WAIT_S, suppress_origin=True)
+        self.next_id = 0
+        self.events = []
+        self.seen = []  # every event since the last navigation began
+
+    def recv(self):
+        msg = json.loads(self.ws.recv())
+        if "method" in msg:
+            self.seen.append(msg)
+        return msg
+
+    def call(self, method, **params):
+        self.next_id += 1
+        mid = self.next_id
+        self.ws.send(json.dumps({"id": mid, "method": method, "params": params}))
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end:
+            msg = self.recv()
+            if msg.get("id") == mid:
+                if "error" in msg:
+                    raise RuntimeError("%s: %s" % (method, msg["error"]))
+                return msg.get("result", {})
+            self.events.append(msg)
+        raise RuntimeError("%s: no answer within %d s" % (method, WAIT_S))
+
+    def wait_event(self, name):
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end:
+            for i, e in enumerate(self.events):
+                if e.get("method") == name:
+                    del self.events[: i + 1]
+                    return e
+            self.events.append(self.recv())
+        raise RuntimeError("no %s within %d s" % (name, WAIT_S))
+
+    def js(self, expr):
+        r = self.call("Runtime.evaluate", expression=expr, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in r:
+            raise RuntimeError("js %r: %s" % (expr, r["exceptionDetails"]))
+        return r["result"].get("value")
+
+    def status(self):
+        """HTTP status of the last document loaded (after redirects)."""
+        docs = [e["params"]["response"]["status"] for e in self.seen
+                if e["method"] == "Network.responseReceived" and e["params"]["type"] == "Document"]
+        return docs[-1] if docs else None
+
+    def goto(self, url):
+        self.events.clear()
+        self.seen.clear()
+        self.call("Page.navigate", url=url)
+        self.wait_event("Page.loadEventFired")
+        return self.status()
+
+    def submit(self, expr):
+        """Run expr, which submits a form or clicks; wait for the next page's load."""
+        self.events.clear()
+        self.seen.clear()
+        self.js(expr)
+        self.wait_event("Page.loadEventFired")
+        return self.status()
+
+    def shot(self, name):
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path = os.path.join(ARTEFACTS, "web-%s.png" % name)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+        print("     screenshot %s" % os.path.relpath(path, ROOT))
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_roster(path):
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    rows = [
+        "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call",
+        "worker,aino,Aino Virtanen,+358401234567,",
+        "worker,mikko,Mikko Korhonen,+358401234568,",
+        # on duty now, then nobody for a day (the gap), then Mikko
+        "shift,sos,aino,%s,%s,1" % (iso(now - timedelta(days=1)), iso(now + timedelta(days=2))),
+        "shift,sos,mikko,%s,%s,1" % (iso(now + timedelta(days=3)), iso(now + timedelta(days=30))),
+        "route,sos,,0",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
+def run(cmd, stdin=None, **kw):
+    r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=WAIT_S, **kw)
+    if r.returncode != 0:
+        raise RuntimeError("%s: exit %d\n%s%s" % (" ".join(cmd), r.returncode, r.stdout, r.stderr))
+    return r.stdout
+
+
+def main():
+    chromium = shutil.which("chromium")
+    if not chromium:
+        print("SKIP browser test: Chromium is not installed (Debian package chromium; "
+              "make deps installs it)")
+        return 0
+    os.makedirs(ARTEFACTS, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="rinki-web-test.")
+    procs = []
+    try:
+        return scenario(chromium, tmp, procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=WAIT_S)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scenario(chromium, tmp, procs):
+    db = os.path.join(tmp, "rinki.db")
+    conf = os.path.join(tmp, "rinki.conf")
+    sock = os.path.join(tmp, "rinki.sock")
+    roster = os.path.join(tmp, "roster.csv")
+    web = os.path.join(BIN, "rinki-web")
+    root = ["--allow-root"] if os.getuid() == 0 else []
+
+    write_roster(roster)
+    run([os.path.join(BIN, "rinkictl"), "-d", db, "roster", "import", roster])
+    ids = [int(x) for x in re.findall(r"incident (\d+)", run([FIXTURE, db]))]
+    check(len(ids) == 3, "fixture wrote three incidents")
+    with open(conf, "w") as f:
+        f.write("db.path %s\nctl.socket %s\nweb.listen 127.0.0.1:0\nweb.users %s\n"
+                % (db, sock, os.path.join(tmp, "users.db")))
+    fake = FakeRinkid(sock)
+    fake.start()
+    run([web, "-c", conf] + root + ["user", "add", "aino", "coordinator", "--lang", "fi"],
+        stdin="aino's long password\n")
+    run([web, "-c", conf] + root + ["user", "add", "maija", "manager", "--lang", "en"],
+        stdin="maija's long password\n")
+    run([web, "-c", conf] + root + ["user", "add", "timo", "technician", "--lang", "sv"],
+        stdin="timo's long password\n")
+
+    # a non-loopback address is refused while TLS is not there
+    with open(conf + ".any", "w") as f:
+        f.write(open(conf).read().replace("127.0.0.1:0", "0.0.0.0:0"))
+    r = subprocess.run([web, "-c", conf + ".any"] + root, capture_output=True, text=True,
+                       timeout=WAIT_S)
+    check(r.returncode == 1 and "not a loopback address" in r.stderr,
+          "web.listen 0.0.0.0 is refused without TLS")
+
+    srv = subprocess.Popen([web, "-c", conf] + root, stdout=subprocess.PIPE, stderr=open(
+        os.path.join(tmp, "web.log"), "w"))
+    procs.append(srv)
+    base = wait_line(srv, r"listening (http://127\.0\.0\.1:\d+)/", "rinki-web").group(1)
+
+    # plain HTTP first: limits, methods and the headers every answer carries
+    import http.client
+    host, hport = base[len("http://"):].split(":")
+
+    def request(method, path, body=None, ctype=None):
+        c = http.client.HTTPConnection(host, int(hport), timeout=WAIT_S)
+        c.request(method, path, body=body, headers={"Content-Type": ctype} if ctype else {})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r
+
+    r = request("GET", "/login")
+    check(r.status == 200 and r.getheader("X-Frame-Options") == "DENY" and
+          "frame-ancestors 'none'" in (r.getheader("Content-Security-Policy") or "") and
+          r.getheader("Cache-Control") == "no-store" and
+          r.getheader("X-Content-Type-Options") == "nosniff", "security headers on every page")
+    form = "application/x-www-form-urlencoded"
+    check(request("POST", "/login", "a=" + "x" * 5000, form).status == 413,
+          "a form body over 4 KiB is refused (413)")
+    check(request("POST", "/login", "user=aino", "text/plain").status == 415,
+          "a body that is not a form is refused (415)")
+    check(request("POST", "/login", "user=a&user=b", form).status == 400,
+          "a malformed form is refused (400)")
+    check(request("DELETE", "/login").status == 405, "an unknown method is refused (405)")
+    check(request("GET", "/../etc/passwd").status == 404, "an unknown path is 404")
+    r = request("GET", "/oncall")
+    check(r.status == 303 and r.getheader("Location") == "/login", "pages ask for a login")
+
+    profile = os.path.join(tmp, "chromium")
+    args = [chromium, "--headless=new", "--disable-gpu", "--no-first-run",
+            "--disable-dev-shm-usage", "--remote-debugging-port=0", "--user-data-dir=" + profile,
+            "about:blank"]
+    if os.getuid() == 0:
+        args.insert(1, "--no-sandbox")  # Chromium's sandbox refuses to run as root
+    browser = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    procs.append(browser)
+    browser.stdout = browser.stderr  # wait_line reads .stdout
+    port = int(wait_line(browser, r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", "chromium")
+               .group(1))
+    # keep reading Chromium's stderr (to a file), so a chatty browser never blocks on a full pipe
+    chromium_log = open(os.path.join(tmp, "chromium.log"), "wb")
+    threading.Thread(target=lambda: shutil.copyfileobj(browser.stderr, chromium_log),
+                     daemon=True).start()
+    with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port, timeout=WAIT_S) as f:
+        target = next(t for t in json.load(f) if t["type"] == "page")
+    page = Page(target["webSocketDebuggerUrl"])
+    page.call("Page.enable")
+    page.call("Network.enable")
+    page.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=2,
+              mobile=True)
+
+    # --- coordinator --------------------------------------------------------------------
+    page.goto(base + "/login")
+    check(page.js("document.querySelector('form.login') !== null"), "login form shown")
+    page.shot("login")
+    login = ("document.getElementById('user').value=%s;"
+             "document.getElementById('password').value=%s;"
+             "document.getElementById('login').click()")
+    status = page.submit(login % (json.dumps("aino"), json.dumps("wrong password!")))
+    check(status == 401 and page.js("location.pathname") == "/login" and
+          page.js("document.getElementById('login-error') !== null"),
+          "a wrong password is refused with a message")
+    page.shot("login-refused")
+    page.submit(login % (json.dumps("aino"), json.dumps("aino's long password")))
+    check(page.js("location.pathname") == "/oncall", "the right password opens the on-call page")
+    cookies = {c["name"]: c for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]}
+    sc = cookies.get("rinki_session", {})
+    check(sc.get("httpOnly") is True and sc.get("sameSite") == "Strict" and sc.get("path") == "/"
+          and not sc.get("secure") and sc.get("session") is True,
+          "the session cookie is HttpOnly, SameSite=Strict, not Secure without TLS: %r"
+          % ({k: sc.get(k) for k in ("httpOnly", "sameSite", "secure", "path", "session")},))
+    check(page.js("document.cookie") == "", "scripts cannot read the session cookie")
+    check(page.js("document.querySelector('#line-sos ol.now').innerText.includes('Aino Virtanen')"),
+          "on call now: Aino on line sos")
+    check(page.js("document.querySelector('#line-sos a[href^=\"tel:\"]').textContent")
+          == "+358401234567", "the coordinator sees the phone number")
+    gap = page.js("[...document.querySelectorAll('#line-sos tr.gap')].map(r => r.innerText)")
+    check(bool(gap) and "Aukko" in gap[0], "the one-day gap is listed: %r" % (gap,))
+    check(page.js("getComputedStyle(document.querySelector('#line-sos tr.gap td')).color")
+          == "rgb(176, 0, 0)", "the gap is red")
+    check(page.js("document.querySelector('#line-sos svg rect.gap').getAttribute('fill')")
+          == "#d00000", "the 14-day bar has the gap in red")
+    check(page.js("document.documentElement.scrollWidth <= window.innerWidth + 1"),
+          "the on-call page fits a phone screen")
+    page.shot("oncall")
+
+    page.goto(base + "/log")
+    links = page.js("[...document.querySelectorAll('#calls a')].map(a => a.getAttribute('href'))")
+    check(links == ["/log/%d" % i for i in reversed(ids)],
+          "call log lists the incidents: %r" % (links,))
+    check(page.js("document.querySelectorAll('script').length") == 0 and
+          page.js("document.body.innerText.includes('<script>alert(1)</script>')"),
+          "a caller name that is markup shows as text")
+    page.shot("log")
+    page.goto(base + "/log?outcome=no_answer")
+    check(page.js("[...document.querySelectorAll('#calls a')].map(a => a.textContent)")
+          == [str(ids[1])], "the outcome filter keeps the unanswered call only")
+    page.goto(base + "/log")
+    page.submit("document.querySelector('#calls a[href=\"/log/%d\"]').click()" % ids[0])
+    check(page.js("location.pathname") == "/log/%d" % ids[0], "an incident opens from the log")
+    kinds = page.js("[...document.querySelectorAll('#events tr td:nth-child(3)')]"
+                    ".map(td => td.textContent)")
+    check(kinds == ["open", "page", "sms", "answered", "accepted", "close"],
+          "the incident's events in order: %r" % (kinds,))
+    check(page.js("document.getElementById('chain').className") == "ok" and
+          page.js("document.getElementById('chain').textContent.startsWith('Lokiketju ehjä')"),
+          "the chain verification says intact")
+    page.shot("incident")
+
+    # the logout form without its CSRF token, then with a wrong one: both refused
+    for how, expr in (("missing", "f.querySelector('input[name=csrf]').remove()"),
+                      ("wrong", "const c = f.querySelector('input[name=csrf]'); "
+                                "c.value = (c.value[0] === 'a' ? 'b' : 'a') + c.value.slice(1)")):
+        status = page.submit("const f = document.querySelector('form[action=\"/logout\"]'); "
+                             "%s; f.querySelector('button').click()" % expr)
+        check(status == 403 and page.js("document.querySelector('h1').textContent")
+              .startswith("Lomake vanhentui"), "a change with a %s CSRF token is refused: %s"
+              % (how, status))
+        if how == "missing":
+            page.shot("csrf-refused")
+        check(page.goto(base + "/oncall") == 200 and page.js("location.pathname") == "/oncall",
+              "still logged in after the refused change")
+
+    # a new password set from the command line ends the sessions opened before it
+    run([web, "-c", conf] + root + ["user", "passwd", "aino"], stdin="aino's new password\n")
+    page.goto(base + "/oncall")
+    check(page.js("location.pathname") == "/login", "a new password ends the open session")
+    page.submit(login % (json.dumps("aino"), json.dumps("aino's new password")))
+    check(page.js("location.pathname") == "/oncall", "the new password logs in")
+    # and one set on the password page: the session goes on with new tokens
+    page.goto(base + "/password")
+    old_csrf = page.js("document.querySelector('input[name=csrf]').value")
+    status = page.submit("document.querySelector('input[name=old]').value = %s; "
+                         "document.querySelector('input[name=new]').value = %s; "
+                         "document.querySelector('form.login button').click()"
+                         % (json.dumps("aino's new password"), json.dumps("aino's web password")))
+    check(status == 200 and page.js("document.getElementById('msg').className") == "ok",
+          "the password page sets a new password")
+    check(page.js("document.querySelector('input[name=csrf]').value") != old_csrf,
+          "the session's CSRF token is new after the password change")
+    check(page.goto(base + "/oncall") == 200 and page.js("location.pathname") == "/oncall",
+          "the session goes on after its own password change")
+
+    page.goto(base + "/system")
+    status = page.js("document.getElementById('status').innerText")
+    check("9.9-test" in status and "Elisa" in status and "1 h 02 min" in status,
+          "the system page shows rinkid's status")
+    check(page.js("document.querySelector('#status .err') !== null"),
+          "a modem that is not ready is marked")
+    page.shot("system")
+    page.submit("document.querySelector('form[action=\"/logout\"] button').click()")
+    check(page.js("location.pathname") == "/login", "the logout button logs out")
+    page.goto(base + "/oncall")
+    check(page.js("location.pathname") == "/login", "after logout the pages ask for a login")
+
+    # --- manager ------------------------------------------------------------------------
+    page.submit(login % (json.dumps("maija"), json.dumps("maija's long password")))
+    check(page.js("location.pathname") == "/overview", "the manager lands on the overview")
+    text = page.js("document.body.innerText")
+    check("+358" not in text and "Aino" not in text and "Mikko" not in text,
+          "the overview shows no names or phone numbers")
+    check(page.js("document.querySelector('#coverage tr:nth-child(2) td.gap') !== null"),
+          "the overview shows the coverage gap")
+    page.shot("overview")
+    for path in ("/log", "/log/%d" % ids[0], "/oncall"):
+        status = page.goto(base + path)
+        check(status == 403 and page.js("document.querySelector('h1').textContent")
+              == "You may not open this page", "the manager opening %s is refused: %s"
+              % (path, status))
+        check("+358" not in page.js("document.body.innerText"),
+              "the refusal shows no phone number")
+    page.shot("manager-refused")
+
+    # --- technician: the system page only ----------------------------------------------
+    page.submit("document.querySelector('form[action=\"/logout\"] button').click()")
+    page.submit(login % (json.dumps("timo"), json.dumps("timo's long password")))
+    check(page.js("location.pathname") == "/system", "the technician lands on the system page")
+    check(page.js("document.getElementById('chain').className") == "ok",
+          "the technician sees the chain check")
+    for path in ("/overview", "/log", "/oncall"):
+        check(page.goto(base + path) == 403, "the technician opening %s is refused" % path)
+
+    audit = run([web, "-c", conf] + root + ["audit", "100"])
+    for action in ("login_fail", "csrf_refused", "denied", "logout", "login"):
+        check(re.search(r"\b%s\b" % action, audit) is not None, "audit has %s" % action)
+    check(len(fake.requests) == 2 and set(fake.requests) == {b"status\n"},
+          "rinki-web asked the socket for status only, once per system page")
+
+    srv.send_signal(signal.SIGTERM)
+    check(srv.wait(timeout=WAIT_S) == 0, "rinki-web exits 0 on SIGTERM (ASan found nothing)")
+    if failures:
+        print("web browser test: %d FAILED" % len(failures))
+        with open(os.path.join(tmp, "web.log")) as f:
+            sys.stdout.write(f.read()[-4000:])
+        return 1
+    print("web browser test: all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

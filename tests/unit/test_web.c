@@ -1,0 +1,554 @@
+/*
+ * Unit tests of rinki-web (tools/web/): the form and cookie parsers, token comparison,
+ * HTML escaping and the page buffer's limit, sessions and the login rate limit on a fake
+ * clock, accounts (argon2id, lockout, disable, audit) on a temporary file, web.listen
+ * parsing (loopback only without TLS), the route table's roles and CSRF flags, and the
+ * message catalogue's three languages.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "web/form.h"
+#include "web/html.h"
+#include "web/session.h"
+#include "web/text.h"
+#include "web/users.h"
+#include "web/web.h"
+
+/* ---- forms ------------------------------------------------------------------------------ */
+
+static int parse(const char *s, struct web_form *f)
+{
+	return web_form_parse(s, strlen(s), f, NULL);
+}
+
+static void test_form_basic(void **state)
+{
+	(void)state;
+	static struct web_form f;
+	const char *why = "x";
+
+	assert_int_equal(web_form_parse("user=aino&password=a+b%25c%C3%A4&csrf=", 37, &f, &why), 0);
+	assert_null(why);
+	assert_int_equal(f.n, 3);
+	assert_string_equal(web_form_get(&f, "user"), "aino");
+	assert_string_equal(web_form_get(&f, "password"), "a b%cä");
+	assert_string_equal(web_form_get(&f, "csrf"), "");
+	assert_null(web_form_get(&f, "nope"));
+	/* empty pairs skipped, a key without '=' is an empty value */
+	assert_int_equal(parse("&&a=1&&flag&", &f), 0);
+	assert_int_equal(f.n, 2);
+	assert_string_equal(web_form_get(&f, "flag"), "");
+	assert_int_equal(parse("", &f), 0);
+	assert_int_equal(f.n, 0);
+}
+
+static void test_form_refused(void **state)
+{
+	(void)state;
+	static struct web_form f;
+	static char big[WEB_FORM_BODY_MAX + 2];
+	const char *why = NULL;
+
+	assert_int_equal(web_form_parse("a=1&a=2", 7, &f, &why), -EINVAL);
+	assert_non_null(why);
+	assert_int_equal(parse("A=1", &f), -EINVAL);	/* key alphabet */
+	assert_int_equal(parse("=1", &f), -EINVAL);	/* empty key */
+	assert_int_equal(parse("a%41=1", &f), -EINVAL); /* keys are never escaped */
+	assert_int_equal(parse("a=%4", &f), -EINVAL);	/* short escape */
+	assert_int_equal(parse("a=%zz", &f), -EINVAL);
+	assert_int_equal(parse("a=x%0Ay", &f), -EINVAL);     /* control character */
+	assert_int_equal(parse("a=x%00y", &f), -EINVAL);     /* NUL */
+	assert_int_equal(parse("a=%C3%28", &f), -EINVAL);    /* bad UTF-8 */
+	assert_int_equal(parse("a=%C0%AF", &f), -EINVAL);    /* overlong */
+	assert_int_equal(parse("a=%ED%A0%80", &f), -EINVAL); /* surrogate */
+	assert_int_equal(parse("a=%C2%85", &f), -EINVAL);    /* C1 control */
+	assert_int_equal(parse("a=x y", &f), -EINVAL);	     /* raw space */
+	assert_int_equal(parse("a=\xc3\xa4", &f), -EINVAL);  /* raw 8-bit byte */
+	assert_int_equal(web_form_parse("a=1\0b=2", 7, &f, NULL), -EINVAL);
+	char key[WEB_FORM_KEY_MAX + 4];
+	memset(key, 'k', sizeof(key));
+	key[WEB_FORM_KEY_MAX + 1] = '=';
+	key[WEB_FORM_KEY_MAX + 2] = '\0';
+	assert_int_equal(parse(key, &f), -EINVAL);
+	key[WEB_FORM_KEY_MAX] = '=';
+	key[WEB_FORM_KEY_MAX + 1] = '\0';
+	assert_int_equal(parse(key, &f), 0); /* exactly the maximum */
+	/* too many fields */
+	char many[256] = "";
+	for (int i = 0; i <= WEB_FORM_FIELDS; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sk%d=1", i ? "&" : "",
+			 i);
+	assert_int_equal(parse(many, &f), -E2BIG);
+	memset(big, 'a', sizeof(big) - 1);
+	big[1] = '=';
+	assert_int_equal(web_form_parse(big, WEB_FORM_BODY_MAX + 1, &f, NULL), -EMSGSIZE);
+	assert_int_equal(web_form_parse(big, WEB_FORM_BODY_MAX, &f, NULL), 0);
+	assert_int_equal(strlen(web_form_get(&f, "a")), WEB_FORM_BODY_MAX - 2);
+}
+
+static void test_cookie(void **state)
+{
+	(void)state;
+	char v[WEB_COOKIE_VAL_MAX + 1];
+
+	const char *h = "xrinki_session=evil; rinki_session=abc123; other=\"q-1\"";
+	assert_int_equal(web_cookie_get(h, "rinki_session", v, sizeof(v)), 6);
+	assert_string_equal(v, "abc123");
+	assert_int_equal(web_cookie_get(h, "other", v, sizeof(v)), 3);
+	assert_string_equal(v, "q-1");
+	assert_int_equal(web_cookie_get(h, "session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_cookie_get(NULL, "a", v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_cookie_get("a=1;a=2", "a", v, sizeof(v)), 1);
+	assert_string_equal(v, "1");
+	assert_int_equal(web_cookie_get("a=<x>", "a", v, sizeof(v)), -EINVAL);
+	assert_int_equal(web_cookie_get("a=x y", "a", v, sizeof(v)), -EINVAL);
+	assert_int_equal(web_cookie_get("a=12345", "a", v, 4), -EMSGSIZE);
+	char longc[WEB_COOKIE_VAL_MAX + 8] = "a=";
+	memset(longc + 2, 'x', WEB_COOKIE_VAL_MAX + 1);
+	longc[WEB_COOKIE_VAL_MAX + 3] = '\0';
+	char room[512];
+	assert_int_equal(web_cookie_get(longc, "a", room, sizeof(room)), -EMSGSIZE);
+}
+
+static void test_tokens(void **state)
+{
+	(void)state;
+	char a[WEB_TOKEN_HEX + 1], b[WEB_TOKEN_HEX + 1];
+
+	web_token_new(a);
+	web_token_new(b);
+	assert_int_equal(strlen(a), WEB_TOKEN_HEX);
+	assert_int_equal(strspn(a, "0123456789abcdef"), WEB_TOKEN_HEX);
+	assert_string_not_equal(a, b);
+	assert_true(web_token_eq(a, a));
+	assert_false(web_token_eq(a, b));
+	char shorter[WEB_TOKEN_HEX];
+	memcpy(shorter, a, WEB_TOKEN_HEX - 1);
+	shorter[WEB_TOKEN_HEX - 1] = '\0';
+	assert_false(web_token_eq(a, shorter)); /* a prefix is not the token */
+	assert_false(web_token_eq(a, NULL));
+	assert_false(web_token_eq(NULL, a));
+	assert_false(web_token_eq("", ""));
+}
+
+/* ---- HTML -------------------------------------------------------------------------------- */
+
+static void test_escape(void **state)
+{
+	(void)state;
+	struct web_buf b = {0};
+
+	web_buf_esc(&b, "<script>alert(\"x\" & 'y')</script>");
+	assert_string_equal(b.data,
+			    "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;");
+	web_buf_free(&b);
+	web_buf_esc(&b, "Mäkinen €");
+	assert_string_equal(b.data, "Mäkinen €");
+	web_buf_free(&b);
+	web_buf_esc(&b, "a\xc3(b\x01"
+			"c\x7f"
+			"d\xe2\x82");
+	assert_string_equal(b.data, "a\xef\xbf\xbd(b\xef\xbf\xbd"
+				    "c\xef\xbf\xbd"
+				    "d\xef\xbf\xbd\xef\xbf\xbd");
+	web_buf_free(&b);
+	web_buf_esc(&b, NULL);
+	assert_null(b.data);
+	assert_false(b.failed);
+}
+
+static void test_buf_limit(void **state)
+{
+	(void)state;
+	struct web_buf b = {0};
+	static char chunk[1 << 20];
+
+	memset(chunk, 'x', sizeof(chunk) - 1);
+	for (unsigned i = 0; i < WEB_BUF_MAX / (sizeof(chunk) - 1); i++)
+		web_buf_puts(&b, chunk);
+	assert_false(b.failed);
+	web_buf_printf(&b, "%s", chunk);
+	assert_true(b.failed);
+	size_t len = b.len;
+	web_buf_puts(&b, "y");
+	assert_int_equal(b.len, len); /* sticky */
+	web_buf_free(&b);
+}
+
+/* ---- sessions and rate limit ----------------------------------------------------------- */
+
+static void test_sessions(void **state)
+{
+	(void)state;
+	static struct web_sessions t;
+	char id[WEB_TOKEN_HEX + 1];
+
+	struct web_session *s = web_session_start(&t, "aino", 1000);
+	snprintf(id, sizeof(id), "%s", s->id);
+	assert_string_not_equal(s->id, s->csrf);
+	assert_ptr_equal(web_session_find(&t, id, 1000 + WEB_SESSION_IDLE_MS - 1), s);
+	/* touched: idle counts from the last request */
+	assert_ptr_equal(web_session_find(&t, id, 1000 + 2 * WEB_SESSION_IDLE_MS - 2), s);
+	assert_null(web_session_find(&t, id, 1000 + 3 * WEB_SESSION_IDLE_MS));
+	assert_null(web_session_find(&t, id, 1000)); /* ended for good */
+
+	/* the absolute limit holds however busy the session is */
+	s = web_session_start(&t, "aino", 0);
+	snprintf(id, sizeof(id), "%s", s->id);
+	int64_t now = 0;
+	for (; now < WEB_SESSION_MAX_MS; now += WEB_SESSION_IDLE_MS / 2)
+		assert_non_null(web_session_find(&t, id, now));
+	assert_null(web_session_find(&t, id, WEB_SESSION_MAX_MS));
+
+	/* a session that began before its account changed is stale */
+	s = web_session_start(&t, "aino", 5000);
+	assert_false(web_session_stale(s, 4999));
+	assert_false(web_session_stale(s, 5000));
+	assert_true(web_session_stale(s, 5001));
+
+	/* wrong token, and ending every session of a user */
+	s = web_session_start(&t, "mikko", 0);
+	web_session_start(&t, "mikko", 0);
+	web_session_start(&t, "aino", 0);
+	assert_null(web_session_find(&t, "00", 1));
+	assert_int_equal(web_session_end_user(&t, "mikko"), 2);
+	assert_false(s->used);
+
+	/* a full table ends the session idle the longest */
+	memset(&t, 0, sizeof(t));
+	struct web_session *oldest = web_session_start(&t, "old", 0);
+	for (int i = 1; i < WEB_SESSIONS_MAX; i++)
+		web_session_start(&t, "u", 10 + i);
+	snprintf(id, sizeof(id), "%s", oldest->id);
+	web_session_start(&t, "new", 500);
+	assert_null(web_session_find(&t, id, 501));
+}
+
+static void test_rate(void **state)
+{
+	(void)state;
+	static struct web_rate r;
+
+	for (int i = 0; i < WEB_RATE_BURST; i++)
+		assert_true(web_rate_take(&r, "127.0.0.1", 1000));
+	assert_false(web_rate_take(&r, "127.0.0.1", 1000));
+	assert_true(web_rate_take(&r, "::1", 1000)); /* per address */
+	assert_false(web_rate_take(&r, "127.0.0.1", 1000 + WEB_RATE_INTERVAL_MS - 1));
+	assert_true(web_rate_take(&r, "127.0.0.1", 1000 + WEB_RATE_INTERVAL_MS));
+	assert_false(web_rate_take(&r, "127.0.0.1", 1000 + WEB_RATE_INTERVAL_MS));
+	/* an address flood reuses the stalest slot and does not reset the limited one */
+	for (int i = 0; i < WEB_RATE_SLOTS - 3; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.0.%d.%d", i / 256, i % 256);
+		web_rate_take(&r, a, 1000 + WEB_RATE_INTERVAL_MS);
+	}
+	assert_false(web_rate_take(&r, "127.0.0.1", 1000 + WEB_RATE_INTERVAL_MS));
+}
+
+/* ---- accounts -------------------------------------------------------------------------- */
+
+struct tmpdb {
+	char dir[64], path[96];
+	struct web_users *u;
+};
+
+static int users_setup(void **state)
+{
+	struct tmpdb *t = calloc(1, sizeof(*t));
+	snprintf(t->dir, sizeof(t->dir), "/tmp/test_web.XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -1;
+	snprintf(t->path, sizeof(t->path), "%s/users.db", t->dir);
+	if (web_users_open(t->path, &t->u) < 0)
+		return -1;
+	*state = t;
+	return 0;
+}
+
+static int users_teardown(void **state)
+{
+	struct tmpdb *t = *state;
+	char cmd[160];
+	web_users_close(t->u);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(t);
+	return 0;
+}
+
+static int audits;
+static char last_action[32];
+static void count_audit(const struct web_audit *a, void *arg)
+{
+	(void)arg;
+	audits++;
+	snprintf(last_action, sizeof(last_action), "%s", a->action);
+}
+
+static void test_users(void **state)
+{
+	struct tmpdb *t = *state;
+	struct web_user w;
+	struct stat st;
+	struct timespec t0, t1;
+
+	assert_int_equal(stat(t->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(web_users_add(t->u, "aino", WEB_ROLE_COORDINATOR, "sv",
+				       "correct horse battery", "cli", 1000),
+			 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_message("argon2id hash (%d passes, %u MiB): %.0f ms\n", WEB_USERS_OPSLIMIT,
+		      WEB_USERS_MEMLIMIT >> 20,
+		      (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			  (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	assert_int_equal(
+	    web_users_add(t->u, "aino", WEB_ROLE_MANAGER, "fi", "another password", "cli", 1000),
+	    -EEXIST);
+	assert_int_equal(
+	    web_users_add(t->u, "Bad", WEB_ROLE_MANAGER, "fi", "long enough pw", "cli", 0),
+	    -EINVAL);
+	assert_int_equal(web_users_add(t->u, "b", 3, "fi", "long enough pw", "cli", 0), -EINVAL);
+	assert_int_equal(
+	    web_users_add(t->u, "b", WEB_ROLE_MANAGER, "de", "long enough pw", "cli", 0), -EINVAL);
+	assert_int_equal(web_users_add(t->u, "b", WEB_ROLE_MANAGER, "fi", "short", "cli", 0),
+			 -EINVAL);
+	assert_int_equal(
+	    web_users_add(t->u, "b", WEB_ROLE_MANAGER, "fi", "long\tenough pw", "cli", 0), -EINVAL);
+
+	/* the hash is argon2id and never the password */
+	assert_int_equal(web_users_login(t->u, "aino", "correct horse battery", "::1", 2000, &w),
+			 0);
+	assert_string_equal(w.name, "aino");
+	assert_int_equal(w.role, WEB_ROLE_COORDINATOR);
+	assert_string_equal(w.lang, "sv");
+	FILE *f = fopen(t->path, "rb");
+	static char raw[1 << 16];
+	size_t n = fread(raw, 1, sizeof(raw), f);
+	fclose(f);
+	assert_null(memmem(raw, n, "correct horse", 13));
+
+	assert_int_equal(web_users_login(t->u, "nobody", "correct horse battery", "::1", 2000, &w),
+			 -EACCES);
+	assert_int_equal(web_users_login(t->u, "aino", NULL, "::1", 2000, &w), -EACCES);
+}
+
+static void test_lockout(void **state)
+{
+	struct tmpdb *t = *state;
+	struct web_user w;
+	const char *good = "correct horse battery";
+	int64_t now = 1000000;
+
+	assert_int_equal(web_users_add(t->u, "mikko", WEB_ROLE_MANAGER, "fi", good, "cli", now), 0);
+	/* failures spread wider than the window do not lock */
+	for (int i = 0; i < WEB_USERS_FAIL_MAX - 1; i++)
+		assert_int_equal(web_users_login(t->u, "mikko", "wrong", "::1", now, &w), -EACCES);
+	now += WEB_USERS_FAIL_WINDOW_MS;
+	assert_int_equal(web_users_login(t->u, "mikko", "wrong", "::1", now, &w), -EACCES);
+	assert_int_equal(web_users_login(t->u, "mikko", good, "::1", now, &w), 0);
+	/* a success clears the count */
+	for (int i = 0; i < WEB_USERS_FAIL_MAX - 1; i++)
+		assert_int_equal(web_users_login(t->u, "mikko", "wrong", "::1", now, &w), -EACCES);
+	assert_int_equal(web_users_login(t->u, "mikko", good, "::1", now, &w), 0);
+	/* FAIL_MAX wrong within the window: locked, and the right password is refused */
+	for (int i = 0; i < WEB_USERS_FAIL_MAX; i++)
+		assert_int_equal(web_users_login(t->u, "mikko", "wrong", "::1", now + i, &w),
+				 -EACCES);
+	assert_int_equal(web_users_login(t->u, "mikko", good, "::1", now + 10, &w), -EAGAIN);
+	assert_int_equal(web_users_get(t->u, "mikko", &w), 0);
+	assert_true(w.locked_until_ms > now);
+	assert_int_equal(web_users_login(t->u, "mikko", good, "::1",
+					 now + WEB_USERS_FAIL_MAX - 1 + WEB_USERS_LOCK_MS - 1, &w),
+			 -EAGAIN);
+	assert_int_equal(web_users_login(t->u, "mikko", good, "::1",
+					 now + WEB_USERS_FAIL_MAX - 1 + WEB_USERS_LOCK_MS, &w),
+			 0);
+	/* a new password lifts a lockout at once */
+	for (int i = 0; i < WEB_USERS_FAIL_MAX; i++)
+		web_users_login(t->u, "mikko", "wrong", "::1", now + WEB_USERS_LOCK_MS * 2, &w);
+	assert_int_equal(web_users_passwd(t->u, "mikko", "brand new password", "cli",
+					  now + WEB_USERS_LOCK_MS * 2),
+			 0);
+	assert_int_equal(
+	    web_users_login(t->u, "mikko", good, "::1", now + WEB_USERS_LOCK_MS * 2, &w), -EACCES);
+	assert_int_equal(web_users_login(t->u, "mikko", "brand new password", "::1",
+					 now + WEB_USERS_LOCK_MS * 2, &w),
+			 0);
+	assert_int_equal(web_users_get(t->u, "mikko", &w), 0);
+	assert_int_equal(w.changed_ms, now + WEB_USERS_LOCK_MS * 2); /* sessions before it end */
+	assert_int_equal(web_users_passwd(t->u, "nobody", "brand new password", "cli", now),
+			 -ENOENT);
+	assert_int_equal(web_users_passwd(t->u, "mikko", "short", "cli", now), -EINVAL);
+
+	/* disabled: refused even with the right password */
+	assert_int_equal(web_users_set_disabled(t->u, "mikko", true, "cli", now + 7), 0);
+	assert_int_equal(web_users_get(t->u, "mikko", &w), 0);
+	assert_int_equal(w.changed_ms, now + 7);
+	assert_int_equal(web_users_login(t->u, "mikko", "brand new password", "::1",
+					 now + WEB_USERS_LOCK_MS * 3, &w),
+			 -EPERM);
+	assert_int_equal(web_users_set_disabled(t->u, "mikko", false, "cli", now), 0);
+	assert_int_equal(web_users_login(t->u, "mikko", "brand new password", "::1",
+					 now + WEB_USERS_LOCK_MS * 3, &w),
+			 0);
+	assert_int_equal(web_users_set_disabled(t->u, "nobody", true, "cli", now), -ENOENT);
+
+	/* every attempt and change was audited */
+	audits = 0;
+	int rows = web_users_audit_list(t->u, 1000, count_audit, NULL);
+	assert_true(rows > 20);
+	assert_int_equal(audits, rows);
+	assert_string_equal(last_action, "login");
+	audits = 0;
+	assert_int_equal(web_users_audit_list(t->u, 3, count_audit, NULL), 3);
+	assert_int_equal(audits, 3);
+}
+
+static char last_detail[64], last_user[64];
+static void keep_audit(const struct web_audit *a, void *arg)
+{
+	(void)arg;
+	snprintf(last_detail, sizeof(last_detail), "%s", a->detail ? a->detail : "");
+	snprintf(last_user, sizeof(last_user), "%s", a->user ? a->user : "");
+}
+
+/* A URL or a name from the network must not write lines or terminal codes into the audit. */
+static void test_audit_controls(void **state)
+{
+	struct tmpdb *t = *state;
+
+	assert_int_equal(web_users_audit(t->u, 1, "ai\nno", "::1", "denied",
+					 "/log/1\nNOTICE audit: login user=root\x1b[2J\x7f"),
+			 0);
+	assert_int_equal(web_users_audit_list(t->u, 1, keep_audit, NULL), 1);
+	assert_null(strpbrk(last_detail, "\n\r\x1b\x7f"));
+	assert_string_equal(last_detail, "/log/1?NOTICE audit: login user=root?[2J?");
+	assert_string_equal(last_user, "ai?no");
+}
+
+/* ---- listen address, routes, text ------------------------------------------------------- */
+
+static void test_listen(void **state)
+{
+	(void)state;
+	struct sockaddr_storage sa;
+	unsigned len;
+	bool lo;
+	const char *why = NULL;
+
+	assert_int_equal(web_listen_parse("127.0.0.1:8080", &sa, &len, &lo, &why), 0);
+	assert_true(lo);
+	assert_int_equal(sa.ss_family, AF_INET);
+	assert_int_equal(web_listen_parse("127.8.9.10:0", &sa, &len, &lo, &why), 0);
+	assert_true(lo);
+	assert_int_equal(web_listen_parse("[::1]:443", &sa, &len, &lo, &why), 0);
+	assert_true(lo);
+	assert_int_equal(sa.ss_family, AF_INET6);
+	assert_int_equal(web_listen_parse("0.0.0.0:80", &sa, &len, &lo, &why), 0);
+	assert_false(lo);
+	assert_int_equal(web_listen_parse("192.168.1.2:80", &sa, &len, &lo, &why), 0);
+	assert_false(lo);
+	assert_int_equal(web_listen_parse("[::]:80", &sa, &len, &lo, &why), 0);
+	assert_false(lo);
+	assert_int_equal(web_listen_parse("[::ffff:127.0.0.1]:80", &sa, &len, &lo, &why), 0);
+	assert_false(lo); /* mapped addresses are not taken for loopback */
+	static const char *const bad[] = {
+	    "",	      "localhost:80", "127.0.0.1", "127.0.0.1:",  "127.0.0.1:x", "127.0.0.1:65536",
+	    "::1:80", "[::1]80",      ":80",	   "127.0.0.1:-1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(web_listen_parse(bad[i], &sa, &len, &lo, &why), -EINVAL);
+		assert_non_null(why);
+	}
+}
+
+static void test_routes(void **state)
+{
+	(void)state;
+	bool known;
+	const struct web_route *rt;
+
+	rt = web_route_find("GET", "/oncall", &known);
+	assert_non_null(rt);
+	assert_int_equal(rt->roles, WEB_ROLE_COORDINATOR);
+	rt = web_route_find("GET", "/log/17", &known);
+	assert_non_null(rt);
+	assert_int_equal(rt->roles, WEB_ROLE_COORDINATOR);
+	assert_null(web_route_find("GET", "/log/", &known)); /* a prefix needs its tail */
+	rt = web_route_find("GET", "/overview", &known);
+	assert_true(rt->roles & WEB_ROLE_MANAGER);
+	assert_false(rt->roles & WEB_ROLE_TECHNICIAN);
+	/* every POST but the login form (its own double-submit token) needs the CSRF token */
+	static const char *const posts[] = {"/logout", "/password"};
+	for (size_t i = 0; i < 2; i++) {
+		rt = web_route_find("POST", posts[i], &known);
+		assert_non_null(rt);
+		assert_true(rt->change);
+		assert_true(rt->roles != 0);
+	}
+	rt = web_route_find("POST", "/login", &known);
+	assert_int_equal(rt->roles, 0);
+	assert_null(web_route_find("DELETE", "/oncall", &known));
+	assert_true(known);
+	assert_null(web_route_find("GET", "/etc/passwd", &known));
+	assert_false(known);
+	assert_null(web_route_find("GET", "/oncall/", &known));
+}
+
+static void test_text(void **state)
+{
+	(void)state;
+	for (int s = 0; s < T_COUNT; s++)
+		for (int l = 0; l < WEB_LANG_COUNT; l++) {
+			const char *t = web_t((enum web_lang)l, (enum web_str)s);
+			assert_string_not_equal(t, "?");
+			assert_true(web_text_ok(t, strlen(t)));
+		}
+	assert_int_equal(web_lang_accept("sv-FI,sv;q=0.9,en;q=0.8"), WEB_LANG_SV);
+	assert_int_equal(web_lang_accept("de-DE, en-GB;q=0.5"), WEB_LANG_EN);
+	assert_int_equal(web_lang_accept("de"), WEB_LANG_FI);
+	assert_int_equal(web_lang_accept("svx"), WEB_LANG_FI);
+	assert_int_equal(web_lang_accept(NULL), WEB_LANG_FI);
+	assert_int_equal(web_lang_parse("en"), WEB_LANG_EN);
+	assert_int_equal(web_lang_parse("xx"), WEB_LANG_FI);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_form_basic),
+	    cmocka_unit_test(test_form_refused),
+	    cmocka_unit_test(test_cookie),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_buf_limit),
+	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_rate),
+	    cmocka_unit_test_setup_teardown(test_users, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_lockout, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_controls, users_setup, users_teardown),
+	    cmocka_unit_test(test_listen),
+	    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,301 @@
+/*
+ * rinki-web: the web console of a rinki gateway, for duty coordinators, managers and
+ * technicians. A process of its own: started as root it drops to web.user (default
+ * rinki-web) before it opens anything; it reads rinki.db through the store layer, asks
+ * rinkid for status over the control socket, and keeps its accounts in web.users. It
+ * serves web.listen and nothing when that is unset; until TLS is built, only a loopback
+ * address is accepted. The same binary manages the accounts (rinki-web user ...).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/priv.h"
+#include "web.h"
+
+#define CONF_DEFAULT "/etc/rinki/rinki.conf"
+
+static const char usage_text[] =
+    "usage: rinki-web [-c CONF] [--allow-root] [--syslog]          serve web.listen\n"
+    "       rinki-web [-c CONF] [--allow-root] user add NAME ROLE [--lang fi|sv|en]\n"
+    "       rinki-web [-c CONF] [--allow-root] user passwd NAME\n"
+    "       rinki-web [-c CONF] [--allow-root] user disable|enable NAME\n"
+    "       rinki-web [-c CONF] [--allow-root] user list\n"
+    "       rinki-web [-c CONF] [--allow-root] audit [N]\n"
+    "ROLE is coordinator, manager or technician. Passwords are read from the terminal\n"
+    "(twice) or, when stdin is not a terminal, as one line from stdin. CONF defaults "
+    "to\n" CONF_DEFAULT ".\n";
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int usage(const char *why)
+{
+	if (why)
+		fprintf(stderr, "rinki-web: %s\n", why);
+	fputs(usage_text, stderr);
+	return 2;
+}
+
+/* Read one password: from the terminal without echo (twice), else one line of stdin. */
+static int read_password(char *buf, size_t len)
+{
+	bool tty = isatty(STDIN_FILENO);
+	char again[WEB_USERS_PW_MAX + 2];
+
+	for (int round = 0; round < (tty ? 2 : 1); round++) {
+		char *dst = round ? again : buf;
+		size_t dlen = round ? sizeof(again) : len;
+		struct termios old, quiet;
+		if (tty) {
+			fputs(round ? "again: " : "password: ", stderr);
+			tcgetattr(STDIN_FILENO, &old);
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		}
+		char *ok = fgets(dst, (int)dlen, stdin);
+		if (tty) {
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+			fputs("\n", stderr);
+		}
+		if (!ok)
+			return -EIO;
+		size_t n = strcspn(dst, "\n");
+		if (dst[n] != '\n' && !feof(stdin))
+			return -EMSGSIZE;
+		dst[n] = '\0';
+	}
+	if (tty && strcmp(buf, again) != 0)
+		return -EINVAL;
+	sodium_memzero(again, sizeof(again));
+	return 0;
+}
+
+static void print_user(const struct web_user *u, void *arg)
+{
+	int64_t now = *(int64_t *)arg;
+	printf("%-24s %-12s %s%s%s\n", u->name, web_role_name(u->role), u->lang,
+	       u->disabled ? "  DISABLED" : "", u->locked_until_ms > now ? "  LOCKED" : "");
+}
+
+static void print_audit(const struct web_audit *a, void *arg)
+{
+	(void)arg;
+	time_t t = (time_t)(a->t_ms / 1000);
+	struct tm tm;
+	char when[32];
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	printf("%s  %-18s %-16s %-16s %s\n", when, a->action, a->user ? a->user : "-",
+	       a->ip ? a->ip : "-", a->detail ? a->detail : "");
+}
+
+static int cmd_user(struct web_users *u, int argc, char **argv)
+{
+	int64_t now = wall_ms();
+	char pw[WEB_USERS_PW_MAX + 2];
+	int rc;
+
+	if (argc < 1)
+		return usage("user: add, passwd, disable, enable or list");
+	if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		rc = web_users_list(u, print_user, &now);
+		return rc < 0 ? 1 : 0;
+	}
+	if (argc < 2)
+		return usage("user: NAME missing");
+	const char *name = argv[1];
+	if (!web_users_name_ok(name)) {
+		fprintf(stderr,
+			"rinki-web: '%s' is not a user name (1-%d of a-z 0-9 . _ -, "
+			"starting with a letter)\n",
+			name, WEB_USERS_NAME_MAX);
+		return 1;
+	}
+	if (strcmp(argv[0], "add") == 0) {
+		const char *lang = "fi";
+		if (argc == 5 && strcmp(argv[3], "--lang") == 0)
+			lang = argv[4];
+		else if (argc != 3)
+			return usage("user add NAME ROLE [--lang fi|sv|en]");
+		int role = web_role_parse(argv[2]);
+		if (role < 0)
+			return usage("ROLE is coordinator, manager or technician");
+		if (strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en"))
+			return usage("--lang is fi, sv or en");
+		if (read_password(pw, sizeof(pw)) < 0) {
+			fprintf(stderr, "rinki-web: no password read (or the two differ)\n");
+			return 1;
+		}
+		if (!web_users_password_ok(pw)) {
+			fprintf(stderr, "rinki-web: a password is %d-%d characters of text\n",
+				WEB_USERS_PW_MIN, WEB_USERS_PW_MAX);
+			return 1;
+		}
+		rc = web_users_add(u, name, role, lang, pw, "cli", now);
+		sodium_memzero(pw, sizeof(pw));
+		if (rc == -EEXIST) {
+			fprintf(stderr, "rinki-web: user '%s' exists\n", name);
+			return 1;
+		}
+		if (rc < 0) {
+			fprintf(stderr, "rinki-web: cannot add '%s': %s\n", name, strerror(-rc));
+			return 1;
+		}
+		printf("user %s added (%s)\n", name, web_role_name(role));
+		return 0;
+	}
+	if (argc != 2)
+		return usage("one NAME");
+	if (strcmp(argv[0], "passwd") == 0) {
+		if (read_password(pw, sizeof(pw)) < 0) {
+			fprintf(stderr, "rinki-web: no password read (or the two differ)\n");
+			return 1;
+		}
+		rc = web_users_passwd(u, name, pw, "cli", now);
+		sodium_memzero(pw, sizeof(pw));
+	} else if (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0) {
+		rc = web_users_set_disabled(u, name, argv[0][0] == 'd', "cli", now);
+	} else {
+		return usage("user: add, passwd, disable, enable or list");
+	}
+	if (rc == -ENOENT)
+		fprintf(stderr, "rinki-web: no user '%s'\n", name);
+	else if (rc == -EINVAL)
+		fprintf(stderr, "rinki-web: a password is %d-%d characters of text\n",
+			WEB_USERS_PW_MIN, WEB_USERS_PW_MAX);
+	else if (rc < 0)
+		fprintf(stderr, "rinki-web: %s\n", strerror(-rc));
+	else
+		printf("user %s: %s done\n", name, argv[0]);
+	return rc < 0 ? 1 : 0;
+}
+
+static int serve(struct gw_conf *conf, struct web_users *users)
+{
+	struct sockaddr_storage sa;
+	unsigned salen;
+	bool loopback;
+	const char *why;
+	sigset_t set;
+	int port, sig;
+
+	if (web_listen_parse(conf->web_listen, &sa, &salen, &loopback, &why) < 0) {
+		fprintf(stderr, "rinki-web: web.listen '%s': %s\n", conf->web_listen, why);
+		return 1;
+	}
+	if (!loopback) {
+		fprintf(stderr,
+			"rinki-web: web.listen '%s' is not a loopback address: without TLS (not "
+			"built yet) rinki-web listens only on 127.0.0.1 or [::1]; put a TLS "
+			"reverse proxy or an SSH tunnel in front of it\n",
+			conf->web_listen);
+		return 1;
+	}
+	static struct web_app app;
+	app.conf = conf;
+	app.users = users;
+	app.now_ms = wall_ms;
+	/* signals are taken by sigwait() below, never by the server's thread */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	void *d = web_http_start(&app, &sa, salen, &port);
+	if (!d)
+		return 1;
+	char where[96];
+	if (sa.ss_family == AF_INET6)
+		snprintf(where, sizeof(where), "[::1]:%d", port);
+	else
+		snprintf(where, sizeof(where), "%.*s:%d", (int)strcspn(conf->web_listen, ":"),
+			 conf->web_listen, port);
+	gw_log(GW_LOG_MAIN, GW_LOG_NOTICE, "rinki-web: listening on http://%s/", where);
+	printf("listening http://%s/\n", where);
+	fflush(stdout);
+	do {
+		if (sigwait(&set, &sig) != 0)
+			break;
+	} while (sig == SIGHUP);
+	web_http_stop(d);
+	gw_log(GW_LOG_MAIN, GW_LOG_NOTICE, "rinki-web: stopped by signal %d", sig);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = CONF_DEFAULT;
+	bool allow_root = false, use_syslog = false;
+	static struct gw_conf conf;
+	int i, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf_path = argv[++i];
+		else if (strcmp(argv[i], "--allow-root") == 0)
+			allow_root = true;
+		else if (strcmp(argv[i], "--syslog") == 0)
+			use_syslog = true;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return fputs(usage_text, stdout), 0;
+		else
+			return usage("unknown option");
+	}
+	gw_log_init("rinki-web", use_syslog);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "rinki-web: libsodium does not start\n");
+		return 1;
+	}
+	gw_conf_defaults(&conf);
+	if ((rc = gw_conf_load(&conf, conf_path)) < 0) {
+		fprintf(stderr, "rinki-web: %s: %s\n", conf_path,
+			rc == -EINVAL ? "errors above" : strerror(-rc));
+		return 1;
+	}
+	bool serving = i == argc;
+	if (serving && !conf.web_listen[0]) {
+		fprintf(stderr, "rinki-web: web.listen is not set in %s: the web console is off\n",
+			conf_path);
+		return 0;
+	}
+	/* least privilege before anything is opened: the accounts file, the socket, the db */
+	if (gw_priv_drop(conf.web_user, allow_root) < 0) {
+		fprintf(stderr, "rinki-web: cannot become user '%s' (web.user)\n", conf.web_user);
+		return 1;
+	}
+	struct web_users *users;
+	if ((rc = web_users_open(conf.web_users, &users)) < 0) {
+		fprintf(stderr, "rinki-web: %s: cannot open the accounts file: %s\n",
+			conf.web_users, strerror(-rc));
+		return 1;
+	}
+	if (serving)
+		rc = serve(&conf, users);
+	else if (strcmp(argv[i], "user") == 0)
+		rc = cmd_user(users, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "audit") == 0 && argc - i <= 2) {
+		long n = argc - i == 2 ? strtol(argv[i + 1], NULL, 10) : 50;
+		rc = web_users_audit_list(users, n > 0 && n < 100000 ? (int)n : 50, print_audit,
+					  NULL) < 0;
+	} else
+		rc = usage("unknown command");
+	web_users_close(users);
+	return rc;
+}

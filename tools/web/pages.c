@@ -1,0 +1,1093 @@
+/*
+ * pages: what rinki-web shows. Each page reads through the store layer (gateway/store:
+ * gw_db_* and the roster snapshot) or asks rinkid over its control socket, and renders
+ * server-side HTML into the request's buffer; charts are SVG drawn here. No page writes
+ * rinki.db: the only changes are the user's own session and password, in rinki-web's
+ * accounts file. Every string from outside this file goes through web_buf_esc().
+ *
+ * Sections: frame (head, navigation, times), login/logout/password, on call, call log
+ * and incident, system (control socket), overview (aggregates for managers).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/ctl_proto.h"
+#include "rinki/proto.h"
+#include "store/db.h"
+#include "store/roster.h"
+#include "web.h"
+
+#define DAY_MS	    (24 * 3600 * 1000LL)
+#define HORIZON_MS  (14 * DAY_MS)
+#define SAMPLE_MS   (5 * 60 * 1000LL) /* duty sampled this often, changes found to the minute */
+#define SEGS_MAX    2048	      /* duty segments per line in 14 days */
+#define LOG_ROWS    500
+#define CTL_WAIT_MS 2000
+
+/* ---- frame ------------------------------------------------------------------------------ */
+
+static const char *T(struct web_req *r, enum web_str s)
+{
+	return web_t(r->lang, s);
+}
+
+/* Helsinki local time of t_ms, whatever the process's zone. */
+static void local_tm(int64_t t_ms, struct tm *tm)
+{
+	time_t t = (time_t)(t_ms / 1000 + (int64_t)gw_roster_utc_offset_min(t_ms) * 60);
+	gmtime_r(&t, tm);
+}
+
+static const char *const wdays[WEB_LANG_COUNT][7] = {
+    {"su", "ma", "ti", "ke", "to", "pe", "la"},
+    {"sön", "mån", "tis", "ons", "tor", "fre", "lör"},
+    {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
+};
+
+/* "ma 7.12. 08:00" in the request's language. */
+static void put_time(struct web_req *r, int64_t t_ms)
+{
+	struct tm tm;
+	local_tm(t_ms, &tm);
+	web_buf_printf(&r->out, "%s %d.%d. %02d:%02d", wdays[r->lang][tm.tm_wday], tm.tm_mday,
+		       tm.tm_mon + 1, tm.tm_hour, tm.tm_min);
+}
+
+/* "2026-12-07 08:00:05.123", or "08:00:05.123" without the date */
+static void put_time_full(struct web_req *r, int64_t t_ms, bool date)
+{
+	struct tm tm;
+	local_tm(t_ms, &tm);
+	if (date)
+		web_buf_printf(&r->out, "%04d-%02d-%02d ", tm.tm_year + 1900, tm.tm_mon + 1,
+			       tm.tm_mday);
+	web_buf_printf(&r->out, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		       (int)(t_ms % 1000));
+}
+
+static void put_csrf(struct web_req *r)
+{
+	web_buf_puts(&r->out, "<input type=\"hidden\" name=\"csrf\" value=\"");
+	web_buf_esc(&r->out, r->sess->csrf);
+	web_buf_puts(&r->out, "\">");
+}
+
+static void page_begin(struct web_req *r, const char *title)
+{
+	struct web_buf *b = &r->out;
+	web_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">",
+		       web_lang_code(r->lang));
+	web_buf_puts(b, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+			"<link rel=\"stylesheet\" href=\"/app.css\"><title>");
+	web_buf_esc(b, title);
+	web_buf_puts(b, " – rinki</title></head><body><header><strong>rinki</strong>");
+	if (r->sess) {
+		static const struct {
+			const char *href;
+			enum web_str s;
+			unsigned roles;
+		} nav[] = {
+		    {"/oncall", T_ONCALL, WEB_ROLE_COORDINATOR},
+		    {"/log", T_CALLLOG, WEB_ROLE_COORDINATOR},
+		    {"/overview", T_OVERVIEW, WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER},
+		    {"/system", T_SYSTEM,
+		     WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER | WEB_ROLE_TECHNICIAN},
+		};
+		web_buf_puts(b, "<nav>");
+		for (size_t i = 0; i < sizeof(nav) / sizeof(nav[0]); i++)
+			if (nav[i].roles & (unsigned)r->user.role)
+				web_buf_printf(b, "<a href=\"%s\">%s</a>", nav[i].href,
+					       T(r, nav[i].s));
+		web_buf_puts(b, "</nav><div class=\"who\"><a href=\"/password\">");
+		web_buf_esc(b, r->user.name);
+		web_buf_printf(b, "</a> (%s) <form method=\"post\" action=\"/logout\">",
+			       web_role_name(r->user.role));
+		put_csrf(r);
+		web_buf_printf(b, "<button>%s</button></form></div>", T(r, T_LOGOUT));
+	}
+	web_buf_puts(b, "</header><main><h1>");
+	web_buf_esc(b, title);
+	web_buf_puts(b, "</h1>");
+}
+
+static void page_end(struct web_req *r)
+{
+	web_buf_puts(&r->out, "</main></body></html>\n");
+}
+
+void web_page_error(struct web_req *r, int status, enum web_str s)
+{
+	web_buf_free(&r->out);
+	r->status = status;
+	page_begin(r, T(r, s));
+	web_buf_printf(&r->out, "<p class=\"err\">%d</p>", status);
+	page_end(r);
+}
+
+static void redirect(struct web_req *r, const char *to)
+{
+	r->status = 303;
+	snprintf(r->location, sizeof(r->location), "%s", to);
+}
+
+void web_page_css(struct web_req *r)
+{
+	r->content_type = "text/css; charset=utf-8";
+	web_buf_puts(
+	    &r->out,
+	    "body{font-family:sans-serif;margin:0;color:#111;background:#fafafa}"
+	    "header{display:flex;flex-wrap:wrap;gap:.5em 1em;align-items:center;padding:.5em 1em;"
+	    "background:#1d3557;color:#fff}header a{color:#fff}nav{display:flex;flex-wrap:wrap;"
+	    "gap:.3em 1em}.who{margin-left:auto}.who form{display:inline}"
+	    "main{padding:0 1em 2em;max-width:70em}h1{font-size:1.4em}h2{font-size:1.15em;"
+	    "margin-top:1.5em}table{border-collapse:collapse;margin:.5em 0}"
+	    "td,th{border-bottom:1px solid #ccc;padding:.25em .5em;text-align:left;"
+	    "vertical-align:top}.wrap{overflow-x:auto}.gap,.err{color:#b00000;font-weight:bold}"
+	    ".ok{color:#176b2c;font-weight:bold}svg.tl{width:100%;height:auto;max-width:60em}"
+	    "form.filter{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}"
+	    "label{display:block}input,select,button{font-size:1em;padding:.3em}"
+	    ".login{max-width:22em}.login input{width:100%;box-sizing:border-box}"
+	    ".muted{color:#555}ol{padding-left:1.5em}\n");
+}
+
+/* ---- login, logout, password ---------------------------------------------------------- */
+
+static const char *secure_attr(struct web_req *r)
+{
+	return r->app->tls ? "; Secure" : "";
+}
+
+static void login_form(struct web_req *r, int status, enum web_str msg)
+{
+	char tok[WEB_TOKEN_HEX + 1];
+
+	web_token_new(tok);
+	web_req_cookie(r, "rinki_login=%s; Path=/login; HttpOnly; SameSite=Strict%s", tok,
+		       secure_attr(r));
+	r->status = status;
+	page_begin(r, T(r, T_LOGIN));
+	if (status != 200)
+		web_buf_printf(&r->out, "<p class=\"err\" id=\"login-error\">%s</p>", T(r, msg));
+	web_buf_printf(&r->out,
+		       "<form class=\"login\" method=\"post\" action=\"/login\">"
+		       "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+		       "<label>%s<input name=\"user\" id=\"user\" autocomplete=\"username\" "
+		       "required maxlength=\"%d\"></label>"
+		       "<label>%s<input type=\"password\" name=\"password\" id=\"password\" "
+		       "autocomplete=\"current-password\" required maxlength=\"%d\"></label>"
+		       "<p><button id=\"login\">%s</button></p></form>",
+		       tok, T(r, T_USER), WEB_USERS_NAME_MAX, T(r, T_PASSWORD), WEB_USERS_PW_MAX,
+		       T(r, T_LOGIN));
+	page_end(r);
+}
+
+void web_page_login(struct web_req *r)
+{
+	struct web_app *app = r->app;
+
+	if (strcmp(r->method, "GET") == 0) {
+		if (r->sess)
+			redirect(r, "/");
+		else
+			login_form(r, 200, T_LOGIN);
+		return;
+	}
+	char held[WEB_COOKIE_VAL_MAX + 1];
+	if (web_cookie_get(r->cookie_header, "rinki_login", held, sizeof(held)) < 0 ||
+	    !web_token_eq(held, web_form_get(r->form, "csrf"))) {
+		web_users_audit(app->users, app->now_ms(), NULL, r->ip, "csrf_refused", "/login");
+		web_page_error(r, 403, T_CSRF);
+		return;
+	}
+	if (!web_rate_take(&app->rate, r->ip, app->now_ms())) {
+		web_users_audit(app->users, app->now_ms(), NULL, r->ip, "login_rate_limited", NULL);
+		login_form(r, 429, T_RATE);
+		return;
+	}
+	struct web_user u;
+	const char *name = web_form_get(r->form, "user");
+	int rc = web_users_login(app->users, name ? name : "", web_form_get(r->form, "password"),
+				 r->ip, app->now_ms(), &u);
+	if (rc < 0) {
+		login_form(r, 401, T_LOGIN_FAILED);
+		return;
+	}
+	struct web_session *s = web_session_start(&app->sessions, u.name, app->now_ms());
+	web_req_cookie(r, "rinki_session=%s; Path=/; HttpOnly; SameSite=Strict%s", s->id,
+		       secure_attr(r));
+	web_req_cookie(r, "rinki_login=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict%s",
+		       secure_attr(r));
+	redirect(r, "/");
+}
+
+void web_page_logout(struct web_req *r)
+{
+	web_users_audit(r->app->users, r->app->now_ms(), r->user.name, r->ip, "logout", NULL);
+	web_session_end(r->sess);
+	r->sess = NULL;
+	web_req_cookie(r, "rinki_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+		       secure_attr(r));
+	redirect(r, "/login");
+}
+
+void web_page_home(struct web_req *r)
+{
+	switch (r->user.role) {
+	case WEB_ROLE_COORDINATOR:
+		redirect(r, "/oncall");
+		break;
+	case WEB_ROLE_MANAGER:
+		redirect(r, "/overview");
+		break;
+	default:
+		redirect(r, "/system");
+		break;
+	}
+}
+
+void web_page_password(struct web_req *r)
+{
+	enum web_str msg = T_COUNT;
+
+	if (strcmp(r->method, "POST") == 0) {
+		struct web_user u;
+		const char *old = web_form_get(r->form, "old"), *pw = web_form_get(r->form, "new");
+		int64_t now = r->app->now_ms();
+		if (web_users_password_ok(pw) &&
+		    web_users_login(r->app->users, r->user.name, old, r->ip, now, &u) == 0 &&
+		    web_users_passwd(r->app->users, r->user.name, pw, r->user.name, now) == 0) {
+			/* every session of the account ends; this one goes on with new tokens */
+			web_session_end_user(&r->app->sessions, r->user.name);
+			r->sess = web_session_start(&r->app->sessions, r->user.name, now);
+			web_req_cookie(r, "rinki_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
+				       r->sess->id, secure_attr(r));
+			msg = T_PW_CHANGED;
+		} else {
+			msg = T_PW_BAD;
+			r->status = 400;
+		}
+	}
+	page_begin(r, T(r, T_PASSWORD_CHANGE));
+	if (msg != T_COUNT)
+		web_buf_printf(&r->out, "<p class=\"%s\" id=\"msg\">%s</p>",
+			       msg == T_PW_CHANGED ? "ok" : "err", T(r, msg));
+	web_buf_puts(&r->out, "<form class=\"login\" method=\"post\" action=\"/password\">");
+	put_csrf(r);
+	web_buf_printf(&r->out,
+		       "<label>%s<input type=\"password\" name=\"old\" required "
+		       "autocomplete=\"current-password\"></label><label>%s<input "
+		       "type=\"password\" name=\"new\" required minlength=\"%d\" maxlength=\"%d\" "
+		       "autocomplete=\"new-password\"></label><p><button>%s</button></p></form>",
+		       T(r, T_OLD_PW), T(r, T_NEW_PW), WEB_USERS_PW_MIN, WEB_USERS_PW_MAX,
+		       T(r, T_SAVE));
+	page_end(r);
+}
+
+/* ---- database access ------------------------------------------------------------------ */
+
+/* Open rinki.db for reading through the store; on failure render the error page. */
+static struct gw_db *open_db(struct web_req *r)
+{
+	struct gw_db *db;
+
+	if (gw_db_open_flags(r->app->conf->db_path, GW_DB_NOCREATE, &db) < 0) {
+		web_page_error(r, 503, T_DB_ERROR);
+		return NULL;
+	}
+	return db;
+}
+
+/* ---- on call ---------------------------------------------------------------------------- */
+
+struct seg {
+	int64_t from, to;
+	int n; /* workers on duty; 0: a gap; < 0: cannot tell */
+	struct gw_roster_step first;
+	char key[256]; /* handles on duty, in order */
+};
+
+static int duty_at(const struct gw_roster *ro, const char *line, int64_t t, struct seg *s)
+{
+	struct gw_roster_step steps[GW_ROSTER_CHAIN_MAX];
+	int n = gw_roster_chain(ro, line, t, steps, GW_ROSTER_CHAIN_MAX);
+	size_t k = 0;
+
+	s->n = n;
+	s->key[0] = '\0';
+	memset(&s->first, 0, sizeof(s->first));
+	if (n > 0)
+		s->first = steps[0];
+	for (int i = 0; i < n && k < sizeof(s->key); i++) {
+		int w =
+		    snprintf(s->key + k, sizeof(s->key) - k, "%s%s", i ? "," : "", steps[i].handle);
+		if (w < 0)
+			break;
+		k += (size_t)w;
+	}
+	if (n < 0)
+		snprintf(s->key, sizeof(s->key), "!%d", n);
+	return n;
+}
+
+/*
+ * Cut [from, to) into segments of unchanged duty on line: sampled every SAMPLE_MS, each
+ * change then found to the minute by bisection. Returns the count (<= max).
+ */
+static int duty_segments(const struct gw_roster *ro, const char *line, int64_t from, int64_t to,
+			 struct seg *segs, int max)
+{
+	int n = 0;
+	struct seg cur, probe;
+
+	duty_at(ro, line, from, &cur);
+	cur.from = from;
+	for (int64_t t = from + SAMPLE_MS;; t += SAMPLE_MS) {
+		if (t > to)
+			t = to;
+		if (t < to)
+			duty_at(ro, line, t, &probe);
+		if (t == to || strcmp(probe.key, cur.key) != 0) {
+			int64_t lo = t - SAMPLE_MS < cur.from ? cur.from : t - SAMPLE_MS, hi = t;
+			if (t < to) {
+				while (hi - lo > 60000) {
+					int64_t mid = lo + (hi - lo) / 2 / 60000 * 60000;
+					struct seg m;
+					if (mid <= lo)
+						mid = lo + 60000;
+					duty_at(ro, line, mid, &m);
+					if (strcmp(m.key, cur.key) == 0)
+						lo = mid;
+					else
+						hi = mid;
+				}
+			}
+			cur.to = hi;
+			if (n < max)
+				segs[n++] = cur;
+			if (t == to)
+				break;
+			duty_at(ro, line, hi, &cur);
+			cur.from = hi;
+		}
+	}
+	return n;
+}
+
+static void put_step(struct web_req *r, const char *name, const char *phone, bool phones)
+{
+	web_buf_esc(&r->out, name);
+	if (phones && phone) {
+		web_buf_puts(&r->out, " <a href=\"tel:");
+		web_buf_esc(&r->out, phone);
+		web_buf_puts(&r->out, "\">");
+		web_buf_esc(&r->out, phone);
+		web_buf_puts(&r->out, "</a>");
+	}
+}
+
+static const char *const palette[] = {"#457b9d", "#2a9d8f", "#6d597a",
+				      "#b56576", "#588157", "#7f5539"};
+
+static const char *seg_colour(const struct seg *s)
+{
+	if (s->n == 0)
+		return "#d00000";
+	if (s->n < 0)
+		return "#999999";
+	unsigned h = 5381;
+	for (const char *p = s->first.handle; p && *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return palette[h % (sizeof(palette) / sizeof(palette[0]))];
+}
+
+/* The 14-day bar: one rect per segment (gaps red), a tick and date at each local midnight. */
+static void put_timeline(struct web_req *r, const char *line, const struct seg *segs, int n,
+			 int64_t from, bool names)
+{
+	struct web_buf *b = &r->out;
+	const double w = 1000.0 / (double)HORIZON_MS;
+
+	web_buf_puts(b, "<svg class=\"tl\" viewBox=\"0 0 1000 66\" role=\"img\" aria-label=\"");
+	web_buf_esc(b, line);
+	web_buf_printf(b, " %s\">", T(r, T_NEXT14));
+	for (int i = 0; i < n; i++) {
+		double x = (double)(segs[i].from - from) * w;
+		double wd = (double)(segs[i].to - segs[i].from) * w;
+		web_buf_printf(b,
+			       "<rect class=\"%s\" x=\"%.2f\" y=\"4\" width=\"%.2f\" height=\"34\" "
+			       "fill=\"%s\"><title>",
+			       segs[i].n == 0 ? "gap" : "duty", x, wd < 0.5 ? 0.5 : wd,
+			       seg_colour(&segs[i]));
+		put_time(r, segs[i].from);
+		web_buf_puts(b, " – ");
+		put_time(r, segs[i].to);
+		web_buf_puts(b, ": ");
+		if (segs[i].n == 0)
+			web_buf_puts(b, T(r, T_NOBODY));
+		else if (names && segs[i].n > 0)
+			web_buf_esc(b, segs[i].first.name);
+		web_buf_puts(b, "</title></rect>");
+	}
+	/* local midnights */
+	struct tm tm;
+	local_tm(from, &tm);
+	for (int d = 1; d <= 14; d++) {
+		int64_t mid =
+		    gw_roster_local_to_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0) +
+		    d * DAY_MS;
+		/* re-anchor on the local date, so a DST change does not drift the ticks */
+		struct tm t2;
+		local_tm(mid + 12 * 3600 * 1000LL, &t2);
+		mid = gw_roster_local_to_utc(t2.tm_year + 1900, t2.tm_mon + 1, t2.tm_mday, 0);
+		if (mid <= from || mid >= from + HORIZON_MS)
+			continue;
+		double x = (double)(mid - from) * w;
+		web_buf_printf(b,
+			       "<line x1=\"%.2f\" y1=\"2\" x2=\"%.2f\" y2=\"42\" stroke=\"#222\" "
+			       "stroke-width=\"1.5\"/><text x=\"%.2f\" y=\"62\" font-size=\"18\" "
+			       "text-anchor=\"middle\">%d.%d.</text>",
+			       x, x, x, t2.tm_mday, t2.tm_mon + 1);
+	}
+	web_buf_puts(b, "</svg>");
+}
+
+static void put_line_oncall(struct web_req *r, const struct gw_roster *ro, const char *code,
+			    int64_t now, struct seg *segs)
+{
+	struct web_buf *b = &r->out;
+	struct gw_roster_step steps[GW_ROSTER_CHAIN_MAX];
+
+	web_buf_puts(b, "<section class=\"line\" id=\"line-");
+	web_buf_esc(b, code);
+	web_buf_puts(b, "\"><h2>");
+	web_buf_esc(b, code);
+	web_buf_puts(b, " ");
+	web_buf_esc(b, r->lang == WEB_LANG_FI ? gw_roster_line_name_fi(ro, code)
+					      : gw_roster_line_name(ro, code));
+	const char *temp = gw_roster_temp_at(ro, code, now);
+	if (temp) {
+		web_buf_printf(b, " <small>(%s ", T(r, T_TEMP));
+		web_buf_esc(b, temp);
+		web_buf_puts(b, ")</small>");
+	}
+	web_buf_printf(b, "</h2><p><strong>%s:</strong></p>", T(r, T_NOW));
+	int n = gw_roster_chain(ro, code, now, steps, GW_ROSTER_CHAIN_MAX);
+	if (n <= 0) {
+		web_buf_printf(b, "<p class=\"gap\">%s</p>", T(r, T_NOBODY));
+	} else {
+		web_buf_puts(b, "<ol class=\"now\">");
+		for (int i = 0; i < n; i++) {
+			web_buf_puts(b, "<li>");
+			put_step(r, steps[i].name, steps[i].phone, true);
+			web_buf_puts(b, "</li>");
+		}
+		web_buf_puts(b, "</ol>");
+	}
+	int ns = duty_segments(ro, code, now, now + HORIZON_MS, segs, SEGS_MAX);
+	web_buf_printf(b, "<p><strong>%s:</strong></p>", T(r, T_NEXT14));
+	put_timeline(r, code, segs, ns, now, true);
+	web_buf_printf(b,
+		       "<div class=\"wrap\"><table class=\"segs\"><tr><th>%s</th><th>%s</th>"
+		       "<th>%s</th></tr>",
+		       T(r, T_FROM), T(r, T_TO), T(r, T_ON_DUTY));
+	for (int i = 0; i < ns; i++) {
+		web_buf_printf(b, "<tr class=\"%s\"><td>", segs[i].n == 0 ? "gap" : "duty");
+		put_time(r, segs[i].from);
+		web_buf_puts(b, "</td><td>");
+		put_time(r, segs[i].to);
+		web_buf_puts(b, "</td><td>");
+		if (segs[i].n == 0)
+			web_buf_printf(b, "%s – %s", T(r, T_GAP), T(r, T_NOBODY));
+		else if (segs[i].n < 0)
+			web_buf_puts(b, "?");
+		else
+			put_step(r, segs[i].first.name, segs[i].first.phone, true);
+		if (segs[i].n > 1)
+			web_buf_printf(b, " <span class=\"muted\">+%d</span>", segs[i].n - 1);
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div></section>");
+}
+
+/* Load the roster snapshot around now; on failure render the error page. */
+static struct gw_roster *load_roster(struct web_req *r, int64_t now)
+{
+	struct gw_db *db = open_db(r);
+	struct gw_roster *ro = NULL;
+
+	if (!db)
+		return NULL;
+	int rc = gw_roster_load_at(db, now, &ro);
+	gw_db_close(db);
+	if (rc < 0) {
+		web_page_error(r, 503, T_DB_ERROR);
+		return NULL;
+	}
+	return ro;
+}
+
+void web_page_oncall(struct web_req *r)
+{
+	int64_t now = r->app->now_ms() / 60000 * 60000;
+	struct gw_roster *ro = load_roster(r, now);
+	if (!ro)
+		return;
+	struct seg *segs = malloc(sizeof(*segs) * SEGS_MAX);
+	if (!segs) {
+		gw_roster_free(ro);
+		web_page_error(r, 500, T_DB_ERROR);
+		return;
+	}
+	page_begin(r, T(r, T_ONCALL));
+	if (gw_roster_line_count(ro) == 0)
+		web_buf_printf(&r->out, "<p class=\"err\">%s</p>", T(r, T_ROSTER_EMPTY));
+	for (size_t i = 0; i < gw_roster_line_count(ro); i++)
+		put_line_oncall(r, ro, gw_roster_line_code(ro, i), now, segs);
+	page_end(r);
+	free(segs);
+	gw_roster_free(ro);
+}
+
+/* ---- call log --------------------------------------------------------------------------- */
+
+/* Parse "YYYY-MM-DD" (a real date). 0 or -EINVAL. */
+static int parse_date(const char *s, int *y, int *m, int *d)
+{
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int n = -1;
+
+	if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", y, m, d, &n) != 3 || n != 10)
+		return -EINVAL;
+	if (*y < 2000 || *y > 2999 || *m < 1 || *m > 12 || *d < 1 || *d > mdays[*m - 1])
+		return -EINVAL;
+	bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+	if (*m == 2 && *d == 29 && !leap)
+		return -EINVAL;
+	return 0;
+}
+
+struct inc_list {
+	struct inc_row {
+		int64_t id, started_ms, ended_ms;
+		bool ended;
+		char caller[24], name[64], line[16], outcome[24], accepted[64];
+	} * rows;
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect_incident(const struct gw_db_incident *inc, void *arg)
+{
+	struct inc_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct inc_row *p = realloc(l->rows, cap * sizeof(*p));
+		if (!p) {
+			l->oom = true;
+			return;
+		}
+		l->rows = p;
+		l->cap = cap;
+	}
+	struct inc_row *w = &l->rows[l->n++];
+	w->id = inc->id;
+	w->started_ms = inc->started_ms;
+	w->ended_ms = inc->ended_ms;
+	w->ended = inc->ended;
+	snprintf(w->caller, sizeof(w->caller), "%s", inc->caller ? inc->caller : "");
+	snprintf(w->name, sizeof(w->name), "%s", inc->caller_name ? inc->caller_name : "");
+	snprintf(w->line, sizeof(w->line), "%s", inc->line ? inc->line : "");
+	snprintf(w->outcome, sizeof(w->outcome), "%s", inc->outcome ? inc->outcome : "");
+	snprintf(w->accepted, sizeof(w->accepted), "%s", inc->accepted_by ? inc->accepted_by : "");
+}
+
+/* A <select> of the distinct values of one column (offset into inc_row), "" = all. */
+static void put_select(struct web_req *r, const char *name, enum web_str label,
+		       const struct inc_list *l, size_t off, const char *sel)
+{
+	struct web_buf *b = &r->out;
+	const char *seen[64];
+	int ns = 0;
+
+	web_buf_printf(b, "<label>%s<select name=\"%s\"><option value=\"\">%s</option>",
+		       T(r, label), name, T(r, T_ALL));
+	if (sel && *sel)
+		seen[ns++] = sel;
+	for (size_t i = 0; i < l->n && ns < 64; i++) {
+		const char *v = (const char *)&l->rows[i] + off;
+		bool dup = !*v;
+		for (int j = 0; j < ns && !dup; j++)
+			dup = strcmp(seen[j], v) == 0;
+		if (!dup)
+			seen[ns++] = v;
+	}
+	for (int j = 0; j < ns; j++) {
+		web_buf_puts(b, "<option");
+		if (sel && strcmp(sel, seen[j]) == 0)
+			web_buf_puts(b, " selected");
+		web_buf_puts(b, " value=\"");
+		web_buf_esc(b, seen[j]);
+		web_buf_puts(b, "\">");
+		web_buf_esc(b, seen[j]);
+		web_buf_puts(b, "</option>");
+	}
+	web_buf_puts(b, "</select></label>");
+}
+
+void web_page_log(struct web_req *r)
+{
+	int64_t now = r->app->now_ms();
+	struct tm tm;
+	int fy, fm, fd, ty, tmo, td;
+	char dfrom[11], dto[11];
+
+	local_tm(now, &tm);
+	ty = tm.tm_year + 1900;
+	tmo = tm.tm_mon + 1;
+	td = tm.tm_mday;
+	local_tm(now - 6 * DAY_MS, &tm);
+	fy = tm.tm_year + 1900;
+	fm = tm.tm_mon + 1;
+	fd = tm.tm_mday;
+	const char *a_from = r->arg(r, "from"), *a_to = r->arg(r, "to");
+	const char *a_line = r->arg(r, "line"), *a_out = r->arg(r, "outcome");
+	if ((a_from && *a_from && parse_date(a_from, &fy, &fm, &fd) < 0) ||
+	    (a_to && *a_to && parse_date(a_to, &ty, &tmo, &td) < 0) ||
+	    (a_line && strlen(a_line) > 15) || (a_out && strlen(a_out) > 23)) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	int64_t from = gw_roster_local_to_utc(fy, fm, fd, 0);
+	int64_t to = gw_roster_local_to_utc(ty, tmo, td, 0) + DAY_MS + 3 * 3600 * 1000LL;
+	local_tm(to, &tm); /* the next local midnight after the "to" day (DST-safe) */
+	to = gw_roster_local_to_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0);
+	snprintf(dfrom, sizeof(dfrom), "%04d-%02d-%02d", fy, fm, fd);
+	snprintf(dto, sizeof(dto), "%04d-%02d-%02d", ty, tmo, td);
+
+	struct gw_db *db = open_db(r);
+	if (!db)
+		return;
+	struct inc_list l = {0};
+	int rc = from < to ? gw_db_incident_range(db, from, to, collect_incident, &l) : 0;
+	gw_db_close(db);
+	if (rc < 0 || l.oom) {
+		free(l.rows);
+		web_page_error(r, 503, T_DB_ERROR);
+		return;
+	}
+	struct web_buf *b = &r->out;
+	page_begin(r, T(r, T_CALLLOG));
+	web_buf_printf(b,
+		       "<form class=\"filter\" method=\"get\" action=\"/log\">"
+		       "<label>%s<input type=\"date\" name=\"from\" value=\"%s\"></label>"
+		       "<label>%s<input type=\"date\" name=\"to\" value=\"%s\"></label>",
+		       T(r, T_FROM), dfrom, T(r, T_TO), dto);
+	put_select(r, "line", T_LINE, &l, offsetof(struct inc_row, line), a_line);
+	put_select(r, "outcome", T_OUTCOME, &l, offsetof(struct inc_row, outcome), a_out);
+	web_buf_printf(b, "<button>%s</button></form>", T(r, T_FILTER));
+	web_buf_printf(b,
+		       "<div class=\"wrap\"><table id=\"calls\"><tr><th>#</th><th>%s</th>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_STARTED), T(r, T_CALLER), T(r, T_LINE), T(r, T_OUTCOME),
+		       T(r, T_ACCEPTED), T(r, T_DURATION));
+	int shown = 0;
+	for (size_t i = l.n; i-- > 0 && shown < LOG_ROWS;) {
+		const struct inc_row *w = &l.rows[i];
+		if ((a_line && *a_line && strcmp(a_line, w->line) != 0) ||
+		    (a_out && *a_out && strcmp(a_out, w->outcome) != 0))
+			continue;
+		shown++;
+		web_buf_printf(b, "<tr><td><a href=\"/log/%" PRId64 "\">%" PRId64 "</a></td><td>",
+			       w->id, w->id);
+		put_time(r, w->started_ms);
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, w->caller);
+		if (w->name[0]) {
+			web_buf_puts(b, "<br><span class=\"muted\">");
+			web_buf_esc(b, w->name);
+			web_buf_puts(b, "</span>");
+		}
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, w->line[0] ? w->line : "-");
+		web_buf_printf(b, "</td><td class=\"%s\">",
+			       strcmp(w->outcome, "accepted") == 0 ? "" : "outcome");
+		if (w->ended)
+			web_buf_esc(b, w->outcome);
+		else
+			web_buf_printf(b, "(%s)", T(r, T_OPEN));
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, w->accepted[0] ? w->accepted : "-");
+		web_buf_puts(b, "</td><td>");
+		if (w->ended)
+			web_buf_printf(b, "%" PRId64 " s", (w->ended_ms - w->started_ms) / 1000);
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+	if (shown == LOG_ROWS)
+		web_buf_printf(b, "<p class=\"muted\">%s</p>", T(r, T_SHOWN_MAX));
+	page_end(r);
+	free(l.rows);
+}
+
+struct inc_show {
+	struct web_req *r;
+	int64_t start;
+};
+
+static void show_incident(const struct gw_db_incident *inc, void *arg)
+{
+	struct inc_show *s = arg;
+	struct web_req *r = s->r;
+	struct web_buf *b = &r->out;
+
+	s->start = inc->started_ms;
+	web_buf_printf(b, "<div class=\"wrap\"><table id=\"incident\"><tr><th>%s</th><td>",
+		       T(r, T_STARTED));
+	put_time_full(r, inc->started_ms, true);
+	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_DURATION));
+	if (inc->ended)
+		web_buf_printf(b, "%.1f s", (double)(inc->ended_ms - inc->started_ms) / 1000.0);
+	else
+		web_buf_printf(b, "(%s)", T(r, T_OPEN));
+	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_CALLER));
+	web_buf_esc(b, inc->caller);
+	if (inc->caller_name) {
+		web_buf_puts(b, " (");
+		web_buf_esc(b, inc->caller_name);
+		web_buf_puts(b, ")");
+	}
+	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_LINE));
+	web_buf_esc(b, inc->line ? inc->line : "-");
+	web_buf_printf(b, "</td></tr><tr><th>%s</th><td id=\"outcome\">", T(r, T_OUTCOME));
+	web_buf_esc(b, inc->outcome ? inc->outcome : "-");
+	if (inc->has_cause)
+		web_buf_printf(b, " (cause %d)", inc->cause);
+	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_ACCEPTED));
+	web_buf_esc(b, inc->accepted_by ? inc->accepted_by : "-");
+	web_buf_puts(b, "</td></tr></table></div>");
+}
+
+static void show_event(const struct gw_db_event *ev, void *arg)
+{
+	struct inc_show *s = arg;
+	struct web_buf *b = &s->r->out;
+
+	web_buf_puts(b, "<tr><td>");
+	put_time_full(s->r, ev->t_ms, false);
+	web_buf_printf(b, "</td><td>%+.3f</td><td>", (double)(ev->t_ms - s->start) / 1000.0);
+	web_buf_esc(b, ev->kind);
+	web_buf_puts(b, "</td><td>");
+	if (ev->removed)
+		web_buf_puts(b, "<span class=\"muted\">(retention)</span>");
+	else
+		web_buf_esc(b, ev->detail);
+	web_buf_puts(b, "</td></tr>");
+}
+
+static void put_verify(struct web_req *r, struct gw_db *db, int64_t incident)
+{
+	struct web_buf *b = &r->out;
+	struct gw_db_verify v;
+	int rc = gw_db_log_verify_report(db, &v);
+
+	if (rc < 0) {
+		web_buf_printf(b, "<p class=\"err\" id=\"chain\">%s</p>", T(r, T_DB_ERROR));
+		return;
+	}
+	if (rc == 1) {
+		web_buf_printf(b, "<p class=\"err\" id=\"chain\">%s: ", T(r, T_CHAIN_BROKEN));
+		if (v.bad_event)
+			web_buf_printf(b, "event %" PRId64 " ", v.bad_event);
+		if (v.bad_incident)
+			web_buf_printf(b, "(%s %" PRId64 ")%s ", T(r, T_INCIDENT), v.bad_incident,
+				       incident && v.bad_incident == incident ? " ◀" : "");
+		web_buf_esc(b, v.reason);
+		web_buf_puts(b, "</p>");
+		return;
+	}
+	web_buf_printf(b,
+		       "<p class=\"ok\" id=\"chain\">%s: %" PRId64 " %s, %" PRId64 " %s; %s <code>",
+		       T(r, T_CHAIN_OK), v.events, T(r, T_N_EVENTS), v.incidents,
+		       T(r, T_N_INCIDENTS), T(r, T_HEAD));
+	for (size_t i = 0; i < 8; i++)
+		web_buf_printf(b, "%02x", v.head[i]);
+	web_buf_puts(b, "…</code></p>");
+}
+
+void web_page_incident(struct web_req *r)
+{
+	const char *p = r->path + strlen("/log/");
+	char *end;
+	char title[64];
+
+	errno = 0;
+	long long id = strtoll(p, &end, 10);
+	if (*p < '1' || *p > '9' || *end || errno || id <= 0 || strlen(p) > 18) {
+		web_page_error(r, 404, T_NOT_FOUND);
+		return;
+	}
+	struct gw_db *db = open_db(r);
+	if (!db)
+		return;
+	struct inc_show s = {.r = r};
+	snprintf(title, sizeof(title), "%s %lld", T(r, T_INCIDENT), id);
+	page_begin(r, title);
+	int rc = gw_db_incident_get(db, id, show_incident, &s);
+	if (rc == -ENOENT || rc < 0) {
+		gw_db_close(db);
+		web_page_error(r, rc == -ENOENT ? 404 : 503,
+			       rc == -ENOENT ? T_NOT_FOUND : T_DB_ERROR);
+		return;
+	}
+	web_buf_printf(&r->out,
+		       "<h2>%s</h2><div class=\"wrap\"><table id=\"events\"><tr><th></th><th>s</th>"
+		       "<th></th><th></th></tr>",
+		       T(r, T_EVENTS));
+	rc = gw_db_event_list(db, id, show_event, &s);
+	web_buf_puts(&r->out, "</table></div>");
+	if (rc < 0)
+		web_buf_printf(&r->out, "<p class=\"err\">%s</p>", T(r, T_DB_ERROR));
+	put_verify(r, db, id);
+	gw_db_close(db);
+	page_end(r);
+}
+
+/* ---- system ----------------------------------------------------------------------------- */
+
+/* Ask rinkid "status" on the control socket. 0 with reply filled, or -errno. */
+static int ctl_status(const char *path, char *reply, size_t len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, "status\n", 7, MSG_NOSIGNAL) != 7) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	size_t got = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long left = CTL_WAIT_MS -
+			    ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		ssize_t k = read(fd, reply + got, len - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		char *nl = memchr(reply, '\n', got);
+		if (nl) {
+			*nl = '\0';
+			close(fd);
+			return strncmp(reply, "ok", 2) == 0 ? 0 : -EPROTO;
+		}
+		if (got == len - 1)
+			break;
+	}
+	close(fd);
+	return -ETIMEDOUT;
+}
+
+static const char *kv(const struct gw_ctl_msg *m, const char *key)
+{
+	const char *v = gw_ctl_msg_get(m, key);
+	return v ? v : "?";
+}
+
+static void put_row(struct web_req *r, const char *head, const struct gw_ctl_msg *m,
+		    const char *const *keys)
+{
+	web_buf_puts(&r->out, "<tr><th>");
+	web_buf_esc(&r->out, head);
+	web_buf_puts(&r->out, "</th><td>");
+	for (int i = 0; keys[i]; i++) {
+		if (i)
+			web_buf_puts(&r->out, ", ");
+		web_buf_esc(&r->out, strchr(keys[i], '.') ? strchr(keys[i], '.') + 1 : keys[i]);
+		web_buf_puts(&r->out, " ");
+		const char *v = kv(m, keys[i]);
+		bool bad = (strstr(keys[i], "ready") || strstr(keys[i], "port_up") ||
+			    !strcmp(keys[i], "io.up")) &&
+			   strcmp(v, "yes") != 0;
+		if (bad)
+			web_buf_puts(&r->out, "<span class=\"err\">");
+		web_buf_esc(&r->out, v[0] ? v : "-");
+		if (bad)
+			web_buf_puts(&r->out, "</span>");
+	}
+	web_buf_puts(&r->out, "</td></tr>");
+}
+
+/* rinkid's uptime as "3 d 4 h", "2 h 05 min" or "4 min 09 s" (as rinkictl status). */
+static void put_uptime(struct web_req *r, const char *v)
+{
+	char *end;
+	long long t = strtoll(v, &end, 10);
+
+	web_buf_puts(&r->out, "<tr><th>uptime</th><td>");
+	if (*end || t < 0)
+		web_buf_esc(&r->out, v);
+	else if (t >= 86400)
+		web_buf_printf(&r->out, "%lld d %lld h", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		web_buf_printf(&r->out, "%lld h %02lld min", t / 3600, t % 3600 / 60);
+	else
+		web_buf_printf(&r->out, "%lld min %02lld s", t / 60, t % 60);
+	web_buf_puts(&r->out, "</td></tr>");
+}
+
+void web_page_system(struct web_req *r)
+{
+	static char reply[RINKI_CTL_REPLY_MAX + 1];
+	static struct gw_ctl_msg m;
+	char err[160];
+	struct web_buf *b = &r->out;
+
+	page_begin(r, T(r, T_SYSTEM));
+	int rc = ctl_status(r->app->conf->ctl_socket, reply, sizeof(reply));
+	if (rc == 0 && gw_ctl_parse(reply, strlen(reply), &m, err, sizeof(err)) < 0)
+		rc = -EPROTO;
+	if (rc < 0) {
+		web_buf_printf(b, "<p class=\"err\" id=\"rinkid\">%s (", T(r, T_RINKID_DOWN));
+		web_buf_esc(b, r->app->conf->ctl_socket);
+		web_buf_printf(b, ": %s)</p>", strerror(-rc));
+	} else {
+		static const char *const k_main[] = {"version", "proto", NULL};
+		static const char *const k_radio[] = {
+		    "radio.port_up",  "radio.ready",	  "radio.reg", "radio.rssi_dbm",
+		    "radio.identity", "radio.live_calls", NULL};
+		static const char *const k_modem[] = {
+		    "modem.port_up", "modem.ready",	 "modem.sim",
+		    "modem.reg",     "modem.operator",	 "modem.rssi_dbm",
+		    "modem.call",    "modem.recoveries", NULL};
+		static const char *const k_io[] = {
+		    "io.present", "io.up",    "io.board",    "io.fw",	      "io.squelch",
+		    "io.ptt",	  "io.polls", "io.failures", "io.last_error", NULL};
+		static const char *const k_call[] = {"call.live", "call.id", "call.state", NULL};
+		static const char *const k_cb[] = {"callback.live", "callback.id", "callback.state",
+						   "callback.worker", NULL};
+		static const char *const k_cb_agg[] = {"callback.live", "callback.state", NULL};
+		static const char *const k_db[] = {"db.spooling", NULL};
+		static const char *const k_cnt[] = {"counters.incidents",
+						    "counters.pages",
+						    "counters.sms_out",
+						    "counters.sms_in",
+						    "counters.sds_out",
+						    "counters.sds_in",
+						    NULL};
+		static const char *const k_ctl[] = {"ctl.clients", "ctl.requests", "ctl.denied",
+						    "ctl.dropped", NULL};
+		web_buf_puts(b, "<div class=\"wrap\"><table id=\"status\">");
+		put_row(r, "rinkid", &m, k_main);
+		put_uptime(r, kv(&m, "uptime_s"));
+		put_row(r, T(r, T_RADIO), &m, k_radio);
+		put_row(r, T(r, T_MODEM), &m, k_modem);
+		put_row(r, T(r, T_BOARD), &m, k_io);
+		put_row(r, T(r, T_INCIDENT), &m, k_call);
+		put_row(r, "call-back", &m, r->user.role == WEB_ROLE_MANAGER ? k_cb_agg : k_cb);
+		put_row(r, T(r, T_DATABASE), &m, k_db);
+		put_row(r, T(r, T_COUNTERS), &m, k_cnt);
+		put_row(r, "ctl", &m, k_ctl);
+		web_buf_puts(b, "</table></div>");
+	}
+	struct gw_db *db;
+	if (gw_db_open_flags(r->app->conf->db_path, GW_DB_NOCREATE, &db) == 0) {
+		put_verify(r, db, 0);
+		gw_db_close(db);
+	} else {
+		web_buf_printf(b, "<p class=\"err\" id=\"chain\">%s</p>", T(r, T_DB_ERROR));
+	}
+	page_end(r);
+}
+
+/* ---- overview (aggregates) ---------------------------------------------------------------- */
+
+static void report_row(const struct gw_db_report_row *row, void *arg)
+{
+	struct web_req *r = arg;
+	struct web_buf *b = &r->out;
+
+	web_buf_puts(b, "<tr><td>");
+	web_buf_esc(b, row->line[0] ? row->line : "-");
+	web_buf_printf(b,
+		       "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%" PRId64
+		       "</td><td>%" PRId64 "</td><td%s>%" PRId64 "</td></tr>",
+		       row->calls, row->answered, row->answered_within, row->escalated,
+		       row->unanswered ? " class=\"gap\"" : "", row->unanswered);
+}
+
+void web_page_overview(struct web_req *r)
+{
+	int64_t now = r->app->now_ms() / 60000 * 60000;
+	struct gw_roster *ro = load_roster(r, now);
+	if (!ro)
+		return;
+	struct gw_db *db = open_db(r);
+	struct seg *segs = malloc(sizeof(*segs) * SEGS_MAX);
+	if (!db || !segs) {
+		free(segs);
+		gw_roster_free(ro);
+		if (db) {
+			gw_db_close(db);
+			web_page_error(r, 500, T_DB_ERROR);
+		}
+		return;
+	}
+	struct web_buf *b = &r->out;
+	page_begin(r, T(r, T_OVERVIEW));
+	web_buf_printf(b,
+		       "<h2>%s</h2><div class=\"wrap\"><table id=\"report\"><tr><th>%s</th>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_LAST30), T(r, T_LINE), T(r, T_CALLS), T(r, T_ANSWERED),
+		       T(r, T_WITHIN60), T(r, T_ESCALATED), T(r, T_UNANSWERED));
+	int rc = gw_db_report(db, now - 30 * DAY_MS, now + 60000, 60000, report_row, r);
+	web_buf_puts(b, "</table></div>");
+	if (rc < 0)
+		web_buf_printf(b, "<p class=\"err\">%s</p>", T(r, T_DB_ERROR));
+	web_buf_printf(b,
+		       "<h2>%s</h2><div class=\"wrap\"><table id=\"coverage\"><tr><th>%s</th>"
+		       "<th>%%</th><th>%s</th></tr>",
+		       T(r, T_COVERAGE), T(r, T_LINE), T(r, T_GAP_HOURS));
+	for (size_t i = 0; i < gw_roster_line_count(ro); i++) {
+		const char *code = gw_roster_line_code(ro, i);
+		int n = duty_segments(ro, code, now, now + HORIZON_MS, segs, SEGS_MAX);
+		int64_t gap = 0;
+		for (int k = 0; k < n; k++)
+			if (segs[k].n == 0)
+				gap += segs[k].to - segs[k].from;
+		web_buf_puts(b, "<tr><td>");
+		web_buf_esc(b, code);
+		web_buf_printf(b, "</td><td>%.1f</td><td%s>%.1f</td></tr>",
+			       100.0 * (double)(HORIZON_MS - gap) / (double)HORIZON_MS,
+			       gap ? " class=\"gap\"" : "", (double)gap / 3600000.0);
+		web_buf_puts(b, "<tr><td colspan=\"3\">");
+		for (int k = 0; k < n; k++) /* names are not shown to managers: gaps only */
+			segs[k].first.name = NULL;
+		put_timeline(r, code, segs, n, now, false);
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+	page_end(r);
+	free(segs);
+	gw_db_close(db);
+	gw_roster_free(ro);
+}

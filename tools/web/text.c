@@ -1,0 +1,130 @@
+/*
+ * text: the message catalogue of rinki-web (text.h), one row per string with its three
+ * languages side by side, so a missing translation shows in review.
+ */
+#include "text.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static const char *const cat[T_COUNT][WEB_LANG_COUNT] = {
+    [T_ONCALL] = {"Päivystys", "Jour", "On call"},
+    [T_CALLLOG] = {"Puheluloki", "Samtalslogg", "Call log"},
+    [T_SYSTEM] = {"Järjestelmä", "System", "System"},
+    [T_OVERVIEW] = {"Yhteenveto", "Översikt", "Overview"},
+    [T_LOGOUT] = {"Kirjaudu ulos", "Logga ut", "Log out"},
+    [T_LOGIN] = {"Kirjaudu", "Logga in", "Log in"},
+    [T_USER] = {"Käyttäjätunnus", "Användarnamn", "User name"},
+    [T_PASSWORD] = {"Salasana", "Lösenord", "Password"},
+    [T_LOGIN_FAILED] = {"Kirjautuminen epäonnistui: väärä tunnus tai salasana, tai tili on "
+			"lukittu.",
+			"Inloggningen misslyckades: fel namn eller lösenord, eller kontot är "
+			"låst.",
+			"Login failed: wrong name or password, or the account is locked."},
+    [T_RATE] = {"Liian monta yritystä. Odota hetki.", "För många försök. Vänta en stund.",
+		"Too many attempts. Wait a moment."},
+    [T_NOW] = {"Nyt", "Nu", "Now"},
+    [T_NEXT14] = {"Seuraavat 14 päivää", "De kommande 14 dagarna", "The next 14 days"},
+    [T_NOBODY] = {"Ei ketään päivystämässä", "Ingen i jour", "Nobody on duty"},
+    [T_GAP] = {"Aukko", "Lucka", "Gap"},
+    [T_FROM] = {"Alkaen", "Från", "From"},
+    [T_TO] = {"Asti", "Till", "To"},
+    [T_LINE] = {"Linja", "Linje", "Line"},
+    [T_OUTCOME] = {"Lopputulos", "Utfall", "Outcome"},
+    [T_FILTER] = {"Suodata", "Filtrera", "Filter"},
+    [T_ALL] = {"kaikki", "alla", "all"},
+    [T_STARTED] = {"Alkoi", "Började", "Started"},
+    [T_CALLER] = {"Soittaja", "Uppringare", "Caller"},
+    [T_ACCEPTED] = {"Vastasi", "Svarade", "Accepted by"},
+    [T_DURATION] = {"Kesto", "Längd", "Duration"},
+    [T_EVENTS] = {"Tapahtumat", "Händelser", "Events"},
+    [T_CHAIN_OK] = {"Lokiketju ehjä", "Loggkedjan är intakt", "Log chain intact"},
+    [T_CHAIN_BROKEN] = {"Lokiketju rikki", "Loggkedjan är bruten", "Log chain broken"},
+    [T_INCIDENT] = {"Tapaus", "Ärende", "Incident"},
+    [T_NOT_FOUND] = {"Sivua ei löydy", "Sidan finns inte", "No such page"},
+    [T_FORBIDDEN] = {"Ei oikeutta tähän sivuun", "Ingen behörighet till sidan",
+		     "You may not open this page"},
+    [T_CSRF] = {"Lomake vanhentui tai ei ole tältä sivustolta. Yritä uudelleen.",
+		"Formuläret har gått ut eller kommer inte härifrån. Försök igen.",
+		"The form expired or did not come from this site. Try again."},
+    [T_RINKID_DOWN] = {"rinkid ei vastaa", "rinkid svarar inte", "rinkid does not answer"},
+    [T_RADIO] = {"Radio", "Radio", "Radio"},
+    [T_MODEM] = {"Modeemi", "Modem", "Modem"},
+    [T_BOARD] = {"I/O-kortti", "I/O-kort", "I/O board"},
+    [T_DATABASE] = {"Tietokanta", "Databas", "Database"},
+    [T_COUNTERS] = {"Laskurit", "Räknare", "Counters"},
+    [T_CALLS] = {"Puhelut", "Samtal", "Calls"},
+    [T_ANSWERED] = {"Vastatut", "Besvarade", "Answered"},
+    [T_UNANSWERED] = {"Vastaamatta", "Obesvarade", "Unanswered"},
+    [T_ESCALATED] = {"Eskaloituneet", "Eskalerade", "Escalated"},
+    [T_WITHIN60] = {"Vastattu 60 s:ssa", "Besvarade inom 60 s", "Answered within 60 s"},
+    [T_COVERAGE] = {"Kattavuus 14 pv", "Täckning 14 d", "Coverage, 14 days"},
+    [T_GAP_HOURS] = {"Aukkoja (h)", "Luckor (h)", "Gaps (h)"},
+    [T_LAST30] = {"Viimeiset 30 päivää", "De senaste 30 dagarna", "The last 30 days"},
+    [T_PASSWORD_CHANGE] = {"Vaihda salasana", "Byt lösenord", "Change password"},
+    [T_OLD_PW] = {"Nykyinen salasana", "Nuvarande lösenord", "Current password"},
+    [T_NEW_PW] = {"Uusi salasana (10–128 merkkiä)", "Nytt lösenord (10–128 tecken)",
+		  "New password (10-128 characters)"},
+    [T_SAVE] = {"Tallenna", "Spara", "Save"},
+    [T_PW_CHANGED] = {"Salasana vaihdettu.", "Lösenordet har bytts.", "Password changed."},
+    [T_PW_BAD] = {"Nykyinen salasana on väärä tai uusi ei kelpaa.",
+		  "Nuvarande lösenord är fel eller det nya duger inte.",
+		  "The current password is wrong or the new one is not acceptable."},
+    [T_PHONE] = {"Puhelin", "Telefon", "Phone"},
+    [T_DB_ERROR] = {"Tietokantaa ei voi lukea", "Databasen kan inte läsas",
+		    "Cannot read the database"},
+    [T_ROSTER_EMPTY] = {"Vuorolista on tyhjä", "Jourlistan är tom", "The roster is empty"},
+    [T_TEMP] = {"väliaikainen vuorolista", "tillfällig jourlista", "temporary roster"},
+    [T_OPEN] = {"käynnissä", "pågår", "open"},
+    [T_SHOWN_MAX] = {"Näytetään uusimmat 500.", "De 500 senaste visas.",
+		     "The newest 500 are shown."},
+    [T_ON_DUTY] = {"Päivystää", "I jour", "On duty"},
+    [T_UNTIL] = {"asti", "till", "until"},
+    [T_NONE] = {"ei mitään", "inget", "none"},
+    [T_BAD_INPUT] = {"Virheellinen haku", "Felaktig sökning", "Bad search"},
+    [T_INCIDENT_LIVE] = {"Käynnissä oleva tapaus", "Pågående ärende", "Live incident"},
+    [T_N_EVENTS] = {"tapahtumaa", "händelser", "events"},
+    [T_N_INCIDENTS] = {"tapausta", "ärenden", "incidents"},
+    [T_HEAD] = {"ketjun pää", "kedjans huvud", "head"},
+};
+
+const char *web_t(enum web_lang lang, enum web_str s)
+{
+	if ((unsigned)s >= T_COUNT)
+		return "?";
+	if ((unsigned)lang >= WEB_LANG_COUNT)
+		lang = WEB_LANG_FI;
+	return cat[s][lang] ? cat[s][lang] : "?";
+}
+
+static const char *const codes[WEB_LANG_COUNT] = {"fi", "sv", "en"};
+
+enum web_lang web_lang_parse(const char *code)
+{
+	for (int i = 0; i < WEB_LANG_COUNT; i++)
+		if (code && strcmp(code, codes[i]) == 0)
+			return (enum web_lang)i;
+	return WEB_LANG_FI;
+}
+
+const char *web_lang_code(enum web_lang lang)
+{
+	return (unsigned)lang < WEB_LANG_COUNT ? codes[lang] : "fi";
+}
+
+enum web_lang web_lang_accept(const char *h)
+{
+	if (!h)
+		return WEB_LANG_FI;
+	for (const char *p = h; *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		for (int i = 0; i < WEB_LANG_COUNT; i++)
+			if (strncmp(p, codes[i], 2) == 0 && (p[2] == '\0' || strchr(",;- ", p[2])))
+				return (enum web_lang)i;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+	}
+	return WEB_LANG_FI;
+}
