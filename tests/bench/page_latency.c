@@ -7,13 +7,17 @@
  * can already be later than the reader's, so the start is used). The floor is the same path
  * with a bare relay in rinkid's place: a process that reads from the radio pty
  * and writes a fixed ATD to the modem pty, no parsing, no database. The two
- * runs use the same simulators, so only the middle differs. Prints p50/p99
- * of both and their ratio. Target (DESIGN.md): p99 ratio <= 1.5.
+ * runs use the same simulators, so only the middle differs; their calls are interleaved, so
+ * load that changes during the run falls on both. Prints p50/p90/p99 of both and their
+ * ratios, once from idle and once with a burst of status SDS (call-log writes) just before
+ * every call. Target (DESIGN.md): ratio <= 1.2 at p50 and p99.
  *
  *   build/bench/page_latency [N]   (RINKI_BIN: binaries, default build;
- *                                   PAGE_GAP_MS: idle time between calls, default 50)
+ *                                   PAGE_GAP_MS: idle time between calls, default 50;
+ *                                   PAGE_BURST: status SDS before each call, default 20)
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -52,25 +56,29 @@ static int open_raw(const char *path)
 	return fd;
 }
 
-/*
- * The floor: the same two simulators, with a bare relay in rinkid's place that
- * writes a fixed ATD to the modem for every line it reads from the radio.
- */
 /* Scheduling of the process in the middle (relay or rinkid): 0 normal, else SCHED_FIFO prio. */
 static int rt_prio;
 
-static int floor_run(int n, int gap_ms, int64_t *out)
+/* One side of the comparison: its own simulators, and a relay or rinkid in the middle. */
+struct side {
+	struct h_rig rig;
+	bool rinkid;
+	int64_t *lat;
+};
+
+/* The floor: a bare relay that writes a fixed ATD to the modem for every +CTICN it reads. */
+static int relay_start(struct side *s)
 {
-	static struct h_rig rig;
-	if (h_rig_init(&rig) < 0 || h_start_sims(&rig) < 0)
+	struct h_rig *rig = &s->rig;
+	if (h_rig_init(rig) < 0 || h_start_sims(rig) < 0 ||
+	    h_cmd(&rig->modem, NULL, 0, "callee default noanswer") < 0)
 		return -1;
-	int rc = h_cmd(&rig.modem, NULL, 0, "callee default noanswer");
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct sched_param sp = {.sched_priority = rt_prio};
 		if (rt_prio && sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
 			_exit(1);
-		int radio = open_raw(rig.radio.link), modem = open_raw(rig.modem.link);
+		int radio = open_raw(rig->radio.link), modem = open_raw(rig->modem.link);
 		char buf[512];
 		if (radio < 0 || modem < 0)
 			_exit(1);
@@ -85,34 +93,12 @@ static int floor_run(int n, int gap_ms, int64_t *out)
 			}
 		}
 	}
-	rig.rinkid = pid; /* stopped by h_rig_fini like rinkid */
+	rig->rinkid = pid; /* stopped by h_rig_fini like rinkid */
 	usleep(100000);
-	for (int i = 0; i < n && rc == 0; i++) {
-		char reply[128];
-		long long t0 = 0;
-		size_t mp = 0;
-		rig.modem.elen = 0;
-		rig.modem.events[0] = '\0';
-		char *t;
-		if (h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001 cci=%d", i % 200 + 1) <
-			0 ||
-		    !(t = strstr(reply, "t0=")) || sscanf(t, "t0=%lld", &t0) != 1 ||
-		    h_wait_event(&rig.modem, &mp, "event dial", 3000) < 0) {
-			rc = -1;
-			break;
-		}
-		out[i] = h_event_time(&rig.modem, "event dial") - t0;
-		/* the relay sends no hang-up: end the sims' calls by their control channels */
-		if (h_cmd(&rig.radio, NULL, 0, "release %d 1", i % 200 + 1) < 0 ||
-		    h_cmd(&rig.modem, NULL, 0, "hangup") < 0)
-			rc = -1;
-		h_pump(&rig, gap_ms);
-	}
-	h_rig_fini(&rig);
-	return rc;
+	return 0;
 }
 
-static int rinkid_run(int n, int gap_ms, int64_t *out)
+static int rinkid_start(struct side *s)
 {
 	char rt_extra[128];
 	/* rinkid sets its own priority from its configuration, as in production */
@@ -120,48 +106,76 @@ static int rinkid_run(int n, int gap_ms, int64_t *out)
 		 "log.level notice\nmodem.clcc_poll_ms 500\n"
 		 "run.rt_priority %d",
 		 rt_prio);
-	static struct h_rig rig;
-	if (h_rig_init(&rig) < 0 || h_start_sims(&rig) < 0)
+	struct h_rig *rig = &s->rig;
+	if (h_rig_init(rig) < 0 || h_start_sims(rig) < 0)
 		return -1;
-	rig.quiet = 1;
-	if (h_cmd(&rig.modem, NULL, 0, "callee default noanswer") < 0 ||
-	    h_start_rinkid(&rig, rt_extra) < 0) {
-		h_rig_fini(&rig);
+	rig->quiet = 1;
+	s->rinkid = true;
+	if (h_cmd(&rig->modem, NULL, 0, "callee default noanswer") < 0 ||
+	    h_start_rinkid(rig, rt_extra) < 0)
 		return -1;
-	}
+	return 0;
+}
+
+/*
+ * One call on side s: first `burst` status SDS (each a call-log write in rinkid), then
+ * +CTICN; the time from its write to the ATD read goes to s->lat[i]. Then the call is ended.
+ */
+static int one_call(struct side *s, int i, int burst)
+{
+	struct h_rig *rig = &s->rig;
+	char reply[128];
+	long long t0 = 0;
 	size_t mp = 0;
-	int rc = 0;
-	for (int i = 0; i < n && rc == 0; i++) {
-		char reply[128];
-		long long t0 = 0;
-		int cci = i % 200 + 1;
-		rig.modem.elen = 0;
-		rig.modem.events[0] = '\0';
-		mp = 0;
-		if (h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001 cci=%d", cci) < 0) {
-			rc = -1;
-			break;
-		}
-		char *t = strstr(reply, "t0=");
-		if (!t || sscanf(t, "t0=%lld", &t0) != 1) {
-			rc = -1;
-			break;
-		}
-		if (h_wait_event(&rig.modem, &mp, "event dial", 3000) < 0) {
-			rc = -1;
-			break;
-		}
-		int64_t t1 = h_event_time(&rig.modem, "event dial");
-		out[i] = t1 - t0;
-		/* end the incident before the next one */
-		if (h_cmd(&rig.radio, NULL, 0, "release %d 1", cci) < 0 ||
-		    h_wait_event(&rig.modem, &mp, "AT+CHUP", 3000) < 0)
-			rc = -1;
-		/* let the closed incident's call-log commit finish: measure from idle */
-		h_pump(&rig, gap_ms);
+	int cci = i % 200 + 1;
+	for (int k = 0; k < burst; k++)
+		if (h_cmd(&rig->radio, NULL, 0, "sds-status 2269001 8002") < 0)
+			return -1;
+	rig->modem.elen = 0;
+	rig->modem.events[0] = '\0';
+	char *t;
+	if (h_cmd(&rig->radio, reply, sizeof(reply), "call 2269001 cci=%d", cci) < 0 ||
+	    !(t = strstr(reply, "t0=")) || sscanf(t, "t0=%lld", &t0) != 1 ||
+	    h_wait_event(&rig->modem, &mp, "event dial", 3000) < 0)
+		return -1;
+	s->lat[i] = h_event_time(&rig->modem, "event dial") - t0;
+	if (h_cmd(&rig->radio, NULL, 0, "release %d 1", cci) < 0)
+		return -1;
+	if (s->rinkid)
+		return h_wait_event(&rig->modem, &mp, "AT+CHUP", 3000);
+	/* the relay sends no hang-up: end the modem sim's call by its control channel */
+	return h_cmd(&rig->modem, NULL, 0, "hangup");
+}
+
+/*
+ * n calls on each side, interleaved (floor, rinkid, rinkid, floor, ...) so that a change in
+ * the machine's load during the run falls on both alike; gap_ms of idle after each pair.
+ */
+static int run_pair(struct side *fl, struct side *rk, int n, int gap_ms, int burst)
+{
+	for (int i = 0; i < n; i++) {
+		struct side *first = i % 2 ? rk : fl, *second = i % 2 ? fl : rk;
+		if (one_call(first, i, burst) < 0 || one_call(second, i, burst) < 0)
+			return -1;
+		h_pump(&fl->rig, gap_ms / 2);
+		h_pump(&rk->rig, gap_ms / 2);
 	}
-	h_rig_fini(&rig);
-	return rc;
+	return 0;
+}
+
+static void report(const char *what, int64_t *fl, int64_t *rk, int n)
+{
+	double f[3], r[3];
+	static const int ps[3] = {50, 90, 99};
+	for (int k = 0; k < 3; k++) {
+		f[k] = (double)pct(fl, n, ps[k]) / 1000;
+		r[k] = (double)pct(rk, n, ps[k]) / 1000;
+	}
+	printf(" %s:\n", what);
+	printf("  bare pty relay (floor): p50 %8.1f  p90 %8.1f  p99 %8.1f\n", f[0], f[1], f[2]);
+	printf("  rinkid:                 p50 %8.1f  p90 %8.1f  p99 %8.1f\n", r[0], r[1], r[2]);
+	printf("  ratio rinkid/floor:     p50 %8.2f  p90 %8.2f  p99 %8.2f   (target <= 1.2)\n",
+	       r[0] / f[0], r[1] / f[1], r[2] / f[2]);
 }
 
 int main(int argc, char **argv)
@@ -171,39 +185,53 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: page_latency [N >= 10]\n");
 		return 2;
 	}
-	int64_t *fl = calloc((size_t)n, sizeof(*fl)), *rk = calloc((size_t)n, sizeof(*rk));
-	if (!fl || !rk)
+	static struct side fl, rk;
+	fl.lat = calloc((size_t)n, sizeof(int64_t));
+	rk.lat = calloc((size_t)n, sizeof(int64_t));
+	if (!fl.lat || !rk.lat)
 		return 1;
 	int gap_ms = getenv("PAGE_GAP_MS") ? atoi(getenv("PAGE_GAP_MS")) : 50;
-	printf("page latency, %d calls %d ms apart (+CTICN write started -> ATD read), "
-	       "microseconds\n",
+	int burst = getenv("PAGE_BURST") ? atoi(getenv("PAGE_BURST")) : 20;
+	printf("page latency, %d calls a side %d ms apart, floor and rinkid interleaved "
+	       "(+CTICN write started -> ATD read), microseconds\n",
 	       n, gap_ms);
 	/* both sides under the normal scheduler, then both under SCHED_FIFO 10 (when allowed) */
 	static const int prios[] = {0, 10};
 	for (size_t k = 0; k < sizeof(prios) / sizeof(prios[0]); k++) {
 		rt_prio = prios[k];
 		if (rt_prio && geteuid() != 0) {
-			printf("  (SCHED_FIFO needs root: skipped)\n");
+			printf("  (SCHED_FIFO needs root: not measured)\n");
 			break;
 		}
-		if (floor_run(n, gap_ms, fl) < 0) {
-			fprintf(stderr, "page_latency: floor relay failed\n");
+		if (relay_start(&fl) < 0 || rinkid_start(&rk) < 0) {
+			fprintf(stderr, "page_latency: setup failed\n");
 			return 1;
 		}
-		if (rinkid_run(n, gap_ms, rk) < 0) {
-			fprintf(stderr, "page_latency: rinkid run failed\n");
+		const char *sched =
+		    rt_prio ? "SCHED_FIFO 10 (run.rt_priority 10)" : "the normal scheduler";
+		char what[160];
+		int rc = run_pair(&fl, &rk, n, gap_ms, 0);
+		if (rc == 0) {
+			snprintf(what, sizeof(what), "idle before each call, %s", sched);
+			report(what, fl.lat, rk.lat, n);
+			rc = run_pair(&fl, &rk, n, gap_ms, burst);
+		}
+		if (rc == 0) {
+			snprintf(what, sizeof(what),
+				 "%d status SDS (call-log writes) just before each call, %s", burst,
+				 sched);
+			report(what, fl.lat, rk.lat, n);
+		}
+		h_rig_fini(&fl.rig);
+		h_rig_fini(&rk.rig);
+		memset(&fl.rig, 0, sizeof(fl.rig));
+		memset(&rk.rig, 0, sizeof(rk.rig));
+		if (rc < 0) {
+			fprintf(stderr, "page_latency: a call did not page\n");
 			return 1;
 		}
-		double f50 = (double)pct(fl, n, 50) / 1000, f99 = (double)pct(fl, n, 99) / 1000;
-		double r50 = (double)pct(rk, n, 50) / 1000, r99 = (double)pct(rk, n, 99) / 1000;
-		printf(" %s:\n", rt_prio ? "relay and rinkid SCHED_FIFO 10 (run.rt_priority 10)"
-					 : "relay and rinkid under the normal scheduler");
-		printf("  bare pty relay (floor): p50 %8.1f  p99 %8.1f\n", f50, f99);
-		printf("  rinkid:                 p50 %8.1f  p99 %8.1f\n", r50, r99);
-		printf("  ratio rinkid/floor:     p50 %8.2f  p99 %8.2f   (target p99 <= 1.5)\n",
-		       r50 / f50, r99 / f99);
 	}
-	free(fl);
-	free(rk);
+	free(fl.lat);
+	free(rk.lat);
 	return 0;
 }
