@@ -158,6 +158,13 @@ test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint unit integration fw-test fuzz-smoke soak-short
+	@$(MAKE) --no-print-directory install-check
+
+# make install PREFIX=/usr into a scratch DESTDIR, then the tree rebuilt for $(PREFIX)
+# (tests/install; alone, after everything else: it rebuilds what bakes PREFIX in).
+.PHONY: install-check
+install-check:
+	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" tests/install/test_install_prefix.sh
 
 # Layer rules of gateway/ (tests/lint), and rinkictl's dependencies: no audio, DSP or Modbus.
 .PHONY: lint
@@ -203,6 +210,14 @@ fuzz-smoke: $(SMOKE_BINS)
 demo: deps
 	@$(MAKE) --no-print-directory all firmware
 	@tools/rinki-demo build
+
+# Paths baked into binaries (conf.o's prompt directory, rinki-flash's key under SYSCONFDIR):
+# the stamp is rewritten only when PREFIX or SYSCONFDIR differ from the last build's, and
+# what bakes them in depends on it, so `make install PREFIX=/usr` after `make` rebuilds them.
+.PHONY: FORCE
+build/paths.stamp: FORCE
+	@mkdir -p $(@D); s='PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)'; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$s" ] || { echo "$$s" > $@; echo "paths: $$s"; }
 
 # --- install ---------------------------------------------------------------
 include tools/install.mk
@@ -271,6 +286,7 @@ build/prompts/%.wav: tools/prompts/%.txt build/prompt-wav
 PROMPT_DIR_DEF := -DGW_PROMPT_DIR='"$(PREFIX)/share/rinki/prompts"'
 build/rel/gateway/core/conf.o: REL_CFLAGS += $(PROMPT_DIR_DEF)
 build/san/gateway/core/conf.o: SAN_CFLAGS += $(PROMPT_DIR_DEF)
+build/rel/gateway/core/conf.o build/san/gateway/core/conf.o: build/paths.stamp
 .PHONY: prompts prompts-check
 prompts: $(PROMPT_WAVS)
 all: prompts

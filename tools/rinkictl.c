@@ -86,6 +86,10 @@ static const struct ctl_cmd_help {
      "line). FROM and TO are TIMEs or local dates."},
     {"override list", "override list [--json]", "All overrides with their ids."},
     {"override remove", "override remove ID", "Delete an override."},
+    {"config show", "config show [-c FILE]",
+     "The configuration rinkid runs with: FILE (default /etc/rinki/rinki.conf) over the\n"
+     "built-in defaults, every key with its value (\"#key\": not set). Errors name\n"
+     "file:line."},
     {"status", "[-s SOCKET] status [--json]",
      "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is."},
     {"page-test", "[-s SOCKET] page-test NUMBER", "Have rinkid ring NUMBER as a test page."},
@@ -94,6 +98,8 @@ static const struct ctl_cmd_help {
 
 /* Commands that talk to rinkid over its control socket (tools/rinkictl_status.c). */
 int ctl_status_main(const char *socket_path, int argc, char **argv);
+/* The config commands (tools/rinkictl_config.c). */
+int ctl_config_main(const char *dbpath, int argc, char **argv);
 
 static void ctl_usage(FILE *f)
 {
@@ -1424,7 +1430,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 	    {"oncall", ctl_oncall},	  {"log", ctl_log},	      {"report", ctl_report},
 	    {"retention", ctl_retention}, {"roster", ctl_roster},     {"directory", ctl_directory},
-	    {"worker", ctl_worker},	  {"override", ctl_override},
+	    {"worker", ctl_worker},	  {"override", ctl_override}, {"config", ctl_config_main},
 	};
 	const char *dbpath = getenv("RINKI_DB");
 	const char *socket_path = NULL;
