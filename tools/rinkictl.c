@@ -91,7 +91,10 @@ static const struct ctl_cmd_help {
      "built-in defaults, every key with its value (\"#key\": not set). Errors name\n"
      "file:line."},
     {"status", "[-s SOCKET] status [--json]",
-     "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is."},
+     "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is: radio,\n"
+     "modem, board, incident, call-back, database, counters, and its health. Exit status\n"
+     "(for monitoring): 0 healthy, 1 degraded (radio or modem not ready, board down, call\n"
+     "log spooled), 2 down (neither radio nor modem ready, or rinkid unreachable), 3 unknown."},
     {"page-test", "[-s SOCKET] page-test NUMBER", "Have rinkid ring NUMBER as a test page."},
     {"sds", "[-s SOCKET] sds send ISSI TEXT...", "Have rinkid send an SDS text."},
 };
