@@ -18,7 +18,7 @@ install-ops:
 	install -m 0644 tools/man/rinki.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 tools/man/rinkid.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/systemd/rinkid.service > $(DESTDIR)$(UNITDIR)/rinkid.service
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@BINDIR@|$(PREFIX)/bin|g' tools/systemd/rinkid.service > $(DESTDIR)$(UNITDIR)/rinkid.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rinkid.service
 	install -m 0644 tools/systemd/rinki.tmpfiles $(DESTDIR)$(TMPFILESDIR)/rinki.conf
 	@# the example names the prompt directory of this PREFIX (rinkid's built-in default)

@@ -90,6 +90,13 @@ static const struct ctl_cmd_help {
      "The configuration rinkid runs with: FILE (default /etc/rinki/rinki.conf) over the\n"
      "built-in defaults, every key with its value (\"#key\": not set). Errors name\n"
      "file:line."},
+    {"config check", "config check [-c FILE] [--at TIME] [--no-roster]",
+     "What rinkid checks before it starts, on this machine: ctl.group and\n"
+     "ctl.admin_group exist, the voice prompts of prompt.language are in prompt.dir\n"
+     "(errors); no voice bridge, no key source for accepting, other languages' prompts\n"
+     "missing, and every service line of db.path's roster with nobody on duty at TIME\n"
+     "(default now) or in the 14 days after (warnings; --no-roster: the database is not\n"
+     "opened, as in the unit's ExecStartPre). Exit 1 on any error."},
     {"status", "[-s SOCKET] status [--json]",
      "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is: radio,\n"
      "modem, board, incident, call-back, database, counters, and its health. Exit status\n"

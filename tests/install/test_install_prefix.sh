@@ -44,6 +44,9 @@ done
 
 unit=$tmp/usr/lib/systemd/system/rinkid.service
 grep -q '^ExecStart=/usr/sbin/rinkid ' "$unit" || bad "rinkid.service does not run /usr/sbin/rinkid"
+grep -q '^ExecStartPre=/usr/bin/rinkictl config check ' "$unit" ||
+	bad "rinkid.service does not check the configuration with /usr/bin/rinkictl"
+! grep -q '@[A-Z]*DIR@' "$unit" || bad "rinkid.service keeps a @...DIR@ placeholder"
 for m in man1/rinkictl.1 man5/rinki.conf.5 man8/rinkid.8; do
 	[ -f "$tmp/usr/share/man/$m" ] || bad "man page $m not installed"
 done
