@@ -97,6 +97,13 @@ static const struct ctl_cmd_help {
      "missing, and every service line of db.path's roster with nobody on duty at TIME\n"
      "(default now) or in the 14 days after (warnings; --no-roster: the database is not\n"
      "opened, as in the unit's ExecStartPre). Exit 1 on any error."},
+    {"probe", "probe [--timeout MS] [--baud N] [--by-id DIR] [--cards FILE] [PATH...]",
+     "Find the board's devices: ask every serial port under /dev/serial/by-id (or DIR)\n"
+     "and each PATH a few read-only AT questions (MS each, default 500), tell the TETRA\n"
+     "PEI (AT+GMI?, AT+GMM?, AT+CNUMF?) from the modem (AT+CGMI, AT+CGMM, ATI) and their\n"
+     "vendors, list the sound cards (/proc/asound/cards, or FILE) and print the\n"
+     "rinki.conf lines to use. A port another process holds open is skipped. Exit 0 when\n"
+     "a PEI and a modem were found, else 1."},
     {"status", "[-s SOCKET] status [--json]",
      "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is: radio,\n"
      "modem, board, incident, call-back, database, counters, and its health. Exit status\n"
@@ -110,6 +117,8 @@ static const struct ctl_cmd_help {
 int ctl_status_main(const char *socket_path, int argc, char **argv);
 /* The config commands (tools/rinkictl_config.c). */
 int ctl_config_main(const char *dbpath, int argc, char **argv);
+/* probe (tools/rinkictl_probe.c). */
+int ctl_probe_main(const char *dbpath, int argc, char **argv);
 
 static void ctl_usage(FILE *f)
 {
@@ -1441,6 +1450,7 @@ int main(int argc, char **argv)
 	    {"oncall", ctl_oncall},	  {"log", ctl_log},	      {"report", ctl_report},
 	    {"retention", ctl_retention}, {"roster", ctl_roster},     {"directory", ctl_directory},
 	    {"worker", ctl_worker},	  {"override", ctl_override}, {"config", ctl_config_main},
+	    {"probe", ctl_probe_main},
 	};
 	const char *dbpath = getenv("RINKI_DB");
 	const char *socket_path = NULL;
