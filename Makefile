@@ -166,11 +166,13 @@ test:
 install-check:
 	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" tests/install/test_install_prefix.sh
 
-# Layer rules of gateway/ (tests/lint), and rinkictl's dependencies: no audio, DSP or Modbus.
+# Layer rules of gateway/ (tests/lint), every rinkictl command in rinkictl(1), and rinkictl's
+# dependencies: no audio, DSP or Modbus.
 .PHONY: lint
 lint: build/rinkictl
 	@tests/lint/check-layers-selftest.sh
 	@tests/lint/check-layers.sh
+	@tests/lint/check-man-rinkictl.sh
 	@if readelf -d build/rinkictl | grep -E 'NEEDED.*(libasound|libspandsp|libmodbus)'; then \
 		echo "lint: rinkictl links the libraries above"; exit 1; fi; \
 		echo "lint: rinkictl links no ALSA, spandsp or libmodbus"
