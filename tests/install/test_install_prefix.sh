@@ -31,6 +31,11 @@ rm -f "$tmp.log"
 [ ! build/rel/gateway/core/conf.o -nt build/rinkid ] || bad "build/rinkid is older than conf.o"
 cmp -s build/rinkid "$tmp/usr/sbin/rinkid" || bad "the installed rinkid is not build/rinkid"
 
+# rinki-flash's built-in key is the board's, not a file of the build tree
+"$tmp/usr/bin/rinki-flash" --help 2>&1 | grep -q 'RINKI_FLASH_PUBKEY or /etc/rinki/fw-signing.pub\.$' ||
+	bad "rinki-flash's default key is not /etc/rinki/fw-signing.pub:" \
+		"$("$tmp/usr/bin/rinki-flash" --help 2>&1 | grep RINKI_FLASH_PUBKEY)"
+
 n=0
 for txt in tools/prompts/*/*.txt; do
 	rel=${txt#tools/prompts/}
@@ -47,6 +52,14 @@ grep -q '^ExecStart=/usr/sbin/rinkid ' "$unit" || bad "rinkid.service does not r
 grep -q '^ExecStartPre=/usr/bin/rinkictl config check ' "$unit" ||
 	bad "rinkid.service does not check the configuration with /usr/bin/rinkictl"
 ! grep -q '@[A-Z]*DIR@' "$unit" || bad "rinkid.service keeps a @...DIR@ placeholder"
+# run.rt_priority > 0 (SCHED_FIFO, set before the privilege drop) needs CAP_SYS_NICE
+prio=$(sed -n 's/^run\.rt_priority  *\([0-9]*\).*/\1/p' "$tmp/etc/rinki/rinki.conf")
+if [ "${prio:-0}" -gt 0 ]; then
+	grep -q '^CapabilityBoundingSet=.*CAP_SYS_NICE' "$unit" ||
+		bad "the config sets run.rt_priority $prio but rinkid.service grants no CAP_SYS_NICE"
+	! grep -q '^RestrictRealtime=yes' "$unit" ||
+		bad "the config sets run.rt_priority $prio but rinkid.service has RestrictRealtime=yes"
+fi
 for m in man1/rinkictl.1 man5/rinki.conf.5 man8/rinkid.8; do
 	[ -f "$tmp/usr/share/man/$m" ] || bad "man page $m not installed"
 done
