@@ -13,7 +13,7 @@ RF_DEFAULT_PUBKEY = -DRF_DEFAULT_PUBKEY='"$(SYSCONFDIR)/rinki/fw-signing.pub"'
 
 build/rinki-flash: $(RF_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(RF_PKG_CFLAGS) $(RF_DEFAULT_PUBKEY) -o $@ $< $(RF_PKG_LIBS)
+	$(CC) $(REL_CFLAGS) $(RF_PKG_CFLAGS) $(RF_DEFAULT_PUBKEY) $(LDFLAGS) -o $@ $< $(RF_PKG_LIBS)
 
 build/san/bin/rinki-flash: $(RF_DEPS)
 	@mkdir -p $(@D)
