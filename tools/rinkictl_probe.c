@@ -5,10 +5,9 @@
  * AT+CNUMF?) from a cellular modem (ATI, AT+CGMI, AT+CGMM) and the vendor of each; it
  * lists the sound cards from /proc/asound/cards (no ALSA library: rinkictl links none)
  * and prints the rinki.conf lines to use. A port another process has open (rinkid, say)
- * is not touched (pseudo-terminals excepted: a simulator holds its own open). Nothing is sent but those queries; every answer line is bounded and
- * only printable ASCII of it is shown.
- * Exit status: 0 a PEI and a modem were found, 1 not both (or a PATH cannot be opened),
- * 2 usage.
+ * is not touched (pseudo-terminals excepted: a simulator holds its own open). Nothing is sent but
+ * those queries; every answer line is bounded and only printable ASCII of it is shown. Exit status:
+ * 0 a PEI and a modem were found, 1 not both (or a PATH cannot be opened), 2 usage.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -50,7 +49,12 @@ struct port {
 	char why[160];	    /* K_BUSY / K_ERROR */
 };
 
-enum result { ANS_OK, ANS_ERROR, ANS_TIMEOUT };
+enum result {
+	ANS_OK,
+	ANS_ERROR,   /* ERROR, +CME ERROR or +CMS ERROR */
+	ANS_TIMEOUT, /* no final line within the time-out */
+	ANS_FAIL,    /* the port failed: write error, hang-up (errno says why) */
+};
 
 static int usage(const char *what)
 {
@@ -105,8 +109,12 @@ static enum result ask(int fd, const char *cmd, int timeout_ms, char lines[][LIN
 	tcflush(fd, TCIFLUSH);
 	char out[64];
 	int n = snprintf(out, sizeof(out), "%s\r", cmd);
-	if (write(fd, out, (size_t)n) != n)
-		return ANS_ERROR;
+	ssize_t w = write(fd, out, (size_t)n);
+	if (w != n) {
+		if (w >= 0 || errno == EAGAIN)
+			errno = EIO; /* a few bytes do not fit: the port is stuck */
+		return ANS_FAIL;
+	}
 	int64_t end = now_ms() + timeout_ms;
 	for (;;) {
 		int64_t left = end - now_ms();
@@ -117,8 +125,11 @@ static enum result ask(int fd, const char *cmd, int timeout_ms, char lines[][LIN
 		ssize_t k = read(fd, &c, 1);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		if (k <= 0)
-			return ANS_ERROR; /* hang-up */
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO; /* hang-up */
+			return ANS_FAIL;
+		}
 		if (c != '\r' && c != '\n') {
 			if (len < sizeof(buf) - 1)
 				buf[len++] = c; /* the rest of a longer line is dropped */
@@ -259,10 +270,15 @@ static void probe(struct port *p, const struct opts *o)
 
 	/* twice: the first AT may only clear bytes left in the device */
 	enum result r = ask(fd, "AT", o->timeout_ms, lines, &n);
-	if (r != ANS_OK)
+	if (r == ANS_ERROR || r == ANS_TIMEOUT)
 		r = ask(fd, "AT", o->timeout_ms, lines, &n);
-	if (r != ANS_OK) {
+	if (r == ANS_FAIL) {
+		p->kind = K_ERROR;
+		snprintf(p->why, sizeof(p->why), "%s", strerror(errno));
+	} else if (r != ANS_OK) {
 		p->kind = r == ANS_TIMEOUT ? K_SILENT : K_AT;
+	}
+	if (r != ANS_OK) {
 		close(fd);
 		return;
 	}
@@ -436,7 +452,7 @@ int ctl_probe_main(const char *dbpath, int argc, char **argv)
 			break;
 		case K_ERROR:
 		case K_NONE:
-			printf("cannot open: %s\n", p->why);
+			printf("cannot use: %s\n", p->why);
 			if (i < given)
 				rc = 1;
 			break;

@@ -70,9 +70,10 @@ static void check_group(struct report *r, const char *key, const char *name)
 	errno = 0;
 	if (getgrnam(name))
 		return;
-	if (errno)
-		say(r, GW_PREFLIGHT_ERROR, key, "cannot look up group '%s': %s", name,
-		    strerror(errno));
+	/* getgrnam(3): "not found" may come with any of 0, ENOENT, ESRCH, EBADF, EPERM */
+	int e = errno;
+	if (e && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM)
+		say(r, GW_PREFLIGHT_ERROR, key, "cannot look up group '%s': %s", name, strerror(e));
 	else
 		say(r, GW_PREFLIGHT_ERROR, key,
 		    "no group '%s' on this machine: rinkid would run without its control socket "

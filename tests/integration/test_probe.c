@@ -97,7 +97,7 @@ static void test_probe_silent_only(void **state)
 	must("  none: No such file or directory");
 	/* a path that is not there: reported, exit 1 */
 	assert_int_equal(probe("--by-id", none, none, NULL), 1);
-	must(": cannot open: No such file or directory");
+	must(": cannot use: No such file or directory");
 	assert_int_equal(probe("--timeout", "7", NULL), 2);
 }
 
