@@ -250,7 +250,7 @@ static void test_usage_and_help(void **state)
 	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
 	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
 	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
-	    {"config", "show"},	     {"config", "check"},
+	    {"config", "show"},	     {"config", "check"},  {"probe", NULL},
 	};
 
 	(void)state;
