@@ -9,6 +9,7 @@
 #   make browser    rinki-web in headless Chromium (tests/browser/), screenshots in build/
 #   make firmware   the I/O MCU image for QEMU mps2-an385 (firmware/firmware.mk)
 #   make install    DESTDIR/PREFIX honoured
+#   make deb        the Debian package (tools/debian), checked with lintian
 #
 # Layout of build/: build/rel (optimised objects), build/san (sanitizer objects),
 # binaries at build/ (release) and build/san/bin (sanitizer builds used by tests).
@@ -25,7 +26,9 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude -Igateway $(PKG_CFLAGS) -MMD -MP
-REL_CFLAGS := $(BASEFLAGS) -O2 -g
+# The release build also takes the usual CPPFLAGS, CFLAGS and LDFLAGS (dpkg-buildflags'
+# hardening when make deb builds the package); the sanitizer build keeps its own.
+REL_CFLAGS := $(BASEFLAGS) -O2 -g $(CPPFLAGS) $(CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_CFLAGS := $(BASEFLAGS) -O1 -g $(SAN_FLAGS)
 
@@ -67,19 +70,20 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 # Keep objects that pattern rules build on the way (make would delete them).
 .SECONDARY:
 
-.PHONY: all demo test lint unit integration bench fuzz fuzz-smoke install clean deps firmware
+.PHONY: all demo test lint unit integration bench fuzz fuzz-smoke install clean deps firmware deb
 all: build/rinkid $(TOOLS) build/rinki-web
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
 # audio bench its alsaloop, espeak-ng the VAD test its speech; libmicrohttpd is rinki-web's,
-# chromium and python3-websocket drive its browser test (tests/browser/). As root `make deps`
+# chromium and python3-websocket drive its browser test (tests/browser/); debhelper,
+# lintian and devscripts make deb. As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
 	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
-	    libmicrohttpd-dev chromium python3-websocket
+	    libmicrohttpd-dev chromium python3-websocket debhelper lintian devscripts
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -107,20 +111,20 @@ build/san/libgateway.a: $(GW_SRCS:%.c=build/san/%.o)
 	ar rcs $@ $^
 
 build/rinkid: build/rel/gateway/main.o $(REL_GW)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(REL_GW)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
 build/rinki-web: $(WEB_SRCS:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
 build/rel/tools/web/%.o: REL_CFLAGS += $(WEB_CFLAGS)
 
 build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
-	$(CC) $(REL_CFLAGS) -o $@ $^ -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
 build/modem-sim: build/rel/tools/modem-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
-	$(CC) $(REL_CFLAGS) -o $@ $^ -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
 # --- sanitizer build (what make test runs) ---------------------------------
 build/san/%.o: %.c
@@ -176,12 +180,22 @@ test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint unit integration browser fw-test fuzz-smoke soak-short
+	@$(MAKE) --no-print-directory install-check
+	@$(MAKE) --no-print-directory deb
 
-# Layer rules of gateway/ (tests/lint), and rinkictl's dependencies: no audio, DSP or Modbus.
+# make install PREFIX=/usr into a scratch DESTDIR, then the tree rebuilt for $(PREFIX)
+# (tests/install; alone, after everything else: it rebuilds what bakes PREFIX in).
+.PHONY: install-check
+install-check:
+	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" tests/install/test_install_prefix.sh
+
+# Layer rules of gateway/ (tests/lint), every rinkictl command in rinkictl(1), and rinkictl's
+# dependencies: no audio, DSP or Modbus.
 .PHONY: lint
 lint: build/rinkictl
 	@tests/lint/check-layers-selftest.sh
 	@tests/lint/check-layers.sh
+	@tests/lint/check-man-rinkictl.sh
 	@if readelf -d build/rinkictl | grep -E 'NEEDED.*(libasound|libspandsp|libmodbus)'; then \
 		echo "lint: rinkictl links the libraries above"; exit 1; fi; \
 		echo "lint: rinkictl links no ALSA, spandsp or libmodbus"
@@ -247,6 +261,14 @@ demo: deps
 	@$(MAKE) --no-print-directory all firmware
 	@tools/rinki-demo build
 
+# Paths baked into binaries (conf.o's prompt directory, rinki-flash's key under SYSCONFDIR):
+# the stamp is rewritten only when PREFIX or SYSCONFDIR differ from the last build's, and
+# what bakes them in depends on it, so `make install PREFIX=/usr` after `make` rebuilds them.
+.PHONY: FORCE
+build/paths.stamp: FORCE
+	@mkdir -p $(@D); s='PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)'; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$s" ] || { echo "$$s" > $@; echo "paths: $$s"; }
+
 # --- install ---------------------------------------------------------------
 include tools/install.mk
 install: all install-ops
@@ -260,6 +282,26 @@ install: all install-ops
 
 clean:
 	rm -rf build
+
+# --- Debian package ----------------------------------------------------------
+# make deb: the tree (without build/ and .git) copied to build/deb/rinki-VERSION with
+# tools/debian as its debian/, built with dpkg-buildpackage (binary only, unsigned) and
+# checked with lintian: any error or warning fails (tools/debian/README.md).
+DEB_VERSION := $(shell sed -n 's/^\#define RINKI_VERSION[[:space:]]*"\(.*\)"/\1/p' gateway/main.c \
+		 gateway/service/rinkid.c 2>/dev/null | head -n 1)
+DEB_TREE    := build/deb/rinki-$(DEB_VERSION)
+.PHONY: deb
+deb:
+	@[ -n "$(DEB_VERSION)" ] || { echo "deb: no RINKI_VERSION found"; exit 1; }
+	@head -n 1 tools/debian/changelog | grep -q '^rinki ($(DEB_VERSION))' || \
+		{ echo "deb: tools/debian/changelog does not start with version $(DEB_VERSION)"; exit 1; }
+	rm -rf build/deb && mkdir -p $(DEB_TREE)
+	tar -c --exclude=./build --exclude=./.git . | tar -x -C $(DEB_TREE)
+	cp -a tools/debian $(DEB_TREE)/debian
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error,warning --info build/deb/rinki_$(DEB_VERSION)_*.changes
+	@echo "deb: build/deb/$$(cd build/deb && ls rinki_$(DEB_VERSION)_*.deb) (lintian: no error, no warning)"
 
 # --- benchmarks that link the gateway objects --------------------------------
 build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness.c $(REL_GW)
@@ -319,6 +361,7 @@ build/prompts/%.wav: tools/prompts/%.txt build/prompt-wav
 PROMPT_DIR_DEF := -DGW_PROMPT_DIR='"$(PREFIX)/share/rinki/prompts"'
 build/rel/gateway/core/conf.o: REL_CFLAGS += $(PROMPT_DIR_DEF)
 build/san/gateway/core/conf.o: SAN_CFLAGS += $(PROMPT_DIR_DEF)
+build/rel/gateway/core/conf.o build/san/gateway/core/conf.o: build/paths.stamp
 .PHONY: prompts prompts-check
 prompts: $(PROMPT_WAVS)
 all: prompts
@@ -331,4 +374,4 @@ prompts-check: prompts
 # The I/O microcontroller firmware: make firmware, fw-test (part of make test), fw-fuzz.
 include firmware/firmware.mk
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

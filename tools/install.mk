@@ -18,16 +18,19 @@ install-ops:
 	install -m 0644 tools/man/rinki.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 tools/man/rinkid.8 tools/man/rinki-web.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/systemd/rinkid.service > $(DESTDIR)$(UNITDIR)/rinkid.service
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@BINDIR@|$(PREFIX)/bin|g' tools/systemd/rinkid.service > $(DESTDIR)$(UNITDIR)/rinkid.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rinkid.service
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/systemd/rinki-web.service > $(DESTDIR)$(UNITDIR)/rinki-web.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rinki-web.service
 	install -m 0644 tools/systemd/rinki.tmpfiles $(DESTDIR)$(TMPFILESDIR)/rinki.conf
-	install -m 0644 tools/rinki.conf.example tools/udev/99-rinki.rules.example $(DESTDIR)$(DOCDIR)/
+	@# the example names the prompt directory of this PREFIX (rinkid's built-in default)
+	sed 's|/usr/local/share/rinki/|$(PREFIX)/share/rinki/|g' tools/rinki.conf.example \
+		> build/rinki.conf.example
+	install -m 0644 build/rinki.conf.example tools/udev/99-rinki.rules.example $(DESTDIR)$(DOCDIR)/
 	@# the config itself only when there is none: never overwrite a field configuration
 	install -d $(DESTDIR)$(SYSCONFDIR)/rinki
 	test -e $(DESTDIR)$(SYSCONFDIR)/rinki/rinki.conf || \
-		install -m 0640 tools/rinki.conf.example $(DESTDIR)$(SYSCONFDIR)/rinki/rinki.conf
+		install -m 0640 build/rinki.conf.example $(DESTDIR)$(SYSCONFDIR)/rinki/rinki.conf
 	@echo "installed. On the board, once: useradd --system --user-group rinki;"
 	@echo "  groupadd --system rinki-admin; usermod -aG dialout,audio rinki;"
 	@echo "  systemd-tmpfiles --create rinki.conf; systemctl daemon-reload; systemctl enable --now rinkid"

@@ -27,6 +27,7 @@
  * came while nobody listened) and AT+CMGL=<stat> lists them (event "sms-listed <stat>"). AT+CMGR
  * marks an unread message read; AT+CMGD deletes (delflag 1..3: all read, 4: all); AT+CPMS accepts
  * only "ME". SMS state is separate from the call: it all works while a call is up.
+ * ATI, AT+CGMI and AT+CGMM name the dialect's module (rinkictl probe tells modems by them).
  */
 #include "sim_common.h"
 
@@ -747,6 +748,26 @@ static void at_cpms_set(struct modem *m, const char *arg)
 	ok(m);
 }
 
+/*
+ * ATI, AT+CGMI, AT+CGMM: the manufacturer and model the selected dialect's module gives
+ * (text lines without a prefix, as those modules answer; ATI in Quectel's three lines).
+ */
+static void at_identify(struct modem *m, const char *cmd)
+{
+	static const char *const maker[] = {"RINKI", "Huawei Technologies Co., Ltd.", "Quectel",
+					    "SIMCOM INCORPORATED"};
+	static const char *const model[] = {"MODEM-SIM", "ME909s-120", "EC25", "SIMCOM_SIM7600E-H"};
+	if (!strcmp(cmd, "ATI")) {
+		sim_out(&m->sim, "%s", maker[m->dialect]);
+		sim_out(&m->sim, "%s", model[m->dialect]);
+		sim_out(&m->sim, "Revision: 1.0");
+	} else {
+		sim_out(&m->sim, "%s",
+			strcmp(cmd, "AT+CGMI") ? model[m->dialect] : maker[m->dialect]);
+	}
+	ok(m);
+}
+
 static void at_command(struct modem *m, char *cmd, int64_t t_ns)
 {
 	long v;
@@ -825,6 +846,8 @@ static void at_command(struct modem *m, char *cmd, int64_t t_ns)
 			sim_event(&m->sim, "vts %c", cmd[7]);
 			ok(m);
 		}
+	} else if (!strcmp(cmd, "ATI") || !strcmp(cmd, "AT+CGMI") || !strcmp(cmd, "AT+CGMM")) {
+		at_identify(m, cmd);
 	} else if (!at_vendor(m, cmd)) {
 		error(m);
 	}

@@ -39,7 +39,7 @@
 #include "rinki/regmap.h"
 
 #ifndef RF_DEFAULT_PUBKEY
-#define RF_DEFAULT_PUBKEY "/usr/local/share/rinki/fw-signing.pub"
+#define RF_DEFAULT_PUBKEY "/etc/rinki/fw-signing.pub"
 #endif
 
 #define EXIT_USAGE 2

@@ -86,14 +86,39 @@ static const struct ctl_cmd_help {
      "line). FROM and TO are TIMEs or local dates."},
     {"override list", "override list [--json]", "All overrides with their ids."},
     {"override remove", "override remove ID", "Delete an override."},
+    {"config show", "config show [-c FILE]",
+     "The configuration rinkid runs with: FILE (default /etc/rinki/rinki.conf) over the\n"
+     "built-in defaults, every key with its value (\"#key\": not set). Errors name\n"
+     "file:line."},
+    {"config check", "config check [-c FILE] [--at TIME] [--no-roster]",
+     "What rinkid checks before it starts, on this machine: ctl.group and\n"
+     "ctl.admin_group exist, the voice prompts of prompt.language are in prompt.dir\n"
+     "(errors); no voice bridge, no key source for accepting, other languages' prompts\n"
+     "missing, and every service line of db.path's roster with nobody on duty at TIME\n"
+     "(default now) or in the 14 days after (warnings; --no-roster: the database is not\n"
+     "opened, as in the unit's ExecStartPre). Exit 1 on any error."},
+    {"probe", "probe [--timeout MS] [--baud N] [--by-id DIR] [--cards FILE] [PATH...]",
+     "Find the board's devices: ask every serial port under /dev/serial/by-id (or DIR)\n"
+     "and each PATH a few read-only AT questions (MS each, default 500), tell the TETRA\n"
+     "PEI (AT+GMI?, AT+GMM?, AT+CNUMF?) from the modem (AT+CGMI, AT+CGMM, ATI) and their\n"
+     "vendors, list the sound cards (/proc/asound/cards, or FILE) and print the\n"
+     "rinki.conf lines to use. A port another process holds open is skipped. Exit 0 when\n"
+     "a PEI and a modem were found, else 1."},
     {"status", "[-s SOCKET] status [--json]",
-     "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is."},
+     "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is: radio,\n"
+     "modem, board, incident, call-back, database, counters, and its health. Exit status\n"
+     "(for monitoring): 0 healthy, 1 degraded (radio or modem not ready, board down, call\n"
+     "log spooled), 2 down (neither radio nor modem ready, or rinkid unreachable), 3 unknown."},
     {"page-test", "[-s SOCKET] page-test NUMBER", "Have rinkid ring NUMBER as a test page."},
     {"sds", "[-s SOCKET] sds send ISSI TEXT...", "Have rinkid send an SDS text."},
 };
 
 /* Commands that talk to rinkid over its control socket (tools/rinkictl_status.c). */
 int ctl_status_main(const char *socket_path, int argc, char **argv);
+/* The config commands (tools/rinkictl_config.c). */
+int ctl_config_main(const char *dbpath, int argc, char **argv);
+/* probe (tools/rinkictl_probe.c). */
+int ctl_probe_main(const char *dbpath, int argc, char **argv);
 
 static void ctl_usage(FILE *f)
 {
@@ -1424,7 +1449,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 	    {"oncall", ctl_oncall},	  {"log", ctl_log},	      {"report", ctl_report},
 	    {"retention", ctl_retention}, {"roster", ctl_roster},     {"directory", ctl_directory},
-	    {"worker", ctl_worker},	  {"override", ctl_override},
+	    {"worker", ctl_worker},	  {"override", ctl_override}, {"config", ctl_config_main},
+	    {"probe", ctl_probe_main},
 	};
 	const char *dbpath = getenv("RINKI_DB");
 	const char *socket_path = NULL;

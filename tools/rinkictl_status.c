@@ -3,8 +3,10 @@
  * socket (protocol: include/rinki/proto.h): status (people's text or --json), page-test
  * and sds send. One connection, one request, one reply line read with a time-out. The
  * request is encoded and the "ok" reply parsed with the gateway's own ctl functions, so
- * both ends share one grammar. Exit status: 0 ok, 1 error (rinkid not running, refused,
- * err reply), 2 usage.
+ * both ends share one grammar. Exit status of page-test and sds send: 0 ok, 1 error (rinkid
+ * not running, refused, err reply), 2 usage. status exits with the gateway's health, for
+ * monitoring: 0 healthy, 1 degraded, 2 down (rinkid unreachable or not answering counts as
+ * down), 3 unknown (usage, permission denied, an answer it cannot read).
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,6 +25,8 @@
 
 #define REPLY_TIMEOUT_MS 10000
 #define EXIT_USAGE	 2
+/* rinkictl status: the health (enum gw_ctl_health) or this */
+#define EXIT_STATUS_UNKNOWN 3
 
 int ctl_status_main(const char *socket_path, int argc, char **argv);
 
@@ -30,7 +34,8 @@ static const char *const usage_text =
     "usage: rinkictl [-s SOCKET] status [--json]\n"
     "       rinkictl [-s SOCKET] page-test NUMBER\n"
     "       rinkictl [-s SOCKET] sds send ISSI TEXT...\n"
-    "SOCKET defaults to $" RINKI_CTL_SOCKET_ENV ", else " RINKI_CTL_SOCKET_DEFAULT ".\n";
+    "SOCKET defaults to $" RINKI_CTL_SOCKET_ENV ", else " RINKI_CTL_SOCKET_DEFAULT ".\n"
+    "status exits 0 healthy, 1 degraded, 2 down (rinkid unreachable too), 3 unknown.\n";
 
 __attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
 {
@@ -62,9 +67,16 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Connect, send req (with LF), read one reply line into reply (no LF). 0 or exit status. */
-static int exchange(const char *path, const char *req, char *reply, size_t len)
+/*
+ * Connect, send req (with LF), read one reply line into reply (no LF). 0 or exit status
+ * (1); *unreachable (may be NULL) is set when rinkid is not there or did not answer.
+ */
+static int exchange(const char *path, const char *req, char *reply, size_t len, bool *unreachable)
 {
+	bool dummy;
+	if (!unreachable)
+		unreachable = &dummy;
+	*unreachable = false;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return fail("%s: socket path too long", path);
@@ -75,6 +87,7 @@ static int exchange(const char *path, const char *req, char *reply, size_t len)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		close(fd);
+		*unreachable = e == ENOENT || e == ECONNREFUSED;
 		if (e == ENOENT)
 			return fail("rinkid is not running: no control socket %s "
 				    "(see ctl.socket in rinki.conf, or -s)",
@@ -107,6 +120,7 @@ static int exchange(const char *path, const char *req, char *reply, size_t len)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
 			close(fd);
+			*unreachable = true;
 			return fail("rinkid did not answer within %d s", REPLY_TIMEOUT_MS / 1000);
 		}
 		ssize_t k = read(fd, reply + got, len - 1 - got);
@@ -114,6 +128,7 @@ static int exchange(const char *path, const char *req, char *reply, size_t len)
 			continue;
 		if (k <= 0) {
 			close(fd);
+			*unreachable = true;
 			return fail("rinkid closed the connection without an answer%s%s",
 				    k < 0 ? ": " : "", k < 0 ? strerror(errno) : "");
 		}
@@ -166,6 +181,8 @@ static void print_status(const struct gw_ctl_msg *m)
 	printf("rinkid %s (protocol %s), up ", get(m, "version"), get(m, "proto"));
 	print_uptime(get(m, "uptime_s"));
 	printf("\n");
+	printf("health    %s%s%s\n", get(m, "health"), get(m, "problems")[0] ? ": " : "",
+	       get(m, "problems"));
 
 	printf("radio     ");
 	if (!yes(m, "radio.port_up"))
@@ -225,32 +242,71 @@ static void print_status(const struct gw_ctl_msg *m)
 	       get(m, "ctl.requests"), get(m, "ctl.denied"), get(m, "ctl.dropped"));
 }
 
+/* The exit status for a health name; EXIT_STATUS_UNKNOWN for anything else. */
+static int health_exit(const char *h, size_t n)
+{
+	if (n == 7 && strncmp(h, "healthy", n) == 0)
+		return GW_CTL_HEALTHY;
+	if (n == 8 && strncmp(h, "degraded", n) == 0)
+		return GW_CTL_DEGRADED;
+	if (n == 4 && strncmp(h, "down", n) == 0)
+		return GW_CTL_DOWN;
+	return EXIT_STATUS_UNKNOWN;
+}
+
+/* The top-level "health":"<word>" of rinkid's JSON answer (one word of a-z, bounded). */
+static int json_health_exit(const char *reply)
+{
+	static const char key[] = "\"health\":\"";
+	const char *p = strstr(reply, key);
+	if (!p)
+		return EXIT_STATUS_UNKNOWN;
+	p += sizeof(key) - 1;
+	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+	return n <= 8 && p[n] == '"' ? health_exit(p, n) : EXIT_STATUS_UNKNOWN;
+}
+
 static int cmd_status(const char *path, int argc, char **argv)
 {
 	static char reply[RINKI_CTL_REPLY_MAX + 1];
 	static struct gw_ctl_msg m;
 	char err[160];
-	bool json = false;
+	bool json = false, unreachable;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
-		else
-			return usage("status: unknown argument '%s'", argv[i]);
+		else {
+			usage("status: unknown argument '%s'", argv[i]);
+			return EXIT_STATUS_UNKNOWN;
+		}
 	}
-	int rc = exchange(path, json ? "status format=json\n" : "status\n", reply, sizeof(reply));
+	int rc = exchange(path, json ? "status format=json\n" : "status\n", reply, sizeof(reply),
+			  &unreachable);
+	if (rc && unreachable) {
+		if (json)
+			printf("{\"health\":\"down\",\"problems\":\"rinkid unreachable\"}\n");
+		else
+			printf("health    down: rinkid unreachable\n");
+		return GW_CTL_DOWN;
+	}
 	if (rc)
-		return rc;
+		return EXIT_STATUS_UNKNOWN;
 	if (json) {
-		if (reply[0] != '{')
-			return fail("rinkid's answer is not JSON: %.80s", reply);
+		if (reply[0] != '{') {
+			fail("rinkid's answer is not JSON: %.80s", reply);
+			return EXIT_STATUS_UNKNOWN;
+		}
 		puts(reply);
-		return 0;
+		return json_health_exit(reply);
 	}
 	if (gw_ctl_parse(reply, strlen(reply), &m, err, sizeof(err)) < 0 ||
-	    strcmp(m.verb, "ok") != 0)
-		return fail("cannot read rinkid's answer: %s", err);
+	    strcmp(m.verb, "ok") != 0) {
+		fail("cannot read rinkid's answer: %s", err);
+		return EXIT_STATUS_UNKNOWN;
+	}
 	print_status(&m);
-	return 0;
+	const char *h = get(&m, "health");
+	return health_exit(h, strlen(h));
 }
 
 /* ---- admin commands ---------------------------------------------------------------------------
@@ -264,7 +320,7 @@ static int cmd_page_test(const char *path, int argc, char **argv)
 	if (gw_ctl_encode(enc, sizeof(enc), argv[1]) < 0)
 		return fail("'%.40s...' is too long for a number", argv[1]);
 	snprintf(req, sizeof(req), "page-test number=%s\n", enc);
-	int rc = exchange(path, req, reply, sizeof(reply));
+	int rc = exchange(path, req, reply, sizeof(reply), NULL);
 	if (rc)
 		return rc;
 	printf("page-test: rinkid is dialling %s\n", argv[1]);
@@ -297,7 +353,7 @@ static int cmd_sds(const char *path, int argc, char **argv)
 	if (k < 0 || k >= RINKI_CTL_REQ_MAX)
 		return fail("text too long for one request (%d bytes encoded, at most %d)", k,
 			    RINKI_CTL_REQ_MAX - 1);
-	int rc = exchange(path, req, reply, sizeof(reply));
+	int rc = exchange(path, req, reply, sizeof(reply), NULL);
 	if (rc)
 		return rc;
 	if (gw_ctl_parse(reply, strlen(reply), &m, err, sizeof(err)) < 0)

@@ -376,6 +376,42 @@ int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int er
 	return -EINVAL;
 }
 
+int gw_conf_write(const struct gw_conf *conf, FILE *f)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		const char *field = (const char *)conf + k->off;
+		switch (k->kind) {
+		case K_INT:
+			fprintf(f, "%s %d\n", k->name, *(const int *)field);
+			break;
+		case K_BOOL:
+			fprintf(f, "%s %s\n", k->name, *(const bool *)field ? "yes" : "no");
+			break;
+		case K_ANSWER:
+			fprintf(f, "%s %s\n", k->name,
+				*(const enum gw_radio_answer *)field == GW_RADIO_ANSWER_ON_ACCEPT
+				    ? "on-accept"
+				    : "at-once");
+			break;
+		case K_STR:
+		case K_DIGITS:
+		case K_ONEOF:
+		case K_LEVEL:
+		case K_GSSIS:
+			if (field[0])
+				fprintf(f, "%s %s\n", k->name, field);
+			else
+				fprintf(f, "#%s\n", k->name);
+			break;
+		}
+	}
+	for (int i = 0; i < conf->n_sds_status; i++)
+		fprintf(f, "sds.status.0x%04x %s\n", conf->sds_status[i].value,
+			conf->sds_status[i].text);
+	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}
+
 int gw_conf_load(struct gw_conf *conf, const char *path)
 {
 	FILE *f = fopen(path, "r");

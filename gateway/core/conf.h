@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define GW_CONF_STR	   256
 #define GW_CONF_GSSI_MAX   16 /* radio.monitor_gssi entries */
@@ -114,6 +115,13 @@ int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int er
  */
 int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *changed_restart,
 		       int len);
+
+/*
+ * Write conf to f as a configuration file: every key in the table's order with its
+ * value, "#key" for a string left empty (not set), then the sds.status keys. What it
+ * writes loads back to the same values. Returns 0 or -EIO (write error).
+ */
+int gw_conf_write(const struct gw_conf *conf, FILE *f);
 
 /*
  * Load path over the defaults. On error prints "path:line: message" to the log and

@@ -161,10 +161,52 @@ static const char *modem_call_name(enum gw_modem_call_state st)
 	return "unknown";
 }
 
+const char *gw_ctl_health_name(enum gw_ctl_health h)
+{
+	return h == GW_CTL_HEALTHY ? "healthy" : h == GW_CTL_DEGRADED ? "degraded" : "down";
+}
+
+/* Append what to why (comma-separated), cut to fit. */
+static void problem(char *why, size_t len, const char *what)
+{
+	size_t used = strlen(why);
+	if (used + 1 < len)
+		snprintf(why + used, len - used, "%s%s", used ? ", " : "", what);
+}
+
+enum gw_ctl_health gw_ctl_health(const struct gw_ctl_status *st, char *why, size_t len)
+{
+	bool radio = st->radio.port_up && st->radio.ready;
+	bool modem = st->modem.port_up && st->modem.ready;
+	int n = 0;
+	if (len)
+		why[0] = '\0';
+	if (!radio) {
+		problem(why, len, st->radio.port_up ? "radio not ready" : "radio port closed");
+		n++;
+	}
+	if (!modem) {
+		problem(why, len, st->modem.port_up ? "modem not ready" : "modem port closed");
+		n++;
+	}
+	if (st->io_present && !st->io.up) {
+		problem(why, len, "I/O board down");
+		n++;
+	}
+	if (st->db.spooling) {
+		problem(why, len, "database away (call log spooled)");
+		n++;
+	}
+	if (!radio && !modem)
+		return GW_CTL_DOWN;
+	return n ? GW_CTL_DEGRADED : GW_CTL_HEALTHY;
+}
+
 int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, size_t len)
 {
 	struct out o = {.buf = buf, .cap = len, .json = json, .first = true};
-	char fw[24];
+	char fw[24], why[160];
+	enum gw_ctl_health health = gw_ctl_health(st, why, sizeof(why));
 
 	if (len == 0)
 		return -ENOSPC;
@@ -173,6 +215,8 @@ int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, s
 	put_int(&o, "proto", RINKI_CTL_PROTO_VERSION);
 	put_str(&o, "version", st->version);
 	put_int(&o, "uptime_s", st->uptime_s);
+	put_str(&o, "health", gw_ctl_health_name(health));
+	put_str(&o, "problems", why);
 
 	out_group(&o, "radio");
 	put_bool(&o, "port_up", st->radio.port_up);

@@ -138,8 +138,25 @@ int gw_ctl_peer_get(int fd, struct gw_ctl_peer *out);
 int gw_ctl_handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line, size_t len,
 		  char *reply, size_t rlen);
 
+/* How the gateway is, for rinkictl status's exit code and for monitoring. */
+enum gw_ctl_health {
+	GW_CTL_HEALTHY,	 /* radio and modem ready; board (if any) up; database there */
+	GW_CTL_DEGRADED, /* one of radio, modem not ready, board down, or the call log spooling */
+	GW_CTL_DOWN,	 /* neither radio nor modem ready: no call can be taken or paged */
+};
+
 /*
- * Format st as the status reply: "ok key=value ..." (json false) or one JSON object.
+ * Judge st: returns its health and writes what is wrong (comma-separated, "" when
+ * healthy) into why (len bytes, cut to fit).
+ */
+enum gw_ctl_health gw_ctl_health(const struct gw_ctl_status *st, char *why, size_t len);
+
+/* "healthy", "degraded" or "down". */
+const char *gw_ctl_health_name(enum gw_ctl_health h);
+
+/*
+ * Format st as the status reply: "ok key=value ..." (json false) or one JSON object,
+ * with health and problems (gw_ctl_health) first after the version and uptime.
  * Returns the length (without NUL), or -ENOSPC when it does not fit len.
  */
 int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, size_t len);

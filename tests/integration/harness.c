@@ -273,6 +273,15 @@ static void stop(pid_t pid, int *status)
 		*status = -1;
 }
 
+int h_stop_sim(struct h_sim *s)
+{
+	if (s->pid <= 0)
+		return -1;
+	stop(s->pid, NULL);
+	s->pid = 0;
+	return 0;
+}
+
 int h_rinkid_status(void)
 {
 	return rinkid_status;

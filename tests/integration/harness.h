@@ -79,5 +79,7 @@ int h_log_count(const struct h_rig *r, const char *needle);
 int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms);
 /* Number of open file descriptors of pid (entries in /proc/<pid>/fd); -1 on error. */
 int h_fd_count(pid_t pid);
+/* Stop one simulator (SIGTERM, reaped, pid forgotten): its pty goes away. 0 or -1. */
+int h_stop_sim(struct h_sim *s);
 /* Send sig to rinkid and reap it (the pid is forgotten); for SIGKILL drills. 0 or -1. */
 int h_kill_rinkid(struct h_rig *r, int sig);

@@ -5,8 +5,9 @@
  * datagram socket this test binds (a fake systemd). Checked: READY=1 arrives and the
  * watchdog is fed; rinkictl status (text and --json) shows both devices ready; page-test
  * makes the modem dial; sds send makes the terminal send the SDS; oversize and malformed
- * requests get an err line and rinkid keeps serving; rinkictl's message when no rinkid
- * listens.
+ * requests get an err line and rinkid keeps serving; rinkictl status's exit code is the
+ * gateway's health: 0 with both devices up, 1 once the modem simulator is gone, 2 when no
+ * rinkid listens (text and --json).
  *
  * Needs the control socket wired into rinkid (main.c). Until then rinkid --help does not
  * mention --allow-root and the whole group is skipped with a message saying so.
@@ -129,17 +130,19 @@ static void test_status(void **state)
 	(void)state;
 	char text[8192];
 	assert_int_equal(rinkictl(text, sizeof(text), "status", NULL), 0);
-	if (!strstr(text, "radio     ready") || !strstr(text, "modem     ready") ||
-	    !strstr(text, "board     none configured"))
+	if (!strstr(text, "\nhealth    healthy\n") || !strstr(text, "radio     ready") ||
+	    !strstr(text, "modem     ready") || !strstr(text, "board     none configured"))
 		fail_msg("status output:\n%s", text);
 	assert_int_equal(rinkictl(text, sizeof(text), "status", "--json", NULL), 0);
 	assert_int_equal(text[0], '{');
-	if (!strstr(text, "\"radio\":{\"port_up\":true,\"ready\":true") ||
+	if (!strstr(text, "\"health\":\"healthy\",\"problems\":\"\"") ||
+	    !strstr(text, "\"radio\":{\"port_up\":true,\"ready\":true") ||
 	    !strstr(text, "\"modem\":{\"port_up\":true,\"ready\":true,\"sim\":true,"
 			  "\"reg\":\"home\",\"rssi_dbm\":-73,\"operator\":\"Elisa\","
 			  "\"call\":\"idle\""))
 		fail_msg("status --json output:\n%s", text);
-	assert_int_equal(rinkictl(text, sizeof(text), "status", "--yaml", NULL), 2);
+	/* a usage error is "unknown" (3), not a health */
+	assert_int_equal(rinkictl(text, sizeof(text), "status", "--yaml", NULL), 3);
 }
 
 static void test_page_test_dials(void **state)
@@ -189,9 +192,28 @@ static void test_bad_requests_and_no_daemon(void **state)
 	char gone[200];
 	snprintf(gone, sizeof(gone), "%s/nothing.sock", rig.dir);
 	setenv(RINKI_CTL_SOCKET_ENV, gone, 1);
-	assert_int_equal(rinkictl(text, sizeof(text), "status", NULL), 1);
-	setenv(RINKI_CTL_SOCKET_ENV, sock, 1);
+	/* no rinkid: down (2), in both forms */
+	assert_int_equal(rinkictl(text, sizeof(text), "status", NULL), 2);
 	assert_non_null(strstr(text, "rinkid is not running"));
+	assert_non_null(strstr(text, "health    down: rinkid unreachable"));
+	assert_int_equal(rinkictl(text, sizeof(text), "status", "--json", NULL), 2);
+	assert_non_null(strstr(text, "{\"health\":\"down\",\"problems\":\"rinkid unreachable\"}"));
+	setenv(RINKI_CTL_SOCKET_ENV, sock, 1);
+}
+
+/* The modem simulator goes away: rinkid sees the port hang up; status is degraded (1). */
+static void test_status_degraded(void **state)
+{
+	(void)state;
+	char text[8192];
+	assert_int_equal(h_stop_sim(&rig.modem), 0);
+	assert_int_equal(h_wait_log(&rig, "modem down", 10000), 0);
+	assert_int_equal(rinkictl(text, sizeof(text), "status", NULL), 1);
+	if (!strstr(text, "\nhealth    degraded: modem "))
+		fail_msg("status output:\n%s", text);
+	assert_int_equal(rinkictl(text, sizeof(text), "status", "--json", NULL), 1);
+	if (!strstr(text, "\"health\":\"degraded\",\"problems\":\"modem "))
+		fail_msg("status --json output:\n%s", text);
 }
 
 /* rinkid wired with the control socket says so in its --help (it takes --allow-root). */
@@ -250,6 +272,7 @@ int main(void)
 	    cmocka_unit_test(test_page_test_dials),
 	    cmocka_unit_test(test_sds_send),
 	    cmocka_unit_test(test_bad_requests_and_no_daemon),
+	    cmocka_unit_test(test_status_degraded),
 	};
 	if (!rinkid_has_ctl()) {
 		fprintf(stderr, "test_ctl: rinkid has no control socket yet (main.c not wired): "

@@ -935,12 +935,16 @@ static const char *status_line(const char *text, const char *key, char *buf, siz
 	return buf;
 }
 
-/* Wait until rinkictl status contains needle. Returns ms waited, or -1. */
+/*
+ * Wait until rinkictl status contains needle (whatever health it exits with: 0 healthy,
+ * 1 degraded, 2 down; not 3, unknown). Returns ms waited, or -1.
+ */
 static int wait_status(const char *needle, int timeout_ms, char *text, size_t len)
 {
 	int64_t t0 = mono_ms();
 	do {
-		if (rinkictl_status(text, len) == 0 && strstr(text, needle))
+		int rc = rinkictl_status(text, len);
+		if (rc >= 0 && rc <= 2 && strstr(text, needle))
 			return (int)(mono_ms() - t0);
 		h_pump(&rig, 100);
 	} while (mono_ms() - t0 < timeout_ms);
@@ -979,6 +983,7 @@ static void drill_board_silent(void **state)
 	assert_int_equal(h_wait_log(&rig, "ALARM: I/O board on", BOARD_DOWN_BOUND_MS), 0);
 	int64_t took = mono_ms() - t0;
 	assert_true(wait_status("board     DOWN", 1000, text, sizeof(text)) >= 0);
+	assert_int_equal(rinkictl_status(text, sizeof(text)), 1); /* degraded: board down */
 	printf("  board paused (SIGSTOP): ALARM logged after %lld ms (bound %d), %d failed "
 	       "polls; status: %s\n",
 	       (long long)took, BOARD_DOWN_BOUND_MS,

@@ -250,6 +250,7 @@ static void test_usage_and_help(void **state)
 	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
 	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
 	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
+	    {"config", "show"},	     {"config", "check"},  {"probe", NULL},
 	};
 
 	(void)state;
@@ -501,13 +502,79 @@ static void test_temp_roster_cli(void **state)
 	assert_non_null(strstr(out, "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"));
 }
 
+/*
+ * config show and config check on a file as a technician writes it: a typo in ctl.group
+ * and a voice bridge without its prompts are errors (exit 1), a working file passes with
+ * its warnings, and the roster check reads db.path's roster.
+ */
+static void test_config_check(void **state)
+{
+	char conf[200], text[1024];
+	(void)state;
+	snprintf(conf, sizeof(conf), "%s/rinki.conf", dir);
+	snprintf(text, sizeof(text),
+		 "db.path %s\nctl.group rinki-no-such-grp\nmodem.vendor quectel\n", dbpath);
+	write_file(conf, text);
+	assert_int_equal(ctl("config", "show", "-c", conf, NULL), 0);
+	assert_non_null(strstr(out, "\nctl.group rinki-no-such-grp\n"));
+	assert_non_null(strstr(out, "\n#io.port\n"));
+	assert_int_equal(ctl("config", "check", "-c", conf, NULL), 1);
+	assert_non_null(strstr(out, ": error: ctl.group: no group 'rinki-no-such-grp'"));
+	assert_non_null(strstr(out, "1 error(s)"));
+
+	/* the bridge with the prompts make built: no error; then with none */
+	snprintf(text, sizeof(text),
+		 "db.path %s\nmodem.vendor quectel\naudio.radio null\naudio.phone null\n"
+		 "prompt.dir build/prompts\n",
+		 dbpath);
+	write_file(conf, text);
+	assert_int_equal(ctl("config", "check", "-c", conf, "--at", "2026-03-02T10:00Z", NULL), 0);
+	assert_non_null(strstr(out, ": 0 error(s), "));
+	assert_null(strstr(out, "prompt.dir"));
+	snprintf(text, sizeof(text),
+		 "db.path %s\naudio.radio null\naudio.phone null\nprompt.dir %s/none\n", dbpath,
+		 dir);
+	write_file(conf, text);
+	assert_int_equal(ctl("config", "check", "-c", conf, NULL), 1);
+	assert_non_null(strstr(out, ": error: prompt.dir: 11 prompt(s) of prompt.language fi"));
+	/* --no-roster (the unit's ExecStartPre): the same errors, the database left alone */
+	snprintf(text, sizeof(text), "db.path %s/none.db\nctl.admin_group rinki-admn\n", dir);
+	write_file(conf, text);
+	assert_int_equal(ctl("config", "check", "-c", conf, "--no-roster", NULL), 1);
+	assert_non_null(strstr(out, ": error: ctl.admin_group: no group 'rinki-admn'"));
+	assert_null(strstr(out, "db.path"));
+	assert_int_equal(ctl("config", "check", "-c", conf, NULL), 1);
+	assert_non_null(strstr(out, ": warning: db.path: no database yet"));
+
+	/* a line of the roster with nobody on duty: a warning naming it, and only it */
+	char csv[200];
+	snprintf(csv, sizeof(csv), "%s/gap.csv", dir);
+	write_file(csv, "line,sos,Sosiaalipäivystys,Socialjour,Social on-call\n"
+			"line,lsp,Lastensuojelu,Barnskydd,Child protection\n"
+			"worker,aino,Aino Virtanen,+358401234567,\n"
+			"shift,sos,aino,2026-02-01T00:00Z,2026-04-01T00:00Z,1\n");
+	assert_int_equal(ctl("roster", "import", csv, NULL), 0);
+	unlink(csv);
+	snprintf(text, sizeof(text), "db.path %s\nmodem.vendor quectel\n", dbpath);
+	write_file(conf, text);
+	assert_int_equal(ctl("config", "check", "-c", conf, "--at", "2026-03-02T10:00Z", NULL), 0);
+	assert_non_null(strstr(out, ": warning: roster: line lsp: nobody on duty now or in the "
+				    "next 14 days"));
+	assert_null(strstr(out, "line sos"));
+	assert_non_null(strstr(out, ": 0 error(s), 2 warning(s)\n")); /* + no voice bridge */
+	/* three weeks later sos's shifts end within the 14 days */
+	assert_int_equal(ctl("config", "check", "-c", conf, "--at", "2026-03-23T10:00Z", NULL), 0);
+	assert_non_null(strstr(out, "line sos: nobody on duty from 2026-04-01 03:00 (Helsinki)"));
+	assert_int_equal(ctl("config", "check", "-c", conf, "--at", "tomorrow", NULL), 2);
+	unlink(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_usage_and_help),
-	    cmocka_unit_test(test_roster_and_edits),
-	    cmocka_unit_test(test_report_and_retention),
-	    cmocka_unit_test(test_temp_roster_cli),
+	    cmocka_unit_test(test_usage_and_help),	 cmocka_unit_test(test_roster_and_edits),
+	    cmocka_unit_test(test_report_and_retention), cmocka_unit_test(test_temp_roster_cli),
+	    cmocka_unit_test(test_config_check),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

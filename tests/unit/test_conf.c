@@ -225,12 +225,58 @@ static void test_apply_live(void **state)
 	assert_string_equal(cur.web_user, "rinki-web");
 }
 
+/* gw_conf_write: every key, loaded back to the same values (written twice, same text). */
+static void test_write_loads_back(void **state)
+{
+	(void)state;
+	struct gw_conf c, back;
+	char err[128], path[] = "/tmp/rinki-conf-write-XXXXXX", text1[8192], text2[8192];
+	gw_conf_defaults(&c);
+	assert_int_equal(gw_conf_parse_line(&c, "call.radio_answer on-accept", err, sizeof(err)),
+			 0);
+	assert_int_equal(gw_conf_parse_line(&c, "radio.monitor_gssi 9002, 9001", err, sizeof(err)),
+			 0);
+	assert_int_equal(gw_conf_parse_line(&c, "sds.status.32770 Paikalla", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "audio.drift no", err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_parse_line(&c, "prompt.dir /opt/p", err, sizeof(err)), 0);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w+");
+	assert_non_null(f);
+	assert_int_equal(gw_conf_write(&c, f), 0);
+	rewind(f);
+	size_t n1 = fread(text1, 1, sizeof(text1) - 1, f);
+	text1[n1] = '\0';
+	fclose(f);
+	assert_non_null(strstr(text1, "\ncall.radio_answer on-accept\n"));
+	assert_non_null(strstr(text1, "\nradio.monitor_gssi 9002,9001\n"));
+	assert_non_null(strstr(text1, "\nsds.status.0x8002 Paikalla\n"));
+	assert_non_null(strstr(text1, "\nprompt.dir /opt/p\n"));
+	assert_non_null(strstr(text1, "\n#io.port\n")); /* not set */
+	assert_non_null(strstr(text1, "\ncall.ring_time 25\n"));
+
+	gw_conf_defaults(&back);
+	assert_int_equal(gw_conf_load(&back, path), 0);
+	assert_int_equal(back.radio_answer, GW_RADIO_ANSWER_ON_ACCEPT);
+	assert_false(back.audio_drift);
+	assert_string_equal(gw_conf_status_text(&back, 0x8002), "Paikalla");
+	f = fopen(path, "w+");
+	assert_non_null(f);
+	assert_int_equal(gw_conf_write(&back, f), 0);
+	rewind(f);
+	size_t n2 = fread(text2, 1, sizeof(text2) - 1, f);
+	text2[n2] = '\0';
+	fclose(f);
+	unlink(path);
+	assert_string_equal(text1, text2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lines),	    cmocka_unit_test(test_monitor_gssi),
 	    cmocka_unit_test(test_status_meanings), cmocka_unit_test(test_file_errors_name_line),
-	    cmocka_unit_test(test_apply_live),
+	    cmocka_unit_test(test_apply_live),	    cmocka_unit_test(test_write_loads_back),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

@@ -297,6 +297,55 @@ static void test_status_with_board_and_overflow(void **state)
 	assert_int_equal(gw_ctl_format_status(&st, false, buf, 100), -ENOSPC);
 }
 
+/* Health: healthy with both devices ready, degraded with one of them (or the board, or the
+   database) missing, down with neither; the status reply carries it and the reasons. */
+static void test_status_health(void **state)
+{
+	(void)state;
+	struct gw_ctl_status st;
+	char why[160], buf[RINKI_CTL_REPLY_MAX], err[160];
+	struct gw_ctl_msg m;
+	memset(&st, 0, sizeof(st));
+	fake_status(NULL, &st);
+	st.modem.port_up = 1;
+	assert_int_equal(gw_ctl_health(&st, why, sizeof(why)), GW_CTL_HEALTHY);
+	assert_string_equal(why, "");
+	int n = gw_ctl_format_status(&st, false, buf, sizeof(buf));
+	assert_int_equal(gw_ctl_parse(buf, (size_t)n, &m, err, sizeof(err)), 0);
+	assert_string_equal(gw_ctl_msg_get(&m, "health"), "healthy");
+	assert_string_equal(gw_ctl_msg_get(&m, "problems"), "");
+
+	st.modem.ready = 0;
+	assert_int_equal(gw_ctl_health(&st, why, sizeof(why)), GW_CTL_DEGRADED);
+	assert_string_equal(why, "modem not ready");
+	st.modem.port_up = 0;
+	st.io_present = true; /* a board that does not answer */
+	st.db.spooling = true;
+	assert_int_equal(gw_ctl_health(&st, why, sizeof(why)), GW_CTL_DEGRADED);
+	assert_string_equal(why, "modem port closed, I/O board down, database away (call log "
+				 "spooled)");
+	st.modem.port_up = st.modem.ready = 1;
+	st.db.spooling = false;
+	assert_int_equal(gw_ctl_health(&st, why, sizeof(why)), GW_CTL_DEGRADED);
+	assert_string_equal(why, "I/O board down");
+	st.io.up = true;
+	st.radio.ready = 0;
+	assert_int_equal(gw_ctl_health(&st, why, sizeof(why)), GW_CTL_DEGRADED);
+	assert_string_equal(why, "radio not ready");
+
+	st.radio.port_up = 0;
+	st.modem.port_up = 0;
+	assert_int_equal(gw_ctl_health(&st, why, sizeof(why)), GW_CTL_DOWN);
+	assert_string_equal(why, "radio port closed, modem port closed");
+	assert_true(gw_ctl_format_status(&st, true, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, ",\"health\":\"down\",\"problems\":\"radio port closed, "
+				    "modem port closed\",\"radio\":{"));
+	/* a short buffer cuts the reasons, never overruns */
+	assert_int_equal(gw_ctl_health(&st, why, 12), GW_CTL_DOWN);
+	assert_string_equal(why, "radio port ");
+	assert_string_equal(gw_ctl_health_name(GW_CTL_DEGRADED), "degraded");
+}
+
 static void test_admin_requests(void **state)
 {
 	(void)state;
@@ -766,6 +815,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_round_trip),
 	    cmocka_unit_test(test_status_formats),
 	    cmocka_unit_test(test_status_with_board_and_overflow),
+	    cmocka_unit_test(test_status_health),
 	    cmocka_unit_test(test_admin_requests),
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_access_by_group),
