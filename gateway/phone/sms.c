@@ -342,6 +342,22 @@ static int get_address(const uint8_t *b, int nsemi, uint8_t toa, char *out, size
 	return 0;
 }
 
+int gw_sms_sender_number(const struct gw_sms_msg *m, char *out, size_t len)
+{
+	int ton = (m->addr_toa >> 4) & 7;
+	const char *digits = ton == 1 && m->addr[0] == '+' ? m->addr + 1 : m->addr;
+
+	if (len)
+		out[0] = '\0';
+	if (m->type != GW_SMS_DELIVER)
+		return -EINVAL;
+	if ((ton != 0 && ton != 1 && ton != 2) || !*digits ||
+	    strspn(digits, "0123456789") != strlen(digits) || strlen(m->addr) >= len)
+		return -EPERM;
+	snprintf(out, len, "%s", m->addr);
+	return 0;
+}
+
 /* ---- encode -------------------------------------------------------------- */
 
 void gw_sms_submit_defaults(struct gw_sms_submit *s)

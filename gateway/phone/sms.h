@@ -116,6 +116,15 @@ struct gw_sms_msg {
  */
 int gw_sms_decode(const char *hex, struct gw_sms_msg *m, char *err, int errlen);
 
+/*
+ * The phone number that sent m (TP-OA of an SMS-DELIVER) into out (len bytes): "+digits"
+ * for TON international, the digits as given for TON unknown or national. Returns 0, or
+ * -EPERM when the originator is no phone number (alphanumeric, network-specific,
+ * subscriber, abbreviated or reserved TON, or a '*#abc' digit): such a sender is a name
+ * anyone can set and must never identify a worker. -EINVAL when m is no DELIVER.
+ */
+int gw_sms_sender_number(const struct gw_sms_msg *m, char *out, size_t len);
+
 /* TP-ST meaning (23.040 9.2.3.15). */
 enum gw_sms_status_kind {
 	GW_SMS_ST_DELIVERED, /* 0x00..0x1F: transaction completed */

@@ -2,10 +2,10 @@
  * relay: a small table of threads (worker phone -> officer ISSI, call-log id,
  * expiry). An officer's text (or a status SDS a route names) opens or refreshes the
  * thread for the worker it went to; a worker's SMS looks its thread up by number.
- * Numbers compare as gw_roster_same_phone() (last nine digits), so "+358401234567" and
- * "0401234567" are one phone. Texts route as voice calls (status -1), statuses by the
- * route naming their code, both at the time the SDS was received. Threads expire after
- * GW_RELAY_THREAD_MS; the oldest is reused when the table is full.
+ * Numbers compare as gw_e164_same() (full E.164, core/e164.h): "+358401234567" and
+ * "0401234567" are one phone, "+46401234567" or an alphanumeric sender is none of ours. Texts route
+ * as voice calls (status -1), statuses by the route naming their code, both at the time the SDS was
+ * received. Threads expire after GW_RELAY_THREAD_MS; the oldest is reused when the table is full.
  */
 #include "service/relay.h"
 
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/e164.h"
 #include "core/log.h"
 
 #define THREADS	   16
@@ -110,8 +111,7 @@ static struct thread *find(struct gw_relay *r, const char *phone)
 {
 	int64_t now = gw_loop_now_ms(r->loop);
 	for (int i = 0; i < THREADS; i++)
-		if (r->t[i].used && r->t[i].expires_ms > now &&
-		    gw_roster_same_phone(r->t[i].phone, phone))
+		if (r->t[i].used && r->t[i].expires_ms > now && gw_e164_same(r->t[i].phone, phone))
 			return &r->t[i];
 	return NULL;
 }

@@ -10,10 +10,10 @@
  * named parameters and reset after every use. SQLite result codes are turned into
  * a log line and a negative errno here, at the boundary.
  *
- * The module is three files behind one private header (db_priv.h): this file (the
+ * The module is four files behind one private header (db_priv.h): this file (the
  * connection, statements, errors, migrations, open and close), db_log.c (the call log, its
- * chain, spool replay, verification, report and retention) and db_roster.c (the roster
- * tables).
+ * chain, spool replay, verification, report and retention), db_roster.c (the roster
+ * tables) and db_lockout.c (call-back PIN lock-outs).
  *
  * Roster changes are detected cheaply: PRAGMA data_version moves when any other
  * connection commits, and only then is roster_meta.rev (bumped by every roster
@@ -201,6 +201,17 @@ static const struct migration {
      "ALTER TABLE rotations ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);"
      "ALTER TABLE shifts ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);",
      NULL},
+    /*
+     * v7: call-back PIN lock-outs (gw_db_lockout_*), one row per key ("worker:<handle>",
+     * "phone:<E.164>"), wall-clock ms, so a restart does not lift one. Never evicted: a
+     * row exists only for a roster worker with a PIN who typed a wrong one.
+     */
+    {"CREATE TABLE pin_lockouts ("
+     " key TEXT PRIMARY KEY NOT NULL,"
+     " fails INTEGER NOT NULL,"
+     " last_fail_ms INTEGER NOT NULL,"
+     " until_ms INTEGER NOT NULL) WITHOUT ROWID;",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -342,6 +353,11 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
 			    " WHERE handle NOT IN (SELECT handle FROM workers)",
     [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
+    [DB_STMT_LOCKOUT_LIST] = "SELECT key, fails, last_fail_ms, until_ms FROM pin_lockouts"
+			     " ORDER BY key",
+    [DB_STMT_LOCKOUT_PUT] = "INSERT INTO pin_lockouts (key, fails, last_fail_ms, until_ms)"
+			    " VALUES ($key, $fails, $last, $until) ON CONFLICT (key) DO UPDATE"
+			    " SET fails = $fails, last_fail_ms = $last, until_ms = $until",
     [DB_STMT_REPORT] =
 	"SELECT line, count(*), sum(acc IS NOT NULL),"
 	" sum(acc IS NOT NULL AND acc - started_ms <= $within), sum(pages > 1) FROM ("

@@ -409,6 +409,20 @@ int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
  */
 int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash);
 
+/* A call-back PIN lock-out record (schema v7): times are wall-clock ms since the epoch. */
+struct gw_db_lockout {
+	const char *key;		/* "worker:<handle>" or "phone:<E.164>" */
+	int fails;			/* wrong PINs counted in the current window */
+	int64_t last_fail_ms, until_ms; /* until_ms 0: not locked */
+};
+typedef void (*gw_db_lockout_fn)(const struct gw_db_lockout *l, void *arg);
+
+/* Call fn for every lock-out record (l and its key live for the call only). n or -errno. */
+int gw_db_lockout_list(struct gw_db *db, gw_db_lockout_fn fn, void *arg);
+
+/* Insert or replace the lock-out record l->key. 0 or -errno. */
+int gw_db_lockout_put(struct gw_db *db, const struct gw_db_lockout *l);
+
 /* Set a worker's active flag. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);
 

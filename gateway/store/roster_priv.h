@@ -7,6 +7,7 @@
 #define GW_ROSTER_PRIV_H
 
 #include "store/roster.h"
+#include "core/e164.h"
 #include "core/log.h"
 #include <assert.h>
 #include <errno.h>

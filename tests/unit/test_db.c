@@ -937,7 +937,37 @@ static void test_roster_edits(void **state)
 }
 
 /* A v1 roster migrated to v6: language fi, no PIN, unconditional routes, no temp rosters. */
-static void test_migrate_roster_to_v6(void **state)
+/* PIN lock-outs: put replaces by key, list returns every record, across a reopen. */
+static char lock_seen[256];
+static void lock_cb(const struct gw_db_lockout *l, void *arg)
+{
+	(void)arg;
+	char b[96];
+	snprintf(b, sizeof(b), "%s %d %lld %lld;", l->key, l->fails, (long long)l->last_fail_ms,
+		 (long long)l->until_ms);
+	strncat(lock_seen, b, sizeof(lock_seen) - strlen(lock_seen) - 1);
+}
+static void test_lockouts_kept(void **state)
+{
+	struct gw_db *db;
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	struct gw_db_lockout a = {"worker:aino", 1, 1000, 0};
+	struct gw_db_lockout b = {"phone:+358401234567", 2, 2000, 0};
+	assert_int_equal(gw_db_lockout_put(db, &a), 0);
+	assert_int_equal(gw_db_lockout_put(db, &b), 0);
+	a.fails = 0;
+	a.until_ms = 601000;
+	assert_int_equal(gw_db_lockout_put(db, &a), 0);
+	gw_db_close(db);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	lock_seen[0] = '\0';
+	assert_int_equal(gw_db_lockout_list(db, lock_cb, NULL), 2);
+	assert_string_equal(lock_seen, "phone:+358401234567 2 2000 0;worker:aino 0 1000 601000;");
+	gw_db_close(db);
+}
+
+static void test_migrate_roster_to_current(void **state)
 {
 	struct gw_db_roster r;
 	struct gw_db *db;
@@ -950,7 +980,8 @@ static void test_migrate_roster_to_v6(void **state)
 		 "INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
 		 " VALUES ('sos', 1, 0, 1000, 1);");
 	assert_int_equal(gw_db_open(path, &db), 0);
-	assert_int_equal(gw_db_schema_version(), 6);
+	assert_int_equal(gw_db_schema_version(), 7);
+	assert_int_equal(raw_int("SELECT count(*) FROM pin_lockouts"), 0); /* v7 */
 	assert_int_equal(gw_db_roster_read(db, &r), 0);
 	assert_int_equal(r.n_workers, 1);
 	assert_string_equal(r.workers[0].lang, "fi");
@@ -972,7 +1003,7 @@ static void test_migrate_roster_to_v6(void **state)
 	assert_string_equal(r.workers[0].pin_hash, "$argon2id$x");
 	gw_db_roster_clear(&r);
 	gw_db_close(db);
-	assert_int_equal(raw_int("SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 7);
 }
 
 int main(void)
@@ -990,7 +1021,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_v6, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_current, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lockouts_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),
