@@ -18,12 +18,14 @@
 #include "store/roster.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -975,6 +977,35 @@ static int ctl_read_roster(const char *dbpath, struct gw_db_roster *d)
 	return 0;
 }
 
+/*
+ * Open file for writing an export: never through a symlink (O_NOFOLLOW), only a regular
+ * file, emptied only once it is known to be one. NULL with errno set on failure.
+ */
+static FILE *open_export(const char *file)
+{
+	struct stat st;
+	int fd =
+	    open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+	if (fd < 0)
+		return NULL;
+	int err = fstat(fd, &st) < 0	 ? errno
+		  : !S_ISREG(st.st_mode) ? EINVAL /* a device, a FIFO: not an export file */
+		  : ftruncate(fd, 0) < 0 ? errno
+					 : 0;
+	if (err) {
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
 static int ctl_roster_export(const char *dbpath, const char *file)
 {
 	struct gw_db_roster d;
@@ -983,7 +1014,7 @@ static int ctl_roster_export(const char *dbpath, const char *file)
 
 	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
 		return rc;
-	if (file && !(f = fopen(file, "w"))) {
+	if (file && !(f = open_export(file))) {
 		rc = -errno;
 		gw_db_roster_clear(&d);
 		return ctl_fail("%s: %s", file, strerror(-rc));

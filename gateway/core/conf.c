@@ -373,7 +373,7 @@ int gw_conf_parse_line(struct gw_conf *conf, const char *line, char *err, int er
 
 int gw_conf_load(struct gw_conf *conf, const char *path)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re"); /* O_CLOEXEC */
 	if (!f) {
 		int e = errno;
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s: cannot read: %s", path, strerror(e));

@@ -689,7 +689,9 @@ int gw_db_schema_version(void)
 /* Open db->h on db->path, bring the file to this build's schema, prepare the statements. */
 static int db_connect(struct gw_db *db, unsigned flags)
 {
-	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	/* never through a symlink: SQLite then refuses the file (its -wal/-shm it opens
+	 * with O_NOFOLLOW itself) */
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
 	int rc;
 
 	if (!(flags & GW_DB_NOCREATE))
@@ -774,7 +776,7 @@ static int spool_scan(struct gw_db *db)
 	struct stat sb;
 	int rc;
 
-	if (stat(db->spool_path, &sb) < 0) {
+	if (lstat(db->spool_path, &sb) < 0) { /* a link is looked at, never followed */
 		if (errno == ENOENT)
 			return 0;
 		rc = -errno;

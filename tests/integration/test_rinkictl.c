@@ -501,6 +501,32 @@ static void test_temp_roster_cli(void **state)
 	assert_non_null(strstr(out, "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"));
 }
 
+/*
+ * An export file is never written through a symlink: a link planted where an admin (maybe
+ * root) exports to is refused and its target left as it was; a regular file is replaced.
+ */
+static void test_export_never_through_symlink(void **state)
+{
+	char target[128], link[128], text[256];
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/precious", dir);
+	snprintf(link, sizeof(link), "%s/export.csv", dir);
+	write_file(target, "precious, not an export\n");
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(ctl("roster", "export", link, NULL), 1);
+	assert_non_null(strstr(err, "export.csv"));
+	slurp(target, text, sizeof(text));
+	assert_string_equal(text, "precious, not an export\n");
+	unlink(link);
+	write_file(link, "an older export that is longer than the new one will be, by far; "
+			 "it must not leave a tail behind\n");
+	assert_int_equal(ctl("roster", "export", link, NULL), 0);
+	slurp(link, text, sizeof(text));
+	assert_int_equal(strncmp(text, "# rinki roster", 14), 0);
+	assert_null(strstr(text, "tail behind"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +534,7 @@ int main(void)
 	    cmocka_unit_test(test_roster_and_edits),
 	    cmocka_unit_test(test_report_and_retention),
 	    cmocka_unit_test(test_temp_roster_cli),
+	    cmocka_unit_test(test_export_never_through_symlink),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

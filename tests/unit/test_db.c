@@ -937,6 +937,21 @@ static void test_roster_edits(void **state)
 }
 
 /* A v1 roster migrated to v6: language fi, no PIN, unconditional routes, no temp rosters. */
+/* The database is never opened through a symlink (planted to make root write elsewhere). */
+static void test_symlink_db_refused(void **state)
+{
+	struct gw_db *db;
+	char target[300];
+	(void)state;
+	snprintf(target, sizeof(target), "%s.target", path);
+	assert_int_equal(gw_db_open(target, &db), 0);
+	gw_db_close(db);
+	assert_int_equal(symlink(target, path), 0);
+	assert_true(gw_db_open(path, &db) < 0);
+	assert_true(gw_db_open_flags(path, GW_DB_NOCREATE, &db) < 0);
+	rm_db(target);
+}
+
 /* PIN lock-outs: put replaces by key, list returns every record, across a reopen. */
 static char lock_seen[256];
 static void lock_cb(const struct gw_db_lockout *l, void *arg)
@@ -1023,6 +1038,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_current, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lockouts_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symlink_db_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),
