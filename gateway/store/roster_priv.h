@@ -8,6 +8,7 @@
 
 #include "store/roster.h"
 #include "core/e164.h"
+#include "core/text.h"
 #include "core/log.h"
 #include <assert.h>
 #include <errno.h>
