@@ -705,12 +705,17 @@ static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		     printable(msg.addr, shown, sizeof(shown)), msg.addr_toa);
 	} else {
 		static char text[GW_SMS_REASM_TEXT_MAX];
+		unsigned dropped = m->reasm.dropped;
 		int done =
 		    gw_sms_reasm_add(&m->reasm, &msg, gw_loop_now_ms(m->loop), text, sizeof(text));
+		if (m->reasm.dropped != dropped)
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+			     "an incomplete SMS from %s dropped to make room for one from %s",
+			     m->reasm.last_dropped, from);
 		if (done == 1 && m->ops.sms_in)
 			m->ops.sms_in(m->ops.arg, from, text, msg.scts.valid ? msg.scts.utc_ms : 0);
 		else if (done < 0)
-			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part from %s dropped: %s", msg.addr,
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part from %s dropped: %s", from,
 			     strerror(-done));
 	}
 	read_done(m, idx);
