@@ -678,6 +678,24 @@ static int ctl_log_verify(struct gw_db *db, const char *dbpath)
 	for (size_t i = 0; i < sizeof(v.head); i++)
 		printf("%02x", v.head[i]);
 	putchar('\n');
+	switch (v.anchor) {
+	case GW_DB_ANCHOR_NONE:
+		printf("anchor: none (the call log was never anchored)\n");
+		break;
+	case GW_DB_ANCHOR_OK:
+		printf("anchor: event %" PRId64 ", MAC checked\n", v.anchor_id);
+		break;
+	case GW_DB_ANCHOR_BEHIND:
+		printf("anchor: event %" PRId64 ", MAC checked; later events not anchored (written "
+		       "without the key)\n",
+		       v.anchor_id);
+		break;
+	case GW_DB_ANCHOR_UNKEYED:
+		printf("anchor: event %" PRId64 " is there; MAC not checked (the key is not "
+		       "readable: run as rinkid's user or root)\n",
+		       v.anchor_id);
+		break;
+	}
 	return 0;
 }
 

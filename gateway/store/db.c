@@ -13,7 +13,8 @@
  * The module is four files behind one private header (db_priv.h): this file (the
  * connection, statements, errors, migrations, open and close), db_log.c (the call log, its
  * chain, spool replay, verification, report and retention), db_roster.c (the roster
- * tables) and db_lockout.c (call-back PIN lock-outs).
+ * tables), db_lockout.c (call-back PIN lock-outs) and db_anchor.c (the chain's keyed anchor
+ * outside the database).
  *
  * Roster changes are detected cheaply: PRAGMA data_version moves when any other
  * connection commits, and only then is roster_meta.rev (bumped by every roster
@@ -353,6 +354,7 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
 			    " WHERE handle NOT IN (SELECT handle FROM workers)",
     [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
+    [DB_STMT_EVENT_HASH] = "SELECT hash FROM incident_events WHERE id = $id",
     [DB_STMT_LOCKOUT_LIST] = "SELECT key, fails, last_fail_ms, until_ms FROM pin_lockouts"
 			     " ORDER BY key",
     [DB_STMT_LOCKOUT_PUT] = "INSERT INTO pin_lockouts (key, fails, last_fail_ms, until_ms)"
@@ -543,6 +545,8 @@ int db_tx_end(struct gw_db *db, int rc)
 {
 	if (rc >= 0) {
 		int c = db_run(db, db->batch_tx ? DB_STMT_RELEASE : DB_STMT_COMMIT);
+		if (c >= 0 && !db->batch_tx)
+			db_anchor_commit(db);
 		if (c >= 0)
 			return rc;
 		rc = c;
@@ -820,7 +824,7 @@ int gw_db_open_flags(const char *path, unsigned flags, struct gw_db **out)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = db_connect(db, flags)) < 0 ||
+	if ((rc = db_anchor_open(db)) < 0 || (rc = db_connect(db, flags)) < 0 ||
 	    (rc = db_run_i64(db, DB_STMT_ROSTER_REV, &db->roster_rev)) < 0 ||
 	    (rc = db_run_i64(db, DB_STMT_INCIDENT_NEXT_ID, &db->next_incident)) < 0 ||
 	    (rc = spool_scan(db)) < 0)
@@ -851,6 +855,9 @@ void gw_db_close(struct gw_db *db)
 	EVP_MD_CTX_free(db->md);
 	free(db->bbuf);
 	free(db->spool_path);
+	free(db->key_path);
+	free(db->anchor_path);
+	sodium_memzero(db->anchor_key, sizeof(db->anchor_key));
 	free(db->path);
 	free(db);
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 /* Call-log writes wait this long for a lock before they go to the spool. */
@@ -100,6 +101,7 @@ enum db_stmt {
 	DB_STMT_PIN_SET,
 	DB_STMT_PIN_ORPHANS,
 	DB_STMT_OVR_DELETE_ID,
+	DB_STMT_EVENT_HASH,
 	DB_STMT_LOCKOUT_LIST,
 	DB_STMT_LOCKOUT_PUT,
 	DB_STMT_REPORT,
@@ -132,6 +134,11 @@ struct gw_db {
 	uint64_t origin, seq; /* key of this connection's next spool record */
 	int busy_ms;
 	int64_t v3_from; /* first event row hashed with encoding v3 (chain_meta) */
+	/* Anchor (db_anchor.c). */
+	char *key_path, *anchor_path;
+	uint8_t anchor_key[32]; /* crypto_auth_KEYBYTES */
+	bool anchor_keyed;	/* the key was read (or made) */
+	int64_t anchor_last;	/* chain head id last anchored by this connection */
 };
 
 struct ev_row;
@@ -154,5 +161,9 @@ int db_event_hash(struct gw_db *db, const struct ev_row *r, bool v3, const uint8
 		  uint8_t out[HASH_LEN]);
 int db_chain_existing(struct gw_db *db);
 int db_each_row(struct gw_db *db, enum db_stmt id, void (*row)(sqlite3_stmt *, void *), void *arg);
+/* Anchor: key and file names at open (0 or -ENOMEM); after a commit; in verify (1 broken). */
+int db_anchor_open(struct gw_db *db);
+void db_anchor_commit(struct gw_db *db);
+int db_anchor_check(struct gw_db *db, struct gw_db_verify *v);
 
 #endif

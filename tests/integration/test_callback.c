@@ -163,6 +163,25 @@ static int teardown(void **state)
 	return h_rinkid_status() == 0 ? 0 : -1;
 }
 
+/*
+ * Lines of rinkid's log whose text (after the time stamp, whose microseconds may hold any
+ * digits) contains needle.
+ */
+static int log_text_count(const char *needle)
+{
+	FILE *f = fopen(rig.log, "r");
+	char line[2048];
+	int n = 0;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, " ");
+		p += strcspn(p, " "); /* past the time stamp */
+		n += strstr(p, needle) != NULL;
+	}
+	fclose(f);
+	return n;
+}
+
 static void test_callback_to_radio(void **state)
 {
 	(void)state;
@@ -236,7 +255,7 @@ static void test_callback_to_radio(void **state)
 	assert_string_equal(l.kinds, "open,call_in,pin_ok,dial,connected,released,close,");
 	assert_null(strstr(l.details, "2468"));
 	/* the PIN never reaches the log either */
-	assert_int_equal(h_log_count(&rig, "2468"), 0);
+	assert_int_equal(log_text_count("2468"), 0);
 }
 
 static void test_callback_wrong_pin(void **state)

@@ -155,7 +155,11 @@ static int teardown(void **state)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/rinki.db-shm", f->dir);
 	unlink(p);
-	rmdir(f->dir);
+	snprintf(p, sizeof(p), "%s/rinki.db.key", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/rinki.db.anchor", f->dir);
+	unlink(p);
+	assert_int_equal(rmdir(f->dir), 0);
 	return 0;
 }
 

@@ -63,11 +63,11 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	const char *suffix[] = {"", "-wal", "-shm"};
+	const char *suffix[] = {"", "-wal", "-shm", ".key", ".anchor"};
 	char f[300];
 
 	(void)state;
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", dbpath, suffix[i]);
 		unlink(f);
 	}

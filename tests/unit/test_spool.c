@@ -93,7 +93,8 @@ static int aside_files(bool remove, char *first, size_t len)
 static int teardown(void **state)
 {
 	char f[320];
-	const char *suffix[] = {"", "-wal", "-shm", "-journal", ".spool", ".moved", ".target"};
+	const char *suffix[] = {"",	  "-wal",    "-shm", "-journal", ".spool",
+				".moved", ".target", ".key", ".anchor"};
 	(void)state;
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
