@@ -25,7 +25,6 @@
 #include "core/log.h"
 
 #define THREADS	       16
-#define RATE_SLOTS     16
 #define RATE_MAX       10	   /* texts one officer may have relayed ... */
 #define RATE_MS	       (60 * 1000) /* ... per this window */
 #define RETRY_FIRST_MS 2000	   /* back-off after the first failed send, doubling ... */
@@ -63,11 +62,12 @@ struct gw_relay {
 	struct gw_relay_ops ops;
 	const struct gw_roster *roster;
 	struct thread t[THREADS];
-	struct {
+	struct rate {
 		char issi[18];
 		int64_t window_ms;
 		int count;
-	} rate[RATE_SLOTS];
+	} * rate; /* radios that texted within RATE_MS */
+	size_t nrate, caprate;
 	struct out **out; /* the outbox, in the order messages came */
 	size_t nout, capout;
 	struct gw_timer retry;
@@ -77,31 +77,40 @@ static void on_retry(struct gw_loop *loop, void *arg);
 
 /*
  * A radio that floods texts (a stuck key, a script) must not flood the worker's
- * phone: each officer gets RATE_MAX relayed texts per RATE_MS. 1 when allowed.
+ * phone: each officer gets RATE_MAX relayed texts per RATE_MS. One entry per radio that
+ * texted within the window, grown as needed: entries go only when their window has
+ * passed, never to make room, so other radios cannot make the relay forget a flooder.
+ * 1 when allowed.
  */
 static int rate_ok(struct gw_relay *r, const char *issi)
 {
 	int64_t now = gw_loop_now_ms(r->loop);
-	int slot = -1, oldest = 0;
-	for (int i = 0; i < RATE_SLOTS; i++) {
-		if (strcmp(r->rate[i].issi, issi) == 0) {
-			slot = i;
-			break;
+	struct rate *e = NULL;
+	size_t keep = 0;
+	for (size_t i = 0; i < r->nrate; i++) {
+		if (now - r->rate[i].window_ms >= RATE_MS)
+			continue; /* its window passed: forgotten, as it may be */
+		r->rate[keep++] = r->rate[i];
+	}
+	r->nrate = keep;
+	for (size_t i = 0; i < r->nrate && !e; i++)
+		if (strcmp(r->rate[i].issi, issi) == 0)
+			e = &r->rate[i];
+	if (!e) {
+		if (r->nrate == r->caprate) {
+			size_t cap = r->caprate ? 2 * r->caprate : 16;
+			struct rate *n = realloc(r->rate, cap * sizeof(*n));
+			if (!n)
+				return 0; /* cannot count it: refused rather than unlimited */
+			r->rate = n;
+			r->caprate = cap;
 		}
-		if (r->rate[i].window_ms < r->rate[oldest].window_ms)
-			oldest = i;
+		e = &r->rate[r->nrate++];
+		snprintf(e->issi, sizeof(e->issi), "%s", issi);
+		e->window_ms = now;
+		e->count = 0;
 	}
-	if (slot < 0) {
-		slot = oldest;
-		snprintf(r->rate[slot].issi, sizeof(r->rate[slot].issi), "%s", issi);
-		r->rate[slot].window_ms = now;
-		r->rate[slot].count = 0;
-	}
-	if (now - r->rate[slot].window_ms >= RATE_MS) {
-		r->rate[slot].window_ms = now;
-		r->rate[slot].count = 0;
-	}
-	return ++r->rate[slot].count <= RATE_MAX;
+	return ++e->count <= RATE_MAX;
 }
 
 int gw_relay_new(struct gw_loop *loop, struct gw_db *db, const struct gw_relay_ops *ops,
@@ -130,6 +139,7 @@ void gw_relay_free(struct gw_relay *r)
 			free(r->out[i]);
 	}
 	free(r->out);
+	free(r->rate);
 	free(r);
 }
 

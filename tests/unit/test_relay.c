@@ -104,6 +104,22 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Other radios texting cannot make the relay forget one that floods (no LRU to evict it). */
+static void test_flood_limit_not_forgotten(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "x"), 1);
+	for (int i = 0; i < 40; i++) {
+		char issi[24];
+		snprintf(issi, sizeof(issi), "22691%02d", i);
+		assert_int_equal(gw_relay_officer_text(f->relay, issi, "y"), 1);
+	}
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "x"), -EBUSY);
+	gw_loop_clock_advance(f->loop, 60000);
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "x"), 1);
+}
+
 static char kinds[512];
 static int64_t newest;
 static void id_cb(const struct gw_db_incident *inc, void *arg)
@@ -411,6 +427,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reply_fails_worker_told, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stalled_send_retried, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flood_is_limited, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flood_limit_not_forgotten, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dropped_text_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spoofed_reply_not_relayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_routed_at_receipt, setup, teardown),
