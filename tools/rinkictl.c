@@ -15,15 +15,18 @@
  */
 #include "store/db.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "store/roster.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,10 +215,13 @@ static const char *ctl_local_time(int64_t t_ms, bool ms, char *buf, size_t len)
 }
 
 /* Print s padded to width columns, counting UTF-8 characters rather than bytes. */
+static const char *T(const char *s);
+
 static void ctl_put_padded(const char *s, int width)
 {
 	int cols = 0;
 
+	s = T(s); /* escaped first: the padding counts what is shown */
 	for (const char *p = s; *p; p++)
 		if (((unsigned char)*p & 0xc0) != 0x80)
 			cols++;
@@ -271,21 +277,25 @@ static bool ctl_parse_date(const char *s, bool end_of_day, int64_t *ms)
 	return true;
 }
 
-/* One CSV field (RFC 4180): quoted, with quotes doubled, when it holds , " CR or LF. */
+/*
+ * One CSV field (RFC 4180): quoted, with quotes doubled, when it holds , " CR or LF, and
+ * neutralised when a spreadsheet would run it as a formula (gw_text_csv_put).
+ */
 static void ctl_csv_field(const char *s, bool last)
 {
-	if (s && strpbrk(s, ",\"\r\n")) {
-		putchar('"');
-		for (; *s; s++) {
-			if (*s == '"')
-				putchar('"');
-			putchar(*s);
-		}
-		putchar('"');
-	} else if (s) {
-		fputs(s, stdout);
-	}
+	gw_text_csv_put(stdout, s, 0);
 	fputs(last ? "\r\n" : ",", stdout);
+}
+
+/*
+ * s made safe for a terminal (gw_text_term: control characters escaped), in one of a few
+ * rotating buffers so that several can go into one printf. NULL gives "-".
+ */
+static const char *T(const char *s)
+{
+	static char buf[8][1024];
+	static unsigned next;
+	return gw_text_term(s, buf[next++ % 8], sizeof(buf[0]));
 }
 
 /* UTC ISO 8601 with milliseconds, e.g. 2026-03-01T12:00:00.250Z. */
@@ -399,8 +409,8 @@ static void ctl_print_chain(const struct gw_roster *r, const char *line, int64_t
 	int n = gw_roster_chain(r, line, at, steps, GW_ROSTER_CHAIN_MAX);
 
 	const char *temp = gw_roster_temp_at(r, line, at);
-	printf("%s  %s%s%s%s\n", line, gw_roster_line_name(r, line),
-	       temp ? "  (temporary roster " : "", temp ? temp : "", temp ? ")" : "");
+	printf("%s  %s%s%s%s\n", T(line), T(gw_roster_line_name(r, line)),
+	       temp ? "  (temporary roster " : "", temp ? T(temp) : "", temp ? ")" : "");
 	if (n == 0)
 		printf("   (nobody on duty)\n");
 	if (n < 0)
@@ -572,9 +582,8 @@ static void ctl_print_incident_row(const struct gw_db_incident *inc, void *arg)
 	ctl_put_padded(inc->caller, 17);
 	putchar(' ');
 	ctl_put_padded(inc->caller_name ? inc->caller_name : "-", 28);
-	printf(" %-5s %-12s %5s  %s\n", inc->line ? inc->line : "-",
-	       inc->outcome ? inc->outcome : "(open)", cause,
-	       inc->accepted_by ? inc->accepted_by : "-");
+	printf(" %-5s %-12s %5s  %s\n", T(inc->line), inc->outcome ? T(inc->outcome) : "(open)",
+	       cause, T(inc->accepted_by));
 }
 
 static void ctl_print_incident(const struct gw_db_incident *inc, void *arg)
@@ -589,16 +598,16 @@ static void ctl_print_incident(const struct gw_db_incident *inc, void *arg)
 		       (double)(inc->ended_ms - inc->started_ms) / 1000.0);
 	else
 		printf("  ended        (still open)\n");
-	printf("  caller       %s (%s)\n", inc->caller,
-	       inc->caller_name ? inc->caller_name : "unknown");
-	printf("  line         %s\n", inc->line ? inc->line : "-");
+	printf("  caller       %s (%s)\n", T(inc->caller),
+	       inc->caller_name ? T(inc->caller_name) : "unknown");
+	printf("  line         %s\n", T(inc->line));
 	printf("  radio cci    %d\n", inc->radio_cci);
-	printf("  outcome      %s\n", inc->outcome ? inc->outcome : "-");
+	printf("  outcome      %s\n", T(inc->outcome));
 	if (inc->has_cause)
 		printf("  cause        %d\n", inc->cause);
 	else
 		printf("  cause        -\n");
-	printf("  accepted by  %s\n", inc->accepted_by ? inc->accepted_by : "-");
+	printf("  accepted by  %s\n", T(inc->accepted_by));
 }
 
 static void ctl_print_event(const struct gw_db_event *ev, void *arg)
@@ -607,9 +616,9 @@ static void ctl_print_event(const struct gw_db_event *ev, void *arg)
 	char t[40];
 
 	printf("  %s  %+8.3f  %-12s %s\n", ctl_local_time(ev->t_ms, true, t, sizeof(t)),
-	       (double)(ev->t_ms - start) / 1000.0, ev->kind,
+	       (double)(ev->t_ms - start) / 1000.0, T(ev->kind),
 	       ev->removed  ? "(removed by retention)"
-	       : ev->detail ? ev->detail
+	       : ev->detail ? T(ev->detail)
 			    : "");
 }
 
@@ -694,6 +703,24 @@ static int ctl_log_verify(struct gw_db *db, const char *dbpath)
 	for (size_t i = 0; i < sizeof(v.head); i++)
 		printf("%02x", v.head[i]);
 	putchar('\n');
+	switch (v.anchor) {
+	case GW_DB_ANCHOR_NONE:
+		printf("anchor: none (the call log was never anchored)\n");
+		break;
+	case GW_DB_ANCHOR_OK:
+		printf("anchor: event %" PRId64 ", MAC checked\n", v.anchor_id);
+		break;
+	case GW_DB_ANCHOR_BEHIND:
+		printf("anchor: event %" PRId64 ", MAC checked; later events not anchored (written "
+		       "without the key)\n",
+		       v.anchor_id);
+		break;
+	case GW_DB_ANCHOR_UNKEYED:
+		printf("anchor: event %" PRId64 " is there; MAC not checked (the key is not "
+		       "readable: run as rinkid's user or root)\n",
+		       v.anchor_id);
+		break;
+	}
 	return 0;
 }
 
@@ -1000,6 +1027,35 @@ static int ctl_read_roster(const char *dbpath, struct gw_db_roster *d)
 	return 0;
 }
 
+/*
+ * Open file for writing an export: never through a symlink (O_NOFOLLOW), only a regular
+ * file, emptied only once it is known to be one. NULL with errno set on failure.
+ */
+static FILE *open_export(const char *file)
+{
+	struct stat st;
+	int fd =
+	    open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+	if (fd < 0)
+		return NULL;
+	int err = fstat(fd, &st) < 0	 ? errno
+		  : !S_ISREG(st.st_mode) ? EINVAL /* a device, a FIFO: not an export file */
+		  : ftruncate(fd, 0) < 0 ? errno
+					 : 0;
+	if (err) {
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
 static int ctl_roster_export(const char *dbpath, const char *file)
 {
 	struct gw_db_roster d;
@@ -1008,7 +1064,7 @@ static int ctl_roster_export(const char *dbpath, const char *file)
 
 	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
 		return rc;
-	if (file && !(f = fopen(file, "w"))) {
+	if (file && !(f = open_export(file))) {
 		rc = -errno;
 		gw_db_roster_clear(&d);
 		return ctl_fail("%s: %s", file, strerror(-rc));

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/text.h"
 #include "ctl/ctl.h"
 #include "rinki/proto.h"
 
@@ -145,7 +146,9 @@ static int exchange(const char *path, const char *req, char *reply, size_t len, 
 	}
 	close(fd);
 	if (strncmp(reply, "err ", 4) == 0) {
-		const char *code = reply + 4, *text = strchr(code, ' ');
+		char shown[512];
+		gw_text_term(reply + 4, shown, sizeof(shown));
+		const char *code = shown, *text = strchr(code, ' ');
 		return fail("rinkid: %s (%.*s)", text ? text + 1 : "",
 			    (int)(text ? (size_t)(text - code) : strlen(code)), code);
 	}
@@ -154,10 +157,16 @@ static int exchange(const char *path, const char *req, char *reply, size_t len, 
 
 /* ---- status --------------------------------------------------------------------------------- */
 
+/*
+ * A value of rinkid's reply as shown on a terminal: control characters escaped
+ * (gw_text_term), in one of a few rotating buffers; "?" when the reply lacks it.
+ */
 static const char *get(const struct gw_ctl_msg *m, const char *key)
 {
+	static char buf[8][512];
+	static unsigned next;
 	const char *v = gw_ctl_msg_get(m, key);
-	return v ? v : "?";
+	return v ? gw_text_term(v, buf[next++ % 8], sizeof(buf[0])) : "?";
 }
 
 static bool yes(const struct gw_ctl_msg *m, const char *key)

@@ -2,7 +2,10 @@
  * conf: parses rinki.conf. A table maps each key to a parser kind (string with
  * a maximum length, integer with a range, enum with names) and the field it
  * fills; gw_conf_parse_line() splits "key value", finds the key and runs the
- * parser. Lines longer than the buffer are an error, not silently cut.
+ * parser. Lines longer than the buffer are an error, not silently cut. A file
+ * (gw_conf_load) may give each key once: a second line for it is an error naming both,
+ * and what only the whole file can tell (the control socket path fits a socket address)
+ * is checked after the last line, so --check-config reports it too.
  */
 #include "core/conf.h"
 
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "core/log.h"
 
@@ -412,16 +416,59 @@ int gw_conf_write(const struct gw_conf *conf, FILE *f)
 	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }
 
+/*
+ * The key a config line sets, as one name per setting ("sds.status.0x8002" and
+ * "sds.status.32770" are one: the number in decimal), into out. False for a blank or
+ * comment line.
+ */
+static bool line_key(const char *line, char *out, size_t len)
+{
+	while (isspace((unsigned char)*line))
+		line++;
+	size_t n = strcspn(line, " \t\r\n\v\f");
+	if (n == 0 || line[0] == '#')
+		return false;
+	snprintf(out, len, "%.*s", (int)n, line);
+	if (strncmp(out, "sds.status.", 11) == 0)
+		snprintf(out + 11, len - 11, "%lu", strtoul(line + 11, NULL, 0));
+	return true;
+}
+
+struct seen {
+	char key[80];
+	int line;
+};
+
+/* Checks over the whole file: the control socket path must fit sun_path. */
+static int check_whole(const struct gw_conf *conf, const char *path, const struct seen *seen,
+		       size_t n)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
+	       len = strlen(conf->ctl_socket);
+	if (len <= max)
+		return 0;
+	int line = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(seen[i].key, "ctl.socket") == 0)
+			line = seen[i].line;
+	LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+	     "%s:%d: ctl.socket: path of %zu bytes is longer than %zu, the most a socket address "
+	     "holds",
+	     path, line, len, max);
+	return -EINVAL;
+}
+
 int gw_conf_load(struct gw_conf *conf, const char *path)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re"); /* O_CLOEXEC */
 	if (!f) {
 		int e = errno;
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s: cannot read: %s", path, strerror(e));
 		return -e;
 	}
 	char *line = NULL, err[256];
-	size_t cap = 0;
+	size_t cap = 0, nseen = 0, capseen = 0;
+	struct seen *seen = NULL;
 	ssize_t n;
 	int lineno = 0, rc = 0;
 	while ((n = getline(&line, &cap, f)) >= 0) {
@@ -436,8 +483,35 @@ int gw_conf_load(struct gw_conf *conf, const char *path)
 		if (gw_conf_parse_line(conf, line, err, sizeof(err)) < 0) {
 			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s:%d: %s", path, lineno, err);
 			rc = -EINVAL;
+			continue;
 		}
+		char key[80];
+		if (!line_key(line, key, sizeof(key)))
+			continue;
+		size_t i = 0;
+		while (i < nseen && strcmp(seen[i].key, key) != 0)
+			i++;
+		if (i < nseen) {
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s:%d: %s given twice (first on line %d)",
+			     path, lineno, key, seen[i].line);
+			rc = -EINVAL;
+			continue;
+		}
+		if (nseen == capseen) {
+			struct seen *m =
+			    realloc(seen, (capseen = capseen ? 2 * capseen : 32) * sizeof(*seen));
+			if (!m) {
+				rc = -ENOMEM;
+				break;
+			}
+			seen = m;
+		}
+		memcpy(seen[nseen].key, key, sizeof(key));
+		seen[nseen++].line = lineno;
 	}
+	if (rc == 0)
+		rc = check_whole(conf, path, seen, nseen);
+	free(seen);
 	free(line);
 	fclose(f);
 	return rc;

@@ -124,8 +124,10 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *c
 int gw_conf_write(const struct gw_conf *conf, FILE *f);
 
 /*
- * Load path over the defaults. On error prints "path:line: message" to the log and
- * returns -EINVAL (bad content) or -errno (cannot read).
+ * Load path over the defaults. Each key may be given once (a second line for it is an
+ * error naming both lines); after the last line the whole is checked (ctl.socket must fit
+ * a socket address). On error prints "path:line: message" to the log and returns -EINVAL
+ * (bad content), -ENOMEM or -errno (cannot read).
  */
 int gw_conf_load(struct gw_conf *conf, const char *path);
 

@@ -794,17 +794,22 @@ int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_
 	snprintf(ctl->path, sizeof(ctl->path), "%s", conf->path);
 	ctl->lfd = fd;
 	ctl->loop = loop;
-	if (chmod(conf->path, 0660) < 0 ||
-	    (ctl->has_group && chown(conf->path, (uid_t)-1, ctl->group) < 0)) {
-		rc = -errno;
-		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: cannot set mode 0660 / group %s: %s",
-		     conf->path, ctl->has_group ? conf->group : "-", strerror(-rc));
+	/*
+	 * The umask above made it 0660. Nothing here follows a link: a name swapped for a
+	 * symlink between bind() and now must not make root change another file's group.
+	 */
+	int bad = lstat(conf->path, &stb) < 0 ? errno
+		  : !S_ISSOCK(stb.st_mode)    ? EPERM /* not the socket we bound */
+		  : ctl->has_group && lchown(conf->path, (uid_t)-1, ctl->group) < 0 ? errno
+										    : 0;
+	if (bad) {
+		rc = -bad;
+		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: not our socket, or cannot set its group %s: %s",
+		     conf->path, ctl->has_group ? conf->group : "-", strerror(bad));
 		goto fail;
 	}
-	if (stat(conf->path, &stb) == 0) {
-		ctl->dev = stb.st_dev;
-		ctl->ino = stb.st_ino;
-	}
+	ctl->dev = stb.st_dev;
+	ctl->ino = stb.st_ino;
 	if (listen(fd, 16) < 0) {
 		rc = -errno;
 		goto fail;

@@ -651,6 +651,16 @@ static void delete_sms(struct gw_modem *m, long idx)
 
 static void list_sms(struct gw_modem *m);
 
+/* s with every byte outside printable ASCII as '?' into out (for a log line). Returns out. */
+static const char *printable(const char *s, char *out, size_t len)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < len; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 /* Message idx was read (or found unreadable): delete it; list again when a listing was cut. */
 static void read_done(struct gw_modem *m, long idx)
 {
@@ -681,22 +691,31 @@ static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		return;
 	}
 	static struct gw_sms_msg msg; /* large; the loop is single-threaded */
-	char err[128];
+	char err[128], from[GW_SMS_ADDR_MAX], shown[GW_SMS_ADDR_MAX];
 	int type = gw_sms_decode(pdu, &msg, err, sizeof(err));
 	if (type < 0) {
 		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld does not parse (%s): deleted", idx, err);
 	} else if (type == GW_SMS_STATUS_REPORT) {
 		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "SMS status report: message %u to %s status 0x%02x",
 		     msg.mr, msg.addr, msg.status);
+	} else if (gw_sms_sender_number(&msg, from, sizeof(from)) < 0) {
+		/* a name anyone can set: logged as received, never reported as a number */
+		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE,
+		     "SMS %ld from '%s' (type of address 0x%02x, not a phone number): dropped", idx,
+		     printable(msg.addr, shown, sizeof(shown)), msg.addr_toa);
 	} else {
 		static char text[GW_SMS_REASM_TEXT_MAX];
+		unsigned dropped = m->reasm.dropped;
 		int done =
 		    gw_sms_reasm_add(&m->reasm, &msg, gw_loop_now_ms(m->loop), text, sizeof(text));
+		if (m->reasm.dropped != dropped)
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+			     "an incomplete SMS from %s dropped to make room for one from %s",
+			     m->reasm.last_dropped, from);
 		if (done == 1 && m->ops.sms_in)
-			m->ops.sms_in(m->ops.arg, msg.addr, text,
-				      msg.scts.valid ? msg.scts.utc_ms : 0);
+			m->ops.sms_in(m->ops.arg, from, text, msg.scts.valid ? msg.scts.utc_ms : 0);
 		else if (done < 0)
-			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part from %s dropped: %s", msg.addr,
+			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS part from %s dropped: %s", from,
 			     strerror(-done));
 	}
 	read_done(m, idx);
@@ -836,7 +855,15 @@ int gw_modem_parse_clip(const char *line, char *number, size_t len)
 	    strspn(digits, "0123456789*#") != strlen(digits) || (f[0][0] == '+' && !*digits))
 		return -EINVAL;
 	/* withheld (1) or not available (2): no number, whatever the field says */
-	snprintf(number, len, "%s", validity ? "" : f[0]);
+	int ton = (int)(type >> 4) & 7;
+	if (validity || (ton != 0 && ton != 1 && ton != 2) || !*digits)
+		snprintf(number, len, "%s", ""); /* a TON that is no phone number: none either */
+	else if (ton == 1 && f[0][0] != '+') {
+		if (strlen(f[0]) + 1 >= len)
+			return -EINVAL;
+		snprintf(number, len, "+%s", f[0]); /* international, written without its '+' */
+	} else
+		snprintf(number, len, "%s", f[0]);
 	return 0;
 }
 

@@ -12,7 +12,8 @@
  * ^CEND, +QIND "ccinfo", ^DSCI, unsolicited +CLCC), which only trigger an immediate AT+CLCC,
  * and its received-DTMF URCs (Quectel +QTONEDET, SIMCom +RXDTMF/+DTMF). SMS: PDU mode
  * both ways (gateway/sms); received messages are read on +CMTI and always deleted afterwards, even
- * when they do not parse; after every init AT+CMGL=4 lists those stored while nobody
+ * when they do not parse; one whose originator is no phone number (alphanumeric) is logged
+ * with the name it gave and dropped; after every init AT+CMGL=4 lists those stored while nobody
  * listened, and each is read the same way (at most 8 per listing, 4 listings). Incoming calls
  * (RING/+CRING, caller ID from +CLIP) are reported once and answered (ATA) or rejected (AT+CHUP) by
  * the owner; a page dialled meanwhile drops them.
@@ -55,7 +56,11 @@ struct gw_modem_ops {
 	void (*ended)(void *arg, enum gw_modem_end why);
 	/* A key pressed on the far phone, reported by the modem (0-9 * # A-D). */
 	void (*dtmf)(void *arg, char digit);
-	/* A complete received SMS (parts reassembled): sender, UTF-8 text, SC time (UTC ms). */
+	/*
+	 * A complete received SMS (parts reassembled): the sender's phone number (never an
+	 * alphanumeric or other non-number originator: those are logged and dropped, see
+	 * gw_sms_sender_number), UTF-8 text, SC time (UTC ms).
+	 */
 	void (*sms_in)(void *arg, const char *from, const char *text, int64_t sent_ms);
 	/*
 	 * A call rings in (RING/+CRING with +CLIP), reported once per call; number is ""
@@ -147,7 +152,9 @@ int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *out);
 
 /*
  * Parse "+CLIP: \"<number>\",<type>[,<subaddr>,<satype>,<alpha>,<validity>]" into number
- * (len bytes): "" when the number is withheld or not available (validity 1 or 2).
+ * (len bytes): "" when the number is withheld or not available (validity 1 or 2) or its
+ * type of number is none of unknown, international or national; an international one
+ * always with its '+'.
  * Returns 0, or -EINVAL (malformed, or not digits with an optional leading '+').
  */
 int gw_modem_parse_clip(const char *line, char *number, size_t len);

@@ -342,6 +342,22 @@ static int get_address(const uint8_t *b, int nsemi, uint8_t toa, char *out, size
 	return 0;
 }
 
+int gw_sms_sender_number(const struct gw_sms_msg *m, char *out, size_t len)
+{
+	int ton = (m->addr_toa >> 4) & 7;
+	const char *digits = ton == 1 && m->addr[0] == '+' ? m->addr + 1 : m->addr;
+
+	if (len)
+		out[0] = '\0';
+	if (m->type != GW_SMS_DELIVER)
+		return -EINVAL;
+	if ((ton != 0 && ton != 1 && ton != 2) || !*digits ||
+	    strspn(digits, "0123456789") != strlen(digits) || strlen(m->addr) >= len)
+		return -EPERM;
+	snprintf(out, len, "%s", m->addr);
+	return 0;
+}
+
 /* ---- encode -------------------------------------------------------------- */
 
 void gw_sms_submit_defaults(struct gw_sms_submit *s)
@@ -930,7 +946,8 @@ static int copy_out(char *out, size_t outlen, const char *text, size_t len)
 int gw_sms_reasm_add(struct gw_sms_reasm *r, const struct gw_sms_msg *m, int64_t now_ms, char *out,
 		     size_t outlen)
 {
-	struct gw_sms_reasm_slot *s = NULL, *oldest = NULL, *free_slot = NULL;
+	struct gw_sms_reasm_slot *s = NULL, *oldest = NULL, *free_slot = NULL, *own = NULL;
+	int nown = 0;
 
 	if (m->type != GW_SMS_DELIVER)
 		return -EINVAL;
@@ -949,18 +966,24 @@ int gw_sms_reasm_add(struct gw_sms_reasm *r, const struct gw_sms_msg *m, int64_t
 				free_slot = t;
 			continue;
 		}
-		if (t->ref == m->ref && t->total == m->total && strcmp(t->sender, m->addr) == 0) {
+		bool same = strcmp(t->sender, m->addr) == 0;
+		if (t->ref == m->ref && t->total == m->total && same) {
 			s = t;
 			break;
 		}
+		if (same && (nown++, !own || t->first_ms < own->first_ms))
+			own = t;
 		if (!oldest || t->first_ms < oldest->first_ms)
 			oldest = t;
 	}
 	if (!s) {
-		s = free_slot;
-		if (!s) {
+		/* a sender never holds more than its share: its own oldest makes room */
+		s = nown >= GW_SMS_REASM_PER_SENDER ? own : free_slot;
+		if (!s)
 			s = oldest;
+		if (s->used) {
 			r->dropped++;
+			snprintf(r->last_dropped, sizeof(r->last_dropped), "%s", s->sender);
 		}
 		memset(s, 0, sizeof(*s));
 		s->used = true;

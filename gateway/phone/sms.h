@@ -116,6 +116,15 @@ struct gw_sms_msg {
  */
 int gw_sms_decode(const char *hex, struct gw_sms_msg *m, char *err, int errlen);
 
+/*
+ * The phone number that sent m (TP-OA of an SMS-DELIVER) into out (len bytes): "+digits"
+ * for TON international, the digits as given for TON unknown or national. Returns 0, or
+ * -EPERM when the originator is no phone number (alphanumeric, network-specific,
+ * subscriber, abbreviated or reserved TON, or a '*#abc' digit): such a sender is a name
+ * anyone can set and must never identify a worker. -EINVAL when m is no DELIVER.
+ */
+int gw_sms_sender_number(const struct gw_sms_msg *m, char *out, size_t len);
+
 /* TP-ST meaning (23.040 9.2.3.15). */
 enum gw_sms_status_kind {
 	GW_SMS_ST_DELIVERED, /* 0x00..0x1F: transaction completed */
@@ -136,9 +145,10 @@ int gw_sms_submit_to_deliver(const char *submit_hex, const char *from, const uin
 
 /* ---- reassembly of concatenated parts --------------------------------- */
 
-#define GW_SMS_REASM_SLOTS    8
-#define GW_SMS_REASM_PARTS    10
-#define GW_SMS_REASM_TEXT_MAX (GW_SMS_REASM_PARTS * (GW_SMS_TEXT_MAX - 1) + 1)
+#define GW_SMS_REASM_SLOTS	32 /* incomplete messages held, from all senders */
+#define GW_SMS_REASM_PER_SENDER 2  /* ... and from one sender */
+#define GW_SMS_REASM_PARTS	16 /* parts of one message (16 x 153 characters) */
+#define GW_SMS_REASM_TEXT_MAX	(GW_SMS_REASM_PARTS * (GW_SMS_TEXT_MAX - 1) + 1)
 
 struct gw_sms_reasm_slot {
 	bool used;
@@ -155,6 +165,7 @@ struct gw_sms_reasm_slot {
 struct gw_sms_reasm {
 	int64_t timeout_ms;
 	unsigned dropped; /* incomplete messages dropped (timed out or evicted when full) */
+	char last_dropped[GW_SMS_ADDR_MAX]; /* sender of the last one evicted, for the log */
 	struct gw_sms_reasm_slot slot[GW_SMS_REASM_SLOTS];
 };
 
@@ -166,7 +177,9 @@ void gw_sms_reasm_init(struct gw_sms_reasm *r, int64_t timeout_ms);
  * message is complete its text (parts in order) goes to out and 1 is returned;
  * 0 while parts are missing. -EALREADY for a duplicate part, -EMSGSIZE when
  * total > GW_SMS_REASM_PARTS, -ENOSPC when out is too small (message dropped),
- * -EINVAL for a status report. A full table evicts its oldest entry.
+ * -EINVAL for a status report. A sender with GW_SMS_REASM_PER_SENDER incomplete messages
+ * that starts another loses its own oldest; otherwise a full table evicts its oldest
+ * entry (last_dropped names whose).
  */
 int gw_sms_reasm_add(struct gw_sms_reasm *r, const struct gw_sms_msg *m, int64_t now_ms, char *out,
 		     size_t outlen);

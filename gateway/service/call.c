@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "service/callback.h"
+#include "core/e164.h"
 #include "core/log.h"
 
 #define CHAIN_MAX 16
@@ -400,16 +401,16 @@ static void announce_page(struct gw_call *c)
 		  c->round + 1);
 	if (c->mgr->conf->sms_page && !c->sms_paged) {
 		c->sms_paged = 1;
-		char who[128], text[320], reply[16] = "OK";
+		char who[128], text[320], reply[48] = "";
 		int code = code_issue(c, s->phone);
 		if (code > 0) {
-			snprintf(reply, sizeof(reply), "%da", code);
+			snprintf(reply, sizeof(reply), ", tai vastaa tähän %da", code);
 			log_event(c, "ack_code", "%s %d valid %d s", s->handle, code,
 				  c->mgr->conf->ack_code_ttl_s);
 		}
 		caller_text(c, who, sizeof(who));
-		snprintf(text, sizeof(text),
-			 "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4, tai vastaa tähän %s.",
+		/* without a code an SMS cannot accept, so the page offers none */
+		snprintf(text, sizeof(text), "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4%s.",
 			 who, line_text(c), reply);
 		send_sms(c, s, "page", text);
 	}
@@ -1133,7 +1134,7 @@ static void reply_sms(struct gw_calls *m, const char *to, const char *text)
 static int paged_index(const struct gw_call *c, const char *phone)
 {
 	for (int i = 0; i <= c->paged_upto && i < c->nchain + (c->fallback >= 0); i++)
-		if (gw_roster_same_phone(c->chain[i].phone, phone))
+		if (gw_e164_same(c->chain[i].phone, phone))
 			return i;
 	return -1;
 }
@@ -1157,7 +1158,7 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 	const struct ack_code *k = NULL;
 	char text[160];
 	for (int i = 0; i < ACK_CODES; i++)
-		if (m->codes[i].code == code && gw_roster_same_phone(m->codes[i].phone, from) &&
+		if (m->codes[i].code == code && gw_e164_same(m->codes[i].phone, from) &&
 		    (!k || m->codes[i].expires_ms > k->expires_ms))
 			k = &m->codes[i];
 	int for_live = c && k && k->seq == c->seq;
@@ -1201,10 +1202,22 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 	if (kind != GW_CALL_REPLY_ACCEPT || !c ||
 	    (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE))
 		return 0;
-	if (accept_from(m, c, from))
+	/*
+	 * A bare "ok" is no accept: anyone can send an SMS that says it comes from a worker's
+	 * number, but only that phone got the page's code. The paged worker is told to use it.
+	 */
+	int i = paged_index(c, from);
+	if (i >= 0) {
+		LOGCALL(c, GW_LOG_NOTICE, "accept without the code from %s (%s): told to use it",
+			from, c->chain[i].handle);
+		log_event(c, "ack_no_code", "%s from %s", c->chain[i].handle, from);
+		reply_sms(m, from,
+			  "Kuittaa puhelu viestin koodilla (esim. 37a) tai vastaa puheluun ja "
+			  "paina 4.");
 		return 1;
+	}
 	struct gw_roster_step w;
-	LOGCALL(c, GW_LOG_WARN, "accept code from %s, %s: ignored", from,
+	LOGCALL(c, GW_LOG_WARN, "accept word from %s, %s: ignored", from,
 		gw_roster_worker_by_phone(m->roster, from, &w) < 0
 		    ? "not in the roster"
 		    : "who was not paged for this call");

@@ -122,13 +122,14 @@ void gw_calls_phone_dtmf(struct gw_calls *calls, char digit);
  */
 void gw_calls_phone_key(struct gw_calls *calls, char digit, enum gw_dtmf_src src);
 /*
- * An SMS from a phone. A bare accept ("4", "ok", "kuittaus", "a", any case,
- * surrounding spaces ignored) from a worker already paged for the live incident,
- * or the code of that worker's SMS page ("37a", "37", "37 ok"), makes that worker
- * take the call: rinkid connects them and bridges on answer without asking for 4
- * again. A code that is expired or unknown for that phone gets a reply SMS; a code
- * from a number not in the roster is logged and dropped. Returns 1 when consumed
- * (every coded reply), else 0.
+ * An SMS from a phone (from: the sender's number, compared as gw_e164_same). The code of
+ * that worker's SMS page ("37a", "37", "37 ok"), from a worker already paged for the live
+ * incident, makes that worker take the call: rinkid connects them and bridges on answer
+ * without asking for 4 again. A bare accept ("4", "ok", "kuittaus", "a") accepts nothing:
+ * a paged worker is told by SMS to use the code. A code that is expired or unknown for
+ * that phone gets a reply SMS; a code from a number not in the roster is logged and
+ * dropped. Returns 1 when consumed (every coded reply, a paged worker's bare accept),
+ * else 0.
  */
 int gw_calls_phone_sms(struct gw_calls *calls, const char *from, const char *text);
 

@@ -8,9 +8,12 @@
  * key), the dial guard (call.ring_time) and the last prompt before hanging up. Keys are
  * collected in a fixed buffer: '#' ends an entry, '*' clears it. The PIN is checked with
  * gw_roster_check_pin (argon2id, some ms on the loop) and its digits are never logged.
- * Wrong PINs count per phone across calls; the third within callback.lockout_s locks the
- * phone out for callback.lockout_s. Every step is an event of the call-back's incident
- * (line "callback"), opened when the call is answered.
+ * Wrong PINs count per worker (roster handle) and per number (E.164) across calls and
+ * restarts; the third within callback.lockout_s locks out that worker and that number for
+ * callback.lockout_s. The records are kept in the database (gw_db_lockout_*, wall-clock
+ * times), loaded at start, and never evicted: one exists only for a roster worker with a
+ * PIN who typed a wrong one, so there are at most two per such worker. Every step is an event of
+ * the call-back's incident (line "callback"), opened when the call is answered.
  */
 #include "service/callback.h"
 
@@ -21,23 +24,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/e164.h"
 #include "core/log.h"
 #include "voice/prompt.h"
 
 #define PIN_TRIES   3 /* wrong PINs before the lock-out */
 #define ISSI_TRIES  3 /* bad radio numbers before goodbye */
 #define KEYS_MAX    24
-#define LOCKOUT_MAX 16	/* phones remembered for wrong PINs */
 #define GOODBYE_GAP 300 /* ms after the last prompt before hanging up */
 #define CB_LANGS    3
 
 static const char *const langs[CB_LANGS] = {"fi", "sv", "en"};
 
 struct lockout {
-	char phone[32]; /* as in the roster; "" free */
-	int fails;
-	int64_t last_fail_ms; /* monotonic */
-	int64_t until_ms;     /* monotonic; 0: not locked */
+	char key[80];	      /* "worker:<handle>" or "phone:<E.164>" */
+	int fails;	      /* wrong PINs in the window that ends callback.lockout_s after ... */
+	int64_t last_fail_ms; /* ... the last one (wall clock) */
+	int64_t until_ms;     /* wall clock; 0: not locked */
 };
 
 struct gw_callback {
@@ -52,6 +55,7 @@ struct gw_callback {
 	int64_t id;	 /* call-log id of the live (or last) call-back; 0: none */
 	int seq;	 /* local number for log lines */
 	char phone[32];	 /* the worker's phone as in the roster */
+	char caller[32]; /* the number the call came from (same E.164 as phone) */
 	char handle[32]; /* ... and handle */
 	char name[64];	 /* ... and name (status) */
 	int lang;	 /* index into langs[] */
@@ -65,7 +69,8 @@ struct gw_callback {
 	const char *outcome; /* for the close after the last prompt */
 	int cause;
 	struct gw_timer timer;
-	struct lockout lock[LOCKOUT_MAX];
+	struct lockout *lock; /* every record, grown as needed, never evicted */
+	size_t nlock, caplock;
 };
 
 /* ---- names ------------------------------------------------------------------------------ */
@@ -224,47 +229,127 @@ static void phone_gone(struct gw_callback *cb, const void *data, const char *out
 	finish(cb, outcome, -1);
 }
 
-static struct lockout *lock_of(struct gw_callback *cb, const char *phone, int create)
+/* The lock-out keys of a worker and of a number: "worker:<handle>", "phone:<E.164>". */
+static void worker_key(char *out, size_t len, const char *handle)
 {
-	struct lockout *free_slot = NULL, *oldest = &cb->lock[0];
-	for (int i = 0; i < LOCKOUT_MAX; i++) {
-		struct lockout *l = &cb->lock[i];
-		if (l->phone[0] && gw_roster_same_phone(l->phone, phone))
-			return l;
-		if (!l->phone[0] && !free_slot)
-			free_slot = l;
-		if (l->last_fail_ms < oldest->last_fail_ms)
-			oldest = l;
+	snprintf(out, len, "worker:%s", handle);
+}
+static int phone_key(char *out, size_t len, const char *phone)
+{
+	char e164[GW_E164_MAX];
+	if (gw_e164_canon(phone, e164) < 0)
+		return -EINVAL;
+	snprintf(out, len, "phone:%s", e164);
+	return 0;
+}
+
+static struct lockout *lock_find(const struct gw_callback *cb, const char *key)
+{
+	for (size_t i = 0; i < cb->nlock; i++)
+		if (strcmp(cb->lock[i].key, key) == 0)
+			return &cb->lock[i];
+	return NULL;
+}
+
+/* The record of key, made (zeroed) when there is none. NULL only when out of memory. */
+static struct lockout *lock_get(struct gw_callback *cb, const char *key)
+{
+	struct lockout *l = lock_find(cb, key);
+	if (l)
+		return l;
+	if (cb->nlock == cb->caplock) {
+		size_t cap = cb->caplock ? 2 * cb->caplock : 16;
+		struct lockout *n = realloc(cb->lock, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		cb->lock = n;
+		cb->caplock = cap;
 	}
-	if (!create)
-		return NULL;
-	struct lockout *l = free_slot ? free_slot : oldest;
+	l = &cb->lock[cb->nlock++];
 	memset(l, 0, sizeof(*l));
-	snprintf(l->phone, sizeof(l->phone), "%s", phone);
+	snprintf(l->key, sizeof(l->key), "%s", key);
 	return l;
 }
 
-/* A wrong PIN: 1 when it locked the phone out. */
-static int pin_failed(struct gw_callback *cb)
+static void lock_store(struct gw_callback *cb, const struct lockout *l)
 {
-	int64_t now = gw_loop_now_ms(cb->loop), win = (int64_t)cb->conf->callback_lockout_s * 1000;
-	struct lockout *l = lock_of(cb, cb->phone, 1);
+	if (!cb->db)
+		return;
+	struct gw_db_lockout r = {l->key, l->fails, l->last_fail_ms, l->until_ms};
+	int rc = gw_db_lockout_put(cb->db, &r);
+	if (rc < 0)
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "PIN lock-out of %s not saved: %s", l->key,
+		     strerror(-rc));
+}
+
+static void lock_loaded(const struct gw_db_lockout *r, void *arg)
+{
+	struct gw_callback *cb = arg;
+	struct lockout *l = lock_get(cb, r->key);
+	if (!l)
+		return;
+	l->fails = r->fails;
+	l->last_fail_ms = r->last_fail_ms;
+	l->until_ms = r->until_ms;
+}
+
+/* One wrong PIN on record key at now; 1 when it locks key out. */
+static int lock_count(struct gw_callback *cb, const char *key, int64_t now, int64_t win)
+{
+	struct lockout *l = lock_get(cb, key);
+	if (!l)
+		return 1; /* cannot count: lock out rather than allow guessing */
 	if (now - l->last_fail_ms > win)
 		l->fails = 0; /* earlier failures are old news */
 	l->fails++;
 	l->last_fail_ms = now;
-	log_event(cb, "pin_bad", "%s attempt %d of %d", cb->handle, l->fails, PIN_TRIES);
-	if (l->fails < PIN_TRIES)
+	int locked = l->fails >= PIN_TRIES;
+	if (locked) {
+		l->fails = 0;
+		if (win > 0)
+			l->until_ms = now + win;
+	}
+	lock_store(cb, l);
+	return locked;
+}
+
+/* A wrong PIN, counted for the worker and for the number: 1 when it locked them out. */
+static int pin_failed(struct gw_callback *cb)
+{
+	int64_t now = gw_loop_wall_ms(cb->loop), win = (int64_t)cb->conf->callback_lockout_s * 1000;
+	char wk[80], pk[80];
+	worker_key(wk, sizeof(wk), cb->handle);
+	int locked = lock_count(cb, wk, now, win);
+	if (phone_key(pk, sizeof(pk), cb->caller) == 0)
+		locked |= lock_count(cb, pk, now, win);
+	int fails = lock_find(cb, wk) ? lock_find(cb, wk)->fails : 0;
+	log_event(cb, "pin_bad", "%s attempt %d of %d", cb->handle, locked ? PIN_TRIES : fails,
+		  PIN_TRIES);
+	if (!locked)
 		return 0;
-	l->fails = 0;
 	if (win > 0) {
-		l->until_ms = now + win;
-		LOGCB(cb, GW_LOG_WARN, "%s: %d wrong PINs, phone locked out for %d s", cb->handle,
-		      PIN_TRIES, cb->conf->callback_lockout_s);
+		LOGCB(cb, GW_LOG_WARN, "%s: %d wrong PINs, worker and phone locked out for %d s",
+		      cb->handle, PIN_TRIES, cb->conf->callback_lockout_s);
 		log_event(cb, "locked_out", "%s for %d s", cb->handle,
 			  cb->conf->callback_lockout_s);
 	}
 	return 1;
+}
+
+/* The right PIN: the worker's and the number's counts start again. */
+static void pin_right(struct gw_callback *cb)
+{
+	char key[80];
+	struct lockout *l;
+	worker_key(key, sizeof(key), cb->handle);
+	if ((l = lock_find(cb, key)) && l->fails) {
+		l->fails = 0;
+		lock_store(cb, l);
+	}
+	if (phone_key(key, sizeof(key), cb->caller) == 0 && (l = lock_find(cb, key)) && l->fails) {
+		l->fails = 0;
+		lock_store(cb, l);
+	}
 }
 
 /* '#' in the PIN stage. */
@@ -274,9 +359,7 @@ static void pin_entered(struct gw_callback *cb)
 	memset(cb->keys, 0, sizeof(cb->keys)); /* the digits are not kept */
 	cb->nkeys = 0;
 	if (rc == 0) {
-		struct lockout *l = lock_of(cb, cb->phone, 0);
-		if (l)
-			l->fails = 0;
+		pin_right(cb);
 		log_event(cb, "pin_ok", "%s", cb->handle);
 		set_state(cb, GW_CB_ST_ISSI);
 		ask(cb, GW_CB_PROMPT_ISSI);
@@ -547,6 +630,16 @@ int gw_callback_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_
 	cb->ops = *ops;
 	cb->cci = -1;
 	gw_timer_init(&cb->timer, on_timer, cb);
+	if (db) {
+		int rc = gw_db_lockout_list(db, lock_loaded, cb);
+		if (rc < 0) {
+			LOGP(GW_LOG_CALL, GW_LOG_ERROR, "PIN lock-outs not read: %s",
+			     strerror(-rc));
+			free(cb->lock);
+			free(cb);
+			return rc;
+		}
+	}
 	*out = cb;
 	return 0;
 }
@@ -559,6 +652,7 @@ void gw_callback_free(struct gw_callback *cb)
 	for (int l = 0; l < CB_LANGS; l++)
 		for (int p = 0; p < GW_CB_PROMPT_COUNT; p++)
 			gw_prompt_clear(&cb->prompts[l][p]);
+	free(cb->lock);
 	free(cb);
 }
 
@@ -595,15 +689,24 @@ enum gw_cb_state gw_callback_state(const struct gw_callback *cb)
 	return cb ? cb->st : GW_CB_ST_IDLE;
 }
 
+static int64_t left_of(const struct gw_callback *cb, const char *key, int64_t now)
+{
+	const struct lockout *l = lock_find(cb, key);
+	return l && l->until_ms > now ? l->until_ms - now : 0;
+}
+
 int64_t gw_callback_lockout_left(const struct gw_callback *cb, const char *phone)
 {
-	int64_t now = gw_loop_now_ms(cb->loop);
-	for (int i = 0; i < LOCKOUT_MAX; i++) {
-		const struct lockout *l = &cb->lock[i];
-		if (l->phone[0] && gw_roster_same_phone(l->phone, phone))
-			return l->until_ms > now ? l->until_ms - now : 0;
+	int64_t now = gw_loop_wall_ms(cb->loop), left = 0, w = 0;
+	char key[80];
+	struct gw_roster_step step;
+	if (phone_key(key, sizeof(key), phone) == 0)
+		left = left_of(cb, key, now);
+	if (cb->roster && gw_roster_worker_by_phone(cb->roster, phone, &step) == 0) {
+		worker_key(key, sizeof(key), step.handle);
+		w = left_of(cb, key, now);
 	}
-	return 0;
+	return w > left ? w : left;
 }
 
 int gw_callback_offer(struct gw_callback *cb, const char *number)
@@ -624,7 +727,7 @@ int gw_callback_offer(struct gw_callback *cb, const char *number)
 		     w.name, number);
 		return 0;
 	}
-	int64_t left = gw_callback_lockout_left(cb, w.phone);
+	int64_t left = gw_callback_lockout_left(cb, number);
 	if (left > 0) {
 		LOGP(GW_LOG_CALL, GW_LOG_WARN,
 		     "call to the gateway from %s (%s): locked out for %lld s more after wrong "
@@ -641,6 +744,7 @@ int gw_callback_offer(struct gw_callback *cb, const char *number)
 	cb->seq++;
 	cb->id = 0;
 	snprintf(cb->phone, sizeof(cb->phone), "%s", w.phone);
+	snprintf(cb->caller, sizeof(cb->caller), "%s", number);
 	snprintf(cb->handle, sizeof(cb->handle), "%s", w.handle);
 	snprintf(cb->name, sizeof(cb->name), "%s", w.name ? w.name : "");
 	const char *lang = gw_roster_worker_lang(cb->roster, w.phone);

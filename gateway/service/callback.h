@@ -115,7 +115,10 @@ int gw_callback_dial_state(struct gw_callback *cb, int handle, int cci, enum gw_
  */
 int gw_callback_parse_id(const char *digits, char out[GW_PEI_ID_MAX]);
 
-/* Minutes-scale lock-out left for phone after three wrong PINs, in ms (0: none). */
+/*
+ * Lock-out left after three wrong PINs for a call from phone, in ms (0: none): the
+ * longer of the number's own and that of the roster worker the number belongs to.
+ */
 int64_t gw_callback_lockout_left(const struct gw_callback *cb, const char *phone);
 
 const char *gw_cb_state_name(enum gw_cb_state st);

@@ -10,10 +10,11 @@
  * named parameters and reset after every use. SQLite result codes are turned into
  * a log line and a negative errno here, at the boundary.
  *
- * The module is three files behind one private header (db_priv.h): this file (the
+ * The module is four files behind one private header (db_priv.h): this file (the
  * connection, statements, errors, migrations, open and close), db_log.c (the call log, its
- * chain, spool replay, verification, report and retention) and db_roster.c (the roster
- * tables).
+ * chain, spool replay, verification, report and retention), db_roster.c (the roster
+ * tables), db_lockout.c (call-back PIN lock-outs) and db_anchor.c (the chain's keyed anchor
+ * outside the database).
  *
  * Roster changes are detected cheaply: PRAGMA data_version moves when any other
  * connection commits, and only then is roster_meta.rev (bumped by every roster
@@ -202,7 +203,18 @@ static const struct migration {
      "ALTER TABLE shifts ADD COLUMN temp_roster TEXT REFERENCES temp_rosters(name);",
      NULL},
     /*
-     * v7: the writer thread's high-water mark: per origin (one rinkid run), the largest
+     * v7: call-back PIN lock-outs (gw_db_lockout_*), one row per key ("worker:<handle>",
+     * "phone:<E.164>"), wall-clock ms, so a restart does not lift one. Never evicted: a
+     * row exists only for a roster worker with a PIN who typed a wrong one.
+     */
+    {"CREATE TABLE pin_lockouts ("
+     " key TEXT PRIMARY KEY NOT NULL,"
+     " fails INTEGER NOT NULL,"
+     " last_fail_ms INTEGER NOT NULL,"
+     " until_ms INTEGER NOT NULL) WITHOUT ROWID;",
+     NULL},
+    /*
+     * v8: the writer thread's high-water mark: per origin (one rinkid run), the largest
      * sequence number of a queued call-log write already in the database (db_writer.c).
      */
     {"CREATE TABLE queue_applied ("
@@ -355,6 +367,12 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
 			    " WHERE handle NOT IN (SELECT handle FROM workers)",
     [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
+    [DB_STMT_EVENT_HASH] = "SELECT hash FROM incident_events WHERE id = $id",
+    [DB_STMT_LOCKOUT_LIST] = "SELECT key, fails, last_fail_ms, until_ms FROM pin_lockouts"
+			     " ORDER BY key",
+    [DB_STMT_LOCKOUT_PUT] = "INSERT INTO pin_lockouts (key, fails, last_fail_ms, until_ms)"
+			    " VALUES ($key, $fails, $last, $until) ON CONFLICT (key) DO UPDATE"
+			    " SET fails = $fails, last_fail_ms = $last, until_ms = $until",
     [DB_STMT_REPORT] =
 	"SELECT line, count(*), sum(acc IS NOT NULL),"
 	" sum(acc IS NOT NULL AND acc - started_ms <= $within), sum(pages > 1) FROM ("
@@ -540,6 +558,8 @@ int db_tx_end(struct gw_db *db, int rc)
 {
 	if (rc >= 0) {
 		int c = db_run(db, db->batch_tx ? DB_STMT_RELEASE : DB_STMT_COMMIT);
+		if (c >= 0 && !db->batch_tx)
+			db_anchor_commit(db);
 		if (c >= 0)
 			return rc;
 		rc = c;
@@ -686,7 +706,9 @@ int gw_db_schema_version(void)
 /* Open db->h on db->path, bring the file to this build's schema, prepare the statements. */
 static int db_connect(struct gw_db *db, unsigned flags)
 {
-	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	/* never through a symlink: SQLite then refuses the file (its -wal/-shm it opens
+	 * with O_NOFOLLOW itself) */
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
 	int rc;
 
 	if (!(flags & GW_DB_NOCREATE))
@@ -771,7 +793,7 @@ static int spool_scan(struct gw_db *db)
 	struct stat sb;
 	int rc;
 
-	if (stat(db->spool_path, &sb) < 0) {
+	if (lstat(db->spool_path, &sb) < 0) { /* a link is looked at, never followed */
 		if (errno == ENOENT)
 			return 0;
 		rc = -errno;
@@ -815,7 +837,7 @@ int gw_db_open_flags(const char *path, unsigned flags, struct gw_db **out)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = db_connect(db, flags)) < 0 ||
+	if ((rc = db_anchor_open(db)) < 0 || (rc = db_connect(db, flags)) < 0 ||
 	    (rc = db_run_i64(db, DB_STMT_ROSTER_REV, &db->roster_rev)) < 0 ||
 	    (rc = db_run_i64(db, DB_STMT_INCIDENT_NEXT_ID, &db->next_incident)) < 0 ||
 	    (rc = spool_scan(db)) < 0)
@@ -848,6 +870,9 @@ void gw_db_close(struct gw_db *db)
 	EVP_MD_CTX_free(db->md);
 	free(db->bbuf);
 	free(db->spool_path);
+	free(db->key_path);
+	free(db->anchor_path);
+	sodium_memzero(db->anchor_key, sizeof(db->anchor_key));
 	free(db->path);
 	free(db);
 }

@@ -20,10 +20,12 @@
  * started_ms; close: outcome, cause, accepted by, ended_ms; interrupted), and gw_db_log_verify()
  * checks each incident row against those chained events. What it catches: a changed, inserted or
  * removed event row, cut-off last rows, an incident row whose fields disagree with its events,
- * events of a missing incident. What it does not: someone with write access who rewrites the chain
- * from the changed row on and moves chain_head (no secret key, no external anchor; record the head
- * hash rinkictl log verify prints elsewhere to catch that), a whole incident deleted together with
- * its events and the chain recomputed, and the roster tables, which are not part of the call log.
+ * events of a missing incident. Against "<db>.anchor", written after every commit with a MAC under
+ * a key in "<db>.key" that readers do not have (db_anchor.c): the tail cut off together with
+ * chain_head, an older copy of the file put back, and the chain rewritten from some row on (the
+ * anchored event's hash differs, or the anchor's MAC does not match). What it does not: the
+ * database and the anchor put back together to an older pair, someone who holds the key, and the
+ * roster tables, which are not part of the call log.
  *
  * Spool (when the database is locked past a 250 ms busy timeout, full, read-only, has an
  * I/O error or is gone). Call-log writes (incident open, event, close, mark interrupted)
@@ -164,14 +166,26 @@ struct gw_db_writer_stats {
 /* The writer's counters. Returns 0, or -ENOENT when no writer was started. */
 int gw_db_writer_stats(const struct gw_db *db, struct gw_db_writer_stats *st);
 
+/* How the chain stands against its anchor outside the database (db_anchor.c). */
+enum gw_db_anchor {
+	GW_DB_ANCHOR_NONE,    /* never anchored (no key, no anchor file) */
+	GW_DB_ANCHOR_OK,      /* the last event is the anchored one, MAC checked */
+	GW_DB_ANCHOR_BEHIND,  /* MAC checked; events after the anchored one (written by a
+				 reader without the key, or a crash before the anchor) */
+	GW_DB_ANCHOR_UNKEYED, /* the anchored event is there, but the key cannot be read:
+				 MAC not checked */
+};
+
 /* What gw_db_log_verify_report() found. */
 struct gw_db_verify {
-	int64_t events;	      /* event rows walked (all of them when intact) */
-	int64_t incidents;    /* incident rows checked */
-	int64_t bad_event;    /* first event row that fails; 0 when none or not one row */
-	int64_t bad_incident; /* the incident concerned, when known; 0 otherwise */
-	const char *reason;   /* static text, NULL when intact */
-	uint8_t head[32];     /* hash of the last event (the value to record elsewhere) */
+	enum gw_db_anchor anchor; /* when intact */
+	int64_t anchor_id;	  /* the anchored event, 0 when none */
+	int64_t events;		  /* event rows walked (all of them when intact) */
+	int64_t incidents;	  /* incident rows checked */
+	int64_t bad_event;	  /* first event row that fails; 0 when none or not one row */
+	int64_t bad_incident;	  /* the incident concerned, when known; 0 otherwise */
+	const char *reason;	  /* static text, NULL when intact */
+	uint8_t head[32];	  /* hash of the last event (the value to record elsewhere) */
 };
 
 /*
@@ -435,6 +449,20 @@ int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
  * drops the others. 0, -ENOENT (no such handle) or -errno.
  */
 int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash);
+
+/* A call-back PIN lock-out record (schema v7): times are wall-clock ms since the epoch. */
+struct gw_db_lockout {
+	const char *key;		/* "worker:<handle>" or "phone:<E.164>" */
+	int fails;			/* wrong PINs counted in the current window */
+	int64_t last_fail_ms, until_ms; /* until_ms 0: not locked */
+};
+typedef void (*gw_db_lockout_fn)(const struct gw_db_lockout *l, void *arg);
+
+/* Call fn for every lock-out record (l and its key live for the call only). n or -errno. */
+int gw_db_lockout_list(struct gw_db *db, gw_db_lockout_fn fn, void *arg);
+
+/* Insert or replace the lock-out record l->key. 0 or -errno. */
+int gw_db_lockout_put(struct gw_db *db, const struct gw_db_lockout *l);
 
 /* Set a worker's active flag. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);

@@ -604,6 +604,7 @@ int gw_db_batch_commit(struct gw_db *db)
 	rc = db_run(db, DB_STMT_COMMIT);
 	if (rc >= 0) {
 		db->blen = 0;
+		db_anchor_commit(db);
 		return 0;
 	}
 	if (!sqlite3_get_autocommit(db->h))
@@ -704,6 +705,8 @@ int gw_db_spool_replay(struct gw_db *db)
 		rc = gw_spool_replay(s, replay_one, &r, &scan);
 		if (rc >= 0)
 			rc = db_run(db, DB_STMT_COMMIT);
+		if (rc >= 0)
+			db_anchor_commit(db);
 		if (rc < 0 && !sqlite3_get_autocommit(db->h))
 			db_run(db, DB_STMT_ROLLBACK);
 	}
@@ -1065,6 +1068,8 @@ int gw_db_log_verify_report(struct gw_db *db, struct gw_db_verify *v)
 	if (own_tx && (rc = db_run(db, DB_STMT_BEGIN_READ)) < 0)
 		return rc;
 	rc = chain_walk(db, v);
+	if (rc == 0)
+		rc = db_anchor_check(db, v);
 	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct gw_db_incident inc;
 		incident_from_row(st, &inc);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 /* Call-log writes wait this long for a lock before they go to the spool. */
@@ -102,6 +103,9 @@ enum db_stmt {
 	DB_STMT_PIN_SET,
 	DB_STMT_PIN_ORPHANS,
 	DB_STMT_OVR_DELETE_ID,
+	DB_STMT_EVENT_HASH,
+	DB_STMT_LOCKOUT_LIST,
+	DB_STMT_LOCKOUT_PUT,
 	DB_STMT_REPORT,
 	DB_STMT_RETENTION_BLANK,
 	DB_STMT_RECORDING_OLD,
@@ -135,6 +139,11 @@ struct gw_db {
 	/* Set by gw_db_writer_start(): call-log writes go through the queue to the writer
 	   thread, which has a connection of its own. */
 	struct db_writer *w;
+	/* Anchor (db_anchor.c). */
+	char *key_path, *anchor_path;
+	uint8_t anchor_key[32]; /* crypto_auth_KEYBYTES */
+	bool anchor_keyed;	/* the key was read (or made) */
+	int64_t anchor_last;	/* chain head id last anchored by this connection */
 };
 
 struct ev_row;
@@ -157,6 +166,10 @@ int db_event_hash(struct gw_db *db, const struct ev_row *r, bool v3, const uint8
 		  uint8_t out[HASH_LEN]);
 int db_chain_existing(struct gw_db *db);
 int db_each_row(struct gw_db *db, enum db_stmt id, void (*row)(sqlite3_stmt *, void *), void *arg);
+/* Anchor: key and file names at open (0 or -ENOMEM); after a commit; in verify (1 broken). */
+int db_anchor_open(struct gw_db *db);
+void db_anchor_commit(struct gw_db *db);
+int db_anchor_check(struct gw_db *db, struct gw_db_verify *v);
 
 /* The writer thread (db_writer.c). */
 struct db_writer;

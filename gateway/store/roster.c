@@ -172,15 +172,15 @@ bool roster_lang_ok(const char *s)
 }
 
 /*
- * The worker a phone number names: the active one with exactly that number (first by
- * handle when several share it), or NULL. A linear walk: tens of workers.
+ * The worker a phone number names: the active one with that number (gw_e164_same, first
+ * by handle when several share it), or NULL. A linear walk: tens of workers.
  */
 static const struct gw_db_worker *worker_by_phone(const struct gw_roster *r, const char *phone)
 {
 	if (!r || !phone)
 		return NULL;
 	for (size_t i = 0; i < r->data.n_workers; i++)
-		if (r->wk[i]->active && strcmp(r->wk[i]->phone, phone) == 0)
+		if (r->wk[i]->active && gw_e164_same(r->wk[i]->phone, phone))
 			return r->wk[i];
 	return NULL;
 }
@@ -976,36 +976,13 @@ const char *gw_roster_org(const struct gw_roster *r, const char *issi)
 	return d ? (*d)->org : NULL;
 }
 
-/* The last nine digits of n into buf (10 bytes); false when n has fewer. */
-static bool phone_tail(const char *n, char *buf)
-{
-	char d[32];
-	size_t k = 0;
-
-	for (; *n && k < sizeof(d); n++)
-		if (*n >= '0' && *n <= '9')
-			d[k++] = *n;
-	if (k < 9)
-		return false;
-	memcpy(buf, d + k - 9, 9);
-	buf[9] = '\0';
-	return true;
-}
-
-bool gw_roster_same_phone(const char *a, const char *b)
-{
-	char x[10], y[10];
-
-	return a && b && phone_tail(a, x) && phone_tail(b, y) && strcmp(x, y) == 0;
-}
-
 int gw_roster_worker_by_phone(const struct gw_roster *r, const char *number,
 			      struct gw_roster_step *out)
 {
 	for (size_t i = 0; r && i < r->data.n_workers; i++) {
 		const struct gw_db_worker *w = r->wk[i];
 
-		if (w->phone && gw_roster_same_phone(w->phone, number)) {
+		if (w->phone && gw_e164_same(w->phone, number)) {
 			*out = (struct gw_roster_step){w->handle, w->name, w->phone};
 			return 0;
 		}

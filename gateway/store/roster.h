@@ -166,13 +166,8 @@ const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone);
 const char *gw_roster_org(const struct gw_roster *r, const char *issi);
 
 /*
- * Same subscriber: the last nine digits of a and b agree ("+358401234567" and
- * "0401234567"). False when either has fewer than nine digits.
- */
-bool gw_roster_same_phone(const char *a, const char *b);
-/*
- * The roster worker (active or not) whose phone is number, compared as
- * gw_roster_same_phone(). Returns 0 with *out filled (strings owned by r), or -ENOENT.
+ * The roster worker (active or not) whose phone is number, compared as gw_e164_same()
+ * (full E.164, core/e164.h). Returns 0 with *out filled (strings owned by r), or -ENOENT.
  */
 int gw_roster_worker_by_phone(const struct gw_roster *r, const char *number,
 			      struct gw_roster_step *out);

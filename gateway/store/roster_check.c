@@ -45,9 +45,11 @@ static bool int_ok(const char *s, long min, long max, int *v)
 	return true;
 }
 
+/* A phone number must have an E.164 form (core/e164.h), or no SMS or call could match it. */
 static bool phone_ok(const char *s)
 {
-	return roster_digits_ok(s[0] == '+' ? s + 1 : s, 3, 15);
+	char e164[GW_E164_MAX];
+	return gw_e164_canon(s, e164) > 0;
 }
 
 /* Each row parser returns false after reporting the first problem of its row. */
@@ -113,8 +115,10 @@ int gw_roster_check_worker(struct gw_db_worker *w, char *why, size_t len)
 	if (!w->name || !*w->name || strlen(w->name) > 200 || !roster_text_ok(w->name))
 		return roster_bad(why, len, "bad name (1-200 bytes of UTF-8 text)");
 	if (!w->phone || !phone_ok(w->phone))
-		return roster_bad(why, len, "bad phone number '%s' (+ and 3-15 digits)",
-				  w->phone ? w->phone : "");
+		return roster_bad(
+		    why, len,
+		    "bad phone number '%s' (+ and 3-15 digits, or 0 and a Finnish number)",
+		    w->phone ? w->phone : "");
 	if (w->issi && *w->issi) {
 		if (!roster_ssi_key(w->issi, issi) || strcmp(issi, "0") == 0)
 			return roster_bad(why, len, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)",
@@ -179,7 +183,9 @@ static void row_worker(struct parser *ps, char **f, int n)
 	if (!need_handle(ps, f[1]) || !need_text(ps, "name", f[2]))
 		return;
 	if (!phone_ok(f[3])) {
-		roster_report(ps, ps->recline, "bad phone number '%s' (+ and 3-15 digits)", f[3]);
+		roster_report(
+		    ps, ps->recline,
+		    "bad phone number '%s' (+ and 3-15 digits, or 0 and a Finnish number)", f[3]);
 		return;
 	}
 	if (*f[4] && (!roster_ssi_key(f[4], issi) || strcmp(issi, "0") == 0)) {

@@ -354,6 +354,14 @@ int roster_read_record(struct parser *ps, struct record *rec)
 				roster_report(ps, qline, "unterminated quoted field");
 				return -1;
 			}
+			/* "'=..." as the export neutralised it: the value is "=..." */
+			if (len - start >= 2 && rec->buf[start] == '\'' &&
+			    (gw_text_formula_lead(rec->buf[start + 1]) ||
+			     (len - start >= 3 && rec->buf[start + 1] == '\'' &&
+			      gw_text_formula_lead(rec->buf[start + 2])))) {
+				memmove(rec->buf + start, rec->buf + start + 1, len - start - 1);
+				len--;
+			}
 			while (ps->p < ps->end && roster_is_blank(*ps->p))
 				ps->p++;
 			if (!at_eol(ps) && *ps->p != ',' && *ps->p != '#') {
@@ -393,23 +401,13 @@ int roster_read_record(struct parser *ps, struct record *rec)
 
 /* ---- CSV export ---------------------------------------------------------------------- */
 
-/* One field, quoted when the parser would otherwise read it differently. */
+/*
+ * One field, quoted when the parser would otherwise read it differently, and neutralised
+ * when a spreadsheet would run it (gw_text_csv_put; the reader takes the ' off again).
+ */
 static void put_field(FILE *f, const char *s, bool last)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	if (s && (strpbrk(s, ",\"\r\n#") ||
-		  (n && (roster_is_blank(s[0]) || roster_is_blank(s[n - 1]))))) {
-		fputc('"', f);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', f);
-			fputc(*s, f);
-		}
-		fputc('"', f);
-	} else if (s) {
-		fputs(s, f);
-	}
+	gw_text_csv_put(f, s, GW_TEXT_CSV_ROSTER);
 	fputc(last ? '\n' : ',', f);
 }
 

@@ -7,6 +7,8 @@
 #define GW_ROSTER_PRIV_H
 
 #include "store/roster.h"
+#include "core/e164.h"
+#include "core/text.h"
 #include "core/log.h"
 #include <assert.h>
 #include <errno.h>

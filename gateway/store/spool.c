@@ -7,6 +7,13 @@
  * is locked with flock() while a process appends or replays, so rinkid and rinkictl never
  * interleave. The encoder and the parser are pure functions over buffers (the fuzz target
  * drives gw_spool_parse); every field is bounds-checked before it is read.
+ *
+ * rinkid may run as root, so the file is never trusted to be ours: it is opened with
+ * O_NOFOLLOW and must be a regular file of our user with one link, or it is not opened
+ * (a symlink or a foreign file found there is moved aside, never written through). A
+ * spool that fails its checks (a torn or corrupt tail) is not cut in place either: its
+ * good records go to a new file, and the old one is moved aside under a time-stamped name
+ * ("<path>.bad-<UTC time>") for whoever investigates.
  */
 #include "store/spool.h"
 #include "core/log.h"
@@ -14,10 +21,13 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct gw_spool {
@@ -342,10 +352,64 @@ static void sync_dir(const char *path)
 	free(copy);
 }
 
+/*
+ * Move path (whatever it is: renaming never follows a link) aside to
+ * "<path>.bad-<UTC time>", or "...-<n>" when that name is taken. Returns 0 or -errno.
+ */
+static int move_aside(const char *path, const char *why)
+{
+	char stamp[32], aside[PATH_MAX];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+	for (int n = 0; n < 100; n++) {
+		int len = n ? snprintf(aside, sizeof(aside), "%s.bad-%s-%d", path, stamp, n)
+			    : snprintf(aside, sizeof(aside), "%s.bad-%s", path, stamp);
+		if (len < 0 || (size_t)len >= sizeof(aside))
+			return -ENAMETOOLONG;
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0) {
+			LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: %s: moved aside to %s", path, why,
+			     aside);
+			sync_dir(path);
+			return 0;
+		}
+		if (errno != EEXIST) {
+			int err = -errno;
+			LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: %s, and cannot move it aside: %s",
+			     path, why, strerror(-err));
+			return err;
+		}
+	}
+	return -EEXIST;
+}
+
+/*
+ * Open path as a spool of ours: never through a symlink, and only a regular file of this
+ * user with a single link (not a hard link to someone else's file). Returns the fd,
+ * -ELOOP (a symlink), -EPERM (not ours), -ENOENT or -errno.
+ */
+static int open_ours(const char *path, int flags)
+{
+	struct stat st;
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 int gw_spool_open(const char *path, bool create, struct gw_spool **out)
 {
 	struct gw_spool *s;
-	int flags = O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0);
+	int flags = O_RDWR | O_APPEND | (create ? O_CREAT : 0);
 	int err;
 
 	*out = NULL;
@@ -354,9 +418,24 @@ int gw_spool_open(const char *path, bool create, struct gw_spool **out)
 		free(s);
 		return -ENOMEM;
 	}
-	s->fd = open(path, flags, 0640);
+	s->fd = open_ours(path, flags);
+	if (s->fd == -ELOOP || s->fd == -EPERM) {
+		/* a link or a file rinki did not make: never written through, set aside */
+		err = s->fd;
+		s->fd = -1;
+		if (move_aside(path, err == -ELOOP
+					 ? "a symlink, not a file rinki made"
+					 : "not a file rinki made (owner, type or links)") < 0) {
+			LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: refused: %s", path,
+			     strerror(-err));
+			goto fail;
+		}
+		/* it is gone from the path: no spool, or (create) a new one of our own */
+		s->fd = create ? open_ours(path, flags | O_EXCL) : -ENOENT;
+	}
 	if (s->fd < 0) {
-		err = -errno;
+		err = s->fd;
+		s->fd = -1;
 		if (err != -ENOENT || create)
 			LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: open: %s", path, strerror(-err));
 		goto fail;
@@ -455,6 +534,54 @@ static int read_all(struct gw_spool *s, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/*
+ * Replace the spool with a new file holding buf[0..len) (its good records) and move the
+ * old one aside, whole: a bad spool is evidence, and never cut in place. The new file is
+ * made and locked before it takes the name, so a process waiting for the lock finds it.
+ * Returns 0 or -errno (the old file then stays as it was).
+ */
+static int renew(struct gw_spool *s, const uint8_t *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, err;
+	if (snprintf(tmp, sizeof(tmp), "%s.new", s->path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp); /* a leftover of a crash here; unlink never follows a link */
+	fd = open_ours(tmp, O_RDWR | O_APPEND | O_CREAT | O_EXCL);
+	if (fd < 0) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: cannot make %s: %s", s->path, tmp,
+		     strerror(-fd));
+		return fd;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		done += (size_t)w;
+	}
+	if (flock(fd, LOCK_EX) < 0 || fdatasync(fd) < 0)
+		goto fail;
+	if ((err = move_aside(s->path, "bad records")) < 0) {
+		errno = -err;
+		goto fail;
+	}
+	if (rename(tmp, s->path) < 0)
+		goto fail; /* the spool is aside; the next open starts a new one */
+	sync_dir(s->path);
+	close(s->fd); /* drops the lock on the old file */
+	s->fd = fd;
+	return 0;
+fail:
+	err = errno ? -errno : -EIO;
+	LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: cannot replace it: %s", s->path, strerror(-err));
+	close(fd);
+	unlink(tmp);
+	return err;
+}
+
 int gw_spool_replay(struct gw_spool *s, gw_spool_fn fn, void *arg, struct gw_spool_scan *scan)
 {
 	uint8_t *buf;
@@ -467,20 +594,17 @@ int gw_spool_replay(struct gw_spool *s, gw_spool_fn fn, void *arg, struct gw_spo
 		return rc;
 	}
 	rc = gw_spool_parse(buf, len, fn, arg, scan);
-	free(buf);
-	if (rc < 0 || !scan->tail)
+	if (rc < 0 || !scan->tail) {
+		free(buf);
 		return rc;
+	}
 	LOGP(GW_LOG_DB, GW_LOG_ERROR,
 	     "spool %s: %s at byte %zu: dropping the last %zu bytes (torn write), keeping %zu "
 	     "record(s) before it",
 	     s->path, scan->tail, scan->good_bytes, len - scan->good_bytes, scan->records);
-	if (ftruncate(s->fd, (off_t)scan->good_bytes) < 0 || fdatasync(s->fd) < 0) {
-		rc = -errno;
-		LOGP(GW_LOG_DB, GW_LOG_ERROR, "spool %s: cannot cut the torn tail: %s", s->path,
-		     strerror(-rc));
-		return rc;
-	}
-	return 0;
+	rc = renew(s, buf, scan->good_bytes);
+	free(buf);
+	return rc;
 }
 
 int gw_spool_clear(struct gw_spool *s)

@@ -94,8 +94,10 @@ struct gw_spool;
 
 /*
  * Open the spool file at path (created 0640 when create) and take an exclusive flock on
- * it, waiting for another process that holds it. Returns 0 and *out, -ENOENT when it does
- * not exist and !create, or -errno.
+ * it, waiting for another process that holds it. Never through a symlink (O_NOFOLLOW):
+ * a link or a file that is not a regular one of this user with one link is moved aside
+ * ("<path>.bad-<UTC time>", logged) and treated as absent. Returns 0 and *out, -ENOENT
+ * when there is no spool and !create, or -errno.
  */
 int gw_spool_open(const char *path, bool create, struct gw_spool **out);
 
@@ -109,8 +111,9 @@ void gw_spool_close(struct gw_spool *s);
 int gw_spool_append(struct gw_spool *s, const struct gw_spool_rec *rec);
 
 /*
- * Read the whole file and walk it as gw_spool_parse() does. A torn tail is logged and cut
- * off the file (records before it are kept). Returns 0 or -errno / fn's negative value.
+ * Read the whole file and walk it as gw_spool_parse() does. A torn tail is logged; the
+ * records before it go to a new spool file and the old one is moved aside whole
+ * ("<path>.bad-<UTC time>"), never cut in place. Returns 0 or -errno / fn's negative value.
  */
 int gw_spool_replay(struct gw_spool *s, gw_spool_fn fn, void *arg, struct gw_spool_scan *scan);
 

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,17 +211,45 @@ int h_start_sims(struct h_rig *r)
 	return start_sim(r, &r->modem, "modem-sim", "modem");
 }
 
-int h_start_rinkid(struct h_rig *r, const char *extra)
+/* True when the config text sets key (a line "key value"). */
+static bool sets_key(const char *text, const char *key)
 {
+	size_t n = strlen(key);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, key, n) == 0 && (p[n] == ' ' || p[n] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+int h_write_conf(struct h_rig *r, const char *extra)
+{
+	char base[6][300];
+	const char *keys[6] = {"radio.port", "modem.port",	   "db.path",
+			       "log.level",  "modem.clcc_poll_ms", "ctl.socket"};
+	snprintf(base[0], sizeof(base[0]), "%s", r->radio.link);
+	snprintf(base[1], sizeof(base[1]), "%s", r->modem.link);
+	snprintf(base[2], sizeof(base[2]), "%s", r->db);
+	snprintf(base[3], sizeof(base[3]), "info");
+	snprintf(base[4], sizeof(base[4]), "200");
+	snprintf(base[5], sizeof(base[5]), "%s/ctl.sock", r->dir);
 	FILE *f = fopen(r->conf, "w");
 	if (!f)
 		return -1;
-	fprintf(f,
-		"# written by the integration harness\n"
-		"radio.port %s\nmodem.port %s\ndb.path %s\nlog.level info\n"
-		"modem.clcc_poll_ms 200\nctl.socket %s/ctl.sock\n%s\n",
-		r->radio.link, r->modem.link, r->db, r->dir, extra ? extra : "");
-	fclose(f);
+	fprintf(f, "# written by the integration harness\n");
+	for (int i = 0; i < 6; i++)
+		if (!extra || !sets_key(extra, keys[i]))
+			fprintf(f, "%s %s\n", keys[i], base[i]);
+	fprintf(f, "%s\n", extra ? extra : "");
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int h_start_rinkid(struct h_rig *r, const char *extra)
+{
+	if (h_write_conf(r, extra) < 0)
+		return -1;
 	char bin[256];
 	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
 	pid_t pid = fork();

@@ -44,7 +44,12 @@ int h_run(char *const argv[], const char *out_path);
 int h_rig_init(struct h_rig *r);
 /* Start tetra-sim and modem-sim (extra args may be NULL). 0 or -1. */
 int h_start_sims(struct h_rig *r);
-/* Write the config (extra lines appended) and start rinkid; wait until both devices are up. */
+/*
+ * Write r->conf: the rig's base keys, then extra_conf (may be NULL); a base key that
+ * extra_conf sets is left out (rinkid refuses a key given twice). 0 or -1.
+ */
+int h_write_conf(struct h_rig *r, const char *extra_conf);
+/* Write the config (h_write_conf) and start rinkid; wait until both devices are up. */
 int h_start_rinkid(struct h_rig *r, const char *extra_conf);
 /* Stop everything (SIGTERM, then SIGKILL after 2 s) and remove the temp dir. */
 void h_rig_fini(struct h_rig *r);

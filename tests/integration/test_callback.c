@@ -163,16 +163,19 @@ static int teardown(void **state)
 	return h_rinkid_status() == 0 ? 0 : -1;
 }
 
-/* Lines of rinkid's log whose text after the time stamp contains needle. */
+/*
+ * Lines of rinkid's log whose text (after the time stamp, whose microseconds may hold any
+ * digits) contains needle.
+ */
 static int log_text_count(const char *needle)
 {
 	FILE *f = fopen(rig.log, "r");
-	assert_non_null(f);
 	char line[2048];
 	int n = 0;
+	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
-		char *p = line + strspn(line, " ");
-		p += strspn(p, "0123456789.");
+		const char *p = line + strspn(line, " ");
+		p += strcspn(p, " "); /* past the time stamp */
 		n += strstr(p, needle) != NULL;
 	}
 	fclose(f);

@@ -607,7 +607,7 @@ static void drill_kill9(void **state)
 /*
  * Texts acknowledged so far: acked[k] for "burst k" (from radio BURST_SENDER + k) when the
  * modem was handed its relay SMS ("event sms-out ... <hex>", decoded), or rinkid's log
- * reported the relay's outcome ("text from <issi> relayed by SMS to" / "not relayed to").
+ * reported that the text goes to the outbox ("text from <issi> goes by SMS to").
  * rinkid does both only after the text's "sds_text" event returned. Returns how many.
  */
 static int burst_acked(const struct h_sim *modem, bool *acked)
@@ -641,7 +641,7 @@ static int burst_acked(const struct h_sim *modem, bool *acked)
 	while (fgets(line, sizeof(line), f)) {
 		const char *t = strstr(line, "text from ");
 		if (!t || sscanf(t, "text from %ld", &issi) != 1 ||
-		    !(strstr(t, " relayed by SMS to ") || strstr(t, " not relayed to ")))
+		    !strstr(t, " goes by SMS to "))
 			continue;
 		k = (int)(issi - BURST_SENDER);
 		if (k >= 0 && k < BURST && !acked[k]) {

@@ -203,7 +203,7 @@ static void test_status_relayed(void **state)
 	assert_string_equal(m.text, "status 0x8002 (user-defined status) from 2269001/Poliisi, "
 				    "Mikkeli");
 	assert_int_equal(h_wait_log(&rig,
-				    "status from Poliisi, Mikkeli (2269001) relayed by SMS "
+				    "status from Poliisi, Mikkeli (2269001) goes by SMS "
 				    "to Katja Järvinen +358401234575",
 				    1000),
 			 0);

@@ -339,7 +339,7 @@ static void test_roster_and_edits(void **state)
 	assert_non_null(strstr(out, "\"lang\":\"sv\",\"active\":true,\"pin_set\":true}"));
 	assert_null(strstr(out, "argon2"));
 	assert_int_equal(ctl("roster", "export", NULL), 0);
-	assert_non_null(strstr(out, "worker,stina,Stina Lind,+358401111112,,1,sv\n"));
+	assert_non_null(strstr(out, "worker,stina,Stina Lind,\"'+358401111112\",,1,sv\n"));
 	assert_null(strstr(out, "argon2"));
 	assert_null(strstr(out, "271828"));
 	/* Not in the database file in clear either (nor in its WAL). */
@@ -569,12 +569,84 @@ static void test_config_check(void **state)
 	unlink(conf);
 }
 
+/*
+ * An export file is never written through a symlink: a link planted where an admin (maybe
+ * root) exports to is refused and its target left as it was; a regular file is replaced.
+ */
+static void test_export_never_through_symlink(void **state)
+{
+	char target[128], link[128], text[256];
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/precious", dir);
+	snprintf(link, sizeof(link), "%s/export.csv", dir);
+	write_file(target, "precious, not an export\n");
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(ctl("roster", "export", link, NULL), 1);
+	assert_non_null(strstr(err, "export.csv"));
+	slurp(target, text, sizeof(text));
+	assert_string_equal(text, "precious, not an export\n");
+	unlink(link);
+	write_file(link, "an older export that is longer than the new one will be, by far; "
+			 "it must not leave a tail behind\n");
+	assert_int_equal(ctl("roster", "export", link, NULL), 0);
+	slurp(link, text, sizeof(text));
+	assert_int_equal(strncmp(text, "# rinki roster", 14), 0);
+	assert_null(strstr(text, "tail behind"));
+}
+
+/*
+ * What came from outside (an SMS body, a caller's name) is shown as data: no escape
+ * sequence reaches the terminal from log or log show, and no CSV cell of log export
+ * starts a formula.
+ */
+static void test_output_is_data(void **state)
+{
+	struct gw_db *db;
+	int64_t id;
+	char idtext[24];
+
+	(void)state;
+	assert_int_equal(gw_db_open(dbpath, &db), 0);
+	struct gw_incident_rec rec = {.started_ms = gw_roster_local_to_utc(2026, 4, 1, 0),
+				      .caller = "2269001",
+				      .caller_name = "Poliisi\x1b[2J\x1b]0;owned\x07",
+				      .line = "sos"};
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_event_append(db, id, rec.started_ms + 1, "sms_text",
+					    "=HYPERLINK(\"http://x\",\"y\")\x1b[31m\xc2\x9b"
+					    "1m\r\nfake line"),
+			 0);
+	assert_int_equal(gw_db_event_append(db, id, rec.started_ms + 2, "sds_text", "+1+cmd|x"), 0);
+	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 3, "completed", -1, NULL),
+			 0);
+	gw_db_close(db);
+	snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
+
+	assert_int_equal(ctl("log", "show", idtext, NULL), 0);
+	assert_null(strchr(out, '\x1b'));
+	assert_null(strstr(out, "\xc2\x9b"));
+	assert_null(strchr(out, '\r'));
+	assert_non_null(strstr(out, "Poliisi\\e[2J\\e]0;owned\\x07"));
+	assert_non_null(strstr(out, "\\e[31m\\u009b1m\\r\\nfake line"));
+	assert_int_equal(ctl("log", NULL), 0);
+	assert_null(strchr(out, '\x1b'));
+
+	assert_int_equal(ctl("log", "export", "--from", "2026-04-01", "--to", "2026-04-02", NULL),
+			 0);
+	assert_non_null(strstr(out, ",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")"));
+	assert_non_null(strstr(out, ",\"'+1+cmd|x\"\r\n"));
+	assert_null(strstr(out, ",=HYPERLINK"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_usage_and_help),	 cmocka_unit_test(test_roster_and_edits),
 	    cmocka_unit_test(test_report_and_retention), cmocka_unit_test(test_temp_roster_cli),
 	    cmocka_unit_test(test_config_check),
+	    cmocka_unit_test(test_export_never_through_symlink),
+	    cmocka_unit_test(test_output_is_data),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -61,6 +61,25 @@ static void test_bad_config_names_file_line(void **state)
 	/* a missing file is an error too */
 	char *argv3[] = {bin, "-c", "/nonexistent/rinki.conf", "--check-config", NULL};
 	assert_int_equal(h_run(argv3, out), 1);
+	/* a key given twice, and a socket path no sockaddr_un holds */
+	char sock[130];
+	memset(sock, 's', sizeof(sock) - 1);
+	sock[0] = '/';
+	sock[sizeof(sock) - 1] = '\0';
+	snprintf(text, sizeof(text), "call.rounds 2\nctl.socket %s\ncall.rounds 3\n", sock);
+	write_file(conf, text);
+	assert_int_equal(h_run(argv, out), 1);
+	assert_true(slurp(out, text, sizeof(text)) > 0);
+	snprintf(want, sizeof(want), "%s:3: call.rounds given twice (first on line 1)", conf);
+	assert_non_null(strstr(text, want));
+	write_file(conf, "call.rounds 2\n");
+	snprintf(text, sizeof(text), "call.rounds 2\nctl.socket %s\n", sock);
+	write_file(conf, text);
+	assert_int_equal(h_run(argv, out), 1);
+	assert_true(slurp(out, text, sizeof(text)) > 0);
+	snprintf(want, sizeof(want), "%s:2: ctl.socket: path of 129 bytes is longer than 107",
+		 conf);
+	assert_non_null(strstr(text, want));
 }
 
 static void test_good_config_and_version(void **state)
@@ -91,10 +110,9 @@ static void test_sighup_reload(void **state)
 	assert_int_equal(h_rig_init(&rig), 0);
 	assert_int_equal(h_start_sims(&rig), 0);
 	assert_int_equal(h_start_rinkid(&rig, "call.ring_time 25"), 0);
-	FILE *f = fopen(rig.conf, "a");
-	assert_non_null(f);
-	fprintf(f, "call.ring_time 40\ndb.path %s/other.db\n", rig.dir);
-	fclose(f);
+	char extra[300];
+	snprintf(extra, sizeof(extra), "call.ring_time 40\ndb.path %s/other.db", rig.dir);
+	assert_int_equal(h_write_conf(&rig, extra), 0);
 	assert_int_equal(kill(rig.rinkid, SIGHUP), 0);
 	assert_int_equal(h_wait_log(&rig,
 				    "SIGHUP: 1 setting(s) changed; these need a restart: "
@@ -102,7 +120,7 @@ static void test_sighup_reload(void **state)
 				    3000),
 			 0);
 	/* a broken file is refused whole */
-	f = fopen(rig.conf, "a");
+	FILE *f = fopen(rig.conf, "a");
 	assert_non_null(f);
 	fprintf(f, "call.ring_time soon\n");
 	fclose(f);

@@ -155,7 +155,11 @@ static int teardown(void **state)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/rinki.db-shm", f->dir);
 	unlink(p);
-	rmdir(f->dir);
+	snprintf(p, sizeof(p), "%s/rinki.db.key", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/rinki.db.anchor", f->dir);
+	unlink(p);
+	assert_int_equal(rmdir(f->dir), 0);
 	return 0;
 }
 
@@ -406,12 +410,21 @@ static void test_announce_on_answer_and_star(void **state)
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 }
 
+static int page_code(void);
+/* "<code>a" for the last SMS page, as a worker replies to it. */
+static const char *page_reply(void)
+{
+	static char reply[16];
+	snprintf(reply, sizeof(reply), "%da", page_code());
+	return reply;
+}
+
 static void test_sms_accept_while_ringing(void **state)
 {
 	struct fx *f = *state;
 	incoming(f, 9, "2269001");
-	/* Aino's phone rings; she answers the SMS page with "OK" */
-	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", " OK "), 1);
+	/* Aino's phone rings; she answers the SMS page with its code */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", page_reply()), 1);
 	/* the answer then bridges without asking for 4 */
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
@@ -426,11 +439,13 @@ static void test_sms_accept_by_earlier_worker(void **state)
 {
 	struct fx *f = *state;
 	incoming(f, 10, "2269001");
+	char reply[16];
+	snprintf(reply, sizeof(reply), "%d kuittaus", page_code());
 	gw_loop_clock_advance(f->loop, 25000); /* Aino did not answer: Mikko is dialled */
 	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 10;CHUP;"
 				      "ATD +358401234568;");
-	/* now Aino replies "kuittaus": Mikko's call is dropped, Aino is dialled */
-	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "Kuittaus"), 1);
+	/* now Aino replies "37 kuittaus": Mikko's call is dropped, Aino is dialled */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", reply), 1);
 	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 10;CHUP;"
 				      "ATD +358401234568;CHUP;ATD +358401234567;");
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
@@ -443,6 +458,8 @@ static void test_sms_not_an_accept(void **state)
 	/* no live call: not consumed (the relay may take it) */
 	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "4"), 0);
 	incoming(f, 11, "2269001");
+	char reply[16];
+	snprintf(reply, sizeof(reply), "%s", page_reply());
 	/* not a code; a code from someone not paged yet (Mikko is second) */
 	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "tulossa"), 0);
 	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234568", "4"), 0);
@@ -450,7 +467,7 @@ static void test_sms_not_an_accept(void **state)
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
 	/* in ANNOUNCE an accept by SMS from the same worker bridges at once */
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
-	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "a"), 1);
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", reply), 1);
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 }
 
@@ -537,12 +554,73 @@ static void test_sms_code_expires(void **state)
 	assert_string_equal(f->trace, "SMS +358401234567;");
 	assert_non_null(strstr(last_sms, "vanhentunut"));
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
-	/* the bare accept from a paged worker still works */
+	/* a bare accept is no way round it: she is told to use the code */
 	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", "ok"), 1);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
 	gw_calls_radio_released(f->calls, 22, 1);
 	struct logged l;
 	read_log(f, &l);
-	assert_non_null(strstr(l.kinds, "ack_expired,sms_accept,"));
+	assert_non_null(strstr(l.kinds, "ack_expired,ack_no_code,"));
+	assert_null(strstr(l.kinds, "sms_accept"));
+}
+
+/*
+ * A number is an identity: a sender whose number only ends like a worker's (another
+ * country's +46..., an alphanumeric "A401234567", digits with no prefix) is not that
+ * worker, whatever it sends, and never takes the call.
+ */
+static void test_sms_spoofed_sender_never_accepts(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 23, "2269001");
+	int code = page_code();
+	char reply[16];
+	snprintf(reply, sizeof(reply), "%da", code);
+	static const char *const fakes[] = {"+46401234567", "A401234567",     "401234567",
+					    "358401234567", "+3584012345670", "+358 40 123 4567"};
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++) {
+		gw_calls_phone_sms(f->calls, fakes[i], reply);
+		gw_calls_phone_sms(f->calls, fakes[i], "ok");
+		gw_calls_phone_sms(f->calls, fakes[i], "4");
+		assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	}
+	/* nothing was accepted: her answering phone (or its voicemail) hears the announcement */
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	/* the phone itself, in national form, with its code: the call is hers */
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", reply), 1);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	gw_calls_radio_released(f->calls, 23, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.accepted, "aino");
+	const char *first = strstr(l.kinds, "sms_accept,");
+	assert_non_null(first);
+	assert_null(strstr(first + 1, "sms_accept,")); /* hers alone */
+	assert_true(strstr(l.kinds, "phone_answered,") < first);
+}
+
+/* An accept by SMS needs the page's code: a bare "ok" from a paged worker is told so. */
+static void test_sms_accept_needs_code(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 24, "2269001");
+	f->trace[0] = '\0';
+	static const char *const bare[] = {"ok", "4", "a", "Kuittaus"};
+	for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
+		assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", bare[i]), 1);
+		assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	}
+	assert_non_null(strstr(f->trace, "SMS +358401234567;"));
+	assert_non_null(strstr(last_sms, "koodi"));
+	/* from someone not paged: not consumed, no answer */
+	f->trace[0] = '\0';
+	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234568", "ok"), 0);
+	assert_string_equal(f->trace, "");
+	gw_calls_radio_released(f->calls, 24, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "ack_no_code,"));
 }
 
 static void test_incoming_phone_calls_rejected(void **state)
@@ -706,6 +784,8 @@ int main(void)
 	    cmocka_unit_test(test_parse_sms_reply),
 	    cmocka_unit_test_setup_teardown(test_sms_code_accept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_code_expires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_spoofed_sender_never_accepts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_accept_needs_code, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incoming_phone_calls_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_cause_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),

@@ -355,6 +355,80 @@ static void test_wrong_pins_count_across_calls(void **state)
 	assert_true(gw_callback_lockout_left(f->cb, AINO) > 0);
 }
 
+/* Three wrong PINs from Aino's phone. */
+static void lock_aino_out(struct fx *f)
+{
+	f->conf.callback_lockout_s = 600;
+	ring_aino(f);
+	keys(f, "1111#1112#1113#");
+	gw_loop_clock_advance(f->loop, prompt_ms(1, GW_CB_PROMPT_GOODBYE) + 300);
+	assert_false(gw_callback_live(f->cb));
+	f->trace[0] = '\0';
+}
+
+/* A number that only ends like a worker's is not that worker: no call-back, no PIN asked. */
+static void test_spoofed_number_no_callback(void **state)
+{
+	struct fx *f = *state;
+	static const char *const fakes[] = {"+46401234567", "401234567", "358401234567",
+					    "+3584012345670", "A401234567"};
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++)
+		assert_int_equal(gw_calls_phone_incoming(f->calls, fakes[i]), 0);
+	assert_string_equal(f->trace, "REJECT;REJECT;REJECT;REJECT;REJECT;");
+	assert_false(gw_callback_live(f->cb));
+	/* the national form of her own number is her */
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "0401234567"), 1);
+}
+
+/* A lock-out outlives the daemon: it is in the database, not in a table that forgets. */
+static void test_lockout_survives_restart(void **state)
+{
+	struct fx *f = *state;
+	lock_aino_out(f);
+	struct gw_callback_ops ops = {.phone_answer = op_answer,
+				      .phone_hangup = op_hangup,
+				      .play = op_play,
+				      .radio_dial = op_dial,
+				      .radio_hangup = op_radio_hangup,
+				      .bridge = op_bridge,
+				      .arg = f};
+	gw_callback_free(f->cb);
+	assert_int_equal(gw_callback_new(f->loop, &f->conf, f->db, &ops, &f->cb), 0);
+	gw_callback_set_roster(f->cb, f->roster);
+	assert_int_equal(gw_callback_load_prompts(f->cb, f->dir, 8000), 0);
+	gw_calls_set_callback(f->calls, f->cb);
+	assert_true(gw_callback_lockout_left(f->cb, AINO) > 590 * 1000);
+	assert_int_equal(gw_calls_phone_incoming(f->calls, AINO), 0);
+	assert_string_equal(f->trace, "REJECT;");
+	/* and it ends when its time is up */
+	gw_loop_clock_advance(f->loop, 600 * 1000);
+	f->trace[0] = '\0';
+	ring_aino(f);
+}
+
+/* The lock-out is the worker's too: a new phone number in the roster does not lift it. */
+static void test_lockout_follows_worker(void **state)
+{
+	struct fx *f = *state;
+	lock_aino_out(f);
+	static const char moved[] =
+	    "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
+	    "worker,aino,Aino Virtanen,+358409999999,,1,sv\n"
+	    "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+	    "route,sos,,0\n";
+	struct gw_db_roster r;
+	assert_int_equal(gw_roster_parse_csv("moved.csv", moved, strlen(moved), &r, NULL, NULL), 0);
+	assert_int_equal(gw_db_roster_replace(f->db, &r), 0);
+	gw_db_roster_clear(&r);
+	gw_roster_free(f->roster);
+	assert_int_equal(gw_roster_load(f->db, &f->roster), 0);
+	gw_callback_set_roster(f->cb, f->roster);
+	gw_calls_set_roster(f->calls, f->roster);
+	assert_int_equal(gw_calls_phone_incoming(f->calls, "+358409999999"), 0);
+	assert_string_equal(f->trace, "REJECT;");
+	assert_true(gw_callback_lockout_left(f->cb, "+358409999999") > 0);
+}
+
 static void test_star_clears_entry(void **state)
 {
 	struct fx *f = *state;
@@ -563,6 +637,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_right_pin_bridged_radio_releases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_pin_three_times_locks_out, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spoofed_number_no_callback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lockout_survives_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lockout_follows_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_pins_count_across_calls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_star_clears_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_timeouts, setup, teardown),

@@ -191,6 +191,63 @@ static void test_file_errors_name_line(void **state)
 	assert_int_equal(gw_conf_load(&c, "/nonexistent/rinki.conf"), -ENOENT);
 }
 
+/* Load text as a config file; the log lines it gives are in logged[]. */
+static int load_text(struct gw_conf *c, const char *text, char *path, size_t plen)
+{
+	snprintf(path, plen, "/tmp/rinki-conf-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	gw_conf_defaults(c);
+	logged[0] = '\0';
+	gw_log_set_sink(sink, NULL);
+	int rc = gw_conf_load(c, path);
+	gw_log_set_sink(NULL, NULL);
+	unlink(path);
+	return rc;
+}
+
+/* A key given twice is an error naming both lines, not "the last one wins" unseen. */
+static void test_duplicate_keys(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	char path[64], want[200];
+	assert_int_equal(load_text(&c,
+				   "call.ring_time 25\nmodem.port /dev/ttyUSB2\n"
+				   "call.ring_time   30  # again\nsds.status.0x8002 Paikalla\n"
+				   "sds.status.32770 Perillä\n",
+				   path, sizeof(path)),
+			 -EINVAL);
+	snprintf(want, sizeof(want), "%s:3: call.ring_time given twice (first on line 1)", path);
+	assert_non_null(strstr(logged, want));
+	snprintf(want, sizeof(want), "%s:5: sds.status.32770 given twice (first on line 4)", path);
+	assert_non_null(strstr(logged, want));
+	/* distinct keys, comments and blank lines are fine */
+	assert_int_equal(
+	    load_text(&c, "# x\ncall.ring_time 25\n\ncall.rounds 2\n", path, sizeof(path)), 0);
+}
+
+/* The control socket path must fit a sockaddr_un, or --check-config says so. */
+static void test_socket_path_length(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	char path[64], text[300], want[200];
+	char sock[120];
+	memset(sock, 'a', sizeof(sock) - 1);
+	sock[0] = '/';
+	sock[sizeof(sock) - 1] = '\0';
+	snprintf(text, sizeof(text), "log.level info\nctl.socket %s\n", sock);
+	assert_int_equal(load_text(&c, text, path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: ctl.socket: path of 119 bytes is longer than", path);
+	assert_non_null(strstr(logged, want));
+	sock[107] = '\0'; /* 107 bytes and the NUL: fits */
+	snprintf(text, sizeof(text), "ctl.socket %s\n", sock);
+	assert_int_equal(load_text(&c, text, path, sizeof(path)), 0);
+}
+
 static void test_apply_live(void **state)
 {
 	(void)state;
@@ -277,6 +334,7 @@ int main(void)
 	    cmocka_unit_test(test_lines),	    cmocka_unit_test(test_monitor_gssi),
 	    cmocka_unit_test(test_status_meanings), cmocka_unit_test(test_file_errors_name_line),
 	    cmocka_unit_test(test_apply_live),	    cmocka_unit_test(test_write_loads_back),
+	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_socket_path_length),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -47,8 +48,8 @@ static void sink(enum gw_log_cat cat, enum gw_log_level level, const char *line,
 static void rm_db(const char *p)
 {
 	char f[300];
-	const char *suffix[] = {"", "-wal", "-shm", "-journal", ".spool"};
-	for (size_t i = 0; i < 5; i++) {
+	const char *suffix[] = {"", "-wal", "-shm", "-journal", ".spool", ".key", ".anchor"};
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", p, suffix[i]);
 		unlink(f);
 	}
@@ -937,7 +938,177 @@ static void test_roster_edits(void **state)
 }
 
 /* A v1 roster migrated to v6: language fi, no PIN, unconditional routes, no temp rosters. */
-static void test_migrate_roster_to_v6(void **state)
+/* The database is never opened through a symlink (planted to make root write elsewhere). */
+static void test_symlink_db_refused(void **state)
+{
+	struct gw_db *db;
+	char target[300];
+	(void)state;
+	snprintf(target, sizeof(target), "%s.target", path);
+	assert_int_equal(gw_db_open(target, &db), 0);
+	gw_db_close(db);
+	assert_int_equal(symlink(target, path), 0);
+	assert_true(gw_db_open(path, &db) < 0);
+	assert_true(gw_db_open_flags(path, GW_DB_NOCREATE, &db) < 0);
+	rm_db(target);
+}
+
+/* ---- the chain's anchor outside the database ---------------------------------------- */
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[1 << 16];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* An incident of n events at t, written and closed; the database closed after. */
+static void log_incident(const char *p, int n, int64_t t, const char *what)
+{
+	struct gw_db *db;
+	struct gw_incident_rec rec = {.started_ms = t, .caller = "2269001", .radio_cci = 1};
+	int64_t id;
+	assert_int_equal(gw_db_open(p, &db), 0);
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(gw_db_event_append(db, id, t + 1 + i, "page", what), 0);
+	assert_int_equal(gw_db_incident_close(db, id, t + 100, "completed", -1, NULL), 0);
+	gw_db_close(db);
+}
+
+static int verify_file(const char *p, struct gw_db_verify *v)
+{
+	struct gw_db *db;
+	assert_int_equal(gw_db_open_flags(p, GW_DB_NOCREATE, &db), 0);
+	int rc = gw_db_log_verify_report(db, v);
+	gw_db_close(db);
+	return rc;
+}
+
+/*
+ * The anchor (a MAC'd "last event, its hash" written outside the database after every
+ * commit) catches what the chain alone cannot: the tail cut off with chain_head moved
+ * back, an older copy of the file put back, a rewritten chain, a forged anchor.
+ */
+static void test_anchor_catches_truncation_rollback_rewrite(void **state)
+{
+	char old[300], good[300], key[300], anchor[300], other[300];
+	struct gw_db_verify v;
+	(void)state;
+	snprintf(old, sizeof(old), "%s.old", path);
+	snprintf(good, sizeof(good), "%s.good", path);
+	snprintf(key, sizeof(key), "%s.key", path);
+	snprintf(anchor, sizeof(anchor), "%s.anchor", path);
+	snprintf(other, sizeof(other), "%s.other", path);
+
+	log_incident(path, 3, 1000, "aino");
+	assert_int_equal(verify_file(path, &v), 0);
+	assert_int_equal(v.anchor, GW_DB_ANCHOR_OK);
+	assert_int_equal(v.anchor_id, 5); /* open, 3 pages, close */
+	struct stat st;
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	copy_file(path, old);
+	log_incident(path, 2, 2000, "mikko");
+	copy_file(path, good);
+	assert_int_equal(verify_file(path, &v), 0);
+	assert_int_equal(v.anchor_id, 9);
+
+	/* an older copy put back: the chain in it is whole, the anchor is newer */
+	copy_file(old, path);
+	assert_int_equal(verify_file(path, &v), 1);
+	assert_non_null(strstr(v.reason, "ends before the anchored event"));
+
+	/* the tail cut off and chain_head moved back to match */
+	copy_file(good, path);
+	raw_exec("DELETE FROM incident_events WHERE id = 9;"
+		 "UPDATE chain_head SET last_id = 8,"
+		 " hash = (SELECT hash FROM incident_events WHERE id = 8);");
+	assert_int_equal(verify_file(path, &v), 1);
+	assert_non_null(strstr(v.reason, "ends before the anchored event"));
+
+	/* a whole other chain, just as long: the anchored event's hash differs */
+	log_incident(other, 7, 5000, "keksitty");
+	copy_file(other, path);
+	assert_int_equal(verify_file(path, &v), 1);
+	assert_non_null(strstr(v.reason, "hash differs"));
+
+	/* ... and an anchor made to fit it without the key */
+	char line[300];
+	{
+		struct gw_db_verify ov;
+		char okey[320];
+		snprintf(okey, sizeof(okey), "%s.key", other);
+		unlink(okey); /* verify the other file as a reader would: no MAC check */
+		assert_int_equal(verify_file(other, &ov), 0);
+		char h[65];
+		for (int i = 0; i < 32; i++)
+			snprintf(h + 2 * i, 3, "%02x", ov.head[i]);
+		snprintf(line, sizeof(line), "rinki-anchor 1 9 %s %064d\n", h, 0);
+	}
+	FILE *f = fopen(anchor, "w");
+	assert_non_null(f);
+	fputs(line, f);
+	fclose(f);
+	assert_int_equal(verify_file(path, &v), 1);
+	assert_non_null(strstr(v.reason, "MAC does not match"));
+
+	/* the good file again, verified by a reader without the key: not MAC-checked */
+	copy_file(good, path);
+	log_incident(path, 0, 3000, "x"); /* writes a fresh anchor */
+	char keep[320];
+	snprintf(keep, sizeof(keep), "%s.keep", key);
+	assert_int_equal(rename(key, keep), 0);
+	assert_int_equal(verify_file(path, &v), 0);
+	assert_int_equal(v.anchor, GW_DB_ANCHOR_UNKEYED);
+	assert_int_equal(rename(keep, key), 0);
+	/* the key but no anchor: removed */
+	unlink(anchor);
+	assert_int_equal(verify_file(path, &v), 1);
+	assert_non_null(strstr(v.reason, "anchor file is missing"));
+
+	rm_db(old);
+	rm_db(good);
+	rm_db(other);
+}
+
+/* PIN lock-outs: put replaces by key, list returns every record, across a reopen. */
+static char lock_seen[256];
+static void lock_cb(const struct gw_db_lockout *l, void *arg)
+{
+	(void)arg;
+	char b[96];
+	snprintf(b, sizeof(b), "%s %d %lld %lld;", l->key, l->fails, (long long)l->last_fail_ms,
+		 (long long)l->until_ms);
+	strncat(lock_seen, b, sizeof(lock_seen) - strlen(lock_seen) - 1);
+}
+static void test_lockouts_kept(void **state)
+{
+	struct gw_db *db;
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	struct gw_db_lockout a = {"worker:aino", 1, 1000, 0};
+	struct gw_db_lockout b = {"phone:+358401234567", 2, 2000, 0};
+	assert_int_equal(gw_db_lockout_put(db, &a), 0);
+	assert_int_equal(gw_db_lockout_put(db, &b), 0);
+	a.fails = 0;
+	a.until_ms = 601000;
+	assert_int_equal(gw_db_lockout_put(db, &a), 0);
+	gw_db_close(db);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	lock_seen[0] = '\0';
+	assert_int_equal(gw_db_lockout_list(db, lock_cb, NULL), 2);
+	assert_string_equal(lock_seen, "phone:+358401234567 2 2000 0;worker:aino 0 1000 601000;");
+	gw_db_close(db);
+}
+
+static void test_migrate_roster_to_current(void **state)
 {
 	struct gw_db_roster r;
 	struct gw_db *db;
@@ -951,6 +1122,7 @@ static void test_migrate_roster_to_v6(void **state)
 		 " VALUES ('sos', 1, 0, 1000, 1);");
 	assert_int_equal(gw_db_open(path, &db), 0);
 	assert_true(gw_db_schema_version() >= 6); /* v6 and every later migration */
+	assert_int_equal(raw_int("SELECT count(*) FROM pin_lockouts"), 0); /* v7 */
 	assert_int_equal(gw_db_roster_read(db, &r), 0);
 	assert_int_equal(r.n_workers, 1);
 	assert_string_equal(r.workers[0].lang, "fi");
@@ -990,7 +1162,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_v6, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_current, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lockouts_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symlink_db_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_anchor_catches_truncation_rollback_rewrite, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),

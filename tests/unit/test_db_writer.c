@@ -61,7 +61,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	char f[300];
-	const char *suffix[] = {"", "-wal", "-shm", "-journal", ".spool", ".queue"};
+	const char *suffix[] = {"",	  "-wal",   "-shm", "-journal",
+				".spool", ".queue", ".key", ".anchor"};
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
 		unlink(f);

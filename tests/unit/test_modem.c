@@ -435,6 +435,47 @@ static void test_sms_receive_and_delete(void **state)
 	assert_int_equal(sms_count, 1);
 }
 
+/*
+ * An alphanumeric originator (TP-OA type 0xD0) is a name, not a phone number, whatever
+ * its text looks like: read, logged, deleted, never reported as an SMS from a number.
+ */
+static void test_sms_alphanumeric_sender_dropped(void **state)
+{
+	struct fx *f = *state;
+	static const char *const pdus[] = {
+	    "000412D0411A2C269BD16AB61B00006211522100008002EF35",	/* "A401234567": ok */
+	    "000417D0AB590D4783C564335ACD760300006211522100008002EF35", /* "+358401234567" */
+	};
+	char line[600], cmd[32];
+	sms_count = 0;
+	for (int i = 0; i < 2; i++) {
+		snprintf(line, sizeof(line), "\r\n+CMTI: \"ME\",%d\r\n", 7 + i);
+		reply(f, line);
+		snprintf(cmd, sizeof(cmd), "AT+CMGR=%d", 7 + i);
+		expect(f, cmd);
+		snprintf(line, sizeof(line), "\r\n+CMGR: 0,,%d\r\n%s\r\n\r\nOK\r\n",
+			 (int)(strlen(pdus[i]) / 2 - 1), pdus[i]);
+		reply(f, line);
+		snprintf(cmd, sizeof(cmd), "AT+CMGD=%d", 7 + i);
+		expect(f, cmd);
+		reply(f, "\r\nOK\r\n");
+	}
+	run_for(f, 20);
+	assert_int_equal(sms_count, 0);
+	/* a number still gets through */
+	char deliver[512];
+	int tpdu = make_deliver("4 ok", deliver, sizeof(deliver));
+	reply(f, "\r\n+CMTI: \"ME\",9\r\n");
+	expect(f, "AT+CMGR=9");
+	snprintf(line, sizeof(line), "\r\n+CMGR: 0,,%d\r\n%s\r\n\r\nOK\r\n", tpdu, deliver);
+	reply(f, line);
+	expect(f, "AT+CMGD=9");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(sms_count, 1);
+	assert_string_equal(sms_from, "+358401234568");
+}
+
 static void test_cmgl_parse(void **state)
 {
 	(void)state;
@@ -836,6 +877,14 @@ static void test_clip_parse(void **state)
 	assert_string_equal(n, "+358501112233");
 	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",129", n, sizeof(n)), 0);
 	assert_string_equal(n, "0401234567");
+	/* international without its '+' (some modems): the type says what it is */
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"358401234567\",145", n, sizeof(n)), 0);
+	assert_string_equal(n, "+358401234567");
+	/* a type that is no phone number (alphanumeric, network-specific): no number */
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"401234567\",208", n, sizeof(n)), 0);
+	assert_string_equal(n, "");
+	assert_int_equal(gw_modem_parse_clip("+CLIP: \"0401234567\",177", n, sizeof(n)), 0);
+	assert_string_equal(n, "");
 	/* withheld: no number, whatever the field says */
 	assert_int_equal(gw_modem_parse_clip("+CLIP: \"\",128,\"\",,\"\",1", n, sizeof(n)), 0);
 	assert_string_equal(n, "");
@@ -856,7 +905,8 @@ static void test_clip_parse(void **state)
 static void ring_in(struct fx *f, const char *number)
 {
 	char line[128];
-	snprintf(line, sizeof(line), "\r\nRING\r\n\r\n+CLIP: \"%s\",145,\"\",,\"\",0\r\n", number);
+	snprintf(line, sizeof(line), "\r\nRING\r\n\r\n+CLIP: \"%s\",%d,\"\",,\"\",0\r\n", number,
+		 number[0] == '+' ? 145 : 129);
 	reply(f, line);
 	run_for(f, 20);
 }
@@ -974,6 +1024,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_silent_modem_is_restarted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_alphanumeric_sender_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_with_cmgr_queued, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
 	    cmocka_unit_test(test_call_urc_parse),

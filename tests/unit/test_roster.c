@@ -63,11 +63,11 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	const char *suffix[] = {"", "-wal", "-shm"};
+	const char *suffix[] = {"", "-wal", "-shm", ".key", ".anchor"};
 	char f[300];
 
 	(void)state;
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", dbpath, suffix[i]);
 		unlink(f);
 	}
@@ -983,6 +983,8 @@ static void test_export_round_trip(void **state)
 {
 	static const char extra[] =
 	    "worker,pia,\"Pia \"\"P\"\" Testi, #1\",+358401111111,2269999\n"
+	    "worker,eve,=HYPERLINK(x),0401111112,\n"
+	    "worker,eve2,\"''@x\",+358401111113,\n"
 	    "override,add,sos,pia,2026-03-01T00:00:00.250Z,2026-03-02T00:00Z,2\n"
 	    "override,remove,,aino,2026-03-05T00:00+02:00,2026-03-06T00:00+02:00\n"
 	    "override,replace,mhs,juha,2026-03-07T00:00Z,2026-03-08T00:00:30Z,sanna\n"
@@ -1018,6 +1020,11 @@ static void test_export_round_trip(void **state)
 	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T00:00:00.250Z,"));
 	assert_non_null(strstr(text1, "\"Pia \"\"P\"\" Testi, #1\""));
 	assert_non_null(strstr(text1, "\" Jouluaatto \""));
+	/* cells a spreadsheet would run are neutralised, and read back as they were */
+	assert_non_null(strstr(text1, "worker,eve,\"'=HYPERLINK(x)\",0401111112,"));
+	assert_non_null(strstr(text1, ",\"'+358401111111\","));
+	assert_non_null(strstr(text1, "worker,eve2,\"''@x\","));
+	assert_null(strstr(text1, ",=HYPERLINK"));
 	assert_non_null(strstr(text1, "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"));
 	assert_non_null(strstr(text1, "route,vwc,,0,mon+wed-fri+sun,,only,65535\n"));
 	assert_non_null(strstr(text1, "route,sos,,0\n"));
@@ -1321,8 +1328,8 @@ static void test_worker_lang_pin(void **state)
 
 	/* Export carries the language, never the PIN or its hash; a re-import keeps the PIN. */
 	text = export_text();
-	assert_non_null(strstr(text, "worker,stina,Stina Lind,+358401234590,,1,sv\n"));
-	assert_non_null(strstr(text, "worker,aino,Aino Virtanen,+358401234567,,1,fi\n"));
+	assert_non_null(strstr(text, "worker,stina,Stina Lind,\"'+358401234590\",,1,sv\n"));
+	assert_non_null(strstr(text, "worker,aino,Aino Virtanen,\"'+358401234567\",,1,fi\n"));
 	assert_null(strstr(text, "argon2"));
 	assert_null(strstr(text, "4711"));
 	assert_int_equal(import_text(text), 0);

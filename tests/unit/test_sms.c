@@ -651,21 +651,24 @@ static void test_reasm(void **state)
 	assert_int_equal(gw_sms_reasm_add(&r, &m, 10003, out, sizeof(out)), 1);
 	assert_string_equal(out, "xyz");
 
-	/* Full table: the oldest entry goes. */
+	/* Full table (a sender each): the oldest entry goes, and the log can say whose. */
 	gw_sms_reasm_init(&r, 100000);
+	char from[32];
 	for (int i = 0; i < GW_SMS_REASM_SLOTS; i++) {
-		m = part("+3583", (uint16_t)i, 2, 1, "a");
+		snprintf(from, sizeof(from), "+35830%02d", i);
+		m = part(from, 1, 2, 1, "a");
 		assert_int_equal(gw_sms_reasm_add(&r, &m, i, out, sizeof(out)), 0);
 	}
-	m = part("+3583", 100, 2, 1, "a");
+	m = part("+3583099", 1, 2, 1, "a");
 	assert_int_equal(gw_sms_reasm_add(&r, &m, 50, out, sizeof(out)), 0);
 	assert_int_equal(r.dropped, 1);
-	m = part("+3583", 1, 2, 2, "b");
+	assert_string_equal(r.last_dropped, "+3583000");
+	m = part("+3583001", 1, 2, 2, "b");
 	assert_int_equal(gw_sms_reasm_add(&r, &m, 51, out, sizeof(out)), 1);
 	assert_string_equal(out, "ab");
-	m = part("+3583", 0, 2, 2, "b"); /* ref 0 was evicted: starts over */
+	m = part("+3583000", 1, 2, 2, "b"); /* evicted: starts over */
 	assert_int_equal(gw_sms_reasm_add(&r, &m, 52, out, sizeof(out)), 0);
-	assert_int_equal(r.dropped, 1);
+	assert_int_equal(r.dropped, 1); /* the slot +3583001 freed took it */
 
 	/* Too many parts, too small an output, a bad seq. */
 	m = part("+3584", 1, GW_SMS_REASM_PARTS + 1, 1, "a");
@@ -679,6 +682,50 @@ static void test_reasm(void **state)
 	m = part("+3584", 4, 0, 0, "abcdef");
 	assert_int_equal(gw_sms_reasm_add(&r, &m, 60, out, 6), -ENOSPC);
 	assert_int_equal(gw_sms_reasm_add(&r, &m, 60, out, 7), 1);
+}
+
+/*
+ * Strangers cannot push a worker's long reply out of the table: one sender holds at most
+ * GW_SMS_REASM_PER_SENDER incomplete messages (its own oldest goes), and 16 strangers fit
+ * beside the worker. A reply of 11 parts is reassembled, not dropped.
+ */
+static void test_reasm_per_sender_and_long(void **state)
+{
+	(void)state;
+	static struct gw_sms_reasm r;
+	static char out[GW_SMS_REASM_TEXT_MAX];
+	struct gw_sms_msg m;
+	char from[24];
+
+	gw_sms_reasm_init(&r, 600000);
+	m = part("+358401234567", 7, 2, 1, "Tulen ");
+	assert_int_equal(gw_sms_reasm_add(&r, &m, 0, out, sizeof(out)), 0);
+	for (int i = 0; i < 16; i++) {
+		snprintf(from, sizeof(from), "+467000000%02d", i);
+		m = part(from, 1, 2, 1, "spam");
+		assert_int_equal(gw_sms_reasm_add(&r, &m, 1 + i, out, sizeof(out)), 0);
+	}
+	for (int i = 0; i < 16; i++) {
+		m = part("+46700000099", (uint16_t)(100 + i), 2, 1, "spam");
+		assert_int_equal(gw_sms_reasm_add(&r, &m, 20 + i, out, sizeof(out)), 0);
+	}
+	m = part("+358401234567", 7, 2, 2, "heti.");
+	assert_int_equal(gw_sms_reasm_add(&r, &m, 40, out, sizeof(out)), 1);
+	assert_string_equal(out, "Tulen heti.");
+	/* the flooding sender lost only its own: its last two are still there */
+	m = part("+46700000099", 115, 2, 2, "!");
+	assert_int_equal(gw_sms_reasm_add(&r, &m, 41, out, sizeof(out)), 1);
+	m = part("+46700000099", 100, 2, 2, "!");
+	assert_int_equal(gw_sms_reasm_add(&r, &m, 42, out, sizeof(out)), 0);
+
+	/* 11 parts, last first */
+	for (int s = 11; s >= 1; s--) {
+		char t[8];
+		snprintf(t, sizeof(t), "%c", 'a' + s - 1);
+		m = part("+358401234567", 8, 11, (uint8_t)s, t);
+		assert_int_equal(gw_sms_reasm_add(&r, &m, 50, out, sizeof(out)), s == 1 ? 1 : 0);
+	}
+	assert_string_equal(out, "abcdefghijk");
 }
 
 int main(void)
@@ -707,6 +754,7 @@ int main(void)
 	    cmocka_unit_test(test_decode_oddities),
 	    cmocka_unit_test(test_decode_malformed),
 	    cmocka_unit_test(test_reasm),
+	    cmocka_unit_test(test_reasm_per_sender_and_long),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,15 +73,34 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Every file the spool set aside ("<spool>.bad-<UTC time>[-n]"): count, and remove them. */
+static int aside_files(bool remove, char *first, size_t len)
+{
+	char pat[320];
+	glob_t g;
+	snprintf(pat, sizeof(pat), "%s.bad-*", spath);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return 0;
+	int n = (int)g.gl_pathc;
+	if (first && n)
+		snprintf(first, len, "%s", g.gl_pathv[0]);
+	for (size_t i = 0; remove && i < g.gl_pathc; i++)
+		unlink(g.gl_pathv[i]);
+	globfree(&g);
+	return n;
+}
+
 static int teardown(void **state)
 {
 	char f[320];
-	const char *suffix[] = {"", "-wal", "-shm", "-journal", ".spool", ".moved"};
+	const char *suffix[] = {"",	  "-wal",    "-shm", "-journal", ".spool",
+				".moved", ".target", ".key", ".anchor"};
 	(void)state;
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
 		unlink(f);
 	}
+	aside_files(true, NULL, 0);
 	return 0;
 }
 
@@ -490,6 +510,122 @@ static void test_torn_last_record(void **state)
 	gw_db_close(db);
 }
 
+/* Write s to p (created or replaced). */
+static void write_file(const char *p, const char *s)
+{
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(s, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void read_file(const char *p, char *out, size_t len)
+{
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * A spool path that is a symlink (planted to make root cut another file) is never
+ * followed: the open does not write through it, the link is moved aside, the target is
+ * untouched, and call-log writes that need the spool get a fresh file of their own.
+ */
+static void test_symlink_spool_refused(void **state)
+{
+	char target[320], got[64], aside[400];
+	struct gw_incident_rec rec = {.started_ms = 1000, .caller = "2269001", .radio_cci = 1};
+	struct gw_db *db;
+	struct stat sb;
+	sqlite3 *lock;
+	int64_t a;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s.target", path);
+	write_file(target, "precious, not a spool");
+	assert_int_equal(symlink(target, spath), 0);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	read_file(target, got, sizeof(got));
+	assert_string_equal(got, "precious, not a spool");
+	assert_int_equal(aside_files(false, aside, sizeof(aside)), 1);
+	assert_int_equal(lstat(aside, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode)); /* the link itself, kept for whoever looks */
+	assert_non_null(strstr(logbuf, "not a file rinki made"));
+	/* the database is locked: the write goes to a new spool, a regular file */
+	gw_db_set_busy_timeout(db, 20);
+	lock = lock_db();
+	assert_int_equal(gw_db_incident_open(db, &rec, &a), 0);
+	assert_int_equal(lstat(spath, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_true(sb.st_size > 0);
+	unlock_db(lock);
+	read_file(target, got, sizeof(got));
+	assert_string_equal(got, "precious, not a spool");
+	gw_db_close(db);
+	/* the spool module alone never opens through a link either: set aside, no spool */
+	unlink(spath);
+	assert_int_equal(symlink(target, spath), 0);
+	struct gw_spool *s;
+	assert_int_equal(gw_spool_open(spath, false, &s), -ENOENT);
+	assert_int_equal(lstat(spath, &sb), -1);
+	assert_int_equal(aside_files(false, NULL, 0), 2);
+	read_file(target, got, sizeof(got));
+	assert_string_equal(got, "precious, not a spool");
+}
+
+/*
+ * A spool that fails its checks (here: garbage after two good records) is not cut in
+ * place: the whole file is moved aside under a time-stamped name, and a new spool holds
+ * the good records.
+ */
+static void test_corrupt_spool_moved_aside(void **state)
+{
+	uint8_t buf[1024];
+	struct gw_spool_rec r = {.type = GW_SPOOL_EVENT, .origin = 1, .kind = "page"};
+	struct gw_spool_scan scan;
+	struct gw_spool *s;
+	size_t good = 0;
+	char aside[400];
+	int64_t sum = 0;
+
+	(void)state;
+	for (int i = 1; i <= 2; i++) {
+		r.seq = (uint64_t)i;
+		r.incident = i;
+		good += (size_t)gw_spool_encode(&r, buf + good, sizeof(buf) - good);
+	}
+	memcpy(buf + good, "garbage!garbage!", 16);
+	int fd = open(spath, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, good + 16), (ssize_t)(good + 16));
+	close(fd);
+	struct stat before;
+	assert_int_equal(stat(spath, &before), 0);
+
+	assert_int_equal(gw_spool_open(spath, false, &s), 0);
+	assert_int_equal(gw_spool_replay(s, count_cb, &sum, &scan), 0);
+	assert_int_equal(scan.records, 2);
+	assert_int_equal(sum, 3);
+	gw_spool_close(s);
+	/* the bad file, whole and the same inode, is aside; the spool has the good records */
+	assert_int_equal(aside_files(false, aside, sizeof(aside)), 1);
+	struct stat sb;
+	assert_int_equal(stat(aside, &sb), 0);
+	assert_int_equal(sb.st_ino, before.st_ino);
+	assert_int_equal(sb.st_size, (off_t)(good + 16));
+	assert_int_equal(file_size(spath), (off_t)good);
+	assert_non_null(strstr(logbuf, "moved aside"));
+	/* and reads back clean */
+	sum = 0;
+	assert_int_equal(gw_spool_open(spath, false, &s), 0);
+	assert_int_equal(gw_spool_replay(s, count_cb, &sum, &scan), 0);
+	assert_null(scan.tail);
+	assert_int_equal(sum, 3);
+	gw_spool_close(s);
+}
+
 /*
  * Disk full: in a child with RLIMIT_FSIZE below what the WAL needs for one frame, the
  * database refuses the batch at COMMIT while the spool (a few hundred bytes) still takes
@@ -595,6 +731,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_torn_last_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_db_moved_away, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symlink_spool_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_spool_moved_aside, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

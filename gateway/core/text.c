@@ -1,0 +1,116 @@
+/*
+ * text: CSV fields that no spreadsheet runs as a formula, and text that no terminal takes
+ * as a control sequence (contracts in text.h). Pure functions over strings.
+ */
+#include "core/text.h"
+
+#include <errno.h>
+#include <string.h>
+
+bool gw_text_formula_lead(char c)
+{
+	return c && strchr("=+-@\t\r", c) != NULL;
+}
+
+/* The field would be read as a formula, or is ' and then one (kept apart on the way back). */
+static bool needs_neutral(const char *s)
+{
+	return gw_text_formula_lead(s[0]) || (s[0] == '\'' && gw_text_formula_lead(s[1]));
+}
+
+int gw_text_csv_put(FILE *f, const char *s, unsigned flags)
+{
+	if (!s)
+		return 0;
+	size_t n = strlen(s);
+	bool neutral = needs_neutral(s);
+	bool quote = neutral || strpbrk(s, ",\"\r\n") ||
+		     ((flags & GW_TEXT_CSV_ROSTER) &&
+		      (strchr(s, '#') || (n && (strchr(" \t", s[0]) || strchr(" \t", s[n - 1])))));
+	if (!quote)
+		return fputs(s, f) < 0 ? -EIO : 0;
+	if (fputc('"', f) == EOF || (neutral && fputc('\'', f) == EOF))
+		return -EIO;
+	for (; *s; s++)
+		if ((*s == '"' && fputc('"', f) == EOF) || fputc(*s, f) == EOF)
+			return -EIO;
+	return fputc('"', f) == EOF ? -EIO : 0;
+}
+
+char *gw_text_csv_unneutralise(char *s)
+{
+	if (s[0] == '\'' && needs_neutral(s + 1))
+		memmove(s, s + 1, strlen(s));
+	return s;
+}
+
+/* Length of the well-formed UTF-8 character at p (2..4), or 0 when it is not one. */
+static size_t utf8_char(const unsigned char *p)
+{
+	size_t n;
+	unsigned min;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		min = 0x10000;
+	} else
+		return 0;
+	unsigned cp = p[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+const char *gw_text_term(const char *s, char *out, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "-");
+	size_t o = 0;
+	char esc[8];
+
+	while (*p) {
+		const char *put = esc;
+		size_t n, adv = 1;
+		if (*p == '\\')
+			put = "\\\\";
+		else if (*p == '\n')
+			put = "\\n";
+		else if (*p == '\t')
+			put = "\\t";
+		else if (*p == '\r')
+			put = "\\r";
+		else if (*p == 0x1b)
+			put = "\\e";
+		else if (*p < 0x20 || *p == 0x7f)
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		else if (*p < 0x80) {
+			esc[0] = (char)*p;
+			esc[1] = '\0';
+		} else if ((adv = utf8_char(p)) == 0) {
+			adv = 1;
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		} else if (adv == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			snprintf(esc, sizeof(esc), "\\u%04x", p[1]); /* C1: U+0080..U+009F */
+		} else {
+			memcpy(esc, p, adv);
+			esc[adv] = '\0';
+		}
+		n = strlen(put);
+		if (o + n + 1 > len)
+			break;
+		memcpy(out + o, put, n);
+		o += n;
+		p += adv;
+	}
+	out[o] = '\0';
+	return out;
+}
