@@ -15,6 +15,7 @@
  */
 #include "store/db.h"
 #include "core/log.h"
+#include "store/report.h"
 #include "store/roster.h"
 
 #include <errno.h>
@@ -50,10 +51,13 @@ static const struct ctl_cmd_help {
      "record elsewhere."},
     {"log export", "log export [--from D] [--to D]",
      "Incidents started in [from, to) with their events as CSV (RFC 4180)."},
-    {"report", "report --month YYYY-MM [--within N]",
-     "Per service line for a month (Helsinki time) as CSV: calls, answered, answered\n"
-     "within N seconds of the call (default 60), escalations (calls that needed a second\n"
-     "page: step 2 or a later round), unanswered; and a total row."},
+    {"report", "report --month YYYY-MM | --from D --to D [--within N] [--csv|--json]",
+     "The authority calls started in the month or in [from, to) (Helsinki time): by outcome\n"
+     "(completed, unanswered, unstaffed, busy, abandoned by the officer, failed, open), who\n"
+     "took them (first worker, a later step, the fallback, nobody), time to accept (p50,\n"
+     "p90, max; how many within N seconds, default 60); texts, statuses and call-backs\n"
+     "apart; per line and per caller organisation. A check that every incident in the\n"
+     "range is counted once is printed (CSV: on stderr); exit 1 when it fails."},
     {"retention", "retention run --days N",
      "Remove message bodies (event kinds sms_text and sds_text) older than N days; every\n"
      "other event and the incidents stay, the hash chain stays verifiable, and a\n"
@@ -831,88 +835,73 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 
 /* ---- report -------------------------------------------------------------------------- */
 
-struct ctl_report {
-	const struct gw_roster *r;
-	struct gw_db_report_row total;
-	const char *month;
-};
-
-static void ctl_report_csv_row(const char *month, const char *line, const char *name,
-			       const struct gw_db_report_row *row)
-{
-	char n[5][24];
-
-	snprintf(n[0], sizeof(n[0]), "%" PRId64, row->calls);
-	snprintf(n[1], sizeof(n[1]), "%" PRId64, row->answered);
-	snprintf(n[2], sizeof(n[2]), "%" PRId64, row->answered_within);
-	snprintf(n[3], sizeof(n[3]), "%" PRId64, row->escalated);
-	snprintf(n[4], sizeof(n[4]), "%" PRId64, row->unanswered);
-	ctl_csv_field(month, false);
-	ctl_csv_field(line, false);
-	ctl_csv_field(name, false);
-	for (int i = 0; i < 5; i++)
-		ctl_csv_field(n[i], i == 4);
-}
-
-static void ctl_report_row(const struct gw_db_report_row *row, void *arg)
-{
-	struct ctl_report *x = arg;
-	const char *name = x->r ? gw_roster_line_name(x->r, row->line) : NULL;
-
-	ctl_report_csv_row(x->month, *row->line ? row->line : "-",
-			   *row->line ? (name ? name : "") : "(no line)", row);
-	x->total.calls += row->calls;
-	x->total.answered += row->answered;
-	x->total.answered_within += row->answered_within;
-	x->total.escalated += row->escalated;
-	x->total.unanswered += row->unanswered;
-}
-
 static int ctl_report(const char *dbpath, int argc, char **argv)
 {
-	struct ctl_report x = {0};
-	struct gw_roster *r = NULL;
+	enum gw_report_format fmt = GW_REPORT_TEXT;
+	struct gw_roster *names = NULL;
+	struct gw_report *rep;
 	struct gw_db *db;
 	const char *month = NULL;
+	int64_t from = INT64_MIN, to = INT64_MAX;
 	long within = DEFAULT_WITHIN;
 	int y, m, n = -1, rc;
-	char hdr[160];
 
 	for (int i = 0; i < argc; i++) {
+		bool is_to = strcmp(argv[i], "--to") == 0;
 		if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
 			month = argv[++i];
+		} else if ((is_to || strcmp(argv[i], "--from") == 0) && i + 1 < argc) {
+			if (!ctl_parse_date(argv[++i], is_to, is_to ? &to : &from))
+				return ctl_bad_usage("report: bad date '%s'", argv[i]);
 		} else if (strcmp(argv[i], "--within") == 0 && i + 1 < argc) {
 			if (!ctl_parse_int(argv[++i], 1, 86400, &within))
 				return ctl_bad_usage("bad --within '%s' (1-86400 seconds)",
 						     argv[i]);
+		} else if (strcmp(argv[i], "--csv") == 0) {
+			fmt = GW_REPORT_CSV;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			fmt = GW_REPORT_JSON;
 		} else {
 			return ctl_bad_usage("report: unexpected '%s'", argv[i]);
 		}
 	}
-	if (!month)
-		return ctl_bad_usage("report: --month YYYY-MM is required");
-	if (sscanf(month, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || month[n] || y < 1970 ||
-	    m < 1 || m > 12)
-		return ctl_bad_usage("report: bad month '%s' (YYYY-MM)", month);
+	if (month && (from != INT64_MIN || to != INT64_MAX))
+		return ctl_bad_usage("report: --month or --from/--to, not both");
+	if (month) {
+		if (sscanf(month, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || month[n] || y < 1970 ||
+		    m < 1 || m > 12)
+			return ctl_bad_usage("report: bad month '%s' (YYYY-MM)", month);
+		from = gw_roster_local_to_utc(y, m, 1, 0);
+		to = gw_roster_local_to_utc(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, 0);
+	} else if (from == INT64_MIN || to == INT64_MAX) {
+		return ctl_bad_usage("report: --month YYYY-MM, or --from D and --to D");
+	} else if (from >= to) {
+		return ctl_bad_usage("report: --from is not before --to");
+	}
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
-	if (gw_roster_load(db, &r) < 0)
-		r = NULL; /* names are a nicety: the figures come from the call log */
-	x.r = r;
-	x.month = month;
-	snprintf(hdr, sizeof(hdr),
-		 "month,line,name,calls,answered,answered_within_%lds,escalations,unanswered\r\n",
-		 within);
-	fputs(hdr, stdout);
-	rc = gw_db_report(db, gw_roster_local_to_utc(y, m, 1, 0),
-			  gw_roster_local_to_utc(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, 0),
-			  (int64_t)within * 1000, ctl_report_row, &x);
+	if (gw_roster_load(db, &names) < 0)
+		names = NULL; /* names are a nicety: the figures come from the call log */
+	rc = gw_report_build(db, from, to, (int64_t)within * 1000, &rep);
 	gw_db_close(db);
-	gw_roster_free(r);
-	if (rc < 0)
+	if (rc < 0) {
+		gw_roster_free(names);
 		return ctl_fail("%s: cannot read the call log: %s", dbpath, strerror(-rc));
-	ctl_report_csv_row(month, "total", "", &x.total);
-	return ctl_flush();
+	}
+	rc = gw_report_write(rep, names, fmt, stdout);
+	if (rc == 0 && !gw_report_balanced(rep))
+		rc = ctl_fail("report: the check failed: %" PRId64
+			      " incidents in the range, %" PRId64 " counted",
+			      rep->in_range, gw_report_counted(rep));
+	else if (rc == 0 && fmt == GW_REPORT_CSV)
+		fprintf(stderr,
+			"check: %" PRId64 " incidents in the range, %" PRId64 " counted: ok\n",
+			rep->in_range, gw_report_counted(rep));
+	gw_report_free(rep);
+	gw_roster_free(names);
+	if (rc < 0)
+		return ctl_fail("report: write error: %s", strerror(-rc));
+	return rc;
 }
 
 /* ---- retention ----------------------------------------------------------------------- */

@@ -342,17 +342,26 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
 			    " WHERE handle NOT IN (SELECT handle FROM workers)",
     [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
+    /* One row per incident started in [$from, $to): what gw_db_report_incidents() hands out. */
     [DB_STMT_REPORT] =
-	"SELECT line, count(*), sum(acc IS NOT NULL),"
-	" sum(acc IS NOT NULL AND acc - started_ms <= $within), sum(pages > 1) FROM ("
-	" SELECT coalesce(i.line, '') AS line, i.started_ms,"
-	" (SELECT min(e.t_ms) FROM incident_events e"
-	"  WHERE e.incident = i.id AND e.kind = 'accepted') AS acc,"
-	" (SELECT count(*) FROM incident_events e"
-	"  WHERE e.incident = i.id AND e.kind = 'page') AS pages"
+	"SELECT i.id, i.started_ms, coalesce(i.line, ''), i.caller, i.caller_name, i.outcome,"
+	" (SELECT e.t_ms FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'accepted' ORDER BY e.id LIMIT 1),"
+	" (SELECT e.detail FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'accepted' ORDER BY e.id LIMIT 1),"
+	" (SELECT e.detail FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'page' ORDER BY e.id LIMIT 1),"
+	" (SELECT e.detail FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'page' AND e.detail LIKE '% fallback' ORDER BY e.id LIMIT 1),"
+	" (SELECT count(*) FROM incident_events e WHERE e.incident = i.id AND e.kind = 'page'),"
+	" EXISTS (SELECT 1 FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'sds_text'),"
+	" EXISTS (SELECT 1 FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'sds_status')"
 	" FROM incidents i WHERE i.started_ms >= $from AND i.started_ms < $to"
-	" AND coalesce(i.line, '') <> 'callback')" /* call-backs are no authority calls */
-	" GROUP BY line ORDER BY line",
+	" ORDER BY i.started_ms, i.id",
+    [DB_STMT_INCIDENT_COUNT] =
+	"SELECT count(*) FROM incidents WHERE started_ms >= $from AND started_ms < $to",
     [DB_STMT_RETENTION_BLANK] =
 	"UPDATE incident_events SET detail = NULL WHERE kind IN ('sms_text', 'sds_text')"
 	" AND t_ms < $cutoff AND detail IS NOT NULL AND id >= $v3_from",

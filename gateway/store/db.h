@@ -213,24 +213,32 @@ int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, 
 
 /* ---- report and retention ------------------------------------------------------------ */
 
-/* One service line's figures for gw_db_report(); line "" collects calls without a line. */
-struct gw_db_report_row {
-	const char *line;
-	int64_t calls;
-	int64_t answered;	 /* accepted by a worker (an "accepted" event) */
-	int64_t answered_within; /* ... the first acceptance within within_ms of the start */
-	int64_t escalated;	 /* more than one "page" event: step 2 or a later round */
-	int64_t unanswered;	 /* calls - answered */
+/*
+ * One incident as the report (store/report.h) reads it; strings valid only during the
+ * callback. line is "" when unrouted; caller_name NULL when not in the directory; outcome
+ * NULL while open. accept_ms is the first "accepted" event's time (-1: none) and accepted
+ * its detail (the handle first); first_page the first "page" event's detail and
+ * fallback_page the first one marked " fallback" (NULL: none); text and status: the
+ * incident has an "sds_text" / "sds_status" event (an officer's SDS).
+ */
+struct gw_db_report_inc {
+	int64_t id, started_ms;
+	const char *line, *caller, *caller_name, *outcome;
+	int64_t accept_ms;
+	const char *accepted, *first_page, *fallback_page;
+	int64_t pages;
+	bool text, status;
 };
-typedef void (*gw_db_report_fn)(const struct gw_db_report_row *row, void *arg);
+typedef void (*gw_db_report_fn)(const struct gw_db_report_inc *inc, void *arg);
 
 /*
- * Per line (sorted by code) over the incidents started in [from_ms, to_ms): call fn once
- * per line that had calls. Call-backs (line "callback", gateway/callback) are no authority
- * calls and are left out. Returns how many rows, or -errno.
+ * Call fn for every incident started in [from_ms, to_ms), oldest first, whatever its kind
+ * (authority call, text, status, call-back), and count them again with a plain count(*)
+ * into *in_range, both in one read transaction (the report's self-check compares the
+ * two). Returns how many fn saw, or -errno.
  */
-int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
-		 gw_db_report_fn fn, void *arg);
+int gw_db_report_incidents(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_report_fn fn,
+			   void *arg, int64_t *in_range);
 
 /*
  * Event kinds whose detail is a message body (free text someone wrote): "sms_text" and

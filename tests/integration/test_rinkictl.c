@@ -410,39 +410,64 @@ static void test_report_and_retention(void **state)
 
 	(void)state;
 	assert_int_equal(gw_db_open(dbpath, &db), 0);
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < 12; i++) {
 		struct gw_incident_rec rec = {.started_ms = m0 + i * 86400000LL,
 					      .caller = "2269001",
-					      .line = i < 7 ? "sos" : "mhs"};
+					      .line = i < 7 || i > 9 ? "sos" : "mhs"};
 		int64_t id, t0 = rec.started_ms;
-		int pages = i % 3 + 1;
+		int pages = i < 10 ? i % 3 + 1 : 0;
+		bool accepted = i < 10 && i % 4 != 3, first = i % 3 == 0;
+		const char *outcome = i == 10	 ? "busy"
+				      : i == 11	 ? "message relayed"
+				      : accepted ? "completed"
+						 : "unanswered";
 		assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
 		for (int p = 0; p < pages; p++)
-			assert_int_equal(gw_db_event_append(db, id, t0 + 100 + p, "page", "x"), 0);
-		assert_int_equal(gw_db_event_append(db, id, t0 + 200, "sds_text", "viesti"), 0);
-		if (i % 4 != 3) /* 3 and 7 unanswered; answer times 10 s, 40 s, 70 s, ... */
-			assert_int_equal(gw_db_event_append(db, id, t0 + (10 + 30 * (i % 3)) * 1000,
-							    "accepted", "aino"),
+			assert_int_equal(gw_db_event_append(db, id, t0 + 100 + p, "page",
+							    p ? "mikko x" : "aino x"),
 					 0);
-		assert_int_equal(gw_db_incident_close(db, id, t0 + 300000, "completed", -1,
-						      i % 4 != 3 ? "aino" : NULL),
+		assert_int_equal(gw_db_event_append(db, id, t0 + 200, "sds_text", "viesti"), 0);
+		if (accepted) /* 3 and 7 unanswered; answer times 10 s, 40 s, 70 s, ... */
+			assert_int_equal(gw_db_event_append(db, id, t0 + (10 + 30 * (i % 3)) * 1000,
+							    "accepted", first ? "aino" : "mikko"),
+					 0);
+		assert_int_equal(gw_db_incident_close(db, id, t0 + 300000, outcome, -1,
+						      accepted ? (first ? "aino" : "mikko") : NULL),
 				 0);
 	}
 	gw_db_close(db);
-	assert_int_equal(ctl("report", "--month", "2026-03", NULL), 0);
-	/* sos: i 0..6: answered except 3; within 60 s: i%3 != 2 -> 0,1,4,6 (3 unanswered);
-	 * escalated (2+ pages): i%3 != 0 -> 1,2,4,5. mhs: i 7..9: 7 unanswered; within: 9;
-	 * escalated: 7, 8. */
-	assert_non_null(strstr(out, "month,line,name,calls,answered,answered_within_60s,"
-				    "escalations,unanswered\r\n"));
+	/* The busy call (10) and the text (11) are no unanswered calls. sos: 0-6, 10:
+	 * completed 0 1 2 4 5 6, unanswered 3, busy 10; first worker 0 6, a later step 1 2 4
+	 * 5; accept times 10 40 70 40 70 10 s: p50 40, p90 70, within 60 s: 4. mhs: 7-9:
+	 * unanswered 7; first 9, later 8; 70 and 10 s: p50 10, p90 70. */
+	assert_int_equal(ctl("report", "--month", "2026-03", "--csv", NULL), 0);
+	assert_non_null(strstr(out, "from,to,scope,key,name,calls,completed,unanswered,unstaffed,"
+				    "busy,abandoned,failed,open,first_worker,later_step,fallback,"
+				    "nobody,accepted_within_60s,accept_p50_s,accept_p90_s,"
+				    "accept_max_s,texts,statuses,callbacks\r\n"));
+	assert_non_null(strstr(out, ",line,mhs,Mental health and substance on-call,3,2,1,0,0,0,0,"
+				    "0,1,1,0,1,1,10.0,70.0,70.0,0,0,0\r\n"));
+	assert_non_null(strstr(out, ",line,sos,Social and crisis on-call,8,6,1,0,1,0,0,0,2,4,0,2,"
+				    "4,40.0,70.0,70.0,1,0,0\r\n"));
 	assert_non_null(
-	    strstr(out, "2026-03,mhs,Mental health and substance on-call,3,2,1,2,1\r\n"));
-	assert_non_null(strstr(out, "2026-03,sos,Social and crisis on-call,7,6,4,4,1\r\n"));
-	assert_non_null(strstr(out, "2026-03,total,,10,8,5,6,2\r\n"));
-	assert_int_equal(ctl("report", "--month", "2026-03", "--within", "100", NULL), 0);
-	assert_non_null(strstr(out, "2026-03,total,,10,8,8,6,2\r\n"));
-	assert_int_equal(ctl("report", "--month", "2026-04", NULL), 0);
-	assert_non_null(strstr(out, "2026-04,total,,0,0,0,0,0\r\n"));
+	    strstr(out, ",total,,,11,8,2,0,1,0,0,0,3,5,0,3,5,40.0,70.0,70.0,1,0,0\r\n"));
+	assert_non_null(strstr(err, "check: 12 incidents in the range, 12 counted: ok"));
+	assert_int_equal(ctl("report", "--month", "2026-03", "--within", "100", "--csv", NULL), 0);
+	assert_non_null(strstr(out, ",total,,,11,8,2,0,1,0,0,0,3,5,0,3,8,40.0,70.0,70.0,"));
+	assert_int_equal(ctl("report", "--from", "2026-03-11", "--to", "2026-03-12", NULL), 0);
+	assert_non_null(strstr(out, "report 2026-03-11 00:00 .. 2026-03-13 00:00"));
+	assert_non_null(strstr(out, "authority calls: 1\n"));
+	assert_non_null(strstr(out, "busy 1,"));
+	assert_non_null(strstr(out, "texts: 1, statuses: 0, call-backs: 0\n"));
+	assert_non_null(strstr(out, "check: 2 incidents in the range, counted 2 "));
+	assert_int_equal(ctl("report", "--month", "2026-03", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"check\":{\"incidents\":12,\"counted\":12,\"ok\":true}"));
+	assert_int_equal(ctl("report", "--month", "2026-04", "--csv", NULL), 0);
+	assert_non_null(strstr(out, ",total,,,0,0,0,0,0,0,0,0,0,0,0,0,0,,,,0,0,0\r\n"));
+	assert_int_equal(ctl("report", NULL), 2);
+	assert_int_equal(ctl("report", "--month", "2026-03", "--from", "2026-03-01", NULL), 2);
+	assert_int_equal(ctl("report", "--from", "2026-03-02", "--to", "2026-03-01", NULL), 2);
 
 	assert_int_equal(ctl("log", "--json", "--limit", "3", NULL), 0);
 	assert_json();
@@ -451,7 +476,7 @@ static void test_report_and_retention(void **state)
 
 	/* Every body is older than 30 days now; the chain verifies after they go. */
 	assert_int_equal(ctl("retention", "run", "--days", "30", NULL), 0);
-	assert_non_null(strstr(out, "removed 10 message bodies older than 30 days"));
+	assert_non_null(strstr(out, "removed 12 message bodies older than 30 days"));
 	assert_int_equal(ctl("log", "verify", NULL), 0);
 	assert_non_null(strstr(out, "chain intact"));
 	assert_int_equal(ctl("log", "show", "1", NULL), 0);
