@@ -63,9 +63,12 @@ static const struct ctl_cmd_help {
      "other event and the incidents stay, the hash chain stays verifiable, and a\n"
      "\"retention\" event records the run. Then the call recordings (\"recording\" events)\n"
      "older than N days are deleted, recorded by a \"recording_retention\" event."},
-    {"roster import", "roster import FILE",
-     "Validate FILE (format: tools/demo/roster.csv) and replace the whole roster with it;\n"
-     "every bad row is reported and nothing changes unless the whole file is valid."},
+    {"roster import", "roster import FILE [--replace]",
+     "Validate FILE (format: tools/demo/roster.csv) and replace the imported (base) roster\n"
+     "with it; every bad row is reported and nothing changes unless the whole file is\n"
+     "valid. Manual changes (override add, worker add/disable/enable) are kept and listed;\n"
+     "those FILE now has itself move into the base; those naming a worker or line FILE\n"
+     "lacks are listed and refuse the import, unless --replace drops them."},
     {"roster export", "roster export [FILE]",
      "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
     {"roster temp", "roster temp [--json]",
@@ -75,21 +78,27 @@ static const struct ctl_cmd_help {
     {"directory import", "directory import FILE",
      "Replace the ISSI directory with FILE's directory,ISSI,ORGANISATION records."},
     {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--lang fi|sv|en] [--inactive]",
-     "Add a worker (language default fi: the language rinki speaks to them)."},
+     "Add a worker (language default fi: the language rinki speaks to them). A manual\n"
+     "change: roster import keeps it until the file has the worker too."},
     {"worker list", "worker list [--json]", "All workers, with language and whether a PIN is set."},
     {"worker pin", "worker pin HANDLE",
      "Set the worker's PIN (4-8 digits), read from the terminal (asked twice, not shown)\n"
      "or from one line of standard input. Only a salted argon2id hash is stored."},
     {"worker disable", "worker disable HANDLE",
-     "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it)."},
+     "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it). A manual\n"
+     "change: roster import keeps it."},
     {"worker enable", "worker enable HANDLE", "Mark a worker active again."},
     {"override add",
      "override add add|remove|replace WORKER FROM TO [--line L] [--by B] [--position N]",
      "add: WORKER is on duty on line L at position N too; remove: WORKER is off duty\n"
      "(no --line: on every line); replace: B takes WORKER's places (no --line: every\n"
-     "line). FROM and TO are TIMEs or local dates."},
-    {"override list", "override list [--json]", "All overrides with their ids."},
-    {"override remove", "override remove ID", "Delete an override."},
+     "line). FROM and TO are TIMEs or local dates. A manual change: roster import keeps\n"
+     "it."},
+    {"override list", "override list [--json]",
+     "All overrides: the manual ones with their ids, the imported ones (from the roster\n"
+     "file) without."},
+    {"override remove", "override remove ID",
+     "Delete a manual override (an imported one goes with the roster file)."},
     {"status", "[-s SOCKET] status [--json]",
      "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is."},
     {"page-test", "[-s SOCKET] page-test NUMBER", "Have rinkid ring NUMBER as a test page."},
@@ -1036,6 +1045,19 @@ static int ctl_roster_temp(const char *dbpath, bool json)
 	return ctl_flush();
 }
 
+/* What an import did with one manual change (rinkictl's overrides, disables, workers). */
+static void ctl_manual_change(enum gw_db_manual_fate fate, const char *what, void *arg)
+{
+	static const char *const says[] = {
+	    [GW_DB_MANUAL_KEPT] = "kept manual change",
+	    [GW_DB_MANUAL_IN_BASE] = "in the imported roster now (manual copy removed)",
+	    [GW_DB_MANUAL_CONFLICT] = "would drop manual change",
+	    [GW_DB_MANUAL_DROPPED] = "dropped manual change",
+	};
+	(void)arg;
+	fprintf(fate == GW_DB_MANUAL_CONFLICT ? stderr : stdout, "%s: %s\n", says[fate], what);
+}
+
 static int ctl_roster(const char *dbpath, int argc, char **argv)
 {
 	struct gw_roster_counts c;
@@ -1052,13 +1074,20 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 			return ctl_roster_temp(dbpath, argc == 2);
 		return ctl_bad_usage("usage: roster temp [--json]");
 	}
-	if (argc != 2 || strcmp(argv[0], "import") != 0)
+	bool replace = argc == 3 && strcmp(argv[2], "--replace") == 0;
+	if ((argc != 2 && !replace) || strcmp(argv[0], "import") != 0)
 		return ctl_bad_usage(
-		    "usage: roster import FILE | roster export [FILE] | roster temp");
+		    "usage: roster import FILE [--replace] | roster export [FILE] | roster temp");
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
-	rc = gw_roster_import_file(db, argv[1], ctl_csv_error, &errors, &c);
+	rc = gw_roster_import_file(db, argv[1], replace ? GW_DB_IMPORT_REPLACE : 0, ctl_csv_error,
+				   ctl_manual_change, &errors, &c);
 	gw_db_close(db);
+	if (rc == -ECANCELED)
+		return ctl_fail("%s: nothing imported: the manual changes above name workers or "
+				"lines %s lacks; put them in the file, or import with --replace "
+				"to drop them",
+				argv[1], argv[1]);
 	if (rc < 0 && errors)
 		return ctl_fail("%s: %d error%s, nothing imported", argv[1], errors,
 				errors == 1 ? "" : "s");
@@ -1105,16 +1134,19 @@ static int ctl_worker_list(const char *dbpath, bool json)
 	if (json)
 		fputs("{\"workers\":[", stdout);
 	else
-		printf("%-16s %-24s %-16s %-8s %-6s %-4s %s\n", "HANDLE", "NAME", "PHONE", "ISSI",
-		       "ACTIVE", "LANG", "PIN");
+		printf("%-16s %-24s %-16s %-8s %-6s %-4s %-4s %s\n", "HANDLE", "NAME", "PHONE",
+		       "ISSI", "ACTIVE", "LANG", "PIN", "MANUAL");
 	for (size_t i = 0; i < d.n_workers; i++) {
 		const struct gw_db_worker *w = &d.workers[i];
 		bool first = true;
 		if (!json) {
 			printf("%-16s ", w->handle);
 			ctl_put_padded(w->name, 24);
-			printf(" %-16s %-8s %-6s %-4s %s\n", w->phone, w->issi ? w->issi : "-",
-			       w->active ? "yes" : "no", w->lang, w->pin_hash ? "set" : "-");
+			printf(" %-16s %-8s %-6s %-4s %-4s %s\n", w->phone, w->issi ? w->issi : "-",
+			       w->active ? "yes" : "no", w->lang, w->pin_hash ? "set" : "-",
+			       w->manual_add	  ? (w->manual_active ? "added, active" : "added")
+			       : w->manual_active ? "active"
+						  : "-");
 			continue;
 		}
 		if (i)
@@ -1128,7 +1160,11 @@ static int ctl_worker_list(const char *dbpath, bool json)
 		ctl_json_key("active", &first);
 		fputs(w->active ? "true" : "false", stdout);
 		ctl_json_key("pin_set", &first);
-		fputs(w->pin_hash ? "true}" : "false}", stdout);
+		fputs(w->pin_hash ? "true" : "false", stdout);
+		ctl_json_key("manual_add", &first);
+		fputs(w->manual_add ? "true" : "false", stdout);
+		ctl_json_key("manual_active", &first);
+		fputs(w->manual_active ? "true}" : "false}", stdout);
 	}
 	if (json)
 		fputs("]}\n", stdout);
@@ -1285,13 +1321,17 @@ static int ctl_override_list(const char *dbpath, bool json)
 	if (json)
 		fputs("{\"overrides\":[", stdout);
 	else
-		printf("%5s  %-8s %-6s %-12s %-12s %-19s  %-19s  %s\n", "ID", "KIND", "LINE",
-		       "WORKER", "BY", "FROM", "TO", "POSITION");
+		printf("%5s  %-8s %-8s %-6s %-12s %-12s %-19s  %-19s  %s\n", "ID", "LAYER", "KIND",
+		       "LINE", "WORKER", "BY", "FROM", "TO", "POSITION");
 	for (size_t i = 0; i < d.n_overrides; i++) {
 		const struct gw_db_override *o = &d.overrides[i];
 		bool first = true;
 		if (!json) {
-			printf("%5" PRId64 "  %-8s %-6s %-12s %-12s %-19s  %-19s  ", o->id, o->kind,
+			char id[24] = "-"; /* an imported one changes with the CSV */
+			if (o->manual)
+				snprintf(id, sizeof(id), "%" PRId64, o->id);
+			printf("%5s  %-8s %-8s %-6s %-12s %-12s %-19s  %-19s  ", id,
+			       o->manual ? "manual" : "imported", o->kind,
 			       o->line ? o->line : "(all)", o->worker, o->by ? o->by : "-",
 			       ctl_local_time(o->start_ms, false, a, sizeof(a)),
 			       ctl_local_time(o->end_ms, false, b, sizeof(b)));
@@ -1304,7 +1344,9 @@ static int ctl_override_list(const char *dbpath, bool json)
 		if (i)
 			putchar(',');
 		putchar('{');
-		ctl_json_kv_int("id", o->id, &first);
+		if (o->manual)
+			ctl_json_kv_int("id", o->id, &first);
+		ctl_json_kv_str("layer", o->manual ? "manual" : "imported", &first);
 		ctl_json_kv_str("kind", o->kind, &first);
 		ctl_json_kv_str("line", o->line, &first);
 		ctl_json_kv_str("worker", o->worker, &first);

@@ -283,6 +283,8 @@ struct gw_db_worker {
 	char *handle, *name, *phone, *issi;
 	bool active;
 	char *lang, *pin_hash;
+	/* read only (schema v7): active was set by rinkictl; the worker was added by rinkictl */
+	bool manual_active, manual_add;
 };
 struct gw_db_shift {
 	char *line, *worker;
@@ -346,6 +348,7 @@ struct gw_db_override {
 	char *kind, *line, *worker, *by;
 	int64_t start_ms, end_ms;
 	int position; /* add only; 0 otherwise */
+	bool manual;  /* read only (schema v7): made by rinkictl (the manual layer) */
 };
 /*
  * One step of a line's escalation chain: kind "person" (who = worker handle), "oncall"
@@ -400,14 +403,49 @@ void gw_db_roster_clear(struct gw_db_roster *r);
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out);
 
 /*
- * Replace the whole roster (every roster table) with *in in one transaction: all or
- * nothing; workers' PINs stay with their handles (in->workers' pin_hash is ignored).
- * Returns 0, or -errno with nothing changed (-ENOENT: a row names an unknown worker, line
- * or rotation).
+ * Layers (schema v7). The roster is the base layer (what a CSV import writes) and the
+ * manual layer on top: overrides, worker disables/enables and workers added with rinkictl
+ * (gw_db_override_add, gw_db_worker_set_active, gw_db_worker_add), stored apart by handle
+ * and line code. gw_db_roster_read() gives both merged: a worker's active flag from the
+ * manual layer when it has one, manual workers after the base ones, manual overrides
+ * beside the base ones (manual = true, id = the manual override's id).
+ *
+ * What a base import does with each manual change, told to gw_db_manual_fn:
+ *   KEPT      it still applies and stays;
+ *   IN_BASE   the new base has the same (same override; same active flag; the added
+ *             worker's handle): the manual copy is removed, the base now carries it;
+ *   CONFLICT  it names a worker or line the new base lacks: the import is refused
+ *             (nothing changes) unless GW_DB_IMPORT_REPLACE is given, then DROPPED.
+ * what is one line naming the change, e.g. "override 3: replace aino by pia on sos,
+ * 2026-03-01T06:00Z .. 2026-03-02T06:00Z" or "worker pia: disabled".
  */
+enum gw_db_manual_fate {
+	GW_DB_MANUAL_KEPT,
+	GW_DB_MANUAL_IN_BASE,
+	GW_DB_MANUAL_CONFLICT,
+	GW_DB_MANUAL_DROPPED
+};
+typedef void (*gw_db_manual_fn)(enum gw_db_manual_fate fate, const char *what, void *arg);
+#define GW_DB_IMPORT_REPLACE 0x1u /* drop the manual changes that name what the base lacks */
+
+/*
+ * Replace the base roster (every roster table) with *in in one transaction: all or
+ * nothing; workers' PINs stay with their handles (in->workers' pin_hash is ignored); the
+ * manual layer stays as described above (fn may be NULL: logged). Returns 0; -ECANCELED
+ * when manual changes conflict and flags lacks GW_DB_IMPORT_REPLACE (nothing changed,
+ * each CONFLICT reported); or -errno with nothing changed (-ENOENT: a row names an unknown
+ * worker, line or rotation).
+ */
+int gw_db_roster_import(struct gw_db *db, const struct gw_db_roster *in, unsigned flags,
+			gw_db_manual_fn fn, void *arg);
+
+/* gw_db_roster_import(db, in, 0, NULL, NULL). */
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in);
 
-/* Add one worker (handle, name, phone required). 0, -EEXIST (handle taken) or -errno. */
+/*
+ * Add one worker to the manual layer (handle, name, phone required; active false: added
+ * disabled). 0, -EEXIST (handle taken) or -errno.
+ */
 int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
 
 /*
@@ -417,16 +455,19 @@ int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
  */
 int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash);
 
-/* Set a worker's active flag. 0, -ENOENT (no such handle) or -errno. */
+/* Set a worker's active flag in the manual layer. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);
 
 /*
- * Add an override (fields as in struct gw_db_override; id ignored) and return its id in
- * *id_out (may be NULL). 0, -ENOENT (unknown worker or line) or -errno.
+ * Add an override to the manual layer (fields as in struct gw_db_override; id ignored)
+ * and return its id in *id_out (may be NULL). 0, -ENOENT (unknown worker or line) or -errno.
  */
 int gw_db_override_add(struct gw_db *db, const struct gw_db_override *o, int64_t *id_out);
 
-/* Delete override id. 0, -ENOENT (no such override) or -errno. */
+/*
+ * Delete manual override id (an imported one changes with the CSV). 0, -ENOENT (no such
+ * manual override) or -errno.
+ */
 int gw_db_override_remove(struct gw_db *db, int64_t id);
 
 /* Replace the whole directory with dirs[0..n) in one transaction. 0 or -errno. */

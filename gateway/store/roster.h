@@ -254,12 +254,15 @@ struct gw_roster_counts {
 };
 
 /*
- * Read the CSV file at path, validate it and replace the database roster with it in one
- * transaction. If counts is not NULL it receives what was imported. Returns 0, -EINVAL
- * when the file had errors (all reported through err, nothing changed), or -errno
- * (a file that cannot be read is reported through err with line 0 too).
+ * Read the CSV file at path, validate it and replace the database's base roster with it
+ * in one transaction (gw_db_roster_import: the manual layer is kept, folded or, with
+ * GW_DB_IMPORT_REPLACE in flags, dropped; each manual change is told to manual, which may
+ * be NULL, with arg). If counts is not NULL it receives what was imported. Returns 0,
+ * -EINVAL when the file had errors (all reported through err, nothing changed),
+ * -ECANCELED when manual changes conflict (nothing changed), or -errno (a file that
+ * cannot be read is reported through err with line 0 too).
  */
-int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
-			  struct gw_roster_counts *counts);
+int gw_roster_import_file(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
+			  gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts);
 
 #endif

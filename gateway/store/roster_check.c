@@ -1192,14 +1192,14 @@ static int read_csv(const char *path,
 	return rc;
 }
 
-int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
-			  struct gw_roster_counts *counts)
+int gw_roster_import_file(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
+			  gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts)
 {
 	struct gw_db_roster data;
 	int rc = read_csv(path, gw_roster_parse_csv, &data, err, arg);
 	if (rc < 0)
 		return rc;
-	rc = gw_db_roster_replace(db, &data);
+	rc = gw_db_roster_import(db, &data, flags, manual, arg);
 	if (rc == 0 && counts)
 		*counts = (struct gw_roster_counts){
 		    .lines = data.n_lines,

@@ -307,7 +307,8 @@ static void test_roster_and_edits(void **state)
 	assert_json();
 	assert_non_null(strstr(out, "{\"handle\":\"pia\",\"name\":\"Pia Testi\","
 				    "\"phone\":\"+358401111111\",\"issi\":\"12345\","
-				    "\"lang\":\"fi\",\"active\":true,\"pin_set\":false}"));
+				    "\"lang\":\"fi\",\"active\":true,\"pin_set\":false,"
+				    "\"manual_add\":true,\"manual_active\":false}"));
 
 	/* Language and PIN: the PIN read from stdin, only a hash stored, never shown. */
 	char pinfile[128];
@@ -330,12 +331,12 @@ static void test_roster_and_edits(void **state)
 	in_path = NULL;
 	assert_int_equal(ctl("worker", "pin", NULL), 2);
 	assert_int_equal(ctl("worker", "list", NULL), 0);
-	assert_non_null(strstr(out, "LANG PIN"));
-	assert_non_null(strstr(out, "no     fi   -\n")); /* olli: inactive, no PIN */
-	assert_non_null(strstr(out, "yes    sv   set\n"));
+	assert_non_null(strstr(out, "LANG PIN  MANUAL"));
+	assert_non_null(strstr(out, "no     fi   -    -\n")); /* olli: inactive, no PIN */
+	assert_non_null(strstr(out, "yes    sv   set  added\n"));
 	assert_int_equal(ctl("worker", "list", "--json", NULL), 0);
 	assert_json();
-	assert_non_null(strstr(out, "\"lang\":\"sv\",\"active\":true,\"pin_set\":true}"));
+	assert_non_null(strstr(out, "\"lang\":\"sv\",\"active\":true,\"pin_set\":true,"));
 	assert_null(strstr(out, "argon2"));
 	assert_int_equal(ctl("roster", "export", NULL), 0);
 	assert_non_null(strstr(out, "worker,stina,Stina Lind,+358401111112,,1,sv\n"));
@@ -371,6 +372,26 @@ static void test_roster_and_edits(void **state)
 	assert_null(strstr(out, "Pia Testi"));
 	assert_int_equal(ctl("worker", "enable", "pia", NULL), 0);
 
+	/* The coordinators import their file again: the manual changes stay, and say so. */
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);
+	assert_non_null(strstr(out, "kept manual change: override 1: replace aino by pia on sos, "
+				    "2026-02-28T22:00Z .. 2026-03-02T22:00Z\n"));
+	assert_non_null(
+	    strstr(out, "kept manual change: worker pia: added with rinkictl, enabled\n"));
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-03-01T12:00Z", NULL), 0);
+	assert_non_null(strstr(out, "1. Pia Testi"));
+	/* A file without Aino would drop the override: refused, nothing changed. */
+	snprintf(f1, sizeof(f1), "%s/noaino.csv", dir);
+	write_file(f1, "line,sos,S,S,S\nworker,mikko,Mikko,+358401234568,\n"
+		       "shift,sos,mikko,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n");
+	assert_int_equal(ctl("roster", "import", f1, NULL), 1);
+	assert_non_null(strstr(err, "would drop manual change: override 1: replace aino by pia"));
+	assert_non_null(strstr(err, "nothing imported"));
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-03-01T12:00Z", NULL), 0);
+	assert_non_null(strstr(out, "1. Pia Testi"));
+	assert_int_equal(ctl("override", "list", NULL), 0);
+	assert_non_null(strstr(out, "    1  manual   replace  sos    aino         pia"));
+
 	/* Export, import into another database, export again: the same bytes. */
 	snprintf(f1, sizeof(f1), "%s/e1.csv", dir);
 	snprintf(f2, sizeof(f2), "%s/e2.csv", dir);
@@ -400,6 +421,17 @@ static void test_roster_and_edits(void **state)
 	write_file(f1, "directory,2269001,x\nline,a,b,c,d\n");
 	assert_int_equal(ctl("directory", "import", f1, NULL), 1);
 	assert_non_null(strstr(err, ":2: a directory file holds directory records only"));
+
+	/* --replace drops what the file cannot carry, and lists it. */
+	assert_int_equal(ctl("override", "add", "remove", "aino", "2026-03-01", "2026-03-02", NULL),
+			 0);
+	snprintf(f1, sizeof(f1), "%s/noaino.csv", dir);
+	assert_int_equal(ctl("roster", "import", f1, "--replace", NULL), 0);
+	assert_non_null(
+	    strstr(out, "dropped manual change: override 2: remove aino on every line"));
+	assert_int_equal(ctl("override", "list", NULL), 0);
+	assert_non_null(strstr(out, "(no overrides)"));
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);
 }
 
 /* March 2026 (Helsinki): the report's figures, then retention and the chain. */

@@ -358,8 +358,8 @@ static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_
 {
 	memset(r, 0, sizeof(*r));
 	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
-	*w =
-	    (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true, NULL, NULL};
+	*w = (struct gw_db_worker){
+	    .handle = "aino", .name = "Aino Virtanen", .phone = "+358401234567", .active = true};
 	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1, NULL};
 	r->lines = l;
 	r->n_lines = 1;
@@ -877,7 +877,11 @@ static void test_roster_edits(void **state)
 	assert_int_equal(gw_db_roster_replace(a, &r), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 
-	struct gw_db_worker pia = {"pia", "Pia", "+358401111111", "12345", true, NULL, NULL};
+	struct gw_db_worker pia = {.handle = "pia",
+				   .name = "Pia",
+				   .phone = "+358401111111",
+				   .issi = "12345",
+				   .active = true};
 	assert_int_equal(gw_db_worker_add(a, &pia), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 	assert_int_equal(gw_db_worker_add(a, &pia), -EEXIST);
@@ -930,13 +934,116 @@ static void test_roster_edits(void **state)
 
 	assert_int_equal(gw_db_override_remove(a, id1), 0);
 	assert_int_equal(gw_db_override_remove(a, id1), -ENOENT);
-	assert_int_equal(raw_int("SELECT count(*) FROM overrides"), 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_overrides"), 1);
 	gw_db_close(a);
 	gw_db_close(b);
 }
 
-/* A v1 roster migrated to v6: language fi, no PIN, unconditional routes, no temp rosters. */
-static void test_migrate_roster_to_v6(void **state)
+struct fates {
+	char text[1024];
+};
+
+static void on_fate(enum gw_db_manual_fate fate, const char *what, void *arg)
+{
+	struct fates *f = arg;
+	size_t n = strlen(f->text);
+	snprintf(f->text + n, sizeof(f->text) - n, "%c %s|", "KBCD"[fate], what);
+}
+
+/* The manual layer (rinkictl's overrides, disables, added workers) outlives a base import. */
+static void test_manual_changes_survive_import(void **state)
+{
+	struct gw_db_roster r, back;
+	struct gw_db_line l;
+	struct gw_db_worker w[2];
+	struct gw_db_shift sh;
+	struct gw_db *db;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	tiny_roster(&r, &l, &w[0], &sh, "aino");
+	w[1] = (struct gw_db_worker){
+	    .handle = "pia", .name = "Pia", .phone = "+358401111111", .active = true};
+	r.workers = w;
+	r.n_workers = 2;
+	assert_int_equal(gw_db_roster_replace(db, &r), 0);
+	struct gw_db_override o = {.kind = "replace",
+				   .line = "sos",
+				   .worker = "aino",
+				   .by = "pia",
+				   .start_ms = 10,
+				   .end_ms = 20};
+	assert_int_equal(gw_db_override_add(db, &o, NULL), 0);
+	assert_int_equal(gw_db_worker_set_active(db, "pia", false), 0);
+	struct gw_db_worker ulla = {
+	    .handle = "ulla", .name = "Ulla", .phone = "+358402222222", .active = true};
+	assert_int_equal(gw_db_worker_add(db, &ulla), 0);
+	/* the coordinators import the same base roster again */
+	assert_int_equal(gw_db_roster_replace(db, &r), 0);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.n_overrides, 1);
+	assert_string_equal(back.overrides[0].by, "pia");
+	assert_int_equal(back.n_workers, 3);
+	assert_string_equal(back.workers[1].handle, "pia");
+	assert_false(back.workers[1].active);
+	assert_string_equal(back.workers[2].handle, "ulla");
+	assert_true(back.workers[2].manual_add);
+	gw_db_roster_clear(&back);
+
+	/* A base without pia: the override by pia and pia's disable cannot stay. Refused. */
+	struct fates f = {0};
+	r.n_workers = 1;
+	assert_int_equal(gw_db_roster_import(db, &r, 0, on_fate, &f), -ECANCELED);
+	assert_string_equal(f.text,
+			    "C override 1: replace aino by pia on sos, 1970-01-01T00:00Z .. "
+			    "1970-01-01T00:00Z (names a worker or line the imported roster "
+			    "lacks)|C worker pia: disabled (names a worker or line the imported "
+			    "roster lacks)|K worker ulla: added with rinkictl|");
+	assert_int_equal(gw_db_roster_read(db, &back), 0); /* nothing changed */
+	assert_int_equal(back.n_workers, 3);
+	assert_int_equal(back.n_overrides, 1);
+	gw_db_roster_clear(&back);
+	/* --replace: dropped, and said so */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(gw_db_roster_import(db, &r, GW_DB_IMPORT_REPLACE, on_fate, &f), 0);
+	assert_non_null(strstr(f.text, "D override 1: replace aino by pia"));
+	assert_non_null(strstr(f.text, "D worker pia: disabled"));
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.n_workers, 2); /* aino, ulla */
+	assert_int_equal(back.n_overrides, 0);
+	gw_db_roster_clear(&back);
+
+	/* The base takes ulla over, and an override equal to a manual one: folded into it. */
+	struct gw_db_override base_o = {
+	    .kind = "remove", .worker = "aino", .start_ms = 100, .end_ms = 200};
+	struct gw_db_override man_o = base_o;
+	assert_int_equal(gw_db_override_add(db, &man_o, NULL), 0);
+	assert_int_equal(gw_db_worker_set_active(db, "ulla", false), 0);
+	w[1] = (struct gw_db_worker){
+	    .handle = "ulla", .name = "Ulla", .phone = "+358402222222", .active = true};
+	r.n_workers = 2;
+	r.overrides = &base_o;
+	r.n_overrides = 1;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(gw_db_roster_import(db, &r, 0, on_fate, &f), 0);
+	assert_string_equal(f.text,
+			    "B override 2: remove aino on every line, 1970-01-01T00:00Z .. "
+			    "1970-01-01T00:00Z|K worker ulla: added with rinkictl, disabled|");
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_overrides"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_workers WHERE handle = 'ulla'"
+				 " AND name IS NULL AND active = 0"),
+			 1);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.n_overrides, 1);
+	assert_false(back.overrides[0].manual);
+	assert_false(back.workers[1].active); /* ulla: the manual disable still holds */
+	assert_false(back.workers[1].manual_add);
+	gw_db_roster_clear(&back);
+	gw_db_close(db);
+}
+
+/* A v1 roster migrated to v7: language fi, no PIN, unconditional routes, no temp rosters. */
+static void test_migrate_roster_to_v7(void **state)
 {
 	struct gw_db_roster r;
 	struct gw_db *db;
@@ -949,7 +1056,7 @@ static void test_migrate_roster_to_v6(void **state)
 		 "INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
 		 " VALUES ('sos', 1, 0, 1000, 1);");
 	assert_int_equal(gw_db_open(path, &db), 0);
-	assert_int_equal(gw_db_schema_version(), 6);
+	assert_int_equal(gw_db_schema_version(), 7);
 	assert_int_equal(gw_db_roster_read(db, &r), 0);
 	assert_int_equal(r.n_workers, 1);
 	assert_string_equal(r.workers[0].lang, "fi");
@@ -971,7 +1078,47 @@ static void test_migrate_roster_to_v6(void **state)
 	assert_string_equal(r.workers[0].pin_hash, "$argon2id$x");
 	gw_db_roster_clear(&r);
 	gw_db_close(db);
-	assert_int_equal(raw_int("SELECT version FROM schema_version"), 6);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 7);
+}
+
+/*
+ * v6 -> v7: overrides and inactive workers already there may be rinkictl's: they move to
+ * the manual layer (a v6 file is made by taking the v7 tables away again).
+ */
+static void test_migrate_v6_to_v7_manual_layer(void **state)
+{
+	struct gw_db_roster r;
+	struct gw_db *db;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_close(db);
+	raw_exec("DROP VIEW worker_handles; DROP TABLE manual_overrides; DROP TABLE manual_workers;"
+		 "UPDATE schema_version SET version = 6;"
+		 "INSERT INTO service_lines VALUES ('sos', 'S', 'S', 'S');"
+		 "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"
+		 "INSERT INTO workers (handle, name, phone, active) VALUES ('pia', 'P', '+3584022',"
+		 " 0);"
+		 "INSERT INTO overrides (kind, line, worker, by_worker, start_utc, end_utc)"
+		 " VALUES ('replace', 'sos', 1, 2, 10, 20);");
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int("SELECT count(*) FROM overrides"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_overrides WHERE worker = 'aino'"
+				 " AND by_worker = 'pia' AND start_utc = 10"),
+			 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_workers WHERE handle = 'pia'"
+				 " AND active = 0 AND name IS NULL"),
+			 1);
+	assert_int_equal(gw_db_roster_read(db, &r), 0);
+	assert_int_equal(r.n_overrides, 1);
+	assert_true(r.overrides[0].manual);
+	assert_int_equal(r.n_workers, 2);
+	assert_false(r.workers[1].active);
+	assert_true(r.workers[1].manual_active);
+	assert_false(r.workers[0].manual_active);
+	gw_db_roster_clear(&r);
+	gw_db_close(db);
 }
 
 int main(void)
@@ -989,11 +1136,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_v6, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_v7, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v6_to_v7_manual_layer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roster_edits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_manual_changes_survive_import, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

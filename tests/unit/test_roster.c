@@ -97,7 +97,7 @@ static int import_text(const char *text)
 	fputs(text, f);
 	fclose(f);
 	n_errs = 0;
-	return gw_roster_import_file(db, csvpath, on_err, NULL, NULL);
+	return gw_roster_import_file(db, csvpath, 0, on_err, NULL, NULL, NULL);
 }
 
 static struct gw_roster *load(void)
@@ -255,8 +255,10 @@ static void test_year_of_shifts(void **state)
 	(void)state;
 	assert_non_null(sh);
 	for (int i = 0; i < 3; i++)
-		w[i] = (struct gw_db_worker){
-		    (char *)who[i], (char *)who[i], "+358400000000", NULL, true, NULL, NULL};
+		w[i] = (struct gw_db_worker){.handle = (char *)who[i],
+					     .name = (char *)who[i],
+					     .phone = "+358400000000",
+					     .active = true};
 	for (int d = 0; d < 365; d++)
 		for (int k = 0; k < 3; k++)
 			for (int p = 0; p < 3; p++) {
@@ -563,8 +565,8 @@ static void test_import_all_or_nothing(void **state)
 
 	/* A missing file is reported and changes nothing. */
 	n_errs = 0;
-	assert_int_equal(gw_roster_import_file(db, "/nonexistent/r.csv", on_err, NULL, NULL),
-			 -ENOENT);
+	assert_int_equal(
+	    gw_roster_import_file(db, "/nonexistent/r.csv", 0, on_err, NULL, NULL, NULL), -ENOENT);
 	assert_true(has_err("/nonexistent/r.csv:0: ", "cannot read"));
 }
 
@@ -575,7 +577,8 @@ static void test_demo_roster(void **state)
 
 	(void)state;
 	/* Run from the repository root, as make does. */
-	assert_int_equal(gw_roster_import_file(db, "tools/demo/roster.csv", on_err, NULL, &c), 0);
+	assert_int_equal(
+	    gw_roster_import_file(db, "tools/demo/roster.csv", 0, on_err, NULL, NULL, &c), 0);
 	assert_int_equal(c.lines, 4);
 	assert_true(c.workers >= 10);
 	assert_true(c.rotations >= 1); /* the demo uses rotations for at least one line */
@@ -1343,7 +1346,11 @@ static void test_worker_lang_pin(void **state)
 	assert_int_equal(import_text(csv), -EINVAL);
 	assert_true(has_err(csvpath, "bad language 'de' (fi, sv or en)"));
 	{
-		struct gw_db_worker w = {"x", "X", "+358401234599", NULL, true, "FI", NULL};
+		struct gw_db_worker w = {.handle = "x",
+					 .name = "X",
+					 .phone = "+358401234599",
+					 .active = true,
+					 .lang = "FI"};
 		char why[160];
 		assert_int_equal(gw_roster_check_worker(&w, why, sizeof(why)), -EINVAL);
 		assert_non_null(strstr(why, "language"));
