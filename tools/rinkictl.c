@@ -116,7 +116,8 @@ static void ctl_usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"COMMAND --help explains one command.\n"
-		"TIME is ISO 8601 with a zone, e.g. 2026-03-01T14:00+02:00 or 2026-03-01T12:00Z.\n"
+		"TIME is ISO 8601: Helsinki time (2026-03-01T14:00), or with a zone (Z, or an\n"
+		"offset that must be Helsinki's then: 2026-03-01T14:00+02:00).\n"
 		"D is a TIME or a local date YYYY-MM-DD (--from: its start, --to: its end).\n"
 		"DBPATH defaults to $RINKI_DB, else %s.\n"
 		"Exit status: 0 ok, 1 failed, 2 usage, 3 not found.\n",
@@ -243,8 +244,9 @@ static int ctl_open(const char *path, unsigned flags, struct gw_db **db)
 static bool ctl_parse_date(const char *s, bool end_of_day, int64_t *ms)
 {
 	int y, mo, d, n = -1;
+	char why[240];
 
-	if (gw_roster_parse_time(s, ms) == 0)
+	if (gw_roster_parse_local_time(s, ms, why, sizeof(why)) == 0)
 		return true;
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0')
 		return false;
@@ -491,8 +493,9 @@ static int ctl_oncall(const char *dbpath, int argc, char **argv)
 		if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
 			line = argv[++i];
 		} else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
-			if (gw_roster_parse_time(argv[++i], &at) < 0)
-				return ctl_bad_usage("bad time '%s'", argv[i]);
+			char why[240];
+			if (gw_roster_parse_local_time(argv[++i], &at, why, sizeof(why)) < 0)
+				return ctl_bad_usage("--at: %s", why);
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else {

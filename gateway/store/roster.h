@@ -201,9 +201,20 @@ typedef void (*gw_roster_err_fn)(const char *file, unsigned line, const char *re
 int gw_roster_parse_time(const char *s, int64_t *ms);
 
 /*
- * UTC ms of a Europe/Helsinki wall-clock time: minute (0..1439) of date y-m-d. A time
- * that occurs twice (last Sunday of October, 03:00-03:59) is the first; one that does
- * not exist (last Sunday of March, 03:00-03:59) is taken with the winter offset.
+ * Parse a roster time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" is Europe/Helsinki wall-clock time
+ * (the clock-change rules of gw_roster_local_to_utc); with "Z" or "+00:00" it is UTC;
+ * with another offset that offset must be Helsinki's at that instant (so +02:00 on a
+ * summer date, or a time in the spring gap written with +02:00, is an error). Returns 0
+ * and *ms (UTC ms), -EINVAL (malformed) or -ERANGE (wrong offset); why gets the reason.
+ */
+int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len);
+
+/*
+ * UTC ms of a Europe/Helsinki wall-clock time: minute (0..1439) of date y-m-d. On the last
+ * Sunday of March, 03:00-03:59 does not exist: such a time moves to the gap's end (04:00
+ * summer time, 01:00 UTC). On the last Sunday of October, 03:00-03:59 happens twice: the
+ * two elapsed hours are split in proportion, 03:00 + x is 2x after the first 03:00 (00:00
+ * UTC), so 03:30 is 01:00 UTC and 03:59 is 01:58 UTC; order is kept and nothing is skipped.
  */
 int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
 
@@ -244,7 +255,8 @@ int gw_roster_import_directory_file(struct gw_db *db, const char *path, gw_roste
 
 /*
  * Write d as roster CSV that gw_roster_parse_csv() reads back to the same roster (times
- * in UTC, override ids not kept). Returns 0 or -errno (write error).
+ * as Helsinki wall clock with the offset in effect, override ids and layers not kept).
+ * Returns 0 or -errno (write error).
  */
 int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f);
 

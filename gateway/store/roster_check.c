@@ -81,12 +81,20 @@ static bool need_handle(struct parser *ps, const char *s)
 	return false;
 }
 
+/* A roster time: Helsinki wall clock, UTC, or an offset checked against the zone. */
 static bool need_time(struct parser *ps, const char *what, const char *s, int64_t *ms)
 {
-	if (gw_roster_parse_time(s, ms) == 0)
+	char why[240];
+	int rc = gw_roster_parse_local_time(s, ms, why, sizeof(why));
+
+	if (rc == 0)
 		return true;
-	roster_report(ps, ps->recline, "bad %s time '%s' (want e.g. 2026-01-01T00:00Z or +02:00)",
-		      what, s);
+	if (rc == -ERANGE)
+		roster_report(ps, ps->recline, "%s %s", what, why);
+	else
+		roster_report(ps, ps->recline,
+			      "bad %s time '%s' (want e.g. 2026-01-01T08:00, Helsinki time)", what,
+			      s);
 	return false;
 }
 

@@ -428,16 +428,18 @@ static void put_hhmm(FILE *f, int min, bool last)
 	put_field(f, b, last);
 }
 
+/* Helsinki wall-clock time with its offset: readable, and unambiguous in the autumn hour. */
 static void put_time(FILE *f, int64_t ms, bool last)
 {
-	char b[40];
-	roster_format_utc(ms, b, sizeof(b));
+	char b[48];
+	roster_format_local(ms, b, sizeof(b));
 	put_field(f, b, last);
 }
 
 int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 {
-	fputs("# rinki roster, written by rinkictl roster export (times in UTC).\n"
+	fputs("# rinki roster, written by rinkictl roster export (Helsinki times with their "
+	      "offset).\n"
 	      "# Import it with: rinkictl roster import FILE\n",
 	      f);
 	for (size_t i = 0; i < d->n_lines; i++) {

@@ -91,6 +91,8 @@ struct rshift;
 int roster_weekday(int64_t day);
 int64_t roster_floor_div(int64_t a, int64_t b);
 int64_t roster_local_to_utc(int64_t day, int min);
+int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day);
+void roster_format_local(int64_t ms, char *buf, size_t len);
 int64_t roster_utc_to_local_day(int64_t t_ms, int *min);
 bool roster_digits(const char **p, int n, int *v);
 bool roster_parse_date(const char *s, int64_t *day);

@@ -406,7 +406,7 @@ static void test_roster_and_edits(void **state)
 	assert_true(slurp(f1, text1, sizeof(text1)) > 0);
 	assert_true(slurp(f2, text2, sizeof(text2)) > 0);
 	assert_string_equal(text1, text2);
-	assert_non_null(strstr(text1, "override,replace,sos,aino,2026-02-28T22:00Z,"));
+	assert_non_null(strstr(text1, "override,replace,sos,aino,2026-03-01T00:00+02:00,"));
 
 	assert_int_equal(ctl("override", "remove", "1", NULL), 0);
 	assert_int_equal(ctl("override", "remove", "1", NULL), 3);

@@ -420,7 +420,7 @@ static void test_csv_errors(void **state)
 	const char *csv =
 	    "line,sos,Sosiaali,Social,Social\n"			       /* 1 */
 	    "worker,aino,Aino Virtanen,+358401234567,\n"	       /* 2 */
-	    "shift,sos,aino,2026-01-01T00:00,2027-01-01T00:00Z,1\n"    /* 3: no zone */
+	    "shift,sos,aino,2026-01-01T24:00,2027-01-01T00:00Z,1\n"    /* 3: no such hour */
 	    "shift,sos,nobody,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n" /* 4 */
 	    "shift,xyz,aino,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n"   /* 5 */
 	    "route,xyz,,0\n"					       /* 6 */
@@ -444,7 +444,7 @@ static void test_csv_errors(void **state)
 	assert_int_equal(gw_roster_parse_csv("r.csv", csv, strlen(csv), &out, on_err, NULL),
 			 -EINVAL);
 	assert_int_equal(out.n_lines + out.n_workers + out.n_shifts, 0);
-	assert_true(has_err("r.csv:3: ", "bad start time '2026-01-01T00:00'"));
+	assert_true(has_err("r.csv:3: ", "bad start time '2026-01-01T24:00'"));
 	assert_true(has_err("r.csv:4: ", "unknown worker 'nobody'"));
 	assert_true(has_err("r.csv:5: ", "unknown line 'xyz'"));
 	assert_true(has_err("r.csv:6: ", "unknown line 'xyz'"));
@@ -615,10 +615,10 @@ static void test_helsinki_time(void **state)
 	assert_int_equal(gw_roster_utc_offset_min(t("2026-10-25T01:00Z")), 120);
 	assert_int_equal(gw_roster_local_to_utc(2026, 1, 15, 8 * 60), t("2026-01-15T08:00+02:00"));
 	assert_int_equal(gw_roster_local_to_utc(2026, 7, 15, 8 * 60), t("2026-07-15T08:00+03:00"));
-	/* 03:30 does not exist on 29 March: read with the winter offset (04:30 summer time). */
-	assert_int_equal(gw_roster_local_to_utc(2026, 3, 29, 210), t("2026-03-29T01:30Z"));
-	/* 03:30 happens twice on 25 October: the first one (summer time). */
-	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 210), t("2026-10-25T00:30Z"));
+	/* 03:30 does not exist on 29 March: the gap's end, 04:00 summer time. */
+	assert_int_equal(gw_roster_local_to_utc(2026, 3, 29, 210), t("2026-03-29T01:00Z"));
+	/* 03:30 happens twice on 25 October: halfway through the two elapsed hours. */
+	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 210), t("2026-10-25T01:00Z"));
 	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 240), t("2026-10-25T04:00+02:00"));
 	/* Day 32 of a month is the 1st of the next (callers use it for "the next day"). */
 	assert_int_equal(gw_roster_local_to_utc(2026, 12, 32, 0), t("2027-01-01T00:00+02:00"));
@@ -639,11 +639,11 @@ static void test_helsinki_time(void **state)
 		if (gw_roster_utc_offset_min(ts * 1000) * 60 != tm.tm_gmtoff)
 			fail_msg("offset at %lld: %d min, libc %ld s", (long long)ts,
 				 gw_roster_utc_offset_min(ts * 1000), tm.tm_gmtoff);
-		/* Wall clock back to UTC, except in the repeated autumn hour. */
+		/* Wall clock back to UTC, except in the repeated autumn hour (split in two). */
 		int min = tm.tm_hour * 60 + tm.tm_min;
 		int64_t back =
 		    gw_roster_local_to_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, min);
-		if (back != ts * 1000 && !(tm.tm_mon == 9 && tm.tm_hour == 3 && !tm.tm_isdst))
+		if (back != ts * 1000 && !(tm.tm_mon == 9 && tm.tm_hour == 3))
 			fail_msg("local %04d-%02d-%02d %02d:%02d -> %lld, want %lld",
 				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 				 tm.tm_min, (long long)back, (long long)ts * 1000);
@@ -657,14 +657,146 @@ static void test_helsinki_time(void **state)
 	tzset();
 }
 
-/* ---- rotations ----------------------------------------------------------------------- */
-
 static struct gw_roster *load_at(const char *iso)
 {
 	struct gw_roster *r;
 	assert_int_equal(gw_roster_load_at(db, t(iso), &r), 0);
 	return r;
 }
+
+/* The clock changes of 2026-2030 (dates checked against tzdata), the written rules. */
+static const struct dst_night {
+	int y, spring_d, autumn_d; /* last Sundays of March and October */
+} dst_nights[] = {
+    {2026, 29, 25}, {2027, 28, 31}, {2028, 26, 29}, {2029, 25, 28}, {2030, 31, 27},
+};
+
+static void test_dst_transitions(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(dst_nights) / sizeof(dst_nights[0]); i++) {
+		const struct dst_night *n = &dst_nights[i];
+		char iso[40];
+		snprintf(iso, sizeof(iso), "%d-03-%02dT01:00Z", n->y, n->spring_d);
+		int64_t sw_spring = t(iso); /* the switches are at 01:00 UTC */
+		snprintf(iso, sizeof(iso), "%d-10-%02dT01:00Z", n->y, n->autumn_d);
+		int64_t sw_autumn = t(iso);
+		assert_int_equal(gw_roster_utc_offset_min(sw_spring - 1), 120);
+		assert_int_equal(gw_roster_utc_offset_min(sw_spring), 180);
+		assert_int_equal(gw_roster_utc_offset_min(sw_autumn - 1), 180);
+		assert_int_equal(gw_roster_utc_offset_min(sw_autumn), 120);
+		/* spring: 02:59 EET; 03:00, 03:30, 03:59 do not exist: the gap's end; 04:00 */
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 179),
+				 sw_spring - 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 180), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 210), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 239), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 240), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 241),
+				 sw_spring + 60000);
+		/* autumn: 02:59 EEST; 03:00 + x is 2x after the first 03:00 (00:00Z); 04:00 EET */
+		int64_t first = sw_autumn - 3600000;
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 179), first - 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 180), first);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 181),
+				 first + 120000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 210), sw_autumn);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 239),
+				 first + 118 * 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 240),
+				 first + 120 * 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 241),
+				 first + 121 * 60000);
+
+		/* The same as roster times: local, and with offsets checked against the zone. */
+		char s[48], why[240];
+		int64_t ms;
+		snprintf(s, sizeof(s), "%d-03-%02dT03:30", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_spring);
+		snprintf(s, sizeof(s), "%d-03-%02dT03:30+02:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		snprintf(s, sizeof(s), "%d-03-%02dT02:59+02:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		snprintf(s, sizeof(s), "%d-03-%02dT02:59+03:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		snprintf(s, sizeof(s), "%d-03-%02dT04:00+03:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_spring);
+		snprintf(s, sizeof(s), "%d-10-%02dT03:30", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_autumn);
+		/* either 03:30 of the autumn night, named by its offset */
+		snprintf(s, sizeof(s), "%d-10-%02dT03:30+03:00", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, first + 30 * 60000);
+		snprintf(s, sizeof(s), "%d-10-%02dT03:30+02:00", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_autumn + 30 * 60000);
+		snprintf(s, sizeof(s), "%d-10-%02dT04:00+03:00", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		snprintf(s, sizeof(s), "%d-07-01T12:00+02:00", n->y);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		assert_non_null(strstr(why, "+02:00 is not Europe/Helsinki's offset then (+03:00, "
+					    "summer time): a winter offset on a summer date"));
+		snprintf(s, sizeof(s), "%d-07-01T09:00Z", n->y); /* UTC stays UTC */
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms % 86400000, 9 * 3600000);
+	}
+}
+
+/* Roster CSV times are Helsinki time; a wrong offset is an error naming file:line. */
+static void test_csv_local_times(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-03-28T20:00,2026-03-29T03:30,1\n"	 /* ends at the gap's end */
+		 "shift,sos,mikko,2026-03-29T03:30,2026-03-29T12:00,1\n" /* so no hole */
+		 "shift,mhs,aino,2026-10-24T20:00,2026-10-25T03:30,1\n"	 /* 20:00 EEST - 01:00Z */
+		 "shift,mhs,mikko,2026-10-25T03:30,2026-10-25T08:00,1\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-20T00:00Z");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T18:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T00:59:59.999Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:00Z")), "mikko");
+	gw_roster_free(r);
+	r = load_at("2026-10-20T00:00Z");
+	assert_string_equal(chain(r, "mhs", t("2026-10-24T16:59Z")), "");
+	assert_string_equal(chain(r, "mhs", t("2026-10-24T17:00Z")), "aino");
+	/* aino 20:00 EEST to the autumn hour's middle: 8 elapsed hours; mikko 7 */
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T00:59:59.999Z")), "aino");
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T01:00Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T05:59Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T06:00Z")), "");
+	gw_roster_free(r);
+
+	/* A winter offset on a summer date: refused, file:line named, nothing imported. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-06-01T08:00+02:00,2026-06-01T16:00+03:00,1\n"
+		 "shift,sos,aino,2026-12-01T08:00+03:00,2026-12-01T16:00+02:00,1\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	char where[300];
+	int lines = 0;
+	for (const char *p = base_roster; *p; p++)
+		lines += *p == '\n';
+	snprintf(where, sizeof(where), "%s:%d: ", csvpath, lines + 1);
+	assert_true(has_err(where, "start time '2026-06-01T08:00+02:00': +02:00 is not "
+				   "Europe/Helsinki's offset then (+03:00, summer time): a "
+				   "winter offset on a summer date"));
+	snprintf(where, sizeof(where), "%s:%d: ", csvpath, lines + 2);
+	assert_true(has_err(where, "+03:00 is not Europe/Helsinki's offset then (+02:00, "
+				   "winter time): a summer offset on a winter date"));
+	assert_int_equal(n_errs, 2);
+}
+
+/* ---- rotations ----------------------------------------------------------------------- */
 
 static void test_rotation_dst(void **state)
 {
@@ -1018,7 +1150,11 @@ static void test_export_round_trip(void **state)
 	assert_int_equal(import_text(text1), 0);
 	text2 = export_text();
 	assert_string_equal(text1, text2);
-	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T00:00:00.250Z,"));
+	/* times come back as Helsinki wall clock with their offset */
+	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T02:00:00.250+02:00,"));
+	assert_non_null(strstr(text1, "override,remove,,aino,2026-03-05T00:00+02:00,"));
+	assert_non_null(
+	    strstr(text1, "shift,sos,aino,2025-12-31T08:00+02:00,2027-01-01T08:00+02:00,1\n"));
 	assert_non_null(strstr(text1, "\"Pia \"\"P\"\" Testi, #1\""));
 	assert_non_null(strstr(text1, "\" Jouluaatto \""));
 	assert_non_null(strstr(text1, "route,lsp,2269,3,sat+sun,20:00-06:30,except,\n"));
@@ -1209,7 +1345,7 @@ static void test_temp_roster(void **state)
 	assert_string_equal(chain(r, "mhs", t("2026-12-25T12:00Z")), "mikko");
 	gw_roster_free(r);
 
-	/* A handoff in the DST gap (03:30 on 2026-03-29 does not exist): the winter offset. */
+	/* A handoff in the DST gap (03:30 on 2026-03-29 does not exist): the gap's end. */
 	snprintf(csv, sizeof(csv),
 		 "%s"
 		 "shift,sos,aino,2026-01-01T00:00Z,2028-01-01T00:00Z,1\n"
@@ -1220,8 +1356,8 @@ static void test_temp_roster(void **state)
 	assert_int_equal(gw_roster_load_at(db, t("2026-03-20T00:00Z"), &r), 0);
 	assert_string_equal(chain(r, "sos", t("2026-03-28T01:29Z")), "aino");
 	assert_string_equal(chain(r, "sos", t("2026-03-28T01:30Z")), "leena");
-	assert_string_equal(chain(r, "sos", t("2026-03-29T01:29Z")), "leena");
-	assert_string_equal(chain(r, "sos", t("2026-03-29T01:30Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T00:59Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:00Z")), "aino");
 	gw_roster_free(r);
 
 	/* Errors. */
@@ -1373,6 +1509,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_demo_roster, setup, teardown),
 	    cmocka_unit_test(test_csv_encodings),
 	    cmocka_unit_test(test_helsinki_time),
+	    cmocka_unit_test(test_dst_transitions),
+	    cmocka_unit_test_setup_teardown(test_csv_local_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_dst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_holidays, setup, teardown),
