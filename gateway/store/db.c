@@ -242,6 +242,33 @@ static const struct migration {
      "INSERT INTO manual_workers (handle, active, made_ms)"
      " SELECT handle, 0, 0 FROM workers WHERE active = 0;",
      NULL},
+    /*
+     * v8: shift patterns (struct gw_db_rotation, kind "pattern"): a cycle of days, shifts
+     * with their own start times, members staggered by step days. The rotations table is
+     * rebuilt for its kind CHECK (foreign keys are off while migrating, see migrate()).
+     */
+    {"CREATE TABLE rotations_v8 ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'pattern')),"
+     " start_date TEXT NOT NULL,"
+     " end_date TEXT,"
+     " handoff_min INTEGER NOT NULL CHECK (handoff_min BETWEEN 0 AND 1439),"
+     " position INTEGER NOT NULL,"
+     " hours TEXT NOT NULL CHECK (hours IN ('all', 'office', 'after')),"
+     " temp_roster TEXT REFERENCES temp_rosters(name),"
+     " cycle TEXT,"
+     " shifts TEXT,"
+     " step INTEGER CHECK (step >= 0),"
+     " CHECK ((kind = 'pattern') = (cycle IS NOT NULL AND shifts IS NOT NULL"
+     " AND step IS NOT NULL)));"
+     "INSERT INTO rotations_v8 (id, name, line, kind, start_date, end_date, handoff_min,"
+     " position, hours, temp_roster) SELECT id, name, line, kind, start_date, end_date,"
+     " handoff_min, position, hours, temp_roster FROM rotations;"
+     "DROP TABLE rotations;"
+     "ALTER TABLE rotations_v8 RENAME TO rotations;",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -335,7 +362,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
 				  " FROM incident_events WHERE incident IS NULL ORDER BY id",
     [DB_STMT_ROT_LIST] = "SELECT name, line, kind, start_date, end_date, handoff_min, position,"
-			 " hours, temp_roster FROM rotations ORDER BY line, position, name",
+			 " hours, temp_roster, cycle, shifts, coalesce(step, 0) FROM rotations"
+			 " ORDER BY line, position, name",
     [DB_STMT_MEMBER_LIST] = "SELECT r.name, m.ord, w.handle FROM rotation_members m"
 			    " JOIN rotations r ON r.id = m.rotation"
 			    " JOIN workers w ON w.id = m.worker ORDER BY r.name, m.ord",
@@ -361,8 +389,9 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_HOLIDAY_DELETE] = "DELETE FROM holidays",
     [DB_STMT_ROT_INSERT] =
 	"INSERT INTO rotations (name, line, kind, start_date, end_date, handoff_min, position,"
-	" hours, temp_roster) VALUES ($name, $line, $kind, $start, $end, $handoff, $position,"
-	" $hours, $temp)",
+	" hours, temp_roster, cycle, shifts, step) VALUES ($name, $line, $kind, $start, $end,"
+	" $handoff, $position, $hours, $temp, $cycle, $shifts,"
+	" CASE WHEN $kind = 'pattern' THEN $step END)",
     [DB_STMT_MEMBER_INSERT] = "INSERT INTO rotation_members (rotation, ord, worker)"
 			      " SELECT r.id, $ord, w.id FROM rotations r, workers w"
 			      " WHERE r.name = $rotation AND w.handle = $worker",
@@ -700,8 +729,14 @@ static int migrate(struct gw_db *db)
 			return 0;
 	}
 	v = 0;
-	if ((rc = exec(db, "BEGIN IMMEDIATE", "begin migration")) < 0)
+	/*
+	 * Foreign keys are off while migrating (a migration may rebuild a table that others
+	 * refer to, SQLite's documented way); PRAGMA foreign_key_check runs before the commit.
+	 */
+	if ((rc = exec(db, "PRAGMA foreign_keys=OFF", "foreign_keys=OFF")) < 0)
 		return rc;
+	if ((rc = exec(db, "BEGIN IMMEDIATE", "begin migration")) < 0)
+		goto fk_on;
 	rc = exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 		  "create schema_version");
 	if (rc >= 0)
@@ -739,9 +774,22 @@ static int migrate(struct gw_db *db)
 		if ((rc = exec(db, sql, "set schema_version")) < 0)
 			goto fail;
 	}
-	return exec(db, "COMMIT", "commit migration");
+	rc = query_i64(db, "PRAGMA foreign_key_check", &v, &found);
+	if (rc >= 0 && found) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: migration left rows with dangling references",
+		     db->path);
+		rc = -EBADMSG;
+	}
+	if (rc < 0)
+		goto fail;
+	rc = exec(db, "COMMIT", "commit migration");
+	if (rc < 0)
+		goto fail;
+	return exec(db, "PRAGMA foreign_keys=ON", "foreign_keys=ON");
 fail:
 	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+fk_on:
+	exec(db, "PRAGMA foreign_keys=ON", "foreign_keys=ON");
 	return rc;
 }
 

@@ -324,6 +324,15 @@ struct gw_db_rotation {
 	int handoff_min;
 	int position;
 	char *temp; /* schema v6: the temporary roster it belongs to, or NULL */
+	/*
+	 * schema v8, kind "pattern" (else NULL/0): cycle is one token per day, a shift name
+	 * or "-" (off), e.g. "D D N N - - - -"; shifts names each shift's local start and
+	 * optional end, e.g. "D=07:00 N=19:00" (a shift without an end lasts until the next
+	 * shift's start); member k works the cycle shifted by (k - 1) * step days.
+	 * handoff_min and hours are unused ("all").
+	 */
+	char *cycle, *shifts;
+	int step;
 };
 /*
  * A temporary roster (schema v6): from from_date's handoff_min (local Helsinki) until

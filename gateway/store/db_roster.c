@@ -48,6 +48,8 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(x->end_date);
 		free(x->hours);
 		free(x->temp);
+		free(x->cycle);
+		free(x->shifts);
 	}
 	for (size_t i = 0; i < r->n_members; i++) {
 		free(r->members[i].rotation);
@@ -223,6 +225,9 @@ static void rotation_row(sqlite3_stmt *st, void *arg)
 	x->position = sqlite3_column_int(st, 6);
 	x->hours = dup_col(rd, st, 7, false);
 	x->temp = dup_col(rd, st, 8, true);
+	x->cycle = dup_col(rd, st, 9, true);
+	x->shifts = dup_col(rd, st, 10, true);
+	x->step = sqlite3_column_int(st, 11);
 }
 
 static void member_row(sqlite3_stmt *st, void *arg)
@@ -466,6 +471,9 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		db_bind_i64(st, "$position", x->position);
 		db_bind_text(st, "$hours", x->hours);
 		db_bind_text(st, "$temp", x->temp);
+		db_bind_text(st, "$cycle", x->cycle);
+		db_bind_text(st, "$shifts", x->shifts);
+		db_bind_i64(st, "$step", x->step);
 		rc = db_run(db, DB_STMT_ROT_INSERT);
 	}
 	for (size_t i = 0; i < in->n_members && rc >= 0; i++) {

@@ -4,7 +4,8 @@
  *
  * A snapshot owns a copy of the roster tables (struct gw_db_roster) and resolves them
  * once, at build time, into one flat list of duty intervals per line: one-off shifts as
- * they are, rotations expanded period by period over a horizon (7 days back to 400 days
+ * they are, rotations expanded period by period and shift patterns day by day, member by
+ * member (expand_pattern) over a horizon (7 days back to 400 days
  * ahead of the build time; rinkid rebuilds daily, see gw_roster_stale), then the
  * overrides applied in a fixed order (replace, then remove, then add; each kind by start
  * time). Each line's intervals are sorted by start and read as an implicit balanced tree
@@ -338,6 +339,49 @@ static bool add_hours(const struct gw_roster *r, struct rline *l, enum hours hou
 	return hours == HOURS_OFFICE || add_planned(r, l, cursor, end, position, w, temp);
 }
 
+/*
+ * Expand a shift pattern over the horizon: on day d (counted from START_DATE), member k
+ * (1..n) works the shift of cycle day (d - (k - 1) * step) mod days, from its local start
+ * to its local end (the clock-change rules of roster_local_to_utc apply to both edges).
+ */
+static int expand_pattern(struct gw_roster *r, struct rline *l, const struct gw_db_rotation *x,
+			  const struct rtemp *temp, const struct gw_db_worker *const *members,
+			  int n, int64_t d0, int64_t dend)
+{
+	struct pattern p;
+	char why[160];
+
+	if (roster_pattern_parse(x->cycle, x->shifts, &p, why, sizeof(why)) < 0 || x->step < 0) {
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "roster: pattern %s is malformed (%s): skipped",
+		     x->name, x->step < 0 ? "no step" : why);
+		return 0;
+	}
+	int64_t first = roster_utc_to_local_day(r->from_ms, NULL) - 2; /* a night shift */
+	int64_t last = roster_utc_to_local_day(r->to_ms, NULL) + 1;
+	for (int64_t day = first > d0 ? first : d0; day <= last && day < dend; day++) {
+		for (int k = 1; k <= n; k++) {
+			int64_t idx =
+			    roster_floor_div(day - d0 - (int64_t)(k - 1) * x->step, p.days);
+			idx = day - d0 - (int64_t)(k - 1) * x->step - idx * p.days;
+			int sh = p.day[idx];
+			if (!sh || !members[k])
+				continue;
+			const struct pattern_shift *ps = &p.shift[sh - 1];
+			int64_t s =
+			    roster_local_to_utc(day + ps->start_min / 1440, ps->start_min % 1440);
+			int64_t e =
+			    roster_local_to_utc(day + ps->end_min / 1440, ps->end_min % 1440);
+			if (e <= r->from_ms || s >= r->to_ms)
+				continue;
+			if (!add_planned(r, l, s > r->from_ms ? s : r->from_ms,
+					 e < r->to_ms ? e : r->to_ms, x->position, members[k],
+					 temp))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /* Expand one rotation over the snapshot's horizon into its line's intervals. */
 static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 {
@@ -368,6 +412,8 @@ static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 	l->rotations = true;
 	if (n == 0)
 		return 0;
+	if (x->cycle)
+		return expand_pattern(r, l, x, temp, members, n, d0, dend);
 	/* The first period that can reach the horizon, then one period after another. */
 	int64_t k = roster_floor_div(roster_utc_to_local_day(r->from_ms, NULL) - 1 - d0, period);
 	if (k < 0)

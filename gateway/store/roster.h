@@ -7,8 +7,10 @@
  * 400 days ahead of the build time. The coordinators maintain the roster as one CSV file,
  * parsed and imported here (all or nothing), and exported back (gw_roster_write_csv).
  *
- * Who is on duty on a line at t: one-off shifts and rotation turns (daily or weekly,
- * handed off at a local Europe/Helsinki time, DST-correct) -- within a temporary roster's
+ * Who is on duty on a line at t: one-off shifts, rotation turns (daily or weekly,
+ * handed off at a local Europe/Helsinki time, DST-correct) and shift patterns (a cycle of
+ * any number of days, shifts with their own local start times, members staggered by a
+ * step of days; tools/demo/roster.csv's pattern record) -- within a temporary roster's
  * date range only those of that temporary roster, then overrides in a fixed
  * order: every "replace" (A's duty goes to B), then every "remove" (A is off), then
  * every "add" (A is on duty too), each kind by start time. So a substitute who is off

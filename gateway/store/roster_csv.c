@@ -482,6 +482,20 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 	}
 	for (size_t i = 0; i < d->n_rotations; i++) {
 		const struct gw_db_rotation *x = &d->rotations[i];
+		if (x->cycle) {
+			put_field(f, "pattern", false);
+			put_field(f, x->name, false);
+			put_field(f, x->line, false);
+			put_field(f, x->start_date, false);
+			put_field(f, x->cycle, false);
+			put_field(f, x->shifts, false);
+			put_int(f, x->position, false, false);
+			put_int(f, x->step, false, false);
+			put_field(f, x->end_date ? x->end_date : "", !x->temp);
+			if (x->temp)
+				put_field(f, x->temp, true);
+			continue;
+		}
 		put_field(f, "rotation", false);
 		put_field(f, x->name, false);
 		put_field(f, x->line, false);

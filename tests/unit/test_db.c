@@ -1042,8 +1042,8 @@ static void test_manual_changes_survive_import(void **state)
 	gw_db_close(db);
 }
 
-/* A v1 roster migrated to v7: language fi, no PIN, unconditional routes, no temp rosters. */
-static void test_migrate_roster_to_v7(void **state)
+/* A v1 roster migrated to v8: language fi, no PIN, unconditional routes, no temp rosters. */
+static void test_migrate_roster_to_v8(void **state)
 {
 	struct gw_db_roster r;
 	struct gw_db *db;
@@ -1056,7 +1056,7 @@ static void test_migrate_roster_to_v7(void **state)
 		 "INSERT INTO shifts (line, worker, start_utc, end_utc, position)"
 		 " VALUES ('sos', 1, 0, 1000, 1);");
 	assert_int_equal(gw_db_open(path, &db), 0);
-	assert_int_equal(gw_db_schema_version(), 7);
+	assert_int_equal(gw_db_schema_version(), 8);
 	assert_int_equal(gw_db_roster_read(db, &r), 0);
 	assert_int_equal(r.n_workers, 1);
 	assert_string_equal(r.workers[0].lang, "fi");
@@ -1078,14 +1078,15 @@ static void test_migrate_roster_to_v7(void **state)
 	assert_string_equal(r.workers[0].pin_hash, "$argon2id$x");
 	gw_db_roster_clear(&r);
 	gw_db_close(db);
-	assert_int_equal(raw_int("SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 8);
 }
 
 /*
- * v6 -> v7: overrides and inactive workers already there may be rinkictl's: they move to
- * the manual layer (a v6 file is made by taking the v7 tables away again).
+ * v6 -> v8: overrides and inactive workers already there may be rinkictl's: they move to
+ * the manual layer (v7); rotations are rebuilt for patterns (v8) and keep their members
+ * (a v6 file is made by taking the v7 and v8 changes away again).
  */
-static void test_migrate_v6_to_v7_manual_layer(void **state)
+static void test_migrate_v6_to_v8(void **state)
 {
 	struct gw_db_roster r;
 	struct gw_db *db;
@@ -1093,17 +1094,39 @@ static void test_migrate_v6_to_v7_manual_layer(void **state)
 	(void)state;
 	assert_int_equal(gw_db_open(path, &db), 0);
 	gw_db_close(db);
-	raw_exec("DROP VIEW worker_handles; DROP TABLE manual_overrides; DROP TABLE manual_workers;"
-		 "UPDATE schema_version SET version = 6;"
-		 "INSERT INTO service_lines VALUES ('sos', 'S', 'S', 'S');"
-		 "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"
-		 "INSERT INTO workers (handle, name, phone, active) VALUES ('pia', 'P', '+3584022',"
-		 " 0);"
-		 "INSERT INTO overrides (kind, line, worker, by_worker, start_utc, end_utc)"
-		 " VALUES ('replace', 'sos', 1, 2, 10, 20);");
+	/* back to the v6 tables: no manual layer, rotations as v3-v6 made them */
+	raw_exec(
+	    "DROP VIEW worker_handles; DROP TABLE manual_overrides; DROP TABLE manual_workers;"
+	    "DROP TABLE rotation_members; DROP TABLE rotations;"
+	    "CREATE TABLE rotations (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	    " line TEXT NOT NULL REFERENCES service_lines(code),"
+	    " kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly')),"
+	    " start_date TEXT NOT NULL, end_date TEXT,"
+	    " handoff_min INTEGER NOT NULL CHECK (handoff_min BETWEEN 0 AND 1439),"
+	    " position INTEGER NOT NULL,"
+	    " hours TEXT NOT NULL CHECK (hours IN ('all', 'office', 'after')),"
+	    " temp_roster TEXT REFERENCES temp_rosters(name));"
+	    "CREATE TABLE rotation_members (rotation INTEGER NOT NULL REFERENCES rotations(id),"
+	    " ord INTEGER NOT NULL, worker INTEGER NOT NULL REFERENCES workers(id),"
+	    " PRIMARY KEY (rotation, ord)) WITHOUT ROWID;"
+	    "UPDATE schema_version SET version = 6;"
+	    "INSERT INTO service_lines VALUES ('sos', 'S', 'S', 'S');"
+	    "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"
+	    "INSERT INTO workers (handle, name, phone, active) VALUES ('pia', 'P', '+3584022',"
+	    " 0);"
+	    "INSERT INTO overrides (kind, line, worker, by_worker, start_utc, end_utc)"
+	    " VALUES ('replace', 'sos', 1, 2, 10, 20);"
+	    "INSERT INTO rotations (name, line, kind, start_date, handoff_min, position, hours)"
+	    " VALUES ('wk', 'sos', 'weekly', '2026-01-05', 480, 1, 'all');"
+	    "INSERT INTO rotation_members VALUES (1, 1, 1);");
 	assert_int_equal(gw_db_open(path, &db), 0);
-	assert_int_equal(raw_int("SELECT version FROM schema_version"), 7);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), 8);
 	assert_int_equal(raw_int("SELECT count(*) FROM overrides"), 0);
+	/* v8 rebuilt rotations (kind "pattern"): the rotation and its member are still there */
+	assert_int_equal(raw_int("SELECT count(*) FROM rotations r JOIN rotation_members m"
+				 " ON m.rotation = r.id WHERE r.name = 'wk' AND r.cycle IS NULL"),
+			 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	assert_int_equal(raw_int("SELECT count(*) FROM manual_overrides WHERE worker = 'aino'"
 				 " AND by_worker = 'pia' AND start_utc = 10"),
 			 1);
@@ -1136,8 +1159,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_v7, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_v6_to_v7_manual_layer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_v8, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v6_to_v8, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),

@@ -139,6 +139,10 @@ static const char *base_roster =
     "worker,leena,Leena Mäkinen,+358401234569,\n"
     "worker,olli,Olli Salonen,+358401234578,,0\n";
 
+static char *export_text(void);
+static const char *plan_str(const struct gw_roster *r, const char *line, int64_t at,
+			    struct gw_roster_plan *p);
+
 /* ---- time ---------------------------------------------------------------------------- */
 
 static void test_parse_time(void **state)
@@ -853,6 +857,141 @@ static void test_rotation_dst(void **state)
 	gw_roster_free(r);
 }
 
+/* ---- shift patterns ------------------------------------------------------------------ */
+
+/* A 12-hour two-shift pattern: D D N N and four days off, four members two days apart. */
+static void test_pattern(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "worker,pia,Pia,+358401234580,\n"
+		 "pattern,twelve,sos,2026-03-27,D D N N - - - -,D=07:00 N=19:00,1\n"
+		 "rotation_member,twelve,1,aino\n"
+		 "rotation_member,twelve,2,mikko\n"
+		 "rotation_member,twelve,3,leena\n"
+		 "rotation_member,twelve,4,pia\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-20T00:00Z");
+	/* day 0, 27 March: aino at cycle day 0 (D), pia at day 2 (N; she started 6 days ago) */
+	assert_string_equal(chain(r, "sos", t("2026-03-27T04:59Z")), "");
+	assert_string_equal(chain(r, "sos", t("2026-03-27T05:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-27T16:59Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-27T17:00Z")), "pia");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T05:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T17:00Z")), "pia");
+	/* 29 March, summer time from 01:00Z: pia's night ends at 07:00 EEST (04:00Z), 11 h */
+	assert_string_equal(chain(r, "sos", t("2026-03-29T03:59Z")), "pia");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T04:00Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T16:00Z")), "aino");
+	/* 1 April (day 5): leena's day 1 (D), mikko's day 3 (N) */
+	assert_string_equal(chain(r, "sos", t("2026-04-01T04:00Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-04-01T16:00Z")), "mikko");
+	/* exactly one worker on duty at every minute for a year, across both clock changes */
+	for (int64_t at = t("2026-03-27T05:00Z"); at < t("2027-03-20T00:00Z"); at += 60000) {
+		const char *c = chain(r, "sos", at);
+		if (!*c || strchr(c, ','))
+			fail_msg("at %lld: '%s'", (long long)at, c);
+	}
+	gw_roster_free(r);
+	/* it comes back from the export the same */
+	char *text = export_text();
+	assert_non_null(
+	    strstr(text, "pattern,twelve,sos,2026-03-27,D D N N - - - -,D=07:00 N=19:00,1,2,\n"));
+	assert_int_equal(import_text(text), 0);
+	char *again = export_text();
+	assert_string_equal(text, again);
+	free(text);
+	free(again);
+
+	/* shifts with their own end: office days Mon-Fri 08:00-16:00, from Monday 2 March */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "pattern,office,mhs,2026-03-02,W W W W W - -,W=08:00-16:00,1\n"
+		 "rotation_member,office,1,leena\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-01T00:00Z");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T05:59Z")), "");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T06:00Z")), "leena");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T13:59Z")), "leena");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T14:00Z")), "");
+	assert_string_equal(chain(r, "mhs", t("2026-03-06T10:00Z")), "leena"); /* Friday */
+	assert_string_equal(chain(r, "mhs", t("2026-03-07T10:00Z")), "");      /* Saturday */
+	assert_string_equal(chain(r, "mhs", t("2026-03-09T10:00Z")), "leena");
+	gw_roster_free(r);
+
+	/* errors, each with its line */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "pattern,p1,sos,2026-01-01,D D N,D=07:00 N=19:00,1\n"	       /* 7 */
+		 "rotation_member,p1,1,aino\n"				       /* 8 */
+		 "rotation_member,p1,2,mikko\n"				       /* 9 */
+		 "pattern,p2,sos,2026-01-01,D X -,D=07:00,1\n"		       /* 10 */
+		 "pattern,p3,sos,2026-01-01,D -,D=07:00 E=07:00,1\n"	       /* 11 */
+		 "pattern,p4,sos,2026-01-01,D -,D=7:00,1\n"		       /* 12 */
+		 "pattern,p5,sos,2026-01-01,D -,D=07:00,1,2\n"		       /* 13 */
+		 "pattern,p6,sos,2026-01-01,W W W W W - -,W=08:00-16:00,2,1\n" /* 14 */
+		 "rotation_member,p6,1,leena\n",			       /* 15 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(
+	    has_err(csvpath, ":7: pattern p1: 2 members do not share a 3-day cycle evenly"));
+	assert_true(has_err(csvpath, ":10: pattern p2: cycle day 2 is 'X'"));
+	assert_true(has_err(csvpath, ":11: pattern p3: shifts D and E: the same name or start"));
+	assert_true(has_err(csvpath, ":12: pattern p4: bad shift 'D=7:00'"));
+	assert_true(has_err(csvpath, ":13: bad step '2' (days between members' starts, 0-1"));
+	assert_int_equal(n_errs, 5);
+}
+
+/* The South Savo model (tools/demo/south-savo.csv): 40 rows, every line covered. */
+static void test_south_savo(void **state)
+{
+	FILE *f = fopen("tools/demo/south-savo.csv", "r");
+	char line[512];
+	int rows = 0;
+	struct gw_roster_plan p;
+	struct gw_roster *r;
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		rows += line[0] != '#' && line[0] != '\n';
+	fclose(f);
+	assert_true(rows <= 40);
+	n_errs = 0;
+	assert_int_equal(
+	    gw_roster_import_file(db, "tools/demo/south-savo.csv", 0, on_err, NULL, NULL, NULL), 0);
+	r = load_at("2026-06-01T00:00Z");
+	/* social and crisis, mental health: one worker at every minute of a year */
+	for (int64_t at = t("2026-06-01T00:00Z"); at < t("2027-06-01T00:00Z"); at += 60000) {
+		for (int k = 0; k < 2; k++) {
+			const char *c = chain(r, k ? "mhs" : "sos", at);
+			if (!*c || strchr(c, ','))
+				fail_msg("%s at %lld: '%s'", k ? "mhs" : "sos", (long long)at, c);
+		}
+	}
+	/* Monday 8 June 2026: sos day 158 of its 10-day cycle: eeva (day 0 at 150) by day */
+	assert_string_equal(chain(r, "sos", t("2026-06-08T10:00+03:00")), "eeva");
+	/* child protection: own staff in office hours, then the social on-call */
+	assert_string_equal(plan_str(r, "lsp", t("2026-06-08T10:00+03:00"), &p), "riikka/0,eeva/0");
+	assert_string_equal(plan_str(r, "lsp", t("2026-06-08T16:00+03:00"), &p), "eeva/0");
+	assert_string_equal(plan_str(r, "lsp", t("2026-06-13T10:00+03:00"), &p), "mikko/0");
+	/* violence work: the coordinator in office hours, the social on-call always */
+	assert_string_equal(plan_str(r, "vwc", t("2026-06-08T15:59+03:00"), &p), "katja/0,eeva/0");
+	assert_string_equal(plan_str(r, "vwc", t("2026-06-08T19:00+03:00"), &p), "olli/0");
+	/* routes */
+	assert_string_equal(gw_roster_route(r, "2275001"), "mhs");
+	assert_string_equal(gw_roster_route(r, "2269501"), "lsp");
+	assert_string_equal(gw_roster_route(r, "2269009"), "vwc");
+	assert_string_equal(gw_roster_route(r, "2271001"), "sos");
+	gw_roster_free(r);
+}
+
 /* ---- overrides ----------------------------------------------------------------------- */
 
 static void test_overrides(void **state)
@@ -1512,6 +1651,8 @@ int main(void)
 	    cmocka_unit_test(test_dst_transitions),
 	    cmocka_unit_test_setup_teardown(test_csv_local_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_dst, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pattern, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_south_savo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_holidays, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
