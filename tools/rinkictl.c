@@ -63,12 +63,17 @@ static const struct ctl_cmd_help {
      "other event and the incidents stay, the hash chain stays verifiable, and a\n"
      "\"retention\" event records the run. Then the call recordings (\"recording\" events)\n"
      "older than N days are deleted, recorded by a \"recording_retention\" event."},
-    {"roster import", "roster import FILE [--replace]",
+    {"roster import", "roster import FILE [--replace] [--days N]",
      "Validate FILE (format: tools/demo/roster.csv) and replace the imported (base) roster\n"
      "with it; every bad row is reported and nothing changes unless the whole file is\n"
      "valid. Manual changes (override add, worker add/disable/enable) are kept and listed;\n"
      "those FILE now has itself move into the base; those naming a worker or line FILE\n"
-     "lacks are listed and refuse the import, unless --replace drops them."},
+     "lacks are listed and refuse the import, unless --replace drops them. Then the\n"
+     "coverage of the next N days (default 14) as roster check prints it."},
+    {"roster check", "roster check [--days N] [--from TIME]",
+     "Every gap in the next N days (default 14, at most 366; from TIME, default now): each\n"
+     "line, from, to, and whether only the line's fallback or nobody would be paged;\n"
+     "\"covered\" when there is none. Exit 1 when there are gaps."},
     {"roster export", "roster export [FILE]",
      "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
     {"roster temp", "roster temp [--json]",
@@ -1048,6 +1053,95 @@ static int ctl_roster_temp(const char *dbpath, bool json)
 	return ctl_flush();
 }
 
+/* ---- coverage ------------------------------------------------------------------------ */
+
+#define DEFAULT_CHECK_DAYS 14
+
+struct ctl_gaps {
+	int n;
+	FILE *out;
+};
+
+static void ctl_gap(const struct gw_roster_gap *g, void *arg)
+{
+	struct ctl_gaps *x = arg;
+	char a[48], b[48];
+	int64_t min = (g->to_ms - g->from_ms) / 60000;
+
+	gw_roster_format_time(g->from_ms, a, sizeof(a));
+	gw_roster_format_time(g->to_ms, b, sizeof(b));
+	if (x->n++ == 0)
+		fprintf(x->out, "%-6s %-25s %-25s %9s  %s\n", "LINE", "FROM", "TO", "LENGTH",
+			"WHO IS PAGED");
+	fprintf(x->out, "%-6s %-25s %-25s %6" PRId64 ":%02d  %s%s\n", g->line, a, b, min / 60,
+		(int)(min % 60), g->fallback ? "only the fallback " : "nobody",
+		g->fallback ? g->fallback : "");
+}
+
+/*
+ * Every gap of the roster in db from from_ms for days days, printed to out; "covered"
+ * when there is none. Returns the number of gaps, or -1 after an error message.
+ */
+static int ctl_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, long days, FILE *out)
+{
+	struct ctl_gaps x = {.out = out};
+	struct gw_roster *r;
+	char a[48], b[48];
+	int64_t to_ms = from_ms + days * 86400000LL;
+	int rc = gw_roster_load_at(db, from_ms, &r);
+
+	if (rc < 0) {
+		ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
+		return -1;
+	}
+	gw_roster_format_time(from_ms, a, sizeof(a));
+	gw_roster_format_time(to_ms, b, sizeof(b));
+	rc = gw_roster_gaps(r, from_ms, to_ms, ctl_gap, &x);
+	gw_roster_free(r);
+	if (rc < 0) {
+		ctl_fail("coverage check: %s", strerror(-rc));
+		return -1;
+	}
+	if (rc == 0)
+		fprintf(out, "covered: every line has someone on duty from %s to %s (%ld days)\n",
+			a, b, days);
+	else
+		fprintf(
+		    out,
+		    "%d gap%s from %s to %s (%ld days): a call to the line then finds nobody on "
+		    "duty\n",
+		    rc, rc == 1 ? "" : "s", a, b, days);
+	return rc;
+}
+
+/* roster check [--days N] [--from TIME]: exit 0 covered, 1 gaps. */
+static int ctl_roster_check(const char *dbpath, int argc, char **argv)
+{
+	int64_t from = (int64_t)time(NULL) / 60 * 60000; /* now, to the minute */
+	long days = DEFAULT_CHECK_DAYS;
+	struct gw_db *db;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
+			if (!ctl_parse_int(argv[++i], 1, 366, &days))
+				return ctl_bad_usage("bad --days '%s' (1-366)", argv[i]);
+		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+			if (!ctl_parse_date(argv[++i], false, &from))
+				return ctl_bad_usage("bad --from '%s'", argv[i]);
+		} else {
+			return ctl_bad_usage("usage: roster check [--days N] [--from TIME]");
+		}
+	}
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = ctl_coverage(db, dbpath, from, days, stdout);
+	gw_db_close(db);
+	if (rc < 0)
+		return 1;
+	return ctl_flush() != 0 ? 1 : rc > 0;
+}
+
 /* What an import did with one manual change (rinkictl's overrides, disables, workers). */
 static void ctl_manual_change(enum gw_db_manual_fate fate, const char *what, void *arg)
 {
@@ -1066,6 +1160,7 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 	struct gw_roster_counts c;
 	struct gw_db *db;
 	int errors = 0, rc;
+	bool print_cov = false;
 
 	if (argc >= 1 && strcmp(argv[0], "export") == 0) {
 		if (argc > 2)
@@ -1077,14 +1172,28 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 			return ctl_roster_temp(dbpath, argc == 2);
 		return ctl_bad_usage("usage: roster temp [--json]");
 	}
-	bool replace = argc == 3 && strcmp(argv[2], "--replace") == 0;
-	if ((argc != 2 && !replace) || strcmp(argv[0], "import") != 0)
-		return ctl_bad_usage(
-		    "usage: roster import FILE [--replace] | roster export [FILE] | roster temp");
+	if (argc >= 1 && strcmp(argv[0], "check") == 0)
+		return ctl_roster_check(dbpath, argc, argv);
+	bool replace = false;
+	long days = DEFAULT_CHECK_DAYS;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--replace") == 0)
+			replace = true;
+		else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc &&
+			 ctl_parse_int(argv[i + 1], 1, 366, &days))
+			i++;
+		else
+			argc = 0; /* usage below */
+	}
+	if (argc < 2 || strcmp(argv[0], "import") != 0)
+		return ctl_bad_usage("usage: roster import FILE [--replace] [--days N] | roster "
+				     "export [FILE] | roster temp | roster check [--days N]");
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
 	rc = gw_roster_import_file(db, argv[1], replace ? GW_DB_IMPORT_REPLACE : 0, ctl_csv_error,
 				   ctl_manual_change, &errors, &c);
+	if (rc == 0)
+		print_cov = true;
 	gw_db_close(db);
 	if (rc == -ECANCELED)
 		return ctl_fail("%s: nothing imported: the manual changes above name workers or "
@@ -1101,7 +1210,13 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 	       "holidays\n",
 	       argv[1], dbpath, c.lines, c.workers, c.shifts, c.rotations, c.overrides, c.steps,
 	       c.routes, c.dirs, c.holidays);
-	return 0;
+	/* The roster is in; what it covers is news, not a failure of the import. */
+	if (print_cov && (rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) == 0) {
+		rc = ctl_coverage(db, dbpath, (int64_t)time(NULL) / 60 * 60000, days, stdout);
+		gw_db_close(db);
+		return rc < 0 ? 1 : ctl_flush();
+	}
+	return rc == 0 ? 0 : 1;
 }
 
 static int ctl_directory(const char *dbpath, int argc, char **argv)

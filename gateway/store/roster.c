@@ -1080,3 +1080,77 @@ const char *gw_roster_line_code(const struct gw_roster *r, size_t i)
 {
 	return i < r->n_lines ? r->lines[i].l->code : NULL;
 }
+
+/* ---- coverage ------------------------------------------------------------------------ */
+
+static int cmp_edge(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
+		   void *arg)
+{
+	size_t n = 2, k = 0;
+	int64_t *edge;
+	int gaps = 0, rc = 0;
+
+	if (to_ms <= from_ms)
+		return -EINVAL;
+	if (from_ms < r->from_ms || to_ms > r->to_ms)
+		return -ERANGE;
+	/* The plan can change only where a duty interval or an override starts or ends. */
+	for (size_t i = 0; i < r->n_lines; i++)
+		n += 2 * r->lines[i].n;
+	n += 2 * r->n_ovr;
+	if (!(edge = malloc(n * sizeof(*edge))))
+		return -ENOMEM;
+	edge[k++] = from_ms;
+	edge[k++] = to_ms;
+	for (size_t i = 0; i < r->n_lines; i++)
+		for (size_t j = 0; j < r->lines[i].n; j++) {
+			edge[k++] = r->lines[i].shifts[j].start;
+			edge[k++] = r->lines[i].shifts[j].end;
+		}
+	for (size_t i = 0; i < r->n_ovr; i++) {
+		edge[k++] = r->ovr[i].start;
+		edge[k++] = r->ovr[i].end;
+	}
+	qsort(edge, k, sizeof(*edge), cmp_edge);
+	for (size_t i = 0; i < r->n_lines && rc >= 0; i++) {
+		const char *code = r->lines[i].l->code;
+		struct gw_roster_gap g = {.line = code, .from_ms = -1};
+		for (size_t e = 0; e < k && rc >= 0; e++) {
+			struct gw_roster_plan p;
+			if (edge[e] < from_ms || (e && edge[e] == edge[e - 1]))
+				continue;
+			bool open = g.from_ms >= 0;
+			if (edge[e] >= to_ms || (rc = gw_roster_plan(r, code, edge[e], &p)) < 0 ||
+			    p.n_steps > 0) {
+				if (open) { /* the gap ends here */
+					g.to_ms = edge[e] < to_ms ? edge[e] : to_ms;
+					fn(&g, arg);
+					gaps++;
+					g.from_ms = -1;
+				}
+				if (edge[e] >= to_ms)
+					break;
+				continue;
+			}
+			if (!open) {
+				g.from_ms = edge[e];
+				g.fallback = p.has_fallback ? p.fallback.handle : NULL;
+			}
+		}
+	}
+	free(edge);
+	return rc < 0 ? rc : gaps;
+}
+
+int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_ms)
+{
+	*from_ms = r->from_ms;
+	*to_ms = r->to_ms;
+	return 0;
+}

@@ -131,6 +131,31 @@ int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
  */
 const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64_t t_ms);
 
+/* ---- coverage -------------------------------------------------------------------------- */
+
+/*
+ * A gap: from_ms to to_ms, line's plan has no step (gw_roster_plan: nobody on duty and no
+ * chain step that finds anyone). fallback is the handle of the fallback that would still
+ * be rung then, or NULL: nobody at all can be paged.
+ */
+struct gw_roster_gap {
+	const char *line;
+	int64_t from_ms, to_ms;
+	const char *fallback;
+};
+typedef void (*gw_roster_gap_fn)(const struct gw_roster_gap *g, void *arg);
+
+/*
+ * Call fn for every gap of every line in [from_ms, to_ms), by line code then time (a gap
+ * is cut at the range's ends). Returns how many, -EINVAL for an empty range, or -ERANGE
+ * when the range is outside the snapshot's horizon (gw_roster_horizon).
+ */
+int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
+		   void *arg);
+
+/* The snapshot's horizon [*from_ms, *to_ms) (UTC ms): where lookups answer. Returns 0. */
+int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_ms);
+
 /* ---- worker PIN and language ------------------------------------------------------------ */
 
 /*
@@ -219,6 +244,12 @@ int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len
  * UTC), so 03:30 is 01:00 UTC and 03:59 is 01:58 UTC; order is kept and nothing is skipped.
  */
 int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
+
+/*
+ * t_ms as Helsinki wall clock with its offset, as roster files write it
+ * ("2026-06-01T08:00+03:00"; seconds and ms only when set) into buf (NUL-terminated).
+ */
+void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
 
 /* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
 int gw_roster_utc_offset_min(int64_t t_ms);

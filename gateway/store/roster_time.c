@@ -311,3 +311,8 @@ void roster_format_utc(int64_t ms, char *buf, size_t len)
 	if (n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "Z");
 }
+
+void gw_roster_format_time(int64_t t_ms, char *buf, size_t len)
+{
+	roster_format_local(t_ms, buf, len);
+}

@@ -250,6 +250,7 @@ static void test_usage_and_help(void **state)
 	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
 	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
 	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
+	    {"roster", "check"},
 	};
 
 	(void)state;
@@ -558,13 +559,44 @@ static void test_temp_roster_cli(void **state)
 	assert_non_null(strstr(out, "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"));
 }
 
+/* Coverage: every gap of the next N days, or an explicit "covered"; exit 1 on gaps. */
+static void test_roster_check(void **state)
+{
+	char path[128];
+
+	(void)state;
+	assert_int_equal(ctl("roster", "import", "tools/demo/south-savo.csv", "--replace", NULL),
+			 0);
+	/* the import ends with the coverage of the next 14 days (from now: either form) */
+	assert_non_null(strstr(out, " (14 days)"));
+	assert_int_equal(ctl("roster", "check", "--from", "2026-06-01", "--days", "366", NULL), 0);
+	assert_non_null(strstr(out,
+			       "covered: every line has someone on duty from "
+			       "2026-06-01T00:00+03:00 to 2027-06-02T00:00+03:00 (366 days)\n"));
+	snprintf(path, sizeof(path), "%s/gaps.csv", dir);
+	write_file(path, "line,sos,S,S,S\nline,mhs,M,M,M\nworker,a,A,+358401234567,\n"
+			 "shift,sos,a,2026-06-01T08:00,2026-06-02T08:00,1\n"
+			 "shift,sos,a,2026-06-02T10:00,2026-06-10T08:00,1\nchain,mhs,,a\n");
+	assert_int_equal(ctl("roster", "import", path, "--replace", NULL), 0);
+	assert_int_equal(ctl("roster", "check", "--from", "2026-06-01T08:00", "--days", "2", NULL),
+			 1);
+	assert_non_null(strstr(out, "mhs    2026-06-01T08:00+03:00    2026-06-03T08:00+03:00    "
+				    "    48:00  only the fallback a\n"));
+	assert_non_null(strstr(out, "sos    2026-06-02T08:00+03:00    2026-06-02T10:00+03:00    "
+				    "     2:00  nobody\n"));
+	assert_non_null(
+	    strstr(out, "2 gaps from 2026-06-01T08:00+03:00 to 2026-06-03T08:00+03:00"));
+	assert_int_equal(ctl("roster", "check", "--days", "0", NULL), 2);
+	assert_int_equal(ctl("roster", "check", "--days", "400", NULL), 2);
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", "--replace", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_usage_and_help),
-	    cmocka_unit_test(test_roster_and_edits),
-	    cmocka_unit_test(test_report_and_retention),
-	    cmocka_unit_test(test_temp_roster_cli),
+	    cmocka_unit_test(test_usage_and_help),	 cmocka_unit_test(test_roster_and_edits),
+	    cmocka_unit_test(test_report_and_retention), cmocka_unit_test(test_temp_roster_cli),
+	    cmocka_unit_test(test_roster_check),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

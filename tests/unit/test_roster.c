@@ -100,6 +100,15 @@ static int import_text(const char *text)
 	return gw_roster_import_file(db, csvpath, 0, on_err, NULL, NULL, NULL);
 }
 
+/* A Helsinki wall-clock time (roster file syntax). */
+static int64_t lt(const char *local)
+{
+	char why[240];
+	int64_t ms;
+	assert_int_equal(gw_roster_parse_local_time(local, &ms, why, sizeof(why)), 0);
+	return ms;
+}
+
 static struct gw_roster *load(void)
 {
 	struct gw_roster *r;
@@ -992,6 +1001,71 @@ static void test_south_savo(void **state)
 	gw_roster_free(r);
 }
 
+/* ---- coverage ------------------------------------------------------------------------ */
+
+struct gaps {
+	char text[1024];
+};
+
+static void on_gap(const struct gw_roster_gap *g, void *arg)
+{
+	struct gaps *x = arg;
+	char a[40], b[40];
+	size_t n = strlen(x->text);
+	gw_roster_format_time(g->from_ms, a, sizeof(a));
+	gw_roster_format_time(g->to_ms, b, sizeof(b));
+	snprintf(x->text + n, sizeof(x->text) - n, "%s %s..%s%s%s|", g->line, a, b,
+		 g->fallback ? " fallback " : "", g->fallback ? g->fallback : "");
+}
+
+static void test_gaps(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+	struct gaps g = {0};
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-06-01T08:00,2026-06-02T08:00,1\n"
+		 "shift,sos,mikko,2026-06-02T10:00,2026-06-03T00:00,1\n"
+		 "shift,sos,leena,2026-06-01T08:00,2026-06-03T00:00,2\n"
+		 "override,remove,,leena,2026-06-02T07:00,2026-06-02T09:00\n"
+		 "override,remove,sos,aino,2026-06-01T12:00,2026-06-01T13:00\n"
+		 "chain,mhs,,leena\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-06-01T00:00Z");
+	/* sos: leena is second all along, but off 07-09: the gap is 08:00-09:00 local;
+	 * aino's removal at 12-13 leaves leena. mhs: nobody at all, the fallback only. */
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-01T08:00"), lt("2026-06-03T02:00"), on_gap, &g), 3);
+	assert_string_equal(g.text, "mhs 2026-06-01T08:00+03:00..2026-06-03T02:00+03:00 fallback "
+				    "leena|sos 2026-06-02T08:00+03:00..2026-06-02T09:00+03:00|"
+				    "sos 2026-06-03T00:00+03:00..2026-06-03T02:00+03:00|");
+	/* covered: none */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-01T08:00"), lt("2026-06-02T08:00"), on_gap, &g),
+	    1); /* mhs only */
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-02T09:00"), lt("2026-06-02T09:00"), on_gap, &g), -EINVAL);
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2028-06-02T09:00"), lt("2028-06-03T09:00"), on_gap, &g), -ERANGE);
+	gw_roster_free(r);
+
+	/* The South Savo model has no gap in a year. */
+	n_errs = 0;
+	assert_int_equal(
+	    gw_roster_import_file(db, "tools/demo/south-savo.csv", 0, on_err, NULL, NULL, NULL), 0);
+	r = load_at("2026-06-01T00:00Z");
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-01T00:00"), lt("2027-06-01T00:00"), on_gap, &g), 0);
+	assert_string_equal(g.text, "");
+	gw_roster_free(r);
+}
+
 /* ---- overrides ----------------------------------------------------------------------- */
 
 static void test_overrides(void **state)
@@ -1653,6 +1727,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rotation_dst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pattern, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_south_savo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gaps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_holidays, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
