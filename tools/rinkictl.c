@@ -19,6 +19,7 @@
 #include "store/roster.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -74,6 +75,10 @@ static const struct ctl_cmd_help {
      "Every gap in the next N days (default 14, at most 366; from TIME, default now): each\n"
      "line, from, to, and whether only the line's fallback or nobody would be paged;\n"
      "\"covered\" when there is none. Exit 1 when there are gaps."},
+    {"roster ics", "roster ics [--worker H] [--line L] [--from D] [--days N] [FILE]",
+     "The duty from D (default now) for N days (default 31) as an iCalendar file (RFC\n"
+     "5545) for a calendar app: one event per stretch of duty, of worker H or line L\n"
+     "(default: everyone, every line), after rotations, patterns and overrides."},
     {"roster export", "roster export [FILE]",
      "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
     {"roster temp", "roster temp [--json]",
@@ -1142,6 +1147,77 @@ static int ctl_roster_check(const char *dbpath, int argc, char **argv)
 	return ctl_flush() != 0 ? 1 : rc > 0;
 }
 
+/*
+ * roster ics [--worker H] [--line L] [--from D] [--days N] [FILE]: the duty as iCalendar.
+ * The file is created new or truncated, not followed through a symlink.
+ */
+static int ctl_roster_ics(const char *dbpath, int argc, char **argv)
+{
+	const char *handle = NULL, *line = NULL, *file = NULL;
+	int64_t from = (int64_t)time(NULL) / 60 * 60000;
+	long days = 31;
+	struct gw_roster *r;
+	struct gw_db *db;
+	FILE *f = stdout;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc) {
+			handle = argv[++i];
+		} else if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
+			line = argv[++i];
+		} else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
+			if (!ctl_parse_int(argv[++i], 1, 366, &days))
+				return ctl_bad_usage("bad --days '%s' (1-366)", argv[i]);
+		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+			if (!ctl_parse_date(argv[++i], false, &from))
+				return ctl_bad_usage("bad --from '%s'", argv[i]);
+		} else if (argv[i][0] != '-' && !file) {
+			file = argv[i];
+		} else {
+			return ctl_bad_usage("usage: roster ics [--worker H] [--line L] [--from D] "
+					     "[--days N] [FILE]");
+		}
+	}
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_roster_load_at(db, from, &r);
+	gw_db_close(db);
+	if (rc < 0)
+		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
+	if (line && !gw_roster_line_name(r, line)) {
+		gw_roster_free(r);
+		ctl_fail("no line '%s'", line);
+		return EXIT_NOT_FOUND;
+	}
+	if (handle && !gw_roster_worker_name(r, handle)) {
+		gw_roster_free(r);
+		ctl_fail("no worker '%s'", handle);
+		return EXIT_NOT_FOUND;
+	}
+	if (file) {
+		int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 || !(f = fdopen(fd, "w"))) {
+			rc = -errno;
+			if (fd >= 0)
+				close(fd);
+			gw_roster_free(r);
+			return ctl_fail("%s: %s", file, strerror(-rc));
+		}
+	}
+	rc = gw_roster_write_ics(r, handle, line, from, from + days * 86400000LL,
+				 (int64_t)time(NULL) * 1000, f);
+	if (file && fclose(f) != 0 && rc >= 0)
+		rc = -errno;
+	gw_roster_free(r);
+	if (rc < 0)
+		return ctl_fail("%s: cannot write the calendar: %s", file ? file : "stdout",
+				strerror(-rc));
+	if (file)
+		printf("%s: %d event%s\n", file, rc, rc == 1 ? "" : "s");
+	return file ? ctl_flush() : 0;
+}
+
 /* What an import did with one manual change (rinkictl's overrides, disables, workers). */
 static void ctl_manual_change(enum gw_db_manual_fate fate, const char *what, void *arg)
 {
@@ -1174,6 +1250,8 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 	}
 	if (argc >= 1 && strcmp(argv[0], "check") == 0)
 		return ctl_roster_check(dbpath, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "ics") == 0)
+		return ctl_roster_ics(dbpath, argc, argv);
 	bool replace = false;
 	long days = DEFAULT_CHECK_DAYS;
 	for (int i = 2; i < argc; i++) {

@@ -23,9 +23,10 @@
  * not depend on the machine's TZ or tzdata, and a lookup never reads a file. Should the
  * EU drop summer time, helsinki_offset_min() is the one place to change.
  *
- * The module is four files behind one private header (roster_priv.h): roster_time.c
- * (Helsinki local time), this file (snapshot, queries, PINs and languages), roster_csv.c
- * (the CSV reader, import and export) and roster_check.c (field and cross-row checks).
+ * The module is five files behind one private header (roster_priv.h): roster_time.c
+ * (Helsinki local time), this file (snapshot, queries, coverage gaps, duty listing, PINs
+ * and languages), roster_csv.c (the CSV reader, import and export), roster_check.c (field
+ * and cross-row checks, shift patterns) and roster_ics.c (the iCalendar export).
  *
  * The CSV parser takes a buffer, follows RFC 4180 quoting, and reports every bad
  * row as file:line before anything is written; cross-row checks (unknown line or
@@ -1153,4 +1154,70 @@ int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_m
 	*from_ms = r->from_ms;
 	*to_ms = r->to_ms;
 	return 0;
+}
+
+/* ---- duty listing -------------------------------------------------------------------- */
+
+static int cmp_duty(const void *a, const void *b)
+{
+	const struct rshift *x = a, *y = b;
+	int c = strcmp(x->w->handle, y->w->handle);
+	if (!c)
+		c = x->position - y->position;
+	if (!c)
+		c = x->start < y->start ? -1 : x->start > y->start;
+	return c;
+}
+
+int gw_roster_duty_each(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+			gw_roster_duty_fn fn, void *arg)
+{
+	int count = 0;
+
+	if (to_ms <= from_ms)
+		return -EINVAL;
+	if (from_ms < r->from_ms || to_ms > r->to_ms)
+		return -ERANGE;
+	for (size_t i = 0; i < r->n_lines; i++) {
+		const struct rline *l = &r->lines[i];
+		struct rshift *s = malloc((l->n + 1) * sizeof(*s));
+		size_t n = 0;
+		if (!s)
+			return -ENOMEM;
+		for (size_t j = 0; j < l->n; j++)
+			if (l->shifts[j].w->active && l->shifts[j].end > from_ms &&
+			    l->shifts[j].start < to_ms)
+				s[n++] = l->shifts[j];
+		qsort(s, n, sizeof(*s), cmp_duty);
+		for (size_t j = 0; j < n;) {
+			struct gw_roster_duty d = {.line = l->l->code,
+						   .handle = s[j].w->handle,
+						   .name = s[j].w->name,
+						   .position = s[j].position,
+						   .start_ms = s[j].start,
+						   .end_ms = s[j].end};
+			/* one stretch: the same worker and place, touching or overlapping */
+			for (j++; j < n && s[j].w == s[j - 1].w && s[j].position == d.position &&
+				  s[j].start <= d.end_ms;
+			     j++)
+				if (s[j].end > d.end_ms)
+					d.end_ms = s[j].end;
+			d.whole_start_ms = d.start_ms;
+			d.whole_end_ms = d.end_ms;
+			if (d.start_ms < from_ms)
+				d.start_ms = from_ms;
+			if (d.end_ms > to_ms)
+				d.end_ms = to_ms;
+			fn(&d, arg);
+			count++;
+		}
+		free(s);
+	}
+	return count;
+}
+
+const char *gw_roster_worker_name(const struct gw_roster *r, const char *handle)
+{
+	const struct gw_db_worker *w = find_worker(r, handle);
+	return w ? w->name : NULL;
 }

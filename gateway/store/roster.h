@@ -156,6 +156,37 @@ int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw
 /* The snapshot's horizon [*from_ms, *to_ms) (UTC ms): where lookups answer. Returns 0. */
 int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_ms);
 
+/* ---- duty listing and calendar --------------------------------------------------------- */
+
+/* One stretch of duty: a worker at a place on a line, without a break (strings owned by r). */
+struct gw_roster_duty {
+	const char *line, *handle, *name;
+	int position;
+	int64_t start_ms, end_ms;	      /* cut at the range's ends */
+	int64_t whole_start_ms, whole_end_ms; /* not cut */
+};
+typedef void (*gw_roster_duty_fn)(const struct gw_roster_duty *d, void *arg);
+
+/*
+ * Call fn for every stretch of duty in [from_ms, to_ms) after rotations, patterns and
+ * overrides, active workers only, touching pieces of one worker and place joined, cut at
+ * the range's ends; by line, then worker, place and start. Returns how many, -EINVAL for
+ * an empty range, -ERANGE outside the horizon (gw_roster_horizon) or -ENOMEM.
+ */
+int gw_roster_duty_each(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+			gw_roster_duty_fn fn, void *arg);
+
+/*
+ * Write the duty of [from_ms, to_ms) as an iCalendar (RFC 5545) VCALENDAR to f: one VEVENT
+ * per stretch (gw_roster_duty_each) that overlaps the range, whole (a night that began
+ * before from_ms starts when it began), for one worker (handle, NULL: all) and one line
+ * (line, NULL: all); times in UTC, DTSTAMP stamp_ms, UIDs stable across exports, text
+ * escaped, lines folded at 75 octets, CRLF. Returns the number of events, or -errno (as
+ * gw_roster_duty_each, or a write error).
+ */
+int gw_roster_write_ics(const struct gw_roster *r, const char *handle, const char *line,
+			int64_t from_ms, int64_t to_ms, int64_t stamp_ms, FILE *f);
+
 /* ---- worker PIN and language ------------------------------------------------------------ */
 
 /*
@@ -188,6 +219,9 @@ int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char
 
 /* Language ("fi", "sv" or "en") of the active worker with that phone, or NULL if none. */
 const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone);
+
+/* Name of the worker with that handle (active or not), or NULL when there is none. */
+const char *gw_roster_worker_name(const struct gw_roster *r, const char *handle);
 
 /* Directory name (organisation) for an ISSI/TSI, or NULL when not listed. */
 const char *gw_roster_org(const struct gw_roster *r, const char *issi);

@@ -250,7 +250,7 @@ static void test_usage_and_help(void **state)
 	    {"directory", "import"}, {"worker", "add"},	   {"worker", "list"},
 	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
 	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
-	    {"roster", "check"},
+	    {"roster", "check"},     {"roster", "ics"},
 	};
 
 	(void)state;
@@ -591,12 +591,69 @@ static void test_roster_check(void **state)
 	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", "--replace", NULL), 0);
 }
 
+/*
+ * The duty as iCalendar, checked by tests/integration/check_ics.py with Debian's
+ * python3-icalendar (RFC 5545 syntax, folding, CRLF, unique UIDs, UTC times).
+ */
+static void test_roster_ics(void **state)
+{
+	char path[128];
+	char *py[] = {"/usr/bin/python3", "tests/integration/check_ics.py", path, NULL};
+
+	(void)state;
+	assert_int_equal(ctl("roster", "import", "tools/demo/south-savo.csv", "--replace", NULL),
+			 0);
+	snprintf(path, sizeof(path), "%s/eeva.ics", dir);
+	assert_int_equal(ctl("roster", "ics", "--worker", "eeva", "--from", "2026-06-01", "--days",
+			     "10", path, NULL),
+			 0);
+	assert_non_null(strstr(out, "eeva.ics: 5 events"));
+	/* Eeva is member 5 of the 10-day sos pattern (step 2) from 1 January: on 31 May she is
+	 * on cycle day 2 (N), 1 June day 3 (N), 8 and 9 June D, 10 June N; shifts that overlap
+	 * the range's ends come whole. */
+	assert_int_equal(run_argv(py), 0);
+	assert_string_equal(
+	    out, "2026-05-31T16:00Z 2026-06-01T04:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-01T16:00Z 2026-06-02T04:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-08T04:00Z 2026-06-08T16:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-09T04:00Z 2026-06-09T16:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-10T16:00Z 2026-06-11T04:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "5 events\n");
+	/* A line: child protection's office days, 1-12 June (ten weekdays); week 21 of the
+	 * weekly rotation from 5 January is Pekka's, week 22 Riikka's. */
+	snprintf(path, sizeof(path), "%s/lsp.ics", dir);
+	assert_int_equal(ctl("roster", "ics", "--line", "lsp", "--from", "2026-06-01", "--days",
+			     "12", path, NULL),
+			 0);
+	assert_int_equal(run_argv(py), 0);
+	assert_non_null(strstr(out, "2026-06-01T05:00Z 2026-06-01T13:00Z Lastensuojelun päivystys: "
+				    "Pekka Koskinen (1.)\n"));
+	assert_non_null(strstr(out, "2026-06-08T05:00Z 2026-06-08T13:00Z Lastensuojelun päivystys: "
+				    "Riikka Heikkinen (1.)\n"));
+	assert_non_null(strstr(out, "\n10 events\n"));
+	/* The check catches a broken file: a line longer than 75 octets. */
+	write_file(path,
+		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//x//EN\r\nX-LONG:"
+		   "0123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+		   "END:VCALENDAR\r\n");
+	assert_int_equal(run_argv(py), 1);
+	assert_non_null(strstr(err, "more than 75"));
+	assert_int_equal(ctl("roster", "ics", "--worker", "nobody", NULL), 3);
+	assert_int_equal(ctl("roster", "ics", "--line", "xyz", NULL), 3);
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", "--replace", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_usage_and_help),	 cmocka_unit_test(test_roster_and_edits),
 	    cmocka_unit_test(test_report_and_retention), cmocka_unit_test(test_temp_roster_cli),
-	    cmocka_unit_test(test_roster_check),
+	    cmocka_unit_test(test_roster_check),	 cmocka_unit_test(test_roster_ics),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1066,6 +1066,49 @@ static void test_gaps(void **state)
 	gw_roster_free(r);
 }
 
+/* iCalendar: text escaped, content lines folded at 75 octets, stretches joined. */
+static void test_ics(void **state)
+{
+	char csv[4096], *text = NULL;
+	size_t len = 0;
+	struct gw_roster *r;
+	FILE *f;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "worker,pia,\"Pia, P; \\Testi\",+358401234580,\n"
+		 "shift,sos,pia,2026-06-01T08:00,2026-06-01T12:00,1\n"
+		 "shift,sos,pia,2026-06-01T12:00,2026-06-01T20:00,1\n" /* joined with the first */
+		 "shift,sos,aino,2026-06-01T08:00,2026-06-02T08:00,2\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-06-01T00:00Z");
+	f = open_memstream(&text, &len);
+	assert_int_equal(gw_roster_write_ics(r, "pia", NULL, lt("2026-06-01T00:00"),
+					     lt("2026-06-02T00:00"), 0, f),
+			 1);
+	fclose(f);
+	assert_non_null(strstr(text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
+	assert_non_null(strstr(text, "\r\nDTSTART:20260601T050000Z\r\nDTEND:20260601T170000Z\r\n"));
+	assert_non_null(
+	    strstr(text, "SUMMARY:Sosiaali- ja kriisipäivystys: Pia\\, P\\; \\\\Testi (1.)"));
+	assert_non_null(strstr(text, "DTSTAMP:19700101T000000Z\r\n"));
+	/* no content line over 75 octets; the long DESCRIPTION is folded */
+	for (char *p = text, *e; (e = strstr(p, "\r\n")); p = e + 2)
+		assert_true(e - p <= 75);
+	assert_non_null(strstr(text, "\r\n "));
+	free(text);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_int_equal(gw_roster_write_ics(r, NULL, "sos", lt("2026-06-01T00:00"),
+					     lt("2026-06-02T00:00"), 0, f),
+			 2);
+	fclose(f);
+	free(text);
+	gw_roster_free(r);
+}
+
 /* ---- overrides ----------------------------------------------------------------------- */
 
 static void test_overrides(void **state)
@@ -1728,6 +1771,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pattern, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_south_savo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gaps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ics, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_holidays, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
