@@ -1268,8 +1268,8 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 				     "export [FILE] | roster temp | roster check [--days N]");
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
-	rc = gw_roster_import_file(db, argv[1], replace ? GW_DB_IMPORT_REPLACE : 0, ctl_csv_error,
-				   ctl_manual_change, &errors, &c);
+	rc = gw_roster_import(db, argv[1], replace ? GW_DB_IMPORT_REPLACE : 0, ctl_csv_error,
+			      ctl_manual_change, &errors, &c);
 	if (rc == 0)
 		print_cov = true;
 	gw_db_close(db);

@@ -229,7 +229,7 @@ struct gw_db_report_inc {
 	int64_t pages;
 	bool text, status;
 };
-typedef void (*gw_db_report_fn)(const struct gw_db_report_inc *inc, void *arg);
+typedef void (*gw_db_report_inc_fn)(const struct gw_db_report_inc *inc, void *arg);
 
 /*
  * Call fn for every incident started in [from_ms, to_ms), oldest first, whatever its kind
@@ -237,8 +237,33 @@ typedef void (*gw_db_report_fn)(const struct gw_db_report_inc *inc, void *arg);
  * into *in_range, both in one read transaction (the report's self-check compares the
  * two). Returns how many fn saw, or -errno.
  */
-int gw_db_report_incidents(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_report_fn fn,
+int gw_db_report_incidents(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_report_inc_fn fn,
 			   void *arg, int64_t *in_range);
+
+/*
+ * One service line's authority calls for gw_db_report(); line "" collects calls without a
+ * line. Counted as store/report.h counts them: texts, statuses and call-backs are not
+ * calls; unanswered are the calls that reached nobody (outcome unanswered or unstaffed),
+ * not every call without an acceptance (busy and abandoned calls are neither).
+ */
+struct gw_db_report_row {
+	const char *line;
+	int64_t calls;
+	int64_t answered;	 /* accepted by a worker (an "accepted" event) */
+	int64_t answered_within; /* ... the first acceptance within within_ms of the start */
+	int64_t escalated;	 /* more than one "page" event: step 2 or a later round */
+	int64_t unanswered;	 /* reached nobody: outcome unanswered or unstaffed */
+	int64_t busy, abandoned; /* another call was live; the officer hung up first */
+};
+typedef void (*gw_db_report_fn)(const struct gw_db_report_row *row, void *arg);
+
+/*
+ * Per line (sorted by code) over the incidents started in [from_ms, to_ms): call fn once
+ * per line that had authority calls. Implemented in report.c on gw_report_build(), which
+ * has the whole report. Returns how many rows, or -errno.
+ */
+int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
+		 gw_db_report_fn fn, void *arg);
 
 /*
  * Event kinds whose detail is a message body (free text someone wrote): "sms_text" and

@@ -1077,7 +1077,7 @@ int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, 
 }
 
 struct report_cb {
-	gw_db_report_fn fn;
+	gw_db_report_inc_fn fn;
 	void *arg;
 };
 
@@ -1109,7 +1109,7 @@ static void report_row(sqlite3_stmt *st, void *arg)
 	cb->fn(&inc, cb->arg);
 }
 
-int gw_db_report_incidents(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_report_fn fn,
+int gw_db_report_incidents(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_report_inc_fn fn,
 			   void *arg, int64_t *in_range)
 {
 	struct report_cb cb = {fn, arg};

@@ -114,6 +114,7 @@ static bool add(struct gw_report_figures *f, struct gw_report_group *g, enum kin
 		break;
 	}
 	f->calls++;
+	f->escalated += inc->pages > 1;
 	count_outcome(f, inc->outcome);
 	if (!inc->accepted) {
 		f->by_nobody++;
@@ -218,6 +219,35 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		qsort(r->orgs, r->n_orgs, sizeof(*r->orgs), cmp_group);
 	*out = r;
 	return 0;
+}
+
+int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
+		 gw_db_report_fn fn, void *arg)
+{
+	struct gw_report *r;
+	int rc = gw_report_build(db, from_ms, to_ms, within_ms, &r), rows = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < r->n_lines; i++) {
+		const struct gw_report_figures *f = &r->lines[i].f;
+		struct gw_db_report_row row = {
+		    .line = r->lines[i].key,
+		    .calls = f->calls,
+		    .answered = f->by_first + f->by_later + f->by_fallback,
+		    .answered_within = f->accepted_within,
+		    .escalated = f->escalated,
+		    .unanswered = f->unanswered + f->unstaffed,
+		    .busy = f->busy,
+		    .abandoned = f->abandoned,
+		};
+		if (!f->calls)
+			continue; /* texts or statuses only */
+		fn(&row, arg);
+		rows++;
+	}
+	gw_report_free(r);
+	return rows;
 }
 
 int64_t gw_report_counted(const struct gw_report *r)

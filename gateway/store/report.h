@@ -37,7 +37,8 @@ struct gw_report_figures {
 	int64_t calls; /* authority calls */
 	int64_t completed, unanswered, unstaffed, busy, abandoned, failed, open;
 	int64_t by_first, by_later, by_fallback, by_nobody;
-	int64_t accepted_within;		    /* accepted within within_ms of the start */
+	int64_t accepted_within; /* accepted within within_ms of the start */
+	int64_t escalated;	 /* more than one "page" event: step 2 or a later round */
 	int64_t accept_p50, accept_p90, accept_max; /* ms; -1 when no call was accepted */
 	int64_t texts, statuses, callbacks;
 };

@@ -341,7 +341,11 @@ struct gw_roster_counts {
  * -ECANCELED when manual changes conflict (nothing changed), or -errno (a file that
  * cannot be read is reported through err with line 0 too).
  */
-int gw_roster_import_file(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
-			  gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts);
+int gw_roster_import(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
+		     gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts);
+
+/* gw_roster_import(db, path, 0, err, NULL, arg, counts): manual changes only logged. */
+int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
+			  struct gw_roster_counts *counts);
 
 #endif

@@ -1377,8 +1377,14 @@ static int read_csv(const char *path,
 	return rc;
 }
 
-int gw_roster_import_file(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
-			  gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts)
+int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
+			  struct gw_roster_counts *counts)
+{
+	return gw_roster_import(db, path, 0, err, NULL, arg, counts);
+}
+
+int gw_roster_import(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
+		     gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts)
 {
 	struct gw_db_roster data;
 	int rc = read_csv(path, gw_roster_parse_csv, &data, err, arg);

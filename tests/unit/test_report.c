@@ -223,6 +223,56 @@ static void test_month_by_hand(void **state)
 	gw_report_free(r);
 }
 
+struct rows {
+	int n;
+	struct gw_db_report_row row[4];
+	char line[4][16];
+};
+
+static void on_row(const struct gw_db_report_row *row, void *arg)
+{
+	struct rows *r = arg;
+	if (r->n < 4) {
+		r->row[r->n] = *row;
+		snprintf(r->line[r->n], sizeof(r->line[0]), "%s", row->line);
+	}
+	r->n++;
+}
+
+/*
+ * The per-line rows (gw_db_report, what rinki-web shows) count the same way. Before
+ * (checked against the old build), sos read 10 calls (the two texts too) and 7 unanswered
+ * (calls - answered: busy, abandoned, open and both texts with them) and mhs 4 calls (the
+ * status too), 2 unanswered; now sos has 8 calls of which 2 reached nobody (3 unanswered,
+ * 9 unstaffed), 1 busy, 1 abandoned, and mhs 3 calls, none unanswered.
+ */
+static void test_line_rows(void **state)
+{
+	struct gw_db *db;
+	struct rows r = {0};
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_report(db, m0, m1, 60 * S, on_row, &r), 2);
+	gw_db_close(db);
+	assert_string_equal(r.line[0], "mhs");
+	/* 6 (fallback, 75 s, 3 pages), 7 (juha, 5 s), 8 (interrupted) */
+	assert_int_equal(r.row[0].calls, 3);
+	assert_int_equal(r.row[0].answered, 2);
+	assert_int_equal(r.row[0].answered_within, 1);
+	assert_int_equal(r.row[0].escalated, 1);
+	assert_int_equal(r.row[0].unanswered, 0);
+	assert_string_equal(r.line[1], "sos");
+	/* 1, 2, 3, 4, 5, 9, 13, 14; escalated: 2 (2 pages) and 3 (4 pages) */
+	assert_int_equal(r.row[1].calls, 8);
+	assert_int_equal(r.row[1].answered, 3);
+	assert_int_equal(r.row[1].answered_within, 3);
+	assert_int_equal(r.row[1].escalated, 2);
+	assert_int_equal(r.row[1].unanswered, 2);
+	assert_int_equal(r.row[1].busy, 1);
+	assert_int_equal(r.row[1].abandoned, 1);
+}
+
 /* A range inside the month: days 2-5 (local dates 2026-03-03 .. 2026-03-06). */
 static void test_sub_range(void **state)
 {
@@ -334,11 +384,9 @@ static void test_csv_defuses_formulas(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_month_by_hand),
-	    cmocka_unit_test(test_sub_range),
-	    cmocka_unit_test(test_check_catches_a_miscount),
-	    cmocka_unit_test(test_formats),
-	    cmocka_unit_test(test_csv_defuses_formulas),
+	    cmocka_unit_test(test_month_by_hand), cmocka_unit_test(test_line_rows),
+	    cmocka_unit_test(test_sub_range),	  cmocka_unit_test(test_check_catches_a_miscount),
+	    cmocka_unit_test(test_formats),	  cmocka_unit_test(test_csv_defuses_formulas),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -97,7 +97,7 @@ static int import_text(const char *text)
 	fputs(text, f);
 	fclose(f);
 	n_errs = 0;
-	return gw_roster_import_file(db, csvpath, 0, on_err, NULL, NULL, NULL);
+	return gw_roster_import_file(db, csvpath, on_err, NULL, NULL);
 }
 
 /* A Helsinki wall-clock time (roster file syntax). */
@@ -578,8 +578,8 @@ static void test_import_all_or_nothing(void **state)
 
 	/* A missing file is reported and changes nothing. */
 	n_errs = 0;
-	assert_int_equal(
-	    gw_roster_import_file(db, "/nonexistent/r.csv", 0, on_err, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(gw_roster_import_file(db, "/nonexistent/r.csv", on_err, NULL, NULL),
+			 -ENOENT);
 	assert_true(has_err("/nonexistent/r.csv:0: ", "cannot read"));
 }
 
@@ -590,8 +590,7 @@ static void test_demo_roster(void **state)
 
 	(void)state;
 	/* Run from the repository root, as make does. */
-	assert_int_equal(
-	    gw_roster_import_file(db, "tools/demo/roster.csv", 0, on_err, NULL, NULL, &c), 0);
+	assert_int_equal(gw_roster_import_file(db, "tools/demo/roster.csv", on_err, NULL, &c), 0);
 	assert_int_equal(c.lines, 4);
 	assert_true(c.workers >= 10);
 	assert_true(c.rotations >= 1); /* the demo uses rotations for at least one line */
@@ -973,8 +972,8 @@ static void test_south_savo(void **state)
 	fclose(f);
 	assert_true(rows <= 40);
 	n_errs = 0;
-	assert_int_equal(
-	    gw_roster_import_file(db, "tools/demo/south-savo.csv", 0, on_err, NULL, NULL, NULL), 0);
+	assert_int_equal(gw_roster_import_file(db, "tools/demo/south-savo.csv", on_err, NULL, NULL),
+			 0);
 	r = load_at("2026-06-01T00:00Z");
 	/* social and crisis, mental health: one worker at every minute of a year */
 	for (int64_t at = t("2026-06-01T00:00Z"); at < t("2027-06-01T00:00Z"); at += 60000) {
@@ -1056,8 +1055,8 @@ static void test_gaps(void **state)
 
 	/* The South Savo model has no gap in a year. */
 	n_errs = 0;
-	assert_int_equal(
-	    gw_roster_import_file(db, "tools/demo/south-savo.csv", 0, on_err, NULL, NULL, NULL), 0);
+	assert_int_equal(gw_roster_import_file(db, "tools/demo/south-savo.csv", on_err, NULL, NULL),
+			 0);
 	r = load_at("2026-06-01T00:00Z");
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(
