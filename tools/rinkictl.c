@@ -115,6 +115,13 @@ static const struct ctl_cmd_help {
     {"sds", "[-s SOCKET] sds send ISSI TEXT...", "Have rinkid send an SDS text."},
 };
 
+/* Roster coverage and calendar (tools/rinkictl_roster.c). */
+#define DEFAULT_CHECK_DAYS 14
+int ctl_roster_check_main(const char *dbpath, int argc, char **argv);
+int ctl_roster_ics_main(const char *dbpath, int argc, char **argv);
+int ctl_roster_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, long days,
+			FILE *out);
+
 /* Commands that talk to rinkid over its control socket (tools/rinkictl_status.c). */
 int ctl_status_main(const char *socket_path, int argc, char **argv);
 
@@ -1058,166 +1065,6 @@ static int ctl_roster_temp(const char *dbpath, bool json)
 	return ctl_flush();
 }
 
-/* ---- coverage ------------------------------------------------------------------------ */
-
-#define DEFAULT_CHECK_DAYS 14
-
-struct ctl_gaps {
-	int n;
-	FILE *out;
-};
-
-static void ctl_gap(const struct gw_roster_gap *g, void *arg)
-{
-	struct ctl_gaps *x = arg;
-	char a[48], b[48];
-	int64_t min = (g->to_ms - g->from_ms) / 60000;
-
-	gw_roster_format_time(g->from_ms, a, sizeof(a));
-	gw_roster_format_time(g->to_ms, b, sizeof(b));
-	if (x->n++ == 0)
-		fprintf(x->out, "%-6s %-25s %-25s %9s  %s\n", "LINE", "FROM", "TO", "LENGTH",
-			"WHO IS PAGED");
-	fprintf(x->out, "%-6s %-25s %-25s %6" PRId64 ":%02d  %s%s\n", g->line, a, b, min / 60,
-		(int)(min % 60), g->fallback ? "only the fallback " : "nobody",
-		g->fallback ? g->fallback : "");
-}
-
-/*
- * Every gap of the roster in db from from_ms for days days, printed to out; "covered"
- * when there is none. Returns the number of gaps, or -1 after an error message.
- */
-static int ctl_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, long days, FILE *out)
-{
-	struct ctl_gaps x = {.out = out};
-	struct gw_roster *r;
-	char a[48], b[48];
-	int64_t to_ms = from_ms + days * 86400000LL;
-	int rc = gw_roster_load_at(db, from_ms, &r);
-
-	if (rc < 0) {
-		ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
-		return -1;
-	}
-	gw_roster_format_time(from_ms, a, sizeof(a));
-	gw_roster_format_time(to_ms, b, sizeof(b));
-	rc = gw_roster_gaps(r, from_ms, to_ms, ctl_gap, &x);
-	gw_roster_free(r);
-	if (rc < 0) {
-		ctl_fail("coverage check: %s", strerror(-rc));
-		return -1;
-	}
-	if (rc == 0)
-		fprintf(out, "covered: every line has someone on duty from %s to %s (%ld days)\n",
-			a, b, days);
-	else
-		fprintf(
-		    out,
-		    "%d gap%s from %s to %s (%ld days): a call to the line then finds nobody on "
-		    "duty\n",
-		    rc, rc == 1 ? "" : "s", a, b, days);
-	return rc;
-}
-
-/* roster check [--days N] [--from TIME]: exit 0 covered, 1 gaps. */
-static int ctl_roster_check(const char *dbpath, int argc, char **argv)
-{
-	int64_t from = (int64_t)time(NULL) / 60 * 60000; /* now, to the minute */
-	long days = DEFAULT_CHECK_DAYS;
-	struct gw_db *db;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
-			if (!ctl_parse_int(argv[++i], 1, 366, &days))
-				return ctl_bad_usage("bad --days '%s' (1-366)", argv[i]);
-		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
-			if (!ctl_parse_date(argv[++i], false, &from))
-				return ctl_bad_usage("bad --from '%s'", argv[i]);
-		} else {
-			return ctl_bad_usage("usage: roster check [--days N] [--from TIME]");
-		}
-	}
-	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
-		return rc;
-	rc = ctl_coverage(db, dbpath, from, days, stdout);
-	gw_db_close(db);
-	if (rc < 0)
-		return 1;
-	return ctl_flush() != 0 ? 1 : rc > 0;
-}
-
-/*
- * roster ics [--worker H] [--line L] [--from D] [--days N] [FILE]: the duty as iCalendar.
- * The file is created new or truncated, not followed through a symlink.
- */
-static int ctl_roster_ics(const char *dbpath, int argc, char **argv)
-{
-	const char *handle = NULL, *line = NULL, *file = NULL;
-	int64_t from = (int64_t)time(NULL) / 60 * 60000;
-	long days = 31;
-	struct gw_roster *r;
-	struct gw_db *db;
-	FILE *f = stdout;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc) {
-			handle = argv[++i];
-		} else if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
-			line = argv[++i];
-		} else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
-			if (!ctl_parse_int(argv[++i], 1, 366, &days))
-				return ctl_bad_usage("bad --days '%s' (1-366)", argv[i]);
-		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
-			if (!ctl_parse_date(argv[++i], false, &from))
-				return ctl_bad_usage("bad --from '%s'", argv[i]);
-		} else if (argv[i][0] != '-' && !file) {
-			file = argv[i];
-		} else {
-			return ctl_bad_usage("usage: roster ics [--worker H] [--line L] [--from D] "
-					     "[--days N] [FILE]");
-		}
-	}
-	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
-		return rc;
-	rc = gw_roster_load_at(db, from, &r);
-	gw_db_close(db);
-	if (rc < 0)
-		return ctl_fail("%s: cannot read the roster: %s", dbpath, strerror(-rc));
-	if (line && !gw_roster_line_name(r, line)) {
-		gw_roster_free(r);
-		ctl_fail("no line '%s'", line);
-		return EXIT_NOT_FOUND;
-	}
-	if (handle && !gw_roster_worker_name(r, handle)) {
-		gw_roster_free(r);
-		ctl_fail("no worker '%s'", handle);
-		return EXIT_NOT_FOUND;
-	}
-	if (file) {
-		int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0 || !(f = fdopen(fd, "w"))) {
-			rc = -errno;
-			if (fd >= 0)
-				close(fd);
-			gw_roster_free(r);
-			return ctl_fail("%s: %s", file, strerror(-rc));
-		}
-	}
-	rc = gw_roster_write_ics(r, handle, line, from, from + days * 86400000LL,
-				 (int64_t)time(NULL) * 1000, f);
-	if (file && fclose(f) != 0 && rc >= 0)
-		rc = -errno;
-	gw_roster_free(r);
-	if (rc < 0)
-		return ctl_fail("%s: cannot write the calendar: %s", file ? file : "stdout",
-				strerror(-rc));
-	if (file)
-		printf("%s: %d event%s\n", file, rc, rc == 1 ? "" : "s");
-	return file ? ctl_flush() : 0;
-}
-
 /* What an import did with one manual change (rinkictl's overrides, disables, workers). */
 static void ctl_manual_change(enum gw_db_manual_fate fate, const char *what, void *arg)
 {
@@ -1249,9 +1096,9 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 		return ctl_bad_usage("usage: roster temp [--json]");
 	}
 	if (argc >= 1 && strcmp(argv[0], "check") == 0)
-		return ctl_roster_check(dbpath, argc, argv);
+		return ctl_roster_check_main(dbpath, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "ics") == 0)
-		return ctl_roster_ics(dbpath, argc, argv);
+		return ctl_roster_ics_main(dbpath, argc, argv);
 	bool replace = false;
 	long days = DEFAULT_CHECK_DAYS;
 	for (int i = 2; i < argc; i++) {
@@ -1290,7 +1137,8 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 	       c.routes, c.dirs, c.holidays);
 	/* The roster is in; what it covers is news, not a failure of the import. */
 	if (print_cov && (rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) == 0) {
-		rc = ctl_coverage(db, dbpath, (int64_t)time(NULL) / 60 * 60000, days, stdout);
+		rc =
+		    ctl_roster_coverage(db, dbpath, (int64_t)time(NULL) / 60 * 60000, days, stdout);
 		gw_db_close(db);
 		return rc < 0 ? 1 : ctl_flush();
 	}
