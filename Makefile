@@ -77,13 +77,15 @@ all: build/rinkid $(TOOLS) build/rinki-web
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
 # audio bench its alsaloop, espeak-ng the VAD test its speech; libmicrohttpd is rinki-web's,
 # chromium and python3-websocket drive its browser test (tests/browser/); debhelper,
-# lintian and devscripts make deb. As root `make deps`
+# lintian and devscripts make deb; python3-icalendar (with Debian's /usr/bin/python3) checks
+# rinkictl's iCalendar export. As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
 	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
-	    libmicrohttpd-dev chromium python3-websocket debhelper lintian devscripts
+	    libmicrohttpd-dev chromium python3-websocket debhelper lintian devscripts \
+	    python3-icalendar
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

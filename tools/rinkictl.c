@@ -16,6 +16,7 @@
 #include "store/db.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "store/report.h"
 #include "store/roster.h"
 
 #include <errno.h>
@@ -53,18 +54,33 @@ static const struct ctl_cmd_help {
      "record elsewhere."},
     {"log export", "log export [--from D] [--to D]",
      "Incidents started in [from, to) with their events as CSV (RFC 4180)."},
-    {"report", "report --month YYYY-MM [--within N]",
-     "Per service line for a month (Helsinki time) as CSV: calls, answered, answered\n"
-     "within N seconds of the call (default 60), escalations (calls that needed a second\n"
-     "page: step 2 or a later round), unanswered; and a total row."},
+    {"report", "report --month YYYY-MM | --from D --to D [--within N] [--csv|--json]",
+     "The authority calls started in the month or in [from, to) (Helsinki time): by outcome\n"
+     "(completed, unanswered, unstaffed, busy, abandoned by the officer, failed, open), who\n"
+     "took them (first worker, a later step, the fallback, nobody), time to accept (p50,\n"
+     "p90, max; how many within N seconds, default 60); texts, statuses and call-backs\n"
+     "apart; per line and per caller organisation. A check that every incident in the\n"
+     "range is counted once is printed (CSV: on stderr); exit 1 when it fails."},
     {"retention", "retention run --days N",
      "Remove message bodies (event kinds sms_text and sds_text) older than N days; every\n"
      "other event and the incidents stay, the hash chain stays verifiable, and a\n"
      "\"retention\" event records the run. Then the call recordings (\"recording\" events)\n"
      "older than N days are deleted, recorded by a \"recording_retention\" event."},
-    {"roster import", "roster import FILE",
-     "Validate FILE (format: tools/demo/roster.csv) and replace the whole roster with it;\n"
-     "every bad row is reported and nothing changes unless the whole file is valid."},
+    {"roster import", "roster import FILE [--replace] [--days N]",
+     "Validate FILE (format: tools/demo/roster.csv) and replace the imported (base) roster\n"
+     "with it; every bad row is reported and nothing changes unless the whole file is\n"
+     "valid. Manual changes (override add, worker add/disable/enable) are kept and listed;\n"
+     "those FILE now has itself move into the base; those naming a worker or line FILE\n"
+     "lacks are listed and refuse the import, unless --replace drops them. Then the\n"
+     "coverage of the next N days (default 14) as roster check prints it."},
+    {"roster check", "roster check [--days N] [--from TIME]",
+     "Every gap in the next N days (default 14, at most 366; from TIME, default now): each\n"
+     "line, from, to, and whether only the line's fallback or nobody would be paged;\n"
+     "\"covered\" when there is none. Exit 1 when there are gaps."},
+    {"roster ics", "roster ics [--worker H] [--line L] [--from D] [--days N] [FILE]",
+     "The duty from D (default now) for N days (default 31) as an iCalendar file (RFC\n"
+     "5545) for a calendar app: one event per stretch of duty, of worker H or line L\n"
+     "(default: everyone, every line), after rotations, patterns and overrides."},
     {"roster export", "roster export [FILE]",
      "Write the roster as CSV (to FILE or stdout) that roster import reads back."},
     {"roster temp", "roster temp [--json]",
@@ -74,21 +90,27 @@ static const struct ctl_cmd_help {
     {"directory import", "directory import FILE",
      "Replace the ISSI directory with FILE's directory,ISSI,ORGANISATION records."},
     {"worker add", "worker add HANDLE NAME PHONE [--issi ISSI] [--lang fi|sv|en] [--inactive]",
-     "Add a worker (language default fi: the language rinki speaks to them)."},
+     "Add a worker (language default fi: the language rinki speaks to them). A manual\n"
+     "change: roster import keeps it until the file has the worker too."},
     {"worker list", "worker list [--json]", "All workers, with language and whether a PIN is set."},
     {"worker pin", "worker pin HANDLE",
      "Set the worker's PIN (4-8 digits), read from the terminal (asked twice, not shown)\n"
      "or from one line of standard input. Only a salted argon2id hash is stored."},
     {"worker disable", "worker disable HANDLE",
-     "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it)."},
+     "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it). A manual\n"
+     "change: roster import keeps it."},
     {"worker enable", "worker enable HANDLE", "Mark a worker active again."},
     {"override add",
      "override add add|remove|replace WORKER FROM TO [--line L] [--by B] [--position N]",
      "add: WORKER is on duty on line L at position N too; remove: WORKER is off duty\n"
      "(no --line: on every line); replace: B takes WORKER's places (no --line: every\n"
-     "line). FROM and TO are TIMEs or local dates."},
-    {"override list", "override list [--json]", "All overrides with their ids."},
-    {"override remove", "override remove ID", "Delete an override."},
+     "line). FROM and TO are TIMEs or local dates. A manual change: roster import keeps\n"
+     "it."},
+    {"override list", "override list [--json]",
+     "All overrides: the manual ones with their ids, the imported ones (from the roster\n"
+     "file) without."},
+    {"override remove", "override remove ID",
+     "Delete a manual override (an imported one goes with the roster file)."},
     {"config show", "config show [-c FILE]",
      "The configuration rinkid runs with: FILE (default /etc/rinki/rinki.conf) over the\n"
      "built-in defaults, every key with its value (\"#key\": not set). Errors name\n"
@@ -116,6 +138,13 @@ static const struct ctl_cmd_help {
     {"sds", "[-s SOCKET] sds send ISSI TEXT...", "Have rinkid send an SDS text."},
 };
 
+/* Roster coverage and calendar (tools/rinkictl_roster.c). */
+#define DEFAULT_CHECK_DAYS 14
+int ctl_roster_check_main(const char *dbpath, int argc, char **argv);
+int ctl_roster_ics_main(const char *dbpath, int argc, char **argv);
+int ctl_roster_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, long days,
+			FILE *out);
+
 /* Commands that talk to rinkid over its control socket (tools/rinkictl_status.c). */
 int ctl_status_main(const char *socket_path, int argc, char **argv);
 /* The config commands (tools/rinkictl_config.c). */
@@ -131,7 +160,8 @@ static void ctl_usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"COMMAND --help explains one command.\n"
-		"TIME is ISO 8601 with a zone, e.g. 2026-03-01T14:00+02:00 or 2026-03-01T12:00Z.\n"
+		"TIME is ISO 8601: Helsinki time (2026-03-01T14:00), or with a zone (Z, or an\n"
+		"offset that must be Helsinki's then: 2026-03-01T14:00+02:00).\n"
 		"D is a TIME or a local date YYYY-MM-DD (--from: its start, --to: its end).\n"
 		"DBPATH defaults to $RINKI_DB, else %s.\n"
 		"Exit status: 0 ok, 1 failed, 2 usage, 3 not found.\n",
@@ -261,8 +291,9 @@ static int ctl_open(const char *path, unsigned flags, struct gw_db **db)
 static bool ctl_parse_date(const char *s, bool end_of_day, int64_t *ms)
 {
 	int y, mo, d, n = -1;
+	char why[240];
 
-	if (gw_roster_parse_time(s, ms) == 0)
+	if (gw_roster_parse_local_time(s, ms, why, sizeof(why)) == 0)
 		return true;
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0')
 		return false;
@@ -513,8 +544,9 @@ static int ctl_oncall(const char *dbpath, int argc, char **argv)
 		if (strcmp(argv[i], "--line") == 0 && i + 1 < argc) {
 			line = argv[++i];
 		} else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
-			if (gw_roster_parse_time(argv[++i], &at) < 0)
-				return ctl_bad_usage("bad time '%s'", argv[i]);
+			char why[240];
+			if (gw_roster_parse_local_time(argv[++i], &at, why, sizeof(why)) < 0)
+				return ctl_bad_usage("--at: %s", why);
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else {
@@ -883,88 +915,73 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 
 /* ---- report -------------------------------------------------------------------------- */
 
-struct ctl_report {
-	const struct gw_roster *r;
-	struct gw_db_report_row total;
-	const char *month;
-};
-
-static void ctl_report_csv_row(const char *month, const char *line, const char *name,
-			       const struct gw_db_report_row *row)
-{
-	char n[5][24];
-
-	snprintf(n[0], sizeof(n[0]), "%" PRId64, row->calls);
-	snprintf(n[1], sizeof(n[1]), "%" PRId64, row->answered);
-	snprintf(n[2], sizeof(n[2]), "%" PRId64, row->answered_within);
-	snprintf(n[3], sizeof(n[3]), "%" PRId64, row->escalated);
-	snprintf(n[4], sizeof(n[4]), "%" PRId64, row->unanswered);
-	ctl_csv_field(month, false);
-	ctl_csv_field(line, false);
-	ctl_csv_field(name, false);
-	for (int i = 0; i < 5; i++)
-		ctl_csv_field(n[i], i == 4);
-}
-
-static void ctl_report_row(const struct gw_db_report_row *row, void *arg)
-{
-	struct ctl_report *x = arg;
-	const char *name = x->r ? gw_roster_line_name(x->r, row->line) : NULL;
-
-	ctl_report_csv_row(x->month, *row->line ? row->line : "-",
-			   *row->line ? (name ? name : "") : "(no line)", row);
-	x->total.calls += row->calls;
-	x->total.answered += row->answered;
-	x->total.answered_within += row->answered_within;
-	x->total.escalated += row->escalated;
-	x->total.unanswered += row->unanswered;
-}
-
 static int ctl_report(const char *dbpath, int argc, char **argv)
 {
-	struct ctl_report x = {0};
-	struct gw_roster *r = NULL;
+	enum gw_report_format fmt = GW_REPORT_TEXT;
+	struct gw_roster *names = NULL;
+	struct gw_report *rep;
 	struct gw_db *db;
 	const char *month = NULL;
+	int64_t from = INT64_MIN, to = INT64_MAX;
 	long within = DEFAULT_WITHIN;
 	int y, m, n = -1, rc;
-	char hdr[160];
 
 	for (int i = 0; i < argc; i++) {
+		bool is_to = strcmp(argv[i], "--to") == 0;
 		if (strcmp(argv[i], "--month") == 0 && i + 1 < argc) {
 			month = argv[++i];
+		} else if ((is_to || strcmp(argv[i], "--from") == 0) && i + 1 < argc) {
+			if (!ctl_parse_date(argv[++i], is_to, is_to ? &to : &from))
+				return ctl_bad_usage("report: bad date '%s'", argv[i]);
 		} else if (strcmp(argv[i], "--within") == 0 && i + 1 < argc) {
 			if (!ctl_parse_int(argv[++i], 1, 86400, &within))
 				return ctl_bad_usage("bad --within '%s' (1-86400 seconds)",
 						     argv[i]);
+		} else if (strcmp(argv[i], "--csv") == 0) {
+			fmt = GW_REPORT_CSV;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			fmt = GW_REPORT_JSON;
 		} else {
 			return ctl_bad_usage("report: unexpected '%s'", argv[i]);
 		}
 	}
-	if (!month)
-		return ctl_bad_usage("report: --month YYYY-MM is required");
-	if (sscanf(month, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || month[n] || y < 1970 ||
-	    m < 1 || m > 12)
-		return ctl_bad_usage("report: bad month '%s' (YYYY-MM)", month);
+	if (month && (from != INT64_MIN || to != INT64_MAX))
+		return ctl_bad_usage("report: --month or --from/--to, not both");
+	if (month) {
+		if (sscanf(month, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || month[n] || y < 1970 ||
+		    m < 1 || m > 12)
+			return ctl_bad_usage("report: bad month '%s' (YYYY-MM)", month);
+		from = gw_roster_local_to_utc(y, m, 1, 0);
+		to = gw_roster_local_to_utc(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, 0);
+	} else if (from == INT64_MIN || to == INT64_MAX) {
+		return ctl_bad_usage("report: --month YYYY-MM, or --from D and --to D");
+	} else if (from >= to) {
+		return ctl_bad_usage("report: --from is not before --to");
+	}
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
-	if (gw_roster_load(db, &r) < 0)
-		r = NULL; /* names are a nicety: the figures come from the call log */
-	x.r = r;
-	x.month = month;
-	snprintf(hdr, sizeof(hdr),
-		 "month,line,name,calls,answered,answered_within_%lds,escalations,unanswered\r\n",
-		 within);
-	fputs(hdr, stdout);
-	rc = gw_db_report(db, gw_roster_local_to_utc(y, m, 1, 0),
-			  gw_roster_local_to_utc(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, 0),
-			  (int64_t)within * 1000, ctl_report_row, &x);
+	if (gw_roster_load(db, &names) < 0)
+		names = NULL; /* names are a nicety: the figures come from the call log */
+	rc = gw_report_build(db, from, to, (int64_t)within * 1000, &rep);
 	gw_db_close(db);
-	gw_roster_free(r);
-	if (rc < 0)
+	if (rc < 0) {
+		gw_roster_free(names);
 		return ctl_fail("%s: cannot read the call log: %s", dbpath, strerror(-rc));
-	ctl_report_csv_row(month, "total", "", &x.total);
-	return ctl_flush();
+	}
+	rc = gw_report_write(rep, names, fmt, stdout);
+	if (rc == 0 && !gw_report_balanced(rep))
+		rc = ctl_fail("report: the check failed: %" PRId64
+			      " incidents in the range, %" PRId64 " counted",
+			      rep->in_range, gw_report_counted(rep));
+	else if (rc == 0 && fmt == GW_REPORT_CSV)
+		fprintf(stderr,
+			"check: %" PRId64 " incidents in the range, %" PRId64 " counted: ok\n",
+			rep->in_range, gw_report_counted(rep));
+	gw_report_free(rep);
+	gw_roster_free(names);
+	if (rc < 0)
+		return ctl_fail("report: write error: %s", strerror(-rc));
+	return rc;
 }
 
 /* ---- retention ----------------------------------------------------------------------- */
@@ -1128,11 +1145,25 @@ static int ctl_roster_temp(const char *dbpath, bool json)
 	return ctl_flush();
 }
 
+/* What an import did with one manual change (rinkictl's overrides, disables, workers). */
+static void ctl_manual_change(enum gw_db_manual_fate fate, const char *what, void *arg)
+{
+	static const char *const says[] = {
+	    [GW_DB_MANUAL_KEPT] = "kept manual change",
+	    [GW_DB_MANUAL_IN_BASE] = "in the imported roster now (manual copy removed)",
+	    [GW_DB_MANUAL_CONFLICT] = "would drop manual change",
+	    [GW_DB_MANUAL_DROPPED] = "dropped manual change",
+	};
+	(void)arg;
+	fprintf(fate == GW_DB_MANUAL_CONFLICT ? stderr : stdout, "%s: %s\n", says[fate], what);
+}
+
 static int ctl_roster(const char *dbpath, int argc, char **argv)
 {
 	struct gw_roster_counts c;
 	struct gw_db *db;
 	int errors = 0, rc;
+	bool print_cov = false;
 
 	if (argc >= 1 && strcmp(argv[0], "export") == 0) {
 		if (argc > 2)
@@ -1144,13 +1175,36 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 			return ctl_roster_temp(dbpath, argc == 2);
 		return ctl_bad_usage("usage: roster temp [--json]");
 	}
-	if (argc != 2 || strcmp(argv[0], "import") != 0)
-		return ctl_bad_usage(
-		    "usage: roster import FILE | roster export [FILE] | roster temp");
+	if (argc >= 1 && strcmp(argv[0], "check") == 0)
+		return ctl_roster_check_main(dbpath, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "ics") == 0)
+		return ctl_roster_ics_main(dbpath, argc, argv);
+	bool replace = false;
+	long days = DEFAULT_CHECK_DAYS;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--replace") == 0)
+			replace = true;
+		else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc &&
+			 ctl_parse_int(argv[i + 1], 1, 366, &days))
+			i++;
+		else
+			argc = 0; /* usage below */
+	}
+	if (argc < 2 || strcmp(argv[0], "import") != 0)
+		return ctl_bad_usage("usage: roster import FILE [--replace] [--days N] | roster "
+				     "export [FILE] | roster temp | roster check [--days N]");
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
-	rc = gw_roster_import_file(db, argv[1], ctl_csv_error, &errors, &c);
+	rc = gw_roster_import(db, argv[1], replace ? GW_DB_IMPORT_REPLACE : 0, ctl_csv_error,
+			      ctl_manual_change, &errors, &c);
+	if (rc == 0)
+		print_cov = true;
 	gw_db_close(db);
+	if (rc == -ECANCELED)
+		return ctl_fail("%s: nothing imported: the manual changes above name workers or "
+				"lines %s lacks; put them in the file, or import with --replace "
+				"to drop them",
+				argv[1], argv[1]);
 	if (rc < 0 && errors)
 		return ctl_fail("%s: %d error%s, nothing imported", argv[1], errors,
 				errors == 1 ? "" : "s");
@@ -1161,7 +1215,14 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 	       "holidays\n",
 	       argv[1], dbpath, c.lines, c.workers, c.shifts, c.rotations, c.overrides, c.steps,
 	       c.routes, c.dirs, c.holidays);
-	return 0;
+	/* The roster is in; what it covers is news, not a failure of the import. */
+	if (print_cov && (rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) == 0) {
+		rc =
+		    ctl_roster_coverage(db, dbpath, (int64_t)time(NULL) / 60 * 60000, days, stdout);
+		gw_db_close(db);
+		return rc < 0 ? 1 : ctl_flush();
+	}
+	return rc == 0 ? 0 : 1;
 }
 
 static int ctl_directory(const char *dbpath, int argc, char **argv)
@@ -1197,16 +1258,19 @@ static int ctl_worker_list(const char *dbpath, bool json)
 	if (json)
 		fputs("{\"workers\":[", stdout);
 	else
-		printf("%-16s %-24s %-16s %-8s %-6s %-4s %s\n", "HANDLE", "NAME", "PHONE", "ISSI",
-		       "ACTIVE", "LANG", "PIN");
+		printf("%-16s %-24s %-16s %-8s %-6s %-4s %-4s %s\n", "HANDLE", "NAME", "PHONE",
+		       "ISSI", "ACTIVE", "LANG", "PIN", "MANUAL");
 	for (size_t i = 0; i < d.n_workers; i++) {
 		const struct gw_db_worker *w = &d.workers[i];
 		bool first = true;
 		if (!json) {
 			printf("%-16s ", w->handle);
 			ctl_put_padded(w->name, 24);
-			printf(" %-16s %-8s %-6s %-4s %s\n", w->phone, w->issi ? w->issi : "-",
-			       w->active ? "yes" : "no", w->lang, w->pin_hash ? "set" : "-");
+			printf(" %-16s %-8s %-6s %-4s %-4s %s\n", w->phone, w->issi ? w->issi : "-",
+			       w->active ? "yes" : "no", w->lang, w->pin_hash ? "set" : "-",
+			       w->manual_add	  ? (w->manual_active ? "added, active" : "added")
+			       : w->manual_active ? "active"
+						  : "-");
 			continue;
 		}
 		if (i)
@@ -1220,7 +1284,11 @@ static int ctl_worker_list(const char *dbpath, bool json)
 		ctl_json_key("active", &first);
 		fputs(w->active ? "true" : "false", stdout);
 		ctl_json_key("pin_set", &first);
-		fputs(w->pin_hash ? "true}" : "false}", stdout);
+		fputs(w->pin_hash ? "true" : "false", stdout);
+		ctl_json_key("manual_add", &first);
+		fputs(w->manual_add ? "true" : "false", stdout);
+		ctl_json_key("manual_active", &first);
+		fputs(w->manual_active ? "true}" : "false}", stdout);
 	}
 	if (json)
 		fputs("]}\n", stdout);
@@ -1377,13 +1445,17 @@ static int ctl_override_list(const char *dbpath, bool json)
 	if (json)
 		fputs("{\"overrides\":[", stdout);
 	else
-		printf("%5s  %-8s %-6s %-12s %-12s %-19s  %-19s  %s\n", "ID", "KIND", "LINE",
-		       "WORKER", "BY", "FROM", "TO", "POSITION");
+		printf("%5s  %-8s %-8s %-6s %-12s %-12s %-19s  %-19s  %s\n", "ID", "LAYER", "KIND",
+		       "LINE", "WORKER", "BY", "FROM", "TO", "POSITION");
 	for (size_t i = 0; i < d.n_overrides; i++) {
 		const struct gw_db_override *o = &d.overrides[i];
 		bool first = true;
 		if (!json) {
-			printf("%5" PRId64 "  %-8s %-6s %-12s %-12s %-19s  %-19s  ", o->id, o->kind,
+			char id[24] = "-"; /* an imported one changes with the CSV */
+			if (o->manual)
+				snprintf(id, sizeof(id), "%" PRId64, o->id);
+			printf("%5s  %-8s %-8s %-6s %-12s %-12s %-19s  %-19s  ", id,
+			       o->manual ? "manual" : "imported", o->kind,
 			       o->line ? o->line : "(all)", o->worker, o->by ? o->by : "-",
 			       ctl_local_time(o->start_ms, false, a, sizeof(a)),
 			       ctl_local_time(o->end_ms, false, b, sizeof(b)));
@@ -1396,7 +1468,9 @@ static int ctl_override_list(const char *dbpath, bool json)
 		if (i)
 			putchar(',');
 		putchar('{');
-		ctl_json_kv_int("id", o->id, &first);
+		if (o->manual)
+			ctl_json_kv_int("id", o->id, &first);
+		ctl_json_kv_str("layer", o->manual ? "manual" : "imported", &first);
 		ctl_json_kv_str("kind", o->kind, &first);
 		ctl_json_kv_str("line", o->line, &first);
 		ctl_json_kv_str("worker", o->worker, &first);

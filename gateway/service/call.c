@@ -397,8 +397,9 @@ static void announce_page(struct gw_call *c)
 	const struct step *s = &c->chain[c->step];
 	LOGCALL(c, GW_LOG_NOTICE, "paging %s %s (step %d of %d, round %d)", s->name, s->phone,
 		c->step + 1, c->nchain, c->round + 1);
-	log_event(c, "page", "%s %s step %d round %d", s->handle, s->phone, c->step + 1,
-		  c->round + 1);
+	/* " fallback" marks the fallback's page: the report counts who took the call */
+	log_event(c, "page", "%s %s step %d round %d%s", s->handle, s->phone, c->step + 1,
+		  c->round + 1, c->step == c->fallback ? " fallback" : "");
 	if (c->mgr->conf->sms_page && !c->sms_paged) {
 		c->sms_paged = 1;
 		char who[128], text[320], reply[48] = "";

@@ -221,6 +221,74 @@ static const struct migration {
      " origin INTEGER PRIMARY KEY,"
      " seq INTEGER NOT NULL);",
      NULL},
+    /*
+     * v9: the manual layer, apart from the imported base roster: overrides, disables and
+     * workers made with rinkictl, by handle and line code (no foreign keys), so a base
+     * import keeps them (gw_db_roster_import). Overrides and inactive workers already
+     * there may have come from rinkictl: they move to the manual layer, so the first
+     * import after the upgrade lists them instead of dropping them; those the imported
+     * file has too are folded into the base then.
+     */
+    {"CREATE TABLE manual_overrides ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT," /* an id is never given out twice */
+     " kind TEXT NOT NULL CHECK (kind IN ('add', 'remove', 'replace')),"
+     " line TEXT,"
+     " worker TEXT NOT NULL,"
+     " by_worker TEXT,"
+     " start_utc INTEGER NOT NULL,"
+     " end_utc INTEGER NOT NULL,"
+     " position INTEGER NOT NULL DEFAULT 0,"
+     " made_ms INTEGER NOT NULL,"
+     " CHECK (end_utc > start_utc),"
+     " CHECK ((kind = 'replace') = (by_worker IS NOT NULL)),"
+     " CHECK (kind <> 'add' OR line IS NOT NULL));"
+     "CREATE TABLE manual_workers ("
+     " handle TEXT PRIMARY KEY NOT NULL,"
+     " name TEXT,"
+     " phone TEXT,"
+     " issi TEXT,"
+     " lang TEXT CHECK (lang IN ('fi', 'sv', 'en')),"
+     " active INTEGER CHECK (active IN (0, 1)),"
+     " made_ms INTEGER NOT NULL,"
+     " CHECK ((name IS NULL) = (phone IS NULL)),"
+     " CHECK (name IS NOT NULL OR active IS NOT NULL));"
+     "CREATE VIEW worker_handles AS SELECT handle FROM workers"
+     " UNION SELECT handle FROM manual_workers WHERE name IS NOT NULL;"
+     "INSERT INTO manual_overrides (id, kind, line, worker, by_worker, start_utc, end_utc,"
+     " position, made_ms) SELECT o.id, o.kind, o.line, w.handle, b.handle, o.start_utc,"
+     " o.end_utc, o.position, 0 FROM overrides o JOIN workers w ON w.id = o.worker"
+     " LEFT JOIN workers b ON b.id = o.by_worker;"
+     "DELETE FROM overrides;"
+     "INSERT INTO manual_workers (handle, active, made_ms)"
+     " SELECT handle, 0, 0 FROM workers WHERE active = 0;",
+     NULL},
+    /*
+     * v10: shift patterns (struct gw_db_rotation, kind "pattern"): a cycle of days, shifts
+     * with their own start times, members staggered by step days. The rotations table is
+     * rebuilt for its kind CHECK (foreign keys are off while migrating, see migrate()).
+     */
+    {"CREATE TABLE rotations_v8 ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " line TEXT NOT NULL REFERENCES service_lines(code),"
+     " kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'pattern')),"
+     " start_date TEXT NOT NULL,"
+     " end_date TEXT,"
+     " handoff_min INTEGER NOT NULL CHECK (handoff_min BETWEEN 0 AND 1439),"
+     " position INTEGER NOT NULL,"
+     " hours TEXT NOT NULL CHECK (hours IN ('all', 'office', 'after')),"
+     " temp_roster TEXT REFERENCES temp_rosters(name),"
+     " cycle TEXT,"
+     " shifts TEXT,"
+     " step INTEGER CHECK (step >= 0),"
+     " CHECK ((kind = 'pattern') = (cycle IS NOT NULL AND shifts IS NOT NULL"
+     " AND step IS NOT NULL)));"
+     "INSERT INTO rotations_v8 (id, name, line, kind, start_date, end_date, handoff_min,"
+     " position, hours, temp_roster) SELECT id, name, line, kind, start_date, end_date,"
+     " handoff_min, position, hours, temp_roster FROM rotations;"
+     "DROP TABLE rotations;"
+     "ALTER TABLE rotations_v8 RENAME TO rotations;",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -280,9 +348,17 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 	" ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq)",
     [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en FROM service_lines"
 			  " ORDER BY code",
-    [DB_STMT_WORKER_LIST] = "SELECT w.handle, w.name, w.phone, w.issi, w.active, w.lang,"
-			    " p.hash FROM workers w LEFT JOIN worker_pins p ON p.handle = w.handle"
-			    " ORDER BY w.handle",
+    /* The effective workers: base with the manual layer's flags, then manual additions. */
+    [DB_STMT_WORKER_LIST] =
+	"SELECT w.handle, w.name, w.phone, w.issi, coalesce(m.active, w.active), w.lang, p.hash,"
+	" m.active IS NOT NULL, 0 FROM workers w"
+	" LEFT JOIN manual_workers m ON m.handle = w.handle"
+	" LEFT JOIN worker_pins p ON p.handle = w.handle"
+	" UNION ALL SELECT m.handle, m.name, m.phone, m.issi, coalesce(m.active, 1),"
+	" coalesce(m.lang, 'fi'), p.hash, m.active IS NOT NULL, 1 FROM manual_workers m"
+	" LEFT JOIN worker_pins p ON p.handle = m.handle"
+	" WHERE m.name IS NOT NULL AND m.handle NOT IN (SELECT handle FROM workers)"
+	" ORDER BY 1",
     [DB_STMT_SHIFT_LIST] = "SELECT s.line, w.handle, s.start_utc, s.end_utc, s.position,"
 			   " s.temp_roster"
 			   " FROM shifts s JOIN workers w ON w.id = s.worker"
@@ -311,14 +387,18 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
 				  " FROM incident_events WHERE incident IS NULL ORDER BY id",
     [DB_STMT_ROT_LIST] = "SELECT name, line, kind, start_date, end_date, handoff_min, position,"
-			 " hours, temp_roster FROM rotations ORDER BY line, position, name",
+			 " hours, temp_roster, cycle, shifts, coalesce(step, 0) FROM rotations"
+			 " ORDER BY line, position, name",
     [DB_STMT_MEMBER_LIST] = "SELECT r.name, m.ord, w.handle FROM rotation_members m"
 			    " JOIN rotations r ON r.id = m.rotation"
 			    " JOIN workers w ON w.id = m.worker ORDER BY r.name, m.ord",
+    /* Base overrides (manual 0), then the manual layer's (1), by start. */
     [DB_STMT_OVR_LIST] = "SELECT o.id, o.kind, o.line, w.handle, b.handle, o.start_utc,"
-			 " o.end_utc, o.position FROM overrides o"
+			 " o.end_utc, o.position, 0 FROM overrides o"
 			 " JOIN workers w ON w.id = o.worker"
-			 " LEFT JOIN workers b ON b.id = o.by_worker ORDER BY o.start_utc, o.id",
+			 " LEFT JOIN workers b ON b.id = o.by_worker"
+			 " UNION ALL SELECT id, kind, line, worker, by_worker, start_utc, end_utc,"
+			 " position, 1 FROM manual_overrides ORDER BY 6, 9, 1",
     [DB_STMT_STEP_LIST] = "SELECT s.line, s.ord, s.kind, coalesce(w.handle, s.target_line),"
 			  " coalesce(s.ring_s, 0) FROM chain_steps s"
 			  " LEFT JOIN workers w ON w.id = s.worker ORDER BY s.line, s.ord",
@@ -334,8 +414,9 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_HOLIDAY_DELETE] = "DELETE FROM holidays",
     [DB_STMT_ROT_INSERT] =
 	"INSERT INTO rotations (name, line, kind, start_date, end_date, handoff_min, position,"
-	" hours, temp_roster) VALUES ($name, $line, $kind, $start, $end, $handoff, $position,"
-	" $hours, $temp)",
+	" hours, temp_roster, cycle, shifts, step) VALUES ($name, $line, $kind, $start, $end,"
+	" $handoff, $position, $hours, $temp, $cycle, $shifts,"
+	" CASE WHEN $kind = 'pattern' THEN $step END)",
     [DB_STMT_MEMBER_INSERT] = "INSERT INTO rotation_members (rotation, ord, worker)"
 			      " SELECT r.id, $ord, w.id FROM rotations r, workers w"
 			      " WHERE r.name = $rotation AND w.handle = $worker",
@@ -360,30 +441,72 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_TEMP_DELETE] = "DELETE FROM temp_rosters",
     [DB_STMT_TEMP_INSERT] = "INSERT INTO temp_rosters (name, line, from_date, to_date,"
 			    " handoff_min) VALUES ($name, $line, $from, $to, $handoff)",
-    [DB_STMT_WORKER_SET_ACTIVE] = "UPDATE workers SET active = $active WHERE handle = $handle",
+    [DB_STMT_WORKER_SET_ACTIVE] =
+	"INSERT INTO manual_workers (handle, active, made_ms)"
+	" SELECT handle, $active, $now FROM worker_handles WHERE handle = $handle"
+	" ON CONFLICT (handle) DO UPDATE SET active = excluded.active, made_ms = excluded.made_ms",
     [DB_STMT_PIN_SET] = "INSERT INTO worker_pins (handle, hash)"
-			" SELECT handle, $hash FROM workers WHERE handle = $handle"
+			" SELECT handle, $hash FROM worker_handles WHERE handle = $handle"
 			" ON CONFLICT (handle) DO UPDATE SET hash = excluded.hash",
     [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
-			    " WHERE handle NOT IN (SELECT handle FROM workers)",
-    [DB_STMT_OVR_DELETE_ID] = "DELETE FROM overrides WHERE id = $id",
+			    " WHERE handle NOT IN (SELECT handle FROM worker_handles)",
+    [DB_STMT_OVR_DELETE_ID] = "DELETE FROM manual_overrides WHERE id = $id",
     [DB_STMT_EVENT_HASH] = "SELECT hash FROM incident_events WHERE id = $id",
     [DB_STMT_LOCKOUT_LIST] = "SELECT key, fails, last_fail_ms, until_ms FROM pin_lockouts"
 			     " ORDER BY key",
     [DB_STMT_LOCKOUT_PUT] = "INSERT INTO pin_lockouts (key, fails, last_fail_ms, until_ms)"
 			    " VALUES ($key, $fails, $last, $until) ON CONFLICT (key) DO UPDATE"
 			    " SET fails = $fails, last_fail_ms = $last, until_ms = $until",
+    [DB_STMT_MOVR_INSERT] =
+	"INSERT INTO manual_overrides (kind, line, worker, by_worker, start_utc, end_utc,"
+	" position, made_ms) SELECT $kind, $line, $worker, $by, $start, $end, $position, $now"
+	" WHERE $worker IN (SELECT handle FROM worker_handles)"
+	" AND ($by IS NULL OR $by IN (SELECT handle FROM worker_handles))"
+	" AND ($line IS NULL OR $line IN (SELECT code FROM service_lines))",
+    [DB_STMT_MWORKER_ADD] =
+	"INSERT INTO manual_workers (handle, name, phone, issi, lang, active, made_ms)"
+	" SELECT $handle, $name, $phone, $issi, coalesce($lang, 'fi'),"
+	" CASE WHEN $active THEN NULL ELSE 0 END, $now"
+	" WHERE $handle NOT IN (SELECT handle FROM workers) ON CONFLICT (handle) DO NOTHING",
+    /* Each manual override after a base import: still valid? the same as a base one? */
+    [DB_STMT_MOVR_CHECK] =
+	"SELECT m.id, m.kind, m.line, m.worker, m.by_worker, m.start_utc, m.end_utc,"
+	" m.worker IN (SELECT handle FROM worker_handles)"
+	" AND (m.by_worker IS NULL OR m.by_worker IN (SELECT handle FROM worker_handles))"
+	" AND (m.line IS NULL OR m.line IN (SELECT code FROM service_lines)),"
+	" EXISTS (SELECT 1 FROM overrides o JOIN workers w ON w.id = o.worker"
+	" LEFT JOIN workers b ON b.id = o.by_worker WHERE o.kind = m.kind"
+	" AND o.line IS m.line AND w.handle = m.worker AND b.handle IS m.by_worker"
+	" AND o.start_utc = m.start_utc AND o.end_utc = m.end_utc"
+	" AND o.position = m.position)"
+	" FROM manual_overrides m ORDER BY m.id",
+    /* Each manual worker after a base import: added?, its flag, the base's flag (or NULL). */
+    [DB_STMT_MWORKER_CHECK] = "SELECT m.handle, m.name IS NOT NULL, m.active, w.active"
+			      " FROM manual_workers m LEFT JOIN workers w ON w.handle = m.handle"
+			      " ORDER BY m.handle",
+    [DB_STMT_MWORKER_DELETE] = "DELETE FROM manual_workers WHERE handle = $handle",
+    [DB_STMT_MWORKER_UNADD] = "UPDATE manual_workers SET name = NULL, phone = NULL,"
+			      " issi = NULL, lang = NULL WHERE handle = $handle",
+    /* One row per incident started in [$from, $to): what gw_db_report_incidents() hands out. */
     [DB_STMT_REPORT] =
-	"SELECT line, count(*), sum(acc IS NOT NULL),"
-	" sum(acc IS NOT NULL AND acc - started_ms <= $within), sum(pages > 1) FROM ("
-	" SELECT coalesce(i.line, '') AS line, i.started_ms,"
-	" (SELECT min(e.t_ms) FROM incident_events e"
-	"  WHERE e.incident = i.id AND e.kind = 'accepted') AS acc,"
-	" (SELECT count(*) FROM incident_events e"
-	"  WHERE e.incident = i.id AND e.kind = 'page') AS pages"
+	"SELECT i.id, i.started_ms, coalesce(i.line, ''), i.caller, i.caller_name, i.outcome,"
+	" (SELECT e.t_ms FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'accepted' ORDER BY e.id LIMIT 1),"
+	" (SELECT e.detail FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'accepted' ORDER BY e.id LIMIT 1),"
+	" (SELECT e.detail FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'page' ORDER BY e.id LIMIT 1),"
+	" (SELECT e.detail FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'page' AND e.detail LIKE '% fallback' ORDER BY e.id LIMIT 1),"
+	" (SELECT count(*) FROM incident_events e WHERE e.incident = i.id AND e.kind = 'page'),"
+	" EXISTS (SELECT 1 FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'sds_text'),"
+	" EXISTS (SELECT 1 FROM incident_events e WHERE e.incident = i.id"
+	"  AND e.kind = 'sds_status')"
 	" FROM incidents i WHERE i.started_ms >= $from AND i.started_ms < $to"
-	" AND coalesce(i.line, '') <> 'callback')" /* call-backs are no authority calls */
-	" GROUP BY line ORDER BY line",
+	" ORDER BY i.started_ms, i.id",
+    [DB_STMT_INCIDENT_COUNT] =
+	"SELECT count(*) FROM incidents WHERE started_ms >= $from AND started_ms < $to",
     [DB_STMT_RETENTION_BLANK] =
 	"UPDATE incident_events SET detail = NULL WHERE kind IN ('sms_text', 'sds_text')"
 	" AND t_ms < $cutoff AND detail IS NOT NULL AND id >= $v3_from",
@@ -639,8 +762,14 @@ static int migrate(struct gw_db *db)
 			return 0;
 	}
 	v = 0;
-	if ((rc = exec(db, "BEGIN IMMEDIATE", "begin migration")) < 0)
+	/*
+	 * Foreign keys are off while migrating (a migration may rebuild a table that others
+	 * refer to, SQLite's documented way); PRAGMA foreign_key_check runs before the commit.
+	 */
+	if ((rc = exec(db, "PRAGMA foreign_keys=OFF", "foreign_keys=OFF")) < 0)
 		return rc;
+	if ((rc = exec(db, "BEGIN IMMEDIATE", "begin migration")) < 0)
+		goto fk_on;
 	rc = exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 		  "create schema_version");
 	if (rc >= 0)
@@ -678,9 +807,22 @@ static int migrate(struct gw_db *db)
 		if ((rc = exec(db, sql, "set schema_version")) < 0)
 			goto fail;
 	}
-	return exec(db, "COMMIT", "commit migration");
+	rc = query_i64(db, "PRAGMA foreign_key_check", &v, &found);
+	if (rc >= 0 && found) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: migration left rows with dangling references",
+		     db->path);
+		rc = -EBADMSG;
+	}
+	if (rc < 0)
+		goto fail;
+	rc = exec(db, "COMMIT", "commit migration");
+	if (rc < 0)
+		goto fail;
+	return exec(db, "PRAGMA foreign_keys=ON", "foreign_keys=ON");
 fail:
 	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+fk_on:
+	exec(db, "PRAGMA foreign_keys=ON", "foreign_keys=ON");
 	return rc;
 }
 

@@ -254,21 +254,54 @@ int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, 
 
 /* ---- report and retention ------------------------------------------------------------ */
 
-/* One service line's figures for gw_db_report(); line "" collects calls without a line. */
+/*
+ * One incident as the report (store/report.h) reads it; strings valid only during the
+ * callback. line is "" when unrouted; caller_name NULL when not in the directory; outcome
+ * NULL while open. accept_ms is the first "accepted" event's time (-1: none) and accepted
+ * its detail (the handle first); first_page the first "page" event's detail and
+ * fallback_page the first one marked " fallback" (NULL: none); text and status: the
+ * incident has an "sds_text" / "sds_status" event (an officer's SDS).
+ */
+struct gw_db_report_inc {
+	int64_t id, started_ms;
+	const char *line, *caller, *caller_name, *outcome;
+	int64_t accept_ms;
+	const char *accepted, *first_page, *fallback_page;
+	int64_t pages;
+	bool text, status;
+};
+typedef void (*gw_db_report_inc_fn)(const struct gw_db_report_inc *inc, void *arg);
+
+/*
+ * Call fn for every incident started in [from_ms, to_ms), oldest first, whatever its kind
+ * (authority call, text, status, call-back), and count them again with a plain count(*)
+ * into *in_range, both in one read transaction (the report's self-check compares the
+ * two). Returns how many fn saw, or -errno.
+ */
+int gw_db_report_incidents(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_report_inc_fn fn,
+			   void *arg, int64_t *in_range);
+
+/*
+ * One service line's authority calls for gw_db_report(); line "" collects calls without a
+ * line. Counted as store/report.h counts them: texts, statuses and call-backs are not
+ * calls; unanswered are the calls that reached nobody (outcome unanswered or unstaffed),
+ * not every call without an acceptance (busy and abandoned calls are neither).
+ */
 struct gw_db_report_row {
 	const char *line;
 	int64_t calls;
 	int64_t answered;	 /* accepted by a worker (an "accepted" event) */
 	int64_t answered_within; /* ... the first acceptance within within_ms of the start */
 	int64_t escalated;	 /* more than one "page" event: step 2 or a later round */
-	int64_t unanswered;	 /* calls - answered */
+	int64_t unanswered;	 /* reached nobody: outcome unanswered or unstaffed */
+	int64_t busy, abandoned; /* another call was live; the officer hung up first */
 };
 typedef void (*gw_db_report_fn)(const struct gw_db_report_row *row, void *arg);
 
 /*
  * Per line (sorted by code) over the incidents started in [from_ms, to_ms): call fn once
- * per line that had calls. Call-backs (line "callback", gateway/callback) are no authority
- * calls and are left out. Returns how many rows, or -errno.
+ * per line that had authority calls. Implemented in report.c on gw_report_build(), which
+ * has the whole report. Returns how many rows, or -errno.
  */
 int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
 		 gw_db_report_fn fn, void *arg);
@@ -316,6 +349,8 @@ struct gw_db_worker {
 	char *handle, *name, *phone, *issi;
 	bool active;
 	char *lang, *pin_hash;
+	/* read only (schema v7): active was set by rinkictl; the worker was added by rinkictl */
+	bool manual_active, manual_add;
 };
 struct gw_db_shift {
 	char *line, *worker;
@@ -355,6 +390,15 @@ struct gw_db_rotation {
 	int handoff_min;
 	int position;
 	char *temp; /* schema v6: the temporary roster it belongs to, or NULL */
+	/*
+	 * schema v8, kind "pattern" (else NULL/0): cycle is one token per day, a shift name
+	 * or "-" (off), e.g. "D D N N - - - -"; shifts names each shift's local start and
+	 * optional end, e.g. "D=07:00 N=19:00" (a shift without an end lasts until the next
+	 * shift's start); member k works the cycle shifted by (k - 1) * step days.
+	 * handoff_min and hours are unused ("all").
+	 */
+	char *cycle, *shifts;
+	int step;
 };
 /*
  * A temporary roster (schema v6): from from_date's handoff_min (local Helsinki) until
@@ -379,6 +423,7 @@ struct gw_db_override {
 	char *kind, *line, *worker, *by;
 	int64_t start_ms, end_ms;
 	int position; /* add only; 0 otherwise */
+	bool manual;  /* read only (schema v7): made by rinkictl (the manual layer) */
 };
 /*
  * One step of a line's escalation chain: kind "person" (who = worker handle), "oncall"
@@ -433,14 +478,49 @@ void gw_db_roster_clear(struct gw_db_roster *r);
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out);
 
 /*
- * Replace the whole roster (every roster table) with *in in one transaction: all or
- * nothing; workers' PINs stay with their handles (in->workers' pin_hash is ignored).
- * Returns 0, or -errno with nothing changed (-ENOENT: a row names an unknown worker, line
- * or rotation).
+ * Layers (schema v7). The roster is the base layer (what a CSV import writes) and the
+ * manual layer on top: overrides, worker disables/enables and workers added with rinkictl
+ * (gw_db_override_add, gw_db_worker_set_active, gw_db_worker_add), stored apart by handle
+ * and line code. gw_db_roster_read() gives both merged: a worker's active flag from the
+ * manual layer when it has one, manual workers after the base ones, manual overrides
+ * beside the base ones (manual = true, id = the manual override's id).
+ *
+ * What a base import does with each manual change, told to gw_db_manual_fn:
+ *   KEPT      it still applies and stays;
+ *   IN_BASE   the new base has the same (same override; same active flag; the added
+ *             worker's handle): the manual copy is removed, the base now carries it;
+ *   CONFLICT  it names a worker or line the new base lacks: the import is refused
+ *             (nothing changes) unless GW_DB_IMPORT_REPLACE is given, then DROPPED.
+ * what is one line naming the change, e.g. "override 3: replace aino by pia on sos,
+ * 2026-03-01T06:00Z .. 2026-03-02T06:00Z" or "worker pia: disabled".
  */
+enum gw_db_manual_fate {
+	GW_DB_MANUAL_KEPT,
+	GW_DB_MANUAL_IN_BASE,
+	GW_DB_MANUAL_CONFLICT,
+	GW_DB_MANUAL_DROPPED
+};
+typedef void (*gw_db_manual_fn)(enum gw_db_manual_fate fate, const char *what, void *arg);
+#define GW_DB_IMPORT_REPLACE 0x1u /* drop the manual changes that name what the base lacks */
+
+/*
+ * Replace the base roster (every roster table) with *in in one transaction: all or
+ * nothing; workers' PINs stay with their handles (in->workers' pin_hash is ignored); the
+ * manual layer stays as described above (fn may be NULL: logged). Returns 0; -ECANCELED
+ * when manual changes conflict and flags lacks GW_DB_IMPORT_REPLACE (nothing changed,
+ * each CONFLICT reported); or -errno with nothing changed (-ENOENT: a row names an unknown
+ * worker, line or rotation).
+ */
+int gw_db_roster_import(struct gw_db *db, const struct gw_db_roster *in, unsigned flags,
+			gw_db_manual_fn fn, void *arg);
+
+/* gw_db_roster_import(db, in, 0, NULL, NULL). */
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in);
 
-/* Add one worker (handle, name, phone required). 0, -EEXIST (handle taken) or -errno. */
+/*
+ * Add one worker to the manual layer (handle, name, phone required; active false: added
+ * disabled). 0, -EEXIST (handle taken) or -errno.
+ */
 int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w);
 
 /*
@@ -464,16 +544,19 @@ int gw_db_lockout_list(struct gw_db *db, gw_db_lockout_fn fn, void *arg);
 /* Insert or replace the lock-out record l->key. 0 or -errno. */
 int gw_db_lockout_put(struct gw_db *db, const struct gw_db_lockout *l);
 
-/* Set a worker's active flag. 0, -ENOENT (no such handle) or -errno. */
+/* Set a worker's active flag in the manual layer. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);
 
 /*
- * Add an override (fields as in struct gw_db_override; id ignored) and return its id in
- * *id_out (may be NULL). 0, -ENOENT (unknown worker or line) or -errno.
+ * Add an override to the manual layer (fields as in struct gw_db_override; id ignored)
+ * and return its id in *id_out (may be NULL). 0, -ENOENT (unknown worker or line) or -errno.
  */
 int gw_db_override_add(struct gw_db *db, const struct gw_db_override *o, int64_t *id_out);
 
-/* Delete override id. 0, -ENOENT (no such override) or -errno. */
+/*
+ * Delete manual override id (an imported one changes with the CSV). 0, -ENOENT (no such
+ * manual override) or -errno.
+ */
 int gw_db_override_remove(struct gw_db *db, int64_t id);
 
 /* Replace the whole directory with dirs[0..n) in one transaction. 0 or -errno. */

@@ -1121,37 +1121,65 @@ int gw_db_system_event_append(struct gw_db *db, int64_t t_ms, const char *kind, 
 }
 
 struct report_cb {
-	gw_db_report_fn fn;
+	gw_db_report_inc_fn fn;
 	void *arg;
 };
 
 static void report_row(sqlite3_stmt *st, void *arg)
 {
 	struct report_cb *cb = arg;
-	struct gw_db_report_row row = {
-	    .line = db_col_text(st, 0),
-	    .calls = sqlite3_column_int64(st, 1),
-	    .answered = sqlite3_column_int64(st, 2),
-	    .answered_within = sqlite3_column_int64(st, 3),
-	    .escalated = sqlite3_column_int64(st, 4),
+	bool accepted = sqlite3_column_type(st, 6) != SQLITE_NULL;
+	struct gw_db_report_inc inc = {
+	    .id = sqlite3_column_int64(st, 0),
+	    .started_ms = sqlite3_column_int64(st, 1),
+	    .line = db_col_text(st, 2),
+	    .caller = db_col_text(st, 3),
+	    .caller_name = db_col_text(st, 4),
+	    .outcome = db_col_text(st, 5),
+	    .accept_ms = accepted ? sqlite3_column_int64(st, 6) : -1,
+	    .accepted = accepted ? db_col_text(st, 7) : NULL,
+	    .first_page = db_col_text(st, 8),
+	    .fallback_page = db_col_text(st, 9),
+	    .pages = sqlite3_column_int64(st, 10),
+	    .text = sqlite3_column_int(st, 11) != 0,
+	    .status = sqlite3_column_int(st, 12) != 0,
 	};
-	if (!row.line)
-		row.line = "";
-	row.unanswered = row.calls - row.answered;
-	cb->fn(&row, cb->arg);
+	if (!inc.line)
+		inc.line = "";
+	if (!inc.caller)
+		inc.caller = "";
+	if (accepted && !inc.accepted)
+		inc.accepted = "";
+	cb->fn(&inc, cb->arg);
 }
 
-int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
-		 gw_db_report_fn fn, void *arg)
+int gw_db_report_incidents(struct gw_db *db, int64_t from_ms, int64_t to_ms, gw_db_report_inc_fn fn,
+			   void *arg, int64_t *in_range)
 {
 	struct report_cb cb = {fn, arg};
 	sqlite3_stmt *st = db->st[DB_STMT_REPORT];
+	int rc, n;
 
-	assert(fn);
+	assert(fn && in_range);
+	if ((rc = db_run(db, DB_STMT_BEGIN_READ)) < 0)
+		return rc;
 	db_bind_i64(st, "$from", from_ms);
 	db_bind_i64(st, "$to", to_ms);
-	db_bind_i64(st, "$within", within_ms);
-	return db_each_row(db, DB_STMT_REPORT, report_row, &cb);
+	n = rc = db_each_row(db, DB_STMT_REPORT, report_row, &cb);
+	if (rc >= 0) {
+		st = db->st[DB_STMT_INCIDENT_COUNT];
+		db_bind_i64(st, "$from", from_ms);
+		db_bind_i64(st, "$to", to_ms);
+		rc = db_run_i64(db, DB_STMT_INCIDENT_COUNT, in_range);
+	}
+	if (rc >= 0)
+		rc = db_run(db, DB_STMT_COMMIT);
+	if (rc < 0) {
+		if (!sqlite3_get_autocommit(db->h))
+			db_run(db, DB_STMT_ROLLBACK);
+		return rc;
+	}
+	return n;
 }
 
 bool gw_db_kind_is_body(const char *kind)

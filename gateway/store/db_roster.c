@@ -1,7 +1,8 @@
 /*
  * db_roster: the roster tables: a whole roster written in one transaction (an import),
  * read back into struct gw_db_roster for a snapshot, and the single-row changes rinkictl
- * makes (overrides, workers, PINs).
+ * makes (overrides, workers, PINs). rinkictl's changes are the manual layer, kept apart
+ * from the imported base and gone through at each import (reconcile; see db.h).
  */
 #include "store/db_priv.h"
 
@@ -47,6 +48,8 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 		free(x->end_date);
 		free(x->hours);
 		free(x->temp);
+		free(x->cycle);
+		free(x->shifts);
 	}
 	for (size_t i = 0; i < r->n_members; i++) {
 		free(r->members[i].rotation);
@@ -161,6 +164,8 @@ static void worker_row(sqlite3_stmt *st, void *arg)
 	w->active = sqlite3_column_int(st, 4) != 0;
 	w->lang = dup_col(rd, st, 5, false);
 	w->pin_hash = dup_col(rd, st, 6, true);
+	w->manual_active = sqlite3_column_int(st, 7) != 0;
+	w->manual_add = sqlite3_column_int(st, 8) != 0;
 }
 
 static void shift_row(sqlite3_stmt *st, void *arg)
@@ -220,6 +225,9 @@ static void rotation_row(sqlite3_stmt *st, void *arg)
 	x->position = sqlite3_column_int(st, 6);
 	x->hours = dup_col(rd, st, 7, false);
 	x->temp = dup_col(rd, st, 8, true);
+	x->cycle = dup_col(rd, st, 9, true);
+	x->shifts = dup_col(rd, st, 10, true);
+	x->step = sqlite3_column_int(st, 11);
 }
 
 static void member_row(sqlite3_stmt *st, void *arg)
@@ -247,6 +255,7 @@ static void override_row(sqlite3_stmt *st, void *arg)
 	o->start_ms = sqlite3_column_int64(st, 5);
 	o->end_ms = sqlite3_column_int64(st, 6);
 	o->position = sqlite3_column_int(st, 7);
+	o->manual = sqlite3_column_int(st, 8) != 0;
 }
 
 static void step_row(sqlite3_stmt *st, void *arg)
@@ -370,6 +379,30 @@ static int override_insert(struct gw_db *db, const struct gw_db_override *o)
 	return insert_named(db, DB_STMT_OVR_INSERT, "override", o->by ? "worker(s)" : o->worker);
 }
 
+/* Wall-clock ms for the manual layer's made_ms (when a change was made; informative). */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int manual_override_insert(struct gw_db *db, const struct gw_db_override *o)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_MOVR_INSERT];
+
+	db_bind_text(st, "$kind", o->kind);
+	db_bind_text(st, "$line", o->line);
+	db_bind_text(st, "$worker", o->worker);
+	db_bind_text(st, "$by", o->by);
+	db_bind_i64(st, "$start", o->start_ms);
+	db_bind_i64(st, "$end", o->end_ms);
+	db_bind_i64(st, "$position", o->position);
+	db_bind_i64(st, "$now", now_ms());
+	return insert_named(db, DB_STMT_MOVR_INSERT, "override",
+			    o->by ? "worker(s) or line" : o->worker);
+}
+
 static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 {
 	int rc = 0;
@@ -438,6 +471,9 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 		db_bind_i64(st, "$position", x->position);
 		db_bind_text(st, "$hours", x->hours);
 		db_bind_text(st, "$temp", x->temp);
+		db_bind_text(st, "$cycle", x->cycle);
+		db_bind_text(st, "$shifts", x->shifts);
+		db_bind_i64(st, "$step", x->step);
 		rc = db_run(db, DB_STMT_ROT_INSERT);
 	}
 	for (size_t i = 0; i < in->n_members && rc >= 0; i++) {
@@ -510,30 +546,180 @@ static int roster_edit(struct gw_db *db, int (*edit)(struct gw_db *db, const voi
 	return rc;
 }
 
+/* ---- the manual layer across a base import ------------------------------------------- */
+
+struct import_arg {
+	const struct gw_db_roster *in;
+	unsigned flags;
+	gw_db_manual_fn fn;
+	void *arg;
+	int conflicts, bad;
+	/* what to do once the reading statements are done */
+	int64_t *drop_ovr;
+	size_t n_drop_ovr;
+	struct mw_change {
+		char handle[40];
+		bool unadd; /* else delete the row */
+	} * mw;
+	size_t n_mw;
+};
+
+static void utc_text(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%MZ", &tm);
+}
+
+static void tell(struct import_arg *a, enum gw_db_manual_fate fate, const char *what)
+{
+	static const char *const names[] = {"kept", "in the base now", "conflict", "dropped"};
+	if (a->fn)
+		a->fn(fate, what, a->arg);
+	else
+		LOGP(GW_LOG_DB, fate == GW_DB_MANUAL_KEPT ? GW_LOG_INFO : GW_LOG_NOTICE,
+		     "manual change %s: %s", names[fate], what);
+}
+
+/* A conflicting change: refused, or dropped under GW_DB_IMPORT_REPLACE. True: drop it. */
+static bool conflict(struct import_arg *a, const char *what)
+{
+	char line[320];
+	bool drop = a->flags & GW_DB_IMPORT_REPLACE;
+
+	snprintf(line, sizeof(line), "%s (names a worker or line the imported roster lacks)", what);
+	tell(a, drop ? GW_DB_MANUAL_DROPPED : GW_DB_MANUAL_CONFLICT, line);
+	a->conflicts++;
+	return drop;
+}
+
+static void movr_row(sqlite3_stmt *st, void *arg)
+{
+	struct import_arg *a = arg;
+	const char *kind = db_col_text(st, 1), *line = db_col_text(st, 2);
+	const char *worker = db_col_text(st, 3), *by = db_col_text(st, 4);
+	int64_t id = sqlite3_column_int64(st, 0);
+	char what[256], from[24], to[24];
+	bool drop = false;
+
+	utc_text(sqlite3_column_int64(st, 5), from, sizeof(from));
+	utc_text(sqlite3_column_int64(st, 6), to, sizeof(to));
+	snprintf(what, sizeof(what), "override %lld: %s %s%s%s on %s, %s .. %s", (long long)id,
+		 kind ? kind : "", worker ? worker : "", by ? " by " : "", by ? by : "",
+		 line ? line : "every line", from, to);
+	if (!sqlite3_column_int(st, 7)) {
+		drop = conflict(a, what);
+	} else if (sqlite3_column_int(st, 8)) {
+		tell(a, GW_DB_MANUAL_IN_BASE, what);
+		drop = true;
+	} else {
+		tell(a, GW_DB_MANUAL_KEPT, what);
+	}
+	if (!drop)
+		return;
+	int64_t *p = reallocarray(a->drop_ovr, a->n_drop_ovr + 1, sizeof(*p));
+	if (!p) {
+		a->bad = -ENOMEM;
+		return;
+	}
+	a->drop_ovr = p;
+	p[a->n_drop_ovr++] = id;
+}
+
+static void mworker_row(sqlite3_stmt *st, void *arg)
+{
+	struct import_arg *a = arg;
+	const char *handle = db_col_text(st, 0);
+	bool added = sqlite3_column_int(st, 1) != 0;
+	bool has_flag = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	bool in_base = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	bool flag = sqlite3_column_int(st, 2) != 0, base_flag = sqlite3_column_int(st, 3) != 0;
+	char what[160];
+	struct mw_change ch = {.unadd = false};
+
+	snprintf(what, sizeof(what), "worker %s: %s%s%s", handle ? handle : "",
+		 added ? "added with rinkictl" : "", added && has_flag ? ", " : "",
+		 has_flag ? (flag ? "enabled" : "disabled") : "");
+	if (added && !in_base) {
+		tell(a, GW_DB_MANUAL_KEPT, what);
+		return;
+	}
+	if (!in_base) {
+		if (!conflict(a, what))
+			return;
+	} else if (!has_flag || flag == base_flag) {
+		tell(a, GW_DB_MANUAL_IN_BASE, what);
+	} else {
+		tell(a, GW_DB_MANUAL_KEPT, what);
+		if (!added)
+			return;
+		ch.unadd = true; /* the base has the worker now; the flag stays manual */
+	}
+	snprintf(ch.handle, sizeof(ch.handle), "%s", handle ? handle : "");
+	struct mw_change *p = reallocarray(a->mw, a->n_mw + 1, sizeof(*p));
+	if (!p) {
+		a->bad = -ENOMEM;
+		return;
+	}
+	a->mw = p;
+	p[a->n_mw++] = ch;
+}
+
+/* Go through the manual layer against the base just written (see gw_db_roster_import). */
+static int reconcile(struct gw_db *db, struct import_arg *a)
+{
+	int rc = db_each_row(db, DB_STMT_MOVR_CHECK, movr_row, a);
+
+	if (rc >= 0)
+		rc = db_each_row(db, DB_STMT_MWORKER_CHECK, mworker_row, a);
+	if (rc >= 0 && a->bad)
+		rc = a->bad;
+	if (rc >= 0 && a->conflicts && !(a->flags & GW_DB_IMPORT_REPLACE))
+		rc = -ECANCELED;
+	for (size_t i = 0; i < a->n_drop_ovr && rc >= 0; i++) {
+		db_bind_i64(db->st[DB_STMT_OVR_DELETE_ID], "$id", a->drop_ovr[i]);
+		rc = db_run(db, DB_STMT_OVR_DELETE_ID);
+	}
+	for (size_t i = 0; i < a->n_mw && rc >= 0; i++) {
+		enum db_stmt id = a->mw[i].unadd ? DB_STMT_MWORKER_UNADD : DB_STMT_MWORKER_DELETE;
+		db_bind_text(db->st[id], "$handle", a->mw[i].handle);
+		rc = db_run(db, id);
+	}
+	return rc;
+}
+
 static int replace_all(struct gw_db *db, const void *arg)
 {
-	/* Children before parents (foreign keys). */
+	/* Children before parents (foreign keys). The manual layer has none. */
 	static const enum db_stmt deletes[] = {
 	    DB_STMT_STEP_DELETE,   DB_STMT_CHAIN_DELETE,  DB_STMT_OVR_DELETE,
 	    DB_STMT_MEMBER_DELETE, DB_STMT_ROT_DELETE,	  DB_STMT_SHIFT_DELETE,
 	    DB_STMT_ROUTE_DELETE,  DB_STMT_DIR_DELETE,	  DB_STMT_HOLIDAY_DELETE,
 	    DB_STMT_TEMP_DELETE,   DB_STMT_WORKER_DELETE, DB_STMT_LINE_DELETE,
 	};
+	struct import_arg *a = (struct import_arg *)arg;
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]) && rc >= 0; i++)
 		rc = db_run(db, deletes[i]);
 	if (rc >= 0)
-		rc = roster_insert(db, arg);
+		rc = roster_insert(db, a->in);
+	if (rc >= 0)
+		rc = reconcile(db, a);
 	/* PINs stay with the handles that stay (the CSV never carries them). */
 	return rc < 0 ? rc : db_run(db, DB_STMT_PIN_ORPHANS);
 }
 
-int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
+int gw_db_roster_import(struct gw_db *db, const struct gw_db_roster *in, unsigned flags,
+			gw_db_manual_fn fn, void *arg)
 {
+	struct import_arg a = {.in = in, .flags = flags, .fn = fn, .arg = arg};
 	int64_t rev = 0;
-	int rc = roster_edit(db, replace_all, in, &rev);
+	int rc = roster_edit(db, replace_all, &a, &rev);
 
+	free(a.drop_ovr);
+	free(a.mw);
 	if (rc < 0)
 		return rc;
 	LOGP(GW_LOG_DB, GW_LOG_INFO,
@@ -544,9 +730,26 @@ int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
 	return 0;
 }
 
+int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
+{
+	return gw_db_roster_import(db, in, 0, NULL, NULL);
+}
+
 static int edit_worker_add(struct gw_db *db, const void *arg)
 {
-	return worker_insert(db, arg);
+	const struct gw_db_worker *w = arg;
+	sqlite3_stmt *st = db->st[DB_STMT_MWORKER_ADD];
+	int rc;
+
+	db_bind_text(st, "$handle", w->handle);
+	db_bind_text(st, "$name", w->name);
+	db_bind_text(st, "$phone", w->phone);
+	db_bind_text(st, "$issi", w->issi);
+	db_bind_text(st, "$lang", w->lang);
+	db_bind_i64(st, "$active", w->active);
+	db_bind_i64(st, "$now", now_ms());
+	rc = db_run(db, DB_STMT_MWORKER_ADD);
+	return rc == 0 ? -EEXIST : rc;
 }
 
 int gw_db_worker_add(struct gw_db *db, const struct gw_db_worker *w)
@@ -573,10 +776,12 @@ static int edit_worker(struct gw_db *db, const void *arg)
 	int rc;
 
 	db_bind_text(st, "$handle", a->handle);
-	if (a->hash)
+	if (a->hash) {
 		db_bind_text(st, "$hash", a->hash);
-	else
+	} else {
 		db_bind_i64(st, "$active", a->active);
+		db_bind_i64(st, "$now", now_ms());
+	}
 	rc = db_run(db, id);
 	return rc == 0 ? -ENOENT : rc;
 }
@@ -611,7 +816,7 @@ struct ovr_add {
 static int edit_override_add(struct gw_db *db, const void *arg)
 {
 	struct ovr_add *a = (struct ovr_add *)arg;
-	int rc = override_insert(db, a->o);
+	int rc = manual_override_insert(db, a->o);
 
 	if (rc > 0)
 		a->id = sqlite3_last_insert_rowid(db->h);

@@ -4,7 +4,8 @@
  *
  * A snapshot owns a copy of the roster tables (struct gw_db_roster) and resolves them
  * once, at build time, into one flat list of duty intervals per line: one-off shifts as
- * they are, rotations expanded period by period over a horizon (7 days back to 400 days
+ * they are, rotations expanded period by period and shift patterns day by day, member by
+ * member (expand_pattern) over a horizon (7 days back to 400 days
  * ahead of the build time; rinkid rebuilds daily, see gw_roster_stale), then the
  * overrides applied in a fixed order (replace, then remove, then add; each kind by start
  * time). Each line's intervals are sorted by start and read as an implicit balanced tree
@@ -22,9 +23,10 @@
  * not depend on the machine's TZ or tzdata, and a lookup never reads a file. Should the
  * EU drop summer time, helsinki_offset_min() is the one place to change.
  *
- * The module is four files behind one private header (roster_priv.h): roster_time.c
- * (Helsinki local time), this file (snapshot, queries, PINs and languages), roster_csv.c
- * (the CSV reader, import and export) and roster_check.c (field and cross-row checks).
+ * The module is five files behind one private header (roster_priv.h): roster_time.c
+ * (Helsinki local time), this file (snapshot, queries, coverage gaps, duty listing, PINs
+ * and languages), roster_csv.c (the CSV reader, import and export), roster_check.c (field
+ * and cross-row checks, shift patterns) and roster_ics.c (the iCalendar export).
  *
  * The CSV parser takes a buffer, follows RFC 4180 quoting, and reports every bad
  * row as file:line before anything is written; cross-row checks (unknown line or
@@ -338,6 +340,49 @@ static bool add_hours(const struct gw_roster *r, struct rline *l, enum hours hou
 	return hours == HOURS_OFFICE || add_planned(r, l, cursor, end, position, w, temp);
 }
 
+/*
+ * Expand a shift pattern over the horizon: on day d (counted from START_DATE), member k
+ * (1..n) works the shift of cycle day (d - (k - 1) * step) mod days, from its local start
+ * to its local end (the clock-change rules of roster_local_to_utc apply to both edges).
+ */
+static int expand_pattern(struct gw_roster *r, struct rline *l, const struct gw_db_rotation *x,
+			  const struct rtemp *temp, const struct gw_db_worker *const *members,
+			  int n, int64_t d0, int64_t dend)
+{
+	struct pattern p;
+	char why[160];
+
+	if (roster_pattern_parse(x->cycle, x->shifts, &p, why, sizeof(why)) < 0 || x->step < 0) {
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "roster: pattern %s is malformed (%s): skipped",
+		     x->name, x->step < 0 ? "no step" : why);
+		return 0;
+	}
+	int64_t first = roster_utc_to_local_day(r->from_ms, NULL) - 2; /* a night shift */
+	int64_t last = roster_utc_to_local_day(r->to_ms, NULL) + 1;
+	for (int64_t day = first > d0 ? first : d0; day <= last && day < dend; day++) {
+		for (int k = 1; k <= n; k++) {
+			int64_t idx =
+			    roster_floor_div(day - d0 - (int64_t)(k - 1) * x->step, p.days);
+			idx = day - d0 - (int64_t)(k - 1) * x->step - idx * p.days;
+			int sh = p.day[idx];
+			if (!sh || !members[k])
+				continue;
+			const struct pattern_shift *ps = &p.shift[sh - 1];
+			int64_t s =
+			    roster_local_to_utc(day + ps->start_min / 1440, ps->start_min % 1440);
+			int64_t e =
+			    roster_local_to_utc(day + ps->end_min / 1440, ps->end_min % 1440);
+			if (e <= r->from_ms || s >= r->to_ms)
+				continue;
+			if (!add_planned(r, l, s > r->from_ms ? s : r->from_ms,
+					 e < r->to_ms ? e : r->to_ms, x->position, members[k],
+					 temp))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /* Expand one rotation over the snapshot's horizon into its line's intervals. */
 static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 {
@@ -368,6 +413,8 @@ static int expand_rotation(struct gw_roster *r, const struct gw_db_rotation *x)
 	l->rotations = true;
 	if (n == 0)
 		return 0;
+	if (x->cycle)
+		return expand_pattern(r, l, x, temp, members, n, d0, dend);
 	/* The first period that can reach the horizon, then one period after another. */
 	int64_t k = roster_floor_div(roster_utc_to_local_day(r->from_ms, NULL) - 1 - d0, period);
 	if (k < 0)
@@ -1010,4 +1057,144 @@ size_t gw_roster_line_count(const struct gw_roster *r)
 const char *gw_roster_line_code(const struct gw_roster *r, size_t i)
 {
 	return i < r->n_lines ? r->lines[i].l->code : NULL;
+}
+
+/* ---- coverage ------------------------------------------------------------------------ */
+
+static int cmp_edge(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
+		   void *arg)
+{
+	size_t n = 2, k = 0;
+	int64_t *edge;
+	int gaps = 0, rc = 0;
+
+	if (to_ms <= from_ms)
+		return -EINVAL;
+	if (from_ms < r->from_ms || to_ms > r->to_ms)
+		return -ERANGE;
+	/* The plan can change only where a duty interval or an override starts or ends. */
+	for (size_t i = 0; i < r->n_lines; i++)
+		n += 2 * r->lines[i].n;
+	n += 2 * r->n_ovr;
+	if (!(edge = malloc(n * sizeof(*edge))))
+		return -ENOMEM;
+	edge[k++] = from_ms;
+	edge[k++] = to_ms;
+	for (size_t i = 0; i < r->n_lines; i++)
+		for (size_t j = 0; j < r->lines[i].n; j++) {
+			edge[k++] = r->lines[i].shifts[j].start;
+			edge[k++] = r->lines[i].shifts[j].end;
+		}
+	for (size_t i = 0; i < r->n_ovr; i++) {
+		edge[k++] = r->ovr[i].start;
+		edge[k++] = r->ovr[i].end;
+	}
+	qsort(edge, k, sizeof(*edge), cmp_edge);
+	for (size_t i = 0; i < r->n_lines && rc >= 0; i++) {
+		const char *code = r->lines[i].l->code;
+		struct gw_roster_gap g = {.line = code, .from_ms = -1};
+		for (size_t e = 0; e < k && rc >= 0; e++) {
+			struct gw_roster_plan p;
+			if (edge[e] < from_ms || (e && edge[e] == edge[e - 1]))
+				continue;
+			bool open = g.from_ms >= 0;
+			if (edge[e] >= to_ms || (rc = gw_roster_plan(r, code, edge[e], &p)) < 0 ||
+			    p.n_steps > 0) {
+				if (open) { /* the gap ends here */
+					g.to_ms = edge[e] < to_ms ? edge[e] : to_ms;
+					fn(&g, arg);
+					gaps++;
+					g.from_ms = -1;
+				}
+				if (edge[e] >= to_ms)
+					break;
+				continue;
+			}
+			if (!open) {
+				g.from_ms = edge[e];
+				g.fallback = p.has_fallback ? p.fallback.handle : NULL;
+			}
+		}
+	}
+	free(edge);
+	return rc < 0 ? rc : gaps;
+}
+
+int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_ms)
+{
+	*from_ms = r->from_ms;
+	*to_ms = r->to_ms;
+	return 0;
+}
+
+/* ---- duty listing -------------------------------------------------------------------- */
+
+static int cmp_duty(const void *a, const void *b)
+{
+	const struct rshift *x = a, *y = b;
+	int c = strcmp(x->w->handle, y->w->handle);
+	if (!c)
+		c = x->position - y->position;
+	if (!c)
+		c = x->start < y->start ? -1 : x->start > y->start;
+	return c;
+}
+
+int gw_roster_duty_each(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+			gw_roster_duty_fn fn, void *arg)
+{
+	int count = 0;
+
+	if (to_ms <= from_ms)
+		return -EINVAL;
+	if (from_ms < r->from_ms || to_ms > r->to_ms)
+		return -ERANGE;
+	for (size_t i = 0; i < r->n_lines; i++) {
+		const struct rline *l = &r->lines[i];
+		struct rshift *s = malloc((l->n + 1) * sizeof(*s));
+		size_t n = 0;
+		if (!s)
+			return -ENOMEM;
+		for (size_t j = 0; j < l->n; j++)
+			if (l->shifts[j].w->active && l->shifts[j].end > from_ms &&
+			    l->shifts[j].start < to_ms)
+				s[n++] = l->shifts[j];
+		qsort(s, n, sizeof(*s), cmp_duty);
+		for (size_t j = 0; j < n;) {
+			struct gw_roster_duty d = {.line = l->l->code,
+						   .handle = s[j].w->handle,
+						   .name = s[j].w->name,
+						   .position = s[j].position,
+						   .start_ms = s[j].start,
+						   .end_ms = s[j].end};
+			/* one stretch: the same worker and place, touching or overlapping */
+			for (j++; j < n && s[j].w == s[j - 1].w && s[j].position == d.position &&
+				  s[j].start <= d.end_ms;
+			     j++)
+				if (s[j].end > d.end_ms)
+					d.end_ms = s[j].end;
+			d.whole_start_ms = d.start_ms;
+			d.whole_end_ms = d.end_ms;
+			if (d.start_ms < from_ms)
+				d.start_ms = from_ms;
+			if (d.end_ms > to_ms)
+				d.end_ms = to_ms;
+			fn(&d, arg);
+			count++;
+		}
+		free(s);
+	}
+	return count;
+}
+
+const char *gw_roster_worker_name(const struct gw_roster *r, const char *handle)
+{
+	const struct gw_db_worker *w = find_worker(r, handle);
+	return w ? w->name : NULL;
 }

@@ -7,8 +7,10 @@
  * 400 days ahead of the build time. The coordinators maintain the roster as one CSV file,
  * parsed and imported here (all or nothing), and exported back (gw_roster_write_csv).
  *
- * Who is on duty on a line at t: one-off shifts and rotation turns (daily or weekly,
- * handed off at a local Europe/Helsinki time, DST-correct) -- within a temporary roster's
+ * Who is on duty on a line at t: one-off shifts, rotation turns (daily or weekly,
+ * handed off at a local Europe/Helsinki time, DST-correct) and shift patterns (a cycle of
+ * any number of days, shifts with their own local start times, members staggered by a
+ * step of days; tools/demo/roster.csv's pattern record) -- within a temporary roster's
  * date range only those of that temporary roster, then overrides in a fixed
  * order: every "replace" (A's duty goes to B), then every "remove" (A is off), then
  * every "add" (A is on duty too), each kind by start time. So a substitute who is off
@@ -129,6 +131,62 @@ int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
  */
 const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64_t t_ms);
 
+/* ---- coverage -------------------------------------------------------------------------- */
+
+/*
+ * A gap: from_ms to to_ms, line's plan has no step (gw_roster_plan: nobody on duty and no
+ * chain step that finds anyone). fallback is the handle of the fallback that would still
+ * be rung then, or NULL: nobody at all can be paged.
+ */
+struct gw_roster_gap {
+	const char *line;
+	int64_t from_ms, to_ms;
+	const char *fallback;
+};
+typedef void (*gw_roster_gap_fn)(const struct gw_roster_gap *g, void *arg);
+
+/*
+ * Call fn for every gap of every line in [from_ms, to_ms), by line code then time (a gap
+ * is cut at the range's ends). Returns how many, -EINVAL for an empty range, or -ERANGE
+ * when the range is outside the snapshot's horizon (gw_roster_horizon).
+ */
+int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
+		   void *arg);
+
+/* The snapshot's horizon [*from_ms, *to_ms) (UTC ms): where lookups answer. Returns 0. */
+int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_ms);
+
+/* ---- duty listing and calendar --------------------------------------------------------- */
+
+/* One stretch of duty: a worker at a place on a line, without a break (strings owned by r). */
+struct gw_roster_duty {
+	const char *line, *handle, *name;
+	int position;
+	int64_t start_ms, end_ms;	      /* cut at the range's ends */
+	int64_t whole_start_ms, whole_end_ms; /* not cut */
+};
+typedef void (*gw_roster_duty_fn)(const struct gw_roster_duty *d, void *arg);
+
+/*
+ * Call fn for every stretch of duty in [from_ms, to_ms) after rotations, patterns and
+ * overrides, active workers only, touching pieces of one worker and place joined, cut at
+ * the range's ends; by line, then worker, place and start. Returns how many, -EINVAL for
+ * an empty range, -ERANGE outside the horizon (gw_roster_horizon) or -ENOMEM.
+ */
+int gw_roster_duty_each(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+			gw_roster_duty_fn fn, void *arg);
+
+/*
+ * Write the duty of [from_ms, to_ms) as an iCalendar (RFC 5545) VCALENDAR to f: one VEVENT
+ * per stretch (gw_roster_duty_each) that overlaps the range, whole (a night that began
+ * before from_ms starts when it began), for one worker (handle, NULL: all) and one line
+ * (line, NULL: all); times in UTC, DTSTAMP stamp_ms, UIDs stable across exports, text
+ * escaped, lines folded at 75 octets, CRLF. Returns the number of events, or -errno (as
+ * gw_roster_duty_each, or a write error).
+ */
+int gw_roster_write_ics(const struct gw_roster *r, const char *handle, const char *line,
+			int64_t from_ms, int64_t to_ms, int64_t stamp_ms, FILE *f);
+
 /* ---- worker PIN and language ------------------------------------------------------------ */
 
 /*
@@ -161,6 +219,9 @@ int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char
 
 /* Language ("fi", "sv" or "en") of the active worker with that phone, or NULL if none. */
 const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone);
+
+/* Name of the worker with that handle (active or not), or NULL when there is none. */
+const char *gw_roster_worker_name(const struct gw_roster *r, const char *handle);
 
 /* Directory name (organisation) for an ISSI/TSI, or NULL when not listed. */
 const char *gw_roster_org(const struct gw_roster *r, const char *issi);
@@ -196,11 +257,28 @@ typedef void (*gw_roster_err_fn)(const char *file, unsigned line, const char *re
 int gw_roster_parse_time(const char *s, int64_t *ms);
 
 /*
- * UTC ms of a Europe/Helsinki wall-clock time: minute (0..1439) of date y-m-d. A time
- * that occurs twice (last Sunday of October, 03:00-03:59) is the first; one that does
- * not exist (last Sunday of March, 03:00-03:59) is taken with the winter offset.
+ * Parse a roster time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" is Europe/Helsinki wall-clock time
+ * (the clock-change rules of gw_roster_local_to_utc); with "Z" or "+00:00" it is UTC;
+ * with another offset that offset must be Helsinki's at that instant (so +02:00 on a
+ * summer date, or a time in the spring gap written with +02:00, is an error). Returns 0
+ * and *ms (UTC ms), -EINVAL (malformed) or -ERANGE (wrong offset); why gets the reason.
+ */
+int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len);
+
+/*
+ * UTC ms of a Europe/Helsinki wall-clock time: minute (0..1439) of date y-m-d. On the last
+ * Sunday of March, 03:00-03:59 does not exist: such a time moves to the gap's end (04:00
+ * summer time, 01:00 UTC). On the last Sunday of October, 03:00-03:59 happens twice: the
+ * two elapsed hours are split in proportion, 03:00 + x is 2x after the first 03:00 (00:00
+ * UTC), so 03:30 is 01:00 UTC and 03:59 is 01:58 UTC; order is kept and nothing is skipped.
  */
 int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
+
+/*
+ * t_ms as Helsinki wall clock with its offset, as roster files write it
+ * ("2026-06-01T08:00+03:00"; seconds and ms only when set) into buf (NUL-terminated).
+ */
+void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
 
 /* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
 int gw_roster_utc_offset_min(int64_t t_ms);
@@ -239,7 +317,8 @@ int gw_roster_import_directory_file(struct gw_db *db, const char *path, gw_roste
 
 /*
  * Write d as roster CSV that gw_roster_parse_csv() reads back to the same roster (times
- * in UTC, override ids not kept). Returns 0 or -errno (write error).
+ * as Helsinki wall clock with the offset in effect, override ids and layers not kept).
+ * Returns 0 or -errno (write error).
  */
 int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f);
 
@@ -249,11 +328,18 @@ struct gw_roster_counts {
 };
 
 /*
- * Read the CSV file at path, validate it and replace the database roster with it in one
- * transaction. If counts is not NULL it receives what was imported. Returns 0, -EINVAL
- * when the file had errors (all reported through err, nothing changed), or -errno
- * (a file that cannot be read is reported through err with line 0 too).
+ * Read the CSV file at path, validate it and replace the database's base roster with it
+ * in one transaction (gw_db_roster_import: the manual layer is kept, folded or, with
+ * GW_DB_IMPORT_REPLACE in flags, dropped; each manual change is told to manual, which may
+ * be NULL, with arg). If counts is not NULL it receives what was imported. Returns 0,
+ * -EINVAL when the file had errors (all reported through err, nothing changed),
+ * -ECANCELED when manual changes conflict (nothing changed), or -errno (a file that
+ * cannot be read is reported through err with line 0 too).
  */
+int gw_roster_import(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
+		     gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts);
+
+/* gw_roster_import(db, path, 0, err, NULL, arg, counts): manual changes only logged. */
 int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
 			  struct gw_roster_counts *counts);
 

@@ -83,12 +83,20 @@ static bool need_handle(struct parser *ps, const char *s)
 	return false;
 }
 
+/* A roster time: Helsinki wall clock, UTC, or an offset checked against the zone. */
 static bool need_time(struct parser *ps, const char *what, const char *s, int64_t *ms)
 {
-	if (gw_roster_parse_time(s, ms) == 0)
+	char why[240];
+	int rc = gw_roster_parse_local_time(s, ms, why, sizeof(why));
+
+	if (rc == 0)
 		return true;
-	roster_report(ps, ps->recline, "bad %s time '%s' (want e.g. 2026-01-01T00:00Z or +02:00)",
-		      what, s);
+	if (rc == -ERANGE)
+		roster_report(ps, ps->recline, "%s %s", what, why);
+	else
+		roster_report(ps, ps->recline,
+			      "bad %s time '%s' (want e.g. 2026-01-01T08:00, Helsinki time)", what,
+			      s);
 	return false;
 }
 
@@ -512,6 +520,158 @@ static void row_rotation(struct parser *ps, char **f, int n)
 	x->hours = roster_sdup(ps, h);
 }
 
+/* ---- shift patterns ------------------------------------------------------------------ */
+
+static int cmp_pshift(const void *a, const void *b)
+{
+	return ((const struct pattern_shift *)a)->start_min -
+	       ((const struct pattern_shift *)b)->start_min;
+}
+
+/*
+ * Read a pattern's SHIFTS ("D=07:00 N=19:00", "W=08:00-16:00") and CYCLE ("D D N N - -")
+ * into *p: shift names 1-8 letters or digits, distinct starts; a shift without an end
+ * lasts until the next shift's start (the first one's the next day; a single shift: 24 h);
+ * cycle tokens are shift names or "-", 1-366 of them. Returns 0 or -EINVAL (why says).
+ */
+int roster_pattern_parse(const char *cycle, const char *shifts, struct pattern *p, char *why,
+			 size_t len)
+{
+	char buf[512], *save, *tok;
+
+	memset(p, 0, sizeof(*p));
+	if (strlen(shifts) >= sizeof(buf))
+		return roster_bad(why, len, "shifts too long");
+	snprintf(buf, sizeof(buf), "%s", shifts);
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '='), from[6], to[6];
+		struct pattern_shift *x = &p->shift[p->n_shifts];
+		size_t nl = eq ? (size_t)(eq - tok) : 0;
+		if (p->n_shifts == PATTERN_MAX_SHIFTS)
+			return roster_bad(why, len, "more than %d shifts", PATTERN_MAX_SHIFTS);
+		if (!eq || nl == 0 || nl > 8 || (strlen(eq + 1) != 5 && strlen(eq + 1) != 11))
+			return roster_bad(why, len,
+					  "bad shift '%s' (NAME=HH:MM or NAME=HH:MM-HH:MM, local "
+					  "time)",
+					  tok);
+		*eq = '\0';
+		if (!code_ok(tok, 8, ""))
+			return roster_bad(why, len, "bad shift name '%s' (1-8 letters or digits)",
+					  tok);
+		memcpy(from, eq + 1, 5);
+		from[5] = '\0';
+		x->end_min = -1;
+		if (!roster_parse_hhmm(from, &x->start_min) ||
+		    (eq[6] && (eq[6] != '-' || (memcpy(to, eq + 7, 5), to[5] = '\0',
+						!roster_parse_hhmm(to, &x->end_min)))))
+			return roster_bad(why, len, "bad shift time in '%s=%s' (HH:MM[-HH:MM])",
+					  tok, eq + 1);
+		if (x->end_min >= 0 && x->end_min <= x->start_min)
+			x->end_min += 1440; /* ends the next day */
+		snprintf(x->name, sizeof(x->name), "%s", tok);
+		for (int i = 0; i < p->n_shifts; i++)
+			if (strcmp(p->shift[i].name, x->name) == 0 ||
+			    p->shift[i].start_min == x->start_min)
+				return roster_bad(why, len,
+						  "shifts %s and %s: the same name or start time",
+						  p->shift[i].name, x->name);
+		p->n_shifts++;
+	}
+	if (p->n_shifts == 0)
+		return roster_bad(why, len, "no shifts (e.g. D=07:00 N=19:00)");
+	qsort(p->shift, (size_t)p->n_shifts, sizeof(p->shift[0]), cmp_pshift);
+	for (int i = 0; i < p->n_shifts; i++)
+		if (p->shift[i].end_min < 0)
+			p->shift[i].end_min = i + 1 < p->n_shifts ? p->shift[i + 1].start_min
+								  : p->shift[0].start_min + 1440;
+	if (strlen(cycle) >= sizeof(buf))
+		return roster_bad(why, len, "cycle longer than %d days", PATTERN_MAX_DAYS);
+	snprintf(buf, sizeof(buf), "%s", cycle);
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		int k = -1;
+		if (p->days == PATTERN_MAX_DAYS)
+			return roster_bad(why, len, "cycle longer than %d days", PATTERN_MAX_DAYS);
+		for (int i = 0; i < p->n_shifts && k < 0; i++)
+			if (strcmp(p->shift[i].name, tok) == 0)
+				k = i;
+		if (k < 0 && strcmp(tok, "-") != 0)
+			return roster_bad(
+			    why, len, "cycle day %d is '%s': not a shift of this pattern or '-'",
+			    p->days + 1, tok);
+		p->day[p->days++] = (unsigned char)(k + 1);
+	}
+	if (p->days == 0)
+		return roster_bad(why, len, "empty cycle (e.g. D D N N - - - -)");
+	return 0;
+}
+
+/* pattern,NAME,LINE,START_DATE,CYCLE,SHIFTS,POSITION[,STEP[,END_DATE[,TEMP_ROSTER]]] */
+static void row_pattern(struct parser *ps, char **f, int n)
+{
+	const char *end = n > 8 && *f[8] ? f[8] : NULL;
+	struct gw_db_rotation *x;
+	struct pattern pat;
+	char why[160];
+	int64_t d0, d1;
+	int pos, step = 0;
+
+	if (!need_rotation_name(ps, f[1]) || !need_code(ps, "line code", f[2]) ||
+	    !need_date(ps, "start", f[3]) || (end && !need_date(ps, "end", end)))
+		return;
+	if (roster_pattern_parse(f[4], f[5], &pat, why, sizeof(why)) < 0) {
+		roster_report(ps, ps->recline, "pattern %s: %s", f[1], why);
+		return;
+	}
+	if (!int_ok(f[6], 1, 99, &pos)) {
+		roster_report(ps, ps->recline, "bad position '%s' (1-99)", f[6]);
+		return;
+	}
+	if (n > 7 && *f[7] && !int_ok(f[7], 0, pat.days - 1, &step)) {
+		roster_report(ps, ps->recline,
+			      "bad step '%s' (days between members' starts, 0-%d; empty: the "
+			      "cycle over the members)",
+			      f[7], pat.days - 1);
+		return;
+	}
+	roster_parse_date(f[3], &d0);
+	if (end && (!roster_parse_date(end, &d1) || d1 <= d0)) {
+		roster_report(ps, ps->recline, "pattern must end after it starts (%s, %s)", f[3],
+			      end);
+		return;
+	}
+	int temp = temp_field(ps, f, n, 9);
+	if (temp < 0 || !(x = roster_add_row(ps, T_ROT)))
+		return;
+	x->temp = temp == 0 ? roster_sdup(ps, f[9]) : NULL;
+	x->name = roster_sdup(ps, f[1]);
+	x->line = roster_sdup(ps, f[2]);
+	x->kind = roster_sdup(ps, "pattern");
+	x->start_date = roster_sdup(ps, f[3]);
+	x->end_date = end ? roster_sdup(ps, end) : NULL;
+	x->handoff_min = 0;
+	x->position = pos;
+	x->hours = roster_sdup(ps, "all");
+	x->step = n > 7 && *f[7] ? step : -1; /* -1: set by the cross-row check */
+	/* kept as written, but with single spaces */
+	char norm[512];
+	size_t k = 0;
+	for (const char *c = f[4]; *c && k + 2 < sizeof(norm); c++)
+		if (*c != ' ' || (k && norm[k - 1] != ' '))
+			norm[k++] = *c;
+	while (k && norm[k - 1] == ' ')
+		k--;
+	norm[k] = '\0';
+	x->cycle = roster_sdup(ps, norm);
+	k = 0;
+	for (const char *c = f[5]; *c && k + 2 < sizeof(norm); c++)
+		if (*c != ' ' || (k && norm[k - 1] != ' '))
+			norm[k++] = *c;
+	while (k && norm[k - 1] == ' ')
+		k--;
+	norm[k] = '\0';
+	x->shifts = roster_sdup(ps, norm);
+}
+
 static void row_member(struct parser *ps, char **f)
 {
 	struct gw_db_member *m;
@@ -681,6 +841,8 @@ static const struct {
     {"rotation", T_ROT, 7, 10,
      "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE[,"
      "TEMP_ROSTER]]]"},
+    {"pattern", T_ROT, 7, 10,
+     "pattern,NAME,LINE,START_DATE,CYCLE,SHIFTS,POSITION[,STEP[,END_DATE[,TEMP_ROSTER]]]"},
     {"rotation_member", T_MEMBER, 4, 4, "rotation_member,ROTATION,ORDER,WORKER"},
     {"override", T_OVR, 6, 7, "override,add|remove|replace,LINE,WORKER,START,END[,POSITION|BY]"},
     {"chain_step", T_STEP, 5, 6, "chain_step,LINE,ORDER,person|oncall|duty,WHO[,RING_S]"},
@@ -705,8 +867,8 @@ static void parse_row(struct parser *ps, struct record *rec)
 	if (i == sizeof(rectypes) / sizeof(rectypes[0])) {
 		roster_report(ps, ps->recline,
 			      "unknown record type '%.40s' (line, worker, shift, route, directory, "
-			      "rotation, rotation_member, override, chain_step, chain, holiday, "
-			      "temp_roster)",
+			      "rotation, pattern, rotation_member, override, chain_step, chain, "
+			      "holiday, temp_roster)",
 			      rec->f[0]);
 		return;
 	}
@@ -738,7 +900,10 @@ static void parse_row(struct parser *ps, struct record *rec)
 		row_dir(ps, rec->f);
 		break;
 	case T_ROT:
-		row_rotation(ps, rec->f, rec->n);
+		if (strcmp(rec->f[0], "pattern") == 0)
+			row_pattern(ps, rec->f, rec->n);
+		else
+			row_rotation(ps, rec->f, rec->n);
 		break;
 	case T_MEMBER:
 		row_member(ps, rec->f);
@@ -921,6 +1086,24 @@ static void cross_check_temps(struct parser *ps, const struct keyed *lines)
 	}
 }
 
+/* A pattern without STEP: its cycle shared out evenly over its count members. */
+static void pattern_step(struct parser *ps, struct gw_db_rotation *x, int count, unsigned src)
+{
+	struct pattern p;
+	char why[160];
+
+	if (roster_pattern_parse(x->cycle, x->shifts, &p, why, sizeof(why)) < 0)
+		return; /* reported on its row */
+	if (p.days % count != 0) {
+		roster_report(ps, src,
+			      "pattern %s: %d members do not share a %d-day cycle evenly: give "
+			      "STEP (days between one member's start and the next one's)",
+			      x->name, count, p.days);
+		return;
+	}
+	x->step = p.days / count % p.days; /* one member: 0, the whole cycle is theirs */
+}
+
 static void cross_check(struct parser *ps)
 {
 	struct gw_db_roster *o = ps->out;
@@ -1029,6 +1212,8 @@ static void cross_check(struct parser *ps)
 			roster_report(ps, ps->src[T_ROT][i],
 				      "rotation %s: member orders must run 1..N without gaps",
 				      x->name);
+		else if (x->cycle && x->step < 0)
+			pattern_step(ps, &o->rotations[i], count, ps->src[T_ROT][i]);
 	}
 	for (size_t i = 0; i < o->n_members; i++) {
 		const struct gw_db_member *m = &o->members[i];
@@ -1201,11 +1386,17 @@ static int read_csv(const char *path,
 int gw_roster_import_file(struct gw_db *db, const char *path, gw_roster_err_fn err, void *arg,
 			  struct gw_roster_counts *counts)
 {
+	return gw_roster_import(db, path, 0, err, NULL, arg, counts);
+}
+
+int gw_roster_import(struct gw_db *db, const char *path, unsigned flags, gw_roster_err_fn err,
+		     gw_db_manual_fn manual, void *arg, struct gw_roster_counts *counts)
+{
 	struct gw_db_roster data;
 	int rc = read_csv(path, gw_roster_parse_csv, &data, err, arg);
 	if (rc < 0)
 		return rc;
-	rc = gw_db_roster_replace(db, &data);
+	rc = gw_db_roster_import(db, &data, flags, manual, arg);
 	if (rc == 0 && counts)
 		*counts = (struct gw_roster_counts){
 		    .lines = data.n_lines,

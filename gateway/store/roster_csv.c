@@ -426,16 +426,18 @@ static void put_hhmm(FILE *f, int min, bool last)
 	put_field(f, b, last);
 }
 
+/* Helsinki wall-clock time with its offset: readable, and unambiguous in the autumn hour. */
 static void put_time(FILE *f, int64_t ms, bool last)
 {
-	char b[40];
-	roster_format_utc(ms, b, sizeof(b));
+	char b[48];
+	roster_format_local(ms, b, sizeof(b));
 	put_field(f, b, last);
 }
 
 int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 {
-	fputs("# rinki roster, written by rinkictl roster export (times in UTC).\n"
+	fputs("# rinki roster, written by rinkictl roster export (Helsinki times with their "
+	      "offset).\n"
 	      "# Import it with: rinkictl roster import FILE\n",
 	      f);
 	for (size_t i = 0; i < d->n_lines; i++) {
@@ -478,6 +480,20 @@ int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
 	}
 	for (size_t i = 0; i < d->n_rotations; i++) {
 		const struct gw_db_rotation *x = &d->rotations[i];
+		if (x->cycle) {
+			put_field(f, "pattern", false);
+			put_field(f, x->name, false);
+			put_field(f, x->line, false);
+			put_field(f, x->start_date, false);
+			put_field(f, x->cycle, false);
+			put_field(f, x->shifts, false);
+			put_int(f, x->position, false, false);
+			put_int(f, x->step, false, false);
+			put_field(f, x->end_date ? x->end_date : "", !x->temp);
+			if (x->temp)
+				put_field(f, x->temp, true);
+			continue;
+		}
 		put_field(f, "rotation", false);
 		put_field(f, x->name, false);
 		put_field(f, x->line, false);

@@ -36,6 +36,19 @@
 #define OFFICE_TO_MIN	 (16 * 60)
 
 enum hours { HOURS_ALL, HOURS_OFFICE, HOURS_AFTER };
+
+/* A shift pattern (rotation kind "pattern") as roster_pattern_parse() reads it. */
+#define PATTERN_MAX_DAYS   366
+#define PATTERN_MAX_SHIFTS 8
+struct pattern {
+	int days;			     /* cycle length */
+	unsigned char day[PATTERN_MAX_DAYS]; /* 0: off, else 1 + index into shift[] */
+	int n_shifts;
+	struct pattern_shift {
+		char name[9];
+		int start_min, end_min; /* local minutes; end > 1440 ends the next day */
+	} shift[PATTERN_MAX_SHIFTS];
+};
 enum {
 	T_LINE,
 	T_WORKER,
@@ -93,6 +106,8 @@ struct rshift;
 int roster_weekday(int64_t day);
 int64_t roster_floor_div(int64_t a, int64_t b);
 int64_t roster_local_to_utc(int64_t day, int min);
+int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day);
+void roster_format_local(int64_t ms, char *buf, size_t len);
 int64_t roster_utc_to_local_day(int64_t t_ms, int *min);
 bool roster_digits(const char **p, int n, int *v);
 bool roster_parse_date(const char *s, int64_t *day);
@@ -116,5 +131,7 @@ bool roster_digits_ok(const char *s, size_t min, size_t max);
 __attribute__((format(printf, 3, 4))) int roster_bad(char *why, size_t len, const char *fmt, ...);
 void roster_route_cond_format(const struct gw_db_route *rt, struct route_cond_text *t);
 bool roster_route_has_cond(const struct gw_db_route *rt);
+int roster_pattern_parse(const char *cycle, const char *shifts, struct pattern *p, char *why,
+			 size_t len);
 
 #endif

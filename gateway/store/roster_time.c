@@ -73,18 +73,35 @@ int gw_roster_utc_offset_min(int64_t t_ms)
 }
 
 /*
- * UTC ms of local (Helsinki) minute min of day number day. A local time that occurs
- * twice (autumn, 03:00-03:59) is its first occurrence; one that does not exist (spring,
- * 03:00-03:59) is read with the winter offset, i.e. an hour later on the clock.
+ * UTC ms of a Helsinki wall-clock time: ms_of_day after local midnight of day number day.
+ * The two written rules for the clock changes (last Sundays of March and October, the
+ * hour 03:00-03:59 local):
+ *  - spring gap: a time inside the hour that does not exist moves to its end, 04:00
+ *    summer time (01:00 UTC): a shift edge in the gap is where the gap ends;
+ *  - autumn overlap: the hour that happens twice is split by elapsed time: 03:00 + x
+ *    (0 <= x < 60 min) is 2x after the first 03:00 (00:00 UTC). The repeated hour's two
+ *    elapsed hours are shared in proportion, so 03:00 is the first 03:00, 03:30 is the
+ *    second 03:00 (01:00 UTC), and the mapping keeps its order and has no holes.
  */
+int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day)
+{
+	int64_t local = day * DAY_MS + ms_of_day;
+	int64_t summer = local - 180 * 60000, winter = local - 120 * 60000;
+	bool s_ok = helsinki_offset_min(summer) == 180, w_ok = helsinki_offset_min(winter) == 120;
+	int y, m, d;
+
+	if (s_ok != w_ok)
+		return s_ok ? summer : winter;
+	civil_from_days(roster_floor_div(summer, DAY_MS), &y, &m, &d);
+	if (!s_ok) /* spring gap: its end is the switch instant */
+		return eu_switch_ms(y, 3);
+	int64_t first = eu_switch_ms(y, 10) - 3600000; /* the first 03:00, in UTC */
+	return first + 2 * (summer - first);
+}
+
 int64_t roster_local_to_utc(int64_t day, int min)
 {
-	int64_t local = day * DAY_MS + (int64_t)min * 60000;
-	int64_t summer = local - 180 * 60000, winter = local - 120 * 60000;
-
-	if (helsinki_offset_min(summer) == 180)
-		return summer;
-	return winter;
+	return roster_local_to_utc_ms(day, (int64_t)min * 60000);
 }
 
 int64_t gw_roster_local_to_utc(int y, int m, int d, int minute)
@@ -144,33 +161,42 @@ bool roster_parse_hhmm(const char *s, int *min)
 	return true;
 }
 
-int gw_roster_parse_time(const char *s, int64_t *ms)
+/* An ISO 8601 time's fields; has_off false when it names no zone (a local time). */
+struct iso_time {
+	int y, mo, d, h, mi, sec, frac;
+	bool has_off;
+	int off_min; /* east of UTC */
+};
+
+static int parse_iso(const char *s, struct iso_time *t)
 {
-	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 1;
+	int oh = 0, om = 0, sign = 1;
 	const char *p = s;
 
-	if (!roster_digits(&p, 4, &y) || *p++ != '-' || !roster_digits(&p, 2, &mo) || *p++ != '-' ||
-	    !roster_digits(&p, 2, &d) || *p++ != 'T' || !roster_digits(&p, 2, &h) || *p++ != ':' ||
-	    !roster_digits(&p, 2, &mi))
+	memset(t, 0, sizeof(*t));
+	if (!roster_digits(&p, 4, &t->y) || *p++ != '-' || !roster_digits(&p, 2, &t->mo) ||
+	    *p++ != '-' || !roster_digits(&p, 2, &t->d) || *p++ != 'T' ||
+	    !roster_digits(&p, 2, &t->h) || *p++ != ':' || !roster_digits(&p, 2, &t->mi))
 		return -EINVAL;
 	if (*p == ':') {
 		p++;
-		if (!roster_digits(&p, 2, &sec))
+		if (!roster_digits(&p, 2, &t->sec))
 			return -EINVAL;
 		if (*p == '.') {
 			int n = 0;
 			p++;
 			for (; *p >= '0' && *p <= '9'; p++, n++)
 				if (n < 3)
-					frac = frac * 10 + (*p - '0');
+					t->frac = t->frac * 10 + (*p - '0');
 			if (n == 0 || n > 9)
 				return -EINVAL;
 			for (; n < 3; n++)
-				frac *= 10;
+				t->frac *= 10;
 		}
 	}
 	if (*p == 'Z') {
 		p++;
+		t->has_off = true;
 	} else if (*p == '+' || *p == '-') {
 		sign = *p++ == '-' ? -1 : 1;
 		if (!roster_digits(&p, 2, &oh))
@@ -181,18 +207,91 @@ int gw_roster_parse_time(const char *s, int64_t *ms)
 			return -EINVAL;
 		if (oh > 14 || om > 59 || (oh == 14 && om > 0))
 			return -EINVAL;
-	} else {
-		return -EINVAL;
+		t->has_off = true;
+		t->off_min = sign * (oh * 60 + om);
 	}
 	if (*p)
 		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-	    mi > 59 || sec > 59)
+	if (t->y < 1970 || t->mo < 1 || t->mo > 12 || t->d < 1 ||
+	    t->d > days_in_month(t->y, t->mo) || t->h > 23 || t->mi > 59 || t->sec > 59)
 		return -EINVAL;
-	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	t -= sign * (oh * 3600 + om * 60);
-	*ms = t * 1000 + frac;
 	return 0;
+}
+
+int gw_roster_parse_time(const char *s, int64_t *ms)
+{
+	struct iso_time t;
+
+	if (parse_iso(s, &t) < 0 || !t.has_off)
+		return -EINVAL;
+	int64_t sec = days_from_civil(t.y, t.mo, t.d) * 86400 + t.h * 3600 + t.mi * 60 + t.sec;
+	*ms = (sec - (int64_t)t.off_min * 60) * 1000 + t.frac;
+	return 0;
+}
+
+/* "+03:00" for an offset in minutes (|off_min| < 15 h). */
+static void format_offset(int off_min, char *buf, size_t len)
+{
+	unsigned a = (unsigned)(off_min < 0 ? -off_min : off_min) % (15 * 60);
+	snprintf(buf, len, "%c%02u:%02u", off_min < 0 ? '-' : '+', a / 60 % 15, a % 60);
+}
+
+int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len)
+{
+	struct iso_time t;
+	char given[16], zone[16];
+
+	if (parse_iso(s, &t) < 0)
+		return roster_bad(why, len, "bad time '%s' (want e.g. 2026-01-01T08:00, local)", s);
+	if (!t.has_off) {
+		int64_t in_day = ((int64_t)t.h * 3600 + t.mi * 60 + t.sec) * 1000 + t.frac;
+		*ms = roster_local_to_utc_ms(days_from_civil(t.y, t.mo, t.d), in_day);
+		return 0;
+	}
+	gw_roster_parse_time(s, ms);
+	if (t.off_min == 0) /* UTC: no claim about the wall clock */
+		return 0;
+	int off = helsinki_offset_min(*ms);
+	if (off == t.off_min)
+		return 0;
+	format_offset(t.off_min, given, sizeof(given));
+	format_offset(off, zone, sizeof(zone));
+	roster_bad(why, len,
+		   "time '%s': %s is not Europe/Helsinki's offset then (%s, %s time)%s; write "
+		   "the local time without an offset",
+		   s, given, zone, off == 180 ? "summer" : "winter",
+		   t.off_min == 120 || t.off_min == 180
+		       ? (off == 180 ? ": a winter offset on a summer date, or a time in the "
+				       "spring gap"
+				     : ": a summer offset on a winter date")
+		       : "");
+	return -ERANGE;
+}
+
+/* Local ISO 8601 with Helsinki's offset, as the CSV export writes it. */
+void roster_format_local(int64_t ms, char *buf, size_t len)
+{
+	int off = helsinki_offset_min(ms);
+	int64_t local = ms + (int64_t)off * 60000;
+	int64_t day = roster_floor_div(local, DAY_MS), rest = local - day * DAY_MS;
+	int y, m, d, sec = (int)(rest / 1000 % 60), frac = (int)(rest % 1000);
+	char o[16];
+	int n;
+
+	civil_from_days(day, &y, &m, &d);
+	if (y > 9999) { /* past what a 4-digit year says in local time: UTC it is */
+		roster_format_utc(ms, buf, len);
+		return;
+	}
+	format_offset(off, o, sizeof(o));
+	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d", y, m, d, (int)(rest / 3600000),
+		     (int)(rest / 60000 % 60));
+	if (n > 0 && (size_t)n < len && (sec || frac))
+		n += snprintf(buf + n, len - (size_t)n, ":%02d", sec);
+	if (n > 0 && (size_t)n < len && frac)
+		n += snprintf(buf + n, len - (size_t)n, ".%03d", frac);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "%s", o);
 }
 
 /* UTC ISO 8601 as the CSV export writes it: minutes, seconds and ms only when needed. */
@@ -211,4 +310,9 @@ void roster_format_utc(int64_t ms, char *buf, size_t len)
 		n += snprintf(buf + n, len - (size_t)n, ".%03d", frac);
 	if (n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "Z");
+}
+
+void gw_roster_format_time(int64_t t_ms, char *buf, size_t len)
+{
+	roster_format_local(t_ms, buf, len);
 }

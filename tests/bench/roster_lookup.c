@@ -86,8 +86,11 @@ static void make_roster(struct gw_db_roster *r)
 							     xstrdup("sv"), xstrdup("en")};
 	for (int i = 0; i < WORKERS; i++) {
 		snprintf(b, sizeof(b), "w%02d", i);
-		r->workers[r->n_workers++] = (struct gw_db_worker){
-		    xstrdup(b), xstrdup(b), xstrdup("+358400000000"), NULL, true, NULL, NULL};
+		r->workers[r->n_workers++] =
+		    (struct gw_db_worker){.handle = xstrdup(b),
+					  .name = xstrdup(b),
+					  .phone = xstrdup("+358400000000"),
+					  .active = true};
 	}
 	/* Each line has its own 12 workers; three 8-hour shifts a day, three positions. */
 	for (int l = 0; l < LINES; l++)

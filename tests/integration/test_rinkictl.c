@@ -251,6 +251,7 @@ static void test_usage_and_help(void **state)
 	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
 	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
 	    {"config", "show"},	     {"config", "check"},  {"probe", NULL},
+	    {"roster", "check"},     {"roster", "ics"},
 	};
 
 	(void)state;
@@ -308,7 +309,8 @@ static void test_roster_and_edits(void **state)
 	assert_json();
 	assert_non_null(strstr(out, "{\"handle\":\"pia\",\"name\":\"Pia Testi\","
 				    "\"phone\":\"+358401111111\",\"issi\":\"12345\","
-				    "\"lang\":\"fi\",\"active\":true,\"pin_set\":false}"));
+				    "\"lang\":\"fi\",\"active\":true,\"pin_set\":false,"
+				    "\"manual_add\":true,\"manual_active\":false}"));
 
 	/* Language and PIN: the PIN read from stdin, only a hash stored, never shown. */
 	char pinfile[128];
@@ -331,12 +333,12 @@ static void test_roster_and_edits(void **state)
 	in_path = NULL;
 	assert_int_equal(ctl("worker", "pin", NULL), 2);
 	assert_int_equal(ctl("worker", "list", NULL), 0);
-	assert_non_null(strstr(out, "LANG PIN"));
-	assert_non_null(strstr(out, "no     fi   -\n")); /* olli: inactive, no PIN */
-	assert_non_null(strstr(out, "yes    sv   set\n"));
+	assert_non_null(strstr(out, "LANG PIN  MANUAL"));
+	assert_non_null(strstr(out, "no     fi   -    -\n")); /* olli: inactive, no PIN */
+	assert_non_null(strstr(out, "yes    sv   set  added\n"));
 	assert_int_equal(ctl("worker", "list", "--json", NULL), 0);
 	assert_json();
-	assert_non_null(strstr(out, "\"lang\":\"sv\",\"active\":true,\"pin_set\":true}"));
+	assert_non_null(strstr(out, "\"lang\":\"sv\",\"active\":true,\"pin_set\":true,"));
 	assert_null(strstr(out, "argon2"));
 	assert_int_equal(ctl("roster", "export", NULL), 0);
 	assert_non_null(strstr(out, "worker,stina,Stina Lind,\"'+358401111112\",,1,sv\n"));
@@ -372,6 +374,26 @@ static void test_roster_and_edits(void **state)
 	assert_null(strstr(out, "Pia Testi"));
 	assert_int_equal(ctl("worker", "enable", "pia", NULL), 0);
 
+	/* The coordinators import their file again: the manual changes stay, and say so. */
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);
+	assert_non_null(strstr(out, "kept manual change: override 1: replace aino by pia on sos, "
+				    "2026-02-28T22:00Z .. 2026-03-02T22:00Z\n"));
+	assert_non_null(
+	    strstr(out, "kept manual change: worker pia: added with rinkictl, enabled\n"));
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-03-01T12:00Z", NULL), 0);
+	assert_non_null(strstr(out, "1. Pia Testi"));
+	/* A file without Aino would drop the override: refused, nothing changed. */
+	snprintf(f1, sizeof(f1), "%s/noaino.csv", dir);
+	write_file(f1, "line,sos,S,S,S\nworker,mikko,Mikko,+358401234568,\n"
+		       "shift,sos,mikko,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n");
+	assert_int_equal(ctl("roster", "import", f1, NULL), 1);
+	assert_non_null(strstr(err, "would drop manual change: override 1: replace aino by pia"));
+	assert_non_null(strstr(err, "nothing imported"));
+	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-03-01T12:00Z", NULL), 0);
+	assert_non_null(strstr(out, "1. Pia Testi"));
+	assert_int_equal(ctl("override", "list", NULL), 0);
+	assert_non_null(strstr(out, "    1  manual   replace  sos    aino         pia"));
+
 	/* Export, import into another database, export again: the same bytes. */
 	snprintf(f1, sizeof(f1), "%s/e1.csv", dir);
 	snprintf(f2, sizeof(f2), "%s/e2.csv", dir);
@@ -386,7 +408,7 @@ static void test_roster_and_edits(void **state)
 	assert_true(slurp(f1, text1, sizeof(text1)) > 0);
 	assert_true(slurp(f2, text2, sizeof(text2)) > 0);
 	assert_string_equal(text1, text2);
-	assert_non_null(strstr(text1, "override,replace,sos,aino,2026-02-28T22:00Z,"));
+	assert_non_null(strstr(text1, "override,replace,sos,aino,2026-03-01T00:00+02:00,"));
 
 	assert_int_equal(ctl("override", "remove", "1", NULL), 0);
 	assert_int_equal(ctl("override", "remove", "1", NULL), 3);
@@ -401,6 +423,17 @@ static void test_roster_and_edits(void **state)
 	write_file(f1, "directory,2269001,x\nline,a,b,c,d\n");
 	assert_int_equal(ctl("directory", "import", f1, NULL), 1);
 	assert_non_null(strstr(err, ":2: a directory file holds directory records only"));
+
+	/* --replace drops what the file cannot carry, and lists it. */
+	assert_int_equal(ctl("override", "add", "remove", "aino", "2026-03-01", "2026-03-02", NULL),
+			 0);
+	snprintf(f1, sizeof(f1), "%s/noaino.csv", dir);
+	assert_int_equal(ctl("roster", "import", f1, "--replace", NULL), 0);
+	assert_non_null(
+	    strstr(out, "dropped manual change: override 2: remove aino on every line"));
+	assert_int_equal(ctl("override", "list", NULL), 0);
+	assert_non_null(strstr(out, "(no overrides)"));
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);
 }
 
 /* March 2026 (Helsinki): the report's figures, then retention and the chain. */
@@ -411,39 +444,64 @@ static void test_report_and_retention(void **state)
 
 	(void)state;
 	assert_int_equal(gw_db_open(dbpath, &db), 0);
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < 12; i++) {
 		struct gw_incident_rec rec = {.started_ms = m0 + i * 86400000LL,
 					      .caller = "2269001",
-					      .line = i < 7 ? "sos" : "mhs"};
+					      .line = i < 7 || i > 9 ? "sos" : "mhs"};
 		int64_t id, t0 = rec.started_ms;
-		int pages = i % 3 + 1;
+		int pages = i < 10 ? i % 3 + 1 : 0;
+		bool accepted = i < 10 && i % 4 != 3, first = i % 3 == 0;
+		const char *outcome = i == 10	 ? "busy"
+				      : i == 11	 ? "message relayed"
+				      : accepted ? "completed"
+						 : "unanswered";
 		assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
 		for (int p = 0; p < pages; p++)
-			assert_int_equal(gw_db_event_append(db, id, t0 + 100 + p, "page", "x"), 0);
-		assert_int_equal(gw_db_event_append(db, id, t0 + 200, "sds_text", "viesti"), 0);
-		if (i % 4 != 3) /* 3 and 7 unanswered; answer times 10 s, 40 s, 70 s, ... */
-			assert_int_equal(gw_db_event_append(db, id, t0 + (10 + 30 * (i % 3)) * 1000,
-							    "accepted", "aino"),
+			assert_int_equal(gw_db_event_append(db, id, t0 + 100 + p, "page",
+							    p ? "mikko x" : "aino x"),
 					 0);
-		assert_int_equal(gw_db_incident_close(db, id, t0 + 300000, "completed", -1,
-						      i % 4 != 3 ? "aino" : NULL),
+		assert_int_equal(gw_db_event_append(db, id, t0 + 200, "sds_text", "viesti"), 0);
+		if (accepted) /* 3 and 7 unanswered; answer times 10 s, 40 s, 70 s, ... */
+			assert_int_equal(gw_db_event_append(db, id, t0 + (10 + 30 * (i % 3)) * 1000,
+							    "accepted", first ? "aino" : "mikko"),
+					 0);
+		assert_int_equal(gw_db_incident_close(db, id, t0 + 300000, outcome, -1,
+						      accepted ? (first ? "aino" : "mikko") : NULL),
 				 0);
 	}
 	gw_db_close(db);
-	assert_int_equal(ctl("report", "--month", "2026-03", NULL), 0);
-	/* sos: i 0..6: answered except 3; within 60 s: i%3 != 2 -> 0,1,4,6 (3 unanswered);
-	 * escalated (2+ pages): i%3 != 0 -> 1,2,4,5. mhs: i 7..9: 7 unanswered; within: 9;
-	 * escalated: 7, 8. */
-	assert_non_null(strstr(out, "month,line,name,calls,answered,answered_within_60s,"
-				    "escalations,unanswered\r\n"));
+	/* The busy call (10) and the text (11) are no unanswered calls. sos: 0-6, 10:
+	 * completed 0 1 2 4 5 6, unanswered 3, busy 10; first worker 0 6, a later step 1 2 4
+	 * 5; accept times 10 40 70 40 70 10 s: p50 40, p90 70, within 60 s: 4. mhs: 7-9:
+	 * unanswered 7; first 9, later 8; 70 and 10 s: p50 10, p90 70. */
+	assert_int_equal(ctl("report", "--month", "2026-03", "--csv", NULL), 0);
+	assert_non_null(strstr(out, "from,to,scope,key,name,calls,completed,unanswered,unstaffed,"
+				    "busy,abandoned,failed,open,first_worker,later_step,fallback,"
+				    "nobody,accepted_within_60s,accept_p50_s,accept_p90_s,"
+				    "accept_max_s,texts,statuses,callbacks\r\n"));
+	assert_non_null(strstr(out, ",line,mhs,Mental health and substance on-call,3,2,1,0,0,0,0,"
+				    "0,1,1,0,1,1,10.0,70.0,70.0,0,0,0\r\n"));
+	assert_non_null(strstr(out, ",line,sos,Social and crisis on-call,8,6,1,0,1,0,0,0,2,4,0,2,"
+				    "4,40.0,70.0,70.0,1,0,0\r\n"));
 	assert_non_null(
-	    strstr(out, "2026-03,mhs,Mental health and substance on-call,3,2,1,2,1\r\n"));
-	assert_non_null(strstr(out, "2026-03,sos,Social and crisis on-call,7,6,4,4,1\r\n"));
-	assert_non_null(strstr(out, "2026-03,total,,10,8,5,6,2\r\n"));
-	assert_int_equal(ctl("report", "--month", "2026-03", "--within", "100", NULL), 0);
-	assert_non_null(strstr(out, "2026-03,total,,10,8,8,6,2\r\n"));
-	assert_int_equal(ctl("report", "--month", "2026-04", NULL), 0);
-	assert_non_null(strstr(out, "2026-04,total,,0,0,0,0,0\r\n"));
+	    strstr(out, ",total,,,11,8,2,0,1,0,0,0,3,5,0,3,5,40.0,70.0,70.0,1,0,0\r\n"));
+	assert_non_null(strstr(err, "check: 12 incidents in the range, 12 counted: ok"));
+	assert_int_equal(ctl("report", "--month", "2026-03", "--within", "100", "--csv", NULL), 0);
+	assert_non_null(strstr(out, ",total,,,11,8,2,0,1,0,0,0,3,5,0,3,8,40.0,70.0,70.0,"));
+	assert_int_equal(ctl("report", "--from", "2026-03-11", "--to", "2026-03-12", NULL), 0);
+	assert_non_null(strstr(out, "report 2026-03-11 00:00 .. 2026-03-13 00:00"));
+	assert_non_null(strstr(out, "authority calls: 1\n"));
+	assert_non_null(strstr(out, "busy 1,"));
+	assert_non_null(strstr(out, "texts: 1, statuses: 0, call-backs: 0\n"));
+	assert_non_null(strstr(out, "check: 2 incidents in the range, counted 2 "));
+	assert_int_equal(ctl("report", "--month", "2026-03", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"check\":{\"incidents\":12,\"counted\":12,\"ok\":true}"));
+	assert_int_equal(ctl("report", "--month", "2026-04", "--csv", NULL), 0);
+	assert_non_null(strstr(out, ",total,,,0,0,0,0,0,0,0,0,0,0,0,0,0,,,,0,0,0\r\n"));
+	assert_int_equal(ctl("report", NULL), 2);
+	assert_int_equal(ctl("report", "--month", "2026-03", "--from", "2026-03-01", NULL), 2);
+	assert_int_equal(ctl("report", "--from", "2026-03-02", "--to", "2026-03-01", NULL), 2);
 
 	assert_int_equal(ctl("log", "--json", "--limit", "3", NULL), 0);
 	assert_json();
@@ -452,7 +510,7 @@ static void test_report_and_retention(void **state)
 
 	/* Every body is older than 30 days now; the chain verifies after they go. */
 	assert_int_equal(ctl("retention", "run", "--days", "30", NULL), 0);
-	assert_non_null(strstr(out, "removed 10 message bodies older than 30 days"));
+	assert_non_null(strstr(out, "removed 12 message bodies older than 30 days"));
 	assert_int_equal(ctl("log", "verify", NULL), 0);
 	assert_non_null(strstr(out, "chain intact"));
 	assert_int_equal(ctl("log", "show", "1", NULL), 0);
@@ -639,6 +697,95 @@ static void test_output_is_data(void **state)
 	assert_null(strstr(out, ",=HYPERLINK"));
 }
 
+/* Coverage: every gap of the next N days, or an explicit "covered"; exit 1 on gaps. */
+static void test_roster_check(void **state)
+{
+	char path[128];
+
+	(void)state;
+	assert_int_equal(ctl("roster", "import", "tools/demo/south-savo.csv", "--replace", NULL),
+			 0);
+	/* the import ends with the coverage of the next 14 days (from now: either form) */
+	assert_non_null(strstr(out, " (14 days)"));
+	assert_int_equal(ctl("roster", "check", "--from", "2026-06-01", "--days", "366", NULL), 0);
+	assert_non_null(strstr(out,
+			       "covered: every line has someone on duty from "
+			       "2026-06-01T00:00+03:00 to 2027-06-02T00:00+03:00 (366 days)\n"));
+	snprintf(path, sizeof(path), "%s/gaps.csv", dir);
+	write_file(path, "line,sos,S,S,S\nline,mhs,M,M,M\nworker,a,A,+358401234567,\n"
+			 "shift,sos,a,2026-06-01T08:00,2026-06-02T08:00,1\n"
+			 "shift,sos,a,2026-06-02T10:00,2026-06-10T08:00,1\nchain,mhs,,a\n");
+	assert_int_equal(ctl("roster", "import", path, "--replace", NULL), 0);
+	assert_int_equal(ctl("roster", "check", "--from", "2026-06-01T08:00", "--days", "2", NULL),
+			 1);
+	assert_non_null(strstr(out, "mhs    2026-06-01T08:00+03:00    2026-06-03T08:00+03:00    "
+				    "    48:00  only the fallback a\n"));
+	assert_non_null(strstr(out, "sos    2026-06-02T08:00+03:00    2026-06-02T10:00+03:00    "
+				    "     2:00  nobody\n"));
+	assert_non_null(
+	    strstr(out, "2 gaps from 2026-06-01T08:00+03:00 to 2026-06-03T08:00+03:00"));
+	assert_int_equal(ctl("roster", "check", "--days", "0", NULL), 2);
+	assert_int_equal(ctl("roster", "check", "--days", "400", NULL), 2);
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", "--replace", NULL), 0);
+}
+
+/*
+ * The duty as iCalendar, checked by tests/integration/check_ics.py with Debian's
+ * python3-icalendar (RFC 5545 syntax, folding, CRLF, unique UIDs, UTC times).
+ */
+static void test_roster_ics(void **state)
+{
+	char path[128];
+	char *py[] = {"/usr/bin/python3", "tests/integration/check_ics.py", path, NULL};
+
+	(void)state;
+	assert_int_equal(ctl("roster", "import", "tools/demo/south-savo.csv", "--replace", NULL),
+			 0);
+	snprintf(path, sizeof(path), "%s/eeva.ics", dir);
+	assert_int_equal(ctl("roster", "ics", "--worker", "eeva", "--from", "2026-06-01", "--days",
+			     "10", path, NULL),
+			 0);
+	assert_non_null(strstr(out, "eeva.ics: 5 events"));
+	/* Eeva is member 5 of the 10-day sos pattern (step 2) from 1 January: on 31 May she is
+	 * on cycle day 2 (N), 1 June day 3 (N), 8 and 9 June D, 10 June N; shifts that overlap
+	 * the range's ends come whole. */
+	assert_int_equal(run_argv(py), 0);
+	assert_string_equal(
+	    out, "2026-05-31T16:00Z 2026-06-01T04:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-01T16:00Z 2026-06-02T04:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-08T04:00Z 2026-06-08T16:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-09T04:00Z 2026-06-09T16:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "2026-06-10T16:00Z 2026-06-11T04:00Z Sosiaali- ja kriisipäivystys: Eeva "
+		 "Lindholm (1.)\n"
+		 "5 events\n");
+	/* A line: child protection's office days, 1-12 June (ten weekdays); week 21 of the
+	 * weekly rotation from 5 January is Pekka's, week 22 Riikka's. */
+	snprintf(path, sizeof(path), "%s/lsp.ics", dir);
+	assert_int_equal(ctl("roster", "ics", "--line", "lsp", "--from", "2026-06-01", "--days",
+			     "12", path, NULL),
+			 0);
+	assert_int_equal(run_argv(py), 0);
+	assert_non_null(strstr(out, "2026-06-01T05:00Z 2026-06-01T13:00Z Lastensuojelun päivystys: "
+				    "Pekka Koskinen (1.)\n"));
+	assert_non_null(strstr(out, "2026-06-08T05:00Z 2026-06-08T13:00Z Lastensuojelun päivystys: "
+				    "Riikka Heikkinen (1.)\n"));
+	assert_non_null(strstr(out, "\n10 events\n"));
+	/* The check catches a broken file: a line longer than 75 octets. */
+	write_file(path,
+		   "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//x//EN\r\nX-LONG:"
+		   "0123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+		   "END:VCALENDAR\r\n");
+	assert_int_equal(run_argv(py), 1);
+	assert_non_null(strstr(err, "more than 75"));
+	assert_int_equal(ctl("roster", "ics", "--worker", "nobody", NULL), 3);
+	assert_int_equal(ctl("roster", "ics", "--line", "xyz", NULL), 3);
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", "--replace", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +794,7 @@ int main(void)
 	    cmocka_unit_test(test_config_check),
 	    cmocka_unit_test(test_export_never_through_symlink),
 	    cmocka_unit_test(test_output_is_data),
+	    cmocka_unit_test(test_roster_check),	 cmocka_unit_test(test_roster_ics),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -175,6 +175,7 @@ struct logged {
 	char outcome[32], accepted[32], line[16], name[64];
 	int cause, has_cause, ended;
 	char kinds[512];
+	char pages[512]; /* the details of the "page" events, each followed by ';' */
 };
 static void inc_cb(const struct gw_db_incident *inc, void *arg)
 {
@@ -192,6 +193,11 @@ static void ev_cb(const struct gw_db_event *ev, void *arg)
 	struct logged *l = arg;
 	strncat(l->kinds, ev->kind, sizeof(l->kinds) - strlen(l->kinds) - 2);
 	strcat(l->kinds, ",");
+	if (strcmp(ev->kind, "page") == 0 && ev->detail &&
+	    strlen(l->pages) + strlen(ev->detail) + 2 < sizeof(l->pages)) {
+		strcat(l->pages, ev->detail);
+		strcat(l->pages, ";");
+	}
 }
 static void read_log(struct fx *f, struct logged *l)
 {
@@ -760,6 +766,10 @@ static void test_plan_ring_times_and_fallback(void **state)
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "unanswered");
+	/* the fallback's page says so: the report counts who took a call from it */
+	assert_string_equal(l.pages, "aino +358401234567 step 1 round 1;"
+				     "mikko +358401234568 step 2 round 1;"
+				     "leena +358401234569 step 3 round 2 fallback;");
 	gw_calls_set_roster(f->calls, f->roster);
 	gw_roster_free(plan_roster);
 }

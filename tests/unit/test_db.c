@@ -359,8 +359,8 @@ static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_
 {
 	memset(r, 0, sizeof(*r));
 	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
-	*w =
-	    (struct gw_db_worker){"aino", "Aino Virtanen", "+358401234567", NULL, true, NULL, NULL};
+	*w = (struct gw_db_worker){
+	    .handle = "aino", .name = "Aino Virtanen", .phone = "+358401234567", .active = true};
 	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1, NULL};
 	r->lines = l;
 	r->n_lines = 1;
@@ -797,68 +797,67 @@ static void test_retention_spool(void **state)
 
 struct rep {
 	int n;
-	struct gw_db_report_row row[4];
-	char line[4][16];
+	char line[4][16], first[4][48], fallback[4][48], accepted[4][16];
+	int64_t accept_ms[4], pages[4];
+	bool text[4], status[4];
 };
 
-static void on_row(const struct gw_db_report_row *row, void *arg)
+static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 {
 	struct rep *r = arg;
 	if (r->n < 4) {
-		r->row[r->n] = *row;
-		snprintf(r->line[r->n], sizeof(r->line[0]), "%s", row->line);
+		snprintf(r->line[r->n], sizeof(r->line[0]), "%s", inc->line);
+		snprintf(r->first[r->n], sizeof(r->first[0]), "%s",
+			 inc->first_page ? inc->first_page : "-");
+		snprintf(r->fallback[r->n], sizeof(r->fallback[0]), "%s",
+			 inc->fallback_page ? inc->fallback_page : "-");
+		snprintf(r->accepted[r->n], sizeof(r->accepted[0]), "%s",
+			 inc->accepted ? inc->accepted : "-");
+		r->accept_ms[r->n] = inc->accept_ms;
+		r->pages[r->n] = inc->pages;
+		r->text[r->n] = inc->text;
+		r->status[r->n] = inc->status;
 	}
 	r->n++;
 }
 
-/* One call: opened at t, paged pages times, accepted after accept_s (< 0: never). */
-static void seed_call(struct gw_db *db, const char *line, int64_t t, int pages, int accept_s)
-{
-	struct gw_incident_rec rec = {.started_ms = t, .caller = "2269001", .line = line};
-	int64_t id;
-
-	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
-	for (int i = 0; i < pages; i++)
-		assert_int_equal(gw_db_event_append(db, id, t + 10 + i, "page", "x"), 0);
-	if (accept_s >= 0)
-		assert_int_equal(gw_db_event_append(db, id, t + accept_s * 1000LL, "accepted", "a"),
-				 0);
-	assert_int_equal(gw_db_incident_close(db, id, t + 200000,
-					      accept_s >= 0 ? "completed" : "unanswered", -1,
-					      accept_s >= 0 ? "a" : NULL),
-			 0);
-}
-
+/* The per-incident facts the report (store/report.c) counts, read in one transaction. */
 static void test_report(void **state)
 {
-	int64_t m0 = 1772316000000, m1 = 1774990800000; /* March 2026 in Helsinki time */
+	int64_t m0 = 1772316000000, m1 = 1774990800000, id, n = -1; /* March 2026, Helsinki */
+	struct gw_incident_rec rec = {.started_ms = m0, .caller = "2269001", .line = "sos"};
 	struct gw_db *db;
 	struct rep r = {0};
 
 	(void)state;
 	assert_int_equal(gw_db_open(path, &db), 0);
-	seed_call(db, "sos", m0, 1, 20);	   /* answered in time at the first step */
-	seed_call(db, "sos", m0 + DAY, 2, 60);	   /* escalated, answered at exactly 60 s */
-	seed_call(db, "sos", m0 + 2 * DAY, 3, 61); /* escalated, answered late */
-	seed_call(db, "sos", m0 + 3 * DAY, 4, -1); /* escalated, unanswered */
-	seed_call(db, "mhs", m1 - 1, 1, -1);	   /* last ms of March */
-	seed_call(db, NULL, m0 + 5 * DAY, 0, -1);  /* unrouted */
-	seed_call(db, "sos", m0 - 1, 1, 5);	   /* February: not counted */
-	seed_call(db, "sos", m1, 1, 5);		   /* April: not counted */
-	assert_int_equal(gw_db_report(db, m0, m1, 60000, on_row, &r), 3);
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_event_append(db, id, m0 + 1, "page", "aino +358 step 1 round 1"), 0);
+	assert_int_equal(
+	    gw_db_event_append(db, id, m0 + 2, "page", "leena +358 step 2 round 2 fallback"), 0);
+	assert_int_equal(gw_db_event_append(db, id, m0 + 9000, "accepted", "leena dtmf"), 0);
+	assert_int_equal(gw_db_event_append(db, id, m0 + 9500, "accepted", "aino sms"), 0);
+	rec.started_ms = m1 - 1;
+	rec.line = NULL;
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_event_append(db, id, m1 - 1, "sds_status", "0x8002"), 0);
+	rec.started_ms = m1; /* April: not in the range */
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_report_incidents(db, m0, m1, on_inc, &r, &n), 2);
 	gw_db_close(db);
-	assert_string_equal(r.line[0], "");
-	assert_int_equal(r.row[0].calls, 1);
-	assert_int_equal(r.row[0].unanswered, 1);
-	assert_string_equal(r.line[1], "mhs");
-	assert_int_equal(r.row[1].calls, 1);
-	assert_int_equal(r.row[1].answered, 0);
-	assert_string_equal(r.line[2], "sos");
-	assert_int_equal(r.row[2].calls, 4);
-	assert_int_equal(r.row[2].answered, 3);
-	assert_int_equal(r.row[2].answered_within, 2);
-	assert_int_equal(r.row[2].escalated, 3);
-	assert_int_equal(r.row[2].unanswered, 1);
+	assert_int_equal(n, 2);
+	assert_string_equal(r.line[0], "sos");
+	assert_string_equal(r.first[0], "aino +358 step 1 round 1");
+	assert_string_equal(r.fallback[0], "leena +358 step 2 round 2 fallback");
+	assert_string_equal(r.accepted[0], "leena dtmf"); /* the first acceptance */
+	assert_int_equal(r.accept_ms[0], m0 + 9000);
+	assert_int_equal(r.pages[0], 2);
+	assert_false(r.text[0] || r.status[0]);
+	assert_string_equal(r.line[1], ""); /* unrouted */
+	assert_string_equal(r.first[1], "-");
+	assert_int_equal(r.accept_ms[1], -1);
+	assert_true(r.status[1]);
+	assert_false(r.text[1]);
 }
 
 /* ---- roster edits -------------------------------------------------------------------- */
@@ -879,7 +878,11 @@ static void test_roster_edits(void **state)
 	assert_int_equal(gw_db_roster_replace(a, &r), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 
-	struct gw_db_worker pia = {"pia", "Pia", "+358401111111", "12345", true, NULL, NULL};
+	struct gw_db_worker pia = {.handle = "pia",
+				   .name = "Pia",
+				   .phone = "+358401111111",
+				   .issi = "12345",
+				   .active = true};
 	assert_int_equal(gw_db_worker_add(a, &pia), 0);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 	assert_int_equal(gw_db_worker_add(a, &pia), -EEXIST);
@@ -932,7 +935,7 @@ static void test_roster_edits(void **state)
 
 	assert_int_equal(gw_db_override_remove(a, id1), 0);
 	assert_int_equal(gw_db_override_remove(a, id1), -ENOENT);
-	assert_int_equal(raw_int("SELECT count(*) FROM overrides"), 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_overrides"), 1);
 	gw_db_close(a);
 	gw_db_close(b);
 }
@@ -1108,6 +1111,110 @@ static void test_lockouts_kept(void **state)
 	gw_db_close(db);
 }
 
+struct fates {
+	char text[1024];
+};
+
+static void on_fate(enum gw_db_manual_fate fate, const char *what, void *arg)
+{
+	struct fates *f = arg;
+	size_t n = strlen(f->text);
+	snprintf(f->text + n, sizeof(f->text) - n, "%c %s|", "KBCD"[fate], what);
+}
+
+/* The manual layer (rinkictl's overrides, disables, added workers) outlives a base import. */
+static void test_manual_changes_survive_import(void **state)
+{
+	struct gw_db_roster r, back;
+	struct gw_db_line l;
+	struct gw_db_worker w[2];
+	struct gw_db_shift sh;
+	struct gw_db *db;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	tiny_roster(&r, &l, &w[0], &sh, "aino");
+	w[1] = (struct gw_db_worker){
+	    .handle = "pia", .name = "Pia", .phone = "+358401111111", .active = true};
+	r.workers = w;
+	r.n_workers = 2;
+	assert_int_equal(gw_db_roster_replace(db, &r), 0);
+	struct gw_db_override o = {.kind = "replace",
+				   .line = "sos",
+				   .worker = "aino",
+				   .by = "pia",
+				   .start_ms = 10,
+				   .end_ms = 20};
+	assert_int_equal(gw_db_override_add(db, &o, NULL), 0);
+	assert_int_equal(gw_db_worker_set_active(db, "pia", false), 0);
+	struct gw_db_worker ulla = {
+	    .handle = "ulla", .name = "Ulla", .phone = "+358402222222", .active = true};
+	assert_int_equal(gw_db_worker_add(db, &ulla), 0);
+	/* the coordinators import the same base roster again */
+	assert_int_equal(gw_db_roster_replace(db, &r), 0);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.n_overrides, 1);
+	assert_string_equal(back.overrides[0].by, "pia");
+	assert_int_equal(back.n_workers, 3);
+	assert_string_equal(back.workers[1].handle, "pia");
+	assert_false(back.workers[1].active);
+	assert_string_equal(back.workers[2].handle, "ulla");
+	assert_true(back.workers[2].manual_add);
+	gw_db_roster_clear(&back);
+
+	/* A base without pia: the override by pia and pia's disable cannot stay. Refused. */
+	struct fates f = {0};
+	r.n_workers = 1;
+	assert_int_equal(gw_db_roster_import(db, &r, 0, on_fate, &f), -ECANCELED);
+	assert_string_equal(f.text,
+			    "C override 1: replace aino by pia on sos, 1970-01-01T00:00Z .. "
+			    "1970-01-01T00:00Z (names a worker or line the imported roster "
+			    "lacks)|C worker pia: disabled (names a worker or line the imported "
+			    "roster lacks)|K worker ulla: added with rinkictl|");
+	assert_int_equal(gw_db_roster_read(db, &back), 0); /* nothing changed */
+	assert_int_equal(back.n_workers, 3);
+	assert_int_equal(back.n_overrides, 1);
+	gw_db_roster_clear(&back);
+	/* --replace: dropped, and said so */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(gw_db_roster_import(db, &r, GW_DB_IMPORT_REPLACE, on_fate, &f), 0);
+	assert_non_null(strstr(f.text, "D override 1: replace aino by pia"));
+	assert_non_null(strstr(f.text, "D worker pia: disabled"));
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.n_workers, 2); /* aino, ulla */
+	assert_int_equal(back.n_overrides, 0);
+	gw_db_roster_clear(&back);
+
+	/* The base takes ulla over, and an override equal to a manual one: folded into it. */
+	struct gw_db_override base_o = {
+	    .kind = "remove", .worker = "aino", .start_ms = 100, .end_ms = 200};
+	struct gw_db_override man_o = base_o;
+	assert_int_equal(gw_db_override_add(db, &man_o, NULL), 0);
+	assert_int_equal(gw_db_worker_set_active(db, "ulla", false), 0);
+	w[1] = (struct gw_db_worker){
+	    .handle = "ulla", .name = "Ulla", .phone = "+358402222222", .active = true};
+	r.n_workers = 2;
+	r.overrides = &base_o;
+	r.n_overrides = 1;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(gw_db_roster_import(db, &r, 0, on_fate, &f), 0);
+	assert_string_equal(f.text,
+			    "B override 2: remove aino on every line, 1970-01-01T00:00Z .. "
+			    "1970-01-01T00:00Z|K worker ulla: added with rinkictl, disabled|");
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_overrides"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_workers WHERE handle = 'ulla'"
+				 " AND name IS NULL AND active = 0"),
+			 1);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.n_overrides, 1);
+	assert_false(back.overrides[0].manual);
+	assert_false(back.workers[1].active); /* ulla: the manual disable still holds */
+	assert_false(back.workers[1].manual_add);
+	gw_db_roster_clear(&back);
+	gw_db_close(db);
+}
+
+/* A v1 roster migrated to the newest schema: language fi, no PIN, unconditional routes, no temp rosters. */
 static void test_migrate_roster_to_current(void **state)
 {
 	struct gw_db_roster r;
@@ -1147,6 +1254,70 @@ static void test_migrate_roster_to_current(void **state)
 	assert_int_equal(raw_int("SELECT version FROM schema_version"), gw_db_schema_version());
 }
 
+/*
+ * v6 -> now: overrides and inactive workers already there may be rinkictl's: they move to
+ * the manual layer (v9); rotations are rebuilt for patterns (v10) and keep their members
+ * (a v6 file is made by taking the v7 and v8 changes away again).
+ */
+static void test_migrate_v6_to_current(void **state)
+{
+	struct gw_db_roster r;
+	struct gw_db *db;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_close(db);
+	/* back to the v6 tables: no manual layer, rotations as v3-v6 made them */
+	raw_exec(
+	    "DROP TABLE pin_lockouts; DROP TABLE queue_applied;"
+	    "DROP VIEW worker_handles; DROP TABLE manual_overrides; DROP TABLE manual_workers;"
+	    "DROP TABLE rotation_members; DROP TABLE rotations;"
+	    "CREATE TABLE rotations (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	    " line TEXT NOT NULL REFERENCES service_lines(code),"
+	    " kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly')),"
+	    " start_date TEXT NOT NULL, end_date TEXT,"
+	    " handoff_min INTEGER NOT NULL CHECK (handoff_min BETWEEN 0 AND 1439),"
+	    " position INTEGER NOT NULL,"
+	    " hours TEXT NOT NULL CHECK (hours IN ('all', 'office', 'after')),"
+	    " temp_roster TEXT REFERENCES temp_rosters(name));"
+	    "CREATE TABLE rotation_members (rotation INTEGER NOT NULL REFERENCES rotations(id),"
+	    " ord INTEGER NOT NULL, worker INTEGER NOT NULL REFERENCES workers(id),"
+	    " PRIMARY KEY (rotation, ord)) WITHOUT ROWID;"
+	    "UPDATE schema_version SET version = 6;"
+	    "INSERT INTO service_lines VALUES ('sos', 'S', 'S', 'S');"
+	    "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"
+	    "INSERT INTO workers (handle, name, phone, active) VALUES ('pia', 'P', '+3584022',"
+	    " 0);"
+	    "INSERT INTO overrides (kind, line, worker, by_worker, start_utc, end_utc)"
+	    " VALUES ('replace', 'sos', 1, 2, 10, 20);"
+	    "INSERT INTO rotations (name, line, kind, start_date, handoff_min, position, hours)"
+	    " VALUES ('wk', 'sos', 'weekly', '2026-01-05', 480, 1, 'all');"
+	    "INSERT INTO rotation_members VALUES (1, 1, 1);");
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), gw_db_schema_version());
+	assert_int_equal(raw_int("SELECT count(*) FROM overrides"), 0);
+	/* v10 rebuilt rotations (kind "pattern"): the rotation and its member are still there */
+	assert_int_equal(raw_int("SELECT count(*) FROM rotations r JOIN rotation_members m"
+				 " ON m.rotation = r.id WHERE r.name = 'wk' AND r.cycle IS NULL"),
+			 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_overrides WHERE worker = 'aino'"
+				 " AND by_worker = 'pia' AND start_utc = 10"),
+			 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_workers WHERE handle = 'pia'"
+				 " AND active = 0 AND name IS NULL"),
+			 1);
+	assert_int_equal(gw_db_roster_read(db, &r), 0);
+	assert_int_equal(r.n_overrides, 1);
+	assert_true(r.overrides[0].manual);
+	assert_int_equal(r.n_workers, 2);
+	assert_false(r.workers[1].active);
+	assert_true(r.workers[1].manual_active);
+	assert_false(r.workers[0].manual_active);
+	gw_db_roster_clear(&r);
+	gw_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1167,10 +1338,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_symlink_db_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_anchor_catches_truncation_rollback_rewrite, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v6_to_current, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roster_edits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_manual_changes_survive_import, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -100,6 +100,15 @@ static int import_text(const char *text)
 	return gw_roster_import_file(db, csvpath, on_err, NULL, NULL);
 }
 
+/* A Helsinki wall-clock time (roster file syntax). */
+static int64_t lt(const char *local)
+{
+	char why[240];
+	int64_t ms;
+	assert_int_equal(gw_roster_parse_local_time(local, &ms, why, sizeof(why)), 0);
+	return ms;
+}
+
 static struct gw_roster *load(void)
 {
 	struct gw_roster *r;
@@ -138,6 +147,10 @@ static const char *base_roster =
     "worker,mikko,Mikko Korhonen,+358401234568,\n"
     "worker,leena,Leena Mäkinen,+358401234569,\n"
     "worker,olli,Olli Salonen,+358401234578,,0\n";
+
+static char *export_text(void);
+static const char *plan_str(const struct gw_roster *r, const char *line, int64_t at,
+			    struct gw_roster_plan *p);
 
 /* ---- time ---------------------------------------------------------------------------- */
 
@@ -255,8 +268,10 @@ static void test_year_of_shifts(void **state)
 	(void)state;
 	assert_non_null(sh);
 	for (int i = 0; i < 3; i++)
-		w[i] = (struct gw_db_worker){
-		    (char *)who[i], (char *)who[i], "+358400000000", NULL, true, NULL, NULL};
+		w[i] = (struct gw_db_worker){.handle = (char *)who[i],
+					     .name = (char *)who[i],
+					     .phone = "+358400000000",
+					     .active = true};
 	for (int d = 0; d < 365; d++)
 		for (int k = 0; k < 3; k++)
 			for (int p = 0; p < 3; p++) {
@@ -418,7 +433,7 @@ static void test_csv_errors(void **state)
 	const char *csv =
 	    "line,sos,Sosiaali,Social,Social\n"			       /* 1 */
 	    "worker,aino,Aino Virtanen,+358401234567,\n"	       /* 2 */
-	    "shift,sos,aino,2026-01-01T00:00,2027-01-01T00:00Z,1\n"    /* 3: no zone */
+	    "shift,sos,aino,2026-01-01T24:00,2027-01-01T00:00Z,1\n"    /* 3: no such hour */
 	    "shift,sos,nobody,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n" /* 4 */
 	    "shift,xyz,aino,2026-01-01T00:00Z,2027-01-01T00:00Z,1\n"   /* 5 */
 	    "route,xyz,,0\n"					       /* 6 */
@@ -442,7 +457,7 @@ static void test_csv_errors(void **state)
 	assert_int_equal(gw_roster_parse_csv("r.csv", csv, strlen(csv), &out, on_err, NULL),
 			 -EINVAL);
 	assert_int_equal(out.n_lines + out.n_workers + out.n_shifts, 0);
-	assert_true(has_err("r.csv:3: ", "bad start time '2026-01-01T00:00'"));
+	assert_true(has_err("r.csv:3: ", "bad start time '2026-01-01T24:00'"));
 	assert_true(has_err("r.csv:4: ", "unknown worker 'nobody'"));
 	assert_true(has_err("r.csv:5: ", "unknown line 'xyz'"));
 	assert_true(has_err("r.csv:6: ", "unknown line 'xyz'"));
@@ -612,10 +627,10 @@ static void test_helsinki_time(void **state)
 	assert_int_equal(gw_roster_utc_offset_min(t("2026-10-25T01:00Z")), 120);
 	assert_int_equal(gw_roster_local_to_utc(2026, 1, 15, 8 * 60), t("2026-01-15T08:00+02:00"));
 	assert_int_equal(gw_roster_local_to_utc(2026, 7, 15, 8 * 60), t("2026-07-15T08:00+03:00"));
-	/* 03:30 does not exist on 29 March: read with the winter offset (04:30 summer time). */
-	assert_int_equal(gw_roster_local_to_utc(2026, 3, 29, 210), t("2026-03-29T01:30Z"));
-	/* 03:30 happens twice on 25 October: the first one (summer time). */
-	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 210), t("2026-10-25T00:30Z"));
+	/* 03:30 does not exist on 29 March: the gap's end, 04:00 summer time. */
+	assert_int_equal(gw_roster_local_to_utc(2026, 3, 29, 210), t("2026-03-29T01:00Z"));
+	/* 03:30 happens twice on 25 October: halfway through the two elapsed hours. */
+	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 210), t("2026-10-25T01:00Z"));
 	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 240), t("2026-10-25T04:00+02:00"));
 	/* Day 32 of a month is the 1st of the next (callers use it for "the next day"). */
 	assert_int_equal(gw_roster_local_to_utc(2026, 12, 32, 0), t("2027-01-01T00:00+02:00"));
@@ -636,11 +651,11 @@ static void test_helsinki_time(void **state)
 		if (gw_roster_utc_offset_min(ts * 1000) * 60 != tm.tm_gmtoff)
 			fail_msg("offset at %lld: %d min, libc %ld s", (long long)ts,
 				 gw_roster_utc_offset_min(ts * 1000), tm.tm_gmtoff);
-		/* Wall clock back to UTC, except in the repeated autumn hour. */
+		/* Wall clock back to UTC, except in the repeated autumn hour (split in two). */
 		int min = tm.tm_hour * 60 + tm.tm_min;
 		int64_t back =
 		    gw_roster_local_to_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, min);
-		if (back != ts * 1000 && !(tm.tm_mon == 9 && tm.tm_hour == 3 && !tm.tm_isdst))
+		if (back != ts * 1000 && !(tm.tm_mon == 9 && tm.tm_hour == 3))
 			fail_msg("local %04d-%02d-%02d %02d:%02d -> %lld, want %lld",
 				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 				 tm.tm_min, (long long)back, (long long)ts * 1000);
@@ -654,14 +669,146 @@ static void test_helsinki_time(void **state)
 	tzset();
 }
 
-/* ---- rotations ----------------------------------------------------------------------- */
-
 static struct gw_roster *load_at(const char *iso)
 {
 	struct gw_roster *r;
 	assert_int_equal(gw_roster_load_at(db, t(iso), &r), 0);
 	return r;
 }
+
+/* The clock changes of 2026-2030 (dates checked against tzdata), the written rules. */
+static const struct dst_night {
+	int y, spring_d, autumn_d; /* last Sundays of March and October */
+} dst_nights[] = {
+    {2026, 29, 25}, {2027, 28, 31}, {2028, 26, 29}, {2029, 25, 28}, {2030, 31, 27},
+};
+
+static void test_dst_transitions(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(dst_nights) / sizeof(dst_nights[0]); i++) {
+		const struct dst_night *n = &dst_nights[i];
+		char iso[40];
+		snprintf(iso, sizeof(iso), "%d-03-%02dT01:00Z", n->y, n->spring_d);
+		int64_t sw_spring = t(iso); /* the switches are at 01:00 UTC */
+		snprintf(iso, sizeof(iso), "%d-10-%02dT01:00Z", n->y, n->autumn_d);
+		int64_t sw_autumn = t(iso);
+		assert_int_equal(gw_roster_utc_offset_min(sw_spring - 1), 120);
+		assert_int_equal(gw_roster_utc_offset_min(sw_spring), 180);
+		assert_int_equal(gw_roster_utc_offset_min(sw_autumn - 1), 180);
+		assert_int_equal(gw_roster_utc_offset_min(sw_autumn), 120);
+		/* spring: 02:59 EET; 03:00, 03:30, 03:59 do not exist: the gap's end; 04:00 */
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 179),
+				 sw_spring - 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 180), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 210), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 239), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 240), sw_spring);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 3, n->spring_d, 241),
+				 sw_spring + 60000);
+		/* autumn: 02:59 EEST; 03:00 + x is 2x after the first 03:00 (00:00Z); 04:00 EET */
+		int64_t first = sw_autumn - 3600000;
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 179), first - 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 180), first);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 181),
+				 first + 120000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 210), sw_autumn);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 239),
+				 first + 118 * 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 240),
+				 first + 120 * 60000);
+		assert_int_equal(gw_roster_local_to_utc(n->y, 10, n->autumn_d, 241),
+				 first + 121 * 60000);
+
+		/* The same as roster times: local, and with offsets checked against the zone. */
+		char s[48], why[240];
+		int64_t ms;
+		snprintf(s, sizeof(s), "%d-03-%02dT03:30", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_spring);
+		snprintf(s, sizeof(s), "%d-03-%02dT03:30+02:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		snprintf(s, sizeof(s), "%d-03-%02dT02:59+02:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		snprintf(s, sizeof(s), "%d-03-%02dT02:59+03:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		snprintf(s, sizeof(s), "%d-03-%02dT04:00+03:00", n->y, n->spring_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_spring);
+		snprintf(s, sizeof(s), "%d-10-%02dT03:30", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_autumn);
+		/* either 03:30 of the autumn night, named by its offset */
+		snprintf(s, sizeof(s), "%d-10-%02dT03:30+03:00", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, first + 30 * 60000);
+		snprintf(s, sizeof(s), "%d-10-%02dT03:30+02:00", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms, sw_autumn + 30 * 60000);
+		snprintf(s, sizeof(s), "%d-10-%02dT04:00+03:00", n->y, n->autumn_d);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		snprintf(s, sizeof(s), "%d-07-01T12:00+02:00", n->y);
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), -ERANGE);
+		assert_non_null(strstr(why, "+02:00 is not Europe/Helsinki's offset then (+03:00, "
+					    "summer time): a winter offset on a summer date"));
+		snprintf(s, sizeof(s), "%d-07-01T09:00Z", n->y); /* UTC stays UTC */
+		assert_int_equal(gw_roster_parse_local_time(s, &ms, why, sizeof(why)), 0);
+		assert_int_equal(ms % 86400000, 9 * 3600000);
+	}
+}
+
+/* Roster CSV times are Helsinki time; a wrong offset is an error naming file:line. */
+static void test_csv_local_times(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-03-28T20:00,2026-03-29T03:30,1\n"	 /* ends at the gap's end */
+		 "shift,sos,mikko,2026-03-29T03:30,2026-03-29T12:00,1\n" /* so no hole */
+		 "shift,mhs,aino,2026-10-24T20:00,2026-10-25T03:30,1\n"	 /* 20:00 EEST - 01:00Z */
+		 "shift,mhs,mikko,2026-10-25T03:30,2026-10-25T08:00,1\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-20T00:00Z");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T18:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T00:59:59.999Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:00Z")), "mikko");
+	gw_roster_free(r);
+	r = load_at("2026-10-20T00:00Z");
+	assert_string_equal(chain(r, "mhs", t("2026-10-24T16:59Z")), "");
+	assert_string_equal(chain(r, "mhs", t("2026-10-24T17:00Z")), "aino");
+	/* aino 20:00 EEST to the autumn hour's middle: 8 elapsed hours; mikko 7 */
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T00:59:59.999Z")), "aino");
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T01:00Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T05:59Z")), "mikko");
+	assert_string_equal(chain(r, "mhs", t("2026-10-25T06:00Z")), "");
+	gw_roster_free(r);
+
+	/* A winter offset on a summer date: refused, file:line named, nothing imported. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-06-01T08:00+02:00,2026-06-01T16:00+03:00,1\n"
+		 "shift,sos,aino,2026-12-01T08:00+03:00,2026-12-01T16:00+02:00,1\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	char where[300];
+	int lines = 0;
+	for (const char *p = base_roster; *p; p++)
+		lines += *p == '\n';
+	snprintf(where, sizeof(where), "%s:%d: ", csvpath, lines + 1);
+	assert_true(has_err(where, "start time '2026-06-01T08:00+02:00': +02:00 is not "
+				   "Europe/Helsinki's offset then (+03:00, summer time): a "
+				   "winter offset on a summer date"));
+	snprintf(where, sizeof(where), "%s:%d: ", csvpath, lines + 2);
+	assert_true(has_err(where, "+03:00 is not Europe/Helsinki's offset then (+02:00, "
+				   "winter time): a summer offset on a winter date"));
+	assert_int_equal(n_errs, 2);
+}
+
+/* ---- rotations ----------------------------------------------------------------------- */
 
 static void test_rotation_dst(void **state)
 {
@@ -715,6 +862,249 @@ static void test_rotation_dst(void **state)
 	/* day 0 = 27 March (aino); 24 October is day 211 (mikko) but the rotation ended. */
 	assert_string_equal(chain(r, "mhs", t("2026-10-24T12:00Z")), "");
 	assert_string_equal(chain(r, "sos", t("2026-10-26T06:00Z")), "mikko");
+	gw_roster_free(r);
+}
+
+/* ---- shift patterns ------------------------------------------------------------------ */
+
+/* A 12-hour two-shift pattern: D D N N and four days off, four members two days apart. */
+static void test_pattern(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "worker,pia,Pia,+358401234580,\n"
+		 "pattern,twelve,sos,2026-03-27,D D N N - - - -,D=07:00 N=19:00,1\n"
+		 "rotation_member,twelve,1,aino\n"
+		 "rotation_member,twelve,2,mikko\n"
+		 "rotation_member,twelve,3,leena\n"
+		 "rotation_member,twelve,4,pia\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-20T00:00Z");
+	/* day 0, 27 March: aino at cycle day 0 (D), pia at day 2 (N; she started 6 days ago) */
+	assert_string_equal(chain(r, "sos", t("2026-03-27T04:59Z")), "");
+	assert_string_equal(chain(r, "sos", t("2026-03-27T05:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-27T16:59Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-27T17:00Z")), "pia");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T05:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T17:00Z")), "pia");
+	/* 29 March, summer time from 01:00Z: pia's night ends at 07:00 EEST (04:00Z), 11 h */
+	assert_string_equal(chain(r, "sos", t("2026-03-29T03:59Z")), "pia");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T04:00Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T16:00Z")), "aino");
+	/* 1 April (day 5): leena's day 1 (D), mikko's day 3 (N) */
+	assert_string_equal(chain(r, "sos", t("2026-04-01T04:00Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-04-01T16:00Z")), "mikko");
+	/* exactly one worker on duty at every minute for a year, across both clock changes */
+	for (int64_t at = t("2026-03-27T05:00Z"); at < t("2027-03-20T00:00Z"); at += 60000) {
+		const char *c = chain(r, "sos", at);
+		if (!*c || strchr(c, ','))
+			fail_msg("at %lld: '%s'", (long long)at, c);
+	}
+	gw_roster_free(r);
+	/* it comes back from the export the same */
+	char *text = export_text();
+	assert_non_null(
+	    strstr(text, "pattern,twelve,sos,2026-03-27,D D N N - - - -,D=07:00 N=19:00,1,2,\n"));
+	assert_int_equal(import_text(text), 0);
+	char *again = export_text();
+	assert_string_equal(text, again);
+	free(text);
+	free(again);
+
+	/* shifts with their own end: office days Mon-Fri 08:00-16:00, from Monday 2 March */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "pattern,office,mhs,2026-03-02,W W W W W - -,W=08:00-16:00,1\n"
+		 "rotation_member,office,1,leena\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-03-01T00:00Z");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T05:59Z")), "");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T06:00Z")), "leena");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T13:59Z")), "leena");
+	assert_string_equal(chain(r, "mhs", t("2026-03-02T14:00Z")), "");
+	assert_string_equal(chain(r, "mhs", t("2026-03-06T10:00Z")), "leena"); /* Friday */
+	assert_string_equal(chain(r, "mhs", t("2026-03-07T10:00Z")), "");      /* Saturday */
+	assert_string_equal(chain(r, "mhs", t("2026-03-09T10:00Z")), "leena");
+	gw_roster_free(r);
+
+	/* errors, each with its line */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "pattern,p1,sos,2026-01-01,D D N,D=07:00 N=19:00,1\n"	       /* 7 */
+		 "rotation_member,p1,1,aino\n"				       /* 8 */
+		 "rotation_member,p1,2,mikko\n"				       /* 9 */
+		 "pattern,p2,sos,2026-01-01,D X -,D=07:00,1\n"		       /* 10 */
+		 "pattern,p3,sos,2026-01-01,D -,D=07:00 E=07:00,1\n"	       /* 11 */
+		 "pattern,p4,sos,2026-01-01,D -,D=7:00,1\n"		       /* 12 */
+		 "pattern,p5,sos,2026-01-01,D -,D=07:00,1,2\n"		       /* 13 */
+		 "pattern,p6,sos,2026-01-01,W W W W W - -,W=08:00-16:00,2,1\n" /* 14 */
+		 "rotation_member,p6,1,leena\n",			       /* 15 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(
+	    has_err(csvpath, ":7: pattern p1: 2 members do not share a 3-day cycle evenly"));
+	assert_true(has_err(csvpath, ":10: pattern p2: cycle day 2 is 'X'"));
+	assert_true(has_err(csvpath, ":11: pattern p3: shifts D and E: the same name or start"));
+	assert_true(has_err(csvpath, ":12: pattern p4: bad shift 'D=7:00'"));
+	assert_true(has_err(csvpath, ":13: bad step '2' (days between members' starts, 0-1"));
+	assert_int_equal(n_errs, 5);
+}
+
+/* The South Savo model (tools/demo/south-savo.csv): 40 rows, every line covered. */
+static void test_south_savo(void **state)
+{
+	FILE *f = fopen("tools/demo/south-savo.csv", "r");
+	char line[512];
+	int rows = 0;
+	struct gw_roster_plan p;
+	struct gw_roster *r;
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		rows += line[0] != '#' && line[0] != '\n';
+	fclose(f);
+	assert_true(rows <= 40);
+	n_errs = 0;
+	assert_int_equal(gw_roster_import_file(db, "tools/demo/south-savo.csv", on_err, NULL, NULL),
+			 0);
+	r = load_at("2026-06-01T00:00Z");
+	/* social and crisis, mental health: one worker at every minute of a year */
+	for (int64_t at = t("2026-06-01T00:00Z"); at < t("2027-06-01T00:00Z"); at += 60000) {
+		for (int k = 0; k < 2; k++) {
+			const char *c = chain(r, k ? "mhs" : "sos", at);
+			if (!*c || strchr(c, ','))
+				fail_msg("%s at %lld: '%s'", k ? "mhs" : "sos", (long long)at, c);
+		}
+	}
+	/* Monday 8 June 2026: sos day 158 of its 10-day cycle: eeva (day 0 at 150) by day */
+	assert_string_equal(chain(r, "sos", t("2026-06-08T10:00+03:00")), "eeva");
+	/* child protection: own staff in office hours, then the social on-call */
+	assert_string_equal(plan_str(r, "lsp", t("2026-06-08T10:00+03:00"), &p), "riikka/0,eeva/0");
+	assert_string_equal(plan_str(r, "lsp", t("2026-06-08T16:00+03:00"), &p), "eeva/0");
+	assert_string_equal(plan_str(r, "lsp", t("2026-06-13T10:00+03:00"), &p), "mikko/0");
+	/* violence work: the coordinator in office hours, the social on-call always */
+	assert_string_equal(plan_str(r, "vwc", t("2026-06-08T15:59+03:00"), &p), "katja/0,eeva/0");
+	assert_string_equal(plan_str(r, "vwc", t("2026-06-08T19:00+03:00"), &p), "olli/0");
+	/* routes */
+	assert_string_equal(gw_roster_route(r, "2275001"), "mhs");
+	assert_string_equal(gw_roster_route(r, "2269501"), "lsp");
+	assert_string_equal(gw_roster_route(r, "2269009"), "vwc");
+	assert_string_equal(gw_roster_route(r, "2271001"), "sos");
+	gw_roster_free(r);
+}
+
+/* ---- coverage ------------------------------------------------------------------------ */
+
+struct gaps {
+	char text[1024];
+};
+
+static void on_gap(const struct gw_roster_gap *g, void *arg)
+{
+	struct gaps *x = arg;
+	char a[40], b[40];
+	size_t n = strlen(x->text);
+	gw_roster_format_time(g->from_ms, a, sizeof(a));
+	gw_roster_format_time(g->to_ms, b, sizeof(b));
+	snprintf(x->text + n, sizeof(x->text) - n, "%s %s..%s%s%s|", g->line, a, b,
+		 g->fallback ? " fallback " : "", g->fallback ? g->fallback : "");
+}
+
+static void test_gaps(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+	struct gaps g = {0};
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-06-01T08:00,2026-06-02T08:00,1\n"
+		 "shift,sos,mikko,2026-06-02T10:00,2026-06-03T00:00,1\n"
+		 "shift,sos,leena,2026-06-01T08:00,2026-06-03T00:00,2\n"
+		 "override,remove,,leena,2026-06-02T07:00,2026-06-02T09:00\n"
+		 "override,remove,sos,aino,2026-06-01T12:00,2026-06-01T13:00\n"
+		 "chain,mhs,,leena\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-06-01T00:00Z");
+	/* sos: leena is second all along, but off 07-09: the gap is 08:00-09:00 local;
+	 * aino's removal at 12-13 leaves leena. mhs: nobody at all, the fallback only. */
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-01T08:00"), lt("2026-06-03T02:00"), on_gap, &g), 3);
+	assert_string_equal(g.text, "mhs 2026-06-01T08:00+03:00..2026-06-03T02:00+03:00 fallback "
+				    "leena|sos 2026-06-02T08:00+03:00..2026-06-02T09:00+03:00|"
+				    "sos 2026-06-03T00:00+03:00..2026-06-03T02:00+03:00|");
+	/* covered: none */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-01T08:00"), lt("2026-06-02T08:00"), on_gap, &g),
+	    1); /* mhs only */
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-02T09:00"), lt("2026-06-02T09:00"), on_gap, &g), -EINVAL);
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2028-06-02T09:00"), lt("2028-06-03T09:00"), on_gap, &g), -ERANGE);
+	gw_roster_free(r);
+
+	/* The South Savo model has no gap in a year. */
+	n_errs = 0;
+	assert_int_equal(gw_roster_import_file(db, "tools/demo/south-savo.csv", on_err, NULL, NULL),
+			 0);
+	r = load_at("2026-06-01T00:00Z");
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2026-06-01T00:00"), lt("2027-06-01T00:00"), on_gap, &g), 0);
+	assert_string_equal(g.text, "");
+	gw_roster_free(r);
+}
+
+/* iCalendar: text escaped, content lines folded at 75 octets, stretches joined. */
+static void test_ics(void **state)
+{
+	char csv[4096], *text = NULL;
+	size_t len = 0;
+	struct gw_roster *r;
+	FILE *f;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "worker,pia,\"Pia, P; \\Testi\",+358401234580,\n"
+		 "shift,sos,pia,2026-06-01T08:00,2026-06-01T12:00,1\n"
+		 "shift,sos,pia,2026-06-01T12:00,2026-06-01T20:00,1\n" /* joined with the first */
+		 "shift,sos,aino,2026-06-01T08:00,2026-06-02T08:00,2\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-06-01T00:00Z");
+	f = open_memstream(&text, &len);
+	assert_int_equal(gw_roster_write_ics(r, "pia", NULL, lt("2026-06-01T00:00"),
+					     lt("2026-06-02T00:00"), 0, f),
+			 1);
+	fclose(f);
+	assert_non_null(strstr(text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
+	assert_non_null(strstr(text, "\r\nDTSTART:20260601T050000Z\r\nDTEND:20260601T170000Z\r\n"));
+	assert_non_null(
+	    strstr(text, "SUMMARY:Sosiaali- ja kriisipäivystys: Pia\\, P\\; \\\\Testi (1.)"));
+	assert_non_null(strstr(text, "DTSTAMP:19700101T000000Z\r\n"));
+	/* no content line over 75 octets; the long DESCRIPTION is folded */
+	for (char *p = text, *e; (e = strstr(p, "\r\n")); p = e + 2)
+		assert_true(e - p <= 75);
+	assert_non_null(strstr(text, "\r\n "));
+	free(text);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_int_equal(gw_roster_write_ics(r, NULL, "sos", lt("2026-06-01T00:00"),
+					     lt("2026-06-02T00:00"), 0, f),
+			 2);
+	fclose(f);
+	free(text);
 	gw_roster_free(r);
 }
 
@@ -1017,7 +1407,11 @@ static void test_export_round_trip(void **state)
 	assert_int_equal(import_text(text1), 0);
 	text2 = export_text();
 	assert_string_equal(text1, text2);
-	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T00:00:00.250Z,"));
+	/* times come back as Helsinki wall clock with their offset */
+	assert_non_null(strstr(text1, "override,add,sos,pia,2026-03-01T02:00:00.250+02:00,"));
+	assert_non_null(strstr(text1, "override,remove,,aino,2026-03-05T00:00+02:00,"));
+	assert_non_null(
+	    strstr(text1, "shift,sos,aino,2025-12-31T08:00+02:00,2027-01-01T08:00+02:00,1\n"));
 	assert_non_null(strstr(text1, "\"Pia \"\"P\"\" Testi, #1\""));
 	assert_non_null(strstr(text1, "\" Jouluaatto \""));
 	/* cells a spreadsheet would run are neutralised, and read back as they were */
@@ -1213,7 +1607,7 @@ static void test_temp_roster(void **state)
 	assert_string_equal(chain(r, "mhs", t("2026-12-25T12:00Z")), "mikko");
 	gw_roster_free(r);
 
-	/* A handoff in the DST gap (03:30 on 2026-03-29 does not exist): the winter offset. */
+	/* A handoff in the DST gap (03:30 on 2026-03-29 does not exist): the gap's end. */
 	snprintf(csv, sizeof(csv),
 		 "%s"
 		 "shift,sos,aino,2026-01-01T00:00Z,2028-01-01T00:00Z,1\n"
@@ -1224,8 +1618,8 @@ static void test_temp_roster(void **state)
 	assert_int_equal(gw_roster_load_at(db, t("2026-03-20T00:00Z"), &r), 0);
 	assert_string_equal(chain(r, "sos", t("2026-03-28T01:29Z")), "aino");
 	assert_string_equal(chain(r, "sos", t("2026-03-28T01:30Z")), "leena");
-	assert_string_equal(chain(r, "sos", t("2026-03-29T01:29Z")), "leena");
-	assert_string_equal(chain(r, "sos", t("2026-03-29T01:30Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T00:59Z")), "leena");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:00Z")), "aino");
 	gw_roster_free(r);
 
 	/* Errors. */
@@ -1350,7 +1744,11 @@ static void test_worker_lang_pin(void **state)
 	assert_int_equal(import_text(csv), -EINVAL);
 	assert_true(has_err(csvpath, "bad language 'de' (fi, sv or en)"));
 	{
-		struct gw_db_worker w = {"x", "X", "+358401234599", NULL, true, "FI", NULL};
+		struct gw_db_worker w = {.handle = "x",
+					 .name = "X",
+					 .phone = "+358401234599",
+					 .active = true,
+					 .lang = "FI"};
 		char why[160];
 		assert_int_equal(gw_roster_check_worker(&w, why, sizeof(why)), -EINVAL);
 		assert_non_null(strstr(why, "language"));
@@ -1373,7 +1771,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_demo_roster, setup, teardown),
 	    cmocka_unit_test(test_csv_encodings),
 	    cmocka_unit_test(test_helsinki_time),
+	    cmocka_unit_test(test_dst_transitions),
+	    cmocka_unit_test_setup_teardown(test_csv_local_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_dst, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pattern, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_south_savo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gaps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ics, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_holidays, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),

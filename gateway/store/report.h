@@ -1,0 +1,89 @@
+/*
+ * report: the call log's figures for duty coordinators and managers over any time range.
+ *
+ * Every incident started in the range is counted exactly once, in one of four kinds:
+ * an authority call (a radio call to the gateway), an officer's text, a status SDS, or a
+ * call-back (a worker's call put through to a radio, which is no authority call). An
+ * authority call has one outcome:
+ *   completed   accepted and bridged, ended by either side
+ *   unanswered  the whole chain was paged and nobody accepted
+ *   unstaffed   nobody on duty and no fallback: nobody could be paged (a roster gap)
+ *   busy        another authority call was live (the caller got the busy SDS)
+ *   abandoned   the officer hung up before a worker accepted
+ *   failed      the radio was lost, rinkid stopped (interrupted), or an unknown outcome
+ *   open        still going when the report was made
+ * and whoever accepted it: the first worker paged, a later step, the fallback, or nobody.
+ * Time to accept (start of the incident to the first "accepted" event) is given as p50,
+ * p90 (nearest rank) and max over the accepted calls. Figures per service line and per
+ * caller organisation (the directory's name; callers not in it are one group).
+ *
+ * The self-check: calls + texts + statuses + call-backs must equal the incidents the
+ * database counts in the range on its own, and the outcomes must add up to the calls.
+ */
+#ifndef GW_REPORT_H
+#define GW_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/db.h"
+#include "store/roster.h"
+
+enum gw_report_format { GW_REPORT_TEXT, GW_REPORT_CSV, GW_REPORT_JSON };
+
+struct gw_report_figures {
+	int64_t calls; /* authority calls */
+	int64_t completed, unanswered, unstaffed, busy, abandoned, failed, open;
+	int64_t by_first, by_later, by_fallback, by_nobody;
+	int64_t accepted_within; /* accepted within within_ms of the start */
+	int64_t escalated;	 /* more than one "page" event: step 2 or a later round */
+	int64_t accept_p50, accept_p90, accept_max; /* ms; -1 when no call was accepted */
+	int64_t texts, statuses, callbacks;
+};
+
+struct gw_report_group {
+	char *key; /* line code ("" unrouted) or organisation ("" not in the directory) */
+	struct gw_report_figures f;
+	int64_t *acc; /* times to accept (ms) */
+	size_t n_acc, cap_acc;
+};
+
+struct gw_report {
+	int64_t from_ms, to_ms, within_ms;
+	int64_t in_range; /* incidents in the range as the database counts them */
+	struct gw_report_figures total;
+	struct gw_report_group all;	      /* the totals' accept times */
+	struct gw_report_group *lines, *orgs; /* sorted by key */
+	size_t n_lines, n_orgs;
+};
+
+/*
+ * Read the incidents started in [from_ms, to_ms) and count them. Returns 0 and *out (free
+ * with gw_report_free), -EINVAL for an empty or reversed range, -ENOMEM or -errno.
+ */
+int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
+		    struct gw_report **out);
+
+/* Incidents the report counted (calls + texts + statuses + call-backs). */
+int64_t gw_report_counted(const struct gw_report *r);
+
+/*
+ * True when every incident is counted exactly once: counted == in_range, the outcomes of
+ * every group add up to its calls and so do the who-took-it counts.
+ */
+bool gw_report_balanced(const struct gw_report *r);
+
+/*
+ * Write r as text, CSV (RFC 4180, one table: total, line and organisation rows; spreadsheet
+ * formulas defused) or JSON. names (may be NULL) gives the lines' names. The text and JSON
+ * forms include the self-check. Returns 0 or -errno (write error).
+ */
+int gw_report_write(const struct gw_report *r, const struct gw_roster *names,
+		    enum gw_report_format fmt, FILE *f);
+
+/* Free a report. NULL is ignored. */
+void gw_report_free(struct gw_report *r);
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * test_report: the call-log report over a real database file.
+ *
+ * One month (March 2026, Helsinki time) of incidents with known outcomes, written through
+ * the call-log API as rinkid writes them (call, busy call, text, status, call-back, an
+ * open call, one outside the range on each side), is compared with figures worked out by
+ * hand in the comments: outcomes, who took each call, the accept-time percentiles, per line
+ * and per caller organisation, the self-check, and the CSV and JSON forms.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/db.h"
+#include "store/report.h"
+#include "store/roster.h"
+
+#define S 1000LL
+
+static char dir[] = "/tmp/rinki-test-report-XXXXXX";
+static char path[256];
+static int64_t m0, m1; /* March 2026 in Helsinki time */
+
+static const char *const POL = "Poliisi, Mikkeli", *const PEL =
+						       "Etelä-Savon pelastuslaitos, Mikkeli";
+
+struct ev {
+	int64_t after_ms;
+	const char *kind, *detail;
+};
+
+/* One incident at t: its events (NULL-kind terminated), closed with outcome (NULL: open). */
+static void seed(struct gw_db *db, int64_t t, const char *line, const char *org,
+		 const char *outcome, const char *accepted, const struct ev *ev)
+{
+	struct gw_incident_rec rec = {.started_ms = t,
+				      .caller = org ? "2269001" : "3000123",
+				      .caller_name = org,
+				      .line = line};
+	int64_t id;
+
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	for (; ev && ev->kind; ev++)
+		assert_int_equal(gw_db_event_append(db, id, t + ev->after_ms, ev->kind, ev->detail),
+				 0);
+	if (outcome)
+		assert_int_equal(gw_db_incident_close(db, id, t + 600 * S, outcome, -1, accepted),
+				 0);
+}
+
+#define PAGE(who, step, round)                                                                     \
+	{                                                                                          \
+		10 * (step) * (round), "page", who " +35840 step " #step " round " #round          \
+	}
+#define ACC(s, who)                                                                                \
+	{                                                                                          \
+		(s) * S, "accepted", who " dtmf"                                                   \
+	}
+
+static void seed_month(struct gw_db *db)
+{
+	int64_t d = 86400 * S;
+	const struct ev first[] = {PAGE("aino", 1, 1), ACC(12, "aino"), {0}};
+	const struct ev later[] = {PAGE("aino", 1, 1), PAGE("mikko", 2, 1), ACC(40, "mikko"), {0}};
+	const struct ev unans[] = {PAGE("aino", 1, 1),
+				   PAGE("mikko", 2, 1),
+				   PAGE("aino", 1, 2),
+				   PAGE("mikko", 2, 2),
+				   {5 * S, "unreached", "2 rounds"},
+				   {0}};
+	const struct ev busy[] = {{0, "busy", "live 1"}, {0, "sds", "busy"}, {0}};
+	const struct ev aband[] = {PAGE("aino", 1, 1), {3 * S, "radio_released", "1"}, {0}};
+	const struct ev fallb[] = {PAGE("juha", 1, 1),
+				   PAGE("sanna", 2, 1),
+				   {70 * S, "page", "maria +35840 step 3 round 2 fallback"},
+				   ACC(75, "maria"),
+				   {0}};
+	const struct ev lost[] = {PAGE("juha", 1, 1), ACC(5, "juha"), {0}};
+	const struct ev intr[] = {PAGE("juha", 1, 1), {0}};
+	const struct ev unst[] = {{0, "unstaffed", "line sos"}, {0}};
+	const struct ev text[] = {{0, "sds_text", "hei"}, {0, "sms", "aino"}, {0}};
+	const struct ev stat[] = {{0, "sds_status", "0x8002"}, {0, "sms", "juha"}, {0}};
+	const struct ev cb[] = {{0, "call_in", "aino"}, {0, "pin_ok", NULL}, {0}};
+	const struct ev sms_acc[] = {
+	    PAGE("aino", 1, 1), {30 * S, "sms_accept", "aino"}, ACC(30, "aino"), {0}};
+	const struct ev open[] = {PAGE("aino", 1, 1), {0}};
+	const struct ev drop[] = {{0, "rate_limited", "x"}, {0, "sds_text", "spam"}, {0}};
+
+	seed(db, m0 - 1, "sos", POL, "completed", "aino", first);      /* February: not counted */
+	seed(db, m0, "sos", POL, "completed", "aino", first);	       /* 1 */
+	seed(db, m0 + 1 * d, "sos", POL, "completed", "mikko", later); /* 2 */
+	seed(db, m0 + 2 * d, "sos", PEL, "unanswered", NULL, unans);   /* 3 */
+	seed(db, m0 + 3 * d, "sos", POL, "busy", NULL, busy);	       /* 4 */
+	seed(db, m0 + 4 * d, "sos", NULL, "abandoned", NULL, aband);   /* 5 */
+	seed(db, m0 + 5 * d, "mhs", PEL, "completed", "maria", fallb); /* 6 */
+	seed(db, m0 + 6 * d, "mhs", POL, "radio lost", "juha", lost);  /* 7 */
+	seed(db, m0 + 7 * d, "mhs", POL, "interrupted", NULL, intr);   /* 8 */
+	seed(db, m0 + 8 * d, "sos", POL, "unstaffed", NULL, unst);     /* 9 */
+	seed(db, m0 + 9 * d, "sos", POL, "message relayed", "aino", text);	/* 10 */
+	seed(db, m0 + 10 * d, "mhs", PEL, "message relayed", "juha", stat);	/* 11 */
+	seed(db, m0 + 11 * d, "callback", NULL, "connected", "aino", cb);	/* 12 */
+	seed(db, m0 + 12 * d, "sos", POL, "completed", "aino", sms_acc);	/* 13 */
+	seed(db, m0 + 13 * d, "sos", NULL, "message rate_limited", NULL, drop); /* 15 */
+	seed(db, m1 - 1, "sos", PEL, NULL, NULL, open);				/* 14 */
+	seed(db, m1, "sos", POL, "completed", "aino", first); /* April: not counted */
+}
+
+static int group_setup(void **state)
+{
+	struct gw_db *db;
+
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	gw_log_set_level(GW_LOG_NCATS, GW_LOG_WARN);
+	snprintf(path, sizeof(path), "%s/r.db", dir);
+	m0 = gw_roster_local_to_utc(2026, 3, 1, 0);
+	m1 = gw_roster_local_to_utc(2026, 4, 1, 0);
+	if (gw_db_open(path, &db) < 0)
+		return -1;
+	seed_month(db);
+	gw_db_close(db);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char f[300];
+	const char *suffix[] = {"", "-wal", "-shm", ".spool"};
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
+		unlink(f);
+	}
+	return rmdir(dir);
+}
+
+static struct gw_report *build(int64_t from, int64_t to)
+{
+	struct gw_db *db;
+	struct gw_report *r;
+
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_report_build(db, from, to, 60 * S, &r), 0);
+	gw_db_close(db);
+	return r;
+}
+
+static void expect(const struct gw_report_figures *f, const int64_t want[19])
+{
+	const int64_t got[19] = {f->calls,	     f->completed,   f->unanswered,
+				 f->unstaffed,	     f->busy,	     f->abandoned,
+				 f->failed,	     f->open,	     f->by_first,
+				 f->by_later,	     f->by_fallback, f->by_nobody,
+				 f->accepted_within, f->accept_p50,  f->accept_p90,
+				 f->accept_max,	     f->texts,	     f->statuses,
+				 f->callbacks};
+	for (int i = 0; i < 19; i++) {
+		if (got[i] != want[i])
+			fail_msg("figure %d: got %lld, want %lld", i, (long long)got[i],
+				 (long long)want[i]);
+	}
+}
+
+static const struct gw_report_group *find(const struct gw_report_group *g, size_t n,
+					  const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(g[i].key, key) == 0)
+			return &g[i];
+	fail_msg("no group '%s'", key);
+	return NULL;
+}
+
+/*
+ * By hand: calls 1-9, 13, 14 (11); completed 1 2 6 13, unanswered 3, unstaffed 9, busy 4,
+ * abandoned 5, failed 7 (radio lost) 8 (interrupted), open 14. Taken by the first worker
+ * 1 7 13, a later step 2, the fallback 6, nobody 3 4 5 8 9 14. Accept times 12 40 75 5 30
+ * s: sorted 5 12 30 40 75, p50 = 3rd = 30 s, p90 = 5th = 75 s, within 60 s: 4. Texts 10
+ * 15, status 11, call-back 12: 15 incidents.
+ */
+static void test_month_by_hand(void **state)
+{
+	struct gw_report *r = build(m0, m1);
+	(void)state;
+
+	assert_int_equal(r->in_range, 15);
+	assert_int_equal(gw_report_counted(r), 15);
+	assert_true(gw_report_balanced(r));
+	expect(&r->total, (const int64_t[19]){11, 4, 1, 1, 1, 1, 2, 1, 3, 1, 1, 6, 4, 30 * S,
+					      75 * S, 75 * S, 2, 1, 1});
+	/* sos: 1 2 3 4 5 9 13 14, texts 10 15; accepts 12 40 30: p50 30, p90 40 */
+	assert_int_equal(r->n_lines, 2);
+	expect(&find(r->lines, r->n_lines, "sos")->f,
+	       (const int64_t[19]){8, 3, 1, 1, 1, 1, 0, 1, 2, 1, 0, 5, 3, 30 * S, 40 * S, 40 * S, 2,
+				   0, 0});
+	/* mhs: 6 7 8, status 11; accepts 75 5: p50 = 1st = 5, p90 = 2nd = 75 */
+	expect(&find(r->lines, r->n_lines, "mhs")->f,
+	       (const int64_t[19]){3, 1, 0, 0, 0, 0, 2, 0, 1, 0, 1, 1, 1, 5 * S, 75 * S, 75 * S, 0,
+				   1, 0});
+	/* organisations: police 1 2 4 7 8 9 13 + text 10; rescue 3 6 14 + status 11; callers
+	 * not in the directory: 5 + text 15. The call-back is in the total only. */
+	assert_int_equal(r->n_orgs, 3);
+	assert_string_equal(r->orgs[0].key, "");
+	expect(&r->orgs[0].f,
+	       (const int64_t[19]){1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, -1, -1, -1, 1, 0, 0});
+	assert_string_equal(r->orgs[1].key, PEL);
+	expect(&r->orgs[1].f, (const int64_t[19]){3, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 2, 0, 75 * S,
+						  75 * S, 75 * S, 0, 1, 0});
+	assert_string_equal(r->orgs[2].key, POL);
+	expect(&r->orgs[2].f, (const int64_t[19]){7, 3, 0, 1, 1, 0, 2, 0, 3, 1, 0, 3, 4, 12 * S,
+						  40 * S, 40 * S, 1, 0, 0});
+	gw_report_free(r);
+}
+
+struct rows {
+	int n;
+	struct gw_db_report_row row[4];
+	char line[4][16];
+};
+
+static void on_row(const struct gw_db_report_row *row, void *arg)
+{
+	struct rows *r = arg;
+	if (r->n < 4) {
+		r->row[r->n] = *row;
+		snprintf(r->line[r->n], sizeof(r->line[0]), "%s", row->line);
+	}
+	r->n++;
+}
+
+/*
+ * The per-line rows (gw_db_report, what rinki-web shows) count the same way. Before
+ * (checked against the old build), sos read 10 calls (the two texts too) and 7 unanswered
+ * (calls - answered: busy, abandoned, open and both texts with them) and mhs 4 calls (the
+ * status too), 2 unanswered; now sos has 8 calls of which 2 reached nobody (3 unanswered,
+ * 9 unstaffed), 1 busy, 1 abandoned, and mhs 3 calls, none unanswered.
+ */
+static void test_line_rows(void **state)
+{
+	struct gw_db *db;
+	struct rows r = {0};
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_report(db, m0, m1, 60 * S, on_row, &r), 2);
+	gw_db_close(db);
+	assert_string_equal(r.line[0], "mhs");
+	/* 6 (fallback, 75 s, 3 pages), 7 (juha, 5 s), 8 (interrupted) */
+	assert_int_equal(r.row[0].calls, 3);
+	assert_int_equal(r.row[0].answered, 2);
+	assert_int_equal(r.row[0].answered_within, 1);
+	assert_int_equal(r.row[0].escalated, 1);
+	assert_int_equal(r.row[0].unanswered, 0);
+	assert_string_equal(r.line[1], "sos");
+	/* 1, 2, 3, 4, 5, 9, 13, 14; escalated: 2 (2 pages) and 3 (4 pages) */
+	assert_int_equal(r.row[1].calls, 8);
+	assert_int_equal(r.row[1].answered, 3);
+	assert_int_equal(r.row[1].answered_within, 3);
+	assert_int_equal(r.row[1].escalated, 2);
+	assert_int_equal(r.row[1].unanswered, 2);
+	assert_int_equal(r.row[1].busy, 1);
+	assert_int_equal(r.row[1].abandoned, 1);
+}
+
+/* A range inside the month: days 2-5 (local dates 2026-03-03 .. 2026-03-06). */
+static void test_sub_range(void **state)
+{
+	struct gw_report *r =
+	    build(gw_roster_local_to_utc(2026, 3, 3, 0), gw_roster_local_to_utc(2026, 3, 7, 0));
+	(void)state;
+	/* 3 unanswered, 4 busy, 5 abandoned, 6 completed by the fallback at 75 s */
+	expect(&r->total, (const int64_t[19]){4, 1, 1, 0, 1, 1, 0, 0, 0, 0, 1, 3, 0, 75 * S, 75 * S,
+					      75 * S, 0, 0, 0});
+	assert_true(gw_report_balanced(r));
+	gw_report_free(r);
+	struct gw_db *db;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_report_build(db, m1, m0, 60 * S, &r), -EINVAL);
+	assert_null(r);
+	gw_db_close(db);
+}
+
+/* The check fails when a figure does not add up, and the text says so. */
+static void test_check_catches_a_miscount(void **state)
+{
+	struct gw_report *r = build(m0, m1);
+	char buf[8192];
+	FILE *f;
+	(void)state;
+
+	r->total.texts--; /* one incident lost */
+	assert_false(gw_report_balanced(r));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_TEXT, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "check: 15 incidents in the range, counted 14 "));
+	assert_non_null(strstr(buf, "MISMATCH"));
+	r->total.texts++;
+	r->lines[0].f.busy++; /* a call counted under two outcomes */
+	assert_false(gw_report_balanced(r));
+	gw_report_free(r);
+}
+
+static void test_formats(void **state)
+{
+	struct gw_report *r = build(m0, m1);
+	static char buf[16384];
+	FILE *f;
+	(void)state;
+
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_TEXT, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf,
+			       "report 2026-03-01 00:00 .. 2026-04-01 00:00 (Europe/Helsinki)\n"
+			       "authority calls: 11\n"
+			       "  outcome: completed 4, unanswered 1, unstaffed 1, busy 1, "
+			       "abandoned by the officer 1, failed 2, open 1\n"
+			       "  taken by: first worker 3, a later step 1, fallback 1, nobody 6\n"
+			       "  time to accept: p50 30.0 s, p90 75.0 s, max 75.0 s; within 60 "
+			       "s: 4\ntexts: 2, statuses: 1, call-backs: 1\n"
+			       "check: 15 incidents in the range, counted 15 (11 calls + 2 texts "
+			       "+ 1 statuses + 1 call-backs): ok\n"));
+
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_CSV, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "from,to,scope,key,name,calls,completed,unanswered,unstaffed,"
+				    "busy,abandoned,failed,open,first_worker,later_step,fallback,"
+				    "nobody,accepted_within_60s,accept_p50_s,accept_p90_s,"
+				    "accept_max_s,texts,statuses,callbacks\r\n"));
+	assert_non_null(strstr(buf, "2026-03-01 00:00,2026-04-01 00:00,total,,,11,4,1,1,1,1,2,1,"
+				    "3,1,1,6,4,30.0,75.0,75.0,2,1,1\r\n"));
+	assert_non_null(
+	    strstr(buf, ",line,mhs,,3,1,0,0,0,0,2,0,1,0,1,1,1,5.0,75.0,75.0,0,1,0\r\n"));
+	assert_non_null(strstr(buf, ",organisation,,(not in the directory),1,0,0,0,0,1,0,0,0,0,0,"
+				    "1,0,,,,1,0,0\r\n"));
+	assert_non_null(strstr(buf, ",organisation,\"Poliisi, Mikkeli\",\"Poliisi, Mikkeli\",7,"));
+
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_JSON, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "{\"from\":\"2026-03-01 00:00\",\"to\":\"2026-04-01 00:00\","
+				    "\"within_s\":60,\"check\":{\"incidents\":15,\"counted\":15,"
+				    "\"ok\":true},\"total\":{\"scope\":\"total\",\"calls\":11,"));
+	assert_non_null(strstr(buf, "{\"organisation\":\"\",\"calls\":1,\"completed\":0,"));
+	assert_non_null(strstr(buf, "\"accept_p50_s\":null"));
+	gw_report_free(r);
+}
+
+/* A name that a spreadsheet would run as a formula is defused in the CSV. */
+static void test_csv_defuses_formulas(void **state)
+{
+	struct gw_db *db;
+	struct gw_report *r;
+	static char buf[8192];
+	int64_t t = gw_roster_local_to_utc(2027, 1, 5, 12 * 60);
+	const struct ev ev[] = {{0, "unstaffed", "x"}, {0}};
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	seed(db, t, "sos", "=HYPERLINK(\"x\")", "unstaffed", NULL, ev);
+	assert_int_equal(gw_report_build(db, t, t + 1, 60 * S, &r), 0);
+	gw_db_close(db);
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_CSV, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, ",organisation,\"'=HYPERLINK(\"\"x\"\")\","));
+	gw_report_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_month_by_hand), cmocka_unit_test(test_line_rows),
+	    cmocka_unit_test(test_sub_range),	  cmocka_unit_test(test_check_catches_a_miscount),
+	    cmocka_unit_test(test_formats),	  cmocka_unit_test(test_csv_defuses_formulas),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
