@@ -3,7 +3,7 @@
  * HTML escaping and the page buffer's limit, sessions and the login rate limit on a fake
  * clock, accounts (argon2id, lockout, disable, audit) on a temporary file, web.listen
  * parsing (loopback only without TLS), the route table's roles and CSRF flags, and the
- * message catalogue's three languages.
+ * message catalogue's three languages, and the chain check cached by the call log's head.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "web/form.h"
 #include "web/html.h"
@@ -530,6 +531,81 @@ static void test_text(void **state)
 	assert_int_equal(web_lang_parse("xx"), WEB_LANG_FI);
 }
 
+/* ---- the chain check, cached by head ------------------------------------------------- */
+
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void test_chain_cache(void **state)
+{
+	struct tmpdb *t = *state;
+	char path[128], sql[128];
+	struct gw_incident_rec rec = {
+	    .started_ms = 1767225600000, .caller = "2269001", .line = "sos", .radio_cci = 3};
+	struct web_chain_cache c = {0};
+	struct gw_db_verify v;
+	struct gw_db *db;
+	uint8_t hash[32], zero[32] = {0}, hash2[32];
+	int64_t id, head, head2, now = 1767225700000;
+
+	snprintf(path, sizeof(path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	/* An empty log: head 0 with a zero hash, and intact. */
+	assert_int_equal(gw_db_chain_head(db, &head, hash), 0);
+	assert_int_equal(head, 0);
+	assert_memory_equal(hash, zero, sizeof(zero));
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 5000, "answered", 1, "aino"),
+			 0);
+	assert_int_equal(gw_db_chain_head(db, &head, hash), 0);
+	assert_int_equal(head, 2); /* open, close */
+	assert_memory_not_equal(hash, zero, sizeof(zero));
+
+	/* The first view walks; the next ones, with the head where it was, do not. */
+	assert_int_equal(web_chain_verify(&c, db, now, &v), 0);
+	assert_int_equal(c.walks, 1);
+	assert_int_equal(v.events, 2);
+	assert_int_equal(v.incidents, 1);
+	assert_memory_equal(v.head, hash, sizeof(hash));
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(web_chain_verify(&c, db, now + 1000, &v), 0);
+	assert_int_equal(c.walks, 1);
+	assert_int_equal(v.events, 2);
+	assert_memory_equal(v.head, hash, sizeof(hash));
+
+	/* A write moves the head: the next view walks and counts the new event. */
+	assert_int_equal(gw_db_event_append(db, id, rec.started_ms + 6000, "note", "x"), 0);
+	assert_int_equal(gw_db_chain_head(db, &head2, hash2), 0);
+	assert_int_equal(head2, 3);
+	assert_memory_not_equal(hash2, hash, sizeof(hash));
+	assert_int_equal(web_chain_verify(&c, db, now + 2000, &v), 0);
+	assert_int_equal(c.walks, 2);
+	assert_int_equal(v.events, 3);
+
+	/* An incident row edited in place leaves the head alone: seen once the answer is
+	 * WEB_CHAIN_RECHECK_MS old (and not before), then the broken answer is cached. */
+	snprintf(sql, sizeof(sql), "UPDATE incidents SET accepted_by = 'mikko' WHERE id = %lld",
+		 (long long)id);
+	raw_exec(path, sql);
+	assert_int_equal(web_chain_verify(&c, db, now + 2000 + WEB_CHAIN_RECHECK_MS - 1, &v), 0);
+	assert_int_equal(c.walks, 2);
+	assert_int_equal(web_chain_verify(&c, db, now + 2000 + WEB_CHAIN_RECHECK_MS, &v), 1);
+	assert_int_equal(c.walks, 3);
+	assert_int_equal(v.bad_incident, id);
+	assert_int_equal(web_chain_verify(&c, db, now + 3000 + WEB_CHAIN_RECHECK_MS, &v), 1);
+	assert_int_equal(c.walks, 3);
+	assert_int_equal(v.bad_incident, id);
+	/* A clock that went back does not keep an answer forever. */
+	assert_int_equal(web_chain_verify(&c, db, now, &v), 1);
+	assert_int_equal(c.walks, 4);
+	gw_db_close(db);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -549,6 +625,7 @@ int main(void)
 	    cmocka_unit_test(test_listen),
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_text),
+	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -797,7 +797,7 @@ static void put_verify(struct web_req *r, struct gw_db *db, int64_t incident)
 {
 	struct web_buf *b = &r->out;
 	struct gw_db_verify v;
-	int rc = gw_db_log_verify_report(db, &v);
+	int rc = web_chain_verify(&r->app->chain, db, r->app->now_ms(), &v);
 
 	if (rc < 0) {
 		web_buf_printf(b, "<p class=\"err\" id=\"chain\">%s</p>", T(r, T_DB_ERROR));

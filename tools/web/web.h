@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chain.h"
 #include "core/conf.h"
 #include "form.h"
 #include "html.h"
@@ -22,8 +23,9 @@ struct web_app {
 	struct web_users *users;
 	struct web_sessions sessions;
 	struct web_rate rate;
-	bool tls;		 /* cookies get Secure (TLS itself is not built yet) */
-	int64_t (*now_ms)(void); /* wall clock, UTC ms; tests may replace it */
+	bool tls;		      /* cookies get Secure (TLS itself is not built yet) */
+	int64_t (*now_ms)(void);      /* wall clock, UTC ms; tests may replace it */
+	struct web_chain_cache chain; /* the call log's chain check, by head */
 };
 
 struct web_req;
