@@ -19,10 +19,13 @@ the test:
   * logs in as a manager: the overview has no names or phone numbers, and the
     coordinator's pages (/oncall, /log, /log/ID) answer 403;
   * logs in as a technician: the system page only;
-  * finds every refusal in rinki-web's audit trail.
+  * finds every refusal in rinki-web's audit trail;
+  * makes a self-signed pair with rinki-web tls-selfsigned and serves 0.0.0.0 over HTTPS:
+    the certificate verifies for 127.0.0.1, every cookie is Secure, a login and a page
+    work, plain HTTP gets nothing, and a key others may read is refused at start.
 
-Five logins in all, which the per-address limit (a burst of five) lets through whatever
-the machine's speed.
+Five logins on the plain server, which the per-address limit (a burst of five) lets through
+whatever the machine's speed; the HTTPS server is a process of its own with its own limit.
 
 Screenshots go to build/test-artefacts/web-*.png. Every wait is bounded and waits for an
 event that must come (a page load, a line on stdout). Without Chromium the test says so
@@ -41,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -266,7 +270,7 @@ def scenario(chromium, tmp, procs):
     run([web, "-c", conf] + root + ["user", "add", "timo", "technician", "--lang", "sv"],
         stdin="timo's long password\n")
 
-    # a non-loopback address is refused while TLS is not there
+    # a non-loopback address is refused without TLS
     with open(conf + ".any", "w") as f:
         f.write(open(conf).read().replace("127.0.0.1:0", "0.0.0.0:0"))
     r = subprocess.run([web, "-c", conf + ".any"] + root, capture_output=True, text=True,
@@ -470,6 +474,8 @@ def scenario(chromium, tmp, procs):
 
     srv.send_signal(signal.SIGTERM)
     check(srv.wait(timeout=WAIT_S) == 0, "rinki-web exits 0 on SIGTERM (ASan found nothing)")
+
+    https_checks(web, root, conf, tmp, procs)
     if failures:
         print("web browser test: %d FAILED" % len(failures))
         with open(os.path.join(tmp, "web.log")) as f:
@@ -477,6 +483,64 @@ def scenario(chromium, tmp, procs):
         return 1
     print("web browser test: all passed")
     return 0
+
+
+def https_checks(web, root, conf, tmp, procs):
+    """HTTPS with a self-signed pair: any address allowed, every cookie Secure."""
+    import http.client
+    import ssl
+
+    cert, key = os.path.join(tmp, "web.crt"), os.path.join(tmp, "web.key")
+    run([web, "tls-selfsigned", cert, key, "127.0.0.1"])
+    check(os.stat(key).st_mode & 0o777 == 0o600, "the self-signed key is mode 0600")
+    tls_conf = conf + ".tls"
+    with open(tls_conf, "w") as f:
+        f.write(open(conf).read().replace("127.0.0.1:0", "0.0.0.0:0") +
+                "web.tls_cert %s\nweb.tls_key %s\n" % (cert, key))
+    srv = subprocess.Popen([web, "-c", tls_conf] + root, stdout=subprocess.PIPE,
+                           stderr=open(os.path.join(tmp, "web-tls.log"), "w"))
+    procs.append(srv)
+    port = int(wait_line(srv, r"listening https://0\.0\.0\.0:(\d+)/", "rinki-web (TLS)").group(1))
+    check(True, "web.listen 0.0.0.0 is served with TLS")
+    ctx = ssl.create_default_context(cafile=cert)  # verifies the chain and 127.0.0.1
+
+    def request(method, path, body=None, headers=None):
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=WAIT_S, context=ctx)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r, data
+
+    r, data = request("GET", "/login")
+    login_cookie = r.getheader("Set-Cookie") or ""
+    check(r.status == 200 and "; Secure" in login_cookie and login_cookie.startswith(
+        "rinki_login="), "over HTTPS the login cookie is Secure: %r" % login_cookie)
+    tok = re.search(r'name="csrf" value="([0-9a-f]+)"', data.decode()).group(1)
+    body = "csrf=%s&user=timo&password=%s" % (tok, urllib.parse.quote("timo's long password"))
+    r, _ = request("POST", "/login", body, {"Cookie": "rinki_login=" + tok,
+                                            "Content-Type": "application/x-www-form-urlencoded"})
+    sess = [v for k, v in r.getheaders() if k == "Set-Cookie" and v.startswith("rinki_session=")]
+    check(r.status == 303 and len(sess) == 1 and "; Secure" in sess[0] and "HttpOnly" in sess[0],
+          "over HTTPS the session cookie is Secure and HttpOnly: %r" % (sess,))
+    if sess:
+        r, data = request("GET", "/system", headers={"Cookie": sess[0].split(";")[0]})
+        check(r.status == 200 and b'id="chain"' in data, "the system page over HTTPS")
+    # plain HTTP to the TLS port gets no page
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT_S)
+        c.request("GET", "/login")
+        plain = c.getresponse().status
+    except (http.client.HTTPException, OSError):
+        plain = None
+    check(plain is None, "plain HTTP to the TLS port gets no page: %r" % plain)
+    # a key others may read is refused at start, with the reason
+    os.chmod(key, 0o644)
+    r = subprocess.run([web, "-c", tls_conf] + root, capture_output=True, text=True,
+                       timeout=WAIT_S)
+    check(r.returncode == 1 and "chmod 0600" in r.stderr, "a key others may read is refused")
+    srv.send_signal(signal.SIGTERM)
+    check(srv.wait(timeout=WAIT_S) == 0, "rinki-web (TLS) exits 0 on SIGTERM")
 
 
 if __name__ == "__main__":

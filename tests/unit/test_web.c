@@ -2,8 +2,9 @@
  * Unit tests of rinki-web (tools/web/): the form and cookie parsers, token comparison,
  * HTML escaping and the page buffer's limit, sessions and the login rate limit on a fake
  * clock, accounts (argon2id, lockout, disable, audit) on a temporary file, web.listen
- * parsing (loopback only without TLS), the route table's roles and CSRF flags, and the
- * message catalogue's three languages, and the chain check cached by the call log's head.
+ * parsing and the TLS rules (loopback only without it; the certificate and key files),
+ * the route table's roles and CSRF flags, the message catalogue's three languages, and
+ * the chain check cached by the call log's head.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -606,6 +607,116 @@ static void test_chain_cache(void **state)
 	gw_db_close(db);
 }
 
+/* ---- TLS: the serving rules, the certificate and key files ---------------------------- */
+
+static void test_conf_check(void **state)
+{
+	(void)state;
+	static struct gw_conf c;
+	struct sockaddr_storage sa;
+	unsigned len;
+	bool tls = true;
+	const char *why = NULL;
+
+	gw_conf_defaults(&c);
+	/* without TLS: loopback only, and the refusal says why */
+	snprintf(c.web_listen, sizeof(c.web_listen), "127.0.0.1:8080");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	assert_false(tls);
+	snprintf(c.web_listen, sizeof(c.web_listen), "0.0.0.0:8443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	assert_non_null(strstr(why, "not a loopback address"));
+	snprintf(c.web_listen, sizeof(c.web_listen), "[::]:8443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	/* one of the two TLS keys alone is refused, wherever it listens */
+	snprintf(c.web_tls_cert, sizeof(c.web_tls_cert), "/etc/rinki/web.crt");
+	why = NULL;
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	assert_non_null(strstr(why, "set both or neither"));
+	snprintf(c.web_listen, sizeof(c.web_listen), "127.0.0.1:8080");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	c.web_tls_cert[0] = '\0';
+	snprintf(c.web_tls_key, sizeof(c.web_tls_key), "/etc/rinki/web.key");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	/* with both: any address */
+	snprintf(c.web_tls_cert, sizeof(c.web_tls_cert), "/etc/rinki/web.crt");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	assert_true(tls);
+	snprintf(c.web_listen, sizeof(c.web_listen), "[::]:8443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	assert_true(tls);
+	assert_int_equal(sa.ss_family, AF_INET6);
+	snprintf(c.web_listen, sizeof(c.web_listen), "192.168.1.2:443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	/* a malformed address stays an error with TLS */
+	snprintf(c.web_listen, sizeof(c.web_listen), "example.org:443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+}
+
+static void test_tls_files(void **state)
+{
+	struct tmpdb *t = *state;
+	char cert[128], key[128], cert2[128], key2[128], link[128], why[512];
+	struct web_tls tls;
+
+	snprintf(cert, sizeof(cert), "%s/web.crt", t->dir);
+	snprintf(key, sizeof(key), "%s/web.key", t->dir);
+	snprintf(cert2, sizeof(cert2), "%s/other.crt", t->dir);
+	snprintf(key2, sizeof(key2), "%s/other.key", t->dir);
+	snprintf(link, sizeof(link), "%s/link.key", t->dir);
+
+	/* missing files */
+	assert_int_equal(web_tls_load(cert, key, &tls, why, sizeof(why)), -ENOENT);
+	assert_null(tls.cert);
+	/* a self-signed pair: key 0600, certificate 0644; loads; never overwritten */
+	assert_int_equal(web_tls_selfsigned(cert, key, "rinki.example", 825, why, sizeof(why)), 0);
+	struct stat st;
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(cert, &st), 0);
+	assert_int_equal(st.st_mode & 0077 & ~0044, 0);
+	assert_int_equal(web_tls_load(cert, key, &tls, why, sizeof(why)), 0);
+	assert_non_null(strstr(tls.cert, "-----BEGIN CERTIFICATE-----"));
+	assert_non_null(strstr(tls.key, "PRIVATE KEY-----"));
+	web_tls_free(&tls);
+	assert_null(tls.key);
+	assert_int_equal(web_tls_selfsigned(cert, key, "rinki.example", 825, why, sizeof(why)),
+			 -EEXIST);
+	assert_non_null(strstr(why, "exists"));
+	/* bad host names and validity */
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "a,DNS:evil", 825, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "", 825, why, sizeof(why)), -EINVAL);
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "h", 0, why, sizeof(why)), -EINVAL);
+	assert_int_equal(access(key2, F_OK), -1);
+	/* a key others may read */
+	assert_int_equal(chmod(key, 0640), 0);
+	assert_int_equal(web_tls_load(cert, key, &tls, why, sizeof(why)), -EACCES);
+	assert_non_null(strstr(why, "chmod 0600"));
+	assert_null(tls.cert);
+	assert_int_equal(chmod(key, 0600), 0);
+	/* a symbolic link is not followed */
+	assert_int_equal(symlink(key, link), 0);
+	assert_int_equal(web_tls_load(cert, link, &tls, why, sizeof(why)), -ELOOP);
+	assert_non_null(strstr(why, "symbolic link"));
+	/* a key of another pair, and the two files swapped */
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "127.0.0.1", 30, why, sizeof(why)), 0);
+	assert_int_equal(web_tls_load(cert, key2, &tls, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "is not the key of the certificate"));
+	assert_int_equal(chmod(cert2, 0600), 0);
+	assert_int_equal(web_tls_load(key2, cert2, &tls, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "not a PEM certificate"));
+	/* not a regular file */
+	assert_int_equal(web_tls_load(t->dir, key, &tls, why, sizeof(why)), -EINVAL);
+	/* too large */
+	FILE *f = fopen(cert2, "a");
+	assert_non_null(f);
+	for (int i = 0; i < WEB_TLS_FILE_MAX / 64 + 1; i++)
+		fputs("# padding padding padding padding padding padding padding paddin\n", f);
+	fclose(f);
+	assert_int_equal(web_tls_load(cert2, key2, &tls, why, sizeof(why)), -EFBIG);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -623,6 +734,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lockout, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_controls, users_setup, users_teardown),
 	    cmocka_unit_test(test_listen),
+	    cmocka_unit_test(test_conf_check),
+	    cmocka_unit_test_setup_teardown(test_tls_files, users_setup, users_teardown),
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),

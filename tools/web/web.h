@@ -16,6 +16,7 @@
 #include "html.h"
 #include "session.h"
 #include "text.h"
+#include "tls.h"
 #include "users.h"
 
 struct web_app {
@@ -99,12 +100,16 @@ struct sockaddr_storage;
 int web_listen_parse(const char *s, struct sockaddr_storage *sa, unsigned *salen, bool *loopback,
 		     const char **why);
 
+/* Connections served at once (more wait in the listen queue's backlog). */
+#define WEB_HTTP_CONNECTIONS 32
+
 /*
- * Start serving app on the address (libmicrohttpd, one internal thread). *port gets the
- * port bound. Returns an opaque daemon handle, or NULL (logged).
+ * Start serving app on the address (libmicrohttpd, one internal thread), over HTTPS with
+ * tls's certificate and key when tls is not NULL and holds them. *port gets the port
+ * bound. Returns an opaque daemon handle, or NULL (logged).
  */
 void *web_http_start(struct web_app *app, const struct sockaddr_storage *sa, unsigned salen,
-		     int *port);
+		     const struct web_tls *tls, int *port);
 
 /* Stop serving; NULL is ignored. */
 void web_http_stop(void *daemon);
