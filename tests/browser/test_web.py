@@ -24,6 +24,9 @@ the test:
     the certificate verifies for 127.0.0.1, every cookie is Secure, a login and a page
     work, plain HTTP gets nothing, and a key others may read is refused at start.
 
+Every page Chromium loads also gets axe-core's accessibility run (build/axe/, installed by
+make browser); a serious or critical violation fails the test.
+
 Five logins on the plain server, which the per-address limit (a burst of five) lets through
 whatever the machine's speed; the HTTPS server is a process of its own with its own limit.
 
@@ -55,6 +58,9 @@ ARTEFACTS = os.path.join(ROOT, "build/test-artefacts")
 WAIT_S = 60  # bound on any one wait; a loaded machine is slow, never wrong
 
 failures = []
+AXE_JS = os.environ.get("AXE_JS", os.path.join(ROOT, "build/axe/node_modules/axe-core/axe.min.js"))
+AXE_SRC = None  # read in main(); the Makefile's browser target installs it
+AXE_TOTALS = {}  # impact -> nodes, over every page visited
 
 
 def check(cond, what):
@@ -179,6 +185,7 @@ class Page:
         self.seen.clear()
         self.call("Page.navigate", url=url)
         self.wait_event("Page.loadEventFired")
+        self.axe()
         return self.status()
 
     def submit(self, expr):
@@ -187,7 +194,25 @@ class Page:
         self.seen.clear()
         self.js(expr)
         self.wait_event("Page.loadEventFired")
+        self.axe()
         return self.status()
+
+    def axe(self):
+        """axe-core on the page just loaded; every serious or critical violation fails."""
+        self.js(AXE_SRC + "\n;0")
+        found = self.js(
+            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+            "v => ({id: v.id, impact: v.impact, help: v.help, "
+            "nodes: v.nodes.map(n => n.target.join(' '))})))")
+        where = self.js("location.pathname + location.search")
+        counts = {}
+        for v in found:
+            counts[v["impact"]] = counts.get(v["impact"], 0) + len(v["nodes"])
+            AXE_TOTALS[v["impact"]] = AXE_TOTALS.get(v["impact"], 0) + len(v["nodes"])
+            print("     axe %s %s: %s (%s) at %s" % (where, v["impact"], v["id"], v["help"],
+                                                  ", ".join(v["nodes"][:4])))
+        bad = counts.get("serious", 0) + counts.get("critical", 0)
+        check(bad == 0, "axe: no serious or critical violations on %s: %r" % (where, counts))
 
     def shot(self, name):
         data = self.call("Page.captureScreenshot", format="png")["data"]
@@ -229,6 +254,12 @@ def main():
         print("SKIP browser test: Chromium is not installed (Debian package chromium; "
               "make deps installs it)")
         return 0
+    global AXE_SRC
+    if not os.path.exists(AXE_JS):
+        print("FAIL axe-core is not at %s (make browser installs it with npm)" % AXE_JS)
+        return 1
+    with open(AXE_JS) as f:
+        AXE_SRC = f.read()
     os.makedirs(ARTEFACTS, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="rinki-web-test.")
     procs = []
@@ -476,6 +507,7 @@ def scenario(chromium, tmp, procs):
     check(srv.wait(timeout=WAIT_S) == 0, "rinki-web exits 0 on SIGTERM (ASan found nothing)")
 
     https_checks(web, root, conf, tmp, procs)
+    print("axe-core violations (nodes) over every page visited: %r" % (AXE_TOTALS,))
     if failures:
         print("web browser test: %d FAILED" % len(failures))
         with open(os.path.join(tmp, "web.log")) as f:
