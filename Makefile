@@ -278,6 +278,12 @@ build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
 
+# web_load: rinkid and the simulators (the harness) and rinki-web (build/rinki-web) under
+# 50 clients; it fills the call log through the store itself.
+build/bench/web_load: tests/bench/web_load.c tests/integration/harness.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
 build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
