@@ -22,7 +22,8 @@ the test:
   * finds every refusal in rinki-web's audit trail;
   * makes a self-signed pair with rinki-web tls-selfsigned and serves 0.0.0.0 over HTTPS:
     the certificate verifies for 127.0.0.1, every cookie is Secure, a login and a page
-    work, plain HTTP gets nothing, and a key others may read is refused at start.
+    work, plain HTTP gets nothing, and a key others may read is refused at start; a first
+    start with neither file there makes the pair itself.
 
 Every page Chromium loads also gets axe-core's accessibility run (build/axe/, installed by
 make browser); a serious or critical violation fails the test.
@@ -573,6 +574,25 @@ def https_checks(web, root, conf, tmp, procs):
     check(r.returncode == 1 and "chmod 0600" in r.stderr, "a key others may read is refused")
     srv.send_signal(signal.SIGTERM)
     check(srv.wait(timeout=WAIT_S) == 0, "rinki-web (TLS) exits 0 on SIGTERM")
+
+    # first start with neither file there: rinki-web makes a self-signed pair and serves it
+    cert, key = os.path.join(tmp, "first.crt"), os.path.join(tmp, "first.key")
+    with open(tls_conf + ".first", "w") as f:
+        f.write(open(conf).read() + "web.tls_cert %s\nweb.tls_key %s\n" % (cert, key))
+    srv = subprocess.Popen([web, "-c", tls_conf + ".first"] + root, stdout=subprocess.PIPE,
+                           stderr=open(os.path.join(tmp, "web-first.log"), "w"))
+    procs.append(srv)
+    port = int(wait_line(srv, r"listening https://127\.0\.0\.1:(\d+)/", "rinki-web (first)")
+               .group(1))
+    check(os.stat(key).st_mode & 0o777 == 0o600 and os.path.exists(cert),
+          "a first start with neither file makes a self-signed pair (key 0600)")
+    ctx = ssl.create_default_context(cafile=cert)
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=WAIT_S, context=ctx)
+    c.request("GET", "/login")
+    check(c.getresponse().status == 200, "and serves it")
+    c.close()
+    srv.send_signal(signal.SIGTERM)
+    check(srv.wait(timeout=WAIT_S) == 0, "rinki-web (first start) exits 0 on SIGTERM")
 
 
 if __name__ == "__main__":

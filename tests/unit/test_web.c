@@ -715,6 +715,30 @@ static void test_tls_files(void **state)
 		fputs("# padding padding padding padding padding padding padding paddin\n", f);
 	fclose(f);
 	assert_int_equal(web_tls_load(cert2, key2, &tls, why, sizeof(why)), -EFBIG);
+
+	/* first start: both there, nothing made; neither there, a pair made; one alone, an
+	 * error naming the missing one, and nothing made */
+	bool made = true;
+	assert_int_equal(web_tls_first_start(cert, key, "h", &made, why, sizeof(why)), 0);
+	assert_false(made);
+	snprintf(cert2, sizeof(cert2), "%s/first.crt", t->dir);
+	snprintf(key2, sizeof(key2), "%s/first.key", t->dir);
+	assert_int_equal(web_tls_first_start(cert2, key2, "rinki.example", &made, why, sizeof(why)),
+			 0);
+	assert_true(made);
+	assert_int_equal(stat(key2, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(web_tls_load(cert2, key2, &tls, why, sizeof(why)), 0);
+	web_tls_free(&tls);
+	assert_int_equal(unlink(key2), 0);
+	assert_int_equal(web_tls_first_start(cert2, key2, "h", &made, why, sizeof(why)), -ENOENT);
+	assert_false(made);
+	assert_non_null(strstr(why, key2));
+	assert_int_equal(access(key2, F_OK), -1);
+	assert_int_equal(unlink(cert2), 0);
+	assert_int_equal(symlink("/nonexistent", cert2), 0); /* a dangling link is "there" */
+	assert_int_equal(web_tls_first_start(cert2, key2, "h", &made, why, sizeof(why)), -ENOENT);
+	assert_false(made);
 }
 
 int main(void)

@@ -25,8 +25,7 @@
 #include "core/priv.h"
 #include "web.h"
 
-#define CONF_DEFAULT	"/etc/rinki/rinki.conf"
-#define SELFSIGNED_DAYS 825 /* the longest a browser accepts for a server certificate */
+#define CONF_DEFAULT "/etc/rinki/rinki.conf"
 
 static const char usage_text[] =
     "usage: rinki-web [-c CONF] [--allow-root] [--syslog]          serve web.listen\n"
@@ -190,6 +189,14 @@ static int cmd_user(struct web_users *u, int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
+/* The machine's name for a self-signed certificate; "localhost" when it has none. */
+static void host_name(char *host, size_t len)
+{
+	if (gethostname(host, len) < 0 || !host[0])
+		snprintf(host, len, "localhost");
+	host[len - 1] = '\0';
+}
+
 /* rinki-web tls-selfsigned CERT KEY [HOST]: a new self-signed pair (never overwritten). */
 static int cmd_selfsigned(int argc, char **argv)
 {
@@ -199,21 +206,22 @@ static int cmd_selfsigned(int argc, char **argv)
 		return usage("tls-selfsigned CERT KEY [HOST]");
 	if (argc == 3)
 		snprintf(host, sizeof(host), "%s", argv[2]);
-	else if (gethostname(host, sizeof(host)) < 0 || !host[0])
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	if (web_tls_selfsigned(argv[0], argv[1], host, SELFSIGNED_DAYS, why, sizeof(why)) < 0) {
+	else
+		host_name(host, sizeof(host));
+	if (web_tls_selfsigned(argv[0], argv[1], host, WEB_TLS_SELFSIGNED_DAYS, why, sizeof(why)) <
+	    0) {
 		fprintf(stderr, "rinki-web: tls-selfsigned: %s\n", why);
 		return 1;
 	}
 	printf("self-signed certificate for %s (%d days) in %s, its key in %s\n", host,
-	       SELFSIGNED_DAYS, argv[0], argv[1]);
+	       WEB_TLS_SELFSIGNED_DAYS, argv[0], argv[1]);
 	return 0;
 }
 
 /*
- * Before the privilege drop: web.listen with the TLS keys checked, and the certificate
- * and key read (so the key may be readable by root only). 0, or the exit status.
+ * Before the privilege drop: web.listen with the TLS keys checked, a self-signed pair made
+ * when neither file exists yet (first start), and the certificate and key read (so the key
+ * may be readable by root only). 0, or the exit status.
  */
 static int serve_check(const struct gw_conf *conf, struct sockaddr_storage *sa, unsigned *salen,
 		       struct web_tls *tls)
@@ -226,6 +234,18 @@ static int serve_check(const struct gw_conf *conf, struct sockaddr_storage *sa, 
 		fprintf(stderr, "rinki-web: web.listen '%s': %s\n", conf->web_listen, why);
 		return 1;
 	}
+	bool made = false;
+	char host[256];
+	host_name(host, sizeof(host));
+	if (use_tls && web_tls_first_start(conf->web_tls_cert, conf->web_tls_key, host, &made, msg,
+					   sizeof(msg)) < 0) {
+		fprintf(stderr, "rinki-web: %s (web.tls_cert, web.tls_key)\n", msg);
+		return 1;
+	}
+	if (made)
+		gw_log(GW_LOG_MAIN, GW_LOG_NOTICE,
+		       "rinki-web: made a self-signed certificate for %s in %s (key %s)", host,
+		       conf->web_tls_cert, conf->web_tls_key);
 	if (use_tls &&
 	    web_tls_load(conf->web_tls_cert, conf->web_tls_key, tls, msg, sizeof(msg)) < 0) {
 		fprintf(stderr,

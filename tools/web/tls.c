@@ -279,3 +279,24 @@ int web_tls_selfsigned(const char *cert_path, const char *key_path, const char *
 	ERR_clear_error();
 	return rc;
 }
+
+int web_tls_first_start(const char *cert_path, const char *key_path, const char *host, bool *made,
+			char *why, size_t why_len)
+{
+	struct stat st;
+	bool cert = lstat(cert_path, &st) == 0 || errno != ENOENT;
+	bool key = lstat(key_path, &st) == 0 || errno != ENOENT;
+
+	*made = false;
+	if (cert && key)
+		return 0;
+	if (cert || key) {
+		snprintf(why, why_len, "%s is missing while %s is there (nothing made)",
+			 cert ? key_path : cert_path, cert ? cert_path : key_path);
+		return -ENOENT;
+	}
+	int rc =
+	    web_tls_selfsigned(cert_path, key_path, host, WEB_TLS_SELFSIGNED_DAYS, why, why_len);
+	*made = rc == 0;
+	return rc;
+}

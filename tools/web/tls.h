@@ -11,7 +11,8 @@
 
 #include "core/conf.h"
 
-#define WEB_TLS_FILE_MAX (64 * 1024) /* a PEM file larger than this is refused */
+#define WEB_TLS_FILE_MAX	(64 * 1024) /* a PEM file larger than this is refused */
+#define WEB_TLS_SELFSIGNED_DAYS 825	    /* the longest browsers take for a server certificate */
 
 /* The certificate (chain) and its key, PEM text, NUL-terminated; both NULL when unset. */
 struct web_tls {
@@ -50,5 +51,14 @@ void web_tls_free(struct web_tls *t);
  */
 int web_tls_selfsigned(const char *cert_path, const char *key_path, const char *host, int days,
 		       char *why, size_t why_len);
+
+/*
+ * First start: when neither cert_path nor key_path exists, make a self-signed pair there
+ * (web_tls_selfsigned() for host) and set *made; when both exist, do nothing. Only one of
+ * them there is -ENOENT with why naming the missing one (nothing is made then: the other
+ * file may be someone's real certificate or key). Returns 0 or -errno.
+ */
+int web_tls_first_start(const char *cert_path, const char *key_path, const char *host, bool *made,
+			char *why, size_t why_len);
 
 #endif
