@@ -76,21 +76,25 @@ all: build/rinkid $(TOOLS) build/rinki-web
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
 # audio bench its alsaloop, espeak-ng the VAD test its speech; libmicrohttpd is rinki-web's,
-# chromium and python3-websocket drive its browser test (tests/browser/); debhelper,
-# lintian and devscripts make deb; python3-icalendar (with Debian's /usr/bin/python3) checks
-# rinkictl's iCalendar export. As root `make deps`
-# installs what is missing with apt-get; otherwise it prints the exact line and fails.
+# chromium and python3-websocket drive its browser test (tests/browser/), npm installs
+# axe-core for it under build/; debhelper, lintian and devscripts make deb; python3-icalendar
+# (with Debian's /usr/bin/python3) checks rinkictl's iCalendar export. A package counts as
+# there when an installed package provides it (NodeSource's nodejs provides npm). As root
+# `make deps` installs what is missing with apt-get; otherwise it prints the exact line and
+# fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
 	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
-	    libmicrohttpd-dev chromium python3-websocket debhelper lintian devscripts \
+	    libmicrohttpd-dev chromium python3-websocket npm debhelper lintian devscripts \
 	    python3-icalendar
 
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+	@provided=$$(dpkg-query -W -f='$${Status}|$${Provides}\n' 2>/dev/null | \
+		sed -n 's/^install ok installed|//p' | tr ',' '\n' | sed 's/ *(.*//; s/^ *//'); \
+	missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
-			|| echo $$p; done); \
+			|| echo "$$provided" | grep -qx "$$p" || echo $$p; done); \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" -ne 0 ]; then \
 		echo "rinki needs these Debian packages; install them with:" >&2; \
@@ -219,10 +223,18 @@ build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c
 
 # The browser test (tests/browser/): rinki-web on a temporary database, driven by Debian's
 # headless Chromium over the DevTools protocol; screenshots in build/test-artefacts/.
+# axe-core, the accessibility checker the browser test runs in every page it opens: npm
+# installs it under build/ (never committed); a version of our choosing, not the latest.
+AXE_VERSION := 4.14.1
+AXE_JS      := build/axe/node_modules/axe-core/axe.min.js
 .PHONY: browser
 browser: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
-browser: build/san/bin/rinki-web build/san/bin/rinkictl build/san/browser/web_fixture
-	@/usr/bin/python3 tests/browser/test_web.py
+browser: build/san/bin/rinki-web build/san/bin/rinkictl build/san/browser/web_fixture $(AXE_JS)
+	@AXE_JS=$(AXE_JS) /usr/bin/python3 tests/browser/test_web.py
+$(AXE_JS):
+	@mkdir -p build/axe
+	npm install --prefix build/axe --no-save --no-package-lock --no-audit --no-fund \
+		--ignore-scripts axe-core@$(AXE_VERSION)
 build/san/browser/web_fixture: build/san/tests/browser/web_fixture.o $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
@@ -309,6 +321,12 @@ deb:
 build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
+
+# web_load: rinkid and the simulators (the harness) and rinki-web (build/rinki-web) under
+# 50 clients; it fills the call log through the store itself.
+build/bench/web_load: tests/bench/web_load.c tests/integration/harness.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 	@mkdir -p $(dir $@)

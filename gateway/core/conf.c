@@ -97,6 +97,8 @@ static const struct key {
     S("web.listen", web_listen),
     S("web.users", web_users),
     S("web.user", web_user),
+    S("web.tls_cert", web_tls_cert),
+    S("web.tls_key", web_tls_key),
 #undef S
 #undef I
 #undef ONEOF

@@ -84,9 +84,11 @@ struct gw_conf {
 	bool callback_simplex;	 /* the radio call is simplex (else duplex) */
 
 	/* rinki-web, the web console (tools/web/); rinkid itself ignores these */
-	char web_listen[64];	     /* ADDR:PORT; empty: the console is off */
-	char web_users[GW_CONF_STR]; /* rinki-web's accounts file */
-	char web_user[64];	     /* rinki-web drops to this user when started as root */
+	char web_listen[64];		/* ADDR:PORT; empty: the console is off */
+	char web_users[GW_CONF_STR];	/* rinki-web's accounts file */
+	char web_user[64];		/* rinki-web drops to this user when started as root */
+	char web_tls_cert[GW_CONF_STR]; /* PEM certificate (chain); empty: no TLS */
+	char web_tls_key[GW_CONF_STR];	/* its PEM private key, mode 0600 */
 };
 
 /*

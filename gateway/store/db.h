@@ -202,6 +202,12 @@ int gw_db_log_verify_report(struct gw_db *db, struct gw_db_verify *out);
  */
 int gw_db_log_verify(struct gw_db *db, int64_t *bad_event_id);
 
+/*
+ * The chain head as the last write left it: *id the last event row's id and hash its hash
+ * (0 and 32 zero bytes on an empty log). One row read, no walk. Returns 0 or -errno.
+ */
+int gw_db_chain_head(struct gw_db *db, int64_t *id, uint8_t hash[32]);
+
 /* One incident as read back; strings valid only during the callback. */
 struct gw_db_incident {
 	int64_t id;

@@ -1088,6 +1088,12 @@ int gw_db_log_verify_report(struct gw_db *db, struct gw_db_verify *v)
 	return rc;
 }
 
+int gw_db_chain_head(struct gw_db *db, int64_t *id, uint8_t hash[32])
+{
+	bool found;
+	return head_get(db, id, hash, &found);
+}
+
 int gw_db_log_verify(struct gw_db *db, int64_t *bad_event_id)
 {
 	struct gw_db_verify v;

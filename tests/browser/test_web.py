@@ -19,10 +19,17 @@ the test:
   * logs in as a manager: the overview has no names or phone numbers, and the
     coordinator's pages (/oncall, /log, /log/ID) answer 403;
   * logs in as a technician: the system page only;
-  * finds every refusal in rinki-web's audit trail.
+  * finds every refusal in rinki-web's audit trail;
+  * makes a self-signed pair with rinki-web tls-selfsigned and serves 0.0.0.0 over HTTPS:
+    the certificate verifies for 127.0.0.1, every cookie is Secure, a login and a page
+    work, plain HTTP gets nothing, and a key others may read is refused at start; a first
+    start with neither file there makes the pair itself.
 
-Five logins in all, which the per-address limit (a burst of five) lets through whatever
-the machine's speed.
+Every page Chromium loads also gets axe-core's accessibility run (build/axe/, installed by
+make browser); a serious or critical violation fails the test.
+
+Five logins on the plain server, which the per-address limit (a burst of five) lets through
+whatever the machine's speed; the HTTPS server is a process of its own with its own limit.
 
 Screenshots go to build/test-artefacts/web-*.png. Every wait is bounded and waits for an
 event that must come (a page load, a line on stdout). Without Chromium the test says so
@@ -41,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -51,6 +59,9 @@ ARTEFACTS = os.path.join(ROOT, "build/test-artefacts")
 WAIT_S = 60  # bound on any one wait; a loaded machine is slow, never wrong
 
 failures = []
+AXE_JS = os.environ.get("AXE_JS", os.path.join(ROOT, "build/axe/node_modules/axe-core/axe.min.js"))
+AXE_SRC = None  # read in main(); the Makefile's browser target installs it
+AXE_TOTALS = {}  # impact -> nodes, over every page visited
 
 
 def check(cond, what):
@@ -175,6 +186,7 @@ class Page:
         self.seen.clear()
         self.call("Page.navigate", url=url)
         self.wait_event("Page.loadEventFired")
+        self.axe()
         return self.status()
 
     def submit(self, expr):
@@ -183,7 +195,25 @@ class Page:
         self.seen.clear()
         self.js(expr)
         self.wait_event("Page.loadEventFired")
+        self.axe()
         return self.status()
+
+    def axe(self):
+        """axe-core on the page just loaded; every serious or critical violation fails."""
+        self.js(AXE_SRC + "\n;0")
+        found = self.js(
+            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+            "v => ({id: v.id, impact: v.impact, help: v.help, "
+            "nodes: v.nodes.map(n => n.target.join(' '))})))")
+        where = self.js("location.pathname + location.search")
+        counts = {}
+        for v in found:
+            counts[v["impact"]] = counts.get(v["impact"], 0) + len(v["nodes"])
+            AXE_TOTALS[v["impact"]] = AXE_TOTALS.get(v["impact"], 0) + len(v["nodes"])
+            print("     axe %s %s: %s (%s) at %s" % (where, v["impact"], v["id"], v["help"],
+                                                  ", ".join(v["nodes"][:4])))
+        bad = counts.get("serious", 0) + counts.get("critical", 0)
+        check(bad == 0, "axe: no serious or critical violations on %s: %r" % (where, counts))
 
     def shot(self, name):
         data = self.call("Page.captureScreenshot", format="png")["data"]
@@ -225,6 +255,12 @@ def main():
         print("SKIP browser test: Chromium is not installed (Debian package chromium; "
               "make deps installs it)")
         return 0
+    global AXE_SRC
+    if not os.path.exists(AXE_JS):
+        print("FAIL axe-core is not at %s (make browser installs it with npm)" % AXE_JS)
+        return 1
+    with open(AXE_JS) as f:
+        AXE_SRC = f.read()
     os.makedirs(ARTEFACTS, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="rinki-web-test.")
     procs = []
@@ -266,7 +302,7 @@ def scenario(chromium, tmp, procs):
     run([web, "-c", conf] + root + ["user", "add", "timo", "technician", "--lang", "sv"],
         stdin="timo's long password\n")
 
-    # a non-loopback address is refused while TLS is not there
+    # a non-loopback address is refused without TLS
     with open(conf + ".any", "w") as f:
         f.write(open(conf).read().replace("127.0.0.1:0", "0.0.0.0:0"))
     r = subprocess.run([web, "-c", conf + ".any"] + root, capture_output=True, text=True,
@@ -470,6 +506,9 @@ def scenario(chromium, tmp, procs):
 
     srv.send_signal(signal.SIGTERM)
     check(srv.wait(timeout=WAIT_S) == 0, "rinki-web exits 0 on SIGTERM (ASan found nothing)")
+
+    https_checks(web, root, conf, tmp, procs)
+    print("axe-core violations (nodes) over every page visited: %r" % (AXE_TOTALS,))
     if failures:
         print("web browser test: %d FAILED" % len(failures))
         with open(os.path.join(tmp, "web.log")) as f:
@@ -477,6 +516,83 @@ def scenario(chromium, tmp, procs):
         return 1
     print("web browser test: all passed")
     return 0
+
+
+def https_checks(web, root, conf, tmp, procs):
+    """HTTPS with a self-signed pair: any address allowed, every cookie Secure."""
+    import http.client
+    import ssl
+
+    cert, key = os.path.join(tmp, "web.crt"), os.path.join(tmp, "web.key")
+    run([web, "tls-selfsigned", cert, key, "127.0.0.1"])
+    check(os.stat(key).st_mode & 0o777 == 0o600, "the self-signed key is mode 0600")
+    tls_conf = conf + ".tls"
+    with open(tls_conf, "w") as f:
+        f.write(open(conf).read().replace("127.0.0.1:0", "0.0.0.0:0") +
+                "web.tls_cert %s\nweb.tls_key %s\n" % (cert, key))
+    srv = subprocess.Popen([web, "-c", tls_conf] + root, stdout=subprocess.PIPE,
+                           stderr=open(os.path.join(tmp, "web-tls.log"), "w"))
+    procs.append(srv)
+    port = int(wait_line(srv, r"listening https://0\.0\.0\.0:(\d+)/", "rinki-web (TLS)").group(1))
+    check(True, "web.listen 0.0.0.0 is served with TLS")
+    ctx = ssl.create_default_context(cafile=cert)  # verifies the chain and 127.0.0.1
+
+    def request(method, path, body=None, headers=None):
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=WAIT_S, context=ctx)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r, data
+
+    r, data = request("GET", "/login")
+    login_cookie = r.getheader("Set-Cookie") or ""
+    check(r.status == 200 and "; Secure" in login_cookie and login_cookie.startswith(
+        "rinki_login="), "over HTTPS the login cookie is Secure: %r" % login_cookie)
+    tok = re.search(r'name="csrf" value="([0-9a-f]+)"', data.decode()).group(1)
+    body = "csrf=%s&user=timo&password=%s" % (tok, urllib.parse.quote("timo's long password"))
+    r, _ = request("POST", "/login", body, {"Cookie": "rinki_login=" + tok,
+                                            "Content-Type": "application/x-www-form-urlencoded"})
+    sess = [v for k, v in r.getheaders() if k == "Set-Cookie" and v.startswith("rinki_session=")]
+    check(r.status == 303 and len(sess) == 1 and "; Secure" in sess[0] and "HttpOnly" in sess[0],
+          "over HTTPS the session cookie is Secure and HttpOnly: %r" % (sess,))
+    if sess:
+        r, data = request("GET", "/system", headers={"Cookie": sess[0].split(";")[0]})
+        check(r.status == 200 and b'id="chain"' in data, "the system page over HTTPS")
+    # plain HTTP to the TLS port gets no page
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT_S)
+        c.request("GET", "/login")
+        plain = c.getresponse().status
+    except (http.client.HTTPException, OSError):
+        plain = None
+    check(plain is None, "plain HTTP to the TLS port gets no page: %r" % plain)
+    # a key others may read is refused at start, with the reason
+    os.chmod(key, 0o644)
+    r = subprocess.run([web, "-c", tls_conf] + root, capture_output=True, text=True,
+                       timeout=WAIT_S)
+    check(r.returncode == 1 and "chmod 0600" in r.stderr, "a key others may read is refused")
+    srv.send_signal(signal.SIGTERM)
+    check(srv.wait(timeout=WAIT_S) == 0, "rinki-web (TLS) exits 0 on SIGTERM")
+
+    # first start with neither file there: rinki-web makes a self-signed pair and serves it
+    cert, key = os.path.join(tmp, "first.crt"), os.path.join(tmp, "first.key")
+    with open(tls_conf + ".first", "w") as f:
+        f.write(open(conf).read() + "web.tls_cert %s\nweb.tls_key %s\n" % (cert, key))
+    srv = subprocess.Popen([web, "-c", tls_conf + ".first"] + root, stdout=subprocess.PIPE,
+                           stderr=open(os.path.join(tmp, "web-first.log"), "w"))
+    procs.append(srv)
+    port = int(wait_line(srv, r"listening https://127\.0\.0\.1:(\d+)/", "rinki-web (first)")
+               .group(1))
+    check(os.stat(key).st_mode & 0o777 == 0o600 and os.path.exists(cert),
+          "a first start with neither file makes a self-signed pair (key 0600)")
+    ctx = ssl.create_default_context(cafile=cert)
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=WAIT_S, context=ctx)
+    c.request("GET", "/login")
+    check(c.getresponse().status == 200, "and serves it")
+    c.close()
+    srv.send_signal(signal.SIGTERM)
+    check(srv.wait(timeout=WAIT_S) == 0, "rinki-web (first start) exits 0 on SIGTERM")
 
 
 if __name__ == "__main__":

@@ -274,12 +274,20 @@ static void test_apply_live(void **state)
 			 0);
 	assert_int_equal(gw_conf_parse_line(&next, "web.users /tmp/u.db", err, sizeof(err)), 0);
 	assert_int_equal(gw_conf_parse_line(&next, "web.user www", err, sizeof(err)), 0);
+	assert_int_equal(
+	    gw_conf_parse_line(&next, "web.tls_cert /etc/rinki/web.crt", err, sizeof(err)), 0);
+	assert_int_equal(
+	    gw_conf_parse_line(&next, "web.tls_key /etc/rinki/web.key", err, sizeof(err)), 0);
 	assert_string_equal(next.web_listen, "127.0.0.1:8080");
+	assert_string_equal(next.web_tls_cert, "/etc/rinki/web.crt");
+	assert_string_equal(next.web_tls_key, "/etc/rinki/web.key");
 	assert_int_equal(gw_conf_apply_live(&cur, &next, restart, sizeof(restart)), 0);
 	assert_string_equal(restart, "");
 	assert_string_equal(cur.web_listen, "");
 	assert_string_equal(cur.web_users, "/var/lib/rinki-web/users.db");
 	assert_string_equal(cur.web_user, "rinki-web");
+	assert_string_equal(cur.web_tls_cert, "");
+	assert_string_equal(cur.web_tls_key, "");
 }
 
 /* gw_conf_write: every key, loaded back to the same values (written twice, same text). */

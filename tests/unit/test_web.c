@@ -2,8 +2,9 @@
  * Unit tests of rinki-web (tools/web/): the form and cookie parsers, token comparison,
  * HTML escaping and the page buffer's limit, sessions and the login rate limit on a fake
  * clock, accounts (argon2id, lockout, disable, audit) on a temporary file, web.listen
- * parsing (loopback only without TLS), the route table's roles and CSRF flags, and the
- * message catalogue's three languages.
+ * parsing and the TLS rules (loopback only without it; the certificate and key files),
+ * the route table's roles and CSRF flags, the message catalogue's three languages, and
+ * the chain check cached by the call log's head.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "web/form.h"
 #include "web/html.h"
@@ -530,6 +532,215 @@ static void test_text(void **state)
 	assert_int_equal(web_lang_parse("xx"), WEB_LANG_FI);
 }
 
+/* ---- the chain check, cached by head ------------------------------------------------- */
+
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void test_chain_cache(void **state)
+{
+	struct tmpdb *t = *state;
+	char path[128], sql[128];
+	struct gw_incident_rec rec = {
+	    .started_ms = 1767225600000, .caller = "2269001", .line = "sos", .radio_cci = 3};
+	struct web_chain_cache c = {0};
+	struct gw_db_verify v;
+	struct gw_db *db;
+	uint8_t hash[32], zero[32] = {0}, hash2[32];
+	int64_t id, head, head2, now = 1767225700000;
+
+	snprintf(path, sizeof(path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	/* An empty log: head 0 with a zero hash, and intact. */
+	assert_int_equal(gw_db_chain_head(db, &head, hash), 0);
+	assert_int_equal(head, 0);
+	assert_memory_equal(hash, zero, sizeof(zero));
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 5000, "answered", 1, "aino"),
+			 0);
+	assert_int_equal(gw_db_chain_head(db, &head, hash), 0);
+	assert_int_equal(head, 2); /* open, close */
+	assert_memory_not_equal(hash, zero, sizeof(zero));
+
+	/* The first view walks; the next ones, with the head where it was, do not. */
+	assert_int_equal(web_chain_verify(&c, db, now, &v), 0);
+	assert_int_equal(c.walks, 1);
+	assert_int_equal(v.events, 2);
+	assert_int_equal(v.incidents, 1);
+	assert_memory_equal(v.head, hash, sizeof(hash));
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(web_chain_verify(&c, db, now + 1000, &v), 0);
+	assert_int_equal(c.walks, 1);
+	assert_int_equal(v.events, 2);
+	assert_memory_equal(v.head, hash, sizeof(hash));
+
+	/* A write moves the head: the next view walks and counts the new event. */
+	assert_int_equal(gw_db_event_append(db, id, rec.started_ms + 6000, "note", "x"), 0);
+	assert_int_equal(gw_db_chain_head(db, &head2, hash2), 0);
+	assert_int_equal(head2, 3);
+	assert_memory_not_equal(hash2, hash, sizeof(hash));
+	assert_int_equal(web_chain_verify(&c, db, now + 2000, &v), 0);
+	assert_int_equal(c.walks, 2);
+	assert_int_equal(v.events, 3);
+
+	/* An incident row edited in place leaves the head alone: seen once the answer is
+	 * WEB_CHAIN_RECHECK_MS old (and not before), then the broken answer is cached. */
+	snprintf(sql, sizeof(sql), "UPDATE incidents SET accepted_by = 'mikko' WHERE id = %lld",
+		 (long long)id);
+	raw_exec(path, sql);
+	assert_int_equal(web_chain_verify(&c, db, now + 2000 + WEB_CHAIN_RECHECK_MS - 1, &v), 0);
+	assert_int_equal(c.walks, 2);
+	assert_int_equal(web_chain_verify(&c, db, now + 2000 + WEB_CHAIN_RECHECK_MS, &v), 1);
+	assert_int_equal(c.walks, 3);
+	assert_int_equal(v.bad_incident, id);
+	assert_int_equal(web_chain_verify(&c, db, now + 3000 + WEB_CHAIN_RECHECK_MS, &v), 1);
+	assert_int_equal(c.walks, 3);
+	assert_int_equal(v.bad_incident, id);
+	/* A clock that went back does not keep an answer forever. */
+	assert_int_equal(web_chain_verify(&c, db, now, &v), 1);
+	assert_int_equal(c.walks, 4);
+	gw_db_close(db);
+}
+
+/* ---- TLS: the serving rules, the certificate and key files ---------------------------- */
+
+static void test_conf_check(void **state)
+{
+	(void)state;
+	static struct gw_conf c;
+	struct sockaddr_storage sa;
+	unsigned len;
+	bool tls = true;
+	const char *why = NULL;
+
+	gw_conf_defaults(&c);
+	/* without TLS: loopback only, and the refusal says why */
+	snprintf(c.web_listen, sizeof(c.web_listen), "127.0.0.1:8080");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	assert_false(tls);
+	snprintf(c.web_listen, sizeof(c.web_listen), "0.0.0.0:8443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	assert_non_null(strstr(why, "not a loopback address"));
+	snprintf(c.web_listen, sizeof(c.web_listen), "[::]:8443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	/* one of the two TLS keys alone is refused, wherever it listens */
+	snprintf(c.web_tls_cert, sizeof(c.web_tls_cert), "/etc/rinki/web.crt");
+	why = NULL;
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	assert_non_null(strstr(why, "set both or neither"));
+	snprintf(c.web_listen, sizeof(c.web_listen), "127.0.0.1:8080");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	c.web_tls_cert[0] = '\0';
+	snprintf(c.web_tls_key, sizeof(c.web_tls_key), "/etc/rinki/web.key");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+	/* with both: any address */
+	snprintf(c.web_tls_cert, sizeof(c.web_tls_cert), "/etc/rinki/web.crt");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	assert_true(tls);
+	snprintf(c.web_listen, sizeof(c.web_listen), "[::]:8443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	assert_true(tls);
+	assert_int_equal(sa.ss_family, AF_INET6);
+	snprintf(c.web_listen, sizeof(c.web_listen), "192.168.1.2:443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), 0);
+	/* a malformed address stays an error with TLS */
+	snprintf(c.web_listen, sizeof(c.web_listen), "example.org:443");
+	assert_int_equal(web_conf_check(&c, &sa, &len, &tls, &why), -EINVAL);
+}
+
+static void test_tls_files(void **state)
+{
+	struct tmpdb *t = *state;
+	char cert[128], key[128], cert2[128], key2[128], link[128], why[512];
+	struct web_tls tls;
+
+	snprintf(cert, sizeof(cert), "%s/web.crt", t->dir);
+	snprintf(key, sizeof(key), "%s/web.key", t->dir);
+	snprintf(cert2, sizeof(cert2), "%s/other.crt", t->dir);
+	snprintf(key2, sizeof(key2), "%s/other.key", t->dir);
+	snprintf(link, sizeof(link), "%s/link.key", t->dir);
+
+	/* missing files */
+	assert_int_equal(web_tls_load(cert, key, &tls, why, sizeof(why)), -ENOENT);
+	assert_null(tls.cert);
+	/* a self-signed pair: key 0600, certificate 0644; loads; never overwritten */
+	assert_int_equal(web_tls_selfsigned(cert, key, "rinki.example", 825, why, sizeof(why)), 0);
+	struct stat st;
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(cert, &st), 0);
+	assert_int_equal(st.st_mode & 0077 & ~0044, 0);
+	assert_int_equal(web_tls_load(cert, key, &tls, why, sizeof(why)), 0);
+	assert_non_null(strstr(tls.cert, "-----BEGIN CERTIFICATE-----"));
+	assert_non_null(strstr(tls.key, "PRIVATE KEY-----"));
+	web_tls_free(&tls);
+	assert_null(tls.key);
+	assert_int_equal(web_tls_selfsigned(cert, key, "rinki.example", 825, why, sizeof(why)),
+			 -EEXIST);
+	assert_non_null(strstr(why, "exists"));
+	/* bad host names and validity */
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "a,DNS:evil", 825, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "", 825, why, sizeof(why)), -EINVAL);
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "h", 0, why, sizeof(why)), -EINVAL);
+	assert_int_equal(access(key2, F_OK), -1);
+	/* a key others may read */
+	assert_int_equal(chmod(key, 0640), 0);
+	assert_int_equal(web_tls_load(cert, key, &tls, why, sizeof(why)), -EACCES);
+	assert_non_null(strstr(why, "chmod 0600"));
+	assert_null(tls.cert);
+	assert_int_equal(chmod(key, 0600), 0);
+	/* a symbolic link is not followed */
+	assert_int_equal(symlink(key, link), 0);
+	assert_int_equal(web_tls_load(cert, link, &tls, why, sizeof(why)), -ELOOP);
+	assert_non_null(strstr(why, "symbolic link"));
+	/* a key of another pair, and the two files swapped */
+	assert_int_equal(web_tls_selfsigned(cert2, key2, "127.0.0.1", 30, why, sizeof(why)), 0);
+	assert_int_equal(web_tls_load(cert, key2, &tls, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "is not the key of the certificate"));
+	assert_int_equal(chmod(cert2, 0600), 0);
+	assert_int_equal(web_tls_load(key2, cert2, &tls, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "not a PEM certificate"));
+	/* not a regular file */
+	assert_int_equal(web_tls_load(t->dir, key, &tls, why, sizeof(why)), -EINVAL);
+	/* too large */
+	FILE *f = fopen(cert2, "a");
+	assert_non_null(f);
+	for (int i = 0; i < WEB_TLS_FILE_MAX / 64 + 1; i++)
+		fputs("# padding padding padding padding padding padding padding paddin\n", f);
+	fclose(f);
+	assert_int_equal(web_tls_load(cert2, key2, &tls, why, sizeof(why)), -EFBIG);
+
+	/* first start: both there, nothing made; neither there, a pair made; one alone, an
+	 * error naming the missing one, and nothing made */
+	bool made = true;
+	assert_int_equal(web_tls_first_start(cert, key, "h", &made, why, sizeof(why)), 0);
+	assert_false(made);
+	snprintf(cert2, sizeof(cert2), "%s/first.crt", t->dir);
+	snprintf(key2, sizeof(key2), "%s/first.key", t->dir);
+	assert_int_equal(web_tls_first_start(cert2, key2, "rinki.example", &made, why, sizeof(why)),
+			 0);
+	assert_true(made);
+	assert_int_equal(stat(key2, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(web_tls_load(cert2, key2, &tls, why, sizeof(why)), 0);
+	web_tls_free(&tls);
+	assert_int_equal(unlink(key2), 0);
+	assert_int_equal(web_tls_first_start(cert2, key2, "h", &made, why, sizeof(why)), -ENOENT);
+	assert_false(made);
+	assert_non_null(strstr(why, key2));
+	assert_int_equal(access(key2, F_OK), -1);
+	assert_int_equal(unlink(cert2), 0);
+	assert_int_equal(symlink("/nonexistent", cert2), 0); /* a dangling link is "there" */
+	assert_int_equal(web_tls_first_start(cert2, key2, "h", &made, why, sizeof(why)), -ENOENT);
+	assert_false(made);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -547,8 +758,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lockout, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_controls, users_setup, users_teardown),
 	    cmocka_unit_test(test_listen),
+	    cmocka_unit_test(test_conf_check),
+	    cmocka_unit_test_setup_teardown(test_tls_files, users_setup, users_teardown),
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_text),
+	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,20 +320,38 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 void *web_http_start(struct web_app *app, const struct sockaddr_storage *sa, unsigned salen,
-		     int *port)
+		     const struct web_tls *tls, int *port)
 {
 	(void)salen;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (sa->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (tls && tls->cert) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			gw_log(GW_LOG_MAIN, GW_LOG_ERROR,
+			       "http: this libmicrohttpd is built without TLS");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	uint16_t p = ntohs(sa->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
 						     : ((const struct sockaddr_in *)sa)->sin_port);
-	struct MHD_Daemon *d = MHD_start_daemon(
-	    flags, p, NULL, NULL, handle, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
-	    completed, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+	struct MHD_OptionItem opts[] = {
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+	    {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, WEB_HTTP_CONNECTIONS, NULL},
+	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, tls && tls->cert ? tls->cert : NULL},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, tls && tls->cert ? tls->key : NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	if (!(flags & MHD_USE_TLS))
+		opts[7].option = MHD_OPTION_END; /* plain HTTP: no certificate options */
+	struct MHD_Daemon *d = MHD_start_daemon(flags, p, NULL, NULL, handle, app, MHD_OPTION_ARRAY,
+						opts, MHD_OPTION_END);
 	if (!d) {
 		gw_log(GW_LOG_MAIN, GW_LOG_ERROR, "http: cannot listen: %s", strerror(errno));
 		return NULL;

@@ -3,8 +3,10 @@
  * technicians. A process of its own: started as root it drops to web.user (default
  * rinki-web) before it opens anything; it reads rinki.db through the store layer, asks
  * rinkid for status over the control socket, and keeps its accounts in web.users. It
- * serves web.listen and nothing when that is unset; until TLS is built, only a loopback
- * address is accepted. The same binary manages the accounts (rinki-web user ...).
+ * serves web.listen and nothing when that is unset: over HTTPS with web.tls_cert and
+ * web.tls_key (read before the privilege drop), and without them on a loopback address
+ * only. The same binary manages the accounts (rinki-web user ...) and makes a self-signed
+ * certificate (rinki-web tls-selfsigned).
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +34,7 @@ static const char usage_text[] =
     "       rinki-web [-c CONF] [--allow-root] user disable|enable NAME\n"
     "       rinki-web [-c CONF] [--allow-root] user list\n"
     "       rinki-web [-c CONF] [--allow-root] audit [N]\n"
+    "       rinki-web tls-selfsigned CERT KEY [HOST]\n"
     "ROLE is coordinator, manager or technician. Passwords are read from the terminal\n"
     "(twice) or, when stdin is not a terminal, as one line from stdin. CONF defaults "
     "to\n" CONF_DEFAULT ".\n";
@@ -186,31 +189,85 @@ static int cmd_user(struct web_users *u, int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
-static int serve(struct gw_conf *conf, struct web_users *users)
+/* The machine's name for a self-signed certificate; "localhost" when it has none. */
+static void host_name(char *host, size_t len)
 {
-	struct sockaddr_storage sa;
-	unsigned salen;
-	bool loopback;
-	const char *why;
-	sigset_t set;
-	int port, sig;
+	if (gethostname(host, len) < 0 || !host[0])
+		snprintf(host, len, "localhost");
+	host[len - 1] = '\0';
+}
 
-	if (web_listen_parse(conf->web_listen, &sa, &salen, &loopback, &why) < 0) {
+/* rinki-web tls-selfsigned CERT KEY [HOST]: a new self-signed pair (never overwritten). */
+static int cmd_selfsigned(int argc, char **argv)
+{
+	char host[256], why[512];
+
+	if (argc != 2 && argc != 3)
+		return usage("tls-selfsigned CERT KEY [HOST]");
+	if (argc == 3)
+		snprintf(host, sizeof(host), "%s", argv[2]);
+	else
+		host_name(host, sizeof(host));
+	if (web_tls_selfsigned(argv[0], argv[1], host, WEB_TLS_SELFSIGNED_DAYS, why, sizeof(why)) <
+	    0) {
+		fprintf(stderr, "rinki-web: tls-selfsigned: %s\n", why);
+		return 1;
+	}
+	printf("self-signed certificate for %s (%d days) in %s, its key in %s\n", host,
+	       WEB_TLS_SELFSIGNED_DAYS, argv[0], argv[1]);
+	return 0;
+}
+
+/*
+ * Before the privilege drop: web.listen with the TLS keys checked, a self-signed pair made
+ * when neither file exists yet (first start), and the certificate and key read (so the key
+ * may be readable by root only). 0, or the exit status.
+ */
+static int serve_check(const struct gw_conf *conf, struct sockaddr_storage *sa, unsigned *salen,
+		       struct web_tls *tls)
+{
+	const char *why;
+	char msg[512];
+	bool use_tls;
+
+	if (web_conf_check(conf, sa, salen, &use_tls, &why) < 0) {
 		fprintf(stderr, "rinki-web: web.listen '%s': %s\n", conf->web_listen, why);
 		return 1;
 	}
-	if (!loopback) {
-		fprintf(stderr,
-			"rinki-web: web.listen '%s' is not a loopback address: without TLS (not "
-			"built yet) rinki-web listens only on 127.0.0.1 or [::1]; put a TLS "
-			"reverse proxy or an SSH tunnel in front of it\n",
-			conf->web_listen);
+	bool made = false;
+	char host[256];
+	host_name(host, sizeof(host));
+	if (use_tls && web_tls_first_start(conf->web_tls_cert, conf->web_tls_key, host, &made, msg,
+					   sizeof(msg)) < 0) {
+		fprintf(stderr, "rinki-web: %s (web.tls_cert, web.tls_key)\n", msg);
 		return 1;
 	}
+	if (made)
+		gw_log(GW_LOG_MAIN, GW_LOG_NOTICE,
+		       "rinki-web: made a self-signed certificate for %s in %s (key %s)", host,
+		       conf->web_tls_cert, conf->web_tls_key);
+	if (use_tls &&
+	    web_tls_load(conf->web_tls_cert, conf->web_tls_key, tls, msg, sizeof(msg)) < 0) {
+		fprintf(stderr,
+			"rinki-web: %s (web.tls_cert, web.tls_key; 'rinki-web tls-selfsigned "
+			"CERT KEY' makes a self-signed pair)\n",
+			msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int serve(struct gw_conf *conf, struct web_users *users, const struct sockaddr_storage *sa,
+		 unsigned salen, const struct web_tls *tls)
+{
+	sigset_t set;
+	int port, sig;
+
 	static struct web_app app;
 	app.conf = conf;
 	app.users = users;
 	app.now_ms = wall_ms;
+	app.tls = tls->cert != NULL;
 	/* signals are taken by sigwait() below, never by the server's thread */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -218,17 +275,15 @@ static int serve(struct gw_conf *conf, struct web_users *users)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	void *d = web_http_start(&app, &sa, salen, &port);
+	void *d = web_http_start(&app, sa, salen, tls, &port);
 	if (!d)
 		return 1;
-	char where[96];
-	if (sa.ss_family == AF_INET6)
-		snprintf(where, sizeof(where), "[::1]:%d", port);
-	else
-		snprintf(where, sizeof(where), "%.*s:%d", (int)strcspn(conf->web_listen, ":"),
-			 conf->web_listen, port);
-	gw_log(GW_LOG_MAIN, GW_LOG_NOTICE, "rinki-web: listening on http://%s/", where);
-	printf("listening http://%s/\n", where);
+	char where[96]; /* web.listen's address (checked: "ADDR:PORT" or "[ADDR]:PORT") */
+	snprintf(where, sizeof(where), "%.*s:%d",
+		 (int)(strrchr(conf->web_listen, ':') - conf->web_listen), conf->web_listen, port);
+	const char *scheme = app.tls ? "https" : "http";
+	gw_log(GW_LOG_MAIN, GW_LOG_NOTICE, "rinki-web: listening on %s://%s/", scheme, where);
+	printf("listening %s://%s/\n", scheme, where);
 	fflush(stdout);
 	do {
 		if (sigwait(&set, &sig) != 0)
@@ -259,6 +314,8 @@ int main(int argc, char **argv)
 			return usage("unknown option");
 	}
 	gw_log_init("rinki-web", use_syslog);
+	if (i < argc && strcmp(argv[i], "tls-selfsigned") == 0)
+		return cmd_selfsigned(argc - i - 1, argv + i + 1);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "rinki-web: libsodium does not start\n");
 		return 1;
@@ -275,7 +332,13 @@ int main(int argc, char **argv)
 			conf_path);
 		return 0;
 	}
-	/* least privilege before anything is opened: the accounts file, the socket, the db */
+	struct sockaddr_storage sa;
+	unsigned salen = 0;
+	static struct web_tls tls;
+	if (serving && (rc = serve_check(&conf, &sa, &salen, &tls)) != 0)
+		return rc;
+	/* least privilege before anything else is opened: the accounts file, the socket, the
+	 * db (the TLS key, read above, may stay readable by root only) */
 	if (gw_priv_drop(conf.web_user, allow_root) < 0) {
 		fprintf(stderr, "rinki-web: cannot become user '%s' (web.user)\n", conf.web_user);
 		return 1;
@@ -287,7 +350,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (serving)
-		rc = serve(&conf, users);
+		rc = serve(&conf, users, &sa, salen, &tls);
 	else if (strcmp(argv[i], "user") == 0)
 		rc = cmd_user(users, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "audit") == 0 && argc - i <= 2) {
@@ -297,5 +360,6 @@ int main(int argc, char **argv)
 	} else
 		rc = usage("unknown command");
 	web_users_close(users);
+	web_tls_free(&tls);
 	return rc;
 }

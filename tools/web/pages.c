@@ -26,6 +26,8 @@
 #include "store/roster.h"
 #include "web.h"
 
+/* A table that may scroll sideways on a phone: a named region the keyboard can reach. */
+#define WRAP	    "<div class=\"wrap\" role=\"region\" tabindex=\"0\" aria-label=\"%s\">"
 #define DAY_MS	    (24 * 3600 * 1000LL)
 #define HORIZON_MS  (14 * DAY_MS)
 #define SAMPLE_MS   (5 * 60 * 1000LL) /* duty sampled this often, changes found to the minute */
@@ -496,9 +498,9 @@ static void put_line_oncall(struct web_req *r, const struct gw_roster *ro, const
 	web_buf_printf(b, "<p><strong>%s:</strong></p>", T(r, T_NEXT14));
 	put_timeline(r, code, segs, ns, now, true);
 	web_buf_printf(b,
-		       "<div class=\"wrap\"><table class=\"segs\"><tr><th>%s</th><th>%s</th>"
-		       "<th>%s</th></tr>",
-		       T(r, T_FROM), T(r, T_TO), T(r, T_ON_DUTY));
+		       WRAP "<table class=\"segs\"><tr><th>%s</th><th>%s</th>"
+			    "<th>%s</th></tr>",
+		       T(r, T_NEXT14), T(r, T_FROM), T(r, T_TO), T(r, T_ON_DUTY));
 	for (int i = 0; i < ns; i++) {
 		web_buf_printf(b, "<tr class=\"%s\"><td>", segs[i].n == 0 ? "gap" : "duty");
 		put_time(r, segs[i].from);
@@ -695,10 +697,10 @@ void web_page_log(struct web_req *r)
 	put_select(r, "outcome", T_OUTCOME, &l, offsetof(struct inc_row, outcome), a_out);
 	web_buf_printf(b, "<button>%s</button></form>", T(r, T_FILTER));
 	web_buf_printf(b,
-		       "<div class=\"wrap\"><table id=\"calls\"><tr><th>#</th><th>%s</th>"
-		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
-		       T(r, T_STARTED), T(r, T_CALLER), T(r, T_LINE), T(r, T_OUTCOME),
-		       T(r, T_ACCEPTED), T(r, T_DURATION));
+		       WRAP "<table id=\"calls\"><tr><th>#</th><th>%s</th>"
+			    "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_CALLLOG), T(r, T_STARTED), T(r, T_CALLER), T(r, T_LINE),
+		       T(r, T_OUTCOME), T(r, T_ACCEPTED), T(r, T_DURATION));
 	int shown = 0;
 	for (size_t i = l.n; i-- > 0 && shown < LOG_ROWS;) {
 		const struct inc_row *w = &l.rows[i];
@@ -750,7 +752,7 @@ static void show_incident(const struct gw_db_incident *inc, void *arg)
 	struct web_buf *b = &r->out;
 
 	s->start = inc->started_ms;
-	web_buf_printf(b, "<div class=\"wrap\"><table id=\"incident\"><tr><th>%s</th><td>",
+	web_buf_printf(b, WRAP "<table id=\"incident\"><tr><th>%s</th><td>", T(r, T_INCIDENT),
 		       T(r, T_STARTED));
 	put_time_full(r, inc->started_ms, true);
 	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_DURATION));
@@ -797,7 +799,7 @@ static void put_verify(struct web_req *r, struct gw_db *db, int64_t incident)
 {
 	struct web_buf *b = &r->out;
 	struct gw_db_verify v;
-	int rc = gw_db_log_verify_report(db, &v);
+	int rc = web_chain_verify(&r->app->chain, db, r->app->now_ms(), &v);
 
 	if (rc < 0) {
 		web_buf_printf(b, "<p class=\"err\" id=\"chain\">%s</p>", T(r, T_DB_ERROR));
@@ -849,9 +851,10 @@ void web_page_incident(struct web_req *r)
 		return;
 	}
 	web_buf_printf(&r->out,
-		       "<h2>%s</h2><div class=\"wrap\"><table id=\"events\"><tr><th></th><th>s</th>"
-		       "<th></th><th></th></tr>",
-		       T(r, T_EVENTS));
+		       "<h2>%s</h2>" WRAP "<table id=\"events\"><tr><th>%s</th><th>%s</th>"
+		       "<th>%s</th><th>%s</th></tr>",
+		       T(r, T_EVENTS), T(r, T_EVENTS), T(r, T_TIME), T(r, T_SINCE_START),
+		       T(r, T_EVENT), T(r, T_DETAIL));
 	rc = gw_db_event_list(db, id, show_event, &s);
 	web_buf_puts(&r->out, "</table></div>");
 	if (rc < 0)
@@ -996,7 +999,7 @@ void web_page_system(struct web_req *r)
 						    NULL};
 		static const char *const k_ctl[] = {"ctl.clients", "ctl.requests", "ctl.denied",
 						    "ctl.dropped", NULL};
-		web_buf_puts(b, "<div class=\"wrap\"><table id=\"status\">");
+		web_buf_printf(b, WRAP "<table id=\"status\">", T(r, T_SYSTEM));
 		put_row(r, "rinkid", &m, k_main);
 		put_uptime(r, kv(&m, "uptime_s"));
 		put_row(r, T(r, T_RADIO), &m, k_radio);
@@ -1055,18 +1058,18 @@ void web_page_overview(struct web_req *r)
 	struct web_buf *b = &r->out;
 	page_begin(r, T(r, T_OVERVIEW));
 	web_buf_printf(b,
-		       "<h2>%s</h2><div class=\"wrap\"><table id=\"report\"><tr><th>%s</th>"
+		       "<h2>%s</h2>" WRAP "<table id=\"report\"><tr><th>%s</th>"
 		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
-		       T(r, T_LAST30), T(r, T_LINE), T(r, T_CALLS), T(r, T_ANSWERED),
-		       T(r, T_WITHIN60), T(r, T_ESCALATED), T(r, T_UNANSWERED));
+		       T(r, T_LAST30), T(r, T_LAST30), T(r, T_LINE), T(r, T_CALLS),
+		       T(r, T_ANSWERED), T(r, T_WITHIN60), T(r, T_ESCALATED), T(r, T_UNANSWERED));
 	int rc = gw_db_report(db, now - 30 * DAY_MS, now + 60000, 60000, report_row, r);
 	web_buf_puts(b, "</table></div>");
 	if (rc < 0)
 		web_buf_printf(b, "<p class=\"err\">%s</p>", T(r, T_DB_ERROR));
 	web_buf_printf(b,
-		       "<h2>%s</h2><div class=\"wrap\"><table id=\"coverage\"><tr><th>%s</th>"
+		       "<h2>%s</h2>" WRAP "<table id=\"coverage\"><tr><th>%s</th>"
 		       "<th>%%</th><th>%s</th></tr>",
-		       T(r, T_COVERAGE), T(r, T_LINE), T(r, T_GAP_HOURS));
+		       T(r, T_COVERAGE), T(r, T_COVERAGE), T(r, T_LINE), T(r, T_GAP_HOURS));
 	for (size_t i = 0; i < gw_roster_line_count(ro); i++) {
 		const char *code = gw_roster_line_code(ro, i);
 		int n = duty_segments(ro, code, now, now + HORIZON_MS, segs, SEGS_MAX);

@@ -86,6 +86,10 @@ static const char *const cat[T_COUNT][WEB_LANG_COUNT] = {
     [T_N_EVENTS] = {"tapahtumaa", "händelser", "events"},
     [T_N_INCIDENTS] = {"tapausta", "ärenden", "incidents"},
     [T_HEAD] = {"ketjun pää", "kedjans huvud", "head"},
+    [T_TIME] = {"Aika", "Tid", "Time"},
+    [T_SINCE_START] = {"s alusta", "s från start", "s from start"},
+    [T_EVENT] = {"Tapahtuma", "Händelse", "Event"},
+    [T_DETAIL] = {"Tiedot", "Uppgifter", "Details"},
 };
 
 const char *web_t(enum web_lang lang, enum web_str s)

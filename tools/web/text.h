@@ -73,6 +73,10 @@ enum web_str {
 	T_N_EVENTS,
 	T_N_INCIDENTS,
 	T_HEAD,
+	T_TIME,
+	T_SINCE_START,
+	T_EVENT,
+	T_DETAIL,
 	T_COUNT
 };
 

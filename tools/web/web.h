@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chain.h"
 #include "core/conf.h"
 #include "form.h"
 #include "html.h"
 #include "session.h"
 #include "text.h"
+#include "tls.h"
 #include "users.h"
 
 struct web_app {
@@ -22,8 +24,9 @@ struct web_app {
 	struct web_users *users;
 	struct web_sessions sessions;
 	struct web_rate rate;
-	bool tls;		 /* cookies get Secure (TLS itself is not built yet) */
-	int64_t (*now_ms)(void); /* wall clock, UTC ms; tests may replace it */
+	bool tls;		      /* cookies get Secure (TLS itself is not built yet) */
+	int64_t (*now_ms)(void);      /* wall clock, UTC ms; tests may replace it */
+	struct web_chain_cache chain; /* the call log's chain check, by head */
 };
 
 struct web_req;
@@ -97,12 +100,16 @@ struct sockaddr_storage;
 int web_listen_parse(const char *s, struct sockaddr_storage *sa, unsigned *salen, bool *loopback,
 		     const char **why);
 
+/* Connections served at once (more wait in the listen queue's backlog). */
+#define WEB_HTTP_CONNECTIONS 32
+
 /*
- * Start serving app on the address (libmicrohttpd, one internal thread). *port gets the
- * port bound. Returns an opaque daemon handle, or NULL (logged).
+ * Start serving app on the address (libmicrohttpd, one internal thread), over HTTPS with
+ * tls's certificate and key when tls is not NULL and holds them. *port gets the port
+ * bound. Returns an opaque daemon handle, or NULL (logged).
  */
 void *web_http_start(struct web_app *app, const struct sockaddr_storage *sa, unsigned salen,
-		     int *port);
+		     const struct web_tls *tls, int *port);
 
 /* Stop serving; NULL is ignored. */
 void web_http_stop(void *daemon);
