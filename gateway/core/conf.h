@@ -81,7 +81,21 @@ struct gw_conf {
 	int callback_key_time_s; /* time for each key of the PIN and radio number stages */
 	int callback_lockout_s;	 /* lock-out after 3 wrong PINs (and their window); 0: none */
 	bool callback_simplex;	 /* the radio call is simplex (else duplex) */
+
+	/* county sync (rinki-sync, tools/sync/; rinkid itself does not read these) */
+	char county_conninfo[384];  /* libpq connection string; empty: no county sync */
+	char county_gateway_id[33]; /* this gateway's name in the county database */
+	int county_batch;	    /* events per county transaction */
+	int county_poll_ms;	    /* how often the local log is looked at when caught up */
+	int county_retry_max_s;	    /* longest wait between attempts while the county is away */
+	char county_status_file[GW_CONF_STR]; /* rinki-sync's status, rewritten after each cycle */
 };
+
+/*
+ * A county gateway id: 1..32 characters of a-z, 0-9 and '-', starting with a letter or a
+ * digit. True when s is one.
+ */
+bool gw_conf_gateway_id_ok(const char *s);
 
 /*
  * Parse a comma-separated GSSI list ("9001, 9002"; each 1..16777215) into out[0..max).
