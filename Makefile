@@ -36,6 +36,11 @@ SAN_GW    := build/san/libgateway.a
 # rinkictl uses the store and the control-socket codec only: no ALSA, spandsp or libmodbus.
 CTL_PKGS  := sqlite3 libcrypto libsodium
 CTL_LIBS  := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null)
+# rinki-sync (tools/sync/): the call log to the county's PostgreSQL; only it and its test
+# link libpq.
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null)
+SYNC_SRCS := $(sort $(wildcard tools/sync/*.c))
 
 # Tools: each tools/<name>.c is one program; tools/sim_*.c is shared simulator code;
 # tools/rinkictl_*.c are parts of rinkictl.
@@ -61,16 +66,18 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 .SECONDARY:
 
 .PHONY: all demo test lint unit integration bench fuzz fuzz-smoke install clean deps firmware
-all: build/rinkid $(TOOLS)
+all: build/rinkid $(TOOLS) build/rinki-sync
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
-# audio bench its alsaloop, espeak-ng the VAD test its speech. As root `make deps`
+# audio bench its alsaloop, espeak-ng the VAD test its speech, postgresql-15 the county
+# sync test its server (initdb, pg_ctl). As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
-	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils
+	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
+	    libpq-dev postgresql-15
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -103,6 +110,9 @@ build/rinkid: build/rel/gateway/main.o $(REL_GW)
 build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
+build/rinki-sync: $(SYNC_SRCS:%.c=build/rel/%.o) $(REL_GW)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(CTL_LIBS) $(PQ_LIBS) -lm
+
 build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
 	$(CC) $(REL_CFLAGS) -o $@ $^ -lm
 
@@ -121,6 +131,17 @@ build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
 build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+
+build/san/bin/rinki-sync: $(SYNC_SRCS:%.c=build/san/%.o) $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) $(PQ_LIBS) -lm
+
+build/rel/tools/sync/%.o: REL_CFLAGS += $(PQ_CFLAGS)
+build/san/tools/sync/%.o: SAN_CFLAGS += $(PQ_CFLAGS)
+# The county sync test talks to its PostgreSQL server itself (libpq) and runs rinki-sync.
+build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS)
+build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
+build/san/integ/test_sync: | build/san/bin/rinki-sync
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -149,7 +170,7 @@ unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 # test_io_board runs the firmware image in QEMU
-integration: build/san/bin/rinkid $(SAN_TOOLS) $(INTEG_BINS) build/fw/fw.elf
+integration: build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync $(INTEG_BINS) build/fw/fw.elf
 	@fail=0; for t in $(INTEG_BINS); do echo "== $$t"; RINKI_BIN=build/san/bin $$t || fail=1; done; exit $$fail
 
 test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
@@ -208,7 +229,7 @@ demo: deps
 include tools/install.mk
 install: all install-ops
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
+	install -m 0755 build/rinkid build/rinki-sync $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 build/rinkictl build/rinki-flash build/tetra-sim build/modem-sim \
 		$(DESTDIR)$(PREFIX)/bin/
 	cd build/prompts && for f in */*.wav; do \

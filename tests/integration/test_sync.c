@@ -1,0 +1,649 @@
+/*
+ * Integration: rinki-sync pushes call logs to a real PostgreSQL server.
+ *
+ * One server for the whole file: initdb and pg_ctl from /usr/lib/postgresql/15/bin (the
+ * postgresql-15 package), run as "nobody" when the test runs as root, in a temporary
+ * directory, listening only on a Unix socket there (no TCP). Each test is a gateway of its
+ * own (its own SQLite call log, written by the gateway's store code in this process, and
+ * its own county.gateway_id), so the county database ends up holding several gateways, as
+ * in a wellbeing services county. rinki-sync runs as a separate process (the sanitizer
+ * build) and is stopped by pid.
+ *
+ * Checks: every local event arrives exactly once (the county's (seq, hash) list equals the
+ * local (id, hash) list, read with SQL of the test's own), with the server stopped
+ * (immediate: a crash) and restarted while pushing, and with rinki-sync killed by SIGKILL
+ * mid-batch 5 times (RINKI_SYNC_KILLS=20 for the long form by hand): half of them while
+ * its transaction is provably open (blocked on a table lock the test holds, seen in
+ * pg_stat_activity), half while it drains freely. A second log under a gateway id the
+ * county already holds is refused; a changed county row fails rinki-sync --verify. Waits
+ * are bounded waits on conditions (30 s), never fixed sleeps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/db.h"
+
+#define PG_BIN	    "/usr/lib/postgresql/15/bin"
+#define WAIT_MS	    30000
+#define POLL_MS	    20
+#define PG_USER	    "county"
+#define APP_NAME    "rinki-sync-test"
+#define KILLS_SHORT 5
+
+static struct {
+	char dir[64]; /* server: data/, socket, log */
+	char conninfo[256];
+	uid_t uid; /* the server's user */
+	gid_t gid;
+	bool up;
+	PGconn *pg; /* the test's own connection */
+} srv;
+
+/* ---- small process helpers -------------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Run argv as the server's user, output appended to the server log; exit status or -1. */
+static int run_pg(char *const argv[])
+{
+	char log[128];
+	pid_t pid;
+	int st;
+
+	snprintf(log, sizeof(log), "%s/tool.log", srv.dir);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) < 0 || setgid(srv.gid) < 0 || setuid(srv.uid) < 0))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void rm_rf(const char *dir)
+{
+	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+static int pg_ctl(const char *what, const char *mode)
+{
+	char data[96], log[96], opts[256];
+	snprintf(data, sizeof(data), "%s/data", srv.dir);
+	snprintf(log, sizeof(log), "%s/server.log", srv.dir);
+	snprintf(opts, sizeof(opts),
+		 "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off", srv.dir);
+	if (strcmp(what, "start") == 0) {
+		char *argv[] = {PG_BIN "/pg_ctl",
+				"start",
+				"-w",
+				"-t",
+				"60",
+				"-D",
+				data,
+				"-l",
+				log,
+				"-o",
+				opts,
+				NULL};
+		return run_pg(argv);
+	}
+	char *argv[] = {PG_BIN "/pg_ctl", "stop", "-w", "-t", "60", "-D", data, "-m",
+			(char *)mode,	  NULL};
+	return run_pg(argv);
+}
+
+/* ---- the test's own view of the county database ----------------------------------------- */
+
+static PGconn *db_conn(void)
+{
+	if (!srv.pg || PQstatus(srv.pg) != CONNECTION_OK) {
+		PQfinish(srv.pg);
+		srv.pg = PQconnectdb(srv.conninfo);
+	}
+	return srv.pg;
+}
+
+/* One integer from sql (with up to one text parameter); -1 on any error. */
+static int64_t q_i64(const char *sql, const char *param)
+{
+	const char *v[] = {param};
+	PGresult *res = PQexecParams(db_conn(), sql, param ? 1 : 0, NULL, v, NULL, NULL, 0);
+	int64_t n = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+static int64_t county_count(const char *gw)
+{
+	return q_i64("SELECT count(*) FROM call_events WHERE gateway = $1", gw);
+}
+
+/* Wait until gateway gw has want events in the county. 0, or -1 after WAIT_MS. */
+static int wait_count(const char *gw, int64_t want)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		if (county_count(gw) == want)
+			return 0;
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "timeout: %s has %lld events in the county, want %lld\n", gw,
+		(long long)county_count(gw), (long long)want);
+	return -1;
+}
+
+static int wait_count_above(const char *gw, int64_t above)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		if (county_count(gw) > above)
+			return 0;
+		pause_ms(1);
+	}
+	return -1;
+}
+
+/*
+ * Exactly once: the county's (seq, hash) rows of gw equal the local log's (id, hash) rows
+ * one for one, in order. Returns how many matched, or -1 (printing the first difference).
+ */
+static int64_t same_log(const char *gw, const char *db_path)
+{
+	const char *v[] = {gw};
+	PGresult *res = PQexecParams(db_conn(),
+				     "SELECT seq, encode(hash, 'hex') FROM call_events"
+				     " WHERE gateway = $1 ORDER BY seq",
+				     1, NULL, v, NULL, NULL, 0);
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0, rows;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto bad;
+	rows = PQntuples(res);
+	if (sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, "SELECT id, lower(hex(hash)) FROM incident_events ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto bad;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n >= rows ||
+		    strtoll(PQgetvalue(res, n, 0), NULL, 10) != sqlite3_column_int64(st, 0) ||
+		    strcmp(PQgetvalue(res, n, 1), (const char *)sqlite3_column_text(st, 1)) != 0) {
+			fprintf(stderr,
+				"%s: local event %lld differs from county row %lld of %lld\n", gw,
+				(long long)sqlite3_column_int64(st, 0), (long long)n + 1,
+				(long long)rows);
+			goto bad;
+		}
+		n++;
+	}
+	if (n != rows) {
+		fprintf(stderr, "%s: county has %lld rows, local log %lld\n", gw, (long long)rows,
+			(long long)n);
+		goto bad;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	PQclear(res);
+	return n;
+bad:
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	PQclear(res);
+	return -1;
+}
+
+/* ---- a gateway: its call log and its rinki-sync ----------------------------------------- */
+
+struct gw {
+	char id[33];
+	char dir[64];
+	char db[96], conf[96], status[96], log[96];
+	struct gw_db *db_h;
+	int64_t t0;	/* time of the first event; another t0, another chain */
+	int64_t events; /* events written to the local log */
+	int64_t incident;
+	pid_t sync;
+};
+
+/* Gateways of the running test, finished by the teardown also when an assertion failed. */
+static struct gw *live[4];
+
+static void gw_init(struct gw *g, const char *id, int batch)
+{
+	FILE *f;
+	int i = 0;
+
+	memset(g, 0, sizeof(*g));
+	while (live[i])
+		i++;
+	live[i] = g;
+	g->t0 = 1765000000000LL;
+	snprintf(g->id, sizeof(g->id), "%s", id);
+	snprintf(g->dir, sizeof(g->dir), "/tmp/rinki-sync-XXXXXX");
+	assert_non_null(mkdtemp(g->dir));
+	snprintf(g->db, sizeof(g->db), "%s/rinki.db", g->dir);
+	snprintf(g->conf, sizeof(g->conf), "%s/rinki.conf", g->dir);
+	snprintf(g->status, sizeof(g->status), "%s/sync.status", g->dir);
+	snprintf(g->log, sizeof(g->log), "%s/sync.log", g->dir);
+	assert_int_equal(gw_db_open(g->db, &g->db_h), 0);
+	f = fopen(g->conf, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"db.path %s\ncounty.conninfo %s application_name=" APP_NAME "\n"
+		"county.gateway_id %s\ncounty.batch %d\ncounty.poll_ms 100\ncounty.retry_max 1\n"
+		"county.status_file %s\n",
+		g->db, srv.conninfo, id, batch, g->status);
+	fclose(f);
+}
+
+/* Append n events to the local log: incidents with a few events each, system events too. */
+static void gw_write(struct gw *g, int n)
+{
+	static const char *const texts[] = {"Soitto Mikkelistä", NULL, "päivystäjä 4",
+					    "x\ty \"quoted\" \\ back"};
+	int64_t target = g->events + n;
+
+	while (g->events < target) {
+		int64_t t = g->t0 + g->events * 1000;
+		int k = (int)(g->events % 7);
+		if (g->incident == 0 || (k == 0 && target - g->events >= 2)) {
+			struct gw_incident_rec rec = {
+			    .started_ms = t, .caller = "2269001", .line = "sos", .radio_cci = 3};
+			if (g->incident) {
+				assert_int_equal(gw_db_incident_close(g->db_h, g->incident, t,
+								      "accepted", -1, "aino"),
+						 0);
+				g->events++;
+			}
+			assert_int_equal(gw_db_incident_open(g->db_h, &rec, &g->incident), 0);
+		} else if (k == 3) {
+			assert_int_equal(
+			    gw_db_system_event_append(g->db_h, t, "group_call", "9001"), 0);
+		} else {
+			assert_int_equal(gw_db_event_append(g->db_h, g->incident, t, "page",
+							    texts[g->events % 4]),
+					 0);
+		}
+		g->events++;
+	}
+}
+
+static void gw_start_sync(struct gw *g)
+{
+	char bin[256];
+	const char *dir = getenv("RINKI_BIN");
+
+	snprintf(bin, sizeof(bin), "%s/rinki-sync", dir ? dir : "build/san/bin");
+	g->sync = fork();
+	assert_true(g->sync >= 0);
+	if (g->sync == 0) {
+		int fd = open(g->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(bin, bin, "-c", g->conf, (char *)NULL);
+		_exit(127);
+	}
+}
+
+/* Stop rinki-sync with sig and reap it; returns its wait status. */
+static int gw_stop_sync(struct gw *g, int sig)
+{
+	int st = -1;
+	if (g->sync <= 0)
+		return -1;
+	kill(g->sync, sig);
+	waitpid(g->sync, &st, 0);
+	g->sync = 0;
+	return st;
+}
+
+/* The status file has a line "key value" with this value (bounded wait). 0 or -1. */
+static int wait_status(struct gw *g, const char *line)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	char want[128], buf[1024];
+
+	snprintf(want, sizeof(want), "\n%s\n", line);
+	while (now_ms() < end) {
+		FILE *f = fopen(g->status, "r");
+		if (f) {
+			size_t n = fread(buf + 1, 1, sizeof(buf) - 2, f);
+			fclose(f);
+			buf[0] = '\n';
+			buf[n + 1] = '\0';
+			if (strstr(buf, want))
+				return 0;
+		}
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "timeout waiting for status '%s' in %s\n", line, g->status);
+	return -1;
+}
+
+static void gw_fini(struct gw *g)
+{
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i] == g)
+			live[i] = NULL;
+	if (g->sync > 0)
+		gw_stop_sync(g, SIGKILL);
+	gw_db_close(g->db_h);
+	g->db_h = NULL;
+	rm_rf(g->dir);
+}
+
+/* After each test: what a failed assertion left behind (rinki-sync processes, files). */
+static int teardown(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i])
+			gw_fini(live[i]);
+	return 0;
+}
+
+/* rinki-sync --verify against the county; its exit status, output to out. */
+static int run_verify(const struct gw *g, char *out, size_t len)
+{
+	char cmd[512];
+	const char *dir = getenv("RINKI_BIN");
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s/rinki-sync -c %s --verify 2>&1", dir ? dir : "build/san/bin",
+		 g->conf);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- the tests -------------------------------------------------------------------------- */
+
+/* (a) 100 events arrive exactly once; more written while it runs follow. */
+static void test_hundred(void **state)
+{
+	struct gw g;
+	char out[4096];
+	(void)state;
+
+	gw_init(&g, "gw-a", 500);
+	gw_write(&g, 100);
+	assert_int_equal(g.events, 100);
+	gw_start_sync(&g);
+	assert_int_equal(wait_count(g.id, 100), 0);
+	assert_int_equal(same_log(g.id, g.db), 100);
+	gw_write(&g, 20);
+	assert_int_equal(wait_count(g.id, 120), 0);
+	assert_int_equal(same_log(g.id, g.db), 120);
+	assert_int_equal(wait_status(&g, "backlog 0"), 0);
+	assert_int_equal(wait_status(&g, "state ok"), 0);
+	assert_int_equal(wait_status(&g, "county_head 120"), 0);
+	/* SIGTERM: a clean exit */
+	int st = gw_stop_sync(&g, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(run_verify(&g, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "gw-a: 120 events, intact"));
+	gw_fini(&g);
+}
+
+/* (b) The server stops (immediate: as in a crash) while rinki-sync pushes, and comes back. */
+static void test_server_restart(void **state)
+{
+	struct gw g;
+	int64_t before;
+	(void)state;
+
+	gw_init(&g, "gw-b", 10);
+	gw_write(&g, 3000);
+	gw_start_sync(&g);
+	assert_int_equal(wait_count_above(g.id, 100), 0);
+	before = county_count(g.id);
+	assert_int_equal(pg_ctl("stop", "immediate"), 0);
+	PQfinish(srv.pg);
+	srv.pg = NULL;
+	printf("server stopped with %lld of %lld events in the county\n", (long long)before,
+	       (long long)g.events);
+	assert_true(before < g.events);
+	/* rinki-sync sees the county down; the gateway's own log goes on meanwhile */
+	assert_int_equal(wait_status(&g, "state down"), 0);
+	gw_write(&g, 500);
+	assert_int_equal(pg_ctl("start", NULL), 0);
+	assert_int_equal(wait_count(g.id, g.events), 0);
+	assert_int_equal(same_log(g.id, g.db), g.events);
+	assert_int_equal(wait_status(&g, "backlog 0"), 0);
+	gw_fini(&g);
+}
+
+/* Wait until rinki-sync's backend is seen in the state cond (pg_stat_activity). */
+static int wait_backend(const char *cond, int poll_ms)
+{
+	char sql[256];
+	int64_t end = now_ms() + WAIT_MS;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" APP_NAME
+		 "' AND %s",
+		 cond);
+	while (now_ms() < end) {
+		if (q_i64(sql, NULL) == 1)
+			return 0;
+		pause_ms(poll_ms);
+	}
+	return -1;
+}
+
+/* (c) SIGKILL mid-batch, again and again: nothing lost, nothing twice. */
+static void test_kill(void **state)
+{
+	const char *env = getenv("RINKI_SYNC_KILLS");
+	int kills = env ? atoi(env) : KILLS_SHORT;
+	PGconn *locker = PQconnectdb(srv.conninfo);
+	struct gw g;
+	(void)state;
+
+	assert_int_equal(PQstatus(locker), CONNECTION_OK);
+	gw_init(&g, "gw-c", 25);
+	gw_write(&g, 1000);
+	for (int i = 0; i < kills; i++) {
+		int64_t have = county_count(g.id);
+		const char *how;
+		if (i % 2 == 0) {
+			/* Hold a lock its inserts need: its transaction stays open, mid-batch. */
+			PQclear(PQexec(locker, "BEGIN"));
+			PGresult *res = PQexec(locker, "LOCK TABLE call_events IN SHARE MODE");
+			assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+			PQclear(res);
+			gw_start_sync(&g);
+			assert_int_equal(wait_backend("wait_event_type = 'Lock'", POLL_MS), 0);
+			gw_stop_sync(&g, SIGKILL);
+			PQclear(PQexec(locker, "ROLLBACK"));
+			how = "blocked in its transaction";
+		} else {
+			/* Draining: killed once its transaction has written rows (it may commit
+			 * between the look and the kill; either way nothing may be lost). */
+			gw_start_sync(&g);
+			assert_int_equal(wait_count_above(g.id, have), 0);
+			assert_int_equal(wait_backend("backend_xid IS NOT NULL", 1), 0);
+			gw_stop_sync(&g, SIGKILL);
+			how = "after writing rows, before its commit";
+		}
+		printf("kill %d (%s): %lld of %lld events in the county\n", i + 1, how,
+		       (long long)county_count(g.id), (long long)g.events);
+		gw_write(&g, 50); /* the gateway goes on writing */
+	}
+	gw_start_sync(&g);
+	assert_int_equal(wait_count(g.id, g.events), 0);
+	assert_int_equal(same_log(g.id, g.db), g.events);
+	gw_fini(&g);
+	PQfinish(locker);
+}
+
+/* A second log under an id the county holds is refused; a changed row fails --verify. */
+static void test_conflict_and_verify(void **state)
+{
+	struct gw a, b;
+	char out[4096];
+	(void)state;
+
+	gw_init(&a, "gw-d", 100);
+	gw_write(&a, 30);
+	gw_start_sync(&a);
+	assert_int_equal(wait_count(a.id, 30), 0);
+	gw_stop_sync(&a, SIGTERM);
+
+	gw_init(&b, "gw-d", 100); /* another board, configured with the same id */
+	b.t0 += 1;
+	gw_write(&b, 40);
+	gw_start_sync(&b);
+	assert_int_equal(wait_status(&b, "state conflict"), 0);
+	assert_int_equal(county_count("gw-d"), 30);
+	assert_int_equal(same_log(a.id, a.db), 30);
+	gw_fini(&b);
+
+	assert_int_equal(run_verify(&a, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "gw-d: 30 events, intact"));
+	assert_int_equal(
+	    q_i64("WITH u AS (UPDATE call_events SET t_ms = t_ms + 1"
+		  " WHERE gateway = $1 AND seq = 17 RETURNING 1) SELECT count(*) FROM u",
+		  "gw-d"),
+	    1);
+	assert_int_equal(run_verify(&a, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "gw-d: broken at event 17: content does not match its hash"));
+	/* the other gateways are still reported intact */
+	assert_non_null(strstr(out, "gw-a: 120 events, intact"));
+	assert_int_equal(q_i64("WITH d AS (DELETE FROM call_events WHERE gateway = $1 AND seq = 17"
+			       " RETURNING 1) SELECT count(*) FROM d",
+			       "gw-d"),
+			 1);
+	assert_int_equal(run_verify(&a, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "gw-d: broken at event 17: missing"));
+	gw_fini(&a);
+}
+
+/* ---- the server ------------------------------------------------------------------------- */
+
+static int server_up(void **state)
+{
+	char data[96], *argv[16];
+	int i = 0;
+	(void)state;
+
+	snprintf(srv.dir, sizeof(srv.dir), "/tmp/rinki-pg-XXXXXX");
+	if (!mkdtemp(srv.dir))
+		return -1;
+	srv.uid = geteuid();
+	srv.gid = getegid();
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		if (!pw)
+			return -1;
+		srv.uid = pw->pw_uid;
+		srv.gid = pw->pw_gid;
+		if (chown(srv.dir, srv.uid, srv.gid) < 0)
+			return -1;
+	}
+	snprintf(data, sizeof(data), "%s/data", srv.dir);
+	argv[i++] = PG_BIN "/initdb";
+	argv[i++] = "-D";
+	argv[i++] = data;
+	argv[i++] = "-U";
+	argv[i++] = PG_USER;
+	argv[i++] = "--auth=trust";
+	argv[i++] = "-E";
+	argv[i++] = "UTF8";
+	argv[i++] = "--locale=C";
+	argv[i++] = "--no-sync";
+	argv[i] = NULL;
+	if (run_pg(argv) != 0) {
+		fprintf(stderr, "initdb failed (see %s/tool.log)\n", srv.dir);
+		return -1;
+	}
+	if (pg_ctl("start", NULL) != 0) {
+		fprintf(stderr, "pg_ctl start failed (see %s/server.log)\n", srv.dir);
+		return -1;
+	}
+	srv.up = true;
+	snprintf(srv.conninfo, sizeof(srv.conninfo), "host=%s dbname=postgres user=" PG_USER,
+		 srv.dir);
+	return PQstatus(db_conn()) == CONNECTION_OK ? 0 : -1;
+}
+
+static int server_down(void **state)
+{
+	(void)state;
+	PQfinish(srv.pg);
+	srv.pg = NULL;
+	if (srv.up)
+		pg_ctl("stop", "immediate");
+	srv.up = false;
+	rm_rf(srv.dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_hundred, teardown),
+	    cmocka_unit_test_teardown(test_server_restart, teardown),
+	    cmocka_unit_test_teardown(test_kill, teardown),
+	    cmocka_unit_test_teardown(test_conflict_and_verify, teardown),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, server_up, server_down);
+}
