@@ -141,7 +141,7 @@ build/san/tools/sync/%.o: SAN_CFLAGS += $(PQ_CFLAGS)
 # The county sync test talks to its PostgreSQL server itself (libpq) and runs rinki-sync.
 build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS)
 build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
-build/san/integ/test_sync: | build/san/bin/rinki-sync
+build/san/integ/test_sync: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -242,6 +242,11 @@ clean:
 build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
+
+# The county sync's drain rate: a scratch PostgreSQL (tests/integration/pg_rig.c), rinki-sync.
+build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 
 # make soak: long load runs by hand (tests/soak/soak.mk), not part of make test.
 include tests/soak/soak.mk

@@ -20,8 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,20 +37,16 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "pg_rig.h"
 
-#define PG_BIN	    "/usr/lib/postgresql/15/bin"
 #define WAIT_MS	    30000
 #define POLL_MS	    20
-#define PG_USER	    "county"
 #define APP_NAME    "rinki-sync-test"
 #define KILLS_SHORT 5
 
 static struct {
-	char dir[64]; /* server: data/, socket, log */
-	char conninfo[256];
-	uid_t uid; /* the server's user */
-	gid_t gid;
-	bool up;
+	struct pg_rig rig;
+	const char *conninfo;
 	PGconn *pg; /* the test's own connection */
 } srv;
 
@@ -71,34 +65,6 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Run argv as the server's user, output appended to the server log; exit status or -1. */
-static int run_pg(char *const argv[])
-{
-	char log[128];
-	pid_t pid;
-	int st;
-
-	snprintf(log, sizeof(log), "%s/tool.log", srv.dir);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		if (geteuid() == 0 &&
-		    (setgroups(0, NULL) < 0 || setgid(srv.gid) < 0 || setuid(srv.uid) < 0))
-			_exit(126);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void rm_rf(const char *dir)
 {
 	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
@@ -109,33 +75,6 @@ static void rm_rf(const char *dir)
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
-}
-
-static int pg_ctl(const char *what, const char *mode)
-{
-	char data[96], log[96], opts[256];
-	snprintf(data, sizeof(data), "%s/data", srv.dir);
-	snprintf(log, sizeof(log), "%s/server.log", srv.dir);
-	snprintf(opts, sizeof(opts),
-		 "-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off", srv.dir);
-	if (strcmp(what, "start") == 0) {
-		char *argv[] = {PG_BIN "/pg_ctl",
-				"start",
-				"-w",
-				"-t",
-				"60",
-				"-D",
-				data,
-				"-l",
-				log,
-				"-o",
-				opts,
-				NULL};
-		return run_pg(argv);
-	}
-	char *argv[] = {PG_BIN "/pg_ctl", "stop", "-w", "-t", "60", "-D", data, "-m",
-			(char *)mode,	  NULL};
-	return run_pg(argv);
 }
 
 /* ---- the test's own view of the county database ----------------------------------------- */
@@ -454,7 +393,7 @@ static void test_server_restart(void **state)
 	gw_start_sync(&g);
 	assert_int_equal(wait_count_above(g.id, 100), 0);
 	before = county_count(g.id);
-	assert_int_equal(pg_ctl("stop", "immediate"), 0);
+	assert_int_equal(pg_rig_stop_server(&srv.rig, "immediate"), 0);
 	PQfinish(srv.pg);
 	srv.pg = NULL;
 	printf("server stopped with %lld of %lld events in the county\n", (long long)before,
@@ -463,7 +402,7 @@ static void test_server_restart(void **state)
 	/* rinki-sync sees the county down; the gateway's own log goes on meanwhile */
 	assert_int_equal(wait_status(&g, "state down"), 0);
 	gw_write(&g, 500);
-	assert_int_equal(pg_ctl("start", NULL), 0);
+	assert_int_equal(pg_rig_start_server(&srv.rig), 0);
 	assert_int_equal(wait_count(g.id, g.events), 0);
 	assert_int_equal(same_log(g.id, g.db), g.events);
 	assert_int_equal(wait_status(&g, "backlog 0"), 0);
@@ -580,47 +519,10 @@ static void test_conflict_and_verify(void **state)
 
 static int server_up(void **state)
 {
-	char data[96], *argv[16];
-	int i = 0;
 	(void)state;
-
-	snprintf(srv.dir, sizeof(srv.dir), "/tmp/rinki-pg-XXXXXX");
-	if (!mkdtemp(srv.dir))
+	if (pg_rig_start(&srv.rig) < 0)
 		return -1;
-	srv.uid = geteuid();
-	srv.gid = getegid();
-	if (geteuid() == 0) {
-		struct passwd *pw = getpwnam("nobody");
-		if (!pw)
-			return -1;
-		srv.uid = pw->pw_uid;
-		srv.gid = pw->pw_gid;
-		if (chown(srv.dir, srv.uid, srv.gid) < 0)
-			return -1;
-	}
-	snprintf(data, sizeof(data), "%s/data", srv.dir);
-	argv[i++] = PG_BIN "/initdb";
-	argv[i++] = "-D";
-	argv[i++] = data;
-	argv[i++] = "-U";
-	argv[i++] = PG_USER;
-	argv[i++] = "--auth=trust";
-	argv[i++] = "-E";
-	argv[i++] = "UTF8";
-	argv[i++] = "--locale=C";
-	argv[i++] = "--no-sync";
-	argv[i] = NULL;
-	if (run_pg(argv) != 0) {
-		fprintf(stderr, "initdb failed (see %s/tool.log)\n", srv.dir);
-		return -1;
-	}
-	if (pg_ctl("start", NULL) != 0) {
-		fprintf(stderr, "pg_ctl start failed (see %s/server.log)\n", srv.dir);
-		return -1;
-	}
-	srv.up = true;
-	snprintf(srv.conninfo, sizeof(srv.conninfo), "host=%s dbname=postgres user=" PG_USER,
-		 srv.dir);
+	srv.conninfo = srv.rig.conninfo;
 	return PQstatus(db_conn()) == CONNECTION_OK ? 0 : -1;
 }
 
@@ -629,10 +531,7 @@ static int server_down(void **state)
 	(void)state;
 	PQfinish(srv.pg);
 	srv.pg = NULL;
-	if (srv.up)
-		pg_ctl("stop", "immediate");
-	srv.up = false;
-	rm_rf(srv.dir);
+	pg_rig_fini(&srv.rig);
 	return 0;
 }
 
