@@ -195,26 +195,35 @@ struct gw {
 	pid_t sync;
 };
 
-/* Gateways of the running test, finished by the teardown also when an assertion failed. */
-static struct gw *live[4];
+/*
+ * Gateways live in a static pool, not on a test's stack: a failed assertion leaves the test
+ * function, and the teardown still finishes them (stops rinki-sync, removes the files).
+ */
+static struct gw pool[4];
+static bool in_use[4];
 
-static void gw_init(struct gw *g, const char *id, int batch)
+static struct gw *gw_new(const char *id, int batch)
 {
+	char dir[sizeof(pool[0].dir)];
+	struct gw *g;
 	FILE *f;
 	int i = 0;
 
-	memset(g, 0, sizeof(*g));
-	while (live[i])
+	while (in_use[i])
 		i++;
-	live[i] = g;
+	assert_true(i < 4);
+	in_use[i] = true;
+	g = &pool[i];
+	memset(g, 0, sizeof(*g));
 	g->t0 = 1765000000000LL;
 	snprintf(g->id, sizeof(g->id), "%s", id);
-	snprintf(g->dir, sizeof(g->dir), "/tmp/rinki-sync-XXXXXX");
-	assert_non_null(mkdtemp(g->dir));
-	snprintf(g->db, sizeof(g->db), "%s/rinki.db", g->dir);
-	snprintf(g->conf, sizeof(g->conf), "%s/rinki.conf", g->dir);
-	snprintf(g->status, sizeof(g->status), "%s/sync.status", g->dir);
-	snprintf(g->log, sizeof(g->log), "%s/sync.log", g->dir);
+	snprintf(dir, sizeof(dir), "/tmp/rinki-sync-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	memcpy(g->dir, dir, sizeof(dir));
+	snprintf(g->db, sizeof(g->db), "%s/rinki.db", dir);
+	snprintf(g->conf, sizeof(g->conf), "%s/rinki.conf", dir);
+	snprintf(g->status, sizeof(g->status), "%s/sync.status", dir);
+	snprintf(g->log, sizeof(g->log), "%s/sync.log", dir);
 	assert_int_equal(gw_db_open(g->db, &g->db_h), 0);
 	f = fopen(g->conf, "w");
 	assert_non_null(f);
@@ -224,6 +233,7 @@ static void gw_init(struct gw *g, const char *id, int batch)
 		"county.status_file %s\n",
 		g->db, srv.conninfo, id, batch, g->status);
 	fclose(f);
+	return g;
 }
 
 /* Append n events to the local log: incidents with a few events each, system events too. */
@@ -312,11 +322,46 @@ static int wait_status(struct gw *g, const char *line)
 	return -1;
 }
 
+/* The value of key in the status file now, or -1. */
+static int64_t status_value(struct gw *g, const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	int64_t v = -1;
+	FILE *f = fopen(g->status, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, n) == 0 && line[n] == ' ')
+			v = strtoll(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* rinki-sync's log (stderr) has a line containing needle (bounded wait). 0 or -1. */
+static int wait_log(struct gw *g, const char *needle)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	char buf[8192];
+
+	while (now_ms() < end) {
+		FILE *f = fopen(g->log, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			if (strstr(buf, needle))
+				return 0;
+		}
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "timeout waiting for '%s' in %s\n", needle, g->log);
+	return -1;
+}
+
 static void gw_fini(struct gw *g)
 {
-	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-		if (live[i] == g)
-			live[i] = NULL;
+	in_use[g - pool] = false;
 	if (g->sync > 0)
 		gw_stop_sync(g, SIGKILL);
 	gw_db_close(g->db_h);
@@ -328,9 +373,11 @@ static void gw_fini(struct gw *g)
 static int teardown(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-		if (live[i])
-			gw_fini(live[i]);
+	for (size_t i = 0; i < sizeof(pool) / sizeof(pool[0]); i++)
+		if (in_use[i])
+			gw_fini(&pool[i]);
+	if (!srv.rig.up) /* a test failed while the server was stopped */
+		return pg_rig_start_server(&srv.rig);
 	return 0;
 }
 
@@ -357,56 +404,67 @@ static int run_verify(const struct gw *g, char *out, size_t len)
 /* (a) 100 events arrive exactly once; more written while it runs follow. */
 static void test_hundred(void **state)
 {
-	struct gw g;
+	struct gw *g;
 	char out[4096];
 	(void)state;
 
-	gw_init(&g, "gw-a", 500);
-	gw_write(&g, 100);
-	assert_int_equal(g.events, 100);
-	gw_start_sync(&g);
-	assert_int_equal(wait_count(g.id, 100), 0);
-	assert_int_equal(same_log(g.id, g.db), 100);
-	gw_write(&g, 20);
-	assert_int_equal(wait_count(g.id, 120), 0);
-	assert_int_equal(same_log(g.id, g.db), 120);
-	assert_int_equal(wait_status(&g, "backlog 0"), 0);
-	assert_int_equal(wait_status(&g, "state ok"), 0);
-	assert_int_equal(wait_status(&g, "county_head 120"), 0);
+	g = gw_new("gw-a", 500);
+	gw_write(g, 100);
+	assert_int_equal(g->events, 100);
+	gw_start_sync(g);
+	assert_int_equal(wait_count(g->id, 100), 0);
+	assert_int_equal(same_log(g->id, g->db), 100);
+	gw_write(g, 20);
+	assert_int_equal(wait_count(g->id, 120), 0);
+	assert_int_equal(same_log(g->id, g->db), 120);
+	assert_int_equal(wait_status(g, "backlog 0"), 0);
+	assert_int_equal(wait_status(g, "state ok"), 0);
+	assert_int_equal(wait_status(g, "county_head 120"), 0);
+	assert_int_equal(status_value(g, "lag_ms"), 0);
+	assert_true(status_value(g, "last_success_ms") > 0);
+	/* SIGUSR1: the status in the log too */
+	kill(g->sync, SIGUSR1);
+	assert_int_equal(wait_log(g, "status: gateway gw-a;state ok;local_head 120;"), 0);
 	/* SIGTERM: a clean exit */
-	int st = gw_stop_sync(&g, SIGTERM);
+	int st = gw_stop_sync(g, SIGTERM);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_int_equal(run_verify(&g, out, sizeof(out)), 0);
+	assert_int_equal(run_verify(g, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "gw-a: 120 events, intact"));
-	gw_fini(&g);
+	gw_fini(g);
 }
 
 /* (b) The server stops (immediate: as in a crash) while rinki-sync pushes, and comes back. */
 static void test_server_restart(void **state)
 {
-	struct gw g;
+	struct gw *g;
 	int64_t before;
 	(void)state;
 
-	gw_init(&g, "gw-b", 10);
-	gw_write(&g, 3000);
-	gw_start_sync(&g);
-	assert_int_equal(wait_count_above(g.id, 100), 0);
-	before = county_count(g.id);
+	g = gw_new("gw-b", 10);
+	gw_write(g, 3000);
+	gw_start_sync(g);
+	assert_int_equal(wait_count_above(g->id, 100), 0);
+	before = county_count(g->id);
 	assert_int_equal(pg_rig_stop_server(&srv.rig, "immediate"), 0);
 	PQfinish(srv.pg);
 	srv.pg = NULL;
 	printf("server stopped with %lld of %lld events in the county\n", (long long)before,
-	       (long long)g.events);
-	assert_true(before < g.events);
+	       (long long)g->events);
+	assert_true(before < g->events);
 	/* rinki-sync sees the county down; the gateway's own log goes on meanwhile */
-	assert_int_equal(wait_status(&g, "state down"), 0);
-	gw_write(&g, 500);
+	assert_int_equal(wait_status(g, "state down"), 0);
+	gw_write(g, 500);
+	/* the status shows the backlog growing while the county is away */
+	char head[48];
+	snprintf(head, sizeof(head), "local_head %lld", (long long)g->events);
+	assert_int_equal(wait_status(g, head), 0);
+	assert_true(status_value(g, "backlog") > 500);
+	assert_true(status_value(g, "lag_ms") > 0);
 	assert_int_equal(pg_rig_start_server(&srv.rig), 0);
-	assert_int_equal(wait_count(g.id, g.events), 0);
-	assert_int_equal(same_log(g.id, g.db), g.events);
-	assert_int_equal(wait_status(&g, "backlog 0"), 0);
-	gw_fini(&g);
+	assert_int_equal(wait_count(g->id, g->events), 0);
+	assert_int_equal(same_log(g->id, g->db), g->events);
+	assert_int_equal(wait_status(g, "backlog 0"), 0);
+	gw_fini(g);
 }
 
 /* Wait until rinki-sync's backend is seen in the state cond (pg_stat_activity). */
@@ -433,14 +491,14 @@ static void test_kill(void **state)
 	const char *env = getenv("RINKI_SYNC_KILLS");
 	int kills = env ? atoi(env) : KILLS_SHORT;
 	PGconn *locker = PQconnectdb(srv.conninfo);
-	struct gw g;
+	struct gw *g;
 	(void)state;
 
 	assert_int_equal(PQstatus(locker), CONNECTION_OK);
-	gw_init(&g, "gw-c", 25);
-	gw_write(&g, 1000);
+	g = gw_new("gw-c", 25);
+	gw_write(g, 1000);
 	for (int i = 0; i < kills; i++) {
-		int64_t have = county_count(g.id);
+		int64_t have = county_count(g->id);
 		const char *how;
 		if (i % 2 == 0) {
 			/* Hold a lock its inserts need: its transaction stays open, mid-batch. */
@@ -448,61 +506,61 @@ static void test_kill(void **state)
 			PGresult *res = PQexec(locker, "LOCK TABLE call_events IN SHARE MODE");
 			assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
 			PQclear(res);
-			gw_start_sync(&g);
+			gw_start_sync(g);
 			assert_int_equal(wait_backend("wait_event_type = 'Lock'", POLL_MS), 0);
-			gw_stop_sync(&g, SIGKILL);
+			gw_stop_sync(g, SIGKILL);
 			PQclear(PQexec(locker, "ROLLBACK"));
 			how = "blocked in its transaction";
 		} else {
 			/* Draining: killed once its transaction has written rows (it may commit
 			 * between the look and the kill; either way nothing may be lost). */
-			gw_start_sync(&g);
-			assert_int_equal(wait_count_above(g.id, have), 0);
+			gw_start_sync(g);
+			assert_int_equal(wait_count_above(g->id, have), 0);
 			assert_int_equal(wait_backend("backend_xid IS NOT NULL", 1), 0);
-			gw_stop_sync(&g, SIGKILL);
+			gw_stop_sync(g, SIGKILL);
 			how = "after writing rows, before its commit";
 		}
 		printf("kill %d (%s): %lld of %lld events in the county\n", i + 1, how,
-		       (long long)county_count(g.id), (long long)g.events);
-		gw_write(&g, 50); /* the gateway goes on writing */
+		       (long long)county_count(g->id), (long long)g->events);
+		gw_write(g, 50); /* the gateway goes on writing */
 	}
-	gw_start_sync(&g);
-	assert_int_equal(wait_count(g.id, g.events), 0);
-	assert_int_equal(same_log(g.id, g.db), g.events);
-	gw_fini(&g);
+	gw_start_sync(g);
+	assert_int_equal(wait_count(g->id, g->events), 0);
+	assert_int_equal(same_log(g->id, g->db), g->events);
+	gw_fini(g);
 	PQfinish(locker);
 }
 
 /* A second log under an id the county holds is refused; a changed row fails --verify. */
 static void test_conflict_and_verify(void **state)
 {
-	struct gw a, b;
+	struct gw *a, *b;
 	char out[4096];
 	(void)state;
 
-	gw_init(&a, "gw-d", 100);
-	gw_write(&a, 30);
-	gw_start_sync(&a);
-	assert_int_equal(wait_count(a.id, 30), 0);
-	gw_stop_sync(&a, SIGTERM);
+	a = gw_new("gw-d", 100);
+	gw_write(a, 30);
+	gw_start_sync(a);
+	assert_int_equal(wait_count(a->id, 30), 0);
+	gw_stop_sync(a, SIGTERM);
 
-	gw_init(&b, "gw-d", 100); /* another board, configured with the same id */
-	b.t0 += 1;
-	gw_write(&b, 40);
-	gw_start_sync(&b);
-	assert_int_equal(wait_status(&b, "state conflict"), 0);
+	b = gw_new("gw-d", 100); /* another board, configured with the same id */
+	b->t0 += 1;
+	gw_write(b, 40);
+	gw_start_sync(b);
+	assert_int_equal(wait_status(b, "state conflict"), 0);
 	assert_int_equal(county_count("gw-d"), 30);
-	assert_int_equal(same_log(a.id, a.db), 30);
-	gw_fini(&b);
+	assert_int_equal(same_log(a->id, a->db), 30);
+	gw_fini(b);
 
-	assert_int_equal(run_verify(&a, out, sizeof(out)), 0);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "gw-d: 30 events, intact"));
 	assert_int_equal(
 	    q_i64("WITH u AS (UPDATE call_events SET t_ms = t_ms + 1"
 		  " WHERE gateway = $1 AND seq = 17 RETURNING 1) SELECT count(*) FROM u",
 		  "gw-d"),
 	    1);
-	assert_int_equal(run_verify(&a, out, sizeof(out)), 1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "gw-d: broken at event 17: content does not match its hash"));
 	/* the other gateways are still reported intact */
 	assert_non_null(strstr(out, "gw-a: 120 events, intact"));
@@ -510,9 +568,35 @@ static void test_conflict_and_verify(void **state)
 			       " RETURNING 1) SELECT count(*) FROM d",
 			       "gw-d"),
 			 1);
-	assert_int_equal(run_verify(&a, out, sizeof(out)), 1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "gw-d: broken at event 17: missing"));
-	gw_fini(&a);
+	gw_fini(a);
+}
+
+/* A county schema newer than this build is left alone: nothing pushed, state conflict. */
+static void test_newer_schema(void **state)
+{
+	struct gw *g;
+	(void)state;
+
+	assert_int_equal(q_i64("WITH u AS (UPDATE schema_version SET version = version + 1"
+			       " RETURNING 1) SELECT count(*) FROM u",
+			       NULL),
+			 1);
+	g = gw_new("gw-e", 100);
+	gw_write(g, 10);
+	gw_start_sync(g);
+	assert_int_equal(wait_status(g, "state conflict"), 0);
+	assert_int_equal(wait_status(g, "last_error county database: schema newer than this build"),
+			 0);
+	assert_int_equal(county_count("gw-e"), 0);
+	assert_int_equal(q_i64("WITH u AS (UPDATE schema_version SET version = version - 1"
+			       " RETURNING 1) SELECT count(*) FROM u",
+			       NULL),
+			 1);
+	/* back at its version: it goes on by itself */
+	assert_int_equal(wait_count("gw-e", 10), 0);
+	gw_fini(g);
 }
 
 /* ---- the server ------------------------------------------------------------------------- */
@@ -542,6 +626,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_server_restart, teardown),
 	    cmocka_unit_test_teardown(test_kill, teardown),
 	    cmocka_unit_test_teardown(test_conflict_and_verify, teardown),
+	    cmocka_unit_test_teardown(test_newer_schema, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, server_up, server_down);

@@ -63,7 +63,7 @@ struct sync {
 	int64_t local_head; /* the local log's last event (as last read) */
 	int64_t lag_ms;	    /* age of the oldest event not in the county; 0 when none */
 	int64_t last_ok_ms; /* wall clock of the last step that succeeded; 0: never */
-	const char *state;  /* starting, ok, down, conflict, local */
+	const char *state;  /* starting, ok, down, conflict (rows or schema), local */
 	char last_error[200];
 	int backoff_ms;
 	struct row *rows;
@@ -283,6 +283,25 @@ static int step(struct sync *s)
 	return n;
 }
 
+/*
+ * After a failed step: the local head and the age of the oldest event the county lacks
+ * (as last known), so the status shows the backlog growing while the county is away.
+ */
+static void refresh_local(struct sync *s)
+{
+	int64_t head;
+	int rc;
+
+	if (!s->x)
+		return;
+	rows_clear(s);
+	rc = gw_db_export_read(s->x, s->county_seq, 1, keep_row, s, &head);
+	if (rc < 0)
+		return;
+	s->local_head = head;
+	s->lag_ms = rc > 0 ? gw_loop_wall_ms(s->loop) - s->rows[0].r.t_ms : 0;
+}
+
 static void on_tick(struct gw_loop *loop, void *arg)
 {
 	struct sync *s = arg;
@@ -296,6 +315,7 @@ static void on_tick(struct gw_loop *loop, void *arg)
 		} else {
 			county_close(s->c);
 			s->c = NULL;
+			refresh_local(s);
 		}
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_FIRST_MS;
 		if (s->backoff_ms > s->conf.county_retry_max_s * 1000)
