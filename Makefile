@@ -139,9 +139,10 @@ build/san/bin/rinki-sync: $(SYNC_SRCS:%.c=build/san/%.o) $(SAN_GW)
 build/rel/tools/sync/%.o: REL_CFLAGS += $(PQ_CFLAGS)
 build/san/tools/sync/%.o: SAN_CFLAGS += $(PQ_CFLAGS)
 # The county sync test talks to its PostgreSQL server itself (libpq) and runs rinki-sync.
-build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS)
+build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
 build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
-build/san/integ/test_sync: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
+build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
+	| build/san/bin/rinki-sync
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)

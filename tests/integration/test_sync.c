@@ -14,9 +14,11 @@
  * (immediate: a crash) and restarted while pushing, and with rinki-sync killed by SIGKILL
  * mid-batch 5 times (RINKI_SYNC_KILLS=20 for the long form by hand): half of them while
  * its transaction is provably open (blocked on a table lock the test holds, seen in
- * pg_stat_activity), half while it drains freely. A second log under a gateway id the
- * county already holds is refused; a changed county row fails rinki-sync --verify. Waits
- * are bounded waits on conditions (30 s), never fixed sleeps.
+ * pg_stat_activity), half once its open transaction has written rows (backend_xid). A
+ * second log under a gateway id the county already holds is refused; a changed or deleted
+ * county row fails rinki-sync --verify; a newer county schema is left alone. county_push()
+ * is also driven directly: a retried batch, another row under a held seq, a gap, a bad
+ * link. Waits are bounded waits on conditions (30 s), never fixed sleeps.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,8 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/db.h"
+#include "county.h"
+#include "core/log.h"
 #include "pg_rig.h"
+#include "store/db.h"
 
 #define WAIT_MS	    30000
 #define POLL_MS	    20
@@ -599,6 +603,70 @@ static void test_newer_schema(void **state)
 	gw_fini(g);
 }
 
+/* Five chained rows of a made-up gateway, hashed with the call log's own function. */
+static void make_rows(struct gw_db_chain_row rows[5], int64_t t0)
+{
+	uint8_t prev[32] = {0};
+
+	for (int i = 0; i < 5; i++) {
+		struct gw_db_chain_row *r = &rows[i];
+		memset(r, 0, sizeof(*r));
+		r->id = i + 1;
+		r->incident = i == 4 ? 0 : 1;
+		r->t_ms = t0 + i;
+		r->kind = "page";
+		r->kind_len = 4;
+		r->v3 = true;
+		memcpy(r->prev_hash, prev, 32);
+		assert_int_equal(gw_db_chain_hash(r, r->hash), 0);
+		memcpy(prev, r->hash, 32);
+	}
+}
+
+/* county_push() itself: retried rows skipped, a different row, a gap, a bad link refused. */
+static void test_push_rules(void **state)
+{
+	struct gw_db_chain_row rows[5], other[5];
+	struct county *c = NULL;
+	uint8_t head[32];
+	int64_t seq;
+
+	make_rows(rows, 1000);
+	make_rows(other, 2000);
+	assert_int_equal(county_connect(srv.conninfo, &c), 0);
+	*state = c; /* the teardown closes it */
+	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
+	assert_int_equal(seq, 0);
+	/* a start that is not seq 1 is a gap */
+	assert_int_equal(county_push(c, "gw-f", &rows[1], 2), -EBADMSG);
+	assert_int_equal(county_push(c, "gw-f", rows, 3), 3);
+	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
+	assert_int_equal(seq, 3);
+	assert_memory_equal(head, rows[2].hash, 32);
+	/* a retried batch adds only what is new */
+	assert_int_equal(county_push(c, "gw-f", rows, 5), 2);
+	assert_int_equal(county_push(c, "gw-f", rows, 5), 0);
+	/* another row under a held seq: refused, and nothing of its batch kept */
+	assert_int_equal(county_push(c, "gw-f", other, 5), -EBADMSG);
+	/* a row that does not link to the county's row before it */
+	other[3].id = 6;
+	assert_int_equal(county_push(c, "gw-f", &other[3], 1), -EBADMSG);
+	/* nor does a gap after the head */
+	other[4].id = 8;
+	assert_int_equal(county_push(c, "gw-f", &other[4], 1), -EBADMSG);
+	assert_int_equal(county_count("gw-f"), 5);
+	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
+	assert_int_equal(seq, 5);
+	assert_memory_equal(head, rows[4].hash, 32);
+}
+
+static int close_county(void **state)
+{
+	county_close(*state);
+	*state = NULL;
+	return teardown(state);
+}
+
 /* ---- the server ------------------------------------------------------------------------- */
 
 static int server_up(void **state)
@@ -627,6 +695,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_kill, teardown),
 	    cmocka_unit_test_teardown(test_conflict_and_verify, teardown),
 	    cmocka_unit_test_teardown(test_newer_schema, teardown),
+	    cmocka_unit_test_teardown(test_push_rules, close_county),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, server_up, server_down);
