@@ -5,7 +5,9 @@
  * only checked, never migrated: the writer owns the schema. Its few statements are an enum
  * with a parallel SQL table, prepared at open, reset after use, like db.c's. A read runs in
  * one deferred transaction so the head and the rows come from one state of the file.
- * chain_meta.v3_from says which rows are hashed with encoding v3 (see db.c).
+ * chain_meta.v3_from says which rows are hashed with encoding v3 (see db.c). An incident's
+ * own row comes with the events that open and close it, so the county can keep incidents
+ * in step with the events it holds.
  */
 #include "store/db_export.h"
 
@@ -27,8 +29,12 @@ static const char *const x_sql[X_COUNT] = {
     [X_COMMIT] = "COMMIT",
     [X_ROLLBACK] = "ROLLBACK",
     [X_HEAD] = "SELECT coalesce(max(id), 0) FROM incident_events",
-    [X_ROWS] = "SELECT id, coalesce(incident, 0), t_ms, kind, detail, detail_hash, prev_hash,"
-	       " hash FROM incident_events WHERE id > $after ORDER BY id LIMIT $limit",
+    [X_ROWS] = "SELECT e.id, coalesce(e.incident, 0), e.t_ms, e.kind, e.detail, e.detail_hash,"
+	       " e.prev_hash, e.hash, i.id, i.started_ms, i.ended_ms, i.caller, i.caller_name,"
+	       " i.line, i.radio_cci, i.outcome, i.cause, i.accepted_by"
+	       " FROM incident_events e LEFT JOIN incidents i ON i.id = e.incident"
+	       " AND e.kind IN ('open', 'close', 'interrupted')"
+	       " WHERE e.id > $after ORDER BY e.id LIMIT $limit",
 };
 
 struct gw_db_export {
@@ -185,6 +191,29 @@ static bool row_read(struct gw_db_export *x, sqlite3_stmt *st, struct gw_db_chai
 	return col_hash(st, 6, r->prev_hash) && col_hash(st, 7, r->hash);
 }
 
+/* The incident columns 8..17 of X_ROWS; false when the row has none. */
+static bool incident_read(sqlite3_stmt *st, struct gw_db_incident *inc)
+{
+	memset(inc, 0, sizeof(*inc));
+	if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+		return false;
+	inc->id = sqlite3_column_int64(st, 8);
+	inc->started_ms = sqlite3_column_int64(st, 9);
+	inc->ended = sqlite3_column_type(st, 10) != SQLITE_NULL;
+	inc->ended_ms = sqlite3_column_int64(st, 10);
+	inc->caller = (const char *)sqlite3_column_text(st, 11);
+	inc->caller_name = (const char *)sqlite3_column_text(st, 12);
+	inc->line = (const char *)sqlite3_column_text(st, 13);
+	inc->radio_cci = sqlite3_column_int(st, 14);
+	inc->outcome = (const char *)sqlite3_column_text(st, 15);
+	inc->has_cause = sqlite3_column_type(st, 16) != SQLITE_NULL;
+	inc->cause = sqlite3_column_int(st, 16);
+	inc->accepted_by = (const char *)sqlite3_column_text(st, 17);
+	if (!inc->caller)
+		inc->caller = "";
+	return true;
+}
+
 int gw_db_export_read(struct gw_db_export *x, int64_t after, int limit, gw_db_export_fn fn,
 		      void *arg, int64_t *head)
 {
@@ -208,13 +237,16 @@ int gw_db_export_read(struct gw_db_export *x, int64_t after, int limit, gw_db_ex
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "$limit"), limit);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct gw_db_chain_row r;
+		struct gw_db_incident inc;
+		bool has_inc;
 		if (!row_read(x, st, &r)) {
 			LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: export: event %lld: hash malformed",
 			     x->path, (long long)r.id);
 			rc = -EBADMSG;
 			break;
 		}
-		if ((rc = fn(&r, arg)) < 0)
+		has_inc = incident_read(st, &inc);
+		if ((rc = fn(&r, has_inc ? &inc : NULL, arg)) < 0)
 			break;
 		n++;
 	}

@@ -25,8 +25,13 @@ int gw_db_export_open(const char *path, struct gw_db_export **out);
 /* Close; NULL is fine. */
 void gw_db_export_close(struct gw_db_export *x);
 
-/* Called per row; the row's text is valid only during the call. < 0 stops the read. */
-typedef int (*gw_db_export_fn)(const struct gw_db_chain_row *row, void *arg);
+/*
+ * Called per row, with inc the row's incident as it is now when the row is its "open",
+ * "close" or "interrupted" event (NULL otherwise). Text is valid only during the call.
+ * A return < 0 stops the read.
+ */
+typedef int (*gw_db_export_fn)(const struct gw_db_chain_row *row, const struct gw_db_incident *inc,
+			       void *arg);
 
 /*
  * In one read transaction: *head = the last row's id (0 when the log is empty), then fn

@@ -186,6 +186,58 @@ bad:
 	return -1;
 }
 
+/*
+ * The county's incident rows of gw equal the local incidents row for row (what the open
+ * and closing events pushed so far say). Returns how many, or -1 (printing the first
+ * difference).
+ */
+static int64_t same_incidents(const char *gw, const char *db_path)
+{
+	static const char cols[] =
+	    "id || '|' || started_ms || '|' || caller || '|' || coalesce(caller_name, '') || '|'"
+	    " || coalesce(line, '') || '|' || radio_cci || '|' || coalesce(ended_ms, -1) || '|'"
+	    " || coalesce(outcome, '') || '|' || coalesce(cause, -1) || '|'"
+	    " || coalesce(accepted_by, '')";
+	char pg_sql[512], lite_sql[512];
+	const char *v[] = {gw};
+	PGresult *res;
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0, rows;
+
+	snprintf(pg_sql, sizeof(pg_sql), "SELECT %s FROM incidents WHERE gateway = $1 ORDER BY id",
+		 cols);
+	snprintf(lite_sql, sizeof(lite_sql), "SELECT %s FROM incidents ORDER BY id", cols);
+	res = PQexecParams(db_conn(), pg_sql, 1, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, lite_sql, -1, &st, NULL) != SQLITE_OK) {
+		n = -1;
+		goto out;
+	}
+	rows = PQntuples(res);
+	while (n >= 0 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *local = (const char *)sqlite3_column_text(st, 0);
+		if (n >= rows || strcmp(PQgetvalue(res, n, 0), local) != 0) {
+			fprintf(stderr, "%s: local incident %s, county %s\n", gw, local,
+				n < rows ? PQgetvalue(res, n, 0) : "(none)");
+			n = -1;
+		} else {
+			n++;
+		}
+	}
+	if (n >= 0 && n != rows) {
+		fprintf(stderr, "%s: county has %lld incidents, local log %lld\n", gw,
+			(long long)rows, (long long)n);
+		n = -1;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	PQclear(res);
+	return n;
+}
+
 /* ---- a gateway: its call log and its rinki-sync ----------------------------------------- */
 
 struct gw {
@@ -254,9 +306,10 @@ static void gw_write(struct gw *g, int n)
 			struct gw_incident_rec rec = {
 			    .started_ms = t, .caller = "2269001", .line = "sos", .radio_cci = 3};
 			if (g->incident) {
-				assert_int_equal(gw_db_incident_close(g->db_h, g->incident, t,
-								      "accepted", -1, "aino"),
-						 0);
+				assert_int_equal(
+				    gw_db_incident_close(g->db_h, g->incident, t, "accepted",
+							 g->incident % 2 ? 16 : -1, "aino"),
+				    0);
 				g->events++;
 			}
 			assert_int_equal(gw_db_incident_open(g->db_h, &rec, &g->incident), 0);
@@ -421,6 +474,7 @@ static void test_hundred(void **state)
 	gw_write(g, 20);
 	assert_int_equal(wait_count(g->id, 120), 0);
 	assert_int_equal(same_log(g->id, g->db), 120);
+	assert_int_equal(same_incidents(g->id, g->db), 17);
 	assert_int_equal(wait_status(g, "backlog 0"), 0);
 	assert_int_equal(wait_status(g, "state ok"), 0);
 	assert_int_equal(wait_status(g, "county_head 120"), 0);
@@ -467,6 +521,7 @@ static void test_server_restart(void **state)
 	assert_int_equal(pg_rig_start_server(&srv.rig), 0);
 	assert_int_equal(wait_count(g->id, g->events), 0);
 	assert_int_equal(same_log(g->id, g->db), g->events);
+	assert_true(same_incidents(g->id, g->db) > 0);
 	assert_int_equal(wait_status(g, "backlog 0"), 0);
 	gw_fini(g);
 }
@@ -531,6 +586,7 @@ static void test_kill(void **state)
 	gw_start_sync(g);
 	assert_int_equal(wait_count(g->id, g->events), 0);
 	assert_int_equal(same_log(g->id, g->db), g->events);
+	assert_true(same_incidents(g->id, g->db) > 0);
 	gw_fini(g);
 	PQfinish(locker);
 }
@@ -638,22 +694,22 @@ static void test_push_rules(void **state)
 	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
 	assert_int_equal(seq, 0);
 	/* a start that is not seq 1 is a gap */
-	assert_int_equal(county_push(c, "gw-f", &rows[1], 2), -EBADMSG);
-	assert_int_equal(county_push(c, "gw-f", rows, 3), 3);
+	assert_int_equal(county_push(c, "gw-f", &rows[1], NULL, 2), -EBADMSG);
+	assert_int_equal(county_push(c, "gw-f", rows, NULL, 3), 3);
 	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
 	assert_int_equal(seq, 3);
 	assert_memory_equal(head, rows[2].hash, 32);
 	/* a retried batch adds only what is new */
-	assert_int_equal(county_push(c, "gw-f", rows, 5), 2);
-	assert_int_equal(county_push(c, "gw-f", rows, 5), 0);
+	assert_int_equal(county_push(c, "gw-f", rows, NULL, 5), 2);
+	assert_int_equal(county_push(c, "gw-f", rows, NULL, 5), 0);
 	/* another row under a held seq: refused, and nothing of its batch kept */
-	assert_int_equal(county_push(c, "gw-f", other, 5), -EBADMSG);
+	assert_int_equal(county_push(c, "gw-f", other, NULL, 5), -EBADMSG);
 	/* a row that does not link to the county's row before it */
 	other[3].id = 6;
-	assert_int_equal(county_push(c, "gw-f", &other[3], 1), -EBADMSG);
+	assert_int_equal(county_push(c, "gw-f", &other[3], NULL, 1), -EBADMSG);
 	/* nor does a gap after the head */
 	other[4].id = 8;
-	assert_int_equal(county_push(c, "gw-f", &other[4], 1), -EBADMSG);
+	assert_int_equal(county_push(c, "gw-f", &other[4], NULL, 1), -EBADMSG);
 	assert_int_equal(county_count("gw-f"), 5);
 	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
 	assert_int_equal(seq, 5);
@@ -665,6 +721,32 @@ static int close_county(void **state)
 	county_close(*state);
 	*state = NULL;
 	return teardown(state);
+}
+
+/* A county database of schema v1 (events only) is migrated to v2 (incidents) in place. */
+static void test_migrate_v1(void **state)
+{
+	struct gw *g;
+	(void)state;
+
+	assert_int_equal(q_i64("WITH d AS (DELETE FROM schema_version RETURNING 1),"
+			       " i AS (INSERT INTO schema_version VALUES (1) RETURNING 1)"
+			       " SELECT count(*) FROM i",
+			       NULL),
+			 1);
+	PQclear(PQexec(db_conn(), "DROP TABLE incidents"));
+	assert_int_equal(
+	    q_i64("SELECT count(*) FROM pg_tables WHERE tablename = 'incidents'", NULL), 0);
+	g = gw_new("gw-g", 100);
+	gw_write(g, 40);
+	gw_start_sync(g);
+	assert_int_equal(wait_count(g->id, 40), 0);
+	assert_int_equal(q_i64("SELECT max(version) FROM schema_version", NULL),
+			 county_schema_version());
+	assert_int_equal(county_schema_version(), 2);
+	assert_int_equal(same_log(g->id, g->db), 40);
+	assert_true(same_incidents(g->id, g->db) > 0);
+	gw_fini(g);
 }
 
 /* ---- the server ------------------------------------------------------------------------- */
@@ -696,6 +778,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_conflict_and_verify, teardown),
 	    cmocka_unit_test_teardown(test_newer_schema, teardown),
 	    cmocka_unit_test_teardown(test_push_rules, close_county),
+	    cmocka_unit_test_teardown(test_migrate_v1, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, server_up, server_down);

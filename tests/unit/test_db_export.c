@@ -70,9 +70,10 @@ struct seen {
 	bool has_detail[64];
 	uint8_t last[32];
 	char kinds[64][16];
+	char inc[64][96]; /* the incident given with the row, as text; "" when none */
 };
 
-static int take(const struct gw_db_chain_row *r, void *arg)
+static int take(const struct gw_db_chain_row *r, const struct gw_db_incident *inc, void *arg)
 {
 	struct seen *s = arg;
 	uint8_t h[32];
@@ -86,6 +87,12 @@ static int take(const struct gw_db_chain_row *r, void *arg)
 	s->has_detail[s->n] = r->detail != NULL;
 	snprintf(s->kinds[s->n], sizeof(s->kinds[0]), "%.*s", (int)r->kind_len, r->kind);
 	memcpy(s->last, r->hash, 32);
+	if (inc)
+		snprintf(s->inc[s->n], sizeof(s->inc[0]), "%lld %lld %s %s %d %s %s",
+			 (long long)inc->id, (long long)inc->started_ms, inc->caller,
+			 inc->caller_name ? inc->caller_name : "-", inc->radio_cci,
+			 inc->outcome ? inc->outcome : "-",
+			 inc->accepted_by ? inc->accepted_by : "-");
 	s->n++;
 	return 0;
 }
@@ -137,6 +144,13 @@ static void test_rows_and_hashes(void **state)
 	assert_false(s.has_detail[2]); /* dtmf: none */
 	assert_false(s.has_detail[3]); /* blanked, still hashing right */
 	assert_string_equal(s.kinds[6], "retention");
+	/* the incident row comes with its open and close events only */
+	assert_string_equal(s.inc[0], "1 1000 2269001 Poliisi 3 accepted aino");
+	assert_string_equal(s.inc[4], "1 1000 2269001 Poliisi 3 accepted aino");
+	assert_string_equal(s.kinds[4], "close");
+	for (int i = 1; i < n; i++)
+		if (i != 4)
+			assert_string_equal(s.inc[i], "");
 	gw_db_export_close(x);
 }
 

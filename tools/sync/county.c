@@ -52,10 +52,33 @@ static const char *const migrations[] = {
     " PRIMARY KEY (gateway, seq));"
     "CREATE INDEX call_events_incident ON call_events (gateway, incident)"
     " WHERE incident IS NOT NULL;",
+    /*
+     * v2: incidents, as their open event (open_seq) and closing event (close_seq: "close"
+     * or "interrupted") report them. Incidents opened by events pushed before v2 have no
+     * row here (their events do).
+     */
+    "CREATE TABLE incidents ("
+    " gateway text NOT NULL REFERENCES gateways (gateway),"
+    " id bigint NOT NULL CHECK (id > 0),"
+    " started_ms bigint NOT NULL,"
+    " caller text NOT NULL,"
+    " caller_name text,"
+    " line text,"
+    " radio_cci integer NOT NULL,"
+    " ended_ms bigint,"
+    " outcome text,"
+    " cause integer,"
+    " accepted_by text,"
+    " open_seq bigint NOT NULL,"
+    " close_seq bigint,"
+    " PRIMARY KEY (gateway, id),"
+    " FOREIGN KEY (gateway, open_seq) REFERENCES call_events (gateway, seq),"
+    " FOREIGN KEY (gateway, close_seq) REFERENCES call_events (gateway, seq));"
+    "CREATE INDEX incidents_started ON incidents (started_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-enum c_stmt { C_HEAD, C_GW, C_PREV, C_INS, C_GWS, C_WALK, C_COUNT };
+enum c_stmt { C_HEAD, C_GW, C_PREV, C_INS, C_GWS, C_WALK, C_INC_OPEN, C_INC_CLOSE, C_COUNT };
 
 static const struct {
 	const char *name, *sql;
@@ -88,6 +111,17 @@ static const struct {
 		" FROM call_events WHERE gateway = $1::text AND seq > $2::int8"
 		" ORDER BY seq LIMIT 1000",
 		2},
+    [C_INC_OPEN] = {"inc_open",
+		    "INSERT INTO incidents (gateway, id, started_ms, caller, caller_name, line,"
+		    " radio_cci, open_seq) VALUES ($1::text, $2::int8, $3::int8, $4::text,"
+		    " $5::text, $6::text, $7::int4, $8::int8)"
+		    " ON CONFLICT (gateway, id) DO NOTHING",
+		    8},
+    [C_INC_CLOSE] = {"inc_close",
+		     "UPDATE incidents SET ended_ms = $3::int8, outcome = $4::text,"
+		     " cause = $5::int4, accepted_by = $6::text, close_seq = $7::int8"
+		     " WHERE gateway = $1::text AND id = $2::int8",
+		     7},
 };
 
 struct county {
@@ -127,6 +161,19 @@ static void put_u64(uint8_t b[8], uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		b[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static void put_u32(uint8_t b[4], uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* A text parameter: its bytes and length, or SQL NULL. */
+static void text_param(const char *s, const char **v, int *len)
+{
+	*v = s;
+	*len = s ? (int)strlen(s) : 0;
 }
 
 static int64_t get_i64(const PGresult *res, int row, int col)
@@ -371,7 +418,50 @@ static int insert_row(struct county *c, const char *gw, const struct gw_db_chain
 	return rc;
 }
 
-int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *rows, int n)
+/* The county's incident row for an open (create) or closing (close) event r. 0 or -errno. */
+static int incident_row(struct county *c, const char *gw, const struct gw_db_chain_row *r,
+			const struct gw_db_incident *inc)
+{
+	uint8_t id[8], t[8], seq[8], num[4];
+	const char *v[8] = {gw, (const char *)id, (const char *)t};
+	int len[8] = {(int)strlen(gw), 8, 8};
+	bool open = r->kind_len == 4 && memcmp(r->kind, "open", 4) == 0;
+	PGresult *res;
+
+	put_u64(id, (uint64_t)inc->id);
+	put_u64(seq, (uint64_t)r->id);
+	if (open) {
+		put_u64(t, (uint64_t)inc->started_ms);
+		put_u32(num, (uint32_t)inc->radio_cci);
+		text_param(inc->caller, &v[3], &len[3]);
+		text_param(inc->caller_name, &v[4], &len[4]);
+		text_param(inc->line, &v[5], &len[5]);
+		v[6] = (const char *)num;
+		len[6] = 4;
+		v[7] = (const char *)seq;
+		len[7] = 8;
+		res = exec(c, C_INC_OPEN, v, len);
+	} else {
+		if (!inc->ended)
+			return 0; /* not closed in the row read: nothing to record */
+		put_u64(t, (uint64_t)inc->ended_ms);
+		put_u32(num, (uint32_t)inc->cause);
+		text_param(inc->outcome, &v[3], &len[3]);
+		v[4] = inc->has_cause ? (const char *)num : NULL;
+		len[4] = 4;
+		text_param(inc->accepted_by, &v[5], &len[5]);
+		v[6] = (const char *)seq;
+		len[6] = 8;
+		res = exec(c, C_INC_CLOSE, v, len);
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return fail(c, res, open ? "incident open" : "incident close");
+	PQclear(res);
+	return 0;
+}
+
+int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *rows,
+		const struct gw_db_incident *const *incs, int n)
 {
 	static const uint8_t zero[32];
 	const char *v[] = {gw};
@@ -403,6 +493,8 @@ int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *
 	for (int i = 0; rc >= 0 && i < n; i++) {
 		if ((rc = insert_row(c, gw, &rows[i])) > 0)
 			added++;
+		if (rc >= 0 && incs && incs[i])
+			rc = incident_row(c, gw, &rows[i], incs[i]);
 	}
 	if (rc >= 0 && (rc = command(c, "COMMIT", "commit push")) >= 0)
 		return added;

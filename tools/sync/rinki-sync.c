@@ -45,10 +45,13 @@
 #define BACKOFF_FIRST_MS 500
 #define EXIT_USAGE	 2
 
-/* One exported row with its text owned here. */
+/* One exported row (and the incident it opens or closes) with its text owned here. */
 struct row {
 	struct gw_db_chain_row r;
 	char *kind, *detail;
+	bool has_inc;
+	struct gw_db_incident inc;
+	char *inc_text[5]; /* caller, caller_name, line, outcome, accepted_by */
 };
 
 struct sync {
@@ -108,12 +111,18 @@ static void status_write(const struct sync *s)
 
 /* ---- one step --------------------------------------------------------------------------- */
 
+static void row_free(struct row *k)
+{
+	free(k->kind);
+	free(k->detail);
+	for (int i = 0; i < 5; i++)
+		free(k->inc_text[i]);
+}
+
 static void rows_clear(struct sync *s)
 {
-	for (int i = 0; i < s->n; i++) {
-		free(s->rows[i].kind);
-		free(s->rows[i].detail);
-	}
+	for (int i = 0; i < s->n; i++)
+		row_free(&s->rows[i]);
 	s->n = 0;
 }
 
@@ -128,7 +137,25 @@ static char *memdup0(const char *p, size_t n)
 	return d;
 }
 
-static int keep_row(const struct gw_db_chain_row *r, void *arg)
+/* Copy the incident's text into k (inc_text); false when out of memory. */
+static bool keep_incident(struct row *k, const struct gw_db_incident *inc)
+{
+	const char **f[5] = {&k->inc.caller, &k->inc.caller_name, &k->inc.line, &k->inc.outcome,
+			     &k->inc.accepted_by};
+
+	k->inc = *inc;
+	k->has_inc = true;
+	for (int i = 0; i < 5; i++) {
+		if (!*f[i])
+			continue;
+		if (!(k->inc_text[i] = strdup(*f[i])))
+			return false;
+		*f[i] = k->inc_text[i];
+	}
+	return true;
+}
+
+static int keep_row(const struct gw_db_chain_row *r, const struct gw_db_incident *inc, void *arg)
 {
 	struct sync *s = arg;
 	struct row *k;
@@ -142,12 +169,12 @@ static int keep_row(const struct gw_db_chain_row *r, void *arg)
 		s->cap = cap;
 	}
 	k = &s->rows[s->n];
+	memset(k, 0, sizeof(*k));
 	k->r = *r;
 	k->kind = memdup0(r->kind, r->kind_len);
 	k->detail = r->detail ? memdup0(r->detail, r->detail_len) : NULL;
-	if (!k->kind || (r->detail && !k->detail)) {
-		free(k->kind);
-		free(k->detail);
+	if (!k->kind || (r->detail && !k->detail) || (inc && !keep_incident(k, inc))) {
+		row_free(k);
 		return -ENOMEM;
 	}
 	k->r.kind = k->kind;
@@ -262,12 +289,19 @@ static int step(struct sync *s)
 		return rc;
 	{
 		struct gw_db_chain_row *rows = malloc((size_t)n * sizeof(*rows));
-		if (!rows)
+		const struct gw_db_incident **incs = malloc((size_t)n * sizeof(*incs));
+		if (!rows || !incs) {
+			free(rows);
+			free(incs);
 			return fail(s, "local", -ENOMEM, "out of memory");
-		for (int i = 0; i < n; i++)
+		}
+		for (int i = 0; i < n; i++) {
 			rows[i] = s->rows[i].r;
-		rc = county_push(s->c, cf->county_gateway_id, rows, n);
+			incs[i] = s->rows[i].has_inc ? &s->rows[i].inc : NULL;
+		}
+		rc = county_push(s->c, cf->county_gateway_id, rows, incs, n);
 		free(rows);
+		free(incs);
 	}
 	if (rc < 0)
 		return fail(s, rc == -EBADMSG ? "conflict" : "down", rc,
