@@ -659,16 +659,16 @@ static void test_newer_schema(void **state)
 	gw_fini(g);
 }
 
-/* Five chained rows of a made-up gateway, hashed with the call log's own function. */
-static void make_rows(struct gw_db_chain_row rows[5], int64_t t0)
+/* n chained rows of a made-up gateway, hashed with the call log's own function. */
+static void make_rows(struct gw_db_chain_row *rows, int n, int64_t t0)
 {
 	uint8_t prev[32] = {0};
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < n; i++) {
 		struct gw_db_chain_row *r = &rows[i];
 		memset(r, 0, sizeof(*r));
 		r->id = i + 1;
-		r->incident = i == 4 ? 0 : 1;
+		r->incident = i % 5 == 4 ? 0 : 1;
 		r->t_ms = t0 + i;
 		r->kind = "page";
 		r->kind_len = 4;
@@ -687,8 +687,8 @@ static void test_push_rules(void **state)
 	uint8_t head[32];
 	int64_t seq;
 
-	make_rows(rows, 1000);
-	make_rows(other, 2000);
+	make_rows(rows, 5, 1000);
+	make_rows(other, 5, 2000);
 	assert_int_equal(county_connect(srv.conninfo, &c), 0);
 	*state = c; /* the teardown closes it */
 	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
@@ -714,6 +714,19 @@ static void test_push_rules(void **state)
 	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
 	assert_int_equal(seq, 5);
 	assert_memory_equal(head, rows[4].hash, 32);
+
+	/* 450 rows, three pipelines in one transaction; a different row in the last keeps none */
+	static struct gw_db_chain_row many[450];
+	make_rows(many, 450, 3000);
+	assert_int_equal(county_push(c, "gw-h", many, NULL, 420), 420);
+	assert_int_equal(county_count("gw-h"), 420);
+	many[410].t_ms++;
+	assert_int_equal(gw_db_chain_hash(&many[410], many[410].hash), 0);
+	assert_int_equal(county_push(c, "gw-h", many, NULL, 450), -EBADMSG);
+	assert_int_equal(county_count("gw-h"), 420);
+	make_rows(many, 450, 3000);
+	assert_int_equal(county_push(c, "gw-h", many, NULL, 450), 30);
+	assert_int_equal(county_count("gw-h"), 450);
 }
 
 static int close_county(void **state)

@@ -12,7 +12,8 @@
  * A push is one transaction: the gateway's row is upserted first (its row lock serialises
  * two pushers of one gateway id), the first row's link to the county's row before it is
  * checked, then each row is inserted with ON CONFLICT DO NOTHING and, when it was there
- * already, the stored hash compared with the offered one. So a batch retried after a crash
+ * already, the stored hash compared with the offered one; the rows' statements go in
+ * pipelines (libpq pipeline mode), a few round trips per batch. So a batch retried after a crash
  * or a lost COMMIT reply adds nothing twice, and a different log under the same gateway id
  * is refused rather than mixed in.
  */
@@ -374,60 +375,68 @@ static int stored_hash(struct county *c, const char *gw, int64_t seq, uint8_t ha
 	return rc;
 }
 
-/* Insert one row: 1 new, 0 there already with the same hash, -EBADMSG different, -errno. */
-static int insert_row(struct county *c, const char *gw, const struct gw_db_chain_row *r)
+/*
+ * Rows go in pipelines of PIPE_ROWS (libpq pipeline mode): their statements are sent
+ * without waiting, then one sync, then every answer is read in order, so a batch costs a
+ * few round trips instead of one per row. A pipeline is kept small enough that its
+ * statements and answers fit the socket buffers (neither side blocks writing).
+ */
+#define PIPE_ROWS 200
+
+/* Parameters of one event row for C_INS; the buffers are the caller's. */
+struct ins_params {
+	uint8_t seq[8], inc[8], t[8], enc[2];
+	const char *v[10];
+	int len[10];
+};
+
+static void ins_params(struct ins_params *p, const char *gw, const struct gw_db_chain_row *r)
 {
-	uint8_t seq[8], inc[8], t[8], enc[2] = {0, r->v3 ? 3 : 2}, have[32];
+	put_u64(p->seq, (uint64_t)r->id);
+	put_u64(p->inc, (uint64_t)r->incident);
+	put_u64(p->t, (uint64_t)r->t_ms);
+	p->enc[0] = 0;
+	p->enc[1] = r->v3 ? 3 : 2;
 	const char *v[10] = {
 	    gw,
-	    (const char *)seq,
-	    r->incident > 0 ? (const char *)inc : NULL,
-	    (const char *)t,
+	    (const char *)p->seq,
+	    r->incident > 0 ? (const char *)p->inc : NULL,
+	    (const char *)p->t,
 	    r->kind,
 	    r->detail,
 	    r->has_detail_hash ? (const char *)r->detail_hash : NULL,
-	    (const char *)enc,
+	    (const char *)p->enc,
 	    (const char *)r->prev_hash,
 	    (const char *)r->hash,
 	};
 	int len[10] = {(int)strlen(gw),	   8,  8, 8,  (int)r->kind_len,
 		       (int)r->detail_len, 32, 2, 32, 32};
-	PGresult *res;
-	int64_t added;
-	int rc;
-
-	put_u64(seq, (uint64_t)r->id);
-	put_u64(inc, (uint64_t)r->incident);
-	put_u64(t, (uint64_t)r->t_ms);
-	res = exec(c, C_INS, v, len);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		return fail(c, res, "insert event");
-	added = get_i64(res, 0, 0);
-	if (added == 1)
-		rc = 1;
-	else if (!get_hash(res, 0, 1, have))
-		rc = -EBADMSG;
-	else
-		rc = memcmp(have, r->hash, 32) == 0 ? 0 : -EBADMSG;
-	PQclear(res);
-	if (rc == -EBADMSG)
-		LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
-		     "county: %s event %lld: the county holds a different row under this id (is "
-		     "gateway id %s used twice, or was the local database replaced?)",
-		     gw, (long long)r->id, gw);
-	return rc;
+	memcpy(p->v, v, sizeof(v));
+	memcpy(p->len, len, sizeof(len));
 }
 
-/* The county's incident row for an open (create) or closing (close) event r. 0 or -errno. */
-static int incident_row(struct county *c, const char *gw, const struct gw_db_chain_row *r,
-			const struct gw_db_incident *inc)
+/* Queue a prepared statement with binary parameters and results. 0 or -ENOTCONN. */
+static int send(struct county *c, enum c_stmt id, const char *const *v, const int *len)
+{
+	static const int fmt[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+	if (PQsendQueryPrepared(c->pg, stmts[id].name, stmts[id].nparams, v, len, fmt, 1) != 1)
+		return fail(c, NULL, stmts[id].name);
+	return 0;
+}
+
+/* Queue the county's incident statement for an open or closing event r: 1 queued, 0 none. */
+static int send_incident(struct county *c, const char *gw, const struct gw_db_chain_row *r,
+			 const struct gw_db_incident *inc)
 {
 	uint8_t id[8], t[8], seq[8], num[4];
 	const char *v[8] = {gw, (const char *)id, (const char *)t};
 	int len[8] = {(int)strlen(gw), 8, 8};
 	bool open = r->kind_len == 4 && memcmp(r->kind, "open", 4) == 0;
-	PGresult *res;
+	int rc;
 
+	if (!open && !inc->ended)
+		return 0; /* not closed in the row read: nothing to record */
 	put_u64(id, (uint64_t)inc->id);
 	put_u64(seq, (uint64_t)r->id);
 	if (open) {
@@ -440,10 +449,8 @@ static int incident_row(struct county *c, const char *gw, const struct gw_db_cha
 		len[6] = 4;
 		v[7] = (const char *)seq;
 		len[7] = 8;
-		res = exec(c, C_INC_OPEN, v, len);
+		rc = send(c, C_INC_OPEN, v, len);
 	} else {
-		if (!inc->ended)
-			return 0; /* not closed in the row read: nothing to record */
 		put_u64(t, (uint64_t)inc->ended_ms);
 		put_u32(num, (uint32_t)inc->cause);
 		text_param(inc->outcome, &v[3], &len[3]);
@@ -452,12 +459,90 @@ static int incident_row(struct county *c, const char *gw, const struct gw_db_cha
 		text_param(inc->accepted_by, &v[5], &len[5]);
 		v[6] = (const char *)seq;
 		len[6] = 8;
-		res = exec(c, C_INC_CLOSE, v, len);
+		rc = send(c, C_INC_CLOSE, v, len);
 	}
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return fail(c, res, open ? "incident open" : "incident close");
-	PQclear(res);
-	return 0;
+	return rc < 0 ? rc : 1;
+}
+
+/*
+ * The next answer of the pipeline, which must have status want; *rc keeps the first
+ * failure (later statements of a failed pipeline are only aborted, not logged). Returns
+ * the result to read (PQclear() it), or NULL after a failure.
+ */
+static PGresult *answer(struct county *c, ExecStatusType want, const char *what, int *rc)
+{
+	PGresult *res = PQgetResult(c->pg), *end;
+
+	if (!res) {
+		if (*rc >= 0)
+			*rc = fail(c, NULL, what);
+		return NULL;
+	}
+	end = PQgetResult(c->pg); /* the NULL that ends one statement's answers */
+	PQclear(end);
+	if (PQresultStatus(res) == want)
+		return res;
+	if (*rc >= 0 && PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+		*rc = fail(c, res, what);
+	else
+		PQclear(res);
+	if (*rc >= 0)
+		*rc = -EIO;
+	return NULL;
+}
+
+/* Push rows [0, n) (n <= PIPE_ROWS) in one pipeline inside the open transaction. */
+static int push_pipeline(struct county *c, const char *gw, const struct gw_db_chain_row *rows,
+			 const struct gw_db_incident *const *incs, int n, int *added)
+{
+	bool with_inc[PIPE_ROWS];
+	int rc = 0;
+
+	assert(n <= PIPE_ROWS);
+	if (PQenterPipelineMode(c->pg) != 1)
+		return fail(c, NULL, "pipeline mode");
+	for (int i = 0; i < n; i++) {
+		struct ins_params p;
+		ins_params(&p, gw, &rows[i]);
+		if ((rc = send(c, C_INS, p.v, p.len)) < 0)
+			return rc;
+		with_inc[i] = false;
+		if (incs && incs[i] && (rc = send_incident(c, gw, &rows[i], incs[i])) < 0)
+			return rc;
+		with_inc[i] = rc == 1;
+		rc = 0;
+	}
+	if (PQpipelineSync(c->pg) != 1)
+		return fail(c, NULL, "pipeline sync");
+	for (int i = 0; i < n; i++) {
+		const struct gw_db_chain_row *r = &rows[i];
+		PGresult *res = answer(c, PGRES_TUPLES_OK, "insert event", &rc);
+		uint8_t have[32];
+
+		if (res && PQntuples(res) == 1 && get_i64(res, 0, 0) == 1) {
+			(*added)++;
+		} else if (res && (PQntuples(res) != 1 || !get_hash(res, 0, 1, have) ||
+				   memcmp(have, r->hash, 32) != 0)) {
+			LOGP(
+			    GW_LOG_MAIN, GW_LOG_ERROR,
+			    "county: %s event %lld: the county holds a different row under this id "
+			    "(is gateway id %s used twice, or was the local database replaced?)",
+			    gw, (long long)r->id, gw);
+			if (rc >= 0)
+				rc = -EBADMSG;
+		}
+		PQclear(res);
+		if (with_inc[i])
+			PQclear(answer(c, PGRES_COMMAND_OK, "incident", &rc));
+	}
+	PGresult *sync = PQgetResult(c->pg);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && rc >= 0)
+		rc = fail(c, sync, "pipeline end");
+	else
+		PQclear(sync);
+	if (PQexitPipelineMode(c->pg) != 1 && rc >= 0)
+		rc = fail(c, NULL, "pipeline exit");
+	return rc;
 }
 
 int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *rows,
@@ -490,12 +575,9 @@ int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
 		     "county: %s event %lld does not link to the county's row before it", gw,
 		     (long long)rows[0].id);
-	for (int i = 0; rc >= 0 && i < n; i++) {
-		if ((rc = insert_row(c, gw, &rows[i])) > 0)
-			added++;
-		if (rc >= 0 && incs && incs[i])
-			rc = incident_row(c, gw, &rows[i], incs[i]);
-	}
+	for (int i = 0; rc >= 0 && i < n; i += PIPE_ROWS)
+		rc = push_pipeline(c, gw, rows + i, incs ? incs + i : NULL,
+				   n - i < PIPE_ROWS ? n - i : PIPE_ROWS, &added);
 	if (rc >= 0 && (rc = command(c, "COMMIT", "commit push")) >= 0)
 		return added;
 out:
