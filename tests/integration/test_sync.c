@@ -633,6 +633,42 @@ static void test_conflict_and_verify(void **state)
 	gw_fini(a);
 }
 
+/*
+ * A local row changed after it was written (its detail no longer matches the hash the
+ * chain covers) is not pushed, nor anything after it; the rows before it are.
+ */
+static void test_local_changed_row(void **state)
+{
+	struct gw *g;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int64_t bad = 0;
+	char want[160];
+	(void)state;
+
+	g = gw_new("gw-i", 100);
+	gw_write(g, 30);
+	assert_int_equal(sqlite3_open(g->db, &h), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(h,
+			       "UPDATE incident_events SET detail = detail || ' (changed)'"
+			       " WHERE id = (SELECT min(id) FROM incident_events"
+			       " WHERE id >= 12 AND detail IS NOT NULL) RETURNING id",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		bad = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	assert_true(bad >= 12);
+	gw_start_sync(g);
+	assert_int_equal(wait_status(g, "state local"), 0);
+	snprintf(want, sizeof(want), "last_error local event %lld does not verify", (long long)bad);
+	assert_int_equal(wait_log(g, want + strlen("last_error ")), 0);
+	assert_int_equal(county_count(g->id), bad - 1);
+	gw_fini(g);
+}
+
 /* A county schema newer than this build is left alone: nothing pushed, state conflict. */
 static void test_newer_schema(void **state)
 {
@@ -790,6 +826,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_kill, teardown),
 	    cmocka_unit_test_teardown(test_conflict_and_verify, teardown),
 	    cmocka_unit_test_teardown(test_newer_schema, teardown),
+	    cmocka_unit_test_teardown(test_local_changed_row, teardown),
 	    cmocka_unit_test_teardown(test_push_rules, close_county),
 	    cmocka_unit_test_teardown(test_migrate_v1, teardown),
 	};

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -223,8 +224,24 @@ static int check_mark(struct sync *s)
 	return 0;
 }
 
-/* Every row read must hash right and continue the chain from the county's mark. */
-static int check_rows(struct sync *s)
+/* A v3 row's detail, when there, against its detail_hash (which the row hash covers). */
+static bool detail_ok(const struct gw_db_chain_row *r)
+{
+	uint8_t h[32];
+	unsigned int n = 0;
+
+	if (!r->v3 || !r->detail)
+		return true;
+	return r->has_detail_hash &&
+	       EVP_Digest(r->detail, r->detail_len, h, &n, EVP_sha256(), NULL) == 1 && n == 32 &&
+	       memcmp(h, r->detail_hash, 32) == 0;
+}
+
+/*
+ * How many of the rows read, from the first, hash right and continue the chain from the
+ * county's mark (all of them but for a changed local row), or -errno.
+ */
+static int rows_ok(struct sync *s)
 {
 	const uint8_t *prev = s->county_hash;
 	uint8_t h[32];
@@ -235,14 +252,11 @@ static int check_rows(struct sync *s)
 		if (rc < 0)
 			return fail(s, "local", rc, "hash: %s", strerror(-rc));
 		if (r->id != s->county_seq + 1 + i || memcmp(r->prev_hash, prev, 32) != 0 ||
-		    memcmp(h, r->hash, 32) != 0)
-			return fail(s, "local", -EBADMSG,
-				    "local event %lld does not verify: not pushed (see rinkictl "
-				    "log verify)",
-				    (long long)r->id);
+		    memcmp(h, r->hash, 32) != 0 || !detail_ok(r))
+			return i;
 		prev = r->hash;
 	}
-	return 0;
+	return s->n;
 }
 
 /* Read a batch and push it. Rows pushed (0: caught up), or -errno with state set. */
@@ -250,7 +264,7 @@ static int step(struct sync *s)
 {
 	const struct gw_conf *cf = &s->conf;
 	int64_t now = gw_loop_wall_ms(s->loop);
-	int rc, n;
+	int rc, n, n_ok;
 
 	if (!s->x && (rc = gw_db_export_open(cf->db_path, &s->x)) < 0)
 		return fail(s, "local", rc, "local call log %s: %s", cf->db_path, strerror(-rc));
@@ -282,12 +296,14 @@ static int step(struct sync *s)
 		s->lag_ms = 0;
 		s->last_ok_ms = now;
 		s->state = "ok";
+		s->last_error[0] = '\0';
 		return 0;
 	}
 	s->lag_ms = now - s->rows[0].r.t_ms;
-	if ((rc = check_rows(s)) < 0)
-		return rc;
-	{
+	/* Rows before a changed local row still go; that row and what follows do not. */
+	if ((n_ok = rows_ok(s)) < 0)
+		return n_ok;
+	if (n_ok > 0) {
 		struct gw_db_chain_row *rows = malloc((size_t)n * sizeof(*rows));
 		const struct gw_db_incident **incs = malloc((size_t)n * sizeof(*incs));
 		if (!rows || !incs) {
@@ -299,19 +315,26 @@ static int step(struct sync *s)
 			rows[i] = s->rows[i].r;
 			incs[i] = s->rows[i].has_inc ? &s->rows[i].inc : NULL;
 		}
-		rc = county_push(s->c, cf->county_gateway_id, rows, incs, n);
+		rc = county_push(s->c, cf->county_gateway_id, rows, incs, n_ok);
 		free(rows);
 		free(incs);
+		if (rc < 0)
+			return fail(s, rc == -EBADMSG ? "conflict" : "down", rc,
+				    "county database: push of events %lld..%lld failed",
+				    (long long)s->rows[0].r.id, (long long)s->rows[n_ok - 1].r.id);
+		s->county_seq = s->rows[n_ok - 1].r.id;
+		memcpy(s->county_hash, s->rows[n_ok - 1].r.hash, 32);
+		s->last_ok_ms = now;
 	}
-	if (rc < 0)
-		return fail(s, rc == -EBADMSG ? "conflict" : "down", rc,
-			    "county database: push of events %lld..%lld failed",
-			    (long long)s->rows[0].r.id, (long long)s->rows[n - 1].r.id);
-	s->county_seq = s->rows[n - 1].r.id;
-	memcpy(s->county_hash, s->rows[n - 1].r.hash, 32);
+	if (n_ok < n) {
+		s->lag_ms = now - s->rows[n_ok].r.t_ms;
+		return fail(s, "local", -EBADMSG,
+			    "local event %lld does not verify: not pushed, nor anything after it "
+			    "(see rinkictl log verify)",
+			    (long long)s->rows[n_ok].r.id);
+	}
 	if (s->county_seq >= s->local_head)
 		s->lag_ms = 0;
-	s->last_ok_ms = now;
 	s->state = "ok";
 	s->last_error[0] = '\0';
 	return n;
