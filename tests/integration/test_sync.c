@@ -630,6 +630,25 @@ static void test_conflict_and_verify(void **state)
 			 1);
 	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "gw-d: broken at event 17: missing"));
+	/* an incident row that disagrees with its open event */
+	assert_int_equal(
+	    q_i64("WITH u AS (UPDATE incidents SET started_ms = started_ms + 1"
+		  " WHERE gateway = 'gw-a' AND id = 5 RETURNING 1) SELECT count(*) FROM u",
+		  NULL),
+	    1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
+	assert_non_null(
+	    strstr(out, "gw-a: incident 5 does not match the events that open and close it"));
+	/* and one left open although its close event is there */
+	assert_int_equal(
+	    q_i64("WITH u AS (UPDATE incidents SET started_ms = started_ms - 1,"
+		  " ended_ms = NULL, outcome = NULL, close_seq = NULL"
+		  " WHERE gateway = 'gw-a' AND id = 5 RETURNING 1) SELECT count(*) FROM u",
+		  NULL),
+	    1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
+	assert_non_null(
+	    strstr(out, "gw-a: incident 5 does not match the events that open and close it"));
 	gw_fini(a);
 }
 

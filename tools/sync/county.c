@@ -79,7 +79,18 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-enum c_stmt { C_HEAD, C_GW, C_PREV, C_INS, C_GWS, C_WALK, C_INC_OPEN, C_INC_CLOSE, C_COUNT };
+enum c_stmt {
+	C_HEAD,
+	C_GW,
+	C_PREV,
+	C_INS,
+	C_GWS,
+	C_WALK,
+	C_INC_OPEN,
+	C_INC_CLOSE,
+	C_INC_CHECK,
+	C_COUNT
+};
 
 static const struct {
 	const char *name, *sql;
@@ -123,6 +134,22 @@ static const struct {
 		     " cause = $5::int4, accepted_by = $6::text, close_seq = $7::int8"
 		     " WHERE gateway = $1::text AND id = $2::int8",
 		     7},
+    /* Incidents against the events that opened and closed them: how many, the first bad. */
+    [C_INC_CHECK] = {"inc_check",
+		     "SELECT count(*), min(i.id) FILTER (WHERE o.kind <> 'open'"
+		     " OR o.incident IS DISTINCT FROM i.id OR o.t_ms <> i.started_ms"
+		     " OR (i.close_seq IS NULL) <> (i.ended_ms IS NULL)"
+		     " OR (i.close_seq IS NULL) <> (i.outcome IS NULL)"
+		     " OR (i.close_seq IS NOT NULL AND (c.kind NOT IN ('close', 'interrupted')"
+		     "  OR c.incident IS DISTINCT FROM i.id OR c.t_ms <> i.ended_ms))"
+		     " OR (i.close_seq IS NULL AND EXISTS (SELECT 1 FROM call_events e"
+		     "  WHERE e.gateway = i.gateway AND e.incident = i.id"
+		     "  AND e.kind IN ('close', 'interrupted'))))"
+		     " FROM incidents i"
+		     " JOIN call_events o ON o.gateway = i.gateway AND o.seq = i.open_seq"
+		     " LEFT JOIN call_events c ON c.gateway = i.gateway AND c.seq = i.close_seq"
+		     " WHERE i.gateway = $1::text",
+		     1},
 };
 
 struct county {
@@ -651,7 +678,21 @@ static int verify_gateway(struct county *c, const char *gw, FILE *out)
 		if (rows < WALK_PAGE)
 			break;
 	}
-	fprintf(out, "%s: %lld events, intact, head ", gw, (long long)last);
+	/* The incidents against the (intact) events that opened and closed them. */
+	PGresult *res = exec(c, C_INC_CHECK, v, len);
+	int64_t incidents;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		return fail(c, res, "incident check");
+	incidents = get_i64(res, 0, 0);
+	if (!PQgetisnull(res, 0, 1)) {
+		fprintf(out, "%s: incident %lld does not match the events that open and close it\n",
+			gw, (long long)get_i64(res, 0, 1));
+		PQclear(res);
+		return 1;
+	}
+	PQclear(res);
+	fprintf(out, "%s: %lld events, intact, %lld incidents, head ", gw, (long long)last,
+		(long long)incidents);
 	for (int i = 0; i < 32; i++)
 		fprintf(out, "%02x", prev[i]);
 	fputc('\n', out);
