@@ -18,7 +18,8 @@
  * second log under a gateway id the county already holds is refused; a changed or deleted
  * county row fails rinki-sync --verify; a newer county schema is left alone. county_push()
  * is also driven directly: a retried batch, another row under a held seq, a gap, a bad
- * link. Waits are bounded waits on conditions (30 s), never fixed sleeps.
+ * link. Three gateways start together on an empty county database. Waits are bounded
+ * waits on conditions (30 s), never fixed sleeps.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +52,8 @@
 static struct {
 	struct pg_rig rig;
 	const char *conninfo;
-	PGconn *pg; /* the test's own connection */
+	const char *conninfo_db; /* appended: the test's own view of another database */
+	PGconn *pg;		 /* the test's own connection */
 } srv;
 
 /* ---- small process helpers -------------------------------------------------------------- */
@@ -86,8 +88,11 @@ static void rm_rf(const char *dir)
 static PGconn *db_conn(void)
 {
 	if (!srv.pg || PQstatus(srv.pg) != CONNECTION_OK) {
+		char ci[256];
+		snprintf(ci, sizeof(ci), "%s%s", srv.conninfo,
+			 srv.conninfo_db ? srv.conninfo_db : "");
 		PQfinish(srv.pg);
-		srv.pg = PQconnectdb(srv.conninfo);
+		srv.pg = PQconnectdb(ci);
 	}
 	return srv.pg;
 }
@@ -257,6 +262,8 @@ struct gw {
  */
 static struct gw pool[4];
 static bool in_use[4];
+/* Appended to the gateways' county.conninfo (another database: " dbname=x"). */
+static const char *conn_extra = "";
 
 static struct gw *gw_new(const char *id, int batch)
 {
@@ -284,10 +291,10 @@ static struct gw *gw_new(const char *id, int batch)
 	f = fopen(g->conf, "w");
 	assert_non_null(f);
 	fprintf(f,
-		"db.path %s\ncounty.conninfo %s application_name=" APP_NAME "\n"
+		"db.path %s\ncounty.conninfo %s application_name=" APP_NAME "%s\n"
 		"county.gateway_id %s\ncounty.batch %d\ncounty.poll_ms 100\ncounty.retry_max 1\n"
 		"county.status_file %s\n",
-		g->db, srv.conninfo, id, batch, g->status);
+		g->db, srv.conninfo, conn_extra, id, batch, g->status);
 	fclose(f);
 	return g;
 }
@@ -416,6 +423,20 @@ static int wait_log(struct gw *g, const char *needle)
 	return -1;
 }
 
+/* How many lines of rinki-sync's log contain needle. */
+static int log_count(struct gw *g, const char *needle)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(g->log, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static void gw_fini(struct gw *g)
 {
 	in_use[g - pool] = false;
@@ -433,6 +454,12 @@ static int teardown(void **state)
 	for (size_t i = 0; i < sizeof(pool) / sizeof(pool[0]); i++)
 		if (in_use[i])
 			gw_fini(&pool[i]);
+	conn_extra = "";
+	if (srv.conninfo_db) {
+		srv.conninfo_db = NULL;
+		PQfinish(srv.pg);
+		srv.pg = NULL;
+	}
 	if (!srv.rig.up) /* a test failed while the server was stopped */
 		return pg_rig_start_server(&srv.rig);
 	return 0;
@@ -817,6 +844,42 @@ static void test_migrate_v1(void **state)
 	gw_fini(g);
 }
 
+/*
+ * Three gateways start together against a new, empty county database: one of them
+ * creates the schema (the others wait on its lock), and every log arrives whole.
+ */
+static void test_three_gateways(void **state)
+{
+	static const char *const ids[] = {"gw-x", "gw-y", "gw-z"};
+	struct gw *g[3];
+	(void)state;
+
+	PQclear(PQexec(db_conn(), "CREATE DATABASE county3"));
+	conn_extra = " dbname=county3";
+	for (int i = 0; i < 3; i++) {
+		g[i] = gw_new(ids[i], 200);
+		gw_write(g[i], 400 + 100 * i);
+	}
+	for (int i = 0; i < 3; i++)
+		gw_start_sync(g[i]);
+	conn_extra = "";
+	/* the test's own view: the new database */
+	PQfinish(srv.pg);
+	srv.pg = NULL;
+	srv.conninfo_db = " dbname=county3";
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(wait_count(ids[i], g[i]->events), 0);
+		assert_int_equal(same_log(ids[i], g[i]->db), g[i]->events);
+	}
+	assert_int_equal(q_i64("SELECT count(*) FROM schema_version", NULL), 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(wait_status(g[i], "backlog 0"), 0);
+		/* none of them met an error on the way (a migration race would show here) */
+		assert_int_equal(log_count(g[i], "ERROR"), 0);
+		gw_fini(g[i]);
+	}
+}
+
 /* ---- the server ------------------------------------------------------------------------- */
 
 static int server_up(void **state)
@@ -848,6 +911,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_local_changed_row, teardown),
 	    cmocka_unit_test_teardown(test_push_rules, close_county),
 	    cmocka_unit_test_teardown(test_migrate_v1, teardown),
+	    cmocka_unit_test_teardown(test_three_gateways, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, server_up, server_down);
