@@ -40,6 +40,11 @@ SAN_GW    := build/san/libgateway.a
 # rinkictl uses the store and the control-socket codec only: no ALSA, spandsp or libmodbus.
 CTL_PKGS  := sqlite3 libcrypto libsodium
 CTL_LIBS  := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null)
+# rinki-sync (tools/sync/): the call log to the county's PostgreSQL; only it and its test
+# link libpq.
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null)
+SYNC_SRCS := $(sort $(wildcard tools/sync/*.c))
 
 # Tools: each tools/<name>.c is one program; tools/sim_*.c is shared simulator code;
 # tools/rinkictl_*.c are parts of rinkictl.
@@ -71,14 +76,15 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/bench/%)
 .SECONDARY:
 
 .PHONY: all demo test lint unit integration bench fuzz fuzz-smoke install clean deps firmware deb
-all: build/rinkid $(TOOLS) build/rinki-web
+all: build/rinkid $(TOOLS) build/rinki-web build/rinki-sync
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
 # audio bench its alsaloop, espeak-ng the VAD test its speech; libmicrohttpd is rinki-web's,
 # chromium and python3-websocket drive its browser test (tests/browser/), npm installs
 # axe-core for it under build/; debhelper, lintian and devscripts make deb; python3-icalendar
-# (with Debian's /usr/bin/python3) checks rinkictl's iCalendar export. A package counts as
+# (with Debian's /usr/bin/python3) checks rinkictl's iCalendar export; postgresql-15
+# gives the county sync test its server (initdb, pg_ctl). A package counts as
 # there when an installed package provides it (NodeSource's nodejs provides npm). As root
 # `make deps` installs what is missing with apt-get; otherwise it prints the exact line and
 # fails.
@@ -87,7 +93,7 @@ DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
 	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
 	    libmicrohttpd-dev chromium python3-websocket npm debhelper lintian devscripts \
-	    python3-icalendar
+	    python3-icalendar libpq-dev postgresql-15
 
 deps:
 	@provided=$$(dpkg-query -W -f='$${Status}|$${Provides}\n' 2>/dev/null | \
@@ -126,6 +132,9 @@ build/rinki-web: $(WEB_SRCS:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
 build/rel/tools/web/%.o: REL_CFLAGS += $(WEB_CFLAGS)
 
+build/rinki-sync: $(SYNC_SRCS:%.c=build/rel/%.o) $(REL_GW)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(CTL_LIBS) $(PQ_LIBS) -lm
+
 build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
@@ -149,6 +158,17 @@ build/san/bin/rinki-web: $(WEB_SRCS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
 build/san/tools/web/%.o: SAN_CFLAGS += $(WEB_CFLAGS)
+build/san/bin/rinki-sync: $(SYNC_SRCS:%.c=build/san/%.o) $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) $(PQ_LIBS) -lm
+
+build/rel/tools/sync/%.o: REL_CFLAGS += $(PQ_CFLAGS)
+build/san/tools/sync/%.o: SAN_CFLAGS += $(PQ_CFLAGS)
+# The county sync test talks to its PostgreSQL server itself (libpq) and runs rinki-sync.
+build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
+build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
+build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
+	| build/san/bin/rinki-sync
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -177,7 +197,7 @@ unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 # test_io_board runs the firmware image in QEMU
-integration: build/san/bin/rinkid $(SAN_TOOLS) $(INTEG_BINS) build/fw/fw.elf
+integration: build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync $(INTEG_BINS) build/fw/fw.elf
 	@fail=0; for t in $(INTEG_BINS); do echo "== $$t"; RINKI_BIN=build/san/bin $$t || fail=1; done; exit $$fail
 
 test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
@@ -287,7 +307,7 @@ build/paths.stamp: FORCE
 include tools/install.mk
 install: all install-ops
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 build/rinkid $(DESTDIR)$(PREFIX)/sbin/rinkid
+	install -m 0755 build/rinkid build/rinki-sync $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 build/rinki-web $(DESTDIR)$(PREFIX)/sbin/rinki-web
 	install -m 0755 build/rinkictl build/rinki-flash build/tetra-sim build/modem-sim \
 		$(DESTDIR)$(PREFIX)/bin/
@@ -331,6 +351,11 @@ build/bench/web_load: tests/bench/web_load.c tests/integration/harness.c $(REL_G
 build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+# The county sync's drain rate: a scratch PostgreSQL (tests/integration/pg_rig.c), rinki-sync.
+build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 
 # make soak: long load runs by hand (tests/soak/soak.mk), not part of make test.
 include tests/soak/soak.mk

@@ -16,12 +16,16 @@ install-ops:
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 tools/man/rinkictl.1 tools/man/rinki-flash.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 tools/man/rinki.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 tools/man/rinkid.8 tools/man/rinki-web.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 tools/man/rinkid.8 tools/man/rinki-web.8 tools/man/rinki-sync.8 \
+		$(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@BINDIR@|$(PREFIX)/bin|g' tools/systemd/rinkid.service > $(DESTDIR)$(UNITDIR)/rinkid.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rinkid.service
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/systemd/rinki-web.service > $(DESTDIR)$(UNITDIR)/rinki-web.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rinki-web.service
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' tools/systemd/rinki-sync.service > \
+		$(DESTDIR)$(UNITDIR)/rinki-sync.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rinki-sync.service
 	install -m 0644 tools/systemd/rinki.tmpfiles $(DESTDIR)$(TMPFILESDIR)/rinki.conf
 	@# the example names the prompt directory of this PREFIX (rinkid's built-in default)
 	sed 's|/usr/local/share/rinki/|$(PREFIX)/share/rinki/|g' tools/rinki.conf.example \

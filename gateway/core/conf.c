@@ -20,7 +20,7 @@
 
 #include "core/log.h"
 
-enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL, K_GSSIS };
+enum kind { K_STR, K_INT, K_ANSWER, K_LEVEL, K_DIGITS, K_ONEOF, K_BOOL, K_GSSIS, K_GWID };
 
 #ifndef GW_PROMPT_DIR /* make passes $(PREFIX)/share/rinki/prompts */
 #define GW_PROMPT_DIR "/usr/local/share/rinki/prompts"
@@ -99,6 +99,12 @@ static const struct key {
     S("web.user", web_user),
     S("web.tls_cert", web_tls_cert),
     S("web.tls_key", web_tls_key),
+    S("county.conninfo", county_conninfo),
+    {.name = "county.gateway_id", .kind = K_GWID, F(county_gateway_id)},
+    I("county.batch", county_batch, 1, 10000),
+    I("county.poll_ms", county_poll_ms, 100, 60000),
+    I("county.retry_max", county_retry_max_s, 1, 3600),
+    S("county.status_file", county_status_file),
 #undef S
 #undef I
 #undef ONEOF
@@ -146,6 +152,18 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->modem_health_interval_s = 60;
 	c->radio_answer = GW_RADIO_ANSWER_AT_ONCE;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
+	c->county_batch = 500;
+	c->county_poll_ms = 1000;
+	c->county_retry_max_s = 30;
+	snprintf(c->county_status_file, sizeof(c->county_status_file), "/run/rinki/sync.status");
+}
+
+bool gw_conf_gateway_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 32 && s[0] != '-' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
 static int parse_value(struct gw_conf *conf, const struct key *k, const char *v, char *err,
@@ -240,6 +258,16 @@ static int parse_value(struct gw_conf *conf, const struct key *k, const char *v,
 						 (unsigned)g[i]);
 		return 0;
 	}
+	case K_GWID:
+		if (!gw_conf_gateway_id_ok(v)) {
+			snprintf(
+			    err, (size_t)errlen,
+			    "%s: expected 1 to 32 of a-z, 0-9 and '-' (not first), got '%.64s'",
+			    k->name, v);
+			return -EINVAL;
+		}
+		snprintf(field, k->size, "%s", v);
+		return 0;
 	case K_LEVEL:
 		if (gw_log_parse_level(v) < 0) {
 			snprintf(err, (size_t)errlen,
@@ -405,6 +433,7 @@ int gw_conf_write(const struct gw_conf *conf, FILE *f)
 		case K_ONEOF:
 		case K_LEVEL:
 		case K_GSSIS:
+		case K_GWID:
 			if (field[0])
 				fprintf(f, "%s %s\n", k->name, field);
 			else
@@ -523,13 +552,32 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 {
 	/* Keys read at each use: safe to change under a live call. */
 	static const char *const live[] = {
-	    "radio.probe_idle",	  "radio.health_interval", "modem.clcc_poll_ms",
-	    "modem.probe_idle",	  "modem.health_interval", "call.ring_time",
-	    "call.accept_time",	  "call.rounds",	   "call.radio_answer",
-	    "call.sms_page",	  "call.sds_notify",	   "log.level",
-	    "log.retention_days", "call.ack_code_ttl",	   "call.busy_fallback",
-	    "call.busy_text",	  "callback.key_time",	   "callback.lockout_s",
+	    "radio.probe_idle",
+	    "radio.health_interval",
+	    "modem.clcc_poll_ms",
+	    "modem.probe_idle",
+	    "modem.health_interval",
+	    "call.ring_time",
+	    "call.accept_time",
+	    "call.rounds",
+	    "call.radio_answer",
+	    "call.sms_page",
+	    "call.sds_notify",
+	    "log.level",
+	    "log.retention_days",
+	    "call.ack_code_ttl",
+	    "call.busy_fallback",
+	    "call.busy_text",
+	    "callback.key_time",
+	    "callback.lockout_s",
 	    "callback.simplex",
+	    /* read by rinki-sync only: rinkid never needs a restart for them */
+	    "county.conninfo",
+	    "county.gateway_id",
+	    "county.batch",
+	    "county.poll_ms",
+	    "county.retry_max",
+	    "county.status_file",
 	};
 	int n = 0;
 	size_t used = 0;

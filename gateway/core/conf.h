@@ -89,7 +89,20 @@ struct gw_conf {
 	char web_user[64];		/* rinki-web drops to this user when started as root */
 	char web_tls_cert[GW_CONF_STR]; /* PEM certificate (chain); empty: no TLS */
 	char web_tls_key[GW_CONF_STR];	/* its PEM private key, mode 0600 */
+	/* county sync (rinki-sync, tools/sync/; rinkid itself does not read these) */
+	char county_conninfo[384];  /* libpq connection string; empty: no county sync */
+	char county_gateway_id[33]; /* this gateway's name in the county database */
+	int county_batch;	    /* events per county transaction */
+	int county_poll_ms;	    /* how often the local log is looked at when caught up */
+	int county_retry_max_s;	    /* longest wait between attempts while the county is away */
+	char county_status_file[GW_CONF_STR]; /* rinki-sync's status, rewritten after each cycle */
 };
+
+/*
+ * A county gateway id: 1..32 characters of a-z, 0-9 and '-', starting with a letter or a
+ * digit. True when s is one.
+ */
+bool gw_conf_gateway_id_ok(const char *s);
 
 /*
  * Parse a comma-separated GSSI list ("9001, 9002"; each 1..16777215) into out[0..max).

@@ -575,4 +575,31 @@ int gw_db_directory_replace(struct gw_db *db, const struct gw_db_dir *dirs, size
  */
 int gw_db_roster_changed(struct gw_db *db);
 
+/* ---- the chain outside this database (county sync) ---------------------------------- */
+
+/*
+ * One incident_events row with every field its hash covers, as rinki-sync exports it and
+ * the county database keeps it. Text is given with its exact byte length.
+ */
+struct gw_db_chain_row {
+	int64_t id;	  /* the row's place in its gateway's chain: 1, 2, ... */
+	int64_t incident; /* 0: a system event */
+	int64_t t_ms;
+	const char *kind;
+	size_t kind_len;
+	const char *detail; /* NULL: none, or blanked by retention (encoding v3) */
+	size_t detail_len;
+	bool has_detail_hash; /* encoding v3 rows that were written with a detail */
+	uint8_t detail_hash[32];
+	bool v3; /* hashed with encoding v3 (else v2, see db.c) */
+	uint8_t prev_hash[32];
+	uint8_t hash[32];
+};
+
+/*
+ * The hash row should have (the same function the call log is written and verified with),
+ * from its fields and prev_hash; row->hash is not read. 0 and out, or -EIO/-ENOMEM.
+ */
+int gw_db_chain_hash(const struct gw_db_chain_row *row, uint8_t out[32]);
+
 #endif

@@ -1331,3 +1331,31 @@ int gw_db_roster_changed(struct gw_db *db)
 	db->roster_dirty = false;
 	return changed;
 }
+
+/* ---- the chain outside this database (county sync) ----------------------------------- */
+
+/*
+ * db_event_hash() for a row that lives elsewhere (the county's copy): a connection-free
+ * struct gw_db carries only the digest context and a name for the error line.
+ */
+int gw_db_chain_hash(const struct gw_db_chain_row *row, uint8_t out[HASH_LEN])
+{
+	struct gw_db tmp = {.path = (char *)"chain row", .md = EVP_MD_CTX_new()};
+	struct ev_row r = {
+	    .id = row->id,
+	    .incident = row->incident,
+	    .t_ms = row->t_ms,
+	    .kind = row->kind,
+	    .kind_len = row->kind_len,
+	    .detail = row->detail,
+	    .detail_len = row->detail_len,
+	    .detail_hash = row->has_detail_hash ? row->detail_hash : NULL,
+	};
+	int rc;
+
+	if (!tmp.md)
+		return -ENOMEM;
+	rc = db_event_hash(&tmp, &r, row->v3, row->prev_hash, out);
+	EVP_MD_CTX_free(tmp.md);
+	return rc;
+}

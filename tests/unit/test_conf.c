@@ -248,6 +248,43 @@ static void test_socket_path_length(void **state)
 	assert_int_equal(load_text(&c, text, path, sizeof(path)), 0);
 }
 
+/* county.* keys (rinki-sync): the gateway id is an exact, checked name. */
+static void test_county_keys(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	char err[160];
+	gw_conf_defaults(&c);
+	assert_string_equal(c.county_conninfo, "");
+	assert_int_equal(c.county_batch, 500);
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "county.conninfo host=/run/pg dbname=county", err, sizeof(err)),
+	    0);
+	assert_string_equal(c.county_conninfo, "host=/run/pg dbname=county");
+	assert_int_equal(gw_conf_parse_line(&c, "county.gateway_id mikkeli-1", err, sizeof(err)),
+			 0);
+	assert_string_equal(c.county_gateway_id, "mikkeli-1");
+	static const char *const bad[] = {
+	    "Mikkeli", "-x", "a b", "a_b", "mikkeli/1", "ä", "abcdefghijklmnopqrstuvwxyz0123456"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[96];
+		snprintf(line, sizeof(line), "county.gateway_id %s", bad[i]);
+		assert_int_equal(gw_conf_parse_line(&c, line, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "county.gateway_id"));
+		assert_string_equal(c.county_gateway_id, "mikkeli-1");
+	}
+	assert_true(gw_conf_gateway_id_ok("abcdefghijklmnopqrstuvwxyz012345"));
+	assert_int_equal(gw_conf_parse_line(&c, "county.batch 0", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "county.batch 50", err, sizeof(err)), 0);
+	assert_int_equal(c.county_batch, 50);
+	/* rinkid does not read them: changing them never asks rinkid for a restart */
+	struct gw_conf cur;
+	char restart[256];
+	gw_conf_defaults(&cur);
+	assert_int_equal(gw_conf_apply_live(&cur, &c, restart, sizeof(restart)), 3);
+	assert_string_equal(restart, "");
+}
+
 static void test_apply_live(void **state)
 {
 	(void)state;
@@ -343,6 +380,7 @@ int main(void)
 	    cmocka_unit_test(test_status_meanings), cmocka_unit_test(test_file_errors_name_line),
 	    cmocka_unit_test(test_apply_live),	    cmocka_unit_test(test_write_loads_back),
 	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_socket_path_length),
+	    cmocka_unit_test(test_county_keys),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

@@ -1,0 +1,918 @@
+/*
+ * Integration: rinki-sync pushes call logs to a real PostgreSQL server.
+ *
+ * One server for the whole file: initdb and pg_ctl from /usr/lib/postgresql/15/bin (the
+ * postgresql-15 package), run as "nobody" when the test runs as root, in a temporary
+ * directory, listening only on a Unix socket there (no TCP). Each test is a gateway of its
+ * own (its own SQLite call log, written by the gateway's store code in this process, and
+ * its own county.gateway_id), so the county database ends up holding several gateways, as
+ * in a wellbeing services county. rinki-sync runs as a separate process (the sanitizer
+ * build) and is stopped by pid.
+ *
+ * Checks: every local event arrives exactly once (the county's (seq, hash) list equals the
+ * local (id, hash) list, read with SQL of the test's own), with the server stopped
+ * (immediate: a crash) and restarted while pushing, and with rinki-sync killed by SIGKILL
+ * mid-batch 5 times (RINKI_SYNC_KILLS=20 for the long form by hand): half of them while
+ * its transaction is provably open (blocked on a table lock the test holds, seen in
+ * pg_stat_activity), half once its open transaction has written rows (backend_xid). A
+ * second log under a gateway id the county already holds is refused; a changed or deleted
+ * county row fails rinki-sync --verify; a newer county schema is left alone. county_push()
+ * is also driven directly: a retried batch, another row under a held seq, a gap, a bad
+ * link. Three gateways start together on an empty county database. Waits are bounded
+ * waits on conditions (30 s), never fixed sleeps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "county.h"
+#include "core/log.h"
+#include "pg_rig.h"
+#include "store/db.h"
+
+#define WAIT_MS	    30000
+#define POLL_MS	    20
+#define APP_NAME    "rinki-sync-test"
+#define KILLS_SHORT 5
+
+static struct {
+	struct pg_rig rig;
+	const char *conninfo;
+	const char *conninfo_db; /* appended: the test's own view of another database */
+	PGconn *pg;		 /* the test's own connection */
+} srv;
+
+/* ---- small process helpers -------------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void rm_rf(const char *dir)
+{
+	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* ---- the test's own view of the county database ----------------------------------------- */
+
+static PGconn *db_conn(void)
+{
+	if (!srv.pg || PQstatus(srv.pg) != CONNECTION_OK) {
+		char ci[256];
+		snprintf(ci, sizeof(ci), "%s%s", srv.conninfo,
+			 srv.conninfo_db ? srv.conninfo_db : "");
+		PQfinish(srv.pg);
+		srv.pg = PQconnectdb(ci);
+	}
+	return srv.pg;
+}
+
+/* One integer from sql (with up to one text parameter); -1 on any error. */
+static int64_t q_i64(const char *sql, const char *param)
+{
+	const char *v[] = {param};
+	PGresult *res = PQexecParams(db_conn(), sql, param ? 1 : 0, NULL, v, NULL, NULL, 0);
+	int64_t n = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+static int64_t county_count(const char *gw)
+{
+	return q_i64("SELECT count(*) FROM call_events WHERE gateway = $1", gw);
+}
+
+/* Wait until gateway gw has want events in the county. 0, or -1 after WAIT_MS. */
+static int wait_count(const char *gw, int64_t want)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		if (county_count(gw) == want)
+			return 0;
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "timeout: %s has %lld events in the county, want %lld\n", gw,
+		(long long)county_count(gw), (long long)want);
+	return -1;
+}
+
+static int wait_count_above(const char *gw, int64_t above)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	while (now_ms() < end) {
+		if (county_count(gw) > above)
+			return 0;
+		pause_ms(1);
+	}
+	return -1;
+}
+
+/*
+ * Exactly once: the county's (seq, hash) rows of gw equal the local log's (id, hash) rows
+ * one for one, in order. Returns how many matched, or -1 (printing the first difference).
+ */
+static int64_t same_log(const char *gw, const char *db_path)
+{
+	const char *v[] = {gw};
+	PGresult *res = PQexecParams(db_conn(),
+				     "SELECT seq, encode(hash, 'hex') FROM call_events"
+				     " WHERE gateway = $1 ORDER BY seq",
+				     1, NULL, v, NULL, NULL, 0);
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0, rows;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto bad;
+	rows = PQntuples(res);
+	if (sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, "SELECT id, lower(hex(hash)) FROM incident_events ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto bad;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n >= rows ||
+		    strtoll(PQgetvalue(res, n, 0), NULL, 10) != sqlite3_column_int64(st, 0) ||
+		    strcmp(PQgetvalue(res, n, 1), (const char *)sqlite3_column_text(st, 1)) != 0) {
+			fprintf(stderr,
+				"%s: local event %lld differs from county row %lld of %lld\n", gw,
+				(long long)sqlite3_column_int64(st, 0), (long long)n + 1,
+				(long long)rows);
+			goto bad;
+		}
+		n++;
+	}
+	if (n != rows) {
+		fprintf(stderr, "%s: county has %lld rows, local log %lld\n", gw, (long long)rows,
+			(long long)n);
+		goto bad;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	PQclear(res);
+	return n;
+bad:
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	PQclear(res);
+	return -1;
+}
+
+/*
+ * The county's incident rows of gw equal the local incidents row for row (what the open
+ * and closing events pushed so far say). Returns how many, or -1 (printing the first
+ * difference).
+ */
+static int64_t same_incidents(const char *gw, const char *db_path)
+{
+	static const char cols[] =
+	    "id || '|' || started_ms || '|' || caller || '|' || coalesce(caller_name, '') || '|'"
+	    " || coalesce(line, '') || '|' || radio_cci || '|' || coalesce(ended_ms, -1) || '|'"
+	    " || coalesce(outcome, '') || '|' || coalesce(cause, -1) || '|'"
+	    " || coalesce(accepted_by, '')";
+	char pg_sql[512], lite_sql[512];
+	const char *v[] = {gw};
+	PGresult *res;
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0, rows;
+
+	snprintf(pg_sql, sizeof(pg_sql), "SELECT %s FROM incidents WHERE gateway = $1 ORDER BY id",
+		 cols);
+	snprintf(lite_sql, sizeof(lite_sql), "SELECT %s FROM incidents ORDER BY id", cols);
+	res = PQexecParams(db_conn(), pg_sql, 1, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, lite_sql, -1, &st, NULL) != SQLITE_OK) {
+		n = -1;
+		goto out;
+	}
+	rows = PQntuples(res);
+	while (n >= 0 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *local = (const char *)sqlite3_column_text(st, 0);
+		if (n >= rows || strcmp(PQgetvalue(res, n, 0), local) != 0) {
+			fprintf(stderr, "%s: local incident %s, county %s\n", gw, local,
+				n < rows ? PQgetvalue(res, n, 0) : "(none)");
+			n = -1;
+		} else {
+			n++;
+		}
+	}
+	if (n >= 0 && n != rows) {
+		fprintf(stderr, "%s: county has %lld incidents, local log %lld\n", gw,
+			(long long)rows, (long long)n);
+		n = -1;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	PQclear(res);
+	return n;
+}
+
+/* ---- a gateway: its call log and its rinki-sync ----------------------------------------- */
+
+struct gw {
+	char id[33];
+	char dir[64];
+	char db[96], conf[96], status[96], log[96];
+	struct gw_db *db_h;
+	int64_t t0;	/* time of the first event; another t0, another chain */
+	int64_t events; /* events written to the local log */
+	int64_t incident;
+	pid_t sync;
+};
+
+/*
+ * Gateways live in a static pool, not on a test's stack: a failed assertion leaves the test
+ * function, and the teardown still finishes them (stops rinki-sync, removes the files).
+ */
+static struct gw pool[4];
+static bool in_use[4];
+/* Appended to the gateways' county.conninfo (another database: " dbname=x"). */
+static const char *conn_extra = "";
+
+static struct gw *gw_new(const char *id, int batch)
+{
+	char dir[sizeof(pool[0].dir)];
+	struct gw *g;
+	FILE *f;
+	int i = 0;
+
+	while (in_use[i])
+		i++;
+	assert_true(i < 4);
+	in_use[i] = true;
+	g = &pool[i];
+	memset(g, 0, sizeof(*g));
+	g->t0 = 1765000000000LL;
+	snprintf(g->id, sizeof(g->id), "%s", id);
+	snprintf(dir, sizeof(dir), "/tmp/rinki-sync-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	memcpy(g->dir, dir, sizeof(dir));
+	snprintf(g->db, sizeof(g->db), "%s/rinki.db", dir);
+	snprintf(g->conf, sizeof(g->conf), "%s/rinki.conf", dir);
+	snprintf(g->status, sizeof(g->status), "%s/sync.status", dir);
+	snprintf(g->log, sizeof(g->log), "%s/sync.log", dir);
+	assert_int_equal(gw_db_open(g->db, &g->db_h), 0);
+	f = fopen(g->conf, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"db.path %s\ncounty.conninfo %s application_name=" APP_NAME "%s\n"
+		"county.gateway_id %s\ncounty.batch %d\ncounty.poll_ms 100\ncounty.retry_max 1\n"
+		"county.status_file %s\n",
+		g->db, srv.conninfo, conn_extra, id, batch, g->status);
+	fclose(f);
+	return g;
+}
+
+/* Append n events to the local log: incidents with a few events each, system events too. */
+static void gw_write(struct gw *g, int n)
+{
+	static const char *const texts[] = {"Soitto Mikkelistä", NULL, "päivystäjä 4",
+					    "x\ty \"quoted\" \\ back"};
+	int64_t target = g->events + n;
+
+	while (g->events < target) {
+		int64_t t = g->t0 + g->events * 1000;
+		int k = (int)(g->events % 7);
+		if (g->incident == 0 || (k == 0 && target - g->events >= 2)) {
+			struct gw_incident_rec rec = {
+			    .started_ms = t, .caller = "2269001", .line = "sos", .radio_cci = 3};
+			if (g->incident) {
+				assert_int_equal(
+				    gw_db_incident_close(g->db_h, g->incident, t, "accepted",
+							 g->incident % 2 ? 16 : -1, "aino"),
+				    0);
+				g->events++;
+			}
+			assert_int_equal(gw_db_incident_open(g->db_h, &rec, &g->incident), 0);
+		} else if (k == 3) {
+			assert_int_equal(
+			    gw_db_system_event_append(g->db_h, t, "group_call", "9001"), 0);
+		} else {
+			assert_int_equal(gw_db_event_append(g->db_h, g->incident, t, "page",
+							    texts[g->events % 4]),
+					 0);
+		}
+		g->events++;
+	}
+}
+
+static void gw_start_sync(struct gw *g)
+{
+	char bin[256];
+	const char *dir = getenv("RINKI_BIN");
+
+	snprintf(bin, sizeof(bin), "%s/rinki-sync", dir ? dir : "build/san/bin");
+	g->sync = fork();
+	assert_true(g->sync >= 0);
+	if (g->sync == 0) {
+		int fd = open(g->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(bin, bin, "-c", g->conf, (char *)NULL);
+		_exit(127);
+	}
+}
+
+/* Stop rinki-sync with sig and reap it; returns its wait status. */
+static int gw_stop_sync(struct gw *g, int sig)
+{
+	int st = -1;
+	if (g->sync <= 0)
+		return -1;
+	kill(g->sync, sig);
+	waitpid(g->sync, &st, 0);
+	g->sync = 0;
+	return st;
+}
+
+/* The status file has a line "key value" with this value (bounded wait). 0 or -1. */
+static int wait_status(struct gw *g, const char *line)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	char want[128], buf[1024];
+
+	snprintf(want, sizeof(want), "\n%s\n", line);
+	while (now_ms() < end) {
+		FILE *f = fopen(g->status, "r");
+		if (f) {
+			size_t n = fread(buf + 1, 1, sizeof(buf) - 2, f);
+			fclose(f);
+			buf[0] = '\n';
+			buf[n + 1] = '\0';
+			if (strstr(buf, want))
+				return 0;
+		}
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "timeout waiting for status '%s' in %s\n", line, g->status);
+	return -1;
+}
+
+/* The value of key in the status file now, or -1. */
+static int64_t status_value(struct gw *g, const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	int64_t v = -1;
+	FILE *f = fopen(g->status, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, n) == 0 && line[n] == ' ')
+			v = strtoll(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* rinki-sync's log (stderr) has a line containing needle (bounded wait). 0 or -1. */
+static int wait_log(struct gw *g, const char *needle)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	char buf[8192];
+
+	while (now_ms() < end) {
+		FILE *f = fopen(g->log, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			if (strstr(buf, needle))
+				return 0;
+		}
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "timeout waiting for '%s' in %s\n", needle, g->log);
+	return -1;
+}
+
+/* How many lines of rinki-sync's log contain needle. */
+static int log_count(struct gw *g, const char *needle)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(g->log, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void gw_fini(struct gw *g)
+{
+	in_use[g - pool] = false;
+	if (g->sync > 0)
+		gw_stop_sync(g, SIGKILL);
+	gw_db_close(g->db_h);
+	g->db_h = NULL;
+	rm_rf(g->dir);
+}
+
+/* After each test: what a failed assertion left behind (rinki-sync processes, files). */
+static int teardown(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(pool) / sizeof(pool[0]); i++)
+		if (in_use[i])
+			gw_fini(&pool[i]);
+	conn_extra = "";
+	if (srv.conninfo_db) {
+		srv.conninfo_db = NULL;
+		PQfinish(srv.pg);
+		srv.pg = NULL;
+	}
+	if (!srv.rig.up) /* a test failed while the server was stopped */
+		return pg_rig_start_server(&srv.rig);
+	return 0;
+}
+
+/* rinki-sync --verify against the county; its exit status, output to out. */
+static int run_verify(const struct gw *g, char *out, size_t len)
+{
+	char cmd[512];
+	const char *dir = getenv("RINKI_BIN");
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s/rinki-sync -c %s --verify 2>&1", dir ? dir : "build/san/bin",
+		 g->conf);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- the tests -------------------------------------------------------------------------- */
+
+/* (a) 100 events arrive exactly once; more written while it runs follow. */
+static void test_hundred(void **state)
+{
+	struct gw *g;
+	char out[4096];
+	(void)state;
+
+	g = gw_new("gw-a", 500);
+	gw_write(g, 100);
+	assert_int_equal(g->events, 100);
+	gw_start_sync(g);
+	assert_int_equal(wait_count(g->id, 100), 0);
+	assert_int_equal(same_log(g->id, g->db), 100);
+	gw_write(g, 20);
+	assert_int_equal(wait_count(g->id, 120), 0);
+	assert_int_equal(same_log(g->id, g->db), 120);
+	assert_int_equal(same_incidents(g->id, g->db), 17);
+	assert_int_equal(wait_status(g, "backlog 0"), 0);
+	assert_int_equal(wait_status(g, "state ok"), 0);
+	assert_int_equal(wait_status(g, "county_head 120"), 0);
+	assert_int_equal(status_value(g, "lag_ms"), 0);
+	assert_true(status_value(g, "last_success_ms") > 0);
+	/* SIGUSR1: the status in the log too */
+	kill(g->sync, SIGUSR1);
+	assert_int_equal(wait_log(g, "status: gateway gw-a;state ok;local_head 120;"), 0);
+	/* SIGTERM: a clean exit */
+	int st = gw_stop_sync(g, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(run_verify(g, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "gw-a: 120 events, intact"));
+	gw_fini(g);
+}
+
+/* (b) The server stops (immediate: as in a crash) while rinki-sync pushes, and comes back. */
+static void test_server_restart(void **state)
+{
+	struct gw *g;
+	int64_t before;
+	(void)state;
+
+	g = gw_new("gw-b", 10);
+	gw_write(g, 3000);
+	gw_start_sync(g);
+	assert_int_equal(wait_count_above(g->id, 100), 0);
+	before = county_count(g->id);
+	assert_int_equal(pg_rig_stop_server(&srv.rig, "immediate"), 0);
+	PQfinish(srv.pg);
+	srv.pg = NULL;
+	printf("server stopped with %lld of %lld events in the county\n", (long long)before,
+	       (long long)g->events);
+	assert_true(before < g->events);
+	/* rinki-sync sees the county down; the gateway's own log goes on meanwhile */
+	assert_int_equal(wait_status(g, "state down"), 0);
+	gw_write(g, 500);
+	/* the status shows the backlog growing while the county is away */
+	char head[48];
+	snprintf(head, sizeof(head), "local_head %lld", (long long)g->events);
+	assert_int_equal(wait_status(g, head), 0);
+	assert_true(status_value(g, "backlog") > 500);
+	assert_true(status_value(g, "lag_ms") > 0);
+	assert_int_equal(pg_rig_start_server(&srv.rig), 0);
+	assert_int_equal(wait_count(g->id, g->events), 0);
+	assert_int_equal(same_log(g->id, g->db), g->events);
+	assert_true(same_incidents(g->id, g->db) > 0);
+	assert_int_equal(wait_status(g, "backlog 0"), 0);
+	gw_fini(g);
+}
+
+/* Wait until rinki-sync's backend is seen in the state cond (pg_stat_activity). */
+static int wait_backend(const char *cond, int poll_ms)
+{
+	char sql[256];
+	int64_t end = now_ms() + WAIT_MS;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" APP_NAME
+		 "' AND %s",
+		 cond);
+	while (now_ms() < end) {
+		if (q_i64(sql, NULL) == 1)
+			return 0;
+		pause_ms(poll_ms);
+	}
+	return -1;
+}
+
+/* (c) SIGKILL mid-batch, again and again: nothing lost, nothing twice. */
+static void test_kill(void **state)
+{
+	const char *env = getenv("RINKI_SYNC_KILLS");
+	int kills = env ? atoi(env) : KILLS_SHORT;
+	PGconn *locker = PQconnectdb(srv.conninfo);
+	struct gw *g;
+	(void)state;
+
+	assert_int_equal(PQstatus(locker), CONNECTION_OK);
+	g = gw_new("gw-c", 25);
+	gw_write(g, 1000);
+	for (int i = 0; i < kills; i++) {
+		int64_t have = county_count(g->id);
+		const char *how;
+		if (i % 2 == 0) {
+			/* Hold a lock its inserts need: its transaction stays open, mid-batch. */
+			PQclear(PQexec(locker, "BEGIN"));
+			PGresult *res = PQexec(locker, "LOCK TABLE call_events IN SHARE MODE");
+			assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+			PQclear(res);
+			gw_start_sync(g);
+			assert_int_equal(wait_backend("wait_event_type = 'Lock'", POLL_MS), 0);
+			gw_stop_sync(g, SIGKILL);
+			PQclear(PQexec(locker, "ROLLBACK"));
+			how = "blocked in its transaction";
+		} else {
+			/* Draining: killed once its transaction has written rows (it may commit
+			 * between the look and the kill; either way nothing may be lost). */
+			gw_start_sync(g);
+			assert_int_equal(wait_count_above(g->id, have), 0);
+			assert_int_equal(wait_backend("backend_xid IS NOT NULL", 1), 0);
+			gw_stop_sync(g, SIGKILL);
+			how = "after writing rows, before its commit";
+		}
+		printf("kill %d (%s): %lld of %lld events in the county\n", i + 1, how,
+		       (long long)county_count(g->id), (long long)g->events);
+		gw_write(g, 50); /* the gateway goes on writing */
+	}
+	gw_start_sync(g);
+	assert_int_equal(wait_count(g->id, g->events), 0);
+	assert_int_equal(same_log(g->id, g->db), g->events);
+	assert_true(same_incidents(g->id, g->db) > 0);
+	gw_fini(g);
+	PQfinish(locker);
+}
+
+/* A second log under an id the county holds is refused; a changed row fails --verify. */
+static void test_conflict_and_verify(void **state)
+{
+	struct gw *a, *b;
+	char out[4096];
+	(void)state;
+
+	a = gw_new("gw-d", 100);
+	gw_write(a, 30);
+	gw_start_sync(a);
+	assert_int_equal(wait_count(a->id, 30), 0);
+	gw_stop_sync(a, SIGTERM);
+
+	b = gw_new("gw-d", 100); /* another board, configured with the same id */
+	b->t0 += 1;
+	gw_write(b, 40);
+	gw_start_sync(b);
+	assert_int_equal(wait_status(b, "state conflict"), 0);
+	assert_int_equal(county_count("gw-d"), 30);
+	assert_int_equal(same_log(a->id, a->db), 30);
+	gw_fini(b);
+
+	assert_int_equal(run_verify(a, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "gw-d: 30 events, intact"));
+	assert_int_equal(
+	    q_i64("WITH u AS (UPDATE call_events SET t_ms = t_ms + 1"
+		  " WHERE gateway = $1 AND seq = 17 RETURNING 1) SELECT count(*) FROM u",
+		  "gw-d"),
+	    1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "gw-d: broken at event 17: content does not match its hash"));
+	/* the other gateways are still reported intact */
+	assert_non_null(strstr(out, "gw-a: 120 events, intact"));
+	assert_int_equal(q_i64("WITH d AS (DELETE FROM call_events WHERE gateway = $1 AND seq = 17"
+			       " RETURNING 1) SELECT count(*) FROM d",
+			       "gw-d"),
+			 1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "gw-d: broken at event 17: missing"));
+	/* an incident row that disagrees with its open event */
+	assert_int_equal(
+	    q_i64("WITH u AS (UPDATE incidents SET started_ms = started_ms + 1"
+		  " WHERE gateway = 'gw-a' AND id = 5 RETURNING 1) SELECT count(*) FROM u",
+		  NULL),
+	    1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
+	assert_non_null(
+	    strstr(out, "gw-a: incident 5 does not match the events that open and close it"));
+	/* and one left open although its close event is there */
+	assert_int_equal(
+	    q_i64("WITH u AS (UPDATE incidents SET started_ms = started_ms - 1,"
+		  " ended_ms = NULL, outcome = NULL, close_seq = NULL"
+		  " WHERE gateway = 'gw-a' AND id = 5 RETURNING 1) SELECT count(*) FROM u",
+		  NULL),
+	    1);
+	assert_int_equal(run_verify(a, out, sizeof(out)), 1);
+	assert_non_null(
+	    strstr(out, "gw-a: incident 5 does not match the events that open and close it"));
+	gw_fini(a);
+}
+
+/*
+ * A local row changed after it was written (its detail no longer matches the hash the
+ * chain covers) is not pushed, nor anything after it; the rows before it are.
+ */
+static void test_local_changed_row(void **state)
+{
+	struct gw *g;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int64_t bad = 0;
+	char want[160];
+	(void)state;
+
+	g = gw_new("gw-i", 100);
+	gw_write(g, 30);
+	assert_int_equal(sqlite3_open(g->db, &h), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(h,
+			       "UPDATE incident_events SET detail = detail || ' (changed)'"
+			       " WHERE id = (SELECT min(id) FROM incident_events"
+			       " WHERE id >= 12 AND detail IS NOT NULL) RETURNING id",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		bad = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	assert_true(bad >= 12);
+	gw_start_sync(g);
+	assert_int_equal(wait_status(g, "state local"), 0);
+	snprintf(want, sizeof(want), "last_error local event %lld does not verify", (long long)bad);
+	assert_int_equal(wait_log(g, want + strlen("last_error ")), 0);
+	assert_int_equal(county_count(g->id), bad - 1);
+	gw_fini(g);
+}
+
+/* A county schema newer than this build is left alone: nothing pushed, state conflict. */
+static void test_newer_schema(void **state)
+{
+	struct gw *g;
+	(void)state;
+
+	assert_int_equal(q_i64("WITH u AS (UPDATE schema_version SET version = version + 1"
+			       " RETURNING 1) SELECT count(*) FROM u",
+			       NULL),
+			 1);
+	g = gw_new("gw-e", 100);
+	gw_write(g, 10);
+	gw_start_sync(g);
+	assert_int_equal(wait_status(g, "state conflict"), 0);
+	assert_int_equal(wait_status(g, "last_error county database: schema newer than this build"),
+			 0);
+	assert_int_equal(county_count("gw-e"), 0);
+	assert_int_equal(q_i64("WITH u AS (UPDATE schema_version SET version = version - 1"
+			       " RETURNING 1) SELECT count(*) FROM u",
+			       NULL),
+			 1);
+	/* back at its version: it goes on by itself */
+	assert_int_equal(wait_count("gw-e", 10), 0);
+	gw_fini(g);
+}
+
+/* n chained rows of a made-up gateway, hashed with the call log's own function. */
+static void make_rows(struct gw_db_chain_row *rows, int n, int64_t t0)
+{
+	uint8_t prev[32] = {0};
+
+	for (int i = 0; i < n; i++) {
+		struct gw_db_chain_row *r = &rows[i];
+		memset(r, 0, sizeof(*r));
+		r->id = i + 1;
+		r->incident = i % 5 == 4 ? 0 : 1;
+		r->t_ms = t0 + i;
+		r->kind = "page";
+		r->kind_len = 4;
+		r->v3 = true;
+		memcpy(r->prev_hash, prev, 32);
+		assert_int_equal(gw_db_chain_hash(r, r->hash), 0);
+		memcpy(prev, r->hash, 32);
+	}
+}
+
+/* county_push() itself: retried rows skipped, a different row, a gap, a bad link refused. */
+static void test_push_rules(void **state)
+{
+	struct gw_db_chain_row rows[5], other[5];
+	struct county *c = NULL;
+	uint8_t head[32];
+	int64_t seq;
+
+	make_rows(rows, 5, 1000);
+	make_rows(other, 5, 2000);
+	assert_int_equal(county_connect(srv.conninfo, &c), 0);
+	*state = c; /* the teardown closes it */
+	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
+	assert_int_equal(seq, 0);
+	/* a start that is not seq 1 is a gap */
+	assert_int_equal(county_push(c, "gw-f", &rows[1], NULL, 2), -EBADMSG);
+	assert_int_equal(county_push(c, "gw-f", rows, NULL, 3), 3);
+	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
+	assert_int_equal(seq, 3);
+	assert_memory_equal(head, rows[2].hash, 32);
+	/* a retried batch adds only what is new */
+	assert_int_equal(county_push(c, "gw-f", rows, NULL, 5), 2);
+	assert_int_equal(county_push(c, "gw-f", rows, NULL, 5), 0);
+	/* another row under a held seq: refused, and nothing of its batch kept */
+	assert_int_equal(county_push(c, "gw-f", other, NULL, 5), -EBADMSG);
+	/* a row that does not link to the county's row before it */
+	other[3].id = 6;
+	assert_int_equal(county_push(c, "gw-f", &other[3], NULL, 1), -EBADMSG);
+	/* nor does a gap after the head */
+	other[4].id = 8;
+	assert_int_equal(county_push(c, "gw-f", &other[4], NULL, 1), -EBADMSG);
+	assert_int_equal(county_count("gw-f"), 5);
+	assert_int_equal(county_head(c, "gw-f", &seq, head), 0);
+	assert_int_equal(seq, 5);
+	assert_memory_equal(head, rows[4].hash, 32);
+
+	/* 450 rows, three pipelines in one transaction; a different row in the last keeps none */
+	static struct gw_db_chain_row many[450];
+	make_rows(many, 450, 3000);
+	assert_int_equal(county_push(c, "gw-h", many, NULL, 420), 420);
+	assert_int_equal(county_count("gw-h"), 420);
+	many[410].t_ms++;
+	assert_int_equal(gw_db_chain_hash(&many[410], many[410].hash), 0);
+	assert_int_equal(county_push(c, "gw-h", many, NULL, 450), -EBADMSG);
+	assert_int_equal(county_count("gw-h"), 420);
+	make_rows(many, 450, 3000);
+	assert_int_equal(county_push(c, "gw-h", many, NULL, 450), 30);
+	assert_int_equal(county_count("gw-h"), 450);
+}
+
+static int close_county(void **state)
+{
+	county_close(*state);
+	*state = NULL;
+	return teardown(state);
+}
+
+/* A county database of schema v1 (events only) is migrated to v2 (incidents) in place. */
+static void test_migrate_v1(void **state)
+{
+	struct gw *g;
+	(void)state;
+
+	assert_int_equal(q_i64("WITH d AS (DELETE FROM schema_version RETURNING 1),"
+			       " i AS (INSERT INTO schema_version VALUES (1) RETURNING 1)"
+			       " SELECT count(*) FROM i",
+			       NULL),
+			 1);
+	PQclear(PQexec(db_conn(), "DROP TABLE incidents"));
+	assert_int_equal(
+	    q_i64("SELECT count(*) FROM pg_tables WHERE tablename = 'incidents'", NULL), 0);
+	g = gw_new("gw-g", 100);
+	gw_write(g, 40);
+	gw_start_sync(g);
+	assert_int_equal(wait_count(g->id, 40), 0);
+	assert_int_equal(q_i64("SELECT max(version) FROM schema_version", NULL),
+			 county_schema_version());
+	assert_int_equal(county_schema_version(), 2);
+	assert_int_equal(same_log(g->id, g->db), 40);
+	assert_true(same_incidents(g->id, g->db) > 0);
+	gw_fini(g);
+}
+
+/*
+ * Three gateways start together against a new, empty county database: one of them
+ * creates the schema (the others wait on its lock), and every log arrives whole.
+ */
+static void test_three_gateways(void **state)
+{
+	static const char *const ids[] = {"gw-x", "gw-y", "gw-z"};
+	struct gw *g[3];
+	(void)state;
+
+	PQclear(PQexec(db_conn(), "CREATE DATABASE county3"));
+	conn_extra = " dbname=county3";
+	for (int i = 0; i < 3; i++) {
+		g[i] = gw_new(ids[i], 200);
+		gw_write(g[i], 400 + 100 * i);
+	}
+	for (int i = 0; i < 3; i++)
+		gw_start_sync(g[i]);
+	conn_extra = "";
+	/* the test's own view: the new database */
+	PQfinish(srv.pg);
+	srv.pg = NULL;
+	srv.conninfo_db = " dbname=county3";
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(wait_count(ids[i], g[i]->events), 0);
+		assert_int_equal(same_log(ids[i], g[i]->db), g[i]->events);
+	}
+	assert_int_equal(q_i64("SELECT count(*) FROM schema_version", NULL), 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(wait_status(g[i], "backlog 0"), 0);
+		/* none of them met an error on the way (a migration race would show here) */
+		assert_int_equal(log_count(g[i], "ERROR"), 0);
+		gw_fini(g[i]);
+	}
+}
+
+/* ---- the server ------------------------------------------------------------------------- */
+
+static int server_up(void **state)
+{
+	(void)state;
+	if (pg_rig_start(&srv.rig) < 0)
+		return -1;
+	srv.conninfo = srv.rig.conninfo;
+	return PQstatus(db_conn()) == CONNECTION_OK ? 0 : -1;
+}
+
+static int server_down(void **state)
+{
+	(void)state;
+	PQfinish(srv.pg);
+	srv.pg = NULL;
+	pg_rig_fini(&srv.rig);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_hundred, teardown),
+	    cmocka_unit_test_teardown(test_server_restart, teardown),
+	    cmocka_unit_test_teardown(test_kill, teardown),
+	    cmocka_unit_test_teardown(test_conflict_and_verify, teardown),
+	    cmocka_unit_test_teardown(test_newer_schema, teardown),
+	    cmocka_unit_test_teardown(test_local_changed_row, teardown),
+	    cmocka_unit_test_teardown(test_push_rules, close_county),
+	    cmocka_unit_test_teardown(test_migrate_v1, teardown),
+	    cmocka_unit_test_teardown(test_three_gateways, teardown),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, server_up, server_down);
+}

@@ -1,0 +1,505 @@
+/*
+ * rinki-sync: pushes this gateway's call log to the county's PostgreSQL database.
+ *
+ * A process of its own, never on the paging path: rinkid keeps writing its SQLite call log
+ * whatever happens here, and this program reads that log (store/db_export, read-only) and
+ * pushes every event in chain order (county.c), batch by batch, each batch one county
+ * transaction. It keeps no state of its own: the county's high-water mark of this gateway
+ * (the last event it holds, and that event's hash) is the truth, asked for after every
+ * (re)connection, and the local row at that mark must carry the same hash before anything
+ * more is pushed. Rows are checked against their hashes before they leave, and the county
+ * refuses a row that does not continue its chain or that differs from the one it has; a
+ * row it has already (a batch retried after a crash or a lost COMMIT reply) is skipped. So
+ * a SIGKILL at any instant, a county server that stops and comes back, or days offline
+ * lose nothing and add nothing twice.
+ *
+ * One poll loop (core/loop): a timer runs one step (read a batch, push it); the next step
+ * comes at once while there is a backlog, after county.poll_ms when caught up, and after a
+ * back-off (0.5 s doubling to county.retry_max) after a failure. After every step the
+ * status (state, backlog, lag, last success) is written to county.status_file; SIGUSR1
+ * also logs it. SIGTERM and SIGINT stop after the current step.
+ *
+ * Usage: rinki-sync [-c CONF] [--once | --verify]
+ *   --once    push until the backlog is empty, then exit (0; 1 when a step fails)
+ *   --verify  check every gateway's chain in the county database, exit 0 intact, 1 broken
+ * Exit status 2: usage or configuration error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "county.h"
+#include "store/db_export.h"
+
+#define DEFAULT_CONF	 "/etc/rinki/rinki.conf"
+#define BACKOFF_FIRST_MS 500
+#define EXIT_USAGE	 2
+
+/* One exported row (and the incident it opens or closes) with its text owned here. */
+struct row {
+	struct gw_db_chain_row r;
+	char *kind, *detail;
+	bool has_inc;
+	struct gw_db_incident inc;
+	char *inc_text[5]; /* caller, caller_name, line, outcome, accepted_by */
+};
+
+struct sync {
+	struct gw_conf conf;
+	struct gw_loop *loop;
+	struct gw_timer tick;
+	struct gw_db_export *x;
+	struct county *c;
+	bool have_head;	    /* county_seq/hash were read on this connection */
+	int64_t county_seq; /* the county's last event of this gateway (as last known) */
+	uint8_t county_hash[32];
+	int64_t local_head; /* the local log's last event (as last read) */
+	int64_t lag_ms;	    /* age of the oldest event not in the county; 0 when none */
+	int64_t last_ok_ms; /* wall clock of the last step that succeeded; 0: never */
+	const char *state;  /* starting, ok, down, conflict (rows or schema), local */
+	char last_error[200];
+	int backoff_ms;
+	struct row *rows;
+	int n, cap;
+	bool once;
+	int exit_code;
+};
+
+/* ---- status ----------------------------------------------------------------------------- */
+
+static void status_text(const struct sync *s, char *buf, size_t len)
+{
+	int64_t backlog = s->local_head > s->county_seq ? s->local_head - s->county_seq : 0;
+
+	snprintf(buf, len,
+		 "gateway %s\nstate %s\nlocal_head %lld\ncounty_head %lld\nbacklog %lld\n"
+		 "lag_ms %lld\nlast_success_ms %lld\nlast_error %s\n",
+		 s->conf.county_gateway_id, s->state, (long long)s->local_head,
+		 (long long)s->county_seq, (long long)backlog, (long long)s->lag_ms,
+		 (long long)s->last_ok_ms, s->last_error[0] ? s->last_error : "-");
+}
+
+/* Replace the status file (write a temporary beside it, then rename over it). */
+static void status_write(const struct sync *s)
+{
+	char text[512], tmp[GW_CONF_STR + 8];
+	const char *path = s->conf.county_status_file;
+	int fd;
+
+	if (!path[0])
+		return;
+	status_text(s, text, sizeof(text));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		LOGP(GW_LOG_MAIN, GW_LOG_WARN, "status file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+	}
+}
+
+/* ---- one step --------------------------------------------------------------------------- */
+
+static void row_free(struct row *k)
+{
+	free(k->kind);
+	free(k->detail);
+	for (int i = 0; i < 5; i++)
+		free(k->inc_text[i]);
+}
+
+static void rows_clear(struct sync *s)
+{
+	for (int i = 0; i < s->n; i++)
+		row_free(&s->rows[i]);
+	s->n = 0;
+}
+
+static char *memdup0(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* Copy the incident's text into k (inc_text); false when out of memory. */
+static bool keep_incident(struct row *k, const struct gw_db_incident *inc)
+{
+	const char **f[5] = {&k->inc.caller, &k->inc.caller_name, &k->inc.line, &k->inc.outcome,
+			     &k->inc.accepted_by};
+
+	k->inc = *inc;
+	k->has_inc = true;
+	for (int i = 0; i < 5; i++) {
+		if (!*f[i])
+			continue;
+		if (!(k->inc_text[i] = strdup(*f[i])))
+			return false;
+		*f[i] = k->inc_text[i];
+	}
+	return true;
+}
+
+static int keep_row(const struct gw_db_chain_row *r, const struct gw_db_incident *inc, void *arg)
+{
+	struct sync *s = arg;
+	struct row *k;
+
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 64;
+		struct row *p = realloc(s->rows, (size_t)cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		s->rows = p;
+		s->cap = cap;
+	}
+	k = &s->rows[s->n];
+	memset(k, 0, sizeof(*k));
+	k->r = *r;
+	k->kind = memdup0(r->kind, r->kind_len);
+	k->detail = r->detail ? memdup0(r->detail, r->detail_len) : NULL;
+	if (!k->kind || (r->detail && !k->detail) || (inc && !keep_incident(k, inc))) {
+		row_free(k);
+		return -ENOMEM;
+	}
+	k->r.kind = k->kind;
+	k->r.detail = k->detail;
+	s->n++;
+	return 0;
+}
+
+static int fail(struct sync *s, const char *state, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct sync *s, const char *state, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
+	va_end(ap);
+	s->state = state;
+	LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s", s->last_error);
+	return rc < 0 ? rc : -EIO;
+}
+
+/* The local row at the county's mark must be the one the county has. */
+static int check_mark(struct sync *s)
+{
+	int64_t head;
+	int rc;
+
+	if (s->county_seq == 0)
+		return 0;
+	rows_clear(s);
+	rc = gw_db_export_read(s->x, s->county_seq - 1, 1, keep_row, s, &head);
+	if (rc < 0)
+		return fail(s, "local", rc, "local call log: %s", strerror(-rc));
+	s->local_head = head;
+	if (rc == 0 || s->rows[0].r.id != s->county_seq)
+		return fail(s, "conflict", -EBADMSG,
+			    "the county holds %lld events of gateway %s, the local log only %lld: "
+			    "not pushing (same gateway id twice, or a replaced database?)",
+			    (long long)s->county_seq, s->conf.county_gateway_id, (long long)head);
+	if (memcmp(s->rows[0].r.hash, s->county_hash, 32) != 0)
+		return fail(s, "conflict", -EBADMSG,
+			    "event %lld differs between the county and the local log of gateway "
+			    "%s: not pushing (same gateway id twice, or a replaced database?)",
+			    (long long)s->county_seq, s->conf.county_gateway_id);
+	return 0;
+}
+
+/* A v3 row's detail, when there, against its detail_hash (which the row hash covers). */
+static bool detail_ok(const struct gw_db_chain_row *r)
+{
+	uint8_t h[32];
+	unsigned int n = 0;
+
+	if (!r->v3 || !r->detail)
+		return true;
+	return r->has_detail_hash &&
+	       EVP_Digest(r->detail, r->detail_len, h, &n, EVP_sha256(), NULL) == 1 && n == 32 &&
+	       memcmp(h, r->detail_hash, 32) == 0;
+}
+
+/*
+ * How many of the rows read, from the first, hash right and continue the chain from the
+ * county's mark (all of them but for a changed local row), or -errno.
+ */
+static int rows_ok(struct sync *s)
+{
+	const uint8_t *prev = s->county_hash;
+	uint8_t h[32];
+
+	for (int i = 0; i < s->n; i++) {
+		const struct gw_db_chain_row *r = &s->rows[i].r;
+		int rc = gw_db_chain_hash(r, h);
+		if (rc < 0)
+			return fail(s, "local", rc, "hash: %s", strerror(-rc));
+		if (r->id != s->county_seq + 1 + i || memcmp(r->prev_hash, prev, 32) != 0 ||
+		    memcmp(h, r->hash, 32) != 0 || !detail_ok(r))
+			return i;
+		prev = r->hash;
+	}
+	return s->n;
+}
+
+/* Read a batch and push it. Rows pushed (0: caught up), or -errno with state set. */
+static int step(struct sync *s)
+{
+	const struct gw_conf *cf = &s->conf;
+	int64_t now = gw_loop_wall_ms(s->loop);
+	int rc, n, n_ok;
+
+	if (!s->x && (rc = gw_db_export_open(cf->db_path, &s->x)) < 0)
+		return fail(s, "local", rc, "local call log %s: %s", cf->db_path, strerror(-rc));
+	if (!s->c) {
+		if ((rc = county_connect(cf->county_conninfo, &s->c)) < 0)
+			return fail(s, rc == -EPROTO ? "conflict" : "down", rc,
+				    "county database: %s",
+				    rc == -EPROTO ? "schema newer than this build"
+						  : "cannot connect or set up");
+		s->have_head = false;
+	}
+	if (!s->have_head) {
+		if ((rc = county_head(s->c, cf->county_gateway_id, &s->county_seq,
+				      s->county_hash)) < 0)
+			return fail(s, "down", rc, "county database: cannot read the head");
+		if ((rc = check_mark(s)) < 0)
+			return rc;
+		s->have_head = true;
+		LOGP(GW_LOG_MAIN, GW_LOG_NOTICE,
+		     "county holds %lld events of %s; resuming after it", (long long)s->county_seq,
+		     cf->county_gateway_id);
+	}
+	rows_clear(s);
+	rc = gw_db_export_read(s->x, s->county_seq, cf->county_batch, keep_row, s, &s->local_head);
+	if (rc < 0)
+		return fail(s, "local", rc, "local call log: %s", strerror(-rc));
+	n = rc;
+	if (n == 0) {
+		s->lag_ms = 0;
+		s->last_ok_ms = now;
+		s->state = "ok";
+		s->last_error[0] = '\0';
+		return 0;
+	}
+	s->lag_ms = now - s->rows[0].r.t_ms;
+	/* Rows before a changed local row still go; that row and what follows do not. */
+	if ((n_ok = rows_ok(s)) < 0)
+		return n_ok;
+	if (n_ok > 0) {
+		struct gw_db_chain_row *rows = malloc((size_t)n * sizeof(*rows));
+		const struct gw_db_incident **incs = malloc((size_t)n * sizeof(*incs));
+		if (!rows || !incs) {
+			free(rows);
+			free(incs);
+			return fail(s, "local", -ENOMEM, "out of memory");
+		}
+		for (int i = 0; i < n; i++) {
+			rows[i] = s->rows[i].r;
+			incs[i] = s->rows[i].has_inc ? &s->rows[i].inc : NULL;
+		}
+		rc = county_push(s->c, cf->county_gateway_id, rows, incs, n_ok);
+		free(rows);
+		free(incs);
+		if (rc < 0)
+			return fail(s, rc == -EBADMSG ? "conflict" : "down", rc,
+				    "county database: push of events %lld..%lld failed",
+				    (long long)s->rows[0].r.id, (long long)s->rows[n_ok - 1].r.id);
+		s->county_seq = s->rows[n_ok - 1].r.id;
+		memcpy(s->county_hash, s->rows[n_ok - 1].r.hash, 32);
+		s->last_ok_ms = now;
+	}
+	if (n_ok < n) {
+		s->lag_ms = now - s->rows[n_ok].r.t_ms;
+		return fail(s, "local", -EBADMSG,
+			    "local event %lld does not verify: not pushed, nor anything after it "
+			    "(see rinkictl log verify)",
+			    (long long)s->rows[n_ok].r.id);
+	}
+	if (s->county_seq >= s->local_head)
+		s->lag_ms = 0;
+	s->state = "ok";
+	s->last_error[0] = '\0';
+	return n;
+}
+
+/*
+ * After a failed step: the local head and the age of the oldest event the county lacks
+ * (as last known), so the status shows the backlog growing while the county is away.
+ */
+static void refresh_local(struct sync *s)
+{
+	int64_t head;
+	int rc;
+
+	if (!s->x)
+		return;
+	rows_clear(s);
+	rc = gw_db_export_read(s->x, s->county_seq, 1, keep_row, s, &head);
+	if (rc < 0)
+		return;
+	s->local_head = head;
+	s->lag_ms = rc > 0 ? gw_loop_wall_ms(s->loop) - s->rows[0].r.t_ms : 0;
+}
+
+static void on_tick(struct gw_loop *loop, void *arg)
+{
+	struct sync *s = arg;
+	int rc = step(s);
+
+	if (rc < 0) {
+		/* Whatever failed is asked again from scratch: the county's mark is the truth. */
+		if (strcmp(s->state, "local") == 0) {
+			gw_db_export_close(s->x);
+			s->x = NULL;
+		} else {
+			county_close(s->c);
+			s->c = NULL;
+			refresh_local(s);
+		}
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_FIRST_MS;
+		if (s->backoff_ms > s->conf.county_retry_max_s * 1000)
+			s->backoff_ms = s->conf.county_retry_max_s * 1000;
+		gw_timer_schedule(loop, &s->tick, s->backoff_ms);
+		if (s->once) {
+			s->exit_code = 1;
+			gw_loop_stop(loop);
+		}
+	} else {
+		s->backoff_ms = 0;
+		gw_timer_schedule(loop, &s->tick, rc > 0 ? 0 : s->conf.county_poll_ms);
+		if (s->once && rc == 0)
+			gw_loop_stop(loop);
+	}
+	status_write(s);
+}
+
+static void on_signal(struct gw_loop *loop, int signo, void *arg)
+{
+	struct sync *s = arg;
+	char text[512];
+
+	if (signo == SIGUSR1) {
+		status_text(s, text, sizeof(text));
+		for (char *p = text; (p = strchr(p, '\n'));)
+			*p = p[1] ? ';' : '\0';
+		LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "status: %s", text);
+		return;
+	}
+	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "signal %d: stopping", signo);
+	gw_loop_stop(loop);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: rinki-sync [-c CONF] [--once | --verify]\n"
+		   "  -c CONF   configuration (default " DEFAULT_CONF ")\n"
+		   "  --once    push until the backlog is empty, then exit\n"
+		   "  --verify  check every gateway's chain in the county database\n");
+	return f == stdout ? 0 : EXIT_USAGE;
+}
+
+static int verify(const struct gw_conf *cf)
+{
+	struct county *c;
+	int rc = county_connect(cf->county_conninfo, &c);
+
+	if (rc < 0) {
+		fprintf(stderr, "rinki-sync: county database: %s\n", strerror(-rc));
+		return EXIT_USAGE + 1;
+	}
+	rc = county_verify(c, stdout);
+	county_close(c);
+	if (rc < 0) {
+		fprintf(stderr, "rinki-sync: verify: %s\n", strerror(-rc));
+		return EXIT_USAGE + 1;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"once", no_argument, NULL, 'o'},
+					     {"verify", no_argument, NULL, 'v'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	static struct sync s = {.state = "starting"};
+	const char *conf_path = DEFAULT_CONF;
+	bool do_verify = false;
+	sigset_t set;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'o':
+			s.once = true;
+			break;
+		case 'v':
+			do_verify = true;
+			break;
+		case 'h':
+			return usage(stdout);
+		default:
+			return usage(stderr);
+		}
+	}
+	if (optind != argc || (s.once && do_verify))
+		return usage(stderr);
+	gw_log_init("rinki-sync", false);
+	gw_conf_defaults(&s.conf);
+	if (gw_conf_load(&s.conf, conf_path) < 0)
+		return EXIT_USAGE;
+	gw_log_set_level(GW_LOG_NCATS, gw_log_parse_level(s.conf.log_level));
+	if (!s.conf.county_conninfo[0] || (!do_verify && !s.conf.county_gateway_id[0])) {
+		fprintf(stderr,
+			"rinki-sync: %s: county.conninfo and county.gateway_id must be set\n",
+			conf_path);
+		return EXIT_USAGE;
+	}
+	if (do_verify)
+		return verify(&s.conf);
+
+	s.loop = gw_loop_new();
+	if (!s.loop)
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	if (gw_loop_add_signals(s.loop, &set, on_signal, &s) < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	gw_timer_init(&s.tick, on_tick, &s);
+	gw_timer_schedule(s.loop, &s.tick, 0);
+	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "rinki-sync %s: %s to the county database",
+	     s.conf.county_gateway_id, s.conf.db_path);
+	gw_loop_run(s.loop);
+	county_close(s.c);
+	gw_db_export_close(s.x);
+	rows_clear(&s);
+	free(s.rows);
+	gw_loop_free(s.loop);
+	return s.exit_code;
+}
