@@ -690,6 +690,66 @@ static void ctl_sds_text(struct tetra *t, struct sim_client *cl, char *args)
 	sim_reply(cl, "ok ref=%d t=%lld", pdu[2], (long long)sim_flush(&t->sim));
 }
 
+/*
+ * sds-fwd <from> <digits> <text>: an SDS-TRANSFER with the store/forward block, the
+ * forward address an external number of 1..24 digits (4 bits each, a dummy digit
+ * after an odd count), then ISO-8859-1 text.
+ */
+static void ctl_sds_fwd(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *from = sim_next_token(&args);
+	const char *num = sim_next_token(&args);
+	uint8_t pdu[255];
+	size_t nd = num ? strlen(num) : 0, k;
+	int n;
+
+	if (!from || id_type(from) < 0 || nd < 1 || nd > 24 || strspn(num, "0123456789") != nd ||
+	    !*args) {
+		sim_reply(cl, "err usage: sds-fwd <from SSI|TSI> <1..24 digits> <text>");
+		return;
+	}
+	pdu[0] = 0x82;
+	pdu[1] = 0x05; /* SDS-TRANSFER, received report requested, store/forward */
+	pdu[2] = (uint8_t)t->next_ref;
+	pdu[3] = 0x1B; /* validity period 3, forward address type 3: external number */
+	pdu[4] = (uint8_t)nd;
+	k = 5;
+	for (size_t i = 0; i < nd; i += 2) /* an odd count ends on the dummy digit 0 */
+		pdu[k++] = (uint8_t)((num[i] - '0') << 4 | (i + 1 < nd ? num[i + 1] - '0' : 0));
+	pdu[k++] = 0x01;
+	n = utf8_to_latin1(args, pdu + k, sizeof(pdu) - k);
+	if (n < 0) {
+		sim_reply(cl, "err text must be ISO-8859-1 characters, at most %zu",
+			  sizeof(pdu) - k);
+		return;
+	}
+	t->next_ref = t->next_ref % 255 + 1;
+	send_sdsr(t, 12, from, pdu, (size_t)n + k);
+	sim_reply(cl, "ok ref=%d t=%lld", pdu[2], (long long)sim_flush(&t->sim));
+}
+
+/* sds-pdu <from> <ai> <bits> <hex>: any PDU as given (malformed ones too), as long
+ * as the hex covers the bits. */
+static void ctl_sds_pdu(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *from = sim_next_token(&args);
+	const char *ai = sim_next_token(&args);
+	const char *bits = sim_next_token(&args);
+	const char *hex = sim_next_token(&args);
+	long a, b;
+
+	if (!from || id_type(from) < 0 || !ai || sim_parse_long(ai, 0, 15, &a) < 0 || !bits ||
+	    sim_parse_long(bits, 1, 2047, &b) < 0 || !hex || sim_next_token(&args) ||
+	    strlen(hex) > 512 || (size_t)b > 4 * strlen(hex) ||
+	    strspn(hex, "0123456789ABCDEFabcdef") != strlen(hex)) {
+		sim_reply(cl, "err usage: sds-pdu <from SSI|TSI> <ai 0..15> <bits 1..2047> <hex>");
+		return;
+	}
+	sim_out(&t->sim, "+CTSDSR: %ld,%s,%d,%lu,0,%ld", a, from, id_type(from), t->issi, b);
+	sim_out_cont(&t->sim, "%s", hex);
+	reply_written(t, cl);
+}
+
 static void ctl_sds_status(struct tetra *t, struct sim_client *cl, char *args)
 {
 	const char *from = sim_next_token(&args);
@@ -886,6 +946,10 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		ctl_sds_status(t, cl, args);
 	} else if (!strcmp(cmd, "sds-text")) {
 		ctl_sds_text(t, cl, args);
+	} else if (!strcmp(cmd, "sds-fwd")) {
+		ctl_sds_fwd(t, cl, args);
+	} else if (!strcmp(cmd, "sds-pdu")) {
+		ctl_sds_pdu(t, cl, args);
 	} else if (!strcmp(cmd, "sds-report")) {
 		ctl_sds_report(t, cl, args);
 	} else if (!strcmp(cmd, "cmgs-status")) {
@@ -939,6 +1003,9 @@ static void usage(FILE *f, bool full)
 	      "                               refuse: +CME ERROR: 3)\n"
 	      "  answer-out <cci>             the called party answers an outgoing call\n"
 	      "  sds-text <from> <text> | sds-status <from> <hex> | sds-report <from> <ref> [st]\n"
+	      "  sds-fwd <from> <digits> <text>  text with store/forward to an external number\n"
+	      "                               (odd digit counts end on a dummy digit)\n"
+	      "  sds-pdu <from> <ai> <bits> <hex>  any +CTSDSR PDU, as given\n"
 	      "  cmgs-status 4|5|none         status of the delayed +CMGS report\n"
 	      "  sds-during-tx refuse|accept  AT+CMGS during a transmission gets +CME ERROR: 42\n"
 	      "                               (event sds-refused) or goes (default accept)\n"
