@@ -105,6 +105,11 @@ struct modem {
 	bool clip;
 	bool crc;
 	int pending_cme; /* answer the next command with this error; -1 = none */
+	/* urc-front: this line goes in front of the answer of the next front_n commands,
+	 * once before the answer and again just before its final result code */
+	char front[128];
+	int front_n;
+	bool front_now; /* a command with a front URC is being answered */
 	char ceer[64];
 	struct sim_timer step; /* dialing -> alerting, then the script's outcome */
 	struct sim_timer ring; /* repeats RING for an incoming call */
@@ -155,23 +160,34 @@ static bool number_ok(const char *n)
 	       strspn(digits, "0123456789*#") == strlen(digits);
 }
 
+/* The urc-front line just before a final result code, when one is due. */
+static void front(struct modem *m)
+{
+	if (m->front_now)
+		sim_out(&m->sim, "%s", m->front);
+}
+
 static void ok(struct modem *m)
 {
+	front(m);
 	sim_out(&m->sim, "OK");
 }
 
 static void error(struct modem *m)
 {
+	front(m);
 	sim_out(&m->sim, "ERROR");
 }
 
 static void cme(struct modem *m, int n)
 {
+	front(m);
 	sim_out(&m->sim, "+CME ERROR: %d", n);
 }
 
 static void cms(struct modem *m, int n)
 {
+	front(m);
 	sim_out(&m->sim, "+CMS ERROR: %d", n);
 }
 
@@ -842,15 +858,37 @@ static void modem_pty_line(struct sim *s, char *line, size_t len, int term, int6
 		error(m); /* no SMS prompt is open; stray Ctrl-Z/ESC or a NUL byte */
 		return;
 	}
+	if (m->front_n > 0) {
+		m->front_n--;
+		m->front_now = true;
+		sim_out(&m->sim, "%s", m->front);
+	}
 	if (m->pending_cme >= 0) {
 		cme(m, m->pending_cme);
 		m->pending_cme = -1;
+	} else {
+		/* Command names are case-insensitive; the dialled number has no letters but *#. */
+		for (char *p = line; *p && *p != '"'; p++)
+			*p = (char)toupper((unsigned char)*p);
+		at_command(m, line, t_ns);
+	}
+	m->front_now = false;
+}
+
+/* urc-front <count> <line>: that URC in front of the next count answers (0: off). */
+static void ctl_urc_front(struct modem *m, struct sim_client *cl, char *args)
+{
+	const char *n = sim_next_token(&args);
+	long v;
+
+	if (!n || sim_parse_long(n, 0, 1000, &v) < 0 || (v > 0 && !*args) ||
+	    strlen(args) >= sizeof(m->front) || strpbrk(args, "\r\n")) {
+		sim_reply(cl, "err usage: urc-front <0..1000> <line>");
 		return;
 	}
-	/* Command names are case-insensitive; the dialled number has no letters but *#. */
-	for (char *p = line; *p && *p != '"'; p++)
-		*p = (char)toupper((unsigned char)*p);
-	at_command(m, line, t_ns);
+	snprintf(m->front, sizeof(m->front), "%s", args);
+	m->front_n = (int)v;
+	sim_reply(cl, "ok");
 }
 
 /* --- control commands ----------------------------------------------------- */
@@ -1061,6 +1099,8 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		} else {
 			sim_reply(cl, "err usage: sms-stuck on|off");
 		}
+	} else if (!strcmp(cmd, "urc-front")) {
+		ctl_urc_front(m, cl, args);
 	} else if (!strcmp(cmd, "state")) {
 		sim_reply(cl, "ok call=%s number=%s", state_name(m->st), m->number);
 	} else {
@@ -1074,10 +1114,26 @@ static const struct sim_ops modem_ops = {
     .ctl = modem_ctl,
 };
 
-static void usage(FILE *f)
+static void usage(FILE *f, bool full)
 {
 	fprintf(f, "usage: modem-sim [--ctl SOCKPATH] [--link PATH] "
 		   "[--dialect none|huawei|quectel|simcom] [--echo] [-v]\n");
+	if (!full)
+		return;
+	fputs("\nScenario commands (stdin or --ctl; each answers \"ok ...\" or \"err ...\"):\n"
+	      "  callee <number|default> answer <sec> | busy | noanswer [sec] | reject\n"
+	      "                               what an outgoing call to that number does\n"
+	      "  hangup                       the remote party hangs up (NO CARRIER)\n"
+	      "  dtmf <key>                   the remote party presses a key\n"
+	      "  ring <number>|withheld       incoming call (RING, +CLIP)\n"
+	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
+	      "  urc-front <count> <line>     that URC in front of the next count answers, before\n"
+	      "                               the answer and again before its final code (0: off)\n"
+	      "  sms-in <hex> | sms-store <hex> | sms-in-bad | cmti-bogus | sms-list\n"
+	      "  sms-fail <code>|none | sms-stuck on|off\n"
+	      "  state                        the call and its number\n"
+	      "  raw <line> | rawbytes <hex> | silent | echo | hangup-port | quit  (common)\n",
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -1103,20 +1159,20 @@ int main(int argc, char **argv)
 				i++;
 			if (i == 4) {
 				fprintf(stderr, "modem-sim: unknown dialect %s\n", optarg);
-				usage(stderr);
+				usage(stderr, false);
 				return 2;
 			}
 			m.dialect = (enum dialect)i;
 		} else if (opt == 'h') {
-			usage(stdout);
+			usage(stdout, true);
 			return 0;
 		} else {
-			usage(stderr);
+			usage(stderr, false);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		usage(stderr, false);
 		return 2;
 	}
 	m.st = ST_NONE;

@@ -404,6 +404,18 @@ test_modem() {
 	at 'AT+CLCC'
 	expect OK
 
+	# URCs in front of answers: before the answer and again before its final code
+	ctl_ok 'urc-front 2 ^RSSI:15'
+	at 'AT+CPIN?'
+	expect '^RSSI:15' '+CPIN: READY' '^RSSI:15' OK
+	ctl_ok 'cme 10'
+	at 'AT+CREG?'
+	expect '^RSSI:15' '^RSSI:15' '+CME ERROR: 10'
+	at 'AT+CSQ'
+	expect '+CSQ: 20,99' OK
+	ctl_err 'urc-front 2'
+	ctl_err 'urc-front x ^RSSI:15'
+
 	# answered call, DTMF, remote hang-up
 	ctl_ok 'callee +358401234567 answer 0.5'
 	at 'ATD+358401234567;'

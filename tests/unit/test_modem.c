@@ -116,6 +116,17 @@ static void expect_esc(struct fx *f)
 
 /* What the modem answers to the AT+CMGL=4 after the init (NULL: an empty list). */
 static const char *cmgl_answer;
+/* URC lines the modem sends in front of each health answer and of its OK (NULL: none). */
+static const char *health_front;
+
+/* A health-poll answer: info line and OK, with health_front before each. */
+static void reply_health(struct fx *f, const char *info)
+{
+	char buf[512];
+	const char *u = health_front ? health_front : "";
+	snprintf(buf, sizeof(buf), "%s\r\n%s\r\n%s\r\nOK\r\n", u, info, u);
+	reply(f, buf);
+}
 
 /* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init.
  * esc_answer: what the modem says to the ESC written on port open. */
@@ -168,13 +179,13 @@ static int setup_modem(void **state, const char *vendor, const char *const *vend
 	assert_int_equal(f.ready, 1);
 	/* the first health poll follows at once */
 	expect(&f, "AT+CPIN?");
-	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	reply_health(&f, "+CPIN: READY");
 	expect(&f, "AT+CREG?");
-	reply(&f, "\r\n+CREG: 2,1,\"00C3\",\"0000A13F\",7\r\n\r\nOK\r\n");
+	reply_health(&f, "+CREG: 2,1,\"00C3\",\"0000A13F\",7");
 	expect(&f, "AT+CSQ");
-	reply(&f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+	reply_health(&f, "+CSQ: 20,99");
 	expect(&f, "AT+COPS?");
-	reply(&f, "\r\n+COPS: 0,0,\"Elisa\",7\r\n\r\nOK\r\n");
+	reply_health(&f, "+COPS: 0,0,\"Elisa\",7");
 	run_for(&f, 20);
 	*state = &f;
 	return 0;
@@ -566,6 +577,21 @@ static void test_health(void **state)
 	assert_int_equal(h.rssi_dbm, -73);
 	assert_string_equal(h.operator_name, "Elisa");
 	assert_int_equal(h.call, GW_MODEM_CALL_IDLE);
+}
+
+/* Huawei reports (signal, system mode, service state) in front of every health answer and
+ * of its OK are URCs: the SIM stays ready, the modem registered, the signal what +CSQ said. */
+static int setup_huawei_urcs(void **state)
+{
+	health_front = "\r\n^RSSI:15\r\n^MODE:0,0\r\n^SRVST:0";
+	int rc = setup_vendor(state, "huawei", NULL);
+	health_front = NULL;
+	return rc;
+}
+
+static void test_vendor_urcs_are_not_answers(void **state)
+{
+	test_health(state);
 }
 
 static void test_silent_modem_is_restarted(void **state)
@@ -967,6 +993,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	    cmocka_unit_test(test_dtmf_reports),
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vendor_urcs_are_not_answers, setup_huawei_urcs,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_after_prompt_left_open, setup_at_prompt,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_page_preempts_stuck_sms, setup, teardown),
