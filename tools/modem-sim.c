@@ -110,6 +110,14 @@ struct modem {
 	char front[128];
 	int front_n;
 	bool front_now; /* a command with a front URC is being answered */
+	/* late-end: the release report of a call the host hung up is held back and sent
+	 * right after the OK of the next ATD, where a driver may take it for the new call */
+	bool late_end;
+	bool mute_release;
+	char held[96];
+	int64_t clcc_late_ns;	/* clcc-late: an outgoing call is left out of AT+CLCC this long */
+	int64_t clcc_late_from; /* ... when it was dialled after this time */
+	int64_t t_dial;		/* when the current outgoing call was dialled */
 	char ceer[64];
 	struct sim_timer step; /* dialing -> alerting, then the script's outcome */
 	struct sim_timer ring; /* repeats RING for an incoming call */
@@ -191,36 +199,50 @@ static void cms(struct modem *m, int n)
 	sim_out(&m->sim, "+CMS ERROR: %d", n);
 }
 
-/* Vendor URC for the current state (called after every state change). */
-static void dialect_urc(struct modem *m, enum call_state st)
+/* The vendor URC for state st into buf ("" when the dialect has none). */
+static void dialect_line(const struct modem *m, enum call_state st, char *buf, size_t len)
 {
 	int type = number_type(m->number);
 
+	buf[0] = '\0';
 	switch (m->dialect) {
 	case DIALECT_HUAWEI:
 		if (st == ST_DIALING)
-			sim_out(&m->sim, "^ORIG:1,0");
+			snprintf(buf, len, "^ORIG:1,0");
 		else if (st == ST_ALERTING)
-			sim_out(&m->sim, "^CONF:1");
+			snprintf(buf, len, "^CONF:1");
 		else if (st == ST_ACTIVE)
-			sim_out(&m->sim, "^CONN:1,0");
+			snprintf(buf, len, "^CONN:1,0");
 		else if (st == ST_NONE)
-			sim_out(&m->sim, "^CEND:1,%lld,0,16",
-				m->t_active ? (long long)((sim_now_ns() - m->t_active) / 1000000000)
-					    : 0LL);
+			snprintf(buf, len, "^CEND:1,%lld,0,16",
+				 m->t_active
+				     ? (long long)((sim_now_ns() - m->t_active) / 1000000000)
+				     : 0LL);
 		break;
 	case DIALECT_QUECTEL:
-		sim_out(&m->sim, "+QIND: \"ccinfo\",1,%d,%d,0,0,\"%s\",%d", m->dir,
-			st == ST_NONE ? -1 : (int)st, m->number, type);
+		snprintf(buf, len, "+QIND: \"ccinfo\",1,%d,%d,0,0,\"%s\",%d", m->dir,
+			 st == ST_NONE ? -1 : (int)st, m->number, type);
 		break;
 	case DIALECT_SIMCOM:
 		/* SIMCom reports a released call as stat 6 (disconnected). */
-		sim_out(&m->sim, "+CLCC: 1,%d,%d,0,0,\"%s\",%d", m->dir,
-			st == ST_NONE ? 6 : (int)st, m->number, type);
+		snprintf(buf, len, "+CLCC: 1,%d,%d,0,0,\"%s\",%d", m->dir,
+			 st == ST_NONE ? 6 : (int)st, m->number, type);
 		break;
 	case DIALECT_NONE:
 		break;
 	}
+}
+
+/* Vendor URC for the current state (called after every state change). */
+static void dialect_urc(struct modem *m, enum call_state st)
+{
+	char line[128];
+
+	if (st == ST_NONE && m->mute_release)
+		return;
+	dialect_line(m, st, line, sizeof(line));
+	if (line[0])
+		sim_out(&m->sim, "%s", line);
 }
 
 static void set_state(struct modem *m, enum call_state st)
@@ -340,14 +362,23 @@ static void at_dial(struct modem *m, char *arg, int64_t t_ns)
 	snprintf(m->number, sizeof(m->number), "%s", arg);
 	m->script = *find_script(m, arg);
 	m->dir = 0;
+	m->t_dial = sim_now_ns();
 	ok(m);
+	if (m->held[0]) { /* the last call's end, late */
+		sim_out(&m->sim, "%s", m->held);
+		sim_event(&m->sim, "late-end %s", m->held);
+		m->held[0] = '\0';
+	}
 	set_state(m, ST_DIALING);
 	sim_timer_arm(&m->step, STEP_NS);
 }
 
 static void at_clcc(struct modem *m)
 {
-	if (m->st != ST_NONE)
+	if (m->st != ST_NONE && m->dir == 0 && m->t_dial >= m->clcc_late_from &&
+	    sim_now_ns() - m->t_dial < m->clcc_late_ns)
+		sim_event(&m->sim, "clcc-late %s", m->number); /* not listed yet */
+	else if (m->st != ST_NONE)
 		sim_out(&m->sim, "+CLCC: 1,%d,%d,0,0,\"%s\",%d", m->dir, (int)m->st, m->number,
 			number_type(m->number));
 	ok(m);
@@ -358,7 +389,14 @@ static void at_hangup(struct modem *m)
 	ok(m);
 	if (m->st != ST_NONE) {
 		sim_event(&m->sim, "hangup host");
+		if (m->late_end) {
+			dialect_line(m, ST_NONE, m->held, sizeof(m->held));
+			if (!m->held[0])
+				snprintf(m->held, sizeof(m->held), "NO CARRIER");
+			m->mute_release = true;
+		}
 		call_end(m, NULL, "Normal call clearing");
+		m->mute_release = false;
 	}
 }
 
@@ -1101,6 +1139,25 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		}
 	} else if (!strcmp(cmd, "urc-front")) {
 		ctl_urc_front(m, cl, args);
+	} else if (!strcmp(cmd, "late-end")) {
+		if (!strcmp(args, "on") || !strcmp(args, "off")) {
+			m->late_end = args[1] == 'n';
+			if (!m->late_end)
+				m->held[0] = '\0';
+			sim_reply(cl, "ok");
+		} else {
+			sim_reply(cl, "err usage: late-end on|off");
+		}
+	} else if (!strcmp(cmd, "clcc-late")) {
+		int64_t ns = parse_sec(args);
+
+		if (ns < 0) {
+			sim_reply(cl, "err usage: clcc-late <sec>");
+			return 0;
+		}
+		m->clcc_late_ns = ns;
+		m->clcc_late_from = sim_now_ns();
+		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "state")) {
 		sim_reply(cl, "ok call=%s number=%s", state_name(m->st), m->number);
 	} else {
@@ -1129,6 +1186,11 @@ static void usage(FILE *f, bool full)
 	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
 	      "  urc-front <count> <line>     that URC in front of the next count answers, before\n"
 	      "                               the answer and again before its final code (0: off)\n"
+	      "  late-end on|off              the release report of a call the host hangs up\n"
+	      "                               comes after the OK of the next ATD (NO CARRIER\n"
+	      "                               without a dialect; event late-end)\n"
+	      "  clcc-late <sec>              calls dialled from now on are missing from AT+CLCC\n"
+	      "                               for their first sec seconds (event clcc-late)\n"
 	      "  sms-in <hex> | sms-store <hex> | sms-in-bad | cmti-bogus | sms-list\n"
 	      "  sms-fail <code>|none | sms-stuck on|off\n"
 	      "  state                        the call and its number\n"

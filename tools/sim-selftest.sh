@@ -416,6 +416,30 @@ test_modem() {
 	ctl_err 'urc-front 2'
 	ctl_err 'urc-front x ^RSSI:15'
 
+	# a late release report of the call hung up, after the next ATD's OK; a late list entry
+	ctl_ok 'late-end on'
+	ctl_ok 'callee 777 answer 30'
+	at 'ATD777;'
+	expect OK '^ORIG:1,0'
+	expect '^CONF:1'
+	at 'AT+CHUP'
+	expect OK
+	ctl_ok 'clcc-late 30'
+	at 'ATD778;'
+	expect OK '^CEND:1,0,0,16' '^ORIG:1,0'
+	event '^event late-end \^CEND:1,0,0,16$'
+	at 'AT+CLCC'
+	expect OK
+	event '^event clcc-late 778$'
+	ctl_ok 'clcc-late 0'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,0,2,0,0,"778",129' OK
+	ctl_ok 'late-end off'
+	at 'AT+CHUP'
+	expect OK '^CEND:1,0,0,16'
+	ctl_err 'late-end maybe'
+	ctl_err 'clcc-late -1'
+
 	# answered call, DTMF, remote hang-up
 	ctl_ok 'callee +358401234567 answer 0.5'
 	at 'ATD+358401234567;'

@@ -730,10 +730,15 @@ static void test_call_urc_parse(void **state)
 	    gw_modem_parse_call_urc("+QIND: \"ccinfo\",2,1,-1,0,0,\"+358401234567\",145", &u), 0);
 	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
 	assert_int_equal(u.dir, 1);
+	assert_string_equal(u.number, "+358401234567");
 	assert_int_equal(gw_modem_parse_call_urc("^DSCI: 1,0,3,0,+358401234567,145", &u), 0);
 	assert_int_equal(u.state, GW_MODEM_CALL_ALERTING);
+	assert_string_equal(u.number, "+358401234567");
 	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,0,6,0,0,\"0401234567\",129", &u), 0);
 	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	assert_string_equal(u.number, "0401234567");
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0,104,16", &u), 0);
+	assert_string_equal(u.number, "");
 	/* other +QIND kinds are not call reports; malformed ones are refused */
 	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"csq\",20,99", &u), -ENOENT);
 	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0,9,0,0", &u), -EINVAL);
@@ -968,6 +973,119 @@ static void test_ceer_parse(void **state)
 	assert_int_equal(gw_modem_parse_ceer("+CLCC: 1", t, sizeof(t)), -EINVAL);
 }
 
+/* Freeze the loop's clock where it is: from here timers run only on advance(). */
+static void freeze(struct fx *f)
+{
+	gw_loop_clock_override(f->loop, gw_loop_now_ms(f->loop), gw_loop_wall_ms(f->loop));
+}
+
+static void advance(struct fx *f, int ms)
+{
+	gw_loop_clock_advance(f->loop, ms);
+}
+
+/*
+ * The call just hung up reports its end late, after the next page's ATD: Huawei ^CEND
+ * (same call id 1 as the new call), NO CARRIER before or after the ATD's OK, Quectel's
+ * and SIMCom's release of the old number. The new call is not listed by AT+CLCC yet.
+ * None of these may end the new call: it is bound to its call (id, direction, number),
+ * and a dialled call missing from the list in its first second is "not yet listed".
+ */
+static void test_stale_end_report_does_not_end_next_call(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *after_atd; /* what the modem says to the new ATD */
+		const char *urc;       /* after that */
+	} stale[] = {
+	    {"\r\nOK\r\n", "\r\n^CEND:1,12,104,16\r\n"},
+	    {"\r\nOK\r\n", "\r\nNO CARRIER\r\n"},
+	    {"\r\nNO CARRIER\r\n\r\nOK\r\n", ""},
+	    {"\r\nOK\r\n", "\r\n+QIND: \"ccinfo\",1,0,-1,0,0,\"0401234567\",129\r\n"},
+	    {"\r\nOK\r\n", "\r\n+CLCC: 1,0,6,0,0,\"0401234567\",129\r\n"},
+	};
+	freeze(f);
+	for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		char buf[256];
+		start_call(f, 0, NULL);
+		run_for(f, 20);
+		assert_int_equal(gw_modem_hangup(f->m), 0);
+		expect(f, "AT+CHUP");
+		reply(f, "\r\nOK\r\n");
+		run_for(f, 20);
+		f->ended = 0;
+		/* the next worker is paged at once */
+		assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
+		expect(f, "ATD0401234568;");
+		snprintf(buf, sizeof(buf), "%s%s", stale[i].after_atd, stale[i].urc);
+		reply(f, buf);
+		/* the new call is not in the list yet, for most of its first second */
+		for (int t = 0; t < 900; t += 100) {
+			expect(f, "AT+CLCC");
+			reply(f, "\r\nOK\r\n");
+			run_for(f, 20);
+			assert_int_equal(f->ended, 0);
+			assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
+			advance(f, 100);
+		}
+		/* then it is, ringing: the stale report is gone for good */
+		expect(f, "AT+CLCC");
+		reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
+		run_for(f, 20);
+		assert_int_equal(f->ended, 0);
+		assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_ALERTING);
+		advance(f, 100);
+		expect(f, "AT+CLCC");
+		reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
+		run_for(f, 20);
+		assert_int_equal(f->ended, 0);
+		assert_int_equal(gw_modem_hangup(f->m), 0);
+		expect(f, "AT+CHUP");
+		reply(f, "\r\nOK\r\n");
+		run_for(f, 20);
+	}
+}
+
+/*
+ * A dialled call that never shows in AT+CLCC is not ended in its first second, whatever
+ * the poll interval; after it, an empty list ends it, with a reported reason when there
+ * was one. Bounded: it ends within a few polls after the second.
+ */
+static void test_dialled_call_not_yet_listed(void **state)
+{
+	struct fx *f = *state;
+	static const int polls[] = {50, 100, 250};
+	freeze(f);
+	for (size_t i = 0; i < sizeof(polls) / sizeof(polls[0]); i++) {
+		for (int reported = 0; reported < 2; reported++) {
+			f->conf.clcc_poll_ms = polls[i];
+			f->ended = 0;
+			assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+			expect(f, "ATD0401234567;");
+			reply(f, reported ? "\r\nOK\r\n\r\nBUSY\r\n" : "\r\nOK\r\n");
+			int waited = 0;
+			while (f->ended == 0 && waited <= 2000) {
+				expect(f, "AT+CLCC");
+				reply(f, "\r\nOK\r\n");
+				run_for(f, 20);
+				if (waited < 1000)
+					assert_int_equal(f->ended, 0);
+				if (f->ended)
+					break;
+				advance(f, polls[i]);
+				waited += polls[i];
+			}
+			assert_int_equal(f->ended, 1);
+			assert_true(waited >= 1000 && waited <= 1000 + 4 * polls[i]);
+			assert_int_equal(f->end_why,
+					 reported ? GW_MODEM_END_BUSY : GW_MODEM_END_GONE);
+			expect(f, "AT+CEER");
+			reply(f, "\r\n+CEER: \"x\"\r\n\r\nOK\r\n");
+			run_for(f, 20);
+		}
+	}
+}
+
 /* The next page's ATD goes ahead of AT+CEER: the cause still names the ended call. */
 static void test_cause_names_the_ended_call(void **state)
 {
@@ -986,6 +1104,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_after_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_end_report_does_not_end_next_call, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_dialled_call_not_yet_listed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_call_vanishes_from_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stray_code_does_not_end_a_live_call, setup,
 					    teardown),
