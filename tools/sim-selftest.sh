@@ -373,6 +373,30 @@ test_tetra() {
 	ctl_err 'dial-reply answer 3'
 	ctl_ok state '^ok calls=0$'
 
+	# silent reboot: no banner, no +CTCR, then the power-up state
+	ctl_ok 'call 1234 cci=9' '^ok cci=9 t=[0-9]+ t0=[0-9]+$'
+	expect '+CTICN: 9,0,0,0,1234,0,0,0,0,1,0,2001,0'
+	ctl_ok 'reboot-silent 0.2 mode=1'
+	event '^event power-up mode=1$'
+	ctl_ok state '^ok calls=0$'
+	at 'AT+CTOM?'
+	expect 'AT+CTOM?' '+CME ERROR: 35'
+	at 'AT+CTOM?'
+	expect 'AT+CTOM?' '+CTOM: 1' OK
+	at 'ATE0'
+	expect 'ATE0' OK
+	# call identifiers start from 1 again
+	ctl_ok 'call 1234' '^ok cci=1 t=[0-9]+ t0=[0-9]+$'
+	expect '+CTICN: 1,0,0,0,1234,0,0,0,0,1,0,2001,0'
+	ctl_ok 'reboot-silent'
+	event '^event power-up mode=0$'
+	at 'AT'
+	expect AT '+CME ERROR: 35'
+	at 'ATE0'
+	expect ATE0 OK
+	ctl_err 'reboot-silent x'
+	ctl_err 'reboot-silent mode=9'
+
 	stop_sim quit
 }
 

@@ -96,6 +96,10 @@ struct tetra {
 	struct sim_timer sds_timer;
 	struct call calls[MAX_CALLS];
 	struct report reports[MAX_REPORTS];
+	/* reboot-silent: silent for a while, then back in the power-up state */
+	struct sim_timer wake;
+	int wake_mode;	   /* AT+CTOM mode after the reboot */
+	bool refuse_first; /* power-up: the first command gets +CME ERROR: 35 */
 };
 
 /* Identity type of an SSI (< 9 digits) or 17-digit TSI; -1 for anything else. */
@@ -512,6 +516,11 @@ static void tetra_pty_line(struct sim *s, char *line, size_t len, int term, int6
 		reply_cme(t, CME_DATA_WITHOUT_CMGS);
 		return;
 	}
+	if (t->refuse_first) { /* power-up: the first command meets a half-read buffer */
+		t->refuse_first = false;
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
 	if (t->pending_cme >= 0) {
 		reply_cme(t, t->pending_cme);
 		t->pending_cme = -1;
@@ -809,7 +818,8 @@ static void ctl_state(struct tetra *t, struct sim_client *cl)
 	sim_reply(cl, "%s", buf);
 }
 
-static void ctl_banner(struct tetra *t, struct sim_client *cl)
+/* A restart: calls, SDS and reports gone, call identifiers from 1 again. */
+static void restart(struct tetra *t)
 {
 	for (int i = 0; i < MAX_CALLS; i++)
 		t->calls[i].st = CALL_FREE;
@@ -820,10 +830,60 @@ static void ctl_banner(struct tetra *t, struct sim_client *cl)
 	t->sds_data = false;
 	sim_timer_cancel(&t->sds_timer);
 	t->pending_cme = -1;
+	t->next_cci = 1;
+}
+
+static void ctl_banner(struct tetra *t, struct sim_client *cl)
+{
+	int cci = t->next_cci; /* kept: scenarios may count on the numbering going on */
+
+	restart(t);
+	t->next_cci = cci;
 	t->mode = 0;
 	t->sim.echo = t->sim.echo_default;
 	sim_out(&t->sim, "+CTOM: 0");
 	reply_written(t, cl);
+}
+
+/* The end of a silent reboot: the power-up state (echo on, first command refused). */
+static void on_wake(struct sim *s, void *arg)
+{
+	struct tetra *t = arg;
+
+	s->silent = false;
+	s->echo = true;
+	t->mode = t->wake_mode;
+	t->refuse_first = true;
+	sim_event(s, "power-up mode=%d", t->mode);
+}
+
+/* reboot-silent [sec] [mode=N]: no banner, no +CTCR; silent sec seconds, then power-up. */
+static void ctl_reboot_silent(struct tetra *t, struct sim_client *cl, char *args)
+{
+	char *tok;
+	double sec = 0;
+	long mode = 0;
+
+	while ((tok = sim_next_token(&args))) {
+		char *end;
+		int r = kv(tok, "mode", 0, 6, &mode);
+
+		if (r < 0)
+			goto usage;
+		if (r > 0)
+			continue;
+		sec = strtod(tok, &end);
+		if (*end || !(sec >= 0 && sec <= 3600) || !isdigit((unsigned char)*tok))
+			goto usage;
+	}
+	restart(t);
+	t->wake_mode = (int)mode;
+	t->sim.silent = true;
+	sim_timer_arm(&t->wake, (int64_t)(sec * 1e9));
+	sim_reply(cl, "ok");
+	return;
+usage:
+	sim_reply(cl, "err usage: reboot-silent [sec] [mode=0..6]");
 }
 
 static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args)
@@ -970,6 +1030,8 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "banner")) {
 		ctl_banner(t, cl);
+	} else if (!strcmp(cmd, "reboot-silent")) {
+		ctl_reboot_silent(t, cl, args);
 	} else if (!strcmp(cmd, "state")) {
 		ctl_state(t, cl);
 	} else {
@@ -1011,6 +1073,10 @@ static void usage(FILE *f, bool full)
 	      "                               (event sds-refused) or goes (default accept)\n"
 	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
 	      "  banner                       terminal restart (+CTOM: 0), calls dropped\n"
+	      "  reboot-silent [sec] [mode=N] restart without a word (no banner, no +CTCR):\n"
+	      "                               silent sec seconds, then the power-up state: echo\n"
+	      "                               on, first command +CME ERROR: 35, AT+CTOM mode N,\n"
+	      "                               call identifiers from 1 (event power-up)\n"
 	      "  state                        calls and their states\n"
 	      "  raw <line> | rawbytes <hex> | silent | echo | hangup-port | quit  (common)\n",
 	      f);
@@ -1056,6 +1122,7 @@ int main(int argc, char **argv)
 	t.pending_cme = -1;
 	t.cmgs_status = 4;
 	sim_timer_init(&t.sim, &t.sds_timer, on_sds_timeout, &t);
+	sim_timer_init(&t.sim, &t.wake, on_wake, &t);
 	for (int i = 0; i < MAX_REPORTS; i++) {
 		t.reports[i].t = &t;
 		t.reports[i].inst = -1;

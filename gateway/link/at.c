@@ -93,6 +93,7 @@ struct gw_at {
 	const char *resp_lines[GW_AT_RESP_LINES];
 	int nresp;
 	int after_prefixed; /* the last line was an information line with the expected prefix */
+	int echoed;	    /* the outstanding command was echoed */
 	char unknown_kinds[UNKNOWN_KINDS][PREFIX_MAX];
 
 	struct gw_at_stats stats;
@@ -209,7 +210,8 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 	struct cmd *c = &at->queue[at->qhead];
 	gw_at_resp_cb cb = c->cb;
 	void *arg = c->arg;
-	struct gw_at_resp r = {.result = result, .err = err, .nlines = at->nresp};
+	struct gw_at_resp r = {
+	    .result = result, .err = err, .echoed = at->echoed, .nlines = at->nresp};
 	memcpy(r.lines, at->resp_lines, sizeof(r.lines));
 
 	gw_timer_cancel(at->loop, &at->timer);
@@ -283,6 +285,7 @@ static void send_next(struct gw_at *at)
 		}
 		at->stats.cmds++;
 		at->nresp = 0;
+		at->echoed = 0;
 		at->arena_used = 0;
 		/* write first, log after: logging never delays a command */
 		int rc = write_raw(at, buf, (size_t)n);
@@ -514,8 +517,10 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 	struct cmd *c = at->active ? &at->queue[at->qhead] : NULL;
 	int after_prefixed = at->after_prefixed;
 	at->after_prefixed = 0;
-	if (c && strcmp(line, c->text) == 0 && at->nresp == 0)
-		return; /* echo */
+	if (c && strcmp(line, c->text) == 0 && at->nresp == 0) {
+		at->echoed = 1; /* echo */
+		return;
+	}
 	if (c && c->resp_prefix[0] && starts(line, c->resp_prefix)) {
 		add_resp_line(at, line, len);
 		at->after_prefixed = 1;

@@ -43,6 +43,7 @@ enum gw_at_result {
 struct gw_at_resp {
 	enum gw_at_result result;
 	int err;
+	int echoed;			     /* the device echoed the command (echo is on) */
 	int nlines;			     /* information lines before the final code */
 	const char *lines[GW_AT_RESP_LINES]; /* valid only during the callback */
 };

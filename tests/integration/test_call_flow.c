@@ -275,6 +275,47 @@ static void test_stale_call_end_does_not_skip_next_worker(void **state)
 	assert_int_equal(h_wait_log(&rig, "call to " MIKKO ": answered", 3000), 0);
 }
 
+/*
+ * Field report: the terminal rebooted silently mid-call (no banner, no +CTCR) and came
+ * back in its power-up state (echo on, first command refused with +CME ERROR: 35).
+ * rinkid must notice it from its liveness probe, end the incident as radio_lost, run the
+ * whole init again (ATE0 and the service profile), and take the officer's retry, which
+ * comes with the same call identifier, as a new incident.
+ */
+static void test_silent_radio_reboot_mid_call(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	struct logged l;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_start_rinkid(&rig, "radio.probe_idle 1"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001 cci=1"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	read_incident(&l);
+	int64_t first = newest_id;
+	assert_int_equal(l.ended, 0);
+	/* silent for 2.5 s, then back in the power-up state */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "reboot-silent 2.5"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "event power-up", 5000), 0);
+	assert_int_equal(h_wait_log(&rig, "terminal back in its power-up state", 8000), 0);
+	/* the whole init again: echo off, the service profile */
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATE0", 8000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "AT+CTSP=", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: radio_lost", 3000), 0);
+	read_incident_id(&l, first);
+	assert_string_equal(l.outcome, "radio_lost");
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 3000), 0);
+	/* the officer calls again: same call identifier, a new incident, paged at once */
+	assert_int_equal(h_wait_log(&rig, "terminal ready", 5000), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001 cci=1"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	read_incident(&l);
+	assert_true(newest_id > first);
+	assert_int_equal(l.ended, 0);
+	assert_string_equal(l.outcome, "");
+}
+
 static void test_officer_hangs_up_while_paging(void **state)
 {
 	(void)state;
@@ -484,6 +525,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_demo_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_radio_reboot_mid_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_call_end_does_not_skip_next_worker,
 					    setup_huawei, teardown),
 	    cmocka_unit_test_setup_teardown(test_monitored_group_logged_not_paged, setup, teardown),
