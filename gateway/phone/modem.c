@@ -115,15 +115,18 @@ struct gw_modem {
  * stays the truth. Huawei sends ^ORIG/^CONF/^CONN/^CEND unasked and has no received-DTMF
  * URC (keys come from the in-band detector); Quectel needs +QIND "ccinfo" and +QTONEDET
  * switched on; SIMCom pushes +CLCC with AT+CLCC=1 and reports keys with AT+DDET=1.
+ * Without a vendor key report (generic, huawei) keys come only from the in-band detector on
+ * audio.phone; with neither, start-up warns that only an SMS reply can accept a call.
  */
 static const struct profile {
 	const char *name;
 	const char *init[3];
+	int keys; /* the vendor reports keys pressed on the far phone */
 } profiles[] = {
-    {"generic", {NULL}},
-    {"huawei", {NULL}},
-    {"quectel", {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL}},
-    {"simcom", {"AT+CLCC=1", "AT+DDET=1", NULL}},
+    {"generic", {NULL}, 0},
+    {"huawei", {NULL}, 0},
+    {"quectel", {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL}, 1},
+    {"simcom", {"AT+CLCC=1", "AT+DDET=1", NULL}, 1},
 };
 
 static const struct profile *profile_of(const struct gw_conf *conf)
@@ -1285,6 +1288,12 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	static const char *const dtmf[] = {"+QTONEDET:", "+RXDTMF:", "+DTMF:"};
 	for (size_t i = 0; i < sizeof(dtmf) / sizeof(dtmf[0]); i++)
 		gw_at_add_urc(m->at, dtmf[i], 0, urc_dtmf, m);
+	if (!profile_of(conf)->keys && !conf->audio_phone[0])
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+		     "modem.vendor %s has no report of the keys a worker presses and audio.phone "
+		     "is not set (no in-band detection): no source of keys, so a worker can "
+		     "accept an authority call only by SMS reply",
+		     conf->modem_vendor);
 
 	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = m};
 	int rc =

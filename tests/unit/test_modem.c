@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "phone/modem.h"
 #include "pty_peer.h"
 #include "phone/sms.h"
@@ -1086,6 +1087,54 @@ static void test_dialled_call_not_yet_listed(void **state)
 	}
 }
 
+static int key_warnings;
+static void key_sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)
+{
+	(void)arg;
+	if (cat == GW_LOG_MODEM && level == GW_LOG_WARN && strstr(line, "no source of keys"))
+		key_warnings++;
+}
+
+/*
+ * A start-up warning when nothing reports the worker's keys: the vendor has no DTMF report
+ * (generic, huawei) and no in-band detection is configured (audio.phone). For every vendor,
+ * with and without audio.phone; one warning, and only then.
+ */
+static void test_warning_without_key_source(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *vendor;
+		int keys; /* the vendor reports keys */
+	} vendors[] = {{"generic", 0}, {"huawei", 0}, {"quectel", 1}, {"simcom", 1}};
+	for (size_t v = 0; v < sizeof(vendors) / sizeof(vendors[0]); v++) {
+		for (int inband = 0; inband < 2; inband++) {
+			struct fx f;
+			memset(&f, 0, sizeof(f));
+			f.loop = gw_loop_new();
+			const char *path = pty_peer_open(&f.dev, f.loop);
+			gw_conf_defaults(&f.conf);
+			snprintf(f.conf.modem_vendor, sizeof(f.conf.modem_vendor), "%s",
+				 vendors[v].vendor);
+			snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
+			if (inband)
+				snprintf(f.conf.audio_phone, sizeof(f.conf.audio_phone), "hw:1");
+			struct gw_modem_ops ops = {.ready = on_ready,
+						   .progress = on_progress,
+						   .ended = on_ended,
+						   .arg = &f};
+			key_warnings = 0;
+			gw_log_set_sink(key_sink, NULL);
+			assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
+			gw_log_set_sink(NULL, NULL);
+			assert_int_equal(key_warnings, !vendors[v].keys && !inband);
+			gw_modem_free(f.m);
+			gw_loop_free(f.loop);
+			close(f.dev.master);
+		}
+	}
+}
+
 /* The next page's ATD goes ahead of AT+CEER: the cause still names the ended call. */
 static void test_cause_names_the_ended_call(void **state)
 {
@@ -1113,6 +1162,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_local_hangup_and_bad_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	    cmocka_unit_test(test_dtmf_reports),
+	    cmocka_unit_test(test_warning_without_key_source),
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vendor_urcs_are_not_answers, setup_huawei_urcs,
 					    teardown),
