@@ -9,12 +9,13 @@
  * caller-owned array; time only enters as the caller's now_ms.
  *
  * Decisions where peers or the standards leave room (README, "SDS texts"):
- * - Packed 7-bit (coding 0): EN 300 392-2 clause 29.5.4.3 (text coding scheme,
- *   value 0) names the 7-bit alphabet of 3GPP TS 23.038; we take its packing
- *   with it, TS 23.038 clause 6.1.2.1.1: septets least significant bit first,
- *   as in GSM SMS. Some decoders (tetra-kit) read the septets MSB first in PDU
- *   bit order instead; no field capture has settled it (terminals we know
- *   send ISO-8859-1/15 or UTF-16). The bit length gives the number of
+ * - Packed 7-bit (coding 0): EN 300 392-2 clause 29.5.4.1 (text coding scheme,
+ *   table 29.29 in V3.4.1: value 0, 7-bit alphabet) and 29.5.4.3 (that
+ *   alphabet) use the GSM 7-bit default alphabet of 3GPP TS 23.038; we take its
+ *   packing with it, TS 23.038 clause 6.1.2.1.1: septets least significant bit
+ *   first, as in GSM SMS. Some decoders (tetra-kit) read the septets MSB first
+ *   in PDU bit order instead; no field capture has settled it (terminals we
+ *   know send ISO-8859-1/15 or UTF-16). The bit length gives the number of
  *   septets (bits / 7) and, as the septets fill the low bits first, a final
  *   octet the bit length cuts is still read whole. A final septet that only
  *   fills the padding of an octet-aligned PDU (value 0x00 or CR) is dropped.
