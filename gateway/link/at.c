@@ -8,7 +8,8 @@
  *
  * Classification of a complete line, in order: trailing line of a URC being
  * collected; echo of the outstanding command; information line with the
- * command's expected prefix; final result code; registered URC prefix;
+ * command's expected prefix (without one: the command's own name, "+CPMS:" for
+ * AT+CPMS=...); final result code; registered URC prefix;
  * a bare line (not shaped like a URC) of the outstanding command, when it has
  * no expected prefix or the line follows one of its prefixed lines (the PDU
  * after +CMGR:); a well-formed URC nobody registered ("^RSSI:15", "+CGREG: 1"),
@@ -48,6 +49,7 @@ struct cmd {
 	char text[CMD_MAX];
 	char body[BODY_MAX]; /* non-empty: prompt command */
 	char resp_prefix[PREFIX_MAX];
+	char own_prefix[PREFIX_MAX]; /* "+CPMS:" of AT+CPMS=...: its information lines */
 	int timeout_ms;
 	unsigned flags;
 	gw_at_resp_cb cb;
@@ -298,6 +300,27 @@ static void send_next(struct gw_at *at)
 	}
 }
 
+/*
+ * The information-line prefix a command's own name gives (27.007 4.1: "+CPMS: ..." answers
+ * AT+CPMS...; likewise ^, *, $ and % commands), or "" for a basic command (ATD, ATE0).
+ */
+static void own_prefix(const char *cmd, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	if ((cmd[0] != 'A' && cmd[0] != 'a') || (cmd[1] != 'T' && cmd[1] != 't') || !cmd[2] ||
+	    !strchr("+^*$%", cmd[2]))
+		return;
+	n = 1;
+	while ((cmd[2 + n] >= 'A' && cmd[2 + n] <= 'Z') || (cmd[2 + n] >= '0' && cmd[2 + n] <= '9'))
+		n++;
+	if (n < 2 || n + 2 > len)
+		return;
+	memcpy(out, cmd + 2, n);
+	out[n] = ':';
+	out[n + 1] = '\0';
+}
+
 static int enqueue(struct gw_at *at, const char *cmd, const char *body, const char *resp_prefix,
 		   int timeout_ms, unsigned flags, gw_at_resp_cb cb, void *arg)
 {
@@ -327,6 +350,7 @@ static int enqueue(struct gw_at *at, const char *cmd, const char *body, const ch
 	snprintf(c->text, sizeof(c->text), "%s", cmd);
 	snprintf(c->body, sizeof(c->body), "%s", body ? body : "");
 	snprintf(c->resp_prefix, sizeof(c->resp_prefix), "%s", resp_prefix ? resp_prefix : "");
+	own_prefix(cmd, c->own_prefix, sizeof(c->own_prefix));
 	c->timeout_ms = timeout_ms;
 	c->flags = flags;
 	c->cb = cb;
@@ -521,7 +545,8 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 		at->echoed = 1; /* echo */
 		return;
 	}
-	if (c && c->resp_prefix[0] && starts(line, c->resp_prefix)) {
+	if (c && ((c->resp_prefix[0] && starts(line, c->resp_prefix)) ||
+		  (!c->resp_prefix[0] && c->own_prefix[0] && starts(line, c->own_prefix)))) {
 		add_resp_line(at, line, len);
 		at->after_prefixed = 1;
 		return;

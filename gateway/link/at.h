@@ -80,7 +80,8 @@ int gw_at_add_urc(struct gw_at *at, const char *prefix, int trailing, gw_at_urc_
  * Queue a command (without the CR). resp_prefix, when not NULL, names the
  * information lines this command expects (e.g. "+CLCC:"): only such lines (and
  * a bare line right after one) go to the response, even when the same prefix is
- * also a URC. Without it the response is the bare lines only. cb may be NULL.
+ * also a URC. Without it the response is the lines named by the command itself
+ * ("+CPMS:" for AT+CPMS=...) and bare lines. cb may be NULL.
  * Returns 0, -E2BIG (command too long), -ENOBUFS (queue full).
  */
 int gw_at_cmd(struct gw_at *at, const char *cmd, const char *resp_prefix, int timeout_ms,

@@ -255,7 +255,14 @@ static void test_urcs_before_answer_are_not_the_response(void **state)
 		feed(f, buf);
 		assert_int_equal(f->nlines, 1);
 		assert_string_equal(f->lines[0], "356938035643809");
-		/* 4: +CMGR keeps the PDU line that follows its information line */
+		/* 4: a command without a declared prefix keeps the lines its name gives */
+		gw_at_cmd(f->at, "AT+CPMS=\"ME\",\"ME\",\"ME\"", NULL, 1000, 0, on_resp, f);
+		snprintf(buf, sizeof(buf), "\r\n%s\r\n+CPMS: 0,30,0,30,0,30\r\n%s\r\nOK\r\n",
+			 urcs[i], urcs[i]);
+		feed(f, buf);
+		assert_int_equal(f->nlines, 1);
+		assert_string_equal(f->lines[0], "+CPMS: 0,30,0,30,0,30");
+		/* 5: +CMGR keeps the PDU line that follows its information line */
 		gw_at_cmd(f->at, "AT+CMGR=3", "+CMGR:", 1000, 0, on_resp, f);
 		snprintf(buf, sizeof(buf),
 			 "\r\n%s\r\n+CMGR: 0,,24\r\n0791534874894310040C91\r\n%s\r\nOK\r\n",
@@ -265,9 +272,9 @@ static void test_urcs_before_answer_are_not_the_response(void **state)
 		assert_string_equal(f->lines[0], "+CMGR: 0,,24");
 		assert_string_equal(f->lines[1], "0791534874894310040C91");
 		if (reg)
-			registered += 7; /* 2 + 1 + 2 + 2 above */
+			registered += 9; /* 2 + 1 + 2 + 2 + 2 above */
 		else
-			unknown += 7;
+			unknown += 9;
 	}
 	assert_int_equal(f->nurc, registered);
 	assert_int_equal(gw_at_stats(f->at)->urcs_unknown, unknown);
