@@ -75,7 +75,7 @@ struct gw_modem {
 	char number[32];
 	int seen;	  /* the call appeared in a CLCC list */
 	int call_id;	  /* its call id once a list or a vendor report named it, else -1 */
-	int64_t dial_ms;  /* when ATD (or ATA) was queued */
+	int64_t dial_ms;  /* when ATD (or ATA) was queued, then answered */
 	int missing;	  /* consecutive polls without it */
 	int end_reported; /* a call-progress code said the call ended: CLCC confirms */
 	enum gw_modem_end end_why;
@@ -360,6 +360,9 @@ static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	struct gw_modem *m = arg;
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
+	/* the modem has the call from now on: its first second in the list counts from here,
+	 * not from the queueing (the ATD may have waited behind another command) */
+	m->dial_ms = gw_loop_now_ms(m->loop);
 	switch (r->result) {
 	case GW_AT_OK:
 	case GW_AT_CONNECT:
