@@ -19,7 +19,10 @@
  * in its power-up state: the probe is echoed, or refused with +CME ERROR: 35,
  * or the mode is not the one the init set. That is handled as a restart: its
  * calls are reported lost and the init runs again (echo off, the service
- * profile resent). Registration and signal (+CREG?, +CSQ?) are polled every
+ * profile resent). A sign counts only if the init set what it contradicts
+ * (ATE0, AT+CTOM= accepted), and a terminal that shows one on the first probe
+ * after POWERUP_STREAK_MAX inits in a row answers that way by nature: its signs
+ * are ignored until the port reopens. Registration and signal (+CREG?, +CSQ?) are polled every
  * radio.health_interval seconds and kept for status.
  *
  * Calls: the ccis of live calls are tracked from +CTICN/+CTCC to +CTCR, so a
@@ -61,6 +64,7 @@
 #define PROBE_FAILS_REOPEN 3
 #define DIAL_CCI_WAIT_MS   10000 /* after ATD's OK, for the terminal to name the call */
 #define INIT_AGAIN_MS	   5000	 /* after an init step went unanswered */
+#define POWERUP_STREAK_MAX 3	 /* power-up signs right after each init before they are ignored */
 
 /* A live radio call; cci -1 marks a free slot. */
 enum own_floor { OWN_NONE, OWN_ASKED, OWN_HELD };
@@ -81,8 +85,12 @@ struct gw_pei {
 	const struct profile *profile;
 	int init_step; /* index into profile->cmds; -1 when no init runs */
 	int init_retries;
-	int init_fails; /* inits given up in a row (a step unanswered) */
-	int want_mode;	/* the AT+CTOM=<mode> of the init profile; -1 none */
+	int init_fails;	    /* inits given up in a row (a step unanswered) */
+	int want_mode;	    /* the AT+CTOM=<mode> of the init profile; -1 none */
+	int echo_off;	    /* the last init's ATE0 was accepted */
+	int mode_set;	    /* the last init's AT+CTOM=<mode> was accepted */
+	int powerup_streak; /* power-up signs on the first probe after each init, in a row */
+	int powerup_off;    /* that streak got too long: signs ignored until the port reopens */
 	struct gw_timer init_retry;
 	struct gw_timer probe;
 	int probe_fails;
@@ -1162,6 +1170,10 @@ static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *a
 	if (r->result != GW_AT_OK)
 		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "init step %s failed: %s %d, going on", cmd,
 		     gw_at_result_name(r->result), r->err);
+	else if (strcmp(cmd, "ATE0") == 0)
+		pei->echo_off = 1;
+	else if (strncmp(cmd, "AT+CTOM=", 8) == 0)
+		pei->mode_set = 1;
 	pei->init_step++;
 	pei->init_retries = 0;
 	init_next(pei);
@@ -1186,6 +1198,8 @@ static void on_init_retry(struct gw_loop *loop, void *arg)
 static void start_init(struct gw_pei *pei)
 {
 	pei->sds_type = -1; /* the terminal forgot it, or may have */
+	pei->echo_off = 0;
+	pei->mode_set = 0;
 	pei->init_step = 0;
 	pei->init_retries = 0;
 	init_next(pei);
@@ -1193,11 +1207,16 @@ static void start_init(struct gw_pei *pei)
 
 /* ---- liveness and health ---------------------------------------------------------------- */
 
-/* The power-up state in a probe's answer, or NULL: echo, CME 35, another mode. */
+/*
+ * The power-up state in a probe's answer, or NULL: echo (when the init turned it off), or,
+ * when the init set the mode, AT+CTOM? refused with CME 35 or another mode.
+ */
 static const char *power_up_sign(const struct gw_pei *pei, const struct gw_at_resp *r)
 {
-	if (r->echoed)
+	if (r->echoed && pei->echo_off)
 		return "the probe was echoed";
+	if (!pei->mode_set)
+		return NULL;
 	if (r->result == GW_AT_CME_ERROR && r->err == 35)
 		return "the probe was refused (+CME ERROR: 35)";
 	long mode;
@@ -1218,12 +1237,23 @@ static void probe_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		return;
 	if (r->result != GW_AT_TIMEOUT) {
 		pei->probe_fails = 0;
-		const char *sign = pei->ready ? power_up_sign(pei, r) : NULL;
-		if (sign) {
-			LOGP(GW_LOG_RADIO, GW_LOG_ERROR,
-			     "terminal back in its power-up state (%s): it rebooted", sign);
-			terminal_restarted(pei, sign);
+		const char *sign = pei->ready && !pei->powerup_off ? power_up_sign(pei, r) : NULL;
+		if (!sign) {
+			pei->powerup_streak = 0;
+			return;
 		}
+		if (++pei->powerup_streak > POWERUP_STREAK_MAX) {
+			/* right after every init: that is how this terminal answers */
+			LOGP(GW_LOG_RADIO, GW_LOG_ERROR,
+			     "terminal answers like a freshly booted one after %d inits in a row "
+			     "(%s): not taken for a reboot until the port reopens",
+			     POWERUP_STREAK_MAX, sign);
+			pei->powerup_off = 1;
+			return;
+		}
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR,
+		     "terminal back in its power-up state (%s): it rebooted", sign);
+		terminal_restarted(pei, sign);
 		return;
 	}
 	pei->probe_fails++;
@@ -1322,6 +1352,8 @@ static void port_state(void *arg, int up)
 	struct gw_pei *pei = arg;
 	if (up) {
 		pei->probe_fails = 0;
+		pei->powerup_streak = 0;
+		pei->powerup_off = 0;
 		gw_timer_schedule(pei->loop, &pei->probe,
 				  (int64_t)pei->conf->radio_probe_idle_s * 1000);
 		start_init(pei);

@@ -448,6 +448,77 @@ static void test_probe_recognises_power_up_state(void **state)
 	}
 }
 
+/* One probe after the idle time, answered with answer; then whatever the driver does. */
+static void probe(struct drv *d, const char *answer)
+{
+	gw_loop_clock_advance(d->loop, 1000);
+	pty_peer_expect(&d->dev, "AT+CTOM?");
+	pty_peer_send(&d->dev, answer);
+	pty_peer_run(&d->dev, 20);
+}
+
+/* The health poll after an init, answered. */
+static void health_answered(struct drv *d)
+{
+	pty_peer_expect(&d->dev, "AT+CREG?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CSQ?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_run(&d->dev, 20);
+}
+
+/*
+ * A sign of the power-up state only counts when the init set what it contradicts: echo
+ * only when ATE0 was accepted (a terminal that refuses ATE0 echoes for ever), the mode and
+ * a refused AT+CTOM? only when AT+CTOM= was accepted. And a terminal that answers like a
+ * freshly booted one on the first probe after three inits in a row is not rebooting: the
+ * sign is then no longer taken for one (until the port reopens), so the init cannot loop.
+ */
+static void test_power_up_signs_never_loop(void **state)
+{
+	struct drv *d = *state;
+	static const char *const echo = "AT+CTOM?\r\r\n+CTOM: 0\r\n\r\nOK\r\n";
+	freeze(d);
+	/* the terminal refuses ATE0 (and keeps echoing): the echo is not a reboot */
+	expect_exact(d, "AT");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	for (size_t k = 0; k < sizeof(generic_init) / sizeof(generic_init[0]); k++) {
+		pty_peer_expect(&d->dev, generic_init[k]);
+		pty_peer_send(&d->dev, k == 0 ? "\r\nERROR\r\n" : "\r\nOK\r\n");
+	}
+	pty_peer_expect(&d->dev, "AT+CNUMF?");
+	pty_peer_send(&d->dev, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ready, 1);
+	health_answered(d);
+	int downs = d->downs;
+	for (int i = 0; i < 3; i++) {
+		probe(d, echo);
+		char line[64];
+		assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 50), 0);
+		assert_int_equal(d->downs, downs);
+	}
+	/* a full init (ATE0 accepted) after an announced restart; then echo on every probe */
+	pty_peer_send(&d->dev, "\r\n+CTOM: 0\r\n");
+	expect_exact(d, "AT");
+	finish_init(d);
+	health_answered(d);
+	downs = d->downs;
+	for (int i = 0; i < 3; i++) {
+		probe(d, echo);
+		expect_exact(d, "AT");
+		assert_int_equal(d->downs, downs + i + 1);
+		finish_init(d);
+		health_answered(d);
+	}
+	/* the fourth time in a row it is the terminal's way, not a reboot */
+	probe(d, echo);
+	char line[64];
+	assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 50), 0);
+	assert_int_equal(d->downs, downs + 3);
+	assert_int_equal(d->ready, 1);
+}
+
 static void test_shutdown_releases_live_calls(void **state)
 {
 	struct drv *d = *state;
@@ -735,6 +806,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ready_only_after_complete_init, drv_setup,
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_recognises_power_up_state, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_power_up_signs_never_loop, drv_setup,
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_reinit_and_lost_call, drv_setup,
 					    drv_teardown),
