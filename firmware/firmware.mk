@@ -42,7 +42,9 @@ FW_BOOT_SRCS := firmware/core/fw_boot.c firmware/core/fw_boot_proto.c firmware/b
 FW_ALL_LD    := $(sort $(wildcard firmware/hal/mps2/*.ld))
 
 # --- target image (QEMU mps2-an385) ---------------------------------------
-# Inter-frame gap of the QEMU build. The real-board value is 1.75 ms (Modbus, > 19200 baud), but
+# Inter-frame gap of the QEMU build. The real-board value is 1.75 ms (Modbus, > 19200 baud;
+# HAL_UART_GAP_US in firmware/core/hal.h, asserted at build time for the STM32F103 image and
+# tested on the host by test_fw_modbus), but
 # QEMU runs the gap timer on the host clock and feeds received bytes one per main-loop pass, so
 # a busy host splits frames. Measured on a 2-CPU host with 1.75 ms: 2 of 3 QEMU test runs
 # under three competing busy loops lost a frame (CRC error at the split; 3 of 5 runs without

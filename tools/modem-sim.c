@@ -106,6 +106,19 @@ struct modem {
 	bool clip;
 	bool crc;
 	int pending_cme; /* answer the next command with this error; -1 = none */
+	/* urc-front: this line goes in front of the answer of the next front_n commands,
+	 * once before the answer and again just before its final result code */
+	char front[128];
+	int front_n;
+	bool front_now; /* a command with a front URC is being answered */
+	/* late-end: the release report of a call the host hung up is held back and sent
+	 * right after the OK of the next ATD, where a driver may take it for the new call */
+	bool late_end;
+	bool mute_release;
+	char held[96];
+	int64_t clcc_late_ns;	/* clcc-late: an outgoing call is left out of AT+CLCC this long */
+	int64_t clcc_late_from; /* ... when it was dialled after this time */
+	int64_t t_dial;		/* when the current outgoing call was dialled */
 	char ceer[64];
 	struct sim_timer step; /* dialing -> alerting, then the script's outcome */
 	struct sim_timer ring; /* repeats RING for an incoming call */
@@ -156,56 +169,81 @@ static bool number_ok(const char *n)
 	       strspn(digits, "0123456789*#") == strlen(digits);
 }
 
+/* The urc-front line just before a final result code, when one is due. */
+static void front(struct modem *m)
+{
+	if (m->front_now)
+		sim_out(&m->sim, "%s", m->front);
+}
+
 static void ok(struct modem *m)
 {
+	front(m);
 	sim_out(&m->sim, "OK");
 }
 
 static void error(struct modem *m)
 {
+	front(m);
 	sim_out(&m->sim, "ERROR");
 }
 
 static void cme(struct modem *m, int n)
 {
+	front(m);
 	sim_out(&m->sim, "+CME ERROR: %d", n);
 }
 
 static void cms(struct modem *m, int n)
 {
+	front(m);
 	sim_out(&m->sim, "+CMS ERROR: %d", n);
+}
+
+/* The vendor URC for state st into buf ("" when the dialect has none). */
+static void dialect_line(const struct modem *m, enum call_state st, char *buf, size_t len)
+{
+	int type = number_type(m->number);
+
+	buf[0] = '\0';
+	switch (m->dialect) {
+	case DIALECT_HUAWEI:
+		if (st == ST_DIALING)
+			snprintf(buf, len, "^ORIG:1,0");
+		else if (st == ST_ALERTING)
+			snprintf(buf, len, "^CONF:1");
+		else if (st == ST_ACTIVE)
+			snprintf(buf, len, "^CONN:1,0");
+		else if (st == ST_NONE)
+			snprintf(buf, len, "^CEND:1,%lld,0,16",
+				 m->t_active
+				     ? (long long)((sim_now_ns() - m->t_active) / 1000000000)
+				     : 0LL);
+		break;
+	case DIALECT_QUECTEL:
+		snprintf(buf, len, "+QIND: \"ccinfo\",1,%d,%d,0,0,\"%s\",%d", m->dir,
+			 st == ST_NONE ? -1 : (int)st, m->number, type);
+		break;
+	case DIALECT_SIMCOM:
+		/* SIMCom reports a released call as stat 6 (disconnected). */
+		snprintf(buf, len, "+CLCC: 1,%d,%d,0,0,\"%s\",%d", m->dir,
+			 st == ST_NONE ? 6 : (int)st, m->number, type);
+		break;
+	case DIALECT_NONE:
+		break;
+	}
 }
 
 /* Vendor URC for the current state (called after every state change). */
 static void dialect_urc(struct modem *m, enum call_state st)
 {
-	int type = number_type(m->number);
+	char line[128];
 
-	switch (m->dialect) {
-	case DIALECT_HUAWEI:
-		if (st == ST_DIALING)
-			sim_out(&m->sim, "^ORIG:1,0");
-		else if (st == ST_ALERTING)
-			sim_out(&m->sim, "^CONF:1");
-		else if (st == ST_ACTIVE)
-			sim_out(&m->sim, "^CONN:1,0");
-		else if (st == ST_NONE)
-			sim_out(&m->sim, "^CEND:1,%lld,0,16",
-				m->t_active ? (long long)((sim_now_ns() - m->t_active) / 1000000000)
-					    : 0LL);
-		break;
-	case DIALECT_QUECTEL:
-		sim_out(&m->sim, "+QIND: \"ccinfo\",1,%d,%d,0,0,\"%s\",%d", m->dir,
-			st == ST_NONE ? -1 : (int)st, m->number, type);
-		break;
-	case DIALECT_SIMCOM:
-		/* SIMCom reports a released call as stat 6 (disconnected). */
-		sim_out(&m->sim, "+CLCC: 1,%d,%d,0,0,\"%s\",%d", m->dir,
-			st == ST_NONE ? 6 : (int)st, m->number, type);
-		break;
-	case DIALECT_NONE:
-		break;
-	}
+	if (st == ST_NONE && m->mute_release)
+		return;
+	dialect_line(m, st, line, sizeof(line));
+	if (line[0])
+		sim_out(&m->sim, "%s", line);
 }
 
 static void set_state(struct modem *m, enum call_state st)
@@ -325,14 +363,23 @@ static void at_dial(struct modem *m, char *arg, int64_t t_ns)
 	snprintf(m->number, sizeof(m->number), "%s", arg);
 	m->script = *find_script(m, arg);
 	m->dir = 0;
+	m->t_dial = sim_now_ns();
 	ok(m);
+	if (m->held[0]) { /* the last call's end, late */
+		sim_out(&m->sim, "%s", m->held);
+		sim_event(&m->sim, "late-end %s", m->held);
+		m->held[0] = '\0';
+	}
 	set_state(m, ST_DIALING);
 	sim_timer_arm(&m->step, STEP_NS);
 }
 
 static void at_clcc(struct modem *m)
 {
-	if (m->st != ST_NONE)
+	if (m->st != ST_NONE && m->dir == 0 && m->t_dial >= m->clcc_late_from &&
+	    sim_now_ns() - m->t_dial < m->clcc_late_ns)
+		sim_event(&m->sim, "clcc-late %s", m->number); /* not listed yet */
+	else if (m->st != ST_NONE)
 		sim_out(&m->sim, "+CLCC: 1,%d,%d,0,0,\"%s\",%d", m->dir, (int)m->st, m->number,
 			number_type(m->number));
 	ok(m);
@@ -343,7 +390,14 @@ static void at_hangup(struct modem *m)
 	ok(m);
 	if (m->st != ST_NONE) {
 		sim_event(&m->sim, "hangup host");
+		if (m->late_end) {
+			dialect_line(m, ST_NONE, m->held, sizeof(m->held));
+			if (!m->held[0])
+				snprintf(m->held, sizeof(m->held), "NO CARRIER");
+			m->mute_release = true;
+		}
 		call_end(m, NULL, "Normal call clearing");
+		m->mute_release = false;
 	}
 }
 
@@ -865,15 +919,37 @@ static void modem_pty_line(struct sim *s, char *line, size_t len, int term, int6
 		error(m); /* no SMS prompt is open; stray Ctrl-Z/ESC or a NUL byte */
 		return;
 	}
+	if (m->front_n > 0) {
+		m->front_n--;
+		m->front_now = true;
+		sim_out(&m->sim, "%s", m->front);
+	}
 	if (m->pending_cme >= 0) {
 		cme(m, m->pending_cme);
 		m->pending_cme = -1;
+	} else {
+		/* Command names are case-insensitive; the dialled number has no letters but *#. */
+		for (char *p = line; *p && *p != '"'; p++)
+			*p = (char)toupper((unsigned char)*p);
+		at_command(m, line, t_ns);
+	}
+	m->front_now = false;
+}
+
+/* urc-front <count> <line>: that URC in front of the next count answers (0: off). */
+static void ctl_urc_front(struct modem *m, struct sim_client *cl, char *args)
+{
+	const char *n = sim_next_token(&args);
+	long v;
+
+	if (!n || sim_parse_long(n, 0, 1000, &v) < 0 || (v > 0 && !*args) ||
+	    strlen(args) >= sizeof(m->front) || strpbrk(args, "\r\n")) {
+		sim_reply(cl, "err usage: urc-front <0..1000> <line>");
 		return;
 	}
-	/* Command names are case-insensitive; the dialled number has no letters but *#. */
-	for (char *p = line; *p && *p != '"'; p++)
-		*p = (char)toupper((unsigned char)*p);
-	at_command(m, line, t_ns);
+	snprintf(m->front, sizeof(m->front), "%s", args);
+	m->front_n = (int)v;
+	sim_reply(cl, "ok");
 }
 
 /* --- control commands ----------------------------------------------------- */
@@ -1084,6 +1160,27 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		} else {
 			sim_reply(cl, "err usage: sms-stuck on|off");
 		}
+	} else if (!strcmp(cmd, "urc-front")) {
+		ctl_urc_front(m, cl, args);
+	} else if (!strcmp(cmd, "late-end")) {
+		if (!strcmp(args, "on") || !strcmp(args, "off")) {
+			m->late_end = args[1] == 'n';
+			if (!m->late_end)
+				m->held[0] = '\0';
+			sim_reply(cl, "ok");
+		} else {
+			sim_reply(cl, "err usage: late-end on|off");
+		}
+	} else if (!strcmp(cmd, "clcc-late")) {
+		int64_t ns = parse_sec(args);
+
+		if (ns < 0) {
+			sim_reply(cl, "err usage: clcc-late <sec>");
+			return 0;
+		}
+		m->clcc_late_ns = ns;
+		m->clcc_late_from = sim_now_ns();
+		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "state")) {
 		sim_reply(cl, "ok call=%s number=%s", state_name(m->st), m->number);
 	} else {
@@ -1097,10 +1194,31 @@ static const struct sim_ops modem_ops = {
     .ctl = modem_ctl,
 };
 
-static void usage(FILE *f)
+static void usage(FILE *f, bool full)
 {
 	fprintf(f, "usage: modem-sim [--ctl SOCKPATH] [--link PATH] "
 		   "[--dialect none|huawei|quectel|simcom] [--echo] [-v]\n");
+	if (!full)
+		return;
+	fputs("\nScenario commands (stdin or --ctl; each answers \"ok ...\" or \"err ...\"):\n"
+	      "  callee <number|default> answer <sec> | busy | noanswer [sec] | reject\n"
+	      "                               what an outgoing call to that number does\n"
+	      "  hangup                       the remote party hangs up (NO CARRIER)\n"
+	      "  dtmf <key>                   the remote party presses a key\n"
+	      "  ring <number>|withheld       incoming call (RING, +CLIP)\n"
+	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
+	      "  urc-front <count> <line>     that URC in front of the next count answers, before\n"
+	      "                               the answer and again before its final code (0: off)\n"
+	      "  late-end on|off              the release report of a call the host hangs up\n"
+	      "                               comes after the OK of the next ATD (NO CARRIER\n"
+	      "                               without a dialect; event late-end)\n"
+	      "  clcc-late <sec>              calls dialled from now on are missing from AT+CLCC\n"
+	      "                               for their first sec seconds (event clcc-late)\n"
+	      "  sms-in <hex> | sms-store <hex> | sms-in-bad | cmti-bogus | sms-list\n"
+	      "  sms-fail <code>|none | sms-stuck on|off\n"
+	      "  state                        the call and its number\n"
+	      "  raw <line> | rawbytes <hex> | silent | echo | hangup-port | quit  (common)\n",
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -1126,20 +1244,20 @@ int main(int argc, char **argv)
 				i++;
 			if (i == 4) {
 				fprintf(stderr, "modem-sim: unknown dialect %s\n", optarg);
-				usage(stderr);
+				usage(stderr, false);
 				return 2;
 			}
 			m.dialect = (enum dialect)i;
 		} else if (opt == 'h') {
-			usage(stdout);
+			usage(stdout, true);
 			return 0;
 		} else {
-			usage(stderr);
+			usage(stderr, false);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		usage(stderr, false);
 		return 2;
 	}
 	m.st = ST_NONE;

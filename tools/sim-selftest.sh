@@ -269,6 +269,15 @@ test_tetra() {
 	ctl_ok 'sds-text 1234 Hyvää yötä' '^ok ref=1 t=[0-9]+$'
 	expect '+CTSDSR: 12,1234,0,2001,0,112' '82040101487976E4E42079F674E4'
 	ctl_err 'sds-text 1234 Ω'
+	ctl_ok 'sds-fwd 1234 123 Tallenna' '^ok ref=2 t=[0-9]+$'
+	expect '+CTSDSR: 12,1234,0,2001,0,128' '8205021B0312300154616C6C656E6E61'
+	ctl_ok 'sds-fwd 1234 1234 Hi' '^ok ref=3 t=[0-9]+$'
+	expect '+CTSDSR: 12,1234,0,2001,0,80' '8205031B041234014869'
+	ctl_err 'sds-fwd 1234 12a4 Hi'
+	ctl_ok 'sds-pdu 1234 12 56 8202011A0041FF'
+	expect '+CTSDSR: 12,1234,0,2001,0,56' '8202011A0041FF'
+	ctl_err 'sds-pdu 1234 12 64 8202011A0041FF'
+	ctl_err 'sds-pdu 1234 12 4096 82'
 	ctl_ok 'sds-status 1234 8002'
 	expect '+CTSDSR: 13,1234,0,2001,0,16' '8002'
 	ctl_ok 'sds-report 1234 1'
@@ -364,6 +373,30 @@ test_tetra() {
 	ctl_err 'dial-reply answer 3'
 	ctl_ok state '^ok calls=0$'
 
+	# silent reboot: no banner, no +CTCR, then the power-up state
+	ctl_ok 'call 1234 cci=9' '^ok cci=9 t=[0-9]+ t0=[0-9]+$'
+	expect '+CTICN: 9,0,0,0,1234,0,0,0,0,1,0,2001,0'
+	ctl_ok 'reboot-silent 0.2 mode=1'
+	event '^event power-up mode=1$'
+	ctl_ok state '^ok calls=0$'
+	at 'AT+CTOM?'
+	expect 'AT+CTOM?' '+CME ERROR: 35'
+	at 'AT+CTOM?'
+	expect 'AT+CTOM?' '+CTOM: 1' OK
+	at 'ATE0'
+	expect 'ATE0' OK
+	# call identifiers start from 1 again
+	ctl_ok 'call 1234' '^ok cci=1 t=[0-9]+ t0=[0-9]+$'
+	expect '+CTICN: 1,0,0,0,1234,0,0,0,0,1,0,2001,0'
+	ctl_ok 'reboot-silent'
+	event '^event power-up mode=0$'
+	at 'AT'
+	expect AT '+CME ERROR: 35'
+	at 'ATE0'
+	expect ATE0 OK
+	ctl_err 'reboot-silent x'
+	ctl_err 'reboot-silent mode=9'
+
 	stop_sim quit
 }
 
@@ -394,6 +427,42 @@ test_modem() {
 	expect '+CEER: "No cause information available"' OK
 	at 'AT+CLCC'
 	expect OK
+
+	# URCs in front of answers: before the answer and again before its final code
+	ctl_ok 'urc-front 2 ^RSSI:15'
+	at 'AT+CPIN?'
+	expect '^RSSI:15' '+CPIN: READY' '^RSSI:15' OK
+	ctl_ok 'cme 10'
+	at 'AT+CREG?'
+	expect '^RSSI:15' '^RSSI:15' '+CME ERROR: 10'
+	at 'AT+CSQ'
+	expect '+CSQ: 20,99' OK
+	ctl_err 'urc-front 2'
+	ctl_err 'urc-front x ^RSSI:15'
+
+	# a late release report of the call hung up, after the next ATD's OK; a late list entry
+	ctl_ok 'late-end on'
+	ctl_ok 'callee 777 answer 30'
+	at 'ATD777;'
+	expect OK '^ORIG:1,0'
+	expect '^CONF:1'
+	at 'AT+CHUP'
+	expect OK
+	ctl_ok 'clcc-late 30'
+	at 'ATD778;'
+	expect OK '^CEND:1,0,0,16' '^ORIG:1,0'
+	event '^event late-end \^CEND:1,0,0,16$'
+	at 'AT+CLCC'
+	expect OK
+	event '^event clcc-late 778$'
+	ctl_ok 'clcc-late 0'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,0,2,0,0,"778",129' OK
+	ctl_ok 'late-end off'
+	at 'AT+CHUP'
+	expect OK '^CEND:1,0,0,16'
+	ctl_err 'late-end maybe'
+	ctl_err 'clcc-late -1'
 
 	# answered call, DTMF, remote hang-up
 	ctl_ok 'callee +358401234567 answer 0.5'

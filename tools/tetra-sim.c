@@ -96,6 +96,10 @@ struct tetra {
 	struct sim_timer sds_timer;
 	struct call calls[MAX_CALLS];
 	struct report reports[MAX_REPORTS];
+	/* reboot-silent: silent for a while, then back in the power-up state */
+	struct sim_timer wake;
+	int wake_mode;	   /* AT+CTOM mode after the reboot */
+	bool refuse_first; /* power-up: the first command gets +CME ERROR: 35 */
 };
 
 /* Identity type of an SSI (< 9 digits) or 17-digit TSI; -1 for anything else. */
@@ -512,6 +516,11 @@ static void tetra_pty_line(struct sim *s, char *line, size_t len, int term, int6
 		reply_cme(t, CME_DATA_WITHOUT_CMGS);
 		return;
 	}
+	if (t->refuse_first) { /* power-up: the first command meets a half-read buffer */
+		t->refuse_first = false;
+		reply_cme(t, CME_SYNTAX);
+		return;
+	}
 	if (t->pending_cme >= 0) {
 		reply_cme(t, t->pending_cme);
 		t->pending_cme = -1;
@@ -690,6 +699,66 @@ static void ctl_sds_text(struct tetra *t, struct sim_client *cl, char *args)
 	sim_reply(cl, "ok ref=%d t=%lld", pdu[2], (long long)sim_flush(&t->sim));
 }
 
+/*
+ * sds-fwd <from> <digits> <text>: an SDS-TRANSFER with the store/forward block, the
+ * forward address an external number of 1..24 digits (4 bits each, a dummy digit
+ * after an odd count), then ISO-8859-1 text.
+ */
+static void ctl_sds_fwd(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *from = sim_next_token(&args);
+	const char *num = sim_next_token(&args);
+	uint8_t pdu[255];
+	size_t nd = num ? strlen(num) : 0, k;
+	int n;
+
+	if (!from || id_type(from) < 0 || nd < 1 || nd > 24 || strspn(num, "0123456789") != nd ||
+	    !*args) {
+		sim_reply(cl, "err usage: sds-fwd <from SSI|TSI> <1..24 digits> <text>");
+		return;
+	}
+	pdu[0] = 0x82;
+	pdu[1] = 0x05; /* SDS-TRANSFER, received report requested, store/forward */
+	pdu[2] = (uint8_t)t->next_ref;
+	pdu[3] = 0x1B; /* validity period 3, forward address type 3: external number */
+	pdu[4] = (uint8_t)nd;
+	k = 5;
+	for (size_t i = 0; i < nd; i += 2) /* an odd count ends on the dummy digit 0 */
+		pdu[k++] = (uint8_t)((num[i] - '0') << 4 | (i + 1 < nd ? num[i + 1] - '0' : 0));
+	pdu[k++] = 0x01;
+	n = utf8_to_latin1(args, pdu + k, sizeof(pdu) - k);
+	if (n < 0) {
+		sim_reply(cl, "err text must be ISO-8859-1 characters, at most %zu",
+			  sizeof(pdu) - k);
+		return;
+	}
+	t->next_ref = t->next_ref % 255 + 1;
+	send_sdsr(t, 12, from, pdu, (size_t)n + k);
+	sim_reply(cl, "ok ref=%d t=%lld", pdu[2], (long long)sim_flush(&t->sim));
+}
+
+/* sds-pdu <from> <ai> <bits> <hex>: any PDU as given (malformed ones too), as long
+ * as the hex covers the bits. */
+static void ctl_sds_pdu(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *from = sim_next_token(&args);
+	const char *ai = sim_next_token(&args);
+	const char *bits = sim_next_token(&args);
+	const char *hex = sim_next_token(&args);
+	long a, b;
+
+	if (!from || id_type(from) < 0 || !ai || sim_parse_long(ai, 0, 15, &a) < 0 || !bits ||
+	    sim_parse_long(bits, 1, 2047, &b) < 0 || !hex || sim_next_token(&args) ||
+	    strlen(hex) > 512 || (size_t)b > 4 * strlen(hex) ||
+	    strspn(hex, "0123456789ABCDEFabcdef") != strlen(hex)) {
+		sim_reply(cl, "err usage: sds-pdu <from SSI|TSI> <ai 0..15> <bits 1..2047> <hex>");
+		return;
+	}
+	sim_out(&t->sim, "+CTSDSR: %ld,%s,%d,%lu,0,%ld", a, from, id_type(from), t->issi, b);
+	sim_out_cont(&t->sim, "%s", hex);
+	reply_written(t, cl);
+}
+
 static void ctl_sds_status(struct tetra *t, struct sim_client *cl, char *args)
 {
 	const char *from = sim_next_token(&args);
@@ -749,7 +818,8 @@ static void ctl_state(struct tetra *t, struct sim_client *cl)
 	sim_reply(cl, "%s", buf);
 }
 
-static void ctl_banner(struct tetra *t, struct sim_client *cl)
+/* A restart: calls, SDS and reports gone, call identifiers from 1 again. */
+static void restart(struct tetra *t)
 {
 	for (int i = 0; i < MAX_CALLS; i++)
 		t->calls[i].st = CALL_FREE;
@@ -760,10 +830,60 @@ static void ctl_banner(struct tetra *t, struct sim_client *cl)
 	t->sds_data = false;
 	sim_timer_cancel(&t->sds_timer);
 	t->pending_cme = -1;
+	t->next_cci = 1;
+}
+
+static void ctl_banner(struct tetra *t, struct sim_client *cl)
+{
+	int cci = t->next_cci; /* kept: scenarios may count on the numbering going on */
+
+	restart(t);
+	t->next_cci = cci;
 	t->mode = 0;
 	t->sim.echo = t->sim.echo_default;
 	sim_out(&t->sim, "+CTOM: 0");
 	reply_written(t, cl);
+}
+
+/* The end of a silent reboot: the power-up state (echo on, first command refused). */
+static void on_wake(struct sim *s, void *arg)
+{
+	struct tetra *t = arg;
+
+	s->silent = false;
+	s->echo = true;
+	t->mode = t->wake_mode;
+	t->refuse_first = true;
+	sim_event(s, "power-up mode=%d", t->mode);
+}
+
+/* reboot-silent [sec] [mode=N]: no banner, no +CTCR; silent sec seconds, then power-up. */
+static void ctl_reboot_silent(struct tetra *t, struct sim_client *cl, char *args)
+{
+	char *tok;
+	double sec = 0;
+	long mode = 0;
+
+	while ((tok = sim_next_token(&args))) {
+		char *end;
+		int r = kv(tok, "mode", 0, 6, &mode);
+
+		if (r < 0)
+			goto usage;
+		if (r > 0)
+			continue;
+		sec = strtod(tok, &end);
+		if (*end || !(sec >= 0 && sec <= 3600) || !isdigit((unsigned char)*tok))
+			goto usage;
+	}
+	restart(t);
+	t->wake_mode = (int)mode;
+	t->sim.silent = true;
+	sim_timer_arm(&t->wake, (int64_t)(sec * 1e9));
+	sim_reply(cl, "ok");
+	return;
+usage:
+	sim_reply(cl, "err usage: reboot-silent [sec] [mode=0..6]");
 }
 
 static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args)
@@ -886,6 +1006,10 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		ctl_sds_status(t, cl, args);
 	} else if (!strcmp(cmd, "sds-text")) {
 		ctl_sds_text(t, cl, args);
+	} else if (!strcmp(cmd, "sds-fwd")) {
+		ctl_sds_fwd(t, cl, args);
+	} else if (!strcmp(cmd, "sds-pdu")) {
+		ctl_sds_pdu(t, cl, args);
 	} else if (!strcmp(cmd, "sds-report")) {
 		ctl_sds_report(t, cl, args);
 	} else if (!strcmp(cmd, "cmgs-status")) {
@@ -906,6 +1030,8 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "banner")) {
 		ctl_banner(t, cl);
+	} else if (!strcmp(cmd, "reboot-silent")) {
+		ctl_reboot_silent(t, cl, args);
 	} else if (!strcmp(cmd, "state")) {
 		ctl_state(t, cl);
 	} else {
@@ -939,11 +1065,18 @@ static void usage(FILE *f, bool full)
 	      "                               refuse: +CME ERROR: 3)\n"
 	      "  answer-out <cci>             the called party answers an outgoing call\n"
 	      "  sds-text <from> <text> | sds-status <from> <hex> | sds-report <from> <ref> [st]\n"
+	      "  sds-fwd <from> <digits> <text>  text with store/forward to an external number\n"
+	      "                               (odd digit counts end on a dummy digit)\n"
+	      "  sds-pdu <from> <ai> <bits> <hex>  any +CTSDSR PDU, as given\n"
 	      "  cmgs-status 4|5|none         status of the delayed +CMGS report\n"
 	      "  sds-during-tx refuse|accept  AT+CMGS during a transmission gets +CME ERROR: 42\n"
 	      "                               (event sds-refused) or goes (default accept)\n"
 	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
 	      "  banner                       terminal restart (+CTOM: 0), calls dropped\n"
+	      "  reboot-silent [sec] [mode=N] restart without a word (no banner, no +CTCR):\n"
+	      "                               silent sec seconds, then the power-up state: echo\n"
+	      "                               on, first command +CME ERROR: 35, AT+CTOM mode N,\n"
+	      "                               call identifiers from 1 (event power-up)\n"
 	      "  state                        calls and their states\n"
 	      "  raw <line> | rawbytes <hex> | silent | echo | hangup-port | quit  (common)\n",
 	      f);
@@ -989,6 +1122,7 @@ int main(int argc, char **argv)
 	t.pending_cme = -1;
 	t.cmgs_status = 4;
 	sim_timer_init(&t.sim, &t.sds_timer, on_sds_timeout, &t);
+	sim_timer_init(&t.sim, &t.wake, on_wake, &t);
 	for (int i = 0; i < MAX_REPORTS; i++) {
 		t.reports[i].t = &t;
 		t.reports[i].inst = -1;

@@ -144,17 +144,32 @@ static uint16_t item(enum fw_mb_table table, const uint8_t *data, uint16_t i)
 	return get16(data + 2 * i);
 }
 
-/* Check every item, then commit every item. */
+/*
+ * Check every item, then commit every item. The check answers as the Modbus application
+ * protocol orders its checks (6.6, 6.12 and their state diagrams): the address range first,
+ * so an unmapped address anywhere in the range is exception 02 even when an item before it
+ * has an illegal value (03); otherwise the first item's exception.
+ */
 static uint8_t write_items(struct fw_mb *mb, enum fw_mb_table table, uint16_t start, uint16_t qty,
 			   const uint8_t *data)
 {
-	for (int commit = 0; commit < 2; commit++) {
-		for (uint16_t i = 0; i < qty; i++) {
-			uint8_t ex = mb->ops->write(mb->arg, table, (uint16_t)(start + i),
-						    item(table, data, i), commit);
-			if (ex)
-				return ex;
-		}
+	uint8_t first = FW_MB_EX_NONE;
+
+	for (uint16_t i = 0; i < qty; i++) {
+		uint8_t ex = mb->ops->write(mb->arg, table, (uint16_t)(start + i),
+					    item(table, data, i), false);
+		if (ex == FW_MB_EX_ILLEGAL_ADDRESS)
+			return ex;
+		if (ex && !first)
+			first = ex;
+	}
+	if (first)
+		return first;
+	for (uint16_t i = 0; i < qty; i++) {
+		uint8_t ex = mb->ops->write(mb->arg, table, (uint16_t)(start + i),
+					    item(table, data, i), true);
+		if (ex)
+			return ex; /* the data model's contract: a checked write commits */
 	}
 	return FW_MB_EX_NONE;
 }
@@ -247,30 +262,36 @@ uint16_t fw_mb_process(struct fw_mb *mb, const uint8_t *adu, uint16_t len, uint8
 	uint16_t out_len = 0;
 	uint8_t ex;
 
-	switch (fc) {
-	case FC_READ_COILS:
-		ex = read_bits(mb, FW_MB_COILS, pdu, pdu_len, out, &out_len);
-		break;
-	case FC_READ_DISCRETE:
-		ex = read_bits(mb, FW_MB_DISCRETE, pdu, pdu_len, out, &out_len);
-		break;
-	case FC_READ_HOLDING:
-		ex = read_regs(mb, FW_MB_HOLDING, pdu, pdu_len, out, &out_len);
-		break;
-	case FC_READ_INPUT:
-		ex = read_regs(mb, FW_MB_INPUT, pdu, pdu_len, out, &out_len);
-		break;
-	case FC_WRITE_COIL:
-	case FC_WRITE_REGISTER:
-		ex = write_single(mb, pdu, pdu_len, out, &out_len);
-		break;
-	case FC_WRITE_COILS:
-	case FC_WRITE_REGISTERS:
-		ex = write_multiple(mb, pdu, pdu_len, out, &out_len);
-		break;
-	default:
+	/* 0x80..0xFF are exception responses' codes, never a request's: exception 01 (the code
+	 * already has bit 7, so the reply echoes it), before any length check or data access. */
+	if (fc & 0x80) {
 		ex = FW_MB_EX_ILLEGAL_FUNCTION;
-		break;
+	} else {
+		switch (fc) {
+		case FC_READ_COILS:
+			ex = read_bits(mb, FW_MB_COILS, pdu, pdu_len, out, &out_len);
+			break;
+		case FC_READ_DISCRETE:
+			ex = read_bits(mb, FW_MB_DISCRETE, pdu, pdu_len, out, &out_len);
+			break;
+		case FC_READ_HOLDING:
+			ex = read_regs(mb, FW_MB_HOLDING, pdu, pdu_len, out, &out_len);
+			break;
+		case FC_READ_INPUT:
+			ex = read_regs(mb, FW_MB_INPUT, pdu, pdu_len, out, &out_len);
+			break;
+		case FC_WRITE_COIL:
+		case FC_WRITE_REGISTER:
+			ex = write_single(mb, pdu, pdu_len, out, &out_len);
+			break;
+		case FC_WRITE_COILS:
+		case FC_WRITE_REGISTERS:
+			ex = write_multiple(mb, pdu, pdu_len, out, &out_len);
+			break;
+		default:
+			ex = FW_MB_EX_ILLEGAL_FUNCTION;
+			break;
+		}
 	}
 	if (addr == FW_MB_ADDR_BROADCAST)
 		return 0;

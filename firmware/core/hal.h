@@ -47,9 +47,17 @@ uint16_t hal_board_id(void);
 uint32_t hal_time_ms(void);
 
 /*
+ * Modbus inter-frame gap in microseconds at baud: 3.5 characters of 10 bits (8N1: start,
+ * 8 data, stop), rounded up, and a fixed 1.75 ms above 19200 baud (Modbus over serial line
+ * 2.5.1.1). Every board uses it; only the QEMU test image overrides it (firmware.mk
+ * FW_QEMU_GAP_US, 5 ms, because QEMU times the gap on a shared host clock).
+ */
+#define HAL_UART_GAP_US(baud) ((baud) > 19200u ? 1750u : (35u * 1000000u + (baud)-1u) / (baud))
+
+/*
  * Next receive event, in arrival order: a byte (0..255), HAL_UART_GAP, HAL_UART_OVERRUN, or
  * HAL_UART_EMPTY when nothing is queued. Never blocks. The gap is timed by the HAL from the
- * last byte (3.5 characters, or 1.75 ms above 19200 baud).
+ * last byte (HAL_UART_GAP_US, unless the build sets FW_UART_GAP_US).
  */
 int hal_uart_getc(void);
 

@@ -8,8 +8,14 @@
  *
  * Classification of a complete line, in order: trailing line of a URC being
  * collected; echo of the outstanding command; information line with the
- * command's expected prefix; final result code; registered URC prefix;
- * information line of the outstanding command; otherwise unknown and skipped.
+ * command's expected prefix (without one: the command's own name, "+CPMS:" for
+ * AT+CPMS=...); final result code; registered URC prefix;
+ * a bare line (not shaped like a URC) of the outstanding command, when it has
+ * no expected prefix or the line follows one of its prefixed lines (the PDU
+ * after +CMGR:); a well-formed URC nobody registered ("^RSSI:15", "+CGREG: 1"),
+ * counted and logged once per kind; otherwise unknown and skipped. So a vendor
+ * report that comes just before a command's final answer is never taken for
+ * its response.
  * Call-progress codes (BUSY, NO CARRIER, ...) end a command only when it was
  * queued with GW_AT_F_DIAL; otherwise they are URCs, because modems send them
  * long after the OK of ATD.
@@ -36,11 +42,14 @@
 /* ... after which every answer is drained until the line is quiet this long */
 #define QUIET_MS   150
 #define OWED_DRAIN (-1)
+/* kinds of unknown URC logged once each; further kinds are only counted */
+#define UNKNOWN_KINDS 8
 
 struct cmd {
 	char text[CMD_MAX];
 	char body[BODY_MAX]; /* non-empty: prompt command */
 	char resp_prefix[PREFIX_MAX];
+	char own_prefix[PREFIX_MAX]; /* "+CPMS:" of AT+CPMS=...: its information lines */
 	int timeout_ms;
 	unsigned flags;
 	gw_at_resp_cb cb;
@@ -85,6 +94,9 @@ struct gw_at {
 	size_t arena_used;
 	const char *resp_lines[GW_AT_RESP_LINES];
 	int nresp;
+	int after_prefixed; /* the last line was an information line with the expected prefix */
+	int echoed;	    /* the outstanding command was echoed */
+	char unknown_kinds[UNKNOWN_KINDS][PREFIX_MAX];
 
 	struct gw_at_stats stats;
 };
@@ -200,7 +212,8 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 	struct cmd *c = &at->queue[at->qhead];
 	gw_at_resp_cb cb = c->cb;
 	void *arg = c->arg;
-	struct gw_at_resp r = {.result = result, .err = err, .nlines = at->nresp};
+	struct gw_at_resp r = {
+	    .result = result, .err = err, .echoed = at->echoed, .nlines = at->nresp};
 	memcpy(r.lines, at->resp_lines, sizeof(r.lines));
 
 	gw_timer_cancel(at->loop, &at->timer);
@@ -274,6 +287,7 @@ static void send_next(struct gw_at *at)
 		}
 		at->stats.cmds++;
 		at->nresp = 0;
+		at->echoed = 0;
 		at->arena_used = 0;
 		/* write first, log after: logging never delays a command */
 		int rc = write_raw(at, buf, (size_t)n);
@@ -284,6 +298,27 @@ static void send_next(struct gw_at *at)
 		}
 		gw_timer_schedule(at->loop, &at->timer, c->timeout_ms);
 	}
+}
+
+/*
+ * The information-line prefix a command's own name gives (27.007 4.1: "+CPMS: ..." answers
+ * AT+CPMS...; likewise ^, *, $ and % commands), or "" for a basic command (ATD, ATE0).
+ */
+static void own_prefix(const char *cmd, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	if ((cmd[0] != 'A' && cmd[0] != 'a') || (cmd[1] != 'T' && cmd[1] != 't') || !cmd[2] ||
+	    !strchr("+^*$%", cmd[2]))
+		return;
+	n = 1;
+	while ((cmd[2 + n] >= 'A' && cmd[2 + n] <= 'Z') || (cmd[2 + n] >= '0' && cmd[2 + n] <= '9'))
+		n++;
+	if (n < 2 || n + 2 > len)
+		return;
+	memcpy(out, cmd + 2, n);
+	out[n] = ':';
+	out[n + 1] = '\0';
 }
 
 static int enqueue(struct gw_at *at, const char *cmd, const char *body, const char *resp_prefix,
@@ -315,6 +350,7 @@ static int enqueue(struct gw_at *at, const char *cmd, const char *body, const ch
 	snprintf(c->text, sizeof(c->text), "%s", cmd);
 	snprintf(c->body, sizeof(c->body), "%s", body ? body : "");
 	snprintf(c->resp_prefix, sizeof(c->resp_prefix), "%s", resp_prefix ? resp_prefix : "");
+	own_prefix(cmd, c->own_prefix, sizeof(c->own_prefix));
 	c->timeout_ms = timeout_ms;
 	c->flags = flags;
 	c->cb = cb;
@@ -423,6 +459,41 @@ static int final_code(const char *line, enum gw_at_result *res, int *err, int *i
 	return 0;
 }
 
+/* A URC's shape: +, ^, *, $ or % and a name, then ':' or the end ("^RSSI:15", "^BOOT"). */
+static int urc_shaped(const char *line)
+{
+	if (line[0] == '\0' || !strchr("+^*$%", line[0]))
+		return 0;
+	size_t i = 1;
+	while ((line[i] >= 'A' && line[i] <= 'Z') || (line[i] >= 'a' && line[i] <= 'z') ||
+	       (line[i] >= '0' && line[i] <= '9') || line[i] == '_')
+		i++;
+	return i > 1 && (line[i] == ':' || line[i] == '\0');
+}
+
+/* A well-formed URC nobody registered: counted; the first of each kind is logged. */
+static void unknown_urc(struct gw_at *at, const char *line)
+{
+	char kind[PREFIX_MAX];
+	size_t n = strcspn(line, ":");
+	if (n >= sizeof(kind))
+		n = sizeof(kind) - 1;
+	memcpy(kind, line, n);
+	kind[n] = '\0';
+	at->stats.urcs_unknown++;
+	for (int i = 0; i < UNKNOWN_KINDS; i++) {
+		if (strcmp(at->unknown_kinds[i], kind) == 0)
+			return;
+		if (at->unknown_kinds[i][0] == '\0') {
+			memcpy(at->unknown_kinds[i], kind, n + 1);
+			LOGP(at->cat, GW_LOG_INFO,
+			     "%s: unknown URC %s ('%.60s'); this kind is counted, not logged",
+			     at->name, kind, line);
+			return;
+		}
+	}
+}
+
 static const struct urc *find_urc(const struct gw_at *at, const char *line)
 {
 	const struct urc *best = NULL;
@@ -468,10 +539,16 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 	}
 
 	struct cmd *c = at->active ? &at->queue[at->qhead] : NULL;
-	if (c && strcmp(line, c->text) == 0 && at->nresp == 0)
-		return; /* echo */
-	if (c && c->resp_prefix[0] && starts(line, c->resp_prefix)) {
+	int after_prefixed = at->after_prefixed;
+	at->after_prefixed = 0;
+	if (c && strcmp(line, c->text) == 0 && at->nresp == 0) {
+		at->echoed = 1; /* echo */
+		return;
+	}
+	if (c && ((c->resp_prefix[0] && starts(line, c->resp_prefix)) ||
+		  (!c->resp_prefix[0] && c->own_prefix[0] && starts(line, c->own_prefix)))) {
 		add_resp_line(at, line, len);
+		at->after_prefixed = 1;
 		return;
 	}
 	if (final_code(line, &res, &err, &progress)) {
@@ -506,12 +583,17 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 			dispatch_collected(at);
 		return;
 	}
-	if (c) {
-		add_resp_line(at, line, len);
+	int shaped = urc_shaped(line);
+	if (c && !shaped && (!c->resp_prefix[0] || after_prefixed)) {
+		add_resp_line(at, line, len); /* a bare answer, or the data after a prefixed line */
 		return;
 	}
-	if (at->owed) { /* e.g. "+CMGS: 41" of an SMS sent before its ESC arrived */
+	if (!c && at->owed) { /* e.g. "+CMGS: 41" of an SMS sent before its ESC arrived */
 		LOGP(at->cat, GW_LOG_DEBUG, "%s: '%.80s' of the command given up", at->name, line);
+		return;
+	}
+	if (shaped) {
+		unknown_urc(at, line);
 		return;
 	}
 	LOGP(at->cat, GW_LOG_WARN, "%s: unknown line skipped: %.80s", at->name, line);

@@ -4,9 +4,13 @@
  * Bytes from the port go in with gw_at_feed(); complete CRLF lines come out
  * either as the response to the one outstanding command or as URCs dispatched
  * by prefix. A URC may own trailing lines (PEI +CTSDSR is followed by its PDU
- * on the next line). Commands wait in a queue; each has its own timeout. A line
- * that is neither a known URC nor part of a response is logged and skipped: it
- * never counts as OK.
+ * on the next line). Commands wait in a queue; each has its own timeout. A
+ * command's response lines are only those with its expected prefix (and the
+ * bare data line after one, the PDU of +CMGR/+CMGL), or, for a command without
+ * a prefix, bare lines; a line shaped like a URC (+X:, ^X:, *X:, $X:, %X:) is
+ * never part of a response. A well-formed URC nobody registered is counted
+ * (gw_at_stats) and logged once per kind; any other stray line is logged and
+ * skipped. Neither ever counts as OK.
  */
 #ifndef GW_AT_H
 #define GW_AT_H
@@ -39,6 +43,7 @@ enum gw_at_result {
 struct gw_at_resp {
 	enum gw_at_result result;
 	int err;
+	int echoed;			     /* the device echoed the command (echo is on) */
 	int nlines;			     /* information lines before the final code */
 	const char *lines[GW_AT_RESP_LINES]; /* valid only during the callback */
 };
@@ -73,8 +78,10 @@ int gw_at_add_urc(struct gw_at *at, const char *prefix, int trailing, gw_at_urc_
 
 /*
  * Queue a command (without the CR). resp_prefix, when not NULL, names the
- * information lines this command expects (e.g. "+CLCC:"): such lines go to the
- * response even when the same prefix is also a URC. cb may be NULL.
+ * information lines this command expects (e.g. "+CLCC:"): only such lines (and
+ * a bare line right after one) go to the response, even when the same prefix is
+ * also a URC. Without it the response is the lines named by the command itself
+ * ("+CPMS:" for AT+CPMS=...) and bare lines. cb may be NULL.
  * Returns 0, -E2BIG (command too long), -ENOBUFS (queue full).
  */
 int gw_at_cmd(struct gw_at *at, const char *cmd, const char *resp_prefix, int timeout_ms,
@@ -125,6 +132,7 @@ int gw_at_pending(const struct gw_at *at);
 /* Counters for health and tests. */
 struct gw_at_stats {
 	unsigned lines_in, lines_skipped, urcs, cmds, timeouts, overlong;
+	unsigned urcs_unknown; /* well-formed URCs nobody registered (^RSSI:15, ...) */
 };
 const struct gw_at_stats *gw_at_stats(const struct gw_at *at);
 

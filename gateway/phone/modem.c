@@ -2,9 +2,16 @@
  * modem: outgoing voice calls for paging. A call is tracked from ATD to its
  * end: ATD is sent urgent; while a call exists AT+CLCC runs every
  * modem.clcc_poll_ms and its stat drives progress (2 dialling, 3 alerting,
- * 0 active). A call missing from two polls in a row after it was seen ended.
- * Call-progress result codes arrive as URCs after the ATD's OK; each triggers
- * an immediate poll, and the call ends when the list no longer has it. After an end other than our
+ * 0 active). A call missing from two polls in a row after it was seen ended; a
+ * dialled call not in the list during its first T_NOT_LISTED_MS is "not yet
+ * listed" (modems add it late), after that its absence ends it.
+ * Call-progress result codes (as URCs after the ATD's OK, or as the ATD's own
+ * answer) and vendor release reports are reasons, not verdicts: each triggers
+ * an immediate poll, and the call ends when the list no longer has it. A
+ * report is bound to its call: a vendor report naming another call id,
+ * direction or number is not ours, and a release report that comes before our
+ * call was seen at all is the previous call's, late (its ^CEND after our next
+ * ATD), and ignored. After an end other than our
  * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
  * and its text goes to ops.cause, so the call log has the network's reason. Every port open
  * (start and reopen) first writes ESC and drains the input for a bounded time: a modem left at
@@ -24,17 +31,18 @@
 #include "link/serial.h"
 #include "phone/sms.h"
 
-#define T_CMD_MS      2000
-#define T_DIAL_MS     10000
-#define T_SMS_MS      40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
-#define SMS_JOBS      8
-#define SMS_PARTS_MAX 8
-#define SMS_REASM_MS  (10 * 60 * 1000)
-#define CEER_PENDING  4
-#define CMGR_PENDING  8
-#define CMGL_ROUNDS   4	  /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
-#define T_SETTLE_MS   100 /* after the ESC on open: input quiet this long ends the drain */
-#define T_SETTLE_MAX  500 /* ... and the drain ends this long after the ESC in any case */
+#define T_CMD_MS	2000
+#define T_DIAL_MS	10000
+#define T_SMS_MS	40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
+#define SMS_JOBS	8
+#define SMS_PARTS_MAX	8
+#define SMS_REASM_MS	(10 * 60 * 1000)
+#define CEER_PENDING	4
+#define CMGR_PENDING	8
+#define CMGL_ROUNDS	4    /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
+#define T_SETTLE_MS	100  /* after the ESC on open: input quiet this long ends the drain */
+#define T_SETTLE_MAX	500  /* ... and the drain ends this long after the ESC in any case */
+#define T_NOT_LISTED_MS 1000 /* a dialled call absent from AT+CLCC this long is not "late" */
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
 struct sms_job;
@@ -66,6 +74,8 @@ struct gw_modem {
 	enum gw_modem_call_state state;
 	char number[32];
 	int seen;	  /* the call appeared in a CLCC list */
+	int call_id;	  /* its call id once a list or a vendor report named it, else -1 */
+	int64_t dial_ms;  /* when ATD (or ATA) was queued, then answered */
 	int missing;	  /* consecutive polls without it */
 	int end_reported; /* a call-progress code said the call ended: CLCC confirms */
 	enum gw_modem_end end_why;
@@ -105,15 +115,18 @@ struct gw_modem {
  * stays the truth. Huawei sends ^ORIG/^CONF/^CONN/^CEND unasked and has no received-DTMF
  * URC (keys come from the in-band detector); Quectel needs +QIND "ccinfo" and +QTONEDET
  * switched on; SIMCom pushes +CLCC with AT+CLCC=1 and reports keys with AT+DDET=1.
+ * Without a vendor key report (generic, huawei) keys come only from the in-band detector on
+ * audio.phone; with neither, start-up warns that only an SMS reply can accept a call.
  */
 static const struct profile {
 	const char *name;
 	const char *init[3];
+	int keys; /* the vendor reports keys pressed on the far phone */
 } profiles[] = {
-    {"generic", {NULL}},
-    {"huawei", {NULL}},
-    {"quectel", {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL}},
-    {"simcom", {"AT+CLCC=1", "AT+DDET=1", NULL}},
+    {"generic", {NULL}, 0},
+    {"huawei", {NULL}, 0},
+    {"quectel", {"AT+QINDCFG=\"ccinfo\",1,0", "AT+QTONEDET=1", NULL}, 1},
+    {"simcom", {"AT+CLCC=1", "AT+DDET=1", NULL}, 1},
 };
 
 static const struct profile *profile_of(const struct gw_conf *conf)
@@ -287,16 +300,23 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 				     r->lines[i]);
 				continue;
 			}
-			if (c.dir != m->dir || c.mode != 0)
+			if (c.dir != m->dir || c.mode != 0 ||
+			    (m->call_id >= 0 && c.id != m->call_id))
 				continue;
 			found = 1;
 			m->seen = 1;
+			m->call_id = c.id;
 			m->missing = 0;
 			set_state(m, (enum gw_modem_call_state)c.stat);
 		}
-		if (!found && m->end_reported) {
-			/* the call-progress code and the list agree */
-			end_call(m, m->end_why);
+		int not_yet = !found && !m->seen && m->dir == 0 &&
+			      gw_loop_now_ms(m->loop) - m->dial_ms < T_NOT_LISTED_MS;
+		if (not_yet) {
+			/* modems list a dialled call late: its absence says nothing yet */
+			LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "call to %s not listed yet", m->number);
+		} else if (!found && (m->end_reported || !m->seen)) {
+			/* the report and the list agree, or it never showed in its first second */
+			end_call(m, m->end_reported ? m->end_why : GW_MODEM_END_GONE);
 			return;
 		}
 		if (found && m->end_reported) {
@@ -305,10 +325,10 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 			     gw_modem_end_name(m->end_why));
 			m->end_reported = 0;
 		}
-		if (!found) {
-			/* Tolerate one poll racing the call set-up or tear-down. */
+		if (!found && !not_yet) {
+			/* Tolerate one poll racing the tear-down. */
 			m->missing++;
-			if ((m->seen && m->missing >= 2) || m->missing >= 4) {
+			if (m->missing >= 2) {
 				end_call(m, GW_MODEM_END_GONE);
 				return;
 			}
@@ -340,22 +360,25 @@ static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	struct gw_modem *m = arg;
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
+	/* the modem has the call from now on: its first second in the list counts from here,
+	 * not from the queueing (the ATD may have waited behind another command) */
+	m->dial_ms = gw_loop_now_ms(m->loop);
 	switch (r->result) {
 	case GW_AT_OK:
 	case GW_AT_CONNECT:
 		gw_timer_schedule(m->loop, &m->poll, 0);
 		return;
 	case GW_AT_BUSY:
-		end_call(m, GW_MODEM_END_BUSY);
-		return;
 	case GW_AT_NO_ANSWER:
-		end_call(m, GW_MODEM_END_NO_ANSWER);
-		return;
 	case GW_AT_NO_CARRIER:
-		end_call(m, GW_MODEM_END_NO_CARRIER);
-		return;
 	case GW_AT_NO_DIALTONE:
-		end_call(m, GW_MODEM_END_NO_DIALTONE);
+		/* the code may be the previous call's, late: a reason the list confirms */
+		m->end_why = r->result == GW_AT_BUSY	     ? GW_MODEM_END_BUSY
+			     : r->result == GW_AT_NO_ANSWER  ? GW_MODEM_END_NO_ANSWER
+			     : r->result == GW_AT_NO_CARRIER ? GW_MODEM_END_NO_CARRIER
+							     : GW_MODEM_END_NO_DIALTONE;
+		m->end_reported = 1;
+		gw_timer_schedule(m->loop, &m->poll, 0);
 		return;
 	case GW_AT_TIMEOUT:
 		/* Some modems hold the OK until the call is answered: CLCC decides. */
@@ -417,6 +440,7 @@ int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *u)
 	int n, first = 0;
 	u->dir = -1;
 	u->cause = -1;
+	u->number[0] = '\0';
 	for (size_t i = 0; i < sizeof(huawei) / sizeof(huawei[0]); i++) {
 		if (strncmp(line, huawei[i].prefix, 6) != 0)
 			continue;
@@ -453,7 +477,28 @@ int gw_modem_parse_call_urc(const char *line, struct gw_modem_call_urc *u)
 	u->id = (int)id;
 	u->dir = (int)dir;
 	u->state = stat < 0 || stat == 6 ? GW_MODEM_CALL_IDLE : (enum gw_modem_call_state)stat;
+	/* the number: +QIND after <mode>,<mpty>; +CLCC likewise; ^DSCI after <type> */
+	int at = first ? first + 5 : line[0] == '^' ? 4 : 5;
+	if (n > at && strlen(f[at]) < sizeof(u->number) &&
+	    strspn(f[at], "+0123456789*#") == strlen(f[at]))
+		snprintf(u->number, sizeof(u->number), "%s", f[at]);
 	return 0;
+}
+
+/* Same party: equal, or a national 0... number and its +<country> form. */
+static int same_number(const char *a, const char *b)
+{
+	if (strcmp(a, b) == 0)
+		return 1;
+	if (a[0] == '+') {
+		const char *t = a;
+		a = b;
+		b = t;
+	}
+	/* a national (0...), b international (+...) */
+	size_t na = strlen(a), nb = strlen(b);
+	return a[0] == '0' && b[0] == '+' && na > 1 && nb > na &&
+	       strcmp(b + nb - (na - 1), a + 1) == 0;
 }
 
 /*
@@ -478,6 +523,21 @@ static void urc_call_state(struct gw_at *at, const char *const *lines, int n, vo
 	}
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return; /* an incoming call's report, or the echo of one already ended */
+	if ((u.dir >= 0 && u.dir != m->dir) || (m->call_id >= 0 && u.id != m->call_id) ||
+	    (u.number[0] && m->number[0] && !same_number(u.number, m->number))) {
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "'%.80s' is not about the call to %s: ignored",
+		     lines[0], m->number);
+		return;
+	}
+	if (u.state == GW_MODEM_CALL_IDLE && m->call_id < 0 && !m->seen) {
+		/* nothing has named our call yet: the end of the one before it, late */
+		LOGP(GW_LOG_MODEM, GW_LOG_INFO,
+		     "'%.80s' before the call to %s was seen: the previous call's, ignored",
+		     lines[0], m->number);
+		return;
+	}
+	if (u.state != GW_MODEM_CALL_IDLE && m->call_id < 0)
+		m->call_id = u.id; /* ^ORIG and the like name the call we dialled */
 	if (u.state == GW_MODEM_CALL_IDLE && !m->end_reported) {
 		/* ^CEND's cc_cause (TS 24.008): 17 user busy, 18/19 no answer */
 		m->end_why = u.cause == 17		      ? GW_MODEM_END_BUSY
@@ -966,6 +1026,9 @@ int gw_modem_answer(struct gw_modem *m)
 	m->dir = 1;
 	m->seen = 0;
 	m->missing = 0;
+	m->call_id = -1;
+	m->end_reported = 0;
+	m->dial_ms = gw_loop_now_ms(m->loop);
 	in_done(m);
 	return 0;
 }
@@ -1255,6 +1318,12 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	static const char *const dtmf[] = {"+QTONEDET:", "+RXDTMF:", "+DTMF:"};
 	for (size_t i = 0; i < sizeof(dtmf) / sizeof(dtmf[0]); i++)
 		gw_at_add_urc(m->at, dtmf[i], 0, urc_dtmf, m);
+	if (!profile_of(conf)->keys && !conf->audio_phone[0])
+		LOGP(GW_LOG_MODEM, GW_LOG_WARN,
+		     "modem.vendor %s has no report of the keys a worker presses and audio.phone "
+		     "is not set (no in-band detection): no source of keys, so a worker can "
+		     "accept an authority call only by SMS reply",
+		     conf->modem_vendor);
 
 	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = m};
 	int rc =
@@ -1310,6 +1379,9 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 	m->dir = 0;
 	m->seen = 0;
 	m->missing = 0;
+	m->call_id = -1;
+	m->end_reported = 0;
+	m->dial_ms = gw_loop_now_ms(m->loop);
 	return 0;
 }
 

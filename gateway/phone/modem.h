@@ -142,6 +142,7 @@ struct gw_modem_call_urc {
 	int dir;			/* 0 outgoing, 1 incoming, -1 not said (Huawei) */
 	enum gw_modem_call_state state; /* GW_MODEM_CALL_IDLE: released */
 	int cause;			/* ^CEND cc_cause (TS 24.008), -1 when not said */
+	char number[32];		/* the other party, "" when not said (Huawei) */
 };
 /*
  * Parse Huawei "^ORIG:", "^CONF:", "^CONN:", "^CEND:", Quectel "+QIND: \"ccinfo\",...",

@@ -8,12 +8,22 @@
  * "AT" step repeats until it passes (as ftl/tetra-pei does); +CME ERROR: 42
  * (busy in signalling) retries the step a second later; any other failure is
  * logged and the profile goes on, so a terminal that rejects an optional
- * setting still carries calls. +CNUMF is checked against radio.issi.
+ * setting still carries calls. A step (or AT+CNUMF?) that is not answered at
+ * all means the terminal is not there: the init gives up, the terminal is not
+ * ready, and the init starts over after INIT_AGAIN_MS. Only a complete init
+ * makes it ready. +CNUMF is checked against radio.issi.
  *
- * Liveness: after radio.probe_idle seconds without a byte from the terminal an
- * "AT" probe goes out; three unanswered probes in a row reopen the port (which
- * runs the init again). Registration and signal (+CREG?, +CSQ?) are polled
- * every radio.health_interval seconds and kept for status.
+ * Liveness: after radio.probe_idle seconds without a byte from a ready terminal
+ * an "AT+CTOM?" probe goes out; three unanswered probes in a row reopen the
+ * port (which runs the init again). A terminal that rebooted silently answers
+ * in its power-up state: the probe is echoed, or refused with +CME ERROR: 35,
+ * or the mode is not the one the init set. That is handled as a restart: its
+ * calls are reported lost and the init runs again (echo off, the service
+ * profile resent). A sign counts only if the init set what it contradicts
+ * (ATE0, AT+CTOM= accepted), and a terminal that shows one on the first probe
+ * after POWERUP_STREAK_MAX inits in a row answers that way by nature: its signs
+ * are ignored until the port reopens. Registration and signal (+CREG?, +CSQ?) are polled every
+ * radio.health_interval seconds and kept for status.
  *
  * Calls: the ccis of live calls are tracked from +CTICN/+CTCC to +CTCR, so a
  * reboot can report each lost call, and shutdown can release them with ATH.
@@ -53,6 +63,8 @@
 #define BUSY_RETRY_MS	   1000
 #define PROBE_FAILS_REOPEN 3
 #define DIAL_CCI_WAIT_MS   10000 /* after ATD's OK, for the terminal to name the call */
+#define INIT_AGAIN_MS	   5000	 /* after an init step went unanswered */
+#define POWERUP_STREAK_MAX 3	 /* power-up signs right after each init before they are ignored */
 
 /* A live radio call; cci -1 marks a free slot. */
 enum own_floor { OWN_NONE, OWN_ASKED, OWN_HELD };
@@ -73,6 +85,12 @@ struct gw_pei {
 	const struct profile *profile;
 	int init_step; /* index into profile->cmds; -1 when no init runs */
 	int init_retries;
+	int init_fails;	    /* inits given up in a row (a step unanswered) */
+	int want_mode;	    /* the AT+CTOM=<mode> of the init profile; -1 none */
+	int echo_off;	    /* the last init's ATE0 was accepted */
+	int mode_set;	    /* the last init's AT+CTOM=<mode> was accepted */
+	int powerup_streak; /* power-up signs on the first probe after each init, in a row */
+	int powerup_off;    /* that streak got too long: signs ignored until the port reopens */
 	struct gw_timer init_retry;
 	struct gw_timer probe;
 	int probe_fails;
@@ -698,6 +716,9 @@ static void urc_ctsdsr(struct gw_at *at, const char *const *lines, int n, void *
 
 /* ---- URCs ------------------------------------------------------------------------------ */
 
+static void dial_report(struct gw_pei *pei, int handle, int cci, enum gw_pei_dial_state st,
+			int cause);
+
 static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
@@ -708,8 +729,21 @@ static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *a
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTICN skipped: %.120s", lines[0]);
 		return;
 	}
-	call_add(pei, c.cci);
 	struct pcall *pc = call_find(pei, c.cci);
+	if (pc) {
+		/* a live identifier offered again: the terminal lost that call (a silent
+		 * restart numbers from 1 again); its state goes, the new call starts clean */
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "call %d offered again: the old one is lost",
+		     c.cci);
+		if (pc->dial)
+			dial_report(pei, pc->dial, c.cci, GW_PEI_DIAL_RELEASED,
+				    GW_PEI_CAUSE_RESTART);
+		pc->own = OWN_NONE;
+		pc->down = 0;
+		pc->dial = 0;
+	}
+	call_add(pei, c.cci);
+	pc = call_find(pei, c.cci);
 	if (pc && c.comms_type >= 1)
 		pc->down = 1; /* a group call starts with its caller talking */
 	pei->ops.incoming(pei->ops.arg, &c);
@@ -1019,16 +1053,10 @@ static void urc_ignore(struct gw_at *at, const char *const *lines, int n, void *
 
 static void start_init(struct gw_pei *pei);
 
-/* +CTOM outside the init: the terminal restarted or changed mode. Its calls are gone. */
-static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *arg)
+/* The terminal restarted (announced or found out): its calls are gone; init again. */
+static void terminal_restarted(struct gw_pei *pei, const char *why)
 {
-	(void)at;
-	(void)n;
-	struct gw_pei *pei = arg;
-	if (pei->init_step >= 0)
-		return; /* our own AT+CTOM= during the init */
-	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "terminal restarted or changed mode (%s): init again",
-	     lines[0]);
+	LOGP(GW_LOG_RADIO, GW_LOG_WARN, "terminal restarted or changed mode (%s): init again", why);
 	for (int i = 0; i < MAX_CALLS; i++) {
 		if (pei->calls[i].cci >= 0) {
 			int cci = pei->calls[i].cci;
@@ -1046,13 +1074,40 @@ static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *ar
 	if (pei->ready && pei->ops.ready)
 		pei->ops.ready(pei->ops.arg, 0);
 	pei->ready = 0;
+	gw_timer_cancel(pei->loop, &pei->init_retry);
 	start_init(pei);
 	sds_floor_free(pei); /* held SDS queue behind the init */
+}
+
+/* +CTOM outside the init: the terminal restarted or changed mode. Its calls are gone. */
+static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *arg)
+{
+	(void)at;
+	(void)n;
+	struct gw_pei *pei = arg;
+	if (pei->init_step >= 0)
+		return; /* our own AT+CTOM= during the init */
+	terminal_restarted(pei, lines[0]);
 }
 
 /* ---- init -------------------------------------------------------------------------------- */
 
 static void init_next(struct gw_pei *pei);
+
+/* A step went unanswered: not ready; the init starts over after INIT_AGAIN_MS. */
+static void init_give_up(struct gw_pei *pei, const char *cmd, const struct gw_at_resp *r)
+{
+	pei->init_fails++;
+	/* every failure the first time, then once a minute */
+	if (pei->init_fails == 1 || pei->init_fails % (60000 / INIT_AGAIN_MS) == 0)
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR,
+		     "init step %s: %s%s%.0d: terminal not ready, init again in %d s (%d tries)",
+		     cmd, gw_at_result_name(r->result), r->err ? " " : "", r->err,
+		     INIT_AGAIN_MS / 1000, pei->init_fails);
+	pei->init_step = 0;
+	pei->init_retries = 0;
+	gw_timer_schedule(pei->loop, &pei->init_retry, INIT_AGAIN_MS);
+}
 
 static void cnumf_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
@@ -1060,7 +1115,12 @@ static void cnumf_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	struct gw_pei *pei = arg;
 	if (r->result == GW_AT_ABORTED)
 		return;
+	if (r->result != GW_AT_OK) {
+		init_give_up(pei, "AT+CNUMF?", r);
+		return;
+	}
 	pei->init_step = -1;
+	pei->init_fails = 0;
 	const char *own = "";
 	char buf[64];
 	const char *f[2];
@@ -1103,9 +1163,17 @@ static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *a
 		gw_timer_schedule(pei->loop, &pei->init_retry, BUSY_RETRY_MS);
 		return;
 	}
+	if (r->result == GW_AT_TIMEOUT) {
+		init_give_up(pei, cmd, r);
+		return;
+	}
 	if (r->result != GW_AT_OK)
 		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "init step %s failed: %s %d, going on", cmd,
 		     gw_at_result_name(r->result), r->err);
+	else if (strcmp(cmd, "ATE0") == 0)
+		pei->echo_off = 1;
+	else if (strncmp(cmd, "AT+CTOM=", 8) == 0)
+		pei->mode_set = 1;
 	pei->init_step++;
 	pei->init_retries = 0;
 	init_next(pei);
@@ -1130,12 +1198,35 @@ static void on_init_retry(struct gw_loop *loop, void *arg)
 static void start_init(struct gw_pei *pei)
 {
 	pei->sds_type = -1; /* the terminal forgot it, or may have */
+	pei->echo_off = 0;
+	pei->mode_set = 0;
 	pei->init_step = 0;
 	pei->init_retries = 0;
 	init_next(pei);
 }
 
 /* ---- liveness and health ---------------------------------------------------------------- */
+
+/*
+ * The power-up state in a probe's answer, or NULL: echo (when the init turned it off), or,
+ * when the init set the mode, AT+CTOM? refused with CME 35 or another mode.
+ */
+static const char *power_up_sign(const struct gw_pei *pei, const struct gw_at_resp *r)
+{
+	if (r->echoed && pei->echo_off)
+		return "the probe was echoed";
+	if (!pei->mode_set)
+		return NULL;
+	if (r->result == GW_AT_CME_ERROR && r->err == 35)
+		return "the probe was refused (+CME ERROR: 35)";
+	long mode;
+	for (int i = 0; r->result == GW_AT_OK && pei->want_mode >= 0 && i < r->nlines; i++) {
+		const char *p = params_of(r->lines[i], "+CTOM:");
+		if (p && gw_at_int(p, 0, 99, &mode) == 0 && mode != pei->want_mode)
+			return "its operating mode is not the one set";
+	}
+	return NULL;
+}
 
 static void probe_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
@@ -1146,6 +1237,23 @@ static void probe_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		return;
 	if (r->result != GW_AT_TIMEOUT) {
 		pei->probe_fails = 0;
+		const char *sign = pei->ready && !pei->powerup_off ? power_up_sign(pei, r) : NULL;
+		if (!sign) {
+			pei->powerup_streak = 0;
+			return;
+		}
+		if (++pei->powerup_streak > POWERUP_STREAK_MAX) {
+			/* right after every init: that is how this terminal answers */
+			LOGP(GW_LOG_RADIO, GW_LOG_ERROR,
+			     "terminal answers like a freshly booted one after %d inits in a row "
+			     "(%s): not taken for a reboot until the port reopens",
+			     POWERUP_STREAK_MAX, sign);
+			pei->powerup_off = 1;
+			return;
+		}
+		LOGP(GW_LOG_RADIO, GW_LOG_ERROR,
+		     "terminal back in its power-up state (%s): it rebooted", sign);
+		terminal_restarted(pei, sign);
 		return;
 	}
 	pei->probe_fails++;
@@ -1166,8 +1274,9 @@ static void on_probe(struct gw_loop *loop, void *arg)
 	struct gw_pei *pei = arg;
 	if (!gw_serial_is_up(pei->port))
 		return;
-	if (!pei->probing && gw_at_pending(pei->at) == 0 &&
-	    gw_at_cmd(pei->at, "AT", NULL, T_CMD_MS, 0, probe_done, pei) == 0)
+	/* a terminal not ready is the init's to bring up */
+	if (pei->ready && !pei->probing && gw_at_pending(pei->at) == 0 &&
+	    gw_at_cmd(pei->at, "AT+CTOM?", "+CTOM:", T_CMD_MS, 0, probe_done, pei) == 0)
 		pei->probing = 1;
 	gw_timer_schedule(pei->loop, &pei->probe, (int64_t)pei->conf->radio_probe_idle_s * 1000);
 }
@@ -1243,6 +1352,8 @@ static void port_state(void *arg, int up)
 	struct gw_pei *pei = arg;
 	if (up) {
 		pei->probe_fails = 0;
+		pei->powerup_streak = 0;
+		pei->powerup_off = 0;
 		gw_timer_schedule(pei->loop, &pei->probe,
 				  (int64_t)pei->conf->radio_probe_idle_s * 1000);
 		start_init(pei);
@@ -1283,6 +1394,12 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	pei->conf = conf;
 	pei->ops = *ops;
 	pei->profile = prof;
+	pei->want_mode = -1;
+	for (int i = 0; i < prof->ncmds; i++) {
+		int mode;
+		if (sscanf(prof->cmds[i], "AT+CTOM=%d", &mode) == 1)
+			pei->want_mode = mode;
+	}
 	pei->init_step = -1;
 	pei->h.reg_stat = -1;
 	pei->sds_type = -1;

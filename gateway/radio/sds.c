@@ -8,13 +8,24 @@
  * octet buffer and writes upper-case hex. The reassembly table is a plain
  * caller-owned array; time only enters as the caller's now_ms.
  *
- * Packed 7-bit (coding 0) is decoded best effort: 3GPP TS 23.038 default
- * alphabet and extension table, septets packed least significant bit first as
- * in GSM SMS; the bit length gives the number of septets (bits / 7) and, as
- * the septets fill the low bits first, a final octet the bit length cuts is
- * still read whole. A final septet that only fills the padding of an
- * octet-aligned PDU (value 0x00 or CR) is dropped. Neither the packing order
- * nor the alphabet is confirmed against EN 300 392-2.
+ * Decisions where peers or the standards leave room (README, "SDS texts"):
+ * - Packed 7-bit (coding 0): EN 300 392-2 clause 29.5.4.1 (text coding scheme,
+ *   table 29.29 in V3.4.1: value 0, 7-bit alphabet) and 29.5.4.3 (that
+ *   alphabet) use the GSM 7-bit default alphabet of 3GPP TS 23.038; we take its
+ *   packing with it, TS 23.038 clause 6.1.2.1.1: septets least significant bit
+ *   first, as in GSM SMS. Some decoders (tetra-kit) read the septets MSB first
+ *   in PDU bit order instead; no field capture has settled it (terminals we
+ *   know send ISO-8859-1/15 or UTF-16). The bit length gives the number of
+ *   septets (bits / 7) and, as the septets fill the low bits first, a final
+ *   octet the bit length cuts is still read whole. A final septet that only
+ *   fills the padding of an octet-aligned PDU (value 0x00 or CR) is dropped.
+ * - A concatenation element with sequence 0, total 0 or a sequence past the
+ *   total is void (3GPP TS 23.040 9.2.3.24.1: the receiver ignores it): the
+ *   part is shown as a text of its own rather than dropped.
+ * - UTF-16 text with an odd octet count: the complete characters are shown
+ *   and the stray final octet dropped, as peers do.
+ * - An external forward number of odd length carries a 4-bit dummy digit
+ *   (EN 300 392-2 clause 29.4.2.4, SDS-TRANSFER), skipped with the block.
  */
 #include "core/hex.h"
 #include "radio/sds.h"
@@ -305,10 +316,8 @@ static int decode_8bit(struct bitrd *b, bool latin9, struct u8out *o, const char
 
 static int decode_utf16(struct bitrd *b, struct u8out *o, const char **why)
 {
-	if (bits_left(b) % 16 >= 8) {
-		*why = "UTF-16 text has an odd number of octets";
-		return -EBADMSG;
-	}
+	/* An odd final octet is half a character: the complete characters are
+	 * shown and it is dropped (get_bits refuses it), as peers do. */
 	uint16_t u[MAX_OCTETS / 2];
 	size_t n = 0;
 	uint32_t v;
@@ -450,8 +459,10 @@ static int skip_store_fwd(struct bitrd *b, const char **why)
 	case 2: /* TSI: SSI + address extension */
 		ok = skip_bits(b, 48);
 		break;
-	case 3: /* external subscriber number: digit count, 4 bits per digit */
-		ok = get_bits(b, 8, &ndig) && skip_bits(b, 4 * (size_t)ndig);
+	case 3: /* external subscriber number: digit count, 4 bits per digit and,
+		 * when the count is odd, a 4-bit dummy digit that brings the
+		 * block back to the octet boundary (EN 300 392-2 29.4.2.4) */
+		ok = get_bits(b, 8, &ndig) && skip_bits(b, 4 * ((size_t)ndig + (ndig & 1)));
 		break;
 	case 7: /* no forward address */
 		ok = true;
@@ -480,8 +491,11 @@ static int decode_udh(struct bitrd *b, struct gw_sds_text *t, const char **why)
 			get_bits(b, iei ? 16 : 8, &ref);
 			get_bits(b, 8, &total);
 			get_bits(b, 8, &seq);
+			/* TS 23.040 9.2.3.24.1: a sequence of 0 or past the
+			 * total, or a total of 0, makes the element void; the
+			 * part is then shown as a text of its own. */
 			if (total == 0 || seq == 0 || seq > total)
-				return bad(why, "concatenation sequence/total invalid");
+				continue;
 			t->concat = true;
 			t->concat_ref = (uint16_t)ref;
 			t->concat_total = (uint8_t)total;

@@ -595,7 +595,7 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 			gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
 		m->ops.phone_hangup(m->ops.arg);
-		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "abandoned", cause,
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
 			       NULL);
 		return;
 	}
@@ -714,7 +714,7 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 			cause, gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
 		m->ops.phone_hangup(m->ops.arg);
-		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "abandoned", cause,
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
 			       NULL);
 		return;
 	}
@@ -743,7 +743,7 @@ static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *dat
 			gw_pei_cause_name(cause), dur);
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
 		m->ops.phone_hangup(m->ops.arg);
-		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio lost" : "completed", cause,
+		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "completed", cause,
 			       s->handle);
 		return;
 	}
@@ -966,6 +966,16 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		     "not paged",
 		     in->cci, in->calling, in->ai_service, in->comms_type);
 		return;
+	}
+	if (m->live && m->live->cci == in->cci) {
+		/* The terminal cannot have two calls with one identifier: the live incident's
+		 * radio leg is gone (a silent restart numbers calls from 1 again), and this is
+		 * the officer's retry. The old incident ends as radio_lost, the retry is new. */
+		LOGCALL(m->live, GW_LOG_WARN,
+			"radio call %d offered again by %s: the old radio leg is lost", in->cci,
+			in->calling);
+		int cause = GW_PEI_CAUSE_RESTART;
+		gw_calls_dispatch(m, GW_CALL_EV_RADIO_RELEASED, &cause);
 	}
 	if (m->live || gw_callback_live(m->callback)) {
 		busy_treatment(m, in);

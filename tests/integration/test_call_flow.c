@@ -237,6 +237,85 @@ static void test_nobody_answers(void **state)
 	assert_int_equal(h_count_events(&rig.radio, "event rx") >= 2, 1);
 }
 
+static int setup_huawei(void **state)
+{
+	(void)state;
+	if (h_rig_init(&rig) < 0)
+		return -1;
+	rig.modem_dialect = "huawei";
+	return h_start_sims(&rig) < 0 ? -1 : 0;
+}
+
+/*
+ * Field report: the ^CEND of the worker's call rinkid just hung up comes after the OK of
+ * the next worker's ATD, and the new call is missing from AT+CLCC for a while. The second
+ * worker's page must go on (their phone rings and they answer), not end at once and skip
+ * them while it rings.
+ */
+static void test_stale_call_end_does_not_skip_next_worker(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s noanswer", AINO), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s answer 2", MIKKO), 0);
+	assert_int_equal(
+	    h_start_rinkid(&rig, "modem.vendor huawei\ncall.ring_time 5\ncall.rounds 1"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event call alerting", 3000), 0);
+	/* from Aino's hang-up on: the late ^CEND, and the next call listed late */
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "late-end on"), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "clcc-late 0.6"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" MIKKO ";", 10000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event late-end ^CEND", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event clcc-late " MIKKO, 3000), 0);
+	/* Mikko's phone rings until he answers: nobody else is dialled meanwhile */
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event call active", 8000), 0);
+	assert_int_equal(h_count_events(&rig.modem, "event dial "), 2);
+	assert_int_equal(h_wait_log(&rig, "call to " MIKKO ": answered", 3000), 0);
+}
+
+/*
+ * Field report: the terminal rebooted silently mid-call (no banner, no +CTCR) and came
+ * back in its power-up state (echo on, first command refused with +CME ERROR: 35).
+ * rinkid must notice it from its liveness probe, end the incident as radio_lost, run the
+ * whole init again (ATE0 and the service profile), and take the officer's retry, which
+ * comes with the same call identifier, as a new incident.
+ */
+static void test_silent_radio_reboot_mid_call(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	struct logged l;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_start_rinkid(&rig, "radio.probe_idle 1"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001 cci=1"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	read_incident(&l);
+	int64_t first = newest_id;
+	assert_int_equal(l.ended, 0);
+	/* silent for 2.5 s, then back in the power-up state */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "reboot-silent 2.5"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "event power-up", 5000), 0);
+	assert_int_equal(h_wait_log(&rig, "terminal back in its power-up state", 8000), 0);
+	/* the whole init again: echo off, the service profile */
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATE0", 8000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "AT+CTSP=", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: radio_lost", 3000), 0);
+	read_incident_id(&l, first);
+	assert_string_equal(l.outcome, "radio_lost");
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 3000), 0);
+	/* the officer calls again: same call identifier, a new incident, paged at once */
+	assert_int_equal(h_wait_log(&rig, "terminal ready", 5000), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001 cci=1"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	read_incident(&l);
+	assert_true(newest_id > first);
+	assert_int_equal(l.ended, 0);
+	assert_string_equal(l.outcome, "");
+}
+
 static void test_officer_hangs_up_while_paging(void **state)
 {
 	(void)state;
@@ -446,6 +525,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_demo_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_radio_reboot_mid_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_call_end_does_not_skip_next_worker,
+					    setup_huawei, teardown),
 	    cmocka_unit_test_setup_teardown(test_monitored_group_logged_not_paged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_code_accept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incoming_call_rejected, setup, teardown),

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,9 +25,9 @@ struct fx {
 	char lines[GW_AT_RESP_LINES][256];
 	/* URCs */
 	int nurc;
-	char urc[8][256];
-	char urc_trail[8][256];
-	int urc_n[8];
+	char urc[16][256];
+	char urc_trail[16][256];
+	int urc_n[16];
 };
 
 static int fake_write(void *arg, const void *buf, size_t len)
@@ -55,7 +56,7 @@ static void on_urc(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
 	(void)at;
 	struct fx *f = arg;
-	assert_true(f->nurc < 8);
+	assert_true(f->nurc < 16);
 	snprintf(f->urc[f->nurc], 256, "%s", lines[0]);
 	snprintf(f->urc_trail[f->nurc], 256, "%s", n > 1 ? lines[1] : "");
 	f->urc_n[f->nurc] = n;
@@ -127,7 +128,7 @@ static void test_merged_reads_queue(void **state)
 {
 	struct fx *f = *state;
 	gw_at_cmd(f->at, "ATE0", NULL, 1000, 0, on_resp, f);
-	gw_at_cmd(f->at, "AT+CSQ?", NULL, 1000, 0, on_resp, f);
+	gw_at_cmd(f->at, "AT+CSQ?", "+CSQ:", 1000, 0, on_resp, f);
 	/* only one command outstanding */
 	assert_string_equal(f->written, "ATE0\r");
 	/* echo of ATE0, its OK and the answer to the second command in one read */
@@ -201,12 +202,83 @@ static void test_unknown_lines_never_ok(void **state)
 	feed(f, "\r\nGARBAGE 123\r\n\r\nOK\r\n");
 	assert_int_equal(gw_at_stats(f->at)->lines_skipped, 2);
 	gw_at_cmd(f->at, "AT", NULL, 1000, 0, on_resp, f);
-	/* an unknown line during a command is information, not the final code */
+	/* an unknown URC during a command is neither its answer nor the final code */
 	feed(f, "\r\n+WHATEVER: 1\r\n");
 	assert_int_equal(f->ncb, 0);
 	feed(f, "\r\nOK\r\n");
 	assert_int_equal(f->ncb, 1);
-	assert_int_equal(f->nlines, 1);
+	assert_int_equal(f->nlines, 0);
+	assert_int_equal(gw_at_stats(f->at)->urcs_unknown, 1);
+}
+
+/*
+ * Vendor URCs (Huawei ^RSSI, ^BOOT, ^MODE, ^SRVST, other +X: reports) that come
+ * just before a command's final answer are URCs, never its response: a command
+ * with an expected prefix gets only the lines with that prefix (and the bare
+ * data line after one, the PDU of +CMGR), a command without one only bare lines.
+ * Unknown well-formed URCs are counted. Every URC in front of every kind of answer.
+ */
+static void test_urcs_before_answer_are_not_the_response(void **state)
+{
+	struct fx *f = *state;
+	static const char *const urcs[] = {
+	    "^RSSI:15",	       "^BOOT:20952894,0,0,0,72",
+	    "^MODE:5,4",       "^SRVST:1",
+	    "+CGREG: 1",       "^SIMST:1",
+	    "*ECAV: 1,6,1",    "$QCSIMSTAT: 1,READY",
+	    "^DSFLOWRPT:0000", "+CTICN: 1,0,0,0,2269001,0,0,0,0,1,0,1001,0",
+	};
+	const size_t nurcs = sizeof(urcs) / sizeof(urcs[0]);
+	unsigned unknown = 0;
+	int registered = 0;
+	for (size_t i = 0; i < nurcs; i++) {
+		char buf[512];
+		bool reg = strncmp(urcs[i], "+CTICN:", 7) == 0;
+		/* 1: a prefixed answer, URC before the information line and before OK */
+		gw_at_cmd(f->at, "AT+CPIN?", "+CPIN:", 1000, 0, on_resp, f);
+		snprintf(buf, sizeof(buf), "\r\n%s\r\n+CPIN: READY\r\n%s\r\nOK\r\n", urcs[i],
+			 urcs[i]);
+		feed(f, buf);
+		assert_int_equal(f->result, GW_AT_OK);
+		assert_int_equal(f->nlines, 1);
+		assert_string_equal(f->lines[0], "+CPIN: READY");
+		/* 2: a prefixed command answered by a bare error: no lines at all */
+		gw_at_cmd(f->at, "AT+CREG?", "+CREG:", 1000, 0, on_resp, f);
+		snprintf(buf, sizeof(buf), "\r\n%s\r\n+CME ERROR: 10\r\n", urcs[i]);
+		feed(f, buf);
+		assert_int_equal(f->result, GW_AT_CME_ERROR);
+		assert_int_equal(f->nlines, 0);
+		/* 3: a command without a prefix keeps its bare line (an IMEI) only */
+		gw_at_cmd(f->at, "AT+CGSN", NULL, 1000, 0, on_resp, f);
+		snprintf(buf, sizeof(buf), "\r\n%s\r\n356938035643809\r\n%s\r\nOK\r\n", urcs[i],
+			 urcs[i]);
+		feed(f, buf);
+		assert_int_equal(f->nlines, 1);
+		assert_string_equal(f->lines[0], "356938035643809");
+		/* 4: a command without a declared prefix keeps the lines its name gives */
+		gw_at_cmd(f->at, "AT+CPMS=\"ME\",\"ME\",\"ME\"", NULL, 1000, 0, on_resp, f);
+		snprintf(buf, sizeof(buf), "\r\n%s\r\n+CPMS: 0,30,0,30,0,30\r\n%s\r\nOK\r\n",
+			 urcs[i], urcs[i]);
+		feed(f, buf);
+		assert_int_equal(f->nlines, 1);
+		assert_string_equal(f->lines[0], "+CPMS: 0,30,0,30,0,30");
+		/* 5: +CMGR keeps the PDU line that follows its information line */
+		gw_at_cmd(f->at, "AT+CMGR=3", "+CMGR:", 1000, 0, on_resp, f);
+		snprintf(buf, sizeof(buf),
+			 "\r\n%s\r\n+CMGR: 0,,24\r\n0791534874894310040C91\r\n%s\r\nOK\r\n",
+			 urcs[i], urcs[i]);
+		feed(f, buf);
+		assert_int_equal(f->nlines, 2);
+		assert_string_equal(f->lines[0], "+CMGR: 0,,24");
+		assert_string_equal(f->lines[1], "0791534874894310040C91");
+		if (reg)
+			registered += 9; /* 2 + 1 + 2 + 2 + 2 above */
+		else
+			unknown += 9;
+	}
+	assert_int_equal(f->nurc, registered);
+	assert_int_equal(gw_at_stats(f->at)->urcs_unknown, unknown);
+	assert_int_equal(gw_at_stats(f->at)->lines_skipped, 0);
 }
 
 static void test_overlong_and_nul(void **state)
@@ -421,6 +493,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_trailing_line_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_fake_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_lines_never_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_urcs_before_answer_are_not_the_response, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_overlong_and_nul, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cme_error_and_dial_progress, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resp_prefix_beats_urc, setup, teardown),

@@ -739,6 +739,64 @@ static void test_busy_second_call(void **state)
 	assert_non_null(strstr(last_sds, "Busy with another authority call: try again."));
 }
 
+static void outcome_of(struct fx *f, int64_t id, struct logged *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(gw_db_incident_get(f->db, id, inc_cb, l), 0);
+	assert_true(gw_db_event_list(f->db, id, ev_cb, l) > 0);
+}
+
+/*
+ * The terminal reboots mid-call: the radio leg is lost, reported (a restart release) or
+ * not (the officer's retry arrives first, with the same call identifier, as the terminal
+ * numbers calls from 1 again). In every stage of the incident: it closes with outcome
+ * radio_lost and the phone leg is hung up; the retry is a new incident, paged like any,
+ * never "busy"; and the retry's own release closes the retry only.
+ */
+static void test_radio_lost_then_retry(void **state)
+{
+	struct fx *f = *state;
+	enum { PAGING, ANNOUNCE, BRIDGED };
+	for (int reported = 0; reported < 2; reported++) {
+		for (int stage = PAGING; stage <= BRIDGED; stage++) {
+			incoming(f, 4, "2269001");
+			int64_t first = gw_calls_last_id(f->calls);
+			if (stage >= ANNOUNCE)
+				gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+			if (stage == BRIDGED)
+				gw_calls_phone_dtmf(f->calls, '4');
+			assert_int_equal(gw_calls_state(f->calls),
+					 stage == PAGING     ? GW_CALL_ST_PAGING
+					 : stage == ANNOUNCE ? GW_CALL_ST_ANNOUNCE
+							     : GW_CALL_ST_BRIDGED);
+			f->trace[0] = '\0';
+			if (reported)
+				gw_calls_radio_released(f->calls, 4, GW_PEI_CAUSE_RESTART);
+			incoming(f, 4, "2269001");
+			/* the lost incident: closed as radio_lost, its phone leg hung up */
+			struct logged l;
+			outcome_of(f, first, &l);
+			assert_true(l.ended);
+			assert_string_equal(l.outcome, "radio_lost");
+			assert_non_null(strstr(f->trace, "CHUP;"));
+			/* the retry: a new incident, paging the first worker again */
+			int64_t retry = gw_calls_last_id(f->calls);
+			assert_true(retry > first);
+			assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+			assert_non_null(strstr(f->trace, "CHUP;ATD +358401234567;"));
+			outcome_of(f, retry, &l);
+			assert_false(l.ended);
+			/* its release is its own: the lost incident keeps its outcome */
+			gw_calls_radio_released(f->calls, 4, 1);
+			outcome_of(f, retry, &l);
+			assert_string_equal(l.outcome, "abandoned");
+			outcome_of(f, first, &l);
+			assert_string_equal(l.outcome, "radio_lost");
+			assert_int_equal(l.cause, GW_PEI_CAUSE_RESTART);
+		}
+	}
+}
+
 static void test_plan_ring_times_and_fallback(void **state)
 {
 	struct fx *f = *state;
@@ -800,6 +858,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_phone_cause_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_second_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_radio_lost_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),
 	};

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "phone/modem.h"
 #include "pty_peer.h"
 #include "phone/sms.h"
@@ -116,6 +117,17 @@ static void expect_esc(struct fx *f)
 
 /* What the modem answers to the AT+CMGL=4 after the init (NULL: an empty list). */
 static const char *cmgl_answer;
+/* URC lines the modem sends in front of each health answer and of its OK (NULL: none). */
+static const char *health_front;
+
+/* A health-poll answer: info line and OK, with health_front before each. */
+static void reply_health(struct fx *f, const char *info)
+{
+	char buf[512];
+	const char *u = health_front ? health_front : "";
+	snprintf(buf, sizeof(buf), "%s\r\n%s\r\n%s\r\nOK\r\n", u, info, u);
+	reply(f, buf);
+}
 
 /* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init.
  * esc_answer: what the modem says to the ESC written on port open. */
@@ -168,13 +180,13 @@ static int setup_modem(void **state, const char *vendor, const char *const *vend
 	assert_int_equal(f.ready, 1);
 	/* the first health poll follows at once */
 	expect(&f, "AT+CPIN?");
-	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	reply_health(&f, "+CPIN: READY");
 	expect(&f, "AT+CREG?");
-	reply(&f, "\r\n+CREG: 2,1,\"00C3\",\"0000A13F\",7\r\n\r\nOK\r\n");
+	reply_health(&f, "+CREG: 2,1,\"00C3\",\"0000A13F\",7");
 	expect(&f, "AT+CSQ");
-	reply(&f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+	reply_health(&f, "+CSQ: 20,99");
 	expect(&f, "AT+COPS?");
-	reply(&f, "\r\n+COPS: 0,0,\"Elisa\",7\r\n\r\nOK\r\n");
+	reply_health(&f, "+COPS: 0,0,\"Elisa\",7");
 	run_for(&f, 20);
 	*state = &f;
 	return 0;
@@ -609,6 +621,21 @@ static void test_health(void **state)
 	assert_int_equal(h.call, GW_MODEM_CALL_IDLE);
 }
 
+/* Huawei reports (signal, system mode, service state) in front of every health answer and
+ * of its OK are URCs: the SIM stays ready, the modem registered, the signal what +CSQ said. */
+static int setup_huawei_urcs(void **state)
+{
+	health_front = "\r\n^RSSI:15\r\n^MODE:0,0\r\n^SRVST:0";
+	int rc = setup_vendor(state, "huawei", NULL);
+	health_front = NULL;
+	return rc;
+}
+
+static void test_vendor_urcs_are_not_answers(void **state)
+{
+	test_health(state);
+}
+
 static void test_silent_modem_is_restarted(void **state)
 {
 	struct fx *f = *state;
@@ -745,10 +772,15 @@ static void test_call_urc_parse(void **state)
 	    gw_modem_parse_call_urc("+QIND: \"ccinfo\",2,1,-1,0,0,\"+358401234567\",145", &u), 0);
 	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
 	assert_int_equal(u.dir, 1);
+	assert_string_equal(u.number, "+358401234567");
 	assert_int_equal(gw_modem_parse_call_urc("^DSCI: 1,0,3,0,+358401234567,145", &u), 0);
 	assert_int_equal(u.state, GW_MODEM_CALL_ALERTING);
+	assert_string_equal(u.number, "+358401234567");
 	assert_int_equal(gw_modem_parse_call_urc("+CLCC: 1,0,6,0,0,\"0401234567\",129", &u), 0);
 	assert_int_equal(u.state, GW_MODEM_CALL_IDLE);
+	assert_string_equal(u.number, "0401234567");
+	assert_int_equal(gw_modem_parse_call_urc("^CEND:1,0,104,16", &u), 0);
+	assert_string_equal(u.number, "");
 	/* other +QIND kinds are not call reports; malformed ones are refused */
 	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"csq\",20,99", &u), -ENOENT);
 	assert_int_equal(gw_modem_parse_call_urc("+QIND: \"ccinfo\",1,0,9,0,0", &u), -EINVAL);
@@ -992,6 +1024,167 @@ static void test_ceer_parse(void **state)
 	assert_int_equal(gw_modem_parse_ceer("+CLCC: 1", t, sizeof(t)), -EINVAL);
 }
 
+/* Freeze the loop's clock where it is: from here timers run only on advance(). */
+static void freeze(struct fx *f)
+{
+	gw_loop_clock_override(f->loop, gw_loop_now_ms(f->loop), gw_loop_wall_ms(f->loop));
+}
+
+static void advance(struct fx *f, int ms)
+{
+	gw_loop_clock_advance(f->loop, ms);
+}
+
+/*
+ * The call just hung up reports its end late, after the next page's ATD: Huawei ^CEND
+ * (same call id 1 as the new call), NO CARRIER before or after the ATD's OK, Quectel's
+ * and SIMCom's release of the old number. The new call is not listed by AT+CLCC yet.
+ * None of these may end the new call: it is bound to its call (id, direction, number),
+ * and a dialled call missing from the list in its first second is "not yet listed".
+ */
+static void test_stale_end_report_does_not_end_next_call(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *after_atd; /* what the modem says to the new ATD */
+		const char *urc;       /* after that */
+	} stale[] = {
+	    {"\r\nOK\r\n", "\r\n^CEND:1,12,104,16\r\n"},
+	    {"\r\nOK\r\n", "\r\nNO CARRIER\r\n"},
+	    {"\r\nNO CARRIER\r\n\r\nOK\r\n", ""},
+	    {"\r\nOK\r\n", "\r\n+QIND: \"ccinfo\",1,0,-1,0,0,\"0401234567\",129\r\n"},
+	    {"\r\nOK\r\n", "\r\n+CLCC: 1,0,6,0,0,\"0401234567\",129\r\n"},
+	};
+	freeze(f);
+	for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		char buf[256];
+		start_call(f, 0, NULL);
+		run_for(f, 20);
+		assert_int_equal(gw_modem_hangup(f->m), 0);
+		expect(f, "AT+CHUP");
+		reply(f, "\r\nOK\r\n");
+		run_for(f, 20);
+		f->ended = 0;
+		/* the next worker is paged at once */
+		assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
+		expect(f, "ATD0401234568;");
+		snprintf(buf, sizeof(buf), "%s%s", stale[i].after_atd, stale[i].urc);
+		reply(f, buf);
+		/* the new call is not in the list yet, for most of its first second */
+		for (int t = 0; t < 900; t += 100) {
+			expect(f, "AT+CLCC");
+			reply(f, "\r\nOK\r\n");
+			run_for(f, 20);
+			assert_int_equal(f->ended, 0);
+			assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
+			advance(f, 100);
+		}
+		/* then it is, ringing: the stale report is gone for good */
+		expect(f, "AT+CLCC");
+		reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
+		run_for(f, 20);
+		assert_int_equal(f->ended, 0);
+		assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_ALERTING);
+		advance(f, 100);
+		expect(f, "AT+CLCC");
+		reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
+		run_for(f, 20);
+		assert_int_equal(f->ended, 0);
+		assert_int_equal(gw_modem_hangup(f->m), 0);
+		expect(f, "AT+CHUP");
+		reply(f, "\r\nOK\r\n");
+		run_for(f, 20);
+	}
+}
+
+/*
+ * A dialled call that never shows in AT+CLCC is not ended in its first second, whatever
+ * the poll interval; after it, an empty list ends it, with a reported reason when there
+ * was one. Bounded: it ends within a few polls after the second.
+ */
+static void test_dialled_call_not_yet_listed(void **state)
+{
+	struct fx *f = *state;
+	static const int polls[] = {50, 100, 250};
+	freeze(f);
+	for (size_t i = 0; i < sizeof(polls) / sizeof(polls[0]); i++) {
+		for (int reported = 0; reported < 2; reported++) {
+			f->conf.clcc_poll_ms = polls[i];
+			f->ended = 0;
+			assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+			expect(f, "ATD0401234567;");
+			reply(f, reported ? "\r\nOK\r\n\r\nBUSY\r\n" : "\r\nOK\r\n");
+			int waited = 0;
+			while (f->ended == 0 && waited <= 2000) {
+				expect(f, "AT+CLCC");
+				reply(f, "\r\nOK\r\n");
+				run_for(f, 20);
+				if (waited < 1000)
+					assert_int_equal(f->ended, 0);
+				if (f->ended)
+					break;
+				advance(f, polls[i]);
+				waited += polls[i];
+			}
+			assert_int_equal(f->ended, 1);
+			assert_true(waited >= 1000 && waited <= 1000 + 4 * polls[i]);
+			assert_int_equal(f->end_why,
+					 reported ? GW_MODEM_END_BUSY : GW_MODEM_END_GONE);
+			expect(f, "AT+CEER");
+			reply(f, "\r\n+CEER: \"x\"\r\n\r\nOK\r\n");
+			run_for(f, 20);
+		}
+	}
+}
+
+static int key_warnings;
+static void key_sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)
+{
+	(void)arg;
+	if (cat == GW_LOG_MODEM && level == GW_LOG_WARN && strstr(line, "no source of keys"))
+		key_warnings++;
+}
+
+/*
+ * A start-up warning when nothing reports the worker's keys: the vendor has no DTMF report
+ * (generic, huawei) and no in-band detection is configured (audio.phone). For every vendor,
+ * with and without audio.phone; one warning, and only then.
+ */
+static void test_warning_without_key_source(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *vendor;
+		int keys; /* the vendor reports keys */
+	} vendors[] = {{"generic", 0}, {"huawei", 0}, {"quectel", 1}, {"simcom", 1}};
+	for (size_t v = 0; v < sizeof(vendors) / sizeof(vendors[0]); v++) {
+		for (int inband = 0; inband < 2; inband++) {
+			struct fx f;
+			memset(&f, 0, sizeof(f));
+			f.loop = gw_loop_new();
+			const char *path = pty_peer_open(&f.dev, f.loop);
+			gw_conf_defaults(&f.conf);
+			snprintf(f.conf.modem_vendor, sizeof(f.conf.modem_vendor), "%s",
+				 vendors[v].vendor);
+			snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
+			if (inband)
+				snprintf(f.conf.audio_phone, sizeof(f.conf.audio_phone), "hw:1");
+			struct gw_modem_ops ops = {.ready = on_ready,
+						   .progress = on_progress,
+						   .ended = on_ended,
+						   .arg = &f};
+			key_warnings = 0;
+			gw_log_set_sink(key_sink, NULL);
+			assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
+			gw_log_set_sink(NULL, NULL);
+			assert_int_equal(key_warnings, !vendors[v].keys && !inband);
+			gw_modem_free(f.m);
+			gw_loop_free(f.loop);
+			close(f.dev.master);
+		}
+	}
+}
+
 /* The next page's ATD goes ahead of AT+CEER: the cause still names the ended call. */
 static void test_cause_names_the_ended_call(void **state)
 {
@@ -1010,13 +1203,19 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_after_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_end_report_does_not_end_next_call, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_dialled_call_not_yet_listed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_call_vanishes_from_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stray_code_does_not_end_a_live_call, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_local_hangup_and_bad_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_lost, setup, teardown),
 	    cmocka_unit_test(test_dtmf_reports),
+	    cmocka_unit_test(test_warning_without_key_source),
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vendor_urcs_are_not_answers, setup_huawei_urcs,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_after_prompt_left_open, setup_at_prompt,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_page_preempts_stuck_sms, setup, teardown),

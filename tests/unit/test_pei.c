@@ -330,6 +330,195 @@ static void test_silence_probes_then_reopen(void **state)
 	finish_init(d);
 }
 
+/* The next line the driver writes is exactly want (pty_peer_expect takes a prefix). */
+static void expect_exact(struct drv *d, const char *want)
+{
+	char line[128];
+	if (!pty_peer_line(&d->dev, line, sizeof(line), 3000))
+		fail_msg("device never received '%s'", want);
+	if (strcmp(line, want) != 0)
+		fail_msg("device expected exactly '%s', got '%s'", want, line);
+}
+
+/* Freeze the loop's clock: from here timers run only on advance. */
+static void freeze(struct drv *d)
+{
+	gw_loop_clock_override(d->loop, gw_loop_now_ms(d->loop), gw_loop_wall_ms(d->loop));
+}
+
+/* All init commands in order, the identity query last. */
+static const char *init_cmd(size_t k)
+{
+	static const size_t n = sizeof(generic_init) / sizeof(generic_init[0]);
+	return k == 0 ? "AT" : k <= n ? generic_init[k - 1] : "AT+CNUMF?";
+}
+
+/*
+ * Whichever init step goes unanswered (the terminal rebooting, or gone), the terminal is
+ * not declared ready: the init gives up and starts over with "AT", and only a complete
+ * init makes it ready. Fake clock: a step's timeout is an advance, not a wait.
+ */
+static void test_ready_only_after_complete_init(void **state)
+{
+	struct drv *d = *state;
+	const size_t nsteps = sizeof(generic_init) / sizeof(generic_init[0]) + 2;
+	freeze(d);
+	for (size_t k = 0; k < nsteps; k++) {
+		expect_exact(d, "AT");
+		for (size_t i = 0; i < k; i++) {
+			if (i > 0)
+				expect_exact(d, init_cmd(i));
+			pty_peer_send(&d->dev, "\r\nOK\r\n");
+		}
+		if (k > 0)
+			expect_exact(d, init_cmd(k));
+		/* step k is never answered */
+		gw_loop_clock_advance(d->loop, 2000);
+		pty_peer_run(&d->dev, 20);
+		assert_int_equal(d->ready, 0);
+		/* nothing but a fresh start of the init follows (after a pause) */
+		char line[64];
+		assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 50), 0);
+		gw_loop_clock_advance(d->loop, 5000);
+	}
+	expect_exact(d, "AT");
+	finish_init(d);
+}
+
+/* A terminal ready with one live call (cci 4); the health poll answered. */
+static void ready_with_call(struct drv *d)
+{
+	expect_exact(d, "AT");
+	finish_init(d);
+	pty_peer_expect(&d->dev, "AT+CREG?");
+	pty_peer_send(&d->dev, "\r\n+CREG: 1,1,2440001\r\n\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CSQ?");
+	pty_peer_send(&d->dev, "\r\n+CSQ: 25,99\r\n\r\nOK\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTICN: 4,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->incoming, 1);
+	assert_int_equal(gw_pei_live_calls(d->pei), 1);
+}
+
+/*
+ * The terminal reboots without a word (no +CTOM banner, no +CTCR) and comes back in its
+ * power-up state. The liveness probe recognises it by any of its signs: the command
+ * echoed, the first command refused with +CME ERROR: 35, or an operating mode other
+ * than the one the init set. Each time the lost call is reported and the init runs again.
+ */
+static void test_probe_recognises_power_up_state(void **state)
+{
+	struct drv *d = *state;
+	static const char *const answers[] = {
+	    "AT+CTOM?\r\r\n+CTOM: 0\r\n\r\nOK\r\n", /* echo on */
+	    "\r\n+CME ERROR: 35\r\n",		    /* first command refused */
+	    "\r\n+CTOM: 1\r\n\r\nOK\r\n",	    /* mode not the one set */
+	};
+	freeze(d);
+	ready_with_call(d);
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		d->nreleased = 0;
+		int downs = d->downs;
+		/* idle: the probe asks the operating mode; an answer as set changes nothing */
+		gw_loop_clock_advance(d->loop, 1000);
+		pty_peer_expect(&d->dev, "AT+CTOM?");
+		pty_peer_send(&d->dev, "\r\n+CTOM: 0\r\n\r\nOK\r\n");
+		pty_peer_run(&d->dev, 20);
+		assert_int_equal(d->nreleased, 0);
+		assert_int_equal(d->ready, 1);
+		/* the terminal rebooted silently in between */
+		gw_loop_clock_advance(d->loop, 1000);
+		pty_peer_expect(&d->dev, "AT+CTOM?");
+		pty_peer_send(&d->dev, answers[i]);
+		expect_exact(d, "AT");
+		assert_int_equal(d->nreleased, 1);
+		assert_int_equal(d->released[0], 4);
+		assert_int_equal(d->downs, downs + 1);
+		assert_int_equal(gw_pei_live_calls(d->pei), 0);
+		/* the init runs again in full: echo off and the service profile resent */
+		finish_init(d);
+		pty_peer_expect(&d->dev, "AT+CREG?");
+		pty_peer_send(&d->dev, "\r\nOK\r\n");
+		pty_peer_expect(&d->dev, "AT+CSQ?");
+		pty_peer_send(&d->dev, "\r\nOK\r\n");
+		/* the officer calls again, with the same call identifier */
+		pty_peer_send(&d->dev, "\r\n+CTICN: 4,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+		pty_peer_run(&d->dev, 20);
+		assert_int_equal(gw_pei_live_calls(d->pei), 1);
+	}
+}
+
+/* One probe after the idle time, answered with answer; then whatever the driver does. */
+static void probe(struct drv *d, const char *answer)
+{
+	gw_loop_clock_advance(d->loop, 1000);
+	pty_peer_expect(&d->dev, "AT+CTOM?");
+	pty_peer_send(&d->dev, answer);
+	pty_peer_run(&d->dev, 20);
+}
+
+/* The health poll after an init, answered. */
+static void health_answered(struct drv *d)
+{
+	pty_peer_expect(&d->dev, "AT+CREG?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CSQ?");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	pty_peer_run(&d->dev, 20);
+}
+
+/*
+ * A sign of the power-up state only counts when the init set what it contradicts: echo
+ * only when ATE0 was accepted (a terminal that refuses ATE0 echoes for ever), the mode and
+ * a refused AT+CTOM? only when AT+CTOM= was accepted. And a terminal that answers like a
+ * freshly booted one on the first probe after three inits in a row is not rebooting: the
+ * sign is then no longer taken for one (until the port reopens), so the init cannot loop.
+ */
+static void test_power_up_signs_never_loop(void **state)
+{
+	struct drv *d = *state;
+	static const char *const echo = "AT+CTOM?\r\r\n+CTOM: 0\r\n\r\nOK\r\n";
+	freeze(d);
+	/* the terminal refuses ATE0 (and keeps echoing): the echo is not a reboot */
+	expect_exact(d, "AT");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	for (size_t k = 0; k < sizeof(generic_init) / sizeof(generic_init[0]); k++) {
+		pty_peer_expect(&d->dev, generic_init[k]);
+		pty_peer_send(&d->dev, k == 0 ? "\r\nERROR\r\n" : "\r\nOK\r\n");
+	}
+	pty_peer_expect(&d->dev, "AT+CNUMF?");
+	pty_peer_send(&d->dev, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ready, 1);
+	health_answered(d);
+	int downs = d->downs;
+	for (int i = 0; i < 3; i++) {
+		probe(d, echo);
+		char line[64];
+		assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 50), 0);
+		assert_int_equal(d->downs, downs);
+	}
+	/* a full init (ATE0 accepted) after an announced restart; then echo on every probe */
+	pty_peer_send(&d->dev, "\r\n+CTOM: 0\r\n");
+	expect_exact(d, "AT");
+	finish_init(d);
+	health_answered(d);
+	downs = d->downs;
+	for (int i = 0; i < 3; i++) {
+		probe(d, echo);
+		expect_exact(d, "AT");
+		assert_int_equal(d->downs, downs + i + 1);
+		finish_init(d);
+		health_answered(d);
+	}
+	/* the fourth time in a row it is the terminal's way, not a reboot */
+	probe(d, echo);
+	char line[64];
+	assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 50), 0);
+	assert_int_equal(d->downs, downs + 3);
+	assert_int_equal(d->ready, 1);
+}
+
 static void test_shutdown_releases_live_calls(void **state)
 {
 	struct drv *d = *state;
@@ -614,6 +803,12 @@ int main(void)
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_dial, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_ready_only_after_complete_init, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_recognises_power_up_state, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_power_up_signs_never_loop, drv_setup,
+					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_reinit_and_lost_call, drv_setup,
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_silence_probes_then_reopen, drv_setup,

@@ -20,9 +20,9 @@
 
 #define SYSCLK_HZ MPS2_SYSCLK_HZ
 
-/* Modbus: 3.5 characters of 11 bits, but a fixed 1.75 ms above 19200 baud. */
+/* Modbus inter-frame gap: 3.5 characters of 10 bits (8N1), 1.75 ms above 19200 baud (hal.h). */
 #ifndef FW_UART_GAP_US
-#define FW_UART_GAP_US (FW_UART_BAUD > 19200u ? 1750u : 35u * 1000000u / FW_UART_BAUD + 1u)
+#define FW_UART_GAP_US HAL_UART_GAP_US(FW_UART_BAUD)
 #endif
 
 #define UART0		  0x40004000u

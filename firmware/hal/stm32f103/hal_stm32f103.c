@@ -18,11 +18,13 @@
 #include "pins.h"
 #include "rinki/regmap.h"
 
-/* Modbus: 3.5 characters of 11 bits, but a fixed 1.75 ms above 19200 baud. */
+/* Modbus inter-frame gap: 3.5 characters of 10 bits (8N1), 1.75 ms above 19200 baud (hal.h). */
 #ifndef FW_UART_GAP_US
-#define FW_UART_GAP_US (FW_UART_BAUD > 19200u ? 1750u : 35u * 1000000u / FW_UART_BAUD + 1u)
+#define FW_UART_GAP_US HAL_UART_GAP_US(FW_UART_BAUD)
 #endif
 _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
+_Static_assert(FW_UART_GAP_US == HAL_UART_GAP_US(FW_UART_BAUD),
+	       "the board ships the documented inter-frame gap (hw/registers.md)");
 
 #define RX_QUEUE_LEN 128u /* power of two */
 

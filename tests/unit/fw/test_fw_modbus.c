@@ -13,6 +13,7 @@
 
 #include "fake_hal.h"
 #include "fw_modbus.h"
+#include "hal.h"
 
 #define SLAVE	 17
 #define NCOILS	 16
@@ -281,6 +282,83 @@ static void test_fc10_write_registers(void **state)
 	assert_int_equal(commits, 0);
 }
 
+/*
+ * A write range with both an unmapped address and an illegal value answers exception 02:
+ * the Modbus application protocol checks the address range before the values. For every
+ * range of FC 10 that crosses the end of the holding block, with an illegal value at every
+ * position before the unmapped part (single and several), and for FC 06 where both apply.
+ * Nothing is written.
+ */
+static void test_address_checked_before_value(void **state)
+{
+	(void)state;
+	for (uint16_t qty = 2; qty <= 8; qty++) {
+		for (uint16_t inside = 1; inside < qty; inside++) {
+			uint16_t start = (uint16_t)(NHOLD - inside);
+			for (uint16_t bad = 0; bad < inside; bad++) {
+				uint8_t req[7 + 2 * 8] = {
+				    SLAVE, 0x10,	 (uint8_t)(start >> 8), (uint8_t)start,
+				    0,	   (uint8_t)qty, (uint8_t)(2 * qty)};
+				for (uint16_t i = 0; i < qty; i++) {
+					uint16_t v = i == bad || i == inside - 1 ? 0xFFFF : i;
+					req[7 + 2 * i] = (uint8_t)(v >> 8);
+					req[8 + 2 * i] = (uint8_t)v;
+				}
+				commits = 0;
+				assert_exception(xfer(req, 7 + 2 * qty), 0x10,
+						 FW_MB_EX_ILLEGAL_ADDRESS);
+				assert_int_equal(commits, 0);
+			}
+		}
+	}
+	/* a lone value that is only illegal still gets 03 */
+	const uint8_t bad_value[] = {SLAVE, 0x10, 0x00, 0x00, 0x00, 0x01, 0x02, 0xFF, 0xFF};
+	assert_exception(xfer(bad_value, sizeof(bad_value)), 0x10, FW_MB_EX_ILLEGAL_VALUE);
+	const uint8_t single[] = {SLAVE, 0x06, 0x00, NHOLD, 0xFF, 0xFF};
+	assert_exception(xfer(single, sizeof(single)), 0x06, FW_MB_EX_ILLEGAL_ADDRESS);
+}
+
+/*
+ * A function code of 0x80 or more is an exception response's, never a request's: every one
+ * is answered with exception 01 (the code echoed, as it already has bit 7), nothing read or
+ * written, and counted; a broadcast one gets no reply.
+ */
+static void test_function_codes_from_0x80(void **state)
+{
+	(void)state;
+	for (unsigned fc = 0x80; fc <= 0xFF; fc++) {
+		/* shaped like the valid request of fc & 0x7F, so no length check catches it */
+		uint8_t req[] = {SLAVE, (uint8_t)fc, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x01};
+		commits = 0;
+		assert_exception(xfer(req, sizeof(req)), (uint8_t)fc, FW_MB_EX_ILLEGAL_FUNCTION);
+		assert_int_equal(commits, 0);
+		req[0] = 0;
+		assert_int_equal(xfer(req, sizeof(req)), 0);
+		assert_int_equal(commits, 0);
+	}
+	assert_int_equal(mb.stats.exceptions, 128);
+}
+
+/*
+ * The real boards' inter-frame gap (hal.h HAL_UART_GAP_US): 3.5 characters of 10 bits
+ * (8N1), and a fixed 1.75 ms above 19200 baud, as the Modbus serial line guide says.
+ */
+static void test_gap_of_the_real_boards(void **state)
+{
+	(void)state;
+	assert_int_equal(HAL_UART_GAP_US(115200u), 1750);
+	assert_int_equal(HAL_UART_GAP_US(38400u), 1750);
+	assert_int_equal(HAL_UART_GAP_US(19200u), 1823); /* 35 bit times, rounded up */
+	assert_int_equal(HAL_UART_GAP_US(9600u), 3646);
+	assert_int_equal(HAL_UART_GAP_US(1200u), 29167);
+	for (unsigned baud = 1200; baud <= 19200; baud += 300) {
+		unsigned us = HAL_UART_GAP_US(baud);
+		/* never shorter than 3.5 characters, at most one microsecond longer */
+		assert_true((uint64_t)us * baud >= 35ull * 1000000ull);
+		assert_true((uint64_t)(us - 1) * baud < 35ull * 1000000ull);
+	}
+}
+
 static void test_illegal_function(void **state)
 {
 	(void)state;
@@ -420,6 +498,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_fc10_write_registers, setup),
 	    cmocka_unit_test_setup(test_illegal_function, setup),
 	    cmocka_unit_test_setup(test_bad_pdu_length, setup),
+	    cmocka_unit_test_setup(test_address_checked_before_value, setup),
+	    cmocka_unit_test_setup(test_function_codes_from_0x80, setup),
+	    cmocka_unit_test_setup(test_gap_of_the_real_boards, setup),
 	    cmocka_unit_test_setup(test_crc_error_ignored, setup),
 	    cmocka_unit_test_setup(test_other_slave_ignored, setup),
 	    cmocka_unit_test_setup(test_broadcast, setup),
