@@ -60,6 +60,7 @@ struct rinkid {
 	struct gw_speak *speak;		    /* the organisation's name for the announcement */
 	struct gw_timer goodbye;   /* "nobody reached" playing to the officer, then release */
 	int goodbye_cci;	   /* the radio call to release then; -1: none */
+	bool goodbye_waits;	   /* its release waits for a newer call (ATH would cut that too) */
 	int leds[GW_IO_LED_COUNT]; /* pattern + 1 last asked for; 0 none yet */
 	struct gw_rec *rec;	   /* record.enabled with a voice bridge; else NULL */
 	struct gw_vad vad;	   /* phone-side voice activity while bridged (with d->audio) */
@@ -150,8 +151,12 @@ static void pei_connected(void *arg, int cci)
 	gw_calls_radio_connected(d->calls, cci);
 	voice_hold(d);
 }
+static void goodbye_end(struct rinkid *d);
+static void goodbye_release(struct rinkid *d);
 static void pei_released(void *arg, int cci, int cause)
 {
+	if (cci >= 0 && cci == ((struct rinkid *)arg)->goodbye_cci)
+		goodbye_end(arg); /* the officer hung up during "nobody reached" */
 	if (!gw_monitor_released(((struct rinkid *)arg)->monitor, cci, cause))
 		gw_calls_radio_released(((struct rinkid *)arg)->calls, cci, cause);
 }
@@ -491,6 +496,8 @@ static void call_state(void *arg, enum gw_call_state st)
 			gw_rec_stop(d->rec);
 	}
 	on_call_led(d, st, gw_callback_state(d->callback));
+	if (st == GW_CALL_ST_CLOSED && d->goodbye_waits)
+		goodbye_release(d);
 }
 static void io_squelch(void *arg, bool open)
 {
@@ -505,18 +512,50 @@ static int op_radio_answer(void *arg, int cci)
 }
 static int op_radio_hangup(void *arg, int cci)
 {
-	gw_floor_stop(((struct rinkid *)arg)->floor); /* AT+CUTXC ahead of the ATH */
-	return gw_pei_hangup(((struct rinkid *)arg)->pei, cci);
+	struct rinkid *d = arg;
+	gw_floor_stop(d->floor); /* AT+CUTXC ahead of the ATH */
+	int rc = gw_pei_hangup(d->pei, cci);
+	if (rc == 0 && d->goodbye_cci >= 0) { /* the ATH clears a waiting goodbye's call too */
+		gw_timer_cancel(d->loop, &d->goodbye);
+		d->goodbye_cci = -1;
+		d->goodbye_waits = false;
+	}
+	return rc;
 }
-/* "nobody reached" has been played to the officer: release the radio call */
+/* The goodbye is over (its call released): the voice path stops unless a call uses it. */
+static void goodbye_end(struct rinkid *d)
+{
+	gw_timer_cancel(d->loop, &d->goodbye);
+	d->goodbye_cci = -1;
+	d->goodbye_waits = false;
+	if (d->audio && gw_calls_state(d->calls) == GW_CALL_ST_CLOSED &&
+	    !gw_callback_live(d->callback))
+		gw_audio_bridge_stop(d->audio);
+}
+/*
+ * "nobody reached" has been played: release its radio call, unless a newer authority call
+ * or call-back came in meanwhile. ATH clears every call of the terminal, so the release
+ * then waits until that call ends (call_state, cb_state) or clears both with its own ATH.
+ */
+static void goodbye_release(struct rinkid *d)
+{
+	if (d->goodbye_cci < 0 || gw_timer_remaining(d->loop, &d->goodbye) >= 0)
+		return;
+	if (gw_calls_state(d->calls) != GW_CALL_ST_CLOSED || gw_callback_live(d->callback)) {
+		if (!d->goodbye_waits)
+			LOGP(GW_LOG_MAIN, GW_LOG_NOTICE,
+			     "radio call %d: release waits for the live call (ATH would cut it)",
+			     d->goodbye_cci);
+		d->goodbye_waits = true;
+		return;
+	}
+	gw_pei_hangup(d->pei, d->goodbye_cci);
+	goodbye_end(d);
+}
 static void on_goodbye(struct gw_loop *loop, void *arg)
 {
-	struct rinkid *d = arg;
 	(void)loop;
-	gw_pei_hangup(d->pei, d->goodbye_cci);
-	d->goodbye_cci = -1;
-	if (d->audio && gw_calls_state(d->calls) == GW_CALL_ST_CLOSED)
-		gw_audio_bridge_stop(d->audio);
+	goodbye_release(arg);
 }
 /* Nobody reached: say so on the radio when its leg is up and voiced, then release. */
 static int op_radio_unreached(void *arg, int cci)
@@ -529,6 +568,7 @@ static int op_radio_unreached(void *arg, int cci)
 	gw_audio_mute(d->audio, GW_AUDIO_PHONE);
 	gw_audio_play(d->audio, GW_AUDIO_RADIO, p->pcm, p->n);
 	d->goodbye_cci = cci;
+	d->goodbye_waits = false;
 	/* the prompt, the playback queue and a breath */
 	gw_timer_schedule(d->loop, &d->goodbye, (int64_t)(p->n * 1000 / p->rate) + 300);
 	return 0;
@@ -594,6 +634,8 @@ static void cb_state(void *arg, enum gw_cb_state st)
 	struct rinkid *d = arg;
 	on_call_led(d, gw_calls_state(d->calls), st);
 	update_status(d);
+	if (st == GW_CB_ST_IDLE && d->goodbye_waits)
+		goodbye_release(d);
 }
 
 static void reload_roster(struct rinkid *d)

@@ -8,7 +8,10 @@
  *    announcement with "Poliisi, Mikkeli" spoken in it; she presses 4 as a tone in
  *    her audio only (the modem reports nothing) and the call is bridged;
  *  - nobody answers: the officer hears "nobody reached" before rinkid releases the
- *    radio call.
+ *    radio call;
+ *  - a second officer who calls while the first one hears "nobody reached" (the first
+ *    having hung up, or still on the line) gets an incident of his own, which the first
+ *    one's release never cuts.
  * Run from the repository root (make builds the prompts and the card plugin).
  */
 #include <setjmp.h>
@@ -192,6 +195,53 @@ static void test_nobody_reached_is_spoken(void **state)
 	assert_true(find_on(VR_RADIO, "nobody reached", nobody->pcm, nobody->n) >= 0);
 }
 
+/*
+ * The next incident starts while "nobody reached" still plays to the first officer: the
+ * first incident's release must not cut it. Runs until the second incident closes on its
+ * own (nobody reached again): "unanswered", never "abandoned" by the first one's ATH.
+ * first_hangs_up: the first officer hangs up during the prompt; else he stays on the line.
+ */
+static void goodbye_spares_next_call(bool first_hangs_up)
+{
+	size_t rp = 0, mp = 0;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_start_rinkid(&rig, VOICE_CONF), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: unanswered", 25000), 0);
+	/* "nobody reached" plays to the officer of radio call 1 (seconds of it) */
+	assert_int_equal(h_count_events(&rig.radio, "ATH"), 0);
+	if (first_hangs_up) {
+		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
+		assert_int_equal(h_wait_log(&rig, "radio call 1 released", 3000), 0);
+	}
+	/* a second officer calls: radio call 2, answered, Aino paged again */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	/* the second incident runs its course and closes as the first one did */
+	assert_int_equal(h_wait_log_count(&rig, "incident closed:", 2, 60000), 0);
+	assert_int_equal(h_log_count(&rig, "incident closed: abandoned"), 0);
+	assert_int_equal(h_log_count(&rig, "incident closed: unanswered"), 2);
+	/* then its own goodbye releases radio call 2 (and call 1 with it, if still up) */
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "released 2 1", 10000), 0);
+	if (!first_hangs_up)
+		assert_int_equal(h_count_events(&rig.radio, "released 1 1"), 1);
+}
+
+static void test_goodbye_spares_next_call_after_hangup(void **state)
+{
+	(void)state;
+	goodbye_spares_next_call(true);
+}
+
+static void test_goodbye_spares_next_call_while_on_line(void **state)
+{
+	(void)state;
+	goodbye_spares_next_call(false);
+}
+
 int main(void)
 {
 	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
@@ -199,6 +249,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_announced_and_accepted_in_band, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_hears_own_language, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_reached_is_spoken, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_goodbye_spares_next_call_after_hangup, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_goodbye_spares_next_call_while_on_line, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
