@@ -46,6 +46,7 @@ struct gw_callvoice {
 	struct gw_timer goodbye; /* "nobody reached" playing to the officer, then release */
 	int goodbye_cci;	 /* the radio call to release then; -1: none */
 	bool goodbye_waits;	 /* its release waits for a newer call (ATH would cut it too) */
+	int older_cci;		 /* a waiting goodbye's call when a newer goodbye began; -1: none */
 };
 
 /* The language of the worker paged or announced to (roster), else prompt.language. The
@@ -139,6 +140,7 @@ static void goodbye_end(struct gw_callvoice *v)
 	gw_timer_cancel(v->loop, &v->goodbye);
 	v->goodbye_cci = -1;
 	v->goodbye_waits = false;
+	v->older_cci = -1;
 	if (v->audio && gw_calls_state(v->calls) == GW_CALL_ST_CLOSED &&
 	    !gw_callback_live(v->callback))
 		gw_audio_bridge_stop(v->audio);
@@ -161,7 +163,7 @@ static void goodbye_release(struct gw_callvoice *v)
 		v->goodbye_waits = true;
 		return;
 	}
-	v->ops.radio_hangup(v->ops.arg, v->goodbye_cci);
+	v->ops.radio_hangup(v->ops.arg, v->goodbye_cci); /* the older call goes with it */
 	goodbye_end(v);
 }
 
@@ -223,8 +225,20 @@ void gw_callvoice_radio_connected(struct gw_callvoice *v)
 
 void gw_callvoice_radio_released(struct gw_callvoice *v, int cci)
 {
-	if (cci >= 0 && cci == v->goodbye_cci)
-		goodbye_end(v); /* the officer hung up during "nobody reached" */
+	if (cci < 0)
+		return;
+	if (cci == v->older_cci)
+		v->older_cci = -1;
+	if (cci != v->goodbye_cci)
+		return;
+	/* the officer hung up during "nobody reached"; an older goodbye's call still up is
+	   released now, or when the live call ends */
+	int older = v->older_cci;
+	goodbye_end(v);
+	if (older >= 0) {
+		v->goodbye_cci = older;
+		goodbye_release(v);
+	}
 }
 
 void gw_callvoice_floor(struct gw_callvoice *v, int cci, enum gw_pei_floor ev, const char *talker)
@@ -240,6 +254,7 @@ int gw_callvoice_radio_hangup(struct gw_callvoice *v, int cci)
 		gw_timer_cancel(v->loop, &v->goodbye);
 		v->goodbye_cci = -1;
 		v->goodbye_waits = false;
+		v->older_cci = -1;
 	}
 	return rc;
 }
@@ -252,6 +267,8 @@ int gw_callvoice_unreached(struct gw_callvoice *v, int cci)
 	const struct gw_prompt *p = gw_prompts_get(v->prompts, GW_PROMPT_NOBODY);
 	gw_audio_mute(v->audio, GW_AUDIO_PHONE);
 	gw_audio_play(v->audio, GW_AUDIO_RADIO, p->pcm, p->n);
+	if (v->goodbye_cci >= 0 && v->goodbye_cci != cci)
+		v->older_cci = v->goodbye_cci; /* still waiting: released with this one */
 	v->goodbye_cci = cci;
 	v->goodbye_waits = false;
 	/* the prompt, the playback queue and a breath */
@@ -388,7 +405,8 @@ int gw_callvoice_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw
 				   .calls = calls,
 				   .callback = callback,
 				   .ops = *ops,
-				   .goodbye_cci = -1};
+				   .goodbye_cci = -1,
+				   .older_cci = -1};
 	gw_timer_init(&v->goodbye, on_goodbye, v);
 	/* No voice is no reason to stop paging: without its devices the calls go on. */
 	if (conf->audio_radio[0] && conf->audio_phone[0] &&
