@@ -26,7 +26,8 @@
  * radio.health_interval seconds and kept for status.
  *
  * Calls: the ccis of live calls are tracked from +CTICN/+CTCC to +CTCR, so a
- * reboot can report each lost call, and shutdown can release them with ATH.
+ * reboot can report each lost call, and shutdown can release them with ATH. A
+ * hang-up sends ATH only while its own call is live (ATH clears every call).
  *
  * Floor: per call we keep whether we asked for or hold the floor (AT+CTXD until
  * AT+CUTXC, a refusal, an interruption or the release) and whether another
@@ -1485,8 +1486,14 @@ int gw_pei_answer(struct gw_pei *pei, int cci)
 	return gw_at_cmd(pei->at, "ATA", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
 }
 
+/* ATH clears every call of the terminal (the PEI has no per-call release): it goes only
+   while the call it is meant for is live, so a stale hang-up never cuts a newer call. */
 int gw_pei_hangup(struct gw_pei *pei, int cci)
 {
+	if (cci < 0 || !call_find(pei, cci)) {
+		LOGP(GW_LOG_RADIO, GW_LOG_INFO, "call %d is not live: no ATH for it", cci);
+		return -ENOENT;
+	}
 	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "releasing call %d", cci);
 	return gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, cmd_done, pei);
 }

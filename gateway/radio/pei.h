@@ -97,7 +97,10 @@ void gw_pei_free(struct gw_pei *pei);
 
 /* Answer the ringing individual call (ATA). Returns 0 or -errno (queue full, port down). */
 int gw_pei_answer(struct gw_pei *pei, int cci);
-/* Release the call (ATH). Returns 0 or -errno. */
+/*
+ * Release call cci (ATH, which clears every call of the terminal: the PEI has no per-call
+ * release), only while cci is live. Returns 0, -ENOENT (cci not live: nothing sent) or -errno.
+ */
 int gw_pei_hangup(struct gw_pei *pei, int cci);
 
 /*

@@ -8,7 +8,11 @@
  *    announcement with "Poliisi, Mikkeli" spoken in it; she presses 4 as a tone in
  *    her audio only (the modem reports nothing) and the call is bridged;
  *  - nobody answers: the officer hears "nobody reached" before rinkid releases the
- *    radio call.
+ *    radio call;
+ *  - a second officer who calls while the first one hears "nobody reached" (the first
+ *    having hung up, or still on the line) gets an incident of his own, which the first
+ *    one's release never cuts; the first one's call, still up, goes with or after the
+ *    second one's (also when the second officer hangs up during his own goodbye).
  * Run from the repository root (make builds the prompts and the card plugin).
  */
 #include <setjmp.h>
@@ -192,6 +196,72 @@ static void test_nobody_reached_is_spoken(void **state)
 	assert_true(find_on(VR_RADIO, "nobody reached", nobody->pcm, nobody->n) >= 0);
 }
 
+/* What the officers do in goodbye_spares_next_call(). */
+enum goodbye_case {
+	FIRST_HANGS_UP,		    /* the first officer hangs up during "nobody reached" */
+	FIRST_STAYS,		    /* he stays on the line */
+	FIRST_STAYS_SECOND_HANGS_UP /* he stays; the second hangs up during his own prompt */
+};
+
+/*
+ * The next incident starts while "nobody reached" still plays to the first officer: the
+ * first incident's release must not cut it. Runs until the second incident closes on its
+ * own (nobody reached again): "unanswered", never "abandoned" by the first one's ATH. A
+ * first officer still on the line is released with the second call, or after it.
+ */
+static void goodbye_spares_next_call(enum goodbye_case how)
+{
+	size_t rp = 0, mp = 0;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default noanswer"), 0);
+	assert_int_equal(h_start_rinkid(&rig, VOICE_CONF), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: unanswered", 25000), 0);
+	/* "nobody reached" plays to the officer of radio call 1 (seconds of it) */
+	assert_int_equal(h_count_events(&rig.radio, "ATH"), 0);
+	if (how == FIRST_HANGS_UP) {
+		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
+		assert_int_equal(h_wait_log(&rig, "radio call 1 released", 3000), 0);
+	}
+	/* a second officer calls: radio call 2, answered, Aino paged again */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	/* the second incident runs its course and closes as the first one did */
+	assert_int_equal(h_wait_log_count(&rig, "incident closed:", 2, 60000), 0);
+	assert_int_equal(h_log_count(&rig, "incident closed: abandoned"), 0);
+	assert_int_equal(h_log_count(&rig, "incident closed: unanswered"), 2);
+	if (how == FIRST_STAYS_SECOND_HANGS_UP) {
+		/* the second officer hangs up during his prompt: the first one's call goes */
+		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 2 1"), 0);
+		assert_int_equal(h_wait_event(&rig.radio, &rp, "released 1 1", 10000), 0);
+		return;
+	}
+	/* then its own goodbye releases radio call 2 (and call 1 with it, if still up) */
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "released 2 1", 10000), 0);
+	if (how == FIRST_STAYS)
+		assert_int_equal(h_count_events(&rig.radio, "released 1 1"), 1);
+}
+
+static void test_goodbye_spares_next_call_after_hangup(void **state)
+{
+	(void)state;
+	goodbye_spares_next_call(FIRST_HANGS_UP);
+}
+
+static void test_goodbye_spares_next_call_while_on_line(void **state)
+{
+	(void)state;
+	goodbye_spares_next_call(FIRST_STAYS);
+}
+
+static void test_goodbye_of_two_calls(void **state)
+{
+	(void)state;
+	goodbye_spares_next_call(FIRST_STAYS_SECOND_HANGS_UP);
+}
+
 int main(void)
 {
 	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
@@ -199,6 +269,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_announced_and_accepted_in_band, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_hears_own_language, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_reached_is_spoken, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_goodbye_spares_next_call_after_hangup, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_goodbye_spares_next_call_while_on_line, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_goodbye_of_two_calls, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -554,6 +554,35 @@ static void expect_skipping(struct drv *d, const char *want)
 	fail_msg("%s never came", want);
 }
 
+/*
+ * A hang-up names its call: ATH (which clears every call of the terminal) goes only while
+ * that call is live. A call already released, or never known, sends nothing, so it cannot
+ * cut a newer call that holds the terminal now.
+ */
+static void test_hangup_only_own_live_call(void **state)
+{
+	struct drv *d = *state;
+	pty_peer_expect(&d->dev, "AT");
+	finish_init(d);
+	pty_peer_send(&d->dev, "\r\n+CTICN: 1,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTCC: 1,0,0,0,0,0,1\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTCR: 1,1\r\n");
+	pty_peer_send(&d->dev, "\r\n+CTICN: 2,0,0,0,2269002,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->nreleased, 1);
+	assert_int_equal(gw_pei_live_calls(d->pei), 1);
+	int queued = gw_pei_pending(d->pei); /* the health poll may wait in the queue */
+	assert_int_equal(gw_pei_hangup(d->pei, 1), -ENOENT); /* released already */
+	assert_int_equal(gw_pei_hangup(d->pei, 7), -ENOENT); /* never known */
+	assert_int_equal(gw_pei_hangup(d->pei, -1), -ENOENT);
+	assert_int_equal(gw_pei_pending(d->pei), queued); /* nothing queued */
+	assert_int_equal(gw_pei_live_calls(d->pei), 1);
+	/* call 2's own hang-up goes */
+	assert_int_equal(gw_pei_hangup(d->pei, 2), 0);
+	assert_int_equal(gw_pei_pending(d->pei), queued + 1);
+	expect_skipping(d, "ATH");
+}
+
 static void test_floor_control(void **state)
 {
 	struct drv *d = *state;
@@ -812,6 +841,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart_reinit_and_lost_call, drv_setup,
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_silence_probes_then_reopen, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_hangup_only_own_live_call, drv_setup,
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_shutdown_releases_live_calls, drv_setup,
 					    drv_teardown),

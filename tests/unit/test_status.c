@@ -1,0 +1,244 @@
+/*
+ * Unit tests of gateway/service/status: the board LED patterns for the devices and the
+ * calls (one Modbus write per change, none without a board), systemd's STATUS= line
+ * against a fake systemd socket ($NOTIFY_SOCKET, an abstract name), the watchdog health
+ * on the test clock (a device down more than five minutes), and the board's up/down
+ * events in the call log. Before service/status.c this policy sat inside rinkid's main.c,
+ * out of reach of any unit test.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "service/status.h"
+#include "store/db.h"
+
+struct fix {
+	struct gw_loop *loop;
+	struct gw_conf conf;
+	struct gw_status *st;
+	int sd;	   /* the fake systemd's socket */
+	int board; /* 0: no board (the LED op answers -ENODEV) */
+	int nled;  /* LED writes */
+	int led_which[16], led_pat[16];
+};
+
+static int fake_led(void *arg, enum gw_io_led which, enum gw_io_led_pattern p)
+{
+	struct fix *f = arg;
+	if (!f->board)
+		return -ENODEV;
+	if (f->nled < 16) {
+		f->led_which[f->nled] = which;
+		f->led_pat[f->nled] = p;
+	}
+	f->nled++;
+	return 0;
+}
+
+/* The next datagram to the fake systemd (one must come within 1 s). */
+static const char *next_msg(struct fix *f)
+{
+	static char buf[512];
+	struct pollfd p = {.fd = f->sd, .events = POLLIN};
+	buf[0] = '\0';
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	ssize_t n = recv(f->sd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static int setup(void **state)
+{
+	static struct fix f;
+	memset(&f, 0, sizeof(f));
+	f.board = 1;
+	char name[64];
+	snprintf(name, sizeof(name), "@rinki-status-test-%d", (int)getpid());
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path + 1, name + 1, strlen(name) - 1);
+	f.sd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(f.sd >= 0);
+	assert_int_equal(bind(f.sd, (struct sockaddr *)&sa,
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name))),
+			 0);
+	setenv("NOTIFY_SOCKET", name, 1);
+	unsetenv("WATCHDOG_USEC");
+	f.loop = gw_loop_new();
+	gw_loop_clock_override(f.loop, 1000000, 1767225600000LL);
+	gw_conf_defaults(&f.conf);
+	snprintf(f.conf.io_port, sizeof(f.conf.io_port), "/dev/ttyIO0");
+	struct gw_status_ops ops = {.led = fake_led, .arg = &f};
+	assert_int_equal(gw_status_new(f.loop, &f.conf, &ops, &f.st), 0);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	gw_status_free(f->st);
+	gw_loop_free(f->loop);
+	close(f->sd);
+	unsetenv("NOTIFY_SOCKET");
+	return 0;
+}
+
+static void test_devices_leds_and_status_line(void **state)
+{
+	struct fix *f = *state;
+	gw_status_ready(f->st);
+	assert_string_equal(next_msg(f), "READY=1\nSTATUS=waiting for the radio and the modem");
+	gw_status_device(f->st, "radio", true);
+	assert_string_equal(next_msg(f), "STATUS=radio ready, modem DOWN, idle");
+	assert_int_equal(f->nled, 1);
+	assert_int_equal(f->led_which[0], GW_IO_LED_RADIO_OK);
+	assert_int_equal(f->led_pat[0], GW_IO_LED_ON);
+	gw_status_device(f->st, "modem", true);
+	assert_string_equal(next_msg(f), "STATUS=radio ready, modem ready, idle");
+	assert_int_equal(f->nled, 2);
+	assert_int_equal(f->led_which[1], GW_IO_LED_MODEM_OK);
+	assert_true(gw_status_radio_up(f->st) && gw_status_modem_up(f->st));
+	/* the same state again: no second Modbus write */
+	gw_status_device(f->st, "radio", true);
+	assert_int_equal(f->nled, 2);
+	gw_status_device(f->st, "radio", false);
+	assert_string_equal(next_msg(f), "STATUS=radio DOWN, modem ready, idle");
+	assert_int_equal(f->nled, 3);
+	assert_int_equal(f->led_pat[2], GW_IO_LED_OFF);
+	assert_false(gw_status_radio_up(f->st));
+	gw_status_stopping(f->st);
+	assert_string_equal(next_msg(f), "STOPPING=1");
+}
+
+static void test_on_call_led(void **state)
+{
+	struct fix *f = *state;
+	static const struct {
+		enum gw_call_state st;
+		enum gw_cb_state cst;
+		enum gw_io_led_pattern want;
+	} cases[] = {
+	    {GW_CALL_ST_PAGING, GW_CB_ST_IDLE, GW_IO_LED_BLINK_FAST},
+	    {GW_CALL_ST_BRIDGED, GW_CB_ST_IDLE, GW_IO_LED_ON},
+	    {GW_CALL_ST_CLOSED, GW_CB_ST_IDLE, GW_IO_LED_OFF},
+	    {GW_CALL_ST_CLOSED, GW_CB_ST_PIN, GW_IO_LED_BLINK_FAST},
+	    {GW_CALL_ST_CLOSED, GW_CB_ST_BRIDGED, GW_IO_LED_ON},
+	    {GW_CALL_ST_ANNOUNCE, GW_CB_ST_GOODBYE, GW_IO_LED_BLINK_FAST},
+	    {GW_CALL_ST_BRIDGED, GW_CB_ST_DIALING, GW_IO_LED_ON},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gw_status_on_call(f->st, cases[i].st, cases[i].cst);
+		assert_int_equal(f->nled, (int)i + 1);
+		assert_int_equal(f->led_which[i], GW_IO_LED_ON_CALL);
+		assert_int_equal(f->led_pat[i], cases[i].want);
+	}
+	/* unchanged pattern: nothing written */
+	gw_status_on_call(f->st, GW_CALL_ST_BRIDGED, GW_CB_ST_IDLE);
+	assert_int_equal(f->nled, (int)(sizeof(cases) / sizeof(cases[0])));
+}
+
+/* Without a board nothing is remembered: the pattern is written once the board is there. */
+static void test_no_board_remembers_nothing(void **state)
+{
+	struct fix *f = *state;
+	f->board = 0;
+	gw_status_device(f->st, "radio", true);
+	assert_string_equal(next_msg(f), "STATUS=radio ready, modem DOWN, idle");
+	assert_int_equal(f->nled, 0);
+	f->board = 1;
+	gw_status_device(f->st, "radio", true);
+	assert_int_equal(f->nled, 1);
+	assert_int_equal(f->led_pat[0], GW_IO_LED_ON);
+}
+
+static void test_health_after_five_minutes_down(void **state)
+{
+	struct fix *f = *state;
+	gw_status_device(f->st, "radio", true);
+	gw_status_device(f->st, "modem", true);
+	assert_true(gw_status_healthy(f->st));
+	gw_status_device(f->st, "modem", false);
+	gw_loop_clock_advance(f->loop, GW_STATUS_DOWN_UNHEALTHY_MS);
+	assert_true(gw_status_healthy(f->st)); /* exactly five minutes: still healthy */
+	gw_loop_clock_advance(f->loop, 1);
+	assert_false(gw_status_healthy(f->st));
+	gw_status_device(f->st, "modem", true);
+	assert_true(gw_status_healthy(f->st));
+	gw_status_device(f->st, "radio", false);
+	gw_loop_clock_advance(f->loop, GW_STATUS_DOWN_UNHEALTHY_MS + 1);
+	assert_false(gw_status_healthy(f->st));
+	assert_int_equal(gw_status_uptime_s(f->st), (2 * GW_STATUS_DOWN_UNHEALTHY_MS + 1) / 1000);
+}
+
+struct sys_ev {
+	int n;
+	char kind[4][16], detail[4][128];
+};
+static void sys_ev(const struct gw_db_event *e, void *arg)
+{
+	struct sys_ev *s = arg;
+	if (s->n < 4) {
+		snprintf(s->kind[s->n], sizeof(s->kind[0]), "%s", e->kind);
+		snprintf(s->detail[s->n], sizeof(s->detail[0]), "%s", e->detail ? e->detail : "");
+	}
+	s->n++;
+}
+
+/* The board's first answer is no event; its going silent and coming back are. */
+static void test_board_events(void **state)
+{
+	struct fix *f = *state;
+	char dir[] = "/tmp/rinki-status-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/rinki.db", dir);
+	struct gw_db *db;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_status_attach(f->st, db, NULL, NULL);
+	struct gw_io_status io = {.board_id = 1, .fw_major = 1, .fw_minor = 2, .fw_patch = 3};
+	gw_status_board(f->st, true, &io);
+	gw_status_board(f->st, false, &io);
+	io.boot_count = 7;
+	gw_status_board(f->st, true, &io);
+	struct sys_ev ev = {0};
+	assert_int_equal(gw_db_system_event_list(db, sys_ev, &ev), 2);
+	assert_int_equal(ev.n, 2);
+	assert_string_equal(ev.kind[0], "board_down");
+	assert_non_null(strstr(ev.detail[0], "/dev/ttyIO0: "));
+	assert_string_equal(ev.kind[1], "board_up");
+	assert_non_null(strstr(ev.detail[1], "firmware 1.2.3, boot count 7"));
+	gw_db_close(db);
+	unlink(path);
+	char wal[80];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", path);
+	unlink(wal);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_devices_leds_and_status_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_on_call_led, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_board_remembers_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_health_after_five_minutes_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_board_events, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
