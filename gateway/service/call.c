@@ -1088,6 +1088,11 @@ const char *gw_calls_caller_org(const struct gw_calls *m)
 	return m->live && m->live->caller_name[0] ? m->live->caller_name : NULL;
 }
 
+const char *gw_calls_line(const struct gw_calls *m)
+{
+	return m->live ? m->live->line : NULL;
+}
+
 void gw_calls_phone_key(struct gw_calls *m, char digit, enum gw_dtmf_src src)
 {
 	const char *from = src == GW_DTMF_SRC_INBAND ? "in-band" : "modem";

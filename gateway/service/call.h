@@ -170,6 +170,8 @@ enum gw_call_state gw_calls_state(const struct gw_calls *calls);
 const char *gw_calls_paged_phone(const struct gw_calls *calls);
 /* The live incident's caller organisation from the directory; NULL when unknown or none. */
 const char *gw_calls_caller_org(const struct gw_calls *calls);
+/* The live incident's service line code ("" when unrouted); NULL when none is live. */
+const char *gw_calls_line(const struct gw_calls *calls);
 /* Database id of the live (or last) incident, 0 when none yet. */
 int64_t gw_calls_last_id(const struct gw_calls *calls);
 /* The live incident's radio call: its CC instance, or -1 when no incident is live. */

@@ -113,19 +113,16 @@ static void voice_for_state(struct gw_callvoice *v, enum gw_call_state st)
 	}
 }
 
-static void incident_line(const struct gw_db_incident *inc, void *arg)
-{
-	snprintf(arg, 16, "%s", inc->line ? inc->line : "");
-}
-
 /* A bridged call of a recorded line: start the file and log its path with the incident. */
 static void record_start(struct gw_callvoice *v)
 {
 	int64_t id = gw_calls_last_id(v->calls);
-	char line[16] = "", path[512];
-	if (!v->rec || gw_rec_running(v->rec) || id <= 0)
+	/* the line from the live incident, not the database: the writer thread may not have
+	   committed the incident's open yet */
+	const char *line = gw_calls_line(v->calls);
+	char path[512];
+	if (!v->rec || gw_rec_running(v->rec) || id <= 0 || !line)
 		return;
-	gw_db_incident_get(v->db, id, incident_line, line);
 	if (!gw_rec_line_selected(v->conf->record_lines, line))
 		return;
 	if (gw_rec_start(v->rec, id, path, sizeof(path)) < 0)

@@ -226,20 +226,22 @@ static bool sets_key(const char *text, const char *key)
 
 int h_write_conf(struct h_rig *r, const char *extra)
 {
-	char base[6][300];
-	const char *keys[6] = {"radio.port", "modem.port",	   "db.path",
-			       "log.level",  "modem.clcc_poll_ms", "ctl.socket"};
+	char base[7][300];
+	/* prompt.dir: the prompts make built (rinkid refuses a voice bridge without them) */
+	const char *keys[7] = {"radio.port",	     "modem.port", "db.path",	"log.level",
+			       "modem.clcc_poll_ms", "ctl.socket", "prompt.dir"};
 	snprintf(base[0], sizeof(base[0]), "%s", r->radio.link);
 	snprintf(base[1], sizeof(base[1]), "%s", r->modem.link);
 	snprintf(base[2], sizeof(base[2]), "%s", r->db);
 	snprintf(base[3], sizeof(base[3]), "info");
 	snprintf(base[4], sizeof(base[4]), "200");
 	snprintf(base[5], sizeof(base[5]), "%s/ctl.sock", r->dir);
+	snprintf(base[6], sizeof(base[6]), "build/prompts");
 	FILE *f = fopen(r->conf, "w");
 	if (!f)
 		return -1;
 	fprintf(f, "# written by the integration harness\n");
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		if (!extra || !sets_key(extra, keys[i]))
 			fprintf(f, "%s %s\n", keys[i], base[i]);
 	fprintf(f, "%s\n", extra ? extra : "");
