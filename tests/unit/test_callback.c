@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "service/call.h"
 #include "service/callback.h"
 #include "store/db.h"
@@ -241,6 +242,18 @@ static void keys(struct fx *f, const char *s)
 	for (; *s; s++) {
 		gw_calls_phone_key(f->calls, *s, GW_DTMF_SRC_MODEM);
 		gw_loop_clock_advance(f->loop, 200); /* not the same press as the last */
+	}
+}
+
+static char logbuf[2048]; /* error lines of the log, while a test captures them */
+
+static void sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)
+{
+	(void)cat;
+	(void)arg;
+	if (level <= GW_LOG_ERROR) {
+		strncat(logbuf, line, sizeof(logbuf) - strlen(logbuf) - 2);
+		strcat(logbuf, "\n");
 	}
 }
 
@@ -632,6 +645,60 @@ static void test_authority_call_busy_during_callback(void **state)
 	assert_non_null(strstr(l.kinds, "second_call,"));
 }
 
+/* An event the state does not accept is refused, logged with the machine's prefix, and
+   changes nothing: a second "connected" for the bridged dial, a dial report after it. */
+static void test_event_not_accepted_refused(void **state)
+{
+	struct fx *f = *state;
+	to_dialing(f);
+	gw_callback_dial_state(f->cb, 7, 4, GW_PEI_DIAL_CONNECTED, 0);
+	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_BRIDGED);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix),
+		 "callback(%lld){BRIDGED}: ", (long long)gw_callback_id(f->cb));
+	f->trace[0] = '\0';
+	logbuf[0] = '\0';
+	gw_log_set_sink(sink, NULL);
+	assert_int_equal(gw_callback_dial_state(f->cb, 7, 4, GW_PEI_DIAL_CONNECTED, 0), 1);
+	gw_log_set_sink(NULL, NULL);
+	assert_non_null(strstr(logbuf, prefix));
+	assert_non_null(
+	    strstr(logbuf, "event radio connected not accepted in this state, rejected"));
+	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_BRIDGED);
+	assert_string_equal(f->trace, "");
+	/* the machine still works: the radio's release ends the call-back as ever */
+	gw_callback_dial_state(f->cb, 7, 4, GW_PEI_DIAL_RELEASED, 1);
+	assert_string_equal(f->trace, "VOICE OFF;CHUP;");
+	assert_false(gw_callback_live(f->cb));
+}
+
+/* callback.key_time and call.ring_time are live keys (SIGHUP): read when a timer is armed,
+   so a change under a live call-back applies from the next key or the dial. */
+static void test_timers_follow_live_config(void **state)
+{
+	struct fx *f = *state;
+	ring_aino(f);
+	f->conf.callback_key_time_s = 3;
+	gw_calls_phone_key(f->calls, '2', GW_DTMF_SRC_INBAND);
+	gw_loop_clock_advance(f->loop, 2999);
+	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_PIN);
+	gw_loop_clock_advance(f->loop, 1);
+	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_GOODBYE);
+	gw_loop_clock_advance(f->loop, prompt_ms(1, GW_CB_PROMPT_GOODBYE) + 300);
+	assert_false(gw_callback_live(f->cb));
+
+	f->trace[0] = '\0';
+	ring_aino(f);
+	keys(f, "2468#");
+	f->conf.ring_time_s = 7;
+	keys(f, "2269001#");
+	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_DIALING);
+	gw_loop_clock_advance(f->loop, 7000 - 200 - 1); /* keys() stepped 200 ms past the '#' */
+	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_DIALING);
+	gw_loop_clock_advance(f->loop, 1);
+	assert_int_equal(gw_callback_state(f->cb), GW_CB_ST_GOODBYE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +718,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_taken, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_authority_call_busy_during_callback, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_event_not_accepted_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timers_follow_live_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
