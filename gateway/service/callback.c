@@ -1,23 +1,25 @@
 /*
- * callback: a worker's call to the gateway put through to an officer's radio, as a
- * transition table.
+ * callback: a worker's call to the gateway put through to an officer's radio, as a machine
+ * on the fsm engine (core/fsm.h).
  *
- * states[] gives, per state, the events it accepts, the states it may go to and its
- * action; dispatch() rejects (and logs) anything else. One timer per call-back: the key
- * time of the PIN and ISSI stages (from the end of their prompt, restarted by every
- * key), the dial guard (call.ring_time) and the last prompt before hanging up. Keys are
- * collected in a fixed buffer: '#' ends an entry, '*' clears it. The PIN is checked with
- * gw_roster_check_pin (argon2id, some ms on the loop) and its digits are never logged.
- * Wrong PINs count per worker (roster handle) and per number (E.164) across calls and
- * restarts; the third within callback.lockout_s locks out that worker and that number for
- * callback.lockout_s. The records are kept in the database (gw_db_lockout_*, wall-clock
- * times), loaded at start, and never evicted: one exists only for a roster worker with a
- * PIN who typed a wrong one, so there are at most two per such worker. Every step is an event of
- * the call-back's incident (line "callback"), opened when the call is answered.
+ * states[] gives, per state, the events it accepts, the states it may go to, its action and
+ * the named timer its entry arms; the engine refuses (logs "callback(<id>){<STATE>}: ...
+ * rejected", -EPERM) anything else, and every state's onenter tells the owner (ops.state).
+ * Three named timers, one armed at a time, each replaced by the next state's: the key time
+ * of the PIN and ISSI stages (callback.key_time, from the end of their prompt and restarted
+ * by every key), the dial guard (call.ring_time) and the gap after the last prompt before
+ * hanging up. Both config keys are live (SIGHUP): the instance takes them before each event
+ * from outside. Keys are collected in a fixed buffer: '#' ends an entry, '*' clears it. The
+ * PIN is checked with gw_roster_check_pin (argon2id, some ms on the loop) and its digits are
+ * never logged. Wrong PINs count per worker (roster handle) and per number (E.164) across
+ * calls and restarts; the third within callback.lockout_s locks out that worker and that
+ * number for callback.lockout_s. The records are kept in the database (gw_db_lockout_*,
+ * wall-clock times), loaded at start, and never evicted: one exists only for a roster worker
+ * with a PIN who typed a wrong one, so there are at most two per such worker. Every step is
+ * an event of the call-back's incident (line "callback"), opened when the call is answered.
  */
 #include "service/callback.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "core/e164.h"
+#include "core/fsm.h"
 #include "core/log.h"
 #include "voice/prompt.h"
 
@@ -35,6 +38,9 @@
 #define CB_LANGS    3
 
 static const char *const langs[CB_LANGS] = {"fi", "sv", "en"};
+
+/* The machine's named timers (one armed at a time). */
+enum { T_KEY, T_DIAL, T_GOODBYE, T_COUNT };
 
 struct lockout {
 	char key[80];	      /* "worker:<handle>" or "phone:<E.164>" */
@@ -51,14 +57,14 @@ struct gw_callback {
 	const struct gw_roster *roster;
 	struct gw_prompt prompts[CB_LANGS][GW_CB_PROMPT_COUNT]; /* n 0: not loaded */
 
-	enum gw_cb_state st;
-	int64_t id;	 /* call-log id of the live (or last) call-back; 0: none */
-	int seq;	 /* local number for log lines */
-	char phone[32];	 /* the worker's phone as in the roster */
-	char caller[32]; /* the number the call came from (same E.164 as phone) */
-	char handle[32]; /* ... and handle */
-	char name[64];	 /* ... and name (status) */
-	int lang;	 /* index into langs[] */
+	struct gw_fsm_inst fi; /* state, timer; id: the call-log id, or -seq without one */
+	int64_t id;	       /* call-log id of the live (or last) call-back; 0: none */
+	int seq;	       /* local number for log lines */
+	char phone[32];	       /* the worker's phone as in the roster */
+	char caller[32];       /* the number the call came from (same E.164 as phone) */
+	char handle[32];       /* ... and handle */
+	char name[64];	       /* ... and name (status) */
+	int lang;	       /* index into langs[] */
 	char keys[KEYS_MAX + 1];
 	int nkeys, overflow;
 	int issi_bad;
@@ -68,17 +74,12 @@ struct gw_callback {
 	int radio_hung;	     /* ATH sent for cci */
 	const char *outcome; /* for the close after the last prompt */
 	int cause;
-	struct gw_timer timer;
 	struct lockout *lock; /* every record, grown as needed, never evicted */
 	size_t nlock, caplock;
 };
 
 /* ---- names ------------------------------------------------------------------------------ */
 
-static const char *const state_names[GW_CB_ST_COUNT] = {
-    [GW_CB_ST_IDLE] = "IDLE",	    [GW_CB_ST_PIN] = "PIN",	    [GW_CB_ST_ISSI] = "ISSI",
-    [GW_CB_ST_DIALING] = "DIALING", [GW_CB_ST_BRIDGED] = "BRIDGED", [GW_CB_ST_GOODBYE] = "GOODBYE",
-};
 static const char *const event_names[GW_CB_EV_COUNT] = {
     [GW_CB_EV_KEY] = "key",
     [GW_CB_EV_T_KEY] = "key time out",
@@ -97,22 +98,13 @@ static const char *const prompt_names[GW_CB_PROMPT_COUNT] = {
     [GW_CB_PROMPT_GOODBYE] = "cb_goodbye",
 };
 
-const char *gw_cb_state_name(enum gw_cb_state st)
-{
-	return st < GW_CB_ST_COUNT ? state_names[st] : "?";
-}
-const char *gw_cb_event_name(enum gw_cb_event ev)
-{
-	return ev < GW_CB_EV_COUNT ? event_names[ev] : "?";
-}
 const char *gw_cb_prompt_name(enum gw_cb_prompt p)
 {
 	return p < GW_CB_PROMPT_COUNT ? prompt_names[p] : "?";
 }
 
-#define LOGCB(cb, level, fmt, ...)                                                                 \
-	LOGP(GW_LOG_CALL, level, "callback(%lld){%s}: " fmt,                                       \
-	     (long long)((cb)->id ? (cb)->id : -(cb)->seq), state_names[(cb)->st], ##__VA_ARGS__)
+/* "callback(<id>){<STATE>}: " */
+#define LOGCB(cb, level, fmt, ...) LOGPFSM(&(cb)->fi, level, fmt, ##__VA_ARGS__)
 
 /* ---- call log --------------------------------------------------------------------------- */
 
@@ -144,21 +136,7 @@ static void log_close(struct gw_callback *cb, const char *outcome, int cause)
 		LOGCB(cb, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
 }
 
-/* ---- the machine ------------------------------------------------------------------------ */
-
-typedef void (*action_fn)(struct gw_callback *cb, enum gw_cb_event ev, const void *data);
-
-struct state {
-	const char *name;
-	uint32_t in_events;
-	uint32_t out_states;
-	action_fn action;
-};
-
-#define EV(e) (1u << (e))
-#define ST(s) (1u << (s))
-
-static void set_state(struct gw_callback *cb, enum gw_cb_state to);
+/* ---- the legs --------------------------------------------------------------------------- */
 
 /* Play prompt p to the worker; returns its length in ms (0 without voice). */
 static int64_t say(struct gw_callback *cb, enum gw_cb_prompt p)
@@ -177,17 +155,16 @@ static void ask(struct gw_callback *cb, enum gw_cb_prompt p)
 	cb->overflow = 0;
 	cb->keys[0] = '\0';
 	int64_t ms = say(cb, p);
-	gw_timer_schedule(cb->loop, &cb->timer, ms + (int64_t)cb->conf->callback_key_time_s * 1000);
+	gw_fsm_timer_start(&cb->fi, T_KEY, ms + cb->fi.timer_ms[T_KEY]);
 }
 
-/* The last prompt, then hang up and close with outcome. */
+/* The last prompt, then (after the goodbye gap) hang up and close with outcome. */
 static void goodbye(struct gw_callback *cb, enum gw_cb_prompt p, const char *outcome, int cause)
 {
 	cb->outcome = outcome;
 	cb->cause = cause;
 	int64_t ms = say(cb, p);
-	gw_timer_schedule(cb->loop, &cb->timer, ms + GOODBYE_GAP);
-	set_state(cb, GW_CB_ST_GOODBYE);
+	gw_fsm_state_chg_ms(&cb->fi, GW_CB_ST_GOODBYE, T_GOODBYE, ms + cb->fi.timer_ms[T_GOODBYE]);
 }
 
 static void radio_hangup(struct gw_callback *cb)
@@ -207,11 +184,10 @@ static void radio_hangup(struct gw_callback *cb)
 /* The call-back is over: the phone is gone or hung up by us. */
 static void finish(struct gw_callback *cb, const char *outcome, int cause)
 {
-	gw_timer_cancel(cb->loop, &cb->timer);
 	if (cb->ops.bridge) /* the prompts ran the voice path too */
 		cb->ops.bridge(cb->ops.arg, 0);
 	log_close(cb, outcome, cause);
-	set_state(cb, GW_CB_ST_IDLE);
+	gw_fsm_state_chg(&cb->fi, GW_CB_ST_IDLE);
 }
 
 static void phone_hangup(struct gw_callback *cb)
@@ -228,6 +204,8 @@ static void phone_gone(struct gw_callback *cb, const void *data, const char *out
 	radio_hangup(cb);
 	finish(cb, outcome, -1);
 }
+
+/* ---- PIN lock-outs ---------------------------------------------------------------------- */
 
 /* The lock-out keys of a worker and of a number: "worker:<handle>", "phone:<E.164>". */
 static void worker_key(char *out, size_t len, const char *handle)
@@ -352,6 +330,8 @@ static void pin_right(struct gw_callback *cb)
 	}
 }
 
+/* ---- the machine ------------------------------------------------------------------------ */
+
 /* '#' in the PIN stage. */
 static void pin_entered(struct gw_callback *cb)
 {
@@ -361,7 +341,7 @@ static void pin_entered(struct gw_callback *cb)
 	if (rc == 0) {
 		pin_right(cb);
 		log_event(cb, "pin_ok", "%s", cb->handle);
-		set_state(cb, GW_CB_ST_ISSI);
+		gw_fsm_state_chg(&cb->fi, GW_CB_ST_ISSI);
 		ask(cb, GW_CB_PROMPT_ISSI);
 		return;
 	}
@@ -400,9 +380,8 @@ static void issi_entered(struct gw_callback *cb)
 	cb->cci = -1;
 	cb->radio_hung = 0;
 	log_event(cb, "dial", "%s %s", id, cb->conf->callback_simplex ? "simplex" : "duplex");
-	set_state(cb, GW_CB_ST_DIALING);
+	gw_fsm_state_chg(&cb->fi, GW_CB_ST_DIALING); /* the dial guard runs */
 	say(cb, GW_CB_PROMPT_HOLD);
-	gw_timer_schedule(cb->loop, &cb->timer, (int64_t)cb->conf->ring_time_s * 1000);
 }
 
 static void on_key(struct gw_callback *cb, char d)
@@ -420,8 +399,8 @@ static void on_key(struct gw_callback *cb, char d)
 			cb->overflow = 1;
 		}
 	} else if (d == '#') {
-		gw_timer_cancel(cb->loop, &cb->timer);
-		if (cb->st == GW_CB_ST_PIN)
+		gw_fsm_timer_stop(&cb->fi);
+		if (cb->fi.state == GW_CB_ST_PIN)
 			pin_entered(cb);
 		else
 			issi_entered(cb);
@@ -429,166 +408,189 @@ static void on_key(struct gw_callback *cb, char d)
 	} else {
 		LOGCB(cb, GW_LOG_DEBUG, "key %c ignored", d);
 	}
-	gw_timer_schedule(cb->loop, &cb->timer, (int64_t)cb->conf->callback_key_time_s * 1000);
+	gw_fsm_timer_start(&cb->fi, T_KEY, cb->fi.timer_ms[T_KEY]);
 }
 
-static void act_keys(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+/* PIN and ISSI: keys, their time-out, the worker's hang-up. */
+static void act_keys(struct gw_fsm_inst *fi, int ev, const void *data)
 {
-	switch (ev) {
-	case GW_CB_EV_KEY:
+	struct gw_callback *cb = fi->priv;
+	if (ev == GW_CB_EV_KEY) {
 		on_key(cb, *(const char *)data);
-		return;
-	case GW_CB_EV_T_KEY:
+	} else if (ev == GW_CB_EV_T_KEY) {
 		log_event(cb, "timeout", "%s %s", cb->handle,
-			  cb->st == GW_CB_ST_PIN ? "pin" : "issi");
+			  fi->state == GW_CB_ST_PIN ? "pin" : "issi");
 		goodbye(cb, GW_CB_PROMPT_GOODBYE, "timeout", -1);
-		return;
-	case GW_CB_EV_PHONE_ENDED:
+	} else { /* GW_CB_EV_PHONE_ENDED */
 		phone_gone(cb, data, "abandoned");
-		return;
-	default:
-		assert(0 && "undeclared event");
 	}
 }
 
-static void act_dialing(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+static void act_dialing(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_callback *cb = fi->priv;
 	switch (ev) {
 	case GW_CB_EV_KEY:
 		LOGCB(cb, GW_LOG_DEBUG, "key %c while dialling, ignored", *(const char *)data);
-		return;
+		break;
 	case GW_CB_EV_RADIO_CONNECTED:
 		log_event(cb, "connected", "%s cci %d", cb->issi, cb->cci);
-		gw_timer_cancel(cb->loop, &cb->timer);
-		set_state(cb, GW_CB_ST_BRIDGED);
+		gw_fsm_state_chg(fi, GW_CB_ST_BRIDGED);
 		if (cb->ops.bridge)
 			cb->ops.bridge(cb->ops.arg, 1);
-		return;
+		break;
 	case GW_CB_EV_RADIO_ENDED: {
 		int cause = *(const int *)data;
 		log_event(cb, "radio_failed", "%s cause %d (%s)", cb->issi, cause,
 			  cause >= 0 ? gw_pei_cause_name(cause) : "refused");
 		goodbye(cb, GW_CB_PROMPT_NOANSWER, "no_answer", cause);
-		return;
+		break;
 	}
 	case GW_CB_EV_T_DIAL:
 		log_event(cb, "timeout", "%s radio %s", cb->handle, cb->issi);
 		radio_hangup(cb);
 		goodbye(cb, GW_CB_PROMPT_NOANSWER, "no_answer", -1);
-		return;
+		break;
 	case GW_CB_EV_PHONE_ENDED:
 		phone_gone(cb, data, "abandoned");
-		return;
-	default:
-		assert(0 && "undeclared event");
+		break;
 	}
 }
 
-static void act_bridged(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+static void act_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 {
-	switch (ev) {
-	case GW_CB_EV_KEY:
-		return; /* keys in the conversation are not ours */
-	case GW_CB_EV_RADIO_ENDED: {
+	struct gw_callback *cb = fi->priv;
+	if (ev == GW_CB_EV_RADIO_ENDED) {
 		int cause = *(const int *)data;
 		log_event(cb, "released", "%s cause %d (%s)", cb->issi, cause,
 			  gw_pei_cause_name(cause));
 		cb->dial_handle = 0;
 		finish(cb, "connected", cause);
 		phone_hangup(cb); /* after the close: its end is no news to us */
-		return;
-	}
-	case GW_CB_EV_PHONE_ENDED:
+	} else if (ev == GW_CB_EV_PHONE_ENDED) {
 		phone_gone(cb, data, "connected");
-		return;
-	default:
-		assert(0 && "undeclared event");
-	}
+	} /* GW_CB_EV_KEY: keys in the conversation are not ours */
 }
 
-static void act_goodbye(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+static void act_goodbye(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_callback *cb = fi->priv;
 	switch (ev) {
-	case GW_CB_EV_KEY:
-		return;
 	case GW_CB_EV_RADIO_CONNECTED: /* too late: the worker is being told it did not answer */
 		log_event(cb, "connected_late", "%s cci %d", cb->issi, cb->cci);
 		radio_hangup(cb);
-		return;
+		break;
 	case GW_CB_EV_RADIO_ENDED:
 		log_event(cb, "released", "%s cause %d (%s)", cb->issi, *(const int *)data,
 			  gw_pei_cause_name(*(const int *)data));
-		return;
+		break;
 	case GW_CB_EV_T_GOODBYE:
 		finish(cb, cb->outcome, cb->cause);
 		phone_hangup(cb);
-		return;
-	case GW_CB_EV_PHONE_ENDED:
+		break;
+	case GW_CB_EV_PHONE_ENDED: /* any radio call was hung up on the way here */
 		log_event(cb, "phone_ended", "%s %s", cb->handle,
 			  gw_modem_end_name(*(const enum gw_modem_end *)data));
 		finish(cb, cb->outcome, cb->cause);
-		return;
-	default:
-		assert(0 && "undeclared event");
-	}
+		break;
+	} /* GW_CB_EV_KEY: the last prompt plays to its end */
 }
 
-static const struct state states[GW_CB_ST_COUNT] = {
-    [GW_CB_ST_IDLE] = {.name = "IDLE", .out_states = ST(GW_CB_ST_PIN)},
+/* Every state's entry: the owner hears of the change (status, LEDs, voice). */
+static void entered(struct gw_fsm_inst *fi, int prev)
+{
+	(void)prev;
+	struct gw_callback *cb = fi->priv;
+	if (cb->ops.state)
+		cb->ops.state(cb->ops.arg, fi->state);
+}
+
+#define EVB(e)	  GW_FSM_EV_BIT(GW_CB_EV_##e)
+#define STB(s)	  GW_FSM_ST_BIT(GW_CB_ST_##s)
+#define KEY_STAGE (EVB(KEY) | EVB(T_KEY) | EVB(PHONE_ENDED))
+#define RADIO	  (EVB(RADIO_CONNECTED) | EVB(RADIO_ENDED))
+
+static const struct gw_fsm_state states[GW_CB_ST_COUNT] = {
+    [GW_CB_ST_IDLE] = {.name = "IDLE",
+		       .out_states = STB(PIN),
+		       .timer = GW_FSM_NO_TIMER,
+		       .onenter = entered},
     [GW_CB_ST_PIN] = {.name = "PIN",
-		      .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_T_KEY) | EV(GW_CB_EV_PHONE_ENDED),
-		      .out_states = ST(GW_CB_ST_ISSI) | ST(GW_CB_ST_GOODBYE) | ST(GW_CB_ST_IDLE),
-		      .action = act_keys},
+		      .in_events = KEY_STAGE,
+		      .out_states = STB(ISSI) | STB(GOODBYE) | STB(IDLE),
+		      .timer = T_KEY,
+		      .action = act_keys,
+		      .onenter = entered},
     [GW_CB_ST_ISSI] = {.name = "ISSI",
-		       .in_events =
-			   EV(GW_CB_EV_KEY) | EV(GW_CB_EV_T_KEY) | EV(GW_CB_EV_PHONE_ENDED),
-		       .out_states =
-			   ST(GW_CB_ST_DIALING) | ST(GW_CB_ST_GOODBYE) | ST(GW_CB_ST_IDLE),
-		       .action = act_keys},
+		       .in_events = KEY_STAGE,
+		       .out_states = STB(DIALING) | STB(GOODBYE) | STB(IDLE),
+		       .timer = T_KEY,
+		       .action = act_keys,
+		       .onenter = entered},
     [GW_CB_ST_DIALING] = {.name = "DIALING",
-			  .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_RADIO_CONNECTED) |
-				       EV(GW_CB_EV_RADIO_ENDED) | EV(GW_CB_EV_T_DIAL) |
-				       EV(GW_CB_EV_PHONE_ENDED),
-			  .out_states =
-			      ST(GW_CB_ST_BRIDGED) | ST(GW_CB_ST_GOODBYE) | ST(GW_CB_ST_IDLE),
-			  .action = act_dialing},
+			  .in_events = EVB(KEY) | RADIO | EVB(T_DIAL) | EVB(PHONE_ENDED),
+			  .out_states = STB(BRIDGED) | STB(GOODBYE) | STB(IDLE),
+			  .timer = T_DIAL,
+			  .action = act_dialing,
+			  .onenter = entered},
     [GW_CB_ST_BRIDGED] = {.name = "BRIDGED",
-			  .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_RADIO_ENDED) |
-				       EV(GW_CB_EV_PHONE_ENDED),
-			  .out_states = ST(GW_CB_ST_IDLE),
-			  .action = act_bridged},
+			  .in_events = EVB(KEY) | EVB(RADIO_ENDED) | EVB(PHONE_ENDED),
+			  .out_states = STB(IDLE),
+			  .timer = GW_FSM_NO_TIMER,
+			  .action = act_bridged,
+			  .onenter = entered},
     [GW_CB_ST_GOODBYE] = {.name = "GOODBYE",
-			  .in_events = EV(GW_CB_EV_KEY) | EV(GW_CB_EV_RADIO_CONNECTED) |
-				       EV(GW_CB_EV_RADIO_ENDED) | EV(GW_CB_EV_T_GOODBYE) |
-				       EV(GW_CB_EV_PHONE_ENDED),
-			  .out_states = ST(GW_CB_ST_IDLE),
-			  .action = act_goodbye},
+			  .in_events = EVB(KEY) | RADIO | EVB(T_GOODBYE) | EVB(PHONE_ENDED),
+			  .out_states = STB(IDLE),
+			  .timer = T_GOODBYE,
+			  .action = act_goodbye,
+			  .onenter = entered},
 };
 
-static void set_state(struct gw_callback *cb, enum gw_cb_state to)
+/* Defaults as gw_conf_defaults; the live values are set per instance (conf_timers). The
+   goodbye gap is armed with the last prompt's length added (gw_fsm_state_chg_ms). */
+static const struct gw_fsm_timer timers[T_COUNT] = {
+    [T_KEY] = {"callback.key_time", GW_CB_EV_T_KEY, 10000,
+	       "no key in the PIN or ISSI stage (from the prompt's end, or the last key)"},
+    [T_DIAL] = {"call.ring_time", GW_CB_EV_T_DIAL, 25000, "the radio did not answer"},
+    [T_GOODBYE] = {"goodbye gap", GW_CB_EV_T_GOODBYE, GOODBYE_GAP,
+		   "after the last prompt, before the phone is hung up"},
+};
+
+static const struct gw_fsm cb_fsm = {
+    .name = "callback",
+    .states = states,
+    .nstates = GW_CB_ST_COUNT,
+    .event_names = event_names,
+    .nevents = GW_CB_EV_COUNT,
+    .timers = timers,
+    .ntimers = T_COUNT,
+    .log_cat = GW_LOG_CALL,
+};
+
+const char *gw_cb_state_name(enum gw_cb_state st)
 {
-	if (to == cb->st)
-		return;
-	if (!(states[cb->st].out_states & ST(to))) {
-		LOGCB(cb, GW_LOG_ERROR, "transition to %s not allowed, rejected", state_names[to]);
-		return;
-	}
-	LOGCB(cb, GW_LOG_DEBUG, "-> %s", state_names[to]);
-	cb->st = to;
-	if (cb->ops.state)
-		cb->ops.state(cb->ops.arg, to);
+	return gw_fsm_state_name(&cb_fsm, (int)st);
+}
+const char *gw_cb_event_name(enum gw_cb_event ev)
+{
+	return gw_fsm_event_name(&cb_fsm, (int)ev);
 }
 
-/* Feed one event. Returns the new state, or -EPERM when the state does not accept it. */
-static int dispatch(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+/* callback.key_time and call.ring_time are live keys, read when their timer is armed: only
+   events from outside (and the offer) arm them, so each takes the config first. */
+static void conf_timers(struct gw_callback *cb)
 {
-	if (!(states[cb->st].in_events & EV(ev))) {
-		LOGCB(cb, GW_LOG_ERROR, "event %s not accepted in this state, rejected",
-		      event_names[ev]);
-		return -EPERM;
-	}
-	states[cb->st].action(cb, ev, data);
-	return cb->st;
+	gw_fsm_timer_set_ms(&cb->fi, T_KEY, (int64_t)cb->conf->callback_key_time_s * 1000);
+	gw_fsm_timer_set_ms(&cb->fi, T_DIAL, (int64_t)cb->conf->ring_time_s * 1000);
+}
+
+/* Feed one event from outside. Returns the new state, or -EPERM (logged) when the state
+   does not accept it. */
+static int feed(struct gw_callback *cb, enum gw_cb_event ev, const void *data)
+{
+	conf_timers(cb);
+	return gw_fsm_dispatch(&cb->fi, ev, data);
 }
 
 const char *gw_callback_worker(const struct gw_callback *cb)
@@ -596,31 +598,13 @@ const char *gw_callback_worker(const struct gw_callback *cb)
 	return gw_callback_live(cb) ? cb->name : "";
 }
 
-static void on_timer(struct gw_loop *loop, void *arg)
-{
-	struct gw_callback *cb = arg;
-	(void)loop;
-	switch (cb->st) {
-	case GW_CB_ST_PIN:
-	case GW_CB_ST_ISSI:
-		dispatch(cb, GW_CB_EV_T_KEY, NULL);
-		return;
-	case GW_CB_ST_DIALING:
-		dispatch(cb, GW_CB_EV_T_DIAL, NULL);
-		return;
-	case GW_CB_ST_GOODBYE:
-		dispatch(cb, GW_CB_EV_T_GOODBYE, NULL);
-		return;
-	default:
-		LOGCB(cb, GW_LOG_ERROR, "timer in a state without one, ignored");
-	}
-}
-
 /* ---- entry points ----------------------------------------------------------------------- */
 
 int gw_callback_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
 		    const struct gw_callback_ops *ops, struct gw_callback **out)
 {
+	if (gw_fsm_check(&cb_fsm) < 0)
+		return -EINVAL;
 	struct gw_callback *cb = calloc(1, sizeof(*cb));
 	if (!cb)
 		return -ENOMEM;
@@ -629,7 +613,7 @@ int gw_callback_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_
 	cb->db = db;
 	cb->ops = *ops;
 	cb->cci = -1;
-	gw_timer_init(&cb->timer, on_timer, cb);
+	gw_fsm_inst_init(&cb->fi, &cb_fsm, loop, cb, "0", GW_CB_ST_IDLE);
 	if (db) {
 		int rc = gw_db_lockout_list(db, lock_loaded, cb);
 		if (rc < 0) {
@@ -648,7 +632,7 @@ void gw_callback_free(struct gw_callback *cb)
 {
 	if (!cb)
 		return;
-	gw_timer_cancel(cb->loop, &cb->timer);
+	gw_fsm_term(&cb->fi, 0);
 	for (int l = 0; l < CB_LANGS; l++)
 		for (int p = 0; p < GW_CB_PROMPT_COUNT; p++)
 			gw_prompt_clear(&cb->prompts[l][p]);
@@ -676,17 +660,17 @@ int gw_callback_load_prompts(struct gw_callback *cb, const char *dir, unsigned i
 
 bool gw_callback_live(const struct gw_callback *cb)
 {
-	return cb && cb->st != GW_CB_ST_IDLE;
+	return cb && cb->fi.state != GW_CB_ST_IDLE;
 }
 
 int64_t gw_callback_id(const struct gw_callback *cb)
 {
-	return cb && cb->st != GW_CB_ST_IDLE ? cb->id : 0;
+	return cb && cb->fi.state != GW_CB_ST_IDLE ? cb->id : 0;
 }
 
 enum gw_cb_state gw_callback_state(const struct gw_callback *cb)
 {
-	return cb ? cb->st : GW_CB_ST_IDLE;
+	return cb ? (enum gw_cb_state)cb->fi.state : GW_CB_ST_IDLE;
 }
 
 static int64_t left_of(const struct gw_callback *cb, const char *key, int64_t now)
@@ -709,13 +693,48 @@ int64_t gw_callback_lockout_left(const struct gw_callback *cb, const char *phone
 	return w > left ? w : left;
 }
 
+/* A call-back answered: worker w calling from number; the incident opened, the log prefix
+   renamed after it, the config's timers taken. */
+static void begin(struct gw_callback *cb, const struct gw_roster_step *w, const char *number)
+{
+	cb->seq++;
+	cb->id = 0;
+	snprintf(cb->phone, sizeof(cb->phone), "%s", w->phone);
+	snprintf(cb->caller, sizeof(cb->caller), "%s", number);
+	snprintf(cb->handle, sizeof(cb->handle), "%s", w->handle);
+	snprintf(cb->name, sizeof(cb->name), "%s", w->name ? w->name : "");
+	const char *lang = gw_roster_worker_lang(cb->roster, w->phone);
+	cb->lang = 0;
+	for (int l = 0; lang && l < CB_LANGS; l++)
+		if (!strcmp(lang, langs[l]))
+			cb->lang = l;
+	cb->issi_bad = 0;
+	cb->issi[0] = '\0';
+	cb->dial_handle = 0;
+	cb->cci = -1;
+	cb->radio_hung = 0;
+	if (cb->db) {
+		struct gw_incident_rec rec = {.started_ms = gw_loop_wall_ms(cb->loop),
+					      .caller = number,
+					      .caller_name = w->name,
+					      .line = "callback",
+					      .radio_cci = 0};
+		if (gw_db_incident_open(cb->db, &rec, &cb->id) < 0)
+			cb->id = 0;
+	}
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)(cb->id ? cb->id : -cb->seq));
+	gw_fsm_inst_set_id(&cb->fi, id);
+	conf_timers(cb);
+}
+
 int gw_callback_offer(struct gw_callback *cb, const char *number)
 {
 	struct gw_roster_step w;
 	if (!cb || !cb->roster || !number[0] ||
 	    gw_roster_worker_by_phone(cb->roster, number, &w) < 0)
 		return 0;
-	if (cb->st != GW_CB_ST_IDLE) {
+	if (cb->fi.state != GW_CB_ST_IDLE) {
 		LOGCB(cb, GW_LOG_NOTICE,
 		      "call from %s (%s) while this call-back is live: not taken", w.name, number);
 		return 0;
@@ -741,32 +760,8 @@ int gw_callback_offer(struct gw_callback *cb, const char *number)
 		     strerror(-rc));
 		return rc;
 	}
-	cb->seq++;
-	cb->id = 0;
-	snprintf(cb->phone, sizeof(cb->phone), "%s", w.phone);
-	snprintf(cb->caller, sizeof(cb->caller), "%s", number);
-	snprintf(cb->handle, sizeof(cb->handle), "%s", w.handle);
-	snprintf(cb->name, sizeof(cb->name), "%s", w.name ? w.name : "");
-	const char *lang = gw_roster_worker_lang(cb->roster, w.phone);
-	cb->lang = 0;
-	for (int l = 0; lang && l < CB_LANGS; l++)
-		if (!strcmp(lang, langs[l]))
-			cb->lang = l;
-	cb->issi_bad = 0;
-	cb->issi[0] = '\0';
-	cb->dial_handle = 0;
-	cb->cci = -1;
-	cb->radio_hung = 0;
-	if (cb->db) {
-		struct gw_incident_rec rec = {.started_ms = gw_loop_wall_ms(cb->loop),
-					      .caller = number,
-					      .caller_name = w.name,
-					      .line = "callback",
-					      .radio_cci = 0};
-		if (gw_db_incident_open(cb->db, &rec, &cb->id) < 0)
-			cb->id = 0;
-	}
-	set_state(cb, GW_CB_ST_PIN);
+	begin(cb, &w, number);
+	gw_fsm_state_chg(&cb->fi, GW_CB_ST_PIN);
 	log_event(cb, "call_in", "%s %s", w.handle, langs[cb->lang]);
 	ask(cb, GW_CB_PROMPT_PIN);
 	return 1;
@@ -776,14 +771,28 @@ void gw_callback_key(struct gw_callback *cb, char digit)
 {
 	if (!gw_callback_live(cb))
 		return;
-	dispatch(cb, GW_CB_EV_KEY, &digit);
+	feed(cb, GW_CB_EV_KEY, &digit);
 }
 
 void gw_callback_phone_ended(struct gw_callback *cb, enum gw_modem_end why)
 {
 	if (!gw_callback_live(cb))
 		return;
-	dispatch(cb, GW_CB_EV_PHONE_ENDED, &why);
+	feed(cb, GW_CB_EV_PHONE_ENDED, &why);
+}
+
+/* A report of the dial after the call-back ended (the worker hung up while the radio call
+   was being set up): forgotten once over, else hung up as soon as it is named. */
+static void dial_after_end(struct gw_callback *cb, enum gw_pei_dial_state st, int over)
+{
+	LOGP(GW_LOG_CALL, GW_LOG_INFO, "call-back radio call %d %s after its end", cb->cci,
+	     gw_pei_dial_state_name(st));
+	if (over)
+		cb->dial_handle = 0;
+	else if (cb->cci >= 0 && !cb->radio_hung) {
+		cb->radio_hung = 1;
+		cb->ops.radio_hangup(cb->ops.arg, cb->cci);
+	}
 }
 
 int gw_callback_dial_state(struct gw_callback *cb, int handle, int cci, enum gw_pei_dial_state st,
@@ -794,23 +803,16 @@ int gw_callback_dial_state(struct gw_callback *cb, int handle, int cci, enum gw_
 	if (cci >= 0 && cb->cci < 0)
 		cb->cci = cci;
 	int over = st == GW_PEI_DIAL_RELEASED || st == GW_PEI_DIAL_FAILED;
+	int st_now = cb->fi.state;
 	int ours =
-	    cb->st == GW_CB_ST_DIALING || cb->st == GW_CB_ST_BRIDGED || cb->st == GW_CB_ST_GOODBYE;
+	    st_now == GW_CB_ST_DIALING || st_now == GW_CB_ST_BRIDGED || st_now == GW_CB_ST_GOODBYE;
 	if (!ours) {
-		/* the worker hung up while the radio call was being set up */
-		LOGP(GW_LOG_CALL, GW_LOG_INFO, "call-back radio call %d %s after its end", cb->cci,
-		     gw_pei_dial_state_name(st));
-		if (over)
-			cb->dial_handle = 0;
-		else if (cb->cci >= 0 && !cb->radio_hung) {
-			cb->radio_hung = 1;
-			cb->ops.radio_hangup(cb->ops.arg, cb->cci);
-		}
+		dial_after_end(cb, st, over);
 		return 1;
 	}
 	if (st == GW_PEI_DIAL_PROGRESS) {
 		LOGCB(cb, GW_LOG_DEBUG, "radio call %d progress %d", cci, cause);
-		if (cb->st == GW_CB_ST_GOODBYE && cb->cci >= 0)
+		if (st_now == GW_CB_ST_GOODBYE && cb->cci >= 0)
 			radio_hangup(cb); /* named only now: the time-out's hang-up */
 		return 1;
 	}
@@ -818,9 +820,9 @@ int gw_callback_dial_state(struct gw_callback *cb, int handle, int cci, enum gw_
 		cb->dial_handle = 0;
 		if (st == GW_PEI_DIAL_FAILED)
 			cause = -1;
-		dispatch(cb, GW_CB_EV_RADIO_ENDED, &cause);
+		feed(cb, GW_CB_EV_RADIO_ENDED, &cause);
 	} else {
-		dispatch(cb, GW_CB_EV_RADIO_CONNECTED, &cci);
+		feed(cb, GW_CB_EV_RADIO_CONNECTED, &cci);
 	}
 	return 1;
 }
