@@ -27,7 +27,7 @@ FW_OBJCOPY  ?= arm-none-eabi-objcopy
 FW_CLANG    ?= clang
 
 FW_CORE_SRCS := firmware/core/fw_modbus.c firmware/core/fw_io.c firmware/core/fw_wdt.c \
-		firmware/core/fw_app.c
+		firmware/core/fw_app.c firmware/core/fw_rxq.c
 FW_MPS2_SRCS := firmware/hal/mps2/startup.c firmware/hal/mps2/hal_mps2.c \
 		firmware/hal/mps2/libc_min.c
 FW_MPS2_LD   := firmware/hal/mps2/link.ld firmware/hal/mps2/sections.ld
@@ -279,7 +279,7 @@ FW_UNIT_LIB_SRCS := $(FW_CORE_SRCS) firmware/core/fw_boot.c firmware/core/fw_boo
 		    firmware/core/fw_boot_app.c tests/unit/fw/fake_hal.c tests/unit/fw/fake_flash.c
 FW_UNIT_TEST_OBJS := $(patsubst %.c,build/san/fwunit/test/%.o,$(FW_UNIT_LIB_SRCS))
 FW_UNIT_PROD_OBJS := $(patsubst %.c,build/san/fwunit/prod/%.o,$(FW_UNIT_LIB_SRCS))
-FW_UNIT_TESTS := test_fw_modbus test_fw_io test_fw_boot test_fw_boot_app
+FW_UNIT_TESTS := test_fw_modbus test_fw_io test_fw_boot test_fw_boot_app test_fw_rxq
 FW_UNIT_PROD_TESTS := test_fw_prod
 FW_UNIT_BINS := $(FW_UNIT_TESTS:%=build/san/fwunit/%) $(FW_UNIT_PROD_TESTS:%=build/san/fwunit/%)
 
