@@ -27,11 +27,15 @@ FW_OBJCOPY  ?= arm-none-eabi-objcopy
 FW_CLANG    ?= clang
 
 FW_CORE_SRCS := firmware/core/fw_modbus.c firmware/core/fw_io.c firmware/core/fw_wdt.c \
-		firmware/core/fw_app.c
-FW_MPS2_SRCS := firmware/hal/mps2/startup.c firmware/hal/mps2/hal_mps2.c \
+		firmware/core/fw_app.c firmware/core/fw_rxq.c
+# The application's start on every Cortex-M3 target: reset handler (C run-time set-up) and the
+# portable main loop. Each target adds its vector table (startup.c) and HAL.
+FW_CM3_APP_SRCS := firmware/hal/cm3/cm3_start.c firmware/core/fw_main.c
+FW_MPS2_SRCS := $(FW_CM3_APP_SRCS) firmware/hal/mps2/startup.c firmware/hal/mps2/hal_mps2.c \
 		firmware/hal/mps2/libc_min.c
 FW_MPS2_LD   := firmware/hal/mps2/link.ld firmware/hal/mps2/sections.ld
-FW_HDRS      := $(sort $(wildcard firmware/core/*.h firmware/hal/mps2/*.h firmware/boot/*.h)) \
+FW_HDRS      := $(sort $(wildcard firmware/core/*.h firmware/hal/cm3/*.h firmware/hal/mps2/*.h \
+		firmware/boot/*.h)) \
 		include/rinki/regmap.h include/rinki/fwimage.h
 # The application in a slot adds the boot control; the bootloader is its own image.
 FW_SLOT_SRCS := $(FW_CORE_SRCS) firmware/core/fw_boot.c firmware/core/fw_boot_app.c \
@@ -58,8 +62,8 @@ FW_ARM_OBJS   := $(patsubst %.c,build/fw/%.o,$(FW_CORE_SRCS) $(FW_MPS2_SRCS))
 FW_ARM_BASE_CFLAGS := -mcpu=cortex-m3 -mthumb -Os -g -std=gnu11 -ffreestanding \
 		 -ffunction-sections -fdata-sections -fno-common \
 		 -fno-tree-loop-distribute-patterns \
-		 -Wall -Wextra -Werror -Wshadow -Iinclude -Ifirmware/core -Ifirmware/hal/mps2 \
-		 -Ibuild/fw/mps2 -DFW_IMAGE_BOARD_ID=$(FW_MPS2_BOARD) \
+		 -Wall -Wextra -Werror -Wshadow -Iinclude -Ifirmware/core -Ifirmware/hal/cm3 \
+		 -Ifirmware/hal/mps2 -Ibuild/fw/mps2 -DFW_IMAGE_BOARD_ID=$(FW_MPS2_BOARD) \
 		 -DFW_HAL_TEST_INPUTS -DFW_UART_GAP_US=$(FW_QEMU_GAP_US)u -MMD -MP
 FW_ARM_CFLAGS := $(FW_ARM_BASE_CFLAGS) -include build/fw/fw_build.h
 FW_ARM_LDFLAGS := -Lfirmware/hal/mps2 -nostdlib -nostartfiles -Wl,--gc-sections
@@ -184,8 +188,8 @@ firmware: build/fw/fw.elf build/fw/boot.elf build/fw/app-a.elf $(FW_IMAGES) $(FW
 # 0x08000000), app-a.elf / app-b.elf (slot payloads) and fw.img (both, signed like the mps2
 # fw.img, board id FW_F103_BOARD). The link fails when a budget region overflows;
 # fw_size_check prints the use and fails above the budget as well.
-FW_F103_HAL  := firmware/hal/stm32f103/startup.c firmware/hal/stm32f103/hal_stm32f103.c \
-		firmware/hal/mps2/libc_min.c
+FW_F103_HAL  := $(FW_CM3_APP_SRCS) firmware/hal/stm32f103/startup.c \
+		firmware/hal/stm32f103/hal_stm32f103.c firmware/hal/mps2/libc_min.c
 FW_F103_SRCS := $(FW_CORE_SRCS) $(FW_F103_HAL)
 FW_F103_SLOT_SRCS := $(FW_F103_SRCS) firmware/core/fw_boot.c firmware/core/fw_boot_app.c \
 		     firmware/hal/stm32f103/flash_stm32f103.c
@@ -194,7 +198,8 @@ FW_F103_BOOT_SRCS := firmware/core/fw_boot.c firmware/core/fw_boot_proto.c \
 		     firmware/hal/stm32f103/boot_stm32f103.c \
 		     firmware/hal/stm32f103/flash_stm32f103.c firmware/hal/mps2/libc_min.c
 FW_F103_LD   := $(sort $(wildcard firmware/hal/stm32f103/*.ld))
-FW_F103_HDRS := $(sort $(wildcard firmware/core/*.h firmware/hal/stm32f103/*.h firmware/boot/*.h)) \
+FW_F103_HDRS := $(sort $(wildcard firmware/core/*.h firmware/hal/cm3/*.h \
+		firmware/hal/stm32f103/*.h firmware/boot/*.h)) \
 		include/rinki/regmap.h include/rinki/fwimage.h
 FW_F103_OBJS := $(patsubst %.c,$(FW_F103_DIR)/%.o,$(FW_F103_SRCS))
 FW_F103_SLOT_OBJS := $(patsubst %.c,$(FW_F103_DIR)/slot/%.o,$(FW_F103_SLOT_SRCS))
@@ -205,7 +210,8 @@ FW_F103_LOAD_A := 0x08001100
 FW_F103_LOAD_B := 0x08008900
 FW_F103_CFLAGS := -mcpu=cortex-m3 -mthumb -Os -g -std=gnu11 -ffreestanding \
 		  -ffunction-sections -fdata-sections -fno-common -fno-tree-loop-distribute-patterns \
-		  -Wall -Wextra -Werror -Wshadow -Iinclude -Ifirmware/core -Ifirmware/hal/stm32f103 \
+		  -Wall -Wextra -Werror -Wshadow -Iinclude -Ifirmware/core -Ifirmware/hal/cm3 \
+		  -Ifirmware/hal/stm32f103 \
 		  -I$(FW_F103_DIR) -include $(FW_F103_DIR)/fw_build.h \
 		  -DFW_IMAGE_BOARD_ID=$(FW_F103_BOARD) -MMD -MP
 FW_F103_LDFLAGS := -Lfirmware/hal/stm32f103 -nostdlib -nostartfiles -Wl,--gc-sections
@@ -279,7 +285,7 @@ FW_UNIT_LIB_SRCS := $(FW_CORE_SRCS) firmware/core/fw_boot.c firmware/core/fw_boo
 		    firmware/core/fw_boot_app.c tests/unit/fw/fake_hal.c tests/unit/fw/fake_flash.c
 FW_UNIT_TEST_OBJS := $(patsubst %.c,build/san/fwunit/test/%.o,$(FW_UNIT_LIB_SRCS))
 FW_UNIT_PROD_OBJS := $(patsubst %.c,build/san/fwunit/prod/%.o,$(FW_UNIT_LIB_SRCS))
-FW_UNIT_TESTS := test_fw_modbus test_fw_io test_fw_boot test_fw_boot_app
+FW_UNIT_TESTS := test_fw_modbus test_fw_io test_fw_boot test_fw_boot_app test_fw_rxq
 FW_UNIT_PROD_TESTS := test_fw_prod
 FW_UNIT_BINS := $(FW_UNIT_TESTS:%=build/san/fwunit/%) $(FW_UNIT_PROD_TESTS:%=build/san/fwunit/%)
 

@@ -1,8 +1,9 @@
 /*
  * The Cortex-M3 part of the bootloader, the same on every target (boot_cm3.h): a vector table
  * with only the reset entry live (no handler ever runs: interrupts stay masked, and a fault
- * spins until a reset), the reset handler, the millisecond clock polled from SysTick's
- * COUNTFLAG, the request word, the reset by SYSRESETREQ and the jump into an application slot.
+ * spins until a reset), the reset handler (RAM set up by firmware/hal/cm3/cm3_crt.h, shared
+ * with the application), the millisecond clock polled from SysTick's COUNTFLAG, the request
+ * word, the reset by SYSRESETREQ and the jump into an application slot.
  * Core register addresses are ARMv7-M's (the same on mps2-an385 and STM32F103).
  */
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 
 #include "boot_cm3.h"
 #include "boot_main.h"
+#include "cm3_crt.h"
 #include "fw_boot_hal.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
@@ -24,7 +26,7 @@
 #define NVIC_ICER0	  REG(0xE000E180u)
 #define NVIC_ICPR0	  REG(0xE000E280u)
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+extern uint32_t _estack;
 
 void Reset_Handler(void);
 static void Spin_Handler(void);
@@ -44,13 +46,8 @@ static void Spin_Handler(void)
 
 void Reset_Handler(void)
 {
-	uint32_t *src = &_sidata, *dst = &_sdata;
-
 	__asm volatile("cpsid i" ::: "memory");
-	while (dst < &_edata)
-		*dst++ = *src++;
-	for (dst = &_sbss; dst < &_ebss; dst++)
-		*dst = 0;
+	cm3_crt_init();
 	boot_target_init();
 	boot_main();
 }

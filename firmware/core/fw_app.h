@@ -1,6 +1,7 @@
 /*
- * The firmware application: Modbus slave + I/O logic + watchdog policy, driven by the target's
- * main loop: fw_app_init() once after hal_init(), then fw_app_poll() and hal_idle() forever.
+ * The firmware application: Modbus slave + I/O logic + watchdog policy, driven by the main
+ * loop (fw_main.c): fw_app_init() once after hal_init(), then fw_app_poll() and hal_idle()
+ * forever.
  */
 #ifndef FW_APP_H
 #define FW_APP_H

@@ -1,16 +1,17 @@
 /*
- * HAL for QEMU mps2-an385 (Cortex-M3, 25 MHz): UART0 (CMSDK APB UART, RX interrupt into an
- * event queue), TIMER0 as a one-shot inter-frame gap timer restarted by every received byte,
- * SysTick as the 1 ms clock, the CMSDK APB watchdog (first expiry NMI, second reset), and
- * GPIO simulated in RAM because the machine has no GPIO model (pin levels at the indices and
- * active levels hw/pins.csv gives target mps2, through the generated pins.h), and the entry
- * into the bootloader (fw_boot_hal.h) by SYSRESETREQ. Register facts are from
+ * HAL for QEMU mps2-an385 (Cortex-M3, 25 MHz): UART0 (CMSDK APB UART, RX interrupt into the
+ * receive event queue of firmware/core/fw_rxq.c), TIMER0 as a one-shot inter-frame gap timer
+ * restarted by every received byte, SysTick as the 1 ms clock, the CMSDK APB watchdog (first expiry
+ * NMI, second reset), and GPIO simulated in RAM because the machine has no GPIO model (pin levels
+ * at the indices and active levels hw/pins.csv gives target mps2, through the generated pins.h),
+ * and the entry into the bootloader (fw_boot_hal.h) by SYSRESETREQ. Register facts are from
  * shared/reference/firmware-qemu.md; the timer IRQ number (8) was checked by running it.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fw_boot_hal.h"
+#include "fw_rxq.h"
 #include "hal.h"
 #include "hal_mps2.h"
 #include "pins.h"
@@ -68,13 +69,10 @@
 #define NVIC_ISPR0 REG(0xE000E200u)
 #define NVIC_ICPR0 REG(0xE000E280u)
 
-#define RX_QUEUE_LEN   128u	   /* power of two */
 #define WDT_FLAG_MAGIC 0x57445446u /* "WDTF" */
 
 static volatile uint32_t ticks_ms;
-static volatile uint16_t rx_queue[RX_QUEUE_LEN];
-static volatile uint32_t rx_head, rx_tail; /* head written by ISRs, tail by the main loop */
-static volatile uint8_t rx_lost;
+static struct fw_rxq rxq; /* pushed by the UART and gap-timer handlers */
 /* Pins from hw/pins.csv (tools/pins-gen.sh): each HAL pin is a level in sim_level[]. */
 #ifndef PINS_FOR_mps2
 #error "pins.h is not the one generated for target mps2"
@@ -109,6 +107,7 @@ static inline void irq_on(void)
 
 void hal_init(void)
 {
+	fw_rxq_init(&rxq); /* before the receive interrupts are on */
 	reset_cause = wdt_flag == WDT_FLAG_MAGIC ? HAL_RESET_WDT : HAL_RESET_POWER;
 	wdt_flag = 0;
 
@@ -153,31 +152,13 @@ void mps2_systick_handler(void)
 	ticks_ms++;
 }
 
-/* Queue an event (ISR context). A full queue drops it and queues HAL_UART_OVERRUN later. */
-static void rx_push(uint16_t ev)
-{
-	if (rx_lost) {
-		if (rx_head - rx_tail >= RX_QUEUE_LEN)
-			return;
-		rx_queue[rx_head % RX_QUEUE_LEN] = HAL_UART_OVERRUN;
-		rx_head++;
-		rx_lost = 0;
-	}
-	if (rx_head - rx_tail >= RX_QUEUE_LEN) {
-		rx_lost = 1;
-		return;
-	}
-	rx_queue[rx_head % RX_QUEUE_LEN] = ev;
-	rx_head++;
-}
-
 void mps2_uart0_rx_handler(void)
 {
 	uint32_t gap = SYSCLK_HZ / 1000000u * FW_UART_GAP_US;
 
 	UART_INT = UART_INT_RX; /* clear before reading DATA */
 	while (UART_STATE & UART_STATE_RXFULL)
-		rx_push((uint16_t)(UART_DATA & 0xFF));
+		fw_rxq_push(&rxq, (uint16_t)(UART_DATA & 0xFF));
 
 	/* Restart the one-shot gap timer, dropping an expiry that is already pending. */
 	TIMER_CTRL = 0;
@@ -192,16 +173,12 @@ void mps2_timer0_handler(void)
 {
 	TIMER_CTRL = 0;
 	TIMER_INT = 1;
-	rx_push(HAL_UART_GAP);
+	fw_rxq_push(&rxq, HAL_UART_GAP);
 }
 
 int hal_uart_getc(void)
 {
-	if (rx_tail == rx_head)
-		return HAL_UART_EMPTY;
-	int ev = rx_queue[rx_tail % RX_QUEUE_LEN];
-	rx_tail++;
-	return ev;
+	return fw_rxq_pop(&rxq);
 }
 
 void hal_uart_write(const uint8_t *buf, uint16_t len)
@@ -260,7 +237,7 @@ uint32_t *hal_retained(void)
 void hal_idle(void)
 {
 	irq_off();
-	if (rx_tail == rx_head)
+	if (fw_rxq_empty(&rxq))
 		__asm volatile("wfi");
 	irq_on();
 }

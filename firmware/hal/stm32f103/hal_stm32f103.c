@@ -1,17 +1,19 @@
 /*
  * HAL for the real board, rev A: STM32F103 (Cortex-M3), 8 MHz crystal and PLL to 72 MHz (HSI
- * 8 MHz if the crystal does not start). USART1 (PA9/PA10) with an RX interrupt into an event
- * queue, TIM2 as a one-shot inter-frame gap timer restarted by every received byte, SysTick as
- * the 1 ms clock, the independent watchdog (IWDG, LSI clock), GPIO from the generated pin
- * header (hw/pins.csv via tools/pins-gen.sh) and the entry into the bootloader by SYSRESETREQ.
- * Unlike the mps2 watchdog the IWDG has no early interrupt: the reset cause comes from RCC_CSR.
- * Register facts: checked against the sources tagged in hal_stm32f103.h (each group below names
- * its tag); what is not checked is listed in hw/stm32f103-facts.md. Not yet run on hardware.
+ * 8 MHz if the crystal does not start). USART1 (PA9/PA10) with an RX interrupt into the receive
+ * event queue of firmware/core/fw_rxq.c, TIM2 as a one-shot inter-frame gap timer restarted by
+ * every received byte, SysTick as the 1 ms clock, the independent watchdog (IWDG, LSI clock),
+ * GPIO from the generated pin header (hw/pins.csv via tools/pins-gen.sh) and the entry into the
+ * bootloader by SYSRESETREQ. Unlike the mps2 watchdog the IWDG has no early interrupt: the reset
+ * cause comes from RCC_CSR. Register facts: checked against the sources tagged in hal_stm32f103.h
+ * (each group below names its tag); what is not checked is listed in hw/stm32f103-facts.md. Not yet
+ * run on hardware.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fw_boot_hal.h"
+#include "fw_rxq.h"
 #include "hal.h"
 #include "hal_stm32f103.h"
 #include "regs_stm32f103.h"
@@ -26,8 +28,6 @@ _Static_assert(FW_UART_GAP_US <= 65535u, "gap does not fit TIM2 at 1 MHz");
 _Static_assert(FW_UART_GAP_US == HAL_UART_GAP_US(FW_UART_BAUD),
 	       "the board ships the documented inter-frame gap (hw/registers.md)");
 
-#define RX_QUEUE_LEN 128u /* power of two */
-
 #ifndef PINS_FOR_stm32f103
 #error "pins.h is not the one generated for target stm32f103"
 #endif
@@ -40,9 +40,7 @@ static const struct pin_def pins[HAL_PIN_COUNT] = {PINS_HAL_TABLE};
 
 static uint32_t sysclk_hz;
 static volatile uint32_t ticks_ms;
-static volatile uint16_t rx_queue[RX_QUEUE_LEN];
-static volatile uint32_t rx_head, rx_tail; /* head written by ISRs, tail by the main loop */
-static volatile uint8_t rx_lost;
+static struct fw_rxq rxq; /* pushed by the UART and gap-timer handlers */
 static uint8_t out_level[HAL_PIN_COUNT];
 static enum hal_reset_cause reset_cause;
 #ifdef FW_HAL_TEST_INPUTS
@@ -101,6 +99,7 @@ static void gpio_init(void)
 
 void hal_init(void)
 {
+	fw_rxq_init(&rxq); /* before the receive interrupts are on */
 	reset_cause = RCC_CSR & RCC_CSR_IWDGRSTF ? HAL_RESET_WDT : HAL_RESET_POWER;
 	RCC_CSR |= RCC_CSR_RMVF;
 
@@ -147,24 +146,6 @@ void f103_systick_handler(void)
 	ticks_ms++;
 }
 
-/* Queue an event (ISR context). A full queue drops it and queues HAL_UART_OVERRUN later. */
-static void rx_push(uint16_t ev)
-{
-	if (rx_lost) {
-		if (rx_head - rx_tail >= RX_QUEUE_LEN)
-			return;
-		rx_queue[rx_head % RX_QUEUE_LEN] = HAL_UART_OVERRUN;
-		rx_head++;
-		rx_lost = 0;
-	}
-	if (rx_head - rx_tail >= RX_QUEUE_LEN) {
-		rx_lost = 1;
-		return;
-	}
-	rx_queue[rx_head % RX_QUEUE_LEN] = ev;
-	rx_head++;
-}
-
 void f103_usart1_handler(void)
 {
 	uint32_t sr = USART_SR;
@@ -173,8 +154,8 @@ void f103_usart1_handler(void)
 		return;
 	uint16_t byte = (uint16_t)(USART_DR & 0xFF); /* SR then DR read also clears ORE */
 	if (sr & USART_SR_ORE)
-		rx_push(HAL_UART_OVERRUN);
-	rx_push(byte);
+		fw_rxq_push(&rxq, HAL_UART_OVERRUN);
+	fw_rxq_push(&rxq, byte);
 
 	/* Restart the one-shot gap timer, dropping an expiry that is already pending. */
 	TIM2_CR1 = 0;
@@ -187,16 +168,12 @@ void f103_usart1_handler(void)
 void f103_tim2_handler(void)
 {
 	TIM2_SR = 0;
-	rx_push(HAL_UART_GAP);
+	fw_rxq_push(&rxq, HAL_UART_GAP);
 }
 
 int hal_uart_getc(void)
 {
-	if (rx_tail == rx_head)
-		return HAL_UART_EMPTY;
-	int ev = rx_queue[rx_tail % RX_QUEUE_LEN];
-	rx_tail++;
-	return ev;
+	return fw_rxq_pop(&rxq);
 }
 
 void hal_uart_write(const uint8_t *buf, uint16_t len)
@@ -258,7 +235,7 @@ uint32_t *hal_retained(void)
 void hal_idle(void)
 {
 	irq_off();
-	if (rx_tail == rx_head)
+	if (fw_rxq_empty(&rxq))
 		__asm volatile("wfi");
 	irq_on();
 }
