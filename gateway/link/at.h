@@ -62,6 +62,9 @@ struct gw_at_ops {
 #define GW_AT_F_URGENT 0x1 /* goes ahead of the queued (not the outstanding) commands */
 #define GW_AT_F_DIAL   0x2 /* BUSY/NO CARRIER/NO ANSWER/NO DIALTONE end this command */
 #define GW_AT_F_DATA   0x4 /* internal: body follows the command at once, no prompt */
+/* The command carries a secret after its '=' (AT+CPIN="1234"): log lines show only
+   "AT+CPIN=<hidden>", an echo of it too. */
+#define GW_AT_F_SECRET 0x8
 
 /* Create an engine writing through ops; name tags log lines ("radio", "modem"). */
 struct gw_at *gw_at_new(struct gw_loop *loop, enum gw_log_cat cat, const char *name,
