@@ -26,6 +26,7 @@
 #include "service/callvoice.h"
 #include "service/housekeeping.h"
 #include "service/monitor.h"
+#include "service/preflight.h"
 #include "service/relay.h"
 #include "service/status.h"
 #include "store/db.h"
@@ -68,6 +69,16 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 	d->counters.incidents++;
 	if (d->page_test) /* an authority call wins over a test */
 		gw_modem_hangup(d->modem);
+	/* for the metrics: what gw_calls_radio_incoming() will do with it (an individual
+	   speech call pages, unless an incident or a call-back is live: busy; the live
+	   incident's own call identifier offered again ends that incident first) */
+	bool speech = in->ai_service == 0 && in->comms_type != 1;
+	bool live = gw_calls_state(d->calls) != GW_CALL_ST_CLOSED &&
+		    gw_calls_radio_cci(d->calls) != in->cci;
+	if (speech && (live || gw_callback_live(d->callback)))
+		gw_status_busy(d->status);
+	else if (speech)
+		gw_status_page_start(d->status);
 	gw_calls_radio_incoming(d->calls, in);
 }
 static void pei_connected(void *arg, int cci)
@@ -202,7 +213,11 @@ static int op_radio_unreached(void *arg, int cci)
 }
 static int op_phone_dial(void *arg, const char *number)
 {
-	return gw_modem_dial(((struct gw_rinkid *)arg)->modem, number);
+	struct gw_rinkid *d = arg;
+	int rc = gw_modem_dial(d->modem, number);
+	if (rc >= 0)
+		gw_status_page_dialled(d->status);
+	return rc;
 }
 static int op_phone_hangup(void *arg)
 {
@@ -227,6 +242,7 @@ static void call_state(void *arg, enum gw_call_state st)
 	struct gw_rinkid *d = arg;
 	gw_callvoice_call_state(d->voice, st);
 	gw_status_on_call(d->status, st, gw_callback_state(d->callback));
+	gw_status_call_state(d->status, st);
 }
 static void call_announce(void *arg, const char *org)
 {
@@ -289,9 +305,27 @@ static int relay_sds(void *arg, const char *issi, const char *text)
 }
 
 /* housekeeping -> modules */
+/* A preflight finding about the roster, counted (housekeeping logs them). */
+static void count_gap(enum gw_preflight_level level, const char *key, const char *msg, void *arg)
+{
+	(void)level;
+	(void)msg;
+	if (strcmp(key, "roster") == 0)
+		(*(int *)arg)++;
+}
+/* The lines of roster r with nobody on duty in the next 14 days, for the metrics. */
+static void roster_gaps(struct gw_rinkid *d, const struct gw_roster *r)
+{
+	int n = 0;
+	gw_preflight_roster(r, gw_loop_wall_ms(d->loop), GW_PREFLIGHT_ROSTER_DAYS, count_gap, &n);
+	gw_status_roster_gaps(d->status, n);
+}
+
 static void hk_roster(void *arg, struct gw_roster *r)
 {
 	struct gw_rinkid *d = arg;
+	if (d->conf.metrics_file[0])
+		roster_gaps(d, r);
 	gw_calls_set_roster(d->calls, r);
 	gw_callback_set_roster(d->callback, r);
 	gw_relay_set_roster(d->relay, r);
@@ -418,6 +452,8 @@ static int build_services(struct gw_rinkid *d)
 	if (rc < 0)
 		return rc;
 	gw_calls_set_roster(d->calls, roster);
+	if (d->conf.metrics_file[0])
+		roster_gaps(d, roster);
 	struct gw_callback_ops bops = {.phone_answer = cb_phone_answer,
 				       .phone_hangup = op_phone_hangup,
 				       .play = cb_play,
@@ -544,6 +580,7 @@ int gw_rinkid_run(struct gw_rinkid *d)
 	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "rinkid %s running: radio %s, modem %s, database %s",
 	     GW_RINKID_VERSION, d->conf.radio_port, d->conf.modem_port, d->conf.db_path);
 	gw_status_ready(d->status);
+	gw_status_metrics_start(d->status);
 	gw_loop_run(d->loop);
 	gw_status_stopping(d->status);
 	/* Leave no radio call up: ATH for live calls, waiting at most 2 s for the answer. */
