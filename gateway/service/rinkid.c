@@ -55,6 +55,15 @@ struct gw_rinkid {
 
 /* ---- radio -> call ------------------------------------------------------------------- */
 
+/* The live incident's service line for journald's RINKI_LINE field (kept after it closes,
+   so its last lines have it too). */
+static void call_log_context(struct gw_rinkid *d)
+{
+	const char *line = gw_calls_line(d->calls);
+	if (line && *line)
+		gw_log_set_call_line(gw_calls_last_id(d->calls), line);
+}
+
 static void pei_ready(void *arg, int up)
 {
 	struct gw_rinkid *d = arg;
@@ -80,6 +89,7 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 	else if (speech)
 		gw_status_page_start(d->status);
 	gw_calls_radio_incoming(d->calls, in);
+	call_log_context(d);
 }
 static void pei_connected(void *arg, int cci)
 {
@@ -243,6 +253,7 @@ static void call_state(void *arg, enum gw_call_state st)
 	gw_callvoice_call_state(d->voice, st);
 	gw_status_on_call(d->status, st, gw_callback_state(d->callback));
 	gw_status_call_state(d->status, st);
+	call_log_context(d);
 }
 static void call_announce(void *arg, const char *org)
 {
