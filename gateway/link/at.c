@@ -315,6 +315,8 @@ static void send_next(struct gw_at *at)
 			continue;
 		}
 		gw_timer_schedule(at->loop, &at->timer, c->timeout_ms);
+		if (at->ops.sent)
+			at->ops.sent(at->ops.arg, c->text, c->flags);
 	}
 }
 

@@ -55,6 +55,9 @@ typedef void (*gw_at_urc_cb)(struct gw_at *at, const char *const *lines, int n, 
 struct gw_at_ops {
 	/* Write bytes to the device. Returns 0 or negative errno. */
 	int (*write)(void *arg, const void *buf, size_t len);
+	/* A command (text, flags as queued) was just written, not before: a command waits
+	   while another is answered. Must not queue or cancel commands. May be NULL. */
+	void (*sent)(void *arg, const char *text, unsigned flags);
 	void *arg;
 };
 

@@ -1373,6 +1373,13 @@ static int at_write(void *arg, const void *buf, size_t len)
 	return gw_serial_write(m->port, buf, len);
 }
 
+static void at_sent(void *arg, const char *text, unsigned flags)
+{
+	struct gw_modem *m = arg;
+	if ((flags & GW_AT_F_DIAL) && !strncmp(text, "ATD", 3) && m->ops.dial_sent)
+		m->ops.dial_sent(m->ops.arg);
+}
+
 int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,
 		 struct gw_modem **out)
 {
@@ -1399,7 +1406,7 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 			return prc;
 		}
 	}
-	struct gw_at_ops aops = {.write = at_write, .arg = m};
+	struct gw_at_ops aops = {.write = at_write, .sent = at_sent, .arg = m};
 	m->at = gw_at_new(loop, GW_LOG_MODEM, "modem", &aops);
 	if (!m->at) {
 		free(m);

@@ -73,6 +73,11 @@ struct gw_modem_ops {
 	 * ended() for every end but our own hang-up and a lost port. May be NULL.
 	 */
 	void (*cause)(void *arg, const char *number, const char *text);
+	/*
+	 * The ATD of gw_modem_dial() was written to the port: at once, or once the command the
+	 * modem was answering is done. May be NULL.
+	 */
+	void (*dial_sent)(void *arg);
 	void *arg;
 };
 

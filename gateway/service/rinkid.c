@@ -166,6 +166,13 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 	}
 	gw_calls_phone_ended(d->calls, why);
 }
+/* An ATD left for the port: a page of an authority call unless a page-test is on. */
+static void modem_dial_sent(void *arg)
+{
+	struct gw_rinkid *d = arg;
+	if (!d->page_test)
+		gw_status_page_dialled(d->status);
+}
 static void modem_dtmf(void *arg, char digit)
 {
 	gw_calls_phone_key(((struct gw_rinkid *)arg)->calls, digit, GW_DTMF_SRC_MODEM);
@@ -223,11 +230,7 @@ static int op_radio_unreached(void *arg, int cci)
 }
 static int op_phone_dial(void *arg, const char *number)
 {
-	struct gw_rinkid *d = arg;
-	int rc = gw_modem_dial(d->modem, number);
-	if (rc >= 0)
-		gw_status_page_dialled(d->status);
-	return rc;
+	return gw_modem_dial(((struct gw_rinkid *)arg)->modem, number);
 }
 static int op_phone_hangup(void *arg)
 {
@@ -383,10 +386,12 @@ static int ctl_page_test(void *arg, const char *number)
 	struct gw_rinkid *d = arg;
 	if (d->page_test || gw_calls_state(d->calls) != GW_CALL_ST_CLOSED)
 		return -EBUSY;
+	d->page_test = true; /* before: the ATD may leave within gw_modem_dial() */
 	int rc = gw_modem_dial(d->modem, number);
-	if (rc < 0)
+	if (rc < 0) {
+		d->page_test = false;
 		return rc;
-	d->page_test = true;
+	}
 	d->counters.pages++;
 	gw_timer_schedule(d->loop, &d->page_test_end, (int64_t)d->conf.ring_time_s * 1000);
 	return 0;
@@ -523,6 +528,7 @@ static int build_devices(struct gw_rinkid *d)
 				    .sms_in = modem_sms_in,
 				    .incoming = modem_incoming,
 				    .cause = modem_cause,
+				    .dial_sent = modem_dial_sent,
 				    .arg = d};
 	return gw_modem_new(d->loop, &d->conf, &mops, &d->modem);
 }

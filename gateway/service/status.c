@@ -270,7 +270,7 @@ int gw_status_metrics_format(const struct gw_status_metrics *mt, char *buf, size
 		out(buf, len, &u, "rinki_incidents_total{outcome=\"%s\"} %llu\n", outcomes[i],
 		    (unsigned long long)mt->incidents[i]);
 	family(buf, len, &u, "rinki_page_latency_seconds", "histogram",
-	       "From the handling of an authority call's +CTICN to its first ATD handed to the "
+	       "From the handling of an authority call's +CTICN to its first ATD written to the "
 	       "modem, on rinkid's loop clock (ms resolution).");
 	for (int i = 0; i < GW_STATUS_LAT_BUCKETS; i++) {
 		out(buf, len, &u, "rinki_page_latency_seconds_bucket{le=\"");

@@ -113,7 +113,7 @@ int gw_status_metrics_flush(struct gw_status *s);
 
 /* An authority call's +CTICN is being handled and will page: the latency clock starts. */
 void gw_status_page_start(struct gw_status *s);
-/* An ATD of an authority call was handed to the modem: the first one after
+/* An ATD of an authority call was written to the modem's port: the first one after
    gw_status_page_start() is one latency sample; each sets the last page time. */
 void gw_status_page_dialled(struct gw_status *s);
 /* The live incident's state changed (CLOSED: counted as accepted or not accepted). */

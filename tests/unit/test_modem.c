@@ -60,6 +60,13 @@ static void on_incoming(void *arg, const char *number)
 	snprintf(f->in_number, sizeof(f->in_number), "%s", number);
 }
 
+static int dial_sent;
+static void on_dial_sent(void *arg)
+{
+	(void)arg;
+	dial_sent++;
+}
+
 static void on_cause(void *arg, const char *number, const char *text)
 {
 	struct fx *f = arg;
@@ -156,7 +163,9 @@ static struct fx *start_modem(const char *vendor, const char *const *vendor_init
 				   .sms_in = on_sms_in,
 				   .incoming = on_incoming,
 				   .cause = on_cause,
+				   .dial_sent = on_dial_sent,
 				   .arg = &f};
+	dial_sent = 0;
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	expect_esc(&f);
 	reply(&f, esc_answer);
@@ -1369,10 +1378,39 @@ static void test_sim_pin_file_refused(void **state)
 	gw_loop_free(loop);
 }
 
+/* dial_sent() comes when the ATD is written: at once on an idle line, else after the answer
+   to the command the modem is busy with (the page latency ends there). */
+static void test_dial_sent_when_written(void **state)
+{
+	struct fx *f = *state;
+	/* the liveness probe is outstanding: the ATD waits behind it */
+	expect(f, "AT");
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	run_for(f, 20);
+	assert_int_equal(dial_sent, 0);
+	reply(f, "\r\nOK\r\n");
+	expect(f, "ATD0401234567;");
+	assert_int_equal(dial_sent, 1);
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(dial_sent, 1); /* the poll is no dial */
+	assert_int_equal(gw_modem_hangup(f->m), 0);
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 50);
+	/* an idle line: written, and reported, before gw_modem_dial() returns */
+	assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
+	assert_int_equal(dial_sent, 2);
+	expect(f, "ATD0401234568;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_sent_when_written, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sim_pin_right, setup_sim, teardown_sim),
 	    cmocka_unit_test_setup_teardown(test_sim_pin_wrong, setup_sim, teardown_sim),
 	    cmocka_unit_test_setup_teardown(test_sim_puk_none, setup_sim, teardown_sim),

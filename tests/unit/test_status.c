@@ -264,7 +264,7 @@ static void test_metrics_format_exact(void **state)
 	    "rinki_incidents_total{outcome=\"not_accepted\"} 1\n"
 	    "rinki_incidents_total{outcome=\"busy\"} 2\n"
 	    "# HELP rinki_page_latency_seconds From the handling of an authority call's +CTICN "
-	    "to its first ATD handed to the modem, on rinkid's loop clock (ms resolution).\n"
+	    "to its first ATD written to the modem, on rinkid's loop clock (ms resolution).\n"
 	    "# TYPE rinki_page_latency_seconds histogram\n"
 	    "rinki_page_latency_seconds_bucket{le=\"0.001\"} 1\n"
 	    "rinki_page_latency_seconds_bucket{le=\"0.002\"} 1\n"
