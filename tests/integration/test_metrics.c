@@ -2,7 +2,8 @@
  * Integration: what a real board's monitoring and SIM see. rinkid runs against tetra-sim
  * and modem-sim. The metrics file (metrics.file) must parse as Prometheus text (every line
  * a comment or "name{labels} value", a HELP and a TYPE line before each family's samples,
- * each sample of a declared family) and its counters must move with one authority call.
+ * each sample of a declared family) and its counters must move with one authority call
+ * (and a busy one during it).
  * The SIM PIN: modem-sim's SIM asks for one; the right PIN in a 0600 file brings the modem
  * up with exactly one attempt; a wrong one is tried exactly once, the modem stays down and
  * rinkictl status says why.
@@ -210,6 +211,9 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	assert_int_equal(h_wait_log(&rig, "answered", 5000), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
 	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001", 5000), 0);
+	/* a second officer meanwhile: busy */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269002 cci=2"), 0);
+	assert_int_equal(h_wait_log(&rig, "second authority call 2 from 2269002", 3000), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
 	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
 
@@ -218,7 +222,7 @@ static void test_metrics_file_moves_with_a_call(void **state)
 			 0);
 	check_exposition(text);
 	assert_true(value(text, "rinki_incidents_total{outcome=\"not_accepted\"}") == 0);
-	assert_true(value(text, "rinki_incidents_total{outcome=\"busy\"}") == 0);
+	assert_true(value(text, "rinki_incidents_total{outcome=\"busy\"}") == 1);
 	assert_true(value(text, "rinki_page_latency_seconds_count") == 1);
 	assert_true(value(text, "rinki_page_latency_seconds_bucket{le=\"+Inf\"}") == 1);
 	assert_true(value(text, "rinki_page_latency_seconds_sum") >= 0);
