@@ -18,7 +18,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: rinkid [-c CONFIG] [-d] [--allow-root] [--check-config] [--version]\n"
 		   "  -c, --config FILE   configuration (default " DEFAULT_CONF ")\n"
 		   "  -d, --debug         log every AT line (debug level, all categories)\n"
-		   "  -s, --syslog        log to syslog instead of stderr\n"
+		   "  -s, --syslog        log to journald (or syslog) instead of stderr\n"
 		   "      --allow-root    keep running as root (else drop to run.user)\n"
 		   "      --check-config  parse the configuration, report errors and exit\n"
 		   "      --version       print the version and exit\n");

@@ -135,6 +135,12 @@ struct modem {
 	int sms_fail;			    /* +CMS ERROR for the next valid body; -1 = none */
 	bool sms_stuck;			    /* Ctrl-Z leaves the prompt stuck until ESC */
 	struct stored_sms store[SMS_SLOTS]; /* store[i] is index i + 1 */
+
+	/* sim-pin / sim-puk: the SIM's lock, as 3GPP TS 27.007 AT+CPIN shows it. A wrong PIN
+	   costs one of 3 attempts, the last one locks the SIM (PUK); no PUK is taken here. */
+	enum { SIMLOCK_READY, SIMLOCK_PIN, SIMLOCK_PUK } simlock;
+	char sim_pin[9];
+	int pin_left;
 };
 
 static const char *state_name(enum call_state st)
@@ -822,6 +828,41 @@ static void at_identify(struct modem *m, const char *cmd)
 	ok(m);
 }
 
+/*
+ * AT+CPIN="<pin>": right while the SIM asks for its PIN unlocks it; wrong costs an
+ * attempt (+CME ERROR: 16), the third wrong one locks the SIM (PUK). Any PIN while the SIM is
+ * PUK-locked, or a PUK ("AT+CPIN=<puk>,<newpin>"), is refused and logged as an event, so a
+ * test sees every attempt. Never echoes the PIN in its events.
+ */
+static void at_cpin(struct modem *m, const char *arg)
+{
+	char pin[16];
+	size_t n = strlen(arg);
+	bool quoted = n >= 2 && arg[0] == '"' && arg[n - 1] == '"';
+	snprintf(pin, sizeof(pin), "%.*s", quoted ? (int)n - 2 : (int)n, quoted ? arg + 1 : arg);
+	if (m->simlock == SIMLOCK_PUK || strchr(arg, ',')) {
+		sim_event(&m->sim, "sim-attempt refused (puk)");
+		cme(m, 16);
+		return;
+	}
+	if (m->simlock == SIMLOCK_READY) {
+		sim_event(&m->sim, "sim-attempt refused (ready)");
+		cme(m, 3); /* operation not allowed */
+		return;
+	}
+	if (!strcmp(pin, m->sim_pin)) {
+		m->simlock = SIMLOCK_READY;
+		m->pin_left = 3;
+		sim_event(&m->sim, "sim-attempt ok");
+		ok(m);
+		return;
+	}
+	if (--m->pin_left == 0)
+		m->simlock = SIMLOCK_PUK;
+	sim_event(&m->sim, "sim-attempt wrong %d left", m->pin_left);
+	cme(m, 16); /* incorrect password */
+}
+
 static void at_command(struct modem *m, char *cmd, int64_t t_ns)
 {
 	long v;
@@ -842,8 +883,13 @@ static void at_command(struct modem *m, char *cmd, int64_t t_ns)
 	} else if (!strncmp(cmd, "AT+CMEE=", 8)) {
 		at_set(m, cmd + 8, 0, 2, NULL);
 	} else if (!strcmp(cmd, "AT+CPIN?")) {
-		sim_out(&m->sim, "+CPIN: READY");
+		static const char *const names[] = {"READY", "SIM PIN", "SIM PUK"};
+		sim_out(&m->sim, "+CPIN: %s", names[m->simlock]);
 		ok(m);
+	} else if (!strncmp(cmd, "AT+CPIN=", 8)) {
+		at_cpin(m, cmd + 8);
+	} else if (!strncmp(cmd, "ATD", 3) && m->simlock != SIMLOCK_READY) {
+		cme(m, m->simlock == SIMLOCK_PIN ? 11 : 12); /* SIM PIN / SIM PUK required */
 	} else if (!strncmp(cmd, "AT+CREG=", 8)) {
 		at_set(m, cmd + 8, 0, 2, NULL);
 	} else if (!strncmp(cmd, "AT+CEREG=", 9)) {
@@ -1181,8 +1227,24 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		m->clcc_late_ns = ns;
 		m->clcc_late_from = sim_now_ns();
 		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "sim-pin")) {
+		size_t n = strlen(args);
+		if (n < 4 || n > 8 || strspn(args, "0123456789") != n) {
+			sim_reply(cl, "err usage: sim-pin <4..8 digits>");
+			return 0;
+		}
+		memcpy(m->sim_pin, args, n + 1);
+		m->simlock = SIMLOCK_PIN;
+		m->pin_left = 3;
+		sim_reply(cl, "ok");
+	} else if (!strcmp(cmd, "sim-puk")) {
+		m->simlock = SIMLOCK_PUK;
+		m->pin_left = 0;
+		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "state")) {
-		sim_reply(cl, "ok call=%s number=%s", state_name(m->st), m->number);
+		static const char *const names[] = {"ready", "pin", "puk"};
+		sim_reply(cl, "ok call=%s number=%s sim=%s pin_left=%d", state_name(m->st),
+			  m->number, names[m->simlock], m->pin_left);
 	} else {
 		return -ENOENT;
 	}
@@ -1216,7 +1278,11 @@ static void usage(FILE *f, bool full)
 	      "                               for their first sec seconds (event clcc-late)\n"
 	      "  sms-in <hex> | sms-store <hex> | sms-in-bad | cmti-bogus | sms-list\n"
 	      "  sms-fail <code>|none | sms-stuck on|off\n"
-	      "  state                        the call and its number\n"
+	      "  sim-pin <pin>                the SIM asks for this PIN (+CPIN: SIM PIN) until\n"
+	      "                               AT+CPIN gives it; 3 wrong ones lock it (PUK)\n"
+	      "  sim-puk                      the SIM is PUK-locked: every AT+CPIN= is refused\n"
+	      "                               (each attempt is an event sim-attempt ...)\n"
+	      "  state                        the call and its number, the SIM's lock\n"
 	      "  raw <line> | rawbytes <hex> | silent | echo | hangup-port | quit  (common)\n",
 	      f);
 }

@@ -210,8 +210,14 @@ static void print_status(const struct gw_ctl_msg *m)
 		printf("PORT CLOSED");
 	else
 		printf("%s", yes(m, "modem.ready") ? "ready" : "NOT READY");
-	printf(", SIM %s, registration %s", yes(m, "modem.sim") ? "ready" : "NOT READY",
-	       get(m, "modem.reg"));
+	/* why the SIM is not ready (a PIN refused, a PUK lock), as the driver found it */
+	if (yes(m, "modem.sim"))
+		printf(", SIM ready");
+	else if (get(m, "modem.sim_state")[0])
+		printf(", SIM NOT READY (%s)", get(m, "modem.sim_state"));
+	else
+		printf(", SIM NOT READY");
+	printf(", registration %s", get(m, "modem.reg"));
 	if (get(m, "modem.operator")[0])
 		printf(" (%s)", get(m, "modem.operator"));
 	if (strcmp(get(m, "modem.rssi_dbm"), "0") != 0)

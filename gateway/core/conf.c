@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -105,6 +108,9 @@ static const struct key {
     I("county.poll_ms", county_poll_ms, 100, 60000),
     I("county.retry_max", county_retry_max_s, 1, 3600),
     S("county.status_file", county_status_file),
+    S("metrics.file", metrics_file),
+    I("metrics.interval", metrics_interval_s, 5, 3600),
+    S("modem.sim_pin_file", modem_sim_pin_file),
 #undef S
 #undef I
 #undef ONEOF
@@ -156,6 +162,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->county_poll_ms = 1000;
 	c->county_retry_max_s = 30;
 	snprintf(c->county_status_file, sizeof(c->county_status_file), "/run/rinki/sync.status");
+	c->metrics_interval_s = 15;
 }
 
 bool gw_conf_gateway_id_ok(const char *s)
@@ -610,4 +617,55 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 		n++;
 	}
 	return n;
+}
+
+int gw_conf_read_sim_pin(const char *path, char pin[GW_CONF_SIM_PIN_LEN])
+{
+	pin[0] = '\0';
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "modem.sim_pin_file %s: cannot open: %s", path,
+		     e == ELOOP ? "a symbolic link" : strerror(e));
+		return -e;
+	}
+	struct stat st;
+	const char *why = NULL;
+	int rc = 0;
+	char buf[16];
+	ssize_t n = 0;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		why = strerror(errno);
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		why = "not a regular file";
+	} else if (st.st_mode & 077) {
+		rc = -EPERM;
+		why = "group or others have access to it (chmod 0600)";
+	} else if ((n = read(fd, buf, sizeof(buf))) < 0) {
+		rc = -errno;
+		why = strerror(errno);
+	}
+	close(fd);
+	if (rc == 0) {
+		size_t len = (size_t)n;
+		if (len > 0 && buf[len - 1] == '\n')
+			len--;
+		size_t digits = 0;
+		while (digits < len && isdigit((unsigned char)buf[digits]))
+			digits++;
+		if ((size_t)n == sizeof(buf) || digits != len || len < 4 || len > 8) {
+			rc = -EINVAL;
+			why = "does not hold a PIN of 4 to 8 digits (and a newline)";
+		} else {
+			memcpy(pin, buf, len);
+			pin[len] = '\0';
+		}
+	}
+	memset(buf, 0, sizeof(buf));
+	__asm__ __volatile__("" : : "r"(buf) : "memory"); /* the wipe is not optimised away */
+	if (rc < 0)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "modem.sim_pin_file %s: %s", path, why);
+	return rc;
 }

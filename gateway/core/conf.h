@@ -96,7 +96,24 @@ struct gw_conf {
 	int county_poll_ms;	    /* how often the local log is looked at when caught up */
 	int county_retry_max_s;	    /* longest wait between attempts while the county is away */
 	char county_status_file[GW_CONF_STR]; /* rinki-sync's status, rewritten after each cycle */
+
+	/* monitoring: Prometheus text for node_exporter's textfile collector */
+	char metrics_file[GW_CONF_STR]; /* rewritten every metrics_interval_s; empty: off */
+	int metrics_interval_s;
+	char modem_sim_pin_file[GW_CONF_STR]; /* 0600 file holding the SIM PIN; empty: none */
 };
+
+/* A SIM PIN: 4..8 digits (3GPP TS 31.101's PIN1 length), with the NUL. */
+#define GW_CONF_SIM_PIN_LEN 9
+
+/*
+ * Read the SIM PIN from path (modem.sim_pin_file): a regular file, not a symlink
+ * (O_NOFOLLOW), with no permission for group or others, holding 4..8 digits and an optional
+ * newline. The PIN goes to pin (GW_CONF_SIM_PIN_LEN bytes) and is never logged. Returns 0,
+ * -EPERM (group/others may read or write it), -EINVAL (not a regular file, or not a PIN),
+ * or -errno (cannot open: -ELOOP for a symlink); each error is logged without the content.
+ */
+int gw_conf_read_sim_pin(const char *path, char pin[GW_CONF_SIM_PIN_LEN]);
 
 /*
  * A county gateway id: 1..32 characters of a-z, 0-9 and '-', starting with a letter or a

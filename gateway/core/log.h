@@ -32,8 +32,31 @@ enum gw_log_level {
 	GW_LOG_DEBUG = 7,
 };
 
-/* Set where lines go: stderr with timestamps (default) or syslog(3). */
+/* journald's socket for its native protocol (systemd.journal-fields(7)). */
+#define GW_LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/*
+ * Set where lines go: stderr with timestamps (default), or with use_syslog to journald
+ * through GW_LOG_JOURNAL_SOCKET when it is there (gw_log_journal_open), else syslog(3).
+ */
 void gw_log_init(const char *ident, bool use_syslog);
+
+/*
+ * Send every line from now on as one datagram of journald's native protocol to the socket
+ * at path: MESSAGE ("<category>: <text>"), PRIORITY (the level), SYSLOG_IDENTIFIER,
+ * RINKI_CATEGORY, and for a call-related line RINKI_INCIDENT (the id in its prefix) and
+ * RINKI_LINE (the service line gw_log_set_call_line() gave for that incident). A line the
+ * socket does not take (journald restarting, its queue full) goes to syslog(3). Returns
+ * 0, or -errno (cannot connect: nothing changes).
+ */
+int gw_log_journal_open(const char *path);
+/* Stop sending to journald (back to where gw_log_init() put lines). */
+void gw_log_journal_close(void);
+/*
+ * The service line of incident (its call-log id) for RINKI_LINE; the last one set is
+ * kept. line NULL or "": none. Call-backs' lines have RINKI_LINE=callback by themselves.
+ */
+void gw_log_set_call_line(long long incident, const char *line);
 
 /* Set the level of one category, or of all when cat is GW_LOG_NCATS. */
 void gw_log_set_level(enum gw_log_cat cat, enum gw_log_level level);

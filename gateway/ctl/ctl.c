@@ -230,6 +230,7 @@ int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, s
 	put_bool(&o, "port_up", st->modem.port_up);
 	put_bool(&o, "ready", st->modem.ready);
 	put_bool(&o, "sim", st->modem.sim_ready);
+	put_str(&o, "sim_state", st->modem.sim_state);
 	put_str(&o, "reg", reg_name(st->modem.reg_stat));
 	put_int(&o, "rssi_dbm", st->modem.rssi_dbm);
 	put_str(&o, "operator", st->modem.operator_name);

@@ -56,6 +56,19 @@ struct cmd {
 	void *arg;
 };
 
+/* What log lines show of a command: the text, or with GW_AT_F_SECRET what comes before the
+   secret (up to and with its '=') and "<hidden>". buf holds CMD_MAX + 8 bytes. */
+static const char *shown(const char *text, unsigned flags, char *buf, size_t len)
+{
+	if (!(flags & GW_AT_F_SECRET))
+		return text;
+	const char *eq = strchr(text, '=');
+	int keep = eq ? (int)(eq - text + 1) : 0;
+	snprintf(buf, len, "%.*s<hidden>", keep, text);
+	return buf;
+}
+#define SHOWN_MAX (CMD_MAX + 16)
+
 struct urc {
 	char prefix[PREFIX_MAX];
 	size_t plen;
@@ -170,8 +183,9 @@ int gw_at_cancel(struct gw_at *at, gw_at_resp_cb cb, void *arg)
 	for (int i = first; i < at->qlen; i++) {
 		struct cmd *c = &at->queue[(at->qhead + i) % QUEUE_LEN];
 		if (c->cb == cb && c->arg == arg) {
+			char sb[SHOWN_MAX];
 			LOGP(at->cat, GW_LOG_INFO, "%s: %s cancelled before it was sent", at->name,
-			     c->text);
+			     shown(c->text, c->flags, sb, sizeof(sb)));
 			dropped++;
 			continue;
 		}
@@ -217,10 +231,11 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 	memcpy(r.lines, at->resp_lines, sizeof(r.lines));
 
 	gw_timer_cancel(at->loop, &at->timer);
+	char sb[SHOWN_MAX];
 	if (result != GW_AT_OK)
 		LOGP(at->cat, result == GW_AT_TIMEOUT ? GW_LOG_WARN : GW_LOG_INFO,
-		     "%s: %s -> %s%s%.0d", at->name, c->text, gw_at_result_name(result),
-		     err ? " " : "", err);
+		     "%s: %s -> %s%s%.0d", at->name, shown(c->text, c->flags, sb, sizeof(sb)),
+		     gw_at_result_name(result), err ? " " : "", err);
 	if (result == GW_AT_TIMEOUT)
 		at->stats.timeouts++;
 	at->active = 0;
@@ -251,8 +266,9 @@ static void on_timeout(struct gw_loop *loop, void *arg)
 	if (at->grace) {
 		/* the body went out but no answer came: stuck (some modems swallow all until
 		   ESC) or slow; ESC, then drain whatever answers until the line is quiet */
+		char sb[SHOWN_MAX];
 		LOGP(at->cat, GW_LOG_WARN, "%s: %s given up (ESC) for an urgent command", at->name,
-		     at->queue[at->qhead].text);
+		     shown(at->queue[at->qhead].text, at->queue[at->qhead].flags, sb, sizeof(sb)));
 		write_raw(at, "\x1b", 1);
 		at->owed = OWED_DRAIN;
 		complete(at, GW_AT_PREEMPTED, 0);
@@ -291,12 +307,16 @@ static void send_next(struct gw_at *at)
 		at->arena_used = 0;
 		/* write first, log after: logging never delays a command */
 		int rc = write_raw(at, buf, (size_t)n);
-		LOGP(at->cat, GW_LOG_DEBUG, "%s > %s", at->name, c->text);
+		char sb[SHOWN_MAX];
+		LOGP(at->cat, GW_LOG_DEBUG, "%s > %s", at->name,
+		     shown(c->text, c->flags, sb, sizeof(sb)));
 		if (rc < 0) {
 			complete(at, GW_AT_ABORTED, 0);
 			continue;
 		}
 		gw_timer_schedule(at->loop, &at->timer, c->timeout_ms);
+		if (at->ops.sent)
+			at->ops.sent(at->ops.arg, c->text, c->flags);
 	}
 }
 
@@ -328,7 +348,9 @@ static int enqueue(struct gw_at *at, const char *cmd, const char *body, const ch
 	    (resp_prefix && strlen(resp_prefix) >= PREFIX_MAX))
 		return -E2BIG;
 	if (at->qlen == QUEUE_LEN) {
-		LOGP(at->cat, GW_LOG_ERROR, "%s: command queue full, '%s' not sent", at->name, cmd);
+		char sb[SHOWN_MAX];
+		LOGP(at->cat, GW_LOG_ERROR, "%s: command queue full, '%s' not sent", at->name,
+		     shown(cmd, flags, sb, sizeof(sb)));
 		return -ENOBUFS;
 	}
 	int slot;
@@ -522,7 +544,15 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 	int err, progress;
 
 	at->stats.lines_in++;
-	LOGP(at->cat, GW_LOG_DEBUG, "%s < %s", at->name, line);
+	if (gw_log_enabled(at->cat, GW_LOG_DEBUG)) {
+		/* an echo of a secret command is shown as the command is */
+		const struct cmd *c = at->active ? &at->queue[at->qhead] : NULL;
+		char sb[SHOWN_MAX];
+		const char *eq = c && (c->flags & GW_AT_F_SECRET) ? strchr(c->text, '=') : NULL;
+		bool echo = eq && strncmp(line, c->text, (size_t)(eq - c->text + 1)) == 0;
+		LOGP(at->cat, GW_LOG_DEBUG, "%s < %s", at->name,
+		     echo ? shown(line, GW_AT_F_SECRET, sb, sizeof(sb)) : line);
+	}
 
 	if (at->collecting) {
 		if (final_code(line, &res, &err, &progress)) {
@@ -734,8 +764,9 @@ int gw_at_preempt(struct gw_at *at)
 		}
 		return 1;
 	}
+	char sb[SHOWN_MAX];
 	LOGP(at->cat, GW_LOG_WARN, "%s: %s given up (ESC) for an urgent command", at->name,
-	     at->queue[at->qhead].text);
+	     shown(at->queue[at->qhead].text, at->queue[at->qhead].flags, sb, sizeof(sb)));
 	write_raw(at, "\x1b", 1);
 	at->linelen = 0; /* a half-received "> " belongs to the command given up */
 	at->owed = 1;	 /* its OK (or +CMGS result) must not answer the urgent command */

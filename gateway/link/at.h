@@ -55,6 +55,9 @@ typedef void (*gw_at_urc_cb)(struct gw_at *at, const char *const *lines, int n, 
 struct gw_at_ops {
 	/* Write bytes to the device. Returns 0 or negative errno. */
 	int (*write)(void *arg, const void *buf, size_t len);
+	/* A command (text, flags as queued) was just written, not before: a command waits
+	   while another is answered. Must not queue or cancel commands. May be NULL. */
+	void (*sent)(void *arg, const char *text, unsigned flags);
 	void *arg;
 };
 
@@ -62,6 +65,9 @@ struct gw_at_ops {
 #define GW_AT_F_URGENT 0x1 /* goes ahead of the queued (not the outstanding) commands */
 #define GW_AT_F_DIAL   0x2 /* BUSY/NO CARRIER/NO ANSWER/NO DIALTONE end this command */
 #define GW_AT_F_DATA   0x4 /* internal: body follows the command at once, no prompt */
+/* The command carries a secret after its '=' (AT+CPIN="1234"): log lines show only
+   "AT+CPIN=<hidden>", an echo of it too. */
+#define GW_AT_F_SECRET 0x8
 
 /* Create an engine writing through ops; name tags log lines ("radio", "modem"). */
 struct gw_at *gw_at_new(struct gw_loop *loop, enum gw_log_cat cat, const char *name,

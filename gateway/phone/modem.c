@@ -107,6 +107,11 @@ struct gw_modem {
 	int64_t settle_end;	/* 0 when not settling */
 	int probing, probe_fails;
 	struct gw_modem_health h;
+	/* the SIM PIN from modem.sim_pin_file ("" none); sent at most once per init, and never
+	   again once the SIM refused it: each wrong PIN spends one of the SIM's 3 attempts */
+	char pin[GW_CONF_SIM_PIN_LEN];
+	int pin_sent;	 /* this init */
+	int pin_refused; /* for good: a restart of rinkid with a fixed file is needed */
 };
 
 /*
@@ -1062,6 +1067,80 @@ static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *a
 		     gw_at_result_name(r->result), r->err);
 }
 
+static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg);
+
+static void sim_state(struct gw_modem *m, const char *st)
+{
+	snprintf(m->h.sim_state, sizeof(m->h.sim_state), "%s", st);
+}
+
+/* The answer to AT+CPIN="<pin>": accepted, the SIM's state is asked again; refused, never
+   sent again (the modem stays down: the next wrong PIN would bring the SIM nearer its PUK). */
+static void cpin_set_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	struct gw_modem *m = arg;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	if (r->result == GW_AT_OK) {
+		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "SIM PIN accepted");
+		gw_at_cmd(at, "AT+CPIN?", "+CPIN:", T_CMD_MS, GW_AT_F_URGENT, cpin_done, m);
+		return;
+	}
+	if (r->result == GW_AT_TIMEOUT) {
+		/* unknown whether the SIM counted it: not sent again either */
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR,
+		     "SIM PIN: no answer from the modem; not sent again (an attempt may have been "
+		     "spent): the modem stays down until rinkid restarts");
+		sim_state(m, "PIN unanswered, not retried");
+	} else {
+		LOGP(
+		    GW_LOG_MODEM, GW_LOG_ERROR,
+		    "SIM PIN refused (%s %d): not tried again, so no further attempt of the SIM is "
+		    "spent; fix modem.sim_pin_file and restart rinkid (rinki never sends a PUK)",
+		    gw_at_result_name(r->result), r->err);
+		sim_state(m, "PIN refused, not retried");
+	}
+	m->pin_refused = 1;
+	m->h.sim_ready = 0;
+}
+
+/*
+ * The SIM asks for its PIN (+CPIN: SIM PIN) while the modem is coming up: send
+ * modem.sim_pin_file's once per init, never after a refusal. Returns 1 when it was sent (the
+ * init goes on from its answer), 0 when the modem stays down (logged, in sim_state).
+ */
+static int sim_pin(struct gw_modem *m)
+{
+	if (!m->pin[0]) {
+		LOGP(
+		    GW_LOG_MODEM, GW_LOG_ERROR,
+		    "SIM asks for its PIN and modem.sim_pin_file is not set: the modem stays down");
+		sim_state(m, "SIM PIN, no modem.sim_pin_file");
+		return 0;
+	}
+	if (m->pin_refused || m->pin_sent) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR,
+		     "SIM asks for its PIN again: not sent again, the modem stays down");
+		if (!m->pin_refused)
+			sim_state(m, "SIM PIN asked again, not retried");
+		return 0;
+	}
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "AT+CPIN=\"%s\"", m->pin);
+	int rc = gw_at_cmd(m->at, cmd, NULL, T_CMD_MS, GW_AT_F_SECRET | GW_AT_F_URGENT,
+			   cpin_set_done, m);
+	memset(cmd, 0, sizeof(cmd));
+	__asm__ __volatile__("" : : "r"(cmd) : "memory");
+	if (rc < 0) {
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SIM PIN not sent (%s)", strerror(-rc));
+		sim_state(m, "SIM PIN, not sent");
+		return 0;
+	}
+	m->pin_sent = 1;
+	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "SIM asks for its PIN: sending modem.sim_pin_file's");
+	return 1;
+}
+
 static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
@@ -1070,8 +1149,24 @@ static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		return;
 	const char *sim = r->nlines ? r->lines[0] : "no answer";
 	m->h.sim_ready = r->result == GW_AT_OK && strstr(sim, "READY") != NULL;
-	if (!m->h.sim_ready)
+	if (m->h.sim_ready) {
+		sim_state(m, "READY");
+	} else if (!m->ready && r->result == GW_AT_OK && strstr(sim, "SIM PUK")) {
+		/* PUK, PIN2 and PUK2 states have "SIM PUK"/"SIM PIN2": PUK first */
+		LOGP(GW_LOG_MODEM, GW_LOG_ERROR,
+		     "SIM is PUK-locked (%s): rinki never sends a PUK; unlock the SIM in a phone. "
+		     "The modem stays down",
+		     sim);
+		sim_state(m, "SIM PUK, locked: unlock it in a phone");
+		return;
+	} else if (!m->ready && r->result == GW_AT_OK && strstr(sim, "SIM PIN") &&
+		   !strstr(sim, "SIM PIN2")) {
+		sim_pin(m);
+		return;
+	} else {
 		LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "SIM not ready: %s", sim);
+		sim_state(m, "not ready");
+	}
 	if (m->ready)
 		return; /* a health poll */
 	LOGP(GW_LOG_MODEM, GW_LOG_NOTICE, "modem ready");
@@ -1237,6 +1332,7 @@ static void on_settled(struct gw_loop *loop, void *arg)
 	/* the vendor's call-state and received-DTMF reports, where it has them */
 	for (const char *const *c = profile_of(m->conf)->init; *c; c++)
 		gw_at_cmd(m->at, *c, NULL, T_CMD_MS, 0, init_step_done, m);
+	m->pin_sent = 0;
 	gw_at_cmd(m->at, "AT+CPIN?", "+CPIN:", T_CMD_MS, 0, cpin_done, m);
 	m->cmgl_rounds = 0;
 	list_sms(m);
@@ -1277,6 +1373,13 @@ static int at_write(void *arg, const void *buf, size_t len)
 	return gw_serial_write(m->port, buf, len);
 }
 
+static void at_sent(void *arg, const char *text, unsigned flags)
+{
+	struct gw_modem *m = arg;
+	if ((flags & GW_AT_F_DIAL) && !strncmp(text, "ATD", 3) && m->ops.dial_sent)
+		m->ops.dial_sent(m->ops.arg);
+}
+
 int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,
 		 struct gw_modem **out)
 {
@@ -1294,7 +1397,16 @@ int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct 
 	gw_timer_init(&m->in_clip, on_in_clip, m);
 	gw_timer_init(&m->in_gone, on_in_gone, m);
 	m->h.reg_stat = -1;
-	struct gw_at_ops aops = {.write = at_write, .arg = m};
+	sim_state(m, "not asked yet");
+	/* before the privilege drop: the file may be root's */
+	if (conf->modem_sim_pin_file[0]) {
+		int prc = gw_conf_read_sim_pin(conf->modem_sim_pin_file, m->pin);
+		if (prc < 0) {
+			free(m);
+			return prc;
+		}
+	}
+	struct gw_at_ops aops = {.write = at_write, .sent = at_sent, .arg = m};
 	m->at = gw_at_new(loop, GW_LOG_MODEM, "modem", &aops);
 	if (!m->at) {
 		free(m);
@@ -1348,6 +1460,8 @@ void gw_modem_free(struct gw_modem *m)
 	in_done(m);
 	gw_serial_free(m->port);
 	gw_at_free(m->at);
+	memset(m->pin, 0, sizeof(m->pin));
+	__asm__ __volatile__("" : : "r"(m->pin) : "memory");
 	free(m);
 }
 

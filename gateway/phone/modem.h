@@ -73,10 +73,21 @@ struct gw_modem_ops {
 	 * ended() for every end but our own hang-up and a lost port. May be NULL.
 	 */
 	void (*cause)(void *arg, const char *number, const char *text);
+	/*
+	 * The ATD of gw_modem_dial() was written to the port: at once, or once the command the
+	 * modem was answering is done. May be NULL.
+	 */
+	void (*dial_sent)(void *arg);
 	void *arg;
 };
 
-/* Create the driver and open conf->modem_port. Returns 0 and *out, or -errno. */
+/*
+ * Create the driver and open conf->modem_port; read modem.sim_pin_file when set (before the
+ * privilege drop). At each init AT+CPIN? asks the SIM's state: on "SIM PIN" the file's PIN
+ * is sent once (AT+CPIN, never logged); a refused PIN is never sent again and a PUK never
+ * at all: the modem then stays down (no ready()), the reason in gw_modem_health's
+ * sim_state. Returns 0 and *out, or -errno (-EPERM, -EINVAL: the PIN file is refused).
+ */
 int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,
 		 struct gw_modem **out);
 void gw_modem_free(struct gw_modem *m);
@@ -120,8 +131,9 @@ enum gw_modem_call_state gw_modem_call_state(const struct gw_modem *m);
 /* Health kept for status: polled every modem.health_interval seconds. */
 struct gw_modem_health {
 	int port_up, ready, sim_ready;
-	int reg_stat; /* +CREG stat: 1 home, 5 roaming; -1 not asked yet */
-	int rssi_dbm; /* 0 unknown */
+	char sim_state[40]; /* "READY", or why not: "SIM PUK, locked ...", "PIN refused ..." */
+	int reg_stat;	    /* +CREG stat: 1 home, 5 roaming; -1 not asked yet */
+	int rssi_dbm;	    /* 0 unknown */
 	char operator_name[32];
 	enum gw_modem_call_state call;
 	unsigned recoveries; /* times the recovery ladder restarted or reopened the modem */

@@ -26,6 +26,7 @@
 #include "service/callvoice.h"
 #include "service/housekeeping.h"
 #include "service/monitor.h"
+#include "service/preflight.h"
 #include "service/relay.h"
 #include "service/status.h"
 #include "store/db.h"
@@ -54,6 +55,15 @@ struct gw_rinkid {
 
 /* ---- radio -> call ------------------------------------------------------------------- */
 
+/* The live incident's service line for journald's RINKI_LINE field (kept after it closes,
+   so its last lines have it too). */
+static void call_log_context(struct gw_rinkid *d)
+{
+	const char *line = gw_calls_line(d->calls);
+	if (line && *line)
+		gw_log_set_call_line(gw_calls_last_id(d->calls), line);
+}
+
 static void pei_ready(void *arg, int up)
 {
 	struct gw_rinkid *d = arg;
@@ -68,7 +78,18 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 	d->counters.incidents++;
 	if (d->page_test) /* an authority call wins over a test */
 		gw_modem_hangup(d->modem);
+	/* for the metrics: what gw_calls_radio_incoming() will do with it (an individual
+	   speech call pages, unless an incident or a call-back is live: busy; the live
+	   incident's own call identifier offered again ends that incident first) */
+	bool speech = in->ai_service == 0 && in->comms_type != 1;
+	bool live = gw_calls_state(d->calls) != GW_CALL_ST_CLOSED &&
+		    gw_calls_radio_cci(d->calls) != in->cci;
+	if (speech && (live || gw_callback_live(d->callback)))
+		gw_status_busy(d->status);
+	else if (speech)
+		gw_status_page_start(d->status);
 	gw_calls_radio_incoming(d->calls, in);
+	call_log_context(d);
 }
 static void pei_connected(void *arg, int cci)
 {
@@ -144,6 +165,13 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 		return;
 	}
 	gw_calls_phone_ended(d->calls, why);
+}
+/* An ATD left for the port: a page of an authority call unless a page-test is on. */
+static void modem_dial_sent(void *arg)
+{
+	struct gw_rinkid *d = arg;
+	if (!d->page_test)
+		gw_status_page_dialled(d->status);
 }
 static void modem_dtmf(void *arg, char digit)
 {
@@ -227,6 +255,8 @@ static void call_state(void *arg, enum gw_call_state st)
 	struct gw_rinkid *d = arg;
 	gw_callvoice_call_state(d->voice, st);
 	gw_status_on_call(d->status, st, gw_callback_state(d->callback));
+	gw_status_call_state(d->status, st);
+	call_log_context(d);
 }
 static void call_announce(void *arg, const char *org)
 {
@@ -289,9 +319,27 @@ static int relay_sds(void *arg, const char *issi, const char *text)
 }
 
 /* housekeeping -> modules */
+/* A preflight finding about the roster, counted (housekeeping logs them). */
+static void count_gap(enum gw_preflight_level level, const char *key, const char *msg, void *arg)
+{
+	(void)level;
+	(void)msg;
+	if (strcmp(key, "roster") == 0)
+		(*(int *)arg)++;
+}
+/* The lines of roster r with nobody on duty in the next 14 days, for the metrics. */
+static void roster_gaps(struct gw_rinkid *d, const struct gw_roster *r)
+{
+	int n = 0;
+	gw_preflight_roster(r, gw_loop_wall_ms(d->loop), GW_PREFLIGHT_ROSTER_DAYS, count_gap, &n);
+	gw_status_roster_gaps(d->status, n);
+}
+
 static void hk_roster(void *arg, struct gw_roster *r)
 {
 	struct gw_rinkid *d = arg;
+	if (d->conf.metrics_file[0])
+		roster_gaps(d, r);
 	gw_calls_set_roster(d->calls, r);
 	gw_callback_set_roster(d->callback, r);
 	gw_relay_set_roster(d->relay, r);
@@ -338,10 +386,12 @@ static int ctl_page_test(void *arg, const char *number)
 	struct gw_rinkid *d = arg;
 	if (d->page_test || gw_calls_state(d->calls) != GW_CALL_ST_CLOSED)
 		return -EBUSY;
+	d->page_test = true; /* before: the ATD may leave within gw_modem_dial() */
 	int rc = gw_modem_dial(d->modem, number);
-	if (rc < 0)
+	if (rc < 0) {
+		d->page_test = false;
 		return rc;
-	d->page_test = true;
+	}
 	d->counters.pages++;
 	gw_timer_schedule(d->loop, &d->page_test_end, (int64_t)d->conf.ring_time_s * 1000);
 	return 0;
@@ -418,6 +468,8 @@ static int build_services(struct gw_rinkid *d)
 	if (rc < 0)
 		return rc;
 	gw_calls_set_roster(d->calls, roster);
+	if (d->conf.metrics_file[0])
+		roster_gaps(d, roster);
 	struct gw_callback_ops bops = {.phone_answer = cb_phone_answer,
 				       .phone_hangup = op_phone_hangup,
 				       .play = cb_play,
@@ -476,6 +528,7 @@ static int build_devices(struct gw_rinkid *d)
 				    .sms_in = modem_sms_in,
 				    .incoming = modem_incoming,
 				    .cause = modem_cause,
+				    .dial_sent = modem_dial_sent,
 				    .arg = d};
 	return gw_modem_new(d->loop, &d->conf, &mops, &d->modem);
 }
@@ -544,6 +597,7 @@ int gw_rinkid_run(struct gw_rinkid *d)
 	LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "rinkid %s running: radio %s, modem %s, database %s",
 	     GW_RINKID_VERSION, d->conf.radio_port, d->conf.modem_port, d->conf.db_path);
 	gw_status_ready(d->status);
+	gw_status_metrics_start(d->status);
 	gw_loop_run(d->loop);
 	gw_status_stopping(d->status);
 	/* Leave no radio call up: ATH for live calls, waiting at most 2 s for the answer. */

@@ -62,6 +62,67 @@ void gw_status_update(struct gw_status *s);
 bool gw_status_healthy(const struct gw_status *s);
 /* Seconds since gw_status_new(). */
 int64_t gw_status_uptime_s(const struct gw_status *s);
+/* ---- metrics: Prometheus text for node_exporter's textfile collector ---------------- */
+
+/* How an authority call ended, as rinki_incidents_total's outcome label. */
+enum gw_status_outcome {
+	GW_STATUS_OUT_ACCEPTED,	    /* a worker accepted: the legs were bridged */
+	GW_STATUS_OUT_NOT_ACCEPTED, /* closed before any worker accepted */
+	GW_STATUS_OUT_BUSY,	    /* came while another incident or a call-back was live */
+	GW_STATUS_OUT_COUNT
+};
+
+/* Upper bounds of the page latency histogram's buckets, ms (then +Inf). */
+#define GW_STATUS_LAT_BUCKETS 11
+extern const int gw_status_lat_bucket_ms[GW_STATUS_LAT_BUCKETS];
+
+/* What the metrics file says; every field kept in memory (no database read to write it). */
+struct gw_status_metrics {
+	bool radio_up, modem_up, board_up;
+	uint64_t incidents[GW_STATUS_OUT_COUNT];
+	uint64_t lat_bucket[GW_STATUS_LAT_BUCKETS]; /* pages with latency <= the bound */
+	uint64_t lat_count;			    /* all pages (the +Inf bucket) */
+	int64_t lat_sum_ms;
+	bool spool_pending;	   /* the call log goes to the spool */
+	uint64_t db_queue_bytes;   /* the writer thread's queue */
+	int roster_gap_lines;	   /* lines with nobody on duty in the next 14 days */
+	int64_t last_page_wall_ms; /* the last ATD of an authority call; 0: none yet */
+};
+
+/*
+ * Format mt in the Prometheus text exposition format (0.0.4): per family a # HELP and a
+ * # TYPE line, then its samples. Returns the length written to buf (NUL-terminated), or
+ * -ENOSPC when len is too small.
+ */
+int gw_status_metrics_format(const struct gw_status_metrics *mt, char *buf, size_t len);
+/*
+ * Replace path atomically with text: written to path + ".tmp" in the same directory
+ * (O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0644; a leftover one is removed first), then renamed over
+ * path. Returns 0 or -errno (the temporary file is removed).
+ */
+int gw_status_metrics_write(const char *path, const char *text, size_t len);
+/* A snapshot of the counters and states as the metrics file would show them now. */
+void gw_status_metrics_get(const struct gw_status *s, struct gw_status_metrics *out);
+/*
+ * Write conf's metrics.file now and every metrics.interval seconds on the loop (nothing
+ * when metrics.file is not set). A failed write is logged once until one succeeds again.
+ */
+void gw_status_metrics_start(struct gw_status *s);
+/* Write the metrics file now (when metrics.file is set). Returns 0 or -errno. */
+int gw_status_metrics_flush(struct gw_status *s);
+
+/* An authority call's +CTICN is being handled and will page: the latency clock starts. */
+void gw_status_page_start(struct gw_status *s);
+/* An ATD of an authority call was written to the modem's port: the first one after
+   gw_status_page_start() is one latency sample; each sets the last page time. */
+void gw_status_page_dialled(struct gw_status *s);
+/* The live incident's state changed (CLOSED: counted as accepted or not accepted). */
+void gw_status_call_state(struct gw_status *s, enum gw_call_state st);
+/* An authority call was refused as busy. */
+void gw_status_busy(struct gw_status *s);
+/* The roster just loaded has n lines with nobody on duty in the next 14 days. */
+void gw_status_roster_gaps(struct gw_status *s, int n);
+
 /* READY=1 with the first STATUS= (before the loop runs), and STOPPING=1 (after it). */
 void gw_status_ready(struct gw_status *s);
 void gw_status_stopping(struct gw_status *s);

@@ -137,9 +137,11 @@ static void test_status(void **state)
 	assert_int_equal(text[0], '{');
 	if (!strstr(text, "\"health\":\"healthy\",\"problems\":\"\"") ||
 	    !strstr(text, "\"radio\":{\"port_up\":true,\"ready\":true") ||
-	    !strstr(text, "\"modem\":{\"port_up\":true,\"ready\":true,\"sim\":true,"
-			  "\"reg\":\"home\",\"rssi_dbm\":-73,\"operator\":\"Elisa\","
-			  "\"call\":\"idle\""))
+	    !strstr(
+		text,
+		"\"modem\":{\"port_up\":true,\"ready\":true,\"sim\":true,"
+		"\"sim_state\":\"READY\",\"reg\":\"home\",\"rssi_dbm\":-73,\"operator\":\"Elisa\","
+		"\"call\":\"idle\""))
 		fail_msg("status --json output:\n%s", text);
 	/* a usage error is "unknown" (3), not a health */
 	assert_int_equal(rinkictl(text, sizeof(text), "status", "--yaml", NULL), 3);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "link/at.h"
+#include "core/log.h"
 #include "core/loop.h"
 
 struct fx {
@@ -482,6 +483,38 @@ static void test_fields(void **state)
 	assert_int_equal(gw_at_int("1x", 0, 20, &v), -EINVAL);
 }
 
+static char logged[4096];
+static void log_sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)
+{
+	(void)cat;
+	(void)level;
+	(void)arg;
+	strncat(logged, line, sizeof(logged) - strlen(logged) - 2);
+	strcat(logged, "\n");
+}
+
+/* A secret command (the SIM PIN) is written as it is but never logged, not even its echo or
+   its failure; debug logging shows the command up to its '='. */
+static void test_secret_not_logged(void **state)
+{
+	struct fx *f = *state;
+	logged[0] = '\0';
+	gw_log_set_level(GW_LOG_RADIO, GW_LOG_DEBUG);
+	gw_log_set_sink(log_sink, NULL);
+	assert_int_equal(
+	    gw_at_cmd(f->at, "AT+CPIN=\"8642\"", NULL, 1000, GW_AT_F_SECRET, on_resp, f), 0);
+	assert_string_equal(f->written, "AT+CPIN=\"8642\"\r");
+	feed(f, "AT+CPIN=\"8642\"\r\r\n+CME ERROR: 16\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_CME_ERROR);
+	gw_log_set_sink(NULL, NULL);
+	gw_log_set_level(GW_LOG_RADIO, GW_LOG_INFO);
+	assert_non_null(strstr(logged, "test > AT+CPIN=<hidden>"));
+	assert_non_null(strstr(logged, "test < AT+CPIN=<hidden>"));
+	assert_non_null(strstr(logged, "AT+CPIN=<hidden> -> "));
+	assert_null(strstr(logged, "8642"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +537,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_preempt_prompt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_preempt_result_not_misattributed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urgent_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_not_logged, setup, teardown),
 	    cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests_name("at", tests, NULL, NULL);

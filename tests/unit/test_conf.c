@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/conf.h"
@@ -373,6 +374,86 @@ static void test_write_loads_back(void **state)
 	assert_string_equal(text1, text2);
 }
 
+/* modem.sim_pin_file: a 0600 regular file of 4..8 digits; never a symlink, never shared. */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	unlink(path);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_sim_pin_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/rinki-pin-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64], link_path[64];
+	snprintf(path, sizeof(path), "%s/pin", dir);
+	snprintf(link_path, sizeof(link_path), "%s/link", dir);
+	char pin[GW_CONF_SIM_PIN_LEN];
+
+	write_file(path, "1234\n", 0600);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), 0);
+	assert_string_equal(pin, "1234");
+	write_file(path, "87654321", 0400);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), 0);
+	assert_string_equal(pin, "87654321");
+
+	logged[0] = '\0';
+	gw_log_set_sink(sink, NULL);
+	/* readable by the group, or by others: refused, and the PIN is not in the log */
+	write_file(path, "4321\n", 0640);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), -EPERM);
+	assert_string_equal(pin, "");
+	write_file(path, "4321\n", 0604);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), -EPERM);
+	assert_non_null(strstr(logged, "chmod 0600"));
+	/* not a PIN: too short, too long, letters, two lines */
+	write_file(path, "123\n", 0600);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), -EINVAL);
+	write_file(path, "123456789\n", 0600);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), -EINVAL);
+	write_file(path, "12a4\n", 0600);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), -EINVAL);
+	write_file(path, "1234\n5678\n", 0600);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), -EINVAL);
+	write_file(path, "12345678901234567890\n", 0600);
+	assert_int_equal(gw_conf_read_sim_pin(path, pin), -EINVAL);
+	assert_null(strstr(logged, "4321"));
+	assert_null(strstr(logged, "1234"));
+	/* a symlink to a good file, a directory, a missing file */
+	write_file(path, "2468\n", 0600);
+	assert_int_equal(symlink(path, link_path), 0);
+	assert_int_equal(gw_conf_read_sim_pin(link_path, pin), -ELOOP);
+	assert_int_equal(gw_conf_read_sim_pin(dir, pin), -EINVAL); /* 0700, but a directory */
+	char missing[80];
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	assert_int_equal(gw_conf_read_sim_pin(missing, pin), -ENOENT);
+	assert_null(strstr(logged, "2468"));
+	gw_log_set_sink(NULL, NULL);
+
+	/* the keys themselves */
+	struct gw_conf c;
+	char err[128];
+	gw_conf_defaults(&c);
+	assert_string_equal(c.modem_sim_pin_file, "");
+	assert_string_equal(c.metrics_file, "");
+	assert_int_equal(c.metrics_interval_s, 15);
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "modem.sim_pin_file /etc/rinki/sim.pin", err, sizeof(err)), 0);
+	assert_string_equal(c.modem_sim_pin_file, "/etc/rinki/sim.pin");
+	assert_int_equal(gw_conf_parse_line(&c, "metrics.interval 4", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "metrics.interval 30", err, sizeof(err)), 0);
+	assert_int_equal(c.metrics_interval_s, 30);
+
+	unlink(link_path);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,7 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_status_meanings), cmocka_unit_test(test_file_errors_name_line),
 	    cmocka_unit_test(test_apply_live),	    cmocka_unit_test(test_write_loads_back),
 	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_socket_path_length),
-	    cmocka_unit_test(test_county_keys),
+	    cmocka_unit_test(test_county_keys),	    cmocka_unit_test(test_sim_pin_file),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

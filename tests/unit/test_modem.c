@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,13 @@ static void on_incoming(void *arg, const char *number)
 	struct fx *f = arg;
 	f->incoming++;
 	snprintf(f->in_number, sizeof(f->in_number), "%s", number);
+}
+
+static int dial_sent;
+static void on_dial_sent(void *arg)
+{
+	(void)arg;
+	dial_sent++;
 }
 
 static void on_cause(void *arg, const char *number, const char *text)
@@ -131,8 +139,12 @@ static void reply_health(struct fx *f, const char *info)
 
 /* Start the driver with a modem.vendor profile; vendor_init: the lines it adds to the init.
  * esc_answer: what the modem says to the ESC written on port open. */
-static int setup_modem(void **state, const char *vendor, const char *const *vendor_init,
-		       const char *esc_answer)
+/* The SIM PIN file the next start_modem() configures ("": none). */
+static char pin_file[64];
+
+/* Start the driver and play the modem up to (not with) the init's AT+CPIN?. */
+static struct fx *start_modem(const char *vendor, const char *const *vendor_init,
+			      const char *esc_answer)
 {
 	static struct fx f;
 	memset(&f, 0, sizeof(f));
@@ -141,6 +153,7 @@ static int setup_modem(void **state, const char *vendor, const char *const *vend
 	gw_conf_defaults(&f.conf);
 	snprintf(f.conf.modem_vendor, sizeof(f.conf.modem_vendor), "%s", vendor);
 	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
+	snprintf(f.conf.modem_sim_pin_file, sizeof(f.conf.modem_sim_pin_file), "%s", pin_file);
 	f.conf.clcc_poll_ms = 100;
 	f.conf.modem_probe_idle_s = 1;
 	struct gw_modem_ops ops = {.ready = on_ready,
@@ -150,7 +163,9 @@ static int setup_modem(void **state, const char *vendor, const char *const *vend
 				   .sms_in = on_sms_in,
 				   .incoming = on_incoming,
 				   .cause = on_cause,
+				   .dial_sent = on_dial_sent,
 				   .arg = &f};
+	dial_sent = 0;
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	expect_esc(&f);
 	reply(&f, esc_answer);
@@ -171,24 +186,31 @@ static int setup_modem(void **state, const char *vendor, const char *const *vend
 		expect(&f, *vendor_init);
 		reply(&f, "\r\nOK\r\n");
 	}
-	expect(&f, "AT+CPIN?");
-	reply(&f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	return &f;
+}
+
+static int setup_modem(void **state, const char *vendor, const char *const *vendor_init,
+		       const char *esc_answer)
+{
+	struct fx *f = start_modem(vendor, vendor_init, esc_answer);
+	expect(f, "AT+CPIN?");
+	reply(f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
 	/* the messages stored while nobody listened */
-	expect(&f, "AT+CMGL=4");
-	reply(&f, cmgl_answer ? cmgl_answer : "\r\nOK\r\n");
-	run_for(&f, 20);
-	assert_int_equal(f.ready, 1);
+	expect(f, "AT+CMGL=4");
+	reply(f, cmgl_answer ? cmgl_answer : "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ready, 1);
 	/* the first health poll follows at once */
-	expect(&f, "AT+CPIN?");
-	reply_health(&f, "+CPIN: READY");
-	expect(&f, "AT+CREG?");
-	reply_health(&f, "+CREG: 2,1,\"00C3\",\"0000A13F\",7");
-	expect(&f, "AT+CSQ");
-	reply_health(&f, "+CSQ: 20,99");
-	expect(&f, "AT+COPS?");
-	reply_health(&f, "+COPS: 0,0,\"Elisa\",7");
-	run_for(&f, 20);
-	*state = &f;
+	expect(f, "AT+CPIN?");
+	reply_health(f, "+CPIN: READY");
+	expect(f, "AT+CREG?");
+	reply_health(f, "+CREG: 2,1,\"00C3\",\"0000A13F\",7");
+	expect(f, "AT+CSQ");
+	reply_health(f, "+CSQ: 20,99");
+	expect(f, "AT+COPS?");
+	reply_health(f, "+COPS: 0,0,\"Elisa\",7");
+	run_for(f, 20);
+	*state = f;
 	return 0;
 }
 
@@ -1198,10 +1220,202 @@ static void test_cause_names_the_ended_call(void **state)
 	assert_string_equal(f->cause, "0401234567: User busy");
 }
 
+/* ---- SIM PIN ------------------------------------------------------------------------- */
+
+static char pin_dir[] = "/tmp/rinki-simpin-XXXXXX";
+static char logged[8192];
+static void log_sink(enum gw_log_cat cat, enum gw_log_level level, const char *line, void *arg)
+{
+	(void)cat;
+	(void)arg;
+	if (level <= GW_LOG_ERROR) {
+		strncat(logged, "ERROR ", sizeof(logged) - strlen(logged) - 1);
+	}
+	strncat(logged, line, sizeof(logged) - strlen(logged) - 2);
+	strcat(logged, "\n");
+}
+
+/* The PIN 2580 in a 0600 file; every log line captured (modem traffic at debug too). */
+static int setup_sim(void **state)
+{
+	(void)state;
+	memcpy(pin_dir, "/tmp/rinki-simpin-XXXXXX", sizeof(pin_dir));
+	assert_non_null(mkdtemp(pin_dir));
+	snprintf(pin_file, sizeof(pin_file), "%s/sim.pin", pin_dir);
+	int fd = open(pin_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "2580\n", 5), 5);
+	close(fd);
+	logged[0] = '\0';
+	gw_log_set_level(GW_LOG_MODEM, GW_LOG_DEBUG);
+	gw_log_set_sink(log_sink, NULL);
+	return 0;
+}
+
+static int teardown_sim(void **state)
+{
+	gw_log_set_sink(NULL, NULL);
+	gw_log_set_level(GW_LOG_MODEM, GW_LOG_INFO);
+	int rc = *state ? teardown(state) : 0;
+	unlink(pin_file);
+	rmdir(pin_dir);
+	pin_file[0] = '\0';
+	return rc;
+}
+
+/*
+ * Every line the driver writes until its liveness probe ("AT", after modem.probe_idle of
+ * silence: an event that must come), each answered by reply_to (NULL: OK). Returns how many
+ * of them started with prefix.
+ */
+static int count_until_probe(struct fx *f, const char *prefix)
+{
+	int n = 0;
+	char line[512];
+	for (int i = 0; i < 10; i++) {
+		if (!pty_peer_line(&f->dev, line, sizeof(line), 5000))
+			fail_msg("the liveness probe never came");
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			n++;
+		reply(f, strcmp(line, "AT+CPIN?") == 0 ? "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
+						       : "\r\nOK\r\n");
+		if (strcmp(line, "AT") == 0)
+			return n;
+	}
+	fail_msg("no probe among 10 lines");
+	return n;
+}
+
+/* The SIM asks for its PIN: the file's is sent once, then the modem comes up. */
+static void test_sim_pin_right(void **state)
+{
+	struct fx *f = start_modem("generic", NULL, "\r\nERROR\r\n");
+	*state = f;
+	expect(f, "AT+CPIN?");
+	reply(f, "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n");
+	expect(f, "AT+CPIN=\"2580\"");
+	run_for(f, 20);
+	assert_int_equal(f->ready, 0);
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CPIN?");
+	reply(f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	expect(f, "AT+CMGL=4");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ready, 1);
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_int_equal(h.sim_ready, 1);
+	assert_string_equal(h.sim_state, "READY");
+	assert_non_null(strstr(logged, "modem > AT+CPIN=<hidden>"));
+	assert_null(strstr(logged, "2580"));
+	assert_null(strstr(logged, "ERROR "));
+}
+
+/* A wrong PIN: exactly one attempt, an ERROR line, the modem down with the reason, and no
+   second attempt while the driver goes on (its SMS listing, its liveness probe). */
+static void test_sim_pin_wrong(void **state)
+{
+	struct fx *f = start_modem("generic", NULL, "\r\nERROR\r\n");
+	*state = f;
+	expect(f, "AT+CPIN?");
+	reply(f, "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n");
+	expect(f, "AT+CPIN=\"2580\"");
+	reply(f, "\r\n+CME ERROR: 16\r\n");
+	assert_int_equal(count_until_probe(f, "AT+CPIN="), 0);
+	assert_int_equal(f->ready, 0);
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_int_equal(h.sim_ready, 0);
+	assert_string_equal(h.sim_state, "PIN refused, not retried");
+	assert_non_null(strstr(logged, "ERROR SIM PIN refused"));
+	assert_null(strstr(logged, "2580"));
+}
+
+/* A PUK-locked SIM: no PIN, no PUK, nothing of the kind; the modem stays down, said why. */
+static void test_sim_puk_none(void **state)
+{
+	struct fx *f = start_modem("generic", NULL, "\r\nERROR\r\n");
+	*state = f;
+	expect(f, "AT+CPIN?");
+	reply(f, "\r\n+CPIN: SIM PUK\r\n\r\nOK\r\n");
+	assert_int_equal(count_until_probe(f, "AT+CPIN="), 0);
+	assert_int_equal(f->ready, 0);
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_string_equal(h.sim_state, "SIM PUK, locked: unlock it in a phone");
+	assert_non_null(strstr(logged, "ERROR SIM is PUK-locked"));
+}
+
+/* The SIM asks for a PIN and no file is configured: nothing sent, the modem down. */
+static void test_sim_pin_no_file(void **state)
+{
+	pin_file[0] = '\0';
+	struct fx *f = start_modem("generic", NULL, "\r\nERROR\r\n");
+	*state = f;
+	expect(f, "AT+CPIN?");
+	reply(f, "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n");
+	assert_int_equal(count_until_probe(f, "AT+CPIN="), 0);
+	assert_int_equal(f->ready, 0);
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_string_equal(h.sim_state, "SIM PIN, no modem.sim_pin_file");
+}
+
+/* A PIN file others may read: the driver is not built. */
+static void test_sim_pin_file_refused(void **state)
+{
+	*state = NULL;
+	assert_int_equal(chmod(pin_file, 0644), 0);
+	struct gw_loop *loop = gw_loop_new();
+	struct gw_conf conf;
+	gw_conf_defaults(&conf);
+	snprintf(conf.modem_sim_pin_file, sizeof(conf.modem_sim_pin_file), "%s", pin_file);
+	struct gw_modem_ops ops = {.ready = on_ready};
+	struct gw_modem *m = NULL;
+	assert_int_equal(gw_modem_new(loop, &conf, &ops, &m), -EPERM);
+	assert_null(m);
+	gw_loop_free(loop);
+}
+
+/* dial_sent() comes when the ATD is written: at once on an idle line, else after the answer
+   to the command the modem is busy with (the page latency ends there). */
+static void test_dial_sent_when_written(void **state)
+{
+	struct fx *f = *state;
+	/* the liveness probe is outstanding: the ATD waits behind it */
+	expect(f, "AT");
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	run_for(f, 20);
+	assert_int_equal(dial_sent, 0);
+	reply(f, "\r\nOK\r\n");
+	expect(f, "ATD0401234567;");
+	assert_int_equal(dial_sent, 1);
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	reply(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(dial_sent, 1); /* the poll is no dial */
+	assert_int_equal(gw_modem_hangup(f->m), 0);
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 50);
+	/* an idle line: written, and reported, before gw_modem_dial() returns */
+	assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
+	assert_int_equal(dial_sent, 2);
+	expect(f, "ATD0401234568;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_sent_when_written, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sim_pin_right, setup_sim, teardown_sim),
+	    cmocka_unit_test_setup_teardown(test_sim_pin_wrong, setup_sim, teardown_sim),
+	    cmocka_unit_test_setup_teardown(test_sim_puk_none, setup_sim, teardown_sim),
+	    cmocka_unit_test_setup_teardown(test_sim_pin_no_file, setup_sim, teardown_sim),
+	    cmocka_unit_test_setup_teardown(test_sim_pin_file_refused, setup_sim, teardown_sim),
 	    cmocka_unit_test_setup_teardown(test_busy_after_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_end_report_does_not_end_next_call, setup,
 					    teardown),

@@ -230,6 +230,173 @@ static void test_board_events(void **state)
 	rmdir(dir);
 }
 
+/* ---- metrics ------------------------------------------------------------------------- */
+
+/* The whole file for known counters, byte for byte (Prometheus text format 0.0.4). */
+static void test_metrics_format_exact(void **state)
+{
+	(void)state;
+	struct gw_status_metrics mt = {.radio_up = true,
+				       .modem_up = false,
+				       .board_up = true,
+				       .incidents = {3, 1, 2},
+				       .lat_bucket = {1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3},
+				       .lat_count = 4,
+				       .lat_sum_ms = 2507,
+				       .spool_pending = true,
+				       .db_queue_bytes = 4096,
+				       .roster_gap_lines = 2,
+				       .last_page_wall_ms = 1767225600123LL};
+	static const char want[] =
+	    "# HELP rinki_radio_up The TETRA terminal is ready (1) or not (0).\n"
+	    "# TYPE rinki_radio_up gauge\n"
+	    "rinki_radio_up 1\n"
+	    "# HELP rinki_modem_up The cellular modem is ready (1) or not (0).\n"
+	    "# TYPE rinki_modem_up gauge\n"
+	    "rinki_modem_up 0\n"
+	    "# HELP rinki_board_up The I/O board answers (1) or not, or none is configured (0).\n"
+	    "# TYPE rinki_board_up gauge\n"
+	    "rinki_board_up 1\n"
+	    "# HELP rinki_incidents_total Authority calls since rinkid started, by how they "
+	    "ended.\n"
+	    "# TYPE rinki_incidents_total counter\n"
+	    "rinki_incidents_total{outcome=\"accepted\"} 3\n"
+	    "rinki_incidents_total{outcome=\"not_accepted\"} 1\n"
+	    "rinki_incidents_total{outcome=\"busy\"} 2\n"
+	    "# HELP rinki_page_latency_seconds From the handling of an authority call's +CTICN "
+	    "to its first ATD written to the modem, on rinkid's loop clock (ms resolution).\n"
+	    "# TYPE rinki_page_latency_seconds histogram\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.001\"} 1\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.002\"} 1\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.005\"} 2\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.010\"} 2\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.020\"} 2\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.050\"} 2\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.100\"} 2\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.200\"} 2\n"
+	    "rinki_page_latency_seconds_bucket{le=\"0.500\"} 2\n"
+	    "rinki_page_latency_seconds_bucket{le=\"1.000\"} 3\n"
+	    "rinki_page_latency_seconds_bucket{le=\"2.000\"} 3\n"
+	    "rinki_page_latency_seconds_bucket{le=\"+Inf\"} 4\n"
+	    "rinki_page_latency_seconds_sum 2.507\n"
+	    "rinki_page_latency_seconds_count 4\n"
+	    "# HELP rinki_spool_pending The call log goes to the spool: the database cannot take "
+	    "it (1) or not (0).\n"
+	    "# TYPE rinki_spool_pending gauge\n"
+	    "rinki_spool_pending 1\n"
+	    "# HELP rinki_db_queue_bytes Call-log writes waiting in the writer thread's queue, "
+	    "bytes.\n"
+	    "# TYPE rinki_db_queue_bytes gauge\n"
+	    "rinki_db_queue_bytes 4096\n"
+	    "# HELP rinki_roster_gap_lines Service lines with nobody on duty at some time in the "
+	    "next 14 days, as of the last roster load.\n"
+	    "# TYPE rinki_roster_gap_lines gauge\n"
+	    "rinki_roster_gap_lines 2\n"
+	    "# HELP rinki_last_page_timestamp_seconds When the last worker was dialled for an "
+	    "authority call (Unix time; 0: none yet).\n"
+	    "# TYPE rinki_last_page_timestamp_seconds gauge\n"
+	    "rinki_last_page_timestamp_seconds 1767225600.123\n";
+	char buf[4096];
+	int n = gw_status_metrics_format(&mt, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	assert_int_equal(n, (int)strlen(want));
+	/* one byte short of the text and its NUL: refused, not cut */
+	assert_int_equal(gw_status_metrics_format(&mt, buf, strlen(want)), -ENOSPC);
+	assert_int_equal(gw_status_metrics_format(&mt, buf, strlen(want) + 1), n);
+}
+
+/* The counters follow what the wiring reports, on the test clock; the file is replaced
+   whole on the loop timer, never written through a symlink left where its temp goes. */
+static void test_metrics_counters_and_file(void **state)
+{
+	struct fix *f = *state;
+	char dir[] = "/tmp/rinki-metrics-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	snprintf(f->conf.metrics_file, sizeof(f->conf.metrics_file), "%s/rinki.prom", dir);
+	f->conf.metrics_interval_s = 15;
+	char victim[80], tmp[300];
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->conf.metrics_file);
+	FILE *v = fopen(victim, "w");
+	assert_non_null(v);
+	fputs("keep\n", v);
+	fclose(v);
+	assert_int_equal(symlink(victim, tmp), 0);
+
+	gw_status_device(f->st, "radio", true);
+	/* an incident paged 7 ms after its +CTICN, then accepted; a second paged at once and
+	   closed unaccepted; one busy */
+	gw_status_page_start(f->st);
+	gw_loop_clock_advance(f->loop, 7);
+	gw_status_page_dialled(f->st);
+	gw_loop_clock_advance(f->loop, 5000);
+	gw_status_page_dialled(f->st); /* the next step of the chain: no second sample */
+	gw_status_call_state(f->st, GW_CALL_ST_PAGING);
+	gw_status_call_state(f->st, GW_CALL_ST_BRIDGED);
+	gw_status_call_state(f->st, GW_CALL_ST_CLOSED);
+	gw_status_page_start(f->st);
+	gw_status_page_dialled(f->st);
+	gw_status_call_state(f->st, GW_CALL_ST_PAGING);
+	gw_status_call_state(f->st, GW_CALL_ST_CLOSED);
+	gw_status_busy(f->st);
+	gw_status_roster_gaps(f->st, 1);
+	struct gw_status_metrics mt;
+	gw_status_metrics_get(f->st, &mt);
+	assert_true(mt.radio_up);
+	assert_false(mt.modem_up);
+	assert_int_equal(mt.incidents[GW_STATUS_OUT_ACCEPTED], 1);
+	assert_int_equal(mt.incidents[GW_STATUS_OUT_NOT_ACCEPTED], 1);
+	assert_int_equal(mt.incidents[GW_STATUS_OUT_BUSY], 1);
+	assert_int_equal(mt.lat_count, 2);
+	assert_int_equal(mt.lat_sum_ms, 7);
+	assert_int_equal(mt.lat_bucket[0], 1); /* <= 1 ms: the second */
+	assert_int_equal(mt.lat_bucket[2], 1); /* <= 5 ms: not the 7 ms one */
+	assert_int_equal(mt.lat_bucket[3], 2); /* <= 10 ms: both */
+	assert_int_equal(mt.roster_gap_lines, 1);
+	assert_int_equal(mt.last_page_wall_ms, 1767225600000LL + 5007);
+
+	/* the timer writes at once, then every metrics.interval */
+	gw_status_metrics_start(f->st);
+	gw_loop_clock_advance(f->loop, 0);
+	char text[4096];
+	FILE *in = fopen(f->conf.metrics_file, "r");
+	assert_non_null(in);
+	size_t n = fread(text, 1, sizeof(text) - 1, in);
+	fclose(in);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "rinki_incidents_total{outcome=\"accepted\"} 1\n"));
+	assert_non_null(strstr(text, "rinki_page_latency_seconds_sum 0.007\n"));
+	v = fopen(victim, "r");
+	assert_non_null(v);
+	assert_non_null(fgets(text, sizeof(text), v));
+	fclose(v);
+	assert_string_equal(text, "keep\n"); /* the symlink's target untouched */
+	assert_int_equal(access(tmp, F_OK), -1);
+
+	gw_status_busy(f->st);
+	gw_loop_clock_advance(f->loop, 14999);
+	in = fopen(f->conf.metrics_file, "r");
+	n = fread(text, 1, sizeof(text) - 1, in);
+	fclose(in);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "rinki_incidents_total{outcome=\"busy\"} 1\n"));
+	gw_loop_clock_advance(f->loop, 1);
+	in = fopen(f->conf.metrics_file, "r");
+	n = fread(text, 1, sizeof(text) - 1, in);
+	fclose(in);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "rinki_incidents_total{outcome=\"busy\"} 2\n"));
+
+	/* a directory it cannot write to: an error, the old file left as it was */
+	snprintf(f->conf.metrics_file, sizeof(f->conf.metrics_file), "%s/none/rinki.prom", dir);
+	assert_int_equal(gw_status_metrics_flush(f->st), -ENOENT);
+	snprintf(f->conf.metrics_file, sizeof(f->conf.metrics_file), "%s/rinki.prom", dir);
+	unlink(f->conf.metrics_file);
+	unlink(victim);
+	rmdir(dir);
+	f->conf.metrics_file[0] = '\0';
+}
+
 int main(void)
 {
 	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
@@ -239,6 +406,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_board_remembers_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_health_after_five_minutes_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_board_events, setup, teardown),
+	    cmocka_unit_test(test_metrics_format_exact),
+	    cmocka_unit_test_setup_teardown(test_metrics_counters_and_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
