@@ -29,6 +29,7 @@
 #include "service/relay.h"
 #include "service/status.h"
 #include "store/db.h"
+#include "store/roster.h"
 #include "voice/dtmf.h"
 
 struct gw_rinkid {
@@ -289,9 +290,17 @@ static int relay_sds(void *arg, const char *issi, const char *text)
 }
 
 /* housekeeping -> modules */
+
+/* A roster read from the database: its copy for a start without one (not on a stand-in). */
+static void save_copy(struct gw_rinkid *d)
+{
+	if (!gw_db_problem(d->db))
+		gw_db_copy_save(d->db);
+}
 static void hk_roster(void *arg, struct gw_roster *r)
 {
 	struct gw_rinkid *d = arg;
+	save_copy(d);
 	gw_calls_set_roster(d->calls, r);
 	gw_callback_set_roster(d->callback, r);
 	gw_relay_set_roster(d->relay, r);
@@ -323,6 +332,7 @@ static int ctl_status(void *arg, struct gw_ctl_status *st)
 	snprintf(st->callback.worker, sizeof(st->callback.worker), "%s",
 		 gw_callback_worker(d->callback));
 	st->db.spooling = gw_db_spool_pending(d->db);
+	snprintf(st->db.problem, sizeof(st->db.problem), "%s", gw_db_problem(d->db) ?: "");
 	st->counters = d->counters;
 	return 0;
 }
@@ -386,7 +396,9 @@ static int build_base(struct gw_rinkid *d)
 	if (gw_ctl_listen(d->ctl, d->loop, &tconf) < 0)
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "no control socket at %s: running without it",
 		     d->conf.ctl_socket);
-	if ((rc = gw_db_open(d->conf.db_path, &d->db)) < 0) {
+	/* A database that cannot be used does not stop the paging: rinkid runs on a stand-in
+	   (the roster copy) and spools the call log until the file works again. */
+	if ((rc = gw_db_open_daemon(d->conf.db_path, d->conf.spool_path, &d->db)) < 0) {
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot open the database %s", d->conf.db_path);
 		return rc;
 	}
@@ -395,8 +407,15 @@ static int build_base(struct gw_rinkid *d)
 		LOGP(GW_LOG_MAIN, GW_LOG_WARN,
 		     "%d incident(s) left open by an earlier run marked interrupted", n);
 	struct gw_housekeeping_ops hops = {.roster = hk_roster, .tick = hk_tick, .arg = d};
-	return gw_housekeeping_new(d->loop, &d->conf, d->opts.conf_path, d->opts.debug, d->db,
-				   &hops, &d->hk);
+	if ((rc = gw_housekeeping_new(d->loop, &d->conf, d->opts.conf_path, d->opts.debug, d->db,
+				      &hops, &d->hk)) < 0)
+		return rc;
+	save_copy(d);
+	if (gw_roster_line_count(gw_housekeeping_roster(d->hk)) == 0)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+		     "no roster: nobody can be paged; authority calls are still answered and "
+		     "logged");
+	return 0;
 }
 
 /* The incident and call-back machines, the text relay and the voice. */
