@@ -905,6 +905,7 @@ int db_reconnect(struct gw_db *db)
 	db->data_version = n->data_version;
 	db->v3_from = n->v3_from;
 	db->roster_dirty = true; /* it may be another file now: have the roster read again */
+	db->copy_made = false;	 /* ... and copied again */
 	db->gone = false;
 	free(n);
 	if (db->standin) {
@@ -1116,6 +1117,8 @@ int gw_db_copy_save(struct gw_db *db)
 
 	if (db->standin)
 		return -EAGAIN; /* the copy is what rinkid runs on */
+	if (db->copy_made && db->copy_rev == db->roster_rev)
+		return 0; /* the roster did not change (a daily reload): the copy stands */
 	if (!(copy = copy_path(db->spool_path)) || asprintf(&tmp, "%s.tmp", copy) < 0) {
 		free(copy);
 		return -ENOMEM;
@@ -1152,6 +1155,8 @@ int gw_db_copy_save(struct gw_db *db)
 		LOGP(GW_LOG_DB, GW_LOG_ERROR, "roster copy %s: %s", copy, strerror(-rc));
 	} else {
 		rc = 0;
+		db->copy_made = true;
+		db->copy_rev = db->roster_rev;
 		LOGP(GW_LOG_DB, GW_LOG_INFO, "roster copy kept in %s", copy);
 	}
 	if (fd >= 0)

@@ -84,8 +84,10 @@ const char *gw_db_problem(const struct gw_db *db);
 /*
  * Keep a copy of the database for a bad day in "<spool>.roster" (0640, replaced whole): the
  * roster, the manual layer and PINs as they are, the call log's events left out and only
- * its newest incident row kept (ids given out on the copy come after it). Returns 0,
- * -EAGAIN on a stand-in, or -errno (logged).
+ * its newest incident row kept (ids given out on the copy come after it). Made again only
+ * when the roster revision changed (or the file was reopened): it runs on the caller's
+ * thread, about 0.7 s for a 19 MB database. Returns 0, -EAGAIN on a stand-in, or -errno
+ * (logged).
  */
 int gw_db_copy_save(struct gw_db *db);
 

@@ -156,6 +156,9 @@ struct gw_db {
 	   first replay that reaches the real file swaps it in. problem says why, for status. */
 	bool standin;
 	char problem[200];
+	/* gw_db_copy_save() made the copy of this roster revision (of this file). */
+	bool copy_made;
+	int64_t copy_rev;
 	/* Spooled incidents whose id the database had already given to another incident (a
 	   file put back or replaced) and the id they got at replay: old, new pairs. */
 	int64_t *renum;
