@@ -86,6 +86,18 @@ static void pei_released(void *arg, int cci, int cause)
 	if (!gw_monitor_released(d->monitor, cci, cause))
 		gw_calls_radio_released(d->calls, cci, cause);
 }
+/* A radio call left up by an earlier run (found after the init, being released): logged. */
+static void pei_orphan(void *arg, int cci)
+{
+	struct gw_rinkid *d = arg;
+	char detail[96];
+	snprintf(detail, sizeof(detail),
+		 "call %d up at the terminal with nobody behind it at start: released", cci);
+	int rc = gw_db_system_event_append(d->db, gw_loop_wall_ms(d->loop), "radio_orphan", detail);
+	if (rc < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "system event not logged (%s): radio_orphan %s",
+		     strerror(-rc), detail);
+}
 static void pei_dial_state(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause)
 {
 	gw_callback_dial_state(((struct gw_rinkid *)arg)->callback, handle, cci, st, cause);
@@ -483,6 +495,7 @@ static int build_devices(struct gw_rinkid *d)
 				  .sds_in = pei_sds_in,
 				  .floor = pei_floor,
 				  .dial_state = pei_dial_state,
+				  .orphan = pei_orphan,
 				  .arg = d};
 	if ((rc = gw_monitor_new(d->loop, &d->conf, d->db, &d->monitor)) < 0)
 		return rc;

@@ -7,7 +7,9 @@
  * the roster beside the spool), stops it, breaks the database and starts rinkid again: it
  * must start, page the on-duty worker of the saved roster on an officer's call, bridge and
  * close it, say it is degraded in rinkictl status, and once the database is fixed replay the
- * spool so that the incident is in the call log and the chain verifies.
+ * spool so that the incident is in the call log and the chain verifies. Also: rinkid killed
+ * with SIGKILL mid-call leaves the officer's radio call up at the terminal; the next start
+ * finds it in the terminal's call list and releases it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -228,12 +230,61 @@ static void drill_db_read_only(void **state)
 	rig.wrap = NULL;
 }
 
+/* A system event of kind in rinkid's call log (kind and detail as "kind detail"). */
+static void find_sys(const struct gw_db_event *ev, void *arg)
+{
+	char *out = arg;
+	if (strcmp(ev->kind, "radio_orphan") == 0)
+		snprintf(out, 256, "%s %s", ev->kind, ev->detail ? ev->detail : "");
+}
+
+/*
+ * Kill -9 mid-call: the officer's radio call stays up at the terminal with nothing behind
+ * it. The next rinkid asks the terminal for its calls after the init (AT+CLCC), releases
+ * the orphan (logged, a system event) and only then is ready.
+ */
+static void drill_orphan_after_kill9(void **state)
+{
+	(void)state;
+	size_t rp = 0, mp = 0;
+	char reply[256], want[32], sys[256] = "";
+	int cci = -1;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001"), 0);
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "answered after", 5000), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
+	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001", 3000), 0);
+	assert_int_equal(h_kill_rinkid(&rig, SIGKILL), 0);
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "state"), 0);
+	printf("  terminal after the kill: %s\n", reply);
+	assert_non_null(strstr(reply, "calls=1"));
+
+	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
+	snprintf(want, sizeof(want), "released %d ", cci);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, want, 5000), 0);
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "state"), 0);
+	printf("  terminal after the restart: %s\n", reply);
+	assert_non_null(strstr(reply, "calls=0"));
+	struct gw_db *h;
+	assert_int_equal(gw_db_open_flags(rig.db, GW_DB_NOCREATE, &h), 0);
+	assert_true(gw_db_system_event_list(h, find_sys, sys) > 0);
+	gw_db_close(h);
+	printf("  system event: %s\n", sys);
+	snprintf(want, sizeof(want), "call %d", cci);
+	assert_non_null(strstr(sys, want));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(drill_db_dir_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_db_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_db_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_orphan_after_kill9, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: a bad day at start-up", tests, NULL, NULL);
 }

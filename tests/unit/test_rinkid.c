@@ -110,6 +110,8 @@ static void test_up_and_down(void **state)
 	}
 	pty_peer_expect(&radio, "AT+CNUMF?");
 	pty_peer_send(&radio, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_expect(&radio, "AT+CLCC");
+	pty_peer_send(&radio, "\r\nOK\r\n");
 	pty_peer_run(&radio, 50);
 	assert_string_equal(next_msg(), "STATUS=radio ready, modem DOWN, idle");
 
