@@ -230,6 +230,49 @@ static void drill_db_read_only(void **state)
 	rig.wrap = NULL;
 }
 
+/*
+ * (d) No copy of the roster either (rinkid never ran on this spool path) and a garbage
+ * database: rinkid still starts, answers and logs the officer's call, pages nobody (the
+ * incident closes "unstaffed"), and says why; the incident reaches the repaired file.
+ */
+static void drill_db_corrupt_no_copy(void **state)
+{
+	(void)state;
+	size_t rp = 0;
+	char good[200], text[4096], reply[128];
+	snprintf(good, sizeof(good), "%s.good", rig.db);
+	const char *cp[] = {"/bin/cp", "-p", rig.db, good, NULL};
+	assert_int_equal(run(cp), 0);
+	int fd = open(rig.db, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a database, not at all", 26), 26);
+	close(fd);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
+	assert_int_equal(h_start_rinkid(&rig, conf_with(rig.db)), 0);
+	assert_int_equal(h_wait_log(&rig, "no roster: nobody can be paged", 3000), 0);
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: unstaffed", 5000), 0);
+	assert_int_equal(h_count_events(&rig.modem, "ATD"), 0);
+	assert_int_equal(ctl_status(text, sizeof(text)), 1);
+	printf("  rinkictl status with no roster:\n%s", text);
+	assert_non_null(strstr(text, "no roster copy"));
+	assert_int_equal(rename(good, rig.db), 0);
+	assert_int_equal(h_wait_log(&rig, "spool replayed", 10000), 0);
+	char bin[256], out[200], log[8192] = "";
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	snprintf(out, sizeof(out), "%s/log.out", rig.dir);
+	char *argv[] = {bin, "-d", rig.db, "log", NULL};
+	assert_int_equal(h_run(argv, out), 0);
+	FILE *f = fopen(out, "r");
+	assert_non_null(f);
+	size_t got = fread(log, 1, sizeof(log) - 1, f);
+	log[got] = '\0';
+	fclose(f);
+	printf("  call log after the replay:\n%s", log);
+	assert_non_null(strstr(log, "unstaffed"));
+}
+
 /* A system event of kind in rinkid's call log (kind and detail as "kind detail"). */
 static void find_sys(const struct gw_db_event *ev, void *arg)
 {
@@ -284,6 +327,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(drill_db_dir_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_db_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_db_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_db_corrupt_no_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_orphan_after_kill9, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: a bad day at start-up", tests, NULL, NULL);
