@@ -49,7 +49,8 @@ struct gw_rinkid {
 	struct gw_pei *pei;
 	struct gw_modem *modem;
 	struct gw_ctl_counters counters;
-	bool page_test; /* the modem's call is a page-test */
+	bool page_test;	 /* the modem's call is a page-test */
+	bool db_standin; /* started on a stand-in for the database: no writer thread yet */
 	struct gw_timer page_test_end;
 };
 
@@ -320,7 +321,15 @@ static void hk_roster(void *arg, struct gw_roster *r)
 }
 static void hk_tick(void *arg)
 {
-	gw_status_update(((struct gw_rinkid *)arg)->status);
+	struct gw_rinkid *d = arg;
+	/* the database is back (replayed on an earlier tick): commits leave the loop again */
+	if (d->db_standin && !gw_db_problem(d->db)) {
+		d->db_standin = false;
+		if (gw_db_writer_start(d->db) == 0)
+			LOGP(GW_LOG_DB, GW_LOG_NOTICE,
+			     "the database is back: call-log commits leave the loop again");
+	}
+	gw_status_update(d->status);
 }
 
 /* ---- control socket -> gateway ------------------------------------------------------- */
@@ -414,6 +423,7 @@ static int build_base(struct gw_rinkid *d)
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot open the database %s", d->conf.db_path);
 		return rc;
 	}
+	d->db_standin = gw_db_problem(d->db) != NULL;
 	int n = gw_db_mark_interrupted(d->db, gw_loop_wall_ms(d->loop));
 	if (n > 0)
 		LOGP(GW_LOG_MAIN, GW_LOG_WARN,

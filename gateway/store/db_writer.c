@@ -195,6 +195,16 @@ int gw_db_writer_start(struct gw_db *db)
 	if (rc < 0)
 		goto fail;
 	gw_db_set_busy_timeout(w->wdb, db->busy_ms);
+	/* incidents renumbered at a replay on this connection: the thread's writes follow */
+	if (db->nrenum) {
+		size_t sz = db->nrenum * 2 * sizeof(*db->renum);
+		if (!(w->wdb->renum = malloc(sz))) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(w->wdb->renum, db->renum, sz);
+		w->wdb->nrenum = db->nrenum;
+	}
 	/*
 	 * Records left in the queue by a crash are committed by the thread first; ids they
 	 * gave out stay taken. The thread's connection saw them in its spool scan, not here.

@@ -134,6 +134,7 @@ static void count_inc(const struct gw_db_incident *inc, void *arg)
 static void check_replayed(const char *db)
 {
 	assert_int_equal(h_wait_log(&rig, "spool replayed", 10000), 0);
+	assert_int_equal(h_wait_log(&rig, "call-log commits leave the loop again", 5000), 0);
 	struct gw_db *h;
 	assert_int_equal(gw_db_open_flags(db, GW_DB_NOCREATE, &h), 0);
 	int n = 0;
@@ -155,6 +156,27 @@ static void check_replayed(const char *db)
 	printf("  call log after the replay:\n%s", text);
 	assert_non_null(strstr(text, "2269001"));
 	assert_non_null(strstr(text, "completed"));
+}
+
+/* After the database is back: a new officer's call is logged in it (by the writer thread). */
+static void call_after_fix(const char *db)
+{
+	char reply[128];
+	int cci = -1;
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001"), 0);
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
+	assert_int_equal(h_wait_log_count(&rig, "answered after", 2, 5000), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
+	assert_int_equal(h_wait_log_count(&rig, "bridged: officer 2269001", 2, 3000), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_log_count(&rig, "incident closed: completed", 2, 3000), 0);
+	struct gw_db *h;
+	int n = 0;
+	assert_int_equal(gw_db_open_flags(db, GW_DB_NOCREATE, &h), 0);
+	assert_true(gw_db_incident_list(h, 8, count_inc, &n) >= 2);
+	assert_int_equal(gw_db_log_verify(h, NULL), 0);
+	gw_db_close(h);
+	printf("  a call after the fix: %d incidents in the call log, chain intact\n", n);
 }
 
 /* (a) db.path in a directory that is not there; fixed by putting the database there. */
@@ -193,6 +215,7 @@ static void drill_db_corrupt(void **state)
 	call_on_bad_day();
 	assert_int_equal(rename(good, rig.db), 0);
 	check_replayed(rig.db);
+	call_after_fix(rig.db);
 }
 
 /* (c) the database on a read-only file system; fixed by remounting it read-write. */
