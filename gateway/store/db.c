@@ -587,7 +587,8 @@ int db_fail(struct gw_db *db, int rc, const char *what)
 	}
 	if (rc == SQLITE_READONLY_DBMOVED)
 		db->gone = true;
-	LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s: %s (sqlite %d)", db->path, what, msg, rc);
+	LOGP(GW_LOG_DB, db->quiet ? GW_LOG_DEBUG : GW_LOG_ERROR, "%s: %s: %s (sqlite %d)", db->path,
+	     what, msg, rc);
 	return err;
 }
 
@@ -893,10 +894,14 @@ int db_reconnect(struct gw_db *db)
 	n->path = db->path; /* borrowed */
 	n->md = db->md;	    /* borrowed */
 	n->busy_ms = db->busy_ms;
+	n->quiet = db->standin && db->standin_tries > 0; /* the first failure was logged */
 	rc = db_connect(n, n->path, GW_DB_NOCREATE);
 	if (rc < 0) {
 		db_disconnect(n);
 		free(n);
+		if (db->standin && ++db->standin_tries % 150 == 0) /* every 5 min at 2 s */
+			LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: still unusable (%s), %u tries: %s",
+			     db->path, strerror(-rc), db->standin_tries, db->problem);
 		return rc;
 	}
 	db_disconnect(db);

@@ -159,6 +159,10 @@ struct gw_db {
 	/* gw_db_copy_save() made the copy of this roster revision (of this file). */
 	bool copy_made;
 	int64_t copy_rev;
+	/* Reopen tries of a stand-in that failed; their SQLite errors are logged at debug
+	   level after the first (quiet), with a summary line now and then. */
+	unsigned standin_tries;
+	bool quiet;
 	/* Spooled incidents whose id the database had already given to another incident (a
 	   file put back or replaced) and the id they got at replay: old, new pairs. */
 	int64_t *renum;
