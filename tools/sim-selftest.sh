@@ -216,6 +216,9 @@ test_tetra() {
 	expect OK '+CTCC: 1,0,0,0,0,0,1'
 	at ATA
 	expect '+CME ERROR: 3'
+	at 'AT+CLCC'
+	expect '+CLCC: 1,1,0,0,0' OK
+	pass "AT+CLCC lists the live call"
 	ctl_ok 'talker 1 1234'
 	expect '+CTXG: 1,3,0,0,0,1234'
 	ctl_ok 'cease 1'

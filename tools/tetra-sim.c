@@ -7,7 +7,8 @@
  * small table keyed by CC instance; a test drives the radio side (incoming calls, talkers,
  * releases, SDS, reboot, unplug) through the control channel of sim_common. SDS sent by
  * the host (AT+CMGS + hex + Ctrl-Z) is accepted with "+CMGS: <inst>", OK, and a delayed
- * "+CMGS: <inst>,<status>,<ref>" report.
+ * "+CMGS: <inst>,<status>,<ref>" report. AT+CLCC lists the live calls (27.007 layout; that
+ * a terminal answers it so is unconfirmed), so a call left up by a killed rinkid is seen.
  */
 #include "sim_common.h"
 
@@ -232,6 +233,24 @@ static void at_hangup(struct tetra *t)
 		sim_event(&t->sim, "released %d 1", c->cci);
 		c->st = CALL_FREE;
 	}
+}
+
+/*
+ * AT+CLCC: the live calls, "+CLCC: <cci>,<dir>,<stat>,<mode>,<mpty>" as 3GPP TS 27.007
+ * lists them (dir 1: terminated here, stat 0 active, 4 incoming (ringing), 2 dialling;
+ * mode 0 voice, mpty 1 for a group call). Whether a TETRA terminal answers it this way is
+ * unconfirmed (tetra-hw-and-checks.md); rinkid uses only the first field.
+ */
+static void at_clcc(struct tetra *t)
+{
+	for (int i = 0; i < MAX_CALLS; i++) {
+		const struct call *c = &t->calls[i];
+		if (c->st == CALL_FREE)
+			continue;
+		int stat = c->st == CALL_ACTIVE ? 0 : c->st == CALL_RINGING ? 4 : 2;
+		sim_out(&t->sim, "+CLCC: %d,1,%d,0,%d", c->cci, stat, c->comms == 1);
+	}
+	reply_ok(t);
 }
 
 static void at_dial(struct tetra *t, const char *ssi, int64_t t_ns)
@@ -481,6 +500,8 @@ static void at_command(struct tetra *t, char *cmd, int64_t t_ns)
 	} else if (!strcmp(body, "+CNUMF?")) {
 		sim_out(&t->sim, "+CNUMF: 6,%s", t->tsi);
 		reply_ok(t);
+	} else if (!strcmp(body, "+CLCC")) {
+		at_clcc(t);
 	} else if (!strcmp(body, "+CREG?")) {
 		sim_out(&t->sim, "+CREG: 1,1," MNI_TEXT);
 		reply_ok(t);

@@ -72,6 +72,7 @@ static const struct key {
     S("prompt.dir", prompt_dir),
     ONEOF("prompt.language", prompt_language, "fi sv en"),
     S("db.path", db_path),
+    S("spool.path", spool_path),
     S("recordings.dir", recordings_dir),
     {.name = "record.enabled", .kind = K_BOOL, F(record_enabled)},
     S("record.lines", record_lines),

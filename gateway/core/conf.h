@@ -45,6 +45,7 @@ struct gw_conf {
 	char prompt_dir[GW_CONF_STR]; /* <dir>/<lang>/<name>.wav, built by make */
 	char prompt_language[8];      /* fi, sv or en; the worker's own when the roster has it */
 	char db_path[GW_CONF_STR];
+	char spool_path[GW_CONF_STR]; /* call-log spool and roster copy; "": <db_path>.spool */
 	char recordings_dir[GW_CONF_STR];
 	bool record_enabled;		/* record bridged authority calls to recordings_dir */
 	char record_lines[GW_CONF_STR]; /* line codes to record, comma-separated; empty: all */

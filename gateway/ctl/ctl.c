@@ -193,7 +193,10 @@ enum gw_ctl_health gw_ctl_health(const struct gw_ctl_status *st, char *why, size
 		problem(why, len, "I/O board down");
 		n++;
 	}
-	if (st->db.spooling) {
+	if (st->db.problem[0]) {
+		problem(why, len, st->db.problem);
+		n++;
+	} else if (st->db.spooling) {
 		problem(why, len, "database away (call log spooled)");
 		n++;
 	}
@@ -270,6 +273,7 @@ int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, s
 
 	out_group(&o, "db");
 	put_bool(&o, "spooling", st->db.spooling);
+	put_str(&o, "problem", st->db.problem);
 
 	out_group(&o, "counters");
 	put_int(&o, "incidents", st->counters.incidents);

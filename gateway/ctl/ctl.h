@@ -58,7 +58,8 @@ struct gw_ctl_status {
 		char worker[64]; /* its worker's roster name; never the PIN or typed digits */
 	} callback;
 	struct {
-		bool spooling; /* call-log writes wait in the spool (database away) */
+		bool spooling;	   /* call-log writes wait in the spool (database away) */
+		char problem[200]; /* why rinkid runs without its database; "" when it has it */
 	} db;
 	struct gw_ctl_counters counters;
 	struct {

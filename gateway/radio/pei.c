@@ -11,7 +11,9 @@
  * setting still carries calls. A step (or AT+CNUMF?) that is not answered at
  * all means the terminal is not there: the init gives up, the terminal is not
  * ready, and the init starts over after INIT_AGAIN_MS. Only a complete init
- * makes it ready. +CNUMF is checked against radio.issi.
+ * makes it ready. +CNUMF is checked against radio.issi. Then AT+CLCC lists the
+ * terminal's live calls: one we do not track was left up by an earlier run (a crash,
+ * the watchdog) and is released (ATH) and told to orphan() before the terminal is ready.
  *
  * Liveness: after radio.probe_idle seconds without a byte from a ready terminal
  * an "AT+CTOM?" probe goes out; three unanswered probes in a row reopen the
@@ -1094,6 +1096,7 @@ static void urc_ctom(struct gw_at *at, const char *const *lines, int n, void *ar
 /* ---- init -------------------------------------------------------------------------------- */
 
 static void init_next(struct gw_pei *pei);
+static void cmd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg);
 
 /* A step went unanswered: not ready; the init starts over after INIT_AGAIN_MS. */
 static void init_give_up(struct gw_pei *pei, const char *cmd, const struct gw_at_resp *r)
@@ -1108,6 +1111,96 @@ static void init_give_up(struct gw_pei *pei, const char *cmd, const struct gw_at
 	pei->init_step = 0;
 	pei->init_retries = 0;
 	gw_timer_schedule(pei->loop, &pei->init_retry, INIT_AGAIN_MS);
+}
+
+/* The init went through: the terminal is ready. */
+static void go_ready(struct gw_pei *pei)
+{
+	LOGP(GW_LOG_RADIO, GW_LOG_NOTICE, "terminal ready, identity %s",
+	     pei->h.identity[0] ? pei->h.identity : "unknown");
+	pei->ready = 1;
+	if (pei->ops.ready)
+		pei->ops.ready(pei->ops.arg, 1);
+	gw_timer_schedule(pei->loop, &pei->health, 0);
+}
+
+int gw_pei_parse_clcc(const char *line, int *cci)
+{
+	char buf[128];
+	const char *f[5];
+	long v;
+	const char *p = params_of(line, "+CLCC:");
+	if (!p || gw_at_fields(p, buf, sizeof(buf), f, 5) < 1 || !*f[0])
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	v = strtol(f[0], &end, 10);
+	if (errno || *end || v < 0 || v > 65535)
+		return -EINVAL;
+	*cci = (int)v;
+	return 0;
+}
+
+static void orphan_hangup_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	cmd_done(at, r, arg);
+	if (r->result != GW_AT_ABORTED)
+		go_ready(arg);
+}
+
+/*
+ * The terminal's live calls after the init: a call this driver does not track was left
+ * by an earlier run (its officer hears nothing) and is released with ATH, each told to
+ * orphan(), before the terminal is ready. ATH clears every call, so it goes only when
+ * none of the live calls is one we track. A terminal without the call list is ready.
+ */
+static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_pei *pei = arg;
+	int orphans = 0, ours = 0, cci;
+	if (r->result == GW_AT_ABORTED)
+		return;
+	if (r->result == GW_AT_TIMEOUT) { /* not there after all: like any unanswered step */
+		init_give_up(pei, "AT+CLCC", r);
+		return;
+	}
+	if (r->result != GW_AT_OK) {
+		LOGP(GW_LOG_RADIO, GW_LOG_INFO,
+		     "AT+CLCC: %s %d: the terminal lists no calls; calls left up before the start "
+		     "are not released",
+		     gw_at_result_name(r->result), r->err);
+		go_ready(pei);
+		return;
+	}
+	for (int i = 0; i < r->nlines; i++) {
+		if (gw_pei_parse_clcc(r->lines[i], &cci) < 0)
+			continue;
+		if (call_find(pei, cci)) {
+			ours++;
+			continue;
+		}
+		orphans++;
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "radio call %d is up with nobody behind it (left by an earlier run): "
+		     "releasing it",
+		     cci);
+		if (pei->ops.orphan)
+			pei->ops.orphan(pei->ops.arg, cci);
+	}
+	if (!orphans) {
+		go_ready(pei);
+		return;
+	}
+	if (ours) {
+		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
+		     "%d orphaned radio call(s) left up: ATH would clear our %d live call(s) too",
+		     orphans, ours);
+		go_ready(pei);
+		return;
+	}
+	if (gw_at_cmd(pei->at, "ATH", NULL, T_CMD_MS, GW_AT_F_URGENT, orphan_hangup_done, pei) < 0)
+		go_ready(pei);
 }
 
 static void cnumf_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
@@ -1138,11 +1231,9 @@ static void cnumf_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		     "terminal identity %s does not end in the configured ISSI %s: check "
 		     "radio.issi",
 		     *own ? own : "(none)", want);
-	LOGP(GW_LOG_RADIO, GW_LOG_NOTICE, "terminal ready, identity %s", *own ? own : "unknown");
-	pei->ready = 1;
-	if (pei->ops.ready)
-		pei->ops.ready(pei->ops.arg, 1);
-	gw_timer_schedule(pei->loop, &pei->health, 0);
+	/* calls left up by an earlier run (a crash, the watchdog) before we go ready */
+	if (gw_at_cmd(pei->at, "AT+CLCC", "+CLCC:", T_CMD_MS, 0, clcc_done, pei) < 0)
+		go_ready(pei);
 }
 
 static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)

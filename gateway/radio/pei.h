@@ -87,8 +87,17 @@ struct gw_pei_ops {
 	/* An outgoing call's progress (handle from gw_pei_dial(); cci -1 until the terminal
 	   names it). Such calls get no connected()/released(): only this. May be NULL. */
 	void (*dial_state)(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause);
+	/* After the init: the terminal lists call cci we do not track (left up by an earlier
+	   run); it is being released. May be NULL. */
+	void (*orphan)(void *arg, int cci);
 	void *arg;
 };
+
+/*
+ * Parse one "+CLCC: <cci>,<dir>,<stat>,<mode>,<mpty>" line of AT+CLCC (the terminal's call
+ * list; only the first field, the CC instance 0..65535, is used). 0, or -EINVAL.
+ */
+int gw_pei_parse_clcc(const char *line, int *cci);
 
 /* Create the driver and open conf->radio_port. Returns 0 and *out, or -errno. */
 int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_pei_ops *ops,

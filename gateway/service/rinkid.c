@@ -30,6 +30,7 @@
 #include "service/relay.h"
 #include "service/status.h"
 #include "store/db.h"
+#include "store/roster.h"
 #include "voice/dtmf.h"
 
 struct gw_rinkid {
@@ -49,7 +50,8 @@ struct gw_rinkid {
 	struct gw_pei *pei;
 	struct gw_modem *modem;
 	struct gw_ctl_counters counters;
-	bool page_test; /* the modem's call is a page-test */
+	bool page_test;	 /* the modem's call is a page-test */
+	bool db_standin; /* started on a stand-in for the database: no writer thread yet */
 	struct gw_timer page_test_end;
 };
 
@@ -105,6 +107,18 @@ static void pei_released(void *arg, int cci, int cause)
 	gw_callvoice_radio_released(d->voice, cci);
 	if (!gw_monitor_released(d->monitor, cci, cause))
 		gw_calls_radio_released(d->calls, cci, cause);
+}
+/* A radio call left up by an earlier run (found after the init, being released): logged. */
+static void pei_orphan(void *arg, int cci)
+{
+	struct gw_rinkid *d = arg;
+	char detail[96];
+	snprintf(detail, sizeof(detail),
+		 "call %d up at the terminal with nobody behind it at start: released", cci);
+	int rc = gw_db_system_event_append(d->db, gw_loop_wall_ms(d->loop), "radio_orphan", detail);
+	if (rc < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "system event not logged (%s): radio_orphan %s",
+		     strerror(-rc), detail);
 }
 static void pei_dial_state(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause)
 {
@@ -335,9 +349,16 @@ static void roster_gaps(struct gw_rinkid *d, const struct gw_roster *r)
 	gw_status_roster_gaps(d->status, n);
 }
 
+/* A roster read from the database: its copy for a start without one (not on a stand-in). */
+static void save_copy(struct gw_rinkid *d)
+{
+	if (!gw_db_problem(d->db))
+		gw_db_copy_save(d->db);
+}
 static void hk_roster(void *arg, struct gw_roster *r)
 {
 	struct gw_rinkid *d = arg;
+	save_copy(d);
 	if (d->conf.metrics_file[0])
 		roster_gaps(d, r);
 	gw_calls_set_roster(d->calls, r);
@@ -347,7 +368,15 @@ static void hk_roster(void *arg, struct gw_roster *r)
 }
 static void hk_tick(void *arg)
 {
-	gw_status_update(((struct gw_rinkid *)arg)->status);
+	struct gw_rinkid *d = arg;
+	/* the database is back (replayed on an earlier tick): commits leave the loop again */
+	if (d->db_standin && !gw_db_problem(d->db)) {
+		d->db_standin = false;
+		if (gw_db_writer_start(d->db) == 0)
+			LOGP(GW_LOG_DB, GW_LOG_NOTICE,
+			     "the database is back: call-log commits leave the loop again");
+	}
+	gw_status_update(d->status);
 }
 
 /* ---- control socket -> gateway ------------------------------------------------------- */
@@ -371,6 +400,7 @@ static int ctl_status(void *arg, struct gw_ctl_status *st)
 	snprintf(st->callback.worker, sizeof(st->callback.worker), "%s",
 		 gw_callback_worker(d->callback));
 	st->db.spooling = gw_db_spool_pending(d->db);
+	snprintf(st->db.problem, sizeof(st->db.problem), "%s", gw_db_problem(d->db) ?: "");
 	st->counters = d->counters;
 	return 0;
 }
@@ -436,17 +466,27 @@ static int build_base(struct gw_rinkid *d)
 	if (gw_ctl_listen(d->ctl, d->loop, &tconf) < 0)
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "no control socket at %s: running without it",
 		     d->conf.ctl_socket);
-	if ((rc = gw_db_open(d->conf.db_path, &d->db)) < 0) {
+	/* A database that cannot be used does not stop the paging: rinkid runs on a stand-in
+	   (the roster copy) and spools the call log until the file works again. */
+	if ((rc = gw_db_open_daemon(d->conf.db_path, d->conf.spool_path, &d->db)) < 0) {
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "cannot open the database %s", d->conf.db_path);
 		return rc;
 	}
+	d->db_standin = gw_db_problem(d->db) != NULL;
 	int n = gw_db_mark_interrupted(d->db, gw_loop_wall_ms(d->loop));
 	if (n > 0)
 		LOGP(GW_LOG_MAIN, GW_LOG_WARN,
 		     "%d incident(s) left open by an earlier run marked interrupted", n);
 	struct gw_housekeeping_ops hops = {.roster = hk_roster, .tick = hk_tick, .arg = d};
-	return gw_housekeeping_new(d->loop, &d->conf, d->opts.conf_path, d->opts.debug, d->db,
-				   &hops, &d->hk);
+	if ((rc = gw_housekeeping_new(d->loop, &d->conf, d->opts.conf_path, d->opts.debug, d->db,
+				      &hops, &d->hk)) < 0)
+		return rc;
+	save_copy(d);
+	if (gw_roster_line_count(gw_housekeeping_roster(d->hk)) == 0)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+		     "no roster: nobody can be paged; authority calls are still answered and "
+		     "logged");
+	return 0;
 }
 
 /* The incident and call-back machines, the text relay and the voice. */
@@ -516,6 +556,7 @@ static int build_devices(struct gw_rinkid *d)
 				  .sds_in = pei_sds_in,
 				  .floor = pei_floor,
 				  .dial_state = pei_dial_state,
+				  .orphan = pei_orphan,
 				  .arg = d};
 	if ((rc = gw_monitor_new(d->loop, &d->conf, d->db, &d->monitor)) < 0)
 		return rc;

@@ -109,14 +109,18 @@ void gw_status_update(struct gw_status *s)
 		snprintf(cb, sizeof(cb), ", call-back %lld %s",
 			 (long long)gw_callback_id(s->callback),
 			 gw_cb_state_name(gw_callback_state(s->callback)));
+	/* running on a stand-in for the database: said on every update */
+	const char *db =
+	    s->db && gw_db_problem(s->db) ? ", DATABASE UNUSABLE (call log spooled)" : "";
 	if (st != GW_CALL_ST_CLOSED)
-		gw_notify_status(s->notify, "radio %s, modem %s, incident %lld %s%s",
+		gw_notify_status(s->notify, "radio %s, modem %s, incident %lld %s%s%s",
 				 s->radio_up ? "ready" : "DOWN", s->modem_up ? "ready" : "DOWN",
-				 (long long)gw_calls_last_id(s->calls), gw_call_state_name(st), cb);
+				 (long long)gw_calls_last_id(s->calls), gw_call_state_name(st), cb,
+				 db);
 	else
-		gw_notify_status(s->notify, "radio %s, modem %s, %s",
+		gw_notify_status(s->notify, "radio %s, modem %s, %s%s",
 				 s->radio_up ? "ready" : "DOWN", s->modem_up ? "ready" : "DOWN",
-				 cb[0] ? cb + 2 : "idle");
+				 cb[0] ? cb + 2 : "idle", db);
 }
 
 bool gw_status_healthy(const struct gw_status *s)

@@ -32,6 +32,8 @@
  */
 #include "store/db_priv.h"
 
+#include <fcntl.h>
+
 /*
  * Migrations: migrations[i] takes the schema from version i to version i + 1: its SQL,
  * then its post() step (C code, may be NULL) in the same transaction.
@@ -585,7 +587,8 @@ int db_fail(struct gw_db *db, int rc, const char *what)
 	}
 	if (rc == SQLITE_READONLY_DBMOVED)
 		db->gone = true;
-	LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s: %s (sqlite %d)", db->path, what, msg, rc);
+	LOGP(GW_LOG_DB, db->quiet ? GW_LOG_DEBUG : GW_LOG_ERROR, "%s: %s: %s (sqlite %d)", db->path,
+	     what, msg, rc);
 	return err;
 }
 
@@ -845,8 +848,9 @@ int gw_db_schema_version(void)
 
 /* ---- open / close -------------------------------------------------------------------- */
 
-/* Open db->h on db->path, bring the file to this build's schema, prepare the statements. */
-static int db_connect(struct gw_db *db, unsigned flags)
+/* Open db->h on file (db->path, or a stand-in's), bring it to this build's schema, prepare
+   the statements. */
+static int db_connect(struct gw_db *db, const char *file, unsigned flags)
 {
 	/* never through a symlink: SQLite then refuses the file (its -wal/-shm it opens
 	 * with O_NOFOLLOW itself) */
@@ -855,7 +859,7 @@ static int db_connect(struct gw_db *db, unsigned flags)
 
 	if (!(flags & GW_DB_NOCREATE))
 		oflags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(db->path, &db->h, oflags, NULL);
+	rc = sqlite3_open_v2(file, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(db, rc, "open");
 	if ((rc = set_pragmas(db)) < 0 || (rc = migrate(db)) < 0 || (rc = prepare_all(db)) < 0 ||
@@ -890,10 +894,14 @@ int db_reconnect(struct gw_db *db)
 	n->path = db->path; /* borrowed */
 	n->md = db->md;	    /* borrowed */
 	n->busy_ms = db->busy_ms;
-	rc = db_connect(n, GW_DB_NOCREATE);
+	n->quiet = db->standin && db->standin_tries > 0; /* the first failure was logged */
+	rc = db_connect(n, n->path, GW_DB_NOCREATE);
 	if (rc < 0) {
 		db_disconnect(n);
 		free(n);
+		if (db->standin && ++db->standin_tries % 150 == 0) /* every 5 min at 2 s */
+			LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: still unusable (%s), %u tries: %s",
+			     db->path, strerror(-rc), db->standin_tries, db->problem);
 		return rc;
 	}
 	db_disconnect(db);
@@ -902,8 +910,16 @@ int db_reconnect(struct gw_db *db)
 	db->data_version = n->data_version;
 	db->v3_from = n->v3_from;
 	db->roster_dirty = true; /* it may be another file now: have the roster read again */
+	db->copy_made = false;	 /* ... and copied again */
 	db->gone = false;
 	free(n);
+	if (db->standin) {
+		db->standin = false;
+		db->problem[0] = '\0';
+		LOGP(GW_LOG_DB, GW_LOG_NOTICE,
+		     "%s: the database works again: the roster is read from it, the spool replayed",
+		     db->path);
+	}
 	LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%s: database reopened", db->path);
 	return 0;
 }
@@ -961,25 +977,40 @@ static int spool_scan(struct gw_db *db)
 	return 0;
 }
 
-int gw_db_open_flags(const char *path, unsigned flags, struct gw_db **out)
+/* A connection object for path, its spool at spool_path (NULL: <path>.spool), not
+   connected yet. 0 or -ENOMEM. */
+static int db_alloc(const char *path, const char *spool_path, struct gw_db **out)
+{
+	struct gw_db *db = calloc(1, sizeof(*db));
+
+	*out = NULL;
+	if (!db)
+		return -ENOMEM;
+	db->busy_ms = BUSY_TIMEOUT_MS;
+	db->path = strdup(path);
+	db->md = EVP_MD_CTX_new();
+	if (spool_path && *spool_path)
+		db->spool_path = strdup(spool_path);
+	else if (asprintf(&db->spool_path, "%s.spool", path) < 0)
+		db->spool_path = NULL;
+	if (!db->path || !db->md || !db->spool_path || db_anchor_open(db) < 0) {
+		gw_db_close(db);
+		return -ENOMEM;
+	}
+	*out = db;
+	return 0;
+}
+
+int gw_db_open_spool(const char *path, unsigned flags, const char *spool_path, struct gw_db **out)
 {
 	struct gw_db *db;
 	int rc;
 
 	assert(path && out);
 	*out = NULL;
-	db = calloc(1, sizeof(*db));
-	if (!db)
-		return -ENOMEM;
-	db->busy_ms = BUSY_TIMEOUT_MS;
-	db->path = strdup(path);
-	db->md = EVP_MD_CTX_new();
-	if (!db->path || !db->md || asprintf(&db->spool_path, "%s.spool", path) < 0) {
-		db->spool_path = NULL;
-		rc = -ENOMEM;
-		goto fail;
-	}
-	if ((rc = db_anchor_open(db)) < 0 || (rc = db_connect(db, flags)) < 0 ||
+	if ((rc = db_alloc(path, spool_path, &db)) < 0)
+		return rc;
+	if ((rc = db_connect(db, db->path, flags)) < 0 ||
 	    (rc = db_run_i64(db, DB_STMT_ROSTER_REV, &db->roster_rev)) < 0 ||
 	    (rc = db_run_i64(db, DB_STMT_INCIDENT_NEXT_ID, &db->next_incident)) < 0 ||
 	    (rc = spool_scan(db)) < 0)
@@ -995,9 +1026,153 @@ fail:
 	return rc;
 }
 
+int gw_db_open_flags(const char *path, unsigned flags, struct gw_db **out)
+{
+	return gw_db_open_spool(path, flags, NULL, out);
+}
+
 int gw_db_open(const char *path, struct gw_db **out)
 {
 	return gw_db_open_flags(path, 0, out);
+}
+
+/* The roster copy of the spool at spool_path: "<spool>.roster". NULL on no memory. */
+static char *copy_path(const char *spool_path)
+{
+	char *p;
+	return asprintf(&p, "%s.roster", spool_path) < 0 ? NULL : p;
+}
+
+/* Stand in for a database that cannot be used: the roster copy, or an empty memory one. */
+static int open_standin(const char *path, const char *spool_path, int why, struct gw_db **out)
+{
+	struct gw_db *db;
+	char *copy;
+	struct stat sb;
+	int rc;
+
+	*out = NULL;
+	if ((rc = db_alloc(path, spool_path, &db)) < 0)
+		return rc;
+	if (!(copy = copy_path(db->spool_path))) {
+		gw_db_close(db);
+		return -ENOMEM;
+	}
+	if (lstat(copy, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    db_connect(db, copy, GW_DB_NOCREATE) >= 0) {
+		struct tm tm;
+		char when[32];
+		time_t t = sb.st_mtime;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm));
+		snprintf(db->problem, sizeof(db->problem),
+			 "database unusable at start (%s): roster from the copy of %s",
+			 strerror(-why), when);
+	} else {
+		db_disconnect(db);
+		if ((rc = db_connect(db, ":memory:", 0)) < 0) {
+			free(copy);
+			gw_db_close(db);
+			return rc;
+		}
+		snprintf(db->problem, sizeof(db->problem),
+			 "database unusable at start (%s) and no roster copy at %s: nobody can be "
+			 "paged",
+			 strerror(-why), copy);
+	}
+	free(copy);
+	if ((rc = db_run_i64(db, DB_STMT_ROSTER_REV, &db->roster_rev)) < 0 ||
+	    (rc = db_run_i64(db, DB_STMT_INCIDENT_NEXT_ID, &db->next_incident)) < 0 ||
+	    (rc = spool_scan(db)) < 0) {
+		gw_db_close(db);
+		return rc;
+	}
+	db->origin = new_origin();
+	db->standin = true;
+	db->gone = db->unavailable = true; /* the next replay tries the real file */
+	db->spool_pending = true;	   /* every call-log write goes to the spool */
+	LOGP(GW_LOG_DB, GW_LOG_ERROR, "%s: %s; call-log writes go to %s until it works again", path,
+	     db->problem, db->spool_path);
+	*out = db;
+	return 0;
+}
+
+int gw_db_open_daemon(const char *path, const char *spool_path, struct gw_db **out)
+{
+	int rc = gw_db_open_spool(path, 0, spool_path, out);
+	if (rc >= 0 || rc == -ENOMEM)
+		return rc;
+	return open_standin(path, spool_path, rc, out);
+}
+
+const char *gw_db_problem(const struct gw_db *db)
+{
+	return db->standin ? db->problem : NULL;
+}
+
+int gw_db_copy_save(struct gw_db *db)
+{
+	static const char *const trim =
+	    "DELETE FROM incident_events;"
+	    "DELETE FROM incidents WHERE id < (SELECT max(id) FROM incidents);"
+	    "DELETE FROM spool_applied; DELETE FROM queue_applied; VACUUM;";
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h = NULL;
+	char *copy, *tmp = NULL;
+	int rc, fd;
+
+	if (db->standin)
+		return -EAGAIN; /* the copy is what rinkid runs on */
+	if (db->copy_made && db->copy_rev == db->roster_rev)
+		return 0; /* the roster did not change (a daily reload): the copy stands */
+	if (!(copy = copy_path(db->spool_path)) || asprintf(&tmp, "%s.tmp", copy) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	unlink(tmp); /* a leftover (or anything else) there: VACUUM INTO wants no file */
+	rc = sqlite3_prepare_v2(db->h, "VACUUM INTO $file", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		db_bind_text(st, "$file", tmp);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(db, rc, "roster copy");
+		db->unavailable = db->gone = false; /* about the copy, not the call log */
+		goto out;
+	}
+	/* the copy is for the roster: the call log's events (message bodies) leave it; the
+	   newest incident row stays, so ids handed out on the copy come after it */
+	rc = sqlite3_open_v2(tmp, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, trim, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "roster copy %s: %s", tmp,
+		     h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_close(h);
+	h = NULL;
+	fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0640) < 0 || fsync(fd) < 0 || rename(tmp, copy) < 0) {
+		rc = -errno;
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "roster copy %s: %s", copy, strerror(-rc));
+	} else {
+		rc = 0;
+		db->copy_made = true;
+		db->copy_rev = db->roster_rev;
+		LOGP(GW_LOG_DB, GW_LOG_INFO, "roster copy kept in %s", copy);
+	}
+	if (fd >= 0)
+		close(fd);
+out:
+	sqlite3_close(h);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	free(copy);
+	return rc;
 }
 
 void gw_db_close(struct gw_db *db)
@@ -1014,6 +1189,7 @@ void gw_db_close(struct gw_db *db)
 	free(db->spool_path);
 	free(db->key_path);
 	free(db->anchor_path);
+	free(db->renum);
 	sodium_memzero(db->anchor_key, sizeof(db->anchor_key));
 	free(db->path);
 	free(db);

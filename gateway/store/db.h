@@ -65,6 +65,32 @@ int gw_db_open_flags(const char *path, unsigned flags, struct gw_db **out);
 /* gw_db_open_flags(path, 0, out). */
 int gw_db_open(const char *path, struct gw_db **out);
 
+/* gw_db_open_flags() with the spool at spool_path (NULL or "": <path>.spool). */
+int gw_db_open_spool(const char *path, unsigned flags, const char *spool_path, struct gw_db **out);
+
+/*
+ * rinkid's open, which gives a connection even when the database cannot be used (missing
+ * and not creatable, corrupt, read-only, full, a newer schema): then a stand-in, logged as
+ * an error: the roster copy "<spool>.roster" (gw_db_copy_save) or, with none, an empty
+ * database in memory (no roster: nobody can be paged). Call-log writes go to the spool; the
+ * spool replay (gw_db_spool_replay) tries the real file (never creating it) and, once it
+ * works, swaps it in and applies the spool. Returns 0 and *out, or -ENOMEM.
+ */
+int gw_db_open_daemon(const char *path, const char *spool_path, struct gw_db **out);
+
+/* Why the connection is a stand-in (text for status), or NULL when it is the database. */
+const char *gw_db_problem(const struct gw_db *db);
+
+/*
+ * Keep a copy of the database for a bad day in "<spool>.roster" (0640, replaced whole): the
+ * roster, the manual layer and PINs as they are, the call log's events left out and only
+ * its newest incident row kept (ids given out on the copy come after it). Made again only
+ * when the roster revision changed (or the file was reopened): it runs on the caller's
+ * thread, about 0.7 s for a 19 MB database. Returns 0, -EAGAIN on a stand-in, or -errno
+ * (logged).
+ */
+int gw_db_copy_save(struct gw_db *db);
+
 /* Close the connection; a batch still open is committed first. NULL is ignored. */
 void gw_db_close(struct gw_db *db);
 

@@ -436,6 +436,56 @@ static bool db_moved(struct gw_db *db)
 	return true;
 }
 
+/* The id incident has now: a spooled incident renumbered at replay has a new one. */
+static int64_t renumbered(const struct gw_db *db, int64_t incident)
+{
+	for (size_t i = 0; i < db->nrenum; i++)
+		if (db->renum[2 * i] == incident)
+			return db->renum[2 * i + 1];
+	return incident;
+}
+
+/* A write neither the database nor the spool took: told later by a "gap" event. */
+static void note_lost(struct gw_db *db, int64_t t_ms)
+{
+	if (db->lost_n++ == 0)
+		db->lost_from_ms = t_ms;
+	db->lost_to_ms = t_ms;
+}
+
+/*
+ * Writes were lost: before the next write, a system event "gap" in the chain saying how
+ * many and when (its own key: a fresh origin). Kept for later when it cannot be made now.
+ */
+static void gap_write(struct gw_db *db, int64_t t_ms)
+{
+	char detail[160];
+	struct gw_spool_rec g = {.type = GW_SPOOL_SYS,
+				 .origin = 0,
+				 .seq = 1,
+				 .t_ms = t_ms,
+				 .kind = "gap",
+				 .detail = detail};
+
+	if (!db->lost_n || db->in_gap)
+		return;
+	if (getrandom(&g.origin, sizeof(g.origin), GRND_NONBLOCK) != (ssize_t)sizeof(g.origin) ||
+	    !g.origin)
+		g.origin = ((uint64_t)t_ms << 16) ^ (uint64_t)getpid() ^ db->lost_n;
+	snprintf(detail, sizeof(detail),
+		 "%llu call-log write(s) lost between %lld and %lld (ms since the epoch): "
+		 "neither the database nor the spool took them",
+		 (unsigned long long)db->lost_n, (long long)db->lost_from_ms,
+		 (long long)db->lost_to_ms);
+	db->in_gap = true;
+	int rc = db_log_write_keyed(db, &g);
+	db->in_gap = false;
+	if (rc >= 0) {
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "%s: gap event written: %s", db->path, detail);
+		db->lost_n = 0;
+	}
+}
+
 /*
  * One call-log write with its key already set: to the database, or to the spool when the
  * spool already holds records (order) or the database cannot take it now. An OPEN without
@@ -446,6 +496,9 @@ int db_log_write_keyed(struct gw_db *db, struct gw_spool_rec *rec)
 	bool flush = false;
 	int rc = 0;
 
+	gap_write(db, rec->t_ms);
+	if (rec->type == GW_SPOOL_EVENT || rec->type == GW_SPOOL_CLOSE)
+		rec->incident = renumbered(db, rec->incident);
 	db->unavailable = false;
 	if (!db->spool_pending) {
 		if (!db->batch_tx && db_moved(db))
@@ -473,6 +526,8 @@ int db_log_write_keyed(struct gw_db *db, struct gw_spool_rec *rec)
 	if (rec->type == GW_SPOOL_MARK)
 		rec->incident = db->next_incident;
 	rc = spool_put(db, rec, flush);
+	if (rc < 0 && !db->in_gap) /* a gap event not made is made later, not counted */
+		note_lost(db, rec->t_ms);
 	if (rc >= 0 && rec->type == GW_SPOOL_MARK)
 		rc = 0; /* how many is known only at replay */
 out:
@@ -493,7 +548,28 @@ static int log_write(struct gw_db *db, struct gw_spool_rec *rec)
 		return db_log_write_keyed(db, rec);
 	if (rec->type == GW_SPOOL_OPEN)
 		rec->incident = db->next_incident++;
-	return db_writer_put(db->w, rec);
+	if (db->lost_n) { /* the queue refused earlier writes: the gap goes in first */
+		char detail[160];
+		struct gw_spool_rec g = {.type = GW_SPOOL_SYS,
+					 .origin = db->origin,
+					 .seq = rec->seq,
+					 .t_ms = rec->t_ms,
+					 .kind = "gap",
+					 .detail = detail};
+		snprintf(detail, sizeof(detail),
+			 "%llu call-log write(s) lost between %lld and %lld (ms since the "
+			 "epoch): the writer queue did not take them",
+			 (unsigned long long)db->lost_n, (long long)db->lost_from_ms,
+			 (long long)db->lost_to_ms);
+		if (db_writer_put(db->w, &g) >= 0) {
+			db->lost_n = 0;
+			rec->seq = ++db->seq;
+		}
+	}
+	int rc = db_writer_put(db->w, rec);
+	if (rc < 0)
+		note_lost(db, rec->t_ms);
+	return rc;
 }
 
 int gw_db_incident_open(struct gw_db *db, const struct gw_incident_rec *rec, int64_t *id_out)
@@ -629,6 +705,29 @@ static const char *const rec_names[] = {
     [GW_SPOOL_SYS] = "system event",
 };
 
+/* Give the spooled OPEN rec a new id (after the database's and this connection's), kept
+   for its later records, spooled or not. 0 or -errno. */
+static int renumber(struct gw_db *db, struct gw_spool_rec *rec)
+{
+	int64_t id;
+	int rc = db_run(db, DB_STMT_ROLLBACK_TO);
+	if (rc < 0 || (rc = alloc_incident(db, &id)) < 0)
+		return rc;
+	int64_t *p = realloc(db->renum, (db->nrenum + 1) * 2 * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	db->renum = p;
+	p[2 * db->nrenum] = rec->incident;
+	p[2 * db->nrenum + 1] = id;
+	db->nrenum++;
+	LOGP(GW_LOG_DB, GW_LOG_WARN,
+	     "spool %s: incident %lld: the database has another incident with that id; "
+	     "it is incident %lld now",
+	     db->spool_path, (long long)rec->incident, (long long)id);
+	rec->incident = id;
+	return 0;
+}
+
 /* Apply one spooled record unless its key says it was applied before. 0 or -errno (stop). */
 static int replay_one(const struct gw_spool_rec *rec, void *arg)
 {
@@ -648,7 +747,18 @@ static int replay_one(const struct gw_spool_rec *rec, void *arg)
 	}
 	if ((rc = db_run(db, DB_STMT_SAVEPOINT)) < 0)
 		return rc;
-	rc = apply(db, rec);
+	struct gw_spool_rec rr = *rec;
+	if (rr.type == GW_SPOOL_EVENT || rr.type == GW_SPOOL_CLOSE)
+		rr.incident = renumbered(db, rr.incident);
+	rc = apply(db, &rr);
+	if (rc == -EEXIST && rr.type == GW_SPOOL_OPEN) {
+		/* the database holds another incident with this id (a file put back or
+		   replaced while rinkid spooled): the spooled one gets the next free id */
+		rc = renumber(db, &rr);
+		if (rc >= 0)
+			rc = apply(db, &rr);
+	}
+	rec = &rr;
 	if (rc < 0 && db->unavailable)
 		return rc; /* the caller rolls the whole replay back */
 	if (rc < 0) {

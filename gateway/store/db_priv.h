@@ -151,6 +151,27 @@ struct gw_db {
 	uint8_t anchor_key[32]; /* crypto_auth_KEYBYTES */
 	bool anchor_keyed;	/* the key was read (or made) */
 	int64_t anchor_last;	/* chain head id last anchored by this connection */
+	/* A stand-in (gw_db_open_daemon): the database could not be used at open; h is the
+	   roster copy or an empty memory database, call-log writes go to the spool, and the
+	   first replay that reaches the real file swaps it in. problem says why, for status. */
+	bool standin;
+	char problem[200];
+	/* gw_db_copy_save() made the copy of this roster revision (of this file). */
+	bool copy_made;
+	int64_t copy_rev;
+	/* Reopen tries of a stand-in that failed; their SQLite errors are logged at debug
+	   level after the first (quiet), with a summary line now and then. */
+	unsigned standin_tries;
+	bool quiet;
+	/* Spooled incidents whose id the database had already given to another incident (a
+	   file put back or replaced) and the id they got at replay: old, new pairs. */
+	int64_t *renum;
+	size_t nrenum;
+	/* Call-log writes neither the database nor the spool took, not yet told by a "gap"
+	   system event (first and last times, ms). */
+	uint64_t lost_n;
+	int64_t lost_from_ms, lost_to_ms;
+	bool in_gap;
 };
 
 struct ev_row;

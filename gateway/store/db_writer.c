@@ -179,6 +179,8 @@ int gw_db_writer_start(struct gw_db *db)
 	int rc;
 	if (db->w || db->batch)
 		return -EBUSY;
+	if (db->standin)
+		return -ENOENT; /* no database for a thread to write: the loop spools */
 	struct db_writer *w = calloc(1, sizeof(*w));
 	if (!w || !(w->buf = malloc(BATCH_BYTES)) || asprintf(&qpath, "%s.queue", db->path) < 0) {
 		if (w)
@@ -189,10 +191,20 @@ int gw_db_writer_start(struct gw_db *db)
 	rc = db_queue_open(qpath, DB_QUEUE_SIZE, &w->q);
 	free(qpath);
 	if (rc >= 0)
-		rc = gw_db_open_flags(db->path, GW_DB_NOCREATE, &w->wdb);
+		rc = gw_db_open_spool(db->path, GW_DB_NOCREATE, db->spool_path, &w->wdb);
 	if (rc < 0)
 		goto fail;
 	gw_db_set_busy_timeout(w->wdb, db->busy_ms);
+	/* incidents renumbered at a replay on this connection: the thread's writes follow */
+	if (db->nrenum) {
+		size_t sz = db->nrenum * 2 * sizeof(*db->renum);
+		if (!(w->wdb->renum = malloc(sz))) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(w->wdb->renum, db->renum, sz);
+		w->wdb->nrenum = db->nrenum;
+	}
 	/*
 	 * Records left in the queue by a crash are committed by the thread first; ids they
 	 * gave out stay taken. The thread's connection saw them in its spool scan, not here.

@@ -406,6 +406,8 @@ static int open_ours(const char *path, int flags)
 	return fd;
 }
 
+static void reserve(struct gw_spool *s);
+
 int gw_spool_open(const char *path, bool create, struct gw_spool **out)
 {
 	struct gw_spool *s;
@@ -449,11 +451,31 @@ int gw_spool_open(const char *path, bool create, struct gw_spool **out)
 	}
 	if (create && gw_spool_size(s) == 0)
 		sync_dir(path);
+	if (create)
+		reserve(s);
 	*out = s;
 	return 0;
 fail:
 	gw_spool_close(s);
 	return err;
+}
+
+/*
+ * Keep GW_SPOOL_RESERVE bytes of disk for the file beyond its end (fallocate with
+ * FALLOC_FL_KEEP_SIZE: the length stays the end of the last record, as the format needs;
+ * posix_fallocate would move it). Appends into the reserved blocks need no new ones, so
+ * the spool still takes records when the disk it shares with others is full. A file
+ * system that cannot reserve (EOPNOTSUPP) is told once at debug level.
+ */
+static void reserve(struct gw_spool *s)
+{
+	if (fallocate(s->fd, FALLOC_FL_KEEP_SIZE, 0, GW_SPOOL_RESERVE) == 0)
+		return;
+	if (errno == EOPNOTSUPP)
+		LOGP(GW_LOG_DB, GW_LOG_DEBUG, "spool %s: no room can be reserved here", s->path);
+	else
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "spool %s: cannot reserve %u bytes: %s", s->path,
+		     GW_SPOOL_RESERVE, strerror(errno));
 }
 
 void gw_spool_close(struct gw_spool *s)
@@ -615,5 +637,6 @@ int gw_spool_clear(struct gw_spool *s)
 		     strerror(-err));
 		return err;
 	}
+	reserve(s); /* the truncate gave the reserved blocks back */
 	return 0;
 }

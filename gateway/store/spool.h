@@ -32,6 +32,9 @@
 #define GW_SPOOL_HDR	     8	  /* length + CRC */
 #define GW_SPOOL_PAYLOAD_MAX 8192 /* larger length fields are corruption */
 #define GW_SPOOL_STR_MAX     4096 /* bytes of one string including its NUL */
+/* Disk kept for the spool beyond its end (about 10,000 records of 100 bytes): a spool
+   opened to write reserves it, and again after it is emptied. */
+#define GW_SPOOL_RESERVE (1u << 20)
 
 enum gw_spool_type {
 	GW_SPOOL_OPEN = 1,
@@ -100,6 +103,7 @@ struct gw_spool;
  * when there is no spool and !create, or -errno.
  */
 int gw_spool_open(const char *path, bool create, struct gw_spool **out);
+/* (with create, GW_SPOOL_RESERVE bytes of disk are reserved beyond the file's end) */
 
 /* Release the lock and close. NULL is ignored. */
 void gw_spool_close(struct gw_spool *s);

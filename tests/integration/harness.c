@@ -254,6 +254,11 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 		return -1;
 	char bin[256];
 	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
+	/* the last run's log goes now, not in the child: a wait for "terminal ready" must not
+	   find the line of the rinkid before */
+	int lfd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (lfd >= 0)
+		close(lfd);
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -267,6 +272,21 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 		if (nul >= 0)
 			dup2(nul, 0);
 		/* tests run as root, and the machine has no rinki user */
+		if (r->wrap) {
+			const char *argv[24];
+			int n = 0;
+			for (; r->wrap[n] && n < 16; n++)
+				argv[n] = r->wrap[n];
+			argv[n++] = bin;
+			argv[n++] = "-c";
+			argv[n++] = r->conf;
+			if (!r->quiet)
+				argv[n++] = "-d";
+			argv[n++] = "--allow-root";
+			argv[n] = NULL;
+			execv(argv[0], (char *const *)argv);
+			_exit(127);
+		}
 		if (r->quiet)
 			execl(bin, bin, "-c", r->conf, "--allow-root", (char *)NULL);
 		else

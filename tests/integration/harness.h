@@ -32,6 +32,9 @@ struct h_rig {
 	int quiet; /* start rinkid without -d (benchmarks) */
 	/* modem-sim --dialect (huawei quectel simcom); NULL: none. Set after h_rig_init. */
 	const char *modem_dialect;
+	/* Run rinkid under this command (argv, NULL-terminated; rinkid's argv is appended,
+	   the command must exec it in place so the pid stays rinkid's); NULL: directly. */
+	const char *const *wrap;
 };
 
 /* Directory of the binaries (RINKI_BIN, default build/san/bin). */

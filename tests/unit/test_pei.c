@@ -150,7 +150,15 @@ struct drv {
 	int floor_ev[8], floor_cci[8], nfloor;
 	char floor_who[20];
 	int dial_st[8], dial_cci[8], dial_cause[8], dial_handle, ndial, connected;
+	int orphans[4], norphans;
 };
+
+static void d_orphan(void *arg, int cci)
+{
+	struct drv *d = arg;
+	if (d->norphans < 4)
+		d->orphans[d->norphans++] = cci;
+}
 
 static void d_dial_state(void *arg, int handle, int cci, enum gw_pei_dial_state st, int cause)
 {
@@ -228,6 +236,8 @@ static void finish_init(struct drv *d)
 	}
 	pty_peer_expect(&d->dev, "AT+CNUMF?");
 	pty_peer_send(&d->dev, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CLCC");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
 	pty_peer_run(&d->dev, 20);
 	assert_int_equal(d->ready, 1);
 }
@@ -250,6 +260,7 @@ static int drv_setup(void **state)
 				 .sds_state = d_sds_state,
 				 .floor = d_floor,
 				 .dial_state = d_dial_state,
+				 .orphan = d_orphan,
 				 .arg = &d};
 	assert_int_equal(gw_pei_new(d.loop, &d.conf, &ops, &d.pei), 0);
 	*state = &d;
@@ -350,7 +361,7 @@ static void freeze(struct drv *d)
 static const char *init_cmd(size_t k)
 {
 	static const size_t n = sizeof(generic_init) / sizeof(generic_init[0]);
-	return k == 0 ? "AT" : k <= n ? generic_init[k - 1] : "AT+CNUMF?";
+	return k == 0 ? "AT" : k <= n ? generic_init[k - 1] : k == n + 1 ? "AT+CNUMF?" : "AT+CLCC";
 }
 
 /*
@@ -361,7 +372,7 @@ static const char *init_cmd(size_t k)
 static void test_ready_only_after_complete_init(void **state)
 {
 	struct drv *d = *state;
-	const size_t nsteps = sizeof(generic_init) / sizeof(generic_init[0]) + 2;
+	const size_t nsteps = sizeof(generic_init) / sizeof(generic_init[0]) + 3;
 	freeze(d);
 	for (size_t k = 0; k < nsteps; k++) {
 		expect_exact(d, "AT");
@@ -488,6 +499,8 @@ static void test_power_up_signs_never_loop(void **state)
 	}
 	pty_peer_expect(&d->dev, "AT+CNUMF?");
 	pty_peer_send(&d->dev, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CLCC");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
 	pty_peer_run(&d->dev, 20);
 	assert_int_equal(d->ready, 1);
 	health_answered(d);
@@ -819,6 +832,60 @@ static void test_ctsdsr_header(void **state)
 			 -EINVAL);
 }
 
+/*
+ * After a crash the terminal still carries the officer's call (and a second one): the
+ * call list after the init names them, both are told as orphans, one ATH releases them,
+ * and only its answer makes the terminal ready. A terminal that refuses AT+CLCC is ready.
+ */
+static void test_orphaned_calls_released_at_start(void **state)
+{
+	struct drv *d = *state;
+	int n = 0;
+	assert_int_equal(gw_pei_parse_clcc("+CLCC: 4,1,0,0,0", &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(gw_pei_parse_clcc("+CLCC: x,1,0,0,0", &n), -EINVAL);
+	assert_int_equal(gw_pei_parse_clcc("+CLCC: 70000,1", &n), -EINVAL);
+	assert_int_equal(gw_pei_parse_clcc("+CTCC: 4,1", &n), -EINVAL);
+
+	expect_exact(d, "AT");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	for (size_t i = 0; i < sizeof(generic_init) / sizeof(generic_init[0]); i++) {
+		pty_peer_expect(&d->dev, generic_init[i]);
+		pty_peer_send(&d->dev, "\r\nOK\r\n");
+	}
+	pty_peer_expect(&d->dev, "AT+CNUMF?");
+	pty_peer_send(&d->dev, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CLCC");
+	pty_peer_send(&d->dev, "\r\n+CLCC: 4,1,0,0,0\r\n+CLCC: 7,1,4,0,0\r\n\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "ATH");
+	assert_int_equal(d->ready, 0);
+	assert_int_equal(d->norphans, 2);
+	assert_int_equal(d->orphans[0], 4);
+	assert_int_equal(d->orphans[1], 7);
+	pty_peer_send(&d->dev, "\r\nOK\r\n\r\n+CTCR: 4,1\r\n\r\n+CTCR: 7,1\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ready, 1);
+	assert_int_equal(gw_pei_live_calls(d->pei), 0);
+}
+
+static void test_no_call_list_is_ready(void **state)
+{
+	struct drv *d = *state;
+	expect_exact(d, "AT");
+	pty_peer_send(&d->dev, "\r\nOK\r\n");
+	for (size_t i = 0; i < sizeof(generic_init) / sizeof(generic_init[0]); i++) {
+		pty_peer_expect(&d->dev, generic_init[i]);
+		pty_peer_send(&d->dev, "\r\nOK\r\n");
+	}
+	pty_peer_expect(&d->dev, "AT+CNUMF?");
+	pty_peer_send(&d->dev, "\r\n+CNUMF: 6,02440000100001001\r\n\r\nOK\r\n");
+	pty_peer_expect(&d->dev, "AT+CLCC");
+	pty_peer_send(&d->dev, "\r\n+CME ERROR: 35\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->ready, 1);
+	assert_int_equal(d->norphans, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +898,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_shutdown_ceases_floor_first, drv_setup,
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_dial, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_orphaned_calls_released_at_start, drv_setup,
+					    drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_call_list_is_ready, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_only_after_complete_init, drv_setup,
 					    drv_teardown),

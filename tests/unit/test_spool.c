@@ -719,6 +719,101 @@ static void test_db_moved_away(void **state)
 	gw_db_close(db);
 }
 
+/*
+ * A write neither the database (locked) nor the spool (its path is a directory) took is
+ * lost; the next write that can be made is preceded by a "gap" system event in the chain
+ * that says how many were lost and when.
+ */
+static void test_lost_write_becomes_gap(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 1000, .caller = "2269001", .radio_cci = 1};
+	struct gw_db *db;
+	int64_t a;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_set_busy_timeout(db, 20);
+	assert_int_equal(gw_db_incident_open(db, &rec, &a), 0);
+	sqlite3 *lock = lock_db();
+	assert_int_equal(mkdir(spath, 0700), 0);
+	assert_true(gw_db_event_append(db, a, 1100, "page", "aino") < 0);
+	assert_true(gw_db_event_append(db, a, 1200, "page", "mikko") < 0);
+	assert_int_equal(rmdir(spath), 0);
+	unlock_db(lock);
+	assert_int_equal(gw_db_event_append(db, a, 1300, "page", "liisa"), 0);
+	assert_int_equal(
+	    raw_int("SELECT count(*) FROM incident_events WHERE incident IS NULL AND "
+		    "kind = 'gap' AND detail LIKE '2 call-log write(s) lost between 1100 "
+		    "and 1200%'"),
+	    1);
+	/* the gap comes before the write that follows it, and the chain holds */
+	assert_true(raw_int("SELECT id FROM incident_events WHERE kind = 'gap'") <
+		    raw_int("SELECT id FROM incident_events WHERE detail = 'liisa'"));
+	assert_int_equal(gw_db_log_verify(db, NULL), 0);
+	/* told once */
+	assert_int_equal(gw_db_event_append(db, a, 1400, "page", "aino"), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM incident_events WHERE kind = 'gap'"), 1);
+	gw_db_close(db);
+}
+
+/*
+ * rinkid starts with no database file (its directory is missing): a stand-in, incidents go
+ * to the spool. The file that comes back already has an incident with the spooled one's id
+ * (it was restored from elsewhere): replay gives the spooled incident the next free id, and
+ * later writes of that incident follow it there.
+ */
+static void test_standin_replay_renumbers(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 1000, .caller = "2269001", .radio_cci = 1};
+	struct gw_incident_rec other = {.started_ms = 500, .caller = "2269002", .radio_cci = 4};
+	char sub[300], dbp[340], sp[340];
+	struct gw_db *db, *h;
+	int64_t a, b;
+	struct evs e;
+	struct inc x = {0};
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s.dir", path);
+	snprintf(dbp, sizeof(dbp), "%s/r.db", sub);
+	snprintf(sp, sizeof(sp), "%s.other-spool", path);
+	assert_int_equal(gw_db_open_daemon(dbp, sp, &db), 0);
+	assert_non_null(gw_db_problem(db));
+	assert_non_null(strstr(gw_db_problem(db), "no roster copy"));
+	assert_int_equal(gw_db_incident_open(db, &rec, &a), 0);
+	assert_int_equal(gw_db_event_append(db, a, 1100, "page", "aino"), 0);
+	assert_true(gw_db_spool_pending(db));
+	assert_true(gw_db_spool_replay(db) < 0); /* still no file */
+
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(gw_db_open(dbp, &h), 0);
+	assert_int_equal(gw_db_incident_open(h, &other, &b), 0);
+	assert_int_equal(b, a); /* the same id */
+	gw_db_close(h);
+
+	assert_int_equal(gw_db_spool_replay(db), 2);
+	assert_null(gw_db_problem(db));
+	assert_false(gw_db_spool_pending(db));
+	assert_non_null(strstr(logbuf, "it is incident 2 now"));
+	assert_int_equal(gw_db_event_append(db, a, 1200, "accept", "aino"), 0);
+	assert_int_equal(gw_db_incident_close(db, a, 1300, "completed", 1, "aino"), 0);
+	assert_string_equal(events_of(db, b, &e), "open:caller 2269002 (unknown) line - cci 4");
+	assert_int_equal(gw_db_incident_get(db, 2, on_incident, &x), 0);
+	assert_string_equal(x.caller, "2269001");
+	assert_string_equal(x.outcome, "completed");
+	events_of(db, 2, &e);
+	assert_int_equal(e.n, 4); /* open, page, accept, close */
+	assert_int_equal(gw_db_log_verify(db, NULL), 0);
+	gw_db_close(db);
+	char f[400];
+	const char *sfx[] = {"", "-wal", "-shm", ".key", ".anchor"};
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", dbp, sfx[i]);
+		unlink(f);
+	}
+	unlink(sp);
+	assert_int_equal(rmdir(sub), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -731,6 +826,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_torn_last_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_db_moved_away, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_write_becomes_gap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_standin_replay_renumbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_symlink_spool_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_spool_moved_aside, setup, teardown),
 	};
