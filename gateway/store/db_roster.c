@@ -27,7 +27,7 @@ void gw_db_roster_clear(struct gw_db_roster *r)
 /* Reading rows into growing arrays; any allocation failure is remembered in oom. */
 struct reader {
 	struct gw_db_roster *r;
-	size_t cap[12]; /* capacity of each array, in struct gw_db_roster order */
+	size_t cap[T_COUNT]; /* capacity of each array, by kind */
 	bool oom;
 };
 
@@ -65,188 +65,58 @@ static void *grow(struct reader *rd, void **arr, size_t *n, size_t *cap, size_t 
 	return p;
 }
 
-#define GROW(rd, arr, n, k)                                                                        \
-	grow(rd, (void **)&(rd)->r->arr, &(rd)->r->n, &(rd)->cap[k], sizeof(*(rd)->r->arr))
+/* One row of the list statement of kind k, read by its table's columns. */
+struct kind_reader {
+	struct reader *rd;
+	const struct roster_kind *k;
+};
 
-static void line_row(sqlite3_stmt *st, void *arg)
+static void kind_row(sqlite3_stmt *st, void *arg)
 {
-	struct reader *rd = arg;
-	struct gw_db_line *l = GROW(rd, lines, n_lines, 0);
-	if (!l)
-		return;
-	l->code = dup_col(rd, st, 0, false);
-	l->name_fi = dup_col(rd, st, 1, false);
-	l->name_sv = dup_col(rd, st, 2, false);
-	l->name_en = dup_col(rd, st, 3, false);
-}
+	const struct kind_reader *kr = arg;
+	const struct roster_kind *k = kr->k;
+	struct gw_db_roster *r = kr->rd->r;
+	char *row = grow(kr->rd, (void **)((char *)r + k->arr_off),
+			 (size_t *)((char *)r + k->n_off), &kr->rd->cap[k->type], k->size);
 
-static void worker_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_worker *w = GROW(rd, workers, n_workers, 1);
-	if (!w)
+	if (!row)
 		return;
-	w->handle = dup_col(rd, st, 0, false);
-	w->name = dup_col(rd, st, 1, false);
-	w->phone = dup_col(rd, st, 2, false);
-	w->issi = dup_col(rd, st, 3, true);
-	w->active = sqlite3_column_int(st, 4) != 0;
-	w->lang = dup_col(rd, st, 5, false);
-	w->pin_hash = dup_col(rd, st, 6, true);
-	w->manual_active = sqlite3_column_int(st, 7) != 0;
-	w->manual_add = sqlite3_column_int(st, 8) != 0;
-}
+	for (int j = 0; j < k->n_fields; j++) {
+		const struct roster_field *fd = &k->fields[j];
+		char *p = row + fd->off;
+		int i = fd->col - 1;
 
-static void shift_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_shift *s = GROW(rd, shifts, n_shifts, 2);
-	if (!s)
-		return;
-	s->line = dup_col(rd, st, 0, false);
-	s->worker = dup_col(rd, st, 1, false);
-	s->start_ms = sqlite3_column_int64(st, 2);
-	s->end_ms = sqlite3_column_int64(st, 3);
-	s->position = sqlite3_column_int(st, 4);
-	s->temp = dup_col(rd, st, 5, true);
-}
-
-static void route_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_route *rt = GROW(rd, routes, n_routes, 3);
-	if (!rt)
-		return;
-	rt->line = dup_col(rd, st, 0, false);
-	rt->prefix = dup_col(rd, st, 1, false);
-	rt->priority = sqlite3_column_int(st, 2);
-	rt->days = sqlite3_column_int(st, 3);
-	rt->window = sqlite3_column_type(st, 4) != SQLITE_NULL;
-	rt->from_min = sqlite3_column_int(st, 4);
-	rt->to_min = sqlite3_column_int(st, 5);
-	rt->holidays = sqlite3_column_int(st, 6);
-	rt->has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
-	rt->status = sqlite3_column_int(st, 7);
-}
-
-static void dir_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_dir *d = GROW(rd, dirs, n_dirs, 4);
-	if (!d)
-		return;
-	d->issi = dup_col(rd, st, 0, false);
-	d->org = dup_col(rd, st, 1, false);
-}
-
-static void rotation_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_rotation *x = GROW(rd, rotations, n_rotations, 5);
-	if (!x)
-		return;
-	x->name = dup_col(rd, st, 0, false);
-	x->line = dup_col(rd, st, 1, false);
-	x->kind = dup_col(rd, st, 2, false);
-	x->start_date = dup_col(rd, st, 3, false);
-	x->end_date = dup_col(rd, st, 4, true);
-	x->handoff_min = sqlite3_column_int(st, 5);
-	x->position = sqlite3_column_int(st, 6);
-	x->hours = dup_col(rd, st, 7, false);
-	x->temp = dup_col(rd, st, 8, true);
-	x->cycle = dup_col(rd, st, 9, true);
-	x->shifts = dup_col(rd, st, 10, true);
-	x->step = sqlite3_column_int(st, 11);
-}
-
-static void member_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_member *m = GROW(rd, members, n_members, 6);
-	if (!m)
-		return;
-	m->rotation = dup_col(rd, st, 0, false);
-	m->order = sqlite3_column_int(st, 1);
-	m->worker = dup_col(rd, st, 2, false);
-}
-
-static void override_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_override *o = GROW(rd, overrides, n_overrides, 7);
-	if (!o)
-		return;
-	o->id = sqlite3_column_int64(st, 0);
-	o->kind = dup_col(rd, st, 1, false);
-	o->line = dup_col(rd, st, 2, true);
-	o->worker = dup_col(rd, st, 3, false);
-	o->by = dup_col(rd, st, 4, true);
-	o->start_ms = sqlite3_column_int64(st, 5);
-	o->end_ms = sqlite3_column_int64(st, 6);
-	o->position = sqlite3_column_int(st, 7);
-	o->manual = sqlite3_column_int(st, 8) != 0;
-}
-
-static void step_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_chain_step *c = GROW(rd, steps, n_steps, 8);
-	if (!c)
-		return;
-	c->line = dup_col(rd, st, 0, false);
-	c->order = sqlite3_column_int(st, 1);
-	c->kind = dup_col(rd, st, 2, false);
-	c->who = dup_col(rd, st, 3, false);
-	c->ring_s = sqlite3_column_int(st, 4);
-}
-
-static void chain_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_chain *c = GROW(rd, chains, n_chains, 9);
-	if (!c)
-		return;
-	c->line = dup_col(rd, st, 0, false);
-	c->rounds = sqlite3_column_int(st, 1);
-	c->fallback = dup_col(rd, st, 2, true);
-	c->fallback_ring_s = sqlite3_column_int(st, 3);
-}
-
-static void temp_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_temp *x = GROW(rd, temps, n_temps, 11);
-	if (!x)
-		return;
-	x->name = dup_col(rd, st, 0, false);
-	x->line = dup_col(rd, st, 1, false);
-	x->from_date = dup_col(rd, st, 2, false);
-	x->to_date = dup_col(rd, st, 3, false);
-	x->handoff_min = sqlite3_column_int(st, 4);
-}
-
-static void holiday_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_holiday *h = GROW(rd, holidays, n_holidays, 10);
-	if (!h)
-		return;
-	h->date = dup_col(rd, st, 0, false);
-	h->name = dup_col(rd, st, 1, false);
+		if (!fd->col)
+			continue;
+		switch (fd->store) {
+		case RF_STR:
+			*(char **)p = dup_col(kr->rd, st, i, fd->null_ok);
+			break;
+		case RF_INT:
+			*(int *)p = sqlite3_column_int(st, i);
+			break;
+		case RF_BOOL:
+			*(bool *)p = sqlite3_column_int(st, i) != 0;
+			break;
+		case RF_I64:
+			*(int64_t *)p = sqlite3_column_int64(st, i);
+			break;
+		}
+		if (fd->set_if)
+			*(bool *)(row + fd->set_if - 1) = sqlite3_column_type(st, i) != SQLITE_NULL;
+	}
 }
 
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 {
-	static const struct {
-		enum db_stmt id;
-		void (*row)(sqlite3_stmt *, void *);
-	} tables[] = {
-	    {DB_STMT_LINE_LIST, line_row},	 {DB_STMT_WORKER_LIST, worker_row},
-	    {DB_STMT_SHIFT_LIST, shift_row},	 {DB_STMT_ROUTE_LIST, route_row},
-	    {DB_STMT_DIR_LIST, dir_row},	 {DB_STMT_ROT_LIST, rotation_row},
-	    {DB_STMT_MEMBER_LIST, member_row},	 {DB_STMT_OVR_LIST, override_row},
-	    {DB_STMT_STEP_LIST, step_row},	 {DB_STMT_CHAIN_LIST, chain_row},
-	    {DB_STMT_HOLIDAY_LIST, holiday_row}, {DB_STMT_TEMP_LIST, temp_row},
+	/* each kind's list, its columns as its table's fields say (roster_fields.c) */
+	static const enum db_stmt lists[T_COUNT] = {
+	    [T_LINE] = DB_STMT_LINE_LIST,	[T_WORKER] = DB_STMT_WORKER_LIST,
+	    [T_SHIFT] = DB_STMT_SHIFT_LIST,	[T_ROUTE] = DB_STMT_ROUTE_LIST,
+	    [T_DIR] = DB_STMT_DIR_LIST,		[T_ROT] = DB_STMT_ROT_LIST,
+	    [T_MEMBER] = DB_STMT_MEMBER_LIST,	[T_OVR] = DB_STMT_OVR_LIST,
+	    [T_STEP] = DB_STMT_STEP_LIST,	[T_CHAIN] = DB_STMT_CHAIN_LIST,
+	    [T_HOLIDAY] = DB_STMT_HOLIDAY_LIST, [T_TEMP] = DB_STMT_TEMP_LIST,
 	};
 	struct reader rd = {.r = out};
 	int rc;
@@ -254,8 +124,10 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 	memset(out, 0, sizeof(*out));
 	if ((rc = db_run(db, DB_STMT_BEGIN_READ)) < 0)
 		return rc;
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && rc >= 0 && !rd.oom; i++)
-		rc = db_each_row(db, tables[i].id, tables[i].row, &rd);
+	for (int t = 0; t < T_COUNT && rc >= 0 && !rd.oom; t++) {
+		struct kind_reader kr = {&rd, &roster_kinds[t]};
+		rc = db_each_row(db, lists[t], kind_row, &kr);
+	}
 	if (rc >= 0 && rd.oom)
 		rc = -ENOMEM;
 	if (rc >= 0)

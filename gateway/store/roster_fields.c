@@ -22,93 +22,103 @@ static const char *const step_kinds[] = {"person", "oncall", "duty", NULL};
 
 static const struct roster_field line_fields[] = {
     {1, ROW(gw_db_line, code), RF_STR, roster_f_code, "line code", .out = RF_OUT_TEXT,
-     .sql = "$code"},
+     .sql = "$code", .col = 1},
     {2, ROW(gw_db_line, name_fi), RF_STR, roster_f_text, "Finnish name", .out = RF_OUT_TEXT,
-     .sql = "$name_fi"},
+     .sql = "$name_fi", .col = 2},
     {3, ROW(gw_db_line, name_sv), RF_STR, roster_f_text, "Swedish name", .out = RF_OUT_TEXT,
-     .sql = "$name_sv"},
+     .sql = "$name_sv", .col = 3},
     {4, ROW(gw_db_line, name_en), RF_STR, roster_f_text, "English name", .out = RF_OUT_TEXT,
-     .sql = "$name_en"},
+     .sql = "$name_en", .col = 4},
 };
 
 static const struct roster_field worker_fields[] = {
     {1, ROW(gw_db_worker, handle), RF_STR, roster_f_name, "worker handle", .out = RF_OUT_TEXT,
-     .sql = "$handle"},
-    {2, ROW(gw_db_worker, name), RF_STR, roster_f_text, "name", .out = RF_OUT_TEXT, .sql = "$name"},
-    {3, ROW(gw_db_worker, phone), RF_STR, roster_f_phone, .out = RF_OUT_TEXT, .sql = "$phone"},
+     .sql = "$handle", .col = 1},
+    {2, ROW(gw_db_worker, name), RF_STR, roster_f_text, "name", .out = RF_OUT_TEXT, .sql = "$name",
+     .col = 2},
+    {3, ROW(gw_db_worker, phone), RF_STR, roster_f_phone, .out = RF_OUT_TEXT, .sql = "$phone",
+     .col = 3},
     {4, ROW(gw_db_worker, issi), RF_STR, roster_f_issi, .optional = true, .out = RF_OUT_OPT,
-     .sql = "$issi"},
+     .sql = "$issi", .col = 4, .null_ok = true},
     {5, ROW(gw_db_worker, active), RF_BOOL, roster_f_int, .min = 0, .max = 1,
      .bad = "bad active flag '%s' (1 or 0)", .optional = true, .def_int = 1, .out = RF_OUT_INT,
-     .sql = "$active"},
+     .sql = "$active", .col = 5},
     {6, ROW(gw_db_worker, lang), RF_STR, roster_f_lang, .optional = true, .def_str = "fi",
-     .out = RF_OUT_LANG, .sql = "$lang"},
+     .out = RF_OUT_LANG, .sql = "$lang", .col = 6},
     /* never exported, never inserted: only gw_db_worker_set_pin writes it */
-    {0, ROW(gw_db_worker, pin_hash), RF_STR},
+    {0, ROW(gw_db_worker, pin_hash), RF_STR, .col = 7, .null_ok = true},
+    /* read only: the manual layer's flags */
+    {0, ROW(gw_db_worker, manual_active), RF_BOOL, .col = 8},
+    {0, ROW(gw_db_worker, manual_add), RF_BOOL, .col = 9},
 };
 
 static const struct roster_field shift_fields[] = {
     {1, ROW(gw_db_shift, line), RF_STR, roster_f_code, "line code", .out = RF_OUT_TEXT,
-     .sql = "$line"},
+     .sql = "$line", .col = 1},
     {2, ROW(gw_db_shift, worker), RF_STR, roster_f_name, "worker handle", .out = RF_OUT_TEXT,
-     .sql = "$worker"},
+     .sql = "$worker", .col = 2},
     {3, ROW(gw_db_shift, start_ms), RF_I64, roster_f_time, "start", .out = RF_OUT_TIME,
-     .sql = "$start"},
-    {4, ROW(gw_db_shift, end_ms), RF_I64, roster_f_time, "end", .out = RF_OUT_TIME, .sql = "$end"},
+     .sql = "$start", .col = 3},
+    {4, ROW(gw_db_shift, end_ms), RF_I64, roster_f_time, "end", .out = RF_OUT_TIME, .sql = "$end",
+     .col = 4},
     {5, ROW(gw_db_shift, position), RF_INT, roster_f_int, .min = 1, .max = 99,
-     .bad = "bad position '%s' (1-99)", .out = RF_OUT_INT, .sql = "$position"},
+     .bad = "bad position '%s' (1-99)", .out = RF_OUT_INT, .sql = "$position", .col = 5},
     {6, ROW(gw_db_shift, temp), RF_STR, roster_f_name, "temporary roster name", .optional = true,
-     .out = RF_OUT_TAIL, .sql = "$temp"},
+     .out = RF_OUT_TAIL, .sql = "$temp", .col = 6, .null_ok = true},
 };
 static const signed char shift_order[] = {0, 1, 2, 3, RF_CHECK, 4, 5};
 
 static const struct roster_field route_fields[] = {
     {1, ROW(gw_db_route, line), RF_STR, roster_f_code, "line code", .out = RF_OUT_TEXT,
-     .sql = "$line"},
-    {2, ROW(gw_db_route, prefix), RF_STR, roster_f_prefix, .out = RF_OUT_TEXT, .sql = "$prefix"},
+     .sql = "$line", .col = 1},
+    {2, ROW(gw_db_route, prefix), RF_STR, roster_f_prefix, .out = RF_OUT_TEXT, .sql = "$prefix",
+     .col = 2},
     {3, ROW(gw_db_route, priority), RF_INT, roster_f_int, .min = -1000, .max = 1000,
-     .bad = "bad priority '%s' (-1000..1000)", .out = RF_OUT_INT, .sql = "$priority"},
+     .bad = "bad priority '%s' (-1000..1000)", .out = RF_OUT_INT, .sql = "$priority", .col = 3},
     /* the conditions: written by route_more, all or none */
-    {4, ROW(gw_db_route, days), RF_INT, roster_f_days, .optional = true, .sql = "$days"},
+    {4, ROW(gw_db_route, days), RF_INT, roster_f_days, .optional = true, .sql = "$days", .col = 4},
     {5, ROW(gw_db_route, from_min), RF_INT, roster_f_window, .optional = true, .sql = "$from",
-     IF_SET(gw_db_route, window)},
-    {6, ROW(gw_db_route, holidays), RF_INT, roster_f_holidays, .optional = true,
-     .sql = "$holidays"},
+     IF_SET(gw_db_route, window), .col = 5, .set_if = 1 + offsetof(struct gw_db_route, window)},
+    {6, ROW(gw_db_route, holidays), RF_INT, roster_f_holidays, .optional = true, .sql = "$holidays",
+     .col = 7},
     {7, ROW(gw_db_route, status), RF_INT, roster_f_status, .optional = true, .sql = "$status",
-     IF_SET(gw_db_route, has_status)},
-    {0, ROW(gw_db_route, to_min), RF_INT, .sql = "$to", IF_SET(gw_db_route, window)},
+     IF_SET(gw_db_route, has_status), .col = 8,
+     .set_if = 1 + offsetof(struct gw_db_route, has_status)},
+    {0, ROW(gw_db_route, to_min), RF_INT, .sql = "$to", IF_SET(gw_db_route, window), .col = 6},
 };
 
 static const struct roster_field dir_fields[] = {
-    {1, ROW(gw_db_dir, issi), RF_STR, roster_f_issi, .out = RF_OUT_TEXT, .sql = "$issi"},
+    {1, ROW(gw_db_dir, issi), RF_STR, roster_f_issi, .out = RF_OUT_TEXT, .sql = "$issi", .col = 1},
     {2, ROW(gw_db_dir, org), RF_STR, roster_f_text, "organisation", .out = RF_OUT_TEXT,
-     .sql = "$org"},
+     .sql = "$org", .col = 2},
 };
 
 static const struct roster_field rotation_fields[] = {
     {1, ROW(gw_db_rotation, name), RF_STR, roster_f_name, "rotation name", .out = RF_OUT_TEXT,
-     .sql = "$name"},
+     .sql = "$name", .col = 1},
     {2, ROW(gw_db_rotation, line), RF_STR, roster_f_code, "line code", .out = RF_OUT_TEXT,
-     .sql = "$line"},
+     .sql = "$line", .col = 2},
     {3, ROW(gw_db_rotation, kind), RF_STR, roster_f_oneof, .oneof = rot_kinds,
-     .bad = "bad rotation kind '%s' (daily or weekly)", .out = RF_OUT_TEXT, .sql = "$kind"},
+     .bad = "bad rotation kind '%s' (daily or weekly)", .out = RF_OUT_TEXT, .sql = "$kind",
+     .col = 3},
     {4, ROW(gw_db_rotation, start_date), RF_STR, roster_f_date, "start", .out = RF_OUT_TEXT,
-     .sql = "$start"},
+     .sql = "$start", .col = 4},
     {5, ROW(gw_db_rotation, handoff_min), RF_INT, roster_f_hhmm,
-     .bad = "bad handoff time '%s' (HH:MM, local time)", .out = RF_OUT_HHMM, .sql = "$handoff"},
+     .bad = "bad handoff time '%s' (HH:MM, local time)", .out = RF_OUT_HHMM, .sql = "$handoff",
+     .col = 6},
     {6, ROW(gw_db_rotation, position), RF_INT, roster_f_int, .min = 1, .max = 99,
-     .bad = "bad position '%s' (1-99)", .out = RF_OUT_INT, .sql = "$position"},
+     .bad = "bad position '%s' (1-99)", .out = RF_OUT_INT, .sql = "$position", .col = 7},
     {7, ROW(gw_db_rotation, hours), RF_STR, roster_f_oneof, .oneof = hours_words,
      .bad = "bad hours '%s' (all, office or after)", .optional = true, .def_str = "all",
-     .out = RF_OUT_TEXT, .sql = "$hours"},
+     .out = RF_OUT_TEXT, .sql = "$hours", .col = 8},
     {8, ROW(gw_db_rotation, end_date), RF_STR, roster_f_date, "end", .optional = true,
-     .out = RF_OUT_OPT, .sql = "$end"},
+     .out = RF_OUT_OPT, .sql = "$end", .col = 5, .null_ok = true},
     {9, ROW(gw_db_rotation, temp), RF_STR, roster_f_name, "temporary roster name", .optional = true,
-     .out = RF_OUT_TAIL, .sql = "$temp"},
+     .out = RF_OUT_TAIL, .sql = "$temp", .col = 9, .null_ok = true},
     /* a pattern's (roster_pattern_kind) */
-    {0, ROW(gw_db_rotation, cycle), RF_STR, .sql = "$cycle"},
-    {0, ROW(gw_db_rotation, shifts), RF_STR, .sql = "$shifts"},
-    {0, ROW(gw_db_rotation, step), RF_INT, .sql = "$step"},
+    {0, ROW(gw_db_rotation, cycle), RF_STR, .sql = "$cycle", .col = 10, .null_ok = true},
+    {0, ROW(gw_db_rotation, shifts), RF_STR, .sql = "$shifts", .col = 11, .null_ok = true},
+    {0, ROW(gw_db_rotation, step), RF_INT, .sql = "$step", .col = 12},
 };
 static const signed char rotation_order[] = {0, 1, 2, 3, 7, 4, 5, 6, RF_CHECK, 8};
 
@@ -127,66 +137,72 @@ static const struct roster_field pattern_fields[] = {
 
 static const struct roster_field member_fields[] = {
     {1, ROW(gw_db_member, rotation), RF_STR, roster_f_name, "rotation name", .out = RF_OUT_TEXT,
-     .sql = "$rotation"},
+     .sql = "$rotation", .col = 1},
     {2, ROW(gw_db_member, order), RF_INT, roster_f_int, .min = 1, .max = 99,
-     .bad = "bad member order '%s' (1-99)", .out = RF_OUT_INT, .sql = "$ord"},
+     .bad = "bad member order '%s' (1-99)", .out = RF_OUT_INT, .sql = "$ord", .col = 2},
     {3, ROW(gw_db_member, worker), RF_STR, roster_f_name, "worker handle", .out = RF_OUT_TEXT,
-     .sql = "$worker"},
+     .sql = "$worker", .col = 3},
 };
 
 /* Read by hand (roster_check.c row_override); the last column depends on the kind. */
 static const struct roster_field override_fields[] = {
-    {1, ROW(gw_db_override, kind), RF_STR, .out = RF_OUT_TEXT, .sql = "$kind"},
-    {2, ROW(gw_db_override, line), RF_STR, .out = RF_OUT_OPT, .sql = "$line"},
-    {3, ROW(gw_db_override, worker), RF_STR, .out = RF_OUT_TEXT, .sql = "$worker"},
-    {4, ROW(gw_db_override, start_ms), RF_I64, .out = RF_OUT_TIME, .sql = "$start"},
-    {5, ROW(gw_db_override, end_ms), RF_I64, .out = RF_OUT_TIME, .sql = "$end"},
-    {0, ROW(gw_db_override, position), RF_INT, .sql = "$position"},
-    {0, ROW(gw_db_override, by), RF_STR, .sql = "$by"},
+    {0, ROW(gw_db_override, id), RF_I64, .col = 1}, /* read only, as manual */
+    {1, ROW(gw_db_override, kind), RF_STR, .out = RF_OUT_TEXT, .sql = "$kind", .col = 2},
+    {2, ROW(gw_db_override, line), RF_STR, .out = RF_OUT_OPT, .sql = "$line", .col = 3,
+     .null_ok = true},
+    {3, ROW(gw_db_override, worker), RF_STR, .out = RF_OUT_TEXT, .sql = "$worker", .col = 4},
+    {4, ROW(gw_db_override, start_ms), RF_I64, .out = RF_OUT_TIME, .sql = "$start", .col = 6},
+    {5, ROW(gw_db_override, end_ms), RF_I64, .out = RF_OUT_TIME, .sql = "$end", .col = 7},
+    {0, ROW(gw_db_override, position), RF_INT, .sql = "$position", .col = 8},
+    {0, ROW(gw_db_override, by), RF_STR, .sql = "$by", .col = 5, .null_ok = true},
+    {0, ROW(gw_db_override, manual), RF_BOOL, .col = 9},
 };
 
 static const struct roster_field step_fields[] = {
     {1, ROW(gw_db_chain_step, line), RF_STR, roster_f_code, "line code", .out = RF_OUT_TEXT,
-     .sql = "$line"},
+     .sql = "$line", .col = 1},
     {2, ROW(gw_db_chain_step, order), RF_INT, roster_f_int, .min = 1, .max = 99,
-     .bad = "bad step order '%s' (1-99)", .out = RF_OUT_INT, .sql = "$ord"},
+     .bad = "bad step order '%s' (1-99)", .out = RF_OUT_INT, .sql = "$ord", .col = 2},
     {3, ROW(gw_db_chain_step, kind), RF_STR, roster_f_oneof, .oneof = step_kinds,
-     .bad = "bad step kind '%s' (person, oncall or duty)", .out = RF_OUT_TEXT, .sql = "$kind"},
-    {4, ROW(gw_db_chain_step, who), RF_STR, roster_f_step_who, .out = RF_OUT_TEXT, .sql = "$who"},
+     .bad = "bad step kind '%s' (person, oncall or duty)", .out = RF_OUT_TEXT, .sql = "$kind",
+     .col = 3},
+    {4, ROW(gw_db_chain_step, who), RF_STR, roster_f_step_who, .out = RF_OUT_TEXT, .sql = "$who",
+     .col = 4},
     {5, ROW(gw_db_chain_step, ring_s), RF_INT, roster_f_ring, .optional = true,
-     .out = RF_OUT_INT_NZ, .sql = "$ring"},
+     .out = RF_OUT_INT_NZ, .sql = "$ring", .col = 5},
 };
 
 static const struct roster_field chain_fields[] = {
     {1, ROW(gw_db_chain, line), RF_STR, roster_f_code, "line code", .out = RF_OUT_TEXT,
-     .sql = "$line"},
+     .sql = "$line", .col = 1},
     {2, ROW(gw_db_chain, rounds), RF_INT, roster_f_int, .min = 1, .max = 5,
      .bad = "bad rounds '%s' (empty for the default, or 1-5)", .optional = true,
-     .out = RF_OUT_INT_NZ, .sql = "$rounds"},
+     .out = RF_OUT_INT_NZ, .sql = "$rounds", .col = 2},
     {3, ROW(gw_db_chain, fallback), RF_STR, roster_f_name, "worker handle", .optional = true,
-     .out = RF_OUT_OPT, .sql = "$fallback"},
+     .out = RF_OUT_OPT, .sql = "$fallback", .col = 3, .null_ok = true},
     {4, ROW(gw_db_chain, fallback_ring_s), RF_INT, roster_f_ring, .optional = true,
-     .out = RF_OUT_INT_NZ, .sql = "$ring"},
+     .out = RF_OUT_INT_NZ, .sql = "$ring", .col = 4},
 };
 
 static const struct roster_field holiday_fields[] = {
     {1, ROW(gw_db_holiday, date), RF_STR, roster_f_date, "holiday", .out = RF_OUT_TEXT,
-     .sql = "$date"},
+     .sql = "$date", .col = 1},
     {2, ROW(gw_db_holiday, name), RF_STR, roster_f_text, "holiday name", .out = RF_OUT_TEXT,
-     .sql = "$name"},
+     .sql = "$name", .col = 2},
 };
 
 static const struct roster_field temp_fields[] = {
     {1, ROW(gw_db_temp, name), RF_STR, roster_f_name, "temporary roster name",
-     .empty = "temporary roster name is empty", .out = RF_OUT_TEXT, .sql = "$name"},
+     .empty = "temporary roster name is empty", .out = RF_OUT_TEXT, .sql = "$name", .col = 1},
     {2, ROW(gw_db_temp, line), RF_STR, roster_f_code, "line code", .out = RF_OUT_TEXT,
-     .sql = "$line"},
+     .sql = "$line", .col = 2},
     {3, ROW(gw_db_temp, from_date), RF_STR, roster_f_date, "from", .out = RF_OUT_TEXT,
-     .sql = "$from"},
-    {4, ROW(gw_db_temp, to_date), RF_STR, roster_f_date, "to", .out = RF_OUT_TEXT, .sql = "$to"},
+     .sql = "$from", .col = 3},
+    {4, ROW(gw_db_temp, to_date), RF_STR, roster_f_date, "to", .out = RF_OUT_TEXT, .sql = "$to",
+     .col = 4},
     {5, ROW(gw_db_temp, handoff_min), RF_INT, roster_f_hhmm,
      .bad = "bad handoff time '%s' (HH:MM, local time)", .optional = true, .out = RF_OUT_HHMM,
-     .sql = "$handoff"},
+     .sql = "$handoff", .col = 5},
 };
 
 static bool is_rotation(const void *row)

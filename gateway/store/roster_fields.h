@@ -4,7 +4,7 @@
  * check that reads it from CSV (with its bounds and message), whether it may be empty and
  * what it then means, how the export writes it and the SQL parameter it is bound to. The
  * CSV reader (roster_check.c), the export and the roster's free (gw_db_roster_clear) and
- * insert (db_roster.c) are driven from it. Private to gateway/store.
+ * insert and read back (db_roster.c) are driven from it. Private to gateway/store.
  */
 #ifndef GW_ROSTER_FIELDS_H
 #define GW_ROSTER_FIELDS_H
@@ -75,6 +75,9 @@ struct roster_field {
 	enum rf_out out;	  /* how the export writes it */
 	const char *sql;	  /* insert parameter ("$line"), NULL: not bound */
 	size_t sql_if;		  /* 1 + offset of a bool that must hold to bind it (0: always) */
+	int col;		  /* column of the kind's SQL list (1: first), 0: not read */
+	bool null_ok;		  /* a NULL column reads as NULL (else as "") */
+	size_t set_if;		  /* 1 + offset of a bool set when the column is not NULL */
 };
 
 #define RF_CHECK (-1) /* in a kind's order: run its check here */
