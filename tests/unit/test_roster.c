@@ -21,6 +21,7 @@
 #include "store/db.h"
 #include "core/log.h"
 #include "store/roster.h"
+#include "store/roster_fields.h"
 
 static char dir[] = "/tmp/rinki-test-roster-XXXXXX";
 static char dbpath[256], csvpath[256];
@@ -1369,6 +1370,56 @@ static char *export_text(void)
 	return text;
 }
 
+/* One kind's table: what the reader, the export and the insert rely on. */
+static void check_kind(const struct roster_kind *k)
+{
+	int cols = 0, checks = 0, seen[16] = {0};
+
+	print_message("  kind %s\n", k->name);
+	assert_true(k->n_fields > 0 && k->n_fields <= 16);
+	for (int j = 0; j < k->n_fields; j++) {
+		const struct roster_field *fd = &k->fields[j];
+		assert_true(fd->off < k->size);
+		if (!fd->csv) {
+			assert_null(fd->parse); /* read from CSV only in a column */
+			continue;
+		}
+		assert_int_equal(fd->csv, ++cols); /* columns in order, none missing */
+		if (fd->parse && !fd->optional)
+			assert_true(fd->csv < k->min); /* a required column is always there */
+	}
+	if (k->more) /* it writes the last columns itself (an override's POSITION|BY) */
+		assert_true(cols + 1 <= k->max);
+	else
+		assert_int_equal(cols + 1, k->max);
+	/* the check order names every field read from CSV once, and the check once */
+	for (int i = 0; i < (k->order ? k->n_order : 0); i++) {
+		if (k->order[i] == RF_CHECK) {
+			checks++;
+			continue;
+		}
+		assert_true(k->order[i] >= 0 && k->order[i] < k->n_fields);
+		seen[k->order[i]]++;
+	}
+	if (k->order) {
+		assert_int_equal(checks, k->check ? 1 : 0);
+		for (int j = 0; j < k->n_fields; j++)
+			assert_int_equal(seen[j], k->fields[j].csv && k->fields[j].parse ? 1 : 0);
+	}
+}
+
+/* The kind tables (roster_fields.c) are consistent with the record syntax they describe. */
+static void test_kind_tables(void **state)
+{
+	(void)state;
+	for (int t = 0; t < T_COUNT; t++) {
+		assert_int_equal(roster_kinds[t].type, t);
+		check_kind(&roster_kinds[t]);
+	}
+	assert_int_equal(roster_pattern_kind.type, T_ROT);
+	check_kind(&roster_pattern_kind);
+}
+
 /* Records in a roster CSV without quoted line breaks: lines not blank and not comments. */
 static size_t count_records(const char *text)
 {
@@ -1843,6 +1894,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rotation_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_demo_files_stable, setup, teardown),
+	    cmocka_unit_test(test_kind_tables),
 	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_conditions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_temp_roster, setup, teardown),
