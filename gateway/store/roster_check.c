@@ -1,7 +1,9 @@
 /*
- * roster_check: the roster CSV's checks: each field of each record kind, then the
- * cross-row checks (unknown line or worker, duplicates, overlapping shifts) once the whole
- * file is read, so the file's row order is free. Every error names file:line.
+ * roster_check: the roster CSV's checks: each field of each record kind (the roster_f_*
+ * checks that the kind tables of roster_fields.c name; override and pattern rows by
+ * hand), then the cross-row checks (unknown line or worker, duplicates, overlapping
+ * shifts) once the whole file is read, so the file's row order is free. Every error names
+ * file:line.
  */
 #include "store/roster_priv.h"
 

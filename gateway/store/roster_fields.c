@@ -1,9 +1,10 @@
 /*
  * roster_fields: the table of every roster record kind (roster_fields.h) and what is done
  * from it alone: reading a row's fields from a CSV record (roster_parse_fields, the field
- * checks themselves are in roster_check.c), writing the CSV export and freeing rows. A
- * kind whose fields depend on each other in ways a table does not say (override, pattern)
- * is read by hand in roster_check.c, but written from here.
+ * checks themselves are in roster_check.c), writing the CSV export and freeing rows;
+ * db_roster.c binds and reads the rows' SQL by the same tables. A kind whose fields depend
+ * on each other in ways a table does not say (override, pattern) is read by hand in
+ * roster_check.c, but written from here.
  */
 #include "store/roster_priv.h"
 #include "store/roster_fields.h"
