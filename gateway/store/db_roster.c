@@ -65,6 +65,36 @@ static void *grow(struct reader *rd, void **arr, size_t *n, size_t *cap, size_t 
 	return p;
 }
 
+/*
+ * Each kind's statements, in insert order (a row names rows inserted before it): the list
+ * that reads it back (its columns as the kind's fields say), the insert, and for an insert
+ * that finds rows by name (no row inserted: -ENOENT) what to call the row and the field
+ * with the name in the message.
+ */
+static const struct {
+	int type;
+	enum db_stmt list, insert;
+	const char *what; /* NULL: a plain insert */
+	size_t name_off;
+} kind_sql[] = {
+    {T_LINE, DB_STMT_LINE_LIST, DB_STMT_LINE_INSERT, NULL, 0},
+    {T_WORKER, DB_STMT_WORKER_LIST, DB_STMT_WORKER_INSERT, NULL, 0},
+    {T_TEMP, DB_STMT_TEMP_LIST, DB_STMT_TEMP_INSERT, NULL, 0},
+    {T_SHIFT, DB_STMT_SHIFT_LIST, DB_STMT_SHIFT_INSERT, "shift",
+     offsetof(struct gw_db_shift, worker)},
+    {T_ROUTE, DB_STMT_ROUTE_LIST, DB_STMT_ROUTE_INSERT, NULL, 0},
+    {T_DIR, DB_STMT_DIR_LIST, DB_STMT_DIR_INSERT, NULL, 0},
+    {T_ROT, DB_STMT_ROT_LIST, DB_STMT_ROT_INSERT, NULL, 0},
+    {T_MEMBER, DB_STMT_MEMBER_LIST, DB_STMT_MEMBER_INSERT, "rotation member",
+     offsetof(struct gw_db_member, worker)},
+    {T_OVR, DB_STMT_OVR_LIST, DB_STMT_OVR_INSERT, NULL, 0},
+    {T_STEP, DB_STMT_STEP_LIST, DB_STMT_STEP_INSERT, "chain step",
+     offsetof(struct gw_db_chain_step, who)},
+    {T_CHAIN, DB_STMT_CHAIN_LIST, DB_STMT_CHAIN_INSERT, "chain fallback",
+     offsetof(struct gw_db_chain, fallback)},
+    {T_HOLIDAY, DB_STMT_HOLIDAY_LIST, DB_STMT_HOLIDAY_INSERT, NULL, 0},
+};
+
 /* One row of the list statement of kind k, read by its table's columns. */
 struct kind_reader {
 	struct reader *rd;
@@ -109,24 +139,15 @@ static void kind_row(sqlite3_stmt *st, void *arg)
 
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 {
-	/* each kind's list, its columns as its table's fields say (roster_fields.c) */
-	static const enum db_stmt lists[T_COUNT] = {
-	    [T_LINE] = DB_STMT_LINE_LIST,	[T_WORKER] = DB_STMT_WORKER_LIST,
-	    [T_SHIFT] = DB_STMT_SHIFT_LIST,	[T_ROUTE] = DB_STMT_ROUTE_LIST,
-	    [T_DIR] = DB_STMT_DIR_LIST,		[T_ROT] = DB_STMT_ROT_LIST,
-	    [T_MEMBER] = DB_STMT_MEMBER_LIST,	[T_OVR] = DB_STMT_OVR_LIST,
-	    [T_STEP] = DB_STMT_STEP_LIST,	[T_CHAIN] = DB_STMT_CHAIN_LIST,
-	    [T_HOLIDAY] = DB_STMT_HOLIDAY_LIST, [T_TEMP] = DB_STMT_TEMP_LIST,
-	};
 	struct reader rd = {.r = out};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = db_run(db, DB_STMT_BEGIN_READ)) < 0)
 		return rc;
-	for (int t = 0; t < T_COUNT && rc >= 0 && !rd.oom; t++) {
-		struct kind_reader kr = {&rd, &roster_kinds[t]};
-		rc = db_each_row(db, lists[t], kind_row, &kr);
+	for (size_t i = 0; i < sizeof(kind_sql) / sizeof(kind_sql[0]) && rc >= 0 && !rd.oom; i++) {
+		struct kind_reader kr = {&rd, &roster_kinds[kind_sql[i].type]};
+		rc = db_each_row(db, kind_sql[i].list, kind_row, &kr);
 	}
 	if (rc >= 0 && rd.oom)
 		rc = -ENOMEM;
@@ -203,51 +224,26 @@ static int manual_override_insert(struct gw_db *db, const struct gw_db_override 
 			    o->by ? "worker(s) or line" : o->worker);
 }
 
-/*
- * How each kind's rows are inserted, in this order (a row names rows inserted before it):
- * the statement, and for one that finds rows by name (no row inserted: -ENOENT) what to
- * call the row and the field with the name in the message.
- */
-static const struct {
-	int type;
-	enum db_stmt id;
-	const char *what; /* NULL: a plain insert */
-	size_t name_off;
-} inserts[] = {
-    {T_LINE, DB_STMT_LINE_INSERT, NULL, 0},
-    {T_WORKER, DB_STMT_WORKER_INSERT, NULL, 0},
-    {T_TEMP, DB_STMT_TEMP_INSERT, NULL, 0},
-    {T_SHIFT, DB_STMT_SHIFT_INSERT, "shift", offsetof(struct gw_db_shift, worker)},
-    {T_ROUTE, DB_STMT_ROUTE_INSERT, NULL, 0},
-    {T_DIR, DB_STMT_DIR_INSERT, NULL, 0},
-    {T_ROT, DB_STMT_ROT_INSERT, NULL, 0},
-    {T_MEMBER, DB_STMT_MEMBER_INSERT, "rotation member", offsetof(struct gw_db_member, worker)},
-    {T_OVR, DB_STMT_OVR_INSERT, NULL, 0},
-    {T_STEP, DB_STMT_STEP_INSERT, "chain step", offsetof(struct gw_db_chain_step, who)},
-    {T_CHAIN, DB_STMT_CHAIN_INSERT, "chain fallback", offsetof(struct gw_db_chain, fallback)},
-    {T_HOLIDAY, DB_STMT_HOLIDAY_INSERT, NULL, 0},
-};
-
 static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < sizeof(inserts) / sizeof(inserts[0]) && rc >= 0; i++) {
-		const struct roster_kind *k = &roster_kinds[inserts[i].type];
+	for (size_t i = 0; i < sizeof(kind_sql) / sizeof(kind_sql[0]) && rc >= 0; i++) {
+		const struct roster_kind *k = &roster_kinds[kind_sql[i].type];
 		size_t *n;
 		const char *rows = roster_kind_rows(k, in, &n);
 
 		for (size_t r = 0; r < *n && rc >= 0; r++) {
 			const char *row = rows + r * k->size;
-			if (inserts[i].type == T_OVR) { /* its own message */
+			if (kind_sql[i].type == T_OVR) { /* its own message */
 				rc = override_insert(db, (const struct gw_db_override *)row);
 				continue;
 			}
-			bind_row(db->st[inserts[i].id], k, row);
-			rc = inserts[i].what
-				 ? insert_named(db, inserts[i].id, inserts[i].what,
-						*(char *const *)(row + inserts[i].name_off))
-				 : db_run(db, inserts[i].id);
+			bind_row(db->st[kind_sql[i].insert], k, row);
+			rc = kind_sql[i].what
+				 ? insert_named(db, kind_sql[i].insert, kind_sql[i].what,
+						*(char *const *)(row + kind_sql[i].name_off))
+				 : db_run(db, kind_sql[i].insert);
 		}
 	}
 	return rc;
