@@ -5,100 +5,29 @@
  * from the imported base and gone through at each import (reconcile; see db.h).
  */
 #include "store/db_priv.h"
+#include "store/roster_fields.h"
 
 /* ---- roster tables ------------------------------------------------------------------- */
 
 void gw_db_roster_clear(struct gw_db_roster *r)
 {
-	for (size_t i = 0; i < r->n_lines; i++) {
-		free(r->lines[i].code);
-		free(r->lines[i].name_fi);
-		free(r->lines[i].name_sv);
-		free(r->lines[i].name_en);
-	}
-	for (size_t i = 0; i < r->n_workers; i++) {
-		free(r->workers[i].handle);
-		free(r->workers[i].name);
-		free(r->workers[i].phone);
-		free(r->workers[i].issi);
-		free(r->workers[i].lang);
-		if (r->workers[i].pin_hash) /* not left behind in freed memory */
+	for (size_t i = 0; i < r->n_workers; i++) /* not left behind in freed memory */
+		if (r->workers[i].pin_hash)
 			explicit_bzero(r->workers[i].pin_hash, strlen(r->workers[i].pin_hash));
-		free(r->workers[i].pin_hash);
+	for (int t = 0; t < T_COUNT; t++) {
+		const struct roster_kind *k = &roster_kinds[t];
+		size_t *n;
+		void *rows = roster_kind_rows(k, r, &n);
+		roster_kind_free(k, rows, *n);
+		free(rows);
 	}
-	for (size_t i = 0; i < r->n_shifts; i++) {
-		free(r->shifts[i].line);
-		free(r->shifts[i].worker);
-		free(r->shifts[i].temp);
-	}
-	for (size_t i = 0; i < r->n_routes; i++) {
-		free(r->routes[i].line);
-		free(r->routes[i].prefix);
-	}
-	for (size_t i = 0; i < r->n_dirs; i++) {
-		free(r->dirs[i].issi);
-		free(r->dirs[i].org);
-	}
-	for (size_t i = 0; i < r->n_rotations; i++) {
-		struct gw_db_rotation *x = &r->rotations[i];
-		free(x->name);
-		free(x->line);
-		free(x->kind);
-		free(x->start_date);
-		free(x->end_date);
-		free(x->hours);
-		free(x->temp);
-		free(x->cycle);
-		free(x->shifts);
-	}
-	for (size_t i = 0; i < r->n_members; i++) {
-		free(r->members[i].rotation);
-		free(r->members[i].worker);
-	}
-	for (size_t i = 0; i < r->n_overrides; i++) {
-		free(r->overrides[i].kind);
-		free(r->overrides[i].line);
-		free(r->overrides[i].worker);
-		free(r->overrides[i].by);
-	}
-	for (size_t i = 0; i < r->n_steps; i++) {
-		free(r->steps[i].line);
-		free(r->steps[i].kind);
-		free(r->steps[i].who);
-	}
-	for (size_t i = 0; i < r->n_chains; i++) {
-		free(r->chains[i].line);
-		free(r->chains[i].fallback);
-	}
-	for (size_t i = 0; i < r->n_holidays; i++) {
-		free(r->holidays[i].date);
-		free(r->holidays[i].name);
-	}
-	for (size_t i = 0; i < r->n_temps; i++) {
-		free(r->temps[i].name);
-		free(r->temps[i].line);
-		free(r->temps[i].from_date);
-		free(r->temps[i].to_date);
-	}
-	free(r->temps);
-	free(r->lines);
-	free(r->workers);
-	free(r->shifts);
-	free(r->routes);
-	free(r->dirs);
-	free(r->rotations);
-	free(r->members);
-	free(r->overrides);
-	free(r->steps);
-	free(r->chains);
-	free(r->holidays);
 	memset(r, 0, sizeof(*r));
 }
 
 /* Reading rows into growing arrays; any allocation failure is remembered in oom. */
 struct reader {
 	struct gw_db_roster *r;
-	size_t cap[12]; /* capacity of each array, in struct gw_db_roster order */
+	size_t cap[T_COUNT]; /* capacity of each array, by kind */
 	bool oom;
 };
 
@@ -136,197 +65,90 @@ static void *grow(struct reader *rd, void **arr, size_t *n, size_t *cap, size_t 
 	return p;
 }
 
-#define GROW(rd, arr, n, k)                                                                        \
-	grow(rd, (void **)&(rd)->r->arr, &(rd)->r->n, &(rd)->cap[k], sizeof(*(rd)->r->arr))
+/*
+ * Each kind's statements, in insert order (a row names rows inserted before it): the list
+ * that reads it back (its columns as the kind's fields say), the insert, and for an insert
+ * that finds rows by name (no row inserted: -ENOENT) what to call the row and the field
+ * with the name in the message.
+ */
+static const struct {
+	int type;
+	enum db_stmt list, insert;
+	const char *what; /* NULL: a plain insert */
+	size_t name_off;
+} kind_sql[] = {
+    {T_LINE, DB_STMT_LINE_LIST, DB_STMT_LINE_INSERT, NULL, 0},
+    {T_WORKER, DB_STMT_WORKER_LIST, DB_STMT_WORKER_INSERT, NULL, 0},
+    {T_TEMP, DB_STMT_TEMP_LIST, DB_STMT_TEMP_INSERT, NULL, 0},
+    {T_SHIFT, DB_STMT_SHIFT_LIST, DB_STMT_SHIFT_INSERT, "shift",
+     offsetof(struct gw_db_shift, worker)},
+    {T_ROUTE, DB_STMT_ROUTE_LIST, DB_STMT_ROUTE_INSERT, NULL, 0},
+    {T_DIR, DB_STMT_DIR_LIST, DB_STMT_DIR_INSERT, NULL, 0},
+    {T_ROT, DB_STMT_ROT_LIST, DB_STMT_ROT_INSERT, NULL, 0},
+    {T_MEMBER, DB_STMT_MEMBER_LIST, DB_STMT_MEMBER_INSERT, "rotation member",
+     offsetof(struct gw_db_member, worker)},
+    {T_OVR, DB_STMT_OVR_LIST, DB_STMT_OVR_INSERT, NULL, 0},
+    {T_STEP, DB_STMT_STEP_LIST, DB_STMT_STEP_INSERT, "chain step",
+     offsetof(struct gw_db_chain_step, who)},
+    {T_CHAIN, DB_STMT_CHAIN_LIST, DB_STMT_CHAIN_INSERT, "chain fallback",
+     offsetof(struct gw_db_chain, fallback)},
+    {T_HOLIDAY, DB_STMT_HOLIDAY_LIST, DB_STMT_HOLIDAY_INSERT, NULL, 0},
+};
 
-static void line_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_line *l = GROW(rd, lines, n_lines, 0);
-	if (!l)
-		return;
-	l->code = dup_col(rd, st, 0, false);
-	l->name_fi = dup_col(rd, st, 1, false);
-	l->name_sv = dup_col(rd, st, 2, false);
-	l->name_en = dup_col(rd, st, 3, false);
-}
+/* One row of the list statement of kind k, read by its table's columns. */
+struct kind_reader {
+	struct reader *rd;
+	const struct roster_kind *k;
+};
 
-static void worker_row(sqlite3_stmt *st, void *arg)
+static void kind_row(sqlite3_stmt *st, void *arg)
 {
-	struct reader *rd = arg;
-	struct gw_db_worker *w = GROW(rd, workers, n_workers, 1);
-	if (!w)
-		return;
-	w->handle = dup_col(rd, st, 0, false);
-	w->name = dup_col(rd, st, 1, false);
-	w->phone = dup_col(rd, st, 2, false);
-	w->issi = dup_col(rd, st, 3, true);
-	w->active = sqlite3_column_int(st, 4) != 0;
-	w->lang = dup_col(rd, st, 5, false);
-	w->pin_hash = dup_col(rd, st, 6, true);
-	w->manual_active = sqlite3_column_int(st, 7) != 0;
-	w->manual_add = sqlite3_column_int(st, 8) != 0;
-}
+	const struct kind_reader *kr = arg;
+	const struct roster_kind *k = kr->k;
+	struct gw_db_roster *r = kr->rd->r;
+	char *row = grow(kr->rd, (void **)((char *)r + k->arr_off),
+			 (size_t *)((char *)r + k->n_off), &kr->rd->cap[k->type], k->size);
 
-static void shift_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_shift *s = GROW(rd, shifts, n_shifts, 2);
-	if (!s)
+	if (!row)
 		return;
-	s->line = dup_col(rd, st, 0, false);
-	s->worker = dup_col(rd, st, 1, false);
-	s->start_ms = sqlite3_column_int64(st, 2);
-	s->end_ms = sqlite3_column_int64(st, 3);
-	s->position = sqlite3_column_int(st, 4);
-	s->temp = dup_col(rd, st, 5, true);
-}
+	for (int j = 0; j < k->n_fields; j++) {
+		const struct roster_field *fd = &k->fields[j];
+		char *p = row + fd->off;
+		int i = fd->col - 1;
 
-static void route_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_route *rt = GROW(rd, routes, n_routes, 3);
-	if (!rt)
-		return;
-	rt->line = dup_col(rd, st, 0, false);
-	rt->prefix = dup_col(rd, st, 1, false);
-	rt->priority = sqlite3_column_int(st, 2);
-	rt->days = sqlite3_column_int(st, 3);
-	rt->window = sqlite3_column_type(st, 4) != SQLITE_NULL;
-	rt->from_min = sqlite3_column_int(st, 4);
-	rt->to_min = sqlite3_column_int(st, 5);
-	rt->holidays = sqlite3_column_int(st, 6);
-	rt->has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
-	rt->status = sqlite3_column_int(st, 7);
-}
-
-static void dir_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_dir *d = GROW(rd, dirs, n_dirs, 4);
-	if (!d)
-		return;
-	d->issi = dup_col(rd, st, 0, false);
-	d->org = dup_col(rd, st, 1, false);
-}
-
-static void rotation_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_rotation *x = GROW(rd, rotations, n_rotations, 5);
-	if (!x)
-		return;
-	x->name = dup_col(rd, st, 0, false);
-	x->line = dup_col(rd, st, 1, false);
-	x->kind = dup_col(rd, st, 2, false);
-	x->start_date = dup_col(rd, st, 3, false);
-	x->end_date = dup_col(rd, st, 4, true);
-	x->handoff_min = sqlite3_column_int(st, 5);
-	x->position = sqlite3_column_int(st, 6);
-	x->hours = dup_col(rd, st, 7, false);
-	x->temp = dup_col(rd, st, 8, true);
-	x->cycle = dup_col(rd, st, 9, true);
-	x->shifts = dup_col(rd, st, 10, true);
-	x->step = sqlite3_column_int(st, 11);
-}
-
-static void member_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_member *m = GROW(rd, members, n_members, 6);
-	if (!m)
-		return;
-	m->rotation = dup_col(rd, st, 0, false);
-	m->order = sqlite3_column_int(st, 1);
-	m->worker = dup_col(rd, st, 2, false);
-}
-
-static void override_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_override *o = GROW(rd, overrides, n_overrides, 7);
-	if (!o)
-		return;
-	o->id = sqlite3_column_int64(st, 0);
-	o->kind = dup_col(rd, st, 1, false);
-	o->line = dup_col(rd, st, 2, true);
-	o->worker = dup_col(rd, st, 3, false);
-	o->by = dup_col(rd, st, 4, true);
-	o->start_ms = sqlite3_column_int64(st, 5);
-	o->end_ms = sqlite3_column_int64(st, 6);
-	o->position = sqlite3_column_int(st, 7);
-	o->manual = sqlite3_column_int(st, 8) != 0;
-}
-
-static void step_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_chain_step *c = GROW(rd, steps, n_steps, 8);
-	if (!c)
-		return;
-	c->line = dup_col(rd, st, 0, false);
-	c->order = sqlite3_column_int(st, 1);
-	c->kind = dup_col(rd, st, 2, false);
-	c->who = dup_col(rd, st, 3, false);
-	c->ring_s = sqlite3_column_int(st, 4);
-}
-
-static void chain_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_chain *c = GROW(rd, chains, n_chains, 9);
-	if (!c)
-		return;
-	c->line = dup_col(rd, st, 0, false);
-	c->rounds = sqlite3_column_int(st, 1);
-	c->fallback = dup_col(rd, st, 2, true);
-	c->fallback_ring_s = sqlite3_column_int(st, 3);
-}
-
-static void temp_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_temp *x = GROW(rd, temps, n_temps, 11);
-	if (!x)
-		return;
-	x->name = dup_col(rd, st, 0, false);
-	x->line = dup_col(rd, st, 1, false);
-	x->from_date = dup_col(rd, st, 2, false);
-	x->to_date = dup_col(rd, st, 3, false);
-	x->handoff_min = sqlite3_column_int(st, 4);
-}
-
-static void holiday_row(sqlite3_stmt *st, void *arg)
-{
-	struct reader *rd = arg;
-	struct gw_db_holiday *h = GROW(rd, holidays, n_holidays, 10);
-	if (!h)
-		return;
-	h->date = dup_col(rd, st, 0, false);
-	h->name = dup_col(rd, st, 1, false);
+		if (!fd->col)
+			continue;
+		switch (fd->store) {
+		case RF_STR:
+			*(char **)p = dup_col(kr->rd, st, i, fd->null_ok);
+			break;
+		case RF_INT:
+			*(int *)p = sqlite3_column_int(st, i);
+			break;
+		case RF_BOOL:
+			*(bool *)p = sqlite3_column_int(st, i) != 0;
+			break;
+		case RF_I64:
+			*(int64_t *)p = sqlite3_column_int64(st, i);
+			break;
+		}
+		if (fd->set_if)
+			*(bool *)(row + fd->set_if - 1) = sqlite3_column_type(st, i) != SQLITE_NULL;
+	}
 }
 
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 {
-	static const struct {
-		enum db_stmt id;
-		void (*row)(sqlite3_stmt *, void *);
-	} tables[] = {
-	    {DB_STMT_LINE_LIST, line_row},	 {DB_STMT_WORKER_LIST, worker_row},
-	    {DB_STMT_SHIFT_LIST, shift_row},	 {DB_STMT_ROUTE_LIST, route_row},
-	    {DB_STMT_DIR_LIST, dir_row},	 {DB_STMT_ROT_LIST, rotation_row},
-	    {DB_STMT_MEMBER_LIST, member_row},	 {DB_STMT_OVR_LIST, override_row},
-	    {DB_STMT_STEP_LIST, step_row},	 {DB_STMT_CHAIN_LIST, chain_row},
-	    {DB_STMT_HOLIDAY_LIST, holiday_row}, {DB_STMT_TEMP_LIST, temp_row},
-	};
 	struct reader rd = {.r = out};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = db_run(db, DB_STMT_BEGIN_READ)) < 0)
 		return rc;
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && rc >= 0 && !rd.oom; i++)
-		rc = db_each_row(db, tables[i].id, tables[i].row, &rd);
+	for (size_t i = 0; i < sizeof(kind_sql) / sizeof(kind_sql[0]) && rc >= 0 && !rd.oom; i++) {
+		struct kind_reader kr = {&rd, &roster_kinds[kind_sql[i].type]};
+		rc = db_each_row(db, kind_sql[i].list, kind_row, &kr);
+	}
 	if (rc >= 0 && rd.oom)
 		rc = -ENOMEM;
 	if (rc >= 0)
@@ -352,30 +174,35 @@ static int insert_named(struct gw_db *db, enum db_stmt id, const char *what, con
 	return rc;
 }
 
-static int worker_insert(struct gw_db *db, const struct gw_db_worker *w)
+/* Bind every field of row (of kind k) that names an SQL parameter (roster_fields.c). */
+static void bind_row(sqlite3_stmt *st, const struct roster_kind *k, const void *row)
 {
-	sqlite3_stmt *st = db->st[DB_STMT_WORKER_INSERT];
+	for (int j = 0; j < k->n_fields; j++) {
+		const struct roster_field *fd = &k->fields[j];
+		const char *p = (const char *)row + fd->off;
 
-	db_bind_text(st, "$handle", w->handle);
-	db_bind_text(st, "$name", w->name);
-	db_bind_text(st, "$phone", w->phone);
-	db_bind_text(st, "$issi", w->issi);
-	db_bind_i64(st, "$active", w->active);
-	db_bind_text(st, "$lang", w->lang);
-	return db_run(db, DB_STMT_WORKER_INSERT);
+		if (!fd->sql || (fd->sql_if && !*((const bool *)row + fd->sql_if - 1)))
+			continue; /* a route's window or status left unbound when it has none */
+		switch (fd->store) {
+		case RF_STR:
+			db_bind_text(st, fd->sql, *(char *const *)p);
+			break;
+		case RF_INT:
+			db_bind_i64(st, fd->sql, *(const int *)p);
+			break;
+		case RF_BOOL:
+			db_bind_i64(st, fd->sql, *(const bool *)p);
+			break;
+		case RF_I64:
+			db_bind_i64(st, fd->sql, *(const int64_t *)p);
+			break;
+		}
+	}
 }
 
 static int override_insert(struct gw_db *db, const struct gw_db_override *o)
 {
-	sqlite3_stmt *st = db->st[DB_STMT_OVR_INSERT];
-
-	db_bind_text(st, "$kind", o->kind);
-	db_bind_text(st, "$line", o->line);
-	db_bind_text(st, "$worker", o->worker);
-	db_bind_text(st, "$by", o->by);
-	db_bind_i64(st, "$start", o->start_ms);
-	db_bind_i64(st, "$end", o->end_ms);
-	db_bind_i64(st, "$position", o->position);
+	bind_row(db->st[DB_STMT_OVR_INSERT], &roster_kinds[T_OVR], o);
 	return insert_named(db, DB_STMT_OVR_INSERT, "override", o->by ? "worker(s)" : o->worker);
 }
 
@@ -391,13 +218,7 @@ static int manual_override_insert(struct gw_db *db, const struct gw_db_override 
 {
 	sqlite3_stmt *st = db->st[DB_STMT_MOVR_INSERT];
 
-	db_bind_text(st, "$kind", o->kind);
-	db_bind_text(st, "$line", o->line);
-	db_bind_text(st, "$worker", o->worker);
-	db_bind_text(st, "$by", o->by);
-	db_bind_i64(st, "$start", o->start_ms);
-	db_bind_i64(st, "$end", o->end_ms);
-	db_bind_i64(st, "$position", o->position);
+	bind_row(st, &roster_kinds[T_OVR], o);
 	db_bind_i64(st, "$now", now_ms());
 	return insert_named(db, DB_STMT_MOVR_INSERT, "override",
 			    o->by ? "worker(s) or line" : o->worker);
@@ -407,109 +228,23 @@ static int roster_insert(struct gw_db *db, const struct gw_db_roster *in)
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < in->n_lines && rc >= 0; i++) {
-		sqlite3_stmt *st = db->st[DB_STMT_LINE_INSERT];
-		db_bind_text(st, "$code", in->lines[i].code);
-		db_bind_text(st, "$name_fi", in->lines[i].name_fi);
-		db_bind_text(st, "$name_sv", in->lines[i].name_sv);
-		db_bind_text(st, "$name_en", in->lines[i].name_en);
-		rc = db_run(db, DB_STMT_LINE_INSERT);
-	}
-	for (size_t i = 0; i < in->n_workers && rc >= 0; i++)
-		rc = worker_insert(db, &in->workers[i]);
-	for (size_t i = 0; i < in->n_temps && rc >= 0; i++) {
-		const struct gw_db_temp *x = &in->temps[i];
-		sqlite3_stmt *st = db->st[DB_STMT_TEMP_INSERT];
-		db_bind_text(st, "$name", x->name);
-		db_bind_text(st, "$line", x->line);
-		db_bind_text(st, "$from", x->from_date);
-		db_bind_text(st, "$to", x->to_date);
-		db_bind_i64(st, "$handoff", x->handoff_min);
-		rc = db_run(db, DB_STMT_TEMP_INSERT);
-	}
-	for (size_t i = 0; i < in->n_shifts && rc >= 0; i++) {
-		const struct gw_db_shift *s = &in->shifts[i];
-		sqlite3_stmt *st = db->st[DB_STMT_SHIFT_INSERT];
-		db_bind_text(st, "$line", s->line);
-		db_bind_text(st, "$worker", s->worker);
-		db_bind_i64(st, "$start", s->start_ms);
-		db_bind_i64(st, "$end", s->end_ms);
-		db_bind_i64(st, "$position", s->position);
-		db_bind_text(st, "$temp", s->temp);
-		rc = insert_named(db, DB_STMT_SHIFT_INSERT, "shift", s->worker);
-	}
-	for (size_t i = 0; i < in->n_routes && rc >= 0; i++) {
-		sqlite3_stmt *st = db->st[DB_STMT_ROUTE_INSERT];
-		db_bind_text(st, "$line", in->routes[i].line);
-		db_bind_text(st, "$prefix", in->routes[i].prefix);
-		db_bind_i64(st, "$priority", in->routes[i].priority);
-		db_bind_i64(st, "$days", in->routes[i].days);
-		db_bind_i64(st, "$holidays", in->routes[i].holidays);
-		if (in->routes[i].window) {
-			db_bind_i64(st, "$from", in->routes[i].from_min);
-			db_bind_i64(st, "$to", in->routes[i].to_min);
+	for (size_t i = 0; i < sizeof(kind_sql) / sizeof(kind_sql[0]) && rc >= 0; i++) {
+		const struct roster_kind *k = &roster_kinds[kind_sql[i].type];
+		size_t *n;
+		const char *rows = roster_kind_rows(k, in, &n);
+
+		for (size_t r = 0; r < *n && rc >= 0; r++) {
+			const char *row = rows + r * k->size;
+			if (kind_sql[i].type == T_OVR) { /* its own message */
+				rc = override_insert(db, (const struct gw_db_override *)row);
+				continue;
+			}
+			bind_row(db->st[kind_sql[i].insert], k, row);
+			rc = kind_sql[i].what
+				 ? insert_named(db, kind_sql[i].insert, kind_sql[i].what,
+						*(char *const *)(row + kind_sql[i].name_off))
+				 : db_run(db, kind_sql[i].insert);
 		}
-		if (in->routes[i].has_status)
-			db_bind_i64(st, "$status", in->routes[i].status);
-		rc = db_run(db, DB_STMT_ROUTE_INSERT);
-	}
-	for (size_t i = 0; i < in->n_dirs && rc >= 0; i++) {
-		sqlite3_stmt *st = db->st[DB_STMT_DIR_INSERT];
-		db_bind_text(st, "$issi", in->dirs[i].issi);
-		db_bind_text(st, "$org", in->dirs[i].org);
-		rc = db_run(db, DB_STMT_DIR_INSERT);
-	}
-	for (size_t i = 0; i < in->n_rotations && rc >= 0; i++) {
-		const struct gw_db_rotation *x = &in->rotations[i];
-		sqlite3_stmt *st = db->st[DB_STMT_ROT_INSERT];
-		db_bind_text(st, "$name", x->name);
-		db_bind_text(st, "$line", x->line);
-		db_bind_text(st, "$kind", x->kind);
-		db_bind_text(st, "$start", x->start_date);
-		db_bind_text(st, "$end", x->end_date);
-		db_bind_i64(st, "$handoff", x->handoff_min);
-		db_bind_i64(st, "$position", x->position);
-		db_bind_text(st, "$hours", x->hours);
-		db_bind_text(st, "$temp", x->temp);
-		db_bind_text(st, "$cycle", x->cycle);
-		db_bind_text(st, "$shifts", x->shifts);
-		db_bind_i64(st, "$step", x->step);
-		rc = db_run(db, DB_STMT_ROT_INSERT);
-	}
-	for (size_t i = 0; i < in->n_members && rc >= 0; i++) {
-		const struct gw_db_member *m = &in->members[i];
-		sqlite3_stmt *st = db->st[DB_STMT_MEMBER_INSERT];
-		db_bind_text(st, "$rotation", m->rotation);
-		db_bind_i64(st, "$ord", m->order);
-		db_bind_text(st, "$worker", m->worker);
-		rc = insert_named(db, DB_STMT_MEMBER_INSERT, "rotation member", m->worker);
-	}
-	for (size_t i = 0; i < in->n_overrides && rc >= 0; i++)
-		rc = override_insert(db, &in->overrides[i]);
-	for (size_t i = 0; i < in->n_steps && rc >= 0; i++) {
-		const struct gw_db_chain_step *c = &in->steps[i];
-		sqlite3_stmt *st = db->st[DB_STMT_STEP_INSERT];
-		db_bind_text(st, "$line", c->line);
-		db_bind_i64(st, "$ord", c->order);
-		db_bind_text(st, "$kind", c->kind);
-		db_bind_text(st, "$who", c->who);
-		db_bind_i64(st, "$ring", c->ring_s);
-		rc = insert_named(db, DB_STMT_STEP_INSERT, "chain step", c->who);
-	}
-	for (size_t i = 0; i < in->n_chains && rc >= 0; i++) {
-		const struct gw_db_chain *c = &in->chains[i];
-		sqlite3_stmt *st = db->st[DB_STMT_CHAIN_INSERT];
-		db_bind_text(st, "$line", c->line);
-		db_bind_i64(st, "$rounds", c->rounds);
-		db_bind_text(st, "$fallback", c->fallback);
-		db_bind_i64(st, "$ring", c->fallback_ring_s);
-		rc = insert_named(db, DB_STMT_CHAIN_INSERT, "chain fallback", c->fallback);
-	}
-	for (size_t i = 0; i < in->n_holidays && rc >= 0; i++) {
-		sqlite3_stmt *st = db->st[DB_STMT_HOLIDAY_INSERT];
-		db_bind_text(st, "$date", in->holidays[i].date);
-		db_bind_text(st, "$name", in->holidays[i].name);
-		rc = db_run(db, DB_STMT_HOLIDAY_INSERT);
 	}
 	return rc;
 }
@@ -741,12 +476,7 @@ static int edit_worker_add(struct gw_db *db, const void *arg)
 	sqlite3_stmt *st = db->st[DB_STMT_MWORKER_ADD];
 	int rc;
 
-	db_bind_text(st, "$handle", w->handle);
-	db_bind_text(st, "$name", w->name);
-	db_bind_text(st, "$phone", w->phone);
-	db_bind_text(st, "$issi", w->issi);
-	db_bind_text(st, "$lang", w->lang);
-	db_bind_i64(st, "$active", w->active);
+	bind_row(st, &roster_kinds[T_WORKER], w);
 	db_bind_i64(st, "$now", now_ms());
 	rc = db_run(db, DB_STMT_MWORKER_ADD);
 	return rc == 0 ? -EEXIST : rc;

@@ -23,10 +23,12 @@
  * not depend on the machine's TZ or tzdata, and a lookup never reads a file. Should the
  * EU drop summer time, helsinki_offset_min() is the one place to change.
  *
- * The module is five files behind one private header (roster_priv.h): roster_time.c
+ * The module is six files behind one private header (roster_priv.h): roster_time.c
  * (Helsinki local time), this file (snapshot, queries, coverage gaps, duty listing, PINs
- * and languages), roster_csv.c (the CSV reader, import and export), roster_check.c (field
- * and cross-row checks, shift patterns) and roster_ics.c (the iCalendar export).
+ * and languages), roster_csv.c (the CSV reader and import), roster_fields.c (each record
+ * kind as a table of fields, and the field reading and export driven by it),
+ * roster_check.c (field and cross-row checks, shift patterns) and roster_ics.c (the
+ * iCalendar export).
  *
  * The CSV parser takes a buffer, follows RFC 4180 quoting, and reports every bad
  * row as file:line before anything is written; cross-row checks (unknown line or

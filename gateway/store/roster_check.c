@@ -1,7 +1,9 @@
 /*
- * roster_check: the roster CSV's checks: each field of each record kind, then the
- * cross-row checks (unknown line or worker, duplicates, overlapping shifts) once the whole
- * file is read, so the file's row order is free. Every error names file:line.
+ * roster_check: the roster CSV's checks: each field of each record kind (the roster_f_*
+ * checks that the kind tables of roster_fields.c name; override and pattern rows by
+ * hand), then the cross-row checks (unknown line or worker, duplicates, overlapping
+ * shifts) once the whole file is read, so the file's row order is free. Every error names
+ * file:line.
  */
 #include "store/roster_priv.h"
 
@@ -167,58 +169,6 @@ int gw_roster_check_override(const struct gw_db_override *o, char *why, size_t l
 	return 0;
 }
 
-static void row_line(struct parser *ps, char **f)
-{
-	struct gw_db_line *l;
-
-	if (!need_code(ps, "line code", f[1]) || !need_text(ps, "Finnish name", f[2]) ||
-	    !need_text(ps, "Swedish name", f[3]) || !need_text(ps, "English name", f[4]))
-		return;
-	if (!(l = roster_add_row(ps, T_LINE)))
-		return;
-	l->code = roster_sdup(ps, f[1]);
-	l->name_fi = roster_sdup(ps, f[2]);
-	l->name_sv = roster_sdup(ps, f[3]);
-	l->name_en = roster_sdup(ps, f[4]);
-}
-
-static void row_worker(struct parser *ps, char **f, int n)
-{
-	struct gw_db_worker *w;
-	int active = 1;
-	char issi[SSI_DIGITS + 1] = "";
-
-	if (!need_handle(ps, f[1]) || !need_text(ps, "name", f[2]))
-		return;
-	if (!phone_ok(f[3])) {
-		roster_report(
-		    ps, ps->recline,
-		    "bad phone number '%s' (+ and 3-15 digits, or 0 and a Finnish number)", f[3]);
-		return;
-	}
-	if (*f[4] && (!roster_ssi_key(f[4], issi) || strcmp(issi, "0") == 0)) {
-		roster_report(ps, ps->recline, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)",
-			      f[4]);
-		return;
-	}
-	if (n > 5 && *f[5] && !int_ok(f[5], 0, 1, &active)) {
-		roster_report(ps, ps->recline, "bad active flag '%s' (1 or 0)", f[5]);
-		return;
-	}
-	if (n > 6 && *f[6] && !roster_lang_ok(f[6])) {
-		roster_report(ps, ps->recline, "bad language '%s' (fi, sv or en)", f[6]);
-		return;
-	}
-	if (!(w = roster_add_row(ps, T_WORKER)))
-		return;
-	w->handle = roster_sdup(ps, f[1]);
-	w->name = roster_sdup(ps, f[2]);
-	w->phone = roster_sdup(ps, f[3]);
-	w->issi = *issi ? roster_sdup(ps, issi) : NULL;
-	w->active = active;
-	w->lang = roster_sdup(ps, n > 6 && *f[6] ? f[6] : "fi");
-}
-
 /* The optional TEMP_ROSTER field f[i] of a shift or rotation: 1 none, 0 ok, -1 reported. */
 static int temp_field(struct parser *ps, char **f, int n, int i)
 {
@@ -230,35 +180,6 @@ static int temp_field(struct parser *ps, char **f, int n, int i)
 		      "bad temporary roster name '%s' (1-32 letters, digits, '.', '_' or '-')",
 		      f[i]);
 	return -1;
-}
-
-static void row_shift(struct parser *ps, char **f, int n)
-{
-	struct gw_db_shift *s;
-	int64_t start, end;
-	int pos;
-
-	if (!need_code(ps, "line code", f[1]) || !need_handle(ps, f[2]) ||
-	    !need_time(ps, "start", f[3], &start) || !need_time(ps, "end", f[4], &end))
-		return;
-	if (end <= start) {
-		roster_report(ps, ps->recline, "shift must end after it starts (%s, %s)", f[3],
-			      f[4]);
-		return;
-	}
-	if (!int_ok(f[5], 1, 99, &pos)) {
-		roster_report(ps, ps->recline, "bad position '%s' (1-99)", f[5]);
-		return;
-	}
-	int temp = temp_field(ps, f, n, 6);
-	if (temp < 0 || !(s = roster_add_row(ps, T_SHIFT)))
-		return;
-	s->temp = temp == 0 ? roster_sdup(ps, f[6]) : NULL;
-	s->line = roster_sdup(ps, f[1]);
-	s->worker = roster_sdup(ps, f[2]);
-	s->start_ms = start;
-	s->end_ms = end;
-	s->position = pos;
 }
 
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -345,99 +266,6 @@ bool roster_route_has_cond(const struct gw_db_route *rt)
 	return rt->days || rt->window || rt->holidays || rt->has_status;
 }
 
-/* The optional condition fields of a route row (f[4..n)); false after a report. */
-static bool route_conditions(struct parser *ps, char **f, int n, struct gw_db_route *c)
-{
-	char from[8], to[8];
-
-	if (n > 4 && *f[4] && (c->days = parse_days(f[4])) <= 0) {
-		c->days = 0;
-		roster_report(ps, ps->recline,
-			      "bad days '%s' (e.g. mon-fri, sat+sun; empty: every day)", f[4]);
-		return false;
-	}
-	if (n > 5 && *f[5]) {
-		if (strlen(f[5]) != 11 || f[5][5] != '-' ||
-		    (memcpy(from, f[5], 5), from[5] = '\0',
-		     !roster_parse_hhmm(from, &c->from_min)) ||
-		    (memcpy(to, f[5] + 6, 5), to[5] = '\0', !roster_parse_hhmm(to, &c->to_min)) ||
-		    c->from_min == c->to_min) {
-			roster_report(
-			    ps, ps->recline,
-			    "bad window '%s' (HH:MM-HH:MM local time, e.g. 16:00-08:00; empty: "
-			    "all day)",
-			    f[5]);
-			return false;
-		}
-		c->window = true;
-	}
-	if (n > 6 && *f[6]) {
-		for (c->holidays = 2; c->holidays >= 0; c->holidays--)
-			if (strcmp(f[6], hol_names[c->holidays]) == 0)
-				break;
-		if (c->holidays < 0) {
-			c->holidays = 0;
-			roster_report(ps, ps->recline, "bad holidays '%s' (any, only or except)",
-				      f[6]);
-			return false;
-		}
-	}
-	if (n > 7 && *f[7]) {
-		if (!int_ok(f[7], 0, 65535, &c->status)) {
-			roster_report(ps, ps->recline, "bad status code '%s' (0-65535; empty: any)",
-				      f[7]);
-			return false;
-		}
-		c->has_status = true;
-	}
-	return true;
-}
-
-static void row_route(struct parser *ps, char **f, int n)
-{
-	struct gw_db_route *rt, c = {0};
-	int prio;
-
-	if (!need_code(ps, "line code", f[1]))
-		return;
-	if (!roster_digits_ok(f[2], 0, SSI_DIGITS) || f[2][0] == '0') {
-		roster_report(
-		    ps, ps->recline,
-		    "bad caller prefix '%s' (empty or up to 8 digits, not starting with 0)", f[2]);
-		return;
-	}
-	if (!int_ok(f[3], -1000, 1000, &prio)) {
-		roster_report(ps, ps->recline, "bad priority '%s' (-1000..1000)", f[3]);
-		return;
-	}
-	if (!route_conditions(ps, f, n, &c))
-		return;
-	if (!(rt = roster_add_row(ps, T_ROUTE)))
-		return;
-	*rt = c;
-	rt->line = roster_sdup(ps, f[1]);
-	rt->prefix = roster_sdup(ps, f[2]);
-	rt->priority = prio;
-}
-
-static void row_dir(struct parser *ps, char **f)
-{
-	struct gw_db_dir *d;
-	char issi[SSI_DIGITS + 1];
-
-	if (!roster_ssi_key(f[1], issi) || strcmp(issi, "0") == 0) {
-		roster_report(ps, ps->recline, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)",
-			      f[1]);
-		return;
-	}
-	if (!need_text(ps, "organisation", f[2]))
-		return;
-	if (!(d = roster_add_row(ps, T_DIR)))
-		return;
-	d->issi = roster_sdup(ps, issi);
-	d->org = roster_sdup(ps, f[2]);
-}
-
 static bool need_date(struct parser *ps, const char *what, const char *s)
 {
 	int64_t day;
@@ -468,56 +296,266 @@ static bool need_rotation_name(struct parser *ps, const char *s)
 	return false;
 }
 
-static void row_rotation(struct parser *ps, char **f, int n)
-{
-	static const char *const hours[] = {"all", "office", "after"};
-	const char *h = n > 7 && *f[7] ? f[7] : "all";
-	const char *end = n > 8 && *f[8] ? f[8] : NULL;
-	struct gw_db_rotation *x;
-	int64_t d0, d1;
-	int handoff, pos;
-	bool hours_ok = false;
+/* ---- the field checks of the kind tables (roster_fields.c) --------------------------- */
 
-	if (!need_rotation_name(ps, f[1]) || !need_code(ps, "line code", f[2]))
-		return;
-	if (strcmp(f[3], "daily") != 0 && strcmp(f[3], "weekly") != 0) {
-		roster_report(ps, ps->recline, "bad rotation kind '%s' (daily or weekly)", f[3]);
-		return;
+static void put_str(const struct roster_field *fd, void *row, char *s)
+{
+	*(char **)((char *)row + fd->off) = s;
+}
+
+static void put_int(const struct roster_field *fd, void *row, int v)
+{
+	if (fd->store == RF_BOOL)
+		*(bool *)((char *)row + fd->off) = v != 0;
+	else
+		*(int *)((char *)row + fd->off) = v;
+}
+
+bool roster_f_code(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	if (!need_code(ps, fd->what, s))
+		return false;
+	put_str(fd, row, s);
+	return true;
+}
+
+/* A worker handle, rotation or temporary roster name: 1-32 of [A-Za-z0-9._-]. */
+bool roster_f_name(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	if (!code_ok(s, 32, "._-")) {
+		roster_report(ps, ps->recline,
+			      "bad %s '%s' (1-32 letters, digits, '.', '_' or '-')", fd->what, s);
+		return false;
 	}
-	if (!need_date(ps, "start", f[4]) || (end && !need_date(ps, "end", end)))
-		return;
-	if (!roster_parse_hhmm(f[5], &handoff)) {
-		roster_report(ps, ps->recline, "bad handoff time '%s' (HH:MM, local time)", f[5]);
-		return;
+	put_str(fd, row, s);
+	return true;
+}
+
+bool roster_f_text(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	if (!need_text(ps, fd->what, s))
+		return false;
+	put_str(fd, row, s);
+	return true;
+}
+
+bool roster_f_phone(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	if (!phone_ok(s)) {
+		roster_report(
+		    ps, ps->recline,
+		    "bad phone number '%s' (+ and 3-15 digits, or 0 and a Finnish number)", s);
+		return false;
 	}
-	if (!int_ok(f[6], 1, 99, &pos)) {
-		roster_report(ps, ps->recline, "bad position '%s' (1-99)", f[6]);
-		return;
+	put_str(fd, row, s);
+	return true;
+}
+
+/* An ISSI or TSI, kept as its SSI without leading zeros (written over s). */
+bool roster_f_issi(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	char issi[SSI_DIGITS + 1];
+
+	if (!roster_ssi_key(s, issi) || strcmp(issi, "0") == 0) {
+		roster_report(ps, ps->recline, "bad ISSI '%s' (1-8 digits or a 17-digit TSI)", s);
+		return false;
 	}
-	for (size_t i = 0; i < sizeof(hours) / sizeof(hours[0]); i++)
-		hours_ok |= strcmp(h, hours[i]) == 0;
-	if (!hours_ok) {
-		roster_report(ps, ps->recline, "bad hours '%s' (all, office or after)", h);
-		return;
+	strcpy(s, issi); /* never longer */
+	put_str(fd, row, s);
+	return true;
+}
+
+bool roster_f_int(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	int v;
+
+	if (!int_ok(s, fd->min, fd->max, &v)) {
+		roster_report(ps, ps->recline, fd->bad, s);
+		return false;
 	}
-	roster_parse_date(f[4], &d0);
-	if (end && (!roster_parse_date(end, &d1) || d1 <= d0)) {
-		roster_report(ps, ps->recline, "rotation must end after it starts (%s, %s)", f[4],
-			      end);
-		return;
+	put_int(fd, row, v);
+	return true;
+}
+
+bool roster_f_lang(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	if (!roster_lang_ok(s)) {
+		roster_report(ps, ps->recline, "bad language '%s' (fi, sv or en)", s);
+		return false;
 	}
-	int temp = temp_field(ps, f, n, 9);
-	if (temp < 0 || !(x = roster_add_row(ps, T_ROT)))
-		return;
-	x->temp = temp == 0 ? roster_sdup(ps, f[9]) : NULL;
-	x->name = roster_sdup(ps, f[1]);
-	x->line = roster_sdup(ps, f[2]);
-	x->kind = roster_sdup(ps, f[3]);
-	x->start_date = roster_sdup(ps, f[4]);
-	x->end_date = end ? roster_sdup(ps, end) : NULL;
-	x->handoff_min = handoff;
-	x->position = pos;
-	x->hours = roster_sdup(ps, h);
+	put_str(fd, row, s);
+	return true;
+}
+
+bool roster_f_date(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	if (!need_date(ps, fd->what, s))
+		return false;
+	put_str(fd, row, s);
+	return true;
+}
+
+bool roster_f_time(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	return need_time(ps, fd->what, s, (int64_t *)((char *)row + fd->off));
+}
+
+bool roster_f_hhmm(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	int min;
+
+	if (!roster_parse_hhmm(s, &min)) {
+		roster_report(ps, ps->recline, fd->bad, s);
+		return false;
+	}
+	put_int(fd, row, min);
+	return true;
+}
+
+bool roster_f_oneof(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	for (const char *const *w = fd->oneof; *w; w++)
+		if (strcmp(s, *w) == 0) {
+			put_str(fd, row, s);
+			return true;
+		}
+	roster_report(ps, ps->recline, fd->bad, s);
+	return false;
+}
+
+bool roster_f_ring(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	int ring;
+
+	if (!need_ring(ps, s, &ring))
+		return false;
+	put_int(fd, row, ring);
+	return true;
+}
+
+/* A route's caller prefix: up to 8 digits, not starting with 0 (empty: everyone). */
+bool roster_f_prefix(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	if (!roster_digits_ok(s, 0, SSI_DIGITS) || s[0] == '0') {
+		roster_report(
+		    ps, ps->recline,
+		    "bad caller prefix '%s' (empty or up to 8 digits, not starting with 0)", s);
+		return false;
+	}
+	put_str(fd, row, s);
+	return true;
+}
+
+bool roster_f_days(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	int days = parse_days(s);
+
+	if (days <= 0) {
+		roster_report(ps, ps->recline,
+			      "bad days '%s' (e.g. mon-fri, sat+sun; empty: every day)", s);
+		return false;
+	}
+	put_int(fd, row, days);
+	return true;
+}
+
+/* A route's window HH:MM-HH:MM: sets window, from_min and to_min (fd is from_min's). */
+bool roster_f_window(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	struct gw_db_route *c = row;
+	char from[8], to[8];
+
+	(void)fd;
+	if (strlen(s) != 11 || s[5] != '-' ||
+	    (memcpy(from, s, 5), from[5] = '\0', !roster_parse_hhmm(from, &c->from_min)) ||
+	    (memcpy(to, s + 6, 5), to[5] = '\0', !roster_parse_hhmm(to, &c->to_min)) ||
+	    c->from_min == c->to_min) {
+		roster_report(ps, ps->recline,
+			      "bad window '%s' (HH:MM-HH:MM local time, e.g. 16:00-08:00; empty: "
+			      "all day)",
+			      s);
+		return false;
+	}
+	c->window = true;
+	return true;
+}
+
+bool roster_f_holidays(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	for (int h = 2; h >= 0; h--)
+		if (strcmp(s, hol_names[h]) == 0) {
+			put_int(fd, row, h);
+			return true;
+		}
+	roster_report(ps, ps->recline, "bad holidays '%s' (any, only or except)", s);
+	return false;
+}
+
+/* A route's SDS status code: sets status and has_status. */
+bool roster_f_status(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	struct gw_db_route *c = row;
+
+	(void)fd;
+	if (!int_ok(s, 0, 65535, &c->status)) {
+		roster_report(ps, ps->recline, "bad status code '%s' (0-65535; empty: any)", s);
+		return false;
+	}
+	c->has_status = true;
+	return true;
+}
+
+/* A chain step's WHO: a worker handle for a "person" step, else a line code. */
+bool roster_f_step_who(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	const struct gw_db_chain_step *c = row;
+
+	if (strcmp(c->kind, "person") == 0 ? !need_handle(ps, s) : !need_code(ps, "line code", s))
+		return false;
+	put_str(fd, row, s);
+	return true;
+}
+
+bool roster_check_shift(struct parser *ps, const void *row, char **f, int n)
+{
+	const struct gw_db_shift *s = row;
+
+	(void)n;
+	if (s->end_ms > s->start_ms)
+		return true;
+	roster_report(ps, ps->recline, "shift must end after it starts (%s, %s)", f[3], f[4]);
+	return false;
+}
+
+bool roster_check_rotation(struct parser *ps, const void *row, char **f, int n)
+{
+	const struct gw_db_rotation *x = row;
+	int64_t d0, d1;
+
+	(void)f;
+	(void)n;
+	roster_parse_date(x->start_date, &d0);
+	if (!x->end_date || (roster_parse_date(x->end_date, &d1) && d1 > d0))
+		return true;
+	roster_report(ps, ps->recline, "rotation must end after it starts (%s, %s)", x->start_date,
+		      x->end_date);
+	return false;
+}
+
+bool roster_check_temp(struct parser *ps, const void *row, char **f, int n)
+{
+	const struct gw_db_temp *x = row;
+	int64_t d0, d1;
+
+	(void)f;
+	(void)n;
+	roster_parse_date(x->from_date, &d0);
+	roster_parse_date(x->to_date, &d1);
+	if (d1 > d0)
+		return true;
+	roster_report(ps, ps->recline, "temporary roster must end after it starts (%s, %s)",
+		      x->from_date, x->to_date);
+	return false;
 }
 
 /* ---- shift patterns ------------------------------------------------------------------ */
@@ -672,24 +710,6 @@ static void row_pattern(struct parser *ps, char **f, int n)
 	x->shifts = roster_sdup(ps, norm);
 }
 
-static void row_member(struct parser *ps, char **f)
-{
-	struct gw_db_member *m;
-	int order;
-
-	if (!need_rotation_name(ps, f[1]))
-		return;
-	if (!int_ok(f[2], 1, 99, &order)) {
-		roster_report(ps, ps->recline, "bad member order '%s' (1-99)", f[2]);
-		return;
-	}
-	if (!need_handle(ps, f[3]) || !(m = roster_add_row(ps, T_MEMBER)))
-		return;
-	m->rotation = roster_sdup(ps, f[1]);
-	m->order = order;
-	m->worker = roster_sdup(ps, f[3]);
-}
-
 static void row_override(struct parser *ps, char **f, int n)
 {
 	struct gw_db_override *o, tmp = {0};
@@ -727,144 +747,23 @@ static void row_override(struct parser *ps, char **f, int n)
 	o->position = tmp.position;
 }
 
-static void row_step(struct parser *ps, char **f, int n)
-{
-	struct gw_db_chain_step *c;
-	int order, ring = 0;
-	bool person = strcmp(f[3], "person") == 0;
-
-	if (!need_code(ps, "line code", f[1]))
-		return;
-	if (!int_ok(f[2], 1, 99, &order)) {
-		roster_report(ps, ps->recline, "bad step order '%s' (1-99)", f[2]);
-		return;
-	}
-	if (!person && strcmp(f[3], "oncall") != 0 && strcmp(f[3], "duty") != 0) {
-		roster_report(ps, ps->recline, "bad step kind '%s' (person, oncall or duty)", f[3]);
-		return;
-	}
-	if ((person && !need_handle(ps, f[4])) || (!person && !need_code(ps, "line code", f[4])))
-		return;
-	if (n > 5 && !need_ring(ps, f[5], &ring))
-		return;
-	if (!(c = roster_add_row(ps, T_STEP)))
-		return;
-	c->line = roster_sdup(ps, f[1]);
-	c->order = order;
-	c->kind = roster_sdup(ps, f[3]);
-	c->who = roster_sdup(ps, f[4]);
-	c->ring_s = ring;
-}
-
-static void row_chain(struct parser *ps, char **f, int n)
-{
-	struct gw_db_chain *c;
-	int rounds = 0, ring = 0;
-
-	if (!need_code(ps, "line code", f[1]))
-		return;
-	if (*f[2] && !int_ok(f[2], 1, 5, &rounds)) {
-		roster_report(ps, ps->recline, "bad rounds '%s' (empty for the default, or 1-5)",
-			      f[2]);
-		return;
-	}
-	if (*f[3] && !need_handle(ps, f[3]))
-		return;
-	if (n > 4 && !need_ring(ps, f[4], &ring))
-		return;
-	if (!(c = roster_add_row(ps, T_CHAIN)))
-		return;
-	c->line = roster_sdup(ps, f[1]);
-	c->rounds = rounds;
-	c->fallback = *f[3] ? roster_sdup(ps, f[3]) : NULL;
-	c->fallback_ring_s = ring;
-}
-
-static void row_holiday(struct parser *ps, char **f)
-{
-	struct gw_db_holiday *h;
-
-	if (!need_date(ps, "holiday", f[1]) || !need_text(ps, "holiday name", f[2]))
-		return;
-	if (!(h = roster_add_row(ps, T_HOLIDAY)))
-		return;
-	h->date = roster_sdup(ps, f[1]);
-	h->name = roster_sdup(ps, f[2]);
-}
-
-static void row_temp(struct parser *ps, char **f, int n)
-{
-	struct gw_db_temp *x;
-	int64_t d0, d1;
-	int handoff = 0;
-
-	if (temp_field(ps, f, n, 1) != 0) {
-		if (!*f[1])
-			roster_report(ps, ps->recline, "temporary roster name is empty");
-		return;
-	}
-	if (!need_code(ps, "line code", f[2]) || !need_date(ps, "from", f[3]) ||
-	    !need_date(ps, "to", f[4]))
-		return;
-	if (n > 5 && *f[5] && !roster_parse_hhmm(f[5], &handoff)) {
-		roster_report(ps, ps->recline, "bad handoff time '%s' (HH:MM, local time)", f[5]);
-		return;
-	}
-	roster_parse_date(f[3], &d0);
-	roster_parse_date(f[4], &d1);
-	if (d1 <= d0) {
-		roster_report(ps, ps->recline, "temporary roster must end after it starts (%s, %s)",
-			      f[3], f[4]);
-		return;
-	}
-	if (!(x = roster_add_row(ps, T_TEMP)))
-		return;
-	x->name = roster_sdup(ps, f[1]);
-	x->line = roster_sdup(ps, f[2]);
-	x->from_date = roster_sdup(ps, f[3]);
-	x->to_date = roster_sdup(ps, f[4]);
-	x->handoff_min = handoff;
-}
-
-static const struct {
-	const char *name;
-	int type;
-	int min, max; /* field count including the type */
-	const char *syntax;
-} rectypes[] = {
-    {"line", T_LINE, 5, 5, "line,CODE,NAME_FI,NAME_SV,NAME_EN"},
-    {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]"},
-    {"shift", T_SHIFT, 6, 7, "shift,LINE,WORKER,START,END,POSITION[,TEMP_ROSTER]"},
-    {"route", T_ROUTE, 4, 8,
-     "route,LINE,CALLER_PREFIX,PRIORITY[,DAYS[,WINDOW[,HOLIDAYS[,STATUS]]]]"},
-    {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION"},
-    {"rotation", T_ROT, 7, 10,
-     "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE[,"
-     "TEMP_ROSTER]]]"},
-    {"pattern", T_ROT, 7, 10,
-     "pattern,NAME,LINE,START_DATE,CYCLE,SHIFTS,POSITION[,STEP[,END_DATE[,TEMP_ROSTER]]]"},
-    {"rotation_member", T_MEMBER, 4, 4, "rotation_member,ROTATION,ORDER,WORKER"},
-    {"override", T_OVR, 6, 7, "override,add|remove|replace,LINE,WORKER,START,END[,POSITION|BY]"},
-    {"chain_step", T_STEP, 5, 6, "chain_step,LINE,ORDER,person|oncall|duty,WHO[,RING_S]"},
-    {"chain", T_CHAIN, 4, 5, "chain,LINE,ROUNDS,FALLBACK[,FALLBACK_RING_S]"},
-    {"holiday", T_HOLIDAY, 3, 3, "holiday,DATE,NAME"},
-    {"temp_roster", T_TEMP, 5, 6, "temp_roster,NAME,LINE,FROM_DATE,TO_DATE[,HANDOFF]"},
-};
-
+/* Read one record: its kind by the record type, then the kind's table (or by hand). */
 static void parse_row(struct parser *ps, struct record *rec)
 {
-	size_t i;
+	const struct roster_kind *k = NULL;
 
-	for (int k = 0; k < rec->n; k++)
-		if (!roster_text_ok(rec->f[k])) {
+	for (int i = 0; i < rec->n; i++)
+		if (!roster_text_ok(rec->f[i])) {
 			roster_report(ps, ps->recline,
-				      "field %d has a control character or is not UTF-8", k + 1);
+				      "field %d has a control character or is not UTF-8", i + 1);
 			return;
 		}
-	for (i = 0; i < sizeof(rectypes) / sizeof(rectypes[0]); i++)
-		if (strcmp(rec->f[0], rectypes[i].name) == 0)
-			break;
-	if (i == sizeof(rectypes) / sizeof(rectypes[0])) {
+	for (int t = 0; t < T_COUNT && !k; t++)
+		if (strcmp(rec->f[0], roster_kinds[t].name) == 0)
+			k = &roster_kinds[t];
+	if (!k && strcmp(rec->f[0], roster_pattern_kind.name) == 0)
+		k = &roster_pattern_kind;
+	if (!k) {
 		roster_report(ps, ps->recline,
 			      "unknown record type '%.40s' (line, worker, shift, route, directory, "
 			      "rotation, pattern, rotation_member, override, chain_step, chain, "
@@ -872,58 +771,22 @@ static void parse_row(struct parser *ps, struct record *rec)
 			      rec->f[0]);
 		return;
 	}
-	if (ps->dir_only && rectypes[i].type != T_DIR) {
+	if (ps->dir_only && k->type != T_DIR) {
 		roster_report(ps, ps->recline,
-			      "a directory file holds directory records only, not %s",
-			      rectypes[i].name);
+			      "a directory file holds directory records only, not %s", k->name);
 		return;
 	}
-	if (rec->n < rectypes[i].min || rec->n > rectypes[i].max) {
-		roster_report(ps, ps->recline, "%s: %d fields, want %s", rectypes[i].name, rec->n,
-			      rectypes[i].syntax);
+	if (rec->n < k->min || rec->n > k->max) {
+		roster_report(ps, ps->recline, "%s: %d fields, want %s", k->name, rec->n,
+			      k->syntax);
 		return;
 	}
-	switch (rectypes[i].type) {
-	case T_LINE:
-		row_line(ps, rec->f);
-		break;
-	case T_WORKER:
-		row_worker(ps, rec->f, rec->n);
-		break;
-	case T_SHIFT:
-		row_shift(ps, rec->f, rec->n);
-		break;
-	case T_ROUTE:
-		row_route(ps, rec->f, rec->n);
-		break;
-	case T_DIR:
-		row_dir(ps, rec->f);
-		break;
-	case T_ROT:
-		if (strcmp(rec->f[0], "pattern") == 0)
-			row_pattern(ps, rec->f, rec->n);
-		else
-			row_rotation(ps, rec->f, rec->n);
-		break;
-	case T_MEMBER:
-		row_member(ps, rec->f);
-		break;
-	case T_OVR:
+	if (k == &roster_pattern_kind)
+		row_pattern(ps, rec->f, rec->n);
+	else if (k->type == T_OVR)
 		row_override(ps, rec->f, rec->n);
-		break;
-	case T_STEP:
-		row_step(ps, rec->f, rec->n);
-		break;
-	case T_CHAIN:
-		row_chain(ps, rec->f, rec->n);
-		break;
-	case T_HOLIDAY:
-		row_holiday(ps, rec->f);
-		break;
-	case T_TEMP:
-		row_temp(ps, rec->f, rec->n);
-		break;
-	}
+	else
+		roster_parse_fields(ps, k, rec->f, rec->n);
 }
 
 /* ---- cross-row checks ---------------------------------------------------------------- */

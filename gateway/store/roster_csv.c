@@ -1,7 +1,8 @@
 /*
  * roster_csv: the coordinators' roster CSV: an RFC 4180 reader over a buffer that keeps
- * each record's file:line, the import that checks every row (roster_check.c) before
- * anything is written, and the export that writes the same format back.
+ * each record's file:line and the rows it appends, for the import that checks every row
+ * (roster_check.c) before anything is written. The export that writes the same format back
+ * is driven by the kind tables (roster_fields.c).
  */
 #include "store/roster_priv.h"
 
@@ -92,30 +93,18 @@ static void *push(struct parser *ps, void **arr, size_t *n, size_t *cap, size_t 
 /* Append a row of type t (remembering its source line); NULL on allocation failure. */
 void *roster_add_row(struct parser *ps, int t)
 {
-	static const size_t elem[T_COUNT] = {
-	    sizeof(struct gw_db_line),	     sizeof(struct gw_db_worker),
-	    sizeof(struct gw_db_shift),	     sizeof(struct gw_db_route),
-	    sizeof(struct gw_db_dir),	     sizeof(struct gw_db_rotation),
-	    sizeof(struct gw_db_member),     sizeof(struct gw_db_override),
-	    sizeof(struct gw_db_chain_step), sizeof(struct gw_db_chain),
-	    sizeof(struct gw_db_holiday),    sizeof(struct gw_db_temp),
-	};
-	struct gw_db_roster *o = ps->out;
-	void **arr[T_COUNT] = {
-	    (void **)&o->lines,	  (void **)&o->workers,	  (void **)&o->shifts,
-	    (void **)&o->routes,  (void **)&o->dirs,	  (void **)&o->rotations,
-	    (void **)&o->members, (void **)&o->overrides, (void **)&o->steps,
-	    (void **)&o->chains,  (void **)&o->holidays,  (void **)&o->temps,
-	};
-	size_t *n[T_COUNT] = {&o->n_lines, &o->n_workers,   &o->n_shifts,   &o->n_routes,
-			      &o->n_dirs,  &o->n_rotations, &o->n_members,  &o->n_overrides,
-			      &o->n_steps, &o->n_chains,    &o->n_holidays, &o->n_temps};
-	size_t n_src = *n[t];
+	const struct roster_kind *k = &roster_kinds[t];
+	size_t *n;
+	void **arr;
+
+	roster_kind_rows(k, ps->out, &n);
+	arr = (void **)((char *)ps->out + k->arr_off);
+	size_t n_src = *n;
 	unsigned *src = push(ps, (void **)&ps->src[t], &n_src, &ps->src_cap[t], sizeof(unsigned));
 	if (!src)
 		return NULL;
 	*src = ps->recline;
-	return push(ps, arr[t], n[t], &ps->cap[t], elem[t]);
+	return push(ps, arr, n, &ps->cap[t], k->size);
 }
 
 char *roster_sdup(struct parser *ps, const char *s)
@@ -397,179 +386,4 @@ int roster_read_record(struct parser *ps, struct record *rec)
 	else
 		return 1;
 	return -1;
-}
-
-/* ---- CSV export ---------------------------------------------------------------------- */
-
-/*
- * One field, quoted when the parser would otherwise read it differently, and neutralised
- * when a spreadsheet would run it (gw_text_csv_put; the reader takes the ' off again).
- */
-static void put_field(FILE *f, const char *s, bool last)
-{
-	gw_text_csv_put(f, s, GW_TEXT_CSV_ROSTER);
-	fputc(last ? '\n' : ',', f);
-}
-
-static void put_int(FILE *f, int v, bool omit_zero, bool last)
-{
-	char b[16];
-	snprintf(b, sizeof(b), "%d", v);
-	put_field(f, omit_zero && v == 0 ? "" : b, last);
-}
-
-/* A local time of day (minutes after midnight) as HH:MM. */
-static void put_hhmm(FILE *f, int min, bool last)
-{
-	char b[16];
-	snprintf(b, sizeof(b), "%02d:%02d", min / 60 % 24, min % 60);
-	put_field(f, b, last);
-}
-
-/* Helsinki wall-clock time with its offset: readable, and unambiguous in the autumn hour. */
-static void put_time(FILE *f, int64_t ms, bool last)
-{
-	char b[48];
-	roster_format_local(ms, b, sizeof(b));
-	put_field(f, b, last);
-}
-
-int gw_roster_write_csv(const struct gw_db_roster *d, FILE *f)
-{
-	fputs("# rinki roster, written by rinkictl roster export (Helsinki times with their "
-	      "offset).\n"
-	      "# Import it with: rinkictl roster import FILE\n",
-	      f);
-	for (size_t i = 0; i < d->n_lines; i++) {
-		put_field(f, "line", false);
-		put_field(f, d->lines[i].code, false);
-		put_field(f, d->lines[i].name_fi, false);
-		put_field(f, d->lines[i].name_sv, false);
-		put_field(f, d->lines[i].name_en, true);
-	}
-	for (size_t i = 0; i < d->n_workers; i++) {
-		const struct gw_db_worker *w = &d->workers[i];
-		put_field(f, "worker", false);
-		put_field(f, w->handle, false);
-		put_field(f, w->name, false);
-		put_field(f, w->phone, false);
-		put_field(f, w->issi ? w->issi : "", false);
-		put_int(f, w->active, false, false);
-		put_field(f, roster_lang_ok(w->lang) ? w->lang : "fi",
-			  true); /* never the PIN hash */
-	}
-	for (size_t i = 0; i < d->n_temps; i++) {
-		const struct gw_db_temp *x = &d->temps[i];
-		put_field(f, "temp_roster", false);
-		put_field(f, x->name, false);
-		put_field(f, x->line, false);
-		put_field(f, x->from_date, false);
-		put_field(f, x->to_date, false);
-		put_hhmm(f, x->handoff_min, true);
-	}
-	for (size_t i = 0; i < d->n_shifts; i++) {
-		const struct gw_db_shift *s = &d->shifts[i];
-		put_field(f, "shift", false);
-		put_field(f, s->line, false);
-		put_field(f, s->worker, false);
-		put_time(f, s->start_ms, false);
-		put_time(f, s->end_ms, false);
-		put_int(f, s->position, false, !s->temp);
-		if (s->temp)
-			put_field(f, s->temp, true);
-	}
-	for (size_t i = 0; i < d->n_rotations; i++) {
-		const struct gw_db_rotation *x = &d->rotations[i];
-		if (x->cycle) {
-			put_field(f, "pattern", false);
-			put_field(f, x->name, false);
-			put_field(f, x->line, false);
-			put_field(f, x->start_date, false);
-			put_field(f, x->cycle, false);
-			put_field(f, x->shifts, false);
-			put_int(f, x->position, false, false);
-			put_int(f, x->step, false, false);
-			put_field(f, x->end_date ? x->end_date : "", !x->temp);
-			if (x->temp)
-				put_field(f, x->temp, true);
-			continue;
-		}
-		put_field(f, "rotation", false);
-		put_field(f, x->name, false);
-		put_field(f, x->line, false);
-		put_field(f, x->kind, false);
-		put_field(f, x->start_date, false);
-		put_hhmm(f, x->handoff_min, false);
-		put_int(f, x->position, false, false);
-		put_field(f, x->hours, false);
-		put_field(f, x->end_date ? x->end_date : "", !x->temp);
-		if (x->temp)
-			put_field(f, x->temp, true);
-	}
-	for (size_t i = 0; i < d->n_members; i++) {
-		put_field(f, "rotation_member", false);
-		put_field(f, d->members[i].rotation, false);
-		put_int(f, d->members[i].order, false, false);
-		put_field(f, d->members[i].worker, true);
-	}
-	for (size_t i = 0; i < d->n_overrides; i++) {
-		const struct gw_db_override *o = &d->overrides[i];
-		bool add = strcmp(o->kind, "add") == 0, remove = strcmp(o->kind, "remove") == 0;
-		put_field(f, "override", false);
-		put_field(f, o->kind, false);
-		put_field(f, o->line ? o->line : "", false);
-		put_field(f, o->worker, false);
-		put_time(f, o->start_ms, false);
-		put_time(f, o->end_ms, remove);
-		if (add)
-			put_int(f, o->position, false, true);
-		else if (!remove)
-			put_field(f, o->by, true);
-	}
-	for (size_t i = 0; i < d->n_steps; i++) {
-		const struct gw_db_chain_step *c = &d->steps[i];
-		put_field(f, "chain_step", false);
-		put_field(f, c->line, false);
-		put_int(f, c->order, false, false);
-		put_field(f, c->kind, false);
-		put_field(f, c->who, false);
-		put_int(f, c->ring_s, true, true);
-	}
-	for (size_t i = 0; i < d->n_chains; i++) {
-		const struct gw_db_chain *c = &d->chains[i];
-		put_field(f, "chain", false);
-		put_field(f, c->line, false);
-		put_int(f, c->rounds, true, false);
-		put_field(f, c->fallback ? c->fallback : "", false);
-		put_int(f, c->fallback_ring_s, true, true);
-	}
-	for (size_t i = 0; i < d->n_routes; i++) {
-		const struct gw_db_route *rt = &d->routes[i];
-		bool cond = roster_route_has_cond(rt);
-		struct route_cond_text ct;
-		put_field(f, "route", false);
-		put_field(f, rt->line, false);
-		put_field(f, rt->prefix, false);
-		put_int(f, rt->priority, false, !cond);
-		if (!cond)
-			continue;
-		roster_route_cond_format(rt, &ct);
-		put_field(f, ct.days, false);
-		put_field(f, ct.window, false);
-		put_field(f, ct.holidays, false);
-		put_field(f, ct.status, true);
-	}
-	for (size_t i = 0; i < d->n_dirs; i++) {
-		put_field(f, "directory", false);
-		put_field(f, d->dirs[i].issi, false);
-		put_field(f, d->dirs[i].org, true);
-	}
-	for (size_t i = 0; i < d->n_holidays; i++) {
-		put_field(f, "holiday", false);
-		put_field(f, d->holidays[i].date, false);
-		put_field(f, d->holidays[i].name, true);
-	}
-	if (fflush(f) != 0 || ferror(f))
-		return -(errno ? errno : EIO);
-	return 0;
 }

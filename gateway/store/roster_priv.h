@@ -7,6 +7,7 @@
 #define GW_ROSTER_PRIV_H
 
 #include "store/roster.h"
+#include "store/roster_fields.h"
 #include "core/e164.h"
 #include "core/text.h"
 #include "core/log.h"
@@ -48,21 +49,6 @@ struct pattern {
 		char name[9];
 		int start_min, end_min; /* local minutes; end > 1440 ends the next day */
 	} shift[PATTERN_MAX_SHIFTS];
-};
-enum {
-	T_LINE,
-	T_WORKER,
-	T_SHIFT,
-	T_ROUTE,
-	T_DIR,
-	T_ROT,
-	T_MEMBER,
-	T_OVR,
-	T_STEP,
-	T_CHAIN,
-	T_HOLIDAY,
-	T_TEMP,
-	T_COUNT
 };
 struct parser {
 	const char *file;
@@ -131,6 +117,34 @@ bool roster_digits_ok(const char *s, size_t min, size_t max);
 __attribute__((format(printf, 3, 4))) int roster_bad(char *why, size_t len, const char *fmt, ...);
 void roster_route_cond_format(const struct gw_db_route *rt, struct route_cond_text *t);
 bool roster_route_has_cond(const struct gw_db_route *rt);
+/* Field checks of the kind tables (roster_fields.h, roster_fields.c), in roster_check.c. */
+bool roster_f_code(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_name(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_text(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_phone(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_issi(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_int(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_lang(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_date(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_time(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_hhmm(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_oneof(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_ring(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_prefix(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_days(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_window(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_holidays(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_status(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+bool roster_f_step_who(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+/* Whole-row checks of the kind tables: an end after the start. False after a report. */
+bool roster_check_shift(struct parser *ps, const void *row, char **f, int n);
+bool roster_check_rotation(struct parser *ps, const void *row, char **f, int n);
+bool roster_check_temp(struct parser *ps, const void *row, char **f, int n);
+/*
+ * Read a row of kind k from the record's fields f[0..n) (n within the kind's counts) by
+ * its table, checking in its order, and append it. False after reporting its problem.
+ */
+bool roster_parse_fields(struct parser *ps, const struct roster_kind *k, char **f, int n);
 int roster_pattern_parse(const char *cycle, const char *shifts, struct pattern *p, char *why,
 			 size_t len);
 

@@ -21,6 +21,7 @@
 #include "store/db.h"
 #include "core/log.h"
 #include "store/roster.h"
+#include "store/roster_fields.h"
 
 static char dir[] = "/tmp/rinki-test-roster-XXXXXX";
 static char dbpath[256], csvpath[256];
@@ -1369,6 +1370,115 @@ static char *export_text(void)
 	return text;
 }
 
+/* One kind's table: what the reader, the export and the insert rely on. */
+static void check_kind(const struct roster_kind *k)
+{
+	int cols = 0, checks = 0, seen[16] = {0};
+
+	print_message("  kind %s\n", k->name);
+	assert_true(k->n_fields > 0 && k->n_fields <= 16);
+	for (int j = 0; j < k->n_fields; j++) {
+		const struct roster_field *fd = &k->fields[j];
+		assert_true(fd->off < k->size);
+		if (!fd->csv) {
+			assert_null(fd->parse); /* read from CSV only in a column */
+			continue;
+		}
+		assert_int_equal(fd->csv, ++cols); /* columns in order, none missing */
+		if (fd->parse && !fd->optional)
+			assert_true(fd->csv < k->min); /* a required column is always there */
+	}
+	if (k->more) /* it writes the last columns itself (an override's POSITION|BY) */
+		assert_true(cols + 1 <= k->max);
+	else
+		assert_int_equal(cols + 1, k->max);
+	/* the check order names every field read from CSV once, and the check once */
+	for (int i = 0; i < (k->order ? k->n_order : 0); i++) {
+		if (k->order[i] == RF_CHECK) {
+			checks++;
+			continue;
+		}
+		assert_true(k->order[i] >= 0 && k->order[i] < k->n_fields);
+		seen[k->order[i]]++;
+	}
+	if (k->order) {
+		assert_int_equal(checks, k->check ? 1 : 0);
+		for (int j = 0; j < k->n_fields; j++)
+			assert_int_equal(seen[j], k->fields[j].csv && k->fields[j].parse ? 1 : 0);
+	}
+}
+
+/* The kind tables (roster_fields.c) are consistent with the record syntax they describe. */
+static void test_kind_tables(void **state)
+{
+	(void)state;
+	for (int t = 0; t < T_COUNT; t++) {
+		assert_int_equal(roster_kinds[t].type, t);
+		check_kind(&roster_kinds[t]);
+	}
+	assert_int_equal(roster_pattern_kind.type, T_ROT);
+	check_kind(&roster_pattern_kind);
+}
+
+/* Records in a roster CSV without quoted line breaks: lines not blank and not comments. */
+static size_t count_records(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p;) {
+		const char *e = strchrnul(p, '\n');
+		size_t skip = strspn(p, " \t");
+		if (p + skip < e && p[skip] != '#' && p[skip] != '\r')
+			n++;
+		p = *e ? e + 1 : e;
+	}
+	return n;
+}
+
+/*
+ * Each demo roster, exported, imported again and exported again, gives the same bytes;
+ * the export keeps every record, and its text parsed and written without the database is
+ * the same text too.
+ */
+static void test_export_demo_files_stable(void **state)
+{
+	static const char *const files[] = {"tools/demo/roster.csv", "tools/demo/south-savo.csv"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct gw_db_roster d;
+		char *src, *text1, *text2, *text3 = NULL;
+		size_t len, len3 = 0;
+		FILE *f = fopen(files[i], "r");
+
+		assert_non_null(f);
+		src = calloc(1, 1 << 20);
+		assert_non_null(src);
+		len = fread(src, 1, (1 << 20) - 1, f);
+		fclose(f);
+		assert_true(len > 0);
+		assert_int_equal(gw_roster_import_file(db, files[i], on_err, NULL, NULL), 0);
+		text1 = export_text();
+		assert_int_equal(count_records(text1), count_records(src));
+		assert_int_equal(import_text(text1), 0);
+		text2 = export_text();
+		assert_string_equal(text1, text2);
+
+		assert_int_equal(
+		    gw_roster_parse_csv("x.csv", text1, strlen(text1), &d, on_err, NULL), 0);
+		f = open_memstream(&text3, &len3);
+		assert_non_null(f);
+		assert_int_equal(gw_roster_write_csv(&d, f), 0);
+		fclose(f);
+		gw_db_roster_clear(&d);
+		assert_string_equal(text1, text3);
+		free(src);
+		free(text1);
+		free(text2);
+		free(text3);
+	}
+}
+
 static void test_export_round_trip(void **state)
 {
 	static const char extra[] =
@@ -1783,6 +1893,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_demo_files_stable, setup, teardown),
+	    cmocka_unit_test(test_kind_tables),
 	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_conditions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_temp_roster, setup, teardown),
