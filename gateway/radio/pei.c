@@ -47,97 +47,12 @@
  * Outgoing calls: one set-up at a time waits for its CC instance (AT+CTSDC,
  * ATD, then the first +CTOCP/+CTCC/+CTCR of a cci we do not know yet); from
  * then on the call is tracked like any other, but reported to dial_state().
+ *
+ * The driver is two files behind pei_priv.h: this one (init, calls, floor, liveness, the
+ * port) and pei_sds.c (SDS in and out).
  */
-#include "radio/pei.h"
+#include "radio/pei_priv.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "link/at.h"
-#include "core/log.h"
-#include "link/serial.h"
-
-#define T_CMD_MS	   2000
-#define MAX_CALLS	   8
-#define RESYNC_MAX	   20
-#define RESYNC_MS	   300
-#define BUSY_RETRY_MS	   1000
-#define PROBE_FAILS_REOPEN 3
-#define DIAL_CCI_WAIT_MS   10000 /* after ATD's OK, for the terminal to name the call */
-#define INIT_AGAIN_MS	   5000	 /* after an init step went unanswered */
-#define POWERUP_STREAK_MAX 3	 /* power-up signs right after each init before they are ignored */
-
-/* A live radio call; cci -1 marks a free slot. */
-enum own_floor { OWN_NONE, OWN_ASKED, OWN_HELD };
-struct pcall {
-	int cci;
-	enum own_floor own;
-	int down; /* another party transmits (from +CTXG until +CDTXC) */
-	int dial; /* our outgoing call's handle; 0 for an incoming call */
-};
-
-struct gw_pei {
-	struct gw_loop *loop;
-	const struct gw_conf *conf;
-	struct gw_pei_ops ops;
-	struct gw_serial *port;
-	struct gw_at *at;
-	int ready;
-	const struct profile *profile;
-	int init_step; /* index into profile->cmds; -1 when no init runs */
-	int init_retries;
-	int init_fails;	    /* inits given up in a row (a step unanswered) */
-	int want_mode;	    /* the AT+CTOM=<mode> of the init profile; -1 none */
-	int echo_off;	    /* the last init's ATE0 was accepted */
-	int mode_set;	    /* the last init's AT+CTOM=<mode> was accepted */
-	int powerup_streak; /* power-up signs on the first probe after each init, in a row */
-	int powerup_off;    /* that streak got too long: signs ignored until the port reopens */
-	struct gw_timer init_retry;
-	struct gw_timer probe;
-	int probe_fails;
-	int probing;
-	struct gw_timer health;
-	struct gw_pei_health h;
-	struct pcall calls[MAX_CALLS];
-	int sds_type; /* AI service last set with AT+CTSDS, -1 unknown */
-	uint8_t sds_ref;
-	int sds_handles;
-	struct sds_job *jobs;
-	struct gw_sds_reasm reasm;
-	int dial_handles;
-	int dial_wait; /* handle of the dial waiting for its cci; 0 none */
-	struct gw_timer dial_timer;
-};
-
-/* One SDS we send, from queueing to its delivery report. */
-#define SDS_JOBS	   16
-#define SDS_RETRY_MS	   5000
-#define SDS_REPORT_WAIT_MS 60000
-#define SDS_REASM_MS	   (5 * 60 * 1000)
-#define SDS_HOLD_MAX_MS	   120000
-enum job_state { JOB_FREE, JOB_WAIT_CMGS, JOB_WAIT_NET, JOB_WAIT_REPORT, JOB_RETRY, JOB_HELD };
-struct sds_job {
-	struct gw_pei *pei;
-	enum job_state st;
-	int handle; /* 0: an acknowledgement we send, not reported to the owner */
-	char to[GW_PEI_ID_MAX];
-	char hex[GW_SDS_HEX_MAX];
-	int bits;
-	uint8_t ref;
-	int inst; /* the terminal's SDS instance from +CMGS */
-	int tries;
-	int hold_over; /* held SDS_HOLD_MAX_MS already: send even during a transmission */
-	struct gw_timer timer;
-};
-
-/*
- * Init profiles per terminal model. "generic" is the ETSI set: TMO, voice and
- * SDS-TL text/status to the TE. "motorola" is SvxLink TetraLogic's TMO list for
- * MTM5400/MTM800E (pei-init.json). Sepura and Airbus terminals use the generic
- * set: no public source confirms their PEI defaults (reference: unconfirmed).
- */
 struct profile {
 	const char *model;
 	const char *const *cmds;
@@ -218,7 +133,7 @@ const char *gw_pei_cause_name(int cause)
 	return causes[cause] ? causes[cause] : "reserved";
 }
 
-static int parse_id(const char *f, char *out)
+int pei_parse_id(const char *f, char *out)
 {
 	size_t n = strlen(f);
 	if (n == 0 || n >= GW_PEI_ID_MAX || strspn(f, "0123456789") != n)
@@ -241,7 +156,7 @@ static int opt_int(const char *f, long hi, int *out)
 	return 0;
 }
 
-static const char *params_of(const char *line, const char *prefix)
+const char *pei_params_of(const char *line, const char *prefix)
 {
 	size_t n = strlen(prefix);
 	if (strncmp(line, prefix, n) != 0)
@@ -254,7 +169,7 @@ static const char *params_of(const char *line, const char *prefix)
 
 int gw_pei_parse_cticn(const char *line, struct gw_pei_call_in *c)
 {
-	const char *p = params_of(line, "+CTICN:");
+	const char *p = pei_params_of(line, "+CTICN:");
 	const char *f[13];
 	char buf[256];
 	if (!p)
@@ -274,12 +189,12 @@ int gw_pei_parse_cticn(const char *line, struct gw_pei_call_in *c)
 	for (int i = 3; i < 13; i++) {
 		const char *fv = i < n ? f[i] : "";
 		if (i == 4) {
-			if (*fv && parse_id(fv, c->calling) < 0)
+			if (*fv && pei_parse_id(fv, c->calling) < 0)
 				return -EINVAL;
 			continue;
 		}
 		if (i == 11) {
-			if (*fv && parse_id(fv, c->called) < 0)
+			if (*fv && pei_parse_id(fv, c->called) < 0)
 				return -EINVAL;
 			continue;
 		}
@@ -291,7 +206,7 @@ int gw_pei_parse_cticn(const char *line, struct gw_pei_call_in *c)
 
 int gw_pei_parse_ctcc(const char *line, int *cci)
 {
-	const char *p = params_of(line, "+CTCC:");
+	const char *p = pei_params_of(line, "+CTCC:");
 	const char *f[8];
 	char buf[128];
 	long v;
@@ -303,7 +218,7 @@ int gw_pei_parse_ctcc(const char *line, int *cci)
 
 int gw_pei_parse_ctcr(const char *line, int *cci, int *cause)
 {
-	const char *p = params_of(line, "+CTCR:");
+	const char *p = pei_params_of(line, "+CTCR:");
 	const char *f[3];
 	char buf[64];
 	long a, b;
@@ -351,370 +266,6 @@ int gw_pei_live_calls(const struct gw_pei *pei)
 	for (int i = 0; i < MAX_CALLS; i++)
 		n += pei->calls[i].cci >= 0;
 	return n;
-}
-
-/* ---- SDS ------------------------------------------------------------------------------ */
-
-const char *gw_pei_sds_state_name(enum gw_pei_sds_state st)
-{
-	static const char *const names[] = {
-	    [GW_PEI_SDS_ACCEPTED] = "accepted by the terminal",
-	    [GW_PEI_SDS_SENT] = "sent (network accepted)",
-	    [GW_PEI_SDS_DELIVERED] = "delivered",
-	    [GW_PEI_SDS_UNCONFIRMED] = "sent, delivery not confirmed",
-	    [GW_PEI_SDS_FAILED] = "failed",
-	};
-	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
-}
-
-/* Identities compare by their SSI: a 17-digit TSI ends in the 8-digit SSI. */
-static const char *ssi_of(const char *id)
-{
-	size_t n = strlen(id);
-	const char *p = n == 17 ? id + 9 : id;
-	while (*p == '0' && p[1])
-		p++;
-	return p;
-}
-
-static void job_report(struct sds_job *j, enum gw_pei_sds_state st, int detail)
-{
-	struct gw_pei *pei = j->pei;
-	LOGP(GW_LOG_RADIO, st == GW_PEI_SDS_FAILED ? GW_LOG_WARN : GW_LOG_INFO,
-	     "SDS %d to %s (ref %u): %s", j->handle, j->to, j->ref, gw_pei_sds_state_name(st));
-	if (j->handle && pei->ops.sds_state)
-		pei->ops.sds_state(pei->ops.arg, j->handle, st, detail);
-}
-
-static void job_free(struct sds_job *j)
-{
-	gw_timer_cancel(j->pei->loop, &j->timer);
-	j->st = JOB_FREE;
-}
-
-static void job_send(struct sds_job *j);
-
-/* A transmission on a live call: ours (asked or held) or another party's. */
-static int floor_busy(const struct gw_pei *pei)
-{
-	for (int i = 0; i < MAX_CALLS; i++)
-		if (pei->calls[i].cci >= 0 && (pei->calls[i].own != OWN_NONE || pei->calls[i].down))
-			return 1;
-	return 0;
-}
-
-/* The floor changed: SDS held back for a transmission go when it is free. */
-static void sds_floor_free(struct gw_pei *pei)
-{
-	if (floor_busy(pei))
-		return;
-	for (int i = 0; i < SDS_JOBS; i++) {
-		struct sds_job *j = &pei->jobs[i];
-		if (j->st == JOB_HELD) {
-			gw_timer_cancel(pei->loop, &j->timer);
-			job_send(j);
-		}
-	}
-}
-
-static void job_failed(struct sds_job *j, int detail)
-{
-	if (j->tries < GW_PEI_SDS_TRIES) {
-		j->st = JOB_RETRY;
-		gw_timer_schedule(j->pei->loop, &j->timer, SDS_RETRY_MS);
-		return;
-	}
-	job_report(j, GW_PEI_SDS_FAILED, detail);
-	job_free(j);
-}
-
-static void on_job_timer(struct gw_loop *loop, void *arg)
-{
-	(void)loop;
-	struct sds_job *j = arg;
-	switch (j->st) {
-	case JOB_RETRY:
-		job_send(j);
-		return;
-	case JOB_HELD:
-		LOGP(GW_LOG_RADIO, GW_LOG_WARN,
-		     "SDS to %s held %d s for a transmission: sending now", j->to,
-		     SDS_HOLD_MAX_MS / 1000);
-		j->hold_over = 1;
-		job_send(j);
-		return;
-	case JOB_WAIT_NET:
-		/* no "+CMGS: <inst>,<status>": some terminals send none; wait for the report */
-		j->st = JOB_WAIT_REPORT;
-		gw_timer_schedule(j->pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
-		return;
-	case JOB_WAIT_REPORT:
-		if (j->handle)
-			job_report(j, GW_PEI_SDS_UNCONFIRMED, 0);
-		job_free(j);
-		return;
-	default:
-		return;
-	}
-}
-
-static void ctsds_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
-{
-	(void)at;
-	struct gw_pei *pei = arg;
-	pei->sds_type = r->result == GW_AT_OK ? GW_SDS_AI_SDSTL : -1;
-}
-
-static void cmgs_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
-{
-	(void)at;
-	struct sds_job *j = arg;
-	if (j->st != JOB_WAIT_CMGS)
-		return;
-	if (r->result != GW_AT_OK) {
-		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS to %s: AT+CMGS %s %d (try %d of %d)", j->to,
-		     gw_at_result_name(r->result), r->err, j->tries, GW_PEI_SDS_TRIES);
-		job_failed(j, r->result == GW_AT_CME_ERROR ? r->err : 0);
-		return;
-	}
-	j->inst = -1;
-	char buf[64];
-	const char *f[3];
-	long v;
-	for (int i = 0; i < r->nlines; i++)
-		if (gw_at_fields(r->lines[i] + 6, buf, sizeof(buf), f, 3) >= 1 &&
-		    gw_at_int(f[0], 0, 65535, &v) == 0)
-			j->inst = (int)v;
-	if (j->handle)
-		job_report(j, GW_PEI_SDS_ACCEPTED, j->inst);
-	j->st = JOB_WAIT_NET;
-	gw_timer_schedule(j->pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
-}
-
-static void job_send(struct sds_job *j)
-{
-	struct gw_pei *pei = j->pei;
-	char cmd[48];
-	if (!j->hold_over && floor_busy(pei)) {
-		if (j->st != JOB_HELD) {
-			LOGP(GW_LOG_RADIO, GW_LOG_INFO,
-			     "SDS to %s (ref %u) waits: a transmission is in progress", j->to,
-			     j->ref);
-			j->st = JOB_HELD;
-			gw_timer_schedule(pei->loop, &j->timer, SDS_HOLD_MAX_MS);
-		}
-		return;
-	}
-	j->tries++;
-	j->st = JOB_WAIT_CMGS;
-	if (pei->sds_type != GW_SDS_AI_SDSTL)
-		gw_at_cmd(pei->at, "AT+CTSDS=12,0,0,0,1", NULL, T_CMD_MS, 0, ctsds_done, pei);
-	snprintf(cmd, sizeof(cmd), "AT+CMGS=%s,%d", j->to, j->bits);
-	if (gw_at_cmd_data(pei->at, cmd, j->hex, "+CMGS:", T_CMD_MS, 0, cmgs_done, j) < 0)
-		job_failed(j, 0);
-}
-
-static struct sds_job *job_new(struct gw_pei *pei)
-{
-	for (int i = 0; i < SDS_JOBS; i++)
-		if (pei->jobs[i].st == JOB_FREE)
-			return &pei->jobs[i];
-	return NULL;
-}
-
-static int valid_id(const char *id)
-{
-	size_t n = strlen(id);
-	return n > 0 && n < GW_PEI_ID_MAX && strspn(id, "0123456789") == n;
-}
-
-int gw_pei_send_sds(struct gw_pei *pei, const char *to, const char *text)
-{
-	if (!valid_id(to))
-		return -EINVAL;
-	struct sds_job *j = job_new(pei);
-	if (!j)
-		return -EBUSY;
-	uint8_t ref = ++pei->sds_ref ? pei->sds_ref : ++pei->sds_ref; /* refs 1..255 */
-	int rc =
-	    gw_sds_encode_text(text, GW_SDS_RR_RECEIVED, ref, j->hex, sizeof(j->hex), &j->bits);
-	if (rc < 0)
-		return rc == -ENOBUFS ? -EMSGSIZE : rc;
-	if (j->bits > GW_SDS_MAX_BITS)
-		return -EMSGSIZE;
-	snprintf(j->to, sizeof(j->to), "%s", to);
-	j->pei = pei;
-	j->ref = ref;
-	j->tries = 0;
-	j->hold_over = 0;
-	j->handle = ++pei->sds_handles;
-	if (pei->sds_handles == 0x7fffffff)
-		pei->sds_handles = 0;
-	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "SDS %d to %s (ref %u): %s", j->handle, to, ref, text);
-	job_send(j);
-	return j->handle;
-}
-
-/* Acknowledge a received text that asked for a receipt report (not tracked). */
-static void send_receipt(struct gw_pei *pei, const char *to, const struct gw_sds_msg *m)
-{
-	struct sds_job *j = job_new(pei);
-	if (!j) {
-		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "no room to acknowledge SDS %u from %s",
-		     m->text.ref, to);
-		return;
-	}
-	if (gw_sds_encode_report(m->pid, 0x00, m->text.ref, j->hex, sizeof(j->hex), &j->bits) < 0)
-		return;
-	snprintf(j->to, sizeof(j->to), "%s", to);
-	j->pei = pei;
-	j->ref = m->text.ref;
-	j->tries = GW_PEI_SDS_TRIES - 1; /* one retry at most for an acknowledgement */
-	j->hold_over = 0;
-	j->handle = 0;
-	job_send(j);
-}
-
-/* +CMGS: <inst>,<status>[,<ref>] after the send: 4 sent, 5 failed. */
-static void urc_cmgs(struct gw_at *at, const char *const *lines, int n, void *arg)
-{
-	(void)at;
-	(void)n;
-	struct gw_pei *pei = arg;
-	char buf[64];
-	const char *f[4];
-	long inst, st;
-	if (gw_at_fields(lines[0] + 6, buf, sizeof(buf), f, 4) < 2 ||
-	    gw_at_int(f[0], 0, 65535, &inst) < 0 || gw_at_int(f[1], 0, 99, &st) < 0) {
-		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "malformed +CMGS report skipped: %.60s", lines[0]);
-		return;
-	}
-	for (int i = 0; i < SDS_JOBS; i++) {
-		struct sds_job *j = &pei->jobs[i];
-		if (j->st != JOB_WAIT_NET || j->inst != inst)
-			continue;
-		if (st == 4) {
-			if (!j->handle) {
-				job_free(j); /* an acknowledgement: nothing more to wait for */
-				return;
-			}
-			job_report(j, GW_PEI_SDS_SENT, 0);
-			j->st = JOB_WAIT_REPORT;
-			gw_timer_schedule(pei->loop, &j->timer, SDS_REPORT_WAIT_MS);
-		} else {
-			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS to %s not sent (status %ld)", j->to,
-			     st);
-			job_failed(j, (int)st);
-		}
-		return;
-	}
-	LOGP(GW_LOG_RADIO, GW_LOG_INFO, "+CMGS report for unknown SDS instance %ld", inst);
-}
-
-int gw_pei_parse_ctsdsr(const char *line, int *ai, char *from, char *to, int *bits)
-{
-	const char *p = params_of(line, "+CTSDSR:");
-	const char *f[8];
-	char buf[128];
-	long v;
-	if (!p)
-		return -EINVAL;
-	int n = gw_at_fields(p, buf, sizeof(buf), f, 8);
-	const char *fa, *ffrom = "", *fto, *fbits;
-	switch (n) {
-	case 3:
-		fa = f[0], fto = f[1], fbits = f[2];
-		break;
-	case 4:
-		fa = f[0], fto = f[1], fbits = f[3];
-		break;
-	case 6:
-	case 7:
-		fa = f[0], ffrom = f[1], fto = f[3], fbits = f[5];
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (gw_at_int(fa, 0, 15, &v) < 0)
-		return -EINVAL;
-	*ai = (int)v;
-	if (gw_at_int(fbits, 1, GW_SDS_MAX_BITS, &v) < 0)
-		return -EINVAL;
-	*bits = (int)v;
-	if ((*ffrom && parse_id(ffrom, from) < 0) || parse_id(fto, to) < 0)
-		return -EINVAL;
-	if (!*ffrom)
-		from[0] = '\0';
-	return 0;
-}
-
-/* A report on one of our SDS: match the sender and reference. 1 when consumed. */
-static int take_report(struct gw_pei *pei, const char *from, const struct gw_sds_msg *m)
-{
-	for (int i = 0; i < SDS_JOBS; i++) {
-		struct sds_job *j = &pei->jobs[i];
-		if (j->st == JOB_FREE || !j->handle || j->ref != m->report.ref ||
-		    strcmp(ssi_of(j->to), ssi_of(from)) != 0)
-			continue;
-		enum gw_sds_dclass dc = gw_sds_delivery_class(m->report.status);
-		if (dc == GW_SDS_DC_SUCCESS) {
-			job_report(j, GW_PEI_SDS_DELIVERED, m->report.status);
-			job_free(j);
-		} else if (dc == GW_SDS_DC_TEMPORARY) {
-			LOGP(GW_LOG_RADIO, GW_LOG_INFO, "SDS %d to %s: %s, waiting", j->handle,
-			     j->to, gw_sds_delivery_name(m->report.status));
-		} else {
-			LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS %d to %s: %s", j->handle, j->to,
-			     gw_sds_delivery_name(m->report.status));
-			job_report(j, GW_PEI_SDS_FAILED, m->report.status);
-			job_free(j);
-		}
-		return 1;
-	}
-	return 0;
-}
-
-static void urc_ctsdsr(struct gw_at *at, const char *const *lines, int n, void *arg)
-{
-	(void)at;
-	struct gw_pei *pei = arg;
-	int ai, bits;
-	char from[GW_PEI_ID_MAX], to[GW_PEI_ID_MAX];
-	if (gw_pei_parse_ctsdsr(lines[0], &ai, from, to, &bits) < 0) {
-		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTSDSR skipped: %.100s", lines[0]);
-		return;
-	}
-	if (n < 2) {
-		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "SDS from %s without its data line, skipped",
-		     from);
-		return;
-	}
-	static struct gw_sds_msg m; /* about 1.5 KB; the loop is single-threaded */
-	const char *why = "";
-	int rc = gw_sds_decode(ai, bits, lines[1], &m, &why);
-	if (rc < 0) {
-		LOGP(GW_LOG_RADIO, GW_LOG_WARN, "SDS from %s not understood (%s): %.80s",
-		     *from ? from : "?", why, lines[1]);
-		return;
-	}
-	if ((m.kind == GW_SDS_REPORT || m.kind == GW_SDS_ACK) && take_report(pei, from, &m))
-		return;
-	if (m.kind == GW_SDS_TEXT && m.text.sdstl &&
-	    (m.text.report_req == GW_SDS_RR_RECEIVED || m.text.report_req == GW_SDS_RR_BOTH) &&
-	    *from)
-		send_receipt(pei, from, &m);
-	if (m.kind == GW_SDS_TEXT && m.text.concat) {
-		static char text[GW_SDS_TEXT_MAX];
-		rc = gw_sds_reasm_add(&pei->reasm, from, &m, (uint64_t)gw_loop_now_ms(pei->loop),
-				      text, sizeof(text));
-		if (rc <= 0)
-			return; /* waiting for more parts (or a part was refused: logged there) */
-		snprintf(m.text.text, sizeof(m.text.text), "%s", text);
-		m.text.len = strlen(m.text.text);
-		m.text.concat = false;
-	}
-	if (pei->ops.sds_in)
-		pei->ops.sds_in(pei->ops.arg, from, &m);
 }
 
 /* ---- URCs ------------------------------------------------------------------------------ */
@@ -767,7 +318,7 @@ const char *gw_pei_dial_state_name(enum gw_pei_dial_state st)
 
 int gw_pei_parse_ctocp(const char *line, int *cci, int *call_status)
 {
-	const char *p = params_of(line, "+CTOCP:");
+	const char *p = pei_params_of(line, "+CTOCP:");
 	const char *f[16];
 	char buf[256];
 	long a, b;
@@ -854,7 +405,7 @@ static void ctsdc_dial_done(struct gw_at *at, const struct gw_at_resp *r, void *
 int gw_pei_dial(struct gw_pei *pei, const char *to, bool simplex)
 {
 	char cmd[80];
-	if (!valid_id(to) || (strlen(to) > 8 && strlen(to) != 17))
+	if (!pei_valid_id(to) || (strlen(to) > 8 && strlen(to) != 17))
 		return -EINVAL;
 	if (pei->dial_wait)
 		return -EBUSY;
@@ -929,7 +480,7 @@ static void urc_ctcr(struct gw_at *at, const char *const *lines, int n, void *ar
 	struct pcall *dc = dial_call(pei, cci);
 	int handle = dc ? dc->dial : 0;
 	call_del(pei, cci);
-	sds_floor_free(pei);
+	pei_sds_floor_free(pei);
 	if (handle) {
 		dial_report(pei, handle, cci, GW_PEI_DIAL_RELEASED, cause);
 		return;
@@ -965,7 +516,7 @@ int gw_pei_parse_floor(const char *line, int *cci, enum gw_pei_floor *ev, char *
 	const char *p = NULL;
 	size_t k;
 	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !p; k++)
-		p = params_of(line, kinds[k].prefix);
+		p = pei_params_of(line, kinds[k].prefix);
 	if (!p)
 		return -EINVAL;
 	k--;
@@ -979,7 +530,7 @@ int gw_pei_parse_floor(const char *line, int *cci, enum gw_pei_floor *ev, char *
 	*ev = kinds[k].ev;
 	talker[0] = '\0';
 	int t = kinds[k].tpi;
-	if (t > 0 && n > t + 1 && *f[t + 1] && parse_id(f[t + 1], talker) < 0)
+	if (t > 0 && n > t + 1 && *f[t + 1] && pei_parse_id(f[t + 1], talker) < 0)
 		return -EINVAL;
 	if (*ev != GW_PEI_FLOOR_GRANTED)
 		return 0;
@@ -993,8 +544,6 @@ int gw_pei_parse_floor(const char *line, int *cci, enum gw_pei_floor *ev, char *
 		*ev = GW_PEI_FLOOR_OTHER; /* granted, with a talking party: someone else talks */
 	return 0;
 }
-
-static void sds_floor_free(struct gw_pei *pei);
 
 static void urc_floor(struct gw_at *at, const char *const *lines, int n, void *arg)
 {
@@ -1017,7 +566,7 @@ static void urc_floor(struct gw_at *at, const char *const *lines, int n, void *a
 	}
 	/* our own identity as the talking party is our own grant */
 	if (ev == GW_PEI_FLOOR_OTHER && talker[0] && pei->h.identity[0] &&
-	    strcmp(ssi_of(talker), ssi_of(pei->h.identity)) == 0 && c->own != OWN_NONE)
+	    strcmp(pei_ssi_of(talker), pei_ssi_of(pei->h.identity)) == 0 && c->own != OWN_NONE)
 		ev = GW_PEI_FLOOR_GRANTED;
 	switch (ev) {
 	case GW_PEI_FLOOR_GRANTED:
@@ -1043,7 +592,7 @@ static void urc_floor(struct gw_at *at, const char *const *lines, int n, void *a
 	     talker[0] ? " " : "", talker);
 	if (pei->ops.floor)
 		pei->ops.floor(pei->ops.arg, cci, ev, talker);
-	sds_floor_free(pei);
+	pei_sds_floor_free(pei);
 }
 
 static void urc_ignore(struct gw_at *at, const char *const *lines, int n, void *arg)
@@ -1079,7 +628,7 @@ static void terminal_restarted(struct gw_pei *pei, const char *why)
 	pei->ready = 0;
 	gw_timer_cancel(pei->loop, &pei->init_retry);
 	start_init(pei);
-	sds_floor_free(pei); /* held SDS queue behind the init */
+	pei_sds_floor_free(pei); /* held SDS queue behind the init */
 }
 
 /* +CTOM outside the init: the terminal restarted or changed mode. Its calls are gone. */
@@ -1129,7 +678,7 @@ int gw_pei_parse_clcc(const char *line, int *cci)
 	char buf[128];
 	const char *f[5];
 	long v;
-	const char *p = params_of(line, "+CLCC:");
+	const char *p = pei_params_of(line, "+CLCC:");
 	if (!p || gw_at_fields(p, buf, sizeof(buf), f, 5) < 1 || !*f[0])
 		return -EINVAL;
 	char *end;
@@ -1219,7 +768,7 @@ static void cnumf_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	char buf[64];
 	const char *f[2];
 	for (int i = 0; i < r->nlines; i++) {
-		const char *p = params_of(r->lines[i], "+CNUMF:");
+		const char *p = pei_params_of(r->lines[i], "+CNUMF:");
 		if (p && gw_at_fields(p, buf, sizeof(buf), f, 2) == 2)
 			own = f[1];
 	}
@@ -1313,7 +862,7 @@ static const char *power_up_sign(const struct gw_pei *pei, const struct gw_at_re
 		return "the probe was refused (+CME ERROR: 35)";
 	long mode;
 	for (int i = 0; r->result == GW_AT_OK && pei->want_mode >= 0 && i < r->nlines; i++) {
-		const char *p = params_of(r->lines[i], "+CTOM:");
+		const char *p = pei_params_of(r->lines[i], "+CTOM:");
 		if (p && gw_at_int(p, 0, 99, &mode) == 0 && mode != pei->want_mode)
 			return "its operating mode is not the one set";
 	}
@@ -1381,7 +930,7 @@ static void creg_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	const char *f[4];
 	long v;
 	for (int i = 0; i < r->nlines; i++) {
-		const char *p = params_of(r->lines[i], "+CREG:");
+		const char *p = pei_params_of(r->lines[i], "+CREG:");
 		if (p && gw_at_fields(p, buf, sizeof(buf), f, 4) >= 1 &&
 		    gw_at_int(f[0], 0, 9, &v) == 0) {
 			int was = pei->h.reg_stat;
@@ -1402,7 +951,7 @@ static void csq_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	const char *f[3];
 	long v;
 	for (int i = 0; i < r->nlines; i++) {
-		const char *p = params_of(r->lines[i], "+CSQ:");
+		const char *p = pei_params_of(r->lines[i], "+CSQ:");
 		if (p && gw_at_fields(p, buf, sizeof(buf), f, 3) >= 1 &&
 		    gw_at_int(f[0], 0, 99, &v) == 0)
 			pei->h.rssi_dbm = v == 99 ? 0 : (int)(-113 + 2 * v);
@@ -1502,7 +1051,7 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	}
 	for (int i = 0; i < SDS_JOBS; i++) {
 		pei->jobs[i].pei = pei;
-		gw_timer_init(&pei->jobs[i].timer, on_job_timer, &pei->jobs[i]);
+		gw_timer_init(&pei->jobs[i].timer, pei_on_job_timer, &pei->jobs[i]);
 	}
 	gw_sds_reasm_init(&pei->reasm, SDS_REASM_MS);
 	for (int i = 0; i < MAX_CALLS; i++)
@@ -1530,8 +1079,8 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	static const char *const later[] = {"+CREG:", "+CSQ:"};
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 		gw_at_add_urc(pei->at, later[i], 0, urc_ignore, pei);
-	gw_at_add_urc(pei->at, "+CTSDSR:", 1, urc_ctsdsr, pei);
-	gw_at_add_urc(pei->at, "+CMGS:", 0, urc_cmgs, pei);
+	gw_at_add_urc(pei->at, "+CTSDSR:", 1, pei_urc_ctsdsr, pei);
+	gw_at_add_urc(pei->at, "+CMGS:", 0, pei_urc_cmgs, pei);
 
 	struct gw_serial_ops sops = {.data = port_data, .state = port_state, .arg = pei};
 	int rc = gw_serial_new(loop, GW_LOG_RADIO, conf->radio_port, conf->radio_baud, &sops,
@@ -1592,7 +1141,7 @@ int gw_pei_hangup(struct gw_pei *pei, int cci)
 static void cutxc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	cmd_done(at, r, arg);
-	sds_floor_free(arg);
+	pei_sds_floor_free(arg);
 }
 
 static int send_cutxc(struct gw_pei *pei, struct pcall *c)
@@ -1622,7 +1171,7 @@ static void ctxd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		if (pei->ops.floor)
 			pei->ops.floor(pei->ops.arg, c->cci, GW_PEI_FLOOR_REFUSED, "");
 	}
-	sds_floor_free(pei);
+	pei_sds_floor_free(pei);
 }
 
 int gw_pei_tx_request(struct gw_pei *pei, int cci)
