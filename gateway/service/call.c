@@ -1,11 +1,13 @@
 /*
- * call: incident state machine as a transition table.
+ * call: the incident state machine, on the fsm engine (core/fsm.h).
  *
- * states[] gives, per state, the events it accepts (in_events), the states it
- * may move to (out_states), its named timeout and its action. dispatch() checks
- * the event against in_events and every state change against out_states; a
- * miss is logged with the call prefix and rejected. Actions run with the event
- * and may change state through set_state().
+ * call_fsm describes it: per state the events it accepts (in_events), the states it may
+ * move to (out_states), its named timer and its action; the engine checks every event and
+ * every state change against it and logs a miss with the call prefix as a refusal (-EPERM).
+ * Actions run with the event and change state through set_state(), which first gives the
+ * instance its timer values (the ring time of the chain step being paged, call.accept_time),
+ * so a state's timer is armed by the engine on entry. Entering a state other than the one
+ * the incident is in tells ops.state. The two timers are gw_call_tdefs (config keys, events).
  *
  * Paging order: the ATD for chain step 1 is written first, then the incident
  * and its first events are committed (one transaction), then the radio is
@@ -24,6 +26,7 @@
 
 #include "service/callback.h"
 #include "core/e164.h"
+#include "core/fsm.h"
 #include "core/log.h"
 
 #define CHAIN_MAX 16
@@ -46,16 +49,25 @@ struct ack_code {
 	int64_t expires_ms; /* monotonic */
 };
 
+/* The timers, once: public table (gw_call_tdefs) and the engine's (call_timers). */
+#define T_RING_KEY   "call.ring_time"
+#define T_RING_DESC  "ring time per worker; then hang up and page the next step (default 25 s)"
+#define T_ACCEPT_KEY "call.accept_time"
+#define T_ACCEPT_DESC                                                                              \
+	"time to press 4 after answering; an answer without it is a voicemail or a pocket "        \
+	"(default 20 s)"
+
 const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
-    {GW_CALL_T_RING, "call.ring_time", GW_CALL_EV_T_RING,
-     "ring time per worker; then hang up and page the next step (default 25 s)"},
-    {GW_CALL_T_ACCEPT, "call.accept_time", GW_CALL_EV_T_ACCEPT,
-     "time to press 4 after answering; an answer without it is a voicemail or a pocket "
-     "(default 20 s)"},
+    {GW_CALL_T_RING, T_RING_KEY, GW_CALL_EV_T_RING, T_RING_DESC},
+    {GW_CALL_T_ACCEPT, T_ACCEPT_KEY, GW_CALL_EV_T_ACCEPT, T_ACCEPT_DESC},
+};
+
+static const struct gw_fsm_timer call_timers[GW_CALL_T_COUNT] = {
+    [GW_CALL_T_RING] = {T_RING_KEY, GW_CALL_EV_T_RING, 25000, T_RING_DESC},
+    [GW_CALL_T_ACCEPT] = {T_ACCEPT_KEY, GW_CALL_EV_T_ACCEPT, 20000, T_ACCEPT_DESC},
 };
 
 struct gw_call;
-static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id);
 static void copy_str(char *dst, size_t len, const char *src);
 static void codes_spend(struct gw_call *c);
 
@@ -68,9 +80,9 @@ struct step {
 
 struct gw_call {
 	struct gw_calls *mgr;
-	int64_t id; /* call log id; 0 when the database refused the incident */
-	int seq;    /* local number for log lines when id is 0 */
-	enum gw_call_state st;
+	struct gw_fsm_inst fi; /* its state and timer; id "new<seq>" until the call log gives one */
+	int64_t id;	       /* call log id; 0 when the database refused the incident */
+	int seq;	       /* local number for log lines when id is 0 */
 	int cci;
 	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
 	char caller[GW_PEI_ID_MAX];
@@ -89,7 +101,6 @@ struct gw_call {
 	int64_t started_mono; /* monotonic, for durations */
 	int64_t page_mono;    /* when the current step was dialled */
 	int64_t bridged_mono;
-	struct gw_timer timer;
 };
 
 /* A busy caller's radio call, until its release is logged in its busy entry. */
@@ -117,56 +128,48 @@ struct gw_calls {
 	struct gw_callback *callback;	 /* worker call-backs; NULL: none */
 };
 
-static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
-{
-	switch (id) {
-	case GW_CALL_T_RING:
-		return (int64_t)c->chain[c->step].ring_s * 1000;
-	case GW_CALL_T_ACCEPT:
-		return (int64_t)c->mgr->conf->accept_time_s * 1000;
-	case GW_CALL_T_COUNT:
-		break;
-	}
-	assert(0 && "timer without a value");
-	return 0;
-}
-
-typedef void (*action_fn)(struct gw_call *c, enum gw_call_event ev, const void *data);
-
-static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data);
-static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data);
-static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data);
-static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_new(struct gw_fsm_inst *fi, int ev, const void *data);
+static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data);
+static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data);
+static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data);
+static void entered(struct gw_fsm_inst *fi, int prev);
 static void bridge(struct gw_call *c, const char *how);
 static void announce(struct gw_call *c);
 static void sms_accept(struct gw_call *c, int idx);
 
-#define EV(e)	 (1u << GW_CALL_EV_##e)
-#define ST(s)	 (1u << GW_CALL_ST_##s)
-#define NO_TIMER (-1)
+#define EV(e) GW_FSM_EV_BIT(GW_CALL_EV_##e)
+#define ST(s) GW_FSM_ST_BIT(GW_CALL_ST_##s)
 
-static const struct state_def {
-	const char *name;
-	unsigned in_events;
-	unsigned out_states;
-	int timer; /* enum gw_call_timer armed on entry, or NO_TIMER */
-	action_fn action;
-} states[GW_CALL_ST_COUNT] = {
-    [GW_CALL_ST_NEW] = {"NEW", EV(START), ST(PAGING) | ST(CLOSED), NO_TIMER, st_new},
-    [GW_CALL_ST_PAGING] = {"PAGING",
-			   EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ALERTING) |
-			       EV(PHONE_ANSWERED) | EV(PHONE_ENDED) | EV(T_RING) | EV(SMS_ACCEPT),
-			   ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_RING,
-			   st_paging},
-    [GW_CALL_ST_ANNOUNCE] = {"ANNOUNCE",
-			     EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF) |
-				 EV(T_ACCEPT) | EV(SMS_ACCEPT),
-			     ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_ACCEPT,
-			     st_announce},
-    [GW_CALL_ST_BRIDGED] = {"BRIDGED",
-			    EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF),
-			    ST(CLOSED), NO_TIMER, st_bridged},
-    [GW_CALL_ST_CLOSED] = {"CLOSED", 0, 0, NO_TIMER, NULL},
+static const struct gw_fsm_state states[GW_CALL_ST_COUNT] = {
+    [GW_CALL_ST_NEW] = {.name = "NEW",
+			.in_events = EV(START),
+			.out_states = ST(PAGING) | ST(CLOSED),
+			.timer = GW_FSM_NO_TIMER,
+			.action = st_new},
+    [GW_CALL_ST_PAGING] = {.name = "PAGING",
+			   .in_events = EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) |
+					EV(PHONE_ALERTING) | EV(PHONE_ANSWERED) | EV(PHONE_ENDED) |
+					EV(T_RING) | EV(SMS_ACCEPT),
+			   .out_states = ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED),
+			   .timer = GW_CALL_T_RING,
+			   .action = st_paging,
+			   .onenter = entered},
+    [GW_CALL_ST_ANNOUNCE] = {.name = "ANNOUNCE",
+			     .in_events = EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) |
+					  EV(PHONE_ENDED) | EV(DTMF) | EV(T_ACCEPT) |
+					  EV(SMS_ACCEPT),
+			     .out_states = ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED),
+			     .timer = GW_CALL_T_ACCEPT,
+			     .action = st_announce,
+			     .onenter = entered},
+    [GW_CALL_ST_BRIDGED] = {.name = "BRIDGED",
+			    .in_events = EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) |
+					 EV(PHONE_ENDED) | EV(DTMF),
+			    .out_states = ST(CLOSED),
+			    .timer = GW_FSM_NO_TIMER,
+			    .action = st_bridged,
+			    .onenter = entered},
+    [GW_CALL_ST_CLOSED] = {.name = "CLOSED", .timer = GW_FSM_NO_TIMER, .onenter = entered},
 };
 
 static const char *const event_names[GW_CALL_EV_COUNT] = {
@@ -182,20 +185,34 @@ static const char *const event_names[GW_CALL_EV_COUNT] = {
     [GW_CALL_EV_SMS_ACCEPT] = "SMS_ACCEPT",
 };
 
+static const struct gw_fsm call_fsm = {
+    .name = "call",
+    .states = states,
+    .nstates = GW_CALL_ST_COUNT,
+    .event_names = event_names,
+    .nevents = GW_CALL_EV_COUNT,
+    .timers = call_timers,
+    .ntimers = GW_CALL_T_COUNT,
+    .log_cat = GW_LOG_CALL,
+};
+
 const char *gw_call_state_name(enum gw_call_state st)
 {
-	return (unsigned)st < GW_CALL_ST_COUNT ? states[st].name : "?";
+	return gw_fsm_state_name(&call_fsm, st);
 }
 
 const char *gw_call_event_name(enum gw_call_event ev)
 {
-	return (unsigned)ev < GW_CALL_EV_COUNT ? event_names[ev] : "?";
+	return gw_fsm_event_name(&call_fsm, ev);
 }
 
 /* "call(<id>){<STATE>}: "; before the call log has given an id: "call(new<seq>)". */
-#define LOGCALL(c, level, fmt, ...)                                                                \
-	LOGP(GW_LOG_CALL, level, "call(%s%lld){%s}: " fmt, (c)->id ? "" : "new",                   \
-	     (long long)((c)->id ? (c)->id : (c)->seq), states[(c)->st].name, ##__VA_ARGS__)
+#define LOGCALL(c, level, fmt, ...) LOGPFSM(&(c)->fi, level, fmt, ##__VA_ARGS__)
+
+static enum gw_call_state state_of(const struct gw_call *c)
+{
+	return (enum gw_call_state)c->fi.state;
+}
 
 /* ---- call log ------------------------------------------------------------------------ */
 
@@ -227,46 +244,24 @@ static void fmt_duration(int64_t ms, char *buf, size_t len)
 
 /* ---- state machine core -------------------------------------------------------------- */
 
-static void on_timer(struct gw_loop *loop, void *arg);
-
+/*
+ * Move to state to, with the timer values of now: the ring time of the chain step being
+ * paged and call.accept_time (the config may have been reloaded). Returns 0 or -EPERM.
+ */
 static int set_state(struct gw_call *c, enum gw_call_state to)
 {
-	const struct state_def *from = &states[c->st];
-	if (!(from->out_states & (1u << to))) {
-		LOGCALL(c, GW_LOG_ERROR, "transition to %s not allowed, rejected", states[to].name);
-		return -EPERM;
-	}
-	LOGCALL(c, GW_LOG_DEBUG, "-> %s", states[to].name);
-	int changed = c->st != to;
-	c->st = to;
-	if (changed && c->mgr->ops.state)
-		c->mgr->ops.state(c->mgr->ops.arg, to);
-	gw_timer_cancel(c->mgr->loop, &c->timer);
-	if (states[to].timer != NO_TIMER)
-		gw_timer_schedule(c->mgr->loop, &c->timer,
-				  timer_ms(c, (enum gw_call_timer)states[to].timer));
-	return 0;
+	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_RING, (int64_t)c->chain[c->step].ring_s * 1000);
+	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_ACCEPT, (int64_t)c->mgr->conf->accept_time_s * 1000);
+	return gw_fsm_state_chg(&c->fi, to);
 }
 
-static int dispatch(struct gw_call *c, enum gw_call_event ev, const void *data)
+/* onenter of every state but NEW: the incident is in another state, ops.state hears it. */
+static void entered(struct gw_fsm_inst *fi, int prev)
 {
-	const struct state_def *sd = &states[c->st];
-	if (!(sd->in_events & (1u << ev)) || !sd->action) {
-		LOGCALL(c, GW_LOG_ERROR, "event %s not accepted in this state, rejected",
-			event_names[ev]);
-		return -EPERM;
-	}
-	LOGCALL(c, GW_LOG_DEBUG, "event %s", event_names[ev]);
-	sd->action(c, ev, data);
-	return c->st;
-}
-
-static void on_timer(struct gw_loop *loop, void *arg)
-{
-	(void)loop;
-	struct gw_call *c = arg;
-	assert(c->mgr->live == c && states[c->st].timer != NO_TIMER);
-	gw_calls_dispatch(c->mgr, gw_call_tdefs[states[c->st].timer].event, NULL);
+	(void)prev;
+	struct gw_call *c = fi->priv;
+	if (c->mgr->ops.state)
+		c->mgr->ops.state(c->mgr->ops.arg, state_of(c));
 }
 
 static void close_incident(struct gw_call *c, const char *outcome, int cause,
@@ -286,6 +281,9 @@ static void close_incident(struct gw_call *c, const char *outcome, int cause,
 			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
 	}
 	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
+	/* the slot is free for the next incident; the instance rests in CLOSED, no timer */
+	m->live = NULL;
+	m->closed_mono = gw_loop_now_ms(m->loop);
 }
 
 /* Dial the current chain step. Returns 0, or negative errno when the modem refused. */
@@ -471,8 +469,9 @@ static void next_step(struct gw_call *c)
 	}
 }
 
-static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
+static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_call *c = fi->priv;
 	(void)ev;
 	(void)data;
 	struct gw_calls *m = c->mgr;
@@ -504,8 +503,12 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 			LOGCALL(c, GW_LOG_ERROR, "call log refused the incident: %s",
 				strerror(-rc));
 		}
-		if (c->id)
+		if (c->id) {
 			m->last_id = c->id;
+			char id[24];
+			snprintf(id, sizeof(id), "%lld", (long long)c->id);
+			gw_fsm_inst_set_id(&c->fi, id);
+		}
 		if (dialled)
 			announce_page(c);
 		if (in_batch && gw_db_batch_commit(m->db) < 0)
@@ -545,8 +548,9 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 	}
 }
 
-static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data)
+static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_call *c = fi->priv;
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	int64_t waited = gw_loop_now_ms(m->loop) - c->page_mono;
@@ -638,7 +642,7 @@ static void sms_accept(struct gw_call *c, int idx)
 	LOGCALL(c, GW_LOG_NOTICE, "%s accepted by SMS", s->name);
 	log_event(c, "sms_accept", "%s", s->handle);
 	if (idx == c->step) {
-		if (c->st == GW_CALL_ST_ANNOUNCE) {
+		if (state_of(c) == GW_CALL_ST_ANNOUNCE) {
 			bridge(c, "by SMS");
 			return;
 		}
@@ -669,8 +673,9 @@ static void decline(struct gw_call *c, const char *kind, const char *why)
 	next_step(c);
 }
 
-static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data)
+static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_call *c = fi->priv;
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 
@@ -723,8 +728,9 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 	}
 }
 
-static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data)
+static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_call *c = fi->priv;
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	char dur[32];
@@ -766,6 +772,8 @@ static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *dat
 int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
 		 const struct gw_call_ops *ops, struct gw_calls **out)
 {
+	if (gw_fsm_check(&call_fsm) < 0)
+		return -EINVAL;
 	struct gw_calls *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -782,7 +790,7 @@ void gw_calls_free(struct gw_calls *m)
 	if (!m)
 		return;
 	if (m->live)
-		gw_timer_cancel(m->loop, &m->live->timer);
+		gw_fsm_term(&m->live->fi, 0); /* cancels its timer */
 	free(m);
 }
 
@@ -793,21 +801,14 @@ void gw_calls_set_roster(struct gw_calls *m, const struct gw_roster *roster)
 
 int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *data)
 {
-	struct gw_call *c = m->live;
-	if (!c)
+	if (!m->live)
 		return -ENOENT;
-	int rc = dispatch(c, ev, data);
-	if (c->st == GW_CALL_ST_CLOSED) {
-		gw_timer_cancel(m->loop, &c->timer);
-		m->live = NULL;
-		m->closed_mono = gw_loop_now_ms(m->loop);
-	}
-	return rc;
+	return gw_fsm_dispatch(&m->live->fi, ev, data);
 }
 
 enum gw_call_state gw_calls_state(const struct gw_calls *m)
 {
-	return m->live ? m->live->st : GW_CALL_ST_CLOSED;
+	return m->live ? state_of(m->live) : GW_CALL_ST_CLOSED;
 }
 
 int64_t gw_calls_last_id(const struct gw_calls *m)
@@ -985,7 +986,6 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	memset(c, 0, sizeof(*c));
 	c->mgr = m;
 	c->seq = ++m->seq;
-	c->st = GW_CALL_ST_NEW;
 	c->cci = in->cci;
 	c->simplex = in->simplex == 1;
 	c->paged_upto = -1;
@@ -994,7 +994,9 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	copy_str(c->caller, sizeof(c->caller), in->calling);
 	c->started_ms = gw_loop_wall_ms(m->loop);
 	c->started_mono = gw_loop_now_ms(m->loop);
-	gw_timer_init(&c->timer, on_timer, c);
+	char id[16];
+	snprintf(id, sizeof(id), "new%d", c->seq);
+	gw_fsm_inst_init(&c->fi, &call_fsm, m->loop, c, id, GW_CALL_ST_NEW);
 
 	if (m->roster) {
 		const char *line =
@@ -1077,8 +1079,8 @@ void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 const char *gw_calls_paged_phone(const struct gw_calls *m)
 {
 	const struct gw_call *c = m->live;
-	if (!c || (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE) || c->step < 0 ||
-	    c->step > c->nchain || !c->chain[c->step].phone[0])
+	if (!c || (state_of(c) != GW_CALL_ST_PAGING && state_of(c) != GW_CALL_ST_ANNOUNCE) ||
+	    c->step < 0 || c->step > c->nchain || !c->chain[c->step].phone[0])
 		return NULL;
 	return c->chain[c->step].phone;
 }
@@ -1199,7 +1201,8 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 		reply_sms(m, from, text);
 		return 1;
 	}
-	if ((c->st == GW_CALL_ST_PAGING || c->st == GW_CALL_ST_ANNOUNCE) && accept_from(m, c, from))
+	if ((state_of(c) == GW_CALL_ST_PAGING || state_of(c) == GW_CALL_ST_ANNOUNCE) &&
+	    accept_from(m, c, from))
 		return 1;
 	LOGCALL(c, GW_LOG_NOTICE, "accept code %02d from %s after the call was taken: told so",
 		code, w.handle);
@@ -1216,7 +1219,7 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 	if (kind == GW_CALL_REPLY_CODE)
 		return code_reply(m, from, code);
 	if (kind != GW_CALL_REPLY_ACCEPT || !c ||
-	    (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE))
+	    (state_of(c) != GW_CALL_ST_PAGING && state_of(c) != GW_CALL_ST_ANNOUNCE))
 		return 0;
 	/*
 	 * A bare "ok" is no accept: anyone can send an SMS that says it comes from a worker's
