@@ -71,6 +71,18 @@ struct gw_call;
 static void copy_str(char *dst, size_t len, const char *src);
 static void codes_spend(struct gw_call *c);
 
+/* The officer's radio call, a child machine of the incident ("radio(<cci>){<STATE>}"). */
+struct radio_leg {
+	struct gw_fsm_inst fi; /* terminated: the call is released (or the incident closed) */
+	int cci;
+	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
+};
+
+/* The worker's phone call, a child machine of the incident ("phone(<number>){<STATE>}"). */
+struct phone_leg {
+	struct gw_fsm_inst fi; /* not initialised before the first dial; terminated: ended */
+};
+
 struct step {
 	char handle[32];
 	char name[64];
@@ -83,8 +95,8 @@ struct gw_call {
 	struct gw_fsm_inst fi; /* its state and timer; id "new<seq>" until the call log gives one */
 	int64_t id;	       /* call log id; 0 when the database refused the incident */
 	int seq;	       /* local number for log lines when id is 0 */
-	int cci;
-	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
+	struct radio_leg radio; /* the officer's call: adopted on creation, ends with it */
+	struct phone_leg phone; /* the worker's call being paged; a new one per dial */
 	char caller[GW_PEI_ID_MAX];
 	char caller_name[64];
 	char line[16];
@@ -133,6 +145,7 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data);
 static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data);
 static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data);
 static void entered(struct gw_fsm_inst *fi, int prev);
+static void closed(struct gw_fsm_inst *fi, int cause);
 static void bridge(struct gw_call *c, const char *how);
 static void announce(struct gw_call *c);
 static void sms_accept(struct gw_call *c, int idx);
@@ -194,6 +207,7 @@ static const struct gw_fsm call_fsm = {
     .timers = call_timers,
     .ntimers = GW_CALL_T_COUNT,
     .log_cat = GW_LOG_CALL,
+    .cleanup = closed,
 };
 
 const char *gw_call_state_name(enum gw_call_state st)
@@ -264,6 +278,168 @@ static void entered(struct gw_fsm_inst *fi, int prev)
 		c->mgr->ops.state(c->mgr->ops.arg, state_of(c));
 }
 
+/* ---- the legs ------------------------------------------------------------------------- */
+
+/*
+ * Each leg is a child machine of the incident and the one owner of its call's state: the
+ * radio leg of whether the officer's call is live, its cci and whether it is connected;
+ * the phone leg of the worker's call (dialling, alerting, answered). A leg passes its
+ * progress on to the incident as the incident's events and reports its end through the
+ * engine (gw_fsm_inst_adopt): a released radio call as GW_CALL_EV_RADIO_RELEASED, an ended
+ * phone call as GW_CALL_EV_PHONE_ENDED, each with the cause. Our own hang-up of the phone
+ * ends its leg with GW_MODEM_END_LOCAL, which the incident takes as no news; our own
+ * release of the radio is always the incident's close, which ends the leg without a report.
+ */
+
+enum { RADIO_ST_RINGING, RADIO_ST_CONNECTED, RADIO_ST_COUNT };
+enum { RADIO_EV_CONNECTED, RADIO_EV_RELEASED, RADIO_EV_COUNT };
+enum { PHONE_ST_DIALLING, PHONE_ST_ALERTING, PHONE_ST_ANSWERED, PHONE_ST_COUNT };
+enum { PHONE_EV_ALERTING, PHONE_EV_ANSWERED, PHONE_EV_ENDED, PHONE_EV_COUNT };
+
+static bool leg_live(const struct gw_fsm_inst *fi)
+{
+	return fi->fsm && !fi->terminated;
+}
+
+/* Radio: connected (again) goes to the incident; released ends the leg with its cause. */
+static void radio_act(struct gw_fsm_inst *fi, int ev, const void *data)
+{
+	if (ev == RADIO_EV_RELEASED) {
+		gw_fsm_term(fi, *(const int *)data);
+		return;
+	}
+	gw_fsm_state_chg(fi, RADIO_ST_CONNECTED);
+	gw_fsm_dispatch(fi->parent, GW_CALL_EV_RADIO_CONNECTED, NULL);
+}
+
+/* Phone: progress goes to the incident; the end ends the leg with the modem's reason. */
+static void phone_act(struct gw_fsm_inst *fi, int ev, const void *data)
+{
+	if (ev == PHONE_EV_ENDED) {
+		gw_fsm_term(fi, *(const int *)data);
+		return;
+	}
+	int answered = ev == PHONE_EV_ANSWERED;
+	gw_fsm_state_chg(fi, answered ? PHONE_ST_ANSWERED : PHONE_ST_ALERTING);
+	gw_fsm_dispatch(fi->parent,
+			answered ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING, NULL);
+}
+
+#define RB(e) GW_FSM_EV_BIT(RADIO_EV_##e)
+#define PB(e) GW_FSM_EV_BIT(PHONE_EV_##e)
+
+static const struct gw_fsm_state radio_states[RADIO_ST_COUNT] = {
+    [RADIO_ST_RINGING] = {.name = "RINGING",
+			  .in_events = RB(CONNECTED) | RB(RELEASED),
+			  .out_states = GW_FSM_ST_BIT(RADIO_ST_CONNECTED),
+			  .timer = GW_FSM_NO_TIMER,
+			  .action = radio_act},
+    [RADIO_ST_CONNECTED] = {.name = "CONNECTED",
+			    .in_events = RB(CONNECTED) | RB(RELEASED),
+			    .out_states = GW_FSM_ST_BIT(RADIO_ST_CONNECTED),
+			    .timer = GW_FSM_NO_TIMER,
+			    .action = radio_act},
+};
+
+static const char *const radio_events[RADIO_EV_COUNT] = {
+    [RADIO_EV_CONNECTED] = "CONNECTED",
+    [RADIO_EV_RELEASED] = "RELEASED",
+};
+
+static const struct gw_fsm radio_fsm = {
+    .name = "radio",
+    .states = radio_states,
+    .nstates = RADIO_ST_COUNT,
+    .event_names = radio_events,
+    .nevents = RADIO_EV_COUNT,
+    .log_cat = GW_LOG_CALL,
+};
+
+static const struct gw_fsm_state phone_states[PHONE_ST_COUNT] = {
+    [PHONE_ST_DIALLING] = {.name = "DIALLING",
+			   .in_events = PB(ALERTING) | PB(ANSWERED) | PB(ENDED),
+			   .out_states =
+			       GW_FSM_ST_BIT(PHONE_ST_ALERTING) | GW_FSM_ST_BIT(PHONE_ST_ANSWERED),
+			   .timer = GW_FSM_NO_TIMER,
+			   .action = phone_act},
+    [PHONE_ST_ALERTING] = {.name = "ALERTING",
+			   .in_events = PB(ALERTING) | PB(ANSWERED) | PB(ENDED),
+			   .out_states =
+			       GW_FSM_ST_BIT(PHONE_ST_ALERTING) | GW_FSM_ST_BIT(PHONE_ST_ANSWERED),
+			   .timer = GW_FSM_NO_TIMER,
+			   .action = phone_act},
+    [PHONE_ST_ANSWERED] = {.name = "ANSWERED",
+			   .in_events = PB(ENDED),
+			   .timer = GW_FSM_NO_TIMER,
+			   .action = phone_act},
+};
+
+static const char *const phone_events[PHONE_EV_COUNT] = {
+    [PHONE_EV_ALERTING] = "ALERTING",
+    [PHONE_EV_ANSWERED] = "ANSWERED",
+    [PHONE_EV_ENDED] = "ENDED",
+};
+
+static const struct gw_fsm phone_fsm = {
+    .name = "phone",
+    .states = phone_states,
+    .nstates = PHONE_ST_COUNT,
+    .event_names = phone_events,
+    .nevents = PHONE_EV_COUNT,
+    .log_cat = GW_LOG_CALL,
+};
+
+/* The radio leg of the new incident c (in NEW): the officer's call cci is ringing. */
+static void radio_leg_start(struct gw_call *c, int cci, int simplex)
+{
+	char id[16];
+	snprintf(id, sizeof(id), "%d", cci);
+	c->radio.cci = cci;
+	c->radio.simplex = simplex;
+	gw_fsm_inst_init(&c->radio.fi, &radio_fsm, c->mgr->loop, c, id, RADIO_ST_RINGING);
+	gw_fsm_inst_adopt(&c->fi, &c->radio.fi, GW_CALL_EV_RADIO_RELEASED);
+}
+
+/* The live incident's radio leg when it is the officer's call cci, else NULL. */
+static struct radio_leg *radio_leg_of(struct gw_calls *m, int cci)
+{
+	if (!m->live || !leg_live(&m->live->radio.fi) || m->live->radio.cci != cci)
+		return NULL;
+	return &m->live->radio;
+}
+
+static void radio_answer(struct gw_call *c)
+{
+	c->mgr->ops.radio_answer(c->mgr->ops.arg, c->radio.cci);
+}
+
+/* Release the officer's call (the incident closes next: the leg ends with it). */
+static void radio_hangup(struct gw_call *c)
+{
+	c->mgr->ops.radio_hangup(c->mgr->ops.arg, c->radio.cci);
+}
+
+/* Dial number: a new phone leg, adopted. Returns 0, or the modem's negative errno. */
+static int phone_leg_dial(struct gw_call *c, const char *number)
+{
+	struct gw_calls *m = c->mgr;
+	assert(!leg_live(&c->phone.fi)); /* every path hangs up before it dials again */
+	int rc = m->ops.phone_dial(m->ops.arg, number);
+	if (rc < 0)
+		return rc;
+	gw_fsm_inst_init(&c->phone.fi, &phone_fsm, m->loop, c, number, PHONE_ST_DIALLING);
+	gw_fsm_inst_adopt(&c->fi, &c->phone.fi, GW_CALL_EV_PHONE_ENDED);
+	return 0;
+}
+
+/* Hang up the worker's call: its leg ends as our own hang-up (no news to the incident). */
+static void phone_hangup(struct gw_call *c)
+{
+	c->mgr->ops.phone_hangup(c->mgr->ops.arg);
+	if (leg_live(&c->phone.fi))
+		gw_fsm_term(&c->phone.fi, GW_MODEM_END_LOCAL);
+}
+
 static void close_incident(struct gw_call *c, const char *outcome, int cause,
 			   const char *accepted_by)
 {
@@ -281,9 +457,16 @@ static void close_incident(struct gw_call *c, const char *outcome, int cause,
 			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
 	}
 	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
-	/* the slot is free for the next incident; the instance rests in CLOSED, no timer */
-	m->live = NULL;
-	m->closed_mono = gw_loop_now_ms(m->loop);
+	gw_fsm_term(&c->fi, cause); /* its legs end with it, unreported; then closed() */
+}
+
+/* cleanup of the incident: the slot is free for the next one. */
+static void closed(struct gw_fsm_inst *fi, int cause)
+{
+	(void)cause;
+	struct gw_call *c = fi->priv;
+	c->mgr->live = NULL;
+	c->mgr->closed_mono = gw_loop_now_ms(c->mgr->loop);
 }
 
 /* Dial the current chain step. Returns 0, or negative errno when the modem refused. */
@@ -295,7 +478,7 @@ static int page_step(struct gw_call *c)
 	c->pre_accepted = 0;
 	if (c->step > c->paged_upto)
 		c->paged_upto = c->step;
-	int rc = m->ops.phone_dial(m->ops.arg, s->phone);
+	int rc = phone_leg_dial(c, s->phone);
 	if (rc < 0) {
 		LOGCALL(c, GW_LOG_ERROR, "cannot dial %s %s: %s", s->name, s->phone, strerror(-rc));
 		return rc;
@@ -433,7 +616,8 @@ static void unreached(struct gw_call *c)
 			 line_text(c));
 		send_sms(c, &c->chain[0], "missed", text);
 	}
-	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg, c->cci);
+	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg,
+										c->radio.cci);
 	close_incident(c, "unanswered", -1, NULL);
 }
 
@@ -494,7 +678,7 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 		    .caller = c->caller,
 		    .caller_name = c->caller_name[0] ? c->caller_name : NULL,
 		    .line = c->line[0] ? c->line : NULL,
-		    .radio_cci = c->cci,
+		    .radio_cci = c->radio.cci,
 		};
 		int in_batch = gw_db_batch_begin(m->db) == 0;
 		int rc = gw_db_incident_open(m->db, &rec, &c->id);
@@ -527,7 +711,7 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 
 	/* 3. Answer the radio leg by policy. */
 	if (m->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
-		m->ops.radio_answer(m->ops.arg, c->cci);
+		radio_answer(c);
 
 	if (!staffed) {
 		LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
@@ -536,7 +720,7 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 		snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.",
 			 line_text(c));
 		tell_officer(c, "unstaffed", text);
-		m->ops.radio_hangup(m->ops.arg, c->cci);
+		radio_hangup(c);
 		close_incident(c, "unstaffed", -1, NULL);
 		return;
 	}
@@ -558,7 +742,7 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
 		LOGCALL(c, GW_LOG_INFO, "radio leg connected, officer waits");
-		log_event(c, "radio_connected", "cci %d", c->cci);
+		log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_PHONE_ALERTING:
 		LOGCALL(c, GW_LOG_INFO, "%s's phone is ringing", s->name);
@@ -580,7 +764,9 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 		sms_accept(c, *(const int *)data);
 		return;
 	case GW_CALL_EV_PHONE_ENDED: {
-		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		enum gw_modem_end why = (enum gw_modem_end) * (const int *)data;
+		if (why == GW_MODEM_END_LOCAL)
+			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "%s not reached: %s after %lld s", s->name,
 			gw_modem_end_name(why), (long long)(waited / 1000));
 		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
@@ -590,7 +776,7 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 	case GW_CALL_EV_T_RING:
 		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name, s->ring_s);
 		log_event(c, "ring_timeout", "%s after %d s", s->handle, s->ring_s);
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		next_step(c);
 		return;
 	case GW_CALL_EV_RADIO_RELEASED: {
@@ -598,7 +784,7 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 		LOGCALL(c, GW_LOG_NOTICE, "officer hung up while paging, cause %d (%s)", cause,
 			gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
 			       NULL);
 		return;
@@ -626,7 +812,7 @@ static void bridge(struct gw_call *c, const char *how)
 	c->bridged_mono = gw_loop_now_ms(m->loop);
 	log_event(c, "accepted", "%s %s", s->handle, how);
 	if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
-		m->ops.radio_answer(m->ops.arg, c->cci);
+		radio_answer(c);
 	LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
 	log_event(c, "bridged", "%s", s->handle);
 }
@@ -637,7 +823,6 @@ static void bridge(struct gw_call *c, const char *how)
  */
 static void sms_accept(struct gw_call *c, int idx)
 {
-	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[idx];
 	LOGCALL(c, GW_LOG_NOTICE, "%s accepted by SMS", s->name);
 	log_event(c, "sms_accept", "%s", s->handle);
@@ -649,7 +834,7 @@ static void sms_accept(struct gw_call *c, int idx)
 		c->pre_accepted = 1;
 		return;
 	}
-	m->ops.phone_hangup(m->ops.arg);
+	phone_hangup(c);
 	c->step = idx;
 	if (set_state(c, GW_CALL_ST_PAGING) < 0)
 		return;
@@ -665,23 +850,21 @@ static void sms_accept(struct gw_call *c, int idx)
 /* Hang up the phone leg and go on down the chain. */
 static void decline(struct gw_call *c, const char *kind, const char *why)
 {
-	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	LOGCALL(c, GW_LOG_NOTICE, "%s did not accept: %s", s->name, why);
 	log_event(c, kind, "%s", s->handle);
-	m->ops.phone_hangup(m->ops.arg);
+	phone_hangup(c);
 	next_step(c);
 }
 
 static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 {
 	struct gw_call *c = fi->priv;
-	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
-		log_event(c, "radio_connected", "cci %d", c->cci);
+		log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_DTMF: {
 		char d = *(const char *)data;
@@ -706,7 +889,9 @@ static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 		sms_accept(c, *(const int *)data);
 		return;
 	case GW_CALL_EV_PHONE_ENDED: {
-		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		enum gw_modem_end why = (enum gw_modem_end) * (const int *)data;
+		if (why == GW_MODEM_END_LOCAL)
+			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "%s hung up before accepting (%s)", s->name,
 			gw_modem_end_name(why));
 		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
@@ -718,7 +903,7 @@ static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 		LOGCALL(c, GW_LOG_NOTICE, "officer hung up before a worker accepted, cause %d (%s)",
 			cause, gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
 			       NULL);
 		return;
@@ -738,7 +923,7 @@ static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
-		log_event(c, "radio_connected", "cci %d", c->cci);
+		log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_DTMF:
 		log_event(c, "dtmf", "%c", *(const char *)data);
@@ -748,17 +933,19 @@ static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 		LOGCALL(c, GW_LOG_NOTICE, "released by radio, cause %d (%s), talk time %s", cause,
 			gw_pei_cause_name(cause), dur);
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "completed", cause,
 			       s->handle);
 		return;
 	}
 	case GW_CALL_EV_PHONE_ENDED: {
-		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		enum gw_modem_end why = (enum gw_modem_end) * (const int *)data;
+		if (why == GW_MODEM_END_LOCAL)
+			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "released by %s (%s), talk time %s", s->name,
 			gw_modem_end_name(why), dur);
 		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
-		m->ops.radio_hangup(m->ops.arg, c->cci);
+		radio_hangup(c);
 		close_incident(c, "completed", -1, s->handle);
 		return;
 	}
@@ -772,7 +959,8 @@ static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
 		 const struct gw_call_ops *ops, struct gw_calls **out)
 {
-	if (gw_fsm_check(&call_fsm) < 0)
+	if (gw_fsm_check(&call_fsm) < 0 || gw_fsm_check(&radio_fsm) < 0 ||
+	    gw_fsm_check(&phone_fsm) < 0)
 		return -EINVAL;
 	struct gw_calls *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -803,7 +991,8 @@ int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *dat
 {
 	if (!m->live)
 		return -ENOENT;
-	return gw_fsm_dispatch(&m->live->fi, ev, data);
+	int rc = gw_fsm_dispatch(&m->live->fi, ev, data);
+	return rc == -ESRCH ? GW_CALL_ST_CLOSED : rc; /* the event closed it */
 }
 
 enum gw_call_state gw_calls_state(const struct gw_calls *m)
@@ -818,12 +1007,12 @@ int64_t gw_calls_last_id(const struct gw_calls *m)
 
 int gw_calls_radio_cci(const struct gw_calls *m)
 {
-	return m->live ? m->live->cci : -1;
+	return m->live && leg_live(&m->live->radio.fi) ? m->live->radio.cci : -1;
 }
 
 int gw_calls_radio_simplex(const struct gw_calls *m)
 {
-	return m->live ? m->live->simplex : 0;
+	return m->live && leg_live(&m->live->radio.fi) ? m->live->radio.simplex : 0;
 }
 
 static void copy_str(char *dst, size_t len, const char *src)
@@ -968,7 +1157,8 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		     in->cci, in->calling, in->ai_service, in->comms_type);
 		return;
 	}
-	if (m->live && m->live->cci == in->cci) {
+	struct radio_leg *lost = radio_leg_of(m, in->cci);
+	if (lost) {
 		/* The terminal cannot have two calls with one identifier: the live incident's
 		 * radio leg is gone (a silent restart numbers calls from 1 again), and this is
 		 * the officer's retry. The old incident ends as radio_lost, the retry is new. */
@@ -976,7 +1166,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 			"radio call %d offered again by %s: the old radio leg is lost", in->cci,
 			in->calling);
 		int cause = GW_PEI_CAUSE_RESTART;
-		gw_calls_dispatch(m, GW_CALL_EV_RADIO_RELEASED, &cause);
+		gw_fsm_dispatch(&lost->fi, RADIO_EV_RELEASED, &cause);
 	}
 	if (m->live || gw_callback_live(m->callback)) {
 		busy_treatment(m, in);
@@ -986,8 +1176,6 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	memset(c, 0, sizeof(*c));
 	c->mgr = m;
 	c->seq = ++m->seq;
-	c->cci = in->cci;
-	c->simplex = in->simplex == 1;
 	c->paged_upto = -1;
 	c->fallback = -1;
 	c->rounds = m->conf->rounds;
@@ -997,6 +1185,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	char id[16];
 	snprintf(id, sizeof(id), "new%d", c->seq);
 	gw_fsm_inst_init(&c->fi, &call_fsm, m->loop, c, id, GW_CALL_ST_NEW);
+	radio_leg_start(c, in->cci, in->simplex == 1);
 
 	if (m->roster) {
 		const char *line =
@@ -1035,32 +1224,38 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 
 void gw_calls_radio_connected(struct gw_calls *m, int cci)
 {
-	if (!m->live || m->live->cci != cci) {
+	struct radio_leg *leg = radio_leg_of(m, cci);
+	if (!leg) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO, "radio call %d connected, no incident for it", cci);
 		return;
 	}
-	gw_calls_dispatch(m, GW_CALL_EV_RADIO_CONNECTED, NULL);
+	gw_fsm_dispatch(&leg->fi, RADIO_EV_CONNECTED, NULL);
 }
 
 void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
 {
-	if ((!m->live || m->live->cci != cci) && busy_released(m, cci, cause))
+	struct radio_leg *leg = radio_leg_of(m, cci);
+	if (!leg && busy_released(m, cci, cause))
 		return;
-	if (!m->live || m->live->cci != cci) {
+	if (!leg) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO,
 		     "radio call %d released (cause %d), no live incident", cci, cause);
 		return;
 	}
-	gw_calls_dispatch(m, GW_CALL_EV_RADIO_RELEASED, &cause);
+	gw_fsm_dispatch(&leg->fi, RADIO_EV_RELEASED, &cause);
 }
 
 void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
 {
 	if (!m->live)
 		return;
-	gw_calls_dispatch(
-	    m, st == GW_MODEM_CALL_ACTIVE ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING,
-	    NULL);
+	if (!leg_live(&m->live->phone.fi)) {
+		LOGCALL(m->live, GW_LOG_INFO, "phone call %s with no call of ours, ignored",
+			st == GW_MODEM_CALL_ACTIVE ? "answered" : "ringing");
+		return;
+	}
+	gw_fsm_dispatch(&m->live->phone.fi,
+			st == GW_MODEM_CALL_ACTIVE ? PHONE_EV_ANSWERED : PHONE_EV_ALERTING, NULL);
 }
 
 void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
@@ -1317,7 +1512,7 @@ void gw_calls_radio_link(struct gw_calls *m, int up)
 	/* The terminal may well keep the call while its port is away: note it, close nothing. */
 	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "radio port %s during the call",
 		up ? "back" : "lost");
-	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->cci);
+	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->radio.cci);
 }
 
 int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
@@ -1343,5 +1538,11 @@ void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
 	}
 	if (!m->live)
 		return;
-	gw_calls_dispatch(m, GW_CALL_EV_PHONE_ENDED, &why);
+	if (!leg_live(&m->live->phone.fi)) {
+		LOGCALL(m->live, GW_LOG_INFO, "phone call ended (%s) with no call of ours, ignored",
+			gw_modem_end_name(why));
+		return;
+	}
+	int cause = (int)why;
+	gw_fsm_dispatch(&m->live->phone.fi, PHONE_EV_ENDED, &cause);
 }

@@ -832,6 +832,35 @@ static void test_plan_ring_times_and_fallback(void **state)
 	gw_roster_free(plan_roster);
 }
 
+/*
+ * The radio leg owns the officer's call: its cci and simplex flag while the incident is
+ * live, nothing once it closed. An event that closes the incident returns CLOSED.
+ */
+static void test_radio_leg_owns_the_officers_call(void **state)
+{
+	struct fx *f = *state;
+	struct gw_pei_call_in in = {.cci = 7, .simplex = 1};
+	snprintf(in.calling, sizeof(in.calling), "2269001");
+	gw_calls_radio_incoming(f->calls, &in);
+	assert_int_equal(gw_calls_radio_cci(f->calls), 7);
+	assert_int_equal(gw_calls_radio_simplex(f->calls), 1);
+	/* connected: the incident hears it through the leg and logs it */
+	gw_calls_radio_connected(f->calls, 7);
+	int cause = 1;
+	assert_int_equal(gw_calls_dispatch(f->calls, GW_CALL_EV_RADIO_RELEASED, &cause),
+			 GW_CALL_ST_CLOSED);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+	assert_int_equal(gw_calls_radio_cci(f->calls), -1);
+	assert_int_equal(gw_calls_radio_simplex(f->calls), 0);
+	/* the terminal's own report of that release comes after: no incident for it */
+	gw_calls_radio_released(f->calls, 7, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "abandoned");
+	assert_string_equal(l.kinds,
+			    "open,page,ack_code,sms,radio_connected,radio_released,close,");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +890,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_radio_lost_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_radio_leg_owns_the_officers_call, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }
