@@ -653,56 +653,76 @@ static void next_step(struct gw_call *c)
 	}
 }
 
+/*
+ * Open the incident in the call log with its first events (the page of a dialled step) in
+ * one transaction; the instance takes the call log's id as its name. Without a database,
+ * only the page is announced.
+ */
+static void open_in_log(struct gw_call *c, int dialled)
+{
+	struct gw_calls *m = c->mgr;
+	if (!m->db) {
+		if (dialled)
+			announce_page(c);
+		return;
+	}
+	struct gw_incident_rec rec = {
+	    .started_ms = c->started_ms,
+	    .caller = c->caller,
+	    .caller_name = c->caller_name[0] ? c->caller_name : NULL,
+	    .line = c->line[0] ? c->line : NULL,
+	    .radio_cci = c->radio.cci,
+	};
+	int in_batch = gw_db_batch_begin(m->db) == 0;
+	int rc = gw_db_incident_open(m->db, &rec, &c->id);
+	if (rc < 0) {
+		c->id = 0;
+		LOGCALL(c, GW_LOG_ERROR, "call log refused the incident: %s", strerror(-rc));
+	}
+	if (c->id) {
+		m->last_id = c->id;
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)c->id);
+		gw_fsm_inst_set_id(&c->fi, id);
+	}
+	if (dialled)
+		announce_page(c);
+	if (in_batch && gw_db_batch_commit(m->db) < 0)
+		LOGCALL(c, GW_LOG_ERROR, "call log commit failed");
+}
+
+/* Nobody is on duty for the line: tell the officer, release the radio, close. */
+static void unstaffed(struct gw_call *c)
+{
+	char text[320];
+	LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
+	log_event(c, "unstaffed", "line %s", c->line);
+	snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.", line_text(c));
+	tell_officer(c, "unstaffed", text);
+	radio_hangup(c);
+	close_incident(c, "unstaffed", -1, NULL);
+}
+
 static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 {
-	struct gw_call *c = fi->priv;
 	(void)ev;
 	(void)data;
-	struct gw_calls *m = c->mgr;
-	int dialled = 0;
+	struct gw_call *c = fi->priv;
 
 	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
 	int staffed = c->nchain > 0 || c->fallback >= 0;
 	if (c->nchain == 0)
 		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
-	if (staffed && page_step(c) == 0)
-		dialled = 1;
+	int dialled = staffed && page_step(c) == 0;
 	LOGCALL(c, GW_LOG_NOTICE, "radio: individual call from %s (%s) -> line %s (%s)", c->caller,
 		c->caller_name[0] ? c->caller_name : "unknown organisation",
 		c->line[0] ? c->line : "none", c->line_name[0] ? c->line_name : "no route");
 
 	/* 2. Commit the incident and its first events in one transaction. */
-	if (m->db) {
-		struct gw_incident_rec rec = {
-		    .started_ms = c->started_ms,
-		    .caller = c->caller,
-		    .caller_name = c->caller_name[0] ? c->caller_name : NULL,
-		    .line = c->line[0] ? c->line : NULL,
-		    .radio_cci = c->radio.cci,
-		};
-		int in_batch = gw_db_batch_begin(m->db) == 0;
-		int rc = gw_db_incident_open(m->db, &rec, &c->id);
-		if (rc < 0) {
-			c->id = 0;
-			LOGCALL(c, GW_LOG_ERROR, "call log refused the incident: %s",
-				strerror(-rc));
-		}
-		if (c->id) {
-			m->last_id = c->id;
-			char id[24];
-			snprintf(id, sizeof(id), "%lld", (long long)c->id);
-			gw_fsm_inst_set_id(&c->fi, id);
-		}
-		if (dialled)
-			announce_page(c);
-		if (in_batch && gw_db_batch_commit(m->db) < 0)
-			LOGCALL(c, GW_LOG_ERROR, "call log commit failed");
-	} else if (dialled) {
-		announce_page(c);
-	}
+	open_in_log(c, dialled);
 
-	/* An authority call from an ISSI not in the directory is served all the same, and flagged.
-	 */
+	/* An authority call from an ISSI not in the directory is served all the same, and
+	   flagged. */
 	if (!c->caller_name[0]) {
 		LOGCALL(c, GW_LOG_WARN, "caller %s is not in the directory: served, flagged",
 			c->caller);
@@ -710,18 +730,11 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 	}
 
 	/* 3. Answer the radio leg by policy. */
-	if (m->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
+	if (c->mgr->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
 		radio_answer(c);
 
 	if (!staffed) {
-		LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
-		log_event(c, "unstaffed", "line %s", c->line);
-		char text[320];
-		snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.",
-			 line_text(c));
-		tell_officer(c, "unstaffed", text);
-		radio_hangup(c);
-		close_incident(c, "unstaffed", -1, NULL);
+		unstaffed(c);
 		return;
 	}
 	if (set_state(c, GW_CALL_ST_PAGING) < 0)
@@ -1148,6 +1161,38 @@ static int busy_released(struct gw_calls *m, int cci, int cause)
 	return 0;
 }
 
+/* The caller's organisation, line and escalation plan from the roster (when there is one). */
+static void route(struct gw_calls *m, struct gw_call *c)
+{
+	if (!m->roster)
+		return;
+	const char *line = gw_roster_route_at(m->roster, c->caller, -1, c->started_ms / 1000);
+	copy_str(c->line, sizeof(c->line), line);
+	copy_str(c->caller_name, sizeof(c->caller_name), gw_roster_org(m->roster, c->caller));
+	if (!line)
+		return;
+	copy_str(c->line_name, sizeof(c->line_name), gw_roster_line_name(m->roster, line));
+	copy_str(c->line_name_fi, sizeof(c->line_name_fi), gw_roster_line_name_fi(m->roster, line));
+	static struct gw_roster_plan plan; /* large; single-threaded loop */
+	int n = gw_roster_plan(m->roster, line, c->started_ms, &plan);
+	if (n < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "no escalation plan for line %s: %s", line,
+		     strerror(-n));
+		n = 0;
+		plan.has_fallback = false;
+	}
+	if (n > CHAIN_MAX)
+		n = CHAIN_MAX;
+	for (int i = 0; i < n; i++)
+		set_step(&c->chain[i], &plan.steps[i], m->conf->ring_time_s);
+	c->nchain = n;
+	c->rounds = plan.rounds > 0 ? plan.rounds : m->conf->rounds;
+	if (plan.has_fallback) {
+		c->fallback = n;
+		set_step(&c->chain[n], &plan.fallback, m->conf->ring_time_s);
+	}
+}
+
 void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in)
 {
 	if (in->ai_service != 0 || in->comms_type == 1) {
@@ -1187,37 +1232,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	gw_fsm_inst_init(&c->fi, &call_fsm, m->loop, c, id, GW_CALL_ST_NEW);
 	radio_leg_start(c, in->cci, in->simplex == 1);
 
-	if (m->roster) {
-		const char *line =
-		    gw_roster_route_at(m->roster, c->caller, -1, c->started_ms / 1000);
-		copy_str(c->line, sizeof(c->line), line);
-		copy_str(c->caller_name, sizeof(c->caller_name),
-			 gw_roster_org(m->roster, c->caller));
-		if (line) {
-			copy_str(c->line_name, sizeof(c->line_name),
-				 gw_roster_line_name(m->roster, line));
-			copy_str(c->line_name_fi, sizeof(c->line_name_fi),
-				 gw_roster_line_name_fi(m->roster, line));
-			static struct gw_roster_plan plan; /* large; single-threaded loop */
-			int n = gw_roster_plan(m->roster, line, c->started_ms, &plan);
-			if (n < 0) {
-				LOGP(GW_LOG_CALL, GW_LOG_ERROR,
-				     "no escalation plan for line %s: %s", line, strerror(-n));
-				n = 0;
-				plan.has_fallback = false;
-			}
-			if (n > CHAIN_MAX)
-				n = CHAIN_MAX;
-			for (int i = 0; i < n; i++)
-				set_step(&c->chain[i], &plan.steps[i], m->conf->ring_time_s);
-			c->nchain = n;
-			c->rounds = plan.rounds > 0 ? plan.rounds : m->conf->rounds;
-			if (plan.has_fallback) {
-				c->fallback = n;
-				set_step(&c->chain[n], &plan.fallback, m->conf->ring_time_s);
-			}
-		}
-	}
+	route(m, c);
 	m->live = c;
 	gw_calls_dispatch(m, GW_CALL_EV_START, NULL);
 }

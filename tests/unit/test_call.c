@@ -861,6 +861,34 @@ static void test_radio_leg_owns_the_officers_call(void **state)
 			    "open,page,ack_code,sms,radio_connected,radio_released,close,");
 }
 
+/*
+ * The phone leg owns the worker's call: ringing, then answered; a ringing report after the
+ * answer is refused by the leg and changes nothing; the remote end ends the leg and the
+ * incident pages the next worker on a new leg (no hang-up of ours: the call is gone).
+ */
+static void test_phone_leg_owns_the_workers_call(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 8, "2269001");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ALERTING);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ALERTING);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	f->trace[0] = '\0';
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_CARRIER);
+	assert_string_equal(f->trace, "ATD +358401234568;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_radio_released(f->calls, 8, 1);
+	assert_string_equal(f->trace, "ATD +358401234568;CHUP;");
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.kinds, "open,page,ack_code,sms,phone_alerting,phone_answered,"
+				     "phone_ended,page,phone_answered,radio_released,close,");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -891,6 +919,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_radio_leg_owns_the_officers_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_phone_leg_owns_the_workers_call, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }
