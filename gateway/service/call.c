@@ -1,11 +1,13 @@
 /*
- * call: incident state machine as a transition table.
+ * call: the incident state machine, on the fsm engine (core/fsm.h).
  *
- * states[] gives, per state, the events it accepts (in_events), the states it
- * may move to (out_states), its named timeout and its action. dispatch() checks
- * the event against in_events and every state change against out_states; a
- * miss is logged with the call prefix and rejected. Actions run with the event
- * and may change state through set_state().
+ * call_fsm describes it: per state the events it accepts (in_events), the states it may
+ * move to (out_states), its named timer and its action; the engine checks every event and
+ * every state change against it and logs a miss with the call prefix as a refusal (-EPERM).
+ * Actions run with the event and change state through set_state(), which first gives the
+ * instance its timer values (the ring time of the chain step being paged, call.accept_time),
+ * so a state's timer is armed by the engine on entry. Entering a state other than the one
+ * the incident is in tells ops.state. The two timers are gw_call_tdefs (config keys, events).
  *
  * Paging order: the ATD for chain step 1 is written first, then the incident
  * and its first events are committed (one transaction), then the radio is
@@ -24,6 +26,7 @@
 
 #include "service/callback.h"
 #include "core/e164.h"
+#include "core/fsm.h"
 #include "core/log.h"
 
 #define CHAIN_MAX 16
@@ -46,18 +49,39 @@ struct ack_code {
 	int64_t expires_ms; /* monotonic */
 };
 
+/* The timers, once: public table (gw_call_tdefs) and the engine's (call_timers). */
+#define T_RING_KEY   "call.ring_time"
+#define T_RING_DESC  "ring time per worker; then hang up and page the next step (default 25 s)"
+#define T_ACCEPT_KEY "call.accept_time"
+#define T_ACCEPT_DESC                                                                              \
+	"time to press 4 after answering; an answer without it is a voicemail or a pocket "        \
+	"(default 20 s)"
+
 const struct gw_call_tdef gw_call_tdefs[GW_CALL_T_COUNT] = {
-    {GW_CALL_T_RING, "call.ring_time", GW_CALL_EV_T_RING,
-     "ring time per worker; then hang up and page the next step (default 25 s)"},
-    {GW_CALL_T_ACCEPT, "call.accept_time", GW_CALL_EV_T_ACCEPT,
-     "time to press 4 after answering; an answer without it is a voicemail or a pocket "
-     "(default 20 s)"},
+    {GW_CALL_T_RING, T_RING_KEY, GW_CALL_EV_T_RING, T_RING_DESC},
+    {GW_CALL_T_ACCEPT, T_ACCEPT_KEY, GW_CALL_EV_T_ACCEPT, T_ACCEPT_DESC},
+};
+
+static const struct gw_fsm_timer call_timers[GW_CALL_T_COUNT] = {
+    [GW_CALL_T_RING] = {T_RING_KEY, GW_CALL_EV_T_RING, 25000, T_RING_DESC},
+    [GW_CALL_T_ACCEPT] = {T_ACCEPT_KEY, GW_CALL_EV_T_ACCEPT, 20000, T_ACCEPT_DESC},
 };
 
 struct gw_call;
-static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id);
 static void copy_str(char *dst, size_t len, const char *src);
 static void codes_spend(struct gw_call *c);
+
+/* The officer's radio call, a child machine of the incident ("radio(<cci>){<STATE>}"). */
+struct radio_leg {
+	struct gw_fsm_inst fi; /* terminated: the call is released (or the incident closed) */
+	int cci;
+	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
+};
+
+/* The worker's phone call, a child machine of the incident ("phone(<number>){<STATE>}"). */
+struct phone_leg {
+	struct gw_fsm_inst fi; /* not initialised before the first dial; terminated: ended */
+};
 
 struct step {
 	char handle[32];
@@ -68,11 +92,11 @@ struct step {
 
 struct gw_call {
 	struct gw_calls *mgr;
-	int64_t id; /* call log id; 0 when the database refused the incident */
-	int seq;    /* local number for log lines when id is 0 */
-	enum gw_call_state st;
-	int cci;
-	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
+	struct gw_fsm_inst fi; /* its state and timer; id "new<seq>" until the call log gives one */
+	int64_t id;	       /* call log id; 0 when the database refused the incident */
+	int seq;	       /* local number for log lines when id is 0 */
+	struct radio_leg radio; /* the officer's call: adopted on creation, ends with it */
+	struct phone_leg phone; /* the worker's call being paged; a new one per dial */
 	char caller[GW_PEI_ID_MAX];
 	char caller_name[64];
 	char line[16];
@@ -89,7 +113,6 @@ struct gw_call {
 	int64_t started_mono; /* monotonic, for durations */
 	int64_t page_mono;    /* when the current step was dialled */
 	int64_t bridged_mono;
-	struct gw_timer timer;
 };
 
 /* A busy caller's radio call, until its release is logged in its busy entry. */
@@ -117,56 +140,49 @@ struct gw_calls {
 	struct gw_callback *callback;	 /* worker call-backs; NULL: none */
 };
 
-static int64_t timer_ms(const struct gw_call *c, enum gw_call_timer id)
-{
-	switch (id) {
-	case GW_CALL_T_RING:
-		return (int64_t)c->chain[c->step].ring_s * 1000;
-	case GW_CALL_T_ACCEPT:
-		return (int64_t)c->mgr->conf->accept_time_s * 1000;
-	case GW_CALL_T_COUNT:
-		break;
-	}
-	assert(0 && "timer without a value");
-	return 0;
-}
-
-typedef void (*action_fn)(struct gw_call *c, enum gw_call_event ev, const void *data);
-
-static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data);
-static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data);
-static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data);
-static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data);
+static void st_new(struct gw_fsm_inst *fi, int ev, const void *data);
+static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data);
+static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data);
+static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data);
+static void entered(struct gw_fsm_inst *fi, int prev);
+static void closed(struct gw_fsm_inst *fi, int cause);
 static void bridge(struct gw_call *c, const char *how);
 static void announce(struct gw_call *c);
 static void sms_accept(struct gw_call *c, int idx);
 
-#define EV(e)	 (1u << GW_CALL_EV_##e)
-#define ST(s)	 (1u << GW_CALL_ST_##s)
-#define NO_TIMER (-1)
+#define EV(e) GW_FSM_EV_BIT(GW_CALL_EV_##e)
+#define ST(s) GW_FSM_ST_BIT(GW_CALL_ST_##s)
 
-static const struct state_def {
-	const char *name;
-	unsigned in_events;
-	unsigned out_states;
-	int timer; /* enum gw_call_timer armed on entry, or NO_TIMER */
-	action_fn action;
-} states[GW_CALL_ST_COUNT] = {
-    [GW_CALL_ST_NEW] = {"NEW", EV(START), ST(PAGING) | ST(CLOSED), NO_TIMER, st_new},
-    [GW_CALL_ST_PAGING] = {"PAGING",
-			   EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ALERTING) |
-			       EV(PHONE_ANSWERED) | EV(PHONE_ENDED) | EV(T_RING) | EV(SMS_ACCEPT),
-			   ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_RING,
-			   st_paging},
-    [GW_CALL_ST_ANNOUNCE] = {"ANNOUNCE",
-			     EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF) |
-				 EV(T_ACCEPT) | EV(SMS_ACCEPT),
-			     ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED), GW_CALL_T_ACCEPT,
-			     st_announce},
-    [GW_CALL_ST_BRIDGED] = {"BRIDGED",
-			    EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) | EV(PHONE_ENDED) | EV(DTMF),
-			    ST(CLOSED), NO_TIMER, st_bridged},
-    [GW_CALL_ST_CLOSED] = {"CLOSED", 0, 0, NO_TIMER, NULL},
+static const struct gw_fsm_state states[GW_CALL_ST_COUNT] = {
+    [GW_CALL_ST_NEW] = {.name = "NEW",
+			.in_events = EV(START),
+			.out_states = ST(PAGING) | ST(CLOSED),
+			.timer = GW_FSM_NO_TIMER,
+			.action = st_new},
+    [GW_CALL_ST_PAGING] = {.name = "PAGING",
+			   .in_events = EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) |
+					EV(PHONE_ALERTING) | EV(PHONE_ANSWERED) | EV(PHONE_ENDED) |
+					EV(T_RING) | EV(SMS_ACCEPT),
+			   .out_states = ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED),
+			   .timer = GW_CALL_T_RING,
+			   .action = st_paging,
+			   .onenter = entered},
+    [GW_CALL_ST_ANNOUNCE] = {.name = "ANNOUNCE",
+			     .in_events = EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) |
+					  EV(PHONE_ENDED) | EV(DTMF) | EV(T_ACCEPT) |
+					  EV(SMS_ACCEPT),
+			     .out_states = ST(PAGING) | ST(ANNOUNCE) | ST(BRIDGED) | ST(CLOSED),
+			     .timer = GW_CALL_T_ACCEPT,
+			     .action = st_announce,
+			     .onenter = entered},
+    [GW_CALL_ST_BRIDGED] = {.name = "BRIDGED",
+			    .in_events = EV(RADIO_CONNECTED) | EV(RADIO_RELEASED) |
+					 EV(PHONE_ENDED) | EV(DTMF),
+			    .out_states = ST(CLOSED),
+			    .timer = GW_FSM_NO_TIMER,
+			    .action = st_bridged,
+			    .onenter = entered},
+    [GW_CALL_ST_CLOSED] = {.name = "CLOSED", .timer = GW_FSM_NO_TIMER, .onenter = entered},
 };
 
 static const char *const event_names[GW_CALL_EV_COUNT] = {
@@ -182,20 +198,35 @@ static const char *const event_names[GW_CALL_EV_COUNT] = {
     [GW_CALL_EV_SMS_ACCEPT] = "SMS_ACCEPT",
 };
 
+static const struct gw_fsm call_fsm = {
+    .name = "call",
+    .states = states,
+    .nstates = GW_CALL_ST_COUNT,
+    .event_names = event_names,
+    .nevents = GW_CALL_EV_COUNT,
+    .timers = call_timers,
+    .ntimers = GW_CALL_T_COUNT,
+    .log_cat = GW_LOG_CALL,
+    .cleanup = closed,
+};
+
 const char *gw_call_state_name(enum gw_call_state st)
 {
-	return (unsigned)st < GW_CALL_ST_COUNT ? states[st].name : "?";
+	return gw_fsm_state_name(&call_fsm, st);
 }
 
 const char *gw_call_event_name(enum gw_call_event ev)
 {
-	return (unsigned)ev < GW_CALL_EV_COUNT ? event_names[ev] : "?";
+	return gw_fsm_event_name(&call_fsm, ev);
 }
 
 /* "call(<id>){<STATE>}: "; before the call log has given an id: "call(new<seq>)". */
-#define LOGCALL(c, level, fmt, ...)                                                                \
-	LOGP(GW_LOG_CALL, level, "call(%s%lld){%s}: " fmt, (c)->id ? "" : "new",                   \
-	     (long long)((c)->id ? (c)->id : (c)->seq), states[(c)->st].name, ##__VA_ARGS__)
+#define LOGCALL(c, level, fmt, ...) LOGPFSM(&(c)->fi, level, fmt, ##__VA_ARGS__)
+
+static enum gw_call_state state_of(const struct gw_call *c)
+{
+	return (enum gw_call_state)c->fi.state;
+}
 
 /* ---- call log ------------------------------------------------------------------------ */
 
@@ -227,46 +258,186 @@ static void fmt_duration(int64_t ms, char *buf, size_t len)
 
 /* ---- state machine core -------------------------------------------------------------- */
 
-static void on_timer(struct gw_loop *loop, void *arg);
-
+/*
+ * Move to state to, with the timer values of now: the ring time of the chain step being
+ * paged and call.accept_time (the config may have been reloaded). Returns 0 or -EPERM.
+ */
 static int set_state(struct gw_call *c, enum gw_call_state to)
 {
-	const struct state_def *from = &states[c->st];
-	if (!(from->out_states & (1u << to))) {
-		LOGCALL(c, GW_LOG_ERROR, "transition to %s not allowed, rejected", states[to].name);
-		return -EPERM;
+	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_RING, (int64_t)c->chain[c->step].ring_s * 1000);
+	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_ACCEPT, (int64_t)c->mgr->conf->accept_time_s * 1000);
+	return gw_fsm_state_chg(&c->fi, to);
+}
+
+/* onenter of every state but NEW: the incident is in another state, ops.state hears it. */
+static void entered(struct gw_fsm_inst *fi, int prev)
+{
+	(void)prev;
+	struct gw_call *c = fi->priv;
+	if (c->mgr->ops.state)
+		c->mgr->ops.state(c->mgr->ops.arg, state_of(c));
+}
+
+/* ---- the legs ------------------------------------------------------------------------- */
+
+/*
+ * Each leg is a child machine of the incident and the one owner of its call's state: the
+ * radio leg of whether the officer's call is live, its cci and whether it is connected;
+ * the phone leg of the worker's call (dialling, alerting, answered). A leg passes its
+ * progress on to the incident as the incident's events and reports its end through the
+ * engine (gw_fsm_inst_adopt): a released radio call as GW_CALL_EV_RADIO_RELEASED, an ended
+ * phone call as GW_CALL_EV_PHONE_ENDED, each with the cause. Our own hang-up of the phone
+ * ends its leg with GW_MODEM_END_LOCAL, which the incident takes as no news; our own
+ * release of the radio is always the incident's close, which ends the leg without a report.
+ */
+
+enum { RADIO_ST_RINGING, RADIO_ST_CONNECTED, RADIO_ST_COUNT };
+enum { RADIO_EV_CONNECTED, RADIO_EV_RELEASED, RADIO_EV_COUNT };
+enum { PHONE_ST_DIALLING, PHONE_ST_ALERTING, PHONE_ST_ANSWERED, PHONE_ST_COUNT };
+enum { PHONE_EV_ALERTING, PHONE_EV_ANSWERED, PHONE_EV_ENDED, PHONE_EV_COUNT };
+
+static bool leg_live(const struct gw_fsm_inst *fi)
+{
+	return fi->fsm && !fi->terminated;
+}
+
+/* Radio: connected (again) goes to the incident; released ends the leg with its cause. */
+static void radio_act(struct gw_fsm_inst *fi, int ev, const void *data)
+{
+	if (ev == RADIO_EV_RELEASED) {
+		gw_fsm_term(fi, *(const int *)data);
+		return;
 	}
-	LOGCALL(c, GW_LOG_DEBUG, "-> %s", states[to].name);
-	int changed = c->st != to;
-	c->st = to;
-	if (changed && c->mgr->ops.state)
-		c->mgr->ops.state(c->mgr->ops.arg, to);
-	gw_timer_cancel(c->mgr->loop, &c->timer);
-	if (states[to].timer != NO_TIMER)
-		gw_timer_schedule(c->mgr->loop, &c->timer,
-				  timer_ms(c, (enum gw_call_timer)states[to].timer));
+	gw_fsm_state_chg(fi, RADIO_ST_CONNECTED);
+	gw_fsm_dispatch(fi->parent, GW_CALL_EV_RADIO_CONNECTED, NULL);
+}
+
+/* Phone: progress goes to the incident; the end ends the leg with the modem's reason. */
+static void phone_act(struct gw_fsm_inst *fi, int ev, const void *data)
+{
+	if (ev == PHONE_EV_ENDED) {
+		gw_fsm_term(fi, *(const int *)data);
+		return;
+	}
+	int answered = ev == PHONE_EV_ANSWERED;
+	gw_fsm_state_chg(fi, answered ? PHONE_ST_ANSWERED : PHONE_ST_ALERTING);
+	gw_fsm_dispatch(fi->parent,
+			answered ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING, NULL);
+}
+
+#define RB(e) GW_FSM_EV_BIT(RADIO_EV_##e)
+#define PB(e) GW_FSM_EV_BIT(PHONE_EV_##e)
+
+static const struct gw_fsm_state radio_states[RADIO_ST_COUNT] = {
+    [RADIO_ST_RINGING] = {.name = "RINGING",
+			  .in_events = RB(CONNECTED) | RB(RELEASED),
+			  .out_states = GW_FSM_ST_BIT(RADIO_ST_CONNECTED),
+			  .timer = GW_FSM_NO_TIMER,
+			  .action = radio_act},
+    [RADIO_ST_CONNECTED] = {.name = "CONNECTED",
+			    .in_events = RB(CONNECTED) | RB(RELEASED),
+			    .out_states = GW_FSM_ST_BIT(RADIO_ST_CONNECTED),
+			    .timer = GW_FSM_NO_TIMER,
+			    .action = radio_act},
+};
+
+static const char *const radio_events[RADIO_EV_COUNT] = {
+    [RADIO_EV_CONNECTED] = "CONNECTED",
+    [RADIO_EV_RELEASED] = "RELEASED",
+};
+
+static const struct gw_fsm radio_fsm = {
+    .name = "radio",
+    .states = radio_states,
+    .nstates = RADIO_ST_COUNT,
+    .event_names = radio_events,
+    .nevents = RADIO_EV_COUNT,
+    .log_cat = GW_LOG_CALL,
+};
+
+static const struct gw_fsm_state phone_states[PHONE_ST_COUNT] = {
+    [PHONE_ST_DIALLING] = {.name = "DIALLING",
+			   .in_events = PB(ALERTING) | PB(ANSWERED) | PB(ENDED),
+			   .out_states =
+			       GW_FSM_ST_BIT(PHONE_ST_ALERTING) | GW_FSM_ST_BIT(PHONE_ST_ANSWERED),
+			   .timer = GW_FSM_NO_TIMER,
+			   .action = phone_act},
+    [PHONE_ST_ALERTING] = {.name = "ALERTING",
+			   .in_events = PB(ALERTING) | PB(ANSWERED) | PB(ENDED),
+			   .out_states =
+			       GW_FSM_ST_BIT(PHONE_ST_ALERTING) | GW_FSM_ST_BIT(PHONE_ST_ANSWERED),
+			   .timer = GW_FSM_NO_TIMER,
+			   .action = phone_act},
+    [PHONE_ST_ANSWERED] = {.name = "ANSWERED",
+			   .in_events = PB(ENDED),
+			   .timer = GW_FSM_NO_TIMER,
+			   .action = phone_act},
+};
+
+static const char *const phone_events[PHONE_EV_COUNT] = {
+    [PHONE_EV_ALERTING] = "ALERTING",
+    [PHONE_EV_ANSWERED] = "ANSWERED",
+    [PHONE_EV_ENDED] = "ENDED",
+};
+
+static const struct gw_fsm phone_fsm = {
+    .name = "phone",
+    .states = phone_states,
+    .nstates = PHONE_ST_COUNT,
+    .event_names = phone_events,
+    .nevents = PHONE_EV_COUNT,
+    .log_cat = GW_LOG_CALL,
+};
+
+/* The radio leg of the new incident c (in NEW): the officer's call cci is ringing. */
+static void radio_leg_start(struct gw_call *c, int cci, int simplex)
+{
+	char id[16];
+	snprintf(id, sizeof(id), "%d", cci);
+	c->radio.cci = cci;
+	c->radio.simplex = simplex;
+	gw_fsm_inst_init(&c->radio.fi, &radio_fsm, c->mgr->loop, c, id, RADIO_ST_RINGING);
+	gw_fsm_inst_adopt(&c->fi, &c->radio.fi, GW_CALL_EV_RADIO_RELEASED);
+}
+
+/* The live incident's radio leg when it is the officer's call cci, else NULL. */
+static struct radio_leg *radio_leg_of(struct gw_calls *m, int cci)
+{
+	if (!m->live || !leg_live(&m->live->radio.fi) || m->live->radio.cci != cci)
+		return NULL;
+	return &m->live->radio;
+}
+
+static void radio_answer(struct gw_call *c)
+{
+	c->mgr->ops.radio_answer(c->mgr->ops.arg, c->radio.cci);
+}
+
+/* Release the officer's call (the incident closes next: the leg ends with it). */
+static void radio_hangup(struct gw_call *c)
+{
+	c->mgr->ops.radio_hangup(c->mgr->ops.arg, c->radio.cci);
+}
+
+/* Dial number: a new phone leg, adopted. Returns 0, or the modem's negative errno. */
+static int phone_leg_dial(struct gw_call *c, const char *number)
+{
+	struct gw_calls *m = c->mgr;
+	assert(!leg_live(&c->phone.fi)); /* every path hangs up before it dials again */
+	int rc = m->ops.phone_dial(m->ops.arg, number);
+	if (rc < 0)
+		return rc;
+	gw_fsm_inst_init(&c->phone.fi, &phone_fsm, m->loop, c, number, PHONE_ST_DIALLING);
+	gw_fsm_inst_adopt(&c->fi, &c->phone.fi, GW_CALL_EV_PHONE_ENDED);
 	return 0;
 }
 
-static int dispatch(struct gw_call *c, enum gw_call_event ev, const void *data)
+/* Hang up the worker's call: its leg ends as our own hang-up (no news to the incident). */
+static void phone_hangup(struct gw_call *c)
 {
-	const struct state_def *sd = &states[c->st];
-	if (!(sd->in_events & (1u << ev)) || !sd->action) {
-		LOGCALL(c, GW_LOG_ERROR, "event %s not accepted in this state, rejected",
-			event_names[ev]);
-		return -EPERM;
-	}
-	LOGCALL(c, GW_LOG_DEBUG, "event %s", event_names[ev]);
-	sd->action(c, ev, data);
-	return c->st;
-}
-
-static void on_timer(struct gw_loop *loop, void *arg)
-{
-	(void)loop;
-	struct gw_call *c = arg;
-	assert(c->mgr->live == c && states[c->st].timer != NO_TIMER);
-	gw_calls_dispatch(c->mgr, gw_call_tdefs[states[c->st].timer].event, NULL);
+	c->mgr->ops.phone_hangup(c->mgr->ops.arg);
+	if (leg_live(&c->phone.fi))
+		gw_fsm_term(&c->phone.fi, GW_MODEM_END_LOCAL);
 }
 
 static void close_incident(struct gw_call *c, const char *outcome, int cause,
@@ -286,6 +457,16 @@ static void close_incident(struct gw_call *c, const char *outcome, int cause,
 			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
 	}
 	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
+	gw_fsm_term(&c->fi, cause); /* its legs end with it, unreported; then closed() */
+}
+
+/* cleanup of the incident: the slot is free for the next one. */
+static void closed(struct gw_fsm_inst *fi, int cause)
+{
+	(void)cause;
+	struct gw_call *c = fi->priv;
+	c->mgr->live = NULL;
+	c->mgr->closed_mono = gw_loop_now_ms(c->mgr->loop);
 }
 
 /* Dial the current chain step. Returns 0, or negative errno when the modem refused. */
@@ -297,7 +478,7 @@ static int page_step(struct gw_call *c)
 	c->pre_accepted = 0;
 	if (c->step > c->paged_upto)
 		c->paged_upto = c->step;
-	int rc = m->ops.phone_dial(m->ops.arg, s->phone);
+	int rc = phone_leg_dial(c, s->phone);
 	if (rc < 0) {
 		LOGCALL(c, GW_LOG_ERROR, "cannot dial %s %s: %s", s->name, s->phone, strerror(-rc));
 		return rc;
@@ -435,7 +616,8 @@ static void unreached(struct gw_call *c)
 			 line_text(c));
 		send_sms(c, &c->chain[0], "missed", text);
 	}
-	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg, c->cci);
+	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg,
+										c->radio.cci);
 	close_incident(c, "unanswered", -1, NULL);
 }
 
@@ -471,51 +653,76 @@ static void next_step(struct gw_call *c)
 	}
 }
 
-static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
+/*
+ * Open the incident in the call log with its first events (the page of a dialled step) in
+ * one transaction; the instance takes the call log's id as its name. Without a database,
+ * only the page is announced.
+ */
+static void open_in_log(struct gw_call *c, int dialled)
+{
+	struct gw_calls *m = c->mgr;
+	if (!m->db) {
+		if (dialled)
+			announce_page(c);
+		return;
+	}
+	struct gw_incident_rec rec = {
+	    .started_ms = c->started_ms,
+	    .caller = c->caller,
+	    .caller_name = c->caller_name[0] ? c->caller_name : NULL,
+	    .line = c->line[0] ? c->line : NULL,
+	    .radio_cci = c->radio.cci,
+	};
+	int in_batch = gw_db_batch_begin(m->db) == 0;
+	int rc = gw_db_incident_open(m->db, &rec, &c->id);
+	if (rc < 0) {
+		c->id = 0;
+		LOGCALL(c, GW_LOG_ERROR, "call log refused the incident: %s", strerror(-rc));
+	}
+	if (c->id) {
+		m->last_id = c->id;
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)c->id);
+		gw_fsm_inst_set_id(&c->fi, id);
+	}
+	if (dialled)
+		announce_page(c);
+	if (in_batch && gw_db_batch_commit(m->db) < 0)
+		LOGCALL(c, GW_LOG_ERROR, "call log commit failed");
+}
+
+/* Nobody is on duty for the line: tell the officer, release the radio, close. */
+static void unstaffed(struct gw_call *c)
+{
+	char text[320];
+	LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
+	log_event(c, "unstaffed", "line %s", c->line);
+	snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.", line_text(c));
+	tell_officer(c, "unstaffed", text);
+	radio_hangup(c);
+	close_incident(c, "unstaffed", -1, NULL);
+}
+
+static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 {
 	(void)ev;
 	(void)data;
-	struct gw_calls *m = c->mgr;
-	int dialled = 0;
+	struct gw_call *c = fi->priv;
 
 	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
 	int staffed = c->nchain > 0 || c->fallback >= 0;
 	if (c->nchain == 0)
 		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
-	if (staffed && page_step(c) == 0)
-		dialled = 1;
+	int dialled = staffed && page_step(c) == 0;
 	LOGCALL(c, GW_LOG_NOTICE, "radio: individual call from %s (%s) -> line %s (%s)", c->caller,
 		c->caller_name[0] ? c->caller_name : "unknown organisation",
 		c->line[0] ? c->line : "none", c->line_name[0] ? c->line_name : "no route");
 
 	/* 2. Commit the incident and its first events in one transaction. */
-	if (m->db) {
-		struct gw_incident_rec rec = {
-		    .started_ms = c->started_ms,
-		    .caller = c->caller,
-		    .caller_name = c->caller_name[0] ? c->caller_name : NULL,
-		    .line = c->line[0] ? c->line : NULL,
-		    .radio_cci = c->cci,
-		};
-		int in_batch = gw_db_batch_begin(m->db) == 0;
-		int rc = gw_db_incident_open(m->db, &rec, &c->id);
-		if (rc < 0) {
-			c->id = 0;
-			LOGCALL(c, GW_LOG_ERROR, "call log refused the incident: %s",
-				strerror(-rc));
-		}
-		if (c->id)
-			m->last_id = c->id;
-		if (dialled)
-			announce_page(c);
-		if (in_batch && gw_db_batch_commit(m->db) < 0)
-			LOGCALL(c, GW_LOG_ERROR, "call log commit failed");
-	} else if (dialled) {
-		announce_page(c);
-	}
+	open_in_log(c, dialled);
 
-	/* An authority call from an ISSI not in the directory is served all the same, and flagged.
-	 */
+	/* An authority call from an ISSI not in the directory is served all the same, and
+	   flagged. */
 	if (!c->caller_name[0]) {
 		LOGCALL(c, GW_LOG_WARN, "caller %s is not in the directory: served, flagged",
 			c->caller);
@@ -523,18 +730,11 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 	}
 
 	/* 3. Answer the radio leg by policy. */
-	if (m->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
-		m->ops.radio_answer(m->ops.arg, c->cci);
+	if (c->mgr->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
+		radio_answer(c);
 
 	if (!staffed) {
-		LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
-		log_event(c, "unstaffed", "line %s", c->line);
-		char text[320];
-		snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.",
-			 line_text(c));
-		tell_officer(c, "unstaffed", text);
-		m->ops.radio_hangup(m->ops.arg, c->cci);
-		close_incident(c, "unstaffed", -1, NULL);
+		unstaffed(c);
 		return;
 	}
 	if (set_state(c, GW_CALL_ST_PAGING) < 0)
@@ -545,8 +745,9 @@ static void st_new(struct gw_call *c, enum gw_call_event ev, const void *data)
 	}
 }
 
-static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data)
+static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_call *c = fi->priv;
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	int64_t waited = gw_loop_now_ms(m->loop) - c->page_mono;
@@ -554,7 +755,7 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
 		LOGCALL(c, GW_LOG_INFO, "radio leg connected, officer waits");
-		log_event(c, "radio_connected", "cci %d", c->cci);
+		log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_PHONE_ALERTING:
 		LOGCALL(c, GW_LOG_INFO, "%s's phone is ringing", s->name);
@@ -576,7 +777,9 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 		sms_accept(c, *(const int *)data);
 		return;
 	case GW_CALL_EV_PHONE_ENDED: {
-		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		enum gw_modem_end why = (enum gw_modem_end) * (const int *)data;
+		if (why == GW_MODEM_END_LOCAL)
+			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "%s not reached: %s after %lld s", s->name,
 			gw_modem_end_name(why), (long long)(waited / 1000));
 		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
@@ -586,7 +789,7 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 	case GW_CALL_EV_T_RING:
 		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name, s->ring_s);
 		log_event(c, "ring_timeout", "%s after %d s", s->handle, s->ring_s);
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		next_step(c);
 		return;
 	case GW_CALL_EV_RADIO_RELEASED: {
@@ -594,7 +797,7 @@ static void st_paging(struct gw_call *c, enum gw_call_event ev, const void *data
 		LOGCALL(c, GW_LOG_NOTICE, "officer hung up while paging, cause %d (%s)", cause,
 			gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
 			       NULL);
 		return;
@@ -622,7 +825,7 @@ static void bridge(struct gw_call *c, const char *how)
 	c->bridged_mono = gw_loop_now_ms(m->loop);
 	log_event(c, "accepted", "%s %s", s->handle, how);
 	if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
-		m->ops.radio_answer(m->ops.arg, c->cci);
+		radio_answer(c);
 	LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
 	log_event(c, "bridged", "%s", s->handle);
 }
@@ -633,19 +836,18 @@ static void bridge(struct gw_call *c, const char *how)
  */
 static void sms_accept(struct gw_call *c, int idx)
 {
-	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[idx];
 	LOGCALL(c, GW_LOG_NOTICE, "%s accepted by SMS", s->name);
 	log_event(c, "sms_accept", "%s", s->handle);
 	if (idx == c->step) {
-		if (c->st == GW_CALL_ST_ANNOUNCE) {
+		if (state_of(c) == GW_CALL_ST_ANNOUNCE) {
 			bridge(c, "by SMS");
 			return;
 		}
 		c->pre_accepted = 1;
 		return;
 	}
-	m->ops.phone_hangup(m->ops.arg);
+	phone_hangup(c);
 	c->step = idx;
 	if (set_state(c, GW_CALL_ST_PAGING) < 0)
 		return;
@@ -661,22 +863,21 @@ static void sms_accept(struct gw_call *c, int idx)
 /* Hang up the phone leg and go on down the chain. */
 static void decline(struct gw_call *c, const char *kind, const char *why)
 {
-	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	LOGCALL(c, GW_LOG_NOTICE, "%s did not accept: %s", s->name, why);
 	log_event(c, kind, "%s", s->handle);
-	m->ops.phone_hangup(m->ops.arg);
+	phone_hangup(c);
 	next_step(c);
 }
 
-static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *data)
+static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 {
-	struct gw_calls *m = c->mgr;
+	struct gw_call *c = fi->priv;
 	const struct step *s = &c->chain[c->step];
 
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
-		log_event(c, "radio_connected", "cci %d", c->cci);
+		log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_DTMF: {
 		char d = *(const char *)data;
@@ -701,7 +902,9 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 		sms_accept(c, *(const int *)data);
 		return;
 	case GW_CALL_EV_PHONE_ENDED: {
-		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		enum gw_modem_end why = (enum gw_modem_end) * (const int *)data;
+		if (why == GW_MODEM_END_LOCAL)
+			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "%s hung up before accepting (%s)", s->name,
 			gw_modem_end_name(why));
 		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
@@ -713,7 +916,7 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 		LOGCALL(c, GW_LOG_NOTICE, "officer hung up before a worker accepted, cause %d (%s)",
 			cause, gw_pei_cause_name(cause));
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
 			       NULL);
 		return;
@@ -723,8 +926,9 @@ static void st_announce(struct gw_call *c, enum gw_call_event ev, const void *da
 	}
 }
 
-static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *data)
+static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 {
+	struct gw_call *c = fi->priv;
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	char dur[32];
@@ -732,7 +936,7 @@ static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *dat
 
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
-		log_event(c, "radio_connected", "cci %d", c->cci);
+		log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_DTMF:
 		log_event(c, "dtmf", "%c", *(const char *)data);
@@ -742,17 +946,19 @@ static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *dat
 		LOGCALL(c, GW_LOG_NOTICE, "released by radio, cause %d (%s), talk time %s", cause,
 			gw_pei_cause_name(cause), dur);
 		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		m->ops.phone_hangup(m->ops.arg);
+		phone_hangup(c);
 		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "completed", cause,
 			       s->handle);
 		return;
 	}
 	case GW_CALL_EV_PHONE_ENDED: {
-		enum gw_modem_end why = *(const enum gw_modem_end *)data;
+		enum gw_modem_end why = (enum gw_modem_end) * (const int *)data;
+		if (why == GW_MODEM_END_LOCAL)
+			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "released by %s (%s), talk time %s", s->name,
 			gw_modem_end_name(why), dur);
 		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
-		m->ops.radio_hangup(m->ops.arg, c->cci);
+		radio_hangup(c);
 		close_incident(c, "completed", -1, s->handle);
 		return;
 	}
@@ -766,6 +972,9 @@ static void st_bridged(struct gw_call *c, enum gw_call_event ev, const void *dat
 int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
 		 const struct gw_call_ops *ops, struct gw_calls **out)
 {
+	if (gw_fsm_check(&call_fsm) < 0 || gw_fsm_check(&radio_fsm) < 0 ||
+	    gw_fsm_check(&phone_fsm) < 0)
+		return -EINVAL;
 	struct gw_calls *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -782,7 +991,7 @@ void gw_calls_free(struct gw_calls *m)
 	if (!m)
 		return;
 	if (m->live)
-		gw_timer_cancel(m->loop, &m->live->timer);
+		gw_fsm_term(&m->live->fi, 0); /* cancels its timer */
 	free(m);
 }
 
@@ -793,21 +1002,15 @@ void gw_calls_set_roster(struct gw_calls *m, const struct gw_roster *roster)
 
 int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *data)
 {
-	struct gw_call *c = m->live;
-	if (!c)
+	if (!m->live)
 		return -ENOENT;
-	int rc = dispatch(c, ev, data);
-	if (c->st == GW_CALL_ST_CLOSED) {
-		gw_timer_cancel(m->loop, &c->timer);
-		m->live = NULL;
-		m->closed_mono = gw_loop_now_ms(m->loop);
-	}
-	return rc;
+	int rc = gw_fsm_dispatch(&m->live->fi, ev, data);
+	return rc == -ESRCH ? GW_CALL_ST_CLOSED : rc; /* the event closed it */
 }
 
 enum gw_call_state gw_calls_state(const struct gw_calls *m)
 {
-	return m->live ? m->live->st : GW_CALL_ST_CLOSED;
+	return m->live ? state_of(m->live) : GW_CALL_ST_CLOSED;
 }
 
 int64_t gw_calls_last_id(const struct gw_calls *m)
@@ -817,12 +1020,12 @@ int64_t gw_calls_last_id(const struct gw_calls *m)
 
 int gw_calls_radio_cci(const struct gw_calls *m)
 {
-	return m->live ? m->live->cci : -1;
+	return m->live && leg_live(&m->live->radio.fi) ? m->live->radio.cci : -1;
 }
 
 int gw_calls_radio_simplex(const struct gw_calls *m)
 {
-	return m->live ? m->live->simplex : 0;
+	return m->live && leg_live(&m->live->radio.fi) ? m->live->radio.simplex : 0;
 }
 
 static void copy_str(char *dst, size_t len, const char *src)
@@ -958,6 +1161,38 @@ static int busy_released(struct gw_calls *m, int cci, int cause)
 	return 0;
 }
 
+/* The caller's organisation, line and escalation plan from the roster (when there is one). */
+static void route(struct gw_calls *m, struct gw_call *c)
+{
+	if (!m->roster)
+		return;
+	const char *line = gw_roster_route_at(m->roster, c->caller, -1, c->started_ms / 1000);
+	copy_str(c->line, sizeof(c->line), line);
+	copy_str(c->caller_name, sizeof(c->caller_name), gw_roster_org(m->roster, c->caller));
+	if (!line)
+		return;
+	copy_str(c->line_name, sizeof(c->line_name), gw_roster_line_name(m->roster, line));
+	copy_str(c->line_name_fi, sizeof(c->line_name_fi), gw_roster_line_name_fi(m->roster, line));
+	static struct gw_roster_plan plan; /* large; single-threaded loop */
+	int n = gw_roster_plan(m->roster, line, c->started_ms, &plan);
+	if (n < 0) {
+		LOGP(GW_LOG_CALL, GW_LOG_ERROR, "no escalation plan for line %s: %s", line,
+		     strerror(-n));
+		n = 0;
+		plan.has_fallback = false;
+	}
+	if (n > CHAIN_MAX)
+		n = CHAIN_MAX;
+	for (int i = 0; i < n; i++)
+		set_step(&c->chain[i], &plan.steps[i], m->conf->ring_time_s);
+	c->nchain = n;
+	c->rounds = plan.rounds > 0 ? plan.rounds : m->conf->rounds;
+	if (plan.has_fallback) {
+		c->fallback = n;
+		set_step(&c->chain[n], &plan.fallback, m->conf->ring_time_s);
+	}
+}
+
 void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in)
 {
 	if (in->ai_service != 0 || in->comms_type == 1) {
@@ -967,7 +1202,8 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		     in->cci, in->calling, in->ai_service, in->comms_type);
 		return;
 	}
-	if (m->live && m->live->cci == in->cci) {
+	struct radio_leg *lost = radio_leg_of(m, in->cci);
+	if (lost) {
 		/* The terminal cannot have two calls with one identifier: the live incident's
 		 * radio leg is gone (a silent restart numbers calls from 1 again), and this is
 		 * the officer's retry. The old incident ends as radio_lost, the retry is new. */
@@ -975,7 +1211,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 			"radio call %d offered again by %s: the old radio leg is lost", in->cci,
 			in->calling);
 		int cause = GW_PEI_CAUSE_RESTART;
-		gw_calls_dispatch(m, GW_CALL_EV_RADIO_RELEASED, &cause);
+		gw_fsm_dispatch(&lost->fi, RADIO_EV_RELEASED, &cause);
 	}
 	if (m->live || gw_callback_live(m->callback)) {
 		busy_treatment(m, in);
@@ -985,80 +1221,56 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	memset(c, 0, sizeof(*c));
 	c->mgr = m;
 	c->seq = ++m->seq;
-	c->st = GW_CALL_ST_NEW;
-	c->cci = in->cci;
-	c->simplex = in->simplex == 1;
 	c->paged_upto = -1;
 	c->fallback = -1;
 	c->rounds = m->conf->rounds;
 	copy_str(c->caller, sizeof(c->caller), in->calling);
 	c->started_ms = gw_loop_wall_ms(m->loop);
 	c->started_mono = gw_loop_now_ms(m->loop);
-	gw_timer_init(&c->timer, on_timer, c);
+	char id[16];
+	snprintf(id, sizeof(id), "new%d", c->seq);
+	gw_fsm_inst_init(&c->fi, &call_fsm, m->loop, c, id, GW_CALL_ST_NEW);
+	radio_leg_start(c, in->cci, in->simplex == 1);
 
-	if (m->roster) {
-		const char *line =
-		    gw_roster_route_at(m->roster, c->caller, -1, c->started_ms / 1000);
-		copy_str(c->line, sizeof(c->line), line);
-		copy_str(c->caller_name, sizeof(c->caller_name),
-			 gw_roster_org(m->roster, c->caller));
-		if (line) {
-			copy_str(c->line_name, sizeof(c->line_name),
-				 gw_roster_line_name(m->roster, line));
-			copy_str(c->line_name_fi, sizeof(c->line_name_fi),
-				 gw_roster_line_name_fi(m->roster, line));
-			static struct gw_roster_plan plan; /* large; single-threaded loop */
-			int n = gw_roster_plan(m->roster, line, c->started_ms, &plan);
-			if (n < 0) {
-				LOGP(GW_LOG_CALL, GW_LOG_ERROR,
-				     "no escalation plan for line %s: %s", line, strerror(-n));
-				n = 0;
-				plan.has_fallback = false;
-			}
-			if (n > CHAIN_MAX)
-				n = CHAIN_MAX;
-			for (int i = 0; i < n; i++)
-				set_step(&c->chain[i], &plan.steps[i], m->conf->ring_time_s);
-			c->nchain = n;
-			c->rounds = plan.rounds > 0 ? plan.rounds : m->conf->rounds;
-			if (plan.has_fallback) {
-				c->fallback = n;
-				set_step(&c->chain[n], &plan.fallback, m->conf->ring_time_s);
-			}
-		}
-	}
+	route(m, c);
 	m->live = c;
 	gw_calls_dispatch(m, GW_CALL_EV_START, NULL);
 }
 
 void gw_calls_radio_connected(struct gw_calls *m, int cci)
 {
-	if (!m->live || m->live->cci != cci) {
+	struct radio_leg *leg = radio_leg_of(m, cci);
+	if (!leg) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO, "radio call %d connected, no incident for it", cci);
 		return;
 	}
-	gw_calls_dispatch(m, GW_CALL_EV_RADIO_CONNECTED, NULL);
+	gw_fsm_dispatch(&leg->fi, RADIO_EV_CONNECTED, NULL);
 }
 
 void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
 {
-	if ((!m->live || m->live->cci != cci) && busy_released(m, cci, cause))
+	struct radio_leg *leg = radio_leg_of(m, cci);
+	if (!leg && busy_released(m, cci, cause))
 		return;
-	if (!m->live || m->live->cci != cci) {
+	if (!leg) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO,
 		     "radio call %d released (cause %d), no live incident", cci, cause);
 		return;
 	}
-	gw_calls_dispatch(m, GW_CALL_EV_RADIO_RELEASED, &cause);
+	gw_fsm_dispatch(&leg->fi, RADIO_EV_RELEASED, &cause);
 }
 
 void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
 {
 	if (!m->live)
 		return;
-	gw_calls_dispatch(
-	    m, st == GW_MODEM_CALL_ACTIVE ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING,
-	    NULL);
+	if (!leg_live(&m->live->phone.fi)) {
+		LOGCALL(m->live, GW_LOG_INFO, "phone call %s with no call of ours, ignored",
+			st == GW_MODEM_CALL_ACTIVE ? "answered" : "ringing");
+		return;
+	}
+	gw_fsm_dispatch(&m->live->phone.fi,
+			st == GW_MODEM_CALL_ACTIVE ? PHONE_EV_ANSWERED : PHONE_EV_ALERTING, NULL);
 }
 
 void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
@@ -1077,8 +1289,8 @@ void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 const char *gw_calls_paged_phone(const struct gw_calls *m)
 {
 	const struct gw_call *c = m->live;
-	if (!c || (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE) || c->step < 0 ||
-	    c->step > c->nchain || !c->chain[c->step].phone[0])
+	if (!c || (state_of(c) != GW_CALL_ST_PAGING && state_of(c) != GW_CALL_ST_ANNOUNCE) ||
+	    c->step < 0 || c->step > c->nchain || !c->chain[c->step].phone[0])
 		return NULL;
 	return c->chain[c->step].phone;
 }
@@ -1199,7 +1411,8 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 		reply_sms(m, from, text);
 		return 1;
 	}
-	if ((c->st == GW_CALL_ST_PAGING || c->st == GW_CALL_ST_ANNOUNCE) && accept_from(m, c, from))
+	if ((state_of(c) == GW_CALL_ST_PAGING || state_of(c) == GW_CALL_ST_ANNOUNCE) &&
+	    accept_from(m, c, from))
 		return 1;
 	LOGCALL(c, GW_LOG_NOTICE, "accept code %02d from %s after the call was taken: told so",
 		code, w.handle);
@@ -1216,7 +1429,7 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 	if (kind == GW_CALL_REPLY_CODE)
 		return code_reply(m, from, code);
 	if (kind != GW_CALL_REPLY_ACCEPT || !c ||
-	    (c->st != GW_CALL_ST_PAGING && c->st != GW_CALL_ST_ANNOUNCE))
+	    (state_of(c) != GW_CALL_ST_PAGING && state_of(c) != GW_CALL_ST_ANNOUNCE))
 		return 0;
 	/*
 	 * A bare "ok" is no accept: anyone can send an SMS that says it comes from a worker's
@@ -1314,7 +1527,7 @@ void gw_calls_radio_link(struct gw_calls *m, int up)
 	/* The terminal may well keep the call while its port is away: note it, close nothing. */
 	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "radio port %s during the call",
 		up ? "back" : "lost");
-	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->cci);
+	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->radio.cci);
 }
 
 int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
@@ -1340,5 +1553,11 @@ void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
 	}
 	if (!m->live)
 		return;
-	gw_calls_dispatch(m, GW_CALL_EV_PHONE_ENDED, &why);
+	if (!leg_live(&m->live->phone.fi)) {
+		LOGCALL(m->live, GW_LOG_INFO, "phone call ended (%s) with no call of ours, ignored",
+			gw_modem_end_name(why));
+		return;
+	}
+	int cause = (int)why;
+	gw_fsm_dispatch(&m->live->phone.fi, PHONE_EV_ENDED, &cause);
 }

@@ -3,9 +3,12 @@
  *
  * One incident runs from an officer's individual call to the release of every
  * leg. States, the events each accepts, where each may go and its timeout are
- * one table in call.c; an event a state does not declare is logged and
- * rejected. Drivers report through gw_calls_*() entry points; the machine acts
- * through the ops (radio and phone legs) and writes the call log through db.
+ * one table in call.c, run by the fsm engine (core/fsm.h); an event a state does
+ * not declare is logged and rejected. The officer's radio call and the worker's
+ * phone call are child machines of the incident (its legs): each owns its call's
+ * state and reports its end to the incident as an event with the cause. Drivers
+ * report through gw_calls_*() entry points; the machine acts through the ops and
+ * writes the call log through db.
  */
 #ifndef GW_CALL_H
 #define GW_CALL_H
@@ -32,10 +35,10 @@ enum gw_call_state {
 enum gw_call_event {
 	GW_CALL_EV_START,
 	GW_CALL_EV_RADIO_CONNECTED,
-	GW_CALL_EV_RADIO_RELEASED, /* data: int cause */
+	GW_CALL_EV_RADIO_RELEASED, /* the radio leg ended; data: int cause (PEI) */
 	GW_CALL_EV_PHONE_ALERTING,
 	GW_CALL_EV_PHONE_ANSWERED,
-	GW_CALL_EV_PHONE_ENDED, /* data: enum gw_modem_end */
+	GW_CALL_EV_PHONE_ENDED, /* the phone leg ended; data: int cause (enum gw_modem_end) */
 	GW_CALL_EV_DTMF,	/* data: char digit */
 	GW_CALL_EV_T_RING,	/* ring time of a chain step ran out */
 	GW_CALL_EV_T_ACCEPT,	/* no accept key within the accept time */
@@ -159,8 +162,9 @@ void gw_calls_phone_cause(struct gw_calls *calls, const char *number, const char
 int gw_calls_phone_incoming(struct gw_calls *calls, const char *number);
 
 /*
- * Feed one event to the live incident. Returns the new state, -ENOENT when no
- * incident is live, -EPERM when the state does not accept the event.
+ * Feed one event to the live incident. Returns the new state (GW_CALL_ST_CLOSED when the
+ * event closed it), -ENOENT when no incident is live, -EPERM when the state does not
+ * accept the event.
  */
 int gw_calls_dispatch(struct gw_calls *calls, enum gw_call_event ev, const void *data);
 

@@ -832,6 +832,63 @@ static void test_plan_ring_times_and_fallback(void **state)
 	gw_roster_free(plan_roster);
 }
 
+/*
+ * The radio leg owns the officer's call: its cci and simplex flag while the incident is
+ * live, nothing once it closed. An event that closes the incident returns CLOSED.
+ */
+static void test_radio_leg_owns_the_officers_call(void **state)
+{
+	struct fx *f = *state;
+	struct gw_pei_call_in in = {.cci = 7, .simplex = 1};
+	snprintf(in.calling, sizeof(in.calling), "2269001");
+	gw_calls_radio_incoming(f->calls, &in);
+	assert_int_equal(gw_calls_radio_cci(f->calls), 7);
+	assert_int_equal(gw_calls_radio_simplex(f->calls), 1);
+	/* connected: the incident hears it through the leg and logs it */
+	gw_calls_radio_connected(f->calls, 7);
+	int cause = 1;
+	assert_int_equal(gw_calls_dispatch(f->calls, GW_CALL_EV_RADIO_RELEASED, &cause),
+			 GW_CALL_ST_CLOSED);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+	assert_int_equal(gw_calls_radio_cci(f->calls), -1);
+	assert_int_equal(gw_calls_radio_simplex(f->calls), 0);
+	/* the terminal's own report of that release comes after: no incident for it */
+	gw_calls_radio_released(f->calls, 7, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "abandoned");
+	assert_string_equal(l.kinds,
+			    "open,page,ack_code,sms,radio_connected,radio_released,close,");
+}
+
+/*
+ * The phone leg owns the worker's call: ringing, then answered; a ringing report after the
+ * answer is refused by the leg and changes nothing; the remote end ends the leg and the
+ * incident pages the next worker on a new leg (no hang-up of ours: the call is gone).
+ */
+static void test_phone_leg_owns_the_workers_call(void **state)
+{
+	struct fx *f = *state;
+	incoming(f, 8, "2269001");
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ALERTING);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ALERTING);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	f->trace[0] = '\0';
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_CARRIER);
+	assert_string_equal(f->trace, "ATD +358401234568;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_radio_released(f->calls, 8, 1);
+	assert_string_equal(f->trace, "ATD +358401234568;CHUP;");
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.kinds, "open,page,ack_code,sms,phone_alerting,phone_answered,"
+				     "phone_ended,page,phone_answered,radio_released,close,");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +918,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_radio_lost_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_radio_leg_owns_the_officers_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_phone_leg_owns_the_workers_call, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }
