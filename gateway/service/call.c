@@ -4,52 +4,21 @@
  * call_fsm describes it: per state the events it accepts (in_events), the states it may
  * move to (out_states), its named timer and its action; the engine checks every event and
  * every state change against it and logs a miss with the call prefix as a refusal (-EPERM).
- * Actions run with the event and change state through set_state(), which first gives the
+ * Actions run with the event and change state through call_set_state(), which first gives the
  * instance its timer values (the ring time of the chain step being paged, call.accept_time),
  * so a state's timer is armed by the engine on entry. Entering a state other than the one
  * the incident is in tells ops.state. The two timers are gw_call_tdefs (config keys, events).
  *
  * Paging order: the ATD for chain step 1 is written first, then the incident
- * and its first events are committed (one transaction), then the radio is
- * answered by policy. Nothing on the paging path waits for the database.
+ * and its first events are handed to the call-log writer (one transaction, committed
+ * off the loop), then the radio is answered by policy. Nothing on the paging path waits
+ * for the database. The legs are in call_leg.c, behind call_priv.h.
  * Log lines carry "call(<id>){<STATE}>: " so a field log reads like a test trace.
  */
-#include "service/call.h"
+#include "service/call_priv.h"
 
-#include <assert.h>
-#include <ctype.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
+static void copy_str(char *dst, size_t len, const char *src);
 
-#include "service/callback.h"
-#include "core/e164.h"
-#include "core/fsm.h"
-#include "core/log.h"
-
-#define CHAIN_MAX 16
-
-/*
- * SMS accept codes: every SMS page carries a two-digit code for that phone, unique among
- * the live ones. It accepts only from the number it went to, until call.ack_code_ttl runs
- * out or its incident closes. Codes are handed out in turn (10 .. 99, then 10 again), so a
- * code comes back as late as it can; a spent code stays in the table until its slot is
- * reused, so a late reply is told "expired" rather than "unknown".
- */
-#define ACK_CODES    32
-#define ACK_CODE_MIN 10
-#define ACK_CODE_MAX 99
-
-struct ack_code {
-	int code; /* 0: slot never used */
-	char phone[32];
-	int seq;	    /* the incident's local number (gw_call.seq) */
-	int64_t expires_ms; /* monotonic */
-};
-
-/* The timers, once: public table (gw_call_tdefs) and the engine's (call_timers). */
 #define T_RING_KEY   "call.ring_time"
 #define T_RING_DESC  "ring time per worker; then hang up and page the next step (default 25 s)"
 #define T_ACCEPT_KEY "call.accept_time"
@@ -67,85 +36,11 @@ static const struct gw_fsm_timer call_timers[GW_CALL_T_COUNT] = {
     [GW_CALL_T_ACCEPT] = {T_ACCEPT_KEY, GW_CALL_EV_T_ACCEPT, 20000, T_ACCEPT_DESC},
 };
 
-struct gw_call;
-static void copy_str(char *dst, size_t len, const char *src);
-static void codes_spend(struct gw_call *c);
-
-/* The officer's radio call, a child machine of the incident ("radio(<cci>){<STATE>}"). */
-struct radio_leg {
-	struct gw_fsm_inst fi; /* terminated: the call is released (or the incident closed) */
-	int cci;
-	int simplex; /* the radio call is simplex (+CTICN simplex field 1) */
-};
-
-/* The worker's phone call, a child machine of the incident ("phone(<number>){<STATE>}"). */
-struct phone_leg {
-	struct gw_fsm_inst fi; /* not initialised before the first dial; terminated: ended */
-};
-
-struct step {
-	char handle[32];
-	char name[64];
-	char phone[32];
-	int ring_s; /* this step's ring time */
-};
-
-struct gw_call {
-	struct gw_calls *mgr;
-	struct gw_fsm_inst fi; /* its state and timer; id "new<seq>" until the call log gives one */
-	int64_t id;	       /* call log id; 0 when the database refused the incident */
-	int seq;	       /* local number for log lines when id is 0 */
-	struct radio_leg radio; /* the officer's call: adopted on creation, ends with it */
-	struct phone_leg phone; /* the worker's call being paged; a new one per dial */
-	char caller[GW_PEI_ID_MAX];
-	char caller_name[64];
-	char line[16];
-	char line_name[64];
-	char line_name_fi[96];
-	struct step chain[CHAIN_MAX + 1]; /* the plan's steps, then its fallback */
-	int nchain, step, round;	  /* nchain: steps tried in rounds */
-	int rounds;
-	int fallback;	      /* index of the fallback in chain[], -1 when the plan has none */
-	int paged_upto;	      /* highest chain index dialled so far (-1: none) */
-	int pre_accepted;     /* the worker being dialled accepted by SMS: bridge on answer */
-	int sms_paged;	      /* the SMS page went out (once, to the first worker paged) */
-	int64_t started_ms;   /* wall clock */
-	int64_t started_mono; /* monotonic, for durations */
-	int64_t page_mono;    /* when the current step was dialled */
-	int64_t bridged_mono;
-};
-
-/* A busy caller's radio call, until its release is logged in its busy entry. */
-#define BUSY_MAX 4
-struct busy_call {
-	int cci;
-	int64_t id;
-};
-
-struct gw_calls {
-	struct gw_loop *loop;
-	const struct gw_conf *conf;
-	struct gw_db *db;
-	struct gw_call_ops ops;
-	const struct gw_roster *roster;
-	struct gw_call *live; /* &slot while an incident is live, else NULL */
-	struct gw_call slot;  /* one incident at a time: no allocation on the paging path */
-	int64_t last_id;
-	int seq;
-	struct ack_code codes[ACK_CODES];
-	int next_code;
-	int64_t closed_mono;	   /* when slot's incident closed (monotonic ms), 0: not yet */
-	struct gw_dtmf_dedup keys; /* last key report, to join modem and in-band reports */
-	struct busy_call busy[BUSY_MAX]; /* cci 0: free */
-	struct gw_callback *callback;	 /* worker call-backs; NULL: none */
-};
-
 static void st_new(struct gw_fsm_inst *fi, int ev, const void *data);
 static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data);
 static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data);
 static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data);
 static void entered(struct gw_fsm_inst *fi, int prev);
-static void closed(struct gw_fsm_inst *fi, int cause);
 static void bridge(struct gw_call *c, const char *how);
 static void announce(struct gw_call *c);
 static void sms_accept(struct gw_call *c, int idx);
@@ -207,7 +102,7 @@ static const struct gw_fsm call_fsm = {
     .timers = call_timers,
     .ntimers = GW_CALL_T_COUNT,
     .log_cat = GW_LOG_CALL,
-    .cleanup = closed,
+    .cleanup = call_closed,
 };
 
 const char *gw_call_state_name(enum gw_call_state st)
@@ -220,9 +115,6 @@ const char *gw_call_event_name(enum gw_call_event ev)
 	return gw_fsm_event_name(&call_fsm, ev);
 }
 
-/* "call(<id>){<STATE>}: "; before the call log has given an id: "call(new<seq>)". */
-#define LOGCALL(c, level, fmt, ...) LOGPFSM(&(c)->fi, level, fmt, ##__VA_ARGS__)
-
 static enum gw_call_state state_of(const struct gw_call *c)
 {
 	return (enum gw_call_state)c->fi.state;
@@ -230,10 +122,7 @@ static enum gw_call_state state_of(const struct gw_call *c)
 
 /* ---- call log ------------------------------------------------------------------------ */
 
-static void log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
+void call_log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
 {
 	struct gw_calls *m = c->mgr;
 	char detail[256];
@@ -249,7 +138,7 @@ static void log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
 			detail);
 }
 
-static void fmt_duration(int64_t ms, char *buf, size_t len)
+void call_fmt_duration(int64_t ms, char *buf, size_t len)
 {
 	int64_t s = ms / 1000;
 	snprintf(buf, len, "%02lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
@@ -262,7 +151,7 @@ static void fmt_duration(int64_t ms, char *buf, size_t len)
  * Move to state to, with the timer values of now: the ring time of the chain step being
  * paged and call.accept_time (the config may have been reloaded). Returns 0 or -EPERM.
  */
-static int set_state(struct gw_call *c, enum gw_call_state to)
+int call_set_state(struct gw_call *c, enum gw_call_state to)
 {
 	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_RING, (int64_t)c->chain[c->step].ring_s * 1000);
 	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_ACCEPT, (int64_t)c->mgr->conf->accept_time_s * 1000);
@@ -276,254 +165,6 @@ static void entered(struct gw_fsm_inst *fi, int prev)
 	struct gw_call *c = fi->priv;
 	if (c->mgr->ops.state)
 		c->mgr->ops.state(c->mgr->ops.arg, state_of(c));
-}
-
-/* ---- the legs ------------------------------------------------------------------------- */
-
-/*
- * Each leg is a child machine of the incident and the one owner of its call's state: the
- * radio leg of whether the officer's call is live, its cci and whether it is connected;
- * the phone leg of the worker's call (dialling, alerting, answered). A leg passes its
- * progress on to the incident as the incident's events and reports its end through the
- * engine (gw_fsm_inst_adopt): a released radio call as GW_CALL_EV_RADIO_RELEASED, an ended
- * phone call as GW_CALL_EV_PHONE_ENDED, each with the cause. Our own hang-up of the phone
- * ends its leg with GW_MODEM_END_LOCAL, which the incident takes as no news; our own
- * release of the radio is always the incident's close, which ends the leg without a report.
- */
-
-enum { RADIO_ST_RINGING, RADIO_ST_CONNECTED, RADIO_ST_COUNT };
-enum { RADIO_EV_CONNECTED, RADIO_EV_RELEASED, RADIO_EV_COUNT };
-enum { PHONE_ST_DIALLING, PHONE_ST_ALERTING, PHONE_ST_ANSWERED, PHONE_ST_COUNT };
-enum { PHONE_EV_ALERTING, PHONE_EV_ANSWERED, PHONE_EV_ENDED, PHONE_EV_COUNT };
-
-static bool leg_live(const struct gw_fsm_inst *fi)
-{
-	return fi->fsm && !fi->terminated;
-}
-
-/* Radio: connected (again) goes to the incident; released ends the leg with its cause. */
-static void radio_act(struct gw_fsm_inst *fi, int ev, const void *data)
-{
-	if (ev == RADIO_EV_RELEASED) {
-		gw_fsm_term(fi, *(const int *)data);
-		return;
-	}
-	gw_fsm_state_chg(fi, RADIO_ST_CONNECTED);
-	gw_fsm_dispatch(fi->parent, GW_CALL_EV_RADIO_CONNECTED, NULL);
-}
-
-/* Phone: progress goes to the incident; the end ends the leg with the modem's reason. */
-static void phone_act(struct gw_fsm_inst *fi, int ev, const void *data)
-{
-	if (ev == PHONE_EV_ENDED) {
-		gw_fsm_term(fi, *(const int *)data);
-		return;
-	}
-	int answered = ev == PHONE_EV_ANSWERED;
-	gw_fsm_state_chg(fi, answered ? PHONE_ST_ANSWERED : PHONE_ST_ALERTING);
-	gw_fsm_dispatch(fi->parent,
-			answered ? GW_CALL_EV_PHONE_ANSWERED : GW_CALL_EV_PHONE_ALERTING, NULL);
-}
-
-#define RB(e) GW_FSM_EV_BIT(RADIO_EV_##e)
-#define PB(e) GW_FSM_EV_BIT(PHONE_EV_##e)
-
-static const struct gw_fsm_state radio_states[RADIO_ST_COUNT] = {
-    [RADIO_ST_RINGING] = {.name = "RINGING",
-			  .in_events = RB(CONNECTED) | RB(RELEASED),
-			  .out_states = GW_FSM_ST_BIT(RADIO_ST_CONNECTED),
-			  .timer = GW_FSM_NO_TIMER,
-			  .action = radio_act},
-    [RADIO_ST_CONNECTED] = {.name = "CONNECTED",
-			    .in_events = RB(CONNECTED) | RB(RELEASED),
-			    .out_states = GW_FSM_ST_BIT(RADIO_ST_CONNECTED),
-			    .timer = GW_FSM_NO_TIMER,
-			    .action = radio_act},
-};
-
-static const char *const radio_events[RADIO_EV_COUNT] = {
-    [RADIO_EV_CONNECTED] = "CONNECTED",
-    [RADIO_EV_RELEASED] = "RELEASED",
-};
-
-static const struct gw_fsm radio_fsm = {
-    .name = "radio",
-    .states = radio_states,
-    .nstates = RADIO_ST_COUNT,
-    .event_names = radio_events,
-    .nevents = RADIO_EV_COUNT,
-    .log_cat = GW_LOG_CALL,
-};
-
-static const struct gw_fsm_state phone_states[PHONE_ST_COUNT] = {
-    [PHONE_ST_DIALLING] = {.name = "DIALLING",
-			   .in_events = PB(ALERTING) | PB(ANSWERED) | PB(ENDED),
-			   .out_states =
-			       GW_FSM_ST_BIT(PHONE_ST_ALERTING) | GW_FSM_ST_BIT(PHONE_ST_ANSWERED),
-			   .timer = GW_FSM_NO_TIMER,
-			   .action = phone_act},
-    [PHONE_ST_ALERTING] = {.name = "ALERTING",
-			   .in_events = PB(ALERTING) | PB(ANSWERED) | PB(ENDED),
-			   .out_states =
-			       GW_FSM_ST_BIT(PHONE_ST_ALERTING) | GW_FSM_ST_BIT(PHONE_ST_ANSWERED),
-			   .timer = GW_FSM_NO_TIMER,
-			   .action = phone_act},
-    [PHONE_ST_ANSWERED] = {.name = "ANSWERED",
-			   .in_events = PB(ENDED),
-			   .timer = GW_FSM_NO_TIMER,
-			   .action = phone_act},
-};
-
-static const char *const phone_events[PHONE_EV_COUNT] = {
-    [PHONE_EV_ALERTING] = "ALERTING",
-    [PHONE_EV_ANSWERED] = "ANSWERED",
-    [PHONE_EV_ENDED] = "ENDED",
-};
-
-static const struct gw_fsm phone_fsm = {
-    .name = "phone",
-    .states = phone_states,
-    .nstates = PHONE_ST_COUNT,
-    .event_names = phone_events,
-    .nevents = PHONE_EV_COUNT,
-    .log_cat = GW_LOG_CALL,
-};
-
-/* The radio leg of the new incident c (in NEW): the officer's call cci is ringing. */
-static void radio_leg_start(struct gw_call *c, int cci, int simplex)
-{
-	char id[16];
-	snprintf(id, sizeof(id), "%d", cci);
-	c->radio.cci = cci;
-	c->radio.simplex = simplex;
-	gw_fsm_inst_init(&c->radio.fi, &radio_fsm, c->mgr->loop, c, id, RADIO_ST_RINGING);
-	gw_fsm_inst_adopt(&c->fi, &c->radio.fi, GW_CALL_EV_RADIO_RELEASED);
-}
-
-/* The live incident's radio leg when it is the officer's call cci, else NULL. */
-static struct radio_leg *radio_leg_of(struct gw_calls *m, int cci)
-{
-	if (!m->live || !leg_live(&m->live->radio.fi) || m->live->radio.cci != cci)
-		return NULL;
-	return &m->live->radio;
-}
-
-static void radio_answer(struct gw_call *c)
-{
-	c->mgr->ops.radio_answer(c->mgr->ops.arg, c->radio.cci);
-}
-
-/* Release the officer's call (the incident closes next: the leg ends with it). */
-static void radio_hangup(struct gw_call *c)
-{
-	c->mgr->ops.radio_hangup(c->mgr->ops.arg, c->radio.cci);
-}
-
-/* Dial number: a new phone leg, adopted. Returns 0, or the modem's negative errno. */
-static int phone_leg_dial(struct gw_call *c, const char *number)
-{
-	struct gw_calls *m = c->mgr;
-	assert(!leg_live(&c->phone.fi)); /* every path hangs up before it dials again */
-	int rc = m->ops.phone_dial(m->ops.arg, number);
-	if (rc < 0)
-		return rc;
-	gw_fsm_inst_init(&c->phone.fi, &phone_fsm, m->loop, c, number, PHONE_ST_DIALLING);
-	gw_fsm_inst_adopt(&c->fi, &c->phone.fi, GW_CALL_EV_PHONE_ENDED);
-	return 0;
-}
-
-/* Hang up the worker's call: its leg ends as our own hang-up (no news to the incident). */
-static void phone_hangup(struct gw_call *c)
-{
-	c->mgr->ops.phone_hangup(c->mgr->ops.arg);
-	if (leg_live(&c->phone.fi))
-		gw_fsm_term(&c->phone.fi, GW_MODEM_END_LOCAL);
-}
-
-static void close_incident(struct gw_call *c, const char *outcome, int cause,
-			   const char *accepted_by)
-{
-	struct gw_calls *m = c->mgr;
-	char dur[32];
-	fmt_duration(gw_loop_now_ms(m->loop) - c->started_mono, dur, sizeof(dur));
-	if (set_state(c, GW_CALL_ST_CLOSED) < 0)
-		return;
-	codes_spend(c);
-	/* Committed first, reported after: whoever reads the log line finds the row. */
-	if (m->db && c->id) {
-		int rc = gw_db_incident_close(m->db, c->id, gw_loop_wall_ms(m->loop), outcome,
-					      cause, accepted_by);
-		if (rc < 0)
-			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
-	}
-	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
-	gw_fsm_term(&c->fi, cause); /* its legs end with it, unreported; then closed() */
-}
-
-/* cleanup of the incident: the slot is free for the next one. */
-static void closed(struct gw_fsm_inst *fi, int cause)
-{
-	(void)cause;
-	struct gw_call *c = fi->priv;
-	c->mgr->live = NULL;
-	c->mgr->closed_mono = gw_loop_now_ms(c->mgr->loop);
-}
-
-/* Dial the current chain step. Returns 0, or negative errno when the modem refused. */
-static int page_step(struct gw_call *c)
-{
-	struct gw_calls *m = c->mgr;
-	const struct step *s = &c->chain[c->step];
-	c->page_mono = gw_loop_now_ms(m->loop);
-	c->pre_accepted = 0;
-	if (c->step > c->paged_upto)
-		c->paged_upto = c->step;
-	int rc = phone_leg_dial(c, s->phone);
-	if (rc < 0) {
-		LOGCALL(c, GW_LOG_ERROR, "cannot dial %s %s: %s", s->name, s->phone, strerror(-rc));
-		return rc;
-	}
-	return 0;
-}
-
-/* The caller as people read it: "Poliisi, Mikkeli (2269001)" or just the number. */
-static void caller_text(const struct gw_call *c, char *buf, size_t len)
-{
-	if (c->caller_name[0])
-		snprintf(buf, len, "%s (%s)", c->caller_name, c->caller);
-	else
-		snprintf(buf, len, "%s", c->caller);
-}
-
-static const char *line_text(const struct gw_call *c)
-{
-	return c->line_name_fi[0] ? c->line_name_fi : c->line[0] ? c->line : "?";
-}
-
-/* SMS to a worker; logged, never blocking: the modem queues it behind call handling. */
-static void send_sms(struct gw_call *c, const struct step *s, const char *kind, const char *text)
-{
-	struct gw_calls *m = c->mgr;
-	if (!m->ops.phone_sms)
-		return;
-	int rc = m->ops.phone_sms(m->ops.arg, s->phone, text);
-	if (rc < 0)
-		LOGCALL(c, GW_LOG_WARN, "%s SMS to %s not sent: %s", kind, s->name, strerror(-rc));
-	log_event(c, rc < 0 ? "sms_failed" : "sms", "%s %s %s", kind, s->handle, s->phone);
-}
-
-/* SDS to the officer who called. */
-static void tell_officer(struct gw_call *c, const char *kind, const char *text)
-{
-	struct gw_calls *m = c->mgr;
-	if (!m->conf->sds_notify || !m->ops.radio_sds)
-		return;
-	int rc = m->ops.radio_sds(m->ops.arg, c->caller, text);
-	if (rc < 0)
-		LOGCALL(c, GW_LOG_WARN, "SDS to the officer not sent: %s", strerror(-rc));
-	else
-		LOGCALL(c, GW_LOG_NOTICE, "officer told by SDS: %s", text);
-	log_event(c, rc < 0 ? "sds_failed" : "sds", "%s %s", kind, c->caller);
 }
 
 /* ---- SMS accept codes ---------------------------------------------------------------- */
@@ -564,7 +205,7 @@ static int code_issue(struct gw_call *c, const char *phone)
 }
 
 /* The incident closed: its codes are spent. */
-static void codes_spend(struct gw_call *c)
+void call_codes_spend(struct gw_call *c)
 {
 	struct gw_calls *m = c->mgr;
 	int64_t now = gw_loop_now_ms(m->loop);
@@ -579,22 +220,22 @@ static void announce_page(struct gw_call *c)
 	LOGCALL(c, GW_LOG_NOTICE, "paging %s %s (step %d of %d, round %d)", s->name, s->phone,
 		c->step + 1, c->nchain, c->round + 1);
 	/* " fallback" marks the fallback's page: the report counts who took the call */
-	log_event(c, "page", "%s %s step %d round %d%s", s->handle, s->phone, c->step + 1,
-		  c->round + 1, c->step == c->fallback ? " fallback" : "");
+	call_log_event(c, "page", "%s %s step %d round %d%s", s->handle, s->phone, c->step + 1,
+		       c->round + 1, c->step == c->fallback ? " fallback" : "");
 	if (c->mgr->conf->sms_page && !c->sms_paged) {
 		c->sms_paged = 1;
 		char who[128], text[320], reply[48] = "";
 		int code = code_issue(c, s->phone);
 		if (code > 0) {
 			snprintf(reply, sizeof(reply), ", tai vastaa tähän %da", code);
-			log_event(c, "ack_code", "%s %d valid %d s", s->handle, code,
-				  c->mgr->conf->ack_code_ttl_s);
+			call_log_event(c, "ack_code", "%s %d valid %d s", s->handle, code,
+				       c->mgr->conf->ack_code_ttl_s);
 		}
-		caller_text(c, who, sizeof(who));
+		call_caller_text(c, who, sizeof(who));
 		/* without a code an SMS cannot accept, so the page offers none */
 		snprintf(text, sizeof(text), "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4%s.",
-			 who, line_text(c), reply);
-		send_sms(c, s, "page", text);
+			 who, call_line_text(c), reply);
+		call_send_sms(c, s, "page", text);
 	}
 }
 
@@ -605,20 +246,21 @@ static void unreached(struct gw_call *c)
 	char text[320], who[128];
 	LOGCALL(c, GW_LOG_NOTICE, "nobody reached after %d round(s)%s", c->round,
 		c->fallback >= 0 ? " and the fallback" : "");
-	log_event(c, "unreached", "%d rounds of %d steps", c->round, c->nchain);
+	call_log_event(c, "unreached", "%d rounds of %d steps", c->round, c->nchain);
 	snprintf(text, sizeof(text),
-		 "%s: päivystäjää ei tavoitettu. Yritä uudelleen hetken kuluttua.", line_text(c));
-	tell_officer(c, "unreached", text);
+		 "%s: päivystäjää ei tavoitettu. Yritä uudelleen hetken kuluttua.",
+		 call_line_text(c));
+	call_tell_officer(c, "unreached", text);
 	if (m->conf->sms_page) {
-		caller_text(c, who, sizeof(who));
+		call_caller_text(c, who, sizeof(who));
 		snprintf(text, sizeof(text),
 			 "Vastaamaton VIRVE-puhelu: %s, %s. Kukaan ei vastannut.", who,
-			 line_text(c));
-		send_sms(c, &c->chain[0], "missed", text);
+			 call_line_text(c));
+		call_send_sms(c, &c->chain[0], "missed", text);
 	}
 	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg,
 										c->radio.cci);
-	close_incident(c, "unanswered", -1, NULL);
+	call_close_incident(c, "unanswered", -1, NULL);
 }
 
 /*
@@ -643,13 +285,13 @@ static void next_step(struct gw_call *c)
 				LOGCALL(c, GW_LOG_NOTICE, "chain used up: paging the fallback");
 			}
 		}
-		if (set_state(c, GW_CALL_ST_PAGING) < 0)
+		if (call_set_state(c, GW_CALL_ST_PAGING) < 0)
 			return;
-		if (page_step(c) == 0) {
+		if (call_page_step(c) == 0) {
 			announce_page(c);
 			return;
 		}
-		log_event(c, "page_failed", "%s", c->chain[c->step].phone);
+		call_log_event(c, "page_failed", "%s", c->chain[c->step].phone);
 	}
 }
 
@@ -696,11 +338,11 @@ static void unstaffed(struct gw_call *c)
 {
 	char text[320];
 	LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
-	log_event(c, "unstaffed", "line %s", c->line);
-	snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.", line_text(c));
-	tell_officer(c, "unstaffed", text);
-	radio_hangup(c);
-	close_incident(c, "unstaffed", -1, NULL);
+	call_log_event(c, "unstaffed", "line %s", c->line);
+	snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.", call_line_text(c));
+	call_tell_officer(c, "unstaffed", text);
+	call_radio_hangup(c);
+	call_close_incident(c, "unstaffed", -1, NULL);
 }
 
 static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
@@ -713,7 +355,7 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 	int staffed = c->nchain > 0 || c->fallback >= 0;
 	if (c->nchain == 0)
 		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
-	int dialled = staffed && page_step(c) == 0;
+	int dialled = staffed && call_page_step(c) == 0;
 	LOGCALL(c, GW_LOG_NOTICE, "radio: individual call from %s (%s) -> line %s (%s)", c->caller,
 		c->caller_name[0] ? c->caller_name : "unknown organisation",
 		c->line[0] ? c->line : "none", c->line_name[0] ? c->line_name : "no route");
@@ -726,21 +368,21 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 	if (!c->caller_name[0]) {
 		LOGCALL(c, GW_LOG_WARN, "caller %s is not in the directory: served, flagged",
 			c->caller);
-		log_event(c, "unknown_caller", "%s", c->caller);
+		call_log_event(c, "unknown_caller", "%s", c->caller);
 	}
 
 	/* 3. Answer the radio leg by policy. */
 	if (c->mgr->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
-		radio_answer(c);
+		call_radio_answer(c);
 
 	if (!staffed) {
 		unstaffed(c);
 		return;
 	}
-	if (set_state(c, GW_CALL_ST_PAGING) < 0)
+	if (call_set_state(c, GW_CALL_ST_PAGING) < 0)
 		return;
 	if (!dialled) {
-		log_event(c, "page_failed", "%s", c->chain[c->step].phone);
+		call_log_event(c, "page_failed", "%s", c->chain[c->step].phone);
 		next_step(c);
 	}
 }
@@ -755,22 +397,23 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
 		LOGCALL(c, GW_LOG_INFO, "radio leg connected, officer waits");
-		log_event(c, "radio_connected", "cci %d", c->radio.cci);
+		call_log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_PHONE_ALERTING:
 		LOGCALL(c, GW_LOG_INFO, "%s's phone is ringing", s->name);
-		log_event(c, "phone_alerting", "%s", s->handle);
+		call_log_event(c, "phone_alerting", "%s", s->handle);
 		return;
 	case GW_CALL_EV_PHONE_ANSWERED:
 		LOGCALL(c, GW_LOG_NOTICE,
 			"%s answered after %lld.%01lld s: announcing, press 4 to accept", s->name,
 			(long long)(waited / 1000), (long long)(waited % 1000 / 100));
-		log_event(c, "phone_answered", "%s after %lld ms", s->handle, (long long)waited);
+		call_log_event(c, "phone_answered", "%s after %lld ms", s->handle,
+			       (long long)waited);
 		if (c->pre_accepted) {
 			bridge(c, "by SMS, then answered");
 			return;
 		}
-		if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0)
+		if (call_set_state(c, GW_CALL_ST_ANNOUNCE) == 0)
 			announce(c);
 		return;
 	case GW_CALL_EV_SMS_ACCEPT:
@@ -782,24 +425,24 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "%s not reached: %s after %lld s", s->name,
 			gw_modem_end_name(why), (long long)(waited / 1000));
-		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		call_log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
 		next_step(c);
 		return;
 	}
 	case GW_CALL_EV_T_RING:
 		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name, s->ring_s);
-		log_event(c, "ring_timeout", "%s after %d s", s->handle, s->ring_s);
-		phone_hangup(c);
+		call_log_event(c, "ring_timeout", "%s after %d s", s->handle, s->ring_s);
+		call_phone_hangup(c);
 		next_step(c);
 		return;
 	case GW_CALL_EV_RADIO_RELEASED: {
 		int cause = *(const int *)data;
 		LOGCALL(c, GW_LOG_NOTICE, "officer hung up while paging, cause %d (%s)", cause,
 			gw_pei_cause_name(cause));
-		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		phone_hangup(c);
-		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
-			       NULL);
+		call_log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		call_phone_hangup(c);
+		call_close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned",
+				    cause, NULL);
 		return;
 	}
 	default:
@@ -820,14 +463,14 @@ static void bridge(struct gw_call *c, const char *how)
 {
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
-	if (set_state(c, GW_CALL_ST_BRIDGED) < 0)
+	if (call_set_state(c, GW_CALL_ST_BRIDGED) < 0)
 		return;
 	c->bridged_mono = gw_loop_now_ms(m->loop);
-	log_event(c, "accepted", "%s %s", s->handle, how);
+	call_log_event(c, "accepted", "%s %s", s->handle, how);
 	if (m->conf->radio_answer == GW_RADIO_ANSWER_ON_ACCEPT)
-		radio_answer(c);
+		call_radio_answer(c);
 	LOGCALL(c, GW_LOG_NOTICE, "bridged: officer %s and %s", c->caller, s->name);
-	log_event(c, "bridged", "%s", s->handle);
+	call_log_event(c, "bridged", "%s", s->handle);
 }
 
 /*
@@ -838,7 +481,7 @@ static void sms_accept(struct gw_call *c, int idx)
 {
 	const struct step *s = &c->chain[idx];
 	LOGCALL(c, GW_LOG_NOTICE, "%s accepted by SMS", s->name);
-	log_event(c, "sms_accept", "%s", s->handle);
+	call_log_event(c, "sms_accept", "%s", s->handle);
 	if (idx == c->step) {
 		if (state_of(c) == GW_CALL_ST_ANNOUNCE) {
 			bridge(c, "by SMS");
@@ -847,12 +490,12 @@ static void sms_accept(struct gw_call *c, int idx)
 		c->pre_accepted = 1;
 		return;
 	}
-	phone_hangup(c);
+	call_phone_hangup(c);
 	c->step = idx;
-	if (set_state(c, GW_CALL_ST_PAGING) < 0)
+	if (call_set_state(c, GW_CALL_ST_PAGING) < 0)
 		return;
-	if (page_step(c) < 0) {
-		log_event(c, "page_failed", "%s", s->phone);
+	if (call_page_step(c) < 0) {
+		call_log_event(c, "page_failed", "%s", s->phone);
 		next_step(c);
 		return;
 	}
@@ -865,8 +508,8 @@ static void decline(struct gw_call *c, const char *kind, const char *why)
 {
 	const struct step *s = &c->chain[c->step];
 	LOGCALL(c, GW_LOG_NOTICE, "%s did not accept: %s", s->name, why);
-	log_event(c, kind, "%s", s->handle);
-	phone_hangup(c);
+	call_log_event(c, kind, "%s", s->handle);
+	call_phone_hangup(c);
 	next_step(c);
 }
 
@@ -877,18 +520,19 @@ static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
-		log_event(c, "radio_connected", "cci %d", c->radio.cci);
+		call_log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_DTMF: {
 		char d = *(const char *)data;
-		log_event(c, "dtmf", "%s %c", s->handle, d);
+		call_log_event(c, "dtmf", "%s %c", s->handle, d);
 		if (d == '4') {
 			bridge(c, "with 4");
 		} else if (d == '5') {
 			decline(c, "declined", "pressed 5 (pass)");
 		} else if (d == '*') {
 			LOGCALL(c, GW_LOG_INFO, "%s asked to hear the announcement again", s->name);
-			if (set_state(c, GW_CALL_ST_ANNOUNCE) == 0) /* restarts the accept time */
+			if (call_set_state(c, GW_CALL_ST_ANNOUNCE) ==
+			    0) /* restarts the accept time */
 				announce(c);
 		} else {
 			LOGCALL(c, GW_LOG_INFO, "key %c ignored, waiting for 4 or 5", d);
@@ -907,7 +551,7 @@ static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "%s hung up before accepting (%s)", s->name,
 			gw_modem_end_name(why));
-		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		call_log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
 		next_step(c);
 		return;
 	}
@@ -915,10 +559,10 @@ static void st_announce(struct gw_fsm_inst *fi, int ev, const void *data)
 		int cause = *(const int *)data;
 		LOGCALL(c, GW_LOG_NOTICE, "officer hung up before a worker accepted, cause %d (%s)",
 			cause, gw_pei_cause_name(cause));
-		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		phone_hangup(c);
-		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned", cause,
-			       NULL);
+		call_log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		call_phone_hangup(c);
+		call_close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "abandoned",
+				    cause, NULL);
 		return;
 	}
 	default:
@@ -932,23 +576,23 @@ static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	char dur[32];
-	fmt_duration(gw_loop_now_ms(m->loop) - c->bridged_mono, dur, sizeof(dur));
+	call_fmt_duration(gw_loop_now_ms(m->loop) - c->bridged_mono, dur, sizeof(dur));
 
 	switch (ev) {
 	case GW_CALL_EV_RADIO_CONNECTED:
-		log_event(c, "radio_connected", "cci %d", c->radio.cci);
+		call_log_event(c, "radio_connected", "cci %d", c->radio.cci);
 		return;
 	case GW_CALL_EV_DTMF:
-		log_event(c, "dtmf", "%c", *(const char *)data);
+		call_log_event(c, "dtmf", "%c", *(const char *)data);
 		return;
 	case GW_CALL_EV_RADIO_RELEASED: {
 		int cause = *(const int *)data;
 		LOGCALL(c, GW_LOG_NOTICE, "released by radio, cause %d (%s), talk time %s", cause,
 			gw_pei_cause_name(cause), dur);
-		log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
-		phone_hangup(c);
-		close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "completed", cause,
-			       s->handle);
+		call_log_event(c, "radio_released", "cause %d %s", cause, gw_pei_cause_name(cause));
+		call_phone_hangup(c);
+		call_close_incident(c, cause == GW_PEI_CAUSE_RESTART ? "radio_lost" : "completed",
+				    cause, s->handle);
 		return;
 	}
 	case GW_CALL_EV_PHONE_ENDED: {
@@ -957,9 +601,9 @@ static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 			return; /* our own hang-up ended the leg */
 		LOGCALL(c, GW_LOG_NOTICE, "released by %s (%s), talk time %s", s->name,
 			gw_modem_end_name(why), dur);
-		log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
-		radio_hangup(c);
-		close_incident(c, "completed", -1, s->handle);
+		call_log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
+		call_radio_hangup(c);
+		call_close_incident(c, "completed", -1, s->handle);
 		return;
 	}
 	default:
@@ -972,8 +616,8 @@ static void st_bridged(struct gw_fsm_inst *fi, int ev, const void *data)
 int gw_calls_new(struct gw_loop *loop, const struct gw_conf *conf, struct gw_db *db,
 		 const struct gw_call_ops *ops, struct gw_calls **out)
 {
-	if (gw_fsm_check(&call_fsm) < 0 || gw_fsm_check(&radio_fsm) < 0 ||
-	    gw_fsm_check(&phone_fsm) < 0)
+	if (gw_fsm_check(&call_fsm) < 0 || gw_fsm_check(&call_radio_fsm) < 0 ||
+	    gw_fsm_check(&call_phone_fsm) < 0)
 		return -EINVAL;
 	struct gw_calls *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -1020,12 +664,12 @@ int64_t gw_calls_last_id(const struct gw_calls *m)
 
 int gw_calls_radio_cci(const struct gw_calls *m)
 {
-	return m->live && leg_live(&m->live->radio.fi) ? m->live->radio.cci : -1;
+	return m->live && call_leg_live(&m->live->radio.fi) ? m->live->radio.cci : -1;
 }
 
 int gw_calls_radio_simplex(const struct gw_calls *m)
 {
-	return m->live && leg_live(&m->live->radio.fi) ? m->live->radio.simplex : 0;
+	return m->live && call_leg_live(&m->live->radio.fi) ? m->live->radio.simplex : 0;
 }
 
 static void copy_str(char *dst, size_t len, const char *src)
@@ -1202,7 +846,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		     in->cci, in->calling, in->ai_service, in->comms_type);
 		return;
 	}
-	struct radio_leg *lost = radio_leg_of(m, in->cci);
+	struct radio_leg *lost = call_radio_leg_of(m, in->cci);
 	if (lost) {
 		/* The terminal cannot have two calls with one identifier: the live incident's
 		 * radio leg is gone (a silent restart numbers calls from 1 again), and this is
@@ -1230,7 +874,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	char id[16];
 	snprintf(id, sizeof(id), "new%d", c->seq);
 	gw_fsm_inst_init(&c->fi, &call_fsm, m->loop, c, id, GW_CALL_ST_NEW);
-	radio_leg_start(c, in->cci, in->simplex == 1);
+	call_radio_leg_start(c, in->cci, in->simplex == 1);
 
 	route(m, c);
 	m->live = c;
@@ -1239,7 +883,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 
 void gw_calls_radio_connected(struct gw_calls *m, int cci)
 {
-	struct radio_leg *leg = radio_leg_of(m, cci);
+	struct radio_leg *leg = call_radio_leg_of(m, cci);
 	if (!leg) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO, "radio call %d connected, no incident for it", cci);
 		return;
@@ -1249,7 +893,7 @@ void gw_calls_radio_connected(struct gw_calls *m, int cci)
 
 void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
 {
-	struct radio_leg *leg = radio_leg_of(m, cci);
+	struct radio_leg *leg = call_radio_leg_of(m, cci);
 	if (!leg && busy_released(m, cci, cause))
 		return;
 	if (!leg) {
@@ -1264,7 +908,7 @@ void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
 {
 	if (!m->live)
 		return;
-	if (!leg_live(&m->live->phone.fi)) {
+	if (!call_leg_live(&m->live->phone.fi)) {
 		LOGCALL(m->live, GW_LOG_INFO, "phone call %s with no call of ours, ignored",
 			st == GW_MODEM_CALL_ACTIVE ? "answered" : "ringing");
 		return;
@@ -1394,8 +1038,8 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 		LOGP(GW_LOG_CALL, GW_LOG_WARN,
 		     "accept code %02d from %s, not in the roster: rejected", code, from);
 		if (c)
-			log_event(c, "ack_rejected", "code %02d from %s: not in the roster", code,
-				  from);
+			call_log_event(c, "ack_rejected", "code %02d from %s: not in the roster",
+				       code, from);
 		return 1;
 	}
 	if (!k || !code_live(k, now) || !for_live) {
@@ -1403,7 +1047,7 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "accept code %02d from %s (%s): %s, told so", code,
 		     from, w.handle, why);
 		if (for_live)
-			log_event(c, "ack_expired", "%s code %02d", w.handle, code);
+			call_log_event(c, "ack_expired", "%s code %02d", w.handle, code);
 		snprintf(text, sizeof(text),
 			 k ? "Koodi %02d on vanhentunut: puhelua ei voi enää ottaa vastaan sillä."
 			   : "Koodia %02d ei tunneta. Tarkista koodi viimeisimmästä viestistä.",
@@ -1416,7 +1060,7 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 		return 1;
 	LOGCALL(c, GW_LOG_NOTICE, "accept code %02d from %s after the call was taken: told so",
 		code, w.handle);
-	log_event(c, "ack_late", "%s code %02d", w.handle, code);
+	call_log_event(c, "ack_late", "%s code %02d", w.handle, code);
 	reply_sms(m, from, "Puhelu on jo otettu vastaan.");
 	return 1;
 }
@@ -1439,7 +1083,7 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 	if (i >= 0) {
 		LOGCALL(c, GW_LOG_NOTICE, "accept without the code from %s (%s): told to use it",
 			from, c->chain[i].handle);
-		log_event(c, "ack_no_code", "%s from %s", c->chain[i].handle, from);
+		call_log_event(c, "ack_no_code", "%s from %s", c->chain[i].handle, from);
 		reply_sms(m, from,
 			  "Kuittaa puhelu viestin koodilla (esim. 37a) tai vastaa puheluun ja "
 			  "paina 4.");
@@ -1465,7 +1109,7 @@ void gw_calls_phone_cause(struct gw_calls *m, const char *number, const char *te
 	int i = paged_index(c, number);
 	if (i < 0)
 		return; /* not a page of this incident (a page-test, an incoming call) */
-	log_event(c, "phone_cause", "%s %s", c->chain[i].handle, text);
+	call_log_event(c, "phone_cause", "%s %s", c->chain[i].handle, text);
 }
 
 /* ---- calls to the gateway's phone number ------------------------------------------------ */
@@ -1505,7 +1149,7 @@ int gw_calls_phone_incoming(struct gw_calls *m, const char *number)
 			"%s called the gateway while paged: not taken as an answer (press 4 on "
 			"rinki's call or reply to the SMS), hung up",
 			w.name);
-		log_event(c, "call_in", "%s rejected: no call-back during a call", w.handle);
+		call_log_event(c, "call_in", "%s rejected: no call-back during a call", w.handle);
 	} else {
 		LOGP(GW_LOG_CALL, GW_LOG_NOTICE,
 		     "call to the gateway from %s (%s): no call-back for this call, hung up",
@@ -1527,7 +1171,7 @@ void gw_calls_radio_link(struct gw_calls *m, int up)
 	/* The terminal may well keep the call while its port is away: note it, close nothing. */
 	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "radio port %s during the call",
 		up ? "back" : "lost");
-	log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->radio.cci);
+	call_log_event(c, up ? "radio_port_back" : "radio_port_lost", "cci %d", c->radio.cci);
 }
 
 int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
@@ -1538,7 +1182,7 @@ int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
 	/* PTT, squelch and LEDs are away: the call goes on, the log says so */
 	LOGCALL(c, up ? GW_LOG_NOTICE : GW_LOG_WARN, "I/O board %s during the call",
 		up ? "back" : "down");
-	log_event(c, up ? "board_up" : "board_down", "%s", detail);
+	call_log_event(c, up ? "board_up" : "board_down", "%s", detail);
 	return 1;
 }
 
@@ -1553,7 +1197,7 @@ void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
 	}
 	if (!m->live)
 		return;
-	if (!leg_live(&m->live->phone.fi)) {
+	if (!call_leg_live(&m->live->phone.fi)) {
 		LOGCALL(m->live, GW_LOG_INFO, "phone call ended (%s) with no call of ours, ignored",
 			gw_modem_end_name(why));
 		return;
