@@ -44,11 +44,12 @@ char *gw_text_csv_unneutralise(char *s)
 	return s;
 }
 
-/* Length of the well-formed UTF-8 character at p (2..4), or 0 when it is not one. */
-static size_t utf8_char(const unsigned char *p)
+unsigned gw_utf8_len(const unsigned char *p, size_t avail, uint32_t *cp_out)
 {
-	size_t n;
-	unsigned min;
+	unsigned n;
+	uint32_t min;
+	if (avail == 0)
+		return 0;
 	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
 		n = 2;
 		min = 0x80;
@@ -60,15 +61,25 @@ static size_t utf8_char(const unsigned char *p)
 		min = 0x10000;
 	} else
 		return 0;
-	unsigned cp = p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
+	if (avail < n)
+		return 0;
+	uint32_t cp = p[0] & (0x7f >> n);
+	for (unsigned i = 1; i < n; i++) {
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
 		cp = cp << 6 | (p[i] & 0x3f);
 	}
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	if (cp_out)
+		*cp_out = cp;
 	return n;
+}
+
+/* Length of the well-formed UTF-8 character at NUL-terminated p (2..4), or 0. */
+static size_t utf8_char(const unsigned char *p)
+{
+	return gw_utf8_len(p, strnlen((const char *)p, 4), NULL);
 }
 
 const char *gw_text_term(const char *s, char *out, size_t len)

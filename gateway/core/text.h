@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* True when c makes a spreadsheet read a cell as a formula: = + - @ TAB CR (OWASP). */
@@ -39,5 +40,13 @@ char *gw_text_csv_unneutralise(char *s);
  * an escape or a character. Returns out.
  */
 const char *gw_text_term(const char *s, char *out, size_t len);
+
+/*
+ * Length (2..4) of the well-formed UTF-8 character at p, within avail bytes, and its code
+ * point in *cp (may be NULL); 0 when p[0] starts none (ASCII included): overlong forms,
+ * surrogates, code points above U+10FFFF and cut-off sequences are refused. The one UTF-8
+ * check of the gateway and its tools.
+ */
+unsigned gw_utf8_len(const unsigned char *p, size_t avail, uint32_t *cp);
 
 #endif

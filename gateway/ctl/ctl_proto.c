@@ -4,6 +4,8 @@
  * breaks the grammar is refused with the reason, never half-parsed.
  */
 #include "ctl/ctl_proto.h"
+#include "core/hex.h"
+#include "core/text.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -25,17 +27,6 @@ static bool key_char(int c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Valid UTF-8 without C0/C1 control characters or DEL. Returns the bad offset or -1. */
 static long text_bad_at(const unsigned char *s, size_t n)
 {
@@ -50,29 +41,10 @@ static long text_bad_at(const unsigned char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			cp = c & 0x1f;
-			k = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			cp = c & 0x0f;
-			k = 2;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			cp = c & 0x07;
-			k = 3;
-		} else {
+		k = gw_utf8_len(s + i, n - i, &cp);
+		if (!k || (cp >= 0x80 && cp <= 0x9f)) /* not UTF-8, or a C1 control */
 			return (long)i;
-		}
-		if (i + k >= n)
-			return (long)i; /* truncated sequence */
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return (long)i;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-			return (long)i;
-		i += k + 1;
+		i += k;
 	}
 	return -1;
 }
@@ -135,8 +107,8 @@ int gw_ctl_parse(const char *line, size_t len, struct gw_ctl_msg *m, char *err, 
 		while (i < len && line[i] != ' ') {
 			unsigned char c = (unsigned char)line[i];
 			if (c == '%') {
-				int hi = i + 2 < len ? hexval((unsigned char)line[i + 1]) : -1;
-				int lo = i + 2 < len ? hexval((unsigned char)line[i + 2]) : -1;
+				int hi = i + 2 < len ? gw_hexval((unsigned char)line[i + 1]) : -1;
+				int lo = i + 2 < len ? gw_hexval((unsigned char)line[i + 2]) : -1;
 				if (hi < 0 || lo < 0) {
 					snprintf(err, errlen, "bad %%-escape at column %zu", i + 1);
 					return -EINVAL;

@@ -5,6 +5,7 @@
  * is driven by the kind tables (roster_fields.c).
  */
 #include "store/roster_priv.h"
+#include "core/text.h"
 
 /* ---- CSV parser ---------------------------------------------------------------------- */
 
@@ -115,39 +116,6 @@ char *roster_sdup(struct parser *ps, const char *s)
 	return d;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at p (at most avail bytes; p[0] >= 0x80), or 0
- * when it is not one: overlong forms, surrogates and code points above U+10FFFF refused.
- */
-static unsigned utf8_seq(const unsigned char *p, size_t avail)
-{
-	unsigned c = p[0], n;
-	uint32_t cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 2;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 3;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (avail <= n)
-		return 0;
-	for (unsigned k = 1; k <= n; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n + 1;
-}
-
 /* Well-formed UTF-8 without control characters (tab allowed). */
 bool roster_text_ok(const char *s)
 {
@@ -159,7 +127,7 @@ bool roster_text_ok(const char *s)
 		if (c < 0x80) {
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				return false;
-		} else if ((n = utf8_seq(p, left)) == 0) {
+		} else if ((n = gw_utf8_len(p, left, NULL)) == 0) {
 			return false;
 		}
 		p += n;
@@ -178,7 +146,7 @@ static size_t utf8_bad_at(const char *buf, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+		unsigned n = p[i] < 0x80 ? 1 : gw_utf8_len(p + i, len - i, NULL);
 		if (n == 0)
 			return i;
 		i += n;

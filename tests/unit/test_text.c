@@ -93,12 +93,46 @@ static void test_term_escapes_controls(void **state)
 	assert_string_equal(gw_text_term("aä", out, 3), "a");
 }
 
+/* The one UTF-8 check: lengths, code points, and every kind of ill-formed sequence. */
+static void test_utf8_len(void **state)
+{
+	(void)state;
+	uint32_t cp = 0;
+	const unsigned char *u = (const unsigned char *)"\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80";
+	assert_int_equal(gw_utf8_len(u, 9, &cp), 2);
+	assert_int_equal(cp, 0xe4); /* ä */
+	assert_int_equal(gw_utf8_len(u + 2, 7, &cp), 3);
+	assert_int_equal(cp, 0x20ac); /* € */
+	assert_int_equal(gw_utf8_len(u + 5, 4, &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	assert_int_equal(gw_utf8_len(u + 5, 3, &cp), 0); /* cut off */
+	assert_int_equal(gw_utf8_len(u, 0, &cp), 0);
+	assert_int_equal(gw_utf8_len(u, 2, NULL), 2);
+	static const char *const bad[] = {
+	    "A",		/* ASCII is not a multi-byte character */
+	    "\x80",		/* a continuation byte first */
+	    "\xc0\x80",		/* overlong NUL */
+	    "\xc1\xbf",		/* overlong */
+	    "\xe0\x80\x80",	/* overlong */
+	    "\xed\xa0\x80",	/* surrogate U+D800 */
+	    "\xf4\x90\x80\x80", /* above U+10FFFF */
+	    "\xf5\x80\x80\x80", /* no such lead */
+	    "\xc3\x28",		/* no continuation */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(gw_utf8_len((const unsigned char *)bad[i], strlen(bad[i]), &cp),
+				 0);
+	assert_int_equal(gw_utf8_len((const unsigned char *)"\xc2\x85", 2, &cp), 2);
+	assert_int_equal(cp, 0x85); /* a C1 control is well-formed UTF-8: callers refuse it */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_csv_formulas_neutralised),
 	    cmocka_unit_test(test_csv_round_trip),
 	    cmocka_unit_test(test_term_escapes_controls),
+	    cmocka_unit_test(test_utf8_len),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,23 +6,14 @@
  * with sodium_memcmp().
  */
 #include "form.h"
+#include "core/hex.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 bool web_text_ok(const char *s, size_t len)
 {
@@ -38,30 +29,10 @@ bool web_text_ok(const char *s, size_t len)
 			p++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		n = gw_utf8_len(p, (size_t)(end - p), &cp);
+		if (!n || (cp >= 0x80 && cp <= 0x9f)) /* not UTF-8, or a C1 control */
 			return false;
-		}
-		if ((size_t)(end - p) <= n)
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		/* overlong, surrogates, beyond U+10FFFF, C1 controls */
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-			return false;
-		p += n + 1;
+		p += n;
 	}
 	return true;
 }
@@ -78,8 +49,8 @@ static int decode(const char *src, size_t len, char *dst, size_t *outlen)
 		} else if (c == '%') {
 			if (len - i < 3)
 				return -EINVAL;
-			int hi = hexval((unsigned char)src[i + 1]),
-			    lo = hexval((unsigned char)src[i + 2]);
+			int hi = gw_hexval((unsigned char)src[i + 1]),
+			    lo = gw_hexval((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			dst[o++] = (char)(hi << 4 | lo);
