@@ -66,12 +66,13 @@ all: build/rinkid $(TOOLS)
 
 # Debian packages to build, test and run the demo: gateway and tools, then the I/O board's
 # firmware (Arm toolchain, QEMU, mbpoll as a second Modbus master). alsa-utils gives the
-# audio bench its alsaloop, espeak-ng the VAD test its speech. As root `make deps`
+# audio bench its alsaloop, espeak-ng the VAD test its speech, tzdata the roster test's
+# cross-check with the C library. As root `make deps`
 # installs what is missing with apt-get; otherwise it prints the exact line and fails.
 DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    libsqlite3-dev libcmocka-dev libssl-dev libsodium-dev socat \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
-	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils
+	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils tzdata
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

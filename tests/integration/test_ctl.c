@@ -7,9 +7,6 @@
  * makes the modem dial; sds send makes the terminal send the SDS; oversize and malformed
  * requests get an err line and rinkid keeps serving; rinkictl's message when no rinkid
  * listens.
- *
- * Needs the control socket wired into rinkid (main.c). Until then rinkid --help does not
- * mention --allow-root and the whole group is skipped with a message saying so.
  */
 #include <errno.h>
 #include <poll.h>
@@ -194,19 +191,6 @@ static void test_bad_requests_and_no_daemon(void **state)
 	assert_non_null(strstr(text, "rinkid is not running"));
 }
 
-/* rinkid wired with the control socket says so in its --help (it takes --allow-root). */
-static int rinkid_has_ctl(void)
-{
-	char bin[256], path[200], text[4096];
-	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
-	snprintf(path, sizeof(path), "/tmp/rinki-ctl-help-%d", (int)getpid());
-	char *argv[] = {bin, "--help", NULL};
-	h_run(argv, path);
-	int n = slurp(path, text, sizeof(text));
-	unlink(path);
-	return n > 0 && strstr(text, "--allow-root") != NULL;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -251,10 +235,5 @@ int main(void)
 	    cmocka_unit_test(test_sds_send),
 	    cmocka_unit_test(test_bad_requests_and_no_daemon),
 	};
-	if (!rinkid_has_ctl()) {
-		fprintf(stderr, "test_ctl: rinkid has no control socket yet (main.c not wired): "
-				"skipped\n");
-		return 0;
-	}
 	return cmocka_run_group_tests_name("integration: control socket", tests, setup, teardown);
 }
