@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "../../tools/alsa/vcard_rig.h"
+#include "loop_run.h"
 
 #define RATE 8000
 
@@ -41,7 +42,7 @@ struct fx {
 static void fx_up(struct fx *f, struct vr_opts *o, unsigned period_ms, bool comp)
 {
 	struct gw_audio_params p;
-	o->manual = 1;
+	o->manual = VR_MANUAL;
 	assert_int_equal(vr_rig_new(o, &f->rig), 0);
 	f->loop = gw_loop_new();
 	assert_non_null(f->loop);
@@ -74,11 +75,7 @@ static void print_dir(const char *what, const struct gw_audio_dir_stats *d)
 /* Move the cards' clock ms by ms; after each step the bridge does all it can. */
 static void run_cards(struct fx *f, int ms)
 {
-	for (int i = 0; i < ms; i++) {
-		assert_int_equal(vr_advance(f->rig, 1000000, 30000), 0);
-		while (gw_loop_run_once(f->loop, 0) > 0)
-			;
-	}
+	lr_run_cards(f->rig, f->loop, ms);
 }
 
 /* What came out of side must contain want bit-exactly. */

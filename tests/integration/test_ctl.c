@@ -152,7 +152,7 @@ static void test_page_test_dials(void **state)
 	pos = rig.modem.elen;
 	assert_int_equal(rinkictl(text, sizeof(text), "page-test", "12", NULL), 1);
 	assert_non_null(strstr(text, "(usage)"));
-	h_pump(&rig, 300);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "dial "), 1);
 }
 

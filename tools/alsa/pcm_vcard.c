@@ -264,6 +264,28 @@ static void rearm(struct vcard *vc)
 	arm_at(vc, vc->hw >= need ? 1 : time_at(vc, need));
 }
 
+/*
+ * Manual pacing: publish whether the application is behind (vcard_clock.h, slot busy) and
+ * wake a pacer waiting for that to clear. A playback's poll state says nothing (an
+ * application need not poll it), its fill does. Called with the lock held, after rearm().
+ */
+static void publish_busy(struct vcard *vc)
+{
+	if (!vc->clk || vc->slot < 0)
+		return;
+	bool busy;
+	if (vc->io.stream == SND_PCM_STREAM_CAPTURE)
+		busy = vc->signaled;
+	else
+		busy = vc->running && !vc->xrun && vc->io.state != SND_PCM_STATE_DRAINING &&
+		       vc->appl - vc->hw < 2 * vc->granule;
+	struct vc_clock_slot *slot = &vc->clk->slot[vc->slot];
+	if (__atomic_exchange_n(&slot->busy, busy, __ATOMIC_ACQ_REL) && !busy) {
+		__atomic_add_fetch(&vc->clk->acks, 1, __ATOMIC_ACQ_REL);
+		futex(&vc->clk->acks, FUTEX_WAKE, INT_MAX, NULL);
+	}
+}
+
 static void *dma_thread(void *arg)
 {
 	struct vcard *vc = arg;
@@ -300,6 +322,7 @@ static void *clock_thread(void *arg)
 		uint32_t seq = __atomic_load_n(&clk->seq, __ATOMIC_ACQUIRE);
 		advance(vc, card_now(vc));
 		rearm(vc);
+		publish_busy(vc);
 		__atomic_store_n(&slot->seen, seq, __ATOMIC_RELEASE);
 		__atomic_add_fetch(&clk->acks, 1, __ATOMIC_ACQ_REL);
 		futex(&clk->acks, FUTEX_WAKE, INT_MAX, NULL);
@@ -328,6 +351,7 @@ static int vc_start(snd_pcm_ioplug_t *io)
 	vc->running = true;
 	vc->xrun = false;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_cond_signal(&vc->cond);
 	pthread_mutex_unlock(&vc->lock);
 	dbg(vc, "start, appl %llu", (unsigned long long)vc->appl);
@@ -340,6 +364,7 @@ static int vc_stop(snd_pcm_ioplug_t *io)
 	pthread_mutex_lock(&vc->lock);
 	vc->running = false;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	dbg(vc, "stop");
 	return 0;
@@ -372,6 +397,7 @@ static snd_pcm_sframes_t vc_transfer(snd_pcm_ioplug_t *io, const snd_pcm_channel
 		memcpy(buf, vc->ring + off, size * 2);
 	vc->appl += size;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return (snd_pcm_sframes_t)size;
 }
@@ -385,6 +411,7 @@ static int vc_prepare(snd_pcm_ioplug_t *io)
 	vc->hw = vc->appl = 0;
 	vc->have_odd = false;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return 0;
 }
@@ -425,6 +452,7 @@ static int vc_sw_params(snd_pcm_ioplug_t *io, snd_pcm_sw_params_t *params)
 	if (vc->avail_min > vc->buffer)
 		vc->avail_min = vc->buffer;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return 0;
 }
@@ -448,6 +476,7 @@ static int vc_poll_revents(snd_pcm_ioplug_t *io, struct pollfd *pfd, unsigned in
 		 avail(vc) >= vc->avail_min)
 		*revents = io->stream == SND_PCM_STREAM_CAPTURE ? POLLIN : POLLOUT;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return 0;
 }
@@ -553,6 +582,8 @@ static int open_clock(struct vcard *vc, const char *path)
 		if (__atomic_compare_exchange_n(&vc->clk->slot[i].used, &free_, 1, false,
 						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			vc->slot = i;
+			__atomic_store_n(&vc->clk->slot[i].busy, 0, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&vc->clk->slot[i].gen, 1, __ATOMIC_ACQ_REL);
 			__atomic_store_n(&vc->clk->slot[i].seen,
 					 __atomic_load_n(&vc->clk->seq, __ATOMIC_ACQUIRE),
 					 __ATOMIC_RELEASE);

@@ -4,7 +4,10 @@
  * every process that opens a card, holds the cards' time in ns; the test moves it forward
  * (vr_advance) and waits until every open stream has caught up with it, so what the cards
  * capture and play, and when, depends on the test's steps only, never on the machine's
- * speed. Futexes on the shared mapping carry the wake-ups both ways.
+ * speed. Futexes on the shared mapping carry the wake-ups both ways. A pacer (vcard_rig's
+ * VR_PACED) instead moves it at most as fast as real time and holds each step until no
+ * stream is busy, so an application in another process that is slow for a moment makes
+ * the cards wait rather than run over it.
  */
 #ifndef VCARD_CLOCK_H
 #define VCARD_CLOCK_H
@@ -17,6 +20,10 @@
 struct vc_clock_slot {
 	uint32_t used; /* 1 while a stream holds the slot */
 	uint32_t seen; /* the last seq the stream has caught up with */
+	uint32_t gen;  /* bumped each time a stream takes the slot */
+	/* 1 while the application is behind the card: capture data it was woken for and has
+	   not read, or a running playback about to run dry (less than two ticks queued) */
+	uint32_t busy;
 };
 
 struct vc_clock {

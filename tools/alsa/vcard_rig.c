@@ -66,6 +66,9 @@ struct vr_rig {
 	int wake;
 	struct side s[2];
 	struct vc_clock *clk; /* manual pacing, else NULL */
+	int mode;	      /* vr_opts.manual */
+	pthread_t pacer;
+	bool pacer_ok;
 };
 
 static const char *const fifo_names[2][2] = {{"radio_in", "radio_out"}, {"phone_in", "phone_out"}};
@@ -242,6 +245,8 @@ static int write_asoundrc(struct vr_rig *r, const struct vr_opts *o, char *path,
 	return fclose(out) == 0 ? 0 : -EIO;
 }
 
+static void *pacer_thread(void *arg);
+
 /* The clock file of manual pacing, at 1 s (0 would read as "no deadline" in the plugin). */
 static int make_clock(struct vr_rig *r)
 {
@@ -260,7 +265,7 @@ static int make_clock(struct vr_rig *r)
 	if (m == MAP_FAILED)
 		return -errno;
 	r->clk = m;
-	r->clk->now_ns = 1000000000ULL;
+	r->clk->now_ns = r->mode == VR_PACED ? (uint64_t)mono_ns() : 1000000000ULL;
 	__atomic_store_n(&r->clk->magic, VC_CLOCK_MAGIC, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -298,6 +303,7 @@ int vr_rig_new(const struct vr_opts *o, struct vr_rig **out)
 		}
 		r->s[i].mark_ns = -1;
 	}
+	r->mode = o->manual;
 	if (o->manual && (err = make_clock(r)) < 0)
 		goto fail;
 	char conf[128], env[256];
@@ -315,6 +321,13 @@ int vr_rig_new(const struct vr_opts *o, struct vr_rig **out)
 		goto fail;
 	}
 	r->thread_ok = true;
+	if (r->mode == VR_PACED) {
+		if (pthread_create(&r->pacer, NULL, pacer_thread, r) != 0) {
+			err = -EAGAIN;
+			goto fail;
+		}
+		r->pacer_ok = true;
+	}
 	*out = r;
 	return 0;
 fail:
@@ -326,6 +339,12 @@ void vr_rig_free(struct vr_rig *r)
 {
 	if (!r)
 		return;
+	if (r->pacer_ok) {
+		pthread_mutex_lock(&r->lock);
+		r->quit = true;
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->pacer, NULL);
+	}
 	if (r->thread_ok) {
 		pthread_mutex_lock(&r->lock);
 		r->quit = true;
@@ -587,10 +606,9 @@ long vr_find_chunks(const int16_t *hay, size_t nh, size_t from, const int16_t *n
 	return first;
 }
 
-int vr_advance(struct vr_rig *r, int64_t ns, int timeout_ms)
+/* Move the clock by ns and wait until every open stream caught up (vr_advance). */
+static int step(struct vr_rig *r, int64_t ns, int timeout_ms)
 {
-	if (!r->clk || ns < 0)
-		return -EINVAL;
 	struct vc_clock *clk = r->clk;
 	pthread_mutex_lock(&r->lock);
 	for (int i = 0; i < 2; i++) /* what was injected is in the FIFOs before the cards read */
@@ -625,6 +643,72 @@ int vr_advance(struct vr_rig *r, int64_t ns, int timeout_ms)
 		drain_out(r, &r->s[i]);
 	pthread_mutex_unlock(&r->lock);
 	return 0;
+}
+
+int vr_advance(struct vr_rig *r, int64_t ns, int timeout_ms)
+{
+	if (r->mode != VR_MANUAL || ns < 0)
+		return -EINVAL;
+	return step(r, ns, timeout_ms);
+}
+
+/*
+ * VR_PACED: hold the next step until no stream is busy, ignoring one that has been busy
+ * for VR_PACE_GIVE_UP_MS (an application that stopped feeding it: the card then runs
+ * over it, as a real one would). since[] and gen[] are the pacer's own bookkeeping.
+ */
+static void wait_not_busy(struct vr_rig *r, int64_t since[], uint32_t gen[])
+{
+	struct vc_clock *clk = r->clk;
+	for (;;) {
+		uint32_t acks = __atomic_load_n(&clk->acks, __ATOMIC_ACQUIRE);
+		int64_t now = mono_ns();
+		bool held = false;
+		for (int i = 0; i < VC_CLOCK_SLOTS; i++) {
+			struct vc_clock_slot *sl = &clk->slot[i];
+			uint32_t g = __atomic_load_n(&sl->gen, __ATOMIC_ACQUIRE);
+			if (g != gen[i]) {
+				gen[i] = g;
+				since[i] = 0;
+			}
+			if (!__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) ||
+			    !__atomic_load_n(&sl->busy, __ATOMIC_ACQUIRE)) {
+				since[i] = 0;
+				continue;
+			}
+			if (!since[i])
+				since[i] = now;
+			if (now - since[i] < (int64_t)VR_PACE_GIVE_UP_MS * 1000000)
+				held = true;
+		}
+		if (!held)
+			return;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 2 * 1000 * 1000};
+		syscall(SYS_futex, &clk->acks, FUTEX_WAIT, acks, &ts, NULL, 0);
+	}
+}
+
+static void *pacer_thread(void *arg)
+{
+	struct vr_rig *r = arg;
+	int64_t since[VC_CLOCK_SLOTS] = {0};
+	uint32_t gen[VC_CLOCK_SLOTS] = {0};
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		bool quit = r->quit;
+		pthread_mutex_unlock(&r->lock);
+		if (quit)
+			return NULL;
+		/* never ahead of real time */
+		int64_t next =
+		    (int64_t)__atomic_load_n(&r->clk->now_ns, __ATOMIC_ACQUIRE) + 1000000;
+		struct timespec ts = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		wait_not_busy(r, since, gen);
+		if (step(r, 1000000, 30000) < 0)
+			fprintf(stderr, "vcard_rig: pacer: a stream is stuck, going on\n");
+	}
 }
 
 int64_t vr_now(const struct vr_rig *r)

@@ -23,8 +23,20 @@ struct vr_opts {
 	int tick_us;	  /* pointer granularity, 0 = whole periods */
 	double radio_ppm; /* clock skew of each card */
 	double phone_ppm;
-	int manual; /* 1: the cards' clock moves only by vr_advance (manual pacing) */
+	int manual; /* VR_MANUAL or VR_PACED: the cards' clock is not CLOCK_MONOTONIC */
 };
+
+/*
+ * vr_opts.manual: VR_MANUAL, the cards' clock moves only by vr_advance (for a test that
+ * runs the code under test in its own loop); VR_PACED, a thread of the rig moves it 1 ms
+ * at a time, never ahead of CLOCK_MONOTONIC (it starts there), and holds each step until
+ * no stream is busy (vcard_clock.h) or one has been busy for VR_PACE_GIVE_UP_MS: a
+ * process under test that is slow for a moment (rinkid on a loaded machine) makes the
+ * cards wait instead of losing periods. Times are the cards' clock, at most real time.
+ */
+#define VR_MANUAL	   1
+#define VR_PACED	   2
+#define VR_PACE_GIVE_UP_MS 200
 
 struct vr_rig;
 
@@ -43,7 +55,7 @@ void vr_rig_free(struct vr_rig *r);
 /*
  * Manual pacing: move the cards' clock forward by ns, then wait until every open stream (in
  * any process) has moved its pointer to the new time, and take in what they played. 0,
- * -EINVAL (not manual), or -ETIMEDOUT when a stream did not catch up within timeout_ms
+ * -EINVAL (not VR_MANUAL), or -ETIMEDOUT when a stream did not catch up within timeout_ms
  * (a bound for a failure only: a stream answers as soon as its thread runs).
  */
 int vr_advance(struct vr_rig *r, int64_t ns, int timeout_ms);
