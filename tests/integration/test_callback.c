@@ -117,6 +117,22 @@ static int wait_status(const char *needle, int timeout_ms)
 	return -1;
 }
 
+/* Lines of rinkid's log whose text, after the time stamp, contains needle. */
+static int log_text_count(const char *needle)
+{
+	FILE *f = fopen(rig.log, "r");
+	assert_non_null(f);
+	char line[2048];
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, " ");
+		p += strcspn(p, " "); /* the time stamp */
+		n += strstr(p, needle) != NULL;
+	}
+	fclose(f);
+	return n;
+}
+
 /* rinkictl status's text, in out. */
 static void rinkictl_status(char *out, size_t len)
 {
@@ -235,8 +251,8 @@ static void test_callback_to_radio(void **state)
 	assert_string_equal(l.accepted, "aino");
 	assert_string_equal(l.kinds, "open,call_in,pin_ok,dial,connected,released,close,");
 	assert_null(strstr(l.details, "2468"));
-	/* the PIN never reaches the log either */
-	assert_int_equal(h_log_count(&rig, "2468"), 0);
+	/* the PIN never reaches the log either (its text: a time stamp may hold the digits) */
+	assert_int_equal(log_text_count("2468"), 0);
 }
 
 static void test_callback_wrong_pin(void **state)
