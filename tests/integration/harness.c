@@ -441,6 +441,15 @@ int64_t h_event_time(const struct h_sim *s, const char *needle)
 	return t;
 }
 
+/* After a wait failed: the end of rinkid's log, so the test's output says what it did. */
+static void log_tail(const struct h_rig *r)
+{
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "tail -n 25 %s >&2", r->log);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: cannot show %s\n", r->log);
+}
+
 int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms)
 {
 	timeout_ms = wait_limit(timeout_ms);
@@ -464,6 +473,7 @@ int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms)
 		usleep(20000);
 	} while (now_ms() < end);
 	fprintf(stderr, "harness: '%s' not in rinkid's log within %d ms\n", needle, timeout_ms);
+	log_tail(r);
 	return -1;
 }
 
@@ -498,6 +508,7 @@ int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms)
 	} while (now_ms() < end);
 	fprintf(stderr, "harness: '%s' not %d times in rinkid's log within %d ms\n", needle, n,
 		timeout_ms);
+	log_tail(r);
 	return -1;
 }
 

@@ -498,7 +498,8 @@ static void drill_sms_prompt_stuck(void **state)
 		      "paged but ATD%s; never reaches the modem",
 		      MIKKO);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed", 5000), 0);
+	/* the close may wait for the stuck AT+CMGS's own time-out (40 s) */
+	assert_int_equal(h_wait_log(&rig, "incident closed", 60000), 0);
 	strict_check();
 }
 
