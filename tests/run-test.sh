@@ -13,10 +13,14 @@ dir=${TEST_LOG_DIR:-build/test-logs}
 mkdir -p "$dir" || exit 1
 log=$dir/$name.log
 rm -f "$dir/$name.result"
+# The step's temporary files go to a directory of its own (TMPDIR), removed afterwards
+# (kept with RINKI_KEEP): nothing is shared with a parallel step or another suite.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rt.XXXXXX") || exit 1
 t0=$(date +%s%N)
-"$@" > "$log" 2>&1 < /dev/null
+TMPDIR=$tmp "$@" > "$log" 2>&1 < /dev/null
 rc=$?
 t1=$(date +%s%N)
+[ -n "$RINKI_KEEP" ] || rm -rf "$tmp"
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
 if [ "$rc" -eq 0 ]; then
 	echo ok > "$dir/$name.result"

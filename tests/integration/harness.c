@@ -119,7 +119,12 @@ int h_rig_init(struct h_rig *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->radio.ctl = r->modem.ctl = -1;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/rinki-it-XXXXXX");
+	/* under $TMPDIR (tests/run-test.sh gives each step its own), else /tmp */
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if (snprintf(r->dir, sizeof(r->dir), "%s/rinki-it-XXXXXX", tmp) >= (int)sizeof(r->dir)) {
+		fprintf(stderr, "harness: TMPDIR %s is too long\n", tmp);
+		return -1;
+	}
 	if (!mkdtemp(r->dir))
 		return -1;
 	snprintf(r->db, sizeof(r->db), "%s/rinki.db", r->dir);

@@ -1,10 +1,10 @@
 /*
  * vcard_rig: the test side of the virtual sound cards.
  *
- * vr_rig_new() makes a mkdtemp directory with radio_in/radio_out/phone_in/phone_out
- * FIFOs, fills tools/alsa/asoundrc.in into it and exports ALSA_CONFIG_PATH (alsa.conf
- * first, or every standard PCM is lost). One thread polls the FIFOs: it writes queued
- * samples into the capture FIFOs whenever they have room (the card drains them in
+ * vr_rig_new() makes a mkdtemp directory (under $TMPDIR, else /tmp) with
+ * radio_in/radio_out/phone_in/phone_out FIFOs, fills tools/alsa/asoundrc.in into it and exports
+ * ALSA_CONFIG_PATH (alsa.conf first, or every standard PCM is lost). One thread polls the FIFOs: it
+ * writes queued samples into the capture FIFOs whenever they have room (the card drains them in
  * real time, so a queue of minutes is fine) and appends whatever the cards play to a
  * growing buffer, stamping each chunk with CLOCK_MONOTONIC. All shared state is under
  * one mutex; the condition variable tells vr_inject() when its first sample went in.
@@ -281,7 +281,12 @@ int vr_rig_new(const struct vr_opts *o, struct vr_rig **out)
 	r->wake = -1;
 	for (int i = 0; i < 2; i++)
 		r->s[i].in_fd = r->s[i].out_fd = -1;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/rinki-vcard-XXXXXX");
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if (snprintf(r->dir, sizeof(r->dir), "%s/rinki-vcard-XXXXXX", tmp) >= (int)sizeof(r->dir)) {
+		fprintf(stderr, "vcard_rig: TMPDIR %s is too long\n", tmp);
+		free(r);
+		return -ENAMETOOLONG;
+	}
 	if (!mkdtemp(r->dir)) {
 		err = -errno;
 		free(r);
