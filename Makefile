@@ -2,7 +2,8 @@
 #
 #   make            build rinkid, rinkictl, rinki-web and the device simulators (build/)
 #   make demo       install missing Debian packages (as root), build, play one authority call
-#   make test       unit + integration tests, built with ASan/UBSan
+#   make test       every test, built with ASan/UBSan; make -j2 test runs them in parallel,
+#                   logs in build/test-logs/, last line "N passed, N failed"
 #   make bench      benchmarks under tests/bench (print figures)
 #   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
 #   make fuzz-smoke every fuzz target under gcc + ASan/UBSan, seeds + bounded mutations
@@ -84,7 +85,8 @@ all: build/rinkid $(TOOLS) build/rinki-web build/rinki-sync
 # chromium and python3-websocket drive its browser test (tests/browser/), npm installs
 # axe-core for it under build/; debhelper, lintian and devscripts make deb; python3-icalendar
 # (with Debian's /usr/bin/python3) checks rinkictl's iCalendar export; postgresql-15
-# gives the county sync test its server (initdb, pg_ctl). A package counts as
+# gives the county sync test its server (initdb, pg_ctl), tzdata the roster test's
+# cross-check with the C library. A package counts as
 # there when an installed package provides it (NodeSource's nodejs provides npm). As root
 # `make deps` installs what is missing with apt-get; otherwise it prints the exact line and
 # fails.
@@ -93,7 +95,7 @@ DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
 	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
 	    libmicrohttpd-dev chromium python3-websocket npm debhelper lintian devscripts \
-	    python3-icalendar libpq-dev postgresql-15
+	    python3-icalendar libpq-dev postgresql-15 tzdata
 
 deps:
 	@provided=$$(dpkg-query -W -f='$${Status}|$${Provides}\n' 2>/dev/null | \
@@ -192,28 +194,70 @@ build/fuzz/%: tests/fuzz/%.c $(GW_SRCS)
 		-Iinclude -Igateway $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # --- tests -----------------------------------------------------------------
-# Every unit binary runs even if one fails; the target fails if any did.
-unit: $(UNIT_BINS)
-	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+# make test runs every step: each unit and integration binary, each firmware test, each
+# fuzz smoke target, the lint and the short soak. A step is the make target run/<name>
+# (tests/run-test.sh), so make -j runs steps in parallel: its output goes to
+# build/test-logs/<name>.log, one line "ok|FAIL <seconds> <name>" shows how it went (with
+# the log's tail on a failure), and tests/run-test-summary.sh ends with the line
+# "N passed, N failed" (a step whose build failed counts as failed). make unit and
+# make integration run their part the same way.
+TEST_LOG_DIR := build/test-logs
+export TEST_LOG_DIR
+RUN_TEST   := tests/run-test.sh
+UNIT_RUNS  := $(UNIT_BINS:build/san/unit/%=unit-%)
+INTEG_RUNS := $(INTEG_BINS:build/san/integ/%=integ-%)
+# The firmware steps (FW_RUNS) are defined after firmware/firmware.mk is included.
+TEST_RUNS   = lint $(UNIT_RUNS) $(INTEG_RUNS) browser $(FW_RUNS) $(SMOKE_RUNS) soak-short
+# Run alone, after the others: install-check rebuilds what bakes PREFIX in, deb packs.
+TEST_LAST  := install-check deb
+
+# $(call run_steps,NAMES): run those steps (keep going past failures), then the summary.
+define run_steps
+@rm -rf $(TEST_LOG_DIR) && mkdir -p $(TEST_LOG_DIR)
++@$(MAKE) --no-print-directory -k -Otarget $(1:%=run/%) || true
+@tests/run-test-summary.sh $(1)
+endef
+
+.PHONY: FORCE
+FORCE:
+
+run/unit-%: build/san/unit/% FORCE
+	@$(RUN_TEST) unit-$* $<
 
 # test_io_board runs the firmware image in QEMU
-integration: build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync $(INTEG_BINS) build/fw/fw.elf
-	@fail=0; for t in $(INTEG_BINS); do echo "== $$t"; RINKI_BIN=build/san/bin $$t || fail=1; done; exit $$fail
+run/integ-%: build/san/integ/% build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync build/fw/fw.elf \
+		FORCE
+	@RINKI_BIN=build/san/bin $(RUN_TEST) integ-$* $<
+
+unit: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
+unit: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+unit:
+	$(call run_steps,$(UNIT_RUNS))
+
+integration: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
+integration: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+integration:
+	$(call run_steps,$(INTEG_RUNS))
 
 test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 # The release build is built too, so nothing that only -O2 warns about slips past make test.
 test:
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory lint unit integration browser fw-test fuzz-smoke soak-short
-	@$(MAKE) --no-print-directory install-check
-	@$(MAKE) --no-print-directory deb
+	@rm -rf $(TEST_LOG_DIR) && mkdir -p $(TEST_LOG_DIR)
+	+@$(MAKE) --no-print-directory -k -Otarget $(TEST_RUNS:%=run/%) || true
+	+@$(MAKE) --no-print-directory -k $(TEST_LAST:%=run/%) || true
+	@tests/run-test-summary.sh $(TEST_RUNS) $(TEST_LAST)
 
 # make install PREFIX=/usr into a scratch DESTDIR, then the tree rebuilt for $(PREFIX)
 # (tests/install; alone, after everything else: it rebuilds what bakes PREFIX in).
 .PHONY: install-check
 install-check:
 	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" tests/install/test_install_prefix.sh
+run/install-check: FORCE
+	+@$(RUN_TEST) install-check $(MAKE) --no-print-directory install-check
+run/deb: FORCE
+	+@$(RUN_TEST) deb $(MAKE) --no-print-directory deb
 
 # Layer rules of gateway/ (tests/lint), every rinkictl command in rinkictl(1), and rinkictl's
 # dependencies: no audio, DSP or Modbus.
@@ -248,9 +292,13 @@ build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c
 AXE_VERSION := 4.14.1
 AXE_JS      := build/axe/node_modules/axe-core/axe.min.js
 .PHONY: browser
+BROWSER_DEPS := build/san/bin/rinki-web build/san/bin/rinkictl build/san/browser/web_fixture \
+		$(AXE_JS)
 browser: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
-browser: build/san/bin/rinki-web build/san/bin/rinkictl build/san/browser/web_fixture $(AXE_JS)
+browser: $(BROWSER_DEPS)
 	@AXE_JS=$(AXE_JS) /usr/bin/python3 tests/browser/test_web.py
+run/browser: $(BROWSER_DEPS) FORCE
+	@AXE_JS=$(AXE_JS) $(RUN_TEST) browser /usr/bin/python3 tests/browser/test_web.py
 $(AXE_JS):
 	@mkdir -p build/axe
 	npm install --prefix build/axe --no-save --no-package-lock --no-audit --no-fund \
@@ -258,6 +306,9 @@ $(AXE_JS):
 build/san/browser/web_fixture: build/san/tests/browser/web_fixture.o $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+
+run/lint: build/rinkictl FORCE
+	+@$(RUN_TEST) lint $(MAKE) --no-print-directory lint
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; RINKI_BIN=build $$b || exit 1; done
@@ -283,6 +334,12 @@ SMOKE_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/san/fuzz/%)
 build/san/fuzz/%: build/san/tests/fuzz/%.o build/san/tests/fuzz/smoke_main.o $(SAN_GW)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+SMOKE_RUNS := $(SMOKE_BINS:build/san/fuzz/%=fuzz-smoke-%)
+run/fuzz-smoke-%: build/san/fuzz/% FORCE
+	@mkdir -p build/san/fuzz; s=tests/fuzz/seeds/$*; [ -d $$s ] || s=; \
+	$(RUN_TEST) fuzz-smoke-$* $< -n $(FUZZ_SMOKE_RUNS) -t $(FUZZ_SMOKE_SECONDS) \
+		-s $(FUZZ_SMOKE_SEED) -o build/san/fuzz $$s
 
 fuzz-smoke: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 fuzz-smoke: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
@@ -418,5 +475,22 @@ prompts-check: prompts
 
 # The I/O microcontroller firmware: make firmware, fw-test (part of make test), fw-fuzz.
 include firmware/firmware.mk
+
+# make test's firmware steps: what fw-test (firmware/firmware.mk) runs, one step each.
+FW_RUNS := $(FW_UNIT_BINS:build/san/fwunit/%=fw-%) fw-qemu fw-boot-qemu fw-mbpoll fw-f103-image
+run/fw-%: build/san/fwunit/% FORCE
+	@$(RUN_TEST) fw-$* $<
+run/fw-qemu: $(FW_QEMU_TEST) build/fw/fw.elf FORCE
+	@FW_ELF=build/fw/fw.elf $(RUN_TEST) fw-qemu $(FW_QEMU_TEST)
+run/fw-boot-qemu: $(FW_BOOT_QEMU_TEST) build/fw/boot.elf $(FW_IMAGES) build/san/bin/rinki-flash FORCE
+	@RINKI_FLASH=build/san/bin/rinki-flash FW_BOOT_ELF=build/fw/boot.elf FW_IMG_DIR=build/fw \
+		FW_KEY=$(FW_TEST_KEY) $(RUN_TEST) fw-boot-qemu $(FW_BOOT_QEMU_TEST)
+run/fw-mbpoll: build/fw/fw.elf build/fw/fw_build.h FORCE
+	@FW_ELF=build/fw/fw.elf FW_BUILD_H=build/fw/fw_build.h \
+		$(RUN_TEST) fw-mbpoll tests/integration/fw/test_fw_mbpoll.sh
+run/fw-f103-image: build/san/bin/rinki-flash $(FW_IMAGES) $(FW_BOARD_IMAGES) FORCE
+	@RINKI_FLASH=build/san/bin/rinki-flash FW_F103_DIR=$(FW_F103_DIR) FW_KEY=$(FW_TEST_KEY) \
+		FW_MPS2_IMG=build/fw/fw.img $(RUN_TEST) fw-f103-image \
+		tests/integration/fw/test_fw_f103_image.sh
 
 -include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

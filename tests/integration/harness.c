@@ -81,6 +81,12 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A wait's limit only bounds a failure: never shorter than H_WAIT_MIN_MS (harness.h). */
+static int wait_limit(int timeout_ms)
+{
+	return timeout_ms < H_WAIT_MIN_MS ? H_WAIT_MIN_MS : timeout_ms;
+}
+
 const char *h_bin(void)
 {
 	const char *b = getenv("RINKI_BIN");
@@ -114,7 +120,12 @@ int h_rig_init(struct h_rig *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->radio.ctl = r->modem.ctl = -1;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/rinki-it-XXXXXX");
+	/* under $TMPDIR (tests/run-test.sh gives each step its own), else /tmp */
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if (snprintf(r->dir, sizeof(r->dir), "%s/rinki-it-XXXXXX", tmp) >= (int)sizeof(r->dir)) {
+		fprintf(stderr, "harness: TMPDIR %s is too long\n", tmp);
+		return -1;
+	}
 	if (!mkdtemp(r->dir))
 		return -1;
 	snprintf(r->db, sizeof(r->db), "%s/rinki.db", r->dir);
@@ -417,7 +428,7 @@ int h_cmd(struct h_sim *s, char *reply, size_t len, const char *fmt, ...)
 	line[n++] = '\n';
 	if (write(s->ctl, line, (size_t)n) != n)
 		return -1;
-	int64_t end = now_ms() + 5000;
+	int64_t end = now_ms() + H_WAIT_MIN_MS;
 	while (now_ms() < end) {
 		char *nl = memchr(s->buf, '\n', s->len);
 		if (nl) {
@@ -475,6 +486,7 @@ static void settle(const struct h_rig *r)
 
 int h_wait_event(struct h_sim *s, size_t *pos, const char *needle, int timeout_ms)
 {
+	timeout_ms = wait_limit(timeout_ms);
 	int64_t end = now_ms() + timeout_ms;
 	for (;;) {
 		char *hit = strstr(s->events + *pos, needle);
@@ -522,8 +534,18 @@ int64_t h_event_time(const struct h_sim *s, const char *needle)
 	return t;
 }
 
+/* After a wait failed: the end of rinkid's log, so the test's output says what it did. */
+static void log_tail(const struct h_rig *r)
+{
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "tail -n 25 %s >&2", r->log);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: cannot show %s\n", r->log);
+}
+
 int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms)
 {
+	timeout_ms = wait_limit(timeout_ms);
 	int64_t end = now_ms() + timeout_ms;
 	do {
 		FILE *f = fopen(r->log, "r");
@@ -544,6 +566,8 @@ int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms)
 			pump_one(&r->modem, 0);
 		usleep(20000);
 	} while (now_ms() < end);
+	fprintf(stderr, "harness: '%s' not in rinkid's log within %d ms\n", needle, timeout_ms);
+	log_tail(r);
 	return -1;
 }
 
@@ -565,6 +589,7 @@ int h_log_count(const struct h_rig *r, const char *needle)
 
 int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms)
 {
+	timeout_ms = wait_limit(timeout_ms);
 	int64_t end = now_ms() + timeout_ms;
 	do {
 		if (h_log_count(r, needle) >= n) {
@@ -579,6 +604,7 @@ int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms)
 	} while (now_ms() < end);
 	fprintf(stderr, "harness: '%s' not %d times in rinkid's log within %d ms\n", needle, n,
 		timeout_ms);
+	log_tail(r);
 	return -1;
 }
 
@@ -607,4 +633,51 @@ int h_kill_rinkid(struct h_rig *r, int sig)
 	untrack(r->rinkid);
 	r->rinkid = 0;
 	return got > 0 ? 0 : -1;
+}
+
+int h_settle(struct h_rig *r)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	/* rinkid's control socket: the config's last ctl.socket line (a test may set its own) */
+	FILE *f = fopen(r->conf, "r");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "ctl.socket %107s", sa.sun_path) != 1)
+			continue;
+	if (f)
+		fclose(f);
+	if (!sa.sun_path[0]) {
+		fprintf(stderr, "harness: settle: no ctl.socket in %s\n", r->conf);
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(fd, "status\n", 7) != 7) {
+		fprintf(stderr, "harness: settle: cannot ask rinkid (%s)\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* rinkid answers from its loop: what it did before is written to the ports by then */
+	int64_t end = now_ms() + H_WAIT_MIN_MS;
+	char c = 0;
+	while (c != '\n' && now_ms() < end) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (read(fd, &c, 1) != 1)
+			break;
+	}
+	close(fd);
+	if (c != '\n') {
+		fprintf(stderr, "harness: settle: no answer from rinkid\n");
+		return -1;
+	}
+	/* the sims read their pty before their control clients in each round: their events
+	   for what rinkid wrote come before these replies */
+	if (r->radio.ctl >= 0 && h_cmd(&r->radio, NULL, 0, "state") < 0)
+		return -1;
+	if (r->modem.ctl >= 0 && h_cmd(&r->modem, NULL, 0, "state") < 0)
+		return -1;
+	return 0;
 }

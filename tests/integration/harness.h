@@ -10,6 +10,9 @@
 #include <sys/types.h>
 
 #define H_EVENTS_MAX 65536
+/* Every wait below waits at least this long: its limit only bounds a failure, and a
+   loaded machine must not turn a slow event into one. */
+#define H_WAIT_MIN_MS 30000
 
 struct h_sim {
 	pid_t pid;
@@ -59,20 +62,31 @@ void h_rig_fini(struct h_rig *r);
 /* Exit status of the stopped rinkid (from h_rig_fini's stop); -1 unknown. */
 int h_rinkid_status(void);
 
-/* Send a control command; returns 0 when the reply started with "ok", copying it to reply. */
+/* Send a control command; returns 0 when the reply started with "ok", copying it to reply
+   (waits H_WAIT_MIN_MS for it). */
 int h_cmd(struct h_sim *s, char *reply, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /*
  * Wait until an event line containing needle appears (searching from *pos in
- * s->events, which is advanced past the match). Returns 0, or -1 on timeout.
+ * s->events, which is advanced past the match). Returns 0, or -1 after
+ * max(timeout_ms, H_WAIT_MIN_MS).
  */
 int h_wait_event(struct h_sim *s, size_t *pos, const char *needle, int timeout_ms);
 /* Pump both sims' control sockets for ms milliseconds. */
 void h_pump(struct h_rig *r, int ms);
 /* Count event lines containing needle. */
 int h_count_events(const struct h_sim *s, const char *needle);
-/* Wait until rinkid's log contains needle. 0 or -1. */
+/* Wait until rinkid's log contains needle. 0, or -1 after max(timeout_ms, H_WAIT_MIN_MS). */
 int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms);
+
+/*
+ * A barrier instead of "sleep, then check nothing happened": a status round trip on
+ * rinkid's control socket (so what rinkid did in reaction to everything before is written
+ * to its ports), then a "state" round trip with each sim (which reads its pty first), so
+ * the events of all of it are in s->events. What rinkid would do later on a timer is not
+ * covered. 0 or -1.
+ */
+int h_settle(struct h_rig *r);
 
 /* Nanosecond timestamp from an event line "event rx <t_ns> ..." found by needle. */
 int64_t h_event_time(const struct h_sim *s, const char *needle);
@@ -83,7 +97,8 @@ int64_t h_event_time(const struct h_sim *s, const char *needle);
 
 /* How many lines of rinkid's log contain needle; -1 when the log cannot be read. */
 int h_log_count(const struct h_rig *r, const char *needle);
-/* Wait until at least n lines of rinkid's log contain needle (pumping both sims). 0 or -1. */
+/* Wait until at least n lines of rinkid's log contain needle (pumping both sims). 0, or -1
+   after max(timeout_ms, H_WAIT_MIN_MS). */
 int h_wait_log_count(struct h_rig *r, const char *needle, int n, int timeout_ms);
 /* Number of open file descriptors of pid (entries in /proc/<pid>/fd); -1 on error. */
 int h_fd_count(pid_t pid);

@@ -1,30 +1,23 @@
 /*
- * loop_run.h: for tests that drive a gateway loop in their own process (the audio tests):
- * the monotonic clock in ms and "run the loop for ms of wall time". Header-only, so the
- * harness (also linked into benchmarks without the gateway) does not depend on the loop.
+ * loop_run.h: for tests that drive a gateway loop in their own process between the
+ * virtual cards on the manual clock (vcard_rig's VR_MANUAL): move the cards' clock 1 ms
+ * at a time and, after each step, run the loop until it has nothing left to do. What the
+ * bridge does then depends on the steps only, not on the machine's speed. Header-only;
+ * include after cmocka.h and tools/alsa/vcard_rig.h.
  */
 #ifndef RINKI_TEST_LOOP_RUN_H
 #define RINKI_TEST_LOOP_RUN_H
 
-#include <stdint.h>
-#include <time.h>
-
 #include "core/loop.h"
 
-/* CLOCK_MONOTONIC in ms. */
-static inline int64_t lr_mono_ms(void)
+/* Move rig's cards ms milliseconds on, 1 ms per step, running loop to idle after each. */
+static inline void lr_run_cards(struct vr_rig *rig, struct gw_loop *loop, int ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Run loop's iterations until ms of wall time have passed. */
-static inline void lr_run_for(struct gw_loop *loop, int64_t ms)
-{
-	int64_t end = lr_mono_ms() + ms;
-	for (int64_t now = lr_mono_ms(); now < end; now = lr_mono_ms())
-		gw_loop_run_once(loop, (int)(end - now));
+	for (int i = 0; i < ms; i++) {
+		assert_int_equal(vr_advance(rig, 1000000, 30000), 0);
+		while (gw_loop_run_once(loop, 0) > 0)
+			;
+	}
 }
 
 #endif

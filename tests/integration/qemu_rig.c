@@ -274,7 +274,12 @@ int qrig_init(struct qrig *r, const char *tag, const char *elf, unsigned pace_ba
 		fprintf(stderr, "%s: %s (run make firmware)\n", elf, strerror(errno));
 		return -1;
 	}
-	snprintf(r->dir, sizeof(r->dir), "/tmp/rinki-%.8s.XXXXXX", tag);
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if (snprintf(r->dir, sizeof(r->dir), "%s/rinki-%.8s.XXXXXX", tmp, tag) >=
+	    (int)sizeof(r->dir)) {
+		fprintf(stderr, "qemu_rig: TMPDIR %s is too long\n", tmp);
+		return -1;
+	}
 	if (!mkdtemp(r->dir)) {
 		perror("mkdtemp");
 		r->dir[0] = '\0';

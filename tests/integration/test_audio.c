@@ -1,14 +1,14 @@
 /*
- * Integration tests for gateway/audio.c through the paced virtual sound cards
- * (tools/alsa: the vcard plugin and the vcard_rig harness). The bridge runs in a
- * real gw_loop in this process; the cards run on CLOCK_MONOTONIC in their own
- * threads, so everything below happens in real (or uniformly sped-up) time:
+ * Integration tests for gateway/audio.c through the virtual sound cards (tools/alsa: the
+ * vcard plugin and the vcard_rig harness). The bridge runs in a real gw_loop in this
+ * process; the cards run on the rig's manual clock: the test moves it 1 ms at a time
+ * (vr_advance waits until every stream has moved) and then runs the loop until it has
+ * nothing left to do, so every result is the same on a fast or a loaded machine:
  *  - bit-exact pass-through both ways at equal clocks, and a WAV file in and out;
- *  - +100 ppm between the cards over 32 s of card time (sped up 4x): latency stays
- *    within the compensator's band, each direction corrects the right way;
- *  - +2000 ppm in real time: no underrun, where the uncompensated bridge has one
- *    every 2.5 s;
- *  - a loop stall: the xrun is recovered and the latency comes back to where it was.
+ *  - +100 ppm between the cards over 32 s of card time: latency stays within the
+ *    compensator's band, each direction corrects the right way;
+ *  - +2000 ppm: no underrun, where the uncompensated bridge has one every 2.5 s;
+ *  - a 40 ms loop stall: the xrun is recovered and the latency comes back to where it was.
  * Needs build/alsa/libasound_module_pcm_vcard.so (make alsa-plugin); run from the
  * repository root like every test.
  */
@@ -28,8 +28,8 @@
 #include "voice/audio.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "loop_run.h"
 #include "../../tools/alsa/vcard_rig.h"
+#include "loop_run.h"
 
 #define RATE 8000
 
@@ -39,9 +39,10 @@ struct fx {
 	struct gw_audio *a;
 };
 
-static void fx_up(struct fx *f, const struct vr_opts *o, unsigned period_ms, bool comp)
+static void fx_up(struct fx *f, struct vr_opts *o, unsigned period_ms, bool comp)
 {
 	struct gw_audio_params p;
+	o->manual = VR_MANUAL;
 	assert_int_equal(vr_rig_new(o, &f->rig), 0);
 	f->loop = gw_loop_new();
 	assert_non_null(f->loop);
@@ -71,6 +72,12 @@ static void print_dir(const char *what, const struct gw_audio_dir_stats *d)
 		      d->xruns_capture, d->xruns_playback);
 }
 
+/* Move the cards' clock ms by ms; after each step the bridge does all it can. */
+static void run_cards(struct fx *f, int ms)
+{
+	lr_run_cards(f->rig, f->loop, ms);
+}
+
 /* What came out of side must contain want bit-exactly. */
 static void assert_copy(struct vr_rig *rig, enum vr_side side, const int16_t *want, size_t n)
 {
@@ -92,14 +99,14 @@ static void test_bit_exact_both_ways(void **state)
 	struct vr_opts o;
 	vr_opts_default(&o);
 	fx_up(&f, &o, 10, true);
-	lr_run_for(f.loop, 200);
+	run_cards(&f, 200);
 	size_t n = RATE; /* 1 s of noise each way, no zero samples, different seeds */
 	int16_t *r = malloc(n * 2), *p = malloc(n * 2);
 	vr_noise(r, n, 11, 20000);
 	vr_noise(p, n, 22, 20000);
 	assert_true(vr_inject(f.rig, VR_RADIO, r, n) > 0);
 	assert_true(vr_inject(f.rig, VR_PHONE, p, n) > 0);
-	lr_run_for(f.loop, 1300);
+	run_cards(&f, 1300);
 	assert_copy(f.rig, VR_PHONE, r, n);
 	assert_copy(f.rig, VR_RADIO, p, n);
 	struct gw_audio_stats st;
@@ -108,9 +115,9 @@ static void test_bit_exact_both_ways(void **state)
 	print_dir("phone->radio", &st.to_radio);
 	assert_int_equal(st.to_phone.dropped + st.to_phone.inserted, 0);
 	assert_int_equal(st.to_radio.dropped + st.to_radio.inserted, 0);
-	/* ~1.5 periods: 10 ms capture + 5 ms margin, plus up to a 1 ms tick */
-	assert_in_range(st.to_phone.latency_us, 14000, 17000);
-	assert_in_range(st.to_radio.latency_us, 14000, 17000);
+	/* 1.5 periods exactly: 10 ms capture + 5 ms margin (the cards keep the test's time) */
+	assert_int_equal(st.to_phone.latency_us, 15000);
+	assert_int_equal(st.to_radio.latency_us, 15000);
 	free(r);
 	free(p);
 	fx_down(&f);
@@ -161,85 +168,82 @@ static void test_wav_in_wav_out(void **state)
 }
 
 /*
- * Phone card 100 ppm fast: radio->phone must repeat samples, phone->radio drop them.
- * At 4x speed the playback margin is 1.25 ms of wall time, and a loaded machine can
- * stall the loop that long: an xrun re-primes, which resets the phase and the drift
- * seen so far. So a run with an xrun is tried once more; when both have one, the test
- * is reported skipped (cmocka counts it), not passed.
+ * Phone card 100 ppm fast: radio->phone must repeat samples, phone->radio drop them. 32 s
+ * of card time is 3.2 ms = 25.6 frames of drift; uncompensated the latency would grow by
+ * that, compensated it stays within the band (1.25 ms). The cards run on the test's clock,
+ * so no run has an xrun and the figures are the same every time.
  */
 static void test_drift_100ppm_bounded(void **state)
 {
 	(void)state;
 	struct gw_audio_stats st;
-	bool clean = false;
-	for (int attempt = 0; attempt < 2 && !clean; attempt++) {
-		struct fx f;
-		struct vr_opts o;
-		vr_opts_default(&o);
-		o.phone_ppm = 100;
-		o.speed = 4;
-		o.tick_us = 2000;
-		fx_up(&f, &o, 10, true);
-		lr_run_for(f.loop, 8000); /* 32 s of card time: 3.2 ms = 25 frames of drift */
-		gw_audio_stats(f.a, &st);
-		fx_down(&f);
-		print_dir("radio->phone", &st.to_phone);
-		print_dir("phone->radio", &st.to_radio);
-		clean = st.to_phone.xruns_playback + st.to_radio.xruns_playback +
-			    st.to_phone.xruns_capture + st.to_radio.xruns_capture ==
-			0;
-	}
+	struct fx f;
+	struct vr_opts o;
+	vr_opts_default(&o);
+	o.phone_ppm = 100;
+	fx_up(&f, &o, 10, true);
+	run_cards(&f, 32000);
+	gw_audio_stats(f.a, &st);
+	fx_down(&f);
+	print_dir("radio->phone", &st.to_phone);
+	print_dir("phone->radio", &st.to_radio);
+	assert_int_equal(st.to_phone.xruns_playback + st.to_radio.xruns_playback +
+			     st.to_phone.xruns_capture + st.to_radio.xruns_capture,
+			 0);
 	assert_int_equal(st.to_phone.dropped, 0);
 	assert_int_equal(st.to_radio.inserted, 0);
-	if (!clean) {
-		/* xruns re-prime the phase and throw away the drift seen so far: such a run
-		   proves nothing either way, so the test says so instead of guessing */
-		print_message("the loop stalled in both runs (machine under load): skipped\n");
-		skip();
-	}
-	/* How many corrections the 25 frames of drift take depends on when the phase target
-	   was learned and on scheduling: the property is the bound, not the count. */
-	assert_true(st.to_phone.inserted >= 4);
-	assert_true(st.to_radio.dropped >= 4);
-	/* Uncompensated, the latency would grow by 3.2 ms; the band is 1.25 ms. Seen
-	   compensated: spreads of 1.25-1.4 ms. */
-	assert_true(st.to_radio.latency_max_us - st.to_radio.latency_min_us <= 2500);
-	assert_true(st.to_phone.latency_max_us - st.to_phone.latency_min_us <= 2500);
+	/* 25.6 frames of drift, about 10 (the band) left standing: 16 corrections each way,
+	   and the latency spread is the band, 1.25 ms, where it would be 3.2 ms without */
+	assert_int_equal(st.to_phone.inserted, 16);
+	assert_int_equal(st.to_radio.dropped, 16);
+	assert_int_equal(st.to_radio.latency_max_us - st.to_radio.latency_min_us, 1125);
+	assert_int_equal(st.to_phone.latency_max_us - st.to_phone.latency_min_us, 1250);
 }
 
 /*
  * +2000 ppm on the phone: its playback eats 16 frames/s more than radio capture gives,
- * so uncompensated it underruns within about 2.5 s. A stall of this shared machine can
- * cause an xrun too, so, as above, a run with one is tried once more, and when both
- * have one the test is reported skipped.
+ * so uncompensated it underruns within about 2.5 s; compensated it never does.
  */
 static void test_drift_2000ppm_no_underrun(void **state)
 {
 	(void)state;
 	struct gw_audio_stats st;
-	bool clean = false;
-	for (int attempt = 0; attempt < 2 && !clean; attempt++) {
-		struct fx f;
-		struct vr_opts o;
-		vr_opts_default(&o);
-		o.phone_ppm = 2000;
-		fx_up(&f, &o, 10, true);
-		lr_run_for(f.loop, 3500);
-		gw_audio_stats(f.a, &st);
-		print_dir("radio->phone", &st.to_phone);
-		print_dir("phone->radio", &st.to_radio);
-		fx_down(&f);
-		clean = st.to_phone.xruns_playback == 0;
-	}
-	if (!clean) {
-		print_message("the loop stalled in both runs (machine under load): skipped\n");
-		skip();
-	}
-	assert_true(st.to_phone.inserted >= 20);
-	assert_true(st.to_radio.dropped >= 20);
+	struct fx f;
+	struct vr_opts o;
+	vr_opts_default(&o);
+	o.phone_ppm = 2000;
+	fx_up(&f, &o, 10, true);
+	run_cards(&f, 3500);
+	gw_audio_stats(f.a, &st);
+	print_dir("radio->phone", &st.to_phone);
+	print_dir("phone->radio", &st.to_radio);
+	fx_down(&f);
+	assert_int_equal(st.to_phone.xruns_playback + st.to_radio.xruns_playback, 0);
+	/* 56 frames of drift in 3.5 s, the band's 10 left standing */
+	assert_int_equal(st.to_phone.inserted, 40);
+	assert_int_equal(st.to_radio.dropped, 40);
 }
 
-/* A 40 ms stall of the loop: both playbacks underrun, and the phase comes back. */
+/* Uncompensated, the same +2000 ppm underruns: the test above can tell the difference. */
+static void test_drift_2000ppm_uncompensated_underruns(void **state)
+{
+	(void)state;
+	struct gw_audio_stats st;
+	struct fx f;
+	struct vr_opts o;
+	vr_opts_default(&o);
+	o.phone_ppm = 2000;
+	fx_up(&f, &o, 10, false);
+	run_cards(&f, 3500);
+	gw_audio_stats(f.a, &st);
+	print_dir("radio->phone", &st.to_phone);
+	fx_down(&f);
+	/* half a period (40 frames) of margin is gone after 2.5 s: one underrun in 3.5 s */
+	assert_int_equal(st.to_phone.xruns_playback, 1);
+}
+
+/* A 40 ms stall of the loop (the cards move on, the loop does not run): both playbacks
+   underrun, and the phase comes back. */
 static void test_stall_recovers_phase(void **state)
 {
 	(void)state;
@@ -247,18 +251,19 @@ static void test_stall_recovers_phase(void **state)
 	struct vr_opts o;
 	vr_opts_default(&o);
 	fx_up(&f, &o, 10, true);
-	lr_run_for(f.loop, 500);
+	run_cards(&f, 500);
 	struct gw_audio_stats before, after;
 	gw_audio_stats(f.a, &before);
-	usleep(40000);
-	lr_run_for(f.loop, 700);
+	assert_int_equal(vr_advance(f.rig, 40 * 1000000, 30000), 0);
+	run_cards(&f, 700);
 	gw_audio_stats(f.a, &after);
 	print_dir("radio->phone", &after.to_phone);
 	assert_int_equal(before.to_phone.xruns_playback, 0);
-	assert_true(after.to_phone.xruns_playback >= 1);
-	assert_true(after.to_radio.xruns_playback >= 1);
-	assert_true(abs(after.to_phone.latency_us - before.to_phone.latency_us) <= 1500);
-	assert_true(abs(after.to_radio.latency_us - before.to_radio.latency_us) <= 1500);
+	assert_int_equal(after.to_phone.xruns_playback, 1);
+	assert_int_equal(after.to_radio.xruns_playback, 1);
+	assert_int_equal(after.to_phone.xruns_capture + after.to_radio.xruns_capture, 0);
+	assert_int_equal(after.to_phone.latency_us, before.to_phone.latency_us);
+	assert_int_equal(after.to_radio.latency_us, before.to_radio.latency_us);
 	assert_true(after.running);
 	fx_down(&f);
 }
@@ -271,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_wav_in_wav_out),
 	    cmocka_unit_test(test_drift_100ppm_bounded),
 	    cmocka_unit_test(test_drift_2000ppm_no_underrun),
+	    cmocka_unit_test(test_drift_2000ppm_uncompensated_underruns),
 	    cmocka_unit_test(test_stall_recovers_phase),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

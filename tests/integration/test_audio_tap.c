@@ -1,6 +1,7 @@
 /*
  * Integration tests for the bridge's tap and radio TX gate (gateway/audio.c) through
- * the paced virtual cards (tools/alsa), the bridge in a gw_loop in this process:
+ * the virtual cards (tools/alsa) on the manual clock, the bridge in a gw_loop in this
+ * process run to idle after every 1 ms step (loop_run.h):
  *  - the tap sees every captured period of both sides, bit-exact, tagged by side;
  *  - with the gate closed, phone speech reaches the radio as silence (the tap still
  *    sees it, for the recorder and the VAD); reopened, it passes bit-exact again;
@@ -77,6 +78,7 @@ static void test_tap_and_gate(void **state)
 	t.s[0] = malloc((size_t)t.cap * 2);
 	t.s[1] = malloc((size_t)t.cap * 2);
 	vr_opts_default(&o);
+	o.manual = VR_MANUAL;
 	assert_int_equal(vr_rig_new(&o, &rig), 0);
 	struct gw_loop *loop = gw_loop_new();
 	gw_audio_params_defaults(&p);
@@ -85,7 +87,7 @@ static void test_tap_and_gate(void **state)
 	assert_int_equal(gw_audio_new_params(loop, &p, &a), 0);
 	assert_int_equal(gw_audio_set_tap(a, tap, &t), 0);
 	assert_int_equal(gw_audio_bridge_start(a), 0);
-	lr_run_for(loop, 200);
+	lr_run_cards(rig, loop, 200);
 
 	size_t n = RATE / 2;
 	int16_t *r = malloc(n * 2), *ph = malloc(n * 2), *ph2 = malloc(n * 2);
@@ -95,7 +97,7 @@ static void test_tap_and_gate(void **state)
 	/* open: both ways through, and the tap saw both as captured */
 	assert_true(vr_inject(rig, VR_RADIO, r, n) > 0);
 	assert_true(vr_inject(rig, VR_PHONE, ph, n) > 0);
-	lr_run_for(loop, 800);
+	lr_run_cards(rig, loop, 800);
 	assert_true(played_find(rig, VR_RADIO, ph, n) >= 0);
 	assert_true(played_find(rig, VR_PHONE, r, n) >= 0);
 	assert_true(vr_find(t.s[0], (size_t)t.n[0], r, n) >= 0);
@@ -108,7 +110,7 @@ static void test_tap_and_gate(void **state)
 	assert_int_equal(gw_audio_set_radio_tx_gate(a, false), 0);
 	assert_true(vr_inject(rig, VR_PHONE, ph2, n) > 0);
 	assert_true(vr_inject(rig, VR_RADIO, r, n) > 0);
-	lr_run_for(loop, 800);
+	lr_run_cards(rig, loop, 800);
 	int peak = vr_played_peak(rig, VR_RADIO);
 	print_message("radio played peak with the gate closed: %d\n", peak);
 	assert_int_equal(peak, 0);
@@ -119,7 +121,7 @@ static void test_tap_and_gate(void **state)
 	vr_played_reset(rig, VR_RADIO);
 	assert_int_equal(gw_audio_set_radio_tx_gate(a, true), 0);
 	assert_true(vr_inject(rig, VR_PHONE, ph2, n) > 0);
-	lr_run_for(loop, 800);
+	lr_run_cards(rig, loop, 800);
 	assert_true(played_find(rig, VR_RADIO, ph2, n) >= 0);
 
 	struct gw_audio_stats st;

@@ -332,7 +332,7 @@ static void test_officer_hangs_up_while_paging(void **state)
 	assert_string_equal(l.outcome, "abandoned");
 	assert_int_equal(l.cause, 13);
 	/* nobody else is paged after the officer left */
-	h_pump(&rig, 300);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "ATD" MIKKO), 0);
 }
 
@@ -362,7 +362,7 @@ static void test_monitored_group_logged_not_paged(void **state)
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
 	assert_int_equal(h_wait_log(&rig, "group_call: gssi 9001", 3000), 0);
 	/* nobody was paged, no incident was opened */
-	h_pump(&rig, 300);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "ATD"), 0);
 	assert_int_equal(h_log_count(&rig, "ATA"), 0);
 
@@ -372,7 +372,7 @@ static void test_monitored_group_logged_not_paged(void **state)
 	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
 	assert_int_equal(h_wait_log(&rig, "is not an individual speech call", 3000), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	h_pump(&rig, 200);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_log_count(&rig, "group_call:"), 1);
 
 	/* statuses: configured (hex and decimal keys) and built-in meanings */

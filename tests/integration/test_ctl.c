@@ -8,9 +8,6 @@
  * requests get an err line and rinkid keeps serving; rinkictl status's exit code is the
  * gateway's health: 0 with both devices up, 1 once the modem simulator is gone, 2 when no
  * rinkid listens (text and --json).
- *
- * Needs the control socket wired into rinkid (main.c). Until then rinkid --help does not
- * mention --allow-root and the whole group is skipped with a message saying so.
  */
 #include <errno.h>
 #include <poll.h>
@@ -160,7 +157,7 @@ static void test_page_test_dials(void **state)
 	pos = rig.modem.elen;
 	assert_int_equal(rinkictl(text, sizeof(text), "page-test", "12", NULL), 1);
 	assert_non_null(strstr(text, "(usage)"));
-	h_pump(&rig, 300);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "dial "), 1);
 }
 
@@ -218,19 +215,6 @@ static void test_status_degraded(void **state)
 		fail_msg("status --json output:\n%s", text);
 }
 
-/* rinkid wired with the control socket says so in its --help (it takes --allow-root). */
-static int rinkid_has_ctl(void)
-{
-	char bin[256], path[200], text[4096];
-	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
-	snprintf(path, sizeof(path), "/tmp/rinki-ctl-help-%d", (int)getpid());
-	char *argv[] = {bin, "--help", NULL};
-	h_run(argv, path);
-	int n = slurp(path, text, sizeof(text));
-	unlink(path);
-	return n > 0 && strstr(text, "--allow-root") != NULL;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -276,10 +260,5 @@ int main(void)
 	    cmocka_unit_test(test_bad_requests_and_no_daemon),
 	    cmocka_unit_test(test_status_degraded),
 	};
-	if (!rinkid_has_ctl()) {
-		fprintf(stderr, "test_ctl: rinkid has no control socket yet (main.c not wired): "
-				"skipped\n");
-		return 0;
-	}
 	return cmocka_run_group_tests_name("integration: control socket", tests, setup, teardown);
 }

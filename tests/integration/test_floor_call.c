@@ -14,7 +14,11 @@
  *  - the worker talks, holds the floor and hangs up: AT+CUTXC goes before the ATH;
  *  - the call log has the floor events.
  * And a duplex call: the phone's noise passes straight through, no AT+CTXD is sent.
- * Delays are printed (sim event times and card times are both CLOCK_MONOTONIC).
+ * The cards are paced (VR_PACED): their clock never runs ahead of CLOCK_MONOTONIC, the sims'
+ * event clock, and waits for rinkid when it is slow. Delays are printed; only their order
+ * is asserted, and lower bounds (AT+CUTXC not before the hangover), which a slow machine
+ * cannot break. The test waits on what the cards played (audio time, which the
+ * VAD counts), never on a sleep, and checks "nothing was sent" after h_settle.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +34,7 @@
 #include "../../tools/alsa/vcard_rig.h"
 #include "store/db.h"
 #include "harness.h"
+#include "vcard_find.h"
 
 #define RATE	    8000
 #define AINO	    "+358401234567" /* first on duty for line sos in the demo roster */
@@ -48,6 +53,7 @@ static int setup(void **state)
 	(void)state;
 	struct vr_opts o;
 	vr_opts_default(&o);
+	o.manual = VR_PACED; /* rinkid slow for a moment: the cards wait, no period is lost */
 	/* the cards first: the rig exports ALSA_CONFIG_PATH, which rinkid inherits */
 	bool up = vr_rig_new(&o, &cards) == 0 && h_rig_init(&rig) == 0 && h_start_sims(&rig) == 0;
 	return up ? 0 : -1;
@@ -60,6 +66,21 @@ static int teardown(void **state)
 	vr_rig_free(cards);
 	snd_config_update_free_global();
 	return h_rinkid_status() == 0 ? 0 : -1;
+}
+
+/* Pump until side has played want samples since its last reset. */
+static void drain(enum vr_side side, long want, int timeout_ms)
+{
+	assert_true(vf_wait_played(&rig, cards, side, want, timeout_ms) >= want);
+}
+
+/* Pump until the radio card has played ms more of audio (rinkid has bridged that long). */
+static void audio_for(int ms)
+{
+	int16_t *s;
+	long n = vr_played(cards, VR_RADIO, &s);
+	free(s);
+	drain(VR_RADIO, n + (long)ms * RATE / 1000, ms);
 }
 
 /* The officer calls (simplex or duplex), Aino answers and presses 4: bridged. */
@@ -76,20 +97,7 @@ static void bridge(bool simplex)
 	assert_int_equal(h_wait_log(&rig, "answered", 8000), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
 	assert_int_equal(h_wait_log(&rig, "bridge up", 5000), 0);
-	h_pump(&rig, 500); /* the VAD learns the (silent) floor */
-}
-
-/* Pump until side has played want samples more than from (timeout_ms at most). */
-static void drain(enum vr_side side, long want, int timeout_ms)
-{
-	for (int t = 0; t < timeout_ms; t += 50) {
-		int16_t *s;
-		long n = vr_played(cards, side, &s);
-		free(s);
-		if (n >= want)
-			return;
-		h_pump(&rig, 50);
-	}
+	audio_for(500); /* the VAD learns the (silent) floor */
 }
 
 /* Whether pcm came out on side since the last reset (period by period, bit-exact). */
@@ -131,6 +139,7 @@ static void test_simplex_floor(void **state)
 	(void)state;
 	size_t rp = 0;
 	bridge(true);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.radio, "CTXD"), 0); /* silence asks for nothing */
 
 	/* 1. Aino talks (1.5 s of noise); the radio queues the request, then grants it */
@@ -145,9 +154,13 @@ static void test_simplex_floor(void **state)
 	int64_t t_ctxd = h_event_time(&rig.radio, CTXD);
 	print_message("talk start -> AT+CTXD: %.1f ms (attack %d ms)\n", MS(t_ctxd - t_talk),
 		      ATTACK_MS);
-	assert_true(t_ctxd - t_talk < (ATTACK_MS + 400) * 1000000LL);
+	assert_true(t_ctxd > t_talk);
 	assert_int_equal(h_wait_log(&rig, "floor of radio call 1: queued", 2000), 0);
-	h_pump(&rig, 300);
+	audio_for(300);
+	/* what the radio played before the grant was sent (on the cards' clock) */
+	int16_t *before;
+	long before_grant = vr_played(cards, VR_RADIO, &before);
+	free(before);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "grant 1"), 0);
 	assert_int_equal(h_wait_log(&rig, "floor of radio call 1: granted after", 2000), 0);
 	int64_t t_grant = h_event_time(&rig.radio, "+CTXG: 1,0,0,0");
@@ -159,28 +172,28 @@ static void test_simplex_floor(void **state)
 	print_message("talk end -> AT+CUTXC: %.1f ms (hangover %d ms)\n", MS(t_cutxc - t_end),
 		      HANGOVER_MS);
 	assert_true(t_cutxc - t_end > (HANGOVER_MS - 100) * 1000000LL);
-	assert_true(t_cutxc - t_end < (HANGOVER_MS + 500) * 1000000LL);
 	/* the radio played silence until the grant, then Aino's noise */
 	drain(VR_RADIO, (long)n + RATE / 2, 3000);
 	int16_t *got;
 	long len = vr_played(cards, VR_RADIO, &got);
 	long first = vr_onset(got, (size_t)len, 0, 0);
-	int64_t t_first = first >= 0 ? vr_played_time(cards, VR_RADIO, (size_t)first) : -1;
 	/* which part of the talk came out first */
 	long at = first >= 0 ? vr_find(talk, n, got + first, RATE / 100) : -1;
 	print_message("grant %.1f ms after AT+CTXD; first phone sample on the radio %.1f ms "
-		      "after the grant (talk sample %ld: %.0f ms of talk dropped)\n",
-		      MS(t_grant - t_ctxd), MS(t_first - t_grant), at, at * 1000.0 / RATE);
+		      "of card time after the grant was sent (talk sample %ld: %.0f ms of talk "
+		      "dropped)\n",
+		      MS(t_grant - t_ctxd), (first - before_grant) * 1000.0 / RATE, at,
+		      at * 1000.0 / RATE);
 	free(got);
 	assert_true(first >= 0);
-	assert_true(t_first > t_grant);
+	assert_true(first >= before_grant);
 	assert_true(at > 0); /* the start of the talk was dropped, not delayed */
 	long at2;
 	assert_true(heard(VR_RADIO, talk + at, n - (size_t)at, &at2));
 
 	/* 3. another radio talker: Aino's voice is muted towards the radio, the officer's
 	   passes to her */
-	h_pump(&rig, 300);
+	audio_for(300);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "talker 1 2269002"), 0);
 	assert_int_equal(h_wait_log(&rig, "other talker 2269002", 2000), 0);
 	static int16_t officer[RATE * 3 / 2];
@@ -199,7 +212,7 @@ static void test_simplex_floor(void **state)
 	assert_true(officer_heard);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "cease 1"), 0);
 	assert_int_equal(h_wait_log(&rig, "the other talker ceased", 2000), 0);
-	h_pump(&rig, HANGOVER_MS + 300);
+	audio_for(HANGOVER_MS + 300);
 
 	/* 4. Aino holds the floor and is interrupted: muted at once, nothing to give up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "floor-reply grant"), 0);
@@ -207,21 +220,22 @@ static void test_simplex_floor(void **state)
 	assert_true(vr_inject(cards, VR_PHONE, talk, n) > 0);
 	assert_int_equal(h_wait_log_count(&rig, "floor of radio call 1: granted after", 2, 3000),
 			 0);
-	h_pump(&rig, 300);
+	audio_for(300);
 	int p_held = vr_played_peak(cards, VR_RADIO);
 	int cutxc = h_count_events(&rig.radio, CUTXC);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "interrupt 1 2269009"), 0);
 	assert_int_equal(h_wait_log(&rig, "interrupted by 2269009", 2000), 0);
-	h_pump(&rig, 100); /* what was queued in the radio's playback before it */
+	audio_for(100); /* what was queued in the radio's playback before it */
 	vr_played_reset(cards, VR_RADIO);
-	h_pump(&rig, (int)(n * 1000 / RATE) + HANGOVER_MS);
+	audio_for((int)(n * 1000 / RATE) + HANGOVER_MS);
+	assert_int_equal(h_settle(&rig), 0);
 	int p_intr = vr_played_peak(cards, VR_RADIO);
 	print_message("interrupted: peak at the radio %d while held, %d after\n", p_held, p_intr);
 	assert_true(p_held > 0);
 	assert_int_equal(p_intr, 0);
 	assert_int_equal(h_count_events(&rig.radio, CUTXC), cutxc);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "cease 1"), 0);
-	h_pump(&rig, 200);
+	audio_for(200);
 
 	/* 5. Aino talks, holds the floor, and hangs up: AT+CUTXC goes before the ATH */
 	rp = rig.radio.elen;
@@ -263,7 +277,8 @@ static void test_duplex_no_floor(void **state)
 	assert_true(vr_inject(cards, VR_PHONE, talk, n) > 0);
 	drain(VR_RADIO, (long)n + RATE / 2, 4000);
 	assert_int_equal(h_wait_log(&rig, "phone side talking", 1000), 0);
-	h_pump(&rig, HANGOVER_MS + 300);
+	audio_for(HANGOVER_MS + 300);
+	assert_int_equal(h_settle(&rig), 0);
 	long at;
 	assert_true(heard(VR_RADIO, talk, n, &at));
 	assert_int_equal(h_count_events(&rig.radio, "CTXD"), 0);

@@ -143,7 +143,7 @@ static void test_rate_limited_text_logged(void **state)
 	}
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-text 2269001 viesti 11"), 0);
 	assert_int_equal(h_wait_log(&rig, "text from 2269001 dropped", 3000), 0);
-	h_pump(&rig, 300);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "event sms-out"), 10);
 
 	char bin[256], out[200], text[4096] = "";
@@ -191,7 +191,7 @@ static void test_status_relayed(void **state)
 			 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8002"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
-	h_pump(&rig, 300);
+	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "event sms-out"), 1); /* 0x8003: none */
 	last_hex(&rig.modem, "event sms-out", hex, sizeof(hex));
 	static struct gw_sms_msg m;

@@ -121,6 +121,7 @@ static void test_recording_both_ways(void **state)
 	struct vr_rig *vr;
 	struct h_rig rig;
 	vr_opts_default(&o);
+	o.manual = VR_PACED;			  /* rinkid slow for a moment: the cards wait */
 	assert_int_equal(vr_rig_new(&o, &vr), 0); /* exports ALSA_CONFIG_PATH for rinkid */
 	assert_int_equal(h_rig_init(&rig), 0);
 	assert_int_equal(h_start_sims(&rig), 0);
@@ -194,6 +195,7 @@ static void test_line_not_selected(void **state)
 	struct vr_rig *vr;
 	struct h_rig rig;
 	vr_opts_default(&o);
+	o.manual = VR_PACED; /* rinkid slow for a moment: the cards wait */
 	assert_int_equal(vr_rig_new(&o, &vr), 0);
 	assert_int_equal(h_rig_init(&rig), 0);
 	assert_int_equal(h_start_sims(&rig), 0);

@@ -1,8 +1,8 @@
 /*
  * Integration tests for the voice path around the bridge (gateway/audio.c prompt
- * sources and phone listener, gateway/dtmf.c) through the paced virtual sound cards
- * (tools/alsa): the audio runs in a real gw_loop in this process, the cards on
- * CLOCK_MONOTONIC in their own threads.
+ * sources and phone listener, gateway/dtmf.c) through the virtual sound cards
+ * (tools/alsa): the audio runs in a real gw_loop in this process, the cards on the
+ * manual clock (VR_MANUAL), moved 1 ms at a time with the loop run to idle after each.
  *  - While announcing: keys sent into the phone card's capture are detected in-band,
  *    all 16 in order, and neither side hears the other (both play silence).
  *  - The prompts built by make come out of the cards bit-exact: the announcement on
@@ -43,6 +43,14 @@ struct fx {
 	int64_t heard; /* phone capture samples the listener saw */
 };
 
+/* One millisecond of the cards' clock (VR_MANUAL), then the loop until it has nothing to do. */
+static void step(struct fx *f)
+{
+	assert_int_equal(vr_advance(f->rig, 1000000, 30000), 0);
+	while (gw_loop_run_once(f->loop, 0) > 0)
+		;
+}
+
 /* Run the loop until side's card has played at least want samples (20 s at most). */
 static void play_until(struct fx *f, enum vr_side side, long want)
 {
@@ -53,7 +61,7 @@ static void play_until(struct fx *f, enum vr_side side, long want)
 		free(s);
 		if (n >= want)
 			return;
-		gw_loop_run_once(f->loop, 10);
+		step(f);
 	}
 	fail_msg("the card played less than %ld samples in 20 s", want);
 }
@@ -64,7 +72,7 @@ static void play_prompt_out(struct fx *f, enum gw_audio_side side)
 	enum vr_side card = side == GW_AUDIO_PHONE ? VR_PHONE : VR_RADIO;
 	int64_t end = gw_loop_now_ms(f->loop) + 30000;
 	while (gw_audio_playing(f->a, side) && gw_loop_now_ms(f->loop) < end)
-		gw_loop_run_once(f->loop, 10);
+		step(f);
 	assert_false(gw_audio_playing(f->a, side));
 	int16_t *s;
 	long n = vr_played(f->rig, card, &s);
@@ -92,6 +100,7 @@ static void fx_up(struct fx *f)
 	struct gw_audio_params p;
 	memset(f, 0, sizeof(*f));
 	vr_opts_default(&o);
+	o.manual = VR_MANUAL;
 	assert_int_equal(vr_rig_new(&o, &f->rig), 0);
 	f->loop = gw_loop_new();
 	assert_non_null(f->loop);

@@ -8,16 +8,26 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
-/* Pump the sims until side has played want samples (timeout_ms at most). Returns the count. */
+/*
+ * Pump the sims until side has played want samples; the cards play all the time, so it
+ * comes: the limit, max(timeout_ms, H_WAIT_MIN_MS) of wall time, only bounds a failure.
+ * Returns the count.
+ */
 static inline long vf_wait_played(struct h_rig *rig, struct vr_rig *cards, enum vr_side side,
 				  long want, int timeout_ms)
 {
-	for (int t = 0;; t += 50) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t end = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+		      (timeout_ms < H_WAIT_MIN_MS ? H_WAIT_MIN_MS : timeout_ms);
+	for (;;) {
 		int16_t *s;
 		long n = vr_played(cards, side, &s);
 		free(s);
-		if (n >= want || t >= timeout_ms)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (n >= want || (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >= end)
 			return n;
 		h_pump(rig, 50);
 	}

@@ -13,3 +13,8 @@ soak: all build/soak/soak
 soak-short: all build/soak/soak
 	@SOAK_SDS_SECONDS=2 SOAK_INCIDENTS=300 SOAK_VG_INCIDENTS=0 SOAK_TIDY=1 RINKI_BIN=build \
 		build/soak/soak
+
+# make test's step: the same run, through tests/run-test.sh (Makefile).
+run/soak-short: all build/soak/soak FORCE
+	@SOAK_SDS_SECONDS=2 SOAK_INCIDENTS=300 SOAK_VG_INCIDENTS=0 SOAK_TIDY=1 RINKI_BIN=build \
+		$(RUN_TEST) soak-short build/soak/soak

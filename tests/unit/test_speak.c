@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -82,12 +83,15 @@ static void test_refused_and_failed(void **state)
 	assert_int_equal(gw_speak_start(s, "fi", "rivi\nrivi"), -EINVAL);
 	assert_int_equal(gw_speak_start(s, "de", "Polizei"), -EINVAL);
 	assert_int_equal(gw_speak_start(s, NULL, "Polizei"), -EINVAL);
-	/* looks like options; on stdin it is only text */
-	unlink("/tmp/rinki-speak-opt.wav");
-	assert_int_equal(gw_speak_start(s, "en", "-w /tmp/rinki-speak-opt.wav"), 0);
+	/* looks like options; on stdin it is only text (a path of this process: make -j) */
+	char wav[64], opt[80];
+	snprintf(wav, sizeof(wav), "/tmp/rinki-speak-opt-%d.wav", (int)getpid());
+	snprintf(opt, sizeof(opt), "-w %s", wav);
+	unlink(wav);
+	assert_int_equal(gw_speak_start(s, "en", opt), 0);
 	assert_int_equal(gw_speak_wait(s, 5000), 0);
-	assert_int_equal(gw_speak_get(s, "en", "-w /tmp/rinki-speak-opt.wav", &pcm, &n), 0);
-	assert_int_equal(access("/tmp/rinki-speak-opt.wav", F_OK), -1);
+	assert_int_equal(gw_speak_get(s, "en", opt, &pcm, &n), 0);
+	assert_int_equal(access(wav, F_OK), -1);
 	gw_speak_free(s);
 
 	/* a program that fails, one that writes no WAV, one that does not exist */

@@ -12,15 +12,15 @@ VCARD_SO := build/alsa/libasound_module_pcm_vcard.so
 alsa-plugin: $(VCARD_SO) build/alsa/san/vcard_rig.o build/alsa/rel/vcard_rig.o
 
 # -DPIC: alsa-lib's plugin macros need it (else "undefined symbol: snd_dlsym_start").
-$(VCARD_SO): tools/alsa/pcm_vcard.c
+$(VCARD_SO): tools/alsa/pcm_vcard.c tools/alsa/vcard_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -DPIC -shared -o $@ $< \
 		$(shell pkg-config --cflags --libs alsa) -lpthread -lm
 
-build/alsa/san/vcard_rig.o: tools/alsa/vcard_rig.c tools/alsa/vcard_rig.h
+build/alsa/san/vcard_rig.o: tools/alsa/vcard_rig.c tools/alsa/vcard_rig.h tools/alsa/vcard_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -c $< -o $@
 
-build/alsa/rel/vcard_rig.o: tools/alsa/vcard_rig.c tools/alsa/vcard_rig.h
+build/alsa/rel/vcard_rig.o: tools/alsa/vcard_rig.c tools/alsa/vcard_rig.h tools/alsa/vcard_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -c $< -o $@

@@ -17,8 +17,16 @@
  * avail reaches avail_min (or at once after an xrun), so poll() sleeps like on a
  * card and POLLIN/POLLOUT are level-triggered through poll_revents.
  *
+ * Manual pacing (option clock, the path of a tools/alsa/vcard_clock.h file): the clock is
+ * not CLOCK_MONOTONIC but the time in that file, which the test moves forward. The thread
+ * then waits on the file's sequence futex instead of sleeping to the next tick; at every
+ * advance it moves the "DMA" to the new time, marks the stream caught up in its slot and
+ * wakes the test. The poll descriptor is an eventfd, set while avail >= avail_min at the
+ * file's time. So positions, xruns and latencies follow the test's steps exactly.
+ *
  * Options: capture_fifo, playback_fifo (paths, FIFOs opened O_RDWR|O_NONBLOCK),
- * ppm (clock skew), speed (time compression for long drift tests), tick_us, debug.
+ * ppm (clock skew), speed (time compression for long drift tests), tick_us, clock (""
+ * or absent: CLOCK_MONOTONIC), debug.
  * Build: see tools/alsa/alsa.mk (-fPIC -DPIC -shared, named libasound_module_pcm_vcard.so).
  */
 #include <alsa/asoundlib.h>
@@ -35,10 +43,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "vcard_clock.h"
 
 #define NS 1000000000ULL
 
@@ -63,6 +77,10 @@ struct vcard {
 	bool have_odd;	   /* capture: first byte of a sample split by the FIFO */
 	uint8_t odd;
 	uint64_t lost; /* playback frames the FIFO had no room for */
+	/* manual pacing: the shared clock, this stream's slot in it, the poll eventfd's state */
+	struct vc_clock *clk;
+	int slot;
+	bool signaled;
 };
 
 static uint64_t now_ns(void)
@@ -84,6 +102,19 @@ static void dbg(struct vcard *vc, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+/* The card's time: the test's clock file in manual pacing, else CLOCK_MONOTONIC. */
+static uint64_t card_now(const struct vcard *vc)
+{
+	if (vc->clk)
+		return __atomic_load_n(&vc->clk->now_ns, __ATOMIC_ACQUIRE);
+	return now_ns();
+}
+
+static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, word, op, val, ts, NULL, 0);
 }
 
 /* Frames the card has moved at time t, rounded down to a whole tick. */
@@ -185,6 +216,19 @@ static uint64_t avail(const struct vcard *vc)
 
 static void arm_at(struct vcard *vc, uint64_t t)
 {
+	if (vc->clk) { /* the eventfd is set exactly while t has come on the test's clock */
+		uint64_t v = 1;
+		if (t && t <= card_now(vc)) {
+			if (!vc->signaled && write(vc->tfd, &v, sizeof(v)) == sizeof(v))
+				vc->signaled = true;
+		} else if (vc->signaled) {
+			if (read(vc->tfd, &v, sizeof(v)) < 0) {
+				/* already clear */
+			}
+			vc->signaled = false;
+		}
+		return;
+	}
 	struct itimerspec its = {0};
 	if (t) {
 		its.it_value.tv_sec = (time_t)(t / NS);
@@ -195,7 +239,8 @@ static void arm_at(struct vcard *vc, uint64_t t)
 
 /*
  * Arm the poll timer for the moment avail reaches avail_min (time 1 ns = already
- * past = readable now; 0 = disarmed). Called with the lock held, by the app thread.
+ * past = readable now; 0 = disarmed). Called with the lock held (by the app, or the manual clock
+ * thread).
  */
 static void rearm(struct vcard *vc)
 {
@@ -219,6 +264,28 @@ static void rearm(struct vcard *vc)
 	arm_at(vc, vc->hw >= need ? 1 : time_at(vc, need));
 }
 
+/*
+ * Manual pacing: publish whether the application is behind (vcard_clock.h, slot busy) and
+ * wake a pacer waiting for that to clear. A playback's poll state says nothing (an
+ * application need not poll it), its fill does. Called with the lock held, after rearm().
+ */
+static void publish_busy(struct vcard *vc)
+{
+	if (!vc->clk || vc->slot < 0)
+		return;
+	bool busy;
+	if (vc->io.stream == SND_PCM_STREAM_CAPTURE)
+		busy = vc->signaled;
+	else
+		busy = vc->running && !vc->xrun && vc->io.state != SND_PCM_STATE_DRAINING &&
+		       vc->appl - vc->hw < 2 * vc->granule;
+	struct vc_clock_slot *slot = &vc->clk->slot[vc->slot];
+	if (__atomic_exchange_n(&slot->busy, busy, __ATOMIC_ACQ_REL) && !busy) {
+		__atomic_add_fetch(&vc->clk->acks, 1, __ATOMIC_ACQ_REL);
+		futex(&vc->clk->acks, FUTEX_WAKE, INT_MAX, NULL);
+	}
+}
+
 static void *dma_thread(void *arg)
 {
 	struct vcard *vc = arg;
@@ -240,6 +307,34 @@ static void *dma_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Manual pacing: at every advance of the test's clock, move the "DMA" to the new time, set
+ * or clear the poll eventfd, then tell the test this stream has caught up (its slot's seen,
+ * the acks futex). The 100 ms time-out only lets close() be noticed.
+ */
+static void *clock_thread(void *arg)
+{
+	struct vcard *vc = arg;
+	struct vc_clock *clk = vc->clk;
+	struct vc_clock_slot *slot = &clk->slot[vc->slot];
+	pthread_mutex_lock(&vc->lock);
+	while (!vc->quit) {
+		uint32_t seq = __atomic_load_n(&clk->seq, __ATOMIC_ACQUIRE);
+		advance(vc, card_now(vc));
+		rearm(vc);
+		publish_busy(vc);
+		__atomic_store_n(&slot->seen, seq, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&clk->acks, 1, __ATOMIC_ACQ_REL);
+		futex(&clk->acks, FUTEX_WAKE, INT_MAX, NULL);
+		pthread_mutex_unlock(&vc->lock);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+		futex(&clk->seq, FUTEX_WAIT, seq, &ts);
+		pthread_mutex_lock(&vc->lock);
+	}
+	pthread_mutex_unlock(&vc->lock);
+	return NULL;
+}
+
 static int vc_start(snd_pcm_ioplug_t *io)
 {
 	struct vcard *vc = io->private_data;
@@ -251,11 +346,12 @@ static int vc_start(snd_pcm_ioplug_t *io)
 			;
 		vc->have_odd = false;
 	}
-	vc->t0 = now_ns();
+	vc->t0 = card_now(vc);
 	vc->hw = 0;
 	vc->running = true;
 	vc->xrun = false;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_cond_signal(&vc->cond);
 	pthread_mutex_unlock(&vc->lock);
 	dbg(vc, "start, appl %llu", (unsigned long long)vc->appl);
@@ -268,6 +364,7 @@ static int vc_stop(snd_pcm_ioplug_t *io)
 	pthread_mutex_lock(&vc->lock);
 	vc->running = false;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	dbg(vc, "stop");
 	return 0;
@@ -278,7 +375,7 @@ static snd_pcm_sframes_t vc_pointer(snd_pcm_ioplug_t *io)
 	struct vcard *vc = io->private_data;
 	snd_pcm_sframes_t pos;
 	pthread_mutex_lock(&vc->lock);
-	advance(vc, now_ns());
+	advance(vc, card_now(vc));
 	pos = vc->xrun ? -EPIPE : (snd_pcm_sframes_t)(vc->hw % vc->buffer);
 	pthread_mutex_unlock(&vc->lock);
 	return pos;
@@ -300,6 +397,7 @@ static snd_pcm_sframes_t vc_transfer(snd_pcm_ioplug_t *io, const snd_pcm_channel
 		memcpy(buf, vc->ring + off, size * 2);
 	vc->appl += size;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return (snd_pcm_sframes_t)size;
 }
@@ -313,6 +411,7 @@ static int vc_prepare(snd_pcm_ioplug_t *io)
 	vc->hw = vc->appl = 0;
 	vc->have_odd = false;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return 0;
 }
@@ -353,6 +452,7 @@ static int vc_sw_params(snd_pcm_ioplug_t *io, snd_pcm_sw_params_t *params)
 	if (vc->avail_min > vc->buffer)
 		vc->avail_min = vc->buffer;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return 0;
 }
@@ -364,10 +464,11 @@ static int vc_poll_revents(snd_pcm_ioplug_t *io, struct pollfd *pfd, unsigned in
 	uint64_t expirations;
 	(void)pfd;
 	(void)nfds;
+	pthread_mutex_lock(&vc->lock);
 	while (read(vc->tfd, &expirations, sizeof(expirations)) > 0)
 		;
-	pthread_mutex_lock(&vc->lock);
-	advance(vc, now_ns());
+	vc->signaled = false;
+	advance(vc, card_now(vc));
 	*revents = 0;
 	if (vc->xrun)
 		*revents = POLLERR;
@@ -375,6 +476,7 @@ static int vc_poll_revents(snd_pcm_ioplug_t *io, struct pollfd *pfd, unsigned in
 		 avail(vc) >= vc->avail_min)
 		*revents = io->stream == SND_PCM_STREAM_CAPTURE ? POLLIN : POLLOUT;
 	rearm(vc);
+	publish_busy(vc);
 	pthread_mutex_unlock(&vc->lock);
 	return 0;
 }
@@ -387,7 +489,17 @@ static int vc_close(snd_pcm_ioplug_t *io)
 		vc->quit = true;
 		pthread_cond_signal(&vc->cond);
 		pthread_mutex_unlock(&vc->lock);
+		if (vc->clk)
+			futex(&vc->clk->seq, FUTEX_WAKE, INT_MAX, NULL);
 		pthread_join(vc->thread, NULL);
+	}
+	if (vc->clk) {
+		if (vc->slot >= 0) {
+			__atomic_store_n(&vc->clk->slot[vc->slot].used, 0, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&vc->clk->acks, 1, __ATOMIC_ACQ_REL);
+			futex(&vc->clk->acks, FUTEX_WAKE, INT_MAX, NULL);
+		}
+		munmap(vc->clk, sizeof(*vc->clk));
 	}
 	if (vc->lost)
 		dbg(vc, "%llu played frames found the FIFO full", (unsigned long long)vc->lost);
@@ -440,6 +552,48 @@ static int open_fifo(const char *path)
 	return fd;
 }
 
+/* Map the test's clock file and take a free slot in it. 0 or -errno (SNDERR says why). */
+static int open_clock(struct vcard *vc, const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0) {
+		SNDERR("vcard: clock %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(*vc->clk)) {
+		SNDERR("vcard: clock %s is not a clock file (vcard_rig makes it)", path);
+		close(fd);
+		return -EINVAL;
+	}
+	void *m = mmap(NULL, sizeof(*vc->clk), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		SNDERR("vcard: mmap %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	vc->clk = m;
+	if (__atomic_load_n(&vc->clk->magic, __ATOMIC_ACQUIRE) != VC_CLOCK_MAGIC) {
+		SNDERR("vcard: clock %s: bad magic", path);
+		return -EINVAL;
+	}
+	for (int i = 0; i < VC_CLOCK_SLOTS; i++) {
+		uint32_t free_ = 0;
+		if (__atomic_compare_exchange_n(&vc->clk->slot[i].used, &free_, 1, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			vc->slot = i;
+			__atomic_store_n(&vc->clk->slot[i].busy, 0, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&vc->clk->slot[i].gen, 1, __ATOMIC_ACQ_REL);
+			__atomic_store_n(&vc->clk->slot[i].seen,
+					 __atomic_load_n(&vc->clk->seq, __ATOMIC_ACQUIRE),
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	SNDERR("vcard: clock %s: all %d slots taken", path, VC_CLOCK_SLOTS);
+	return -EBUSY;
+}
+
 static int set_constraints(snd_pcm_ioplug_t *io)
 {
 	static const unsigned int access[] = {SND_PCM_ACCESS_RW_INTERLEAVED};
@@ -461,7 +615,7 @@ static int set_constraints(snd_pcm_ioplug_t *io)
 SND_PCM_PLUGIN_DEFINE_FUNC(vcard)
 {
 	snd_config_iterator_t i, next;
-	const char *cap_path = NULL, *play_path = NULL;
+	const char *cap_path = NULL, *play_path = NULL, *clock_path = NULL;
 	double ppm = 0, speed = 1, tick = 1000, debug = 0;
 	int err;
 
@@ -480,6 +634,11 @@ SND_PCM_PLUGIN_DEFINE_FUNC(vcard)
 				return -EINVAL;
 			}
 			*(id[0] == 'c' ? &cap_path : &play_path) = s;
+		} else if (!strcmp(id, "clock")) {
+			if (snd_config_get_string(n, &clock_path) < 0) {
+				SNDERR("vcard: clock must be a path or \"\"");
+				return -EINVAL;
+			}
 		} else if (!strcmp(id, "ppm")) {
 			if ((err = get_real(n, id, -100000, 100000, &ppm)) < 0)
 				return err;
@@ -508,6 +667,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(vcard)
 	if (!vc)
 		return -ENOMEM;
 	vc->tfd = vc->fifo = -1;
+	vc->slot = -1;
 	vc->io.private_data = vc;
 	pthread_mutex_init(&vc->lock, NULL);
 	pthread_cond_init(&vc->cond, NULL);
@@ -524,10 +684,13 @@ SND_PCM_PLUGIN_DEFINE_FUNC(vcard)
 		err = vc->fifo;
 		goto fail;
 	}
-	vc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (clock_path && *clock_path && (err = open_clock(vc, clock_path)) < 0)
+		goto fail;
+	vc->tfd = vc->clk ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
+			  : timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (vc->tfd < 0) {
 		err = -errno;
-		SNDERR("vcard: timerfd_create: %s", strerror(errno));
+		SNDERR("vcard: poll descriptor: %s", strerror(errno));
 		goto fail;
 	}
 	/* The "DMA" thread takes no signals: a real card has no thread in the process, and
@@ -535,7 +698,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(vcard)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int terr = pthread_create(&vc->thread, NULL, dma_thread, vc);
+	int terr = pthread_create(&vc->thread, NULL, vc->clk ? clock_thread : dma_thread, vc);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (terr != 0) {
 		err = -EAGAIN;

@@ -1,13 +1,17 @@
 /*
  * vcard_rig: the test side of the virtual sound cards.
  *
- * vr_rig_new() makes a mkdtemp directory with radio_in/radio_out/phone_in/phone_out
- * FIFOs, fills tools/alsa/asoundrc.in into it and exports ALSA_CONFIG_PATH (alsa.conf
- * first, or every standard PCM is lost). One thread polls the FIFOs: it writes queued
- * samples into the capture FIFOs whenever they have room (the card drains them in
+ * vr_rig_new() makes a mkdtemp directory (under $TMPDIR, else /tmp) with
+ * radio_in/radio_out/phone_in/phone_out FIFOs, fills tools/alsa/asoundrc.in into it and exports
+ * ALSA_CONFIG_PATH (alsa.conf first, or every standard PCM is lost). One thread polls the FIFOs: it
+ * writes queued samples into the capture FIFOs whenever they have room (the card drains them in
  * real time, so a queue of minutes is fine) and appends whatever the cards play to a
  * growing buffer, stamping each chunk with CLOCK_MONOTONIC. All shared state is under
  * one mutex; the condition variable tells vr_inject() when its first sample went in.
+ *
+ * With vr_opts.manual the rig also makes the clock file (tools/alsa/vcard_clock.h) the
+ * cards run on; vr_advance() moves it and waits until every open stream caught up, and
+ * every time stamp above is the cards' time instead of CLOCK_MONOTONIC.
  */
 #include "vcard_rig.h"
 
@@ -21,10 +25,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "vcard_clock.h"
 
 struct chunk {
 	size_t idx; /* first sample of the chunk */
@@ -56,6 +65,10 @@ struct vr_rig {
 	pthread_cond_t cond;
 	int wake;
 	struct side s[2];
+	struct vc_clock *clk; /* manual pacing, else NULL */
+	int mode;	      /* vr_opts.manual */
+	pthread_t pacer;
+	bool pacer_ok;
 };
 
 static const char *const fifo_names[2][2] = {{"radio_in", "radio_out"}, {"phone_in", "phone_out"}};
@@ -65,6 +78,14 @@ static int64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The cards' time: the clock file's in manual pacing, else CLOCK_MONOTONIC. */
+static int64_t rig_now(const struct vr_rig *r)
+{
+	if (r->clk)
+		return (int64_t)__atomic_load_n(&r->clk->now_ns, __ATOMIC_ACQUIRE);
+	return mono_ns();
 }
 
 void vr_opts_default(struct vr_opts *o)
@@ -93,7 +114,7 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 }
 
 /* Append what the out FIFO holds. Called with the lock held. */
-static void drain_out(struct side *sd)
+static void drain_out(const struct vr_rig *rig, struct side *sd)
 {
 	uint8_t buf[8192];
 	ssize_t r;
@@ -109,7 +130,7 @@ static void drain_out(struct side *sd)
 		    grow((void **)&sd->c, &sd->ccap, sd->clen + 1, sizeof(*sd->c)) < 0)
 			return;
 		memcpy(sd->p + sd->plen, buf, n * 2);
-		sd->c[sd->clen++] = (struct chunk){.idx = sd->plen, .t_ns = mono_ns()};
+		sd->c[sd->clen++] = (struct chunk){.idx = sd->plen, .t_ns = rig_now(rig)};
 		sd->plen += n;
 	}
 }
@@ -126,7 +147,7 @@ static void feed_in(struct vr_rig *r, struct side *sd)
 			return;
 		size_t got = (size_t)w / 2;
 		if (sd->mark_ns < 0 && sd->mark >= sd->written && sd->mark < sd->written + got) {
-			sd->mark_ns = mono_ns();
+			sd->mark_ns = rig_now(r);
 			pthread_cond_broadcast(&r->cond);
 		}
 		sd->written += got;
@@ -161,7 +182,7 @@ static void *io_thread(void *arg)
 		}
 		pthread_mutex_lock(&r->lock);
 		for (int i = 0; i < 2; i++) {
-			drain_out(&r->s[i]);
+			drain_out(r, &r->s[i]);
 			feed_in(r, &r->s[i]);
 		}
 		pthread_mutex_unlock(&r->lock);
@@ -192,20 +213,24 @@ static int write_asoundrc(struct vr_rig *r, const struct vr_opts *o, char *path,
 		fclose(in);
 		return err;
 	}
-	char vals[6][PATH_MAX + 32];
-	const char *keys[6] = {"@LIB@",	    "@DIR@",	   "@SPEED@",
-			       "@TICK_US@", "@RADIO_PPM@", "@PHONE_PPM@"};
+	char vals[7][PATH_MAX + 32];
+	const char *keys[7] = {"@LIB@",	      "@DIR@",	     "@SPEED@", "@TICK_US@",
+			       "@RADIO_PPM@", "@PHONE_PPM@", "@CLOCK@"};
 	snprintf(vals[0], sizeof(vals[0]), "%s", lib);
 	snprintf(vals[1], sizeof(vals[1]), "%s", r->dir);
 	snprintf(vals[2], sizeof(vals[2]), "%.6f", o->speed);
 	snprintf(vals[3], sizeof(vals[3]), "%d", o->tick_us);
 	snprintf(vals[4], sizeof(vals[4]), "%.3f", o->radio_ppm);
 	snprintf(vals[5], sizeof(vals[5]), "%.3f", o->phone_ppm);
+	if (r->clk)
+		snprintf(vals[6], sizeof(vals[6]), "%s/clock", r->dir);
+	else
+		vals[6][0] = '\0';
 	char line[1024];
 	while (fgets(line, sizeof(line), in)) {
 		for (char *p = line; *p;) {
 			int k = -1;
-			for (int i = 0; i < 6 && k < 0; i++)
+			for (int i = 0; i < 7 && k < 0; i++)
 				if (!strncmp(p, keys[i], strlen(keys[i])))
 					k = i;
 			if (k >= 0) {
@@ -220,6 +245,31 @@ static int write_asoundrc(struct vr_rig *r, const struct vr_opts *o, char *path,
 	return fclose(out) == 0 ? 0 : -EIO;
 }
 
+static void *pacer_thread(void *arg);
+
+/* The clock file of manual pacing, at 1 s (0 would read as "no deadline" in the plugin). */
+static int make_clock(struct vr_rig *r)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/clock", r->dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || ftruncate(fd, sizeof(*r->clk)) < 0) {
+		int err = -errno;
+		fprintf(stderr, "vcard_rig: %s: %s\n", p, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	void *m = mmap(NULL, sizeof(*r->clk), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -errno;
+	r->clk = m;
+	r->clk->now_ns = r->mode == VR_PACED ? (uint64_t)mono_ns() : 1000000000ULL;
+	__atomic_store_n(&r->clk->magic, VC_CLOCK_MAGIC, __ATOMIC_RELEASE);
+	return 0;
+}
+
 int vr_rig_new(const struct vr_opts *o, struct vr_rig **out)
 {
 	struct vr_rig *r = calloc(1, sizeof(*r));
@@ -231,7 +281,12 @@ int vr_rig_new(const struct vr_opts *o, struct vr_rig **out)
 	r->wake = -1;
 	for (int i = 0; i < 2; i++)
 		r->s[i].in_fd = r->s[i].out_fd = -1;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/rinki-vcard-XXXXXX");
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if (snprintf(r->dir, sizeof(r->dir), "%s/rinki-vcard-XXXXXX", tmp) >= (int)sizeof(r->dir)) {
+		fprintf(stderr, "vcard_rig: TMPDIR %s is too long\n", tmp);
+		free(r);
+		return -ENAMETOOLONG;
+	}
 	if (!mkdtemp(r->dir)) {
 		err = -errno;
 		free(r);
@@ -253,6 +308,9 @@ int vr_rig_new(const struct vr_opts *o, struct vr_rig **out)
 		}
 		r->s[i].mark_ns = -1;
 	}
+	r->mode = o->manual;
+	if (o->manual && (err = make_clock(r)) < 0)
+		goto fail;
 	char conf[128], env[256];
 	if ((err = write_asoundrc(r, o, conf, sizeof(conf))) < 0)
 		goto fail;
@@ -268,6 +326,13 @@ int vr_rig_new(const struct vr_opts *o, struct vr_rig **out)
 		goto fail;
 	}
 	r->thread_ok = true;
+	if (r->mode == VR_PACED) {
+		if (pthread_create(&r->pacer, NULL, pacer_thread, r) != 0) {
+			err = -EAGAIN;
+			goto fail;
+		}
+		r->pacer_ok = true;
+	}
 	*out = r;
 	return 0;
 fail:
@@ -279,6 +344,12 @@ void vr_rig_free(struct vr_rig *r)
 {
 	if (!r)
 		return;
+	if (r->pacer_ok) {
+		pthread_mutex_lock(&r->lock);
+		r->quit = true;
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->pacer, NULL);
+	}
 	if (r->thread_ok) {
 		pthread_mutex_lock(&r->lock);
 		r->quit = true;
@@ -308,6 +379,11 @@ void vr_rig_free(struct vr_rig *r)
 	char p[128];
 	snprintf(p, sizeof(p), "%s/asoundrc", r->dir);
 	unlink(p);
+	if (r->clk) {
+		munmap(r->clk, sizeof(*r->clk));
+		snprintf(p, sizeof(p), "%s/clock", r->dir);
+		unlink(p);
+	}
 	rmdir(r->dir);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
@@ -350,7 +426,7 @@ long vr_played(struct vr_rig *r, enum vr_side side, int16_t **out)
 {
 	struct side *sd = &r->s[side];
 	pthread_mutex_lock(&r->lock);
-	drain_out(sd);
+	drain_out(r, sd);
 	size_t n = sd->plen;
 	*out = malloc((n ? n : 1) * sizeof(**out));
 	if (*out && n)
@@ -383,7 +459,7 @@ int vr_played_peak(struct vr_rig *r, enum vr_side side)
 	struct side *sd = &r->s[side];
 	int peak = 0;
 	pthread_mutex_lock(&r->lock);
-	drain_out(sd);
+	drain_out(r, sd);
 	for (size_t i = 0; i < sd->plen; i++)
 		peak = abs(sd->p[i]) > peak ? abs(sd->p[i]) : peak;
 	pthread_mutex_unlock(&r->lock);
@@ -394,7 +470,7 @@ void vr_played_reset(struct vr_rig *r, enum vr_side side)
 {
 	struct side *sd = &r->s[side];
 	pthread_mutex_lock(&r->lock);
-	drain_out(sd);
+	drain_out(r, sd);
 	sd->plen = sd->clen = 0;
 	pthread_mutex_unlock(&r->lock);
 }
@@ -533,4 +609,114 @@ long vr_find_chunks(const int16_t *hay, size_t nh, size_t from, const int16_t *n
 		pos += (size_t)at + k;
 	}
 	return first;
+}
+
+/* Move the clock by ns and wait until every open stream caught up (vr_advance). */
+static int step(struct vr_rig *r, int64_t ns, int timeout_ms)
+{
+	struct vc_clock *clk = r->clk;
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < 2; i++) /* what was injected is in the FIFOs before the cards read */
+		feed_in(r, &r->s[i]);
+	pthread_mutex_unlock(&r->lock);
+	__atomic_add_fetch(&clk->now_ns, (uint64_t)ns, __ATOMIC_ACQ_REL);
+	uint32_t seq = __atomic_add_fetch(&clk->seq, 1, __ATOMIC_ACQ_REL);
+	syscall(SYS_futex, &clk->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	int64_t end = mono_ns() + (int64_t)timeout_ms * 1000000;
+	for (;;) {
+		uint32_t acks = __atomic_load_n(&clk->acks, __ATOMIC_ACQUIRE);
+		int behind = -1;
+		for (int i = 0; i < VC_CLOCK_SLOTS && behind < 0; i++)
+			if (__atomic_load_n(&clk->slot[i].used, __ATOMIC_ACQUIRE) &&
+			    __atomic_load_n(&clk->slot[i].seen, __ATOMIC_ACQUIRE) != seq)
+				behind = i;
+		if (behind < 0)
+			break;
+		int64_t left = end - mono_ns();
+		if (left <= 0) {
+			fprintf(stderr, "vcard_rig: stream %d did not catch up within %d ms\n",
+				behind, timeout_ms);
+			return -ETIMEDOUT;
+		}
+		if (left > 100000000)
+			left = 100000000;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left};
+		syscall(SYS_futex, &clk->acks, FUTEX_WAIT, acks, &ts, NULL, 0);
+	}
+	pthread_mutex_lock(&r->lock); /* what the cards played up to now, stamped now */
+	for (int i = 0; i < 2; i++)
+		drain_out(r, &r->s[i]);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+int vr_advance(struct vr_rig *r, int64_t ns, int timeout_ms)
+{
+	if (r->mode != VR_MANUAL || ns < 0)
+		return -EINVAL;
+	return step(r, ns, timeout_ms);
+}
+
+/*
+ * VR_PACED: hold the next step until no stream is busy, ignoring one that has been busy
+ * for VR_PACE_GIVE_UP_MS (an application that stopped feeding it: the card then runs
+ * over it, as a real one would). since[] and gen[] are the pacer's own bookkeeping.
+ */
+static void wait_not_busy(struct vr_rig *r, int64_t since[], uint32_t gen[])
+{
+	struct vc_clock *clk = r->clk;
+	for (;;) {
+		uint32_t acks = __atomic_load_n(&clk->acks, __ATOMIC_ACQUIRE);
+		int64_t now = mono_ns();
+		bool held = false;
+		for (int i = 0; i < VC_CLOCK_SLOTS; i++) {
+			struct vc_clock_slot *sl = &clk->slot[i];
+			uint32_t g = __atomic_load_n(&sl->gen, __ATOMIC_ACQUIRE);
+			if (g != gen[i]) {
+				gen[i] = g;
+				since[i] = 0;
+			}
+			if (!__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) ||
+			    !__atomic_load_n(&sl->busy, __ATOMIC_ACQUIRE)) {
+				since[i] = 0;
+				continue;
+			}
+			if (!since[i])
+				since[i] = now;
+			if (now - since[i] < (int64_t)VR_PACE_GIVE_UP_MS * 1000000)
+				held = true;
+		}
+		if (!held)
+			return;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 2 * 1000 * 1000};
+		syscall(SYS_futex, &clk->acks, FUTEX_WAIT, acks, &ts, NULL, 0);
+	}
+}
+
+static void *pacer_thread(void *arg)
+{
+	struct vr_rig *r = arg;
+	int64_t since[VC_CLOCK_SLOTS] = {0};
+	uint32_t gen[VC_CLOCK_SLOTS] = {0};
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		bool quit = r->quit;
+		pthread_mutex_unlock(&r->lock);
+		if (quit)
+			return NULL;
+		/* never ahead of real time */
+		int64_t next =
+		    (int64_t)__atomic_load_n(&r->clk->now_ns, __ATOMIC_ACQUIRE) + 1000000;
+		struct timespec ts = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		wait_not_busy(r, since, gen);
+		if (step(r, 1000000, 30000) < 0)
+			fprintf(stderr, "vcard_rig: pacer: a stream is stuck, going on\n");
+	}
+}
+
+int64_t vr_now(const struct vr_rig *r)
+{
+	return rig_now(r);
 }

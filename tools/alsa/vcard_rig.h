@@ -5,7 +5,9 @@
  * written from tools/alsa/asoundrc.in, and ALSA_CONFIG_PATH pointing at it, so code
  * under test opens "rinki_radio" and "rinki_phone" by name. One I/O thread feeds
  * injected samples into the capture FIFOs as fast as they take them and records
- * everything the cards play, with the CLOCK_MONOTONIC time each chunk came out.
+ * everything the cards play, with the CLOCK_MONOTONIC time each chunk came out. With
+ * vr_opts.manual the cards run on a clock the test moves (vr_advance) instead, and every
+ * time below is that clock's.
  * Helpers make tones and noise, load WAV files and find onsets and exact copies.
  */
 #ifndef VCARD_RIG_H
@@ -21,11 +23,24 @@ struct vr_opts {
 	int tick_us;	  /* pointer granularity, 0 = whole periods */
 	double radio_ppm; /* clock skew of each card */
 	double phone_ppm;
+	int manual; /* VR_MANUAL or VR_PACED: the cards' clock is not CLOCK_MONOTONIC */
 };
+
+/*
+ * vr_opts.manual: VR_MANUAL, the cards' clock moves only by vr_advance (for a test that
+ * runs the code under test in its own loop); VR_PACED, a thread of the rig moves it 1 ms
+ * at a time, never ahead of CLOCK_MONOTONIC (it starts there), and holds each step until
+ * no stream is busy (vcard_clock.h) or one has been busy for VR_PACE_GIVE_UP_MS: a
+ * process under test that is slow for a moment (rinkid on a loaded machine) makes the
+ * cards wait instead of losing periods. Times are the cards' clock, at most real time.
+ */
+#define VR_MANUAL	   1
+#define VR_PACED	   2
+#define VR_PACE_GIVE_UP_MS 200
 
 struct vr_rig;
 
-/* Defaults: real time, 1 ms tick, no skew. */
+/* Defaults: real time, 1 ms tick, no skew, not manual. */
 void vr_opts_default(struct vr_opts *o);
 
 /*
@@ -37,19 +52,29 @@ int vr_rig_new(const struct vr_opts *o, struct vr_rig **out);
 /* Stop the thread, remove the directory; unsets nothing else. NULL is fine. */
 void vr_rig_free(struct vr_rig *r);
 
+/*
+ * Manual pacing: move the cards' clock forward by ns, then wait until every open stream (in
+ * any process) has moved its pointer to the new time, and take in what they played. 0,
+ * -EINVAL (not VR_MANUAL), or -ETIMEDOUT when a stream did not catch up within timeout_ms
+ * (a bound for a failure only: a stream answers as soon as its thread runs).
+ */
+int vr_advance(struct vr_rig *r, int64_t ns, int timeout_ms);
+/* The cards' time in ns: the manual clock, or CLOCK_MONOTONIC. */
+int64_t vr_now(const struct vr_rig *r);
+
 /* The PCM names the code under test opens: "rinki_radio" / "rinki_phone". */
 const char *vr_pcm_name(enum vr_side side);
 
 /*
  * Queue n samples for the side's capture FIFO (what the card "hears"). Returns the
- * CLOCK_MONOTONIC ns at which the first of them entered the FIFO (waits for that, up to
+ * cards' time (vr_now) at which the first of them entered the FIFO (waits for that, up to
  * 2 s), or -errno. Onset timing is meaningful when nothing else is queued.
  */
 int64_t vr_inject(struct vr_rig *r, enum vr_side side, const int16_t *s, size_t n);
 
 /* Samples the side's card has played so far (copied out; caller frees *out). Count or -errno. */
 long vr_played(struct vr_rig *r, enum vr_side side, int16_t **out);
-/* CLOCK_MONOTONIC ns at which played sample idx came out of the card, or -1. */
+/* The cards' time (vr_now, ns) at which played sample idx came out of the card, or -1. */
 int64_t vr_played_time(struct vr_rig *r, enum vr_side side, size_t idx);
 /* Largest |sample| the side's card played so far (since the last reset). */
 int vr_played_peak(struct vr_rig *r, enum vr_side side);

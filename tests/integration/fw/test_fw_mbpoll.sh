@@ -9,7 +9,7 @@
 # Checks: identity input registers (board id, version, build hash, register map version), a
 # holding register written and read back, the AUX coil forced on and off and seen on the
 # output pin through the test register, and three exception replies (02 illegal address,
-# 03 illegal value, 04 PTT refused in safe state). Without mbpoll it prints SKIP and exits 0.
+# 03 illegal value, 04 PTT refused in safe state). Without mbpoll it fails (make deps installs it).
 # QEMU and socat are started here and stopped by pid on every exit path.
 set -u
 
@@ -19,8 +19,8 @@ version_h=${FW_VERSION_H:-firmware/core/fw_version.h}
 qemu=${QEMU:-qemu-system-arm}
 
 if ! command -v mbpoll > /dev/null 2>&1; then
-	echo "SKIP: mbpoll not installed (apt-get install mbpoll)"
-	exit 0
+	echo "FAIL: mbpoll not installed (it is in the Makefile's DEB_PKGS: make deps)"
+	exit 1
 fi
 for f in "$elf" "$build_h" "$version_h"; do
 	if [ ! -r "$f" ]; then
