@@ -153,7 +153,9 @@ void call_fmt_duration(int64_t ms, char *buf, size_t len)
  */
 int call_set_state(struct gw_call *c, enum gw_call_state to)
 {
-	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_RING, (int64_t)c->chain[c->step].ring_s * 1000);
+	if (c->step >= 0) /* -1: nobody on duty and no fallback, no step to ring */
+		gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_RING,
+				    (int64_t)c->chain[c->step].ring_s * 1000);
 	gw_fsm_timer_set_ms(&c->fi, GW_CALL_T_ACCEPT, (int64_t)c->mgr->conf->accept_time_s * 1000);
 	return gw_fsm_state_chg(&c->fi, to);
 }

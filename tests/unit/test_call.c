@@ -277,6 +277,21 @@ static void test_nobody_answers(void **state)
 	assert_non_null(strstr(last_sms, "Vastaamaton VIRVE-puhelu"));
 }
 
+/* Nobody on duty and no fallback: the officer is told, the call released, the incident
+   closed "unstaffed"; no chain step is looked at (there is none: UBSan checks the index). */
+static void test_unstaffed_line(void **state)
+{
+	struct fx *f = *state;
+	gw_loop_clock_advance(f->loop, 2 * 86400000LL); /* the roster's shifts are over */
+	incoming(f, 3, "2269001");
+	assert_string_equal(f->trace, "ATA 3;SDS 2269001;ATH 3;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.outcome, "unstaffed");
+	assert_non_null(strstr(l.kinds, "unstaffed,"));
+}
+
 static void test_officer_hangs_up_while_paging(void **state)
 {
 	struct fx *f = *state;
@@ -894,6 +909,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_answered_then_radio_releases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unstaffed_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejects_undeclared_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_hangs_up_when_bridged, setup, teardown),
