@@ -378,12 +378,12 @@ clean:
 # make deb: the tree (without build/ and .git) copied to build/deb/rinki-VERSION with
 # tools/debian as its debian/, built with dpkg-buildpackage (binary only, unsigned) and
 # checked with lintian: any error or warning fails (tools/debian/README.md).
-DEB_VERSION := $(shell sed -n 's/^\#define RINKI_VERSION[[:space:]]*"\(.*\)"/\1/p' gateway/main.c \
+DEB_VERSION := $(shell sed -n 's/^\#define GW_RINKID_VERSION[[:space:]]*"\(.*\)"/\1/p' gateway/service/rinkid.h \
 		 gateway/service/rinkid.c 2>/dev/null | head -n 1)
 DEB_TREE    := build/deb/rinki-$(DEB_VERSION)
 .PHONY: deb
 deb:
-	@[ -n "$(DEB_VERSION)" ] || { echo "deb: no RINKI_VERSION found"; exit 1; }
+	@[ -n "$(DEB_VERSION)" ] || { echo "deb: no GW_RINKID_VERSION found"; exit 1; }
 	@head -n 1 tools/debian/changelog | grep -q '^rinki ($(DEB_VERSION))' || \
 		{ echo "deb: tools/debian/changelog does not start with version $(DEB_VERSION)"; exit 1; }
 	rm -rf build/deb && mkdir -p $(DEB_TREE)

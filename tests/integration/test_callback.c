@@ -117,22 +117,6 @@ static int wait_status(const char *needle, int timeout_ms)
 	return -1;
 }
 
-/* Lines of rinkid's log whose text, after the time stamp, contains needle. */
-static int log_text_count(const char *needle)
-{
-	FILE *f = fopen(rig.log, "r");
-	assert_non_null(f);
-	char line[2048];
-	int n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = line + strspn(line, " ");
-		p += strcspn(p, " "); /* the time stamp */
-		n += strstr(p, needle) != NULL;
-	}
-	fclose(f);
-	return n;
-}
-
 /* rinkictl status's text, in out. */
 static void rinkictl_status(char *out, size_t len)
 {
