@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -144,6 +145,13 @@ static void *run(void *arg)
 {
 	struct db_writer *w = arg;
 	bool stop = false;
+	/*
+	 * Commits are background work: under the normal scheduler even when the loop runs
+	 * SCHED_FIFO (run.rt_priority, inherited at pthread_create), so that a commit's CPU
+	 * never keeps the loop from the next page.
+	 */
+	struct sched_param sp = {.sched_priority = 0};
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
 	while (!stop) {
 		bool replay;
 		pthread_mutex_lock(&w->mu);

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -351,6 +353,67 @@ static void test_crash_with_database_held(void **state)
 	crash_after_writes(true, true);
 }
 
+/* The scheduling policy (field 41 of /proc/self/task/TID/stat) of thread tid. */
+static int task_policy(const char *tid)
+{
+	char stat_path[64], buf[1024];
+	snprintf(stat_path, sizeof(stat_path), "/proc/self/task/%s/stat", tid);
+	FILE *f = fopen(stat_path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	assert_non_null(p);
+	int field = 2, policy = -1;
+	for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " "))
+		if (++field == 41)
+			policy = atoi(t);
+	return policy;
+}
+
+/*
+ * Commits are background work: the writer thread runs under the normal scheduler even when
+ * the thread that starts it is SCHED_FIFO (rinkid with run.rt_priority), so a commit's CPU
+ * never keeps the loop from paging. (Needs the right to SCHED_FIFO: root or CAP_SYS_NICE.)
+ */
+static void test_writer_not_realtime(void **state)
+{
+	(void)state;
+	struct sched_param rt = {.sched_priority = 1}, normal = {.sched_priority = 0};
+	if (sched_setscheduler(0, SCHED_FIFO, &rt) < 0)
+		fail_msg("SCHED_FIFO refused (%s): run as root or with CAP_SYS_NICE",
+			 strerror(errno));
+	struct gw_db *db;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_writer_start(db), 0);
+	write_incidents(db, 1, 1);
+	struct gw_db_writer_stats st;
+	for (int i = 0; i < 10000; i++) { /* bounded: the writer takes the queue at once */
+		assert_int_equal(gw_db_writer_stats(db, &st), 0);
+		if (st.records && !st.queued_bytes)
+			break;
+		usleep(1000);
+	}
+	assert_true(st.records > 0);
+	char self[32];
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	assert_int_equal(task_policy(self), SCHED_FIFO);
+	int others = 0;
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, self) == 0)
+			continue;
+		assert_int_equal(task_policy(e->d_name), SCHED_OTHER);
+		others++;
+	}
+	closedir(d);
+	assert_true(others >= 1); /* the writer */
+	gw_db_close(db);
+	assert_int_equal(sched_setscheduler(0, SCHED_OTHER, &normal), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +424,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_crash_after_commit_before_dequeue, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_with_database_held, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_not_realtime, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
