@@ -29,7 +29,8 @@ struct qrig {
 /*
  * Check that elf is readable, make the run directory $TMPDIR/rinki-<tag>.XXXXXX (TMPDIR
  * default /tmp) and register r for clean-up at exit and on fatal signals (one rig per
- * process, so r must live until exit: static). pace_baud as in struct qrig. Returns 0, or -1 with the reason on stderr.
+ * process, so r must live until exit: static). pace_baud as in struct qrig. Returns 0, or -1 with
+ * the reason on stderr.
  */
 int qrig_init(struct qrig *r, const char *tag, const char *elf, unsigned pace_baud);
 

@@ -789,12 +789,15 @@ static void test_roster_ics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_usage_and_help),	 cmocka_unit_test(test_roster_and_edits),
-	    cmocka_unit_test(test_report_and_retention), cmocka_unit_test(test_temp_roster_cli),
+	    cmocka_unit_test(test_usage_and_help),
+	    cmocka_unit_test(test_roster_and_edits),
+	    cmocka_unit_test(test_report_and_retention),
+	    cmocka_unit_test(test_temp_roster_cli),
 	    cmocka_unit_test(test_config_check),
 	    cmocka_unit_test(test_export_never_through_symlink),
 	    cmocka_unit_test(test_output_is_data),
-	    cmocka_unit_test(test_roster_check),	 cmocka_unit_test(test_roster_ics),
+	    cmocka_unit_test(test_roster_check),
+	    cmocka_unit_test(test_roster_ics),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1214,7 +1214,8 @@ static void test_manual_changes_survive_import(void **state)
 	gw_db_close(db);
 }
 
-/* A v1 roster migrated to the newest schema: language fi, no PIN, unconditional routes, no temp rosters. */
+/* A v1 roster migrated to the newest schema: language fi, no PIN, unconditional routes, no temp
+ * rosters. */
 static void test_migrate_roster_to_current(void **state)
 {
 	struct gw_db_roster r;
