@@ -226,17 +226,20 @@ static void announce_page(struct gw_call *c)
 		       c->round + 1, c->step == c->fallback ? " fallback" : "");
 	if (c->mgr->conf->sms_page && !c->sms_paged) {
 		c->sms_paged = 1;
-		char who[128], text[320], reply[48] = "";
+		char who[128], text[320], digits[12] = "";
 		int code = code_issue(c, s->phone);
 		if (code > 0) {
-			snprintf(reply, sizeof(reply), ", tai vastaa tähän %da", code);
+			snprintf(digits, sizeof(digits), "%02d", code);
 			call_log_event(c, "ack_code", "%s %d valid %d s", s->handle, code,
 				       c->mgr->conf->ack_code_ttl_s);
 		}
 		call_caller_text(c, who, sizeof(who));
+		const char *lang = call_worker_lang(c, s->phone);
+		const struct gw_msg_arg a[] = {
+		    {"who", who}, {"line", call_line_text_in(c, lang)}, {"code", digits}};
 		/* without a code an SMS cannot accept, so the page offers none */
-		snprintf(text, sizeof(text), "VIRVE-puhelu: %s, %s. Vastaa puheluun ja paina 4%s.",
-			 who, call_line_text(c), reply);
+		gw_msg_format(code > 0 ? GW_MSG_PAGE_CODE : GW_MSG_PAGE, lang, a, 3, text,
+			      sizeof(text));
 		call_send_sms(c, s, "page", text);
 	}
 }
@@ -249,15 +252,15 @@ static void unreached(struct gw_call *c)
 	LOGCALL(c, GW_LOG_NOTICE, "nobody reached after %d round(s)%s", c->round,
 		c->fallback >= 0 ? " and the fallback" : "");
 	call_log_event(c, "unreached", "%d rounds of %d steps", c->round, c->nchain);
-	snprintf(text, sizeof(text),
-		 "%s: päivystäjää ei tavoitettu. Yritä uudelleen hetken kuluttua.",
-		 call_line_text(c));
+	const char *ol = m->conf->prompt_language;
+	const struct gw_msg_arg al = {"line", call_line_text_in(c, ol)};
+	gw_msg_format(GW_MSG_UNREACHED, ol, &al, 1, text, sizeof(text));
 	call_tell_officer(c, "unreached", text);
 	if (m->conf->sms_page) {
 		call_caller_text(c, who, sizeof(who));
-		snprintf(text, sizeof(text),
-			 "Vastaamaton VIRVE-puhelu: %s, %s. Kukaan ei vastannut.", who,
-			 call_line_text(c));
+		const char *wl = call_worker_lang(c, c->chain[0].phone);
+		const struct gw_msg_arg a[] = {{"who", who}, {"line", call_line_text_in(c, wl)}};
+		gw_msg_format(GW_MSG_MISSED, wl, a, 2, text, sizeof(text));
 		call_send_sms(c, &c->chain[0], "missed", text);
 	}
 	(m->ops.radio_unreached ? m->ops.radio_unreached : m->ops.radio_hangup)(m->ops.arg,
@@ -341,7 +344,9 @@ static void unstaffed(struct gw_call *c)
 	char text[320];
 	LOGCALL(c, GW_LOG_NOTICE, "nobody on duty for line %s", c->line[0] ? c->line : "?");
 	call_log_event(c, "unstaffed", "line %s", c->line);
-	snprintf(text, sizeof(text), "%s: ei päivystäjää vuorossa juuri nyt.", call_line_text(c));
+	const char *ol = c->mgr->conf->prompt_language;
+	const struct gw_msg_arg al = {"line", call_line_text_in(c, ol)};
+	gw_msg_format(GW_MSG_UNSTAFFED, ol, &al, 1, text, sizeof(text));
 	call_tell_officer(c, "unstaffed", text);
 	call_radio_hangup(c);
 	call_close_incident(c, "unstaffed", -1, NULL);
@@ -687,23 +692,17 @@ static void set_step(struct step *d, const struct gw_roster_plan_step *s, int de
 	d->ring_s = s->ring_s > 0 ? s->ring_s : default_ring_s;
 }
 
-/* The busy SDS: call.busy_text with "{fallback}" replaced, or the built-in fi/sv/en text. */
+/*
+ * The busy SDS: call.busy_text with "{fallback}" replaced, or the catalogue's text in
+ * prompt.language (naming call.busy_fallback when there is one).
+ */
 static void busy_text(const struct gw_conf *conf, char *buf, size_t len)
 {
 	const char *fb = conf->busy_fallback;
-	if (!conf->busy_text[0] && fb[0]) {
-		snprintf(buf, len,
-			 "rinki varattu, toinen viranomaispuhelu kesken: soita uudelleen tai %s. / "
-			 "Upptaget: ring igen eller %s. / Busy with another authority call: try "
-			 "again or call %s.",
-			 fb, fb, fb);
-		return;
-	}
 	if (!conf->busy_text[0]) {
-		snprintf(buf, len,
-			 "rinki varattu, toinen viranomaispuhelu kesken: soita hetken päästä "
-			 "uudelleen. / Upptaget: ring igen. / Busy with another authority call: "
-			 "try again.");
+		const struct gw_msg_arg a = {"fallback", fb};
+		gw_msg_format(fb[0] ? GW_MSG_BUSY_FALLBACK : GW_MSG_BUSY, conf->prompt_language, &a,
+			      1, buf, len);
 		return;
 	}
 	size_t n = 0;
@@ -819,6 +818,8 @@ static void route(struct gw_calls *m, struct gw_call *c)
 		return;
 	copy_str(c->line_name, sizeof(c->line_name), gw_roster_line_name(m->roster, line));
 	copy_str(c->line_name_fi, sizeof(c->line_name_fi), gw_roster_line_name_fi(m->roster, line));
+	copy_str(c->line_name_sv, sizeof(c->line_name_sv),
+		 gw_roster_line_name_in(m->roster, line, "sv"));
 	static struct gw_roster_plan plan; /* large; single-threaded loop */
 	int n = gw_roster_plan(m->roster, line, c->started_ms, &plan);
 	if (n < 0) {
@@ -1050,10 +1051,11 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 		     from, w.handle, why);
 		if (for_live)
 			call_log_event(c, "ack_expired", "%s code %02d", w.handle, code);
-		snprintf(text, sizeof(text),
-			 k ? "Koodi %02d on vanhentunut: puhelua ei voi enää ottaa vastaan sillä."
-			   : "Koodia %02d ei tunneta. Tarkista koodi viimeisimmästä viestistä.",
-			 code);
+		char digits[12];
+		snprintf(digits, sizeof(digits), "%02d", code);
+		const struct gw_msg_arg a = {"code", digits};
+		gw_msg_format(k ? GW_MSG_CODE_EXPIRED : GW_MSG_CODE_UNKNOWN,
+			      calls_worker_lang(m, from), &a, 1, text, sizeof(text));
 		reply_sms(m, from, text);
 		return 1;
 	}
@@ -1063,7 +1065,9 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 	LOGCALL(c, GW_LOG_NOTICE, "accept code %02d from %s after the call was taken: told so",
 		code, w.handle);
 	call_log_event(c, "ack_late", "%s code %02d", w.handle, code);
-	reply_sms(m, from, "Puhelu on jo otettu vastaan.");
+	gw_msg_format(GW_MSG_ALREADY_TAKEN, calls_worker_lang(m, from), NULL, 0, text,
+		      sizeof(text));
+	reply_sms(m, from, text);
 	return 1;
 }
 
@@ -1086,9 +1090,10 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 		LOGCALL(c, GW_LOG_NOTICE, "accept without the code from %s (%s): told to use it",
 			from, c->chain[i].handle);
 		call_log_event(c, "ack_no_code", "%s from %s", c->chain[i].handle, from);
-		reply_sms(m, from,
-			  "Kuittaa puhelu viestin koodilla (esim. 37a) tai vastaa puheluun ja "
-			  "paina 4.");
+		char use[200];
+		gw_msg_format(GW_MSG_USE_CODE, calls_worker_lang(m, from), NULL, 0, use,
+			      sizeof(use));
+		reply_sms(m, from, use);
 		return 1;
 	}
 	struct gw_roster_step w;

@@ -221,6 +221,27 @@ void call_caller_text(const struct gw_call *c, char *buf, size_t len)
 		snprintf(buf, len, "%s", c->caller);
 }
 
+const char *calls_worker_lang(const struct gw_calls *m, const char *phone)
+{
+	const char *lang = m->roster && phone ? gw_roster_worker_lang(m->roster, phone) : NULL;
+	return gw_msg_lang(lang && *lang ? lang : m->conf->prompt_language);
+}
+
+const char *call_worker_lang(const struct gw_call *c, const char *phone)
+{
+	return calls_worker_lang(c->mgr, phone);
+}
+
+const char *call_line_text_in(const struct gw_call *c, const char *lang)
+{
+	lang = gw_msg_lang(lang);
+	if (strcmp(lang, "sv") == 0 && c->line_name_sv[0])
+		return c->line_name_sv;
+	if (strcmp(lang, "en") == 0 && c->line_name[0])
+		return c->line_name;
+	return call_line_text(c);
+}
+
 const char *call_line_text(const struct gw_call *c)
 {
 	return c->line_name_fi[0] ? c->line_name_fi : c->line[0] ? c->line : "?";

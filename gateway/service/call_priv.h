@@ -18,6 +18,7 @@
 #include "core/e164.h"
 #include "core/fsm.h"
 #include "core/log.h"
+#include "service/msgcat.h"
 
 #define CHAIN_MAX 16
 
@@ -74,6 +75,7 @@ struct gw_call {
 	char line[16];
 	char line_name[64];
 	char line_name_fi[96];
+	char line_name_sv[96];
 	struct step chain[CHAIN_MAX + 1]; /* the plan's steps, then its fallback */
 	int nchain, step, round;	  /* nchain: steps tried in rounds */
 	int rounds;
@@ -143,6 +145,11 @@ void call_close_incident(struct gw_call *c, const char *outcome, int cause,
 			 const char *accepted_by);
 void call_closed(struct gw_fsm_inst *fi, int cause);
 int call_page_step(struct gw_call *c);
+/* The language the worker with this phone reads: the roster's, else prompt.language. */
+const char *calls_worker_lang(const struct gw_calls *m, const char *phone);
+const char *call_worker_lang(const struct gw_call *c, const char *phone);
+/* The line's name for a text in lang: the Finnish name for "fi", else the roster's name. */
+const char *call_line_text_in(const struct gw_call *c, const char *lang);
 void call_caller_text(const struct gw_call *c, char *buf, size_t len);
 const char *call_line_text(const struct gw_call *c);
 void call_send_sms(struct gw_call *c, const struct step *s, const char *kind, const char *text);

@@ -23,6 +23,7 @@
 
 #include "core/e164.h"
 #include "core/log.h"
+#include "service/msgcat.h"
 
 #define THREADS	       16
 #define RATE_MAX       10	   /* texts one officer may have relayed ... */
@@ -61,6 +62,7 @@ struct gw_relay {
 	struct gw_db *db;
 	struct gw_relay_ops ops;
 	const struct gw_roster *roster;
+	const char *officer_lang; /* gw_msg_lang()'s: static */
 	struct thread t[THREADS];
 	struct rate {
 		char issi[18];
@@ -120,6 +122,7 @@ int gw_relay_new(struct gw_loop *loop, struct gw_db *db, const struct gw_relay_o
 	if (!r)
 		return -ENOMEM;
 	r->loop = loop;
+	r->officer_lang = gw_msg_lang(NULL);
 	r->db = db;
 	r->ops = *ops;
 	gw_timer_init(&r->retry, on_retry, r);
@@ -141,6 +144,18 @@ void gw_relay_free(struct gw_relay *r)
 	free(r->out);
 	free(r->rate);
 	free(r);
+}
+
+void gw_relay_set_officer_lang(struct gw_relay *r, const char *lang)
+{
+	r->officer_lang = gw_msg_lang(lang);
+}
+
+/* The language the worker with this phone reads: the roster's, else the officers'. */
+static const char *worker_lang(const struct gw_relay *r, const char *phone)
+{
+	const char *lang = r->roster ? gw_roster_worker_lang(r->roster, phone) : NULL;
+	return lang && *lang ? gw_msg_lang(lang) : r->officer_lang;
 }
 
 void gw_relay_set_roster(struct gw_relay *r, const struct gw_roster *roster)
@@ -218,15 +233,13 @@ static void out_failed(struct out *m, int rc)
 			    gw_e164_same(r->t[i].phone, m->to))
 				r->t[i].used = 0;
 	if (m->tell[0] && m->kind == OUT_SMS) {
-		snprintf(text, sizeof(text),
-			 "Viestiä ei voitu välittää päivystäjälle (%s). Soita päivystykseen.",
-			 m->who);
+		const struct gw_msg_arg a = {"who", m->who};
+		gw_msg_format(GW_MSG_RELAY_FAILED_SMS, r->officer_lang, &a, 1, text, sizeof(text));
 		out_add(r, OUT_SDS, m->tell, text, m->incident, "", m->tell, false);
 	} else if (m->tell[0]) {
-		snprintf(text, sizeof(text),
-			 "Vastaustasi ei voitu välittää VIRVE-radioon %s. Soita tai yritä "
-			 "uudelleen lyhyemmin.",
-			 m->to);
+		const struct gw_msg_arg a = {"to", m->to};
+		gw_msg_format(GW_MSG_RELAY_FAILED_SDS, worker_lang(r, m->tell), &a, 1, text,
+			      sizeof(text));
 		out_add(r, OUT_SMS, m->tell, text, m->incident, "", m->who, false);
 	}
 	out_remove(r, m);
@@ -438,7 +451,6 @@ static int relay_officer(struct gw_relay *r, const char *issi, int64_t rx_ms, co
 		return -EBUSY;
 	}
 	const char *org = r->roster ? gw_roster_org(r->roster, issi) : NULL;
-	const char *line_fi = line ? gw_roster_line_name_fi(r->roster, line) : NULL;
 	struct gw_roster_step step;
 	int n = line ? gw_roster_chain(r->roster, line, rx_ms, &step, 1) : 0;
 	char who[128], sms[480];
@@ -459,8 +471,14 @@ static int relay_officer(struct gw_relay *r, const char *issi, int64_t rx_ms, co
 	if (n <= 0) {
 		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "%s from %s: nobody on duty for line %s", what,
 		     who, line ? line : "(no route)");
-		snprintf(sms, sizeof(sms), "%s: ei päivystäjää vuorossa, viestiä ei välitetty.",
-			 line_fi ? line_fi : "Päivystys");
+		static const char *const no_line[] = {"Päivystys", "Jouren", "On-call service"};
+		const char *ol = r->officer_lang;
+		const char *name = line ? gw_roster_line_name_in(r->roster, line, ol) : NULL;
+		const struct gw_msg_arg a = {"line", name && *name ? name
+								   : no_line[ol[0] == 's'   ? 1
+									     : ol[0] == 'e' ? 2
+											    : 0]};
+		gw_msg_format(GW_MSG_RELAY_UNSTAFFED, ol, &a, 1, sms, sizeof(sms));
 		if (r->db && id)
 			gw_db_incident_close(r->db, id, gw_loop_wall_ms(r->loop),
 					     "message unstaffed", -1, NULL);
@@ -468,7 +486,9 @@ static int relay_officer(struct gw_relay *r, const char *issi, int64_t rx_ms, co
 		return 0;
 	}
 	if (!msg) {
-		snprintf(sms, sizeof(sms), "VIRVE %s: %s (vastaa tähän viestiin)", who, body);
+		const struct gw_msg_arg a[] = {{"who", who}, {"text", body}};
+		gw_msg_format(GW_MSG_RELAY_TO_WORKER, worker_lang(r, step.phone), a, 2, sms,
+			      sizeof(sms));
 		msg = sms;
 	}
 	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "%s from %s goes by SMS to %s %s", what, who, step.name,

@@ -63,6 +63,12 @@ void gw_relay_free(struct gw_relay *r);
 void gw_relay_set_roster(struct gw_relay *r, const struct gw_roster *roster);
 
 /*
+ * The language of the texts officers get (prompt.language: "fi", "sv" or "en"; others
+ * read as "fi"). Workers get theirs from the roster. Default "fi".
+ */
+void gw_relay_set_officer_lang(struct gw_relay *r, const char *lang);
+
+/*
  * A text SDS from an officer. Returns 1 when it is on its way to a worker (sent, or
  * waiting in the outbox; the entry's outcome, "message relayed" or "message failed", is
  * written when that is known), 0 when no worker is on duty (the officer is told by SDS),

@@ -530,6 +530,7 @@ static int build_services(struct gw_rinkid *d)
 	if ((rc = gw_relay_new(d->loop, d->db, &rops, &d->relay)) < 0)
 		return rc;
 	gw_relay_set_roster(d->relay, roster);
+	gw_relay_set_officer_lang(d->relay, d->conf.prompt_language);
 	struct gw_callvoice_ops vops = {.radio_hangup = voice_radio_hangup,
 					.tx_request = voice_tx_request,
 					.tx_cease = voice_tx_cease,

@@ -1051,6 +1051,18 @@ const char *gw_roster_line_name_fi(const struct gw_roster *r, const char *line)
 	return l ? l->l->name_fi : NULL;
 }
 
+const char *gw_roster_line_name_in(const struct gw_roster *r, const char *line, const char *lang)
+{
+	const struct rline *l = find_line(r, line);
+	if (!l)
+		return NULL;
+	const char *n = !lang			  ? NULL
+			: strcmp(lang, "sv") == 0 ? l->l->name_sv
+			: strcmp(lang, "en") == 0 ? l->l->name_en
+						  : NULL;
+	return n && *n ? n : l->l->name_fi;
+}
+
 size_t gw_roster_line_count(const struct gw_roster *r)
 {
 	return r->n_lines;

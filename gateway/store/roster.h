@@ -237,6 +237,11 @@ int gw_roster_worker_by_phone(const struct gw_roster *r, const char *number,
 const char *gw_roster_line_name(const struct gw_roster *r, const char *line);
 /* Finnish name of a service line (what officers and workers read), or NULL. */
 const char *gw_roster_line_name_fi(const struct gw_roster *r, const char *line);
+/*
+ * Name of a service line in lang ("fi", "sv", "en"; others: Finnish), or the Finnish name
+ * when the roster has none in lang; NULL for an unknown code.
+ */
+const char *gw_roster_line_name_in(const struct gw_roster *r, const char *line, const char *lang);
 
 /* Number of service lines, and the code of line i (sorted by code; NULL when i is too big). */
 size_t gw_roster_line_count(const struct gw_roster *r);

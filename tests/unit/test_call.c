@@ -747,11 +747,77 @@ static void test_busy_second_call(void **state)
 	read_log(f, &l);
 	assert_string_equal(l.outcome, "abandoned");
 	assert_non_null(strstr(l.kinds, "second_call,"));
-	/* without a fallback the built-in text only says to try again */
+	/* without a fallback the built-in text only says to try again, in prompt.language */
 	f->conf.busy_fallback[0] = f->conf.busy_text[0] = '\0';
 	incoming(f, 3, "2269001");
 	incoming(f, 4, "2269002");
-	assert_non_null(strstr(last_sds, "Busy with another authority call: try again."));
+	assert_string_equal(last_sds, "rinki varattu, toinen viranomaispuhelu kesken: soita "
+				      "hetken päästä uudelleen.");
+	snprintf(f->conf.prompt_language, sizeof(f->conf.prompt_language), "sv");
+	incoming(f, 5, "2269002");
+	assert_string_equal(last_sds,
+			    "Upptaget, ett annat myndighetssamtal pågår: ring igen om en stund.");
+	snprintf(f->conf.prompt_language, sizeof(f->conf.prompt_language), "en");
+	snprintf(f->conf.busy_fallback, sizeof(f->conf.busy_fallback), "0401234599");
+	incoming(f, 6, "2269002");
+	assert_string_equal(last_sds,
+			    "Busy with another authority call: try again or call 0401234599.");
+}
+
+/*
+ * Texts go in the reader's language: the worker's SMS (page, missed call, code replies) in
+ * the roster's language for that worker, the officer's SDS in prompt.language, each with
+ * the line's name in that language.
+ */
+static const char lang_csv[] =
+    "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
+    "worker,aino,Aino Virtanen,+358401234567,,1,sv\n"
+    "worker,mikko,Mikko Korhonen,+358401234568,,1,en\n"
+    "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+    "shift,sos,mikko,2026-11-25T00:00Z,2026-11-26T00:00Z,2\n"
+    "route,sos,,0\n"
+    "directory,2269001,\"Poliisi, Mikkeli\"\n";
+
+static void test_texts_in_readers_language(void **state)
+{
+	struct fx *f = *state;
+	struct gw_db_roster r;
+	struct gw_roster *ro;
+	assert_int_equal(
+	    gw_roster_parse_csv("lang.csv", lang_csv, strlen(lang_csv), &r, NULL, NULL), 0);
+	assert_int_equal(gw_db_roster_replace(f->db, &r), 0);
+	gw_db_roster_clear(&r);
+	assert_int_equal(gw_roster_load_at(f->db, T0_WALL, &ro), 0);
+	gw_calls_set_roster(f->calls, ro);
+	f->conf.rounds = 1;
+	snprintf(f->conf.prompt_language, sizeof(f->conf.prompt_language), "en");
+	incoming(f, 3, "2269001");
+	/* Aino reads Swedish: her page, with the Swedish line name and her code */
+	const char *p = strstr(last_sms, "VIRVE-samtal: Poliisi, Mikkeli (2269001), Social- och "
+					 "krisjour. Svara och tryck 4, eller svara här ");
+	assert_non_null(p);
+	int code = atoi(last_sms + strlen("VIRVE-samtal: Poliisi, Mikkeli (2269001), Social- och "
+					  "krisjour. Svara och tryck 4, eller svara här "));
+	assert_true(code >= 10 && code <= 99);
+	/* a code nobody issued: told in her language */
+	last_sms[0] = '\0';
+	gw_calls_phone_sms(f->calls, "+358401234567", code == 99 ? "98a" : "99a");
+	assert_non_null(strstr(last_sms, "är okänd"));
+	/* Mikko reads English: a bare "ok" from him is told to use the code, in English */
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_ANSWER);
+	last_sms[0] = '\0';
+	gw_calls_phone_sms(f->calls, "+358401234568", "ok");
+	assert_string_equal(last_sms, "Accept the call with the code in the message (e.g. 37a) or "
+				      "answer the call and press 4.");
+	/* nobody took it: the officer (prompt.language en) and Aino (sv) are told */
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_NO_ANSWER);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+	assert_string_equal(last_sds, "Social and crisis on-call: no on-call worker reached. Try "
+				      "again in a moment.");
+	assert_string_equal(last_sms, "Obesvarat VIRVE-samtal: Poliisi, Mikkeli (2269001), Social- "
+				      "och krisjour. Ingen svarade.");
+	gw_calls_set_roster(f->calls, f->roster);
+	gw_roster_free(ro);
 }
 
 static void outcome_of(struct fx *f, int64_t id, struct logged *l)
@@ -909,6 +975,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_answered_then_radio_releases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_texts_in_readers_language, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unstaffed_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejects_undeclared_event, setup, teardown),

@@ -171,6 +171,45 @@ static void test_nobody_on_duty(void **state)
 	    f->sds, "Lastensuojelun päivystys: ei päivystäjää vuorossa, viestiä ei välitetty.");
 }
 
+/*
+ * Each reader in their language: the officer's SDS in the officers' language
+ * (prompt.language), the worker's SMS in the roster's language for that worker, each with
+ * the line's name in that language.
+ */
+static void test_texts_in_readers_language(void **state)
+{
+	struct fx *f = *state;
+	gw_relay_set_officer_lang(f->relay, "sv");
+	assert_int_equal(gw_relay_officer_text(f->relay, "2270123", "barn ensamt hemma"), 0);
+	assert_string_equal(
+	    f->sds, "Barnskyddsjour: ingen jourhavande i tjänst, meddelandet förmedlades inte.");
+	gw_relay_set_officer_lang(f->relay, "en");
+	assert_int_equal(gw_relay_officer_text(f->relay, "2270124", "child alone"), 0);
+	assert_string_equal(f->sds, "Child protection on-call: nobody on duty, the message was not "
+				    "relayed.");
+	/* Aino has no language column: the roster's default, Finnish, not the officers' */
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269001", "Need help"), 1);
+	assert_string_equal(f->sms, "VIRVE Poliisi, Mikkeli (2269001): Need help (vastaa tähän "
+				    "viestiin)");
+	/* with Swedish in the roster she reads Swedish */
+	static const char sv_csv[] =
+	    "line,sos,Sosiaali- ja kriisipäivystys,Social- och krisjour,Social and crisis on-call\n"
+	    "worker,aino,Aino Virtanen,+358401234567,,1,sv\n"
+	    "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+	    "route,sos,,0\n";
+	struct gw_db_roster r;
+	struct gw_roster *ro;
+	assert_int_equal(gw_roster_parse_csv("sv.csv", sv_csv, strlen(sv_csv), &r, NULL, NULL), 0);
+	assert_int_equal(gw_db_roster_replace(f->db, &r), 0);
+	gw_db_roster_clear(&r);
+	assert_int_equal(gw_roster_load_at(f->db, T0_WALL, &ro), 0);
+	gw_relay_set_roster(f->relay, ro);
+	assert_int_equal(gw_relay_officer_text(f->relay, "2269002", "Behöver hjälp"), 1);
+	assert_string_equal(f->sms, "VIRVE 2269002: Behöver hjälp (svara på det här meddelandet)");
+	gw_relay_set_roster(f->relay, f->roster);
+	gw_roster_free(ro);
+}
+
 static char outcome[64], details[1024];
 static int nlisted;
 static void list_cb(const struct gw_db_incident *inc, void *arg)
@@ -422,6 +461,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_text_and_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_on_duty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_texts_in_readers_language, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_modem_texts_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_fails_officer_told, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reply_fails_worker_told, setup, teardown),
