@@ -91,6 +91,7 @@ static const struct key {
     {.name = "call.sms_page", .kind = K_BOOL, F(sms_page)},
     {.name = "call.sds_notify", .kind = K_BOOL, F(sds_notify)},
     I("call.ack_code_ttl", ack_code_ttl_s, 60, 86400),
+    I("call.accept_retries", accept_retries, 0, 5),
     S("call.busy_fallback", busy_fallback),
     S("call.busy_text", busy_text),
     I("callback.key_time", callback_key_time_s, 3, 60),
@@ -152,6 +153,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->sms_page = true;
 	c->sds_notify = true;
 	c->ack_code_ttl_s = 15 * 60;
+	c->accept_retries = 2;
 	c->callback_key_time_s = 10;
 	c->callback_lockout_s = 10 * 60;
 	c->clcc_poll_ms = 500;
@@ -574,6 +576,7 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 	    "log.level",
 	    "log.retention_days",
 	    "call.ack_code_ttl",
+	    "call.accept_retries",
 	    "call.busy_fallback",
 	    "call.busy_text",
 	    "callback.key_time",

@@ -78,6 +78,7 @@ struct gw_conf {
 	int n_sds_status;
 
 	int ack_code_ttl_s; /* lifetime of an SMS page's accept code (it also ends with the call) */
+	int accept_retries; /* redials of a worker who accepted by SMS before escalation resumes */
 
 	/* call-back (worker -> officer's radio, gateway/callback.c) */
 	int callback_key_time_s; /* time for each key of the PIN and radio number stages */

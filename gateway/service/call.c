@@ -44,6 +44,7 @@ static void entered(struct gw_fsm_inst *fi, int prev);
 static void bridge(struct gw_call *c, const char *how);
 static void announce(struct gw_call *c);
 static void sms_accept(struct gw_call *c, int idx);
+static void accepted_missed(struct gw_call *c);
 
 #define EV(e) GW_FSM_EV_BIT(GW_CALL_EV_##e)
 #define ST(s) GW_FSM_ST_BIT(GW_CALL_ST_##s)
@@ -433,14 +434,20 @@ static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
 		LOGCALL(c, GW_LOG_NOTICE, "%s not reached: %s after %lld s", s->name,
 			gw_modem_end_name(why), (long long)(waited / 1000));
 		call_log_event(c, "phone_ended", "%s %s", s->handle, gw_modem_end_name(why));
-		next_step(c);
+		if (c->sms_accepted == c->step)
+			accepted_missed(c);
+		else
+			next_step(c);
 		return;
 	}
 	case GW_CALL_EV_T_RING:
 		LOGCALL(c, GW_LOG_NOTICE, "%s: no answer after %d s", s->name, s->ring_s);
 		call_log_event(c, "ring_timeout", "%s after %d s", s->handle, s->ring_s);
 		call_phone_hangup(c);
-		next_step(c);
+		if (c->sms_accepted == c->step)
+			accepted_missed(c);
+		else
+			next_step(c);
 		return;
 	case GW_CALL_EV_RADIO_RELEASED: {
 		int cause = *(const int *)data;
@@ -481,33 +488,79 @@ static void bridge(struct gw_call *c, const char *how)
 }
 
 /*
- * A worker accepted by SMS. The current one: bridge now (answered) or on
- * answer. Another one already paged: drop the current leg and dial them.
+ * A worker accepted by SMS: "I take it, call me". Escalation stops at them: the current
+ * one is bridged now (answered) or on answer; another one already paged is dialled instead
+ * of the current leg. Their answer is bridged without the announcement, and a missed call
+ * is redialled (accepted_missed) before the chain goes on.
  */
 static void sms_accept(struct gw_call *c, int idx)
 {
 	const struct step *s = &c->chain[idx];
+	char text[200];
 	LOGCALL(c, GW_LOG_NOTICE, "%s accepted by SMS", s->name);
 	call_log_event(c, "sms_accept", "%s", s->handle);
+	c->sms_accepted = idx;
+	c->accept_redials = 0;
+	if (idx == c->step && state_of(c) == GW_CALL_ST_ANNOUNCE) {
+		bridge(c, "by SMS"); /* on the phone already: no reply needed */
+		return;
+	}
 	if (idx == c->step) {
-		if (state_of(c) == GW_CALL_ST_ANNOUNCE) {
-			bridge(c, "by SMS");
+		c->pre_accepted = 1; /* ringing: bridged on answer */
+	} else {
+		call_phone_hangup(c);
+		c->step = idx;
+		if (call_set_state(c, GW_CALL_ST_PAGING) < 0)
+			return;
+		if (call_page_step(c) < 0) {
+			call_log_event(c, "page_failed", "%s", s->phone);
+			c->sms_accepted = -1;
+			next_step(c);
 			return;
 		}
-		c->pre_accepted = 1;
-		return;
+		announce_page(c);
 	}
-	call_phone_hangup(c);
-	c->step = idx;
-	if (call_set_state(c, GW_CALL_ST_PAGING) < 0)
-		return;
-	if (call_page_step(c) < 0) {
+	/* after the dial: the reply never delays the call it announces */
+	gw_msg_format(GW_MSG_ACCEPT_CALLING, call_worker_lang(c, s->phone), NULL, 0, text,
+		      sizeof(text));
+	call_send_sms(c, s, "accept_calling", text);
+}
+
+/*
+ * The worker who accepted by SMS did not answer our call to them: dial them again, up to
+ * call.accept_retries times; then go on down the chain with an event saying why, and tell
+ * the worker their accept has lapsed.
+ */
+static void accepted_missed(struct gw_call *c)
+{
+	struct gw_calls *m = c->mgr;
+	const struct step *s = &c->chain[c->step];
+	char text[240];
+	if (c->accept_redials < m->conf->accept_retries) {
+		c->accept_redials++;
+		LOGCALL(c, GW_LOG_NOTICE,
+			"%s accepted by SMS, did not answer: calling again (%d of %d)", s->name,
+			c->accept_redials, m->conf->accept_retries);
+		call_log_event(c, "accept_redial", "%s %d of %d", s->handle, c->accept_redials,
+			       m->conf->accept_retries);
+		if (call_set_state(c, GW_CALL_ST_PAGING) < 0)
+			return;
+		if (call_page_step(c) == 0)
+			return;
 		call_log_event(c, "page_failed", "%s", s->phone);
-		next_step(c);
-		return;
 	}
-	c->pre_accepted = 1;
-	announce_page(c);
+	LOGCALL(c, GW_LOG_NOTICE,
+		"%s accepted by SMS, not reached in %d call(s): escalation resumes", s->name,
+		c->accept_redials + 1);
+	call_log_event(c, "accept_lapsed", "%s not reached in %d calls after the SMS accept",
+		       s->handle, c->accept_redials + 1);
+	c->sms_accepted = -1;
+	c->pre_accepted = 0;
+	const char *lang = call_worker_lang(c, s->phone);
+	const struct gw_msg_arg a = {"line", call_line_text_in(c, lang)};
+	gw_msg_format(GW_MSG_ACCEPT_GAVE_UP, lang, &a, 1, text, sizeof(text));
+	call_send_sms(c, s, "accept_lapsed", text);
+	next_step(c);
 }
 
 /* Hang up the phone leg and go on down the chain. */
@@ -870,6 +923,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	c->seq = ++m->seq;
 	c->paged_upto = -1;
 	c->fallback = -1;
+	c->sms_accepted = -1;
 	c->rounds = m->conf->rounds;
 	copy_str(c->caller, sizeof(c->caller), in->calling);
 	c->started_ms = gw_loop_wall_ms(m->loop);

@@ -201,7 +201,7 @@ int call_page_step(struct gw_call *c)
 	struct gw_calls *m = c->mgr;
 	const struct step *s = &c->chain[c->step];
 	c->page_mono = gw_loop_now_ms(m->loop);
-	c->pre_accepted = 0;
+	c->pre_accepted = c->sms_accepted == c->step; /* "call me": bridge on answer */
 	if (c->step > c->paged_upto)
 		c->paged_upto = c->step;
 	int rc = phone_leg_dial(c, s->phone);

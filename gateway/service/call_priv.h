@@ -82,6 +82,8 @@ struct gw_call {
 	int fallback;	      /* index of the fallback in chain[], -1 when the plan has none */
 	int paged_upto;	      /* highest chain index dialled so far (-1: none) */
 	int pre_accepted;     /* the worker being dialled accepted by SMS: bridge on answer */
+	int sms_accepted;     /* chain index of the worker who accepted by SMS, -1: none */
+	int accept_redials;   /* redials of that worker so far (call.accept_retries at most) */
 	int sms_paged;	      /* the SMS page went out (once, to the first worker paged) */
 	int64_t started_ms;   /* wall clock */
 	int64_t started_mono; /* monotonic, for durations */

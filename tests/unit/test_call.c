@@ -453,7 +453,70 @@ static void test_sms_accept_while_ringing(void **state)
 	gw_calls_radio_released(f->calls, 9, 1);
 	read_log(f, &l);
 	assert_string_equal(l.accepted, "aino");
-	assert_non_null(strstr(l.kinds, "sms_accept,phone_answered,accepted,bridged,"));
+	assert_non_null(strstr(l.kinds, "sms_accept,sms,phone_answered,accepted,bridged,"));
+	/* she was told the gateway calls her, without asking for 4 */
+	assert_string_equal(last_sms, "Otit puhelun. Soitamme sinulle nyt: vastaa puheluun.");
+}
+
+/*
+ * An SMS accept means "I take it, call me": escalation stops at that worker. A missed call
+ * to them is redialled call.accept_retries times; only then does the chain go on, with an
+ * accept_lapsed event and the worker told. Their answer is bridged without the
+ * announcement.
+ */
+static void test_sms_accept_call_me(void **state)
+{
+	struct fx *f = *state;
+	f->conf.accept_retries = 2;
+	incoming(f, 9, "2269001");
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", page_reply()), 1);
+	f->trace[0] = '\0';
+	/* her phone rings out: called again, twice, never Mikko meanwhile */
+	gw_loop_clock_advance(f->loop, 25000);
+	assert_string_equal(f->trace, "CHUP;ATD +358401234567;");
+	gw_calls_phone_ended(f->calls, GW_MODEM_END_BUSY);
+	assert_string_equal(f->trace, "CHUP;ATD +358401234567;ATD +358401234567;");
+	/* the third miss: the accept lapses, she is told, Mikko is paged */
+	gw_loop_clock_advance(f->loop, 25000);
+	assert_string_equal(f->trace, "CHUP;ATD +358401234567;ATD +358401234567;CHUP;"
+				      "SMS +358401234567;ATD +358401234568;");
+	assert_string_equal(last_sms, "Emme tavoittaneet sinua kuittauksesi jälkeen: puhelu "
+				      "(Sosiaali- ja kriisipäivystys) siirtyi seuraavalle "
+				      "päivystäjälle.");
+	/* Mikko answers and is asked for 4 as usual */
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_ANNOUNCE);
+	gw_calls_phone_dtmf(f->calls, '4');
+	gw_calls_radio_released(f->calls, 9, 1);
+	struct logged l;
+	read_log(f, &l);
+	assert_string_equal(l.accepted, "mikko");
+	assert_non_null(strstr(l.kinds, "ring_timeout,accept_redial,phone_ended,accept_redial,"
+					"ring_timeout,accept_lapsed,sms,page,"));
+
+	/* again, and she answers the first redial: bridged at once, no announcement */
+	incoming(f, 10, "2269001");
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", page_reply()), 1);
+	gw_loop_clock_advance(f->loop, 25000);
+	int before = announces;
+	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
+	assert_int_equal(announces, before);
+	gw_calls_radio_released(f->calls, 10, 1);
+	read_log(f, &l);
+	assert_string_equal(l.accepted, "aino");
+	assert_non_null(strstr(l.kinds, "accept_redial,phone_answered,accepted,bridged,"));
+
+	/* with call.accept_retries 0 the chain goes on at the first miss, still logged */
+	f->conf.accept_retries = 0;
+	incoming(f, 11, "2269001");
+	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", page_reply()), 1);
+	f->trace[0] = '\0';
+	gw_loop_clock_advance(f->loop, 25000);
+	assert_string_equal(f->trace, "CHUP;SMS +358401234567;ATD +358401234568;");
+	gw_calls_radio_released(f->calls, 11, 1);
+	read_log(f, &l);
+	assert_non_null(strstr(l.kinds, "ring_timeout,accept_lapsed,sms,page,"));
 }
 
 static void test_sms_accept_by_earlier_worker(void **state)
@@ -467,8 +530,9 @@ static void test_sms_accept_by_earlier_worker(void **state)
 				      "ATD +358401234568;");
 	/* now Aino replies "37 kuittaus": Mikko's call is dropped, Aino is dialled */
 	assert_int_equal(gw_calls_phone_sms(f->calls, "+358401234567", reply), 1);
-	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 10;CHUP;"
-				      "ATD +358401234568;CHUP;ATD +358401234567;");
+	assert_string_equal(f->trace,
+			    "ATD +358401234567;SMS +358401234567;ATA 10;CHUP;"
+			    "ATD +358401234568;CHUP;ATD +358401234567;SMS +358401234567;");
 	gw_calls_phone_progress(f->calls, GW_MODEM_CALL_ACTIVE);
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_BRIDGED);
 }
@@ -546,7 +610,8 @@ static void test_sms_code_accept(void **state)
 	struct logged l;
 	read_log(f, &l);
 	assert_string_equal(l.accepted, "aino");
-	assert_non_null(strstr(l.kinds, "ack_code,sms,ack_rejected,sms_accept,phone_answered,"));
+	assert_non_null(
+	    strstr(l.kinds, "ack_code,sms,ack_rejected,sms_accept,sms,phone_answered,"));
 	/* the call is over: the code is spent, and a late reply is told so */
 	f->trace[0] = '\0';
 	assert_int_equal(gw_calls_phone_sms(f->calls, "0401234567", reply), 1);
@@ -975,6 +1040,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_answered_then_radio_releases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sms_accept_call_me, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_texts_in_readers_language, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unstaffed_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_officer_hangs_up_while_paging, setup, teardown),
