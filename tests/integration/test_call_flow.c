@@ -478,6 +478,10 @@ static void test_sms_code_accept(void **state)
 	/* Aino with her code: she takes the call, bridged when she answers */
 	sms_from(AINO, reply);
 	assert_int_equal(h_wait_log(&rig, "Aino Virtanen accepted by SMS", 3000), 0);
+	/* "call me": she is told the gateway calls her */
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
+	last_sms_text(text, sizeof(text));
+	assert_non_null(strstr(text, "Soitamme sinulle nyt"));
 	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Aino Virtanen", 6000), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
 	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
