@@ -431,7 +431,7 @@ build/san/integ/test_audio_tap: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_floor_call: build/alsa/san/vcard_rig.o | alsa-plugin
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(PKG_LIBS) -lpthread -lm
 
 # Voice: prompts and the DTMF tests' speech corpus are built from text with espeak-ng
 # (fixed voice, rate and pitch) and tools/prompt-wav (libsndfile + libsamplerate), never

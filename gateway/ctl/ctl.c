@@ -7,7 +7,10 @@
  * one reply line. Replies are written at once; what the peer does not take waits in the
  * output buffer, and a peer whose unread replies would overflow it is dropped, so a client
  * that stops reading never blocks rinkid. Oversize lines get an error and a close; idle
- * connections are closed after RINKI_CTL_IDLE_MS.
+ * connections are closed after RINKI_CTL_IDLE_MS. Of the GW_CTL_CLIENTS_MAX connections the
+ * last GW_CTL_ADMIN_RESERVED are for administrators only, so readers cannot lock them out.
+ * Every page-test and sds-send that reaches the gateway goes to ops.audit (the call log),
+ * naming the peer and the outcome.
  */
 #include "ctl/ctl.h"
 
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,6 +404,37 @@ static int req_status(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	return 0;
 }
 
+/* The peer as the call log names it: "aino (uid 1000, pid 42)", or "uid 1000 (pid 42)"
+   when the uid has no plain passwd name. */
+static void peer_name(const struct gw_ctl_peer *peer, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pbuf[1024];
+
+	if (getpwuid_r(peer->uid, &pw, pbuf, sizeof(pbuf), &res) == 0 && res && res->pw_name[0] &&
+	    strlen(res->pw_name) <= 32 &&
+	    strspn(res->pw_name,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+		strlen(res->pw_name))
+		snprintf(buf, len, "%s (uid %u, pid %d)", res->pw_name, (unsigned)peer->uid,
+			 (int)peer->pid);
+	else
+		snprintf(buf, len, "uid %u (pid %d)", (unsigned)peer->uid, (int)peer->pid);
+}
+
+/* An administrator's request that reached the gateway, with its outcome, to the call log. */
+static void audit(struct gw_ctl *ctl, const char *kind, const struct gw_ctl_peer *peer,
+		  const char *what, const char *outcome)
+{
+	char who[96], detail[256];
+
+	if (!ctl->ops.audit)
+		return;
+	peer_name(peer, who, sizeof(who));
+	snprintf(detail, sizeof(detail), "%s by %s: %s", what, who, outcome);
+	ctl->ops.audit(ctl->ops.arg, kind, detail);
+}
+
 static int req_page_test(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 			 const struct gw_ctl_peer *peer, char *reply, size_t rlen)
 {
@@ -417,6 +452,9 @@ static int req_page_test(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "page-test %s requested by uid %u pid %d", num,
 	     (unsigned)peer->uid, (int)peer->pid);
 	int rc = ctl->ops.page_test(ctl->ops.arg, num);
+	char what[64];
+	snprintf(what, sizeof(what), "page-test number=%s", num);
+	audit(ctl, "ctl_page_test", peer, what, rc < 0 ? strerror(-rc) : "ok");
 	if (rc == -EBUSY)
 		return reply_err(reply, rlen, RINKI_CTL_E_BUSY, "a call is in progress");
 	if (rc == -ENOTCONN)
@@ -443,6 +481,14 @@ static int req_sds_send(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "sds-send to %s (%zu bytes) requested by uid %u pid %d",
 	     issi, strlen(text), (unsigned)peer->uid, (int)peer->pid);
 	int rc = ctl->ops.sds_send(ctl->ops.arg, issi, text);
+	char what[64], outcome[32];
+	snprintf(what, sizeof(what), "sds-send issi=%s (%zu bytes)", issi, strlen(text));
+	if (rc > 0)
+		snprintf(outcome, sizeof(outcome), "handle %d", rc);
+	audit(ctl, "ctl_sds_send", peer, what,
+	      rc > 0   ? outcome
+	      : rc < 0 ? strerror(-rc)
+		       : "no handle");
 	if (rc == -EMSGSIZE)
 		return reply_err(reply, rlen, RINKI_CTL_E_TOOLONG, "the text does not fit one SDS");
 	if (rc == -EBUSY)
@@ -675,9 +721,15 @@ static void on_accept(struct gw_loop *loop, int lfd, short revents, void *arg)
 		refuse(fd, RINKI_CTL_E_DENIED, "needs uid 0 or membership of ctl.group");
 		return;
 	}
-	if (ctl->nclients >= GW_CTL_CLIENTS_MAX) {
-		LOGP(GW_LOG_CTL, GW_LOG_WARN, "connection from pid %d refused: %d clients already",
-		     (int)peer.pid, ctl->nclients);
+	/* the last GW_CTL_ADMIN_RESERVED slots are an administrator's only */
+	int cap = gw_ctl_access(ctl, &peer) == GW_CTL_ACCESS_ADMIN
+		      ? GW_CTL_CLIENTS_MAX
+		      : GW_CTL_CLIENTS_MAX - GW_CTL_ADMIN_RESERVED;
+	if (ctl->nclients >= cap) {
+		LOGP(GW_LOG_CTL, GW_LOG_WARN,
+		     "connection from uid %u pid %d refused: %d clients already (%d kept for "
+		     "administrators)",
+		     (unsigned)peer.uid, (int)peer.pid, ctl->nclients, GW_CTL_ADMIN_RESERVED);
 		refuse(fd, RINKI_CTL_E_BUSY, "too many connections");
 		return;
 	}

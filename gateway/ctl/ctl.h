@@ -24,9 +24,12 @@
 #include "rinki/proto.h"
 #include "ctl/ctl_proto.h"
 
-#define GW_CTL_CLIENTS_MAX 8			     /* connections at once; more get "err busy" */
-#define GW_CTL_OUTBUF	   (4 * RINKI_CTL_REPLY_MAX) /* unread replies before a drop */
-#define GW_CTL_GROUPS_MAX  256			     /* supplementary groups of a peer looked at */
+#define GW_CTL_CLIENTS_MAX 8 /* connections at once; more get "err busy" */
+/* Of those, the last ones only an admin peer may take: read-only clients can never lock
+   an administrator out. */
+#define GW_CTL_ADMIN_RESERVED 2
+#define GW_CTL_OUTBUF	      (4 * RINKI_CTL_REPLY_MAX) /* unread replies before a drop */
+#define GW_CTL_GROUPS_MAX     256 /* supplementary groups of a peer looked at */
 
 struct gw_ctl;
 
@@ -84,6 +87,11 @@ struct gw_ctl_ops {
 	 * Returns a handle > 0, -EMSGSIZE (does not fit one SDS), -EBUSY, -ENOTCONN, -errno.
 	 */
 	int (*sds_send)(void *arg, const char *issi, const char *text);
+	/*
+	 * Record an administrator's request (kind "ctl_page_test", "ctl_sds_send"; detail
+	 * names the peer and the outcome) as a system event in the call log. May be NULL.
+	 */
+	void (*audit)(void *arg, const char *kind, const char *detail);
 	void *arg;
 };
 

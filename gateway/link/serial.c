@@ -11,6 +11,10 @@
  * libserialport 0.1.1 refuses any port without one. Such a port is opened with
  * open() and termios, set to the same raw 8N1 mode; from then on both kinds
  * share every line of this file.
+ *
+ * An open discards what waits to go out, never what came in: lines the device sent
+ * while the port was closed (an officer's SDS that arrived while rinkid restarted) are
+ * read like any other. The AT layer drops a stale final result that answers nothing.
  */
 #include "link/serial.h"
 
@@ -170,7 +174,7 @@ static int open_tty(struct gw_serial *s)
 		close(fd);
 		return -e;
 	}
-	tcflush(fd, TCIOFLUSH);
+	tcflush(fd, TCOFLUSH); /* input kept: see the head of this file */
 	return fd;
 }
 
@@ -209,7 +213,7 @@ static int open_sp(struct gw_serial *s)
 		s->port = NULL;
 		return -EIO;
 	}
-	sp_flush(s->port, SP_BUF_BOTH);
+	sp_flush(s->port, SP_BUF_OUTPUT); /* input kept: see the head of this file */
 	return fd;
 }
 

@@ -435,6 +435,16 @@ static int ctl_sds_send(void *arg, const char *issi, const char *text)
 	return rc;
 }
 
+/* An administrator's page-test or sds-send, with who asked: a system event in the call log. */
+static void ctl_audit(void *arg, const char *kind, const char *detail)
+{
+	struct gw_rinkid *d = arg;
+	int rc = gw_db_system_event_append(d->db, gw_loop_wall_ms(d->loop), kind, detail);
+	if (rc < 0)
+		LOGP(GW_LOG_DB, GW_LOG_ERROR, "system event not logged (%s): %s %s", strerror(-rc),
+		     kind, detail);
+}
+
 static void on_signal(struct gw_loop *loop, int signo, void *arg)
 {
 	struct gw_rinkid *d = arg;
@@ -455,8 +465,11 @@ static int build_base(struct gw_rinkid *d)
 	int rc = gw_status_new(d->loop, &d->conf, &sops, &d->status);
 	if (rc < 0)
 		return rc;
-	struct gw_ctl_ops tops = {
-	    .status = ctl_status, .page_test = ctl_page_test, .sds_send = ctl_sds_send, .arg = d};
+	struct gw_ctl_ops tops = {.status = ctl_status,
+				  .page_test = ctl_page_test,
+				  .sds_send = ctl_sds_send,
+				  .audit = ctl_audit,
+				  .arg = d};
 	struct gw_ctl_conf tconf = {.path = d->conf.ctl_socket,
 				    .group = d->conf.ctl_group,
 				    .admin_group = d->conf.ctl_admin_group};

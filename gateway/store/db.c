@@ -29,10 +29,16 @@
  * gw_db_spool_replay() applies the journal later with the same apply(), in order, each
  * record's key recorded in spool_applied in the same transaction so nothing is applied
  * twice.
+ *
+ * A file replaced under the connection (a restored copy renamed over it) is found before
+ * each call-log write (the name leads to another inode): the write is spooled and the
+ * replay reopens the name; the old file's -wal and -shm are detached first (see
+ * detach_moved()) so they are never read as the new file's.
  */
 #include "store/db_priv.h"
 
 #include <fcntl.h>
+#include <limits.h>
 
 /*
  * Migrations: migrations[i] takes the schema from version i to version i + 1: its SQL,
@@ -848,6 +854,57 @@ int gw_db_schema_version(void)
 
 /* ---- open / close -------------------------------------------------------------------- */
 
+/* Which -wal and -shm files the connection just opened on file uses (WAL mode: the
+   migration check wrote, so both exist; SQLite keeps them until the connection closes). */
+static void side_files_note(struct gw_db *db, const char *file)
+{
+	char side[PATH_MAX];
+
+	memset(&db->wal_st, 0, sizeof(db->wal_st));
+	memset(&db->shm_st, 0, sizeof(db->shm_st));
+	if (snprintf(side, sizeof(side), "%s-wal", file) < (int)sizeof(side))
+		lstat(side, &db->wal_st);
+	if (snprintf(side, sizeof(side), "%s-shm", file) < (int)sizeof(side))
+		lstat(side, &db->shm_st);
+}
+
+/* Remove file+suffix when it is still the very file *was (same device and inode). */
+static void side_file_drop(const char *file, const char *suffix, const struct stat *was)
+{
+	char side[PATH_MAX];
+	struct stat now;
+
+	if (was->st_ino == 0 ||
+	    snprintf(side, sizeof(side), "%s%s", file, suffix) >= (int)sizeof(side))
+		return;
+	if (lstat(side, &now) == 0 && now.st_dev == was->st_dev && now.st_ino == was->st_ino &&
+	    unlink(side) == 0)
+		LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%s: the replaced file's %s removed", file, side);
+}
+
+/*
+ * The name db->path leads to another file than the connection's (renamed over, or the
+ * old one removed): the old file's WAL and shared-memory index still sit under the name's
+ * -wal and -shm and would be read as the new file's. Write the old WAL into the old file
+ * (wherever it is now), make the old connection's close leave the names alone, and remove
+ * those two files when they are still the old connection's. Returns true when moved.
+ */
+static bool detach_moved(struct gw_db *db)
+{
+	int moved = 0, persist = 1;
+
+	if (!db->h ||
+	    sqlite3_file_control(db->h, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+	    !moved)
+		return false;
+	sqlite3_wal_checkpoint_v2(db->h, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	side_file_drop(db->path, "-wal", &db->wal_st);
+	side_file_drop(db->path, "-shm", &db->shm_st);
+	LOGP(GW_LOG_DB, GW_LOG_WARN, "%s: the file was replaced: opening the new one", db->path);
+	return true;
+}
+
 /* Open db->h on file (db->path, or a stand-in's), bring it to this build's schema, prepare
    the statements. */
 static int db_connect(struct gw_db *db, const char *file, unsigned flags)
@@ -866,6 +923,7 @@ static int db_connect(struct gw_db *db, const char *file, unsigned flags)
 	    (rc = db_run_i64(db, DB_STMT_CHAIN_META, &db->v3_from)) < 0)
 		return rc;
 	sqlite3_busy_timeout(db->h, db->busy_ms);
+	side_files_note(db, file);
 	return db_run_i64(db, DB_STMT_DATA_VERSION, &db->data_version);
 }
 
@@ -895,6 +953,8 @@ int db_reconnect(struct gw_db *db)
 	n->md = db->md;	    /* borrowed */
 	n->busy_ms = db->busy_ms;
 	n->quiet = db->standin && db->standin_tries > 0; /* the first failure was logged */
+	if (!db->standin)
+		detach_moved(db);
 	rc = db_connect(n, n->path, GW_DB_NOCREATE);
 	if (rc < 0) {
 		db_disconnect(n);
@@ -909,6 +969,8 @@ int db_reconnect(struct gw_db *db)
 	memcpy(db->st, n->st, sizeof(db->st));
 	db->data_version = n->data_version;
 	db->v3_from = n->v3_from;
+	db->wal_st = n->wal_st;
+	db->shm_st = n->shm_st;
 	db->roster_dirty = true; /* it may be another file now: have the roster read again */
 	db->copy_made = false;	 /* ... and copied again */
 	db->gone = false;

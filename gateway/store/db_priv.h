@@ -136,6 +136,9 @@ struct gw_db {
 	/* Set by db_fail(): the last failure means the database cannot take writes now. */
 	bool unavailable;
 	bool gone; /* ... and the connection should be reopened before trying again */
+	/* The -wal and -shm files this connection opened (0/0 when it had none), so that a
+	   reopen after the file was replaced removes them and never hands them to the new file. */
+	struct stat wal_st, shm_st;
 	/* Spool. */
 	char *spool_path;
 	bool spool_pending; /* records wait in the spool: writes go there too, in order */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "rinki/proto.h"
@@ -144,6 +145,36 @@ static void test_status(void **state)
 	assert_int_equal(rinkictl(text, sizeof(text), "status", "--yaml", NULL), 3);
 }
 
+/*
+ * Wait (bounded, pumping the sims) until the call log holds a system event of kind whose
+ * detail contains needle; its detail goes to buf. 0, or -1.
+ */
+static int wait_system_event(const char *kind, const char *needle, char *buf, size_t len)
+{
+	for (int i = 0; i < H_WAIT_MIN_MS / 20; i++) {
+		sqlite3 *h = NULL;
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_open_v2(rig.db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(h,
+				       "SELECT detail FROM incident_events WHERE incident IS NULL"
+				       " AND kind = ?1 AND instr(detail, ?2) > 0",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, needle, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+				sqlite3_finalize(st);
+				sqlite3_close(h);
+				return 0;
+			}
+		}
+		sqlite3_finalize(st);
+		sqlite3_close(h);
+		h_pump(&rig, 20);
+	}
+	return -1;
+}
+
 static void test_page_test_dials(void **state)
 {
 	(void)state;
@@ -153,6 +184,15 @@ static void test_page_test_dials(void **state)
 	assert_non_null(strstr(text, "dialling +358401112223"));
 	assert_int_equal(h_wait_event(&rig.modem, &pos, "dial ", 3000), 0);
 	assert_non_null(strstr(rig.modem.events, "+358401112223"));
+	/* the request is in the chained call log, naming who asked */
+	char detail[256], who[64];
+	snprintf(who, sizeof(who), "(uid %u, pid ", (unsigned)getuid());
+	assert_int_equal(wait_system_event("ctl_page_test", "page-test number=+358401112223 by ",
+					   detail, sizeof(detail)),
+			 0);
+	printf("  system event ctl_page_test: %s\n", detail);
+	assert_non_null(strstr(detail, who));
+	assert_non_null(strstr(detail, "): ok"));
 	/* a bad number never reaches the modem */
 	pos = rig.modem.elen;
 	assert_int_equal(rinkictl(text, sizeof(text), "page-test", "12", NULL), 1);
@@ -170,6 +210,12 @@ static void test_sds_send(void **state)
 	    rinkictl(text, sizeof(text), "sds", "send", "2269001", "Testi", "rinkistä", NULL), 0);
 	assert_non_null(strstr(text, "SDS to 2269001 queued"));
 	assert_int_equal(h_wait_event(&rig.radio, &pos, "sds-out 2269001 ", 3000), 0);
+	char detail[256];
+	assert_int_equal(
+	    wait_system_event("ctl_sds_send", "sds-send issi=2269001 (", detail, sizeof(detail)),
+	    0);
+	printf("  system event ctl_sds_send: %s\n", detail);
+	assert_non_null(strstr(detail, ": handle "));
 }
 
 static void test_bad_requests_and_no_daemon(void **state)

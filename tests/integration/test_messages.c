@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "harness.h"
@@ -209,6 +210,30 @@ static void test_status_relayed(void **state)
 			 0);
 }
 
+/*
+ * An officer's SDS that the terminal delivers while rinkid restarts waits in the serial
+ * port: rinkid must read it when it opens the port again, not flush it away, and relay it.
+ */
+static void test_sds_during_restart_relayed(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	char hex[1024], err[128], deliver[1024];
+	static struct gw_sms_msg m;
+	static const uint8_t scts[7] = {0x62, 0x11, 0x52, 0x21, 0x00, 0x00, 0x80};
+
+	assert_int_equal(h_kill_rinkid(&rig, SIGTERM), 0);
+	assert_int_equal(
+	    h_cmd(&rig.radio, NULL, 0, "sds-text 2269001 Tuli kesken uudelleenkäynnistyksen"), 0);
+	assert_int_equal(h_start_rinkid(&rig, NULL), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
+	last_hex(&rig.modem, "event sms-out", hex, sizeof(hex));
+	assert_true(gw_sms_submit_to_deliver(hex, "+358401234567", scts, deliver, sizeof(deliver),
+					     err, sizeof(err)) > 0);
+	assert_int_equal(gw_sms_decode(deliver, &m, err, sizeof(err)), GW_SMS_DELIVER);
+	assert_non_null(strstr(m.text, "(2269001): Tuli kesken uudelleenkäynnistyksen"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +242,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_status_relayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stored_sms_read_after_start, setup_stored,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sds_during_restart_relayed, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("integration: messages", tests, NULL, NULL);
 }

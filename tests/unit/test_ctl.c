@@ -40,6 +40,8 @@ static struct fake {
 	int page_rc, sds_rc;
 	char number[64], issi[32], text[1024];
 	char identity[GW_PEI_ID_MAX];
+	int audits;
+	char audit_kind[32], audit_detail[256];
 } fk;
 
 static int fake_status(void *arg, struct gw_ctl_status *st)
@@ -83,8 +85,16 @@ static int fake_sds(void *arg, const char *issi, const char *text)
 	return fk.sds_rc;
 }
 
+static void fake_audit(void *arg, const char *kind, const char *detail)
+{
+	(void)arg;
+	fk.audits++;
+	snprintf(fk.audit_kind, sizeof(fk.audit_kind), "%s", kind);
+	snprintf(fk.audit_detail, sizeof(fk.audit_detail), "%s", detail);
+}
+
 static const struct gw_ctl_ops fake_ops = {
-    .status = fake_status, .page_test = fake_page, .sds_send = fake_sds};
+    .status = fake_status, .page_test = fake_page, .sds_send = fake_sds, .audit = fake_audit};
 
 static const struct gw_ctl_peer root_peer = {.pid = 1, .uid = 0, .gid = 0};
 static const struct gw_ctl_peer user_peer = {.pid = 2, .uid = 1000, .gid = 1000};
@@ -406,6 +416,38 @@ static void test_admin_requests(void **state)
 	assert_true(strncmp(reply, "err denied ", 11) == 0);
 	assert_int_equal(fk.page_calls, 4);
 	assert_int_equal(fk.sds_calls, 3);
+	gw_ctl_free(ctl);
+}
+
+/* Every page-test and sds-send that reaches the gateway is audited, naming the peer and
+   the outcome; requests refused before (usage, denied) are not. */
+static void test_admin_requests_audited(void **state)
+{
+	(void)state;
+	struct gw_ctl *ctl = new_ctl();
+	char reply[RINKI_CTL_REPLY_MAX];
+	const struct gw_ctl_peer admin = {.pid = 77, .uid = 0, .gid = 0};
+
+	assert_int_equal(handle(ctl, &admin, "page-test number=+358401234567", reply), 0);
+	assert_int_equal(fk.audits, 1);
+	assert_string_equal(fk.audit_kind, "ctl_page_test");
+	assert_string_equal(fk.audit_detail,
+			    "page-test number=+358401234567 by root (uid 0, pid 77): ok");
+	fk.page_rc = -EBUSY;
+	assert_int_equal(handle(ctl, &admin, "page-test number=112", reply), -1);
+	assert_int_equal(fk.audits, 2);
+	assert_string_equal(
+	    fk.audit_detail,
+	    "page-test number=112 by root (uid 0, pid 77): Device or resource busy");
+	assert_int_equal(handle(ctl, &admin, "sds-send issi=2269001 text=Soita%20heti", reply), 0);
+	assert_int_equal(fk.audits, 3);
+	assert_string_equal(fk.audit_kind, "ctl_sds_send");
+	assert_string_equal(fk.audit_detail,
+			    "sds-send issi=2269001 (10 bytes) by root (uid 0, pid 77): handle 7");
+	/* refused before the gateway: nothing happened, nothing audited */
+	assert_int_equal(handle(ctl, &admin, "page-test number=12", reply), -1);
+	assert_int_equal(handle(ctl, &user_peer, "sds-send issi=1 text=x", reply), -1);
+	assert_int_equal(fk.audits, 3);
 	gw_ctl_free(ctl);
 }
 
@@ -805,6 +847,83 @@ static void test_peer_credentials(void **state)
 	rig_down(&r);
 }
 
+/*
+ * A read-only client (a status poller gone wild) opening every connection it can gets
+ * GW_CTL_CLIENTS_MAX - GW_CTL_ADMIN_RESERVED of them; an administrator still gets in, up
+ * to GW_CTL_CLIENTS_MAX in all. The reader is a child as nobody in the socket's group.
+ */
+static void test_admin_slots_reserved(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		fail_msg("peer credentials need root to be tested (make test runs as root)");
+	struct rig r;
+	char grp[16], line[RINKI_CTL_REPLY_MAX + 8];
+	int up[2], down[2], fds[GW_CTL_ADMIN_RESERVED + 1];
+	unsigned char refused = 0;
+
+	snprintf(grp, sizeof(grp), "%d", NOBODY);
+	rig_up(&r, grp, NULL);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int c[GW_CTL_CLIENTS_MAX];
+		gid_t none[1] = {OTHER_GROUP};
+		unsigned char n = 0;
+		close(up[0]);
+		close(down[1]); /* so that the parent's close (or exit) ends the wait below */
+		if (setgroups(1, none) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(10);
+		for (int i = 0; i < GW_CTL_CLIENTS_MAX; i++)
+			if ((c[i] = dial(r.path)) < 0)
+				_exit(11);
+		/* the refused ones are told so and closed; the others stay silent */
+		for (int i = 0; i < GW_CTL_CLIENTS_MAX; i++) {
+			char b[64];
+			struct pollfd p = {.fd = c[i], .events = POLLIN};
+			if (poll(&p, 1, 200) == 1 && read(c[i], b, sizeof(b)) > 0 &&
+			    strncmp(b, "err busy", 8) == 0)
+				n++;
+		}
+		if (write(up[1], &n, 1) != 1)
+			_exit(12);
+		(void)!read(down[0], &n, 1); /* hold the connections until told */
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	/* serve until the child has counted its refusals */
+	struct pollfd p = {.fd = up[0], .events = POLLIN};
+	for (int i = 0; i < 4000 && poll(&p, 1, 0) == 0; i++)
+		gw_loop_run_once(r.loop, 5);
+	assert_int_equal(read(up[0], &refused, 1), 1);
+	assert_int_equal(refused, GW_CTL_ADMIN_RESERVED);
+	assert_int_equal(gw_ctl_clients(r.ctl), GW_CTL_CLIENTS_MAX - GW_CTL_ADMIN_RESERVED);
+	/* root (an admin) gets the reserved slots, and is served */
+	for (int i = 0; i < GW_CTL_ADMIN_RESERVED; i++) {
+		fds[i] = dial(r.path);
+		assert_true(fds[i] >= 0);
+		send_str(fds[i], "status\n");
+		assert_true(read_line(r.loop, fds[i], line, sizeof(line)) > 0);
+		assert_true(strncmp(line, "ok proto=1 ", 11) == 0);
+	}
+	assert_int_equal(gw_ctl_clients(r.ctl), GW_CTL_CLIENTS_MAX);
+	/* and no more than all of them */
+	fds[GW_CTL_ADMIN_RESERVED] = dial(r.path);
+	assert_true(read_line(r.loop, fds[GW_CTL_ADMIN_RESERVED], line, sizeof(line)) > 0);
+	assert_string_equal(line, "err busy too many connections");
+	for (int i = 0; i <= GW_CTL_ADMIN_RESERVED; i++)
+		close(fds[i]);
+	close(down[1]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(up[0]);
+	rig_down(&r);
+}
+
 int main(void)
 {
 	gw_log_init("test_ctl", false);
@@ -817,6 +936,7 @@ int main(void)
 	    cmocka_unit_test(test_status_with_board_and_overflow),
 	    cmocka_unit_test(test_status_health),
 	    cmocka_unit_test(test_admin_requests),
+	    cmocka_unit_test(test_admin_requests_audited),
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_access_by_group),
 	    cmocka_unit_test(test_socket_requests),
@@ -824,6 +944,7 @@ int main(void)
 	    cmocka_unit_test(test_socket_idle_and_limit),
 	    cmocka_unit_test(test_socket_file_cases),
 	    cmocka_unit_test(test_peer_credentials),
+	    cmocka_unit_test(test_admin_slots_reserved),
 	};
 	return cmocka_run_group_tests_name("ctl", tests, NULL, NULL);
 }

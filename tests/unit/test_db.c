@@ -1319,6 +1319,67 @@ static void test_migrate_v6_to_current(void **state)
 	gw_db_close(db);
 }
 
+/*
+ * The database file is replaced under an open connection (an operator renames a restored
+ * copy over it): the next write notices (the name leads to another inode), goes to the
+ * spool, and the replay reopens the new file. The old file's WAL and shared-memory index,
+ * still under the same names, must never be applied to the new file: afterwards it holds
+ * its own history and the write made after the rename, none of the old file's.
+ */
+static void test_replaced_file_reopened(void **state)
+{
+	struct gw_incident_rec rec = {.started_ms = 1000, .caller = "2269001", .radio_cci = 1};
+	struct gw_db *db, *other;
+	char repl[300], q[160];
+	int64_t id;
+
+	(void)state;
+	snprintf(repl, sizeof(repl), "%s.new", path);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	/* writes that stay in the old file's WAL (far below the auto-checkpoint) */
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+		assert_int_equal(gw_db_event_append(db, id, rec.started_ms + 1, "page", "old"), 0);
+	}
+	/* the replacement, written and closed (checkpointed) by another program */
+	assert_int_equal(gw_db_open(repl, &other), 0);
+	rec.caller = "3300";
+	assert_int_equal(gw_db_incident_open(other, &rec, &id), 0);
+	gw_db_close(other);
+	assert_int_equal(rename(repl, path), 0);
+
+	rec.caller = "4400";
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_true(gw_db_spool_pending(db)); /* not written to the renamed-over inode */
+	assert_true(gw_db_spool_replay(db) >= 0);
+	assert_false(gw_db_spool_pending(db));
+	rec.caller = "5500"; /* and later writes go to the new file directly */
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	assert_false(gw_db_spool_pending(db));
+	gw_db_close(db);
+
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	static const struct {
+		const char *caller;
+		int n;
+	} want[] = {{"2269001", 0}, {"3300", 1}, {"4400", 1}, {"5500", 1}};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(q, sizeof(q), "SELECT count(*) FROM incidents WHERE caller = '%s'",
+			 want[i].caller);
+		if (raw_int(q) != want[i].n)
+			fail_msg("caller %s: %lld incidents in the new file, want %d",
+				 want[i].caller, (long long)raw_int(q), want[i].n);
+	}
+	rm_db(repl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1332,6 +1393,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chain_intact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_tampered_detail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_deleted_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replaced_file_reopened, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_incident_row_edited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_roster_to_current, setup, teardown),
