@@ -251,10 +251,19 @@ test:
 
 # make install PREFIX=/usr into a scratch DESTDIR, then the tree rebuilt for $(PREFIX)
 # (tests/install; alone, after everything else: it rebuilds what bakes PREFIX in).
+# install-check's voice test: the integration harness and the virtual cards, no gateway code
+# (so a PREFIX change does not touch it).
+INSTALLED_VOICE := build/san/install/test_installed_voice
 .PHONY: install-check
-install-check:
-	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" tests/install/test_install_prefix.sh
-run/install-check: FORCE
+install-check: $(INSTALLED_VOICE) alsa-plugin
+	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" INSTALLED_VOICE=$(INSTALLED_VOICE) \
+		tests/install/test_install_prefix.sh
+build/san/tests/install/test_installed_voice.o: SAN_CFLAGS += -Itests/integration
+$(INSTALLED_VOICE): build/san/tests/install/test_installed_voice.o \
+		build/san/tests/integration/harness.o build/alsa/san/vcard_rig.o | alsa-plugin
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+run/install-check: $(INSTALLED_VOICE) alsa-plugin FORCE
 	+@$(RUN_TEST) install-check $(MAKE) --no-print-directory install-check
 run/deb: FORCE
 	+@$(RUN_TEST) deb $(MAKE) --no-print-directory deb
