@@ -438,6 +438,8 @@ build/san/integ/test_callback_voice: build/alsa/san/vcard_rig.o | alsa-plugin pr
 build/san/integ/test_record: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_audio_tap: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_floor_call: build/alsa/san/vcard_rig.o | alsa-plugin
+# rinki-web's account commands (audit times): the binary itself
+build/san/integ/test_web_cli: | build/san/bin/rinki-web
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) -lpthread -lm
