@@ -11,6 +11,7 @@
 #   make firmware   the I/O MCU image for QEMU mps2-an385 (firmware/firmware.mk)
 #   make install    DESTDIR/PREFIX honoured
 #   make deb        the Debian package (tools/debian), checked with lintian
+#   make deb-test   that package installed, run and purged in a clean Debian 12 root (root)
 #
 # Layout of build/: build/rel (optimised objects), build/san (sanitizer objects),
 # binaries at build/ (release) and build/san/bin (sanitizer builds used by tests).
@@ -403,6 +404,17 @@ deb:
 	lintian --fail-on error,warning --info build/deb/rinki_$(DEB_VERSION)_*.changes
 	@echo "deb: build/deb/$$(cd build/deb && ls rinki_$(DEB_VERSION)_*.deb) (lintian: no error, no warning)"
 
+# make deb-test (as root, by hand; not in make test): the package into a clean Debian 12 root
+# made with mmdebstrap (cached under build/deb-test/), checked, run against the simulators
+# for one call, removed and purged (tests/install/deb-test.sh); output in build/deb-test.log.
+# mmdebstrap is this target's only extra package (installed here when missing, not DEB_PKGS).
+DEB_TEST_PKGS := mmdebstrap
+.PHONY: deb-test
+deb-test: deb build/tetra-sim build/modem-sim
+	@command -v mmdebstrap > /dev/null || \
+		apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $(DEB_TEST_PKGS)
+	tests/install/deb-test.sh
+
 # --- benchmarks that link the gateway objects --------------------------------
 build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness.c $(REL_GW)
 	@mkdir -p $(dir $@)
@@ -504,4 +516,4 @@ run/fw-f103-image: build/san/bin/rinki-flash $(FW_IMAGES) $(FW_BOARD_IMAGES) FOR
 		FW_MPS2_IMG=build/fw/fw.img $(RUN_TEST) fw-f103-image \
 		tests/integration/fw/test_fw_f103_image.sh
 
--include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
+-include $(shell find build -path build/deb -prune -o -path build/deb-test -prune -o -name '*.d' -type f -print 2>/dev/null)
