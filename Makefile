@@ -11,6 +11,7 @@
 #   make firmware   the I/O MCU image for QEMU mps2-an385 (firmware/firmware.mk)
 #   make install    DESTDIR/PREFIX honoured
 #   make deb        the Debian package (tools/debian), checked with lintian
+#   make deb-test   that package installed, run and purged in a clean Debian 12 root (root)
 #
 # Layout of build/: build/rel (optimised objects), build/san (sanitizer objects),
 # binaries at build/ (release) and build/san/bin (sanitizer builds used by tests).
@@ -251,10 +252,19 @@ test:
 
 # make install PREFIX=/usr into a scratch DESTDIR, then the tree rebuilt for $(PREFIX)
 # (tests/install; alone, after everything else: it rebuilds what bakes PREFIX in).
+# install-check's voice test: the integration harness and the virtual cards, no gateway code
+# (so a PREFIX change does not touch it).
+INSTALLED_VOICE := build/san/install/test_installed_voice
 .PHONY: install-check
-install-check:
-	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" tests/install/test_install_prefix.sh
-run/install-check: FORCE
+install-check: $(INSTALLED_VOICE) alsa-plugin
+	@MAKE="$(MAKE)" RESTORE_PREFIX="$(PREFIX)" INSTALLED_VOICE=$(INSTALLED_VOICE) \
+		tests/install/test_install_prefix.sh
+build/san/tests/install/test_installed_voice.o: SAN_CFLAGS += -Itests/integration
+$(INSTALLED_VOICE): build/san/tests/install/test_installed_voice.o \
+		build/san/tests/integration/harness.o build/alsa/san/vcard_rig.o | alsa-plugin
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+run/install-check: $(INSTALLED_VOICE) alsa-plugin FORCE
 	+@$(RUN_TEST) install-check $(MAKE) --no-print-directory install-check
 run/deb: FORCE
 	+@$(RUN_TEST) deb $(MAKE) --no-print-directory deb
@@ -394,6 +404,17 @@ deb:
 	lintian --fail-on error,warning --info build/deb/rinki_$(DEB_VERSION)_*.changes
 	@echo "deb: build/deb/$$(cd build/deb && ls rinki_$(DEB_VERSION)_*.deb) (lintian: no error, no warning)"
 
+# make deb-test (as root, by hand; not in make test): the package into a clean Debian 12 root
+# made with mmdebstrap (cached under build/deb-test/), checked, run against the simulators
+# for one call, removed and purged (tests/install/deb-test.sh); output in build/deb-test.log.
+# mmdebstrap is this target's only extra package (installed here when missing, not DEB_PKGS).
+DEB_TEST_PKGS := mmdebstrap
+.PHONY: deb-test
+deb-test: deb build/tetra-sim build/modem-sim
+	@command -v mmdebstrap > /dev/null || \
+		apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $(DEB_TEST_PKGS)
+	tests/install/deb-test.sh
+
 # --- benchmarks that link the gateway objects --------------------------------
 build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness.c $(REL_GW)
 	@mkdir -p $(dir $@)
@@ -429,6 +450,8 @@ build/san/integ/test_callback_voice: build/alsa/san/vcard_rig.o | alsa-plugin pr
 build/san/integ/test_record: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_audio_tap: build/alsa/san/vcard_rig.o | alsa-plugin
 build/san/integ/test_floor_call: build/alsa/san/vcard_rig.o | alsa-plugin
+# rinki-web's account commands (audit times): the binary itself
+build/san/integ/test_web_cli: | build/san/bin/rinki-web
 build/bench/audio_latency: tests/bench/audio_latency.c build/alsa/rel/vcard_rig.o $(REL_GW) | alsa-plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(PKG_LIBS) -lpthread -lm
@@ -493,4 +516,4 @@ run/fw-f103-image: build/san/bin/rinki-flash $(FW_IMAGES) $(FW_BOARD_IMAGES) FOR
 		FW_MPS2_IMG=build/fw/fw.img $(RUN_TEST) fw-f103-image \
 		tests/integration/fw/test_fw_f103_image.sh
 
--include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
+-include $(shell find build -path build/deb -prune -o -path build/deb-test -prune -o -name '*.d' -type f -print 2>/dev/null)

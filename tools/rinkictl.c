@@ -227,20 +227,11 @@ __attribute__((format(printf, 1, 2))) static int ctl_fail(const char *fmt, ...)
 	return EXIT_FAILURE;
 }
 
-/* Local time of a UTC ms timestamp: "YYYY-MM-DD HH:MM:SS" (+ ".mmm" when ms). */
+/* Helsinki wall clock of a UTC ms timestamp with its zone, whatever TZ says:
+   "YYYY-MM-DD HH:MM:SS EET" (".mmm" before the zone when ms). */
 static const char *ctl_local_time(int64_t t_ms, bool ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(t_ms / 1000);
-	struct tm tm;
-	size_t n;
-
-	if (t_ms < 0 || !localtime_r(&t, &tm) ||
-	    !(n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))) {
-		snprintf(buf, len, "@%" PRId64, t_ms);
-		return buf;
-	}
-	if (ms)
-		snprintf(buf + n, len - n, ".%03d", (int)(t_ms % 1000));
+	gw_roster_format_clock(t_ms, ms ? GW_CLOCK_MS : GW_CLOCK_SEC, buf, len);
 	return buf;
 }
 
@@ -587,7 +578,7 @@ static int ctl_oncall(const char *dbpath, int argc, char **argv)
 		gw_roster_free(r);
 		return ctl_flush();
 	}
-	printf("on call at %s (local time)\n\n", ctl_local_time(at, false, when, sizeof(when)));
+	printf("on call at %s\n\n", ctl_local_time(at, false, when, sizeof(when)));
 	if (line) {
 		ctl_print_chain(r, line, at);
 	} else {
@@ -902,7 +893,7 @@ static int ctl_log(const char *dbpath, int argc, char **argv)
 		fputs("]}\n", stdout);
 		return ctl_flush();
 	}
-	printf("%6s  %-19s  %-17s %-28s %-5s %-12s %5s  %s\n", "ID", "STARTED", "CALLER",
+	printf("%6s  %-23s  %-17s %-28s %-5s %-12s %5s  %s\n", "ID", "STARTED", "CALLER",
 	       "CALLER NAME", "LINE", "OUTCOME", "CAUSE", "ACCEPTED BY");
 	rc = gw_db_incident_list(db, (int)limit, ctl_print_incident_row, NULL);
 	gw_db_close(db);
@@ -1445,7 +1436,7 @@ static int ctl_override_list(const char *dbpath, bool json)
 	if (json)
 		fputs("{\"overrides\":[", stdout);
 	else
-		printf("%5s  %-8s %-8s %-6s %-12s %-12s %-19s  %-19s  %s\n", "ID", "LAYER", "KIND",
+		printf("%5s  %-8s %-8s %-6s %-12s %-12s %-24s  %-24s  %s\n", "ID", "LAYER", "KIND",
 		       "LINE", "WORKER", "BY", "FROM", "TO", "POSITION");
 	for (size_t i = 0; i < d.n_overrides; i++) {
 		const struct gw_db_override *o = &d.overrides[i];
@@ -1454,7 +1445,7 @@ static int ctl_override_list(const char *dbpath, bool json)
 			char id[24] = "-"; /* an imported one changes with the CSV */
 			if (o->manual)
 				snprintf(id, sizeof(id), "%" PRId64, o->id);
-			printf("%5s  %-8s %-8s %-6s %-12s %-12s %-19s  %-19s  ", id,
+			printf("%5s  %-8s %-8s %-6s %-12s %-12s %-24s  %-24s  ", id,
 			       o->manual ? "manual" : "imported", o->kind,
 			       o->line ? o->line : "(all)", o->worker, o->by ? o->by : "-",
 			       ctl_local_time(o->start_ms, false, a, sizeof(a)),

@@ -288,6 +288,16 @@ void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
 /* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
 int gw_roster_utc_offset_min(int64_t t_ms);
 
+/* How much of a time gw_roster_format_clock prints: minutes, seconds, or milliseconds. */
+enum gw_clock_prec { GW_CLOCK_MIN, GW_CLOCK_SEC, GW_CLOCK_MS };
+
+/*
+ * t_ms as Helsinki wall clock for people to read, with its zone, whatever the machine's TZ:
+ * "2026-12-07 16:00 EET" (summer time "EEST"), ":SS" and ".mmm" by prec. A time before
+ * 1970 or after year 9999 prints as "@<t_ms>". Into buf (NUL-terminated, truncated).
+ */
+void gw_roster_format_clock(int64_t t_ms, enum gw_clock_prec prec, char *buf, size_t len);
+
 /*
  * Check a worker as "worker add" takes it: handle, name, phone, ISSI (canonicalised in
  * place; "" or NULL: none), lang (NULL: "fi"). Returns 0, or -EINVAL with the reason in why.

@@ -316,3 +316,25 @@ void gw_roster_format_time(int64_t t_ms, char *buf, size_t len)
 {
 	roster_format_local(t_ms, buf, len);
 }
+
+void gw_roster_format_clock(int64_t t_ms, enum gw_clock_prec prec, char *buf, size_t len)
+{
+	int off = t_ms >= 0 ? helsinki_offset_min(t_ms) : 0;
+	int64_t ms = t_ms + (int64_t)off * 60000;
+	int64_t day = roster_floor_div(ms, DAY_MS), rest = ms - day * DAY_MS;
+	int y, m, d, n;
+
+	civil_from_days(day, &y, &m, &d);
+	if (t_ms < 0 || y > 9999) {
+		snprintf(buf, len, "@%lld", (long long)t_ms);
+		return;
+	}
+	n = snprintf(buf, len, "%04d-%02d-%02d %02d:%02d", y, m, d, (int)(rest / 3600000),
+		     (int)(rest / 60000 % 60));
+	if (n > 0 && (size_t)n < len && prec != GW_CLOCK_MIN)
+		n += snprintf(buf + n, len - (size_t)n, ":%02d", (int)(rest / 1000 % 60));
+	if (n > 0 && (size_t)n < len && prec == GW_CLOCK_MS)
+		n += snprintf(buf + n, len - (size_t)n, ".%03d", (int)(rest % 1000));
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " %s", off == 180 ? "EEST" : "EET");
+}

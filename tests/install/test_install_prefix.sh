@@ -4,8 +4,11 @@
 # /usr/share/rinki/prompts (the default baked into conf.o, as `rinkictl config show`
 # prints it; rinkid links the same conf.o and is checked to be linked after it), that every prompt
 # built from tools/prompts is installed there, that the unit runs /usr/sbin/rinkid, and
-# that building again with the first PREFIX (RESTORE_PREFIX, default /usr/local) bakes that
-# one back in. Part of make test (target install-check); run from the top of the tree.
+# that the installed rinkid, run against the simulators with no prompt.dir in its
+# configuration, plays the installed prompt files to the officer and the worker
+# (test_installed_voice.c), and that building again with the first PREFIX (RESTORE_PREFIX,
+# default /usr/local) bakes that one back in. Part of make test (target install-check);
+# run from the top of the tree, as root (the voice test mounts in a namespace of its own).
 set -eu
 MAKE=${MAKE:-make}
 restore=${RESTORE_PREFIX:-/usr/local}
@@ -66,6 +69,21 @@ done
 grep -q '^#prompt.dir /usr/share/rinki/prompts$' "$tmp/etc/rinki/rinki.conf" ||
 	bad "/etc/rinki/rinki.conf missing or its prompt.dir line is not /usr/share/rinki/prompts"
 
+# The installed rinkid, with no prompt.dir in its config, against the simulators: the worker
+# hears the installed prompts (tests/install/test_installed_voice.c; INSTALLED_VOICE is the
+# binary, built by make install-check).
+voice=${INSTALLED_VOICE:-build/san/install/test_installed_voice}
+mkdir "$tmp/bin"
+for b in usr/sbin/rinkid usr/bin/rinkictl usr/bin/tetra-sim usr/bin/modem-sim; do
+	ln -s "$tmp/$b" "$tmp/bin/"
+done
+if RINKI_BIN="$tmp/bin" RINKI_DESTDIR="$tmp" "$voice" > "$tmp.log" 2>&1; then
+	grep -E '\.wav: ' "$tmp.log"
+else
+	cat "$tmp.log" >&2
+	bad "the installed rinkid did not play the installed prompts ($voice)"
+fi
+
 # Back to the tree's own PREFIX: what depends on it is rebuilt again.
 $MAKE --no-print-directory -s all PREFIX="$restore" > /dev/null
 got=$(prompt_dir build/rinkictl)
@@ -74,5 +92,5 @@ got=$(prompt_dir build/rinkictl)
 [ ! build/rel/gateway/core/conf.o -nt build/rinkid ] || bad "build/rinkid older than conf.o"
 rm -f "$tmp.conf"
 
-[ $fail -eq 0 ] && echo "install-check: PREFIX=/usr install ok ($n prompts), rebuilt for $restore"
+[ $fail -eq 0 ] && echo "install-check: PREFIX=/usr install ok ($n prompts, the installed rinkid played them), rebuilt for $restore"
 exit $fail

@@ -253,7 +253,8 @@ int h_write_conf(struct h_rig *r, const char *extra)
 		return -1;
 	fprintf(f, "# written by the integration harness\n");
 	for (int i = 0; i < 7; i++)
-		if (!extra || !sets_key(extra, keys[i]))
+		if ((!extra || !sets_key(extra, keys[i])) &&
+		    !(r->builtin_prompt_dir && !strcmp(keys[i], "prompt.dir")))
 			fprintf(f, "%s %s\n", keys[i], base[i]);
 	fprintf(f, "%s\n", extra ? extra : "");
 	return fclose(f) == 0 ? 0 : -1;

@@ -38,6 +38,9 @@ struct h_rig {
 	/* Run rinkid under this command (argv, NULL-terminated; rinkid's argv is appended,
 	   the command must exec it in place so the pid stays rinkid's); NULL: directly. */
 	const char *const *wrap;
+	/* Leave prompt.dir out of the config: rinkid uses its built-in default (the installed
+	   prompts) instead of the tree's build/prompts. */
+	int builtin_prompt_dir;
 };
 
 /* Directory of the binaries (RINKI_BIN, default build/san/bin). */

@@ -786,6 +786,80 @@ static void test_roster_ics(void **state)
 	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", "--replace", NULL), 0);
 }
 
+/*
+ * Every time rinkictl prints is Helsinki wall clock with its zone (EET, summer EEST),
+ * whatever the machine's TZ: the log listing, log show, oncall and the override list give
+ * the same bytes under TZ=UTC and TZ=America/New_York, and an incident at 16:00 Helsinki
+ * (14:00 UTC in winter, 13:00 UTC in summer) prints as 16:00 with the right zone.
+ */
+static void test_times_helsinki_whatever_tz(void **state)
+{
+	static char first[sizeof(out)];
+	const int64_t winter = 1768485600000LL; /* 2026-01-15T14:00Z */
+	const int64_t summer = 1782910800000LL; /* 2026-07-01T13:00Z */
+	const char *const zones[] = {"UTC", "America/New_York"};
+	const char *const cmds[][4] = {
+	    {"log", NULL},
+	    {"log", "show", "1", NULL},
+	    {"log", "show", "2", NULL},
+	    {"oncall", "--at", "2026-01-15T16:00", NULL},
+	    {"oncall", "--at", "2026-07-01T16:00", NULL},
+	    {"override", "list", NULL},
+	};
+	const char *const want[] = {"2026-01-15 16:00:00 EET",
+				    "2026-07-01 16:00:00 EEST",
+				    "2026-01-15 16:00:00.000 EET",
+				    "2026-07-01 16:00:00.000 EEST",
+				    "2026-07-01 16:00:30.000 EEST",
+				    "on call at 2026-01-15 16:00:00 EET\n",
+				    "on call at 2026-07-01 16:00:00 EEST\n"};
+	static char all[2][sizeof(out)];
+	char keep[sizeof(dbpath)];
+	const char *tz = getenv("TZ");
+	char *tz_was = tz ? strdup(tz) : NULL;
+	struct gw_db *db;
+	int64_t id;
+
+	(void)state;
+	memcpy(keep, dbpath, sizeof(keep));
+	snprintf(dbpath, sizeof(dbpath), "%s/tz.db", dir);
+	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);
+	assert_int_equal(gw_db_open(dbpath, &db), 0);
+	for (int i = 0; i < 2; i++) {
+		int64_t t = i ? summer : winter;
+		struct gw_incident_rec rec = {.started_ms = t, .caller = "2269001", .line = "sos"};
+		assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+		assert_int_equal(gw_db_event_append(db, id, t + 30000, "accepted", "aino"), 0);
+		assert_int_equal(gw_db_incident_close(db, id, t + 60000, "completed", -1, "aino"),
+				 0);
+	}
+	gw_db_close(db);
+	for (int z = 0; z < 2; z++) {
+		assert_int_equal(setenv("TZ", zones[z], 1), 0);
+		all[z][0] = '\0';
+		for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+			assert_int_equal(ctl(cmds[c][0], cmds[c][1], cmds[c][2], cmds[c][3]), 0);
+			strncat(all[z], out, sizeof(all[z]) - strlen(all[z]) - 1);
+		}
+	}
+	if (tz_was)
+		setenv("TZ", tz_was, 1);
+	else
+		unsetenv("TZ");
+	free(tz_was);
+	memcpy(first, all[0], sizeof(first));
+	if (strcmp(first, all[1]) != 0)
+		print_message("TZ=UTC:\n%s\nTZ=America/New_York:\n%s\n", first, all[1]);
+	assert_string_equal(first, all[1]);
+	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+		if (!strstr(first, want[w]))
+			print_message("missing '%s' in:\n%s\n", want[w], first);
+		assert_non_null(strstr(first, want[w]));
+	}
+	assert_null(strstr(first, "local time"));
+	memcpy(dbpath, keep, sizeof(dbpath));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +872,7 @@ int main(void)
 	    cmocka_unit_test(test_output_is_data),
 	    cmocka_unit_test(test_roster_check),
 	    cmocka_unit_test(test_roster_ics),
+	    cmocka_unit_test(test_times_helsinki_whatever_tz),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

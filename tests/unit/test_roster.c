@@ -682,6 +682,65 @@ static const struct dst_night {
     {2026, 29, 25}, {2027, 28, 31}, {2028, 26, 29}, {2029, 25, 28}, {2030, 31, 27},
 };
 
+/*
+ * Times for people: Helsinki wall clock and its zone's abbreviation, the same as the C
+ * library's tz database gives for Europe/Helsinki at every hour of 2025-2029 (so EET and
+ * EEST switch at the right instants), and the same bytes whatever TZ the process has.
+ */
+static void test_clock_for_people(void **state)
+{
+	char buf[48], want[48], again[48];
+	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+
+	(void)state;
+	gw_roster_format_clock(t("2026-01-15T14:00Z"), GW_CLOCK_MIN, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-01-15 16:00 EET");
+	gw_roster_format_clock(t("2026-07-01T13:00:05.250Z"), GW_CLOCK_MS, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-07-01 16:00:05.250 EEST");
+	gw_roster_format_clock(t("2026-03-29T00:59:59.999Z"), GW_CLOCK_MS, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-03-29 02:59:59.999 EET");
+	gw_roster_format_clock(t("2026-03-29T01:00Z"), GW_CLOCK_SEC, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-03-29 04:00:00 EEST");
+	gw_roster_format_clock(t("2026-10-25T00:30Z"), GW_CLOCK_SEC, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-10-25 03:30:00 EEST");
+	gw_roster_format_clock(t("2026-10-25T01:30Z"), GW_CLOCK_SEC, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-10-25 03:30:00 EET");
+	gw_roster_format_clock(-1, GW_CLOCK_SEC, buf, sizeof(buf));
+	assert_string_equal(buf, "@-1");
+	gw_roster_format_clock(t("2026-01-15T14:00Z"), GW_CLOCK_SEC, buf, 12);
+	assert_string_equal(buf, "2026-01-15 ");
+
+	for (int z = 0; z < 2; z++) {
+		for (int64_t ts = t("2025-01-01T00:30Z") / 1000; ts < t("2030-01-01T00:00Z") / 1000;
+		     ts += 3600) {
+			time_t tt = (time_t)ts;
+			struct tm tm;
+			setenv("TZ", "Europe/Helsinki", 1);
+			tzset();
+			assert_non_null(localtime_r(&tt, &tm));
+			assert_true(strftime(want, sizeof(want), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
+			/* the process's own zone: UTC, then New York */
+			setenv("TZ", z ? "America/New_York" : "UTC", 1);
+			tzset();
+			gw_roster_format_clock(ts * 1000, GW_CLOCK_SEC, buf, sizeof(buf));
+			if (strcmp(buf, want) != 0)
+				fail_msg("at %lld: '%s', tzdata '%s'", (long long)ts, buf, want);
+			if (!z)
+				continue;
+			setenv("TZ", "UTC", 1);
+			tzset();
+			gw_roster_format_clock(ts * 1000, GW_CLOCK_SEC, again, sizeof(again));
+			assert_string_equal(buf, again);
+		}
+	}
+	if (old)
+		setenv("TZ", old, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(old);
+}
+
 static void test_dst_transitions(void **state)
 {
 	(void)state;
@@ -1880,6 +1939,7 @@ int main(void)
 	    cmocka_unit_test(test_csv_encodings),
 	    cmocka_unit_test(test_helsinki_time),
 	    cmocka_unit_test(test_dst_transitions),
+	    cmocka_unit_test(test_clock_for_people),
 	    cmocka_unit_test_setup_teardown(test_csv_local_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_dst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pattern, setup, teardown),

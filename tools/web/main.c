@@ -23,6 +23,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/priv.h"
+#include "store/roster.h"
 #include "web.h"
 
 #define CONF_DEFAULT "/etc/rinki/rinki.conf"
@@ -99,12 +100,10 @@ static void print_user(const struct web_user *u, void *arg)
 static void print_audit(const struct web_audit *a, void *arg)
 {
 	(void)arg;
-	time_t t = (time_t)(a->t_ms / 1000);
-	struct tm tm;
-	char when[32];
-	localtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	printf("%s  %-18s %-16s %-16s %s\n", when, a->action, a->user ? a->user : "-",
+	char when[40];
+	/* Helsinki wall clock with its zone, whatever the machine's TZ */
+	gw_roster_format_clock(a->t_ms, GW_CLOCK_SEC, when, sizeof(when));
+	printf("%-23s  %-18s %-16s %-16s %s\n", when, a->action, a->user ? a->user : "-",
 	       a->ip ? a->ip : "-", a->detail ? a->detail : "");
 }
 
