@@ -88,6 +88,23 @@ static void emit_msg(const char *type, const char *peer_key, const char *peer, c
 	gw_event_emit(&e);
 }
 
+/* A radio call as the terminal reports it (incoming, connected, released): a "radio_call"
+   line, before the service modules hear of it. */
+static void emit_radio_call(const char *what, int cci, const char *caller, int cause)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "radio_call");
+	gw_event_str(&e, "event", what);
+	gw_event_int(&e, "cci", cci);
+	if (caller)
+		gw_event_str(&e, "caller", caller);
+	if (cause >= 0)
+		gw_event_int(&e, "cause", cause);
+	gw_event_emit(&e);
+}
+
 /* ---- radio -> call ------------------------------------------------------------------- */
 
 /* The live incident's service line for journald's RINKI_LINE field (kept after it closes,
@@ -109,6 +126,7 @@ static void pei_ready(void *arg, int up)
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
 	struct gw_rinkid *d = arg;
+	emit_radio_call("incoming", in->cci, in->calling, -1);
 	if (gw_monitor_incoming(d->monitor, in))
 		return; /* a monitored talkgroup: logged, never paged */
 	d->counters.incidents++;
@@ -130,6 +148,7 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 static void pei_connected(void *arg, int cci)
 {
 	struct gw_rinkid *d = arg;
+	emit_radio_call("connected", cci, NULL, -1);
 	if (gw_monitor_owns(d->monitor, cci))
 		return;
 	gw_calls_radio_connected(d->calls, cci);
@@ -138,6 +157,7 @@ static void pei_connected(void *arg, int cci)
 static void pei_released(void *arg, int cci, int cause)
 {
 	struct gw_rinkid *d = arg;
+	emit_radio_call("released", cci, NULL, cause);
 	gw_callvoice_radio_released(d->voice, cci);
 	if (!gw_monitor_released(d->monitor, cci, cause))
 		gw_calls_radio_released(d->calls, cci, cause);
