@@ -130,6 +130,13 @@ void call_log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	if (m->db && c->id) {
+		int rc = gw_db_event_append(m->db, c->id, gw_loop_wall_ms(m->loop), kind, detail);
+		if (rc < 0)
+			LOGCALL(c, GW_LOG_ERROR, "call log write failed (%s): %s %s", strerror(-rc),
+				kind, detail);
+	}
+	/* after the write: whoever reads the stream line and then the call log finds it */
 	if (gw_event_on()) {
 		struct gw_event e;
 		gw_event_begin(&e, "incident_event");
@@ -139,12 +146,6 @@ void call_log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
 		gw_event_str(&e, "detail", detail);
 		gw_event_emit(&e);
 	}
-	if (!m->db || !c->id)
-		return;
-	int rc = gw_db_event_append(m->db, c->id, gw_loop_wall_ms(m->loop), kind, detail);
-	if (rc < 0)
-		LOGCALL(c, GW_LOG_ERROR, "call log write failed (%s): %s %s", strerror(-rc), kind,
-			detail);
 }
 
 void call_fmt_duration(int64_t ms, char *buf, size_t len)

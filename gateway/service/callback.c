@@ -131,7 +131,14 @@ static void log_event(struct gw_callback *cb, const char *kind, const char *fmt,
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	LOGCB(cb, GW_LOG_INFO, "%s %s", kind, detail);
-	if (gw_event_on()) {
+	if (cb->db && cb->id) {
+		int rc =
+		    gw_db_event_append(cb->db, cb->id, gw_loop_wall_ms(cb->loop), kind, detail);
+		if (rc < 0)
+			LOGCB(cb, GW_LOG_ERROR, "call log write failed (%s): %s", strerror(-rc),
+			      kind);
+	}
+	if (gw_event_on()) { /* after the write, as the incident's */
 		struct gw_event e;
 		gw_event_begin(&e, "incident_event");
 		gw_event_int(&e, "call", cb->id);
@@ -140,16 +147,17 @@ static void log_event(struct gw_callback *cb, const char *kind, const char *fmt,
 		gw_event_str(&e, "detail", detail);
 		gw_event_emit(&e);
 	}
-	if (!cb->db || !cb->id)
-		return;
-	int rc = gw_db_event_append(cb->db, cb->id, gw_loop_wall_ms(cb->loop), kind, detail);
-	if (rc < 0)
-		LOGCB(cb, GW_LOG_ERROR, "call log write failed (%s): %s", strerror(-rc), kind);
 }
 
 static void log_close(struct gw_callback *cb, const char *outcome, int cause)
 {
 	LOGCB(cb, GW_LOG_NOTICE, "closed: %s", outcome);
+	if (cb->db && cb->id) {
+		int rc = gw_db_incident_close(cb->db, cb->id, gw_loop_wall_ms(cb->loop), outcome,
+					      cause, cb->handle);
+		if (rc < 0)
+			LOGCB(cb, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
+	}
 	if (gw_event_on()) {
 		struct gw_event e;
 		gw_event_begin(&e, "incident_end");
@@ -160,12 +168,6 @@ static void log_close(struct gw_callback *cb, const char *outcome, int cause)
 		gw_event_str(&e, "accepted_by", cb->handle[0] ? cb->handle : NULL);
 		gw_event_emit(&e);
 	}
-	if (!cb->db || !cb->id)
-		return;
-	int rc = gw_db_incident_close(cb->db, cb->id, gw_loop_wall_ms(cb->loop), outcome, cause,
-				      cb->handle);
-	if (rc < 0)
-		LOGCB(cb, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
 }
 
 /* ---- the legs --------------------------------------------------------------------------- */

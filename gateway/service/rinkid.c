@@ -119,9 +119,9 @@ static void call_log_context(struct gw_rinkid *d)
 static void pei_ready(void *arg, int up)
 {
 	struct gw_rinkid *d = arg;
-	emit_device("radio", up);
 	gw_status_device(d->status, "radio", up);
 	gw_calls_radio_link(d->calls, up);
+	emit_device("radio", up); /* after what the incident logged of it */
 }
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
@@ -283,8 +283,8 @@ static void io_ready(void *arg, int up)
 	struct gw_rinkid *d = arg;
 	struct gw_io_status st;
 	gw_io_status(d->io, &st);
-	emit_device("board", up);
 	gw_status_board(d->status, up, &st);
+	emit_device("board", up); /* after the call-log event status wrote of it */
 }
 static void io_squelch(void *arg, bool open)
 {
