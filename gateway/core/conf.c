@@ -113,6 +113,7 @@ static const struct key {
     S("metrics.file", metrics_file),
     I("metrics.interval", metrics_interval_s, 5, 3600),
     S("modem.sim_pin_file", modem_sim_pin_file),
+    S("events.file", events_file),
 #undef S
 #undef I
 #undef ONEOF

@@ -103,6 +103,7 @@ struct gw_conf {
 	char metrics_file[GW_CONF_STR]; /* rewritten every metrics_interval_s; empty: off */
 	int metrics_interval_s;
 	char modem_sim_pin_file[GW_CONF_STR]; /* 0600 file holding the SIM PIN; empty: none */
+	char events_file[GW_CONF_STR]; /* JSON-lines event stream (core/event.h); empty: off */
 };
 
 /* A SIM PIN: 4..8 digits (3GPP TS 31.101's PIN1 length), with the NUL. */

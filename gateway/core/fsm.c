@@ -9,7 +9,9 @@
  * timer per instance: a state that arms a timer replaces the previous one, and its expiry
  * becomes the timer's event through the ordinary dispatch. Children are an intrusive list;
  * termination runs depth-first, children before their parent, and a terminated instance
- * refuses everything.
+ * refuses everything. Every state change is also a "state" line of the event stream
+ * (core/event.h) with the machine, the instance and both states, every termination an
+ * "fsm_end" line.
  */
 #include "core/fsm.h"
 
@@ -17,6 +19,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/event.h"
 
 const char *gw_fsm_state_name(const struct gw_fsm *fsm, int state)
 {
@@ -189,6 +193,15 @@ static int change(struct gw_fsm_inst *fi, int to, int t, int64_t ms)
 	if (prev != to && fi->fsm->states[prev].onleave)
 		fi->fsm->states[prev].onleave(fi, to);
 	LOGPFSM(fi, GW_LOG_DEBUG, "-> %s", next->name);
+	if (gw_event_on()) {
+		struct gw_event e;
+		gw_event_begin(&e, "state");
+		gw_event_str(&e, "fsm", fi->fsm->name);
+		gw_event_str(&e, "id", fi->id);
+		gw_event_str(&e, "from", fi->fsm->states[prev].name);
+		gw_event_str(&e, "to", next->name);
+		gw_event_emit(&e);
+	}
 	fi->state = to;
 	if (t != GW_FSM_NO_TIMER)
 		gw_fsm_timer_start(fi, t, ms);
@@ -227,6 +240,15 @@ void gw_fsm_term(struct gw_fsm_inst *fi, int cause)
 		return;
 	fi->terminated = true;
 	LOGPFSM(fi, GW_LOG_DEBUG, "terminating (cause %d)", cause);
+	if (gw_event_on()) {
+		struct gw_event e;
+		gw_event_begin(&e, "fsm_end");
+		gw_event_str(&e, "fsm", fi->fsm->name);
+		gw_event_str(&e, "id", fi->id);
+		gw_event_str(&e, "state", gw_fsm_inst_state_name(fi));
+		gw_event_int(&e, "cause", cause);
+		gw_event_emit(&e);
+	}
 	while (fi->children) {
 		struct gw_fsm_inst *c = fi->children;
 		fi->children = c->sibling;

@@ -131,12 +131,22 @@ void call_log_event(struct gw_call *c, const char *kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (!m->db || !c->id)
-		return;
-	int rc = gw_db_event_append(m->db, c->id, gw_loop_wall_ms(m->loop), kind, detail);
-	if (rc < 0)
-		LOGCALL(c, GW_LOG_ERROR, "call log write failed (%s): %s %s", strerror(-rc), kind,
-			detail);
+	if (m->db && c->id) {
+		int rc = gw_db_event_append(m->db, c->id, gw_loop_wall_ms(m->loop), kind, detail);
+		if (rc < 0)
+			LOGCALL(c, GW_LOG_ERROR, "call log write failed (%s): %s %s", strerror(-rc),
+				kind, detail);
+	}
+	/* after the write: whoever reads the stream line and then the call log finds it */
+	if (gw_event_on()) {
+		struct gw_event e;
+		gw_event_begin(&e, "incident_event");
+		gw_event_int(&e, "call", c->id);
+		gw_event_int(&e, "seq", c->seq);
+		gw_event_str(&e, "kind", kind);
+		gw_event_str(&e, "detail", detail);
+		gw_event_emit(&e);
+	}
 }
 
 void call_fmt_duration(int64_t ms, char *buf, size_t len)
@@ -306,10 +316,26 @@ static void next_step(struct gw_call *c)
  * one transaction; the instance takes the call log's id as its name. Without a database,
  * only the page is announced.
  */
+/* The incident is opened: an "incident" line of the event stream (id 0: not in the log). */
+static void emit_opened(const struct gw_call *c)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "incident");
+	gw_event_int(&e, "call", c->id);
+	gw_event_int(&e, "seq", c->seq);
+	gw_event_str(&e, "caller", c->caller);
+	gw_event_str(&e, "line", c->line[0] ? c->line : NULL);
+	gw_event_int(&e, "cci", c->radio.cci);
+	gw_event_emit(&e);
+}
+
 static void open_in_log(struct gw_call *c, int dialled)
 {
 	struct gw_calls *m = c->mgr;
 	if (!m->db) {
+		emit_opened(c);
 		if (dialled)
 			announce_page(c);
 		return;
@@ -333,6 +359,7 @@ static void open_in_log(struct gw_call *c, int dialled)
 		snprintf(id, sizeof(id), "%lld", (long long)c->id);
 		gw_fsm_inst_set_id(&c->fi, id);
 	}
+	emit_opened(c);
 	if (dialled)
 		announce_page(c);
 	if (in_batch && gw_db_batch_commit(m->db) < 0)
@@ -829,6 +856,15 @@ static void busy_treatment(struct gw_calls *m, const struct gw_pei_call_in *in)
 		return;
 	LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "call(%lld){BUSY}: %s told by SDS, entry closed: busy",
 	     (long long)id, in->calling);
+	if (gw_event_on()) {
+		struct gw_event e;
+		gw_event_begin(&e, "incident_end");
+		gw_event_int(&e, "call", id);
+		gw_event_str(&e, "caller", in->calling);
+		gw_event_str(&e, "outcome", "busy");
+		gw_event_int(&e, "live", live_id);
+		gw_event_emit(&e);
+	}
 	/* remember the radio call: its release goes in this entry */
 	int slot = 0;
 	for (int i = 0; i < BUSY_MAX; i++)

@@ -183,6 +183,17 @@ void call_close_incident(struct gw_call *c, const char *outcome, int cause, cons
 			LOGCALL(c, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
 	}
 	LOGCALL(c, GW_LOG_NOTICE, "incident closed: %s, duration %s", outcome, dur);
+	if (gw_event_on()) {
+		struct gw_event e;
+		gw_event_begin(&e, "incident_end");
+		gw_event_int(&e, "call", c->id);
+		gw_event_int(&e, "seq", c->seq);
+		gw_event_str(&e, "outcome", outcome);
+		gw_event_int(&e, "cause", cause);
+		gw_event_str(&e, "accepted_by", accepted_by);
+		gw_event_int(&e, "duration_ms", gw_loop_now_ms(m->loop) - c->started_mono);
+		gw_event_emit(&e);
+	}
 	gw_fsm_term(&c->fi, cause); /* its legs end with it, unreported; then call_closed() */
 }
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include "service/callback.h"
 #include "core/e164.h"
+#include "core/event.h"
 #include "core/fsm.h"
 #include "core/log.h"
 #include "service/msgcat.h"

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "core/e164.h"
+#include "core/event.h"
 #include "core/fsm.h"
 #include "core/log.h"
 #include "voice/prompt.h"
@@ -108,6 +109,18 @@ const char *gw_cb_prompt_name(enum gw_cb_prompt p)
 
 /* ---- call log --------------------------------------------------------------------------- */
 
+/* A worker's call to the gateway not taken as a call-back: a "callback_refused" line. */
+static void emit_refused(const char *number, const char *why)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "callback_refused");
+	gw_event_str(&e, "from", number);
+	gw_event_str(&e, "why", why);
+	gw_event_emit(&e);
+}
+
 static void log_event(struct gw_callback *cb, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void log_event(struct gw_callback *cb, const char *kind, const char *fmt, ...)
@@ -118,22 +131,43 @@ static void log_event(struct gw_callback *cb, const char *kind, const char *fmt,
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	LOGCB(cb, GW_LOG_INFO, "%s %s", kind, detail);
-	if (!cb->db || !cb->id)
-		return;
-	int rc = gw_db_event_append(cb->db, cb->id, gw_loop_wall_ms(cb->loop), kind, detail);
-	if (rc < 0)
-		LOGCB(cb, GW_LOG_ERROR, "call log write failed (%s): %s", strerror(-rc), kind);
+	if (cb->db && cb->id) {
+		int rc =
+		    gw_db_event_append(cb->db, cb->id, gw_loop_wall_ms(cb->loop), kind, detail);
+		if (rc < 0)
+			LOGCB(cb, GW_LOG_ERROR, "call log write failed (%s): %s", strerror(-rc),
+			      kind);
+	}
+	if (gw_event_on()) { /* after the write, as the incident's */
+		struct gw_event e;
+		gw_event_begin(&e, "incident_event");
+		gw_event_int(&e, "call", cb->id);
+		gw_event_str(&e, "line", "callback");
+		gw_event_str(&e, "kind", kind);
+		gw_event_str(&e, "detail", detail);
+		gw_event_emit(&e);
+	}
 }
 
 static void log_close(struct gw_callback *cb, const char *outcome, int cause)
 {
 	LOGCB(cb, GW_LOG_NOTICE, "closed: %s", outcome);
-	if (!cb->db || !cb->id)
-		return;
-	int rc = gw_db_incident_close(cb->db, cb->id, gw_loop_wall_ms(cb->loop), outcome, cause,
-				      cb->handle);
-	if (rc < 0)
-		LOGCB(cb, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
+	if (cb->db && cb->id) {
+		int rc = gw_db_incident_close(cb->db, cb->id, gw_loop_wall_ms(cb->loop), outcome,
+					      cause, cb->handle);
+		if (rc < 0)
+			LOGCB(cb, GW_LOG_ERROR, "call log close failed: %s", strerror(-rc));
+	}
+	if (gw_event_on()) {
+		struct gw_event e;
+		gw_event_begin(&e, "incident_end");
+		gw_event_int(&e, "call", cb->id);
+		gw_event_str(&e, "line", "callback");
+		gw_event_str(&e, "outcome", outcome);
+		gw_event_int(&e, "cause", cause);
+		gw_event_str(&e, "accepted_by", cb->handle[0] ? cb->handle : NULL);
+		gw_event_emit(&e);
+	}
 }
 
 /* ---- the legs --------------------------------------------------------------------------- */
@@ -737,6 +771,7 @@ int gw_callback_offer(struct gw_callback *cb, const char *number)
 	if (cb->fi.state != GW_CB_ST_IDLE) {
 		LOGCB(cb, GW_LOG_NOTICE,
 		      "call from %s (%s) while this call-back is live: not taken", w.name, number);
+		emit_refused(number, "busy");
 		return 0;
 	}
 	/* an empty PIN is never hashed: -ENOENT no PIN (or not active), -EACCES has one */
@@ -744,6 +779,7 @@ int gw_callback_offer(struct gw_callback *cb, const char *number)
 		LOGP(GW_LOG_CALL, GW_LOG_NOTICE,
 		     "call to the gateway from %s (%s): no PIN set (or not active), no call-back",
 		     w.name, number);
+		emit_refused(number, "no_pin");
 		return 0;
 	}
 	int64_t left = gw_callback_lockout_left(cb, number);
@@ -752,6 +788,7 @@ int gw_callback_offer(struct gw_callback *cb, const char *number)
 		     "call to the gateway from %s (%s): locked out for %lld s more after wrong "
 		     "PINs, no call-back",
 		     w.name, number, (long long)((left + 999) / 1000));
+		emit_refused(number, "locked_out");
 		return 0;
 	}
 	int rc = cb->ops.phone_answer(cb->ops.arg);

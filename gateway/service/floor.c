@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/event.h"
 #include "core/fsm.h"
 #include "core/log.h"
 
@@ -60,7 +61,8 @@ struct gw_floor {
 static void event(struct gw_floor *f, bool limited, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A call-log "floor" event (and a log line); limited ones count against the minute. */
+/* A call-log "floor" event (and a log line and an event-stream line); limited ones count
+   against the minute. */
 static void event(struct gw_floor *f, bool limited, const char *fmt, ...)
 {
 	char detail[160];
@@ -69,6 +71,13 @@ static void event(struct gw_floor *f, bool limited, const char *fmt, ...)
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	LOGP(GW_LOG_CALL, GW_LOG_INFO, "floor of radio call %d: %s", f->cci, detail);
+	if (gw_event_on()) { /* as many as the log lines: the limit is the call log's */
+		struct gw_event e;
+		gw_event_begin(&e, "floor");
+		gw_event_int(&e, "cci", f->cci);
+		gw_event_str(&e, "detail", detail);
+		gw_event_emit(&e);
+	}
 	if (limited) {
 		int64_t now = gw_loop_now_ms(f->loop);
 		if (now - f->win_ms >= 60000) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "board/io.h"
+#include "core/event.h"
 #include "core/log.h"
 #include "core/priv.h"
 #include "ctl/ctl.h"
@@ -55,6 +56,55 @@ struct gw_rinkid {
 	struct gw_timer page_test_end;
 };
 
+/* ---- the event stream (core/event.h) ------------------------------------------------ */
+
+/* A device came up or went away: a "device" line. */
+static void emit_device(const char *name, bool up)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "device");
+	gw_event_str(&e, "device", name);
+	gw_event_bool(&e, "up", up);
+	gw_event_emit(&e);
+}
+
+/* A text message in or out (type sds_in, sds_out, sms_in, sms_out): who and how it went,
+   never the text itself (it stays in the call log). rc < 0: a send refused. */
+static void emit_msg(const char *type, const char *peer_key, const char *peer, const char *kind,
+		     int rc)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, type);
+	gw_event_str(&e, peer_key, peer);
+	if (kind)
+		gw_event_str(&e, "kind", kind);
+	if (rc < 0)
+		gw_event_str(&e, "error", strerror(-rc));
+	gw_event_bool(&e, "ok", rc >= 0);
+	gw_event_emit(&e);
+}
+
+/* A radio call as the terminal reports it (incoming, connected, released): a "radio_call"
+   line, before the service modules hear of it. */
+static void emit_radio_call(const char *what, int cci, const char *caller, int cause)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "radio_call");
+	gw_event_str(&e, "event", what);
+	gw_event_int(&e, "cci", cci);
+	if (caller)
+		gw_event_str(&e, "caller", caller);
+	if (cause >= 0)
+		gw_event_int(&e, "cause", cause);
+	gw_event_emit(&e);
+}
+
 /* ---- radio -> call ------------------------------------------------------------------- */
 
 /* The live incident's service line for journald's RINKI_LINE field (kept after it closes,
@@ -71,10 +121,12 @@ static void pei_ready(void *arg, int up)
 	struct gw_rinkid *d = arg;
 	gw_status_device(d->status, "radio", up);
 	gw_calls_radio_link(d->calls, up);
+	emit_device("radio", up); /* after what the incident logged of it */
 }
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
 	struct gw_rinkid *d = arg;
+	emit_radio_call("incoming", in->cci, in->calling, -1);
 	if (gw_monitor_incoming(d->monitor, in))
 		return; /* a monitored talkgroup: logged, never paged */
 	d->counters.incidents++;
@@ -96,6 +148,7 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 static void pei_connected(void *arg, int cci)
 {
 	struct gw_rinkid *d = arg;
+	emit_radio_call("connected", cci, NULL, -1);
 	if (gw_monitor_owns(d->monitor, cci))
 		return;
 	gw_calls_radio_connected(d->calls, cci);
@@ -104,6 +157,7 @@ static void pei_connected(void *arg, int cci)
 static void pei_released(void *arg, int cci, int cause)
 {
 	struct gw_rinkid *d = arg;
+	emit_radio_call("released", cci, NULL, cause);
 	gw_callvoice_radio_released(d->voice, cci);
 	if (!gw_monitor_released(d->monitor, cci, cause))
 		gw_calls_radio_released(d->calls, cci, cause);
@@ -143,6 +197,12 @@ static void sds_status_in(struct gw_rinkid *d, const char *from, int code)
 static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 {
 	struct gw_rinkid *d = arg;
+	emit_msg("sds_in", "from", from,
+		 m->kind == GW_SDS_TEXT	    ? "text"
+		 : m->kind == GW_SDS_STATUS ? "status"
+		 : m->kind == GW_SDS_LIP    ? "location"
+					    : "other",
+		 0);
 	if (m->kind == GW_SDS_TEXT && *from)
 		gw_relay_officer_text(d->relay, from, m->text.text);
 	else if (m->kind == GW_SDS_STATUS)
@@ -156,6 +216,7 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 
 static void modem_ready(void *arg, int up)
 {
+	emit_device("modem", up);
 	gw_status_device(((struct gw_rinkid *)arg)->status, "modem", up);
 }
 static void modem_progress(void *arg, enum gw_modem_call_state st)
@@ -184,6 +245,12 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 static void modem_dial_sent(void *arg)
 {
 	struct gw_rinkid *d = arg;
+	if (gw_event_on()) {
+		struct gw_event e;
+		gw_event_begin(&e, "page_sent");
+		gw_event_bool(&e, "page_test", d->page_test);
+		gw_event_emit(&e);
+	}
 	if (!d->page_test)
 		gw_status_page_dialled(d->status);
 }
@@ -203,6 +270,7 @@ static void modem_sms_in(void *arg, const char *from, const char *text, int64_t 
 {
 	(void)sent_ms;
 	struct gw_rinkid *d = arg;
+	emit_msg("sms_in", "from", from, NULL, 0);
 	/* an accept code for the live authority call first, else a reply to a thread */
 	if (!gw_calls_phone_sms(d->calls, from, text))
 		gw_relay_worker_text(d->relay, from, text);
@@ -216,6 +284,7 @@ static void io_ready(void *arg, int up)
 	struct gw_io_status st;
 	gw_io_status(d->io, &st);
 	gw_status_board(d->status, up, &st);
+	emit_device("board", up); /* after the call-log event status wrote of it */
 }
 static void io_squelch(void *arg, bool open)
 {
@@ -257,11 +326,13 @@ static int op_phone_reject(void *arg)
 static int op_phone_sms(void *arg, const char *number, const char *text)
 {
 	int rc = gw_modem_send_sms(((struct gw_rinkid *)arg)->modem, number, text, NULL, NULL);
+	emit_msg("sms_out", "to", number, NULL, rc);
 	return rc < 0 ? rc : 0;
 }
 static int op_radio_sds(void *arg, const char *issi, const char *text)
 {
 	int rc = gw_pei_send_sds(((struct gw_rinkid *)arg)->pei, issi, text);
+	emit_msg("sds_out", "to", issi, NULL, rc);
 	return rc < 0 ? rc : 0;
 }
 static void call_state(void *arg, enum gw_call_state st)
@@ -325,6 +396,7 @@ static int relay_sms_async(void *arg, const char *number, const char *text, gw_r
 			   void *done_arg)
 {
 	int rc = gw_modem_send_sms(((struct gw_rinkid *)arg)->modem, number, text, done, done_arg);
+	emit_msg("sms_out", "to", number, NULL, rc);
 	return rc < 0 ? rc : 0;
 }
 static int relay_sds(void *arg, const char *issi, const char *text)
@@ -430,6 +502,7 @@ static int ctl_sds_send(void *arg, const char *issi, const char *text)
 {
 	struct gw_rinkid *d = arg;
 	int rc = gw_pei_send_sds(d->pei, issi, text);
+	emit_msg("sds_out", "to", issi, "ctl", rc);
 	if (rc > 0)
 		d->counters.sds_out++;
 	return rc;
@@ -606,6 +679,11 @@ static int build_process(struct gw_rinkid *d)
 	int rc = gw_priv_drop(d->conf.run_user, d->opts.allow_root);
 	if (rc < 0)
 		return rc;
+	/* The event stream is opened as run.user, so it is the daemon's file and a path the
+	   daemon could not write cannot be reached through root. Without it rinkid runs on. */
+	if (d->conf.events_file[0] && (rc = gw_event_open(d->conf.events_file, d->loop)) < 0)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "event stream %s: %s (running without it)",
+		     d->conf.events_file, strerror(-rc));
 	/* Call-log commits leave the loop; after the drop, so the queue file is the daemon's.
 	   Without the thread (logged) they stay on the loop, as before. */
 	gw_db_writer_start(d->db);
@@ -679,6 +757,7 @@ void gw_rinkid_free(struct gw_rinkid *d)
 	gw_calls_free(d->calls);
 	gw_housekeeping_free(d->hk); /* the roster, after every module that borrowed it */
 	gw_db_close(d->db);
+	gw_event_close();
 	gw_loop_free(d->loop);
 	free(d);
 }

@@ -6,6 +6,8 @@
  */
 #include "store/db_priv.h"
 
+#include "core/event.h"
+
 /* ---- hash chain ---------------------------------------------------------------------- */
 
 /* One incident_events row as hashed; text with its exact byte length. */
@@ -380,6 +382,18 @@ static int spool_append_cb(const struct gw_spool_rec *rec, void *arg)
  * transaction, into the spool. From then on every call-log write goes there, in order,
  * until gw_db_spool_replay() has emptied it. Returns 0 or -errno (the write is lost).
  */
+/* The call log starts or stops going to the spool: a "db" line of the event stream. */
+static void emit_spooling(const struct gw_db *db, bool on)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "db");
+	gw_event_bool(&e, "spooling", on);
+	gw_event_str(&e, "spool", db->spool_path);
+	gw_event_emit(&e);
+}
+
 static int spool_put(struct gw_db *db, const struct gw_spool_rec *rec, bool flush_batch)
 {
 	struct gw_spool_scan scan;
@@ -404,10 +418,12 @@ static int spool_put(struct gw_db *db, const struct gw_spool_rec *rec, bool flus
 		     db->path, db->spool_path, strerror(-rc));
 		return rc;
 	}
-	if (!db->spool_pending)
+	if (!db->spool_pending) {
 		LOGP(GW_LOG_DB, GW_LOG_WARN,
 		     "%s: database unavailable: call-log writes go to %s until it works again",
 		     db->path, db->spool_path);
+		emit_spooling(db, true);
+	}
 	db->spool_pending = true;
 	return 0;
 }
@@ -824,6 +840,7 @@ int gw_db_spool_replay(struct gw_db *db)
 		rc = gw_spool_clear(s);
 	if (rc >= 0) {
 		db->spool_pending = false;
+		emit_spooling(db, false);
 		/* Every key there belonged to a record now gone from the file. */
 		db_run(db, DB_STMT_APPLIED_CLEAR);
 		LOGP(GW_LOG_DB, GW_LOG_NOTICE,

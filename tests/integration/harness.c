@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,7 @@ int h_rig_init(struct h_rig *r)
 	snprintf(r->db, sizeof(r->db), "%s/rinki.db", r->dir);
 	snprintf(r->conf, sizeof(r->conf), "%s/rinki.conf", r->dir);
 	snprintf(r->log, sizeof(r->log), "%s/rinkid.log", r->dir);
+	snprintf(r->events, sizeof(r->events), "%s/events.jsonl", r->dir);
 	cur_rig = r;
 	char ctl[256], out[160];
 	snprintf(ctl, sizeof(ctl), "%s/rinkictl", h_bin());
@@ -237,10 +239,10 @@ static bool sets_key(const char *text, const char *key)
 
 int h_write_conf(struct h_rig *r, const char *extra)
 {
-	char base[7][300];
+	char base[8][300];
 	/* prompt.dir: the prompts make built (rinkid refuses a voice bridge without them) */
-	const char *keys[7] = {"radio.port",	     "modem.port", "db.path",	"log.level",
-			       "modem.clcc_poll_ms", "ctl.socket", "prompt.dir"};
+	const char *keys[8] = {"radio.port",	     "modem.port", "db.path",	 "log.level",
+			       "modem.clcc_poll_ms", "ctl.socket", "prompt.dir", "events.file"};
 	snprintf(base[0], sizeof(base[0]), "%s", r->radio.link);
 	snprintf(base[1], sizeof(base[1]), "%s", r->modem.link);
 	snprintf(base[2], sizeof(base[2]), "%s", r->db);
@@ -248,11 +250,12 @@ int h_write_conf(struct h_rig *r, const char *extra)
 	snprintf(base[4], sizeof(base[4]), "200");
 	snprintf(base[5], sizeof(base[5]), "%s/ctl.sock", r->dir);
 	snprintf(base[6], sizeof(base[6]), "build/prompts");
+	snprintf(base[7], sizeof(base[7]), "%s", r->events);
 	FILE *f = fopen(r->conf, "w");
 	if (!f)
 		return -1;
 	fprintf(f, "# written by the integration harness\n");
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		if ((!extra || !sets_key(extra, keys[i])) &&
 		    !(r->builtin_prompt_dir && !strcmp(keys[i], "prompt.dir")))
 			fprintf(f, "%s %s\n", keys[i], base[i]);
@@ -271,6 +274,11 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 	int lfd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (lfd >= 0)
 		close(lfd);
+	/* the event stream is kept across restarts: this start's devices are the next ones */
+	int radio_up = h_ev_count(r, "device", "device=radio", "up=true", NULL);
+	int modem_up = h_ev_count(r, "device", "device=modem", "up=true", NULL);
+	if (radio_up < 0 || modem_up < 0)
+		return -1;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -307,7 +315,8 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 	}
 	track(pid);
 	r->rinkid = pid;
-	if (h_wait_log(r, "terminal ready", 5000) < 0 || h_wait_log(r, "modem ready", 5000) < 0) {
+	if (h_wait_ev_count(r, radio_up + 1, 5000, "device", "device=radio", "up=true", NULL) < 0 ||
+	    h_wait_ev_count(r, modem_up + 1, 5000, "device", "device=modem", "up=true", NULL) < 0) {
 		fprintf(stderr, "harness: rinkid did not get both devices ready, see %s\n", r->log);
 		return -1;
 	}
@@ -679,6 +688,299 @@ int h_settle(struct h_rig *r)
 	if (r->radio.ctl >= 0 && h_cmd(&r->radio, NULL, 0, "state") < 0)
 		return -1;
 	if (r->modem.ctl >= 0 && h_cmd(&r->modem, NULL, 0, "state") < 0)
+		return -1;
+	return 0;
+}
+
+/* --- rinkid's event stream ---------------------------------------------------- */
+
+#define EV_FIELDS 24
+
+struct ev_field {
+	char key[32];
+	char val[1024]; /* a string unescaped; any other value as written */
+	bool str;
+};
+
+struct ev_line {
+	struct ev_field f[EV_FIELDS];
+	int n;
+};
+
+/* Append code point cp to out as UTF-8. */
+static size_t put_utf8(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	out[0] = (char)(0xe0 | cp >> 12);
+	out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[2] = (char)(0x80 | (cp & 0x3f));
+	return 3;
+}
+
+/* A JSON string at *p (after its quote) into out; *p moves past the closing quote. */
+static int parse_str(const char **p, char *out, size_t len)
+{
+	size_t o = 0;
+	const char *s = *p;
+	while (*s && *s != '"') {
+		if (o + 4 >= len)
+			return -1;
+		unsigned char c = (unsigned char)*s++;
+		if (c < 0x20)
+			return -1; /* a raw control character: not JSON */
+		if (c != '\\') {
+			out[o++] = (char)c;
+			continue;
+		}
+		c = (unsigned char)*s++;
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+			out[o++] = (char)c;
+			break;
+		case 'b':
+			out[o++] = '\b';
+			break;
+		case 'f':
+			out[o++] = '\f';
+			break;
+		case 'n':
+			out[o++] = '\n';
+			break;
+		case 'r':
+			out[o++] = '\r';
+			break;
+		case 't':
+			out[o++] = '\t';
+			break;
+		case 'u': {
+			unsigned cp;
+			if (strspn(s, "0123456789abcdefABCDEF") < 4 || sscanf(s, "%4x", &cp) != 1)
+				return -1;
+			s += 4;
+			o += put_utf8(out + o, cp);
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	if (*s != '"')
+		return -1;
+	out[o] = '\0';
+	*p = s + 1;
+	return 0;
+}
+
+/* One line of the stream as a flat object: 0, or -1 when it is not one. */
+static int parse_line(const char *s, struct ev_line *ev)
+{
+	ev->n = 0;
+	s += strspn(s, " ");
+	if (*s++ != '{')
+		return -1;
+	for (;;) {
+		s += strspn(s, " ");
+		if (*s == '}' && ev->n == 0)
+			break;
+		if (ev->n == EV_FIELDS || *s++ != '"')
+			return -1;
+		struct ev_field *f = &ev->f[ev->n++];
+		if (parse_str(&s, f->key, sizeof(f->key)) < 0)
+			return -1;
+		s += strspn(s, " ");
+		if (*s++ != ':')
+			return -1;
+		s += strspn(s, " ");
+		f->str = *s == '"';
+		if (f->str) {
+			s++;
+			if (parse_str(&s, f->val, sizeof(f->val)) < 0)
+				return -1;
+		} else {
+			size_t n = strcspn(s, ",} ");
+			if (n == 0 || n >= sizeof(f->val))
+				return -1;
+			memcpy(f->val, s, n);
+			f->val[n] = '\0';
+			if (strcmp(f->val, "true") && strcmp(f->val, "false") &&
+			    strcmp(f->val, "null") && strspn(f->val, "-0123456789") != n)
+				return -1;
+			s += n;
+		}
+		s += strspn(s, " ");
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (*s == '}')
+			break;
+		return -1;
+	}
+	s++;
+	return *s == '\n' || *s == '\0' ? 0 : -1;
+}
+
+static const struct ev_field *ev_get(const struct ev_line *ev, const char *key)
+{
+	for (int i = 0; i < ev->n; i++)
+		if (strcmp(ev->f[i].key, key) == 0)
+			return &ev->f[i];
+	return NULL;
+}
+
+/* Does ev hold the one condition m ("key=value" or "key~part")? */
+static bool ev_holds(const struct ev_line *ev, const char *m)
+{
+	size_t k = strcspn(m, "=~");
+	char key[32];
+	if (m[k] == '\0' || k >= sizeof(key))
+		return false;
+	memcpy(key, m, k);
+	key[k] = '\0';
+	const struct ev_field *f = ev_get(ev, key);
+	if (!f)
+		return false;
+	if (m[k] == '=')
+		return strcmp(f->val, m + k + 1) == 0;
+	return f->str && strstr(f->val, m + k + 1) != NULL;
+}
+
+static bool ev_matches(const struct ev_line *ev, const char *type, const char *const *match,
+		       int nmatch)
+{
+	const struct ev_field *t = ev_get(ev, "type");
+	if (!t || !t->str || strcmp(t->val, type) != 0)
+		return false;
+	for (int i = 0; i < nmatch; i++)
+		if (!ev_holds(ev, match[i]))
+			return false;
+	return true;
+}
+
+#define EV_MATCHES 8
+
+/* Collect the NULL-terminated matches after type. -1 when there are too many. */
+static int collect(va_list ap, const char **match)
+{
+	int n = 0;
+	for (const char *m; (m = va_arg(ap, const char *)) != NULL;) {
+		if (n == EV_MATCHES)
+			return -1;
+		match[n++] = m;
+	}
+	return n;
+}
+
+/*
+ * Matching lines of the stream; with nth > 0 the nth one is copied to *hit. -1 when a
+ * line does not parse (reported once per line).
+ */
+static int ev_scan(const struct h_rig *r, const char *type, const char *const *match, int nmatch,
+		   int nth, struct ev_line *hit)
+{
+	FILE *f = fopen(r->events, "r");
+	if (!f)
+		return 0; /* not written yet */
+	static struct ev_line ev;
+	char line[4096];
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strchr(line, '\n'))
+			break; /* being written: read it next time */
+		if (parse_line(line, &ev) < 0) {
+			fprintf(stderr, "harness: event line does not parse: %s", line);
+			fclose(f);
+			return -1;
+		}
+		if (ev_matches(&ev, type, match, nmatch) && ++n == nth && hit)
+			*hit = ev;
+	}
+	fclose(f);
+	return n;
+}
+
+int h_ev_count(const struct h_rig *r, const char *type, ...)
+{
+	const char *match[EV_MATCHES];
+	va_list ap;
+	va_start(ap, type);
+	int nmatch = collect(ap, match);
+	va_end(ap);
+	return nmatch < 0 ? -1 : ev_scan(r, type, match, nmatch, 0, NULL);
+}
+
+static int wait_count(struct h_rig *r, int n, int timeout_ms, const char *type, va_list ap)
+{
+	const char *match[EV_MATCHES];
+	int nmatch = collect(ap, match);
+	if (nmatch < 0)
+		return -1;
+	timeout_ms = wait_limit(timeout_ms);
+	int64_t end = now_ms() + timeout_ms;
+	int got;
+	do {
+		got = ev_scan(r, type, match, nmatch, 0, NULL);
+		if (got < 0)
+			return -1;
+		if (got >= n) {
+			settle(r);
+			return 0;
+		}
+		if (r->radio.ctl >= 0)
+			pump_one(&r->radio, 0);
+		if (r->modem.ctl >= 0)
+			pump_one(&r->modem, 0);
+		usleep(10000);
+	} while (now_ms() < end);
+	fprintf(stderr, "harness: %d event(s) '%s'", n, type);
+	for (int i = 0; i < nmatch; i++)
+		fprintf(stderr, " %s", match[i]);
+	fprintf(stderr, " not in the stream within %d ms (%d seen); its tail:\n", timeout_ms, got);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "tail -n 15 %s >&2", r->events);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: cannot show %s\n", r->events);
+	log_tail(r);
+	return -1;
+}
+
+int h_wait_ev_count(struct h_rig *r, int n, int timeout_ms, const char *type, ...)
+{
+	va_list ap;
+	va_start(ap, type);
+	int rc = wait_count(r, n, timeout_ms, type, ap);
+	va_end(ap);
+	return rc;
+}
+
+int h_wait_rinkid_event(struct h_rig *r, int timeout_ms, const char *type, ...)
+{
+	va_list ap;
+	va_start(ap, type);
+	int rc = wait_count(r, 1, timeout_ms, type, ap);
+	va_end(ap);
+	return rc;
+}
+
+int h_ev_field(const struct h_rig *r, int nth, const char *type, const char *match, const char *key,
+	       char *out, size_t len)
+{
+	static struct ev_line hit;
+	const char *m[1] = {match};
+	if (nth < 1 || ev_scan(r, type, m, match ? 1 : 0, nth, &hit) < nth)
+		return -1;
+	const struct ev_field *f = ev_get(&hit, key);
+	if (!f || (size_t)snprintf(out, len, "%s", f->val) >= len)
 		return -1;
 	return 0;
 }

@@ -29,7 +29,8 @@ struct h_rig {
 	char dir[64]; /* temporary directory for sockets, links, db, config */
 	char db[128];
 	char conf[128];
-	char log[128]; /* rinkid's stderr */
+	char log[128];	  /* rinkid's stderr */
+	char events[128]; /* rinkid's event stream (events.file, JSON lines; never truncated) */
 	struct h_sim radio, modem;
 	pid_t rinkid;
 	int quiet; /* start rinkid without -d (benchmarks) */
@@ -93,6 +94,28 @@ int h_settle(struct h_rig *r);
 
 /* Nanosecond timestamp from an event line "event rx <t_ns> ..." found by needle. */
 int64_t h_event_time(const struct h_sim *s, const char *needle);
+
+/*
+ * rinkid's own event stream (events.file, set by h_write_conf; see rinkid(8)). A line
+ * matches when its "type" is type and every match in the NULL-terminated list holds:
+ * "key=value" (the field's value is exactly value: a string unescaped, a number or
+ * true/false/null as written) or "key~part" (the string contains part). The stream is read
+ * whole from its start, across rinkid restarts, so a test that wants the next one counts
+ * first. Lines that are not a flat JSON object fail the test (the stream must parse).
+ */
+/* Number of matching lines so far; -1 when a line does not parse. */
+int h_ev_count(const struct h_rig *r, const char *type, ...) __attribute__((sentinel));
+/* Wait until at least n lines match (pumping both sims), then for the call-log queue to
+   drain. 0, or -1 after max(timeout_ms, H_WAIT_MIN_MS) with the stream's tail shown. */
+int h_wait_ev_count(struct h_rig *r, int n, int timeout_ms, const char *type, ...)
+    __attribute__((sentinel));
+/* h_wait_ev_count for one line. */
+int h_wait_rinkid_event(struct h_rig *r, int timeout_ms, const char *type, ...)
+    __attribute__((sentinel));
+/* The value of field key (unescaped) in the last line that matched (n-th, 1-based, when
+   several), copied to out; 0, or -1 when there is no such line or field. */
+int h_ev_field(const struct h_rig *r, int nth, const char *type, const char *match, const char *key,
+	       char *out, size_t len);
 
 #endif
 

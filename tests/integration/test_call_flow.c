@@ -155,20 +155,28 @@ static void test_demo_call(void **state)
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 7000), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" MIKKO ";", 3000), 0);
 	/* answered is not accepted: Mikko presses 4 */
-	assert_int_equal(h_wait_log(&rig, "Mikko Korhonen answered", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered",
+					     "detail~mikko ", NULL),
+			 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Mikko Korhonen", 5000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=bridged", "detail=mikko", NULL),
+	    0);
 	/* junk and a second authority call during the live call change nothing but the log */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "raw +CTCR: 1"), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "rawbytes 00ff0d0a"), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "raw NO DIALTONE"), 0);
 	assert_int_equal(h_wait_log(&rig, "malformed +CTCR skipped", 3000), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269002 cci=2"), 0);
-	assert_int_equal(h_wait_log(&rig, "second authority call 2 from 2269002", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=busy",
+					     "caller=2269002", "live=1", NULL),
+			 0);
 	/* the officer ends the call */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "call=1",
+					     "outcome=completed", "accepted_by=mikko", NULL),
+			 0);
 
 	struct logged l;
 	read_incident_id(&l, 2); /* the second call's own entry (busy treatment) */
@@ -213,7 +221,8 @@ static void test_nobody_answers(void **state)
 	/* third on the chain (the supervisor) never answers: one ring time */
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 8000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATH", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: unanswered", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=unanswered", NULL), 0);
 	struct logged l;
 	read_incident(&l);
 	assert_string_equal(l.outcome, "unanswered");
@@ -302,12 +311,14 @@ static void test_silent_radio_reboot_mid_call(void **state)
 	/* the whole init again: echo off, the service profile */
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATE0", 8000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "AT+CTSP=", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: radio_lost", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=radio_lost", NULL), 0);
 	read_incident_id(&l, first);
 	assert_string_equal(l.outcome, "radio_lost");
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 3000), 0);
 	/* the officer calls again: same call identifier, a new incident, paged at once */
-	assert_int_equal(h_wait_log(&rig, "terminal ready", 5000), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=radio", "up=true", NULL),
+			 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001 cci=1"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
 	read_incident(&l);
@@ -326,7 +337,9 @@ static void test_officer_hangs_up_while_paging(void **state)
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 13"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CHUP", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: abandoned", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=abandoned", "cause=13", NULL),
+	    0);
 	struct logged l;
 	read_incident(&l);
 	assert_string_equal(l.outcome, "abandoned");
@@ -334,6 +347,9 @@ static void test_officer_hangs_up_while_paging(void **state)
 	/* nobody else is paged after the officer left */
 	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "ATD" MIKKO), 0);
+	/* the incident has ended (above), so no timer of it is left to page: one page in all */
+	assert_int_equal(h_ev_count(&rig, "page_sent", NULL), 1);
+	assert_int_equal(h_ev_count(&rig, "fsm_end", "fsm=call", NULL), 1);
 }
 
 static void test_monitored_group_logged_not_paged(void **state)
@@ -473,18 +489,28 @@ static void test_sms_code_accept(void **state)
 	assert_non_null(strstr(text, "ei tunneta"));
 	/* a number not in the roster: logged, no answer */
 	sms_from("+358409876543", reply);
-	assert_int_equal(h_wait_log(&rig, "from +358409876543, not in the roster: rejected", 3000),
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=ack_rejected",
+					     "detail~from +358409876543: not in the roster", NULL),
 			 0);
 	/* Aino with her code: she takes the call, bridged when she answers */
 	sms_from(AINO, reply);
-	assert_int_equal(h_wait_log(&rig, "Aino Virtanen accepted by SMS", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=sms_accept", "detail=aino", NULL),
+	    0);
 	/* "call me": she is told the gateway calls her */
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
 	last_sms_text(text, sizeof(text));
 	assert_non_null(strstr(text, "Soitamme sinulle nyt"));
-	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Aino Virtanen", 6000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=accepted",
+					     "detail~aino by SMS", NULL),
+			 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 6000, "incident_event", "kind=bridged", "detail=aino", NULL),
+	    0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed",
+					     "accepted_by=aino", NULL),
+			 0);
 	/* her code is spent with the call: a late reply is told so */
 	size_t before = (size_t)h_count_events(&rig.modem, "event sms-out");
 	sms_from(AINO, reply);

@@ -190,7 +190,9 @@ static void test_callback_to_radio(void **state)
 	assert_int_equal(h_start_rinkid(&rig, NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring %s", AINO), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "call active", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "call_in aino fi", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "line=callback",
+					     "kind=call_in", "detail=aino fi", NULL),
+			 0);
 	/* the PIN stage: live, PIN, the worker's name; STATUS= too */
 	struct gw_ctl_msg m;
 	ctl_status(&m);
@@ -208,7 +210,9 @@ static void test_callback_to_radio(void **state)
 	ctl_status(&m);
 	assert_string_equal(field(&m, "callback.state"), "PIN");
 	press("68#");
-	assert_int_equal(h_wait_log(&rig, "pin_ok aino", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "line=callback",
+					     "kind=pin_ok", "detail=aino", NULL),
+			 0);
 	ctl_status(&m);
 	assert_string_equal(field(&m, "callback.state"), "ISSI");
 	press("2269001#");
@@ -217,7 +221,9 @@ static void test_callback_to_radio(void **state)
 	assert_non_null(ev);
 	assert_non_null(strstr(ev, " 2269001 cci="));
 	int cci = atoi(strstr(ev, "cci=") + 4);
-	assert_int_equal(h_wait_log(&rig, "connected 2269001", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "line=callback",
+					     "kind=connected", "detail~2269001 cci ", NULL),
+			 0);
 	/* bridged: the same incident, BRIDGED, in the socket, rinkictl's text and STATUS= */
 	ctl_status(&m);
 	assert_string_equal(field(&m, "callback.live"), "yes");
@@ -236,7 +242,9 @@ static void test_callback_to_radio(void **state)
 	/* the officer ends the call: the worker's phone is hung up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "closed: connected", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "line=callback",
+					     "outcome=connected", "accepted_by=aino", NULL),
+			 0);
 	/* over: idle everywhere */
 	ctl_status(&m);
 	assert_string_equal(field(&m, "callback.live"), "no");
@@ -269,9 +277,13 @@ static void test_callback_wrong_pin(void **state)
 	press("1111#");
 	press("1357#");
 	press("9999#");
-	assert_int_equal(h_wait_log(&rig, "phone locked out for 120 s", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "line=callback",
+					     "kind=locked_out", "detail=aino for 120 s", NULL),
+			 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "closed: pin_failed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "line=callback",
+					     "outcome=pin_failed", NULL),
+			 0);
 	struct logged l;
 	read_newest(&l);
 	assert_string_equal(l.line, "callback");
@@ -279,11 +291,14 @@ static void test_callback_wrong_pin(void **state)
 	assert_string_equal(l.kinds, "open,call_in,pin_bad,pin_bad,pin_bad,locked_out,close,");
 	/* no dial went to the radio */
 	assert_int_equal(h_count_events(&rig.radio, "event dial "), 0);
-	/* locked out: the next call is hung up unanswered */
-	h_pump(&rig, 500);
+	/* locked out: the next call is hung up unanswered (once the call-back is over) */
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "state", "fsm=callback", "to=IDLE", NULL),
+			 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "ring %s", AINO), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "hangup host", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "locked out for 1", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "callback_refused", "from=" AINO,
+					     "why=locked_out", NULL),
+			 0);
 	assert_int_equal(h_count_events(&rig.modem, "call active"), 1);
 }
 

@@ -101,7 +101,9 @@ static void test_callback_voice(void **state)
 			       pin_prompt.n) >= 0);
 	/* the PIN in-band only */
 	tones("2468#");
-	assert_int_equal(h_wait_log(&rig, "pin_ok aino", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_event", "line=callback",
+					     "kind=pin_ok", "detail=aino", NULL),
+			 0);
 	assert_int_equal(h_log_count(&rig, "(modem)"), 0);
 	assert_true(h_log_count(&rig, "key # (in-band)") >= 1);
 	/* the radio number by the modem's reports */
@@ -120,7 +122,9 @@ static void test_callback_voice(void **state)
 	assert_true(vf_find_on(cards, RATE, VR_PHONE, "hold prompt (fi)", hold_prompt.pcm,
 			       hold_prompt.n) >= 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "answer-out %d", cci), 0);
-	assert_int_equal(h_wait_log(&rig, "connected 2269001", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "line=callback",
+					     "kind=connected", "detail~2269001 cci ", NULL),
+			 0);
 	/* bridged: the officer's voice reaches her */
 	int16_t noise[RATE];
 	vr_noise(noise, RATE, 91, 12000);
@@ -132,7 +136,9 @@ static void test_callback_voice(void **state)
 	/* she hangs up: the radio call is released */
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "hangup"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATH", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "closed: connected", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "line=callback",
+					     "outcome=connected", NULL),
+			 0);
 }
 
 int main(void)

@@ -234,19 +234,22 @@ static int bridged_call(size_t *rp, size_t *mp, int nth)
 	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
 	assert_int_equal(h_wait_event(&rig.modem, mp, "ATD" AINO ";", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, rp, "ATA", 3000), 0);
-	assert_int_equal(h_wait_log_count(&rig, "answered after", nth, 5000), 0);
+	assert_int_equal(
+	    h_wait_ev_count(&rig, nth, 5000, "incident_event", "kind=phone_answered", NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log_count(&rig, "bridged: officer 2269001", nth, 3000), 0);
+	assert_int_equal(h_wait_ev_count(&rig, nth, 3000, "incident_event", "kind=bridged", NULL),
+			 0);
 	return cci;
 }
 
 /* After a fault: a new authority call is paged, bridged and closed normally. */
 static void new_call_works(size_t *rp, size_t *mp, int nth)
 {
-	int closed = h_log_count(&rig, "incident closed: completed");
+	int closed = h_ev_count(&rig, "incident_end", "outcome=completed", NULL);
 	int cci = bridged_call(rp, mp, nth);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log_count(&rig, "incident closed: completed", closed + 1, 3000), 0);
+	assert_int_equal(
+	    h_wait_ev_count(&rig, closed + 1, 3000, "incident_end", "outcome=completed", NULL), 0);
 	struct logged l;
 	read_incident(0, &l);
 	assert_string_equal(l.outcome, "completed");
@@ -281,14 +284,17 @@ static void drill_radio_port_closed(void **state)
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "hangup-port"), 0);
 	assert_int_equal(h_wait_log(&rig, "port lost", 3000), 0);
-	assert_int_equal(h_wait_log_count(&rig, "terminal ready", 2, 5000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "device", "device=radio", "up=false", NULL), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=radio", "up=true", NULL),
+			 0);
 	printf("  radio port hung up mid-call: reopened, init run again in %lld ms\n",
 	       (long long)(mono_ms() - t0));
 	/* rinkid runs with -d: every AT line is in its log */
 	assert_int_equal(h_log_count(&rig, "radio > AT+CNUMF?"), 2);
 
-	/* the incident says what happened to it, with a cause */
-	h_pump(&rig, 500);
+	/* the incident says what happened to it, with a cause (written before the device
+	   line above, whose wait drained the call-log queue) */
 	struct logged l;
 	read_incident(0, &l);
 	printf("  incident %lld after the port loss: ended=%d outcome='%s' events %s\n",
@@ -299,7 +305,7 @@ static void drill_radio_port_closed(void **state)
 	if (!l.ended) {
 		/* the terminal still has the call: the officer ends it */
 		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-		assert_int_equal(h_wait_log(&rig, "incident closed", 3000), 0);
+		assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", NULL), 0);
 	}
 
 	new_call_works(&rp, &mp, 2);
@@ -318,21 +324,26 @@ static void drill_modem_port_closed(void **state)
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "hangup-port"), 0);
 	assert_int_equal(h_wait_log(&rig, "port lost", 3000), 0);
-	assert_int_equal(h_wait_log_count(&rig, "modem ready", 2, 5000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "device", "device=modem", "up=false", NULL), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=modem", "up=true", NULL),
+			 0);
 	printf("  modem port hung up mid-call: reopened, init run again in %lld ms\n",
 	       (long long)(mono_ms() - t0));
 	assert_true(h_log_count(&rig, "modem > AT+CPIN?") >= 2);
 
-	h_pump(&rig, 500);
+	/* the phone leg's end, logged with its cause */
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=phone_ended",
+					     "detail=aino modem port lost", NULL),
+			 0);
 	struct logged l;
 	read_incident(0, &l);
 	printf("  incident %lld after the port loss: ended=%d outcome='%s' events %s\n",
 	       (long long)l.id, l.ended, l.outcome, l.kinds);
-	/* the phone leg's end is logged with its cause */
 	assert_non_null(strstr(l.details, "phone_ended aino modem port lost|"));
 	if (!l.ended) {
 		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-		assert_int_equal(h_wait_log(&rig, "incident closed", 3000), 0);
+		assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", NULL), 0);
 		read_incident(0, &l);
 	} else {
 		/* rinkid closed it: the officer's leg was released too */
@@ -367,8 +378,9 @@ static void drill_radio_reboot(void **state)
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "banner"), 0);
 	assert_int_equal(h_wait_log(&rig, "terminal restarted", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed", 3000), 0);
-	assert_int_equal(h_wait_log_count(&rig, "terminal ready", 2, 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", NULL), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=radio", "up=true", NULL),
+			 0);
 	printf("  reboot banner mid-call: incident closed, init run again in %lld ms\n",
 	       (long long)(mono_ms() - t0));
 	assert_int_equal(h_log_count(&rig, "radio > AT+CNUMF?"), 2);
@@ -417,13 +429,18 @@ static void drill_modem_silent(void **state)
 	/* the paging goes on: no answer from Aino, Mikko is dialled, answers and accepts */
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" MIKKO ";", 8000), 0);
 	printf("  next worker dialled %lld ms after the fault\n", (long long)(mono_ms() - t0));
-	assert_int_equal(h_wait_log(&rig, "Mikko Korhonen answered", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered",
+					     "detail~mikko ", NULL),
+			 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Mikko", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=bridged", "detail=mikko", NULL),
+	    0);
 	printf("  recovered: bridged to Mikko %lld ms after the fault\n",
 	       (long long)(mono_ms() - t0));
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 100), 0);
 	struct logged l;
 	read_incident(0, &l);
@@ -457,7 +474,7 @@ static void drill_modem_silent_long(void **state)
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "silent off"), 0);
 	printf("  ATD to Mikko sent into the silent modem %lld ms after the fault\n",
 	       (long long)(mono_ms() - t0));
-	assert_int_equal(h_wait_log(&rig, "incident closed", 15000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 15000, "incident_end", NULL), 0);
 	printf("  incident closed %lld ms after the fault\n", (long long)(mono_ms() - t0));
 	size_t after = rig.modem.elen;
 	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001"), 0);
@@ -470,7 +487,7 @@ static void drill_modem_silent_long(void **state)
 	EXPECT_OR_BUG(strncmp(d, "ATD" AINO ";", strlen("ATD" AINO ";")) == 0,
 		      "a worker was dialled after the incident had closed (%.24s)", d);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log_count(&rig, "incident closed", 2, 5000), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "incident_end", NULL), 0);
 	strict_check();
 }
 
@@ -499,7 +516,7 @@ static void drill_sms_prompt_stuck(void **state)
 		      MIKKO);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
 	/* the close may wait for the stuck AT+CMGS's own time-out (40 s) */
-	assert_int_equal(h_wait_log(&rig, "incident closed", 60000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 60000, "incident_end", NULL), 0);
 	strict_check();
 }
 
@@ -541,7 +558,10 @@ static void drill_db_locked(void **state)
 	/* a whole incident while nobody else may write */
 	bridged_call(&rp, &mp, 1);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
+	/* the call log went to the spool (a line of the stream, not only of the log) */
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "db", "spooling=true", NULL), 0);
 	char spool[200];
 	snprintf(spool, sizeof(spool), "%s-spool", rig.db);
 	int spooled = h_log_count(&rig, "spool");
@@ -555,6 +575,7 @@ static void drill_db_locked(void **state)
 	sqlite3_close(h);
 
 	assert_int_equal(h_wait_log(&rig, "spooled call-log write(s) applied", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "db", "spooling=false", NULL), 0);
 	printf("  replayed %lld ms after the unlock\n", (long long)(mono_ms() - t0 - 4000));
 
 	struct logged l;
@@ -826,7 +847,8 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	printf("  paged and bridged %lld ms after the call with the disk full\n",
 	       (long long)(mono_ms() - t0));
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log_count(&rig, "incident closed: completed", nth, 3000), 0);
+	assert_int_equal(
+	    h_wait_ev_count(&rig, nth, 3000, "incident_end", "outcome=completed", NULL), 0);
 	assert_int_equal(h_wait_log_count(&rig, "call-log writes go to", warned + 1, 1000), 0);
 	h_pump(&rig, 2500); /* at least one replay attempt while still full */
 	off_t spooled = file_size(spool);
@@ -1063,7 +1085,8 @@ static void drill_board_silent(void **state)
 	assert_int_equal(h_count_events(&rig.radio, "ATH"), ath0);
 	assert_int_equal(h_count_events(&rig.modem, "AT+CHUP"), chup0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
 	struct logged l;
 	read_incident(0, &l);
 	printf("  incident %lld through both board faults: '%s', events %s\n", (long long)l.id,
@@ -1141,7 +1164,13 @@ static void drill_busy_second_call(void **state)
 	/* in prompt.language (fi by default), naming the fallback */
 	assert_string_equal(text, "rinki varattu, toinen viranomaispuhelu kesken: soita uudelleen "
 				  "tai 0401234599.");
-	h_pump(&rig, 500);
+	/* rinkid has decided (the busy entry is closed) and done what it does for it (the
+	   barrier): no timer of a busy call is left to do anything later */
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=busy", "caller=2270123", NULL),
+	    0);
+	assert_int_equal(h_settle(&rig), 0);
+	assert_int_equal(h_ev_count(&rig, "page_sent", NULL), 1); /* the first call's only */
 	assert_int_equal(h_count_events(&rig.radio, "ATH"), ath0);
 	assert_int_equal(h_count_events(&rig.radio, "ATA"), 1);
 	assert_int_equal(h_count_events(&rig.modem, "AT+CHUP"), chup0);
@@ -1150,10 +1179,13 @@ static void drill_busy_second_call(void **state)
 
 	/* the second officer gives up; the first call goes on and ends normally */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci2), 0);
-	assert_int_equal(h_wait_log(&rig, "radio call 2 released", 3000), 0);
-	assert_int_equal(h_log_count(&rig, "incident closed"), 0); /* the first one is live */
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "radio_call", "event=released", "cci=2", NULL), 0);
+	/* the first one is live: only the busy entry has ended */
+	assert_int_equal(h_ev_count(&rig, "incident_end", NULL), 1);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
 
 	struct logged busy, first;
 	read_incident(0, &busy);

@@ -94,9 +94,11 @@ static void bridge(bool simplex)
 	assert_int_equal(h_start_rinkid(&rig, conf), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001 simplex=%d", simplex ? 1 : 0), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD", 5000), 0);
-	assert_int_equal(h_wait_log(&rig, "answered", 8000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 8000, "incident_event", "kind=phone_answered", NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log(&rig, "bridge up", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=bridged", NULL),
+			 0);
 	audio_for(500); /* the VAD learns the (silent) floor */
 }
 
@@ -155,14 +157,16 @@ static void test_simplex_floor(void **state)
 	print_message("talk start -> AT+CTXD: %.1f ms (attack %d ms)\n", MS(t_ctxd - t_talk),
 		      ATTACK_MS);
 	assert_true(t_ctxd > t_talk);
-	assert_int_equal(h_wait_log(&rig, "floor of radio call 1: queued", 2000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 2000, "floor", "cci=1", "detail=queued", NULL),
+			 0);
 	audio_for(300);
 	/* what the radio played before the grant was sent (on the cards' clock) */
 	int16_t *before;
 	long before_grant = vr_played(cards, VR_RADIO, &before);
 	free(before);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "grant 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "floor of radio call 1: granted after", 2000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 2000, "floor", "cci=1", "detail~granted after ", NULL), 0);
 	int64_t t_grant = h_event_time(&rig.radio, "+CTXG: 1,0,0,0");
 	assert_true(t_grant > t_ctxd);
 	/* 2. the noise ends: AT+CUTXC after the hangover */
@@ -195,7 +199,9 @@ static void test_simplex_floor(void **state)
 	   passes to her */
 	audio_for(300);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "talker 1 2269002"), 0);
-	assert_int_equal(h_wait_log(&rig, "other talker 2269002", 2000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 2000, "floor", "cci=1", "detail=other talker 2269002", NULL),
+	    0);
 	static int16_t officer[RATE * 3 / 2];
 	vr_noise(officer, n, 42, 8000);
 	vr_played_reset(cards, VR_RADIO);
@@ -211,20 +217,24 @@ static void test_simplex_floor(void **state)
 	assert_int_equal(p, 0);
 	assert_true(officer_heard);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "cease 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "the other talker ceased", 2000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 2000, "floor", "cci=1",
+					     "detail=the other talker ceased", NULL),
+			 0);
 	audio_for(HANGOVER_MS + 300);
 
 	/* 4. Aino holds the floor and is interrupted: muted at once, nothing to give up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "floor-reply grant"), 0);
 	vr_played_reset(cards, VR_RADIO);
 	assert_true(vr_inject(cards, VR_PHONE, talk, n) > 0);
-	assert_int_equal(h_wait_log_count(&rig, "floor of radio call 1: granted after", 2, 3000),
-			 0);
+	assert_int_equal(
+	    h_wait_ev_count(&rig, 2, 3000, "floor", "cci=1", "detail~granted after ", NULL), 0);
 	audio_for(300);
 	int p_held = vr_played_peak(cards, VR_RADIO);
 	int cutxc = h_count_events(&rig.radio, CUTXC);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "interrupt 1 2269009"), 0);
-	assert_int_equal(h_wait_log(&rig, "interrupted by 2269009", 2000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 2000, "floor", "cci=1",
+					     "detail=interrupted by 2269009", NULL),
+			 0);
 	audio_for(100); /* what was queued in the radio's playback before it */
 	vr_played_reset(cards, VR_RADIO);
 	audio_for((int)(n * 1000 / RATE) + HANGOVER_MS);
@@ -242,12 +252,12 @@ static void test_simplex_floor(void **state)
 	assert_true(vr_inject(cards, VR_PHONE, talk, n) > 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, CTXD, 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "+CTXG: 1,0,0,0", 2000), 0);
-	assert_int_equal(h_wait_log_count(&rig, "floor of radio call 1: granted after", 3, 2000),
-			 0);
+	assert_int_equal(
+	    h_wait_ev_count(&rig, 3, 2000, "floor", "cci=1", "detail~granted after ", NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "hangup"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, CUTXC, 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATH", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_end", NULL), 0);
 
 	/* the call log has the floor steps */
 	struct floor_events f = {0};
@@ -284,8 +294,11 @@ static void test_duplex_no_floor(void **state)
 	assert_int_equal(h_count_events(&rig.radio, "CTXD"), 0);
 	assert_int_equal(h_count_events(&rig.radio, "CUTXC"), 0);
 	assert_int_equal(h_log_count(&rig, "is duplex: no floor control"), 1);
+	/* the floor machine went to DUPLEX once and nowhere else while the call was up */
+	assert_int_equal(h_ev_count(&rig, "state", "fsm=floor", "to=DUPLEX", NULL), 1);
+	assert_int_equal(h_ev_count(&rig, "floor", "detail=request", NULL), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_end", NULL), 0);
 }
 
 int main(void)

@@ -112,7 +112,9 @@ static void test_announced_and_accepted_in_band(void **state)
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "Aino Virtanen answered", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered",
+					     "detail~aino ", NULL),
+			 0);
 	/* the name was made while her phone rang */
 	assert_int_equal(h_wait_log(&rig, "spoke 'Poliisi, Mikkeli'", 100), 0);
 	/* the announcement plays out in full (Aino listens to all of it) */
@@ -123,7 +125,9 @@ static void test_announced_and_accepted_in_band(void **state)
 	/* she presses 4: heard in-band only */
 	press_4();
 	assert_int_equal(h_wait_log(&rig, "key 4 (in-band)", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001 and Aino Virtanen", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=bridged", "detail=aino", NULL),
+	    0);
 	assert_int_equal(h_log_count(&rig, "key 4 (modem)"), 0);
 	/* bridged: the officer's voice reaches Aino */
 	int16_t noise[RATE];
@@ -133,7 +137,8 @@ static void test_announced_and_accepted_in_band(void **state)
 	wait_played(VR_PHONE, RATE * 2, 5000);
 	assert_true(find_on(VR_PHONE, "officer's voice", noise, RATE) >= 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
 	gw_speak_free(sp);
 	gw_loop_free(loop);
 }
@@ -168,13 +173,15 @@ static void test_worker_hears_own_language(void **state)
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "Aino Virtanen answered", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered",
+					     "detail~aino ", NULL),
+			 0);
 	long answered_at = wait_played(VR_PHONE, 0, 0);
 	wait_played(VR_PHONE, answered_at + (long)nann + RATE, 20000);
 	assert_true(find_on(VR_RADIO, "hold message (en)", hold->pcm, hold->n) >= 0);
 	assert_true(find_on(VR_PHONE, "announcement (fi, the worker's)", ann, nann) >= 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", NULL), 0);
 	gw_speak_free(sp);
 	gw_loop_free(loop);
 	gw_prompts_free(en);
@@ -190,10 +197,12 @@ static void test_nobody_reached_is_spoken(void **state)
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "nobody reached", 25000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 25000, "incident_event", "kind=unreached", NULL),
+			 0);
 	assert_int_equal(
 	    h_wait_event(&rig.radio, &rp, "ATH", (int)(nobody->n * 1000 / RATE) + 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: unanswered", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=unanswered", NULL), 0);
 	h_pump(&rig, 300);
 	assert_true(find_on(VR_RADIO, "nobody reached", nobody->pcm, nobody->n) >= 0);
 }
@@ -219,21 +228,24 @@ static void goodbye_spares_next_call(enum goodbye_case how)
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: unanswered", 25000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 25000, "incident_end", "outcome=unanswered", NULL), 0);
 	/* "nobody reached" plays to the officer of radio call 1 (seconds of it) */
 	assert_int_equal(h_count_events(&rig.radio, "ATH"), 0);
 	if (how == FIRST_HANGS_UP) {
 		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
-		assert_int_equal(h_wait_log(&rig, "radio call 1 released", 3000), 0);
+		assert_int_equal(
+		    h_wait_rinkid_event(&rig, 3000, "radio_call", "event=released", "cci=1", NULL),
+		    0);
 	}
 	/* a second officer calls: radio call 2, answered, Aino paged again */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
 	/* the second incident runs its course and closes as the first one did */
-	assert_int_equal(h_wait_log_count(&rig, "incident closed:", 2, 60000), 0);
-	assert_int_equal(h_log_count(&rig, "incident closed: abandoned"), 0);
-	assert_int_equal(h_log_count(&rig, "incident closed: unanswered"), 2);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 60000, "incident_end", NULL), 0);
+	assert_int_equal(h_ev_count(&rig, "incident_end", "outcome=abandoned", NULL), 0);
+	assert_int_equal(h_ev_count(&rig, "incident_end", "outcome=unanswered", NULL), 2);
 	if (how == FIRST_STAYS_SECOND_HANGS_UP) {
 		/* the second officer hangs up during his prompt: the first one's call goes */
 		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 2 1"), 0);

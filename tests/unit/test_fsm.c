@@ -10,8 +10,11 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/event.h"
 #include "core/fsm.h"
 
 enum { ST_CLOSED, ST_OPEN, ST_LOCKED, ST_COUNT };
@@ -272,6 +275,35 @@ static void test_term_cancels_timer(void **state)
 	assert_string_equal(trace, "cleanup(d4,1) ");
 }
 
+/* Every state change and the end are lines of the event stream, on the loop's clock; a
+   refused transition is none. */
+static void test_changes_on_event_stream(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_fsm.XXXXXX", path[64], buf[1024];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ev", dir);
+	assert_int_equal(gw_event_open(path, loop), 0);
+	struct gw_fsm_inst fi;
+	assert_int_equal(gw_fsm_inst_init(&fi, &door, loop, NULL, "d\"5", ST_CLOSED), 0);
+	assert_int_equal(gw_fsm_dispatch(&fi, EV_PUSH, NULL), ST_OPEN);
+	assert_int_equal(gw_fsm_state_chg(&fi, ST_LOCKED), -EPERM);
+	gw_loop_clock_advance(loop, 7);
+	gw_fsm_term(&fi, 3);
+	gw_event_close();
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_string_equal(buf, "{\"t_ms\":1700000000000,\"type\":\"state\",\"fsm\":\"door\","
+				 "\"id\":\"d\\\"5\",\"from\":\"CLOSED\",\"to\":\"OPEN\"}\n"
+				 "{\"t_ms\":1700000000007,\"type\":\"fsm_end\",\"fsm\":\"door\","
+				 "\"id\":\"d\\\"5\",\"state\":\"OPEN\",\"cause\":3}\n");
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +313,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_timer_from_table_and_override, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_children_report_to_parent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_term_cancels_timer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changes_on_event_stream, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

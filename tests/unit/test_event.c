@@ -1,0 +1,250 @@
+/*
+ * Unit tests for gateway/core/event.c: the JSON string encoder (every escape, UTF-8 kept,
+ * other bytes replaced, no overflow), event lines on the loop's fake clock, a field too
+ * long for a line left out whole, and the stream file (appended, never truncated, links
+ * and non-regular files refused).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/event.h"
+#include "core/loop.h"
+
+static const char *js(const char *s)
+{
+	static char out[256];
+	assert_true(gw_event_json_str(s, out, sizeof(out)) >= 0);
+	return out;
+}
+
+static void test_json_escapes(void **state)
+{
+	(void)state;
+	assert_string_equal(js(""), "\"\"");
+	assert_string_equal(js("Aino"), "\"Aino\"");
+	assert_string_equal(js("a\"b\\c"), "\"a\\\"b\\\\c\"");
+	assert_string_equal(js("l1\nl2\r\t\b\f"), "\"l1\\nl2\\r\\t\\b\\f\"");
+	assert_string_equal(js("\x01\x1b[2J\x1f\x7f"), "\"\\u0001\\u001b[2J\\u001f\\u007f\"");
+	/* / needs no escape; non-ASCII UTF-8 stays as it is */
+	assert_string_equal(js("a/b Pääkäyttäjä €"), "\"a/b Pääkäyttäjä €\"");
+}
+
+static void test_json_not_utf8_replaced(void **state)
+{
+	(void)state;
+	/* a lone Latin-1 byte, an overlong '/', a surrogate, a cut-off sequence */
+	assert_string_equal(js("caf\xe9!"), "\"caf\\ufffd!\"");
+	assert_string_equal(js("\xc0\xaf"), "\"\\ufffd\\ufffd\"");
+	assert_string_equal(js("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");
+	assert_string_equal(js("x\xe2\x82"), "\"x\\ufffd\\ufffd\"");
+}
+
+static void test_json_too_long_refused(void **state)
+{
+	(void)state;
+	char out[8];
+	assert_int_equal(gw_event_json_str("abcde", out, sizeof(out)), 7); /* "abcde" + NUL */
+	assert_string_equal(out, "\"abcde\"");
+	assert_int_equal(gw_event_json_str("abcdef", out, sizeof(out)), -ENOSPC);
+	assert_string_equal(out, "");
+	/* an escape is never cut */
+	assert_int_equal(gw_event_json_str("ab\x01", out, sizeof(out)), -ENOSPC);
+	assert_int_equal(gw_event_json_str("", out, 1), -ENOSPC);
+}
+
+static struct gw_loop *fake_loop(void)
+{
+	struct gw_loop *loop = gw_loop_new();
+	assert_non_null(loop);
+	gw_loop_clock_override(loop, 1000, 1796601600123LL);
+	return loop;
+}
+
+static char tmpdir[64];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_event.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	(void)state;
+	gw_event_close();
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_line_fields_and_clock(void **state)
+{
+	(void)state;
+	struct gw_loop *loop = fake_loop();
+	char path[128];
+	snprintf(path, sizeof(path), "%s/ev", tmpdir);
+	assert_int_equal(gw_event_open(path, loop), 0);
+	struct gw_event e;
+	gw_event_begin(&e, "incident_end");
+	gw_event_int(&e, "call", 42);
+	gw_event_str(&e, "outcome", "completed");
+	gw_event_str(&e, "line", NULL);
+	gw_event_bool(&e, "busy", false);
+	gw_event_int(&e, "neg", -7);
+	size_t n = gw_event_end(&e);
+	const char *want = "{\"t_ms\":1796601600123,\"type\":\"incident_end\",\"call\":42,"
+			   "\"outcome\":\"completed\",\"line\":null,\"busy\":false,\"neg\":-7}\n";
+	assert_string_equal(e.buf, want);
+	assert_int_equal(n, strlen(want));
+	/* the clock is the loop's: moved forward, the next line says so */
+	gw_loop_clock_advance(loop, 5);
+	gw_event_begin(&e, "x");
+	gw_event_end(&e);
+	assert_string_equal(e.buf, "{\"t_ms\":1796601600128,\"type\":\"x\"}\n");
+	gw_event_close();
+	gw_loop_free(loop);
+}
+
+static void test_long_field_left_out_whole(void **state)
+{
+	(void)state;
+	char big[GW_EVENT_LINE_MAX];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	struct gw_event e;
+	gw_event_begin(&e, "sms_in");
+	gw_event_str(&e, "from", "+358401234567");
+	gw_event_str(&e, "text", big); /* too long: left out */
+	gw_event_int(&e, "after", 1);  /* after a miss: left out too */
+	gw_event_end(&e);
+	assert_true(e.len < GW_EVENT_LINE_MAX);
+	assert_int_equal(e.buf[e.len - 1], '\n');
+	assert_non_null(strstr(e.buf, "\"from\":\"+358401234567\",\"truncated\":true}\n"));
+	assert_null(strstr(e.buf, "aaa"));
+	assert_null(strstr(e.buf, "after"));
+
+	/* a field that fits only without the room kept for the mark is left out as well */
+	struct gw_event f;
+	gw_event_begin(&f, "t");
+	char mid[GW_EVENT_LINE_MAX];
+	size_t fill = GW_EVENT_LINE_MAX - f.len - 12;
+	memset(mid, 'b', fill);
+	mid[fill] = '\0';
+	gw_event_str(&f, "k", mid);
+	gw_event_end(&f);
+	assert_true(f.len < GW_EVENT_LINE_MAX);
+	assert_non_null(strstr(f.buf, ",\"truncated\":true}\n"));
+}
+
+static size_t slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return n;
+}
+
+static void test_stream_appends_never_truncates(void **state)
+{
+	(void)state;
+	char path[128], buf[512];
+	snprintf(path, sizeof(path), "%s/events.jsonl", tmpdir);
+	struct gw_event e;
+	gw_event_begin(&e, "lost");
+	assert_int_equal(gw_event_emit(&e), -ENOTCONN); /* no stream */
+	assert_false(gw_event_on());
+
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("earlier\n", f);
+	fclose(f);
+	struct gw_loop *loop = fake_loop();
+	assert_int_equal(gw_event_open(path, loop), 0);
+	assert_true(gw_event_on());
+	gw_event_begin(&e, "a");
+	assert_int_equal(gw_event_emit(&e), 0);
+	gw_event_begin(&e, "b");
+	assert_int_equal(gw_event_emit(&e), 0);
+	slurp(path, buf, sizeof(buf));
+	assert_string_equal(buf, "earlier\n"
+				 "{\"t_ms\":1796601600123,\"type\":\"a\"}\n"
+				 "{\"t_ms\":1796601600123,\"type\":\"b\"}\n");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	gw_event_close();
+	assert_false(gw_event_on());
+	gw_event_begin(&e, "c");
+	assert_int_equal(gw_event_emit(&e), -ENOTCONN);
+
+	/* a new file is not readable by others */
+	char fresh[128];
+	snprintf(fresh, sizeof(fresh), "%s/new.jsonl", tmpdir);
+	mode_t old = umask(0);
+	assert_int_equal(gw_event_open(fresh, loop), 0);
+	umask(old);
+	assert_int_equal(stat(fresh, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	gw_event_close();
+	gw_loop_free(loop);
+}
+
+static void test_stream_refuses_links_and_specials(void **state)
+{
+	(void)state;
+	char target[128], link[128], fifo[128];
+	snprintf(target, sizeof(target), "%s/target", tmpdir);
+	snprintf(link, sizeof(link), "%s/link", tmpdir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	FILE *f = fopen(target, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(gw_event_open(link, NULL), -ELOOP);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(gw_event_open(fifo, NULL), -ENXIO); /* no reader: never blocks */
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	assert_int_equal(gw_event_open(fifo, NULL), -EINVAL); /* a reader: still not a file */
+	close(rd);
+	assert_int_equal(gw_event_open(tmpdir, NULL), -EISDIR);
+	assert_false(gw_event_on());
+	/* a failed open keeps the stream that was open */
+	assert_int_equal(gw_event_open(target, NULL), 0);
+	assert_int_equal(gw_event_open(link, NULL), -ELOOP);
+	assert_true(gw_event_on());
+	struct gw_event e;
+	gw_event_begin(&e, "still");
+	assert_int_equal(gw_event_emit(&e), 0);
+	char buf[128];
+	slurp(target, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"type\":\"still\"}\n"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_json_escapes),
+	    cmocka_unit_test(test_json_not_utf8_replaced),
+	    cmocka_unit_test(test_json_too_long_refused),
+	    cmocka_unit_test_setup_teardown(test_line_fields_and_clock, setup_dir, teardown_dir),
+	    cmocka_unit_test(test_long_field_left_out_whole),
+	    cmocka_unit_test_setup_teardown(test_stream_appends_never_truncates, setup_dir,
+					    teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_stream_refuses_links_and_specials, setup_dir,
+					    teardown_dir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
