@@ -494,9 +494,9 @@ static void test_sms_code_accept(void **state)
 			 0);
 	/* Aino with her code: she takes the call, bridged when she answers */
 	sms_from(AINO, reply);
-	assert_int_equal(
-	    h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=sms_accept", "detail=aino", NULL),
-	    0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=sms_accept",
+					     "detail=aino", NULL),
+			 0);
 	/* "call me": she is told the gateway calls her */
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);
 	last_sms_text(text, sizeof(text));
