@@ -273,9 +273,11 @@ static bool add_interval(struct rline *l, int64_t start, int64_t end, int positi
 	return true;
 }
 
+/* A computed Finnish public holiday (roster_fi_holiday) or one of the roster's own. */
 static bool is_holiday(const struct gw_roster *r, int64_t day)
 {
-	return bsearch(&day, r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64) != NULL;
+	return roster_fi_holiday(day) ||
+	       bsearch(&day, r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64) != NULL;
 }
 
 static const struct rtemp *find_temp(const struct gw_roster *r, const char *name)

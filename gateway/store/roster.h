@@ -280,6 +280,14 @@ int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
  */
 void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
 
+/*
+ * The Finnish public holiday on date y-m-d (its Finnish name, static), or NULL: New Year,
+ * Epiphany, Good Friday, Easter Sunday and Monday, May Day, Ascension, Whitsun, Midsummer
+ * Eve and Day, All Saints' Day, Independence Day, Christmas Eve, Christmas Day and St
+ * Stephen's Day. Computed for any year; the roster's holiday records add local ones.
+ */
+const char *gw_roster_fi_holiday(int y, int m, int d);
+
 /* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
 int gw_roster_utc_offset_min(int64_t t_ms);
 

@@ -1211,6 +1211,94 @@ static void test_holidays(void **state)
 	assert_true(has_err(csvpath, ":9: bad holiday date '2026-02-30'"));
 }
 
+/*
+ * The computed Finnish holidays, every day of 2026 and 2027 against the lists published
+ * for those years (Easter 5 April 2026 and 28 March 2027): exactly these days, no other.
+ */
+static void test_fi_holidays(void **state)
+{
+	static const char *const want[] = {
+	    "2026-01-01 Uudenvuodenpäivä",
+	    "2026-01-06 Loppiainen",
+	    "2026-04-03 Pitkäperjantai",
+	    "2026-04-05 Pääsiäispäivä",
+	    "2026-04-06 2. pääsiäispäivä",
+	    "2026-05-01 Vappu",
+	    "2026-05-14 Helatorstai",
+	    "2026-05-24 Helluntaipäivä",
+	    "2026-06-19 Juhannusaatto",
+	    "2026-06-20 Juhannuspäivä",
+	    "2026-10-31 Pyhäinpäivä",
+	    "2026-12-06 Itsenäisyyspäivä",
+	    "2026-12-24 Jouluaatto",
+	    "2026-12-25 Joulupäivä",
+	    "2026-12-26 Tapaninpäivä",
+	    "2027-01-01 Uudenvuodenpäivä",
+	    "2027-01-06 Loppiainen",
+	    "2027-03-26 Pitkäperjantai",
+	    "2027-03-28 Pääsiäispäivä",
+	    "2027-03-29 2. pääsiäispäivä",
+	    "2027-05-01 Vappu",
+	    "2027-05-06 Helatorstai",
+	    "2027-05-16 Helluntaipäivä",
+	    "2027-06-25 Juhannusaatto",
+	    "2027-06-26 Juhannuspäivä",
+	    "2027-11-06 Pyhäinpäivä",
+	    "2027-12-06 Itsenäisyyspäivä",
+	    "2027-12-24 Jouluaatto",
+	    "2027-12-25 Joulupäivä",
+	    "2027-12-26 Tapaninpäivä",
+	};
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	size_t found = 0;
+
+	(void)state;
+	for (int y = 2026; y <= 2027; y++)
+		for (int m = 1; m <= 12; m++)
+			for (int d = 1; d <= mdays[m - 1]; d++) {
+				const char *name = gw_roster_fi_holiday(y, m, d);
+				char got[64];
+				if (!name)
+					continue;
+				snprintf(got, sizeof(got), "%04d-%02d-%02d %s", y, m, d, name);
+				assert_true(found < sizeof(want) / sizeof(want[0]));
+				assert_string_equal(got, want[found]);
+				found++;
+			}
+	assert_int_equal(found, sizeof(want) / sizeof(want[0]));
+	/* Easter on its earliest and latest dates, and a date that is not one. */
+	assert_string_equal(gw_roster_fi_holiday(2285, 3, 22), "Pääsiäispäivä");
+	assert_string_equal(gw_roster_fi_holiday(2038, 4, 25), "Pääsiäispäivä");
+	assert_null(gw_roster_fi_holiday(2027, 2, 29));
+}
+
+/* Office-hours rotations stop on the computed holidays with no holiday record at all. */
+static void test_fi_holidays_office(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "rotation,office,sos,weekly,2027-03-01,08:00,1,office\n"
+		 "rotation_member,office,1,aino\n"
+		 "rotation,nights,sos,daily,2027-03-01,16:00,1,after\n"
+		 "rotation_member,nights,1,mikko\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2027-03-20T00:00Z");
+	/* Thursday 25 March at noon: office; Good Friday and Easter Monday: after hours. */
+	assert_string_equal(chain(r, "sos", lt("2027-03-25T12:00")), "aino");
+	assert_string_equal(chain(r, "sos", lt("2027-03-26T12:00")), "mikko");
+	assert_string_equal(chain(r, "sos", lt("2027-03-29T12:00")), "mikko");
+	assert_string_equal(chain(r, "sos", lt("2027-03-30T12:00")), "aino");
+	/* Ascension Day, Thursday 6 May */
+	assert_string_equal(chain(r, "sos", lt("2027-05-06T09:00")), "mikko");
+	assert_string_equal(chain(r, "sos", lt("2027-05-07T09:00")), "aino");
+	gw_roster_free(r);
+}
+
 /* ---- escalation plans ---------------------------------------------------------------- */
 
 static const char *plan_str(const struct gw_roster *r, const char *line, int64_t at,
@@ -1896,6 +1984,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_conditions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_temp_roster, setup, teardown),
+	    cmocka_unit_test(test_fi_holidays),
+	    cmocka_unit_test_setup_teardown(test_fi_holidays_office, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
