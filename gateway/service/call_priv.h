@@ -72,6 +72,7 @@ struct gw_call {
 	char caller[GW_PEI_ID_MAX];
 	char caller_name[64];
 	char line[16];
+	char after_line[16]; /* outside line's office hours: the line paged instead, else "" */
 	char line_name[64];
 	char line_name_fi[96];
 	struct step chain[CHAIN_MAX + 1]; /* the plan's steps, then its fallback */

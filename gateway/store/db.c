@@ -291,6 +291,18 @@ static const struct migration {
      "DROP TABLE rotations;"
      "ALTER TABLE rotations_v8 RENAME TO rotations;",
      NULL},
+    /*
+     * v11: a line's office hours and after-hours line (struct gw_db_line); existing lines
+     * have none and are paged as before.
+     */
+    {"ALTER TABLE service_lines ADD COLUMN office_days INTEGER NOT NULL DEFAULT 0"
+     " CHECK (office_days BETWEEN 0 AND 127);"
+     "ALTER TABLE service_lines ADD COLUMN office_from INTEGER"
+     " CHECK (office_from BETWEEN 0 AND 1439);"
+     "ALTER TABLE service_lines ADD COLUMN office_to INTEGER"
+     " CHECK (office_to BETWEEN 1 AND 1440);"
+     "ALTER TABLE service_lines ADD COLUMN after_line TEXT;",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -348,8 +360,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_QUEUE_APPLIED_SET] =
 	"INSERT INTO queue_applied (origin, seq) VALUES ($origin, $seq)"
 	" ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq)",
-    [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en FROM service_lines"
-			  " ORDER BY code",
+    [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en, office_days, office_from,"
+			  " office_to, after_line FROM service_lines ORDER BY code",
     /* The effective workers: base with the manual layer's flags, then manual additions. */
     [DB_STMT_WORKER_LIST] =
 	"SELECT w.handle, w.name, w.phone, w.issi, coalesce(m.active, w.active), w.lang, p.hash,"
@@ -373,8 +385,10 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_DIR_DELETE] = "DELETE FROM directory",
     [DB_STMT_WORKER_DELETE] = "DELETE FROM workers",
     [DB_STMT_LINE_DELETE] = "DELETE FROM service_lines",
-    [DB_STMT_LINE_INSERT] = "INSERT INTO service_lines (code, name_fi, name_sv, name_en)"
-			    " VALUES ($code, $name_fi, $name_sv, $name_en)",
+    [DB_STMT_LINE_INSERT] = "INSERT INTO service_lines (code, name_fi, name_sv, name_en,"
+			    " office_days, office_from, office_to, after_line)"
+			    " VALUES ($code, $name_fi, $name_sv, $name_en, $office_days,"
+			    " $office_from, $office_to, $after_line)",
     [DB_STMT_WORKER_INSERT] = "INSERT INTO workers (handle, name, phone, issi, active, lang)"
 			      " VALUES ($handle, $name, $phone, $issi, $active,"
 			      " coalesce($lang, 'fi'))",

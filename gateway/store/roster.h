@@ -110,10 +110,14 @@ struct gw_roster_plan {
 	struct gw_roster_plan_step fallback;
 	bool explicit_chain; /* steps come from chain_step records, else the duty order */
 	bool empty;	     /* nobody at all to page: no steps and no fallback */
+	/* Outside the line's office hours: the line whose plan this is, else NULL. */
+	const char *after_hours_line;
 };
 
 /*
- * The escalation plan for line at t_ms. With chain_step records: each step in order,
+ * The escalation plan for line at t_ms. A line with office hours (gw_roster_office_at false)
+ * has its after-hours line's plan, with out->after_hours_line naming that line. With
+ * chain_step records: each step in order,
  * a person (replace/remove overrides of that line or of every line applied; inactive or
  * removed: skipped), the first on duty of a line ("oncall") or everyone on duty there
  * ("duty"); each worker once, at their first place. Without: the duty order
@@ -123,6 +127,13 @@ struct gw_roster_plan {
  */
 int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 		   struct gw_roster_plan *out);
+
+/*
+ * Whether line is in its office hours at t_ms: true for a line without office hours (or an
+ * unknown one); else its office days and local hours, never on a holiday (computed Finnish
+ * ones and the roster's own).
+ */
+bool gw_roster_office_at(const struct gw_roster *r, const char *line, int64_t t_ms);
 
 /*
  * The temporary roster in effect on line at t_ms (its name, owned by r), or NULL: then the

@@ -358,7 +358,10 @@ static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_
 			struct gw_db_shift *sh, const char *worker)
 {
 	memset(r, 0, sizeof(*r));
-	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
+	*l = (struct gw_db_line){.code = "sos",
+				 .name_fi = "Sosiaalipäivystys",
+				 .name_sv = "Socialjour",
+				 .name_en = "Social on-call"};
 	*w = (struct gw_db_worker){
 	    .handle = "aino", .name = "Aino Virtanen", .phone = "+358401234567", .active = true};
 	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1, NULL};
@@ -1284,6 +1287,10 @@ static void test_migrate_v6_to_current(void **state)
 	    "CREATE TABLE rotation_members (rotation INTEGER NOT NULL REFERENCES rotations(id),"
 	    " ord INTEGER NOT NULL, worker INTEGER NOT NULL REFERENCES workers(id),"
 	    " PRIMARY KEY (rotation, ord)) WITHOUT ROWID;"
+	    "ALTER TABLE service_lines DROP COLUMN office_days;"
+	    "ALTER TABLE service_lines DROP COLUMN office_from;"
+	    "ALTER TABLE service_lines DROP COLUMN office_to;"
+	    "ALTER TABLE service_lines DROP COLUMN after_line;"
 	    "UPDATE schema_version SET version = 6;"
 	    "INSERT INTO service_lines VALUES ('sos', 'S', 'S', 'S');"
 	    "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"

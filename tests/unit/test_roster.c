@@ -259,7 +259,7 @@ static void test_year_of_shifts(void **state)
 {
 	static const char *who[] = {"aino", "mikko", "leena"};
 	struct gw_db_roster in = {0};
-	struct gw_db_line line = {"sos", "a", "b", "c"};
+	struct gw_db_line line = {.code = "sos", .name_fi = "a", .name_sv = "b", .name_en = "c"};
 	struct gw_db_worker w[3];
 	size_t n = 0, cap = 365 * 3 * 3 + 8;
 	struct gw_db_shift *sh = calloc(cap, sizeof(*sh));
@@ -1299,6 +1299,83 @@ static void test_fi_holidays_office(void **state)
 	gw_roster_free(r);
 }
 
+/*
+ * A line with office hours: in them its own plan, outside them (evenings, weekends,
+ * computed and local holidays) its after-hours line's plan, which the plan names; the
+ * line's own duty listing is not changed. Coverage cuts at the office edges.
+ */
+static void test_office_hours_line(void **state)
+{
+	char csv[4096];
+	struct gw_roster_plan p;
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "line,lsp,Lastensuojelu,Barnskydd,Child protection,mon-fri,08:00-16:00,sos\n"
+		 "%s"
+		 "shift,lsp,aino,2027-03-01T00:00,2027-04-01T00:00,1\n"
+		 "shift,sos,mikko,2027-03-01T00:00,2027-04-01T00:00,1\n"
+		 "holiday,2027-03-24,Local day\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2027-03-10T00:00Z");
+	/* Tuesday 23 March: 08:00-16:00 local is aino's, the edges exact. */
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-23T07:59:59"), &p), "mikko/0");
+	assert_string_equal(p.after_hours_line, "sos");
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-23T08:00"), &p), "aino/0");
+	assert_null(p.after_hours_line);
+	assert_true(gw_roster_office_at(r, "lsp", lt("2027-03-23T15:59:59")));
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-23T16:00"), &p), "mikko/0");
+	assert_string_equal(p.after_hours_line, "sos");
+	/* a local holiday, Good Friday (computed) and a Saturday: after hours all day */
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-24T10:00"), &p), "mikko/0");
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-26T10:00"), &p), "mikko/0");
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-27T10:00"), &p), "mikko/0");
+	assert_false(gw_roster_office_at(r, "lsp", lt("2027-03-27T10:00")));
+	assert_true(gw_roster_office_at(r, "sos", lt("2027-03-27T10:00")));
+	/* the duty itself is aino's all day */
+	assert_string_equal(chain(r, "lsp", lt("2027-03-27T10:00")), "aino");
+	gw_roster_free(r);
+
+	/* Office hours with nobody after hours: a gap from 16:00 to 08:00 the next day. */
+	snprintf(csv, sizeof(csv),
+		 "line,lsp,Lastensuojelu,Barnskydd,Child protection,mon-fri,08:00-16:00,mhs\n"
+		 "%s"
+		 "shift,lsp,aino,2027-03-01T00:00,2027-04-01T00:00,1\n"
+		 "shift,mhs,mikko,2027-03-01T00:00,2027-03-23T20:00,1\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2027-03-10T00:00Z");
+	struct gaps g = {""};
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2027-03-23T12:00"), lt("2027-03-24T12:00"), on_gap, &g), 3);
+	assert_string_equal(g.text, "lsp 2027-03-23T20:00+02:00..2027-03-24T08:00+02:00|"
+				    "mhs 2027-03-23T20:00+02:00..2027-03-24T12:00+02:00|"
+				    "sos 2027-03-23T12:00+02:00..2027-03-24T12:00+02:00|");
+	gw_roster_free(r);
+
+	/* Bad office hours: not all three, the line itself, an unknown line, two steps. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "line,a1,A,A,A,mon-fri,08:00-16:00\n"	   /* 7 */
+		 "line,a2,A,A,A,mon-fri,16:00-08:00,sos\n" /* 8 */
+		 "line,a3,A,A,A,mon-fri,08:00-16:00,a3\n"  /* 9 */
+		 "line,a4,A,A,A,mon-fri,08:00-16:00,zzz\n" /* 10 */
+		 "line,a5,A,A,A,mon-fri,08:00-16:00,a6\n"  /* 11 */
+		 "line,a6,A,A,A,sat,08:00-16:00,sos\n"	   /* 12 */
+		 "line,a7,A,A,A,moon,08:00-16:00,sos\n",   /* 13 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: line a1: office days, office hours and after-hours line "
+				     "go together"));
+	assert_true(has_err(csvpath, ":8: office hours '16:00-08:00' must end after they start"));
+	assert_true(has_err(csvpath, ":9: line a3 cannot be its own after-hours line"));
+	assert_true(has_err(csvpath, ":10: after-hours line of a4 is unknown: 'zzz'"));
+	assert_true(has_err(csvpath, ":11: after-hours line a6 of a5 has office hours itself"));
+	assert_true(has_err(csvpath, ":13: bad days 'moon'"));
+}
+
 /* ---- escalation plans ---------------------------------------------------------------- */
 
 static const char *plan_str(const struct gw_roster *r, const char *line, int64_t at,
@@ -1986,6 +2063,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_temp_roster, setup, teardown),
 	    cmocka_unit_test(test_fi_holidays),
 	    cmocka_unit_test_setup_teardown(test_fi_holidays_office, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_office_hours_line, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
