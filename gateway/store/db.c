@@ -301,7 +301,11 @@ static const struct migration {
      " CHECK (office_from BETWEEN 0 AND 1439);"
      "ALTER TABLE service_lines ADD COLUMN office_to INTEGER"
      " CHECK (office_to BETWEEN 1 AND 1440);"
-     "ALTER TABLE service_lines ADD COLUMN after_line TEXT;",
+     "ALTER TABLE service_lines ADD COLUMN after_line TEXT;"
+     /* and a directory entry's municipality, member or contract, for the report */
+     "ALTER TABLE directory ADD COLUMN municipality TEXT;"
+     "ALTER TABLE directory ADD COLUMN membership TEXT"
+     " CHECK (membership IN ('member', 'contract'));",
      NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -379,7 +383,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 			   " ORDER BY s.line, s.start_utc, s.id",
     [DB_STMT_ROUTE_LIST] = "SELECT line, caller_prefix, priority, days, win_from, win_to,"
 			   " holidays, status FROM routes ORDER BY id",
-    [DB_STMT_DIR_LIST] = "SELECT issi, org FROM directory ORDER BY issi",
+    [DB_STMT_DIR_LIST] = "SELECT issi, org, municipality, membership FROM directory"
+			 " ORDER BY issi",
     [DB_STMT_SHIFT_DELETE] = "DELETE FROM shifts",
     [DB_STMT_ROUTE_DELETE] = "DELETE FROM routes",
     [DB_STMT_DIR_DELETE] = "DELETE FROM directory",
@@ -398,7 +403,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority, days,"
 			     " win_from, win_to, holidays, status) VALUES ($line, $prefix,"
 			     " $priority, $days, $from, $to, $holidays, $status)",
-    [DB_STMT_DIR_INSERT] = "INSERT INTO directory (issi, org) VALUES ($issi, $org)",
+    [DB_STMT_DIR_INSERT] = "INSERT INTO directory (issi, org, municipality, membership)"
+			   " VALUES ($issi, $org, $municipality, $membership)",
     [DB_STMT_CHAIN_META] = "SELECT v3_from FROM chain_meta WHERE one = 1",
     [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
 				  " FROM incident_events WHERE incident IS NULL ORDER BY id",

@@ -416,8 +416,14 @@ struct gw_db_route {
 	bool has_status;
 	int status;
 };
+/*
+ * A directory entry; municipality (schema v11, NULL: none) is the caller's municipality for
+ * the report, membership "member" or "contract" (a member or a contract municipality of
+ * the service, for cost sharing), both or neither.
+ */
 struct gw_db_dir {
 	char *issi, *org;
+	char *municipality, *membership;
 };
 /*
  * A rotation (schema v3): members take turns, one per period; a period starts at

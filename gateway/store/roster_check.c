@@ -552,6 +552,22 @@ bool roster_check_shift(struct parser *ps, const void *row, char **f, int n)
 	return false;
 }
 
+/* A directory entry's municipality and membership: both or neither. */
+bool roster_check_dir(struct parser *ps, const void *row, char **f, int n)
+{
+	const struct gw_db_dir *d = row;
+
+	(void)f;
+	(void)n;
+	if (!d->municipality == !d->membership)
+		return true;
+	roster_report(ps, ps->recline,
+		      "directory %s: a municipality needs member or contract, and the other way "
+		      "round",
+		      d->issi);
+	return false;
+}
+
 /* Office days, hours and the after-hours line: all three or none, and another line. */
 bool roster_check_line(struct parser *ps, const void *row, char **f, int n)
 {
@@ -1097,6 +1113,17 @@ static void cross_check(struct parser *ps)
 			roster_report(ps, ps->src[T_SHIFT][i], "shift of unknown worker '%s'",
 				      s->worker);
 	}
+	for (size_t i = 0; i < o->n_dirs; i++) /* one municipality, one membership */
+		for (size_t j = 0; j < i && o->dirs[i].municipality; j++)
+			if (o->dirs[j].municipality &&
+			    strcmp(o->dirs[i].municipality, o->dirs[j].municipality) == 0 &&
+			    strcmp(o->dirs[i].membership, o->dirs[j].membership) != 0) {
+				roster_report(ps, ps->src[T_DIR][i],
+					      "municipality %s is a %s here, a %s on line %u",
+					      o->dirs[i].municipality, o->dirs[i].membership,
+					      o->dirs[j].membership, ps->src[T_DIR][j]);
+				break;
+			}
 	for (size_t i = 0; i < o->n_lines; i++) {
 		const struct gw_db_line *l = &o->lines[i];
 		const struct gw_db_line *a = NULL;

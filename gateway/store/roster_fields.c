@@ -18,6 +18,7 @@
 #define IF_SET(type, member) .sql_if = 1 + offsetof(struct type, member)
 
 static const char *const hours_words[] = {"all", "office", "after", NULL};
+static const char *const membership_words[] = {"member", "contract", NULL};
 static const char *const rot_kinds[] = {"daily", "weekly", NULL};
 static const char *const step_kinds[] = {"person", "oncall", "duty", NULL};
 
@@ -102,6 +103,12 @@ static const struct roster_field dir_fields[] = {
     {1, ROW(gw_db_dir, issi), RF_STR, roster_f_issi, .out = RF_OUT_TEXT, .sql = "$issi", .col = 1},
     {2, ROW(gw_db_dir, org), RF_STR, roster_f_text, "organisation", .out = RF_OUT_TEXT,
      .sql = "$org", .col = 2},
+    /* both or neither (roster_check_dir) */
+    {3, ROW(gw_db_dir, municipality), RF_STR, roster_f_text, "municipality", .optional = true,
+     .out = RF_OUT_TAIL, .sql = "$municipality", .col = 3, .null_ok = true},
+    {4, ROW(gw_db_dir, membership), RF_STR, roster_f_oneof, .oneof = membership_words,
+     .bad = "bad membership '%s' (member or contract)", .optional = true, .out = RF_OUT_TAIL,
+     .sql = "$membership", .col = 4, .null_ok = true},
 };
 
 static const struct roster_field rotation_fields[] = {
@@ -286,8 +293,9 @@ const struct roster_kind roster_kinds[T_COUNT] = {
     [T_ROUTE] = {"route", T_ROUTE, 4, 8,
 		 "route,LINE,CALLER_PREFIX,PRIORITY[,DAYS[,WINDOW[,HOLIDAYS[,STATUS]]]]",
 		 KIND(gw_db_route, routes, n_routes), FIELDS(route_fields), .more = route_more},
-    [T_DIR] = {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION",
-	       KIND(gw_db_dir, dirs, n_dirs), FIELDS(dir_fields)},
+    [T_DIR] = {"directory", T_DIR, 3, 5,
+	       "directory,ISSI,ORGANISATION[,MUNICIPALITY,member|contract]",
+	       KIND(gw_db_dir, dirs, n_dirs), FIELDS(dir_fields), .check = roster_check_dir},
     [T_ROT] = {"rotation", T_ROT, 7, 10,
 	       "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE[,"
 	       "TEMP_ROSTER]]]",

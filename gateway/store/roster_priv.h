@@ -140,6 +140,7 @@ bool roster_f_step_who(struct parser *ps, const struct roster_field *fd, char *s
 /* Whole-row checks of the kind tables: an end after the start. False after a report. */
 bool roster_check_shift(struct parser *ps, const void *row, char **f, int n);
 bool roster_check_line(struct parser *ps, const void *row, char **f, int n);
+bool roster_check_dir(struct parser *ps, const void *row, char **f, int n);
 bool roster_f_office(struct parser *ps, const struct roster_field *fd, char *s, void *row);
 void roster_days_format(int mask, char *buf, size_t len);
 bool roster_check_rotation(struct parser *ps, const void *row, char **f, int n);

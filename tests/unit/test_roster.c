@@ -1376,6 +1376,43 @@ static void test_office_hours_line(void **state)
 	assert_true(has_err(csvpath, ":13: bad days 'moon'"));
 }
 
+/*
+ * A directory entry's municipality and membership (for the report): read, stored, exported
+ * back; both or neither, member or contract, one membership per municipality.
+ */
+static void test_directory_municipality(void **state)
+{
+	char csv[4096];
+	char *out;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "directory,2269001,\"Poliisi, Mikkeli\",Mikkeli,member\n"
+		 "directory,2269060,Pelastus,Sulkava,contract\n"
+		 "directory,2269070,Tulli\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	out = export_text();
+	assert_non_null(strstr(out, "directory,2269001,\"Poliisi, Mikkeli\",Mikkeli,member\n"));
+	assert_non_null(strstr(out, "directory,2269060,Pelastus,Sulkava,contract\n"));
+	assert_non_null(strstr(out, "directory,2269070,Tulli\n"));
+	free(out);
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "directory,2269001,P,Mikkeli\n"	   /* 7 */
+		 "directory,2269002,P,Mikkeli,owner\n"	   /* 8 */
+		 "directory,2269003,P,Mikkeli,member\n"	   /* 9 */
+		 "directory,2269004,P,Mikkeli,contract\n", /* 10 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: directory 2269001: a municipality needs member or "
+				     "contract"));
+	assert_true(has_err(csvpath, ":8: bad membership 'owner' (member or contract)"));
+	assert_true(has_err(csvpath, ":10: municipality Mikkeli is a contract here, a member on "
+				     "line 9"));
+}
+
 /* ---- escalation plans ---------------------------------------------------------------- */
 
 static const char *plan_str(const struct gw_roster *r, const char *line, int64_t at,
@@ -2064,6 +2101,7 @@ int main(void)
 	    cmocka_unit_test(test_fi_holidays),
 	    cmocka_unit_test_setup_teardown(test_fi_holidays_office, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_office_hours_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_directory_municipality, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
