@@ -1105,6 +1105,32 @@ static int cmp_edge(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int gw_roster_holidays(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+		       void (*fn)(const char *date, const char *name, void *arg), void *arg)
+{
+	int n = 0;
+
+	if (to_ms <= from_ms)
+		return -EINVAL;
+	for (int64_t day = roster_utc_to_local_day(from_ms, NULL),
+		     last = roster_utc_to_local_day(to_ms - 1, NULL);
+	     day <= last; day++) {
+		const char *name = roster_fi_holiday(day);
+		char date[16];
+		int64_t d;
+
+		for (size_t i = 0; !name && i < r->data.n_holidays; i++)
+			if (roster_parse_date(r->data.holidays[i].date, &d) && d == day)
+				name = r->data.holidays[i].name;
+		if (!name)
+			continue;
+		roster_format_date(day, date, sizeof(date));
+		fn(date, name, arg);
+		n++;
+	}
+	return n;
+}
+
 int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
 		   void *arg)
 {

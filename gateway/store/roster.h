@@ -164,6 +164,14 @@ typedef void (*gw_roster_gap_fn)(const struct gw_roster_gap *g, void *arg);
 int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
 		   void *arg);
 
+/*
+ * Call fn for every holiday whose local day overlaps [from_ms, to_ms), in date order: its
+ * date ("YYYY-MM-DD") and name (the Finnish public holiday's, else the roster's holiday
+ * record's). Returns how many, or -EINVAL for an empty range.
+ */
+int gw_roster_holidays(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+		       void (*fn)(const char *date, const char *name, void *arg), void *arg);
+
 /* The snapshot's horizon [*from_ms, *to_ms) (UTC ms): where lookups answer. Returns 0. */
 int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_ms);
 

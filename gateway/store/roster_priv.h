@@ -91,6 +91,7 @@ struct rshift;
 
 int roster_weekday(int64_t day);
 const char *roster_fi_holiday(int64_t day);
+void roster_format_date(int64_t day, char *buf, size_t len);
 int64_t roster_floor_div(int64_t a, int64_t b);
 int64_t roster_local_to_utc(int64_t day, int min);
 int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day);

@@ -174,6 +174,14 @@ const char *roster_fi_holiday(int64_t day)
 	return NULL;
 }
 
+void roster_format_date(int64_t day, char *buf, size_t len)
+{
+	int y, m, d;
+
+	civil_from_days(day, &y, &m, &d);
+	snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
+}
+
 const char *gw_roster_fi_holiday(int y, int m, int d)
 {
 	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))

@@ -1299,6 +1299,13 @@ static void test_fi_holidays_office(void **state)
 	gw_roster_free(r);
 }
 
+static void on_holiday(const char *date, const char *name, void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+	snprintf(buf + n, 256 - n, "%s %s|", date, name);
+}
+
 /*
  * A line with office hours: in them its own plan, outside them (evenings, weekends,
  * computed and local holidays) its after-hours line's plan, which the plan names; the
@@ -1336,6 +1343,16 @@ static void test_office_hours_line(void **state)
 	assert_true(gw_roster_office_at(r, "sos", lt("2027-03-27T10:00")));
 	/* the duty itself is aino's all day */
 	assert_string_equal(chain(r, "lsp", lt("2027-03-27T10:00")), "aino");
+	/* the holidays of a week, computed and local, in date order */
+	char hols[256] = "";
+	assert_int_equal(gw_roster_holidays(r, lt("2027-03-23T00:00"), lt("2027-03-29T00:00:01"),
+					    on_holiday, hols),
+			 4);
+	assert_string_equal(hols, "2027-03-24 Local day|2027-03-26 Pitkäperjantai|"
+				  "2027-03-28 Pääsiäispäivä|2027-03-29 2. pääsiäispäivä|");
+	assert_int_equal(
+	    gw_roster_holidays(r, lt("2027-03-23T00:00"), lt("2027-03-23T00:00"), on_holiday, hols),
+	    -EINVAL);
 	gw_roster_free(r);
 
 	/* Office hours with nobody after hours: a gap from 16:00 to 08:00 the next day. */
