@@ -992,6 +992,13 @@ bool gw_roster_office_at(const struct gw_roster *r, const char *line, int64_t t_
 	return !l || office_at(r, l, t_ms);
 }
 
+const char *gw_roster_after_hours_line(const struct gw_roster *r, const char *line, int64_t t_ms)
+{
+	const struct rline *l = find_line(r, line);
+
+	return l && !office_at(r, l, t_ms) ? l->after->l->code : NULL;
+}
+
 int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 		   struct gw_roster_plan *out)
 {

@@ -136,6 +136,12 @@ int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 bool gw_roster_office_at(const struct gw_roster *r, const char *line, int64_t t_ms);
 
 /*
+ * The line whose duty serves line at t_ms: its after-hours line outside its office hours
+ * (owned by r), else NULL (line itself, or an unknown line).
+ */
+const char *gw_roster_after_hours_line(const struct gw_roster *r, const char *line, int64_t t_ms);
+
+/*
  * The temporary roster in effect on line at t_ms (its name, owned by r), or NULL: then the
  * line's normal shifts and rotations apply. While one is in effect, only the shifts and
  * rotations that name it make the line's duty (overrides apply on top as always).
