@@ -280,10 +280,11 @@ def instants(roster, model):
     for ivs in model.iv.values():  # every shift, turn and office edge of the year
         for iv in ivs:
             edges |= {e for e in iv[:2] if y0 <= e < y1}
-    for office in roster.lines.values():
-        while office and day <= last:
-            edges |= {local_ms(day, office[1]), local_ms(day, office[2])}
-            day += dt.timedelta(1)
+    for office in roster.lines.values():  # each line's office edges, every day
+        d = day
+        while office and d <= last:
+            edges |= {local_ms(d, office[1]), local_ms(d, office[2])}
+            d += dt.timedelta(1)
     n_edges = len(edges)
     out = set()
     for e in edges:
