@@ -208,7 +208,8 @@ RUN_TEST   := tests/run-test.sh
 UNIT_RUNS  := $(UNIT_BINS:build/san/unit/%=unit-%)
 INTEG_RUNS := $(INTEG_BINS:build/san/integ/%=integ-%)
 # The firmware steps (FW_RUNS) are defined after firmware/firmware.mk is included.
-TEST_RUNS   = lint $(UNIT_RUNS) $(INTEG_RUNS) browser $(FW_RUNS) $(SMOKE_RUNS) soak-short
+TEST_RUNS   = lint $(UNIT_RUNS) $(INTEG_RUNS) browser $(FW_RUNS) $(SMOKE_RUNS) soak-short \
+	      model-south-savo
 # Run alone, after the others: install-check rebuilds what bakes PREFIX in, deb packs.
 TEST_LAST  := install-check deb
 
@@ -316,6 +317,17 @@ $(AXE_JS):
 build/san/browser/web_fixture: build/san/tests/browser/web_fixture.o $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+
+# The independent model of tools/demo/south-savo.csv (tests/model/test_south_savo.py, with
+# Debian's python3 and tzdata) against the roster query and rinkictl oncall, all of 2027.
+build/san/model/oncall_query: build/san/tests/model/oncall_query.o $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+.PHONY: model-south-savo
+model-south-savo: build/san/model/oncall_query build/san/bin/rinkictl
+	@/usr/bin/python3 tests/model/test_south_savo.py
+run/model-south-savo: build/san/model/oncall_query build/san/bin/rinkictl FORCE
+	@$(RUN_TEST) model-south-savo /usr/bin/python3 tests/model/test_south_savo.py
 
 run/lint: build/rinkictl FORCE
 	+@$(RUN_TEST) lint $(MAKE) --no-print-directory lint

@@ -443,8 +443,10 @@ static void ctl_print_chain(const struct gw_roster *r, const char *line, int64_t
 		printf(" %-16s %s\n", steps[i].phone, steps[i].handle);
 	}
 	if (gw_roster_plan(r, line, at, &plan) < 0 ||
-	    (!plan.explicit_chain && !plan.has_fallback && !plan.rounds))
+	    (!plan.explicit_chain && !plan.has_fallback && !plan.rounds && !plan.after_hours_line))
 		return;
+	if (plan.after_hours_line)
+		printf("  after hours: calls page line %s\n", T(plan.after_hours_line));
 	printf("  escalation chain");
 	if (plan.rounds)
 		printf(", %d round%s", plan.rounds, plan.rounds == 1 ? "" : "s");
@@ -518,6 +520,7 @@ static void ctl_json_line(const struct gw_roster *r, const char *line, int64_t a
 	fputs(plan.explicit_chain ? "true" : "false", stdout);
 	ctl_json_key("empty", &pf);
 	fputs(plan.empty ? "true" : "false", stdout);
+	ctl_json_kv_str("after_hours_line", plan.after_hours_line, &pf);
 	fputs("}}", stdout);
 }
 

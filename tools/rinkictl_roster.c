@@ -115,9 +115,15 @@ static void ctl_gap(const struct gw_roster_gap *g, void *arg)
 		g->fallback ? g->fallback : "");
 }
 
+static void ctl_holiday(const char *date, const char *name, void *arg)
+{
+	fprintf(arg, "  %s  %s\n", date, name);
+}
+
 /*
  * Every gap of the roster in db from from_ms for days days, printed to out; "covered"
- * when there is none. Returns the number of gaps, or -1 after an error message.
+ * when there is none; then the holidays of the range (after hours all day). Returns the
+ * number of gaps, or -1 after an error message.
  */
 int ctl_roster_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, long days, FILE *out)
 {
@@ -134,8 +140,8 @@ int ctl_roster_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, l
 	gw_roster_format_time(from_ms, a, sizeof(a));
 	gw_roster_format_time(to_ms, b, sizeof(b));
 	rc = gw_roster_gaps(r, from_ms, to_ms, ctl_gap, &x);
-	gw_roster_free(r);
 	if (rc < 0) {
+		gw_roster_free(r);
 		rfail("coverage check: %s", strerror(-rc));
 		return -1;
 	}
@@ -148,6 +154,10 @@ int ctl_roster_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, l
 		    "%d gap%s from %s to %s (%ld days): a call to the line then finds nobody on "
 		    "duty\n",
 		    rc, rc == 1 ? "" : "s", a, b, days);
+	fprintf(out, "holidays (after hours all day):\n");
+	if (gw_roster_holidays(r, from_ms, to_ms, ctl_holiday, out) == 0)
+		fprintf(out, "  none\n");
+	gw_roster_free(r);
 	return rc;
 }
 

@@ -359,6 +359,9 @@ static void open_in_log(struct gw_call *c, int dialled)
 		snprintf(id, sizeof(id), "%lld", (long long)c->id);
 		gw_fsm_inst_set_id(&c->fi, id);
 	}
+	if (c->after_line[0])
+		call_log_event(c, "after_hours", "line %s outside its office hours: %s paged",
+			       c->line, c->after_line);
 	emit_opened(c);
 	if (dialled)
 		announce_page(c);
@@ -916,7 +919,9 @@ static void route(struct gw_calls *m, struct gw_call *c)
 		     strerror(-n));
 		n = 0;
 		plan.has_fallback = false;
+		plan.after_hours_line = NULL;
 	}
+	copy_str(c->after_line, sizeof(c->after_line), plan.after_hours_line);
 	if (n > CHAIN_MAX)
 		n = CHAIN_MAX;
 	for (int i = 0; i < n; i++)

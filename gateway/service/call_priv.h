@@ -74,6 +74,7 @@ struct gw_call {
 	char caller[GW_PEI_ID_MAX];
 	char caller_name[64];
 	char line[16];
+	char after_line[16]; /* outside line's office hours: the line paged instead, else "" */
 	char line_name[64];
 	char line_name_fi[96];
 	char line_name_sv[96];

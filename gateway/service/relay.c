@@ -435,7 +435,8 @@ static int64_t log_dropped(struct gw_relay *r, const char *issi, const char *lin
 
 /*
  * One officer SDS (what: "text" or "status", for the log; kind and body: its call-log event)
- * to the first worker on duty on line at rx_ms, by SMS msg (NULL: made from the text). A
+ * to the first worker on duty on line at rx_ms (outside its office hours, on its after-hours
+ * line), by SMS msg (NULL: made from the text). A
  * call-log entry of its own; unstaffed: the officer is told by SDS. Returns as
  * gw_relay_officer_text().
  */
@@ -452,7 +453,9 @@ static int relay_officer(struct gw_relay *r, const char *issi, int64_t rx_ms, co
 	}
 	const char *org = r->roster ? gw_roster_org(r->roster, issi) : NULL;
 	struct gw_roster_step step;
-	int n = line ? gw_roster_chain(r->roster, line, rx_ms, &step, 1) : 0;
+	/* outside the line's office hours, its after-hours line's worker */
+	const char *after = line ? gw_roster_after_hours_line(r->roster, line, rx_ms) : NULL;
+	int n = line ? gw_roster_chain(r->roster, after ? after : line, rx_ms, &step, 1) : 0;
 	char who[128], sms[480];
 	snprintf(who, sizeof(who), "%s%s%s%s", org ? org : "", org ? " (" : "", issi,
 		 org ? ")" : "");
@@ -468,6 +471,12 @@ static int relay_officer(struct gw_relay *r, const char *issi, int64_t rx_ms, co
 			id = 0;
 	}
 	log_ev(r, id, kind, body);
+	if (after) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "line %s outside its office hours: %s", line,
+			 after);
+		log_ev(r, id, "after_hours", detail);
+	}
 	if (n <= 0) {
 		LOGP(GW_LOG_CALL, GW_LOG_NOTICE, "%s from %s: nobody on duty for line %s", what,
 		     who, line ? line : "(no route)");

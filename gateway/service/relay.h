@@ -2,7 +2,8 @@
  * relay: text messages between an officer's radio and the on-call phone.
  *
  * An officer's SDS text (or a status SDS whose code a route names) goes by SMS to the
- * first worker on duty for the line the officer routes to, and opens a thread; the worker's SMS
+ * first worker on duty for the line the officer routes to (outside the line's office hours,
+ * of its after-hours line, logged as an "after_hours" event), and opens a thread; the worker's SMS
  * reply goes back to that officer by SDS. Each officer text is one entry in the call log (outcome
  * "message relayed"); replies are later events of that entry. Bodies are logged as events of kind
  * "sds_text"/"sms_text" so retention can blank them later.

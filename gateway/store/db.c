@@ -297,6 +297,22 @@ static const struct migration {
      "DROP TABLE rotations;"
      "ALTER TABLE rotations_v8 RENAME TO rotations;",
      NULL},
+    /*
+     * v11: a line's office hours and after-hours line (struct gw_db_line); existing lines
+     * have none and are paged as before.
+     */
+    {"ALTER TABLE service_lines ADD COLUMN office_days INTEGER NOT NULL DEFAULT 0"
+     " CHECK (office_days BETWEEN 0 AND 127);"
+     "ALTER TABLE service_lines ADD COLUMN office_from INTEGER"
+     " CHECK (office_from BETWEEN 0 AND 1439);"
+     "ALTER TABLE service_lines ADD COLUMN office_to INTEGER"
+     " CHECK (office_to BETWEEN 1 AND 1440);"
+     "ALTER TABLE service_lines ADD COLUMN after_line TEXT;"
+     /* and a directory entry's municipality, member or contract, for the report */
+     "ALTER TABLE directory ADD COLUMN municipality TEXT;"
+     "ALTER TABLE directory ADD COLUMN membership TEXT"
+     " CHECK (membership IN ('member', 'contract'));",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -354,8 +370,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_QUEUE_APPLIED_SET] =
 	"INSERT INTO queue_applied (origin, seq) VALUES ($origin, $seq)"
 	" ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq)",
-    [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en FROM service_lines"
-			  " ORDER BY code",
+    [DB_STMT_LINE_LIST] = "SELECT code, name_fi, name_sv, name_en, office_days, office_from,"
+			  " office_to, after_line FROM service_lines ORDER BY code",
     /* The effective workers: base with the manual layer's flags, then manual additions. */
     [DB_STMT_WORKER_LIST] =
 	"SELECT w.handle, w.name, w.phone, w.issi, coalesce(m.active, w.active), w.lang, p.hash,"
@@ -373,14 +389,17 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 			   " ORDER BY s.line, s.start_utc, s.id",
     [DB_STMT_ROUTE_LIST] = "SELECT line, caller_prefix, priority, days, win_from, win_to,"
 			   " holidays, status FROM routes ORDER BY id",
-    [DB_STMT_DIR_LIST] = "SELECT issi, org FROM directory ORDER BY issi",
+    [DB_STMT_DIR_LIST] = "SELECT issi, org, municipality, membership FROM directory"
+			 " ORDER BY issi",
     [DB_STMT_SHIFT_DELETE] = "DELETE FROM shifts",
     [DB_STMT_ROUTE_DELETE] = "DELETE FROM routes",
     [DB_STMT_DIR_DELETE] = "DELETE FROM directory",
     [DB_STMT_WORKER_DELETE] = "DELETE FROM workers",
     [DB_STMT_LINE_DELETE] = "DELETE FROM service_lines",
-    [DB_STMT_LINE_INSERT] = "INSERT INTO service_lines (code, name_fi, name_sv, name_en)"
-			    " VALUES ($code, $name_fi, $name_sv, $name_en)",
+    [DB_STMT_LINE_INSERT] = "INSERT INTO service_lines (code, name_fi, name_sv, name_en,"
+			    " office_days, office_from, office_to, after_line)"
+			    " VALUES ($code, $name_fi, $name_sv, $name_en, $office_days,"
+			    " $office_from, $office_to, $after_line)",
     [DB_STMT_WORKER_INSERT] = "INSERT INTO workers (handle, name, phone, issi, active, lang)"
 			      " VALUES ($handle, $name, $phone, $issi, $active,"
 			      " coalesce($lang, 'fi'))",
@@ -390,7 +409,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_ROUTE_INSERT] = "INSERT INTO routes (line, caller_prefix, priority, days,"
 			     " win_from, win_to, holidays, status) VALUES ($line, $prefix,"
 			     " $priority, $days, $from, $to, $holidays, $status)",
-    [DB_STMT_DIR_INSERT] = "INSERT INTO directory (issi, org) VALUES ($issi, $org)",
+    [DB_STMT_DIR_INSERT] = "INSERT INTO directory (issi, org, municipality, membership)"
+			   " VALUES ($issi, $org, $municipality, $membership)",
     [DB_STMT_CHAIN_META] = "SELECT v3_from FROM chain_meta WHERE one = 1",
     [DB_STMT_SYSTEM_EVENT_LIST] = "SELECT id, t_ms, kind, detail, detail_hash IS NOT NULL"
 				  " FROM incident_events WHERE incident IS NULL ORDER BY id",

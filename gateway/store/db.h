@@ -369,8 +369,17 @@ int gw_db_recording_retention(struct gw_db *db, int64_t now_ms, int days, int64_
  * (free with gw_db_roster_clear). issi (worker) may be NULL. A shift names its line by
  * code and its worker by handle.
  */
+/*
+ * Office hours (schema v11, office false: none): on days office_days (bit 0 Monday .. bit
+ * 6 Sunday) from office_from to office_to (local Helsinki minutes, from < to), never on a
+ * holiday; at every other time the line's calls page after_line's chain.
+ */
 struct gw_db_line {
 	char *code, *name_fi, *name_sv, *name_en;
+	int office_days;
+	bool office;
+	int office_from, office_to;
+	char *after_line;
 };
 /*
  * lang (schema v4): "fi", "sv" or "en"; NULL on insert means "fi". pin_hash: the PIN as a
@@ -407,8 +416,14 @@ struct gw_db_route {
 	bool has_status;
 	int status;
 };
+/*
+ * A directory entry; municipality (schema v11, NULL: none) is the caller's municipality for
+ * the report, membership "member" or "contract" (a member or a contract municipality of
+ * the service, for cost sharing), both or neither.
+ */
 struct gw_db_dir {
 	char *issi, *org;
+	char *municipality, *membership;
 };
 /*
  * A rotation (schema v3): members take turns, one per period; a period starts at

@@ -596,6 +596,8 @@ static int edit_directory(struct gw_db *db, const void *arg)
 		sqlite3_stmt *st = db->st[DB_STMT_DIR_INSERT];
 		db_bind_text(st, "$issi", d->dirs[i].issi);
 		db_bind_text(st, "$org", d->dirs[i].org);
+		db_bind_text(st, "$municipality", d->dirs[i].municipality);
+		db_bind_text(st, "$membership", d->dirs[i].membership);
 		rc = db_run(db, DB_STMT_DIR_INSERT);
 	}
 	return rc;

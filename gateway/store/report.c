@@ -2,11 +2,14 @@
  * report: the call log's figures over a time range (see report.h for what is counted and
  * how). gw_report_build() reads every incident of the range once through
  * gw_db_report_incidents(), puts it in exactly one kind and outcome, and adds it to the
- * total, its line's and its caller organisation's figures; the percentiles are taken at
+ * total, its line's, its caller organisation's, its municipality's (the directory read
+ * once, looked up by the caller's canonical SSI) and its weekday-hour's figures; the
+ * percentiles are taken at
  * the end from the sorted accept times. The writers format the same figures as text, CSV
  * or JSON.
  */
 #include "store/report.h"
+#include "store/roster_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,10 +21,33 @@
 
 enum kind { K_CALL, K_TEXT, K_STATUS, K_CALLBACK };
 
+/* A caller's municipality, by canonical SSI (sorted). */
+struct muni {
+	char key[SSI_DIGITS + 1];
+	const char *name, *membership;
+};
+
 struct build {
 	struct gw_report *r;
 	bool oom;
+	struct muni *munis;
+	size_t n_munis;
 };
+
+static int cmp_muni(const void *a, const void *b)
+{
+	return strcmp(((const struct muni *)a)->key, ((const struct muni *)b)->key);
+}
+
+/* The municipality (and membership) of a caller, or NULL. */
+static const struct muni *muni_of(const struct build *b, const char *caller)
+{
+	struct muni k;
+
+	if (!caller || !roster_ssi_key(caller, k.key))
+		return NULL;
+	return bsearch(&k, b->munis, b->n_munis, sizeof(k), cmp_muni);
+}
 
 static struct gw_report_group *group(struct gw_report_group **arr, size_t *n, const char *key)
 {
@@ -151,8 +177,44 @@ static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 	line = group(&r->lines, &r->n_lines, inc->line);
 	org = group(&r->orgs, &r->n_orgs, inc->caller_name ? inc->caller_name : "");
 	if (!line || !org || !add(&line->f, line, k, inc, r->within_ms) ||
-	    !add(&org->f, org, k, inc, r->within_ms))
+	    !add(&org->f, org, k, inc, r->within_ms)) {
 		b->oom = true;
+		return;
+	}
+	const struct muni *m = muni_of(b, inc->caller);
+	struct gw_report_group *mg = group(&r->munis, &r->n_munis, m ? m->name : "");
+	if (!mg || (m && !mg->membership && !(mg->membership = strdup(m->membership))) ||
+	    !add(&mg->f, mg, k, inc, r->within_ms)) {
+		b->oom = true;
+		return;
+	}
+	int min;
+	int64_t day = roster_utc_to_local_day(inc->started_ms, &min);
+	struct gw_report_group *wh = &r->week[roster_weekday(day)][min / 60];
+	if (!add(&wh->f, wh, k, inc, r->within_ms))
+		b->oom = true;
+}
+
+/* The directory's municipalities into b, by canonical SSI. 0 or -errno. */
+static int read_munis(struct gw_db *db, struct build *b, struct gw_db_roster *d)
+{
+	int rc = gw_db_roster_read(db, d);
+
+	if (rc < 0)
+		return rc;
+	if (!(b->munis = calloc(d->n_dirs ? d->n_dirs : 1, sizeof(*b->munis))))
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_dirs; i++) {
+		struct muni *m = &b->munis[b->n_munis];
+		if (!d->dirs[i].municipality || !d->dirs[i].membership ||
+		    !roster_ssi_key(d->dirs[i].issi, m->key))
+			continue;
+		m->name = d->dirs[i].municipality;
+		m->membership = d->dirs[i].membership;
+		b->n_munis++;
+	}
+	qsort(b->munis, b->n_munis, sizeof(*b->munis), cmp_muni);
+	return 0;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -190,6 +252,7 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 {
 	struct gw_report *r;
 	struct build b = {0};
+	struct gw_db_roster dir;
 	int rc;
 
 	*out = NULL;
@@ -201,9 +264,14 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 	r->to_ms = to_ms;
 	r->within_ms = within_ms;
 	b.r = r;
-	rc = gw_db_report_incidents(db, from_ms, to_ms, on_inc, &b, &r->in_range);
+	memset(&dir, 0, sizeof(dir));
+	rc = read_munis(db, &b, &dir);
+	if (rc >= 0)
+		rc = gw_db_report_incidents(db, from_ms, to_ms, on_inc, &b, &r->in_range);
 	if (rc >= 0 && b.oom)
 		rc = -ENOMEM;
+	free(b.munis);
+	gw_db_roster_clear(&dir);
 	if (rc < 0) {
 		gw_report_free(r);
 		return rc;
@@ -213,6 +281,13 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		percentiles(&r->lines[i], &r->lines[i].f);
 	for (size_t i = 0; i < r->n_orgs; i++)
 		percentiles(&r->orgs[i], &r->orgs[i].f);
+	for (size_t i = 0; i < r->n_munis; i++)
+		percentiles(&r->munis[i], &r->munis[i].f);
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++)
+			percentiles(&r->week[d][h], &r->week[d][h].f);
+	if (r->n_munis)
+		qsort(r->munis, r->n_munis, sizeof(*r->munis), cmp_group);
 	if (r->n_lines)
 		qsort(r->lines, r->n_lines, sizeof(*r->lines), cmp_group);
 	if (r->n_orgs)
@@ -284,7 +359,9 @@ bool gw_report_balanced(const struct gw_report *r)
 {
 	return gw_report_counted(r) == r->in_range && figures_add_up(&r->total) &&
 	       groups_add_up(r->lines, r->n_lines, &r->total) &&
-	       groups_add_up(r->orgs, r->n_orgs, &r->total);
+	       groups_add_up(r->orgs, r->n_orgs, &r->total) &&
+	       groups_add_up(r->munis, r->n_munis, &r->total) &&
+	       groups_add_up(&r->week[0][0], 7 * 24, &r->total);
 }
 
 void gw_report_free(struct gw_report *r)
@@ -299,8 +376,17 @@ void gw_report_free(struct gw_report *r)
 		free(r->orgs[i].key);
 		free(r->orgs[i].acc);
 	}
+	for (size_t i = 0; i < r->n_munis; i++) {
+		free(r->munis[i].key);
+		free(r->munis[i].membership);
+		free(r->munis[i].acc);
+	}
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++)
+			free(r->week[d][h].acc);
 	free(r->lines);
 	free(r->orgs);
+	free(r->munis);
 	free(r->all.acc);
 	free(r);
 }
@@ -349,6 +435,22 @@ static const char *line_name(const struct gw_report_group *g, const struct gw_ro
 static const char *org_label(const struct gw_report_group *g)
 {
 	return *g->key ? g->key : "(not in the directory)";
+}
+
+static const char *muni_label(const struct gw_report_group *g)
+{
+	if (!*g->key)
+		return "(no municipality)";
+	return strcmp(g->membership, "member") == 0 ? "member municipality"
+						    : "contract municipality";
+}
+
+static const char *const day_keys[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+/* Whether a weekday-hour had any incident (only those are written). */
+static bool wh_used(const struct gw_report_group *g)
+{
+	return g->f.calls || g->f.texts || g->f.statuses;
 }
 
 #define N_COLS 19
@@ -446,6 +548,21 @@ static void write_csv(const struct gw_report *r, const struct gw_roster *names, 
 		fprintf(f, "%s,%s,", from, to);
 		csv_row(f, "organisation", r->orgs[i].key, org_label(&r->orgs[i]), &r->orgs[i].f);
 	}
+	for (size_t i = 0; i < r->n_munis; i++) {
+		fprintf(f, "%s,%s,", from, to);
+		csv_row(f, "municipality", r->munis[i].key, muni_label(&r->munis[i]),
+			&r->munis[i].f);
+	}
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++) {
+			char key[16], name[32];
+			if (!wh_used(&r->week[d][h]))
+				continue;
+			snprintf(key, sizeof(key), "%s %02d", day_keys[d], h);
+			snprintf(name, sizeof(name), "%s %02d:00-%02d:59", day_keys[d], h, h);
+			fprintf(f, "%s,%s,", from, to);
+			csv_row(f, "weekday_hour", key, name, &r->week[d][h].f);
+		}
 }
 
 static void json_str(FILE *f, const char *s)
@@ -501,6 +618,30 @@ static void write_json(const struct gw_report *r, const struct gw_roster *names,
 		json_figures(f, &r->orgs[i].f);
 		fputc('}', f);
 	}
+	fputs("],\"municipalities\":[", f);
+	for (size_t i = 0; i < r->n_munis; i++) {
+		fputs(i ? ",{\"municipality\":" : "{\"municipality\":", f);
+		json_str(f, r->munis[i].key);
+		fputs(",\"membership\":", f);
+		if (r->munis[i].membership)
+			json_str(f, r->munis[i].membership);
+		else
+			fputs("null", f);
+		json_figures(f, &r->munis[i].f);
+		fputc('}', f);
+	}
+	fputs("],\"weekday_hours\":[", f);
+	bool first = true;
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++) {
+			if (!wh_used(&r->week[d][h]))
+				continue;
+			fprintf(f, "%s{\"weekday\":\"%s\",\"hour\":%d", first ? "" : ",",
+				day_keys[d], h);
+			json_figures(f, &r->week[d][h].f);
+			fputc('}', f);
+			first = false;
+		}
 	fputs("]}\n", f);
 }
 
@@ -515,22 +656,30 @@ static size_t utf8_width(const char *s)
 	return n;
 }
 
+enum table { TABLE_LINES, TABLE_ORGS, TABLE_MUNIS };
+
 static void text_table(FILE *f, const char *title, const struct gw_report_group *g, size_t n,
-		       bool lines, const struct gw_roster *names)
+		       enum table which, const struct gw_roster *names)
 {
+	static const char *const heads[] = {"LINE", "ORGANISATION", "MUNICIPALITY"};
+	bool lines = which == TABLE_LINES;
 	char v[N_COLS][24];
 
 	fprintf(f,
 		"\n%s\n%-38s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %7s %7s %7s %5s %5s\n",
-		title, lines ? "LINE" : "ORGANISATION", "CALLS", "COMPL", "UNANS", "UNSTF", "BUSY",
-		"ABAND", "FAIL", "OPEN", "FIRST", "LATER", "FALLB", "NOBDY", "P50 S", "P90 S",
-		"MAX S", "TEXTS", "STATS");
+		title, heads[which], "CALLS", "COMPL", "UNANS", "UNSTF", "BUSY", "ABAND", "FAIL",
+		"OPEN", "FIRST", "LATER", "FALLB", "NOBDY", "P50 S", "P90 S", "MAX S", "TEXTS",
+		"STATS");
 	for (size_t i = 0; i < n; i++) {
 		char label[160];
 		cols(&g[i].f, v);
 		if (lines)
 			snprintf(label, sizeof(label), "%s %s", line_label(&g[i]),
 				 line_name(&g[i], names));
+		else if (which == TABLE_MUNIS)
+			snprintf(label, sizeof(label), "%s%s%s%s", g[i].key, *g[i].key ? " (" : "",
+				 *g[i].key ? g[i].membership : "(no municipality)",
+				 *g[i].key ? ")" : "");
 		else
 			snprintf(label, sizeof(label), "%s", org_label(&g[i]));
 		put_plain(f, label);
@@ -576,9 +725,22 @@ static void write_text(const struct gw_report *r, const struct gw_roster *names,
 		r->in_range, gw_report_counted(r), t->calls, t->texts, t->statuses, t->callbacks,
 		gw_report_balanced(r) ? "ok" : "MISMATCH");
 	if (r->n_lines)
-		text_table(f, "per line:", r->lines, r->n_lines, true, names);
+		text_table(f, "per line:", r->lines, r->n_lines, TABLE_LINES, names);
 	if (r->n_orgs)
-		text_table(f, "per caller organisation:", r->orgs, r->n_orgs, false, names);
+		text_table(f, "per caller organisation:", r->orgs, r->n_orgs, TABLE_ORGS, names);
+	if (r->n_munis)
+		text_table(f, "per municipality:", r->munis, r->n_munis, TABLE_MUNIS, names);
+	if (!t->calls)
+		return;
+	fputs("\nauthority calls per weekday and hour (Europe/Helsinki):\n    ", f);
+	for (int h = 0; h < 24; h++)
+		fprintf(f, " %3d", h);
+	for (int d = 0; d < 7; d++) {
+		fprintf(f, "\n%s ", day_keys[d]);
+		for (int h = 0; h < 24; h++)
+			fprintf(f, " %3" PRId64, r->week[d][h].f.calls);
+	}
+	fputc('\n', f);
 }
 
 int gw_report_write(const struct gw_report *r, const struct gw_roster *names,

@@ -14,11 +14,15 @@
  *   open        still going when the report was made
  * and whoever accepted it: the first worker paged, a later step, the fallback, or nobody.
  * Time to accept (start of the incident to the first "accepted" event) is given as p50,
- * p90 (nearest rank) and max over the accepted calls. Figures per service line and per
- * caller organisation (the directory's name; callers not in it are one group).
+ * p90 (nearest rank) and max over the accepted calls. Figures per service line, per
+ * caller organisation (the directory's name; callers not in it are one group), per
+ * municipality (the caller's directory entry's municipality as the directory says now,
+ * member or contract; callers without one are one group) and per weekday and hour of the
+ * start (Europe/Helsinki).
  *
  * The self-check: calls + texts + statuses + call-backs must equal the incidents the
- * database counts in the range on its own, and the outcomes must add up to the calls.
+ * database counts in the range on its own, the outcomes must add up to the calls, and the
+ * lines, organisations, municipalities and weekday-hours must each add up to the total.
  */
 #ifndef GW_REPORT_H
 #define GW_REPORT_H
@@ -44,7 +48,9 @@ struct gw_report_figures {
 };
 
 struct gw_report_group {
-	char *key; /* line code ("" unrouted) or organisation ("" not in the directory) */
+	/* line code ("" unrouted), organisation or municipality ("" none); NULL: weekday-hour */
+	char *key;
+	char *membership; /* a municipality's: "member", "contract" (NULL otherwise) */
 	struct gw_report_figures f;
 	int64_t *acc; /* times to accept (ms) */
 	size_t n_acc, cap_acc;
@@ -54,9 +60,10 @@ struct gw_report {
 	int64_t from_ms, to_ms, within_ms;
 	int64_t in_range; /* incidents in the range as the database counts them */
 	struct gw_report_figures total;
-	struct gw_report_group all;	      /* the totals' accept times */
-	struct gw_report_group *lines, *orgs; /* sorted by key */
-	size_t n_lines, n_orgs;
+	struct gw_report_group all;		      /* the totals' accept times */
+	struct gw_report_group *lines, *orgs, *munis; /* sorted by key */
+	size_t n_lines, n_orgs, n_munis;
+	struct gw_report_group week[7][24]; /* by local weekday (0 Monday) and hour of start */
 };
 
 /*
@@ -76,9 +83,10 @@ int64_t gw_report_counted(const struct gw_report *r);
 bool gw_report_balanced(const struct gw_report *r);
 
 /*
- * Write r as text, CSV (RFC 4180, one table: total, line and organisation rows; spreadsheet
- * formulas defused) or JSON. names (may be NULL) gives the lines' names. The text and JSON
- * forms include the self-check. Returns 0 or -errno (write error).
+ * Write r as text, CSV (RFC 4180, one table: total, line, organisation, municipality and
+ * weekday-hour rows, the last only where there were incidents; spreadsheet formulas
+ * defused) or JSON (the weekday-hours likewise). names (may be NULL) gives the lines' names. The
+ * text and JSON forms include the self-check. Returns 0 or -errno (write error).
  */
 int gw_report_write(const struct gw_report *r, const struct gw_roster *names,
 		    enum gw_report_format fmt, FILE *f);

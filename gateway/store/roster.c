@@ -66,6 +66,7 @@ struct rline {
 	int rounds;
 	const struct gw_db_worker *fallback;
 	int fallback_ring_s;
+	const struct rline *after; /* its office hours' after-hours line, NULL: none */
 };
 
 /* A remove or replace override as lookups of person steps apply it. */
@@ -273,9 +274,11 @@ static bool add_interval(struct rline *l, int64_t start, int64_t end, int positi
 	return true;
 }
 
+/* A computed Finnish public holiday (roster_fi_holiday) or one of the roster's own. */
 static bool is_holiday(const struct gw_roster *r, int64_t day)
 {
-	return bsearch(&day, r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64) != NULL;
+	return roster_fi_holiday(day) ||
+	       bsearch(&day, r->holidays, r->n_holidays, sizeof(*r->holidays), cmp_i64) != NULL;
 }
 
 static const struct rtemp *find_temp(const struct gw_roster *r, const char *name)
@@ -634,6 +637,13 @@ static int build(struct gw_roster *r)
 		return rc;
 	for (size_t i = 0; i < r->n_lines; i++) {
 		struct rline *l = &r->lines[i];
+		if (l->l->office && !(l->after = find_line(r, l->l->after_line)))
+			LOGP(GW_LOG_DB, GW_LOG_WARN,
+			     "roster: after-hours line %s of %s is unknown: office hours ignored",
+			     l->l->after_line, l->l->code);
+	}
+	for (size_t i = 0; i < r->n_lines; i++) {
+		struct rline *l = &r->lines[i];
 		size_t k = 0;
 		for (size_t j = 0; j < l->n; j++) /* drop what the overrides cut away */
 			if (l->shifts[j].w)
@@ -962,16 +972,49 @@ static void plan_add(struct gw_roster_plan *p, const struct gw_db_worker *w, int
 	    .handle = w->handle, .name = w->name, .phone = w->phone, .ring_s = ring_s};
 }
 
+/* Whether l is in its office hours at t (true without office hours). */
+static bool office_at(const struct gw_roster *r, const struct rline *l, int64_t t)
+{
+	int min;
+	int64_t day;
+
+	if (!l->after)
+		return true;
+	day = roster_utc_to_local_day(t, &min);
+	return (l->l->office_days & (1 << roster_weekday(day))) && !is_holiday(r, day) &&
+	       min >= l->l->office_from && min < l->l->office_to;
+}
+
+bool gw_roster_office_at(const struct gw_roster *r, const char *line, int64_t t_ms)
+{
+	const struct rline *l = find_line(r, line);
+
+	return !l || office_at(r, l, t_ms);
+}
+
+const char *gw_roster_after_hours_line(const struct gw_roster *r, const char *line, int64_t t_ms)
+{
+	const struct rline *l = find_line(r, line);
+
+	return l && !office_at(r, l, t_ms) ? l->after->l->code : NULL;
+}
+
 int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 		   struct gw_roster_plan *out)
 {
 	const struct rline *l = find_line(r, line);
 	const struct gw_db_worker *w[GW_ROSTER_CHAIN_MAX];
+	const char *after = NULL;
 	int n;
 
 	memset(out, 0, sizeof(*out));
 	if (!l)
 		return -ENOENT;
+	if (!office_at(r, l, t_ms)) {
+		l = l->after; /* its own office hours are not followed: one step only */
+		after = l->l->code;
+	}
+	out->after_hours_line = after;
 	out->rounds = l->rounds;
 	out->explicit_chain = l->n_steps > 0;
 	if (!l->n_steps) {
@@ -1081,6 +1124,32 @@ static int cmp_edge(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int gw_roster_holidays(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+		       void (*fn)(const char *date, const char *name, void *arg), void *arg)
+{
+	int n = 0;
+
+	if (to_ms <= from_ms)
+		return -EINVAL;
+	for (int64_t day = roster_utc_to_local_day(from_ms, NULL),
+		     last = roster_utc_to_local_day(to_ms - 1, NULL);
+	     day <= last; day++) {
+		const char *name = roster_fi_holiday(day);
+		char date[16];
+		int64_t d;
+
+		for (size_t i = 0; !name && i < r->data.n_holidays; i++)
+			if (roster_parse_date(r->data.holidays[i].date, &d) && d == day)
+				name = r->data.holidays[i].name;
+		if (!name)
+			continue;
+		roster_format_date(day, date, sizeof(date));
+		fn(date, name, arg);
+		n++;
+	}
+	return n;
+}
+
 int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
 		   void *arg)
 {
@@ -1092,9 +1161,14 @@ int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw
 		return -EINVAL;
 	if (from_ms < r->from_ms || to_ms > r->to_ms)
 		return -ERANGE;
-	/* The plan can change only where a duty interval or an override starts or ends. */
+	/*
+	 * The plan can change only where a duty interval or an override starts or ends, or
+	 * where a line's office hours do (each day's two edges, whatever day it is).
+	 */
+	int64_t d0 = roster_utc_to_local_day(from_ms, NULL),
+		d1 = roster_utc_to_local_day(to_ms, NULL);
 	for (size_t i = 0; i < r->n_lines; i++)
-		n += 2 * r->lines[i].n;
+		n += 2 * r->lines[i].n + (r->lines[i].after ? 2 * (size_t)(d1 - d0 + 1) : 0);
 	n += 2 * r->n_ovr;
 	if (!(edge = malloc(n * sizeof(*edge))))
 		return -ENOMEM;
@@ -1109,6 +1183,11 @@ int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw
 		edge[k++] = r->ovr[i].start;
 		edge[k++] = r->ovr[i].end;
 	}
+	for (size_t i = 0; i < r->n_lines; i++)
+		for (int64_t d = d0; r->lines[i].after && d <= d1; d++) {
+			edge[k++] = roster_local_to_utc(d, r->lines[i].l->office_from);
+			edge[k++] = roster_local_to_utc(d, r->lines[i].l->office_to);
+		}
 	qsort(edge, k, sizeof(*edge), cmp_edge);
 	for (size_t i = 0; i < r->n_lines && rc >= 0; i++) {
 		const char *code = r->lines[i].l->code;

@@ -110,10 +110,14 @@ struct gw_roster_plan {
 	struct gw_roster_plan_step fallback;
 	bool explicit_chain; /* steps come from chain_step records, else the duty order */
 	bool empty;	     /* nobody at all to page: no steps and no fallback */
+	/* Outside the line's office hours: the line whose plan this is, else NULL. */
+	const char *after_hours_line;
 };
 
 /*
- * The escalation plan for line at t_ms. With chain_step records: each step in order,
+ * The escalation plan for line at t_ms. A line with office hours (gw_roster_office_at false)
+ * has its after-hours line's plan, with out->after_hours_line naming that line. With
+ * chain_step records: each step in order,
  * a person (replace/remove overrides of that line or of every line applied; inactive or
  * removed: skipped), the first on duty of a line ("oncall") or everyone on duty there
  * ("duty"); each worker once, at their first place. Without: the duty order
@@ -123,6 +127,19 @@ struct gw_roster_plan {
  */
 int gw_roster_plan(const struct gw_roster *r, const char *line, int64_t t_ms,
 		   struct gw_roster_plan *out);
+
+/*
+ * Whether line is in its office hours at t_ms: true for a line without office hours (or an
+ * unknown one); else its office days and local hours, never on a holiday (computed Finnish
+ * ones and the roster's own).
+ */
+bool gw_roster_office_at(const struct gw_roster *r, const char *line, int64_t t_ms);
+
+/*
+ * The line whose duty serves line at t_ms: its after-hours line outside its office hours
+ * (owned by r), else NULL (line itself, or an unknown line).
+ */
+const char *gw_roster_after_hours_line(const struct gw_roster *r, const char *line, int64_t t_ms);
 
 /*
  * The temporary roster in effect on line at t_ms (its name, owned by r), or NULL: then the
@@ -152,6 +169,14 @@ typedef void (*gw_roster_gap_fn)(const struct gw_roster_gap *g, void *arg);
  */
 int gw_roster_gaps(const struct gw_roster *r, int64_t from_ms, int64_t to_ms, gw_roster_gap_fn fn,
 		   void *arg);
+
+/*
+ * Call fn for every holiday whose local day overlaps [from_ms, to_ms), in date order: its
+ * date ("YYYY-MM-DD") and name (the Finnish public holiday's, else the roster's holiday
+ * record's). Returns how many, or -EINVAL for an empty range.
+ */
+int gw_roster_holidays(const struct gw_roster *r, int64_t from_ms, int64_t to_ms,
+		       void (*fn)(const char *date, const char *name, void *arg), void *arg);
 
 /* The snapshot's horizon [*from_ms, *to_ms) (UTC ms): where lookups answer. Returns 0. */
 int gw_roster_horizon(const struct gw_roster *r, int64_t *from_ms, int64_t *to_ms);
@@ -284,6 +309,14 @@ int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
  * ("2026-06-01T08:00+03:00"; seconds and ms only when set) into buf (NUL-terminated).
  */
 void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
+
+/*
+ * The Finnish public holiday on date y-m-d (its Finnish name, static), or NULL: New Year,
+ * Epiphany, Good Friday, Easter Sunday and Monday, May Day, Ascension, Whitsun, Midsummer
+ * Eve and Day, All Saints' Day, Independence Day, Christmas Eve, Christmas Day and St
+ * Stephen's Day. Computed for any year; the roster's holiday records add local ones.
+ */
+const char *gw_roster_fi_holiday(int y, int m, int d);
 
 /* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
 int gw_roster_utc_offset_min(int64_t t_ms);

@@ -223,7 +223,7 @@ static int parse_days(const char *s)
 }
 
 /* A day mask as parse_days() reads it: runs of three or more days as ranges. */
-static void format_days(int mask, char *buf, size_t len)
+void roster_days_format(int mask, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -250,7 +250,7 @@ static const char *const hol_names[] = {"any", "only", "except"};
 
 void roster_route_cond_format(const struct gw_db_route *rt, struct route_cond_text *t)
 {
-	format_days(rt->days, t->days, sizeof(t->days));
+	roster_days_format(rt->days, t->days, sizeof(t->days));
 	t->window[0] = t->status[0] = '\0';
 	if (rt->window)
 		snprintf(t->window, sizeof(t->window), "%02d:%02d-%02d:%02d", rt->from_min / 60,
@@ -480,6 +480,31 @@ bool roster_f_window(struct parser *ps, const struct roster_field *fd, char *s, 
 	return true;
 }
 
+/* A line's office hours HH:MM-HH:MM within one day: sets office, office_from and office_to. */
+bool roster_f_office(struct parser *ps, const struct roster_field *fd, char *s, void *row)
+{
+	struct gw_db_line *l = row;
+	char from[8], to[8];
+
+	(void)fd;
+	if (strlen(s) != 11 || s[5] != '-' ||
+	    (memcpy(from, s, 5), from[5] = '\0', !roster_parse_hhmm(from, &l->office_from)) ||
+	    (memcpy(to, s + 6, 5), to[5] = '\0',
+	     !roster_parse_hhmm(to, &l->office_to) && strcmp(to, "24:00") != 0)) {
+		roster_report(ps, ps->recline, "bad office hours '%s' (HH:MM-HH:MM local time)", s);
+		return false;
+	}
+	if (strcmp(to, "24:00") == 0)
+		l->office_to = 1440;
+	if (l->office_to <= l->office_from) {
+		roster_report(ps, ps->recline,
+			      "office hours '%s' must end after they start on the same day", s);
+		return false;
+	}
+	l->office = true;
+	return true;
+}
+
 bool roster_f_holidays(struct parser *ps, const struct roster_field *fd, char *s, void *row)
 {
 	for (int h = 2; h >= 0; h--)
@@ -525,6 +550,45 @@ bool roster_check_shift(struct parser *ps, const void *row, char **f, int n)
 		return true;
 	roster_report(ps, ps->recline, "shift must end after it starts (%s, %s)", f[3], f[4]);
 	return false;
+}
+
+/* A directory entry's municipality and membership: both or neither. */
+bool roster_check_dir(struct parser *ps, const void *row, char **f, int n)
+{
+	const struct gw_db_dir *d = row;
+
+	(void)f;
+	(void)n;
+	if (!d->municipality == !d->membership)
+		return true;
+	roster_report(ps, ps->recline,
+		      "directory %s: a municipality needs member or contract, and the other way "
+		      "round",
+		      d->issi);
+	return false;
+}
+
+/* Office days, hours and the after-hours line: all three or none, and another line. */
+bool roster_check_line(struct parser *ps, const void *row, char **f, int n)
+{
+	const struct gw_db_line *l = row;
+	int set = (l->office_days != 0) + l->office + (l->after_line != NULL);
+
+	(void)f;
+	(void)n;
+	if (set != 0 && set != 3) {
+		roster_report(ps, ps->recline,
+			      "line %s: office days, office hours and after-hours line go together "
+			      "(all three or none)",
+			      l->code);
+		return false;
+	}
+	if (l->after_line && strcmp(l->after_line, l->code) == 0) {
+		roster_report(ps, ps->recline, "line %s cannot be its own after-hours line",
+			      l->code);
+		return false;
+	}
+	return true;
 }
 
 bool roster_check_rotation(struct parser *ps, const void *row, char **f, int n)
@@ -1048,6 +1112,33 @@ static void cross_check(struct parser *ps)
 		else if (!known(s->worker, workers, o->n_workers))
 			roster_report(ps, ps->src[T_SHIFT][i], "shift of unknown worker '%s'",
 				      s->worker);
+	}
+	for (size_t i = 0; i < o->n_dirs; i++) /* one municipality, one membership */
+		for (size_t j = 0; j < i && o->dirs[i].municipality; j++)
+			if (o->dirs[j].municipality &&
+			    strcmp(o->dirs[i].municipality, o->dirs[j].municipality) == 0 &&
+			    strcmp(o->dirs[i].membership, o->dirs[j].membership) != 0) {
+				roster_report(ps, ps->src[T_DIR][i],
+					      "municipality %s is a %s here, a %s on line %u",
+					      o->dirs[i].municipality, o->dirs[i].membership,
+					      o->dirs[j].membership, ps->src[T_DIR][j]);
+				break;
+			}
+	for (size_t i = 0; i < o->n_lines; i++) {
+		const struct gw_db_line *l = &o->lines[i];
+		const struct gw_db_line *a = NULL;
+		for (size_t j = 0; l->after_line && j < o->n_lines && !a; j++)
+			if (strcmp(o->lines[j].code, l->after_line) == 0)
+				a = &o->lines[j];
+		if (l->after_line && !a)
+			roster_report(ps, ps->src[T_LINE][i],
+				      "after-hours line of %s is unknown: '%s'", l->code,
+				      l->after_line);
+		else if (a && a->after_line)
+			roster_report(ps, ps->src[T_LINE][i],
+				      "after-hours line %s of %s has office hours itself (one step "
+				      "only)",
+				      a->code, l->code);
 	}
 	for (size_t i = 0; i < o->n_routes; i++)
 		if (!known(o->routes[i].line, lines, o->n_lines))

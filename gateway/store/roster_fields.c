@@ -18,6 +18,7 @@
 #define IF_SET(type, member) .sql_if = 1 + offsetof(struct type, member)
 
 static const char *const hours_words[] = {"all", "office", "after", NULL};
+static const char *const membership_words[] = {"member", "contract", NULL};
 static const char *const rot_kinds[] = {"daily", "weekly", NULL};
 static const char *const step_kinds[] = {"person", "oncall", "duty", NULL};
 
@@ -30,6 +31,16 @@ static const struct roster_field line_fields[] = {
      .sql = "$name_sv", .col = 3},
     {4, ROW(gw_db_line, name_en), RF_STR, roster_f_text, "English name", .out = RF_OUT_TEXT,
      .sql = "$name_en", .col = 4},
+    /* office hours: all three or none (roster_check_line), written by line_more */
+    {5, ROW(gw_db_line, office_days), RF_INT, roster_f_days, .optional = true,
+     .sql = "$office_days", .col = 5},
+    {6, ROW(gw_db_line, office_from), RF_INT, roster_f_office, .optional = true,
+     .sql = "$office_from", IF_SET(gw_db_line, office), .col = 6,
+     .set_if = 1 + offsetof(struct gw_db_line, office)},
+    {7, ROW(gw_db_line, after_line), RF_STR, roster_f_code, "after-hours line", .optional = true,
+     .sql = "$after_line", .col = 8, .null_ok = true},
+    {0, ROW(gw_db_line, office_to), RF_INT, .sql = "$office_to", IF_SET(gw_db_line, office),
+     .col = 7},
 };
 
 static const struct roster_field worker_fields[] = {
@@ -92,6 +103,12 @@ static const struct roster_field dir_fields[] = {
     {1, ROW(gw_db_dir, issi), RF_STR, roster_f_issi, .out = RF_OUT_TEXT, .sql = "$issi", .col = 1},
     {2, ROW(gw_db_dir, org), RF_STR, roster_f_text, "organisation", .out = RF_OUT_TEXT,
      .sql = "$org", .col = 2},
+    /* both or neither (roster_check_dir) */
+    {3, ROW(gw_db_dir, municipality), RF_STR, roster_f_text, "municipality", .optional = true,
+     .out = RF_OUT_TAIL, .sql = "$municipality", .col = 3, .null_ok = true},
+    {4, ROW(gw_db_dir, membership), RF_STR, roster_f_oneof, .oneof = membership_words,
+     .bad = "bad membership '%s' (member or contract)", .optional = true, .out = RF_OUT_TAIL,
+     .sql = "$membership", .col = 4, .null_ok = true},
 };
 
 static const struct roster_field rotation_fields[] = {
@@ -231,6 +248,21 @@ static int override_more(const void *row, char buf[][48], int max)
 	return 1;
 }
 
+/* A line's office hours and after-hours line, all three when it has them. */
+static int line_more(const void *row, char buf[][48], int max)
+{
+	const struct gw_db_line *l = row;
+
+	assert(max >= 3);
+	if (!l->office)
+		return 0;
+	roster_days_format(l->office_days, buf[0], 48);
+	snprintf(buf[1], 48, "%02d:%02d-%02d:%02d", l->office_from / 60, l->office_from % 60,
+		 l->office_to / 60, l->office_to % 60);
+	snprintf(buf[2], 48, "%s", l->after_line);
+	return 3;
+}
+
 /* A route's conditions, all four when it has any. */
 static int route_more(const void *row, char buf[][48], int max)
 {
@@ -249,8 +281,10 @@ static int route_more(const void *row, char buf[][48], int max)
 }
 
 const struct roster_kind roster_kinds[T_COUNT] = {
-    [T_LINE] = {"line", T_LINE, 5, 5, "line,CODE,NAME_FI,NAME_SV,NAME_EN",
-		KIND(gw_db_line, lines, n_lines), FIELDS(line_fields)},
+    [T_LINE] = {"line", T_LINE, 5, 8,
+		"line,CODE,NAME_FI,NAME_SV,NAME_EN[,OFFICE_DAYS,OFFICE_HOURS,AFTER_HOURS_LINE]",
+		KIND(gw_db_line, lines, n_lines), FIELDS(line_fields), .check = roster_check_line,
+		.more = line_more},
     [T_WORKER] = {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]",
 		  KIND(gw_db_worker, workers, n_workers), FIELDS(worker_fields)},
     [T_SHIFT] = {"shift", T_SHIFT, 6, 7, "shift,LINE,WORKER,START,END,POSITION[,TEMP_ROSTER]",
@@ -259,8 +293,9 @@ const struct roster_kind roster_kinds[T_COUNT] = {
     [T_ROUTE] = {"route", T_ROUTE, 4, 8,
 		 "route,LINE,CALLER_PREFIX,PRIORITY[,DAYS[,WINDOW[,HOLIDAYS[,STATUS]]]]",
 		 KIND(gw_db_route, routes, n_routes), FIELDS(route_fields), .more = route_more},
-    [T_DIR] = {"directory", T_DIR, 3, 3, "directory,ISSI,ORGANISATION",
-	       KIND(gw_db_dir, dirs, n_dirs), FIELDS(dir_fields)},
+    [T_DIR] = {"directory", T_DIR, 3, 5,
+	       "directory,ISSI,ORGANISATION[,MUNICIPALITY,member|contract]",
+	       KIND(gw_db_dir, dirs, n_dirs), FIELDS(dir_fields), .check = roster_check_dir},
     [T_ROT] = {"rotation", T_ROT, 7, 10,
 	       "rotation,NAME,LINE,daily|weekly,START_DATE,HANDOFF,POSITION[,HOURS[,END_DATE[,"
 	       "TEMP_ROSTER]]]",

@@ -90,6 +90,8 @@ struct route_cond_text;
 struct rshift;
 
 int roster_weekday(int64_t day);
+const char *roster_fi_holiday(int64_t day);
+void roster_format_date(int64_t day, char *buf, size_t len);
 int64_t roster_floor_div(int64_t a, int64_t b);
 int64_t roster_local_to_utc(int64_t day, int min);
 int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day);
@@ -138,6 +140,10 @@ bool roster_f_status(struct parser *ps, const struct roster_field *fd, char *s, 
 bool roster_f_step_who(struct parser *ps, const struct roster_field *fd, char *s, void *row);
 /* Whole-row checks of the kind tables: an end after the start. False after a report. */
 bool roster_check_shift(struct parser *ps, const void *row, char **f, int n);
+bool roster_check_line(struct parser *ps, const void *row, char **f, int n);
+bool roster_check_dir(struct parser *ps, const void *row, char **f, int n);
+bool roster_f_office(struct parser *ps, const struct roster_field *fd, char *s, void *row);
+void roster_days_format(int mask, char *buf, size_t len);
 bool roster_check_rotation(struct parser *ps, const void *row, char **f, int n);
 bool roster_check_temp(struct parser *ps, const void *row, char **f, int n);
 /*

@@ -119,6 +119,76 @@ int64_t roster_utc_to_local_day(int64_t t_ms, int *min)
 	return day;
 }
 
+/* ---- Finnish public holidays ------------------------------------------------------- */
+
+/* Day number of Easter Sunday of year y (Gregorian; the anonymous Meeus/Jones/Butcher rule). */
+static int64_t easter_day(int y)
+{
+	int a = y % 19, b = y / 100, c = y % 100, d = b / 4, e = b % 4;
+	int f = (b + 8) / 25, g = (b - f + 1) / 3, h = (19 * a + b - d - g + 15) % 30;
+	int i = c / 4, k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7;
+	int m = (a + 11 * h + 22 * l) / 451;
+	int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
+	return days_from_civil(y, month, day);
+}
+
+/*
+ * The Finnish public holidays and the two eves that are kept as holidays (Midsummer Eve,
+ * Christmas Eve), by the Finnish names: fixed dates, Easter-based ones and the three
+ * that fall on the weekday of a date range (Midsummer Eve: the Friday of 19-25 June,
+ * Midsummer Day the Saturday after, All Saints' Day the Saturday of 31 October-6 November).
+ */
+const char *roster_fi_holiday(int64_t day)
+{
+	static const struct {
+		int m, d;
+		const char *name;
+	} fixed[] = {{1, 1, "Uudenvuodenpäivä"},  {1, 6, "Loppiainen"},	  {5, 1, "Vappu"},
+		     {12, 6, "Itsenäisyyspäivä"}, {12, 24, "Jouluaatto"}, {12, 25, "Joulupäivä"},
+		     {12, 26, "Tapaninpäivä"}};
+	static const struct {
+		int off;
+		const char *name;
+	} easter[] = {{-2, "Pitkäperjantai"},
+		      {0, "Pääsiäispäivä"},
+		      {1, "2. pääsiäispäivä"},
+		      {39, "Helatorstai"},
+		      {49, "Helluntaipäivä"}};
+	int y, m, d, wd = roster_weekday(day);
+	int64_t e;
+
+	civil_from_days(day, &y, &m, &d);
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (fixed[i].m == m && fixed[i].d == d)
+			return fixed[i].name;
+	e = easter_day(y);
+	for (size_t i = 0; i < sizeof(easter) / sizeof(easter[0]); i++)
+		if (day == e + easter[i].off)
+			return easter[i].name;
+	if (m == 6 && wd == 4 && d >= 19 && d <= 25)
+		return "Juhannusaatto";
+	if (m == 6 && wd == 5 && d >= 20 && d <= 26)
+		return "Juhannuspäivä";
+	if (wd == 5 && ((m == 10 && d == 31) || (m == 11 && d <= 6)))
+		return "Pyhäinpäivä";
+	return NULL;
+}
+
+void roster_format_date(int64_t day, char *buf, size_t len)
+{
+	int y, m, d;
+
+	civil_from_days(day, &y, &m, &d);
+	snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
+}
+
+const char *gw_roster_fi_holiday(int y, int m, int d)
+{
+	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+		return NULL;
+	return roster_fi_holiday(days_from_civil(y, m, d));
+}
+
 /* Read exactly n digits at *p into *v and advance. */
 bool roster_digits(const char **p, int n, int *v)
 {

@@ -82,8 +82,10 @@ static void make_roster(struct gw_db_roster *r)
 		exit(1);
 	}
 	for (int i = 0; i < LINES; i++)
-		r->lines[r->n_lines++] = (struct gw_db_line){xstrdup(codes[i]), xstrdup("fi"),
-							     xstrdup("sv"), xstrdup("en")};
+		r->lines[r->n_lines++] = (struct gw_db_line){.code = xstrdup(codes[i]),
+							     .name_fi = xstrdup("fi"),
+							     .name_sv = xstrdup("sv"),
+							     .name_en = xstrdup("en")};
 	for (int i = 0; i < WORKERS; i++) {
 		snprintf(b, sizeof(b), "w%02d", i);
 		r->workers[r->n_workers++] =

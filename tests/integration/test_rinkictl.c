@@ -708,9 +708,12 @@ static void test_roster_check(void **state)
 	/* the import ends with the coverage of the next 14 days (from now: either form) */
 	assert_non_null(strstr(out, " (14 days)"));
 	assert_int_equal(ctl("roster", "check", "--from", "2026-06-01", "--days", "366", NULL), 0);
-	assert_non_null(strstr(out,
-			       "covered: every line has someone on duty from "
-			       "2026-06-01T00:00+03:00 to 2027-06-02T00:00+03:00 (366 days)\n"));
+	assert_non_null(strstr(out, "covered: every line has someone on duty from "
+				    "2026-06-01T00:00+03:00 to 2027-06-02T00:00+03:00 (366 days)\n"
+				    "holidays (after hours all day):\n"
+				    "  2026-06-19  Juhannusaatto\n"
+				    "  2026-06-20  Juhannuspäivä\n"
+				    "  2026-10-31  Pyhäinpäivä\n"));
 	snprintf(path, sizeof(path), "%s/gaps.csv", dir);
 	write_file(path, "line,sos,S,S,S\nline,mhs,M,M,M\nworker,a,A,+358401234567,\n"
 			 "shift,sos,a,2026-06-01T08:00,2026-06-02T08:00,1\n"

@@ -979,6 +979,55 @@ static void test_plan_ring_times_and_fallback(void **state)
 }
 
 /*
+ * A call for a line outside its office hours (Wednesday 14:00 local, the line's office
+ * 08:00-13:00) pages the after-hours line's worker, and the call log says so; in office
+ * hours (the next run, 08:00-16:00) the line's own worker with no such event.
+ */
+static void test_after_hours_line(void **state)
+{
+	struct fx *f = *state;
+	static const char *const hours[] = {"08:00-13:00", "08:00-16:00"};
+
+	for (int k = 0; k < 2; k++) {
+		char csv[1024];
+		struct gw_db_roster r;
+		struct gw_roster *ro;
+		struct logged l;
+		snprintf(csv, sizeof(csv),
+			 "line,lsp,Lastensuojelu,Barnskydd,Child protection,mon-fri,%s,sos\n"
+			 "line,sos,Sosiaalipäivystys,Socialjour,Social on-call\n"
+			 "worker,aino,Aino Virtanen,+358401234567,\n"
+			 "worker,mikko,Mikko Korhonen,+358401234568,\n"
+			 "shift,lsp,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+			 "shift,sos,mikko,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+			 "route,lsp,,0\n",
+			 hours[k]);
+		assert_int_equal(
+		    gw_roster_parse_csv("office.csv", csv, strlen(csv), &r, NULL, NULL), 0);
+		assert_int_equal(gw_db_roster_replace(f->db, &r), 0);
+		gw_db_roster_clear(&r);
+		assert_int_equal(gw_roster_load_at(f->db, T0_WALL, &ro), 0);
+		gw_calls_set_roster(f->calls, ro);
+		f->trace[0] = '\0';
+		incoming(f, 20 + k, "2269001");
+		read_log(f, &l);
+		assert_string_equal(l.line, "lsp");
+		if (k == 0) {
+			assert_non_null(strstr(f->trace, "ATD +358401234568;"));
+			assert_string_equal(l.pages, "mikko +358401234568 step 1 round 1;");
+			assert_non_null(strstr(l.kinds, "after_hours,page,"));
+		} else {
+			assert_non_null(strstr(f->trace, "ATD +358401234567;"));
+			assert_string_equal(l.pages, "aino +358401234567 step 1 round 1;");
+			assert_null(strstr(l.kinds, "after_hours"));
+		}
+		gw_calls_radio_released(f->calls, 20 + k, 1);
+		gw_calls_set_roster(f->calls, f->roster);
+		gw_roster_free(ro);
+	}
+}
+
+/*
  * The radio leg owns the officer's call: its cci and simplex flag while the incident is
  * live, nothing once it closed. An event that closes the incident returns CLOSED.
  */
@@ -1063,6 +1112,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_incoming_phone_calls_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_cause_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_ring_times_and_fallback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_after_hours_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_second_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_radio_lost_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,

@@ -135,7 +135,7 @@ static void test_open_creates_and_migrates(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	/* Opening again keeps the version and the data. */
-	raw_exec("INSERT INTO directory VALUES ('123', 'x')");
+	raw_exec("INSERT INTO directory (issi, org) VALUES ('123', 'x')");
 	assert_int_equal(gw_db_open(path, &db), 0);
 	gw_db_close(db);
 	assert_int_equal(raw_int("SELECT count(*) FROM directory"), 1);
@@ -358,7 +358,10 @@ static void tiny_roster(struct gw_db_roster *r, struct gw_db_line *l, struct gw_
 			struct gw_db_shift *sh, const char *worker)
 {
 	memset(r, 0, sizeof(*r));
-	*l = (struct gw_db_line){"sos", "Sosiaalipäivystys", "Socialjour", "Social on-call"};
+	*l = (struct gw_db_line){.code = "sos",
+				 .name_fi = "Sosiaalipäivystys",
+				 .name_sv = "Socialjour",
+				 .name_en = "Social on-call"};
 	*w = (struct gw_db_worker){
 	    .handle = "aino", .name = "Aino Virtanen", .phone = "+358401234567", .active = true};
 	*sh = (struct gw_db_shift){"sos", (char *)worker, 0, 1000, 1, NULL};
@@ -915,7 +918,8 @@ static void test_roster_edits(void **state)
 	assert_int_equal(gw_db_override_add(a, &o, NULL), -ENOENT);
 	assert_int_equal(gw_db_roster_changed(b), 1);
 
-	struct gw_db_dir dirs[] = {{"2269001", "Poliisi"}, {"2271001", "Pelastus"}};
+	struct gw_db_dir dirs[] = {{.issi = "2269001", .org = "Poliisi"},
+				   {.issi = "2271001", .org = "Pelastus"}};
 	assert_int_equal(gw_db_directory_replace(a, dirs, 2), 0);
 
 	assert_int_equal(gw_db_roster_read(b, &back), 0);
@@ -1284,6 +1288,12 @@ static void test_migrate_v6_to_current(void **state)
 	    "CREATE TABLE rotation_members (rotation INTEGER NOT NULL REFERENCES rotations(id),"
 	    " ord INTEGER NOT NULL, worker INTEGER NOT NULL REFERENCES workers(id),"
 	    " PRIMARY KEY (rotation, ord)) WITHOUT ROWID;"
+	    "ALTER TABLE service_lines DROP COLUMN office_days;"
+	    "ALTER TABLE service_lines DROP COLUMN office_from;"
+	    "ALTER TABLE service_lines DROP COLUMN office_to;"
+	    "ALTER TABLE service_lines DROP COLUMN after_line;"
+	    "ALTER TABLE directory DROP COLUMN municipality;"
+	    "ALTER TABLE directory DROP COLUMN membership;"
 	    "UPDATE schema_version SET version = 6;"
 	    "INSERT INTO service_lines VALUES ('sos', 'S', 'S', 'S');"
 	    "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"

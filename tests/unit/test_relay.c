@@ -210,6 +210,41 @@ static void test_texts_in_readers_language(void **state)
 	gw_roster_free(ro);
 }
 
+/*
+ * A text for a line outside its office hours (child protection's 08:00-13:00; 12:00Z is
+ * 14:00 in Helsinki) goes to the after-hours line's worker, and the call log says so.
+ */
+static void test_after_hours_text(void **state)
+{
+	struct fx *f = *state;
+	static const char csv[] =
+	    "line,sos,Sosiaali- ja kriisipäivystys,Socialjour,Social on-call\n"
+	    "line,lsp,Lastensuojelun päivystys,Barnskyddsjour,Child protection,mon-fri,"
+	    "08:00-13:00,sos\n"
+	    "worker,aino,Aino Virtanen,+358401234567,\n"
+	    "worker,mikko,Mikko Korhonen,+358401234568,\n"
+	    "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+	    "shift,lsp,mikko,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+	    "route,lsp,,0\n";
+	struct gw_db_roster r;
+	struct gw_roster *ro;
+
+	assert_int_equal(gw_roster_parse_csv("o.csv", csv, strlen(csv), &r, NULL, NULL), 0);
+	assert_int_equal(gw_db_roster_replace(f->db, &r), 0);
+	gw_db_roster_clear(&r);
+	assert_int_equal(gw_roster_load_at(f->db, T0_WALL, &ro), 0);
+	gw_relay_set_roster(f->relay, ro);
+	assert_int_equal(gw_relay_officer_text(f->relay, "2270123", "lapsi yksin kotona"), 1);
+	assert_string_equal(f->sms_to, "+358401234567");
+	kinds[0] = '\0';
+	newest = 0;
+	assert_int_equal(gw_db_incident_list(f->db, 1, id_cb, NULL), 1);
+	assert_true(gw_db_event_list(f->db, newest, ev_cb, NULL) > 0);
+	assert_non_null(strstr(kinds, "after_hours,"));
+	gw_relay_set_roster(f->relay, f->roster);
+	gw_roster_free(ro);
+}
+
 static char outcome[64], details[1024];
 static int nlisted;
 static void list_cb(const struct gw_db_incident *inc, void *arg)
@@ -462,6 +497,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_text_and_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nobody_on_duty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_texts_in_readers_language, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_after_hours_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_modem_texts_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_fails_officer_told, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reply_fails_worker_told, setup, teardown),

@@ -4,8 +4,9 @@
  * One month (March 2026, Helsinki time) of incidents with known outcomes, written through
  * the call-log API as rinkid writes them (call, busy call, text, status, call-back, an
  * open call, one outside the range on each side), is compared with figures worked out by
- * hand in the comments: outcomes, who took each call, the accept-time percentiles, per line
- * and per caller organisation, the self-check, and the CSV and JSON forms.
+ * hand in the comments: outcomes, who took each call, the accept-time percentiles, per line,
+ * per caller organisation, per municipality (member or contract, from the directory), per
+ * weekday and hour, the self-check, and the CSV and JSON forms.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,14 +39,22 @@ struct ev {
 	const char *kind, *detail;
 };
 
-/* One incident at t: its events (NULL-kind terminated), closed with outcome (NULL: open). */
-static void seed(struct gw_db *db, int64_t t, const char *line, const char *org,
-		 const char *outcome, const char *accepted, const struct ev *ev)
+/*
+ * The callers: the police's radio (Mikkeli, a member municipality), two of the rescue
+ * services' (one in Mikkeli, one as a TSI in Sulkava, a contract municipality) and one not
+ * in the directory.
+ */
+static const char *const POL_ISSI = "2269001", *const PEL_ISSI = "2269050",
+			 *const PEL_SULKAVA_TSI = "02440163802269060", *const STRANGER = "3000123";
+
+/* One incident at t from caller: its events (NULL-kind terminated), closed with outcome
+ * (NULL: open). */
+static void seed_from(struct gw_db *db, int64_t t, const char *caller, const char *line,
+		      const char *org, const char *outcome, const char *accepted,
+		      const struct ev *ev)
 {
-	struct gw_incident_rec rec = {.started_ms = t,
-				      .caller = org ? "2269001" : "3000123",
-				      .caller_name = org,
-				      .line = line};
+	struct gw_incident_rec rec = {
+	    .started_ms = t, .caller = caller, .caller_name = org, .line = line};
 	int64_t id;
 
 	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
@@ -55,6 +64,17 @@ static void seed(struct gw_db *db, int64_t t, const char *line, const char *org,
 	if (outcome)
 		assert_int_equal(gw_db_incident_close(db, id, t + 600 * S, outcome, -1, accepted),
 				 0);
+}
+
+/* As seed_from, the caller the organisation's first radio (or a stranger). */
+static void seed(struct gw_db *db, int64_t t, const char *line, const char *org,
+		 const char *outcome, const char *accepted, const struct ev *ev)
+{
+	seed_from(db, t,
+		  !org	       ? STRANGER
+		  : org == POL ? POL_ISSI
+			       : PEL_ISSI,
+		  line, org, outcome, accepted, ev);
 }
 
 #define PAGE(who, step, round)                                                                     \
@@ -101,12 +121,13 @@ static void seed_month(struct gw_db *db)
 	seed(db, m0 + 2 * d, "sos", PEL, "unanswered", NULL, unans);   /* 3 */
 	seed(db, m0 + 3 * d, "sos", POL, "busy", NULL, busy);	       /* 4 */
 	seed(db, m0 + 4 * d, "sos", NULL, "abandoned", NULL, aband);   /* 5 */
-	seed(db, m0 + 5 * d, "mhs", PEL, "completed", "maria", fallb); /* 6 */
-	seed(db, m0 + 6 * d, "mhs", POL, "radio lost", "juha", lost);  /* 7 */
-	seed(db, m0 + 7 * d, "mhs", POL, "interrupted", NULL, intr);   /* 8 */
-	seed(db, m0 + 8 * d, "sos", POL, "unstaffed", NULL, unst);     /* 9 */
-	seed(db, m0 + 9 * d, "sos", POL, "message relayed", "aino", text);	/* 10 */
-	seed(db, m0 + 10 * d, "mhs", PEL, "message relayed", "juha", stat);	/* 11 */
+	seed_from(db, m0 + 5 * d, PEL_SULKAVA_TSI, "mhs", PEL, "completed", "maria", fallb); /* 6 */
+	seed(db, m0 + 6 * d, "mhs", POL, "radio lost", "juha", lost);			     /* 7 */
+	seed(db, m0 + 7 * d, "mhs", POL, "interrupted", NULL, intr);			     /* 8 */
+	seed(db, m0 + 8 * d, "sos", POL, "unstaffed", NULL, unst);			     /* 9 */
+	seed(db, m0 + 9 * d, "sos", POL, "message relayed", "aino", text); /* 10 */
+	seed_from(db, m0 + 10 * d, PEL_SULKAVA_TSI, "mhs", PEL, "message relayed", "juha",
+		  stat);							/* 11 */
 	seed(db, m0 + 11 * d, "callback", NULL, "connected", "aino", cb);	/* 12 */
 	seed(db, m0 + 12 * d, "sos", POL, "completed", "aino", sms_acc);	/* 13 */
 	seed(db, m0 + 13 * d, "sos", NULL, "message rate_limited", NULL, drop); /* 15 */
@@ -127,6 +148,22 @@ static int group_setup(void **state)
 	m1 = gw_roster_local_to_utc(2026, 4, 1, 0);
 	if (gw_db_open(path, &db) < 0)
 		return -1;
+	struct gw_db_dir dirs[] = {
+	    {.issi = (char *)POL_ISSI,
+	     .org = (char *)POL,
+	     .municipality = "Mikkeli",
+	     .membership = "member"},
+	    {.issi = (char *)PEL_ISSI,
+	     .org = (char *)PEL,
+	     .municipality = "Mikkeli",
+	     .membership = "member"},
+	    {.issi = "2269060",
+	     .org = (char *)PEL,
+	     .municipality = "Sulkava",
+	     .membership = "contract"},
+	};
+	if (gw_db_directory_replace(db, dirs, 3) < 0)
+		return -1;
 	seed_month(db);
 	gw_db_close(db);
 	return 0;
@@ -135,10 +172,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	char f[300];
-	const char *suffix[] = {"", "-wal", "-shm", ".spool"};
+	const char *suffix[] = {"", "-wal", "-shm", ".spool", ".anchor", ".key"};
 
 	(void)state;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
 		unlink(f);
 	}
@@ -220,6 +257,52 @@ static void test_month_by_hand(void **state)
 	assert_string_equal(r->orgs[2].key, POL);
 	expect(&r->orgs[2].f, (const int64_t[19]){7, 3, 0, 1, 1, 0, 2, 0, 3, 1, 0, 3, 4, 12 * S,
 						  40 * S, 40 * S, 1, 0, 0});
+	/*
+	 * Municipalities (by the caller's directory entry; 6 and 11 came from the rescue
+	 * services' radio in Sulkava): none 5 + text 15; Mikkeli (member) 1 2 3 4 7 8 9 13 14 +
+	 * text 10, accepts 12 40 5 30: p50 = 2nd of 5 12 30 40 = 12, p90 = 4th = 40; Sulkava
+	 * (contract) 6 + status 11, the fallback after 75 s.
+	 */
+	assert_int_equal(r->n_munis, 3);
+	assert_string_equal(r->munis[0].key, "");
+	assert_null(r->munis[0].membership);
+	expect(&r->munis[0].f,
+	       (const int64_t[19]){1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, -1, -1, -1, 1, 0, 0});
+	assert_string_equal(r->munis[1].key, "Mikkeli");
+	assert_string_equal(r->munis[1].membership, "member");
+	expect(&r->munis[1].f, (const int64_t[19]){9, 3, 1, 1, 1, 0, 2, 1, 3, 1, 0, 5, 4, 12 * S,
+						   40 * S, 40 * S, 1, 0, 0});
+	assert_string_equal(r->munis[2].key, "Sulkava");
+	assert_string_equal(r->munis[2].membership, "contract");
+	expect(&r->munis[2].f, (const int64_t[19]){1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 75 * S,
+						   75 * S, 75 * S, 0, 1, 0});
+	/*
+	 * Weekday and hour of the start (1 March 2026 was a Sunday; all at local midnight but
+	 * 14, Tuesday 31 March 23:59): Sun 1 8, Mon 2 9, Tue 3 + text 10, Wed 4 + status 11,
+	 * Thu 5 (the call-back 12 is no authority call), Fri 6 13, Sat 7 + text 15, Tue 23h 14.
+	 */
+	static const struct {
+		int day, hour, calls, texts, statuses;
+	} cells[] = {{6, 0, 2, 0, 0}, {0, 0, 2, 0, 0}, {1, 0, 1, 1, 0}, {2, 0, 1, 0, 1},
+		     {3, 0, 1, 0, 0}, {4, 0, 2, 0, 0}, {5, 0, 1, 1, 0}, {1, 23, 1, 0, 0}};
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++) {
+			const struct gw_report_figures *f = &r->week[d][h].f;
+			int64_t want[3] = {0, 0, 0};
+			for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++)
+				if (cells[i].day == d && cells[i].hour == h) {
+					want[0] = cells[i].calls;
+					want[1] = cells[i].texts;
+					want[2] = cells[i].statuses;
+				}
+			if (f->calls != want[0] || f->texts != want[1] || f->statuses != want[2])
+				fail_msg("weekday %d hour %d: %lld/%lld/%lld", d, h,
+					 (long long)f->calls, (long long)f->texts,
+					 (long long)f->statuses);
+		}
+	/* Sunday 00: 1 (completed, the first worker after 12 s) and 8 (interrupted) */
+	expect(&r->week[6][0].f, (const int64_t[19]){2, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1, 12 * S,
+						     12 * S, 12 * S, 0, 0, 0});
 	gw_report_free(r);
 }
 
@@ -309,6 +392,17 @@ static void test_check_catches_a_miscount(void **state)
 	r->total.texts++;
 	r->lines[0].f.busy++; /* a call counted under two outcomes */
 	assert_false(gw_report_balanced(r));
+	r->lines[0].f.busy--;
+	assert_true(gw_report_balanced(r));
+	r->munis[1].f.calls++; /* a call in two municipalities */
+	r->munis[1].f.completed++;
+	r->munis[1].f.by_first++;
+	assert_false(gw_report_balanced(r));
+	r->munis[1].f.calls--;
+	r->munis[1].f.completed--;
+	r->munis[1].f.by_first--;
+	r->week[3][7].f.texts++; /* a text counted at two hours */
+	assert_false(gw_report_balanced(r));
 	gw_report_free(r);
 }
 
@@ -347,6 +441,14 @@ static void test_formats(void **state)
 	assert_non_null(strstr(buf, ",organisation,,(not in the directory),1,0,0,0,0,1,0,0,0,0,0,"
 				    "1,0,,,,1,0,0\r\n"));
 	assert_non_null(strstr(buf, ",organisation,\"Poliisi, Mikkeli\",\"Poliisi, Mikkeli\",7,"));
+	assert_non_null(strstr(buf, ",municipality,Sulkava,contract municipality,1,1,0,0,0,0,0,0,"
+				    "0,0,1,0,0,75.0,75.0,75.0,0,1,0\r\n"));
+	assert_non_null(strstr(buf, ",municipality,Mikkeli,member municipality,9,"));
+	assert_non_null(strstr(buf, ",municipality,,(no municipality),1,"));
+	assert_non_null(strstr(buf, ",weekday_hour,sun 00,sun 00:00-00:59,2,1,0,0,0,0,1,0,1,0,0,"
+				    "1,1,12.0,12.0,12.0,0,0,0\r\n"));
+	assert_non_null(strstr(buf, ",weekday_hour,tue 23,tue 23:00-23:59,1,"));
+	assert_null(strstr(buf, ",weekday_hour,tue 22,"));
 
 	f = fmemopen(buf, sizeof(buf), "w");
 	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_JSON, f), 0);
@@ -356,6 +458,13 @@ static void test_formats(void **state)
 				    "\"ok\":true},\"total\":{\"scope\":\"total\",\"calls\":11,"));
 	assert_non_null(strstr(buf, "{\"organisation\":\"\",\"calls\":1,\"completed\":0,"));
 	assert_non_null(strstr(buf, "\"accept_p50_s\":null"));
+	assert_non_null(strstr(buf,
+			       "\"municipalities\":[{\"municipality\":\"\",\"membership\":null,"
+			       "\"calls\":1,"));
+	assert_non_null(strstr(buf, "{\"municipality\":\"Sulkava\",\"membership\":\"contract\","
+				    "\"calls\":1,\"completed\":1,"));
+	assert_non_null(
+	    strstr(buf, "\"weekday_hours\":[{\"weekday\":\"mon\",\"hour\":0,\"calls\":2,"));
 	gw_report_free(r);
 }
 

@@ -259,7 +259,7 @@ static void test_year_of_shifts(void **state)
 {
 	static const char *who[] = {"aino", "mikko", "leena"};
 	struct gw_db_roster in = {0};
-	struct gw_db_line line = {"sos", "a", "b", "c"};
+	struct gw_db_line line = {.code = "sos", .name_fi = "a", .name_sv = "b", .name_en = "c"};
 	struct gw_db_worker w[3];
 	size_t n = 0, cap = 365 * 3 * 3 + 8;
 	struct gw_db_shift *sh = calloc(cap, sizeof(*sh));
@@ -1270,6 +1270,225 @@ static void test_holidays(void **state)
 	assert_true(has_err(csvpath, ":9: bad holiday date '2026-02-30'"));
 }
 
+/*
+ * The computed Finnish holidays, every day of 2026 and 2027 against the lists published
+ * for those years (Easter 5 April 2026 and 28 March 2027): exactly these days, no other.
+ */
+static void test_fi_holidays(void **state)
+{
+	static const char *const want[] = {
+	    "2026-01-01 Uudenvuodenpäivä",
+	    "2026-01-06 Loppiainen",
+	    "2026-04-03 Pitkäperjantai",
+	    "2026-04-05 Pääsiäispäivä",
+	    "2026-04-06 2. pääsiäispäivä",
+	    "2026-05-01 Vappu",
+	    "2026-05-14 Helatorstai",
+	    "2026-05-24 Helluntaipäivä",
+	    "2026-06-19 Juhannusaatto",
+	    "2026-06-20 Juhannuspäivä",
+	    "2026-10-31 Pyhäinpäivä",
+	    "2026-12-06 Itsenäisyyspäivä",
+	    "2026-12-24 Jouluaatto",
+	    "2026-12-25 Joulupäivä",
+	    "2026-12-26 Tapaninpäivä",
+	    "2027-01-01 Uudenvuodenpäivä",
+	    "2027-01-06 Loppiainen",
+	    "2027-03-26 Pitkäperjantai",
+	    "2027-03-28 Pääsiäispäivä",
+	    "2027-03-29 2. pääsiäispäivä",
+	    "2027-05-01 Vappu",
+	    "2027-05-06 Helatorstai",
+	    "2027-05-16 Helluntaipäivä",
+	    "2027-06-25 Juhannusaatto",
+	    "2027-06-26 Juhannuspäivä",
+	    "2027-11-06 Pyhäinpäivä",
+	    "2027-12-06 Itsenäisyyspäivä",
+	    "2027-12-24 Jouluaatto",
+	    "2027-12-25 Joulupäivä",
+	    "2027-12-26 Tapaninpäivä",
+	};
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	size_t found = 0;
+
+	(void)state;
+	for (int y = 2026; y <= 2027; y++)
+		for (int m = 1; m <= 12; m++)
+			for (int d = 1; d <= mdays[m - 1]; d++) {
+				const char *name = gw_roster_fi_holiday(y, m, d);
+				char got[64];
+				if (!name)
+					continue;
+				snprintf(got, sizeof(got), "%04d-%02d-%02d %s", y, m, d, name);
+				assert_true(found < sizeof(want) / sizeof(want[0]));
+				assert_string_equal(got, want[found]);
+				found++;
+			}
+	assert_int_equal(found, sizeof(want) / sizeof(want[0]));
+	/* Easter on its earliest and latest dates, and a date that is not one. */
+	assert_string_equal(gw_roster_fi_holiday(2285, 3, 22), "Pääsiäispäivä");
+	assert_string_equal(gw_roster_fi_holiday(2038, 4, 25), "Pääsiäispäivä");
+	assert_null(gw_roster_fi_holiday(2027, 2, 29));
+}
+
+/* Office-hours rotations stop on the computed holidays with no holiday record at all. */
+static void test_fi_holidays_office(void **state)
+{
+	char csv[4096];
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "rotation,office,sos,weekly,2027-03-01,08:00,1,office\n"
+		 "rotation_member,office,1,aino\n"
+		 "rotation,nights,sos,daily,2027-03-01,16:00,1,after\n"
+		 "rotation_member,nights,1,mikko\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2027-03-20T00:00Z");
+	/* Thursday 25 March at noon: office; Good Friday and Easter Monday: after hours. */
+	assert_string_equal(chain(r, "sos", lt("2027-03-25T12:00")), "aino");
+	assert_string_equal(chain(r, "sos", lt("2027-03-26T12:00")), "mikko");
+	assert_string_equal(chain(r, "sos", lt("2027-03-29T12:00")), "mikko");
+	assert_string_equal(chain(r, "sos", lt("2027-03-30T12:00")), "aino");
+	/* Ascension Day, Thursday 6 May */
+	assert_string_equal(chain(r, "sos", lt("2027-05-06T09:00")), "mikko");
+	assert_string_equal(chain(r, "sos", lt("2027-05-07T09:00")), "aino");
+	gw_roster_free(r);
+}
+
+static void on_holiday(const char *date, const char *name, void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+	snprintf(buf + n, 256 - n, "%s %s|", date, name);
+}
+
+/*
+ * A line with office hours: in them its own plan, outside them (evenings, weekends,
+ * computed and local holidays) its after-hours line's plan, which the plan names; the
+ * line's own duty listing is not changed. Coverage cuts at the office edges.
+ */
+static void test_office_hours_line(void **state)
+{
+	char csv[4096];
+	struct gw_roster_plan p;
+	struct gw_roster *r;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "line,lsp,Lastensuojelu,Barnskydd,Child protection,mon-fri,08:00-16:00,sos\n"
+		 "%s"
+		 "shift,lsp,aino,2027-03-01T00:00,2027-04-01T00:00,1\n"
+		 "shift,sos,mikko,2027-03-01T00:00,2027-04-01T00:00,1\n"
+		 "holiday,2027-03-24,Local day\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2027-03-10T00:00Z");
+	/* Tuesday 23 March: 08:00-16:00 local is aino's, the edges exact. */
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-23T07:59:59"), &p), "mikko/0");
+	assert_string_equal(p.after_hours_line, "sos");
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-23T08:00"), &p), "aino/0");
+	assert_null(p.after_hours_line);
+	assert_true(gw_roster_office_at(r, "lsp", lt("2027-03-23T15:59:59")));
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-23T16:00"), &p), "mikko/0");
+	assert_string_equal(p.after_hours_line, "sos");
+	/* a local holiday, Good Friday (computed) and a Saturday: after hours all day */
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-24T10:00"), &p), "mikko/0");
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-26T10:00"), &p), "mikko/0");
+	assert_string_equal(plan_str(r, "lsp", lt("2027-03-27T10:00"), &p), "mikko/0");
+	assert_false(gw_roster_office_at(r, "lsp", lt("2027-03-27T10:00")));
+	assert_true(gw_roster_office_at(r, "sos", lt("2027-03-27T10:00")));
+	/* the duty itself is aino's all day */
+	assert_string_equal(chain(r, "lsp", lt("2027-03-27T10:00")), "aino");
+	/* the holidays of a week, computed and local, in date order */
+	char hols[256] = "";
+	assert_int_equal(gw_roster_holidays(r, lt("2027-03-23T00:00"), lt("2027-03-29T00:00:01"),
+					    on_holiday, hols),
+			 4);
+	assert_string_equal(hols, "2027-03-24 Local day|2027-03-26 Pitkäperjantai|"
+				  "2027-03-28 Pääsiäispäivä|2027-03-29 2. pääsiäispäivä|");
+	assert_int_equal(
+	    gw_roster_holidays(r, lt("2027-03-23T00:00"), lt("2027-03-23T00:00"), on_holiday, hols),
+	    -EINVAL);
+	gw_roster_free(r);
+
+	/* Office hours with nobody after hours: a gap from 16:00 to 08:00 the next day. */
+	snprintf(csv, sizeof(csv),
+		 "line,lsp,Lastensuojelu,Barnskydd,Child protection,mon-fri,08:00-16:00,mhs\n"
+		 "%s"
+		 "shift,lsp,aino,2027-03-01T00:00,2027-04-01T00:00,1\n"
+		 "shift,mhs,mikko,2027-03-01T00:00,2027-03-23T20:00,1\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2027-03-10T00:00Z");
+	struct gaps g = {""};
+	assert_int_equal(
+	    gw_roster_gaps(r, lt("2027-03-23T12:00"), lt("2027-03-24T12:00"), on_gap, &g), 3);
+	assert_string_equal(g.text, "lsp 2027-03-23T20:00+02:00..2027-03-24T08:00+02:00|"
+				    "mhs 2027-03-23T20:00+02:00..2027-03-24T12:00+02:00|"
+				    "sos 2027-03-23T12:00+02:00..2027-03-24T12:00+02:00|");
+	gw_roster_free(r);
+
+	/* Bad office hours: not all three, the line itself, an unknown line, two steps. */
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "line,a1,A,A,A,mon-fri,08:00-16:00\n"	   /* 7 */
+		 "line,a2,A,A,A,mon-fri,16:00-08:00,sos\n" /* 8 */
+		 "line,a3,A,A,A,mon-fri,08:00-16:00,a3\n"  /* 9 */
+		 "line,a4,A,A,A,mon-fri,08:00-16:00,zzz\n" /* 10 */
+		 "line,a5,A,A,A,mon-fri,08:00-16:00,a6\n"  /* 11 */
+		 "line,a6,A,A,A,sat,08:00-16:00,sos\n"	   /* 12 */
+		 "line,a7,A,A,A,moon,08:00-16:00,sos\n",   /* 13 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: line a1: office days, office hours and after-hours line "
+				     "go together"));
+	assert_true(has_err(csvpath, ":8: office hours '16:00-08:00' must end after they start"));
+	assert_true(has_err(csvpath, ":9: line a3 cannot be its own after-hours line"));
+	assert_true(has_err(csvpath, ":10: after-hours line of a4 is unknown: 'zzz'"));
+	assert_true(has_err(csvpath, ":11: after-hours line a6 of a5 has office hours itself"));
+	assert_true(has_err(csvpath, ":13: bad days 'moon'"));
+}
+
+/*
+ * A directory entry's municipality and membership (for the report): read, stored, exported
+ * back; both or neither, member or contract, one membership per municipality.
+ */
+static void test_directory_municipality(void **state)
+{
+	char csv[4096];
+	char *out;
+
+	(void)state;
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "directory,2269001,\"Poliisi, Mikkeli\",Mikkeli,member\n"
+		 "directory,2269060,Pelastus,Sulkava,contract\n"
+		 "directory,2269070,Tulli\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	out = export_text();
+	assert_non_null(strstr(out, "directory,2269001,\"Poliisi, Mikkeli\",Mikkeli,member\n"));
+	assert_non_null(strstr(out, "directory,2269060,Pelastus,Sulkava,contract\n"));
+	assert_non_null(strstr(out, "directory,2269070,Tulli\n"));
+	free(out);
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "directory,2269001,P,Mikkeli\n"	   /* 7 */
+		 "directory,2269002,P,Mikkeli,owner\n"	   /* 8 */
+		 "directory,2269003,P,Mikkeli,member\n"	   /* 9 */
+		 "directory,2269004,P,Mikkeli,contract\n", /* 10 */
+		 base_roster);
+	assert_int_equal(import_text(csv), -EINVAL);
+	assert_true(has_err(csvpath, ":7: directory 2269001: a municipality needs member or "
+				     "contract"));
+	assert_true(has_err(csvpath, ":8: bad membership 'owner' (member or contract)"));
+	assert_true(has_err(csvpath, ":10: municipality Mikkeli is a contract here, a member on "
+				     "line 9"));
+}
+
 /* ---- escalation plans ---------------------------------------------------------------- */
 
 static const char *plan_str(const struct gw_roster *r, const char *line, int64_t at,
@@ -1956,6 +2175,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_worker_lang_pin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_conditions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_temp_roster, setup, teardown),
+	    cmocka_unit_test(test_fi_holidays),
+	    cmocka_unit_test_setup_teardown(test_fi_holidays_office, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_office_hours_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_directory_municipality, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
