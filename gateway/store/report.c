@@ -3,8 +3,9 @@
  * how). gw_report_build() reads every incident of the range once through
  * gw_db_report_incidents(), puts it in exactly one kind and outcome, and adds it to the
  * total, its line's and its caller organisation's figures; the percentiles are taken at
- * the end from the sorted accept times. The writers format the same figures as text, CSV
- * or JSON.
+ * the end from the sorted accept times. Authority calls are also counted by local day and
+ * by local weekday and hour, and the accept times put in bins, for the web console's
+ * charts. The writers format the same figures as text, CSV or JSON.
  */
 #include "store/report.h"
 
@@ -15,6 +16,11 @@
 #include <time.h>
 
 #define CALLBACK_LINE "callback" /* service/callback's incidents */
+#define DAY_MS	      (86400 * 1000LL)
+
+const int64_t gw_report_acc_upper_ms[GW_REPORT_ACC_BINS] = {
+    10000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000, INT64_MAX,
+};
 
 enum kind { K_CALL, K_TEXT, K_STATUS, K_CALLBACK };
 
@@ -133,6 +139,28 @@ static bool add(struct gw_report_figures *f, struct gw_report_group *g, enum kin
 	return add_acc(g, wait);
 }
 
+/* Local (Helsinki) time of t_ms as days since 1970-01-01 and ms into that day. */
+static int64_t local_day(int64_t t_ms, int64_t *ms_of_day)
+{
+	int64_t l = t_ms + (int64_t)gw_roster_utc_offset_min(t_ms) * 60000;
+	int64_t d = l / DAY_MS - (l % DAY_MS < 0);
+
+	if (ms_of_day)
+		*ms_of_day = l - d * DAY_MS;
+	return d;
+}
+
+/* An authority call on the calendar: its local day and weekday x hour. */
+static void add_when(struct gw_report *r, int64_t t_ms)
+{
+	int64_t ms;
+	int64_t d = local_day(t_ms, &ms);
+
+	if (d >= r->day0 && d - r->day0 < (int64_t)r->n_days)
+		r->per_day[d - r->day0]++;
+	r->wday_hour[((d + 4) % 7 + 7) % 7][ms / 3600000]++; /* 1970-01-01 was a Thursday */
+}
+
 static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 {
 	struct build *b = arg;
@@ -148,6 +176,8 @@ static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 	}
 	if (k == K_CALLBACK)
 		return; /* no authority call: in the total only */
+	if (k == K_CALL)
+		add_when(r, inc->started_ms);
 	line = group(&r->lines, &r->n_lines, inc->line);
 	org = group(&r->orgs, &r->n_orgs, inc->caller_name ? inc->caller_name : "");
 	if (!line || !org || !add(&line->f, line, k, inc, r->within_ms) ||
@@ -195,11 +225,20 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 	*out = NULL;
 	if (to_ms <= from_ms || within_ms < 0)
 		return -EINVAL;
+	int64_t day0 = local_day(from_ms, NULL), days = local_day(to_ms - 1, NULL) - day0 + 1;
+	if (days > GW_REPORT_DAYS_MAX)
+		return -E2BIG;
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
 	r->from_ms = from_ms;
 	r->to_ms = to_ms;
 	r->within_ms = within_ms;
+	r->day0 = day0;
+	r->n_days = (size_t)days;
+	if (!(r->per_day = calloc(r->n_days, sizeof(*r->per_day)))) {
+		free(r);
+		return -ENOMEM;
+	}
 	b.r = r;
 	rc = gw_db_report_incidents(db, from_ms, to_ms, on_inc, &b, &r->in_range);
 	if (rc >= 0 && b.oom)
@@ -209,6 +248,11 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		return rc;
 	}
 	percentiles(&r->all, &r->total);
+	for (size_t i = 0, bin = 0; i < r->all.n_acc; i++) { /* sorted by percentiles() */
+		while (r->all.acc[i] > gw_report_acc_upper_ms[bin])
+			bin++;
+		r->acc_bins[bin]++;
+	}
 	for (size_t i = 0; i < r->n_lines; i++)
 		percentiles(&r->lines[i], &r->lines[i].f);
 	for (size_t i = 0; i < r->n_orgs; i++)
@@ -280,10 +324,27 @@ static bool groups_add_up(const struct gw_report_group *g, size_t n,
 	return calls == t->calls && texts == t->texts && statuses == t->statuses;
 }
 
+/* The calendar counts and the accept bins add up to the calls and the accepted calls. */
+static bool charts_add_up(const struct gw_report *r)
+{
+	const struct gw_report_figures *t = &r->total;
+	int64_t days = 0, wh = 0, acc = 0;
+
+	for (size_t i = 0; i < r->n_days; i++)
+		days += r->per_day[i];
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++)
+			wh += r->wday_hour[d][h];
+	for (int i = 0; i < GW_REPORT_ACC_BINS; i++)
+		acc += r->acc_bins[i];
+	return days == t->calls && wh == t->calls &&
+	       acc == t->by_first + t->by_later + t->by_fallback;
+}
+
 bool gw_report_balanced(const struct gw_report *r)
 {
 	return gw_report_counted(r) == r->in_range && figures_add_up(&r->total) &&
-	       groups_add_up(r->lines, r->n_lines, &r->total) &&
+	       charts_add_up(r) && groups_add_up(r->lines, r->n_lines, &r->total) &&
 	       groups_add_up(r->orgs, r->n_orgs, &r->total);
 }
 
@@ -302,6 +363,7 @@ void gw_report_free(struct gw_report *r)
 	free(r->lines);
 	free(r->orgs);
 	free(r->all.acc);
+	free(r->per_day);
 	free(r);
 }
 
