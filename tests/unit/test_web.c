@@ -23,6 +23,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "store/db.h"
+#include "store/roster.h"
 #include "web/form.h"
 #include "web/html.h"
 #include "web/session.h"
@@ -497,6 +499,13 @@ static void test_routes(void **state)
 	rt = web_route_find("GET", "/overview", &known);
 	assert_true(rt->roles & WEB_ROLE_MANAGER);
 	assert_false(rt->roles & WEB_ROLE_TECHNICIAN);
+	/* the report is aggregates: managers and coordinators, not technicians */
+	static const char *const reports[] = {"/report", "/report.csv"};
+	for (size_t i = 0; i < 2; i++) {
+		rt = web_route_find("GET", reports[i], &known);
+		assert_non_null(rt);
+		assert_int_equal(rt->roles, WEB_ROLE_MANAGER | WEB_ROLE_COORDINATOR);
+	}
 	/* every POST but the login form (its own double-submit token) needs the CSRF token */
 	static const char *const posts[] = {"/logout", "/password"};
 	for (size_t i = 0; i < 2; i++) {
@@ -605,6 +614,173 @@ static void test_chain_cache(void **state)
 	assert_int_equal(web_chain_verify(&c, db, now, &v), 1);
 	assert_int_equal(c.walks, 4);
 	gw_db_close(db);
+}
+
+/* ---- the report page ------------------------------------------------------------------- */
+
+static const char *q_keys[4], *q_vals[4];
+
+static const char *q_arg(struct web_req *r, const char *key)
+{
+	(void)r;
+	for (int i = 0; i < 4 && q_keys[i]; i++)
+		if (strcmp(q_keys[i], key) == 0)
+			return q_vals[i];
+	return NULL;
+}
+
+static int64_t fixed_now(void)
+{
+	return 1775000000000; /* 2026-04-01 */
+}
+
+/* Render page with the query k1=v1 (&k2=v2); the answer in *r (free r->out). */
+static void render(web_page_fn page, struct web_app *app, struct web_req *r, const char *k1,
+		   const char *v1, const char *k2, const char *v2)
+{
+	memset(q_keys, 0, sizeof(q_keys));
+	q_keys[0] = k1;
+	q_vals[0] = v1;
+	q_keys[1] = k2;
+	q_vals[1] = v2;
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	r->method = "GET";
+	r->path = "/report";
+	r->ip = "127.0.0.1";
+	r->arg = q_arg;
+	r->lang = WEB_LANG_EN;
+	r->status = 200;
+	page(r);
+	assert_non_null(r->out.data); /* NUL-terminated by the buffer */
+}
+
+/* How often needle occurs in the chart element id (its <svg> .. </svg>) of html. */
+static int in_chart(const char *html, const char *id, const char *needle)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "id=\"%s\"", id);
+	const char *p = strstr(html, key), *end = p ? strstr(p, "</svg>") : NULL;
+	int n = 0;
+	if (!p || !end)
+		fail_msg("no chart %s", id);
+	for (p = strstr(p, needle); p && p < end; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const char *outcome,
+		      const char *const *ev)
+{
+	struct gw_incident_rec rec = {.started_ms = gw_roster_local_to_utc(y, mo, d, minute),
+				      .caller = "2269001",
+				      .line = "sos"};
+	int64_t id;
+	const char *accepted = NULL;
+
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	for (int i = 0; ev[i]; i += 3) {
+		assert_int_equal(gw_db_event_append(db, id, rec.started_ms + atoi(ev[i]) * 1000,
+						    ev[i + 1], ev[i + 2]),
+				 0);
+		if (strcmp(ev[i + 1], "accepted") == 0)
+			accepted = ev[i + 2];
+	}
+	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 300000, outcome, -1,
+					      accepted ? "x" : NULL),
+			 0);
+}
+
+/*
+ * March 2026: Monday 2nd 10:00 taken by the first worker in 12 s and 10:30 by step 2 in
+ * 40 s, Thursday 5th 22:15 unstaffed, a text on the 6th. The page draws a bar for each of
+ * the 2 days with calls (2 and 1: heights 150 and 75), 168 heatmap cells, 2 accept bins
+ * (<= 20 s, <= 45 s) and 3 who-took-it bars (first, later, nobody).
+ */
+static void test_report_page(void **state)
+{
+	struct tmpdb *t = *state;
+	static struct gw_conf conf;
+	struct web_app app = {.conf = &conf, .now_ms = fixed_now};
+	struct web_req r;
+	struct gw_db *db;
+
+	snprintf(conf.db_path, sizeof(conf.db_path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(conf.db_path, &db), 0);
+	seed_call(db, 2026, 3, 2, 600, "completed",
+		  (const char *const[]){"0", "page", "aino +35840 step 1 round 1", "12", "accepted",
+					"aino dtmf", NULL});
+	seed_call(db, 2026, 3, 2, 630, "completed",
+		  (const char *const[]){"0", "page", "aino +35840 step 1 round 1", "10", "page",
+					"mikko +35840 step 2 round 1", "40", "accepted",
+					"mikko dtmf", NULL});
+	seed_call(db, 2026, 3, 5, 22 * 60 + 15, "unstaffed",
+		  (const char *const[]){"0", "unstaffed", "line sos", NULL});
+	seed_call(db, 2026, 3, 6, 600, "message relayed",
+		  (const char *const[]){"0", "sds_text", "hei", NULL});
+	gw_db_close(db);
+
+	render(web_page_report, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	const char *h = r.out.data;
+	assert_non_null(strstr(h, "id=\"check\">Check: every incident counted once: 4/4<"));
+	assert_int_equal(in_chart(h, "chart-days", "class=\"bar\""), 2);
+	assert_int_equal(in_chart(h, "chart-days", "height=\"150.00\""), 1);
+	assert_int_equal(in_chart(h, "chart-days", "height=\"75.00\""), 1);
+	assert_int_equal(in_chart(h, "chart-days", "<title>2.3.2026: 2</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-heatmap", "class=\"cell\""), 168);
+	assert_int_equal(in_chart(h, "chart-heatmap", "<title>Mon 10–11: 2</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-heatmap", "<title>Thu 22–23: 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-accept", "class=\"bar\""), 2);
+	assert_int_equal(in_chart(h, "chart-accept", "<title>≤ 20 s: 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-accept", "<title>≤ 45 s: 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-who", "class=\"bar\""), 3);
+	assert_int_equal(in_chart(h, "chart-who", "<title>a later step: 1</title>"), 1);
+	assert_non_null(strstr(h, "href=\"/report.csv?month=2026-03\""));
+	web_buf_free(&r.out);
+
+	/* the same as a range of days; one day alone; the CSV of the month */
+	render(web_page_report, &app, &r, "from", "2026-03-05", "to", "2026-03-31");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(in_chart(r.out.data, "chart-days", "class=\"bar\""), 1);
+	assert_non_null(
+	    strstr(r.out.data, "href=\"/report.csv?from=2026-03-05&amp;to=2026-03-31\""));
+	web_buf_free(&r.out);
+	render(web_page_report, &app, &r, "from", "2026-03-02", "to", "2026-03-02");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(in_chart(r.out.data, "chart-who", "class=\"bar\""), 2);
+	web_buf_free(&r.out);
+	render(web_page_report_csv, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.content_type, "text/csv; charset=utf-8");
+	assert_string_equal(r.filename, "rinki-report-2026-03-01-2026-03-31.csv");
+	assert_non_null(strstr(r.out.data, "2026-03-01 00:00,2026-04-01 00:00,total,,,3,2,0,1,"));
+	web_buf_free(&r.out);
+
+	/* no query: the current month (April 2026, no calls) */
+	render(web_page_report, &app, &r, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.out.data, "value=\"2026-04\""));
+	assert_int_equal(in_chart(r.out.data, "chart-days", "class=\"bar\""), 0);
+	web_buf_free(&r.out);
+
+	/* refused: a bad month, a reversed or too long range, month and days together */
+	const char *bad[][4] = {
+	    {"month", "2026-13", NULL, NULL},		{"month", "2026-3", NULL, NULL},
+	    {"month", "2026-03x", NULL, NULL},		{"from", "2026-03-05", "to", "2026-03-04"},
+	    {"from", "2020-01-01", "to", "2026-03-04"}, {"from", "2026-03-05", NULL, NULL},
+	    {"month", "2026-03", "from", "2026-03-01"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		render(web_page_report, &app, &r, bad[i][0], bad[i][1], bad[i][2], bad[i][3]);
+		if (r.status != 400)
+			fail_msg("query %zu: status %d", i, r.status);
+		web_buf_free(&r.out);
+		render(web_page_report_csv, &app, &r, bad[i][0], bad[i][1], bad[i][2], bad[i][3]);
+		assert_int_equal(r.status, 400);
+		assert_string_equal(r.filename, "");
+		web_buf_free(&r.out);
+	}
 }
 
 /* ---- TLS: the serving rules, the certificate and key files ---------------------------- */
@@ -763,6 +939,7 @@ int main(void)
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_report_page, users_setup, users_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,8 @@ static const struct web_route routes[] = {
     {"GET", "/log/", R_COOR, false, web_page_incident},
     {"GET", "/system", R_ALL, false, web_page_system},
     {"GET", "/overview", R_COOR | WEB_ROLE_MANAGER, false, web_page_overview},
+    {"GET", "/report", R_COOR | WEB_ROLE_MANAGER, false, web_page_report},
+    {"GET", "/report.csv", R_COOR | WEB_ROLE_MANAGER, false, web_page_report_csv},
     {"GET", "/password", R_ALL, false, web_page_password},
     {"POST", "/password", R_ALL, true, web_page_password},
 };
@@ -176,6 +178,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct web_req *r)
 	MHD_add_response_header(resp, "Content-Security-Policy",
 				"default-src 'none'; style-src 'self'; img-src 'self'; "
 				"form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	if (r->filename[0]) {
+		char cd[128];
+		snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", r->filename);
+		MHD_add_response_header(resp, "Content-Disposition", cd);
+	}
 	if (r->status == 303 && r->location[0])
 		MHD_add_response_header(resp, "Location", r->location);
 	for (int i = 0; i < r->n_cookies; i++)

@@ -6,7 +6,8 @@
  * accounts file. Every string from outside this file goes through web_buf_esc().
  *
  * Sections: frame (head, navigation, times), login/logout/password, on call, call log
- * and incident, system (control socket), overview (aggregates for managers).
+ * and incident, system (control socket), overview (aggregates for managers), report
+ * (store/report.c's figures of a month or any range as SVG charts, and its CSV).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +24,7 @@
 #include "ctl/ctl_proto.h"
 #include "rinki/proto.h"
 #include "store/db.h"
+#include "store/report.h"
 #include "store/roster.h"
 #include "web.h"
 
@@ -101,6 +103,7 @@ static void page_begin(struct web_req *r, const char *title)
 		    {"/oncall", T_ONCALL, WEB_ROLE_COORDINATOR},
 		    {"/log", T_CALLLOG, WEB_ROLE_COORDINATOR},
 		    {"/overview", T_OVERVIEW, WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER},
+		    {"/report", T_REPORT, WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER},
 		    {"/system", T_SYSTEM,
 		     WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER | WEB_ROLE_TECHNICIAN},
 		};
@@ -155,6 +158,7 @@ void web_page_css(struct web_req *r)
 	    "td,th{border-bottom:1px solid #ccc;padding:.25em .5em;text-align:left;"
 	    "vertical-align:top}.wrap{overflow-x:auto}.gap,.err{color:#b00000;font-weight:bold}"
 	    ".ok{color:#176b2c;font-weight:bold}svg.tl{width:100%;height:auto;max-width:60em}"
+	    "svg.chart{width:100%;height:auto;max-width:60em}"
 	    "form.filter{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}"
 	    "label{display:block}input,select,button{font-size:1em;padding:.3em}"
 	    ".login{max-width:22em}.login input{width:100%;box-sizing:border-box}"
@@ -1093,4 +1097,326 @@ void web_page_overview(struct web_req *r)
 	free(segs);
 	gw_db_close(db);
 	gw_roster_free(ro);
+}
+
+/* ---- report (aggregates and charts) ------------------------------------------------------ */
+
+#define REPORT_DAYS_MAX 1100 /* about three years on one page */
+
+/* Parse "YYYY-MM" (a real month). 0 or -EINVAL. */
+static int parse_month(const char *s, int *y, int *m)
+{
+	int n = -1;
+
+	if (!s || strlen(s) != 7 || sscanf(s, "%4d-%2d%n", y, m, &n) != 2 || n != 7 || s[4] != '-')
+		return -EINVAL;
+	return *y < 2000 || *y > 2999 || *m < 1 || *m > 12 ? -EINVAL : 0;
+}
+
+/*
+ * The report's range from the query: month=YYYY-MM, or from=YYYY-MM-DD and to=YYYY-MM-DD
+ * (both days included), or the current local month. Local midnights, DST-safe. 0, or
+ * -EINVAL for a malformed, reversed or too long range. label gets "YYYY-MM" or "D1_D2".
+ */
+static int report_range(struct web_req *r, int64_t *from, int64_t *to, char *dfrom, char *dto)
+{
+	const char *a_month = r->arg(r, "month"), *a_from = r->arg(r, "from"),
+		   *a_to = r->arg(r, "to");
+	int fy, fm, fd = 1, ty, tmo, td;
+	struct tm tm;
+
+	local_tm(r->app->now_ms(), &tm);
+	fy = tm.tm_year + 1900;
+	fm = tm.tm_mon + 1;
+	if (a_month && *a_month) {
+		if ((a_from && *a_from) || (a_to && *a_to) || parse_month(a_month, &fy, &fm) < 0)
+			return -EINVAL;
+	} else if ((a_from && *a_from) || (a_to && *a_to)) {
+		if (parse_date(a_from, &fy, &fm, &fd) < 0 || parse_date(a_to, &ty, &tmo, &td) < 0)
+			return -EINVAL;
+		*from = gw_roster_local_to_utc(fy, fm, fd, 0);
+		local_tm(gw_roster_local_to_utc(ty, tmo, td, 0) + DAY_MS + 3 * 3600 * 1000LL, &tm);
+		*to = gw_roster_local_to_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0);
+		goto check;
+	}
+	*from = gw_roster_local_to_utc(fy, fm, 1, 0);
+	*to = gw_roster_local_to_utc(fm == 12 ? fy + 1 : fy, fm == 12 ? 1 : fm + 1, 1, 0);
+	local_tm(*to - DAY_MS / 2, &tm);
+	ty = tm.tm_year + 1900;
+	tmo = tm.tm_mon + 1;
+	td = tm.tm_mday;
+check:
+	if (*to <= *from || *to - *from > REPORT_DAYS_MAX * DAY_MS)
+		return -EINVAL;
+	snprintf(dfrom, 11, "%04d-%02d-%02d", fy, fm, fd);
+	snprintf(dto, 11, "%04d-%02d-%02d", ty, tmo, td);
+	return 0;
+}
+
+/* Build the report of the query's range; on failure render the error page. */
+static struct gw_report *report_for(struct web_req *r, char *dfrom, char *dto)
+{
+	int64_t from, to;
+	struct gw_report *rep;
+
+	if (report_range(r, &from, &to, dfrom, dto) < 0) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return NULL;
+	}
+	struct gw_db *db = open_db(r);
+	if (!db)
+		return NULL;
+	int rc = gw_report_build(db, from, to, 60000, &rep);
+	gw_db_close(db);
+	if (rc < 0) {
+		web_page_error(r, 503, T_DB_ERROR);
+		return NULL;
+	}
+	return rep;
+}
+
+static void svg_begin(struct web_req *r, const char *id, int h, enum web_str label)
+{
+	web_buf_printf(&r->out,
+		       "<h2>%s</h2><svg class=\"chart\" id=\"%s\" viewBox=\"0 0 1000 %d\" "
+		       "role=\"img\" aria-label=\"%s\">",
+		       T(r, label), id, h, T(r, label));
+}
+
+/* One bar (only for n > 0) with its tooltip; (x, y) the top left. */
+static void svg_bar(struct web_req *r, double x, double y, double w, double h, int64_t n,
+		    const char *what)
+{
+	if (n <= 0)
+		return;
+	web_buf_printf(&r->out,
+		       "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+		       "fill=\"#457b9d\"><title>",
+		       x, y, w < 0.5 ? 0.5 : w, h);
+	web_buf_esc(&r->out, what);
+	web_buf_printf(&r->out, ": %" PRId64 "</title></rect>", n);
+}
+
+static int64_t max_of(const int64_t *v, size_t n)
+{
+	int64_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] > m)
+			m = v[i];
+	return m;
+}
+
+/* Calls per local day: a bar per day with calls, the date under each month's first day. */
+static void chart_days(struct web_req *r, const struct gw_report *rep)
+{
+	const double x0 = 40, w = 950.0 / (double)rep->n_days, base = 170;
+	int64_t top = max_of(rep->per_day, rep->n_days);
+
+	svg_begin(r, "chart-days", 200, T_PER_DAY);
+	web_buf_printf(&r->out,
+		       "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"990\" y2=\"%.0f\" stroke=\"#222\"/>"
+		       "<text x=\"0\" y=\"20\" font-size=\"16\">%" PRId64 "</text>",
+		       x0, base, base, top);
+	for (size_t i = 0; i < rep->n_days; i++) {
+		time_t t = (time_t)((rep->day0 + (int64_t)i) * 86400);
+		struct tm tm;
+		char what[32];
+		gmtime_r(&t, &tm);
+		snprintf(what, sizeof(what), "%d.%d.%d", tm.tm_mday, tm.tm_mon + 1,
+			 tm.tm_year + 1900);
+		double h = top ? 150.0 * (double)rep->per_day[i] / (double)top : 0;
+		svg_bar(r, x0 + w * (double)i + w * 0.1, base - h, w * 0.8, h, rep->per_day[i],
+			what);
+		if (i == 0 || tm.tm_mday == 1 || (rep->n_days <= 62 && tm.tm_wday == 1))
+			web_buf_printf(&r->out,
+				       "<text x=\"%.2f\" y=\"192\" font-size=\"14\">%d.%d.</text>",
+				       x0 + w * (double)i, tm.tm_mday, tm.tm_mon + 1);
+	}
+	web_buf_puts(&r->out, "</svg>");
+}
+
+/* Weekday (Monday first) x hour: 168 cells, darker for more calls. */
+static void chart_heatmap(struct web_req *r, const struct gw_report *rep)
+{
+	int64_t top = max_of(&rep->wday_hour[0][0], 7 * 24);
+
+	svg_begin(r, "chart-heatmap", 250, T_HEATMAP);
+	for (int row = 0; row < 7; row++) {
+		int wd = (row + 1) % 7;
+		web_buf_printf(&r->out, "<text x=\"0\" y=\"%d\" font-size=\"16\">%s</text>",
+			       row * 30 + 22, wdays[r->lang][wd]);
+		for (int h = 0; h < 24; h++) {
+			int64_t n = rep->wday_hour[wd][h];
+			web_buf_printf(&r->out,
+				       "<rect class=\"cell\" x=\"%d\" y=\"%d\" width=\"38\" "
+				       "height=\"28\" fill=\"%s\" fill-opacity=\"%.2f\"><title>%s "
+				       "%02d–%02d: %" PRId64 "</title></rect>",
+				       50 + h * 39, row * 30, n ? "#1d3557" : "#dddddd",
+				       n && top ? 0.15 + 0.85 * (double)n / (double)top : 1.0,
+				       wdays[r->lang][wd], h, h + 1, n);
+		}
+	}
+	for (int h = 0; h < 24; h += 3)
+		web_buf_printf(&r->out, "<text x=\"%d\" y=\"240\" font-size=\"16\">%02d</text>",
+			       52 + h * 39, h);
+	web_buf_puts(&r->out, "</svg>");
+}
+
+/* Accepted calls per time-to-accept bin. */
+static void chart_accept(struct web_req *r, const struct gw_report *rep)
+{
+	const double w = 95, base = 170;
+	int64_t top = max_of(rep->acc_bins, GW_REPORT_ACC_BINS);
+
+	svg_begin(r, "chart-accept", 200, T_ACCEPT_DIST);
+	web_buf_printf(&r->out,
+		       "<line x1=\"40\" y1=\"170\" x2=\"990\" y2=\"170\" stroke=\"#222\"/>"
+		       "<text x=\"0\" y=\"20\" font-size=\"16\">%" PRId64 "</text>",
+		       top);
+	for (int i = 0; i < GW_REPORT_ACC_BINS; i++) {
+		char what[32];
+		if (i == GW_REPORT_ACC_BINS - 1)
+			snprintf(what, sizeof(what), "> %" PRId64 " s",
+				 gw_report_acc_upper_ms[i - 1] / 1000);
+		else
+			snprintf(what, sizeof(what), "≤ %" PRId64 " s",
+				 gw_report_acc_upper_ms[i] / 1000);
+		double h = top ? 150.0 * (double)rep->acc_bins[i] / (double)top : 0;
+		svg_bar(r, 45 + w * i, base - h, w * 0.8, h, rep->acc_bins[i], what);
+		web_buf_puts(&r->out, "<text x=\"");
+		web_buf_printf(&r->out, "%.0f\" y=\"192\" font-size=\"15\">", 45 + w * i);
+		web_buf_esc(&r->out, what);
+		web_buf_puts(&r->out, "</text>");
+	}
+	web_buf_puts(&r->out, "</svg>");
+}
+
+/* Who took the calls: first worker, a later step, the fallback, nobody (horizontal bars). */
+static void chart_who(struct web_req *r, const struct gw_report *rep)
+{
+	const struct gw_report_figures *f = &rep->total;
+	const int64_t v[4] = {f->by_first, f->by_later, f->by_fallback, f->by_nobody};
+	const enum web_str s[4] = {T_BY_FIRST, T_BY_LATER, T_BY_FALLBACK, T_BY_NOBODY};
+	int64_t top = max_of(v, 4);
+
+	svg_begin(r, "chart-who", 170, T_WHO_TOOK);
+	for (int i = 0; i < 4; i++) {
+		double len = top ? 700.0 * (double)v[i] / (double)top : 0;
+		web_buf_printf(&r->out, "<text x=\"0\" y=\"%d\" font-size=\"18\">%s</text>",
+			       i * 40 + 26, T(r, s[i]));
+		svg_bar(r, 220, i * 40 + 6, len, 28, v[i], T(r, s[i]));
+		web_buf_printf(&r->out,
+			       "<text x=\"%.0f\" y=\"%d\" font-size=\"18\">%" PRId64 "</text>",
+			       228 + len, i * 40 + 26, v[i]);
+	}
+	web_buf_puts(&r->out, "</svg>");
+}
+
+static void put_secs(struct web_req *r, int64_t ms)
+{
+	if (ms < 0)
+		web_buf_puts(&r->out, "–");
+	else
+		web_buf_printf(&r->out, "%.1f s", (double)ms / 1000.0);
+}
+
+void web_page_report(struct web_req *r)
+{
+	char dfrom[11], dto[11];
+	struct gw_report *rep = report_for(r, dfrom, dto);
+	if (!rep)
+		return;
+	struct web_buf *b = &r->out;
+	const struct gw_report_figures *t = &rep->total;
+	const char *a_month = r->arg(r, "month");
+
+	page_begin(r, T(r, T_REPORT));
+	web_buf_printf(b,
+		       "<form class=\"filter\" method=\"get\" action=\"/report\">"
+		       "<label>%s<input type=\"month\" name=\"month\" value=\"%.7s\"></label>"
+		       "<button>%s</button></form>"
+		       "<form class=\"filter\" method=\"get\" action=\"/report\">"
+		       "<label>%s<input type=\"date\" name=\"from\" value=\"%s\"></label>"
+		       "<label>%s<input type=\"date\" name=\"to\" value=\"%s\"></label>"
+		       "<button>%s</button></form>",
+		       T(r, T_MONTH), dfrom, T(r, T_SHOW), T(r, T_FROM), dfrom, T(r, T_TO), dto,
+		       T(r, T_SHOW));
+	if (a_month && *a_month)
+		web_buf_printf(b, "<p><a id=\"csv\" href=\"/report.csv?month=%.7s\">%s</a></p>",
+			       dfrom, T(r, T_CSV));
+	else
+		web_buf_printf(b,
+			       "<p><a id=\"csv\" href=\"/report.csv?from=%s&amp;to=%s\">%s</a></p>",
+			       dfrom, dto, T(r, T_CSV));
+	bool ok = gw_report_balanced(rep);
+	web_buf_printf(b, "<p class=\"%s\" id=\"check\">%s: %" PRId64 "/%" PRId64 "</p>",
+		       ok ? "ok" : "err", T(r, ok ? T_CHECK_OK : T_CHECK_BAD),
+		       gw_report_counted(rep), rep->in_range);
+	web_buf_printf(b,
+		       WRAP "<table id=\"totals\"><tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr><tr><th>%s</th><td>",
+		       T(r, T_TOTAL), T(r, T_CALLS), t->calls, T(r, T_UNANSWERED),
+		       t->unanswered + t->unstaffed, T(r, T_WITHIN60), t->accepted_within,
+		       T(r, T_TEXTS), t->texts, T(r, T_STATUSES), t->statuses, T(r, T_ACCEPT_P50));
+	put_secs(r, t->accept_p50);
+	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_ACCEPT_P90));
+	put_secs(r, t->accept_p90);
+	web_buf_puts(b, "</td></tr></table></div>");
+	chart_days(r, rep);
+	chart_heatmap(r, rep);
+	chart_accept(r, rep);
+	chart_who(r, rep);
+	web_buf_printf(b,
+		       "<h2>%s</h2>" WRAP "<table id=\"lines\"><tr><th>%s</th><th>%s</th>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_PER_LINE), T(r, T_PER_LINE), T(r, T_LINE), T(r, T_CALLS),
+		       T(r, T_WITHIN60), T(r, T_UNANSWERED), T(r, T_ACCEPT_P50),
+		       T(r, T_ACCEPT_P90));
+	for (size_t i = 0; i < rep->n_lines; i++) {
+		const struct gw_report_figures *f = &rep->lines[i].f;
+		if (!f->calls)
+			continue;
+		web_buf_puts(b, "<tr><td>");
+		web_buf_esc(b, rep->lines[i].key[0] ? rep->lines[i].key : "-");
+		web_buf_printf(
+		    b, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td%s>%" PRId64 "</td><td>",
+		    f->calls, f->accepted_within,
+		    f->unanswered + f->unstaffed ? " class=\"gap\"" : "",
+		    f->unanswered + f->unstaffed);
+		put_secs(r, f->accept_p50);
+		web_buf_puts(b, "</td><td>");
+		put_secs(r, f->accept_p90);
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+	if (!t->calls)
+		web_buf_printf(b, "<p class=\"muted\">%s</p>", T(r, T_NO_CALLS));
+	page_end(r);
+	gw_report_free(rep);
+}
+
+void web_page_report_csv(struct web_req *r)
+{
+	char dfrom[11], dto[11], *data = NULL;
+	size_t len = 0;
+	struct gw_report *rep = report_for(r, dfrom, dto);
+	if (!rep)
+		return;
+	FILE *f = open_memstream(&data, &len);
+	int rc = f ? gw_report_write(rep, NULL, GW_REPORT_CSV, f) : -ENOMEM;
+	if (f)
+		fclose(f);
+	gw_report_free(rep);
+	if (rc < 0 || !data) {
+		free(data);
+		web_page_error(r, 500, T_DB_ERROR);
+		return;
+	}
+	web_buf_putn(&r->out, data, len);
+	free(data);
+	r->content_type = "text/csv; charset=utf-8";
+	snprintf(r->filename, sizeof(r->filename), "rinki-report-%s-%s.csv", dfrom, dto);
 }

@@ -48,6 +48,7 @@ struct web_req {
 	int status;
 	struct web_buf out;
 	const char *content_type; /* NULL: text/html; charset=utf-8 */
+	char filename[64];	  /* a download's name (Content-Disposition), "" when none */
 	char location[256];	  /* redirect target (status 303) */
 	char cookies[3][256];	  /* Set-Cookie values */
 	int n_cookies;
@@ -68,6 +69,10 @@ void web_page_system(struct web_req *r);   /* GET /system (everyone) */
 void web_page_overview(struct web_req *r); /* GET /overview (manager, coordinator) */
 void web_page_password(struct web_req *r); /* GET and POST /password (everyone) */
 void web_page_css(struct web_req *r);	   /* GET /app.css */
+
+/* GET /report and /report.csv (manager, coordinator): store/report.c's figures. */
+void web_page_report(struct web_req *r);
+void web_page_report_csv(struct web_req *r);
 
 /* Render an error page with status and message s (the page frame included). */
 void web_page_error(struct web_req *r, int status, enum web_str s);
