@@ -127,8 +127,12 @@ build/san/libgateway.a: $(GW_SRCS:%.c=build/san/%.o)
 build/rinkid: build/rel/gateway/main.o $(REL_GW)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(REL_GW)
+# rinkictl user runs rinki-web's account code (tools/web/usercmd.c on users.c).
+CTL_WEB := tools/web/usercmd.c tools/web/users.c tools/web/form.c
+build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(CTL_WEB:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+build/rel/tools/rinkictl_user.o: REL_CFLAGS += -Itools
+build/san/tools/rinkictl_user.o: SAN_CFLAGS += -Itools
 
 build/rinki-web: $(WEB_SRCS:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
@@ -152,7 +156,7 @@ build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(SAN_GW)
+build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(CTL_WEB:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 

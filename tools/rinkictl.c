@@ -129,6 +129,19 @@ static const struct ctl_cmd_help {
      "vendors, list the sound cards (/proc/asound/cards, or FILE) and print the\n"
      "rinki.conf lines to use. A port another process holds open is skipped. Exit 0 when\n"
      "a PEI and a modem were found, else 1."},
+    {"user add", "user add NAME ROLE [--lang fi|sv|en] [-c FILE] [--allow-root]",
+     "Add an account of the web console (rinki-web): ROLE coordinator, manager or\n"
+     "technician. The password is read from the terminal (twice, not shown) or as one line\n"
+     "of standard input. The accounts file is web.users of FILE (default\n"
+     "/etc/rinki/rinki.conf), opened as web.user (root stays root with --allow-root, for\n"
+     "tests only); the same code as rinki-web user add. Every user command takes -c FILE\n"
+     "and --allow-root."},
+    {"user passwd", "user passwd NAME [-c FILE]",
+     "Set a web console account's password (read as for user add); its lockout ends and\n"
+     "its sessions end."},
+    {"user disable", "user disable|enable NAME [-c FILE]",
+     "Disable a web console account (its sessions end; it cannot log in) or enable it."},
+    {"user list", "user list [-c FILE]", "The web console's accounts: name, role, language."},
     {"status", "[-s SOCKET] status [--json]",
      "Ask the running rinkid (control socket, tools/rinkictl_status.c) how it is: radio,\n"
      "modem, board, incident, call-back, database, counters, and its health. Exit status\n"
@@ -151,6 +164,8 @@ int ctl_status_main(const char *socket_path, int argc, char **argv);
 int ctl_config_main(const char *dbpath, int argc, char **argv);
 /* probe (tools/rinkictl_probe.c). */
 int ctl_probe_main(const char *dbpath, int argc, char **argv);
+/* The web console's accounts (tools/rinkictl_user.c). */
+int ctl_user_main(const char *dbpath, int argc, char **argv);
 
 static void ctl_usage(FILE *f)
 {
@@ -1580,7 +1595,7 @@ int main(int argc, char **argv)
 	    {"oncall", ctl_oncall},	  {"log", ctl_log},	      {"report", ctl_report},
 	    {"retention", ctl_retention}, {"roster", ctl_roster},     {"directory", ctl_directory},
 	    {"worker", ctl_worker},	  {"override", ctl_override}, {"config", ctl_config_main},
-	    {"probe", ctl_probe_main},
+	    {"probe", ctl_probe_main},	  {"user", ctl_user_main},
 	};
 	const char *dbpath = getenv("RINKI_DB");
 	const char *socket_path = NULL;

@@ -29,6 +29,7 @@
 #include "web/html.h"
 #include "web/session.h"
 #include "web/text.h"
+#include "web/usercmd.h"
 #include "web/users.h"
 #include "web/web.h"
 
@@ -783,6 +784,66 @@ static void test_report_page(void **state)
 	}
 }
 
+/* ---- the account commands (rinki-web user, rinkictl user) ------------------------------ */
+
+/* Run web_user_cmd with stdin holding input (one line: the password). */
+static int user_cmd(struct tmpdb *t, const char *input, int argc, const char **argv)
+{
+	char in[160];
+	snprintf(in, sizeof(in), "%s/stdin", t->dir);
+	FILE *f = fopen(in, "w");
+	assert_non_null(f);
+	fputs(input, f);
+	fclose(f);
+	assert_non_null(freopen(in, "r", stdin));
+	return web_user_cmd("test", t->u, argc, (char **)argv);
+}
+
+static void test_user_cmd(void **state)
+{
+	struct tmpdb *t = *state;
+	struct web_user w;
+	int64_t now = 1767225600000;
+
+	assert_int_equal(user_cmd(t, "nina's long password\n", 5,
+				  (const char *[]){"add", "nina", "coordinator", "--lang", "sv"}),
+			 0);
+	assert_int_equal(web_users_get(t->u, "nina", &w), 0);
+	assert_int_equal(w.role, WEB_ROLE_COORDINATOR);
+	assert_string_equal(w.lang, "sv");
+	assert_int_equal(web_users_login(t->u, "nina", "nina's long password", "ip", now, &w), 0);
+	/* refused: the name again, a bad role, language or name, a short password */
+	assert_int_equal(
+	    user_cmd(t, "another long one\n", 3, (const char *[]){"add", "nina", "manager"}), 1);
+	assert_int_equal(
+	    user_cmd(t, "another long one\n", 3, (const char *[]){"add", "olli", "boss"}), 2);
+	assert_int_equal(user_cmd(t, "another long one\n", 5,
+				  (const char *[]){"add", "olli", "manager", "--lang", "de"}),
+			 2);
+	assert_int_equal(
+	    user_cmd(t, "another long one\n", 3, (const char *[]){"add", "Olli", "manager"}), 1);
+	assert_int_equal(user_cmd(t, "short\n", 3, (const char *[]){"add", "olli", "manager"}), 1);
+	assert_int_equal(web_users_get(t->u, "olli", &w), -ENOENT);
+	/* a new password: the old one no longer logs in */
+	assert_int_equal(user_cmd(t, "short\n", 2, (const char *[]){"passwd", "nina"}), 1);
+	assert_int_equal(
+	    user_cmd(t, "nina's new password\n", 2, (const char *[]){"passwd", "nina"}), 0);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's long password", "ip", now, &w),
+			 -EACCES);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's new password", "ip", now, &w), 0);
+	/* disable, enable; an unknown name */
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"disable", "nina"}), 0);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's new password", "ip", now, &w),
+			 -EPERM);
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"enable", "nina"}), 0);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's new password", "ip", now, &w), 0);
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"disable", "nobody"}), 1);
+	assert_int_equal(user_cmd(t, "", 1, (const char *[]){"list"}), 0);
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"remove", "nina"}), 2);
+	assert_int_equal(user_cmd(t, "", 0, (const char *[]){NULL}), 2);
+	assert_non_null(freopen("/dev/null", "r", stdin));
+}
+
 /* ---- TLS: the serving rules, the certificate and key files ---------------------------- */
 
 static void test_conf_check(void **state)
@@ -940,6 +1001,7 @@ int main(void)
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_report_page, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_user_cmd, users_setup, users_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
