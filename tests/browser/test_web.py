@@ -17,7 +17,10 @@ the test:
     page (the session goes on with new tokens);
   * opens the system page (the status from the socket) and logs out with the button;
   * logs in as a manager: the overview has no names or phone numbers, and the
-    coordinator's pages (/oncall, /log, /log/ID) answer 403;
+    coordinator's pages (/oncall, /log, /log/ID) answer 403; the report of yesterday and
+    today has its four SVG charts with a bar per day with calls (3 calls in all), 168
+    heatmap cells, one time-to-accept bar (12 s) and who took the calls (first worker 1,
+    nobody 2), no names; its CSV downloads with the same total;
   * logs in as a technician: the system page only;
   * finds every refusal in rinki-web's audit trail;
   * makes a self-signed pair with rinki-web tls-selfsigned and serves 0.0.0.0 over HTTPS:
@@ -288,7 +291,9 @@ def scenario(chromium, tmp, procs):
 
     write_roster(roster)
     run([os.path.join(BIN, "rinkictl"), "-d", db, "roster", "import", roster])
+    seeded = [time.time()]
     ids = [int(x) for x in re.findall(r"incident (\d+)", run([FIXTURE, db]))]
+    seeded.append(time.time())
     check(len(ids) == 3, "fixture wrote three incidents")
     with open(conf, "w") as f:
         f.write("db.path %s\nctl.socket %s\nweb.listen 127.0.0.1:0\nweb.users %s\n"
@@ -297,8 +302,9 @@ def scenario(chromium, tmp, procs):
     fake.start()
     run([web, "-c", conf] + root + ["user", "add", "aino", "coordinator", "--lang", "fi"],
         stdin="aino's long password\n")
-    run([web, "-c", conf] + root + ["user", "add", "maija", "manager", "--lang", "en"],
-        stdin="maija's long password\n")
+    # rinkictl user runs the same account code as rinki-web user
+    run([os.path.join(BIN, "rinkictl"), "user", "add", "maija", "manager", "--lang", "en",
+         "-c", conf] + root, stdin="maija's long password\n")
     run([web, "-c", conf] + root + ["user", "add", "timo", "technician", "--lang", "sv"],
         stdin="timo's long password\n")
 
@@ -488,6 +494,7 @@ def scenario(chromium, tmp, procs):
         check("+358" not in page.js("document.body.innerText"),
               "the refusal shows no phone number")
     page.shot("manager-refused")
+    report_checks(page, base, seeded)
 
     # --- technician: the system page only ----------------------------------------------
     page.submit("document.querySelector('form[action=\"/logout\"] button').click()")
@@ -516,6 +523,52 @@ def scenario(chromium, tmp, procs):
         return 1
     print("web browser test: all passed")
     return 0
+
+
+def report_checks(page, base, seeded):
+    """The report of yesterday and today (the fixture's three calls) as the manager."""
+    from zoneinfo import ZoneInfo
+    hel = ZoneInfo("Europe/Helsinki")
+    today = datetime.now(hel).date()
+    q = "from=%s&to=%s" % (today - timedelta(days=1), today)
+    check(page.goto(base + "/report?" + q) == 200, "the manager opens the report")
+
+    def bars(chart):
+        return page.js("[...document.querySelectorAll('#%s rect.bar')]"
+                       ".map(r => r.querySelector('title').textContent)" % chart)
+    days = bars("chart-days")
+    check(sum(int(d.rsplit(": ", 1)[1]) for d in days) == 3,
+          "calls per day: the 3 calls in the bars: %r" % (days,))
+    # the fixture's calls started 60, 50 and 40 min before it ran: their local days
+    want = [{datetime.fromtimestamp(t - m * 60, hel).date() for m in (60, 50, 40)}
+            for t in seeded]
+    if want[0] == want[1]:
+        check(len(days) == len(want[0]), "a bar per local day with calls: %r" % (days,))
+    check(page.js("document.querySelectorAll('#chart-heatmap rect.cell').length") == 168,
+          "the heatmap has 7 x 24 cells")
+    check(bars("chart-accept") == ["≤ 20 s: 1"], "time to accept: one call in 12 s: %r"
+          % (bars("chart-accept"),))
+    check(bars("chart-who") == ["first worker: 1", "nobody: 2"],
+          "who took the calls: %r" % (bars("chart-who"),))
+    check(page.js("document.getElementById('check').className") == "ok",
+          "the report's self-check holds")
+    text = page.js("document.body.innerText")
+    check("+358" not in text and "Aino" not in text and "aino" not in text,
+          "the report shows no names or phone numbers")
+    check(page.js("document.documentElement.scrollWidth <= window.innerWidth + 1"),
+          "the report page fits a phone screen")
+    page.shot("report")
+    cookie = next(c for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]
+                  if c["name"] == "rinki_session")
+    req = urllib.request.Request(base + "/report.csv?" + q,
+                                 headers={"Cookie": "rinki_session=" + cookie["value"]})
+    with urllib.request.urlopen(req, timeout=WAIT_S) as r:
+        csv = r.read().decode()
+        check(r.headers["Content-Type"] == "text/csv; charset=utf-8" and
+              r.headers["Content-Disposition"].startswith("attachment; filename=\"rinki-report-"),
+              "the report's CSV downloads as a file")
+    check(re.search(r"\r\n[^,]*,[^,]*,total,,,3,", csv) is not None,
+          "the CSV's total has the 3 calls: %r" % csv[:300])
 
 
 def https_checks(web, root, conf, tmp, procs):
