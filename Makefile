@@ -284,7 +284,7 @@ build/san/fuzz/fuzz_web: build/san/tests/fuzz/fuzz_web.o build/san/tests/fuzz/sm
 		build/san/tools/web/form.o build/san/tools/web/html.o $(SAN_GW)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c
+build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c gateway/core/text.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 		-Iinclude -Igateway -Itools -o $@ $^ $(shell pkg-config --libs libsodium)
