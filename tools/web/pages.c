@@ -2,12 +2,15 @@
  * pages: what rinki-web shows. Each page reads through the store layer (gateway/store:
  * gw_db_* and the roster snapshot) or asks rinkid over its control socket, and renders
  * server-side HTML into the request's buffer; charts are SVG drawn here. No page writes
- * rinki.db: the only changes are the user's own session and password, in rinki-web's
- * accounts file. Every string from outside this file goes through web_buf_esc().
+ * rinki.db: the user's own session and password change in rinki-web's accounts file, and
+ * the roster's changes (upload, overrides, workers) are requests to rinkid over the
+ * control socket (admin.c), which validates and writes them. Every string from outside this file
+ * goes through web_buf_esc().
  *
  * Sections: frame (head, navigation, times), login/logout/password, on call, call log
  * and incident, system (control socket), overview (aggregates for managers), report
- * (store/report.c's figures of a month or any range as SVG charts, and its CSV).
+ * (store/report.c's figures of a month or any range as SVG charts, and its CSV), roster
+ * (upload with preview and apply, download, overrides in two steps, workers).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,11 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/e164.h"
 #include "ctl/ctl_proto.h"
 #include "rinki/proto.h"
 #include "store/db.h"
 #include "store/report.h"
 #include "store/roster.h"
+#include "admin.h"
 #include "web.h"
 
 /* A table that may scroll sideways on a phone: a named region the keyboard can reach. */
@@ -104,6 +109,7 @@ static void page_begin(struct web_req *r, const char *title)
 		    {"/log", T_CALLLOG, WEB_ROLE_COORDINATOR},
 		    {"/overview", T_OVERVIEW, WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER},
 		    {"/report", T_REPORT, WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER},
+		    {"/roster", T_ROSTER, WEB_ROLE_COORDINATOR},
 		    {"/system", T_SYSTEM,
 		     WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER | WEB_ROLE_TECHNICIAN},
 		};
@@ -162,7 +168,7 @@ void web_page_css(struct web_req *r)
 	    "form.filter{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}"
 	    "label{display:block}input,select,button{font-size:1em;padding:.3em}"
 	    ".login{max-width:22em}.login input{width:100%;box-sizing:border-box}"
-	    ".muted{color:#555}ol{padding-left:1.5em}\n");
+	    ".muted{color:#555}ol{padding-left:1.5em}tr.changed{font-weight:bold}\n");
 }
 
 /* ---- login, logout, password ---------------------------------------------------------- */
@@ -1419,4 +1425,580 @@ void web_page_report_csv(struct web_req *r)
 	free(data);
 	r->content_type = "text/csv; charset=utf-8";
 	snprintf(r->filename, sizeof(r->filename), "rinki-report-%s-%s.csv", dfrom, dto);
+}
+
+/* ---- roster: upload with preview and apply, download, overrides, workers ----------------- */
+
+/* The roster tables as stored (lines, workers, overrides); on failure the error page. */
+static int read_roster(struct web_req *r, struct gw_db_roster *d)
+{
+	struct gw_db *db = open_db(r);
+	if (!db)
+		return -EIO;
+	int rc = gw_db_roster_read(db, d);
+	gw_db_close(db);
+	if (rc < 0)
+		web_page_error(r, 503, T_DB_ERROR);
+	return rc;
+}
+
+static bool has_line(const struct gw_db_roster *d, const char *code)
+{
+	for (size_t i = 0; code && i < d->n_lines; i++)
+		if (strcmp(d->lines[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+static const struct gw_db_worker *find_worker(const struct gw_db_roster *d, const char *h)
+{
+	for (size_t i = 0; h && i < d->n_workers; i++)
+		if (strcmp(d->workers[i].handle, h) == 0)
+			return &d->workers[i];
+	return NULL;
+}
+
+/* "YYYY-MM-DD HH:MM" (local) of t_ms. */
+static void put_local(struct web_req *r, int64_t t_ms)
+{
+	struct tm tm;
+	local_tm(t_ms, &tm);
+	web_buf_printf(&r->out, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		       tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+/* Append " key=<value percent-encoded>" to a request line; false when it does not fit. */
+static bool ctl_arg(char *line, size_t len, const char *key, const char *value)
+{
+	char enc[RINKI_CTL_REQ_MAX];
+	size_t n = strlen(line);
+	if (gw_ctl_encode(enc, sizeof(enc), value) < 0)
+		return false;
+	int w = snprintf(line + n, len - n, " %s=%s", key, enc);
+	return w > 0 && (size_t)w < len - n;
+}
+
+/* Ask rinkid; on a refused connection say so on the page. Returns web_admin_request's. */
+static int admin(struct web_req *r, const char *line, int fd, char *reply, size_t len)
+{
+	int rc =
+	    web_admin_request(r->app->conf->ctl_socket, line, fd, reply, len, WEB_ADMIN_WAIT_MS);
+	web_users_audit(r->app->users, r->app->now_ms(), r->user.name, r->ip,
+			rc == 0 ? "change" : "change_failed", line);
+	return rc;
+}
+
+/* The outcome of a change: ok, rinkid's error text, or why rinkid was not reached. */
+static void put_outcome(struct web_req *r, int rc, const char *reply)
+{
+	struct web_buf *b = &r->out;
+	if (rc < 0) {
+		web_buf_printf(b, "<p class=\"err\" id=\"result\">%s (", T(r, T_RINKID_DOWN));
+		web_buf_esc(b, strerror(-rc));
+		web_buf_puts(b, ")</p>");
+		r->status = 503;
+	} else if (rc == 1) {
+		web_buf_printf(b, "<p class=\"err\" id=\"result\">%s: ", T(r, T_REFUSED));
+		web_buf_esc(b, web_admin_final(reply));
+		web_buf_puts(b, "</p>");
+		r->status = 409;
+	} else {
+		web_buf_printf(b, "<p class=\"ok\" id=\"result\">%s</p>", T(r, T_DONE));
+	}
+	web_buf_printf(b, "<p><a href=\"/roster\">%s</a></p>", T(r, T_ROSTER));
+}
+
+static void put_line_options(struct web_req *r, const struct gw_db_roster *d)
+{
+	for (size_t i = 0; i < d->n_lines; i++) {
+		web_buf_puts(&r->out, "<option value=\"");
+		web_buf_esc(&r->out, d->lines[i].code);
+		web_buf_puts(&r->out, "\">");
+		web_buf_esc(&r->out, d->lines[i].code);
+		web_buf_puts(&r->out, " ");
+		web_buf_esc(&r->out, r->lang == WEB_LANG_FI   ? d->lines[i].name_fi
+				     : r->lang == WEB_LANG_SV ? d->lines[i].name_sv
+							      : d->lines[i].name_en);
+		web_buf_puts(&r->out, "</option>");
+	}
+}
+
+void web_page_roster(struct web_req *r)
+{
+	struct gw_db_roster d;
+	if (read_roster(r, &d) < 0)
+		return;
+	struct web_buf *b = &r->out;
+	page_begin(r, T(r, T_ROSTER));
+	/* upload */
+	web_buf_printf(b,
+		       "<h2>%s</h2><form class=\"filter\" id=\"upload\" method=\"post\" "
+		       "action=\"/roster/upload\" enctype=\"multipart/form-data\">",
+		       T(r, T_UPLOAD));
+	put_csrf(r);
+	web_buf_printf(b,
+		       "<label>%s<input type=\"file\" name=\"roster\" id=\"roster-file\" "
+		       "accept=\".csv,text/csv\" required></label><label><input type=\"checkbox\" "
+		       "name=\"replace\" value=\"1\"> %s</label><button>%s</button></form>"
+		       "<p><a id=\"download\" href=\"/roster.csv\">%s</a></p>",
+		       T(r, T_CSV_FILE), T(r, T_REPLACE_MANUAL), T(r, T_PREVIEW), T(r, T_DOWNLOAD));
+	/* overrides */
+	web_buf_printf(b,
+		       "<h2>%s</h2>" WRAP "<table id=\"overrides\"><tr><th>#</th><th>%s</th>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_OVERRIDES), T(r, T_OVERRIDES), T(r, T_KIND), T(r, T_LINE),
+		       T(r, T_WORKER), T(r, T_FROM), T(r, T_TO), T(r, T_REMOVE));
+	for (size_t i = 0; i < d.n_overrides; i++) {
+		const struct gw_db_override *o = &d.overrides[i];
+		web_buf_printf(b, "<tr><td>%" PRId64 "</td><td>", o->id);
+		web_buf_esc(b, o->kind);
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, o->line ? o->line : "*");
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, o->worker);
+		if (o->by) {
+			web_buf_puts(b, " → ");
+			web_buf_esc(b, o->by);
+		}
+		web_buf_puts(b, "</td><td>");
+		put_local(r, o->start_ms);
+		web_buf_puts(b, "</td><td>");
+		put_local(r, o->end_ms);
+		web_buf_puts(b, "</td><td>");
+		if (o->manual) {
+			web_buf_puts(b, "<form method=\"post\" action=\"/roster/override-del\">");
+			put_csrf(r);
+			web_buf_printf(b,
+				       "<input type=\"hidden\" name=\"id\" value=\"%" PRId64
+				       "\"><button aria-label=\"%s %" PRId64
+				       "\">%s</button></form>",
+				       o->id, T(r, T_REMOVE), o->id, T(r, T_REMOVE));
+		}
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+	web_buf_printf(b,
+		       "<h3>%s</h3><form class=\"filter\" id=\"override-add\" method=\"post\" "
+		       "action=\"/roster/override\">",
+		       T(r, T_OVERRIDE_ADD));
+	put_csrf(r);
+	web_buf_printf(b, "<label>%s<select name=\"line\" required>", T(r, T_LINE));
+	put_line_options(r, &d);
+	web_buf_printf(b, "</select></label><label>%s<select name=\"worker\" required>",
+		       T(r, T_WORKER));
+	for (size_t i = 0; i < d.n_workers; i++) {
+		web_buf_puts(b, "<option value=\"");
+		web_buf_esc(b, d.workers[i].handle);
+		web_buf_puts(b, "\">");
+		web_buf_esc(b, d.workers[i].name);
+		web_buf_puts(b, "</option>");
+	}
+	web_buf_printf(b,
+		       "</select></label><label>%s<input type=\"datetime-local\" name=\"from\" "
+		       "required></label><label>%s<input type=\"datetime-local\" name=\"to\" "
+		       "required></label><label>%s<input name=\"reason\" maxlength=\"120\">"
+		       "</label><button>%s</button></form>",
+		       T(r, T_FROM), T(r, T_TO), T(r, T_REASON), T(r, T_NEXT));
+	/* workers */
+	web_buf_printf(b,
+		       "<h2>%s</h2>" WRAP "<table id=\"workers\"><tr><th>%s</th><th>%s</th>"
+		       "<th>%s</th><th>%s</th></tr>",
+		       T(r, T_WORKERS), T(r, T_WORKERS), T(r, T_WORKER), T(r, T_PHONE),
+		       T(r, T_LANGUAGE), T(r, T_SAVE));
+	for (size_t i = 0; i < d.n_workers; i++) {
+		const struct gw_db_worker *w = &d.workers[i];
+		const char *lang = w->lang ? w->lang : "fi";
+		web_buf_puts(b, "<tr><td>");
+		web_buf_esc(b, w->name);
+		if (!w->active)
+			web_buf_printf(b, " <span class=\"gap\">(%s)</span>", T(r, T_DISABLED));
+		web_buf_puts(b, "</td><td colspan=\"3\"><form class=\"filter\" method=\"post\" "
+				"action=\"/roster/worker\">");
+		put_csrf(r);
+		web_buf_puts(b, "<input type=\"hidden\" name=\"worker\" value=\"");
+		web_buf_esc(b, w->handle);
+		web_buf_printf(b, "\"><label>%s<input name=\"phone\" value=\"", T(r, T_PHONE));
+		web_buf_esc(b, w->phone);
+		web_buf_printf(b, "\" maxlength=\"16\"></label><label>%s<select name=\"lang\">",
+			       T(r, T_LANGUAGE));
+		static const char *const langs[] = {"fi", "sv", "en"};
+		for (int k = 0; k < 3; k++)
+			web_buf_printf(b, "<option%s>%s</option>",
+				       strcmp(lang, langs[k]) == 0 ? " selected" : "", langs[k]);
+		web_buf_printf(b,
+			       "</select></label><label><input type=\"checkbox\" name=\"disabled\" "
+			       "value=\"1\"%s> %s</label><label><input type=\"checkbox\" "
+			       "name=\"pin_reset\" value=\"1\"> %s</label><button>%s</button>"
+			       "</form></td></tr>",
+			       w->active ? "" : " checked", T(r, T_DISABLED), T(r, T_PIN_RESET),
+			       T(r, T_SAVE));
+	}
+	web_buf_puts(b, "</table></div>");
+	page_end(r);
+	gw_db_roster_clear(&d);
+}
+
+void web_page_roster_csv(struct web_req *r)
+{
+	struct gw_db_roster d;
+	char *data = NULL;
+	size_t len = 0;
+	if (read_roster(r, &d) < 0)
+		return;
+	FILE *f = open_memstream(&data, &len);
+	int rc = f ? gw_roster_write_csv(&d, f) : -ENOMEM;
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = -EIO;
+	gw_db_roster_clear(&d);
+	if (rc < 0 || !data) {
+		free(data);
+		web_page_error(r, 500, T_DB_ERROR);
+		return;
+	}
+	web_buf_putn(&r->out, data, len);
+	free(data);
+	r->content_type = "text/csv; charset=utf-8";
+	snprintf(r->filename, sizeof(r->filename), "rinki-roster.csv");
+}
+
+/* The counts a preview's final line gives ("lines=3 ... was_lines=2 ..."). */
+static void put_changes(struct web_req *r, const struct gw_ctl_msg *m)
+{
+	static const char *const keys[] = {"lines", "workers", "shifts", "rotations", "overrides",
+					   "steps", "routes",  "dirs",	 "holidays"};
+	struct web_buf *b = &r->out;
+	web_buf_printf(b,
+		       "<h2>%s</h2>" WRAP "<table id=\"changes\"><tr><th>%s</th><th>%s</th>"
+		       "<th>%s</th></tr>",
+		       T(r, T_CHANGES), T(r, T_CHANGES), T(r, T_KIND), T(r, T_NOW_STORED),
+		       T(r, T_IN_FILE));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char was[32];
+		snprintf(was, sizeof(was), "was_%s", keys[i]);
+		const char *now = gw_ctl_msg_get(m, keys[i]), *before = gw_ctl_msg_get(m, was);
+		if (!now)
+			continue;
+		bool diff = !before || strcmp(now, before) != 0;
+		web_buf_printf(b, "<tr%s><th>%s</th><td>", diff ? " class=\"changed\"" : "",
+			       keys[i]);
+		web_buf_esc(b, before ? before : "?");
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, now);
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+}
+
+/*
+ * A preview reply: "+ error row=N text=T" lines (every validation error with its row),
+ * "+ manual fate=F text=T" lines (what happens to each manual change), and the final
+ * "ok mode=preview rows=R errors=E [conflicts=C counts... was_counts...]". Returns true
+ * when the roster may be applied (no errors, no conflict or replace).
+ */
+static bool put_preview(struct web_req *r, const char *reply, bool replace)
+{
+	static struct gw_ctl_msg m;
+	struct web_buf *b = &r->out;
+	char err[128];
+	int n_err = 0, n_manual = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const char *want = pass ? "manual" : "error";
+		bool open = false;
+		for (const char *l = reply; *l;) {
+			const char *nl = strchr(l, '\n');
+			size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+			if (ll > 2 && l[0] == '+' && l[1] == ' ' &&
+			    gw_ctl_parse(l + 2, ll - 2, &m, err, sizeof(err)) == 0 &&
+			    strcmp(m.verb, want) == 0) {
+				const char *t = gw_ctl_msg_get(&m, "text");
+				if (!open) {
+					if (pass)
+						web_buf_printf(
+						    b,
+						    "<h2>%s</h2>" WRAP
+						    "<table id=\"manual\"><tr><th>%s</th>"
+						    "<th>%s</th></tr>",
+						    T(r, T_MANUAL), T(r, T_MANUAL), T(r, T_OUTCOME),
+						    T(r, T_DETAIL));
+					else
+						web_buf_printf(
+						    b,
+						    "<h2 class=\"err\">%s</h2>" WRAP
+						    "<table id=\"errors\"><tr><th>%s</th>"
+						    "<th>%s</th></tr>",
+						    T(r, T_ERRORS), T(r, T_ERRORS), T(r, T_ROW),
+						    T(r, T_DETAIL));
+					open = true;
+				}
+				web_buf_puts(b, "<tr><td>");
+				web_buf_esc(b, gw_ctl_msg_get(&m, pass ? "fate" : "row"));
+				web_buf_puts(b, "</td><td>");
+				web_buf_esc(b, t ? t : "");
+				web_buf_puts(b, "</td></tr>");
+				*(pass ? &n_manual : &n_err) += 1;
+			}
+			l += ll + (nl != NULL);
+		}
+		if (open)
+			web_buf_puts(b, "</table></div>");
+	}
+	const char *fin = web_admin_final(reply);
+	if (gw_ctl_parse(fin, strlen(fin), &m, err, sizeof(err)) < 0 || strcmp(m.verb, "ok")) {
+		web_buf_printf(b, "<p class=\"err\" id=\"result\">%s: ", T(r, T_REFUSED));
+		web_buf_esc(b, fin);
+		web_buf_puts(b, "</p>");
+		return false;
+	}
+	const char *errors = gw_ctl_msg_get(&m, "errors"), *rows = gw_ctl_msg_get(&m, "rows");
+	const char *conflicts = gw_ctl_msg_get(&m, "conflicts");
+	bool ok = errors && strcmp(errors, "0") == 0 &&
+		  (replace || !conflicts || strcmp(conflicts, "0") == 0);
+	web_buf_printf(b, "<p class=\"%s\" id=\"summary\">", ok ? "ok" : "err");
+	web_buf_esc(b, rows ? rows : "?");
+	web_buf_printf(b, " %s, ", T(r, T_ROWS));
+	web_buf_esc(b, errors ? errors : "?");
+	web_buf_printf(b, " %s", T(r, T_ERRORS));
+	if (conflicts) {
+		web_buf_puts(b, ", ");
+		web_buf_esc(b, conflicts);
+		web_buf_printf(b, " %s", T(r, T_CONFLICTS));
+	}
+	web_buf_puts(b, "</p>");
+	if (ok)
+		put_changes(r, &m);
+	return ok;
+}
+
+void web_page_roster_upload(struct web_req *r)
+{
+	static char reply[WEB_ADMIN_REPLY_MAX];
+	const struct web_upload *u = r->upload;
+	const char *rep = web_form_get(r->form, "replace");
+	bool replace = rep && strcmp(rep, "1") == 0;
+	char line[256] = "roster-import mode=preview", token[WEB_TOKEN_HEX + 1];
+
+	if (!u || !u->data || strcmp(u->file_field, "roster") != 0 || u->len == 0 ||
+	    (rep && !replace) || r->form->n > 2 + (rep != NULL)) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	if (replace)
+		strcat(line, " replace=1");
+	ctl_arg(line, sizeof(line), "by", r->user.name);
+	int fd = web_admin_memfd(u->data, u->len);
+	int rc = fd < 0 ? fd : admin(r, line, fd, reply, sizeof(reply));
+	if (fd >= 0)
+		close(fd);
+	page_begin(r, T(r, T_PREVIEW));
+	if (rc != 0) {
+		put_outcome(r, rc, reply);
+		page_end(r);
+		return;
+	}
+	if (put_preview(r, reply, replace) &&
+	    web_pending_put(r->app->pending, r->user.name, u->data, u->len, replace,
+			    r->app->now_ms(), token) == 0) {
+		web_buf_puts(&r->out,
+			     "<form id=\"apply\" method=\"post\" action=\"/roster/apply\">");
+		put_csrf(r);
+		web_buf_printf(&r->out,
+			       "<input type=\"hidden\" name=\"token\" value=\"%s\"><button>%s"
+			       "</button> <a href=\"/roster\">%s</a></form>",
+			       token, T(r, T_APPLY), T(r, T_CANCEL));
+	} else {
+		r->status = 422;
+		web_buf_printf(&r->out, "<p><a href=\"/roster\">%s</a></p>", T(r, T_ROSTER));
+	}
+	page_end(r);
+}
+
+void web_page_roster_apply(struct web_req *r)
+{
+	static char reply[WEB_ADMIN_REPLY_MAX];
+	struct web_pending *p = web_pending_get(r->app->pending, r->user.name,
+						web_form_get(r->form, "token"), r->app->now_ms());
+	char line[256] = "roster-import mode=apply";
+
+	if (!p) {
+		web_page_error(r, 410, T_EXPIRED);
+		return;
+	}
+	if (p->replace)
+		strcat(line, " replace=1");
+	ctl_arg(line, sizeof(line), "by", r->user.name);
+	int fd = web_admin_memfd(p->data, p->len);
+	int rc = fd < 0 ? fd : admin(r, line, fd, reply, sizeof(reply));
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		web_pending_drop(p);
+	page_begin(r, T(r, T_APPLY));
+	put_outcome(r, rc, reply);
+	page_end(r);
+}
+
+/* A local "YYYY-MM-DDTHH:MM" (datetime-local) as UTC ms. 0 or -EINVAL. */
+static int parse_local_minute(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, n = -1;
+	char date[11];
+	if (!s || strlen(s) != 16 ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16 ||
+	    h > 23 || mi > 59 || h < 0 || mi < 0)
+		return -EINVAL;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (parse_date(date, &y, &mo, &d) < 0)
+		return -EINVAL;
+	*ms = gw_roster_local_to_utc(y, mo, d, h * 60 + mi);
+	return 0;
+}
+
+/* Hidden inputs carrying the form's fields keys[] on to the confirm step. */
+static void put_hidden(struct web_req *r, const char *const *keys)
+{
+	for (int i = 0; keys[i]; i++) {
+		const char *v = web_form_get(r->form, keys[i]);
+		web_buf_printf(&r->out, "<input type=\"hidden\" name=\"%s\" value=\"", keys[i]);
+		web_buf_esc(&r->out, v ? v : "");
+		web_buf_puts(&r->out, "\">");
+	}
+}
+
+/* The confirm step's buttons (the change's own form is open). */
+static void put_confirm(struct web_req *r)
+{
+	web_buf_printf(&r->out,
+		       "<input type=\"hidden\" name=\"confirm\" value=\"1\"><button "
+		       "id=\"confirm\">%s</button> <a href=\"/roster\">%s</a></form>",
+		       T(r, T_CONFIRM), T(r, T_CANCEL));
+}
+
+static bool confirmed(struct web_req *r)
+{
+	const char *c = web_form_get(r->form, "confirm");
+	return c && strcmp(c, "1") == 0;
+}
+
+void web_page_override(struct web_req *r)
+{
+	static const char *const keys[] = {"line", "worker", "from", "to", "reason", NULL};
+	static char reply[RINKI_CTL_REPLY_MAX];
+	const char *line = web_form_get(r->form, "line"), *worker = web_form_get(r->form, "worker");
+	const char *from = web_form_get(r->form, "from"), *to = web_form_get(r->form, "to");
+	const char *reason = web_form_get(r->form, "reason");
+	struct gw_db_roster d;
+	int64_t f_ms, t_ms;
+	char req[RINKI_CTL_REQ_MAX] = "override-add";
+
+	if (parse_local_minute(from, &f_ms) < 0 || parse_local_minute(to, &t_ms) < 0 ||
+	    t_ms <= f_ms || (reason && strlen(reason) > 120)) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	if (read_roster(r, &d) < 0)
+		return;
+	const struct gw_db_worker *w = find_worker(&d, worker);
+	if (!has_line(&d, line) || !w) {
+		gw_db_roster_clear(&d);
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	struct web_buf *b = &r->out;
+	page_begin(r, T(r, T_OVERRIDE_ADD));
+	if (!confirmed(r)) {
+		web_buf_printf(b, "<p id=\"what\">%s: <strong>", T(r, T_CONFIRM_OVERRIDE));
+		web_buf_esc(b, w->name);
+		web_buf_printf(b, "</strong> %s <strong>", T(r, T_LINE));
+		web_buf_esc(b, line);
+		web_buf_puts(b, "</strong>, ");
+		put_local(r, f_ms);
+		web_buf_puts(b, " – ");
+		put_local(r, t_ms);
+		if (reason && *reason) {
+			web_buf_puts(b, " (");
+			web_buf_esc(b, reason);
+			web_buf_puts(b, ")");
+		}
+		web_buf_puts(b, "</p><form method=\"post\" action=\"/roster/override\">");
+		put_csrf(r);
+		put_hidden(r, keys);
+		put_confirm(r);
+	} else {
+		bool fits = ctl_arg(req, sizeof(req), "line", line) &&
+			    ctl_arg(req, sizeof(req), "worker", worker) &&
+			    ctl_arg(req, sizeof(req), "from", from) &&
+			    ctl_arg(req, sizeof(req), "to", to) &&
+			    (!reason || !*reason || ctl_arg(req, sizeof(req), "reason", reason)) &&
+			    ctl_arg(req, sizeof(req), "by", r->user.name);
+		put_outcome(r, fits ? admin(r, req, -1, reply, sizeof(reply)) : -E2BIG, reply);
+	}
+	page_end(r);
+	gw_db_roster_clear(&d);
+}
+
+void web_page_override_del(struct web_req *r)
+{
+	static const char *const keys[] = {"id", NULL};
+	static char reply[RINKI_CTL_REPLY_MAX];
+	const char *id = web_form_get(r->form, "id");
+	char req[RINKI_CTL_REQ_MAX] = "override-del";
+
+	if (!id || !*id || strlen(id) > 18 || strspn(id, "0123456789") != strlen(id) ||
+	    id[0] == '0') {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	page_begin(r, T(r, T_REMOVE));
+	if (!confirmed(r)) {
+		web_buf_printf(&r->out, "<p id=\"what\">%s ", T(r, T_CONFIRM_REMOVE));
+		web_buf_esc(&r->out, id);
+		web_buf_puts(&r->out, "</p><form method=\"post\" action=\"/roster/override-del\">");
+		put_csrf(r);
+		put_hidden(r, keys);
+		put_confirm(r);
+	} else {
+		ctl_arg(req, sizeof(req), "id", id);
+		ctl_arg(req, sizeof(req), "by", r->user.name);
+		put_outcome(r, admin(r, req, -1, reply, sizeof(reply)), reply);
+	}
+	page_end(r);
+}
+
+void web_page_worker(struct web_req *r)
+{
+	static char reply[RINKI_CTL_REPLY_MAX];
+	const char *worker = web_form_get(r->form, "worker"), *lang = web_form_get(r->form, "lang");
+	const char *phone = web_form_get(r->form, "phone"),
+		   *dis = web_form_get(r->form, "disabled");
+	const char *pin = web_form_get(r->form, "pin_reset");
+	char req[RINKI_CTL_REQ_MAX] = "worker-set", e164[GW_E164_MAX];
+	struct gw_db_roster d;
+
+	if (!lang || (strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) ||
+	    (phone && *phone && gw_e164_canon(phone, e164) < 0) || (dis && strcmp(dis, "1")) ||
+	    (pin && strcmp(pin, "1"))) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	if (read_roster(r, &d) < 0)
+		return;
+	bool known = find_worker(&d, worker) != NULL;
+	gw_db_roster_clear(&d);
+	if (!known) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	ctl_arg(req, sizeof(req), "worker", worker);
+	ctl_arg(req, sizeof(req), "disabled", dis ? "1" : "0");
+	ctl_arg(req, sizeof(req), "lang", lang);
+	if (phone && *phone)
+		ctl_arg(req, sizeof(req), "phone", e164);
+	if (pin)
+		ctl_arg(req, sizeof(req), "pin-reset", "1");
+	ctl_arg(req, sizeof(req), "by", r->user.name);
+	page_begin(r, T(r, T_WORKERS));
+	put_outcome(r, admin(r, req, -1, reply, sizeof(reply)), reply);
+	page_end(r);
 }
