@@ -1779,7 +1779,7 @@ void web_page_roster_upload(struct web_req *r)
 	char line[256] = "roster-import mode=preview", token[WEB_TOKEN_HEX + 1];
 
 	if (!u || !u->data || strcmp(u->file_field, "roster") != 0 || u->len == 0 ||
-	    (rep && !replace) || r->form->n > 2 + (rep != NULL)) {
+	    (rep && !replace) || r->form->n > 1 + (rep != NULL)) {
 		web_page_error(r, 400, T_BAD_INPUT);
 		return;
 	}
