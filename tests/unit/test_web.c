@@ -1071,6 +1071,18 @@ static void test_roster_upload(void **state)
 	post(web_page_roster_upload, &app, sess, &r, NULL, &up);
 	assert_int_equal(r.status, 503);
 	web_buf_free(&r.out);
+	/* a part besides csrf, replace and the file: refused before anything is sent */
+	n = snprintf(body, sizeof(body),
+		     "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n%s\r\n"
+		     "--B\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n"
+		     "--B\r\nContent-Disposition: form-data; name=\"roster\"; filename=\"r.csv\""
+		     "\r\n\r\n%s\r\n--B--\r\n",
+		     sess->csrf, csv);
+	assert_int_equal(
+	    web_multipart_parse("multipart/form-data; boundary=B", body, (size_t)n, &up, NULL), 0);
+	post(web_page_roster_upload, &app, sess, &r, NULL, &up);
+	assert_int_equal(r.status, 400);
+	web_buf_free(&r.out);
 	for (int i = 0; i < WEB_PENDING_SLOTS; i++)
 		web_pending_drop(&app.pending[i]);
 }
