@@ -398,6 +398,8 @@ def scenario(chromium, tmp, procs):
     check(request("POST", "/login", "user=a&user=b", form).status == 400,
           "a malformed form is refused (400)")
     check(request("DELETE", "/login").status == 405, "an unknown method is refused (405)")
+    check(request("POST", "/roster/upload", "x" * 5000, "multipart/form-data; boundary=B")
+          .status == 413, "an upload over 4 KiB without a coordinator's session is refused (413)")
     check(request("GET", "/../etc/passwd").status == 404, "an unknown path is 404")
     r = request("GET", "/oncall")
     check(r.status == 303 and r.getheader("Location") == "/login", "pages ask for a login")

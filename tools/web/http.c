@@ -264,7 +264,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!cs) {
 		if (!(cs = calloc(1, sizeof(*cs))))
 			return MHD_NO;
-		cs->max = web_route_upload(method, url) ? WEB_UPLOAD_MAX : WEB_FORM_BODY_MAX;
+		cs->max = WEB_FORM_BODY_MAX;
+		if (web_route_upload(method, url)) {
+			/* the large body only from a coordinator's session: nobody else can make
+			 * us hold WEB_UPLOAD_MAX per connection */
+			struct web_req probe = {.app = app};
+			find_session(app, c, &probe);
+			if (probe.sess && probe.user.role == WEB_ROLE_COORDINATOR)
+				cs->max = WEB_UPLOAD_MAX;
+		}
 		*con_cls = cs;
 		return MHD_YES;
 	}
@@ -291,6 +299,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	    web_lang_accept(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Language"));
 	find_session(app, c, &r);
 
+	if (cs->too_big) { /* before anything else: the body was not kept */
+		web_page_error(&r, 413, T_BAD_INPUT);
+		goto out;
+	}
 	bool known;
 	const struct web_route *rt = web_route_find(method, url, &known);
 	if (!rt) {
@@ -311,10 +323,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 		const char *why = NULL;
 		size_t n = strlen("application/x-www-form-urlencoded");
-		if (cs->too_big) {
-			web_page_error(&r, 413, T_BAD_INPUT);
-			goto out;
-		}
 		if (web_route_upload(method, url)) {
 			static struct web_upload up; /* one thread: one request at a time */
 			if (web_multipart_parse(ct, cs->body ? cs->body : "", cs->len, &up, &why) <
