@@ -175,6 +175,12 @@ build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
 build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
 build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
 	| build/san/bin/rinki-sync
+# rinki-web's roster pages against a real rinkid: its objects and libraries.
+build/san/tests/integration/test_web_admin.o: SAN_CFLAGS += -Itools
+build/san/integ/test_web_admin: build/san/tests/integration/test_web_admin.o \
+		build/san/tests/integration/harness.o $(WEB_LIB_SRCS:%.c=build/san/%.o) $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(WEB_LIBS) $(CMOCKA_LIBS) -lm
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)

@@ -17,8 +17,9 @@ the test:
     apply), the example roster (the preview says what changes), and the test's roster
     with one more worker (applied: the worker is listed, the gap still red on the on-call
     page, the download has it), and adds an override in two steps (the first sends
-    nothing); rinkid's roster-import and override-add are stood in for by the fake
-    socket running rinkictl's import and override code on the same database;
+    nothing); the fake socket stands in for rinkid's roster-import and override-add by
+    running rinkictl's import and override code on the same database (the real verbs
+    are tested with rinkid in tests/integration/test_web_admin.c);
   * sets a new password from the command line (the open session ends) and on the password
     page (the session goes on with new tokens);
   * opens the system page (the status from the socket) and logs out with the button;
@@ -153,8 +154,9 @@ class FakeRinkid(threading.Thread):
 
     def override_add(self, line):
         kv = dict(urllib.parse.unquote(a).split("=", 1) for a in line.split()[1:])
-        r = self.rinkictl(self.db, "override", "add", "add", kv["worker"], kv["from"], kv["to"],
-                          "--line", kv["line"])
+        r = self.rinkictl(self.db, "override", "add", kv["kind"], kv["worker"], kv["from"],
+                          kv["to"], "--line", kv["line"],
+                          *(["--by", kv["by_worker"]] if "by_worker" in kv else []))
         return "ok\n" if r.returncode == 0 else "err failed %s\n" % r.stderr.strip()
 
     def run(self):
@@ -635,7 +637,7 @@ def roster_checks(page, base, tmp, roster, fake):
     # an override in two steps: the form, then the confirm
     start = (datetime.now(timezone.utc) + timedelta(days=10)).astimezone()
     page.js("const f = document.getElementById('override-add');"
-            "f.line.value = 'sos'; f.worker.value = 'mikko';"
+            "f.line.value = 'sos'; f.worker.value = 'mikko'; f.kind.value = 'add';"
             "f.from.value = %s; f.to.value = %s; f.reason.value = 'flu cover';"
             % (json.dumps(start.strftime("%Y-%m-%dT08:00")),
                json.dumps(start.strftime("%Y-%m-%dT16:00"))))
@@ -647,7 +649,7 @@ def roster_checks(page, base, tmp, roster, fake):
     page.shot("override-confirm")
     status = page.submit("document.getElementById('confirm').click()")
     check(status == 200 and page.js("document.getElementById('result').className") == "ok" and
-          fake.requests[-1].startswith(b"override-add line=sos worker=mikko "),
+          fake.requests[-1].startswith(b"override-add kind=add line=sos worker=mikko from="),
           "the confirm sends override-add: %r" % fake.requests[-1:])
     page.goto(base + "/roster")
     check(page.js("document.querySelector('#overrides').innerText.includes('mikko')"),

@@ -1130,10 +1130,25 @@ static void test_roster_changes(void **state)
 	fake_ctl_start(&f, sock, "ok id=42\n");
 	post(web_page_override, &app, sess, &r, body, NULL);
 	fake_ctl_join(&f, sock);
-	assert_string_equal(f.line, "override-add line=sos worker=mikko from=2026-12-08T08:00 "
-				    "to=2026-12-08T16:00 reason=flu by=aino");
+	assert_string_equal(f.line, "override-add kind=add line=sos worker=mikko "
+				    "from=2026-12-08T08:00+02:00 to=2026-12-08T16:00+02:00 "
+				    "reason=flu by=aino");
 	assert_int_equal(f.file_len, -1);
 	assert_non_null(strstr(r.out.data, "class=\"ok\" id=\"result\""));
+	web_buf_free(&r.out);
+
+	/* cover for a sick worker: mikko's places go to leena (summer time: +03:00) */
+	snprintf(
+	    body, sizeof(body),
+	    "csrf=%s&line=sos&worker=mikko&kind=replace&by_worker=leena&from=2026-07-01T07%%3A00"
+	    "&to=2026-07-02T07%%3A00&confirm=1",
+	    sess->csrf);
+	fake_ctl_start(&f, sock, "ok id=43\n");
+	post(web_page_override, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line,
+			    "override-add kind=replace line=sos worker=mikko by_worker=leena "
+			    "from=2026-07-01T07:00+03:00 to=2026-07-02T07:00+03:00 by=aino");
 	web_buf_free(&r.out);
 
 	/* removing one: two steps too */
@@ -1149,13 +1164,17 @@ static void test_roster_changes(void **state)
 	web_buf_free(&r.out);
 
 	/* a worker */
-	snprintf(body, sizeof(body), "csrf=%s&worker=leena&lang=sv&phone=0401234999&pin_reset=1",
-		 sess->csrf);
-	fake_ctl_start(&f, sock, "ok\n");
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena&disabled=1&pin_reset=1", sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
 	post(web_page_worker, &app, sess, &r, body, NULL);
 	fake_ctl_join(&f, sock);
-	assert_string_equal(f.line, "worker-set worker=leena disabled=0 lang=sv "
-				    "phone=+358401234999 pin-reset=1 by=aino");
+	assert_string_equal(f.line, "worker-set worker=leena disabled=1 pin_reset=1 by=aino");
+	web_buf_free(&r.out);
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena", sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
+	post(web_page_worker, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "worker-set worker=leena disabled=0 by=aino");
 	web_buf_free(&r.out);
 
 	/* refused before anything is sent (no socket listens) */
@@ -1165,6 +1184,15 @@ static void test_roster_changes(void **state)
 	    "line=sos&worker=mikko&from=2026-12-08T16%3A00&to=2026-12-08T08%3A00",
 	    "line=sos&worker=mikko&from=2026-02-30T08%3A00&to=2026-12-08T16%3A00",
 	    "line=sos&worker=mikko&from=2026-12-08T24%3A00&to=2026-12-09T16%3A00",
+	    "line=sos&worker=mikko&kind=replace&by_worker=&from=2026-12-08T08%3A00&to=2026-12-"
+	    "08T16%3A00",
+	    "line=sos&worker=mikko&kind=replace&by_worker=mikko&from=2026-12-08T08%3A00&to=2026-12-"
+	    "08T16%3A00",
+	    "line=sos&worker=mikko&kind=replace&by_worker=nobody&from=2026-12-08T08%3A00&to=2026-"
+	    "12-08T16%3A00",
+	    "line=sos&worker=mikko&kind=add&by_worker=leena&from=2026-12-08T08%3A00&to=2026-12-"
+	    "08T16%3A00",
+	    "line=sos&worker=mikko&kind=swap&from=2026-12-08T08%3A00&to=2026-12-08T16%3A00",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(body, sizeof(body), "csrf=x&%s&confirm=1", bad[i]);
@@ -1173,8 +1201,8 @@ static void test_roster_changes(void **state)
 			fail_msg("override %zu: %d", i, r.status);
 		web_buf_free(&r.out);
 	}
-	const char *badw[] = {"worker=leena&lang=de", "worker=nobody&lang=fi",
-			      "worker=leena&lang=fi&phone=12ab", "worker=leena&lang=fi&disabled=2"};
+	const char *badw[] = {"worker=nobody", "worker=leena&disabled=2",
+			      "worker=leena&pin_reset=0"};
 	for (size_t i = 0; i < sizeof(badw) / sizeof(badw[0]); i++) {
 		snprintf(body, sizeof(body), "csrf=x&%s", badw[i]);
 		post(web_page_worker, &app, sess, &r, body, NULL);

@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/e164.h"
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_proto.h"
 #include "rinki/proto.h"
@@ -1558,6 +1557,20 @@ void web_page_roster(struct web_req *r)
 		web_buf_puts(b, "</option>");
 	}
 	web_buf_printf(b,
+		       "</select></label><label>%s<select name=\"kind\"><option value=\"add\">"
+		       "%s</option><option value=\"replace\">%s</option><option "
+		       "value=\"remove\">%s</option></select></label><label>%s<select "
+		       "name=\"by_worker\"><option value=\"\">–</option>",
+		       T(r, T_KIND), T(r, T_KIND_ADD), T(r, T_KIND_REPLACE), T(r, T_KIND_REMOVE),
+		       T(r, T_BY_WORKER));
+	for (size_t i = 0; i < d.n_workers; i++) {
+		web_buf_puts(b, "<option value=\"");
+		web_buf_esc(b, d.workers[i].handle);
+		web_buf_puts(b, "\">");
+		web_buf_esc(b, d.workers[i].name);
+		web_buf_puts(b, "</option>");
+	}
+	web_buf_printf(b,
 		       "</select></label><label>%s<input type=\"datetime-local\" name=\"from\" "
 		       "required></label><label>%s<input type=\"datetime-local\" name=\"to\" "
 		       "required></label><label>%s<input name=\"reason\" maxlength=\"120\">"
@@ -1565,37 +1578,31 @@ void web_page_roster(struct web_req *r)
 		       T(r, T_FROM), T(r, T_TO), T(r, T_REASON), T(r, T_NEXT));
 	/* workers */
 	web_buf_printf(b,
-		       "<h2>%s</h2>" WRAP "<table id=\"workers\"><tr><th>%s</th><th>%s</th>"
-		       "<th>%s</th><th>%s</th></tr>",
-		       T(r, T_WORKERS), T(r, T_WORKERS), T(r, T_WORKER), T(r, T_PHONE),
-		       T(r, T_LANGUAGE), T(r, T_SAVE));
+		       "<h2>%s</h2><p class=\"muted\">%s</p>" WRAP "<table id=\"workers\"><tr>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_WORKERS), T(r, T_WORKER_FILE), T(r, T_WORKERS), T(r, T_WORKER),
+		       T(r, T_PHONE), T(r, T_LANGUAGE), T(r, T_SAVE));
 	for (size_t i = 0; i < d.n_workers; i++) {
 		const struct gw_db_worker *w = &d.workers[i];
-		const char *lang = w->lang ? w->lang : "fi";
 		web_buf_puts(b, "<tr><td>");
 		web_buf_esc(b, w->name);
 		if (!w->active)
 			web_buf_printf(b, " <span class=\"gap\">(%s)</span>", T(r, T_DISABLED));
-		web_buf_puts(b, "</td><td colspan=\"3\"><form class=\"filter\" method=\"post\" "
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, w->phone);
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, w->lang ? w->lang : "fi");
+		web_buf_puts(b, "</td><td><form class=\"filter\" method=\"post\" "
 				"action=\"/roster/worker\">");
 		put_csrf(r);
 		web_buf_puts(b, "<input type=\"hidden\" name=\"worker\" value=\"");
 		web_buf_esc(b, w->handle);
-		web_buf_printf(b, "\"><label>%s<input name=\"phone\" value=\"", T(r, T_PHONE));
-		web_buf_esc(b, w->phone);
-		web_buf_printf(b, "\" maxlength=\"16\"></label><label>%s<select name=\"lang\">",
-			       T(r, T_LANGUAGE));
-		static const char *const langs[] = {"fi", "sv", "en"};
-		for (int k = 0; k < 3; k++)
-			web_buf_printf(b, "<option%s>%s</option>",
-				       strcmp(lang, langs[k]) == 0 ? " selected" : "", langs[k]);
-		web_buf_printf(b,
-			       "</select></label><label><input type=\"checkbox\" name=\"disabled\" "
-			       "value=\"1\"%s> %s</label><label><input type=\"checkbox\" "
-			       "name=\"pin_reset\" value=\"1\"> %s</label><button>%s</button>"
-			       "</form></td></tr>",
-			       w->active ? "" : " checked", T(r, T_DISABLED), T(r, T_PIN_RESET),
-			       T(r, T_SAVE));
+		web_buf_printf(
+		    b,
+		    "\"><label><input type=\"checkbox\" name=\"disabled\" value=\"1\"%s> "
+		    "%s</label><label><input type=\"checkbox\" name=\"pin_reset\" "
+		    "value=\"1\"> %s</label><button>%s</button></form></td></tr>",
+		    w->active ? "" : " checked", T(r, T_DISABLED), T(r, T_PIN_RESET), T(r, T_SAVE));
 	}
 	web_buf_puts(b, "</table></div>");
 	page_end(r);
@@ -1706,6 +1713,11 @@ static bool put_preview(struct web_req *r, const char *reply, bool replace)
 		}
 		if (open)
 			web_buf_puts(b, "</table></div>");
+	}
+	for (const char *l = strstr(reply, "+ more errors="); l; l = NULL) {
+		web_buf_printf(b, "<p class=\"err\" id=\"more\">+ ");
+		web_buf_putn(b, l + 14, strspn(l + 14, "0123456789"));
+		web_buf_printf(b, " %s</p>", T(r, T_ERRORS));
 	}
 	const char *fin = web_admin_final(reply);
 	if (gw_ctl_parse(fin, strlen(fin), &m, err, sizeof(err)) < 0 || strcmp(m.verb, "ok")) {
@@ -1819,6 +1831,16 @@ static int parse_local_minute(const char *s, int64_t *ms)
 	return 0;
 }
 
+/* t_ms as Helsinki wall clock with its offset: "2026-12-17T08:00+02:00". */
+static void zoned(int64_t t_ms, char *buf, size_t len)
+{
+	struct tm tm;
+	int off = gw_roster_utc_offset_min(t_ms), a = off < 0 ? -off : off;
+	local_tm(t_ms, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M", &tm);
+	snprintf(buf + n, len - n, "%c%02d:%02d", off < 0 ? '-' : '+', a / 60 % 24, a % 60);
+}
+
 /* Hidden inputs carrying the form's fields keys[] on to the confirm step. */
 static void put_hidden(struct web_req *r, const char *const *keys)
 {
@@ -1847,24 +1869,34 @@ static bool confirmed(struct web_req *r)
 
 void web_page_override(struct web_req *r)
 {
-	static const char *const keys[] = {"line", "worker", "from", "to", "reason", NULL};
+	static const char *const keys[] = {"line", "worker", "kind",   "by_worker",
+					   "from", "to",     "reason", NULL};
 	static char reply[RINKI_CTL_REPLY_MAX];
 	const char *line = web_form_get(r->form, "line"), *worker = web_form_get(r->form, "worker");
 	const char *from = web_form_get(r->form, "from"), *to = web_form_get(r->form, "to");
-	const char *reason = web_form_get(r->form, "reason");
+	const char *reason = web_form_get(r->form, "reason"), *kind = web_form_get(r->form, "kind");
+	const char *byw = web_form_get(r->form, "by_worker");
 	struct gw_db_roster d;
 	int64_t f_ms, t_ms;
-	char req[RINKI_CTL_REQ_MAX] = "override-add";
+	char req[RINKI_CTL_REQ_MAX] = "override-add", zf[32], zt[32];
 
+	if (!kind || !*kind) /* a form without it adds the worker */
+		kind = "add";
+	if (!byw)
+		byw = "";
+	bool replace = strcmp(kind, "replace") == 0;
 	if (parse_local_minute(from, &f_ms) < 0 || parse_local_minute(to, &t_ms) < 0 ||
-	    t_ms <= f_ms || (reason && strlen(reason) > 120)) {
+	    t_ms <= f_ms || (reason && strlen(reason) > 120) ||
+	    (strcmp(kind, "add") && !replace && strcmp(kind, "remove")) ||
+	    (replace != (*byw != '\0')) || (replace && strcmp(byw, worker ? worker : "") == 0)) {
 		web_page_error(r, 400, T_BAD_INPUT);
 		return;
 	}
 	if (read_roster(r, &d) < 0)
 		return;
 	const struct gw_db_worker *w = find_worker(&d, worker);
-	if (!has_line(&d, line) || !w) {
+	const struct gw_db_worker *by = replace ? find_worker(&d, byw) : NULL;
+	if (!has_line(&d, line) || !w || (replace && !by)) {
 		gw_db_roster_clear(&d);
 		web_page_error(r, 400, T_BAD_INPUT);
 		return;
@@ -1874,7 +1906,16 @@ void web_page_override(struct web_req *r)
 	if (!confirmed(r)) {
 		web_buf_printf(b, "<p id=\"what\">%s: <strong>", T(r, T_CONFIRM_OVERRIDE));
 		web_buf_esc(b, w->name);
-		web_buf_printf(b, "</strong> %s <strong>", T(r, T_LINE));
+		web_buf_printf(b, "</strong> %s",
+			       T(r, replace	   ? T_KIND_REPLACE
+				    : *kind == 'a' ? T_KIND_ADD
+						   : T_KIND_REMOVE));
+		if (by) {
+			web_buf_puts(b, " <strong>");
+			web_buf_esc(b, by->name);
+			web_buf_puts(b, "</strong>");
+		}
+		web_buf_printf(b, ", %s <strong>", T(r, T_LINE));
 		web_buf_esc(b, line);
 		web_buf_puts(b, "</strong>, ");
 		put_local(r, f_ms);
@@ -1890,10 +1931,14 @@ void web_page_override(struct web_req *r)
 		put_hidden(r, keys);
 		put_confirm(r);
 	} else {
-		bool fits = ctl_arg(req, sizeof(req), "line", line) &&
+		zoned(f_ms, zf, sizeof(zf));
+		zoned(t_ms, zt, sizeof(zt));
+		bool fits = ctl_arg(req, sizeof(req), "kind", kind) &&
+			    ctl_arg(req, sizeof(req), "line", line) &&
 			    ctl_arg(req, sizeof(req), "worker", worker) &&
-			    ctl_arg(req, sizeof(req), "from", from) &&
-			    ctl_arg(req, sizeof(req), "to", to) &&
+			    (!replace || ctl_arg(req, sizeof(req), "by_worker", byw)) &&
+			    ctl_arg(req, sizeof(req), "from", zf) &&
+			    ctl_arg(req, sizeof(req), "to", zt) &&
 			    (!reason || !*reason || ctl_arg(req, sizeof(req), "reason", reason)) &&
 			    ctl_arg(req, sizeof(req), "by", r->user.name);
 		put_outcome(r, fits ? admin(r, req, -1, reply, sizeof(reply)) : -E2BIG, reply);
@@ -1933,16 +1978,13 @@ void web_page_override_del(struct web_req *r)
 void web_page_worker(struct web_req *r)
 {
 	static char reply[RINKI_CTL_REPLY_MAX];
-	const char *worker = web_form_get(r->form, "worker"), *lang = web_form_get(r->form, "lang");
-	const char *phone = web_form_get(r->form, "phone"),
-		   *dis = web_form_get(r->form, "disabled");
-	const char *pin = web_form_get(r->form, "pin_reset");
-	char req[RINKI_CTL_REQ_MAX] = "worker-set", e164[GW_E164_MAX];
+	const char *worker = web_form_get(r->form, "worker");
+	const char *dis = web_form_get(r->form, "disabled"),
+		   *pin = web_form_get(r->form, "pin_reset");
+	char req[RINKI_CTL_REQ_MAX] = "worker-set";
 	struct gw_db_roster d;
 
-	if (!lang || (strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) ||
-	    (phone && *phone && gw_e164_canon(phone, e164) < 0) || (dis && strcmp(dis, "1")) ||
-	    (pin && strcmp(pin, "1"))) {
+	if ((dis && strcmp(dis, "1")) || (pin && strcmp(pin, "1"))) {
 		web_page_error(r, 400, T_BAD_INPUT);
 		return;
 	}
@@ -1956,11 +1998,8 @@ void web_page_worker(struct web_req *r)
 	}
 	ctl_arg(req, sizeof(req), "worker", worker);
 	ctl_arg(req, sizeof(req), "disabled", dis ? "1" : "0");
-	ctl_arg(req, sizeof(req), "lang", lang);
-	if (phone && *phone)
-		ctl_arg(req, sizeof(req), "phone", e164);
 	if (pin)
-		ctl_arg(req, sizeof(req), "pin-reset", "1");
+		ctl_arg(req, sizeof(req), "pin_reset", "1");
 	ctl_arg(req, sizeof(req), "by", r->user.name);
 	page_begin(r, T(r, T_WORKERS));
 	put_outcome(r, admin(r, req, -1, reply, sizeof(reply)), reply);

@@ -152,6 +152,13 @@ static const char *const cat[T_COUNT][WEB_LANG_COUNT] = {
     [T_CONFIRM_OVERRIDE] = {"Vahvista poikkeus", "Bekräfta undantaget", "Confirm the override"},
     [T_CONFIRM_REMOVE] = {"Vahvista poikkeuksen poisto", "Bekräfta borttagningen av undantag",
 			  "Confirm removing override"},
+    [T_KIND_ADD] = {"päivystää myös", "har också jour", "is also on duty"},
+    [T_KIND_REPLACE] = {"tilalle tulee", "ersätts av", "is replaced by"},
+    [T_KIND_REMOVE] = {"ei päivystä", "har inte jour", "is off duty"},
+    [T_BY_WORKER] = {"Tilalle", "Ersättare", "Replaced by"},
+    [T_WORKER_FILE] = {"Kieli ja puhelinnumero muuttuvat vuorolistatiedostolla.",
+		       "Språk och telefonnummer ändras med jourlistfilen.",
+		       "Language and phone number change with the roster file."},
 };
 
 const char *web_t(enum web_lang lang, enum web_str s)
