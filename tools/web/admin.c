@@ -1,136 +1,33 @@
 /*
- * admin: rinki-web's requests to rinkid's control socket with an optional descriptor, and
- * the previewed uploads it keeps until they are applied (admin.h).
+ * admin: rinki-web's requests to rinkid's control socket with an optional descriptor (on
+ * the shared client, gateway/ctl/ctl_client.c), the memfd that carries an upload, and the
+ * previewed uploads it keeps until they are applied (admin.h).
  */
 #include "admin.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Send line + LF with fd in one message (SCM_RIGHTS). 0 or -errno. */
-static int send_line(int sock, const char *line, int fd)
-{
-	char buf[1100];
-	size_t n = strlen(line);
-
-	if (n + 1 > sizeof(buf) || memchr(line, '\n', n))
-		return -EINVAL;
-	memcpy(buf, line, n);
-	buf[n++] = '\n';
-	struct iovec iov = {.iov_base = buf, .iov_len = n};
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} c;
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		memset(&c, 0, sizeof(c));
-		m.msg_control = c.b;
-		m.msg_controllen = sizeof(c.b);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	ssize_t k = sendmsg(sock, &m, MSG_NOSIGNAL);
-	if (k < 0)
-		return -errno;
-	return (size_t)k == n ? 0 : -EIO;
-}
+#include "ctl/ctl_client.h"
 
 const char *web_admin_final(const char *reply)
 {
-	const char *last = reply;
-	for (const char *p = strchr(reply, '\n'); p; p = strchr(p + 1, '\n'))
-		last = p + 1;
-	return last;
+	return gw_ctl_client_final(reply);
 }
 
 int web_admin_request(const char *path, const char *line, int fd, char *buf, size_t len,
 		      int timeout_ms)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t got = 0, start = 0; /* start: where the current line begins */
-	int rc;
-
-	if (len < 2)
-		return -EMSGSIZE;
-	buf[0] = '\0';
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
-		close(s);
-		return rc;
-	}
-	if ((rc = send_line(s, line, fd)) < 0) {
-		close(s);
-		return rc;
-	}
-	int64_t end = mono_ms() + timeout_ms;
-	for (;;) {
-		int64_t left = end - mono_ms();
-		struct pollfd p = {.fd = s, .events = POLLIN};
-		if (left <= 0 || (rc = poll(&p, 1, (int)left)) == 0) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		if (rc < 0) {
-			rc = -errno;
-			break;
-		}
-		if (got == len - 1) {
-			rc = -EMSGSIZE;
-			break;
-		}
-		ssize_t k = read(s, buf + got, len - 1 - got);
-		if (k <= 0) {
-			rc = k < 0 ? -errno : -ECONNRESET;
-			break;
-		}
-		got += (size_t)k;
-		buf[got] = '\0';
-		/* every complete line: "+ ..." goes on, anything else is the final one */
-		char *nl;
-		rc = 2;
-		while ((nl = memchr(buf + start, '\n', got - start))) {
-			if (strncmp(buf + start, "+", 1) != 0) {
-				*nl = '\0';
-				rc = strncmp(buf + start, "ok", 2) == 0 ? 0 : 1;
-				break;
-			}
-			start = (size_t)(nl - buf) + 1;
-		}
-		if (rc != 2)
-			break;
-	}
-	close(s);
-	if (rc < 0)
-		buf[got < len ? got : len - 1] = '\0';
-	return rc;
+	if (len)
+		buf[0] = '\0';
+	return gw_ctl_client_request(path, line, fd, buf, len, timeout_ms);
 }
 
 int web_admin_memfd(const char *data, size_t len)

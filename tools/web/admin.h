@@ -14,18 +14,18 @@
 #include <stdint.h>
 
 #include "form.h"
+#include "rinki/proto.h"
 
-#define WEB_ADMIN_REPLY_MAX (64 * 1024) /* a whole reply, "+" lines included */
-#define WEB_ADMIN_WAIT_MS   30000	/* a roster import runs in rinkid's worker thread */
+#define WEB_ADMIN_REPLY_MAX RINKI_CTL_MULTI_MAX /* a whole reply, "+" lines included */
+#define WEB_ADMIN_WAIT_MS   30000		/* a roster import runs in rinkid's worker thread */
 #define WEB_PENDING_SLOTS   4
 #define WEB_PENDING_TTL_MS  (30 * 60 * 1000)
 
 /*
- * Connect to the control socket at path, send line (no LF) with fd attached (-1: none),
- * read the whole reply into buf (lines joined by LF, NUL-terminated), waiting at most
- * timeout_ms in all. Returns 0 (final line "ok"), 1 (final line "err"), -ETIMEDOUT,
- * -ECONNRESET (closed before the final line), -EMSGSIZE or -errno (connect: -ENOENT,
- * -ECONNREFUSED, -EACCES).
+ * gw_ctl_client_request(): connect to the control socket at path, send line (no LF) with
+ * fd attached (-1: none), read the whole reply into buf (NUL-terminated; "" when nothing
+ * came), waiting at most timeout_ms. Returns 0 (final line ok), 1 (err), -ETIMEDOUT,
+ * -ECONNRESET, -EMSGSIZE or -errno (connect: -ENOENT, -ECONNREFUSED, -EACCES).
  */
 int web_admin_request(const char *path, const char *line, int fd, char *buf, size_t len,
 		      int timeout_ms);
