@@ -16,8 +16,8 @@ the test:
   * on the roster page uploads a file with errors (each shown with its row number, no
     apply), the example roster (the preview says what changes), and the test's roster
     with one more worker (applied: the worker is listed, the gap still red on the on-call
-    page, the download has it), and adds an override in two steps (the first sends
-    nothing); the fake socket stands in for rinkid's roster-import and override-add by
+    page, the download has it), adds an override in two steps (the first sends
+    nothing) and disables a worker; the fake socket stands in for rinkid's roster-import and override-add by
     running rinkictl's import and override code on the same database (the real verbs
     are tested with rinkid in tests/integration/test_web_admin.c);
   * sets a new password from the command line (the open session ends) and on the password
@@ -181,6 +181,12 @@ class FakeRinkid(threading.Thread):
                         c.sendall(self.roster_import(line, f.read()).encode())
                 elif line.startswith("override-add ") and self.db:
                     c.sendall(self.override_add(line).encode())
+                elif line.startswith("worker-set ") and self.db:
+                    kv = dict(urllib.parse.unquote(a).split("=", 1) for a in line.split()[1:])
+                    r = self.rinkictl(self.db, "worker",
+                                      "disable" if kv["disabled"] == "1" else "enable",
+                                      kv["worker"])
+                    c.sendall(b"ok\n" if r.returncode == 0 else b"err failed\n")
                 else:
                     c.sendall(b"err usage unknown request\n")
 
@@ -568,7 +574,7 @@ def scenario(chromium, tmp, procs):
         check(re.search(r"\b%s\b" % action, audit) is not None, "audit has %s" % action)
     status_asked = [q for q in fake.requests if q == b"status\n"]
     check(len(status_asked) == 2, "rinki-web asked the socket for status once per system page")
-    check(all(q == b"status\n" or q.split()[0] in (b"roster-import", b"override-add")
+    check(all(q == b"status\n" or q.split()[0] in (b"roster-import", b"override-add", b"worker-set")
               for q in fake.requests), "and for the roster's changes only: %r" % fake.requests)
 
     srv.send_signal(signal.SIGTERM)
@@ -654,6 +660,15 @@ def roster_checks(page, base, tmp, roster, fake):
     page.goto(base + "/roster")
     check(page.js("document.querySelector('#overrides').innerText.includes('mikko')"),
           "the roster page lists the override")
+    # a worker disabled from the workers table
+    status = page.submit("const f = [...document.querySelectorAll('#workers form')].find("
+                         "f => f.worker.value === 'sanna'); f.disabled.checked = true; "
+                         "f.querySelector('button').click()")
+    check(status == 200 and fake.requests[-1] == b"worker-set worker=sanna disabled=1 by=aino\n",
+          "the workers table sends worker-set: %r" % fake.requests[-1:])
+    page.goto(base + "/roster")
+    check("Sanna Hämäläinen (" in page.js("document.getElementById('workers').innerText"),
+          "and the worker shows as disabled")
     r = urllib.request.Request(base + "/roster.csv", headers={"Cookie": "rinki_session=" + next(
         c["value"] for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]
         if c["name"] == "rinki_session")})
