@@ -1698,8 +1698,8 @@ static bool put_preview(struct web_req *r, const char *reply, bool replace)
 						    "<h2 class=\"err\">%s</h2>" WRAP
 						    "<table id=\"errors\"><tr><th>%s</th>"
 						    "<th>%s</th></tr>",
-						    T(r, T_ERRORS), T(r, T_ERRORS), T(r, T_ROW),
-						    T(r, T_DETAIL));
+						    T(r, T_ERRORS_HEAD), T(r, T_ERRORS_HEAD),
+						    T(r, T_ROW), T(r, T_DETAIL));
 					open = true;
 				}
 				web_buf_puts(b, "<tr><td>");

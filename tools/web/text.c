@@ -159,6 +159,7 @@ static const char *const cat[T_COUNT][WEB_LANG_COUNT] = {
     [T_WORKER_FILE] = {"Kieli ja puhelinnumero muuttuvat vuorolistatiedostolla.",
 		       "Språk och telefonnummer ändras med jourlistfilen.",
 		       "Language and phone number change with the roster file."},
+    [T_ERRORS_HEAD] = {"Virheet riveittäin", "Fel per rad", "Errors by row"},
 };
 
 const char *web_t(enum web_lang lang, enum web_str s)

@@ -136,6 +136,7 @@ enum web_str {
 	T_KIND_REMOVE,
 	T_BY_WORKER,
 	T_WORKER_FILE,
+	T_ERRORS_HEAD,
 	T_COUNT
 };
 
