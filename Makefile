@@ -128,8 +128,12 @@ build/san/libgateway.a: $(GW_SRCS:%.c=build/san/%.o)
 build/rinkid: build/rel/gateway/main.o $(REL_GW)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(REL_GW)
+# rinkictl user runs rinki-web's account code (tools/web/usercmd.c on users.c).
+CTL_WEB := tools/web/usercmd.c tools/web/users.c tools/web/form.c
+build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(CTL_WEB:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+build/rel/tools/rinkictl_user.o: REL_CFLAGS += -Itools
+build/san/tools/rinkictl_user.o: SAN_CFLAGS += -Itools
 
 build/rinki-web: $(WEB_SRCS:%.c=build/rel/%.o) $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
@@ -153,7 +157,7 @@ build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(SAN_GW)
+build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(CTL_WEB:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
@@ -172,6 +176,12 @@ build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
 build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
 build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
 	| build/san/bin/rinki-sync
+# rinki-web's roster pages against a real rinkid: its objects and libraries.
+build/san/tests/integration/test_web_admin.o: SAN_CFLAGS += -Itools
+build/san/integ/test_web_admin: build/san/tests/integration/test_web_admin.o \
+		build/san/tests/integration/harness.o $(WEB_LIB_SRCS:%.c=build/san/%.o) $(SAN_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(WEB_LIBS) $(CMOCKA_LIBS) -lm
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -291,7 +301,7 @@ build/san/fuzz/fuzz_web: build/san/tests/fuzz/fuzz_web.o build/san/tests/fuzz/sm
 		build/san/tools/web/form.o build/san/tools/web/html.o $(SAN_GW)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c
+build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c gateway/core/text.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 		-Iinclude -Igateway -Itools -o $@ $^ $(shell pkg-config --libs libsodium)

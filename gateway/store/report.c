@@ -4,9 +4,9 @@
  * gw_db_report_incidents(), puts it in exactly one kind and outcome, and adds it to the
  * total, its line's, its caller organisation's, its municipality's (the directory read
  * once, looked up by the caller's canonical SSI) and its weekday-hour's figures; the
- * percentiles are taken at
- * the end from the sorted accept times. The writers format the same figures as text, CSV
- * or JSON.
+ * percentiles are taken at the end from the sorted accept times. Authority calls are also
+ * counted by local day and the accept times put in bins, for the web console's charts.
+ * The writers format the same figures as text, CSV or JSON.
  */
 #include "store/report.h"
 #include "store/roster_priv.h"
@@ -18,6 +18,10 @@
 #include <time.h>
 
 #define CALLBACK_LINE "callback" /* service/callback's incidents */
+
+const int64_t gw_report_acc_upper_ms[GW_REPORT_ACC_BINS] = {
+    10000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000, INT64_MAX,
+};
 
 enum kind { K_CALL, K_TEXT, K_STATUS, K_CALLBACK };
 
@@ -159,6 +163,26 @@ static bool add(struct gw_report_figures *f, struct gw_report_group *g, enum kin
 	return add_acc(g, wait);
 }
 
+/* Local (Helsinki) time of t_ms as days since 1970-01-01 and ms into that day. */
+static int64_t local_day(int64_t t_ms, int64_t *ms_of_day)
+{
+	int64_t l = t_ms + (int64_t)gw_roster_utc_offset_min(t_ms) * 60000;
+	int64_t d = l / DAY_MS - (l % DAY_MS < 0);
+
+	if (ms_of_day)
+		*ms_of_day = l - d * DAY_MS;
+	return d;
+}
+
+/* An authority call on the calendar: its local day (weekday x hour: the week groups). */
+static void add_when(struct gw_report *r, int64_t t_ms)
+{
+	int64_t d = local_day(t_ms, NULL);
+
+	if (d >= r->day0 && d - r->day0 < (int64_t)r->n_days)
+		r->per_day[d - r->day0]++;
+}
+
 static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 {
 	struct build *b = arg;
@@ -174,6 +198,8 @@ static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 	}
 	if (k == K_CALLBACK)
 		return; /* no authority call: in the total only */
+	if (k == K_CALL)
+		add_when(r, inc->started_ms);
 	line = group(&r->lines, &r->n_lines, inc->line);
 	org = group(&r->orgs, &r->n_orgs, inc->caller_name ? inc->caller_name : "");
 	if (!line || !org || !add(&line->f, line, k, inc, r->within_ms) ||
@@ -258,11 +284,20 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 	*out = NULL;
 	if (to_ms <= from_ms || within_ms < 0)
 		return -EINVAL;
+	int64_t day0 = local_day(from_ms, NULL), days = local_day(to_ms - 1, NULL) - day0 + 1;
+	if (days > GW_REPORT_DAYS_MAX)
+		return -E2BIG;
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
 	r->from_ms = from_ms;
 	r->to_ms = to_ms;
 	r->within_ms = within_ms;
+	r->day0 = day0;
+	r->n_days = (size_t)days;
+	if (!(r->per_day = calloc(r->n_days, sizeof(*r->per_day)))) {
+		free(r);
+		return -ENOMEM;
+	}
 	b.r = r;
 	memset(&dir, 0, sizeof(dir));
 	rc = read_munis(db, &b, &dir);
@@ -277,6 +312,11 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		return rc;
 	}
 	percentiles(&r->all, &r->total);
+	for (size_t i = 0, bin = 0; i < r->all.n_acc; i++) { /* sorted by percentiles() */
+		while (r->all.acc[i] > gw_report_acc_upper_ms[bin])
+			bin++;
+		r->acc_bins[bin]++;
+	}
 	for (size_t i = 0; i < r->n_lines; i++)
 		percentiles(&r->lines[i], &r->lines[i].f);
 	for (size_t i = 0; i < r->n_orgs; i++)
@@ -355,10 +395,23 @@ static bool groups_add_up(const struct gw_report_group *g, size_t n,
 	return calls == t->calls && texts == t->texts && statuses == t->statuses;
 }
 
+/* The per-day counts and the accept bins add up to the calls and the accepted calls. */
+static bool charts_add_up(const struct gw_report *r)
+{
+	const struct gw_report_figures *t = &r->total;
+	int64_t days = 0, acc = 0;
+
+	for (size_t i = 0; i < r->n_days; i++)
+		days += r->per_day[i];
+	for (int i = 0; i < GW_REPORT_ACC_BINS; i++)
+		acc += r->acc_bins[i];
+	return days == t->calls && acc == t->by_first + t->by_later + t->by_fallback;
+}
+
 bool gw_report_balanced(const struct gw_report *r)
 {
 	return gw_report_counted(r) == r->in_range && figures_add_up(&r->total) &&
-	       groups_add_up(r->lines, r->n_lines, &r->total) &&
+	       charts_add_up(r) && groups_add_up(r->lines, r->n_lines, &r->total) &&
 	       groups_add_up(r->orgs, r->n_orgs, &r->total) &&
 	       groups_add_up(r->munis, r->n_munis, &r->total) &&
 	       groups_add_up(&r->week[0][0], 7 * 24, &r->total);
@@ -388,6 +441,7 @@ void gw_report_free(struct gw_report *r)
 	free(r->orgs);
 	free(r->munis);
 	free(r->all.acc);
+	free(r->per_day);
 	free(r);
 }
 

@@ -20,9 +20,13 @@
  * member or contract; callers without one are one group) and per weekday and hour of the
  * start (Europe/Helsinki).
  *
+ * For charts the authority calls are also counted per local (Helsinki) day of the range,
+ * per local weekday and hour, and the accepted ones per time-to-accept bin.
+ *
  * The self-check: calls + texts + statuses + call-backs must equal the incidents the
- * database counts in the range on its own, the outcomes must add up to the calls, and the
- * lines, organisations, municipalities and weekday-hours must each add up to the total.
+ * database counts in the range on its own, the outcomes must add up to the calls, the
+ * lines, organisations, municipalities and weekday-hours must each add up to the total,
+ * the per-day counts to the calls, and the bins to the accepted calls.
  */
 #ifndef GW_REPORT_H
 #define GW_REPORT_H
@@ -56,8 +60,19 @@ struct gw_report_group {
 	size_t n_acc, cap_acc;
 };
 
+/* Time-to-accept bins: bin i holds waits up to gw_report_acc_upper_ms[i] (the last: any). */
+#define GW_REPORT_ACC_BINS 10
+extern const int64_t gw_report_acc_upper_ms[GW_REPORT_ACC_BINS];
+
+/* Longest range gw_report_build() takes, in local days (about 110 years). */
+#define GW_REPORT_DAYS_MAX 40000
+
 struct gw_report {
 	int64_t from_ms, to_ms, within_ms;
+	int64_t day0;	  /* local date of from_ms as days since 1970-01-01 */
+	size_t n_days;	  /* local dates the range touches: day0 .. day0 + n_days - 1 */
+	int64_t *per_day; /* authority calls started on each of those dates */
+	int64_t acc_bins[GW_REPORT_ACC_BINS]; /* accepted calls by time to accept */
 	int64_t in_range; /* incidents in the range as the database counts them */
 	struct gw_report_figures total;
 	struct gw_report_group all;		      /* the totals' accept times */
@@ -68,7 +83,8 @@ struct gw_report {
 
 /*
  * Read the incidents started in [from_ms, to_ms) and count them. Returns 0 and *out (free
- * with gw_report_free), -EINVAL for an empty or reversed range, -ENOMEM or -errno.
+ * with gw_report_free), -EINVAL for an empty or reversed range, -E2BIG for a range over
+ * GW_REPORT_DAYS_MAX local days, -ENOMEM or -errno.
  */
 int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
 		    struct gw_report **out);
@@ -78,7 +94,8 @@ int64_t gw_report_counted(const struct gw_report *r);
 
 /*
  * True when every incident is counted exactly once: counted == in_range, the outcomes of
- * every group add up to its calls and so do the who-took-it counts.
+ * every group add up to its calls and so do the who-took-it counts, the per-day and
+ * weekday x hour counts add up to the calls and the accept bins to the accepted calls.
  */
 bool gw_report_balanced(const struct gw_report *r);
 

@@ -17,7 +17,14 @@
  * as one client and as 50, the requests served and failed, and rinki-web's RSS (now and its
  * peak) before and after the load.
  *
+ * "render" mode measures the pages alone, with no rinkid and no simulators: the South
+ * Savo roster (tools/demo/south-savo.csv, patterns without an end: a year and more of
+ * duty) imported over the demo one, the same 10,000 incidents, and one client asking
+ * for the on-call page, the report of this month and of the past year, and the call log,
+ * ROUNDS times each in turn; it prints their p50/p99 and rinki-web's RSS.
+ *
  *   build/bench/web_load [SECONDS] [CLIENTS]   (default 60 and 50; RINKI_BIN: binaries)
+ *   build/bench/web_load render [ROUNDS]       (default 50)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +45,7 @@
 
 #include "harness.h"
 #include "store/db.h"
+#include "store/roster.h"
 
 #define INCIDENTS   10000
 #define CLIENTS_MAX 200
@@ -100,7 +108,9 @@ static int fill_db(const char *path)
 	int64_t now = (int64_t)ts.tv_sec * 1000, year = 365LL * 24 * 3600 * 1000;
 	if ((rc = gw_db_open_flags(path, GW_DB_NOCREATE, &db)) < 0)
 		return rc;
-	static const char *const outcomes[] = {"accepted", "no_answer", "accepted", "busy"};
+	/* as rinkid writes them (service/call.c): taken by the first worker in 5-54 s, by
+	 * step 2, nobody (unanswered), or busy */
+	static const char *const outcomes[] = {"completed", "unanswered", "completed", "busy"};
 	for (int i = 0; i < INCIDENTS && rc >= 0; i++) {
 		int64_t at = now - year + year / INCIDENTS * i;
 		struct gw_incident_rec r = {.started_ms = at,
@@ -110,10 +120,17 @@ static int fill_db(const char *path)
 					    .radio_cci = 1};
 		if (i % 500 == 0 && (rc = gw_db_batch_begin(db)) < 0)
 			break;
+		const char *who = i % 4 == 0 ? "aino" : i % 4 == 2 ? "mikko" : NULL;
 		if ((rc = gw_db_incident_open(db, &r, &id)) < 0 ||
-		    (rc = gw_db_event_append(db, id, at + 40, "page", "step 1 aino")) < 0 ||
-		    (rc = gw_db_incident_close(db, id, at + 60000, outcomes[i % 4], -1,
-					       i % 4 == 0 ? "aino" : NULL)) < 0)
+		    (rc = gw_db_event_append(db, id, at + 40, "page",
+					     "aino +358401234567 step 1 round 1")) < 0 ||
+		    (i % 4 == 2 && (rc = gw_db_event_append(db, id, at + 30040, "page",
+							    "mikko +358401234568 step 2 round "
+							    "1")) < 0) ||
+		    (who && (rc = gw_db_event_append(
+				 db, id, at + 5000 + i % 50 * 1000 + (i % 4 == 2) * 30000,
+				 "accepted", i % 4 ? "mikko dtmf" : "aino dtmf")) < 0) ||
+		    (rc = gw_db_incident_close(db, id, at + 60000, outcomes[i % 4], -1, who)) < 0)
 			break;
 		if (i % 500 == 499)
 			rc = gw_db_batch_commit(db);
@@ -385,8 +402,100 @@ static void print_lat(const char *what, struct samples *s, double unit, const ch
 	       (double)pct(s->v, s->n, 50) / unit, (double)pct(s->v, s->n, 99) / unit, uname);
 }
 
+/* Local (Helsinki) "YYYY-MM-DD" of t_ms. */
+static void local_date(int64_t t_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(t_ms / 1000 + (int64_t)gw_roster_utc_offset_min(t_ms) * 60);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+/* web_load render [ROUNDS]: the pages' render times alone (see the top of the file). */
+static int render_main(int rounds)
+{
+	static struct h_rig rig;
+	char conf[192], users[192], log[192], ctl[256], out[192], year[96],
+	    *resp = malloc(RESP_MAX);
+	int rc;
+	long kb, peak;
+
+	if (!resp || h_rig_init(&rig) < 0)
+		return 1;
+	snprintf(ctl, sizeof(ctl), "%s/rinkictl", h_bin());
+	snprintf(out, sizeof(out), "%s/south-savo.out", rig.dir);
+	char *imp[] = {ctl,	    "-d", rig.db, "roster", "import", "tools/demo/south-savo.csv",
+		       "--replace", NULL};
+	if (h_run(imp, out) != 0)
+		return fprintf(stderr, "web_load: roster import failed, see %s\n", out), 1;
+	int64_t t0 = mono_us();
+	if ((rc = fill_db(rig.db)) < 0) {
+		fprintf(stderr, "web_load: filling %s: %s\n", rig.db, strerror(-rc));
+		return 1;
+	}
+	printf("web render: south-savo roster, %d incidents written in %.1f s, %d rounds\n",
+	       INCIDENTS, (double)(mono_us() - t0) / 1e6, rounds);
+	snprintf(conf, sizeof(conf), "%s/web.conf", rig.dir);
+	snprintf(users, sizeof(users), "%s/users.db", rig.dir);
+	snprintf(log, sizeof(log), "%s/web.log", rig.dir);
+	FILE *f = fopen(conf, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "db.path %s\nctl.socket %s/ctl.sock\nweb.listen 127.0.0.1:0\nweb.users %s\n",
+		rig.db, rig.dir, users);
+	fclose(f);
+	if (web_run(conf, PASSWORD "\n", "user", "add", "load", "coordinator") != 0 ||
+	    (port = web_start(conf, log)) <= 0) {
+		fprintf(stderr, "web_load: rinki-web did not start, see %s\n", log);
+		return 1;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000;
+	char d0[16], d1[16];
+	local_date(now - 364 * 86400000LL, d0, sizeof(d0));
+	local_date(now, d1, sizeof(d1));
+	snprintf(year, sizeof(year), "/report?from=%s&to=%s", d0, d1);
+	const char *paths[] = {"/oncall", "/report", year, "/log"};
+	const char *names[] = {"on call (14 days)", "report, this month", "report, past year",
+			       "call log (7 days)"};
+	struct samples lat[4] = {{0}};
+	size_t bytes[4] = {0};
+	struct client solo = {.idx = 0};
+	if (login(&solo, resp) < 0) {
+		fprintf(stderr, "web_load: %s\n", solo.why);
+		return 1;
+	}
+	for (int k = 0; k < rounds * 4; k++) {
+		size_t len;
+		int64_t a = mono_us();
+		if (request(solo.idx, "GET", paths[k % 4], solo.session, NULL, resp, RESP_MAX,
+			    &len) != 200)
+			return fprintf(stderr, "web_load: %s failed\n", paths[k % 4]), 1;
+		add(&lat[k % 4], mono_us() - a);
+		bytes[k % 4] = len;
+	}
+	rss(web_pid, &kb, &peak);
+	printf(" web pages, one client (request sent -> answer read):\n");
+	for (int w = 0; w < 4; w++) {
+		char what[96];
+		snprintf(what, sizeof(what), "%s, %zu KB", names[w], bytes[w] / 1024);
+		print_lat(what, &lat[w], 1000, "ms");
+	}
+	printf(" rinki-web RSS after them: %ld KiB (peak %ld KiB)\n", kb, peak);
+	web_kill();
+	h_rig_fini(&rig);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "render") == 0) {
+		int rounds = argc > 2 ? atoi(argv[2]) : 50;
+		if (rounds < 1 || rounds > 100000)
+			return fprintf(stderr, "usage: web_load render [ROUNDS]\n"), 2;
+		return render_main(rounds);
+	}
 	int seconds = argc > 1 ? atoi(argv[1]) : 60;
 	int nclients = argc > 2 ? atoi(argv[2]) : 50;
 	if (seconds < 1 || seconds > 3600 || nclients < 1 || nclients > CLIENTS_MAX) {

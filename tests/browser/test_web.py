@@ -13,11 +13,21 @@ the test:
   * opens the call log and an incident: its events and the chain verification; a caller
     name that is markup shows as text;
   * sends a change (POST /logout) without and with a wrong CSRF token: 403, still logged in;
+  * on the roster page uploads a file with errors (each shown with its row number, no
+    apply), the example roster (the preview says what changes), and the test's roster
+    with one more worker (applied: the worker is listed, the gap still red on the on-call
+    page, the download has it), adds an override in two steps (the first sends
+    nothing) and disables a worker; the fake socket stands in for rinkid's roster-import and override-add by
+    running rinkictl's import and override code on the same database (the real verbs
+    are tested with rinkid in tests/integration/test_web_admin.c);
   * sets a new password from the command line (the open session ends) and on the password
     page (the session goes on with new tokens);
   * opens the system page (the status from the socket) and logs out with the button;
   * logs in as a manager: the overview has no names or phone numbers, and the
-    coordinator's pages (/oncall, /log, /log/ID) answer 403;
+    coordinator's pages (/oncall, /log, /log/ID) answer 403; the report of yesterday and
+    today has its four SVG charts with a bar per day with calls (3 calls in all), 168
+    heatmap cells, one time-to-accept bar (12 s) and who took the calls (first worker 1,
+    nobody 2), no names; its CSV downloads with the same total;
   * logs in as a technician: the system page only;
   * finds every refusal in rinki-web's audit trail;
   * makes a self-signed pair with rinki-web tls-selfsigned and serves 0.0.0.0 over HTTPS:
@@ -101,12 +111,53 @@ class FakeRinkid(threading.Thread):
             "counters.sds_out=0 counters.sds_in=0 ctl.clients=1 ctl.requests=1 "
             "ctl.denied=0 ctl.dropped=0\n")
 
-    def __init__(self, path):
+    def __init__(self, path, db=None, tmp=None):
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         self.sock.listen(4)
         self.requests = []
+        self.db, self.tmp, self.n = db, tmp, 0
+        self.ctl = os.path.join(BIN, "rinkictl")
+
+    def rinkictl(self, db, *args):
+        return subprocess.run([self.ctl, "-d", db] + list(args), capture_output=True, text=True,
+                              timeout=WAIT_S)
+
+    def roster_import(self, line, csv):
+        """roster-import as specified for rinkid (the real verb is another helper's work):
+        the CSV checked and imported by rinkictl's code, a preview on a scratch database."""
+        self.n += 1
+        path = os.path.join(self.tmp, "upload-%d.csv" % self.n)
+        with open(path, "wb") as f:
+            f.write(csv)
+        apply = "mode=apply" in line.split()
+        r = self.rinkictl(self.db if apply else os.path.join(self.tmp, "scratch-%d.db" % self.n),
+                          "roster", "import", path)
+        if apply:
+            return "ok mode=apply\n" if r.returncode == 0 else "err usage not imported\n"
+        out = ""
+        errors = re.findall(r"^[^\n]*?:(\d+): ([^\n]*)$", r.stderr, re.M)
+        for row, text in errors:
+            out += "+ error row=%s text=%s\n" % (row, urllib.parse.quote(text))
+        rows = csv.count(b"\n")
+        if errors:
+            return out + "ok mode=preview rows=%d errors=%d\n" % (rows, len(errors))
+        now = dict((k, int(v)) for v, k in
+                   re.findall(r"(\d+) (lines|workers|shifts)", r.stdout))
+        was = self.rinkictl(self.db, "roster", "export").stdout
+        counts = " ".join("%s=%d was_%s=%d" % (k, now.get(k, 0), k,
+                                               sum(1 for x in was.splitlines()
+                                                   if x.startswith(k[:-1] + ",")))
+                          for k in ("lines", "workers", "shifts"))
+        return out + "ok mode=preview rows=%d errors=0 conflicts=0 %s\n" % (rows, counts)
+
+    def override_add(self, line):
+        kv = dict(urllib.parse.unquote(a).split("=", 1) for a in line.split()[1:])
+        r = self.rinkictl(self.db, "override", "add", kv["kind"], kv["worker"], kv["from"],
+                          kv["to"], "--line", kv["line"],
+                          *(["--by", kv["by_worker"]] if "by_worker" in kv else []))
+        return "ok\n" if r.returncode == 0 else "err failed %s\n" % r.stderr.strip()
 
     def run(self):
         while True:
@@ -115,15 +166,27 @@ class FakeRinkid(threading.Thread):
             except OSError:
                 return
             with c:
-                data = b""
-                while b"\n" not in data:
+                data, fds, _, _ = socket.recv_fds(c, 4096, 1)
+                while data and b"\n" not in data:
                     k = c.recv(1024)
                     if not k:
                         break
                     data += k
                 self.requests.append(data)
-                if data.strip() == b"status":
+                line = data.strip().decode()
+                if line == "status":
                     c.sendall(self.LINE.encode())
+                elif line.startswith("roster-import ") and fds and self.db:
+                    with os.fdopen(fds[0], "rb") as f:
+                        c.sendall(self.roster_import(line, f.read()).encode())
+                elif line.startswith("override-add ") and self.db:
+                    c.sendall(self.override_add(line).encode())
+                elif line.startswith("worker-set ") and self.db:
+                    kv = dict(urllib.parse.unquote(a).split("=", 1) for a in line.split()[1:])
+                    r = self.rinkictl(self.db, "worker",
+                                      "disable" if kv["disabled"] == "1" else "enable",
+                                      kv["worker"])
+                    c.sendall(b"ok\n" if r.returncode == 0 else b"err failed\n")
                 else:
                     c.sendall(b"err usage unknown request\n")
 
@@ -288,17 +351,20 @@ def scenario(chromium, tmp, procs):
 
     write_roster(roster)
     run([os.path.join(BIN, "rinkictl"), "-d", db, "roster", "import", roster])
+    seeded = [time.time()]
     ids = [int(x) for x in re.findall(r"incident (\d+)", run([FIXTURE, db]))]
+    seeded.append(time.time())
     check(len(ids) == 3, "fixture wrote three incidents")
     with open(conf, "w") as f:
         f.write("db.path %s\nctl.socket %s\nweb.listen 127.0.0.1:0\nweb.users %s\n"
                 % (db, sock, os.path.join(tmp, "users.db")))
-    fake = FakeRinkid(sock)
+    fake = FakeRinkid(sock, db, tmp)
     fake.start()
     run([web, "-c", conf] + root + ["user", "add", "aino", "coordinator", "--lang", "fi"],
         stdin="aino's long password\n")
-    run([web, "-c", conf] + root + ["user", "add", "maija", "manager", "--lang", "en"],
-        stdin="maija's long password\n")
+    # rinkictl user runs the same account code as rinki-web user
+    run([os.path.join(BIN, "rinkictl"), "user", "add", "maija", "manager", "--lang", "en",
+         "-c", conf] + root, stdin="maija's long password\n")
     run([web, "-c", conf] + root + ["user", "add", "timo", "technician", "--lang", "sv"],
         stdin="timo's long password\n")
 
@@ -340,6 +406,8 @@ def scenario(chromium, tmp, procs):
     check(request("POST", "/login", "user=a&user=b", form).status == 400,
           "a malformed form is refused (400)")
     check(request("DELETE", "/login").status == 405, "an unknown method is refused (405)")
+    check(request("POST", "/roster/upload", "x" * 5000, "multipart/form-data; boundary=B")
+          .status == 413, "an upload over 4 KiB without a coordinator's session is refused (413)")
     check(request("GET", "/../etc/passwd").status == 404, "an unknown path is 404")
     r = request("GET", "/oncall")
     check(r.status == 303 and r.getheader("Location") == "/login", "pages ask for a login")
@@ -459,6 +527,8 @@ def scenario(chromium, tmp, procs):
     check(page.goto(base + "/oncall") == 200 and page.js("location.pathname") == "/oncall",
           "the session goes on after its own password change")
 
+    roster_checks(page, base, tmp, roster, fake)
+
     page.goto(base + "/system")
     status = page.js("document.getElementById('status').innerText")
     check("9.9-test" in status and "Elisa" in status and "1 h 02 min" in status,
@@ -488,6 +558,7 @@ def scenario(chromium, tmp, procs):
         check("+358" not in page.js("document.body.innerText"),
               "the refusal shows no phone number")
     page.shot("manager-refused")
+    report_checks(page, base, seeded)
 
     # --- technician: the system page only ----------------------------------------------
     page.submit("document.querySelector('form[action=\"/logout\"] button').click()")
@@ -501,8 +572,10 @@ def scenario(chromium, tmp, procs):
     audit = run([web, "-c", conf] + root + ["audit", "100"])
     for action in ("login_fail", "csrf_refused", "denied", "logout", "login"):
         check(re.search(r"\b%s\b" % action, audit) is not None, "audit has %s" % action)
-    check(len(fake.requests) == 2 and set(fake.requests) == {b"status\n"},
-          "rinki-web asked the socket for status only, once per system page")
+    status_asked = [q for q in fake.requests if q == b"status\n"]
+    check(len(status_asked) == 2, "rinki-web asked the socket for status once per system page")
+    check(all(q == b"status\n" or q.split()[0] in (b"roster-import", b"override-add", b"worker-set")
+              for q in fake.requests), "and for the roster's changes only: %r" % fake.requests)
 
     srv.send_signal(signal.SIGTERM)
     check(srv.wait(timeout=WAIT_S) == 0, "rinki-web exits 0 on SIGTERM (ASan found nothing)")
@@ -516,6 +589,137 @@ def scenario(chromium, tmp, procs):
         return 1
     print("web browser test: all passed")
     return 0
+
+
+def upload(page, path):
+    """Put path in the roster form's file input (DevTools) and submit the form."""
+    doc = page.call("DOM.getDocument")["root"]["nodeId"]
+    node = page.call("DOM.querySelector", nodeId=doc, selector="#roster-file")["nodeId"]
+    page.call("DOM.setFileInputFiles", files=[path], nodeId=node)
+    return page.submit("document.querySelector('#upload button').click()")
+
+
+def roster_checks(page, base, tmp, roster, fake):
+    """Upload with preview and apply, the download, an override in two steps."""
+    check(page.goto(base + "/roster") == 200, "the coordinator opens the roster page")
+    page.shot("roster")
+    # a file with errors: each with its row number, and nothing to apply
+    bad = os.path.join(tmp, "bad.csv")
+    with open(roster) as f, open(bad, "w") as g:
+        g.write(f.read() + "shift,sos,nobody,2030-01-01T08:00Z,2030-01-02T08:00Z,1\nfoo,bar\n")
+    status = upload(page, bad)
+    rows = page.js("[...document.querySelectorAll('#errors tr td:first-child')]"
+                   ".map(td => td.textContent)")
+    check(status == 422 and rows == ["7", "8"],
+          "a roster with errors: each error with its row number: %s %r" % (status, rows))
+    check(page.js("document.getElementById('apply')") is None, "and no apply is offered")
+    page.shot("roster-errors")
+    # the example roster: what would change; cancelled
+    page.goto(base + "/roster")
+    status = upload(page, os.path.join(ROOT, "tools/demo/roster.csv"))
+    changed = page.js("[...document.querySelectorAll('#changes tr.changed th')]"
+                      ".map(th => th.textContent)")
+    check(status == 200 and "lines" in changed and "workers" in changed,
+          "the example roster's preview says what changes: %r" % (changed,))
+    page.shot("roster-preview")
+    # ours with one more worker: preview, apply, and the new worker is there
+    more = os.path.join(tmp, "more.csv")
+    with open(roster) as f, open(more, "w") as g:
+        g.write(f.read() + "worker,sanna,Sanna Hämäläinen,+358401234571,\n")
+    page.goto(base + "/roster")
+    upload(page, more)
+    check(page.js("document.querySelector('#changes tr.changed th').textContent") == "workers",
+          "one more worker: the preview shows the workers change")
+    status = page.submit("document.querySelector('#apply button').click()")
+    check(status == 200 and page.js("document.getElementById('result').className") == "ok",
+          "the apply goes through")
+    page.goto(base + "/roster")
+    check("Sanna Hämäläinen" in page.js("document.getElementById('workers').innerText"),
+          "the applied roster has the new worker")
+    page.goto(base + "/oncall")
+    check(page.js("document.querySelector('#line-sos tr.gap') !== null"),
+          "the coverage after the apply: the gap is still red")
+    page.goto(base + "/roster")
+    # an override in two steps: the form, then the confirm
+    start = (datetime.now(timezone.utc) + timedelta(days=10)).astimezone()
+    page.js("const f = document.getElementById('override-add');"
+            "f.line.value = 'sos'; f.worker.value = 'mikko'; f.kind.value = 'add';"
+            "f.from.value = %s; f.to.value = %s; f.reason.value = 'flu cover';"
+            % (json.dumps(start.strftime("%Y-%m-%dT08:00")),
+               json.dumps(start.strftime("%Y-%m-%dT16:00"))))
+    n = len(fake.requests)
+    status = page.submit("document.querySelector('#override-add button').click()")
+    what = page.js("document.getElementById('what').innerText")
+    check(status == 200 and "Mikko Korhonen" in what and "08:00" in what and
+          len(fake.requests) == n, "an override's first step only shows it: %r" % what)
+    page.shot("override-confirm")
+    status = page.submit("document.getElementById('confirm').click()")
+    check(status == 200 and page.js("document.getElementById('result').className") == "ok" and
+          fake.requests[-1].startswith(b"override-add kind=add line=sos worker=mikko from="),
+          "the confirm sends override-add: %r" % fake.requests[-1:])
+    page.goto(base + "/roster")
+    check(page.js("document.querySelector('#overrides').innerText.includes('mikko')"),
+          "the roster page lists the override")
+    # a worker disabled from the workers table
+    status = page.submit("const f = [...document.querySelectorAll('#workers form')].find("
+                         "f => f.worker.value === 'sanna'); f.disabled.checked = true; "
+                         "f.querySelector('button').click()")
+    check(status == 200 and fake.requests[-1] == b"worker-set worker=sanna disabled=1 by=aino\n",
+          "the workers table sends worker-set: %r" % fake.requests[-1:])
+    page.goto(base + "/roster")
+    check("Sanna Hämäläinen (" in page.js("document.getElementById('workers').innerText"),
+          "and the worker shows as disabled")
+    r = urllib.request.Request(base + "/roster.csv", headers={"Cookie": "rinki_session=" + next(
+        c["value"] for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]
+        if c["name"] == "rinki_session")})
+    with urllib.request.urlopen(r, timeout=WAIT_S) as f:
+        check(b"worker,sanna," in f.read(), "the download has the applied roster")
+
+
+def report_checks(page, base, seeded):
+    """The report of yesterday and today (the fixture's three calls) as the manager."""
+    from zoneinfo import ZoneInfo
+    hel = ZoneInfo("Europe/Helsinki")
+    today = datetime.now(hel).date()
+    q = "from=%s&to=%s" % (today - timedelta(days=1), today)
+    check(page.goto(base + "/report?" + q) == 200, "the manager opens the report")
+
+    def bars(chart):
+        return page.js("[...document.querySelectorAll('#%s rect.bar')]"
+                       ".map(r => r.querySelector('title').textContent)" % chart)
+    days = bars("chart-days")
+    check(sum(int(d.rsplit(": ", 1)[1]) for d in days) == 3,
+          "calls per day: the 3 calls in the bars: %r" % (days,))
+    # the fixture's calls started 60, 50 and 40 min before it ran: their local days
+    want = [{datetime.fromtimestamp(t - m * 60, hel).date() for m in (60, 50, 40)}
+            for t in seeded]
+    if want[0] == want[1]:
+        check(len(days) == len(want[0]), "a bar per local day with calls: %r" % (days,))
+    check(page.js("document.querySelectorAll('#chart-heatmap rect.cell').length") == 168,
+          "the heatmap has 7 x 24 cells")
+    check(bars("chart-accept") == ["≤ 20 s: 1"], "time to accept: one call in 12 s: %r"
+          % (bars("chart-accept"),))
+    check(bars("chart-who") == ["first worker: 1", "nobody: 2"],
+          "who took the calls: %r" % (bars("chart-who"),))
+    check(page.js("document.getElementById('check').className") == "ok",
+          "the report's self-check holds")
+    text = page.js("document.body.innerText")
+    check("+358" not in text and "Aino" not in text and "aino" not in text,
+          "the report shows no names or phone numbers")
+    check(page.js("document.documentElement.scrollWidth <= window.innerWidth + 1"),
+          "the report page fits a phone screen")
+    page.shot("report")
+    cookie = next(c for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]
+                  if c["name"] == "rinki_session")
+    req = urllib.request.Request(base + "/report.csv?" + q,
+                                 headers={"Cookie": "rinki_session=" + cookie["value"]})
+    with urllib.request.urlopen(req, timeout=WAIT_S) as r:
+        csv = r.read().decode()
+        check(r.headers["Content-Type"] == "text/csv; charset=utf-8" and
+              r.headers["Content-Disposition"].startswith("attachment; filename=\"rinki-report-"),
+              "the report's CSV downloads as a file")
+    check(re.search(r"\r\n[^,]*,[^,]*,total,,,3,", csv) is not None,
+          "the CSV's total has the 3 calls: %r" % csv[:300])
 
 
 def https_checks(web, root, conf, tmp, procs):

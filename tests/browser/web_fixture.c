@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 			return fail("batch", rc);
 		if ((rc = gw_db_incident_open(db, &r, &id)) < 0)
 			return fail("open", rc);
-		gw_db_event_append(db, id, at + 40, "page", "step 1 aino +358401234567");
+		gw_db_event_append(db, id, at + 40, "page", "aino +358401234567 step 1 round 1");
 		gw_db_event_append(db, id, at + 9000, "accepted", "aino key 4");
 		if ((rc = gw_db_incident_close(db, id, at + 60000, outcomes[i % 4], -1,
 					       i % 4 == 0 ? "aino" : NULL)) < 0)
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 				    .radio_cci = 1};
 	if ((rc = gw_db_incident_open(db, &a, &id)) < 0)
 		return fail("open", rc);
-	gw_db_event_append(db, id, t + 40, "page", "step 1 aino +358401234567");
+	gw_db_event_append(db, id, t + 40, "page", "aino +358401234567 step 1 round 1");
 	gw_db_event_append(db, id, t + 60, "sms", "page to +358401234567");
 	gw_db_event_append(db, id, t + 9000, "answered", "aino");
 	gw_db_event_append(db, id, t + 12000, "accepted", "aino key 4");
@@ -87,8 +87,8 @@ int main(int argc, char **argv)
 				    .radio_cci = 2};
 	if ((rc = gw_db_incident_open(db, &b, &id)) < 0)
 		return fail("open", rc);
-	gw_db_event_append(db, id, t + 40, "page", "step 1 aino +358401234567");
-	gw_db_event_append(db, id, t + 25040, "page", "step 2 mikko +358401234568");
+	gw_db_event_append(db, id, t + 40, "page", "aino +358401234567 step 1 round 1");
+	gw_db_event_append(db, id, t + 25040, "page", "mikko +358401234568 step 2 round 1");
 	if ((rc = gw_db_incident_close(db, id, t + 60000, "no_answer", -1, NULL)) < 0)
 		return fail("close", rc);
 	printf("incident %" PRId64 "\n", id);

@@ -1,11 +1,13 @@
 /*
  * fuzz_web: libFuzzer target for what rinki-web parses from a browser (tools/web/form.c)
  * and how it escapes (html.c). Byte 0 picks: even, the rest is a POST body for
- * web_form_parse(); odd, the rest is "NAME\nHEADER" for web_cookie_get(). Checked besides
+ * web_form_parse(); odd, the rest is "NAME\nHEADER" for web_cookie_get(); 'M', the rest is
+ * a multipart/form-data body (boundary "B") for web_multipart_parse(). Checked besides
  * memory errors: an accepted form has 1..WEB_FORM_FIELDS unique keys of [a-z0-9_] and
  * values that are text, and encoding it again parses back to the same fields; a rejected
  * one says why; a cookie value found is only [A-Za-z0-9_-] and fits; every value escaped
- * contains no '<', '>', '"', '\'' nor a raw '&' that does not start an entity.
+ * contains no '<', '>', '"', '\'' nor a raw '&' that does not start an entity; an accepted
+ * upload has form-key names and text values, and its file lies inside the body.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +57,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const char *in = (const char *)data + 1;
 	size_t len = size - 1;
+	if (data[0] == 'M') {
+		static struct web_upload u;
+		const char *why = NULL;
+		if (web_multipart_parse("multipart/form-data; boundary=B", in, len, &u, &why) < 0) {
+			if (!why)
+				abort();
+			return 0;
+		}
+		for (int i = 0; i < u.fields.n; i++) {
+			size_t k = strlen(u.fields.f[i].key);
+			if (k == 0 || k > WEB_FORM_KEY_MAX ||
+			    strspn(u.fields.f[i].key, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+				k ||
+			    !web_text_ok(u.fields.f[i].value, strlen(u.fields.f[i].value)))
+				abort();
+		}
+		if (u.data && (u.data < in || u.data + u.len > in + len || !u.file_field[0]))
+			abort();
+		return 0;
+	}
 	if ((data[0] & 1) == 0) {
 		const char *why = NULL;
 		int rc = web_form_parse(in, len, &f, &why);

@@ -172,7 +172,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	char f[300];
-	const char *suffix[] = {"", "-wal", "-shm", ".spool", ".anchor", ".key"};
+	const char *suffix[] = {"", "-wal", "-shm", ".spool", ".anchor", ".key", ".queue"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
@@ -468,6 +468,60 @@ static void test_formats(void **state)
 	gw_report_free(r);
 }
 
+/*
+ * The charts' counts by hand: 1 March 2026 (day 0) was a Sunday. Calls 1-9 on days 0-8 and
+ * 13 on day 12 start at local 00:00; call 14 at 31 March 23:59:59.999 (summer time since
+ * the 29th): Sunday 0 and 7, Monday 1 and 8, Tuesday 2, Wednesday 3, Thursday 4, Friday 5
+ * and 12, Saturday 6 at hour 0; Tuesday 30 at hour 23. Accepts 5 12 30 40 75 s fall in
+ * the bins up to 10, 20, 30, 45 and 90 s.
+ */
+static void test_charts_by_hand(void **state)
+{
+	struct gw_report *r = build(m0, m1);
+	(void)state;
+
+	assert_int_equal(r->n_days, 31);
+	assert_int_equal(r->day0, 20513); /* 2026-03-01 */
+	for (size_t i = 0; i < r->n_days; i++)
+		assert_int_equal(r->per_day[i], i <= 8 || i == 12 || i == 30 ? 1 : 0);
+	const int64_t h0[7] = {2, 2, 1, 1, 1, 2, 1}; /* Sunday first */
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++) {
+			int64_t n = r->week[(d + 6) % 7][h].f.calls; /* week[]: Monday first */
+			if (n != (h == 0 ? h0[d] : h == 23 && d == 2 ? 1 : 0))
+				fail_msg("weekday %d hour %d: %lld", d, h, (long long)n);
+		}
+	const int64_t bins[GW_REPORT_ACC_BINS] = {1, 1, 1, 1, 0, 1, 0, 0, 0, 0};
+	assert_memory_equal(r->acc_bins, bins, sizeof(bins));
+	assert_true(gw_report_balanced(r));
+	r->per_day[3]++; /* a call on two days */
+	assert_false(gw_report_balanced(r));
+	r->per_day[3]--;
+	r->week[4][5].f.calls++;
+	assert_false(gw_report_balanced(r));
+	r->week[4][5].f.calls--;
+	r->acc_bins[9]++;
+	assert_false(gw_report_balanced(r));
+	gw_report_free(r);
+
+	/* a range from mid-day: its first day is that local date; an evening call on it */
+	r = build(m0 + 12 * 3600 * S, m0 + 2 * 86400 * S + 1);
+	assert_int_equal(r->n_days, 3);
+	assert_int_equal(r->day0, 20513);
+	assert_int_equal(r->per_day[0], 0);
+	assert_int_equal(r->per_day[1], 1);
+	assert_int_equal(r->per_day[2], 1);
+	assert_true(gw_report_balanced(r));
+	gw_report_free(r);
+
+	struct gw_db *db;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_report_build(db, 0, (GW_REPORT_DAYS_MAX + 1) * 86400LL * S, 0, &r),
+			 -E2BIG);
+	assert_null(r);
+	gw_db_close(db);
+}
+
 /* A name that a spreadsheet would run as a formula is defused in the CSV. */
 static void test_csv_defuses_formulas(void **state)
 {
@@ -493,9 +547,10 @@ static void test_csv_defuses_formulas(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_month_by_hand), cmocka_unit_test(test_line_rows),
-	    cmocka_unit_test(test_sub_range),	  cmocka_unit_test(test_check_catches_a_miscount),
-	    cmocka_unit_test(test_formats),	  cmocka_unit_test(test_csv_defuses_formulas),
+	    cmocka_unit_test(test_month_by_hand),  cmocka_unit_test(test_line_rows),
+	    cmocka_unit_test(test_sub_range),	   cmocka_unit_test(test_check_catches_a_miscount),
+	    cmocka_unit_test(test_formats),	   cmocka_unit_test(test_csv_defuses_formulas),
+	    cmocka_unit_test(test_charts_by_hand),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

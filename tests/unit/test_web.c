@@ -7,6 +7,8 @@
  * the chain check cached by the call log's head.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,10 +26,13 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "store/db.h"
+#include "store/roster.h"
 #include "web/form.h"
 #include "web/html.h"
 #include "web/session.h"
 #include "web/text.h"
+#include "web/usercmd.h"
 #include "web/users.h"
 #include "web/web.h"
 
@@ -497,14 +503,34 @@ static void test_routes(void **state)
 	rt = web_route_find("GET", "/overview", &known);
 	assert_true(rt->roles & WEB_ROLE_MANAGER);
 	assert_false(rt->roles & WEB_ROLE_TECHNICIAN);
-	/* every POST but the login form (its own double-submit token) needs the CSRF token */
-	static const char *const posts[] = {"/logout", "/password"};
+	/* the report is aggregates: managers and coordinators, not technicians */
+	static const char *const reports[] = {"/report", "/report.csv"};
 	for (size_t i = 0; i < 2; i++) {
+		rt = web_route_find("GET", reports[i], &known);
+		assert_non_null(rt);
+		assert_int_equal(rt->roles, WEB_ROLE_MANAGER | WEB_ROLE_COORDINATOR);
+	}
+	/* every POST but the login form (its own double-submit token) needs the CSRF token */
+	static const char *const posts[] = {"/logout",		"/password",
+					    "/roster/upload",	"/roster/apply",
+					    "/roster/override", "/roster/override-del",
+					    "/roster/worker"};
+	for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++) {
 		rt = web_route_find("POST", posts[i], &known);
 		assert_non_null(rt);
 		assert_true(rt->change);
 		assert_true(rt->roles != 0);
 	}
+	/* the roster's pages and changes are the coordinator's; one route takes an upload */
+	for (size_t i = 2; i < sizeof(posts) / sizeof(posts[0]); i++)
+		assert_int_equal(web_route_find("POST", posts[i], &known)->roles,
+				 WEB_ROLE_COORDINATOR);
+	assert_int_equal(web_route_find("GET", "/roster", &known)->roles, WEB_ROLE_COORDINATOR);
+	assert_int_equal(web_route_find("GET", "/roster.csv", &known)->roles, WEB_ROLE_COORDINATOR);
+	assert_true(web_route_upload("POST", "/roster/upload"));
+	assert_false(web_route_upload("POST", "/roster/apply"));
+	assert_false(web_route_upload("GET", "/roster/upload"));
+	assert_false(web_route_upload("POST", "/login"));
 	rt = web_route_find("POST", "/login", &known);
 	assert_int_equal(rt->roles, 0);
 	assert_null(web_route_find("DELETE", "/oncall", &known));
@@ -605,6 +631,660 @@ static void test_chain_cache(void **state)
 	assert_int_equal(web_chain_verify(&c, db, now, &v), 1);
 	assert_int_equal(c.walks, 4);
 	gw_db_close(db);
+}
+
+/* ---- the report page ------------------------------------------------------------------- */
+
+static const char *q_keys[4], *q_vals[4];
+
+static const char *q_arg(struct web_req *r, const char *key)
+{
+	(void)r;
+	for (int i = 0; i < 4 && q_keys[i]; i++)
+		if (strcmp(q_keys[i], key) == 0)
+			return q_vals[i];
+	return NULL;
+}
+
+static int64_t fixed_now(void)
+{
+	return 1775000000000; /* 2026-04-01 */
+}
+
+/* Render page with the query k1=v1 (&k2=v2); the answer in *r (free r->out). */
+static void render(web_page_fn page, struct web_app *app, struct web_req *r, const char *k1,
+		   const char *v1, const char *k2, const char *v2)
+{
+	memset(q_keys, 0, sizeof(q_keys));
+	q_keys[0] = k1;
+	q_vals[0] = v1;
+	q_keys[1] = k2;
+	q_vals[1] = v2;
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	r->method = "GET";
+	r->path = "/report";
+	r->ip = "127.0.0.1";
+	r->arg = q_arg;
+	r->lang = WEB_LANG_EN;
+	r->status = 200;
+	page(r);
+	assert_non_null(r->out.data); /* NUL-terminated by the buffer */
+}
+
+/* How often needle occurs in the chart element id (its <svg> .. </svg>) of html. */
+static int in_chart(const char *html, const char *id, const char *needle)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "id=\"%s\"", id);
+	const char *p = strstr(html, key), *end = p ? strstr(p, "</svg>") : NULL;
+	int n = 0;
+	if (!p || !end)
+		fail_msg("no chart %s", id);
+	for (p = strstr(p, needle); p && p < end; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const char *outcome,
+		      const char *const *ev)
+{
+	struct gw_incident_rec rec = {.started_ms = gw_roster_local_to_utc(y, mo, d, minute),
+				      .caller = "2269001",
+				      .line = "sos"};
+	int64_t id;
+	const char *accepted = NULL;
+
+	assert_int_equal(gw_db_incident_open(db, &rec, &id), 0);
+	for (int i = 0; ev[i]; i += 3) {
+		assert_int_equal(gw_db_event_append(db, id, rec.started_ms + atoi(ev[i]) * 1000,
+						    ev[i + 1], ev[i + 2]),
+				 0);
+		if (strcmp(ev[i + 1], "accepted") == 0)
+			accepted = ev[i + 2];
+	}
+	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 300000, outcome, -1,
+					      accepted ? "x" : NULL),
+			 0);
+}
+
+/*
+ * March 2026: Monday 2nd 10:00 taken by the first worker in 12 s and 10:30 by step 2 in
+ * 40 s, Thursday 5th 22:15 unstaffed, a text on the 6th. The page draws a bar for each of
+ * the 2 days with calls (2 and 1: heights 150 and 75), 168 heatmap cells, 2 accept bins
+ * (<= 20 s, <= 45 s) and 3 who-took-it bars (first, later, nobody).
+ */
+static void test_report_page(void **state)
+{
+	struct tmpdb *t = *state;
+	static struct gw_conf conf;
+	struct web_app app = {.conf = &conf, .now_ms = fixed_now};
+	struct web_req r;
+	struct gw_db *db;
+
+	snprintf(conf.db_path, sizeof(conf.db_path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(conf.db_path, &db), 0);
+	seed_call(db, 2026, 3, 2, 600, "completed",
+		  (const char *const[]){"0", "page", "aino +35840 step 1 round 1", "12", "accepted",
+					"aino dtmf", NULL});
+	seed_call(db, 2026, 3, 2, 630, "completed",
+		  (const char *const[]){"0", "page", "aino +35840 step 1 round 1", "10", "page",
+					"mikko +35840 step 2 round 1", "40", "accepted",
+					"mikko dtmf", NULL});
+	seed_call(db, 2026, 3, 5, 22 * 60 + 15, "unstaffed",
+		  (const char *const[]){"0", "unstaffed", "line sos", NULL});
+	seed_call(db, 2026, 3, 6, 600, "message relayed",
+		  (const char *const[]){"0", "sds_text", "hei", NULL});
+	gw_db_close(db);
+
+	render(web_page_report, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	const char *h = r.out.data;
+	assert_non_null(strstr(h, "id=\"check\">Check: every incident counted once: 4/4<"));
+	assert_int_equal(in_chart(h, "chart-days", "class=\"bar\""), 2);
+	assert_int_equal(in_chart(h, "chart-days", "height=\"150.00\""), 1);
+	assert_int_equal(in_chart(h, "chart-days", "height=\"75.00\""), 1);
+	assert_int_equal(in_chart(h, "chart-days", "<title>2.3.2026: 2</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-heatmap", "class=\"cell\""), 168);
+	assert_int_equal(in_chart(h, "chart-heatmap", "<title>Mon 10–11: 2</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-heatmap", "<title>Thu 22–23: 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-accept", "class=\"bar\""), 2);
+	assert_int_equal(in_chart(h, "chart-accept", "<title>≤ 20 s: 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-accept", "<title>≤ 45 s: 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-who", "class=\"bar\""), 3);
+	assert_int_equal(in_chart(h, "chart-who", "<title>a later step: 1</title>"), 1);
+	assert_non_null(strstr(h, "href=\"/report.csv?month=2026-03\""));
+	web_buf_free(&r.out);
+
+	/* the same as a range of days; one day alone; the CSV of the month */
+	render(web_page_report, &app, &r, "from", "2026-03-05", "to", "2026-03-31");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(in_chart(r.out.data, "chart-days", "class=\"bar\""), 1);
+	assert_non_null(
+	    strstr(r.out.data, "href=\"/report.csv?from=2026-03-05&amp;to=2026-03-31\""));
+	web_buf_free(&r.out);
+	render(web_page_report, &app, &r, "from", "2026-03-02", "to", "2026-03-02");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(in_chart(r.out.data, "chart-who", "class=\"bar\""), 2);
+	web_buf_free(&r.out);
+	render(web_page_report_csv, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.content_type, "text/csv; charset=utf-8");
+	assert_string_equal(r.filename, "rinki-report-2026-03-01-2026-03-31.csv");
+	assert_non_null(strstr(r.out.data, "2026-03-01 00:00,2026-04-01 00:00,total,,,3,2,0,1,"));
+	web_buf_free(&r.out);
+
+	/* no query: the current month (April 2026, no calls) */
+	render(web_page_report, &app, &r, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.out.data, "value=\"2026-04\""));
+	assert_int_equal(in_chart(r.out.data, "chart-days", "class=\"bar\""), 0);
+	web_buf_free(&r.out);
+
+	/* refused: a bad month, a reversed or too long range, month and days together */
+	const char *bad[][4] = {
+	    {"month", "2026-13", NULL, NULL},		{"month", "2026-3", NULL, NULL},
+	    {"month", "2026-03x", NULL, NULL},		{"from", "2026-03-05", "to", "2026-03-04"},
+	    {"from", "2020-01-01", "to", "2026-03-04"}, {"from", "2026-03-05", NULL, NULL},
+	    {"month", "2026-03", "from", "2026-03-01"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		render(web_page_report, &app, &r, bad[i][0], bad[i][1], bad[i][2], bad[i][3]);
+		if (r.status != 400)
+			fail_msg("query %zu: status %d", i, r.status);
+		web_buf_free(&r.out);
+		render(web_page_report_csv, &app, &r, bad[i][0], bad[i][1], bad[i][2], bad[i][3]);
+		assert_int_equal(r.status, 400);
+		assert_string_equal(r.filename, "");
+		web_buf_free(&r.out);
+	}
+}
+
+/* ---- multipart/form-data (the roster upload) -------------------------------------------- */
+
+#define MP_CT "multipart/form-data; boundary=----b0und"
+
+static int mp(const char *body, struct web_upload *u)
+{
+	return web_multipart_parse(MP_CT, body, strlen(body), u, NULL);
+}
+
+static void test_multipart(void **state)
+{
+	(void)state;
+	static struct web_upload u;
+	const char *why = NULL;
+	const char *ok = "------b0und\r\n"
+			 "Content-Disposition: form-data; name=\"csrf\"\r\n\r\n"
+			 "abc\r\n"
+			 "------b0und\r\n"
+			 "Content-Disposition: form-data; name=\"roster\"; filename=\"r.csv\"\r\n"
+			 "Content-Type: text/csv\r\n\r\n"
+			 "line,sos\r\n--x\r\n\r\n"
+			 "------b0und--\r\n";
+
+	assert_int_equal(web_multipart_parse(MP_CT, ok, strlen(ok), &u, &why), 0);
+	assert_null(why);
+	assert_string_equal(web_form_get(&u.fields, "csrf"), "abc");
+	assert_string_equal(u.file_field, "roster");
+	assert_int_equal(u.len, strlen("line,sos\r\n--x\r\n"));
+	assert_memory_equal(u.data, "line,sos\r\n--x\r\n", u.len);
+	/* a quoted boundary, other parameters, no CRLF at the end, no file */
+	const char *q =
+	    "--a b\r\nContent-Disposition: form-data; name=\"replace\"\r\n\r\n1\r\n--a b--";
+	assert_int_equal(web_multipart_parse("multipart/form-data; charset=x; boundary=\"a b\"", q,
+					     strlen(q), &u, NULL),
+			 0);
+	assert_string_equal(web_form_get(&u.fields, "replace"), "1");
+	assert_null(u.data);
+	/* refused */
+	assert_int_equal(web_multipart_parse("multipart/form-data", ok, strlen(ok), &u, NULL),
+			 -EINVAL); /* no boundary */
+	assert_int_equal(
+	    web_multipart_parse("text/plain; boundary=----b0und", ok, strlen(ok), &u, NULL),
+	    -EINVAL);
+	assert_int_equal(mp("preamble\r\n------b0und--", &u), -EINVAL);
+	assert_int_equal(
+	    mp("------b0und\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx", &u),
+	    -EINVAL); /* no closing delimiter */
+	assert_int_equal(mp("------b0und\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n"
+			    "------b0und\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\ny\r\n"
+			    "------b0und--",
+			    &u),
+			 -EINVAL); /* twice */
+	assert_int_equal(mp("------b0und\r\nContent-Disposition: form-data; name=\"f\"; "
+			    "filename=\"1\"\r\n\r\nx\r\n------b0und\r\nContent-Disposition: "
+			    "form-data; name=\"g\"; filename=\"2\"\r\n\r\ny\r\n------b0und--",
+			    &u),
+			 -EINVAL); /* two files */
+	assert_int_equal(mp("------b0und\r\nContent-Disposition: form-data; "
+			    "name=\"A\"\r\n\r\nx\r\n------b0und--",
+			    &u),
+			 -EINVAL); /* field name alphabet */
+	assert_int_equal(
+	    mp("------b0und\r\nContent-Type: text/plain\r\n\r\nx\r\n------b0und--", &u),
+	    -EINVAL); /* no name */
+	assert_int_equal(mp("------b0und\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\ty"
+			    "\r\n------b0und--",
+			    &u),
+			 -EINVAL); /* a text value with a control character */
+	assert_int_equal(
+	    mp("------b0und\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n------b0und--"
+	       "junk",
+	       &u),
+	    -EINVAL); /* after the closing delimiter */
+	static char big[WEB_UPLOAD_MAX + 2];
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(web_multipart_parse(MP_CT, big, WEB_UPLOAD_MAX + 1, &u, &why), -EMSGSIZE);
+	assert_non_null(why);
+	/* a file of any bytes, NULs included */
+	static const char bin[] = "------b0und\r\nContent-Disposition: form-data; name=\"f\"; "
+				  "filename=\"x\"\r\n\r\n\x00\x01\xff\r\n------b0und--";
+	assert_int_equal(web_multipart_parse(MP_CT, bin, sizeof(bin) - 1, &u, NULL), 0);
+	assert_int_equal(u.len, 3);
+}
+
+/* ---- the roster pages: changes go to rinkid's control socket ----------------------------- */
+
+/* A stand-in for rinkid's control socket: one connection, one canned reply. */
+struct fake_ctl {
+	int lfd;
+	pthread_t th;
+	const char *reply;
+	char line[1024];
+	char file[4096];
+	ssize_t file_len; /* -1: no descriptor came */
+	int seals;
+};
+
+static void *fake_ctl_main(void *arg)
+{
+	struct fake_ctl *f = arg;
+	int c = accept(f->lfd, NULL, NULL);
+	char buf[1024];
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b)};
+	f->file_len = -1;
+	ssize_t k = c >= 0 ? recvmsg(c, &m, 0) : -1;
+	if (k > 0) {
+		buf[k] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(f->line, sizeof(f->line), "%s", buf);
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		if (h && h->cmsg_type == SCM_RIGHTS) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h), sizeof(fd));
+			f->seals = fcntl(fd, F_GET_SEALS);
+			f->file_len = read(fd, f->file, sizeof(f->file));
+			close(fd);
+		}
+		if (write(c, f->reply, strlen(f->reply)) < 0)
+			f->file_len = -2;
+	}
+	if (c >= 0)
+		close(c);
+	return NULL;
+}
+
+static void fake_ctl_start(struct fake_ctl *f, const char *path, const char *reply)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memset(f, 0, sizeof(*f));
+	f->reply = reply;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 1), 0);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_ctl_main, f), 0);
+}
+
+static void fake_ctl_join(struct fake_ctl *f, const char *path)
+{
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	unlink(path);
+}
+
+/* A coordinator's POST of page with the form body (urlencoded) or upload. */
+static void post(web_page_fn page, struct web_app *app, struct web_session *sess, struct web_req *r,
+		 const char *body, const struct web_upload *up)
+{
+	static struct web_form form;
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	r->method = "POST";
+	r->path = "/roster";
+	r->ip = "127.0.0.1";
+	r->arg = q_arg;
+	r->lang = WEB_LANG_EN;
+	r->status = 200;
+	r->sess = sess;
+	snprintf(r->user.name, sizeof(r->user.name), "aino");
+	r->user.role = WEB_ROLE_COORDINATOR;
+	if (up) {
+		r->upload = up;
+		r->form = &up->fields;
+	} else {
+		assert_int_equal(web_form_parse(body, strlen(body), &form, NULL), 0);
+		r->form = &form;
+	}
+	page(r);
+	assert_non_null(r->out.data);
+}
+
+static const char csv[] = "line,sos,Sos,Sos,Sos\nworker,aino,Aino,+358401234567,\n";
+
+/*
+ * The upload's preview: the CSV goes to rinkid in a sealed memfd with "roster-import
+ * mode=preview by=aino"; every error of the reply is shown with its row number and no
+ * apply is offered. A clean preview shows what changes and offers the apply, which sends
+ * the same bytes with mode=apply once (the token is then gone). rinkid not running: 503.
+ */
+static void test_roster_upload(void **state)
+{
+	struct tmpdb *t = *state;
+	static struct gw_conf conf;
+	static struct web_app app;
+	static struct web_upload up;
+	static char body[1024];
+	struct web_req r;
+	struct fake_ctl f;
+	char sock[128];
+
+	memset(&app, 0, sizeof(app));
+	app.conf = &conf;
+	app.users = t->u;
+	app.now_ms = fixed_now;
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", t->dir);
+	snprintf(conf.ctl_socket, sizeof(conf.ctl_socket), "%s", sock);
+	struct web_session *sess = web_session_start(&app.sessions, "aino", fixed_now());
+	int n =
+	    snprintf(body, sizeof(body),
+		     "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n%s\r\n"
+		     "--B\r\nContent-Disposition: form-data; name=\"roster\"; filename=\"r.csv\""
+		     "\r\nContent-Type: text/csv\r\n\r\n%s\r\n--B--\r\n",
+		     sess->csrf, csv);
+	assert_int_equal(
+	    web_multipart_parse("multipart/form-data; boundary=B", body, (size_t)n, &up, NULL), 0);
+
+	/* a roster with errors */
+	fake_ctl_start(&f, sock,
+		       "+ error row=3 text=unknown%20line%20%27xyz%27\n"
+		       "+ error row=7 text=%3Cb%3Eno%20phone\n"
+		       "ok mode=preview rows=9 errors=2\n");
+	post(web_page_roster_upload, &app, sess, &r, NULL, &up);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "roster-import mode=preview by=aino");
+	assert_int_equal(f.file_len, (ssize_t)strlen(csv));
+	assert_memory_equal(f.file, csv, strlen(csv));
+	assert_true(f.seals & F_SEAL_WRITE);
+	assert_int_equal(r.status, 422);
+	assert_non_null(
+	    strstr(r.out.data, "<tr><td>3</td><td>unknown line &#39;xyz&#39;</td></tr>"));
+	assert_non_null(strstr(r.out.data, "<tr><td>7</td><td>&lt;b&gt;no phone</td></tr>"));
+	assert_null(strstr(r.out.data, "id=\"apply\""));
+	web_buf_free(&r.out);
+
+	/* a clean one: what changes, and the apply */
+	fake_ctl_start(&f, sock,
+		       "+ manual fate=kept text=override%201\n"
+		       "ok mode=preview rows=2 errors=0 conflicts=0 lines=1 workers=1 shifts=0 "
+		       "was_lines=4 was_workers=1 was_shifts=30\n");
+	post(web_page_roster_upload, &app, sess, &r, NULL, &up);
+	fake_ctl_join(&f, sock);
+	assert_int_equal(r.status, 200);
+	assert_non_null(
+	    strstr(r.out.data, "<tr class=\"changed\"><th>lines</th><td>4</td><td>1</td>"));
+	assert_non_null(strstr(r.out.data, "<tr><th>workers</th><td>1</td><td>1</td>"));
+	assert_non_null(strstr(r.out.data, "<tr><td>kept</td><td>override 1</td></tr>"));
+	const char *tok = strstr(r.out.data, "name=\"token\" value=\"");
+	assert_non_null(tok);
+	char apply[256];
+	snprintf(apply, sizeof(apply), "csrf=%s&token=%.64s", sess->csrf, tok + 20);
+	web_buf_free(&r.out);
+	fake_ctl_start(&f, sock, "ok mode=apply rows=2 errors=0 conflicts=0\n");
+	post(web_page_roster_apply, &app, sess, &r, apply, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "roster-import mode=apply by=aino");
+	assert_memory_equal(f.file, csv, strlen(csv));
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.out.data, "class=\"ok\" id=\"result\""));
+	web_buf_free(&r.out);
+	post(web_page_roster_apply, &app, sess, &r, apply, NULL); /* used: gone */
+	assert_int_equal(r.status, 410);
+	web_buf_free(&r.out);
+
+	/* rinkid's refusal is shown; rinkid not running */
+	fake_ctl_start(&f, sock, "err denied not in rinki-admin\n");
+	post(web_page_roster_upload, &app, sess, &r, NULL, &up);
+	fake_ctl_join(&f, sock);
+	assert_int_equal(r.status, 409);
+	assert_non_null(strstr(r.out.data, "err denied not in rinki-admin"));
+	web_buf_free(&r.out);
+	post(web_page_roster_upload, &app, sess, &r, NULL, &up);
+	assert_int_equal(r.status, 503);
+	web_buf_free(&r.out);
+	/* a part besides csrf, replace and the file: refused before anything is sent */
+	n = snprintf(body, sizeof(body),
+		     "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n%s\r\n"
+		     "--B\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n"
+		     "--B\r\nContent-Disposition: form-data; name=\"roster\"; filename=\"r.csv\""
+		     "\r\n\r\n%s\r\n--B--\r\n",
+		     sess->csrf, csv);
+	assert_int_equal(
+	    web_multipart_parse("multipart/form-data; boundary=B", body, (size_t)n, &up, NULL), 0);
+	post(web_page_roster_upload, &app, sess, &r, NULL, &up);
+	assert_int_equal(r.status, 400);
+	web_buf_free(&r.out);
+	for (int i = 0; i < WEB_PENDING_SLOTS; i++)
+		web_pending_drop(&app.pending[i]);
+}
+
+/*
+ * An override in two steps: the form's POST only shows what will happen, with the fields
+ * carried on (nothing is sent); the confirm sends override-add. A worker's settings go as
+ * worker-set. Unknown lines and workers, bad times and languages are refused (400).
+ */
+static void test_roster_changes(void **state)
+{
+	struct tmpdb *t = *state;
+	static struct gw_conf conf;
+	static struct web_app app;
+	struct web_req r;
+	struct fake_ctl f;
+	struct gw_db *db;
+	char sock[128], body[512];
+
+	memset(&app, 0, sizeof(app));
+	app.conf = &conf;
+	app.users = t->u;
+	app.now_ms = fixed_now;
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", t->dir);
+	snprintf(conf.ctl_socket, sizeof(conf.ctl_socket), "%s", sock);
+	snprintf(conf.db_path, sizeof(conf.db_path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(conf.db_path, &db), 0);
+	assert_int_equal(gw_roster_import_file(db, "tools/demo/roster.csv", NULL, NULL, NULL), 0);
+	gw_db_close(db);
+	struct web_session *sess = web_session_start(&app.sessions, "aino", fixed_now());
+
+	snprintf(body, sizeof(body),
+		 "csrf=%s&line=sos&worker=mikko&from=2026-12-08T08%%3A00&to=2026-12-08T16%%3A00"
+		 "&reason=flu",
+		 sess->csrf);
+	post(web_page_override, &app, sess, &r, body, NULL); /* step 1: no socket needed */
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.out.data, "Mikko Korhonen"));
+	assert_non_null(strstr(r.out.data, "2026-12-08 08:00 – 2026-12-08 16:00"));
+	assert_non_null(strstr(r.out.data, "<input type=\"hidden\" name=\"from\" "
+					   "value=\"2026-12-08T08:00\">"));
+	assert_non_null(strstr(r.out.data, "name=\"confirm\" value=\"1\""));
+	web_buf_free(&r.out);
+	strcat(body, "&confirm=1");
+	fake_ctl_start(&f, sock, "ok id=42\n");
+	post(web_page_override, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "override-add kind=add line=sos worker=mikko "
+				    "from=2026-12-08T08:00+02:00 to=2026-12-08T16:00+02:00 "
+				    "reason=flu by=aino");
+	assert_int_equal(f.file_len, -1);
+	assert_non_null(strstr(r.out.data, "class=\"ok\" id=\"result\""));
+	web_buf_free(&r.out);
+
+	/* cover for a sick worker: mikko's places go to leena (summer time: +03:00) */
+	snprintf(
+	    body, sizeof(body),
+	    "csrf=%s&line=sos&worker=mikko&kind=replace&by_worker=leena&from=2026-07-01T07%%3A00"
+	    "&to=2026-07-02T07%%3A00&confirm=1",
+	    sess->csrf);
+	fake_ctl_start(&f, sock, "ok id=43\n");
+	post(web_page_override, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line,
+			    "override-add kind=replace line=sos worker=mikko by_worker=leena "
+			    "from=2026-07-01T07:00+03:00 to=2026-07-02T07:00+03:00 by=aino");
+	web_buf_free(&r.out);
+
+	/* removing one: two steps too */
+	snprintf(body, sizeof(body), "csrf=%s&id=42", sess->csrf);
+	post(web_page_override_del, &app, sess, &r, body, NULL);
+	assert_non_null(strstr(r.out.data, "name=\"confirm\" value=\"1\""));
+	web_buf_free(&r.out);
+	strcat(body, "&confirm=1");
+	fake_ctl_start(&f, sock, "ok\n");
+	post(web_page_override_del, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "override-del id=42 by=aino");
+	web_buf_free(&r.out);
+
+	/* a worker */
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena&disabled=1&pin_reset=1", sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
+	post(web_page_worker, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "worker-set worker=leena disabled=1 pin_reset=1 by=aino");
+	web_buf_free(&r.out);
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena", sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
+	post(web_page_worker, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "worker-set worker=leena disabled=0 by=aino");
+	web_buf_free(&r.out);
+
+	/* refused before anything is sent (no socket listens) */
+	const char *bad[] = {
+	    "line=nope&worker=mikko&from=2026-12-08T08%3A00&to=2026-12-08T16%3A00",
+	    "line=sos&worker=nobody&from=2026-12-08T08%3A00&to=2026-12-08T16%3A00",
+	    "line=sos&worker=mikko&from=2026-12-08T16%3A00&to=2026-12-08T08%3A00",
+	    "line=sos&worker=mikko&from=2026-02-30T08%3A00&to=2026-12-08T16%3A00",
+	    "line=sos&worker=mikko&from=2026-12-08T24%3A00&to=2026-12-09T16%3A00",
+	    "line=sos&worker=mikko&kind=replace&by_worker=&from=2026-12-08T08%3A00&to=2026-12-"
+	    "08T16%3A00",
+	    "line=sos&worker=mikko&kind=replace&by_worker=mikko&from=2026-12-08T08%3A00&to=2026-12-"
+	    "08T16%3A00",
+	    "line=sos&worker=mikko&kind=replace&by_worker=nobody&from=2026-12-08T08%3A00&to=2026-"
+	    "12-08T16%3A00",
+	    "line=sos&worker=mikko&kind=add&by_worker=leena&from=2026-12-08T08%3A00&to=2026-12-"
+	    "08T16%3A00",
+	    "line=sos&worker=mikko&kind=swap&from=2026-12-08T08%3A00&to=2026-12-08T16%3A00",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body), "csrf=x&%s&confirm=1", bad[i]);
+		post(web_page_override, &app, sess, &r, body, NULL);
+		if (r.status != 400)
+			fail_msg("override %zu: %d", i, r.status);
+		web_buf_free(&r.out);
+	}
+	const char *badw[] = {"worker=nobody", "worker=leena&disabled=2",
+			      "worker=leena&pin_reset=0"};
+	for (size_t i = 0; i < sizeof(badw) / sizeof(badw[0]); i++) {
+		snprintf(body, sizeof(body), "csrf=x&%s", badw[i]);
+		post(web_page_worker, &app, sess, &r, body, NULL);
+		if (r.status != 400)
+			fail_msg("worker %zu: %d", i, r.status);
+		web_buf_free(&r.out);
+	}
+
+	/* the page itself (its forms carry the session's token) and the download */
+	post(web_page_roster, &app, sess, &r, "", NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.out.data, "enctype=\"multipart/form-data\""));
+	assert_non_null(strstr(r.out.data, sess->csrf));
+	assert_non_null(strstr(r.out.data, "<option value=\"mikko\">Mikko Korhonen</option>"));
+	assert_non_null(strstr(r.out.data, "Olli Salonen <span class=\"gap\">(disabled)</span>"));
+	assert_null(strstr(r.out.data, "$argon2"));
+	web_buf_free(&r.out);
+	post(web_page_roster_csv, &app, sess, &r, "", NULL);
+	assert_string_equal(r.content_type, "text/csv; charset=utf-8");
+	assert_string_equal(r.filename, "rinki-roster.csv");
+	assert_non_null(strstr(r.out.data, "worker,aino,Aino Virtanen,\"'+358401234567\",,1,fi"));
+	web_buf_free(&r.out);
+}
+
+/* ---- the account commands (rinki-web user, rinkictl user) ------------------------------ */
+
+/* Run web_user_cmd with stdin holding input (one line: the password). */
+static int user_cmd(struct tmpdb *t, const char *input, int argc, const char **argv)
+{
+	char in[160];
+	snprintf(in, sizeof(in), "%s/stdin", t->dir);
+	FILE *f = fopen(in, "w");
+	assert_non_null(f);
+	fputs(input, f);
+	fclose(f);
+	assert_non_null(freopen(in, "r", stdin));
+	return web_user_cmd("test", t->u, argc, (char **)argv);
+}
+
+static void test_user_cmd(void **state)
+{
+	struct tmpdb *t = *state;
+	struct web_user w;
+	int64_t now = 1767225600000;
+
+	assert_int_equal(user_cmd(t, "nina's long password\n", 5,
+				  (const char *[]){"add", "nina", "coordinator", "--lang", "sv"}),
+			 0);
+	assert_int_equal(web_users_get(t->u, "nina", &w), 0);
+	assert_int_equal(w.role, WEB_ROLE_COORDINATOR);
+	assert_string_equal(w.lang, "sv");
+	assert_int_equal(web_users_login(t->u, "nina", "nina's long password", "ip", now, &w), 0);
+	/* refused: the name again, a bad role, language or name, a short password */
+	assert_int_equal(
+	    user_cmd(t, "another long one\n", 3, (const char *[]){"add", "nina", "manager"}), 1);
+	assert_int_equal(
+	    user_cmd(t, "another long one\n", 3, (const char *[]){"add", "olli", "boss"}), 2);
+	assert_int_equal(user_cmd(t, "another long one\n", 5,
+				  (const char *[]){"add", "olli", "manager", "--lang", "de"}),
+			 2);
+	assert_int_equal(
+	    user_cmd(t, "another long one\n", 3, (const char *[]){"add", "Olli", "manager"}), 1);
+	assert_int_equal(user_cmd(t, "short\n", 3, (const char *[]){"add", "olli", "manager"}), 1);
+	assert_int_equal(web_users_get(t->u, "olli", &w), -ENOENT);
+	/* a new password: the old one no longer logs in */
+	assert_int_equal(user_cmd(t, "short\n", 2, (const char *[]){"passwd", "nina"}), 1);
+	assert_int_equal(
+	    user_cmd(t, "nina's new password\n", 2, (const char *[]){"passwd", "nina"}), 0);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's long password", "ip", now, &w),
+			 -EACCES);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's new password", "ip", now, &w), 0);
+	/* disable, enable; an unknown name */
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"disable", "nina"}), 0);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's new password", "ip", now, &w),
+			 -EPERM);
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"enable", "nina"}), 0);
+	assert_int_equal(web_users_login(t->u, "nina", "nina's new password", "ip", now, &w), 0);
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"disable", "nobody"}), 1);
+	assert_int_equal(user_cmd(t, "", 1, (const char *[]){"list"}), 0);
+	assert_int_equal(user_cmd(t, "", 2, (const char *[]){"remove", "nina"}), 2);
+	assert_int_equal(user_cmd(t, "", 0, (const char *[]){NULL}), 2);
+	assert_non_null(freopen("/dev/null", "r", stdin));
 }
 
 /* ---- TLS: the serving rules, the certificate and key files ---------------------------- */
@@ -763,6 +1443,11 @@ int main(void)
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_report_page, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_user_cmd, users_setup, users_teardown),
+	    cmocka_unit_test(test_multipart),
+	    cmocka_unit_test_setup_teardown(test_roster_upload, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_roster_changes, users_setup, users_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,11 @@
 #include "core/text.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -189,4 +192,180 @@ bool web_token_eq(const char *held, const char *sent)
 	if (n == 0 || strlen(sent) != n)
 		return false;
 	return sodium_memcmp(held, sent, n) == 0;
+}
+
+/* ---- multipart/form-data ----------------------------------------------------------------- */
+
+static bool bchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("'()+_,-./:=?", c) != NULL;
+}
+
+/* The boundary of a multipart/form-data Content-Type into b (NUL-terminated). 0 or -EINVAL. */
+static int boundary_of(const char *ctype, char b[71])
+{
+	static const char mf[] = "multipart/form-data";
+	const char *p;
+	size_t n = 0;
+
+	if (!ctype || strncasecmp(ctype, mf, sizeof(mf) - 1) != 0)
+		return -EINVAL;
+	p = ctype + sizeof(mf) - 1;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != ';')
+			return -EINVAL;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncasecmp(p, "boundary=", 9) == 0)
+			break;
+		p = strchr(p, ';'); /* another parameter */
+		if (!p)
+			return -EINVAL;
+	}
+	p += 9;
+	bool quoted = *p == '"';
+	p += quoted;
+	while (*p && (quoted ? *p != '"' : *p != ';' && *p != ' ')) {
+		if (n == 70 || !(bchar(*p) || (quoted && *p == ' ')))
+			return -EINVAL;
+		b[n++] = *p++;
+	}
+	if (quoted && *p++ != '"')
+		return -EINVAL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (n == 0 || (*p && *p != ';'))
+		return -EINVAL;
+	b[n] = '\0';
+	return 0;
+}
+
+/* The quoted parameter name="..." of a Content-Disposition value into out. 1, 0 absent. */
+static int disp_param(const char *v, size_t vlen, const char *name, char *out, size_t outlen,
+		      size_t *olen)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i + nl + 2 < vlen; i++) {
+		if ((i && v[i - 1] != ' ' && v[i - 1] != ';') || strncasecmp(v + i, name, nl) ||
+		    v[i + nl] != '=' || v[i + nl + 1] != '"')
+			continue;
+		const char *s = v + i + nl + 2, *e = memchr(s, '"', vlen - (size_t)(s - v));
+		if (!e || (size_t)(e - s) >= outlen)
+			return -EINVAL;
+		memcpy(out, s, (size_t)(e - s));
+		out[e - s] = '\0';
+		*olen = (size_t)(e - s);
+		return 1;
+	}
+	return 0;
+}
+
+int web_multipart_parse(const char *ctype, const char *body, size_t len, struct web_upload *out,
+			const char **why)
+{
+	char b[71], delim[76], name[WEB_FORM_KEY_MAX + 2], fname[256];
+	size_t dl, used = 0;
+
+	memset(out, 0, offsetof(struct web_upload, fields.buf));
+	out->file_field[0] = '\0';
+	out->data = NULL;
+	out->len = 0;
+	if (why)
+		*why = NULL;
+	if (len > WEB_UPLOAD_MAX)
+		return fail(why, "upload too long", -EMSGSIZE);
+	if (boundary_of(ctype, b) < 0)
+		return fail(why, "not multipart/form-data with a boundary", -EINVAL);
+	dl = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", b);
+	/* the first delimiter has no CRLF before it */
+	if (len < dl - 2 + 2 || memcmp(body, delim + 2, dl - 2) != 0)
+		return fail(why, "does not start with the boundary", -EINVAL);
+	size_t i = dl - 2;
+	for (;;) {
+		if (len - i >= 2 && body[i] == '-' && body[i + 1] == '-') { /* the closing one */
+			i += 2;
+			if (i == len || (len - i == 2 && body[i] == '\r' && body[i + 1] == '\n'))
+				return 0;
+			return fail(why, "data after the closing boundary", -EINVAL);
+		}
+		if (len - i < 2 || body[i] != '\r' || body[i + 1] != '\n')
+			return fail(why, "no CRLF after a boundary", -EINVAL);
+		i += 2;
+		/* headers, up to an empty line */
+		const char *h = body + i;
+		size_t room = len - i < WEB_UPLOAD_HEAD_MAX + 4 ? len - i : WEB_UPLOAD_HEAD_MAX + 4;
+		const char *hend = memmem(h, room, "\r\n\r\n", 4);
+		if (!hend)
+			return fail(why, "part headers too long or unterminated", -EINVAL);
+		bool have_name = false, have_file = false;
+		size_t nlen = 0, flen = 0;
+		for (const char *l = h; l < hend + 2;) {
+			const char *le = memmem(l, (size_t)(hend + 2 - l), "\r\n", 2);
+			size_t ll = (size_t)(le - l);
+			for (size_t k = 0; k < ll; k++)
+				if ((unsigned char)l[k] < 0x20 && l[k] != '\t')
+					return fail(why, "control character in a part header",
+						    -EINVAL);
+			static const char cd[] = "content-disposition:";
+			if (ll >= sizeof(cd) - 1 && strncasecmp(l, cd, sizeof(cd) - 1) == 0) {
+				const char *v = l + sizeof(cd) - 1;
+				size_t vl = ll - (sizeof(cd) - 1);
+				while (vl && *v == ' ')
+					v++, vl--;
+				if (have_name || vl < 9 || strncasecmp(v, "form-data", 9) != 0)
+					return fail(why, "bad Content-Disposition", -EINVAL);
+				int r1 = disp_param(v, vl, "name", name, sizeof(name), &nlen);
+				int r2 = disp_param(v, vl, "filename", fname, sizeof(fname), &flen);
+				if (r1 != 1 || r2 < 0)
+					return fail(why, "bad Content-Disposition", -EINVAL);
+				have_name = true;
+				have_file = r2 == 1;
+			}
+			l = le + 2;
+		}
+		if (!have_name || nlen == 0 || nlen > WEB_FORM_KEY_MAX)
+			return fail(why, "a part without a good name", -EINVAL);
+		for (size_t k = 0; k < nlen; k++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_", name[k]))
+				return fail(why, "bad field name", -EINVAL);
+		/* the content, up to the next delimiter */
+		size_t cstart = (size_t)(hend + 4 - body);
+		const char *d = memmem(body + cstart, len - cstart, delim, dl);
+		if (!d)
+			return fail(why, "no closing boundary", -EINVAL);
+		size_t clen = (size_t)(d - body) - cstart;
+		if (web_form_get(&out->fields, name) || strcmp(out->file_field, name) == 0)
+			return fail(why, "field given twice", -EINVAL);
+		if (have_file) {
+			if (out->file_field[0])
+				return fail(why, "more than one file", -EINVAL);
+			memcpy(out->file_field, name, nlen + 1);
+			out->data = body + cstart;
+			out->len = clen;
+		} else {
+			if (out->fields.n == WEB_FORM_FIELDS)
+				return fail(why, "too many fields", -E2BIG);
+			if (clen > WEB_UPLOAD_TEXT_MAX || memchr(body + cstart, '\0', clen) ||
+			    !web_text_ok(body + cstart, clen))
+				return fail(why, "value is not text", -EINVAL);
+			if (used + nlen + clen + 2 > sizeof(out->fields.buf))
+				return fail(why, "too many fields", -E2BIG);
+			char *key = out->fields.buf + used;
+			memcpy(key, name, nlen + 1);
+			used += nlen + 1;
+			char *val = out->fields.buf + used;
+			memcpy(val, body + cstart, clen);
+			val[clen] = '\0';
+			used += clen + 1;
+			out->fields.f[out->fields.n].key = key;
+			out->fields.f[out->fields.n].value = val;
+			out->fields.n++;
+		}
+		i = (size_t)(d - body) + dl;
+	}
 }

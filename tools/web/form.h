@@ -60,4 +60,29 @@ bool web_token_eq(const char *held, const char *sent);
 /* True when s is valid UTF-8 without control characters (C0, DEL, C1). */
 bool web_text_ok(const char *s, size_t len);
 
+#define WEB_UPLOAD_MAX	    (2 * 1024 * 1024) /* bytes of a multipart body (a roster file) */
+#define WEB_UPLOAD_TEXT_MAX 256		      /* bytes of a text part's value */
+#define WEB_UPLOAD_HEAD_MAX 1024	      /* bytes of one part's headers */
+
+/* A multipart/form-data body: its text parts as a form, and at most one file part. */
+struct web_upload {
+	struct web_form fields; /* text parts (no filename); values checked as form values */
+	char file_field[WEB_FORM_KEY_MAX + 1]; /* the file part's name, "" when none */
+	const char *data;		       /* its bytes, pointing into the body */
+	size_t len;
+};
+
+/*
+ * Parse a multipart/form-data body (RFC 7578; len bytes, not NUL-terminated) of
+ * Content-Type ctype ("multipart/form-data; boundary=B", B 1..70 characters, quoted or
+ * not). Every part has Content-Disposition: form-data; name="N" (N as a form key, once),
+ * and a filename="..." for the file part (one at most; its bytes as sent, any content);
+ * other headers are ignored; headers are at most WEB_UPLOAD_HEAD_MAX bytes, text values
+ * WEB_UPLOAD_TEXT_MAX and text. No preamble; nothing but CRLF after the closing
+ * delimiter. Returns 0 and *out, -EMSGSIZE (len > WEB_UPLOAD_MAX), -E2BIG (too many
+ * parts) or -EINVAL (anything malformed); why (may be NULL) names it.
+ */
+int web_multipart_parse(const char *ctype, const char *body, size_t len, struct web_upload *out,
+			const char **why);
+
 #endif

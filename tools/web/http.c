@@ -1,8 +1,9 @@
 /*
  * http: rinki-web's HTTP side on libmicrohttpd. One internal polling thread serves every
  * connection, so pages, sessions and the accounts file are touched by one thread only.
- * A request's body is collected up to WEB_FORM_BODY_MAX and parsed by form.c (never by
- * libmicrohttpd's post processor); then the route table decides: login needed, which
+ * A request's body is collected up to WEB_FORM_BODY_MAX (an upload route's up to
+ * WEB_UPLOAD_MAX, as multipart/form-data) and parsed by form.c (never by libmicrohttpd's
+ * post processor); then the route table decides: login needed, which
  * roles, and whether it is a change that must carry the session's CSRF token. Every
  * answer carries headers that keep it out of frames, caches and other origins' scripts.
  */
@@ -37,9 +38,23 @@ static const struct web_route routes[] = {
     {"GET", "/log/", R_COOR, false, web_page_incident},
     {"GET", "/system", R_ALL, false, web_page_system},
     {"GET", "/overview", R_COOR | WEB_ROLE_MANAGER, false, web_page_overview},
+    {"GET", "/report", R_COOR | WEB_ROLE_MANAGER, false, web_page_report},
+    {"GET", "/report.csv", R_COOR | WEB_ROLE_MANAGER, false, web_page_report_csv},
+    {"GET", "/roster", R_COOR, false, web_page_roster},
+    {"GET", "/roster.csv", R_COOR, false, web_page_roster_csv},
+    {"POST", "/roster/upload", R_COOR, true, web_page_roster_upload},
+    {"POST", "/roster/apply", R_COOR, true, web_page_roster_apply},
+    {"POST", "/roster/override", R_COOR, true, web_page_override},
+    {"POST", "/roster/override-del", R_COOR, true, web_page_override_del},
+    {"POST", "/roster/worker", R_COOR, true, web_page_worker},
     {"GET", "/password", R_ALL, false, web_page_password},
     {"POST", "/password", R_ALL, true, web_page_password},
 };
+
+bool web_route_upload(const char *method, const char *path)
+{
+	return strcmp(method, "POST") == 0 && strcmp(path, "/roster/upload") == 0;
+}
 
 const struct web_route *web_route_find(const char *method, const char *path, bool *path_known)
 {
@@ -127,12 +142,37 @@ void web_req_cookie(struct web_req *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Per connection: the body collected so far. */
+/* Per connection: the body collected so far, up to max (an upload route's is larger). */
 struct conn_state {
-	char body[WEB_FORM_BODY_MAX];
-	size_t len;
+	char *body;
+	size_t len, cap, max;
 	bool too_big;
 };
+
+/* Add n bytes to the body, growing it up to cs->max; past that it is marked too big. */
+static void body_add(struct conn_state *cs, const char *data, size_t n)
+{
+	if (cs->too_big || n > cs->max - cs->len) {
+		cs->too_big = true;
+		return;
+	}
+	if (cs->len + n > cs->cap) {
+		size_t cap = cs->cap ? cs->cap : 4096;
+		while (cap < cs->len + n)
+			cap *= 2;
+		if (cap > cs->max)
+			cap = cs->max;
+		char *p = realloc(cs->body, cap);
+		if (!p) {
+			cs->too_big = true;
+			return;
+		}
+		cs->body = p;
+		cs->cap = cap;
+	}
+	memcpy(cs->body + cs->len, data, n);
+	cs->len += n;
+}
 
 static const char *get_arg(struct web_req *r, const char *key)
 {
@@ -176,6 +216,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct web_req *r)
 	MHD_add_response_header(resp, "Content-Security-Policy",
 				"default-src 'none'; style-src 'self'; img-src 'self'; "
 				"form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	if (r->filename[0]) {
+		char cd[128];
+		snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", r->filename);
+		MHD_add_response_header(resp, "Content-Disposition", cd);
+	}
 	if (r->status == 303 && r->location[0])
 		MHD_add_response_header(resp, "Location", r->location);
 	for (int i = 0; i < r->n_cookies; i++)
@@ -219,16 +264,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!cs) {
 		if (!(cs = calloc(1, sizeof(*cs))))
 			return MHD_NO;
+		cs->max = WEB_FORM_BODY_MAX;
+		if (web_route_upload(method, url)) {
+			/* the large body only from a coordinator's session: nobody else can make
+			 * us hold WEB_UPLOAD_MAX per connection */
+			struct web_req probe = {.app = app};
+			find_session(app, c, &probe);
+			if (probe.sess && probe.user.role == WEB_ROLE_COORDINATOR)
+				cs->max = WEB_UPLOAD_MAX;
+		}
 		*con_cls = cs;
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (cs->len + *upload_size > sizeof(cs->body))
-			cs->too_big = true;
-		else
-			memcpy(cs->body + cs->len, upload, *upload_size);
-		if (!cs->too_big)
-			cs->len += *upload_size;
+		body_add(cs, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -250,6 +299,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	    web_lang_accept(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Language"));
 	find_session(app, c, &r);
 
+	if (cs->too_big) { /* before anything else: the body was not kept */
+		web_page_error(&r, 413, T_BAD_INPUT);
+		goto out;
+	}
 	bool known;
 	const struct web_route *rt = web_route_find(method, url, &known);
 	if (!rt) {
@@ -270,23 +323,33 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 		const char *why = NULL;
 		size_t n = strlen("application/x-www-form-urlencoded");
-		if (cs->too_big) {
-			web_page_error(&r, 413, T_BAD_INPUT);
-			goto out;
-		}
-		if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", n) != 0 ||
-		    (ct[n] && ct[n] != ';')) {
+		if (web_route_upload(method, url)) {
+			static struct web_upload up; /* one thread: one request at a time */
+			if (web_multipart_parse(ct, cs->body ? cs->body : "", cs->len, &up, &why) <
+			    0) {
+				web_users_audit(app->users, app->now_ms(), r.user.name, ip,
+						"bad_form", why);
+				web_page_error(
+				    &r, strncasecmp(ct ? ct : "", "multipart/", 10) ? 415 : 400,
+				    T_BAD_INPUT);
+				goto out;
+			}
+			r.upload = &up;
+			r.form = &up.fields;
+			form.n = 0;
+		} else if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", n) != 0 ||
+			   (ct[n] && ct[n] != ';')) {
 			web_page_error(&r, 415, T_BAD_INPUT);
 			goto out;
-		}
-		if (web_form_parse(cs->body, cs->len, &form, &why) < 0) {
+		} else if (web_form_parse(cs->body ? cs->body : "", cs->len, &form, &why) < 0) {
 			web_users_audit(app->users, app->now_ms(), r.sess ? r.user.name : NULL, ip,
 					"bad_form", why);
 			web_page_error(&r, 400, T_BAD_INPUT);
 			goto out;
 		}
-		r.form = &form;
-		if (rt->change && !web_token_eq(r.sess->csrf, web_form_get(&form, "csrf"))) {
+		if (!r.form)
+			r.form = &form;
+		if (rt->change && !web_token_eq(r.sess->csrf, web_form_get(r.form, "csrf"))) {
 			web_users_audit(app->users, app->now_ms(), r.user.name, ip, "csrf_refused",
 					url);
 			web_page_error(&r, 403, T_CSRF);
@@ -306,7 +369,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)cls;
 	(void)c;
 	(void)toe;
-	free(*con_cls);
+	struct conn_state *cs = *con_cls;
+	if (cs)
+		free(cs->body);
+	free(cs);
 	*con_cls = NULL;
 }
 

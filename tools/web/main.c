@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "core/log.h"
 #include "core/priv.h"
 #include "store/roster.h"
+#include "usercmd.h"
 #include "web.h"
 
 #define CONF_DEFAULT "/etc/rinki/rinki.conf"
@@ -55,48 +55,6 @@ static int usage(const char *why)
 	return 2;
 }
 
-/* Read one password: from the terminal without echo (twice), else one line of stdin. */
-static int read_password(char *buf, size_t len)
-{
-	bool tty = isatty(STDIN_FILENO);
-	char again[WEB_USERS_PW_MAX + 2];
-
-	for (int round = 0; round < (tty ? 2 : 1); round++) {
-		char *dst = round ? again : buf;
-		size_t dlen = round ? sizeof(again) : len;
-		struct termios old, quiet;
-		if (tty) {
-			fputs(round ? "again: " : "password: ", stderr);
-			tcgetattr(STDIN_FILENO, &old);
-			quiet = old;
-			quiet.c_lflag &= ~(tcflag_t)ECHO;
-			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-		}
-		char *ok = fgets(dst, (int)dlen, stdin);
-		if (tty) {
-			tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-			fputs("\n", stderr);
-		}
-		if (!ok)
-			return -EIO;
-		size_t n = strcspn(dst, "\n");
-		if (dst[n] != '\n' && !feof(stdin))
-			return -EMSGSIZE;
-		dst[n] = '\0';
-	}
-	if (tty && strcmp(buf, again) != 0)
-		return -EINVAL;
-	sodium_memzero(again, sizeof(again));
-	return 0;
-}
-
-static void print_user(const struct web_user *u, void *arg)
-{
-	int64_t now = *(int64_t *)arg;
-	printf("%-24s %-12s %s%s%s\n", u->name, web_role_name(u->role), u->lang,
-	       u->disabled ? "  DISABLED" : "", u->locked_until_ms > now ? "  LOCKED" : "");
-}
-
 static void print_audit(const struct web_audit *a, void *arg)
 {
 	(void)arg;
@@ -105,87 +63,6 @@ static void print_audit(const struct web_audit *a, void *arg)
 	gw_roster_format_clock(a->t_ms, GW_CLOCK_SEC, when, sizeof(when));
 	printf("%-23s  %-18s %-16s %-16s %s\n", when, a->action, a->user ? a->user : "-",
 	       a->ip ? a->ip : "-", a->detail ? a->detail : "");
-}
-
-static int cmd_user(struct web_users *u, int argc, char **argv)
-{
-	int64_t now = wall_ms();
-	char pw[WEB_USERS_PW_MAX + 2];
-	int rc;
-
-	if (argc < 1)
-		return usage("user: add, passwd, disable, enable or list");
-	if (strcmp(argv[0], "list") == 0 && argc == 1) {
-		rc = web_users_list(u, print_user, &now);
-		return rc < 0 ? 1 : 0;
-	}
-	if (argc < 2)
-		return usage("user: NAME missing");
-	const char *name = argv[1];
-	if (!web_users_name_ok(name)) {
-		fprintf(stderr,
-			"rinki-web: '%s' is not a user name (1-%d of a-z 0-9 . _ -, "
-			"starting with a letter)\n",
-			name, WEB_USERS_NAME_MAX);
-		return 1;
-	}
-	if (strcmp(argv[0], "add") == 0) {
-		const char *lang = "fi";
-		if (argc == 5 && strcmp(argv[3], "--lang") == 0)
-			lang = argv[4];
-		else if (argc != 3)
-			return usage("user add NAME ROLE [--lang fi|sv|en]");
-		int role = web_role_parse(argv[2]);
-		if (role < 0)
-			return usage("ROLE is coordinator, manager or technician");
-		if (strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en"))
-			return usage("--lang is fi, sv or en");
-		if (read_password(pw, sizeof(pw)) < 0) {
-			fprintf(stderr, "rinki-web: no password read (or the two differ)\n");
-			return 1;
-		}
-		if (!web_users_password_ok(pw)) {
-			fprintf(stderr, "rinki-web: a password is %d-%d characters of text\n",
-				WEB_USERS_PW_MIN, WEB_USERS_PW_MAX);
-			return 1;
-		}
-		rc = web_users_add(u, name, role, lang, pw, "cli", now);
-		sodium_memzero(pw, sizeof(pw));
-		if (rc == -EEXIST) {
-			fprintf(stderr, "rinki-web: user '%s' exists\n", name);
-			return 1;
-		}
-		if (rc < 0) {
-			fprintf(stderr, "rinki-web: cannot add '%s': %s\n", name, strerror(-rc));
-			return 1;
-		}
-		printf("user %s added (%s)\n", name, web_role_name(role));
-		return 0;
-	}
-	if (argc != 2)
-		return usage("one NAME");
-	if (strcmp(argv[0], "passwd") == 0) {
-		if (read_password(pw, sizeof(pw)) < 0) {
-			fprintf(stderr, "rinki-web: no password read (or the two differ)\n");
-			return 1;
-		}
-		rc = web_users_passwd(u, name, pw, "cli", now);
-		sodium_memzero(pw, sizeof(pw));
-	} else if (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0) {
-		rc = web_users_set_disabled(u, name, argv[0][0] == 'd', "cli", now);
-	} else {
-		return usage("user: add, passwd, disable, enable or list");
-	}
-	if (rc == -ENOENT)
-		fprintf(stderr, "rinki-web: no user '%s'\n", name);
-	else if (rc == -EINVAL)
-		fprintf(stderr, "rinki-web: a password is %d-%d characters of text\n",
-			WEB_USERS_PW_MIN, WEB_USERS_PW_MAX);
-	else if (rc < 0)
-		fprintf(stderr, "rinki-web: %s\n", strerror(-rc));
-	else
-		printf("user %s: %s done\n", name, argv[0]);
-	return rc < 0 ? 1 : 0;
 }
 
 /* The machine's name for a self-signed certificate; "localhost" when it has none. */
@@ -351,7 +228,7 @@ int main(int argc, char **argv)
 	if (serving)
 		rc = serve(&conf, users, &sa, salen, &tls);
 	else if (strcmp(argv[i], "user") == 0)
-		rc = cmd_user(users, argc - i - 1, argv + i + 1);
+		rc = web_user_cmd("rinki-web", users, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "audit") == 0 && argc - i <= 2) {
 		long n = argc - i == 2 ? strtol(argv[i + 1], NULL, 10) : 50;
 		rc = web_users_audit_list(users, n > 0 && n < 100000 ? (int)n : 50, print_audit,

@@ -2,11 +2,15 @@
  * pages: what rinki-web shows. Each page reads through the store layer (gateway/store:
  * gw_db_* and the roster snapshot) or asks rinkid over its control socket, and renders
  * server-side HTML into the request's buffer; charts are SVG drawn here. No page writes
- * rinki.db: the only changes are the user's own session and password, in rinki-web's
- * accounts file. Every string from outside this file goes through web_buf_esc().
+ * rinki.db: the user's own session and password change in rinki-web's accounts file, and
+ * the roster's changes (upload, overrides, workers) are requests to rinkid over the
+ * control socket (admin.c), which validates and writes them. Every string from outside this file
+ * goes through web_buf_esc().
  *
  * Sections: frame (head, navigation, times), login/logout/password, on call, call log
- * and incident, system (control socket), overview (aggregates for managers).
+ * and incident, system (control socket), overview (aggregates for managers), report
+ * (store/report.c's figures of a month or any range as SVG charts, and its CSV), roster
+ * (upload with preview and apply, download, overrides in two steps, workers).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,10 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/ctl_client.h"
 #include "ctl/ctl_proto.h"
 #include "rinki/proto.h"
 #include "store/db.h"
+#include "store/report.h"
 #include "store/roster.h"
+#include "admin.h"
 #include "web.h"
 
 /* A table that may scroll sideways on a phone: a named region the keyboard can reach. */
@@ -101,6 +108,8 @@ static void page_begin(struct web_req *r, const char *title)
 		    {"/oncall", T_ONCALL, WEB_ROLE_COORDINATOR},
 		    {"/log", T_CALLLOG, WEB_ROLE_COORDINATOR},
 		    {"/overview", T_OVERVIEW, WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER},
+		    {"/report", T_REPORT, WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER},
+		    {"/roster", T_ROSTER, WEB_ROLE_COORDINATOR},
 		    {"/system", T_SYSTEM,
 		     WEB_ROLE_COORDINATOR | WEB_ROLE_MANAGER | WEB_ROLE_TECHNICIAN},
 		};
@@ -155,10 +164,11 @@ void web_page_css(struct web_req *r)
 	    "td,th{border-bottom:1px solid #ccc;padding:.25em .5em;text-align:left;"
 	    "vertical-align:top}.wrap{overflow-x:auto}.gap,.err{color:#b00000;font-weight:bold}"
 	    ".ok{color:#176b2c;font-weight:bold}svg.tl{width:100%;height:auto;max-width:60em}"
+	    "svg.chart{width:100%;height:auto;max-width:60em}"
 	    "form.filter{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}"
 	    "label{display:block}input,select,button{font-size:1em;padding:.3em}"
 	    ".login{max-width:22em}.login input{width:100%;box-sizing:border-box}"
-	    ".muted{color:#555}ol{padding-left:1.5em}\n");
+	    ".muted{color:#555}ol{padding-left:1.5em}tr.changed{font-weight:bold}\n");
 }
 
 /* ---- login, logout, password ---------------------------------------------------------- */
@@ -869,45 +879,8 @@ void web_page_incident(struct web_req *r)
 /* Ask rinkid "status" on the control socket. 0 with reply filled, or -errno. */
 static int ctl_status(const char *path, char *reply, size_t len)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(fd, "status\n", 7, MSG_NOSIGNAL) != 7) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	size_t got = 0;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct timespec t1;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		long left = CTL_WAIT_MS -
-			    ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		ssize_t k = read(fd, reply + got, len - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-		char *nl = memchr(reply, '\n', got);
-		if (nl) {
-			*nl = '\0';
-			close(fd);
-			return strncmp(reply, "ok", 2) == 0 ? 0 : -EPROTO;
-		}
-		if (got == len - 1)
-			break;
-	}
-	close(fd);
-	return -ETIMEDOUT;
+	int rc = gw_ctl_client_request(path, "status", -1, reply, len, CTL_WAIT_MS);
+	return rc == 0 ? 0 : rc > 0 ? -EPROTO : rc;
 }
 
 static const char *kv(const struct gw_ctl_msg *m, const char *key)
@@ -1093,4 +1066,946 @@ void web_page_overview(struct web_req *r)
 	free(segs);
 	gw_db_close(db);
 	gw_roster_free(ro);
+}
+
+/* ---- report (aggregates and charts) ------------------------------------------------------ */
+
+#define REPORT_DAYS_MAX 1100 /* about three years on one page */
+
+/* Parse "YYYY-MM" (a real month). 0 or -EINVAL. */
+static int parse_month(const char *s, int *y, int *m)
+{
+	int n = -1;
+
+	if (!s || strlen(s) != 7 || sscanf(s, "%4d-%2d%n", y, m, &n) != 2 || n != 7 || s[4] != '-')
+		return -EINVAL;
+	return *y < 2000 || *y > 2999 || *m < 1 || *m > 12 ? -EINVAL : 0;
+}
+
+/*
+ * The report's range from the query: month=YYYY-MM, or from=YYYY-MM-DD and to=YYYY-MM-DD
+ * (both days included), or the current local month. Local midnights, DST-safe. 0, or
+ * -EINVAL for a malformed, reversed or too long range. label gets "YYYY-MM" or "D1_D2".
+ */
+static int report_range(struct web_req *r, int64_t *from, int64_t *to, char *dfrom, char *dto)
+{
+	const char *a_month = r->arg(r, "month"), *a_from = r->arg(r, "from"),
+		   *a_to = r->arg(r, "to");
+	int fy, fm, fd = 1, ty, tmo, td;
+	struct tm tm;
+
+	local_tm(r->app->now_ms(), &tm);
+	fy = tm.tm_year + 1900;
+	fm = tm.tm_mon + 1;
+	if (a_month && *a_month) {
+		if ((a_from && *a_from) || (a_to && *a_to) || parse_month(a_month, &fy, &fm) < 0)
+			return -EINVAL;
+	} else if ((a_from && *a_from) || (a_to && *a_to)) {
+		if (parse_date(a_from, &fy, &fm, &fd) < 0 || parse_date(a_to, &ty, &tmo, &td) < 0)
+			return -EINVAL;
+		*from = gw_roster_local_to_utc(fy, fm, fd, 0);
+		local_tm(gw_roster_local_to_utc(ty, tmo, td, 0) + DAY_MS + 3 * 3600 * 1000LL, &tm);
+		*to = gw_roster_local_to_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0);
+		goto check;
+	}
+	*from = gw_roster_local_to_utc(fy, fm, 1, 0);
+	*to = gw_roster_local_to_utc(fm == 12 ? fy + 1 : fy, fm == 12 ? 1 : fm + 1, 1, 0);
+	local_tm(*to - DAY_MS / 2, &tm);
+	ty = tm.tm_year + 1900;
+	tmo = tm.tm_mon + 1;
+	td = tm.tm_mday;
+check:
+	if (*to <= *from || *to - *from > REPORT_DAYS_MAX * DAY_MS)
+		return -EINVAL;
+	snprintf(dfrom, 11, "%04d-%02d-%02d", fy, fm, fd);
+	snprintf(dto, 11, "%04d-%02d-%02d", ty, tmo, td);
+	return 0;
+}
+
+/* Build the report of the query's range; on failure render the error page. */
+static struct gw_report *report_for(struct web_req *r, char *dfrom, char *dto)
+{
+	int64_t from, to;
+	struct gw_report *rep;
+
+	if (report_range(r, &from, &to, dfrom, dto) < 0) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return NULL;
+	}
+	struct gw_db *db = open_db(r);
+	if (!db)
+		return NULL;
+	int rc = gw_report_build(db, from, to, 60000, &rep);
+	gw_db_close(db);
+	if (rc < 0) {
+		web_page_error(r, 503, T_DB_ERROR);
+		return NULL;
+	}
+	return rep;
+}
+
+static void svg_begin(struct web_req *r, const char *id, int h, enum web_str label)
+{
+	web_buf_printf(&r->out,
+		       "<h2>%s</h2><svg class=\"chart\" id=\"%s\" viewBox=\"0 0 1000 %d\" "
+		       "role=\"img\" aria-label=\"%s\">",
+		       T(r, label), id, h, T(r, label));
+}
+
+/* One bar (only for n > 0) with its tooltip; (x, y) the top left. */
+static void svg_bar(struct web_req *r, double x, double y, double w, double h, int64_t n,
+		    const char *what)
+{
+	if (n <= 0)
+		return;
+	web_buf_printf(&r->out,
+		       "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+		       "fill=\"#457b9d\"><title>",
+		       x, y, w < 0.5 ? 0.5 : w, h);
+	web_buf_esc(&r->out, what);
+	web_buf_printf(&r->out, ": %" PRId64 "</title></rect>", n);
+}
+
+static int64_t max_of(const int64_t *v, size_t n)
+{
+	int64_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] > m)
+			m = v[i];
+	return m;
+}
+
+/* Calls per local day: a bar per day with calls, the date under each month's first day. */
+static void chart_days(struct web_req *r, const struct gw_report *rep)
+{
+	const double x0 = 40, w = 950.0 / (double)rep->n_days, base = 170;
+	int64_t top = max_of(rep->per_day, rep->n_days);
+
+	svg_begin(r, "chart-days", 200, T_PER_DAY);
+	web_buf_printf(&r->out,
+		       "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"990\" y2=\"%.0f\" stroke=\"#222\"/>"
+		       "<text x=\"0\" y=\"20\" font-size=\"16\">%" PRId64 "</text>",
+		       x0, base, base, top);
+	for (size_t i = 0; i < rep->n_days; i++) {
+		time_t t = (time_t)((rep->day0 + (int64_t)i) * 86400);
+		struct tm tm;
+		char what[32];
+		gmtime_r(&t, &tm);
+		snprintf(what, sizeof(what), "%d.%d.%d", tm.tm_mday, tm.tm_mon + 1,
+			 tm.tm_year + 1900);
+		double h = top ? 150.0 * (double)rep->per_day[i] / (double)top : 0;
+		svg_bar(r, x0 + w * (double)i + w * 0.1, base - h, w * 0.8, h, rep->per_day[i],
+			what);
+		if (i == 0 || tm.tm_mday == 1 || (rep->n_days <= 62 && tm.tm_wday == 1))
+			web_buf_printf(&r->out,
+				       "<text x=\"%.2f\" y=\"192\" font-size=\"14\">%d.%d.</text>",
+				       x0 + w * (double)i, tm.tm_mday, tm.tm_mon + 1);
+	}
+	web_buf_puts(&r->out, "</svg>");
+}
+
+/* Weekday (Monday first) x hour: 168 cells, darker for more calls. */
+static void chart_heatmap(struct web_req *r, const struct gw_report *rep)
+{
+	int64_t top = 0;
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++)
+			if (rep->week[d][h].f.calls > top)
+				top = rep->week[d][h].f.calls;
+
+	svg_begin(r, "chart-heatmap", 250, T_HEATMAP);
+	for (int row = 0; row < 7; row++) {
+		int wd = (row + 1) % 7;
+		web_buf_printf(&r->out, "<text x=\"0\" y=\"%d\" font-size=\"16\">%s</text>",
+			       row * 30 + 22, wdays[r->lang][wd]);
+		for (int h = 0; h < 24; h++) {
+			int64_t n = rep->week[row][h].f.calls; /* week: 0 Monday */
+			web_buf_printf(&r->out,
+				       "<rect class=\"cell\" x=\"%d\" y=\"%d\" width=\"38\" "
+				       "height=\"28\" fill=\"%s\" fill-opacity=\"%.2f\"><title>%s "
+				       "%02d–%02d: %" PRId64 "</title></rect>",
+				       50 + h * 39, row * 30, n ? "#1d3557" : "#dddddd",
+				       n && top ? 0.15 + 0.85 * (double)n / (double)top : 1.0,
+				       wdays[r->lang][wd], h, h + 1, n);
+		}
+	}
+	for (int h = 0; h < 24; h += 3)
+		web_buf_printf(&r->out, "<text x=\"%d\" y=\"240\" font-size=\"16\">%02d</text>",
+			       52 + h * 39, h);
+	web_buf_puts(&r->out, "</svg>");
+}
+
+/* Accepted calls per time-to-accept bin. */
+static void chart_accept(struct web_req *r, const struct gw_report *rep)
+{
+	const double w = 95, base = 170;
+	int64_t top = max_of(rep->acc_bins, GW_REPORT_ACC_BINS);
+
+	svg_begin(r, "chart-accept", 200, T_ACCEPT_DIST);
+	web_buf_printf(&r->out,
+		       "<line x1=\"40\" y1=\"170\" x2=\"990\" y2=\"170\" stroke=\"#222\"/>"
+		       "<text x=\"0\" y=\"20\" font-size=\"16\">%" PRId64 "</text>",
+		       top);
+	for (int i = 0; i < GW_REPORT_ACC_BINS; i++) {
+		char what[32];
+		if (i == GW_REPORT_ACC_BINS - 1)
+			snprintf(what, sizeof(what), "> %" PRId64 " s",
+				 gw_report_acc_upper_ms[i - 1] / 1000);
+		else
+			snprintf(what, sizeof(what), "≤ %" PRId64 " s",
+				 gw_report_acc_upper_ms[i] / 1000);
+		double h = top ? 150.0 * (double)rep->acc_bins[i] / (double)top : 0;
+		svg_bar(r, 45 + w * i, base - h, w * 0.8, h, rep->acc_bins[i], what);
+		web_buf_puts(&r->out, "<text x=\"");
+		web_buf_printf(&r->out, "%.0f\" y=\"192\" font-size=\"15\">", 45 + w * i);
+		web_buf_esc(&r->out, what);
+		web_buf_puts(&r->out, "</text>");
+	}
+	web_buf_puts(&r->out, "</svg>");
+}
+
+/* Who took the calls: first worker, a later step, the fallback, nobody (horizontal bars). */
+static void chart_who(struct web_req *r, const struct gw_report *rep)
+{
+	const struct gw_report_figures *f = &rep->total;
+	const int64_t v[4] = {f->by_first, f->by_later, f->by_fallback, f->by_nobody};
+	const enum web_str s[4] = {T_BY_FIRST, T_BY_LATER, T_BY_FALLBACK, T_BY_NOBODY};
+	int64_t top = max_of(v, 4);
+
+	svg_begin(r, "chart-who", 170, T_WHO_TOOK);
+	for (int i = 0; i < 4; i++) {
+		double len = top ? 700.0 * (double)v[i] / (double)top : 0;
+		web_buf_printf(&r->out, "<text x=\"0\" y=\"%d\" font-size=\"18\">%s</text>",
+			       i * 40 + 26, T(r, s[i]));
+		svg_bar(r, 220, i * 40 + 6, len, 28, v[i], T(r, s[i]));
+		web_buf_printf(&r->out,
+			       "<text x=\"%.0f\" y=\"%d\" font-size=\"18\">%" PRId64 "</text>",
+			       228 + len, i * 40 + 26, v[i]);
+	}
+	web_buf_puts(&r->out, "</svg>");
+}
+
+static void put_secs(struct web_req *r, int64_t ms)
+{
+	if (ms < 0)
+		web_buf_puts(&r->out, "–");
+	else
+		web_buf_printf(&r->out, "%.1f s", (double)ms / 1000.0);
+}
+
+void web_page_report(struct web_req *r)
+{
+	char dfrom[11], dto[11];
+	struct gw_report *rep = report_for(r, dfrom, dto);
+	if (!rep)
+		return;
+	struct web_buf *b = &r->out;
+	const struct gw_report_figures *t = &rep->total;
+	const char *a_month = r->arg(r, "month");
+
+	page_begin(r, T(r, T_REPORT));
+	web_buf_printf(b,
+		       "<form class=\"filter\" method=\"get\" action=\"/report\">"
+		       "<label>%s<input type=\"month\" name=\"month\" value=\"%.7s\"></label>"
+		       "<button>%s</button></form>"
+		       "<form class=\"filter\" method=\"get\" action=\"/report\">"
+		       "<label>%s<input type=\"date\" name=\"from\" value=\"%s\"></label>"
+		       "<label>%s<input type=\"date\" name=\"to\" value=\"%s\"></label>"
+		       "<button>%s</button></form>",
+		       T(r, T_MONTH), dfrom, T(r, T_SHOW), T(r, T_FROM), dfrom, T(r, T_TO), dto,
+		       T(r, T_SHOW));
+	if (a_month && *a_month)
+		web_buf_printf(b, "<p><a id=\"csv\" href=\"/report.csv?month=%.7s\">%s</a></p>",
+			       dfrom, T(r, T_CSV));
+	else
+		web_buf_printf(b,
+			       "<p><a id=\"csv\" href=\"/report.csv?from=%s&amp;to=%s\">%s</a></p>",
+			       dfrom, dto, T(r, T_CSV));
+	bool ok = gw_report_balanced(rep);
+	web_buf_printf(b, "<p class=\"%s\" id=\"check\">%s: %" PRId64 "/%" PRId64 "</p>",
+		       ok ? "ok" : "err", T(r, ok ? T_CHECK_OK : T_CHECK_BAD),
+		       gw_report_counted(rep), rep->in_range);
+	web_buf_printf(b,
+		       WRAP "<table id=\"totals\"><tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr>"
+			    "<tr><th>%s</th><td>%" PRId64 "</td></tr><tr><th>%s</th><td>",
+		       T(r, T_TOTAL), T(r, T_CALLS), t->calls, T(r, T_UNANSWERED),
+		       t->unanswered + t->unstaffed, T(r, T_WITHIN60), t->accepted_within,
+		       T(r, T_TEXTS), t->texts, T(r, T_STATUSES), t->statuses, T(r, T_ACCEPT_P50));
+	put_secs(r, t->accept_p50);
+	web_buf_printf(b, "</td></tr><tr><th>%s</th><td>", T(r, T_ACCEPT_P90));
+	put_secs(r, t->accept_p90);
+	web_buf_puts(b, "</td></tr></table></div>");
+	chart_days(r, rep);
+	chart_heatmap(r, rep);
+	chart_accept(r, rep);
+	chart_who(r, rep);
+	web_buf_printf(b,
+		       "<h2>%s</h2>" WRAP "<table id=\"lines\"><tr><th>%s</th><th>%s</th>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_PER_LINE), T(r, T_PER_LINE), T(r, T_LINE), T(r, T_CALLS),
+		       T(r, T_WITHIN60), T(r, T_UNANSWERED), T(r, T_ACCEPT_P50),
+		       T(r, T_ACCEPT_P90));
+	for (size_t i = 0; i < rep->n_lines; i++) {
+		const struct gw_report_figures *f = &rep->lines[i].f;
+		if (!f->calls)
+			continue;
+		web_buf_puts(b, "<tr><td>");
+		web_buf_esc(b, rep->lines[i].key[0] ? rep->lines[i].key : "-");
+		web_buf_printf(
+		    b, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td%s>%" PRId64 "</td><td>",
+		    f->calls, f->accepted_within,
+		    f->unanswered + f->unstaffed ? " class=\"gap\"" : "",
+		    f->unanswered + f->unstaffed);
+		put_secs(r, f->accept_p50);
+		web_buf_puts(b, "</td><td>");
+		put_secs(r, f->accept_p90);
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+	if (!t->calls)
+		web_buf_printf(b, "<p class=\"muted\">%s</p>", T(r, T_NO_CALLS));
+	page_end(r);
+	gw_report_free(rep);
+}
+
+void web_page_report_csv(struct web_req *r)
+{
+	char dfrom[11], dto[11], *data = NULL;
+	size_t len = 0;
+	struct gw_report *rep = report_for(r, dfrom, dto);
+	if (!rep)
+		return;
+	FILE *f = open_memstream(&data, &len);
+	int rc = f ? gw_report_write(rep, NULL, GW_REPORT_CSV, f) : -ENOMEM;
+	if (f)
+		fclose(f);
+	gw_report_free(rep);
+	if (rc < 0 || !data) {
+		free(data);
+		web_page_error(r, 500, T_DB_ERROR);
+		return;
+	}
+	web_buf_putn(&r->out, data, len);
+	free(data);
+	r->content_type = "text/csv; charset=utf-8";
+	snprintf(r->filename, sizeof(r->filename), "rinki-report-%s-%s.csv", dfrom, dto);
+}
+
+/* ---- roster: upload with preview and apply, download, overrides, workers ----------------- */
+
+/* The roster tables as stored (lines, workers, overrides); on failure the error page. */
+static int read_roster(struct web_req *r, struct gw_db_roster *d)
+{
+	struct gw_db *db = open_db(r);
+	if (!db)
+		return -EIO;
+	int rc = gw_db_roster_read(db, d);
+	gw_db_close(db);
+	if (rc < 0)
+		web_page_error(r, 503, T_DB_ERROR);
+	return rc;
+}
+
+static bool has_line(const struct gw_db_roster *d, const char *code)
+{
+	for (size_t i = 0; code && i < d->n_lines; i++)
+		if (strcmp(d->lines[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+static const struct gw_db_worker *find_worker(const struct gw_db_roster *d, const char *h)
+{
+	for (size_t i = 0; h && i < d->n_workers; i++)
+		if (strcmp(d->workers[i].handle, h) == 0)
+			return &d->workers[i];
+	return NULL;
+}
+
+/* "YYYY-MM-DD HH:MM" (local) of t_ms. */
+static void put_local(struct web_req *r, int64_t t_ms)
+{
+	struct tm tm;
+	local_tm(t_ms, &tm);
+	web_buf_printf(&r->out, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		       tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+/* Append " key=<value percent-encoded>" to a request line; false when it does not fit. */
+static bool ctl_arg(char *line, size_t len, const char *key, const char *value)
+{
+	char enc[RINKI_CTL_REQ_MAX];
+	size_t n = strlen(line);
+	if (gw_ctl_encode(enc, sizeof(enc), value) < 0)
+		return false;
+	int w = snprintf(line + n, len - n, " %s=%s", key, enc);
+	return w > 0 && (size_t)w < len - n;
+}
+
+/* Ask rinkid; on a refused connection say so on the page. Returns web_admin_request's. */
+static int admin(struct web_req *r, const char *line, int fd, char *reply, size_t len)
+{
+	int rc =
+	    web_admin_request(r->app->conf->ctl_socket, line, fd, reply, len, WEB_ADMIN_WAIT_MS);
+	web_users_audit(r->app->users, r->app->now_ms(), r->user.name, r->ip,
+			rc == 0 ? "change" : "change_failed", line);
+	return rc;
+}
+
+/* The outcome of a change: ok, rinkid's error text, or why rinkid was not reached. */
+static void put_outcome(struct web_req *r, int rc, const char *reply)
+{
+	struct web_buf *b = &r->out;
+	if (rc < 0) {
+		web_buf_printf(b, "<p class=\"err\" id=\"result\">%s (", T(r, T_RINKID_DOWN));
+		web_buf_esc(b, strerror(-rc));
+		web_buf_puts(b, ")</p>");
+		r->status = 503;
+	} else if (rc == 1) {
+		web_buf_printf(b, "<p class=\"err\" id=\"result\">%s: ", T(r, T_REFUSED));
+		web_buf_esc(b, web_admin_final(reply));
+		web_buf_puts(b, "</p>");
+		r->status = 409;
+	} else {
+		web_buf_printf(b, "<p class=\"ok\" id=\"result\">%s</p>", T(r, T_DONE));
+	}
+	web_buf_printf(b, "<p><a href=\"/roster\">%s</a></p>", T(r, T_ROSTER));
+}
+
+static void put_line_options(struct web_req *r, const struct gw_db_roster *d)
+{
+	for (size_t i = 0; i < d->n_lines; i++) {
+		web_buf_puts(&r->out, "<option value=\"");
+		web_buf_esc(&r->out, d->lines[i].code);
+		web_buf_puts(&r->out, "\">");
+		web_buf_esc(&r->out, d->lines[i].code);
+		web_buf_puts(&r->out, " ");
+		web_buf_esc(&r->out, r->lang == WEB_LANG_FI   ? d->lines[i].name_fi
+				     : r->lang == WEB_LANG_SV ? d->lines[i].name_sv
+							      : d->lines[i].name_en);
+		web_buf_puts(&r->out, "</option>");
+	}
+}
+
+void web_page_roster(struct web_req *r)
+{
+	struct gw_db_roster d;
+	if (read_roster(r, &d) < 0)
+		return;
+	struct web_buf *b = &r->out;
+	page_begin(r, T(r, T_ROSTER));
+	/* upload */
+	web_buf_printf(b,
+		       "<h2>%s</h2><form class=\"filter\" id=\"upload\" method=\"post\" "
+		       "action=\"/roster/upload\" enctype=\"multipart/form-data\">",
+		       T(r, T_UPLOAD));
+	put_csrf(r);
+	web_buf_printf(b,
+		       "<label>%s<input type=\"file\" name=\"roster\" id=\"roster-file\" "
+		       "accept=\".csv,text/csv\" required></label><label><input type=\"checkbox\" "
+		       "name=\"replace\" value=\"1\"> %s</label><button>%s</button></form>"
+		       "<p><a id=\"download\" href=\"/roster.csv\">%s</a></p>",
+		       T(r, T_CSV_FILE), T(r, T_REPLACE_MANUAL), T(r, T_PREVIEW), T(r, T_DOWNLOAD));
+	/* overrides */
+	web_buf_printf(b,
+		       "<h2>%s</h2>" WRAP "<table id=\"overrides\"><tr><th>#</th><th>%s</th>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_OVERRIDES), T(r, T_OVERRIDES), T(r, T_KIND), T(r, T_LINE),
+		       T(r, T_WORKER), T(r, T_FROM), T(r, T_TO), T(r, T_REMOVE));
+	for (size_t i = 0; i < d.n_overrides; i++) {
+		const struct gw_db_override *o = &d.overrides[i];
+		web_buf_printf(b, "<tr><td>%" PRId64 "</td><td>", o->id);
+		web_buf_esc(b, o->kind);
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, o->line ? o->line : "*");
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, o->worker);
+		if (o->by) {
+			web_buf_puts(b, " → ");
+			web_buf_esc(b, o->by);
+		}
+		web_buf_puts(b, "</td><td>");
+		put_local(r, o->start_ms);
+		web_buf_puts(b, "</td><td>");
+		put_local(r, o->end_ms);
+		web_buf_puts(b, "</td><td>");
+		if (o->manual) {
+			web_buf_puts(b, "<form method=\"post\" action=\"/roster/override-del\">");
+			put_csrf(r);
+			web_buf_printf(b,
+				       "<input type=\"hidden\" name=\"id\" value=\"%" PRId64
+				       "\"><button aria-label=\"%s %" PRId64
+				       "\">%s</button></form>",
+				       o->id, T(r, T_REMOVE), o->id, T(r, T_REMOVE));
+		}
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+	web_buf_printf(b,
+		       "<h3>%s</h3><form class=\"filter\" id=\"override-add\" method=\"post\" "
+		       "action=\"/roster/override\">",
+		       T(r, T_OVERRIDE_ADD));
+	put_csrf(r);
+	web_buf_printf(b, "<label>%s<select name=\"line\" required>", T(r, T_LINE));
+	put_line_options(r, &d);
+	web_buf_printf(b, "</select></label><label>%s<select name=\"worker\" required>",
+		       T(r, T_WORKER));
+	for (size_t i = 0; i < d.n_workers; i++) {
+		web_buf_puts(b, "<option value=\"");
+		web_buf_esc(b, d.workers[i].handle);
+		web_buf_puts(b, "\">");
+		web_buf_esc(b, d.workers[i].name);
+		web_buf_puts(b, "</option>");
+	}
+	web_buf_printf(b,
+		       "</select></label><label>%s<select name=\"kind\"><option value=\"add\">"
+		       "%s</option><option value=\"replace\">%s</option><option "
+		       "value=\"remove\">%s</option></select></label><label>%s<select "
+		       "name=\"by_worker\"><option value=\"\">–</option>",
+		       T(r, T_KIND), T(r, T_KIND_ADD), T(r, T_KIND_REPLACE), T(r, T_KIND_REMOVE),
+		       T(r, T_BY_WORKER));
+	for (size_t i = 0; i < d.n_workers; i++) {
+		web_buf_puts(b, "<option value=\"");
+		web_buf_esc(b, d.workers[i].handle);
+		web_buf_puts(b, "\">");
+		web_buf_esc(b, d.workers[i].name);
+		web_buf_puts(b, "</option>");
+	}
+	web_buf_printf(b,
+		       "</select></label><label>%s<input type=\"datetime-local\" name=\"from\" "
+		       "required></label><label>%s<input type=\"datetime-local\" name=\"to\" "
+		       "required></label><label>%s<input name=\"reason\" maxlength=\"120\">"
+		       "</label><button>%s</button></form>",
+		       T(r, T_FROM), T(r, T_TO), T(r, T_REASON), T(r, T_NEXT));
+	/* workers */
+	web_buf_printf(b,
+		       "<h2>%s</h2><p class=\"muted\">%s</p>" WRAP "<table id=\"workers\"><tr>"
+		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+		       T(r, T_WORKERS), T(r, T_WORKER_FILE), T(r, T_WORKERS), T(r, T_WORKER),
+		       T(r, T_PHONE), T(r, T_LANGUAGE), T(r, T_SAVE));
+	for (size_t i = 0; i < d.n_workers; i++) {
+		const struct gw_db_worker *w = &d.workers[i];
+		web_buf_puts(b, "<tr><td>");
+		web_buf_esc(b, w->name);
+		if (!w->active)
+			web_buf_printf(b, " <span class=\"gap\">(%s)</span>", T(r, T_DISABLED));
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, w->phone);
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, w->lang ? w->lang : "fi");
+		web_buf_puts(b, "</td><td><form class=\"filter\" method=\"post\" "
+				"action=\"/roster/worker\">");
+		put_csrf(r);
+		web_buf_puts(b, "<input type=\"hidden\" name=\"worker\" value=\"");
+		web_buf_esc(b, w->handle);
+		web_buf_printf(
+		    b,
+		    "\"><label><input type=\"checkbox\" name=\"disabled\" value=\"1\"%s> "
+		    "%s</label><label><input type=\"checkbox\" name=\"pin_reset\" "
+		    "value=\"1\"> %s</label><button>%s</button></form></td></tr>",
+		    w->active ? "" : " checked", T(r, T_DISABLED), T(r, T_PIN_RESET), T(r, T_SAVE));
+	}
+	web_buf_puts(b, "</table></div>");
+	page_end(r);
+	gw_db_roster_clear(&d);
+}
+
+void web_page_roster_csv(struct web_req *r)
+{
+	struct gw_db_roster d;
+	char *data = NULL;
+	size_t len = 0;
+	if (read_roster(r, &d) < 0)
+		return;
+	FILE *f = open_memstream(&data, &len);
+	int rc = f ? gw_roster_write_csv(&d, f) : -ENOMEM;
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = -EIO;
+	gw_db_roster_clear(&d);
+	if (rc < 0 || !data) {
+		free(data);
+		web_page_error(r, 500, T_DB_ERROR);
+		return;
+	}
+	web_buf_putn(&r->out, data, len);
+	free(data);
+	r->content_type = "text/csv; charset=utf-8";
+	snprintf(r->filename, sizeof(r->filename), "rinki-roster.csv");
+}
+
+/* The counts a preview's final line gives ("lines=3 ... was_lines=2 ..."). */
+static void put_changes(struct web_req *r, const struct gw_ctl_msg *m)
+{
+	static const char *const keys[] = {"lines", "workers", "shifts", "rotations", "overrides",
+					   "steps", "routes",  "dirs",	 "holidays"};
+	struct web_buf *b = &r->out;
+	web_buf_printf(b,
+		       "<h2>%s</h2>" WRAP "<table id=\"changes\"><tr><th>%s</th><th>%s</th>"
+		       "<th>%s</th></tr>",
+		       T(r, T_CHANGES), T(r, T_CHANGES), T(r, T_KIND), T(r, T_NOW_STORED),
+		       T(r, T_IN_FILE));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char was[32];
+		snprintf(was, sizeof(was), "was_%s", keys[i]);
+		const char *now = gw_ctl_msg_get(m, keys[i]), *before = gw_ctl_msg_get(m, was);
+		if (!now)
+			continue;
+		bool diff = !before || strcmp(now, before) != 0;
+		web_buf_printf(b, "<tr%s><th>%s</th><td>", diff ? " class=\"changed\"" : "",
+			       keys[i]);
+		web_buf_esc(b, before ? before : "?");
+		web_buf_puts(b, "</td><td>");
+		web_buf_esc(b, now);
+		web_buf_puts(b, "</td></tr>");
+	}
+	web_buf_puts(b, "</table></div>");
+}
+
+/*
+ * A preview reply: "+ error row=N text=T" lines (every validation error with its row),
+ * "+ manual fate=F text=T" lines (what happens to each manual change), and the final
+ * "ok mode=preview rows=R errors=E [conflicts=C counts... was_counts...]". Returns true
+ * when the roster may be applied (no errors, no conflict or replace).
+ */
+static bool put_preview(struct web_req *r, const char *reply, bool replace)
+{
+	static struct gw_ctl_msg m;
+	struct web_buf *b = &r->out;
+	char err[128];
+	int n_err = 0, n_manual = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const char *want = pass ? "manual" : "error";
+		bool open = false;
+		for (const char *l = reply; *l;) {
+			const char *nl = strchr(l, '\n');
+			size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+			if (ll > 2 && l[0] == '+' && l[1] == ' ' &&
+			    gw_ctl_parse(l + 2, ll - 2, &m, err, sizeof(err)) == 0 &&
+			    strcmp(m.verb, want) == 0) {
+				const char *t = gw_ctl_msg_get(&m, "text");
+				if (!open) {
+					if (pass)
+						web_buf_printf(
+						    b,
+						    "<h2>%s</h2>" WRAP
+						    "<table id=\"manual\"><tr><th>%s</th>"
+						    "<th>%s</th></tr>",
+						    T(r, T_MANUAL), T(r, T_MANUAL), T(r, T_OUTCOME),
+						    T(r, T_DETAIL));
+					else
+						web_buf_printf(
+						    b,
+						    "<h2 class=\"err\">%s</h2>" WRAP
+						    "<table id=\"errors\"><tr><th>%s</th>"
+						    "<th>%s</th></tr>",
+						    T(r, T_ERRORS_HEAD), T(r, T_ERRORS_HEAD),
+						    T(r, T_ROW), T(r, T_DETAIL));
+					open = true;
+				}
+				web_buf_puts(b, "<tr><td>");
+				web_buf_esc(b, gw_ctl_msg_get(&m, pass ? "fate" : "row"));
+				web_buf_puts(b, "</td><td>");
+				web_buf_esc(b, t ? t : "");
+				web_buf_puts(b, "</td></tr>");
+				*(pass ? &n_manual : &n_err) += 1;
+			}
+			l += ll + (nl != NULL);
+		}
+		if (open)
+			web_buf_puts(b, "</table></div>");
+	}
+	for (const char *l = strstr(reply, "+ more errors="); l; l = NULL) {
+		web_buf_printf(b, "<p class=\"err\" id=\"more\">+ ");
+		web_buf_putn(b, l + 14, strspn(l + 14, "0123456789"));
+		web_buf_printf(b, " %s</p>", T(r, T_ERRORS));
+	}
+	const char *fin = web_admin_final(reply);
+	if (gw_ctl_parse(fin, strlen(fin), &m, err, sizeof(err)) < 0 || strcmp(m.verb, "ok")) {
+		web_buf_printf(b, "<p class=\"err\" id=\"result\">%s: ", T(r, T_REFUSED));
+		web_buf_esc(b, fin);
+		web_buf_puts(b, "</p>");
+		return false;
+	}
+	const char *errors = gw_ctl_msg_get(&m, "errors"), *rows = gw_ctl_msg_get(&m, "rows");
+	const char *conflicts = gw_ctl_msg_get(&m, "conflicts");
+	bool ok = errors && strcmp(errors, "0") == 0 &&
+		  (replace || !conflicts || strcmp(conflicts, "0") == 0);
+	web_buf_printf(b, "<p class=\"%s\" id=\"summary\">", ok ? "ok" : "err");
+	web_buf_esc(b, rows ? rows : "?");
+	web_buf_printf(b, " %s, ", T(r, T_ROWS));
+	web_buf_esc(b, errors ? errors : "?");
+	web_buf_printf(b, " %s", T(r, T_ERRORS));
+	if (conflicts) {
+		web_buf_puts(b, ", ");
+		web_buf_esc(b, conflicts);
+		web_buf_printf(b, " %s", T(r, T_CONFLICTS));
+	}
+	web_buf_puts(b, "</p>");
+	if (ok)
+		put_changes(r, &m);
+	return ok;
+}
+
+void web_page_roster_upload(struct web_req *r)
+{
+	static char reply[WEB_ADMIN_REPLY_MAX];
+	const struct web_upload *u = r->upload;
+	const char *rep = web_form_get(r->form, "replace");
+	bool replace = rep && strcmp(rep, "1") == 0;
+	char line[256] = "roster-import mode=preview", token[WEB_TOKEN_HEX + 1];
+
+	if (!u || !u->data || strcmp(u->file_field, "roster") != 0 || u->len == 0 ||
+	    (rep && !replace) || r->form->n > 1 + (rep != NULL)) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	if (replace)
+		strcat(line, " replace=1");
+	ctl_arg(line, sizeof(line), "by", r->user.name);
+	int fd = web_admin_memfd(u->data, u->len);
+	int rc = fd < 0 ? fd : admin(r, line, fd, reply, sizeof(reply));
+	if (fd >= 0)
+		close(fd);
+	page_begin(r, T(r, T_PREVIEW));
+	if (rc != 0) {
+		put_outcome(r, rc, reply);
+		page_end(r);
+		return;
+	}
+	if (put_preview(r, reply, replace) &&
+	    web_pending_put(r->app->pending, r->user.name, u->data, u->len, replace,
+			    r->app->now_ms(), token) == 0) {
+		web_buf_puts(&r->out,
+			     "<form id=\"apply\" method=\"post\" action=\"/roster/apply\">");
+		put_csrf(r);
+		web_buf_printf(&r->out,
+			       "<input type=\"hidden\" name=\"token\" value=\"%s\"><button>%s"
+			       "</button> <a href=\"/roster\">%s</a></form>",
+			       token, T(r, T_APPLY), T(r, T_CANCEL));
+	} else {
+		r->status = 422;
+		web_buf_printf(&r->out, "<p><a href=\"/roster\">%s</a></p>", T(r, T_ROSTER));
+	}
+	page_end(r);
+}
+
+void web_page_roster_apply(struct web_req *r)
+{
+	static char reply[WEB_ADMIN_REPLY_MAX];
+	struct web_pending *p = web_pending_get(r->app->pending, r->user.name,
+						web_form_get(r->form, "token"), r->app->now_ms());
+	char line[256] = "roster-import mode=apply";
+
+	if (!p) {
+		web_page_error(r, 410, T_EXPIRED);
+		return;
+	}
+	if (p->replace)
+		strcat(line, " replace=1");
+	ctl_arg(line, sizeof(line), "by", r->user.name);
+	int fd = web_admin_memfd(p->data, p->len);
+	int rc = fd < 0 ? fd : admin(r, line, fd, reply, sizeof(reply));
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		web_pending_drop(p);
+	page_begin(r, T(r, T_APPLY));
+	put_outcome(r, rc, reply);
+	page_end(r);
+}
+
+/* A local "YYYY-MM-DDTHH:MM" (datetime-local) as UTC ms. 0 or -EINVAL. */
+static int parse_local_minute(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, n = -1;
+	char date[11];
+	if (!s || strlen(s) != 16 ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16 ||
+	    h > 23 || mi > 59 || h < 0 || mi < 0)
+		return -EINVAL;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (parse_date(date, &y, &mo, &d) < 0)
+		return -EINVAL;
+	*ms = gw_roster_local_to_utc(y, mo, d, h * 60 + mi);
+	return 0;
+}
+
+/* t_ms as Helsinki wall clock with its offset: "2026-12-17T08:00+02:00". */
+static void zoned(int64_t t_ms, char *buf, size_t len)
+{
+	struct tm tm;
+	int off = gw_roster_utc_offset_min(t_ms), a = off < 0 ? -off : off;
+	local_tm(t_ms, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M", &tm);
+	snprintf(buf + n, len - n, "%c%02d:%02d", off < 0 ? '-' : '+', a / 60 % 24, a % 60);
+}
+
+/* Hidden inputs carrying the form's fields keys[] on to the confirm step. */
+static void put_hidden(struct web_req *r, const char *const *keys)
+{
+	for (int i = 0; keys[i]; i++) {
+		const char *v = web_form_get(r->form, keys[i]);
+		web_buf_printf(&r->out, "<input type=\"hidden\" name=\"%s\" value=\"", keys[i]);
+		web_buf_esc(&r->out, v ? v : "");
+		web_buf_puts(&r->out, "\">");
+	}
+}
+
+/* The confirm step's buttons (the change's own form is open). */
+static void put_confirm(struct web_req *r)
+{
+	web_buf_printf(&r->out,
+		       "<input type=\"hidden\" name=\"confirm\" value=\"1\"><button "
+		       "id=\"confirm\">%s</button> <a href=\"/roster\">%s</a></form>",
+		       T(r, T_CONFIRM), T(r, T_CANCEL));
+}
+
+static bool confirmed(struct web_req *r)
+{
+	const char *c = web_form_get(r->form, "confirm");
+	return c && strcmp(c, "1") == 0;
+}
+
+void web_page_override(struct web_req *r)
+{
+	static const char *const keys[] = {"line", "worker", "kind",   "by_worker",
+					   "from", "to",     "reason", NULL};
+	static char reply[RINKI_CTL_REPLY_MAX];
+	const char *line = web_form_get(r->form, "line"), *worker = web_form_get(r->form, "worker");
+	const char *from = web_form_get(r->form, "from"), *to = web_form_get(r->form, "to");
+	const char *reason = web_form_get(r->form, "reason"), *kind = web_form_get(r->form, "kind");
+	const char *byw = web_form_get(r->form, "by_worker");
+	struct gw_db_roster d;
+	int64_t f_ms, t_ms;
+	char req[RINKI_CTL_REQ_MAX] = "override-add", zf[32], zt[32];
+
+	if (!kind || !*kind) /* a form without it adds the worker */
+		kind = "add";
+	if (!byw)
+		byw = "";
+	bool replace = strcmp(kind, "replace") == 0;
+	if (parse_local_minute(from, &f_ms) < 0 || parse_local_minute(to, &t_ms) < 0 ||
+	    t_ms <= f_ms || (reason && strlen(reason) > 120) ||
+	    (strcmp(kind, "add") && !replace && strcmp(kind, "remove")) ||
+	    (replace != (*byw != '\0')) || (replace && strcmp(byw, worker ? worker : "") == 0)) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	if (read_roster(r, &d) < 0)
+		return;
+	const struct gw_db_worker *w = find_worker(&d, worker);
+	const struct gw_db_worker *by = replace ? find_worker(&d, byw) : NULL;
+	if (!has_line(&d, line) || !w || (replace && !by)) {
+		gw_db_roster_clear(&d);
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	struct web_buf *b = &r->out;
+	page_begin(r, T(r, T_OVERRIDE_ADD));
+	if (!confirmed(r)) {
+		web_buf_printf(b, "<p id=\"what\">%s: <strong>", T(r, T_CONFIRM_OVERRIDE));
+		web_buf_esc(b, w->name);
+		web_buf_printf(b, "</strong> %s",
+			       T(r, replace	   ? T_KIND_REPLACE
+				    : *kind == 'a' ? T_KIND_ADD
+						   : T_KIND_REMOVE));
+		if (by) {
+			web_buf_puts(b, " <strong>");
+			web_buf_esc(b, by->name);
+			web_buf_puts(b, "</strong>");
+		}
+		web_buf_printf(b, ", %s <strong>", T(r, T_LINE));
+		web_buf_esc(b, line);
+		web_buf_puts(b, "</strong>, ");
+		put_local(r, f_ms);
+		web_buf_puts(b, " – ");
+		put_local(r, t_ms);
+		if (reason && *reason) {
+			web_buf_puts(b, " (");
+			web_buf_esc(b, reason);
+			web_buf_puts(b, ")");
+		}
+		web_buf_puts(b, "</p><form method=\"post\" action=\"/roster/override\">");
+		put_csrf(r);
+		put_hidden(r, keys);
+		put_confirm(r);
+	} else {
+		zoned(f_ms, zf, sizeof(zf));
+		zoned(t_ms, zt, sizeof(zt));
+		bool fits = ctl_arg(req, sizeof(req), "kind", kind) &&
+			    ctl_arg(req, sizeof(req), "line", line) &&
+			    ctl_arg(req, sizeof(req), "worker", worker) &&
+			    (!replace || ctl_arg(req, sizeof(req), "by_worker", byw)) &&
+			    ctl_arg(req, sizeof(req), "from", zf) &&
+			    ctl_arg(req, sizeof(req), "to", zt) &&
+			    (!reason || !*reason || ctl_arg(req, sizeof(req), "reason", reason)) &&
+			    ctl_arg(req, sizeof(req), "by", r->user.name);
+		put_outcome(r, fits ? admin(r, req, -1, reply, sizeof(reply)) : -E2BIG, reply);
+	}
+	page_end(r);
+	gw_db_roster_clear(&d);
+}
+
+void web_page_override_del(struct web_req *r)
+{
+	static const char *const keys[] = {"id", NULL};
+	static char reply[RINKI_CTL_REPLY_MAX];
+	const char *id = web_form_get(r->form, "id");
+	char req[RINKI_CTL_REQ_MAX] = "override-del";
+
+	if (!id || !*id || strlen(id) > 18 || strspn(id, "0123456789") != strlen(id) ||
+	    id[0] == '0') {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	page_begin(r, T(r, T_REMOVE));
+	if (!confirmed(r)) {
+		web_buf_printf(&r->out, "<p id=\"what\">%s ", T(r, T_CONFIRM_REMOVE));
+		web_buf_esc(&r->out, id);
+		web_buf_puts(&r->out, "</p><form method=\"post\" action=\"/roster/override-del\">");
+		put_csrf(r);
+		put_hidden(r, keys);
+		put_confirm(r);
+	} else {
+		ctl_arg(req, sizeof(req), "id", id);
+		ctl_arg(req, sizeof(req), "by", r->user.name);
+		put_outcome(r, admin(r, req, -1, reply, sizeof(reply)), reply);
+	}
+	page_end(r);
+}
+
+void web_page_worker(struct web_req *r)
+{
+	static char reply[RINKI_CTL_REPLY_MAX];
+	const char *worker = web_form_get(r->form, "worker");
+	const char *dis = web_form_get(r->form, "disabled"),
+		   *pin = web_form_get(r->form, "pin_reset");
+	char req[RINKI_CTL_REQ_MAX] = "worker-set";
+	struct gw_db_roster d;
+
+	if ((dis && strcmp(dis, "1")) || (pin && strcmp(pin, "1"))) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	if (read_roster(r, &d) < 0)
+		return;
+	bool known = find_worker(&d, worker) != NULL;
+	gw_db_roster_clear(&d);
+	if (!known) {
+		web_page_error(r, 400, T_BAD_INPUT);
+		return;
+	}
+	ctl_arg(req, sizeof(req), "worker", worker);
+	ctl_arg(req, sizeof(req), "disabled", dis ? "1" : "0");
+	if (pin)
+		ctl_arg(req, sizeof(req), "pin_reset", "1");
+	ctl_arg(req, sizeof(req), "by", r->user.name);
+	page_begin(r, T(r, T_WORKERS));
+	put_outcome(r, admin(r, req, -1, reply, sizeof(reply)), reply);
+	page_end(r);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "admin.h"
 #include "chain.h"
 #include "core/conf.h"
 #include "form.h"
@@ -27,6 +28,7 @@ struct web_app {
 	bool tls;		      /* cookies get Secure (TLS itself is not built yet) */
 	int64_t (*now_ms)(void);      /* wall clock, UTC ms; tests may replace it */
 	struct web_chain_cache chain; /* the call log's chain check, by head */
+	struct web_pending pending[WEB_PENDING_SLOTS]; /* previewed rosters (admin.h) */
 };
 
 struct web_req;
@@ -43,11 +45,13 @@ struct web_req {
 	struct web_session *sess; /* NULL before login */
 	struct web_user user;	  /* valid with sess */
 	enum web_lang lang;
-	const struct web_form *form; /* POST only */
+	const struct web_form *form;	 /* POST only (an upload's text parts) */
+	const struct web_upload *upload; /* POST to an upload route only */
 	/* the answer */
 	int status;
 	struct web_buf out;
 	const char *content_type; /* NULL: text/html; charset=utf-8 */
+	char filename[64];	  /* a download's name (Content-Disposition), "" when none */
 	char location[256];	  /* redirect target (status 303) */
 	char cookies[3][256];	  /* Set-Cookie values */
 	int n_cookies;
@@ -69,6 +73,21 @@ void web_page_overview(struct web_req *r); /* GET /overview (manager, coordinato
 void web_page_password(struct web_req *r); /* GET and POST /password (everyone) */
 void web_page_css(struct web_req *r);	   /* GET /app.css */
 
+/* GET /report and /report.csv (manager, coordinator): store/report.c's figures. */
+void web_page_report(struct web_req *r);
+void web_page_report_csv(struct web_req *r);
+
+/* The roster (coordinator): GET /roster and /roster.csv; POST /roster/upload (multipart:
+ * the preview), /roster/apply, /roster/override and /roster/override-del (two steps:
+ * the form, then confirm=1), /roster/worker. Changes go to rinkid (admin.h). */
+void web_page_roster(struct web_req *r);
+void web_page_roster_csv(struct web_req *r);
+void web_page_roster_upload(struct web_req *r);
+void web_page_roster_apply(struct web_req *r);
+void web_page_override(struct web_req *r);
+void web_page_override_del(struct web_req *r);
+void web_page_worker(struct web_req *r);
+
 /* Render an error page with status and message s (the page frame included). */
 void web_page_error(struct web_req *r, int status, enum web_str s);
 
@@ -84,6 +103,9 @@ struct web_route {
 	bool change;	/* a POST that changes something: needs the session's CSRF token */
 	web_page_fn page;
 };
+
+/* True for the one route whose body is multipart/form-data up to WEB_UPLOAD_MAX. */
+bool web_route_upload(const char *method, const char *path);
 
 /*
  * The route for method and path, or NULL when none; *path_known is set when some route
