@@ -290,22 +290,7 @@ static int ctl_open(const char *path, unsigned flags, struct gw_db **db)
  */
 static bool ctl_parse_date(const char *s, bool end_of_day, int64_t *ms)
 {
-	int y, mo, d, n = -1;
-	char why[240];
-
-	if (gw_roster_parse_local_time(s, ms, why, sizeof(why)) == 0)
-		return true;
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0')
-		return false;
-	/* Validate through the ISO parser (rejects 2026-02-30 and the like). */
-	char iso[32];
-	int64_t probe;
-	snprintf(iso, sizeof(iso), "%.10sT00:00Z", s);
-	if (gw_roster_parse_time(iso, &probe) < 0)
-		return false;
-	/* The next local midnight is d + 1 (the date arithmetic carries into the month). */
-	*ms = gw_roster_local_to_utc(y, mo, end_of_day ? d + 1 : d, 0);
-	return true;
+	return gw_roster_parse_when(s, end_of_day, ms) == 0;
 }
 
 /*

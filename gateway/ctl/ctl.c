@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,12 +27,16 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "store/roster.h"
 
 struct client {
 	struct gw_ctl *ctl;
 	int fd;
 	struct gw_ctl_peer peer;
-	bool closing; /* close once out is flushed; read nothing more */
+	bool closing;	  /* close once out is flushed; read nothing more */
+	bool eof;	  /* the peer has finished sending */
+	uint64_t waiting; /* ticket of a deferred request: no next line until answered */
+	int fd_in;	  /* a descriptor that came with the line being read; -1 none */
 	char in[RINKI_CTL_REQ_MAX];
 	size_t inlen;
 	char out[GW_CTL_OUTBUF];
@@ -52,6 +57,9 @@ struct gw_ctl {
 	struct client *clients;
 	int nclients;
 	uint32_t requests, denied, dropped;
+	int *cur_fd;	     /* the descriptor of the request being handled (NULL: none) */
+	uint64_t cur_ticket; /* set by a request that answers later */
+	uint64_t next_ticket;
 };
 
 /* ---- status formatting ---------------------------------------------------------------- */
@@ -395,6 +403,8 @@ static int req_status(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	st.ctl.requests = ctl->requests;
 	st.ctl.denied = ctl->denied;
 	st.ctl.dropped = ctl->dropped;
+	if (rlen > RINKI_CTL_REPLY_MAX)
+		rlen = RINKI_CTL_REPLY_MAX; /* one line */
 	if (gw_ctl_format_status(&st, fmt && strcmp(fmt, "json") == 0, reply, rlen) < 0)
 		return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "status does not fit a reply");
 	return 0;
@@ -458,26 +468,263 @@ static int req_sds_send(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	return 0;
 }
 
+int gw_ctl_who(const struct gw_ctl_peer *peer, const char *by, char *buf, size_t len)
+{
+	char pwbuf[1024], user[64];
+	struct passwd pw, *res = NULL;
+	if (getpwuid_r(peer->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+		snprintf(user, sizeof(user), "%s", res->pw_name);
+	else
+		snprintf(user, sizeof(user), "uid %u", (unsigned)peer->uid);
+	int n = by ? snprintf(buf, len, "%s via %s", by, user) : snprintf(buf, len, "%s", user);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+/* The requester for the log from m's by= (at most 64 bytes) and peer. 0 or -1 (replied). */
+static int who_of(const struct gw_ctl_msg *m, const struct gw_ctl_peer *peer, char *who, size_t len,
+		  char *reply, size_t rlen)
+{
+	const char *by = gw_ctl_msg_get(m, "by");
+	if (by && (!by[0] || strlen(by) > 64))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "by is 1 to 64 bytes");
+	if (gw_ctl_who(peer, by, who, len) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_TOOLONG, "by too long");
+	return 0;
+}
+
+/* The reply for a change op's error rc. Returns -1. */
+static int change_err(int rc, const char *what, char *reply, size_t rlen)
+{
+	if (rc == -ENOENT)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "%s: not found", what);
+	if (rc == -EBUSY)
+		return reply_err(reply, rlen, RINKI_CTL_E_BUSY, "%s: busy", what);
+	if (rc == -EINVAL)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "%s: refused", what);
+	return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "%s: %s", what, strerror(-rc));
+}
+
+static int req_override_add(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			    const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"worker",   "from",	    "to",     "line", "kind",
+					   "position", "by_worker", "reason", "by",   NULL};
+	struct gw_db_override o = {0};
+	char who[160], why[160], kind[16], line[64], worker[64], byw[64];
+	const char *from = gw_ctl_msg_get(m, "from"), *to = gw_ctl_msg_get(m, "to");
+	const char *pos = gw_ctl_msg_get(m, "position"), *reason = gw_ctl_msg_get(m, "reason");
+	const char *v;
+	int64_t id = 0;
+
+	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+		return -1;
+	if (!gw_ctl_msg_get(m, "worker") || !from || !to)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "override-add needs worker=, from= and to=");
+	/* Copies: gw_roster_check_override may canonicalise, and the fields are not const. */
+	snprintf(worker, sizeof(worker), "%s", gw_ctl_msg_get(m, "worker"));
+	o.worker = worker;
+	v = gw_ctl_msg_get(m, "kind");
+	snprintf(kind, sizeof(kind), "%s", v ? v : "replace");
+	o.kind = kind;
+	if ((v = gw_ctl_msg_get(m, "line"))) {
+		snprintf(line, sizeof(line), "%s", v);
+		o.line = line;
+	}
+	if ((v = gw_ctl_msg_get(m, "by_worker"))) {
+		snprintf(byw, sizeof(byw), "%s", v);
+		o.by = byw;
+	}
+	if (gw_roster_parse_when(from, false, &o.start_ms) < 0 ||
+	    gw_roster_parse_when(to, true, &o.end_ms) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "from/to: a time with zone, or YYYY-MM-DD");
+	if (pos) {
+		if (!valid_digits(pos, 1, 2) || atoi(pos) < 1)
+			return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "position is 1 to 99");
+		o.position = atoi(pos);
+	} else if (strcmp(o.kind, "add") == 0) {
+		o.position = 1; /* as rinkictl: an extra person rings first unless told */
+	}
+	if (reason && strlen(reason) > 200)
+		return reply_err(reply, rlen, RINKI_CTL_E_TOOLONG, "reason is at most 200 bytes");
+	if (gw_roster_check_override(&o, why, sizeof(why)) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "override-add: %s", why);
+	if (!ctl->ops.override_add)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "override-add not provided");
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "override-add %s for %s requested by %s", o.kind, o.worker,
+	     who);
+	int rc = ctl->ops.override_add(ctl->ops.arg, &o, reason, who, &id);
+	if (rc == -ENOENT)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "unknown worker or line");
+	if (rc < 0)
+		return change_err(rc, "override-add", reply, rlen);
+	snprintf(reply, rlen, "ok id=%" PRId64, id);
+	return 0;
+}
+
+static int req_override_del(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			    const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"id", "by", NULL};
+	const char *v = gw_ctl_msg_get(m, "id");
+	char who[160];
+	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+		return -1;
+	if (!v || !valid_digits(v, 1, 18) || strtoll(v, NULL, 10) < 1)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "override-del needs id=N (N >= 1)");
+	int64_t id = strtoll(v, NULL, 10);
+	if (!ctl->ops.override_del)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "override-del not provided");
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "override-del %" PRId64 " requested by %s", id, who);
+	int rc = ctl->ops.override_del(ctl->ops.arg, id, who);
+	if (rc == -ENOENT)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "no manual override %" PRId64, id);
+	if (rc < 0)
+		return change_err(rc, "override-del", reply, rlen);
+	snprintf(reply, rlen, "ok id=%" PRId64, id);
+	return 0;
+}
+
+/* A 0|1 flag value: 0 or 1 into *out, -1 when malformed. */
+static int flag01(const char *v, int *out)
+{
+	if (!v || (strcmp(v, "0") != 0 && strcmp(v, "1") != 0))
+		return -1;
+	*out = v[0] - '0';
+	return 0;
+}
+
+static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			  const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"worker", "disabled", "pin_reset", "by", NULL};
+	const char *worker = gw_ctl_msg_get(m, "worker");
+	const char *dis = gw_ctl_msg_get(m, "disabled"), *pr = gw_ctl_msg_get(m, "pin_reset");
+	int disabled = -1, reset = 0;
+	char who[160];
+
+	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+		return -1;
+	if (!worker || !worker[0] || strlen(worker) > 32)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "worker-set needs worker=HANDLE");
+	if ((dis && flag01(dis, &disabled) < 0) || (pr && (flag01(pr, &reset) < 0 || !reset)))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "disabled is 0 or 1; pin_reset is 1");
+	if (disabled < 0 && !reset)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "worker-set needs disabled= or pin_reset=1");
+	if (!ctl->ops.worker_set)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "worker-set not provided");
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "worker-set %s requested by %s", worker, who);
+	int rc = ctl->ops.worker_set(ctl->ops.arg, worker, disabled < 0 ? -1 : !disabled,
+				     reset != 0, who);
+	if (rc == -ENOENT)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "no worker '%s'", worker);
+	if (rc < 0)
+		return change_err(rc, "worker-set", reply, rlen);
+	snprintf(reply, rlen, "ok worker=");
+	size_t n = strlen(reply);
+	if (gw_ctl_encode(reply + n, rlen - n, worker) < 0)
+		snprintf(reply, rlen, "ok");
+	return 0;
+}
+
+/* Is fd something a request may bring: a regular file (memfd too) or a pipe? */
+static bool fd_kind_ok(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
+static int req_roster_import(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			     const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"mode", "replace", "by", NULL};
+	const char *mode = gw_ctl_msg_get(m, "mode"), *rep = gw_ctl_msg_get(m, "replace");
+	int replace = 0;
+	char who[160];
+
+	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+		return -1;
+	if (!mode || (strcmp(mode, "preview") != 0 && strcmp(mode, "apply") != 0))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "mode is preview or apply");
+	if (rep && flag01(rep, &replace) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "replace is 0 or 1");
+	if (!ctl->cur_fd || *ctl->cur_fd < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "roster-import needs the roster as a descriptor (SCM_RIGHTS)");
+	if (!fd_kind_ok(*ctl->cur_fd))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "the descriptor is not a regular file, pipe or memfd");
+	if (!ctl->ops.roster_import)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE,
+				 "roster-import not provided");
+	uint64_t ticket = ++ctl->next_ticket;
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "roster-import %s%s requested by %s", mode,
+	     replace ? " replace" : "", who);
+	int fd = *ctl->cur_fd;
+	*ctl->cur_fd = -1; /* the op's now, whatever it answers */
+	int rc =
+	    ctl->ops.roster_import(ctl->ops.arg, fd, mode[0] == 'a', replace != 0, who, ticket);
+	if (rc == -EBUSY)
+		return reply_err(reply, rlen, RINKI_CTL_E_BUSY, "a roster import runs already");
+	if (rc < 0)
+		return change_err(rc, "roster-import", reply, rlen);
+	ctl->cur_ticket = ticket;
+	reply[0] = '\0';
+	return 1;
+}
+
 static const struct request {
 	const char *verb;
 	enum gw_ctl_access need;
+	bool takes_fd;
 	int (*fn)(struct gw_ctl *ctl, const struct gw_ctl_msg *m, const struct gw_ctl_peer *peer,
 		  char *reply, size_t rlen);
 } requests[] = {
-    {"status", GW_CTL_ACCESS_READ, req_status},
-    {"page-test", GW_CTL_ACCESS_ADMIN, req_page_test},
-    {"sds-send", GW_CTL_ACCESS_ADMIN, req_sds_send},
+    {"status", GW_CTL_ACCESS_READ, false, req_status},
+    {"page-test", GW_CTL_ACCESS_ADMIN, false, req_page_test},
+    {"sds-send", GW_CTL_ACCESS_ADMIN, false, req_sds_send},
+    {"override-add", GW_CTL_ACCESS_ADMIN, false, req_override_add},
+    {"override-del", GW_CTL_ACCESS_ADMIN, false, req_override_del},
+    {"worker-set", GW_CTL_ACCESS_ADMIN, false, req_worker_set},
+    {"roster-import", GW_CTL_ACCESS_ADMIN, true, req_roster_import},
 };
 
 int gw_ctl_handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line, size_t len,
+		  char *reply, size_t rlen)
+{
+	uint64_t ticket = 0;
+	int fd = -1;
+	return gw_ctl_handle_fd(ctl, peer, line, len, &fd, &ticket, reply, rlen);
+}
+
+static int handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line, size_t len,
+		  char *reply, size_t rlen);
+
+int gw_ctl_handle_fd(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line,
+		     size_t len, int *fd, uint64_t *ticket, char *reply, size_t rlen)
+{
+	ctl->cur_fd = fd;
+	ctl->cur_ticket = 0;
+	int rc = handle(ctl, peer, line, len, reply, rlen);
+	ctl->cur_fd = NULL;
+	if (rc == 1)
+		*ticket = ctl->cur_ticket;
+	return rc;
+}
+
+static int handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line, size_t len,
 		  char *reply, size_t rlen)
 {
 	struct gw_ctl_msg m;
 	char err[160];
 
 	assert(rlen > 0);
-	if (rlen > RINKI_CTL_REPLY_MAX)
-		rlen = RINKI_CTL_REPLY_MAX;
+	if (rlen > RINKI_CTL_MULTI_MAX)
+		rlen = RINKI_CTL_MULTI_MAX;
 	ctl->requests++;
 	if (len >= RINKI_CTL_REQ_MAX)
 		return reply_err(reply, rlen, RINKI_CTL_E_TOOLONG, "request longer than %d bytes",
@@ -502,6 +749,9 @@ int gw_ctl_handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char
 			return reply_err(reply, rlen, RINKI_CTL_E_DENIED,
 					 "%s needs uid 0 or membership of ctl.admin_group", m.verb);
 		}
+		if (!r->takes_fd && ctl->cur_fd && *ctl->cur_fd >= 0)
+			return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "%s takes no descriptor",
+					 m.verb);
 		return r->fn(ctl, &m, peer, reply, rlen);
 	}
 	return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "unknown request '%s'", m.verb);
@@ -519,6 +769,8 @@ static void client_close(struct client *c, const char *why)
 	gw_timer_cancel(ctl->loop, &c->idle);
 	gw_loop_del_fd(ctl->loop, c->fd);
 	close(c->fd);
+	if (c->fd_in >= 0)
+		close(c->fd_in);
 	for (struct client **pp = &ctl->clients; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -551,8 +803,9 @@ static int client_flush(struct client *c)
 		client_close(c, NULL);
 		return -1;
 	}
-	gw_loop_mod_fd(c->ctl->loop, c->fd,
-		       (short)((c->closing ? 0 : POLLIN) | (c->outlen ? POLLOUT : 0)));
+	gw_loop_mod_fd(
+	    c->ctl->loop, c->fd,
+	    (short)((c->closing || c->waiting ? 0 : POLLIN) | (c->outlen ? POLLOUT : 0)));
 	return 0;
 }
 
@@ -573,8 +826,8 @@ static int client_reply(struct client *c, const char *reply)
 /* Handle every complete line in c->in. Returns 0, or -1 when c is gone. */
 static int client_lines(struct client *c, bool eof)
 {
-	static char reply[RINKI_CTL_REPLY_MAX];
-	for (;;) {
+	static char reply[RINKI_CTL_MULTI_MAX];
+	while (!c->waiting) {
 		char *nl = memchr(c->in, '\n', c->inlen);
 		size_t len;
 		if (nl) {
@@ -593,16 +846,67 @@ static int client_lines(struct client *c, bool eof)
 		} else {
 			return 0;
 		}
-		gw_ctl_handle(c->ctl, &c->peer, c->in, len, reply, sizeof(reply));
+		uint64_t ticket = 0;
+		int rc = gw_ctl_handle_fd(c->ctl, &c->peer, c->in, len, &c->fd_in, &ticket, reply,
+					  sizeof(reply));
+		if (c->fd_in >= 0) { /* one descriptor belongs to one line: unused, it goes */
+			close(c->fd_in);
+			c->fd_in = -1;
+		}
 		size_t used = nl ? len + 1 : len;
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
+		if (rc == 1) {
+			/* answered by gw_ctl_finish(); no time-out while rinkid works on it */
+			c->waiting = ticket;
+			gw_timer_cancel(c->ctl->loop, &c->idle);
+			gw_loop_mod_fd(c->ctl->loop, c->fd, (short)(c->outlen ? POLLOUT : 0));
+			return 0;
+		}
 		gw_timer_schedule(c->ctl->loop, &c->idle, RINKI_CTL_IDLE_MS);
 		if (client_reply(c, reply) < 0)
 			return -1;
 		if (c->closing)
 			return 0;
 	}
+	return 0;
+}
+
+/* Read what the peer sent, with at most one descriptor. Returns recv()'s count or -errno. */
+static ssize_t client_recv(struct client *c)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct iovec iov = {.iov_base = c->in + c->inlen, .iov_len = sizeof(c->in) - c->inlen};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm)};
+	ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	int got = 0;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (c->fd_in < 0 && got == 0)
+				c->fd_in = fd;
+			else
+				close(fd); /* one per request: the rest are refused below */
+			got++;
+		}
+	}
+	if (got > 1 || (msg.msg_flags & MSG_CTRUNC)) {
+		if (c->fd_in >= 0)
+			close(c->fd_in);
+		c->fd_in = -1;
+		return -EBADMSG;
+	}
+	return n;
 }
 
 static void on_client(struct gw_loop *loop, int fd, short revents, void *arg)
@@ -612,15 +916,29 @@ static void on_client(struct gw_loop *loop, int fd, short revents, void *arg)
 	(void)fd;
 	if ((revents & POLLOUT) && client_flush(c) < 0)
 		return;
-	if (c->closing)
+	if (c->waiting && (revents & (POLLHUP | POLLERR))) {
+		client_close(c, NULL); /* gone before its answer: gw_ctl_finish drops it */
+		return;
+	}
+	if (c->closing || c->waiting)
 		return;
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == EWOULDBLOCK))
+		ssize_t n = client_recv(c);
+		if (n == -EAGAIN || n == -EINTR || n == -EWOULDBLOCK)
 			return;
+		if (n == -EBADMSG) {
+			char reply[160];
+			reply_err(reply, sizeof(reply), RINKI_CTL_E_USAGE,
+				  "at most one descriptor per request");
+			c->closing = true;
+			LOGP(GW_LOG_CTL, GW_LOG_NOTICE,
+			     "client pid %d: several descriptors, closing", (int)c->peer.pid);
+			client_reply(c, reply);
+			return;
+		}
 		if (n < 0) {
 			LOGP(GW_LOG_CTL, GW_LOG_DEBUG, "client pid %d: recv: %s", (int)c->peer.pid,
-			     strerror(errno));
+			     strerror((int)-n));
 			client_close(c, NULL);
 			return;
 		}
@@ -629,10 +947,40 @@ static void on_client(struct gw_loop *loop, int fd, short revents, void *arg)
 			return;
 		if (n == 0) {
 			/* the peer finished sending: close once its replies are out */
-			c->closing = true;
-			client_flush(c);
+			c->eof = true;
+			if (!c->waiting) {
+				c->closing = true;
+				client_flush(c);
+			}
 		}
 	}
+}
+
+int gw_ctl_finish(struct gw_ctl *ctl, uint64_t ticket, const char *reply)
+{
+	struct client *c = ctl->clients;
+	while (c && c->waiting != ticket)
+		c = c->next;
+	if (!c || !ticket) {
+		LOGP(GW_LOG_CTL, GW_LOG_NOTICE,
+		     "answer to request %" PRIu64 " dropped: its client left", ticket);
+		return -ENOENT;
+	}
+	c->waiting = 0;
+	gw_timer_schedule(ctl->loop, &c->idle, RINKI_CTL_IDLE_MS);
+	if (client_reply(c, reply) < 0)
+		return 0;
+	if (c->closing)
+		return 0;
+	if (client_lines(c, c->eof) < 0)
+		return 0;
+	if (c->eof && !c->waiting) {
+		c->closing = true;
+		client_flush(c);
+	} else if (!c->waiting) {
+		gw_loop_mod_fd(ctl->loop, c->fd, (short)(POLLIN | (c->outlen ? POLLOUT : 0)));
+	}
+	return 0;
 }
 
 static void on_idle(struct gw_loop *loop, void *arg)
@@ -690,6 +1038,7 @@ static void on_accept(struct gw_loop *loop, int lfd, short revents, void *arg)
 	}
 	c->ctl = ctl;
 	c->fd = fd;
+	c->fd_in = -1;
 	c->peer = peer;
 	gw_timer_init(&c->idle, on_idle, c);
 	gw_timer_schedule(loop, &c->idle, RINKI_CTL_IDLE_MS);

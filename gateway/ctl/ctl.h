@@ -22,10 +22,11 @@
 #include "phone/modem.h"
 #include "radio/pei.h"
 #include "rinki/proto.h"
+#include "store/db.h"
 #include "ctl/ctl_proto.h"
 
 #define GW_CTL_CLIENTS_MAX 8			     /* connections at once; more get "err busy" */
-#define GW_CTL_OUTBUF	   (4 * RINKI_CTL_REPLY_MAX) /* unread replies before a drop */
+#define GW_CTL_OUTBUF	   (2 * RINKI_CTL_MULTI_MAX) /* unread replies before a drop */
 #define GW_CTL_GROUPS_MAX  256			     /* supplementary groups of a peer looked at */
 
 struct gw_ctl;
@@ -84,6 +85,24 @@ struct gw_ctl_ops {
 	 * Returns a handle > 0, -EMSGSIZE (does not fit one SDS), -EBUSY, -ENOTCONN, -errno.
 	 */
 	int (*sds_send)(void *arg, const char *issi, const char *text);
+	/*
+	 * Changes (admin). who names the requester for the log ("<user>" or "<by> via
+	 * <user>"); the fields are validated as rinkictl validates them. Each returns 0,
+	 * -ENOENT (unknown worker, line or id) or negative errno; NULL: "err unavailable".
+	 */
+	int (*override_add)(void *arg, const struct gw_db_override *o, const char *reason,
+			    const char *who, int64_t *id);
+	int (*override_del)(void *arg, int64_t id, const char *who);
+	/* A worker's change: active -1 unchanged, 0 disable, 1 enable; pin_reset clears the PIN. */
+	int (*worker_set)(void *arg, const char *worker, int active, bool pin_reset,
+			  const char *who);
+	/*
+	 * Start a roster import from fd (owned by the op from now on, closed by it; a regular
+	 * file, pipe or memfd). Returns 0 when started: the op answers later, from the loop,
+	 * with gw_ctl_finish(ctl, ticket, ...); -EBUSY (one runs already) or negative errno.
+	 */
+	int (*roster_import)(void *arg, int fd, bool apply, bool replace, const char *who,
+			     uint64_t ticket);
 	void *arg;
 };
 
@@ -116,6 +135,14 @@ int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out);
  */
 int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_conf *conf);
 
+/*
+ * Answer the deferred request ticket (see ops.roster_import) with reply: any number of
+ * "+ ..." lines, each ending in LF, then one final "ok ..." or "err ..." line (no LF), at
+ * most RINKI_CTL_MULTI_MAX bytes in all. The connection then reads its next request. A
+ * ticket whose connection has gone is dropped (logged). Returns 0 or -ENOENT.
+ */
+int gw_ctl_finish(struct gw_ctl *ctl, uint64_t ticket, const char *reply);
+
 /* Close every connection and the socket, remove the socket file, free. NULL is fine. */
 void gw_ctl_free(struct gw_ctl *ctl);
 
@@ -132,12 +159,25 @@ enum gw_ctl_access gw_ctl_access(const struct gw_ctl *ctl, const struct gw_ctl_p
 int gw_ctl_peer_get(int fd, struct gw_ctl_peer *out);
 
 /*
- * Handle one request line (len bytes, without LF; NULs make it malformed) from peer and
- * write the one-line reply, without LF, NUL-terminated, into reply (>= RINKI_CTL_REPLY_MAX
- * bytes). Returns 0 for an ok/JSON reply, -1 for an err reply.
+ * Handle one request line (len bytes, without LF; NULs make it malformed) from peer, with
+ * *fd the descriptor that came with it (-1: none; taken by the request that uses it and
+ * set to -1, else left for the caller to close), and write the reply, without the last
+ * LF, NUL-terminated, into reply (>= RINKI_CTL_REPLY_MAX bytes; a multi-line reply needs
+ * RINKI_CTL_MULTI_MAX). Returns 0 for an ok/JSON reply, -1 for an err reply, or 1 when
+ * the answer comes later through gw_ctl_finish(ctl, *ticket, ...) (reply is then empty).
  */
+int gw_ctl_handle_fd(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line,
+		     size_t len, int *fd, uint64_t *ticket, char *reply, size_t rlen);
+
+/* gw_ctl_handle_fd() without a descriptor; a deferred request is refused. */
 int gw_ctl_handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line, size_t len,
 		  char *reply, size_t rlen);
+
+/*
+ * Who peer is, for the log: its user name (or "uid N"), or "<by> via <user>" when by is
+ * not NULL. Returns the length or -ENOSPC.
+ */
+int gw_ctl_who(const struct gw_ctl_peer *peer, const char *by, char *buf, size_t len);
 
 /* How the gateway is, for rinkictl status's exit code and for monitoring. */
 enum gw_ctl_health {

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/priv.h"
 #include "ctl/ctl.h"
+#include "service/admin.h"
 #include "phone/modem.h"
 #include "radio/pei.h"
 #include "service/call.h"
@@ -39,6 +40,7 @@ struct gw_rinkid {
 	struct gw_rinkid_opts opts;
 	struct gw_status *status;
 	struct gw_ctl *ctl;
+	struct gw_admin *admin; /* changes asked over ctl */
 	struct gw_db *db;
 	struct gw_housekeeping *hk; /* owns the roster snapshot */
 	struct gw_calls *calls;
@@ -435,6 +437,39 @@ static int ctl_sds_send(void *arg, const char *issi, const char *text)
 	return rc;
 }
 
+static int ctl_override_add(void *arg, const struct gw_db_override *o, const char *reason,
+			    const char *who, int64_t *id)
+{
+	struct gw_rinkid *d = arg;
+	return d->admin ? gw_admin_override_add(d->admin, o, reason, who, id) : -ENOTCONN;
+}
+static int ctl_override_del(void *arg, int64_t id, const char *who)
+{
+	struct gw_rinkid *d = arg;
+	return d->admin ? gw_admin_override_del(d->admin, id, who) : -ENOTCONN;
+}
+static int ctl_worker_set(void *arg, const char *worker, int active, bool pin_reset,
+			  const char *who)
+{
+	struct gw_rinkid *d = arg;
+	return d->admin ? gw_admin_worker_set(d->admin, worker, active, pin_reset, who) : -ENOTCONN;
+}
+static int ctl_roster_import(void *arg, int fd, bool apply, bool replace, const char *who,
+			     uint64_t ticket)
+{
+	struct gw_rinkid *d = arg;
+	if (!d->admin) {
+		close(fd);
+		return -ENOTCONN;
+	}
+	return gw_admin_roster_import(d->admin, fd, apply, replace, who, ticket);
+}
+static void admin_import_done(void *arg, uint64_t ticket, const char *reply)
+{
+	struct gw_rinkid *d = arg;
+	gw_ctl_finish(d->ctl, ticket, reply);
+}
+
 static void on_signal(struct gw_loop *loop, int signo, void *arg)
 {
 	struct gw_rinkid *d = arg;
@@ -455,8 +490,14 @@ static int build_base(struct gw_rinkid *d)
 	int rc = gw_status_new(d->loop, &d->conf, &sops, &d->status);
 	if (rc < 0)
 		return rc;
-	struct gw_ctl_ops tops = {
-	    .status = ctl_status, .page_test = ctl_page_test, .sds_send = ctl_sds_send, .arg = d};
+	struct gw_ctl_ops tops = {.status = ctl_status,
+				  .page_test = ctl_page_test,
+				  .sds_send = ctl_sds_send,
+				  .override_add = ctl_override_add,
+				  .override_del = ctl_override_del,
+				  .worker_set = ctl_worker_set,
+				  .roster_import = ctl_roster_import,
+				  .arg = d};
 	struct gw_ctl_conf tconf = {.path = d->conf.ctl_socket,
 				    .group = d->conf.ctl_group,
 				    .admin_group = d->conf.ctl_admin_group};
@@ -473,6 +514,9 @@ static int build_base(struct gw_rinkid *d)
 		return rc;
 	}
 	d->db_standin = gw_db_problem(d->db) != NULL;
+	struct gw_admin_ops aops = {.import_done = admin_import_done, .arg = d};
+	if ((rc = gw_admin_new(d->loop, d->db, d->conf.db_path, &aops, &d->admin)) < 0)
+		return rc;
 	int n = gw_db_mark_interrupted(d->db, gw_loop_wall_ms(d->loop));
 	if (n > 0)
 		LOGP(GW_LOG_MAIN, GW_LOG_WARN,
@@ -653,6 +697,7 @@ void gw_rinkid_free(struct gw_rinkid *d)
 	if (!d)
 		return;
 	gw_timer_cancel(d->loop, &d->page_test_end);
+	gw_admin_free(d->admin); /* before ctl: a finished import answers through it */
 	gw_ctl_free(d->ctl);
 	gw_callvoice_free(d->voice);
 	gw_io_free(d->io);

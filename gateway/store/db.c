@@ -450,6 +450,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
     [DB_STMT_PIN_SET] = "INSERT INTO worker_pins (handle, hash)"
 			" SELECT handle, $hash FROM worker_handles WHERE handle = $handle"
 			" ON CONFLICT (handle) DO UPDATE SET hash = excluded.hash",
+    [DB_STMT_PIN_CLEAR] = "DELETE FROM worker_pins WHERE handle = $handle",
+    [DB_STMT_WORKER_EXISTS] = "SELECT 1 FROM worker_handles WHERE handle = $handle",
     [DB_STMT_PIN_ORPHANS] = "DELETE FROM worker_pins"
 			    " WHERE handle NOT IN (SELECT handle FROM worker_handles)",
     [DB_STMT_OVR_DELETE_ID] = "DELETE FROM manual_overrides WHERE id = $id",

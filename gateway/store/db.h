@@ -534,6 +534,7 @@ enum gw_db_manual_fate {
 };
 typedef void (*gw_db_manual_fn)(enum gw_db_manual_fate fate, const char *what, void *arg);
 #define GW_DB_IMPORT_REPLACE 0x1u /* drop the manual changes that name what the base lacks */
+#define GW_DB_IMPORT_DRY_RUN 0x2u /* check everything, tell fn every fate, then roll back */
 
 /*
  * Replace the base roster (every roster table) with *in in one transaction: all or
@@ -575,6 +576,12 @@ int gw_db_lockout_list(struct gw_db *db, gw_db_lockout_fn fn, void *arg);
 
 /* Insert or replace the lock-out record l->key. 0 or -errno. */
 int gw_db_lockout_put(struct gw_db *db, const struct gw_db_lockout *l);
+
+/*
+ * Remove worker handle's PIN (a reset: the worker sets a new one). 0 (also when none was
+ * set), -ENOENT (no such handle) or -errno.
+ */
+int gw_db_worker_clear_pin(struct gw_db *db, const char *handle);
 
 /* Set a worker's active flag in the manual layer. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);

@@ -289,6 +289,7 @@ struct import_arg {
 	gw_db_manual_fn fn;
 	void *arg;
 	int conflicts, bad;
+	bool dry_ok; /* GW_DB_IMPORT_DRY_RUN: everything checked, rolled back on purpose */
 	/* what to do once the reading statements are done */
 	int64_t *drop_ovr;
 	size_t n_drop_ovr;
@@ -443,7 +444,13 @@ static int replace_all(struct gw_db *db, const void *arg)
 	if (rc >= 0)
 		rc = reconcile(db, a);
 	/* PINs stay with the handles that stay (the CSV never carries them). */
-	return rc < 0 ? rc : db_run(db, DB_STMT_PIN_ORPHANS);
+	if (rc >= 0)
+		rc = db_run(db, DB_STMT_PIN_ORPHANS);
+	if (rc >= 0 && (a->flags & GW_DB_IMPORT_DRY_RUN)) {
+		a->dry_ok = true;
+		rc = -ECANCELED; /* roll back: a preview changes nothing */
+	}
+	return rc;
 }
 
 int gw_db_roster_import(struct gw_db *db, const struct gw_db_roster *in, unsigned flags,
@@ -455,6 +462,8 @@ int gw_db_roster_import(struct gw_db *db, const struct gw_db_roster *in, unsigne
 
 	free(a.drop_ovr);
 	free(a.mw);
+	if (a.dry_ok)
+		return 0;
 	if (rc < 0)
 		return rc;
 	LOGP(GW_LOG_DB, GW_LOG_INFO,
@@ -535,6 +544,36 @@ int gw_db_worker_set_pin(struct gw_db *db, const char *handle, const char *hash)
 		return rc;
 	/* The handle only: the hash is not for the log either. */
 	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: PIN of worker %s set", db->path, handle);
+	return 0;
+}
+
+static void worker_seen(sqlite3_stmt *st, void *arg)
+{
+	(void)st;
+	*(bool *)arg = true;
+}
+
+static int edit_pin_clear(struct gw_db *db, const void *arg)
+{
+	const char *handle = arg;
+	bool seen = false;
+	db_bind_text(db->st[DB_STMT_WORKER_EXISTS], "$handle", handle);
+	int rc = db_each_row(db, DB_STMT_WORKER_EXISTS, worker_seen, &seen);
+	if (rc < 0)
+		return rc;
+	if (!seen)
+		return -ENOENT;
+	db_bind_text(db->st[DB_STMT_PIN_CLEAR], "$handle", handle);
+	rc = db_run(db, DB_STMT_PIN_CLEAR);
+	return rc < 0 ? rc : 0;
+}
+
+int gw_db_worker_clear_pin(struct gw_db *db, const char *handle)
+{
+	int rc = roster_edit(db, edit_pin_clear, handle, NULL);
+	if (rc < 0)
+		return rc;
+	LOGP(GW_LOG_DB, GW_LOG_INFO, "%s: PIN of worker %s cleared", db->path, handle);
 	return 0;
 }
 

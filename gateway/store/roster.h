@@ -275,6 +275,13 @@ int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len
 int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
 
 /*
+ * An override's from/to as rinkictl and the control socket take it: a TIME with zone
+ * (gw_roster_parse_local_time), or a Helsinki date YYYY-MM-DD meaning its start
+ * (end_of_day false) or the start of the next day (true). 0 and *ms, or -EINVAL.
+ */
+int gw_roster_parse_when(const char *s, bool end_of_day, int64_t *ms);
+
+/*
  * t_ms as Helsinki wall clock with its offset, as roster files write it
  * ("2026-06-01T08:00+03:00"; seconds and ms only when set) into buf (NUL-terminated).
  */

@@ -316,3 +316,22 @@ void gw_roster_format_time(int64_t t_ms, char *buf, size_t len)
 {
 	roster_format_local(t_ms, buf, len);
 }
+
+int gw_roster_parse_when(const char *s, bool end_of_day, int64_t *ms)
+{
+	int y, mo, d, n = -1;
+	char why[240], iso[32];
+	int64_t probe;
+
+	if (gw_roster_parse_local_time(s, ms, why, sizeof(why)) == 0)
+		return 0;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || s[n] != '\0')
+		return -EINVAL;
+	/* Validate through the ISO parser (rejects 2026-02-30 and the like). */
+	snprintf(iso, sizeof(iso), "%.10sT00:00Z", s);
+	if (gw_roster_parse_time(iso, &probe) < 0)
+		return -EINVAL;
+	/* The next local midnight is d + 1 (the date arithmetic carries into the month). */
+	*ms = gw_roster_local_to_utc(y, mo, end_of_day ? d + 1 : d, 0);
+	return 0;
+}

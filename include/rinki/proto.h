@@ -26,6 +26,33 @@
  *                                    ok reply: number=N
  *   sds-send issi=I text=T        A  send text T as one SDS to ISSI/TSI I (1..17 digits)
  *                                    ok reply: handle=H (delivery is logged by rinkid)
+ *   override-add worker=H from=T to=T [line=L] [kind=replace|add|remove] [position=N]
+ *                [by_worker=H] [reason=R] [by=B]
+ *                                 A  a manual override (rinkictl override add); T is a time
+ *                                    with zone or a Helsinki date YYYY-MM-DD (to: its end);
+ *                                    kind defaults to replace. ok reply: id=N
+ *   override-del id=N [by=B]      A  remove manual override N
+ *   worker-set worker=H [disabled=0|1] [pin_reset=1] [by=B]
+ *                                 A  disable/enable worker H, clear its PIN
+ *   roster-import mode=preview|apply [replace=1] [by=B]   + one descriptor (see below)
+ *                                 A  the roster CSV read from the descriptor: preview says
+ *                                    what would change and every error; apply replaces the
+ *                                    roster atomically (all or nothing). Answered once
+ *                                    checked; the connection waits for it.
+ *
+ * Every change is logged by rinkid as a system event naming the requester: the peer's
+ * user name, or "B via <user>" when by=B is given.
+ *
+ * Multi-line replies: a reply may start with lines "+" SP text (data: e.g. one per roster
+ * error, "+ error row=12 text=..."), each at most RINKI_CTL_REPLY_MAX bytes, and always
+ * ends with one final ok/err line; RINKI_CTL_MULTI_MAX bytes in all. Replies of status,
+ * page-test and sds-send are one line.
+ *
+ * One descriptor (SCM_RIGHTS, sent with any byte of the request line) may come with a
+ * request that takes one (roster-import): a regular file, a pipe or a memfd, read by
+ * rinkid up to RINKI_CTL_FILE_MAX bytes (more is refused) within RINKI_CTL_FILE_WAIT_MS;
+ * a roster of more than RINKI_CTL_ROSTER_ROWS_MAX lines is refused. A descriptor of
+ * another kind, a second one, or one with a request that takes none gets "err usage".
  *
  * A request longer than RINKI_CTL_REQ_MAX gets "err toolong ..." and the connection is
  * closed; so is a client whose unread replies pile up beyond the server's buffer, or one
@@ -43,6 +70,11 @@
 #define RINKI_CTL_WORD_MAX  32	 /* verb or key */
 #define RINKI_CTL_ARGS_MAX  64	 /* key=value pairs in one line */
 #define RINKI_CTL_IDLE_MS   30000
+#define RINKI_CTL_MULTI_MAX 65536 /* a multi-line reply in all, LFs included */
+
+#define RINKI_CTL_FILE_MAX	  (16 << 20) /* bytes read from a request's descriptor */
+#define RINKI_CTL_FILE_WAIT_MS	  30000	     /* for a pipe's writer to finish */
+#define RINKI_CTL_ROSTER_ROWS_MAX 100000     /* lines in an imported roster */
 
 /* Error codes in "err <code> <text>". */
 #define RINKI_CTL_E_USAGE	"usage"	      /* malformed request, unknown verb or key */

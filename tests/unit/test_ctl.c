@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -25,8 +26,10 @@
 #include <cmocka.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_client.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "store/roster.h"
 
 #define NOBODY	    65534
 #define READ_GROUP  4242 /* ctl.group in the credential tests */
@@ -83,8 +86,74 @@ static int fake_sds(void *arg, const char *issi, const char *text)
 	return fk.sds_rc;
 }
 
-static const struct gw_ctl_ops fake_ops = {
-    .status = fake_status, .page_test = fake_page, .sds_send = fake_sds};
+static struct chg {
+	int calls, rc, active, fd;
+	bool pin_reset, apply, replace;
+	int64_t id;
+	uint64_t ticket;
+	struct gw_db_override o;
+	char kind[16], worker[64], line[64], byw[64], who[160], reason[256];
+} ch;
+
+static int fake_override_add(void *arg, const struct gw_db_override *o, const char *reason,
+			     const char *who, int64_t *id)
+{
+	(void)arg;
+	ch.calls++;
+	ch.o = *o;
+	snprintf(ch.kind, sizeof(ch.kind), "%s", o->kind);
+	snprintf(ch.worker, sizeof(ch.worker), "%s", o->worker);
+	snprintf(ch.line, sizeof(ch.line), "%s", o->line ? o->line : "");
+	snprintf(ch.byw, sizeof(ch.byw), "%s", o->by ? o->by : "");
+	snprintf(ch.reason, sizeof(ch.reason), "%s", reason ? reason : "");
+	snprintf(ch.who, sizeof(ch.who), "%s", who);
+	*id = 5;
+	return ch.rc;
+}
+
+static int fake_override_del(void *arg, int64_t id, const char *who)
+{
+	(void)arg;
+	ch.calls++;
+	ch.id = id;
+	snprintf(ch.who, sizeof(ch.who), "%s", who);
+	return ch.rc;
+}
+
+static int fake_worker_set(void *arg, const char *worker, int active, bool pin_reset,
+			   const char *who)
+{
+	(void)arg;
+	ch.calls++;
+	ch.active = active;
+	ch.pin_reset = pin_reset;
+	snprintf(ch.worker, sizeof(ch.worker), "%s", worker);
+	snprintf(ch.who, sizeof(ch.who), "%s", who);
+	return ch.rc;
+}
+
+static int fake_roster_import(void *arg, int fd, bool apply, bool replace, const char *who,
+			      uint64_t ticket)
+{
+	(void)arg;
+	ch.calls++;
+	if (ch.fd >= 0)
+		close(ch.fd);
+	ch.fd = fd;
+	ch.apply = apply;
+	ch.replace = replace;
+	ch.ticket = ticket;
+	snprintf(ch.who, sizeof(ch.who), "%s", who);
+	return ch.rc;
+}
+
+static const struct gw_ctl_ops fake_ops = {.status = fake_status,
+					   .page_test = fake_page,
+					   .sds_send = fake_sds,
+					   .override_add = fake_override_add,
+					   .override_del = fake_override_del,
+					   .worker_set = fake_worker_set,
+					   .roster_import = fake_roster_import};
 
 static const struct gw_ctl_peer root_peer = {.pid = 1, .uid = 0, .gid = 0};
 static const struct gw_ctl_peer user_peer = {.pid = 2, .uid = 1000, .gid = 1000};
@@ -93,6 +162,10 @@ static struct gw_ctl *new_ctl(void)
 {
 	struct gw_ctl *ctl;
 	memset(&fk, 0, sizeof(fk));
+	if (ch.fd > 0)
+		close(ch.fd);
+	memset(&ch, 0, sizeof(ch));
+	ch.fd = -1;
 	fk.sds_rc = 7;
 	snprintf(fk.identity, sizeof(fk.identity), "1001");
 	assert_int_equal(gw_ctl_new(&fake_ops, &ctl), 0);
@@ -486,6 +559,98 @@ static void test_access_by_group(void **state)
 	gw_loop_free(l);
 }
 
+/* ---- changes ----------------------------------------------------------------------------------
+ */
+
+static void test_change_requests(void **state)
+{
+	(void)state;
+	struct gw_ctl *ctl = new_ctl();
+	char reply[RINKI_CTL_REPLY_MAX];
+	const char *add = "override-add worker=pia by_worker=aino line=sos from=2026-01-01 "
+			  "to=2026-01-01 reason=sick%20leave by=ann";
+
+	/* a peer without admin access changes nothing */
+	assert_int_equal(handle(ctl, &user_peer, add, reply), -1);
+	assert_string_equal(reply,
+			    "err denied override-add needs uid 0 or membership of ctl.admin_group");
+	assert_int_equal(handle(ctl, &user_peer, "worker-set worker=pia disabled=1", reply), -1);
+	assert_int_equal(ch.calls, 0);
+
+	assert_int_equal(handle(ctl, &root_peer, add, reply), 0);
+	assert_string_equal(reply, "ok id=5");
+	assert_string_equal(ch.kind, "replace");
+	assert_string_equal(ch.worker, "pia");
+	assert_string_equal(ch.byw, "aino");
+	assert_string_equal(ch.line, "sos");
+	assert_string_equal(ch.reason, "sick leave");
+	assert_string_equal(ch.who, "ann via root");
+	/* a date is its local midnight; as "to" the next one */
+	assert_int_equal(ch.o.start_ms, gw_roster_local_to_utc(2026, 1, 1, 0));
+	assert_int_equal(ch.o.end_ms, gw_roster_local_to_utc(2026, 1, 2, 0));
+
+	ch.calls = 0;
+	assert_int_equal(handle(ctl, &root_peer, "override-add worker=pia from=2026-01-01", reply),
+			 -1);
+	assert_string_equal(reply, "err usage override-add needs worker=, from= and to=");
+	assert_int_equal(
+	    handle(ctl, &root_peer,
+		   "override-add worker=pia by_worker=aino from=2026-13-01 to=2026-01-02", reply),
+	    -1);
+	assert_string_equal(reply, "err usage from/to: a time with zone, or YYYY-MM-DD");
+	/* the roster's own checks: replace needs whom it replaces */
+	assert_int_equal(
+	    handle(ctl, &root_peer, "override-add worker=pia from=2026-01-01 to=2026-01-02", reply),
+	    -1);
+	assert_non_null(strstr(reply, "err usage override-add: "));
+	assert_int_equal(
+	    handle(ctl, &root_peer, "override-add worker=pia from=1 to=2 extra=1", reply), -1);
+	assert_int_equal(ch.calls, 0);
+
+	/* without by= the peer's user name alone */
+	assert_int_equal(handle(ctl, &root_peer, "override-del id=12", reply), 0);
+	assert_string_equal(reply, "ok id=12");
+	assert_int_equal(ch.id, 12);
+	assert_string_equal(ch.who, "root");
+	ch.rc = -ENOENT;
+	assert_int_equal(handle(ctl, &root_peer, "override-del id=13", reply), -1);
+	assert_string_equal(reply, "err usage no manual override 13");
+	ch.rc = 0;
+	assert_int_equal(handle(ctl, &root_peer, "override-del id=0", reply), -1);
+	assert_int_equal(handle(ctl, &root_peer, "override-del id=x", reply), -1);
+
+	ch.calls = 0;
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia disabled=1", reply), 0);
+	assert_string_equal(reply, "ok worker=pia");
+	assert_int_equal(ch.active, 0);
+	assert_false(ch.pin_reset);
+	assert_int_equal(
+	    handle(ctl, &root_peer, "worker-set worker=pia pin_reset=1 disabled=0", reply), 0);
+	assert_int_equal(ch.active, 1);
+	assert_true(ch.pin_reset);
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin_reset=1", reply), 0);
+	assert_int_equal(ch.active, -1);
+	assert_int_equal(ch.calls, 3);
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia disabled=2", reply), -1);
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin_reset=0", reply), -1);
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia", reply), -1);
+	assert_string_equal(reply, "err usage worker-set needs disabled= or pin_reset=1");
+	char by[128];
+	snprintf(by, sizeof(by), "worker-set worker=pia disabled=1 by=%065d", 0);
+	assert_int_equal(handle(ctl, &root_peer, by, reply), -1);
+	assert_string_equal(reply, "err usage by is 1 to 64 bytes");
+	ch.rc = -ENOENT;
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=nobody disabled=1", reply), -1);
+	assert_string_equal(reply, "err usage no worker 'nobody'");
+	assert_int_equal(ch.calls, 4);
+
+	/* an import needs its descriptor */
+	assert_int_equal(handle(ctl, &root_peer, "roster-import mode=apply", reply), -1);
+	assert_string_equal(
+	    reply, "err usage roster-import needs the roster as a descriptor (SCM_RIGHTS)");
+	gw_ctl_free(ctl);
+}
+
 /* ---- the socket ---------------------------------------------------------------------------- */
 
 struct rig {
@@ -805,6 +970,155 @@ static void test_peer_credentials(void **state)
 	rig_down(&r);
 }
 
+/* Send line with fds[0..nfds) in one message. */
+static void send_fds(int sock, const char *line, const int *fds, int nfds)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 2)];
+	} cm;
+	struct iovec iov = {.iov_base = (void *)line, .iov_len = strlen(line)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cm.b,
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds)};
+	memset(&cm, 0, sizeof(cm));
+	struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+	memcpy(CMSG_DATA(h), fds, sizeof(int) * (size_t)nfds);
+	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)strlen(line));
+}
+
+static void test_socket_descriptor_requests(void **state)
+{
+	(void)state;
+	struct rig r;
+	char line[RINKI_CTL_REPLY_MAX + 8];
+	rig_up(&r, NULL, NULL);
+	int mfd = memfd_create("roster", MFD_CLOEXEC);
+	assert_true(mfd >= 0);
+
+	/* the import is answered later; a request behind it waits its turn */
+	int fd = dial(r.path);
+	assert_int_equal(gw_ctl_client_send(fd, "roster-import mode=preview by=ann", mfd), 0);
+	send_str(fd, "status\n");
+	for (int i = 0; i < 400 && ch.calls == 0; i++)
+		gw_loop_run_once(r.loop, 5);
+	assert_int_equal(ch.calls, 1);
+	assert_true(ch.fd >= 0);
+	assert_false(ch.apply);
+	assert_string_equal(ch.who, "ann via root");
+	struct stat a, b;
+	assert_int_equal(fstat(ch.fd, &a), 0);
+	assert_int_equal(fstat(mfd, &b), 0);
+	assert_true(a.st_ino == b.st_ino); /* the very file the client sent */
+	assert_int_equal(gw_ctl_finish(r.ctl, ch.ticket, "+ error row=2 text=x\nok mode=preview"),
+			 0);
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "+ error row=2 text=x");
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "ok mode=preview");
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "ok proto="));
+	/* a ticket answered twice, or never given, has nobody to go to */
+	assert_int_equal(gw_ctl_finish(r.ctl, ch.ticket, "ok"), -ENOENT);
+
+	/* a descriptor with a request that takes none: refused before it runs */
+	send_fds(fd, "page-test number=112\n", &mfd, 1);
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "err usage page-test takes no descriptor");
+	assert_int_equal(fk.page_calls, 0);
+	/* a socket is not a file */
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	send_fds(fd, "roster-import mode=apply\n", &sp[0], 1);
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "err usage the descriptor is not a regular file, pipe or memfd");
+	assert_int_equal(ch.calls, 1);
+	/* two descriptors: an error and the connection closes */
+	int two[2] = {mfd, mfd};
+	send_fds(fd, "roster-import mode=apply\n", two, 2);
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "err usage at most one descriptor per request");
+	assert_int_equal(read_line(r.loop, fd, line, sizeof(line)), -1);
+	close(fd);
+	assert_int_equal(ch.calls, 1);
+
+	/* a client gone before its answer: the answer is dropped */
+	fd = dial(r.path);
+	assert_int_equal(gw_ctl_client_send(fd, "roster-import mode=apply replace=1", mfd), 0);
+	for (int i = 0; i < 400 && ch.calls == 1; i++)
+		gw_loop_run_once(r.loop, 5);
+	assert_int_equal(ch.calls, 2);
+	assert_true(ch.apply && ch.replace);
+	close(fd);
+	for (int i = 0; i < 400 && gw_ctl_clients(r.ctl) > 0; i++)
+		gw_loop_run_once(r.loop, 5);
+	assert_int_equal(gw_ctl_clients(r.ctl), 0);
+	assert_int_equal(gw_ctl_finish(r.ctl, ch.ticket, "ok"), -ENOENT);
+	close(sp[0]);
+	close(sp[1]);
+	close(mfd);
+	rig_down(&r);
+}
+
+/* The client against a canned server end: a descriptor arrives, a multi-line reply is read. */
+static void test_client(void **state)
+{
+	(void)state;
+	int sp[2], p[2];
+	char buf[GW_CTL_CLIENT_REPLY_MAX], got[64];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(gw_ctl_client_send(sp[0], "roster-import mode=apply", p[0]), 0);
+
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = {.iov_base = got, .iov_len = sizeof(got) - 1};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b)};
+	ssize_t n = recvmsg(sp[1], &msg, MSG_CMSG_CLOEXEC);
+	assert_int_equal(n, 25);
+	got[n] = '\0';
+	assert_string_equal(got, "roster-import mode=apply\n");
+	struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+	assert_non_null(h);
+	assert_int_equal(h->cmsg_type, SCM_RIGHTS);
+	int rfd;
+	memcpy(&rfd, CMSG_DATA(h), sizeof(int));
+	assert_int_equal(write(p[1], "x", 1), 1); /* it is the pipe */
+	assert_int_equal(read(rfd, got, 1), 1);
+	close(rfd);
+
+	send_str(sp[1], "+ error row=2 text=a\n+ error row=9 text=b\nerr usage 2 errors\n");
+	assert_int_equal(gw_ctl_client_read(sp[0], buf, sizeof(buf), 2000), 1);
+	assert_string_equal(buf, "+ error row=2 text=a\n+ error row=9 text=b\nerr usage 2 errors");
+	assert_string_equal(gw_ctl_client_final(buf), "err usage 2 errors");
+	send_str(sp[1], "ok proto=1\n");
+	assert_int_equal(gw_ctl_client_read(sp[0], buf, sizeof(buf), 2000), 0);
+	assert_string_equal(gw_ctl_client_final(buf), "ok proto=1");
+	/* a reply that does not fit; a line with LF is not sent; a close before the end */
+	char small[16];
+	send_str(sp[1], "+ a long data line\nok\n");
+	assert_int_equal(gw_ctl_client_read(sp[0], small, sizeof(small), 2000), -EMSGSIZE);
+	assert_int_equal(gw_ctl_client_send(sp[0], "status\nreboot", -1), -EINVAL);
+	int sq[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sq), 0);
+	send_str(sq[1], "+ half\n");
+	close(sq[1]);
+	assert_int_equal(gw_ctl_client_read(sq[0], buf, sizeof(buf), 2000), -ECONNRESET);
+	close(sq[0]);
+	assert_int_equal(gw_ctl_client_connect("/nonexistent/rinki.sock"), -ENOENT);
+	close(sp[0]);
+	close(sp[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	gw_log_init("test_ctl", false);
@@ -824,6 +1138,9 @@ int main(void)
 	    cmocka_unit_test(test_socket_idle_and_limit),
 	    cmocka_unit_test(test_socket_file_cases),
 	    cmocka_unit_test(test_peer_credentials),
+	    cmocka_unit_test(test_change_requests),
+	    cmocka_unit_test(test_socket_descriptor_requests),
+	    cmocka_unit_test(test_client),
 	};
 	return cmocka_run_group_tests_name("ctl", tests, NULL, NULL);
 }
