@@ -9,12 +9,21 @@
  * import, and small roster edits (workers, overrides). Listings take --json (one JSON
  * document on stdout). Every command takes --help.
  *
+ * Changes (roster import, overrides, worker disable/enable and PIN reset) go to a running
+ * rinkid over its control socket (ctl_client), which checks, applies and logs them with
+ * who asked; only when rinkid is not running does rinkictl write the file itself, and
+ * then only as the state directory's owner (root becomes that owner first), so no
+ * ordering of first-time steps leaves files rinkid cannot use.
+ *
  * Exit status: 0 ok; 1 failed (database or file error, invalid input file, broken
  * chain); 2 usage (bad command line); 3 not found (no such worker, override, incident or
  * line).
  */
 #include "store/db.h"
 #include "core/log.h"
+#include "core/priv.h"
+#include "ctl/ctl_client.h"
+#include "ctl/ctl_proto.h"
 #include "core/text.h"
 #include "store/report.h"
 #include "store/roster.h"
@@ -22,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +45,11 @@
 #define DEFAULT_DB     "/var/lib/rinki/rinki.db"
 #define EXIT_USAGE     2
 #define EXIT_NOT_FOUND 3
+#define CHANGE_WAIT_MS 120000 /* a big roster import is checked before the answer */
+#define NOT_RUNNING    (-1)   /* ctl_change: no rinkid answers; write directly */
+
+/* The control socket changes go to (-s, $RINKI_SOCKET, or the default). */
+static const char *ctl_socket_path = RINKI_CTL_SOCKET_DEFAULT;
 #define DEFAULT_LIMIT  20
 #define DEFAULT_WITHIN 60
 
@@ -66,8 +81,9 @@ static const struct ctl_cmd_help {
      "other event and the incidents stay, the hash chain stays verifiable, and a\n"
      "\"retention\" event records the run. Then the call recordings (\"recording\" events)\n"
      "older than N days are deleted, recorded by a \"recording_retention\" event."},
-    {"roster import", "roster import FILE [--replace] [--days N]",
-     "Validate FILE (format: tools/demo/roster.csv) and replace the imported (base) roster\n"
+    {"roster import", "roster import FILE [--replace] [--preview] [--days N]",
+     "Through a running rinkid (--preview: only say what would change). Validate FILE (format: "
+     "tools/demo/roster.csv) and replace the imported (base) roster\n"
      "with it; every bad row is reported and nothing changes unless the whole file is\n"
      "valid. Manual changes (override add, worker add/disable/enable) are kept and listed;\n"
      "those FILE now has itself move into the base; those naming a worker or line FILE\n"
@@ -96,6 +112,8 @@ static const struct ctl_cmd_help {
     {"worker pin", "worker pin HANDLE",
      "Set the worker's PIN (4-8 digits), read from the terminal (asked twice, not shown)\n"
      "or from one line of standard input. Only a salted argon2id hash is stored."},
+    {"worker pin-reset", "worker pin-reset HANDLE",
+     "Remove the worker's PIN (through a running rinkid); call-backs need a new one."},
     {"worker disable", "worker disable HANDLE",
      "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it). A manual\n"
      "change: roster import keeps it."},
@@ -280,6 +298,100 @@ static int ctl_open(const char *path, unsigned flags, struct gw_db **db)
 	if (rc < 0)
 		return ctl_fail("%s: cannot open: %s", path, strerror(-rc));
 	return 0;
+}
+
+/* ---- changes through rinkid ------------------------------------------------------------ */
+
+/*
+ * Send change line (with fd, -1: none) to rinkid and print its answer: "+ error" lines
+ * to stderr, other "+" lines to stdout. Returns NOT_RUNNING when no rinkid listens (no
+ * socket, or a stale one), 0 with the final ok line in final, or an exit status (the
+ * failure printed).
+ */
+static int ctl_change(const char *line, int fd, char *final, size_t len)
+{
+	static char reply[GW_CTL_CLIENT_REPLY_MAX];
+	int rc =
+	    gw_ctl_client_request(ctl_socket_path, line, fd, reply, sizeof(reply), CHANGE_WAIT_MS);
+	if (rc == -ENOENT || rc == -ECONNREFUSED)
+		return NOT_RUNNING;
+	if (rc == -EACCES)
+		return ctl_fail("%s: no access: changes need root or membership of rinki-admin "
+				"(ctl.admin_group) and rinki-status (ctl.group)",
+				ctl_socket_path);
+	if (rc < 0)
+		return ctl_fail("%s: no answer from rinkid: %s", ctl_socket_path, strerror(-rc));
+	for (const char *p = reply; p[0] == '+';) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		struct gw_ctl_msg m;
+		char err[160];
+		const char *text = NULL;
+		/* "+ what key=value ... text=..." parses as a reply line once "+ " is dropped */
+		if (n > 2 && gw_ctl_parse(p + 2, n - 2, &m, err, sizeof(err)) == 0)
+			text = gw_ctl_msg_get(&m, "text");
+		bool is_err = strncmp(p, "+ error", 7) == 0;
+		FILE *out = is_err ? stderr : stdout;
+		if (text && is_err)
+			fprintf(out, "row %s: %s\n", gw_ctl_msg_get(&m, "row"), T(text));
+		else if (text)
+			fprintf(out, "%s: %s\n", m.nargs ? m.args[0].value : "", T(text));
+		else
+			fprintf(out, "%.*s\n", (int)n, p + 2 < p + n ? p + 2 : p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	const char *fin = gw_ctl_client_final(reply);
+	if (rc == 1) {
+		const char *text = fin + 4;
+		const char *sp = strchr(text, ' ');
+		text = sp ? sp + 1 : text;
+		ctl_fail("rinkid: %s", text);
+		if (strncmp(fin, "err usage no ", 13) == 0 || strstr(fin, "unknown worker or line"))
+			return EXIT_NOT_FOUND;
+		if (strncmp(fin, "err denied", 10) == 0)
+			return 1;
+		return 1;
+	}
+	snprintf(final, len, "%s", fin);
+	return 0;
+}
+
+/*
+ * rinkid is not running: may this process write the database at dbpath directly? Root
+ * becomes the state directory's owner first. 0, or an exit status (printed).
+ */
+static int ctl_direct(const char *dbpath)
+{
+	char dir[PATH_MAX], why[300];
+	snprintf(dir, sizeof(dir), "%s", dbpath);
+	int rc = gw_priv_become_owner(dirname(dir), why, sizeof(why));
+	if (rc < 0)
+		return ctl_fail("rinkid is not running (%s) and %s", ctl_socket_path, why);
+	return 0;
+}
+
+/* The value of key in an ok line, or "" (points into a static copy). */
+static const char *ok_value(const char *final, const char *key)
+{
+	static struct gw_ctl_msg m;
+	char err[160];
+	if (gw_ctl_parse(final, strlen(final), &m, err, sizeof(err)) < 0)
+		return "";
+	const char *v = gw_ctl_msg_get(&m, key);
+	return v ? v : "";
+}
+
+/* Append " key=<encoded value>" to line (len bytes). False when it does not fit. */
+static bool put_arg(char *line, size_t len, const char *key, const char *value)
+{
+	size_t n = strlen(line);
+	int k = snprintf(line + n, len - n, " %s=", key);
+	if (k < 0 || (size_t)k >= len - n)
+		return false;
+	n += (size_t)k;
+	return gw_ctl_encode(line + n, len - n, value) >= 0;
 }
 
 /* ---- shared helpers ------------------------------------------------------------------ */
@@ -1164,11 +1276,13 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 		return ctl_roster_check_main(dbpath, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "ics") == 0)
 		return ctl_roster_ics_main(dbpath, argc, argv);
-	bool replace = false;
+	bool replace = false, preview = false;
 	long days = DEFAULT_CHECK_DAYS;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--replace") == 0)
 			replace = true;
+		else if (strcmp(argv[i], "--preview") == 0)
+			preview = true;
 		else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc &&
 			 ctl_parse_int(argv[i + 1], 1, 366, &days))
 			i++;
@@ -1176,8 +1290,40 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 			argc = 0; /* usage below */
 	}
 	if (argc < 2 || strcmp(argv[0], "import") != 0)
-		return ctl_bad_usage("usage: roster import FILE [--replace] [--days N] | roster "
-				     "export [FILE] | roster temp | roster check [--days N]");
+		return ctl_bad_usage(
+		    "usage: roster import FILE [--replace] [--preview] [--days N] | roster "
+		    "export [FILE] | roster temp | roster check [--days N]");
+	int fd = open(argv[1], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ctl_fail("%s: %s", argv[1], strerror(errno));
+	char final[RINKI_CTL_REPLY_MAX];
+	rc = ctl_change(preview	  ? "roster-import mode=preview"
+			: replace ? "roster-import mode=apply replace=1"
+				  : "roster-import mode=apply",
+			fd, final, sizeof(final));
+	close(fd);
+	if (rc != NOT_RUNNING) {
+		if (rc != 0)
+			return rc;
+		printf("%s %s through rinkid: %s lines, %s workers, %s shifts, %s rotations, "
+		       "%s overrides (was %s lines, %s workers)%s\n",
+		       preview ? "checked" : "imported", argv[1], ok_value(final, "lines"),
+		       ok_value(final, "workers"), ok_value(final, "shifts"),
+		       ok_value(final, "rotations"), ok_value(final, "overrides"),
+		       ok_value(final, "was_lines"), ok_value(final, "was_workers"),
+		       strcmp(ok_value(final, "errors"), "0") != 0 ? " -- has errors" : "");
+		if (preview)
+			return strcmp(ok_value(final, "errors"), "0") == 0 &&
+				       strcmp(ok_value(final, "conflicts"), "0") == 0
+				   ? 0
+				   : 1;
+		return ctl_flush();
+	}
+	if (preview)
+		return ctl_fail("roster import --preview needs a running rinkid (%s)",
+				ctl_socket_path);
+	if ((rc = ctl_direct(dbpath)) != 0)
+		return rc;
 	if ((rc = ctl_open(dbpath, 0, &db)) != 0)
 		return rc;
 	rc = gw_roster_import(db, argv[1], replace ? GW_DB_IMPORT_REPLACE : 0, ctl_csv_error,
@@ -1218,6 +1364,8 @@ static int ctl_directory(const char *dbpath, int argc, char **argv)
 
 	if (argc != 2 || strcmp(argv[0], "import") != 0)
 		return ctl_bad_usage("usage: directory import FILE");
+	if ((rc = ctl_direct(dbpath)) != 0)
+		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
 	rc = gw_roster_import_directory_file(db, argv[1], ctl_csv_error, &errors, &n);
@@ -1328,6 +1476,8 @@ static int ctl_worker_pin(const char *dbpath, const char *handle)
 	explicit_bzero(again, sizeof(again));
 	if (rc < 0)
 		return ctl_fail("worker pin: cannot hash the PIN: %s", strerror(-rc));
+	if ((rc = ctl_direct(dbpath)) != 0)
+		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
 	rc = gw_db_worker_set_pin(db, handle, hash);
@@ -1357,6 +1507,18 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		bool enable = argv[0][0] == 'e';
 		if (argc != 2)
 			return ctl_bad_usage("usage: worker %s HANDLE", argv[0]);
+		char line[RINKI_CTL_REQ_MAX] = "worker-set", final[RINKI_CTL_REPLY_MAX];
+		if (!put_arg(line, sizeof(line), "worker", argv[1]))
+			return ctl_bad_usage("worker %s: handle too long", argv[0]);
+		put_arg(line, sizeof(line), "disabled", enable ? "0" : "1");
+		rc = ctl_change(line, -1, final, sizeof(final));
+		if (rc == 0)
+			printf("worker %s %s\n", argv[1],
+			       enable ? "enabled" : "disabled (never rung)");
+		if (rc != NOT_RUNNING)
+			return rc;
+		if ((rc = ctl_direct(dbpath)) != 0)
+			return rc;
 		if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 			return rc;
 		rc = gw_db_worker_set_active(db, argv[1], enable);
@@ -1376,8 +1538,36 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 			return ctl_bad_usage("usage: worker pin HANDLE");
 		return ctl_worker_pin(dbpath, argv[1]);
 	}
+	if (argc >= 1 && strcmp(argv[0], "pin-reset") == 0) {
+		char line[RINKI_CTL_REQ_MAX] = "worker-set", final[RINKI_CTL_REPLY_MAX];
+		if (argc != 2)
+			return ctl_bad_usage("usage: worker pin-reset HANDLE");
+		if (!put_arg(line, sizeof(line), "worker", argv[1]))
+			return ctl_bad_usage("worker pin-reset: handle too long");
+		put_arg(line, sizeof(line), "pin_reset", "1");
+		rc = ctl_change(line, -1, final, sizeof(final));
+		if (rc == 0)
+			printf("PIN of worker %s reset\n", argv[1]);
+		if (rc != NOT_RUNNING)
+			return rc;
+		if ((rc = ctl_direct(dbpath)) != 0)
+			return rc;
+		if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+			return rc;
+		rc = gw_db_worker_clear_pin(db, argv[1]);
+		gw_db_close(db);
+		if (rc == -ENOENT) {
+			ctl_fail("no worker '%s'", argv[1]);
+			return EXIT_NOT_FOUND;
+		}
+		if (rc < 0)
+			return ctl_fail("%s: cannot reset the PIN of %s: %s", dbpath, argv[1],
+					strerror(-rc));
+		printf("PIN of worker %s reset\n", argv[1]);
+		return 0;
+	}
 	if (argc < 1 || strcmp(argv[0], "add") != 0)
-		return ctl_bad_usage("usage: worker add|list|pin|disable|enable ...");
+		return ctl_bad_usage("usage: worker add|list|pin|pin-reset|disable|enable ...");
 	struct gw_db_worker w = {.active = true};
 	char issi[32] = "";
 	int pos = 0;
@@ -1405,6 +1595,8 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		return ctl_bad_usage("worker add: %s", why);
 	if (w.issi && !*w.issi)
 		w.issi = NULL;
+	if ((rc = ctl_direct(dbpath)) != 0)
+		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
 	rc = gw_db_worker_add(db, &w);
@@ -1476,6 +1668,7 @@ static int ctl_override_list(const char *dbpath, bool json)
 static int ctl_override(const char *dbpath, int argc, char **argv)
 {
 	struct gw_db_override o = {0};
+	const char *from_s = "", *to_s = "";
 	struct gw_db *db;
 	char why[160];
 	int64_t id;
@@ -1490,6 +1683,15 @@ static int ctl_override(const char *dbpath, int argc, char **argv)
 	if (argc >= 1 && strcmp(argv[0], "remove") == 0) {
 		if (argc != 2 || !ctl_parse_int(argv[1], 1, LONG_MAX, &v))
 			return ctl_bad_usage("usage: override remove ID");
+		char line[RINKI_CTL_REQ_MAX], final[RINKI_CTL_REPLY_MAX];
+		snprintf(line, sizeof(line), "override-del id=%ld", v);
+		rc = ctl_change(line, -1, final, sizeof(final));
+		if (rc == 0)
+			printf("override %ld removed\n", v);
+		if (rc != NOT_RUNNING)
+			return rc;
+		if ((rc = ctl_direct(dbpath)) != 0)
+			return rc;
 		if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 			return rc;
 		rc = gw_db_override_remove(db, v);
@@ -1525,6 +1727,7 @@ static int ctl_override(const char *dbpath, int argc, char **argv)
 			o.worker = argv[i];
 			pos++;
 		} else if (pos == 2 || pos == 3) {
+			*(pos == 2 ? &from_s : &to_s) = argv[i];
 			if (!ctl_parse_date(argv[i], pos == 3, pos == 2 ? &o.start_ms : &o.end_ms))
 				return ctl_bad_usage(
 				    "bad time '%s' (TIME with a zone, or YYYY-MM-DD)", argv[i]);
@@ -1540,6 +1743,26 @@ static int ctl_override(const char *dbpath, int argc, char **argv)
 		o.position = 1; /* an extra person rings first unless told otherwise */
 	if (gw_roster_check_override(&o, why, sizeof(why)) < 0)
 		return ctl_bad_usage("override add: %s", why);
+	char line[RINKI_CTL_REQ_MAX] = "override-add", final[RINKI_CTL_REPLY_MAX], pos_s[8];
+	bool fits = put_arg(line, sizeof(line), "kind", o.kind) &&
+		    put_arg(line, sizeof(line), "worker", o.worker) &&
+		    put_arg(line, sizeof(line), "from", from_s) &&
+		    put_arg(line, sizeof(line), "to", to_s) &&
+		    (!o.line || put_arg(line, sizeof(line), "line", o.line)) &&
+		    (!o.by || put_arg(line, sizeof(line), "by_worker", o.by));
+	if (fits && o.position) {
+		snprintf(pos_s, sizeof(pos_s), "%d", o.position);
+		fits = put_arg(line, sizeof(line), "position", pos_s);
+	}
+	if (!fits)
+		return ctl_bad_usage("override add: arguments too long");
+	rc = ctl_change(line, -1, final, sizeof(final));
+	if (rc == 0)
+		printf("override %s added\n", ok_value(final, "id"));
+	if (rc != NOT_RUNNING)
+		return rc;
+	if ((rc = ctl_direct(dbpath)) != 0)
+		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
 	rc = gw_db_override_add(db, &o, &id);
@@ -1597,6 +1820,11 @@ int main(int argc, char **argv)
 		}
 		return ctl_command_help(argv[i], i + 1 < argc ? argv[i + 1] : NULL);
 	}
+	const char *env_sock = getenv(RINKI_CTL_SOCKET_ENV);
+	if (socket_path)
+		ctl_socket_path = socket_path;
+	else if (env_sock && *env_sock)
+		ctl_socket_path = env_sock;
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "page-test") == 0 || strcmp(cmd, "sds") == 0)
 		return ctl_status_main(socket_path, argc - i + 1, argv + i - 1);
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {

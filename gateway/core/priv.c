@@ -11,6 +11,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -59,5 +62,40 @@ int gw_priv_drop(const char *user, bool allow_root)
 	}
 	LOGP(GW_LOG_MAIN, GW_LOG_INFO, "running as %s (uid %u gid %u)", user, (unsigned)uid,
 	     (unsigned)gid);
+	return 1;
+}
+
+int gw_priv_become_owner(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		snprintf(why, len, "%s: %s", dir, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	uid_t me = geteuid();
+	if (me == st.st_uid)
+		return 0;
+	if (me != 0) {
+		snprintf(why, len,
+			 "%s belongs to uid %u: only its owner or root may write there directly",
+			 dir, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0) {
+		int e = errno;
+		snprintf(why, len, "cannot become the owner of %s (uid %u): %s", dir,
+			 (unsigned)st.st_uid, strerror(e));
+		return -e;
+	}
+	if (setuid(0) == 0) { /* root must be gone for good */
+		snprintf(why, len, "root could be regained after switching to uid %u",
+			 (unsigned)st.st_uid);
+		return -EPERM;
+	}
 	return 1;
 }

@@ -10,6 +10,7 @@
 #define GW_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define GW_PRIV_USER_DEFAULT "rinki"
 
@@ -20,5 +21,15 @@
  * it is uid 0), -ENOENT (no such user), or -errno of setgroups/setgid/setuid.
  */
 int gw_priv_drop(const char *user, bool allow_root);
+
+/*
+ * Become the owner of directory dir (the state directory) before writing there directly
+ * (rinkictl while rinkid is not running), so no file it makes belongs to root: the owner
+ * itself goes on (0); root switches to the owner's uid and gid for good, supplementary
+ * groups dropped (1); anyone else is refused (-EPERM, with the reason in why). A dir
+ * owned by root leaves root as it is (0). -errno (with why) when dir cannot be looked at
+ * or the switch fails.
+ */
+int gw_priv_become_owner(const char *dir, char *why, size_t len);
 
 #endif

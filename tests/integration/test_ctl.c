@@ -215,6 +215,60 @@ static void test_status_degraded(void **state)
 		fail_msg("status --json output:\n%s", text);
 }
 
+/* Changes go through rinkid: rinkictl sends them, rinkid checks, applies and logs who. */
+static void test_changes_through_rinkid(void **state)
+{
+	(void)state;
+	char text[8192], csv[160], bad[160];
+	snprintf(csv, sizeof(csv), "%s/roster.csv", rig.dir);
+	snprintf(bad, sizeof(bad), "%s/bad.csv", rig.dir);
+	FILE *f = fopen(csv, "w");
+	assert_non_null(f);
+	fputs("line,sos,Sosiaalipäivystys,Socialjour,Social on-call\n"
+	      "worker,aino,Aino Virtanen,+358401234567,\n"
+	      "worker,pia,Pia Laine,+358401234568,\n"
+	      "shift,sos,aino,2026-01-01T08:00+02:00,2026-01-02T08:00+02:00,1\n",
+	      f);
+	fclose(f);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("line,sos,Sos,Sos,Sos\nworker,aino,A,+358401234567,\nworker,aino,B,+358401234568,\n",
+	      f);
+	fclose(f);
+
+	assert_int_equal(
+	    rinkictl(text, sizeof(text), "-d", rig.db, "roster", "import", bad, "--preview", NULL),
+	    1);
+	if (!strstr(text, "row 3: ") || !strstr(text, "-- has errors"))
+		fail_msg("preview of a bad roster:\n%s", text);
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "roster", "import", bad, NULL),
+			 1);
+	assert_non_null(strstr(text, "rinkid: 1 error, nothing imported"));
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "roster", "import", csv, NULL),
+			 0);
+	if (!strstr(text, "through rinkid: 1 lines, 2 workers"))
+		fail_msg("import through rinkid:\n%s", text);
+	assert_int_equal(h_wait_log(&rig, "roster_import by root: apply", 3000), 0);
+
+	assert_int_equal(
+	    rinkictl(text, sizeof(text), "-d", rig.db, "worker", "disable", "pia", NULL), 0);
+	assert_non_null(strstr(text, "worker pia disabled"));
+	assert_int_equal(h_wait_log(&rig, "worker_set by root: worker pia disabled", 3000), 0);
+	assert_int_equal(
+	    rinkictl(text, sizeof(text), "-d", rig.db, "worker", "pin-reset", "nobody", NULL), 3);
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "override", "add", "replace",
+				  "pia", "2026-01-01", "2026-01-01", "--line", "sos", "--by",
+				  "aino", NULL),
+			 0);
+	if (!strstr(text, "override 1 added"))
+		fail_msg("override add through rinkid:\n%s", text);
+	assert_int_equal(h_wait_log(&rig, "override_add by root: override 1: replace pia", 3000),
+			 0);
+	assert_int_equal(
+	    rinkictl(text, sizeof(text), "-d", rig.db, "override", "remove", "1", NULL), 0);
+	assert_int_equal(h_wait_log(&rig, "override_del by root: override 1 removed", 3000), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -259,6 +313,7 @@ int main(void)
 	    cmocka_unit_test(test_sds_send),
 	    cmocka_unit_test(test_bad_requests_and_no_daemon),
 	    cmocka_unit_test(test_status_degraded),
+	    cmocka_unit_test(test_changes_through_rinkid),
 	};
 	return cmocka_run_group_tests_name("integration: control socket", tests, setup, teardown);
 }

@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,6 +124,69 @@ static void test_nothing_to_do_when_not_root(void **state)
 	assert_int_equal(in_child(nobody_then_call), 0);
 }
 
+/* The state directory of the owner tests: owned by 65534, made by the parent as root. */
+static char state_dir[64];
+
+/* Root becomes the directory's owner; what it then creates is not root's. */
+static int root_becomes_owner(void)
+{
+	char why[200], file[128];
+	struct stat st;
+	if (gw_priv_become_owner(state_dir, why, sizeof(why)) != 1)
+		return 1;
+	if (geteuid() != 65534 || getuid() != 65534 || getegid() != 65534)
+		return 2;
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		return 3;
+	snprintf(file, sizeof(file), "%s/rinki.db", state_dir);
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 65534 || st.st_gid != 65534)
+		return 4;
+	close(fd);
+	/* the owner itself goes on unchanged */
+	return gw_priv_become_owner(state_dir, why, sizeof(why)) == 0 ? 0 : 5;
+}
+
+/* Neither root nor the owner: refused, with the reason. */
+static int stranger_refused(void)
+{
+	char why[200] = "";
+	if (setgroups(0, NULL) < 0 || setgid(4321) < 0 || setuid(4321) < 0)
+		return 50;
+	if (gw_priv_become_owner(state_dir, why, sizeof(why)) != -EPERM)
+		return 1;
+	return strstr(why, "only its owner or root") ? 0 : 2;
+}
+
+/* A symlink in place of the directory is not followed. */
+static int link_refused(void)
+{
+	char why[200], link[128];
+	snprintf(link, sizeof(link), "%s.link", state_dir);
+	if (symlink(state_dir, link) < 0)
+		return 50;
+	int rc = gw_priv_become_owner(link, why, sizeof(why));
+	unlink(link);
+	return rc < 0 && geteuid() == 0 ? 0 : 1;
+}
+
+static void test_become_owner(void **state)
+{
+	(void)state;
+	char cmd[128];
+	if (geteuid() != 0)
+		fail_msg("becoming the state directory's owner needs root to be tested");
+	snprintf(state_dir, sizeof(state_dir), "/tmp/rinki-priv-XXXXXX");
+	assert_non_null(mkdtemp(state_dir));
+	assert_int_equal(chown(state_dir, 65534, 65534), 0);
+	assert_int_equal(chmod(state_dir, 0755), 0); /* the stranger gets as far as the owner */
+	assert_int_equal(in_child(root_becomes_owner), 0);
+	assert_int_equal(in_child(stranger_refused), 0);
+	assert_int_equal(in_child(link_refused), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	gw_log_init("test_priv", false);
@@ -128,6 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_drop),
 	    cmocka_unit_test(test_nothing_to_do_when_not_root),
+	    cmocka_unit_test(test_become_owner),
 	};
 	return cmocka_run_group_tests_name("priv", tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/ctl_client.h"
 #include "ctl/ctl_proto.h"
 #include "rinki/proto.h"
 #include "store/db.h"
@@ -869,45 +870,8 @@ void web_page_incident(struct web_req *r)
 /* Ask rinkid "status" on the control socket. 0 with reply filled, or -errno. */
 static int ctl_status(const char *path, char *reply, size_t len)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(fd, "status\n", 7, MSG_NOSIGNAL) != 7) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	size_t got = 0;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct timespec t1;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		long left = CTL_WAIT_MS -
-			    ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		ssize_t k = read(fd, reply + got, len - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-		char *nl = memchr(reply, '\n', got);
-		if (nl) {
-			*nl = '\0';
-			close(fd);
-			return strncmp(reply, "ok", 2) == 0 ? 0 : -EPROTO;
-		}
-		if (got == len - 1)
-			break;
-	}
-	close(fd);
-	return -ETIMEDOUT;
+	int rc = gw_ctl_client_request(path, "status", -1, reply, len, CTL_WAIT_MS);
+	return rc == 0 ? 0 : rc > 0 ? -EPROTO : rc;
 }
 
 static const char *kv(const struct gw_ctl_msg *m, const char *key)
