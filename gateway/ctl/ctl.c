@@ -1062,8 +1062,8 @@ int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out)
 	return 0;
 }
 
-/* A group by name or number. Returns 0 or -ENOENT. */
-static int resolve_group(const char *key, const char *name, gid_t *gid)
+/* A group by name or number. Returns 0, 1 (optional and missing: unset) or -ENOENT. */
+static int resolve_group(const char *key, const char *name, bool optional, gid_t *gid)
 {
 	char *end;
 	errno = 0;
@@ -1073,6 +1073,13 @@ static int resolve_group(const char *key, const char *name, gid_t *gid)
 		return 0;
 	}
 	struct group *g = getgrnam(name);
+	if (!g && optional) {
+		LOGP(GW_LOG_CTL, GW_LOG_WARN,
+		     "%s: no group '%s' (the default) on this machine: not used (groupadd --system "
+		     "%s)",
+		     key, name, name);
+		return 1;
+	}
 	if (!g) {
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: no group '%s'", key, name);
 		return -ENOENT;
@@ -1120,11 +1127,18 @@ int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_
 	assert(ctl->lfd < 0 && conf->path);
 	ctl->has_group = conf->group && conf->group[0];
 	ctl->has_admin = conf->admin_group && conf->admin_group[0];
-	if (ctl->has_group && (rc = resolve_group("ctl.group", conf->group, &ctl->group)) < 0)
-		return rc;
-	if (ctl->has_admin &&
-	    (rc = resolve_group("ctl.admin_group", conf->admin_group, &ctl->admin)) < 0)
-		return rc;
+	if (ctl->has_group && (rc = resolve_group("ctl.group", conf->group, conf->group_optional,
+						  &ctl->group)) != 0) {
+		if (rc < 0)
+			return rc;
+		ctl->has_group = false;
+	}
+	if (ctl->has_admin && (rc = resolve_group("ctl.admin_group", conf->admin_group,
+						  conf->admin_optional, &ctl->admin)) != 0) {
+		if (rc < 0)
+			return rc;
+		ctl->has_admin = false;
+	}
 	if (!conf->path[0] || strlen(conf->path) >= sizeof(sa.sun_path)) {
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "ctl.socket: path empty or longer than %zu bytes",
 		     sizeof(sa.sun_path) - 1);

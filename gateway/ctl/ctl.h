@@ -111,6 +111,9 @@ struct gw_ctl_conf {
 	const char *path;	 /* ctl.socket */
 	const char *group;	 /* ctl.group: socket's group, read-only access; "" or NULL: none */
 	const char *admin_group; /* ctl.admin_group: admin access; "" or NULL: root only */
+	/* The groups are the built-in defaults: one missing is warned about and left unset
+	   (a machine without tools/debian's groups) instead of stopping the start. */
+	bool group_optional, admin_optional;
 };
 
 enum gw_ctl_access { GW_CTL_ACCESS_NONE, GW_CTL_ACCESS_READ, GW_CTL_ACCESS_ADMIN };
@@ -128,10 +131,10 @@ struct gw_ctl_peer {
 int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out);
 
 /*
- * Resolve the groups (names or numbers), create the socket at conf->path with mode 0660
- * and conf->group, and serve it in loop. A stale socket file is replaced; a live one
- * (another rinkid answers) is -EADDRINUSE; a non-socket file there is -EEXIST.
- * Returns 0, -ENOENT (unknown group), -ENAMETOOLONG, or negative errno; each logged.
+ * Resolve the groups (names or numbers; an optional one missing: warned, unset), create
+ * the socket at conf->path with mode 0660 and conf->group, and serve it in loop. A stale socket
+ * file is replaced; a live one (another rinkid answers) is -EADDRINUSE; a non-socket file there is
+ * -EEXIST. Returns 0, -ENOENT (unknown group), -ENAMETOOLONG, or negative errno; each logged.
  */
 int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_conf *conf);
 

@@ -498,9 +498,12 @@ static int build_base(struct gw_rinkid *d)
 				  .worker_set = ctl_worker_set,
 				  .roster_import = ctl_roster_import,
 				  .arg = d};
-	struct gw_ctl_conf tconf = {.path = d->conf.ctl_socket,
-				    .group = d->conf.ctl_group,
-				    .admin_group = d->conf.ctl_admin_group};
+	struct gw_ctl_conf tconf = {
+	    .path = d->conf.ctl_socket,
+	    .group = d->conf.ctl_group,
+	    .admin_group = d->conf.ctl_admin_group,
+	    .group_optional = strcmp(d->conf.ctl_group, GW_CONF_CTL_GROUP) == 0,
+	    .admin_optional = strcmp(d->conf.ctl_admin_group, GW_CONF_CTL_ADMIN_GROUP) == 0};
 	if ((rc = gw_ctl_new(&tops, &d->ctl)) < 0)
 		return rc;
 	/* Without the socket rinkictl status is blind, but paging goes on. */

@@ -556,6 +556,35 @@ static void test_access_by_group(void **state)
 	cc.group = "no-such-group-rinki";
 	assert_int_equal(gw_ctl_listen(ctl, l, &cc), -ENOENT);
 	gw_ctl_free(ctl);
+
+	/* the built-in defaults missing: the socket comes up without them (root and rinkid's
+	   own user only), an admin-group peer gets nothing */
+	ctl = new_ctl();
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/rinki-ctl-XXXXXX")));
+	snprintf(path, sizeof(path), "%s/s", dir);
+	struct gw_ctl_conf dc = {.path = path,
+				 .group = "no-such-group-rinki",
+				 .admin_group = "no-such-admin-rinki",
+				 .group_optional = true,
+				 .admin_optional = true};
+	assert_int_equal(gw_ctl_listen(ctl, l, &dc), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, getegid());
+	struct gw_ctl_peer q = {.pid = 9, .uid = 1000, .gid = 1000, .ngroups = 0};
+	assert_int_equal(gw_ctl_access(ctl, &q), GW_CTL_ACCESS_NONE);
+	q.uid = 0;
+	assert_int_equal(gw_ctl_access(ctl, &q), GW_CTL_ACCESS_ADMIN);
+	gw_ctl_free(ctl);
+	/* optional only covers a missing group: an existing one is used */
+	ctl = new_ctl();
+	char grp2[16];
+	snprintf(grp2, sizeof(grp2), "%d", READ_GROUP);
+	dc.group = grp2;
+	assert_int_equal(gw_ctl_listen(ctl, l, &dc), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, READ_GROUP);
+	gw_ctl_free(ctl);
+	rmdir(dir);
 	gw_loop_free(l);
 }
 
