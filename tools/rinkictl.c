@@ -1471,13 +1471,20 @@ static int ctl_worker_pin(const char *dbpath, const char *handle)
 		explicit_bzero(again, sizeof(again));
 		return ctl_fail("worker pin: the two PINs differ");
 	}
+	char pepper[PATH_MAX];
+	snprintf(pepper, sizeof(pepper), "%s.pepper", dbpath);
+	if ((rc = ctl_direct(dbpath)) != 0 || (rc = gw_roster_pepper_load(pepper, true)) < 0) {
+		explicit_bzero(pin, sizeof(pin));
+		explicit_bzero(again, sizeof(again));
+		return rc > 0
+			   ? rc
+			   : ctl_fail("%s: cannot read the PIN pepper: %s", pepper, strerror(-rc));
+	}
 	rc = gw_roster_hash_pin(pin, hash);
 	explicit_bzero(pin, sizeof(pin));
 	explicit_bzero(again, sizeof(again));
 	if (rc < 0)
 		return ctl_fail("worker pin: cannot hash the PIN: %s", strerror(-rc));
-	if ((rc = ctl_direct(dbpath)) != 0)
-		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
 	rc = gw_db_worker_set_pin(db, handle, hash);

@@ -642,6 +642,13 @@ static int build_process(struct gw_rinkid *d)
 	/* Call-log commits leave the loop; after the drop, so the queue file is the daemon's.
 	   Without the thread (logged) they stay on the loop, as before. */
 	gw_db_writer_start(d->db);
+	/* The PIN pepper, made by the daemon's user on the first start: only it reads it.
+	   Without it (logged) call-backs of workers with a peppered PIN are refused. */
+	char pepper[GW_CONF_STR + 16];
+	snprintf(pepper, sizeof(pepper), "%s.pepper", d->conf.db_path);
+	if (gw_roster_pepper_load(pepper, true) < 0)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+		     "no PIN pepper at %s: peppered PINs cannot be checked", pepper);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
