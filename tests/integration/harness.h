@@ -38,6 +38,9 @@ struct h_rig {
 	/* Run rinkid under this command (argv, NULL-terminated; rinkid's argv is appended,
 	   the command must exec it in place so the pid stays rinkid's); NULL: directly. */
 	const char *const *wrap;
+	/* Start rinkid without --allow-root: as root it drops to run.user (set one in
+	   extra_conf, and make r->dir and the database that user's). */
+	int drop;
 };
 
 /* Directory of the binaries (RINKI_BIN, default build/san/bin). */
