@@ -599,8 +599,8 @@ static int flag01(const char *v, int *out)
 static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 			  const struct gw_ctl_peer *peer, char *reply, size_t rlen)
 {
-	static const char *const keys[] = {"worker", "disabled", "pin_reset", "by", NULL};
-	const char *worker = gw_ctl_msg_get(m, "worker");
+	static const char *const keys[] = {"worker", "disabled", "pin_reset", "pin", "by", NULL};
+	const char *worker = gw_ctl_msg_get(m, "worker"), *pin = gw_ctl_msg_get(m, "pin");
 	const char *dis = gw_ctl_msg_get(m, "disabled"), *pr = gw_ctl_msg_get(m, "pin_reset");
 	int disabled = -1, reset = 0;
 	char who[160];
@@ -612,16 +612,22 @@ static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	if ((dis && flag01(dis, &disabled) < 0) || (pr && (flag01(pr, &reset) < 0 || !reset)))
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
 				 "disabled is 0 or 1; pin_reset is 1");
-	if (disabled < 0 && !reset)
+	if (pin && (reset || !gw_roster_pin_ok(pin)))
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
-				 "worker-set needs disabled= or pin_reset=1");
+				 "pin is 4 to 8 digits, and not with pin_reset");
+	if (disabled < 0 && !reset && !pin)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "worker-set needs disabled=, pin_reset=1 or pin=");
 	if (!ctl->ops.worker_set)
 		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "worker-set not provided");
 	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "worker-set %s requested by %s", worker, who);
 	int rc = ctl->ops.worker_set(ctl->ops.arg, worker, disabled < 0 ? -1 : !disabled,
-				     reset != 0, who);
+				     reset != 0, pin, who);
 	if (rc == -ENOENT)
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "no worker '%s'", worker);
+	if (rc == -ENOKEY)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE,
+				 "rinkid has no PIN pepper: no PIN can be set");
 	if (rc < 0)
 		return change_err(rc, "worker-set", reply, rlen);
 	snprintf(reply, rlen, "ok worker=");

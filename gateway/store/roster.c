@@ -806,6 +806,11 @@ int gw_roster_pepper_load(const char *path, bool create)
 	return 0;
 }
 
+bool gw_roster_pepper_loaded(void)
+{
+	return have_pepper;
+}
+
 void gw_roster_pepper_forget(void)
 {
 	sodium_memzero(pepper, sizeof(pepper));

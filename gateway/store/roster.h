@@ -224,6 +224,9 @@ int gw_roster_pepper_load(const char *path, bool create);
 /* Forget the loaded pepper (wiped). */
 void gw_roster_pepper_forget(void);
 
+/* True once a pepper is loaded. */
+bool gw_roster_pepper_loaded(void);
+
 /*
  * Check pin against hash (peppered "pep1:" or an unpeppered one made before). 0 match,
  * -EACCES no match or not a PIN, -ENOKEY (peppered but no pepper loaded), -EIO.

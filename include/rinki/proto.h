@@ -32,8 +32,9 @@
  *                                    with zone or a Helsinki date YYYY-MM-DD (to: its end);
  *                                    kind defaults to replace. ok reply: id=N
  *   override-del id=N [by=B]      A  remove manual override N
- *   worker-set worker=H [disabled=0|1] [pin_reset=1] [by=B]
- *                                 A  disable/enable worker H, clear its PIN
+ *   worker-set worker=H [disabled=0|1] [pin_reset=1 | pin=NNNN] [by=B]
+ *                                 A  disable/enable worker H, clear or set its PIN (4-8
+ *                                    digits, hashed with rinkid's pepper, never logged)
  *   roster-import mode=preview|apply [replace=1] [by=B]   + one descriptor (see below)
  *                                 A  the roster CSV read from the descriptor: preview says
  *                                    what would change and every error; apply replaces the

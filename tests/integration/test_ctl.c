@@ -10,6 +10,7 @@
  * rinkid listens (text and --json).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -256,6 +257,24 @@ static void test_changes_through_rinkid(void **state)
 	assert_int_equal(h_wait_log(&rig, "worker_set by root: worker pia disabled", 3000), 0);
 	assert_int_equal(
 	    rinkictl(text, sizeof(text), "-d", rig.db, "worker", "pin-reset", "nobody", NULL), 3);
+	/* a PIN through rinkid (one stdin line): set with its pepper, logged without the PIN */
+	char pinfile[160];
+	snprintf(pinfile, sizeof(pinfile), "%s/pin.txt", rig.dir);
+	f = fopen(pinfile, "w");
+	assert_non_null(f);
+	fputs("97531\n", f);
+	fclose(f);
+	int saved = dup(0), pfd = open(pinfile, O_RDONLY | O_CLOEXEC);
+	assert_true(saved >= 0 && pfd >= 0);
+	assert_int_equal(dup2(pfd, 0), 0);
+	int prc = rinkictl(text, sizeof(text), "-d", rig.db, "worker", "pin", "aino", NULL);
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+	close(pfd);
+	assert_int_equal(prc, 0);
+	assert_non_null(strstr(text, "PIN of worker aino set"));
+	assert_int_equal(h_wait_log(&rig, "worker_set by root: worker aino PIN set", 3000), 0);
+	assert_int_equal(h_log_count(&rig, "97531"), 0);
 	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "override", "add", "replace",
 				  "pia", "2026-01-01", "2026-01-01", "--line", "sos", "--by",
 				  "aino", NULL),
