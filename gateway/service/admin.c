@@ -280,6 +280,12 @@ static void run_import(struct gw_admin *a, struct job *j)
 		say(j, "err %s cannot parse the roster: %s", RINKI_CTL_E_FAILED, strerror(-rc));
 		return;
 	}
+	struct pollfd stop = {.fd = a->stopfd, .events = POLLIN};
+	if (poll(&stop, 1, 0) == 1) { /* rinkid stops: nothing is written */
+		gw_db_roster_clear(&in);
+		say(j, "err %s rinkid is stopping: nothing imported", RINKI_CTL_E_FAILED);
+		return;
+	}
 	rc = gw_db_open_flags(a->db_path, GW_DB_NOCREATE, &db);
 	if (rc == 0)
 		rc = gw_db_roster_read(db, &cur);

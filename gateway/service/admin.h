@@ -35,7 +35,10 @@ struct gw_admin_ops {
 int gw_admin_new(struct gw_loop *loop, struct gw_db *db, const char *db_path,
 		 const struct gw_admin_ops *ops, struct gw_admin **out);
 
-/* Stop a running import (it changes nothing unless its commit has begun), free. NULL is fine. */
+/*
+ * Stop a running import (one still reading or checking changes nothing; one already
+ * committing finishes first), free. NULL is fine.
+ */
 void gw_admin_free(struct gw_admin *a);
 
 /*

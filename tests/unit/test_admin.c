@@ -263,6 +263,21 @@ static void test_second_import_busy(void **state)
 	assert_int_equal(f->ticket, 14);
 }
 
+/* rinkid stopping: a waiting import is stopped at once and writes nothing. */
+static void test_free_stops_import(void **state)
+{
+	struct fx *f = *state;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(gw_admin_roster_import(f->admin, p[0], true, false, "ann", 16), 0);
+	assert_int_equal(write(p[1], roster2, strlen(roster2)), (ssize_t)strlen(roster2));
+	gw_admin_free(f->admin); /* the pipe stays open: only the stop ends the read */
+	f->admin = NULL;
+	assert_int_equal(f->done, 0);
+	assert_int_equal(workers_now(f), 2);
+	close(p[1]);
+}
+
 static void test_changes_log_who(void **state)
 {
 	struct fx *f = *state;
@@ -321,6 +336,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_many_bytes_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_loop_serves_during_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_second_import_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_stops_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changes_log_who, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
