@@ -39,7 +39,12 @@
  *                                 A  the roster CSV read from the descriptor: preview says
  *                                    what would change and every error; apply replaces the
  *                                    roster atomically (all or nothing). Answered once
- *                                    checked; the connection waits for it.
+ *                                    checked; the connection waits for it. Reply: "+ error
+ *                                    row=N text=T" lines (150 at most, then "+ more
+ *                                    errors=N"), "+ manual fate=kept|in-base|conflict|
+ *                                    dropped text=T" lines, then "ok mode=M rows=N errors=N
+ *                                    conflicts=N lines=N workers=N ... was_lines=N
+ *                                    was_workers=N ..." (the roster after and before)
  *
  * Every change is logged by rinkid as a system event naming the requester: the peer's
  * user name, or "B via <user>" when by=B is given.
