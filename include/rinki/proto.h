@@ -44,7 +44,8 @@
  *                                    errors=N"), "+ manual fate=kept|in-base|conflict|
  *                                    dropped text=T" lines, then "ok mode=M rows=N errors=N
  *                                    conflicts=N lines=N workers=N ... was_lines=N
- *                                    was_workers=N ..." (the roster after and before)
+ *                                    was_workers=N ..." (the roster after and before; a
+ *                                    preview with errors: rows= and errors= only)
  *
  * Every change is logged by rinkid as a system event naming the requester: the peer's
  * user name, or "B via <user>" when by=B is given.
