@@ -96,7 +96,7 @@ DEB_PKGS := gcc make pkg-config libserialport-dev libasound2-dev libmodbus-dev \
 	    gcc-arm-none-eabi qemu-system-arm mbpoll \
 	    libspandsp-dev libsndfile1-dev libsamplerate0-dev espeak-ng alsa-utils \
 	    libmicrohttpd-dev chromium python3-websocket npm debhelper lintian devscripts \
-	    python3-icalendar libpq-dev postgresql-15 tzdata
+	    python3-icalendar libpq-dev postgresql-15 tzdata systemd
 
 deps:
 	@provided=$$(dpkg-query -W -f='$${Status}|$${Provides}\n' 2>/dev/null | \

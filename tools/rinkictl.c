@@ -1112,6 +1112,8 @@ static int ctl_retention(const char *dbpath, int argc, char **argv)
 	}
 	if (!days)
 		return ctl_bad_usage("retention run: --days N is required");
+	if ((rc = ctl_direct(dbpath)) != 0)
+		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
 		return rc;
 	rc = gw_db_retention_run(db, now, (int)days, &removed);
@@ -1479,6 +1481,30 @@ static int ctl_worker_pin(const char *dbpath, const char *handle)
 		explicit_bzero(pin, sizeof(pin));
 		explicit_bzero(again, sizeof(again));
 		return ctl_fail("worker pin: the two PINs differ");
+	}
+	/* through rinkid, which hashes it with its pepper and logs who set it (not the PIN) */
+	char line[RINKI_CTL_REQ_MAX] = "worker-set", final[RINKI_CTL_REPLY_MAX];
+	if (!put_arg(line, sizeof(line), "worker", handle) ||
+	    !put_arg(line, sizeof(line), "pin", pin))
+		rc = ctl_bad_usage("worker pin: handle too long");
+	else
+		rc = ctl_change(line, -1, final, sizeof(final));
+	explicit_bzero(line, sizeof(line));
+	if (rc == 0)
+		printf("PIN of worker %s set\n", handle);
+	if (rc != NOT_RUNNING) {
+		explicit_bzero(pin, sizeof(pin));
+		explicit_bzero(again, sizeof(again));
+		return rc;
+	}
+	char pepper[PATH_MAX];
+	snprintf(pepper, sizeof(pepper), "%s.pepper", dbpath);
+	if ((rc = ctl_direct(dbpath)) != 0 || (rc = gw_roster_pepper_load(pepper, true)) < 0) {
+		explicit_bzero(pin, sizeof(pin));
+		explicit_bzero(again, sizeof(again));
+		return rc > 0
+			   ? rc
+			   : ctl_fail("%s: cannot read the PIN pepper: %s", pepper, strerror(-rc));
 	}
 	rc = gw_roster_hash_pin(pin, hash);
 	explicit_bzero(pin, sizeof(pin));

@@ -135,6 +135,8 @@ void gw_conf_defaults(struct gw_conf *c)
 	snprintf(c->db_path, sizeof(c->db_path), "/var/lib/rinki/rinki.db");
 	snprintf(c->recordings_dir, sizeof(c->recordings_dir), "/var/lib/rinki/recordings");
 	snprintf(c->ctl_socket, sizeof(c->ctl_socket), "/run/rinki/rinki.sock");
+	snprintf(c->ctl_group, sizeof(c->ctl_group), "%s", GW_CONF_CTL_GROUP);
+	snprintf(c->ctl_admin_group, sizeof(c->ctl_admin_group), "%s", GW_CONF_CTL_ADMIN_GROUP);
 	c->ring_time_s = 25;
 	c->rounds = 2;
 	c->radio_probe_idle_s = 10;

@@ -12,10 +12,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define GW_CONF_STR	   256
-#define GW_CONF_GSSI_MAX   16 /* radio.monitor_gssi entries */
-#define GW_CONF_STATUS_MAX 64 /* sds.status.<value> keys */
-#define GW_CONF_STATUS_LEN 64 /* text of one, with the NUL */
+#define GW_CONF_STR 256
+/* The control socket's groups by default (tools/debian/postinst creates them). */
+#define GW_CONF_CTL_GROUP	"rinki-status" /* status only */
+#define GW_CONF_CTL_ADMIN_GROUP "rinki-admin"  /* changes through rinkictl / rinki-web */
+#define GW_CONF_GSSI_MAX	16	       /* radio.monitor_gssi entries */
+#define GW_CONF_STATUS_MAX	64	       /* sds.status.<value> keys */
+#define GW_CONF_STATUS_LEN	64	       /* text of one, with the NUL */
 
 /* One sds.status.<value> key: the meaning of a received 16-bit status. */
 struct gw_conf_status {
@@ -54,7 +57,7 @@ struct gw_conf {
 	int vad_margin_db;		/* speech: this far above the noise floor */
 	char ctl_socket[GW_CONF_STR];
 	char ctl_group[64];	  /* may read status over the socket; empty: root and run.user */
-	char ctl_admin_group[64]; /* may page-test and send SDS; empty: root only */
+	char ctl_admin_group[64]; /* may ask for changes, page-test, SDS; empty: root only */
 	char run_user[64];	  /* rinkid drops to this user after opening its devices */
 	int rt_priority;	  /* SCHED_FIFO priority of rinkid; 0: the normal scheduler */
 	int ring_time_s;	  /* T_RING: ring time per chain step */

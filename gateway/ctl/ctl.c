@@ -645,8 +645,8 @@ static int flag01(const char *v, int *out)
 static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 			  const struct gw_ctl_peer *peer, char *reply, size_t rlen)
 {
-	static const char *const keys[] = {"worker", "disabled", "pin_reset", "by", NULL};
-	const char *worker = gw_ctl_msg_get(m, "worker");
+	static const char *const keys[] = {"worker", "disabled", "pin_reset", "pin", "by", NULL};
+	const char *worker = gw_ctl_msg_get(m, "worker"), *pin = gw_ctl_msg_get(m, "pin");
 	const char *dis = gw_ctl_msg_get(m, "disabled"), *pr = gw_ctl_msg_get(m, "pin_reset");
 	int disabled = -1, reset = 0;
 	char who[160];
@@ -658,16 +658,22 @@ static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	if ((dis && flag01(dis, &disabled) < 0) || (pr && (flag01(pr, &reset) < 0 || !reset)))
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
 				 "disabled is 0 or 1; pin_reset is 1");
-	if (disabled < 0 && !reset)
+	if (pin && (reset || !gw_roster_pin_ok(pin)))
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
-				 "worker-set needs disabled= or pin_reset=1");
+				 "pin is 4 to 8 digits, and not with pin_reset");
+	if (disabled < 0 && !reset && !pin)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "worker-set needs disabled=, pin_reset=1 or pin=");
 	if (!ctl->ops.worker_set)
 		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "worker-set not provided");
 	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "worker-set %s requested by %s", worker, who);
 	int rc = ctl->ops.worker_set(ctl->ops.arg, worker, disabled < 0 ? -1 : !disabled,
-				     reset != 0, who);
+				     reset != 0, pin, who);
 	if (rc == -ENOENT)
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "no worker '%s'", worker);
+	if (rc == -ENOKEY)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE,
+				 "rinkid has no PIN pepper: no PIN can be set");
 	if (rc < 0)
 		return change_err(rc, "worker-set", reply, rlen);
 	snprintf(reply, rlen, "ok worker=");
@@ -1114,8 +1120,8 @@ int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out)
 	return 0;
 }
 
-/* A group by name or number. Returns 0 or -ENOENT. */
-static int resolve_group(const char *key, const char *name, gid_t *gid)
+/* A group by name or number. Returns 0, 1 (optional and missing: unset) or -ENOENT. */
+static int resolve_group(const char *key, const char *name, bool optional, gid_t *gid)
 {
 	char *end;
 	errno = 0;
@@ -1125,6 +1131,13 @@ static int resolve_group(const char *key, const char *name, gid_t *gid)
 		return 0;
 	}
 	struct group *g = getgrnam(name);
+	if (!g && optional) {
+		LOGP(GW_LOG_CTL, GW_LOG_WARN,
+		     "%s: no group '%s' (the default) on this machine: not used (groupadd --system "
+		     "%s)",
+		     key, name, name);
+		return 1;
+	}
 	if (!g) {
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "%s: no group '%s'", key, name);
 		return -ENOENT;
@@ -1172,11 +1185,18 @@ int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_
 	assert(ctl->lfd < 0 && conf->path);
 	ctl->has_group = conf->group && conf->group[0];
 	ctl->has_admin = conf->admin_group && conf->admin_group[0];
-	if (ctl->has_group && (rc = resolve_group("ctl.group", conf->group, &ctl->group)) < 0)
-		return rc;
-	if (ctl->has_admin &&
-	    (rc = resolve_group("ctl.admin_group", conf->admin_group, &ctl->admin)) < 0)
-		return rc;
+	if (ctl->has_group && (rc = resolve_group("ctl.group", conf->group, conf->group_optional,
+						  &ctl->group)) != 0) {
+		if (rc < 0)
+			return rc;
+		ctl->has_group = false;
+	}
+	if (ctl->has_admin && (rc = resolve_group("ctl.admin_group", conf->admin_group,
+						  conf->admin_optional, &ctl->admin)) != 0) {
+		if (rc < 0)
+			return rc;
+		ctl->has_admin = false;
+	}
 	if (!conf->path[0] || strlen(conf->path) >= sizeof(sa.sun_path)) {
 		LOGP(GW_LOG_CTL, GW_LOG_ERROR, "ctl.socket: path empty or longer than %zu bytes",
 		     sizeof(sa.sun_path) - 1);

@@ -101,9 +101,12 @@ struct gw_ctl_ops {
 	int (*override_add)(void *arg, const struct gw_db_override *o, const char *reason,
 			    const char *who, int64_t *id);
 	int (*override_del)(void *arg, int64_t id, const char *who);
-	/* A worker's change: active -1 unchanged, 0 disable, 1 enable; pin_reset clears the PIN. */
+	/*
+	 * A worker's change: active -1 unchanged, 0 disable, 1 enable; pin_reset clears the
+	 * PIN; pin (4-8 digits, checked; NULL: none) sets it. -ENOKEY: no PIN pepper.
+	 */
 	int (*worker_set)(void *arg, const char *worker, int active, bool pin_reset,
-			  const char *who);
+			  const char *pin, const char *who);
 	/*
 	 * Start a roster import from fd (owned by the op from now on, closed by it; a regular
 	 * file, pipe or memfd). Returns 0 when started: the op answers later, from the loop,
@@ -119,6 +122,9 @@ struct gw_ctl_conf {
 	const char *path;	 /* ctl.socket */
 	const char *group;	 /* ctl.group: socket's group, read-only access; "" or NULL: none */
 	const char *admin_group; /* ctl.admin_group: admin access; "" or NULL: root only */
+	/* The groups are the built-in defaults: one missing is warned about and left unset
+	   (a machine without tools/debian's groups) instead of stopping the start. */
+	bool group_optional, admin_optional;
 };
 
 enum gw_ctl_access { GW_CTL_ACCESS_NONE, GW_CTL_ACCESS_READ, GW_CTL_ACCESS_ADMIN };
@@ -136,10 +142,10 @@ struct gw_ctl_peer {
 int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out);
 
 /*
- * Resolve the groups (names or numbers), create the socket at conf->path with mode 0660
- * and conf->group, and serve it in loop. A stale socket file is replaced; a live one
- * (another rinkid answers) is -EADDRINUSE; a non-socket file there is -EEXIST.
- * Returns 0, -ENOENT (unknown group), -ENAMETOOLONG, or negative errno; each logged.
+ * Resolve the groups (names or numbers; an optional one missing: warned, unset), create
+ * the socket at conf->path with mode 0660 and conf->group, and serve it in loop. A stale socket
+ * file is replaced; a live one (another rinkid answers) is -EADDRINUSE; a non-socket file there is
+ * -EEXIST. Returns 0, -ENOENT (unknown group), -ENAMETOOLONG, or negative errno; each logged.
  */
 int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_conf *conf);
 

@@ -280,6 +280,12 @@ static void run_import(struct gw_admin *a, struct job *j)
 		say(j, "err %s cannot parse the roster: %s", RINKI_CTL_E_FAILED, strerror(-rc));
 		return;
 	}
+	struct pollfd stop = {.fd = a->stopfd, .events = POLLIN};
+	if (poll(&stop, 1, 0) == 1) { /* rinkid stops: nothing is written */
+		gw_db_roster_clear(&in);
+		say(j, "err %s rinkid is stopping: nothing imported", RINKI_CTL_E_FAILED);
+		return;
+	}
 	rc = gw_db_open_flags(a->db_path, GW_DB_NOCREATE, &db);
 	if (rc == 0)
 		rc = gw_db_roster_read(db, &cur);
@@ -473,21 +479,30 @@ int gw_admin_override_del(struct gw_admin *a, int64_t id, const char *who)
 }
 
 int gw_admin_worker_set(struct gw_admin *a, const char *worker, int active, bool pin_reset,
-			const char *who)
+			const char *pin, const char *who)
 {
-	char what[160];
+	char what[160], hash[GW_ROSTER_PIN_HASH_MAX];
 	int rc = 0;
+	if (pin && !gw_roster_pepper_loaded())
+		return -ENOKEY;
+	if (pin && (rc = gw_roster_hash_pin(pin, hash)) < 0) /* before any change */
+		return rc;
 	if (active >= 0)
 		rc = gw_db_worker_set_active(a->db, worker, active != 0);
 	if (rc == 0 && pin_reset)
 		rc = gw_db_worker_clear_pin(a->db, worker);
+	if (rc == 0 && pin)
+		rc = gw_db_worker_set_pin(a->db, worker, hash);
+	explicit_bzero(hash, sizeof(hash));
 	if (rc < 0)
 		return rc;
 	snprintf(what, sizeof(what), "worker %s%s%s", worker,
 		 active < 0 ? ""
 		 : active   ? " enabled"
 			    : " disabled",
-		 pin_reset ? " PIN reset" : "");
+		 pin_reset ? " PIN reset"
+		 : pin	   ? " PIN set"
+			   : "");
 	system_event(a, "worker_set", who, what);
 	return 0;
 }

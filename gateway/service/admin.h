@@ -35,7 +35,10 @@ struct gw_admin_ops {
 int gw_admin_new(struct gw_loop *loop, struct gw_db *db, const char *db_path,
 		 const struct gw_admin_ops *ops, struct gw_admin **out);
 
-/* Stop a running import (it changes nothing unless its commit has begun), free. NULL is fine. */
+/*
+ * Stop a running import (one still reading or checking changes nothing; one already
+ * committing finishes first), free. NULL is fine.
+ */
 void gw_admin_free(struct gw_admin *a);
 
 /*
@@ -56,8 +59,12 @@ int gw_admin_override_add(struct gw_admin *a, const struct gw_db_override *o, co
 /* Remove manual override id. 0, -ENOENT or -errno. */
 int gw_admin_override_del(struct gw_admin *a, int64_t id, const char *who);
 
-/* active -1: unchanged, 0/1: disable/enable; pin_reset clears the PIN. 0, -ENOENT, -errno. */
+/*
+ * active -1: unchanged, 0/1: disable/enable; pin_reset clears the PIN; pin (not NULL: 4-8
+ * digits) is hashed with the loaded pepper and set. 0, -ENOENT, -ENOKEY (no pepper: no PIN
+ * is set unpeppered), -EINVAL (not a PIN) or -errno. The PIN is never logged.
+ */
 int gw_admin_worker_set(struct gw_admin *a, const char *worker, int active, bool pin_reset,
-			const char *who);
+			const char *pin, const char *who);
 
 #endif

@@ -72,8 +72,15 @@ static void check_group(struct report *r, const char *key, const char *name)
 		return;
 	/* getgrnam(3): "not found" may come with any of 0, ENOENT, ESRCH, EBADF, EPERM */
 	int e = errno;
+	bool dflt =
+	    strcmp(name, GW_CONF_CTL_GROUP) == 0 || strcmp(name, GW_CONF_CTL_ADMIN_GROUP) == 0;
 	if (e && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM)
 		say(r, GW_PREFLIGHT_ERROR, key, "cannot look up group '%s': %s", name, strerror(e));
+	else if (dflt) /* rinkid goes on without it, as gw_ctl_listen does */
+		say(r, GW_PREFLIGHT_WARN, key,
+		    "no group '%s' (the default) on this machine: only root and rinkid's user may "
+		    "use the control socket (groupadd --system %s)",
+		    name, name);
 	else
 		say(r, GW_PREFLIGHT_ERROR, key,
 		    "no group '%s' on this machine: rinkid would run without its control socket "

@@ -532,10 +532,11 @@ static int ctl_override_del(void *arg, int64_t id, const char *who)
 	return d->admin ? gw_admin_override_del(d->admin, id, who) : -ENOTCONN;
 }
 static int ctl_worker_set(void *arg, const char *worker, int active, bool pin_reset,
-			  const char *who)
+			  const char *pin, const char *who)
 {
 	struct gw_rinkid *d = arg;
-	return d->admin ? gw_admin_worker_set(d->admin, worker, active, pin_reset, who) : -ENOTCONN;
+	return d->admin ? gw_admin_worker_set(d->admin, worker, active, pin_reset, pin, who)
+			: -ENOTCONN;
 }
 static int ctl_roster_import(void *arg, int fd, bool apply, bool replace, const char *who,
 			     uint64_t ticket)
@@ -582,9 +583,12 @@ static int build_base(struct gw_rinkid *d)
 				  .worker_set = ctl_worker_set,
 				  .roster_import = ctl_roster_import,
 				  .arg = d};
-	struct gw_ctl_conf tconf = {.path = d->conf.ctl_socket,
-				    .group = d->conf.ctl_group,
-				    .admin_group = d->conf.ctl_admin_group};
+	struct gw_ctl_conf tconf = {
+	    .path = d->conf.ctl_socket,
+	    .group = d->conf.ctl_group,
+	    .admin_group = d->conf.ctl_admin_group,
+	    .group_optional = strcmp(d->conf.ctl_group, GW_CONF_CTL_GROUP) == 0,
+	    .admin_optional = strcmp(d->conf.ctl_admin_group, GW_CONF_CTL_ADMIN_GROUP) == 0};
 	if ((rc = gw_ctl_new(&tops, &d->ctl)) < 0)
 		return rc;
 	/* Without the socket rinkictl status is blind, but paging goes on. */
@@ -729,6 +733,13 @@ static int build_process(struct gw_rinkid *d)
 	/* Call-log commits leave the loop; after the drop, so the queue file is the daemon's.
 	   Without the thread (logged) they stay on the loop, as before. */
 	gw_db_writer_start(d->db);
+	/* The PIN pepper, made by the daemon's user on the first start: only it reads it.
+	   Without it (logged) call-backs of workers with a peppered PIN are refused. */
+	char pepper[GW_CONF_STR + 16];
+	snprintf(pepper, sizeof(pepper), "%s.pepper", d->conf.db_path);
+	if (gw_roster_pepper_load(pepper, true) < 0)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+		     "no PIN pepper at %s: peppered PINs cannot be checked", pepper);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -927,6 +927,29 @@ static bool detach_moved(struct gw_db *db)
 	return true;
 }
 
+/*
+ * The call log, roster and PIN hashes are for rinkid's user and group only: a new file is
+ * made 0660 (less the umask) before SQLite opens it, which gives its -wal and -shm the same
+ * mode; an existing one others can read is narrowed to 0660 at most (by its owner).
+ */
+static void private_mode(const char *file, unsigned flags)
+{
+	struct stat st;
+	if (file[0] == ':') /* ":memory:" */
+		return;
+	if (!(flags & GW_DB_NOCREATE)) {
+		int fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+		if (fd >= 0) {
+			close(fd);
+			return;
+		}
+	}
+	if (lstat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0117) &&
+	    st.st_uid == geteuid() && chmod(file, st.st_mode & 0660) < 0)
+		LOGP(GW_LOG_DB, GW_LOG_WARN, "%s: others may read it and chmod failed: %s", file,
+		     strerror(errno));
+}
+
 /* Open db->h on file (db->path, or a stand-in's), bring it to this build's schema, prepare
    the statements. */
 static int db_connect(struct gw_db *db, const char *file, unsigned flags)
@@ -938,6 +961,7 @@ static int db_connect(struct gw_db *db, const char *file, unsigned flags)
 
 	if (!(flags & GW_DB_NOCREATE))
 		oflags |= SQLITE_OPEN_CREATE;
+	private_mode(file, flags);
 	rc = sqlite3_open_v2(file, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(db, rc, "open");

@@ -756,23 +756,126 @@ const char *gw_roster_temp_at(const struct gw_roster *r, const char *line, int64
 
 /* ---- worker PIN and language ----------------------------------------------------------- */
 
-_Static_assert(GW_ROSTER_PIN_HASH_MAX >= crypto_pwhash_STRBYTES, "PIN hash buffer too small");
+_Static_assert(GW_ROSTER_PIN_HASH_MAX >= crypto_pwhash_STRBYTES + 5, "PIN hash buffer too small");
 
 bool gw_roster_pin_ok(const char *pin)
 {
 	return pin && roster_digits_ok(pin, GW_ROSTER_PIN_MIN, GW_ROSTER_PIN_MAX);
 }
 
+/* The loaded pepper (gw_roster_pepper_load); process-wide, read-only once loaded. */
+static unsigned char pepper[GW_ROSTER_PEPPER_BYTES];
+static bool have_pepper;
+
+#define PEPPER_TAG "pep1:"
+
+int gw_roster_pepper_load(const char *path, bool create)
+{
+	unsigned char buf[GW_ROSTER_PEPPER_BYTES];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (sodium_init() < 0)
+			return -EIO;
+		randombytes_buf(buf, sizeof(buf));
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		ssize_t n = write(fd, buf, sizeof(buf));
+		int rc = n == (ssize_t)sizeof(buf) && fsync(fd) == 0 ? 0 : n < 0 ? -errno : -EIO;
+		close(fd);
+		if (rc < 0) {
+			unlink(path);
+			sodium_memzero(buf, sizeof(buf));
+			return rc;
+		}
+		LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%s: new PIN pepper", path);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode) || (st.st_mode & 077))
+		rc = -EPERM;
+	else if (st.st_size != GW_ROSTER_PEPPER_BYTES ||
+		 read(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		rc = -EINVAL;
+	close(fd);
+	if (rc < 0) {
+		LOGP(GW_LOG_DB, GW_LOG_ERROR,
+		     "%s: not a usable PIN pepper (%d bytes, mode 0600): %s", path,
+		     GW_ROSTER_PEPPER_BYTES, strerror(-rc));
+		sodium_memzero(buf, sizeof(buf));
+		return rc;
+	}
+	memcpy(pepper, buf, sizeof(pepper));
+	sodium_memzero(buf, sizeof(buf));
+	have_pepper = true;
+	return 0;
+}
+
+bool gw_roster_pepper_loaded(void)
+{
+	return have_pepper;
+}
+
+void gw_roster_pepper_forget(void)
+{
+	sodium_memzero(pepper, sizeof(pepper));
+	have_pepper = false;
+}
+
+/* What is argon2-hashed for pin with the pepper: HMAC-SHA256(pepper, pin) in hex. */
+static void peppered_input(const char *pin, char hex[2 * crypto_auth_hmacsha256_BYTES + 1])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, pepper, sizeof(pepper));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)pin, strlen(pin));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(hex, 2 * crypto_auth_hmacsha256_BYTES + 1, mac, sizeof(mac));
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(&st, sizeof(st));
+}
+
 int gw_roster_hash_pin(const char *pin, char out[GW_ROSTER_PIN_HASH_MAX])
 {
+	char hex[2 * crypto_auth_hmacsha256_BYTES + 1], str[crypto_pwhash_STRBYTES];
+	const char *in = pin;
 	if (!gw_roster_pin_ok(pin))
 		return -EINVAL;
 	if (sodium_init() < 0)
 		return -EIO;
-	if (crypto_pwhash_str_alg(out, pin, strlen(pin), GW_ROSTER_PIN_OPSLIMIT,
-				  GW_ROSTER_PIN_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
+	if (have_pepper) {
+		peppered_input(pin, hex);
+		in = hex;
+	}
+	int rc = crypto_pwhash_str_alg(str, in, strlen(in), GW_ROSTER_PIN_OPSLIMIT,
+				       GW_ROSTER_PIN_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13);
+	sodium_memzero(hex, sizeof(hex));
+	if (rc != 0)
 		return -ENOMEM; /* libsodium's only failure here: the memory limit */
+	snprintf(out, GW_ROSTER_PIN_HASH_MAX, "%s%s", have_pepper ? PEPPER_TAG : "", str);
 	return 0;
+}
+
+int gw_roster_verify_pin(const char *hash, const char *pin)
+{
+	char hex[2 * crypto_auth_hmacsha256_BYTES + 1];
+	if (!gw_roster_pin_ok(pin))
+		return -EACCES; /* not even a PIN: no need to hash it */
+	if (sodium_init() < 0)
+		return -EIO;
+	if (strncmp(hash, PEPPER_TAG, strlen(PEPPER_TAG)) != 0) /* made before the pepper */
+		return crypto_pwhash_str_verify(hash, pin, strlen(pin)) == 0 ? 0 : -EACCES;
+	if (!have_pepper)
+		return -ENOKEY;
+	peppered_input(pin, hex);
+	int rc = crypto_pwhash_str_verify(hash + strlen(PEPPER_TAG), hex, strlen(hex));
+	sodium_memzero(hex, sizeof(hex));
+	return rc == 0 ? 0 : -EACCES;
 }
 
 int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char *pin)
@@ -781,13 +884,7 @@ int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char
 
 	if (!w || !w->pin_hash)
 		return -ENOENT;
-	if (!gw_roster_pin_ok(pin))
-		return -EACCES; /* not even a PIN: no need to hash it */
-	if (sodium_init() < 0)
-		return -EIO;
-	if (crypto_pwhash_str_verify(w->pin_hash, pin, strlen(pin)) != 0)
-		return -EACCES;
-	return 0;
+	return gw_roster_verify_pin(w->pin_hash, pin);
 }
 
 const char *gw_roster_worker_lang(const struct gw_roster *r, const char *phone)

@@ -224,7 +224,8 @@ int gw_roster_write_ics(const struct gw_roster *r, const char *handle, const cha
 #define GW_ROSTER_PIN_MAX      8
 #define GW_ROSTER_PIN_OPSLIMIT 2
 #define GW_ROSTER_PIN_MEMLIMIT (8u << 20)
-#define GW_ROSTER_PIN_HASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
+#define GW_ROSTER_PIN_HASH_MAX 160 /* >= crypto_pwhash_STRBYTES + "pep1:" */
+#define GW_ROSTER_PEPPER_BYTES 32
 
 /* True when pin is 4-8 ASCII digits. */
 bool gw_roster_pin_ok(const char *pin);
@@ -236,9 +237,32 @@ bool gw_roster_pin_ok(const char *pin);
 int gw_roster_hash_pin(const char *pin, char out[GW_ROSTER_PIN_HASH_MAX]);
 
 /*
+ * The PIN pepper: GW_ROSTER_PEPPER_BYTES random bytes in path ("<db>.pepper", mode 0600,
+ * readable by rinkid's user only), loaded for this process. With one loaded,
+ * gw_roster_hash_pin hashes HMAC-SHA256(pepper, PIN) and marks the hash "pep1:", so the
+ * database alone does not give a PIN away to a guess of every PIN. create: make the file
+ * (O_EXCL) when it is missing. Returns 0, -ENOENT (missing, create false), -EPERM (others
+ * may read it, or it is not a regular file), -EINVAL (not exactly the size), or -errno.
+ */
+int gw_roster_pepper_load(const char *path, bool create);
+
+/* Forget the loaded pepper (wiped). */
+void gw_roster_pepper_forget(void);
+
+/* True once a pepper is loaded. */
+bool gw_roster_pepper_loaded(void);
+
+/*
+ * Check pin against hash (peppered "pep1:" or an unpeppered one made before). 0 match,
+ * -EACCES no match or not a PIN, -ENOKEY (peppered but no pepper loaded), -EIO.
+ */
+int gw_roster_verify_pin(const char *hash, const char *pin);
+
+/*
  * Check the PIN a worker typed, the worker named by phone (exactly as in the roster; the
  * active worker with that number, first by handle). Returns 0 on a match, -EACCES for a
- * wrong PIN, -ENOENT when no active worker has that phone or the worker has no PIN.
+ * wrong PIN, -ENOENT when no active worker has that phone or the worker has no PIN, -ENOKEY
+ * when the hash is peppered and no pepper is loaded (gw_roster_verify_pin).
  */
 int gw_roster_check_pin(const struct gw_roster *r, const char *phone, const char *pin);
 

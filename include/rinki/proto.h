@@ -32,13 +32,20 @@
  *                                    with zone or a Helsinki date YYYY-MM-DD (to: its end);
  *                                    kind defaults to replace. ok reply: id=N
  *   override-del id=N [by=B]      A  remove manual override N
- *   worker-set worker=H [disabled=0|1] [pin_reset=1] [by=B]
- *                                 A  disable/enable worker H, clear its PIN
+ *   worker-set worker=H [disabled=0|1] [pin_reset=1 | pin=NNNN] [by=B]
+ *                                 A  disable/enable worker H, clear or set its PIN (4-8
+ *                                    digits, hashed with rinkid's pepper, never logged)
  *   roster-import mode=preview|apply [replace=1] [by=B]   + one descriptor (see below)
  *                                 A  the roster CSV read from the descriptor: preview says
  *                                    what would change and every error; apply replaces the
  *                                    roster atomically (all or nothing). Answered once
- *                                    checked; the connection waits for it.
+ *                                    checked; the connection waits for it. Reply: "+ error
+ *                                    row=N text=T" lines (150 at most, then "+ more
+ *                                    errors=N"), "+ manual fate=kept|in-base|conflict|
+ *                                    dropped text=T" lines, then "ok mode=M rows=N errors=N
+ *                                    conflicts=N lines=N workers=N ... was_lines=N
+ *                                    was_workers=N ..." (the roster after and before; a
+ *                                    preview with errors: rows= and errors= only)
  *
  * Every change is logged by rinkid as a system event naming the requester: the peer's
  * user name, or "B via <user>" when by=B is given.

@@ -3,8 +3,10 @@
  * through gw_ctl_parse() and through gw_ctl_handle() for an admin and a nobody peer with
  * fake ops. Checked besides memory errors: a rejected parse has a message; an accepted one
  * survives encode + parse unchanged; every reply is one line that starts with "ok", "{" or
- * "err <code> "; the fakes only ever see validated numbers, ISSIs and control-free text;
- * a peer without access never reaches the ops.
+ * "err <code> "; the fakes only ever see validated numbers, ISSIs and control-free text,
+ * overrides of a known kind over a non-empty range, ids >= 1 and PINs of 4-8 digits; a
+ * request without a descriptor never reaches roster-import; a peer without access never
+ * reaches the ops.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +49,49 @@ static int f_sds(void *arg, const char *issi, const char *text)
 	return 1;
 }
 
+static int f_override_add(void *arg, const struct gw_db_override *o, const char *reason,
+			  const char *who, int64_t *id)
+{
+	(void)arg;
+	(void)reason;
+	calls++;
+	if (!o->worker || !o->worker[0] || !o->kind || o->start_ms >= o->end_ms || !who[0] ||
+	    (strcmp(o->kind, "add") != 0 && strcmp(o->kind, "remove") != 0 &&
+	     strcmp(o->kind, "replace") != 0))
+		abort();
+	*id = 1;
+	return 0;
+}
+
+static int f_override_del(void *arg, int64_t id, const char *who)
+{
+	(void)arg;
+	calls++;
+	if (id < 1 || !who[0])
+		abort();
+	return 0;
+}
+
+static int f_worker_set(void *arg, const char *worker, int active, bool pin_reset, const char *pin,
+			const char *who)
+{
+	(void)arg;
+	calls++;
+	size_t n = pin ? strlen(pin) : 0;
+	if (!worker[0] || active < -1 || active > 1 || !who[0] || (pin && pin_reset) ||
+	    (pin && (n < 4 || n > 8 || strspn(pin, "0123456789") != n)) ||
+	    (active < 0 && !pin_reset && !pin))
+		abort();
+	return 0;
+}
+
+static int f_roster_import(void *arg, int fd, bool apply, bool replace, const char *who,
+			   uint64_t ticket)
+{
+	(void)arg, (void)fd, (void)apply, (void)replace, (void)who, (void)ticket;
+	abort(); /* gw_ctl_handle passes no descriptor */
+}
+
 static void check_reply(const char *r)
 {
 	size_t n = strnlen(r, RINKI_CTL_REPLY_MAX);
@@ -83,8 +128,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct gw_ctl *ctl;
 	static struct gw_ctl_msg m;
 	static char reply[RINKI_CTL_REPLY_MAX];
-	static const struct gw_ctl_ops ops = {
-	    .status = f_status, .page_test = f_page, .sds_send = f_sds};
+	static const struct gw_ctl_ops ops = {.status = f_status,
+					      .page_test = f_page,
+					      .sds_send = f_sds,
+					      .override_add = f_override_add,
+					      .override_del = f_override_del,
+					      .worker_set = f_worker_set,
+					      .roster_import = f_roster_import};
 	const struct gw_ctl_peer admin = {.pid = 1, .uid = 0};
 	const struct gw_ctl_peer nobody = {.pid = 2, .uid = 65534, .gid = 65534};
 	char err[160];

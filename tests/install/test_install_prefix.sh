@@ -55,14 +55,23 @@ grep -q '^ExecStart=/usr/sbin/rinkid ' "$unit" || bad "rinkid.service does not r
 grep -q '^ExecStartPre=/usr/bin/rinkictl config check ' "$unit" ||
 	bad "rinkid.service does not check the configuration with /usr/bin/rinkictl"
 ! grep -q '@[A-Z]*DIR@' "$unit" || bad "rinkid.service keeps a @...DIR@ placeholder"
-# run.rt_priority > 0 (SCHED_FIFO, set before the privilege drop) needs CAP_SYS_NICE
+# run.rt_priority > 0 (SCHED_FIFO) needs CAP_SYS_NICE or an RLIMIT_RTPRIO that high
 prio=$(sed -n 's/^run\.rt_priority  *\([0-9]*\).*/\1/p' "$tmp/etc/rinki/rinki.conf")
 if [ "${prio:-0}" -gt 0 ]; then
-	grep -q '^CapabilityBoundingSet=.*CAP_SYS_NICE' "$unit" ||
-		bad "the config sets run.rt_priority $prio but rinkid.service grants no CAP_SYS_NICE"
+	rtlimit=$(sed -n 's/^LimitRTPRIO=\([0-9]*\)$/\1/p' "$unit")
+	grep -q '^CapabilityBoundingSet=.*CAP_SYS_NICE' "$unit" || [ "${rtlimit:-0}" -ge "$prio" ] ||
+		bad "the config sets run.rt_priority $prio but rinkid.service allows no SCHED_FIFO"
 	! grep -q '^RestrictRealtime=yes' "$unit" ||
 		bad "the config sets run.rt_priority $prio but rinkid.service has RestrictRealtime=yes"
 fi
+# the units' hardening (brief #18): rinkid.service and rinki-sync.service at most 2.0
+for u in rinkid rinki-sync; do
+	score=$(systemd-analyze security --offline=true "$tmp/usr/lib/systemd/system/$u.service" 2>&1 |
+		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+	[ -n "$score" ] || bad "systemd-analyze security gave no score for $u.service"
+	awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }' ||
+		bad "$u.service: systemd-analyze security exposure $score, more than 2.0"
+done
 for m in man1/rinkictl.1 man5/rinki.conf.5 man8/rinkid.8; do
 	[ -f "$tmp/usr/share/man/$m" ] || bad "man page $m not installed"
 done

@@ -302,15 +302,17 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 			argv[n++] = r->conf;
 			if (!r->quiet)
 				argv[n++] = "-d";
-			argv[n++] = "--allow-root";
+			if (!r->drop)
+				argv[n++] = "--allow-root";
 			argv[n] = NULL;
 			execv(argv[0], (char *const *)argv);
 			_exit(127);
 		}
+		const char *allow = r->drop ? NULL : "--allow-root"; /* NULL ends the list */
 		if (r->quiet)
-			execl(bin, bin, "-c", r->conf, "--allow-root", (char *)NULL);
+			execl(bin, bin, "-c", r->conf, allow, (char *)NULL);
 		else
-			execl(bin, bin, "-c", r->conf, "-d", "--allow-root", (char *)NULL);
+			execl(bin, bin, "-c", r->conf, "-d", allow, (char *)NULL);
 		_exit(127);
 	}
 	track(pid);

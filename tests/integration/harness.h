@@ -42,6 +42,9 @@ struct h_rig {
 	/* Leave prompt.dir out of the config: rinkid uses its built-in default (the installed
 	   prompts) instead of the tree's build/prompts. */
 	int builtin_prompt_dir;
+	/* Start rinkid without --allow-root: as root it drops to run.user (set one in
+	   extra_conf, and make r->dir and the database that user's). */
+	int drop;
 };
 
 /* Directory of the binaries (RINKI_BIN, default build/san/bin). */

@@ -42,12 +42,17 @@ static void read_newest(struct logged *l)
 	gw_db_close(db);
 }
 
+/* As rinkictl worker pin does before the first start: peppered with <db>.pepper (made
+   here), which rinkid must read to check it. */
 static void set_pin(const char *handle, const char *pin)
 {
 	struct gw_db *db;
-	char hash[GW_ROSTER_PIN_HASH_MAX];
+	char hash[GW_ROSTER_PIN_HASH_MAX], pepper[160];
+	snprintf(pepper, sizeof(pepper), "%s.pepper", rig.db);
+	assert_int_equal(gw_roster_pepper_load(pepper, true), 0);
 	assert_int_equal(gw_db_open_flags(rig.db, GW_DB_NOCREATE, &db), 0);
 	assert_int_equal(gw_roster_hash_pin(pin, hash), 0);
+	assert_int_equal(strncmp(hash, "pep1:", 5), 0);
 	assert_int_equal(gw_db_worker_set_pin(db, handle, hash), 0);
 	gw_db_close(db);
 }

@@ -10,6 +10,7 @@
  * rinkid listens (text and --json).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "ctl/ctl_client.h"
 #include "harness.h"
 #include "rinki/proto.h"
 
@@ -247,6 +249,44 @@ static void test_bad_requests_and_no_daemon(void **state)
 }
 
 /* The modem simulator goes away: rinkid sees the port hang up; status is degraded (1). */
+/* A page goes out while a roster import waits for the rest of its input (#18: paging
+   never stalls behind an import; its reading and checking run off the loop). */
+static void test_page_during_import(void **state)
+{
+	(void)state;
+	char reply[GW_CTL_CLIENT_REPLY_MAX];
+	static char csv[1 << 20];
+	FILE *f = fopen("tools/demo/roster.csv", "r");
+	assert_non_null(f);
+	size_t n = fread(csv, 1, sizeof(csv), f);
+	fclose(f);
+	assert_true(n > 100 && n < sizeof(csv));
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	int s = gw_ctl_client_connect(sock);
+	assert_true(s >= 0);
+	assert_int_equal(gw_ctl_client_send(s, "roster-import mode=preview by=test", p[0]), 0);
+	close(p[0]);
+	assert_int_equal(write(p[1], csv, n / 2), (ssize_t)(n / 2));
+
+	size_t mp = rig.modem.elen;
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD", 3000), 0);
+	/* the import cannot have answered: its input is still open */
+	struct pollfd pf = {.fd = s, .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, 0), 0);
+
+	assert_int_equal(write(p[1], csv + n / 2, n - n / 2), (ssize_t)(n - n / 2));
+	close(p[1]);
+	assert_int_equal(gw_ctl_client_read(s, reply, sizeof(reply), 30000), 0);
+	close(s);
+	if (!strstr(gw_ctl_client_final(reply), "ok mode=preview") || !strstr(reply, " errors=0 "))
+		fail_msg("preview reply:\n%s", reply);
+	/* the officer hangs up: the incident ends */
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
+	assert_int_equal(h_wait_log(&rig, "incident closed: ", 10000), 0);
+}
+
 static void test_status_degraded(void **state)
 {
 	(void)state;
@@ -302,6 +342,24 @@ static void test_changes_through_rinkid(void **state)
 	assert_int_equal(h_wait_log(&rig, "worker_set by root: worker pia disabled", 3000), 0);
 	assert_int_equal(
 	    rinkictl(text, sizeof(text), "-d", rig.db, "worker", "pin-reset", "nobody", NULL), 3);
+	/* a PIN through rinkid (one stdin line): set with its pepper, logged without the PIN */
+	char pinfile[160];
+	snprintf(pinfile, sizeof(pinfile), "%s/pin.txt", rig.dir);
+	f = fopen(pinfile, "w");
+	assert_non_null(f);
+	fputs("97531\n", f);
+	fclose(f);
+	int saved = dup(0), pfd = open(pinfile, O_RDONLY | O_CLOEXEC);
+	assert_true(saved >= 0 && pfd >= 0);
+	assert_int_equal(dup2(pfd, 0), 0);
+	int prc = rinkictl(text, sizeof(text), "-d", rig.db, "worker", "pin", "aino", NULL);
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+	close(pfd);
+	assert_int_equal(prc, 0);
+	assert_non_null(strstr(text, "PIN of worker aino set"));
+	assert_int_equal(h_wait_log(&rig, "worker_set by root: worker aino PIN set", 3000), 0);
+	assert_int_equal(h_log_count(&rig, "97531"), 0);
 	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "override", "add", "replace",
 				  "pia", "2026-01-01", "2026-01-01", "--line", "sos", "--by",
 				  "aino", NULL),
@@ -358,6 +416,7 @@ int main(void)
 	    cmocka_unit_test(test_page_test_dials),
 	    cmocka_unit_test(test_sds_send),
 	    cmocka_unit_test(test_bad_requests_and_no_daemon),
+	    cmocka_unit_test(test_page_during_import),
 	    cmocka_unit_test(test_status_degraded),
 	    cmocka_unit_test(test_changes_through_rinkid),
 	};

@@ -263,6 +263,21 @@ static void test_second_import_busy(void **state)
 	assert_int_equal(f->ticket, 14);
 }
 
+/* rinkid stopping: a waiting import is stopped at once and writes nothing. */
+static void test_free_stops_import(void **state)
+{
+	struct fx *f = *state;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(gw_admin_roster_import(f->admin, p[0], true, false, "ann", 16), 0);
+	assert_int_equal(write(p[1], roster2, strlen(roster2)), (ssize_t)strlen(roster2));
+	gw_admin_free(f->admin); /* the pipe stays open: only the stop ends the read */
+	f->admin = NULL;
+	assert_int_equal(f->done, 0);
+	assert_int_equal(workers_now(f), 2);
+	close(p[1]);
+}
+
 static void test_changes_log_who(void **state)
 {
 	struct fx *f = *state;
@@ -279,12 +294,35 @@ static void test_changes_log_who(void **state)
 	assert_non_null(strstr(e.last_detail, "reason: sick leave"));
 	assert_int_equal(gw_admin_override_del(f->admin, id, "bob"), 0);
 	assert_int_equal(gw_admin_override_del(f->admin, id, "bob"), -ENOENT);
-	assert_int_equal(gw_admin_worker_set(f->admin, "pia", 0, true, "bob"), 0);
-	assert_int_equal(gw_admin_worker_set(f->admin, "nobody", -1, true, "bob"), -ENOENT);
+	assert_int_equal(gw_admin_worker_set(f->admin, "pia", 0, true, NULL, "bob"), 0);
+	assert_int_equal(gw_admin_worker_set(f->admin, "nobody", -1, true, NULL, "bob"), -ENOENT);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 3);
 	assert_string_equal(e.last_kind, "worker_set");
 	assert_string_equal(e.last_detail, "by bob: worker pia disabled PIN reset");
+
+	/* a PIN is set only peppered, and never logged */
+	char pepper[160];
+	snprintf(pepper, sizeof(pepper), "%s.pepper", f->path);
+	gw_roster_pepper_forget();
+	assert_int_equal(gw_admin_worker_set(f->admin, "aino", -1, false, "13579", "bob"), -ENOKEY);
+	assert_int_equal(gw_roster_pepper_load(pepper, true), 0);
+	assert_int_equal(gw_admin_worker_set(f->admin, "aino", -1, false, "135", "bob"), -EINVAL);
+	assert_int_equal(gw_admin_worker_set(f->admin, "aino", -1, false, "13579", "bob"), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 4);
+	assert_string_equal(e.last_detail, "by bob: worker aino PIN set");
+	struct gw_db_roster d;
+	assert_int_equal(gw_db_roster_read(f->db, &d), 0);
+	const char *hash = NULL;
+	for (size_t i = 0; i < d.n_workers; i++)
+		if (strcmp(d.workers[i].handle, "aino") == 0)
+			hash = d.workers[i].pin_hash;
+	assert_non_null(hash);
+	assert_int_equal(strncmp(hash, "pep1:", 5), 0);
+	assert_int_equal(gw_roster_verify_pin(hash, "13579"), 0);
+	gw_db_roster_clear(&d);
+	gw_roster_pepper_forget();
 }
 
 int main(void)
@@ -298,6 +336,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_many_bytes_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_loop_serves_during_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_second_import_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_stops_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changes_log_who, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

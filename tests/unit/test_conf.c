@@ -31,6 +31,9 @@ static void test_lines(void **state)
 	char err[128];
 	gw_conf_defaults(&c);
 	assert_int_equal(c.ring_time_s, 25);
+	/* the three-group model: status readers and administrators by default */
+	assert_string_equal(c.ctl_group, "rinki-status");
+	assert_string_equal(c.ctl_admin_group, "rinki-admin");
 	assert_int_equal(gw_conf_parse_line(&c, "  # comment", err, sizeof(err)), 0);
 	assert_int_equal(gw_conf_parse_line(&c, "", err, sizeof(err)), 0);
 	assert_int_equal(gw_conf_parse_line(&c, "radio.port /dev/ttyUSB0 ", err, sizeof(err)), 0);

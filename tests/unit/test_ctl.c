@@ -102,7 +102,7 @@ static struct chg {
 	int64_t id;
 	uint64_t ticket;
 	struct gw_db_override o;
-	char kind[16], worker[64], line[64], byw[64], who[160], reason[256];
+	char kind[16], worker[64], line[64], byw[64], who[160], reason[256], pin[16];
 } ch;
 
 static int fake_override_add(void *arg, const struct gw_db_override *o, const char *reason,
@@ -131,8 +131,9 @@ static int fake_override_del(void *arg, int64_t id, const char *who)
 }
 
 static int fake_worker_set(void *arg, const char *worker, int active, bool pin_reset,
-			   const char *who)
+			   const char *pin, const char *who)
 {
+	snprintf(ch.pin, sizeof(ch.pin), "%s", pin ? pin : "");
 	(void)arg;
 	ch.calls++;
 	ch.active = active;
@@ -599,6 +600,35 @@ static void test_access_by_group(void **state)
 	cc.group = "no-such-group-rinki";
 	assert_int_equal(gw_ctl_listen(ctl, l, &cc), -ENOENT);
 	gw_ctl_free(ctl);
+
+	/* the built-in defaults missing: the socket comes up without them (root and rinkid's
+	   own user only), an admin-group peer gets nothing */
+	ctl = new_ctl();
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/rinki-ctl-XXXXXX")));
+	snprintf(path, sizeof(path), "%s/s", dir);
+	struct gw_ctl_conf dc = {.path = path,
+				 .group = "no-such-group-rinki",
+				 .admin_group = "no-such-admin-rinki",
+				 .group_optional = true,
+				 .admin_optional = true};
+	assert_int_equal(gw_ctl_listen(ctl, l, &dc), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, getegid());
+	struct gw_ctl_peer q = {.pid = 9, .uid = 1000, .gid = 1000, .ngroups = 0};
+	assert_int_equal(gw_ctl_access(ctl, &q), GW_CTL_ACCESS_NONE);
+	q.uid = 0;
+	assert_int_equal(gw_ctl_access(ctl, &q), GW_CTL_ACCESS_ADMIN);
+	gw_ctl_free(ctl);
+	/* optional only covers a missing group: an existing one is used */
+	ctl = new_ctl();
+	char grp2[16];
+	snprintf(grp2, sizeof(grp2), "%d", READ_GROUP);
+	dc.group = grp2;
+	assert_int_equal(gw_ctl_listen(ctl, l, &dc), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, READ_GROUP);
+	gw_ctl_free(ctl);
+	rmdir(dir);
 	gw_loop_free(l);
 }
 
@@ -677,7 +707,19 @@ static void test_change_requests(void **state)
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia disabled=2", reply), -1);
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin_reset=0", reply), -1);
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia", reply), -1);
-	assert_string_equal(reply, "err usage worker-set needs disabled= or pin_reset=1");
+	assert_string_equal(reply, "err usage worker-set needs disabled=, pin_reset=1 or pin=");
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin=2468", reply), 0);
+	assert_string_equal(ch.pin, "2468");
+	assert_string_equal(reply, "ok worker=pia"); /* the PIN is not echoed */
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin=246", reply), -1);
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin=24a8", reply), -1);
+	assert_int_equal(
+	    handle(ctl, &root_peer, "worker-set worker=pia pin=2468 pin_reset=1", reply), -1);
+	assert_string_equal(reply, "err usage pin is 4 to 8 digits, and not with pin_reset");
+	ch.rc = -ENOKEY;
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin=2468", reply), -1);
+	assert_string_equal(reply, "err unavailable rinkid has no PIN pepper: no PIN can be set");
+	ch.rc = 0;
 	char by[128];
 	snprintf(by, sizeof(by), "worker-set worker=pia disabled=1 by=%065d", 0);
 	assert_int_equal(handle(ctl, &root_peer, by, reply), -1);
@@ -685,7 +727,7 @@ static void test_change_requests(void **state)
 	ch.rc = -ENOENT;
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=nobody disabled=1", reply), -1);
 	assert_string_equal(reply, "err usage no worker 'nobody'");
-	assert_int_equal(ch.calls, 4);
+	assert_int_equal(ch.calls, 6);
 
 	/* an import needs its descriptor */
 	assert_int_equal(handle(ctl, &root_peer, "roster-import mode=apply", reply), -1);

@@ -1390,12 +1390,40 @@ static void test_replaced_file_reopened(void **state)
 	rm_db(repl);
 }
 
+/* The call log and roster are nobody else's: a database made under umask 022 (rinkictl
+   run from a shell) is not readable by others, nor are its -wal and -shm. */
+static void test_new_database_not_world_readable(void **state)
+{
+	(void)state;
+	struct gw_db *db;
+	struct stat st;
+	char side[300];
+	mode_t old = umask(022);
+	int rc = gw_db_open(path, &db);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0007, 0);
+	assert_int_equal(st.st_mode & 0600, 0600);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	assert_int_equal(stat(side, &st), 0);
+	assert_int_equal(st.st_mode & 0007, 0);
+	gw_db_close(db);
+	/* one made wider by hand is narrowed at the next open */
+	assert_int_equal(chmod(path, 0664), 0);
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	gw_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_creates_and_migrates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_database_not_world_readable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incident_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_interrupted, setup, teardown),

@@ -67,6 +67,7 @@ static void good_conf(struct gw_conf *c)
 	snprintf(c->audio_phone, sizeof(c->audio_phone), "plughw:CARD=Modem,DEV=0");
 	snprintf(c->prompt_dir, sizeof(c->prompt_dir), "%s/prompts", dir);
 	snprintf(c->modem_vendor, sizeof(c->modem_vendor), "quectel");
+	c->ctl_group[0] = c->ctl_admin_group[0] = '\0'; /* test_groups sets them */
 }
 
 static void make_prompts(const char *lang)
@@ -113,6 +114,17 @@ static void test_groups(void **state)
 	assert_int_equal(check(&c), -EINVAL);
 	assert_int_equal(n_errors, 1);
 	assert_true(has("error ctl.admin_group", "no group 'rinki-admn'"));
+	/* the defaults: never an error, as rinkid goes on without them; a warning for each
+	   one missing on this machine (one without the package's groups) */
+	snprintf(c.ctl_group, sizeof(c.ctl_group), "rinki-status");
+	snprintf(c.ctl_admin_group, sizeof(c.ctl_admin_group), "rinki-admin");
+	bool no_status = !getgrnam("rinki-status"), no_admin = !getgrnam("rinki-admin");
+	assert_int_equal(check(&c), (int)no_status + (int)no_admin);
+	assert_int_equal(n_errors, 0);
+	if (no_status)
+		assert_true(has("warn ctl.group", "no group 'rinki-status' (the default)"));
+	if (no_admin)
+		assert_true(has("warn ctl.admin_group", "no group 'rinki-admin' (the default)"));
 }
 
 static void test_no_bridge_and_key_source(void **state)
@@ -120,6 +132,7 @@ static void test_no_bridge_and_key_source(void **state)
 	(void)state;
 	struct gw_conf c;
 	gw_conf_defaults(&c); /* no audio, modem.vendor generic */
+	c.ctl_group[0] = c.ctl_admin_group[0] = '\0';
 	assert_int_equal(check(&c), 2);
 	assert_int_equal(n_errors, 0);
 	assert_true(has("warn audio.radio", "no announcement"));

@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "store/db.h"
 #include "core/log.h"
@@ -2143,10 +2146,62 @@ static void test_worker_lang_pin(void **state)
 	}
 }
 
+/* PINs are peppered with a key only rinkid's user reads: a stolen database alone does not
+   give the PINs away to a 10^8 guess. Hashes made before the pepper keep working. */
+static void test_pin_pepper(void **state)
+{
+	char pdir[] = "/tmp/rinki-pepper-XXXXXX", path[64], other[64], cmd[96];
+	char legacy[GW_ROSTER_PIN_HASH_MAX], peppered[GW_ROSTER_PIN_HASH_MAX];
+	struct stat st;
+	(void)state;
+	assert_non_null(mkdtemp(pdir));
+	snprintf(path, sizeof(path), "%s/rinki.db.pepper", pdir);
+	snprintf(other, sizeof(other), "%s/other.pepper", pdir);
+
+	gw_roster_pepper_forget();
+	assert_int_equal(gw_roster_hash_pin("4711", legacy), 0);
+	/* no pepper file and not allowed to make one */
+	assert_int_equal(gw_roster_pepper_load(path, false), -ENOENT);
+	/* made on first load: 32 random bytes, the owner's only */
+	assert_int_equal(gw_roster_pepper_load(path, true), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 32);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(gw_roster_hash_pin("4711", peppered), 0);
+	assert_true(strncmp(peppered, "pep1:$argon2id$", 15) == 0);
+	assert_int_equal(gw_roster_verify_pin(peppered, "4711"), 0);
+	assert_int_equal(gw_roster_verify_pin(peppered, "4712"), -EACCES);
+	assert_int_equal(gw_roster_verify_pin(legacy, "4711"), 0); /* an old hash still works */
+	assert_int_equal(gw_roster_verify_pin(legacy, "4712"), -EACCES);
+	/* the hash alone (without the pepper) is not the PIN's argon2 hash */
+	assert_int_not_equal(crypto_pwhash_str_verify(peppered + 5, "4711", 4), 0);
+	/* loaded again: the same pepper */
+	gw_roster_pepper_forget();
+	assert_int_equal(gw_roster_verify_pin(peppered, "4711"), -ENOKEY);
+	assert_int_equal(gw_roster_pepper_load(path, true), 0);
+	assert_int_equal(gw_roster_verify_pin(peppered, "4711"), 0);
+	/* another pepper: the PIN no longer matches */
+	assert_int_equal(gw_roster_pepper_load(other, true), 0);
+	assert_int_equal(gw_roster_verify_pin(peppered, "4711"), -EACCES);
+	/* a pepper others may read, a short one, a symlink: refused */
+	assert_int_equal(chmod(other, 0640), 0);
+	assert_int_equal(gw_roster_pepper_load(other, false), -EPERM);
+	assert_int_equal(truncate(other, 16), 0);
+	assert_int_equal(chmod(other, 0600), 0);
+	assert_int_equal(gw_roster_pepper_load(other, false), -EINVAL);
+	snprintf(cmd, sizeof(cmd), "%s/link", pdir);
+	assert_int_equal(symlink(path, cmd), 0);
+	assert_true(gw_roster_pepper_load(cmd, false) < 0);
+	gw_roster_pepper_forget();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pdir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_time),
+	    cmocka_unit_test(test_pin_pepper),
 	    cmocka_unit_test_setup_teardown(test_shift_boundaries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_year_of_shifts, setup, teardown),
