@@ -233,6 +233,7 @@ struct callrun {
 	bool released;			/* the current call was released */
 	int64_t t_in, t_rel;		/* when the current call came / was released (us) */
 	int64_t ata[CALLS], rel[CALLS]; /* delays (us), -1: not seen */
+	int64_t atd[CALLS];		/* incoming call -> ATD handed over (us) */
 };
 
 static int cop_answer(void *arg, int cci)
@@ -258,8 +259,10 @@ static int cop_ok(void *arg, int cci)
 }
 static int cop_dial(void *arg, const char *number)
 {
-	(void)arg;
+	struct callrun *r = arg;
 	(void)number;
+	if (r->n > 0 && r->atd[r->n - 1] < 0)
+		r->atd[r->n - 1] = mono_us() - r->t_in;
 	return 0;
 }
 static int cop_sms(void *arg, const char *number, const char *text)
@@ -297,7 +300,7 @@ static void on_call_next(struct gw_loop *loop, void *arg)
 	}
 	struct gw_pei_call_in in = {.cci = r->n + 1};
 	snprintf(in.calling, sizeof(in.calling), "2269001");
-	r->ata[r->n] = r->rel[r->n] = -1;
+	r->ata[r->n] = r->rel[r->n] = r->atd[r->n] = -1;
 	r->n++;
 	r->released = false;
 	r->t_in = mono_us();
@@ -377,6 +380,9 @@ static void calls_mode(const char *dir, bool writer, int64_t ata[3], int64_t rel
 			first_slow = i + 1;
 	spread(r.ata, CALLS, ata, &seen_a);
 	spread(r.rel, CALLS, rel, &seen_r);
+	int64_t atd[3];
+	int seen_d;
+	spread(r.atd, CALLS, atd, &seen_d);
 	spread(r.late, r.nticks, late, &seen_l);
 	printf(
 	    "%-14s ATA delay p50 %6lld us p99 %6lld us max %6lld us (%d calls)   release delay "
@@ -385,8 +391,10 @@ static void calls_mode(const char *dir, bool writer, int64_t ata[3], int64_t rel
 	    writer ? "writer thread" : "on the loop", (long long)ata[0], (long long)ata[1],
 	    (long long)ata[2], seen_a, (long long)rel[0], (long long)rel[1], (long long)rel[2],
 	    seen_r, (long long)late[0], (long long)late[1], (long long)late[2]);
-	printf("%-14s ATA over 10 ms: %d of %d calls (the first: call %d)\n", "", slow, CALLS,
-	       first_slow);
+	printf("%-14s ATA over 10 ms: %d of %d calls (the first: call %d); ATD handed over p50 "
+	       "%lld us p99 %lld us max %lld us after the call (%d)\n",
+	       "", slow, CALLS, first_slow, (long long)atd[0], (long long)atd[1], (long long)atd[2],
+	       seen_d);
 }
 
 static double ratio(int64_t before, int64_t after)
