@@ -1,7 +1,8 @@
 /*
  * loop: poll() over a small table of fds plus a sorted singly linked list of
  * caller-owned timers. An iteration fills the pollfd array, waits until the
- * nearest timer, runs due timers, then dispatches fd events. Deleting an fd from
+ * nearest timer, runs deferred work (gw_loop_defer()), due timers, then dispatches fd
+ * events; while work is deferred it waits at most GW_LOOP_DEFER_MS. Deleting an fd from
  * inside a callback only marks its slot; slots are compacted between iterations,
  * so dispatch never touches a freed entry.
  */
@@ -30,7 +31,9 @@ struct gw_loop {
 	struct fd_slot *slots;
 	struct pollfd *pfds;
 	int nslots, cap;
-	struct gw_timer *timers; /* sorted by due_ms */
+	struct gw_timer *timers;   /* sorted by due_ms */
+	struct gw_timer *deferred; /* gw_loop_defer(), in order */
+	int64_t defer_round;	   /* the round deferred work joins now */
 	bool frozen;
 	int64_t frozen_mono, wall_offset;
 	bool stop;
@@ -140,13 +143,17 @@ void gw_timer_cancel(struct gw_loop *loop, struct gw_timer *t)
 {
 	if (!t->armed)
 		return;
-	for (struct gw_timer **pp = &loop->timers; *pp; pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			break;
+	struct gw_timer **lists[2] = {&loop->timers, &loop->deferred};
+	for (int l = 0; l < 2; l++)
+		for (struct gw_timer **pp = lists[l]; *pp; pp = &(*pp)->next) {
+			if (*pp == t) {
+				*pp = t->next;
+				l = 2;
+				break;
+			}
 		}
-	}
 	t->armed = false;
+	t->deferred = false;
 	t->next = NULL;
 }
 
@@ -162,10 +169,40 @@ void gw_timer_schedule(struct gw_loop *loop, struct gw_timer *t, int64_t ms)
 	t->armed = true;
 }
 
+void gw_loop_defer(struct gw_loop *loop, struct gw_timer *t)
+{
+	gw_timer_cancel(loop, t);
+	t->due_ms = loop->defer_round;
+	t->deferred = true;
+	struct gw_timer **pp = &loop->deferred;
+	while (*pp)
+		pp = &(*pp)->next;
+	t->next = NULL;
+	*pp = t;
+	t->armed = true;
+}
+
+/* The deferred work of the rounds so far, in order; what it defers again waits for the
+   next sleep. */
+static void run_deferred(struct gw_loop *loop)
+{
+	int64_t round = loop->defer_round++;
+	while (loop->deferred && loop->deferred->due_ms <= round) {
+		struct gw_timer *t = loop->deferred;
+		loop->deferred = t->next;
+		t->next = NULL;
+		t->armed = false;
+		t->deferred = false;
+		t->cb(loop, t->arg);
+	}
+}
+
 int64_t gw_timer_remaining(struct gw_loop *loop, const struct gw_timer *t)
 {
 	if (!t->armed)
 		return -1;
+	if (t->deferred)
+		return 0;
 	int64_t left = t->due_ms - gw_loop_now_ms(loop);
 	return left < 0 ? 0 : left;
 }
@@ -206,6 +243,7 @@ void gw_loop_clock_advance(struct gw_loop *loop, int64_t ms)
 {
 	assert(loop->frozen);
 	int64_t target = loop->frozen_mono + ms;
+	run_deferred(loop); /* time passed: the loop slept */
 	/* Step through each due time so timers fire in order, each seeing its own now. */
 	while (loop->timers && loop->timers->due_ms <= target) {
 		if (loop->timers->due_ms > loop->frozen_mono)
@@ -247,6 +285,8 @@ int gw_loop_run_once(struct gw_loop *loop, int max_wait_ms)
 		    (struct pollfd){.fd = loop->slots[i].fd, .events = loop->slots[i].events};
 
 	int timeout = max_wait_ms;
+	if (loop->deferred && (timeout < 0 || timeout > GW_LOOP_DEFER_MS))
+		timeout = GW_LOOP_DEFER_MS;
 	if (loop->timers && !loop->frozen) {
 		int64_t left = loop->timers->due_ms - gw_loop_now_ms(loop);
 		if (left < 0)
@@ -261,6 +301,7 @@ int gw_loop_run_once(struct gw_loop *loop, int max_wait_ms)
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "poll: %s", strerror(errno));
 		return -errno;
 	}
+	run_deferred(loop);
 	run_timers(loop);
 	int dispatched = 0;
 	for (int i = 0; i < n && rc > 0; i++) {

@@ -25,6 +25,7 @@ struct gw_timer {
 	gw_timer_cb cb;
 	void *arg;
 	bool armed;
+	bool deferred; /* armed by gw_loop_defer(); due_ms is then its round */
 	struct gw_timer *next;
 };
 
@@ -49,6 +50,15 @@ void gw_timer_init(struct gw_timer *t, gw_timer_cb cb, void *arg);
 void gw_timer_schedule(struct gw_loop *loop, struct gw_timer *t, int64_t ms);
 /* Disarm t; harmless when it is not armed. */
 void gw_timer_cancel(struct gw_loop *loop, struct gw_timer *t);
+/*
+ * Run t's callback once the loop has slept: after the next poll() of this loop returns
+ * (it waits at most GW_LOOP_DEFER_MS for it), before that iteration's timers and fd
+ * callbacks, so nothing else the loop delivers overtakes it. Work that follows an urgent
+ * write goes here, so that the reader of the write gets the CPU first. gw_timer_cancel()
+ * withdraws it; gw_timer_remaining() says 0 while it waits.
+ */
+void gw_loop_defer(struct gw_loop *loop, struct gw_timer *t);
+#define GW_LOOP_DEFER_MS 1
 /* Milliseconds left until t fires, or -1 when not armed. */
 int64_t gw_timer_remaining(struct gw_loop *loop, const struct gw_timer *t);
 

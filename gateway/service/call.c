@@ -383,23 +383,19 @@ static void unstaffed(struct gw_call *c)
 	call_close_incident(c, "unstaffed", -1, NULL);
 }
 
-static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
+/*
+ * The start after the page went out: the log line, the incident committed with its first
+ * events, the radio answered by policy. Runs once the loop slept after the ATD (see
+ * st_new), or at once when anything else reaches the incident first (catch_up).
+ */
+static void start_rest(struct gw_call *c)
 {
-	(void)ev;
-	(void)data;
-	struct gw_call *c = fi->priv;
-
-	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
-	int staffed = c->nchain > 0 || c->fallback >= 0;
-	if (c->nchain == 0)
-		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
-	int dialled = staffed && call_page_step(c) == 0;
 	LOGCALL(c, GW_LOG_NOTICE, "radio: individual call from %s (%s) -> line %s (%s)", c->caller,
 		c->caller_name[0] ? c->caller_name : "unknown organisation",
 		c->line[0] ? c->line : "none", c->line_name[0] ? c->line_name : "no route");
 
 	/* 2. Commit the incident and its first events in one transaction. */
-	open_in_log(c, dialled);
+	open_in_log(c, c->dialled);
 
 	/* An authority call from an ISSI not in the directory is served all the same, and
 	   flagged. */
@@ -413,16 +409,52 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 	if (c->mgr->conf->radio_answer == GW_RADIO_ANSWER_AT_ONCE)
 		call_radio_answer(c);
 
-	if (!staffed) {
+	if (!c->staffed) {
 		unstaffed(c);
 		return;
 	}
 	if (call_set_state(c, GW_CALL_ST_PAGING) < 0)
 		return;
-	if (!dialled) {
+	if (!c->dialled) {
 		call_log_event(c, "page_failed", "%s", c->chain[c->step].phone);
 		next_step(c);
 	}
+}
+
+static void on_start_rest(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	start_rest(arg);
+}
+
+/* Anything that reaches the live incident runs the rest of its start first, so that
+   events are handled in order and find it committed. */
+static void catch_up(struct gw_calls *m)
+{
+	if (m->live && m->live->rest.armed) {
+		gw_timer_cancel(m->loop, &m->live->rest);
+		start_rest(m->live);
+	}
+}
+
+static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
+{
+	(void)ev;
+	(void)data;
+	struct gw_call *c = fi->priv;
+
+	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
+	c->staffed = c->nchain > 0 || c->fallback >= 0;
+	if (c->nchain == 0)
+		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
+	c->dialled = c->staffed && call_page_step(c) == 0;
+	/* The rest (log, commit, SMS, answer) once the loop slept: the ATD is written, and
+	   the modem's reader gets the CPU before rinkid spends it on the rest (issue #13). */
+	gw_timer_init(&c->rest, on_start_rest, c);
+	if (c->dialled)
+		gw_loop_defer(c->mgr->loop, &c->rest);
+	else
+		start_rest(c);
 }
 
 static void st_paging(struct gw_fsm_inst *fi, int ev, const void *data)
@@ -724,6 +756,7 @@ void gw_calls_free(struct gw_calls *m)
 {
 	if (!m)
 		return;
+	gw_timer_cancel(m->loop, &m->slot.rest);
 	if (m->live)
 		gw_fsm_term(&m->live->fi, 0); /* cancels its timer */
 	free(m);
@@ -738,6 +771,8 @@ int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *dat
 {
 	if (!m->live)
 		return -ENOENT;
+	if (ev != GW_CALL_EV_START)
+		catch_up(m);
 	int rc = gw_fsm_dispatch(&m->live->fi, ev, data);
 	return rc == -ESRCH ? GW_CALL_ST_CLOSED : rc; /* the event closed it */
 }
@@ -943,6 +978,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 		     in->cci, in->calling, in->ai_service, in->comms_type);
 		return;
 	}
+	catch_up(m);
 	struct radio_leg *lost = call_radio_leg_of(m, in->cci);
 	if (lost) {
 		/* The terminal cannot have two calls with one identifier: the live incident's
@@ -981,6 +1017,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 
 void gw_calls_radio_connected(struct gw_calls *m, int cci)
 {
+	catch_up(m);
 	struct radio_leg *leg = call_radio_leg_of(m, cci);
 	if (!leg) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO, "radio call %d connected, no incident for it", cci);
@@ -991,6 +1028,7 @@ void gw_calls_radio_connected(struct gw_calls *m, int cci)
 
 void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
 {
+	catch_up(m);
 	struct radio_leg *leg = call_radio_leg_of(m, cci);
 	if (!leg && busy_released(m, cci, cause))
 		return;
@@ -1004,6 +1042,7 @@ void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
 
 void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
 {
+	catch_up(m);
 	if (!m->live)
 		return;
 	if (!call_leg_live(&m->live->phone.fi)) {
@@ -1017,6 +1056,7 @@ void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)
 
 void gw_calls_phone_dtmf(struct gw_calls *m, char digit)
 {
+	catch_up(m);
 	if (!m->live && gw_callback_live(m->callback)) {
 		gw_callback_key(m->callback, digit);
 		return;
@@ -1049,6 +1089,7 @@ const char *gw_calls_line(const struct gw_calls *m)
 
 void gw_calls_phone_key(struct gw_calls *m, char digit, enum gw_dtmf_src src)
 {
+	catch_up(m);
 	const char *from = src == GW_DTMF_SRC_INBAND ? "in-band" : "modem";
 	if (!gw_dtmf_dedup_accept(&m->keys, digit, src, gw_loop_now_ms(m->loop))) {
 		LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s) is the press already reported", digit,
@@ -1168,6 +1209,7 @@ static int code_reply(struct gw_calls *m, const char *from, int code)
 
 int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 {
+	catch_up(m);
 	struct gw_call *c = m->live;
 	int code = 0;
 	int kind = gw_call_parse_sms_reply(text, &code);
@@ -1204,6 +1246,7 @@ int gw_calls_phone_sms(struct gw_calls *m, const char *from, const char *text)
 
 void gw_calls_phone_cause(struct gw_calls *m, const char *number, const char *text)
 {
+	catch_up(m);
 	/* the live incident, or the one that just closed (its last page failed) */
 	struct gw_call *c = m->live ? m->live : &m->slot;
 	if (!m->live && (!c->seq || gw_loop_now_ms(m->loop) - m->closed_mono > CAUSE_LATE_MS))
@@ -1226,6 +1269,7 @@ static int reject_incoming(struct gw_calls *m)
 
 int gw_calls_phone_incoming(struct gw_calls *m, const char *number)
 {
+	catch_up(m);
 	struct gw_call *c = m->live;
 	struct gw_roster_step w;
 	const char *who = number[0] ? number : "a withheld number";
@@ -1267,6 +1311,7 @@ void gw_calls_set_callback(struct gw_calls *m, struct gw_callback *cb)
 
 void gw_calls_radio_link(struct gw_calls *m, int up)
 {
+	catch_up(m);
 	struct gw_call *c = m->live;
 	if (!c)
 		return;
@@ -1278,6 +1323,7 @@ void gw_calls_radio_link(struct gw_calls *m, int up)
 
 int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
 {
+	catch_up(m);
 	struct gw_call *c = m->live;
 	if (!c)
 		return 0;
@@ -1290,6 +1336,7 @@ int gw_calls_board_link(struct gw_calls *m, int up, const char *detail)
 
 void gw_calls_phone_ended(struct gw_calls *m, enum gw_modem_end why)
 {
+	catch_up(m);
 	/* Our own hang-up is an action's consequence, not news. */
 	if (why == GW_MODEM_END_LOCAL)
 		return;

@@ -202,6 +202,7 @@ void call_closed(struct gw_fsm_inst *fi, int cause)
 {
 	(void)cause;
 	struct gw_call *c = fi->priv;
+	gw_timer_cancel(c->mgr->loop, &c->rest);
 	c->mgr->live = NULL;
 	c->mgr->closed_mono = gw_loop_now_ms(c->mgr->loop);
 }

@@ -91,6 +91,8 @@ struct gw_call {
 	int64_t started_mono; /* monotonic, for durations */
 	int64_t page_mono;    /* when the current step was dialled */
 	int64_t bridged_mono;
+	struct gw_timer rest; /* the rest of the start, after the ATD, once the loop slept */
+	bool staffed, dialled;
 };
 
 /* A busy caller's radio call, until its release is logged in its busy entry. */

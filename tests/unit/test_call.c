@@ -168,6 +168,7 @@ static void incoming(struct fx *f, int cci, const char *from)
 	struct gw_pei_call_in in = {.cci = cci, .hook = 0, .simplex = 0, .comms_type = 0};
 	snprintf(in.calling, sizeof(in.calling), "%s", from);
 	gw_calls_radio_incoming(f->calls, &in);
+	gw_loop_clock_advance(f->loop, 0); /* the loop sleeps once: the rest of the start runs */
 }
 
 /* Collected from the call log of one incident. */
@@ -1028,6 +1029,47 @@ static void test_after_hours_line(void **state)
 }
 
 /*
+ * The page leaves first and alone: until the loop has slept once, nothing else of the
+ * start (SMS, ATA, the call log) is done, so the modem's reader gets the CPU (#13).
+ */
+static void test_page_before_the_rest(void **state)
+{
+	struct fx *f = *state;
+	struct gw_pei_call_in in = {.cci = 1};
+	snprintf(in.calling, sizeof(in.calling), "2269001");
+	gw_calls_radio_incoming(f->calls, &in);
+	assert_string_equal(f->trace, "ATD +358401234567;");
+	assert_int_equal(gw_calls_last_id(f->calls), 0); /* not committed yet */
+	gw_loop_clock_advance(f->loop, 0);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 1;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	assert_true(gw_calls_last_id(f->calls) > 0);
+}
+
+/*
+ * An event that reaches the incident before the loop slept (the officer's release read in
+ * the same chunk as the call) finds the start done: the incident is opened, then closed.
+ */
+static void test_event_before_the_rest_in_order(void **state)
+{
+	struct fx *f = *state;
+	struct gw_pei_call_in in = {.cci = 1};
+	struct logged l;
+	snprintf(in.calling, sizeof(in.calling), "2269001");
+	gw_calls_radio_incoming(f->calls, &in);
+	gw_calls_radio_released(f->calls, 1, 1);
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_CLOSED);
+	assert_true(strncmp(f->trace, "ATD +358401234567;SMS +358401234567;ATA 1;", 42) == 0);
+	read_log(f, &l);
+	assert_true(l.ended);
+	assert_true(strncmp(l.kinds, "open,", 5) == 0);
+	char before[sizeof(f->trace)];
+	snprintf(before, sizeof(before), "%s", f->trace);
+	gw_loop_clock_advance(f->loop, 0); /* nothing of the start is left to run */
+	assert_string_equal(f->trace, before);
+}
+
+/*
  * The radio leg owns the officer's call: its cci and simplex flag while the incident is
  * live, nothing once it closed. An event that closes the incident returns CLOSED.
  */
@@ -1118,6 +1160,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unknown_caller_served_and_flagged, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_radio_leg_owns_the_officers_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_page_before_the_rest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_before_the_rest_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_leg_owns_the_workers_call, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,12 +112,70 @@ static void test_signalfd(void **state)
 	gw_loop_free(l);
 }
 
+static struct gw_timer again;
+
+static void fire_and_defer(struct gw_loop *loop, void *arg)
+{
+	fire(loop, arg);
+	gw_loop_defer(loop, &again); /* deferred from deferred work: the next sleep */
+}
+
+static void on_pipe_order(struct gw_loop *l, int fd, short revents, void *arg)
+{
+	char b[16];
+	(void)revents;
+	assert_true(read(fd, b, sizeof(b)) > 0);
+	fire(l, arg);
+}
+
+/*
+ * Deferred work runs after the next poll returns, in order, before that iteration's
+ * timers and fd callbacks; a cancelled one never runs; one deferred by deferred work waits
+ * for the next poll; with work deferred and nothing else to do, poll returns (it waits at
+ * most GW_LOOP_DEFER_MS, not until the far timer).
+ */
+static void test_defer(void **state)
+{
+	(void)state;
+	struct gw_loop *l = gw_loop_new();
+	struct gw_timer a, b, c, t;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	gw_timer_init(&a, fire, "a");
+	gw_timer_init(&b, fire_and_defer, "b");
+	gw_timer_init(&c, fire, "c");
+	gw_timer_init(&t, fire, "t");
+	gw_timer_init(&again, fire, "g");
+	order[0] = '\0';
+	assert_int_equal(gw_loop_add_fd(l, p[0], POLLIN, on_pipe_order, "f"), 0);
+	gw_timer_schedule(l, &t, 0);
+	gw_loop_defer(l, &a);
+	gw_loop_defer(l, &b);
+	gw_loop_defer(l, &c);
+	assert_int_equal(gw_timer_remaining(l, &a), 0);
+	gw_timer_cancel(l, &c);
+	assert_int_equal(gw_timer_remaining(l, &c), -1);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_string_equal(order, ""); /* nothing before the loop runs */
+	assert_true(gw_loop_run_once(l, -1) >= 0);
+	assert_string_equal(order, "abtf");
+	gw_timer_schedule(l, &t, 3600 * 1000); /* far away: must not hold the deferred work */
+	assert_true(gw_loop_run_once(l, -1) >= 0);
+	assert_string_equal(order, "abtfg");
+	gw_loop_del_fd(l, p[0]);
+	gw_timer_cancel(l, &t);
+	close(p[0]);
+	close(p[1]);
+	gw_loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_timers_in_order),
 	    cmocka_unit_test(test_fd_dispatch_and_delete),
 	    cmocka_unit_test(test_signalfd),
+	    cmocka_unit_test(test_defer),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
