@@ -321,6 +321,8 @@ static void test_silent_radio_reboot_mid_call(void **state)
 			 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001 cci=1"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	/* the page leaves before the incident is written (#13): wait for the rest of the start */
+	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "incident", NULL), 0);
 	read_incident(&l);
 	assert_true(newest_id > first);
 	assert_int_equal(l.ended, 0);
