@@ -62,7 +62,8 @@ int gw_event_json_str(const char *s, char *out, size_t len)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), o = 0;
-	/* room for a 6-byte escape, the closing quote and the NUL is checked per character */
+	/* every byte is checked against len, the NUL kept back; a string that does not fit
+	   is refused whole, so no caller ever sees one cut inside an escape */
 #define PUT(c)                                                                                     \
 	do {                                                                                       \
 		if (o + 1 >= len)                                                                  \

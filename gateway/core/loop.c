@@ -226,6 +226,14 @@ void gw_loop_clock_override(struct gw_loop *loop, int64_t mono_ms, int64_t wall_
 	loop->wall_offset = wall_ms - mono_ms;
 }
 
+int64_t gw_loop_next_timer_ms(struct gw_loop *loop)
+{
+	if (!loop->timers)
+		return -1;
+	int64_t left = loop->timers->due_ms - gw_loop_now_ms(loop);
+	return left > 0 ? left : 0;
+}
+
 static void run_timers(struct gw_loop *loop)
 {
 	int64_t now = gw_loop_now_ms(loop);

@@ -76,6 +76,9 @@ int64_t gw_loop_wall_ms(struct gw_loop *loop);
 void gw_loop_clock_override(struct gw_loop *loop, int64_t mono_ms, int64_t wall_ms);
 /* Move a frozen clock forward by ms and run the timers that became due. */
 void gw_loop_clock_advance(struct gw_loop *loop, int64_t ms);
+/* Milliseconds of loop time until the earliest armed timer is due (0 when one is due
+   already), or -1 when none is armed: how far a test moves a frozen clock for the next. */
+int64_t gw_loop_next_timer_ms(struct gw_loop *loop);
 
 /*
  * One iteration: poll at most max_wait_ms (-1: until the next timer or forever),

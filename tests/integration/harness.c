@@ -883,12 +883,8 @@ static int collect(va_list ap, const char **match)
 	return n;
 }
 
-/*
- * Matching lines of the stream; with nth > 0 the nth one is copied to *hit. -1 when a
- * line does not parse (reported once per line).
- */
-static int ev_scan(const struct h_rig *r, const char *type, const char *const *match, int nmatch,
-		   int nth, struct ev_line *hit)
+/* Matching lines of the stream, or -1 when a line does not parse (reported). */
+static int ev_scan(const struct h_rig *r, const char *type, const char *const *match, int nmatch)
 {
 	FILE *f = fopen(r->events, "r");
 	if (!f)
@@ -904,8 +900,8 @@ static int ev_scan(const struct h_rig *r, const char *type, const char *const *m
 			fclose(f);
 			return -1;
 		}
-		if (ev_matches(&ev, type, match, nmatch) && ++n == nth && hit)
-			*hit = ev;
+		if (ev_matches(&ev, type, match, nmatch))
+			n++;
 	}
 	fclose(f);
 	return n;
@@ -918,7 +914,7 @@ int h_ev_count(const struct h_rig *r, const char *type, ...)
 	va_start(ap, type);
 	int nmatch = collect(ap, match);
 	va_end(ap);
-	return nmatch < 0 ? -1 : ev_scan(r, type, match, nmatch, 0, NULL);
+	return nmatch < 0 ? -1 : ev_scan(r, type, match, nmatch);
 }
 
 static int wait_count(struct h_rig *r, int n, int timeout_ms, const char *type, va_list ap)
@@ -931,7 +927,7 @@ static int wait_count(struct h_rig *r, int n, int timeout_ms, const char *type, 
 	int64_t end = now_ms() + timeout_ms;
 	int got;
 	do {
-		got = ev_scan(r, type, match, nmatch, 0, NULL);
+		got = ev_scan(r, type, match, nmatch);
 		if (got < 0)
 			return -1;
 		if (got >= n) {
@@ -972,17 +968,4 @@ int h_wait_rinkid_event(struct h_rig *r, int timeout_ms, const char *type, ...)
 	int rc = wait_count(r, 1, timeout_ms, type, ap);
 	va_end(ap);
 	return rc;
-}
-
-int h_ev_field(const struct h_rig *r, int nth, const char *type, const char *match, const char *key,
-	       char *out, size_t len)
-{
-	static struct ev_line hit;
-	const char *m[1] = {match};
-	if (nth < 1 || ev_scan(r, type, m, match ? 1 : 0, nth, &hit) < nth)
-		return -1;
-	const struct ev_field *f = ev_get(&hit, key);
-	if (!f || (size_t)snprintf(out, len, "%s", f->val) >= len)
-		return -1;
-	return 0;
 }

@@ -115,10 +115,6 @@ int h_wait_ev_count(struct h_rig *r, int n, int timeout_ms, const char *type, ..
 /* h_wait_ev_count for one line. */
 int h_wait_rinkid_event(struct h_rig *r, int timeout_ms, const char *type, ...)
     __attribute__((sentinel));
-/* The value of field key (unescaped) in the last line that matched (n-th, 1-based, when
-   several), copied to out; 0, or -1 when there is no such line or field. */
-int h_ev_field(const struct h_rig *r, int nth, const char *type, const char *match, const char *key,
-	       char *out, size_t len);
 
 #endif
 

@@ -383,6 +383,12 @@ static void test_monitored_group_logged_not_paged(void **state)
 	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "ATD"), 0);
 	assert_int_equal(h_log_count(&rig, "ATA"), 0);
+	/* the stream saw the call come and go, and no incident or page for it */
+	assert_int_equal(h_ev_count(&rig, "radio_call", "event=incoming", "caller=2269001", NULL),
+			 1);
+	assert_int_equal(h_ev_count(&rig, "radio_call", "event=released", NULL), 1);
+	assert_int_equal(h_ev_count(&rig, "incident", NULL), 0);
+	assert_int_equal(h_ev_count(&rig, "page_sent", NULL), 0);
 
 	/* a group call on a group not monitored goes to the call manager as before (which
 	   pages individual calls only): not monitored, not logged as a group call */

@@ -31,20 +31,27 @@ static void test_timers_in_order(void **state)
 	gw_timer_init(&b, fire, "b");
 	gw_timer_init(&c, fire, "c");
 	order[0] = '\0';
+	assert_int_equal(gw_loop_next_timer_ms(l), -1);
 	gw_timer_schedule(l, &a, 300);
 	gw_timer_schedule(l, &b, 100);
 	gw_timer_schedule(l, &c, 200);
 	assert_int_equal(gw_timer_remaining(l, &a), 300);
+	assert_int_equal(gw_loop_next_timer_ms(l), 100);
 	gw_timer_cancel(l, &c);
 	assert_int_equal(gw_timer_remaining(l, &c), -1);
 	gw_loop_clock_advance(l, 99);
 	assert_string_equal(order, "");
+	assert_int_equal(gw_loop_next_timer_ms(l), 1);
 	gw_loop_clock_advance(l, 1);
 	assert_string_equal(order, "b");
+	/* c was cancelled: a is next, due at 400 */
+	assert_int_equal(gw_loop_next_timer_ms(l), 200);
 	/* rescheduling replaces the old due time */
 	gw_timer_schedule(l, &a, 50);
+	assert_int_equal(gw_loop_next_timer_ms(l), 50);
 	gw_loop_clock_advance(l, 1000);
 	assert_string_equal(order, "ba");
+	assert_int_equal(gw_loop_next_timer_ms(l), -1);
 	assert_int_equal(gw_loop_now_ms(l), 1200);
 	assert_int_equal(gw_loop_wall_ms(l), 1001200);
 	gw_loop_free(l);
