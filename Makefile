@@ -5,6 +5,7 @@
 #   make test       every test, built with ASan/UBSan; make -j2 test runs them in parallel,
 #                   logs in build/test-logs/, last line "N passed, N failed"
 #   make bench      benchmarks under tests/bench (print figures)
+#   make sync-drills  the county sync drills' long forms (about 2 minutes)
 #   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
 #   make fuzz-smoke every fuzz target under gcc + ASan/UBSan, seeds + bounded mutations
 #   make browser    rinki-web in headless Chromium (tests/browser/), screenshots in build/
@@ -172,6 +173,15 @@ build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
 build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
 build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
 	| build/san/bin/rinki-sync
+# The county sync drills (test_sync_drills): rinkid, the simulators and rinki-sync, libpq.
+build/san/tests/integration/test_sync_drills.o: SAN_CFLAGS += $(PQ_CFLAGS)
+build/san/integ/test_sync_drills: PKG_LIBS += $(PQ_LIBS)
+build/san/integ/test_sync_drills: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
+# The long forms of the drills, by hand: the county down for 60 s while 100 calls go on.
+.PHONY: sync-drills
+sync-drills: build/san/integ/test_sync_drills build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 RINKI_BIN=build/san/bin RINKI_DRILL_DOWN_S=60 \
+		RINKI_DRILL_GAP_MS=1000 $<
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
