@@ -5,6 +5,7 @@
 #   make test       every test, built with ASan/UBSan; make -j2 test runs them in parallel,
 #                   logs in build/test-logs/, last line "N passed, N failed"
 #   make bench      benchmarks under tests/bench (print figures)
+#   make sync-drills  the county sync drills' long forms (about 2 minutes)
 #   make fuzz       fuzz targets under tests/fuzz (clang/libFuzzer), run by hand
 #   make fuzz-smoke every fuzz target under gcc + ASan/UBSan, seeds + bounded mutations
 #   make browser    rinki-web in headless Chromium (tests/browser/), screenshots in build/
@@ -182,6 +183,16 @@ build/san/integ/test_web_admin: build/san/tests/integration/test_web_admin.o \
 		build/san/tests/integration/harness.o $(WEB_LIB_SRCS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(WEB_LIBS) $(CMOCKA_LIBS) -lm
+
+# The county sync drills (test_sync_drills): rinkid, the simulators and rinki-sync, libpq.
+build/san/tests/integration/test_sync_drills.o: SAN_CFLAGS += $(PQ_CFLAGS)
+build/san/integ/test_sync_drills: PKG_LIBS += $(PQ_LIBS)
+build/san/integ/test_sync_drills: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
+# The long forms of the drills, by hand: the county down for 60 s while 100 calls go on.
+.PHONY: sync-drills
+sync-drills: build/san/integ/test_sync_drills build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 RINKI_BIN=build/san/bin RINKI_DRILL_DOWN_S=60 \
+		RINKI_DRILL_GAP_MS=1000 $<
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -454,6 +465,12 @@ build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 
 # The county sync's drain rate: a scratch PostgreSQL (tests/integration/pg_rig.c), rinki-sync.
 build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
+# The county sync's figures (issue #17): rinkid and the simulators (the harness), rinki-sync,
+# a scratch PostgreSQL.
+build/bench/sync_figures: tests/bench/sync_figures.c tests/integration/harness.c \
+		tests/integration/pg_rig.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 
