@@ -18,7 +18,8 @@
  * second log under a gateway id the county already holds is refused; a changed or deleted
  * county row fails rinki-sync --verify; a newer county schema is left alone. county_push()
  * is also driven directly: a retried batch, another row under a held seq, a gap, a bad
- * link. Three gateways start together on an empty county database. Waits are bounded
+ * link. Three gateways start together on an empty county database. The county roster: the
+ * newest version applied whole, kept while offline, a bad version refused. Waits are bounded
  * waits on conditions (30 s), never fixed sleeps.
  */
 #include <errno.h>
@@ -402,27 +403,6 @@ static int64_t status_value(struct gw *g, const char *key)
 	return v;
 }
 
-/* rinki-sync's log (stderr) has a line containing needle (bounded wait). 0 or -1. */
-static int wait_log(struct gw *g, const char *needle)
-{
-	int64_t end = now_ms() + WAIT_MS;
-	char buf[8192];
-
-	while (now_ms() < end) {
-		FILE *f = fopen(g->log, "r");
-		if (f) {
-			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-			fclose(f);
-			buf[n] = '\0';
-			if (strstr(buf, needle))
-				return 0;
-		}
-		pause_ms(POLL_MS);
-	}
-	fprintf(stderr, "timeout waiting for '%s' in %s\n", needle, g->log);
-	return -1;
-}
-
 /* How many lines of rinki-sync's log contain needle. */
 static int log_count(struct gw *g, const char *needle)
 {
@@ -435,6 +415,20 @@ static int log_count(struct gw *g, const char *needle)
 	if (f)
 		fclose(f);
 	return n;
+}
+
+/* rinki-sync's log (stderr) has a line containing needle (bounded wait). 0 or -1. */
+static int wait_log(struct gw *g, const char *needle)
+{
+	int64_t end = now_ms() + WAIT_MS;
+
+	while (now_ms() < end) {
+		if (log_count(g, needle) > 0)
+			return 0;
+		pause_ms(POLL_MS);
+	}
+	fprintf(stderr, "timeout waiting for '%s' in %s\n", needle, g->log);
+	return -1;
 }
 
 static void gw_fini(struct gw *g)
@@ -829,7 +823,8 @@ static void test_migrate_v1(void **state)
 			       " SELECT count(*) FROM i",
 			       NULL),
 			 1);
-	PQclear(PQexec(db_conn(), "DROP TABLE incidents"));
+	PQclear(PQexec(db_conn(), "DROP TABLE incidents; DROP TABLE rosters;"
+				  " DROP FUNCTION rosters_frozen"));
 	assert_int_equal(
 	    q_i64("SELECT count(*) FROM pg_tables WHERE tablename = 'incidents'", NULL), 0);
 	g = gw_new("gw-g", 100);
@@ -838,7 +833,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(wait_count(g->id, 40), 0);
 	assert_int_equal(q_i64("SELECT max(version) FROM schema_version", NULL),
 			 county_schema_version());
-	assert_int_equal(county_schema_version(), 2);
+	assert_int_equal(county_schema_version(), 3);
 	assert_int_equal(same_log(g->id, g->db), 40);
 	assert_true(same_incidents(g->id, g->db) > 0);
 	gw_fini(g);
@@ -880,6 +875,149 @@ static void test_three_gateways(void **state)
 	}
 }
 
+/* ---- roster pull ------------------------------------------------------------------------ */
+
+/* A roster CSV of n workers (w1..wn, one shift each on line sos). malloc'd. */
+static char *roster_csv(int n, const char *tag)
+{
+	size_t cap = 200 + (size_t)n * 200, len = 0;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	len += (size_t)snprintf(s + len, cap - len,
+				"line,sos,Sosiaalipäivystys %s,Socialjour,Social on-call\n", tag);
+	for (int i = 1; i <= n; i++)
+		len += (size_t)snprintf(s + len, cap - len,
+					"worker,w%d,Worker %d %s,+35840%07d,\n"
+					"shift,sos,w%d,2026-12-01T00:00Z,2027-01-01T00:00Z,%d\n",
+					i, i, tag, 1000000 + i, i, i);
+	return s;
+}
+
+/* A coordinator adds a roster version to the county; its version number, or -1. */
+static int64_t county_add_roster(const char *csv)
+{
+	return q_i64("INSERT INTO rosters (csv) VALUES ($1) RETURNING version", csv);
+}
+
+/* The local roster now, as the test's own connection reads it: workers and source. */
+static void local_roster(struct gw *g, size_t *workers, int64_t *version, char *name0,
+			 size_t name_len)
+{
+	struct gw_db_roster r;
+	struct gw_db_roster_source src;
+
+	assert_int_equal(gw_db_roster_read(g->db_h, &r), 0);
+	*workers = r.n_workers;
+	if (name0)
+		snprintf(name0, name_len, "%s", r.n_workers ? r.workers[0].name : "");
+	gw_db_roster_clear(&r);
+	assert_true(gw_db_roster_source_get(g->db_h, &src) >= 0);
+	*version = src.version;
+}
+
+/*
+ * (j) The county roster: the newest version is applied whole; a gateway offline while
+ * coordinators add versions keeps its last one (and says which) and applies the newest
+ * on return; a version with an error is refused whole, the one before stays.
+ */
+static void test_roster_pull(void **state)
+{
+	struct gw *g;
+	char *csv, line[96], name[64];
+	size_t workers;
+	int64_t v1, v2, v3, v4, v5, version;
+	(void)state;
+
+	/* the gateway's own login role, so that it can be cut off while the county runs */
+	PQclear(PQexec(db_conn(), "DROP ROLE IF EXISTS gw_r_login"));
+	PQclear(PQexec(db_conn(), "CREATE ROLE gw_r_login LOGIN SUPERUSER"));
+	conn_extra = " user=gw_r_login";
+	g = gw_new("gw-r", 100);
+	gw_write(g, 10);
+	csv = roster_csv(3, "v1");
+	v1 = county_add_roster(csv);
+	free(csv);
+	assert_true(v1 > 0);
+	gw_start_sync(g);
+	snprintf(line, sizeof(line), "roster_version %lld", (long long)v1);
+	assert_int_equal(wait_status(g, line), 0);
+	local_roster(g, &workers, &version, name, sizeof(name));
+	assert_int_equal(workers, 3);
+	assert_int_equal(version, v1);
+	assert_string_equal(name, "Worker 1 v1");
+	assert_true(status_value(g, "roster_made_ms") > 0);
+	assert_true(status_value(g, "roster_applied_ms") >= status_value(g, "roster_made_ms"));
+	assert_int_equal(wait_count(g->id, 10), 0);
+
+	/* offline: the county refuses the gateway's logins and drops its connection */
+	PQclear(PQexec(db_conn(), "ALTER ROLE gw_r_login NOLOGIN"));
+	PQclear(PQexec(db_conn(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+				  " WHERE usename = 'gw_r_login'"));
+	assert_int_equal(wait_status(g, "state down"), 0);
+	csv = roster_csv(5, "v2");
+	v2 = county_add_roster(csv);
+	free(csv);
+	csv = roster_csv(7, "v3");
+	v3 = county_add_roster(csv);
+	free(csv);
+	assert_true(v2 > v1 && v3 > v2);
+	gw_write(g, 5);
+	snprintf(line, sizeof(line), "local_head %lld", (long long)g->events);
+	assert_int_equal(wait_status(g, line), 0);
+	/* still the last version it had, and the status says which (and how old) */
+	snprintf(line, sizeof(line), "roster_version %lld", (long long)v1);
+	assert_int_equal(wait_status(g, line), 0);
+	local_roster(g, &workers, &version, NULL, 0);
+	assert_int_equal(workers, 3);
+	assert_int_equal(version, v1);
+
+	/* back: the newest version, whole */
+	PQclear(PQexec(db_conn(), "ALTER ROLE gw_r_login LOGIN"));
+	snprintf(line, sizeof(line), "roster_version %lld", (long long)v3);
+	assert_int_equal(wait_status(g, line), 0);
+	local_roster(g, &workers, &version, name, sizeof(name));
+	assert_int_equal(workers, 7);
+	assert_int_equal(version, v3);
+	assert_string_equal(name, "Worker 1 v3");
+	assert_int_equal(wait_count(g->id, g->events), 0);
+	assert_int_equal(wait_status(g, "roster_error -"), 0);
+
+	/* a version with one bad row (an unknown worker): refused whole, v3 stays */
+	csv = roster_csv(9, "v4");
+	char *bad = malloc(strlen(csv) + 64);
+	assert_non_null(bad);
+	sprintf(bad, "%sshift,sos,nobody,2026-12-01T00:00Z,2027-01-01T00:00Z,99\n", csv);
+	free(csv);
+	v4 = county_add_roster(bad);
+	free(bad);
+	assert_true(v4 > v3);
+	snprintf(line, sizeof(line), "roster: county version %lld refused, version %lld stays",
+		 (long long)v4, (long long)v3);
+	assert_int_equal(wait_log(g, line), 0);
+	local_roster(g, &workers, &version, name, sizeof(name));
+	assert_int_equal(workers, 7);
+	assert_int_equal(version, v3);
+	assert_string_equal(name, "Worker 1 v3");
+	assert_true(status_value(g, "roster_version") == v3);
+	/* the next good version replaces it */
+	csv = roster_csv(2, "v5");
+	v5 = county_add_roster(csv);
+	free(csv);
+	snprintf(line, sizeof(line), "roster_version %lld", (long long)v5);
+	assert_int_equal(wait_status(g, line), 0);
+	assert_int_equal(wait_status(g, "roster_error -"), 0);
+	local_roster(g, &workers, &version, NULL, 0);
+	assert_int_equal(workers, 2);
+	assert_int_equal(version, v5);
+	/* versions are never changed in the county: a correction is a new version */
+	PGresult *res = PQexec(db_conn(), "UPDATE rosters SET csv = 'x'");
+	assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+	PQclear(res);
+	gw_fini(g);
+	PQclear(PQexec(db_conn(), "DROP ROLE gw_r_login"));
+}
+
 /* ---- the server ------------------------------------------------------------------------- */
 
 static int server_up(void **state)
@@ -912,6 +1050,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_push_rules, close_county),
 	    cmocka_unit_test_teardown(test_migrate_v1, teardown),
 	    cmocka_unit_test_teardown(test_three_gateways, teardown),
+	    cmocka_unit_test_teardown(test_roster_pull, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, server_up, server_down);

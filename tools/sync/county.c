@@ -76,6 +76,20 @@ static const char *const migrations[] = {
     " FOREIGN KEY (gateway, open_seq) REFERENCES call_events (gateway, seq),"
     " FOREIGN KEY (gateway, close_seq) REFERENCES call_events (gateway, seq));"
     "CREATE INDEX incidents_started ON incidents (started_ms);",
+    /*
+     * v3: the county roster, versioned. Coordinators add a row per version (a complete
+     * roster CSV, the format rinkictl roster import reads); every gateway's rinki-sync
+     * applies the newest. Rows are never changed: a correction is a new version.
+     */
+    "CREATE TABLE rosters ("
+    " version bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " made timestamptz NOT NULL DEFAULT now(),"
+    " made_by text NOT NULL DEFAULT current_user,"
+    " csv text NOT NULL CHECK (octet_length(csv) BETWEEN 1 AND 67108864));"
+    "CREATE FUNCTION rosters_frozen() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN RAISE EXCEPTION 'roster versions are never changed: add a new one'; END$$;"
+    "CREATE TRIGGER rosters_frozen BEFORE UPDATE ON rosters"
+    " FOR EACH ROW EXECUTE FUNCTION rosters_frozen();",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -89,6 +103,7 @@ enum c_stmt {
 	C_INC_OPEN,
 	C_INC_CLOSE,
 	C_INC_CHECK,
+	C_ROSTER,
 	C_COUNT
 };
 
@@ -150,6 +165,12 @@ static const struct {
 		     " LEFT JOIN call_events c ON c.gateway = i.gateway AND c.seq = i.close_seq"
 		     " WHERE i.gateway = $1::text",
 		     1},
+    /* The newest roster version; its CSV only when it is not the one the gateway has. */
+    [C_ROSTER] = {"roster",
+		  "SELECT version, (extract(epoch FROM made) * 1000)::int8,"
+		  " CASE WHEN version = $1::int8 THEN NULL ELSE csv END"
+		  " FROM rosters ORDER BY version DESC LIMIT 1",
+		  1},
 };
 
 struct county {
@@ -609,6 +630,45 @@ int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *
 		return added;
 out:
 	rollback(c);
+	return rc;
+}
+
+/* ---- roster ---------------------------------------------------------------------------- */
+
+int county_roster_newest(struct county *c, int64_t have, struct county_roster *out)
+{
+	uint8_t b[8];
+	const char *v[] = {(const char *)b};
+	int len[] = {8};
+	PGresult *res;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	put_u64(b, (uint64_t)have);
+	res = exec(c, C_ROSTER, v, len);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return fail(c, res, "roster");
+	if (PQntuples(res) == 1) {
+		out->version = get_i64(res, 0, 0);
+		out->made_ms = get_i64(res, 0, 1);
+		if (out->version <= 0 || out->made_ms == INT64_MIN) {
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "county: roster row malformed");
+			rc = -EBADMSG;
+		} else if (out->version != have && !PQgetisnull(res, 0, 2)) {
+			out->len = (size_t)PQgetlength(res, 0, 2);
+			out->csv = malloc(out->len + 1);
+			if (!out->csv) {
+				rc = -ENOMEM;
+			} else {
+				memcpy(out->csv, PQgetvalue(res, 0, 2), out->len);
+				out->csv[out->len] = '\0';
+				rc = 1;
+			}
+		}
+	}
+	PQclear(res);
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
 	return rc;
 }
 

@@ -41,6 +41,7 @@
 #include "core/loop.h"
 #include "county.h"
 #include "store/db_export.h"
+#include "store/roster.h"
 
 #define DEFAULT_CONF	 "/etc/rinki/rinki.conf"
 #define BACKOFF_FIRST_MS 500
@@ -72,6 +73,12 @@ struct sync {
 	int backoff_ms;
 	struct row *rows;
 	int n, cap;
+	/* roster pull: the county's newest version, applied through store's atomic import */
+	struct gw_db *db;		 /* the local database, read-write (roster only) */
+	struct gw_db_roster_source rsrc; /* the version the local roster is (0: none) */
+	int64_t roster_checked_ms;	 /* wall clock of the last look at the county; 0 never */
+	int64_t roster_refused;		 /* newest county version that could not be applied */
+	char roster_error[200];		 /* why; "" when the newest is applied */
 	bool once;
 	int exit_code;
 };
@@ -84,16 +91,21 @@ static void status_text(const struct sync *s, char *buf, size_t len)
 
 	snprintf(buf, len,
 		 "gateway %s\nstate %s\nlocal_head %lld\ncounty_head %lld\nbacklog %lld\n"
-		 "lag_ms %lld\nlast_success_ms %lld\nlast_error %s\n",
+		 "lag_ms %lld\nlast_success_ms %lld\nlast_error %s\n"
+		 "roster_version %lld\nroster_made_ms %lld\nroster_applied_ms %lld\n"
+		 "roster_checked_ms %lld\nroster_error %s\n",
 		 s->conf.county_gateway_id, s->state, (long long)s->local_head,
 		 (long long)s->county_seq, (long long)backlog, (long long)s->lag_ms,
-		 (long long)s->last_ok_ms, s->last_error[0] ? s->last_error : "-");
+		 (long long)s->last_ok_ms, s->last_error[0] ? s->last_error : "-",
+		 (long long)s->rsrc.version, (long long)s->rsrc.made_ms,
+		 (long long)s->rsrc.applied_ms, (long long)s->roster_checked_ms,
+		 s->roster_error[0] ? s->roster_error : "-");
 }
 
 /* Replace the status file (write a temporary beside it, then rename over it). */
 static void status_write(const struct sync *s)
 {
-	char text[512], tmp[GW_CONF_STR + 8];
+	char text[1024], tmp[GW_CONF_STR + 8];
 	const char *path = s->conf.county_status_file;
 	int fd;
 
@@ -259,6 +271,101 @@ static int rows_ok(struct sync *s)
 	return s->n;
 }
 
+/* ---- roster pull ------------------------------------------------------------------------ */
+
+static void roster_csv_error(const char *file, unsigned line, const char *reason, void *arg)
+{
+	struct sync *s = arg;
+
+	LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s:%u: %s", file, line, reason);
+	if (!s->roster_error[0])
+		snprintf(s->roster_error, sizeof(s->roster_error), "%s:%u: %s", file, line, reason);
+}
+
+static void roster_manual(enum gw_db_manual_fate fate, const char *what, void *arg)
+{
+	static const char *const names[] = {"kept", "in the county roster now", "conflict",
+					    "dropped (the county roster lacks what it names)"};
+	(void)arg;
+	LOGP(GW_LOG_MAIN, fate == GW_DB_MANUAL_DROPPED ? GW_LOG_WARN : GW_LOG_INFO,
+	     "roster: manual change %s: %s", names[fate], what);
+}
+
+/*
+ * Apply the county's newest roster version when the local roster is another one: parsed
+ * and checked whole, then imported in one local transaction that also records the
+ * version (store's gw_db_roster_import_from), so the gateway has either the old version
+ * or the new one, never part of one. A version that does not parse or import is refused
+ * (roster_error), the old one stays, and it is not fetched again until a newer one comes.
+ * Looks at most every county.poll_ms. Returns 0, or -errno with state set for a failure
+ * of the county (the caller reconnects) or of the local database.
+ */
+static int roster_pull(struct sync *s, int64_t now)
+{
+	const struct gw_conf *cf = &s->conf;
+	struct county_roster cr;
+	struct gw_db_roster data;
+	char name[48];
+	int rc;
+
+	if (s->roster_checked_ms && now >= s->roster_checked_ms &&
+	    now - s->roster_checked_ms < cf->county_poll_ms)
+		return 0;
+	if (!s->db) {
+		if ((rc = gw_db_open_flags(cf->db_path, GW_DB_NOCREATE, &s->db)) < 0)
+			return fail(s, "local", rc, "local database %s: %s", cf->db_path,
+				    strerror(-rc));
+		if ((rc = gw_db_roster_source_get(s->db, &s->rsrc)) < 0)
+			return fail(s, "local", rc, "local roster version: %s", strerror(-rc));
+	}
+	rc = county_roster_newest(s->c, s->roster_refused ? s->roster_refused : s->rsrc.version,
+				  &cr);
+	if (rc < 0)
+		return fail(s, "down", rc, "county database: cannot read the roster");
+	s->roster_checked_ms = now;
+	if (rc == 0 || cr.version == s->rsrc.version) {
+		if (cr.version == s->rsrc.version) {
+			s->roster_refused = 0;
+			s->roster_error[0] = '\0';
+		}
+		free(cr.csv);
+		return 0;
+	}
+	s->roster_error[0] = '\0';
+	snprintf(name, sizeof(name), "county roster v%lld", (long long)cr.version);
+	rc = gw_roster_parse_csv(name, cr.csv, cr.len, &data, roster_csv_error, s);
+	free(cr.csv);
+	if (rc == 0) {
+		struct gw_db_roster_source src = {
+		    .version = cr.version, .made_ms = cr.made_ms, .applied_ms = now};
+		rc = gw_db_roster_import_from(s->db, &data, GW_DB_IMPORT_REPLACE, roster_manual, s,
+					      &src);
+		gw_db_roster_clear(&data);
+		if (rc == 0) {
+			s->rsrc = src;
+			s->roster_refused = 0;
+			LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "roster: county version %lld applied",
+			     (long long)cr.version);
+			return 0;
+		}
+		if (!s->roster_error[0])
+			snprintf(s->roster_error, sizeof(s->roster_error), "%s: import: %s", name,
+				 strerror(-rc));
+	}
+	if (rc == -ENOMEM || rc == -EBUSY || rc == -EIO) {
+		/* the local database, not the version: asked again after the back-off */
+		gw_db_close(s->db);
+		s->db = NULL;
+		s->roster_checked_ms = 0;
+		return fail(s, "local", rc, "local database: roster import: %s", strerror(-rc));
+	}
+	s->roster_refused = cr.version;
+	LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+	     "roster: county version %lld refused, version %lld stays: %s", (long long)cr.version,
+	     (long long)s->rsrc.version, s->roster_error);
+	return 0;
+}
+
 /* Read a batch and push it. Rows pushed (0: caught up), or -errno with state set. */
 static int step(struct sync *s)
 {
@@ -287,6 +394,8 @@ static int step(struct sync *s)
 		     "county holds %lld events of %s; resuming after it", (long long)s->county_seq,
 		     cf->county_gateway_id);
 	}
+	if ((rc = roster_pull(s, now)) < 0)
+		return rc;
 	rows_clear(s);
 	rc = gw_db_export_read(s->x, s->county_seq, cf->county_batch, keep_row, s, &s->local_head);
 	if (rc < 0)
@@ -394,7 +503,7 @@ static void on_tick(struct gw_loop *loop, void *arg)
 static void on_signal(struct gw_loop *loop, int signo, void *arg)
 {
 	struct sync *s = arg;
-	char text[512];
+	char text[1024];
 
 	if (signo == SIGUSR1) {
 		status_text(s, text, sizeof(text));
@@ -498,6 +607,7 @@ int main(int argc, char **argv)
 	gw_loop_run(s.loop);
 	county_close(s.c);
 	gw_db_export_close(s.x);
+	gw_db_close(s.db);
 	rows_clear(&s);
 	free(s.rows);
 	gw_loop_free(s.loop);
