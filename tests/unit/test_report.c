@@ -135,10 +135,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	char f[300];
-	const char *suffix[] = {"", "-wal", "-shm", ".spool"};
+	const char *suffix[] = {"", "-wal", "-shm", ".spool", ".key", ".anchor"};
 
 	(void)state;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
 		unlink(f);
 	}
