@@ -301,6 +301,7 @@ struct gw_db_report_inc {
 	const char *accepted, *first_page, *fallback_page;
 	int64_t pages;
 	bool text, status;
+	const char *gateway; /* the county report's gateway; NULL in a gateway's own report */
 };
 typedef void (*gw_db_report_inc_fn)(const struct gw_db_report_inc *inc, void *arg);
 

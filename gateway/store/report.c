@@ -146,6 +146,13 @@ static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 		b->oom = true;
 		return;
 	}
+	if (inc->gateway) {
+		struct gw_report_group *gw = group(&r->gateways, &r->n_gateways, inc->gateway);
+		if (!gw || !add(&gw->f, gw, k, inc, r->within_ms)) {
+			b->oom = true;
+			return;
+		}
+	}
 	if (k == K_CALLBACK)
 		return; /* no authority call: in the total only */
 	line = group(&r->lines, &r->n_lines, inc->line);
@@ -185,12 +192,9 @@ static void percentiles(struct gw_report_group *g, struct gw_report_figures *f)
 	f->accept_max = g->acc[g->n_acc - 1];
 }
 
-int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
-		    struct gw_report **out)
+int gw_report_new(int64_t from_ms, int64_t to_ms, int64_t within_ms, struct gw_report **out)
 {
 	struct gw_report *r;
-	struct build b = {0};
-	int rc;
 
 	*out = NULL;
 	if (to_ms <= from_ms || within_ms < 0)
@@ -200,14 +204,45 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 	r->from_ms = from_ms;
 	r->to_ms = to_ms;
 	r->within_ms = within_ms;
+	*out = r;
+	return 0;
+}
+
+int gw_report_add(struct gw_report *r, const struct gw_db_report_inc *inc)
+{
+	struct build b = {.r = r};
+
+	on_inc(inc, &b);
+	return b.oom ? -ENOMEM : 0;
+}
+
+int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
+		    struct gw_report **out)
+{
+	struct gw_report *r;
+	struct build b = {0};
+	int64_t in_range = 0;
+	int rc = gw_report_new(from_ms, to_ms, within_ms, &r);
+
+	*out = NULL;
+	if (rc < 0)
+		return rc;
 	b.r = r;
-	rc = gw_db_report_incidents(db, from_ms, to_ms, on_inc, &b, &r->in_range);
+	rc = gw_db_report_incidents(db, from_ms, to_ms, on_inc, &b, &in_range);
 	if (rc >= 0 && b.oom)
 		rc = -ENOMEM;
 	if (rc < 0) {
 		gw_report_free(r);
 		return rc;
 	}
+	gw_report_finish(r, in_range);
+	*out = r;
+	return 0;
+}
+
+void gw_report_finish(struct gw_report *r, int64_t in_range)
+{
+	r->in_range = in_range;
 	percentiles(&r->all, &r->total);
 	for (size_t i = 0; i < r->n_lines; i++)
 		percentiles(&r->lines[i], &r->lines[i].f);
@@ -217,8 +252,10 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		qsort(r->lines, r->n_lines, sizeof(*r->lines), cmp_group);
 	if (r->n_orgs)
 		qsort(r->orgs, r->n_orgs, sizeof(*r->orgs), cmp_group);
-	*out = r;
-	return 0;
+	for (size_t i = 0; i < r->n_gateways; i++)
+		percentiles(&r->gateways[i], &r->gateways[i].f);
+	if (r->n_gateways)
+		qsort(r->gateways, r->n_gateways, sizeof(*r->gateways), cmp_group);
 }
 
 int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
@@ -284,7 +321,8 @@ bool gw_report_balanced(const struct gw_report *r)
 {
 	return gw_report_counted(r) == r->in_range && figures_add_up(&r->total) &&
 	       groups_add_up(r->lines, r->n_lines, &r->total) &&
-	       groups_add_up(r->orgs, r->n_orgs, &r->total);
+	       groups_add_up(r->orgs, r->n_orgs, &r->total) &&
+	       (!r->n_gateways || groups_add_up(r->gateways, r->n_gateways, &r->total));
 }
 
 void gw_report_free(struct gw_report *r)
@@ -299,6 +337,11 @@ void gw_report_free(struct gw_report *r)
 		free(r->orgs[i].key);
 		free(r->orgs[i].acc);
 	}
+	for (size_t i = 0; i < r->n_gateways; i++) {
+		free(r->gateways[i].key);
+		free(r->gateways[i].acc);
+	}
+	free(r->gateways);
 	free(r->lines);
 	free(r->orgs);
 	free(r->all.acc);
@@ -446,6 +489,10 @@ static void write_csv(const struct gw_report *r, const struct gw_roster *names, 
 		fprintf(f, "%s,%s,", from, to);
 		csv_row(f, "organisation", r->orgs[i].key, org_label(&r->orgs[i]), &r->orgs[i].f);
 	}
+	for (size_t i = 0; i < r->n_gateways; i++) {
+		fprintf(f, "%s,%s,", from, to);
+		csv_row(f, "gateway", r->gateways[i].key, "", &r->gateways[i].f);
+	}
 }
 
 static void json_str(FILE *f, const char *s)
@@ -501,7 +548,18 @@ static void write_json(const struct gw_report *r, const struct gw_roster *names,
 		json_figures(f, &r->orgs[i].f);
 		fputc('}', f);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	if (r->n_gateways) {
+		fputs(",\"gateways\":[", f);
+		for (size_t i = 0; i < r->n_gateways; i++) {
+			fputs(i ? ",{\"gateway\":" : "{\"gateway\":", f);
+			json_str(f, r->gateways[i].key);
+			json_figures(f, &r->gateways[i].f);
+			fputc('}', f);
+		}
+		fputc(']', f);
+	}
+	fputs("}\n", f);
 }
 
 #define LABEL_W 38 /* columns for a line's or an organisation's name in the text tables */
@@ -515,16 +573,19 @@ static size_t utf8_width(const char *s)
 	return n;
 }
 
+enum table { T_LINE, T_ORG, T_GATEWAY };
+
 static void text_table(FILE *f, const char *title, const struct gw_report_group *g, size_t n,
-		       bool lines, const struct gw_roster *names)
+		       enum table t, const struct gw_roster *names)
 {
+	static const char *const heads[] = {"LINE", "ORGANISATION", "GATEWAY"};
+	bool lines = t == T_LINE;
 	char v[N_COLS][24];
 
-	fprintf(f,
-		"\n%s\n%-38s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %7s %7s %7s %5s %5s\n",
-		title, lines ? "LINE" : "ORGANISATION", "CALLS", "COMPL", "UNANS", "UNSTF", "BUSY",
-		"ABAND", "FAIL", "OPEN", "FIRST", "LATER", "FALLB", "NOBDY", "P50 S", "P90 S",
-		"MAX S", "TEXTS", "STATS");
+	fprintf(
+	    f, "\n%s\n%-38s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %5s %7s %7s %7s %5s %5s\n",
+	    title, heads[t], "CALLS", "COMPL", "UNANS", "UNSTF", "BUSY", "ABAND", "FAIL", "OPEN",
+	    "FIRST", "LATER", "FALLB", "NOBDY", "P50 S", "P90 S", "MAX S", "TEXTS", "STATS");
 	for (size_t i = 0; i < n; i++) {
 		char label[160];
 		cols(&g[i].f, v);
@@ -532,7 +593,8 @@ static void text_table(FILE *f, const char *title, const struct gw_report_group 
 			snprintf(label, sizeof(label), "%s %s", line_label(&g[i]),
 				 line_name(&g[i], names));
 		else
-			snprintf(label, sizeof(label), "%s", org_label(&g[i]));
+			snprintf(label, sizeof(label), "%s",
+				 t == T_ORG ? org_label(&g[i]) : g[i].key);
 		put_plain(f, label);
 		for (size_t k = utf8_width(label); k < LABEL_W; k++)
 			fputc(' ', f);
@@ -576,9 +638,11 @@ static void write_text(const struct gw_report *r, const struct gw_roster *names,
 		r->in_range, gw_report_counted(r), t->calls, t->texts, t->statuses, t->callbacks,
 		gw_report_balanced(r) ? "ok" : "MISMATCH");
 	if (r->n_lines)
-		text_table(f, "per line:", r->lines, r->n_lines, true, names);
+		text_table(f, "per line:", r->lines, r->n_lines, T_LINE, names);
 	if (r->n_orgs)
-		text_table(f, "per caller organisation:", r->orgs, r->n_orgs, false, names);
+		text_table(f, "per caller organisation:", r->orgs, r->n_orgs, T_ORG, names);
+	if (r->n_gateways)
+		text_table(f, "per gateway:", r->gateways, r->n_gateways, T_GATEWAY, names);
 }
 
 int gw_report_write(const struct gw_report *r, const struct gw_roster *names,
