@@ -168,7 +168,8 @@ build/rel/tools/sync/%.o: REL_CFLAGS += $(PQ_CFLAGS)
 build/san/tools/sync/%.o: SAN_CFLAGS += $(PQ_CFLAGS)
 # The county sync test talks to its PostgreSQL server itself (libpq) and runs rinki-sync.
 build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
-build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
+# county.o comes after the archive in $^: the archive again for what it needs (report.o)
+build/san/integ/test_sync: PKG_LIBS += $(SAN_GW) $(PQ_LIBS)
 build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
 	| build/san/bin/rinki-sync
 

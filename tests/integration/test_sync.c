@@ -823,7 +823,8 @@ static void test_migrate_v1(void **state)
 			       " SELECT count(*) FROM i",
 			       NULL),
 			 1);
-	PQclear(PQexec(db_conn(), "DROP TABLE incidents; DROP TABLE rosters;"
+	PQclear(PQexec(db_conn(), "DROP VIEW calls_by_day, report_incidents, incident_moves;"
+				  " DROP TABLE incidents; DROP TABLE rosters;"
 				  " DROP FUNCTION rosters_frozen"));
 	assert_int_equal(
 	    q_i64("SELECT count(*) FROM pg_tables WHERE tablename = 'incidents'", NULL), 0);
@@ -833,7 +834,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(wait_count(g->id, 40), 0);
 	assert_int_equal(q_i64("SELECT max(version) FROM schema_version", NULL),
 			 county_schema_version());
-	assert_int_equal(county_schema_version(), 3);
+	assert_int_equal(county_schema_version(), 4);
 	assert_int_equal(same_log(g->id, g->db), 40);
 	assert_true(same_incidents(g->id, g->db) > 0);
 	gw_fini(g);
@@ -1018,6 +1019,110 @@ static void test_roster_pull(void **state)
 	PQclear(PQexec(db_conn(), "DROP ROLE gw_r_login"));
 }
 
+/* ---- county report ---------------------------------------------------------------------- */
+
+/* rinki-sync with args (a report or --once) on g's configuration; exit status, out. */
+static int run_sync(const struct gw *g, const char *args, char *out, size_t len)
+{
+	char cmd[768];
+	const char *dir = getenv("RINKI_BIN");
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s/rinki-sync -c %s %s 2>&1", dir ? dir : "build/san/bin",
+		 g->conf, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One authority call in g's log at t: paged, accepted when outcome is "completed". */
+static int64_t call_at(struct gw *g, int64_t t, const char *caller, const char *outcome)
+{
+	struct gw_incident_rec rec = {
+	    .started_ms = t, .caller = caller, .line = "sos", .radio_cci = 3};
+	int64_t id;
+
+	assert_int_equal(gw_db_incident_open(g->db_h, &rec, &id), 0);
+	assert_int_equal(gw_db_event_append(g->db_h, id, t + 1000, "page", "aino +358401234567"),
+			 0);
+	if (outcome && strcmp(outcome, "completed") == 0) {
+		assert_int_equal(
+		    gw_db_event_append(g->db_h, id, t + 15000, "accepted", "aino +358401234567"),
+		    0);
+	}
+	if (outcome)
+		assert_int_equal(
+		    gw_db_incident_close(g->db_h, id, t + 60000, outcome, -1,
+					 strcmp(outcome, "completed") == 0 ? "aino" : NULL),
+		    0);
+	return id;
+}
+
+/*
+ * (k) The county report across gateways, and an incident that moved: the primary took
+ * the officer's call and died mid-call (its incident never closed); the network sent
+ * the officer's next call, 40 s later, to the standby, which took it. The county links
+ * the two (incident_moves) and the report counts the call once, at the standby.
+ */
+static void test_county_report(void **state)
+{
+	static char out[16384];
+	struct gw *p, *s;
+	const int64_t t0 = 1767232800000LL; /* 2026-01-01T04:00+02:00 */
+	int64_t a, b;
+	(void)state;
+
+	p = gw_new("gw-primary", 100);
+	s = gw_new("gw-standby", 100);
+	a = call_at(p, t0, "2269001", NULL);		      /* killed mid-call */
+	call_at(p, t0 + 10 * 60000, "2269002", "completed");  /* another officer */
+	b = call_at(s, t0 + 40000, "2269001", "completed");   /* forwarded, taken */
+	call_at(s, t0 + 30 * 60000, "2269001", "unanswered"); /* later: a call of its own */
+	assert_int_equal(run_sync(p, "--once", out, sizeof(out)), 0);
+	assert_int_equal(run_sync(s, "--once", out, sizeof(out)), 0);
+
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM incident_moves WHERE from_gateway = 'gw-primary'"
+		 " AND from_id = %lld AND to_gateway = 'gw-standby' AND to_id = %lld",
+		 (long long)a, (long long)b);
+	assert_int_equal(q_i64(sql, NULL), 1);
+	assert_int_equal(q_i64("SELECT count(*) FROM incident_moves WHERE from_gateway"
+			       " IN ('gw-primary', 'gw-standby')",
+			       NULL),
+			 1);
+	assert_int_equal(q_i64("SELECT count(*) FROM report_incidents WHERE gateway"
+			       " IN ('gw-primary', 'gw-standby') AND counted AND kind = 'call'",
+			       NULL),
+			 3);
+	assert_int_equal(q_i64("SELECT sum(calls) FROM calls_by_day WHERE gateway"
+			       " IN ('gw-primary', 'gw-standby')",
+			       NULL),
+			 3);
+
+	assert_int_equal(
+	    run_sync(p, "--report --from 2026-01-01T00:00 --to 2026-01-02T00:00", out, sizeof(out)),
+	    0);
+	assert_non_null(strstr(out, "authority calls: 3\n"));
+	assert_non_null(strstr(out, "completed 2, unanswered 1,"));
+	assert_non_null(strstr(out, "check: 3 incidents in the range, counted 3"));
+	assert_non_null(strstr(out, "\nper gateway:\n"));
+	assert_non_null(strstr(out, "moved to another gateway (counted once, where taken): 1\n"));
+	assert_int_equal(run_sync(p, "--report --from 2026-01-01T00:00 --to 2026-01-02T00:00 --csv",
+				  out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, ",gateway,gw-primary,,1,1,0,"));
+	assert_non_null(strstr(out, ",gateway,gw-standby,,2,1,1,"));
+	/* usage: --report needs both bounds */
+	assert_int_equal(run_sync(p, "--report --from 2026-01-01T00:00", out, sizeof(out)), 2);
+	gw_fini(s);
+	gw_fini(p);
+}
+
 /* ---- the server ------------------------------------------------------------------------- */
 
 static int server_up(void **state)
@@ -1051,6 +1156,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_migrate_v1, teardown),
 	    cmocka_unit_test_teardown(test_three_gateways, teardown),
 	    cmocka_unit_test_teardown(test_roster_pull, teardown),
+	    cmocka_unit_test_teardown(test_county_report, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, server_up, server_down);

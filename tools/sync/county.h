@@ -62,6 +62,17 @@ struct county_roster {
  */
 int county_roster_newest(struct county *c, int64_t have, struct county_roster *out);
 
+struct gw_report;
+
+/*
+ * The county report over incidents started in [from_ms, to_ms): every incident of every
+ * gateway fed to r (made with gw_report_new(); finished here) as it counts, once: one
+ * that moved to another gateway (view incident_moves) is counted at the gateway that
+ * took it. *moved gets how many moved. One snapshot. 0 or -errno.
+ */
+int county_report(struct county *c, int64_t from_ms, int64_t to_ms, struct gw_report *r,
+		  int64_t *moved);
+
 /*
  * Check every gateway's chain in the county: seq 1, 2, ... without gaps, each prev_hash
  * the row before's hash, each hash recomputed, each detail against its detail_hash. One

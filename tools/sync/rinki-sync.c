@@ -19,9 +19,11 @@
  * status (state, backlog, lag, last success) is written to county.status_file; SIGUSR1
  * also logs it. SIGTERM and SIGINT stop after the current step.
  *
- * Usage: rinki-sync [-c CONF] [--once | --verify]
+ * Usage: rinki-sync [-c CONF] [--once | --verify | --report --from T --to T [--csv|--json]]
  *   --once    push until the backlog is empty, then exit (0; 1 when a step fails)
  *   --verify  check every gateway's chain in the county database, exit 0 intact, 1 broken
+ *   --report  the county report (store/report's, with a gateway column) over [from, to),
+ *             Europe/Helsinki times YYYY-MM-DDTHH:MM; exit 0, 1 when its check fails
  * Exit status 2: usage or configuration error.
  */
 #include <errno.h>
@@ -41,11 +43,13 @@
 #include "core/loop.h"
 #include "county.h"
 #include "store/db_export.h"
+#include "store/report.h"
 #include "store/roster.h"
 
 #define DEFAULT_CONF	 "/etc/rinki/rinki.conf"
 #define BACKOFF_FIRST_MS 500
 #define EXIT_USAGE	 2
+#define REPORT_WITHIN_MS 60000 /* "accepted within" of the report, as rinkictl's default */
 
 /* One exported row (and the incident it opens or closes) with its text owned here. */
 struct row {
@@ -520,10 +524,13 @@ static void on_signal(struct gw_loop *loop, int signo, void *arg)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: rinki-sync [-c CONF] [--once | --verify]\n"
+	fprintf(f, "usage: rinki-sync [-c CONF] [--once | --verify | --report --from T --to T "
+		   "[--csv | --json]]\n"
 		   "  -c CONF   configuration (default " DEFAULT_CONF ")\n"
 		   "  --once    push until the backlog is empty, then exit\n"
-		   "  --verify  check every gateway's chain in the county database\n");
+		   "  --verify  check every gateway's chain in the county database\n"
+		   "  --report  the county report over [--from, --to) (YYYY-MM-DDTHH:MM,\n"
+		   "            Europe/Helsinki), with a gateway column\n");
 	return f == stdout ? 0 : EXIT_USAGE;
 }
 
@@ -545,15 +552,66 @@ static int verify(const struct gw_conf *cf)
 	return rc;
 }
 
+static int report(const struct gw_conf *cf, int64_t from, int64_t to, enum gw_report_format fmt)
+{
+	struct gw_report *r;
+	struct county *c;
+	int64_t moved = 0;
+	int rc = gw_report_new(from, to, REPORT_WITHIN_MS, &r);
+
+	if (rc < 0)
+		return EXIT_USAGE;
+	if ((rc = county_connect(cf->county_conninfo, &c)) < 0) {
+		fprintf(stderr, "rinki-sync: county database: %s\n", strerror(-rc));
+		gw_report_free(r);
+		return EXIT_USAGE + 1;
+	}
+	rc = county_report(c, from, to, r, &moved);
+	county_close(c);
+	if (rc < 0) {
+		fprintf(stderr, "rinki-sync: report: %s\n", strerror(-rc));
+		gw_report_free(r);
+		return EXIT_USAGE + 1;
+	}
+	rc = gw_report_write(r, NULL, fmt, stdout);
+	if (rc == 0 && fmt == GW_REPORT_TEXT)
+		printf("\nmoved to another gateway (counted once, where taken): %lld\n",
+		       (long long)moved);
+	if (rc == 0 && !gw_report_balanced(r)) {
+		fprintf(stderr, "rinki-sync: report: the check failed\n");
+		rc = 1;
+	}
+	gw_report_free(r);
+	return rc == 0 ? 0 : 1;
+}
+
+/* A report bound: Europe/Helsinki YYYY-MM-DDTHH:MM (or with Z / the right offset). */
+static bool report_time(const char *s, int64_t *ms)
+{
+	char why[160];
+
+	if (gw_roster_parse_local_time(s, ms, why, sizeof(why)) == 0)
+		return true;
+	fprintf(stderr, "rinki-sync: bad time '%s': %s\n", s, why);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"once", no_argument, NULL, 'o'},
 					     {"verify", no_argument, NULL, 'v'},
+					     {"report", no_argument, NULL, 'r'},
+					     {"from", required_argument, NULL, 'F'},
+					     {"to", required_argument, NULL, 'T'},
+					     {"csv", no_argument, NULL, 'C'},
+					     {"json", no_argument, NULL, 'J'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	static struct sync s = {.state = "starting"};
 	const char *conf_path = DEFAULT_CONF;
-	bool do_verify = false;
+	bool do_verify = false, do_report = false;
+	enum gw_report_format fmt = GW_REPORT_TEXT;
+	int64_t from = INT64_MIN, to = INT64_MIN;
 	sigset_t set;
 	int o;
 
@@ -568,20 +626,41 @@ int main(int argc, char **argv)
 		case 'v':
 			do_verify = true;
 			break;
+		case 'r':
+			do_report = true;
+			break;
+		case 'F':
+		case 'T':
+			if (!report_time(optarg, o == 'F' ? &from : &to))
+				return EXIT_USAGE;
+			break;
+		case 'C':
+			fmt = GW_REPORT_CSV;
+			break;
+		case 'J':
+			fmt = GW_REPORT_JSON;
+			break;
 		case 'h':
 			return usage(stdout);
 		default:
 			return usage(stderr);
 		}
 	}
-	if (optind != argc || (s.once && do_verify))
+	if (optind != argc || s.once + do_verify + do_report > 1 ||
+	    (do_report != (from != INT64_MIN && to != INT64_MIN)) ||
+	    (!do_report && fmt != GW_REPORT_TEXT))
 		return usage(stderr);
+	if (do_report && from >= to) {
+		fprintf(stderr, "rinki-sync: --from is not before --to\n");
+		return EXIT_USAGE;
+	}
 	gw_log_init("rinki-sync", false);
 	gw_conf_defaults(&s.conf);
 	if (gw_conf_load(&s.conf, conf_path) < 0)
 		return EXIT_USAGE;
 	gw_log_set_level(GW_LOG_NCATS, gw_log_parse_level(s.conf.log_level));
-	if (!s.conf.county_conninfo[0] || (!do_verify && !s.conf.county_gateway_id[0])) {
+	if (!s.conf.county_conninfo[0] ||
+	    (!do_verify && !do_report && !s.conf.county_gateway_id[0])) {
 		fprintf(stderr,
 			"rinki-sync: %s: county.conninfo and county.gateway_id must be set\n",
 			conf_path);
@@ -589,6 +668,8 @@ int main(int argc, char **argv)
 	}
 	if (do_verify)
 		return verify(&s.conf);
+	if (do_report)
+		return report(&s.conf, from, to, fmt);
 
 	s.loop = gw_loop_new();
 	if (!s.loop)
