@@ -414,6 +414,9 @@ build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
+build/bench/sync_lag: tests/bench/sync_lag.c tests/integration/pg_rig.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 
 # make soak: long load runs by hand (tests/soak/soak.mk), not part of make test.
 include tests/soak/soak.mk
