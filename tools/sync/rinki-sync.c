@@ -370,6 +370,15 @@ static int roster_pull(struct sync *s, int64_t now)
 	return 0;
 }
 
+/*
+ * The age of an event stamped t_ms at now: 0 for one stamped ahead of this clock (the
+ * gateway's clock was stepped back since), never negative.
+ */
+static int64_t age_ms(int64_t now, int64_t t_ms)
+{
+	return now > t_ms ? now - t_ms : 0;
+}
+
 /* Read a batch and push it. Rows pushed (0: caught up), or -errno with state set. */
 static int step(struct sync *s)
 {
@@ -412,7 +421,7 @@ static int step(struct sync *s)
 		s->last_error[0] = '\0';
 		return 0;
 	}
-	s->lag_ms = now - s->rows[0].r.t_ms;
+	s->lag_ms = age_ms(now, s->rows[0].r.t_ms);
 	/* Rows before a changed local row still go; that row and what follows do not. */
 	if ((n_ok = rows_ok(s)) < 0)
 		return n_ok;
@@ -440,7 +449,7 @@ static int step(struct sync *s)
 		s->last_ok_ms = now;
 	}
 	if (n_ok < n) {
-		s->lag_ms = now - s->rows[n_ok].r.t_ms;
+		s->lag_ms = age_ms(now, s->rows[n_ok].r.t_ms);
 		return fail(s, "local", -EBADMSG,
 			    "local event %lld does not verify: not pushed, nor anything after it "
 			    "(see rinkictl log verify)",
@@ -469,7 +478,7 @@ static void refresh_local(struct sync *s)
 	if (rc < 0)
 		return;
 	s->local_head = head;
-	s->lag_ms = rc > 0 ? gw_loop_wall_ms(s->loop) - s->rows[0].r.t_ms : 0;
+	s->lag_ms = rc > 0 ? age_ms(gw_loop_wall_ms(s->loop), s->rows[0].r.t_ms) : 0;
 }
 
 static void on_tick(struct gw_loop *loop, void *arg)
