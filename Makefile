@@ -172,6 +172,8 @@ build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
 build/san/integ/test_sync: PKG_LIBS += $(SAN_GW) $(PQ_LIBS)
 build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
 	| build/san/bin/rinki-sync
+# The standby drill: two rinkid, a county PostgreSQL, rinki-sync.
+build/san/integ/test_standby: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
