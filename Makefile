@@ -416,6 +416,10 @@ build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
+build/bench/sync_page: tests/bench/sync_page.c tests/integration/harness.c \
+		      tests/integration/pg_rig.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ -lm
 build/bench/sync_lag: tests/bench/sync_lag.c tests/integration/pg_rig.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
