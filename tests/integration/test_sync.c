@@ -882,7 +882,7 @@ static void test_three_gateways(void **state)
 
 /* ---- roster pull ------------------------------------------------------------------------ */
 
-/* A roster CSV of n workers (w1..wn, one shift each on line sos). malloc'd. */
+/* A roster CSV of n workers (w1..wn, each one hour-long shift of its own on line sos). */
 static char *roster_csv(int n, const char *tag)
 {
 	size_t cap = 200 + (size_t)n * 200, len = 0;
@@ -891,11 +891,20 @@ static char *roster_csv(int n, const char *tag)
 	assert_non_null(s);
 	len += (size_t)snprintf(s + len, cap - len,
 				"line,sos,Sosiaalipäivystys %s,Socialjour,Social on-call\n", tag);
-	for (int i = 1; i <= n; i++)
+	for (int i = 1; i <= n; i++) {
+		time_t t = 1780272000 + (time_t)(i - 1) * 3600; /* 2026-06-01T00:00Z on */
+		time_t e = t + 3600;
+		char from[24], to[24];
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(from, sizeof(from), "%Y-%m-%dT%H:%MZ", &tm);
+		gmtime_r(&e, &tm);
+		strftime(to, sizeof(to), "%Y-%m-%dT%H:%MZ", &tm);
 		len += (size_t)snprintf(s + len, cap - len,
 					"worker,w%d,Worker %d %s,+35840%07d,\n"
-					"shift,sos,w%d,2026-12-01T00:00Z,2027-01-01T00:00Z,%d\n",
-					i, i, tag, 1000000 + i, i, i);
+					"shift,sos,w%d,%s,%s,1\n",
+					i, i, tag, 1000000 + i, i, from, to);
+	}
 	return s;
 }
 
@@ -1021,6 +1030,60 @@ static void test_roster_pull(void **state)
 	PQclear(res);
 	gw_fini(g);
 	PQclear(PQexec(db_conn(), "DROP ROLE gw_r_login"));
+	PQclear(PQexec(db_conn(), "DELETE FROM rosters"));
+}
+
+/*
+ * (n) rinki-sync SIGKILLed while it applies a large county roster version, at several
+ * moments: the local roster is always the old version whole or the new one whole (its
+ * workers and its recorded version agree), never a mix; the next run applies it.
+ */
+static void test_roster_kill(void **state)
+{
+	static const int delays_ms[] = {0, 30, 80, 150, 300, 600};
+	struct gw *g;
+	char *csv, line[64];
+	size_t workers;
+	int64_t v_old, v_new, version;
+	int old_seen = 0, new_seen = 0;
+	(void)state;
+
+	g = gw_new("gw-rk", 100);
+	csv = roster_csv(3, "old");
+	v_old = county_add_roster(csv);
+	free(csv);
+	gw_start_sync(g);
+	snprintf(line, sizeof(line), "roster_version %lld", (long long)v_old);
+	assert_int_equal(wait_status(g, line), 0);
+	assert_int_equal(gw_stop_sync(g, SIGTERM) >= 0, 1);
+	csv = roster_csv(1000, "new");
+	v_new = county_add_roster(csv);
+	free(csv);
+	for (size_t k = 0; k < sizeof(delays_ms) / sizeof(delays_ms[0]); k++) {
+		gw_start_sync(g);
+		assert_int_equal(wait_log(g, "resuming after it"), 0);
+		pause_ms(delays_ms[k]);
+		gw_stop_sync(g, SIGKILL);
+		local_roster(g, &workers, &version, NULL, 0);
+		assert_true((workers == 3 && version == v_old) ||
+			    (workers == 1000 && version == v_new));
+		old_seen += version == v_old;
+		new_seen += version == v_new;
+		if (version == v_new)
+			break;
+		/* the next start looks for "resuming" again: a fresh log */
+		assert_int_equal(truncate(g->log, 0), 0);
+	}
+	printf("roster kills: %d left the old version, %d found the new one\n", old_seen, new_seen);
+	gw_start_sync(g);
+	snprintf(line, sizeof(line), "roster_version %lld", (long long)v_new);
+	assert_int_equal(wait_status(g, line), 0);
+	local_roster(g, &workers, &version, NULL, 0);
+	assert_int_equal(workers, 1000);
+	assert_int_equal(version, v_new);
+	gw_fini(g);
+	/* the gateways of later tests start without a county roster */
+	PQclear(PQexec(db_conn(), "DELETE FROM rosters"));
 }
 
 /* ---- county report ---------------------------------------------------------------------- */
@@ -1264,6 +1327,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_migrate_v1, teardown),
 	    cmocka_unit_test_teardown(test_three_gateways, teardown),
 	    cmocka_unit_test_teardown(test_roster_pull, teardown),
+	    cmocka_unit_test_teardown(test_roster_kill, teardown),
 	    cmocka_unit_test_teardown(test_county_report, teardown),
 	    cmocka_unit_test_teardown(test_down_during_incidents, teardown),
 	    cmocka_unit_test_teardown(test_clock_skew, teardown),

@@ -301,7 +301,8 @@ static void roster_manual(enum gw_db_manual_fate fate, const char *what, void *a
  * version (store's gw_db_roster_import_from), so the gateway has either the old version
  * or the new one, never part of one. A version that does not parse or import is refused
  * (roster_error), the old one stays, and it is not fetched again until a newer one comes.
- * Looks at most every county.poll_ms. Returns 0, or -errno with state set for a failure
+ * Looks at most every county.poll_ms, when the events are caught up (they go first).
+ * Returns 0, or -errno with state set for a failure
  * of the county (the caller reconnects) or of the local database.
  */
 static int roster_pull(struct sync *s, int64_t now)
@@ -407,14 +408,15 @@ static int step(struct sync *s)
 		     "county holds %lld events of %s; resuming after it", (long long)s->county_seq,
 		     cf->county_gateway_id);
 	}
-	if ((rc = roster_pull(s, now)) < 0)
-		return rc;
 	rows_clear(s);
 	rc = gw_db_export_read(s->x, s->county_seq, cf->county_batch, keep_row, s, &s->local_head);
 	if (rc < 0)
 		return fail(s, "local", rc, "local call log: %s", strerror(-rc));
 	n = rc;
 	if (n == 0) {
+		/* caught up: now the roster (events first: a big import must not hold them) */
+		if ((rc = roster_pull(s, now)) < 0)
+			return rc;
 		s->lag_ms = 0;
 		s->last_ok_ms = now;
 		s->state = "ok";
