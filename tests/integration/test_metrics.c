@@ -218,6 +218,19 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	assert_true(value(text, "rinki_roster_county_version") == 7);
 	assert_non_null(
 	    strstr(text, "\nrinki_roster_county_made_timestamp_seconds 1767139200.250\n"));
+	/* and rinkictl status says which version and how old */
+	char bin[256], sock[160], out[200], st[4096];
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", rig.dir);
+	snprintf(out, sizeof(out), "%s/status.txt", rig.dir);
+	char *const argv[] = {bin, "-s", sock, "status", NULL};
+	assert_int_equal(h_run(argv, out), 0);
+	FILE *sf = fopen(out, "r");
+	assert_non_null(sf);
+	st[fread(st, 1, sizeof(st) - 1, sf)] = '\0';
+	fclose(sf);
+	if (!strstr(st, "\nroster    county version 7 of 2025-12-31 00:00 UTC ("))
+		fail_msg("rinkictl status:\n%s", st);
 
 	/* one authority call: Aino answers, presses 4, the officer hangs up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
