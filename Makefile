@@ -174,7 +174,8 @@ build/rel/tools/sync/%.o: REL_CFLAGS += $(PQ_CFLAGS)
 build/san/tools/sync/%.o: SAN_CFLAGS += $(PQ_CFLAGS)
 # The county sync test talks to its PostgreSQL server itself (libpq) and runs rinki-sync.
 build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
-build/san/integ/test_sync: PKG_LIBS += $(PQ_LIBS)
+# county.o comes after the archive in $^: the archive again for what it needs (report.o)
+build/san/integ/test_sync: PKG_LIBS += $(SAN_GW) $(PQ_LIBS)
 build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
 	| build/san/bin/rinki-sync
 # rinki-web's roster pages against a real rinkid: its objects and libraries.
@@ -193,6 +194,9 @@ build/san/integ/test_sync_drills: build/san/tests/integration/pg_rig.o | build/s
 sync-drills: build/san/integ/test_sync_drills build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 RINKI_BIN=build/san/bin RINKI_DRILL_DOWN_S=60 \
 		RINKI_DRILL_GAP_MS=1000 $<
+
+# The standby drill: two rinkid, a county PostgreSQL, rinki-sync.
+build/san/integ/test_standby: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -471,6 +475,10 @@ build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c $(RE
 # a scratch PostgreSQL.
 build/bench/sync_figures: tests/bench/sync_figures.c tests/integration/harness.c \
 		tests/integration/pg_rig.c $(REL_GW)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
+
+build/bench/sync_lag: tests/bench/sync_lag.c tests/integration/pg_rig.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 

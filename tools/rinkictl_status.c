@@ -185,6 +185,26 @@ static void print_uptime(const char *s)
 		printf("%ld min %02ld s", t / 60, t % 60);
 }
 
+/* The roster's county version and its age (rinki-sync's roster pull), or a local import. */
+static void print_roster(const struct gw_ctl_msg *m)
+{
+	long long v = strtoll(get(m, "roster.county_version"), NULL, 10);
+	long long made_ms = strtoll(get(m, "roster.made_ms"), NULL, 10);
+	long long age_min = ((long long)time(NULL) * 1000 - made_ms) / 60000;
+	char when[32];
+	time_t t = (time_t)(made_ms / 1000);
+	struct tm tm;
+
+	if (v <= 0 || made_ms <= 0 || !gmtime_r(&t, &tm)) {
+		printf("roster    local (no county version)\n");
+		return;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	if (age_min < 0)
+		age_min = 0;
+	printf("roster    county version %lld of %s (%lld d %lld h %lld min old)\n", v, when,
+	       age_min / 1440, age_min / 60 % 24, age_min % 60);
+}
 static void print_status(const struct gw_ctl_msg *m)
 {
 	printf("rinkid %s (protocol %s), up ", get(m, "version"), get(m, "proto"));
@@ -250,6 +270,7 @@ static void print_status(const struct gw_ctl_msg *m)
 		printf("call-back none\n");
 	printf("database  %s\n",
 	       yes(m, "db.spooling") ? "AWAY: call-log writes are spooled" : "ok");
+	print_roster(m);
 	printf("counters  incidents %s, pages %s, SMS out %s in %s, SDS out %s in %s\n",
 	       get(m, "counters.incidents"), get(m, "counters.pages"), get(m, "counters.sms_out"),
 	       get(m, "counters.sms_in"), get(m, "counters.sds_out"), get(m, "counters.sds_in"));

@@ -9,6 +9,9 @@
  * the host (AT+CMGS + hex + Ctrl-Z) is accepted with "+CMGS: <inst>", OK, and a delayed
  * "+CMGS: <inst>,<status>,<ref>" report. AT+CLCC lists the live calls (27.007 layout; that
  * a terminal answers it so is unconfirmed), so a call left up by a killed rinkid is seen.
+ * The network's call forwarding on no reply / not reachable (forward-no-answer): an
+ * incoming individual call still ringing after a time is released here and offered to
+ * another sim (a standby gateway's terminal) through that sim's control socket.
  */
 #include "sim_common.h"
 
@@ -18,6 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #define MAX_CALLS    8
 #define MAX_CCI	     999
@@ -57,6 +64,10 @@ struct call {
 	bool tx_own;	/* our own transmission granted (AT+CTXD) */
 	bool tx_queued; /* AT+CTXD queued, waiting for "grant <cci>" */
 	bool tx_down;	/* another party talks (talker .. cease) */
+	/* forward-no-answer: the incoming call's caller and options, and its timer */
+	char calling[ID_MAX + 1];
+	long prio;
+	struct sim_timer fwd;
 };
 
 /* What the called party does with an ATD (scenario command dial-reply). */
@@ -101,6 +112,9 @@ struct tetra {
 	struct sim_timer wake;
 	int wake_mode;	   /* AT+CTOM mode after the reboot */
 	bool refuse_first; /* power-up: the first command gets +CME ERROR: 35 */
+	/* forward-no-answer: ringing longer than fwd_ns goes to the sim at fwd_ctl */
+	int64_t fwd_ns; /* 0: no forwarding */
+	char fwd_ctl[108];
 };
 
 /* Identity type of an SSI (< 9 digits) or 17-digit TSI; -1 for anything else. */
@@ -628,6 +642,10 @@ static void ctl_call(struct tetra *t, struct sim_client *cl, char *args, bool gr
 	c->comms = group;
 	c->tx_down = group; /* a group call starts with its caller talking */
 	c->st = hook || group ? CALL_ACTIVE : CALL_RINGING;
+	snprintf(c->calling, sizeof(c->calling), "%s", calling);
+	c->prio = prio;
+	if (!group && t->fwd_ns)
+		sim_timer_arm(&c->fwd, t->fwd_ns);
 	sim_out(&t->sim, "+CTICN: %d,0,0,%d,%s,%d,%d,0,%d,1,%d,%s,%ld", c->cci, id_type(calling),
 		calling, c->hook, c->simplex, c->comms, id_type(called), called, prio);
 	t_ns = sim_flush(&t->sim);
@@ -635,6 +653,84 @@ static void ctl_call(struct tetra *t, struct sim_client *cl, char *args, bool gr
 	   reader may already have the bytes when write() returns) */
 	sim_reply(cl, "ok cci=%d t=%lld t0=%lld", c->cci, (long long)t_ns,
 		  (long long)t->sim.flush_start_ns);
+}
+
+/*
+ * forward-no-answer: the call still rings (nobody answered: the host is dead, hung, or its
+ * port closed): release it here (+CTCR cause 1, as the network ends this leg) and offer it
+ * to the other sim, as the network's call forwarding does. Event "forwarded <cci> <reply>".
+ */
+static void on_forward(struct sim *s, void *arg)
+{
+	struct tetra *t = (struct tetra *)s;
+	struct call *c = arg;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char cmd[96], reply[160] = "no answer";
+	int fd, cci = c->cci;
+
+	if (c->st != CALL_RINGING || c->hook || c->comms)
+		return;
+	sim_out(&t->sim, "+CTCR: %d,1", c->cci);
+	sim_flush(&t->sim);
+	c->st = CALL_FREE;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->fwd_ctl);
+	snprintf(cmd, sizeof(cmd), "call %s simplex=%d prio=%ld\n", c->calling, c->simplex,
+		 c->prio);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd)) {
+		/* its reply is the line starting "ok" or "err" (events may come first) */
+		char buf[1024];
+		size_t len = 0;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		while (len < sizeof(buf) - 1 && poll(&p, 1, 2000) == 1) {
+			ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			char *line = buf, *nl;
+			while ((nl = strchr(line, '\n'))) {
+				*nl = '\0';
+				if (!strncmp(line, "ok", 2) || !strncmp(line, "err", 3)) {
+					snprintf(reply, sizeof(reply), "%.150s", line);
+					len = sizeof(buf); /* done */
+					break;
+				}
+				line = nl + 1;
+			}
+			if (len < sizeof(buf)) {
+				/* keep the unfinished line only */
+				len = strlen(line);
+				memmove(buf, line, len + 1);
+			}
+		}
+	} else {
+		snprintf(reply, sizeof(reply), "err cannot reach %s", t->fwd_ctl);
+	}
+	if (fd >= 0)
+		close(fd);
+	sim_event(&t->sim, "forwarded %d %s", cci, reply);
+}
+
+static void ctl_forward(struct tetra *t, struct sim_client *cl, char *args)
+{
+	const char *ms = sim_next_token(&args), *path = sim_next_token(&args);
+	long v;
+
+	if (ms && !strcmp(ms, "off") && !path) {
+		t->fwd_ns = 0;
+		sim_reply(cl, "ok forward off");
+		return;
+	}
+	if (!ms || !path || sim_next_token(&args) || sim_parse_long(ms, 100, 600000, &v) < 0 ||
+	    strlen(path) >= sizeof(t->fwd_ctl)) {
+		sim_reply(cl, "err usage: forward-no-answer <ms 100..600000> <ctl socket> | off");
+		return;
+	}
+	t->fwd_ns = v * 1000000LL;
+	snprintf(t->fwd_ctl, sizeof(t->fwd_ctl), "%s", path);
+	sim_reply(cl, "ok forward %ld %s", v, path);
 }
 
 /* Parse "<cci>" of an existing call; replies the error itself and returns NULL. */
@@ -915,6 +1011,8 @@ static int tetra_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 
 	if (!strcmp(cmd, "call") || !strcmp(cmd, "group")) {
 		ctl_call(t, cl, args, cmd[0] == 'g');
+	} else if (!strcmp(cmd, "forward-no-answer")) {
+		ctl_forward(t, cl, args);
 	} else if (!strcmp(cmd, "talker")) {
 		const char *id;
 
@@ -1074,6 +1172,10 @@ static void usage(FILE *f, bool full)
 	fputs("\nScenario commands (stdin or --ctl; each answers \"ok ...\" or \"err ...\"):\n"
 	      "  call <id> [hook=0|1] [simplex=0|1] [prio=N] [cci=N] [called=ID]  incoming call\n"
 	      "  group <id> <gssi>            incoming group call\n"
+	      "  forward-no-answer <ms> <ctl>|off  the network's call forwarding: an incoming\n"
+	      "                               call still ringing after ms is released here and\n"
+	      "                               offered to the sim at control socket ctl (event\n"
+	      "                               forwarded <cci> <its reply>)\n"
 	      "  talker <cci> <id>            +CTXG: another party talks\n"
 	      "  cease <cci>                  +CDTXC: the talker stopped\n"
 	      "  floor-reply grant|queue|refuse|busy  how AT+CTXD is answered (default grant)\n"
@@ -1144,6 +1246,8 @@ int main(int argc, char **argv)
 	t.cmgs_status = 4;
 	sim_timer_init(&t.sim, &t.sds_timer, on_sds_timeout, &t);
 	sim_timer_init(&t.sim, &t.wake, on_wake, &t);
+	for (int i = 0; i < MAX_CALLS; i++)
+		sim_timer_init(&t.sim, &t.calls[i].fwd, on_forward, &t.calls[i]);
 	for (int i = 0; i < MAX_REPORTS; i++) {
 		t.reports[i].t = &t;
 		t.reports[i].inst = -1;

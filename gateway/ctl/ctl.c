@@ -287,6 +287,10 @@ int gw_ctl_format_status(const struct gw_ctl_status *st, bool json, char *buf, s
 	put_bool(&o, "spooling", st->db.spooling);
 	put_str(&o, "problem", st->db.problem);
 
+	out_group(&o, "roster");
+	put_int(&o, "county_version", st->roster.county_version);
+	put_int(&o, "made_ms", st->roster.made_ms);
+
 	out_group(&o, "counters");
 	put_int(&o, "incidents", st->counters.incidents);
 	put_int(&o, "pages", st->counters.pages);

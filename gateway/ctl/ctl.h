@@ -67,6 +67,10 @@ struct gw_ctl_status {
 	} db;
 	struct gw_ctl_counters counters;
 	struct {
+		int64_t county_version; /* rinki-sync's roster pull: 0 a local import */
+		int64_t made_ms;	/* when the county made that version (UTC ms); 0 none */
+	} roster;
+	struct {
 		uint32_t clients;  /* connections now */
 		uint32_t requests; /* lines handled */
 		uint32_t denied;   /* requests or connections refused for credentials */

@@ -435,6 +435,8 @@ static void hk_roster(void *arg, struct gw_roster *r)
 	save_copy(d);
 	if (d->conf.metrics_file[0])
 		roster_gaps(d, r);
+	gw_status_roster_source(d->status, gw_roster_source(r)->version,
+				gw_roster_source(r)->made_ms);
 	gw_calls_set_roster(d->calls, r);
 	gw_callback_set_roster(d->callback, r);
 	gw_relay_set_roster(d->relay, r);
@@ -476,6 +478,10 @@ static int ctl_status(void *arg, struct gw_ctl_status *st)
 	st->db.spooling = gw_db_spool_pending(d->db);
 	snprintf(st->db.problem, sizeof(st->db.problem), "%s", gw_db_problem(d->db) ?: "");
 	st->counters = d->counters;
+	struct gw_status_metrics mt;
+	gw_status_metrics_get(d->status, &mt);
+	st->roster.county_version = mt.roster_version;
+	st->roster.made_ms = mt.roster_made_ms;
 	return 0;
 }
 static void on_page_test_end(struct gw_loop *loop, void *arg)
@@ -642,6 +648,8 @@ static int build_services(struct gw_rinkid *d)
 	gw_calls_set_roster(d->calls, roster);
 	if (d->conf.metrics_file[0])
 		roster_gaps(d, roster);
+	gw_status_roster_source(d->status, gw_roster_source(roster)->version,
+				gw_roster_source(roster)->made_ms);
 	struct gw_callback_ops bops = {.phone_answer = cb_phone_answer,
 				       .phone_hangup = op_phone_hangup,
 				       .play = cb_play,

@@ -297,6 +297,15 @@ int gw_status_metrics_format(const struct gw_status_metrics *mt, char *buf, size
 	       "Service lines with nobody on duty at some time in the next 14 days, as of the "
 	       "last roster load.");
 	out(buf, len, &u, "rinki_roster_gap_lines %d\n", mt->roster_gap_lines);
+	family(buf, len, &u, "rinki_roster_county_version", "gauge",
+	       "The county roster version the gateway pages from (rinki-sync's roster pull); 0: "
+	       "a roster imported locally.");
+	out(buf, len, &u, "rinki_roster_county_version %lld\n", (long long)mt->roster_version);
+	family(buf, len, &u, "rinki_roster_county_made_timestamp_seconds", "gauge",
+	       "When the county made that roster version (its age: time() minus this); 0: none.");
+	out(buf, len, &u, "rinki_roster_county_made_timestamp_seconds ");
+	seconds(buf, len, &u, mt->roster_made_ms);
+	out(buf, len, &u, "\n");
 	family(buf, len, &u, "rinki_last_page_timestamp_seconds", "gauge",
 	       "When the last worker was dialled for an authority call (Unix time; 0: none yet).");
 	out(buf, len, &u, "rinki_last_page_timestamp_seconds ");
@@ -418,4 +427,10 @@ void gw_status_busy(struct gw_status *s)
 void gw_status_roster_gaps(struct gw_status *s, int n)
 {
 	s->mt.roster_gap_lines = n;
+}
+
+void gw_status_roster_source(struct gw_status *s, int64_t version, int64_t made_ms)
+{
+	s->mt.roster_version = version;
+	s->mt.roster_made_ms = made_ms;
 }

@@ -86,6 +86,8 @@ struct gw_status_metrics {
 	bool spool_pending;	   /* the call log goes to the spool */
 	uint64_t db_queue_bytes;   /* the writer thread's queue */
 	int roster_gap_lines;	   /* lines with nobody on duty in the next 14 days */
+	int64_t roster_version;	   /* the county roster version loaded; 0: a local import */
+	int64_t roster_made_ms;	   /* when the county made it (UTC ms); 0: none */
 	int64_t last_page_wall_ms; /* the last ATD of an authority call; 0: none yet */
 };
 
@@ -122,6 +124,8 @@ void gw_status_call_state(struct gw_status *s, enum gw_call_state st);
 void gw_status_busy(struct gw_status *s);
 /* The roster just loaded has n lines with nobody on duty in the next 14 days. */
 void gw_status_roster_gaps(struct gw_status *s, int n);
+/* The roster just loaded is county version version (0: local), made at made_ms (UTC). */
+void gw_status_roster_source(struct gw_status *s, int64_t version, int64_t made_ms);
 
 /* READY=1 with the first STATUS= (before the loop runs), and STOPPING=1 (after it). */
 void gw_status_ready(struct gw_status *s);

@@ -313,6 +313,16 @@ static const struct migration {
      "ALTER TABLE directory ADD COLUMN membership TEXT"
      " CHECK (membership IN ('member', 'contract'));",
      NULL},
+    /*
+     * v12: which county roster version the base roster is (rinki-sync's roster pull); no
+     * row after a local import.
+     */
+    {"CREATE TABLE roster_source ("
+     " one INTEGER PRIMARY KEY CHECK (one = 1),"
+     " version INTEGER NOT NULL CHECK (version > 0),"
+     " made_ms INTEGER NOT NULL,"
+     " applied_ms INTEGER NOT NULL);",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -542,6 +552,11 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 	" AND t_ms < $cutoff AND detail IS NOT NULL AND id >= $v3_from",
     [DB_STMT_RECORDING_OLD] = "SELECT detail FROM incident_events WHERE kind = 'recording'"
 			      " AND t_ms < $cutoff AND detail IS NOT NULL ORDER BY id",
+    [DB_STMT_RSRC_SET] = "INSERT INTO roster_source (one, version, made_ms, applied_ms)"
+			 " VALUES (1, $version, $made, $applied) ON CONFLICT (one) DO UPDATE"
+			 " SET version = $version, made_ms = $made, applied_ms = $applied",
+    [DB_STMT_RSRC_CLEAR] = "DELETE FROM roster_source",
+    [DB_STMT_RSRC_GET] = "SELECT version, made_ms, applied_ms FROM roster_source",
 };
 
 /* ---- errors -------------------------------------------------------------------------- */

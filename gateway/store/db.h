@@ -301,6 +301,7 @@ struct gw_db_report_inc {
 	const char *accepted, *first_page, *fallback_page;
 	int64_t pages;
 	bool text, status;
+	const char *gateway; /* the county report's gateway; NULL in a gateway's own report */
 };
 typedef void (*gw_db_report_inc_fn)(const struct gw_db_report_inc *inc, void *arg);
 
@@ -489,6 +490,13 @@ struct gw_db_chain {
 struct gw_db_holiday {
 	char *date, *name;
 };
+/* Which county roster version the base roster is (rinki-sync's roster pull). */
+struct gw_db_roster_source {
+	int64_t version;    /* the county's version number, > 0 */
+	int64_t made_ms;    /* when the county made it (UTC ms) */
+	int64_t applied_ms; /* when this gateway applied it (UTC ms) */
+};
+
 struct gw_db_roster {
 	struct gw_db_line *lines;
 	size_t n_lines;
@@ -516,6 +524,9 @@ struct gw_db_roster {
 	/* schema v6 */
 	struct gw_db_temp *temps;
 	size_t n_temps;
+	/* v13 (issue #17): the county version, as gw_db_roster_read() found it; imports ignore it
+	 */
+	struct gw_db_roster_source source;
 };
 
 /* Free every array and string and zero the struct. */
@@ -564,6 +575,19 @@ int gw_db_roster_import(struct gw_db *db, const struct gw_db_roster *in, unsigne
 
 /* gw_db_roster_import(db, in, 0, NULL, NULL). */
 int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in);
+
+/*
+ * gw_db_roster_import() that records src as the base roster's source in the same
+ * transaction (src NULL: none, a local import; gw_db_roster_import() does that).
+ */
+int gw_db_roster_import_from(struct gw_db *db, const struct gw_db_roster *in, unsigned flags,
+			     gw_db_manual_fn fn, void *arg, const struct gw_db_roster_source *src);
+
+/*
+ * The base roster's county source: 1 and *out, 0 when it has none (imported locally, or
+ * never), or -errno.
+ */
+int gw_db_roster_source_get(struct gw_db *db, struct gw_db_roster_source *out);
 
 /*
  * Add one worker to the manual layer (handle, name, phone required; active false: added

@@ -137,6 +137,24 @@ static void kind_row(sqlite3_stmt *st, void *arg)
 	}
 }
 
+/* The roster_source row: 1 and *out, 0 (zeroed) when none, or -errno. */
+static int source_read(struct gw_db *db, struct gw_db_roster_source *out)
+{
+	sqlite3_stmt *st = db->st[DB_STMT_RSRC_GET];
+	int rc = sqlite3_step(st);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_ROW) {
+		out->version = sqlite3_column_int64(st, 0);
+		out->made_ms = sqlite3_column_int64(st, 1);
+		out->applied_ms = sqlite3_column_int64(st, 2);
+	}
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, rc, db_stmt_sql[DB_STMT_RSRC_GET]);
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
 int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 {
 	struct reader rd = {.r = out};
@@ -151,6 +169,8 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out)
 	}
 	if (rc >= 0 && rd.oom)
 		rc = -ENOMEM;
+	if (rc >= 0)
+		rc = source_read(db, &out->source);
 	if (rc >= 0)
 		rc = db_run(db, DB_STMT_COMMIT);
 	if (rc < 0) {
@@ -285,6 +305,7 @@ static int roster_edit(struct gw_db *db, int (*edit)(struct gw_db *db, const voi
 
 struct import_arg {
 	const struct gw_db_roster *in;
+	const struct gw_db_roster_source *src;
 	unsigned flags;
 	gw_db_manual_fn fn;
 	void *arg;
@@ -446,6 +467,15 @@ static int replace_all(struct gw_db *db, const void *arg)
 	/* PINs stay with the handles that stay (the CSV never carries them). */
 	if (rc >= 0)
 		rc = db_run(db, DB_STMT_PIN_ORPHANS);
+	if (rc >= 0 && a->src) {
+		sqlite3_stmt *st = db->st[DB_STMT_RSRC_SET];
+		db_bind_i64(st, "$version", a->src->version);
+		db_bind_i64(st, "$made", a->src->made_ms);
+		db_bind_i64(st, "$applied", a->src->applied_ms);
+		rc = db_run(db, DB_STMT_RSRC_SET);
+	} else if (rc >= 0) {
+		rc = db_run(db, DB_STMT_RSRC_CLEAR);
+	}
 	if (rc >= 0 && (a->flags & GW_DB_IMPORT_DRY_RUN)) {
 		a->dry_ok = true;
 		rc = -ECANCELED; /* roll back: a preview changes nothing */
@@ -456,7 +486,13 @@ static int replace_all(struct gw_db *db, const void *arg)
 int gw_db_roster_import(struct gw_db *db, const struct gw_db_roster *in, unsigned flags,
 			gw_db_manual_fn fn, void *arg)
 {
-	struct import_arg a = {.in = in, .flags = flags, .fn = fn, .arg = arg};
+	return gw_db_roster_import_from(db, in, flags, fn, arg, NULL);
+}
+
+int gw_db_roster_import_from(struct gw_db *db, const struct gw_db_roster *in, unsigned flags,
+			     gw_db_manual_fn fn, void *arg, const struct gw_db_roster_source *src)
+{
+	struct import_arg a = {.in = in, .src = src, .flags = flags, .fn = fn, .arg = arg};
 	int64_t rev = 0;
 	int rc = roster_edit(db, replace_all, &a, &rev);
 
@@ -479,6 +515,10 @@ int gw_db_roster_replace(struct gw_db *db, const struct gw_db_roster *in)
 	return gw_db_roster_import(db, in, 0, NULL, NULL);
 }
 
+int gw_db_roster_source_get(struct gw_db *db, struct gw_db_roster_source *out)
+{
+	return source_read(db, out);
+}
 static int edit_worker_add(struct gw_db *db, const void *arg)
 {
 	const struct gw_db_worker *w = arg;

@@ -48,8 +48,8 @@ static const struct muni *muni_of(const struct build *b, const char *caller)
 {
 	struct muni k;
 
-	if (!caller || !roster_ssi_key(caller, k.key))
-		return NULL;
+	if (!caller || !b->n_munis || !roster_ssi_key(caller, k.key))
+		return NULL; /* bsearch() wants a base even for no elements */
 	return bsearch(&k, b->munis, b->n_munis, sizeof(k), cmp_muni);
 }
 
@@ -196,6 +196,13 @@ static void on_inc(const struct gw_db_report_inc *inc, void *arg)
 		b->oom = true;
 		return;
 	}
+	if (inc->gateway) {
+		struct gw_report_group *gw = group(&r->gateways, &r->n_gateways, inc->gateway);
+		if (!gw || !add(&gw->f, gw, k, inc, r->within_ms)) {
+			b->oom = true;
+			return;
+		}
+	}
 	if (k == K_CALLBACK)
 		return; /* no authority call: in the total only */
 	if (k == K_CALL)
@@ -273,13 +280,9 @@ static void percentiles(struct gw_report_group *g, struct gw_report_figures *f)
 	f->accept_max = g->acc[g->n_acc - 1];
 }
 
-int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
-		    struct gw_report **out)
+int gw_report_new(int64_t from_ms, int64_t to_ms, int64_t within_ms, struct gw_report **out)
 {
 	struct gw_report *r;
-	struct build b = {0};
-	struct gw_db_roster dir;
-	int rc;
 
 	*out = NULL;
 	if (to_ms <= from_ms || within_ms < 0)
@@ -298,11 +301,35 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		free(r);
 		return -ENOMEM;
 	}
+	*out = r;
+	return 0;
+}
+
+int gw_report_add(struct gw_report *r, const struct gw_db_report_inc *inc)
+{
+	struct build b = {.r = r}; /* no directory: every caller in the "" municipality */
+
+	on_inc(inc, &b);
+	return b.oom ? -ENOMEM : 0;
+}
+
+int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
+		    struct gw_report **out)
+{
+	struct gw_report *r;
+	struct build b = {0};
+	struct gw_db_roster dir;
+	int64_t in_range = 0;
+	int rc = gw_report_new(from_ms, to_ms, within_ms, &r);
+
+	*out = NULL;
+	if (rc < 0)
+		return rc;
 	b.r = r;
 	memset(&dir, 0, sizeof(dir));
 	rc = read_munis(db, &b, &dir);
 	if (rc >= 0)
-		rc = gw_db_report_incidents(db, from_ms, to_ms, on_inc, &b, &r->in_range);
+		rc = gw_db_report_incidents(db, from_ms, to_ms, on_inc, &b, &in_range);
 	if (rc >= 0 && b.oom)
 		rc = -ENOMEM;
 	free(b.munis);
@@ -311,6 +338,14 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		gw_report_free(r);
 		return rc;
 	}
+	gw_report_finish(r, in_range);
+	*out = r;
+	return 0;
+}
+
+void gw_report_finish(struct gw_report *r, int64_t in_range)
+{
+	r->in_range = in_range;
 	percentiles(&r->all, &r->total);
 	for (size_t i = 0, bin = 0; i < r->all.n_acc; i++) { /* sorted by percentiles() */
 		while (r->all.acc[i] > gw_report_acc_upper_ms[bin])
@@ -332,8 +367,10 @@ int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t wi
 		qsort(r->lines, r->n_lines, sizeof(*r->lines), cmp_group);
 	if (r->n_orgs)
 		qsort(r->orgs, r->n_orgs, sizeof(*r->orgs), cmp_group);
-	*out = r;
-	return 0;
+	for (size_t i = 0; i < r->n_gateways; i++)
+		percentiles(&r->gateways[i], &r->gateways[i].f);
+	if (r->n_gateways)
+		qsort(r->gateways, r->n_gateways, sizeof(*r->gateways), cmp_group);
 }
 
 int gw_db_report(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
@@ -414,7 +451,8 @@ bool gw_report_balanced(const struct gw_report *r)
 	       charts_add_up(r) && groups_add_up(r->lines, r->n_lines, &r->total) &&
 	       groups_add_up(r->orgs, r->n_orgs, &r->total) &&
 	       groups_add_up(r->munis, r->n_munis, &r->total) &&
-	       groups_add_up(&r->week[0][0], 7 * 24, &r->total);
+	       groups_add_up(&r->week[0][0], 7 * 24, &r->total) &&
+	       (!r->n_gateways || groups_add_up(r->gateways, r->n_gateways, &r->total));
 }
 
 void gw_report_free(struct gw_report *r)
@@ -437,6 +475,11 @@ void gw_report_free(struct gw_report *r)
 	for (int d = 0; d < 7; d++)
 		for (int h = 0; h < 24; h++)
 			free(r->week[d][h].acc);
+	for (size_t i = 0; i < r->n_gateways; i++) {
+		free(r->gateways[i].key);
+		free(r->gateways[i].acc);
+	}
+	free(r->gateways);
 	free(r->lines);
 	free(r->orgs);
 	free(r->munis);
@@ -617,6 +660,10 @@ static void write_csv(const struct gw_report *r, const struct gw_roster *names, 
 			fprintf(f, "%s,%s,", from, to);
 			csv_row(f, "weekday_hour", key, name, &r->week[d][h].f);
 		}
+	for (size_t i = 0; i < r->n_gateways; i++) {
+		fprintf(f, "%s,%s,", from, to);
+		csv_row(f, "gateway", r->gateways[i].key, "", &r->gateways[i].f);
+	}
 }
 
 static void json_str(FILE *f, const char *s)
@@ -696,7 +743,20 @@ static void write_json(const struct gw_report *r, const struct gw_roster *names,
 			fputc('}', f);
 			first = false;
 		}
-	fputs("]}\n", f);
+	fputc(']', f);
+
+	fputc(']', f);
+	if (r->n_gateways) {
+		fputs(",\"gateways\":[", f);
+		for (size_t i = 0; i < r->n_gateways; i++) {
+			fputs(i ? ",{\"gateway\":" : "{\"gateway\":", f);
+			json_str(f, r->gateways[i].key);
+			json_figures(f, &r->gateways[i].f);
+			fputc('}', f);
+		}
+		fputc(']', f);
+	}
+	fputs("}\n", f);
 }
 
 #define LABEL_W 38 /* columns for a line's or an organisation's name in the text tables */
@@ -710,12 +770,12 @@ static size_t utf8_width(const char *s)
 	return n;
 }
 
-enum table { TABLE_LINES, TABLE_ORGS, TABLE_MUNIS };
+enum table { TABLE_LINES, TABLE_ORGS, TABLE_MUNIS, TABLE_GATEWAYS };
 
 static void text_table(FILE *f, const char *title, const struct gw_report_group *g, size_t n,
 		       enum table which, const struct gw_roster *names)
 {
-	static const char *const heads[] = {"LINE", "ORGANISATION", "MUNICIPALITY"};
+	static const char *const heads[] = {"LINE", "ORGANISATION", "MUNICIPALITY", "GATEWAY"};
 	bool lines = which == TABLE_LINES;
 	char v[N_COLS][24];
 
@@ -735,7 +795,8 @@ static void text_table(FILE *f, const char *title, const struct gw_report_group 
 				 *g[i].key ? g[i].membership : "(no municipality)",
 				 *g[i].key ? ")" : "");
 		else
-			snprintf(label, sizeof(label), "%s", org_label(&g[i]));
+			snprintf(label, sizeof(label), "%s",
+				 which == TABLE_ORGS ? org_label(&g[i]) : g[i].key);
 		put_plain(f, label);
 		for (size_t k = utf8_width(label); k < LABEL_W; k++)
 			fputc(' ', f);
@@ -784,6 +845,8 @@ static void write_text(const struct gw_report *r, const struct gw_roster *names,
 		text_table(f, "per caller organisation:", r->orgs, r->n_orgs, TABLE_ORGS, names);
 	if (r->n_munis)
 		text_table(f, "per municipality:", r->munis, r->n_munis, TABLE_MUNIS, names);
+	if (r->n_gateways)
+		text_table(f, "per gateway:", r->gateways, r->n_gateways, TABLE_GATEWAYS, names);
 	if (!t->calls)
 		return;
 	fputs("\nauthority calls per weekday and hour (Europe/Helsinki):\n    ", f);

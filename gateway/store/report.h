@@ -79,6 +79,8 @@ struct gw_report {
 	struct gw_report_group *lines, *orgs, *munis; /* sorted by key */
 	size_t n_lines, n_orgs, n_munis;
 	struct gw_report_group week[7][24]; /* by local weekday (0 Monday) and hour of start */
+	struct gw_report_group *gateways;   /* the county report's gateways, sorted; else none */
+	size_t n_gateways;
 };
 
 /*
@@ -88,6 +90,17 @@ struct gw_report {
  */
 int gw_report_build(struct gw_db *db, int64_t from_ms, int64_t to_ms, int64_t within_ms,
 		    struct gw_report **out);
+
+/*
+ * A report fed incident by incident (the county report, tools/sync): gw_report_new() for
+ * [from_ms, to_ms) (0 and *out, -EINVAL for an empty or reversed range, or -ENOMEM),
+ * gw_report_add() once per incident started in the range (one with inc->gateway set is
+ * also counted in that gateway's figures; 0 or -ENOMEM), then gw_report_finish() with
+ * the incidents the source counts on its own, for the self-check.
+ */
+int gw_report_new(int64_t from_ms, int64_t to_ms, int64_t within_ms, struct gw_report **out);
+int gw_report_add(struct gw_report *r, const struct gw_db_report_inc *inc);
+void gw_report_finish(struct gw_report *r, int64_t in_range);
 
 /* Incidents the report counted (calls + texts + statuses + call-backs). */
 int64_t gw_report_counted(const struct gw_report *r);

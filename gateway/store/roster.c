@@ -720,6 +720,11 @@ int gw_roster_load(struct gw_db *db, struct gw_roster **out)
 	return gw_roster_load_at(db, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
 }
 
+const struct gw_db_roster_source *gw_roster_source(const struct gw_roster *r)
+{
+	return &r->data.source;
+}
+
 bool gw_roster_stale(const struct gw_roster *r, int64_t now_ms)
 {
 	return now_ms < r->built_ms - DAY_MS || now_ms >= r->built_ms + DAY_MS;

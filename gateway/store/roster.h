@@ -33,6 +33,9 @@
 
 struct gw_roster;
 
+/* The county roster version r was loaded from (version 0: a local import, or none). */
+const struct gw_db_roster_source *gw_roster_source(const struct gw_roster *r);
+
 /* Most steps gw_roster_chain() and gw_roster_plan() ever return. */
 #define GW_ROSTER_CHAIN_MAX 32
 /* Ring times a roster may set per step (the range of call.ring_time). */

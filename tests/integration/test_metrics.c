@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "store/db.h"
 
 #define AINO "+358401234567"
 
@@ -193,6 +194,16 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	snprintf(conf, sizeof(conf), "metrics.file %s\nmetrics.interval 5\ncall.ring_time 10",
 		 path);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s answer 1", AINO), 0);
+	/* the demo roster again, as rinki-sync applies county version 7 of it */
+	struct gw_db *db;
+	struct gw_db_roster r;
+	struct gw_db_roster_source v7 = {
+	    .version = 7, .made_ms = 1767139200250LL, .applied_ms = 1767139300000LL};
+	assert_int_equal(gw_db_open(rig.db, &db), 0);
+	assert_int_equal(gw_db_roster_read(db, &r), 0);
+	assert_int_equal(gw_db_roster_import_from(db, &r, 0, NULL, NULL, &v7), 0);
+	gw_db_roster_clear(&r);
+	gw_db_close(db);
 	assert_int_equal(h_start_rinkid(&rig, conf), 0);
 	/* both devices up is written within one interval */
 	assert_int_equal(wait_file(path, "rinki_modem_up 1\n", text, sizeof(text), 7000), 0);
@@ -204,6 +215,22 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	assert_true(value(text, "rinki_spool_pending") == 0);
 	/* the demo roster covers its lines: a number, whatever the date */
 	assert_true(value(text, "rinki_roster_gap_lines") >= 0);
+	assert_true(value(text, "rinki_roster_county_version") == 7);
+	assert_non_null(
+	    strstr(text, "\nrinki_roster_county_made_timestamp_seconds 1767139200.250\n"));
+	/* and rinkictl status says which version and how old */
+	char bin[256], sock[160], out[200], st[4096];
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", rig.dir);
+	snprintf(out, sizeof(out), "%s/status.txt", rig.dir);
+	char *const argv[] = {bin, "-s", sock, "status", NULL};
+	assert_int_equal(h_run(argv, out), 0);
+	FILE *sf = fopen(out, "r");
+	assert_non_null(sf);
+	st[fread(st, 1, sizeof(st) - 1, sf)] = '\0';
+	fclose(sf);
+	if (!strstr(st, "\nroster    county version 7 of 2025-12-31 00:00 UTC ("))
+		fail_msg("rinkictl status:\n%s", st);
 
 	/* one authority call: Aino answers, presses 4, the officer hangs up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);

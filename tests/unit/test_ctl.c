@@ -68,6 +68,8 @@ static int fake_status(void *arg, struct gw_ctl_status *st)
 	snprintf(st->callback.worker, sizeof(st->callback.worker), "stale");
 	st->counters.incidents = 3;
 	st->counters.pages = 5;
+	st->roster.county_version = 12;
+	st->roster.made_ms = 1767139200000LL;
 	return 0;
 }
 
@@ -305,6 +307,8 @@ static void test_status_formats(void **state)
 	assert_string_equal(gw_ctl_msg_get(&m, "call.state"), "PAGING");
 	assert_string_equal(gw_ctl_msg_get(&m, "call.id"), "17");
 	assert_string_equal(gw_ctl_msg_get(&m, "counters.pages"), "5");
+	assert_string_equal(gw_ctl_msg_get(&m, "roster.county_version"), "12");
+	assert_string_equal(gw_ctl_msg_get(&m, "roster.made_ms"), "1767139200000");
 	/* this request and the denied one are counted */
 	assert_string_equal(gw_ctl_msg_get(&m, "ctl.requests"), "2");
 	assert_string_equal(gw_ctl_msg_get(&m, "ctl.denied"), "1");

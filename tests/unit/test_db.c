@@ -1126,6 +1126,64 @@ static void on_fate(enum gw_db_manual_fate fate, const char *what, void *arg)
 	snprintf(f->text + n, sizeof(f->text) - n, "%c %s|", "KBCD"[fate], what);
 }
 
+/*
+ * The county version a roster came from is kept with it, in the import's transaction: an
+ * import that fails keeps the old roster and the old version; a local import clears it.
+ */
+static void test_roster_source(void **state)
+{
+	struct gw_db_roster r, back;
+	struct gw_db_line l;
+	struct gw_db_worker w;
+	struct gw_db_shift sh;
+	struct gw_db_roster_source src;
+	struct gw_db *db;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(gw_db_roster_source_get(db, &src), 0);
+	tiny_roster(&r, &l, &w, &sh, "aino");
+	struct gw_db_roster_source v4 = {.version = 4, .made_ms = 1000, .applied_ms = 2000};
+	assert_int_equal(gw_db_roster_import_from(db, &r, 0, NULL, NULL, &v4), 0);
+	assert_int_equal(gw_db_roster_source_get(db, &src), 1);
+	assert_int_equal(src.version, 4);
+	assert_int_equal(src.made_ms, 1000);
+	assert_int_equal(src.applied_ms, 2000);
+	assert_int_equal(gw_db_roster_read(db, &back), 0); /* the roster carries it too */
+	assert_int_equal(back.source.version, 4);
+	assert_int_equal(back.source.made_ms, 1000);
+	gw_db_roster_clear(&back);
+
+	/* version 5's shift names a worker it lacks: refused whole, version 4 and its roster stay
+	 */
+	struct gw_db_roster_source v5 = {.version = 5, .made_ms = 3000, .applied_ms = 4000};
+	struct gw_db_roster bad = r;
+	struct gw_db_worker w2 = w;
+	w2.handle = "pia";
+	w2.phone = "+358401111111";
+	bad.workers = &w2;
+	assert_true(gw_db_roster_import_from(db, &bad, 0, NULL, NULL, &v5) < 0);
+	assert_int_equal(gw_db_roster_source_get(db, &src), 1);
+	assert_int_equal(src.version, 4);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.n_workers, 1);
+	assert_string_equal(back.workers[0].handle, "aino");
+	gw_db_roster_clear(&back);
+
+	/* a good version 5 replaces it; a local import then leaves no county version */
+	assert_int_equal(gw_db_roster_import_from(db, &r, 0, NULL, NULL, &v5), 0);
+	assert_int_equal(gw_db_roster_source_get(db, &src), 1);
+	assert_int_equal(src.version, 5);
+	assert_int_equal(src.applied_ms, 4000);
+	assert_int_equal(gw_db_roster_replace(db, &r), 0);
+	assert_int_equal(gw_db_roster_source_get(db, &src), 0);
+	assert_int_equal(src.version, 0);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_int_equal(back.source.version, 0);
+	gw_db_roster_clear(&back);
+	gw_db_close(db);
+}
+
 /* The manual layer (rinkictl's overrides, disables, added workers) outlives a base import. */
 static void test_manual_changes_survive_import(void **state)
 {
@@ -1274,7 +1332,7 @@ static void test_migrate_v6_to_current(void **state)
 	gw_db_close(db);
 	/* back to the v6 tables: no manual layer, rotations as v3-v6 made them */
 	raw_exec(
-	    "DROP TABLE pin_lockouts; DROP TABLE queue_applied;"
+	    "DROP TABLE pin_lockouts; DROP TABLE queue_applied; DROP TABLE roster_source;"
 	    "DROP VIEW worker_handles; DROP TABLE manual_overrides; DROP TABLE manual_workers;"
 	    "DROP TABLE rotation_members; DROP TABLE rotations;"
 	    "CREATE TABLE rotations (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -1445,6 +1503,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_report, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roster_edits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manual_changes_survive_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roster_source, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

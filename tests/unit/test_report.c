@@ -544,13 +544,80 @@ static void test_csv_defuses_formulas(void **state)
 	gw_report_free(r);
 }
 
+/* The county report: incidents fed one by one, each also counted under its gateway. */
+static void test_gateways(void **state)
+{
+	struct gw_report *r;
+	char buf[8192];
+	FILE *f;
+	const int64_t t = 1765000000000LL;
+	struct gw_db_report_inc a = {.id = 1,
+				     .started_ms = t,
+				     .line = "sos",
+				     .caller = "2269001",
+				     .outcome = "completed",
+				     .accept_ms = t + 20 * S,
+				     .accepted = "aino +358401234567",
+				     .first_page = "aino +358401234567",
+				     .pages = 1,
+				     .gateway = "mikkeli-1"};
+	struct gw_db_report_inc b = a, c = a;
+
+	(void)state;
+	b.id = 7;
+	b.started_ms = t + 60 * S;
+	b.outcome = "unanswered";
+	b.accepted = NULL;
+	b.pages = 3;
+	b.gateway = "savonlinna-1";
+	c.id = 2;
+	c.started_ms = t + 90 * S;
+	c.accept_ms = t + 130 * S;
+	c.gateway = "mikkeli-1";
+	assert_int_equal(gw_report_new(t, t + 3600 * S, 60 * S, &r), 0);
+	assert_int_equal(gw_report_add(r, &a), 0);
+	assert_int_equal(gw_report_add(r, &b), 0);
+	assert_int_equal(gw_report_add(r, &c), 0);
+	gw_report_finish(r, 3);
+	assert_true(gw_report_balanced(r));
+	assert_int_equal(r->total.calls, 3);
+	assert_int_equal(r->n_gateways, 2);
+	assert_string_equal(r->gateways[0].key, "mikkeli-1");
+	assert_int_equal(r->gateways[0].f.calls, 2);
+	assert_int_equal(r->gateways[0].f.completed, 2);
+	assert_int_equal(r->gateways[0].f.accept_p50, 20 * S);
+	assert_int_equal(r->gateways[0].f.accept_max, 40 * S);
+	assert_string_equal(r->gateways[1].key, "savonlinna-1");
+	assert_int_equal(r->gateways[1].f.unanswered, 1);
+	assert_int_equal(r->gateways[1].f.escalated, 1);
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_CSV, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, ",gateway,mikkeli-1,,2,"));
+	assert_non_null(strstr(buf, ",gateway,savonlinna-1,,1,"));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_TEXT, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "check: 3 incidents in the range, counted 3"));
+	assert_non_null(strstr(buf, "\nper gateway:\nGATEWAY"));
+	assert_non_null(strstr(buf, "\nsavonlinna-1 "));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_JSON, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, ",\"gateways\":[{\"gateway\":\"mikkeli-1\",\"calls\":2,"));
+	/* the source counting one more than was fed: the check says so */
+	gw_report_finish(r, 4);
+	assert_false(gw_report_balanced(r));
+	gw_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_month_by_hand),  cmocka_unit_test(test_line_rows),
 	    cmocka_unit_test(test_sub_range),	   cmocka_unit_test(test_check_catches_a_miscount),
 	    cmocka_unit_test(test_formats),	   cmocka_unit_test(test_csv_defuses_formulas),
-	    cmocka_unit_test(test_charts_by_hand),
+	    cmocka_unit_test(test_charts_by_hand), cmocka_unit_test(test_gateways),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

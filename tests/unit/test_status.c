@@ -246,6 +246,8 @@ static void test_metrics_format_exact(void **state)
 				       .spool_pending = true,
 				       .db_queue_bytes = 4096,
 				       .roster_gap_lines = 2,
+				       .roster_version = 17,
+				       .roster_made_ms = 1767139200250LL,
 				       .last_page_wall_ms = 1767225600123LL};
 	static const char want[] =
 	    "# HELP rinki_radio_up The TETRA terminal is ready (1) or not (0).\n"
@@ -292,6 +294,14 @@ static void test_metrics_format_exact(void **state)
 	    "next 14 days, as of the last roster load.\n"
 	    "# TYPE rinki_roster_gap_lines gauge\n"
 	    "rinki_roster_gap_lines 2\n"
+	    "# HELP rinki_roster_county_version The county roster version the gateway pages "
+	    "from (rinki-sync's roster pull); 0: a roster imported locally.\n"
+	    "# TYPE rinki_roster_county_version gauge\n"
+	    "rinki_roster_county_version 17\n"
+	    "# HELP rinki_roster_county_made_timestamp_seconds When the county made that roster "
+	    "version (its age: time() minus this); 0: none.\n"
+	    "# TYPE rinki_roster_county_made_timestamp_seconds gauge\n"
+	    "rinki_roster_county_made_timestamp_seconds 1767139200.250\n"
 	    "# HELP rinki_last_page_timestamp_seconds When the last worker was dialled for an "
 	    "authority call (Unix time; 0: none yet).\n"
 	    "# TYPE rinki_last_page_timestamp_seconds gauge\n"

@@ -27,6 +27,7 @@
 #include <libpq-fe.h>
 
 #include "core/log.h"
+#include "store/report.h"
 
 /* Held (transaction-scoped) while migrating: "rink" */
 #define MIGRATE_LOCK "1919511147"
@@ -76,6 +77,84 @@ static const char *const migrations[] = {
     " FOREIGN KEY (gateway, open_seq) REFERENCES call_events (gateway, seq),"
     " FOREIGN KEY (gateway, close_seq) REFERENCES call_events (gateway, seq));"
     "CREATE INDEX incidents_started ON incidents (started_ms);",
+    /*
+     * v3: the county roster, versioned. Coordinators add a row per version (a complete
+     * roster CSV, the format rinkictl roster import reads); every gateway's rinki-sync
+     * applies the newest. Rows are never changed: a correction is a new version.
+     */
+    "CREATE TABLE rosters ("
+    " version bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " made timestamptz NOT NULL DEFAULT now(),"
+    " made_by text NOT NULL DEFAULT current_user,"
+    " csv text NOT NULL CHECK (octet_length(csv) BETWEEN 1 AND 67108864));"
+    "CREATE FUNCTION rosters_frozen() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN RAISE EXCEPTION 'roster versions are never changed: add a new one'; END$$;"
+    "CREATE TRIGGER rosters_frozen BEFORE UPDATE ON rosters"
+    " FOR EACH ROW EXECUTE FUNCTION rosters_frozen();",
+    /*
+     * v4: views for the county report and the county's BI tools (tools/sync/README.md lists
+     * their columns). incident_moves links an incident that moved to another gateway: the
+     * same caller at another gateway within 300 s of its start, when it was not completed
+     * (the network forwarded the officer's next call to the standby); report_incidents
+     * counts it once, at the gateway that took it (counted false for the one that moved).
+     */
+    "CREATE VIEW incident_moves AS"
+    " SELECT a.gateway AS from_gateway, a.id AS from_id, m.gateway AS to_gateway,"
+    " m.id AS to_id, a.caller, a.started_ms AS from_started_ms,"
+    " m.started_ms AS to_started_ms"
+    " FROM incidents a CROSS JOIN LATERAL (SELECT b.gateway, b.id, b.started_ms"
+    "  FROM incidents b WHERE b.caller = a.caller AND b.gateway <> a.gateway"
+    "  AND b.started_ms >= a.started_ms AND b.started_ms <= a.started_ms + 300000"
+    "  AND b.line IS DISTINCT FROM 'callback'"
+    "  ORDER BY b.started_ms, b.gateway, b.id LIMIT 1) m"
+    " WHERE a.outcome IS DISTINCT FROM 'completed' AND a.line IS DISTINCT FROM 'callback'"
+    " AND (a.outcome IS NULL OR a.outcome NOT LIKE 'message %');"
+    "CREATE VIEW report_incidents AS"
+    " SELECT x.*, CASE WHEN x.line = 'callback' THEN 'callback'"
+    "  WHEN CASE WHEN x.outcome IS NOT NULL THEN x.outcome LIKE 'message %'"
+    "   ELSE (x.text OR x.status) AND x.pages = 0 END"
+    "  THEN CASE WHEN x.status THEN 'status' ELSE 'text' END ELSE 'call' END AS kind"
+    " FROM (SELECT i.gateway, i.id, i.started_ms, to_timestamp(i.started_ms / 1000.0) AS started,"
+    " i.ended_ms, coalesce(i.line, '') AS line, i.caller, i.caller_name, i.outcome, i.cause,"
+    " i.accepted_by,"
+    " (SELECT e.t_ms FROM call_events e WHERE e.gateway = i.gateway AND e.incident = i.id"
+    "  AND e.kind = 'accepted' ORDER BY e.seq LIMIT 1) AS accept_ms,"
+    " (SELECT convert_from(e.detail, 'UTF8') FROM call_events e WHERE e.gateway = i.gateway AND "
+    "e.incident = i.id"
+    "  AND e.kind = 'accepted' ORDER BY e.seq LIMIT 1) AS accepted,"
+    " (SELECT convert_from(e.detail, 'UTF8') FROM call_events e WHERE e.gateway = i.gateway AND "
+    "e.incident = i.id"
+    "  AND e.kind = 'page' ORDER BY e.seq LIMIT 1) AS first_page,"
+    " (SELECT convert_from(e.detail, 'UTF8') FROM call_events e WHERE e.gateway = i.gateway AND "
+    "e.incident = i.id"
+    "  AND e.kind = 'page' AND convert_from(e.detail, 'UTF8') LIKE '% fallback' ORDER BY e.seq "
+    "LIMIT 1) AS fallback_page,"
+    " (SELECT count(*) FROM call_events e WHERE e.gateway = i.gateway AND e.incident = i.id"
+    "  AND e.kind = 'page') AS pages,"
+    " EXISTS (SELECT 1 FROM call_events e WHERE e.gateway = i.gateway AND e.incident = i.id"
+    "  AND e.kind = 'sds_text') AS text,"
+    " EXISTS (SELECT 1 FROM call_events e WHERE e.gateway = i.gateway AND e.incident = i.id"
+    "  AND e.kind = 'sds_status') AS status,"
+    " m.to_gateway AS moved_to_gateway, m.to_id AS moved_to_id, m.to_gateway IS NULL AS counted"
+    " FROM incidents i LEFT JOIN incident_moves m"
+    "  ON m.from_gateway = i.gateway AND m.from_id = i.id) x;"
+    "CREATE VIEW calls_by_day AS"
+    " SELECT (started AT TIME ZONE 'Europe/Helsinki')::date AS day, gateway, line,"
+    " count(*) AS calls,"
+    " count(*) FILTER (WHERE outcome = 'completed') AS completed,"
+    " count(*) FILTER (WHERE outcome = 'unanswered') AS unanswered,"
+    " count(*) FILTER (WHERE outcome = 'unstaffed') AS unstaffed,"
+    " count(*) FILTER (WHERE outcome = 'busy') AS busy,"
+    " count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,"
+    " count(*) FILTER (WHERE outcome IS NOT NULL AND outcome NOT IN ('completed',"
+    "  'unanswered', 'unstaffed', 'busy', 'abandoned')) AS failed,"
+    " count(*) FILTER (WHERE outcome IS NULL) AS open,"
+    " count(accept_ms) AS accepted,"
+    " (percentile_disc(0.5) WITHIN GROUP (ORDER BY greatest(accept_ms - started_ms, 0)))"
+    "  / 1000.0 AS accept_p50_s,"
+    " (percentile_disc(0.9) WITHIN GROUP (ORDER BY greatest(accept_ms - started_ms, 0)))"
+    "  / 1000.0 AS accept_p90_s"
+    " FROM report_incidents WHERE counted AND kind = 'call' GROUP BY 1, 2, 3;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -89,6 +168,7 @@ enum c_stmt {
 	C_INC_OPEN,
 	C_INC_CLOSE,
 	C_INC_CHECK,
+	C_ROSTER,
 	C_COUNT
 };
 
@@ -150,6 +230,12 @@ static const struct {
 		     " LEFT JOIN call_events c ON c.gateway = i.gateway AND c.seq = i.close_seq"
 		     " WHERE i.gateway = $1::text",
 		     1},
+    /* The newest roster version; its CSV only when it is not the one the gateway has. */
+    [C_ROSTER] = {"roster",
+		  "SELECT version, (extract(epoch FROM made) * 1000)::int8,"
+		  " CASE WHEN version = $1::int8 THEN NULL ELSE csv END"
+		  " FROM rosters ORDER BY version DESC LIMIT 1",
+		  1},
 };
 
 struct county {
@@ -607,6 +693,120 @@ int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *
 				   n - i < PIPE_ROWS ? n - i : PIPE_ROWS, &added);
 	if (rc >= 0 && (rc = command(c, "COMMIT", "commit push")) >= 0)
 		return added;
+out:
+	rollback(c);
+	return rc;
+}
+
+/* ---- roster ---------------------------------------------------------------------------- */
+
+int county_roster_newest(struct county *c, int64_t have, struct county_roster *out)
+{
+	uint8_t b[8];
+	const char *v[] = {(const char *)b};
+	int len[] = {8};
+	PGresult *res;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	put_u64(b, (uint64_t)have);
+	res = exec(c, C_ROSTER, v, len);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return fail(c, res, "roster");
+	if (PQntuples(res) == 1) {
+		out->version = get_i64(res, 0, 0);
+		out->made_ms = get_i64(res, 0, 1);
+		if (out->version <= 0 || out->made_ms == INT64_MIN) {
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "county: roster row malformed");
+			rc = -EBADMSG;
+		} else if (out->version != have && !PQgetisnull(res, 0, 2)) {
+			out->len = (size_t)PQgetlength(res, 0, 2);
+			out->csv = malloc(out->len + 1);
+			if (!out->csv) {
+				rc = -ENOMEM;
+			} else {
+				memcpy(out->csv, PQgetvalue(res, 0, 2), out->len);
+				out->csv[out->len] = '\0';
+				rc = 1;
+			}
+		}
+	}
+	PQclear(res);
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+/* ---- report ----------------------------------------------------------------------------- */
+
+/* Text column i of row, or NULL when SQL NULL. */
+static const char *col(const PGresult *res, int row, int i)
+{
+	return PQgetisnull(res, row, i) ? NULL : PQgetvalue(res, row, i);
+}
+
+int county_report(struct county *c, int64_t from_ms, int64_t to_ms, struct gw_report *r,
+		  int64_t *moved)
+{
+	static const char rows_sql[] =
+	    "SELECT gateway, id, started_ms, line, caller, caller_name, outcome, accept_ms,"
+	    " accepted, first_page, fallback_page, pages, text, status FROM report_incidents"
+	    " WHERE counted AND started_ms >= $1::int8 AND started_ms < $2::int8"
+	    " ORDER BY started_ms, gateway, id";
+	/* the incidents on their own, less those that moved: the report's self-check */
+	static const char count_sql[] =
+	    "SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incident_moves m"
+	    "  WHERE m.from_gateway = i.gateway AND m.from_id = i.id)), count(*)"
+	    " FROM incidents i WHERE started_ms >= $1::int8 AND started_ms < $2::int8";
+	char from[24], to[24];
+	const char *v[] = {from, to};
+	PGresult *res;
+	int rc;
+
+	snprintf(from, sizeof(from), "%lld", (long long)from_ms);
+	snprintf(to, sizeof(to), "%lld", (long long)to_ms);
+	/* one snapshot for the rows and the count */
+	if ((rc = command(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin report")) <
+	    0)
+		return rc;
+	res = PQexecParams(c->pg, rows_sql, 2, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 14) {
+		rc = fail(c, res, "report");
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res) && rc >= 0; i++) {
+		const char *am = col(res, i, 7);
+		struct gw_db_report_inc inc = {
+		    .gateway = col(res, i, 0),
+		    .id = strtoll(PQgetvalue(res, i, 1), NULL, 10),
+		    .started_ms = strtoll(PQgetvalue(res, i, 2), NULL, 10),
+		    .line = PQgetvalue(res, i, 3),
+		    .caller = PQgetvalue(res, i, 4),
+		    .caller_name = col(res, i, 5),
+		    .outcome = col(res, i, 6),
+		    .accept_ms = am ? strtoll(am, NULL, 10) : 0,
+		    .accepted = col(res, i, 8),
+		    .first_page = col(res, i, 9),
+		    .fallback_page = col(res, i, 10),
+		    .pages = strtoll(PQgetvalue(res, i, 11), NULL, 10),
+		    .text = PQgetvalue(res, i, 12)[0] == 't',
+		    .status = PQgetvalue(res, i, 13)[0] == 't',
+		};
+		rc = gw_report_add(r, &inc);
+	}
+	PQclear(res);
+	if (rc < 0)
+		goto out;
+	res = PQexecParams(c->pg, count_sql, 2, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rc = fail(c, res, "report count");
+		goto out;
+	}
+	int64_t counted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*moved = strtoll(PQgetvalue(res, 0, 1), NULL, 10) - counted;
+	PQclear(res);
+	gw_report_finish(r, counted);
+	return command(c, "COMMIT", "commit report");
 out:
 	rollback(c);
 	return rc;

@@ -47,6 +47,32 @@ int county_head(struct county *c, const char *gw, int64_t *seq, uint8_t hash[32]
 int county_push(struct county *c, const char *gw, const struct gw_db_chain_row *rows,
 		const struct gw_db_incident *const *incs, int n);
 
+/* A county roster version (struct county_roster.csv is malloc'd; NULL when not fetched). */
+struct county_roster {
+	int64_t version; /* 0: the county has no roster */
+	int64_t made_ms; /* when it was added (UTC ms) */
+	char *csv;	 /* the roster CSV, NUL-terminated, len bytes */
+	size_t len;
+};
+
+/*
+ * The county's newest roster version into *out. Returns 1 when it is not version have
+ * (out->csv holds it: free it), 0 when it is (or the county has none: out->version 0),
+ * or -errno (*out empty).
+ */
+int county_roster_newest(struct county *c, int64_t have, struct county_roster *out);
+
+struct gw_report;
+
+/*
+ * The county report over incidents started in [from_ms, to_ms): every incident of every
+ * gateway fed to r (made with gw_report_new(); finished here) as it counts, once: one
+ * that moved to another gateway (view incident_moves) is counted at the gateway that
+ * took it. *moved gets how many moved. One snapshot. 0 or -errno.
+ */
+int county_report(struct county *c, int64_t from_ms, int64_t to_ms, struct gw_report *r,
+		  int64_t *moved);
+
 /*
  * Check every gateway's chain in the county: seq 1, 2, ... without gaps, each prev_hash
  * the row before's hash, each hash recomputed, each detail against its detail_hash. One

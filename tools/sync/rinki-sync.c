@@ -19,9 +19,11 @@
  * status (state, backlog, lag, last success) is written to county.status_file; SIGUSR1
  * also logs it. SIGTERM and SIGINT stop after the current step.
  *
- * Usage: rinki-sync [-c CONF] [--once | --verify]
+ * Usage: rinki-sync [-c CONF] [--once | --verify | --report --from T --to T [--csv|--json]]
  *   --once    push until the backlog is empty, then exit (0; 1 when a step fails)
  *   --verify  check every gateway's chain in the county database, exit 0 intact, 1 broken
+ *   --report  the county report (store/report's, with a gateway column) over [from, to),
+ *             Europe/Helsinki times YYYY-MM-DDTHH:MM; exit 0, 1 when its check fails
  * Exit status 2: usage or configuration error.
  */
 #include <errno.h>
@@ -41,10 +43,13 @@
 #include "core/loop.h"
 #include "county.h"
 #include "store/db_export.h"
+#include "store/report.h"
+#include "store/roster.h"
 
 #define DEFAULT_CONF	 "/etc/rinki/rinki.conf"
 #define BACKOFF_FIRST_MS 500
 #define EXIT_USAGE	 2
+#define REPORT_WITHIN_MS 60000 /* "accepted within" of the report, as rinkictl's default */
 
 /* One exported row (and the incident it opens or closes) with its text owned here. */
 struct row {
@@ -72,6 +77,12 @@ struct sync {
 	int backoff_ms;
 	struct row *rows;
 	int n, cap;
+	/* roster pull: the county's newest version, applied through store's atomic import */
+	struct gw_db *db;		 /* the local database, read-write (roster only) */
+	struct gw_db_roster_source rsrc; /* the version the local roster is (0: none) */
+	int64_t roster_checked_ms;	 /* wall clock of the last look at the county; 0 never */
+	int64_t roster_refused;		 /* newest county version that could not be applied */
+	char roster_error[200];		 /* why; "" when the newest is applied */
 	bool once;
 	int exit_code;
 };
@@ -84,16 +95,21 @@ static void status_text(const struct sync *s, char *buf, size_t len)
 
 	snprintf(buf, len,
 		 "gateway %s\nstate %s\nlocal_head %lld\ncounty_head %lld\nbacklog %lld\n"
-		 "lag_ms %lld\nlast_success_ms %lld\nlast_error %s\n",
+		 "lag_ms %lld\nlast_success_ms %lld\nlast_error %s\n"
+		 "roster_version %lld\nroster_made_ms %lld\nroster_applied_ms %lld\n"
+		 "roster_checked_ms %lld\nroster_error %s\n",
 		 s->conf.county_gateway_id, s->state, (long long)s->local_head,
 		 (long long)s->county_seq, (long long)backlog, (long long)s->lag_ms,
-		 (long long)s->last_ok_ms, s->last_error[0] ? s->last_error : "-");
+		 (long long)s->last_ok_ms, s->last_error[0] ? s->last_error : "-",
+		 (long long)s->rsrc.version, (long long)s->rsrc.made_ms,
+		 (long long)s->rsrc.applied_ms, (long long)s->roster_checked_ms,
+		 s->roster_error[0] ? s->roster_error : "-");
 }
 
 /* Replace the status file (write a temporary beside it, then rename over it). */
 static void status_write(const struct sync *s)
 {
-	char text[512], tmp[GW_CONF_STR + 8];
+	char text[1024], tmp[GW_CONF_STR + 8];
 	const char *path = s->conf.county_status_file;
 	int fd;
 
@@ -259,6 +275,111 @@ static int rows_ok(struct sync *s)
 	return s->n;
 }
 
+/* ---- roster pull ------------------------------------------------------------------------ */
+
+static void roster_csv_error(const char *file, unsigned line, const char *reason, void *arg)
+{
+	struct sync *s = arg;
+
+	LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "%s:%u: %s", file, line, reason);
+	if (!s->roster_error[0])
+		snprintf(s->roster_error, sizeof(s->roster_error), "%s:%u: %s", file, line, reason);
+}
+
+static void roster_manual(enum gw_db_manual_fate fate, const char *what, void *arg)
+{
+	static const char *const names[] = {"kept", "in the county roster now", "conflict",
+					    "dropped (the county roster lacks what it names)"};
+	(void)arg;
+	LOGP(GW_LOG_MAIN, fate == GW_DB_MANUAL_DROPPED ? GW_LOG_WARN : GW_LOG_INFO,
+	     "roster: manual change %s: %s", names[fate], what);
+}
+
+/*
+ * Apply the county's newest roster version when the local roster is another one: parsed
+ * and checked whole, then imported in one local transaction that also records the
+ * version (store's gw_db_roster_import_from), so the gateway has either the old version
+ * or the new one, never part of one. A version that does not parse or import is refused
+ * (roster_error), the old one stays, and it is not fetched again until a newer one comes.
+ * Looks at most every county.poll_ms, when the events are caught up (they go first).
+ * Returns 0, or -errno with state set for a failure
+ * of the county (the caller reconnects) or of the local database.
+ */
+static int roster_pull(struct sync *s, int64_t now)
+{
+	const struct gw_conf *cf = &s->conf;
+	struct county_roster cr;
+	struct gw_db_roster data;
+	char name[48];
+	int rc;
+
+	if (s->roster_checked_ms && now >= s->roster_checked_ms &&
+	    now - s->roster_checked_ms < cf->county_poll_ms)
+		return 0;
+	if (!s->db) {
+		if ((rc = gw_db_open_flags(cf->db_path, GW_DB_NOCREATE, &s->db)) < 0)
+			return fail(s, "local", rc, "local database %s: %s", cf->db_path,
+				    strerror(-rc));
+		if ((rc = gw_db_roster_source_get(s->db, &s->rsrc)) < 0)
+			return fail(s, "local", rc, "local roster version: %s", strerror(-rc));
+	}
+	rc = county_roster_newest(s->c, s->roster_refused ? s->roster_refused : s->rsrc.version,
+				  &cr);
+	if (rc < 0)
+		return fail(s, "down", rc, "county database: cannot read the roster");
+	s->roster_checked_ms = now;
+	if (rc == 0 || cr.version == s->rsrc.version) {
+		if (cr.version == s->rsrc.version) {
+			s->roster_refused = 0;
+			s->roster_error[0] = '\0';
+		}
+		free(cr.csv);
+		return 0;
+	}
+	s->roster_error[0] = '\0';
+	snprintf(name, sizeof(name), "county roster v%lld", (long long)cr.version);
+	rc = gw_roster_parse_csv(name, cr.csv, cr.len, &data, roster_csv_error, s);
+	free(cr.csv);
+	if (rc == 0) {
+		struct gw_db_roster_source src = {
+		    .version = cr.version, .made_ms = cr.made_ms, .applied_ms = now};
+		rc = gw_db_roster_import_from(s->db, &data, GW_DB_IMPORT_REPLACE, roster_manual, s,
+					      &src);
+		gw_db_roster_clear(&data);
+		if (rc == 0) {
+			s->rsrc = src;
+			s->roster_refused = 0;
+			LOGP(GW_LOG_MAIN, GW_LOG_NOTICE, "roster: county version %lld applied",
+			     (long long)cr.version);
+			return 0;
+		}
+		if (!s->roster_error[0])
+			snprintf(s->roster_error, sizeof(s->roster_error), "%s: import: %s", name,
+				 strerror(-rc));
+	}
+	if (rc == -ENOMEM || rc == -EBUSY || rc == -EIO) {
+		/* the local database, not the version: asked again after the back-off */
+		gw_db_close(s->db);
+		s->db = NULL;
+		s->roster_checked_ms = 0;
+		return fail(s, "local", rc, "local database: roster import: %s", strerror(-rc));
+	}
+	s->roster_refused = cr.version;
+	LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+	     "roster: county version %lld refused, version %lld stays: %s", (long long)cr.version,
+	     (long long)s->rsrc.version, s->roster_error);
+	return 0;
+}
+
+/*
+ * The age of an event stamped t_ms at now: 0 for one stamped ahead of this clock (the
+ * gateway's clock was stepped back since), never negative.
+ */
+static int64_t age_ms(int64_t now, int64_t t_ms)
+{
+	return now > t_ms ? now - t_ms : 0;
+}
+
 /* Read a batch and push it. Rows pushed (0: caught up), or -errno with state set. */
 static int step(struct sync *s)
 {
@@ -293,13 +414,16 @@ static int step(struct sync *s)
 		return fail(s, "local", rc, "local call log: %s", strerror(-rc));
 	n = rc;
 	if (n == 0) {
+		/* caught up: now the roster (events first: a big import must not hold them) */
+		if ((rc = roster_pull(s, now)) < 0)
+			return rc;
 		s->lag_ms = 0;
 		s->last_ok_ms = now;
 		s->state = "ok";
 		s->last_error[0] = '\0';
 		return 0;
 	}
-	s->lag_ms = now - s->rows[0].r.t_ms;
+	s->lag_ms = age_ms(now, s->rows[0].r.t_ms);
 	/* Rows before a changed local row still go; that row and what follows do not. */
 	if ((n_ok = rows_ok(s)) < 0)
 		return n_ok;
@@ -327,7 +451,7 @@ static int step(struct sync *s)
 		s->last_ok_ms = now;
 	}
 	if (n_ok < n) {
-		s->lag_ms = now - s->rows[n_ok].r.t_ms;
+		s->lag_ms = age_ms(now, s->rows[n_ok].r.t_ms);
 		return fail(s, "local", -EBADMSG,
 			    "local event %lld does not verify: not pushed, nor anything after it "
 			    "(see rinkictl log verify)",
@@ -356,7 +480,7 @@ static void refresh_local(struct sync *s)
 	if (rc < 0)
 		return;
 	s->local_head = head;
-	s->lag_ms = rc > 0 ? gw_loop_wall_ms(s->loop) - s->rows[0].r.t_ms : 0;
+	s->lag_ms = rc > 0 ? age_ms(gw_loop_wall_ms(s->loop), s->rows[0].r.t_ms) : 0;
 }
 
 static void on_tick(struct gw_loop *loop, void *arg)
@@ -394,7 +518,7 @@ static void on_tick(struct gw_loop *loop, void *arg)
 static void on_signal(struct gw_loop *loop, int signo, void *arg)
 {
 	struct sync *s = arg;
-	char text[512];
+	char text[1024];
 
 	if (signo == SIGUSR1) {
 		status_text(s, text, sizeof(text));
@@ -411,10 +535,13 @@ static void on_signal(struct gw_loop *loop, int signo, void *arg)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: rinki-sync [-c CONF] [--once | --verify]\n"
+	fprintf(f, "usage: rinki-sync [-c CONF] [--once | --verify | --report --from T --to T "
+		   "[--csv | --json]]\n"
 		   "  -c CONF   configuration (default " DEFAULT_CONF ")\n"
 		   "  --once    push until the backlog is empty, then exit\n"
-		   "  --verify  check every gateway's chain in the county database\n");
+		   "  --verify  check every gateway's chain in the county database\n"
+		   "  --report  the county report over [--from, --to) (YYYY-MM-DDTHH:MM,\n"
+		   "            Europe/Helsinki), with a gateway column\n");
 	return f == stdout ? 0 : EXIT_USAGE;
 }
 
@@ -436,15 +563,66 @@ static int verify(const struct gw_conf *cf)
 	return rc;
 }
 
+static int report(const struct gw_conf *cf, int64_t from, int64_t to, enum gw_report_format fmt)
+{
+	struct gw_report *r;
+	struct county *c;
+	int64_t moved = 0;
+	int rc = gw_report_new(from, to, REPORT_WITHIN_MS, &r);
+
+	if (rc < 0)
+		return EXIT_USAGE;
+	if ((rc = county_connect(cf->county_conninfo, &c)) < 0) {
+		fprintf(stderr, "rinki-sync: county database: %s\n", strerror(-rc));
+		gw_report_free(r);
+		return EXIT_USAGE + 1;
+	}
+	rc = county_report(c, from, to, r, &moved);
+	county_close(c);
+	if (rc < 0) {
+		fprintf(stderr, "rinki-sync: report: %s\n", strerror(-rc));
+		gw_report_free(r);
+		return EXIT_USAGE + 1;
+	}
+	rc = gw_report_write(r, NULL, fmt, stdout);
+	if (rc == 0 && fmt == GW_REPORT_TEXT)
+		printf("\nmoved to another gateway (counted once, where taken): %lld\n",
+		       (long long)moved);
+	if (rc == 0 && !gw_report_balanced(r)) {
+		fprintf(stderr, "rinki-sync: report: the check failed\n");
+		rc = 1;
+	}
+	gw_report_free(r);
+	return rc == 0 ? 0 : 1;
+}
+
+/* A report bound: Europe/Helsinki YYYY-MM-DDTHH:MM (or with Z / the right offset). */
+static bool report_time(const char *s, int64_t *ms)
+{
+	char why[160];
+
+	if (gw_roster_parse_local_time(s, ms, why, sizeof(why)) == 0)
+		return true;
+	fprintf(stderr, "rinki-sync: bad time '%s': %s\n", s, why);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"once", no_argument, NULL, 'o'},
 					     {"verify", no_argument, NULL, 'v'},
+					     {"report", no_argument, NULL, 'r'},
+					     {"from", required_argument, NULL, 'F'},
+					     {"to", required_argument, NULL, 'T'},
+					     {"csv", no_argument, NULL, 'C'},
+					     {"json", no_argument, NULL, 'J'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	static struct sync s = {.state = "starting"};
 	const char *conf_path = DEFAULT_CONF;
-	bool do_verify = false;
+	bool do_verify = false, do_report = false;
+	enum gw_report_format fmt = GW_REPORT_TEXT;
+	int64_t from = INT64_MIN, to = INT64_MIN;
 	sigset_t set;
 	int o;
 
@@ -459,20 +637,41 @@ int main(int argc, char **argv)
 		case 'v':
 			do_verify = true;
 			break;
+		case 'r':
+			do_report = true;
+			break;
+		case 'F':
+		case 'T':
+			if (!report_time(optarg, o == 'F' ? &from : &to))
+				return EXIT_USAGE;
+			break;
+		case 'C':
+			fmt = GW_REPORT_CSV;
+			break;
+		case 'J':
+			fmt = GW_REPORT_JSON;
+			break;
 		case 'h':
 			return usage(stdout);
 		default:
 			return usage(stderr);
 		}
 	}
-	if (optind != argc || (s.once && do_verify))
+	if (optind != argc || s.once + do_verify + do_report > 1 ||
+	    (do_report != (from != INT64_MIN && to != INT64_MIN)) ||
+	    (!do_report && fmt != GW_REPORT_TEXT))
 		return usage(stderr);
+	if (do_report && from >= to) {
+		fprintf(stderr, "rinki-sync: --from is not before --to\n");
+		return EXIT_USAGE;
+	}
 	gw_log_init("rinki-sync", false);
 	gw_conf_defaults(&s.conf);
 	if (gw_conf_load(&s.conf, conf_path) < 0)
 		return EXIT_USAGE;
 	gw_log_set_level(GW_LOG_NCATS, gw_log_parse_level(s.conf.log_level));
-	if (!s.conf.county_conninfo[0] || (!do_verify && !s.conf.county_gateway_id[0])) {
+	if (!s.conf.county_conninfo[0] ||
+	    (!do_verify && !do_report && !s.conf.county_gateway_id[0])) {
 		fprintf(stderr,
 			"rinki-sync: %s: county.conninfo and county.gateway_id must be set\n",
 			conf_path);
@@ -480,6 +679,8 @@ int main(int argc, char **argv)
 	}
 	if (do_verify)
 		return verify(&s.conf);
+	if (do_report)
+		return report(&s.conf, from, to, fmt);
 
 	s.loop = gw_loop_new();
 	if (!s.loop)
@@ -498,6 +699,7 @@ int main(int argc, char **argv)
 	gw_loop_run(s.loop);
 	county_close(s.c);
 	gw_db_export_close(s.x);
+	gw_db_close(s.db);
 	rows_clear(&s);
 	free(s.rows);
 	gw_loop_free(s.loop);
