@@ -318,8 +318,19 @@ void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
  */
 const char *gw_roster_fi_holiday(int y, int m, int d);
 
-/* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
+/* The roster zone's offset from UTC at t_ms, in minutes (Europe/Helsinki: 120 or 180). */
 int gw_roster_utc_offset_min(int64_t t_ms);
+
+/*
+ * Make name (roster.timezone, e.g. "Europe/Helsinki") the zone of every local time here,
+ * loaded once from the system tz database (core/tz.h). Returns 0, or gw_tz_load's error
+ * with why saying which (the zone in use is kept). NULL: back to the built-in EU rule for
+ * Europe/Helsinki. Call it before lookups start (not thread-safe against them).
+ */
+int gw_roster_set_timezone(const char *name, char *why, size_t len);
+
+/* The roster zone's name; *from_tzdb (may be NULL) false when it is the built-in rule. */
+const char *gw_roster_timezone(bool *from_tzdb);
 
 /* How much of a time gw_roster_format_clock prints: minutes, seconds, or milliseconds. */
 enum gw_clock_prec { GW_CLOCK_MIN, GW_CLOCK_SEC, GW_CLOCK_MS };
