@@ -325,6 +325,12 @@ int main(int argc, char **argv)
 			rc == -EINVAL ? "errors above" : strerror(-rc));
 		return 1;
 	}
+	char why[384]; /* the roster's zone, for every time the console shows */
+	if (gw_roster_set_timezone(conf.roster_timezone, why, sizeof(why)) < 0) {
+		fprintf(stderr, "rinki-web: roster.timezone: %s\n", why);
+		if (strcmp(conf.roster_timezone, "Europe/Helsinki") != 0)
+			return 1; /* Helsinki has the built-in rule */
+	}
 	bool serving = i == argc;
 	if (serving && !conf.web_listen[0]) {
 		fprintf(stderr, "rinki-web: web.listen is not set in %s: the web console is off\n",
