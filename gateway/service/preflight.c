@@ -223,15 +223,16 @@ int gw_preflight_roster(const struct gw_roster *ro, int64_t now_ms, int days, gw
 			    line, days);
 		else if (gap_to < 0)
 			say(&r, GW_PREFLIGHT_WARN, "roster",
-			    "line %s: nobody on duty from %s (Helsinki) for the rest of the next "
+			    "line %s: nobody on duty from %s (%s) for the rest of the next "
 			    "%d "
 			    "days%s",
-			    line, from, days, more);
+			    line, from, gw_roster_timezone(NULL), days, more);
 		else {
 			local_time(gap_to, to, sizeof(to));
 			say(&r, GW_PREFLIGHT_WARN, "roster",
-			    "line %s: nobody on duty %sfrom %s to %s (Helsinki)%s", line,
-			    gap_from == now_ms ? "now, " : "", from, to, more);
+			    "line %s: nobody on duty %sfrom %s to %s (%s)%s", line,
+			    gap_from == now_ms ? "now, " : "", from, to, gw_roster_timezone(NULL),
+			    more);
 		}
 	}
 	return r.warnings;
