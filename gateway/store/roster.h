@@ -287,25 +287,26 @@ typedef void (*gw_roster_err_fn)(const char *file, unsigned line, const char *re
 int gw_roster_parse_time(const char *s, int64_t *ms);
 
 /*
- * Parse a roster time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" is Europe/Helsinki wall-clock time
- * (the clock-change rules of gw_roster_local_to_utc); with "Z" or "+00:00" it is UTC;
- * with another offset that offset must be Helsinki's at that instant (so +02:00 on a
+ * Parse a roster time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" is wall-clock time of the roster's
+ * zone (gw_roster_set_timezone; the clock-change rules of gw_roster_local_to_utc); with "Z"
+ * or "+00:00" it is UTC; with another offset that offset must be the zone's at that
+ * instant (so in Europe/Helsinki +02:00 on a
  * summer date, or a time in the spring gap written with +02:00, is an error). Returns 0
  * and *ms (UTC ms), -EINVAL (malformed) or -ERANGE (wrong offset); why gets the reason.
  */
 int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len);
 
 /*
- * UTC ms of a Europe/Helsinki wall-clock time: minute (0..1439) of date y-m-d. On the last
- * Sunday of March, 03:00-03:59 does not exist: such a time moves to the gap's end (04:00
- * summer time, 01:00 UTC). On the last Sunday of October, 03:00-03:59 happens twice: the
- * two elapsed hours are split in proportion, 03:00 + x is 2x after the first 03:00 (00:00
- * UTC), so 03:30 is 01:00 UTC and 03:59 is 01:58 UTC; order is kept and nothing is skipped.
+ * UTC ms of a wall-clock time of the roster's zone: minute (0..1439) of date y-m-d. A time
+ * in a gap (Helsinki: 03:00-03:59 on the last Sunday of March) moves to the gap's end (the
+ * change instant). In a repeated span (Helsinki: 03:00-03:59 on the last Sunday of
+ * October) the elapsed time is split in proportion: 03:00 + x is 2x after the first 03:00
+ * (00:00 UTC), so 03:30 is 01:00 UTC and 03:59 is 01:58 UTC; order is kept, nothing skipped.
  */
 int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
 
 /*
- * t_ms as Helsinki wall clock with its offset, as roster files write it
+ * t_ms as wall clock of the roster's zone with its offset, as roster files write it
  * ("2026-06-01T08:00+03:00"; seconds and ms only when set) into buf (NUL-terminated).
  */
 void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
@@ -336,8 +337,9 @@ const char *gw_roster_timezone(bool *from_tzdb);
 enum gw_clock_prec { GW_CLOCK_MIN, GW_CLOCK_SEC, GW_CLOCK_MS };
 
 /*
- * t_ms as Helsinki wall clock for people to read, with its zone, whatever the machine's TZ:
- * "2026-12-07 16:00 EET" (summer time "EEST"), ":SS" and ".mmm" by prec. A time before
+ * t_ms as wall clock of the roster's zone for people to read, with the zone's abbreviation,
+ * whatever the machine's TZ: "2026-12-07 16:00 EET" (summer time "EEST"), ":SS" and ".mmm"
+ * by prec. A time before
  * 1970 or after year 9999 prints as "@<t_ms>". Into buf (NUL-terminated, truncated).
  */
 void gw_roster_format_clock(int64_t t_ms, enum gw_clock_prec prec, char *buf, size_t len);

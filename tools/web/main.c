@@ -101,7 +101,7 @@ static void print_audit(const struct web_audit *a, void *arg)
 {
 	(void)arg;
 	char when[40];
-	/* Helsinki wall clock with its zone, whatever the machine's TZ */
+	/* roster.timezone wall clock with its zone, whatever the machine's TZ */
 	gw_roster_format_clock(a->t_ms, GW_CLOCK_SEC, when, sizeof(when));
 	printf("%-23s  %-18s %-16s %-16s %s\n", when, a->action, a->user ? a->user : "-",
 	       a->ip ? a->ip : "-", a->detail ? a->detail : "");

@@ -42,7 +42,7 @@ static const char *T(struct web_req *r, enum web_str s)
 	return web_t(r->lang, s);
 }
 
-/* Helsinki local time of t_ms, whatever the process's zone. */
+/* Local time (roster.timezone) of t_ms, whatever the process's zone. */
 static void local_tm(int64_t t_ms, struct tm *tm)
 {
 	time_t t = (time_t)(t_ms / 1000 + (int64_t)gw_roster_utc_offset_min(t_ms) * 60);
