@@ -3,8 +3,9 @@
  * from it by binary search, then by the POSIX TZ footer rule past the last transition.
  * Every count is checked against the bytes there before anything is read; transitions
  * must ascend, indices must be in range, offsets within +-26 h (RFC 8536 section 3.2),
- * abbreviations NUL-terminated inside the character block. A version 1 file is read from
- * its 32-bit block and has no footer; a version 2-4 file's 32-bit block is skipped (its
+ * abbreviations NUL-terminated inside the character block and made of ASCII letters,
+ * digits, '+' and '-' only (so they can be printed anywhere without escaping). A version 1 file is
+ * read from its 32-bit block and has no footer; a version 2-4 file's 32-bit block is skipped (its
  * length checked) and its 64-bit block and footer are used.
  */
 #include "core/tz.h"
@@ -400,7 +401,11 @@ int gw_tz_parse(const void *buf, size_t len, struct gw_tz **out, char *why, size
 			goto fail;
 		}
 		n = strnlen((const char *)ch + a, h.chars - a);
-		if (n == h.chars - a || n >= GW_TZ_ABBR_MAX) {
+		bool clean = true; /* RFC 8536 3.2: ASCII alphanumerics, '+' and '-' */
+		for (size_t k = 0; k < n; k++)
+			clean &= is_alpha((char)ch[a + k]) || is_digit((char)ch[a + k]) ||
+				 ch[a + k] == '+' || ch[a + k] == '-';
+		if (n == h.chars - a || n >= GW_TZ_ABBR_MAX || !clean) {
 			rc = bad(why, why_len, -EINVAL, "TZif time type %u: bad abbreviation", i);
 			goto fail;
 		}

@@ -23,13 +23,14 @@ struct gw_tz;
 struct gw_tz_info {
 	int32_t off_s;	  /* seconds east of UTC */
 	bool dst;	  /* summer time */
-	const char *abbr; /* "EEST", "+03": owned by the zone */
+	const char *abbr; /* "EEST", "+03" ([A-Za-z0-9+-] only): owned by the zone */
 };
 
 /*
  * Parse a TZif image buf[0..len) into a new zone (*out, freed with gw_tz_free). Returns 0,
  * or -EINVAL (not TZif, counts that overrun the data or exceed the bounds, unordered
- * transitions, bad indices or footer; why says which), -ENOTSUP (leap seconds), -ENOMEM.
+ * transitions, bad indices, abbreviations or footer; why says which), -ENOTSUP (leap
+ * seconds), -ENOMEM.
  */
 int gw_tz_parse(const void *buf, size_t len, struct gw_tz **out, char *why, size_t why_len);
 

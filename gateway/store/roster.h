@@ -333,6 +333,9 @@ int gw_roster_set_timezone(const char *name, char *why, size_t len);
 /* The roster zone's name; *from_tzdb (may be NULL) false when it is the built-in rule. */
 const char *gw_roster_timezone(bool *from_tzdb);
 
+/* The roster zone's abbreviation in effect at t_ms ("EET", "EEST"; static or the zone's). */
+const char *gw_roster_zone_abbr(int64_t t_ms);
+
 /* How much of a time gw_roster_format_clock prints: minutes, seconds, or milliseconds. */
 enum gw_clock_prec { GW_CLOCK_MIN, GW_CLOCK_SEC, GW_CLOCK_MS };
 

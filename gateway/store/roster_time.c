@@ -117,6 +117,13 @@ static int32_t zone_at(int64_t t_ms, const char **abbr, bool *dst)
 	return in.off_s;
 }
 
+const char *gw_roster_zone_abbr(int64_t t_ms)
+{
+	const char *abbr;
+	zone_at(t_ms, &abbr, NULL);
+	return abbr;
+}
+
 static int64_t off_ms(int64_t t_ms)
 {
 	return (int64_t)zone_at(t_ms, NULL, NULL) * 1000;

@@ -3,9 +3,9 @@
  * Byte 0 even: the rest is a TZif image for gw_tz_parse(); odd: the rest is a TZ string
  * for gw_tz_parse_posix(). Checked besides memory errors: a refusal always says why; an
  * accepted zone answers at every probed instant (far past and future included) with an
- * offset within +-26 h and a short NUL-terminated abbreviation, and each change that
- * gw_tz_next_change() reports lies after the instant asked about, within the horizon,
- * and really changes the offset or the summer-time flag.
+ * offset within +-26 h and a short NUL-terminated abbreviation of [A-Za-z0-9+-], and
+ * each change that gw_tz_next_change() reports lies after the instant asked about, within
+ * the horizon, and really changes the offset or the summer-time flag.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -23,6 +23,9 @@ static void check_at(const struct gw_tz *tz, int64_t t)
 	if (a.off_s < -93599 || a.off_s > 93599 || !a.abbr ||
 	    strnlen(a.abbr, GW_TZ_ABBR_MAX) >= GW_TZ_ABBR_MAX)
 		abort();
+	for (const char *c = a.abbr; *c; c++) /* printable anywhere without escaping */
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-", *c))
+			abort();
 	if (gw_tz_next_change(tz, t, 400LL * 86400, &next) == 1) {
 		if (next <= t || next - t > 400LL * 86400)
 			abort();

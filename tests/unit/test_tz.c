@@ -259,6 +259,10 @@ static void test_refused(void **state)
 	z = eet, z.chars = "EET\0EEST!", z.chars_len = 9; /* the last one unterminated */
 	gen(&m, '2', &z, "EET-2");
 	assert_int_equal(gw_tz_parse(m.b, m.n, &tz, why, sizeof(why)), -EINVAL);
+	z = eet, z.chars = "EET\0<b>!", z.chars_len = 9; /* not letters, digits, + or - */
+	gen(&m, '2', &z, "EET-2");
+	assert_int_equal(gw_tz_parse(m.b, m.n, &tz, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "abbreviation"));
 	z = eet, z.leap = 1;
 	gen(&m, '2', &z, "EET-2");
 	assert_int_equal(gw_tz_parse(m.b, m.n, &tz, why, sizeof(why)), -ENOTSUP);
