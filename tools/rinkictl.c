@@ -20,6 +20,7 @@
  * line).
  */
 #include "store/db.h"
+#include "core/conf.h"
 #include "core/log.h"
 #include "core/priv.h"
 #include "ctl/ctl_client.h"
@@ -43,6 +44,7 @@
 #include <unistd.h>
 
 #define DEFAULT_DB     "/var/lib/rinki/rinki.db"
+#define DEFAULT_CONF   "/etc/rinki/rinki.conf"
 #define EXIT_USAGE     2
 #define EXIT_NOT_FOUND 3
 #define CHANGE_WAIT_MS 120000 /* a big roster import is checked before the answer */
@@ -185,20 +187,52 @@ int ctl_probe_main(const char *dbpath, int argc, char **argv);
 /* The web console's accounts (tools/rinkictl_user.c). */
 int ctl_user_main(const char *dbpath, int argc, char **argv);
 
+/*
+ * The roster's zone (roster.timezone) from conf_path, for every time read and printed: when
+ * the file was named (given) it must load; the default file may be absent (Europe/Helsinki),
+ * and when it cannot be read the times are Helsinki's, said on stderr. Returns 0 or 1.
+ */
+static int load_zone(const char *conf_path, bool given)
+{
+	static struct gw_conf conf; /* large */
+	char why[384];
+
+	gw_conf_defaults(&conf);
+	if (!given && access(conf_path, F_OK) != 0)
+		return 0;
+	if (gw_conf_load(&conf, conf_path) < 0) {
+		if (given)
+			return 1; /* each error was reported */
+		fprintf(stderr, "%s: %s cannot be read: times are Europe/Helsinki\n", prog,
+			conf_path);
+		return 0;
+	}
+	if (gw_roster_set_timezone(conf.roster_timezone, why, sizeof(why)) < 0) {
+		bool builtin = strcmp(conf.roster_timezone, "Europe/Helsinki") == 0;
+		fprintf(stderr, "%s: roster.timezone: %s%s\n", prog, why,
+			builtin ? " (the built-in EU rule for Helsinki is used)" : "");
+		return builtin ? 0 : 1;
+	}
+	return 0;
+}
+
 static void ctl_usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-d DBPATH] [-s SOCKET] COMMAND [ARGS]\n\ncommands:\n", prog);
+	fprintf(f, "usage: %s [-d DBPATH] [-s SOCKET] [-c CONF] COMMAND [ARGS]\n\ncommands:\n",
+		prog);
 	for (size_t i = 0; i < sizeof(ctl_help) / sizeof(ctl_help[0]); i++)
 		fprintf(f, "  %s\n", ctl_help[i].synopsis);
 	fprintf(f,
 		"\n"
 		"COMMAND --help explains one command.\n"
-		"TIME is ISO 8601: Helsinki time (2026-03-01T14:00), or with a zone (Z, or an\n"
-		"offset that must be Helsinki's then: 2026-03-01T14:00+02:00).\n"
+		"TIME is ISO 8601: local time (2026-03-01T14:00), or with a zone (Z, or an\n"
+		"offset that must be the local one then: 2026-03-01T14:00+02:00).\n"
+		"Local time is CONF's roster.timezone (default %s when it exists; without\n"
+		"it Europe/Helsinki).\n"
 		"D is a TIME or a local date YYYY-MM-DD (--from: its start, --to: its end).\n"
 		"DBPATH defaults to $RINKI_DB, else %s.\n"
 		"Exit status: 0 ok, 1 failed, 2 usage, 3 not found.\n",
-		DEFAULT_DB);
+		DEFAULT_CONF, DEFAULT_DB);
 }
 
 /* The help of the command whose name is the longest prefix of words; 0, or 2 if none. */
@@ -1826,7 +1860,8 @@ int main(int argc, char **argv)
 	    {"probe", ctl_probe_main},	  {"user", ctl_user_main},
 	};
 	const char *dbpath = getenv("RINKI_DB");
-	const char *socket_path = NULL;
+	const char *socket_path = NULL, *conf_path = DEFAULT_CONF;
+	bool conf_given = false;
 	int i = 1;
 
 	if (!dbpath || !*dbpath)
@@ -1838,6 +1873,9 @@ int main(int argc, char **argv)
 			dbpath = argv[++i];
 		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
 			socket_path = argv[++i];
+		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			conf_path = argv[++i];
+			conf_given = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			ctl_usage(stdout);
 			return 0;
@@ -1855,6 +1893,8 @@ int main(int argc, char **argv)
 		}
 		return ctl_command_help(argv[i], i + 1 < argc ? argv[i + 1] : NULL);
 	}
+	if (strcmp(cmd, "config") != 0 && load_zone(conf_path, conf_given) != 0)
+		return 1;
 	const char *env_sock = getenv(RINKI_CTL_SOCKET_ENV);
 	if (socket_path)
 		ctl_socket_path = socket_path;

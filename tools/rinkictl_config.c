@@ -116,8 +116,11 @@ static int cmd_check(int argc, char **argv)
 
 	/* not as root before rinkid starts: opening the database would create its -wal/-shm
 	   files owned by root */
-	if (!no_roster)
+	if (!no_roster) {
+		/* the roster in its zone (a zone that does not load was reported above) */
+		gw_roster_set_timezone(conf.roster_timezone, NULL, 0);
 		check_roster(&conf, at, &t);
+	}
 	printf("%s: %d error(s), %d warning(s)%s\n", path, t.errors, t.warnings,
 	       t.errors ? ": fix the errors before rinkid runs with this file" : "");
 	return t.errors ? 1 : 0;

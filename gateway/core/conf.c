@@ -114,6 +114,7 @@ static const struct key {
     I("metrics.interval", metrics_interval_s, 5, 3600),
     S("modem.sim_pin_file", modem_sim_pin_file),
     S("events.file", events_file),
+    S("roster.timezone", roster_timezone),
 #undef S
 #undef I
 #undef ONEOF
@@ -150,6 +151,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->audio_drift = true;
 	snprintf(c->prompt_dir, sizeof(c->prompt_dir), "%s", GW_PROMPT_DIR);
 	snprintf(c->prompt_language, sizeof(c->prompt_language), "fi");
+	snprintf(c->roster_timezone, sizeof(c->roster_timezone), "Europe/Helsinki");
 	c->vad_attack_ms = 40;
 	c->vad_hangover_ms = 500;
 	c->vad_margin_db = 12;

@@ -107,6 +107,7 @@ struct gw_conf {
 	int metrics_interval_s;
 	char modem_sim_pin_file[GW_CONF_STR]; /* 0600 file holding the SIM PIN; empty: none */
 	char events_file[GW_CONF_STR]; /* JSON-lines event stream (core/event.h); empty: off */
+	char roster_timezone[64];      /* the roster's and every printed time's zone (core/tz.h) */
 };
 
 /* A SIM PIN: 4..8 digits (3GPP TS 31.101's PIN1 length), with the NUL. */

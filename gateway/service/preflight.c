@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/tz.h"
 
 static const char *const prompt_files[] = {
     "announce_from", "announce",     "keys",	"hold",		"nobody",     "cb_pin",
@@ -130,9 +131,30 @@ static void check_prompts(struct report *r, const struct gw_conf *c)
 	}
 }
 
+/* roster.timezone from the tz database: without it, Helsinki by the built-in rule only. */
+static void check_timezone(struct report *r, const struct gw_conf *c)
+{
+	struct gw_tz *tz;
+	char why[384];
+
+	if (gw_tz_load(NULL, c->roster_timezone, &tz, why, sizeof(why)) == 0) {
+		gw_tz_free(tz);
+		return;
+	}
+	if (strcmp(c->roster_timezone, "Europe/Helsinki") == 0)
+		say(r, GW_PREFLIGHT_WARN, "roster.timezone",
+		    "%s: Helsinki time by the built-in EU summer-time rule instead (install "
+		    "tzdata)",
+		    why);
+	else
+		say(r, GW_PREFLIGHT_ERROR, "roster.timezone",
+		    "%s: the roster's times and every printed time would be in another zone", why);
+}
+
 int gw_preflight_conf(const struct gw_conf *c, gw_preflight_fn fn, void *arg)
 {
 	struct report r = {.fn = fn, .arg = arg};
+	check_timezone(&r, c);
 	check_group(&r, "ctl.group", c->ctl_group);
 	check_group(&r, "ctl.admin_group", c->ctl_admin_group);
 
@@ -160,7 +182,7 @@ int gw_preflight_conf(const struct gw_conf *c, gw_preflight_fn fn, void *arg)
 	return r.errors ? -EINVAL : r.warnings;
 }
 
-/* "YYYY-MM-DD HH:MM" in Helsinki time. */
+/* "YYYY-MM-DD HH:MM" in the roster's zone. */
 static void local_time(int64_t t_ms, char *buf, size_t len)
 {
 	time_t t = (time_t)((t_ms + (int64_t)gw_roster_utc_offset_min(t_ms) * 60000) / 1000);
@@ -208,15 +230,16 @@ int gw_preflight_roster(const struct gw_roster *ro, int64_t now_ms, int days, gw
 			    line, days);
 		else if (gap_to < 0)
 			say(&r, GW_PREFLIGHT_WARN, "roster",
-			    "line %s: nobody on duty from %s (Helsinki) for the rest of the next "
+			    "line %s: nobody on duty from %s (%s) for the rest of the next "
 			    "%d "
 			    "days%s",
-			    line, from, days, more);
+			    line, from, gw_roster_timezone(NULL), days, more);
 		else {
 			local_time(gap_to, to, sizeof(to));
 			say(&r, GW_PREFLIGHT_WARN, "roster",
-			    "line %s: nobody on duty %sfrom %s to %s (Helsinki)%s", line,
-			    gap_from == now_ms ? "now, " : "", from, to, more);
+			    "line %s: nobody on duty %sfrom %s to %s (%s)%s", line,
+			    gap_from == now_ms ? "now, " : "", from, to, gw_roster_timezone(NULL),
+			    more);
 		}
 	}
 	return r.warnings;

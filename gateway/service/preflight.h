@@ -27,10 +27,11 @@ typedef void (*gw_preflight_fn)(enum gw_preflight_level level, const char *key, 
 /*
  * Check conf against this machine. Errors (rinkid must not start): ctl.group or
  * ctl.admin_group naming a group that does not exist; a voice bridge whose prompt.dir lacks
- * a prompt of prompt.language. Warnings: no voice bridge (no announcement, no bridge), a
- * modem.vendor without key reports and no in-band DTMF (audio.phone), another language's
- * prompts missing. Each finding goes to fn (NULL: logged as rinkid's error/warning).
- * Returns the number of warnings, or -EINVAL when there was an error.
+ * a prompt of prompt.language; a roster.timezone the tz database lacks (not Europe/Helsinki,
+ * which has the built-in rule: a warning). Warnings: no voice bridge (no announcement, no bridge),
+ * a modem.vendor without key reports and no in-band DTMF (audio.phone), another language's prompts
+ * missing. Each finding goes to fn (NULL: logged as rinkid's error/warning). Returns the number of
+ * warnings, or -EINVAL when there was an error.
  */
 int gw_preflight_conf(const struct gw_conf *conf, gw_preflight_fn fn, void *arg);
 

@@ -764,6 +764,17 @@ int gw_rinkid_new(const struct gw_conf *conf, const struct gw_rinkid_opts *opts,
 		return -ENOMEM;
 	d->conf = *conf;
 	d->opts = *opts;
+	/* the roster's zone, once, before the roster is read (preflight said why not) */
+	char why[384];
+	if (gw_roster_set_timezone(conf->roster_timezone, why, sizeof(why)) < 0) {
+		bool builtin = strcmp(conf->roster_timezone, "Europe/Helsinki") == 0;
+		LOGP(GW_LOG_MAIN, builtin ? GW_LOG_WARN : GW_LOG_ERROR, "roster.timezone: %s%s",
+		     why, builtin ? " (Helsinki by the built-in EU rule)" : "");
+		if (!builtin) {
+			free(d);
+			return -EINVAL;
+		}
+	}
 	d->loop = gw_loop_new();
 	if (!d->loop) {
 		free(d);

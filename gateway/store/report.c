@@ -490,7 +490,7 @@ void gw_report_free(struct gw_report *r)
 
 /* ---- writers ------------------------------------------------------------------------- */
 
-/* Local (Helsinki) "YYYY-MM-DD HH:MM" of t_ms. */
+/* Local (the roster's zone) "YYYY-MM-DD HH:MM" of t_ms. */
 static void local_time(int64_t t_ms, char *buf, size_t len)
 {
 	time_t t = (time_t)((t_ms + (int64_t)gw_roster_utc_offset_min(t_ms) * 60000) / 1000);
@@ -815,7 +815,7 @@ static void write_text(const struct gw_report *r, const struct gw_roster *names,
 	local_time(r->from_ms, from, sizeof(from));
 	local_time(r->to_ms, to, sizeof(to));
 	cols(t, v);
-	fprintf(f, "report %s .. %s (Europe/Helsinki)\n", from, to);
+	fprintf(f, "report %s .. %s (%s)\n", from, to, gw_roster_timezone(NULL));
 	fprintf(f,
 		"authority calls: %" PRId64 "\n"
 		"  outcome: completed %" PRId64 ", unanswered %" PRId64 ", unstaffed %" PRId64
@@ -849,7 +849,7 @@ static void write_text(const struct gw_report *r, const struct gw_roster *names,
 		text_table(f, "per gateway:", r->gateways, r->n_gateways, TABLE_GATEWAYS, names);
 	if (!t->calls)
 		return;
-	fputs("\nauthority calls per weekday and hour (Europe/Helsinki):\n    ", f);
+	fprintf(f, "\nauthority calls per weekday and hour (%s):\n    ", gw_roster_timezone(NULL));
 	for (int h = 0; h < 24; h++)
 		fprintf(f, " %3d", h);
 	for (int d = 0; d < 7; d++) {

@@ -17,14 +17,15 @@
  * its own shifts and rotations to it (add_planned), before the overrides. Routes are
  * sorted once by specificity, so routing is the first match of a linear walk.
  *
- * Local time is Europe/Helsinki, computed here by the EU rule (UTC+2, summer time UTC+3
- * from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October,
- * the rule since 1996) rather than through the C library's TZ database: the result does
- * not depend on the machine's TZ or tzdata, and a lookup never reads a file. Should the
- * EU drop summer time, helsinki_offset_min() is the one place to change.
+ * Local time is the zone of roster.timezone (Europe/Helsinki unless set), read once from
+ * the system tz database (core/tz.c, loaded by gw_roster_set_timezone at start) so that a
+ * lookup never reads a file and the result does not depend on the process's TZ. Without a
+ * loaded zone (the tz database lacks Europe/Helsinki) it is Helsinki by the EU rule
+ * (UTC+2, summer time UTC+3 from 01:00 UTC on the last Sunday of March to 01:00 UTC on
+ * the last Sunday of October, the rule since 1996); rinkid warns then.
  *
  * The module is six files behind one private header (roster_priv.h): roster_time.c
- * (Helsinki local time), this file (snapshot, queries, coverage gaps, duty listing, PINs
+ * (local time), this file (snapshot, queries, coverage gaps, duty listing, PINs
  * and languages), roster_csv.c (the CSV reader and import), roster_fields.c (each record
  * kind as a table of fields, and the field reading and export driven by it),
  * roster_check.c (field and cross-row checks, shift patterns) and roster_ics.c (the

@@ -314,32 +314,33 @@ typedef void (*gw_roster_err_fn)(const char *file, unsigned line, const char *re
 int gw_roster_parse_time(const char *s, int64_t *ms);
 
 /*
- * Parse a roster time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" is Europe/Helsinki wall-clock time
- * (the clock-change rules of gw_roster_local_to_utc); with "Z" or "+00:00" it is UTC;
- * with another offset that offset must be Helsinki's at that instant (so +02:00 on a
+ * Parse a roster time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" is wall-clock time of the roster's
+ * zone (gw_roster_set_timezone; the clock-change rules of gw_roster_local_to_utc); with "Z"
+ * or "+00:00" it is UTC; with another offset that offset must be the zone's at that
+ * instant (so in Europe/Helsinki +02:00 on a
  * summer date, or a time in the spring gap written with +02:00, is an error). Returns 0
  * and *ms (UTC ms), -EINVAL (malformed) or -ERANGE (wrong offset); why gets the reason.
  */
 int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len);
 
 /*
- * UTC ms of a Europe/Helsinki wall-clock time: minute (0..1439) of date y-m-d. On the last
- * Sunday of March, 03:00-03:59 does not exist: such a time moves to the gap's end (04:00
- * summer time, 01:00 UTC). On the last Sunday of October, 03:00-03:59 happens twice: the
- * two elapsed hours are split in proportion, 03:00 + x is 2x after the first 03:00 (00:00
- * UTC), so 03:30 is 01:00 UTC and 03:59 is 01:58 UTC; order is kept and nothing is skipped.
+ * UTC ms of a wall-clock time of the roster's zone: minute (0..1439) of date y-m-d. A time
+ * in a gap (Helsinki: 03:00-03:59 on the last Sunday of March) moves to the gap's end (the
+ * change instant). In a repeated span (Helsinki: 03:00-03:59 on the last Sunday of
+ * October) the elapsed time is split in proportion: 03:00 + x is 2x after the first 03:00
+ * (00:00 UTC), so 03:30 is 01:00 UTC and 03:59 is 01:58 UTC; order is kept, nothing skipped.
  */
 int64_t gw_roster_local_to_utc(int y, int m, int d, int minute);
 
 /*
  * An override's from/to as rinkictl and the control socket take it: a TIME with zone
- * (gw_roster_parse_local_time), or a Helsinki date YYYY-MM-DD meaning its start
+ * (gw_roster_parse_local_time), or a local date (the roster's zone) YYYY-MM-DD meaning its start
  * (end_of_day false) or the start of the next day (true). 0 and *ms, or -EINVAL.
  */
 int gw_roster_parse_when(const char *s, bool end_of_day, int64_t *ms);
 
 /*
- * t_ms as Helsinki wall clock with its offset, as roster files write it
+ * t_ms as wall clock of the roster's zone with its offset, as roster files write it
  * ("2026-06-01T08:00+03:00"; seconds and ms only when set) into buf (NUL-terminated).
  */
 void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
@@ -352,15 +353,30 @@ void gw_roster_format_time(int64_t t_ms, char *buf, size_t len);
  */
 const char *gw_roster_fi_holiday(int y, int m, int d);
 
-/* Europe/Helsinki's offset from UTC at t_ms, in minutes: 120 (winter) or 180 (summer). */
+/* The roster zone's offset from UTC at t_ms, in minutes (Europe/Helsinki: 120 or 180). */
 int gw_roster_utc_offset_min(int64_t t_ms);
+
+/*
+ * Make name (roster.timezone, e.g. "Europe/Helsinki") the zone of every local time here,
+ * loaded once from the system tz database (core/tz.h). Returns 0, or gw_tz_load's error
+ * with why saying which (the zone in use is kept). NULL: back to the built-in EU rule for
+ * Europe/Helsinki. Call it before lookups start (not thread-safe against them).
+ */
+int gw_roster_set_timezone(const char *name, char *why, size_t len);
+
+/* The roster zone's name; *from_tzdb (may be NULL) false when it is the built-in rule. */
+const char *gw_roster_timezone(bool *from_tzdb);
+
+/* The roster zone's abbreviation in effect at t_ms ("EET", "EEST"; static or the zone's). */
+const char *gw_roster_zone_abbr(int64_t t_ms);
 
 /* How much of a time gw_roster_format_clock prints: minutes, seconds, or milliseconds. */
 enum gw_clock_prec { GW_CLOCK_MIN, GW_CLOCK_SEC, GW_CLOCK_MS };
 
 /*
- * t_ms as Helsinki wall clock for people to read, with its zone, whatever the machine's TZ:
- * "2026-12-07 16:00 EET" (summer time "EEST"), ":SS" and ".mmm" by prec. A time before
+ * t_ms as wall clock of the roster's zone for people to read, with the zone's abbreviation,
+ * whatever the machine's TZ: "2026-12-07 16:00 EET" (summer time "EEST"), ":SS" and ".mmm"
+ * by prec. A time before
  * 1970 or after year 9999 prints as "@<t_ms>". Into buf (NUL-terminated, truncated).
  */
 void gw_roster_format_clock(int64_t t_ms, enum gw_clock_prec prec, char *buf, size_t len);

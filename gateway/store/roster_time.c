@@ -1,9 +1,14 @@
 /*
- * roster_time: Helsinki local time by the EU summer-time rule (see roster.c's opening
- * comment for why not the C library's TZ database), dates and times as the roster CSV
- * writes them, and their formatting. Pure functions: no I/O, no state.
+ * roster_time: the roster's local time (roster.timezone, Europe/Helsinki unless set; see
+ * roster.c's opening comment), dates and times as the roster CSV writes them, and their
+ * formatting. The zone comes from the system tz database (core/tz.c), loaded once by
+ * gw_roster_set_timezone before any lookup; until then, or when the tz database has no
+ * Europe/Helsinki, Helsinki time by the EU summer-time rule. No I/O and no allocation
+ * per call.
  */
 #include "store/roster_priv.h"
+
+#include "core/tz.h"
 
 /* ---- time ---------------------------------------------------------------------------- */
 
@@ -67,9 +72,66 @@ static int helsinki_offset_min(int64_t t_ms)
 	return t_ms >= eu_switch_ms(y, 3) && t_ms < eu_switch_ms(y, 10) ? 180 : 120;
 }
 
+/* The zone of roster.timezone; NULL: the EU rule above (Europe/Helsinki). */
+static struct gw_tz *zone;
+static char zone_name[GW_TZ_NAME_MAX] = "Europe/Helsinki";
+
+int gw_roster_set_timezone(const char *name, char *why, size_t len)
+{
+	struct gw_tz *tz = NULL;
+	int rc;
+
+	if (name && (rc = gw_tz_load(NULL, name, &tz, why, len)) < 0)
+		return rc;
+	gw_tz_free(zone);
+	zone = tz;
+	snprintf(zone_name, sizeof(zone_name), "%s", name ? name : "Europe/Helsinki");
+	return 0;
+}
+
+const char *gw_roster_timezone(bool *from_tzdb)
+{
+	if (from_tzdb)
+		*from_tzdb = zone != NULL;
+	return zone_name;
+}
+
+/* What is in effect at t_ms: offset east of UTC in seconds, abbreviation, summer time. */
+static int32_t zone_at(int64_t t_ms, const char **abbr, bool *dst)
+{
+	struct gw_tz_info in;
+
+	if (!zone) {
+		int off = helsinki_offset_min(t_ms);
+		if (abbr)
+			*abbr = off == 180 ? "EEST" : "EET";
+		if (dst)
+			*dst = off == 180;
+		return off * 60;
+	}
+	gw_tz_at(zone, roster_floor_div(t_ms, 1000), &in);
+	if (abbr)
+		*abbr = in.abbr;
+	if (dst)
+		*dst = in.dst;
+	return in.off_s;
+}
+
+const char *gw_roster_zone_abbr(int64_t t_ms)
+{
+	const char *abbr;
+	zone_at(t_ms, &abbr, NULL);
+	return abbr;
+}
+
+static int64_t off_ms(int64_t t_ms)
+{
+	return (int64_t)zone_at(t_ms, NULL, NULL) * 1000;
+}
+
 int gw_roster_utc_offset_min(int64_t t_ms)
 {
-	return helsinki_offset_min(t_ms);
+	return (int)(off_ms(t_ms) / 60000);
 }
 
 /*
@@ -83,9 +145,8 @@ int gw_roster_utc_offset_min(int64_t t_ms)
  *    elapsed hours are shared in proportion, so 03:00 is the first 03:00, 03:30 is the
  *    second 03:00 (01:00 UTC), and the mapping keeps its order and has no holes.
  */
-int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day)
+static int64_t eu_local_to_utc_ms(int64_t local)
 {
-	int64_t local = day * DAY_MS + ms_of_day;
 	int64_t summer = local - 180 * 60000, winter = local - 120 * 60000;
 	bool s_ok = helsinki_offset_min(summer) == 180, w_ok = helsinki_offset_min(winter) == 120;
 	int y, m, d;
@@ -97,6 +158,35 @@ int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day)
 		return eu_switch_ms(y, 3);
 	int64_t first = eu_switch_ms(y, 10) - 3600000; /* the first 03:00, in UTC */
 	return first + 2 * (summer - first);
+}
+
+int64_t roster_local_to_utc_ms(int64_t day, int64_t ms_of_day)
+{
+	int64_t local = day * DAY_MS + ms_of_day;
+	int64_t cur = local - 26 * 3600000LL; /* no offset is 26 h or more (RFC 8536) */
+	int64_t o = off_ms(cur), ch;
+
+	if (!zone)
+		return eu_local_to_utc_ms(local);
+	/* Walk the zone's changes from before the earliest instant local can be: the first
+	   change after the candidate with the offset so far decides (gap or overlap). */
+	for (int i = 0; i < 16; i++) {
+		if (!gw_tz_next_change(zone, roster_floor_div(cur, 1000), 53 * 3600, &ch))
+			return local - o;
+		int64_t c = ch * 1000, o_a = off_ms(c);
+		if (local - o < c) {		/* local happens before the change */
+			if (local - o_a >= c) { /* and after it: the repeated wall time */
+				int64_t first = c - (o - o_a); /* the repeated span's first start */
+				return first + 2 * (local - o - first);
+			}
+			return local - o;
+		}
+		if (local - o_a < c) /* in neither: the gap; its end is the change */
+			return c;
+		cur = c;
+		o = o_a;
+	}
+	return local - o;
 }
 
 int64_t roster_local_to_utc(int64_t day, int min)
@@ -112,7 +202,7 @@ int64_t gw_roster_local_to_utc(int y, int m, int d, int minute)
 /* Local day number and minute of the day of t_ms. */
 int64_t roster_utc_to_local_day(int64_t t_ms, int *min)
 {
-	int64_t local = t_ms + (int64_t)helsinki_offset_min(t_ms) * 60000;
+	int64_t local = t_ms + off_ms(t_ms);
 	int64_t day = roster_floor_div(local, DAY_MS);
 	if (min)
 		*min = (int)((local - day * DAY_MS) / 60000);
@@ -309,7 +399,7 @@ static void format_offset(int off_min, char *buf, size_t len)
 int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len)
 {
 	struct iso_time t;
-	char given[16], zone[16];
+	char given[16], zoff[16];
 
 	if (parse_iso(s, &t) < 0)
 		return roster_bad(why, len, "bad time '%s' (want e.g. 2026-01-01T08:00, local)", s);
@@ -321,28 +411,32 @@ int gw_roster_parse_local_time(const char *s, int64_t *ms, char *why, size_t len
 	gw_roster_parse_time(s, ms);
 	if (t.off_min == 0) /* UTC: no claim about the wall clock */
 		return 0;
-	int off = helsinki_offset_min(*ms);
+	bool dst, dst_b, dst_a;
+	int off = zone_at(*ms, NULL, &dst) / 60;
 	if (off == t.off_min)
 		return 0;
+	/* the zone's offsets half a year before and after: is the given one of them? */
+	int before = zone_at(*ms - 182 * DAY_MS, NULL, &dst_b) / 60;
+	int after = zone_at(*ms + 182 * DAY_MS, NULL, &dst_a) / 60;
+	bool other = (t.off_min == before && dst_b != dst) || (t.off_min == after && dst_a != dst);
 	format_offset(t.off_min, given, sizeof(given));
-	format_offset(off, zone, sizeof(zone));
+	format_offset(off, zoff, sizeof(zoff));
 	roster_bad(why, len,
-		   "time '%s': %s is not Europe/Helsinki's offset then (%s, %s time)%s; write "
+		   "time '%s': %s is not %s's offset then (%s, %s time)%s; write "
 		   "the local time without an offset",
-		   s, given, zone, off == 180 ? "summer" : "winter",
-		   t.off_min == 120 || t.off_min == 180
-		       ? (off == 180 ? ": a winter offset on a summer date, or a time in the "
-				       "spring gap"
-				     : ": a summer offset on a winter date")
-		       : "");
+		   s, given, zone_name, zoff, dst ? "summer" : "winter",
+		   other ? (dst ? ": a winter offset on a summer date, or a time in the "
+				  "spring gap"
+				: ": a summer offset on a winter date")
+			 : "");
 	return -ERANGE;
 }
 
-/* Local ISO 8601 with Helsinki's offset, as the CSV export writes it. */
+/* Local ISO 8601 with the zone's offset, as the CSV export writes it. */
 void roster_format_local(int64_t ms, char *buf, size_t len)
 {
-	int off = helsinki_offset_min(ms);
-	int64_t local = ms + (int64_t)off * 60000;
+	int off = gw_roster_utc_offset_min(ms);
+	int64_t local = ms + off_ms(ms);
 	int64_t day = roster_floor_div(local, DAY_MS), rest = local - day * DAY_MS;
 	int y, m, d, sec = (int)(rest / 1000 % 60), frac = (int)(rest % 1000);
 	char o[16];
@@ -389,8 +483,8 @@ void gw_roster_format_time(int64_t t_ms, char *buf, size_t len)
 
 void gw_roster_format_clock(int64_t t_ms, enum gw_clock_prec prec, char *buf, size_t len)
 {
-	int off = t_ms >= 0 ? helsinki_offset_min(t_ms) : 0;
-	int64_t ms = t_ms + (int64_t)off * 60000;
+	const char *abbr = "UTC";
+	int64_t ms = t_ms + (t_ms >= 0 ? (int64_t)zone_at(t_ms, &abbr, NULL) * 1000 : 0);
 	int64_t day = roster_floor_div(ms, DAY_MS), rest = ms - day * DAY_MS;
 	int y, m, d, n;
 
@@ -406,7 +500,7 @@ void gw_roster_format_clock(int64_t t_ms, enum gw_clock_prec prec, char *buf, si
 	if (n > 0 && (size_t)n < len && prec == GW_CLOCK_MS)
 		n += snprintf(buf + n, len - (size_t)n, ".%03d", (int)(rest % 1000));
 	if (n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, " %s", off == 180 ? "EEST" : "EET");
+		snprintf(buf + n, len - (size_t)n, " %s", abbr);
 }
 
 int gw_roster_parse_when(const char *s, bool end_of_day, int64_t *ms)

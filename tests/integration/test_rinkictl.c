@@ -624,7 +624,8 @@ static void test_config_check(void **state)
 	assert_non_null(strstr(out, ": 0 error(s), 2 warning(s)\n")); /* + no voice bridge */
 	/* three weeks later sos's shifts end within the 14 days */
 	assert_int_equal(ctl("config", "check", "-c", conf, "--at", "2026-03-23T10:00Z", NULL), 0);
-	assert_non_null(strstr(out, "line sos: nobody on duty from 2026-04-01 03:00 (Helsinki)"));
+	assert_non_null(
+	    strstr(out, "line sos: nobody on duty from 2026-04-01 03:00 (Europe/Helsinki)"));
 	assert_int_equal(ctl("config", "check", "-c", conf, "--at", "tomorrow", NULL), 2);
 	unlink(conf);
 }
@@ -870,6 +871,30 @@ static void test_times_helsinki_whatever_tz(void **state)
 		assert_non_null(strstr(first, want[w]));
 	}
 	assert_null(strstr(first, "local time"));
+
+	/* -c CONF with roster.timezone Europe/Stockholm: the same instants in CET/CEST */
+	char conf[300];
+	snprintf(conf, sizeof(conf), "%s/stockholm.conf", dir);
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("roster.timezone Europe/Stockholm\n", f);
+	fclose(f);
+	assert_int_equal(ctl("-c", conf, "log", "show", "1", NULL), 0);
+	assert_non_null(strstr(out, "2026-01-15 15:00:00.000 CET"));
+	assert_int_equal(ctl("-c", conf, "log", "show", "2", NULL), 0);
+	assert_non_null(strstr(out, "2026-07-01 15:00:00.000 CEST"));
+	assert_int_equal(ctl("-c", conf, "oncall", "--at", "2026-01-15T15:00", NULL), 0);
+	assert_non_null(strstr(out, "on call at 2026-01-15 15:00:00 CET\n"));
+	assert_int_equal(
+	    ctl("-c", conf, "report", "--from", "2026-01-01", "--to", "2026-07-31", NULL), 0);
+	assert_non_null(strstr(out, "(Europe/Stockholm)\n"));
+	/* a zone the tz database lacks: refused, not printed in another zone */
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("roster.timezone Europe/Stokholm\n", f);
+	fclose(f);
+	assert_int_equal(ctl("-c", conf, "log", NULL), 1);
+	assert_non_null(strstr(err, "Europe/Stokholm"));
 	memcpy(dbpath, keep, sizeof(dbpath));
 }
 

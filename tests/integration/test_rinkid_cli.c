@@ -80,6 +80,13 @@ static void test_bad_config_names_file_line(void **state)
 	snprintf(want, sizeof(want), "%s:2: ctl.socket: path of 129 bytes is longer than 107",
 		 conf);
 	assert_non_null(strstr(text, want));
+	/* a zone the tz database lacks: rinkid would print and plan in another zone */
+	write_file(conf, "roster.timezone Europe/Stokholm\n");
+	assert_int_equal(h_run(argv, out), 1);
+	assert_true(slurp(out, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "roster.timezone"));
+	assert_non_null(strstr(text, "/usr/share/zoneinfo/Europe/Stokholm"));
+	assert_int_equal(h_run(argv2, out), 1);
 }
 
 static void test_good_config_and_version(void **state)
@@ -89,8 +96,8 @@ static void test_good_config_and_version(void **state)
 	snprintf(conf, sizeof(conf), "%s/good.conf", dir);
 	snprintf(out, sizeof(out), "%s/good.out", dir);
 	snprintf(bin, sizeof(bin), "%s/rinkid", h_bin());
-	write_file(conf,
-		   "radio.port /dev/ttyUSB0\ncall.ring_time 30\ncall.radio_answer on-accept\n");
+	write_file(conf, "radio.port /dev/ttyUSB0\ncall.ring_time 30\ncall.radio_answer on-accept\n"
+			 "roster.timezone Europe/Stockholm\n");
 	char *argv[] = {bin, "-c", conf, "--check-config", NULL};
 	assert_int_equal(h_run(argv, out), 0);
 	char *argv2[] = {bin, "--version", NULL};

@@ -7,6 +7,8 @@
  *   MS LINE DUTY PLAN AFTER
  * with DUTY and PLAN comma-separated handles ("-" for none; PLAN ends with "+fallback"
  * handle when there is one) and AFTER the after-hours line or "-".
+ * The roster's zone is Europe/Helsinki from the tz database, as rinkid loads it (the default
+ * roster.timezone).
  * Usage: oncall_query DB BUILD_MS. Exit 0, or 1 with a message on stderr.
  */
 #include <errno.h>
@@ -70,6 +72,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gw_log_set_level(GW_LOG_NCATS, GW_LOG_WARN);
+	if (gw_roster_set_timezone("Europe/Helsinki", buf, sizeof(buf)) < 0) {
+		fprintf(stderr, "oncall_query: %s\n", buf);
+		return 1;
+	}
 	if ((rc = gw_db_open_flags(argv[1], GW_DB_NOCREATE, &db)) < 0) {
 		fprintf(stderr, "oncall_query: %s: %s\n", argv[1], strerror(-rc));
 		return 1;

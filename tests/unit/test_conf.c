@@ -289,6 +289,26 @@ static void test_county_keys(void **state)
 	assert_string_equal(restart, "");
 }
 
+/* roster.timezone: Europe/Helsinki unless set; a change needs a restart. */
+static void test_roster_timezone(void **state)
+{
+	(void)state;
+	struct gw_conf c, cur;
+	char err[160], restart[256];
+	gw_conf_defaults(&c);
+	gw_conf_defaults(&cur);
+	assert_string_equal(c.roster_timezone, "Europe/Helsinki");
+	assert_int_equal(
+	    gw_conf_parse_line(&c, "roster.timezone Europe/Stockholm", err, sizeof(err)), 0);
+	assert_string_equal(c.roster_timezone, "Europe/Stockholm");
+	char line[128];
+	snprintf(line, sizeof(line), "roster.timezone %070d", 0); /* longer than any zone name */
+	assert_int_equal(gw_conf_parse_line(&c, line, err, sizeof(err)), -EINVAL);
+	assert_string_equal(c.roster_timezone, "Europe/Stockholm");
+	assert_int_equal(gw_conf_apply_live(&cur, &c, restart, sizeof(restart)), 0);
+	assert_non_null(strstr(restart, "roster.timezone"));
+}
+
 static void test_apply_live(void **state)
 {
 	(void)state;
@@ -465,6 +485,7 @@ int main(void)
 	    cmocka_unit_test(test_apply_live),	    cmocka_unit_test(test_write_loads_back),
 	    cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_socket_path_length),
 	    cmocka_unit_test(test_county_keys),	    cmocka_unit_test(test_sim_pin_file),
+	    cmocka_unit_test(test_roster_timezone),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

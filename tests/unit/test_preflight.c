@@ -296,6 +296,24 @@ static int group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* roster.timezone: a zone of the tz database passes; a missing or bad one is an error. */
+static void test_timezone(void **state)
+{
+	(void)state;
+	struct gw_conf c;
+	good_conf(&c);
+	assert_string_equal(c.roster_timezone, "Europe/Helsinki");
+	snprintf(c.roster_timezone, sizeof(c.roster_timezone), "Europe/Stockholm");
+	assert_int_equal(check(&c), 0);
+	assert_int_equal(n_found, 0);
+	snprintf(c.roster_timezone, sizeof(c.roster_timezone), "Europe/Stokholm");
+	assert_int_equal(check(&c), -EINVAL);
+	assert_true(has("error roster.timezone", "/usr/share/zoneinfo/Europe/Stokholm"));
+	snprintf(c.roster_timezone, sizeof(c.roster_timezone), "../../etc/passwd");
+	assert_int_equal(check(&c), -EINVAL);
+	assert_true(has("error roster.timezone", "not a zone name"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +323,7 @@ int main(void)
 	    cmocka_unit_test(test_prompts_missing),
 	    cmocka_unit_test(test_prompt_list),
 	    cmocka_unit_test(test_roster_gaps),
+	    cmocka_unit_test(test_timezone),
 	};
 	return cmocka_run_group_tests_name("preflight", tests, group_setup, group_teardown);
 }

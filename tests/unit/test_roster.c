@@ -678,6 +678,96 @@ static struct gw_roster *load_at(const char *iso)
 	return r;
 }
 
+/*
+ * roster.timezone: another zone than Helsinki moves every wall-clock time of the roster
+ * (the demo's Monday 08:00 rotation switch, the clock-change rules, the printed zone),
+ * and a bad or missing zone is refused with the zone in use kept.
+ */
+static void test_timezone_stockholm(void **state)
+{
+	char buf[64], why[256];
+	bool tzdb = false;
+	struct gw_roster *r;
+	int64_t ms;
+
+	(void)state;
+	assert_int_equal(gw_roster_set_timezone("Europe/Stockholm", why, sizeof(why)), 0);
+	assert_string_equal(gw_roster_timezone(&tzdb), "Europe/Stockholm");
+	assert_true(tzdb);
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-01-15T12:00Z")), 60);
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-07-15T12:00Z")), 120);
+	assert_int_equal(gw_roster_local_to_utc(2026, 1, 15, 8 * 60), t("2026-01-15T07:00Z"));
+	assert_int_equal(gw_roster_local_to_utc(2026, 7, 15, 8 * 60), t("2026-07-15T06:00Z"));
+	/* the written rules in Stockholm's night: 02:30 in the gap is its end, 01:00 UTC;
+	   the repeated 02:00-02:59 shares 00:00-02:00 UTC */
+	assert_int_equal(gw_roster_local_to_utc(2026, 3, 29, 150), t("2026-03-29T01:00Z"));
+	assert_int_equal(gw_roster_local_to_utc(2026, 3, 29, 119), t("2026-03-29T00:59Z"));
+	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 120), t("2026-10-25T00:00Z"));
+	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 150), t("2026-10-25T01:00Z"));
+	assert_int_equal(gw_roster_local_to_utc(2026, 10, 25, 180), t("2026-10-25T02:00Z"));
+	gw_roster_format_clock(t("2026-01-15T14:00Z"), GW_CLOCK_MIN, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-01-15 15:00 CET");
+	gw_roster_format_clock(t("2026-07-01T13:00Z"), GW_CLOCK_MIN, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-07-01 15:00 CEST");
+	gw_roster_format_time(t("2026-01-15T14:00Z"), buf, sizeof(buf));
+	assert_string_equal(buf, "2026-01-15T15:00+01:00");
+	assert_int_equal(gw_roster_parse_local_time("2026-01-15T08:00", &ms, why, sizeof(why)), 0);
+	assert_int_equal(ms, t("2026-01-15T07:00Z"));
+	assert_int_equal(
+	    gw_roster_parse_local_time("2026-01-15T08:00+02:00", &ms, why, sizeof(why)), -ERANGE);
+	assert_non_null(strstr(why, "not Europe/Stockholm's offset"));
+	assert_non_null(strstr(why, "a summer offset on a winter date"));
+
+	/* a roster's local times: 08:00 is 07:00 UTC, and the shift ends in the gap's end */
+	char csv[4096];
+	snprintf(csv, sizeof(csv),
+		 "%s"
+		 "shift,sos,aino,2026-01-05T08:00,2026-01-05T16:00,1\n"
+		 "shift,sos,mikko,2026-03-28T20:00,2026-03-29T02:30,1\n",
+		 base_roster);
+	assert_int_equal(import_text(csv), 0);
+	r = load_at("2026-01-01T00:00Z");
+	assert_string_equal(chain(r, "sos", t("2026-01-05T06:59Z")), "");
+	assert_string_equal(chain(r, "sos", t("2026-01-05T07:00Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-01-05T14:59Z")), "aino");
+	assert_string_equal(chain(r, "sos", t("2026-01-05T15:00Z")), "");
+	assert_string_equal(chain(r, "sos", t("2026-03-28T19:00Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T00:59Z")), "mikko");
+	assert_string_equal(chain(r, "sos", t("2026-03-29T01:00Z")), "");
+	gw_roster_free(r);
+
+	/* refused: the zone in use stays */
+	assert_int_equal(gw_roster_set_timezone("../etc/passwd", why, sizeof(why)), -EINVAL);
+	assert_int_equal(gw_roster_set_timezone("/etc/localtime", why, sizeof(why)), -EINVAL);
+	assert_int_equal(gw_roster_set_timezone("Nowhere/Atlantis", why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "Nowhere/Atlantis"));
+	assert_string_equal(gw_roster_timezone(NULL), "Europe/Stockholm");
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-01-15T12:00Z")), 60);
+
+	/* back to Helsinki from the tz database, as the other tests run */
+	assert_int_equal(gw_roster_set_timezone("Europe/Helsinki", why, sizeof(why)), 0);
+	assert_int_equal(gw_roster_utc_offset_min(t("2026-01-15T12:00Z")), 120);
+}
+
+/* The built-in EU rule (no tz database zone loaded) gives the same Helsinki times. */
+static int builtin_rule(void **state)
+{
+	(void)state;
+	return gw_roster_set_timezone(NULL, NULL, 0);
+}
+
+static int tzdb_helsinki(void **state)
+{
+	char why[256];
+
+	(void)state;
+	if (gw_roster_set_timezone("Europe/Helsinki", why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s\n", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* The clock changes of 2026-2030 (dates checked against tzdata), the written rules. */
 static const struct dst_night {
 	int y, spring_d, autumn_d; /* last Sundays of March and October */
@@ -2234,6 +2324,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fi_holidays_office, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_office_hours_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_directory_municipality, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timezone_stockholm, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_helsinki_time, builtin_rule, tzdb_helsinki),
+	    cmocka_unit_test_setup_teardown(test_dst_transitions, builtin_rule, tzdb_helsinki),
+	    cmocka_unit_test_setup_teardown(test_clock_for_people, builtin_rule, tzdb_helsinki),
 	};
+	/* every test runs with Europe/Helsinki from the tz database, as rinkid does; the last
+	   three again with the built-in rule */
+	if (tzdb_helsinki(NULL) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -59,7 +59,7 @@ static void print_audit(const struct web_audit *a, void *arg)
 {
 	(void)arg;
 	char when[40];
-	/* Helsinki wall clock with its zone, whatever the machine's TZ */
+	/* roster.timezone wall clock with its zone, whatever the machine's TZ */
 	gw_roster_format_clock(a->t_ms, GW_CLOCK_SEC, when, sizeof(when));
 	printf("%-23s  %-18s %-16s %-16s %s\n", when, a->action, a->user ? a->user : "-",
 	       a->ip ? a->ip : "-", a->detail ? a->detail : "");
@@ -201,6 +201,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rinki-web: %s: %s\n", conf_path,
 			rc == -EINVAL ? "errors above" : strerror(-rc));
 		return 1;
+	}
+	char why[384]; /* the roster's zone, for every time the console shows */
+	if (gw_roster_set_timezone(conf.roster_timezone, why, sizeof(why)) < 0) {
+		fprintf(stderr, "rinki-web: roster.timezone: %s\n", why);
+		if (strcmp(conf.roster_timezone, "Europe/Helsinki") != 0)
+			return 1; /* Helsinki has the built-in rule */
 	}
 	bool serving = i == argc;
 	if (serving && !conf.web_listen[0]) {

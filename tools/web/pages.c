@@ -49,7 +49,7 @@ static const char *T(struct web_req *r, enum web_str s)
 	return web_t(r->lang, s);
 }
 
-/* Helsinki local time of t_ms, whatever the process's zone. */
+/* Local time (roster.timezone) of t_ms, whatever the process's zone. */
 static void local_tm(int64_t t_ms, struct tm *tm)
 {
 	time_t t = (time_t)(t_ms / 1000 + (int64_t)gw_roster_utc_offset_min(t_ms) * 60);
@@ -62,16 +62,16 @@ static const char *const wdays[WEB_LANG_COUNT][7] = {
     {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
 };
 
-/* "ma 7.12. 08:00" in the request's language. */
+/* "ma 7.12. 08:00 EET" in the request's language, with the zone's abbreviation. */
 static void put_time(struct web_req *r, int64_t t_ms)
 {
 	struct tm tm;
 	local_tm(t_ms, &tm);
-	web_buf_printf(&r->out, "%s %d.%d. %02d:%02d", wdays[r->lang][tm.tm_wday], tm.tm_mday,
-		       tm.tm_mon + 1, tm.tm_hour, tm.tm_min);
+	web_buf_printf(&r->out, "%s %d.%d. %02d:%02d %s", wdays[r->lang][tm.tm_wday], tm.tm_mday,
+		       tm.tm_mon + 1, tm.tm_hour, tm.tm_min, gw_roster_zone_abbr(t_ms));
 }
 
-/* "2026-12-07 08:00:05.123", or "08:00:05.123" without the date */
+/* "2026-12-07 08:00:05.123 EET", or "08:00:05.123 EET" without the date */
 static void put_time_full(struct web_req *r, int64_t t_ms, bool date)
 {
 	struct tm tm;
@@ -79,8 +79,8 @@ static void put_time_full(struct web_req *r, int64_t t_ms, bool date)
 	if (date)
 		web_buf_printf(&r->out, "%04d-%02d-%02d ", tm.tm_year + 1900, tm.tm_mon + 1,
 			       tm.tm_mday);
-	web_buf_printf(&r->out, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		       (int)(t_ms % 1000));
+	web_buf_printf(&r->out, "%02d:%02d:%02d.%03d %s", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		       (int)(t_ms % 1000), gw_roster_zone_abbr(t_ms));
 }
 
 static void put_csrf(struct web_req *r)
