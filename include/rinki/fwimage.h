@@ -32,7 +32,8 @@ struct rinki_fwimage_hdr {
 	uint32_t load_addr;   /* address of payload byte 0: slot start + RINKI_FWIMAGE_SLOT_HDR */
 	uint32_t length;      /* payload bytes */
 	uint32_t payload_crc; /* rinki_crc32() of the payload */
-	uint8_t reserved[28]; /* 0 */
+	uint32_t epoch;	      /* anti-rollback: refused below any CONFIRMED slot's epoch */
+	uint8_t reserved[24]; /* 0 */
 	uint32_t hdr_crc;     /* rinki_crc32() of the bytes before this field */
 	uint8_t signature[RINKI_FWIMAGE_SIG_SIZE]; /* Ed25519 over header[0..64) || payload */
 };
@@ -151,6 +152,7 @@ enum rinki_bl_status {
 	RINKI_BL_E_OFFSET = 8, /* DATA not at the expected offset (reply carries it) */
 	RINKI_BL_E_FLASH = 9,  /* erase or write failed */
 	RINKI_BL_E_CRC = 10,   /* payload CRC in flash does not match the header */
+	RINKI_BL_E_EPOCH = 11, /* epoch below a CONFIRMED slot's: rollback refused */
 };
 
 /* Why the bootloader is running (rinki_bl_info.entry). */
