@@ -138,27 +138,27 @@ FW_VERSION  := $(shell sed -n 's/^\#define FW_VERSION_[A-Z]*[ \t][ \t]*\([0-9][0
 FW_MPS2_LOAD_A := 0x00001100
 FW_MPS2_LOAD_B := 0x0000B100
 
-$(FW_TEST_KEY).sec: | build/rinki-flash
+$(FW_TEST_KEY).sec: | build/rinki-flash-sign
 	@mkdir -p $(@D)
-	build/rinki-flash keygen --test $(FW_TEST_KEY)
+	build/rinki-flash-sign keygen --test $(FW_TEST_KEY)
 
 $(FW_TEST_KEY).pub: $(FW_TEST_KEY).sec
 
 # pack: $(1) output, $(2) build-hash header, $(3) bin prefix, $(4) extra options, $(5) target
 # prefix: $(5)_BOARD is the board id, $(5)_LOAD_A/B the payload addresses of slots A and B
 define fw_pack
-	build/rinki-flash pack -k $(FW_SIGN_KEY) --board $($(5)_BOARD) --version $(FW_VERSION) \
+	build/rinki-flash-sign pack -k $(FW_SIGN_KEY) --board $($(5)_BOARD) --version $(FW_VERSION) \
 		--build-hash $$(sed -n 's/.*FW_BUILD_HASH \(0x[0-9a-f]*\)u.*/\1/p' $(2)) $(4) \
 		-o $(1) $($(5)_LOAD_A)=$(3)-a.bin $($(5)_LOAD_B)=$(3)-b.bin
 endef
 
-build/fw/fw.img: build/fw/app-a.bin build/fw/app-b.bin $(FW_SIGN_KEY) build/rinki-flash
+build/fw/fw.img: build/fw/app-a.bin build/fw/app-b.bin $(FW_SIGN_KEY) build/rinki-flash-sign
 	$(call fw_pack,$@,build/fw/fw_build.h,build/fw/app,,FW_MPS2)
 
-build/fw/fw-alt.img: build/fw/alt-a.bin build/fw/alt-b.bin $(FW_SIGN_KEY) build/rinki-flash
+build/fw/fw-alt.img: build/fw/alt-a.bin build/fw/alt-b.bin $(FW_SIGN_KEY) build/rinki-flash-sign
 	$(call fw_pack,$@,build/fw/alt/fw_build.h,build/fw/alt,,FW_MPS2)
 
-build/fw/fw-32k.img: build/fw/app-a.bin build/fw/app-b.bin $(FW_SIGN_KEY) build/rinki-flash
+build/fw/fw-32k.img: build/fw/app-a.bin build/fw/app-b.bin $(FW_SIGN_KEY) build/rinki-flash-sign
 	$(call fw_pack,$@,build/fw/fw_build.h,build/fw/app,--pad 32768,FW_MPS2)
 
 FW_IMAGES := build/fw/fw.img build/fw/fw-alt.img build/fw/fw-32k.img
@@ -270,7 +270,7 @@ $(FW_F103_DIR)/fw.bin $(FW_F103_DIR)/app-a.bin $(FW_F103_DIR)/app-b.bin: %.bin: 
 	$(FW_OBJCOPY) -O binary $< $@
 
 $(FW_F103_DIR)/fw.img: $(FW_F103_DIR)/app-a.bin $(FW_F103_DIR)/app-b.bin $(FW_SIGN_KEY) \
-		       build/rinki-flash
+		       build/rinki-flash-sign
 	$(call fw_pack,$@,$(FW_F103_DIR)/fw_build.h,$(FW_F103_DIR)/app,,FW_F103)
 
 # --- host unit tests of the core (fake HAL) ---------------------------------
@@ -330,7 +330,8 @@ $(FW_BOOT_QEMU_TEST): tests/integration/fw/test_fw_boot_qemu.c $(FW_QEMU_RIG) \
 fw-test: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 fw-test: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 fw-test: $(FW_UNIT_BINS) $(FW_QEMU_TEST) build/fw/fw.elf $(FW_BOOT_QEMU_TEST) build/fw/boot.elf \
-	 $(FW_IMAGES) build/san/bin/rinki-flash $(FW_BOARD_IMAGES)
+	 $(FW_IMAGES) build/san/bin/rinki-flash $(FW_BOARD_IMAGES) build/san/bin/rinki-flash-relkey \
+	 build/rinki-flash-sign
 	@fail=0; for t in $(FW_UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== $(FW_QEMU_TEST)"; FW_ELF=build/fw/fw.elf $(FW_QEMU_TEST) || fail=1; \
 	echo "== $(FW_BOOT_QEMU_TEST)"; RINKI_FLASH=build/san/bin/rinki-flash \
@@ -341,6 +342,10 @@ fw-test: $(FW_UNIT_BINS) $(FW_QEMU_TEST) build/fw/fw.elf $(FW_BOOT_QEMU_TEST) bu
 	echo "== tests/integration/fw/test_fw_f103_image.sh"; RINKI_FLASH=build/san/bin/rinki-flash \
 		FW_F103_DIR=$(FW_F103_DIR) FW_KEY=$(FW_TEST_KEY) FW_MPS2_IMG=build/fw/fw.img \
 		tests/integration/fw/test_fw_f103_image.sh || fail=1; \
+	echo "== tests/integration/fw/test_fw_trust.sh"; RINKI_FLASH=build/san/bin/rinki-flash \
+		RINKI_FLASH_RELKEY=build/san/bin/rinki-flash-relkey \
+		RINKI_FLASH_SIGN=build/rinki-flash-sign FW_IMG_DIR=build/fw \
+		tests/integration/fw/test_fw_trust.sh || fail=1; \
 	exit $$fail
 
 # --- fuzz target (not part of make test) ------------------------------------
@@ -364,7 +369,7 @@ build/fw/fuzz/fuzz_fw_flash_image: tests/fuzz/fuzz_fw_flash_image.c tools/rinki-
 				   include/rinki/fwimage.h include/rinki/regmap.h
 	@mkdir -p $(@D)
 	$(FW_CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude \
-		$(RF_PKG_CFLAGS) -DRF_DEFAULT_PUBKEY='"none"' -fsanitize=fuzzer,address,undefined \
+		$(RF_PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(RF_PKG_LIBS)
 
 fw-fuzz: build/fw/fuzz/fuzz_fw_modbus build/fw/fuzz/fuzz_fw_boot build/fw/fuzz/fuzz_fw_flash_image
@@ -385,7 +390,7 @@ build/san/fwunit/libfwhost.a: $(FW_UNIT_TEST_OBJS)
 $(FW_SMOKE_BINS): build/san/fwunit/smoke/%: tests/fuzz/%.c build/san/tests/fuzz/smoke_main.o \
 		  build/san/fwunit/libfwhost.a $(FW_HDRS) $(RF_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(FW_UNIT_CFLAGS) -DFW_HAL_TEST_INPUTS $(RF_PKG_CFLAGS) -DRF_DEFAULT_PUBKEY='"none"' \
+	$(CC) $(FW_UNIT_CFLAGS) -DFW_HAL_TEST_INPUTS $(RF_PKG_CFLAGS) \
 		-o $@ $< build/san/tests/fuzz/smoke_main.o build/san/fwunit/libfwhost.a \
 		$(RF_PKG_LIBS)
 

@@ -70,6 +70,8 @@ static int group_setup(void **state)
 			fprintf(stderr, "%s: %s (run make firmware)\n", need[i], strerror(errno));
 			return -1;
 		}
+	/* QEMU on a loaded machine answers late: rinki-flash's time-outs 5 times theirs. */
+	setenv("RINKI_FLASH_TIMEOUT_SCALE", "5", 0);
 	if (qrig_init(&rig, "fwb", elf, WIRE_BAUD) != 0)
 		return -1;
 	tool_out = qrig_path(&rig, "tool.out");
@@ -86,15 +88,18 @@ static int group_setup(void **state)
 
 /* --- helpers ------------------------------------------------------------------------------- */
 
-/* Run rinki-flash with the port and key options and args (NULL-terminated); output in out. */
+/*
+ * Run rinki-flash (the build's TEST KEY built in) with the port option and args
+ * (NULL-terminated); output in out.
+ */
 static int flash_tool(const char *arg, ...)
 {
-	char *argv[16] = {(char *)tool, "-p", (char *)rig.tty, "--pubkey", pubkey};
-	int n = 5;
+	char *argv[24] = {(char *)tool, "-p", (char *)rig.tty};
+	int n = 3;
 	va_list ap;
 
 	va_start(ap, arg);
-	for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
+	for (const char *a = arg; a && n < 23; a = va_arg(ap, const char *))
 		argv[n++] = (char *)a;
 	va_end(ap);
 	argv[n] = NULL;
@@ -108,7 +113,7 @@ static int flash_tool(const char *arg, ...)
 		fclose(f);
 	out[len] = '\0';
 	print_message("$ rinki-flash");
-	for (int i = 5; i < n; i++)
+	for (int i = 3; i < n; i++)
 		print_message(" %s", argv[i]);
 	print_message("\n%s", out);
 	assert_true(WIFEXITED(st));
@@ -399,6 +404,56 @@ static void test_port_errors(void **state)
 	assert_out_has("no answer on");
 }
 
+/* Pack the build's slot payloads with the TEST KEY as version ver, anti-rollback epoch ep. */
+static void pack_as(const char *ver, const char *ep)
+{
+	char a[300], b[300], hash[16];
+
+	snprintf(a, sizeof(a), "0x00001100=%s", img("app-a.bin"));
+	snprintf(b, sizeof(b), "0x0000B100=%s", img("app-b.bin"));
+	snprintf(hash, sizeof(hash), "0x%08x", (unsigned)FW_BUILD_HASH);
+	assert_int_equal(flash_tool("pack", "-k", seckey, "--board", "1", "--version", ver,
+				    "--epoch", ep, "--build-hash", hash, "-o", tmp_img, a, b, NULL),
+			 0);
+}
+
+/*
+ * Anti-rollback: an older version is refused before the board is touched (unless
+ * --allow-downgrade); an image whose epoch is below the confirmed one's is refused even with
+ * --allow-downgrade, and the board, asked into its bootloader, is sent back to its image.
+ */
+static void test_downgrade_refused(void **state)
+{
+	(void)state;
+	struct board before = board_now();
+
+	pack_as("0.0.9", "0");
+	assert_int_equal(flash_tool("flash", tmp_img, NULL), 1);
+	assert_out_has("refusing a downgrade: the image is 0.0.9, the board runs or holds 0.1.0");
+	struct board b = board_now(); /* still the application, same slot: never touched */
+	assert_int_equal(b.boot[0], before.boot[0]);
+	assert_int_equal(hash_of(&b), hash_of(&before));
+
+	/* Same version, epoch 1: installed; from now on epoch 0 images are history. */
+	pack_as("0.1.0", "1");
+	assert_int_equal(flash_tool("flash", tmp_img, NULL), 0);
+	assert_out_has("epoch 1");
+	b = board_now();
+	unsigned slot = b.boot[0];
+	assert_int_equal(state_of(&b, slot), RINKI_SLOT_CONFIRMED);
+
+	/* fw.img is epoch 0: refused, with or without the override, and the board runs on. */
+	assert_int_equal(flash_tool("flash", img("fw.img"), NULL), 1);
+	assert_out_has("anti-rollback epoch 0 is below the board's confirmed image's (1)");
+	assert_out_has("told to start its own image again");
+	assert_int_equal(flash_tool("flash", "--allow-downgrade", img("fw.img"), NULL), 1);
+	assert_out_has("anti-rollback epoch 0 is below");
+	b = board_now();
+	assert_int_equal(b.boot[0], slot);
+	assert_int_equal(state_of(&b, slot), RINKI_SLOT_CONFIRMED);
+	assert_int_equal(flash_tool("info", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +465,7 @@ int main(void)
 	    cmocka_unit_test(test_held_in_bootloader),
 	    cmocka_unit_test(test_32k_image_wire_time),
 	    cmocka_unit_test(test_port_errors),
+	    cmocka_unit_test(test_downgrade_refused),
 	    cmocka_unit_test(qrig_test_log_clean),
 	};
 
