@@ -22,7 +22,9 @@
  * TEST KEY takes --dev-pubkey, with a warning; a build without a key (the build tree's signing
  * tool) verifies nothing. Anti-rollback: an image older than what the board runs or holds
  * confirmed is refused unless --allow-downgrade; one whose epoch is below a confirmed slot's is
- * refused always (the bootloader refuses it too).
+ * refused always (the bootloader refuses it too). Entering the bootloader from the application
+ * needs the MAC of the board's one-time nonce under the entry key (RF_ENTRY_KEY,
+ * /etc/rinki/fw-entry.key, or --entry-key), a secret only root and the package build have.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +46,11 @@
 
 #include "rinki/fwimage.h"
 #include "rinki/regmap.h"
+
+/* The bootloader entry key the board's firmware was built with (hw/bootloader.md). */
+#ifndef RF_ENTRY_KEY
+#define RF_ENTRY_KEY "/etc/rinki/fw-entry.key"
+#endif
 
 /* The package's public key (64 hex digits) and whether it is the build's TEST KEY. */
 #ifndef RF_BUILTIN_KEY_TEST
@@ -79,6 +86,7 @@ struct opts {
 	int baud;
 	int slave;
 	const char *dev_pubkey; /* NULL: the built-in key */
+	const char *entry_key;	/* file of the bootloader entry key */
 	bool no_confirm;
 	bool allow_downgrade;
 };
@@ -873,6 +881,47 @@ static uint32_t app_hash(const struct app_info *a)
 	return (uint32_t)a->id[RINKI_IREG_BUILD_HASH_HI] << 16 | a->id[RINKI_IREG_BUILD_HASH_LO];
 }
 
+/* --- authenticated entry into the bootloader ---------------------------------------------- */
+
+/*
+ * Ask the application to enter its bootloader: the MAC of its nonce (read in a->boot) under
+ * the entry key, then RINKI_BOOT_CTL_ENTER. Returns 0, or EXIT_FAILURE with a message.
+ */
+static int request_entry(const struct opts *o, modbus_t *ctx, const struct app_info *a)
+{
+	uint8_t key[crypto_shorthash_siphash24_KEYBYTES], m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
+	uint16_t regs[4];
+	uint64_t nonce = 0;
+
+	if (read_key(o->entry_key, key, sizeof(key), NULL, 0) != 0)
+		return fail("the board enters its bootloader only for the holder of its entry key: "
+			    "give --entry-key FILE");
+	for (unsigned i = 0; i < 4; i++)
+		nonce = nonce << 16 | a->boot[RINKI_IREG_BOOT_NONCE - RINKI_IREG_BOOT_SLOT + i];
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	for (unsigned i = 0; i < 8; i++)
+		m[8 + i] = (uint8_t)(nonce >> (8 * i));
+	m[16] = (uint8_t)a->id[RINKI_IREG_BOARD_ID];
+	m[17] = (uint8_t)(a->id[RINKI_IREG_BOARD_ID] >> 8);
+	crypto_shorthash_siphash24(tag, m, sizeof(m), key);
+	sodium_memzero(key, sizeof(key));
+	for (unsigned i = 0; i < 4; i++) /* tag is little-endian; the registers high word first */
+		regs[i] = (uint16_t)(tag[7 - 2 * i] << 8 | tag[6 - 2 * i]);
+	if (modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, regs) != 4)
+		return fail("writing the bootloader entry MAC: %s", modbus_strerror(errno));
+	if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER) != 1) {
+		int e = errno;
+		if (e == EMBXILVAL)
+			return fail(
+			    "the board refused to enter its bootloader: %s is not the entry "
+			    "key its firmware was built with",
+			    o->entry_key);
+		return fail("asking the application to enter the bootloader: %s",
+			    modbus_strerror(e));
+	}
+	return 0;
+}
+
 /* --- anti-rollback ------------------------------------------------------------------------- */
 
 static uint64_t ver_key(unsigned maj, unsigned min, unsigned patch)
@@ -1116,11 +1165,9 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 		       a.id[RINKI_IREG_FW_MAJOR], a.id[RINKI_IREG_FW_MINOR],
 		       a.id[RINKI_IREG_FW_PATCH], app_hash(&a),
 		       a.boot[0] < 2 ? slot_names[a.boot[0]] : "?");
-		if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER) != 1) {
-			int e = errno;
+		if (request_entry(o, ctx, &a) != 0) {
 			mb_close(ctx);
-			return fail("asking the application to enter the bootloader: %s",
-				    modbus_strerror(e));
+			return EXIT_FAILURE;
 		}
 	} else if (rc != -ETIMEDOUT) {
 		mb_close(ctx);
@@ -1413,7 +1460,8 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--timeout-scale N] COMMAND\n"
+	    "usage: rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--timeout-scale N] "
+	    "[--entry-key FILE] COMMAND\n"
 	    "  info                board id, versions and slot states\n"
 	    "  flash [--no-confirm] [--allow-downgrade] IMAGE\n"
 	    "                      check the image's signature, upload it to the free slot,\n"
@@ -1428,7 +1476,8 @@ static void usage(FILE *f)
 	    "  pack -k SECRET --board ID --version M.m.p [--epoch E] [--build-hash H] [--pad N]\n"
 	    "       -o OUT ADDR=BIN...\n"
 	    "PORT defaults to $RINKI_FLASH_PORT, BAUD to 115200, ADDR (Modbus) to 1, the time-out\n"
-	    "scale to $RINKI_FLASH_TIMEOUT_SCALE or 1. Images must be signed with the\n%s.\n",
+	    "scale to $RINKI_FLASH_TIMEOUT_SCALE or 1, the bootloader entry key to\n"
+	    "$RINKI_FLASH_ENTRY_KEY or " RF_ENTRY_KEY ". Images must be signed with the\n%s.\n",
 #ifdef RF_BUILTIN_PUBKEY
 	    RF_BUILTIN_KEY_TEST ? "built-in TEST KEY (--dev-pubkey FILE overrides it)"
 				: "built-in release key"
@@ -1479,6 +1528,7 @@ int main(int argc, char **argv)
 	    {"pubkey", required_argument, NULL, 'K'},
 	    {"dev-pubkey", required_argument, NULL, 'D'},
 	    {"timeout-scale", required_argument, NULL, 'T'},
+	    {"entry-key", required_argument, NULL, 'E'},
 	    {"no-confirm", no_argument, NULL, 'N'},
 	    {"allow-downgrade", no_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
@@ -1488,6 +1538,8 @@ int main(int argc, char **argv)
 	    .port = getenv("RINKI_FLASH_PORT"),
 	    .baud = 115200,
 	    .slave = RINKI_SLAVE_ADDR_DEFAULT,
+	    .entry_key =
+		getenv("RINKI_FLASH_ENTRY_KEY") ? getenv("RINKI_FLASH_ENTRY_KEY") : RF_ENTRY_KEY,
 	};
 	const char *scale = getenv("RINKI_FLASH_TIMEOUT_SCALE");
 	uint32_t v;
@@ -1537,6 +1589,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			scale = optarg;
+			break;
+		case 'E':
+			o.entry_key = optarg;
 			break;
 		case 'G':
 			o.allow_downgrade = true;

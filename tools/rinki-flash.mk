@@ -21,13 +21,16 @@ define rf_key_cc
 	$(1) -DRF_BUILTIN_PUBKEY="\"$$k\"" -DRF_BUILTIN_KEY_TEST=$$test $(2)
 endef
 
+# The board's bootloader entry key (firmware.mk) is a secret file, read at run time.
+RF_ENTRY_KEY_DEF = -DRF_ENTRY_KEY='"$(SYSCONFDIR)/rinki/fw-entry.key"'
+
 build/rinki-flash: $(RF_DEPS) $(FW_SIGN_PUB)
 	@mkdir -p $(@D)
-	$(call rf_key_cc,$(CC) $(REL_CFLAGS) $(RF_PKG_CFLAGS) $(LDFLAGS),-o $@ $< $(RF_PKG_LIBS),$(FW_SIGN_PUB))
+	$(call rf_key_cc,$(CC) $(REL_CFLAGS) $(RF_PKG_CFLAGS) $(RF_ENTRY_KEY_DEF) $(LDFLAGS),-o $@ $< $(RF_PKG_LIBS),$(FW_SIGN_PUB))
 
 build/san/bin/rinki-flash: $(RF_DEPS) $(FW_SIGN_PUB)
 	@mkdir -p $(@D)
-	$(call rf_key_cc,$(CC) $(SAN_CFLAGS) $(RF_PKG_CFLAGS),-o $@ $< $(RF_PKG_LIBS),$(FW_SIGN_PUB))
+	$(call rf_key_cc,$(CC) $(SAN_CFLAGS) $(RF_PKG_CFLAGS) $(RF_ENTRY_KEY_DEF),-o $@ $< $(RF_PKG_LIBS),$(FW_SIGN_PUB))
 
 # For tests/integration/fw/test_fw_trust.sh: a rinki-flash with a key that is not a TEST KEY
 # built in, as a release build has (made at build time like the TEST KEY, never installed).

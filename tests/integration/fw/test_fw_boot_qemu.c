@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 #include <modbus.h>
+#include <sodium.h>
 
 #include "../qemu_rig.h"
 #include "rinki/fwimage.h"
@@ -72,6 +73,7 @@ static int group_setup(void **state)
 		}
 	/* QEMU on a loaded machine answers late: rinki-flash's time-outs 5 times theirs. */
 	setenv("RINKI_FLASH_TIMEOUT_SCALE", "5", 0);
+	setenv("RINKI_FLASH_ENTRY_KEY", "build/fw/keys/TEST-KEY-fw-entry.key", 0);
 	if (qrig_init(&rig, "fwb", elf, WIRE_BAUD) != 0)
 		return -1;
 	tool_out = qrig_path(&rig, "tool.out");
@@ -336,11 +338,65 @@ static void test_unconfirmed_rolls_back(void **state)
 	assert_int_equal(status & RINKI_STATUS_WDT_RESET, RINKI_STATUS_WDT_RESET);
 }
 
+/* The build's bootloader entry key (firmware.mk), as rinki-flash reads it. */
+static void entry_key(uint8_t key[16])
+{
+	const char *path = getenv("RINKI_FLASH_ENTRY_KEY");
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		if (line[0] != '#')
+			found = sodium_hex2bin(key, 16, line, strcspn(line, "\n"), NULL, NULL,
+					       NULL) == 0;
+	fclose(f);
+	assert_true(found);
+}
+
+/* Write the entry MAC of the board's current nonce under key, then ENTER; modbus' result. */
+static int enter_with_key(modbus_t *ctx, const uint8_t key[16])
+{
+	uint16_t r[4], regs[4];
+	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
+
+	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, r), 4);
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	for (int i = 0; i < 4; i++) {
+		m[8 + 2 * (3 - i)] = (uint8_t)r[i];
+		m[9 + 2 * (3 - i)] = (uint8_t)(r[i] >> 8);
+	}
+	m[16] = (uint8_t)RINKI_BOARD_ID_QEMU_MPS2;
+	m[17] = (uint8_t)(RINKI_BOARD_ID_QEMU_MPS2 >> 8);
+	crypto_shorthash_siphash24(tag, m, sizeof(m), key);
+	for (int i = 0; i < 4; i++)
+		regs[i] = (uint16_t)(tag[7 - 2 * i] << 8 | tag[6 - 2 * i]);
+	assert_int_equal(modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, regs), 4);
+	return modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER);
+}
+
+/*
+ * Whoever can write the serial line but lacks the entry key cannot hold the board in its
+ * bootloader (issue 18): a bare ENTER, or one with a MAC under another key, is refused and the
+ * application runs on. With the key it enters, and rinki-flash finds it there.
+ */
 static void test_held_in_bootloader(void **state)
 {
 	(void)state;
+	uint8_t key[16], wrong[16];
+	entry_key(key);
+	memcpy(wrong, key, sizeof(wrong));
+	wrong[5] ^= 0x40;
 	modbus_t *ctx = mb();
-	assert_int_equal(modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), 1);
+	assert_int_equal(modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	assert_int_equal(enter_with_key(ctx, wrong), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	struct board app;
+	assert_int_equal(read_board(ctx, &app), 0); /* still the application */
+	assert_int_equal(app.boot[0], 1);
+	assert_int_equal(enter_with_key(ctx, key), 1);
 	modbus_close(ctx);
 	modbus_free(ctx);
 	qrig_sleep_ms(100);
