@@ -485,7 +485,8 @@ run/fw-qemu: $(FW_QEMU_TEST) build/fw/fw.elf FORCE
 	@FW_ELF=build/fw/fw.elf $(RUN_TEST) fw-qemu $(FW_QEMU_TEST)
 run/fw-boot-qemu: $(FW_BOOT_QEMU_TEST) build/fw/boot.elf $(FW_IMAGES) build/san/bin/rinki-flash FORCE
 	@RINKI_FLASH=build/san/bin/rinki-flash FW_BOOT_ELF=build/fw/boot.elf FW_IMG_DIR=build/fw \
-		FW_KEY=$(FW_TEST_KEY) $(RUN_TEST) fw-boot-qemu $(FW_BOOT_QEMU_TEST)
+		FW_KEY=$(FW_TEST_KEY) RINKI_FLASH_ENTRY_KEY=$(FW_ENTRY_KEY_FILE) \
+		$(RUN_TEST) fw-boot-qemu $(FW_BOOT_QEMU_TEST)
 run/fw-mbpoll: build/fw/fw.elf build/fw/fw_build.h FORCE
 	@FW_ELF=build/fw/fw.elf FW_BUILD_H=build/fw/fw_build.h \
 		$(RUN_TEST) fw-mbpoll tests/integration/fw/test_fw_mbpoll.sh

@@ -360,7 +360,7 @@ fw-test: $(FW_UNIT_BINS) $(FW_QEMU_TEST) build/fw/fw.elf $(FW_BOOT_QEMU_TEST) bu
 	echo "== $(FW_QEMU_TEST)"; FW_ELF=build/fw/fw.elf $(FW_QEMU_TEST) || fail=1; \
 	echo "== $(FW_BOOT_QEMU_TEST)"; RINKI_FLASH=build/san/bin/rinki-flash \
 		FW_BOOT_ELF=build/fw/boot.elf FW_IMG_DIR=build/fw FW_KEY=$(FW_TEST_KEY) \
-		$(FW_BOOT_QEMU_TEST) || fail=1; \
+		RINKI_FLASH_ENTRY_KEY=$(FW_ENTRY_KEY_FILE) $(FW_BOOT_QEMU_TEST) || fail=1; \
 	echo "== tests/integration/fw/test_fw_mbpoll.sh"; FW_ELF=build/fw/fw.elf \
 		FW_BUILD_H=build/fw/fw_build.h tests/integration/fw/test_fw_mbpoll.sh || fail=1; \
 	echo "== tests/integration/fw/test_fw_f103_image.sh"; RINKI_FLASH=build/san/bin/rinki-flash \
