@@ -399,7 +399,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all firmware
 	@tools/rinki-demo build
 
-# Paths baked into binaries (conf.o's prompt directory, rinki-flash's key under SYSCONFDIR):
+# Paths baked into binaries (conf.o's prompt directory):
 # the stamp is rewritten only when PREFIX or SYSCONFDIR differ from the last build's, and
 # what bakes them in depends on it, so `make install PREFIX=/usr` after `make` rebuilds them.
 .PHONY: FORCE
@@ -548,13 +548,15 @@ include firmware/firmware.mk
 
 # make test's firmware steps: what fw-test (firmware/firmware.mk) runs, one step each.
 FW_RUNS := $(FW_UNIT_BINS:build/san/fwunit/%=fw-%) fw-qemu fw-boot-qemu fw-mbpoll fw-f103-image
+FW_RUNS += fw-trust
 run/fw-%: build/san/fwunit/% FORCE
 	@$(RUN_TEST) fw-$* $<
 run/fw-qemu: $(FW_QEMU_TEST) build/fw/fw.elf FORCE
 	@FW_ELF=build/fw/fw.elf $(RUN_TEST) fw-qemu $(FW_QEMU_TEST)
 run/fw-boot-qemu: $(FW_BOOT_QEMU_TEST) build/fw/boot.elf $(FW_IMAGES) build/san/bin/rinki-flash FORCE
 	@RINKI_FLASH=build/san/bin/rinki-flash FW_BOOT_ELF=build/fw/boot.elf FW_IMG_DIR=build/fw \
-		FW_KEY=$(FW_TEST_KEY) $(RUN_TEST) fw-boot-qemu $(FW_BOOT_QEMU_TEST)
+		FW_KEY=$(FW_TEST_KEY) RINKI_FLASH_ENTRY_KEY=$(FW_ENTRY_KEY_FILE) \
+		$(RUN_TEST) fw-boot-qemu $(FW_BOOT_QEMU_TEST)
 run/fw-mbpoll: build/fw/fw.elf build/fw/fw_build.h FORCE
 	@FW_ELF=build/fw/fw.elf FW_BUILD_H=build/fw/fw_build.h \
 		$(RUN_TEST) fw-mbpoll tests/integration/fw/test_fw_mbpoll.sh
@@ -562,5 +564,10 @@ run/fw-f103-image: build/san/bin/rinki-flash $(FW_IMAGES) $(FW_BOARD_IMAGES) FOR
 	@RINKI_FLASH=build/san/bin/rinki-flash FW_F103_DIR=$(FW_F103_DIR) FW_KEY=$(FW_TEST_KEY) \
 		FW_MPS2_IMG=build/fw/fw.img $(RUN_TEST) fw-f103-image \
 		tests/integration/fw/test_fw_f103_image.sh
+run/fw-trust: build/san/bin/rinki-flash build/san/bin/rinki-flash-relkey build/rinki-flash-sign \
+		build/fw/fw.img FORCE
+	@RINKI_FLASH=build/san/bin/rinki-flash RINKI_FLASH_RELKEY=build/san/bin/rinki-flash-relkey \
+		RINKI_FLASH_SIGN=build/rinki-flash-sign FW_IMG_DIR=build/fw $(RUN_TEST) fw-trust \
+		tests/integration/fw/test_fw_trust.sh
 
 -include $(shell find build -path build/deb -prune -o -path build/deb-test -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -1,13 +1,13 @@
 /*
  * rinki-flash: firmware updates of the I/O board over its serial line.
  *
- *   rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--pubkey FILE] info
- *   rinki-flash [...] flash [--no-confirm] IMAGE
+ *   rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--timeout-scale N] info
+ *   rinki-flash [...] flash [--no-confirm] [--allow-downgrade] IMAGE
  *   rinki-flash [...] confirm | boot
- *   rinki-flash [--pubkey FILE] check [--board ID] IMAGE   (no board needed)
+ *   rinki-flash check [--board ID] IMAGE        (no board needed)
  *   rinki-flash keygen [--test] BASE            (writes BASE.sec and BASE.pub)
- *   rinki-flash pack -k SEC --board ID --version MAJ.MIN.PATCH --build-hash H [--pad N]
- *                    -o OUT ADDR=BIN...
+ *   rinki-flash pack -k SEC --board ID --version MAJ.MIN.PATCH [--epoch E] --build-hash H
+ *                    [--pad N] -o OUT ADDR=BIN...
  *
  * It talks Modbus RTU (libmodbus) to the running application and the bootloader's framed
  * protocol (include/rinki/fwimage.h, hw/bootloader.md) over raw termios to the bootloader.
@@ -16,6 +16,15 @@
  * is uploaded, the board is booted into it, its identity registers are compared with the
  * header and only then is it confirmed. Exit status: 0 ok, 1 failure, 2 usage, 3 the board
  * is (and stays) in the bootloader (info).
+ *
+ * Trust: the public key is built in (RF_BUILTIN_PUBKEY, from the package's signing key by
+ * tools/rinki-flash.mk), not chosen on the command line. Only a build whose built-in key is the
+ * TEST KEY takes --dev-pubkey, with a warning; a build without a key (the build tree's signing
+ * tool) verifies nothing. Anti-rollback: an image older than what the board runs or holds
+ * confirmed is refused unless --allow-downgrade; one whose epoch is below a confirmed slot's is
+ * refused always (the bootloader refuses it too). Entering the bootloader from the application
+ * needs the MAC of the board's one-time nonce under the entry key (RF_ENTRY_KEY,
+ * /etc/rinki/fw-entry.key, or --entry-key), a secret only root and the package build have.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,30 +47,48 @@
 #include "rinki/fwimage.h"
 #include "rinki/regmap.h"
 
-#ifndef RF_DEFAULT_PUBKEY
-#define RF_DEFAULT_PUBKEY "/etc/rinki/fw-signing.pub"
+/* The bootloader entry key the board's firmware was built with (hw/bootloader.md). */
+#ifndef RF_ENTRY_KEY
+#define RF_ENTRY_KEY "/etc/rinki/fw-entry.key"
+#endif
+
+/* The package's public key (64 hex digits) and whether it is the build's TEST KEY. */
+#ifndef RF_BUILTIN_KEY_TEST
+#define RF_BUILTIN_KEY_TEST 0
 #endif
 
 #define EXIT_USAGE 2
 #define EXIT_IN_BL 3
 
-#define MAX_IMAGES	 4
-#define MAX_FILE	 (1u << 20)
-#define SYNC_TRY_MS	 100  /* wait for the answer to one sync word */
-#define ERASE_TIMEOUT_MS 5000 /* START erases up to a whole slot */
-#define REPLY_TIMEOUT_MS 1000
-#define RETRIES		 3
-#define APP_START_MS	 6000 /* bootloader window + application start */
-#define ENTER_BL_MS	 3000
-#define PROBE_TIMEOUT_US 100000 /* one identity read: 29 bytes, 2.5 ms on the wire */
-#define RESYNC_MS	 150	/* silence that makes the bootloader drop a partial frame */
+#define MAX_IMAGES 4
+#define MAX_FILE   (1u << 20)
+/*
+ * Time-outs, each multiplied by --timeout-scale (RINKI_FLASH_TIMEOUT_SCALE, 1 by default): a
+ * board behind a slow link, or QEMU on a loaded test machine, gets more time; the values here
+ * are those of a real line and stay the default.
+ */
+#define SYNC_TRY_MS	  T(100)  /* wait for the answer to one sync word */
+#define ERASE_TIMEOUT_MS  T(5000) /* START erases up to a whole slot */
+#define REPLY_TIMEOUT_MS  T(1000)
+#define RETRIES		  3
+#define APP_START_MS	  T(6000) /* bootloader window + application start */
+#define ENTER_BL_MS	  T(3000)
+#define PROBE_MS	  T(100) /* one identity read: 29 bytes, 2.5 ms on the wire */
+#define MB_TIMEOUT_MS	  T(300) /* any other Modbus transaction */
+#define RESYNC_MS	  T(150) /* silence that makes the bootloader drop a partial frame */
+#define TIMEOUT_SCALE_MAX 100
+
+static int timeout_scale = 1;
+#define T(ms) ((ms)*timeout_scale)
 
 struct opts {
 	const char *port;
 	int baud;
 	int slave;
-	const char *pubkey;
+	const char *dev_pubkey; /* NULL: the built-in key */
+	const char *entry_key;	/* file of the bootloader entry key */
 	bool no_confirm;
+	bool allow_downgrade;
 };
 
 struct image {
@@ -143,6 +170,7 @@ static const char *bl_status_name(int st)
 	    "data out of sequence",
 	    "flash erase or write failed",
 	    "payload CRC in flash does not match the header",
+	    "image epoch below the board's confirmed image (anti-rollback)",
 	};
 
 	if (st < 0)
@@ -362,12 +390,38 @@ static int load_images(const char *path, struct image_file *f)
 	return 0;
 }
 
-static int verify_images(const char *path, const struct image_file *f, const char *pubkey)
+/* The key images must be signed with: the built-in one, or a development override. */
+static int trusted_key(const struct opts *o, uint8_t *pk, char *name, size_t name_len)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 	char label[256];
 
-	if (read_key(pubkey, pk, sizeof(pk), label, sizeof(label)) != 0)
+	if (o->dev_pubkey) {
+		if (read_key(o->dev_pubkey, pk, crypto_sign_PUBLICKEYBYTES, label, sizeof(label)) !=
+		    0)
+			return -1;
+		snprintf(name, name_len, "DEVELOPMENT KEY OVERRIDE %s%s", o->dev_pubkey,
+			 strstr(label, "TEST KEY") ? ", TEST KEY" : "");
+		return 0;
+	}
+#ifdef RF_BUILTIN_PUBKEY
+	if (hex_decode(RF_BUILTIN_PUBKEY, pk, crypto_sign_PUBLICKEYBYTES) != 0)
+		return fail("the built-in public key is malformed: rebuild rinki-flash");
+	snprintf(name, name_len, "built-in key%s", RF_BUILTIN_KEY_TEST ? ", TEST KEY" : "");
+	return 0;
+#else
+	(void)name_len;
+	fail("this rinki-flash has no built-in public key (a build tool for keygen and pack): it "
+	     "checks no signature");
+	return -1;
+#endif
+}
+
+static int verify_images(const char *path, const struct image_file *f, const struct opts *o)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	char keyname[600];
+
+	if (trusted_key(o, pk, keyname, sizeof(keyname)) != 0)
 		return EXIT_FAILURE;
 	for (int i = 0; i < f->n; i++) {
 		const struct image *im = &f->img[i];
@@ -379,14 +433,19 @@ static int verify_images(const char *path, const struct image_file *f, const cha
 		free(m);
 		if (bad)
 			return fail("%s: image %d (load address 0x%08x): bad signature: not signed "
-				    "by the key %s; refusing it",
-				    path, i + 1, im->hdr.load_addr, pubkey);
+				    "by the %s; refusing it",
+				    path, i + 1, im->hdr.load_addr, keyname);
+		if (im->hdr.epoch != f->img[0].hdr.epoch ||
+		    im->hdr.ver_major != f->img[0].hdr.ver_major ||
+		    im->hdr.ver_minor != f->img[0].hdr.ver_minor ||
+		    im->hdr.ver_patch != f->img[0].hdr.ver_patch)
+			return fail("%s: images of different versions or epochs in one file", path);
 	}
-	printf("%s: %d image%s, version %u.%u.%u, build %08x, board 0x%04x, signature good "
-	       "(%s%s)\n",
+	printf("%s: %d image%s, version %u.%u.%u, epoch %u, build %08x, board 0x%04x, signature "
+	       "good (%s)\n",
 	       path, f->n, f->n == 1 ? "" : "s", f->img[0].hdr.ver_major, f->img[0].hdr.ver_minor,
-	       f->img[0].hdr.ver_patch, f->img[0].hdr.build_hash, f->img[0].hdr.board_id, pubkey,
-	       strstr(label, "TEST KEY") ? ", TEST KEY" : "");
+	       f->img[0].hdr.ver_patch, f->img[0].hdr.epoch, f->img[0].hdr.build_hash,
+	       f->img[0].hdr.board_id, keyname);
 	return 0;
 }
 
@@ -405,16 +464,13 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 static int cmd_pack(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"key", required_argument, NULL, 'k'},
-	    {"board", required_argument, NULL, 'B'},
-	    {"version", required_argument, NULL, 'V'},
-	    {"build-hash", required_argument, NULL, 'H'},
-	    {"pad", required_argument, NULL, 'P'},
-	    {"output", required_argument, NULL, 'o'},
-	    {NULL, 0, NULL, 0},
+	    {"key", required_argument, NULL, 'k'},     {"board", required_argument, NULL, 'B'},
+	    {"version", required_argument, NULL, 'V'}, {"build-hash", required_argument, NULL, 'H'},
+	    {"pad", required_argument, NULL, 'P'},     {"epoch", required_argument, NULL, 'E'},
+	    {"output", required_argument, NULL, 'o'},  {NULL, 0, NULL, 0},
 	};
 	const char *key = NULL, *out = NULL;
-	uint32_t board = 0, hash = 0, pad = 0;
+	uint32_t board = 0, hash = 0, pad = 0, epoch = 0;
 	unsigned maj = 0, min = 0, patch = 0;
 	bool have_board = false, have_ver = false;
 	int c;
@@ -449,13 +505,18 @@ static int cmd_pack(int argc, char **argv)
 			if (parse_u32(optarg, MAX_FILE, &pad) != 0)
 				return fail("--pad %s: expected 0..%u", optarg, MAX_FILE);
 			break;
+		case 'E':
+			if (parse_u32(optarg, 0xFFFFFFFFu, &epoch) != 0)
+				return fail("--epoch %s: expected a 32-bit number", optarg);
+			break;
 		default:
 			return EXIT_USAGE;
 		}
 	}
 	if (!key || !out || !have_board || !have_ver || optind == argc) {
 		fprintf(stderr, "usage: rinki-flash pack -k SECRET --board ID --version "
-				"MAJ.MIN.PATCH [--build-hash H] [--pad N] -o OUT ADDR=BIN...\n");
+				"MAJ.MIN.PATCH [--epoch E] [--build-hash H] [--pad N] -o OUT "
+				"ADDR=BIN...\n");
 		return EXIT_USAGE;
 	}
 
@@ -509,6 +570,7 @@ static int cmd_pack(int argc, char **argv)
 		    .load_addr = addr,
 		    .length = (uint32_t)plen,
 		    .payload_crc = rinki_crc32(0, payload, plen),
+		    .epoch = epoch,
 		};
 		h.hdr_crc = rinki_crc32(0, &h, offsetof(struct rinki_fwimage_hdr, hdr_crc));
 		uint8_t *m = signed_message(&h, payload);
@@ -747,6 +809,11 @@ static void bl_close(struct bl *b)
 
 /* --- the application over Modbus ----------------------------------------------------------- */
 
+static void set_timeout_ms(modbus_t *ctx, int ms)
+{
+	modbus_set_response_timeout(ctx, (uint32_t)(ms / 1000), (uint32_t)(ms % 1000) * 1000u);
+}
+
 static modbus_t *mb_open(const struct opts *o)
 {
 	modbus_t *ctx = modbus_new_rtu(o->port, o->baud, 'N', 8, 1);
@@ -760,7 +827,7 @@ static modbus_t *mb_open(const struct opts *o)
 		modbus_free(ctx);
 		return NULL;
 	}
-	modbus_set_response_timeout(ctx, 0, 300000);
+	set_timeout_ms(ctx, MB_TIMEOUT_MS);
 	modbus_flush(ctx);
 	return ctx;
 }
@@ -782,7 +849,7 @@ static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
 	double end = now_s() + ms / 1000.0;
 
 	memset(a, 0, sizeof(*a));
-	modbus_set_response_timeout(ctx, 0, PROBE_TIMEOUT_US);
+	set_timeout_ms(ctx, PROBE_MS);
 	for (;;) {
 		if (modbus_read_input_registers(ctx, RINKI_IREG_BOARD_ID, 8, a->id) == 8)
 			break;
@@ -794,7 +861,7 @@ static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
 		modbus_flush(ctx);
 	}
 	modbus_flush(ctx);
-	modbus_set_response_timeout(ctx, 0, 300000);
+	set_timeout_ms(ctx, MB_TIMEOUT_MS);
 	if (modbus_read_input_registers(ctx, RINKI_IREG_BOOT_SLOT, RINKI_IREG_BOOT_NREGS,
 					a->boot) == RINKI_IREG_BOOT_NREGS)
 		a->has_boot = true;
@@ -812,6 +879,114 @@ static uint16_t slot_reg(const struct app_info *a, unsigned slot, unsigned reg)
 static uint32_t app_hash(const struct app_info *a)
 {
 	return (uint32_t)a->id[RINKI_IREG_BUILD_HASH_HI] << 16 | a->id[RINKI_IREG_BUILD_HASH_LO];
+}
+
+/* --- authenticated entry into the bootloader ---------------------------------------------- */
+
+/*
+ * Ask the application to enter its bootloader: the MAC of its nonce (read in a->boot) under
+ * the entry key, then RINKI_BOOT_CTL_ENTER. Returns 0, or EXIT_FAILURE with a message.
+ */
+static int request_entry(const struct opts *o, modbus_t *ctx, const struct app_info *a)
+{
+	uint8_t key[crypto_shorthash_siphash24_KEYBYTES], m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
+	uint16_t regs[4];
+	uint64_t nonce = 0;
+
+	if (read_key(o->entry_key, key, sizeof(key), NULL, 0) != 0)
+		return fail("the board enters its bootloader only for the holder of its entry key: "
+			    "give --entry-key FILE");
+	for (unsigned i = 0; i < 4; i++)
+		nonce = nonce << 16 | a->boot[RINKI_IREG_BOOT_NONCE - RINKI_IREG_BOOT_SLOT + i];
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	for (unsigned i = 0; i < 8; i++)
+		m[8 + i] = (uint8_t)(nonce >> (8 * i));
+	m[16] = (uint8_t)a->id[RINKI_IREG_BOARD_ID];
+	m[17] = (uint8_t)(a->id[RINKI_IREG_BOARD_ID] >> 8);
+	crypto_shorthash_siphash24(tag, m, sizeof(m), key);
+	sodium_memzero(key, sizeof(key));
+	for (unsigned i = 0; i < 4; i++) /* tag is little-endian; the registers high word first */
+		regs[i] = (uint16_t)(tag[7 - 2 * i] << 8 | tag[6 - 2 * i]);
+	if (modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, regs) != 4)
+		return fail("writing the bootloader entry MAC: %s", modbus_strerror(errno));
+	if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER) != 1) {
+		int e = errno;
+		if (e == EMBXILVAL)
+			return fail(
+			    "the board refused to enter its bootloader: %s is not the entry "
+			    "key its firmware was built with",
+			    o->entry_key);
+		return fail("asking the application to enter the bootloader: %s",
+			    modbus_strerror(e));
+	}
+	return 0;
+}
+
+/* --- anti-rollback ------------------------------------------------------------------------- */
+
+static uint64_t ver_key(unsigned maj, unsigned min, unsigned patch)
+{
+	return (uint64_t)maj << 32 | (uint64_t)min << 16 | patch;
+}
+
+static uint64_t hdr_ver(const struct rinki_fwimage_hdr *h)
+{
+	return ver_key(h->ver_major, h->ver_minor, h->ver_patch);
+}
+
+/* The newest version the application reports: the one running and any CONFIRMED slot's. */
+static uint64_t app_newest(const struct app_info *a)
+{
+	uint64_t v = ver_key(a->id[RINKI_IREG_FW_MAJOR], a->id[RINKI_IREG_FW_MINOR],
+			     a->id[RINKI_IREG_FW_PATCH]);
+
+	for (unsigned s = 0; a->has_boot && s < 2; s++) {
+		uint16_t mm = slot_reg(a, s, RINKI_BOOT_SLOT_REG_VER);
+		uint64_t sv =
+		    ver_key(mm >> 8, mm & 0xFF, slot_reg(a, s, RINKI_BOOT_SLOT_REG_PATCH));
+		if (slot_reg(a, s, RINKI_BOOT_SLOT_REG_STATE) == RINKI_SLOT_CONFIRMED && sv > v)
+			v = sv;
+	}
+	return v;
+}
+
+/* The newest version and the highest epoch of the CONFIRMED slots the bootloader reports. */
+static uint64_t bl_newest(const struct rinki_bl_info *in, uint32_t *epoch)
+{
+	uint64_t v = 0;
+
+	*epoch = 0;
+	for (unsigned s = 0; s < 2; s++) {
+		struct rinki_fwimage_hdr h;
+		memcpy(&h, in->slot[s].hdr, sizeof(in->slot[s].hdr));
+		if (in->slot[s].state != RINKI_SLOT_CONFIRMED)
+			continue;
+		if (hdr_ver(&h) > v)
+			v = hdr_ver(&h);
+		if (h.epoch > *epoch)
+			*epoch = h.epoch;
+	}
+	return v;
+}
+
+/*
+ * Refuse an image older than have (what the board runs or holds confirmed) unless
+ * --allow-downgrade. Returns 0 to go on, or EXIT_FAILURE with a message.
+ */
+static int downgrade_check(const struct opts *o, const struct rinki_fwimage_hdr *h, uint64_t have)
+{
+	if (hdr_ver(h) >= have)
+		return 0;
+	unsigned maj = (unsigned)(have >> 32), min = (unsigned)(have >> 16) & 0xFFFF,
+		 patch = (unsigned)have & 0xFFFF;
+	if (o->allow_downgrade) {
+		printf("downgrade from %u.%u.%u to %u.%u.%u (--allow-downgrade)\n", maj, min, patch,
+		       h->ver_major, h->ver_minor, h->ver_patch);
+		return 0;
+	}
+	return fail("refusing a downgrade: the image is %u.%u.%u, the board runs or holds %u.%u.%u "
+		    "(confirmed); `flash --allow-downgrade` installs an older image on purpose",
+		    h->ver_major, h->ver_minor, h->ver_patch, maj, min, patch);
 }
 
 static void print_app(const struct opts *o, const struct app_info *a)
@@ -891,7 +1066,7 @@ static int app_silent(const struct opts *o, bool show)
 
 	if (bl_open(o, &b) != 0)
 		return EXIT_FAILURE;
-	int rc = bl_sync(&b, &in, 1000);
+	int rc = bl_sync(&b, &in, T(1000));
 	if (rc != 0) {
 		bl_close(&b);
 		return rc == -ETIMEDOUT ? no_answer(o) : fail("%s: %s", o->port, strerror(-rc));
@@ -923,7 +1098,7 @@ static int cmd_info(const struct opts *o)
 
 	if (!ctx)
 		return EXIT_FAILURE;
-	int rc = app_probe(ctx, &a, 1000);
+	int rc = app_probe(ctx, &a, T(1000));
 	mb_close(ctx);
 	if (rc == 0) {
 		print_app(o, &a);
@@ -968,7 +1143,7 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 
 	if (!ctx)
 		return EXIT_FAILURE;
-	int rc = app_probe(ctx, &a, 1000);
+	int rc = app_probe(ctx, &a, T(1000));
 	if (rc == 0) {
 		if (a.id[RINKI_IREG_BOARD_ID] != f->img[0].hdr.board_id) {
 			mb_close(ctx);
@@ -982,15 +1157,17 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 				    "registers): it cannot be updated over the serial line",
 				    o->port);
 		}
+		if (downgrade_check(o, &f->img[0].hdr, app_newest(&a)) != 0) {
+			mb_close(ctx);
+			return EXIT_FAILURE; /* the board was not touched */
+		}
 		printf("application %u.%u.%u build %08x in slot %s: entering the bootloader\n",
 		       a.id[RINKI_IREG_FW_MAJOR], a.id[RINKI_IREG_FW_MINOR],
 		       a.id[RINKI_IREG_FW_PATCH], app_hash(&a),
 		       a.boot[0] < 2 ? slot_names[a.boot[0]] : "?");
-		if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER) != 1) {
-			int e = errno;
+		if (request_entry(o, ctx, &a) != 0) {
 			mb_close(ctx);
-			return fail("asking the application to enter the bootloader: %s",
-				    modbus_strerror(e));
+			return EXIT_FAILURE;
 		}
 	} else if (rc != -ETIMEDOUT) {
 		mb_close(ctx);
@@ -1000,7 +1177,7 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 
 	if (bl_open(o, b) != 0)
 		return EXIT_FAILURE;
-	rc = bl_sync(b, in, rc == 0 ? ENTER_BL_MS : 1000);
+	rc = bl_sync(b, in, rc == 0 ? ENTER_BL_MS : T(1000));
 	if (rc == -ETIMEDOUT) {
 		bl_close(b);
 		if (a.id[RINKI_IREG_BOARD_ID] != 0)
@@ -1081,7 +1258,7 @@ static int wait_app(const struct opts *o, struct app_info *a)
 	struct rinki_bl_info in;
 	if (bl_open(o, &b) != 0)
 		return EXIT_FAILURE;
-	rc = bl_sync(&b, &in, 500);
+	rc = bl_sync(&b, &in, T(500));
 	bl_close(&b);
 	if (rc == 0) {
 		print_bl(o, &in);
@@ -1108,7 +1285,7 @@ static int confirm(const struct opts *o, struct app_info *a)
 				    "or no bootloader)");
 		return fail("confirm: %s", modbus_strerror(e));
 	}
-	int rc = app_probe(ctx, a, 1000);
+	int rc = app_probe(ctx, a, T(1000));
 	mb_close(ctx);
 	if (rc != 0)
 		return fail("reading back after confirm: %s", modbus_strerror(-rc));
@@ -1129,7 +1306,7 @@ static int cmd_flash(const struct opts *o, const char *path)
 	double t0 = now_s(), up_s = 0;
 	int rc;
 
-	if ((rc = load_images(path, &f)) != 0 || (rc = verify_images(path, &f, o->pubkey)) != 0)
+	if ((rc = load_images(path, &f)) != 0 || (rc = verify_images(path, &f, o)) != 0)
 		goto out;
 	if ((rc = enter_bootloader(o, &f, &b, &in)) != 0)
 		goto out;
@@ -1140,6 +1317,18 @@ static int cmd_flash(const struct opts *o, const char *path)
 		     f.img[0].hdr.board_id, in.board_id);
 		goto close;
 	}
+	/* The same checks against what the bootloader holds (also a board found there). */
+	uint32_t floor;
+	uint64_t have = bl_newest(&in, &floor);
+	if (f.img[0].hdr.epoch < floor) {
+		fail(
+		    "refusing the image: its anti-rollback epoch %u is below the board's confirmed "
+		    "image's (%u); the bootloader refuses it too, --allow-downgrade or not",
+		    f.img[0].hdr.epoch, floor);
+		goto release;
+	}
+	if (downgrade_check(o, &f.img[0].hdr, have) != 0)
+		goto release;
 	unsigned slot = in.target;
 	const struct image *im = NULL;
 	for (int i = 0; i < f.n && slot < 2; i++)
@@ -1199,6 +1388,11 @@ static int cmd_flash(const struct opts *o, const char *path)
 	       total / wire);
 	rc = 0;
 	goto out;
+release:
+	/* Refused before anything was written: let the board go back to its image. */
+	if (bl_bootable(&in) && bl_command(&b, RINKI_BL_BOOT, NULL, 0, rsp, sizeof(rsp), &n,
+					   REPLY_TIMEOUT_MS) == RINKI_BL_OK)
+		printf("the board was told to start its own image again\n");
 close:
 	bl_close(&b);
 out:
@@ -1213,7 +1407,7 @@ static int cmd_confirm(const struct opts *o)
 
 	if (!ctx)
 		return EXIT_FAILURE;
-	int rc = app_probe(ctx, &a, 1000);
+	int rc = app_probe(ctx, &a, T(1000));
 	mb_close(ctx);
 	if (rc == -ETIMEDOUT) {
 		app_silent(o, false); /* says why; nothing to confirm either way */
@@ -1241,7 +1435,7 @@ static int cmd_boot(const struct opts *o)
 
 	if (bl_open(o, &b) != 0)
 		return EXIT_FAILURE;
-	int rc = bl_sync(&b, &in, 1000);
+	int rc = bl_sync(&b, &in, T(1000));
 	if (rc != 0) {
 		bl_close(&b);
 		return rc == -ETIMEDOUT ? fail("no bootloader answers on %s (an application "
@@ -1266,22 +1460,31 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--pubkey FILE] COMMAND\n"
+	    "usage: rinki-flash [-p PORT] [-b BAUD] [-a ADDR] [--timeout-scale N] "
+	    "[--entry-key FILE] COMMAND\n"
 	    "  info                board id, versions and slot states\n"
-	    "  flash [--no-confirm] IMAGE\n"
+	    "  flash [--no-confirm] [--allow-downgrade] IMAGE\n"
 	    "                      check the image's signature, upload it to the free slot,\n"
-	    "                      boot it, check it runs, confirm it\n"
+	    "                      boot it, check it runs, confirm it; an image older than the\n"
+	    "                      board's is refused without --allow-downgrade\n"
 	    "  confirm             confirm the image on trial\n"
 	    "  boot                make a board held in the bootloader start its image\n"
 	    "  check [--board ID] IMAGE\n"
 	    "                      check the image file as flash does before it opens the port\n"
 	    "                      (headers, CRCs, signature, one board id; no port needed)\n"
 	    "  keygen [--test] BASE\n"
-	    "  pack -k SECRET --board ID --version M.m.p [--build-hash H] [--pad N] -o OUT "
-	    "ADDR=BIN...\n"
-	    "PORT defaults to $RINKI_FLASH_PORT, BAUD to 115200, ADDR (Modbus) to 1, the public\n"
-	    "key to $RINKI_FLASH_PUBKEY or %s.\n",
-	    RF_DEFAULT_PUBKEY);
+	    "  pack -k SECRET --board ID --version M.m.p [--epoch E] [--build-hash H] [--pad N]\n"
+	    "       -o OUT ADDR=BIN...\n"
+	    "PORT defaults to $RINKI_FLASH_PORT, BAUD to 115200, ADDR (Modbus) to 1, the time-out\n"
+	    "scale to $RINKI_FLASH_TIMEOUT_SCALE or 1, the bootloader entry key to\n"
+	    "$RINKI_FLASH_ENTRY_KEY or " RF_ENTRY_KEY ". Images must be signed with the\n%s.\n",
+#ifdef RF_BUILTIN_PUBKEY
+	    RF_BUILTIN_KEY_TEST ? "built-in TEST KEY (--dev-pubkey FILE overrides it)"
+				: "built-in release key"
+#else
+	    "(missing) built-in key: this build checks no signature"
+#endif
+	);
 }
 
 /*
@@ -1308,7 +1511,7 @@ static int cmd_check(const struct opts *o, int argc, char **argv)
 	}
 	int rc = load_images(argv[0], &f);
 	if (rc == 0)
-		rc = verify_images(argv[0], &f, o->pubkey);
+		rc = verify_images(argv[0], &f, o);
 	if (rc == 0 && have_board && f.img[0].hdr.board_id != board)
 		rc = fail("%s: the image is for board 0x%04x, not 0x%04x: refusing it", argv[0],
 			  f.img[0].hdr.board_id, board);
@@ -1323,7 +1526,11 @@ int main(int argc, char **argv)
 	    {"baud", required_argument, NULL, 'b'},
 	    {"address", required_argument, NULL, 'a'},
 	    {"pubkey", required_argument, NULL, 'K'},
+	    {"dev-pubkey", required_argument, NULL, 'D'},
+	    {"timeout-scale", required_argument, NULL, 'T'},
+	    {"entry-key", required_argument, NULL, 'E'},
 	    {"no-confirm", no_argument, NULL, 'N'},
+	    {"allow-downgrade", no_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1331,9 +1538,10 @@ int main(int argc, char **argv)
 	    .port = getenv("RINKI_FLASH_PORT"),
 	    .baud = 115200,
 	    .slave = RINKI_SLAVE_ADDR_DEFAULT,
-	    .pubkey =
-		getenv("RINKI_FLASH_PUBKEY") ? getenv("RINKI_FLASH_PUBKEY") : RF_DEFAULT_PUBKEY,
+	    .entry_key =
+		getenv("RINKI_FLASH_ENTRY_KEY") ? getenv("RINKI_FLASH_ENTRY_KEY") : RF_ENTRY_KEY,
 	};
+	const char *scale = getenv("RINKI_FLASH_TIMEOUT_SCALE");
 	uint32_t v;
 	int c;
 
@@ -1364,7 +1572,29 @@ int main(int argc, char **argv)
 			o.slave = (int)v;
 			break;
 		case 'K':
-			o.pubkey = optarg;
+			fail("--pubkey is gone: the public key is built in (see rinki-flash(1))");
+			return EXIT_USAGE;
+		case 'D':
+			if (!RF_BUILTIN_KEY_TEST) {
+				fail("--dev-pubkey: this rinki-flash has its release key built in "
+				     "and "
+				     "trusts no other");
+				return EXIT_USAGE;
+			}
+			o.dev_pubkey = optarg;
+			fprintf(stderr,
+				"rinki-flash: WARNING: DEVELOPMENT KEY OVERRIDE: trusting %s "
+				"instead of the built-in key\n",
+				optarg);
+			break;
+		case 'T':
+			scale = optarg;
+			break;
+		case 'E':
+			o.entry_key = optarg;
+			break;
+		case 'G':
+			o.allow_downgrade = true;
 			break;
 		case 'N':
 			o.no_confirm = true;
@@ -1377,6 +1607,11 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (scale) {
+		if (parse_u32(scale, TIMEOUT_SCALE_MAX, &v) != 0 || v < 1)
+			return fail("time-out scale %s: expected 1..%d", scale, TIMEOUT_SCALE_MAX);
+		timeout_scale = (int)v;
+	}
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -1387,10 +1622,14 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "pack") == 0)
 		return cmd_pack(argc - optind, argv + optind);
 	optind++;
-	/* Allow --no-confirm after the command too. */
-	if (strcmp(cmd, "flash") == 0 && optind < argc &&
-	    strcmp(argv[optind], "--no-confirm") == 0) {
-		o.no_confirm = true;
+	/* Allow --no-confirm and --allow-downgrade after the command too. */
+	while (strcmp(cmd, "flash") == 0 && optind < argc) {
+		if (strcmp(argv[optind], "--no-confirm") == 0)
+			o.no_confirm = true;
+		else if (strcmp(argv[optind], "--allow-downgrade") == 0)
+			o.allow_downgrade = true;
+		else
+			break;
 		optind++;
 	}
 	int nargs = argc - optind;

@@ -59,6 +59,16 @@ uint8_t fw_boot_check_hdr(const struct fw_boot *b, const struct rinki_fwimage_hd
 	return RINKI_BL_OK;
 }
 
+uint32_t fw_boot_epoch_floor(const struct fw_boot *b)
+{
+	uint32_t floor = 0;
+
+	for (unsigned i = 0; i < FW_BOOT_NSLOTS; i++)
+		if (b->slot[i].state == RINKI_SLOT_CONFIRMED && b->slot[i].hdr.epoch > floor)
+			floor = b->slot[i].hdr.epoch;
+	return floor;
+}
+
 uint32_t fw_boot_payload_crc(const struct fw_boot *b, unsigned i, uint32_t len)
 {
 	uint8_t buf[64];

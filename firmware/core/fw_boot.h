@@ -42,6 +42,13 @@ uint32_t fw_boot_app_addr(const struct fw_boot *b, unsigned i);
  */
 uint8_t fw_boot_check_hdr(const struct fw_boot *b, const struct rinki_fwimage_hdr *h, unsigned i);
 
+/*
+ * The anti-rollback floor: the highest epoch of a CONFIRMED slot (0 if none). An upload with
+ * a lower epoch is refused; a TRIAL or PENDING image does not raise it, so a rejected trial
+ * still falls back to the image before it.
+ */
+uint32_t fw_boot_epoch_floor(const struct fw_boot *b);
+
 /* CRC32 of the first len payload bytes of slot i (len <= slot capacity). */
 uint32_t fw_boot_payload_crc(const struct fw_boot *b, unsigned i, uint32_t len);
 

@@ -5,12 +5,62 @@
  * register read never walks the flash. The trial timer runs only while the running slot is
  * TRIAL; when it ends, fw_boot_app_poll() tells the main loop to stop, the watchdog resets
  * the board and the bootloader rejects the image.
+ *
+ * Entry into the bootloader needs the MAC of the current nonce under the entry key
+ * (fwimage.h): without it anyone on the bus could hold the board in the bootloader and upload.
+ * Each ENTER uses the nonce up; the next one is SipHash(key, previous nonce, a counter and the
+ * time), so it never repeats within a run. After a power cycle the sequence starts again from
+ * the time of the first request (ms): see hw/bootloader.md for what that leaves open.
  */
 #include "fw_boot_app.h"
 
 #include "fw_boot_hal.h"
+#include "fw_siphash.h"
 #include "hal.h"
 #include "rinki/fwimage.h"
+
+/*
+ * The 16-byte bootloader entry key as a C initializer list: the build makes it
+ * (firmware/firmware.mk: build/fw/keys/TEST-KEY-fw-entry.key unless FW_ENTRY_KEY_FILE names
+ * another) and rinki-flash reads the same file.
+ */
+#ifndef FW_ENTRY_KEY
+#error "FW_ENTRY_KEY (the bootloader entry key) is not defined"
+#endif
+static const uint8_t entry_key[RINKI_BOOT_ENTRY_KEY_LEN] = FW_ENTRY_KEY;
+
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A fresh nonce: never the same twice in a run, unpredictable without the key. */
+static void new_nonce(struct fw_boot_app *a)
+{
+	uint8_t m[16];
+
+	put_le(m, a->nonce, 8);
+	put_le(m + 8, ++a->nonce_ctr, 4);
+	put_le(m + 12, hal_time_ms(), 4);
+	a->nonce = fw_siphash(entry_key, m, sizeof(m));
+}
+
+/* Whether the MAC registers hold the MAC of the current nonce for this board. */
+static bool entry_mac_ok(const struct fw_boot_app *a)
+{
+	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN];
+	uint64_t want, got = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		m[i] = (uint8_t)RINKI_BOOT_ENTRY_TAG[i];
+	put_le(m + 8, a->nonce, 8);
+	put_le(m + 16, a->boot.lay->board_id, 2);
+	want = fw_siphash(entry_key, m, sizeof(m));
+	for (unsigned i = 0; i < 4; i++)
+		got = got << 16 | a->mac[i];
+	return want == got;
+}
 
 static bool in_trial(const struct fw_boot_app *a)
 {
@@ -35,6 +85,10 @@ static uint8_t boot_read(const struct fw_boot_app *a, uint16_t addr, uint16_t *v
 	}
 	if (addr == RINKI_IREG_BOOT_TRIAL_LEFT) {
 		*val = trial_left_s(a);
+		return FW_MB_EX_NONE;
+	}
+	if (addr >= RINKI_IREG_BOOT_NONCE) {
+		*val = (uint16_t)(a->nonce >> (16 * (3 - (addr - RINKI_IREG_BOOT_NONCE))));
 		return FW_MB_EX_NONE;
 	}
 	uint16_t r = (uint16_t)(addr - RINKI_IREG_BOOT_SLOT_BASE);
@@ -66,8 +120,9 @@ static uint8_t mb_read(void *arg, enum fw_mb_table table, uint16_t addr, uint16_
 	if (table == FW_MB_INPUT && addr >= RINKI_IREG_BOOT_SLOT &&
 	    addr < RINKI_IREG_BOOT_SLOT + RINKI_IREG_BOOT_NREGS)
 		return boot_read(a, addr, val);
-	if (table == FW_MB_HOLDING && addr == RINKI_HREG_BOOT_CTL) {
-		*val = 0;
+	if (table == FW_MB_HOLDING && addr >= RINKI_HREG_BOOT_CTL &&
+	    addr < RINKI_HREG_BOOT_MAC + 4) {
+		*val = 0; /* neither the control word nor the MAC reads back */
 		return FW_MB_EX_NONE;
 	}
 	return a->next_ops->read(a->next_arg, table, addr, val);
@@ -76,6 +131,17 @@ static uint8_t mb_read(void *arg, enum fw_mb_table table, uint16_t addr, uint16_
 static uint8_t boot_ctl(struct fw_boot_app *a, uint16_t v, bool commit)
 {
 	if (v == RINKI_BOOT_CTL_ENTER) {
+		/* One try per nonce. A refusal ends the request in the check pass, so that pass
+		 * uses the nonce up too (the one side effect of a check); the MAC must therefore
+		 * be written before, in a request of its own. */
+		bool ok = entry_mac_ok(a);
+		if (!ok || commit) {
+			new_nonce(a);
+			for (unsigned i = 0; i < 4; i++)
+				a->mac[i] = 0;
+		}
+		if (!ok)
+			return FW_MB_EX_ILLEGAL_VALUE;
 		if (commit)
 			a->enter = true;
 		return FW_MB_EX_NONE;
@@ -99,6 +165,12 @@ static uint8_t mb_write(void *arg, enum fw_mb_table table, uint16_t addr, uint16
 
 	if (table == FW_MB_HOLDING && addr == RINKI_HREG_BOOT_CTL)
 		return boot_ctl(a, val, commit);
+	if (table == FW_MB_HOLDING && addr >= RINKI_HREG_BOOT_MAC &&
+	    addr < RINKI_HREG_BOOT_MAC + 4) {
+		if (commit)
+			a->mac[addr - RINKI_HREG_BOOT_MAC] = val;
+		return FW_MB_EX_NONE;
+	}
 	return a->next_ops->write(a->next_arg, table, addr, val, commit);
 }
 
@@ -118,6 +190,11 @@ void fw_boot_app_attach(struct fw_boot_app *a, struct fw_mb *mb, uint32_t vector
 			a->running = (int8_t)i;
 	a->enter = false;
 	a->expired = false;
+	a->nonce = 0;
+	a->nonce_ctr = 0;
+	for (unsigned i = 0; i < 4; i++)
+		a->mac[i] = 0;
+	new_nonce(a);
 	a->trial_end = now + FW_BOOT_TRIAL_MS;
 	mb->ops = &boot_app_ops;
 	mb->arg = a;

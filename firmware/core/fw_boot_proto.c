@@ -119,6 +119,8 @@ static uint8_t cmd_start(struct fw_bootp *p, const uint8_t *pl, uint16_t n)
 	uint8_t st = fw_boot_check_hdr(b, &p->hdr, p->up_slot);
 	if (st != RINKI_BL_OK)
 		return st;
+	if (p->hdr.epoch < fw_boot_epoch_floor(b))
+		return RINKI_BL_E_EPOCH; /* before the erase: nothing is touched */
 	if (fw_boot_erase(b, p->up_slot, p->hdr.length) != 0)
 		return RINKI_BL_E_FLASH;
 	p->up = FW_BOOTP_UP_STARTED;

@@ -58,6 +58,7 @@ struct gw_io {
 	struct gw_loop *loop;
 	struct gw_io_ops ops;
 	char *path;
+	int rsp_ms; /* conf io.timeout_ms: libmodbus response time-out; inter-byte a fifth */
 
 	/* Mailbox between the loop and the helper thread: every field under lock. */
 	pthread_mutex_t lock;
@@ -229,8 +230,10 @@ static void run_connect(struct gw_io *io, const struct job *job, struct result *
 		return;
 	}
 	modbus_set_slave(io->ctx, RINKI_SLAVE_ADDR_DEFAULT);
-	modbus_set_response_timeout(io->ctx, 0, GW_IO_RSP_TIMEOUT_MS * 1000);
-	modbus_set_byte_timeout(io->ctx, 0, GW_IO_BYTE_TIMEOUT_MS * 1000);
+	modbus_set_response_timeout(io->ctx, (uint32_t)io->rsp_ms / 1000,
+				    (uint32_t)io->rsp_ms % 1000 * 1000);
+	uint32_t byte_ms = (uint32_t)io->rsp_ms / 5;
+	modbus_set_byte_timeout(io->ctx, byte_ms / 1000, byte_ms % 1000 * 1000);
 	if (modbus_connect(io->ctx) != 0) {
 		fail(NULL, res, "open");
 		close_ctx(io);
@@ -669,6 +672,7 @@ int gw_io_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_
 
 	int rc = -ENOMEM;
 	io->path = strdup(conf->io_port);
+	io->rsp_ms = conf->io_timeout_ms > 0 ? conf->io_timeout_ms : GW_IO_RSP_TIMEOUT_MS;
 	if (!io->path)
 		goto fail;
 	io->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

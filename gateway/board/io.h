@@ -19,8 +19,8 @@
 
 #define GW_IO_BAUD	      115200
 #define GW_IO_POLL_MS	      200  /* heartbeat + status poll period (board time-out: 3 s) */
-#define GW_IO_RSP_TIMEOUT_MS  100  /* libmodbus response time-out per transaction */
-#define GW_IO_BYTE_TIMEOUT_MS 20   /* libmodbus inter-byte time-out */
+#define GW_IO_RSP_TIMEOUT_MS  100  /* libmodbus response time-out per transaction (io.timeout_ms) */
+#define GW_IO_BYTE_TIMEOUT_MS 20   /* libmodbus inter-byte time-out (a fifth of io.timeout_ms) */
 #define GW_IO_FAIL_LIMIT      3	   /* failed polls in a row before the board is declared down */
 #define GW_IO_BACKOFF_MIN_MS  200  /* reconnect backoff, doubling ... */
 #define GW_IO_BACKOFF_MAX_MS  5000 /* ... up to this */
@@ -79,8 +79,9 @@ struct gw_io_status {
 };
 
 /*
- * Create the client for conf->io_port (115200 8N1, slave 1) and start connecting. A board
- * that does not answer is retried with backoff; the object is still returned.
+ * Create the client for conf->io_port (115200 8N1, slave 1, conf->io_timeout_ms per
+ * transaction) and start connecting. A board that does not answer is retried with backoff;
+ * the object is still returned.
  * Returns 0 and *out, -EINVAL for an empty port, -ENOMEM, or -errno from thread/eventfd setup.
  */
 int gw_io_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_io_ops *ops,

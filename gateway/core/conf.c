@@ -64,6 +64,7 @@ static const struct key {
     I("modem.probe_idle", modem_probe_idle_s, 1, 600),
     I("modem.health_interval", modem_health_interval_s, 5, 3600),
     S("io.port", io_port),
+    I("io.timeout_ms", io_timeout_ms, 20, 10000),
     S("audio.radio", audio_radio),
     S("audio.phone", audio_phone),
     I("audio.rate", audio_rate, 8000, 48000),
@@ -131,6 +132,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->modem_baud = 115200;
 	snprintf(c->modem_vendor, sizeof(c->modem_vendor), "generic");
 	c->io_port[0] = '\0';	  /* no I/O board unless configured */
+	c->io_timeout_ms = 100;	  /* GW_IO_RSP_TIMEOUT_MS */
 	c->audio_radio[0] = '\0'; /* no voice bridge unless both PCMs are configured */
 	c->audio_phone[0] = '\0';
 	snprintf(c->db_path, sizeof(c->db_path), "/var/lib/rinki/rinki.db");

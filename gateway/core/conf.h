@@ -39,6 +39,7 @@ struct gw_conf {
 	int modem_baud;
 	char modem_vendor[32];
 	char io_port[GW_CONF_STR]; /* the I/O board's serial port; empty: no board */
+	int io_timeout_ms;	   /* Modbus response time-out (inter-byte: a fifth of it) */
 	char audio_radio[GW_CONF_STR];
 	char audio_phone[GW_CONF_STR];
 	int audio_rate;	     /* Hz, both devices */

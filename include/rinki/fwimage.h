@@ -32,7 +32,8 @@ struct rinki_fwimage_hdr {
 	uint32_t load_addr;   /* address of payload byte 0: slot start + RINKI_FWIMAGE_SLOT_HDR */
 	uint32_t length;      /* payload bytes */
 	uint32_t payload_crc; /* rinki_crc32() of the payload */
-	uint8_t reserved[28]; /* 0 */
+	uint32_t epoch;	      /* anti-rollback: refused below any CONFIRMED slot's epoch */
+	uint8_t reserved[24]; /* 0 */
 	uint32_t hdr_crc;     /* rinki_crc32() of the bytes before this field */
 	uint8_t signature[RINKI_FWIMAGE_SIG_SIZE]; /* Ed25519 over header[0..64) || payload */
 };
@@ -104,10 +105,22 @@ enum rinki_slot_state {
 #define RINKI_BOOT_SLOT_REG_PATCH  2u		       /* patch */
 #define RINKI_BOOT_SLOT_REG_SEQ	   3u		       /* commit sequence, low 16 bits */
 #define RINKI_BOOT_SLOT_REGS	   4u
-#define RINKI_IREG_BOOT_NREGS	   10u		       /* the block 0x80..0x89 */
+#define RINKI_IREG_BOOT_NONCE	   ((uint16_t)0x008Au) /* 4 registers: entry nonce, high first */
+#define RINKI_IREG_BOOT_NREGS	   14u		       /* the block 0x80..0x8D */
 #define RINKI_HREG_BOOT_CTL	   ((uint16_t)0x0080u) /* write RINKI_BOOT_CTL_*; reads 0 */
-#define RINKI_BOOT_CTL_ENTER	   ((uint16_t)0xB007u) /* reply, reset into the bootloader */
+#define RINKI_HREG_BOOT_MAC	   ((uint16_t)0x0081u) /* 4 registers: entry MAC, high first */
+#define RINKI_BOOT_CTL_ENTER	   ((uint16_t)0xB007u) /* MAC checked: reply, reset into the BL */
 #define RINKI_BOOT_CTL_CONFIRM	   ((uint16_t)0xC0F1u) /* confirm the running image */
+
+/*
+ * Entering the bootloader from the application is authenticated: the host reads the nonce,
+ * writes MAC = SipHash-2-4(entry key, RINKI_BOOT_ENTRY_TAG || nonce (8, little-endian) ||
+ * board id (2, little-endian)) to RINKI_HREG_BOOT_MAC, then RINKI_BOOT_CTL_ENTER. Every ENTER,
+ * accepted or not, uses up the nonce. The entry key is 16 bytes, built into the firmware.
+ */
+#define RINKI_BOOT_ENTRY_TAG	 "RKBLENTR"
+#define RINKI_BOOT_ENTRY_MSG_LEN 18u
+#define RINKI_BOOT_ENTRY_KEY_LEN 16u
 
 /* --- bootloader serial protocol ------------------------------------------------------------ */
 
@@ -151,6 +164,7 @@ enum rinki_bl_status {
 	RINKI_BL_E_OFFSET = 8, /* DATA not at the expected offset (reply carries it) */
 	RINKI_BL_E_FLASH = 9,  /* erase or write failed */
 	RINKI_BL_E_CRC = 10,   /* payload CRC in flash does not match the header */
+	RINKI_BL_E_EPOCH = 11, /* epoch below a CONFIRMED slot's: rollback refused */
 };
 
 /* Why the bootloader is running (rinki_bl_info.entry). */

@@ -9,6 +9,12 @@
  * PR_SET_PDEATHSIG if the test process dies; what they print goes to a file in the run
  * directory and is shown when a start fails. qrig_test_log_clean() is the cmocka test each of
  * those tests runs last: QEMU's guest-error log must stay empty.
+ *
+ * QEMU runs with `-icount shift=5,sleep=on`: the guest's clock (SysTick, timers, watchdog)
+ * advances with the instructions it executes (32 ns each, about its 25 MHz) and, only while
+ * the guest sleeps, with the host's time. Without it the guest clock is the host's: a QEMU the
+ * host does not schedule for a while finds its watchdog expired and its timers run out, and
+ * the board resets or drops frames though the firmware did nothing wrong.
  */
 #include "qemu_rig.h"
 
@@ -310,7 +316,7 @@ int qrig_start(struct qrig *r)
 	/* clang-format off */
 	char *qemu_argv[] = {
 		(char *)qemu, "-M", "mps2-an385", "-display", "none", "-monitor", "none",
-		"-serial", serial, "-kernel", (char *)r->elf,
+		"-icount", "shift=5,sleep=on", "-serial", serial, "-kernel", (char *)r->elf,
 		"-d", "guest_errors,unimp", "-D", (char *)r->qemu_log, NULL,
 	};
 	/* clang-format on */

@@ -6,8 +6,11 @@
  * gw_io is idle (no job in flight and the loop not running), so the two masters never share the
  * line. Covers identity, heartbeat, PTT and LEDs down to the output pins, squelch and spare
  * inputs (levels and short pulses), a board that stops answering (watchdog reset), and a board
- * killed and started again, with the worst loop stall measured by a 10 ms timer. QEMU and socat
- * are run by tests/integration/qemu_rig.c, which kills them by pid on every exit path.
+ * killed and started again. A 10 ms timer shows that the loop keeps its timers while a poll is
+ * in flight. Nothing here depends on the machine's speed: the test waits (bounded) for events
+ * that must come (N polls, N ticks, the board up or down) and counts them against each other or
+ * the loop's clock; wall-time lateness is printed, never asserted. QEMU and socat are run by
+ * tests/integration/qemu_rig.c, which kills them by pid on every exit path.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -32,6 +35,12 @@
 #include "rinki/regmap.h"
 
 #define STALL_TICK_MS 10
+/*
+ * The board is QEMU, which a loaded host may not run for a while: gw_io and the test's own
+ * master give it this long per transaction (gw_io's default is 100 ms, for a real board).
+ */
+#define IO_TIMEOUT_MS 5000
+#define BOUND_MS      120000 /* bound on a wait for an event that must come */
 
 static struct qrig rig;
 
@@ -52,6 +61,7 @@ static struct {
 	struct gw_timer tick;
 	int64_t tick_due_us, stall_max_us;
 	long ticks, late_1ms;		   /* timer runs, and those more than 1 ms late */
+	long busy_ticks;		   /* timer runs while a gw_io job was in flight */
 	int64_t cpu_prev_us, worst_cpu_us; /* loop-thread CPU time in the worst interval */
 } t;
 
@@ -115,6 +125,8 @@ static void log_sink(enum gw_log_cat cat, enum gw_log_level level, const char *l
 	}
 }
 
+static bool io_busy(void);
+
 /*
  * A 10 ms timer; how late it fires is how long the loop was kept from its timers. The CPU time
  * this thread used in the worst interval tells a busy loop from one the host did not schedule.
@@ -133,6 +145,8 @@ static void on_tick(struct gw_loop *loop, void *arg)
 	if (late > 1000)
 		t.late_1ms++;
 	t.ticks++;
+	if (t.io && io_busy())
+		t.busy_ticks++;
 	t.tick_due_us = now_us() + STALL_TICK_MS * 1000;
 	gw_timer_schedule(loop, &t.tick, STALL_TICK_MS);
 }
@@ -140,7 +154,7 @@ static void on_tick(struct gw_loop *loop, void *arg)
 static void stall_meter_reset(void)
 {
 	t.stall_max_us = 0;
-	t.ticks = t.late_1ms = 0;
+	t.ticks = t.late_1ms = t.busy_ticks = 0;
 	t.worst_cpu_us = 0;
 	t.cpu_prev_us = clock_us(CLOCK_THREAD_CPUTIME_ID);
 	t.tick_due_us = now_us() + STALL_TICK_MS * 1000;
@@ -174,9 +188,14 @@ static int run_until(bool (*cond)(void), int ms)
 	return (int)((now_us() - t0) / 1000);
 }
 
+static bool io_busy(void)
+{
+	return io_status().busy;
+}
+
 static bool io_idle(void)
 {
-	return !io_status().busy;
+	return !io_busy();
 }
 
 static bool io_up(void)
@@ -188,7 +207,7 @@ static bool io_up(void)
 /* Let the running job finish; after this and until the loop runs again the line is ours. */
 static void quiesce(void)
 {
-	assert_true(run_until(io_idle, 3000) >= 0);
+	assert_true(run_until(io_idle, BOUND_MS) >= 0);
 }
 
 static int open_tctx(void)
@@ -198,7 +217,8 @@ static int open_tctx(void)
 		fprintf(stderr, "test context on %s: %s\n", rig.tty, modbus_strerror(errno));
 		return -1;
 	}
-	modbus_set_response_timeout(t.tctx, 1, 0);
+	modbus_set_response_timeout(t.tctx, IO_TIMEOUT_MS / 1000, 0);
+	modbus_set_byte_timeout(t.tctx, 0, IO_TIMEOUT_MS / 5 * 1000);
 	return 0;
 }
 
@@ -230,6 +250,20 @@ static uint16_t hreg(uint16_t addr)
 static void set_hreg(uint16_t addr, uint16_t v)
 {
 	assert_int_equal(modbus_write_register(t.tctx, addr, v), 1);
+}
+
+/*
+ * Read the board's status register on the test context until (status & mask) == want, or a
+ * generous bound passes (the board's own clock, not ours, decides when it changes).
+ */
+static void wait_board_status(uint16_t mask, uint16_t want)
+{
+	uint64_t end = qrig_now_ms() + BOUND_MS;
+
+	while ((ireg(RINKI_IREG_STATUS) & mask) != want) {
+		assert_true(qrig_now_ms() < end);
+		qrig_sleep_ms(5);
+	}
 }
 
 /* FW_BUILD_HASH as firmware/firmware.mk wrote it for the image under test. */
@@ -277,6 +311,7 @@ static int new_io(void)
 
 	gw_conf_defaults(&conf);
 	snprintf(conf.io_port, sizeof(conf.io_port), "%s", rig.tty);
+	conf.io_timeout_ms = IO_TIMEOUT_MS;
 	return gw_io_new(t.loop, &conf, &ops, &t.io);
 }
 
@@ -306,7 +341,7 @@ fail:
 static void test_identity(void **state)
 {
 	(void)state;
-	int took = run_until(io_up, 5000);
+	int took = run_until(io_up, BOUND_MS);
 
 	print_message("board up %d ms after gw_io_new\n", took);
 	assert_true(took >= 0);
@@ -331,6 +366,12 @@ static void test_identity(void **state)
 	assert_int_equal(ireg(RINKI_IREG_BOARD_ID), st.board_id);
 }
 
+static uint32_t want_polls;
+static bool polls_seen(void)
+{
+	return io_status().polls >= want_polls;
+}
+
 /* Heartbeats keep the board out of safe state; without them it falls into it. */
 static void test_heartbeat(void **state)
 {
@@ -339,20 +380,26 @@ static void test_heartbeat(void **state)
 	set_hreg(RINKI_HREG_HB_TIMEOUT_MS, 500);
 	uint16_t losses = ireg(RINKI_IREG_HB_LOSSES), hb0 = hreg(RINKI_HREG_HEARTBEAT);
 	struct gw_io_status st0 = io_status();
+	int64_t loop0 = gw_loop_now_ms(t.loop);
 
-	run_ms(1200); /* over two board time-outs */
+	/* Six answered polls: over two board time-outs of the loop's own clock, however slowly
+	 * the host runs us (the bound only ends a test whose polls stopped). */
+	want_polls = st0.polls + 6;
+	assert_true(run_until(polls_seen, BOUND_MS) >= 0);
 	quiesce();
 	struct gw_io_status st1 = io_status();
-	print_message("%u polls in 1.2 s, last %u us, longest %u us (helper thread)\n",
-		      st1.polls - st0.polls, st1.poll_us_last, st1.poll_us_max);
-	assert_in_range(st1.polls - st0.polls, 4, 7);
+	int64_t took = gw_loop_now_ms(t.loop) - loop0;
+	print_message("%u polls in %lld ms of loop time, last %u us, longest %u us (helper "
+		      "thread)\n",
+		      st1.polls - st0.polls, (long long)took, st1.poll_us_last, st1.poll_us_max);
+	/* Polls keep their period: never faster, whatever the load (slower only under load). */
+	assert_true(took >= 5 * GW_IO_POLL_MS);
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_SAFE, 0);
 	assert_int_equal(ireg(RINKI_IREG_HB_LOSSES), losses);
 	assert_int_not_equal(hreg(RINKI_HREG_HEARTBEAT), hb0);
 
-	/* The control: gw_io idle for 800 ms (the loop is not run) lets the board time out. */
-	qrig_sleep_ms(800);
-	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_SAFE, RINKI_STATUS_SAFE);
+	/* The control: gw_io idle (the loop is not run) lets the board time out. */
+	wait_board_status(RINKI_STATUS_SAFE, RINKI_STATUS_SAFE);
 	assert_int_equal(ireg(RINKI_IREG_HB_LOSSES), losses + 1);
 	run_ms(500);
 	quiesce();
@@ -382,7 +429,7 @@ static void test_ptt_and_leds(void **state)
 
 	int64_t t0 = now_us();
 	assert_int_equal(gw_io_set_ptt(t.io, true), 0);
-	assert_true(run_until(board_ptt_on, 1000) >= 0);
+	assert_true(run_until(board_ptt_on, BOUND_MS) >= 0);
 	print_message("PTT on confirmed by the board %lld us after gw_io_set_ptt\n",
 		      (long long)(now_us() - t0));
 	uint8_t coil = 0;
@@ -391,21 +438,20 @@ static void test_ptt_and_leds(void **state)
 	assert_int_equal(ireg(RINKI_IREG_TEST_OUTPUTS) & RINKI_TEST_OUT_PTT, RINKI_TEST_OUT_PTT);
 
 	assert_int_equal(gw_io_set_ptt(t.io, false), 0);
-	assert_true(run_until(board_ptt_off, 1000) >= 0);
+	assert_true(run_until(board_ptt_off, BOUND_MS) >= 0);
 	assert_int_equal(ireg(RINKI_IREG_TEST_OUTPUTS) & RINKI_TEST_OUT_PTT, 0);
 
 	/* In safe state (board timed out while gw_io was idle) PTT still goes through at once:
 	 * the heartbeat leads every job. */
 	set_hreg(RINKI_HREG_HB_TIMEOUT_MS, RINKI_HB_TIMEOUT_MIN);
-	qrig_sleep_ms(300);
-	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_SAFE, RINKI_STATUS_SAFE);
+	wait_board_status(RINKI_STATUS_SAFE, RINKI_STATUS_SAFE);
 	set_hreg(RINKI_HREG_HB_TIMEOUT_MS, RINKI_HB_TIMEOUT_DEFAULT);
 	assert_int_equal(gw_io_set_ptt(t.io, true), 0);
-	assert_true(run_until(board_ptt_on, 1000) >= 0);
+	assert_true(run_until(board_ptt_on, BOUND_MS) >= 0);
 	assert_null(strstr(t.log, "refused PTT"));
 	assert_int_equal(ireg(RINKI_IREG_TEST_OUTPUTS) & RINKI_TEST_OUT_PTT, RINKI_TEST_OUT_PTT);
 	assert_int_equal(gw_io_set_ptt(t.io, false), 0);
-	assert_true(run_until(board_ptt_off, 1000) >= 0);
+	assert_true(run_until(board_ptt_off, BOUND_MS) >= 0);
 
 	/* LEDs: patterns land in the registers, steady ones on the pins. */
 	assert_int_equal(gw_io_set_led(t.io, GW_IO_LED_ON_CALL, GW_IO_LED_ON), 0);
@@ -446,7 +492,7 @@ static void test_squelch(void **state)
 
 	set_hreg(RINKI_HREG_TEST_INPUTS, RINKI_TEST_IN_COR);
 	want_squelch = n0 + 1;
-	int took = run_until(squelch_seen, 2000);
+	int took = run_until(squelch_seen, BOUND_MS);
 	print_message("squelch open reported %d ms after the input changed\n", took);
 	assert_true(took >= 0);
 	assert_true(t.squelch_ev[n0]);
@@ -455,17 +501,17 @@ static void test_squelch(void **state)
 	quiesce();
 	set_hreg(RINKI_HREG_TEST_INPUTS, 0);
 	want_squelch = n0 + 2;
-	assert_true(run_until(squelch_seen, 2000) >= 0);
+	assert_true(run_until(squelch_seen, BOUND_MS) >= 0);
 	assert_false(t.squelch_ev[n0 + 1]);
 
 	/* A pulse between two polls (gw_io idle meanwhile) comes as open, then closed. */
 	quiesce();
 	set_hreg(RINKI_HREG_TEST_INPUTS, RINKI_TEST_IN_COR);
-	qrig_sleep_ms(80); /* > 20 ms debounce */
+	wait_board_status(RINKI_STATUS_COR, RINKI_STATUS_COR); /* past the board's debounce */
 	set_hreg(RINKI_HREG_TEST_INPUTS, 0);
-	qrig_sleep_ms(80);
+	wait_board_status(RINKI_STATUS_COR, 0);
 	want_squelch = n0 + 4;
-	assert_true(run_until(squelch_seen, 2000) >= 0);
+	assert_true(run_until(squelch_seen, BOUND_MS) >= 0);
 	assert_true(t.squelch_ev[n0 + 2]);
 	assert_false(t.squelch_ev[n0 + 3]);
 	run_ms(500);
@@ -476,15 +522,26 @@ static void test_squelch(void **state)
 	int s0 = t.spare_n;
 	set_hreg(RINKI_HREG_TEST_INPUTS, RINKI_TEST_IN_SPARE2);
 	want_spare = s0 + 1;
-	assert_true(run_until(spare_seen, 2000) >= 0);
+	assert_true(run_until(spare_seen, BOUND_MS) >= 0);
 	assert_int_equal(t.spare_which[s0], 2);
 	assert_true(t.spare_ev[s0]);
 	quiesce();
 	set_hreg(RINKI_HREG_TEST_INPUTS, 0);
 	want_spare = s0 + 2;
-	assert_true(run_until(spare_seen, 2000) >= 0);
+	assert_true(run_until(spare_seen, BOUND_MS) >= 0);
 	assert_false(t.spare_ev[s0 + 1]);
 	assert_int_equal(t.squelch_n, n0 + 4);
+}
+
+static long want_ticks;
+static bool ticks_and_polls_seen(void)
+{
+	return t.ticks >= want_ticks && polls_seen();
+}
+
+static bool ticks_seen(void)
+{
+	return t.ticks >= want_ticks;
 }
 
 /*
@@ -517,12 +574,17 @@ static void test_inline_poll_cost(void **state)
 		      "(QEMU, board answering)\n",
 		      (long long)(sum / n), (long long)max);
 
+	/* With the helper thread the loop's timers run while polls are in flight: wait for 100
+	 * ticks and five answered polls (bounded; these must come), then count the ticks that
+	 * ran while a poll was out. Run inline, a poll would block the loop: none would. */
 	stall_meter_reset();
-	run_ms(1000);
-	print_message("with the helper thread: %ld ticks of 10 ms, %ld over 1 ms late, worst "
-		      "lateness %lld us (%lld us CPU; board answering)\n",
-		      t.ticks, t.late_1ms, (long long)t.stall_max_us, (long long)t.worst_cpu_us);
-	assert_true(t.ticks > 50);
+	want_polls = io_status().polls + 5;
+	want_ticks = 100;
+	assert_true(run_until(ticks_and_polls_seen, BOUND_MS) >= 0);
+	print_message("with the helper thread: %ld ticks of 10 ms, %ld while a poll was out, %ld "
+		      "over 1 ms late, worst lateness %lld us (%lld us CPU; board answering)\n",
+		      t.ticks, t.busy_ticks, t.late_1ms, (long long)t.stall_max_us,
+		      (long long)t.worst_cpu_us);
 	gw_timer_cancel(t.loop, &t.tick);
 }
 
@@ -542,18 +604,21 @@ static void test_board_stalls(void **state)
 	do {
 		run_ms(50);
 		st = io_status();
-	} while (!(st.up && st.boot_count == boots + 1) && now_us() - t0 < 8000000);
+	} while (!(st.up && st.boot_count == boots + 1) && now_us() - t0 < BOUND_MS * 1000);
 	print_message("stalled board: back after %lld ms, %u failed polls, down %d time(s); %ld "
-		      "ticks, %ld over 1 ms late, worst lateness %lld us (%lld us CPU)\n",
+		      "ticks, %ld while a job was out, %ld over 1 ms late, worst lateness %lld us "
+		      "(%lld us CPU)\n",
 		      (long long)(now_us() - t0) / 1000, st.failures - st0.failures,
-		      t.downs - downs, t.ticks, t.late_1ms, (long long)t.stall_max_us,
+		      t.downs - downs, t.ticks, t.busy_ticks, t.late_1ms, (long long)t.stall_max_us,
 		      (long long)t.worst_cpu_us);
 	gw_timer_cancel(t.loop, &t.tick);
 	assert_true(st.up);
 	assert_int_equal(st.boot_count, boots + 1);
 	assert_int_equal(st.wdt_resets, wdt + 1);
 	assert_true(st.failures > st0.failures);
-	assert_true(t.stall_max_us < 50000);
+	/* Each failed poll held the helper thread for a whole response time-out (100 ms) while
+	 * the loop kept running its 10 ms timer; a loop blocked in the poll would count none. */
+	assert_true(t.busy_ticks >= (long)(st.failures - st0.failures));
 	assert_int_equal(t.ups - ups, t.downs - downs); /* every down has its up */
 	quiesce();
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & RINKI_STATUS_SAFE, 0);
@@ -572,7 +637,7 @@ static void test_board_killed(void **state)
 	/* Squelch open at the time of death must be reported closed. */
 	set_hreg(RINKI_HREG_TEST_INPUTS, RINKI_TEST_IN_COR);
 	want_squelch = t.squelch_n + 1;
-	assert_true(run_until(squelch_seen, 2000) >= 0);
+	assert_true(run_until(squelch_seen, BOUND_MS) >= 0);
 	assert_true(t.squelch_ev[t.squelch_n - 1]);
 	assert_int_equal(gw_io_set_led(t.io, GW_IO_LED_RADIO_OK, GW_IO_LED_ON), 0);
 	quiesce();
@@ -582,27 +647,34 @@ static void test_board_killed(void **state)
 	int64_t t0 = now_us();
 	qrig_kill_qemu(&rig); /* reaped below: the loop must run at once */
 	stall_meter_reset();
-	int took = run_until(io_down, 5000);
-	print_message("board down reported %d ms after QEMU was killed\n", took);
-	assert_true(took >= 0 && took <= 3000);
+	uint32_t fails0 = io_status().failures;
+	int took = run_until(io_down, BOUND_MS);
+	print_message("board down reported %d ms after QEMU was killed, after %u failed polls\n",
+		      took, io_status().failures - fails0);
+	assert_true(took >= 0);
+	/* Down at the latest after GW_IO_FAIL_LIMIT failed polls (at once if the port went). */
+	assert_true(io_status().failures - fails0 <= GW_IO_FAIL_LIMIT);
 	assert_int_equal(t.downs, downs + 1);
 	assert_false(t.squelch_ev[t.squelch_n - 1]);
 	assert_false(io_status().squelch);
 	assert_non_null(strstr(t.log, "ALARM: I/O board on"));
 	assert_int_equal(gw_io_set_ptt(t.io, false), -ENOTCONN);
 
-	run_ms(1000); /* reconnect attempts against a missing port */
-	print_message("kill to 1 s after down: %ld ticks in %lld ms, %ld over 1 ms late, worst "
-		      "lateness %lld us (%lld us CPU)\n",
+	/* Reconnect attempts against a missing port: the loop's timers keep running (100 ticks
+	 * must come; the bound only ends a loop that stopped) and the board stays down. */
+	want_ticks = t.ticks + 100;
+	assert_true(run_until(ticks_seen, BOUND_MS) >= 0);
+	print_message("kill to 100 ticks after down: %ld ticks in %lld ms, %ld over 1 ms late, "
+		      "worst lateness %lld us (%lld us CPU)\n",
 		      t.ticks, (long long)(now_us() - t0) / 1000, t.late_1ms,
 		      (long long)t.stall_max_us, (long long)t.worst_cpu_us);
-	assert_true(t.stall_max_us < 50000);
-	assert_true(t.ticks >= (now_us() - t0) / 1000 / STALL_TICK_MS / 2);
+	assert_true(io_down());
+	assert_int_equal(t.downs, downs + 1);
 	qrig_stop(&rig); /* reaps QEMU; socat is normally gone with it already */
 
 	assert_int_equal(qrig_start(&rig), 0);
 	stall_meter_reset();
-	took = run_until(io_up, 15000);
+	took = run_until(io_up, BOUND_MS);
 	print_message("board up again %d ms after QEMU restarted; %ld ticks, %ld over 1 ms late, "
 		      "worst lateness %lld us (%lld us CPU)\n",
 		      took, t.ticks, t.late_1ms, (long long)t.stall_max_us,
@@ -610,10 +682,9 @@ static void test_board_killed(void **state)
 	gw_timer_cancel(t.loop, &t.tick);
 	assert_true(took >= 0);
 	assert_int_equal(t.ups, ups + 1);
-	assert_true(t.stall_max_us < 50000);
 	struct gw_io_status st = io_status();
 	assert_int_equal(st.boot_count, 1);
-	assert_true(st.uptime_s <= 20);
+	assert_true(st.uptime_s <= (uint32_t)took / 1000 + 10); /* the fresh board */
 
 	/* The wanted outputs were sent again to the fresh board. */
 	quiesce();
@@ -627,7 +698,7 @@ static void test_free_releases_ptt(void **state)
 {
 	(void)state;
 	assert_int_equal(gw_io_set_ptt(t.io, true), 0);
-	assert_true(run_until(board_ptt_on, 1000) >= 0);
+	assert_true(run_until(board_ptt_on, BOUND_MS) >= 0);
 	gw_io_free(t.io);
 	t.io = NULL;
 	assert_int_equal(ireg(RINKI_IREG_TEST_OUTPUTS) & RINKI_TEST_OUT_PTT, 0);
@@ -635,7 +706,7 @@ static void test_free_releases_ptt(void **state)
 	close_tctx();
 	int ups = t.ups;
 	assert_int_equal(new_io(), 0);
-	assert_true(run_until(io_up, 5000) >= 0);
+	assert_true(run_until(io_up, BOUND_MS) >= 0);
 	assert_int_equal(t.ups, ups + 1);
 }
 

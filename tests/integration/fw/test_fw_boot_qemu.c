@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 #include <modbus.h>
+#include <sodium.h>
 
 #include "../qemu_rig.h"
 #include "rinki/fwimage.h"
@@ -39,6 +40,9 @@
 
 #define SLAVE	  1
 #define WIRE_BAUD 115200
+/* The test's own Modbus time-out, and the bound on waits for what must come (loaded host). */
+#define RSP_S	 5
+#define BOUND_MS 60000
 
 static struct qrig rig;
 static const char *tool_out, *tmp_img;
@@ -70,6 +74,9 @@ static int group_setup(void **state)
 			fprintf(stderr, "%s: %s (run make firmware)\n", need[i], strerror(errno));
 			return -1;
 		}
+	/* QEMU on a loaded machine answers late: rinki-flash's time-outs 10 times theirs. */
+	setenv("RINKI_FLASH_TIMEOUT_SCALE", "10", 0);
+	setenv("RINKI_FLASH_ENTRY_KEY", "build/fw/keys/TEST-KEY-fw-entry.key", 0);
 	if (qrig_init(&rig, "fwb", elf, WIRE_BAUD) != 0)
 		return -1;
 	tool_out = qrig_path(&rig, "tool.out");
@@ -86,15 +93,18 @@ static int group_setup(void **state)
 
 /* --- helpers ------------------------------------------------------------------------------- */
 
-/* Run rinki-flash with the port and key options and args (NULL-terminated); output in out. */
+/*
+ * Run rinki-flash (the build's TEST KEY built in) with the port option and args
+ * (NULL-terminated); output in out.
+ */
 static int flash_tool(const char *arg, ...)
 {
-	char *argv[16] = {(char *)tool, "-p", (char *)rig.tty, "--pubkey", pubkey};
-	int n = 5;
+	char *argv[24] = {(char *)tool, "-p", (char *)rig.tty};
+	int n = 3;
 	va_list ap;
 
 	va_start(ap, arg);
-	for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
+	for (const char *a = arg; a && n < 23; a = va_arg(ap, const char *))
 		argv[n++] = (char *)a;
 	va_end(ap);
 	argv[n] = NULL;
@@ -108,7 +118,7 @@ static int flash_tool(const char *arg, ...)
 		fclose(f);
 	out[len] = '\0';
 	print_message("$ rinki-flash");
-	for (int i = 5; i < n; i++)
+	for (int i = 3; i < n; i++)
 		print_message(" %s", argv[i]);
 	print_message("\n%s", out);
 	assert_true(WIFEXITED(st));
@@ -138,7 +148,7 @@ static modbus_t *mb(void)
 	assert_non_null(ctx);
 	assert_int_equal(modbus_set_slave(ctx, SLAVE), 0);
 	assert_int_equal(modbus_connect(ctx), 0);
-	modbus_set_response_timeout(ctx, 0, 300000);
+	modbus_set_response_timeout(ctx, RSP_S, 0);
 	modbus_flush(ctx);
 	return ctx;
 }
@@ -165,9 +175,11 @@ static struct board board_now(void)
 	struct board b;
 	modbus_t *ctx = mb();
 
-	int rc = read_board(ctx, &b);
-	if (rc != 0)
-		rc = read_board(ctx, &b);
+	/* The board may be starting (bootloader window, then the application). */
+	uint64_t t0 = qrig_now_ms();
+	int rc;
+	while ((rc = read_board(ctx, &b)) != 0 && qrig_now_ms() - t0 < BOUND_MS)
+		qrig_sleep_ms(20);
 	modbus_close(ctx);
 	modbus_free(ctx);
 	assert_int_equal(rc, 0);
@@ -308,7 +320,7 @@ static void test_unconfirmed_rolls_back(void **state)
 	modbus_set_response_timeout(ctx, 0, 100000);
 	int silent = 0;
 	for (;;) {
-		assert_true(qrig_now_ms() - t0 < 15000);
+		assert_true(qrig_now_ms() - t0 < BOUND_MS);
 		if (read_board(ctx, &b) != 0) {
 			silent++;
 			continue;
@@ -331,11 +343,65 @@ static void test_unconfirmed_rolls_back(void **state)
 	assert_int_equal(status & RINKI_STATUS_WDT_RESET, RINKI_STATUS_WDT_RESET);
 }
 
+/* The build's bootloader entry key (firmware.mk), as rinki-flash reads it. */
+static void entry_key(uint8_t key[16])
+{
+	const char *path = getenv("RINKI_FLASH_ENTRY_KEY");
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		if (line[0] != '#')
+			found = sodium_hex2bin(key, 16, line, strcspn(line, "\n"), NULL, NULL,
+					       NULL) == 0;
+	fclose(f);
+	assert_true(found);
+}
+
+/* Write the entry MAC of the board's current nonce under key, then ENTER; modbus' result. */
+static int enter_with_key(modbus_t *ctx, const uint8_t key[16])
+{
+	uint16_t r[4], regs[4];
+	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
+
+	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, r), 4);
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	for (int i = 0; i < 4; i++) {
+		m[8 + 2 * (3 - i)] = (uint8_t)r[i];
+		m[9 + 2 * (3 - i)] = (uint8_t)(r[i] >> 8);
+	}
+	m[16] = (uint8_t)RINKI_BOARD_ID_QEMU_MPS2;
+	m[17] = (uint8_t)(RINKI_BOARD_ID_QEMU_MPS2 >> 8);
+	crypto_shorthash_siphash24(tag, m, sizeof(m), key);
+	for (int i = 0; i < 4; i++)
+		regs[i] = (uint16_t)(tag[7 - 2 * i] << 8 | tag[6 - 2 * i]);
+	assert_int_equal(modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, regs), 4);
+	return modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER);
+}
+
+/*
+ * Whoever can write the serial line but lacks the entry key cannot hold the board in its
+ * bootloader (issue 18): a bare ENTER, or one with a MAC under another key, is refused and the
+ * application runs on. With the key it enters, and rinki-flash finds it there.
+ */
 static void test_held_in_bootloader(void **state)
 {
 	(void)state;
+	uint8_t key[16], wrong[16];
+	entry_key(key);
+	memcpy(wrong, key, sizeof(wrong));
+	wrong[5] ^= 0x40;
 	modbus_t *ctx = mb();
-	assert_int_equal(modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), 1);
+	assert_int_equal(modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	assert_int_equal(enter_with_key(ctx, wrong), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	struct board app;
+	assert_int_equal(read_board(ctx, &app), 0); /* still the application */
+	assert_int_equal(app.boot[0], 1);
+	assert_int_equal(enter_with_key(ctx, key), 1);
 	modbus_close(ctx);
 	modbus_free(ctx);
 	qrig_sleep_ms(100);
@@ -399,6 +465,56 @@ static void test_port_errors(void **state)
 	assert_out_has("no answer on");
 }
 
+/* Pack the build's slot payloads with the TEST KEY as version ver, anti-rollback epoch ep. */
+static void pack_as(const char *ver, const char *ep)
+{
+	char a[300], b[300], hash[16];
+
+	snprintf(a, sizeof(a), "0x00001100=%s", img("app-a.bin"));
+	snprintf(b, sizeof(b), "0x0000B100=%s", img("app-b.bin"));
+	snprintf(hash, sizeof(hash), "0x%08x", (unsigned)FW_BUILD_HASH);
+	assert_int_equal(flash_tool("pack", "-k", seckey, "--board", "1", "--version", ver,
+				    "--epoch", ep, "--build-hash", hash, "-o", tmp_img, a, b, NULL),
+			 0);
+}
+
+/*
+ * Anti-rollback: an older version is refused before the board is touched (unless
+ * --allow-downgrade); an image whose epoch is below the confirmed one's is refused even with
+ * --allow-downgrade, and the board, asked into its bootloader, is sent back to its image.
+ */
+static void test_downgrade_refused(void **state)
+{
+	(void)state;
+	struct board before = board_now();
+
+	pack_as("0.0.9", "0");
+	assert_int_equal(flash_tool("flash", tmp_img, NULL), 1);
+	assert_out_has("refusing a downgrade: the image is 0.0.9, the board runs or holds 0.1.0");
+	struct board b = board_now(); /* still the application, same slot: never touched */
+	assert_int_equal(b.boot[0], before.boot[0]);
+	assert_int_equal(hash_of(&b), hash_of(&before));
+
+	/* Same version, epoch 1: installed; from now on epoch 0 images are history. */
+	pack_as("0.1.0", "1");
+	assert_int_equal(flash_tool("flash", tmp_img, NULL), 0);
+	assert_out_has("epoch 1");
+	b = board_now();
+	unsigned slot = b.boot[0];
+	assert_int_equal(state_of(&b, slot), RINKI_SLOT_CONFIRMED);
+
+	/* fw.img is epoch 0: refused, with or without the override, and the board runs on. */
+	assert_int_equal(flash_tool("flash", img("fw.img"), NULL), 1);
+	assert_out_has("anti-rollback epoch 0 is below the board's confirmed image's (1)");
+	assert_out_has("told to start its own image again");
+	assert_int_equal(flash_tool("flash", "--allow-downgrade", img("fw.img"), NULL), 1);
+	assert_out_has("anti-rollback epoch 0 is below");
+	b = board_now();
+	assert_int_equal(b.boot[0], slot);
+	assert_int_equal(state_of(&b, slot), RINKI_SLOT_CONFIRMED);
+	assert_int_equal(flash_tool("info", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(test_held_in_bootloader),
 	    cmocka_unit_test(test_32k_image_wire_time),
 	    cmocka_unit_test(test_port_errors),
+	    cmocka_unit_test(test_downgrade_refused),
 	    cmocka_unit_test(qrig_test_log_clean),
 	};
 

@@ -3,7 +3,7 @@
 # board (QEMU has no usable STM32 machine, shared/reference/firmware-qemu.md).
 #
 #   RINKI_FLASH=build/san/bin/rinki-flash FW_F103_DIR=build/fw/stm32f103 \
-#   FW_KEY=build/fw/keys/TEST-KEY-fw-signing tests/integration/fw/test_fw_f103_image.sh
+#   tests/integration/fw/test_fw_f103_image.sh     (rinki-flash with the build's key built in)
 #
 # Checks with `rinki-flash check` (the checks flash makes before it opens the port, plus the
 # board id the bootloader would report): fw.img is accepted for the STM32F103 board id, refused
@@ -15,13 +15,12 @@ set -u
 
 tool=${RINKI_FLASH:-build/san/bin/rinki-flash}
 dir=${FW_F103_DIR:-build/fw/stm32f103}
-key=${FW_KEY:-build/fw/keys/TEST-KEY-fw-signing}.pub
 mps2_img=${FW_MPS2_IMG:-build/fw/fw.img}
 img=$dir/fw.img
 board_f103=0x0100 # RINKI_BOARD_ID_REV_A
 board_mps2=0x0001 # RINKI_BOARD_ID_QEMU_MPS2
 
-for f in "$tool" "$img" "$key" "$mps2_img" "$dir/app-a.elf" "$dir/app-b.elf"; do
+for f in "$tool" "$img" "$mps2_img" "$dir/app-a.elf" "$dir/app-b.elf"; do
 	if [ ! -r "$f" ]; then
 		echo "FAIL: $f not readable (run make firmware)"
 		exit 1
@@ -35,7 +34,7 @@ fails=0
 expect() {
 	want=$1 what=$2 pattern=$3
 	shift 3
-	"$tool" --pubkey "$key" check "$@" > "$tmp/out" 2>&1
+	"$tool" check "$@" > "$tmp/out" 2>&1
 	rc=$?
 	if [ "$rc" -ne "$want" ] || ! grep -q -- "$pattern" "$tmp/out"; then
 		echo "FAIL: $what: exit $rc (want $want), output:"

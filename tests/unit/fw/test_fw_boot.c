@@ -29,12 +29,14 @@ static uint32_t now;
 static uint8_t payload[FAKE_SLOT_SIZE];
 static uint8_t rsp[RINKI_BL_PAYLOAD_MAX + 16];
 static uint16_t rsp_len;
+static uint32_t image_epoch; /* the anti-rollback epoch make_image() signs in */
 
 static int setup(void **state)
 {
 	(void)state;
 	fake_flash_reset();
 	now = 1000;
+	image_epoch = 0;
 	return 0;
 }
 
@@ -60,6 +62,7 @@ static struct rinki_fwimage_hdr make_image(uint32_t build, uint32_t len, unsigne
 	    .load_addr = fake_layout.slot_addr[slot] + RINKI_FWIMAGE_SLOT_HDR,
 	    .length = len,
 	    .payload_crc = rinki_crc32(0, payload, len),
+	    .epoch = image_epoch,
 	};
 	h.hdr_crc = rinki_crc32(0, &h, offsetof(struct rinki_fwimage_hdr, hdr_crc));
 	return h;
@@ -254,6 +257,45 @@ static void test_update_confirm_and_rollback(void **state)
 	assert_int_equal(booted_build(), 2);
 	bl_start(true);
 	assert_int_equal(sync_info().target, 0);
+	assert_int_equal(update(4, true), 0);
+	assert_int_equal(booted_build(), 4);
+	assert_int_equal(fake_flash_violations, 0);
+}
+
+/*
+ * Anti-rollback: an image whose epoch is below a CONFIRMED slot's is refused at START, before
+ * anything is erased; an equal epoch is fine; an unconfirmed trial does not raise the floor, so
+ * its rollback and the next upload still work.
+ */
+static void test_rollback_floor(void **state)
+{
+	(void)state;
+	image_epoch = 1;
+	assert_int_equal(update(1, true), 0);
+	image_epoch = 2;
+	assert_int_equal(update(2, true), 1);
+	fw_boot_init(&boot, &fake_layout); /* the confirmation was the application's */
+	assert_int_equal(fw_boot_epoch_floor(&boot), 2);
+
+	/* Epoch 1 (an older signed release): refused, and slot A (the target) is untouched. */
+	bl_start(true);
+	struct rinki_bl_info in = sync_info();
+	assert_int_equal(in.target, 0);
+	image_epoch = 1;
+	struct rinki_fwimage_hdr h = make_image(5, IMAGE_LEN, 0);
+	assert_int_equal(cmd(RINKI_BL_START, &h, sizeof(h)), RINKI_BL_E_EPOCH);
+	assert_int_equal(cmd(RINKI_BL_DATA, "\0\0\0\0x", 5), RINKI_BL_E_STATE);
+	fw_boot_init(&boot, &fake_layout);
+	assert_int_equal(boot.slot[0].state, RINKI_SLOT_CONFIRMED);
+	assert_int_equal(boot.slot[0].hdr.build_hash, 1);
+
+	/* A trial of epoch 9 that is never confirmed: rejected, the floor stays 2. */
+	image_epoch = 9;
+	assert_int_equal(update(3, false), 0);
+	assert_int_equal(boot_once(), 1);
+	assert_int_equal(boot.slot[0].state, RINKI_SLOT_REJECTED);
+	assert_int_equal(fw_boot_epoch_floor(&boot), 2);
+	image_epoch = 2;
 	assert_int_equal(update(4, true), 0);
 	assert_int_equal(booted_build(), 4);
 	assert_int_equal(fake_flash_violations, 0);
@@ -531,6 +573,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_empty_flash_serves, setup),
 	    cmocka_unit_test_setup(test_update_confirm_and_rollback, setup),
+	    cmocka_unit_test_setup(test_rollback_floor, setup),
 	    cmocka_unit_test_setup(test_pending_upload_not_overwritten_by_mistake, setup),
 	    cmocka_unit_test_setup(test_protocol_errors, setup),
 	    cmocka_unit_test_setup(test_frame_timeout, setup),

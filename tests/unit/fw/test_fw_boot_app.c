@@ -1,8 +1,8 @@
 /*
  * Unit tests of the application's boot control (fw_boot_app) inside the real application
  * core (fw_app, fake HAL, fake flash): the boot registers, confirmation over Modbus and in
- * flash, entry into the bootloader after the reply, the trial timer, and that every other
- * register still reaches the I/O data model.
+ * flash, entry into the bootloader after the reply and only with the MAC of a one-time nonce,
+ * the trial timer, and that every other register still reaches the I/O data model.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include "fw_app.h"
 #include "fw_boot.h"
 #include "fw_boot_app.h"
+#include "fw_siphash.h"
 #include "rinki/fwimage.h"
 #include "rinki/regmap.h"
 
@@ -93,6 +94,43 @@ static uint16_t boot_reg(uint16_t addr)
 	return (uint16_t)(rsp[3] << 8 | rsp[4]);
 }
 
+/* The entry nonce the application offers now. */
+static uint64_t nonce(void)
+{
+	assert_int_equal(request(0x04, RINKI_IREG_BOOT_NONCE, 4), 0);
+	uint64_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 16 | (uint64_t)(rsp[3 + 2 * i] << 8 | rsp[4 + 2 * i]);
+	return v;
+}
+
+/* The entry MAC of nonce n for board under key (fwimage.h). */
+static uint64_t entry_mac(const uint8_t *key, uint64_t n, uint16_t board)
+{
+	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN];
+
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	for (int i = 0; i < 8; i++)
+		m[8 + i] = (uint8_t)(n >> (8 * i));
+	m[16] = (uint8_t)board;
+	m[17] = (uint8_t)(board >> 8);
+	return fw_siphash(key, m, sizeof(m));
+}
+
+/* Write mac to RINKI_HREG_BOOT_MAC (FC16, high word first); the exception code or 0. */
+static int write_mac(uint64_t mac)
+{
+	uint8_t req[7 + 8] = {1, 0x10, 0, (uint8_t)RINKI_HREG_BOOT_MAC, 0, 4, 8};
+
+	for (int i = 0; i < 8; i++)
+		req[7 + i] = (uint8_t)(mac >> (56 - 8 * i));
+	size_t n = fake_transact(&app, req, sizeof(req), rsp, sizeof(rsp));
+	assert_true(n >= 5);
+	return rsp[1] & 0x80 ? rsp[2] : 0;
+}
+
+static const uint8_t test_key[16] = FW_ENTRY_KEY;
+
 static uint16_t slot_reg(unsigned slot, unsigned reg)
 {
 	return boot_reg((uint16_t)(RINKI_IREG_BOOT_SLOT_BASE + slot * RINKI_BOOT_SLOT_REGS + reg));
@@ -166,12 +204,71 @@ static void test_trial_ends(void **state)
 static void test_enter_after_reply(void **state)
 {
 	(void)state;
+	assert_int_equal(write_mac(entry_mac(test_key, nonce(), FAKE_BOARD)), 0);
+	assert_int_equal(request(0x03, RINKI_HREG_BOOT_MAC, 1), 0); /* never reads back */
+	assert_int_equal(rsp[3] << 8 | rsp[4], 0);
 	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), 0);
 	assert_int_equal(rsp[4] << 8 | rsp[5], RINKI_BOOT_CTL_ENTER); /* the reply went out */
 	assert_int_equal(fake_boot_enters, 0);
 	fw_boot_app_poll(&ba, fake_time);
 	assert_int_equal(fake_boot_enters, 1);
 	assert_true(fake_boot_request);
+}
+
+/* SipHash-2-4's own test vector (the paper, appendix A): key 00..0f, message 00..0e. */
+static void test_siphash_vector(void **state)
+{
+	(void)state;
+	uint8_t k[16], m[15];
+
+	for (int i = 0; i < 16; i++)
+		k[i] = (uint8_t)i;
+	for (int i = 0; i < 15; i++)
+		m[i] = (uint8_t)i;
+	assert_true(fw_siphash(k, m, sizeof(m)) == 0xa129ca6149be45e5ull);
+}
+
+/*
+ * Entering the bootloader needs the MAC of the current nonce under the entry key: no MAC, a
+ * MAC under another key, for another board, or a replayed one are refused with exception 03
+ * and the board stays in the application; every try uses the nonce up.
+ */
+static void test_enter_refused_without_mac(void **state)
+{
+	(void)state;
+	uint8_t other_key[16];
+	memcpy(other_key, test_key, 16);
+	other_key[0] ^= 1;
+
+	uint64_t n0 = nonce();
+	assert_int_equal(nonce(), n0); /* reading does not change it */
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER),
+			 FW_MB_EX_ILLEGAL_VALUE);
+	uint64_t n1 = nonce();
+	assert_true(n1 != n0);
+
+	assert_int_equal(write_mac(entry_mac(other_key, n1, FAKE_BOARD)), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER),
+			 FW_MB_EX_ILLEGAL_VALUE);
+	uint64_t n2 = nonce();
+	assert_int_equal(write_mac(entry_mac(test_key, n2, FAKE_BOARD + 1)), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER),
+			 FW_MB_EX_ILLEGAL_VALUE);
+	/* The right MAC of a used nonce (a recorded exchange) is refused too. */
+	assert_int_equal(write_mac(entry_mac(test_key, n2, FAKE_BOARD)), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER),
+			 FW_MB_EX_ILLEGAL_VALUE);
+	fw_boot_app_poll(&ba, fake_time);
+	assert_int_equal(fake_boot_enters, 0);
+	assert_false(fake_boot_request);
+
+	/* The holder of the key gets in; and the MAC is not left behind for a second ENTER. */
+	assert_int_equal(write_mac(entry_mac(test_key, nonce(), FAKE_BOARD)), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER),
+			 FW_MB_EX_ILLEGAL_VALUE);
+	fw_boot_app_poll(&ba, fake_time);
+	assert_int_equal(fake_boot_enters, 1);
 }
 
 static void test_confirmed_image_and_foreign_start(void **state)
@@ -198,6 +295,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_confirm, setup),
 	    cmocka_unit_test_setup(test_trial_ends, setup),
 	    cmocka_unit_test_setup(test_enter_after_reply, setup),
+	    cmocka_unit_test_setup(test_siphash_vector, setup),
+	    cmocka_unit_test_setup(test_enter_refused_without_mac, setup),
 	    cmocka_unit_test_setup(test_confirmed_image_and_foreign_start, setup),
 	};
 	return cmocka_run_group_tests_name("fw_boot_app", tests, NULL, NULL);
