@@ -300,6 +300,9 @@ def write_roster(path):
         "shift,sos,aino,%s,%s,1" % (iso(now - timedelta(days=1)), iso(now + timedelta(days=2))),
         "shift,sos,mikko,%s,%s,1" % (iso(now + timedelta(days=3)), iso(now + timedelta(days=30))),
         "route,sos,,0",
+        # the report's municipalities: the fixture's callers 2269001 and 2269002 (not 2269003)
+        'directory,2269001,"Poliisi, Mikkeli",Mikkeli,member',
+        'directory,2269002,"Poliisi, Pieksämäki",Pieksämäki,contract',
     ]
     with open(path, "w") as f:
         f.write("\n".join(rows) + "\n")
@@ -701,6 +704,12 @@ def report_checks(page, base, seeded):
           % (bars("chart-accept"),))
     check(bars("chart-who") == ["first worker: 1", "nobody: 2"],
           "who took the calls: %r" % (bars("chart-who"),))
+    munis = page.js("[...document.querySelectorAll('#chart-munis rect.bar')]"
+                    ".map(r => r.getAttribute('class') + ' ' + r.querySelector('title').textContent)")
+    check(munis == ["bar member Mikkeli (member municipality): 1",
+                    "bar contract Pieksämäki (contract municipality): 1",
+                    "bar none no municipality: 1"],
+          "calls per municipality, marked by membership: %r" % (munis,))
     check(page.js("document.getElementById('check').className") == "ok",
           "the report's self-check holds")
     text = page.js("document.body.innerText")
@@ -720,6 +729,10 @@ def report_checks(page, base, seeded):
               "the report's CSV downloads as a file")
     check(re.search(r"\r\n[^,]*,[^,]*,total,,,3,", csv) is not None,
           "the CSV's total has the 3 calls: %r" % csv[:300])
+    check(re.search(r"\r\n[^,]*,[^,]*,municipality,Mikkeli,member municipality,1,", csv)
+          is not None and re.search(r"\r\n[^,]*,[^,]*,municipality,Pieksämäki,contract "
+                                    r"municipality,1,", csv) is not None,
+          "the CSV has a row per municipality: %r" % csv[:600])
 
 
 def https_checks(web, root, conf, tmp, procs):

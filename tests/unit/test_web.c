@@ -686,11 +686,11 @@ static int in_chart(const char *html, const char *id, const char *needle)
 	return n;
 }
 
-static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const char *outcome,
-		      const char *const *ev)
+static void seed_call_from(struct gw_db *db, const char *caller, int y, int mo, int d, int minute,
+			   const char *outcome, const char *const *ev)
 {
 	struct gw_incident_rec rec = {.started_ms = gw_roster_local_to_utc(y, mo, d, minute),
-				      .caller = "2269001",
+				      .caller = caller,
 				      .line = "sos"};
 	int64_t id;
 	const char *accepted = NULL;
@@ -706,6 +706,12 @@ static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const 
 	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 300000, outcome, -1,
 					      accepted ? "x" : NULL),
 			 0);
+}
+
+static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const char *outcome,
+		      const char *const *ev)
+{
+	seed_call_from(db, "2269001", y, mo, d, minute, outcome, ev);
 }
 
 /*
@@ -798,6 +804,68 @@ static void test_report_page(void **state)
 		assert_string_equal(r.filename, "");
 		web_buf_free(&r.out);
 	}
+}
+
+/*
+ * Calls per municipality: two calls from Mikkeli (a member), one from Pieksämäki (a
+ * contract municipality), one from a caller the directory has no municipality for. The
+ * chart draws one bar per municipality, marked by membership (class and tooltip), the
+ * longest for Mikkeli; the CSV has a row for each.
+ */
+static void test_report_munis(void **state)
+{
+	struct tmpdb *t = *state;
+	static struct gw_conf conf;
+	struct web_app app = {.conf = &conf, .now_ms = fixed_now};
+	struct web_req r;
+	struct gw_db *db;
+	const char *const un[] = {"0", "unstaffed", "line sos", NULL};
+	const struct gw_db_dir dirs[] = {
+	    {.issi = "2269001",
+	     .org = "Poliisi, Mikkeli",
+	     .municipality = "Mikkeli",
+	     .membership = "member"},
+	    {.issi = "2269002",
+	     .org = "Poliisi, Pieksämäki",
+	     .municipality = "Pieksämäki",
+	     .membership = "contract"},
+	    {.issi = "2269003", .org = "Poliisi, Juva"},
+	};
+
+	snprintf(conf.db_path, sizeof(conf.db_path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(conf.db_path, &db), 0);
+	assert_int_equal(gw_db_directory_replace(db, dirs, 3), 0);
+	seed_call_from(db, "2269001", 2026, 3, 2, 600, "unstaffed", un);
+	seed_call_from(db, "2269001", 2026, 3, 3, 600, "unstaffed", un);
+	seed_call_from(db, "2269002", 2026, 3, 4, 600, "unstaffed", un);
+	seed_call_from(db, "2269003", 2026, 3, 5, 600, "unstaffed", un);
+	gw_db_close(db);
+
+	render(web_page_report, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	const char *h = r.out.data;
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar"), 3);
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar member\""), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar contract\""), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar none\""), 1);
+	assert_int_equal(
+	    in_chart(h, "chart-munis", "<title>Mikkeli (member municipality): 2</title>"), 1);
+	assert_int_equal(
+	    in_chart(h, "chart-munis", "<title>Pieksämäki (contract municipality): 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "<title>no municipality: 1</title>"), 1);
+	const char *mik = strstr(h, "<title>Mikkeli"), *pie = strstr(h, "<title>Pieksämäki"),
+		   *none = strstr(h, "<title>no municipality");
+	assert_true(mik && pie && none && mik < pie && pie < none); /* by name, none last */
+	assert_int_equal(in_chart(h, "chart-munis", "width=\"700.00\""), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "width=\"350.00\""), 2);
+	web_buf_free(&r.out);
+
+	render(web_page_report_csv, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.out.data, ",municipality,Mikkeli,member municipality,2,"));
+	assert_non_null(strstr(r.out.data, ",municipality,Pieksämäki,contract municipality,1,"));
+	assert_non_null(strstr(r.out.data, ",municipality,,(no municipality),1,"));
+	web_buf_free(&r.out);
 }
 
 /* ---- multipart/form-data (the roster upload) -------------------------------------------- */
@@ -1444,6 +1512,7 @@ int main(void)
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_report_page, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_report_munis, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_user_cmd, users_setup, users_teardown),
 	    cmocka_unit_test(test_multipart),
 	    cmocka_unit_test_setup_teardown(test_roster_upload, users_setup, users_teardown),
