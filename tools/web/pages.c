@@ -62,25 +62,30 @@ static const char *const wdays[WEB_LANG_COUNT][7] = {
     {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
 };
 
-/* "ma 7.12. 08:00" in the request's language. */
+/* The zone of Helsinki wall clock at t_ms as gw_roster_format_clock names it: EET or EEST. */
+static const char *zone_at(int64_t t_ms)
+{
+	char c[48];
+	gw_roster_format_clock(t_ms, GW_CLOCK_MIN, c, sizeof(c));
+	const char *z = strrchr(c, ' ');
+	return z && strcmp(z + 1, "EEST") == 0 ? "EEST" : "EET";
+}
+
+/* "ma 7.12. 08:00 EET" in the request's language. */
 static void put_time(struct web_req *r, int64_t t_ms)
 {
 	struct tm tm;
 	local_tm(t_ms, &tm);
-	web_buf_printf(&r->out, "%s %d.%d. %02d:%02d", wdays[r->lang][tm.tm_wday], tm.tm_mday,
-		       tm.tm_mon + 1, tm.tm_hour, tm.tm_min);
+	web_buf_printf(&r->out, "%s %d.%d. %02d:%02d %s", wdays[r->lang][tm.tm_wday], tm.tm_mday,
+		       tm.tm_mon + 1, tm.tm_hour, tm.tm_min, zone_at(t_ms));
 }
 
-/* "2026-12-07 08:00:05.123", or "08:00:05.123" without the date */
+/* "2026-12-07 08:00:05.123 EET", or "08:00:05.123 EET" without the date */
 static void put_time_full(struct web_req *r, int64_t t_ms, bool date)
 {
-	struct tm tm;
-	local_tm(t_ms, &tm);
-	if (date)
-		web_buf_printf(&r->out, "%04d-%02d-%02d ", tm.tm_year + 1900, tm.tm_mon + 1,
-			       tm.tm_mday);
-	web_buf_printf(&r->out, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		       (int)(t_ms % 1000));
+	char c[48];
+	gw_roster_format_clock(t_ms, GW_CLOCK_MS, c, sizeof(c));
+	web_buf_esc(&r->out, date || c[0] == '@' ? c : c + 11);
 }
 
 static void put_csrf(struct web_req *r)
@@ -1490,13 +1495,12 @@ static const struct gw_db_worker *find_worker(const struct gw_db_roster *d, cons
 	return NULL;
 }
 
-/* "YYYY-MM-DD HH:MM" (local) of t_ms. */
+/* "YYYY-MM-DD HH:MM EET" (local, with its zone) of t_ms. */
 static void put_local(struct web_req *r, int64_t t_ms)
 {
-	struct tm tm;
-	local_tm(t_ms, &tm);
-	web_buf_printf(&r->out, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-		       tm.tm_mday, tm.tm_hour, tm.tm_min);
+	char c[48];
+	gw_roster_format_clock(t_ms, GW_CLOCK_MIN, c, sizeof(c));
+	web_buf_esc(&r->out, c);
 }
 
 /* Append " key=<value percent-encoded>" to a request line; false when it does not fit. */
