@@ -186,6 +186,9 @@ class FakeRinkid(threading.Thread):
                     r = self.rinkictl(self.db, "worker",
                                       "disable" if kv["disabled"] == "1" else "enable",
                                       kv["worker"])
+                    more = [a for k in ("lang", "phone") if k in kv for a in ("--" + k, kv[k])]
+                    if r.returncode == 0 and more:
+                        r = self.rinkictl(self.db, "worker", "set", kv["worker"], *more)
                     c.sendall(b"ok\n" if r.returncode == 0 else b"err failed\n")
                 else:
                     c.sendall(b"err usage unknown request\n")
@@ -673,6 +676,19 @@ def roster_checks(page, base, tmp, roster, fake):
     page.goto(base + "/roster")
     check("Sanna Hämäläinen (" in page.js("document.getElementById('workers').innerText"),
           "and the worker shows as disabled")
+    # her language and phone from the same form: only what changed is sent, the phone as E.164
+    status = page.submit("const f = [...document.querySelectorAll('#workers form')].find("
+                         "f => f.worker.value === 'sanna'); f.lang.value = 'sv'; "
+                         "f.phone.value = '0401234599'; "
+                         "f.querySelector('button').click()")
+    check(status == 200 and fake.requests[-1] ==
+          b"worker-set worker=sanna disabled=1 lang=sv phone=+358401234599 by=aino\n",
+          "the workers table sends a language and phone change: %r" % fake.requests[-1:])
+    page.goto(base + "/roster")
+    row = page.js("[...document.querySelectorAll('#workers tr')].find("
+                  "t => t.innerText.includes('Sanna')).innerText")
+    check("+358401234599" in row and "\tsv\t" in row,
+          "and the workers table shows her new phone and language: %r" % row)
     r = urllib.request.Request(base + "/roster.csv", headers={"Cookie": "rinki_session=" + next(
         c["value"] for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]
         if c["name"] == "rinki_session")})

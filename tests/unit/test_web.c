@@ -1362,6 +1362,21 @@ static void test_roster_changes(void **state)
 	fake_ctl_join(&f, sock);
 	assert_string_equal(f.line, "worker-set worker=leena disabled=0 by=aino");
 	web_buf_free(&r.out);
+	/* the form's language and phone: sent only when changed, the phone as E.164 */
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena&lang=fi&phone=%%2B358401234569",
+		 sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
+	post(web_page_worker, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "worker-set worker=leena disabled=0 by=aino");
+	web_buf_free(&r.out);
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena&lang=sv&phone=0401234599", sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
+	post(web_page_worker, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(
+	    f.line, "worker-set worker=leena disabled=0 lang=sv phone=+358401234599 by=aino");
+	web_buf_free(&r.out);
 
 	/* refused before anything is sent (no socket listens) */
 	const char *bad[] = {
@@ -1387,8 +1402,9 @@ static void test_roster_changes(void **state)
 			fail_msg("override %zu: %d", i, r.status);
 		web_buf_free(&r.out);
 	}
-	const char *badw[] = {"worker=nobody", "worker=leena&disabled=2",
-			      "worker=leena&pin_reset=0"};
+	const char *badw[] = {
+	    "worker=nobody",	    "worker=leena&disabled=2", "worker=leena&pin_reset=0",
+	    "worker=leena&lang=de", "worker=leena&phone=12ab", "worker=leena&phone="};
 	for (size_t i = 0; i < sizeof(badw) / sizeof(badw[0]); i++) {
 		snprintf(body, sizeof(body), "csrf=x&%s", badw[i]);
 		post(web_page_worker, &app, sess, &r, body, NULL);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/e164.h"
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_proto.h"
 #include "rinki/proto.h"
@@ -1670,9 +1671,22 @@ void web_page_roster(struct web_req *r)
 		put_csrf(r);
 		web_buf_puts(b, "<input type=\"hidden\" name=\"worker\" value=\"");
 		web_buf_esc(b, w->handle);
+		/* language and phone: sent only when changed (a manual change over imports) */
+		const char *lang = w->lang ? w->lang : "fi";
+		web_buf_printf(b, "\"><label>%s<select name=\"lang\">", T(r, T_LANGUAGE));
+		for (int k = 0; k < 3; k++) {
+			static const char *const langs[] = {"fi", "sv", "en"};
+			web_buf_printf(b, "<option%s>%s</option>",
+				       strcmp(lang, langs[k]) == 0 ? " selected" : "", langs[k]);
+		}
+		web_buf_printf(b,
+			       "</select></label><label>%s<input type=\"tel\" name=\"phone\" "
+			       "maxlength=\"20\" size=\"14\" value=\"",
+			       T(r, T_PHONE));
+		web_buf_esc(b, w->phone);
 		web_buf_printf(
 		    b,
-		    "\"><label><input type=\"checkbox\" name=\"disabled\" value=\"1\"%s> "
+		    "\"></label><label><input type=\"checkbox\" name=\"disabled\" value=\"1\"%s> "
 		    "%s</label><label><input type=\"checkbox\" name=\"pin_reset\" "
 		    "value=\"1\"> %s</label><button>%s</button></form></td></tr>",
 		    w->active ? "" : " checked", T(r, T_DISABLED), T(r, T_PIN_RESET), T(r, T_SAVE));
@@ -2054,16 +2068,23 @@ void web_page_worker(struct web_req *r)
 	const char *worker = web_form_get(r->form, "worker");
 	const char *dis = web_form_get(r->form, "disabled"),
 		   *pin = web_form_get(r->form, "pin_reset");
-	char req[RINKI_CTL_REQ_MAX] = "worker-set";
+	const char *lang = web_form_get(r->form, "lang"), *phone = web_form_get(r->form, "phone");
+	char req[RINKI_CTL_REQ_MAX] = "worker-set", e164[GW_E164_MAX] = "";
 	struct gw_db_roster d;
 
-	if ((dis && strcmp(dis, "1")) || (pin && strcmp(pin, "1"))) {
+	if ((dis && strcmp(dis, "1")) || (pin && strcmp(pin, "1")) ||
+	    (lang && strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) ||
+	    (phone && gw_e164_canon(phone, e164) < 0)) {
 		web_page_error(r, 400, T_BAD_INPUT);
 		return;
 	}
 	if (read_roster(r, &d) < 0)
 		return;
-	bool known = find_worker(&d, worker) != NULL;
+	const struct gw_db_worker *w = find_worker(&d, worker);
+	bool known = w != NULL;
+	/* only what changed: an unchanged language or phone stays the base's */
+	bool new_lang = w && lang && strcmp(lang, w->lang ? w->lang : "fi") != 0;
+	bool new_phone = w && phone && !gw_e164_same(e164, w->phone);
 	gw_db_roster_clear(&d);
 	if (!known) {
 		web_page_error(r, 400, T_BAD_INPUT);
@@ -2073,6 +2094,10 @@ void web_page_worker(struct web_req *r)
 	ctl_arg(req, sizeof(req), "disabled", dis ? "1" : "0");
 	if (pin)
 		ctl_arg(req, sizeof(req), "pin_reset", "1");
+	if (new_lang)
+		ctl_arg(req, sizeof(req), "lang", lang);
+	if (new_phone)
+		ctl_arg(req, sizeof(req), "phone", e164);
 	ctl_arg(req, sizeof(req), "by", r->user.name);
 	page_begin(r, T(r, T_WORKERS));
 	put_outcome(r, admin(r, req, -1, reply, sizeof(reply)), reply);
