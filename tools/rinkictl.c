@@ -21,6 +21,7 @@
  */
 #include "store/db.h"
 #include "core/conf.h"
+#include "core/e164.h"
 #include "core/log.h"
 #include "core/priv.h"
 #include "ctl/ctl_client.h"
@@ -120,6 +121,10 @@ static const struct ctl_cmd_help {
      "Mark a worker inactive: kept, never rung (worker enable HANDLE undoes it). A manual\n"
      "change: roster import keeps it."},
     {"worker enable", "worker enable HANDLE", "Mark a worker active again."},
+    {"worker set", "worker set HANDLE [--lang fi|sv|en] [--phone NUMBER]",
+     "Change a worker's language or phone (E.164, or 00.../0... as dialled in Finland;\n"
+     "stored in its E.164 form). A manual change: roster import keeps it until the file\n"
+     "has the same."},
     {"override add",
      "override add add|remove|replace WORKER FROM TO [--line L] [--by B] [--position N]",
      "add: WORKER is on duty on line L at position N too; remove: WORKER is off duty\n"
@@ -1561,6 +1566,60 @@ static int ctl_worker_pin(const char *dbpath, const char *handle)
 	return 0;
 }
 
+/* worker set HANDLE [--lang fi|sv|en] [--phone NUMBER]: through rinkid, else directly. */
+static int ctl_worker_set(const char *dbpath, int argc, char **argv)
+{
+	const char *lang = NULL, *phone = NULL;
+	char e164[GW_E164_MAX], what[96];
+	struct gw_db *db;
+	int rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+			lang = argv[++i];
+		else if (strcmp(argv[i], "--phone") == 0 && i + 1 < argc)
+			phone = argv[++i];
+		else
+			return ctl_bad_usage("usage: worker set HANDLE [--lang fi|sv|en] "
+					     "[--phone NUMBER]");
+	}
+	if (argc < 2 || (!lang && !phone))
+		return ctl_bad_usage("usage: worker set HANDLE [--lang fi|sv|en] [--phone NUMBER]");
+	if (lang && strcmp(lang, "fi") != 0 && strcmp(lang, "sv") != 0 && strcmp(lang, "en") != 0)
+		return ctl_bad_usage("worker set: --lang is fi, sv or en");
+	if (phone && gw_e164_canon(phone, e164) < 0)
+		return ctl_bad_usage("worker set: --phone %s is no phone number", phone);
+	snprintf(what, sizeof(what), "%s%s%s%s%s", phone ? "phone " : "", phone ? e164 : "",
+		 phone && lang ? ", " : "", lang ? "language " : "", lang ? lang : "");
+
+	char line[RINKI_CTL_REQ_MAX] = "worker-set", final[RINKI_CTL_REPLY_MAX];
+	if (!put_arg(line, sizeof(line), "worker", argv[1]))
+		return ctl_bad_usage("worker set: handle too long");
+	if (lang)
+		put_arg(line, sizeof(line), "lang", lang);
+	if (phone)
+		put_arg(line, sizeof(line), "phone", e164);
+	rc = ctl_change(line, -1, final, sizeof(final));
+	if (rc == 0)
+		printf("worker %s: %s\n", argv[1], what);
+	if (rc != NOT_RUNNING)
+		return rc;
+	if ((rc = ctl_direct(dbpath)) != 0)
+		return rc;
+	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
+		return rc;
+	rc = gw_db_worker_set_details(db, argv[1], phone ? e164 : NULL, lang);
+	gw_db_close(db);
+	if (rc == -ENOENT) {
+		ctl_fail("no worker '%s'", argv[1]);
+		return EXIT_NOT_FOUND;
+	}
+	if (rc < 0)
+		return ctl_fail("%s: cannot change worker %s: %s", dbpath, argv[1], strerror(-rc));
+	printf("worker %s: %s\n", argv[1], what);
+	return 0;
+}
+
 static int ctl_worker(const char *dbpath, int argc, char **argv)
 {
 	struct gw_db *db;
@@ -1602,6 +1661,8 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		printf("worker %s %s\n", argv[1], enable ? "enabled" : "disabled (never rung)");
 		return 0;
 	}
+	if (argc >= 1 && strcmp(argv[0], "set") == 0)
+		return ctl_worker_set(dbpath, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "pin") == 0) {
 		if (argc != 2)
 			return ctl_bad_usage("usage: worker pin HANDLE");
@@ -1636,7 +1697,7 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		return 0;
 	}
 	if (argc < 1 || strcmp(argv[0], "add") != 0)
-		return ctl_bad_usage("usage: worker add|list|pin|pin-reset|disable|enable ...");
+		return ctl_bad_usage("usage: worker add|list|set|pin|pin-reset|disable|enable ...");
 	struct gw_db_worker w = {.active = true};
 	char issi[32] = "";
 	int pos = 0;

@@ -30,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/e164.h"
 #include "core/log.h"
 #include "store/roster.h"
 
@@ -649,11 +650,13 @@ static int flag01(const char *v, int *out)
 static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 			  const struct gw_ctl_peer *peer, char *reply, size_t rlen)
 {
-	static const char *const keys[] = {"worker", "disabled", "pin_reset", "pin", "by", NULL};
+	static const char *const keys[] = {"worker", "disabled", "pin_reset", "pin",
+					   "lang",   "phone",	 "by",	      NULL};
 	const char *worker = gw_ctl_msg_get(m, "worker"), *pin = gw_ctl_msg_get(m, "pin");
 	const char *dis = gw_ctl_msg_get(m, "disabled"), *pr = gw_ctl_msg_get(m, "pin_reset");
+	const char *lang = gw_ctl_msg_get(m, "lang"), *phone = gw_ctl_msg_get(m, "phone");
 	int disabled = -1, reset = 0;
-	char who[160];
+	char who[160], e164[GW_E164_MAX];
 
 	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
 		return -1;
@@ -665,14 +668,19 @@ static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	if (pin && (reset || !gw_roster_pin_ok(pin)))
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
 				 "pin is 4 to 8 digits, and not with pin_reset");
-	if (disabled < 0 && !reset && !pin)
+	if (lang && strcmp(lang, "fi") != 0 && strcmp(lang, "sv") != 0 && strcmp(lang, "en") != 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "lang is fi, sv or en");
+	if (phone && gw_e164_canon(phone, e164) < 0)
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
-				 "worker-set needs disabled=, pin_reset=1 or pin=");
+				 "phone is no phone number (+358..., 00358... or 040...)");
+	if (disabled < 0 && !reset && !pin && !lang && !phone)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "worker-set needs disabled=, pin_reset=1, pin=, lang= or phone=");
 	if (!ctl->ops.worker_set)
 		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "worker-set not provided");
 	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "worker-set %s requested by %s", worker, who);
 	int rc = ctl->ops.worker_set(ctl->ops.arg, worker, disabled < 0 ? -1 : !disabled,
-				     reset != 0, pin, who);
+				     reset != 0, pin, phone ? e164 : NULL, lang, who);
 	if (rc == -ENOENT)
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "no worker '%s'", worker);
 	if (rc == -ENOKEY)

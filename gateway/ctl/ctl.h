@@ -107,10 +107,11 @@ struct gw_ctl_ops {
 	int (*override_del)(void *arg, int64_t id, const char *who);
 	/*
 	 * A worker's change: active -1 unchanged, 0 disable, 1 enable; pin_reset clears the
-	 * PIN; pin (4-8 digits, checked; NULL: none) sets it. -ENOKEY: no PIN pepper.
+	 * PIN; pin (4-8 digits, checked; NULL: none) sets it; phone (E.164, canonical) and
+	 * lang (fi/sv/en), NULL: unchanged, go to the manual layer. -ENOKEY: no PIN pepper.
 	 */
 	int (*worker_set)(void *arg, const char *worker, int active, bool pin_reset,
-			  const char *pin, const char *who);
+			  const char *pin, const char *phone, const char *lang, const char *who);
 	/*
 	 * Start a roster import from fd (owned by the op from now on, closed by it; a regular
 	 * file, pipe or memfd). Returns 0 when started: the op answers later, from the loop,

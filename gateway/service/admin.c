@@ -479,9 +479,9 @@ int gw_admin_override_del(struct gw_admin *a, int64_t id, const char *who)
 }
 
 int gw_admin_worker_set(struct gw_admin *a, const char *worker, int active, bool pin_reset,
-			const char *pin, const char *who)
+			const char *pin, const char *phone, const char *lang, const char *who)
 {
-	char what[160], hash[GW_ROSTER_PIN_HASH_MAX];
+	char what[240], hash[GW_ROSTER_PIN_HASH_MAX];
 	int rc = 0;
 	if (pin && !gw_roster_pepper_loaded())
 		return -ENOKEY;
@@ -493,16 +493,22 @@ int gw_admin_worker_set(struct gw_admin *a, const char *worker, int active, bool
 		rc = gw_db_worker_clear_pin(a->db, worker);
 	if (rc == 0 && pin)
 		rc = gw_db_worker_set_pin(a->db, worker, hash);
+	if (rc == 0 && (phone || lang))
+		rc = gw_db_worker_set_details(a->db, worker, phone, lang);
 	explicit_bzero(hash, sizeof(hash));
 	if (rc < 0)
 		return rc;
-	snprintf(what, sizeof(what), "worker %s%s%s", worker,
-		 active < 0 ? ""
-		 : active   ? " enabled"
-			    : " disabled",
-		 pin_reset ? " PIN reset"
-		 : pin	   ? " PIN set"
-			   : "");
+	int n = snprintf(what, sizeof(what), "worker %s%s%s", worker,
+			 active < 0 ? ""
+			 : active   ? " enabled"
+				    : " disabled",
+			 pin_reset ? " PIN reset"
+			 : pin	   ? " PIN set"
+				   : "");
+	if (phone && n > 0 && (size_t)n < sizeof(what))
+		n += snprintf(what + n, sizeof(what) - (size_t)n, " phone %s", phone);
+	if (lang && n > 0 && (size_t)n < sizeof(what))
+		snprintf(what + n, sizeof(what) - (size_t)n, " language %s", lang);
 	system_event(a, "worker_set", who, what);
 	return 0;
 }

@@ -61,10 +61,12 @@ int gw_admin_override_del(struct gw_admin *a, int64_t id, const char *who);
 
 /*
  * active -1: unchanged, 0/1: disable/enable; pin_reset clears the PIN; pin (not NULL: 4-8
- * digits) is hashed with the loaded pepper and set. 0, -ENOENT, -ENOKEY (no pepper: no PIN
- * is set unpeppered), -EINVAL (not a PIN) or -errno. The PIN is never logged.
+ * digits) is hashed with the loaded pepper and set; phone (E.164, checked by the caller)
+ * and lang ("fi", "sv", "en"), NULL: unchanged, go to the manual layer. 0, -ENOENT, -ENOKEY
+ * (no pepper: no PIN is set unpeppered), -EINVAL (not a PIN) or -errno. The PIN is never
+ * logged; the rest is a system event.
  */
 int gw_admin_worker_set(struct gw_admin *a, const char *worker, int active, bool pin_reset,
-			const char *pin, const char *who);
+			const char *pin, const char *phone, const char *lang, const char *who);
 
 #endif

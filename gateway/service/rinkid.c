@@ -538,11 +538,12 @@ static int ctl_override_del(void *arg, int64_t id, const char *who)
 	return d->admin ? gw_admin_override_del(d->admin, id, who) : -ENOTCONN;
 }
 static int ctl_worker_set(void *arg, const char *worker, int active, bool pin_reset,
-			  const char *pin, const char *who)
+			  const char *pin, const char *phone, const char *lang, const char *who)
 {
 	struct gw_rinkid *d = arg;
-	return d->admin ? gw_admin_worker_set(d->admin, worker, active, pin_reset, pin, who)
-			: -ENOTCONN;
+	return d->admin
+		   ? gw_admin_worker_set(d->admin, worker, active, pin_reset, pin, phone, lang, who)
+		   : -ENOTCONN;
 }
 static int ctl_roster_import(void *arg, int fd, bool apply, bool replace, const char *who,
 			     uint64_t ticket)

@@ -323,6 +323,30 @@ static const struct migration {
      " made_ms INTEGER NOT NULL,"
      " applied_ms INTEGER NOT NULL);",
      NULL},
+    /*
+     * v13: the manual layer holds a phone or language change of an imported worker too
+     * (gw_db_worker_set_details): a row with no name (not an addition) may carry phone and
+     * lang, which win over the base's. Rebuilt for its CHECKs; the view goes with it.
+     */
+    {"DROP VIEW worker_handles;"
+     "CREATE TABLE manual_workers_v13 ("
+     " handle TEXT PRIMARY KEY NOT NULL,"
+     " name TEXT,"
+     " phone TEXT,"
+     " issi TEXT,"
+     " lang TEXT CHECK (lang IN ('fi', 'sv', 'en')),"
+     " active INTEGER CHECK (active IN (0, 1)),"
+     " made_ms INTEGER NOT NULL,"
+     " CHECK (name IS NULL OR phone IS NOT NULL),"
+     " CHECK (name IS NOT NULL OR active IS NOT NULL OR phone IS NOT NULL"
+     " OR lang IS NOT NULL));"
+     "INSERT INTO manual_workers_v13 (handle, name, phone, issi, lang, active, made_ms)"
+     " SELECT handle, name, phone, issi, lang, active, made_ms FROM manual_workers;"
+     "DROP TABLE manual_workers;"
+     "ALTER TABLE manual_workers_v13 RENAME TO manual_workers;"
+     "CREATE VIEW worker_handles AS SELECT handle FROM workers"
+     " UNION SELECT handle FROM manual_workers WHERE name IS NOT NULL;",
+     NULL},
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define INCIDENT_COLS                                                                              \
@@ -384,7 +408,8 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 			  " office_to, after_line FROM service_lines ORDER BY code",
     /* The effective workers: base with the manual layer's flags, then manual additions. */
     [DB_STMT_WORKER_LIST] =
-	"SELECT w.handle, w.name, w.phone, w.issi, coalesce(m.active, w.active), w.lang, p.hash,"
+	"SELECT w.handle, w.name, coalesce(m.phone, w.phone), w.issi, coalesce(m.active, w.active),"
+	" coalesce(m.lang, w.lang), p.hash,"
 	" m.active IS NOT NULL, 0 FROM workers w"
 	" LEFT JOIN manual_workers m ON m.handle = w.handle"
 	" LEFT JOIN worker_pins p ON p.handle = w.handle"
@@ -483,6 +508,11 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 	"INSERT INTO manual_workers (handle, active, made_ms)"
 	" SELECT handle, $active, $now FROM worker_handles WHERE handle = $handle"
 	" ON CONFLICT (handle) DO UPDATE SET active = excluded.active, made_ms = excluded.made_ms",
+    [DB_STMT_WORKER_SET_DETAILS] =
+	"INSERT INTO manual_workers (handle, phone, lang, made_ms)"
+	" SELECT handle, $phone, $lang, $now FROM worker_handles WHERE handle = $handle"
+	" ON CONFLICT (handle) DO UPDATE SET phone = coalesce(excluded.phone, phone),"
+	" lang = coalesce(excluded.lang, lang), made_ms = excluded.made_ms",
     [DB_STMT_PIN_SET] = "INSERT INTO worker_pins (handle, hash)"
 			" SELECT handle, $hash FROM worker_handles WHERE handle = $handle"
 			" ON CONFLICT (handle) DO UPDATE SET hash = excluded.hash",
@@ -520,8 +550,12 @@ const char *const db_stmt_sql[DB_STMT_COUNT] = {
 	" AND o.start_utc = m.start_utc AND o.end_utc = m.end_utc"
 	" AND o.position = m.position)"
 	" FROM manual_overrides m ORDER BY m.id",
-    /* Each manual worker after a base import: added?, its flag, the base's flag (or NULL). */
-    [DB_STMT_MWORKER_CHECK] = "SELECT m.handle, m.name IS NOT NULL, m.active, w.active"
+    /*
+     * Each manual worker after a base import: added?, its flag, the base's flag (or NULL),
+     * its phone and language, the base's.
+     */
+    [DB_STMT_MWORKER_CHECK] = "SELECT m.handle, m.name IS NOT NULL, m.active, w.active,"
+			      " m.phone, m.lang, w.phone, w.lang"
 			      " FROM manual_workers m LEFT JOIN workers w ON w.handle = m.handle"
 			      " ORDER BY m.handle",
     [DB_STMT_MWORKER_DELETE] = "DELETE FROM manual_workers WHERE handle = $handle",

@@ -537,20 +537,23 @@ int gw_db_roster_read(struct gw_db *db, struct gw_db_roster *out);
 
 /*
  * Layers (schema v7). The roster is the base layer (what a CSV import writes) and the
- * manual layer on top: overrides, worker disables/enables and workers added with rinkictl
- * (gw_db_override_add, gw_db_worker_set_active, gw_db_worker_add), stored apart by handle
- * and line code. gw_db_roster_read() gives both merged: a worker's active flag from the
- * manual layer when it has one, manual workers after the base ones, manual overrides
+ * manual layer on top: overrides, worker disables/enables, phone and language changes
+ * (v12) and workers added with rinkictl (gw_db_override_add, gw_db_worker_set_active,
+ * gw_db_worker_set_details, gw_db_worker_add), stored apart by handle and line code.
+ * gw_db_roster_read() gives both merged: a worker's active flag, phone and language from
+ * the manual layer when it has them, manual workers after the base ones, manual overrides
  * beside the base ones (manual = true, id = the manual override's id).
  *
  * What a base import does with each manual change, told to gw_db_manual_fn:
  *   KEPT      it still applies and stays;
- *   IN_BASE   the new base has the same (same override; same active flag; the added
- *             worker's handle): the manual copy is removed, the base now carries it;
+ *   IN_BASE   the new base has the same (same override; same active flag, phone and
+ *             language; the added worker's handle): the manual copy is removed, the
+ *             base now carries it;
  *   CONFLICT  it names a worker or line the new base lacks: the import is refused
  *             (nothing changes) unless GW_DB_IMPORT_REPLACE is given, then DROPPED.
  * what is one line naming the change, e.g. "override 3: replace aino by pia on sos,
- * 2026-03-01T06:00Z .. 2026-03-02T06:00Z" or "worker pia: disabled".
+ * 2026-03-01T06:00Z .. 2026-03-02T06:00Z" or "worker pia: disabled, phone +358401111111,
+ * language sv".
  */
 enum gw_db_manual_fate {
 	GW_DB_MANUAL_KEPT,
@@ -624,6 +627,14 @@ int gw_db_worker_clear_pin(struct gw_db *db, const char *handle);
 
 /* Set a worker's active flag in the manual layer. 0, -ENOENT (no such handle) or -errno. */
 int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active);
+
+/*
+ * Set a worker's phone and/or language (NULL: leave as is) in the manual layer (schema
+ * v12); they win over the base's until an import agrees. The caller validates them
+ * (E.164, fi/sv/en). 0, -ENOENT (no such handle) or -errno.
+ */
+int gw_db_worker_set_details(struct gw_db *db, const char *handle, const char *phone,
+			     const char *lang);
 
 /*
  * Add an override to the manual layer (fields as in struct gw_db_override; id ignored)

@@ -384,6 +384,12 @@ static void movr_row(sqlite3_stmt *st, void *arg)
 	p[a->n_drop_ovr++] = id;
 }
 
+/* Whether a manual value (NULL: none) differs from the base's. */
+static bool differs(const char *manual, const char *base)
+{
+	return manual && (!base || strcmp(manual, base) != 0);
+}
+
 static void mworker_row(sqlite3_stmt *st, void *arg)
 {
 	struct import_arg *a = arg;
@@ -392,19 +398,33 @@ static void mworker_row(sqlite3_stmt *st, void *arg)
 	bool has_flag = sqlite3_column_type(st, 2) != SQLITE_NULL;
 	bool in_base = sqlite3_column_type(st, 3) != SQLITE_NULL;
 	bool flag = sqlite3_column_int(st, 2) != 0, base_flag = sqlite3_column_int(st, 3) != 0;
-	char what[160];
+	/* an imported worker's phone and language changes (v12); an addition's are its own */
+	const char *phone = added ? NULL : db_col_text(st, 4);
+	const char *lang = added ? NULL : db_col_text(st, 5);
+	char what[200];
+	int n;
 	struct mw_change ch = {.unadd = false};
 
-	snprintf(what, sizeof(what), "worker %s: %s%s%s", handle ? handle : "",
-		 added ? "added with rinkictl" : "", added && has_flag ? ", " : "",
-		 has_flag ? (flag ? "enabled" : "disabled") : "");
+	n = snprintf(what, sizeof(what), "worker %s: %s%s%s", handle ? handle : "",
+		     added ? "added with rinkictl" : "", added && has_flag ? ", " : "",
+		     has_flag ? (flag ? "enabled" : "disabled") : "");
+	if (phone && n > 0 && (size_t)n < sizeof(what))
+		n += snprintf(what + n, sizeof(what) - (size_t)n, "%sphone %s",
+			      has_flag ? ", " : "", phone);
+	if (lang && n > 0 && (size_t)n < sizeof(what))
+		snprintf(what + n, sizeof(what) - (size_t)n, "%slanguage %s",
+			 has_flag || phone ? ", " : "", lang);
 	if (added && !in_base) {
 		tell(a, GW_DB_MANUAL_KEPT, what);
 		return;
 	}
+	bool details = differs(phone, db_col_text(st, 6)) || differs(lang, db_col_text(st, 7));
 	if (!in_base) {
 		if (!conflict(a, what))
 			return;
+	} else if (!added && details) {
+		tell(a, GW_DB_MANUAL_KEPT, what); /* the whole row stays */
+		return;
 	} else if (!has_flag || flag == base_flag) {
 		tell(a, GW_DB_MANUAL_IN_BASE, what);
 	} else {
@@ -570,6 +590,35 @@ int gw_db_worker_set_active(struct gw_db *db, const char *handle, bool active)
 	struct worker_edit a = {handle, active, NULL};
 	int rc = roster_edit(db, edit_worker, &a, NULL);
 
+	return rc < 0 ? rc : 0;
+}
+
+/* One worker's phone and language (NULL: unchanged), by handle. */
+struct worker_details {
+	const char *handle, *phone, *lang;
+};
+
+static int edit_details(struct gw_db *db, const void *arg)
+{
+	const struct worker_details *a = arg;
+	sqlite3_stmt *st = db->st[DB_STMT_WORKER_SET_DETAILS];
+
+	db_bind_text(st, "$handle", a->handle);
+	db_bind_text(st, "$phone", a->phone);
+	db_bind_text(st, "$lang", a->lang);
+	db_bind_i64(st, "$now", now_ms());
+	int rc = db_run(db, DB_STMT_WORKER_SET_DETAILS);
+	return rc == 0 ? -ENOENT : rc;
+}
+
+int gw_db_worker_set_details(struct gw_db *db, const char *handle, const char *phone,
+			     const char *lang)
+{
+	struct worker_details a = {handle, phone, lang};
+	int rc;
+
+	assert(handle && (phone || lang));
+	rc = roster_edit(db, edit_details, &a, NULL);
 	return rc < 0 ? rc : 0;
 }
 

@@ -186,6 +186,9 @@ class FakeRinkid(threading.Thread):
                     r = self.rinkictl(self.db, "worker",
                                       "disable" if kv["disabled"] == "1" else "enable",
                                       kv["worker"])
+                    more = [a for k in ("lang", "phone") if k in kv for a in ("--" + k, kv[k])]
+                    if r.returncode == 0 and more:
+                        r = self.rinkictl(self.db, "worker", "set", kv["worker"], *more)
                     c.sendall(b"ok\n" if r.returncode == 0 else b"err failed\n")
                 else:
                     c.sendall(b"err usage unknown request\n")
@@ -300,6 +303,9 @@ def write_roster(path):
         "shift,sos,aino,%s,%s,1" % (iso(now - timedelta(days=1)), iso(now + timedelta(days=2))),
         "shift,sos,mikko,%s,%s,1" % (iso(now + timedelta(days=3)), iso(now + timedelta(days=30))),
         "route,sos,,0",
+        # the report's municipalities: the fixture's callers 2269001 and 2269002 (not 2269003)
+        'directory,2269001,"Poliisi, Mikkeli",Mikkeli,member',
+        'directory,2269002,"Poliisi, Pieksämäki",Pieksämäki,contract',
     ]
     with open(path, "w") as f:
         f.write("\n".join(rows) + "\n")
@@ -610,7 +616,8 @@ def roster_checks(page, base, tmp, roster, fake):
     status = upload(page, bad)
     rows = page.js("[...document.querySelectorAll('#errors tr td:first-child')]"
                    ".map(td => td.textContent)")
-    check(status == 422 and rows == ["7", "8"],
+    n = len(open(roster).read().splitlines())  # the two bad rows come after the roster's
+    check(status == 422 and rows == [str(n + 1), str(n + 2)],
           "a roster with errors: each error with its row number: %s %r" % (status, rows))
     check(page.js("document.getElementById('apply')") is None, "and no apply is offered")
     page.shot("roster-errors")
@@ -669,6 +676,19 @@ def roster_checks(page, base, tmp, roster, fake):
     page.goto(base + "/roster")
     check("Sanna Hämäläinen (" in page.js("document.getElementById('workers').innerText"),
           "and the worker shows as disabled")
+    # her language and phone from the same form: only what changed is sent, the phone as E.164
+    status = page.submit("const f = [...document.querySelectorAll('#workers form')].find("
+                         "f => f.worker.value === 'sanna'); f.lang.value = 'sv'; "
+                         "f.phone.value = '0401234599'; "
+                         "f.querySelector('button').click()")
+    check(status == 200 and fake.requests[-1] ==
+          b"worker-set worker=sanna disabled=1 lang=sv phone=+358401234599 by=aino\n",
+          "the workers table sends a language and phone change: %r" % fake.requests[-1:])
+    page.goto(base + "/roster")
+    row = page.js("[...document.querySelectorAll('#workers tr')].find("
+                  "t => t.innerText.includes('Sanna')).innerText")
+    check("+358401234599" in row and "\tsv\t" in row,
+          "and the workers table shows her new phone and language: %r" % row)
     r = urllib.request.Request(base + "/roster.csv", headers={"Cookie": "rinki_session=" + next(
         c["value"] for c in page.call("Network.getCookies", urls=[base + "/"])["cookies"]
         if c["name"] == "rinki_session")})
@@ -701,6 +721,12 @@ def report_checks(page, base, seeded):
           % (bars("chart-accept"),))
     check(bars("chart-who") == ["first worker: 1", "nobody: 2"],
           "who took the calls: %r" % (bars("chart-who"),))
+    munis = page.js("[...document.querySelectorAll('#chart-munis rect.bar')]"
+                    ".map(r => r.getAttribute('class') + ' ' + r.querySelector('title').textContent)")
+    check(munis == ["bar member Mikkeli (member municipality): 1",
+                    "bar contract Pieksämäki (contract municipality): 1",
+                    "bar none no municipality: 1"],
+          "calls per municipality, marked by membership: %r" % (munis,))
     check(page.js("document.getElementById('check').className") == "ok",
           "the report's self-check holds")
     text = page.js("document.body.innerText")
@@ -720,6 +746,10 @@ def report_checks(page, base, seeded):
               "the report's CSV downloads as a file")
     check(re.search(r"\r\n[^,]*,[^,]*,total,,,3,", csv) is not None,
           "the CSV's total has the 3 calls: %r" % csv[:300])
+    check(re.search(r"\r\n[^,]*,[^,]*,municipality,Mikkeli,member municipality,1,", csv)
+          is not None and re.search(r"\r\n[^,]*,[^,]*,municipality,Pieksämäki,contract "
+                                    r"municipality,1,", csv) is not None,
+          "the CSV has a row per municipality: %r" % csv[:600])
 
 
 def https_checks(web, root, conf, tmp, procs):

@@ -73,14 +73,17 @@ static int f_override_del(void *arg, int64_t id, const char *who)
 }
 
 static int f_worker_set(void *arg, const char *worker, int active, bool pin_reset, const char *pin,
-			const char *who)
+			const char *phone, const char *lang, const char *who)
 {
 	(void)arg;
+	if ((phone && phone[0] != '+') ||
+	    (lang && strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")))
+		abort(); /* ctl checks both before rinkid sees them */
 	calls++;
 	size_t n = pin ? strlen(pin) : 0;
 	if (!worker[0] || active < -1 || active > 1 || !who[0] || (pin && pin_reset) ||
 	    (pin && (n < 4 || n > 8 || strspn(pin, "0123456789") != n)) ||
-	    (active < 0 && !pin_reset && !pin))
+	    (active < 0 && !pin_reset && !pin && !phone && !lang))
 		abort();
 	return 0;
 }

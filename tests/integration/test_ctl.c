@@ -342,6 +342,15 @@ static void test_changes_through_rinkid(void **state)
 	    rinkictl(text, sizeof(text), "-d", rig.db, "worker", "disable", "pia", NULL), 0);
 	assert_non_null(strstr(text, "worker pia disabled"));
 	assert_int_equal(h_wait_log(&rig, "worker_set by root: worker pia disabled", 3000), 0);
+	/* a language and phone change through rinkid: checked there, a system event */
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "worker", "set", "pia",
+				  "--lang", "sv", "--phone", "00358409999999", NULL),
+			 0);
+	assert_non_null(strstr(text, "worker pia: phone +358409999999, language sv"));
+	assert_int_equal(
+	    h_wait_log(&rig, "worker_set by root: worker pia phone +358409999999 language sv",
+		       3000),
+	    0);
 	assert_int_equal(
 	    rinkictl(text, sizeof(text), "-d", rig.db, "worker", "pin-reset", "nobody", NULL), 3);
 	/* a PIN through rinkid (one stdin line): set with its pepper, logged without the PIN */

@@ -251,7 +251,7 @@ static void test_usage_and_help(void **state)
 	    {"worker", "disable"},   {"override", "add"},  {"override", "list"},
 	    {"worker", "pin"},	     {"roster", "temp"},   {"override", "remove"},
 	    {"config", "show"},	     {"config", "check"},  {"probe", NULL},
-	    {"roster", "check"},     {"roster", "ics"},
+	    {"roster", "check"},     {"roster", "ics"},	   {"worker", "set"},
 	};
 
 	(void)state;
@@ -373,9 +373,23 @@ static void test_roster_and_edits(void **state)
 	assert_int_equal(ctl("oncall", "--line", "sos", "--at", "2026-03-01T12:00Z", NULL), 0);
 	assert_null(strstr(out, "Pia Testi"));
 	assert_int_equal(ctl("worker", "enable", "pia", NULL), 0);
+	/* an imported worker's phone (stored in its E.164 form) and language */
+	assert_int_equal(
+	    ctl("worker", "set", "aino", "--lang", "sv", "--phone", "0409999999", NULL), 0);
+	assert_non_null(strstr(out, "worker aino: phone +358409999999, language sv\n"));
+	assert_int_equal(ctl("worker", "set", "aino", "--lang", "de", NULL), 2);
+	assert_int_equal(ctl("worker", "set", "aino", "--phone", "12ab", NULL), 2);
+	assert_int_equal(ctl("worker", "set", "aino", NULL), 2);
+	assert_int_equal(ctl("worker", "set", "nobody", "--lang", "fi", NULL), 3);
+	assert_int_equal(ctl("worker", "list", "--json", NULL), 0);
+	assert_json();
+	assert_non_null(strstr(out, "\"handle\":\"aino\",\"name\":\"Aino Virtanen\","
+				    "\"phone\":\"+358409999999\""));
 
 	/* The coordinators import their file again: the manual changes stay, and say so. */
 	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);
+	assert_non_null(
+	    strstr(out, "kept manual change: worker aino: phone +358409999999, language sv\n"));
 	assert_non_null(strstr(out, "kept manual change: override 1: replace aino by pia on sos, "
 				    "2026-02-28T22:00Z .. 2026-03-02T22:00Z\n"));
 	assert_non_null(
@@ -431,6 +445,8 @@ static void test_roster_and_edits(void **state)
 	assert_int_equal(ctl("roster", "import", f1, "--replace", NULL), 0);
 	assert_non_null(
 	    strstr(out, "dropped manual change: override 2: remove aino on every line"));
+	assert_non_null(
+	    strstr(out, "dropped manual change: worker aino: phone +358409999999, language sv"));
 	assert_int_equal(ctl("override", "list", NULL), 0);
 	assert_non_null(strstr(out, "(no overrides)"));
 	assert_int_equal(ctl("roster", "import", "tools/demo/roster.csv", NULL), 0);

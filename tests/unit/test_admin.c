@@ -294,8 +294,9 @@ static void test_changes_log_who(void **state)
 	assert_non_null(strstr(e.last_detail, "reason: sick leave"));
 	assert_int_equal(gw_admin_override_del(f->admin, id, "bob"), 0);
 	assert_int_equal(gw_admin_override_del(f->admin, id, "bob"), -ENOENT);
-	assert_int_equal(gw_admin_worker_set(f->admin, "pia", 0, true, NULL, "bob"), 0);
-	assert_int_equal(gw_admin_worker_set(f->admin, "nobody", -1, true, NULL, "bob"), -ENOENT);
+	assert_int_equal(gw_admin_worker_set(f->admin, "pia", 0, true, NULL, NULL, NULL, "bob"), 0);
+	assert_int_equal(gw_admin_worker_set(f->admin, "nobody", -1, true, NULL, NULL, NULL, "bob"),
+			 -ENOENT);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 3);
 	assert_string_equal(e.last_kind, "worker_set");
@@ -305,10 +306,13 @@ static void test_changes_log_who(void **state)
 	char pepper[160];
 	snprintf(pepper, sizeof(pepper), "%s.pepper", f->path);
 	gw_roster_pepper_forget();
-	assert_int_equal(gw_admin_worker_set(f->admin, "aino", -1, false, "13579", "bob"), -ENOKEY);
+	assert_int_equal(
+	    gw_admin_worker_set(f->admin, "aino", -1, false, "13579", NULL, NULL, "bob"), -ENOKEY);
 	assert_int_equal(gw_roster_pepper_load(pepper, true), 0);
-	assert_int_equal(gw_admin_worker_set(f->admin, "aino", -1, false, "135", "bob"), -EINVAL);
-	assert_int_equal(gw_admin_worker_set(f->admin, "aino", -1, false, "13579", "bob"), 0);
+	assert_int_equal(gw_admin_worker_set(f->admin, "aino", -1, false, "135", NULL, NULL, "bob"),
+			 -EINVAL);
+	assert_int_equal(
+	    gw_admin_worker_set(f->admin, "aino", -1, false, "13579", NULL, NULL, "bob"), 0);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 4);
 	assert_string_equal(e.last_detail, "by bob: worker aino PIN set");
@@ -323,6 +327,23 @@ static void test_changes_log_who(void **state)
 	assert_int_equal(gw_roster_verify_pin(hash, "13579"), 0);
 	gw_db_roster_clear(&d);
 	gw_roster_pepper_forget();
+
+	/* a phone and language change: the manual layer's, and a system event */
+	assert_int_equal(
+	    gw_admin_worker_set(f->admin, "aino", -1, false, NULL, "+358409999999", "sv", "bob"),
+	    0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 5);
+	assert_string_equal(e.last_detail, "by bob: worker aino phone +358409999999 language sv");
+	assert_int_equal(
+	    gw_admin_worker_set(f->admin, "nobody", -1, false, NULL, NULL, "en", "bob"), -ENOENT);
+	assert_int_equal(gw_db_roster_read(f->db, &d), 0);
+	for (size_t i = 0; i < d.n_workers; i++)
+		if (strcmp(d.workers[i].handle, "aino") == 0) {
+			assert_string_equal(d.workers[i].phone, "+358409999999");
+			assert_string_equal(d.workers[i].lang, "sv");
+		}
+	gw_db_roster_clear(&d);
 }
 
 int main(void)

@@ -105,6 +105,7 @@ static struct chg {
 	uint64_t ticket;
 	struct gw_db_override o;
 	char kind[16], worker[64], line[64], byw[64], who[160], reason[256], pin[16];
+	char phone[32], lang[8];
 } ch;
 
 static int fake_override_add(void *arg, const struct gw_db_override *o, const char *reason,
@@ -133,9 +134,11 @@ static int fake_override_del(void *arg, int64_t id, const char *who)
 }
 
 static int fake_worker_set(void *arg, const char *worker, int active, bool pin_reset,
-			   const char *pin, const char *who)
+			   const char *pin, const char *phone, const char *lang, const char *who)
 {
 	snprintf(ch.pin, sizeof(ch.pin), "%s", pin ? pin : "");
+	snprintf(ch.phone, sizeof(ch.phone), "%s", phone ? phone : "");
+	snprintf(ch.lang, sizeof(ch.lang), "%s", lang ? lang : "");
 	(void)arg;
 	ch.calls++;
 	ch.active = active;
@@ -711,7 +714,27 @@ static void test_change_requests(void **state)
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia disabled=2", reply), -1);
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin_reset=0", reply), -1);
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia", reply), -1);
-	assert_string_equal(reply, "err usage worker-set needs disabled=, pin_reset=1 or pin=");
+	assert_string_equal(
+	    reply, "err usage worker-set needs disabled=, pin_reset=1, pin=, lang= or phone=");
+	/* language and phone: checked, the phone in its E.164 form */
+	assert_int_equal(
+	    handle(ctl, &root_peer, "worker-set worker=pia lang=sv phone=0401234567", reply), 0);
+	assert_string_equal(reply, "ok worker=pia");
+	assert_string_equal(ch.phone, "+358401234567");
+	assert_string_equal(ch.lang, "sv");
+	assert_int_equal(ch.active, -1);
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia lang=en", reply), 0);
+	assert_string_equal(ch.phone, "");
+	assert_string_equal(ch.lang, "en");
+	int calls = ch.calls;
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia lang=de", reply), -1);
+	assert_string_equal(reply, "err usage lang is fi, sv or en");
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia lang=", reply), -1);
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia phone=12ab", reply), -1);
+	assert_string_equal(reply,
+			    "err usage phone is no phone number (+358..., 00358... or 040...)");
+	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia phone=", reply), -1);
+	assert_int_equal(ch.calls, calls); /* none of those reached rinkid */
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=pia pin=2468", reply), 0);
 	assert_string_equal(ch.pin, "2468");
 	assert_string_equal(reply, "ok worker=pia"); /* the PIN is not echoed */
@@ -731,7 +754,7 @@ static void test_change_requests(void **state)
 	ch.rc = -ENOENT;
 	assert_int_equal(handle(ctl, &root_peer, "worker-set worker=nobody disabled=1", reply), -1);
 	assert_string_equal(reply, "err usage no worker 'nobody'");
-	assert_int_equal(ch.calls, 6);
+	assert_int_equal(ch.calls, 8); /* 6, and the two lang/phone changes */
 
 	/* an import needs its descriptor */
 	assert_int_equal(handle(ctl, &root_peer, "roster-import mode=apply", reply), -1);

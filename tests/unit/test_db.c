@@ -96,6 +96,16 @@ static void raw_exec(const char *sql)
 	sqlite3_close(h);
 }
 
+/* sql run on its own connection: sqlite3_exec's result (an error is a result here). */
+static int raw_exec_rc(const char *sql)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	int rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+	sqlite3_close(h);
+	return rc;
+}
+
 static int64_t raw_int(const char *sql)
 {
 	sqlite3 *h;
@@ -1276,6 +1286,114 @@ static void test_manual_changes_survive_import(void **state)
 	gw_db_close(db);
 }
 
+/*
+ * A phone or language change of an imported worker (schema v12) is the manual layer's: the
+ * roster shows it, a base import keeps it (and says so), folds it when the base agrees,
+ * and refuses a base without the worker.
+ */
+static void test_manual_details_survive_import(void **state)
+{
+	struct gw_db_roster r, back;
+	struct gw_db_line l;
+	struct gw_db_worker w[2];
+	struct gw_db_shift sh;
+	struct gw_db *db;
+	struct fates f = {0};
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	tiny_roster(&r, &l, &w[0], &sh, "aino");
+	w[1] = (struct gw_db_worker){
+	    .handle = "pia", .name = "Pia", .phone = "+358401111111", .active = true};
+	r.n_workers = 2;
+	assert_int_equal(gw_db_roster_replace(db, &r), 0);
+	assert_int_equal(gw_db_worker_set_details(db, "pia", "+358409999999", "sv"), 0);
+	assert_int_equal(gw_db_worker_set_details(db, "aino", NULL, "en"), 0);
+	assert_int_equal(gw_db_worker_set_details(db, "nobody", "+358409999999", NULL), -ENOENT);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_string_equal(back.workers[0].phone, "+358401234567"); /* aino: language only */
+	assert_string_equal(back.workers[0].lang, "en");
+	assert_string_equal(back.workers[1].phone, "+358409999999");
+	assert_string_equal(back.workers[1].lang, "sv");
+	assert_true(back.workers[1].active);
+	gw_db_roster_clear(&back);
+
+	/* the same base again: both changes kept */
+	assert_int_equal(gw_db_roster_import(db, &r, 0, on_fate, &f), 0);
+	assert_string_equal(f.text, "K worker aino: language en|"
+				    "K worker pia: phone +358409999999, language sv|");
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_string_equal(back.workers[1].phone, "+358409999999");
+	assert_string_equal(back.workers[1].lang, "sv");
+	gw_db_roster_clear(&back);
+
+	/* a disable on top, then a base without pia: refused, naming the changes */
+	assert_int_equal(gw_db_worker_set_active(db, "pia", false), 0);
+	r.n_workers = 1;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(gw_db_roster_import(db, &r, 0, on_fate, &f), -ECANCELED);
+	assert_non_null(strstr(f.text, "C worker pia: disabled, phone +358409999999, language "
+				       "sv (names a worker"));
+
+	/* a base that has taken aino's language: folded; pia's phone still differs: kept */
+	w[0].lang = "en";
+	w[1].lang = "sv";
+	w[1].active = false;
+	r.n_workers = 2;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(gw_db_roster_import(db, &r, 0, on_fate, &f), 0);
+	assert_string_equal(f.text, "B worker aino: language en|"
+				    "K worker pia: disabled, phone +358409999999, language sv|");
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_workers WHERE handle = 'aino'"), 0);
+	assert_int_equal(gw_db_roster_read(db, &back), 0);
+	assert_string_equal(back.workers[0].lang, "en");
+	assert_string_equal(back.workers[1].phone, "+358409999999");
+	gw_db_roster_clear(&back);
+	gw_db_close(db);
+}
+
+/* v11 -> v12: the manual workers table is rebuilt for phone and language changes. */
+static void test_migrate_v12_to_v13(void **state)
+{
+	struct gw_db *db;
+
+	(void)state;
+	assert_int_equal(gw_db_open(path, &db), 0);
+	gw_db_close(db);
+	raw_exec("DROP VIEW worker_handles; DROP TABLE manual_workers;"
+		 "CREATE TABLE manual_workers (handle TEXT PRIMARY KEY NOT NULL, name TEXT,"
+		 " phone TEXT, issi TEXT, lang TEXT CHECK (lang IN ('fi', 'sv', 'en')),"
+		 " active INTEGER CHECK (active IN (0, 1)), made_ms INTEGER NOT NULL,"
+		 " CHECK ((name IS NULL) = (phone IS NULL)),"
+		 " CHECK (name IS NOT NULL OR active IS NOT NULL));"
+		 "CREATE VIEW worker_handles AS SELECT handle FROM workers"
+		 " UNION SELECT handle FROM manual_workers WHERE name IS NOT NULL;"
+		 "INSERT INTO workers (handle, name, phone) VALUES ('aino', 'A', '+358401234567');"
+		 "INSERT INTO manual_workers (handle, active, made_ms) VALUES ('aino', 0, 5);"
+		 "INSERT INTO manual_workers (handle, name, phone, lang, made_ms)"
+		 " VALUES ('ulla', 'U', '+358402222222', 'sv', 6);"
+		 "UPDATE schema_version SET version = 12;");
+	assert_int_equal(gw_db_open(path, &db), 0);
+	assert_int_equal(raw_int("SELECT version FROM schema_version"), gw_db_schema_version());
+	assert_true(gw_db_schema_version() >= 13);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_workers WHERE handle = 'aino'"
+				 " AND active = 0 AND name IS NULL AND made_ms = 5"),
+			 1);
+	assert_int_equal(raw_int("SELECT count(*) FROM worker_handles"), 2);
+	assert_int_equal(gw_db_worker_set_details(db, "aino", "+358403333333", NULL), 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM manual_workers WHERE handle = 'aino'"
+				 " AND active = 0 AND phone = '+358403333333' AND name IS NULL"),
+			 1);
+	/* a manual row must still say something, and an addition still has a phone */
+	assert_int_not_equal(raw_exec_rc("INSERT INTO manual_workers (handle, made_ms)"
+					 " VALUES ('x', 1)"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec_rc("INSERT INTO manual_workers (handle, name, made_ms)"
+					 " VALUES ('y', 'Y', 1)"),
+			     SQLITE_OK);
+	gw_db_close(db);
+}
+
 /* A v1 roster migrated to the newest schema: language fi, no PIN, unconditional routes, no temp
  * rosters. */
 static void test_migrate_roster_to_current(void **state)
@@ -1504,6 +1622,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_roster_edits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manual_changes_survive_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roster_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_manual_details_survive_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v12_to_v13, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -686,11 +686,11 @@ static int in_chart(const char *html, const char *id, const char *needle)
 	return n;
 }
 
-static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const char *outcome,
-		      const char *const *ev)
+static void seed_call_from(struct gw_db *db, const char *caller, int y, int mo, int d, int minute,
+			   const char *outcome, const char *const *ev)
 {
 	struct gw_incident_rec rec = {.started_ms = gw_roster_local_to_utc(y, mo, d, minute),
-				      .caller = "2269001",
+				      .caller = caller,
 				      .line = "sos"};
 	int64_t id;
 	const char *accepted = NULL;
@@ -706,6 +706,12 @@ static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const 
 	assert_int_equal(gw_db_incident_close(db, id, rec.started_ms + 300000, outcome, -1,
 					      accepted ? "x" : NULL),
 			 0);
+}
+
+static void seed_call(struct gw_db *db, int y, int mo, int d, int minute, const char *outcome,
+		      const char *const *ev)
+{
+	seed_call_from(db, "2269001", y, mo, d, minute, outcome, ev);
 }
 
 /*
@@ -798,6 +804,68 @@ static void test_report_page(void **state)
 		assert_string_equal(r.filename, "");
 		web_buf_free(&r.out);
 	}
+}
+
+/*
+ * Calls per municipality: two calls from Mikkeli (a member), one from Pieksämäki (a
+ * contract municipality), one from a caller the directory has no municipality for. The
+ * chart draws one bar per municipality, marked by membership (class and tooltip), the
+ * longest for Mikkeli; the CSV has a row for each.
+ */
+static void test_report_munis(void **state)
+{
+	struct tmpdb *t = *state;
+	static struct gw_conf conf;
+	struct web_app app = {.conf = &conf, .now_ms = fixed_now};
+	struct web_req r;
+	struct gw_db *db;
+	const char *const un[] = {"0", "unstaffed", "line sos", NULL};
+	const struct gw_db_dir dirs[] = {
+	    {.issi = "2269001",
+	     .org = "Poliisi, Mikkeli",
+	     .municipality = "Mikkeli",
+	     .membership = "member"},
+	    {.issi = "2269002",
+	     .org = "Poliisi, Pieksämäki",
+	     .municipality = "Pieksämäki",
+	     .membership = "contract"},
+	    {.issi = "2269003", .org = "Poliisi, Juva"},
+	};
+
+	snprintf(conf.db_path, sizeof(conf.db_path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(conf.db_path, &db), 0);
+	assert_int_equal(gw_db_directory_replace(db, dirs, 3), 0);
+	seed_call_from(db, "2269001", 2026, 3, 2, 600, "unstaffed", un);
+	seed_call_from(db, "2269001", 2026, 3, 3, 600, "unstaffed", un);
+	seed_call_from(db, "2269002", 2026, 3, 4, 600, "unstaffed", un);
+	seed_call_from(db, "2269003", 2026, 3, 5, 600, "unstaffed", un);
+	gw_db_close(db);
+
+	render(web_page_report, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	const char *h = r.out.data;
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar"), 3);
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar member\""), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar contract\""), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "class=\"bar none\""), 1);
+	assert_int_equal(
+	    in_chart(h, "chart-munis", "<title>Mikkeli (member municipality): 2</title>"), 1);
+	assert_int_equal(
+	    in_chart(h, "chart-munis", "<title>Pieksämäki (contract municipality): 1</title>"), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "<title>no municipality: 1</title>"), 1);
+	const char *mik = strstr(h, "<title>Mikkeli"), *pie = strstr(h, "<title>Pieksämäki"),
+		   *none = strstr(h, "<title>no municipality");
+	assert_true(mik && pie && none && mik < pie && pie < none); /* by name, none last */
+	assert_int_equal(in_chart(h, "chart-munis", "width=\"700.00\""), 1);
+	assert_int_equal(in_chart(h, "chart-munis", "width=\"350.00\""), 2);
+	web_buf_free(&r.out);
+
+	render(web_page_report_csv, &app, &r, "month", "2026-03", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.out.data, ",municipality,Mikkeli,member municipality,2,"));
+	assert_non_null(strstr(r.out.data, ",municipality,Pieksämäki,contract municipality,1,"));
+	assert_non_null(strstr(r.out.data, ",municipality,,(no municipality),1,"));
+	web_buf_free(&r.out);
 }
 
 /* ---- multipart/form-data (the roster upload) -------------------------------------------- */
@@ -1088,6 +1156,124 @@ static void test_roster_upload(void **state)
 }
 
 /*
+ * Every clock time in html (HH:MM, maybe :SS and .mmm, not a form value such as
+ * "2026-12-08T08:00") carries its zone: " EET" or " EEST" follows. Returns how many times
+ * were seen; fails naming the first time without one.
+ */
+static int clocks_zoned(const char *html)
+{
+	int seen = 0;
+	for (const char *p = html; p[0] && p[1] && p[2] && p[3] && p[4]; p++) {
+		bool d0 = p[0] >= '0' && p[0] <= '9', d1 = p[1] >= '0' && p[1] <= '9';
+		bool d3 = p[3] >= '0' && p[3] <= '9', d4 = p[4] >= '0' && p[4] <= '9';
+		if (!d0 || !d1 || p[2] != ':' || !d3 || !d4)
+			continue;
+		if (p > html && ((p[-1] >= '0' && p[-1] <= '9') || p[-1] == ':' || p[-1] == 'T'))
+			continue;
+		const char *q = p + 5;
+		if (q[0] == ':' && q[1] >= '0' && q[1] <= '9' && q[2] >= '0' && q[2] <= '9')
+			q += 3;
+		if (q[0] == '.' && q[1] >= '0' && q[1] <= '9')
+			q += 4;
+		if (strncmp(q, " EET", 4) != 0 && strncmp(q, " EEST", 5) != 0)
+			fail_msg("a time without its zone: \"%.40s\"",
+				 p > html + 20 ? p - 20 : html);
+		seen++;
+		p = q;
+	}
+	return seen;
+}
+
+/* GET path (no query) as aino, a coordinator with session sess; the answer in *r. */
+static void get_as(web_page_fn page, struct web_app *app, struct web_session *sess,
+		   struct web_req *r, const char *path)
+{
+	memset(q_keys, 0, sizeof(q_keys));
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	r->method = "GET";
+	r->path = path;
+	r->ip = "127.0.0.1";
+	r->arg = q_arg;
+	r->lang = WEB_LANG_EN;
+	r->status = 200;
+	r->sess = sess;
+	snprintf(r->user.name, sizeof(r->user.name), "aino");
+	r->user.role = WEB_ROLE_COORDINATOR;
+	page(r);
+	assert_non_null(r->out.data);
+}
+
+/*
+ * The times rinki-web prints for people carry their zone, like rinkictl's: the on-call
+ * timeline, the call log and an incident's events (a winter and a summer call), the
+ * roster page's overrides and an override's confirm step.
+ */
+static void test_times_zoned(void **state)
+{
+	struct tmpdb *t = *state;
+	static struct gw_conf conf;
+	static struct web_app app;
+	struct web_req r;
+	struct gw_db *db;
+	char body[512];
+	const char *const ev[] = {
+	    "0", "page", "aino +35840 step 1 round 1", "12", "accepted", "aino dtmf", NULL};
+
+	memset(&app, 0, sizeof(app));
+	app.conf = &conf;
+	app.users = t->u;
+	app.now_ms = fixed_now;
+	snprintf(conf.db_path, sizeof(conf.db_path), "%s/rinki.db", t->dir);
+	assert_int_equal(gw_db_open(conf.db_path, &db), 0);
+	assert_int_equal(gw_roster_import_file(db, "tools/demo/roster.csv", NULL, NULL, NULL), 0);
+	struct gw_db_override o = {.kind = "add",
+				   .line = "sos",
+				   .worker = "mikko",
+				   .start_ms = gw_roster_local_to_utc(2026, 4, 3, 8 * 60),
+				   .end_ms = gw_roster_local_to_utc(2026, 4, 3, 16 * 60)};
+	assert_int_equal(gw_db_override_add(db, &o, NULL), 0);
+	seed_call(db, 2026, 3, 27, 600, "completed", ev); /* EET */
+	seed_call(db, 2026, 3, 30, 600, "completed", ev); /* EEST */
+	gw_db_close(db);
+	struct web_session *sess = web_session_start(&app.sessions, "aino", fixed_now());
+
+	get_as(web_page_oncall, &app, sess, &r, "/oncall");
+	assert_int_equal(r.status, 200);
+	assert_true(clocks_zoned(r.out.data) > 0);
+	web_buf_free(&r.out);
+
+	render(web_page_log, &app, &r, "from", "2026-03-25", "to", "2026-03-31");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(clocks_zoned(r.out.data), 2);
+	assert_non_null(strstr(r.out.data, " 27.3. 10:00 EET<"));
+	assert_non_null(strstr(r.out.data, " 30.3. 10:00 EEST<"));
+	web_buf_free(&r.out);
+
+	get_as(web_page_incident, &app, sess, &r, "/log/2");
+	assert_int_equal(r.status, 200);
+	assert_true(clocks_zoned(r.out.data) >= 3); /* the start, and each event's time */
+	assert_non_null(strstr(r.out.data, "2026-03-30 10:00:00.000 EEST"));
+	assert_non_null(strstr(r.out.data, "10:00:12.000 EEST"));
+	web_buf_free(&r.out);
+
+	get_as(web_page_roster, &app, sess, &r, "/roster");
+	assert_int_equal(r.status, 200);
+	assert_true(clocks_zoned(r.out.data) >= 2);
+	assert_non_null(strstr(r.out.data, "2026-04-03 08:00 EEST"));
+	web_buf_free(&r.out);
+
+	snprintf(body, sizeof(body),
+		 "csrf=%s&line=sos&worker=mikko&from=2026-12-08T08%%3A00&to=2026-12-08T16%%3A00",
+		 sess->csrf);
+	post(web_page_override, &app, sess, &r, body, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(clocks_zoned(r.out.data), 2);
+	assert_non_null(strstr(r.out.data, "2026-12-08 08:00 EET – 2026-12-08 16:00 EET"));
+	web_buf_free(&r.out);
+}
+
+/*
  * An override in two steps: the form's POST only shows what will happen, with the fields
  * carried on (nothing is sent); the confirm sends override-add. A worker's settings go as
  * worker-set. Unknown lines and workers, bad times and languages are refused (400).
@@ -1121,7 +1307,7 @@ static void test_roster_changes(void **state)
 	post(web_page_override, &app, sess, &r, body, NULL); /* step 1: no socket needed */
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.out.data, "Mikko Korhonen"));
-	assert_non_null(strstr(r.out.data, "2026-12-08 08:00 – 2026-12-08 16:00"));
+	assert_non_null(strstr(r.out.data, "2026-12-08 08:00 EET – 2026-12-08 16:00 EET"));
 	assert_non_null(strstr(r.out.data, "<input type=\"hidden\" name=\"from\" "
 					   "value=\"2026-12-08T08:00\">"));
 	assert_non_null(strstr(r.out.data, "name=\"confirm\" value=\"1\""));
@@ -1176,6 +1362,21 @@ static void test_roster_changes(void **state)
 	fake_ctl_join(&f, sock);
 	assert_string_equal(f.line, "worker-set worker=leena disabled=0 by=aino");
 	web_buf_free(&r.out);
+	/* the form's language and phone: sent only when changed, the phone as E.164 */
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena&lang=fi&phone=%%2B358401234569",
+		 sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
+	post(web_page_worker, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(f.line, "worker-set worker=leena disabled=0 by=aino");
+	web_buf_free(&r.out);
+	snprintf(body, sizeof(body), "csrf=%s&worker=leena&lang=sv&phone=0401234599", sess->csrf);
+	fake_ctl_start(&f, sock, "ok worker=leena\n");
+	post(web_page_worker, &app, sess, &r, body, NULL);
+	fake_ctl_join(&f, sock);
+	assert_string_equal(
+	    f.line, "worker-set worker=leena disabled=0 lang=sv phone=+358401234599 by=aino");
+	web_buf_free(&r.out);
 
 	/* refused before anything is sent (no socket listens) */
 	const char *bad[] = {
@@ -1201,8 +1402,9 @@ static void test_roster_changes(void **state)
 			fail_msg("override %zu: %d", i, r.status);
 		web_buf_free(&r.out);
 	}
-	const char *badw[] = {"worker=nobody", "worker=leena&disabled=2",
-			      "worker=leena&pin_reset=0"};
+	const char *badw[] = {
+	    "worker=nobody",	    "worker=leena&disabled=2", "worker=leena&pin_reset=0",
+	    "worker=leena&lang=de", "worker=leena&phone=12ab", "worker=leena&phone="};
 	for (size_t i = 0; i < sizeof(badw) / sizeof(badw[0]); i++) {
 		snprintf(body, sizeof(body), "csrf=x&%s", badw[i]);
 		post(web_page_worker, &app, sess, &r, body, NULL);
@@ -1444,6 +1646,8 @@ int main(void)
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test_setup_teardown(test_chain_cache, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_report_page, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_report_munis, users_setup, users_teardown),
+	    cmocka_unit_test_setup_teardown(test_times_zoned, users_setup, users_teardown),
 	    cmocka_unit_test_setup_teardown(test_user_cmd, users_setup, users_teardown),
 	    cmocka_unit_test(test_multipart),
 	    cmocka_unit_test_setup_teardown(test_roster_upload, users_setup, users_teardown),

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/e164.h"
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_proto.h"
 #include "rinki/proto.h"
@@ -1152,18 +1153,25 @@ static void svg_begin(struct web_req *r, const char *id, int h, enum web_str lab
 		       T(r, label), id, h, T(r, label));
 }
 
-/* One bar (only for n > 0) with its tooltip; (x, y) the top left. */
-static void svg_bar(struct web_req *r, double x, double y, double w, double h, int64_t n,
-		    const char *what)
+/* One bar (only for n > 0) of class "bar" and more (may be ""), its colour and tooltip. */
+static void svg_bar_as(struct web_req *r, double x, double y, double w, double h, int64_t n,
+		       const char *what, const char *cls, const char *fill)
 {
 	if (n <= 0)
 		return;
 	web_buf_printf(&r->out,
-		       "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
-		       "fill=\"#457b9d\"><title>",
-		       x, y, w < 0.5 ? 0.5 : w, h);
+		       "<rect class=\"bar%s%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+		       "height=\"%.2f\" fill=\"%s\"><title>",
+		       *cls ? " " : "", cls, x, y, w < 0.5 ? 0.5 : w, h, fill);
 	web_buf_esc(&r->out, what);
 	web_buf_printf(&r->out, ": %" PRId64 "</title></rect>", n);
+}
+
+/* One bar (only for n > 0) with its tooltip; (x, y) the top left. */
+static void svg_bar(struct web_req *r, double x, double y, double w, double h, int64_t n,
+		    const char *what)
+{
+	svg_bar_as(r, x, y, w, h, n, what, "", "#457b9d");
 }
 
 static int64_t max_of(const int64_t *v, size_t n)
@@ -1285,6 +1293,63 @@ static void chart_who(struct web_req *r, const struct gw_report *rep)
 	web_buf_puts(&r->out, "</svg>");
 }
 
+/*
+ * Calls per municipality (the callers' directory entries): a horizontal bar for each with
+ * calls, coloured and classed by membership (member, contract, none), named in its tooltip.
+ */
+static void chart_munis(struct web_req *r, const struct gw_report *rep)
+{
+	static const struct {
+		const char *cls, *fill;
+		enum web_str name;
+	} kind[3] = {{"member", "#457b9d", T_MEMBER_MUNI},
+		     {"contract", "#e76f51", T_CONTRACT_MUNI},
+		     {"none", "#8d99ae", T_NO_MUNI}};
+	int64_t top = 0;
+	int rows = 0;
+	for (size_t i = 0; i < rep->n_munis; i++)
+		if (rep->munis[i].f.calls > 0) {
+			rows++;
+			if (rep->munis[i].f.calls > top)
+				top = rep->munis[i].f.calls;
+		}
+
+	svg_begin(r, "chart-munis", 40 + rows * 40, T_PER_MUNI);
+	for (int k = 0; k < 3; k++) {
+		web_buf_printf(&r->out,
+			       "<rect x=\"%d\" y=\"4\" width=\"18\" height=\"18\" "
+			       "fill=\"%s\"/><text x=\"%d\" y=\"20\" font-size=\"16\">%s</text>",
+			       k * 300, kind[k].fill, k * 300 + 24, T(r, kind[k].name));
+	}
+	/* by name ("" sorts first), the callers without a municipality last */
+	size_t first = rep->n_munis && !rep->munis[0].key[0] ? 1 : 0;
+	int row = 0;
+	for (size_t j = 0; j < rep->n_munis; j++) {
+		const struct gw_report_group *g = &rep->munis[(first + j) % rep->n_munis];
+		if (g->f.calls <= 0)
+			continue;
+		int k = !g->key[0]						? 2
+			: g->membership && strcmp(g->membership, "member") == 0 ? 0
+										: 1;
+		char what[200];
+		if (k == 2)
+			snprintf(what, sizeof(what), "%s", T(r, T_NO_MUNI));
+		else
+			snprintf(what, sizeof(what), "%s (%s)", g->key, T(r, kind[k].name));
+		double len = 700.0 * (double)g->f.calls / (double)top;
+		int y = 40 + row * 40;
+		web_buf_printf(&r->out, "<text x=\"0\" y=\"%d\" font-size=\"18\">", y + 20);
+		web_buf_esc(&r->out, k == 2 ? "–" : g->key);
+		web_buf_puts(&r->out, "</text>");
+		svg_bar_as(r, 220, y, len, 28, g->f.calls, what, kind[k].cls, kind[k].fill);
+		web_buf_printf(&r->out,
+			       "<text x=\"%.0f\" y=\"%d\" font-size=\"18\">%" PRId64 "</text>",
+			       228 + len, y + 20, g->f.calls);
+		row++;
+	}
+	web_buf_puts(&r->out, "</svg>");
+}
+
 static void put_secs(struct web_req *r, int64_t ms)
 {
 	if (ms < 0)
@@ -1342,6 +1407,7 @@ void web_page_report(struct web_req *r)
 	chart_heatmap(r, rep);
 	chart_accept(r, rep);
 	chart_who(r, rep);
+	chart_munis(r, rep);
 	web_buf_printf(b,
 		       "<h2>%s</h2>" WRAP "<table id=\"lines\"><tr><th>%s</th><th>%s</th>"
 		       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
@@ -1425,13 +1491,12 @@ static const struct gw_db_worker *find_worker(const struct gw_db_roster *d, cons
 	return NULL;
 }
 
-/* "YYYY-MM-DD HH:MM" (local) of t_ms. */
+/* "YYYY-MM-DD HH:MM EET" (local, with its zone) of t_ms. */
 static void put_local(struct web_req *r, int64_t t_ms)
 {
-	struct tm tm;
-	local_tm(t_ms, &tm);
-	web_buf_printf(&r->out, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-		       tm.tm_mday, tm.tm_hour, tm.tm_min);
+	char c[48];
+	gw_roster_format_clock(t_ms, GW_CLOCK_MIN, c, sizeof(c));
+	web_buf_esc(&r->out, c);
 }
 
 /* Append " key=<value percent-encoded>" to a request line; false when it does not fit. */
@@ -1601,9 +1666,22 @@ void web_page_roster(struct web_req *r)
 		put_csrf(r);
 		web_buf_puts(b, "<input type=\"hidden\" name=\"worker\" value=\"");
 		web_buf_esc(b, w->handle);
+		/* language and phone: sent only when changed (a manual change over imports) */
+		const char *lang = w->lang ? w->lang : "fi";
+		web_buf_printf(b, "\"><label>%s<select name=\"lang\">", T(r, T_LANGUAGE));
+		for (int k = 0; k < 3; k++) {
+			static const char *const langs[] = {"fi", "sv", "en"};
+			web_buf_printf(b, "<option%s>%s</option>",
+				       strcmp(lang, langs[k]) == 0 ? " selected" : "", langs[k]);
+		}
+		web_buf_printf(b,
+			       "</select></label><label>%s<input type=\"tel\" name=\"phone\" "
+			       "maxlength=\"20\" size=\"14\" value=\"",
+			       T(r, T_PHONE));
+		web_buf_esc(b, w->phone);
 		web_buf_printf(
 		    b,
-		    "\"><label><input type=\"checkbox\" name=\"disabled\" value=\"1\"%s> "
+		    "\"></label><label><input type=\"checkbox\" name=\"disabled\" value=\"1\"%s> "
 		    "%s</label><label><input type=\"checkbox\" name=\"pin_reset\" "
 		    "value=\"1\"> %s</label><button>%s</button></form></td></tr>",
 		    w->active ? "" : " checked", T(r, T_DISABLED), T(r, T_PIN_RESET), T(r, T_SAVE));
@@ -1985,16 +2063,23 @@ void web_page_worker(struct web_req *r)
 	const char *worker = web_form_get(r->form, "worker");
 	const char *dis = web_form_get(r->form, "disabled"),
 		   *pin = web_form_get(r->form, "pin_reset");
-	char req[RINKI_CTL_REQ_MAX] = "worker-set";
+	const char *lang = web_form_get(r->form, "lang"), *phone = web_form_get(r->form, "phone");
+	char req[RINKI_CTL_REQ_MAX] = "worker-set", e164[GW_E164_MAX] = "";
 	struct gw_db_roster d;
 
-	if ((dis && strcmp(dis, "1")) || (pin && strcmp(pin, "1"))) {
+	if ((dis && strcmp(dis, "1")) || (pin && strcmp(pin, "1")) ||
+	    (lang && strcmp(lang, "fi") && strcmp(lang, "sv") && strcmp(lang, "en")) ||
+	    (phone && gw_e164_canon(phone, e164) < 0)) {
 		web_page_error(r, 400, T_BAD_INPUT);
 		return;
 	}
 	if (read_roster(r, &d) < 0)
 		return;
-	bool known = find_worker(&d, worker) != NULL;
+	const struct gw_db_worker *w = find_worker(&d, worker);
+	bool known = w != NULL;
+	/* only what changed: an unchanged language or phone stays the base's */
+	bool new_lang = w && lang && strcmp(lang, w->lang ? w->lang : "fi") != 0;
+	bool new_phone = w && phone && !gw_e164_same(e164, w->phone);
 	gw_db_roster_clear(&d);
 	if (!known) {
 		web_page_error(r, 400, T_BAD_INPUT);
@@ -2004,6 +2089,10 @@ void web_page_worker(struct web_req *r)
 	ctl_arg(req, sizeof(req), "disabled", dis ? "1" : "0");
 	if (pin)
 		ctl_arg(req, sizeof(req), "pin_reset", "1");
+	if (new_lang)
+		ctl_arg(req, sizeof(req), "lang", lang);
+	if (new_phone)
+		ctl_arg(req, sizeof(req), "phone", e164);
 	ctl_arg(req, sizeof(req), "by", r->user.name);
 	page_begin(r, T(r, T_WORKERS));
 	put_outcome(r, admin(r, req, -1, reply, sizeof(reply)), reply);

@@ -160,6 +160,10 @@ static const char *const cat[T_COUNT][WEB_LANG_COUNT] = {
 		       "Språk och telefonnummer ändras med jourlistfilen.",
 		       "Language and phone number change with the roster file."},
     [T_ERRORS_HEAD] = {"Virheet riveittäin", "Fel per rad", "Errors by row"},
+    [T_PER_MUNI] = {"Puhelut kunnittain", "Samtal per kommun", "Calls per municipality"},
+    [T_MEMBER_MUNI] = {"jäsenkunta", "medlemskommun", "member municipality"},
+    [T_CONTRACT_MUNI] = {"sopimuskunta", "avtalskommun", "contract municipality"},
+    [T_NO_MUNI] = {"ei kuntaa", "ingen kommun", "no municipality"},
 };
 
 const char *web_t(enum web_lang lang, enum web_str s)
