@@ -294,7 +294,6 @@ int main(int argc, char **argv)
 	rc = part_latency(n, poll_ms);
 	if (rc == 0)
 		rc = part_backlog(incidents);
-	PQfinish(conn);
-	pg_rig_fini(&pg);
+	su_county_down(&pg, &conn);
 	return rc == 0 ? 0 : 1;
 }

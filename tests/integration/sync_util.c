@@ -63,6 +63,20 @@ PGconn *su_conn(PGconn **pg, const char *conninfo)
 	return *pg;
 }
 
+int su_county_up(struct pg_rig *r, PGconn **pg)
+{
+	if (pg_rig_start(r) < 0)
+		return -1;
+	return PQstatus(su_conn(pg, r->conninfo)) == CONNECTION_OK ? 0 : -1;
+}
+
+void su_county_down(struct pg_rig *r, PGconn **pg)
+{
+	PQfinish(*pg);
+	*pg = NULL;
+	pg_rig_fini(r);
+}
+
 int64_t su_q_i64(PGconn *pg, const char *sql, const char *param)
 {
 	const char *v[] = {param};

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pg_rig.h"
+
 /* CLOCK_MONOTONIC in milliseconds (for deadlines of bounded waits). */
 int64_t su_mono_ms(void);
 
@@ -30,6 +32,13 @@ int su_rm_rf(const char *dir);
  * one finished). Returns *pg (check PQstatus: it may be a failed connection).
  */
 PGconn *su_conn(PGconn **pg, const char *conninfo);
+
+/* Start the scratch county server r (pg_rig_start) and connect *pg to it. 0, or -1 when
+ * either failed (the server may be up: su_county_down() still). */
+int su_county_up(struct pg_rig *r, PGconn **pg);
+
+/* Close *pg (NULL afterwards), stop the server r and remove its directory. */
+void su_county_down(struct pg_rig *r, PGconn **pg);
 
 /* One integer from sql on pg, with up to one text parameter ($1 = param, or NULL for none).
  * -1 on any error, a NULL value or not exactly one row. */

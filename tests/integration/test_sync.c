@@ -1110,18 +1110,14 @@ static void test_clock_skew(void **state)
 static int server_up(void **state)
 {
 	(void)state;
-	if (pg_rig_start(&srv.rig) < 0)
-		return -1;
-	srv.conninfo = srv.rig.conninfo;
-	return PQstatus(db_conn()) == CONNECTION_OK ? 0 : -1;
+	srv.conninfo = srv.rig.conninfo; /* filled in by su_county_up() */
+	return su_county_up(&srv.rig, &srv.pg);
 }
 
 static int server_down(void **state)
 {
 	(void)state;
-	PQfinish(srv.pg);
-	srv.pg = NULL;
-	pg_rig_fini(&srv.rig);
+	su_county_down(&srv.rig, &srv.pg);
 	return 0;
 }
 

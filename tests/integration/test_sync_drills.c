@@ -365,17 +365,13 @@ static int skew_teardown(void **state)
 static int server_up(void **state)
 {
 	(void)state;
-	if (pg_rig_start(&srv.rig) < 0)
-		return -1;
-	return PQstatus(db_conn()) == CONNECTION_OK ? 0 : -1;
+	return su_county_up(&srv.rig, &srv.pg);
 }
 
 static int server_down(void **state)
 {
 	(void)state;
-	PQfinish(srv.pg);
-	srv.pg = NULL;
-	pg_rig_fini(&srv.rig);
+	su_county_down(&srv.rig, &srv.pg);
 	return 0;
 }
 
