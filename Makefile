@@ -177,6 +177,7 @@ build/san/tests/integration/test_sync.o: SAN_CFLAGS += $(PQ_CFLAGS) -Itools/sync
 # county.o comes after the archive in $^: the archive again for what it needs (report.o)
 build/san/integ/test_sync: PKG_LIBS += $(SAN_GW) $(PQ_LIBS)
 build/san/integ/test_sync: build/san/tests/integration/pg_rig.o build/san/tools/sync/county.o \
+	build/san/tests/integration/sync_util.o \
 	| build/san/bin/rinki-sync
 # rinki-web's roster pages against a real rinkid: its objects and libraries.
 build/san/tests/integration/test_web_admin.o: SAN_CFLAGS += -Itools
@@ -186,9 +187,12 @@ build/san/integ/test_web_admin: build/san/tests/integration/test_web_admin.o \
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(WEB_LIBS) $(CMOCKA_LIBS) -lm
 
 # The county sync drills (test_sync_drills): rinkid, the simulators and rinki-sync, libpq.
+# sync_util.o: the county-sync tests' shared helpers (libpq, sqlite3).
+build/san/tests/integration/sync_util.o: SAN_CFLAGS += $(PQ_CFLAGS)
 build/san/tests/integration/test_sync_drills.o: SAN_CFLAGS += $(PQ_CFLAGS)
 build/san/integ/test_sync_drills: PKG_LIBS += $(PQ_LIBS)
-build/san/integ/test_sync_drills: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
+build/san/integ/test_sync_drills: build/san/tests/integration/pg_rig.o \
+	build/san/tests/integration/sync_util.o | build/san/bin/rinki-sync
 # The long forms of the drills, by hand: the county down for 60 s while 100 calls go on.
 .PHONY: sync-drills
 sync-drills: build/san/integ/test_sync_drills build/san/bin/rinkid $(SAN_TOOLS) build/san/bin/rinki-sync
@@ -196,7 +200,10 @@ sync-drills: build/san/integ/test_sync_drills build/san/bin/rinkid $(SAN_TOOLS) 
 		RINKI_DRILL_GAP_MS=1000 $<
 
 # The standby drill: two rinkid, a county PostgreSQL, rinki-sync.
-build/san/integ/test_standby: build/san/tests/integration/pg_rig.o | build/san/bin/rinki-sync
+build/san/tests/integration/test_standby.o: SAN_CFLAGS += $(PQ_CFLAGS)
+build/san/integ/test_standby: PKG_LIBS += $(PQ_LIBS)
+build/san/integ/test_standby: build/san/tests/integration/pg_rig.o \
+	build/san/tests/integration/sync_util.o | build/san/bin/rinki-sync
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
@@ -468,17 +475,19 @@ build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 # The county sync's drain rate: a scratch PostgreSQL (tests/integration/pg_rig.c), rinki-sync.
-build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c $(REL_GW)
+build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c \
+		tests/integration/sync_util.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 # The county sync's figures (issue #17): rinkid and the simulators (the harness), rinki-sync,
 # a scratch PostgreSQL.
 build/bench/sync_figures: tests/bench/sync_figures.c tests/integration/harness.c \
-		tests/integration/pg_rig.c $(REL_GW)
+		tests/integration/pg_rig.c tests/integration/sync_util.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 
-build/bench/sync_lag: tests/bench/sync_lag.c tests/integration/pg_rig.c $(REL_GW)
+build/bench/sync_lag: tests/bench/sync_lag.c tests/integration/pg_rig.c \
+		tests/integration/sync_util.c $(REL_GW)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
 

@@ -21,16 +21,10 @@
 
 #include "core/log.h"
 #include "pg_rig.h"
+#include "sync_util.h"
 #include "store/db.h"
 
 #define EVENTS 10000
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int write_log(const char *path)
 {
@@ -67,7 +61,7 @@ int main(void)
 {
 	static const int batches[] = {10, 100, 500, 2000};
 	const char *bin_dir = getenv("RINKI_BIN") ? getenv("RINKI_BIN") : "build";
-	char dir[] = "/tmp/rinki-drain-XXXXXX", db[64], conf[64], bin[256], out[96];
+	char dir[] = "/tmp/rinki-drain-XXXXXX", db[64], conf[64], out[96];
 	struct pg_rig rig;
 	PGconn *pg;
 	int rc = 1;
@@ -78,7 +72,6 @@ int main(void)
 	snprintf(db, sizeof(db), "%s/rinki.db", dir);
 	snprintf(conf, sizeof(conf), "%s/rinki.conf", dir);
 	snprintf(out, sizeof(out), "%s/sync.log", dir);
-	snprintf(bin, sizeof(bin), "%s/rinki-sync", bin_dir);
 	pg = PQconnectdb(rig.conninfo);
 	if (PQstatus(pg) != CONNECTION_OK || write_log(db) < 0) {
 		fprintf(stderr, "sync_drain: setup failed\n");
@@ -88,46 +81,32 @@ int main(void)
 	       "(Unix socket, fsync off)\n",
 	       EVENTS);
 	for (size_t i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
-		char gw[32], count[32];
-		FILE *f = fopen(conf, "w");
-		double t0, t1;
+		char gw[32];
+		int64_t t0, t1, count;
 		pid_t pid;
 		int st;
 
 		snprintf(gw, sizeof(gw), "drain-%d", batches[i]);
-		if (!f)
+		if (su_write_file(
+			conf,
+			"db.path %s\ncounty.conninfo %s\ncounty.gateway_id %s\n"
+			"county.batch %d\ncounty.status_file %s/sync.status\nlog.level warn\n",
+			db, rig.conninfo, gw, batches[i], dir) < 0)
 			goto out;
-		fprintf(f,
-			"db.path %s\ncounty.conninfo %s\ncounty.gateway_id %s\ncounty.batch %d\n"
-			"county.status_file %s/sync.status\nlog.level warn\n",
-			db, rig.conninfo, gw, batches[i], dir);
-		fclose(f);
-		t0 = now_s();
-		pid = fork();
-		if (pid == 0) {
-			int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				dup2(fd, 2);
-			execl(bin, bin, "-c", conf, "--once", (char *)NULL);
-			_exit(127);
-		}
+		t0 = su_mono_ms();
+		pid = su_sync_start(bin_dir, conf, "--once", out);
 		if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-			fprintf(stderr, "sync_drain: %s failed (see %s)\n", bin, out);
+			fprintf(stderr, "sync_drain: rinki-sync --once failed (see %s)\n", out);
 			goto out;
 		}
-		t1 = now_s();
-		const char *v[] = {gw};
-		PGresult *res =
-		    PQexecParams(pg, "SELECT count(*) FROM call_events WHERE gateway = $1", 1, NULL,
-				 v, NULL, NULL, 0);
-		snprintf(count, sizeof(count), "%s",
-			 PQresultStatus(res) == PGRES_TUPLES_OK ? PQgetvalue(res, 0, 0) : "?");
-		PQclear(res);
-		printf("  batch %5d: %6.2f s, %8.0f events/s, %s events in the county\n",
-		       batches[i], t1 - t0, EVENTS / (t1 - t0), count);
-		if (atoi(count) != EVENTS) {
-			fprintf(stderr, "sync_drain: the county has %s events, not %d\n", count,
-				EVENTS);
+		t1 = su_mono_ms();
+		count = su_county_count(pg, gw);
+		printf("  batch %5d: %6.2f s, %8.0f events/s, %lld events in the county\n",
+		       batches[i], (t1 - t0) / 1000.0, EVENTS * 1000.0 / (double)(t1 - t0),
+		       (long long)count);
+		if (count != EVENTS) {
+			fprintf(stderr, "sync_drain: the county has %lld events, not %d\n",
+				(long long)count, EVENTS);
 			goto out;
 		}
 	}
@@ -135,8 +114,7 @@ int main(void)
 out:
 	PQfinish(pg);
 	pg_rig_fini(&rig);
-	snprintf(bin, sizeof(bin), "rm -rf %s", dir);
-	if (system(bin) != 0)
+	if (su_rm_rf(dir) < 0)
 		rc = 1;
 	return rc;
 }

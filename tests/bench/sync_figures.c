@@ -37,25 +37,13 @@
 #include "core/log.h"
 #include "harness.h"
 #include "pg_rig.h"
+#include "sync_util.h"
 #include "store/db.h"
 
 #define WAIT_MS 300000
 
 static struct pg_rig pg;
 static PGconn *conn;
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 static int cmp64(const void *a, const void *b)
 {
@@ -73,65 +61,12 @@ static int64_t pct(int64_t *v, int n, int p)
 
 static PGconn *db(void)
 {
-	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		PQfinish(conn);
-		conn = PQconnectdb(pg.conninfo);
-	}
-	return conn;
+	return su_conn(&conn, pg.conninfo);
 }
 
 static int64_t county_count(const char *gw)
 {
-	const char *v[] = {gw};
-	PGresult *res = PQexecParams(db(), "SELECT count(*) FROM call_events WHERE gateway = $1", 1,
-				     NULL, v, NULL, NULL, 0);
-	int64_t n = -1;
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return n;
-}
-
-/* Events in the local call log at path (a read-only look), or -1. */
-static int64_t local_count(const char *path)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, "SELECT count(*) FROM incident_events", -1, &st, NULL) ==
-		SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
-}
-
-static pid_t sync_start(const char *conf, const char *log)
-{
-	char bin[256];
-	snprintf(bin, sizeof(bin), "%s/rinki-sync", h_bin());
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(bin, bin, "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static void sync_stop(pid_t pid)
-{
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
+	return su_county_count(db(), gw);
 }
 
 /* ---- (1) page latency with and without rinki-sync, and the sync lag --------------------- */
@@ -196,7 +131,7 @@ static int part_latency(int n, int poll_ms)
 	if (side_start(&with, true, poll_ms) < 0 || side_start(&without, false, 0) < 0)
 		goto out;
 	snprintf(slog, sizeof(slog), "%s/sync.log", with.rig.dir);
-	sync = sync_start(with.rig.conf, slog);
+	sync = su_sync_start(h_bin(), with.rig.conf, NULL, slog);
 	if (sync < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
@@ -206,9 +141,9 @@ static int part_latency(int n, int poll_ms)
 		h_pump(&with.rig, 25);
 		h_pump(&without.rig, 25);
 	}
-	int64_t local = local_count(with.rig.db), end = mono_ms() + WAIT_MS;
-	while (county_count("lag-a") != local && mono_ms() < end)
-		pause_ms(20);
+	int64_t local = su_local_count(with.rig.db), end = su_mono_ms() + WAIT_MS;
+	while (county_count("lag-a") != local && su_mono_ms() < end)
+		su_pause_ms(20);
 	if (county_count("lag-a") != local) {
 		fprintf(stderr, "sync_figures: the county has %lld of %lld events (see %s)\n",
 			(long long)county_count("lag-a"), (long long)local, slog);
@@ -241,7 +176,7 @@ static int part_latency(int n, int poll_ms)
 	       pct(without.lat, n, 99) / 1000.0);
 	rc = 0;
 out:
-	sync_stop(sync);
+	su_sync_stop(&sync, SIGTERM);
 	h_rig_fini(&with.rig);
 	h_rig_fini(&without.rig);
 	free(with.lat);
@@ -284,45 +219,41 @@ static int write_hour(const char *path, int incidents)
 
 static int part_backlog(int incidents)
 {
-	char dir[] = "/tmp/rinki-figs-XXXXXX", dbp[64], conf[64], log[64], cmd[96];
+	char dir[] = "/tmp/rinki-figs-XXXXXX", dbp[64], conf[64], log[64];
 	int64_t total = (int64_t)incidents * 8, t_up, t_first = 0, t_done = 0, end;
 	pid_t sync = 0;
 	int rc = -1;
-	FILE *f;
 
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(dbp, sizeof(dbp), "%s/rinki.db", dir);
 	snprintf(conf, sizeof(conf), "%s/rinki.conf", dir);
 	snprintf(log, sizeof(log), "%s/sync.log", dir);
-	f = fopen(conf, "w");
-	if (!f)
+	if (su_write_file(conf,
+			  "db.path %s\ncounty.conninfo %s\ncounty.gateway_id hour-a\n"
+			  "county.retry_max 1\ncounty.status_file %s/sync.status\nlog.level warn\n",
+			  dbp, pg.conninfo, dir) < 0)
 		goto out;
-	fprintf(f,
-		"db.path %s\ncounty.conninfo %s\ncounty.gateway_id hour-a\ncounty.retry_max 1\n"
-		"county.status_file %s/sync.status\nlog.level warn\n",
-		dbp, pg.conninfo, dir);
-	fclose(f);
 	if (pg_rig_stop_server(&pg, "fast") < 0)
 		goto out;
 	PQfinish(conn);
 	conn = NULL;
-	sync = sync_start(conf, log); /* finds the county away and retries */
+	sync = su_sync_start(h_bin(), conf, NULL, log); /* finds the county away and retries */
 	if (sync < 0 || write_hour(dbp, incidents) < 0)
 		goto out;
 	if (pg_rig_start_server(&pg) < 0)
 		goto out;
-	t_up = mono_ms();
+	t_up = su_mono_ms();
 	end = t_up + WAIT_MS;
-	while (mono_ms() < end) {
+	while (su_mono_ms() < end) {
 		int64_t c = county_count("hour-a");
 		if (c > 0 && !t_first)
-			t_first = mono_ms();
+			t_first = su_mono_ms();
 		if (c == total) {
-			t_done = mono_ms();
+			t_done = su_mono_ms();
 			break;
 		}
-		pause_ms(5);
+		su_pause_ms(5);
 	}
 	if (!t_done) {
 		fprintf(stderr, "sync_figures: the backlog did not drain (see %s)\n", log);
@@ -335,11 +266,10 @@ static int part_backlog(int incidents)
 	       (double)total * 1000.0 / (double)(t_done - t_first > 0 ? t_done - t_first : 1));
 	rc = 0;
 out:
-	sync_stop(sync);
+	su_sync_stop(&sync, SIGTERM);
 	if (!pg.up)
 		pg_rig_start_server(&pg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (su_rm_rf(dir) < 0)
 		rc = -1;
 	return rc;
 }
@@ -364,7 +294,6 @@ int main(int argc, char **argv)
 	rc = part_latency(n, poll_ms);
 	if (rc == 0)
 		rc = part_backlog(incidents);
-	PQfinish(conn);
-	pg_rig_fini(&pg);
+	su_county_down(&pg, &conn);
 	return rc == 0 ? 0 : 1;
 }

@@ -22,43 +22,24 @@
 
 #include "core/log.h"
 #include "pg_rig.h"
+#include "sync_util.h"
 #include "store/db.h"
 
 #define EVENTS	600
 #define RATE	20 /* events per second */
 #define WAIT_MS 60000
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* One integer (or -1) from sql on pg. */
 static long long q(PGconn *pg, const char *sql)
 {
-	PGresult *res = PQexec(pg, sql);
-	long long v = -1;
-
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return v;
+	return su_q_i64(pg, sql, NULL);
 }
 
 int main(int argc, char **argv)
 {
 	const char *bin_dir = getenv("RINKI_BIN") ? getenv("RINKI_BIN") : "build";
 	int poll_ms = argc > 1 ? atoi(argv[1]) : 200;
-	char dir[] = "/tmp/rinki-lag-XXXXXX", db[64], conf[64], bin[256], out[96];
+	char dir[] = "/tmp/rinki-lag-XXXXXX", db[64], conf[64], out[96];
 	struct pg_rig rig;
 	struct gw_db *gdb = NULL;
 	PGconn *pg = NULL;
@@ -72,32 +53,21 @@ int main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/rinki.db", dir);
 	snprintf(conf, sizeof(conf), "%s/rinki.conf", dir);
 	snprintf(out, sizeof(out), "%s/sync.log", dir);
-	snprintf(bin, sizeof(bin), "%s/rinki-sync", bin_dir);
-	FILE *f = fopen(conf, "w");
 	pg = PQconnectdb(rig.conninfo);
-	if (!f || PQstatus(pg) != CONNECTION_OK || gw_db_open(db, &gdb) < 0) {
-		fprintf(stderr, "sync_lag: setup failed\n");
-		if (f)
-			fclose(f);
-		goto out;
-	}
-	fprintf(f,
+	if (PQstatus(pg) != CONNECTION_OK || gw_db_open(db, &gdb) < 0 ||
+	    su_write_file(
+		conf,
 		"db.path %s\ncounty.conninfo %s\ncounty.gateway_id lag\ncounty.poll_ms %d\n"
 		"county.status_file %s/sync.status\nlog.level warn\n",
-		db, rig.conninfo, poll_ms, dir);
-	fclose(f);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execl(bin, bin, "-c", conf, (char *)NULL);
-		_exit(127);
+		db, rig.conninfo, poll_ms, dir) < 0) {
+		fprintf(stderr, "sync_lag: setup failed\n");
+		goto out;
 	}
+	pid = su_sync_start(bin_dir, conf, NULL, out);
 	if (pid < 0)
 		goto out;
 	for (int n = 0; n < EVENTS; n++) {
-		int64_t t = wall_ms();
+		int64_t t = su_wall_ms();
 		int r;
 		if (n % 10 == 0) {
 			struct gw_incident_rec rec = {
@@ -112,16 +82,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sync_lag: local write failed\n");
 			goto out;
 		}
-		pause_ms(1000 / RATE);
+		su_pause_ms(1000 / RATE);
 	}
-	for (int64_t end = wall_ms() + WAIT_MS;
+	for (int64_t end = su_wall_ms() + WAIT_MS;
 	     q(pg, "SELECT count(*) FROM call_events WHERE gateway = 'lag'") < EVENTS;) {
-		if (wall_ms() > end) {
+		if (su_wall_ms() > end) {
 			fprintf(stderr, "sync_lag: not every event reached the county (see %s)\n",
 				out);
 			goto out;
 		}
-		pause_ms(50);
+		su_pause_ms(50);
 	}
 	static const char lag[] = "(extract(epoch FROM received) * 1000)::int8 - t_ms";
 	char sql[3][256];
@@ -138,15 +108,11 @@ int main(int argc, char **argv)
 	       EVENTS, RATE, poll_ms, q(pg, sql[0]), q(pg, sql[1]), q(pg, sql[2]));
 	rc = 0;
 out:
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
+	su_sync_stop(&pid, SIGTERM);
 	gw_db_close(gdb);
 	PQfinish(pg);
 	pg_rig_fini(&rig);
-	snprintf(bin, sizeof(bin), "rm -rf %s", dir);
-	if (system(bin) != 0)
+	if (su_rm_rf(dir) < 0)
 		rc = 1;
 	return rc;
 }

@@ -27,6 +27,7 @@
 
 #include "harness.h"
 #include "pg_rig.h"
+#include "sync_util.h"
 
 #define AINO "+358401234567"
 
@@ -54,25 +55,15 @@ static int teardown(void **state)
 /* rinki-sync with args on a configuration for gateway id of rig r; exit status, out. */
 static int run_sync(struct h_rig *r, const char *id, const char *args, char *out, size_t len)
 {
-	char conf[160], cmd[512];
-	FILE *f, *p;
-	size_t n;
+	char conf[160];
 
 	snprintf(conf, sizeof(conf), "%s/sync.conf", r->dir);
-	f = fopen(conf, "w");
-	assert_non_null(f);
-	fprintf(f,
-		"db.path %s\ncounty.conninfo %s\ncounty.gateway_id %s\ncounty.status_file "
-		"%s/sync.status\n",
-		r->db, county.conninfo, id, r->dir);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "%s/rinki-sync -c %s %s 2>&1", h_bin(), conf, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	assert_int_equal(su_write_file(conf,
+				       "db.path %s\ncounty.conninfo %s\ncounty.gateway_id %s\n"
+				       "county.status_file %s/sync.status\n",
+				       r->db, county.conninfo, id, r->dir),
+			 0);
+	return su_sync_run(h_bin(), conf, args, out, len);
 }
 
 static void test_standby_takes_the_next_call(void **state)

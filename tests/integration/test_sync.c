@@ -46,7 +46,9 @@
 
 #include "county.h"
 #include "core/log.h"
+#include "harness.h"
 #include "pg_rig.h"
+#include "sync_util.h"
 #include "store/db.h"
 
 #define WAIT_MS	    30000
@@ -61,74 +63,35 @@ static struct {
 	PGconn *pg;		 /* the test's own connection */
 } srv;
 
-/* ---- small process helpers -------------------------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static void rm_rf(const char *dir)
-{
-	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
-	pid_t pid = fork();
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-}
-
 /* ---- the test's own view of the county database ----------------------------------------- */
 
 static PGconn *db_conn(void)
 {
-	if (!srv.pg || PQstatus(srv.pg) != CONNECTION_OK) {
-		char ci[256];
-		snprintf(ci, sizeof(ci), "%s%s", srv.conninfo,
-			 srv.conninfo_db ? srv.conninfo_db : "");
-		PQfinish(srv.pg);
-		srv.pg = PQconnectdb(ci);
-	}
-	return srv.pg;
+	char ci[256];
+
+	snprintf(ci, sizeof(ci), "%s%s", srv.conninfo, srv.conninfo_db ? srv.conninfo_db : "");
+	return su_conn(&srv.pg, ci);
 }
 
 /* One integer from sql (with up to one text parameter); -1 on any error. */
 static int64_t q_i64(const char *sql, const char *param)
 {
-	const char *v[] = {param};
-	PGresult *res = PQexecParams(db_conn(), sql, param ? 1 : 0, NULL, v, NULL, NULL, 0);
-	int64_t n = -1;
-
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return n;
+	return su_q_i64(db_conn(), sql, param);
 }
 
 static int64_t county_count(const char *gw)
 {
-	return q_i64("SELECT count(*) FROM call_events WHERE gateway = $1", gw);
+	return su_county_count(db_conn(), gw);
 }
 
 /* Wait until gateway gw has want events in the county. 0, or -1 after WAIT_MS. */
 static int wait_count(const char *gw, int64_t want)
 {
-	int64_t end = now_ms() + WAIT_MS;
-	while (now_ms() < end) {
+	int64_t end = su_mono_ms() + WAIT_MS;
+	while (su_mono_ms() < end) {
 		if (county_count(gw) == want)
 			return 0;
-		pause_ms(POLL_MS);
+		su_pause_ms(POLL_MS);
 	}
 	fprintf(stderr, "timeout: %s has %lld events in the county, want %lld\n", gw,
 		(long long)county_count(gw), (long long)want);
@@ -137,115 +100,25 @@ static int wait_count(const char *gw, int64_t want)
 
 static int wait_count_above(const char *gw, int64_t above)
 {
-	int64_t end = now_ms() + WAIT_MS;
-	while (now_ms() < end) {
+	int64_t end = su_mono_ms() + WAIT_MS;
+	while (su_mono_ms() < end) {
 		if (county_count(gw) > above)
 			return 0;
-		pause_ms(1);
+		su_pause_ms(1);
 	}
 	return -1;
 }
 
-/*
- * Exactly once: the county's (seq, hash) rows of gw equal the local log's (id, hash) rows
- * one for one, in order. Returns how many matched, or -1 (printing the first difference).
- */
+/* Exactly once: the county's (seq, hash) rows of gw equal the local log's (id, hash). */
 static int64_t same_log(const char *gw, const char *db_path)
 {
-	const char *v[] = {gw};
-	PGresult *res = PQexecParams(db_conn(),
-				     "SELECT seq, encode(hash, 'hex') FROM call_events"
-				     " WHERE gateway = $1 ORDER BY seq",
-				     1, NULL, v, NULL, NULL, 0);
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t n = 0, rows;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		goto bad;
-	rows = PQntuples(res);
-	if (sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h, "SELECT id, lower(hex(hash)) FROM incident_events ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto bad;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n >= rows ||
-		    strtoll(PQgetvalue(res, n, 0), NULL, 10) != sqlite3_column_int64(st, 0) ||
-		    strcmp(PQgetvalue(res, n, 1), (const char *)sqlite3_column_text(st, 1)) != 0) {
-			fprintf(stderr,
-				"%s: local event %lld differs from county row %lld of %lld\n", gw,
-				(long long)sqlite3_column_int64(st, 0), (long long)n + 1,
-				(long long)rows);
-			goto bad;
-		}
-		n++;
-	}
-	if (n != rows) {
-		fprintf(stderr, "%s: county has %lld rows, local log %lld\n", gw, (long long)rows,
-			(long long)n);
-		goto bad;
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	PQclear(res);
-	return n;
-bad:
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	PQclear(res);
-	return -1;
+	return su_same_log(db_conn(), gw, db_path);
 }
 
-/*
- * The county's incident rows of gw equal the local incidents row for row (what the open
- * and closing events pushed so far say). Returns how many, or -1 (printing the first
- * difference).
- */
+/* The county's incident rows of gw equal the local incidents row for row. */
 static int64_t same_incidents(const char *gw, const char *db_path)
 {
-	static const char cols[] =
-	    "id || '|' || started_ms || '|' || caller || '|' || coalesce(caller_name, '') || '|'"
-	    " || coalesce(line, '') || '|' || radio_cci || '|' || coalesce(ended_ms, -1) || '|'"
-	    " || coalesce(outcome, '') || '|' || coalesce(cause, -1) || '|'"
-	    " || coalesce(accepted_by, '')";
-	char pg_sql[512], lite_sql[512];
-	const char *v[] = {gw};
-	PGresult *res;
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t n = 0, rows;
-
-	snprintf(pg_sql, sizeof(pg_sql), "SELECT %s FROM incidents WHERE gateway = $1 ORDER BY id",
-		 cols);
-	snprintf(lite_sql, sizeof(lite_sql), "SELECT %s FROM incidents ORDER BY id", cols);
-	res = PQexecParams(db_conn(), pg_sql, 1, NULL, v, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
-	    sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h, lite_sql, -1, &st, NULL) != SQLITE_OK) {
-		n = -1;
-		goto out;
-	}
-	rows = PQntuples(res);
-	while (n >= 0 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *local = (const char *)sqlite3_column_text(st, 0);
-		if (n >= rows || strcmp(PQgetvalue(res, n, 0), local) != 0) {
-			fprintf(stderr, "%s: local incident %s, county %s\n", gw, local,
-				n < rows ? PQgetvalue(res, n, 0) : "(none)");
-			n = -1;
-		} else {
-			n++;
-		}
-	}
-	if (n >= 0 && n != rows) {
-		fprintf(stderr, "%s: county has %lld incidents, local log %lld\n", gw,
-			(long long)rows, (long long)n);
-		n = -1;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	PQclear(res);
-	return n;
+	return su_same_incidents(db_conn(), gw, db_path);
 }
 
 /* ---- a gateway: its call log and its rinki-sync ----------------------------------------- */
@@ -274,7 +147,6 @@ static struct gw *gw_new(const char *id, int batch)
 {
 	char dir[sizeof(pool[0].dir)];
 	struct gw *g;
-	FILE *f;
 	int i = 0;
 
 	while (in_use[i])
@@ -293,14 +165,13 @@ static struct gw *gw_new(const char *id, int batch)
 	snprintf(g->status, sizeof(g->status), "%s/sync.status", dir);
 	snprintf(g->log, sizeof(g->log), "%s/sync.log", dir);
 	assert_int_equal(gw_db_open(g->db, &g->db_h), 0);
-	f = fopen(g->conf, "w");
-	assert_non_null(f);
-	fprintf(f,
-		"db.path %s\ncounty.conninfo %s application_name=" APP_NAME "%s\n"
-		"county.gateway_id %s\ncounty.batch %d\ncounty.poll_ms 100\ncounty.retry_max 1\n"
-		"county.status_file %s\n",
-		g->db, srv.conninfo, conn_extra, id, batch, g->status);
-	fclose(f);
+	assert_int_equal(su_write_file(g->conf,
+				       "db.path %s\ncounty.conninfo %s application_name=" APP_NAME
+				       "%s\n"
+				       "county.gateway_id %s\ncounty.batch %d\ncounty.poll_ms 100\n"
+				       "county.retry_max 1\ncounty.status_file %s\n",
+				       g->db, srv.conninfo, conn_extra, id, batch, g->status),
+			 0);
 	return g;
 }
 
@@ -339,56 +210,20 @@ static void gw_write(struct gw *g, int n)
 
 static void gw_start_sync(struct gw *g)
 {
-	char bin[256];
-	const char *dir = getenv("RINKI_BIN");
-
-	snprintf(bin, sizeof(bin), "%s/rinki-sync", dir ? dir : "build/san/bin");
-	g->sync = fork();
+	g->sync = su_sync_start(h_bin(), g->conf, NULL, g->log);
 	assert_true(g->sync >= 0);
-	if (g->sync == 0) {
-		int fd = open(g->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(bin, bin, "-c", g->conf, (char *)NULL);
-		_exit(127);
-	}
 }
 
 /* Stop rinki-sync with sig and reap it; returns its wait status. */
 static int gw_stop_sync(struct gw *g, int sig)
 {
-	int st = -1;
-	if (g->sync <= 0)
-		return -1;
-	kill(g->sync, sig);
-	waitpid(g->sync, &st, 0);
-	g->sync = 0;
-	return st;
+	return su_sync_stop(&g->sync, sig);
 }
 
 /* The status file has a line "key value" with this value (bounded wait). 0 or -1. */
 static int wait_status(struct gw *g, const char *line)
 {
-	int64_t end = now_ms() + WAIT_MS;
-	char want[128], buf[1024];
-
-	snprintf(want, sizeof(want), "\n%s\n", line);
-	while (now_ms() < end) {
-		FILE *f = fopen(g->status, "r");
-		if (f) {
-			size_t n = fread(buf + 1, 1, sizeof(buf) - 2, f);
-			fclose(f);
-			buf[0] = '\n';
-			buf[n + 1] = '\0';
-			if (strstr(buf, want))
-				return 0;
-		}
-		pause_ms(POLL_MS);
-	}
-	fprintf(stderr, "timeout waiting for status '%s' in %s\n", line, g->status);
-	return -1;
+	return su_wait_status(g->status, line, WAIT_MS);
 }
 
 /* The value of key in the status file now, or -1. */
@@ -424,12 +259,12 @@ static int log_count(struct gw *g, const char *needle)
 /* rinki-sync's log (stderr) has a line containing needle (bounded wait). 0 or -1. */
 static int wait_log(struct gw *g, const char *needle)
 {
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = su_mono_ms() + WAIT_MS;
 
-	while (now_ms() < end) {
+	while (su_mono_ms() < end) {
 		if (log_count(g, needle) > 0)
 			return 0;
-		pause_ms(POLL_MS);
+		su_pause_ms(POLL_MS);
 	}
 	fprintf(stderr, "timeout waiting for '%s' in %s\n", needle, g->log);
 	return -1;
@@ -442,7 +277,7 @@ static void gw_fini(struct gw *g)
 		gw_stop_sync(g, SIGKILL);
 	gw_db_close(g->db_h);
 	g->db_h = NULL;
-	rm_rf(g->dir);
+	su_rm_rf(g->dir);
 }
 
 /* After each test: what a failed assertion left behind (rinki-sync processes, files). */
@@ -466,19 +301,7 @@ static int teardown(void **state)
 /* rinki-sync --verify against the county; its exit status, output to out. */
 static int run_verify(const struct gw *g, char *out, size_t len)
 {
-	char cmd[512];
-	const char *dir = getenv("RINKI_BIN");
-	FILE *p;
-	size_t n;
-
-	snprintf(cmd, sizeof(cmd), "%s/rinki-sync -c %s --verify 2>&1", dir ? dir : "build/san/bin",
-		 g->conf);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return su_sync_run(h_bin(), g->conf, "--verify", out, len);
 }
 
 /* ---- the tests -------------------------------------------------------------------------- */
@@ -555,16 +378,16 @@ static void test_server_restart(void **state)
 static int wait_backend(const char *cond, int poll_ms)
 {
 	char sql[256];
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = su_mono_ms() + WAIT_MS;
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" APP_NAME
 		 "' AND %s",
 		 cond);
-	while (now_ms() < end) {
+	while (su_mono_ms() < end) {
 		if (q_i64(sql, NULL) == 1)
 			return 0;
-		pause_ms(poll_ms);
+		su_pause_ms(poll_ms);
 	}
 	return -1;
 }
@@ -1062,7 +885,7 @@ static void test_roster_kill(void **state)
 	for (size_t k = 0; k < sizeof(delays_ms) / sizeof(delays_ms[0]); k++) {
 		gw_start_sync(g);
 		assert_int_equal(wait_log(g, "resuming after it"), 0);
-		pause_ms(delays_ms[k]);
+		su_pause_ms(delays_ms[k]);
 		gw_stop_sync(g, SIGKILL);
 		local_roster(g, &workers, &version, NULL, 0);
 		assert_true((workers == 3 && version == v_old) ||
@@ -1091,19 +914,7 @@ static void test_roster_kill(void **state)
 /* rinki-sync with args (a report or --once) on g's configuration; exit status, out. */
 static int run_sync(const struct gw *g, const char *args, char *out, size_t len)
 {
-	char cmd[768];
-	const char *dir = getenv("RINKI_BIN");
-	FILE *p;
-	size_t n;
-
-	snprintf(cmd, sizeof(cmd), "%s/rinki-sync -c %s %s 2>&1", dir ? dir : "build/san/bin",
-		 g->conf, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return su_sync_run(h_bin(), g->conf, args, out, len);
 }
 
 /* One authority call in g's log at t: paged, accepted when outcome is "completed". */
@@ -1219,16 +1030,16 @@ static void test_down_during_incidents(void **state)
 	srv.pg = NULL;
 	assert_int_equal(wait_status(g, "state down"), 0);
 	/* 50 incidents spread over the time the county is away */
-	int64_t start = now_ms();
+	int64_t start = su_mono_ms();
 	for (int i = 40; i < 90; i++) {
 		call_at(g, t0 + i * 60000, "2269001", i % 3 ? "completed" : "unanswered");
 		n += i % 3 ? 4 : 3;
 		int64_t due = start + (int64_t)(i - 39) * down_s * 1000 / 50;
-		if (due > now_ms())
-			pause_ms((int)(due - now_ms()));
+		if (due > su_mono_ms())
+			su_pause_ms((int)(due - su_mono_ms()));
 	}
 	printf("county away for %.1f s while 50 incidents were logged\n",
-	       (double)(now_ms() - start) / 1000);
+	       (double)(su_mono_ms() - start) / 1000);
 	assert_int_equal(pg_rig_start_server(&srv.rig), 0);
 	for (int i = 90; i < 100; i++, n += 4)
 		call_at(g, t0 + i * 60000, "2269001", "completed");
@@ -1299,18 +1110,14 @@ static void test_clock_skew(void **state)
 static int server_up(void **state)
 {
 	(void)state;
-	if (pg_rig_start(&srv.rig) < 0)
-		return -1;
-	srv.conninfo = srv.rig.conninfo;
-	return PQstatus(db_conn()) == CONNECTION_OK ? 0 : -1;
+	srv.conninfo = srv.rig.conninfo; /* filled in by su_county_up() */
+	return su_county_up(&srv.rig, &srv.pg);
 }
 
 static int server_down(void **state)
 {
 	(void)state;
-	PQfinish(srv.pg);
-	srv.pg = NULL;
-	pg_rig_fini(&srv.rig);
+	su_county_down(&srv.rig, &srv.pg);
 	return 0;
 }
 

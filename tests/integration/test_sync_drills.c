@@ -32,7 +32,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,7 @@
 
 #include "harness.h"
 #include "pg_rig.h"
+#include "sync_util.h"
 #include "store/db.h"
 
 #define WAIT_MS 60000
@@ -52,27 +52,7 @@ static struct {
 	PGconn *pg; /* the test's own connection */
 } srv;
 
-/* ---- small helpers ---------------------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
+/* ---- small helpers (the rest in sync_util) ---------------------------------------------- */
 
 static int env_int(const char *name, int def, int lo, int hi)
 {
@@ -93,195 +73,64 @@ static int env_int(const char *name, int def, int lo, int hi)
 
 static PGconn *db_conn(void)
 {
-	if (!srv.pg || PQstatus(srv.pg) != CONNECTION_OK) {
-		PQfinish(srv.pg);
-		srv.pg = PQconnectdb(srv.rig.conninfo);
-	}
-	return srv.pg;
+	return su_conn(&srv.pg, srv.rig.conninfo);
 }
 
 static int64_t county_count(const char *gw)
 {
-	const char *v[] = {gw};
-	PGresult *res =
-	    PQexecParams(db_conn(), "SELECT count(*) FROM call_events WHERE gateway = $1", 1, NULL,
-			 v, NULL, NULL, 0);
-	int64_t n = -1;
-
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return n;
-}
-
-static int64_t local_count(const char *db_path)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	if (sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, "SELECT count(*) FROM incident_events", -1, &st, NULL) ==
-		SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
+	return su_county_count(db_conn(), gw);
 }
 
 /* Wait until the county holds as many events of gw as the local log. 0, or -1 after WAIT_MS. */
 static int wait_caught_up(const char *gw, const char *db_path)
 {
-	int64_t end = mono_ms() + WAIT_MS;
-	while (mono_ms() < end) {
-		int64_t local = local_count(db_path);
+	int64_t end = su_mono_ms() + WAIT_MS;
+	while (su_mono_ms() < end) {
+		int64_t local = su_local_count(db_path);
 		if (local > 0 && county_count(gw) == local)
 			return 0;
-		pause_ms(POLL_MS);
+		su_pause_ms(POLL_MS);
 	}
 	fprintf(stderr, "timeout: %s has %lld events in the county, %lld locally\n", gw,
-		(long long)county_count(gw), (long long)local_count(db_path));
+		(long long)county_count(gw), (long long)su_local_count(db_path));
 	return -1;
 }
 
-/*
- * The rows of sql_pg (county, parameter $1 = gw) equal those of sql_lite (the local log at
- * db_path) one for one, in order, each row being one text column. Returns how many, or -1
- * (printing the first difference).
- */
-static int64_t same_rows(const char *gw, const char *db_path, const char *sql_pg,
-			 const char *sql_lite)
-{
-	const char *v[] = {gw};
-	PGresult *res = PQexecParams(db_conn(), sql_pg, 1, NULL, v, NULL, NULL, 0);
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t n = 0, rows = 0;
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
-	    sqlite3_open_v2(db_path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h, sql_lite, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "%s: query failed: %s\n", gw, PQerrorMessage(db_conn()));
-		n = -1;
-		goto out;
-	}
-	rows = PQntuples(res);
-	while (n >= 0 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *local = (const char *)sqlite3_column_text(st, 0);
-		if (n >= rows || strcmp(PQgetvalue(res, n, 0), local) != 0) {
-			fprintf(stderr, "%s: local row %s, county row %lld: %s\n", gw, local,
-				(long long)n + 1, n < rows ? PQgetvalue(res, n, 0) : "(none)");
-			n = -1;
-		} else {
-			n++;
-		}
-	}
-	if (n >= 0 && n != rows) {
-		fprintf(stderr, "%s: county has %lld rows, local log %lld\n", gw, (long long)rows,
-			(long long)n);
-		n = -1;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	PQclear(res);
-	return n;
-}
-
-/* Exactly once: county (seq, hash) of gw == local (id, hash), in order. Count or -1. */
 static int64_t same_log(const char *gw, const char *db_path)
 {
-	return same_rows(gw, db_path,
-			 "SELECT seq || ' ' || encode(hash, 'hex') FROM call_events"
-			 " WHERE gateway = $1 ORDER BY seq",
-			 "SELECT id || ' ' || lower(hex(hash)) FROM incident_events ORDER BY id");
+	return su_same_log(db_conn(), gw, db_path);
 }
 
-/* The county's incident rows of gw equal the local incidents. Count or -1. */
 static int64_t same_incidents(const char *gw, const char *db_path)
 {
-#define INC_COLS                                                                                   \
-	"id || '|' || started_ms || '|' || caller || '|' || coalesce(caller_name, '') || '|'"      \
-	" || coalesce(line, '') || '|' || radio_cci || '|' || coalesce(ended_ms, -1) || '|'"       \
-	" || coalesce(outcome, '') || '|' || coalesce(cause, -1) || '|'"                           \
-	" || coalesce(accepted_by, '')"
-	return same_rows(gw, db_path,
-			 "SELECT " INC_COLS " FROM incidents WHERE gateway = $1 ORDER BY id",
-			 "SELECT " INC_COLS " FROM incidents ORDER BY id");
-#undef INC_COLS
+	return su_same_incidents(db_conn(), gw, db_path);
 }
 
 /* Start rinki-sync -c conf, stdout and stderr to log. The pid. */
 static pid_t sync_start(const char *conf, const char *log)
 {
-	char bin[256];
-	pid_t pid;
-
-	snprintf(bin, sizeof(bin), "%s/rinki-sync", h_bin());
-	pid = fork();
+	pid_t pid = su_sync_start(h_bin(), conf, NULL, log);
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(bin, bin, "-c", conf, (char *)NULL);
-		_exit(127);
-	}
 	return pid;
 }
 
 /* SIGTERM and reap; true when it exited 0. */
 static bool sync_stop(pid_t *pid)
 {
-	int st = -1;
-	if (*pid <= 0)
-		return false;
-	kill(*pid, SIGTERM);
-	waitpid(*pid, &st, 0);
-	*pid = 0;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	int st = su_sync_stop(pid, SIGTERM);
+	return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* The status file has the line exactly (bounded wait). 0 or -1. */
 static int wait_status(const char *path, const char *line)
 {
-	int64_t end = mono_ms() + WAIT_MS;
-	char want[128], buf[1024];
-
-	snprintf(want, sizeof(want), "\n%s\n", line);
-	while (mono_ms() < end) {
-		FILE *f = fopen(path, "r");
-		if (f) {
-			size_t n = fread(buf + 1, 1, sizeof(buf) - 2, f);
-			fclose(f);
-			buf[0] = '\n';
-			buf[n + 1] = '\0';
-			if (strstr(buf, want))
-				return 0;
-		}
-		pause_ms(POLL_MS);
-	}
-	fprintf(stderr, "timeout waiting for status '%s' in %s\n", line, path);
-	return -1;
+	return su_wait_status(path, line, WAIT_MS);
 }
 
 /* rinki-sync -c conf --verify: its exit status, its output in out. */
 static int run_verify(const char *conf, char *out, size_t len)
 {
-	char cmd[512];
-	FILE *p;
-	size_t n;
-
-	snprintf(cmd, sizeof(cmd), "%s/rinki-sync -c %s --verify 2>&1", h_bin(), conf);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return su_sync_run(h_bin(), conf, "--verify", out, len);
 }
 
 /* The county conf lines for gateway id, status file in dir. */
@@ -337,7 +186,7 @@ static void test_county_down(void **state)
 		if (i == n * 3 / 10) {
 			at_stop = county_count("drill-down");
 			assert_int_equal(pg_rig_stop_server(&srv.rig, "immediate"), 0);
-			stopped_at = mono_ms();
+			stopped_at = su_mono_ms();
 		}
 		one_incident(i);
 		if (gap_ms)
@@ -345,15 +194,16 @@ static void test_county_down(void **state)
 		if (stopped_at && !srv.rig.up && i == n * 3 / 10)
 			/* rinki-sync has new events to push and finds the county away */
 			assert_int_equal(wait_status(status, "state down"), 0);
-		if (!srv.rig.up && i + 1 >= n * 6 / 10 && mono_ms() - stopped_at >= down_s * 1000) {
-			down_ms = mono_ms() - stopped_at;
+		if (!srv.rig.up && i + 1 >= n * 6 / 10 &&
+		    su_mono_ms() - stopped_at >= down_s * 1000) {
+			down_ms = su_mono_ms() - stopped_at;
 			assert_int_equal(pg_rig_start_server(&srv.rig), 0);
 		}
 	}
 	if (!srv.rig.up) { /* the calls were over before the outage was: hold it to its length */
-		while (mono_ms() - stopped_at < down_s * 1000)
-			pause_ms(100);
-		down_ms = mono_ms() - stopped_at;
+		while (su_mono_ms() - stopped_at < down_s * 1000)
+			su_pause_ms(100);
+		down_ms = su_mono_ms() - stopped_at;
 		assert_int_equal(pg_rig_start_server(&srv.rig), 0);
 	}
 	/* rinkid stopped: everything it will ever write for these calls is in the log */
@@ -404,7 +254,6 @@ static struct skewed gws[2];
 static void skewed_init(struct skewed *g, const char *id, int64_t skew_ms)
 {
 	char dir[sizeof(g->dir)] = "/tmp/rinki-skew-XXXXXX", cc[512];
-	FILE *f;
 
 	memset(g, 0, sizeof(*g));
 	g->id = id;
@@ -417,16 +266,13 @@ static void skewed_init(struct skewed *g, const char *id, int64_t skew_ms)
 	snprintf(g->status, sizeof(g->status), "%s/sync.status", dir);
 	assert_int_equal(gw_db_open(g->db, &g->h), 0);
 	county_conf(cc, sizeof(cc), id, dir);
-	f = fopen(g->conf, "w");
-	assert_non_null(f);
-	fprintf(f, "db.path %s\n%s", g->db, cc);
-	fclose(f);
+	assert_int_equal(su_write_file(g->conf, "db.path %s\n%s", g->db, cc), 0);
 }
 
 /* One event at this gateway's clock: an incident opened, a page, or the incident closed. */
 static void skewed_event(struct skewed *g)
 {
-	int64_t t = wall_ms() + g->skew_ms;
+	int64_t t = su_wall_ms() + g->skew_ms;
 	int k = (int)(g->events % 4);
 
 	if (k == 0) {
@@ -478,7 +324,7 @@ static void test_clock_skew(void **state)
 		skewed_event(&gws[0]);
 		skewed_event(&gws[1]);
 		if (i % 20 == 0) /* let some batches go while the logs grow */
-			pause_ms(50);
+			su_pause_ms(50);
 	}
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(wait_caught_up(gws[k].id, gws[k].db), 0);
@@ -519,17 +365,13 @@ static int skew_teardown(void **state)
 static int server_up(void **state)
 {
 	(void)state;
-	if (pg_rig_start(&srv.rig) < 0)
-		return -1;
-	return PQstatus(db_conn()) == CONNECTION_OK ? 0 : -1;
+	return su_county_up(&srv.rig, &srv.pg);
 }
 
 static int server_down(void **state)
 {
 	(void)state;
-	PQfinish(srv.pg);
-	srv.pg = NULL;
-	pg_rig_fini(&srv.rig);
+	su_county_down(&srv.rig, &srv.pg);
 	return 0;
 }
 
