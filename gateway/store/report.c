@@ -744,8 +744,6 @@ static void write_json(const struct gw_report *r, const struct gw_roster *names,
 			first = false;
 		}
 	fputc(']', f);
-
-	fputc(']', f);
 	if (r->n_gateways) {
 		fputs(",\"gateways\":[", f);
 		for (size_t i = 0; i < r->n_gateways; i++) {
