@@ -122,13 +122,38 @@ static void add_raw(struct gw_event *e, const char *key, const char *v)
 	if (e->full)
 		return;
 	size_t room = sizeof(e->buf) - KEPT_BACK - e->len;
-	int n = snprintf(e->buf + e->len, room, ",\"%s\":%s", key, v);
-	if (n < 0 || (size_t)n >= room) {
+	/* ,"key":v by hand: an event goes out before the ATD of a page (issue #13) */
+	size_t kl = strlen(key), vl = strlen(v), n = kl + vl + 4;
+	if (n >= room) {
 		e->buf[e->len] = '\0';
 		e->full = true;
 		return;
 	}
-	e->len += (size_t)n;
+	char *o = e->buf + e->len;
+	o[0] = ',';
+	o[1] = '"';
+	memcpy(o + 2, key, kl);
+	o[2 + kl] = '"';
+	o[3 + kl] = ':';
+	memcpy(o + 4 + kl, v, vl + 1);
+	e->len += n;
+}
+
+/* v in decimal into t (>= 21 bytes), as "%" PRId64 writes it; returns its length. */
+static size_t fmt_i64(char *t, int64_t v)
+{
+	char r[21];
+	size_t n = 0, o = 0;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do
+		r[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		t[o++] = '-';
+	while (n)
+		t[o++] = r[--n];
+	t[o] = '\0';
+	return o;
 }
 
 static int64_t wall_ms(void)
@@ -143,8 +168,8 @@ static int64_t wall_ms(void)
 void gw_event_begin(struct gw_event *e, const char *type)
 {
 	e->full = false;
-	int n = snprintf(e->buf, sizeof(e->buf), "{\"t_ms\":%" PRId64, wall_ms());
-	e->len = n > 0 ? (size_t)n : 0;
+	memcpy(e->buf, "{\"t_ms\":", 8);
+	e->len = 8 + fmt_i64(e->buf + 8, wall_ms());
 	gw_event_str(e, "type", type);
 }
 
@@ -165,7 +190,7 @@ void gw_event_str(struct gw_event *e, const char *key, const char *s)
 void gw_event_int(struct gw_event *e, const char *key, int64_t v)
 {
 	char t[24];
-	snprintf(t, sizeof(t), "%" PRId64, v);
+	fmt_i64(t, v);
 	add_raw(e, key, t);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "core/text.h"
 
 const char *gw_fsm_state_name(const struct gw_fsm *fsm, int state)
 {
@@ -96,7 +97,7 @@ static void on_timer(struct gw_loop *loop, void *arg)
 
 void gw_fsm_inst_set_id(struct gw_fsm_inst *fi, const char *id)
 {
-	snprintf(fi->id, sizeof(fi->id), "%s", id ? id : "");
+	(void)gw_text_copy(fi->id, sizeof(fi->id), id);
 }
 
 int gw_fsm_inst_init(struct gw_fsm_inst *fi, const struct gw_fsm *fsm, struct gw_loop *loop,

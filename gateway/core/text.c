@@ -1,6 +1,7 @@
 /*
  * text: CSV fields that no spreadsheet runs as a formula, and text that no terminal takes
- * as a control sequence (contracts in text.h). Pure functions over strings.
+ * as a control sequence, and a bounded copy cheaper than snprintf (contracts in text.h).
+ * Pure functions over strings.
  */
 #include "core/text.h"
 
@@ -124,4 +125,19 @@ const char *gw_text_term(const char *s, char *out, size_t len)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+int gw_text_copy(char *dst, size_t len, const char *src)
+{
+	if (!src)
+		src = "";
+	size_t n = strnlen(src, len);
+	int rc = (int)n;
+	if (n == len) {
+		n = len - 1;
+		rc = -ENOSPC;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return rc;
 }

@@ -2,7 +2,8 @@
  * text: making data safe for where it is shown. Two helpers, used by every writer of CSV
  * (rinkictl log export and report, the roster export) and every text output of rinkictl
  * meant for a terminal, so that a caller's SMS, a name or a modem's string cannot become
- * a spreadsheet formula or a terminal escape sequence.
+ * a spreadsheet formula or a terminal escape sequence. Also the bounded string copy of the
+ * page path (no snprintf before an ATD).
  */
 #ifndef GW_TEXT_H
 #define GW_TEXT_H
@@ -48,5 +49,13 @@ const char *gw_text_term(const char *s, char *out, size_t len);
  * check of the gateway and its tools.
  */
 unsigned gw_utf8_len(const unsigned char *p, size_t avail, uint32_t *cp);
+
+/*
+ * Copy src (NULL: "") into dst (len >= 1 bytes), cut to len - 1 bytes and NUL-terminated,
+ * as snprintf(dst, len, "%s", src) does but without its format parsing (the page path
+ * copies a dozen fields before the ATD, issue #13). Returns the bytes copied, or -ENOSPC
+ * when src was cut.
+ */
+int gw_text_copy(char *dst, size_t len, const char *src);
 
 #endif

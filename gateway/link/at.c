@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
+
 #define QUEUE_LEN  32
 #define CMD_MAX	   512
 #define BODY_MAX   2048
@@ -292,7 +294,10 @@ static void send_next(struct gw_at *at)
 	while (!at->active && at->qlen > 0) {
 		struct cmd *c = &at->queue[at->qhead];
 		char buf[CMD_MAX + BODY_MAX + 2];
-		int n = snprintf(buf, sizeof(buf), "%s\r", c->text);
+		size_t tl = strlen(c->text); /* < CMD_MAX: enqueue checked it */
+		memcpy(buf, c->text, tl);
+		buf[tl] = '\r';
+		int n = (int)tl + 1;
 		at->active = 1;
 		at->awaiting_prompt = c->body[0] != '\0' && !(c->flags & GW_AT_F_DATA);
 		if (c->flags & GW_AT_F_DATA) {
@@ -369,9 +374,10 @@ static int enqueue(struct gw_at *at, const char *cmd, const char *body, const ch
 		slot = (at->qhead + at->qlen) % QUEUE_LEN;
 	}
 	struct cmd *c = &at->queue[slot];
-	snprintf(c->text, sizeof(c->text), "%s", cmd);
-	snprintf(c->body, sizeof(c->body), "%s", body ? body : "");
-	snprintf(c->resp_prefix, sizeof(c->resp_prefix), "%s", resp_prefix ? resp_prefix : "");
+	/* lengths checked above: whole copies (no snprintf on the page path, issue #13) */
+	(void)gw_text_copy(c->text, sizeof(c->text), cmd);
+	(void)gw_text_copy(c->body, sizeof(c->body), body);
+	(void)gw_text_copy(c->resp_prefix, sizeof(c->resp_prefix), resp_prefix);
 	own_prefix(cmd, c->own_prefix, sizeof(c->own_prefix));
 	c->timeout_ms = timeout_ms;
 	c->flags = flags;

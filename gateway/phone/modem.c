@@ -1093,8 +1093,12 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 		     m->in.number[0] ? m->in.number : "a withheld number");
 		gw_modem_reject(m);
 	}
+	/* "ATD" number ";" by hand: n < sizeof(m->number) (32) was checked above */
 	char cmd[48];
-	snprintf(cmd, sizeof(cmd), "ATD%s;", number);
+	_Static_assert(sizeof(cmd) >= 3 + sizeof(m->number) + 1, "ATD buffer");
+	memcpy(cmd, "ATD", 3);
+	memcpy(cmd + 3, number, n);
+	memcpy(cmd + 3 + n, ";", 2);
 	int rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, GW_AT_F_URGENT | GW_AT_F_DIAL, atd_done, m);
 	if (rc < 0)
 		return rc;

@@ -128,9 +128,10 @@ static void pei_ready(void *arg, int up)
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
 	struct gw_rinkid *d = arg;
-	emit_radio_call("incoming", in->cci, in->calling, -1);
-	if (gw_monitor_incoming(d->monitor, in))
+	if (gw_monitor_incoming(d->monitor, in)) {
+		emit_radio_call("incoming", in->cci, in->calling, -1);
 		return; /* a monitored talkgroup: logged, never paged */
+	}
 	d->counters.incidents++;
 	if (d->page_test) /* an authority call wins over a test */
 		gw_modem_hangup(d->modem);
@@ -145,6 +146,9 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 	else if (speech)
 		gw_status_page_start(d->status);
 	gw_calls_radio_incoming(d->calls, in);
+	/* reported once the page is out: its formatting and write never delay the ATD, so the
+	   stream shows page_sent before the radio_call it answers (issue #13) */
+	emit_radio_call("incoming", in->cci, in->calling, -1);
 	call_log_context(d);
 }
 static void pei_connected(void *arg, int cci)

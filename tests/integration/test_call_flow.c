@@ -329,6 +329,19 @@ static void test_silent_radio_reboot_mid_call(void **state)
 	assert_string_equal(l.outcome, "");
 }
 
+/* Byte offset in rinkid's event stream of the first line holding needle, or -1. */
+static long ev_offset(const char *needle)
+{
+	static char buf[65536];
+	FILE *f = fopen(rig.events, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strstr(buf, needle);
+	return p ? (long)(p - buf) : -1;
+}
+
 static void test_officer_hangs_up_while_paging(void **state)
 {
 	(void)state;
@@ -352,6 +365,11 @@ static void test_officer_hangs_up_while_paging(void **state)
 	/* the incident has ended (above), so no timer of it is left to page: one page in all */
 	assert_int_equal(h_ev_count(&rig, "page_sent", NULL), 1);
 	assert_int_equal(h_ev_count(&rig, "fsm_end", "fsm=call", NULL), 1);
+	/* nothing is written before the ATD: the call is reported after its page (rinkid(8)) */
+	long sent = ev_offset("\"type\":\"page_sent\"");
+	long incoming = ev_offset("\"type\":\"radio_call\",\"event\":\"incoming\"");
+	assert_true(sent >= 0 && incoming >= 0);
+	assert_true(sent < incoming);
 }
 
 static void test_monitored_group_logged_not_paged(void **state)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,22 @@ static void test_line_fields_and_clock(void **state)
 	assert_string_equal(e.buf, "{\"t_ms\":1796601600128,\"type\":\"x\"}\n");
 	gw_event_close();
 	gw_loop_free(loop);
+}
+
+/* Integers as "%" PRId64 writes them, the extremes and 0 included. */
+static void test_int_fields_like_printf(void **state)
+{
+	(void)state;
+	static const int64_t v[] = {0, 1, -1, 9, 10, -10, 1796601600123, INT64_MAX, INT64_MIN};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct gw_event e;
+		gw_event_begin(&e, "t");
+		gw_event_int(&e, "v", v[i]);
+		gw_event_end(&e);
+		char want[96];
+		snprintf(want, sizeof(want), ",\"v\":%" PRId64 "}\n", v[i]);
+		assert_non_null(strstr(e.buf, want));
+	}
 }
 
 static void test_long_field_left_out_whole(void **state)
@@ -241,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_json_too_long_refused),
 	    cmocka_unit_test_setup_teardown(test_line_fields_and_clock, setup_dir, teardown_dir),
 	    cmocka_unit_test(test_long_field_left_out_whole),
+	    cmocka_unit_test(test_int_fields_like_printf),
 	    cmocka_unit_test_setup_teardown(test_stream_appends_never_truncates, setup_dir,
 					    teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_stream_refuses_links_and_specials, setup_dir,

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,13 +127,36 @@ static void test_utf8_len(void **state)
 	assert_int_equal(cp, 0x85); /* a C1 control is well-formed UTF-8: callers refuse it */
 }
 
+/* gw_text_copy matches snprintf("%s") byte for byte, whatever the length, and says when it cut. */
+static void test_copy_like_snprintf(void **state)
+{
+	(void)state;
+	static const char *const src[] = {"", "a", "abc", "abcd", "abcde", "\xc3\xa4\xc3\xa4x"};
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		for (size_t len = 1; len <= 8; len++) {
+			char want[8], got[8];
+			memset(want, 'Z', sizeof(want));
+			memset(got, 'Z', sizeof(got));
+			int n = snprintf(want, len, "%s", src[i]);
+			int rc = gw_text_copy(got, len, src[i]);
+			assert_memory_equal(got, want, sizeof(got)); /* and nothing past the NUL */
+			if ((size_t)n < len)
+				assert_int_equal(rc, n);
+			else
+				assert_int_equal(rc, -ENOSPC);
+		}
+	}
+	char one[4] = "xyz";
+	assert_int_equal(gw_text_copy(one, sizeof(one), NULL), 0);
+	assert_string_equal(one, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_csv_formulas_neutralised),
-	    cmocka_unit_test(test_csv_round_trip),
-	    cmocka_unit_test(test_term_escapes_controls),
-	    cmocka_unit_test(test_utf8_len),
+	    cmocka_unit_test(test_csv_formulas_neutralised), cmocka_unit_test(test_csv_round_trip),
+	    cmocka_unit_test(test_term_escapes_controls),    cmocka_unit_test(test_utf8_len),
+	    cmocka_unit_test(test_copy_like_snprintf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
