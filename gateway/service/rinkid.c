@@ -60,8 +60,8 @@ struct gw_rinkid {
 
 /* ---- the event stream (core/event.h) ------------------------------------------------ */
 
-/* A device came up or went away: a "device" line. */
-static void emit_device(const char *name, bool up)
+/* A device came up or went away (why, when the driver says: "port lost"): a "device" line. */
+static void emit_device(const char *name, bool up, const char *why)
 {
 	if (!gw_event_on())
 		return;
@@ -69,6 +69,8 @@ static void emit_device(const char *name, bool up)
 	gw_event_begin(&e, "device");
 	gw_event_str(&e, "device", name);
 	gw_event_bool(&e, "up", up);
+	if (!up && why)
+		gw_event_str(&e, "reason", why);
 	gw_event_emit(&e);
 }
 
@@ -123,7 +125,7 @@ static void pei_ready(void *arg, int up)
 	struct gw_rinkid *d = arg;
 	gw_status_device(d->status, "radio", up);
 	gw_calls_radio_link(d->calls, up);
-	emit_device("radio", up); /* after what the incident logged of it */
+	emit_device("radio", up, gw_pei_down_reason(d->pei)); /* after the incident's log */
 }
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
@@ -218,7 +220,7 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 
 static void modem_ready(void *arg, int up)
 {
-	emit_device("modem", up);
+	emit_device("modem", up, gw_modem_down_reason(((struct gw_rinkid *)arg)->modem));
 	gw_status_device(((struct gw_rinkid *)arg)->status, "modem", up);
 }
 static void modem_progress(void *arg, enum gw_modem_call_state st)
@@ -286,7 +288,7 @@ static void io_ready(void *arg, int up)
 	struct gw_io_status st;
 	gw_io_status(d->io, &st);
 	gw_status_board(d->status, up, &st);
-	emit_device("board", up); /* after the call-log event status wrote of it */
+	emit_device("board", up, NULL); /* after the call-log event status wrote of it */
 }
 static void io_squelch(void *arg, bool open)
 {

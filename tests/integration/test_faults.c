@@ -283,9 +283,9 @@ static void drill_radio_port_closed(void **state)
 
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "hangup-port"), 0);
-	assert_int_equal(h_wait_log(&rig, "port lost", 3000), 0);
-	assert_int_equal(
-	    h_wait_rinkid_event(&rig, 3000, "device", "device=radio", "up=false", NULL), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "device", "device=radio", "up=false",
+					     "reason=port lost", NULL),
+			 0);
 	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=radio", "up=true", NULL),
 			 0);
 	printf("  radio port hung up mid-call: reopened, init run again in %lld ms\n",
@@ -323,9 +323,9 @@ static void drill_modem_port_closed(void **state)
 
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "hangup-port"), 0);
-	assert_int_equal(h_wait_log(&rig, "port lost", 3000), 0);
-	assert_int_equal(
-	    h_wait_rinkid_event(&rig, 3000, "device", "device=modem", "up=false", NULL), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "device", "device=modem", "up=false",
+					     "reason=port lost", NULL),
+			 0);
 	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=modem", "up=true", NULL),
 			 0);
 	printf("  modem port hung up mid-call: reopened, init run again in %lld ms\n",
@@ -377,7 +377,9 @@ static void drill_radio_reboot(void **state)
 
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "banner"), 0);
-	assert_int_equal(h_wait_log(&rig, "terminal restarted", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "device", "device=radio", "up=false",
+					     "reason=restarted", NULL),
+			 0);
 	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", NULL), 0);
 	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=radio", "up=true", NULL),
 			 0);
