@@ -133,7 +133,7 @@ static void count_inc(const struct gw_db_incident *inc, void *arg)
 /* The database at db, fixed: the spool is replayed and the bad day's call is in the log. */
 static void check_replayed(const char *db)
 {
-	assert_int_equal(h_wait_log(&rig, "spool replayed", 10000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 10000, "db", "replayed=true", NULL), 0);
 	assert_int_equal(h_wait_log(&rig, "call-log commits leave the loop again", 5000), 0);
 	struct gw_db *h;
 	assert_int_equal(gw_db_open_flags(db, GW_DB_NOCREATE, &h), 0);
@@ -281,7 +281,7 @@ static void drill_db_corrupt_no_copy(void **state)
 	printf("  rinkictl status with no roster:\n%s", text);
 	assert_non_null(strstr(text, "no roster copy"));
 	assert_int_equal(rename(good, rig.db), 0);
-	assert_int_equal(h_wait_log(&rig, "spool replayed", 10000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 10000, "db", "replayed=true", NULL), 0);
 	char bin[256], out[200], log[8192] = "";
 	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
 	snprintf(out, sizeof(out), "%s/log.out", rig.dir);

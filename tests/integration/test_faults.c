@@ -576,8 +576,8 @@ static void drill_db_locked(void **state)
 	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 
-	assert_int_equal(h_wait_log(&rig, "spooled call-log write(s) applied", 5000), 0);
-	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "db", "spooling=false", NULL), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 5000, "db", "spooling=false", "replayed=true", NULL), 0);
 	printf("  replayed %lld ms after the unlock\n", (long long)(mono_ms() - t0 - 4000));
 
 	struct logged l;
@@ -824,7 +824,7 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	snprintf(wal, sizeof(wal), "%s-wal", rig.db);
 	snprintf(spool, sizeof(spool), "%s.spool", rig.db);
 	int incidents = raw_incident_count();
-	int replays = h_log_count(&rig, "spooled call-log write(s) applied");
+	int replays = h_ev_count(&rig, "db", "replayed=true", NULL);
 	int warned = h_log_count(&rig, "call-log writes go to");
 
 	sqlite3 *h;
@@ -862,7 +862,7 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	assert_true(h_log_count(&rig, "ERROR  db") > 0);
 	assert_true(spooled > 0);
 	assert_int_equal(h_log_count(&rig, "LOST"), 0);
-	assert_int_equal(h_log_count(&rig, "spooled call-log write(s) applied"), replays);
+	assert_int_equal(h_ev_count(&rig, "db", "replayed=true", NULL), replays);
 	assert_int_equal(file_size(wal), limit);
 	/* nothing of it reached the database (plain SQLite: gw_db_open would replay) */
 	assert_int_equal(raw_incident_count(), incidents);
@@ -870,8 +870,7 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	/* space comes back */
 	t0 = mono_ms();
 	assert_int_equal(limit_rinkid_files(RLIM_INFINITY), 0);
-	assert_int_equal(
-	    h_wait_log_count(&rig, "spooled call-log write(s) applied", replays + 1, 5000), 0);
+	assert_int_equal(h_wait_ev_count(&rig, replays + 1, 5000, "db", "replayed=true", NULL), 0);
 	printf("  limit lifted: spool replayed after %lld ms\n", (long long)(mono_ms() - t0));
 	assert_int_equal(raw_incident_count(), incidents + 1);
 
