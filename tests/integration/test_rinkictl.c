@@ -4,8 +4,9 @@
  * command, --json listings checked with a small JSON parser (and with python3 -m
  * json.tool when python3 is installed), worker and override edits seen by oncall, roster
  * export -> import -> export giving the same bytes, the directory import, the monthly
- * report on a month of calls seeded through the gateway's db API, and retention keeping
- * the call log verifiable. Every child is waited for by pid.
+ * report on a month of calls seeded through the gateway's db API, retention keeping
+ * the call log verifiable, and the roster listings byte for byte against golden files
+ * (tests/data/rinkictl). Every child is waited for by pid.
  */
 #include <setjmp.h>
 #include <stdarg.h>
