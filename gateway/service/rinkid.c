@@ -75,9 +75,10 @@ static void emit_device(const char *name, bool up, const char *why)
 }
 
 /* A text message in or out (type sds_in, sds_out, sms_in, sms_out): who and how it went,
-   never the text itself (it stays in the call log). rc < 0: a send refused. */
+   never the text itself (it stays in the call log); status >= 0: a status SDS's code.
+   rc < 0: a send refused. */
 static void emit_msg(const char *type, const char *peer_key, const char *peer, const char *kind,
-		     int rc)
+		     int status, int rc)
 {
 	if (!gw_event_on())
 		return;
@@ -86,6 +87,8 @@ static void emit_msg(const char *type, const char *peer_key, const char *peer, c
 	gw_event_str(&e, peer_key, peer);
 	if (kind)
 		gw_event_str(&e, "kind", kind);
+	if (status >= 0)
+		gw_event_int(&e, "status", status);
 	if (rc < 0)
 		gw_event_str(&e, "error", strerror(-rc));
 	gw_event_bool(&e, "ok", rc >= 0);
@@ -206,7 +209,7 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 		 : m->kind == GW_SDS_STATUS ? "status"
 		 : m->kind == GW_SDS_LIP    ? "location"
 					    : "other",
-		 0);
+		 m->kind == GW_SDS_STATUS ? m->status.value : -1, 0);
 	if (m->kind == GW_SDS_TEXT && *from)
 		gw_relay_officer_text(d->relay, from, m->text.text);
 	else if (m->kind == GW_SDS_STATUS)
@@ -274,7 +277,7 @@ static void modem_sms_in(void *arg, const char *from, const char *text, int64_t 
 {
 	(void)sent_ms;
 	struct gw_rinkid *d = arg;
-	emit_msg("sms_in", "from", from, NULL, 0);
+	emit_msg("sms_in", "from", from, NULL, -1, 0);
 	/* an accept code for the live authority call first, else a reply to a thread */
 	if (!gw_calls_phone_sms(d->calls, from, text))
 		gw_relay_worker_text(d->relay, from, text);
@@ -330,13 +333,13 @@ static int op_phone_reject(void *arg)
 static int op_phone_sms(void *arg, const char *number, const char *text)
 {
 	int rc = gw_modem_send_sms(((struct gw_rinkid *)arg)->modem, number, text, NULL, NULL);
-	emit_msg("sms_out", "to", number, NULL, rc);
+	emit_msg("sms_out", "to", number, NULL, -1, rc);
 	return rc < 0 ? rc : 0;
 }
 static int op_radio_sds(void *arg, const char *issi, const char *text)
 {
 	int rc = gw_pei_send_sds(((struct gw_rinkid *)arg)->pei, issi, text);
-	emit_msg("sds_out", "to", issi, NULL, rc);
+	emit_msg("sds_out", "to", issi, NULL, -1, rc);
 	return rc < 0 ? rc : 0;
 }
 static void call_state(void *arg, enum gw_call_state st)
@@ -400,7 +403,7 @@ static int relay_sms_async(void *arg, const char *number, const char *text, gw_r
 			   void *done_arg)
 {
 	int rc = gw_modem_send_sms(((struct gw_rinkid *)arg)->modem, number, text, done, done_arg);
-	emit_msg("sms_out", "to", number, NULL, rc);
+	emit_msg("sms_out", "to", number, NULL, -1, rc);
 	return rc < 0 ? rc : 0;
 }
 static int relay_sds(void *arg, const char *issi, const char *text)
@@ -506,7 +509,7 @@ static int ctl_sds_send(void *arg, const char *issi, const char *text)
 {
 	struct gw_rinkid *d = arg;
 	int rc = gw_pei_send_sds(d->pei, issi, text);
-	emit_msg("sds_out", "to", issi, "ctl", rc);
+	emit_msg("sds_out", "to", issi, "ctl", -1, rc);
 	if (rc > 0)
 		d->counters.sds_out++;
 	return rc;
