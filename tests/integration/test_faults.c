@@ -1008,7 +1008,8 @@ static void drill_board_silent(void **state)
 	snprintf(conf, sizeof(conf), CONF "\nio.port %s", board.tty);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
 	assert_int_equal(h_start_rinkid(&rig, conf), 0);
-	assert_int_equal(h_wait_log(&rig, "I/O board up on", 10000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 10000, "device", "device=board", "up=true", NULL), 0);
 	int cci = bridged_call(&rp, &mp, 1);
 	assert_true(wait_status("BRIDGED", 3000, text, sizeof(text)) >= 0);
 	assert_non_null(strstr(text, "board     up"));
@@ -1018,11 +1019,13 @@ static void drill_board_silent(void **state)
 	/* 1. silent: the port is there, the firmware does not run */
 	int64_t t0 = mono_ms();
 	assert_int_equal(kill(board.qemu, SIGSTOP), 0);
-	assert_int_equal(h_wait_log(&rig, "ALARM: I/O board on", BOARD_DOWN_BOUND_MS), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, BOARD_DOWN_BOUND_MS, "device", "device=board",
+					     "up=false", NULL),
+			 0);
 	int64_t took = mono_ms() - t0;
 	assert_true(wait_status("board     DOWN", 1000, text, sizeof(text)) >= 0);
 	assert_int_equal(rinkictl_status(text, sizeof(text)), 1); /* degraded: board down */
-	printf("  board paused (SIGSTOP): ALARM logged after %lld ms (bound %d), %d failed "
+	printf("  board paused (SIGSTOP): reported down after %lld ms (bound %d), %d failed "
 	       "polls; status: %s\n",
 	       (long long)took, BOARD_DOWN_BOUND_MS,
 	       h_log_count(&rig, "I/O board poll failed") - fails0,
@@ -1031,7 +1034,9 @@ static void drill_board_silent(void **state)
 	h_pump(&rig, 1500); /* silent for a while: the firmware's heartbeat time-out (3 s) */
 	assert_int_equal(kill(board.qemu, SIGCONT), 0);
 	t0 = mono_ms();
-	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 2, BOARD_BACK_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, BOARD_BACK_BOUND_MS, "device", "device=board",
+					 "up=true", NULL),
+			 0);
 	took = mono_ms() - t0;
 	int back = wait_status("board     up", 2000, text, sizeof(text));
 	assert_true(back >= 0);
@@ -1054,12 +1059,16 @@ static void drill_board_silent(void **state)
 	/* 2. gone: QEMU killed (the pty goes with socat), then a fresh board */
 	t0 = mono_ms();
 	qrig_stop(&board);
-	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 2, BOARD_DOWN_BOUND_MS), 0);
-	printf("  board killed: ALARM after %lld ms\n", (long long)(mono_ms() - t0));
+	assert_int_equal(h_wait_ev_count(&rig, 2, BOARD_DOWN_BOUND_MS, "device", "device=board",
+					 "up=false", NULL),
+			 0);
+	printf("  board killed: reported down after %lld ms\n", (long long)(mono_ms() - t0));
 	h_pump(&rig, 500);
 	assert_int_equal(board_start(), 0);
 	t0 = mono_ms();
-	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 3, BOARD_BACK_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 3, BOARD_BACK_BOUND_MS, "device", "device=board",
+					 "up=true", NULL),
+			 0);
 	printf("  fresh board (boot count 1): up after %lld ms\n", (long long)(mono_ms() - t0));
 	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
 	assert_non_null(strstr(text, "BRIDGED"));
@@ -1102,10 +1111,14 @@ static void drill_board_silent(void **state)
 
 	/* 3. gone and back with no incident live: system events (none at start) */
 	qrig_stop(&board);
-	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 3, BOARD_DOWN_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 3, BOARD_DOWN_BOUND_MS, "device", "device=board",
+					 "up=false", NULL),
+			 0);
 	h_pump(&rig, 500);
 	assert_int_equal(board_start(), 0);
-	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 4, BOARD_BACK_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 4, BOARD_BACK_BOUND_MS, "device", "device=board",
+					 "up=true", NULL),
+			 0);
 	h_pump(&rig, 200);
 	struct gw_db *db;
 	struct logged sys;
