@@ -29,6 +29,7 @@
 #include "core/text.h"
 #include "store/report.h"
 #include "store/roster.h"
+#include "store/roster_list.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1242,53 +1243,21 @@ static int ctl_roster_export(const char *dbpath, const char *file)
 	return 0;
 }
 
-/* roster temp: the temporary rosters with their own shift and rotation counts. */
-static int ctl_roster_temp(const char *dbpath, bool json)
+/*
+ * A roster listing (gw_roster_list: "workers", "overrides", "temp_rosters") as a table or
+ * JSON on stdout.
+ */
+static int ctl_roster_listing(const char *dbpath, const char *name, bool json)
 {
 	struct gw_db_roster d;
 	int rc;
 
 	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
 		return rc;
-	if (json)
-		fputs("{\"temp_rosters\":[", stdout);
-	else
-		printf("%-16s %-6s %-16s  %-16s  %s\n", "NAME", "LINE", "FROM", "TO",
-		       "SHIFTS ROTATIONS");
-	for (size_t i = 0; i < d.n_temps; i++) {
-		const struct gw_db_temp *x = &d.temps[i];
-		int shifts = 0, rots = 0;
-		char a[24], b[24];
-		bool first = true;
-		for (size_t k = 0; k < d.n_shifts; k++)
-			shifts += d.shifts[k].temp && strcmp(d.shifts[k].temp, x->name) == 0;
-		for (size_t k = 0; k < d.n_rotations; k++)
-			rots += d.rotations[k].temp && strcmp(d.rotations[k].temp, x->name) == 0;
-		snprintf(a, sizeof(a), "%s %02d:%02d", x->from_date, x->handoff_min / 60,
-			 x->handoff_min % 60);
-		snprintf(b, sizeof(b), "%s %02d:%02d", x->to_date, x->handoff_min / 60,
-			 x->handoff_min % 60);
-		if (!json) {
-			printf("%-16s %-6s %-16s  %-16s  %6d %9d\n", x->name, x->line, a, b, shifts,
-			       rots);
-			continue;
-		}
-		if (i)
-			putchar(',');
-		putchar('{');
-		ctl_json_kv_str("name", x->name, &first);
-		ctl_json_kv_str("line", x->line, &first);
-		ctl_json_kv_str("from", a, &first);
-		ctl_json_kv_str("to", b, &first);
-		ctl_json_kv_int("shifts", shifts, &first);
-		ctl_json_kv_int("rotations", rots, &first);
-		putchar('}');
-	}
-	if (json)
-		fputs("]}\n", stdout);
-	else if (d.n_temps == 0)
-		printf("(no temporary rosters)\n");
+	rc = gw_roster_list(&d, name, json, stdout);
 	gw_db_roster_clear(&d);
+	if (rc < 0)
+		return ctl_fail("listing %s: %s", name, strerror(-rc));
 	return ctl_flush();
 }
 
@@ -1319,7 +1288,7 @@ static int ctl_roster(const char *dbpath, int argc, char **argv)
 	}
 	if (argc >= 1 && strcmp(argv[0], "temp") == 0) {
 		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			return ctl_roster_temp(dbpath, argc == 2);
+			return ctl_roster_listing(dbpath, "temp_rosters", argc == 2);
 		return ctl_bad_usage("usage: roster temp [--json]");
 	}
 	if (argc >= 1 && strcmp(argv[0], "check") == 0)
@@ -1430,54 +1399,6 @@ static int ctl_directory(const char *dbpath, int argc, char **argv)
 }
 
 /* ---- workers ------------------------------------------------------------------------- */
-
-static int ctl_worker_list(const char *dbpath, bool json)
-{
-	struct gw_db_roster d;
-	int rc;
-
-	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
-		return rc;
-	if (json)
-		fputs("{\"workers\":[", stdout);
-	else
-		printf("%-16s %-24s %-16s %-8s %-6s %-4s %-4s %s\n", "HANDLE", "NAME", "PHONE",
-		       "ISSI", "ACTIVE", "LANG", "PIN", "MANUAL");
-	for (size_t i = 0; i < d.n_workers; i++) {
-		const struct gw_db_worker *w = &d.workers[i];
-		bool first = true;
-		if (!json) {
-			printf("%-16s ", w->handle);
-			ctl_put_padded(w->name, 24);
-			printf(" %-16s %-8s %-6s %-4s %-4s %s\n", w->phone, w->issi ? w->issi : "-",
-			       w->active ? "yes" : "no", w->lang, w->pin_hash ? "set" : "-",
-			       w->manual_add	  ? (w->manual_active ? "added, active" : "added")
-			       : w->manual_active ? "active"
-						  : "-");
-			continue;
-		}
-		if (i)
-			putchar(',');
-		putchar('{');
-		ctl_json_kv_str("handle", w->handle, &first);
-		ctl_json_kv_str("name", w->name, &first);
-		ctl_json_kv_str("phone", w->phone, &first);
-		ctl_json_kv_str("issi", w->issi, &first);
-		ctl_json_kv_str("lang", w->lang, &first);
-		ctl_json_key("active", &first);
-		fputs(w->active ? "true" : "false", stdout);
-		ctl_json_key("pin_set", &first);
-		fputs(w->pin_hash ? "true" : "false", stdout);
-		ctl_json_key("manual_add", &first);
-		fputs(w->manual_add ? "true" : "false", stdout);
-		ctl_json_key("manual_active", &first);
-		fputs(w->manual_active ? "true}" : "false}", stdout);
-	}
-	if (json)
-		fputs("]}\n", stdout);
-	gw_db_roster_clear(&d);
-	return ctl_flush();
-}
 
 /* Read one line into buf without its newline; on a terminal without echo. 0 or -1 (EOF). */
 static int ctl_read_secret(const char *prompt, char *buf, size_t len)
@@ -1628,7 +1549,7 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 
 	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
 		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			return ctl_worker_list(dbpath, argc == 2);
+			return ctl_roster_listing(dbpath, "workers", argc == 2);
 		return ctl_bad_usage("usage: worker list [--json]");
 	}
 	if (argc >= 1 && (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0)) {
@@ -1741,60 +1662,6 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 
 /* ---- overrides ----------------------------------------------------------------------- */
 
-static int ctl_override_list(const char *dbpath, bool json)
-{
-	struct gw_db_roster d;
-	char a[40], b[40];
-	int rc;
-
-	if ((rc = ctl_read_roster(dbpath, &d)) != 0)
-		return rc;
-	if (json)
-		fputs("{\"overrides\":[", stdout);
-	else
-		printf("%5s  %-8s %-8s %-6s %-12s %-12s %-24s  %-24s  %s\n", "ID", "LAYER", "KIND",
-		       "LINE", "WORKER", "BY", "FROM", "TO", "POSITION");
-	for (size_t i = 0; i < d.n_overrides; i++) {
-		const struct gw_db_override *o = &d.overrides[i];
-		bool first = true;
-		if (!json) {
-			char id[24] = "-"; /* an imported one changes with the CSV */
-			if (o->manual)
-				snprintf(id, sizeof(id), "%" PRId64, o->id);
-			printf("%5s  %-8s %-8s %-6s %-12s %-12s %-24s  %-24s  ", id,
-			       o->manual ? "manual" : "imported", o->kind,
-			       o->line ? o->line : "(all)", o->worker, o->by ? o->by : "-",
-			       ctl_local_time(o->start_ms, false, a, sizeof(a)),
-			       ctl_local_time(o->end_ms, false, b, sizeof(b)));
-			if (o->position)
-				printf("%d\n", o->position);
-			else
-				printf("-\n");
-			continue;
-		}
-		if (i)
-			putchar(',');
-		putchar('{');
-		if (o->manual)
-			ctl_json_kv_int("id", o->id, &first);
-		ctl_json_kv_str("layer", o->manual ? "manual" : "imported", &first);
-		ctl_json_kv_str("kind", o->kind, &first);
-		ctl_json_kv_str("line", o->line, &first);
-		ctl_json_kv_str("worker", o->worker, &first);
-		ctl_json_kv_str("by", o->by, &first);
-		ctl_json_kv_time("from", o->start_ms, &first);
-		ctl_json_kv_time("to", o->end_ms, &first);
-		ctl_json_kv_int("position", o->position, &first);
-		putchar('}');
-	}
-	if (json)
-		fputs("]}\n", stdout);
-	else if (d.n_overrides == 0)
-		printf("(no overrides)\n");
-	gw_db_roster_clear(&d);
-	return ctl_flush();
-}
-
 static int ctl_override(const char *dbpath, int argc, char **argv)
 {
 	struct gw_db_override o = {0};
@@ -1807,7 +1674,7 @@ static int ctl_override(const char *dbpath, int argc, char **argv)
 
 	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
 		if (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			return ctl_override_list(dbpath, argc == 2);
+			return ctl_roster_listing(dbpath, "overrides", argc == 2);
 		return ctl_bad_usage("usage: override list [--json]");
 	}
 	if (argc >= 1 && strcmp(argv[0], "remove") == 0) {

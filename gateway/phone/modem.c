@@ -974,9 +974,15 @@ static void port_state(void *arg, int up)
 	gw_at_flush(m->at);
 	m->polling = 0;
 	m->probing = 0;
+	m->down_why = "port lost";
 	if (m->ready && m->ops.ready)
 		m->ops.ready(m->ops.arg, 0);
 	m->ready = 0;
+}
+
+const char *gw_modem_down_reason(const struct gw_modem *m)
+{
+	return m->down_why;
 }
 
 static int at_write(void *arg, const void *buf, size_t len)

@@ -140,6 +140,10 @@ struct gw_modem_health {
 };
 void gw_modem_health(const struct gw_modem *m, struct gw_modem_health *out);
 
+/* Why the modem last stopped being ready ("port lost"); NULL when it never did. Read in
+   the ready(0) callback for the reason. */
+const char *gw_modem_down_reason(const struct gw_modem *m);
+
 /* Parse one "+CLCC: id,dir,stat,mode,mpty[,number,type...]" line. Returns 0 or -EINVAL. */
 struct gw_modem_clcc {
 	int id, dir, stat, mode, mpty;

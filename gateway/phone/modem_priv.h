@@ -54,6 +54,7 @@ struct gw_modem {
 	struct gw_modem_ops ops;
 	struct gw_serial *port;
 	struct gw_at *at;
+	const char *down_why; /* why ready last went to 0 (gw_modem_down_reason) */
 	int ready;
 
 	enum gw_modem_call_state state;

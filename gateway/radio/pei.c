@@ -623,6 +623,7 @@ static void terminal_restarted(struct gw_pei *pei, const char *why)
 	}
 	dial_fail(pei, -1);
 	gw_at_flush(pei->at);
+	pei->down_why = "restarted";
 	if (pei->ready && pei->ops.ready)
 		pei->ops.ready(pei->ops.arg, 0);
 	pei->ready = 0;
@@ -1005,9 +1006,15 @@ static void port_state(void *arg, int up)
 	pei->init_step = -1;
 	pei->probing = 0;
 	gw_at_flush(pei->at);
+	pei->down_why = "port lost";
 	if (pei->ready && pei->ops.ready)
 		pei->ops.ready(pei->ops.arg, 0);
 	pei->ready = 0;
+}
+
+const char *gw_pei_down_reason(const struct gw_pei *pei)
+{
+	return pei->down_why;
 }
 
 static int at_write(void *arg, const void *buf, size_t len)

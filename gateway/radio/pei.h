@@ -147,6 +147,10 @@ struct gw_pei_health {
 };
 void gw_pei_health(const struct gw_pei *pei, struct gw_pei_health *out);
 
+/* Why the terminal last stopped being ready: "port lost" or "restarted" (a banner, +CTOM or
+   a changed mode); NULL when it never did. Read in the ready(0) callback for the reason. */
+const char *gw_pei_down_reason(const struct gw_pei *pei);
+
 /* Number of radio calls the terminal holds (from +CTICN/+CTCC until +CTCR). */
 int gw_pei_live_calls(const struct gw_pei *pei);
 

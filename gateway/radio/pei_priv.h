@@ -41,6 +41,7 @@ struct gw_pei {
 	struct gw_serial *port;
 	struct gw_at *at;
 	int ready;
+	const char *down_why; /* why ready last went to 0 (gw_pei_down_reason) */
 	const struct profile *profile;
 	int init_step; /* index into profile->cmds; -1 when no init runs */
 	int init_retries;

@@ -1099,6 +1099,14 @@ void gw_calls_phone_key(struct gw_calls *m, char digit, enum gw_dtmf_src src)
 		return;
 	}
 	LOGP(GW_LOG_CALL, GW_LOG_DEBUG, "key %c (%s)", digit, from);
+	if (gw_event_on()) { /* a press counted once, with the channel that reported it */
+		struct gw_event e;
+		char key[2] = {digit, '\0'};
+		gw_event_begin(&e, "key");
+		gw_event_str(&e, "key", key);
+		gw_event_str(&e, "source", from);
+		gw_event_emit(&e);
+	}
 	gw_calls_phone_dtmf(m, digit);
 }
 

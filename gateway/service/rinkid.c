@@ -60,8 +60,8 @@ struct gw_rinkid {
 
 /* ---- the event stream (core/event.h) ------------------------------------------------ */
 
-/* A device came up or went away: a "device" line. */
-static void emit_device(const char *name, bool up)
+/* A device came up or went away (why, when the driver says: "port lost"): a "device" line. */
+static void emit_device(const char *name, bool up, const char *why)
 {
 	if (!gw_event_on())
 		return;
@@ -69,13 +69,16 @@ static void emit_device(const char *name, bool up)
 	gw_event_begin(&e, "device");
 	gw_event_str(&e, "device", name);
 	gw_event_bool(&e, "up", up);
+	if (!up && why)
+		gw_event_str(&e, "reason", why);
 	gw_event_emit(&e);
 }
 
 /* A text message in or out (type sds_in, sds_out, sms_in, sms_out): who and how it went,
-   never the text itself (it stays in the call log). rc < 0: a send refused. */
+   never the text itself (it stays in the call log); status >= 0: a status SDS's code.
+   rc < 0: a send refused. */
 static void emit_msg(const char *type, const char *peer_key, const char *peer, const char *kind,
-		     int rc)
+		     int status, int rc)
 {
 	if (!gw_event_on())
 		return;
@@ -84,6 +87,8 @@ static void emit_msg(const char *type, const char *peer_key, const char *peer, c
 	gw_event_str(&e, peer_key, peer);
 	if (kind)
 		gw_event_str(&e, "kind", kind);
+	if (status >= 0)
+		gw_event_int(&e, "status", status);
 	if (rc < 0)
 		gw_event_str(&e, "error", strerror(-rc));
 	gw_event_bool(&e, "ok", rc >= 0);
@@ -123,7 +128,7 @@ static void pei_ready(void *arg, int up)
 	struct gw_rinkid *d = arg;
 	gw_status_device(d->status, "radio", up);
 	gw_calls_radio_link(d->calls, up);
-	emit_device("radio", up); /* after what the incident logged of it */
+	emit_device("radio", up, gw_pei_down_reason(d->pei)); /* after the incident's log */
 }
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
@@ -208,7 +213,7 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 		 : m->kind == GW_SDS_STATUS ? "status"
 		 : m->kind == GW_SDS_LIP    ? "location"
 					    : "other",
-		 0);
+		 m->kind == GW_SDS_STATUS ? m->status.value : -1, 0);
 	if (m->kind == GW_SDS_TEXT && *from)
 		gw_relay_officer_text(d->relay, from, m->text.text);
 	else if (m->kind == GW_SDS_STATUS)
@@ -222,7 +227,7 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 
 static void modem_ready(void *arg, int up)
 {
-	emit_device("modem", up);
+	emit_device("modem", up, gw_modem_down_reason(((struct gw_rinkid *)arg)->modem));
 	gw_status_device(((struct gw_rinkid *)arg)->status, "modem", up);
 }
 static void modem_progress(void *arg, enum gw_modem_call_state st)
@@ -276,7 +281,7 @@ static void modem_sms_in(void *arg, const char *from, const char *text, int64_t 
 {
 	(void)sent_ms;
 	struct gw_rinkid *d = arg;
-	emit_msg("sms_in", "from", from, NULL, 0);
+	emit_msg("sms_in", "from", from, NULL, -1, 0);
 	/* an accept code for the live authority call first, else a reply to a thread */
 	if (!gw_calls_phone_sms(d->calls, from, text))
 		gw_relay_worker_text(d->relay, from, text);
@@ -290,7 +295,7 @@ static void io_ready(void *arg, int up)
 	struct gw_io_status st;
 	gw_io_status(d->io, &st);
 	gw_status_board(d->status, up, &st);
-	emit_device("board", up); /* after the call-log event status wrote of it */
+	emit_device("board", up, NULL); /* after the call-log event status wrote of it */
 }
 static void io_squelch(void *arg, bool open)
 {
@@ -332,13 +337,13 @@ static int op_phone_reject(void *arg)
 static int op_phone_sms(void *arg, const char *number, const char *text)
 {
 	int rc = gw_modem_send_sms(((struct gw_rinkid *)arg)->modem, number, text, NULL, NULL);
-	emit_msg("sms_out", "to", number, NULL, rc);
+	emit_msg("sms_out", "to", number, NULL, -1, rc);
 	return rc < 0 ? rc : 0;
 }
 static int op_radio_sds(void *arg, const char *issi, const char *text)
 {
 	int rc = gw_pei_send_sds(((struct gw_rinkid *)arg)->pei, issi, text);
-	emit_msg("sds_out", "to", issi, NULL, rc);
+	emit_msg("sds_out", "to", issi, NULL, -1, rc);
 	return rc < 0 ? rc : 0;
 }
 static void call_state(void *arg, enum gw_call_state st)
@@ -402,7 +407,7 @@ static int relay_sms_async(void *arg, const char *number, const char *text, gw_r
 			   void *done_arg)
 {
 	int rc = gw_modem_send_sms(((struct gw_rinkid *)arg)->modem, number, text, done, done_arg);
-	emit_msg("sms_out", "to", number, NULL, rc);
+	emit_msg("sms_out", "to", number, NULL, -1, rc);
 	return rc < 0 ? rc : 0;
 }
 static int relay_sds(void *arg, const char *issi, const char *text)
@@ -514,7 +519,7 @@ static int ctl_sds_send(void *arg, const char *issi, const char *text)
 {
 	struct gw_rinkid *d = arg;
 	int rc = gw_pei_send_sds(d->pei, issi, text);
-	emit_msg("sds_out", "to", issi, "ctl", rc);
+	emit_msg("sds_out", "to", issi, "ctl", -1, rc);
 	if (rc > 0)
 		d->counters.sds_out++;
 	return rc;

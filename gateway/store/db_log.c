@@ -382,8 +382,9 @@ static int spool_append_cb(const struct gw_spool_rec *rec, void *arg)
  * transaction, into the spool. From then on every call-log write goes there, in order,
  * until gw_db_spool_replay() has emptied it. Returns 0 or -errno (the write is lost).
  */
-/* The call log starts or stops going to the spool: a "db" line of the event stream. */
-static void emit_spooling(const struct gw_db *db, bool on)
+/* The call log starts or stops going to the spool: a "db" line of the event stream; when
+   it stops because the spool was replayed, with what the replay did (counts >= 0). */
+static void emit_spooling(const struct gw_db *db, bool on, int applied, int already, int dropped)
 {
 	if (!gw_event_on())
 		return;
@@ -391,6 +392,12 @@ static void emit_spooling(const struct gw_db *db, bool on)
 	gw_event_begin(&e, "db");
 	gw_event_bool(&e, "spooling", on);
 	gw_event_str(&e, "spool", db->spool_path);
+	if (applied >= 0) {
+		gw_event_bool(&e, "replayed", true);
+		gw_event_int(&e, "applied", applied);
+		gw_event_int(&e, "already", already);
+		gw_event_int(&e, "dropped", dropped);
+	}
 	gw_event_emit(&e);
 }
 
@@ -422,7 +429,7 @@ static int spool_put(struct gw_db *db, const struct gw_spool_rec *rec, bool flus
 		LOGP(GW_LOG_DB, GW_LOG_WARN,
 		     "%s: database unavailable: call-log writes go to %s until it works again",
 		     db->path, db->spool_path);
-		emit_spooling(db, true);
+		emit_spooling(db, true, -1, 0, 0);
 	}
 	db->spool_pending = true;
 	return 0;
@@ -840,7 +847,7 @@ int gw_db_spool_replay(struct gw_db *db)
 		rc = gw_spool_clear(s);
 	if (rc >= 0) {
 		db->spool_pending = false;
-		emit_spooling(db, false);
+		emit_spooling(db, false, r.applied, r.skipped, r.dropped);
 		/* Every key there belonged to a record now gone from the file. */
 		db_run(db, DB_STMT_APPLIED_CLEAR);
 		LOGP(GW_LOG_DB, GW_LOG_NOTICE,

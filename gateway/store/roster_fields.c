@@ -1,7 +1,8 @@
 /*
  * roster_fields: the table of every roster record kind (roster_fields.h) and what is done
  * from it alone: reading a row's fields from a CSV record (roster_parse_fields, the field
- * checks themselves are in roster_check.c), writing the CSV export and freeing rows;
+ * checks themselves are in roster_check.c), writing the CSV export and freeing rows; the
+ * columns of the kinds rinkictl lists (worker, override, temp_roster; roster_list.c);
  * db_roster.c binds and reads the rows' SQL by the same tables. A kind whose fields depend
  * on each other in ways a table does not say (override, pattern) is read by hand in
  * roster_check.c, but written from here.
@@ -280,13 +281,129 @@ static int route_more(const void *row, char buf[][48], int max)
 	return 4;
 }
 
+/* ---- listings (roster_list.c prints them) ------------------------------------------- */
+
+#define F(type, member) .field = 1 + offsetof(struct type, member)
+
+/* MANUAL: what rinkictl did to the worker, on top of the imported roster. */
+static int worker_manual(const struct gw_db_roster *d, const void *row, struct roster_val *v)
+{
+	const struct gw_db_worker *w = row;
+
+	(void)d;
+	v->type = RV_STR;
+	v->s = w->manual_add	  ? (w->manual_active ? "added, active" : "added")
+	       : w->manual_active ? "active"
+				  : "-";
+	return 0;
+}
+
+/* An override's id, only for a manual one: an imported one's changes with the CSV. */
+static int override_id(const struct gw_db_roster *d, const void *row, struct roster_val *v)
+{
+	const struct gw_db_override *o = row;
+
+	(void)d;
+	v->type = o->manual ? RV_INT : RV_NONE;
+	v->i = o->id;
+	return 0;
+}
+
+/* A temporary roster's bound: its date and the handoff, local time. */
+static int temp_bound(const char *date, int handoff_min, struct roster_val *v)
+{
+	v->type = RV_STR;
+	snprintf(v->buf, sizeof(v->buf), "%s %02d:%02d", date, handoff_min / 60, handoff_min % 60);
+	v->s = v->buf;
+	return 0;
+}
+
+static int temp_from(const struct gw_db_roster *d, const void *row, struct roster_val *v)
+{
+	const struct gw_db_temp *x = row;
+
+	(void)d;
+	return temp_bound(x->from_date, x->handoff_min, v);
+}
+
+static int temp_to(const struct gw_db_roster *d, const void *row, struct roster_val *v)
+{
+	const struct gw_db_temp *x = row;
+
+	(void)d;
+	return temp_bound(x->to_date, x->handoff_min, v);
+}
+
+/* The shifts and the rotation rows (patterns too) of d that belong to the temporary roster. */
+static int temp_shifts(const struct gw_db_roster *d, const void *row, struct roster_val *v)
+{
+	const struct gw_db_temp *x = row;
+
+	v->type = RV_INT;
+	v->i = 0;
+	for (size_t k = 0; k < d->n_shifts; k++)
+		v->i += d->shifts[k].temp && strcmp(d->shifts[k].temp, x->name) == 0;
+	return 0;
+}
+
+static int temp_rotations(const struct gw_db_roster *d, const void *row, struct roster_val *v)
+{
+	const struct gw_db_temp *x = row;
+
+	v->type = RV_INT;
+	v->i = 0;
+	for (size_t k = 0; k < d->n_rotations; k++)
+		v->i += d->rotations[k].temp && strcmp(d->rotations[k].temp, x->name) == 0;
+	return 0;
+}
+
+/* Text and JSON list some worker columns in a different order: lang is in both twice. */
+static const struct roster_col worker_cols[] = {
+    {"HANDLE", "handle", 16, F(gw_db_worker, handle)},
+    {"NAME", "name", 24, F(gw_db_worker, name)},
+    {"PHONE", "phone", 16, F(gw_db_worker, phone)},
+    {"ISSI", "issi", 8, F(gw_db_worker, issi)},
+    {NULL, "lang", 0, F(gw_db_worker, lang)},
+    {"ACTIVE", "active", 6, F(gw_db_worker, active), .yes = "yes", .no = "no"},
+    {"LANG", NULL, 4, F(gw_db_worker, lang)},
+    {"PIN", "pin_set", 4, F(gw_db_worker, pin_hash), .flags = RC_IS_SET, .yes = "set", .no = "-"},
+    {"MANUAL", NULL, 0, .fn = worker_manual},
+    {NULL, "manual_add", 0, F(gw_db_worker, manual_add)},
+    {NULL, "manual_active", 0, F(gw_db_worker, manual_active)},
+};
+
+static const struct roster_col override_cols[] = {
+    {"ID", "id", -5, .fn = override_id},
+    {"LAYER", "layer", 8, 2, F(gw_db_override, manual), .flags = RC_WORDS, .yes = "manual",
+     .no = "imported"},
+    {"KIND", "kind", 8, F(gw_db_override, kind)},
+    {"LINE", "line", 6, F(gw_db_override, line), .none = "(all)"},
+    {"WORKER", "worker", 12, F(gw_db_override, worker)},
+    {"BY", "by", 12, F(gw_db_override, by)},
+    {"FROM", "from", 24, F(gw_db_override, start_ms)},
+    {"TO", "to", 24, 2, F(gw_db_override, end_ms)},
+    {"POSITION", "position", 0, 2, F(gw_db_override, position), .flags = RC_ZERO_NONE},
+};
+
+static const struct roster_col temp_cols[] = {
+    {"NAME", "name", 16, F(gw_db_temp, name)},
+    {"LINE", "line", 6, F(gw_db_temp, line)},
+    {"FROM", "from", 16, .fn = temp_from},
+    {"TO", "to", 16, 2, .fn = temp_to},
+    {"SHIFTS", "shifts", -6, 2, .fn = temp_shifts},
+    {"ROTATIONS", "rotations", -9, .fn = temp_rotations},
+};
+
+#define LIST(n, e, c) (&(const struct roster_list){n, e, c, (int)(sizeof(c) / sizeof(c[0]))})
+
 const struct roster_kind roster_kinds[T_COUNT] = {
     [T_LINE] = {"line", T_LINE, 5, 8,
 		"line,CODE,NAME_FI,NAME_SV,NAME_EN[,OFFICE_DAYS,OFFICE_HOURS,AFTER_HOURS_LINE]",
 		KIND(gw_db_line, lines, n_lines), FIELDS(line_fields), .check = roster_check_line,
 		.more = line_more},
     [T_WORKER] = {"worker", T_WORKER, 5, 7, "worker,HANDLE,NAME,PHONE,ISSI[,ACTIVE[,LANG]]",
-		  KIND(gw_db_worker, workers, n_workers), FIELDS(worker_fields)},
+		  KIND(gw_db_worker, workers, n_workers), FIELDS(worker_fields),
+		  .list = LIST("workers", NULL, worker_cols)},
     [T_SHIFT] = {"shift", T_SHIFT, 6, 7, "shift,LINE,WORKER,START,END,POSITION[,TEMP_ROSTER]",
 		 KIND(gw_db_shift, shifts, n_shifts), FIELDS(shift_fields), ORDER(shift_order),
 		 .check = roster_check_shift},
@@ -306,7 +423,7 @@ const struct roster_kind roster_kinds[T_COUNT] = {
     [T_OVR] = {"override", T_OVR, 6, 7,
 	       "override,add|remove|replace,LINE,WORKER,START,END[,POSITION|BY]",
 	       KIND(gw_db_override, overrides, n_overrides), FIELDS(override_fields),
-	       .more = override_more},
+	       .more = override_more, .list = LIST("overrides", "(no overrides)", override_cols)},
     [T_STEP] = {"chain_step", T_STEP, 5, 6, "chain_step,LINE,ORDER,person|oncall|duty,WHO[,RING_S]",
 		KIND(gw_db_chain_step, steps, n_steps), FIELDS(step_fields)},
     [T_CHAIN] = {"chain", T_CHAIN, 4, 5, "chain,LINE,ROUNDS,FALLBACK[,FALLBACK_RING_S]",
@@ -314,7 +431,8 @@ const struct roster_kind roster_kinds[T_COUNT] = {
     [T_HOLIDAY] = {"holiday", T_HOLIDAY, 3, 3, "holiday,DATE,NAME",
 		   KIND(gw_db_holiday, holidays, n_holidays), FIELDS(holiday_fields)},
     [T_TEMP] = {"temp_roster", T_TEMP, 5, 6, "temp_roster,NAME,LINE,FROM_DATE,TO_DATE[,HANDOFF]",
-		KIND(gw_db_temp, temps, n_temps), FIELDS(temp_fields), .check = roster_check_temp},
+		KIND(gw_db_temp, temps, n_temps), FIELDS(temp_fields), .check = roster_check_temp,
+		.list = LIST("temp_rosters", "(no temporary rosters)", temp_cols)},
 };
 
 const struct roster_kind roster_pattern_kind = {

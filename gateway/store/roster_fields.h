@@ -3,8 +3,9 @@
  * CSV column, where the value lives in the struct gw_db_* row and how it is stored, the
  * check that reads it from CSV (with its bounds and message), whether it may be empty and
  * what it then means, how the export writes it and the SQL parameter it is bound to. The
- * CSV reader (roster_check.c), the export and the roster's free (gw_db_roster_clear) and
- * insert and read back (db_roster.c) are driven from it. Private to gateway/store.
+ * CSV reader (roster_check.c), the export, the roster's free (gw_db_roster_clear), its
+ * insert and read back (db_roster.c) and rinkictl's listings (a kind's listing columns,
+ * printed by roster_list.c) are driven from it. Private to gateway/store.
  */
 #ifndef GW_ROSTER_FIELDS_H
 #define GW_ROSTER_FIELDS_H
@@ -50,6 +51,7 @@ enum rf_out {
 
 struct parser;
 struct roster_field;
+struct roster_val;
 
 /*
  * Check the CSV value s (not empty, or the field is required) and store it in row at
@@ -82,6 +84,45 @@ struct roster_field {
 
 #define RF_CHECK (-1) /* in a kind's order: run its check here */
 
+/* A listing column's value: what a derived column computes (roster_list.c prints it). */
+struct roster_val {
+	enum { RV_NONE, RV_STR, RV_INT, RV_BOOL, RV_TIME } type; /* RV_NONE: left out */
+	const char *s;						 /* RV_STR (NULL: none) */
+	int64_t i;    /* RV_INT, RV_BOOL (0/1), RV_TIME (UTC ms) */
+	char buf[48]; /* room for a derived string (s may point here) */
+};
+
+/*
+ * A derived column: its value for row of roster d (a count, a marker, a time with the
+ * handoff). Fills v and returns 0, or a negative errno.
+ */
+typedef int (*roster_col_fn)(const struct gw_db_roster *d, const void *row, struct roster_val *v);
+
+#define RC_ZERO_NONE 1u /* a number 0 is shown as the column's none (text only) */
+#define RC_IS_SET    2u /* a string field shown as a bool: whether it is set */
+#define RC_WORDS     4u /* a bool shown as its words in JSON too */
+
+/* One column of a kind's listing ("rinkictl worker list" and the like). */
+struct roster_col {
+	const char *head; /* text header, NULL: JSON only */
+	const char *key;  /* JSON member, NULL: text only */
+	int width;	  /* text: padded to width characters, negative: right-aligned */
+	int gap;	  /* text: spaces before it (0: one; none before the first column) */
+	size_t field;	  /* 1 + offset in the row of the kind's field shown, 0: by fn */
+	roster_col_fn fn;
+	unsigned flags;	      /* RC_* */
+	const char *yes, *no; /* text of a bool ("yes", "no") */
+	const char *none;     /* text of a NULL string or RV_NONE ("-" when NULL) */
+};
+
+/* A kind's listing: its name (the JSON array), the text line when there are no rows. */
+struct roster_list {
+	const char *name;  /* "workers" */
+	const char *empty; /* "(no overrides)", NULL: the header alone */
+	const struct roster_col *cols;
+	int n_cols;
+};
+
 struct roster_kind {
 	const char *name; /* record type in the CSV */
 	int type;	  /* T_* */
@@ -100,6 +141,7 @@ struct roster_kind {
 	bool (*wants)(const void *row);
 	/* Export: the values after the table's (at most 4, each < 48 bytes); returns how many. */
 	int (*more)(const void *row, char buf[][48], int max);
+	const struct roster_list *list; /* how rinkictl lists it, NULL: not listed */
 };
 
 /* The kinds, indexed by T_* (rotation rows, patterns included, are T_ROT's fields). */

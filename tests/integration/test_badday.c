@@ -114,11 +114,14 @@ static void call_on_bad_day(void)
 	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "answered after", 5000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered", NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=bridged", NULL),
+			 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
 	assert_int_equal(ctl_status(text, sizeof(text)), 1); /* degraded */
 	printf("  rinkictl status on the bad day:\n%s", text);
 	assert_non_null(strstr(text, "database unusable"));
@@ -133,7 +136,7 @@ static void count_inc(const struct gw_db_incident *inc, void *arg)
 /* The database at db, fixed: the spool is replayed and the bad day's call is in the log. */
 static void check_replayed(const char *db)
 {
-	assert_int_equal(h_wait_log(&rig, "spool replayed", 10000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 10000, "db", "replayed=true", NULL), 0);
 	assert_int_equal(h_wait_log(&rig, "call-log commits leave the loop again", 5000), 0);
 	struct gw_db *h;
 	assert_int_equal(gw_db_open_flags(db, GW_DB_NOCREATE, &h), 0);
@@ -165,11 +168,13 @@ static void call_after_fix(const char *db)
 	int cci = -1;
 	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001"), 0);
 	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
-	assert_int_equal(h_wait_log_count(&rig, "answered after", 2, 5000), 0);
+	assert_int_equal(
+	    h_wait_ev_count(&rig, 2, 5000, "incident_event", "kind=phone_answered", NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log_count(&rig, "bridged: officer 2269001", 2, 3000), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 3000, "incident_event", "kind=bridged", NULL), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
-	assert_int_equal(h_wait_log_count(&rig, "incident closed: completed", 2, 3000), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
 	struct gw_db *h;
 	int n = 0;
 	assert_int_equal(gw_db_open_flags(db, GW_DB_NOCREATE, &h), 0);
@@ -275,13 +280,14 @@ static void drill_db_corrupt_no_copy(void **state)
 	assert_int_equal(h_wait_log(&rig, "no roster: nobody can be paged", 3000), 0);
 	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001"), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: unstaffed", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_end", "outcome=unstaffed", NULL),
+			 0);
 	assert_int_equal(h_count_events(&rig.modem, "ATD"), 0);
 	assert_int_equal(ctl_status(text, sizeof(text)), 1);
 	printf("  rinkictl status with no roster:\n%s", text);
 	assert_non_null(strstr(text, "no roster copy"));
 	assert_int_equal(rename(good, rig.db), 0);
-	assert_int_equal(h_wait_log(&rig, "spool replayed", 10000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 10000, "db", "replayed=true", NULL), 0);
 	char bin[256], out[200], log[8192] = "";
 	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
 	snprintf(out, sizeof(out), "%s/log.out", rig.dir);
@@ -321,9 +327,11 @@ static void drill_orphan_after_kill9(void **state)
 	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
 	assert_int_equal(h_wait_event(&rig.radio, &rp, "ATA", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "answered after", 5000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered", NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=bridged", NULL),
+			 0);
 	assert_int_equal(h_kill_rinkid(&rig, SIGKILL), 0);
 	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "state"), 0);
 	printf("  terminal after the kill: %s\n", reply);

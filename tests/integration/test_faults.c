@@ -283,9 +283,9 @@ static void drill_radio_port_closed(void **state)
 
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "hangup-port"), 0);
-	assert_int_equal(h_wait_log(&rig, "port lost", 3000), 0);
-	assert_int_equal(
-	    h_wait_rinkid_event(&rig, 3000, "device", "device=radio", "up=false", NULL), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "device", "device=radio", "up=false",
+					     "reason=port lost", NULL),
+			 0);
 	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=radio", "up=true", NULL),
 			 0);
 	printf("  radio port hung up mid-call: reopened, init run again in %lld ms\n",
@@ -323,9 +323,9 @@ static void drill_modem_port_closed(void **state)
 
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "hangup-port"), 0);
-	assert_int_equal(h_wait_log(&rig, "port lost", 3000), 0);
-	assert_int_equal(
-	    h_wait_rinkid_event(&rig, 3000, "device", "device=modem", "up=false", NULL), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "device", "device=modem", "up=false",
+					     "reason=port lost", NULL),
+			 0);
 	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=modem", "up=true", NULL),
 			 0);
 	printf("  modem port hung up mid-call: reopened, init run again in %lld ms\n",
@@ -377,7 +377,9 @@ static void drill_radio_reboot(void **state)
 
 	int64_t t0 = mono_ms();
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "banner"), 0);
-	assert_int_equal(h_wait_log(&rig, "terminal restarted", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "device", "device=radio", "up=false",
+					     "reason=restarted", NULL),
+			 0);
 	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", NULL), 0);
 	assert_int_equal(h_wait_ev_count(&rig, 2, 5000, "device", "device=radio", "up=true", NULL),
 			 0);
@@ -574,8 +576,8 @@ static void drill_db_locked(void **state)
 	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 
-	assert_int_equal(h_wait_log(&rig, "spooled call-log write(s) applied", 5000), 0);
-	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "db", "spooling=false", NULL), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 5000, "db", "spooling=false", "replayed=true", NULL), 0);
 	printf("  replayed %lld ms after the unlock\n", (long long)(mono_ms() - t0 - 4000));
 
 	struct logged l;
@@ -822,7 +824,7 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	snprintf(wal, sizeof(wal), "%s-wal", rig.db);
 	snprintf(spool, sizeof(spool), "%s.spool", rig.db);
 	int incidents = raw_incident_count();
-	int replays = h_log_count(&rig, "spooled call-log write(s) applied");
+	int replays = h_ev_count(&rig, "db", "replayed=true", NULL);
 	int warned = h_log_count(&rig, "call-log writes go to");
 
 	sqlite3 *h;
@@ -860,7 +862,7 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	assert_true(h_log_count(&rig, "ERROR  db") > 0);
 	assert_true(spooled > 0);
 	assert_int_equal(h_log_count(&rig, "LOST"), 0);
-	assert_int_equal(h_log_count(&rig, "spooled call-log write(s) applied"), replays);
+	assert_int_equal(h_ev_count(&rig, "db", "replayed=true", NULL), replays);
 	assert_int_equal(file_size(wal), limit);
 	/* nothing of it reached the database (plain SQLite: gw_db_open would replay) */
 	assert_int_equal(raw_incident_count(), incidents);
@@ -868,8 +870,7 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	/* space comes back */
 	t0 = mono_ms();
 	assert_int_equal(limit_rinkid_files(RLIM_INFINITY), 0);
-	assert_int_equal(
-	    h_wait_log_count(&rig, "spooled call-log write(s) applied", replays + 1, 5000), 0);
+	assert_int_equal(h_wait_ev_count(&rig, replays + 1, 5000, "db", "replayed=true", NULL), 0);
 	printf("  limit lifted: spool replayed after %lld ms\n", (long long)(mono_ms() - t0));
 	assert_int_equal(raw_incident_count(), incidents + 1);
 
@@ -1007,7 +1008,8 @@ static void drill_board_silent(void **state)
 	snprintf(conf, sizeof(conf), CONF "\nio.port %s", board.tty);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee default answer 1"), 0);
 	assert_int_equal(h_start_rinkid(&rig, conf), 0);
-	assert_int_equal(h_wait_log(&rig, "I/O board up on", 10000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 10000, "device", "device=board", "up=true", NULL), 0);
 	int cci = bridged_call(&rp, &mp, 1);
 	assert_true(wait_status("BRIDGED", 3000, text, sizeof(text)) >= 0);
 	assert_non_null(strstr(text, "board     up"));
@@ -1017,11 +1019,13 @@ static void drill_board_silent(void **state)
 	/* 1. silent: the port is there, the firmware does not run */
 	int64_t t0 = mono_ms();
 	assert_int_equal(kill(board.qemu, SIGSTOP), 0);
-	assert_int_equal(h_wait_log(&rig, "ALARM: I/O board on", BOARD_DOWN_BOUND_MS), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, BOARD_DOWN_BOUND_MS, "device", "device=board",
+					     "up=false", NULL),
+			 0);
 	int64_t took = mono_ms() - t0;
 	assert_true(wait_status("board     DOWN", 1000, text, sizeof(text)) >= 0);
 	assert_int_equal(rinkictl_status(text, sizeof(text)), 1); /* degraded: board down */
-	printf("  board paused (SIGSTOP): ALARM logged after %lld ms (bound %d), %d failed "
+	printf("  board paused (SIGSTOP): reported down after %lld ms (bound %d), %d failed "
 	       "polls; status: %s\n",
 	       (long long)took, BOARD_DOWN_BOUND_MS,
 	       h_log_count(&rig, "I/O board poll failed") - fails0,
@@ -1030,7 +1034,9 @@ static void drill_board_silent(void **state)
 	h_pump(&rig, 1500); /* silent for a while: the firmware's heartbeat time-out (3 s) */
 	assert_int_equal(kill(board.qemu, SIGCONT), 0);
 	t0 = mono_ms();
-	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 2, BOARD_BACK_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 2, BOARD_BACK_BOUND_MS, "device", "device=board",
+					 "up=true", NULL),
+			 0);
 	took = mono_ms() - t0;
 	int back = wait_status("board     up", 2000, text, sizeof(text));
 	assert_true(back >= 0);
@@ -1053,12 +1059,16 @@ static void drill_board_silent(void **state)
 	/* 2. gone: QEMU killed (the pty goes with socat), then a fresh board */
 	t0 = mono_ms();
 	qrig_stop(&board);
-	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 2, BOARD_DOWN_BOUND_MS), 0);
-	printf("  board killed: ALARM after %lld ms\n", (long long)(mono_ms() - t0));
+	assert_int_equal(h_wait_ev_count(&rig, 2, BOARD_DOWN_BOUND_MS, "device", "device=board",
+					 "up=false", NULL),
+			 0);
+	printf("  board killed: reported down after %lld ms\n", (long long)(mono_ms() - t0));
 	h_pump(&rig, 500);
 	assert_int_equal(board_start(), 0);
 	t0 = mono_ms();
-	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 3, BOARD_BACK_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 3, BOARD_BACK_BOUND_MS, "device", "device=board",
+					 "up=true", NULL),
+			 0);
 	printf("  fresh board (boot count 1): up after %lld ms\n", (long long)(mono_ms() - t0));
 	assert_true(wait_status("board     up", 2000, text, sizeof(text)) >= 0);
 	assert_non_null(strstr(text, "BRIDGED"));
@@ -1101,10 +1111,14 @@ static void drill_board_silent(void **state)
 
 	/* 3. gone and back with no incident live: system events (none at start) */
 	qrig_stop(&board);
-	assert_int_equal(h_wait_log_count(&rig, "ALARM: I/O board on", 3, BOARD_DOWN_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 3, BOARD_DOWN_BOUND_MS, "device", "device=board",
+					 "up=false", NULL),
+			 0);
 	h_pump(&rig, 500);
 	assert_int_equal(board_start(), 0);
-	assert_int_equal(h_wait_log_count(&rig, "I/O board up on", 4, BOARD_BACK_BOUND_MS), 0);
+	assert_int_equal(h_wait_ev_count(&rig, 4, BOARD_BACK_BOUND_MS, "device", "device=board",
+					 "up=true", NULL),
+			 0);
 	h_pump(&rig, 200);
 	struct gw_db *db;
 	struct logged sys;

@@ -143,7 +143,8 @@ static void test_rate_limited_text_logged(void **state)
 		assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 5000), 0);
 	}
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-text 2269001 viesti 11"), 0);
-	assert_int_equal(h_wait_log(&rig, "text from 2269001 dropped", 3000), 0);
+	assert_int_equal(
+	    h_wait_ev_count(&rig, 11, 3000, "sds_in", "from=2269001", "kind=text", NULL), 0);
 	assert_int_equal(h_settle(&rig), 0);
 	assert_int_equal(h_count_events(&rig.modem, "event sms-out"), 10);
 
@@ -188,7 +189,8 @@ static void test_status_relayed(void **state)
 	assert_int_equal(h_wait_log(&rig, "roster snapshot loaded", 5000), 0);
 
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8003"), 0);
-	assert_int_equal(h_wait_log(&rig, "status 0x8003 (user-defined status) from 2269001", 3000),
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "sds_in", "from=2269001", "kind=status",
+					     "status=32771", NULL),
 			 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "sds-status 2269001 8002"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-out", 3000), 0);

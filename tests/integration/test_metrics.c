@@ -235,14 +235,19 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	/* one authority call: Aino answers, presses 4, the officer hangs up */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "answered", 5000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered", NULL), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
-	assert_int_equal(h_wait_log(&rig, "bridged: officer 2269001", 5000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=bridged", NULL),
+			 0);
 	/* a second officer meanwhile: busy */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269002 cci=2"), 0);
-	assert_int_equal(h_wait_log(&rig, "second authority call 2 from 2269002", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=busy", "caller=2269002", NULL),
+	    0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release 1 1"), 0);
-	assert_int_equal(h_wait_log(&rig, "incident closed: completed", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=completed", NULL),
+			 0);
 
 	assert_int_equal(wait_file(path, "rinki_incidents_total{outcome=\"accepted\"} 1\n", text,
 				   sizeof(text), 7000),

@@ -4,8 +4,9 @@
  * command, --json listings checked with a small JSON parser (and with python3 -m
  * json.tool when python3 is installed), worker and override edits seen by oncall, roster
  * export -> import -> export giving the same bytes, the directory import, the monthly
- * report on a month of calls seeded through the gateway's db API, and retention keeping
- * the call log verifiable. Every child is waited for by pid.
+ * report on a month of calls seeded through the gateway's db API, retention keeping
+ * the call log verifiable, and the roster listings byte for byte against golden files
+ * (tests/data/rinkictl). Every child is waited for by pid.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -914,6 +915,99 @@ static void test_times_helsinki_whatever_tz(void **state)
 	memcpy(dbpath, keep, sizeof(dbpath));
 }
 
+/*
+ * Every roster listing (worker list, override list, roster temp; text and --json) on each
+ * demo roster, plain and with imported overrides, a temporary roster and manual changes
+ * on top, gives the bytes of its golden file (tests/data/rinkictl/listings-NAME.txt, taken
+ * from the listings as they were written by hand per kind). On a difference the output is
+ * left in build/listings-NAME.actual.
+ */
+static void listings_golden(const char *csv, const char *name)
+{
+	static const char *const cmds[][3] = {
+	    {"worker", "list", NULL},	{"worker", "list", "--json"},
+	    {"override", "list", NULL}, {"override", "list", "--json"},
+	    {"roster", "temp", NULL},	{"roster", "temp", "--json"},
+	};
+	static char all[1 << 17], want[1 << 17], text[1 << 16];
+	char keep[sizeof(dbpath)], path[160], pinfile[160];
+	FILE *f;
+	size_t n;
+
+	memcpy(keep, dbpath, sizeof(keep));
+	snprintf(dbpath, sizeof(dbpath), "%s/golden-%s.db", dir, name);
+	all[0] = '\0';
+	for (int round = 0; round < 2; round++) {
+		if (round == 0) {
+			assert_int_equal(ctl("roster", "import", csv, NULL), 0);
+		} else {
+			assert_non_null(f = fopen(csv, "r"));
+			n = fread(text, 1, sizeof(text) - 1024, f);
+			fclose(f);
+			snprintf(text + n, sizeof(text) - n,
+				 "override,add,sos,aino,2026-04-01T08:00,2026-04-02T08:00,2\n"
+				 "override,remove,,aino,2026-05-01T08:00,2026-05-03T08:00\n"
+				 "override,replace,sos,aino,2026-07-01T08:00+03:00,"
+				 "2026-07-02T08:00,mikko\n"
+				 "temp_roster,xmas,sos,2026-12-20,2027-01-07,08:00\n"
+				 "temp_roster,summer,mhs,2026-06-20,2026-08-01\n"
+				 "shift,sos,aino,2026-12-01T00:00Z,2027-02-01T00:00Z,1,xmas\n"
+				 "rotation,xmasrot,sos,weekly,2026-12-20,08:00,2,all,,xmas\n"
+				 "rotation_member,xmasrot,1,maria\n");
+			snprintf(path, sizeof(path), "%s/golden-%s.csv", dir, name);
+			write_file(path, text);
+			assert_int_equal(ctl("roster", "import", path, NULL), 0);
+			assert_int_equal(ctl("worker", "add", "pia", "Pia Testi-Äijälä",
+					     "+358401111111", "--issi", "0012345", NULL),
+					 0);
+			assert_int_equal(ctl("worker", "add", "stina", "Stina Lind",
+					     "+358401111112", "--lang", "sv", NULL),
+					 0);
+			assert_int_equal(ctl("worker", "disable", "stina", NULL), 0);
+			assert_int_equal(ctl("worker", "disable", "mikko", NULL), 0);
+			snprintf(pinfile, sizeof(pinfile), "%s/golden-pin.txt", dir);
+			write_file(pinfile, "271828\n");
+			in_path = pinfile;
+			assert_int_equal(ctl("worker", "pin", "pia", NULL), 0);
+			in_path = NULL;
+			assert_int_equal(ctl("override", "add", "replace", "aino", "2026-03-01",
+					     "2026-03-02", "--line", "sos", "--by", "pia", NULL),
+					 0);
+			assert_int_equal(ctl("override", "add", "add", "pia", "2026-10-25T02:00",
+					     "2026-10-25T05:00", "--line", "mhs", "--position", "1",
+					     NULL),
+					 0);
+		}
+		for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+			int rc = ctl(cmds[c][0], cmds[c][1], cmds[c][2], NULL);
+			size_t len = strlen(all);
+			snprintf(all + len, sizeof(all) - len, "$ %s %s%s%s (exit %d)\n%s%s",
+				 cmds[c][0], cmds[c][1], cmds[c][2] ? " " : "",
+				 cmds[c][2] ? cmds[c][2] : "", rc, out, err);
+			if (cmds[c][2])
+				assert_json();
+		}
+	}
+	snprintf(path, sizeof(path), "tests/data/rinkictl/listings-%s.txt", name);
+	assert_true(slurp(path, want, sizeof(want)) > 0);
+	if (strcmp(all, want) != 0) {
+		snprintf(path, sizeof(path), "build/listings-%s.actual", name);
+		write_file(path, all);
+		print_message("listings of %s differ from tests/data/rinkictl/listings-%s.txt: "
+			      "see %s\n",
+			      csv, name, path);
+	}
+	assert_string_equal(all, want);
+	memcpy(dbpath, keep, sizeof(dbpath));
+}
+
+static void test_listings_golden(void **state)
+{
+	(void)state;
+	listings_golden("tools/demo/roster.csv", "roster");
+	listings_golden("tools/demo/south-savo.csv", "south-savo");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -927,6 +1021,7 @@ int main(void)
 	    cmocka_unit_test(test_roster_check),
 	    cmocka_unit_test(test_roster_ics),
 	    cmocka_unit_test(test_times_helsinki_whatever_tz),
+	    cmocka_unit_test(test_listings_golden),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
