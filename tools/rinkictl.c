@@ -186,6 +186,8 @@ int ctl_roster_coverage(struct gw_db *db, const char *dbpath, int64_t from_ms, l
 
 /* Commands that talk to rinkid over its control socket (tools/rinkictl_status.c). */
 int ctl_status_main(const char *socket_path, int argc, char **argv);
+/* status's county line reads this status file of rinki-sync's ("" or NULL: none). */
+void ctl_status_set_county(const char *status_file);
 /* The config commands (tools/rinkictl_config.c). */
 int ctl_config_main(const char *dbpath, int argc, char **argv);
 /* probe (tools/rinkictl_probe.c). */
@@ -194,7 +196,8 @@ int ctl_probe_main(const char *dbpath, int argc, char **argv);
 int ctl_user_main(const char *dbpath, int argc, char **argv);
 
 /*
- * The roster's zone (roster.timezone) from conf_path, for every time read and printed: when
+ * The roster's zone (roster.timezone) from conf_path, for every time read and printed, and
+ * rinki-sync's status file for status's county line when a county sync is set up: when
  * the file was named (given) it must load; the default file may be absent (Europe/Helsinki),
  * and when it cannot be read the times are Helsinki's, said on stderr. Returns 0 or 1.
  */
@@ -213,6 +216,9 @@ static int load_zone(const char *conf_path, bool given)
 			conf_path);
 		return 0;
 	}
+	/* with a county sync configured, status shows rinki-sync's status file too */
+	if (conf.county_conninfo[0])
+		ctl_status_set_county(conf.county_status_file);
 	if (gw_roster_set_timezone(conf.roster_timezone, why, sizeof(why)) < 0) {
 		bool builtin = strcmp(conf.roster_timezone, "Europe/Helsinki") == 0;
 		fprintf(stderr, "%s: roster.timezone: %s%s\n", prog, why,

@@ -6,9 +6,12 @@
  * both ends share one grammar. Exit status of page-test and sds send: 0 ok, 1 error (rinkid
  * not running, refused, err reply), 2 usage. status exits with the gateway's health, for
  * monitoring: 0 healthy, 1 degraded, 2 down (rinkid unreachable or not answering counts as
- * down), 3 unknown (usage, permission denied, an answer it cannot read).
+ * down), 3 unknown (usage, permission denied, an answer it cannot read). With a county
+ * sync configured, status also shows rinki-sync's status file (state, backlog, lag, last
+ * success); the county being away never changes the exit status: paging does not need it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/event.h"
 #include "core/text.h"
 #include "ctl/ctl.h"
+#include "store/roster.h"
 #include "rinki/proto.h"
 
 #define REPLY_TIMEOUT_MS 10000
@@ -185,6 +190,90 @@ static void print_uptime(const char *s)
 		printf("%ld min %02ld s", t / 60, t % 60);
 }
 
+/* rinki-sync's status file (county.status_file); "": no county sync configured. */
+static char county_path[256];
+
+void ctl_status_set_county(const char *status_file)
+{
+	snprintf(county_path, sizeof(county_path), "%s", status_file ? status_file : "");
+}
+
+/* Read the status file ("key value" lines) into text. 0, or -errno. */
+static int county_read(char *text, size_t len)
+{
+	int fd = open(county_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, text, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	text[n] = '\0';
+	return 0;
+}
+
+/* The value of key in the status text into out (cut to fit; "" when absent). Returns out. */
+static char *county_get(const char *text, const char *key, char *out, size_t len)
+{
+	size_t k = strlen(key);
+	out[0] = '\0';
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, k) == 0 && p[k] == ' ') {
+			snprintf(out, len, "%.*s", (int)strcspn(p + k + 1, "\n"), p + k + 1);
+			break;
+		}
+	return out;
+}
+
+/* The county line of status: rinki-sync's state, backlog, lag and last success. */
+static void print_county(void)
+{
+	char text[2048], v[4][96], esc[4][192], when[48] = "never";
+
+	if (!county_path[0])
+		return;
+	int rc = county_read(text, sizeof(text));
+	if (rc < 0) {
+		printf("county    no status from rinki-sync (%s: %s)\n",
+		       gw_text_term(county_path, esc[0], sizeof(esc[0])), strerror(-rc));
+		return;
+	}
+	county_get(text, "state", v[0], sizeof(v[0]));
+	county_get(text, "backlog", v[1], sizeof(v[1]));
+	county_get(text, "lag_ms", v[2], sizeof(v[2]));
+	long long last = strtoll(county_get(text, "last_success_ms", v[3], sizeof(v[3])), NULL, 10);
+	if (last > 0)
+		gw_roster_format_clock(last, GW_CLOCK_SEC, when, sizeof(when));
+	printf("county    %s: backlog %s events, lag %.1f s, last success %s\n",
+	       gw_text_term(v[0], esc[0], sizeof(esc[0])),
+	       gw_text_term(v[1], esc[1], sizeof(esc[1])), (double)strtoll(v[2], NULL, 10) / 1000,
+	       when);
+}
+
+/* The same as a JSON member ("county":{...},), or "" when no county sync is configured. */
+static void county_json(char *out, size_t len)
+{
+	char text[2048], v[4][96], state[200];
+
+	out[0] = '\0';
+	if (!county_path[0])
+		return;
+	if (county_read(text, sizeof(text)) < 0) {
+		snprintf(out, len, "\"county\":{\"state\":\"unknown\"},");
+		return;
+	}
+	if (gw_event_json_str(county_get(text, "state", v[0], sizeof(v[0])), state, sizeof(state)) <
+	    0)
+		snprintf(state, sizeof(state), "\"unknown\"");
+	snprintf(out, len,
+		 "\"county\":{\"state\":%s,\"backlog\":%lld,\"lag_ms\":%lld,"
+		 "\"last_success_ms\":%lld},",
+		 state, strtoll(county_get(text, "backlog", v[1], sizeof(v[1])), NULL, 10),
+		 strtoll(county_get(text, "lag_ms", v[2], sizeof(v[2])), NULL, 10),
+		 strtoll(county_get(text, "last_success_ms", v[3], sizeof(v[3])), NULL, 10));
+}
+
 /* The roster's county version and its age (rinki-sync's roster pull), or a local import. */
 static void print_roster(const struct gw_ctl_msg *m)
 {
@@ -332,7 +421,9 @@ static int cmd_status(const char *path, int argc, char **argv)
 			fail("rinkid's answer is not JSON: %.80s", reply);
 			return EXIT_STATUS_UNKNOWN;
 		}
-		puts(reply);
+		char county[320];
+		county_json(county, sizeof(county));
+		printf("{%s%s\n", county, reply + 1);
 		return json_health_exit(reply);
 	}
 	if (gw_ctl_parse(reply, strlen(reply), &m, err, sizeof(err)) < 0 ||
@@ -341,6 +432,7 @@ static int cmd_status(const char *path, int argc, char **argv)
 		return EXIT_STATUS_UNKNOWN;
 	}
 	print_status(&m);
+	print_county();
 	const char *h = get(&m, "health");
 	return health_exit(h, strlen(h));
 }

@@ -111,6 +111,7 @@ static const struct key {
     I("county.poll_ms", county_poll_ms, 100, 60000),
     I("county.retry_max", county_retry_max_s, 1, 3600),
     S("county.status_file", county_status_file),
+    S("county.metrics_file", county_metrics_file),
     S("metrics.file", metrics_file),
     I("metrics.interval", metrics_interval_s, 5, 3600),
     S("modem.sim_pin_file", modem_sim_pin_file),
@@ -592,6 +593,7 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 	    /* read by rinki-sync only: rinkid never needs a restart for them */
 	    "county.conninfo",
 	    "county.gateway_id",
+	    "county.metrics_file",
 	    "county.batch",
 	    "county.poll_ms",
 	    "county.retry_max",

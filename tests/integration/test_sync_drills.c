@@ -139,14 +139,44 @@ static void county_conf(char *buf, size_t len, const char *id, const char *dir)
 	snprintf(buf, len,
 		 "county.conninfo %s application_name=rinki-sync-drill\ncounty.gateway_id %s\n"
 		 "county.batch 50\ncounty.poll_ms 100\ncounty.retry_max 1\n"
-		 "county.status_file %s/sync.status\n",
-		 srv.rig.conninfo, id, dir);
+		 "county.status_file %s/sync.status\ncounty.metrics_file %s/sync.prom\n",
+		 srv.rig.conninfo, id, dir, dir);
 }
 
 /* ---- drill 1: the county down during real incidents ------------------------------------- */
 
 static struct h_rig rig;
 static pid_t rig_sync;
+
+/* Does the file at path hold the line want? */
+static bool file_has(const char *path, const char *want)
+{
+	char text[8192];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	return strstr(text, want) != NULL;
+}
+
+/* rinkictl -c conf -s sock status [--json] into out; its exit status. */
+static int rinkictl_status(const char *json, char *out, size_t len)
+{
+	char bin[300], sock[300], path[300];
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", rig.dir);
+	snprintf(path, sizeof(path), "%s/status.out", rig.dir);
+	unlink(path);
+	char *argv[] = {bin, "-c", rig.conf, "-s", sock, "status", (char *)json, NULL};
+	int rc = h_run(argv, path);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(out, 1, len - 1, f) : 0;
+	if (f)
+		fclose(f);
+	out[n] = '\0';
+	return rc;
+}
 
 /* One officer's call: paged (the modem dials), then the officer hangs up; the incident ends. */
 static void one_incident(int i)
@@ -168,7 +198,7 @@ static void test_county_down(void **state)
 	int n = env_int("RINKI_DRILL_INCIDENTS", 100, 10, 100000);
 	int down_s = env_int("RINKI_DRILL_DOWN_S", 3, 1, 3600);
 	int gap_ms = env_int("RINKI_DRILL_GAP_MS", 0, 0, 60000);
-	char conf[1024], log[200], status[200], out[4096];
+	char conf[1024], log[200], status[200], prom[200], out[4096], want[96];
 	int64_t stopped_at = 0, down_ms = 0, at_stop = 0;
 	(void)state;
 
@@ -179,6 +209,7 @@ static void test_county_down(void **state)
 	assert_int_equal(h_start_rinkid(&rig, conf), 0);
 	snprintf(log, sizeof(log), "%s/sync.log", rig.dir);
 	snprintf(status, sizeof(status), "%s/sync.status", rig.dir);
+	snprintf(prom, sizeof(prom), "%s/sync.prom", rig.dir);
 	rig_sync = sync_start(rig.conf, log);
 	assert_int_equal(wait_status(status, "state ok"), 0);
 
@@ -191,9 +222,15 @@ static void test_county_down(void **state)
 		one_incident(i);
 		if (gap_ms)
 			h_pump(&rig, gap_ms);
-		if (stopped_at && !srv.rig.up && i == n * 3 / 10)
-			/* rinki-sync has new events to push and finds the county away */
+		if (stopped_at && !srv.rig.up && i == n * 3 / 10) {
+			/* rinki-sync has new events to push and finds the county away: its status,
+			   its metrics and rinkictl status say so */
 			assert_int_equal(wait_status(status, "state down"), 0);
+			snprintf(want, sizeof(want), "rinki_sync_up{gateway=\"drill-down\"} 0\n");
+			assert_true(file_has(prom, want));
+			assert_int_equal(rinkictl_status(NULL, out, sizeof(out)), 0);
+			assert_non_null(strstr(out, "\ncounty    down: backlog "));
+		}
 		if (!srv.rig.up && i + 1 >= n * 6 / 10 &&
 		    su_mono_ms() - stopped_at >= down_s * 1000) {
 			down_ms = su_mono_ms() - stopped_at;
@@ -206,17 +243,25 @@ static void test_county_down(void **state)
 		down_ms = su_mono_ms() - stopped_at;
 		assert_int_equal(pg_rig_start_server(&srv.rig), 0);
 	}
+	/* back: status and metrics say so while rinkid is still up (the exit status is rinkid's
+	   health: the county away or not, it pages) */
+	assert_int_equal(wait_status(status, "state ok"), 0);
+	assert_int_equal(rinkictl_status("--json", out, sizeof(out)), 0);
+	assert_true(strncmp(out, "{\"county\":{\"state\":\"ok\",\"backlog\":", 34) == 0);
 	/* rinkid stopped: everything it will ever write for these calls is in the log */
 	assert_int_equal(h_kill_rinkid(&rig, SIGTERM), 0);
 	assert_int_equal(wait_caught_up("drill-down", rig.db), 0);
 	assert_int_equal(wait_status(status, "backlog 0"), 0);
 	assert_int_equal(wait_status(status, "state ok"), 0);
+	snprintf(want, sizeof(want), "rinki_sync_backlog_events{gateway=\"drill-down\"} 0\n");
+	assert_true(file_has(prom, want));
+	snprintf(want, sizeof(want), "rinki_sync_up{gateway=\"drill-down\"} 1\n");
+	assert_true(file_has(prom, want));
 	int64_t events = same_log("drill-down", rig.db);
 	assert_true(events > at_stop);
 	assert_int_equal(same_incidents("drill-down", rig.db), n);
 	assert_true(sync_stop(&rig_sync));
 	assert_int_equal(run_verify(rig.conf, out, sizeof(out)), 0);
-	char want[96];
 	snprintf(want, sizeof(want), "drill-down: %lld events, intact", (long long)events);
 	assert_non_null(strstr(out, want));
 	printf("  %d incidents, %lld events; county down %.1f s from incident %d with %lld events "

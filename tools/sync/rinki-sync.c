@@ -106,24 +106,62 @@ static void status_text(const struct sync *s, char *buf, size_t len)
 		 s->roster_error[0] ? s->roster_error : "-");
 }
 
-/* Replace the status file (write a temporary beside it, then rename over it). */
-static void status_write(const struct sync *s)
+/*
+ * The same figures in the Prometheus text format (county.metrics_file, for node_exporter's
+ * textfile collector), labelled with the gateway id (gw_conf_gateway_id_ok: lower-case
+ * letters, digits and '-', so it needs no escaping). Replaced like the status file.
+ */
+static void metrics_text(const struct sync *s, char *buf, size_t len)
 {
-	char text[1024], tmp[GW_CONF_STR + 8];
-	const char *path = s->conf.county_status_file;
+	int64_t backlog = s->local_head > s->county_seq ? s->local_head - s->county_seq : 0;
+	const char *g = s->conf.county_gateway_id;
+
+	snprintf(
+	    buf, len,
+	    "# HELP rinki_sync_up 1 when rinki-sync's last step with the county database "
+	    "succeeded.\n# TYPE rinki_sync_up gauge\nrinki_sync_up{gateway=\"%s\"} %d\n"
+	    "# HELP rinki_sync_backlog_events Call-log events not yet in the county.\n"
+	    "# TYPE rinki_sync_backlog_events gauge\n"
+	    "rinki_sync_backlog_events{gateway=\"%s\"} %lld\n"
+	    "# HELP rinki_sync_lag_seconds Age of the oldest event not yet in the county.\n"
+	    "# TYPE rinki_sync_lag_seconds gauge\nrinki_sync_lag_seconds{gateway=\"%s\"} %.3f\n"
+	    "# HELP rinki_sync_last_success_timestamp_seconds When a step last succeeded.\n"
+	    "# TYPE rinki_sync_last_success_timestamp_seconds gauge\n"
+	    "rinki_sync_last_success_timestamp_seconds{gateway=\"%s\"} %.3f\n"
+	    "# HELP rinki_sync_roster_county_version The county roster version applied here.\n"
+	    "# TYPE rinki_sync_roster_county_version gauge\n"
+	    "rinki_sync_roster_county_version{gateway=\"%s\"} %lld\n",
+	    g, strcmp(s->state, "ok") == 0, g, (long long)backlog, g, (double)s->lag_ms / 1000, g,
+	    (double)s->last_ok_ms / 1000, g, (long long)s->rsrc.version);
+}
+
+/* Replace path by text (a temporary beside it, then rename over it); "" path: nothing. */
+static void file_replace(const char *path, const char *what, const char *text)
+{
+	char tmp[GW_CONF_STR + 8];
 	int fd;
 
 	if (!path[0])
 		return;
-	status_text(s, text, sizeof(text));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) < 0 ||
 	    rename(tmp, path) < 0) {
-		LOGP(GW_LOG_MAIN, GW_LOG_WARN, "status file %s: %s", path, strerror(errno));
+		LOGP(GW_LOG_MAIN, GW_LOG_WARN, "%s %s: %s", what, path, strerror(errno));
 		if (fd >= 0)
 			unlink(tmp);
 	}
+}
+
+/* The status file and the metrics file, after every step. */
+static void status_write(const struct sync *s)
+{
+	char text[2048];
+
+	status_text(s, text, sizeof(text));
+	file_replace(s->conf.county_status_file, "status file", text);
+	metrics_text(s, text, sizeof(text));
+	file_replace(s->conf.county_metrics_file, "metrics file", text);
 }
 
 /* ---- one step --------------------------------------------------------------------------- */
