@@ -101,7 +101,7 @@ struct gw_conf {
 	int county_batch;	    /* events per county transaction */
 	int county_poll_ms;	    /* how often the local log is looked at when caught up */
 	int county_retry_max_s;	    /* longest wait between attempts while the county is away */
-	char county_status_file[GW_CONF_STR]; /* rinki-sync's status, rewritten after each cycle */
+	char county_status_file[GW_CONF_STR];  /* rinki-sync's status, rewritten after each cycle */
 	char county_metrics_file[GW_CONF_STR]; /* rinki-sync's Prometheus textfile; "": none */
 
 	/* monitoring: Prometheus text for node_exporter's textfile collector */
