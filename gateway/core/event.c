@@ -1,16 +1,25 @@
 /*
  * event: the machine-readable event stream (JSON lines) and the gateway's one JSON string
  * encoder. The stream is module-private state behind gw_event_open/close: one fd opened
- * O_APPEND, so each gw_event_emit() is one write() that lands whole at the end even when
- * the call-log writer thread emits too. A line is built in a fixed buffer; a field that
- * does not fit is left out whole (never cut inside an escape) and the line says
- * "truncated":true, so every line stays valid JSON. See event.h for the format.
+ * O_APPEND and a writer thread. gw_event_emit() never writes: it copies the line into a
+ * 64 KiB ring under a mutex (so lines from the loop and from the call-log writer thread
+ * keep one order) and the writer thread writes what is queued, so a slow disk or a pipe
+ * nobody reads never holds up the loop. When the ring is full the line is dropped and
+ * counted; the next line that fits is preceded by one {"type":"events_dropped","count":N}.
+ * A line is built in a fixed buffer; a field that does not fit is left out whole (never
+ * cut inside an escape) and the line says "truncated":true, so every line stays valid
+ * JSON. See event.h for the format.
  */
 #include "core/event.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,9 +29,129 @@
 #include "core/log.h"
 #include "core/text.h"
 
+/* The queue between the emitters and the writer thread: whole lines in a byte ring. */
+#define QUEUE_BYTES (64 * 1024)
+/* How long gw_event_close() lets a sink that takes nothing hold up the shutdown. */
+#define CLOSE_GRACE_MS 2000
+
 static int stream_fd = -1;
 static struct gw_loop *stream_loop;
-static bool write_failing; /* a failure is logged once until a write works again */
+
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_more = PTHREAD_COND_INITIALIZER; /* the writer: lines or stop */
+static pthread_cond_t q_done = PTHREAD_COND_INITIALIZER; /* flush: the writer progressed */
+static char q_ring[QUEUE_BYTES];
+static size_t q_head, q_used; /* the oldest byte and how many wait (under q_mu) */
+static uint64_t q_dropped;    /* lines dropped since the last events_dropped line */
+static atomic_bool q_stop;
+static pthread_t q_thread;
+static bool q_running;
+
+/* Copy len bytes into the ring at its tail; the caller checked the room (under q_mu). */
+static void ring_put(const char *p, size_t len)
+{
+	size_t tail = (q_head + q_used) % QUEUE_BYTES;
+	size_t first = len < QUEUE_BYTES - tail ? len : QUEUE_BYTES - tail;
+	memcpy(q_ring + tail, p, first);
+	memcpy(q_ring, p + first, len - first);
+	q_used += len;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Write p whole to fd, waiting for room on a pipe; gives up when stopping and the sink
+   took nothing for CLOSE_GRACE_MS. Returns 0 or a negative errno. */
+static int write_all(int fd, const char *p, size_t len)
+{
+	int64_t stuck_since = -1;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			stuck_since = -1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		if (atomic_load(&q_stop)) {
+			if (stuck_since < 0)
+				stuck_since = now_ms();
+			else if (now_ms() - stuck_since >= CLOSE_GRACE_MS)
+				return -ETIMEDOUT;
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		(void)poll(&pfd, 1, 100); /* woken by room; the timeout only to see q_stop */
+	}
+	return 0;
+}
+
+/* The writer thread: takes what is queued (up to the ring's end) and writes it, in order. */
+static void *writer_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	bool failing = false; /* a failure is logged once until a write works again */
+	/* background work: the normal scheduler even when the loop runs SCHED_FIFO */
+	struct sched_param sp = {.sched_priority = 0};
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+	pthread_mutex_lock(&q_mu);
+	for (;;) {
+		while (q_used == 0 && !atomic_load(&q_stop))
+			pthread_cond_wait(&q_more, &q_mu);
+		if (q_used == 0)
+			break;
+		size_t len = q_used < QUEUE_BYTES - q_head ? q_used : QUEUE_BYTES - q_head;
+		const char *p = q_ring + q_head;
+		pthread_mutex_unlock(&q_mu);
+		int rc = write_all(fd, p, len);
+		if (rc < 0 && !failing)
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+			     "event stream: write failed (%s); events are lost", strerror(-rc));
+		failing = rc < 0;
+		pthread_mutex_lock(&q_mu);
+		q_head = (q_head + len) % QUEUE_BYTES;
+		q_used -= len;
+		if (rc == -ETIMEDOUT) { /* stopping and the sink takes nothing: give up the rest */
+			q_head = 0;
+			q_used = 0;
+		}
+		pthread_cond_broadcast(&q_done);
+	}
+	pthread_cond_broadcast(&q_done);
+	pthread_mutex_unlock(&q_mu);
+	return NULL;
+}
+
+static int start(int fd, struct gw_loop *loop)
+{
+	gw_event_close();
+	q_head = q_used = 0;
+	q_dropped = 0;
+	atomic_store(&q_stop, false);
+	/* the thread takes no signals: they are the loop's (signalfd) */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&q_thread, NULL, writer_main, (void *)(intptr_t)fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		close(fd);
+		return -rc;
+	}
+	q_running = true;
+	stream_fd = fd;
+	stream_loop = loop;
+	return 0;
+}
 
 int gw_event_open(const char *path, struct gw_loop *loop)
 {
@@ -37,15 +166,54 @@ int gw_event_open(const char *path, struct gw_loop *loop)
 		close(fd);
 		return rc;
 	}
-	gw_event_close();
-	stream_fd = fd;
-	stream_loop = loop;
-	write_failing = false;
-	return 0;
+	return start(fd, loop);
+}
+
+int gw_event_open_fd(int fd, struct gw_loop *loop)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return start(fd, loop);
+}
+
+int gw_event_flush(int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	int rc = 0;
+	pthread_mutex_lock(&q_mu);
+	while (q_running && q_used > 0 && rc == 0)
+		rc = pthread_cond_timedwait(&q_done, &q_mu, &until);
+	bool left = q_running && q_used > 0;
+	pthread_mutex_unlock(&q_mu);
+	return left ? -ETIMEDOUT : 0;
 }
 
 void gw_event_close(void)
 {
+	if (q_running) {
+		pthread_mutex_lock(&q_mu);
+		atomic_store(&q_stop, true);
+		pthread_cond_broadcast(&q_more);
+		pthread_mutex_unlock(&q_mu);
+		pthread_join(q_thread, NULL);
+		q_running = false;
+		if (q_dropped)
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+			     "event stream: %" PRIu64 " events dropped at the end (sink too slow)",
+			     q_dropped);
+	}
 	if (stream_fd >= 0)
 		close(stream_fd);
 	stream_fd = -1;
@@ -216,18 +384,29 @@ int gw_event_emit(struct gw_event *e)
 	size_t len = gw_event_end(e);
 	if (stream_fd < 0)
 		return -ENOTCONN;
-	ssize_t n;
-	do
-		n = write(stream_fd, e->buf, len);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)len) {
-		write_failing = false;
-		return 0;
+	int rc = 0;
+	pthread_mutex_lock(&q_mu);
+	size_t room = QUEUE_BYTES - q_used;
+	if (q_dropped) { /* the count goes first, in the place of the lines it stands for */
+		struct gw_event d;
+		gw_event_begin(&d, "events_dropped");
+		gw_event_int(&d, "count", (int64_t)q_dropped);
+		size_t dlen = gw_event_end(&d);
+		if (dlen + len <= room) {
+			ring_put(d.buf, dlen);
+			q_dropped = 0;
+			room -= dlen;
+		} else {
+			room = 0;
+		}
 	}
-	int rc = n < 0 ? -errno : -EIO;
-	if (!write_failing)
-		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "event stream: write failed (%s); events are lost",
-		     strerror(-rc));
-	write_failing = true;
+	if (len <= room) {
+		ring_put(e->buf, len);
+		pthread_cond_signal(&q_more);
+	} else {
+		q_dropped++;
+		rc = -ENOBUFS;
+	}
+	pthread_mutex_unlock(&q_mu);
 	return rc;
 }

@@ -2,10 +2,12 @@
  * event: rinkid's machine-readable event stream, one JSON object per line, for every
  * incident event and state change (see rinkid(8), EVENT STREAM). Each line is
  * {"t_ms":<wall ms>,"type":"<type>",<fields>...}: built on the stack with gw_event_begin()
- * and the typed adders, then written with one write() in O_APPEND mode by gw_event_emit(),
- * so lines from the loop and from another thread never interleave. All JSON encoding of
- * the gateway is here (gw_event_json_str): strings are escaped per RFC 8259 and bytes that
- * are not UTF-8 become U+FFFD, so hostile input cannot break a line or the encoding.
+ * and the typed adders, then queued by gw_event_emit() for a writer thread that appends
+ * them in order (O_APPEND), so the caller never waits for the disk and lines from the
+ * loop and from another thread never interleave. Lines that do not fit the queue are
+ * counted in one {"type":"events_dropped","count":N} line put where they were lost. All JSON
+ * encoding of the gateway is here (gw_event_json_str): strings are escaped per RFC 8259 and bytes
+ * that are not UTF-8 become U+FFFD, so hostile input cannot break a line or the encoding.
  */
 #ifndef GW_EVENT_H
 #define GW_EVENT_H
@@ -30,8 +32,20 @@ struct gw_event {
  * wall clock). Replaces an open stream. Returns 0 or a negative errno.
  */
 int gw_event_open(const char *path, struct gw_loop *loop);
-/* Close the stream; emits after it are dropped. Harmless when none is open. */
+/*
+ * Use fd (already open for writing: a pipe to a log collector, a test's sink) as the
+ * stream; the module owns it from then on and sets O_NONBLOCK|O_CLOEXEC. Returns 0 or a
+ * negative errno (fd is closed then too).
+ */
+int gw_event_open_fd(int fd, struct gw_loop *loop);
+/* Write what is queued (waiting at most 2 s for a sink that takes nothing), stop the
+   writer and close the stream; emits after it are dropped. Harmless when none is open. */
 void gw_event_close(void);
+/*
+ * Wait up to timeout_ms (real time) until every line emitted so far is written. For
+ * shutdown and tests; never on the loop. Returns 0 or -ETIMEDOUT.
+ */
+int gw_event_flush(int timeout_ms);
 /* True when a stream is open (callers may skip building an event when it is not). */
 bool gw_event_on(void);
 
@@ -46,8 +60,9 @@ void gw_event_bool(struct gw_event *e, const char *key, bool v);
  * Fields that did not fit are left out whole and "truncated":true is added. Returns len.
  */
 size_t gw_event_end(struct gw_event *e);
-/* gw_event_end, then write the line to the open stream. Returns 0, -ENOTCONN when no
-   stream is open, or a negative errno from write (logged once per failure run). */
+/* gw_event_end, then queue the line for the stream's writer thread; never blocks on the
+   sink. Returns 0, -ENOTCONN when no stream is open, or -ENOBUFS when the queue is full
+   (the line is dropped and counted). Write errors are logged by the writer, once a run. */
 int gw_event_emit(struct gw_event *e);
 
 /*

@@ -2,7 +2,8 @@
  * Unit tests for gateway/core/event.c: the JSON string encoder (every escape, UTF-8 kept,
  * other bytes replaced, no overflow), event lines on the loop's fake clock, a field too
  * long for a line left out whole, and the stream file (appended, never truncated, links
- * and non-regular files refused).
+ * and non-regular files refused), and a sink that does not read: emits never block, the
+ * lines that fit keep their order and one events_dropped line counts the rest in their place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,6 +197,7 @@ static void test_stream_appends_never_truncates(void **state)
 	assert_int_equal(gw_event_emit(&e), 0);
 	gw_event_begin(&e, "b");
 	assert_int_equal(gw_event_emit(&e), 0);
+	assert_int_equal(gw_event_flush(60000), 0); /* the writer thread has written it */
 	slurp(path, buf, sizeof(buf));
 	assert_string_equal(buf, "earlier\n"
 				 "{\"t_ms\":1796601600123,\"type\":\"a\"}\n"
@@ -245,9 +248,107 @@ static void test_stream_refuses_links_and_specials(void **state)
 	struct gw_event e;
 	gw_event_begin(&e, "still");
 	assert_int_equal(gw_event_emit(&e), 0);
+	assert_int_equal(gw_event_flush(60000), 0);
 	char buf[128];
 	slurp(target, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\"type\":\"still\"}\n"));
+}
+
+/* Reads the pipe until EOF into a buffer. */
+struct sink {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+static void *sink_read(void *arg)
+{
+	struct sink *k = arg;
+	for (;;) {
+		ssize_t n = read(k->fd, k->buf + k->len, k->cap - 1 - k->len);
+		if (n <= 0)
+			break;
+		k->len += (size_t)n;
+	}
+	k->buf[k->len] = '\0';
+	return NULL;
+}
+
+/* A sink nobody reads (a pipe): the loop's emits all return at once; what does not fit the
+   queue is counted, and when there is room again one events_dropped line with the count
+   goes out before the next line, so the stream says exactly what it lost and where. */
+static void test_slow_sink_never_blocks(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	struct gw_loop *loop = fake_loop();
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	(void)fcntl(p[1], F_SETPIPE_SZ, 4096); /* as small as it goes; 64 KiB if refused */
+	assert_int_equal(gw_event_open_fd(p[1], loop), 0);
+	int queued = 0, dropped = 0;
+	struct gw_event e;
+	for (int i = 0; i < N; i++) {
+		gw_event_begin(&e, "n");
+		gw_event_int(&e, "i", i);
+		int rc = gw_event_emit(&e);
+		if (rc == 0) {
+			queued++;
+		} else {
+			assert_int_equal(rc, -ENOBUFS);
+			dropped++;
+		}
+	}
+	assert_true(queued > 0);
+	assert_true(dropped > 0);
+	assert_int_equal(queued + dropped, N);
+
+	/* now someone reads: the queue drains, and the next line is preceded by the count */
+	struct sink k = {.fd = p[0], .cap = 1 << 20};
+	k.buf = malloc(k.cap);
+	assert_non_null(k.buf);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, sink_read, &k), 0);
+	assert_int_equal(gw_event_flush(60000), 0);
+	gw_loop_clock_advance(loop, 7);
+	gw_event_begin(&e, "last");
+	assert_int_equal(gw_event_emit(&e), 0);
+	gw_event_close(); /* writes what is queued, then closes the pipe: the reader sees EOF */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(p[0]);
+
+	/* every number once, in order, or counted in the events_dropped line in its place */
+	assert_true(k.len > 0);
+	assert_int_equal(k.buf[k.len - 1], '\n');
+	int next = 0, reported = 0, lines = 0, drop_lines = 0;
+	char *last_drop = NULL;
+	for (char *l = k.buf, *nl; (nl = strchr(l, '\n')) != NULL; l = nl + 1) {
+		*nl = '\0';
+		lines++;
+		int i, c;
+		if (sscanf(l, "{\"t_ms\":%*d,\"type\":\"n\",\"i\":%d}", &i) == 1) {
+			assert_int_equal(i, next);
+			next++;
+		} else if (sscanf(l, "{\"t_ms\":%*d,\"type\":\"events_dropped\",\"count\":%d}",
+				  &c) == 1) {
+			assert_true(c > 0);
+			next += c;
+			reported += c;
+			drop_lines++;
+			last_drop = l;
+		} else {
+			assert_string_equal(l, "{\"t_ms\":1796601600130,\"type\":\"last\"}");
+			assert_int_equal(next, N); /* the last line comes last */
+			/* the drops at the end are reported at the moment of the next line */
+			assert_non_null(last_drop);
+			assert_non_null(strstr(last_drop, "\"t_ms\":1796601600130,"));
+		}
+	}
+	assert_int_equal(next, N);
+	assert_int_equal(reported, dropped);
+	assert_int_equal(lines, queued + 1 + drop_lines); /* nothing else, nothing cut */
+	free(k.buf);
+	gw_loop_free(loop);
 }
 
 int main(void)
@@ -263,6 +364,7 @@ int main(void)
 					    teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_stream_refuses_links_and_specials, setup_dir,
 					    teardown_dir),
+	    cmocka_unit_test(test_slow_sink_never_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
