@@ -529,6 +529,8 @@ build/speech/$(1).wav: build/prompt-wav tests/data/speech/$(firstword $(subst +,
 endef
 $(foreach v,$(SPEECH_VOICES),$(eval $(call speech_rule,$(v))))
 build/san/unit/test_dtmf: | $(SPEECH_WAVS)
+# test_ctl counts the passwd look-ups ctl makes.
+build/san/unit/test_ctl: CMOCKA_LIBS += -Wl,--wrap=getpwuid_r
 
 # Prompts: tools/prompts/<lang>/<name>.txt -> build/prompts/<lang>/<name>.wav at PROMPT_RATE
 # (audio.rate of the field config). Same text, same bytes (make prompts-check shows it).

@@ -18,9 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +30,7 @@
 
 #include "core/e164.h"
 #include "core/log.h"
+#include "ctl/ctl_user.h"
 #include "store/roster.h"
 
 struct client {
@@ -65,6 +64,7 @@ struct gw_ctl {
 	int *cur_fd;	     /* the descriptor of the request being handled (NULL: none) */
 	uint64_t cur_ticket; /* set by a request that answers later */
 	uint64_t next_ticket;
+	struct gw_ctl_users *users; /* peers' user names, by uid: looked up once a while */
 };
 
 /* ---- status formatting ---------------------------------------------------------------- */
@@ -421,17 +421,11 @@ static int req_status(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 
 /* The peer as the call log names it: "aino (uid 1000, pid 42)", or "uid 1000 (pid 42)"
    when the uid has no plain passwd name. */
-static void peer_name(const struct gw_ctl_peer *peer, char *buf, size_t len)
+static void peer_name(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, char *buf, size_t len)
 {
-	struct passwd pw, *res = NULL;
-	char pbuf[1024];
-
-	if (getpwuid_r(peer->uid, &pw, pbuf, sizeof(pbuf), &res) == 0 && res && res->pw_name[0] &&
-	    strlen(res->pw_name) <= 32 &&
-	    strspn(res->pw_name,
-		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-		strlen(res->pw_name))
-		snprintf(buf, len, "%s (uid %u, pid %d)", res->pw_name, (unsigned)peer->uid,
+	char user[GW_CTL_USER_NAME_MAX + 1];
+	if (gw_ctl_users_name(ctl->users, peer->uid, user, sizeof(user)) == 0)
+		snprintf(buf, len, "%s (uid %u, pid %d)", user, (unsigned)peer->uid,
 			 (int)peer->pid);
 	else
 		snprintf(buf, len, "uid %u (pid %d)", (unsigned)peer->uid, (int)peer->pid);
@@ -445,7 +439,7 @@ static void audit(struct gw_ctl *ctl, const char *kind, const struct gw_ctl_peer
 
 	if (!ctl->ops.audit)
 		return;
-	peer_name(peer, who, sizeof(who));
+	peer_name(ctl, peer, who, sizeof(who));
 	snprintf(detail, sizeof(detail), "%s by %s: %s", what, who, outcome);
 	ctl->ops.audit(ctl->ops.arg, kind, detail);
 }
@@ -519,26 +513,24 @@ static int req_sds_send(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	return 0;
 }
 
-int gw_ctl_who(const struct gw_ctl_peer *peer, const char *by, char *buf, size_t len)
+int gw_ctl_who(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *by, char *buf,
+	       size_t len)
 {
-	char pwbuf[1024], user[64];
-	struct passwd pw, *res = NULL;
-	if (getpwuid_r(peer->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
-		snprintf(user, sizeof(user), "%s", res->pw_name);
-	else
+	char user[GW_CTL_USER_NAME_MAX + 16];
+	if (gw_ctl_users_name(ctl->users, peer->uid, user, sizeof(user)) < 0)
 		snprintf(user, sizeof(user), "uid %u", (unsigned)peer->uid);
 	int n = by ? snprintf(buf, len, "%s via %s", by, user) : snprintf(buf, len, "%s", user);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
 /* The requester for the log from m's by= (at most 64 bytes) and peer. 0 or -1 (replied). */
-static int who_of(const struct gw_ctl_msg *m, const struct gw_ctl_peer *peer, char *who, size_t len,
-		  char *reply, size_t rlen)
+static int who_of(struct gw_ctl *ctl, const struct gw_ctl_msg *m, const struct gw_ctl_peer *peer,
+		  char *who, size_t len, char *reply, size_t rlen)
 {
 	const char *by = gw_ctl_msg_get(m, "by");
 	if (by && (!by[0] || strlen(by) > 64))
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "by is 1 to 64 bytes");
-	if (gw_ctl_who(peer, by, who, len) < 0)
+	if (gw_ctl_who(ctl, peer, by, who, len) < 0)
 		return reply_err(reply, rlen, RINKI_CTL_E_TOOLONG, "by too long");
 	return 0;
 }
@@ -567,7 +559,8 @@ static int req_override_add(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	const char *v;
 	int64_t id = 0;
 
-	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+	if (check_keys(m, keys, reply, rlen) < 0 ||
+	    who_of(ctl, m, peer, who, sizeof(who), reply, rlen))
 		return -1;
 	if (!gw_ctl_msg_get(m, "worker") || !from || !to)
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
@@ -620,7 +613,8 @@ static int req_override_del(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	static const char *const keys[] = {"id", "by", NULL};
 	const char *v = gw_ctl_msg_get(m, "id");
 	char who[160];
-	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+	if (check_keys(m, keys, reply, rlen) < 0 ||
+	    who_of(ctl, m, peer, who, sizeof(who), reply, rlen))
 		return -1;
 	if (!v || !valid_digits(v, 1, 18) || strtoll(v, NULL, 10) < 1)
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
@@ -658,7 +652,8 @@ static int req_worker_set(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	int disabled = -1, reset = 0;
 	char who[160], e164[GW_E164_MAX];
 
-	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+	if (check_keys(m, keys, reply, rlen) < 0 ||
+	    who_of(ctl, m, peer, who, sizeof(who), reply, rlen))
 		return -1;
 	if (!worker || !worker[0] || strlen(worker) > 32)
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "worker-set needs worker=HANDLE");
@@ -710,7 +705,8 @@ static int req_roster_import(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	int replace = 0;
 	char who[160];
 
-	if (check_keys(m, keys, reply, rlen) < 0 || who_of(m, peer, who, sizeof(who), reply, rlen))
+	if (check_keys(m, keys, reply, rlen) < 0 ||
+	    who_of(ctl, m, peer, who, sizeof(who), reply, rlen))
 		return -1;
 	if (!mode || (strcmp(mode, "preview") != 0 && strcmp(mode, "apply") != 0))
 		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "mode is preview or apply");
@@ -1128,6 +1124,10 @@ int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out)
 		return -ENOMEM;
 	ctl->ops = *ops;
 	ctl->lfd = -1;
+	if (gw_ctl_users_new(NULL, NULL, NULL, &ctl->users) < 0) {
+		free(ctl);
+		return -ENOMEM;
+	}
 	*out = ctl;
 	return 0;
 }
@@ -1232,6 +1232,11 @@ int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_
 	snprintf(ctl->path, sizeof(ctl->path), "%s", conf->path);
 	ctl->lfd = fd;
 	ctl->loop = loop;
+	struct gw_ctl_users *users; /* from now on on the loop's clock */
+	if (gw_ctl_users_new(loop, NULL, NULL, &users) == 0) {
+		gw_ctl_users_free(ctl->users);
+		ctl->users = users;
+	}
 	/*
 	 * The umask above made it 0660. Nothing here follows a link: a name swapped for a
 	 * symlink between bind() and now must not make root change another file's group.
@@ -1285,5 +1290,6 @@ void gw_ctl_free(struct gw_ctl *ctl)
 		    stb.st_ino == ctl->ino && unlink(ctl->path) < 0)
 			LOGP(GW_LOG_CTL, GW_LOG_INFO, "unlink %s: %s", ctl->path, strerror(errno));
 	}
+	gw_ctl_users_free(ctl->users);
 	free(ctl);
 }

@@ -193,10 +193,11 @@ int gw_ctl_handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char
 		  char *reply, size_t rlen);
 
 /*
- * Who peer is, for the log: its user name (or "uid N"), or "<by> via <user>" when by is
- * not NULL. Returns the length or -ENOSPC.
+ * Who peer is, for the log: its user name (or "uid N"; names cached by uid, see
+ * ctl_user.h), or "<by> via <user>" when by is not NULL. Returns the length or -ENOSPC.
  */
-int gw_ctl_who(const struct gw_ctl_peer *peer, const char *by, char *buf, size_t len);
+int gw_ctl_who(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *by, char *buf,
+	       size_t len);
 
 /* How the gateway is, for rinkictl status's exit code and for monitoring. */
 enum gw_ctl_health {

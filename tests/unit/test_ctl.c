@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,17 @@ static struct gw_ctl *new_ctl(void)
 	snprintf(fk.identity, sizeof(fk.identity), "1001");
 	assert_int_equal(gw_ctl_new(&fake_ops, &ctl), 0);
 	return ctl;
+}
+
+/* The passwd look-ups ctl makes (linked with --wrap=getpwuid_r): a slow NSS backend would
+   hold up the loop for each, so they are counted. */
+static int pw_lookups;
+int __real_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res);
+int __wrap_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res);
+int __wrap_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res)
+{
+	pw_lookups++;
+	return __real_getpwuid_r(uid, pw, buf, len, res);
 }
 
 static int handle(struct gw_ctl *ctl, const struct gw_ctl_peer *p, const char *line, char *reply)
@@ -641,6 +653,22 @@ static void test_access_by_group(void **state)
 
 /* ---- changes ----------------------------------------------------------------------------------
  */
+
+/* The requester's user name is looked up once per uid, not on every request: each look-up
+   may block the loop on a slow NSS backend (LDAP, sssd). */
+static void test_user_name_looked_up_once(void **state)
+{
+	(void)state;
+	struct gw_ctl *ctl = new_ctl();
+	char reply[RINKI_CTL_REPLY_MAX];
+	pw_lookups = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(handle(ctl, &root_peer, "override-del id=12 by=ann", reply), 0);
+		assert_string_equal(ch.who, "ann via root");
+	}
+	assert_int_equal(pw_lookups, 1);
+	gw_ctl_free(ctl);
+}
 
 static void test_change_requests(void **state)
 {
@@ -1330,6 +1358,7 @@ int main(void)
 	    cmocka_unit_test(test_peer_credentials),
 	    cmocka_unit_test(test_admin_slots_reserved),
 	    cmocka_unit_test(test_change_requests),
+	    cmocka_unit_test(test_user_name_looked_up_once),
 	    cmocka_unit_test(test_socket_descriptor_requests),
 	    cmocka_unit_test(test_client),
 	};
