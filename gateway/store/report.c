@@ -490,14 +490,18 @@ void gw_report_free(struct gw_report *r)
 
 /* ---- writers ------------------------------------------------------------------------- */
 
-/* Local (the roster's zone) "YYYY-MM-DD HH:MM" of t_ms. */
+/* Local time (the roster's zone) of t_ms in ISO 8601 with its offset,
+   "YYYY-MM-DDTHH:MM+02:00": the offset tells apart the hour that repeats in autumn. */
 static void local_time(int64_t t_ms, char *buf, size_t len)
 {
-	time_t t = (time_t)((t_ms + (int64_t)gw_roster_utc_offset_min(t_ms) * 60000) / 1000);
+	int off = gw_roster_utc_offset_min(t_ms);
+	time_t t = (time_t)((t_ms + (int64_t)off * 60000) / 1000);
 	struct tm tm;
+	int a = off < 0 ? -off : off;
 
 	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d%c%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, off < 0 ? '-' : '+', a / 60, a % 60);
 }
 
 /* Milliseconds as seconds with one decimal (rounded), or "" (none: ms < 0). */
@@ -622,7 +626,7 @@ static void csv_row(FILE *f, const char *scope, const char *key, const char *nam
 
 static void write_csv(const struct gw_report *r, const struct gw_roster *names, FILE *f)
 {
-	char from[32], to[32];
+	char from[64], to[64];
 
 	local_time(r->from_ms, from, sizeof(from));
 	local_time(r->to_ms, to, sizeof(to));
@@ -692,7 +696,7 @@ static void json_figures(FILE *f, const struct gw_report_figures *fig)
 
 static void write_json(const struct gw_report *r, const struct gw_roster *names, FILE *f)
 {
-	char from[32], to[32];
+	char from[64], to[64];
 
 	local_time(r->from_ms, from, sizeof(from));
 	local_time(r->to_ms, to, sizeof(to));
@@ -808,7 +812,7 @@ static void text_table(FILE *f, const char *title, const struct gw_report_group 
 static void write_text(const struct gw_report *r, const struct gw_roster *names, FILE *f)
 {
 	const struct gw_report_figures *t = &r->total;
-	char from[32], to[32], v[N_COLS][24];
+	char from[64], to[64], v[N_COLS][24];
 
 	local_time(r->from_ms, from, sizeof(from));
 	local_time(r->to_ms, to, sizeof(to));

@@ -506,7 +506,7 @@ static void test_report_and_retention(void **state)
 	assert_int_equal(ctl("report", "--month", "2026-03", "--within", "100", "--csv", NULL), 0);
 	assert_non_null(strstr(out, ",total,,,11,8,2,0,1,0,0,0,3,5,0,3,8,40.0,70.0,70.0,"));
 	assert_int_equal(ctl("report", "--from", "2026-03-11", "--to", "2026-03-12", NULL), 0);
-	assert_non_null(strstr(out, "report 2026-03-11 00:00 .. 2026-03-13 00:00"));
+	assert_non_null(strstr(out, "report 2026-03-11T00:00+02:00 .. 2026-03-13T00:00+02:00"));
 	assert_non_null(strstr(out, "authority calls: 1\n"));
 	assert_non_null(strstr(out, "busy 1,"));
 	assert_non_null(strstr(out, "texts: 1, statuses: 0, call-backs: 0\n"));
@@ -840,7 +840,7 @@ static void test_times_helsinki_whatever_tz(void **state)
 	    "2026-07-01 16:00:30.000 EEST",
 	    "on call at 2026-01-15 16:00:00 EET\n",
 	    "on call at 2026-07-01 16:00:00 EEST\n",
-	    "report 2026-01-01 00:00 .. 2026-08-01 00:00 (Europe/Helsinki)\n",
+	    "report 2026-01-01T00:00+02:00 .. 2026-08-01T00:00+03:00 (Europe/Helsinki)\n",
 	    "from 2026-07-01T16:00+03:00"};
 	static char all[2][sizeof(out)];
 	char keep[sizeof(dbpath)];

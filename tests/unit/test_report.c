@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -416,16 +417,16 @@ static void test_formats(void **state)
 	f = fmemopen(buf, sizeof(buf), "w");
 	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_TEXT, f), 0);
 	fclose(f);
-	assert_non_null(strstr(buf,
-			       "report 2026-03-01 00:00 .. 2026-04-01 00:00 (Europe/Helsinki)\n"
-			       "authority calls: 11\n"
-			       "  outcome: completed 4, unanswered 1, unstaffed 1, busy 1, "
-			       "abandoned by the officer 1, failed 2, open 1\n"
-			       "  taken by: first worker 3, a later step 1, fallback 1, nobody 6\n"
-			       "  time to accept: p50 30.0 s, p90 75.0 s, max 75.0 s; within 60 "
-			       "s: 4\ntexts: 2, statuses: 1, call-backs: 1\n"
-			       "check: 15 incidents in the range, counted 15 (11 calls + 2 texts "
-			       "+ 1 statuses + 1 call-backs): ok\n"));
+	assert_non_null(strstr(
+	    buf, "report 2026-03-01T00:00+02:00 .. 2026-04-01T00:00+03:00 (Europe/Helsinki)\n"
+		 "authority calls: 11\n"
+		 "  outcome: completed 4, unanswered 1, unstaffed 1, busy 1, "
+		 "abandoned by the officer 1, failed 2, open 1\n"
+		 "  taken by: first worker 3, a later step 1, fallback 1, nobody 6\n"
+		 "  time to accept: p50 30.0 s, p90 75.0 s, max 75.0 s; within 60 "
+		 "s: 4\ntexts: 2, statuses: 1, call-backs: 1\n"
+		 "check: 15 incidents in the range, counted 15 (11 calls + 2 texts "
+		 "+ 1 statuses + 1 call-backs): ok\n"));
 
 	f = fmemopen(buf, sizeof(buf), "w");
 	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_CSV, f), 0);
@@ -434,7 +435,9 @@ static void test_formats(void **state)
 				    "busy,abandoned,failed,open,first_worker,later_step,fallback,"
 				    "nobody,accepted_within_60s,accept_p50_s,accept_p90_s,"
 				    "accept_max_s,texts,statuses,callbacks\r\n"));
-	assert_non_null(strstr(buf, "2026-03-01 00:00,2026-04-01 00:00,total,,,11,4,1,1,1,1,2,1,"
+	/* the month crosses the change to summer time: each end with its own offset */
+	assert_non_null(strstr(buf, "2026-03-01T00:00+02:00,2026-04-01T00:00+03:00,total,,,11,4,1,"
+				    "1,1,1,2,1,"
 				    "3,1,1,6,4,30.0,75.0,75.0,2,1,1\r\n"));
 	assert_non_null(
 	    strstr(buf, ",line,mhs,,3,1,0,0,0,0,2,0,1,0,1,1,1,5.0,75.0,75.0,0,1,0\r\n"));
@@ -453,9 +456,10 @@ static void test_formats(void **state)
 	f = fmemopen(buf, sizeof(buf), "w");
 	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_JSON, f), 0);
 	fclose(f);
-	assert_non_null(strstr(buf, "{\"from\":\"2026-03-01 00:00\",\"to\":\"2026-04-01 00:00\","
-				    "\"within_s\":60,\"check\":{\"incidents\":15,\"counted\":15,"
-				    "\"ok\":true},\"total\":{\"scope\":\"total\",\"calls\":11,"));
+	assert_non_null(
+	    strstr(buf, "{\"from\":\"2026-03-01T00:00+02:00\",\"to\":\"2026-04-01T00:00+03:00\","
+			"\"within_s\":60,\"check\":{\"incidents\":15,\"counted\":15,"
+			"\"ok\":true},\"total\":{\"scope\":\"total\",\"calls\":11,"));
 	assert_non_null(strstr(buf, "{\"organisation\":\"\",\"calls\":1,\"completed\":0,"));
 	assert_non_null(strstr(buf, "\"accept_p50_s\":null"));
 	assert_non_null(strstr(buf,
@@ -465,6 +469,41 @@ static void test_formats(void **state)
 				    "\"calls\":1,\"completed\":1,"));
 	assert_non_null(
 	    strstr(buf, "\"weekday_hours\":[{\"weekday\":\"mon\",\"hour\":0,\"calls\":2,"));
+	gw_report_free(r);
+}
+
+/* Every time printed carries its offset: across the end of summer time (25 October 2026,
+   04:00 EEST -> 03:00 EET) the same local clock time is two instants, told apart only by
+   the offset, in the CSV, the JSON and the text. */
+static void test_times_carry_their_zone(void **state)
+{
+	(void)state;
+	struct tm t0 = {
+	    .tm_year = 2026 - 1900, .tm_mon = 9, .tm_mday = 25, .tm_hour = 0, .tm_min = 30};
+	int64_t a = (int64_t)timegm(&t0) * 1000;      /* 03:30 summer time */
+	struct gw_report *r = build(a, a + 3600 * S); /* 03:30 winter time */
+	static char buf[16384];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_CSV, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\r\n2026-10-25T03:30+03:00,2026-10-25T03:30+02:00,total,"));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_JSON, f), 0);
+	fclose(f);
+	assert_non_null(
+	    strstr(buf, "{\"from\":\"2026-10-25T03:30+03:00\",\"to\":\"2026-10-25T03:30+02:00\","));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_TEXT, f), 0);
+	fclose(f);
+	assert_non_null(strstr(
+	    buf, "report 2026-10-25T03:30+03:00 .. 2026-10-25T03:30+02:00 (Europe/Helsinki)\n"));
+	gw_report_free(r);
+	/* a range over the change, from and to at local midnight */
+	r = build(gw_roster_local_to_utc(2026, 10, 20, 0), gw_roster_local_to_utc(2026, 11, 1, 0));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(gw_report_write(r, NULL, GW_REPORT_CSV, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\r\n2026-10-20T00:00+03:00,2026-11-01T00:00+02:00,total,"));
 	gw_report_free(r);
 }
 
@@ -614,10 +653,15 @@ static void test_gateways(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_month_by_hand),  cmocka_unit_test(test_line_rows),
-	    cmocka_unit_test(test_sub_range),	   cmocka_unit_test(test_check_catches_a_miscount),
-	    cmocka_unit_test(test_formats),	   cmocka_unit_test(test_csv_defuses_formulas),
-	    cmocka_unit_test(test_charts_by_hand), cmocka_unit_test(test_gateways),
+	    cmocka_unit_test(test_month_by_hand),
+	    cmocka_unit_test(test_line_rows),
+	    cmocka_unit_test(test_sub_range),
+	    cmocka_unit_test(test_check_catches_a_miscount),
+	    cmocka_unit_test(test_formats),
+	    cmocka_unit_test(test_times_carry_their_zone),
+	    cmocka_unit_test(test_csv_defuses_formulas),
+	    cmocka_unit_test(test_charts_by_hand),
+	    cmocka_unit_test(test_gateways),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -777,7 +777,8 @@ static void test_report_page(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.content_type, "text/csv; charset=utf-8");
 	assert_string_equal(r.filename, "rinki-report-2026-03-01-2026-03-31.csv");
-	assert_non_null(strstr(r.out.data, "2026-03-01 00:00,2026-04-01 00:00,total,,,3,2,0,1,"));
+	assert_non_null(
+	    strstr(r.out.data, "2026-03-01T00:00+02:00,2026-04-01T00:00+03:00,total,,,3,2,0,1,"));
 	web_buf_free(&r.out);
 
 	/* no query: the current month (April 2026, no calls) */
