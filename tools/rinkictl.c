@@ -9,11 +9,11 @@
  * import, and small roster edits (workers, overrides). Listings take --json (one JSON
  * document on stdout). Every command takes --help.
  *
- * Changes (roster import, overrides, worker disable/enable and PIN reset) go to a running
- * rinkid over its control socket (ctl_client), which checks, applies and logs them with
- * who asked; only when rinkid is not running does rinkictl write the file itself, and
- * then only as the state directory's owner (root becomes that owner first), so no
- * ordering of first-time steps leaves files rinkid cannot use.
+ * Changes (roster and directory import, overrides, worker add, disable/enable and PIN
+ * reset) go to a running rinkid over its control socket (ctl_client), which checks,
+ * applies and logs them with who asked; only when rinkid is not running does rinkictl
+ * write the file itself, and then only as the state directory's owner (root becomes that
+ * owner first), so no ordering of first-time steps leaves files rinkid cannot use.
  *
  * Exit status: 0 ok; 1 failed (database or file error, invalid input file, broken
  * chain); 2 usage (bad command line); 3 not found (no such worker, override, incident or
@@ -1389,6 +1389,22 @@ static int ctl_directory(const char *dbpath, int argc, char **argv)
 
 	if (argc != 2 || strcmp(argv[0], "import") != 0)
 		return ctl_bad_usage("usage: directory import FILE");
+	/* through rinkid when it runs: it reads the file (sent as a descriptor) and logs who */
+	int fd = open(argv[1], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ctl_fail("%s: %s", argv[1], strerror(errno));
+	char final[RINKI_CTL_REPLY_MAX];
+	rc = ctl_change("directory-import", fd, final, sizeof(final));
+	close(fd);
+	if (rc == 0) {
+		printf("imported %s directory entr%s from %s through rinkid (was %s)\n",
+		       ok_value(final, "entries"),
+		       strcmp(ok_value(final, "entries"), "1") == 0 ? "y" : "ies", argv[1],
+		       ok_value(final, "was_entries"));
+		return ctl_flush();
+	}
+	if (rc != NOT_RUNNING)
+		return rc;
 	if ((rc = ctl_direct(dbpath)) != 0)
 		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)
@@ -1652,6 +1668,22 @@ static int ctl_worker(const char *dbpath, int argc, char **argv)
 		return ctl_bad_usage("worker add: %s", why);
 	if (w.issi && !*w.issi)
 		w.issi = NULL;
+	/* through rinkid when it runs: it checks, adds and logs who */
+	char line[RINKI_CTL_REQ_MAX] = "worker-add", final[RINKI_CTL_REPLY_MAX];
+	if (!put_arg(line, sizeof(line), "worker", w.handle) ||
+	    !put_arg(line, sizeof(line), "name", w.name) ||
+	    !put_arg(line, sizeof(line), "phone", w.phone) ||
+	    (w.issi && !put_arg(line, sizeof(line), "issi", w.issi)) ||
+	    (w.lang && !put_arg(line, sizeof(line), "lang", w.lang)) ||
+	    (!w.active && !put_arg(line, sizeof(line), "disabled", "1")))
+		return ctl_bad_usage("worker add: too long for one request");
+	rc = ctl_change(line, -1, final, sizeof(final));
+	if (rc == 0) {
+		printf("worker %s added\n", w.handle);
+		return ctl_flush();
+	}
+	if (rc != NOT_RUNNING)
+		return rc;
 	if ((rc = ctl_direct(dbpath)) != 0)
 		return rc;
 	if ((rc = ctl_open(dbpath, GW_DB_NOCREATE, &db)) != 0)

@@ -737,6 +737,86 @@ static int req_roster_import(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	return 1;
 }
 
+static int req_worker_add(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			  const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"worker", "name",	 "phone", "issi",
+					   "lang",   "disabled", "by",	  NULL};
+	const char *worker = gw_ctl_msg_get(m, "worker"), *name = gw_ctl_msg_get(m, "name");
+	const char *phone = gw_ctl_msg_get(m, "phone"), *issi = gw_ctl_msg_get(m, "issi");
+	const char *dis = gw_ctl_msg_get(m, "disabled");
+	int disabled = 0;
+	char who[160], e164[GW_E164_MAX], issi_buf[32], why[200];
+
+	if (check_keys(m, keys, reply, rlen) < 0 ||
+	    who_of(ctl, m, peer, who, sizeof(who), reply, rlen))
+		return -1;
+	if (!worker || !name || !phone)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "worker-add needs worker=, name= and phone=");
+	if (dis && flag01(dis, &disabled) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "disabled is 0 or 1");
+	if (gw_e164_canon(phone, e164) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "worker-add: bad phone number (+358..., 00358... or 040...)");
+	if (issi && strlen(issi) >= sizeof(issi_buf))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "worker-add: bad ISSI");
+	snprintf(issi_buf, sizeof(issi_buf), "%s", issi ? issi : "");
+	struct gw_db_worker w = {.handle = (char *)worker,
+				 .name = (char *)name,
+				 .phone = e164,
+				 .issi = issi && *issi ? issi_buf : NULL,
+				 .lang = (char *)gw_ctl_msg_get(m, "lang"),
+				 .active = !disabled};
+	/* the roster's own checks (the ISSI canonical in place); values are control-free */
+	if (gw_roster_check_worker(&w, why, sizeof(why)) < 0)
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "worker-add: %s", why);
+	if (!ctl->ops.worker_add)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE, "worker-add not provided");
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "worker-add %s requested by %s", worker, who);
+	int rc = ctl->ops.worker_add(ctl->ops.arg, &w, who);
+	if (rc == -EEXIST) /* a checked handle: letters, digits, . _ - */
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE, "worker '%s' exists already",
+				 worker);
+	if (rc < 0)
+		return change_err(rc, "worker-add", reply, rlen);
+	snprintf(reply, rlen, "ok worker=%s", worker);
+	return 0;
+}
+
+static int req_directory_import(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+				const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {"by", NULL};
+	char who[160];
+
+	if (check_keys(m, keys, reply, rlen) < 0 ||
+	    who_of(ctl, m, peer, who, sizeof(who), reply, rlen))
+		return -1;
+	if (!ctl->cur_fd || *ctl->cur_fd < 0)
+		return reply_err(
+		    reply, rlen, RINKI_CTL_E_USAGE,
+		    "directory-import needs the directory as a descriptor (SCM_RIGHTS)");
+	if (!fd_kind_ok(*ctl->cur_fd))
+		return reply_err(reply, rlen, RINKI_CTL_E_USAGE,
+				 "the descriptor is not a regular file, pipe or memfd");
+	if (!ctl->ops.directory_import)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE,
+				 "directory-import not provided");
+	uint64_t ticket = ++ctl->next_ticket;
+	LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "directory-import requested by %s", who);
+	int fd = *ctl->cur_fd;
+	*ctl->cur_fd = -1; /* the op's now, whatever it answers */
+	int rc = ctl->ops.directory_import(ctl->ops.arg, fd, who, ticket);
+	if (rc == -EBUSY)
+		return reply_err(reply, rlen, RINKI_CTL_E_BUSY, "an import runs already");
+	if (rc < 0)
+		return change_err(rc, "directory-import", reply, rlen);
+	ctl->cur_ticket = ticket;
+	reply[0] = '\0';
+	return 1;
+}
+
 static const struct request {
 	const char *verb;
 	enum gw_ctl_access need;
@@ -751,6 +831,8 @@ static const struct request {
     {"override-del", GW_CTL_ACCESS_ADMIN, false, req_override_del},
     {"worker-set", GW_CTL_ACCESS_ADMIN, false, req_worker_set},
     {"roster-import", GW_CTL_ACCESS_ADMIN, true, req_roster_import},
+    {"worker-add", GW_CTL_ACCESS_ADMIN, false, req_worker_add},
+    {"directory-import", GW_CTL_ACCESS_ADMIN, true, req_directory_import},
 };
 
 int gw_ctl_handle(struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line, size_t len,

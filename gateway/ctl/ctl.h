@@ -119,6 +119,12 @@ struct gw_ctl_ops {
 	 */
 	int (*roster_import)(void *arg, int fd, bool apply, bool replace, const char *who,
 			     uint64_t ticket);
+	/* Add worker w (checked with gw_roster_check_worker, the phone in E.164) to the
+	   manual layer. 0, -EEXIST (the handle is taken) or negative errno. */
+	int (*worker_add)(void *arg, const struct gw_db_worker *w, const char *who);
+	/* Start a directory import from fd (owned by the op, as roster_import); answered
+	   later with gw_ctl_finish(ctl, ticket, ...). 0, -EBUSY or negative errno. */
+	int (*directory_import)(void *arg, int fd, const char *who, uint64_t ticket);
 	void *arg;
 };
 

@@ -1,12 +1,13 @@
 /*
- * admin: administrator changes for rinkid. Overrides and worker flags are single small
- * transactions run on the loop through the loop's own connection. A roster import runs in
- * one worker thread: it reads the descriptor (at most RINKI_CTL_FILE_MAX bytes, waiting at
- * most RINKI_CTL_FILE_WAIT_MS for a pipe, or until gw_admin_free stops it), refuses more
- * than RINKI_CTL_ROSTER_ROWS_MAX lines before parsing, parses and checks the CSV, then
- * opens a connection of its own and runs gw_db_roster_import (dry run for a preview) in
- * one transaction. The answer text is built in the thread; an eventfd wakes the loop,
- * which joins the thread, logs the system event and hands the answer on.
+ * admin: administrator changes for rinkid. Overrides, worker flags and an added worker are
+ * single small transactions run on the loop through the loop's own connection. A roster
+ * or directory import runs in one worker thread: it reads the descriptor (at most
+ * RINKI_CTL_FILE_MAX bytes, waiting at most RINKI_CTL_FILE_WAIT_MS for a pipe, or until
+ * gw_admin_free stops it), refuses more than RINKI_CTL_ROSTER_ROWS_MAX lines before parsing, parses
+ * and checks the CSV, then opens a connection of its own and runs gw_db_roster_import (dry run for
+ * a preview) in one transaction (a directory import: gw_db_directory_replace, the rest of the
+ * roster kept). The answer text is built in the thread; an eventfd wakes the loop, which joins the
+ * thread, logs the system event and hands the answer on.
  */
 #include "service/admin.h"
 
@@ -28,6 +29,7 @@
 
 struct job {
 	int fd;
+	bool directory; /* a directory import (directory-import), else a roster import */
 	bool apply, replace;
 	uint64_t ticket;
 	char who[160];
@@ -321,11 +323,86 @@ static void run_import(struct gw_admin *a, struct job *j)
 	    now_counts, was_counts);
 }
 
+/* A directory import: the directory records only, replacing the directory in one
+   transaction on a connection of its own; the rest of the roster stays. */
+static void run_directory(struct gw_admin *a, struct job *j)
+{
+	struct gw_db_roster in = {0}, cur = {0};
+	struct gw_db *db = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_all(j->fd, a->stopfd, &buf, &len);
+
+	close(j->fd);
+	j->fd = -1;
+	if (rc == -EFBIG) {
+		say(j, "err %s directory larger than %d bytes: refused, nothing read further",
+		    RINKI_CTL_E_TOOLONG, RINKI_CTL_FILE_MAX);
+		return;
+	}
+	if (rc == -ETIMEDOUT) {
+		say(j, "err %s the directory did not end within %d ms", RINKI_CTL_E_FAILED,
+		    RINKI_CTL_FILE_WAIT_MS);
+		return;
+	}
+	if (rc < 0) {
+		say(j, "err %s cannot read the directory: %s", RINKI_CTL_E_FAILED, strerror(-rc));
+		return;
+	}
+	size_t rows = count_rows(buf, len);
+	if (rows > RINKI_CTL_ROSTER_ROWS_MAX) {
+		free(buf);
+		say(j, "err %s directory of %zu rows: at most %d are taken, nothing imported",
+		    RINKI_CTL_E_TOOLONG, rows, RINKI_CTL_ROSTER_ROWS_MAX);
+		return;
+	}
+	rc = gw_roster_parse_directory_csv("directory", buf, len, &in, on_csv_error, j);
+	free(buf);
+	if (rc == -EINVAL || j->errors) {
+		if (j->errors > j->listed)
+			say(j, "+ more errors=%u\n", j->errors - j->listed);
+		say(j, "err %s %u error%s, nothing imported", RINKI_CTL_E_USAGE, j->errors,
+		    j->errors == 1 ? "" : "s");
+		gw_db_roster_clear(&in);
+		return;
+	}
+	if (rc < 0) {
+		say(j, "err %s cannot parse the directory: %s", RINKI_CTL_E_FAILED, strerror(-rc));
+		return;
+	}
+	struct pollfd stop = {.fd = a->stopfd, .events = POLLIN};
+	if (poll(&stop, 1, 0) == 1) { /* rinkid stops: nothing is written */
+		gw_db_roster_clear(&in);
+		say(j, "err %s rinkid is stopping: nothing imported", RINKI_CTL_E_FAILED);
+		return;
+	}
+	rc = gw_db_open_flags(a->db_path, GW_DB_NOCREATE, &db);
+	if (rc == 0)
+		rc = gw_db_roster_read(db, &cur);
+	size_t was = cur.n_dirs, now = in.n_dirs;
+	if (rc == 0)
+		rc = gw_db_directory_replace(db, in.dirs, in.n_dirs);
+	gw_db_roster_clear(&cur);
+	gw_db_roster_clear(&in);
+	gw_db_close(db);
+	if (rc < 0) {
+		say(j, "err %s the directory was not imported: %s", RINKI_CTL_E_FAILED,
+		    strerror(-rc));
+		return;
+	}
+	j->applied = true;
+	snprintf(j->summary, sizeof(j->summary), "entries=%zu", now);
+	say(j, "ok entries=%zu was_entries=%zu", now, was);
+}
+
 static void *import_thread(void *arg)
 {
 	struct gw_admin *a = arg;
 	uint64_t one = 1;
-	run_import(a, a->job);
+	if (a->job->directory)
+		run_directory(a, a->job);
+	else
+		run_import(a, a->job);
 	if (a->job->overflow) /* cut at a line: the final line must still come */
 		snprintf(a->job->reply + a->job->len, RINKI_CTL_MULTI_MAX - a->job->len,
 			 "err %s the answer does not fit", RINKI_CTL_E_FAILED);
@@ -361,7 +438,8 @@ static void on_done(struct gw_loop *loop, int fd, short revents, void *arg)
 	struct job *j = a->job;
 	a->job = NULL;
 	if (j->applied)
-		system_event(a, "roster_import", j->who, j->summary);
+		system_event(a, j->directory ? "directory_import" : "roster_import", j->who,
+			     j->summary);
 	if (a->ops.import_done)
 		a->ops.import_done(a->ops.arg, j->ticket, j->reply);
 	free(j->reply);
@@ -420,8 +498,8 @@ bool gw_admin_importing(const struct gw_admin *a)
 	return a->job != NULL;
 }
 
-int gw_admin_roster_import(struct gw_admin *a, int fd, bool apply, bool replace, const char *who,
-			   uint64_t ticket)
+/* Start the import thread on fd (taken) for job j's kind. 0, -EBUSY or -errno. */
+static int start_job(struct gw_admin *a, int fd, const struct job *tmpl, const char *who)
 {
 	if (a->job) {
 		close(fd);
@@ -436,8 +514,9 @@ int gw_admin_roster_import(struct gw_admin *a, int fd, bool apply, bool replace,
 		return -ENOMEM;
 	}
 	reply[0] = '\0';
-	*j = (struct job){
-	    .fd = fd, .apply = apply, .replace = replace, .ticket = ticket, .reply = reply};
+	*j = *tmpl;
+	j->fd = fd;
+	j->reply = reply;
 	snprintf(j->who, sizeof(j->who), "%s", who);
 	a->job = j;
 	int rc = pthread_create(&a->thread, NULL, import_thread, a);
@@ -448,6 +527,32 @@ int gw_admin_roster_import(struct gw_admin *a, int fd, bool apply, bool replace,
 		free(j);
 		return -rc;
 	}
+	return 0;
+}
+
+int gw_admin_roster_import(struct gw_admin *a, int fd, bool apply, bool replace, const char *who,
+			   uint64_t ticket)
+{
+	struct job t = {.apply = apply, .replace = replace, .ticket = ticket};
+	return start_job(a, fd, &t, who);
+}
+
+int gw_admin_directory_import(struct gw_admin *a, int fd, const char *who, uint64_t ticket)
+{
+	struct job t = {.directory = true, .apply = true, .ticket = ticket};
+	return start_job(a, fd, &t, who);
+}
+
+int gw_admin_worker_add(struct gw_admin *a, const struct gw_db_worker *w, const char *who)
+{
+	char what[400];
+	int rc = gw_db_worker_add(a->db, w);
+	if (rc < 0)
+		return rc;
+	snprintf(what, sizeof(what), "worker %s (%s) %s%s%s language %s%s", w->handle, w->name,
+		 w->phone, w->issi ? " ISSI " : "", w->issi ? w->issi : "",
+		 w->lang ? w->lang : "fi", w->active ? "" : ", disabled");
+	system_event(a, "worker_add", who, what);
 	return 0;
 }
 

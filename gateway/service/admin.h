@@ -1,8 +1,8 @@
 /*
  * admin: the changes an administrator asks rinkid for over the control socket (rinkictl,
- * rinki-web): manual overrides, worker disable/enable and PIN reset on the loop (small
- * writes), and roster imports in a worker thread of their own (read from a descriptor,
- * bounded, parsed, checked and written there) so the loop keeps paging meanwhile. Every
+ * rinki-web): manual overrides, worker add, disable/enable and PIN reset on the loop (small
+ * writes), and roster and directory imports in a worker thread of their own (read from a
+ * descriptor, bounded, parsed, checked and written there) so the loop keeps paging meanwhile. Every
  * change is a system event in the hash-chained call log naming who asked.
  */
 #ifndef GW_ADMIN_H
@@ -49,12 +49,27 @@ void gw_admin_free(struct gw_admin *a);
 int gw_admin_roster_import(struct gw_admin *a, int fd, bool apply, bool replace, const char *who,
 			   uint64_t ticket);
 
+/*
+ * Replace the ISSI directory with the directory records (directory,ISSI,ORGANISATION,...)
+ * read from fd (taken), in the import thread with the same bounds as a roster import;
+ * the rest of the roster stays. Returns 0 (ops.import_done comes later with ticket and a
+ * reply "+ error row=N text=T" lines then "ok entries=N was_entries=N" or an err line),
+ * -EBUSY (an import runs) or -errno. An applied import is a system event naming who.
+ */
+int gw_admin_directory_import(struct gw_admin *a, int fd, const char *who, uint64_t ticket);
+
 /* True while an import runs. */
 bool gw_admin_importing(const struct gw_admin *a);
 
 /* Add manual override o (checked by the caller); reason may be NULL. 0, -ENOENT or -errno. */
 int gw_admin_override_add(struct gw_admin *a, const struct gw_db_override *o, const char *reason,
 			  const char *who, int64_t *id);
+
+/*
+ * Add worker w (checked by the caller with gw_roster_check_worker) to the manual layer; a
+ * system event naming who. 0, -EEXIST (handle taken) or -errno.
+ */
+int gw_admin_worker_add(struct gw_admin *a, const struct gw_db_worker *w, const char *who);
 
 /* Remove manual override id. 0, -ENOENT or -errno. */
 int gw_admin_override_del(struct gw_admin *a, int64_t id, const char *who);

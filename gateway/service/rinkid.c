@@ -564,6 +564,20 @@ static int ctl_roster_import(void *arg, int fd, bool apply, bool replace, const 
 	}
 	return gw_admin_roster_import(d->admin, fd, apply, replace, who, ticket);
 }
+static int ctl_worker_add(void *arg, const struct gw_db_worker *w, const char *who)
+{
+	struct gw_rinkid *d = arg;
+	return d->admin ? gw_admin_worker_add(d->admin, w, who) : -ENOTCONN;
+}
+static int ctl_directory_import(void *arg, int fd, const char *who, uint64_t ticket)
+{
+	struct gw_rinkid *d = arg;
+	if (!d->admin) {
+		close(fd);
+		return -ENOTCONN;
+	}
+	return gw_admin_directory_import(d->admin, fd, who, ticket);
+}
 static void admin_import_done(void *arg, uint64_t ticket, const char *reply)
 {
 	struct gw_rinkid *d = arg;
@@ -598,6 +612,8 @@ static int build_base(struct gw_rinkid *d)
 				  .override_del = ctl_override_del,
 				  .worker_set = ctl_worker_set,
 				  .roster_import = ctl_roster_import,
+				  .worker_add = ctl_worker_add,
+				  .directory_import = ctl_directory_import,
 				  .arg = d};
 	struct gw_ctl_conf tconf = {
 	    .path = d->conf.ctl_socket,

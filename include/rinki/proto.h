@@ -46,6 +46,17 @@
  *                                    conflicts=N lines=N workers=N ... was_lines=N
  *                                    was_workers=N ..." (the roster after and before; a
  *                                    preview with errors: rows= and errors= only)
+ *   worker-add worker=H name=N phone=P [issi=I] [lang=fi|sv|en] [disabled=0|1] [by=B]
+ *                                 A  add worker H to the manual layer (rinkictl worker add),
+ *                                    checked as the roster checks it; the phone goes in
+ *                                    as E.164. ok reply: worker=H; "err usage worker 'H'
+ *                                    exists already" when the handle is taken
+ *   directory-import [by=B]  + one descriptor
+ *                                 A  replace the ISSI directory with the directory records
+ *                                    read from the descriptor (directory,ISSI,ORG,...), in
+ *                                    one transaction; the rest of the roster stays. Bounds
+ *                                    and answer as roster-import: "+ error row=N text=T"
+ *                                    lines, then "ok entries=N was_entries=N" or err
  *
  * Every change is logged by rinkid as a system event naming the requester: the peer's
  * user name, or "B via <user>" when by=B is given.
@@ -56,10 +67,11 @@
  * page-test and sds-send are one line.
  *
  * One descriptor (SCM_RIGHTS, sent with any byte of the request line) may come with a
- * request that takes one (roster-import): a regular file, a pipe or a memfd, read by
- * rinkid up to RINKI_CTL_FILE_MAX bytes (more is refused) within RINKI_CTL_FILE_WAIT_MS;
- * a roster of more than RINKI_CTL_ROSTER_ROWS_MAX lines is refused. A descriptor of
- * another kind, a second one, or one with a request that takes none gets "err usage".
+ * request that takes one (roster-import, directory-import): a regular file, a pipe or a
+ * memfd, read by rinkid up to RINKI_CTL_FILE_MAX bytes (more is refused) within
+ * RINKI_CTL_FILE_WAIT_MS; a file of more than RINKI_CTL_ROSTER_ROWS_MAX lines is refused.
+ * A descriptor of another kind, a second one, or one with a request that takes none gets
+ * "err usage".
  *
  * A request longer than RINKI_CTL_REQ_MAX gets "err toolong ..." and the connection is
  * closed; so is a client whose unread replies pile up beyond the server's buffer, or one

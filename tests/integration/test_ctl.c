@@ -7,7 +7,9 @@
  * makes the modem dial; sds send makes the terminal send the SDS; oversize and malformed
  * requests get an err line and rinkid keeps serving; rinkictl status's exit code is the
  * gateway's health: 0 with both devices up, 1 once the modem simulator is gone, 2 when no
- * rinkid listens (text and --json).
+ * rinkid listens (text and --json). Changes (roster and directory import, worker add and
+ * set, overrides) go through rinkid and are logged with who asked; a rinki-status member
+ * (ctl.group, here gid 4242, running as uid 65534) reads the status but changes nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +70,41 @@ static int rinkictl(char *text, size_t len, ...)
 	if (slurp(out, text, len) < 0)
 		text[0] = '\0';
 	return rc;
+}
+
+#define STATUS_GID 4242 /* ctl.group of this rig: read-only access */
+
+/* rinkictl as uid 65534 in group STATUS_GID only (a rinki-status member); as rinkictl(). */
+static int rinkictl_as_status_user(char *text, size_t len, ...)
+{
+	char bin[256];
+	char *argv[16];
+	int n = 0;
+	va_list ap;
+	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
+	argv[n++] = bin;
+	va_start(ap, len);
+	for (char *a; n < 15 && (a = va_arg(ap, char *)) != NULL;)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	unlink(out);
+	pid_t pid = fork();
+	if (pid == 0) {
+		gid_t g = STATUS_GID;
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || setgroups(1, &g) < 0 ||
+		    setgid(g) < 0 || setuid(65534) < 0)
+			_exit(126);
+		execv(bin, argv);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	if (slurp(out, text, len) < 0)
+		text[0] = '\0';
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* Wait for a datagram containing needle on the fake systemd socket. 0 or -1. */
@@ -382,6 +422,72 @@ static void test_changes_through_rinkid(void **state)
 	assert_int_equal(
 	    rinkictl(text, sizeof(text), "-d", rig.db, "override", "remove", "1", NULL), 0);
 	assert_int_equal(h_wait_log(&rig, "override_del by root: override 1 removed", 3000), 0);
+	/* worker add and directory import go through rinkid too (a system event each) */
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "worker", "add", "eero",
+				  "Eero Salo", "0401234569", "--lang", "sv", NULL),
+			 0);
+	assert_non_null(strstr(text, "worker eero added"));
+	assert_int_equal(h_wait_log(&rig,
+				    "worker_add by root: worker eero (Eero Salo) +358401234569 "
+				    "language sv",
+				    3000),
+			 0);
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "worker", "add", "eero",
+				  "Eero Salo", "0401234569", NULL),
+			 1);
+	assert_non_null(strstr(text, "rinkid: worker 'eero' exists already"));
+	char dir[160];
+	snprintf(dir, sizeof(dir), "%s/directory.csv", rig.dir);
+	f = fopen(dir, "w");
+	assert_non_null(f);
+	fputs("directory,2269001,\"Poliisi, Mikkeli\",Mikkeli,member\n"
+	      "directory,2269002,Poliisi Juva,Juva,contract\n",
+	      f);
+	fclose(f);
+	assert_int_equal(
+	    rinkictl(text, sizeof(text), "-d", rig.db, "directory", "import", dir, NULL), 0);
+	if (!strstr(text, "imported 2 directory entries from") || !strstr(text, "through rinkid"))
+		fail_msg("directory import through rinkid:\n%s", text);
+	assert_int_equal(h_wait_log(&rig, "directory_import by root: entries=2", 3000), 0);
+	/* the chain holds them and still verifies */
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "log", "verify", NULL), 0);
+	assert_non_null(strstr(text, "chain intact"));
+}
+
+/* A rinki-status member reads the status but may not add a worker or import a directory:
+   rinkid refuses both (the requests reach it and are answered "denied"); nothing changes. */
+static void test_status_user_changes_nothing(void **state)
+{
+	(void)state;
+	char text[8192], dir[160];
+	/* the rig's directory is the socket's way in for another uid */
+	assert_int_equal(chmod(rig.dir, 0711), 0);
+	snprintf(dir, sizeof(dir), "%s/directory2.csv", rig.dir);
+	FILE *f = fopen(dir, "w");
+	assert_non_null(f);
+	fputs("directory,2269009,Poliisi Juva,Juva,member\n", f);
+	fclose(f);
+	assert_int_equal(chmod(dir, 0644), 0);
+
+	int rc = rinkictl_as_status_user(text, sizeof(text), "status", NULL);
+	if (rc != 0 && rc != 1) /* read access: the gateway's health, whatever it is */
+		fail_msg("status as a rinki-status member: exit %d\n%s", rc, text);
+	assert_int_equal(rinkictl_as_status_user(text, sizeof(text), "-d", rig.db, "worker", "add",
+						 "mallory", "Mallory", "0401234560", NULL),
+			 1);
+	if (!strstr(text, "rinkid: worker-add needs uid 0 or membership of ctl.admin_group"))
+		fail_msg("worker add as a rinki-status member:\n%s", text);
+	assert_int_equal(rinkictl_as_status_user(text, sizeof(text), "-d", rig.db, "directory",
+						 "import", dir, NULL),
+			 1);
+	if (!strstr(text, "rinkid: directory-import needs uid 0 or membership of ctl.admin_group"))
+		fail_msg("directory import as a rinki-status member:\n%s", text);
+	/* the refusals were answered: nothing was added, nothing logged */
+	assert_int_equal(rinkictl(text, sizeof(text), "-d", rig.db, "worker", "list", NULL), 0);
+	assert_null(strstr(text, "mallory"));
+	assert_int_equal(h_log_count(&rig, "worker_add by uid 65534"), 0);
+	assert_int_equal(h_log_count(&rig, "directory_import by"), 0);
+	assert_int_equal(chmod(rig.dir, 0700), 0);
 }
 
 static int setup(void **state)
@@ -401,7 +507,7 @@ static int setup(void **state)
 	setenv("WATCHDOG_USEC", "2000000", 1);
 	setenv(RINKI_CTL_SOCKET_ENV, sock, 1);
 	char extra[300];
-	snprintf(extra, sizeof(extra), "ctl.socket %s", sock);
+	snprintf(extra, sizeof(extra), "ctl.socket %s\nctl.group %d", sock, STATUS_GID);
 	if (h_start_sims(&rig) < 0 || h_start_rinkid(&rig, extra) < 0)
 		return -1;
 	return 0;
@@ -429,6 +535,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_requests_and_no_daemon),
 	    cmocka_unit_test(test_page_during_import),
 	    cmocka_unit_test(test_status_degraded),
+	    cmocka_unit_test(test_status_user_changes_nothing),
 	    cmocka_unit_test(test_changes_through_rinkid),
 	};
 	return cmocka_run_group_tests_name("integration: control socket", tests, setup, teardown);

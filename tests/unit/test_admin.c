@@ -3,7 +3,9 @@
  * nothing and lists every error with its row; apply replaces the roster and logs who;
  * oversize rosters refused: a 1,000,000-row one and one over the byte bound), the loop
  * serving timers while an import waits for its input, and the small changes (override
- * add/del, worker disable and PIN reset) each leaving a system event naming who.
+ * add/del, worker add, disable and PIN reset) each leaving a system event naming who;
+ * directory imports through a descriptor the same way (errors by row, the rest of the
+ * roster kept, who in the chain).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -346,6 +348,83 @@ static void test_changes_log_who(void **state)
 	gw_db_roster_clear(&d);
 }
 
+static size_t dirs_now(struct fx *f)
+{
+	struct gw_db_roster d;
+	assert_int_equal(gw_db_roster_read(f->db, &d), 0);
+	size_t n = d.n_dirs;
+	gw_db_roster_clear(&d);
+	return n;
+}
+
+static void test_worker_add_logs_who(void **state)
+{
+	struct fx *f = *state;
+	struct evs e = {0};
+	struct gw_db_worker w = {.handle = "eero",
+				 .name = "Eero Salo",
+				 .phone = "+358401234569",
+				 .issi = "2269111",
+				 .lang = "sv",
+				 .active = false};
+	assert_int_equal(gw_admin_worker_add(f->admin, &w, "ann via root"), 0);
+	assert_int_equal(workers_now(f), 3);
+	assert_int_equal(gw_admin_worker_add(f->admin, &w, "ann via root"), -EEXIST);
+	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 1);
+	assert_string_equal(e.last_kind, "worker_add");
+	assert_string_equal(e.last_detail, "by ann via root: worker eero (Eero Salo) "
+					   "+358401234569 ISSI 2269111 language sv, disabled");
+}
+
+static const char dir1[] = "directory,2269001,\"Poliisi, Mikkeli\",Mikkeli,member\n"
+			   "directory,2269002,Poliisi Juva,Juva,contract\n";
+
+static void test_directory_import_logs_who(void **state)
+{
+	struct fx *f = *state;
+	struct evs e = {0};
+	int fd = memfd_of(dir1, strlen(dir1));
+	assert_int_equal(gw_admin_directory_import(f->admin, fd, "ann via root", 9), 0);
+	wait_done(f);
+	assert_int_equal(f->ticket, 9);
+	assert_string_equal(f->reply, "ok entries=2 was_entries=0");
+	assert_int_equal(dirs_now(f), 2);
+	assert_int_equal(workers_now(f), 2); /* the rest of the roster stays */
+	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 1);
+	assert_string_equal(e.last_kind, "directory_import");
+	assert_string_equal(e.last_detail, "by ann via root: entries=2");
+
+	/* bad rows: listed by row, nothing replaced, nothing logged */
+	static const char bad[] = "directory,2269003,Poliisi,Juva,member\n"
+				  "worker,x,X,+358401234560,\n"
+				  "directory,abc,Poliisi,Juva,member\n";
+	f->done = 0;
+	fd = memfd_of(bad, strlen(bad));
+	assert_int_equal(gw_admin_directory_import(f->admin, fd, "ann", 10), 0);
+	wait_done(f);
+	assert_non_null(strstr(f->reply, "+ error row=2 text="));
+	assert_non_null(strstr(f->reply, "+ error row=3 text="));
+	assert_non_null(strstr(f->reply, "err usage 2 errors, nothing imported"));
+	assert_int_equal(dirs_now(f), 2);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(gw_db_system_event_list(f->db, sys_ev, &e), 1);
+
+	/* over the byte bound: refused before parsing; one import at a time */
+	size_t big = (size_t)RINKI_CTL_FILE_MAX + 2;
+	char *text = malloc(big + 1);
+	assert_non_null(text);
+	memset(text, '\n', big);
+	f->done = 0;
+	fd = memfd_of(text, big);
+	free(text);
+	assert_int_equal(gw_admin_directory_import(f->admin, fd, "ann", 11), 0);
+	int fd2 = memfd_of(dir1, strlen(dir1));
+	assert_int_equal(gw_admin_directory_import(f->admin, fd2, "ann", 12), -EBUSY);
+	wait_done(f);
+	assert_non_null(strstr(f->reply, "err toolong directory larger than"));
+	assert_int_equal(dirs_now(f), 2);
+}
+
 int main(void)
 {
 	gw_log_set_level(GW_LOG_NCATS, GW_LOG_ERROR);
@@ -359,6 +438,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_second_import_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_stops_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changes_log_who, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_worker_add_logs_who, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_directory_import_logs_who, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

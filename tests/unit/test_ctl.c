@@ -164,6 +164,33 @@ static int fake_roster_import(void *arg, int fd, bool apply, bool replace, const
 	return ch.rc;
 }
 
+static struct gw_db_worker added; /* the last worker-add, its strings in addbuf */
+static char addbuf[6][64];
+
+static int fake_worker_add(void *arg, const struct gw_db_worker *w, const char *who)
+{
+	(void)arg;
+	ch.calls++;
+	added = *w;
+	const char *src[6] = {w->handle, w->name, w->phone, w->issi, w->lang, who};
+	for (int i = 0; i < 6; i++)
+		snprintf(addbuf[i], sizeof(addbuf[i]), "%s", src[i] ? src[i] : "(null)");
+	snprintf(ch.who, sizeof(ch.who), "%s", who);
+	return ch.rc;
+}
+
+static int fake_directory_import(void *arg, int fd, const char *who, uint64_t ticket)
+{
+	(void)arg;
+	ch.calls++;
+	if (ch.fd >= 0)
+		close(ch.fd);
+	ch.fd = fd;
+	ch.ticket = ticket;
+	snprintf(ch.who, sizeof(ch.who), "%s", who);
+	return ch.rc;
+}
+
 static const struct gw_ctl_ops fake_ops = {.status = fake_status,
 					   .page_test = fake_page,
 					   .sds_send = fake_sds,
@@ -171,7 +198,9 @@ static const struct gw_ctl_ops fake_ops = {.status = fake_status,
 					   .override_add = fake_override_add,
 					   .override_del = fake_override_del,
 					   .worker_set = fake_worker_set,
-					   .roster_import = fake_roster_import};
+					   .roster_import = fake_roster_import,
+					   .worker_add = fake_worker_add,
+					   .directory_import = fake_directory_import};
 
 static const struct gw_ctl_peer root_peer = {.pid = 1, .uid = 0, .gid = 0};
 static const struct gw_ctl_peer user_peer = {.pid = 2, .uid = 1000, .gid = 1000};
@@ -791,6 +820,85 @@ static void test_change_requests(void **state)
 	gw_ctl_free(ctl);
 }
 
+/* worker-add and directory-import: administrators only, checked like rinkictl checks them,
+   with who asked ("<by> via <user>") for the chain. */
+static void test_worker_add_and_directory_import(void **state)
+{
+	(void)state;
+	struct gw_ctl *ctl = new_ctl();
+	char reply[RINKI_CTL_REPLY_MAX];
+	const char *add = "worker-add worker=eero name=Eero%20Salo phone=0401234569 "
+			  "issi=2269111 lang=sv disabled=1 by=ann";
+
+	/* a reader (rinki-status) or a stranger changes nothing */
+	assert_int_equal(handle(ctl, &user_peer, add, reply), -1);
+	assert_string_equal(reply,
+			    "err denied worker-add needs uid 0 or membership of ctl.admin_group");
+	int mfd = memfd_create("dir", MFD_CLOEXEC);
+	assert_true(mfd >= 0);
+	uint64_t ticket = 0;
+	int fd = mfd;
+	const char *imp = "directory-import by=ann";
+	assert_int_equal(
+	    gw_ctl_handle_fd(ctl, &user_peer, imp, strlen(imp), &fd, &ticket, reply, sizeof(reply)),
+	    -1);
+	assert_string_equal(
+	    reply, "err denied directory-import needs uid 0 or membership of ctl.admin_group");
+	assert_int_equal(ch.calls, 0);
+
+	/* an administrator's: checked, the phone in E.164, who asked */
+	assert_int_equal(handle(ctl, &root_peer, add, reply), 0);
+	assert_string_equal(reply, "ok worker=eero");
+	assert_int_equal(ch.calls, 1);
+	assert_string_equal(addbuf[0], "eero");
+	assert_string_equal(addbuf[1], "Eero Salo");
+	assert_string_equal(addbuf[2], "+358401234569");
+	assert_string_equal(addbuf[3], "2269111");
+	assert_string_equal(addbuf[4], "sv");
+	assert_string_equal(ch.who, "ann via root");
+	assert_false(added.active);
+	assert_int_equal(
+	    handle(ctl, &root_peer, "worker-add worker=pia name=Pia phone=+358401234568", reply),
+	    0);
+	assert_true(added.active);
+	assert_string_equal(addbuf[3], "(null)");
+	assert_string_equal(ch.who, "root");
+	/* refused before the op: bad phone, handle, missing name, unknown key */
+	ch.calls = 0;
+	assert_int_equal(handle(ctl, &root_peer, "worker-add worker=x name=X phone=12", reply), -1);
+	assert_non_null(strstr(reply, "err usage worker-add: "));
+	assert_int_equal(
+	    handle(ctl, &root_peer, "worker-add worker=a%20b name=X phone=0401234569", reply), -1);
+	assert_int_equal(handle(ctl, &root_peer, "worker-add worker=x phone=0401234569", reply),
+			 -1);
+	assert_string_equal(reply, "err usage worker-add needs worker=, name= and phone=");
+	assert_int_equal(
+	    handle(ctl, &root_peer, "worker-add worker=x name=X phone=0401234569 pin=1234", reply),
+	    -1);
+	assert_int_equal(ch.calls, 0);
+	ch.rc = -EEXIST;
+	assert_int_equal(
+	    handle(ctl, &root_peer, "worker-add worker=pia name=Pia phone=0401234568", reply), -1);
+	assert_string_equal(reply, "err usage worker 'pia' exists already");
+	ch.rc = 0;
+
+	/* directory-import: needs its descriptor, answered later */
+	assert_int_equal(handle(ctl, &root_peer, "directory-import", reply), -1);
+	assert_string_equal(
+	    reply, "err usage directory-import needs the directory as a descriptor (SCM_RIGHTS)");
+	ch.calls = 0;
+	assert_int_equal(
+	    gw_ctl_handle_fd(ctl, &root_peer, imp, strlen(imp), &fd, &ticket, reply, sizeof(reply)),
+	    1);
+	assert_int_equal(fd, -1); /* the op's now */
+	assert_int_equal(ch.fd, mfd);
+	assert_true(ticket > 0);
+	assert_int_equal(ch.ticket, ticket);
+	assert_string_equal(ch.who, "ann via root");
+	assert_int_equal(ch.calls, 1);
+	gw_ctl_free(ctl);
+}
+
 /* ---- the socket ---------------------------------------------------------------------------- */
 
 struct rig {
@@ -1359,6 +1467,7 @@ int main(void)
 	    cmocka_unit_test(test_admin_slots_reserved),
 	    cmocka_unit_test(test_change_requests),
 	    cmocka_unit_test(test_user_name_looked_up_once),
+	    cmocka_unit_test(test_worker_add_and_directory_import),
 	    cmocka_unit_test(test_socket_descriptor_requests),
 	    cmocka_unit_test(test_client),
 	};
