@@ -113,16 +113,21 @@ static void *writer_main(void *arg)
 		const char *p = q_ring + q_head;
 		pthread_mutex_unlock(&q_mu);
 		int rc = write_all(fd, p, len);
-		if (rc < 0 && !failing)
+		if (rc < 0 && rc != -ETIMEDOUT && !failing)
 			LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
 			     "event stream: write failed (%s); events are lost", strerror(-rc));
 		failing = rc < 0;
 		pthread_mutex_lock(&q_mu);
-		q_head = (q_head + len) % QUEUE_BYTES;
-		q_used -= len;
 		if (rc == -ETIMEDOUT) { /* stopping and the sink takes nothing: give up the rest */
+			LOGP(GW_LOG_MAIN, GW_LOG_ERROR,
+			     "event stream: the sink took nothing for %d ms at close: the %zu "
+			     "bytes still queued are lost",
+			     CLOSE_GRACE_MS, q_used);
 			q_head = 0;
 			q_used = 0;
+		} else {
+			q_head = (q_head + len) % QUEUE_BYTES;
+			q_used -= len;
 		}
 		pthread_cond_broadcast(&q_done);
 	}
