@@ -965,6 +965,24 @@ static int client_reply(struct client *c, const char *reply)
 	return client_flush(c);
 }
 
+/* The ticket of a client whose request waits for its requester's user name. */
+#define NAME_WAIT UINT64_MAX
+
+/* Does this line (len bytes) of peer's need its user name: an admin's admin request? */
+static bool needs_name(const struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line,
+		       size_t len)
+{
+	size_t n = 0;
+	while (n < len && line[n] != ' ' && line[n] != '\r')
+		n++;
+	if (gw_ctl_access(ctl, peer) != GW_CTL_ACCESS_ADMIN)
+		return false;
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		if (strlen(requests[i].verb) == n && memcmp(requests[i].verb, line, n) == 0)
+			return requests[i].need == GW_CTL_ACCESS_ADMIN;
+	return false;
+}
+
 /* Handle every complete line in c->in. Returns 0, or -1 when c is gone. */
 static int client_lines(struct client *c, bool eof)
 {
@@ -986,6 +1004,13 @@ static int client_lines(struct client *c, bool eof)
 		} else if (eof && c->inlen) {
 			len = c->inlen; /* a last line without LF still counts */
 		} else {
+			return 0;
+		}
+		/* a change names its requester: the name is fetched off the loop first */
+		if (needs_name(c->ctl, &c->peer, c->in, len) &&
+		    gw_ctl_users_fetch(c->ctl->users, c->peer.uid) == 1) {
+			c->waiting = NAME_WAIT; /* resumed by users_ready; the idle timer runs on */
+			gw_loop_mod_fd(c->ctl->loop, c->fd, (short)(c->outlen ? POLLOUT : 0));
 			return 0;
 		}
 		uint64_t ticket = 0;
@@ -1098,12 +1123,25 @@ static void on_client(struct gw_loop *loop, int fd, short revents, void *arg)
 	}
 }
 
+/* Go on with c's buffered lines after a wait; read again when none waits. */
+static void resume(struct client *c)
+{
+	if (client_lines(c, c->eof) < 0)
+		return;
+	if (c->eof && !c->waiting) {
+		c->closing = true;
+		client_flush(c);
+	} else if (!c->waiting) {
+		gw_loop_mod_fd(c->ctl->loop, c->fd, (short)(POLLIN | (c->outlen ? POLLOUT : 0)));
+	}
+}
+
 int gw_ctl_finish(struct gw_ctl *ctl, uint64_t ticket, const char *reply)
 {
 	struct client *c = ctl->clients;
 	while (c && c->waiting != ticket)
 		c = c->next;
-	if (!c || !ticket) {
+	if (!c || !ticket || ticket == NAME_WAIT) {
 		LOGP(GW_LOG_CTL, GW_LOG_NOTICE,
 		     "answer to request %" PRIu64 " dropped: its client left", ticket);
 		return -ENOENT;
@@ -1114,15 +1152,22 @@ int gw_ctl_finish(struct gw_ctl *ctl, uint64_t ticket, const char *reply)
 		return 0;
 	if (c->closing)
 		return 0;
-	if (client_lines(c, c->eof) < 0)
-		return 0;
-	if (c->eof && !c->waiting) {
-		c->closing = true;
-		client_flush(c);
-	} else if (!c->waiting) {
-		gw_loop_mod_fd(ctl->loop, c->fd, (short)(POLLIN | (c->outlen ? POLLOUT : 0)));
-	}
+	resume(c);
 	return 0;
+}
+
+/* User names came in: the requests that waited for them go on. */
+static void users_ready(void *arg)
+{
+	struct gw_ctl *ctl = arg;
+	struct client *c = ctl->clients, *next;
+	for (; c; c = next) {
+		next = c->next; /* resume may close c */
+		if (c->waiting != NAME_WAIT)
+			continue;
+		c->waiting = 0;
+		resume(c);
+	}
 }
 
 static void on_idle(struct gw_loop *loop, void *arg)
@@ -1206,7 +1251,7 @@ int gw_ctl_new(const struct gw_ctl_ops *ops, struct gw_ctl **out)
 		return -ENOMEM;
 	ctl->ops = *ops;
 	ctl->lfd = -1;
-	if (gw_ctl_users_new(NULL, NULL, NULL, &ctl->users) < 0) {
+	if (gw_ctl_users_new(NULL, NULL, NULL, NULL, NULL, &ctl->users) < 0) {
 		free(ctl);
 		return -ENOMEM;
 	}
@@ -1314,8 +1359,8 @@ int gw_ctl_listen(struct gw_ctl *ctl, struct gw_loop *loop, const struct gw_ctl_
 	snprintf(ctl->path, sizeof(ctl->path), "%s", conf->path);
 	ctl->lfd = fd;
 	ctl->loop = loop;
-	struct gw_ctl_users *users; /* from now on on the loop's clock */
-	if (gw_ctl_users_new(loop, NULL, NULL, &users) == 0) {
+	struct gw_ctl_users *users; /* from now on on the loop's clock, fetched off the loop */
+	if (gw_ctl_users_new(loop, NULL, NULL, users_ready, ctl, &users) == 0) {
 		gw_ctl_users_free(ctl->users);
 		ctl->users = users;
 	}

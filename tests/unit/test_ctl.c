@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -220,13 +221,21 @@ static struct gw_ctl *new_ctl(void)
 }
 
 /* The passwd look-ups ctl makes (linked with --wrap=getpwuid_r): a slow NSS backend would
-   hold up the loop for each, so they are counted. */
-static int pw_lookups;
+   hold up the loop for each, so they are counted, and may be made slow: with pw_block_fd
+   set, a look-up waits (at most 20 s) for a byte on it, with pw_in_lookup set meanwhile. */
+static atomic_int pw_lookups, pw_in_lookup;
+static int pw_block_fd = -1;
 int __real_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res);
 int __wrap_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res);
 int __wrap_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **res)
 {
-	pw_lookups++;
+	atomic_fetch_add(&pw_lookups, 1);
+	if (pw_block_fd >= 0) {
+		struct pollfd p = {.fd = pw_block_fd, .events = POLLIN};
+		atomic_store(&pw_in_lookup, 1);
+		(void)poll(&p, 1, 20000);
+		atomic_store(&pw_in_lookup, 0);
+	}
 	return __real_getpwuid_r(uid, pw, buf, len, res);
 }
 
@@ -690,12 +699,12 @@ static void test_user_name_looked_up_once(void **state)
 	(void)state;
 	struct gw_ctl *ctl = new_ctl();
 	char reply[RINKI_CTL_REPLY_MAX];
-	pw_lookups = 0;
+	atomic_store(&pw_lookups, 0);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(handle(ctl, &root_peer, "override-del id=12 by=ann", reply), 0);
 		assert_string_equal(ch.who, "ann via root");
 	}
-	assert_int_equal(pw_lookups, 1);
+	assert_int_equal(atomic_load(&pw_lookups), 1);
 	gw_ctl_free(ctl);
 }
 
@@ -1009,6 +1018,47 @@ static void test_socket_requests(void **state)
 	assert_string_equal(line, "err toolong request longer than 1023 bytes");
 	assert_int_equal(read_line(r.loop, fd, line, sizeof(line)), -1);
 	close(fd);
+	rig_down(&r);
+}
+
+/* A user-name look-up that hangs (a slow NSS backend) does not hold up the loop: while an
+   administrator's change waits for its requester's name, another client's status is
+   answered; the change is answered, with the name, once the look-up returns. */
+static void test_socket_slow_user_lookup(void **state)
+{
+	(void)state;
+	struct rig r;
+	char line[RINKI_CTL_MULTI_MAX];
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	rig_up(&r, NULL, NULL);
+	pw_block_fd = p[0];
+	atomic_store(&pw_lookups, 0);
+	int fd1 = dial(r.path), fd2 = dial(r.path);
+	assert_true(fd1 >= 0 && fd2 >= 0);
+	send_str(fd1, "override-del id=12 by=ann\n");
+	for (int i = 0; i < 400 && !atomic_load(&pw_in_lookup); i++)
+		gw_loop_run_once(r.loop, 5);
+	assert_int_equal(atomic_load(&pw_in_lookup), 1);
+	send_str(fd2, "status\n");
+	assert_true(read_line(r.loop, fd2, line, sizeof(line)) > 0);
+	assert_true(strncmp(line, "ok ", 3) == 0);
+	assert_int_equal(atomic_load(&pw_in_lookup), 1); /* answered while it still hangs */
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_true(read_line(r.loop, fd1, line, sizeof(line)) > 0);
+	assert_string_equal(line, "ok id=12");
+	assert_string_equal(ch.who, "ann via root");
+	assert_int_equal(atomic_load(&pw_lookups), 1);
+	/* the name is known now: the next change of that user asks nobody */
+	send_str(fd1, "override-del id=13\n");
+	assert_true(read_line(r.loop, fd1, line, sizeof(line)) > 0);
+	assert_string_equal(ch.who, "root");
+	assert_int_equal(atomic_load(&pw_lookups), 1);
+	pw_block_fd = -1;
+	close(fd1);
+	close(fd2);
+	close(p[0]);
+	close(p[1]);
 	rig_down(&r);
 }
 
@@ -1468,6 +1518,7 @@ int main(void)
 	    cmocka_unit_test(test_change_requests),
 	    cmocka_unit_test(test_user_name_looked_up_once),
 	    cmocka_unit_test(test_worker_add_and_directory_import),
+	    cmocka_unit_test(test_socket_slow_user_lookup),
 	    cmocka_unit_test(test_socket_descriptor_requests),
 	    cmocka_unit_test(test_client),
 	};
