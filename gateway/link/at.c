@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/event.h"
 #include "core/text.h"
 
 #define QUEUE_LEN  32
@@ -238,8 +239,16 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 		LOGP(at->cat, result == GW_AT_TIMEOUT ? GW_LOG_WARN : GW_LOG_INFO,
 		     "%s: %s -> %s%s%.0d", at->name, shown(c->text, c->flags, sb, sizeof(sb)),
 		     gw_at_result_name(result), err ? " " : "", err);
-	if (result == GW_AT_TIMEOUT)
+	if (result == GW_AT_TIMEOUT) {
 		at->stats.timeouts++;
+		if (gw_event_on()) { /* a device that went quiet: an "at_timeout" line */
+			struct gw_event e;
+			gw_event_begin(&e, "at_timeout");
+			gw_event_str(&e, "device", at->name);
+			gw_event_str(&e, "cmd", shown(c->text, c->flags, sb, sizeof(sb)));
+			gw_event_emit(&e);
+		}
+	}
 	at->active = 0;
 	at->awaiting_prompt = 0;
 	at->grace = 0;

@@ -24,6 +24,8 @@
  */
 #include "phone/modem_priv.h"
 
+#include "core/event.h"
+
 /*
  * Vendor profiles (modem.vendor): what each module needs on top of the 3GPP init. The
  * call-state URCs it sends are accelerators only: each asks AT+CLCC at once, and the list
@@ -681,9 +683,20 @@ static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *a
 
 static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg);
 
+/* The SIM's state as rinkictl status shows it; a change is a "sim" line of the event stream
+   (ready, state), so a SIM that keeps the modem down is seen at once. */
 static void sim_state(struct gw_modem *m, const char *st)
 {
+	if (strcmp(m->h.sim_state, st) == 0)
+		return;
 	snprintf(m->h.sim_state, sizeof(m->h.sim_state), "%s", st);
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "sim");
+	gw_event_bool(&e, "ready", strcmp(st, "READY") == 0);
+	gw_event_str(&e, "state", st);
+	gw_event_emit(&e);
 }
 
 /* The answer to AT+CPIN="<pin>": accepted, the SIM's state is asked again; refused, never

@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "link/at.h"
+#include "core/event.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -194,6 +197,40 @@ static void test_timeout_fake_clock(void **state)
 	feed(f, "\r\nOK\r\n");
 	assert_int_equal(f->ncb, 2);
 	assert_int_equal(f->result, GW_AT_OK);
+}
+
+/*
+ * A command that times out is an "at_timeout" line of the event stream, with the port's
+ * name and the command as the log shows it (a secret hidden); an answered or refused one
+ * is not. The stream's lines are read back from its file.
+ */
+static void test_timeout_event(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/test_at.XXXXXX", path[64], text[2048] = "";
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ev", dir);
+	assert_int_equal(gw_event_open(path, f->loop), 0);
+	gw_at_cmd(f->at, "AT+CLCC", "+CLCC:", 1000, 0, on_resp, f);
+	gw_at_cmd(f->at, "AT+CPIN=\"8642\"", NULL, 1000, GW_AT_F_SECRET, on_resp, f);
+	gw_at_cmd(f->at, "AT+CSQ", NULL, 1000, 0, on_resp, f);
+	gw_loop_clock_advance(f->loop, 1000);
+	gw_loop_clock_advance(f->loop, 1000);
+	assert_int_equal(f->ncb, 2);
+	feed(f, "\r\nERROR\r\n"); /* refused, not timed out: no line */
+	assert_int_equal(f->ncb, 3);
+	assert_int_equal(f->result, GW_AT_ERROR);
+	gw_event_close();
+	FILE *in = fopen(path, "r");
+	assert_non_null(in);
+	text[fread(text, 1, sizeof(text) - 1, in)] = '\0';
+	fclose(in);
+	unlink(path);
+	rmdir(dir);
+	assert_string_equal(text, "{\"t_ms\":1700000001000,\"type\":\"at_timeout\",\"device\":"
+				  "\"test\",\"cmd\":\"AT+CLCC\"}\n"
+				  "{\"t_ms\":1700000002000,\"type\":\"at_timeout\",\"device\":"
+				  "\"test\",\"cmd\":\"AT+CPIN=<hidden>\"}\n");
 }
 
 static void test_unknown_lines_never_ok(void **state)
@@ -525,6 +562,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_trailing_line_urc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_trailing_line_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_fake_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_lines_never_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urcs_before_answer_are_not_the_response, setup,
 					    teardown),
