@@ -2,9 +2,12 @@
  * Integration: the voice of a whole authority call. rinkid, tetra-sim and modem-sim
  * run as processes (tests/integration/harness), and rinkid's audio.radio/audio.phone
  * are the virtual cards of tools/alsa, paced (VR_PACED: on a loaded machine they wait for
- * rinkid rather than lose periods) (the rig exports ALSA_CONFIG_PATH, which
- * rinkid inherits). What the cards play is compared with what the test builds itself
- * from the same prompt files and the same synthesizer:
+ * rinkid rather than lose periods) and at twice real time at most (speed 2: rinkid's
+ * audio follows the cards' clock, so the prompts take half the time; its timers that
+ * follow a prompt, such as the goodbye's release, count the prompt's length in real
+ * time and so only ever wait longer). The rig exports ALSA_CONFIG_PATH, which rinkid
+ * inherits. What the cards play is compared with what the test builds itself from the
+ * same prompt files and the same synthesizer:
  *  - the officer hears the hold message while Aino is paged; Aino hears the
  *    announcement with "Poliisi, Mikkeli" spoken in it; she presses 4 as a tone in
  *    her audio only (the modem reports nothing) and the call is bridged;
@@ -52,6 +55,7 @@ static int setup(void **state)
 	struct vr_opts o;
 	vr_opts_default(&o);
 	o.manual = VR_PACED; /* rinkid slow for a moment: the cards wait, no period is lost */
+	o.speed = 2;	     /* two samples of audio for each ms of the cards' clock */
 	/* the cards first: the rig exports ALSA_CONFIG_PATH, which rinkid inherits */
 	bool up = vr_rig_new(&o, &cards) == 0 &&
 		  gw_prompts_load("build/prompts", "fi", RATE, &prompts) == 0 &&
