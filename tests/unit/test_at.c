@@ -233,6 +233,46 @@ static void test_timeout_event(void **state)
 				  "\"test\",\"cmd\":\"AT+CPIN=<hidden>\"}\n");
 }
 
+/*
+ * A line the engine does not use is an "at_skipped" line of the event stream (reason and
+ * the line's start); a well-formed URC nobody registered is not one, and a driver's
+ * gw_at_skipped() for a URC it cannot parse is.
+ */
+static void test_skipped_event(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/test_at.XXXXXX", path[64], text[4096] = "";
+	static char overlong[GW_AT_LINE_MAX + 16];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ev", dir);
+	assert_int_equal(gw_event_open(path, f->loop), 0);
+	feed(f, "\r\nGARBAGE \"LINE\"\r\n");
+	feed(f, "\r\nOK\r\n"); /* a final result with nothing asked */
+	gw_at_feed(f->at, "+X\0Y\r\n", 6);
+	memset(overlong, 'A', GW_AT_LINE_MAX + 8);
+	feed(f, overlong);
+	feed(f, "\r\n+UNKNOWN: 1\r\n"); /* shaped like a URC: logged once, no line */
+	gw_at_skipped(f->at, "malformed", "+CTCR: x");
+	gw_event_close();
+	FILE *in = fopen(path, "r");
+	assert_non_null(in);
+	text[fread(text, 1, sizeof(text) - 1, in)] = '\0';
+	fclose(in);
+	unlink(path);
+	rmdir(dir);
+	assert_string_equal(
+	    text, "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"unknown\",\"line\":\"GARBAGE \\\"LINE\\\"\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"unasked\",\"line\":\"OK\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"nul\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"overlong\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"malformed\",\"line\":\"+CTCR: x\"}\n");
+}
+
 static void test_unknown_lines_never_ok(void **state)
 {
 	struct fx *f = *state;
@@ -563,6 +603,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_trailing_line_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_fake_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_skipped_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_lines_never_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urcs_before_answer_are_not_the_response, setup,
 					    teardown),
