@@ -307,7 +307,7 @@ static void test_sim_pin_wrong_once(void **state)
 	size_t mp = 0;
 	char conf[300], reply[160];
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sim-pin 2580"), 0);
-	snprintf(conf, sizeof(conf), "modem.sim_pin_file %s\nmodem.probe_idle 2", pin_file("1111"));
+	snprintf(conf, sizeof(conf), "modem.sim_pin_file %s\nmodem.probe_idle 1", pin_file("1111"));
 	/* the modem must not come up: rinkid is started without waiting for it, and the
 	   stream says why it stays down (the refusal must come, so this cannot pass idle) */
 	assert_int_equal(h_spawn_rinkid(&rig, conf), 0);
