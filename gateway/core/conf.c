@@ -113,7 +113,7 @@ static const struct key {
     S("county.status_file", county_status_file),
     S("county.metrics_file", county_metrics_file),
     S("metrics.file", metrics_file),
-    I("metrics.interval", metrics_interval_s, 5, 3600),
+    I("metrics.interval", metrics_interval_s, 1, 3600),
     S("modem.sim_pin_file", modem_sim_pin_file),
     S("events.file", events_file),
     S("roster.timezone", roster_timezone),

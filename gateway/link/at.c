@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/event.h"
 #include "core/text.h"
 
 #define QUEUE_LEN  32
@@ -70,6 +71,9 @@ static const char *shown(const char *text, unsigned flags, char *buf, size_t len
 	return buf;
 }
 #define SHOWN_MAX (CMD_MAX + 16)
+
+/* How much of a skipped line its event line carries. */
+#define SKIPPED_SHOWN 80
 
 struct urc {
 	char prefix[PREFIX_MAX];
@@ -238,8 +242,16 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 		LOGP(at->cat, result == GW_AT_TIMEOUT ? GW_LOG_WARN : GW_LOG_INFO,
 		     "%s: %s -> %s%s%.0d", at->name, shown(c->text, c->flags, sb, sizeof(sb)),
 		     gw_at_result_name(result), err ? " " : "", err);
-	if (result == GW_AT_TIMEOUT)
+	if (result == GW_AT_TIMEOUT) {
 		at->stats.timeouts++;
+		if (gw_event_on()) { /* a device that went quiet: an "at_timeout" line */
+			struct gw_event e;
+			gw_event_begin(&e, "at_timeout");
+			gw_event_str(&e, "device", at->name);
+			gw_event_str(&e, "cmd", shown(c->text, c->flags, sb, sizeof(sb)));
+			gw_event_emit(&e);
+		}
+	}
 	at->active = 0;
 	at->awaiting_prompt = 0;
 	at->grace = 0;
@@ -433,12 +445,29 @@ void gw_at_flush(struct gw_at *at)
 	at->arena_used = 0;
 }
 
+void gw_at_skipped(const struct gw_at *at, const char *reason, const char *line)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "at_skipped");
+	gw_event_str(&e, "device", at->name);
+	gw_event_str(&e, "reason", reason);
+	if (line) {
+		char start[SKIPPED_SHOWN + 1];
+		snprintf(start, sizeof(start), "%s", line);
+		gw_event_str(&e, "line", start);
+	}
+	gw_event_emit(&e);
+}
+
 static void add_resp_line(struct gw_at *at, const char *line, size_t len)
 {
 	if (at->nresp == GW_AT_RESP_LINES || at->arena_used + len + 1 > ARENA) {
 		LOGP(at->cat, GW_LOG_WARN, "%s: response too long, line skipped: %.60s", at->name,
 		     line);
 		at->stats.lines_skipped++;
+		gw_at_skipped(at, "response_full", line);
 		return;
 	}
 	char *p = at->arena + at->arena_used;
@@ -605,6 +634,7 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 			LOGP(at->cat, GW_LOG_WARN, "%s: '%s' with no command outstanding, skipped",
 			     at->name, line);
 			at->stats.lines_skipped++;
+			gw_at_skipped(at, "unasked", line);
 			return;
 		}
 		/* call progress without a dial command: a URC if someone listens */
@@ -634,6 +664,7 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 	}
 	LOGP(at->cat, GW_LOG_WARN, "%s: unknown line skipped: %.80s", at->name, line);
 	at->stats.lines_skipped++;
+	gw_at_skipped(at, "unknown", line);
 }
 
 static void check_prompt(struct gw_at *at)
@@ -665,6 +696,7 @@ void gw_at_feed(struct gw_at *at, const char *buf, size_t len)
 				LOGP(at->cat, GW_LOG_WARN, "%s: line with NUL bytes skipped",
 				     at->name);
 				at->stats.lines_skipped++;
+				gw_at_skipped(at, "nul", NULL);
 			} else if (at->linelen > 0) {
 				at->line[at->linelen] = '\0';
 				/* process_line may re-enter through callbacks: copy first */
@@ -685,6 +717,7 @@ void gw_at_feed(struct gw_at *at, const char *buf, size_t len)
 			     GW_AT_LINE_MAX);
 			at->stats.overlong++;
 			at->stats.lines_skipped++;
+			gw_at_skipped(at, "overlong", NULL);
 			at->discarding = 1;
 			at->linelen = 0;
 			at->has_nul = 0;

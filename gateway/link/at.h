@@ -112,6 +112,14 @@ int gw_at_cmd_data(struct gw_at *at, const char *cmd, const char *data, const ch
 /* Feed bytes read from the device. */
 void gw_at_feed(struct gw_at *at, const char *buf, size_t len);
 
+/*
+ * A line from the device that was not used (the engine's reasons: overlong, nul, unknown,
+ * unasked, response_full; a driver's: malformed, for a URC it cannot parse): an
+ * "at_skipped" line of the event stream with the port's name and the line's first 80
+ * bytes (line NULL: none). Logging it stays the caller's. No-op without a stream.
+ */
+void gw_at_skipped(const struct gw_at *at, const char *reason, const char *line);
+
 /* Abort the outstanding and all queued commands (callbacks get GW_AT_ABORTED). */
 void gw_at_flush(struct gw_at *at);
 

@@ -24,6 +24,8 @@
  */
 #include "phone/modem_priv.h"
 
+#include "core/event.h"
+
 /*
  * Vendor profiles (modem.vendor): what each module needs on top of the 3GPP init. The
  * call-state URCs it sends are accelerators only: each asks AT+CLCC at once, and the list
@@ -143,6 +145,7 @@ static void ceer_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		if (gw_modem_parse_ceer(r->lines[i], text, sizeof(text)) < 0) {
 			LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CEER skipped: %.80s",
 			     r->lines[i]);
+			gw_at_skipped(at, "malformed", r->lines[i]);
 			continue;
 		}
 		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "call to %s: network cause '%s'", number, text);
@@ -213,6 +216,7 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 			if (gw_modem_parse_clcc(r->lines[i], &c) < 0) {
 				LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed +CLCC skipped: %.100s",
 				     r->lines[i]);
+				gw_at_skipped(at, "malformed", r->lines[i]);
 				continue;
 			}
 			if (c.dir != m->dir || c.mode != 0 ||
@@ -434,6 +438,7 @@ static void urc_call_state(struct gw_at *at, const char *const *lines, int n, vo
 	if (rc < 0) {
 		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed call-state report skipped: %.80s",
 		     lines[0]);
+		gw_at_skipped(at, "malformed", lines[0]);
 		return;
 	}
 	if (m->state == GW_MODEM_CALL_IDLE)
@@ -500,6 +505,7 @@ static void urc_dtmf(struct gw_at *at, const char *const *lines, int n, void *ar
 	int d = gw_modem_parse_dtmf(lines[0]);
 	if (d < 0) {
 		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed DTMF report skipped: %.60s", lines[0]);
+		gw_at_skipped(at, "malformed", lines[0]);
 		return;
 	}
 	if (m->state != GW_MODEM_CALL_ACTIVE) {
@@ -592,6 +598,7 @@ static void urc_ring(struct gw_at *at, const char *const *lines, int n, void *ar
 	int clip = strncmp(lines[0], "+CLIP:", 6) == 0;
 	if (clip && gw_modem_parse_clip(lines[0], number, sizeof(number)) < 0) {
 		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "malformed caller ID skipped: %.80s", lines[0]);
+		gw_at_skipped(at, "malformed", lines[0]);
 		return;
 	}
 	if (m->state != GW_MODEM_CALL_IDLE) {
@@ -681,9 +688,20 @@ static void init_step_done(struct gw_at *at, const struct gw_at_resp *r, void *a
 
 static void cpin_done(struct gw_at *at, const struct gw_at_resp *r, void *arg);
 
+/* The SIM's state as rinkictl status shows it; a change is a "sim" line of the event stream
+   (ready, state), so a SIM that keeps the modem down is seen at once. */
 static void sim_state(struct gw_modem *m, const char *st)
 {
+	if (strcmp(m->h.sim_state, st) == 0)
+		return;
 	snprintf(m->h.sim_state, sizeof(m->h.sim_state), "%s", st);
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "sim");
+	gw_event_bool(&e, "ready", strcmp(st, "READY") == 0);
+	gw_event_str(&e, "state", st);
+	gw_event_emit(&e);
 }
 
 /* The answer to AT+CPIN="<pin>": accepted, the SIM's state is asked again; refused, never

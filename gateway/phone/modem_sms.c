@@ -6,6 +6,8 @@
  */
 #include "phone/modem_priv.h"
 
+#include "core/event.h"
+
 /* ---- SMS ------------------------------------------------------------------------------- */
 
 static void sms_part_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
@@ -137,6 +139,20 @@ static void read_done(struct gw_modem *m, long idx)
 		modem_list_sms(m); /* queued behind the AT+CMGD just sent */
 }
 
+/* A stored SMS deleted unread by anyone (reason: unreadable, unparsable, not_a_number;
+   detail: why, never the text): an "sms_dropped" line of the event stream. */
+static void emit_dropped(long idx, const char *reason, const char *detail)
+{
+	if (!gw_event_on())
+		return;
+	struct gw_event e;
+	gw_event_begin(&e, "sms_dropped");
+	gw_event_int(&e, "index", idx);
+	gw_event_str(&e, "reason", reason);
+	gw_event_str(&e, "detail", detail);
+	gw_event_emit(&e);
+}
+
 static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
 	(void)at;
@@ -155,6 +171,7 @@ static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	if (r->result != GW_AT_OK || !pdu) {
 		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld unreadable (%s %d): deleted", idx,
 		     gw_at_result_name(r->result), r->err);
+		emit_dropped(idx, "unreadable", gw_at_result_name(r->result));
 		read_done(m, idx);
 		return;
 	}
@@ -163,6 +180,7 @@ static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	int type = gw_sms_decode(pdu, &msg, err, sizeof(err));
 	if (type < 0) {
 		LOGP(GW_LOG_MODEM, GW_LOG_WARN, "SMS %ld does not parse (%s): deleted", idx, err);
+		emit_dropped(idx, "unparsable", err);
 	} else if (type == GW_SMS_STATUS_REPORT) {
 		LOGP(GW_LOG_MODEM, GW_LOG_INFO, "SMS status report: message %u to %s status 0x%02x",
 		     msg.mr, msg.addr, msg.status);
@@ -171,6 +189,7 @@ static void cmgr_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 		LOGP(GW_LOG_MODEM, GW_LOG_NOTICE,
 		     "SMS %ld from '%s' (type of address 0x%02x, not a phone number): dropped", idx,
 		     modem_printable(msg.addr, shown, sizeof(shown)), msg.addr_toa);
+		emit_dropped(idx, "not_a_number", "the sender is not a phone number");
 	} else {
 		static char text[GW_SMS_REASM_TEXT_MAX];
 		unsigned dropped = m->reasm.dropped;

@@ -281,6 +281,7 @@ static void urc_cticn(struct gw_at *at, const char *const *lines, int n, void *a
 	struct gw_pei_call_in c;
 	if (gw_pei_parse_cticn(lines[0], &c) < 0) {
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTICN skipped: %.120s", lines[0]);
+		gw_at_skipped(pei->at, "malformed", lines[0]);
 		return;
 	}
 	struct pcall *pc = call_find(pei, c.cci);
@@ -437,6 +438,7 @@ static void urc_ctocp(struct gw_at *at, const char *const *lines, int n, void *a
 	int cci, st;
 	if (gw_pei_parse_ctocp(lines[0], &cci, &st) < 0) {
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTOCP skipped: %.120s", lines[0]);
+		gw_at_skipped(pei->at, "malformed", lines[0]);
 		return;
 	}
 	struct pcall *c = dial_call(pei, cci);
@@ -456,6 +458,7 @@ static void urc_ctcc(struct gw_at *at, const char *const *lines, int n, void *ar
 	int cci;
 	if (gw_pei_parse_ctcc(lines[0], &cci) < 0) {
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCC skipped: %.120s", lines[0]);
+		gw_at_skipped(pei->at, "malformed", lines[0]);
 		return;
 	}
 	struct pcall *dc = dial_call(pei, cci);
@@ -475,6 +478,7 @@ static void urc_ctcr(struct gw_at *at, const char *const *lines, int n, void *ar
 	int cci, cause;
 	if (gw_pei_parse_ctcr(lines[0], &cci, &cause) < 0) {
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed +CTCR skipped: %.120s", lines[0]);
+		gw_at_skipped(pei->at, "malformed", lines[0]);
 		return;
 	}
 	struct pcall *dc = dial_call(pei, cci);
@@ -556,6 +560,7 @@ static void urc_floor(struct gw_at *at, const char *const *lines, int n, void *a
 	if (gw_pei_parse_floor(lines[0], &cci, &ev, talker) < 0) {
 		LOGP(GW_LOG_RADIO, GW_LOG_ERROR, "malformed floor indication skipped: %.120s",
 		     lines[0]);
+		gw_at_skipped(pei->at, "malformed", lines[0]);
 		return;
 	}
 	struct pcall *c = call_find(pei, cci);

@@ -66,8 +66,6 @@ static void retention(struct gw_housekeeping *h)
 static void on_check(struct gw_loop *loop, void *arg)
 {
 	struct gw_housekeeping *h = arg;
-	if (h->ops.tick)
-		h->ops.tick(h->ops.arg);
 	/* a new roster in the database, or a day gone by: rotations are expanded from now */
 	if (gw_db_roster_changed(h->db) > 0 || gw_roster_stale(h->roster, gw_loop_wall_ms(loop)))
 		reload_roster(h);
@@ -78,6 +76,9 @@ static void on_check(struct gw_loop *loop, void *arg)
 		if (n > 0)
 			LOGP(GW_LOG_DB, GW_LOG_NOTICE, "%d spooled call-log write(s) applied", n);
 	}
+	/* after the replay: a database back from this check is used from now, not a tick on */
+	if (h->ops.tick)
+		h->ops.tick(h->ops.arg);
 	gw_timer_schedule(loop, &h->check, GW_HOUSEKEEPING_CHECK_MS);
 }
 

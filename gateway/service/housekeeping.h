@@ -21,7 +21,8 @@
 struct gw_housekeeping_ops {
 	/* A new roster snapshot r: hand it to the modules. The old one is freed after. */
 	void (*roster)(void *arg, struct gw_roster *r);
-	/* Every check, before it runs (the wiring refreshes STATUS=). May be NULL. */
+	/* Every check, after it ran (the wiring refreshes STATUS= and moves call-log commits
+	   off the loop once a replay brought the database back). May be NULL. */
 	void (*tick)(void *arg);
 	void *arg;
 };

@@ -454,7 +454,8 @@ static void hk_roster(void *arg, struct gw_roster *r)
 static void hk_tick(void *arg)
 {
 	struct gw_rinkid *d = arg;
-	/* the database is back (replayed on an earlier tick): commits leave the loop again */
+	/* the database is back (replayed by this check or an earlier one): commits leave the
+	   loop again */
 	if (d->db_standin && !gw_db_problem(d->db)) {
 		d->db_standin = false;
 		if (gw_db_writer_start(d->db) == 0)

@@ -265,6 +265,21 @@ int h_write_conf(struct h_rig *r, const char *extra)
 
 int h_start_rinkid(struct h_rig *r, const char *extra)
 {
+	/* the event stream is kept across restarts: this start's devices are the next ones */
+	int radio_up = h_ev_count(r, "device", "device=radio", "up=true", NULL);
+	int modem_up = h_ev_count(r, "device", "device=modem", "up=true", NULL);
+	if (radio_up < 0 || modem_up < 0 || h_spawn_rinkid(r, extra) < 0)
+		return -1;
+	if (h_wait_ev_count(r, radio_up + 1, 5000, "device", "device=radio", "up=true", NULL) < 0 ||
+	    h_wait_ev_count(r, modem_up + 1, 5000, "device", "device=modem", "up=true", NULL) < 0) {
+		fprintf(stderr, "harness: rinkid did not get both devices ready, see %s\n", r->log);
+		return -1;
+	}
+	return 0;
+}
+
+int h_spawn_rinkid(struct h_rig *r, const char *extra)
+{
 	if (h_write_conf(r, extra) < 0)
 		return -1;
 	char bin[256];
@@ -274,11 +289,6 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 	int lfd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (lfd >= 0)
 		close(lfd);
-	/* the event stream is kept across restarts: this start's devices are the next ones */
-	int radio_up = h_ev_count(r, "device", "device=radio", "up=true", NULL);
-	int modem_up = h_ev_count(r, "device", "device=modem", "up=true", NULL);
-	if (radio_up < 0 || modem_up < 0)
-		return -1;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -317,11 +327,6 @@ int h_start_rinkid(struct h_rig *r, const char *extra)
 	}
 	track(pid);
 	r->rinkid = pid;
-	if (h_wait_ev_count(r, radio_up + 1, 5000, "device", "device=radio", "up=true", NULL) < 0 ||
-	    h_wait_ev_count(r, modem_up + 1, 5000, "device", "device=modem", "up=true", NULL) < 0) {
-		fprintf(stderr, "harness: rinkid did not get both devices ready, see %s\n", r->log);
-		return -1;
-	}
 	return 0;
 }
 

@@ -64,6 +64,9 @@ int h_start_sims(struct h_rig *r);
 int h_write_conf(struct h_rig *r, const char *extra_conf);
 /* Write the config (h_write_conf) and start rinkid; wait until both devices are up. */
 int h_start_rinkid(struct h_rig *r, const char *extra_conf);
+/* Write the config and start rinkid without waiting for anything (a test that expects a
+   device to stay down waits on the event that says why). 0 or -1. */
+int h_spawn_rinkid(struct h_rig *r, const char *extra_conf);
 /* Stop everything (SIGTERM, then SIGKILL after 2 s) and remove the temp dir. */
 void h_rig_fini(struct h_rig *r);
 /* Exit status of the stopped rinkid (from h_rig_fini's stop); -1 unknown. */

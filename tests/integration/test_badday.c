@@ -137,7 +137,10 @@ static void count_inc(const struct gw_db_incident *inc, void *arg)
 static void check_replayed(const char *db)
 {
 	assert_int_equal(h_wait_rinkid_event(&rig, 10000, "db", "replayed=true", NULL), 0);
-	assert_int_equal(h_wait_log(&rig, "call-log commits leave the loop again", 5000), 0);
+	/* the check that replayed the spool also moved the commits off the loop, not the next
+	   one: it is said by the time rinkid answers its next request */
+	assert_int_equal(h_settle(&rig), 0);
+	assert_int_equal(h_log_count(&rig, "call-log commits leave the loop again"), 1);
 	struct gw_db *h;
 	assert_int_equal(gw_db_open_flags(db, GW_DB_NOCREATE, &h), 0);
 	int n = 0;

@@ -141,9 +141,14 @@ static void test_demo_call(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(h_cmd(&rig.radio, NULL, 0, "rawbytes %s", part), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "rawbytes 0d0a"), 0);
-	assert_int_equal(h_wait_log(&rig, "line over 4096 bytes discarded", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "unknown line skipped: GARBAGE LINE", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "line with NUL bytes skipped", 3000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "at_skipped", "device=radio", "reason=overlong", NULL),
+	    0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "at_skipped", "device=radio",
+					     "reason=unknown", "line=GARBAGE LINE", NULL),
+			 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "at_skipped", "device=radio", "reason=nul", NULL), 0);
 
 	/* the officer calls */
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269001"), 0);
@@ -166,7 +171,9 @@ static void test_demo_call(void **state)
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "raw +CTCR: 1"), 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "rawbytes 00ff0d0a"), 0);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "raw NO DIALTONE"), 0);
-	assert_int_equal(h_wait_log(&rig, "malformed +CTCR skipped", 3000), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "at_skipped", "device=radio",
+					     "reason=malformed", "line=+CTCR: 1", NULL),
+			 0);
 	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "call 2269002 cci=2"), 0);
 	assert_int_equal(h_wait_rinkid_event(&rig, 3000, "incident_end", "outcome=busy",
 					     "caller=2269002", "live=1", NULL),

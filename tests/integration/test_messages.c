@@ -90,9 +90,15 @@ static void test_officer_text_and_reply(void **state)
 	assert_string_equal(s.text.text, "aino: Lähden nyt, perillä 15 min");
 
 	/* a garbage SMS is deleted and relayed to nobody */
+	int sms_in = h_ev_count(&rig, "sms_in", NULL);
+	assert_true(sms_in >= 1);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sms-in-bad"), 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-deleted", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "does not parse", 2000), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 2000, "sms_dropped", "reason=unparsable", "detail~", NULL),
+	    0);
+	assert_int_equal(h_ev_count(&rig, "sms_dropped", NULL), 1);
+	assert_int_equal(h_ev_count(&rig, "sms_in", NULL), sms_in);
 }
 
 /*

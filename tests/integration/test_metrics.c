@@ -191,7 +191,7 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	static char text[8192];
 	size_t mp = 0;
 	snprintf(path, sizeof(path), "%s/rinki.prom", rig.dir);
-	snprintf(conf, sizeof(conf), "metrics.file %s\nmetrics.interval 5\ncall.ring_time 10",
+	snprintf(conf, sizeof(conf), "metrics.file %s\nmetrics.interval 1\ncall.ring_time 10",
 		 path);
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s answer 1", AINO), 0);
 	/* the demo roster again, as rinki-sync applies county version 7 of it */
@@ -205,7 +205,7 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	gw_db_roster_clear(&r);
 	gw_db_close(db);
 	assert_int_equal(h_start_rinkid(&rig, conf), 0);
-	/* both devices up is written within one interval */
+	/* both devices up is written within one interval (the wait only bounds a failure) */
 	assert_int_equal(wait_file(path, "rinki_modem_up 1\n", text, sizeof(text), 7000), 0);
 	assert_true(check_exposition(text) > 20);
 	assert_true(value(text, "rinki_radio_up") == 1);
@@ -290,6 +290,9 @@ static void test_sim_pin_right(void **state)
 	snprintf(conf, sizeof(conf), "modem.sim_pin_file %s", pin_file("2580"));
 	assert_int_equal(h_start_rinkid(&rig, conf), 0); /* the modem came up */
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "sim-attempt ok", 3000), 0);
+	/* the stream saw the SIM go ready, and nothing else of it */
+	assert_int_equal(h_ev_count(&rig, "sim", "ready=true", "state=READY", NULL), 1);
+	assert_int_equal(h_ev_count(&rig, "sim", "ready=false", NULL), 0);
 	assert_int_equal(h_count_events(&rig.modem, "sim-attempt"), 1);
 	/* the PIN is not in rinkid's log, not even at debug (-d) */
 	static char log[1 << 20];
@@ -304,11 +307,16 @@ static void test_sim_pin_wrong_once(void **state)
 	size_t mp = 0;
 	char conf[300], reply[160];
 	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sim-pin 2580"), 0);
-	snprintf(conf, sizeof(conf), "modem.sim_pin_file %s\nmodem.probe_idle 2", pin_file("1111"));
-	/* the modem never comes up: h_start_rinkid says so after its 5 s */
-	assert_int_equal(h_start_rinkid(&rig, conf), -1);
+	snprintf(conf, sizeof(conf), "modem.sim_pin_file %s\nmodem.probe_idle 1", pin_file("1111"));
+	/* the modem must not come up: rinkid is started without waiting for it, and the
+	   stream says why it stays down (the refusal must come, so this cannot pass idle) */
+	assert_int_equal(h_spawn_rinkid(&rig, conf), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "device", "device=radio", "up=true", NULL),
+			 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 5000, "sim", "ready=false",
+					     "state=PIN refused, not retried", NULL),
+			 0);
 	assert_int_equal(h_wait_event(&rig.modem, &mp, "sim-attempt wrong 2 left", 3000), 0);
-	assert_int_equal(h_wait_log(&rig, "SIM PIN refused", 3000), 0);
 	/* rinkictl status names the reason */
 	char bin[256], sock[200], out[220];
 	snprintf(bin, sizeof(bin), "%s/rinkictl", h_bin());
@@ -325,6 +333,10 @@ static void test_sim_pin_wrong_once(void **state)
 	assert_int_equal(h_cmd(&rig.modem, reply, sizeof(reply), "state"), 0);
 	assert_non_null(strstr(reply, "sim=pin pin_left=2"));
 	assert_int_equal(h_count_events(&rig.modem, "sim-attempt"), 1);
+	/* and the modem stayed down all along, the SIM's state said once */
+	assert_int_equal(h_settle(&rig), 0);
+	assert_int_equal(h_ev_count(&rig, "device", "device=modem", "up=true", NULL), 0);
+	assert_int_equal(h_ev_count(&rig, "sim", NULL), 1);
 }
 
 int main(void)

@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "link/at.h"
+#include "core/event.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -194,6 +197,80 @@ static void test_timeout_fake_clock(void **state)
 	feed(f, "\r\nOK\r\n");
 	assert_int_equal(f->ncb, 2);
 	assert_int_equal(f->result, GW_AT_OK);
+}
+
+/*
+ * A command that times out is an "at_timeout" line of the event stream, with the port's
+ * name and the command as the log shows it (a secret hidden); an answered or refused one
+ * is not. The stream's lines are read back from its file.
+ */
+static void test_timeout_event(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/test_at.XXXXXX", path[64], text[2048] = "";
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ev", dir);
+	assert_int_equal(gw_event_open(path, f->loop), 0);
+	gw_at_cmd(f->at, "AT+CLCC", "+CLCC:", 1000, 0, on_resp, f);
+	gw_at_cmd(f->at, "AT+CPIN=\"8642\"", NULL, 1000, GW_AT_F_SECRET, on_resp, f);
+	gw_at_cmd(f->at, "AT+CSQ", NULL, 1000, 0, on_resp, f);
+	gw_loop_clock_advance(f->loop, 1000);
+	gw_loop_clock_advance(f->loop, 1000);
+	assert_int_equal(f->ncb, 2);
+	feed(f, "\r\nERROR\r\n"); /* refused, not timed out: no line */
+	assert_int_equal(f->ncb, 3);
+	assert_int_equal(f->result, GW_AT_ERROR);
+	gw_event_close();
+	FILE *in = fopen(path, "r");
+	assert_non_null(in);
+	text[fread(text, 1, sizeof(text) - 1, in)] = '\0';
+	fclose(in);
+	unlink(path);
+	rmdir(dir);
+	assert_string_equal(text, "{\"t_ms\":1700000001000,\"type\":\"at_timeout\",\"device\":"
+				  "\"test\",\"cmd\":\"AT+CLCC\"}\n"
+				  "{\"t_ms\":1700000002000,\"type\":\"at_timeout\",\"device\":"
+				  "\"test\",\"cmd\":\"AT+CPIN=<hidden>\"}\n");
+}
+
+/*
+ * A line the engine does not use is an "at_skipped" line of the event stream (reason and
+ * the line's start); a well-formed URC nobody registered is not one, and a driver's
+ * gw_at_skipped() for a URC it cannot parse is.
+ */
+static void test_skipped_event(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/test_at.XXXXXX", path[64], text[4096] = "";
+	static char overlong[GW_AT_LINE_MAX + 16];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ev", dir);
+	assert_int_equal(gw_event_open(path, f->loop), 0);
+	feed(f, "\r\nGARBAGE \"LINE\"\r\n");
+	feed(f, "\r\nOK\r\n"); /* a final result with nothing asked */
+	gw_at_feed(f->at, "+X\0Y\r\n", 6);
+	memset(overlong, 'A', GW_AT_LINE_MAX + 8);
+	feed(f, overlong);
+	feed(f, "\r\n+UNKNOWN: 1\r\n"); /* shaped like a URC: logged once, no line */
+	gw_at_skipped(f->at, "malformed", "+CTCR: x");
+	gw_event_close();
+	FILE *in = fopen(path, "r");
+	assert_non_null(in);
+	text[fread(text, 1, sizeof(text) - 1, in)] = '\0';
+	fclose(in);
+	unlink(path);
+	rmdir(dir);
+	assert_string_equal(
+	    text, "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"unknown\",\"line\":\"GARBAGE \\\"LINE\\\"\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"unasked\",\"line\":\"OK\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"nul\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"overlong\"}\n"
+		  "{\"t_ms\":1700000000000,\"type\":\"at_skipped\",\"device\":\"test\",\"reason\":"
+		  "\"malformed\",\"line\":\"+CTCR: x\"}\n");
 }
 
 static void test_unknown_lines_never_ok(void **state)
@@ -525,6 +602,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_trailing_line_urc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_trailing_line_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_fake_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_skipped_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_lines_never_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urcs_before_answer_are_not_the_response, setup,
 					    teardown),

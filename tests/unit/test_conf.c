@@ -468,7 +468,11 @@ static void test_sim_pin_file(void **state)
 	assert_int_equal(
 	    gw_conf_parse_line(&c, "modem.sim_pin_file /etc/rinki/sim.pin", err, sizeof(err)), 0);
 	assert_string_equal(c.modem_sim_pin_file, "/etc/rinki/sim.pin");
-	assert_int_equal(gw_conf_parse_line(&c, "metrics.interval 4", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "metrics.interval 0", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gw_conf_parse_line(&c, "metrics.interval 1", err, sizeof(err)), 0);
+	assert_int_equal(c.metrics_interval_s, 1);
+	assert_int_equal(gw_conf_parse_line(&c, "metrics.interval 3601", err, sizeof(err)),
+			 -EINVAL);
 	assert_int_equal(gw_conf_parse_line(&c, "metrics.interval 30", err, sizeof(err)), 0);
 	assert_int_equal(c.metrics_interval_s, 30);
 

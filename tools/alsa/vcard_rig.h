@@ -19,7 +19,9 @@
 enum vr_side { VR_RADIO, VR_PHONE };
 
 struct vr_opts {
-	double speed;	  /* time compression, 1 = real time */
+	/* time compression, 1 = real time: the cards play speed seconds of audio per second of
+	   their clock, in every mode (VR_PACED at speed 2: twice real time at most) */
+	double speed;
 	int tick_us;	  /* pointer granularity, 0 = whole periods */
 	double radio_ppm; /* clock skew of each card */
 	double phone_ppm;
