@@ -65,7 +65,7 @@ static uint16_t reply(struct fw_bootp *p, uint8_t type, uint16_t n)
 	p->tx[1] = type;
 	p->tx[2] = (uint8_t)n;
 	p->tx[3] = (uint8_t)(n >> 8);
-	put32(p->tx + 4 + n, rinki_crc32(0, p->tx + 1, 3u + n));
+	put32(p->tx + 4 + n, fw_boot_crc32(0, p->tx + 1, 3u + n));
 	p->tx_len = (uint16_t)(RINKI_BL_FRAME_OVH + n);
 	return p->tx_len;
 }
@@ -264,7 +264,7 @@ uint16_t fw_bootp_rx(struct fw_bootp *p, uint8_t c, uint32_t now)
 	if (p->rx_len < 3u + n + 4u)
 		return 0;
 	p->in_frame = false;
-	if (rinki_crc32(0, p->rx, 3u + n) != get32(p->rx + 3 + n))
+	if (fw_boot_crc32(0, p->rx, 3u + n) != get32(p->rx + 3 + n))
 		return status(p, RINKI_BL_NAK, RINKI_BL_E_FRAME);
 	return execute(p, n);
 }
