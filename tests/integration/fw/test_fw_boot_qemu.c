@@ -416,6 +416,51 @@ static void test_held_in_bootloader(void **state)
 	assert_int_equal(hash_of(&b), ~FW_BUILD_HASH);
 }
 
+/*
+ * A recorded entry cannot be replayed once the board has restarted (issue 18): the MAC that
+ * took the application into the bootloader, written again after a reset, is refused, and the
+ * nonce the board shows then is a new one.
+ */
+static void test_entry_replay_after_reset(void **state)
+{
+	(void)state;
+	uint8_t key[16];
+	uint16_t n0[4], n1[4], mac[4];
+	entry_key(key);
+	modbus_t *ctx = mb();
+	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, n0), 4);
+	assert_int_equal(enter_with_key(ctx, key), 1);
+	modbus_close(ctx);
+	modbus_free(ctx);
+	/* What was on the line: the MAC over n0 (the board's id and the key are fixed). */
+	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	for (int i = 0; i < 4; i++) {
+		m[8 + 2 * (3 - i)] = (uint8_t)n0[i];
+		m[9 + 2 * (3 - i)] = (uint8_t)(n0[i] >> 8);
+	}
+	m[16] = (uint8_t)RINKI_BOARD_ID_QEMU_MPS2;
+	m[17] = (uint8_t)(RINKI_BOARD_ID_QEMU_MPS2 >> 8);
+	crypto_shorthash_siphash24(tag, m, sizeof(m), key);
+	for (int i = 0; i < 4; i++)
+		mac[i] = (uint16_t)(tag[7 - 2 * i] << 8 | tag[6 - 2 * i]);
+	qrig_sleep_ms(100);
+	assert_int_equal(flash_tool("boot", NULL), 0); /* reset: the application starts again */
+	struct board b = board_now();
+	assert_int_equal(b.boot[0], 1);
+
+	ctx = mb();
+	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, n1), 4);
+	assert_true(memcmp(n0, n1, sizeof(n0)) != 0);
+	assert_int_equal(modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, mac), 4);
+	assert_int_equal(modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	assert_int_equal(read_board(ctx, &b), 0); /* still the application */
+	assert_int_equal(b.boot[0], 1);
+	modbus_close(ctx);
+	modbus_free(ctx);
+}
+
 static void test_32k_image_wire_time(void **state)
 {
 	(void)state;
@@ -524,6 +569,7 @@ int main(void)
 	    cmocka_unit_test(test_update_to_other_slot),
 	    cmocka_unit_test(test_unconfirmed_rolls_back),
 	    cmocka_unit_test(test_held_in_bootloader),
+	    cmocka_unit_test(test_entry_replay_after_reset),
 	    cmocka_unit_test(test_32k_image_wire_time),
 	    cmocka_unit_test(test_port_errors),
 	    cmocka_unit_test(test_downgrade_refused),
