@@ -113,6 +113,15 @@ $(FW_TEST_ENTRY_KEY):
 	@umask 077; { echo "# TEST KEY: I/O board bootloader entry key (SipHash-2-4), made by the build"; \
 	  head -c 16 /dev/urandom | od -An -v -tx1 | tr -d ' \n'; echo; } > $@
 	@echo "wrote $@ (TEST KEY)"
+# make install (and so the Debian package) puts the same file in /etc/rinki/fw-entry.key, where
+# rinki-flash reads it: 0400 here, the package's postinst hands it to rinki:rinki-admin 0440
+# (tools/debian/README.md). The key is the build's, not the board's: it is compiled into the
+# images, so every board running them has it.
+.PHONY: install-fw-entry-key
+install-fw-entry-key: $(FW_ENTRY_KEY_FILE)
+	install -D -m 0400 $< $(DESTDIR)$(SYSCONFDIR)/rinki/fw-entry.key
+install: install-fw-entry-key
+
 build/fw/fw_entry_key.h: $(FW_ENTRY_KEY_FILE)
 	@k=$$(sed -n '/^[0-9a-fA-F]\{32\}$$/p' $<); \
 	[ $${#k} -eq 32 ] || { echo "$<: no 16-byte entry key" >&2; exit 1; }; \

@@ -24,8 +24,8 @@
  * confirmed is refused unless --allow-downgrade; one whose epoch is below a confirmed slot's is
  * refused always (the bootloader refuses it too). Entering the bootloader from the application
  * needs the MAC of the board's one-time nonce under the entry key (RF_ENTRY_KEY,
- * /etc/rinki/fw-entry.key, or --entry-key), a secret only root and the package build have;
- * the bootloader takes the same MAC over its own nonce (RINKI_BL_AUTH)
+ * /etc/rinki/fw-entry.key, or --entry-key), a secret only the package build, root and the
+ * rinki-admin group have; the bootloader takes the same MAC over its own nonce (RINKI_BL_AUTH)
  * before it writes the flash, however the board got into it.
  */
 #include <errno.h>
