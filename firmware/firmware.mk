@@ -39,9 +39,10 @@ FW_HDRS      := $(sort $(wildcard firmware/core/*.h firmware/hal/cm3/*.h firmwar
 		include/rinki/regmap.h include/rinki/fwimage.h
 # The application in a slot adds the boot control; the bootloader is its own image.
 FW_SLOT_SRCS := $(FW_CORE_SRCS) firmware/core/fw_boot.c firmware/core/fw_boot_app.c \
-		firmware/core/fw_siphash.c \
+		firmware/core/fw_siphash.c firmware/core/fw_nctr.c firmware/core/fw_entry.c \
 		$(FW_MPS2_SRCS) firmware/hal/mps2/flash_mps2.c
 FW_BOOT_SRCS := firmware/core/fw_boot.c firmware/core/fw_boot_proto.c firmware/boot/boot_main.c \
+		firmware/core/fw_siphash.c firmware/core/fw_nctr.c firmware/core/fw_entry.c \
 		firmware/boot/boot_cm3.c firmware/hal/mps2/boot_mps2.c firmware/hal/mps2/flash_mps2.c \
 		firmware/hal/mps2/libc_min.c
 FW_ALL_LD    := $(sort $(wildcard firmware/hal/mps2/*.ld))
@@ -112,6 +113,15 @@ $(FW_TEST_ENTRY_KEY):
 	@umask 077; { echo "# TEST KEY: I/O board bootloader entry key (SipHash-2-4), made by the build"; \
 	  head -c 16 /dev/urandom | od -An -v -tx1 | tr -d ' \n'; echo; } > $@
 	@echo "wrote $@ (TEST KEY)"
+# make install (and so the Debian package) puts the same file in /etc/rinki/fw-entry.key, where
+# rinki-flash reads it: 0400 here, the package's postinst hands it to rinki:rinki-admin 0440
+# (tools/debian/README.md). The key is the build's, not the board's: it is compiled into the
+# images, so every board running them has it.
+.PHONY: install-fw-entry-key
+install-fw-entry-key: $(FW_ENTRY_KEY_FILE)
+	install -D -m 0400 $< $(DESTDIR)$(SYSCONFDIR)/rinki/fw-entry.key
+install: install-fw-entry-key
+
 build/fw/fw_entry_key.h: $(FW_ENTRY_KEY_FILE)
 	@k=$$(sed -n '/^[0-9a-fA-F]\{32\}$$/p' $<); \
 	[ $${#k} -eq 32 ] || { echo "$<: no 16-byte entry key" >&2; exit 1; }; \
@@ -129,12 +139,19 @@ $(FW_ALT_OBJS): build/fw/alt/%.o: %.c build/fw/alt/fw_build.h build/fw/mps2/pins
 	$(FW_ARM_CC) $(FW_ARM_BASE_CFLAGS) -include build/fw/alt/fw_build.h $(FW_SLOT_CFLAGS) \
 		-c $< -o $@
 
-$(FW_BOOT_OBJS): build/fw/boot/%.o: %.c build/fw/fw_build.h
+# The bootloaders are linked with link-time optimisation: with the entry authentication
+# (SipHash, the nonce counter) they fit their 4 KiB only so (about 300 B less on the STM32F103).
+# libc_min.c stays out of it: the calls to memset/memcpy that the compiler makes appear only
+# after LTO, which would have dropped them.
+FW_BOOT_LTO = $(if $(findstring libc_min,$<),,-flto)
+
+$(FW_BOOT_OBJS): build/fw/boot/%.o: %.c build/fw/fw_build.h build/fw/fw_entry_key.h
 	@mkdir -p $(@D)
-	$(FW_ARM_CC) $(FW_ARM_CFLAGS) -Ifirmware/boot -c $< -o $@
+	$(FW_ARM_CC) $(FW_ARM_CFLAGS) $(FW_BOOT_LTO) -Ifirmware/boot \
+		-include build/fw/fw_entry_key.h -c $< -o $@
 
 build/fw/boot.elf: $(FW_BOOT_OBJS) $(FW_ALL_LD)
-	$(FW_ARM_CC) $(FW_ARM_CFLAGS) $(FW_ARM_LDFLAGS) -T firmware/hal/mps2/link_boot.ld \
+	$(FW_ARM_CC) $(FW_ARM_CFLAGS) -flto $(FW_ARM_LDFLAGS) -T firmware/hal/mps2/link_boot.ld \
 		-Wl,-Map=build/fw/boot.map -o $@ $(FW_BOOT_OBJS) -lgcc
 
 build/fw/app-a.elf build/fw/app-b.elf: build/fw/app-%.elf: $(FW_SLOT_OBJS) $(FW_ALL_LD)
@@ -212,9 +229,10 @@ FW_F103_HAL  := $(FW_CM3_APP_SRCS) firmware/hal/stm32f103/startup.c \
 		firmware/hal/stm32f103/hal_stm32f103.c firmware/hal/mps2/libc_min.c
 FW_F103_SRCS := $(FW_CORE_SRCS) $(FW_F103_HAL)
 FW_F103_SLOT_SRCS := $(FW_F103_SRCS) firmware/core/fw_boot.c firmware/core/fw_boot_app.c \
-		     firmware/core/fw_siphash.c \
+		     firmware/core/fw_siphash.c firmware/core/fw_nctr.c firmware/core/fw_entry.c \
 		     firmware/hal/stm32f103/flash_stm32f103.c
 FW_F103_BOOT_SRCS := firmware/core/fw_boot.c firmware/core/fw_boot_proto.c \
+		     firmware/core/fw_siphash.c firmware/core/fw_nctr.c firmware/core/fw_entry.c \
 		     firmware/boot/boot_main.c firmware/boot/boot_cm3.c \
 		     firmware/hal/stm32f103/boot_stm32f103.c \
 		     firmware/hal/stm32f103/flash_stm32f103.c firmware/hal/mps2/libc_min.c
@@ -228,7 +246,7 @@ FW_F103_BOOT_OBJS := $(patsubst %.c,$(FW_F103_DIR)/boot/%.o,$(FW_F103_BOOT_SRCS)
 # Board id of the images (RINKI_BOARD_ID_REV_A) and the slot payload addresses (link_slot_*.ld).
 FW_F103_BOARD  := 0x0100
 FW_F103_LOAD_A := 0x08001100
-FW_F103_LOAD_B := 0x08008900
+FW_F103_LOAD_B := 0x08008500
 FW_F103_CFLAGS := -mcpu=cortex-m3 -mthumb -Os -g -std=gnu11 -ffreestanding \
 		  -ffunction-sections -fdata-sections -fno-common -fno-tree-loop-distribute-patterns \
 		  -Wall -Wextra -Werror -Wshadow -Iinclude -Ifirmware/core -Ifirmware/hal/cm3 \
@@ -258,9 +276,11 @@ $(FW_F103_SLOT_OBJS): $(FW_F103_DIR)/slot/%.o: %.c $(FW_F103_DIR)/fw_build.h $(F
 	@mkdir -p $(@D)
 	$(FW_ARM_CC) $(FW_F103_CFLAGS) -DFW_BOOT_APP -include build/fw/fw_entry_key.h -c $< -o $@
 
-$(FW_F103_BOOT_OBJS): $(FW_F103_DIR)/boot/%.o: %.c $(FW_F103_DIR)/fw_build.h $(FW_F103_DIR)/pins.h
+$(FW_F103_BOOT_OBJS): $(FW_F103_DIR)/boot/%.o: %.c $(FW_F103_DIR)/fw_build.h $(FW_F103_DIR)/pins.h \
+		      build/fw/fw_entry_key.h
 	@mkdir -p $(@D)
-	$(FW_ARM_CC) $(FW_F103_CFLAGS) -Ifirmware/boot -c $< -o $@
+	$(FW_ARM_CC) $(FW_F103_CFLAGS) $(FW_BOOT_LTO) -Ifirmware/boot \
+		-include build/fw/fw_entry_key.h -c $< -o $@
 
 # fw_size_check: $(1) elf, $(2) flash budget in bytes; fails above it or above 4 KiB RAM (stack
 # and retained words included), and removes the elf so the next make tries again.
@@ -284,7 +304,7 @@ $(FW_F103_DIR)/app-a.elf $(FW_F103_DIR)/app-b.elf: $(FW_F103_DIR)/app-%.elf: \
 	$(call fw_size_check,$@,16384)
 
 $(FW_F103_DIR)/boot.elf: $(FW_F103_BOOT_OBJS) $(FW_F103_LD)
-	$(FW_ARM_CC) $(FW_F103_CFLAGS) $(FW_F103_LDFLAGS) -T firmware/hal/stm32f103/link_boot.ld \
+	$(FW_ARM_CC) $(FW_F103_CFLAGS) -flto $(FW_F103_LDFLAGS) -T firmware/hal/stm32f103/link_boot.ld \
 		-Wl,-Map=$(FW_F103_DIR)/boot.map -o $@ $(FW_F103_BOOT_OBJS) -lgcc
 	$(call fw_size_check,$@,4096)
 
@@ -305,11 +325,12 @@ FW_CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Two builds of the core: "test" with FW_HAL_TEST_INPUTS (as in the QEMU image), "prod" without.
 FW_UNIT_LIB_SRCS := $(FW_CORE_SRCS) firmware/core/fw_boot.c firmware/core/fw_boot_proto.c \
-		    firmware/core/fw_boot_app.c firmware/core/fw_siphash.c tests/unit/fw/fake_hal.c \
+		    firmware/core/fw_boot_app.c firmware/core/fw_siphash.c firmware/core/fw_nctr.c \
+		    firmware/core/fw_entry.c tests/unit/fw/fake_hal.c \
 		    tests/unit/fw/fake_flash.c
 FW_UNIT_TEST_OBJS := $(patsubst %.c,build/san/fwunit/test/%.o,$(FW_UNIT_LIB_SRCS))
 FW_UNIT_PROD_OBJS := $(patsubst %.c,build/san/fwunit/prod/%.o,$(FW_UNIT_LIB_SRCS))
-FW_UNIT_TESTS := test_fw_modbus test_fw_io test_fw_boot test_fw_boot_app test_fw_rxq
+FW_UNIT_TESTS := test_fw_modbus test_fw_io test_fw_boot test_fw_boot_app test_fw_rxq test_fw_nctr
 FW_UNIT_PROD_TESTS := test_fw_prod
 FW_UNIT_BINS := $(FW_UNIT_TESTS:%=build/san/fwunit/%) $(FW_UNIT_PROD_TESTS:%=build/san/fwunit/%)
 
@@ -380,13 +401,14 @@ build/fw/fuzz/fuzz_fw_modbus: tests/fuzz/fuzz_fw_modbus.c firmware/core/fw_modbu
 		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_fw_modbus.c \
 		firmware/core/fw_modbus.c
 
-build/fw/fuzz/fuzz_fw_boot: tests/fuzz/fuzz_fw_boot.c firmware/core/fw_boot.c \
-			   firmware/core/fw_boot_proto.c tests/unit/fw/fake_flash.c $(FW_HDRS)
+FW_FUZZ_BOOT_SRCS := tests/fuzz/fuzz_fw_boot.c firmware/core/fw_boot.c \
+		     firmware/core/fw_boot_proto.c firmware/core/fw_siphash.c \
+		     firmware/core/fw_nctr.c firmware/core/fw_entry.c tests/unit/fw/fake_flash.c
+build/fw/fuzz/fuzz_fw_boot: $(FW_FUZZ_BOOT_SRCS) $(FW_HDRS)
 	@mkdir -p $(@D)
 	$(FW_CLANG) -std=gnu11 -g -O1 -Wall -Wextra -Werror -Ifirmware/core -Iinclude \
-		-Itests/unit/fw -fsanitize=fuzzer,address,undefined -o $@ \
-		tests/fuzz/fuzz_fw_boot.c \
-		firmware/core/fw_boot.c firmware/core/fw_boot_proto.c tests/unit/fw/fake_flash.c
+		-Itests/unit/fw -DFW_ENTRY_KEY='{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16}' \
+		-fsanitize=fuzzer,address,undefined -o $@ $(FW_FUZZ_BOOT_SRCS)
 
 # rinki-flash's image-file parser (tools/rinki-flash.c included whole, its main renamed).
 build/fw/fuzz/fuzz_fw_flash_image: tests/fuzz/fuzz_fw_flash_image.c tools/rinki-flash.c \

@@ -24,7 +24,9 @@
  * confirmed is refused unless --allow-downgrade; one whose epoch is below a confirmed slot's is
  * refused always (the bootloader refuses it too). Entering the bootloader from the application
  * needs the MAC of the board's one-time nonce under the entry key (RF_ENTRY_KEY,
- * /etc/rinki/fw-entry.key, or --entry-key), a secret only root and the package build have.
+ * /etc/rinki/fw-entry.key, or --entry-key), a secret only the package build, root and the
+ * rinki-admin group have; the bootloader takes the same MAC over its own nonce (RINKI_BL_AUTH)
+ * before it writes the flash, however the board got into it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,6 +173,7 @@ static const char *bl_status_name(int st)
 	    "flash erase or write failed",
 	    "payload CRC in flash does not match the header",
 	    "image epoch below the board's confirmed image (anti-rollback)",
+	    "not authenticated (no or a wrong entry MAC)",
 	};
 
 	if (st < 0)
@@ -721,11 +724,11 @@ static int read_frame(struct bl *b, uint8_t *type, uint8_t *pl, uint16_t cap, in
 
 /*
  * One command: send the frame, read the reply (resending on a damaged frame, a NAK or no
- * answer, up to RETRIES times). Returns the bootloader's status (>= 0) with the reply
+ * answer, up to retries times). Returns the bootloader's status (>= 0) with the reply
  * payload in rsp (*rlen bytes), or a negative errno.
  */
-static int bl_command(struct bl *b, uint8_t type, const uint8_t *pl, uint16_t n, uint8_t *rsp,
-		      uint16_t cap, uint16_t *rlen, int timeout_ms)
+static int bl_command_n(struct bl *b, uint8_t type, const uint8_t *pl, uint16_t n, uint8_t *rsp,
+			uint16_t cap, uint16_t *rlen, int timeout_ms, int retries)
 {
 	static uint8_t frame[RINKI_BL_FRAME_OVH + RINKI_BL_PAYLOAD_MAX];
 	int rc = -ETIMEDOUT;
@@ -742,7 +745,7 @@ static int bl_command(struct bl *b, uint8_t type, const uint8_t *pl, uint16_t n,
 	for (int i = 0; i < 4; i++)
 		frame[4 + n + i] = (uint8_t)(crc >> (8 * i));
 
-	for (int attempt = 0; attempt <= RETRIES; attempt++) {
+	for (int attempt = 0; attempt <= retries; attempt++) {
 		uint8_t rt = 0;
 		if ((rc = write_all(b, frame, RINKI_BL_FRAME_OVH + n)) != 0)
 			return rc;
@@ -766,6 +769,13 @@ static int bl_command(struct bl *b, uint8_t type, const uint8_t *pl, uint16_t n,
 		return rsp[0];
 	}
 	return rc;
+}
+
+/* bl_command_n with RETRIES: for every command that may run twice. */
+static int bl_command(struct bl *b, uint8_t type, const uint8_t *pl, uint16_t n, uint8_t *rsp,
+		      uint16_t cap, uint16_t *rlen, int timeout_ms)
+{
+	return bl_command_n(b, type, pl, n, rsp, cap, rlen, timeout_ms, RETRIES);
 }
 
 /*
@@ -920,6 +930,48 @@ static int request_entry(const struct opts *o, modbus_t *ctx, const struct app_i
 			    modbus_strerror(e));
 	}
 	return 0;
+}
+
+/*
+ * Authenticate the bootloader session: RINKI_BL_AUTH with the entry MAC of the nonce in its
+ * info. An AUTH is never resent as it is (each one uses the nonce up, and a wrong one resets
+ * the board): after a lost reply the sync word asks the bootloader whether it took it, and a
+ * new MAC is made from the nonce it shows then. Returns 0, or EXIT_FAILURE with a message.
+ */
+static int bl_auth(const struct opts *o, struct bl *b, const struct rinki_bl_info *info)
+{
+	uint8_t key[crypto_shorthash_siphash24_KEYBYTES], m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
+	uint8_t rsp[8];
+	uint16_t n;
+	struct rinki_bl_info in = *info;
+	int rc = -ETIMEDOUT;
+
+	if (read_key(o->entry_key, key, sizeof(key), NULL, 0) != 0)
+		return fail("the bootloader writes its flash only for the holder of the board's "
+			    "entry key: give --entry-key FILE");
+	for (int attempt = 0; attempt <= RETRIES; attempt++) {
+		if (attempt > 0 && (rc = bl_sync(b, &in, REPLY_TIMEOUT_MS)) != 0)
+			break;
+		if (in.auth)
+			break; /* the lost reply was an acceptance */
+		memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+		memcpy(m + 8, in.nonce, 8);
+		m[16] = (uint8_t)in.board_id;
+		m[17] = (uint8_t)(in.board_id >> 8);
+		crypto_shorthash_siphash24(tag, m, sizeof(m), key);
+		rc = bl_command_n(b, RINKI_BL_AUTH, tag, sizeof(tag), rsp, sizeof(rsp), &n,
+				  REPLY_TIMEOUT_MS, 0);
+		if (rc >= 0)
+			break;
+	}
+	sodium_memzero(key, sizeof(key));
+	if (rc == RINKI_BL_OK) /* accepted now, or found accepted after a lost reply */
+		return 0;
+	if (rc == RINKI_BL_E_AUTH)
+		return fail("the bootloader refused the entry MAC: %s is not the entry key its "
+			    "firmware was built with (the board restarts)",
+			    o->entry_key);
+	return fail("authenticating to the bootloader on %s: %s", o->port, bl_status_name(rc));
 }
 
 /* --- anti-rollback ------------------------------------------------------------------------- */
@@ -1329,6 +1381,8 @@ static int cmd_flash(const struct opts *o, const char *path)
 	}
 	if (downgrade_check(o, &f.img[0].hdr, have) != 0)
 		goto release;
+	if (bl_auth(o, &b, &in) != 0)
+		goto close;
 	unsigned slot = in.target;
 	const struct image *im = NULL;
 	for (int i = 0; i < f.n && slot < 2; i++)

@@ -38,6 +38,11 @@ void fw_boot_init(struct fw_boot *b, const struct fw_boot_layout *lay)
 		fw_boot_scan(b, i);
 }
 
+uint32_t fw_boot_crc32(uint32_t crc, const void *data, uint32_t len)
+{
+	return rinki_crc32(crc, data, len);
+}
+
 uint32_t fw_boot_app_addr(const struct fw_boot *b, unsigned i)
 {
 	return b->lay->slot_addr[i] + RINKI_FWIMAGE_SLOT_HDR;
@@ -47,7 +52,7 @@ uint8_t fw_boot_check_hdr(const struct fw_boot *b, const struct rinki_fwimage_hd
 {
 	if (h->magic != RINKI_FWIMAGE_MAGIC || h->hdr_version != RINKI_FWIMAGE_HDR_VERSION ||
 	    h->flags != 0 ||
-	    h->hdr_crc != rinki_crc32(0, h, offsetof(struct rinki_fwimage_hdr, hdr_crc)))
+	    h->hdr_crc != fw_boot_crc32(0, h, offsetof(struct rinki_fwimage_hdr, hdr_crc)))
 		return RINKI_BL_E_HEADER;
 	if (h->board_id != b->lay->board_id)
 		return RINKI_BL_E_BOARD;
@@ -77,7 +82,7 @@ uint32_t fw_boot_payload_crc(const struct fw_boot *b, unsigned i, uint32_t len)
 	while (len) {
 		uint32_t n = len < sizeof(buf) ? len : sizeof(buf);
 		hal_flash_read(addr, buf, n);
-		crc = rinki_crc32(crc, buf, n);
+		crc = fw_boot_crc32(crc, buf, n);
 		addr += n;
 		len -= n;
 	}

@@ -33,6 +33,12 @@ void fw_boot_init(struct fw_boot *b, const struct fw_boot_layout *lay);
 /* Read slot i's header and trailer again and work out its state (checks the payload CRC). */
 void fw_boot_scan(struct fw_boot *b, unsigned i);
 
+/*
+ * rinki_crc32() (fwimage.h) as one function: the bootloader and the protocol share this copy
+ * instead of each inlining its own (the bootloader has 4 KiB).
+ */
+uint32_t fw_boot_crc32(uint32_t crc, const void *data, uint32_t len);
+
 /* Address of slot i's payload (its vector table): slot start + RINKI_FWIMAGE_SLOT_HDR. */
 uint32_t fw_boot_app_addr(const struct fw_boot *b, unsigned i);
 

@@ -8,58 +8,24 @@
  *
  * Entry into the bootloader needs the MAC of the current nonce under the entry key
  * (fwimage.h): without it anyone on the bus could hold the board in the bootloader and upload.
- * Each ENTER uses the nonce up; the next one is SipHash(key, previous nonce, a counter and the
- * time), so it never repeats within a run. After a power cycle the sequence starts again from
- * the time of the first request (ms): see hw/bootloader.md for what that leaves open.
+ * Each ENTER uses the nonce up: fw_entry steps the flash counter before it compares, so a
+ * nonce is never offered again, not after a reset or a power cycle either.
  */
 #include "fw_boot_app.h"
 
 #include "fw_boot_hal.h"
-#include "fw_siphash.h"
+#include "fw_entry.h"
 #include "hal.h"
 #include "rinki/fwimage.h"
 
-/*
- * The 16-byte bootloader entry key as a C initializer list: the build makes it
- * (firmware/firmware.mk: build/fw/keys/TEST-KEY-fw-entry.key unless FW_ENTRY_KEY_FILE names
- * another) and rinki-flash reads the same file.
- */
-#ifndef FW_ENTRY_KEY
-#error "FW_ENTRY_KEY (the bootloader entry key) is not defined"
-#endif
-static const uint8_t entry_key[RINKI_BOOT_ENTRY_KEY_LEN] = FW_ENTRY_KEY;
-
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
+/* The MAC registers as one 64-bit value (high word first). */
+static uint64_t mac_written(const struct fw_boot_app *a)
 {
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
+	uint64_t v = 0;
 
-/* A fresh nonce: never the same twice in a run, unpredictable without the key. */
-static void new_nonce(struct fw_boot_app *a)
-{
-	uint8_t m[16];
-
-	put_le(m, a->nonce, 8);
-	put_le(m + 8, ++a->nonce_ctr, 4);
-	put_le(m + 12, hal_time_ms(), 4);
-	a->nonce = fw_siphash(entry_key, m, sizeof(m));
-}
-
-/* Whether the MAC registers hold the MAC of the current nonce for this board. */
-static bool entry_mac_ok(const struct fw_boot_app *a)
-{
-	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN];
-	uint64_t want, got = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		m[i] = (uint8_t)RINKI_BOOT_ENTRY_TAG[i];
-	put_le(m + 8, a->nonce, 8);
-	put_le(m + 16, a->boot.lay->board_id, 2);
-	want = fw_siphash(entry_key, m, sizeof(m));
 	for (unsigned i = 0; i < 4; i++)
-		got = got << 16 | a->mac[i];
-	return want == got;
+		v = v << 16 | a->mac[i];
+	return v;
 }
 
 static bool in_trial(const struct fw_boot_app *a)
@@ -131,20 +97,21 @@ static uint8_t mb_read(void *arg, enum fw_mb_table table, uint16_t addr, uint16_
 static uint8_t boot_ctl(struct fw_boot_app *a, uint16_t v, bool commit)
 {
 	if (v == RINKI_BOOT_CTL_ENTER) {
-		/* One try per nonce. A refusal ends the request in the check pass, so that pass
-		 * uses the nonce up too (the one side effect of a check); the MAC must therefore
-		 * be written before, in a request of its own. */
-		bool ok = entry_mac_ok(a);
-		if (!ok || commit) {
-			new_nonce(a);
-			for (unsigned i = 0; i < 4; i++)
-				a->mac[i] = 0;
-		}
-		if (!ok)
-			return FW_MB_EX_ILLEGAL_VALUE;
-		if (commit)
+		/* One try per nonce. The check pass makes the one check (it uses the nonce up in
+		 * flash, so it cannot run twice) and the commit pass acts on its verdict; the MAC
+		 * must therefore be written before, in a request of its own. */
+		if (commit) {
+			if (!a->entry_ok)
+				return FW_MB_EX_ILLEGAL_VALUE;
+			a->entry_ok = false;
 			a->enter = true;
-		return FW_MB_EX_NONE;
+			return FW_MB_EX_NONE;
+		}
+		a->entry_ok = fw_entry_check(a->boot.lay, mac_written(a));
+		a->nonce = fw_entry_nonce(a->boot.lay);
+		for (unsigned i = 0; i < 4; i++)
+			a->mac[i] = 0;
+		return a->entry_ok ? FW_MB_EX_NONE : FW_MB_EX_ILLEGAL_VALUE;
 	}
 	if (v != RINKI_BOOT_CTL_CONFIRM)
 		return FW_MB_EX_ILLEGAL_VALUE;
@@ -190,11 +157,10 @@ void fw_boot_app_attach(struct fw_boot_app *a, struct fw_mb *mb, uint32_t vector
 			a->running = (int8_t)i;
 	a->enter = false;
 	a->expired = false;
-	a->nonce = 0;
-	a->nonce_ctr = 0;
+	a->entry_ok = false;
 	for (unsigned i = 0; i < 4; i++)
 		a->mac[i] = 0;
-	new_nonce(a);
+	a->nonce = fw_entry_nonce(a->boot.lay);
 	a->trial_end = now + FW_BOOT_TRIAL_MS;
 	mb->ops = &boot_app_ops;
 	mb->arg = a;

@@ -1,7 +1,7 @@
 /*
  * The application's side of the bootloader: the boot control registers (fwimage.h) put in
  * front of the I/O data model, entry into the bootloader on an authenticated request (a
- * SipHash MAC over a one-time nonce under the entry key FW_ENTRY_KEY), the self-confirmation
+ * SipHash MAC over a one-time nonce under the entry key, fw_entry.h), the self-confirmation
  * when the host writes RINKI_BOOT_CTL_CONFIRM, and the trial timer that ends an unconfirmed
  * image by letting the hardware watchdog reset the board (the bootloader then rolls back).
  */
@@ -32,9 +32,9 @@ struct fw_boot_app {
 	int8_t running; /* slot the application runs from, -1 if none matches */
 	bool enter;	/* RINKI_BOOT_CTL_ENTER written: reset after the reply */
 	bool expired;
+	bool entry_ok;	    /* the check pass of an ENTER accepted its MAC */
 	uint16_t mac[4];    /* RINKI_HREG_BOOT_MAC as written, high word first */
-	uint64_t nonce;	    /* the one-time entry nonce the host must sign */
-	uint32_t nonce_ctr; /* nonces made since start */
+	uint64_t nonce;	    /* the one-time entry nonce the host must sign (fw_entry_nonce) */
 	uint32_t trial_end; /* valid while the running slot is TRIAL */
 };
 

@@ -16,6 +16,7 @@ struct fw_boot_layout {
 	uint32_t slot_addr[2]; /* slot A, slot B */
 	uint32_t slot_size;    /* bytes per slot, header area included */
 	uint32_t sector_size;  /* erase unit */
+	uint32_t nctr_addr;    /* two sectors for the entry nonce counter (fw_nctr.h) */
 	uint16_t board_id;     /* RINKI_BOARD_ID_* of this board */
 };
 

@@ -1,7 +1,10 @@
 /*
  * Bootloader protocol engine. After a reset it only listens for the 8-byte sync word, so the
  * host's ordinary Modbus polls cannot hold the board in the bootloader; between frames of a
- * session the sync word restarts it. A frame is SOF, type, length, payload, CRC32; its length
+ * session the sync word restarts it. The answer to the sync word (INFO) carries a one-time
+ * nonce, and the commands that change the flash are refused until AUTH brought its MAC under
+ * the entry key (fw_entry.c, the same check as the application's ENTER): one try per nonce, a
+ * wrong MAC ends the session with a reset. A frame is SOF, type, length, payload, CRC32; its length
  * is checked against the buffer before a byte is stored and the CRC before it runs. The
  * upload is strictly sequential: START (header check, erase), DATA at the expected offset (the
  * last chunk may be sent again when its ack was lost), END (payload CRC, then the header is
@@ -10,6 +13,8 @@
 #include "fw_boot_proto.h"
 
 #include <stddef.h>
+
+#include "fw_entry.h"
 
 #define BL_VERSION 0x0100u /* 1.0 */
 
@@ -56,6 +61,8 @@ void fw_bootp_init(struct fw_bootp *p, struct fw_boot *boot, bool requested, uin
 	p->rx_len = 0;
 	p->up = FW_BOOTP_UP_NONE;
 	p->tx_len = 0;
+	p->authed = false;
+	p->nonce = fw_entry_nonce(boot->lay);
 }
 
 /* Finish the reply of type with n payload bytes already at tx + 4. Returns its length. */
@@ -65,7 +72,7 @@ static uint16_t reply(struct fw_bootp *p, uint8_t type, uint16_t n)
 	p->tx[1] = type;
 	p->tx[2] = (uint8_t)n;
 	p->tx[3] = (uint8_t)(n >> 8);
-	put32(p->tx + 4 + n, rinki_crc32(0, p->tx + 1, 3u + n));
+	put32(p->tx + 4 + n, fw_boot_crc32(0, p->tx + 1, 3u + n));
 	p->tx_len = (uint16_t)(RINKI_BL_FRAME_OVH + n);
 	return p->tx_len;
 }
@@ -95,7 +102,10 @@ static uint16_t info(struct fw_bootp *p)
 	    .board_id = b->lay->board_id,
 	    .bl_version = BL_VERSION,
 	    .chunk_max = RINKI_BL_CHUNK_MAX,
+	    .auth = p->authed,
 	};
+	for (unsigned i = 0; i < 8; i++)
+		in.nonce[i] = (uint8_t)(p->nonce >> (8 * i));
 	for (unsigned i = 0; i < FW_BOOT_NSLOTS; i++) {
 		in.slot[i].addr = b->lay->slot_addr[i];
 		in.slot[i].size = b->lay->slot_size;
@@ -191,6 +201,19 @@ static uint8_t cmd_commit(struct fw_bootp *p)
 	return RINKI_BL_OK;
 }
 
+/* One try per nonce: a wrong or malformed MAC ends the session (reset after the reply). */
+static uint8_t cmd_auth(struct fw_bootp *p, const uint8_t *pl, uint16_t n)
+{
+	const struct fw_boot_layout *lay = p->boot->lay;
+
+	p->authed = n == 8 && fw_entry_check(lay, (uint64_t)get32(pl + 4) << 32 | get32(pl));
+	p->nonce = fw_entry_nonce(lay);
+	if (p->authed)
+		return RINKI_BL_OK;
+	p->reset = true;
+	return RINKI_BL_E_AUTH;
+}
+
 /* Run the complete frame in p->rx (CRC checked). */
 static uint16_t execute(struct fw_bootp *p, uint16_t n)
 {
@@ -199,6 +222,8 @@ static uint16_t execute(struct fw_bootp *p, uint16_t n)
 	uint32_t v = 0;
 	uint8_t st;
 
+	if (!p->authed && type >= RINKI_BL_START && type <= RINKI_BL_COMMIT)
+		return status(p, rt, RINKI_BL_E_AUTH); /* nothing that writes the flash */
 	switch (type) {
 	case RINKI_BL_INFO:
 		return info(p);
@@ -215,6 +240,8 @@ static uint16_t execute(struct fw_bootp *p, uint16_t n)
 	case RINKI_BL_BOOT:
 		p->reset = true;
 		return status(p, rt, RINKI_BL_OK);
+	case RINKI_BL_AUTH:
+		return status(p, rt, cmd_auth(p, pl, n));
 	default:
 		return status(p, rt, RINKI_BL_E_CMD);
 	}
@@ -264,7 +291,7 @@ uint16_t fw_bootp_rx(struct fw_bootp *p, uint8_t c, uint32_t now)
 	if (p->rx_len < 3u + n + 4u)
 		return 0;
 	p->in_frame = false;
-	if (rinki_crc32(0, p->rx, 3u + n) != get32(p->rx + 3 + n))
+	if (fw_boot_crc32(0, p->rx, 3u + n) != get32(p->rx + 3 + n))
 		return status(p, RINKI_BL_NAK, RINKI_BL_E_FRAME);
 	return execute(p, n);
 }

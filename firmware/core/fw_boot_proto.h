@@ -41,7 +41,8 @@ struct fw_bootp {
 	uint8_t entry;	/* enum rinki_bl_entry, once serving */
 	uint8_t sync_n; /* bytes of the sync word matched so far */
 	bool in_frame;	/* SOF seen, frame being assembled */
-	bool reset;	/* BOOT was answered */
+	bool reset;	/* BOOT was answered, or AUTH refused */
+	bool authed;	/* AUTH accepted: the flash commands may run */
 	uint32_t t0;	/* start of the window */
 	uint32_t last_rx;
 	uint16_t rx_len; /* frame bytes after SOF */
@@ -49,6 +50,7 @@ struct fw_bootp {
 	uint8_t up; /* enum fw_bootp_upload */
 	uint8_t up_slot;
 	uint32_t next_off, last_off;
+	uint64_t nonce; /* shown in INFO; the one AUTH must sign (fw_entry_nonce) */
 	struct rinki_fwimage_hdr hdr;
 
 	uint16_t tx_len;

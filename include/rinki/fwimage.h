@@ -117,6 +117,9 @@ enum rinki_slot_state {
  * writes MAC = SipHash-2-4(entry key, RINKI_BOOT_ENTRY_TAG || nonce (8, little-endian) ||
  * board id (2, little-endian)) to RINKI_HREG_BOOT_MAC, then RINKI_BOOT_CTL_ENTER. Every ENTER,
  * accepted or not, uses up the nonce. The entry key is 16 bytes, built into the firmware.
+ * The bootloader's session takes the same MAC over its own nonce (RINKI_BL_AUTH). Nonces are
+ * SipHash(entry key, counter (4, little-endian)) of a counter in flash that every check steps
+ * first, so no nonce is ever checked twice, across power cycles too.
  */
 #define RINKI_BOOT_ENTRY_TAG	 "RKBLENTR"
 #define RINKI_BOOT_ENTRY_MSG_LEN 18u
@@ -127,7 +130,10 @@ enum rinki_slot_state {
 /*
  * Host and bootloader exchange frames: SOF, type, length (2, LE), payload, CRC32 (4, LE) of
  * type, length and payload. The host opens a session with the sync word; the bootloader only
- * looks for it between frames and answers RINKI_BL_INFO. Replies carry type | 0x80 and the
+ * looks for it between frames and answers RINKI_BL_INFO, which carries a one-time nonce.
+ * Commands that change the flash (START, DATA, END, COMMIT) are refused with RINKI_BL_E_AUTH
+ * until RINKI_BL_AUTH carried the entry MAC of that nonce; a wrong MAC ends the session (the
+ * bootloader answers and resets). Replies carry type | 0x80 and the
  * status as payload byte 0. The sync word starts with 0xF8, a Modbus address no master uses,
  * and contains no SOF.
  */
@@ -139,7 +145,7 @@ enum rinki_slot_state {
 #define RINKI_BL_PAYLOAD_MAX (4u + RINKI_BL_CHUNK_MAX)
 #define RINKI_BL_REPLY_TYPE  0x80u
 #define RINKI_BL_NAK	     0xFFu /* reply type to a frame that could not be read */
-#define RINKI_BL_PROTO	     1u
+#define RINKI_BL_PROTO	     2u	   /* 2: RINKI_BL_AUTH and the nonce in the info */
 
 /* Frame types (host to bootloader). */
 enum rinki_bl_cmd {
@@ -149,6 +155,7 @@ enum rinki_bl_cmd {
 	RINKI_BL_END = 0x04,	/* -> payload CRC (4); writes the header if it matches */
 	RINKI_BL_COMMIT = 0x05, /* -> mark the uploaded image pending */
 	RINKI_BL_BOOT = 0x06,	/* -> reset and boot the newest good image */
+	RINKI_BL_AUTH = 0x07, /* entry MAC (8, LE) of the info's nonce -> flash commands allowed */
 };
 
 /* Reply status (payload byte 0). */
@@ -165,6 +172,7 @@ enum rinki_bl_status {
 	RINKI_BL_E_FLASH = 9,  /* erase or write failed */
 	RINKI_BL_E_CRC = 10,   /* payload CRC in flash does not match the header */
 	RINKI_BL_E_EPOCH = 11, /* epoch below a CONFIRMED slot's: rollback refused */
+	RINKI_BL_E_AUTH = 12,  /* no RINKI_BL_AUTH yet, or (then it resets) a wrong MAC */
 };
 
 /* Why the bootloader is running (rinki_bl_info.entry). */
@@ -192,11 +200,13 @@ struct rinki_bl_info {
 	uint16_t board_id;
 	uint16_t bl_version; /* major << 8 | minor */
 	uint16_t chunk_max;
-	uint16_t pad;
+	uint8_t auth; /* 1 once RINKI_BL_AUTH was accepted in this session */
+	uint8_t pad;
 	struct rinki_bl_slot_info slot[2];
+	uint8_t nonce[8]; /* the nonce RINKI_BL_AUTH must sign (little-endian) */
 };
 
 _Static_assert(sizeof(struct rinki_bl_slot_info) == 80, "slot info size");
-_Static_assert(sizeof(struct rinki_bl_info) == 172, "info size");
+_Static_assert(sizeof(struct rinki_bl_info) == 180, "info size");
 
 #endif /* RINKI_FWIMAGE_H */

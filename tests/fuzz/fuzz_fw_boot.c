@@ -1,16 +1,20 @@
 /*
  * libFuzzer target for the bootloader's protocol engine (firmware/core/fw_boot_proto.c) over
  * the slot code (fw_boot.c) and the fake flash (tests/unit/fw/fake_flash.c). The input is a
- * received byte stream with three escapes, so that inputs get past the CRC32 of the frames:
- * FF FE advances the clock by 150 ms (frame time-outs, the end of the window), FF FC feeds
- * the sync word, FF FD T L <L bytes> feeds a correctly framed command of type T. The flash starts
+ * received byte stream with four escapes, so that inputs get past the CRC32 of the frames and
+ * the entry MAC: FF FE advances the clock by 150 ms (frame time-outs, the end of the window), FF
+ * FC feeds the sync word, FF FD T L <L bytes> feeds a correctly framed command of type T, FF FB
+ * feeds AUTH with the right MAC of the nonce the engine shows (the fuzzer cannot find one: the
+ * engine must refuse every other). The flash starts
  * with a valid, confirmed image in slot A and the bootloader in its listening window, so inputs
  * reach both the window and a session. Checks: every reply is a well-formed frame with a good CRC;
  * the flash is never written outside the slots or over unerased bits (fake_flash_violations); the
  * confirmed image in slot A is never touched while it is the newest confirmed one; a slot the
- * engine says to start is bootable. Build: make fw-fuzz; run: build/fw/fuzz/fuzz_fw_boot
+ * engine says to start is bootable; without an accepted AUTH the slots are not written at all.
+ * Build: make fw-fuzz; run: build/fw/fuzz/fuzz_fw_boot
  * -max_len=4096
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include "fake_flash.h"
 #include "fw_boot.h"
 #include "fw_boot_proto.h"
+#include "fw_siphash.h"
 
 static uint8_t initial[FAKE_FLASH_SIZE];
 static uint8_t slot_a[FAKE_SLOT_SIZE];
@@ -53,6 +58,30 @@ static void make_initial(void)
 	memcpy(slot_a, fake_flash + base, sizeof(slot_a));
 }
 
+static const uint8_t entry_key[16] = FW_ENTRY_KEY;
+
+/* The AUTH frame with the entry MAC of the nonce p shows now, into f; its length. */
+static size_t auth_frame(const struct fw_bootp *p, uint8_t *f)
+{
+	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN];
+
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	for (int i = 0; i < 8; i++)
+		m[8 + i] = (uint8_t)(p->nonce >> (8 * i));
+	m[16] = (uint8_t)FAKE_BOARD;
+	m[17] = (uint8_t)(FAKE_BOARD >> 8);
+	uint64_t mac = fw_siphash(entry_key, m, sizeof(m));
+	f[0] = RINKI_BL_SOF;
+	f[1] = RINKI_BL_AUTH;
+	f[2] = 8;
+	f[3] = 0;
+	for (int i = 0; i < 8; i++)
+		f[4 + i] = (uint8_t)(mac >> (8 * i));
+	uint32_t crc = rinki_crc32(0, f + 1, 3u + 8);
+	memcpy(f + 12, &crc, 4);
+	return RINKI_BL_FRAME_OVH + 8;
+}
+
 static void check_reply(const struct fw_bootp *p, uint16_t n)
 {
 	if (n == 0)
@@ -75,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fw_bootp p;
 	static int ready;
 	uint32_t now = 0;
+	bool authed = false;
 
 	if (!ready) {
 		make_initial();
@@ -96,6 +126,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			now += 150;
 			n = 0;
 			i++;
+		} else if (data[i] == 0xFF && i + 1 < size && data[i + 1] == 0xFB) {
+			n = auth_frame(&p, f);
+			in = f;
+			i++;
 		} else if (data[i] == 0xFF && i + 1 < size && data[i + 1] == 0xFC) {
 			in = sync;
 			n = sizeof(sync);
@@ -116,6 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		for (size_t k = 0; k < n; k++)
 			check_reply(&p, fw_bootp_rx(&p, in[k], now));
+		authed = authed || p.authed;
 		int r = fw_bootp_poll(&p, now);
 		if (r >= 0) {
 			/* It may only start a bootable slot. */
@@ -128,6 +163,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	if (fake_flash_violations)
+		abort();
+	/* Nothing in the slots changes before an AUTH was accepted. */
+	if (!authed && memcmp(fake_flash, initial, FAKE_NCTR) != 0)
 		abort();
 	/* Slot B can only become newer after a complete, verified upload; until then A stays. */
 	if (boot.slot[1].state != RINKI_SLOT_CONFIRMED &&

@@ -11,8 +11,10 @@
 # only unpacks it). Then, in that root (chroot, with /proc and the host's /dev so the
 # simulators' ptys are seen):
 #   1. apt-get installs the .deb; postinst made user and group rinki, the group rinki-admin,
-#      the user rinki-web, /var/lib/rinki 0750 rinki:rinki and /etc/rinki/rinki.conf 0640
-#      root:rinki, and systemd-tmpfiles can make every directory rinki.tmpfiles names;
+#      the user rinki-web, /var/lib/rinki 0750 rinki:rinki, /etc/rinki/rinki.conf 0640
+#      root:rinki, /etc/rinki/fw-entry.key 0440 rinki:rinki-admin (a conffile, a key in it,
+#      not readable by another user), and systemd-tmpfiles can make every directory
+#      rinki.tmpfiles names;
 #   2. the installed rinkid --check-config accepts the installed configuration;
 #   3. the installed rinkictl imports the demo roster as user rinki, and the installed rinkid
 #      (started as root, dropping to rinki) on the installed configuration with only the two
@@ -133,6 +135,15 @@ want /etc/rinki/rinki.conf 640 root:rinki
 in_root dpkg-statoverride --list /etc/rinki/rinki.conf || bad "no statoverride for rinki.conf"
 grep -qx /etc/rinki/rinki.conf "$ROOT/var/lib/dpkg/info/rinki.conffiles" ||
 	bad "rinki.conf is not a conffile"
+# The firmware entry key: rinkid (rinki) and rinki-flash for rinki-admin read it, no one else.
+want /etc/rinki/fw-entry.key 440 rinki:rinki-admin
+in_root dpkg-statoverride --list /etc/rinki/fw-entry.key || bad "no statoverride for fw-entry.key"
+grep -qx /etc/rinki/fw-entry.key "$ROOT/var/lib/dpkg/info/rinki.conffiles" ||
+	bad "fw-entry.key is not a conffile"
+grep -qx '[0-9a-fA-F]\{32\}' "$ROOT/etc/rinki/fw-entry.key" ||
+	bad "fw-entry.key holds no 16-byte key"
+in_root su -s /bin/sh -c 'head -c 1 /etc/rinki/fw-entry.key' nobody > /dev/null 2>&1 &&
+	bad "user nobody can read fw-entry.key"
 [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/rinkid.service" ] &&
 	ok "rinkid.service enabled ($(readlink "$ROOT/etc/systemd/system/multi-user.target.wants/rinkid.service"))" ||
 	bad "rinkid.service is not enabled"
@@ -260,6 +271,9 @@ for p in /etc/rinki /var/lib/rinki /var/lib/rinki-web /run/rinki \
 	fi
 done
 ! in_root dpkg-statoverride --list /etc/rinki/rinki.conf || bad "statoverride left after purge"
+! in_root dpkg-statoverride --list /etc/rinki/fw-entry.key ||
+	bad "fw-entry.key's statoverride left after purge"
+[ ! -e "$ROOT/etc/rinki/fw-entry.key" ] || bad "fw-entry.key left after purge"
 in_root dpkg -s rinki > /dev/null 2>&1 && bad "dpkg still knows rinki after purge"
 # Debian keeps system users on purge (they may own files elsewhere); show what is left
 echo "user left (Debian practice): $(in_root getent passwd rinki || echo none)"

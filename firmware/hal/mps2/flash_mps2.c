@@ -3,7 +3,8 @@
  * application. QEMU's code memory is RAM, so erase and program are plain stores; they keep
  * the rules of NOR flash (1 KiB erase sectors, programming only clears bits) and refuse what
  * real flash would not do, so a missing erase shows up in the QEMU tests. Only the two slots
- * can be erased or written: the bootloader's own 4 KiB are out of reach.
+ * and the nonce counter after them can be erased or written: the bootloader's own 4 KiB are
+ * out of reach.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@ static const struct fw_boot_layout layout = {
     .slot_addr = {MPS2_SLOT_A, MPS2_SLOT_B},
     .slot_size = MPS2_SLOT_SIZE,
     .sector_size = MPS2_SECTOR_SIZE,
+    .nctr_addr = MPS2_NCTR,
     .board_id = RINKI_BOARD_ID_QEMU_MPS2,
 };
 
@@ -30,10 +32,12 @@ const struct fw_boot_layout *hal_boot_layout(void)
 	return &layout;
 }
 
+#define WRITABLE_END (MPS2_NCTR + 2u * MPS2_SECTOR_SIZE)
+_Static_assert(MPS2_SLOT_B + MPS2_SLOT_SIZE == MPS2_NCTR, "the counter follows slot B");
+
 static int in_slots(uint32_t addr, uint32_t len)
 {
-	return addr >= MPS2_SLOT_A && len <= MPS2_SLOT_B + MPS2_SLOT_SIZE - addr &&
-	       addr < MPS2_SLOT_B + MPS2_SLOT_SIZE;
+	return addr >= MPS2_SLOT_A && len <= WRITABLE_END - addr && addr < WRITABLE_END;
 }
 
 int hal_flash_erase(uint32_t addr)

@@ -14,12 +14,14 @@
 
 /*
  * Flash map (QEMU's code RAM, treated as NOR flash): bootloader 0x0000-0x0FFF, slot A
- * 0x1000-0xAFFF, slot B 0xB000-0x14FFF; 1 KiB sectors. The link scripts repeat these.
+ * 0x1000-0xAFFF, slot B 0xB000-0x14FFF, entry nonce counter (fw_nctr.h) 0x15000-0x157FF;
+ * 1 KiB sectors. The link scripts repeat these.
  */
 #define MPS2_SECTOR_SIZE 0x400u
 #define MPS2_SLOT_A	 0x00001000u
 #define MPS2_SLOT_B	 0x0000B000u
 #define MPS2_SLOT_SIZE	 0x0000A000u
+#define MPS2_NCTR	 0x00015000u /* 2 sectors */
 
 /*
  * Retained words (link.ld): 0..3 the core's (HAL_RETAINED_WORDS), 4 the watchdog flag, 5 the

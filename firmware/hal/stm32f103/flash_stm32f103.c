@@ -28,6 +28,7 @@ static const struct fw_boot_layout layout = {
     .slot_addr = {F103_SLOT_A, F103_SLOT_B},
     .slot_size = F103_SLOT_SIZE,
     .sector_size = F103_SECTOR_SIZE,
+    .nctr_addr = F103_NCTR,
     .board_id = RINKI_BOARD_ID_REV_A,
 };
 
@@ -36,10 +37,13 @@ const struct fw_boot_layout *hal_boot_layout(void)
 	return &layout;
 }
 
+/* The slots and the nonce counter after them: all the flash but the bootloader's. */
+#define WRITABLE_END (F103_NCTR + 2u * F103_SECTOR_SIZE)
+_Static_assert(F103_SLOT_B + F103_SLOT_SIZE == F103_NCTR, "the counter follows slot B");
+
 static int in_slots(uint32_t addr, uint32_t len)
 {
-	return addr >= F103_SLOT_A && addr < F103_SLOT_B + F103_SLOT_SIZE &&
-	       len <= F103_SLOT_B + F103_SLOT_SIZE - addr;
+	return addr >= F103_SLOT_A && addr < WRITABLE_END && len <= WRITABLE_END - addr;
 }
 
 static void unlock(void)

@@ -14,13 +14,16 @@
 /*
  * Flash map (STM32F103C8: 64 KiB at 0x08000000 [CMSIS FLASH_BASE], 1 KiB pages: page size
  * unverified, hw/stm32f103-facts.md): bootloader 0x08000000-0x08000FFF,
- * slot A 0x08001000-0x080087FF, slot B 0x08008800-0x0800FFFF. The link scripts repeat these.
+ * slot A 0x08001000-0x080083FF, slot B 0x08008400-0x0800F7FF, entry nonce counter (fw_nctr.h)
+ * 0x0800F800-0x0800FFFF (its two pages were taken from the slots, 30 KiB each before). The link
+ * scripts repeat these.
  */
 #define F103_FLASH_BASE	 0x08000000u
 #define F103_SECTOR_SIZE 0x400u
 #define F103_SLOT_A	 0x08001000u
-#define F103_SLOT_B	 0x08008800u
-#define F103_SLOT_SIZE	 0x00007800u
+#define F103_SLOT_B	 0x08008400u
+#define F103_SLOT_SIZE	 0x00007400u
+#define F103_NCTR	 0x0800F800u /* 2 pages */
 
 /* Retained words (link.ld), as on mps2: 0..3 the core's, 4 unused, 5 the boot request. */
 #define F103_RETAINED_BOOT_REQ 5

@@ -3,7 +3,8 @@
  * QEMU boots build/fw/boot.elf with empty slots, and every step goes through the real
  * rinki-flash binary over a pty: refusing bad images (signature, board, key), the first
  * installation, an update into the other slot, an unconfirmed update that the trial timer and
- * the watchdog roll back, a board held in the bootloader (info, boot), a 32 KiB image with
+ * the watchdog roll back, a board held in the bootloader (info, boot; the entry that put it
+ * there replayed after the reset is refused), a 32 KiB image with
  * its wire-time figure, and the errors for a wrong port and a silent line.
  *
  * Between the pty and QEMU's UART socket runs the rig's relay (tests/integration/qemu_rig.c), a
@@ -360,48 +361,59 @@ static void entry_key(uint8_t key[16])
 	assert_true(found);
 }
 
-/* Write the entry MAC of the board's current nonce under key, then ENTER; modbus' result. */
-static int enter_with_key(modbus_t *ctx, const uint8_t key[16])
+/* The entry MAC registers (high word first) of the nonce registers nonce under key. */
+static void entry_mac_regs(const uint8_t key[16], const uint16_t nonce[4], uint16_t regs[4])
 {
-	uint16_t r[4], regs[4];
 	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
 
-	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, r), 4);
 	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
 	for (int i = 0; i < 4; i++) {
-		m[8 + 2 * (3 - i)] = (uint8_t)r[i];
-		m[9 + 2 * (3 - i)] = (uint8_t)(r[i] >> 8);
+		m[8 + 2 * (3 - i)] = (uint8_t)nonce[i];
+		m[9 + 2 * (3 - i)] = (uint8_t)(nonce[i] >> 8);
 	}
 	m[16] = (uint8_t)RINKI_BOARD_ID_QEMU_MPS2;
 	m[17] = (uint8_t)(RINKI_BOARD_ID_QEMU_MPS2 >> 8);
 	crypto_shorthash_siphash24(tag, m, sizeof(m), key);
 	for (int i = 0; i < 4; i++)
 		regs[i] = (uint16_t)(tag[7 - 2 * i] << 8 | tag[6 - 2 * i]);
-	assert_int_equal(modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, regs), 4);
+}
+
+/* Write the MAC registers, then ENTER; modbus' result of the ENTER. */
+static int enter_with_mac(modbus_t *ctx, const uint16_t mac[4])
+{
+	assert_int_equal(modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, mac), 4);
 	return modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER);
 }
 
+/* Write the entry MAC of the board's current nonce under key, then ENTER; modbus' result. */
+static int enter_with_key(modbus_t *ctx, const uint8_t key[16])
+{
+	uint16_t r[4], regs[4];
+
+	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, r), 4);
+	entry_mac_regs(key, r, regs);
+	return enter_with_mac(ctx, regs);
+}
+
 /*
- * Whoever can write the serial line but lacks the entry key cannot hold the board in its
- * bootloader (issue 18): a bare ENTER, or one with a MAC under another key, is refused and the
- * application runs on. With the key it enters, and rinki-flash finds it there.
+ * The holder of the entry key can hold the board in its bootloader, and rinki-flash finds it
+ * there. Whoever can write the serial line but lacks the key cannot (issue 18): once the board
+ * has restarted, the entry recorded from the line is refused (its nonce is never shown again;
+ * before the flash counter the first nonce after a start was the same every time), as are a
+ * bare ENTER and one with a MAC under another key, and the application runs on.
  */
 static void test_held_in_bootloader(void **state)
 {
 	(void)state;
 	uint8_t key[16], wrong[16];
+	uint16_t n0[4], n1[4], recorded[4];
 	entry_key(key);
 	memcpy(wrong, key, sizeof(wrong));
 	wrong[5] ^= 0x40;
 	modbus_t *ctx = mb();
-	assert_int_equal(modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), -1);
-	assert_int_equal(errno, EMBXILVAL);
-	assert_int_equal(enter_with_key(ctx, wrong), -1);
-	assert_int_equal(errno, EMBXILVAL);
-	struct board app;
-	assert_int_equal(read_board(ctx, &app), 0); /* still the application */
-	assert_int_equal(app.boot[0], 1);
-	assert_int_equal(enter_with_key(ctx, key), 1);
+	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, n0), 4);
+	entry_mac_regs(key, n0, recorded);
+	assert_int_equal(enter_with_mac(ctx, recorded), 1);
 	modbus_close(ctx);
 	modbus_free(ctx);
 	qrig_sleep_ms(100);
@@ -410,10 +422,24 @@ static void test_held_in_bootloader(void **state)
 	assert_out_has("slot B       confirmed");
 	assert_int_equal(flash_tool("confirm", NULL), 1);
 	assert_out_has("the board is in the bootloader (asked to stay");
-	assert_int_equal(flash_tool("boot", NULL), 0);
+	assert_int_equal(flash_tool("boot", NULL), 0); /* reset: the application starts again */
 	struct board b = board_now();
 	assert_int_equal(b.boot[0], 1);
 	assert_int_equal(hash_of(&b), ~FW_BUILD_HASH);
+
+	ctx = mb();
+	assert_int_equal(modbus_read_input_registers(ctx, RINKI_IREG_BOOT_NONCE, 4, n1), 4);
+	assert_true(memcmp(n0, n1, sizeof(n0)) != 0);
+	assert_int_equal(enter_with_mac(ctx, recorded), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	assert_int_equal(modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	assert_int_equal(enter_with_key(ctx, wrong), -1);
+	assert_int_equal(errno, EMBXILVAL);
+	assert_int_equal(read_board(ctx, &b), 0); /* still the application */
+	assert_int_equal(b.boot[0], 1);
+	modbus_close(ctx);
+	modbus_free(ctx);
 }
 
 static void test_32k_image_wire_time(void **state)

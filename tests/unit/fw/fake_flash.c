@@ -19,6 +19,7 @@ const struct fw_boot_layout fake_layout = {
     .slot_addr = {FAKE_SLOT_A, FAKE_SLOT_B},
     .slot_size = FAKE_SLOT_SIZE,
     .sector_size = FAKE_FLASH_SECTOR,
+    .nctr_addr = FAKE_NCTR,
     .board_id = FAKE_BOARD,
 };
 

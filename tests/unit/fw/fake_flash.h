@@ -19,7 +19,8 @@
 #define FAKE_SLOT_SIZE	  0x3000u /* 12 KiB */
 #define FAKE_SLOT_A	  0x1000u
 #define FAKE_SLOT_B	  (FAKE_SLOT_A + FAKE_SLOT_SIZE)
-#define FAKE_FLASH_SIZE	  (FAKE_SLOT_B + FAKE_SLOT_SIZE)
+#define FAKE_NCTR	  (FAKE_SLOT_B + FAKE_SLOT_SIZE) /* two sectors: nonce counter */
+#define FAKE_FLASH_SIZE	  (FAKE_NCTR + 2u * FAKE_FLASH_SECTOR)
 #define FAKE_BOARD	  0x7E57u
 
 /* How an operation cut by power loss is left. */

@@ -19,6 +19,7 @@
 #include "fw_boot.h"
 #include "fw_boot_proto.h"
 #include "fw_modbus.h"
+#include "fw_siphash.h"
 
 #define CHUNK	  256u /* small chunks: more flash writes, more places to cut */
 #define IMAGE_LEN 2500u
@@ -145,6 +146,40 @@ static struct rinki_bl_info sync_info(void)
 	return in;
 }
 
+static const uint8_t entry_key[16] = FW_ENTRY_KEY;
+
+/* The entry MAC (fwimage.h) of the nonce in in under key. */
+static uint64_t mac_of(const uint8_t *key, const struct rinki_bl_info *in)
+{
+	uint8_t m[RINKI_BOOT_ENTRY_MSG_LEN];
+
+	memcpy(m, RINKI_BOOT_ENTRY_TAG, 8);
+	memcpy(m + 8, in->nonce, 8);
+	m[16] = (uint8_t)in->board_id;
+	m[17] = (uint8_t)(in->board_id >> 8);
+	return fw_siphash(key, m, sizeof(m));
+}
+
+/* RINKI_BL_AUTH with mac; its status. */
+static uint8_t auth_with(uint64_t mac)
+{
+	uint8_t m[8];
+
+	for (int i = 0; i < 8; i++)
+		m[i] = (uint8_t)(mac >> (8 * i));
+	return cmd(RINKI_BL_AUTH, m, sizeof(m));
+}
+
+/* Sync and authenticate as rinki-flash does; the info of the sync. */
+static struct rinki_bl_info session(void)
+{
+	struct rinki_bl_info in = sync_info();
+
+	assert_int_equal(in.auth, 0);
+	assert_int_equal(auth_with(mac_of(entry_key, &in)), RINKI_BL_OK);
+	return in;
+}
+
 /* Let the listening window run out; returns what the poll said (slot, or STAY after 1 s). */
 static int run_window(void)
 {
@@ -181,7 +216,7 @@ static int app_confirm(unsigned slot)
 static unsigned update(uint32_t build, bool confirm)
 {
 	bl_start(true);
-	struct rinki_bl_info in = sync_info();
+	struct rinki_bl_info in = session();
 	assert_int_equal(in.entry, RINKI_BL_ENTRY_REQUEST);
 	unsigned slot = in.target;
 	struct rinki_fwimage_hdr h = make_image(build, IMAGE_LEN, slot);
@@ -279,7 +314,7 @@ static void test_rollback_floor(void **state)
 
 	/* Epoch 1 (an older signed release): refused, and slot A (the target) is untouched. */
 	bl_start(true);
-	struct rinki_bl_info in = sync_info();
+	struct rinki_bl_info in = session();
 	assert_int_equal(in.target, 0);
 	image_epoch = 1;
 	struct rinki_fwimage_hdr h = make_image(5, IMAGE_LEN, 0);
@@ -307,7 +342,7 @@ static void test_pending_upload_not_overwritten_by_mistake(void **state)
 	assert_int_equal(update(1, true), 0);
 	/* Committed but never booted: the next upload replaces it, never the confirmed A. */
 	bl_start(true);
-	struct rinki_bl_info in = sync_info();
+	struct rinki_bl_info in = session();
 	struct rinki_fwimage_hdr h = make_image(2, IMAGE_LEN, in.target);
 	assert_int_equal(in.target, 1);
 	assert_int_equal(cmd(RINKI_BL_START, &h, sizeof(h)), RINKI_BL_OK);
@@ -338,6 +373,8 @@ static void test_protocol_errors(void **state)
 
 	bl_start(true);
 	assert_int_equal(bp.mode, FW_BOOTP_SERVE);
+	session();
+	unsigned ops0 = fake_flash_ops; /* the nonce counter's step */
 	/* A damaged frame gets a NAK; an unknown type E_CMD. */
 	size_t n = frame(f, RINKI_BL_INFO, NULL, 0);
 	f[n - 1] ^= 1;
@@ -367,7 +404,7 @@ static void test_protocol_errors(void **state)
 	assert_int_equal(cmd(RINKI_BL_START, &h, sizeof(h)), RINKI_BL_E_SIZE);
 	h = make_image(7, 100, 1); /* target is A */
 	assert_int_equal(cmd(RINKI_BL_START, &h, sizeof(h)), RINKI_BL_E_SLOT);
-	assert_int_equal(fake_flash_ops, 0); /* nothing was erased for a refused header */
+	assert_int_equal(fake_flash_ops, ops0); /* nothing was erased for a refused header */
 
 	/* Data offsets: only the next one, or the last chunk again. */
 	h = make_image(7, 100, 0);
@@ -472,6 +509,61 @@ static void test_sync_in_window_holds(void **state)
 	/* The session's BOOT ends it with a reset. */
 	assert_int_equal(cmd(RINKI_BL_BOOT, NULL, 0), RINKI_BL_OK);
 	assert_int_equal(fw_bootp_poll(&bp, now), FW_BOOTP_RESET);
+}
+
+/*
+ * Whoever can reset the board and write its line gets nothing from the sync word alone (issue
+ * 18): no command that writes the flash runs before AUTH brought the entry MAC of this
+ * session's nonce; a wrong MAC (another key, or one recorded from an earlier session) ends the
+ * session with a reset, and the nonce after a restart is a new one.
+ */
+static void test_window_needs_auth(void **state)
+{
+	(void)state;
+	uint8_t other_key[16];
+	memcpy(other_key, entry_key, sizeof(other_key));
+	other_key[3] ^= 0x20;
+	assert_int_equal(update(1, true), 0);
+	unsigned ops0 = fake_flash_ops;
+
+	bl_start(false);
+	struct rinki_bl_info in = sync_info();
+	assert_int_equal(in.entry, RINKI_BL_ENTRY_WINDOW);
+	assert_int_equal(in.auth, 0);
+	struct rinki_fwimage_hdr h = make_image(2, IMAGE_LEN, in.target);
+	assert_int_equal(cmd(RINKI_BL_START, &h, sizeof(h)), RINKI_BL_E_AUTH);
+	assert_int_equal(cmd(RINKI_BL_DATA, "\0\0\0\0x", 5), RINKI_BL_E_AUTH);
+	assert_int_equal(cmd(RINKI_BL_END, NULL, 0), RINKI_BL_E_AUTH);
+	assert_int_equal(cmd(RINKI_BL_COMMIT, NULL, 0), RINKI_BL_E_AUTH);
+	assert_int_equal(fake_flash_ops, ops0); /* nothing erased or written */
+	assert_int_equal(fw_bootp_poll(&bp, now), FW_BOOTP_STAY);
+	/* A MAC under another key: refused, and the session ends with a reset. */
+	assert_int_equal(auth_with(mac_of(other_key, &in)), RINKI_BL_E_AUTH);
+	assert_int_equal(fw_bootp_poll(&bp, now), FW_BOOTP_RESET);
+
+	/* A good session, recorded by someone on the line. */
+	bl_start(false);
+	in = sync_info();
+	uint64_t recorded = mac_of(entry_key, &in);
+	assert_int_equal(auth_with(recorded), RINKI_BL_OK);
+	assert_int_equal(sync_info().auth, 1);
+	assert_int_equal(cmd(RINKI_BL_BOOT, NULL, 0), RINKI_BL_OK);
+	assert_int_equal(fw_bootp_poll(&bp, now), FW_BOOTP_RESET);
+
+	/* Replayed after the reset (and after a power cycle: the counter is in flash). */
+	for (int i = 0; i < 2; i++) {
+		bl_start(false);
+		struct rinki_bl_info again = sync_info();
+		assert_memory_not_equal(again.nonce, in.nonce, sizeof(in.nonce));
+		assert_int_equal(cmd(RINKI_BL_START, &h, sizeof(h)), RINKI_BL_E_AUTH);
+		assert_int_equal(auth_with(recorded), RINKI_BL_E_AUTH);
+		assert_int_equal(fw_bootp_poll(&bp, now), FW_BOOTP_RESET);
+		in = again;
+	}
+	fw_boot_init(&boot, &fake_layout);
+	assert_int_equal(boot.slot[0].state, RINKI_SLOT_CONFIRMED);
+	assert_int_equal(boot.slot[1].state, RINKI_SLOT_EMPTY);
+	assert_int_equal(fake_flash_violations, 0);
 }
 
 /* --- power loss ----------------------------------------------------------------------------- */
@@ -579,6 +671,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_frame_timeout, setup),
 	    cmocka_unit_test_setup(test_window_ignores_modbus, setup),
 	    cmocka_unit_test_setup(test_sync_in_window_holds, setup),
+	    cmocka_unit_test_setup(test_window_needs_auth, setup),
 	    cmocka_unit_test_setup(test_power_loss_every_write, setup),
 	};
 	return cmocka_run_group_tests_name("fw_boot", tests, NULL, NULL);

@@ -271,6 +271,41 @@ static void test_enter_refused_without_mac(void **state)
 	assert_int_equal(fake_boot_enters, 1);
 }
 
+/*
+ * A recorded entry cannot be replayed after the board restarts (issue 18): the nonce after a
+ * power cycle (RAM and clock start again, the flash keeps its contents) is not one the board
+ * showed before, and the recorded MAC is refused.
+ */
+static void test_entry_replay_after_power_cycle(void **state)
+{
+	(void)state;
+	uint64_t seen[4];
+	uint64_t n = nonce(), mac = entry_mac(test_key, n, FAKE_BOARD);
+
+	assert_int_equal(write_mac(mac), 0);
+	assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER), 0);
+	fw_boot_app_poll(&ba, fake_time);
+	assert_int_equal(fake_boot_enters, 1);
+	seen[0] = n;
+	for (int cycle = 1; cycle < 4; cycle++) {
+		/* Power cycle: the same start-up, to the millisecond. */
+		fake_hal_reset();
+		fake_boot_request = false;
+		fake_time = 5000;
+		start(1);
+		uint64_t now = nonce();
+		for (int i = 0; i < cycle; i++)
+			assert_true(now != seen[i]);
+		seen[cycle] = now;
+		assert_int_equal(write_mac(mac), 0);
+		assert_int_equal(request(0x06, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER),
+				 FW_MB_EX_ILLEGAL_VALUE);
+		fw_boot_app_poll(&ba, fake_time);
+		assert_int_equal(fake_boot_enters, 1);
+		assert_false(fake_boot_request);
+	}
+}
+
 static void test_confirmed_image_and_foreign_start(void **state)
 {
 	(void)state;
@@ -298,6 +333,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_siphash_vector, setup),
 	    cmocka_unit_test_setup(test_enter_refused_without_mac, setup),
 	    cmocka_unit_test_setup(test_confirmed_image_and_foreign_start, setup),
+	    cmocka_unit_test_setup(test_entry_replay_after_power_cycle, setup),
 	};
 	return cmocka_run_group_tests_name("fw_boot_app", tests, NULL, NULL);
 }
