@@ -177,7 +177,7 @@ static const struct ctl_cmd_help {
     {"sds", "[-s SOCKET] sds send ISSI TEXT...", "Have rinkid send an SDS text."},
     {"events-sync", "[-s SOCKET] events-sync",
      "Return once rinkid's event stream (events.file) holds every line it queued before;\n"
-     "exit 1 when the stream's sink is stuck (5 s), a write failed or rinkid is not there."},
+     "exit 1 when they are not written within 5 s, a write failed or rinkid is not there."},
 };
 
 /* Roster coverage and calendar (tools/rinkictl_roster.c). */

@@ -25,7 +25,7 @@
  *   events-sync                   R  a barrier on rinkid's event stream (events.file):
  *                                    "ok" once every event line queued before the request
  *                                    is written (at once when there is no stream); "err
- *                                    failed ..." when the sink took nothing for
+ *                                    failed ..." when they are not written within
  *                                    RINKI_CTL_EVSYNC_MS, a write failed or the stream
  *                                    closed. The connection waits for it; the loop does not
  *   page-test number=N            A  dial N on the modem (a test page; hung up after ring time)
