@@ -219,17 +219,15 @@ static int wait_system_event(const char *kind, const char *needle, char *buf, si
 	return -1;
 }
 
-/* rinkictl events-sync, as a read-only user: ok once the event stream holds every line
-   rinkid queued (this rig has events.file); an argument is a usage error. */
+/* rinkictl events-sync: ok once the event stream holds every line rinkid queued (this rig
+   has events.file); an argument is a usage error. (Read access is enough: test_ctl unit.) */
 static void test_events_sync(void **state)
 {
 	(void)state;
 	char text[4096];
-	assert_int_equal(chmod(rig.dir, 0711), 0); /* the socket's way in for another uid */
-	int rc = rinkictl_as_status_user(text, sizeof(text), "events-sync", NULL);
+	int rc = rinkictl(text, sizeof(text), "events-sync", NULL);
 	if (rc != 0)
-		fail_msg("events-sync as a rinki-status member: exit %d\n%s", rc, text);
-	assert_int_equal(chmod(rig.dir, 0700), 0);
+		fail_msg("events-sync: exit %d\n%s", rc, text);
 	assert_non_null(strstr(text, "every event line rinkid queued so far is written"));
 	assert_true(h_ev_count(&rig, "device", "device=radio", "up=true", NULL) >= 1);
 	assert_int_equal(rinkictl(text, sizeof(text), "events-sync", "now", NULL), 2);

@@ -635,6 +635,11 @@ static void test_access_by_group(void **state)
 	p.groups[0] = OTHER_GROUP;
 	p.groups[1] = READ_GROUP;
 	assert_int_equal(gw_ctl_access(ctl, &p), GW_CTL_ACCESS_READ);
+	char reply[RINKI_CTL_REPLY_MAX];
+	assert_int_equal(handle(ctl, &p, "events-sync", reply), 0); /* read access is enough */
+	assert_string_equal(reply, "ok");
+	assert_int_equal(handle(ctl, &p, "page-test number=112", reply), -1);
+	assert_non_null(strstr(reply, "err denied"));
 	p.groups[0] = ADMIN_GROUP;
 	assert_int_equal(gw_ctl_access(ctl, &p), GW_CTL_ACCESS_ADMIN);
 	p.ngroups = -1; /* groups unknown: only the primary gid counts */
