@@ -175,6 +175,9 @@ static const struct ctl_cmd_help {
      "log spooled), 2 down (neither radio nor modem ready, or rinkid unreachable), 3 unknown."},
     {"page-test", "[-s SOCKET] page-test NUMBER", "Have rinkid ring NUMBER as a test page."},
     {"sds", "[-s SOCKET] sds send ISSI TEXT...", "Have rinkid send an SDS text."},
+    {"events-sync", "[-s SOCKET] events-sync",
+     "Return once rinkid's event stream (events.file) holds every line it queued before;\n"
+     "exit 1 when they are not written within 5 s, a write failed or rinkid is not there."},
 };
 
 /* Roster coverage and calendar (tools/rinkictl_roster.c). */
@@ -1866,7 +1869,8 @@ int main(int argc, char **argv)
 		ctl_socket_path = socket_path;
 	else if (env_sock && *env_sock)
 		ctl_socket_path = env_sock;
-	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "page-test") == 0 || strcmp(cmd, "sds") == 0)
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "page-test") == 0 ||
+	    strcmp(cmd, "sds") == 0 || strcmp(cmd, "events-sync") == 0)
 		return ctl_status_main(socket_path, argc - i + 1, argv + i - 1);
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
 		if (strcmp(cmd, cmds[k].name) != 0)

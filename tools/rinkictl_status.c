@@ -1,10 +1,11 @@
 /*
  * rinkictl_status: the rinkictl commands that talk to a running rinkid over its control
- * socket (protocol: include/rinki/proto.h): status (people's text or --json), page-test
- * and sds send. One connection, one request, one reply line read with a time-out. The
- * request is encoded and the "ok" reply parsed with the gateway's own ctl functions, so
- * both ends share one grammar. Exit status of page-test and sds send: 0 ok, 1 error (rinkid
- * not running, refused, err reply), 2 usage. status exits with the gateway's health, for
+ * socket (protocol: include/rinki/proto.h): status (people's text or --json), page-test,
+ * sds send and events-sync (a barrier on the event stream, for scripts that read it). One
+ * connection, one request, one reply line read with a time-out. The request is encoded
+ * and the "ok" reply parsed with the gateway's own ctl functions, so both ends share one
+ * grammar. Exit status of page-test, sds send and events-sync: 0 ok, 1 error (rinkid not
+ * running, refused, err reply), 2 usage. status exits with the gateway's health, for
  * monitoring: 0 healthy, 1 degraded, 2 down (rinkid unreachable or not answering counts as
  * down), 3 unknown (usage, permission denied, an answer it cannot read). With a county
  * sync configured, status also shows rinki-sync's status file (state, backlog, lag, last
@@ -437,6 +438,20 @@ static int cmd_status(const char *path, int argc, char **argv)
 	return health_exit(h, strlen(h));
 }
 
+/* events-sync: returns once rinkid's event stream holds every line queued before it. */
+static int cmd_events_sync(const char *path, int argc, char **argv)
+{
+	char reply[RINKI_CTL_REPLY_MAX + 1];
+	(void)argv;
+	if (argc != 1)
+		return usage("events-sync takes no argument");
+	int rc = exchange(path, "events-sync\n", reply, sizeof(reply), NULL);
+	if (rc)
+		return rc;
+	printf("events-sync: every event line rinkid queued so far is written\n");
+	return 0;
+}
+
 /* ---- admin commands ---------------------------------------------------------------------------
  */
 
@@ -506,5 +521,7 @@ int ctl_status_main(const char *socket_path, int argc, char **argv)
 		return cmd_page_test(path, argc, argv);
 	if (strcmp(argv[0], "sds") == 0)
 		return cmd_sds(path, argc, argv);
+	if (strcmp(argv[0], "events-sync") == 0)
+		return cmd_events_sync(path, argc, argv);
 	return usage("unknown command '%s'", argv[0]);
 }

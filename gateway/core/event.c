@@ -8,7 +8,10 @@
  * counted; the next line that fits is preceded by one {"type":"events_dropped","count":N}.
  * A line is built in a fixed buffer; a field that does not fit is left out whole (never
  * cut inside an escape) and the line says "truncated":true, so every line stays valid
- * JSON. See event.h for the format.
+ * JSON. A barrier (gw_event_sync) lets the loop learn, without waiting, when every line
+ * queued so far has been written: the ring counts the bytes it took and the bytes the writer
+ * handed on, and the writer wakes the loop (an eventfd) once the second count passes the
+ * lowest one a waiter asked for. See event.h for the format.
  */
 #include "core/event.h"
 
@@ -22,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +50,14 @@ static uint64_t q_dropped;    /* lines dropped since the last events_dropped lin
 static atomic_bool q_stop;
 static pthread_t q_thread;
 static bool q_running;
+/* For the barrier (under q_mu): bytes queued and bytes handed on (or lost to a failed
+   write) since the stream opened, failed writes, and the count at which the writer wakes
+   the loop (0: none wanted). */
+static uint64_t q_in, q_out, q_fails, q_wake_at;
+static bool q_failing;		      /* the last write failed */
+static int wake_fd = -1;	      /* eventfd: the writer -> the loop */
+static struct gw_loop *sync_loop;     /* where wake_fd is registered (NULL: not yet) */
+static struct gw_event_sync *waiters; /* on the loop only */
 
 /* Copy len bytes into the ring at its tail; the caller checked the room (under q_mu). */
 static void ring_put(const char *p, size_t len)
@@ -55,6 +67,16 @@ static void ring_put(const char *p, size_t len)
 	memcpy(q_ring + tail, p, first);
 	memcpy(q_ring, p + first, len - first);
 	q_used += len;
+	q_in += len;
+}
+
+/* Wake the loop's barrier (from any thread). */
+static void wake(void)
+{
+	uint64_t one = 1;
+	if (write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "event stream: cannot wake the loop: %s",
+		     strerror(errno));
 }
 
 static int64_t now_ms(void)
@@ -128,6 +150,13 @@ static void *writer_main(void *arg)
 		} else {
 			q_head = (q_head + len) % QUEUE_BYTES;
 			q_used -= len;
+			q_out += len;
+			q_fails += rc < 0;
+			q_failing = rc < 0;
+		}
+		if (q_wake_at && q_out >= q_wake_at) {
+			q_wake_at = 0;
+			wake();
 		}
 		pthread_cond_broadcast(&q_done);
 	}
@@ -141,7 +170,15 @@ static int start(int fd, struct gw_loop *loop)
 	gw_event_close();
 	q_head = q_used = 0;
 	q_dropped = 0;
+	q_in = q_out = q_fails = q_wake_at = 0;
+	q_failing = false;
 	atomic_store(&q_stop, false);
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
 	/* the thread takes no signals: they are the loop's (signalfd) */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -150,6 +187,8 @@ static int start(int fd, struct gw_loop *loop)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		close(fd);
+		close(wake_fd);
+		wake_fd = -1;
 		return -rc;
 	}
 	q_running = true;
@@ -205,6 +244,14 @@ int gw_event_flush(int timeout_ms)
 	return left ? -ETIMEDOUT : 0;
 }
 
+/* s is done (already off the list): tell its owner. */
+static void finish(struct gw_event_sync *s, int rc)
+{
+	s->waiting = false;
+	gw_timer_cancel(s->loop, &s->timer);
+	s->done(s->arg, rc);
+}
+
 void gw_event_close(void)
 {
 	if (q_running) {
@@ -223,6 +270,125 @@ void gw_event_close(void)
 		close(stream_fd);
 	stream_fd = -1;
 	stream_loop = NULL;
+	/* the writer is gone: every waiter learns how its lines fared */
+	while (waiters) {
+		struct gw_event_sync *s = waiters;
+		waiters = s->next;
+		finish(s, s->target > q_out ? -EPIPE : s->fails != q_fails ? -EIO : 0);
+	}
+	if (sync_loop)
+		gw_loop_del_fd(sync_loop, wake_fd);
+	sync_loop = NULL;
+	if (wake_fd >= 0)
+		close(wake_fd);
+	wake_fd = -1;
+	q_wake_at = 0;
+}
+
+/* Take s off the waiters' list. */
+static void unlink_waiter(struct gw_event_sync *s)
+{
+	for (struct gw_event_sync **pp = &waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	s->next = NULL;
+}
+
+/* Ask the writer to wake the loop when the lowest waiting target is reached (at once if
+   it is already). */
+static void rearm(void)
+{
+	uint64_t min = 0;
+	for (struct gw_event_sync *s = waiters; s; s = s->next)
+		if (!min || s->target < min)
+			min = s->target;
+	pthread_mutex_lock(&q_mu);
+	bool now = min && q_out >= min;
+	q_wake_at = now ? 0 : min;
+	pthread_mutex_unlock(&q_mu);
+	if (now)
+		wake();
+}
+
+/* The writer passed a target: answer every waiter whose lines are out. */
+static void on_wake(struct gw_loop *loop, int fd, short revents, void *arg)
+{
+	uint64_t n;
+	(void)loop;
+	(void)revents;
+	(void)arg;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "event stream: wake-up: %s", strerror(errno));
+	for (;;) { /* from the head each time: a callback may add or withdraw waiters */
+		pthread_mutex_lock(&q_mu);
+		uint64_t out = q_out, fails = q_fails;
+		pthread_mutex_unlock(&q_mu);
+		struct gw_event_sync *s = waiters;
+		while (s && s->target > out)
+			s = s->next;
+		if (!s)
+			break;
+		unlink_waiter(s);
+		finish(s, s->fails != fails ? -EIO : 0);
+	}
+	rearm();
+}
+
+static void on_sync_timeout(struct gw_loop *loop, void *arg)
+{
+	struct gw_event_sync *s = arg;
+	(void)loop;
+	unlink_waiter(s);
+	LOGP(GW_LOG_MAIN, GW_LOG_WARN, "event stream: lines not written in time (sink stuck)");
+	finish(s, -ETIMEDOUT);
+	rearm();
+}
+
+int gw_event_sync(struct gw_loop *loop, struct gw_event_sync *s, int64_t timeout_ms,
+		  gw_event_sync_cb done, void *arg)
+{
+	if (s->waiting)
+		gw_event_sync_cancel(s);
+	if (stream_fd < 0)
+		return 0;
+	if (!loop || (sync_loop && sync_loop != loop))
+		return -EINVAL;
+	if (!sync_loop) {
+		int rc = gw_loop_add_fd(loop, wake_fd, POLLIN, on_wake, NULL);
+		if (rc < 0)
+			return rc;
+		sync_loop = loop;
+	}
+	pthread_mutex_lock(&q_mu);
+	s->target = q_in;
+	s->fails = q_fails;
+	bool written = q_out >= q_in, failing = q_failing;
+	pthread_mutex_unlock(&q_mu);
+	if (written)
+		return failing ? -EIO : 0;
+	s->done = done;
+	s->arg = arg;
+	s->loop = loop;
+	s->waiting = true;
+	s->next = waiters;
+	waiters = s;
+	gw_timer_init(&s->timer, on_sync_timeout, s);
+	gw_timer_schedule(loop, &s->timer, timeout_ms);
+	rearm();
+	return 1;
+}
+
+void gw_event_sync_cancel(struct gw_event_sync *s)
+{
+	if (!s->waiting)
+		return;
+	unlink_waiter(s);
+	gw_timer_cancel(s->loop, &s->timer);
+	s->waiting = false;
+	rearm();
 }
 
 bool gw_event_on(void)

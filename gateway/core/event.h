@@ -49,6 +49,37 @@ int gw_event_flush(int timeout_ms);
 /* True when a stream is open (callers may skip building an event when it is not). */
 bool gw_event_on(void);
 
+/*
+ * A barrier on the stream, for the loop: a waiter (embedded in its owner) is told through
+ * done(arg, rc), from loop, once every line queued before gw_event_sync() was handed to
+ * the sink by the writer thread (rc 0; a line dropped because the queue was full is not
+ * waited for: its events_dropped line says so). rc is -EIO when a write failed meanwhile,
+ * -ETIMEDOUT when timeout_ms of loop time passed first (a sink that takes nothing), -EPIPE
+ * when the stream was closed first. The loop is never blocked: the writer wakes it.
+ */
+typedef void (*gw_event_sync_cb)(void *arg, int rc);
+struct gw_event_sync {
+	uint64_t target; /* the stream's queued-bytes count to reach */
+	uint64_t fails;	 /* the writer's failure count when asked */
+	gw_event_sync_cb done;
+	void *arg;
+	struct gw_loop *loop;
+	struct gw_timer timer;
+	struct gw_event_sync *next;
+	bool waiting;
+};
+/*
+ * Start s (zeroed before its first use). Returns 0 when there is nothing to wait for (no
+ * stream open, or every line written already; done is not called), 1 when waiting (done is
+ * called exactly once unless cancelled), -EIO when all is handed on but the last write
+ * failed, -EINVAL without a loop or with another loop than the one waited on already, or a
+ * negative errno. The loop must outlive the stream (gw_event_close first).
+ */
+int gw_event_sync(struct gw_loop *loop, struct gw_event_sync *s, int64_t timeout_ms,
+		  gw_event_sync_cb done, void *arg);
+/* Withdraw s (done is not called); harmless when it does not wait. */
+void gw_event_sync_cancel(struct gw_event_sync *s);
+
 /* Start e as an event of type (a short ASCII word) with the clock's t_ms. */
 void gw_event_begin(struct gw_event *e, const char *type);
 /* Add a string field (s NULL: JSON null), an integer, a boolean. Keys are ASCII words. */

@@ -10,7 +10,8 @@
  * connections are closed after RINKI_CTL_IDLE_MS. Of the GW_CTL_CLIENTS_MAX connections the
  * last GW_CTL_ADMIN_RESERVED are for administrators only, so readers cannot lock them out.
  * Every page-test and sds-send that reaches the gateway goes to ops.audit (the call log),
- * naming the peer and the outcome.
+ * naming the peer and the outcome. events-sync is answered once the event stream's writer
+ * has written what was queued before it (core/event.h's barrier), later, like a change.
  */
 #include "ctl/ctl.h"
 
@@ -29,9 +30,13 @@
 #include <unistd.h>
 
 #include "core/e164.h"
+#include "core/event.h"
 #include "core/log.h"
 #include "ctl/ctl_user.h"
 #include "store/roster.h"
+
+/* The ticket of a client whose request waits for its requester's user name. */
+#define NAME_WAIT UINT64_MAX
 
 struct client {
 	struct gw_ctl *ctl;
@@ -47,6 +52,14 @@ struct client {
 	size_t outlen;
 	struct gw_timer idle;
 	struct client *next;
+};
+
+/* An events-sync request waiting for the event stream's writer. */
+struct evsync {
+	struct gw_ctl *ctl;
+	uint64_t ticket;
+	struct gw_event_sync s;
+	struct evsync *next;
 };
 
 struct gw_ctl {
@@ -65,6 +78,7 @@ struct gw_ctl {
 	uint64_t cur_ticket; /* set by a request that answers later */
 	uint64_t next_ticket;
 	struct gw_ctl_users *users; /* peers' user names, by uid: looked up once a while */
+	struct evsync *evsyncs;	    /* events-sync requests waiting */
 };
 
 /* ---- status formatting ---------------------------------------------------------------- */
@@ -817,6 +831,90 @@ static int req_directory_import(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
 	return 1;
 }
 
+/* Take es off ctl's list. */
+static void evsync_unlink(struct evsync *es)
+{
+	for (struct evsync **pp = &es->ctl->evsyncs; *pp; pp = &(*pp)->next) {
+		if (*pp == es) {
+			*pp = es->next;
+			return;
+		}
+	}
+}
+
+/* The reply for the barrier's outcome rc. Returns 0 (ok) or -1 (err). */
+static int evsync_reply(int rc, char *reply, size_t rlen)
+{
+	if (rc == 0) {
+		snprintf(reply, rlen, "ok");
+		return 0;
+	}
+	if (rc == -ETIMEDOUT)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED,
+				 "event lines not written within %d ms (the sink takes nothing)",
+				 RINKI_CTL_EVSYNC_MS);
+	if (rc == -EIO)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED,
+				 "an event stream write failed: lines are lost");
+	if (rc == -EPIPE)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED,
+				 "the event stream was closed first");
+	if (rc == -EINVAL)
+		return reply_err(reply, rlen, RINKI_CTL_E_UNAVAILABLE,
+				 "events-sync needs rinkid's loop");
+	return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "events-sync: %s", strerror(-rc));
+}
+
+static void evsync_done(void *arg, int rc)
+{
+	struct evsync *es = arg;
+	struct gw_ctl *ctl = es->ctl;
+	uint64_t ticket = es->ticket;
+	char reply[RINKI_CTL_REPLY_MAX];
+	evsync_unlink(es);
+	free(es);
+	evsync_reply(rc, reply, sizeof(reply));
+	gw_ctl_finish(ctl, ticket, reply);
+}
+
+static int req_events_sync(struct gw_ctl *ctl, const struct gw_ctl_msg *m,
+			   const struct gw_ctl_peer *peer, char *reply, size_t rlen)
+{
+	static const char *const keys[] = {NULL};
+	(void)peer;
+	if (check_keys(m, keys, reply, rlen) < 0)
+		return -1;
+	struct evsync *es = calloc(1, sizeof(*es));
+	if (!es)
+		return reply_err(reply, rlen, RINKI_CTL_E_FAILED, "events-sync: no memory");
+	es->ctl = ctl;
+	es->ticket = ++ctl->next_ticket;
+	int rc = gw_event_sync(ctl->loop, &es->s, RINKI_CTL_EVSYNC_MS, evsync_done, es);
+	if (rc != 1) {
+		free(es);
+		return evsync_reply(rc, reply, rlen);
+	}
+	es->next = ctl->evsyncs;
+	ctl->evsyncs = es;
+	ctl->cur_ticket = es->ticket;
+	reply[0] = '\0';
+	return 1;
+}
+
+/* Withdraw the events-sync waiting under ticket (all of them when ticket is 0). */
+static void evsync_cancel(struct gw_ctl *ctl, uint64_t ticket)
+{
+	struct evsync *es = ctl->evsyncs, *next;
+	for (; es; es = next) {
+		next = es->next;
+		if (ticket && es->ticket != ticket)
+			continue;
+		gw_event_sync_cancel(&es->s);
+		evsync_unlink(es);
+		free(es);
+	}
+}
+
 static const struct request {
 	const char *verb;
 	enum gw_ctl_access need;
@@ -825,6 +923,7 @@ static const struct request {
 		  char *reply, size_t rlen);
 } requests[] = {
     {"status", GW_CTL_ACCESS_READ, false, req_status},
+    {"events-sync", GW_CTL_ACCESS_READ, false, req_events_sync},
     {"page-test", GW_CTL_ACCESS_ADMIN, false, req_page_test},
     {"sds-send", GW_CTL_ACCESS_ADMIN, false, req_sds_send},
     {"override-add", GW_CTL_ACCESS_ADMIN, false, req_override_add},
@@ -909,6 +1008,8 @@ static void client_close(struct client *c, const char *why)
 		LOGP(GW_LOG_CTL, GW_LOG_NOTICE, "client pid %d dropped: %s", (int)c->peer.pid, why);
 	}
 	gw_timer_cancel(ctl->loop, &c->idle);
+	if (c->waiting && c->waiting != NAME_WAIT)
+		evsync_cancel(ctl, c->waiting); /* its barrier, if that is what it waits for */
 	gw_loop_del_fd(ctl->loop, c->fd);
 	close(c->fd);
 	if (c->fd_in >= 0)
@@ -964,9 +1065,6 @@ static int client_reply(struct client *c, const char *reply)
 	c->outlen += n + 1;
 	return client_flush(c);
 }
-
-/* The ticket of a client whose request waits for its requester's user name. */
-#define NAME_WAIT UINT64_MAX
 
 /* Does this line (len bytes) of peer's need its user name: an admin's admin request? */
 static bool needs_name(const struct gw_ctl *ctl, const struct gw_ctl_peer *peer, const char *line,
@@ -1409,6 +1507,7 @@ void gw_ctl_free(struct gw_ctl *ctl)
 		return;
 	while (ctl->clients)
 		client_close(ctl->clients, NULL);
+	evsync_cancel(ctl, 0);
 	if (ctl->lfd >= 0) {
 		gw_loop_del_fd(ctl->loop, ctl->lfd);
 		close(ctl->lfd);

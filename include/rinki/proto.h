@@ -22,6 +22,12 @@
  *
  * Requests (R: read-only, A: admin; see rinkid(8) for who may send which):
  *   status [format=kv|json]       R  radio, modem, board, live incident, counters
+ *   events-sync                   R  a barrier on rinkid's event stream (events.file):
+ *                                    "ok" once every event line queued before the request
+ *                                    is written (at once when there is no stream); "err
+ *                                    failed ..." when they are not written within
+ *                                    RINKI_CTL_EVSYNC_MS, a write failed or the stream
+ *                                    closed. The connection waits for it; the loop does not
  *   page-test number=N            A  dial N on the modem (a test page; hung up after ring time)
  *                                    ok reply: number=N
  *   sds-send issi=I text=T        A  send text T as one SDS to ISSI/TSI I (1..17 digits)
@@ -89,6 +95,7 @@
 #define RINKI_CTL_WORD_MAX  32	 /* verb or key */
 #define RINKI_CTL_ARGS_MAX  64	 /* key=value pairs in one line */
 #define RINKI_CTL_IDLE_MS   30000
+#define RINKI_CTL_EVSYNC_MS 5000  /* events-sync: the longest wait for the stream's writer */
 #define RINKI_CTL_MULTI_MAX 65536 /* a multi-line reply in all, LFs included */
 
 #define RINKI_CTL_FILE_MAX	  (16 << 20) /* bytes read from a request's descriptor */

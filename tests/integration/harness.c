@@ -667,27 +667,44 @@ int h_settle(struct h_rig *r)
 		fprintf(stderr, "harness: settle: no ctl.socket in %s\n", r->conf);
 		return -1;
 	}
+	/* status: rinkid answers from its loop, so what it did before is written to the ports
+	   by then; events-sync: and every event line it queued before is in events.file */
+	static const char req[] = "status\nevents-sync\n";
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, "status\n", 7) != 7) {
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
 		fprintf(stderr, "harness: settle: cannot ask rinkid (%s)\n", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	/* rinkid answers from its loop: what it did before is written to the ports by then */
 	int64_t end = now_ms() + H_WAIT_MIN_MS;
-	char c = 0;
-	while (c != '\n' && now_ms() < end) {
+	char ans[4096]; /* a reply line: RINKI_CTL_REPLY_MAX */
+	size_t n = 0;
+	int lines = 0;
+	while (lines < 2 && now_ms() < end) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		char c;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		if (read(fd, &c, 1) != 1)
 			break;
+		if (c != '\n') {
+			if (n < sizeof(ans) - 1)
+				ans[n++] = c;
+			continue;
+		}
+		ans[n] = '\0';
+		n = 0;
+		lines++;
 	}
 	close(fd);
-	if (c != '\n') {
-		fprintf(stderr, "harness: settle: no answer from rinkid\n");
+	if (lines < 2) {
+		fprintf(stderr, "harness: settle: no answer from rinkid (%d of 2)\n", lines);
+		return -1;
+	}
+	if (strcmp(ans, "ok") != 0) {
+		fprintf(stderr, "harness: settle: events-sync: %s\n", ans);
 		return -1;
 	}
 	/* the sims read their pty before their control clients in each round: their events

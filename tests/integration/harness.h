@@ -92,9 +92,10 @@ int h_wait_log(struct h_rig *r, const char *needle, int timeout_ms);
 /*
  * A barrier instead of "sleep, then check nothing happened": a status round trip on
  * rinkid's control socket (so what rinkid did in reaction to everything before is written
- * to its ports), then a "state" round trip with each sim (which reads its pty first), so
- * the events of all of it are in s->events. What rinkid would do later on a timer is not
- * covered. 0 or -1.
+ * to its ports) and an events-sync round trip (so every event line it queued by then is
+ * in its events.file: h_ev_count sees it), then a "state" round trip with each sim (which
+ * reads its pty first), so the events of all of it are in s->events. What rinkid would do
+ * later on a timer is not covered. 0, or -1 (said on stderr, events-sync's error too).
  */
 int h_settle(struct h_rig *r);
 

@@ -219,6 +219,21 @@ static int wait_system_event(const char *kind, const char *needle, char *buf, si
 	return -1;
 }
 
+/* rinkictl events-sync: ok once the event stream holds every line rinkid queued (this rig
+   has events.file); an argument is a usage error. (Read access is enough: test_ctl unit.) */
+static void test_events_sync(void **state)
+{
+	(void)state;
+	char text[4096];
+	int rc = rinkictl(text, sizeof(text), "events-sync", NULL);
+	if (rc != 0)
+		fail_msg("events-sync: exit %d\n%s", rc, text);
+	assert_non_null(strstr(text, "every event line rinkid queued so far is written"));
+	assert_true(h_ev_count(&rig, "device", "device=radio", "up=true", NULL) >= 1);
+	assert_int_equal(rinkictl(text, sizeof(text), "events-sync", "now", NULL), 2);
+	assert_non_null(strstr(text, "events-sync takes no argument"));
+}
+
 static void test_page_test_dials(void **state)
 {
 	(void)state;
@@ -530,6 +545,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ready_and_watchdog),
 	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_events_sync),
 	    cmocka_unit_test(test_page_test_dials),
 	    cmocka_unit_test(test_sds_send),
 	    cmocka_unit_test(test_bad_requests_and_no_daemon),

@@ -29,6 +29,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/ctl_client.h"
+#include "core/event.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "store/roster.h"
@@ -634,6 +635,11 @@ static void test_access_by_group(void **state)
 	p.groups[0] = OTHER_GROUP;
 	p.groups[1] = READ_GROUP;
 	assert_int_equal(gw_ctl_access(ctl, &p), GW_CTL_ACCESS_READ);
+	char reply[RINKI_CTL_REPLY_MAX];
+	assert_int_equal(handle(ctl, &p, "events-sync", reply), 0); /* read access is enough */
+	assert_string_equal(reply, "ok");
+	assert_int_equal(handle(ctl, &p, "page-test number=112", reply), -1);
+	assert_non_null(strstr(reply, "err denied"));
 	p.groups[0] = ADMIN_GROUP;
 	assert_int_equal(gw_ctl_access(ctl, &p), GW_CTL_ACCESS_ADMIN);
 	p.ngroups = -1; /* groups unknown: only the primary gid counts */
@@ -1147,6 +1153,97 @@ static void test_socket_idle_and_limit(void **state)
 	rig_down(&r);
 }
 
+/* Fill the event stream's pipe (pipe_sz bytes) and queue more: its writer is held. */
+static void hold_writer(int pipe_sz)
+{
+	struct gw_event e;
+	for (size_t n = 0; n <= (size_t)pipe_sz + 4096;) {
+		gw_event_begin(&e, "n");
+		assert_int_equal(gw_event_emit(&e), 0);
+		n += e.len;
+	}
+}
+
+/* Read what the pipe holds now (non-blocking). */
+static void drain_pipe(int fd)
+{
+	char buf[4096];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* events-sync: ok at once without a stream; with the stream's writer held on a full pipe
+   it is not answered (another client's status is: the loop does not wait), and once the
+   sink reads it is answered ok; a sink that takes nothing gets an error after
+   RINKI_CTL_EVSYNC_MS of loop time; a client that leaves while it waits is forgotten. */
+static void test_socket_events_sync(void **state)
+{
+	(void)state;
+	struct rig r;
+	char line[RINKI_CTL_REPLY_MAX + 8];
+	rig_up(&r, NULL, NULL);
+	gw_loop_clock_override(r.loop, 1000, 1000000);
+	int fd = dial(r.path), other = dial(r.path), gone = dial(r.path);
+	assert_true(fd >= 0 && other >= 0 && gone >= 0);
+	send_str(fd, "events-sync\n");
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "ok"); /* no stream */
+	send_str(fd, "events-sync x=1\n");
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "err usage events-sync takes no key 'x'");
+
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	(void)fcntl(p[1], F_SETPIPE_SZ, 4096);
+	int pipe_sz = fcntl(p[1], F_GETPIPE_SZ);
+	assert_true(pipe_sz > 0 && pipe_sz <= 32768); /* more than the pipe, less than the ring */
+	assert_int_equal(gw_event_open_fd(p[1], r.loop), 0);
+	hold_writer(pipe_sz);
+	send_str(fd, "events-sync\nstatus\n");
+	send_str(gone, "events-sync\n");
+	send_str(other, "status\n");
+	assert_true(read_line(r.loop, other, line, sizeof(line)) > 0);
+	assert_true(strncmp(line, "ok proto=", 9) == 0);
+	for (int i = 0; i < 20; i++)
+		gw_loop_run_once(r.loop, 5);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, 0), 0); /* the writer cannot get there: no answer */
+	close(gone);
+	for (int i = 0; i < 5; i++)
+		gw_loop_run_once(r.loop, 5);
+	assert_int_equal(gw_ctl_clients(r.ctl), 2);
+
+	/* the sink reads: answered, then the status queued behind it */
+	int got = -2;
+	for (int i = 0; i < 100 && got == -2; i++) {
+		drain_pipe(p[0]);
+		got = read_line(r.loop, fd, line, sizeof(line));
+	}
+	assert_true(got > 0);
+	assert_string_equal(line, "ok");
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_true(strncmp(line, "ok proto=", 9) == 0);
+
+	/* a sink that takes nothing: an error after the bound, not before */
+	hold_writer(pipe_sz);
+	send_str(fd, "events-sync\n");
+	for (int i = 0; i < 5; i++)
+		gw_loop_run_once(r.loop, 5);
+	gw_loop_clock_advance(r.loop, RINKI_CTL_EVSYNC_MS - 1);
+	assert_int_equal(poll(&pf, 1, 0), 0);
+	gw_loop_clock_advance(r.loop, 1);
+	assert_true(read_line(r.loop, fd, line, sizeof(line)) > 0);
+	assert_string_equal(line, "err failed event lines not written within 5000 ms (the sink "
+				  "takes nothing)");
+	while (gw_event_flush(10) < 0)
+		drain_pipe(p[0]);
+	gw_event_close();
+	close(p[0]);
+	close(fd);
+	close(other);
+	rig_down(&r);
+}
+
 static void test_socket_file_cases(void **state)
 {
 	(void)state;
@@ -1512,6 +1609,7 @@ int main(void)
 	    cmocka_unit_test(test_socket_requests),
 	    cmocka_unit_test(test_socket_slow_reader_dropped),
 	    cmocka_unit_test(test_socket_idle_and_limit),
+	    cmocka_unit_test(test_socket_events_sync),
 	    cmocka_unit_test(test_socket_file_cases),
 	    cmocka_unit_test(test_peer_credentials),
 	    cmocka_unit_test(test_admin_slots_reserved),

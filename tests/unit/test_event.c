@@ -3,7 +3,9 @@
  * other bytes replaced, no overflow), event lines on the loop's fake clock, a field too
  * long for a line left out whole, and the stream file (appended, never truncated, links
  * and non-regular files refused), and a sink that does not read: emits never block, the
- * lines that fit keep their order and one events_dropped line counts the rest in their place.
+ * lines that fit keep their order and one events_dropped line counts the rest in their place;
+ * the barrier (gw_event_sync): answered only once the lines queued before it are in the
+ * sink, with an error when the sink takes nothing for the bound or a write fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -378,6 +381,154 @@ static void test_close_with_stuck_sink_returns(void **state)
 	close(p[0]);
 }
 
+/* What a barrier's done callback saw. */
+struct synced {
+	int calls, rc;
+};
+
+static void on_synced(void *arg, int rc)
+{
+	struct synced *y = arg;
+	y->calls++;
+	y->rc = rc;
+}
+
+/* Emit "n" lines until more than bytes were queued; returns the bytes queued. */
+static size_t emit_bytes(size_t bytes)
+{
+	size_t total = 0;
+	struct gw_event e;
+	for (int i = 0; total <= bytes; i++) {
+		gw_event_begin(&e, "n");
+		gw_event_int(&e, "i", i);
+		assert_int_equal(gw_event_emit(&e), 0);
+		total += e.len;
+	}
+	return total;
+}
+
+/* Read what the pipe holds now (non-blocking); returns the bytes read. */
+static size_t drain(int fd)
+{
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+/* The barrier: with no stream it answers at once; with a sink nobody reads (the writer held
+   on a full pipe) it is not answered, however often the loop runs; once the sink reads it is
+   answered (rc 0) and by then every byte queued before it is in the pipe or read from it. */
+static void test_sync_waits_for_the_writer(void **state)
+{
+	(void)state;
+	struct gw_loop *loop = fake_loop();
+	struct gw_event_sync s = {0};
+	struct synced y = {0};
+	assert_int_equal(gw_event_sync(loop, &s, 5000, on_synced, &y), 0); /* no stream */
+
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	(void)fcntl(p[1], F_SETPIPE_SZ, 4096);
+	int pipe_sz = fcntl(p[1], F_GETPIPE_SZ);
+	assert_true(pipe_sz > 0 && pipe_sz <= 32768); /* more than the pipe, less than the ring */
+	assert_int_equal(gw_event_open_fd(p[1], loop), 0);
+	assert_int_equal(gw_event_sync(loop, &s, 5000, on_synced, &y), 0); /* nothing queued */
+	size_t before = emit_bytes((size_t)pipe_sz + 8192);
+	assert_int_equal(gw_event_sync(loop, &s, 5000, on_synced, &y), 1);
+	emit_bytes(100); /* after the barrier: not waited for */
+	/* the writer cannot hand on more than the pipe holds: the barrier cannot be reached */
+	for (int i = 0; i < 20; i++)
+		gw_loop_run_once(loop, 10);
+	assert_int_equal(y.calls, 0);
+
+	/* the sink reads: answered, and the lines before it are all out of the queue */
+	size_t got = 0;
+	for (int i = 0; i < 3000 && y.calls == 0; i++) {
+		got += drain(p[0]);
+		gw_loop_run_once(loop, 10);
+	}
+	assert_int_equal(y.calls, 1);
+	assert_int_equal(y.rc, 0);
+	int in_pipe = 0;
+	assert_int_equal(ioctl(p[0], FIONREAD, &in_pipe), 0);
+	assert_true(got + (size_t)in_pipe >= before);
+	assert_int_equal(gw_event_flush(60000), 0);
+	drain(p[0]);
+	assert_int_equal(gw_event_sync(loop, &s, 5000, on_synced, &y), 0); /* all out now */
+	gw_event_close();
+	close(p[0]);
+	assert_int_equal(y.calls, 1);
+	gw_loop_free(loop);
+}
+
+/* A sink that takes nothing: the barrier answers -ETIMEDOUT after its bound of loop time
+   (the fake clock), not before; a withdrawn barrier is never answered. */
+static void test_sync_stuck_sink_times_out(void **state)
+{
+	(void)state;
+	struct gw_loop *loop = fake_loop();
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	(void)fcntl(p[1], F_SETPIPE_SZ, 4096);
+	int pipe_sz = fcntl(p[1], F_GETPIPE_SZ);
+	assert_true(pipe_sz > 0 && pipe_sz <= 32768);
+	assert_int_equal(gw_event_open_fd(p[1], loop), 0);
+	emit_bytes((size_t)pipe_sz + 8192);
+	struct gw_event_sync s = {0}, t = {0};
+	struct synced y = {0}, z = {0};
+	assert_int_equal(gw_event_sync(loop, &s, 5000, on_synced, &y), 1);
+	assert_int_equal(gw_event_sync(loop, &t, 5000, on_synced, &z), 1);
+	gw_event_sync_cancel(&t);
+	gw_loop_clock_advance(loop, 4999);
+	assert_int_equal(y.calls, 0);
+	gw_loop_clock_advance(loop, 1);
+	assert_int_equal(y.calls, 1);
+	assert_int_equal(y.rc, -ETIMEDOUT);
+	gw_loop_clock_advance(loop, 10000);
+	assert_int_equal(y.calls, 1);
+	assert_int_equal(z.calls, 0);
+
+	/* a reader for the close, which writes what is queued */
+	struct sink k = {.fd = p[0], .cap = 1 << 20};
+	k.buf = malloc(k.cap);
+	assert_non_null(k.buf);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, sink_read, &k), 0);
+	gw_event_close();
+	assert_int_equal(pthread_join(th, NULL), 0);
+	close(p[0]);
+	free(k.buf);
+	gw_loop_free(loop);
+}
+
+/* A sink whose writes fail (a pipe whose reader is gone): the barrier says so, whether the
+   writer failed before it was asked (-EIO at once) or after (done with -EIO). */
+static void test_sync_failed_write_is_an_error(void **state)
+{
+	(void)state;
+	struct gw_loop *loop = fake_loop();
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	assert_int_equal(gw_event_open_fd(p[1], loop), 0);
+	emit_bytes(100);
+	struct gw_event_sync s = {0};
+	struct synced y = {0};
+	int rc = gw_event_sync(loop, &s, 60000, on_synced, &y);
+	if (rc == 1) {
+		for (int i = 0; i < 3000 && y.calls == 0; i++)
+			gw_loop_run_once(loop, 10);
+		assert_int_equal(y.calls, 1);
+		rc = y.rc;
+	}
+	assert_int_equal(rc, -EIO);
+	gw_event_close();
+	gw_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +544,9 @@ int main(void)
 					    teardown_dir),
 	    cmocka_unit_test(test_slow_sink_never_blocks),
 	    cmocka_unit_test(test_close_with_stuck_sink_returns),
+	    cmocka_unit_test(test_sync_waits_for_the_writer),
+	    cmocka_unit_test(test_sync_stuck_sink_times_out),
+	    cmocka_unit_test(test_sync_failed_write_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
