@@ -67,6 +67,12 @@ int h_start_rinkid(struct h_rig *r, const char *extra_conf);
 /* Write the config and start rinkid without waiting for anything (a test that expects a
    device to stay down waits on the event that says why). 0 or -1. */
 int h_spawn_rinkid(struct h_rig *r, const char *extra_conf);
+/*
+ * Let other users through every directory above path that this process owns and that
+ * others cannot search (the test runner's private TMPDIR is 0700): for a dropped daemon or
+ * a client run as another uid. Adds only o+x (search, not listing). 0 or -1.
+ */
+int h_let_through(const char *path);
 /* Stop everything (SIGTERM, then SIGKILL after 2 s) and remove the temp dir. */
 void h_rig_fini(struct h_rig *r);
 /* Exit status of the stopped rinkid (from h_rig_fini's stop); -1 unknown. */
