@@ -1094,6 +1094,13 @@ void gw_modem_free(struct gw_modem *m)
 	gw_timer_cancel(m->loop, &m->health);
 	gw_timer_cancel(m->loop, &m->settle);
 	in_done(m);
+	/* a send still on its way ends here, so its owner can free what it gave as arg */
+	for (int i = 0; i < SMS_JOBS; i++) {
+		struct sms_job *j = &m->jobs[i];
+		if (j->used && !j->failed && j->cb)
+			j->cb(j->arg, -ECANCELED, -1);
+		j->used = 0;
+	}
 	gw_serial_free(m->port);
 	gw_at_free(m->at);
 	memset(m->pin, 0, sizeof(m->pin));

@@ -90,6 +90,8 @@ struct gw_modem_ops {
  */
 int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,
 		 struct gw_modem **out);
+/* Free the driver (NULL is fine). An SMS send still on its way ends: its callback is called
+   once with -ECANCELED. */
 void gw_modem_free(struct gw_modem *m);
 
 /*

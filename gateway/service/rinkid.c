@@ -848,11 +848,11 @@ void gw_rinkid_free(struct gw_rinkid *d)
 	gw_ctl_free(d->ctl);
 	gw_callvoice_free(d->voice);
 	gw_io_free(d->io);
+	gw_relay_free(d->relay); /* before the modem: an SMS on its way is freed by its end */
 	gw_modem_free(d->modem);
 	gw_pei_free(d->pei);
 	gw_status_free(d->status);
 	gw_monitor_free(d->monitor);
-	gw_relay_free(d->relay);
 	gw_callback_free(d->callback);
 	gw_calls_free(d->calls);
 	gw_housekeeping_free(d->hk); /* the roster, after every module that borrowed it */

@@ -630,6 +630,32 @@ static void test_free_with_cmgr_queued(void **state)
 	run_for(f, 20);
 }
 
+/* A send still on its way when the driver is freed is ended: its callback is called once,
+ * with -ECANCELED, so whoever owns the message can free it (rinkid's relay leaked a queued
+ * SMS when SIGTERM came while AT+CMGS was waiting for its answer). */
+static int sms_ends;
+static void on_sent_count(void *arg, int rc, int mr)
+{
+	(void)mr;
+	sms_ends++;
+	*(int *)arg = rc;
+}
+
+static void test_free_with_sms_on_its_way(void **state)
+{
+	struct fx *f = *state;
+	int rc = 1;
+	sms_ends = 0;
+	assert_int_equal(gw_modem_send_sms(f->m, "+358401234567", "Hälytys 4", on_sent_count, &rc),
+			 1);
+	expect(f, "AT+CMGS=22");
+	/* no prompt, no answer: the part waits for the modem */
+	gw_modem_free(f->m);
+	f->m = NULL;
+	assert_int_equal(sms_ends, 1);
+	assert_int_equal(rc, -ECANCELED);
+}
+
 static void test_health(void **state)
 {
 	struct fx *f = *state;
@@ -1457,6 +1483,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_receive_and_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_alphanumeric_sender_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_with_sms_on_its_way, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_with_cmgr_queued, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dtmf_only_in_active_call, setup, teardown),
 	    cmocka_unit_test(test_call_urc_parse),
