@@ -217,6 +217,12 @@ build/san/integ/%: build/san/tests/integration/%.o build/san/tests/integration/h
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
+# pulse: freezes rinkid or a simulator in short random pulses while a test runs, so timing
+# races show on an idle machine (tests/integration/pulse.c): build/pulse -n rinkid -- build/san/integ/test_x
+all: build/pulse
+build/pulse: tests/integration/pulse.c
+	$(CC) $(REL_CFLAGS) -o $@ $<
+
 build/bench/%: tests/bench/%.c tests/integration/harness.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ -lm

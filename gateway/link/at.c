@@ -16,6 +16,8 @@
  * counted and logged once per kind; otherwise unknown and skipped. So a vendor
  * report that comes just before a command's final answer is never taken for
  * its response.
+ * A command queued with GW_AT_F_SYNC (the first after an ESC) takes no final code before
+ * its prefixed line: those answer the ESC, however late they come.
  * Call-progress codes (BUSY, NO CARRIER, ...) end a command only when it was
  * queued with GW_AT_F_DIAL; otherwise they are URCs, because modems send them
  * long after the OK of ATD.
@@ -403,6 +405,8 @@ static int enqueue(struct gw_at *at, const char *cmd, const char *body, const ch
 int gw_at_cmd(struct gw_at *at, const char *cmd, const char *resp_prefix, int timeout_ms,
 	      unsigned flags, gw_at_resp_cb cb, void *arg)
 {
+	if ((flags & GW_AT_F_SYNC) && (!resp_prefix || !*resp_prefix))
+		return -EINVAL; /* nothing would tell its own answer from an earlier one */
 	return enqueue(at, cmd, NULL, resp_prefix, timeout_ms, flags, cb, arg);
 }
 
@@ -624,6 +628,12 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 				at->owed = 0;
 			gw_timer_cancel(at->loop, &at->timer);
 			send_next(at); /* draining: waits for QUIET_MS from now */
+			return;
+		}
+		if (c && (c->flags & GW_AT_F_SYNC) && at->nresp == 0) {
+			/* its own answer has the prefixed line first: this one answers the ESC */
+			LOGP(at->cat, GW_LOG_DEBUG, "%s: '%s' before the answer of %s: dropped",
+			     at->name, line, c->text);
 			return;
 		}
 		if (c && (!progress || (c->flags & GW_AT_F_DIAL))) {

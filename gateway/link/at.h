@@ -68,6 +68,10 @@ struct gw_at_ops {
 /* The command carries a secret after its '=' (AT+CPIN="1234"): log lines show only
    "AT+CPIN=<hidden>", an echo of it too. */
 #define GW_AT_F_SECRET 0x8
+/* Resynchronise after an ESC whose answers (none, or one or more) may still be on their way:
+   final result codes that come before a line with the command's resp_prefix answer something
+   sent before it and are dropped. Needs a resp_prefix every answer of the command has. */
+#define GW_AT_F_SYNC 0x10
 
 /* Create an engine writing through ops; name tags log lines ("radio", "modem"). */
 struct gw_at *gw_at_new(struct gw_loop *loop, enum gw_log_cat cat, const char *name,
@@ -88,7 +92,8 @@ int gw_at_add_urc(struct gw_at *at, const char *prefix, int trailing, gw_at_urc_
  * a bare line right after one) go to the response, even when the same prefix is
  * also a URC. Without it the response is the lines named by the command itself
  * ("+CPMS:" for AT+CPMS=...) and bare lines. cb may be NULL.
- * Returns 0, -E2BIG (command too long), -ENOBUFS (queue full).
+ * Returns 0, -E2BIG (command too long), -ENOBUFS (queue full), -EINVAL (GW_AT_F_SYNC
+ * without resp_prefix).
  */
 int gw_at_cmd(struct gw_at *at, const char *cmd, const char *resp_prefix, int timeout_ms,
 	      unsigned flags, gw_at_resp_cb cb, void *arg);

@@ -16,8 +16,10 @@
  * and its text goes to ops.cause, so the call log has the network's reason. Every port open
  * (start and reopen) first writes ESC and drains the input for a bounded time: a modem left at
  * the SMS prompt by a killed rinkid would take the init as message text; a +CMTI in that
- * drain is lost, so after each init AT+CMGL=4 lists what is stored. Vendor profiles,
- * call-state accelerators and incoming calls: see modem.h.
+ * drain is lost, so after each init AT+CMGL=4 lists what is stored. The drain ends on a quiet
+ * line, so the ESC's answer may come after it: the init's first command, AT+CSQ, takes no
+ * final code before its +CSQ line (GW_AT_F_SYNC), and a late answer goes to nobody. Vendor
+ * profiles, call-state accelerators and incoming calls: see modem.h.
  *
  * The driver is two files behind modem_priv.h: this one (init, calls, key reports,
  * health, the port) and modem_sms.c (SMS in and out).
@@ -957,6 +959,10 @@ static void on_settled(struct gw_loop *loop, void *arg)
 	m->settle_end = 0;
 	m->probe_fails = 0;
 	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
+	/* The drain ends on a quiet line, not on the ESC's answer (a modem may give none), so
+	   that answer may still come, however late: the init starts with a command whose own
+	   answer has an information line, and earlier final codes go to nobody (issue #12). */
+	gw_at_cmd(m->at, "AT+CSQ", "+CSQ:", T_CMD_MS, GW_AT_F_SYNC, csq_done, m);
 	for (size_t i = 0; i < sizeof(init_cmds) / sizeof(init_cmds[0]); i++)
 		gw_at_cmd(m->at, init_cmds[i], NULL, T_CMD_MS, 0, init_step_done, m);
 	/* the vendor's call-state and received-DTMF reports, where it has them */

@@ -151,8 +151,9 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 	else if (speech)
 		gw_status_page_start(d->status);
 	gw_calls_radio_incoming(d->calls, in);
-	/* reported once the page is out: its formatting and write never delay the ATD, so the
-	   stream shows page_sent before the radio_call it answers (issue #13) */
+	/* reported once the page is queued first: its formatting and write never delay the ATD,
+	   so when the modem's line was free the stream shows page_sent before the radio_call it
+	   answers (issue #13); a command in flight holds the ATD until its answer (issue #12) */
 	emit_radio_call("incoming", in->cci, in->calling, -1);
 	call_log_context(d);
 }

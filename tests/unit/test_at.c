@@ -145,6 +145,34 @@ static void test_merged_reads_queue(void **state)
 	assert_string_equal(f->lines[0], "+CSQ: 25,99");
 }
 
+/*
+ * A command queued with GW_AT_F_SYNC (the first after an ESC) takes no final code before its
+ * prefixed line: those answer the ESC, one, several or none, however late they come. The
+ * command after it gets its own answer. Without a prefix the flag is refused.
+ */
+static void test_sync_drops_earlier_answers(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_at_cmd(f->at, "AT+CSQ", NULL, 1000, GW_AT_F_SYNC, on_resp, f), -EINVAL);
+	assert_int_equal(gw_at_cmd(f->at, "AT+CSQ", "+CSQ:", 1000, GW_AT_F_SYNC, on_resp, f), 0);
+	assert_int_equal(gw_at_cmd(f->at, "AT+CPIN?", "+CPIN:", 1000, 0, on_resp, f), 0);
+	feed(f, "\r\nERROR\r\n\r\nOK\r\n+CME ERROR: 3\r\n");
+	assert_int_equal(f->ncb, 0);
+	assert_string_equal(f->written, "AT+CSQ\r");
+	/* an echo does not end the wait either */
+	feed(f, "AT+CSQ\r\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_OK);
+	assert_int_equal(f->nlines, 1);
+	assert_string_equal(f->lines[0], "+CSQ: 20,99");
+	/* the next command is answered as usual: a final code alone ends it */
+	assert_string_equal(f->written, "AT+CSQ\rAT+CPIN?\r");
+	feed(f, "\r\n+CME ERROR: 10\r\n");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->result, GW_AT_CME_ERROR);
+	assert_int_equal(f->err, 10);
+}
+
 static void test_urc_inside_command(void **state)
 {
 	struct fx *f = *state;
@@ -617,6 +645,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_preempt_result_not_misattributed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_urgent_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_not_logged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_drops_earlier_answers, setup, teardown),
 	    cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests_name("at", tests, NULL, NULL);

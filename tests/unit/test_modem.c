@@ -142,9 +142,8 @@ static void reply_health(struct fx *f, const char *info)
 /* The SIM PIN file the next start_modem() configures ("": none). */
 static char pin_file[64];
 
-/* Start the driver and play the modem up to (not with) the init's AT+CPIN?. */
-static struct fx *start_modem(const char *vendor, const char *const *vendor_init,
-			      const char *esc_answer)
+/* Start the driver with a modem.vendor profile, up to the ESC it writes on port open. */
+static struct fx *open_modem(const char *vendor)
 {
 	static struct fx f;
 	memset(&f, 0, sizeof(f));
@@ -168,7 +167,17 @@ static struct fx *start_modem(const char *vendor, const char *const *vendor_init
 	dial_sent = 0;
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	expect_esc(&f);
-	reply(&f, esc_answer);
+	return &f;
+}
+
+/* Start the driver and play the modem up to (not with) the init's AT+CPIN?. */
+static struct fx *start_modem(const char *vendor, const char *const *vendor_init,
+			      const char *esc_answer)
+{
+	struct fx *f = open_modem(vendor);
+	reply(f, esc_answer);
+	expect(f, "AT+CSQ"); /* the first after the ESC: it resynchronises */
+	reply(f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
 	static const char *const init[] = {"AT",
 					   "ATE0",
 					   "AT+CHUP",
@@ -179,14 +188,14 @@ static struct fx *start_modem(const char *vendor, const char *const *vendor_init
 					   "AT+CPMS=\"ME\",\"ME\",\"ME\"",
 					   "AT+CNMI=2,1,0,0,0"};
 	for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
-		expect(&f, init[i]);
-		reply(&f, "\r\nOK\r\n");
+		expect(f, init[i]);
+		reply(f, "\r\nOK\r\n");
 	}
 	for (; vendor_init && *vendor_init; vendor_init++) {
-		expect(&f, *vendor_init);
-		reply(&f, "\r\nOK\r\n");
+		expect(f, *vendor_init);
+		reply(f, "\r\nOK\r\n");
 	}
-	return &f;
+	return f;
 }
 
 static int setup_modem(void **state, const char *vendor, const char *const *vendor_init,
@@ -577,6 +586,66 @@ static void test_stored_sms_read_after_init(void **state)
 	assert_int_equal(sms_count, 1);
 	assert_string_equal(sms_from, "+358401234568");
 	assert_string_equal(sms_text, "tallessa");
+}
+
+/*
+ * The modem answers the ESC written on port open only after the drain is over (a slow or
+ * busy modem, or rinkid not scheduled meanwhile: issue #12). That late ERROR must not be
+ * taken for the answer of the init's first command: every answer after it would go to the
+ * command after its own (the SIM taken for not ready, the stored-SMS listing lost). The test
+ * plays a modem that answers each command as it should, whatever the order of the init.
+ */
+static void test_late_esc_answer_not_taken_for_init(void **state)
+{
+	char deliver[512], line[600], cmd[512];
+	int tpdu = make_deliver("tallessa", deliver, sizeof(deliver));
+	sms_count = 0;
+	struct fx *f = open_modem("generic");
+	*state = f;
+	int n = 0, cops = 0, deleted = 0;
+	/* until the driver is idle (its probe AT after the first health poll) */
+	for (;;) {
+		if (!pty_peer_line(&f->dev, cmd, sizeof(cmd), 3000))
+			fail_msg("the driver stopped after %d commands", n);
+		if (n++ == 0)
+			reply(f, "\r\nERROR\r\n"); /* the ESC's, late */
+		if (!strcmp(cmd, "AT") && cops)
+			break;
+		if (n > 60)
+			fail_msg("no end to the init");
+		if (!strcmp(cmd, "AT+CPIN?")) {
+			reply(f, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+		} else if (!strcmp(cmd, "AT+CSQ")) {
+			reply(f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+		} else if (!strcmp(cmd, "AT+CREG?")) {
+			reply(f, "\r\n+CREG: 2,1,\"00C3\",\"0000A13F\",7\r\n\r\nOK\r\n");
+		} else if (!strcmp(cmd, "AT+COPS?")) {
+			reply(f, "\r\n+COPS: 0,0,\"Elisa\",7\r\n\r\nOK\r\n");
+			cops = 1;
+		} else if (!strcmp(cmd, "AT+CMGL=4")) {
+			snprintf(line, sizeof(line), "\r\n+CMGL: 2,0,,%d\r\n%s\r\n\r\nOK\r\n", tpdu,
+				 deliver);
+			reply(f, line);
+		} else if (!strcmp(cmd, "AT+CMGR=2")) {
+			snprintf(line, sizeof(line), "\r\n+CMGR: 1,,%d\r\n%s\r\n\r\nOK\r\n", tpdu,
+				 deliver);
+			reply(f, line);
+		} else {
+			deleted += !strcmp(cmd, "AT+CMGD=2");
+			reply(f, "\r\nOK\r\n");
+		}
+	}
+	assert_int_equal(f->ready, 1);
+	struct gw_modem_health h;
+	gw_modem_health(f->m, &h);
+	assert_int_equal(h.sim_ready, 1);
+	assert_int_equal(h.reg_stat, 1);
+	assert_int_equal(h.rssi_dbm, -73);
+	assert_string_equal(h.operator_name, "Elisa");
+	/* the stored message was read, handed on and deleted */
+	assert_int_equal(sms_count, 1);
+	assert_string_equal(sms_text, "tallessa");
+	assert_int_equal(deleted, 1);
 }
 
 /* A listing cut at CMGR_PENDING (8) messages is asked again once those are read and deleted. */
@@ -1490,6 +1559,7 @@ int main(void)
 	    cmocka_unit_test(test_clip_parse),
 	    cmocka_unit_test(test_ceer_parse),
 	    cmocka_unit_test(test_cmgl_parse),
+	    cmocka_unit_test_teardown(test_late_esc_answer_not_taken_for_init, teardown),
 	    cmocka_unit_test_setup_teardown(test_stored_sms_read_after_init, setup_stored,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stored_sms_listed_again, setup_stored_many,
