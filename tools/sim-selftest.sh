@@ -451,14 +451,17 @@ test_modem() {
 	expect '^CONF:1'
 	at 'AT+CHUP'
 	expect OK
-	ctl_ok 'clcc-late 30'
+	ctl_ok 'clcc-late 2'
 	at 'ATD778;'
 	expect OK '^CEND:1,0,0,16' '^ORIG:1,0'
 	event '^event late-end \^CEND:1,0,0,16$'
+	ctl_ok 'clcc-late 0'
 	at 'AT+CLCC'
 	expect OK
 	event '^event clcc-late 778$'
-	ctl_ok 'clcc-late 0'
+	at 'AT+CLCC'
+	expect OK
+	event '^event clcc-late 778$'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,2,0,0,"778",129' OK
 	ctl_ok 'late-end off'
@@ -466,6 +469,7 @@ test_modem() {
 	expect OK '^CEND:1,0,0,16'
 	ctl_err 'late-end maybe'
 	ctl_err 'clcc-late -1'
+	ctl_err 'clcc-late 0.6'
 
 	# answered call, DTMF, remote hang-up
 	ctl_ok 'callee +358401234567 answer 0.5'
@@ -478,7 +482,7 @@ test_modem() {
 	expect '^CONF:1'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,3,0,0,"+358401234567",145' OK
-	ctl_ok state '^ok call=alerting number=\+358401234567$'
+	ctl_ok state '^ok call=alerting number=\+358401234567 sim=ready pin_left=[0-9]$'
 	expect '^CONN:1,0'
 	event '^event call active( [0-9]+)?$'
 	at 'AT+CLCC'
@@ -489,7 +493,7 @@ test_modem() {
 	expect '+DTMF: 4'
 	ctl_ok hangup
 	expect 'NO CARRIER' '^CEND:1,0,0,16'
-	ctl_ok state '^ok call=none number=$'
+	ctl_ok state '^ok call=none number= sim=ready pin_left=[0-9]$'
 	ctl_err hangup
 
 	# busy, reject, no answer
@@ -524,7 +528,7 @@ test_modem() {
 	expect '+CLCC: 1,1,4,0,0,"+358501112233",145' OK
 	at ATA
 	expect OK '^CONN:1,0'
-	ctl_ok state '^ok call=active number=\+358501112233$'
+	ctl_ok state '^ok call=active number=\+358501112233 sim=ready pin_left=[0-9]$'
 	at ATH
 	expect OK
 	expect '^CEND:1,0,0,16'
@@ -844,7 +848,7 @@ test_sms() {
 	event "^event sms-out [0-9]+ 0 $sub\$"
 
 	# the call was never touched
-	ctl_ok state '^ok call=active number=\+358401234567$'
+	ctl_ok state '^ok call=active number=\+358401234567 sim=ready pin_left=[0-9]$'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,0,0,0,"+358401234567",145' OK
 	ctl_ok hangup

@@ -3,8 +3,9 @@
  * end: ATD is sent urgent; while a call exists AT+CLCC runs every
  * modem.clcc_poll_ms and its stat drives progress (2 dialling, 3 alerting,
  * 0 active). A call missing from two polls in a row after it was seen ended; a
- * dialled call not in the list during its first T_NOT_LISTED_MS is "not yet
- * listed" (modems add it late), after that its absence ends it.
+ * dialled call not in the list during its first modem.clcc_grace_ms (from the
+ * ATD's answer) is "not yet listed" (modems add it late), after that its
+ * absence ends it.
  * Call-progress result codes (as URCs after the ATD's OK, or as the ATD's own
  * answer) and vendor release reports are reasons, not verdicts: each triggers
  * an immediate poll, and the call ends when the list no longer has it. A
@@ -225,12 +226,12 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 			set_state(m, (enum gw_modem_call_state)c.stat);
 		}
 		int not_yet = !found && !m->seen && m->dir == 0 &&
-			      gw_loop_now_ms(m->loop) - m->dial_ms < T_NOT_LISTED_MS;
+			      gw_loop_now_ms(m->loop) - m->dial_ms < m->conf->clcc_grace_ms;
 		if (not_yet) {
 			/* modems list a dialled call late: its absence says nothing yet */
 			LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "call to %s not listed yet", m->number);
 		} else if (!found && (m->end_reported || !m->seen)) {
-			/* the report and the list agree, or it never showed in its first second */
+			/* the report and the list agree, or it never showed in its grace */
 			end_call(m, m->end_reported ? m->end_why : GW_MODEM_END_GONE);
 			return;
 		}
@@ -275,7 +276,7 @@ static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	struct gw_modem *m = arg;
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
-	/* the modem has the call from now on: its first second in the list counts from here,
+	/* the modem has the call from now on: its grace in the list counts from here,
 	 * not from the queueing (the ATD may have waited behind another command) */
 	m->dial_ms = gw_loop_now_ms(m->loop);
 	switch (r->result) {

@@ -16,18 +16,17 @@
 #include "link/serial.h"
 #include "phone/sms.h"
 
-#define T_CMD_MS	2000
-#define T_DIAL_MS	10000
-#define T_SMS_MS	40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
-#define SMS_JOBS	8
-#define SMS_PARTS_MAX	8
-#define SMS_REASM_MS	(10 * 60 * 1000)
-#define CEER_PENDING	4
-#define CMGR_PENDING	8
-#define CMGL_ROUNDS	4    /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
-#define T_SETTLE_MS	100  /* after the ESC on open: input quiet this long ends the drain */
-#define T_SETTLE_MAX	500  /* ... and the drain ends this long after the ESC in any case */
-#define T_NOT_LISTED_MS 1000 /* a dialled call absent from AT+CLCC this long is not "late" */
+#define T_CMD_MS      2000
+#define T_DIAL_MS     10000
+#define T_SMS_MS      40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
+#define SMS_JOBS      8
+#define SMS_PARTS_MAX 8
+#define SMS_REASM_MS  (10 * 60 * 1000)
+#define CEER_PENDING  4
+#define CMGR_PENDING  8
+#define CMGL_ROUNDS   4	  /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
+#define T_SETTLE_MS   100 /* after the ESC on open: input quiet this long ends the drain */
+#define T_SETTLE_MAX  500 /* ... and the drain ends this long after the ESC in any case */
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
 struct sms_job;

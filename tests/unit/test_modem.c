@@ -1139,41 +1139,50 @@ static void test_stale_end_report_does_not_end_next_call(void **state)
 }
 
 /*
- * A dialled call that never shows in AT+CLCC is not ended in its first second, whatever
- * the poll interval; after it, an empty list ends it, with a reported reason when there
- * was one. Bounded: it ends within a few polls after the second.
+ * A dialled call that never shows in AT+CLCC is not ended in its first modem.clcc_grace_ms
+ * (the default second, a longer one, none), whatever the poll interval; after it, an empty
+ * list ends it, with a reported reason when there was one. Bounded: it ends within a few
+ * polls after the grace.
  */
 static void test_dialled_call_not_yet_listed(void **state)
 {
 	struct fx *f = *state;
 	static const int polls[] = {50, 100, 250};
+	static const int graces[] = {-1, 2500, 0}; /* -1: the default */
+	struct gw_conf defaults;
+	gw_conf_defaults(&defaults);
 	freeze(f);
-	for (size_t i = 0; i < sizeof(polls) / sizeof(polls[0]); i++) {
-		for (int reported = 0; reported < 2; reported++) {
-			f->conf.clcc_poll_ms = polls[i];
-			f->ended = 0;
-			assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
-			expect(f, "ATD0401234567;");
-			reply(f, reported ? "\r\nOK\r\n\r\nBUSY\r\n" : "\r\nOK\r\n");
-			int waited = 0;
-			while (f->ended == 0 && waited <= 2000) {
-				expect(f, "AT+CLCC");
-				reply(f, "\r\nOK\r\n");
+	for (size_t g = 0; g < sizeof(graces) / sizeof(graces[0]); g++) {
+		int grace = graces[g] < 0 ? defaults.clcc_grace_ms : graces[g];
+		assert_int_equal(grace, graces[g] < 0 ? 1000 : graces[g]);
+		f->conf.clcc_grace_ms = grace;
+		for (size_t i = 0; i < sizeof(polls) / sizeof(polls[0]); i++) {
+			for (int reported = 0; reported < 2; reported++) {
+				f->conf.clcc_poll_ms = polls[i];
+				f->ended = 0;
+				assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+				expect(f, "ATD0401234567;");
+				reply(f, reported ? "\r\nOK\r\n\r\nBUSY\r\n" : "\r\nOK\r\n");
+				int waited = 0;
+				while (f->ended == 0 && waited <= grace + 1000) {
+					expect(f, "AT+CLCC");
+					reply(f, "\r\nOK\r\n");
+					run_for(f, 20);
+					if (waited < grace)
+						assert_int_equal(f->ended, 0);
+					if (f->ended)
+						break;
+					advance(f, polls[i]);
+					waited += polls[i];
+				}
+				assert_int_equal(f->ended, 1);
+				assert_true(waited >= grace && waited <= grace + 4 * polls[i]);
+				assert_int_equal(f->end_why,
+						 reported ? GW_MODEM_END_BUSY : GW_MODEM_END_GONE);
+				expect(f, "AT+CEER");
+				reply(f, "\r\n+CEER: \"x\"\r\n\r\nOK\r\n");
 				run_for(f, 20);
-				if (waited < 1000)
-					assert_int_equal(f->ended, 0);
-				if (f->ended)
-					break;
-				advance(f, polls[i]);
-				waited += polls[i];
 			}
-			assert_int_equal(f->ended, 1);
-			assert_true(waited >= 1000 && waited <= 1000 + 4 * polls[i]);
-			assert_int_equal(f->end_why,
-					 reported ? GW_MODEM_END_BUSY : GW_MODEM_END_GONE);
-			expect(f, "AT+CEER");
-			reply(f, "\r\n+CEER: \"x\"\r\n\r\nOK\r\n");
-			run_for(f, 20);
 		}
 	}
 }
