@@ -12,7 +12,9 @@
  * report is bound to its call: a vendor report naming another call id,
  * direction or number is not ours, and a release report that comes before our
  * call was seen at all is the previous call's, late (its ^CEND after our next
- * ATD), and ignored. After an end other than our
+ * ATD), and ignored. Likewise a list asked before the last call ended (the
+ * next call dialled while its answer was on the way) is not the next call's:
+ * it is asked again. After an end other than our
  * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
  * and its text goes to ops.cause, so the call log has the network's reason. Every port open
  * (start and reopen) first writes ESC and drains the input for a bounded time: a modem left at
@@ -174,6 +176,7 @@ static void end_call(struct gw_modem *m, enum gw_modem_end why)
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
 	gw_timer_cancel(m->loop, &m->poll);
+	m->call_gen++; /* a CLCC asked for this call may still be answered: not the next's */
 	m->state = GW_MODEM_CALL_IDLE;
 	m->seen = 0;
 	m->missing = 0;
@@ -207,6 +210,17 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	m->polling = 0;
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
+	if (m->poll_gen != m->call_gen) {
+		/* asked before the last call ended (the next one was dialled before the answer
+		 * came): the list may still hold the old call, and says nothing of this one */
+		m->repoll = 0;
+		if (r->result != GW_AT_ABORTED) {
+			LOGP(GW_LOG_MODEM, GW_LOG_DEBUG,
+			     "AT+CLCC of the previous call: asked again");
+			gw_timer_schedule(m->loop, &m->poll, 0);
+		}
+		return;
+	}
 	if (r->result == GW_AT_OK) {
 		int found = 0;
 		for (int i = 0; i < r->nlines; i++) {
@@ -264,10 +278,12 @@ static void on_poll(struct gw_loop *loop, void *arg)
 	struct gw_modem *m = arg;
 	if (m->polling || m->state == GW_MODEM_CALL_IDLE)
 		return;
-	if (gw_at_cmd(m->at, "AT+CLCC", "+CLCC:", T_CMD_MS, 0, clcc_done, m) == 0)
+	if (gw_at_cmd(m->at, "AT+CLCC", "+CLCC:", T_CMD_MS, 0, clcc_done, m) == 0) {
 		m->polling = 1;
-	else
+		m->poll_gen = m->call_gen;
+	} else {
 		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+	}
 }
 
 static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)

@@ -87,6 +87,9 @@ struct gw_modem {
 	int polling;	 /* a CLCC is queued or outstanding */
 	int repoll;	 /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
+	/* calls ended so far, and their count when the outstanding CLCC was asked: an answer
+	 * to a poll asked before the last end is stale (it may list the old call) */
+	unsigned call_gen, poll_gen;
 	struct gw_timer probe, health;
 	struct gw_timer settle; /* the port just opened: ESC written, input drained */
 	int64_t settle_end;	/* 0 when not settling */
