@@ -1142,6 +1142,19 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 			call_end(m, "NO CARRIER", "Normal call clearing");
 			reply_written(m, cl);
 		}
+	} else if (!strcmp(cmd, "answer-out")) {
+		if (*args) {
+			sim_reply(cl, "err answer-out takes no arguments");
+		} else if (m->dir != 0 || (m->st != ST_DIALING && m->st != ST_ALERTING)) {
+			sim_reply(cl, "err no outgoing call ringing");
+		} else {
+			/* whatever the callee's script: answered now */
+			sim_timer_cancel(&m->step);
+			if (m->st == ST_DIALING)
+				set_state(m, ST_ALERTING);
+			set_state(m, ST_ACTIVE);
+			reply_written(m, cl);
+		}
 	} else if (!strcmp(cmd, "dtmf")) {
 		ctl_dtmf(m, cl, args);
 	} else if (!strcmp(cmd, "ring")) {
@@ -1268,6 +1281,7 @@ static void usage(FILE *f, bool full)
 	      "  callee <number|default> answer <sec> | busy | noanswer [sec] | reject\n"
 	      "                               what an outgoing call to that number does\n"
 	      "  hangup                       the remote party hangs up (NO CARRIER)\n"
+	      "  answer-out                   the called party answers the outgoing call now\n"
 	      "  dtmf <key>                   the remote party presses a key\n"
 	      "  ring <number>|withheld       incoming call (RING, +CLIP)\n"
 	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
