@@ -3,9 +3,10 @@
  * end: ATD is sent urgent; while a call exists AT+CLCC runs every
  * modem.clcc_poll_ms and its stat drives progress (2 dialling, 3 alerting,
  * 0 active). A call missing from two polls in a row after it was seen ended; a
- * dialled call not in the list during its first modem.clcc_grace_ms (from the
- * ATD's answer) is "not yet listed" (modems add it late), after that its
- * absence ends it.
+ * dialled call not in a list asked within modem.clcc_grace_ms of the ATD's
+ * answer is "not yet listed" (modems add it late), after that its absence
+ * ends it. The time is the asking's (the command written), not the reading of
+ * the answer: a rinkid held up between the two ends no call early.
  * Call-progress result codes (as URCs after the ATD's OK, or as the ATD's own
  * answer) and vendor release reports are reasons, not verdicts: each triggers
  * an immediate poll, and the call ends when the list no longer has it. A
@@ -240,7 +241,7 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 			set_state(m, (enum gw_modem_call_state)c.stat);
 		}
 		int not_yet = !found && !m->seen && m->dir == 0 &&
-			      gw_loop_now_ms(m->loop) - m->dial_ms < m->conf->clcc_grace_ms;
+			      m->asked_ms - m->dial_ms < m->conf->clcc_grace_ms;
 		if (not_yet) {
 			/* modems list a dialled call late: its absence says nothing yet */
 			LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "call to %s not listed yet", m->number);
@@ -1013,6 +1014,9 @@ static void at_sent(void *arg, const char *text, unsigned flags)
 	struct gw_modem *m = arg;
 	if ((flags & GW_AT_F_DIAL) && !strncmp(text, "ATD", 3) && m->ops.dial_sent)
 		m->ops.dial_sent(m->ops.arg);
+	/* the list tells how the modem was when asked, not when rinkid read the answer */
+	if (!strcmp(text, "AT+CLCC"))
+		m->asked_ms = gw_loop_now_ms(m->loop);
 }
 
 int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,

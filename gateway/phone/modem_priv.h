@@ -61,6 +61,7 @@ struct gw_modem {
 	int seen;	  /* the call appeared in a CLCC list */
 	int call_id;	  /* its call id once a list or a vendor report named it, else -1 */
 	int64_t dial_ms;  /* when ATD (or ATA) was queued, then answered */
+	int64_t asked_ms; /* when the outstanding AT+CLCC was written */
 	int missing;	  /* consecutive polls without it */
 	int end_reported; /* a call-progress code said the call ended: CLCC confirms */
 	enum gw_modem_end end_why;

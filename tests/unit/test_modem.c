@@ -1187,6 +1187,37 @@ static void test_dialled_call_not_yet_listed(void **state)
 	}
 }
 
+/*
+ * The list tells how the modem was when it was asked: a dialled call missing from an AT+CLCC
+ * written within the grace is not yet listed, even when rinkid reads the answer after the
+ * grace (it was held up). The next list, asked after the grace, ends it.
+ */
+static void test_grace_counts_to_the_asking(void **state)
+{
+	struct fx *f = *state;
+	freeze(f);
+	f->ended = 0;
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	/* rinkid is held up for longer than the grace before it reads the answer */
+	advance(f, f->conf.clcc_grace_ms + 500);
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 0);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
+	advance(f, f->conf.clcc_poll_ms);
+	expect(f, "AT+CLCC");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(f->ended, 1);
+	assert_int_equal(f->end_why, GW_MODEM_END_GONE);
+	expect(f, "AT+CEER");
+	reply(f, "\r\n+CEER: \"x\"\r\n\r\nOK\r\n");
+	run_for(f, 20);
+}
+
 /* Answer every AT+CLCC the driver writes until it is quiet (the clock frozen); how many. */
 static int answer_polls(struct fx *f, const char *answer)
 {
@@ -1511,6 +1542,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dialled_call_not_yet_listed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_of_ended_call_is_not_the_next_calls, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_grace_counts_to_the_asking, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_call_vanishes_from_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stray_code_does_not_end_a_live_call, setup,
 					    teardown),
