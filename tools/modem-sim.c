@@ -116,9 +116,11 @@ struct modem {
 	bool late_end;
 	bool mute_release;
 	char held[96];
-	int64_t clcc_late_ns;	/* clcc-late: an outgoing call is left out of AT+CLCC this long */
-	int64_t clcc_late_from; /* ... when it was dialled after this time */
-	int64_t t_dial;		/* when the current outgoing call was dialled */
+	/* clcc-late: each outgoing call dialled after the command is left out of its first
+	 * clcc_late_n AT+CLCC answers; clcc_hide is what is left of that for the current call.
+	 * Counted in answers, not in time: the host's polls come when its load lets them. */
+	long clcc_late_n;
+	long clcc_hide;
 	char ceer[64];
 	struct sim_timer step; /* dialing -> alerting, then the script's outcome */
 	struct sim_timer ring; /* repeats RING for an incoming call */
@@ -369,7 +371,7 @@ static void at_dial(struct modem *m, char *arg, int64_t t_ns)
 	snprintf(m->number, sizeof(m->number), "%s", arg);
 	m->script = *find_script(m, arg);
 	m->dir = 0;
-	m->t_dial = sim_now_ns();
+	m->clcc_hide = m->clcc_late_n;
 	ok(m);
 	if (m->held[0]) { /* the last call's end, late */
 		sim_out(&m->sim, "%s", m->held);
@@ -382,12 +384,13 @@ static void at_dial(struct modem *m, char *arg, int64_t t_ns)
 
 static void at_clcc(struct modem *m)
 {
-	if (m->st != ST_NONE && m->dir == 0 && m->t_dial >= m->clcc_late_from &&
-	    sim_now_ns() - m->t_dial < m->clcc_late_ns)
+	if (m->st != ST_NONE && m->dir == 0 && m->clcc_hide > 0) {
+		m->clcc_hide--;
 		sim_event(&m->sim, "clcc-late %s", m->number); /* not listed yet */
-	else if (m->st != ST_NONE)
+	} else if (m->st != ST_NONE) {
 		sim_out(&m->sim, "+CLCC: 1,%d,%d,0,0,\"%s\",%d", m->dir, (int)m->st, m->number,
 			number_type(m->number));
+	}
 	ok(m);
 }
 
@@ -1139,6 +1142,19 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 			call_end(m, "NO CARRIER", "Normal call clearing");
 			reply_written(m, cl);
 		}
+	} else if (!strcmp(cmd, "answer-out")) {
+		if (*args) {
+			sim_reply(cl, "err answer-out takes no arguments");
+		} else if (m->dir != 0 || (m->st != ST_DIALING && m->st != ST_ALERTING)) {
+			sim_reply(cl, "err no outgoing call ringing");
+		} else {
+			/* whatever the callee's script: answered now */
+			sim_timer_cancel(&m->step);
+			if (m->st == ST_DIALING)
+				set_state(m, ST_ALERTING);
+			set_state(m, ST_ACTIVE);
+			reply_written(m, cl);
+		}
 	} else if (!strcmp(cmd, "dtmf")) {
 		ctl_dtmf(m, cl, args);
 	} else if (!strcmp(cmd, "ring")) {
@@ -1218,14 +1234,13 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 			sim_reply(cl, "err usage: late-end on|off");
 		}
 	} else if (!strcmp(cmd, "clcc-late")) {
-		int64_t ns = parse_sec(args);
+		long n;
 
-		if (ns < 0) {
-			sim_reply(cl, "err usage: clcc-late <sec>");
+		if (sim_parse_long(args, 0, 1000, &n) < 0) {
+			sim_reply(cl, "err usage: clcc-late <answers 0..1000>");
 			return 0;
 		}
-		m->clcc_late_ns = ns;
-		m->clcc_late_from = sim_now_ns();
+		m->clcc_late_n = n; /* the current call, if any, keeps what it had */
 		sim_reply(cl, "ok");
 	} else if (!strcmp(cmd, "sim-pin")) {
 		size_t n = strlen(args);
@@ -1266,6 +1281,7 @@ static void usage(FILE *f, bool full)
 	      "  callee <number|default> answer <sec> | busy | noanswer [sec] | reject\n"
 	      "                               what an outgoing call to that number does\n"
 	      "  hangup                       the remote party hangs up (NO CARRIER)\n"
+	      "  answer-out                   the called party answers the outgoing call now\n"
 	      "  dtmf <key>                   the remote party presses a key\n"
 	      "  ring <number>|withheld       incoming call (RING, +CLIP)\n"
 	      "  cme <n>                      answer the next command with +CME ERROR: n\n"
@@ -1274,8 +1290,9 @@ static void usage(FILE *f, bool full)
 	      "  late-end on|off              the release report of a call the host hangs up\n"
 	      "                               comes after the OK of the next ATD (NO CARRIER\n"
 	      "                               without a dialect; event late-end)\n"
-	      "  clcc-late <sec>              calls dialled from now on are missing from AT+CLCC\n"
-	      "                               for their first sec seconds (event clcc-late)\n"
+	      "  clcc-late <n>                calls dialled from now on are missing from their\n"
+	      "                               first n AT+CLCC answers (event clcc-late <number>\n"
+	      "                               for each; 0: off)\n"
 	      "  sms-in <hex> | sms-store <hex> | sms-in-bad | cmti-bogus | sms-list\n"
 	      "  sms-fail <code>|none | sms-stuck on|off\n"
 	      "  sim-pin <pin>                the SIM asks for this PIN (+CPIN: SIM PIN) until\n"

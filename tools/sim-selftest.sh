@@ -451,14 +451,17 @@ test_modem() {
 	expect '^CONF:1'
 	at 'AT+CHUP'
 	expect OK
-	ctl_ok 'clcc-late 30'
+	ctl_ok 'clcc-late 2'
 	at 'ATD778;'
 	expect OK '^CEND:1,0,0,16' '^ORIG:1,0'
 	event '^event late-end \^CEND:1,0,0,16$'
+	ctl_ok 'clcc-late 0'
 	at 'AT+CLCC'
 	expect OK
 	event '^event clcc-late 778$'
-	ctl_ok 'clcc-late 0'
+	at 'AT+CLCC'
+	expect OK
+	event '^event clcc-late 778$'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,2,0,0,"778",129' OK
 	ctl_ok 'late-end off'
@@ -466,9 +469,11 @@ test_modem() {
 	expect OK '^CEND:1,0,0,16'
 	ctl_err 'late-end maybe'
 	ctl_err 'clcc-late -1'
+	ctl_err 'clcc-late 0.6'
 
-	# answered call, DTMF, remote hang-up
-	ctl_ok 'callee +358401234567 answer 0.5'
+	# answered call (when told: no race with this script's speed), DTMF, remote hang-up
+	ctl_ok 'callee +358401234567 noanswer'
+	ctl_err 'answer-out'
 	at 'ATD+358401234567;'
 	expect OK '^ORIG:1,0'
 	event '^event dial [0-9]+ \+358401234567$'
@@ -478,18 +483,21 @@ test_modem() {
 	expect '^CONF:1'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,3,0,0,"+358401234567",145' OK
-	ctl_ok state '^ok call=alerting number=\+358401234567$'
+	ctl_ok state '^ok call=alerting number=\+358401234567 sim=ready pin_left=[0-9]$'
+	ctl_err 'answer-out now'
+	ctl_ok 'answer-out' '^ok t=[0-9]+$'
 	expect '^CONN:1,0'
 	event '^event call active( [0-9]+)?$'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,0,0,0,"+358401234567",145' OK
+	ctl_err 'answer-out'
 	at 'ATD+358401234567;'
 	expect '+CME ERROR: 3'
 	ctl_ok 'dtmf 4'
 	expect '+DTMF: 4'
 	ctl_ok hangup
 	expect 'NO CARRIER' '^CEND:1,0,0,16'
-	ctl_ok state '^ok call=none number=$'
+	ctl_ok state '^ok call=none number= sim=ready pin_left=[0-9]$'
 	ctl_err hangup
 
 	# busy, reject, no answer
@@ -524,7 +532,7 @@ test_modem() {
 	expect '+CLCC: 1,1,4,0,0,"+358501112233",145' OK
 	at ATA
 	expect OK '^CONN:1,0'
-	ctl_ok state '^ok call=active number=\+358501112233$'
+	ctl_ok state '^ok call=active number=\+358501112233 sim=ready pin_left=[0-9]$'
 	at ATH
 	expect OK
 	expect '^CEND:1,0,0,16'
@@ -844,7 +852,7 @@ test_sms() {
 	event "^event sms-out [0-9]+ 0 $sub\$"
 
 	# the call was never touched
-	ctl_ok state '^ok call=active number=\+358401234567$'
+	ctl_ok state '^ok call=active number=\+358401234567 sim=ready pin_left=[0-9]$'
 	at 'AT+CLCC'
 	expect '+CLCC: 1,0,0,0,0,"+358401234567",145' OK
 	ctl_ok hangup

@@ -61,6 +61,7 @@ static const struct key {
     I("modem.baud", modem_baud, 1200, 921600),
     ONEOF("modem.vendor", modem_vendor, "generic huawei quectel simcom"),
     I("modem.clcc_poll_ms", clcc_poll_ms, 100, 5000),
+    I("modem.clcc_grace_ms", clcc_grace_ms, 0, 60000),
     I("modem.probe_idle", modem_probe_idle_s, 1, 600),
     I("modem.health_interval", modem_health_interval_s, 5, 3600),
     S("io.port", io_port),
@@ -165,6 +166,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->callback_key_time_s = 10;
 	c->callback_lockout_s = 10 * 60;
 	c->clcc_poll_ms = 500;
+	c->clcc_grace_ms = 1000;
 	c->modem_probe_idle_s = 10;
 	c->modem_health_interval_s = 60;
 	c->radio_answer = GW_RADIO_ANSWER_AT_ONCE;
@@ -573,6 +575,7 @@ int gw_conf_apply_live(struct gw_conf *conf, const struct gw_conf *next, char *r
 	    "radio.probe_idle",
 	    "radio.health_interval",
 	    "modem.clcc_poll_ms",
+	    "modem.clcc_grace_ms",
 	    "modem.probe_idle",
 	    "modem.health_interval",
 	    "call.ring_time",

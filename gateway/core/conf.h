@@ -65,6 +65,7 @@ struct gw_conf {
 	int rounds;		  /* how many times the chain is tried */
 	int accept_time_s;	  /* T_ACCEPT: time for the accept key after the phone answered */
 	int clcc_poll_ms;
+	int clcc_grace_ms; /* a dialled call missing from AT+CLCC this long is not yet listed */
 	int modem_probe_idle_s; /* silence before an AT probe */
 	int modem_health_interval_s;
 	/* +CPIN?/+CREG?/+CSQ/+COPS? period */ /* AT+CLCC polling period while a phone call

@@ -3,15 +3,19 @@
  * end: ATD is sent urgent; while a call exists AT+CLCC runs every
  * modem.clcc_poll_ms and its stat drives progress (2 dialling, 3 alerting,
  * 0 active). A call missing from two polls in a row after it was seen ended; a
- * dialled call not in the list during its first T_NOT_LISTED_MS is "not yet
- * listed" (modems add it late), after that its absence ends it.
+ * dialled call not in a list asked within modem.clcc_grace_ms of the ATD's
+ * answer is "not yet listed" (modems add it late), after that its absence
+ * ends it. The time is the asking's (the command written), not the reading of
+ * the answer: a rinkid held up between the two ends no call early.
  * Call-progress result codes (as URCs after the ATD's OK, or as the ATD's own
  * answer) and vendor release reports are reasons, not verdicts: each triggers
  * an immediate poll, and the call ends when the list no longer has it. A
  * report is bound to its call: a vendor report naming another call id,
  * direction or number is not ours, and a release report that comes before our
  * call was seen at all is the previous call's, late (its ^CEND after our next
- * ATD), and ignored. After an end other than our
+ * ATD), and ignored. Likewise a list asked before the last call ended (the
+ * next call dialled while its answer was on the way) is not the next call's:
+ * it is asked again. After an end other than our
  * own hang-up, AT+CEER is asked (for the number that call had: the next page's ATD may go first)
  * and its text goes to ops.cause, so the call log has the network's reason. Every port open
  * (start and reopen) first writes ESC and drains the input for a bounded time: a modem left at
@@ -178,6 +182,7 @@ static void end_call(struct gw_modem *m, enum gw_modem_end why)
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
 	gw_timer_cancel(m->loop, &m->poll);
+	m->call_gen++; /* a CLCC asked for this call may still be answered: not the next's */
 	m->state = GW_MODEM_CALL_IDLE;
 	m->seen = 0;
 	m->missing = 0;
@@ -211,6 +216,17 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	m->polling = 0;
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
+	if (m->poll_gen != m->call_gen) {
+		/* asked before the last call ended (the next one was dialled before the answer
+		 * came): the list may still hold the old call, and says nothing of this one */
+		m->repoll = 0;
+		if (r->result != GW_AT_ABORTED) {
+			LOGP(GW_LOG_MODEM, GW_LOG_DEBUG,
+			     "AT+CLCC of the previous call: asked again");
+			gw_timer_schedule(m->loop, &m->poll, 0);
+		}
+		return;
+	}
 	if (r->result == GW_AT_OK) {
 		int found = 0;
 		for (int i = 0; i < r->nlines; i++) {
@@ -231,12 +247,12 @@ static void clcc_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 			set_state(m, (enum gw_modem_call_state)c.stat);
 		}
 		int not_yet = !found && !m->seen && m->dir == 0 &&
-			      gw_loop_now_ms(m->loop) - m->dial_ms < T_NOT_LISTED_MS;
+			      m->asked_ms - m->dial_ms < m->conf->clcc_grace_ms;
 		if (not_yet) {
 			/* modems list a dialled call late: its absence says nothing yet */
 			LOGP(GW_LOG_MODEM, GW_LOG_DEBUG, "call to %s not listed yet", m->number);
 		} else if (!found && (m->end_reported || !m->seen)) {
-			/* the report and the list agree, or it never showed in its first second */
+			/* the report and the list agree, or it never showed in its grace */
 			end_call(m, m->end_reported ? m->end_why : GW_MODEM_END_GONE);
 			return;
 		}
@@ -269,10 +285,12 @@ static void on_poll(struct gw_loop *loop, void *arg)
 	struct gw_modem *m = arg;
 	if (m->polling || m->state == GW_MODEM_CALL_IDLE)
 		return;
-	if (gw_at_cmd(m->at, "AT+CLCC", "+CLCC:", T_CMD_MS, 0, clcc_done, m) == 0)
+	if (gw_at_cmd(m->at, "AT+CLCC", "+CLCC:", T_CMD_MS, 0, clcc_done, m) == 0) {
 		m->polling = 1;
-	else
+		m->poll_gen = m->call_gen;
+	} else {
 		gw_timer_schedule(m->loop, &m->poll, m->conf->clcc_poll_ms);
+	}
 }
 
 static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
@@ -281,7 +299,7 @@ static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	struct gw_modem *m = arg;
 	if (m->state == GW_MODEM_CALL_IDLE)
 		return;
-	/* the modem has the call from now on: its first second in the list counts from here,
+	/* the modem has the call from now on: its grace in the list counts from here,
 	 * not from the queueing (the ATD may have waited behind another command) */
 	m->dial_ms = gw_loop_now_ms(m->loop);
 	switch (r->result) {
@@ -1020,6 +1038,9 @@ static void at_sent(void *arg, const char *text, unsigned flags)
 	struct gw_modem *m = arg;
 	if ((flags & GW_AT_F_DIAL) && !strncmp(text, "ATD", 3) && m->ops.dial_sent)
 		m->ops.dial_sent(m->ops.arg);
+	/* the list tells how the modem was when asked, not when rinkid read the answer */
+	if (!strcmp(text, "AT+CLCC"))
+		m->asked_ms = gw_loop_now_ms(m->loop);
 }
 
 int gw_modem_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_modem_ops *ops,

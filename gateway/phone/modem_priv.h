@@ -16,18 +16,17 @@
 #include "link/serial.h"
 #include "phone/sms.h"
 
-#define T_CMD_MS	2000
-#define T_DIAL_MS	10000
-#define T_SMS_MS	40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
-#define SMS_JOBS	8
-#define SMS_PARTS_MAX	8
-#define SMS_REASM_MS	(10 * 60 * 1000)
-#define CEER_PENDING	4
-#define CMGR_PENDING	8
-#define CMGL_ROUNDS	4    /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
-#define T_SETTLE_MS	100  /* after the ESC on open: input quiet this long ends the drain */
-#define T_SETTLE_MAX	500  /* ... and the drain ends this long after the ESC in any case */
-#define T_NOT_LISTED_MS 1000 /* a dialled call absent from AT+CLCC this long is not "late" */
+#define T_CMD_MS      2000
+#define T_DIAL_MS     10000
+#define T_SMS_MS      40000 /* the SMS body until +CMGS (chan_dongle's LONG) */
+#define SMS_JOBS      8
+#define SMS_PARTS_MAX 8
+#define SMS_REASM_MS  (10 * 60 * 1000)
+#define CEER_PENDING  4
+#define CMGR_PENDING  8
+#define CMGL_ROUNDS   4	  /* listings after one init: 4 x CMGR_PENDING covers a 30-slot store */
+#define T_SETTLE_MS   100 /* after the ESC on open: input quiet this long ends the drain */
+#define T_SETTLE_MAX  500 /* ... and the drain ends this long after the ESC in any case */
 
 /* One SMS send of up to SMS_PARTS_MAX parts in flight. */
 struct sms_job;
@@ -62,6 +61,7 @@ struct gw_modem {
 	int seen;	  /* the call appeared in a CLCC list */
 	int call_id;	  /* its call id once a list or a vendor report named it, else -1 */
 	int64_t dial_ms;  /* when ATD (or ATA) was queued, then answered */
+	int64_t asked_ms; /* when the outstanding AT+CLCC was written */
 	int missing;	  /* consecutive polls without it */
 	int end_reported; /* a call-progress code said the call ended: CLCC confirms */
 	enum gw_modem_end end_why;
@@ -88,6 +88,9 @@ struct gw_modem {
 	int polling;	 /* a CLCC is queued or outstanding */
 	int repoll;	 /* a call-state URC came during that poll: poll again at once */
 	struct gw_timer poll;
+	/* calls ended so far, and their count when the outstanding CLCC was asked: an answer
+	 * to a poll asked before the last end is stale (it may list the old call) */
+	unsigned call_gen, poll_gen;
 	struct gw_timer probe, health;
 	struct gw_timer settle; /* the port just opened: ESC written, input drained */
 	int64_t settle_end;	/* 0 when not settling */

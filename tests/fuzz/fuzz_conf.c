@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	if (c.ring_time_s < 5 || c.ring_time_s > 120 || c.rounds < 1 || c.rounds > 5 ||
-	    c.clcc_poll_ms < 100 || c.clcc_poll_ms > 5000)
+	    c.clcc_poll_ms < 100 || c.clcc_poll_ms > 5000 || c.clcc_grace_ms < 0 ||
+	    c.clcc_grace_ms > 60000)
 		abort();
 	if (memchr(c.radio_port, '\0', sizeof(c.radio_port)) == NULL ||
 	    memchr(c.db_path, '\0', sizeof(c.db_path)) == NULL)

@@ -2,6 +2,11 @@
  * harness: start rinkid and the device simulators as separate processes, talk
  * to the simulators' control sockets, and clean every process up by pid, also
  * when a test fails (atexit and fatal-signal handlers).
+ *
+ * The simulators' timed behaviours (callee answer <sec>, reboot-silent <sec>,
+ * forward-no-answer <ms>) run in wall time. A test must not need rinkid to act
+ * inside such a window: a loaded rinkid acts late. Use the counted or commanded
+ * forms (modem-sim clcc-late <n>, answer-out) and rinkid's own time keys set wide.
  */
 #ifndef RINKI_HARNESS_H
 #define RINKI_HARNESS_H
