@@ -782,6 +782,9 @@ static void test_page_preempts_stuck_sms(void **state)
 	/* the modem never gives the prompt; an authority call must be dialled anyway */
 	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
 	assert_int_equal(pty_peer_until(&f->dev, 0x1b, body, sizeof(body), 1000), 1);
+	/* no answer to the ESC: a probe makes sure none is still on its way (issue #13) */
+	expect(f, "AT+CSQ");
+	reply(f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
 	expect(f, "ATD0401234567;");
 	reply(f, "\r\nOK\r\n");
 	/* the SMS is queued again behind the call's first poll */
