@@ -299,8 +299,8 @@ static void on_timeout(struct gw_loop *loop, void *arg)
 	struct gw_at *at = arg;
 	if (!at->active) {
 		if (at->owed) { /* the ESC's answer has not come, or the line is quiet: probe */
-			LOGP(at->cat, GW_LOG_DEBUG, "%s: no answer to the ESC yet: probing",
-			     at->name);
+			LOGP(at->cat, GW_LOG_DEBUG, "%s: %s after the ESC: probing", at->name,
+			     at->owed == OWED_DRAIN ? "quiet" : "no answer yet");
 			at->owed_late = 1;
 			send_next(at);
 		}
@@ -355,6 +355,8 @@ static int owed_gate(struct gw_at *at)
 		     at->name,
 		     shown(at->queue[at->qhead].text, at->queue[at->qhead].flags, sb, sizeof(sb)));
 		at->probe_failed = 0;
+		at->echoed = 0;
+		at->nresp = 0;
 		complete(at, GW_AT_TIMEOUT, 0); /* sends on (a new probe) */
 		return 1;
 	}
