@@ -58,7 +58,7 @@
    to what was sent before it (AT+CSQ is in 27.007 and in the TETRA PEI) */
 #define PROBE_CMD    "AT+CSQ"
 #define PROBE_PREFIX "+CSQ:"
-#define PROBE_MS     1000
+#define PROBE_MS     2000 /* as long as an ordinary command (modem, PEI: 2 s) */
 /* a command whose body is out is given this long to be answered before the ESC ... */
 #define GRACE_MS 1500
 /* ... after which every answer is drained until the line is quiet this long */

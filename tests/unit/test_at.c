@@ -542,7 +542,7 @@ static void test_preempt_result_not_misattributed(void **state)
 	feed(f, "\r\nOK\r\n");
 	assert_int_equal(f->result, GW_AT_OK);
 	/* a silent ESC: the next prompt command given up, then nothing comes back; the probe
-	   after 200 ms goes unanswered for 1 s and the ATD fails unsent */
+	   after 200 ms goes unanswered for 2 s and the ATD fails unsent */
 	int ncb = f->ncb;
 	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
 	gw_at_cmd(f->at, "ATD2;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
@@ -558,7 +558,7 @@ static void test_preempt_result_not_misattributed(void **state)
 	for (const char *p = f->written; (p = strstr(p, "AT+CSQ\r")) != NULL; p++)
 		now++;
 	assert_int_equal(now, probes + 1);
-	gw_loop_clock_advance(f->loop, 999);
+	gw_loop_clock_advance(f->loop, 1999);
 	assert_int_equal(f->ncb, ncb + 1);
 	gw_loop_clock_advance(f->loop, 1);
 	assert_int_equal(f->ncb, ncb + 2);
