@@ -20,14 +20,17 @@
  * prompt: without Ctrl-Z or ESC it stays open for ever (every host line is taken as body).
  * The event "sms-out <t_ns> <mr> <hex>" has the body as the host sent it.
  * `sms-fail <code>` fails the next valid body, `sms-stuck on` makes Ctrl-Z be swallowed
- * (a stuck prompt) until ESC. Received messages live in "ME" storage, indexes 1..30: the
- * control command `sms-in` stores an SMS-DELIVER (or SMS-STATUS-REPORT) PDU as AT+CMGR
- * prints it and sends +CMTI at once (whatever AT+CNMI said, and even while the prompt is
- * open, as URCs may come in the middle of a command); `sms-store` stores one without +CMTI (it
- * came while nobody listened) and AT+CMGL=<stat> lists them (event "sms-listed <stat>"). AT+CMGR
- * marks an unread message read; AT+CMGD deletes (delflag 1..3: all read, 4: all); AT+CPMS accepts
- * only "ME". SMS state is separate from the call: it all works while a call is up.
- * ATI, AT+CGMI and AT+CGMM name the dialect's module (rinkictl probe tells modems by them).
+ * (a stuck prompt) until ESC. `esc-late <ms> ok|<code>` answers the ESC that aborts an
+ * AT+CMGS only after ms milliseconds, with OK or +CMS ERROR: <code> (27.005 allows either);
+ * like a modem busy with it, host lines that come meanwhile are read after that answer. Received
+ * messages live in "ME" storage, indexes 1..30: the control command `sms-in` stores an SMS-DELIVER
+ * (or SMS-STATUS-REPORT) PDU as AT+CMGR prints it and sends +CMTI at once (whatever AT+CNMI said,
+ * and even while the prompt is open, as URCs may come in the middle of a command); `sms-store`
+ * stores one without +CMTI (it came while nobody listened) and AT+CMGL=<stat> lists them (event
+ * "sms-listed <stat>"). AT+CMGR marks an unread message read; AT+CMGD deletes (delflag 1..3: all
+ * read, 4: all); AT+CPMS accepts only "ME". SMS state is separate from the call: it all works while
+ * a call is up. ATI, AT+CGMI and AT+CGMM name the dialect's module (rinkictl probe tells modems by
+ * them).
  */
 #include "sim_common.h"
 
@@ -45,6 +48,10 @@
 #define STEP_NS	    (300LL * 1000000)  /* dialing -> alerting, busy, reject */
 #define RING_NS	    (4LL * 1000000000) /* RING repeat */
 #define MAX_SEC	    3600.0	       /* longest scripted delay */
+
+#define ESC_HELD_MAX  8	  /* host lines kept while an ESC's answer is held back */
+#define ESC_HELD_LINE 600 /* longest of them */
+#define ESC_LATE_MAX  10000
 
 #define SMS_SLOTS    30	 /* "ME" storage, indexes 1..SMS_SLOTS */
 #define SMS_TPDU_MAX 164 /* longest TPDU (SMS-SUBMIT with 140 octets of user data) */
@@ -134,8 +141,17 @@ struct modem {
 	bool body_bad; /* a NUL byte or more than SMS_HEX_MAX digits */
 	char body[SMS_HEX_MAX + 1];
 	int next_mr;
-	int sms_fail;			    /* +CMS ERROR for the next valid body; -1 = none */
-	bool sms_stuck;			    /* Ctrl-Z leaves the prompt stuck until ESC */
+	int sms_fail;		    /* +CMS ERROR for the next valid body; -1 = none */
+	bool sms_stuck;		    /* Ctrl-Z leaves the prompt stuck until ESC */
+	int64_t esc_late_ns;	    /* esc-late: the ESC's answer comes this late ... */
+	int esc_late_cms;	    /* ... as +CMS ERROR: this (-1: OK) */
+	struct sim_timer esc_timer; /* the late answer is due */
+	int nheld_in;		    /* host lines read while the answer is due */
+	struct {
+		char line[ESC_HELD_LINE + 1];
+		size_t len;
+		int term;
+	} held_in[ESC_HELD_MAX];
 	struct stored_sms store[SMS_SLOTS]; /* store[i] is index i + 1 */
 
 	/* sim-pin / sim-puk: the SIM's lock, as 3GPP TS 27.007 AT+CPIN shows it. A wrong PIN
@@ -659,6 +675,10 @@ static void sms_body_line(struct modem *m, const char *line, size_t len, int ter
 	if (term == 0x1b) {
 		m->prompt = PROMPT_NONE;
 		sim_event(&m->sim, "sms-abort %lld", (long long)t_ns);
+		if (m->esc_late_ns > 0) {
+			sim_timer_arm(&m->esc_timer, m->esc_late_ns);
+			return;
+		}
 		ok(m);
 		return;
 	}
@@ -960,6 +980,19 @@ static void modem_pty_line(struct sim *s, char *line, size_t len, int term, int6
 {
 	struct modem *m = s->priv;
 
+	if (sim_timer_armed(&m->esc_timer)) { /* busy with the ESC: read later, in order */
+		if (m->nheld_in == ESC_HELD_MAX || len > ESC_HELD_LINE) {
+			sim_warn(&m->sim, "esc-late: host line dropped (%zu held)",
+				 (size_t)m->nheld_in);
+			return;
+		}
+		memcpy(m->held_in[m->nheld_in].line, line, len);
+		m->held_in[m->nheld_in].line[len] = '\0';
+		m->held_in[m->nheld_in].len = len;
+		m->held_in[m->nheld_in].term = term;
+		m->nheld_in++;
+		return;
+	}
 	if (m->prompt != PROMPT_NONE) {
 		sms_body_line(m, line, len, term, t_ns);
 		return;
@@ -983,6 +1016,41 @@ static void modem_pty_line(struct sim *s, char *line, size_t len, int term, int6
 		at_command(m, line, t_ns);
 	}
 	m->front_now = false;
+}
+
+/* The ESC's late answer is due: give it, then read the host lines held meanwhile. */
+static void on_esc_late(struct sim *s, void *arg)
+{
+	struct modem *m = arg;
+	sim_event(s, "esc-answer %s", m->esc_late_cms < 0 ? "OK" : "CMS");
+	if (m->esc_late_cms < 0)
+		ok(m);
+	else
+		cms(m, m->esc_late_cms);
+	int n = m->nheld_in;
+	m->nheld_in = 0;
+	for (int i = 0; i < n && !sim_timer_armed(&m->esc_timer); i++) {
+		char line[ESC_HELD_LINE + 1];
+		memcpy(line, m->held_in[i].line, m->held_in[i].len + 1);
+		modem_pty_line(s, line, m->held_in[i].len, m->held_in[i].term, sim_now_ns());
+	}
+}
+
+/* esc-late <ms> ok|<code> (0 ok: off) */
+static void ctl_esc_late(struct modem *m, struct sim_client *cl, char *args)
+{
+	const char *ms = sim_next_token(&args);
+	const char *ans = sim_next_token(&args);
+	long v, code = -1;
+
+	if (!ms || !ans || sim_parse_long(ms, 0, ESC_LATE_MAX, &v) < 0 ||
+	    (strcmp(ans, "ok") != 0 && sim_parse_long(ans, 0, 511, &code) < 0)) {
+		sim_reply(cl, "err usage: esc-late <0..%d ms> ok|<0..511>", ESC_LATE_MAX);
+		return;
+	}
+	m->esc_late_ns = v * 1000000LL;
+	m->esc_late_cms = (int)code;
+	sim_reply(cl, "ok");
 }
 
 /* urc-front <count> <line>: that URC in front of the next count answers (0: off). */
@@ -1222,6 +1290,8 @@ static int modem_ctl(struct sim *s, struct sim_client *cl, char *cmd, char *args
 		} else {
 			sim_reply(cl, "err usage: sms-stuck on|off");
 		}
+	} else if (!strcmp(cmd, "esc-late")) {
+		ctl_esc_late(m, cl, args);
 	} else if (!strcmp(cmd, "urc-front")) {
 		ctl_urc_front(m, cl, args);
 	} else if (!strcmp(cmd, "late-end")) {
@@ -1295,6 +1365,8 @@ static void usage(FILE *f, bool full)
 	      "                               for each; 0: off)\n"
 	      "  sms-in <hex> | sms-store <hex> | sms-in-bad | cmti-bogus | sms-list\n"
 	      "  sms-fail <code>|none | sms-stuck on|off\n"
+	      "  esc-late <ms> ok|<code>      the ESC aborting AT+CMGS is answered ms later (OK\n"
+	      "                               or +CMS ERROR: code), host lines read after it\n"
 	      "  sim-pin <pin>                the SIM asks for this PIN (+CPIN: SIM PIN) until\n"
 	      "                               AT+CPIN gives it; 3 wrong ones lock it (PUK)\n"
 	      "  sim-puk                      the SIM is PUK-locked: every AT+CPIN= is refused\n"
@@ -1353,6 +1425,7 @@ int main(int argc, char **argv)
 	m.callees[0].delay_ns = 2LL * 1000000000;
 	sim_timer_init(&m.sim, &m.step, on_step, &m);
 	sim_timer_init(&m.sim, &m.ring, on_ring, &m);
+	sim_timer_init(&m.sim, &m.esc_timer, on_esc_late, &m);
 	ret = sim_start(&m.sim);
 	if (ret < 0)
 		return 1;

@@ -710,6 +710,19 @@ test_sms() {
 	expect OK
 	ctl_ok 'sms-stuck off'
 	ctl_err 'sms-stuck maybe'
+
+	# esc-late: the ESC's answer held back, a command sent meanwhile answered after it
+	ctl_ok 'esc-late 300 500'
+	at 'AT+CMGS=22'
+	expect_prompt
+	printf '\x1b' >&"$PTY_FD"
+	quiet 0.1
+	at AT
+	expect '+CMS ERROR: 500' OK
+	ctl_ok 'esc-late 0 ok'
+	ctl_err 'esc-late 10001 ok'
+	ctl_err 'esc-late 100 maybe'
+	ctl_err 'esc-late 100'
 	at 'AT+CMGS=22'
 	expect_prompt
 	printf '%s\x1a' "$sub" >&"$PTY_FD"

@@ -18,6 +18,18 @@
  * its response.
  * A command queued with GW_AT_F_SYNC (the first after an ESC) takes no final code before
  * its prefixed line: those answer the ESC, however late they come.
+ * After an ESC (an SMS given up at its prompt for a page, or a prompt that never came) the
+ * given-up command owes one final code (27.005 AT+CMGS: ESC aborts the PDU and the modem
+ * answers the AT+CMGS with OK or +CMS ERROR); after an ESC with the body out, how many is
+ * not known. Nothing is sent until the owed code is seen: on a modem that answers the ESC
+ * at once the next command (the page's ATD) leaves on that answer, with no added wait.
+ * The owed state never just times out (issue #13: an ERROR for the ESC that came after a
+ * 200 ms wait was taken as the ATD's, the page counted failed while it was being dialled):
+ * after OWED_MS without the answer (or QUIET_MS of quiet when draining) a probe, AT+CSQ with
+ * GW_AT_F_SYNC, goes first; a modem answers in order, so its +CSQ line proves every earlier
+ * answer came, and final codes before it are dropped. An unanswered probe (PROBE_MS) fails
+ * the next command unsent with GW_AT_TIMEOUT, and the one after gets a new probe: a silent
+ * modem costs a page a bounded wait and an honest failure, never a wrong attribution.
  * Call-progress codes (BUSY, NO CARRIER, ...) end a command only when it was
  * queued with GW_AT_F_DIAL; otherwise they are URCs, because modems send them
  * long after the OK of ATD.
@@ -40,8 +52,13 @@
 #define URC_MAX	   48
 #define TRAIL_MAX  2
 #define ARENA	   8192
-/* how long a command given up with ESC may take to answer it before the next one goes */
+/* how long a command given up with ESC may take to answer it before a probe goes */
 #define OWED_MS 200
+/* the probe that proves the ESC answered: its information line comes after every answer
+   to what was sent before it (AT+CSQ is in 27.007 and in the TETRA PEI) */
+#define PROBE_CMD    "AT+CSQ"
+#define PROBE_PREFIX "+CSQ:"
+#define PROBE_MS     2000 /* as long as an ordinary command (modem, PEI: 2 s) */
 /* a command whose body is out is given this long to be answered before the ESC ... */
 #define GRACE_MS 1500
 /* ... after which every answer is drained until the line is quiet this long */
@@ -105,10 +122,13 @@ struct gw_at {
 	int qhead, qlen;
 	int active; /* queue[qhead] has been written and waits for its final code */
 	int awaiting_prompt;
-	int owed;  /* a command given up with ESC still owes its final code: nothing is sent
-		      until it comes (or OWED_MS passes), so it cannot answer the next one;
-		      OWED_DRAIN: how many is not known, drain until QUIET_MS of quiet */
-	int grace; /* the outstanding command (body out) is given up when its timer fires */
+	int owed;	  /* a command given up with ESC still owes its final code: nothing is sent
+			     until it comes (or a probe has proved it came), so it cannot answer the
+			     next one; OWED_DRAIN: how many is not known, drain until QUIET_MS of quiet,
+			     then probe */
+	int owed_late;	  /* OWED_MS (or QUIET_MS) passed: a probe goes before the next command */
+	int probe_failed; /* the probe got no answer: the next command fails unsent */
+	int grace;	  /* the outstanding command (body out) is given up when its timer fires */
 	struct gw_timer timer;
 
 	char arena[ARENA];
@@ -227,10 +247,10 @@ static int write_raw(struct gw_at *at, const char *buf, size_t len)
 
 static void send_next(struct gw_at *at);
 
-/* End the outstanding command and report r to its owner. */
+/* End the head command (outstanding, or failed unsent) and report r to its owner. */
 static void complete(struct gw_at *at, enum gw_at_result result, int err)
 {
-	assert(at->active && at->qlen > 0);
+	assert(at->qlen > 0);
 	struct cmd *c = &at->queue[at->qhead];
 	gw_at_resp_cb cb = c->cb;
 	void *arg = c->arg;
@@ -254,6 +274,12 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 			gw_event_emit(&e);
 		}
 	}
+	if ((c->flags & GW_AT_F_SYNC) && at->nresp > 0 && at->owed) {
+		/* its information line came after every answer to what went before it */
+		at->owed = 0;
+		at->owed_late = 0;
+		at->probe_failed = 0;
+	}
 	at->active = 0;
 	at->awaiting_prompt = 0;
 	at->grace = 0;
@@ -272,9 +298,10 @@ static void on_timeout(struct gw_loop *loop, void *arg)
 	(void)loop;
 	struct gw_at *at = arg;
 	if (!at->active) {
-		if (at->owed) { /* the ESC's answer never came, or the line is quiet: go on */
-			LOGP(at->cat, GW_LOG_DEBUG, "%s: done waiting after the ESC", at->name);
-			at->owed = 0;
+		if (at->owed) { /* the ESC's answer has not come, or the line is quiet: probe */
+			LOGP(at->cat, GW_LOG_DEBUG, "%s: %s after the ESC: probing", at->name,
+			     at->owed == OWED_DRAIN ? "quiet" : "no answer yet");
+			at->owed_late = 1;
 			send_next(at);
 		}
 		return;
@@ -298,14 +325,58 @@ static void on_timeout(struct gw_loop *loop, void *arg)
 	complete(at, GW_AT_TIMEOUT, 0);
 }
 
-static void send_next(struct gw_at *at)
+static void probe_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 {
-	if (at->owed && !at->active) {
+	(void)arg;
+	if (r->result != GW_AT_ABORTED && at->owed) /* no information line: still unknown */
+		at->probe_failed = 1;
+}
+
+/*
+ * While the given-up command may still answer: nothing goes before OWED_MS (QUIET_MS) has
+ * passed; then a GW_AT_F_SYNC command goes first (the engine's probe, unless the head is
+ * one), and a head command whose probe went unanswered fails unsent. Returns 1 when the
+ * caller must stop (the head was failed, or it waits), 0 when the head may be written.
+ */
+static int owed_gate(struct gw_at *at)
+{
+	if (!at->owed)
+		return 0;
+	if (!at->owed_late) {
 		gw_timer_schedule(at->loop, &at->timer,
 				  at->owed == OWED_DRAIN ? QUIET_MS : OWED_MS);
-		return;
+		return 1;
 	}
+	if (at->queue[at->qhead].flags & GW_AT_F_SYNC)
+		return 0;
+	if (at->probe_failed || at->qlen == QUEUE_LEN) {
+		char sb[SHOWN_MAX];
+		LOGP(at->cat, GW_LOG_WARN, "%s: %s not sent: the answer to the ESC is still owed",
+		     at->name,
+		     shown(at->queue[at->qhead].text, at->queue[at->qhead].flags, sb, sizeof(sb)));
+		at->probe_failed = 0;
+		at->echoed = 0;
+		at->nresp = 0;
+		complete(at, GW_AT_TIMEOUT, 0); /* sends on (a new probe) */
+		return 1;
+	}
+	at->qhead = (at->qhead + QUEUE_LEN - 1) % QUEUE_LEN;
+	at->qlen++;
+	struct cmd *p = &at->queue[at->qhead];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->text, PROBE_CMD, sizeof(PROBE_CMD));
+	memcpy(p->resp_prefix, PROBE_PREFIX, sizeof(PROBE_PREFIX));
+	p->timeout_ms = PROBE_MS;
+	p->flags = GW_AT_F_SYNC;
+	p->cb = probe_done;
+	return 0;
+}
+
+static void send_next(struct gw_at *at)
+{
 	while (!at->active && at->qlen > 0) {
+		if (owed_gate(at))
+			return;
 		struct cmd *c = &at->queue[at->qhead];
 		char buf[CMD_MAX + BODY_MAX + 2];
 		size_t tl = strlen(c->text); /* < CMD_MAX: enqueue checked it */
@@ -432,6 +503,8 @@ void gw_at_flush(struct gw_at *at)
 	at->active = 0;
 	at->awaiting_prompt = 0;
 	at->owed = 0;
+	at->owed_late = 0;
+	at->probe_failed = 0;
 	at->grace = 0;
 	at->collecting = NULL;
 	while (at->qlen > 0) {
@@ -624,8 +697,11 @@ static void process_line(struct gw_at *at, const char *line, size_t len)
 		if (!c && at->owed && !progress) {
 			/* the answer to an ESC (or the given-up command's own result) */
 			LOGP(at->cat, GW_LOG_DEBUG, "%s: '%s' answers the ESC", at->name, line);
-			if (at->owed != OWED_DRAIN)
+			if (at->owed != OWED_DRAIN) {
 				at->owed = 0;
+				at->owed_late = 0;
+				at->probe_failed = 0;
+			}
 			gw_timer_cancel(at->loop, &at->timer);
 			send_next(at); /* draining: waits for QUIET_MS from now */
 			return;

@@ -137,11 +137,13 @@ int gw_at_cancel(struct gw_at *at, gw_at_resp_cb cb, void *arg);
 /*
  * Give up the outstanding command with a body (an SMS) for the urgent one behind it.
  * At or before its "> " prompt: ESC at once, completed with GW_AT_PREEMPTED, and the
- * next command goes when the modem has answered the ESC (or after 200 ms). With its
- * body out: it has 1.5 s to be answered as usual; then ESC, GW_AT_PREEMPTED, and every
- * answer is drained until the line has been quiet 150 ms. Either way no answer of the
- * given-up command is taken for the next one's. Its owner may queue it again.
- * Returns 1 when one is (or will be) given up, else 0.
+ * next command goes as soon as the modem has answered the ESC. With its body out: it has
+ * 1.5 s to be answered as usual; then ESC, GW_AT_PREEMPTED, and every answer is drained
+ * until the line has been quiet 150 ms. No answer after 200 ms, or the quiet: the engine
+ * sends AT+CSQ (GW_AT_F_SYNC) first and the next command goes after its +CSQ line; without
+ * one in 2 s (an ordinary command's time) the next command ends GW_AT_TIMEOUT unsent.
+ * Either way no answer of the given-up command is taken for the next one's. Its owner may
+ * queue it again. Returns 1 when one is (or will be) given up, else 0.
  */
 int gw_at_preempt(struct gw_at *at);
 

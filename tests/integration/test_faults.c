@@ -523,6 +523,47 @@ static void drill_sms_prompt_stuck(void **state)
 }
 
 /*
+ * Issue #13: the SMS page is stuck after its body when the next worker is due, so the SMS is
+ * given up with ESC; the modem answers that ESC only 400 ms later, with +CMS ERROR: 500,
+ * and reads what came meanwhile after it. That error answers the SMS, not the dial: Mikko's
+ * page must go on (he answers and is bridged), not be counted failed while his phone rings.
+ */
+static void drill_esc_answer_late(void **state)
+{
+	(void)state;
+	size_t mp = 0;
+	char reply[128];
+	int cci;
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s noanswer", AINO), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "callee %s answer 1", MIKKO), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sms-stuck on"), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "esc-late 400 500"), 0);
+	assert_int_equal(h_start_rinkid(&rig, CONF), 0);
+	assert_int_equal(h_cmd(&rig.radio, reply, sizeof(reply), "call 2269001"), 0);
+	assert_int_equal(sscanf(reply, "ok cci=%d", &cci), 1);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" AINO ";", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "AT+CMGS=", 3000), 0);
+	/* ring time 5 s, then the SMS's grace (1.5 s), the ESC, its late answer */
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "event sms-abort", 9000), 0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "sms-stuck off"), 0);
+	size_t ep = mp;
+	assert_int_equal(h_wait_event(&rig.modem, &ep, "event esc-answer CMS", 3000), 0);
+	assert_int_equal(h_wait_event(&rig.modem, &mp, "ATD" MIKKO ";", 3000), 0);
+	int got = h_wait_rinkid_event(&rig, 5000, "incident_event", "kind=phone_answered",
+				      "detail~mikko ", NULL);
+	EXPECT_OR_BUG(got == 0, "the ESC's late +CMS ERROR answered a later command: ATD%s; failed",
+		      MIKKO);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "dtmf 4"), 0);
+	assert_int_equal(
+	    h_wait_rinkid_event(&rig, 3000, "incident_event", "kind=bridged", "detail=mikko", NULL),
+	    0);
+	assert_int_equal(h_cmd(&rig.modem, NULL, 0, "esc-late 0 ok"), 0);
+	assert_int_equal(h_cmd(&rig.radio, NULL, 0, "release %d 1", cci), 0);
+	assert_int_equal(h_wait_rinkid_event(&rig, 60000, "incident_end", NULL), 0);
+	strict_check();
+}
+
+/*
  * A rinkid killed between AT+CMGS and the body leaves the modem at the "> " prompt, where it
  * takes every command as message text. Here the prompt is opened before rinkid starts (what
  * drill_kill9_burst hits now and then): rinkid must get the modem ready anyway (its ESC on
@@ -1232,6 +1273,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(drill_modem_silent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_modem_silent_long, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_sms_prompt_stuck, setup, teardown),
+	    cmocka_unit_test_setup_teardown(drill_esc_answer_late, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_db_locked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(drill_kill9_burst, setup, teardown),

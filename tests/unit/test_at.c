@@ -497,8 +497,8 @@ static void test_preempt_prompt(void **state)
 
 /* An SMS whose body is out gets its grace: answered in time, the ATD goes after its
    +CMGS result and gets its own answer. Stuck: ESC after the grace, and the ESC's answer
-   and a late +CMGS are both drained before the ATD goes. And when an ESC at the prompt is
-   not answered, the ATD goes after OWED_MS anyway. */
+   and a late +CMGS are both drained, and a probe answered, before the ATD goes. And when
+   an ESC at the prompt is never answered, nor the probe, the ATD fails unsent. */
 static void test_preempt_result_not_misattributed(void **state)
 {
 	struct fx *f = *state;
@@ -531,20 +531,111 @@ static void test_preempt_result_not_misattributed(void **state)
 	gw_loop_clock_advance(f->loop, 100);
 	feed(f, "\r\nERROR\r\n");
 	gw_loop_clock_advance(f->loop, 149);
-	assert_null(strstr(f->written, "ATD3;"));
+	assert_null(strstr(f->written, "AT+CSQ"));
 	gw_loop_clock_advance(f->loop, 1);
-	assert_non_null(strstr(f->written, "ATD3;"));
+	/* quiet: a probe proves the line is in step; a late answer before its own is dropped */
+	assert_null(strstr(f->written, "ATD3;"));
+	assert_non_null(strstr(f->written, "\x1b"
+					   "AT+CSQ\r"));
+	feed(f, "\r\nOK\r\n\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+	assert_non_null(strstr(f->written, "AT+CSQ\rATD3;\r"));
 	feed(f, "\r\nOK\r\n");
 	assert_int_equal(f->result, GW_AT_OK);
-	/* a silent ESC: the next prompt command given up, then nothing comes back */
+	/* a silent ESC: the next prompt command given up, then nothing comes back; the probe
+	   after 200 ms goes unanswered for 2 s and the ATD fails unsent */
+	int ncb = f->ncb;
 	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
 	gw_at_cmd(f->at, "ATD2;", NULL, 1000, GW_AT_F_URGENT, on_resp, f);
 	assert_int_equal(gw_at_preempt(f->at), 1);
-	assert_null(strstr(f->written, "ATD2;"));
+	assert_int_equal(f->ncb, ncb + 1);
+	size_t probes = 0;
+	for (const char *p = f->written; (p = strstr(p, "AT+CSQ\r")) != NULL; p++)
+		probes++;
 	gw_loop_clock_advance(f->loop, 199);
 	assert_null(strstr(f->written, "ATD2;"));
 	gw_loop_clock_advance(f->loop, 1);
-	assert_non_null(strstr(f->written, "ATD2;"));
+	size_t now = 0;
+	for (const char *p = f->written; (p = strstr(p, "AT+CSQ\r")) != NULL; p++)
+		now++;
+	assert_int_equal(now, probes + 1);
+	gw_loop_clock_advance(f->loop, 1999);
+	assert_int_equal(f->ncb, ncb + 1);
+	gw_loop_clock_advance(f->loop, 1);
+	assert_int_equal(f->ncb, ncb + 2);
+	assert_int_equal(f->result, GW_AT_TIMEOUT);
+	assert_null(strstr(f->written, "ATD2;"));
+}
+
+/*
+ * A peer that answers in order, as a modem on a serial line does: every command written after
+ * from (CR-terminated) gets its answer once the earlier ones have theirs. AT+CSQ is answered
+ * with its information line and OK, anything else with the text given for it.
+ */
+static void answer_written(struct fx *f, size_t *from, const char *answer)
+{
+	char *cr;
+	while ((cr = strchr(f->written + *from, '\r')) != NULL) {
+		size_t n = (size_t)(cr - (f->written + *from));
+		int csq = n == 6 && strncmp(f->written + *from, "AT+CSQ", 6) == 0;
+		*from += n + 1;
+		feed(f, csq ? "\r\n+CSQ: 20,99\r\n\r\nOK\r\n" : answer);
+	}
+}
+
+/*
+ * Issue #13: the answer to the ESC that gave up an SMS at its prompt may come later than the
+ * engine waits for it. It is never taken as the next command's (the page's ATD): that one
+ * gets its own answer, whatever the ESC's was and however late. Without any answer to the
+ * ESC, the ATD does not go out at all, and ends unanswered in bounded time.
+ */
+static void test_late_esc_answer_not_taken(void **state)
+{
+	struct fx *f = *state;
+	static const char *const late[] = {"\r\nERROR\r\n", "\r\n+CMS ERROR: 500\r\n",
+					   "\r\nOK\r\n"};
+	for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+		f->wlen = 0;
+		f->written[0] = '\0';
+		f->ncb = 0;
+		gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
+		gw_at_cmd(f->at, "ATD1;", NULL, 1000, GW_AT_F_URGENT | GW_AT_F_DIAL, on_resp, f);
+		assert_int_equal(gw_at_preempt(f->at), 1);
+		assert_int_equal(f->ncb, 1);
+		assert_int_equal(f->result, GW_AT_PREEMPTED);
+		size_t from = strlen(f->written); /* "AT+CMGS=22\r\x1b": the ESC */
+		assert_int_equal(f->written[from - 1], 0x1b);
+		/* the ESC is answered 250 ms later, the rest in turn */
+		gw_loop_clock_advance(f->loop, 250);
+		feed(f, late[i]);
+		answer_written(f, &from, "\r\nNO CARRIER\r\n");
+		gw_loop_clock_advance(f->loop, 300);
+		answer_written(f, &from, "\r\nNO CARRIER\r\n");
+		assert_non_null(strstr(f->written, "ATD1;\r"));
+		assert_int_equal(f->ncb, 2);
+		assert_int_equal(f->result, GW_AT_NO_CARRIER); /* the ATD's own answer */
+	}
+	/* an ESC nobody answers: the ATD is not sent on a line whose state is unknown */
+	f->wlen = 0;
+	f->written[0] = '\0';
+	f->ncb = 0;
+	gw_at_cmd_prompt(f->at, "AT+CMGS=22", "0011", "+CMGS:", 5000, on_resp, f);
+	gw_at_cmd(f->at, "ATD2;", NULL, 1000, GW_AT_F_URGENT | GW_AT_F_DIAL, on_resp, f);
+	assert_int_equal(gw_at_preempt(f->at), 1);
+	for (int ms = 0; ms < 5000 && f->ncb < 2; ms += 10)
+		gw_loop_clock_advance(f->loop, 10);
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->result, GW_AT_TIMEOUT);
+	assert_null(strstr(f->written, "ATD2;"));
+	/* when the modem is back, the next command gets its own answer, not the ESC's */
+	size_t from = strlen(f->written);
+	gw_at_cmd(f->at, "ATD3;", NULL, 1000, GW_AT_F_URGENT | GW_AT_F_DIAL, on_resp, f);
+	feed(f, "\r\nERROR\r\n");
+	for (int k = 0; k < 50 && f->ncb < 3; k++) {
+		gw_loop_clock_advance(f->loop, 10);
+		answer_written(f, &from, "\r\nBUSY\r\n");
+	}
+	assert_int_equal(f->ncb, 3);
+	assert_int_equal(f->result, GW_AT_BUSY);
 }
 
 static void test_stuck_prompt_escaped(void **state)
@@ -646,6 +737,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_urgent_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_not_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_drops_earlier_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_late_esc_answer_not_taken, setup, teardown),
 	    cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests_name("at", tests, NULL, NULL);

@@ -782,6 +782,9 @@ static void test_page_preempts_stuck_sms(void **state)
 	/* the modem never gives the prompt; an authority call must be dialled anyway */
 	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
 	assert_int_equal(pty_peer_until(&f->dev, 0x1b, body, sizeof(body), 1000), 1);
+	/* no answer to the ESC: a probe makes sure none is still on its way (issue #13) */
+	expect(f, "AT+CSQ");
+	reply(f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
 	expect(f, "ATD0401234567;");
 	reply(f, "\r\nOK\r\n");
 	/* the SMS is queued again behind the call's first poll */
@@ -791,6 +794,34 @@ static void test_page_preempts_stuck_sms(void **state)
 		assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 1000), 1);
 	}
 	assert_string_equal(line, "AT+CMGS=22");
+}
+
+/*
+ * Issue #13: the SMS given up for a page answers its ESC late, with +CMS ERROR: an in-order
+ * modem still busy with the ESC answers it only when the next line comes, then that line.
+ * That error is not the ATD's answer: the page is dialled, not ended as failed.
+ */
+static void test_late_esc_error_not_the_pages(void **state)
+{
+	struct fx *f = *state;
+	char body[512], line[64];
+	assert_int_equal(gw_modem_send_sms(f->m, "+358401234567", "Hälytys 5", on_sent, NULL), 1);
+	expect(f, "AT+CMGS=22");
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	assert_int_equal(pty_peer_until(&f->dev, 0x1b, body, sizeof(body), 1000), 1);
+	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 3000), 1);
+	reply(f, "\r\n+CMS ERROR: 500\r\n");
+	if (strcmp(line, "AT+CSQ") == 0) { /* whatever the driver sends first is answered */
+		reply(f, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+		assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 3000), 1);
+	}
+	assert_string_equal(line, "ATD0401234567;");
+	reply(f, "\r\nOK\r\n");
+	/* the driver goes on after the ATD's answer (its call list, or the SMS again) */
+	int more = pty_peer_line(&f->dev, line, sizeof(line), 1000);
+	assert_int_equal(f->ended, 0);
+	assert_int_equal(more, 1);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
 }
 
 static void test_hangup_before_atd_left(void **state)
@@ -1651,6 +1682,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ready_after_prompt_left_open, setup_at_prompt,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_page_preempts_stuck_sms, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_late_esc_error_not_the_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hangup_before_atd_left, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_modem_is_restarted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sms_send, setup, teardown),
