@@ -246,7 +246,7 @@ RUN_TEST   := tests/run-test.sh
 UNIT_RUNS  := $(UNIT_BINS:build/san/unit/%=unit-%)
 INTEG_RUNS := $(INTEG_BINS:build/san/integ/%=integ-%)
 # The firmware steps (FW_RUNS) are defined after firmware/firmware.mk is included.
-TEST_RUNS   = lint $(UNIT_RUNS) $(INTEG_RUNS) browser $(FW_RUNS) $(SMOKE_RUNS) soak-short \
+TEST_RUNS   = lint $(UNIT_RUNS) $(INTEG_RUNS) sim-selftest browser $(FW_RUNS) $(SMOKE_RUNS) soak-short \
 	      model-south-savo
 # Run alone, after the others: install-check rebuilds what bakes PREFIX in, deb packs.
 TEST_LAST  := install-check deb
@@ -366,6 +366,9 @@ model-south-savo: build/san/model/oncall_query build/san/bin/rinkictl
 	@/usr/bin/python3 tests/model/test_south_savo.py
 run/model-south-savo: build/san/model/oncall_query build/san/bin/rinkictl FORCE
 	@$(RUN_TEST) model-south-savo /usr/bin/python3 tests/model/test_south_savo.py
+
+run/sim-selftest: build/san/bin/tetra-sim build/san/bin/modem-sim FORCE
+	@$(RUN_TEST) sim-selftest tools/sim-selftest.sh build/san/bin
 
 run/lint: build/rinkictl FORCE
 	+@$(RUN_TEST) lint $(MAKE) --no-print-directory lint
