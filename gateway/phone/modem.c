@@ -1027,6 +1027,11 @@ const char *gw_modem_down_reason(const struct gw_modem *m)
 	return m->down_why;
 }
 
+const struct gw_at_stats *gw_modem_link_stats(const struct gw_modem *m)
+{
+	return gw_at_stats(m->at);
+}
+
 static int at_write(void *arg, const void *buf, size_t len)
 {
 	struct gw_modem *m = arg;

@@ -146,6 +146,11 @@ void gw_modem_health(const struct gw_modem *m, struct gw_modem_health *out);
    the ready(0) callback for the reason. */
 const char *gw_modem_down_reason(const struct gw_modem *m);
 
+struct gw_at_stats; /* link/at.h */
+/* The counters of the modem's AT link (lines read, URCs, commands written, time-outs);
+   valid while m lives, across port reopens. */
+const struct gw_at_stats *gw_modem_link_stats(const struct gw_modem *m);
+
 /* Parse one "+CLCC: id,dir,stat,mode,mpty[,number,type...]" line. Returns 0 or -EINVAL. */
 struct gw_modem_clcc {
 	int id, dir, stat, mode, mpty;

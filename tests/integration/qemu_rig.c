@@ -14,7 +14,10 @@
  * advances with the instructions it executes (32 ns each, about its 25 MHz) and, only while
  * the guest sleeps, with the host's time. Without it the guest clock is the host's: a QEMU the
  * host does not schedule for a while finds its watchdog expired and its timers run out, and
- * the board resets or drops frames though the firmware did nothing wrong.
+ * the board resets or drops frames though the firmware did nothing wrong. With it, a wake-up
+ * the host schedules late still moves the guest's clock on by the whole delay at once, which
+ * a firmware clock that counts SysTick interrupts does not see (firmware/hal/mps2/hal_mps2.c);
+ * qrig_starve() makes such a host on purpose, by stopping QEMU in short pulses.
  */
 #include "qemu_rig.h"
 
@@ -273,7 +276,7 @@ int qrig_init(struct qrig *r, const char *tag, const char *elf, unsigned pace_ba
 	static bool hooked;
 
 	memset(r, 0, sizeof(*r));
-	r->qemu = r->bridge = -1;
+	r->qemu = r->bridge = r->starver = -1;
 	r->elf = elf;
 	r->pace_baud = pace_baud;
 	if (access(elf, R_OK) != 0) {
@@ -342,6 +345,41 @@ fail:
 	return -1;
 }
 
+int qrig_starve(struct qrig *r, unsigned stop_ms, unsigned run_ms)
+{
+	pid_t parent = getpid(), q = r->qemu;
+
+	if (q <= 0 || r->starver > 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		r->starver = pid;
+		return 0;
+	}
+	child_dies_with_parent(parent);
+	for (;;) {
+		kill(q, SIGSTOP);
+		qrig_sleep_ms(stop_ms);
+		kill(q, SIGCONT);
+		qrig_sleep_ms(run_ms);
+	}
+}
+
+void qrig_unstarve(struct qrig *r)
+{
+	pid_t p = r->starver;
+
+	if (p <= 0)
+		return;
+	r->starver = -1;
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	if (r->qemu > 0)
+		kill(r->qemu, SIGCONT); /* the child may have died between its STOP and CONT */
+}
+
 void qrig_kill_qemu(struct qrig *r)
 {
 	if (r->qemu > 0)
@@ -350,6 +388,7 @@ void qrig_kill_qemu(struct qrig *r)
 
 void qrig_stop(struct qrig *r)
 {
+	qrig_unstarve(r);
 	stop_child(&r->bridge, SIGTERM);
 	stop_child(&r->qemu, SIGTERM);
 }

@@ -24,6 +24,7 @@ struct qrig {
 	int nfiles;
 	const char *sock, *tty, *qemu_log, *out; /* paths in files[]: tty is the host's port */
 	volatile pid_t qemu, bridge;
+	volatile pid_t starver; /* qrig_starve() child, or -1 */
 };
 
 /*
@@ -44,10 +45,21 @@ const char *qrig_path(struct qrig *r, const char *name);
  */
 int qrig_start(struct qrig *r);
 
+/*
+ * Starve QEMU as a loaded host does, in pulses: a child stops QEMU (SIGSTOP) for stop_ms, lets
+ * it run (SIGCONT) for run_ms, and so on until qrig_unstarve(). Returns 0, or -1 (no QEMU, or
+ * already starving it).
+ */
+int qrig_starve(struct qrig *r, unsigned stop_ms, unsigned run_ms);
+
+/* End qrig_starve(): kill its child by pid and let QEMU run. Async-signal-safe; idempotent. */
+void qrig_unstarve(struct qrig *r);
+
 /* SIGKILL QEMU now, without reaping it (the board vanishes at once); qrig_stop() reaps. */
 void qrig_kill_qemu(struct qrig *r);
 
-/* Stop the bridge, then QEMU: SIGTERM, SIGKILL after 2 s. Async-signal-safe; idempotent. */
+/* End a starving (qrig_unstarve), stop the bridge, then QEMU: SIGTERM, SIGKILL after 2 s.
+ * Async-signal-safe; idempotent. */
 void qrig_stop(struct qrig *r);
 
 /* qrig_stop(), then remove the registered files and the run directory. Idempotent. */

@@ -258,9 +258,13 @@ static void new_call_works(size_t *rp, size_t *mp, int nth)
 
 static void check_fds(int before, const char *what)
 {
-	/* the loop may hold a short-lived fd (roster check) at any instant: settle first */
-	h_pump(&rig, 300);
+	/* the loop may hold a short-lived fd (roster check) at any instant: a count that differs
+	   must stay so for a while (bounded, 3 s) to count */
 	int after = h_fd_count(rig.rinkid);
+	for (int64_t t0 = mono_ms(); after != before && mono_ms() - t0 < 3000;) {
+		h_pump(&rig, 50);
+		after = h_fd_count(rig.rinkid);
+	}
 	printf("  fds of rinkid: %d before, %d after %s\n", before, after, what);
 	if (after != before) {
 		char cmd[96];
@@ -597,6 +601,7 @@ static void drill_db_locked(void **state)
 	sqlite3_busy_timeout(h, 2000);
 	assert_int_equal(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
 	int64_t t0 = mono_ms();
+	int kept0 = h_log_count(&rig, "spool kept");
 
 	/* a whole incident while nobody else may write */
 	bridged_call(&rp, &mp, 1);
@@ -608,18 +613,19 @@ static void drill_db_locked(void **state)
 	char spool[200];
 	snprintf(spool, sizeof(spool), "%s-spool", rig.db);
 	int spooled = h_log_count(&rig, "spool");
-	/* hold the lock a few seconds longer than the incident took */
-	while (mono_ms() - t0 < 4000)
-		h_pump(&rig, 100);
+	/* hold the lock until a replay of the spool has failed on it (housekeeping tries every
+	   2 s) */
+	assert_int_equal(h_wait_log_count(&rig, "spool kept", kept0 + 1, 10000), 0);
 	printf("  database locked for %lld ms during a whole incident; %d spool line(s) in the "
 	       "log\n",
 	       (long long)(mono_ms() - t0), spooled);
 	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
+	int64_t unlocked = mono_ms();
 
 	assert_int_equal(
 	    h_wait_rinkid_event(&rig, 5000, "db", "spooling=false", "replayed=true", NULL), 0);
-	printf("  replayed %lld ms after the unlock\n", (long long)(mono_ms() - t0 - 4000));
+	printf("  replayed %lld ms after the unlock\n", (long long)(mono_ms() - unlocked));
 
 	struct logged l;
 	read_replayed_incident(&l);
@@ -867,6 +873,7 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	int incidents = raw_incident_count();
 	int replays = h_ev_count(&rig, "db", "replayed=true", NULL);
 	int warned = h_log_count(&rig, "call-log writes go to");
+	int kept0 = h_log_count(&rig, "spool kept");
 
 	sqlite3 *h;
 	assert_int_equal(sqlite3_open(rig.db, &h), SQLITE_OK);
@@ -893,7 +900,8 @@ static int64_t disk_full_round(size_t *rp, size_t *mp, int nth)
 	assert_int_equal(
 	    h_wait_ev_count(&rig, nth, 3000, "incident_end", "outcome=completed", NULL), 0);
 	assert_int_equal(h_wait_log_count(&rig, "call-log writes go to", warned + 1, 1000), 0);
-	h_pump(&rig, 2500); /* at least one replay attempt while still full */
+	/* at least one replay attempt while still full (housekeeping tries every 2 s) */
+	assert_int_equal(h_wait_log_count(&rig, "spool kept", kept0 + 1, 10000), 0);
 	off_t spooled = file_size(spool);
 	printf("  spool %lld bytes; log lines: %d 'disk I/O error', %d 'LOST', %d 'spool "
 	       "kept'\n",
@@ -1085,16 +1093,21 @@ static void drill_board_silent(void **state)
 	const char *p = strstr(text, "polls ");
 	assert_non_null(p);
 	polls0 = strtol(p + 6, NULL, 10);
-	h_pump(&rig, 1000);
-	assert_int_equal(rinkictl_status(text, sizeof(text)), 0);
-	p = strstr(text, "polls ");
-	assert_non_null(p);
-	polls1 = strtol(p + 6, NULL, 10);
+	/* polled again: three more answered polls (heartbeat every 200 ms), status healthy */
+	int64_t t1 = mono_ms();
+	do {
+		h_pump(&rig, 100);
+		assert_true(rinkictl_status(text, sizeof(text)) >= 0);
+		p = strstr(text, "polls ");
+		assert_non_null(p);
+		polls1 = strtol(p + 6, NULL, 10);
+	} while (polls1 - polls0 < 3 && mono_ms() - t1 < BOARD_BACK_BOUND_MS);
 	printf("  board resumed (SIGCONT): up again after %lld ms (bound %d); polls %ld -> %ld in "
-	       "1 s; call still %s\n",
-	       (long long)took, BOARD_BACK_BOUND_MS, polls0, polls1,
+	       "%lld ms; call still %s\n",
+	       (long long)took, BOARD_BACK_BOUND_MS, polls0, polls1, (long long)(mono_ms() - t1),
 	       strstr(text, "BRIDGED") ? "BRIDGED" : "NOT BRIDGED");
-	assert_true(polls1 - polls0 >= 3); /* heartbeat every 200 ms */
+	assert_true(polls1 - polls0 >= 3);
+	assert_int_equal(rinkictl_status(text, sizeof(text)), 0);
 	assert_non_null(strstr(text, "BRIDGED"));
 
 	/* 2. gone: QEMU killed (the pty goes with socat), then a fresh board */

@@ -5,12 +5,13 @@
  * the same pty reads the board's test registers and injects input levels; it is used only while
  * gw_io is idle (no job in flight and the loop not running), so the two masters never share the
  * line. Covers identity, heartbeat, PTT and LEDs down to the output pins, squelch and spare
- * inputs (levels and short pulses), a board that stops answering (watchdog reset), and a board
- * killed and started again. A 10 ms timer shows that the loop keeps its timers while a poll is
- * in flight. Nothing here depends on the machine's speed: the test waits (bounded) for events
- * that must come (N polls, N ticks, the board up or down) and counts them against each other or
- * the loop's clock; wall-time lateness is printed, never asserted. QEMU and socat are run by
- * tests/integration/qemu_rig.c, which kills them by pid on every exit path.
+ * inputs (levels and short pulses), a board QEMU the host starves in pulses, a board that
+ * stops answering (watchdog reset), and a board killed and started again. A 10 ms timer shows that
+ * the loop keeps its timers while a poll is in flight. Nothing here depends on the machine's speed:
+ * the test waits (bounded) for events that must come (N polls, N ticks, the board up or down) and
+ * counts them against each other or the loop's clock; wall-time lateness is printed, never
+ * asserted. QEMU and socat are run by tests/integration/qemu_rig.c, which kills them by pid on
+ * every exit path.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -409,6 +410,39 @@ static void test_heartbeat(void **state)
 	set_hreg(RINKI_HREG_HB_TIMEOUT_MS, RINKI_HB_TIMEOUT_DEFAULT);
 }
 
+/*
+ * A host that starves QEMU, as a loaded machine does (stopped 20 ms, then 2 ms to run, over and
+ * over): gw_io keeps polling, every poll is answered, and the board neither resets nor counts a
+ * CRC or frame error. (It used to reset by its watchdog: its clock counted SysTick interrupts,
+ * which a late QEMU coalesces; the poll in flight was lost with it. Issue #12.)
+ */
+static void test_board_starved(void **state)
+{
+	(void)state;
+	quiesce();
+	struct gw_io_status st0 = io_status();
+	size_t log0 = t.loglen;
+	int64_t t0 = now_us();
+
+	assert_int_equal(qrig_starve(&rig, 20, 2), 0);
+	want_polls = st0.polls + 30;
+	int rc = run_until(polls_seen, BOUND_MS);
+	qrig_unstarve(&rig);
+	quiesce();
+	struct gw_io_status st1 = io_status();
+	print_message("starved QEMU (20 ms stopped, 2 ms run): %u polls answered, %u failed in "
+		      "%lld ms; boot count %u -> %u\n",
+		      st1.polls - st0.polls, st1.failures - st0.failures,
+		      (long long)(now_us() - t0) / 1000, st0.boot_count, st1.boot_count);
+	assert_true(rc >= 0);
+	assert_int_equal(st1.failures, st0.failures);
+	assert_int_equal(st1.boot_count, st0.boot_count);
+	assert_int_equal(st1.wdt_resets, st0.wdt_resets);
+	assert_int_equal(st1.crc_errors, st0.crc_errors);
+	assert_int_equal(st1.frame_errors, st0.frame_errors);
+	assert_null(strstr(t.log + log0, "I/O board restarted"));
+}
+
 static bool board_ptt_on(void)
 {
 	struct gw_io_status st = io_status();
@@ -713,11 +747,11 @@ static void test_free_releases_ptt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_identity),	     cmocka_unit_test(test_heartbeat),
-	    cmocka_unit_test(test_ptt_and_leds),     cmocka_unit_test(test_squelch),
-	    cmocka_unit_test(test_inline_poll_cost), cmocka_unit_test(test_board_stalls),
-	    cmocka_unit_test(test_board_killed),     cmocka_unit_test(test_free_releases_ptt),
-	    cmocka_unit_test(qrig_test_log_clean),
+	    cmocka_unit_test(test_identity),	      cmocka_unit_test(test_heartbeat),
+	    cmocka_unit_test(test_board_starved),     cmocka_unit_test(test_ptt_and_leds),
+	    cmocka_unit_test(test_squelch),	      cmocka_unit_test(test_inline_poll_cost),
+	    cmocka_unit_test(test_board_stalls),      cmocka_unit_test(test_board_killed),
+	    cmocka_unit_test(test_free_releases_ptt), cmocka_unit_test(qrig_test_log_clean),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/loop.h"
@@ -42,11 +43,49 @@ static inline const char *pty_peer_open(struct pty_peer *p, struct gw_loop *loop
 	return ptsname(p->master);
 }
 
+/* CLOCK_MONOTONIC in ms: the helpers' bounds are real time, whatever the loop's clock. */
+static inline int64_t pty_peer_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Loop callback of pty_peer_watch(): take what the driver wrote into p->in. */
+static inline void pty_peer_readable(struct gw_loop *loop, int fd, short revents, void *arg)
+{
+	struct pty_peer *p = arg;
+	(void)loop;
+	(void)revents;
+	ssize_t r = read(fd, p->in + p->inlen, sizeof(p->in) - p->inlen - 1);
+	if (r > 0)
+		p->inlen += (size_t)r;
+}
+
+/*
+ * Put the master in p's loop: every wait (pty_peer_until, pty_peer_run) then ends as soon as
+ * the driver's bytes arrive instead of at the end of a 10 ms poll. Call pty_peer_unwatch()
+ * before closing p->master while the loop lives.
+ */
+static inline void pty_peer_watch(struct pty_peer *p)
+{
+	assert_int_equal(gw_loop_add_fd(p->loop, p->master, POLLIN, pty_peer_readable, p), 0);
+}
+
+static inline void pty_peer_unwatch(struct pty_peer *p)
+{
+	gw_loop_del_fd(p->loop, p->master);
+}
+
 /* Bytes the driver wrote up to and including term (e.g. Ctrl-Z after an SMS body), without
    term, into buf. Returns 1, or 0 when term did not come within about ms milliseconds. */
 static inline int pty_peer_until(struct pty_peer *p, char term, char *buf, size_t len, int ms)
 {
-	for (int i = 0; i < ms / 10 + 1; i++) {
+	int64_t end = pty_peer_mono_ms() + ms;
+	for (;;) {
+		ssize_t r = read(p->master, p->in + p->inlen, sizeof(p->in) - p->inlen - 1);
+		if (r > 0)
+			p->inlen += (size_t)r;
 		char *t = memchr(p->in, term, p->inlen);
 		if (t) {
 			size_t n = (size_t)(t - p->in);
@@ -55,12 +94,11 @@ static inline int pty_peer_until(struct pty_peer *p, char term, char *buf, size_
 			p->inlen -= n + 1;
 			return 1;
 		}
-		gw_loop_run_once(p->loop, 10);
-		ssize_t r = read(p->master, p->in + p->inlen, sizeof(p->in) - p->inlen - 1);
-		if (r > 0)
-			p->inlen += (size_t)r;
+		int64_t left = end - pty_peer_mono_ms();
+		if (left < 0)
+			return 0;
+		gw_loop_run_once(p->loop, left < 10 ? (int)left : 10);
 	}
-	return 0;
 }
 
 /* Next complete line the driver wrote (CR-terminated) into line, running the loop meanwhile;
@@ -85,10 +123,12 @@ static inline void pty_peer_send(struct pty_peer *p, const char *s)
 	assert_int_equal(write(p->master, s, strlen(s)), (ssize_t)strlen(s));
 }
 
+/* Run the loop for ms milliseconds of real time. */
 static inline void pty_peer_run(struct pty_peer *p, int ms)
 {
-	for (int i = 0; i < ms / 5; i++)
-		gw_loop_run_once(p->loop, 5);
+	int64_t end = pty_peer_mono_ms() + ms;
+	for (int64_t left = ms; left > 0; left = end - pty_peer_mono_ms())
+		gw_loop_run_once(p->loop, left < 5 ? (int)left : 5);
 }
 
 #endif

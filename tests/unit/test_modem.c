@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "link/at.h"
 #include "phone/modem.h"
 #include "pty_peer.h"
 #include "phone/sms.h"
@@ -149,6 +150,7 @@ static struct fx *open_modem(const char *vendor)
 	memset(&f, 0, sizeof(f));
 	f.loop = gw_loop_new();
 	const char *path = pty_peer_open(&f.dev, f.loop);
+	pty_peer_watch(&f.dev); /* waits end when the driver's bytes arrive */
 	gw_conf_defaults(&f.conf);
 	snprintf(f.conf.modem_vendor, sizeof(f.conf.modem_vendor), "%s", vendor);
 	snprintf(f.conf.modem_port, sizeof(f.conf.modem_port), "%s", path);
@@ -753,23 +755,88 @@ static void test_vendor_urcs_are_not_answers(void **state)
 	test_health(state);
 }
 
+/* Freeze the loop's clock where it is: from here timers run only on advance(). */
+static void freeze(struct fx *f)
+{
+	gw_loop_clock_override(f->loop, gw_loop_now_ms(f->loop), gw_loop_wall_ms(f->loop));
+}
+
+static void advance(struct fx *f, int ms)
+{
+	gw_loop_clock_advance(f->loop, ms);
+}
+
+/* Lines in s (CRLF-framed, empty ones not counted): what the AT link counts when it reads s. */
+static unsigned count_lines(const char *s)
+{
+	unsigned n = 0;
+	for (const char *p = s; *p;) {
+		size_t len = strcspn(p, "\r\n");
+		n += len > 0;
+		p += len;
+		p += strspn(p, "\r\n");
+	}
+	return n;
+}
+
+/* reply(), then run the loop until the driver has read every line of s (bounded, 3 s). */
+static void reply_read(struct fx *f, const char *s)
+{
+	unsigned want = gw_modem_link_stats(f->m)->lines_in + count_lines(s);
+	reply(f, s);
+	int64_t end = pty_peer_mono_ms() + 3000;
+	while (gw_modem_link_stats(f->m)->lines_in < want) {
+		if (pty_peer_mono_ms() > end)
+			fail_msg("the driver did not read '%s'", s);
+		gw_loop_run_once(f->loop, 10);
+	}
+}
+
+/*
+ * On the frozen clock: move it on from timer to timer (at most max_ms in all) until the driver
+ * has written a command, then fail unless that line starts with want.
+ */
+static void expect_next_timer(struct fx *f, const char *want, int64_t max_ms)
+{
+	unsigned cmds = gw_modem_link_stats(f->m)->cmds;
+	int64_t moved = 0;
+	for (int i = 0; gw_modem_link_stats(f->m)->cmds == cmds; i++) {
+		int64_t next = gw_loop_next_timer_ms(f->loop);
+		if (next < 0 || moved + next > max_ms || i > 1000)
+			fail_msg("waiting for '%s': nothing written in %lld ms (next timer %lld)",
+				 want, (long long)moved, (long long)next);
+		advance(f, (int)next);
+		gw_loop_run_once(f->loop, 0); /* and what the timers deferred */
+		moved += next;
+	}
+	expect(f, want);
+}
+
 static void test_silent_modem_is_restarted(void **state)
 {
 	struct fx *f = *state;
-	char line[64];
-	/* after the idle time a probe; three unanswered, then AT+CFUN=1,1 (no call exists) */
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 3000), 1);
-		assert_string_equal(line, "AT");
-	}
-	expect(f, "AT+CFUN=1,1");
-	reply(f, "\r\nOK\r\n");
-	/* the port is reopened: ESC first, then the init starts over */
-	expect_esc(f);
-	expect(f, "AT");
-	assert_int_equal(f->ready, 0);
+	/* after the idle time a probe; three unanswered (each given up after the command
+	   time-out), then AT+CFUN=1,1 (no call exists); all on the loop's frozen clock */
+	freeze(f);
+	expect_next_timer(f, "AT", f->conf.modem_probe_idle_s * 1000);
+	for (int i = 0; i < 2; i++)
+		expect_next_timer(f, "AT", 10000);
+	expect_next_timer(f, "AT+CFUN=1,1", 10000);
+	reply_read(f, "\r\nOK\r\n");
+	/* the port is closed and, after the serial layer's back-off, reopened: ESC first, then
+	   the init starts over once the line has settled */
 	struct gw_modem_health h;
 	gw_modem_health(f->m, &h);
+	assert_int_equal(h.port_up, 0);
+	for (int64_t moved = 0; !h.port_up; gw_modem_health(f->m, &h)) {
+		int64_t next = gw_loop_next_timer_ms(f->loop);
+		assert_true(next >= 0 && moved + next <= 10000);
+		advance(f, (int)next);
+		moved += next;
+	}
+	expect_esc(f);
+	expect_next_timer(f, "AT", 1000);
+	assert_int_equal(f->ready, 0);
 	assert_int_equal(h.recoveries, 1);
 }
 
@@ -827,17 +894,19 @@ static void test_late_esc_error_not_the_pages(void **state)
 static void test_hangup_before_atd_left(void **state)
 {
 	struct fx *f = *state;
-	char line[64];
+	int64_t idle = f->conf.modem_probe_idle_s * 1000;
 	/* the modem goes quiet: rinki's liveness probe is outstanding, unanswered */
-	expect(f, "AT");
+	freeze(f);
+	expect_next_timer(f, "AT", idle);
 	/* the ATD waits behind it; the call is given up before the ATD ever left */
 	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
 	assert_int_equal(gw_modem_hangup(f->m), 0);
 	assert_int_equal(f->ended, 1);
 	assert_int_equal(f->end_why, GW_MODEM_END_LOCAL);
-	reply(f, "\r\nOK\r\n");
-	/* nothing follows: no ATD, and no AT+CHUP for a call that never started */
-	assert_int_equal(pty_peer_line(&f->dev, line, sizeof(line), 500), 0);
+	reply_read(f, "\r\nOK\r\n");
+	/* nothing follows: no ATD, and no AT+CHUP for a call that never started; the next
+	   line is the next liveness probe */
+	expect_next_timer(f, "AT", idle);
 }
 
 static void test_local_hangup_and_bad_numbers(void **state)
@@ -863,6 +932,7 @@ static void test_port_lost(void **state)
 	struct fx *f = *state;
 	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
 	expect(f, "ATD0401234567;");
+	pty_peer_unwatch(&f->dev);
 	close(f->dev.master);
 	f->dev.master = open("/dev/null", O_RDWR);
 	run_for(f, 50);
@@ -1131,10 +1201,12 @@ static void test_incoming_reported_once_and_rejected(void **state)
 static void test_ring_without_caller_id(void **state)
 {
 	struct fx *f = *state;
-	reply(f, "\r\nRING\r\n");
-	run_for(f, 500);
+	freeze(f);
+	reply_read(f, "\r\nRING\r\n");
+	/* no +CLIP within a second: reported without a number, at that second */
+	advance(f, 999);
 	assert_int_equal(f->incoming, 0);
-	run_for(f, 700);
+	advance(f, 1);
 	assert_int_equal(f->incoming, 1);
 	assert_string_equal(f->in_number, "");
 }
@@ -1191,17 +1263,6 @@ static void test_ceer_parse(void **state)
 	assert_int_equal(gw_modem_parse_ceer("+CLCC: 1", t, sizeof(t)), -EINVAL);
 }
 
-/* Freeze the loop's clock where it is: from here timers run only on advance(). */
-static void freeze(struct fx *f)
-{
-	gw_loop_clock_override(f->loop, gw_loop_now_ms(f->loop), gw_loop_wall_ms(f->loop));
-}
-
-static void advance(struct fx *f, int ms)
-{
-	gw_loop_clock_advance(f->loop, ms);
-}
-
 /*
  * The call just hung up reports its end late, after the next page's ATD: Huawei ^CEND
  * (same call id 1 as the new call), NO CARRIER before or after the ATD's OK, Quectel's
@@ -1229,8 +1290,7 @@ static void test_stale_end_report_does_not_end_next_call(void **state)
 		run_for(f, 20);
 		assert_int_equal(gw_modem_hangup(f->m), 0);
 		expect(f, "AT+CHUP");
-		reply(f, "\r\nOK\r\n");
-		run_for(f, 20);
+		reply_read(f, "\r\nOK\r\n");
 		f->ended = 0;
 		/* the next worker is paged at once */
 		assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
@@ -1240,27 +1300,23 @@ static void test_stale_end_report_does_not_end_next_call(void **state)
 		/* the new call is not in the list yet, for most of its first second */
 		for (int t = 0; t < 900; t += 100) {
 			expect(f, "AT+CLCC");
-			reply(f, "\r\nOK\r\n");
-			run_for(f, 20);
+			reply_read(f, "\r\nOK\r\n");
 			assert_int_equal(f->ended, 0);
 			assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
 			advance(f, 100);
 		}
 		/* then it is, ringing: the stale report is gone for good */
 		expect(f, "AT+CLCC");
-		reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
-		run_for(f, 20);
+		reply_read(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
 		assert_int_equal(f->ended, 0);
 		assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_ALERTING);
 		advance(f, 100);
 		expect(f, "AT+CLCC");
-		reply(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
-		run_for(f, 20);
+		reply_read(f, "\r\n+CLCC: 1,0,3,0,0,\"0401234568\",129\r\n\r\nOK\r\n");
 		assert_int_equal(f->ended, 0);
 		assert_int_equal(gw_modem_hangup(f->m), 0);
 		expect(f, "AT+CHUP");
-		reply(f, "\r\nOK\r\n");
-		run_for(f, 20);
+		reply_read(f, "\r\nOK\r\n");
 	}
 }
 
@@ -1292,8 +1348,7 @@ static void test_dialled_call_not_yet_listed(void **state)
 				int waited = 0;
 				while (f->ended == 0 && waited <= grace + 1000) {
 					expect(f, "AT+CLCC");
-					reply(f, "\r\nOK\r\n");
-					run_for(f, 20);
+					reply_read(f, "\r\nOK\r\n");
 					if (waited < grace)
 						assert_int_equal(f->ended, 0);
 					if (f->ended)
@@ -1306,8 +1361,7 @@ static void test_dialled_call_not_yet_listed(void **state)
 				assert_int_equal(f->end_why,
 						 reported ? GW_MODEM_END_BUSY : GW_MODEM_END_GONE);
 				expect(f, "AT+CEER");
-				reply(f, "\r\n+CEER: \"x\"\r\n\r\nOK\r\n");
-				run_for(f, 20);
+				reply_read(f, "\r\n+CEER: \"x\"\r\n\r\nOK\r\n");
 			}
 		}
 	}
@@ -1510,23 +1564,38 @@ static int teardown_sim(void **state)
 }
 
 /*
- * Every line the driver writes until its liveness probe ("AT", after modem.probe_idle of
- * silence: an event that must come), each answered by reply_to (NULL: OK). Returns how many
- * of them started with prefix.
+ * Send first (the answer to the line just expected), then take every line the driver writes
+ * until its liveness probe ("AT", after modem.probe_idle of silence: an event that must come),
+ * each answered (+CPIN? with SIM PIN, the rest with OK). On the loop's frozen clock: while the
+ * driver has written nothing new (it keeps one command out at a time, so its command count
+ * says so), the clock moves from timer to timer. Returns how many lines started with prefix.
  */
-static int count_until_probe(struct fx *f, const char *prefix)
+static int count_until_probe(struct fx *f, const char *prefix, const char *first)
 {
 	int n = 0;
 	char line[512];
+	freeze(f);
+	unsigned taken = gw_modem_link_stats(f->m)->cmds;
+	reply_read(f, first);
 	for (int i = 0; i < 10; i++) {
+		int64_t moved = 0;
+		while (gw_modem_link_stats(f->m)->cmds == taken) {
+			int64_t next = gw_loop_next_timer_ms(f->loop);
+			if (next < 0 || moved + next > 10000)
+				fail_msg("the liveness probe never came");
+			advance(f, (int)next);
+			gw_loop_run_once(f->loop, 0);
+			moved += next;
+		}
+		taken = gw_modem_link_stats(f->m)->cmds;
 		if (!pty_peer_line(&f->dev, line, sizeof(line), 5000))
-			fail_msg("the liveness probe never came");
+			fail_msg("the driver wrote a command that never came");
 		if (strncmp(line, prefix, strlen(prefix)) == 0)
 			n++;
-		reply(f, strcmp(line, "AT+CPIN?") == 0 ? "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
-						       : "\r\nOK\r\n");
 		if (strcmp(line, "AT") == 0)
 			return n;
+		reply_read(f, strcmp(line, "AT+CPIN?") == 0 ? "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
+							    : "\r\nOK\r\n");
 	}
 	fail_msg("no probe among 10 lines");
 	return n;
@@ -1567,8 +1636,7 @@ static void test_sim_pin_wrong(void **state)
 	expect(f, "AT+CPIN?");
 	reply(f, "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n");
 	expect(f, "AT+CPIN=\"2580\"");
-	reply(f, "\r\n+CME ERROR: 16\r\n");
-	assert_int_equal(count_until_probe(f, "AT+CPIN="), 0);
+	assert_int_equal(count_until_probe(f, "AT+CPIN=", "\r\n+CME ERROR: 16\r\n"), 0);
 	assert_int_equal(f->ready, 0);
 	struct gw_modem_health h;
 	gw_modem_health(f->m, &h);
@@ -1584,8 +1652,7 @@ static void test_sim_puk_none(void **state)
 	struct fx *f = start_modem("generic", NULL, "\r\nERROR\r\n");
 	*state = f;
 	expect(f, "AT+CPIN?");
-	reply(f, "\r\n+CPIN: SIM PUK\r\n\r\nOK\r\n");
-	assert_int_equal(count_until_probe(f, "AT+CPIN="), 0);
+	assert_int_equal(count_until_probe(f, "AT+CPIN=", "\r\n+CPIN: SIM PUK\r\n\r\nOK\r\n"), 0);
 	assert_int_equal(f->ready, 0);
 	struct gw_modem_health h;
 	gw_modem_health(f->m, &h);
@@ -1600,8 +1667,7 @@ static void test_sim_pin_no_file(void **state)
 	struct fx *f = start_modem("generic", NULL, "\r\nERROR\r\n");
 	*state = f;
 	expect(f, "AT+CPIN?");
-	reply(f, "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n");
-	assert_int_equal(count_until_probe(f, "AT+CPIN="), 0);
+	assert_int_equal(count_until_probe(f, "AT+CPIN=", "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"), 0);
 	assert_int_equal(f->ready, 0);
 	struct gw_modem_health h;
 	gw_modem_health(f->m, &h);
@@ -1630,22 +1696,20 @@ static void test_dial_sent_when_written(void **state)
 {
 	struct fx *f = *state;
 	/* the liveness probe is outstanding: the ATD waits behind it */
-	expect(f, "AT");
+	freeze(f);
+	expect_next_timer(f, "AT", f->conf.modem_probe_idle_s * 1000);
 	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
-	run_for(f, 20);
 	assert_int_equal(dial_sent, 0);
 	reply(f, "\r\nOK\r\n");
 	expect(f, "ATD0401234567;");
 	assert_int_equal(dial_sent, 1);
-	reply(f, "\r\nOK\r\n");
-	expect(f, "AT+CLCC");
-	reply(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
-	run_for(f, 20);
+	reply_read(f, "\r\nOK\r\n");
+	expect_next_timer(f, "AT+CLCC", f->conf.clcc_poll_ms);
+	reply_read(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
 	assert_int_equal(dial_sent, 1); /* the poll is no dial */
 	assert_int_equal(gw_modem_hangup(f->m), 0);
 	expect(f, "AT+CHUP");
-	reply(f, "\r\nOK\r\n");
-	run_for(f, 50);
+	reply_read(f, "\r\nOK\r\n");
 	/* an idle line: written, and reported, before gw_modem_dial() returns */
 	assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
 	assert_int_equal(dial_sent, 2);

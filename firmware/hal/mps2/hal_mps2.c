@@ -1,11 +1,20 @@
 /*
  * HAL for QEMU mps2-an385 (Cortex-M3, 25 MHz): UART0 (CMSDK APB UART, RX interrupt into the
  * receive event queue of firmware/core/fw_rxq.c), TIMER0 as a one-shot inter-frame gap timer
- * restarted by every received byte, SysTick as the 1 ms clock, the CMSDK APB watchdog (first expiry
+ * restarted by every received byte, the ms clock read from TIMER1 free-running (SysTick only
+ * wakes the loop every ms and brings the clock up to date), the CMSDK APB watchdog (first expiry
  * NMI, second reset), and GPIO simulated in RAM because the machine has no GPIO model (pin levels
  * at the indices and active levels hw/pins.csv gives target mps2, through the generated pins.h),
  * and the entry into the bootloader (fw_boot_hal.h) by SYSRESETREQ. Register facts are from
  * shared/reference/firmware-qemu.md; the timer IRQ number (8) was checked by running it.
+ *
+ * Why the clock is not a count of SysTick interrupts: QEMU runs with -icount sleep=on
+ * (tests/integration/qemu_rig.c), so while the guest sleeps its clock follows the host's, and a
+ * wake-up the host schedules late moves it on by the whole delay at once. The SysTick periods
+ * that expired meanwhile pend one interrupt, not one each, so a counted clock fell behind the
+ * clock the watchdog counts down on: on a host that woke QEMU about 10 ms late every time, the
+ * 50 counted ms between kicks (fw_wdt.h) were 500 ms of watchdog time, and the board reset in
+ * the middle of a Modbus transaction (issue #12). TIMER1 counts the same clock as the watchdog.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +58,12 @@
 #define TIMER_CTRL_IRQEN 0x8u
 #define TIMER0_IRQ	 8
 
+#define TIMER1	      0x40001000u /* free-running, the ms clock's source */
+#define TIMER1_CTRL   REG(TIMER1 + 0x00)
+#define TIMER1_VALUE  REG(TIMER1 + 0x04)
+#define TIMER1_RELOAD REG(TIMER1 + 0x08)
+#define CYCLES_PER_MS (SYSCLK_HZ / 1000u)
+
 #define WDT		  0x40008000u
 #define WDT_LOAD	  REG(WDT + 0x000)
 #define WDT_CONTROL	  REG(WDT + 0x008)
@@ -71,8 +86,11 @@
 
 #define WDT_FLAG_MAGIC 0x57445446u /* "WDTF" */
 
+/* The ms clock: written only by the SysTick handler, from TIMER1's down-count. */
 static volatile uint32_t ticks_ms;
-static struct fw_rxq rxq; /* pushed by the UART and gap-timer handlers */
+static uint32_t clock_last;   /* TIMER1_VALUE at the last update */
+static uint32_t clock_cycles; /* cycles counted since then that make no whole ms yet */
+static struct fw_rxq rxq;     /* pushed by the UART and gap-timer handlers */
 /* Pins from hw/pins.csv (tools/pins-gen.sh): each HAL pin is a level in sim_level[]. */
 #ifndef PINS_FOR_mps2
 #error "pins.h is not the one generated for target mps2"
@@ -116,6 +134,16 @@ void hal_init(void)
 	WDT_CONTROL = WDT_CONTROL_INTEN | WDT_CONTROL_RESEN;
 	WDT_LOCK = 0;
 
+	/* TIMER1 counts down from 2^32 - 1 and wraps after 2^32 cycles (172 s, far more than
+	   the 1 ms between updates), so differences mod 2^32 are elapsed cycles. */
+	TIMER1_CTRL = 0;
+	TIMER1_RELOAD = 0xFFFFFFFFu;
+	TIMER1_VALUE = 0xFFFFFFFFu;
+	TIMER1_CTRL = TIMER_CTRL_EN;
+	clock_last = TIMER1_VALUE;
+	clock_cycles = 0;
+	ticks_ms = 0;
+
 	SYST_RVR = SYSCLK_HZ / 1000u - 1u;
 	SYST_CVR = 0;
 	SYST_CSR = 0x7; /* core clock, interrupt, enable */
@@ -147,9 +175,15 @@ uint32_t hal_time_ms(void)
 	return ticks_ms;
 }
 
+/* Every ms, or later when QEMU was not run: add the whole ms TIMER1 counted since the last. */
 void mps2_systick_handler(void)
 {
-	ticks_ms++;
+	uint32_t now = TIMER1_VALUE;
+
+	clock_cycles += clock_last - now; /* a down-counter: elapsed cycles, mod 2^32 */
+	clock_last = now;
+	ticks_ms += clock_cycles / CYCLES_PER_MS;
+	clock_cycles %= CYCLES_PER_MS;
 }
 
 void mps2_uart0_rx_handler(void)

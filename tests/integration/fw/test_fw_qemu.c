@@ -185,9 +185,9 @@ static void test_identity(void **state)
 	assert_int_equal(r[RINKI_IREG_STATUS] & RINKI_STATUS_WDT_RESET, 0);
 	assert_int_equal(r[RINKI_IREG_BOOT_COUNT], 1);
 	assert_int_equal(r[RINKI_IREG_WDT_RESETS], 0);
-	/* Uptime counts seconds: it moves on, never faster than the host's clock (SysTick
-	   follows it in QEMU, or lags when QEMU is descheduled on a loaded machine); the wait
-	   for it only bounds a failure. */
+	/* Uptime counts seconds: it moves on, never faster than the host's clock (the board's
+	   clock is QEMU's, which follows the host's while the board sleeps, as it mostly does,
+	   and lags when QEMU is descheduled); the wait for it only bounds a failure. */
 	uint64_t t0 = qrig_now_ms();
 	uint32_t up0 = (uint32_t)r[RINKI_IREG_UPTIME_HI] << 16 | r[RINKI_IREG_UPTIME_LO];
 	uint32_t up1 = up0;
@@ -284,16 +284,41 @@ static void test_broadcast(void **state)
 	assert_int_equal(hreg(RINKI_HREG_LED_MODEM_OK), RINKI_LED_ON);
 }
 
-/* Report a failed transaction of the burst with libmodbus' reason before failing. */
-static void burst_check(int rc, int want, const char *what, int i)
+/*
+ * Why a transaction got no (right) answer, as the board counts it: a split frame shows as a CRC
+ * or frame error; a reset (boot count and watchdog resets moved on, counters back to 0) as the
+ * request lost with the board.
+ */
+static void report_lost(const char *what, int i, uint16_t boots, uint16_t wdt)
 {
-	if (rc != want) {
-		print_error("burst %s #%d: rc %d: %s\n", what, i, rc, modbus_strerror(errno));
-		uint16_t e[2] = {0, 0};
+	uint16_t r[RINKI_IREG_COUNT] = {0};
+
+	print_error("%s #%d: %s\n", what, i, modbus_strerror(errno));
+	uint64_t t0 = qrig_now_ms();
+	int tries = 0;
+	do {
 		modbus_flush(ctx);
-		modbus_read_input_registers(ctx, RINKI_IREG_CRC_ERRORS, 2, e);
-		print_error("firmware counts %u CRC errors, %u frame errors\n", e[0], e[1]);
+		tries++;
+	} while (modbus_read_input_registers(ctx, 0, RINKI_IREG_COUNT, r) != RINKI_IREG_COUNT &&
+		 qrig_now_ms() - t0 < BOUND_MS);
+	if (qrig_now_ms() - t0 >= BOUND_MS) {
+		print_error("and the board answers no read of its counters in %d s\n",
+			    BOUND_MS / 1000);
+		return;
 	}
+	if (tries > 1)
+		print_error("the board answered the read of its counters after %d tries\n", tries);
+	print_error("board counts %u CRC errors, %u frame errors; boot count %u (was %u), "
+		    "watchdog resets %u (was %u)\n",
+		    r[RINKI_IREG_CRC_ERRORS], r[RINKI_IREG_FRAME_ERRORS], r[RINKI_IREG_BOOT_COUNT],
+		    boots, r[RINKI_IREG_WDT_RESETS], wdt);
+}
+
+/* Report a failed transaction of the burst with libmodbus' and the board's reasons. */
+static void burst_check(int rc, int want, const char *what, int i, uint16_t boots, uint16_t wdt)
+{
+	if (rc != want)
+		report_lost(what, i, boots, wdt);
 	assert_int_equal(rc, want);
 }
 
@@ -303,28 +328,88 @@ static void test_burst(void **state)
 	(void)state;
 	uint16_t r[MODBUS_MAX_READ_REGISTERS], w[RINKI_HREG_COUNT];
 	uint16_t crc0 = ireg(RINKI_IREG_CRC_ERRORS), frame0 = ireg(RINKI_IREG_FRAME_ERRORS);
+	uint16_t b = ireg(RINKI_IREG_BOOT_COUNT), wd = ireg(RINKI_IREG_WDT_RESETS);
 	uint64_t t0 = qrig_now_ms();
 
 	for (int i = 0; i < 100; i++) {
 		uint8_t bits[RINKI_DI_COUNT];
 
 		burst_check(modbus_read_input_registers(ctx, 0, RINKI_IREG_COUNT, r),
-			    RINKI_IREG_COUNT, "FC04", i);
+			    RINKI_IREG_COUNT, "FC04", i, b, wd);
 		assert_int_equal(r[RINKI_IREG_BOARD_ID], RINKI_BOARD_ID_QEMU_MPS2);
 		burst_check(modbus_read_input_bits(ctx, 0, RINKI_DI_COUNT, bits), RINKI_DI_COUNT,
-			    "FC02", i);
+			    "FC02", i, b, wd);
 		burst_check(modbus_read_registers(ctx, 0, RINKI_HREG_COUNT, w), RINKI_HREG_COUNT,
-			    "FC03", i);
+			    "FC03", i, b, wd);
 		w[RINKI_HREG_LED_ON_CALL] = (uint16_t)(i % (RINKI_LED_MAX + 1));
 		w[RINKI_HREG_HEARTBEAT] = (uint16_t)i;
 		burst_check(modbus_write_registers(ctx, 0, RINKI_HREG_COUNT, w), RINKI_HREG_COUNT,
-			    "FC10", i);
+			    "FC10", i, b, wd);
 	}
 	print_message("burst: 400 transactions in %llu ms\n",
 		      (unsigned long long)(qrig_now_ms() - t0));
 	assert_int_equal(hreg(RINKI_HREG_HEARTBEAT), 99);
 	assert_int_equal(ireg(RINKI_IREG_CRC_ERRORS), crc0);
 	assert_int_equal(ireg(RINKI_IREG_FRAME_ERRORS), frame0);
+}
+
+/*
+ * A host that starves QEMU, as a loaded machine does (here: stopped 20 ms, then 2 ms to run,
+ * over and over), makes the board slow, never wrong: each wake-up comes late and its clock
+ * jumps, but every request is answered, nothing is split and the watchdog never fires, while
+ * the board's own clock runs on for STARVE_BOARD_S seconds. The pulses only slow the board
+ * down; the bound only ends a failure.
+ */
+#define STARVE_STOP_MS 20
+#define STARVE_RUN_MS  2
+#define STARVE_BOARD_S 3
+
+static uint32_t uptime_of(const uint16_t *r)
+{
+	return (uint32_t)r[RINKI_IREG_UPTIME_HI] << 16 | r[RINKI_IREG_UPTIME_LO];
+}
+
+static void test_starved(void **state)
+{
+	(void)state;
+	uint16_t r[RINKI_IREG_COUNT];
+
+	calm();
+	assert_int_equal(modbus_read_input_registers(ctx, 0, RINKI_IREG_COUNT, r),
+			 RINKI_IREG_COUNT);
+	const uint16_t boots = r[RINKI_IREG_BOOT_COUNT], wdt = r[RINKI_IREG_WDT_RESETS];
+	const uint16_t crc0 = r[RINKI_IREG_CRC_ERRORS], frame0 = r[RINKI_IREG_FRAME_ERRORS];
+	const uint32_t up0 = uptime_of(r);
+	uint64_t t0 = qrig_now_ms();
+	int n = 0, rc = 0;
+	bool reset = false;
+
+	assert_int_equal(qrig_starve(&rig, STARVE_STOP_MS, STARVE_RUN_MS), 0);
+	do {
+		rc = modbus_read_input_registers(ctx, 0, RINKI_IREG_COUNT, r);
+		if (rc != RINKI_IREG_COUNT)
+			break;
+		reset = r[RINKI_IREG_BOOT_COUNT] != boots || uptime_of(r) < up0;
+		n++;
+	} while (!reset && uptime_of(r) - up0 < STARVE_BOARD_S && qrig_now_ms() - t0 < BOUND_MS);
+	int err = errno;
+	qrig_unstarve(&rig);
+	uint64_t took = qrig_now_ms() - t0;
+
+	print_message("starved QEMU (%d ms stopped, %d ms run): %d transactions, board clock %u s "
+		      "in %llu ms\n",
+		      STARVE_STOP_MS, STARVE_RUN_MS, n, (unsigned)(uptime_of(r) - up0),
+		      (unsigned long long)took);
+	if (rc != RINKI_IREG_COUNT) {
+		errno = err;
+		report_lost("starved FC04", n, boots, wdt);
+	}
+	assert_int_equal(rc, RINKI_IREG_COUNT);
+	assert_int_equal(r[RINKI_IREG_BOOT_COUNT], boots);
+	assert_int_equal(r[RINKI_IREG_WDT_RESETS], wdt);
+	assert_int_equal(r[RINKI_IREG_CRC_ERRORS], crc0);
+	assert_int_equal(r[RINKI_IREG_FRAME_ERRORS], frame0);
+	assert_in_range(uptime_of(r) - up0, STARVE_BOARD_S, UINT32_MAX);
 }
 
 static void test_ptt_timeout(void **state)
@@ -454,7 +539,11 @@ static void test_watchdog_reset(void **state)
 	print_message("back after %llu ms, %d unanswered polls\n", (unsigned long long)took,
 		      silent);
 	assert_true(silent > 0);
-	assert_in_range(took, 500, BOUND_MS); /* not before the NMI; the limit bounds a failure */
+	/* No lower bound in host time: the stalled firmware spins (it drains no receive events,
+	   so it never sleeps), and under -icount shift=5 the clock of a spinning guest, the
+	   watchdog's too, runs at 32 ns an instruction, faster than the host's: the reset came
+	   308-467 ms after the stall in 4 of 9 runs. That the watchdog never fires early on a
+	   board that works is what test_starved and the boot-count checks assert. */
 	assert_int_equal(v, boots + 1);
 	assert_int_equal(ireg(RINKI_IREG_WDT_RESETS), wdt + 1);
 	assert_int_equal(ireg(RINKI_IREG_STATUS) & (RINKI_STATUS_WDT_RESET | RINKI_STATUS_SAFE),
@@ -473,9 +562,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_identity),	   cmocka_unit_test(test_function_codes),
 	    cmocka_unit_test(test_exceptions),	   cmocka_unit_test(test_broadcast),
-	    cmocka_unit_test(test_burst),	   cmocka_unit_test(test_ptt_timeout),
-	    cmocka_unit_test(test_heartbeat),	   cmocka_unit_test(test_debounce),
-	    cmocka_unit_test(test_watchdog_reset), cmocka_unit_test(qrig_test_log_clean),
+	    cmocka_unit_test(test_burst),	   cmocka_unit_test(test_starved),
+	    cmocka_unit_test(test_ptt_timeout),	   cmocka_unit_test(test_heartbeat),
+	    cmocka_unit_test(test_debounce),	   cmocka_unit_test(test_watchdog_reset),
+	    cmocka_unit_test(qrig_test_log_clean),
 	};
 
 	return cmocka_run_group_tests_name("fw_qemu", tests, group_setup, group_teardown);
