@@ -10,7 +10,9 @@
  * runs use the same simulators, so only the middle differs; their calls are interleaved, so
  * load that changes during the run falls on both. Prints p50/p90/p99 of both and their
  * ratios, once from idle and once with a burst of status SDS (call-log writes) just before
- * every call. Target (DESIGN.md): ratio <= 1.2 at p50 and p99.
+ * every call. Target (DESIGN.md): ratio <= 1.2 at p50 and p99. Also printed: rinkid's ATA
+ * delay, from the same +CTICN write to tetra-sim reading the ATA that answers the officer
+ * (the relay sends none), so that speeding the page up never hides a slower answer.
  *
  *   build/bench/page_latency [N]   (RINKI_BIN: binaries, default build;
  *                                   PAGE_GAP_MS: idle time between calls, default 50;
@@ -64,6 +66,7 @@ struct side {
 	struct h_rig rig;
 	bool rinkid;
 	int64_t *lat;
+	int64_t *ata; /* rinkid only: +CTICN write started -> ATA read */
 };
 
 /* The floor: a bare relay that writes a fixed ATD to the modem for every +CTICN it reads. */
@@ -126,19 +129,27 @@ static int one_call(struct side *s, int i, int burst)
 	struct h_rig *rig = &s->rig;
 	char reply[128];
 	long long t0 = 0;
-	size_t mp = 0;
+	size_t mp = 0, rp = 0;
 	int cci = i % 200 + 1;
 	for (int k = 0; k < burst; k++)
 		if (h_cmd(&rig->radio, NULL, 0, "sds-status 2269001 8002") < 0)
 			return -1;
 	rig->modem.elen = 0;
 	rig->modem.events[0] = '\0';
+	rig->radio.elen = 0;
+	rig->radio.events[0] = '\0';
 	char *t;
 	if (h_cmd(&rig->radio, reply, sizeof(reply), "call 2269001 cci=%d", cci) < 0 ||
 	    !(t = strstr(reply, "t0=")) || sscanf(t, "t0=%lld", &t0) != 1 ||
 	    h_wait_event(&rig->modem, &mp, "event dial", 3000) < 0)
 		return -1;
 	s->lat[i] = h_event_time(&rig->modem, "event dial") - t0;
+	/* the officer's answer: tetra-sim's "event rx <t> ATA\r" (answered at once by policy) */
+	if (s->rinkid) {
+		if (h_wait_event(&rig->radio, &rp, " ATA", 3000) < 0)
+			return -1;
+		s->ata[i] = h_event_time(&rig->radio, " ATA") - t0;
+	}
 	if (h_cmd(&rig->radio, NULL, 0, "release %d 1", cci) < 0)
 		return -1;
 	if (s->rinkid)
@@ -178,6 +189,13 @@ static void report(const char *what, int64_t *fl, int64_t *rk, int n)
 	       r[0] / f[0], r[1] / f[1], r[2] / f[2]);
 }
 
+static void report_ata(int64_t *ata, int n)
+{
+	printf("  rinkid ATA delay:       p50 %8.1f  p90 %8.1f  p99 %8.1f   (+CTICN -> ATA)\n",
+	       (double)pct(ata, n, 50) / 1000, (double)pct(ata, n, 90) / 1000,
+	       (double)pct(ata, n, 99) / 1000);
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 200;
@@ -188,7 +206,8 @@ int main(int argc, char **argv)
 	static struct side fl, rk;
 	fl.lat = calloc((size_t)n, sizeof(int64_t));
 	rk.lat = calloc((size_t)n, sizeof(int64_t));
-	if (!fl.lat || !rk.lat)
+	rk.ata = calloc((size_t)n, sizeof(int64_t));
+	if (!fl.lat || !rk.lat || !rk.ata)
 		return 1;
 	int gap_ms = getenv("PAGE_GAP_MS") ? atoi(getenv("PAGE_GAP_MS")) : 50;
 	int burst = getenv("PAGE_BURST") ? atoi(getenv("PAGE_BURST")) : 20;
@@ -214,6 +233,7 @@ int main(int argc, char **argv)
 		if (rc == 0) {
 			snprintf(what, sizeof(what), "idle before each call, %s", sched);
 			report(what, fl.lat, rk.lat, n);
+			report_ata(rk.ata, n);
 			rc = run_pair(&fl, &rk, n, gap_ms, burst);
 		}
 		if (rc == 0) {
@@ -221,6 +241,7 @@ int main(int argc, char **argv)
 				 "%d status SDS (call-log writes) just before each call, %s", burst,
 				 sched);
 			report(what, fl.lat, rk.lat, n);
+			report_ata(rk.ata, n);
 		}
 		h_rig_fini(&fl.rig);
 		h_rig_fini(&rk.rig);
@@ -233,5 +254,6 @@ int main(int argc, char **argv)
 	}
 	free(fl.lat);
 	free(rk.lat);
+	free(rk.ata);
 	return 0;
 }
