@@ -302,6 +302,8 @@ static void atd_done(struct gw_at *at, const struct gw_at_resp *r, void *arg)
 	/* the modem has the call from now on: its grace in the list counts from here,
 	 * not from the queueing (the ATD may have waited behind another command) */
 	m->dial_ms = gw_loop_now_ms(m->loop);
+	if (r->result != GW_AT_TIMEOUT && r->result != GW_AT_ABORTED && m->ops.dial_acked)
+		m->ops.dial_acked(m->ops.arg);
 	switch (r->result) {
 	case GW_AT_OK:
 	case GW_AT_CONNECT:

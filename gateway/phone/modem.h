@@ -78,6 +78,11 @@ struct gw_modem_ops {
 	 * modem was answering is done. May be NULL.
 	 */
 	void (*dial_sent)(void *arg);
+	/*
+	 * The modem answered that ATD (OK, or a code or error that ends it; not a timeout):
+	 * it has read the command. Before ended() when the code ends the call. May be NULL.
+	 */
+	void (*dial_acked)(void *arg);
 	void *arg;
 };
 

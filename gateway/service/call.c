@@ -387,8 +387,9 @@ static void unstaffed(struct gw_call *c)
 
 /*
  * The start after the page went out: the log line, the incident committed with its first
- * events, the radio answered by policy. Runs once the loop slept after the ATD (see
- * st_new), or at once when anything else reaches the incident first (catch_up).
+ * events, the radio answered by policy. Runs once the modem answered the ATD, at the
+ * latest GW_CALL_REST_MS after it (see st_new), or at once when anything else reaches the
+ * incident first (catch_up).
  */
 static void start_rest(struct gw_call *c)
 {
@@ -450,11 +451,13 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 	if (c->nchain == 0)
 		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
 	c->dialled = c->staffed && call_page_step(c) == 0;
-	/* The rest (log, commit, SMS, answer) once the loop slept: the ATD is written, and
-	   the modem's reader gets the CPU before rinkid spends it on the rest (issue #13). */
+	/* The rest (log, commit, SMS, answer) once the modem answered the ATD: its reader has
+	   had the CPU before rinkid spends it on the rest (issue #13). The loop may wake
+	   before that for anything else; a modem that holds its OK back (some do until the
+	   call is answered) costs the officer's answer GW_CALL_REST_MS at most. */
 	gw_timer_init(&c->rest, on_start_rest, c);
 	if (c->dialled)
-		gw_loop_defer(c->mgr->loop, &c->rest);
+		gw_timer_schedule(c->mgr->loop, &c->rest, GW_CALL_REST_MS);
 	else
 		start_rest(c);
 }
@@ -1040,6 +1043,11 @@ void gw_calls_radio_released(struct gw_calls *m, int cci, int cause)
 		return;
 	}
 	gw_fsm_dispatch(&leg->fi, RADIO_EV_RELEASED, &cause);
+}
+
+void gw_calls_phone_dial_acked(struct gw_calls *m)
+{
+	catch_up(m);
 }
 
 void gw_calls_phone_progress(struct gw_calls *m, enum gw_modem_call_state st)

@@ -107,6 +107,13 @@ void gw_calls_radio_incoming(struct gw_calls *calls, const struct gw_pei_call_in
 void gw_calls_radio_connected(struct gw_calls *calls, int cci);
 void gw_calls_radio_released(struct gw_calls *calls, int cci, int cause);
 void gw_calls_phone_progress(struct gw_calls *calls, enum gw_modem_call_state st);
+/*
+ * The modem answered the page's ATD (OK or a final code): its reader has the command, so
+ * the rest of the incident's start runs now. Without it the rest runs GW_CALL_REST_MS
+ * after the ATD, or when anything else reaches the incident first.
+ */
+void gw_calls_phone_dial_acked(struct gw_calls *calls);
+#define GW_CALL_REST_MS 2
 void gw_calls_phone_ended(struct gw_calls *calls, enum gw_modem_end why);
 /* The radio's port went away (up = 0) or came back with the terminal initialised (1). */
 void gw_calls_radio_link(struct gw_calls *calls, int up);

@@ -91,7 +91,7 @@ struct gw_call {
 	int64_t started_mono; /* monotonic, for durations */
 	int64_t page_mono;    /* when the current step was dialled */
 	int64_t bridged_mono;
-	struct gw_timer rest; /* the rest of the start, after the ATD, once the loop slept */
+	struct gw_timer rest; /* the rest of the start, after the modem answered the ATD */
 	bool staffed, dialled;
 };
 

@@ -266,6 +266,11 @@ static void modem_dial_sent(void *arg)
 	if (!d->page_test)
 		gw_status_page_dialled(d->status);
 }
+/* The modem answered the ATD: the incident's start goes on (a page-test has none). */
+static void modem_dial_acked(void *arg)
+{
+	gw_calls_phone_dial_acked(((struct gw_rinkid *)arg)->calls);
+}
 static void modem_dtmf(void *arg, char digit)
 {
 	gw_calls_phone_key(((struct gw_rinkid *)arg)->calls, digit, GW_DTMF_SRC_MODEM);
@@ -739,6 +744,7 @@ static int build_devices(struct gw_rinkid *d)
 				    .incoming = modem_incoming,
 				    .cause = modem_cause,
 				    .dial_sent = modem_dial_sent,
+				    .dial_acked = modem_dial_acked,
 				    .arg = d};
 	return gw_modem_new(d->loop, &d->conf, &mops, &d->modem);
 }

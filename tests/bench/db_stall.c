@@ -227,6 +227,7 @@ struct callrun {
 	struct gw_roster *roster;
 	struct gw_calls *calls;
 	struct gw_timer tick, next;
+	struct gw_timer atd_ok; /* the fake modem's answer to the ATD */
 	int64_t due, late[MAX_TICKS];
 	int nticks;
 	int n;				/* calls made */
@@ -257,12 +258,19 @@ static int cop_ok(void *arg, int cci)
 	(void)cci;
 	return 0;
 }
+/* The fake modem answers the ATD once the loop has slept, as a real one's OK comes later. */
+static void on_atd_ok(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	gw_calls_phone_dial_acked(((struct callrun *)arg)->calls);
+}
 static int cop_dial(void *arg, const char *number)
 {
 	struct callrun *r = arg;
 	(void)number;
 	if (r->n > 0 && r->atd[r->n - 1] < 0)
 		r->atd[r->n - 1] = mono_us() - r->t_in;
+	gw_loop_defer(r->loop, &r->atd_ok);
 	return 0;
 }
 static int cop_sms(void *arg, const char *number, const char *text)
@@ -364,12 +372,14 @@ static void calls_mode(const char *dir, bool writer, int64_t ata[3], int64_t rel
 	gw_calls_set_roster(r.calls, r.roster);
 	gw_timer_init(&r.tick, on_call_tick, &r);
 	gw_timer_init(&r.next, on_call_next, &r);
+	gw_timer_init(&r.atd_ok, on_atd_ok, &r);
 	r.due = gw_loop_now_ms(r.loop) + 1;
 	gw_timer_schedule(r.loop, &r.tick, 1);
 	gw_timer_schedule(r.loop, &r.next, 5);
 	gw_loop_run(r.loop);
 	gw_timer_cancel(r.loop, &r.tick);
 	gw_timer_cancel(r.loop, &r.next);
+	gw_timer_cancel(r.loop, &r.atd_ok);
 	gw_calls_free(r.calls);
 	gw_roster_free(r.roster);
 	gw_db_close(r.db);

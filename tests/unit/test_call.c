@@ -168,7 +168,7 @@ static void incoming(struct fx *f, int cci, const char *from)
 	struct gw_pei_call_in in = {.cci = cci, .hook = 0, .simplex = 0, .comms_type = 0};
 	snprintf(in.calling, sizeof(in.calling), "%s", from);
 	gw_calls_radio_incoming(f->calls, &in);
-	gw_loop_clock_advance(f->loop, 0); /* the loop sleeps once: the rest of the start runs */
+	gw_calls_phone_dial_acked(f->calls); /* the modem answers the ATD: the start goes on */
 }
 
 /* Collected from the call log of one incident. */
@@ -1029,8 +1029,9 @@ static void test_after_hours_line(void **state)
 }
 
 /*
- * The page leaves first and alone: until the loop has slept once, nothing else of the
- * start (SMS, ATA, the call log) is done, so the modem's reader gets the CPU (#13).
+ * The page leaves first and alone: until the modem has answered the ATD, nothing else of
+ * the start (SMS, ATA, the call log) is done, however often the loop wakes meanwhile, so
+ * the modem's reader gets the CPU (#13). Its answer runs the rest at once, and only once.
  */
 static void test_page_before_the_rest(void **state)
 {
@@ -1040,15 +1041,45 @@ static void test_page_before_the_rest(void **state)
 	gw_calls_radio_incoming(f->calls, &in);
 	assert_string_equal(f->trace, "ATD +358401234567;");
 	assert_int_equal(gw_calls_last_id(f->calls), 0); /* not committed yet */
-	gw_loop_clock_advance(f->loop, 0);
+	gw_loop_clock_advance(f->loop, 0);		 /* the loop slept, woken by another fd */
+	gw_loop_clock_advance(f->loop, GW_CALL_REST_MS - 1);
+	assert_string_equal(f->trace, "ATD +358401234567;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_NEW);
+	gw_calls_phone_dial_acked(f->calls);
 	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 1;");
 	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
 	assert_true(gw_calls_last_id(f->calls) > 0);
+	/* a second answer and the bound passing change nothing */
+	gw_calls_phone_dial_acked(f->calls);
+	gw_loop_clock_advance(f->loop, GW_CALL_REST_MS);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 1;");
 }
 
 /*
- * An event that reaches the incident before the loop slept (the officer's release read in
- * the same chunk as the call) finds the start done: the incident is opened, then closed.
+ * A modem that never answers the ATD (some hold the OK until the call is answered) delays
+ * the rest, and with it the officer's ATA, by GW_CALL_REST_MS and no more.
+ */
+static void test_rest_bounded_without_the_modems_answer(void **state)
+{
+	struct fx *f = *state;
+	struct gw_pei_call_in in = {.cci = 3};
+	snprintf(in.calling, sizeof(in.calling), "2269001");
+	gw_calls_radio_incoming(f->calls, &in);
+	gw_loop_clock_advance(f->loop, GW_CALL_REST_MS - 1);
+	assert_string_equal(f->trace, "ATD +358401234567;");
+	gw_loop_clock_advance(f->loop, 1);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 3;");
+	assert_int_equal(gw_calls_state(f->calls), GW_CALL_ST_PAGING);
+	assert_true(gw_calls_last_id(f->calls) > 0);
+	/* the answer that comes late is no second start */
+	gw_calls_phone_dial_acked(f->calls);
+	assert_string_equal(f->trace, "ATD +358401234567;SMS +358401234567;ATA 3;");
+}
+
+/*
+ * An event that reaches the incident before the modem answered the ATD (the officer's
+ * release read in the same chunk as the call) finds the start done: the incident is
+ * opened, then closed.
  */
 static void test_event_before_the_rest_in_order(void **state)
 {
@@ -1065,7 +1096,8 @@ static void test_event_before_the_rest_in_order(void **state)
 	assert_true(strncmp(l.kinds, "open,", 5) == 0);
 	char before[sizeof(f->trace)];
 	snprintf(before, sizeof(before), "%s", f->trace);
-	gw_loop_clock_advance(f->loop, 0); /* nothing of the start is left to run */
+	gw_loop_clock_advance(f->loop, GW_CALL_REST_MS); /* nothing of the start is left */
+	gw_calls_phone_dial_acked(f->calls);
 	assert_string_equal(f->trace, before);
 }
 
@@ -1161,6 +1193,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_radio_leg_owns_the_officers_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_page_before_the_rest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rest_bounded_without_the_modems_answer, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_event_before_the_rest_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_phone_leg_owns_the_workers_call, setup, teardown),
 	};

@@ -68,6 +68,15 @@ static void on_dial_sent(void *arg)
 	dial_sent++;
 }
 
+/* dial_acked() calls, and how many ended() calls had come before the last of them */
+static int dial_acked, acked_after_ends;
+static void on_dial_acked(void *arg)
+{
+	struct fx *f = arg;
+	dial_acked++;
+	acked_after_ends = f->ended;
+}
+
 static void on_cause(void *arg, const char *number, const char *text)
 {
 	struct fx *f = arg;
@@ -165,8 +174,10 @@ static struct fx *open_modem(const char *vendor)
 				   .incoming = on_incoming,
 				   .cause = on_cause,
 				   .dial_sent = on_dial_sent,
+				   .dial_acked = on_dial_acked,
 				   .arg = &f};
 	dial_sent = 0;
+	dial_acked = acked_after_ends = 0;
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	expect_esc(&f);
 	return &f;
@@ -1716,11 +1727,43 @@ static void test_dial_sent_when_written(void **state)
 	expect(f, "ATD0401234568;");
 }
 
+/* dial_acked() comes with the modem's answer to the ATD, once: OK, or a code that ends the
+   call (then before ended()); the answers to other commands are none. */
+static void test_dial_acked_on_the_answer(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial(f->m, "0401234567"), 0);
+	expect(f, "ATD0401234567;");
+	run_for(f, 20);
+	assert_int_equal(dial_acked, 0); /* written, not answered */
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(dial_acked, 1);
+	reply(f, "\r\n+CLCC: 1,0,2,0,0,\"0401234567\",129\r\n\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(dial_acked, 1); /* the poll's OK is not the ATD's */
+	assert_int_equal(gw_modem_hangup(f->m), 0);
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 50);
+	assert_int_equal(dial_acked, 1);
+	/* a code that ends the call answers the ATD too, before the end is reported */
+	int ends = f->ended; /* our own hang-up's */
+	assert_int_equal(gw_modem_dial(f->m, "0401234568"), 0);
+	expect(f, "ATD0401234568;");
+	reply(f, "\r\nERROR\r\n");
+	run_for(f, 20);
+	assert_int_equal(dial_acked, 2);
+	assert_int_equal(f->ended, ends + 1);
+	assert_int_equal(acked_after_ends, ends);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_sent_when_written, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_acked_on_the_answer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sim_pin_right, setup_sim, teardown_sim),
 	    cmocka_unit_test_setup_teardown(test_sim_pin_wrong, setup_sim, teardown_sim),
 	    cmocka_unit_test_setup_teardown(test_sim_puk_none, setup_sim, teardown_sim),
