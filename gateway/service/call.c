@@ -9,9 +9,10 @@
  * so a state's timer is armed by the engine on entry. Entering a state other than the one
  * the incident is in tells ops.state. The two timers are gw_call_tdefs (config keys, events).
  *
- * Paging order: the ATD for chain step 1 is written first, then the incident
- * and its first events are handed to the call-log writer (one transaction, committed
- * off the loop), then the radio is answered by policy. Nothing on the paging path waits
+ * Paging order: the ATD for chain step 1 is written first; once the modem has answered it
+ * (2 ms at most, or sooner when anything else reaches the incident) the incident and its
+ * first events are handed to the call-log writer (one transaction, committed off the
+ * loop), then the radio is answered by policy. Nothing on the paging path waits
  * for the database. The legs are in call_leg.c, behind call_priv.h.
  * Log lines carry "call(<id>){<STATE}>: " so a field log reads like a test trace.
  */
