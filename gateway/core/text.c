@@ -127,6 +127,26 @@ const char *gw_text_term(const char *s, char *out, size_t len)
 	return out;
 }
 
+int gw_text_int(char *dst, size_t len, const char *prefix, int64_t v)
+{
+	char r[21], num[21]; /* "-9223372036854775808" and its NUL */
+	size_t n = 0, o = 0;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do
+		r[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		num[o++] = '-';
+	while (n)
+		num[o++] = r[--n];
+	num[o] = '\0';
+	int p = gw_text_copy(dst, len, prefix);
+	if (p < 0)
+		return -ENOSPC;
+	int q = gw_text_copy(dst + p, len - (size_t)p, num);
+	return q < 0 ? -ENOSPC : p + q;
+}
+
 int gw_text_copy(char *dst, size_t len, const char *src)
 {
 	if (!src)

@@ -57,5 +57,12 @@ unsigned gw_utf8_len(const unsigned char *p, size_t avail, uint32_t *cp);
  * when src was cut.
  */
 int gw_text_copy(char *dst, size_t len, const char *src);
+/*
+ * prefix (NULL: "") then v in decimal into dst (len >= 1 bytes), byte for byte as
+ * snprintf(dst, len, "%s%" PRId64, prefix, v) writes it, without the format parsing (the
+ * ids an incident's machines get before the ATD, issue #13). Returns the length, or
+ * -ENOSPC when it was cut.
+ */
+int gw_text_int(char *dst, size_t len, const char *prefix, int64_t v);
 
 #endif

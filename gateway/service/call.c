@@ -1012,7 +1012,7 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	c->started_ms = gw_loop_wall_ms(m->loop);
 	c->started_mono = gw_loop_now_ms(m->loop);
 	char id[16];
-	snprintf(id, sizeof(id), "new%d", c->seq);
+	(void)gw_text_int(id, sizeof(id), "new", c->seq); /* no snprintf before the ATD */
 	gw_fsm_inst_init(&c->fi, &call_fsm, m->loop, c, id, GW_CALL_ST_NEW);
 	call_radio_leg_start(c, in->cci, in->simplex == 1);
 

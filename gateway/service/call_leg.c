@@ -7,6 +7,8 @@
  */
 #include "service/call_priv.h"
 
+#include "core/text.h"
+
 /* ---- the legs ------------------------------------------------------------------------- */
 
 /*
@@ -120,7 +122,7 @@ const struct gw_fsm call_phone_fsm = {
 void call_radio_leg_start(struct gw_call *c, int cci, int simplex)
 {
 	char id[16];
-	snprintf(id, sizeof(id), "%d", cci);
+	(void)gw_text_int(id, sizeof(id), NULL, cci); /* no snprintf before the ATD */
 	c->radio.cci = cci;
 	c->radio.simplex = simplex;
 	gw_fsm_inst_init(&c->radio.fi, &call_radio_fsm, c->mgr->loop, c, id, RADIO_ST_RINGING);

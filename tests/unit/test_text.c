@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,12 +152,38 @@ static void test_copy_like_snprintf(void **state)
 	assert_string_equal(one, "");
 }
 
+/* gw_text_int matches snprintf("%s%" PRId64) byte for byte, whatever the length. */
+static void test_int_like_snprintf(void **state)
+{
+	(void)state;
+	static const char *const pre[] = {NULL, "", "new", "abcdefgh"};
+	static const int64_t v[] = {0, 7, -7, 42, 1000, -1000, INT64_MAX, INT64_MIN};
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+			for (size_t len = 1; len <= 32; len++) {
+				char want[32], got[32];
+				memset(want, 'Z', sizeof(want));
+				memset(got, 'Z', sizeof(got));
+				int n =
+				    snprintf(want, len, "%s%" PRId64, pre[i] ? pre[i] : "", v[k]);
+				int rc = gw_text_int(got, len, pre[i], v[k]);
+				assert_memory_equal(got, want, sizeof(got));
+				if ((size_t)n < len)
+					assert_int_equal(rc, n);
+				else
+					assert_int_equal(rc, -ENOSPC);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_csv_formulas_neutralised), cmocka_unit_test(test_csv_round_trip),
-	    cmocka_unit_test(test_term_escapes_controls),    cmocka_unit_test(test_utf8_len),
+	    cmocka_unit_test(test_csv_formulas_neutralised),
+	    cmocka_unit_test(test_csv_round_trip),
+	    cmocka_unit_test(test_term_escapes_controls),
+	    cmocka_unit_test(test_utf8_len),
 	    cmocka_unit_test(test_copy_like_snprintf),
+	    cmocka_unit_test(test_int_like_snprintf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
