@@ -232,6 +232,42 @@ static void counts_of(const struct gw_db_roster *d, char *out, size_t len, const
 }
 
 /* The import itself; returns the final line into j (after any "+" lines). */
+/*
+ * Read the client's file (what: "roster" or "directory") whole from j->fd, which it closes,
+ * within the byte and row bounds. 0 with *buf (the caller frees it) and its *rows, or -1
+ * when the job was already answered with the reason.
+ */
+static int read_file(struct gw_admin *a, struct job *j, const char *what, char **buf, size_t *len,
+		     size_t *rows)
+{
+	int rc = read_all(j->fd, a->stopfd, buf, len);
+	close(j->fd);
+	j->fd = -1;
+	if (rc == -EFBIG) {
+		say(j, "err %s %s larger than %d bytes: refused, nothing read further",
+		    RINKI_CTL_E_TOOLONG, what, RINKI_CTL_FILE_MAX);
+		return -1;
+	}
+	if (rc == -ETIMEDOUT) {
+		say(j, "err %s the %s did not end within %d ms", RINKI_CTL_E_FAILED, what,
+		    RINKI_CTL_FILE_WAIT_MS);
+		return -1;
+	}
+	if (rc < 0) {
+		say(j, "err %s cannot read the %s: %s", RINKI_CTL_E_FAILED, what, strerror(-rc));
+		return -1;
+	}
+	*rows = count_rows(*buf, *len);
+	if (*rows > RINKI_CTL_ROSTER_ROWS_MAX) {
+		free(*buf);
+		*buf = NULL;
+		say(j, "err %s %s of %zu rows: at most %d are taken, nothing imported",
+		    RINKI_CTL_E_TOOLONG, what, *rows, RINKI_CTL_ROSTER_ROWS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 static void run_import(struct gw_admin *a, struct job *j)
 {
 	const char *mode = j->apply ? "apply" : "preview";
@@ -239,33 +275,10 @@ static void run_import(struct gw_admin *a, struct job *j)
 	char now_counts[200], was_counts[200];
 	struct gw_db *db = NULL;
 	char *buf = NULL;
-	size_t len = 0;
-	int rc = read_all(j->fd, a->stopfd, &buf, &len);
-
-	close(j->fd);
-	j->fd = -1;
-	if (rc == -EFBIG) {
-		say(j, "err %s roster larger than %d bytes: refused, nothing read further",
-		    RINKI_CTL_E_TOOLONG, RINKI_CTL_FILE_MAX);
+	size_t len = 0, rows = 0;
+	if (read_file(a, j, "roster", &buf, &len, &rows) < 0)
 		return;
-	}
-	if (rc == -ETIMEDOUT) {
-		say(j, "err %s the roster did not end within %d ms", RINKI_CTL_E_FAILED,
-		    RINKI_CTL_FILE_WAIT_MS);
-		return;
-	}
-	if (rc < 0) {
-		say(j, "err %s cannot read the roster: %s", RINKI_CTL_E_FAILED, strerror(-rc));
-		return;
-	}
-	size_t rows = count_rows(buf, len);
-	if (rows > RINKI_CTL_ROSTER_ROWS_MAX) {
-		free(buf);
-		say(j, "err %s roster of %zu rows: at most %d are taken, nothing imported",
-		    RINKI_CTL_E_TOOLONG, rows, RINKI_CTL_ROSTER_ROWS_MAX);
-		return;
-	}
-	rc = gw_roster_parse_csv("roster", buf, len, &in, on_csv_error, j);
+	int rc = gw_roster_parse_csv("roster", buf, len, &in, on_csv_error, j);
 	free(buf);
 	if (rc == -EINVAL || j->errors) {
 		if (j->errors > j->listed)
@@ -330,33 +343,10 @@ static void run_directory(struct gw_admin *a, struct job *j)
 	struct gw_db_roster in = {0}, cur = {0};
 	struct gw_db *db = NULL;
 	char *buf = NULL;
-	size_t len = 0;
-	int rc = read_all(j->fd, a->stopfd, &buf, &len);
-
-	close(j->fd);
-	j->fd = -1;
-	if (rc == -EFBIG) {
-		say(j, "err %s directory larger than %d bytes: refused, nothing read further",
-		    RINKI_CTL_E_TOOLONG, RINKI_CTL_FILE_MAX);
+	size_t len = 0, rows = 0;
+	if (read_file(a, j, "directory", &buf, &len, &rows) < 0)
 		return;
-	}
-	if (rc == -ETIMEDOUT) {
-		say(j, "err %s the directory did not end within %d ms", RINKI_CTL_E_FAILED,
-		    RINKI_CTL_FILE_WAIT_MS);
-		return;
-	}
-	if (rc < 0) {
-		say(j, "err %s cannot read the directory: %s", RINKI_CTL_E_FAILED, strerror(-rc));
-		return;
-	}
-	size_t rows = count_rows(buf, len);
-	if (rows > RINKI_CTL_ROSTER_ROWS_MAX) {
-		free(buf);
-		say(j, "err %s directory of %zu rows: at most %d are taken, nothing imported",
-		    RINKI_CTL_E_TOOLONG, rows, RINKI_CTL_ROSTER_ROWS_MAX);
-		return;
-	}
-	rc = gw_roster_parse_directory_csv("directory", buf, len, &in, on_csv_error, j);
+	int rc = gw_roster_parse_directory_csv("directory", buf, len, &in, on_csv_error, j);
 	free(buf);
 	if (rc == -EINVAL || j->errors) {
 		if (j->errors > j->listed)
