@@ -318,6 +318,9 @@ lint: build/rinkictl
 	@if readelf -d build/rinkictl | grep -E 'NEEDED.*(libasound|libspandsp|libmodbus)'; then \
 		echo "lint: rinkictl links the libraries above"; exit 1; fi; \
 		echo "lint: rinkictl links no ALSA, spandsp or libmodbus"
+	@big=$$(wc -l gateway/*.c gateway/*/*.c | awk '$$2 != "total" && $$1 > 1500'); \
+		if [ -n "$$big" ]; then echo "lint: gateway files over 1,500 lines:"; \
+		echo "$$big"; exit 1; fi; echo "lint: no gateway file over 1,500 lines"
 
 # rinki-web's unit test and fuzz target link its objects (tools/web/ is no gateway module).
 build/san/tests/unit/test_web.o build/san/tests/fuzz/fuzz_web.o: SAN_CFLAGS += -Itools
