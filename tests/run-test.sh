@@ -3,8 +3,9 @@
 # firmware test, a fuzz smoke target, the lint, the short soak).
 #
 # Runs CMD with stdin from /dev/null and stdout + stderr in $TEST_LOG_DIR/NAME.log
-# (default build/test-logs), prints one line "ok|FAIL <seconds> NAME" and, on a failure, the
-# last 40 lines of the log; writes "ok" or "FAIL" to NAME.result for run-test-summary.sh.
+# (default build/test-logs), prints one line "ok|FAIL <seconds> NAME" and, on a failure, its
+# cmocka failure lines and the last 40 lines of the log; writes "ok" or "FAIL" to NAME.result
+# for run-test-summary.sh.
 # Exits 0 either way, so make goes on with the other steps (the summary decides).
 # Every line of the output is written at once at the end, so parallel steps do not mix.
 name=$1
@@ -27,7 +28,11 @@ if [ "$rc" -eq 0 ]; then
 	printf 'ok   %7ss  %s\n' "$secs" "$name"
 else
 	echo FAIL > "$dir/$name.result"
-	out=$(printf 'FAIL %7ss  %s (exit %d), last lines of %s:\n' "$secs" "$name" "$rc" "$log"
+	# cmocka's own failure lines first: a leak report at exit (a test's allocations after
+	# its failed assertion) can fill the tail and bury them
+	out=$(printf 'FAIL %7ss  %s (exit %d), failure lines of %s:\n' "$secs" "$name" "$rc" "$log"
+		grep -E '^\[ +(ERROR|LINE|FAILED) +\]|^harness: ' "$log" | head -n 20 | sed 's/^/    > /'
+		printf 'last lines:\n'
 		tail -n 40 "$log" | sed 's/^/    | /')
 	printf '%s\n' "$out"
 fi
