@@ -458,6 +458,7 @@ deb:
 	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; exit 1; }
 	lintian --fail-on error,warning --info build/deb/rinki_$(DEB_VERSION)_*.changes
+	tests/install/deb-modes.sh build/deb/rinki_$(DEB_VERSION)_*.deb
 	@echo "deb: build/deb/$$(cd build/deb && ls rinki_$(DEB_VERSION)_*.deb) (lintian: no error, no warning)"
 
 # make deb-test (as root, by hand; not in make test): the package into a clean Debian 12 root
