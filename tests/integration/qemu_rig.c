@@ -158,7 +158,16 @@ struct lane {
 
 /*
  * The relay loop (child process): pty master <-> QEMU's UART socket, each direction paced to
- * byte_ns a byte: a byte comes out one byte time after the wire is free for it.
+ * byte_ns a byte: a byte comes out one byte time after the wire is free for it, so a frame
+ * leaves in pieces as its bytes fall due. A host that schedules the relay late makes a hole
+ * between two such pieces, and a hole longer than the receiver's inter-frame gap (5 ms in the
+ * QEMU firmware, FW_QEMU_GAP_US) cuts the frame in two, both halves dropped. The hole already
+ * made cannot be undone, but it must not be made twice: when a wake-up finds the lane more
+ * than one byte time behind (its next byte was due before the one after it would be), every
+ * byte waiting in it goes out now in one write() (a frame the host wrote in one write() is
+ * whole in it, as it waits there complete), not just the bytes due. wire_free still moves on
+ * by one byte time a byte, so what comes next waits for the wire as before and the throughput
+ * stays that of the baud rate (test_fw_boot_qemu's 32 KiB wire-time figure).
  */
 static void relay(int m, int s, uint64_t byte_ns)
 {
@@ -169,15 +178,16 @@ static void relay(int m, int s, uint64_t byte_ns)
 		uint64_t t = now_ns(), due = UINT64_MAX;
 		for (int d = 0; d < 2; d++) {
 			struct lane *l = &lane[d];
-			size_t k = 0;
-			while (l->tail + k < l->head && t >= l->wire_free + byte_ns) {
-				l->wire_free += byte_ns;
-				k++;
-			}
-			if (k &&
-			    write(outfd[d], l->buf + l->tail % sizeof(l->buf), k) != (ssize_t)k)
-				_exit(1); /* k never wraps: see the read below */
+			size_t k = 0, waiting = l->head - l->tail;
+			if (waiting && t > l->wire_free + 2 * byte_ns)
+				k = waiting; /* late: the rest at once, no second hole */
+			else
+				while (k < waiting && t >= l->wire_free + (k + 1) * byte_ns)
+					k++;
+			if (k && write(outfd[d], l->buf + l->tail, k) != (ssize_t)k)
+				_exit(1); /* the buffer is linear: see the read below */
 			l->tail += k;
+			l->wire_free += k * byte_ns;
 			if (l->tail < l->head && l->wire_free + byte_ns < due)
 				due = l->wire_free + byte_ns;
 		}
