@@ -891,9 +891,13 @@ static int mb_xact(modbus_t *ctx, const char *what, enum mb_op op, int addr, int
 	return rc;
 }
 
+/* app_probe(): the application answered who it is, then no more (all tries of the next read). */
+#define APP_LOST (-ENOLINK)
+
 /*
  * Ask the application who it is, trying for up to ms. Returns 0 with a filled, -ETIMEDOUT
- * if nothing answers, or another negative errno.
+ * if nothing answers, APP_LOST if it answered and then stopped, or another negative errno.
+ * Only -ETIMEDOUT means "no application": the caller may then look for the bootloader.
  */
 static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
 {
@@ -915,9 +919,20 @@ static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
 	if (mb_xact(ctx, "reading the boot registers", MB_READ_INPUT, RINKI_IREG_BOOT_SLOT,
 		    RINKI_IREG_BOOT_NREGS, a->boot) == RINKI_IREG_BOOT_NREGS)
 		a->has_boot = true;
+	else if (mb_transient(errno))
+		return APP_LOST;
 	else if (errno != EMBXILADD)
 		return -errno;
 	return 0;
+}
+
+/* What an app_probe() error other than -ETIMEDOUT means, for the message after the port. */
+static const char *probe_strerror(int rc)
+{
+	if (rc == APP_LOST)
+		return "the application answered, then did not answer reading its boot registers "
+		       "on any try: check the cable and the line";
+	return modbus_strerror(-rc);
 }
 
 static uint16_t slot_reg(const struct app_info *a, unsigned slot, unsigned reg)
@@ -1208,7 +1223,7 @@ static int cmd_info(const struct opts *o)
 		return 0;
 	}
 	if (rc != -ETIMEDOUT)
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	return app_silent(o, true);
 }
 
@@ -1275,20 +1290,21 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 		}
 	} else if (rc != -ETIMEDOUT) {
 		mb_close(ctx);
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	}
 	mb_close(ctx);
 
+	bool asked = rc == 0; /* the application took the request (or, unsure, may have) */
 	if (bl_open(o, b) != 0)
 		return EXIT_FAILURE;
-	rc = bl_sync(b, in, rc == 0 ? ENTER_BL_MS : T(1000));
+	rc = bl_sync(b, in, asked ? ENTER_BL_MS : T(1000));
 	if (rc == -ETIMEDOUT) {
 		bl_close(b);
 		if (unsure)
 			return fail("the bootloader entry request got no answer and no bootloader "
 				    "answers on %s: the request was lost on the line; try again",
 				    o->port);
-		if (a.id[RINKI_IREG_BOARD_ID] != 0)
+		if (asked)
 			return fail("the application accepted the request but the bootloader does "
 				    "not answer on %s",
 				    o->port);
@@ -1298,7 +1314,7 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 		bl_close(b);
 		return fail("bootloader on %s: %s", o->port, strerror(-rc));
 	}
-	if (a.id[RINKI_IREG_BOARD_ID] == 0)
+	if (!asked)
 		printf("the board is in the bootloader (%s)\n", entry_name(in->entry));
 	return 0;
 }
@@ -1360,7 +1376,7 @@ static int wait_app(const struct opts *o, struct app_info *a)
 	if (rc == 0)
 		return 0;
 	if (rc != -ETIMEDOUT)
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	/* Nothing over Modbus: is it stuck in the bootloader? */
 	struct bl b;
 	struct rinki_bl_info in;
@@ -1410,7 +1426,7 @@ static int confirm(const struct opts *o, struct app_info *a)
 	int rc = app_probe(ctx, a, T(1000));
 	mb_close(ctx);
 	if (rc != 0)
-		return fail("reading back after confirm: %s", modbus_strerror(-rc));
+		return fail("reading back after confirm: %s", probe_strerror(rc));
 	if (!a->has_boot || a->boot[0] > 1 ||
 	    slot_reg(a, a->boot[0], RINKI_BOOT_SLOT_REG_STATE) != RINKI_SLOT_CONFIRMED)
 		return fail(lost
@@ -1541,7 +1557,7 @@ static int cmd_confirm(const struct opts *o)
 		return EXIT_FAILURE;
 	}
 	if (rc != 0)
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	if (!a.has_boot)
 		return fail("the firmware on %s runs without a bootloader: nothing to confirm",
 			    o->port);

@@ -3,10 +3,11 @@
  * QEMU boots build/fw/boot.elf with empty slots, and every step goes through the real
  * rinki-flash binary over a pty: refusing bad images (signature, board, key), the first
  * installation, an update into the other slot, a confirm whose request or answer the relay
- * loses and a bootloader entry request whose answer it loses, an unconfirmed update that the
- * trial timer and the watchdog roll back, a board held in the bootloader (info, boot; the
- * entry that put it there replayed after the reset is refused), a 32 KiB image with its
- * wire-time figure, and the errors for a wrong port and a silent line.
+ * loses, a bootloader entry request whose answer it loses and a lost read of the boot
+ * registers, an unconfirmed update that the trial timer and the watchdog roll back, a board
+ * held in the bootloader (info, boot; the entry that put it there replayed after the reset is
+ * refused), a 32 KiB image with its wire-time figure, and the errors for a wrong port and a
+ * silent line.
  *
  * Between the pty and QEMU's UART socket runs the rig's relay (tests/integration/qemu_rig.c), a
  * child process that paces both directions at 115200 8N1 (86.8 us a byte; QEMU itself does not
@@ -370,6 +371,24 @@ static void test_enter_answer_lost(void **state)
 	assert_int_equal(hash_of(&b), ~FW_BUILD_HASH);
 }
 
+/*
+ * The application answers who it is but the read of its boot registers is lost on the way:
+ * the read is tried again, not taken for "no application here" (which sent rinki-flash
+ * looking for a bootloader that was never asked for, and blamed it).
+ */
+static void test_probe_answer_lost(void **state)
+{
+	(void)state;
+	const uint8_t boot_read[4] = {SLAVE, 0x04, RINKI_IREG_BOOT_SLOT >> 8,
+				      RINKI_IREG_BOOT_SLOT & 0xFF};
+
+	assert_int_equal(qrig_drop_next(&rig, QRIG_TO_BOARD, boot_read, sizeof(boot_read), 8), 0);
+	assert_int_equal(flash_tool("info", NULL), 0);
+	assert_out_has("no answer to reading the boot registers, trying again (2/4)");
+	assert_out_has("application running");
+	assert_out_has("slot B       confirmed");
+}
+
 static void test_unconfirmed_rolls_back(void **state)
 {
 	(void)state;
@@ -618,6 +637,7 @@ int main(void)
 	    cmocka_unit_test(test_refuses_bad_images),
 	    cmocka_unit_test(test_first_install),
 	    cmocka_unit_test(test_update_to_other_slot),
+	    cmocka_unit_test(test_probe_answer_lost),
 	    cmocka_unit_test(test_confirm_answer_lost),
 	    cmocka_unit_test(test_confirm_request_lost),
 	    cmocka_unit_test(test_enter_answer_lost),
