@@ -15,7 +15,9 @@
  * the board is touched; the image whose load address matches the slot the bootloader names
  * is uploaded, the board is booted into it, its identity registers are compared with the
  * header and only then is it confirmed. Exit status: 0 ok, 1 failure, 2 usage, 3 the board
- * is (and stays) in the bootloader (info).
+ * is (and stays) in the bootloader (info). A lost or garbled frame is tried again on both
+ * sides, said on stdout on the application's (mb_xact, confirm); what must not run twice
+ * (ENTER, AUTH) is never resent as it is.
  *
  * Trust: the public key is built in (RF_BUILTIN_PUBKEY, from the package's signing key by
  * tools/rinki-flash.mk), not chosen on the command line. Only a build whose built-in key is the
@@ -850,9 +852,52 @@ static void mb_close(modbus_t *ctx)
 	}
 }
 
+/* A Modbus error a retry may cure: no answer, or a garbled or misaddressed one. */
+static bool mb_transient(int e)
+{
+	return e == ETIMEDOUT || e == EMBBADCRC || e == EMBBADDATA || e == EMBBADSLAVE;
+}
+
+/* Say on stdout that try (1-based) of what failed with e and another one follows. */
+static void mb_retrying(const char *what, int try, int e)
+{
+	printf("%s %s, trying again (%d/%d)\n",
+	       e == ETIMEDOUT ? "no answer to" : "a garbled answer to", what, try + 1, RETRIES + 1);
+	fflush(stdout);
+}
+
+enum mb_op { MB_READ_INPUT, MB_WRITE_REGS };
+
+/*
+ * One transaction with the application (only one that may run twice: a read, or a write of
+ * the same values), tried up to 1 + RETRIES times while it fails with an mb_transient()
+ * error, the port flushed between tries, each retry said on stdout with what. Returns
+ * libmodbus' result of the last try (nb, or -1 with errno).
+ */
+static int mb_xact(modbus_t *ctx, const char *what, enum mb_op op, int addr, int nb, uint16_t *regs)
+{
+	int rc = -1;
+
+	for (int try = 1; try <= RETRIES + 1; try++) {
+		rc = op == MB_READ_INPUT ? modbus_read_input_registers(ctx, addr, nb, regs)
+					 : modbus_write_registers(ctx, addr, nb, regs);
+		if (rc == nb || !mb_transient(errno) || try > RETRIES)
+			break;
+		int e = errno;
+		mb_retrying(what, try, e);
+		modbus_flush(ctx);
+		errno = e;
+	}
+	return rc;
+}
+
+/* app_probe(): the application answered who it is, then no more (all tries of the next read). */
+#define APP_LOST (-ENOLINK)
+
 /*
  * Ask the application who it is, trying for up to ms. Returns 0 with a filled, -ETIMEDOUT
- * if nothing answers, or another negative errno.
+ * if nothing answers, APP_LOST if it answered and then stopped, or another negative errno.
+ * Only -ETIMEDOUT means "no application": the caller may then look for the bootloader.
  */
 static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
 {
@@ -863,8 +908,7 @@ static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
 	for (;;) {
 		if (modbus_read_input_registers(ctx, RINKI_IREG_BOARD_ID, 8, a->id) == 8)
 			break;
-		if (errno != ETIMEDOUT && errno != EMBBADCRC && errno != EMBBADDATA &&
-		    errno != EMBBADSLAVE)
+		if (!mb_transient(errno))
 			return -errno;
 		if (now_s() > end)
 			return -ETIMEDOUT;
@@ -872,12 +916,23 @@ static int app_probe(modbus_t *ctx, struct app_info *a, int ms)
 	}
 	modbus_flush(ctx);
 	set_timeout_ms(ctx, MB_TIMEOUT_MS);
-	if (modbus_read_input_registers(ctx, RINKI_IREG_BOOT_SLOT, RINKI_IREG_BOOT_NREGS,
-					a->boot) == RINKI_IREG_BOOT_NREGS)
+	if (mb_xact(ctx, "reading the boot registers", MB_READ_INPUT, RINKI_IREG_BOOT_SLOT,
+		    RINKI_IREG_BOOT_NREGS, a->boot) == RINKI_IREG_BOOT_NREGS)
 		a->has_boot = true;
+	else if (mb_transient(errno))
+		return APP_LOST;
 	else if (errno != EMBXILADD)
 		return -errno;
 	return 0;
+}
+
+/* What an app_probe() error other than -ETIMEDOUT means, for the message after the port. */
+static const char *probe_strerror(int rc)
+{
+	if (rc == APP_LOST)
+		return "the application answered, then did not answer reading its boot registers "
+		       "on any try: check the cable and the line";
+	return modbus_strerror(-rc);
 }
 
 static uint16_t slot_reg(const struct app_info *a, unsigned slot, unsigned reg)
@@ -895,9 +950,11 @@ static uint32_t app_hash(const struct app_info *a)
 
 /*
  * Ask the application to enter its bootloader: the MAC of its nonce (read in a->boot) under
- * the entry key, then RINKI_BOOT_CTL_ENTER. Returns 0, or EXIT_FAILURE with a message.
+ * the entry key, then RINKI_BOOT_CTL_ENTER. Returns 0 (*unsure set when the ENTER got no
+ * answer, so it may or may not have been taken), or EXIT_FAILURE with a message.
  */
-static int request_entry(const struct opts *o, modbus_t *ctx, const struct app_info *a)
+static int request_entry(const struct opts *o, modbus_t *ctx, const struct app_info *a,
+			 bool *unsure)
 {
 	uint8_t key[crypto_shorthash_siphash24_KEYBYTES], m[RINKI_BOOT_ENTRY_MSG_LEN], tag[8];
 	uint16_t regs[4];
@@ -917,10 +974,19 @@ static int request_entry(const struct opts *o, modbus_t *ctx, const struct app_i
 	sodium_memzero(key, sizeof(key));
 	for (unsigned i = 0; i < 4; i++) /* tag is little-endian; the registers high word first */
 		regs[i] = (uint16_t)(tag[7 - 2 * i] << 8 | tag[6 - 2 * i]);
-	if (modbus_write_registers(ctx, RINKI_HREG_BOOT_MAC, 4, regs) != 4)
+	if (mb_xact(ctx, "writing the bootloader entry MAC", MB_WRITE_REGS, RINKI_HREG_BOOT_MAC, 4,
+		    regs) != 4)
 		return fail("writing the bootloader entry MAC: %s", modbus_strerror(errno));
 	if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_ENTER) != 1) {
 		int e = errno;
+		if (mb_transient(e)) {
+			/* Never resent: the board may have taken it and be in its bootloader now,
+			 * which the sync word finds out; the request is used up either way. */
+			printf("%s the bootloader entry request: looking for the bootloader\n",
+			       e == ETIMEDOUT ? "no answer to" : "a garbled answer to");
+			*unsure = true;
+			return 0;
+		}
 		if (e == EMBXILVAL)
 			return fail(
 			    "the board refused to enter its bootloader: %s is not the entry "
@@ -1157,7 +1223,7 @@ static int cmd_info(const struct opts *o)
 		return 0;
 	}
 	if (rc != -ETIMEDOUT)
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	return app_silent(o, true);
 }
 
@@ -1191,6 +1257,7 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 			    struct rinki_bl_info *in)
 {
 	struct app_info a;
+	bool unsure = false;
 	modbus_t *ctx = mb_open(o);
 
 	if (!ctx)
@@ -1217,22 +1284,27 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 		       a.id[RINKI_IREG_FW_MAJOR], a.id[RINKI_IREG_FW_MINOR],
 		       a.id[RINKI_IREG_FW_PATCH], app_hash(&a),
 		       a.boot[0] < 2 ? slot_names[a.boot[0]] : "?");
-		if (request_entry(o, ctx, &a) != 0) {
+		if (request_entry(o, ctx, &a, &unsure) != 0) {
 			mb_close(ctx);
 			return EXIT_FAILURE;
 		}
 	} else if (rc != -ETIMEDOUT) {
 		mb_close(ctx);
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	}
 	mb_close(ctx);
 
+	bool asked = rc == 0; /* the application took the request (or, unsure, may have) */
 	if (bl_open(o, b) != 0)
 		return EXIT_FAILURE;
-	rc = bl_sync(b, in, rc == 0 ? ENTER_BL_MS : T(1000));
+	rc = bl_sync(b, in, asked ? ENTER_BL_MS : T(1000));
 	if (rc == -ETIMEDOUT) {
 		bl_close(b);
-		if (a.id[RINKI_IREG_BOARD_ID] != 0)
+		if (unsure)
+			return fail("the bootloader entry request got no answer and no bootloader "
+				    "answers on %s: the request was lost on the line; try again",
+				    o->port);
+		if (asked)
 			return fail("the application accepted the request but the bootloader does "
 				    "not answer on %s",
 				    o->port);
@@ -1242,7 +1314,7 @@ static int enter_bootloader(const struct opts *o, const struct image_file *f, st
 		bl_close(b);
 		return fail("bootloader on %s: %s", o->port, strerror(-rc));
 	}
-	if (a.id[RINKI_IREG_BOARD_ID] == 0)
+	if (!asked)
 		printf("the board is in the bootloader (%s)\n", entry_name(in->entry));
 	return 0;
 }
@@ -1304,7 +1376,7 @@ static int wait_app(const struct opts *o, struct app_info *a)
 	if (rc == 0)
 		return 0;
 	if (rc != -ETIMEDOUT)
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	/* Nothing over Modbus: is it stuck in the bootloader? */
 	struct bl b;
 	struct rinki_bl_info in;
@@ -1326,24 +1398,41 @@ static int wait_app(const struct opts *o, struct app_info *a)
 static int confirm(const struct opts *o, struct app_info *a)
 {
 	modbus_t *ctx = mb_open(o);
+	bool lost = false; /* a try went unanswered: the board may have taken it */
 
 	if (!ctx)
 		return EXIT_FAILURE;
-	if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM) != 1) {
+	for (int try = 1;; try++) {
+		if (modbus_write_register(ctx, RINKI_HREG_BOOT_CTL, RINKI_BOOT_CTL_CONFIRM) == 1)
+			break;
 		int e = errno;
+		if (mb_transient(e) && try <= RETRIES) {
+			mb_retrying("confirm", try, e);
+			modbus_flush(ctx);
+			lost = true;
+			continue;
+		}
+		if (e == EMBXSFAIL && lost)
+			break; /* refused now: the read-back tells whether a lost try took */
 		mb_close(ctx);
 		if (e == EMBXSFAIL)
 			return fail("confirm refused: the running image is not on trial (too late, "
 				    "or no bootloader)");
+		if (mb_transient(e))
+			return fail("confirm: %s on all %d tries: check the cable and the line",
+				    modbus_strerror(e), RETRIES + 1);
 		return fail("confirm: %s", modbus_strerror(e));
 	}
 	int rc = app_probe(ctx, a, T(1000));
 	mb_close(ctx);
 	if (rc != 0)
-		return fail("reading back after confirm: %s", modbus_strerror(-rc));
+		return fail("reading back after confirm: %s", probe_strerror(rc));
 	if (!a->has_boot || a->boot[0] > 1 ||
 	    slot_reg(a, a->boot[0], RINKI_BOOT_SLOT_REG_STATE) != RINKI_SLOT_CONFIRMED)
-		return fail("confirm did not stick: the slot is not confirmed");
+		return fail(lost
+				? "confirm did not stick: the slot is not confirmed (refused after "
+				  "a lost try: the trial may have run out)"
+				: "confirm did not stick: the slot is not confirmed");
 	return 0;
 }
 
@@ -1468,7 +1557,7 @@ static int cmd_confirm(const struct opts *o)
 		return EXIT_FAILURE;
 	}
 	if (rc != 0)
-		return fail("%s: %s", o->port, modbus_strerror(-rc));
+		return fail("%s: %s", o->port, probe_strerror(rc));
 	if (!a.has_boot)
 		return fail("the firmware on %s runs without a bootloader: nothing to confirm",
 			    o->port);

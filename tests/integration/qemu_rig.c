@@ -8,7 +8,8 @@
  * Children are killed by pid from qrig_fini(), atexit, the fatal-signal handlers, and by
  * PR_SET_PDEATHSIG if the test process dies; what they print goes to a file in the run
  * directory and is shown when a start fails. qrig_test_log_clean() is the cmocka test each of
- * those tests runs last: QEMU's guest-error log must stay empty.
+ * those tests runs last: QEMU's guest-error log must stay empty. The relay also loses a frame
+ * on order (qrig_drop_next, through a pipe to the child), as a noisy line does.
  *
  * QEMU runs with `-icount shift=5,sleep=on`: the guest's clock (SysTick, timers, watchdog)
  * advances with the instructions it executes (32 ns each, about its 25 MHz) and, only while
@@ -149,39 +150,89 @@ static int wait_for_path(const char *path, volatile pid_t *pid, unsigned ms)
 
 /* --- paced relay ----------------------------------------------------------------------- */
 
-/* One direction of the relay: bytes waiting, and when the wire is free again. */
+/* An order to the relay child through its control pipe (qrig_drop_next). */
+struct drop_order {
+	uint8_t dir, n, plen;
+	uint8_t prefix[QRIG_DROP_PREFIX_MAX];
+};
+
+/*
+ * One direction of the relay: bytes waiting, when the wire is free again, and an armed drop:
+ * the next drop_n bytes from where drop_prefix is found (drop_left of them still to go).
+ */
 struct lane {
 	uint8_t buf[1 << 16];
 	size_t head, tail;
 	uint64_t wire_free;
+	uint8_t drop_prefix[QRIG_DROP_PREFIX_MAX];
+	size_t drop_plen, drop_n, drop_left;
 };
+
+/* Remove what an armed drop takes from the bytes of l that arrived at from and after. */
+static void drop_in(struct lane *l, size_t from)
+{
+	size_t p = from;
+
+	if (!l->drop_left) {
+		if (!l->drop_n)
+			return;
+		/* The prefix may have begun in an earlier read whose bytes still wait. */
+		size_t s = from >= l->tail + l->drop_plen ? from - l->drop_plen + 1 : l->tail;
+		for (; s + l->drop_plen <= l->head; s++)
+			if (memcmp(l->buf + s, l->drop_prefix, l->drop_plen) == 0)
+				break;
+		if (s + l->drop_plen > l->head)
+			return;
+		l->drop_left = l->drop_n;
+		l->drop_n = 0;
+		p = s;
+	}
+	size_t k = l->head - p < l->drop_left ? l->head - p : l->drop_left;
+	memmove(l->buf + p, l->buf + p + k, l->head - p - k);
+	l->head -= k;
+	l->drop_left -= k;
+}
 
 /*
  * The relay loop (child process): pty master <-> QEMU's UART socket, each direction paced to
- * byte_ns a byte: a byte comes out one byte time after the wire is free for it.
+ * byte_ns a byte: a byte comes out one byte time after the wire is free for it, so a frame
+ * leaves in pieces as its bytes fall due. A host that schedules the relay late makes a hole
+ * between two such pieces, and a hole longer than the receiver's inter-frame gap (5 ms in the
+ * QEMU firmware, FW_QEMU_GAP_US) cuts the frame in two, both halves dropped. The hole already
+ * made cannot be undone, but it must not be made twice: when a wake-up finds the lane more
+ * than one byte time behind (its next byte was due before the one after it would be), every
+ * byte waiting in it goes out now in one write() (a frame the host wrote in one write() is
+ * whole in it, as it waits there complete), not just the bytes due. wire_free still moves on
+ * by one byte time a byte, so what comes next waits for the wire as before and the throughput
+ * stays that of the baud rate (test_fw_boot_qemu's 32 KiB wire-time figure).
+ * ctl (-1: none) carries struct drop_order from qrig_drop_next(); it is read before the lanes
+ * so an order armed before a tool starts applies to that tool's first bytes.
  */
-static void relay(int m, int s, uint64_t byte_ns)
+static void relay(int m, int s, int ctl, uint64_t byte_ns)
 {
-	static struct lane lane[2]; /* 0: host -> board, 1: board -> host */
+	static struct lane lane[2]; /* QRIG_TO_BOARD: host -> board, QRIG_TO_HOST: board -> host */
 	int in[2] = {m, s}, outfd[2] = {s, m};
 
 	for (;;) {
 		uint64_t t = now_ns(), due = UINT64_MAX;
 		for (int d = 0; d < 2; d++) {
 			struct lane *l = &lane[d];
-			size_t k = 0;
-			while (l->tail + k < l->head && t >= l->wire_free + byte_ns) {
-				l->wire_free += byte_ns;
-				k++;
-			}
-			if (k &&
-			    write(outfd[d], l->buf + l->tail % sizeof(l->buf), k) != (ssize_t)k)
-				_exit(1); /* k never wraps: see the read below */
+			size_t k = 0, waiting = l->head - l->tail;
+			if (waiting && t > l->wire_free + 2 * byte_ns)
+				k = waiting; /* late: the rest at once, no second hole */
+			else
+				while (k < waiting && t >= l->wire_free + (k + 1) * byte_ns)
+					k++;
+			if (k && write(outfd[d], l->buf + l->tail, k) != (ssize_t)k)
+				_exit(1); /* the buffer is linear: see the read below */
 			l->tail += k;
+			l->wire_free += k * byte_ns;
 			if (l->tail < l->head && l->wire_free + byte_ns < due)
 				due = l->wire_free + byte_ns;
 		}
-		struct pollfd pfd[2] = {{.fd = m, .events = POLLIN}, {.fd = s, .events = POLLIN}};
+		struct pollfd pfd[3] = {{.fd = m, .events = POLLIN},
+					{.fd = s, .events = POLLIN},
+					{.fd = ctl, .events = POLLIN}};
 		struct timespec to = {0, 0}, *top = NULL;
 		if (due != UINT64_MAX) {
 			uint64_t w = due > t ? due - t : 0;
@@ -189,8 +240,22 @@ static void relay(int m, int s, uint64_t byte_ns)
 			to.tv_nsec = (long)(w % 1000000000u);
 			top = &to;
 		}
-		if (ppoll(pfd, 2, top, NULL) < 0 && errno != EINTR)
+		if (ppoll(pfd, 3, top, NULL) < 0 && errno != EINTR)
 			_exit(1);
+		if (pfd[2].revents & (POLLIN | POLLHUP)) {
+			struct drop_order o;
+			ssize_t n = read(ctl, &o, sizeof(o));
+			if (n == (ssize_t)sizeof(o) && o.dir < 2 && o.plen >= 1 &&
+			    o.plen <= QRIG_DROP_PREFIX_MAX) {
+				struct lane *l = &lane[o.dir];
+				memcpy(l->drop_prefix, o.prefix, o.plen);
+				l->drop_plen = o.plen;
+				l->drop_n = o.n;
+				l->drop_left = 0;
+			} else if (n == 0) {
+				ctl = -1; /* the test process closed it: poll ignores fd -1 */
+			}
+		}
 		for (int d = 0; d < 2; d++) {
 			struct lane *l = &lane[d];
 			if (!(pfd[d].revents & (POLLIN | POLLHUP)))
@@ -206,21 +271,37 @@ static void relay(int m, int s, uint64_t byte_ns)
 			ssize_t n = read(in[d], l->buf + l->head, room);
 			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EIO))
 				_exit(0); /* QEMU went away */
-			if (n > 0)
+			if (n > 0) {
 				l->head += (size_t)n;
+				drop_in(l, l->head - (size_t)n);
+			}
 		}
 	}
 }
 
-/* Fork the relay: connect to QEMU's socket, make a pty, link it at r->tty, relay. */
-static pid_t start_relay(const struct qrig *r)
+/*
+ * Fork the relay: connect to QEMU's socket, make a pty, link it at r->tty, relay. The write
+ * end of its control pipe stays here in r->relay_ctl (close-on-exec, so no tool inherits it).
+ */
+static pid_t start_relay(struct qrig *r)
 {
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	int cp[2];
 
-	if (pid != 0)
+	if (pipe2(cp, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid != 0) {
+		close(cp[0]);
+		if (pid < 0)
+			close(cp[1]);
+		else
+			r->relay_ctl = cp[1];
 		return pid;
+	}
 	child_dies_with_parent(parent);
+	close(cp[1]);
+	fcntl(cp[0], F_SETFL, O_NONBLOCK);
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(r->sock) >= sizeof(sa.sun_path))
@@ -241,7 +322,7 @@ static pid_t start_relay(const struct qrig *r)
 	tcsetattr(keep, TCSANOW, &t);
 	if (symlink(name, r->tty) != 0)
 		_exit(5);
-	relay(m, s, 10000000000ull / r->pace_baud); /* 10 bits a byte */
+	relay(m, s, cp[0], 10000000000ull / r->pace_baud); /* 10 bits a byte */
 	_exit(0);
 }
 
@@ -277,6 +358,7 @@ int qrig_init(struct qrig *r, const char *tag, const char *elf, unsigned pace_ba
 
 	memset(r, 0, sizeof(*r));
 	r->qemu = r->bridge = r->starver = -1;
+	r->relay_ctl = -1;
 	r->elf = elf;
 	r->pace_baud = pace_baud;
 	if (access(elf, R_OK) != 0) {
@@ -380,6 +462,19 @@ void qrig_unstarve(struct qrig *r)
 		kill(r->qemu, SIGCONT); /* the child may have died between its STOP and CONT */
 }
 
+int qrig_drop_next(struct qrig *r, enum qrig_dir dir, const uint8_t *prefix, size_t plen,
+		   unsigned n)
+{
+	struct drop_order o = {.dir = (uint8_t)dir, .n = (uint8_t)n, .plen = (uint8_t)plen};
+
+	if (r->relay_ctl < 0 || (dir != QRIG_TO_BOARD && dir != QRIG_TO_HOST) || plen < 1 ||
+	    plen > QRIG_DROP_PREFIX_MAX || n < plen || n > 255)
+		return -1;
+	memcpy(o.prefix, prefix, plen);
+	/* Smaller than PIPE_BUF: one atomic write, read whole by the relay. */
+	return write(r->relay_ctl, &o, sizeof(o)) == (ssize_t)sizeof(o) ? 0 : -1;
+}
+
 void qrig_kill_qemu(struct qrig *r)
 {
 	if (r->qemu > 0)
@@ -389,6 +484,10 @@ void qrig_kill_qemu(struct qrig *r)
 void qrig_stop(struct qrig *r)
 {
 	qrig_unstarve(r);
+	if (r->relay_ctl >= 0) {
+		close(r->relay_ctl);
+		r->relay_ctl = -1;
+	}
 	stop_child(&r->bridge, SIGTERM);
 	stop_child(&r->qemu, SIGTERM);
 }

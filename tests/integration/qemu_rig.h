@@ -13,8 +13,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define QRIG_FILES_MAX 12
-#define QRIG_PATH_LEN  128
+#define QRIG_FILES_MAX	     12
+#define QRIG_PATH_LEN	     128
+#define QRIG_DROP_PREFIX_MAX 8
+
+/* The two lanes of the paced relay. */
+enum qrig_dir { QRIG_TO_BOARD = 0, QRIG_TO_HOST = 1 };
 
 struct qrig {
 	const char *elf;    /* -kernel image */
@@ -25,6 +29,7 @@ struct qrig {
 	const char *sock, *tty, *qemu_log, *out; /* paths in files[]: tty is the host's port */
 	volatile pid_t qemu, bridge;
 	volatile pid_t starver; /* qrig_starve() child, or -1 */
+	int relay_ctl;		/* write end of the relay's control pipe, or -1 */
 };
 
 /*
@@ -54,6 +59,15 @@ int qrig_starve(struct qrig *r, unsigned stop_ms, unsigned run_ms);
 
 /* End qrig_starve(): kill its child by pid and let QEMU run. Async-signal-safe; idempotent. */
 void qrig_unstarve(struct qrig *r);
+
+/*
+ * Fault injection (paced relay only): on lane dir, the next time the bytes prefix (1 to
+ * QRIG_DROP_PREFIX_MAX, n >= plen, n <= 255) come through, they and what follows them up to n
+ * bytes in all are dropped, as a lost frame on a noisy line. Takes effect before any byte
+ * written to the port after it returns. Returns 0, or -1 (socat bridge, bad arguments).
+ */
+int qrig_drop_next(struct qrig *r, enum qrig_dir dir, const uint8_t *prefix, size_t plen,
+		   unsigned n);
 
 /* SIGKILL QEMU now, without reaping it (the board vanishes at once); qrig_stop() reaps. */
 void qrig_kill_qemu(struct qrig *r);

@@ -226,7 +226,7 @@ int su_sync_run(const char *bin_dir, const char *conf, const char *args, char *o
 int su_wait_status(const char *path, const char *line, int wait_ms)
 {
 	int64_t end = su_mono_ms() + wait_ms;
-	char want[128], buf[1024];
+	char want[160], buf[8192];
 
 	snprintf(want, sizeof(want), "\n%s\n", line);
 	while (su_mono_ms() < end) {

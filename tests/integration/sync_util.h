@@ -79,8 +79,8 @@ int su_sync_stop(pid_t *pid, int sig);
  * into out (len > 0, NUL-terminated, cut). Its exit status, or -1. */
 int su_sync_run(const char *bin_dir, const char *conf, const char *args, char *out, size_t len);
 
-/* The status file at path has the line exactly (bounded wait, wait_ms). 0 or -1 (said on
- * stderr). */
+/* The status (or metrics) file at path has the line exactly (bounded wait, wait_ms). 0 or -1 (said
+ * on stderr). */
 int su_wait_status(const char *path, const char *line, int wait_ms);
 
 /* Write the file path (created 0600 or truncated; O_NOFOLLOW) with the printf-formatted

@@ -153,15 +153,16 @@ static void file_replace(const char *path, const char *what, const char *text)
 	}
 }
 
-/* The status file and the metrics file, after every step. */
+/* The metrics file, then the status file, after every step: whoever has seen a step in the
+   status file finds the metrics file at that step or later. */
 static void status_write(const struct sync *s)
 {
 	char text[2048];
 
-	status_text(s, text, sizeof(text));
-	file_replace(s->conf.county_status_file, "status file", text);
 	metrics_text(s, text, sizeof(text));
 	file_replace(s->conf.county_metrics_file, "metrics file", text);
+	status_text(s, text, sizeof(text));
+	file_replace(s->conf.county_status_file, "status file", text);
 }
 
 /* ---- one step --------------------------------------------------------------------------- */

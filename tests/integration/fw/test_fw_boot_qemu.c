@@ -2,10 +2,12 @@
  * Integration test of the bootloader, the slot images and rinki-flash in QEMU mps2-an385:
  * QEMU boots build/fw/boot.elf with empty slots, and every step goes through the real
  * rinki-flash binary over a pty: refusing bad images (signature, board, key), the first
- * installation, an update into the other slot, an unconfirmed update that the trial timer and
- * the watchdog roll back, a board held in the bootloader (info, boot; the entry that put it
- * there replayed after the reset is refused), a 32 KiB image with
- * its wire-time figure, and the errors for a wrong port and a silent line.
+ * installation, an update into the other slot, a confirm whose request or answer the relay
+ * loses, a bootloader entry request whose answer it loses and a lost read of the boot
+ * registers, an unconfirmed update that the trial timer and the watchdog roll back, a board
+ * held in the bootloader (info, boot; the entry that put it there replayed after the reset is
+ * refused), a 32 KiB image with its wire-time figure, and the errors for a wrong port and a
+ * silent line.
  *
  * Between the pty and QEMU's UART socket runs the rig's relay (tests/integration/qemu_rig.c), a
  * child process that paces both directions at 115200 8N1 (86.8 us a byte; QEMU itself does not
@@ -300,6 +302,93 @@ static void test_update_to_other_slot(void **state)
 	assert_int_equal(state_of(&b, 1), RINKI_SLOT_CONFIRMED);
 }
 
+/*
+ * Flash fname without confirming it, make the relay lose the next write of BOOT_CTL (the
+ * request or its echo, 8 bytes each) on lane dir, and confirm: one lost frame of a Modbus
+ * transaction is retried, and a confirm whose answer was lost is found done by the read-back.
+ */
+static void confirm_over_lost_frame(const char *fname, enum qrig_dir dir, unsigned slot)
+{
+	const uint8_t boot_ctl[4] = {SLAVE, 0x06, RINKI_HREG_BOOT_CTL >> 8,
+				     RINKI_HREG_BOOT_CTL & 0xFF};
+
+	assert_int_equal(flash_tool("flash", "--no-confirm", img(fname), NULL), 0);
+	assert_out_has("not confirmed");
+	struct board b = board_now();
+	assert_int_equal(b.boot[0], slot);
+	assert_int_equal(state_of(&b, slot), RINKI_SLOT_TRIAL);
+	assert_int_equal(qrig_drop_next(&rig, dir, boot_ctl, sizeof(boot_ctl), 8), 0);
+	/* The QEMU build's trial is 4 s and the lost frame costs one Modbus time-out: x3 (0.9 s)
+	 * leaves the retry well inside it, where x10 (3 s) would come at its very end. */
+	const char *scale = getenv("RINKI_FLASH_TIMEOUT_SCALE");
+	char keep[16];
+	assert_non_null(scale); /* group_setup() sets it */
+	snprintf(keep, sizeof(keep), "%s", scale);
+	setenv("RINKI_FLASH_TIMEOUT_SCALE", "3", 1);
+	int rc = flash_tool("confirm", NULL);
+	setenv("RINKI_FLASH_TIMEOUT_SCALE", keep, 1);
+	assert_int_equal(rc, 0);
+	assert_out_has("no answer to confirm, trying again (2/4)");
+	assert_out_has("confirmed: 0.1.0");
+	b = board_now();
+	assert_int_equal(b.boot[0], slot);
+	assert_int_equal(state_of(&b, slot), RINKI_SLOT_CONFIRMED);
+}
+
+/* The board confirmed, its answer was lost on the way back. */
+static void test_confirm_answer_lost(void **state)
+{
+	(void)state;
+	confirm_over_lost_frame("fw.img", QRIG_TO_HOST, 0);
+}
+
+/* The confirm request was lost on the way to the board. */
+static void test_confirm_request_lost(void **state)
+{
+	(void)state;
+	confirm_over_lost_frame("fw-alt.img", QRIG_TO_BOARD, 1);
+}
+
+/*
+ * The application took the request to enter its bootloader but its answer was lost: the
+ * request is not resent (its nonce is used up), the bootloader is looked for and found, and
+ * the flash goes on. Then the other image back into slot B, as the tests after this expect.
+ */
+static void test_enter_answer_lost(void **state)
+{
+	(void)state;
+	const uint8_t boot_ctl[4] = {SLAVE, 0x06, RINKI_HREG_BOOT_CTL >> 8,
+				     RINKI_HREG_BOOT_CTL & 0xFF};
+
+	assert_int_equal(qrig_drop_next(&rig, QRIG_TO_HOST, boot_ctl, sizeof(boot_ctl), 8), 0);
+	assert_int_equal(flash_tool("flash", img("fw.img"), NULL), 0);
+	assert_out_has("no answer to the bootloader entry request: looking for the bootloader");
+	assert_out_has("confirmed: slot A");
+	assert_int_equal(flash_tool("flash", img("fw-alt.img"), NULL), 0);
+	assert_out_has("confirmed: slot B");
+	struct board b = board_now();
+	assert_int_equal(b.boot[0], 1);
+	assert_int_equal(hash_of(&b), ~FW_BUILD_HASH);
+}
+
+/*
+ * The application answers who it is but the read of its boot registers is lost on the way:
+ * the read is tried again, not taken for "no application here" (which sent rinki-flash
+ * looking for a bootloader that was never asked for, and blamed it).
+ */
+static void test_probe_answer_lost(void **state)
+{
+	(void)state;
+	const uint8_t boot_read[4] = {SLAVE, 0x04, RINKI_IREG_BOOT_SLOT >> 8,
+				      RINKI_IREG_BOOT_SLOT & 0xFF};
+
+	assert_int_equal(qrig_drop_next(&rig, QRIG_TO_BOARD, boot_read, sizeof(boot_read), 8), 0);
+	assert_int_equal(flash_tool("info", NULL), 0);
+	assert_out_has("no answer to reading the boot registers, trying again (2/4)");
+	assert_out_has("application running");
+	assert_out_has("slot B       confirmed");
+}
+
 static void test_unconfirmed_rolls_back(void **state)
 {
 	(void)state;
@@ -548,6 +637,10 @@ int main(void)
 	    cmocka_unit_test(test_refuses_bad_images),
 	    cmocka_unit_test(test_first_install),
 	    cmocka_unit_test(test_update_to_other_slot),
+	    cmocka_unit_test(test_probe_answer_lost),
+	    cmocka_unit_test(test_confirm_answer_lost),
+	    cmocka_unit_test(test_confirm_request_lost),
+	    cmocka_unit_test(test_enter_answer_lost),
 	    cmocka_unit_test(test_unconfirmed_rolls_back),
 	    cmocka_unit_test(test_held_in_bootloader),
 	    cmocka_unit_test(test_32k_image_wire_time),
