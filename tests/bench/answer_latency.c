@@ -107,6 +107,7 @@ static void report(const char *what, int64_t *d, int n)
 
 int main(int argc, char **argv)
 {
+	h_bench_bin();
 	int n = argc > 1 ? atoi(argv[1]) : 10;
 	if (n < 1 || n > 200)
 		n = 10;

@@ -198,6 +198,7 @@ static void report_ata(int64_t *ata, int n)
 
 int main(int argc, char **argv)
 {
+	h_bench_bin();
 	int n = argc > 1 ? atoi(argv[1]) : 200;
 	if (n < 10 || n > 100000) {
 		fprintf(stderr, "usage: page_latency [N >= 10]\n");

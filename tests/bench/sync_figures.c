@@ -276,6 +276,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	h_bench_bin();
 	int n = argc > 1 ? atoi(argv[1]) : 100;
 	int poll_ms = getenv("SYNC_POLL_MS") ? atoi(getenv("SYNC_POLL_MS")) : 1000;
 	int incidents = getenv("SYNC_INCIDENTS") ? atoi(getenv("SYNC_INCIDENTS")) : 3600;

@@ -490,6 +490,7 @@ static int render_main(int rounds)
 
 int main(int argc, char **argv)
 {
+	h_bench_bin();
 	if (argc > 1 && strcmp(argv[1], "render") == 0) {
 		int rounds = argc > 2 ? atoi(argv[2]) : 50;
 		if (rounds < 1 || rounds > 100000)

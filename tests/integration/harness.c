@@ -94,6 +94,12 @@ const char *h_bin(void)
 	return b && *b ? b : "build/san/bin";
 }
 
+void h_bench_bin(void)
+{
+	setenv("RINKI_BIN", "build", 0);
+	fprintf(stderr, "binaries: %s/\n", h_bin());
+}
+
 int h_run(char *const argv[], const char *out_path)
 {
 	pid_t pid = fork();

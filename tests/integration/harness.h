@@ -55,6 +55,12 @@ struct h_rig {
 /* Directory of the binaries (RINKI_BIN, default build/san/bin). */
 const char *h_bin(void);
 
+/*
+ * For benchmarks: the release binaries (build/) unless RINKI_BIN says otherwise, so a bench
+ * run by hand does not time the sanitizer build; prints the directory on stderr.
+ */
+void h_bench_bin(void);
+
 /* Run argv to completion, stdout and stderr appended to out_path (NULL: inherited).
    Returns the exit status, or -1 when it did not exit normally. */
 int h_run(char *const argv[], const char *out_path);
