@@ -513,6 +513,7 @@ build/san/integ/test_audio: build/alsa/san/vcard_rig.o | alsa-plugin
 # The I/O board in QEMU (tests/integration/qemu_rig.c).
 build/san/integ/test_io_board: build/san/tests/integration/qemu_rig.o
 build/san/integ/test_faults: build/san/tests/integration/qemu_rig.o
+build/san/integ/test_qrig_relay: build/san/tests/integration/qemu_rig.o
 build/san/integ/test_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/san/integ/test_voice_call: build/alsa/san/vcard_rig.o | alsa-plugin prompts
 build/san/integ/test_callback_voice: build/alsa/san/vcard_rig.o | alsa-plugin prompts

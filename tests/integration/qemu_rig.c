@@ -150,12 +150,6 @@ static int wait_for_path(const char *path, volatile pid_t *pid, unsigned ms)
 
 /* --- paced relay ----------------------------------------------------------------------- */
 
-/* An order to the relay child through its control pipe (qrig_drop_next). */
-struct drop_order {
-	uint8_t dir, n, plen;
-	uint8_t prefix[QRIG_DROP_PREFIX_MAX];
-};
-
 /*
  * One direction of the relay: bytes waiting, when the wire is free again, and an armed drop:
  * the next drop_n bytes from where drop_prefix is found (drop_left of them still to go).
@@ -194,6 +188,25 @@ static void drop_in(struct lane *l, size_t from)
 }
 
 /*
+ * Where the bytes of l that may be sent now end: at head, or, while a drop is armed and not
+ * yet found, where a tail of the waiting bytes begins that could be the start of its prefix.
+ * Those are held until the next bytes say whether the prefix follows (then drop_in() takes
+ * them with the frame) or not: a frame that comes in a byte at a time is dropped whole, not
+ * after its first bytes went on.
+ */
+static size_t send_end(const struct lane *l)
+{
+	if (!l->drop_n || l->drop_left)
+		return l->head;
+	size_t waiting = l->head - l->tail;
+	size_t longest = waiting < l->drop_plen - 1 ? waiting : l->drop_plen - 1;
+	for (size_t q = l->head - longest; q < l->head; q++)
+		if (memcmp(l->buf + q, l->drop_prefix, l->head - q) == 0)
+			return q;
+	return l->head;
+}
+
+/*
  * The relay loop (child process): pty master <-> QEMU's UART socket, each direction paced to
  * byte_ns a byte: a byte comes out one byte time after the wire is free for it, so a frame
  * leaves in pieces as its bytes fall due. A host that schedules the relay late makes a hole
@@ -205,10 +218,11 @@ static void drop_in(struct lane *l, size_t from)
  * whole in it, as it waits there complete), not just the bytes due. wire_free still moves on
  * by one byte time a byte, so what comes next waits for the wire as before and the throughput
  * stays that of the baud rate (test_fw_boot_qemu's 32 KiB wire-time figure).
- * ctl (-1: none) carries struct drop_order from qrig_drop_next(); it is read before the lanes
- * so an order armed before a tool starts applies to that tool's first bytes.
+ * ctl (-1: none) carries struct qrig_drop_order from qrig_drop_next(); it is read before the
+ * lanes so an order armed before a tool starts applies to that tool's first bytes, and while
+ * one waits for its prefix, bytes that may begin it are held (send_end).
  */
-static void relay(int m, int s, int ctl, uint64_t byte_ns)
+void qrig_relay_loop(int m, int s, int ctl, uint64_t byte_ns)
 {
 	static struct lane lane[2]; /* QRIG_TO_BOARD: host -> board, QRIG_TO_HOST: board -> host */
 	int in[2] = {m, s}, outfd[2] = {s, m};
@@ -217,7 +231,7 @@ static void relay(int m, int s, int ctl, uint64_t byte_ns)
 		uint64_t t = now_ns(), due = UINT64_MAX;
 		for (int d = 0; d < 2; d++) {
 			struct lane *l = &lane[d];
-			size_t k = 0, waiting = l->head - l->tail;
+			size_t k = 0, waiting = send_end(l) - l->tail;
 			if (waiting && t > l->wire_free + 2 * byte_ns)
 				k = waiting; /* late: the rest at once, no second hole */
 			else
@@ -227,7 +241,7 @@ static void relay(int m, int s, int ctl, uint64_t byte_ns)
 				_exit(1); /* the buffer is linear: see the read below */
 			l->tail += k;
 			l->wire_free += k * byte_ns;
-			if (l->tail < l->head && l->wire_free + byte_ns < due)
+			if (l->tail < send_end(l) && l->wire_free + byte_ns < due)
 				due = l->wire_free + byte_ns;
 		}
 		struct pollfd pfd[3] = {{.fd = m, .events = POLLIN},
@@ -243,7 +257,7 @@ static void relay(int m, int s, int ctl, uint64_t byte_ns)
 		if (ppoll(pfd, 3, top, NULL) < 0 && errno != EINTR)
 			_exit(1);
 		if (pfd[2].revents & (POLLIN | POLLHUP)) {
-			struct drop_order o;
+			struct qrig_drop_order o;
 			ssize_t n = read(ctl, &o, sizeof(o));
 			if (n == (ssize_t)sizeof(o) && o.dir < 2 && o.plen >= 1 &&
 			    o.plen <= QRIG_DROP_PREFIX_MAX) {
@@ -322,7 +336,7 @@ static pid_t start_relay(struct qrig *r)
 	tcsetattr(keep, TCSANOW, &t);
 	if (symlink(name, r->tty) != 0)
 		_exit(5);
-	relay(m, s, cp[0], 10000000000ull / r->pace_baud); /* 10 bits a byte */
+	qrig_relay_loop(m, s, cp[0], 10000000000ull / r->pace_baud); /* 10 bits a byte */
 	_exit(0);
 }
 
@@ -465,7 +479,7 @@ void qrig_unstarve(struct qrig *r)
 int qrig_drop_next(struct qrig *r, enum qrig_dir dir, const uint8_t *prefix, size_t plen,
 		   unsigned n)
 {
-	struct drop_order o = {.dir = (uint8_t)dir, .n = (uint8_t)n, .plen = (uint8_t)plen};
+	struct qrig_drop_order o = {.dir = (uint8_t)dir, .n = (uint8_t)n, .plen = (uint8_t)plen};
 
 	if (r->relay_ctl < 0 || (dir != QRIG_TO_BOARD && dir != QRIG_TO_HOST) || plen < 1 ||
 	    plen > QRIG_DROP_PREFIX_MAX || n < plen || n > 255)

@@ -69,6 +69,18 @@ void qrig_unstarve(struct qrig *r);
 int qrig_drop_next(struct qrig *r, enum qrig_dir dir, const uint8_t *prefix, size_t plen,
 		   unsigned n);
 
+/*
+ * The paced relay's loop itself, for the rig's own test (test_qrig_relay): host and board are
+ * the two ends it joins (QRIG_TO_BOARD is read from host, QRIG_TO_HOST from board), ctl the
+ * read end of the order pipe (struct qrig_drop_order, or -1), byte_ns the time of one byte on
+ * the wire. Never returns: _exit(0) when a side closes.
+ */
+struct qrig_drop_order {
+	uint8_t dir, n, plen;
+	uint8_t prefix[QRIG_DROP_PREFIX_MAX];
+};
+void qrig_relay_loop(int host, int board, int ctl, uint64_t byte_ns);
+
 /* SIGKILL QEMU now, without reaping it (the board vanishes at once); qrig_stop() reaps. */
 void qrig_kill_qemu(struct qrig *r);
 
