@@ -17,6 +17,9 @@
 # Layout of build/: build/rel (optimised objects), build/san (sanitizer objects),
 # binaries at build/ (release) and build/san/bin (sanitizer builds used by tests).
 
+# A recipe that fails leaves no half-written target behind (tests/lint/check-make-failed-target.sh).
+.DELETE_ON_ERROR:
+
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
@@ -34,6 +37,10 @@ BASEFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude -Igateway $(PKG_CFLAGS) 
 REL_CFLAGS := $(BASEFLAGS) -O2 -g $(CPPFLAGS) $(CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_CFLAGS := $(BASEFLAGS) -O1 -g $(SAN_FLAGS)
+
+# A compile-and-link rule's inputs: its prerequisites without the headers that the
+# dependency files (-MMD) add to them; gcc given a header writes a precompiled header.
+INPUTS = $(filter-out %.h,$^)
 
 # The gateway's modules (gateway/<layer>/*.c) go into one archive per build; rinkid,
 # rinkictl, tests, fuzz targets and benches link it and take only the objects they use.
@@ -127,27 +134,27 @@ build/san/libgateway.a: $(GW_SRCS:%.c=build/san/%.o)
 	ar rcs $@ $^
 
 build/rinkid: build/rel/gateway/main.o $(REL_GW)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) -lm
 
 # rinkictl user runs rinki-web's account code (tools/web/usercmd.c on users.c).
 CTL_WEB := tools/web/usercmd.c tools/web/users.c tools/web/form.c
 build/rinkictl: build/rel/tools/rinkictl.o $(CTL_PARTS:%.c=build/rel/%.o) $(CTL_WEB:%.c=build/rel/%.o) $(REL_GW)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $(INPUTS) $(CTL_LIBS) -lm
 build/rel/tools/rinkictl_user.o: REL_CFLAGS += -Itools
 build/san/tools/rinkictl_user.o: SAN_CFLAGS += -Itools
 
 build/rinki-web: $(WEB_SRCS:%.c=build/rel/%.o) $(REL_GW)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
+	$(CC) $(REL_CFLAGS) -o $@ $(INPUTS) $(WEB_LIBS) -lm
 build/rel/tools/web/%.o: REL_CFLAGS += $(WEB_CFLAGS)
 
 build/rinki-sync: $(SYNC_SRCS:%.c=build/rel/%.o) $(REL_GW)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(CTL_LIBS) $(PQ_LIBS) -lm
+	$(CC) $(REL_CFLAGS) -o $@ $(INPUTS) $(CTL_LIBS) $(PQ_LIBS) -lm
 
 build/tetra-sim: build/rel/tools/tetra-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $(INPUTS) -lm
 
 build/modem-sim: build/rel/tools/modem-sim.o $(SIM_COMMON:%.c=build/rel/%.o)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $(INPUTS) -lm
 
 # --- sanitizer build (what make test runs) ---------------------------------
 build/san/%.o: %.c
@@ -156,19 +163,19 @@ build/san/%.o: %.c
 
 build/san/bin/rinkid: build/san/gateway/main.o $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) -lm
 
 build/san/bin/rinkictl: build/san/tools/rinkictl.o $(CTL_PARTS:%.c=build/san/%.o) $(CTL_WEB:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(CTL_LIBS) -lm
 
 build/san/bin/rinki-web: $(WEB_SRCS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(WEB_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(WEB_LIBS) -lm
 build/san/tools/web/%.o: SAN_CFLAGS += $(WEB_CFLAGS)
 build/san/bin/rinki-sync: $(SYNC_SRCS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) $(PQ_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(CTL_LIBS) $(PQ_LIBS) -lm
 
 build/rel/tools/sync/%.o: REL_CFLAGS += $(PQ_CFLAGS)
 build/san/tools/sync/%.o: SAN_CFLAGS += $(PQ_CFLAGS)
@@ -184,7 +191,7 @@ build/san/tests/integration/test_web_admin.o: SAN_CFLAGS += -Itools
 build/san/integ/test_web_admin: build/san/tests/integration/test_web_admin.o \
 		build/san/tests/integration/harness.o $(WEB_LIB_SRCS:%.c=build/san/%.o) $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(WEB_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) $(WEB_LIBS) $(CMOCKA_LIBS) -lm
 
 # The county sync drills (test_sync_drills): rinkid, the simulators and rinki-sync, libpq.
 # sync_util.o: the county-sync tests' shared helpers (libpq, sqlite3).
@@ -207,15 +214,15 @@ build/san/integ/test_standby: build/san/tests/integration/pg_rig.o \
 
 build/san/bin/%-sim: build/san/tools/%-sim.o $(SIM_COMMON:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) -lm
 
 build/san/unit/%: build/san/tests/unit/%.o $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
 build/san/integ/%: build/san/tests/integration/%.o build/san/tests/integration/harness.o $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
 # pulse: freezes rinkid or a simulator in short random pulses while a test runs, so timing
 # races show on an idle machine (tests/integration/pulse.c): build/pulse -n rinkid -- build/san/integ/test_x
@@ -225,12 +232,12 @@ build/pulse: tests/integration/pulse.c
 
 build/bench/%: tests/bench/%.c tests/integration/harness.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ -lm
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $(INPUTS) -lm
 
 build/fuzz/%: tests/fuzz/%.c $(GW_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-Iinclude -Igateway $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+		-Iinclude -Igateway $(PKG_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) -lm
 
 # --- tests -----------------------------------------------------------------
 # make test runs every step: each unit and integration binary, each firmware test, each
@@ -302,19 +309,20 @@ build/san/tests/install/test_installed_voice.o: SAN_CFLAGS += -Itests/integratio
 $(INSTALLED_VOICE): build/san/tests/install/test_installed_voice.o \
 		build/san/tests/integration/harness.o build/alsa/san/vcard_rig.o | alsa-plugin
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 run/install-check: $(INSTALLED_VOICE) alsa-plugin FORCE
 	+@$(RUN_TEST) install-check $(MAKE) --no-print-directory install-check
 run/deb: FORCE
 	+@$(RUN_TEST) deb $(MAKE) --no-print-directory deb
 
-# Layer rules of gateway/ (tests/lint), every rinkictl command in rinkictl(1), and rinkictl's
-# dependencies: no audio, DSP or Modbus.
+# Layer rules of gateway/ (tests/lint), every rinkictl command in rinkictl(1), a failed build
+# step leaving no target behind, and rinkictl's dependencies: no audio, DSP or Modbus.
 .PHONY: lint
 lint: build/rinkictl
 	@tests/lint/check-layers-selftest.sh
 	@tests/lint/check-layers.sh
 	@tests/lint/check-man-rinkictl.sh
+	@tests/lint/check-make-failed-target.sh
 	@if readelf -d build/rinkictl | grep -E 'NEEDED.*(libasound|libspandsp|libmodbus)'; then \
 		echo "lint: rinkictl links the libraries above"; exit 1; fi; \
 		echo "lint: rinkictl links no ALSA, spandsp or libmodbus"
@@ -327,15 +335,15 @@ build/san/tests/unit/test_web.o build/san/tests/fuzz/fuzz_web.o: SAN_CFLAGS += -
 build/san/unit/test_web: build/san/tests/unit/test_web.o $(WEB_LIB_SRCS:%.c=build/san/%.o) \
 		$(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(WEB_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(WEB_LIBS) $(CMOCKA_LIBS) -lm
 build/san/fuzz/fuzz_web: build/san/tests/fuzz/fuzz_web.o build/san/tests/fuzz/smoke_main.o \
 		build/san/tools/web/form.o build/san/tools/web/html.o $(SAN_GW)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) -lm
 build/fuzz/fuzz_web: tests/fuzz/fuzz_web.c tools/web/form.c tools/web/html.c gateway/core/text.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-Iinclude -Igateway -Itools -o $@ $^ $(shell pkg-config --libs libsodium)
+		-Iinclude -Igateway -Itools -o $@ $(INPUTS) $(shell pkg-config --libs libsodium)
 
 # The browser test (tests/browser/): rinki-web on a temporary database, driven by Debian's
 # headless Chromium over the DevTools protocol; screenshots in build/test-artefacts/.
@@ -357,13 +365,13 @@ $(AXE_JS):
 		--ignore-scripts axe-core@$(AXE_VERSION)
 build/san/browser/web_fixture: build/san/tests/browser/web_fixture.o $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(CTL_LIBS) -lm
 
 # The independent model of tools/demo/south-savo.csv (tests/model/test_south_savo.py, with
 # Debian's python3 and tzdata) against the roster query and rinkictl oncall, all of 2027.
 build/san/model/oncall_query: build/san/tests/model/oncall_query.o $(SAN_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTL_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(CTL_LIBS) -lm
 .PHONY: model-south-savo
 model-south-savo: build/san/model/oncall_query build/san/bin/rinkictl
 	@/usr/bin/python3 tests/model/test_south_savo.py
@@ -399,7 +407,7 @@ FUZZ_SMOKE_SEED    ?= 0x52494e4b49
 SMOKE_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/san/fuzz/%)
 build/san/fuzz/%: build/san/tests/fuzz/%.o build/san/tests/fuzz/smoke_main.o $(SAN_GW)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(SAN_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) -lm
 
 SMOKE_RUNS := $(SMOKE_BINS:build/san/fuzz/%=fuzz-smoke-%)
 run/fuzz-smoke-%: build/san/fuzz/% FORCE
@@ -475,34 +483,34 @@ deb-test: deb build/tetra-sim build/modem-sim
 # --- benchmarks that link the gateway objects --------------------------------
 build/bench/roster_lookup: tests/bench/roster_lookup.c tests/integration/harness.c $(REL_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $(INPUTS) $(PKG_LIBS) -lm
 
 # web_load: rinkid and the simulators (the harness) and rinki-web (build/rinki-web) under
 # 50 clients; it fills the call log through the store itself.
 build/bench/web_load: tests/bench/web_load.c tests/integration/harness.c $(REL_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $(INPUTS) $(PKG_LIBS) -lpthread -lm
 
 build/bench/db_stall: tests/bench/db_stall.c $(REL_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(CC) $(REL_CFLAGS) -o $@ $(INPUTS) $(PKG_LIBS) -lpthread -lm
 
 # The county sync's drain rate: a scratch PostgreSQL (tests/integration/pg_rig.c), rinki-sync.
 build/bench/sync_drain: tests/bench/sync_drain.c tests/integration/pg_rig.c \
 		tests/integration/sync_util.c $(REL_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $(INPUTS) $(PKG_LIBS) $(PQ_LIBS) -lm
 # The county sync's figures (issue #17): rinkid and the simulators (the harness), rinki-sync,
 # a scratch PostgreSQL.
 build/bench/sync_figures: tests/bench/sync_figures.c tests/integration/harness.c \
 		tests/integration/pg_rig.c tests/integration/sync_util.c $(REL_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $(INPUTS) $(PKG_LIBS) $(PQ_LIBS) -lm
 
 build/bench/sync_lag: tests/bench/sync_lag.c tests/integration/pg_rig.c \
 		tests/integration/sync_util.c $(REL_GW)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) -lm
+	$(CC) $(REL_CFLAGS) $(PQ_CFLAGS) -Itests/integration -o $@ $(INPUTS) $(PKG_LIBS) $(PQ_LIBS) -lm
 
 # make soak: long load runs by hand (tests/soak/soak.mk), not part of make test.
 include tests/soak/soak.mk

@@ -349,11 +349,11 @@ build/san/fwunit/prod/%.o: %.c
 
 $(FW_UNIT_TESTS:%=build/san/fwunit/%): build/san/fwunit/%: \
 build/san/fwunit/test/tests/unit/fw/%.o $(FW_UNIT_TEST_OBJS)
-	$(CC) $(FW_UNIT_CFLAGS) -o $@ $^ $(FW_CMOCKA_LIBS)
+	$(CC) $(FW_UNIT_CFLAGS) -o $@ $(INPUTS) $(FW_CMOCKA_LIBS)
 
 $(FW_UNIT_PROD_TESTS:%=build/san/fwunit/%): build/san/fwunit/%: \
 build/san/fwunit/prod/tests/unit/fw/%.o $(FW_UNIT_PROD_OBJS)
-	$(CC) $(FW_UNIT_CFLAGS) -o $@ $^ $(FW_CMOCKA_LIBS)
+	$(CC) $(FW_UNIT_CFLAGS) -o $@ $(INPUTS) $(FW_CMOCKA_LIBS)
 
 # --- QEMU test (libmodbus against the real image) ---------------------------
 # Both QEMU tests start QEMU through tests/integration/qemu_rig.c (linked in).

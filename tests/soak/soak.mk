@@ -5,7 +5,7 @@
 .PHONY: soak soak-short
 build/soak/soak: tests/soak/soak.c tests/integration/harness.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(REL_CFLAGS) -Itests/integration -o $@ $(INPUTS) $(PKG_LIBS) -lm
 
 soak: all build/soak/soak
 	RINKI_BIN=build build/soak/soak
