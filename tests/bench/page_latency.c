@@ -20,7 +20,10 @@
  *
  *   build/bench/page_latency [N]   (RINKI_BIN: binaries, default build;
  *                                   PAGE_GAP_MS: idle time between calls, default 50;
- *                                   PAGE_BURST: status SDS before each call, default 20)
+ *                                   PAGE_BURST: status SDS before each call, default 20;
+ *                                   PAGE_COMPARE: a directory with another build's rinkid,
+ *                                   interleaved as a fourth side and reported beside the
+ *                                   first, so that two builds are compared in one run)
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -105,7 +108,8 @@ static int relay_start(struct side *s)
 	return 0;
 }
 
-static int rinkid_start(struct side *s)
+/* rinkid from RINKI_BIN, or from the directory bin (PAGE_COMPARE) when it is not NULL */
+static int rinkid_start(struct side *s, const char *bin)
 {
 	char rt_extra[128];
 	/* rinkid sets its own priority from its configuration, as in production */
@@ -118,10 +122,19 @@ static int rinkid_start(struct side *s)
 		return -1;
 	rig->quiet = 1;
 	s->rinkid = true;
-	if (h_cmd(&rig->modem, NULL, 0, "callee default noanswer") < 0 ||
-	    h_start_rinkid(rig, rt_extra) < 0)
+	if (h_cmd(&rig->modem, NULL, 0, "callee default noanswer") < 0)
 		return -1;
-	return 0;
+	char *keep = bin ? strdup(h_bin()) : NULL;
+	if (bin && (!keep || setenv("RINKI_BIN", bin, 1) < 0)) {
+		free(keep);
+		return -1;
+	}
+	int rc = h_start_rinkid(rig, rt_extra);
+	if (keep) {
+		setenv("RINKI_BIN", keep, 1);
+		free(keep);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /*
@@ -163,46 +176,54 @@ static int one_call(struct side *s, int i, int burst)
 }
 
 /*
- * n calls on each side (the floor, rinkid and the control relay), interleaved in each of the
- * six orders in turn so that a change in the machine's load during the run falls on all alike
- * and no side is always first; gap_ms of idle after each round of three.
+ * n calls on each of the ns sides (the floor, rinkid, the control relay and, with
+ * PAGE_COMPARE, the other rinkid), interleaved: round i starts at side i % ns and goes
+ * forwards, then backwards on the next ns rounds, so that a change in the machine's load
+ * during the run falls on all alike and each side comes in each place and after each other
+ * side equally often; gap_ms of idle after each round.
  */
-static int run_round(struct side *sides[3], int n, int gap_ms, int burst)
+static int run_round(struct side *sides[], int ns, int n, int gap_ms, int burst)
 {
-	static const int order[6][3] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1},
-					{0, 2, 1}, {2, 1, 0}, {1, 0, 2}};
 	for (int i = 0; i < n; i++) {
-		for (int k = 0; k < 3; k++)
-			if (one_call(sides[order[i % 6][k]], i, burst) < 0)
+		bool back = (i / ns) % 2;
+		for (int k = 0; k < ns; k++) {
+			int j = (i + (back ? ns - k : k)) % ns;
+			if (one_call(sides[j], i, burst) < 0)
 				return -1;
-		for (int k = 0; k < 3; k++)
-			h_pump(&sides[k]->rig, gap_ms / 3);
+		}
+		for (int k = 0; k < ns; k++)
+			h_pump(&sides[k]->rig, gap_ms / ns);
 	}
 	return 0;
 }
 
-static void report(const char *what, int64_t *fl, int64_t *rk, int64_t *ctl, int n)
+static void report(const char *what, int64_t *fl, int64_t *rk, int64_t *ctl, int64_t *cmp, int n)
 {
-	double f[3], r[3], c[3];
+	double f[3], r[3], c[3], o[3];
 	static const int ps[3] = {50, 90, 99};
 	for (int k = 0; k < 3; k++) {
 		f[k] = (double)pct(fl, n, ps[k]) / 1000;
 		r[k] = (double)pct(rk, n, ps[k]) / 1000;
 		c[k] = (double)pct(ctl, n, ps[k]) / 1000;
+		o[k] = cmp ? (double)pct(cmp, n, ps[k]) / 1000 : 0;
 	}
 	printf(" %s:\n", what);
 	printf("  bare pty relay (floor): p50 %8.1f  p90 %8.1f  p99 %8.1f\n", f[0], f[1], f[2]);
 	printf("  rinkid:                 p50 %8.1f  p90 %8.1f  p99 %8.1f\n", r[0], r[1], r[2]);
 	printf("  ratio rinkid/floor:     p50 %8.2f  p90 %8.2f  p99 %8.2f   (target <= 1.2)\n",
 	       r[0] / f[0], r[1] / f[1], r[2] / f[2]);
+	if (cmp)
+		printf(
+		    "  ratio compared/floor:   p50 %8.2f  p90 %8.2f  p99 %8.2f   (PAGE_COMPARE)\n",
+		    o[0] / f[0], o[1] / f[1], o[2] / f[2]);
 	printf(
 	    "  noise, relay/floor:     p50 %8.2f  p90 %8.2f  p99 %8.2f   (the same relay twice)\n",
 	    c[0] / f[0], c[1] / f[1], c[2] / f[2]);
 }
 
-static void report_ata(int64_t *ata, int n)
+static void report_ata(const char *who, int64_t *ata, int n)
 {
-	printf("  rinkid ATA delay:       p50 %8.1f  p90 %8.1f  p99 %8.1f   (+CTICN -> ATA)\n",
+	printf("  %-8s ATA delay:     p50 %8.1f  p90 %8.1f  p99 %8.1f   (+CTICN -> ATA)\n", who,
 	       (double)pct(ata, n, 50) / 1000, (double)pct(ata, n, 90) / 1000,
 	       (double)pct(ata, n, 99) / 1000);
 }
@@ -215,19 +236,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: page_latency [N >= 10]\n");
 		return 2;
 	}
-	static struct side fl, rk, ctl;
-	struct side *sides[3] = {&fl, &rk, &ctl};
+	const char *compare = getenv("PAGE_COMPARE");
+	if (compare && !*compare)
+		compare = NULL;
+	static struct side fl, rk, ctl, cmp;
+	struct side *sides[4] = {&fl, &rk, &ctl, &cmp};
+	int ns = compare ? 4 : 3;
 	fl.lat = calloc((size_t)n, sizeof(int64_t));
 	rk.lat = calloc((size_t)n, sizeof(int64_t));
 	rk.ata = calloc((size_t)n, sizeof(int64_t));
 	ctl.lat = calloc((size_t)n, sizeof(int64_t));
-	if (!fl.lat || !rk.lat || !rk.ata || !ctl.lat)
+	cmp.lat = calloc((size_t)n, sizeof(int64_t));
+	cmp.ata = calloc((size_t)n, sizeof(int64_t));
+	if (!fl.lat || !rk.lat || !rk.ata || !ctl.lat || !cmp.lat || !cmp.ata)
 		return 1;
 	int gap_ms = getenv("PAGE_GAP_MS") ? atoi(getenv("PAGE_GAP_MS")) : 50;
 	int burst = getenv("PAGE_BURST") ? atoi(getenv("PAGE_BURST")) : 20;
-	printf("page latency, %d calls a side %d ms apart, floor, rinkid and a control relay "
+	printf("page latency, %d calls a side %d ms apart, floor, rinkid and a control relay%s "
 	       "interleaved (+CTICN write started -> ATD read), microseconds\n",
-	       n, gap_ms);
+	       n, gap_ms, compare ? " and the compared rinkid" : "");
+	if (compare)
+		printf("compared: %s/rinkid against %s/rinkid\n", compare, h_bin());
 	/* both sides under the normal scheduler, then both under SCHED_FIFO 10 (when allowed) */
 	static const int prios[] = {0, 10};
 	for (size_t k = 0; k < sizeof(prios) / sizeof(prios[0]); k++) {
@@ -236,28 +265,33 @@ int main(int argc, char **argv)
 			printf("  (SCHED_FIFO needs root: not measured)\n");
 			break;
 		}
-		if (relay_start(&fl) < 0 || rinkid_start(&rk) < 0 || relay_start(&ctl) < 0) {
+		if (relay_start(&fl) < 0 || rinkid_start(&rk, NULL) < 0 || relay_start(&ctl) < 0 ||
+		    (compare && rinkid_start(&cmp, compare) < 0)) {
 			fprintf(stderr, "page_latency: setup failed\n");
 			return 1;
 		}
 		const char *sched =
 		    rt_prio ? "SCHED_FIFO 10 (run.rt_priority 10)" : "the normal scheduler";
 		char what[160];
-		int rc = run_round(sides, n, gap_ms, 0);
+		int rc = run_round(sides, ns, n, gap_ms, 0);
 		if (rc == 0) {
 			snprintf(what, sizeof(what), "idle before each call, %s", sched);
-			report(what, fl.lat, rk.lat, ctl.lat, n);
-			report_ata(rk.ata, n);
-			rc = run_round(sides, n, gap_ms, burst);
+			report(what, fl.lat, rk.lat, ctl.lat, compare ? cmp.lat : NULL, n);
+			report_ata("rinkid", rk.ata, n);
+			if (compare)
+				report_ata("compared", cmp.ata, n);
+			rc = run_round(sides, ns, n, gap_ms, burst);
 		}
 		if (rc == 0) {
 			snprintf(what, sizeof(what),
 				 "%d status SDS (call-log writes) just before each call, %s", burst,
 				 sched);
-			report(what, fl.lat, rk.lat, ctl.lat, n);
-			report_ata(rk.ata, n);
+			report(what, fl.lat, rk.lat, ctl.lat, compare ? cmp.lat : NULL, n);
+			report_ata("rinkid", rk.ata, n);
+			if (compare)
+				report_ata("compared", cmp.ata, n);
 		}
-		for (int j = 0; j < 3; j++) {
+		for (int j = 0; j < ns; j++) {
 			h_rig_fini(&sides[j]->rig);
 			memset(&sides[j]->rig, 0, sizeof(sides[j]->rig));
 		}
@@ -270,5 +304,7 @@ int main(int argc, char **argv)
 	free(rk.lat);
 	free(rk.ata);
 	free(ctl.lat);
+	free(cmp.lat);
+	free(cmp.ata);
 	return 0;
 }
