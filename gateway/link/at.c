@@ -33,6 +33,10 @@
  * Call-progress codes (BUSY, NO CARRIER, ...) end a command only when it was
  * queued with GW_AT_F_DIAL; otherwise they are URCs, because modems send them
  * long after the OK of ATD.
+ * A command written ahead (gw_at_cmd_ahead, the page's ATD before its incident exists) goes
+ * only when nothing is outstanding, queued or owed, and is then the outstanding command like
+ * any other: the engine stays the port's one writer. Its owner adopts it by asking for the
+ * byte-identical command (gw_at_adopt); anything else is refused and counted.
  */
 #include "link/at.h"
 
@@ -129,6 +133,7 @@ struct gw_at {
 	int owed_late;	  /* OWED_MS (or QUIET_MS) passed: a probe goes before the next command */
 	int probe_failed; /* the probe got no answer: the next command fails unsent */
 	int grace;	  /* the outstanding command (body out) is given up when its timer fires */
+	int ahead;	  /* the outstanding command was written by gw_at_cmd_ahead, not adopted */
 	struct gw_timer timer;
 
 	char arena[ARENA];
@@ -274,6 +279,12 @@ static void complete(struct gw_at *at, enum gw_at_result result, int err)
 			gw_event_emit(&e);
 		}
 	}
+	if (at->ahead) { /* nobody adopted it: its orphan callback (c->cb) is told */
+		LOGP(at->cat, GW_LOG_WARN, "%s: %s written ahead ended unadopted (%s)", at->name,
+		     shown(c->text, c->flags, sb, sizeof(sb)), gw_at_result_name(result));
+		at->stats.ahead_orphaned++;
+		at->ahead = 0;
+	}
 	if ((c->flags & GW_AT_F_SYNC) && at->nresp > 0 && at->owed) {
 		/* its information line came after every answer to what went before it */
 		at->owed = 0;
@@ -405,7 +416,7 @@ static void send_next(struct gw_at *at)
 			continue;
 		}
 		gw_timer_schedule(at->loop, &at->timer, c->timeout_ms);
-		if (at->ops.sent)
+		if (at->ops.sent && !at->ahead) /* reported when it is adopted */
 			at->ops.sent(at->ops.arg, c->text, c->flags);
 	}
 }
@@ -473,6 +484,50 @@ static int enqueue(struct gw_at *at, const char *cmd, const char *body, const ch
 	return 0;
 }
 
+int gw_at_cmd_ahead(struct gw_at *at, const char *cmd, int timeout_ms, unsigned flags,
+		    gw_at_resp_cb orphan, void *arg)
+{
+	if (at->active || at->qlen > 0 || at->owed)
+		return -EBUSY; /* the command would wait: written ahead it would be a second writer
+				*/
+	if (flags & (GW_AT_F_SYNC | GW_AT_F_DATA))
+		return -EINVAL;
+	at->ahead = 1;
+	int rc = enqueue(at, cmd, NULL, NULL, timeout_ms, flags, orphan, arg);
+	if (rc < 0) {
+		at->ahead = 0;
+		return rc;
+	}
+	if (!at->ahead) /* the write failed: completed (ABORTED) already */
+		return -EIO;
+	at->stats.ahead++;
+	return 0;
+}
+
+int gw_at_adopt(struct gw_at *at, const char *cmd, unsigned flags, gw_at_resp_cb cb, void *arg)
+{
+	if (!at->ahead)
+		return -ENOENT;
+	struct cmd *c = &at->queue[at->qhead];
+	at->ahead = 0;
+	if (strcmp(c->text, cmd) != 0 || c->flags != flags) {
+		char sa[SHOWN_MAX], sb[SHOWN_MAX];
+		LOGP(at->cat, GW_LOG_ERROR,
+		     "%s: %s was written ahead, but %s was asked: not adopted", at->name,
+		     shown(c->text, c->flags, sa, sizeof(sa)), shown(cmd, flags, sb, sizeof(sb)));
+		at->stats.ahead_mismatch++;
+		c->cb = NULL; /* its answer goes to nobody; the caller undoes it */
+		c->arg = NULL;
+		return -EILSEQ;
+	}
+	c->cb = cb;
+	c->arg = arg;
+	at->stats.adopted++;
+	if (at->ops.sent)
+		at->ops.sent(at->ops.arg, c->text, c->flags);
+	return 0;
+}
+
 int gw_at_cmd(struct gw_at *at, const char *cmd, const char *resp_prefix, int timeout_ms,
 	      unsigned flags, gw_at_resp_cb cb, void *arg)
 {
@@ -506,6 +561,7 @@ void gw_at_flush(struct gw_at *at)
 	at->owed_late = 0;
 	at->probe_failed = 0;
 	at->grace = 0;
+	at->ahead = 0;
 	at->collecting = NULL;
 	while (at->qlen > 0) {
 		struct cmd *c = &at->queue[at->qhead];

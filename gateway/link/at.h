@@ -114,6 +114,26 @@ int gw_at_cmd_prompt(struct gw_at *at, const char *cmd, const char *body, const 
 int gw_at_cmd_data(struct gw_at *at, const char *cmd, const char *data, const char *resp_prefix,
 		   int timeout_ms, unsigned flags, gw_at_resp_cb cb, void *arg);
 
+/*
+ * Write cmd at once, ahead of its owner (a page's ATD written before the incident is
+ * built: issue #13), but only when the engine is idle: nothing outstanding, queued or
+ * owed. It is then the outstanding command like any other (one writer: the engine), with
+ * no owner until gw_at_adopt() gives it one; not reported to ops.sent until then. When it
+ * completes unadopted, orphan (may be NULL) gets its result. Returns 0 (written), -EBUSY
+ * (not idle: nothing written), -EIO (the write failed) or as gw_at_cmd().
+ */
+int gw_at_cmd_ahead(struct gw_at *at, const char *cmd, int timeout_ms, unsigned flags,
+		    gw_at_resp_cb orphan, void *arg);
+
+/*
+ * Make cb/arg the owner of the command written ahead, if cmd and flags are exactly its
+ * own (byte for byte): it is not written again, ops.sent runs now. Returns 0 (adopted),
+ * -ENOENT (none ahead: queue cmd as usual), or -EILSEQ (another command is ahead: an error
+ * line and the ahead_mismatch counter; it stays outstanding with no owner and no orphan
+ * call, and the caller must undo what it did, e.g. hang the wrong call up).
+ */
+int gw_at_adopt(struct gw_at *at, const char *cmd, unsigned flags, gw_at_resp_cb cb, void *arg);
+
 /* Feed bytes read from the device. */
 void gw_at_feed(struct gw_at *at, const char *buf, size_t len);
 
@@ -154,6 +174,8 @@ int gw_at_pending(const struct gw_at *at);
 struct gw_at_stats {
 	unsigned lines_in, lines_skipped, urcs, cmds, timeouts, overlong;
 	unsigned urcs_unknown; /* well-formed URCs nobody registered (^RSSI:15, ...) */
+	/* gw_at_cmd_ahead: written, adopted, refused for another command, ended unadopted */
+	unsigned ahead, adopted, ahead_mismatch, ahead_orphaned;
 };
 const struct gw_at_stats *gw_at_stats(const struct gw_at *at);
 

@@ -32,6 +32,12 @@ struct fx {
 	char urc[16][256];
 	char urc_trail[16][256];
 	int urc_n[16];
+	/* ops.sent */
+	int nsent;
+	char sent[64];
+	/* orphan callback of a command written ahead */
+	int norphan;
+	enum gw_at_result orphan_result;
 };
 
 static int fake_write(void *arg, const void *buf, size_t len)
@@ -67,13 +73,29 @@ static void on_urc(struct gw_at *at, const char *const *lines, int n, void *arg)
 	f->nurc++;
 }
 
+static void fake_sent(void *arg, const char *text, unsigned flags)
+{
+	(void)flags;
+	struct fx *f = arg;
+	f->nsent++;
+	snprintf(f->sent, sizeof(f->sent), "%s", text);
+}
+
+static void on_orphan(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct fx *f = arg;
+	f->norphan++;
+	f->orphan_result = r->result;
+}
+
 static int setup(void **state)
 {
 	static struct fx f;
 	memset(&f, 0, sizeof(f));
 	f.loop = gw_loop_new();
 	gw_loop_clock_override(f.loop, 1000, 1700000000000);
-	struct gw_at_ops ops = {.write = fake_write, .arg = &f};
+	struct gw_at_ops ops = {.write = fake_write, .sent = fake_sent, .arg = &f};
 	f.at = gw_at_new(f.loop, GW_LOG_RADIO, "test", &ops);
 	assert_non_null(f.at);
 	assert_int_equal(gw_at_add_urc(f.at, "+CTICN:", 0, on_urc, &f), 0);
@@ -711,6 +733,144 @@ static void test_secret_not_logged(void **state)
 	assert_null(strstr(logged, "8642"));
 }
 
+#define ATD_A "ATD+358401234567;"
+#define ATD_B "ATD+358409876543;"
+#define DIALF (GW_AT_F_URGENT | GW_AT_F_DIAL)
+
+/* A command written ahead is written at once, once; its owner adopts it without a second
+   write and gets its answer; ops.sent runs at the adoption, not before. */
+static void test_ahead_adopted(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f), 0);
+	assert_string_equal(f->written, ATD_A "\r");
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(gw_at_adopt(f->at, ATD_A, DIALF, on_resp, f), 0);
+	assert_int_equal(f->nsent, 1);
+	assert_string_equal(f->sent, ATD_A);
+	assert_string_equal(f->written, ATD_A "\r"); /* not written again */
+	assert_int_equal(gw_at_adopt(f->at, ATD_A, DIALF, on_resp, f), -ENOENT);
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->result, GW_AT_OK);
+	assert_int_equal(f->norphan, 0);
+	const struct gw_at_stats *st = gw_at_stats(f->at);
+	assert_int_equal(st->ahead, 1);
+	assert_int_equal(st->adopted, 1);
+	assert_int_equal(st->ahead_mismatch, 0);
+	assert_int_equal(st->cmds, 1);
+}
+
+/* Another command (or the same with other flags) is never adopted: -EILSEQ, counted; the
+   one ahead is answered to nobody and the right one goes after its answer, never at once. */
+static void test_ahead_mismatch(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f), 0);
+	assert_int_equal(gw_at_adopt(f->at, ATD_B, DIALF, on_resp, f), -EILSEQ);
+	assert_int_equal(gw_at_stats(f->at)->ahead_mismatch, 1);
+	assert_int_equal(f->nsent, 0);
+	assert_int_equal(gw_at_cmd(f->at, ATD_B, NULL, 1000, DIALF, on_resp, f), 0);
+	assert_string_equal(f->written, ATD_A "\r"); /* B waits for A's answer */
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 0); /* A's answer goes to nobody */
+	assert_int_equal(f->norphan, 0);
+	assert_string_equal(f->written, ATD_A "\r" ATD_B "\r");
+	feed(f, "\r\nOK\r\n");
+	assert_int_equal(f->ncb, 1);
+
+	/* the same text with other flags is another command */
+	f->wlen = 0;
+	f->written[0] = '\0';
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f), 0);
+	assert_int_equal(gw_at_adopt(f->at, ATD_A, GW_AT_F_DIAL, on_resp, f), -EILSEQ);
+	assert_int_equal(gw_at_stats(f->at)->ahead_mismatch, 2);
+}
+
+/* Nothing is written ahead while the engine is not idle: a command outstanding, queued,
+   or an ESC's answer owed. */
+static void test_ahead_only_when_idle(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_at_cmd(f->at, "AT+CLCC", "+CLCC:", 1000, 0, on_resp, f), 0);
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f), -EBUSY);
+	assert_int_equal(gw_at_cmd(f->at, "AT+CSQ", "+CSQ:", 1000, 0, on_resp, f), 0);
+	feed(f, "OK\r\n"); /* CLCC done, CSQ outstanding */
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f), -EBUSY);
+	feed(f, "+CSQ: 20,99\r\nOK\r\n");
+	assert_string_equal(f->written, "AT+CLCC\rAT+CSQ\r");
+	/* an SMS given up at its prompt owes the ESC's answer */
+	assert_int_equal(gw_at_cmd_prompt(f->at, "AT+CMGS=20", "0011", "+CMGS:", 1000, on_resp, f),
+			 0);
+	assert_int_equal(gw_at_preempt(f->at), 1);
+	assert_int_equal(gw_at_pending(f->at), 0);
+	size_t before = f->wlen;
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f), -EBUSY);
+	assert_int_equal(f->wlen, before);
+	assert_int_equal(gw_at_stats(f->at)->ahead, 0);
+}
+
+/* Ended before anyone adopted it: the orphan callback has the result; no adoption after. */
+static void test_ahead_orphaned(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f), 0);
+	feed(f, "OK\r\n");
+	assert_int_equal(f->norphan, 1);
+	assert_int_equal(f->orphan_result, GW_AT_OK);
+	assert_int_equal(gw_at_stats(f->at)->ahead_orphaned, 1);
+	assert_int_equal(gw_at_adopt(f->at, ATD_A, DIALF, on_resp, f), -ENOENT);
+	/* and one that times out unadopted */
+	assert_int_equal(gw_at_cmd_ahead(f->at, ATD_B, 1000, DIALF, on_orphan, f), 0);
+	gw_loop_clock_advance(f->loop, 999);
+	assert_int_equal(f->norphan, 1);
+	gw_loop_clock_advance(f->loop, 1);
+	assert_int_equal(f->norphan, 2);
+	assert_int_equal(f->orphan_result, GW_AT_TIMEOUT);
+	assert_int_equal(f->ncb, 0);
+}
+
+/*
+ * Property: whatever mix of queued commands, commands written ahead, adoptions (right or
+ * wrong), answers and flushes, the engine never has two commands written and unanswered:
+ * each write of a command comes after the previous one's final answer.
+ */
+static void test_ahead_one_writer(void **state)
+{
+	struct fx *f = *state;
+	srand(13);
+	int unanswered = 0;
+	size_t seen = 0;
+	for (int step = 0; step < 20000; step++) {
+		int op = rand() % 6;
+		if (op == 0)
+			(void)gw_at_cmd(f->at, rand() % 2 ? "AT+CSQ" : ATD_B, NULL, 1000,
+					rand() % 2 ? DIALF : 0, on_resp, f);
+		else if (op == 1)
+			(void)gw_at_cmd_ahead(f->at, ATD_A, 1000, DIALF, on_orphan, f);
+		else if (op == 2)
+			(void)gw_at_adopt(f->at, rand() % 2 ? ATD_A : ATD_B, DIALF, on_resp, f);
+		else if (op == 3 && unanswered) {
+			unanswered--; /* before the feed: the answer may send the next command */
+			feed(f, "OK\r\n");
+		} else if (op == 4 && rand() % 50 == 0) {
+			gw_at_flush(f->at);
+			unanswered = 0;
+		}
+		/* count the commands written since the last look */
+		for (; seen < f->wlen; seen++)
+			if (f->written[seen] == '\r')
+				unanswered++;
+		assert_in_range(unanswered, 0, 1);
+		if (f->wlen > 4096) {
+			f->wlen = 0;
+			seen = 0;
+		}
+	}
+	assert_true(gw_at_stats(f->at)->adopted > 0);
+	assert_true(gw_at_stats(f->at)->ahead_mismatch > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -738,6 +898,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_secret_not_logged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_drops_earlier_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_esc_answer_not_taken, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_adopted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_mismatch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_only_when_idle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_orphaned, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_one_writer, setup, teardown),
 	    cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests_name("at", tests, NULL, NULL);
