@@ -1142,12 +1142,64 @@ void gw_modem_free(struct gw_modem *m)
 	free(m);
 }
 
-int gw_modem_dial(struct gw_modem *m, const char *number)
+#define ATD_FLAGS (GW_AT_F_URGENT | GW_AT_F_DIAL)
+#define ATD_MAX	  48
+
+/* "ATD" number ";" into cmd (ATD_MAX bytes), by hand. 0, or -EINVAL for a number not dialled. */
+static int atd_text(const char *number, char cmd[ATD_MAX])
 {
 	size_t n = strlen(number);
 	const char *digits = number[0] == '+' ? number + 1 : number;
-	if (n < 3 || n >= sizeof(m->number) || strspn(digits, "0123456789") != strlen(digits))
+	if (n < 3 || n >= sizeof(((struct gw_modem *)0)->number) ||
+	    strspn(digits, "0123456789") != strlen(digits))
 		return -EINVAL;
+	_Static_assert(ATD_MAX >= 3 + sizeof(((struct gw_modem *)0)->number) + 1, "ATD buffer");
+	memcpy(cmd, "ATD", 3);
+	memcpy(cmd + 3, number, n);
+	memcpy(cmd + 3 + n, ";", 2);
+	return 0;
+}
+
+/* The ATD written ahead ended with nobody's page behind it: a call that may be up goes. */
+static void ahead_orphaned(struct gw_at *at, const struct gw_at_resp *r, void *arg)
+{
+	(void)at;
+	struct gw_modem *m = arg;
+	LOGP(GW_LOG_MODEM, GW_LOG_ERROR, "ATD%s; written ahead was not adopted by a page (%s)%s",
+	     m->ahead, gw_at_result_name(r->result),
+	     r->result == GW_AT_ABORTED ? "" : ": hanging up");
+	m->ahead[0] = '\0';
+	if (r->result != GW_AT_ABORTED)
+		gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
+}
+
+int gw_modem_dial_ahead(struct gw_modem *m, const char *number)
+{
+	char cmd[ATD_MAX];
+	if (atd_text(number, cmd) < 0)
+		return -EINVAL;
+	if (!m->ready)
+		return -ENOTCONN;
+	/* gw_modem_dial would do something first (reject a ringing call): not ahead */
+	if (m->state != GW_MODEM_CALL_IDLE || m->in.ringing || m->ahead[0] || m->settle_end)
+		return -EBUSY;
+	int rc = gw_at_cmd_ahead(m->at, cmd, T_DIAL_MS, ATD_FLAGS, ahead_orphaned, m);
+	if (rc == 0)
+		memcpy(m->ahead, number, strlen(number) + 1);
+	return rc;
+}
+
+unsigned gw_modem_ahead_wrong(const struct gw_modem *m)
+{
+	return m->ahead_wrong;
+}
+
+int gw_modem_dial(struct gw_modem *m, const char *number)
+{
+	char cmd[ATD_MAX];
+	if (atd_text(number, cmd) < 0)
+		return -EINVAL;
+	size_t n = strlen(number);
 	if (m->state != GW_MODEM_CALL_IDLE)
 		return -EBUSY;
 	if (!m->ready)
@@ -1158,17 +1210,25 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 		     m->in.number[0] ? m->in.number : "a withheld number");
 		gw_modem_reject(m);
 	}
-	/* "ATD" number ";" by hand: n < sizeof(m->number) (32) was checked above */
-	char cmd[48];
-	_Static_assert(sizeof(cmd) >= 3 + sizeof(m->number) + 1, "ATD buffer");
-	memcpy(cmd, "ATD", 3);
-	memcpy(cmd + 3, number, n);
-	memcpy(cmd + 3 + n, ";", 2);
-	int rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, GW_AT_F_URGENT | GW_AT_F_DIAL, atd_done, m);
-	if (rc < 0)
-		return rc;
-	/* an SMS stuck at its prompt (or waiting for +CMGS) must not hold a page back */
-	gw_at_preempt(m->at);
+	int rc = -ENOENT;
+	if (m->ahead[0]) { /* the ATD written ahead is this page's when it is this ATD */
+		rc = gw_at_adopt(m->at, cmd, ATD_FLAGS, atd_done, m);
+		if (rc == -EILSEQ) {
+			LOGP(GW_LOG_MODEM, GW_LOG_ERROR,
+			     "ATD%s; written ahead, but the page is for %s: hanging up, dialling",
+			     m->ahead, number);
+			m->ahead_wrong++;
+			gw_at_cmd(m->at, "AT+CHUP", NULL, T_CMD_MS, GW_AT_F_URGENT, chup_done, m);
+		}
+		m->ahead[0] = '\0';
+	}
+	if (rc < 0) {
+		rc = gw_at_cmd(m->at, cmd, NULL, T_DIAL_MS, ATD_FLAGS, atd_done, m);
+		if (rc < 0)
+			return rc;
+		/* an SMS stuck at its prompt (or waiting for +CMGS) must not hold a page back */
+		gw_at_preempt(m->at);
+	}
 	memcpy(m->number, number, n + 1);
 	m->state = GW_MODEM_CALL_DIALING;
 	m->dir = 0;

@@ -106,6 +106,16 @@ void gw_modem_free(struct gw_modem *m);
  */
 int gw_modem_dial(struct gw_modem *m, const char *number);
 /*
+ * Write the ATD for number now, ahead of the page that will ask for it (issue #13): only
+ * when the modem is ready, has no call, nothing ringing in and its AT engine is idle. The
+ * next gw_modem_dial() of the same number adopts it (no second ATD); of another number,
+ * the wrong call is hung up first (logged, gw_modem_ahead_wrong()). Nobody's: hung up
+ * once the modem answers it. Returns 0, -EINVAL, -ENOTCONN or -EBUSY (nothing written).
+ */
+int gw_modem_dial_ahead(struct gw_modem *m, const char *number);
+/* How many dials found another number's ATD written ahead. */
+unsigned gw_modem_ahead_wrong(const struct gw_modem *m);
+/*
  * Result of an SMS send: rc 0 with the modem's message reference of the last
  * part, rc > 0 a +CMS ERROR code, rc < 0 negative errno (-ETIMEDOUT: no answer,
  * the prompt was left with ESC; -ECONNABORTED: the port went down).

@@ -1758,10 +1758,87 @@ static void test_dial_acked_on_the_answer(void **state)
 	assert_int_equal(acked_after_ends, ends);
 }
 
+/* An ATD written ahead is the page's when the page dials the same number: written once,
+   reported as sent when the page asks for it, answered to the page. */
+static void test_dial_ahead_adopted(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), 0);
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), -EBUSY);
+	assert_int_equal(dial_sent, 0);
+	assert_int_equal(gw_modem_dial(f->m, "+358401234567"), 0);
+	assert_int_equal(dial_sent, 1);
+	expect(f, "ATD+358401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC"); /* not a second ATD */
+	assert_int_equal(dial_acked, 1);
+	assert_int_equal(gw_modem_ahead_wrong(f->m), 0);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
+}
+
+/* The page is for someone else: the wrong call is hung up, then the right number dialled. */
+static void test_dial_ahead_wrong_number(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), 0);
+	assert_int_equal(gw_modem_dial(f->m, "+358409999999"), 0);
+	assert_int_equal(gw_modem_ahead_wrong(f->m), 1);
+	expect(f, "ATD+358401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CHUP");
+	assert_int_equal(dial_acked, 0); /* the wrong call's answer is nobody's */
+	reply(f, "\r\nOK\r\n");
+	expect(f, "ATD+358409999999;");
+	assert_int_equal(dial_sent, 1);
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC");
+	assert_int_equal(dial_acked, 1);
+}
+
+/* Nobody adopted it: hung up once the modem has answered it; the next one may go ahead. */
+static void test_dial_ahead_orphaned(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), 0);
+	expect(f, "ATD+358401234567;");
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CHUP");
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(dial_sent, 0);
+	assert_int_equal(dial_acked, 0);
+	assert_int_equal(f->ended, 0);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_IDLE);
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), 0);
+}
+
+/* Never ahead of anything gw_modem_dial would do first, nor of a call or a command. */
+static void test_dial_ahead_refused(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial_ahead(f->m, "12"), -EINVAL);
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+35840x"), -EINVAL);
+	ring_in(f, "+358501112233");
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), -EBUSY);
+	assert_int_equal(gw_modem_reject(f->m), 0);
+	expect(f, "AT+CHUP");
+	/* the AT+CHUP is outstanding: the engine is not idle */
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), -EBUSY);
+	reply(f, "\r\nOK\r\n");
+	run_for(f, 20);
+	assert_int_equal(gw_modem_dial(f->m, "+358401234567"), 0);
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234568"), -EBUSY);
+	expect(f, "ATD+358401234567;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_clcc_is_the_truth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_ahead_adopted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_ahead_wrong_number, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_ahead_orphaned, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_ahead_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_sent_when_written, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_acked_on_the_answer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sim_pin_right, setup_sim, teardown_sim),
