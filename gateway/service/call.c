@@ -441,6 +441,13 @@ static void catch_up(struct gw_calls *m)
 	}
 }
 
+/* The step a routed incident pages first: step 0, or with nobody on duty the plan's
+   fallback; -1: nobody (unstaffed). gw_calls_first_page() runs it too. */
+static int first_step(const struct gw_call *c)
+{
+	return c->nchain > 0 ? 0 : c->fallback;
+}
+
 static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 {
 	(void)ev;
@@ -448,9 +455,8 @@ static void st_new(struct gw_fsm_inst *fi, int ev, const void *data)
 	struct gw_call *c = fi->priv;
 
 	/* 1. Page at once: the ATD leaves before anything else, even a log line. */
-	c->staffed = c->nchain > 0 || c->fallback >= 0;
-	if (c->nchain == 0)
-		c->step = c->fallback; /* nobody on duty, but the plan names a fallback */
+	c->step = first_step(c);
+	c->staffed = c->step >= 0;
 	c->dialled = c->staffed && call_page_step(c) == 0;
 	/* The rest (log, commit, SMS, answer) once the modem answered the ATD: its reader has
 	   had the CPU before rinkid spends it on the rest (issue #13). The loop may wake
@@ -771,6 +777,22 @@ void gw_calls_free(struct gw_calls *m)
 void gw_calls_set_roster(struct gw_calls *m, const struct gw_roster *roster)
 {
 	m->roster = roster;
+	m->roster_gen++;
+}
+
+const struct gw_roster *gw_calls_roster(const struct gw_calls *m)
+{
+	return m->roster;
+}
+
+unsigned gw_calls_roster_gen(const struct gw_calls *m)
+{
+	return m->roster_gen;
+}
+
+bool gw_calls_may_page(const struct gw_calls *m)
+{
+	return !m->live && !gw_callback_live(m->callback);
 }
 
 int gw_calls_dispatch(struct gw_calls *m, enum gw_call_event ev, const void *data)
@@ -939,16 +961,20 @@ static int busy_released(struct gw_calls *m, int cci, int cause)
 	return 0;
 }
 
-/* The caller's organisation, line and escalation plan from the roster (when there is one). */
-static void route(struct gw_calls *m, struct gw_call *c)
+/* The caller's organisation and line from the roster (with one); the line or NULL. */
+static const char *route_line(struct gw_calls *m, struct gw_call *c)
 {
 	if (!m->roster)
-		return;
+		return NULL;
 	const char *line = gw_roster_route_at(m->roster, c->caller, -1, c->started_ms / 1000);
 	copy_str(c->line, sizeof(c->line), line);
 	copy_str(c->caller_name, sizeof(c->caller_name), gw_roster_org(m->roster, c->caller));
-	if (!line)
-		return;
+	return line;
+}
+
+/* The line's names and escalation plan at c->started_ms: depends on nothing but those. */
+static void route_plan(struct gw_calls *m, struct gw_call *c, const char *line)
+{
 	copy_str(c->line_name, sizeof(c->line_name), gw_roster_line_name(m->roster, line));
 	copy_str(c->line_name_fi, sizeof(c->line_name_fi), gw_roster_line_name_fi(m->roster, line));
 	copy_str(c->line_name_sv, sizeof(c->line_name_sv),
@@ -975,7 +1001,75 @@ static void route(struct gw_calls *m, struct gw_call *c)
 	}
 }
 
+/* The caller's organisation, line and escalation plan from the roster (when there is one). */
+static void route(struct gw_calls *m, struct gw_call *c)
+{
+	const char *line = route_line(m, c);
+	if (line)
+		route_plan(m, c, line);
+}
+
+/* The fields route() reads, as gw_calls_radio_incoming_at() sets them before it. */
+static void route_init(struct gw_calls *m, struct gw_call *c, const char *caller, int64_t wall_ms)
+{
+	c->mgr = m;
+	c->fallback = -1;
+	c->nchain = 0;
+	c->rounds = m->conf->rounds;
+	copy_str(c->caller, sizeof(c->caller), caller);
+	c->started_ms = wall_ms;
+}
+
+int gw_calls_first_page(struct gw_calls *m, const char *caller, int64_t wall_ms, char *phone,
+			size_t len)
+{
+	struct gw_call *c = &m->probe; /* never live: only route()'s fields are used */
+	struct first_memo *mo = &m->memo;
+	route_init(m, c, caller, wall_ms);
+	const char *line = route_line(m, c); /* route(), in its two halves */
+	const char *first = NULL;
+	if (line) {
+		/* the plan half is a function of the line and the time: once per line */
+		if (mo->wall_ms != wall_ms || mo->gen != m->roster_gen || mo->roster != m->roster) {
+			mo->wall_ms = wall_ms;
+			mo->gen = m->roster_gen;
+			mo->roster = m->roster;
+			mo->n = 0;
+		}
+		int i = 0;
+		while (i < mo->n && mo->e[i].line != line)
+			i++;
+		if (i == mo->n) {
+			route_plan(m, c, line);
+			int step = first_step(c);
+			if (i < FIRST_MEMO) {
+				mo->e[i].line = line;
+				copy_str(mo->e[i].phone, sizeof(mo->e[i].phone),
+					 step < 0 ? "" : c->chain[step].phone);
+				mo->n++;
+			} else {
+				first = step < 0 ? "" : c->chain[step].phone;
+			}
+		}
+		if (!first)
+			first = mo->e[i].phone;
+	}
+	if (!first || !first[0])
+		return 0;
+	size_t n = strlen(first);
+	if (n >= len)
+		return -E2BIG;
+	memcpy(phone, first, n + 1);
+	return 1;
+}
+
 void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in)
+{
+	gw_calls_radio_incoming_at(m, in, gw_loop_wall_ms(m->loop));
+}
+
+void gw_calls_radio_incoming_at(struct gw_calls *m, const struct gw_pei_call_in *in,
+				int64_t wall_ms)
 {
 	if (in->ai_service != 0 || in->comms_type == 1) {
 		LOGP(GW_LOG_CALL, GW_LOG_INFO,
@@ -1002,14 +1096,10 @@ void gw_calls_radio_incoming(struct gw_calls *m, const struct gw_pei_call_in *in
 	}
 	struct gw_call *c = &m->slot;
 	memset(c, 0, sizeof(*c));
-	c->mgr = m;
+	route_init(m, c, in->calling, wall_ms);
 	c->seq = ++m->seq;
 	c->paged_upto = -1;
-	c->fallback = -1;
 	c->sms_accepted = -1;
-	c->rounds = m->conf->rounds;
-	copy_str(c->caller, sizeof(c->caller), in->calling);
-	c->started_ms = gw_loop_wall_ms(m->loop);
 	c->started_mono = gw_loop_now_ms(m->loop);
 	char id[16];
 	(void)gw_text_int(id, sizeof(id), "new", c->seq); /* no snprintf before the ATD */

@@ -104,6 +104,24 @@ void gw_calls_set_roster(struct gw_calls *calls, const struct gw_roster *roster)
  * in that entry.
  */
 void gw_calls_radio_incoming(struct gw_calls *calls, const struct gw_pei_call_in *in);
+/* gw_calls_radio_incoming() with the incident started at wall_ms (UTC ms) instead of now:
+   the time its page was looked up at (gw_calls_first_page), so routing is for that time. */
+void gw_calls_radio_incoming_at(struct gw_calls *calls, const struct gw_pei_call_in *in,
+				int64_t wall_ms);
+/*
+ * The number an individual speech call from caller, starting at wall_ms, would page first
+ * if no incident or call-back were live: the same routing (route, plan, after-hours line,
+ * fallback) and first step as gw_calls_radio_incoming(). Returns 1 with the number in phone,
+ * 0 when it would page nobody (no roster, nobody on duty and no fallback, an empty number),
+ * -E2BIG when phone is too small.
+ */
+int gw_calls_first_page(struct gw_calls *calls, const char *caller, int64_t wall_ms, char *phone,
+			size_t len);
+/* True while an authority call would start an incident: none live, no call-back live. */
+bool gw_calls_may_page(const struct gw_calls *calls);
+/* The roster snapshot in use (NULL: none) and how many times one was set (its generation). */
+const struct gw_roster *gw_calls_roster(const struct gw_calls *calls);
+unsigned gw_calls_roster_gen(const struct gw_calls *calls);
 void gw_calls_radio_connected(struct gw_calls *calls, int cci);
 void gw_calls_radio_released(struct gw_calls *calls, int cci, int cause);
 void gw_calls_phone_progress(struct gw_calls *calls, enum gw_modem_call_state st);

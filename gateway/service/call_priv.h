@@ -102,6 +102,20 @@ struct busy_call {
 	int64_t id;
 };
 
+/* gw_calls_first_page's first page (number, "" for nobody) per line (a pointer into the
+   roster) for one time and roster snapshot. */
+#define FIRST_MEMO 32
+struct first_memo {
+	int64_t wall_ms;
+	unsigned gen;
+	const struct gw_roster *roster;
+	int n;
+	struct {
+		const char *line;
+		char phone[32];
+	} e[FIRST_MEMO];
+};
+
 struct gw_calls {
 	struct gw_loop *loop;
 	const struct gw_conf *conf;
@@ -118,6 +132,9 @@ struct gw_calls {
 	struct gw_dtmf_dedup keys; /* last key report, to join modem and in-band reports */
 	struct busy_call busy[BUSY_MAX]; /* cci 0: free */
 	struct gw_callback *callback;	 /* worker call-backs; NULL: none */
+	unsigned roster_gen;		 /* gw_calls_set_roster calls */
+	struct gw_call probe;		 /* gw_calls_first_page's routing scratch */
+	struct first_memo memo;		 /* its first pages per line, for one time and roster */
 };
 
 /* "call(<id>){<STATE>}: "; before the call log has given an id: "call(new<seq>)". */

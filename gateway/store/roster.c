@@ -1171,6 +1171,46 @@ const char *gw_roster_org(const struct gw_roster *r, const char *issi)
 	return d ? (*d)->org : NULL;
 }
 
+size_t gw_roster_dir_count(const struct gw_roster *r)
+{
+	return r->n_dirs;
+}
+
+const char *gw_roster_dir_issi(const struct gw_roster *r, size_t i)
+{
+	return i < r->n_dirs ? r->dirs[i]->issi : NULL;
+}
+
+/* e is an edge strictly inside (from, to). */
+static bool edge_inside(int64_t e, int64_t from_ms, int64_t to_ms)
+{
+	return e > from_ms && e < to_ms;
+}
+
+bool gw_roster_steady(const struct gw_roster *r, int64_t from_ms, int64_t to_ms)
+{
+	if (to_ms <= from_ms || from_ms < r->from_ms || to_ms > r->to_ms)
+		return false;
+	/* whole minutes (office hours, rotation and pattern hand-offs, route windows, days)
+	   cannot fall inside a span of a second that starts on a whole second; these can */
+	if (to_ms - from_ms > 1000 || from_ms % 1000 != 0)
+		return false;
+	for (size_t i = 0; i < r->n_lines; i++)
+		for (size_t j = 0; j < r->lines[i].n; j++)
+			if (edge_inside(r->lines[i].shifts[j].start, from_ms, to_ms) ||
+			    edge_inside(r->lines[i].shifts[j].end, from_ms, to_ms))
+				return false;
+	for (size_t i = 0; i < r->n_ovr; i++)
+		if (edge_inside(r->ovr[i].start, from_ms, to_ms) ||
+		    edge_inside(r->ovr[i].end, from_ms, to_ms))
+			return false;
+	for (size_t i = 0; i < r->n_temps; i++)
+		if (edge_inside(r->temps[i].start, from_ms, to_ms) ||
+		    edge_inside(r->temps[i].end, from_ms, to_ms))
+			return false;
+	return true;
+}
+
 int gw_roster_worker_by_phone(const struct gw_roster *r, const char *number,
 			      struct gw_roster_step *out)
 {

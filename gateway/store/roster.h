@@ -295,6 +295,19 @@ const char *gw_roster_line_name_fi(const struct gw_roster *r, const char *line);
  */
 const char *gw_roster_line_name_in(const struct gw_roster *r, const char *line, const char *lang);
 
+/* Number of directory entries, and the ISSI of entry i as callers are matched (the SSI
+   without leading zeros, sorted; NULL when i is too big). */
+size_t gw_roster_dir_count(const struct gw_roster *r);
+const char *gw_roster_dir_issi(const struct gw_roster *r, size_t i);
+
+/*
+ * True when nothing gw_roster_route_at() at from_ms / 1000 or gw_roster_plan() at any t in
+ * [from_ms, to_ms) depends on can change within it: a span of at most a second starting on
+ * a whole second, inside the snapshot's horizon, with no duty, override or temporary-roster
+ * edge strictly inside (those may fall on any millisecond; every other edge is a whole minute).
+ */
+bool gw_roster_steady(const struct gw_roster *r, int64_t from_ms, int64_t to_ms);
+
 /* Number of service lines, and the code of line i (sorted by code; NULL when i is too big). */
 size_t gw_roster_line_count(const struct gw_roster *r);
 const char *gw_roster_line_code(const struct gw_roster *r, size_t i);
