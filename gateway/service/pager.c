@@ -11,8 +11,11 @@
  * the second, the roster generation and again that a page may start. Callers the routing
  * would page nobody for have no entry; callers outside the directory never have one.
  *
- * The rebuild runs on a timer just after each second starts: one wake-up a second, a few
- * microseconds per directory entry (gw_pager_stats' build_ns; bench in tests/unit/test_pager).
+ * The rebuild runs on a timer just after each second starts: one wake-up a second, well
+ * under a microsecond per directory entry (gw_pager_stats' build_ns, printed by
+ * tests/unit/test_pager for 1,000 entries). When a page becomes possible again within a
+ * second (the incident closed), gw_pager_kick rebuilds on the loop's next turn, at most
+ * once a second, so back-to-back calls need not wait for the next second.
  */
 #include "service/pager.h"
 
@@ -33,6 +36,8 @@ struct gw_pager {
 	struct gw_calls *calls;
 	struct gw_pager_ops ops;
 	struct gw_timer tick;
+	struct gw_timer kick;
+	int64_t kicked;	   /* the wall second of the last gw_pager_kick rebuild */
 	struct entry *tab; /* sorted by issi */
 	size_t n, cap;
 	int64_t second; /* wall second the table is for; -1: none */
@@ -110,6 +115,22 @@ static void on_tick(struct gw_loop *loop, void *arg)
 	gw_timer_schedule(loop, &p->tick, 1000 - now % 1000 + 1);
 }
 
+static void on_kick(struct gw_loop *loop, void *arg)
+{
+	gw_pager_refresh(arg, gw_loop_wall_ms(loop));
+}
+
+void gw_pager_kick(struct gw_pager *p)
+{
+	if (!p)
+		return;
+	int64_t sec = gw_loop_wall_ms(p->loop) / 1000;
+	if ((p->second == sec && p->gen == gw_calls_roster_gen(p->calls)) || p->kicked == sec)
+		return;
+	p->kicked = sec;
+	gw_timer_schedule(p->loop, &p->kick, 0);
+}
+
 const char *gw_pager_lookup(const struct gw_pager *p, const char *caller, int64_t wall_ms)
 {
 	if (p->second < 0 || wall_ms / 1000 != p->second ||
@@ -134,7 +155,9 @@ int gw_pager_new(struct gw_loop *loop, struct gw_calls *calls, const struct gw_p
 	p->calls = calls;
 	p->ops = *ops;
 	p->second = -1;
+	p->kicked = -1;
 	gw_timer_init(&p->tick, on_tick, p);
+	gw_timer_init(&p->kick, on_kick, p);
 	gw_timer_schedule(loop, &p->tick, 0);
 	*out = p;
 	return 0;
@@ -145,6 +168,7 @@ void gw_pager_free(struct gw_pager *p)
 	if (!p)
 		return;
 	gw_timer_cancel(p->loop, &p->tick);
+	gw_timer_cancel(p->loop, &p->kick);
 	free(p->tab);
 	free(p);
 }

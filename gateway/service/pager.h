@@ -40,6 +40,13 @@ void gw_pager_free(struct gw_pager *p);
 int gw_pager_refresh(struct gw_pager *p, int64_t wall_ms);
 
 /*
+ * A page may have become possible (an incident or a call-back ended, a device came up, a
+ * page test ended, a roster was set): rebuild on the loop's next turn, unless the table of
+ * this second is good; at most once a second besides the timer's rebuild. NULL is fine.
+ */
+void gw_pager_kick(struct gw_pager *p);
+
+/*
  * The number gw_calls_radio_incoming_at(..., wall_ms) would page first for an individual
  * speech call from caller (exactly the directory's ISSI), or NULL: not in the table, a
  * table of another second or roster generation, or a page may not start now.

@@ -476,6 +476,37 @@ static void test_rebuild_cost_1000(void **state)
 	assert_string_equal(gw_pager_lookup(f->pager, "2200999", T0_WALL + 4000), f->dialled);
 }
 
+/* An incident that closes within a second: the kick rebuilds the table on the loop's next
+   turn (not at the next second), once a second at most. */
+static void test_kick_after_the_incident(void **state)
+{
+	struct fx *f = *state;
+	load_roster(f, base_csv);
+	gw_loop_clock_advance(f->loop, 1); /* the rebuild queued at creation */
+	int64_t now = gw_loop_wall_ms(f->loop);
+	struct gw_pei_call_in in = {.cci = 3, .calling = "2269001"};
+	gw_calls_radio_incoming_at(f->calls, &in, now);
+	gw_loop_clock_advance(f->loop, 1000 - now % 1000 + 1); /* next second: busy, no table */
+	now = gw_loop_wall_ms(f->loop);
+	assert_null(gw_pager_lookup(f->pager, "2269001", now));
+	unsigned before = gw_pager_stats(f->pager)->rebuilds;
+	gw_calls_radio_released(f->calls, 3, 1);
+	gw_pager_kick(f->pager);
+	gw_pager_kick(f->pager);
+	gw_loop_clock_advance(f->loop, 0);
+	assert_int_equal(gw_pager_stats(f->pager)->rebuilds, before + 1);
+	assert_string_equal(gw_pager_lookup(f->pager, "2269001", now), "+358401234567");
+	/* a good table: no rebuild; once a second at most */
+	gw_pager_kick(f->pager);
+	gw_loop_clock_advance(f->loop, 0);
+	assert_int_equal(gw_pager_stats(f->pager)->rebuilds, before + 1);
+	gw_calls_set_roster(f->calls, f->roster); /* a new generation */
+	gw_pager_kick(f->pager);
+	gw_loop_clock_advance(f->loop, 0);
+	assert_int_equal(gw_pager_stats(f->pager)->rebuilds, before + 1);
+	assert_null(gw_pager_lookup(f->pager, "2269001", now));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +518,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_edge_inside_the_second, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_while_a_page_may_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rebuilt_once_a_second, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kick_after_the_incident, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rebuild_cost_1000, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
