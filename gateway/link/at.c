@@ -827,6 +827,11 @@ static void check_prompt(struct gw_at *at)
 		complete(at, GW_AT_ABORTED, 0);
 }
 
+bool gw_at_line_start(const struct gw_at *at)
+{
+	return at->linelen == 0 && !at->discarding && !at->has_nul && !at->collecting;
+}
+
 void gw_at_feed(struct gw_at *at, const char *buf, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -15,6 +15,7 @@
 #ifndef GW_AT_H
 #define GW_AT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/log.h"
@@ -133,6 +134,10 @@ int gw_at_cmd_ahead(struct gw_at *at, const char *cmd, int timeout_ms, unsigned 
  * call, and the caller must undo what it did, e.g. hang the wrong call up).
  */
 int gw_at_adopt(struct gw_at *at, const char *cmd, unsigned flags, gw_at_resp_cb cb, void *arg);
+
+/* True when the next byte fed starts a line classified on its own: no part of a line is
+   held, and no URC waits for its trailing lines. */
+bool gw_at_line_start(const struct gw_at *at);
 
 /* Feed bytes read from the device. */
 void gw_at_feed(struct gw_at *at, const char *buf, size_t len);

@@ -1194,6 +1194,11 @@ unsigned gw_modem_ahead_wrong(const struct gw_modem *m)
 	return m->ahead_wrong;
 }
 
+unsigned gw_modem_ahead_adopted(const struct gw_modem *m)
+{
+	return m->ahead_adopted;
+}
+
 int gw_modem_dial(struct gw_modem *m, const char *number)
 {
 	char cmd[ATD_MAX];
@@ -1213,6 +1218,7 @@ int gw_modem_dial(struct gw_modem *m, const char *number)
 	int rc = -ENOENT;
 	if (m->ahead[0]) { /* the ATD written ahead is this page's when it is this ATD */
 		rc = gw_at_adopt(m->at, cmd, ATD_FLAGS, atd_done, m);
+		m->ahead_adopted += rc == 0;
 		if (rc == -EILSEQ) {
 			LOGP(GW_LOG_MODEM, GW_LOG_ERROR,
 			     "ATD%s; written ahead, but the page is for %s: hanging up, dialling",

@@ -113,8 +113,9 @@ int gw_modem_dial(struct gw_modem *m, const char *number);
  * once the modem answers it. Returns 0, -EINVAL, -ENOTCONN or -EBUSY (nothing written).
  */
 int gw_modem_dial_ahead(struct gw_modem *m, const char *number);
-/* How many dials found another number's ATD written ahead. */
+/* How many dials found another number's ATD written ahead, and how many adopted it. */
 unsigned gw_modem_ahead_wrong(const struct gw_modem *m);
+unsigned gw_modem_ahead_adopted(const struct gw_modem *m);
 /*
  * Result of an SMS send: rc 0 with the modem's message reference of the last
  * part, rc > 0 a +CMS ERROR code, rc < 0 negative errno (-ETIMEDOUT: no answer,

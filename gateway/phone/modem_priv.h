@@ -58,14 +58,15 @@ struct gw_modem {
 
 	enum gw_modem_call_state state;
 	char number[32];
-	char ahead[32];	      /* the number gw_modem_dial_ahead dialled, until adopted or ended */
-	unsigned ahead_wrong; /* a dial that was not the one written ahead (hung up, redialled) */
-	int seen;	      /* the call appeared in a CLCC list */
-	int call_id;	      /* its call id once a list or a vendor report named it, else -1 */
-	int64_t dial_ms;      /* when ATD (or ATA) was queued, then answered */
-	int64_t asked_ms;     /* when the outstanding AT+CLCC was written */
-	int missing;	      /* consecutive polls without it */
-	int end_reported;     /* a call-progress code said the call ended: CLCC confirms */
+	char ahead[32];		/* the number gw_modem_dial_ahead dialled, until adopted or ended */
+	unsigned ahead_wrong;	/* a dial that was not the one written ahead (hung up, redialled) */
+	unsigned ahead_adopted; /* dials that adopted the ATD written ahead */
+	int seen;		/* the call appeared in a CLCC list */
+	int call_id;		/* its call id once a list or a vendor report named it, else -1 */
+	int64_t dial_ms;	/* when ATD (or ATA) was queued, then answered */
+	int64_t asked_ms;	/* when the outstanding AT+CLCC was written */
+	int missing;		/* consecutive polls without it */
+	int end_reported;	/* a call-progress code said the call ended: CLCC confirms */
 	enum gw_modem_end end_why;
 	struct sms_job jobs[SMS_JOBS];
 	uint8_t sms_ref;

@@ -986,9 +986,38 @@ void gw_pei_health(const struct gw_pei *pei, struct gw_pei_health *out)
 
 /* ---- port --------------------------------------------------------------------------------- */
 
+/*
+ * A +CTICN that is the first line of bytes just read, complete, while the engine holds no
+ * part of a line: parsed here (the same parser) and offered to ops.early before the engine
+ * handles the bytes, so an individual call's page can go ahead of the incident (issue #13).
+ * Nothing read before it is waiting to be handled, so nothing the terminal said earlier can
+ * change what the incident will do. The engine then handles the line as ever.
+ */
+static void early_cticn(struct gw_pei *pei, const char *buf, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	if (len - i < 7 || memcmp(buf + i, "+CTICN:", 7) != 0 || !gw_at_line_start(pei->at))
+		return;
+	size_t n = 7;
+	while (i + n < len && buf[i + n] != '\r' && buf[i + n] != '\n' && buf[i + n] != '\0')
+		n++;
+	char line[256];
+	if (i + n == len || buf[i + n] == '\0' || n >= sizeof(line))
+		return; /* not complete (or skipped by the engine): the normal path's */
+	memcpy(line, buf + i, n);
+	line[n] = '\0';
+	struct gw_pei_call_in c;
+	if (gw_pei_parse_cticn(line, &c) == 0)
+		pei->ops.early(pei->ops.arg, &c);
+}
+
 static void port_data(void *arg, const char *buf, size_t len)
 {
 	struct gw_pei *pei = arg;
+	if (pei->ops.early && pei->ready)
+		early_cticn(pei, buf, len);
 	/* any byte from the terminal proves it alive: push the probe back */
 	gw_timer_schedule(pei->loop, &pei->probe, (int64_t)pei->conf->radio_probe_idle_s * 1000);
 	gw_at_feed(pei->at, buf, len);

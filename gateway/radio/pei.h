@@ -90,6 +90,10 @@ struct gw_pei_ops {
 	/* After the init: the terminal lists call cci we do not track (left up by an earlier
 	   run); it is being released. May be NULL. */
 	void (*orphan)(void *arg, int cci);
+	/* A ready terminal's +CTICN, before anything else is done with the bytes it came in:
+	   it is the first line of a read, complete, and parses. incoming() follows for it as
+	   for any +CTICN. Must not queue radio commands. May be NULL. */
+	void (*early)(void *arg, const struct gw_pei_call_in *call);
 	void *arg;
 };
 

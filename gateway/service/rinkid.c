@@ -28,6 +28,7 @@
 #include "service/callvoice.h"
 #include "service/housekeeping.h"
 #include "service/monitor.h"
+#include "service/pager.h"
 #include "service/preflight.h"
 #include "service/relay.h"
 #include "service/status.h"
@@ -53,8 +54,12 @@ struct gw_rinkid {
 	struct gw_pei *pei;
 	struct gw_modem *modem;
 	struct gw_ctl_counters counters;
-	bool page_test;	 /* the modem's call is a page-test */
-	bool db_standin; /* started on a stand-in for the database: no writer thread yet */
+	bool page_test;		/* the modem's call is a page-test */
+	struct gw_pager *pager; /* first pages written ahead of the incident (issue #13) */
+	bool radio_ready, modem_ready;
+	int ahead_cci;	       /* the +CTICN whose page went ahead; -1: none */
+	int64_t ahead_wall_ms; /* when its page was looked up: the incident's start */
+	bool db_standin;       /* started on a stand-in for the database: no writer thread yet */
 	struct gw_timer page_test_end;
 };
 
@@ -126,13 +131,42 @@ static void call_log_context(struct gw_rinkid *d)
 static void pei_ready(void *arg, int up)
 {
 	struct gw_rinkid *d = arg;
+	d->radio_ready = up;
+	if (up)
+		gw_pager_kick(d->pager);
 	gw_status_device(d->status, "radio", up);
 	gw_calls_radio_link(d->calls, up);
 	emit_device("radio", up, gw_pei_down_reason(d->pei)); /* after the incident's log */
 }
+/*
+ * A +CTICN before the radio's bytes are handled: when its caller has an entry in the
+ * pager's table for this second, the ATD goes now, and the incident started for it in
+ * pei_incoming (started at this time) adopts it. Only calls the incident pages and no
+ * monitor claims (individual speech: service 0, point-to-point).
+ */
+static void pei_early(void *arg, const struct gw_pei_call_in *in)
+{
+	struct gw_rinkid *d = arg;
+	if (in->ai_service != 0 || in->comms_type > 0)
+		return;
+	int64_t now = gw_loop_wall_ms(d->loop);
+	const char *phone = gw_pager_lookup(d->pager, in->calling, now);
+	if (phone && gw_modem_dial_ahead(d->modem, phone) == 0) {
+		d->ahead_cci = in->cci;
+		d->ahead_wall_ms = now;
+	}
+}
+/* A page may start: both devices ready, no page test (the pager checks the incidents). */
+static bool pager_ready(void *arg)
+{
+	struct gw_rinkid *d = arg;
+	return d->radio_ready && d->modem_ready && !d->page_test;
+}
 static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 {
 	struct gw_rinkid *d = arg;
+	bool ahead = d->ahead_cci == in->cci;
+	d->ahead_cci = -1;
 	if (gw_monitor_incoming(d->monitor, in)) {
 		emit_radio_call("incoming", in->cci, in->calling, -1);
 		return; /* a monitored talkgroup: logged, never paged */
@@ -150,7 +184,12 @@ static void pei_incoming(void *arg, const struct gw_pei_call_in *in)
 		gw_status_busy(d->status);
 	else if (speech)
 		gw_status_page_start(d->status);
-	gw_calls_radio_incoming(d->calls, in);
+	unsigned adopted = gw_modem_ahead_adopted(d->modem), wrong = gw_modem_ahead_wrong(d->modem);
+	gw_calls_radio_incoming_at(d->calls, in,
+				   ahead ? d->ahead_wall_ms : gw_loop_wall_ms(d->loop));
+	if (ahead)
+		gw_status_page_ahead(d->status, gw_modem_ahead_adopted(d->modem) != adopted,
+				     gw_modem_ahead_wrong(d->modem) != wrong);
 	/* reported once the page is queued first: its formatting and write never delay the ATD,
 	   so when the modem's line was free the stream shows page_sent before the radio_call it
 	   answers (issue #13); a command in flight holds the ATD until its answer (issue #12) */
@@ -228,6 +267,9 @@ static void pei_sds_in(void *arg, const char *from, const struct gw_sds_msg *m)
 
 static void modem_ready(void *arg, int up)
 {
+	((struct gw_rinkid *)arg)->modem_ready = up;
+	if (up)
+		gw_pager_kick(((struct gw_rinkid *)arg)->pager);
 	emit_device("modem", up, gw_modem_down_reason(((struct gw_rinkid *)arg)->modem));
 	gw_status_device(((struct gw_rinkid *)arg)->status, "modem", up);
 }
@@ -249,6 +291,7 @@ static void modem_ended(void *arg, enum gw_modem_end why)
 		     gw_modem_end_name(why));
 		d->page_test = false;
 		gw_timer_cancel(d->loop, &d->page_test_end);
+		gw_pager_kick(d->pager);
 		return;
 	}
 	gw_calls_phone_ended(d->calls, why);
@@ -359,6 +402,8 @@ static void call_state(void *arg, enum gw_call_state st)
 	gw_status_on_call(d->status, st, gw_callback_state(d->callback));
 	gw_status_call_state(d->status, st);
 	call_log_context(d);
+	if (st == GW_CALL_ST_CLOSED)
+		gw_pager_kick(d->pager);
 }
 static void call_announce(void *arg, const char *org)
 {
@@ -387,6 +432,8 @@ static void cb_state(void *arg, enum gw_cb_state st)
 	gw_status_on_call(d->status, gw_calls_state(d->calls), st);
 	gw_status_update(d->status);
 	gw_callvoice_cb_state(d->voice, st);
+	if (st == GW_CB_ST_IDLE)
+		gw_pager_kick(d->pager);
 }
 
 /* voice -> radio */
@@ -456,6 +503,7 @@ static void hk_roster(void *arg, struct gw_roster *r)
 	gw_callback_set_roster(d->callback, r);
 	gw_relay_set_roster(d->relay, r);
 	gw_callvoice_set_roster(d->voice, r);
+	gw_pager_kick(d->pager);
 }
 static void hk_tick(void *arg)
 {
@@ -696,6 +744,9 @@ static int build_services(struct gw_rinkid *d)
 	gw_callback_set_roster(d->callback, roster);
 	gw_calls_set_callback(d->calls, d->callback);
 	gw_status_attach(d->status, d->db, d->calls, d->callback);
+	struct gw_pager_ops paops = {.ready = pager_ready, .arg = d};
+	if ((rc = gw_pager_new(d->loop, d->calls, &paops, &d->pager)) < 0)
+		return rc;
 	struct gw_relay_ops rops = {.send_sms = relay_sms,
 				    .send_sms_async = relay_sms_async,
 				    .send_sds = relay_sds,
@@ -731,6 +782,7 @@ static int build_devices(struct gw_rinkid *d)
 				  .floor = pei_floor,
 				  .dial_state = pei_dial_state,
 				  .orphan = pei_orphan,
+				  .early = pei_early,
 				  .arg = d};
 	if ((rc = gw_monitor_new(d->loop, &d->conf, d->db, &d->monitor)) < 0)
 		return rc;
@@ -815,6 +867,7 @@ int gw_rinkid_new(const struct gw_conf *conf, const struct gw_rinkid_opts *opts,
 		return -ENOMEM;
 	}
 	gw_timer_init(&d->page_test_end, on_page_test_end, d);
+	d->ahead_cci = -1;
 	int rc = build_base(d);
 	if (rc >= 0)
 		rc = build_services(d);
@@ -861,6 +914,7 @@ void gw_rinkid_free(struct gw_rinkid *d)
 	gw_status_free(d->status);
 	gw_monitor_free(d->monitor);
 	gw_callback_free(d->callback);
+	gw_pager_free(d->pager);
 	gw_calls_free(d->calls);
 	gw_housekeeping_free(d->hk); /* the roster, after every module that borrowed it */
 	gw_db_close(d->db);

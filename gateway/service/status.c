@@ -310,7 +310,16 @@ int gw_status_metrics_format(const struct gw_status_metrics *mt, char *buf, size
 	       "When the last worker was dialled for an authority call (Unix time; 0: none yet).");
 	out(buf, len, &u, "rinki_last_page_timestamp_seconds ");
 	seconds(buf, len, &u, mt->last_page_wall_ms);
-	if (!out(buf, len, &u, "\n"))
+	out(buf, len, &u, "\n");
+	family(buf, len, &u, "rinki_pages_fast_total", "counter",
+	       "Authority calls whose first ATD was written from the pager's table, before the "
+	       "incident was built.");
+	out(buf, len, &u, "rinki_pages_fast_total %llu\n", (unsigned long long)mt->pages_fast);
+	family(buf, len, &u, "rinki_pages_ahead_wrong_total", "counter",
+	       "ATDs written ahead that were not the page's: hung up, the right worker dialled "
+	       "(never expected).");
+	if (!out(buf, len, &u, "rinki_pages_ahead_wrong_total %llu\n",
+		 (unsigned long long)mt->pages_ahead_wrong))
 		return -ENOSPC;
 	return (int)u;
 }
@@ -393,6 +402,12 @@ void gw_status_metrics_start(struct gw_status *s)
 void gw_status_page_start(struct gw_status *s)
 {
 	s->page_start_ms = gw_loop_now_ms(s->loop);
+}
+
+void gw_status_page_ahead(struct gw_status *s, bool fast, bool wrong)
+{
+	s->mt.pages_fast += fast;
+	s->mt.pages_ahead_wrong += wrong;
 }
 
 void gw_status_page_dialled(struct gw_status *s)

@@ -83,12 +83,14 @@ struct gw_status_metrics {
 	uint64_t lat_bucket[GW_STATUS_LAT_BUCKETS]; /* pages with latency <= the bound */
 	uint64_t lat_count;			    /* all pages (the +Inf bucket) */
 	int64_t lat_sum_ms;
-	bool spool_pending;	   /* the call log goes to the spool */
-	uint64_t db_queue_bytes;   /* the writer thread's queue */
-	int roster_gap_lines;	   /* lines with nobody on duty in the next 14 days */
-	int64_t roster_version;	   /* the county roster version loaded; 0: a local import */
-	int64_t roster_made_ms;	   /* when the county made it (UTC ms); 0: none */
-	int64_t last_page_wall_ms; /* the last ATD of an authority call; 0: none yet */
+	bool spool_pending;	    /* the call log goes to the spool */
+	uint64_t db_queue_bytes;    /* the writer thread's queue */
+	int roster_gap_lines;	    /* lines with nobody on duty in the next 14 days */
+	int64_t roster_version;	    /* the county roster version loaded; 0: a local import */
+	int64_t roster_made_ms;	    /* when the county made it (UTC ms); 0: none */
+	int64_t last_page_wall_ms;  /* the last ATD of an authority call; 0: none yet */
+	uint64_t pages_fast;	    /* first pages whose ATD went ahead (service/pager) */
+	uint64_t pages_ahead_wrong; /* an ATD written ahead that was not the page's */
 };
 
 /*
@@ -118,6 +120,9 @@ void gw_status_page_start(struct gw_status *s);
 /* An ATD of an authority call was written to the modem's port: the first one after
    gw_status_page_start() is one latency sample; each sets the last page time. */
 void gw_status_page_dialled(struct gw_status *s);
+/* An authority call's first page was the ATD written ahead from the pager's table (fast),
+   or an ATD written ahead was not its page (wrong: hung up, the right one dialled). */
+void gw_status_page_ahead(struct gw_status *s, bool fast, bool wrong);
 /* The live incident's state changed (CLOSED: counted as accepted or not accepted). */
 void gw_status_call_state(struct gw_status *s, enum gw_call_state st);
 /* An authority call was refused as busy. */

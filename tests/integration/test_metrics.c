@@ -277,6 +277,11 @@ static void test_metrics_file_moves_with_a_call(void **state)
 	assert_true(value(text, "rinki_last_page_timestamp_seconds") > 1.7e9);
 	printf("  page latency as rinkid measured it: %.3f s\n",
 	       value(text, "rinki_page_latency_seconds_sum"));
+	/* the page went ahead from the pager's table unless the call met a rebuild (a second's
+	   first millisecond): either way never a wrong ATD ahead */
+	assert_true(value(text, "rinki_pages_fast_total") <= 1);
+	assert_true(value(text, "rinki_pages_ahead_wrong_total") == 0);
+	printf("  pages written ahead: %.0f of 1\n", value(text, "rinki_pages_fast_total"));
 	/* written whole: no temporary file left beside it */
 	char tmp[220];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);

@@ -1773,6 +1773,7 @@ static void test_dial_ahead_adopted(void **state)
 	expect(f, "AT+CLCC"); /* not a second ATD */
 	assert_int_equal(dial_acked, 1);
 	assert_int_equal(gw_modem_ahead_wrong(f->m), 0);
+	assert_int_equal(gw_modem_ahead_adopted(f->m), 1);
 	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
 }
 
@@ -1783,6 +1784,7 @@ static void test_dial_ahead_wrong_number(void **state)
 	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), 0);
 	assert_int_equal(gw_modem_dial(f->m, "+358409999999"), 0);
 	assert_int_equal(gw_modem_ahead_wrong(f->m), 1);
+	assert_int_equal(gw_modem_ahead_adopted(f->m), 0);
 	expect(f, "ATD+358401234567;");
 	reply(f, "\r\nOK\r\n");
 	expect(f, "AT+CHUP");

@@ -151,7 +151,17 @@ struct drv {
 	char floor_who[20];
 	int dial_st[8], dial_cci[8], dial_cause[8], dial_handle, ndial, connected;
 	int orphans[4], norphans;
+	int early, early_before_incoming; /* ops.early calls; incoming() calls before the last */
+	char early_calling[GW_PEI_ID_MAX];
 };
+
+static void d_early(void *arg, const struct gw_pei_call_in *c)
+{
+	struct drv *d = arg;
+	d->early++;
+	d->early_before_incoming = d->incoming;
+	snprintf(d->early_calling, sizeof(d->early_calling), "%s", c->calling);
+}
 
 static void d_orphan(void *arg, int cci)
 {
@@ -261,6 +271,7 @@ static int drv_setup(void **state)
 				 .floor = d_floor,
 				 .dial_state = d_dial_state,
 				 .orphan = d_orphan,
+				 .early = d_early,
 				 .arg = &d};
 	assert_int_equal(gw_pei_new(d.loop, &d.conf, &ops, &d.pei), 0);
 	*state = &d;
@@ -915,6 +926,49 @@ static void test_no_call_list_is_ready(void **state)
 	assert_int_equal(d->norphans, 0);
 }
 
+/*
+ * ops.early sees a ready terminal's +CTICN before the engine handles it, only when it is the
+ * first line of a read and complete: not one whose start came in an earlier read, not one
+ * behind another line, not an incomplete or malformed one. incoming() comes for every one.
+ */
+static void test_early_cticn(void **state)
+{
+	struct drv *d = *state;
+	pty_peer_send(&d->dev, "\r\n+CTICN: 3,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->early, 0); /* the terminal is not ready yet */
+	expect_exact(d, "AT");
+	finish_init(d);
+	pty_peer_send(&d->dev, "\r\n+CTICN: 4,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->early, 1);
+	assert_string_equal(d->early_calling, "2269001");
+	assert_int_equal(d->early_before_incoming, d->incoming - 1); /* before its incoming() */
+	/* its start came in an earlier read */
+	pty_peer_send(&d->dev, "\r\n+CTI");
+	pty_peer_run(&d->dev, 20);
+	pty_peer_send(&d->dev, "CN: 5,0,0,0,2269002,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	/* behind another line */
+	pty_peer_send(&d->dev, "\r\n+CTCR: 5,1\r\n+CTICN: 6,0,0,0,2269002,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	/* its end comes in a later read */
+	pty_peer_send(&d->dev, "\r\n+CTICN: 7,0,0,0,2269002,0,0");
+	pty_peer_run(&d->dev, 20);
+	pty_peer_send(&d->dev, ",0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	/* the engine holds the start of another line: "X+CTICN: ..." is no +CTICN */
+	pty_peer_send(&d->dev, "\r\nX");
+	pty_peer_run(&d->dev, 20);
+	pty_peer_send(&d->dev, "+CTICN: 9,0,0,0,2269002,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	/* malformed */
+	pty_peer_send(&d->dev, "\r\n+CTICN: 8,0,0,0,22x9002\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->early, 1);
+	assert_int_equal(d->incoming, 5); /* 3 (before ready), 4, 5, 6, 7 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -930,6 +984,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_orphaned_calls_released_at_start, drv_setup,
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_call_list_is_ready, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_early_cticn, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_only_after_complete_init, drv_setup,
 					    drv_teardown),

@@ -248,7 +248,9 @@ static void test_metrics_format_exact(void **state)
 				       .roster_gap_lines = 2,
 				       .roster_version = 17,
 				       .roster_made_ms = 1767139200250LL,
-				       .last_page_wall_ms = 1767225600123LL};
+				       .last_page_wall_ms = 1767225600123LL,
+				       .pages_fast = 5,
+				       .pages_ahead_wrong = 1};
 	static const char want[] =
 	    "# HELP rinki_radio_up The TETRA terminal is ready (1) or not (0).\n"
 	    "# TYPE rinki_radio_up gauge\n"
@@ -305,7 +307,15 @@ static void test_metrics_format_exact(void **state)
 	    "# HELP rinki_last_page_timestamp_seconds When the last worker was dialled for an "
 	    "authority call (Unix time; 0: none yet).\n"
 	    "# TYPE rinki_last_page_timestamp_seconds gauge\n"
-	    "rinki_last_page_timestamp_seconds 1767225600.123\n";
+	    "rinki_last_page_timestamp_seconds 1767225600.123\n"
+	    "# HELP rinki_pages_fast_total Authority calls whose first ATD was written from the "
+	    "pager's table, before the incident was built.\n"
+	    "# TYPE rinki_pages_fast_total counter\n"
+	    "rinki_pages_fast_total 5\n"
+	    "# HELP rinki_pages_ahead_wrong_total ATDs written ahead that were not the page's: "
+	    "hung up, the right worker dialled (never expected).\n"
+	    "# TYPE rinki_pages_ahead_wrong_total counter\n"
+	    "rinki_pages_ahead_wrong_total 1\n";
 	char buf[4096];
 	int n = gw_status_metrics_format(&mt, buf, sizeof(buf));
 	assert_string_equal(buf, want);
