@@ -2,7 +2,9 @@
  * loop: poll() over a small table of fds plus a sorted singly linked list of
  * caller-owned timers. An iteration fills the pollfd array, waits until the
  * nearest timer, runs deferred work (gw_loop_defer()), due timers, then dispatches fd
- * events; while work is deferred it waits at most GW_LOOP_DEFER_MS. Deleting an fd from
+ * events (all of them, unless a callback yields: poll() is level-triggered, so the rest
+ * are reported again by the next one); while work is deferred it waits at most
+ * GW_LOOP_DEFER_MS. Deleting an fd from
  * inside a callback only marks its slot; slots are compacted between iterations,
  * so dispatch never touches a freed entry.
  */
@@ -37,6 +39,7 @@ struct gw_loop {
 	bool frozen;
 	int64_t frozen_mono, wall_offset;
 	bool stop;
+	bool yield; /* gw_loop_yield(): no more fd callbacks this iteration */
 	int sigfd;
 	gw_signal_cb sig_cb;
 	void *sig_arg;
@@ -309,10 +312,11 @@ int gw_loop_run_once(struct gw_loop *loop, int max_wait_ms)
 		LOGP(GW_LOG_MAIN, GW_LOG_ERROR, "poll: %s", strerror(errno));
 		return -errno;
 	}
+	loop->yield = false;
 	run_deferred(loop);
 	run_timers(loop);
 	int dispatched = 0;
-	for (int i = 0; i < n && rc > 0; i++) {
+	for (int i = 0; i < n && rc > 0 && !loop->yield; i++) {
 		if (!loop->pfds[i].revents)
 			continue;
 		rc--;
@@ -332,6 +336,11 @@ int gw_loop_run(struct gw_loop *loop)
 	while (!loop->stop)
 		gw_loop_run_once(loop, -1);
 	return 0;
+}
+
+void gw_loop_yield(struct gw_loop *loop)
+{
+	loop->yield = true;
 }
 
 void gw_loop_stop(struct gw_loop *loop)

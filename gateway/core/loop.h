@@ -59,6 +59,12 @@ void gw_timer_cancel(struct gw_loop *loop, struct gw_timer *t);
  */
 void gw_loop_defer(struct gw_loop *loop, struct gw_timer *t);
 #define GW_LOOP_DEFER_MS 1
+/*
+ * From a fd callback: dispatch no other fd callback in this iteration; the loop polls again
+ * (sleeping at once when nothing is due) and what was ready is reported again. Work
+ * deferred by the callback (gw_loop_defer) then runs before anything else it delivers.
+ */
+void gw_loop_yield(struct gw_loop *loop);
 /* Milliseconds left until t fires, or -1 when not armed. */
 int64_t gw_timer_remaining(struct gw_loop *loop, const struct gw_timer *t);
 

@@ -993,39 +993,72 @@ void gw_pei_health(const struct gw_pei *pei, struct gw_pei_health *out)
  * Nothing read before it is waiting to be handled, so nothing the terminal said earlier can
  * change what the incident will do. The engine then handles the line as ever.
  */
-static void early_cticn(struct gw_pei *pei, const char *buf, size_t len)
+static bool early_cticn(struct gw_pei *pei, const char *buf, size_t len)
 {
 	size_t i = 0;
 	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
 		i++;
 	if (len - i < 7 || memcmp(buf + i, "+CTICN:", 7) != 0 || !gw_at_line_start(pei->at))
-		return;
+		return false;
 	size_t n = 7;
 	while (i + n < len && buf[i + n] != '\r' && buf[i + n] != '\n' && buf[i + n] != '\0')
 		n++;
 	char line[256];
 	if (i + n == len || buf[i + n] == '\0' || n >= sizeof(line))
-		return; /* not complete (or skipped by the engine): the normal path's */
+		return false; /* not complete (or skipped by the engine): the normal path's */
 	memcpy(line, buf + i, n);
 	line[n] = '\0';
 	struct gw_pei_call_in c;
-	if (gw_pei_parse_cticn(line, &c) == 0)
-		pei->ops.early(pei->ops.arg, &c);
+	return gw_pei_parse_cticn(line, &c) == 0 && pei->ops.early(pei->ops.arg, &c);
 }
 
+/* The bytes held since a page went ahead, to the engine, in order. */
+static void feed_held(struct gw_pei *pei)
+{
+	gw_timer_cancel(pei->loop, &pei->feed_later);
+	size_t n = pei->nheld;
+	pei->nheld = 0; /* the engine's callbacks may read the port again */
+	if (n)
+		gw_at_feed(pei->at, pei->held, n);
+}
+
+static void on_feed_later(struct gw_loop *loop, void *arg)
+{
+	(void)loop;
+	feed_held(arg);
+}
+
+/*
+ * Bytes from the terminal go to the engine, except after a +CTICN whose page went ahead:
+ * those (and any that follow) wait until the loop has slept once (gw_loop_defer, and no
+ * other fd is served first: gw_loop_yield). The incident is built then, after the modem's
+ * reader had the CPU (issue #13: work right after the ATD delays its reader), and before
+ * anything else the loop delivers, so nothing overtakes the call.
+ */
 static void port_data(void *arg, const char *buf, size_t len)
 {
 	struct gw_pei *pei = arg;
-	if (pei->ops.early && pei->ready)
-		early_cticn(pei, buf, len);
+	bool hold = pei->nheld > 0;
+	if (!hold && pei->ops.early && pei->ready && early_cticn(pei, buf, len)) {
+		hold = true;
+		gw_loop_defer(pei->loop, &pei->feed_later);
+		gw_loop_yield(pei->loop);
+	}
 	/* any byte from the terminal proves it alive: push the probe back */
 	gw_timer_schedule(pei->loop, &pei->probe, (int64_t)pei->conf->radio_probe_idle_s * 1000);
+	if (hold && len <= HELD_MAX - pei->nheld) {
+		memcpy(pei->held + pei->nheld, buf, len);
+		pei->nheld += len;
+		return;
+	}
+	feed_held(pei); /* (never: one wake-up reads less) in order, at once */
 	gw_at_feed(pei->at, buf, len);
 }
 
 static void port_state(void *arg, int up)
 {
 	struct gw_pei *pei = arg;
+	feed_held(pei); /* what came before the port went or came: handled first */
 	if (up) {
 		pei->probe_fails = 0;
 		pei->powerup_streak = 0;
@@ -1086,7 +1119,10 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	pei->h.reg_stat = -1;
 	pei->sds_type = -1;
 	pei->jobs = calloc(SDS_JOBS, sizeof(*pei->jobs));
-	if (!pei->jobs) {
+	pei->held = malloc(HELD_MAX);
+	if (!pei->jobs || !pei->held) {
+		free(pei->jobs);
+		free(pei->held);
 		free(pei);
 		return -ENOMEM;
 	}
@@ -1098,6 +1134,7 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	for (int i = 0; i < MAX_CALLS; i++)
 		pei->calls[i].cci = -1;
 	gw_timer_init(&pei->init_retry, on_init_retry, pei);
+	gw_timer_init(&pei->feed_later, on_feed_later, pei);
 	gw_timer_init(&pei->probe, on_probe, pei);
 	gw_timer_init(&pei->health, on_health, pei);
 	gw_timer_init(&pei->dial_timer, on_dial_timer, pei);
@@ -1105,6 +1142,7 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	pei->at = gw_at_new(loop, GW_LOG_RADIO, "radio", &aops);
 	if (!pei->at) {
 		free(pei->jobs);
+		free(pei->held);
 		free(pei);
 		return -ENOMEM;
 	}
@@ -1129,6 +1167,7 @@ int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw
 	if (rc < 0) {
 		gw_at_free(pei->at);
 		free(pei->jobs);
+		free(pei->held);
 		free(pei);
 		return rc;
 	}
@@ -1141,6 +1180,7 @@ void gw_pei_free(struct gw_pei *pei)
 	if (!pei)
 		return;
 	gw_timer_cancel(pei->loop, &pei->init_retry);
+	gw_timer_cancel(pei->loop, &pei->feed_later);
 	gw_timer_cancel(pei->loop, &pei->probe);
 	gw_timer_cancel(pei->loop, &pei->health);
 	gw_timer_cancel(pei->loop, &pei->dial_timer);
@@ -1149,6 +1189,7 @@ void gw_pei_free(struct gw_pei *pei)
 	gw_serial_free(pei->port);
 	gw_at_free(pei->at);
 	free(pei->jobs);
+	free(pei->held);
 	free(pei);
 }
 

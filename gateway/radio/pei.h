@@ -91,9 +91,11 @@ struct gw_pei_ops {
 	   run); it is being released. May be NULL. */
 	void (*orphan)(void *arg, int cci);
 	/* A ready terminal's +CTICN, before anything else is done with the bytes it came in:
-	   it is the first line of a read, complete, and parses. incoming() follows for it as
-	   for any +CTICN. Must not queue radio commands. May be NULL. */
-	void (*early)(void *arg, const struct gw_pei_call_in *call);
+	   it is the first line of a read, complete, and parses. Returns true when it wrote
+	   something urgent (a page): the bytes are then handled once the loop has slept, before
+	   anything else it delivers. incoming() follows for the +CTICN as for any. Must not
+	   queue radio commands. May be NULL. */
+	bool (*early)(void *arg, const struct gw_pei_call_in *call);
 	void *arg;
 };
 

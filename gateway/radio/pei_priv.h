@@ -40,6 +40,11 @@ struct gw_pei {
 	struct gw_pei_ops ops;
 	struct gw_serial *port;
 	struct gw_at *at;
+	/* bytes read after a +CTICN whose page went ahead (ops.early), handed to the engine
+	   once the loop has slept (feed_later), so the modem's reader gets the CPU first */
+	char *held;
+	size_t nheld;
+	struct gw_timer feed_later;
 	int ready;
 	const char *down_why; /* why ready last went to 0 (gw_pei_down_reason) */
 	const struct profile *profile;
@@ -69,6 +74,7 @@ struct gw_pei {
 };
 
 /* One SDS we send, from queueing to its delivery report. */
+#define HELD_MAX	   (16 * 1024 + 1024) /* more than the serial port reads in one wake-up */
 #define SDS_JOBS	   16
 #define SDS_RETRY_MS	   5000
 #define SDS_REPORT_WAIT_MS 60000

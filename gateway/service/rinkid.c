@@ -144,17 +144,18 @@ static void pei_ready(void *arg, int up)
  * pei_incoming (started at this time) adopts it. Only calls the incident pages and no
  * monitor claims (individual speech: service 0, point-to-point).
  */
-static void pei_early(void *arg, const struct gw_pei_call_in *in)
+static bool pei_early(void *arg, const struct gw_pei_call_in *in)
 {
 	struct gw_rinkid *d = arg;
 	if (in->ai_service != 0 || in->comms_type > 0)
-		return;
+		return false;
 	int64_t now = gw_loop_wall_ms(d->loop);
 	const char *phone = gw_pager_lookup(d->pager, in->calling, now);
-	if (phone && gw_modem_dial_ahead(d->modem, phone) == 0) {
-		d->ahead_cci = in->cci;
-		d->ahead_wall_ms = now;
-	}
+	if (!phone || gw_modem_dial_ahead(d->modem, phone) < 0)
+		return false;
+	d->ahead_cci = in->cci;
+	d->ahead_wall_ms = now;
+	return true;
 }
 /* A page may start: both devices ready, no page test (the pager checks the incidents). */
 static bool pager_ready(void *arg)

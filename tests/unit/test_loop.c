@@ -176,13 +176,52 @@ static void test_defer(void **state)
 	gw_loop_free(l);
 }
 
+static struct gw_timer later;
+
+/* Reads its pipe, records itself, defers "d" and yields. */
+static void on_pipe_yield(struct gw_loop *l, int fd, short revents, void *arg)
+{
+	on_pipe_order(l, fd, revents, arg);
+	gw_loop_defer(l, &later);
+	gw_loop_yield(l);
+}
+
+/*
+ * A callback that yields: no other fd callback of that iteration runs; the next poll
+ * reports the other ready fd again, after the yielding callback's deferred work.
+ */
+static void test_yield(void **state)
+{
+	(void)state;
+	struct gw_loop *l = gw_loop_new();
+	int p[2], q[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	gw_timer_init(&later, fire, "d");
+	order[0] = '\0';
+	assert_int_equal(gw_loop_add_fd(l, p[0], POLLIN, on_pipe_yield, "y"), 0);
+	assert_int_equal(gw_loop_add_fd(l, q[0], POLLIN, on_pipe_order, "o"), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(write(q[1], "x", 1), 1);
+	assert_int_equal(gw_loop_run_once(l, -1), 1);
+	assert_string_equal(order, "y");
+	assert_int_equal(gw_loop_run_once(l, -1), 1);
+	assert_string_equal(order, "ydo");
+	gw_loop_del_fd(l, p[0]);
+	gw_loop_del_fd(l, q[0]);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	gw_loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_timers_in_order),
-	    cmocka_unit_test(test_fd_dispatch_and_delete),
-	    cmocka_unit_test(test_signalfd),
-	    cmocka_unit_test(test_defer),
+	    cmocka_unit_test(test_timers_in_order), cmocka_unit_test(test_fd_dispatch_and_delete),
+	    cmocka_unit_test(test_signalfd),	    cmocka_unit_test(test_defer),
+	    cmocka_unit_test(test_yield),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }

@@ -152,15 +152,17 @@ struct drv {
 	int dial_st[8], dial_cci[8], dial_cause[8], dial_handle, ndial, connected;
 	int orphans[4], norphans;
 	int early, early_before_incoming; /* ops.early calls; incoming() calls before the last */
+	bool early_urgent;		  /* what ops.early answers */
 	char early_calling[GW_PEI_ID_MAX];
 };
 
-static void d_early(void *arg, const struct gw_pei_call_in *c)
+static bool d_early(void *arg, const struct gw_pei_call_in *c)
 {
 	struct drv *d = arg;
 	d->early++;
 	d->early_before_incoming = d->incoming;
 	snprintf(d->early_calling, sizeof(d->early_calling), "%s", c->calling);
+	return d->early_urgent;
 }
 
 static void d_orphan(void *arg, int cci)
@@ -969,6 +971,36 @@ static void test_early_cticn(void **state)
 	assert_int_equal(d->incoming, 5); /* 3 (before ready), 4, 5, 6, 7 */
 }
 
+/*
+ * A +CTICN whose page went ahead (ops.early true): its bytes, and any read after them, go to
+ * the engine once the loop has slept, before anything else it delivers, in order.
+ */
+static void test_early_cticn_held(void **state)
+{
+	struct drv *d = *state;
+	expect_exact(d, "AT");
+	finish_init(d);
+	d->early_urgent = true;
+	int incoming = d->incoming;
+	pty_peer_send(&d->dev, "\r\n+CTICN: 4,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n+CTCR: 4,1\r\n");
+	for (int i = 0; i < 100 && !d->early; i++)
+		gw_loop_run_once(d->loop, 20);
+	assert_int_equal(d->early, 1);
+	assert_int_equal(d->incoming, incoming); /* not in the iteration that wrote ahead */
+	assert_int_equal(d->nreleased, 0);
+	gw_loop_run_once(d->loop, 20);
+	assert_int_equal(d->incoming, incoming + 1); /* first thing after the loop slept */
+	assert_int_equal(d->nreleased, 1);	     /* then what followed it */
+	assert_int_equal(d->released[0], 4);
+	assert_int_equal(gw_pei_live_calls(d->pei), 0);
+	/* the next call is handled as ever */
+	d->early_urgent = false;
+	pty_peer_send(&d->dev, "\r\n+CTICN: 5,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	pty_peer_run(&d->dev, 20);
+	assert_int_equal(d->early, 2);
+	assert_int_equal(d->incoming, incoming + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -985,6 +1017,7 @@ int main(void)
 					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_call_list_is_ready, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_early_cticn, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_early_cticn_held, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_only_after_complete_init, drv_setup,
 					    drv_teardown),
