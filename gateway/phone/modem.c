@@ -968,6 +968,8 @@ static void port_data(void *arg, const char *buf, size_t len)
 		return;
 	}
 	gw_timer_schedule(m->loop, &m->probe, (int64_t)m->conf->modem_probe_idle_s * 1000);
+	if (m->ahead[0] && m->ops.ahead_pending)
+		m->ops.ahead_pending(m->ops.arg); /* its page first: these may be its answer */
 	gw_at_feed(m->at, buf, len);
 }
 

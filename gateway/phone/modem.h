@@ -83,6 +83,10 @@ struct gw_modem_ops {
 	 * it has read the command. Before ended() when the code ends the call. May be NULL.
 	 */
 	void (*dial_acked)(void *arg);
+	/* Bytes came from the modem while an ATD written ahead (gw_modem_dial_ahead) has no
+	   page yet: the owner's last chance to dial it (adopt) before they are handled, since
+	   they may hold its answer. May be NULL. */
+	void (*ahead_pending)(void *arg);
 	void *arg;
 };
 

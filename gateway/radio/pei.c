@@ -1013,7 +1013,7 @@ static bool early_cticn(struct gw_pei *pei, const char *buf, size_t len)
 }
 
 /* The bytes held since a page went ahead, to the engine, in order. */
-static void feed_held(struct gw_pei *pei)
+void gw_pei_feed_held(struct gw_pei *pei)
 {
 	gw_timer_cancel(pei->loop, &pei->feed_later);
 	size_t n = pei->nheld;
@@ -1025,15 +1025,15 @@ static void feed_held(struct gw_pei *pei)
 static void on_feed_later(struct gw_loop *loop, void *arg)
 {
 	(void)loop;
-	feed_held(arg);
+	gw_pei_feed_held(arg);
 }
 
 /*
  * Bytes from the terminal go to the engine, except after a +CTICN whose page went ahead:
- * those (and any that follow) wait until the loop has slept once (gw_loop_defer, and no
- * other fd is served first: gw_loop_yield). The incident is built then, after the modem's
- * reader had the CPU (issue #13: work right after the ATD delays its reader), and before
- * anything else the loop delivers, so nothing overtakes the call.
+ * those (and any that follow) wait for gw_pei_feed_held(), which the owner calls before
+ * the modem's answer to that ATD is handled, or GW_PEI_HOLD_MS (as main's rest of the
+ * incident start: issue #13, work right after the ATD delays the modem's reader); no other
+ * fd is served in that loop iteration (gw_loop_yield).
  */
 static void port_data(void *arg, const char *buf, size_t len)
 {
@@ -1041,7 +1041,7 @@ static void port_data(void *arg, const char *buf, size_t len)
 	bool hold = pei->nheld > 0;
 	if (!hold && pei->ops.early && pei->ready && early_cticn(pei, buf, len)) {
 		hold = true;
-		gw_loop_defer(pei->loop, &pei->feed_later);
+		gw_timer_schedule(pei->loop, &pei->feed_later, GW_PEI_HOLD_MS);
 		gw_loop_yield(pei->loop);
 	}
 	/* any byte from the terminal proves it alive: push the probe back */
@@ -1051,14 +1051,14 @@ static void port_data(void *arg, const char *buf, size_t len)
 		pei->nheld += len;
 		return;
 	}
-	feed_held(pei); /* (never: one wake-up reads less) in order, at once */
+	gw_pei_feed_held(pei); /* (never: one wake-up reads less) in order, at once */
 	gw_at_feed(pei->at, buf, len);
 }
 
 static void port_state(void *arg, int up)
 {
 	struct gw_pei *pei = arg;
-	feed_held(pei); /* what came before the port went or came: handled first */
+	gw_pei_feed_held(pei); /* what came before the port went or came: handled first */
 	if (up) {
 		pei->probe_fails = 0;
 		pei->powerup_streak = 0;

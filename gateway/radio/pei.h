@@ -92,9 +92,10 @@ struct gw_pei_ops {
 	void (*orphan)(void *arg, int cci);
 	/* A ready terminal's +CTICN, before anything else is done with the bytes it came in:
 	   it is the first line of a read, complete, and parses. Returns true when it wrote
-	   something urgent (a page): the bytes are then handled once the loop has slept, before
-	   anything else it delivers. incoming() follows for the +CTICN as for any. Must not
-	   queue radio commands. May be NULL. */
+	   something urgent (a page): the bytes (and any read after them) are then held for
+	   gw_pei_feed_held(), at most GW_PEI_HOLD_MS, and no other fd is served in this loop
+	   iteration. incoming() follows for the +CTICN as for any. Must not queue radio
+	   commands. May be NULL. */
 	bool (*early)(void *arg, const struct gw_pei_call_in *call);
 	void *arg;
 };
@@ -109,6 +110,13 @@ int gw_pei_parse_clcc(const char *line, int *cci);
 int gw_pei_new(struct gw_loop *loop, const struct gw_conf *conf, const struct gw_pei_ops *ops,
 	       struct gw_pei **out);
 void gw_pei_free(struct gw_pei *pei);
+
+/*
+ * Hand the bytes held since a page went ahead (ops.early true) to the engine now (they go
+ * by themselves GW_PEI_HOLD_MS after it at the latest). Nothing held: nothing happens.
+ */
+void gw_pei_feed_held(struct gw_pei *pei);
+#define GW_PEI_HOLD_MS 2
 
 /* Answer the ringing individual call (ATA). Returns 0 or -errno (queue full, port down). */
 int gw_pei_answer(struct gw_pei *pei, int cci);

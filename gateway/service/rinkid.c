@@ -310,6 +310,12 @@ static void modem_dial_sent(void *arg)
 	if (!d->page_test)
 		gw_status_page_dialled(d->status);
 }
+/* Modem bytes while a page's ATD went ahead: the held +CTICN first, so its incident adopts
+   the ATD before the modem's answer to it is handled. */
+static void modem_ahead_pending(void *arg)
+{
+	gw_pei_feed_held(((struct gw_rinkid *)arg)->pei);
+}
 /* The modem answered the ATD: the incident's start goes on (a page-test has none). */
 static void modem_dial_acked(void *arg)
 {
@@ -559,6 +565,7 @@ static void on_page_test_end(struct gw_loop *loop, void *arg)
 static int ctl_page_test(void *arg, const char *number)
 {
 	struct gw_rinkid *d = arg;
+	gw_pei_feed_held(d->pei); /* an authority call whose page went ahead comes first */
 	if (d->page_test || gw_calls_state(d->calls) != GW_CALL_ST_CLOSED)
 		return -EBUSY;
 	d->page_test = true; /* before: the ATD may leave within gw_modem_dial() */
@@ -798,6 +805,7 @@ static int build_devices(struct gw_rinkid *d)
 				    .cause = modem_cause,
 				    .dial_sent = modem_dial_sent,
 				    .dial_acked = modem_dial_acked,
+				    .ahead_pending = modem_ahead_pending,
 				    .arg = d};
 	return gw_modem_new(d->loop, &d->conf, &mops, &d->modem);
 }

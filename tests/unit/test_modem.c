@@ -77,6 +77,18 @@ static void on_dial_acked(void *arg)
 	acked_after_ends = f->ended;
 }
 
+/* ops.ahead_pending: the page dials the number written ahead (adopts it), when set */
+static const char *ahead_page;
+static int ahead_pending;
+static void on_ahead_pending(void *arg)
+{
+	struct fx *f = arg;
+	ahead_pending++;
+	if (ahead_page)
+		assert_int_equal(gw_modem_dial(f->m, ahead_page), 0);
+	ahead_page = NULL;
+}
+
 static void on_cause(void *arg, const char *number, const char *text)
 {
 	struct fx *f = arg;
@@ -175,9 +187,12 @@ static struct fx *open_modem(const char *vendor)
 				   .cause = on_cause,
 				   .dial_sent = on_dial_sent,
 				   .dial_acked = on_dial_acked,
+				   .ahead_pending = on_ahead_pending,
 				   .arg = &f};
 	dial_sent = 0;
 	dial_acked = acked_after_ends = 0;
+	ahead_pending = 0;
+	ahead_page = NULL;
 	assert_int_equal(gw_modem_new(f.loop, &f.conf, &ops, &f.m), 0);
 	expect_esc(&f);
 	return &f;
@@ -1833,6 +1848,23 @@ static void test_dial_ahead_refused(void **state)
 	expect(f, "ATD+358401234567;");
 }
 
+/* The modem's answer to an ATD written ahead comes before the page asked for it: the owner
+   is called first (ahead_pending) and its dial adopts the ATD, which then gets the answer. */
+static void test_dial_ahead_answer_waits_for_its_page(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(gw_modem_dial_ahead(f->m, "+358401234567"), 0);
+	expect(f, "ATD+358401234567;");
+	ahead_page = "+358401234567";
+	reply(f, "\r\nOK\r\n");
+	expect(f, "AT+CLCC"); /* adopted: polled as the page's call, no AT+CHUP */
+	assert_int_equal(ahead_pending, 1);
+	assert_int_equal(dial_sent, 1);
+	assert_int_equal(dial_acked, 1);
+	assert_int_equal(gw_modem_ahead_adopted(f->m), 1);
+	assert_int_equal(gw_modem_call_state(f->m), GW_MODEM_CALL_DIALING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1840,6 +1872,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dial_ahead_adopted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_ahead_wrong_number, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_ahead_orphaned, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dial_ahead_answer_waits_for_its_page, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_ahead_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_sent_when_written, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dial_acked_on_the_answer, setup, teardown),
