@@ -1285,6 +1285,7 @@ int gw_pei_tx_cease(struct gw_pei *pei, int cci)
 
 int gw_pei_shutdown(struct gw_pei *pei)
 {
+	gw_pei_feed_held(pei); /* a call whose page went ahead: known, logged, released */
 	int n = gw_pei_live_calls(pei);
 	if (n == 0 || !gw_serial_is_up(pei->port))
 		return 0;

@@ -169,7 +169,8 @@ const char *gw_pei_down_reason(const struct gw_pei *pei);
 int gw_pei_live_calls(const struct gw_pei *pei);
 
 /*
- * Before rinkid exits: give up the floor we hold (AT+CUTXC per call), then release
+ * Before rinkid exits: hand the bytes held since a page went ahead to the engine (that call's
+ * incoming() comes now), give up the floor we hold (AT+CUTXC per call), then release
  * every live radio call (ATH) so the terminal is not left in a call or transmitting. Returns how
  * many calls, 0, or -errno. The caller runs the loop until gw_pei_pending() is 0 (bounded).
  */

@@ -1012,6 +1012,33 @@ static void test_early_cticn_held(void **state)
 	assert_int_equal(d->incoming, incoming + 3);
 }
 
+/*
+ * Shutting down while a +CTICN whose page went ahead is held: it reaches the engine first
+ * (its incoming(), so its incident is built and logged), and its call is released with the
+ * others, never left up unseen.
+ */
+static void test_shutdown_feeds_the_held_call(void **state)
+{
+	struct drv *d = *state;
+	expect_exact(d, "AT");
+	finish_init(d);
+	d->early_urgent = true;
+	int incoming = d->incoming;
+	pty_peer_send(&d->dev, "\r\n+CTICN: 4,0,0,0,2269001,0,0,0,0,1,0,1001,0\r\n");
+	for (int i = 0; i < 100 && !d->early; i++)
+		gw_loop_run_once(d->loop, 20);
+	assert_int_equal(d->early, 1);
+	assert_int_equal(d->incoming, incoming); /* held */
+	assert_int_equal(gw_pei_shutdown(d->pei), 1);
+	assert_int_equal(d->incoming, incoming + 1);
+	char line[64];
+	do {
+		assert_int_equal(pty_peer_line(&d->dev, line, sizeof(line), 1000), 1);
+		if (strcmp(line, "ATH") != 0)
+			pty_peer_send(&d->dev, "\r\nOK\r\n");
+	} while (strcmp(line, "ATH") != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1029,6 +1056,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_call_list_is_ready, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_early_cticn, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_early_cticn_held, drv_setup, drv_teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_feeds_the_held_call, drv_setup,
+					    drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_after_cme35, drv_setup, drv_teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_only_after_complete_init, drv_setup,
 					    drv_teardown),
