@@ -97,7 +97,8 @@ int gw_pager_refresh(struct gw_pager *p, int64_t wall_ms)
 		memcpy(e->issi, issi, len + 1);
 		p->n++;
 	}
-	qsort(p->tab, p->n, sizeof(*p->tab), cmp_entry);
+	if (p->n > 1) /* an empty directory has no array at all */
+		qsort(p->tab, p->n, sizeof(*p->tab), cmp_entry);
 	p->second = sec;
 	p->gen = gw_calls_roster_gen(p->calls);
 	p->st.entries = (unsigned)p->n;
@@ -133,7 +134,7 @@ void gw_pager_kick(struct gw_pager *p)
 
 const char *gw_pager_lookup(const struct gw_pager *p, const char *caller, int64_t wall_ms)
 {
-	if (p->second < 0 || wall_ms / 1000 != p->second ||
+	if (p->n == 0 || p->second < 0 || wall_ms / 1000 != p->second ||
 	    p->gen != gw_calls_roster_gen(p->calls) || !may_start(p))
 		return NULL;
 	struct entry key;

@@ -400,6 +400,22 @@ static void test_edge_inside_the_second(void **state)
 	assert_string_equal(gw_pager_lookup(f->pager, "2269001", T0_WALL + 1000), "+358401234568");
 }
 
+/* A roster with no directory (or an empty one, as at a start without a roster): an empty
+   table, no answer, and nothing handed to qsort or bsearch without an array. */
+static void test_empty_directory(void **state)
+{
+	struct fx *f = *state;
+	load_roster(f, "line,sos,Sos,Sos,Sos\n"
+		       "worker,aino,Aino,+358401234567,\n"
+		       "shift,sos,aino,2026-11-25T00:00Z,2026-11-26T00:00Z,1\n"
+		       "route,sos,,0\n");
+	assert_int_equal(gw_pager_refresh(f->pager, T0_WALL), 0);
+	assert_int_equal(gw_pager_stats(f->pager)->entries, 0);
+	assert_null(gw_pager_lookup(f->pager, "2269001", T0_WALL));
+	normal_path(f, "2269001", T0_WALL);
+	assert_string_equal(f->dialled, "+358401234567"); /* the normal path still pages */
+}
+
 /* Busy (an incident live), not ready (a device, a page test): no table and no answer. */
 static void test_only_while_a_page_may_start(void **state)
 {
@@ -516,6 +532,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_roster_change_between_build_and_call, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_edge_inside_the_second, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_while_a_page_may_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rebuilt_once_a_second, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kick_after_the_incident, setup, teardown),
