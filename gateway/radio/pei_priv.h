@@ -41,7 +41,8 @@ struct gw_pei {
 	struct gw_serial *port;
 	struct gw_at *at;
 	/* bytes read after a +CTICN whose page went ahead (ops.early), handed to the engine
-	   once the loop has slept (feed_later), so the modem's reader gets the CPU first */
+	   when the modem answers the ATD (gw_pei_feed_held) or GW_PEI_HOLD_MS later
+	   (feed_later), so the modem's reader gets the CPU first */
 	char *held;
 	size_t nheld;
 	struct gw_timer feed_later;
