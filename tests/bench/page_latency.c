@@ -14,8 +14,8 @@
  * interleaved with the other two, is measured against the first: its ratio is what the same
  * program scores against itself in this run, the noise of every ratio printed (on a 2-vCPU
  * virtual machine about +-0.06 at p50 with 300 calls; p99 of 300 calls is the third-worst call and
- * moves far more; with the default 1,000 calls the control stayed within 0.91-1.00 at p50, p90
- * and p99). Also printed: rinkid's ATA
+ * moves far more; with the default 1,000 calls, in two runs, the control stayed within
+ * 0.97-1.02 at p50 and 0.87-1.19 at p99). Also printed: rinkid's ATA
  * delay, from the same +CTICN write to tetra-sim reading the ATA that answers the officer
  * (the relay sends none), so that speeding the page up never hides a slower answer.
  *
